@@ -1,0 +1,41 @@
+/* conn.h - one mptcpshim connection: the app's socketpair end on one side,
+ * the subflow(s) on the other, and the state machine between them.
+ * Everything here runs on the shim thread, except mps_conn_start, which an
+ * app thread calls to hand a new connection over. */
+#ifndef MPTCPSHIM_CONN_H
+#define MPTCPSHIM_CONN_H
+
+#include <sys/socket.h>
+
+#include "mptcpshim/fdtab.h"
+#include "mptcpshim/nego.h"
+
+struct mps_conn_params {
+	enum mps_role role;
+	int tcp_fd;     /* the first subflow (internal fd) */
+	int shim_fd;    /* our end of the socketpair (internal fd) */
+	int connecting; /* client: non-blocking connect still in progress */
+	size_t filler;  /* client: filler bytes queued by the app end */
+	int bound;      /* client: the app bound a local address before connect */
+	struct sockaddr_storage local; /* bound address if bound */
+	socklen_t local_len;
+	struct mps_sock *sock; /* referenced for the connection's life */
+	int peer_known_shim;   /* client: peercache says the peer speaks mptcpshim */
+};
+
+/* Hand a new connection to the shim thread.  0 or -errno (then the caller
+ * still owns the fds and the sock reference). */
+int mps_conn_start(const struct mps_conn_params *p);
+
+/* App-thread access to the subflow that carries socket options: calls fn
+ * with the current subflow fd (or -1) under the sock lock.  Returns fn's
+ * result. */
+int mps_conn_with_subflow(struct mps_sock *s, int (*fn)(int fd, void *arg), void *arg);
+
+/* Process exit (shim thread): treat what each app wrote so far as all it
+ * will write; mps_conn_all_drained() says when every stream is delivered. */
+struct ev_loop;
+void mps_conn_exit_drain(struct ev_loop *loop);
+int mps_conn_all_drained(void);
+
+#endif

@@ -1,0 +1,28 @@
+/* crypto.h - keys, tokens, IDSNs and join HMACs (RFC 8684 §3.1, §3.2), via OpenSSL. */
+#ifndef MPTCPSHIM_CRYPTO_H
+#define MPTCPSHIM_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Initialise libcrypto without its atexit cleanup (the shim thread may
+ * still hash while the process exits).  Call once, early. */
+void mps_crypto_init(void);
+
+/* Fill *key with a non-zero random 64-bit key (RAND_bytes).  0 or -EIO. */
+int mps_crypto_new_key(uint64_t *key);
+
+/* token = most significant 32 bits of SHA-256(key as 8 big-endian bytes);
+ * idsn  = least significant 64 bits of the same digest. */
+void mps_crypto_key_derive(uint64_t key, uint32_t *token, uint64_t *idsn);
+
+/* HMAC-SHA256 over msg with key; out receives 32 bytes. */
+void mps_crypto_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *msg, size_t msglen,
+			    uint8_t out[32]);
+
+/* Join HMAC as RFC 8684 §3.2: key = key_a || key_b, msg = nonce_a || nonce_b, all
+ * big-endian; out receives the 32-byte digest. */
+void mps_crypto_join_hmac(uint64_t key_a, uint64_t key_b, uint32_t nonce_a, uint32_t nonce_b,
+			  uint8_t out[32]);
+
+#endif

@@ -1,0 +1,69 @@
+/* fdtab.h - which of the app's descriptors are mptcpshim connections.
+ *
+ * The app holds one end of an AF_UNIX socketpair per connection (see
+ * docs/DESIGN.md).  fdtab maps an fd number to the struct mps_sock that
+ * describes the TCP connection it stands for.  dup()ed descriptors map to
+ * the same mps_sock (refcounted).  An entry is trusted only while the fd
+ * still refers to the same socket inode (fds closed behind our back by raw
+ * syscalls are detected that way).
+ *
+ * Internal descriptors (subflows, the shim's socketpair ends, the log) are
+ * tracked apart, so a forked child can close them and the close() hook can
+ * refuse to let the app close them under us. */
+#ifndef MPTCPSHIM_FDTAB_H
+#define MPTCPSHIM_FDTAB_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+enum mps_sock_state {
+	MPS_SS_CONNECTING = 0, /* non-blocking connect in progress */
+	MPS_SS_CONNECTED,      /* TCP up (negotiation may still be running) */
+	MPS_SS_FAILED,         /* connect failed: so_error holds why */
+	MPS_SS_CLOSED,         /* the connection ended */
+};
+
+struct mps_sock {
+	atomic_int refs;
+	atomic_int state;
+	atomic_int so_error; /* reported once by getsockopt(SO_ERROR) */
+	int family;
+	int type_flags;      /* SOCK_NONBLOCK etc. given at accept4 */
+	ino_t ino;           /* inode of the app's socketpair end */
+	struct sockaddr_storage local, peer;
+	socklen_t local_len, peer_len;
+	/* Options the app set, answered by getsockopt and applied to subflows. */
+	int opt_nodelay, opt_keepalive, opt_rcvbuf, opt_sndbuf;
+	pthread_mutex_t lock; /* guards conn */
+	struct mps_conn *conn; /* NULL once the connection engine let go */
+};
+
+struct mps_sock *mps_sock_new(int family);
+void mps_sock_get(struct mps_sock *s);
+void mps_sock_put(struct mps_sock *s);
+
+/* fd -> sock.  set takes a reference; clear drops it. */
+int mps_fdtab_set(int fd, struct mps_sock *s);
+void mps_fdtab_clear(int fd);
+/* Returns a referenced sock (mps_sock_put when done) or NULL.  Validates
+ * the inode, dropping stale entries. */
+struct mps_sock *mps_fdtab_get(int fd);
+/* Cheap check without validation, for hot paths. */
+int mps_fdtab_has(int fd);
+/* Any fd of this process that refers to s, dup()ed into a new descriptor
+ * the caller owns (close it with mps_real.close); -1 if none. */
+int mps_fdtab_dup_any(struct mps_sock *s);
+
+/* Internal descriptors. */
+void mps_ifd_add(int fd);
+void mps_ifd_del(int fd);
+int mps_ifd_is(int fd);
+/* fork support: lock/unlock around fork, and in the child close them all. */
+void mps_fdtab_atfork_prepare(void);
+void mps_fdtab_atfork_parent(void);
+void mps_fdtab_atfork_child(void);
+
+#endif

@@ -1,0 +1,36 @@
+/* log.h - one line per event: "mptcpshim[pid] module: message", written
+ * with a single write() to a private descriptor (never the app's stdio). */
+#ifndef MPTCPSHIM_LOG_H
+#define MPTCPSHIM_LOG_H
+
+#include "mptcpshim/config.h"
+
+extern int mps_log_level;
+
+/* Set the threshold and destination (empty file = the app's stderr, duplicated
+ * on first use so the app may close its own fd 2). */
+void mps_log_setup(int level, const char *file);
+
+void mps_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The log's descriptor, or -1 if none is open yet (fork/close bookkeeping). */
+int mps_log_fd(void);
+
+#define MPS_LOG_ON(lvl) ((lvl) <= mps_log_level)
+#define mps_err(...) mps_log(MPS_LOG_ERROR, __VA_ARGS__)
+#define mps_warn(...) mps_log(MPS_LOG_WARN, __VA_ARGS__)
+#define mps_info(...)                                                                              \
+	do {                                                                                       \
+		if (MPS_LOG_ON(MPS_LOG_INFO))                                                      \
+			mps_log(MPS_LOG_INFO, __VA_ARGS__);                                        \
+	} while (0)
+#define mps_dbg(...)                                                                               \
+	do {                                                                                       \
+		if (MPS_LOG_ON(MPS_LOG_DEBUG))                                                     \
+			mps_log(MPS_LOG_DEBUG, __VA_ARGS__);                                       \
+	} while (0)
+
+/* Format a socket address as "1.2.3.4:80" or "[2001:db8::1]:80". */
+const char *mps_addr_str(const void *sa, char *buf, unsigned len);
+
+#endif

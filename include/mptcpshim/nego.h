@@ -1,0 +1,82 @@
+/* nego.h - the MP_CAPABLE-equivalent negotiation as a pure state machine.
+ *
+ * The connection engine feeds it the bytes the peer has sent so far (it
+ * keeps them in its own buffer, nego only looks), EOF/reset and timer
+ * expiry; nego answers with a verdict.  No I/O, no clock: the test seam.
+ *
+ * Client: sends HELLO at once, then waits for HELLO_ACK.
+ *   HELLO_ACK            -> MP
+ *   other bytes/EOF/RST  -> PLAIN (the engine reconnects plain and replays)
+ *   reply timeout        -> PLAIN
+ * Server: waits for the client's first bytes.
+ *   valid HELLO          -> MP (engine answers HELLO_ACK)
+ *   other bytes / EOF    -> PLAIN (engine passes bytes through untouched)
+ *   banner timeout       -> RELEASED: the server app's held bytes go out raw,
+ *                           but client bytes are still checked: a late HELLO
+ *                           then gets ABORT (never shown to the app), anything
+ *                           else PLAIN.
+ * A HELLO/HELLO_ACK that matches the prefix but is malformed is an ERROR.
+ */
+#ifndef MPTCPSHIM_NEGO_H
+#define MPTCPSHIM_NEGO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum mps_role { MPS_CLIENT = 0, MPS_SERVER = 1 };
+
+enum mps_nego_state {
+	MPS_NS_WAIT = 0,  /* nothing decided */
+	MPS_NS_RELEASED,  /* server only: banner released raw, client bytes unseen */
+	MPS_NS_MP,        /* both ends speak mptcpshim */
+	MPS_NS_PLAIN,     /* the peer is plain TCP */
+	MPS_NS_ABORT,     /* server only: late HELLO after the banner went raw */
+	MPS_NS_ERROR,     /* malformed HELLO/HELLO_ACK */
+};
+
+enum mps_nego_verdict {
+	MPS_NV_WAIT = 0, /* need more bytes (or an event) */
+	MPS_NV_MP,       /* negotiated; the first MPS_HELLO_LEN input bytes were the shim's */
+	MPS_NV_PLAIN,    /* plain peer: every byte received is application data */
+	MPS_NV_ABORT,    /* close the connection without showing the app anything */
+	MPS_NV_ERROR,    /* protocol violation; why says which */
+};
+
+struct mps_nego {
+	uint8_t role;
+	uint8_t state;
+	uint8_t remote_version;
+	uint8_t remote_caps;
+	uint32_t remote_wnd;
+	uint64_t local_key;
+	uint64_t remote_key;
+	const char *why; /* static reason for the last PLAIN/ABORT/ERROR verdict */
+};
+
+void mps_nego_init(struct mps_nego *n, enum mps_role role, uint64_t local_key);
+
+/* buf[0..avail) is every byte received from the peer so far.  Once the
+ * verdict is final, later calls return it again without looking. */
+enum mps_nego_verdict mps_nego_input(struct mps_nego *n, const uint8_t *buf, size_t avail);
+
+/* The peer closed (or reset) before a verdict. */
+enum mps_nego_verdict mps_nego_eof(struct mps_nego *n);
+
+/* The engine's timer fired: client reply timeout, or server banner window. */
+enum mps_nego_verdict mps_nego_timeout(struct mps_nego *n);
+
+/* Windows derived from the handshake RTT (TCP_INFO tcpi_rtt, microseconds;
+ * 0 if unknown).  Server: how long to hold the server app's first bytes
+ * (banner) waiting for the client's first bytes: 4*rtt clamped to
+ * [MPS_BANNER_MIN_US, MPS_BANNER_MAX_US].  Client: how long to wait for
+ * HELLO_ACK: 8*rtt + MPS_REPLY_BASE_US, at most MPS_REPLY_MAX_US. */
+#define MPS_BANNER_MIN_US 25000u
+#define MPS_BANNER_MAX_US 250000u
+#define MPS_REPLY_BASE_US 1000000u
+#define MPS_REPLY_MAX_US 3000000u
+uint32_t mps_nego_banner_window_us(uint32_t rtt_us);
+uint32_t mps_nego_reply_timeout_us(uint32_t rtt_us);
+
+const char *mps_nego_state_name(uint8_t state);
+
+#endif

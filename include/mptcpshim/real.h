@@ -1,0 +1,29 @@
+/* real.h - libc's own socket calls, resolved once with dlsym(RTLD_NEXT).
+ * Core code calls these, never the hooked names, so it cannot recurse. */
+#ifndef MPTCPSHIM_REAL_H
+#define MPTCPSHIM_REAL_H
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+struct mps_real {
+	int (*connect)(int, const struct sockaddr *, socklen_t);
+	int (*accept)(int, struct sockaddr *, socklen_t *);
+	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
+	int (*close)(int);
+	int (*dup)(int);
+	int (*dup2)(int, int);
+	int (*dup3)(int, int, int);
+	int (*fcntl)(int, int, ...);
+	int (*getsockopt)(int, int, int, void *, socklen_t *);
+	int (*setsockopt)(int, int, int, const void *, socklen_t);
+	int (*getpeername)(int, struct sockaddr *, socklen_t *);
+	int (*getsockname)(int, struct sockaddr *, socklen_t *);
+};
+
+extern struct mps_real mps_real;
+
+/* Resolve every symbol (idempotent, thread-safe).  Hooks call it first. */
+void mps_real_init(void);
+
+#endif

@@ -1,0 +1,42 @@
+/* util.h - small shared helpers: big-endian access, time. */
+#ifndef MPTCPSHIM_UTIL_H
+#define MPTCPSHIM_UTIL_H
+
+#include <stdint.h>
+#include <string.h>
+
+static inline void mps_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+static inline void mps_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+static inline void mps_put64(uint8_t *p, uint64_t v)
+{
+	mps_put32(p, (uint32_t)(v >> 32));
+	mps_put32(p + 4, (uint32_t)v);
+}
+static inline uint16_t mps_get16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+static inline uint32_t mps_get32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+static inline uint64_t mps_get64(const uint8_t *p)
+{
+	return ((uint64_t)mps_get32(p) << 32) | mps_get32(p + 4);
+}
+
+/* Monotonic clock in microseconds. */
+uint64_t mps_now_us(void);
+
+#define MPS_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MPS_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define MPS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

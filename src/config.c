@@ -1,0 +1,277 @@
+/* config.c - the MPTCPSHIM_* environment.  Every variable name the library
+ * reads appears here and nowhere else; man/libmptcpshim.7 documents each. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+
+#include "mptcpshim/config.h"
+#include "mptcpshim/log.h"
+
+#define ENV_DISABLE "MPTCPSHIM_DISABLE"
+#define ENV_LOG "MPTCPSHIM_LOG"
+#define ENV_LOG_FILE "MPTCPSHIM_LOG_FILE"
+#define ENV_PEERS "MPTCPSHIM_PEERS"
+#define ENV_PLAIN_TTL "MPTCPSHIM_PLAIN_CACHE_TTL"
+#define ENV_SNDBUF "MPTCPSHIM_SNDBUF"
+
+static void warnf(mps_warn_fn warn, const char *var, const char *val, const char *why)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "config: ignoring %s=\"%.64s\": %s; keeping the default", var,
+		 val, why);
+	warn(msg);
+}
+
+/* Parse an unsigned decimal in [lo, hi].  0 on success. */
+static int parse_ulong(const char *s, unsigned long long lo, unsigned long long hi,
+		       unsigned long long *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -1;
+	v = strtoull(s, &end, 10);
+	if (*end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* One PEERS entry: ADDR[/PREFIX][:PORT], IPv6 as [ADDR]:PORT or ADDR[/PREFIX]. */
+static int parse_rule(const char *s, struct mps_peer_rule *r)
+{
+	char buf[128], *addr = buf, *slash, *port = NULL;
+	unsigned long long v;
+	int maxbits;
+
+	if (strlen(s) >= sizeof(buf) || !*s)
+		return -1;
+	strcpy(buf, s);
+	memset(r, 0, sizeof(*r));
+	if (buf[0] == '[') {
+		char *close = strchr(buf, ']');
+
+		if (!close)
+			return -1;
+		*close = '\0';
+		addr = buf + 1;
+		if (close[1] == ':')
+			port = close + 2;
+		else if (close[1] == '/') {
+			/* [addr]/prefix is not a form we accept: keep it simple */
+			return -1;
+		} else if (close[1])
+			return -1;
+	} else if (!strchr(buf, ':') || strchr(buf, '.')) {
+		/* IPv4 (possibly with :port) */
+		port = strchr(buf, ':');
+		if (port)
+			*port++ = '\0';
+	}
+	slash = strchr(addr, '/');
+	if (slash)
+		*slash++ = '\0';
+	if (inet_pton(AF_INET, addr, r->addr) == 1) {
+		r->family = AF_INET;
+		maxbits = 32;
+	} else if (inet_pton(AF_INET6, addr, r->addr) == 1) {
+		r->family = AF_INET6;
+		maxbits = 128;
+	} else
+		return -1;
+	r->prefix = (uint8_t)maxbits;
+	if (slash) {
+		if (parse_ulong(slash, 0, (unsigned)maxbits, &v))
+			return -1;
+		r->prefix = (uint8_t)v;
+	}
+	if (port) {
+		if (parse_ulong(port, 1, 65535, &v))
+			return -1;
+		r->port = (uint16_t)v;
+	}
+	return 0;
+}
+
+static int parse_peers(struct mps_config *c, const char *val)
+{
+	char buf[2048], *save = NULL, *tok;
+	size_t n = 0;
+	struct mps_peer_rule rules[MPS_MAX_PEER_RULES];
+
+	if (!strcmp(val, "all")) {
+		c->peers_all = 1;
+		c->npeers = 0;
+		return 0;
+	}
+	if (!strcmp(val, "none")) {
+		c->peers_all = 0;
+		c->npeers = 0;
+		return 0;
+	}
+	if (strlen(val) >= sizeof(buf))
+		return -1;
+	strcpy(buf, val);
+	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		if (n == MPS_MAX_PEER_RULES || parse_rule(tok, &rules[n]))
+			return -1;
+		n++;
+	}
+	if (n == 0)
+		return -1;
+	memcpy(c->peers, rules, n * sizeof(rules[0]));
+	c->npeers = n;
+	c->peers_all = 0;
+	return 0;
+}
+
+void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
+{
+	const char *v;
+	unsigned long long u;
+
+	memset(c, 0, sizeof(*c));
+	c->log_level = MPS_LOG_WARN;
+	c->peers_all = 1;
+	c->plain_cache_ttl = 300;
+	c->sndbuf = 4u << 20;
+
+	if ((v = get(ENV_DISABLE)) && *v) {
+		if (!strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "true"))
+			c->disabled = 1;
+		else if (strcmp(v, "0") && strcmp(v, "no") && strcmp(v, "false"))
+			warnf(warn, ENV_DISABLE, v, "expected 0 or 1");
+	}
+	if ((v = get(ENV_LOG)) && *v) {
+		static const char *const lv[] = {"error", "warn", "info", "debug"};
+		size_t i;
+
+		for (i = 0; i < 4 && strcmp(v, lv[i]); i++)
+			;
+		if (i < 4)
+			c->log_level = (int)i;
+		else
+			warnf(warn, ENV_LOG, v, "expected error, warn, info or debug");
+	}
+	if ((v = get(ENV_LOG_FILE)) && *v) {
+		if (strlen(v) < sizeof(c->log_file))
+			strcpy(c->log_file, v);
+		else
+			warnf(warn, ENV_LOG_FILE, v, "path too long");
+	}
+	if ((v = get(ENV_PEERS)) && *v) {
+		if (parse_peers(c, v)) {
+			c->peers_all = 1;
+			c->npeers = 0;
+			warnf(warn, ENV_PEERS, v,
+			      "expected all, none or ADDR[/PREFIX][:PORT],... ([v6]:PORT for IPv6)");
+		}
+	}
+	if ((v = get(ENV_PLAIN_TTL)) && *v) {
+		if (parse_ulong(v, 0, 86400 * 7, &u))
+			warnf(warn, ENV_PLAIN_TTL, v, "expected seconds, 0..604800");
+		else
+			c->plain_cache_ttl = (uint32_t)u;
+	}
+	if ((v = get(ENV_SNDBUF)) && *v) {
+		if (parse_ulong(v, 65536, 1ull << 30, &u))
+			warnf(warn, ENV_SNDBUF, v, "expected bytes, 65536..1073741824");
+		else
+			c->sndbuf = (size_t)u;
+	}
+}
+
+static int prefix_match(const uint8_t *a, const uint8_t *b, unsigned bits)
+{
+	unsigned full = bits / 8, rem = bits % 8;
+
+	if (memcmp(a, b, full))
+		return 0;
+	if (rem) {
+		uint8_t mask = (uint8_t)(0xff << (8 - rem));
+
+		if ((a[full] & mask) != (b[full] & mask))
+			return 0;
+	}
+	return 1;
+}
+
+int mps_config_peer_allowed(const struct mps_config *c, const struct sockaddr *sa)
+{
+	const uint8_t *addr;
+	uint16_t port;
+	int family = sa->sa_family;
+	size_t i;
+
+	if (c->peers_all)
+		return 1;
+	if (family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		addr = (const uint8_t *)&in->sin_addr;
+		port = ntohs(in->sin_port);
+	} else if (family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		addr = (const uint8_t *)&in6->sin6_addr;
+		port = ntohs(in6->sin6_port);
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			family = AF_INET;
+			addr += 12;
+		}
+	} else
+		return 0;
+	for (i = 0; i < c->npeers; i++) {
+		const struct mps_peer_rule *r = &c->peers[i];
+
+		if (r->family == family && prefix_match(addr, r->addr, r->prefix) &&
+		    (r->port == 0 || r->port == port))
+			return 1;
+	}
+	return 0;
+}
+
+static const char *real_getenv(const char *name) { return getenv(name); }
+static const char *no_env(const char *name) { return NULL; }
+
+/* Warnings found while parsing wait until the log itself is configured. */
+static char g_warnings[4][256];
+static int g_nwarnings;
+static void keep_warning(const char *msg)
+{
+	if (g_nwarnings < 4)
+		snprintf(g_warnings[g_nwarnings++], sizeof(g_warnings[0]), "%s", msg);
+}
+
+static struct mps_config g_config;
+static pthread_once_t g_config_once = PTHREAD_ONCE_INIT;
+
+static void config_init(void)
+{
+	/* Secure-exec (setuid, file capabilities): the environment is not ours
+	 * to trust, so only the defaults apply. */
+	int secure = getauxval(AT_SECURE) != 0;
+
+	int i;
+
+	mps_config_parse(&g_config, secure ? no_env : real_getenv, keep_warning);
+	if (secure)
+		g_config.disabled = 1;
+	mps_log_setup(g_config.log_level, g_config.log_file);
+	for (i = 0; i < g_nwarnings; i++)
+		mps_log(MPS_LOG_WARN, "%s", g_warnings[i]);
+}
+
+const struct mps_config *mps_config(void)
+{
+	pthread_once(&g_config_once, config_init);
+	return &g_config;
+}

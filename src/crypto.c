@@ -1,0 +1,65 @@
+/* crypto.c - key -> token/IDSN and join HMAC, after RFC 8684 §3.1/§3.2 and
+ * the Linux kernel's net/mptcp/crypto.c conventions (keys big-endian). */
+#include "config.h"
+
+#include <errno.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include "mptcpshim/crypto.h"
+#include "mptcpshim/util.h"
+
+void mps_crypto_init(void)
+{
+	/* Our exit drain runs after atexit handlers; OpenSSL's own atexit
+	 * cleanup would tear libcrypto down under the shim thread. */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+}
+
+int mps_crypto_new_key(uint64_t *key)
+{
+	uint8_t b[8];
+
+	do {
+		if (RAND_bytes(b, sizeof(b)) != 1)
+			return -EIO;
+		*key = mps_get64(b);
+	} while (*key == 0);
+	return 0;
+}
+
+void mps_crypto_key_derive(uint64_t key, uint32_t *token, uint64_t *idsn)
+{
+	uint8_t in[8], md[SHA256_DIGEST_LENGTH];
+
+	mps_put64(in, key);
+	SHA256(in, sizeof(in), md);
+	if (token)
+		*token = mps_get32(md);
+	if (idsn)
+		*idsn = mps_get64(md + SHA256_DIGEST_LENGTH - 8);
+}
+
+void mps_crypto_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *msg, size_t msglen,
+			    uint8_t out[32])
+{
+	unsigned int len = 32;
+
+	HMAC(EVP_sha256(), key, (int)keylen, msg, msglen, out, &len);
+}
+
+void mps_crypto_join_hmac(uint64_t key_a, uint64_t key_b, uint32_t nonce_a, uint32_t nonce_b,
+			  uint8_t out[32])
+{
+	uint8_t k[16], m[8];
+
+	mps_put64(k, key_a);
+	mps_put64(k + 8, key_b);
+	mps_put32(m, nonce_a);
+	mps_put32(m + 4, nonce_b);
+	mps_crypto_hmac_sha256(k, sizeof(k), m, sizeof(m), out);
+}

@@ -1,0 +1,244 @@
+/* fdtab.c - fd -> connection map and internal-fd registry (see fdtab.h).
+ *
+ * Two-level tables indexed by fd number: pages of 1024 slots allocated on
+ * first use, never freed, so a lookup is two atomic loads and no lock. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mptcpshim/fdtab.h"
+#include "mptcpshim/real.h"
+
+#define PAGE_BITS 10
+#define PAGE_SIZE_FDS (1u << PAGE_BITS)
+#define MAX_PAGES 1024 /* fds up to 1M */
+
+typedef _Atomic(struct mps_sock *) sock_slot;
+static _Atomic(sock_slot *) g_pages[MAX_PAGES];
+static _Atomic(atomic_uchar *) g_ipages[MAX_PAGES]; /* internal fd flags */
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int g_maxfd = -1;
+
+struct mps_sock *mps_sock_new(int family)
+{
+	struct mps_sock *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	atomic_init(&s->refs, 1);
+	atomic_init(&s->state, MPS_SS_CONNECTING);
+	atomic_init(&s->so_error, 0);
+	s->family = family;
+	pthread_mutex_init(&s->lock, NULL);
+	return s;
+}
+
+void mps_sock_get(struct mps_sock *s) { atomic_fetch_add(&s->refs, 1); }
+
+void mps_sock_put(struct mps_sock *s)
+{
+	if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
+		pthread_mutex_destroy(&s->lock);
+		free(s);
+	}
+}
+
+static sock_slot *page_for(int fd, int create)
+{
+	unsigned p = (unsigned)fd >> PAGE_BITS;
+	sock_slot *pg;
+
+	if (fd < 0 || p >= MAX_PAGES)
+		return NULL;
+	pg = atomic_load(&g_pages[p]);
+	if (!pg && create) {
+		sock_slot *fresh = calloc(PAGE_SIZE_FDS, sizeof(sock_slot));
+		sock_slot *expected = NULL;
+
+		if (!fresh)
+			return NULL;
+		if (atomic_compare_exchange_strong(&g_pages[p], &expected, fresh))
+			pg = fresh;
+		else {
+			free(fresh);
+			pg = expected;
+		}
+	}
+	return pg;
+}
+
+static ino_t fd_ino(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return 0;
+	return st.st_ino;
+}
+
+int mps_fdtab_set(int fd, struct mps_sock *s)
+{
+	sock_slot *pg = page_for(fd, 1);
+	struct mps_sock *old;
+	int m;
+
+	if (!pg)
+		return -EMFILE;
+	mps_sock_get(s);
+	pthread_mutex_lock(&g_lock);
+	old = atomic_exchange(&pg[fd & (PAGE_SIZE_FDS - 1)], s);
+	pthread_mutex_unlock(&g_lock);
+	mps_sock_put(old);
+	m = atomic_load(&g_maxfd);
+	while (fd > m && !atomic_compare_exchange_weak(&g_maxfd, &m, fd))
+		;
+	return 0;
+}
+
+void mps_fdtab_clear(int fd)
+{
+	sock_slot *pg = page_for(fd, 0);
+	struct mps_sock *old;
+
+	if (!pg)
+		return;
+	pthread_mutex_lock(&g_lock);
+	old = atomic_exchange(&pg[fd & (PAGE_SIZE_FDS - 1)], NULL);
+	pthread_mutex_unlock(&g_lock);
+	mps_sock_put(old);
+}
+
+int mps_fdtab_has(int fd)
+{
+	sock_slot *pg = page_for(fd, 0);
+
+	return pg && atomic_load(&pg[fd & (PAGE_SIZE_FDS - 1)]) != NULL;
+}
+
+struct mps_sock *mps_fdtab_get(int fd)
+{
+	sock_slot *pg = page_for(fd, 0);
+	struct mps_sock *s;
+
+	if (!pg)
+		return NULL;
+	/* Take the entry out while we look, so a concurrent clear cannot free
+	 * it under us; put it back if it is still ours. */
+	pthread_mutex_lock(&g_lock);
+	s = atomic_load(&pg[fd & (PAGE_SIZE_FDS - 1)]);
+	if (s)
+		mps_sock_get(s);
+	pthread_mutex_unlock(&g_lock);
+	if (s && fd_ino(fd) != s->ino) {
+		/* The fd was closed behind our back and reused. */
+		struct mps_sock *expected = s;
+
+		if (atomic_compare_exchange_strong(&pg[fd & (PAGE_SIZE_FDS - 1)], &expected, NULL))
+			mps_sock_put(s);
+		mps_sock_put(s);
+		return NULL;
+	}
+	return s;
+}
+
+int mps_fdtab_dup_any(struct mps_sock *s)
+{
+	int fd, max = atomic_load(&g_maxfd);
+
+	for (fd = 0; fd <= max; fd++) {
+		sock_slot *pg = page_for(fd, 0);
+		int d;
+
+		if (!pg) {
+			fd |= PAGE_SIZE_FDS - 1;
+			continue;
+		}
+		if (atomic_load(&pg[fd & (PAGE_SIZE_FDS - 1)]) != s)
+			continue;
+		d = mps_real.fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (d < 0)
+			continue;
+		if (fd_ino(d) == s->ino)
+			return d;
+		mps_real.close(d);
+	}
+	return -1;
+}
+
+/* ---- internal descriptors ---- */
+
+static atomic_uchar *ipage_for(int fd, int create)
+{
+	unsigned p = (unsigned)fd >> PAGE_BITS;
+	atomic_uchar *pg;
+
+	if (fd < 0 || p >= MAX_PAGES)
+		return NULL;
+	pg = atomic_load(&g_ipages[p]);
+	if (!pg && create) {
+		atomic_uchar *fresh = calloc(PAGE_SIZE_FDS, sizeof(atomic_uchar));
+		atomic_uchar *expected = NULL;
+
+		if (!fresh)
+			return NULL;
+		if (atomic_compare_exchange_strong(&g_ipages[p], &expected, fresh))
+			pg = fresh;
+		else {
+			free(fresh);
+			pg = expected;
+		}
+	}
+	return pg;
+}
+
+void mps_ifd_add(int fd)
+{
+	atomic_uchar *pg = ipage_for(fd, 1);
+
+	if (pg)
+		atomic_store(&pg[fd & (PAGE_SIZE_FDS - 1)], 1);
+}
+
+void mps_ifd_del(int fd)
+{
+	atomic_uchar *pg = ipage_for(fd, 0);
+
+	if (pg)
+		atomic_store(&pg[fd & (PAGE_SIZE_FDS - 1)], 0);
+}
+
+int mps_ifd_is(int fd)
+{
+	atomic_uchar *pg = ipage_for(fd, 0);
+
+	return pg && atomic_load(&pg[fd & (PAGE_SIZE_FDS - 1)]);
+}
+
+void mps_fdtab_atfork_prepare(void) { pthread_mutex_lock(&g_lock); }
+void mps_fdtab_atfork_parent(void) { pthread_mutex_unlock(&g_lock); }
+
+void mps_fdtab_atfork_child(void)
+{
+	unsigned p, i;
+
+	pthread_mutex_unlock(&g_lock);
+	/* The shim thread did not come along: its descriptors are the
+	 * parent's to service.  Close our copies (shutdown is never used
+	 * here, so the parent's connections are unaffected). */
+	for (p = 0; p < MAX_PAGES; p++) {
+		atomic_uchar *pg = atomic_load(&g_ipages[p]);
+
+		if (!pg)
+			continue;
+		for (i = 0; i < PAGE_SIZE_FDS; i++)
+			if (atomic_load(&pg[i])) {
+				atomic_store(&pg[i], 0);
+				mps_real.close((int)((p << PAGE_BITS) | i));
+			}
+	}
+}

@@ -1,0 +1,204 @@
+/* frame.c - wire encode/decode.  Pure: no I/O, no allocation.
+ *
+ * The decoder never reads past avail: it checks the header first, then the
+ * exact body length for the type, then every field, and only then reports a
+ * frame.  Layouts and rules: docs/DESIGN.md "Wire protocol". */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "mptcpshim/frame.h"
+#include "mptcpshim/util.h"
+
+static int bad(const char **why, const char *reason)
+{
+	if (why)
+		*why = reason;
+	return -EBADMSG;
+}
+
+static void put_hdr(uint8_t *out, uint8_t type, uint8_t flags, uint16_t body)
+{
+	out[0] = type;
+	out[1] = flags;
+	mps_put16(out + 2, body);
+}
+
+/* Fixed body length for a type, or -1 for variable (DATA), -2 unknown. */
+static int fixed_body_len(uint8_t type)
+{
+	switch (type) {
+	case MPS_F_HELLO:
+	case MPS_F_HELLO_ACK:
+		return MPS_HELLO_BODY;
+	case MPS_F_ACK:
+		return MPS_ACK_BODY;
+	case MPS_F_CLOSE:
+		return MPS_CLOSE_BODY;
+	case MPS_F_DATA:
+		return -1;
+	default:
+		return -2;
+	}
+}
+
+/* Header checks that need no body: known type, allowed flags, length. */
+static int check_hdr(uint8_t type, uint8_t flags, uint16_t body, const char **why)
+{
+	int fixed = fixed_body_len(type);
+
+	if (fixed == -2)
+		return bad(why, "unknown frame type");
+	if (type == MPS_F_DATA) {
+		if (flags & ~MPS_DF_MASK)
+			return bad(why, "DATA: unknown flag bits");
+		if (body < 20)
+			return bad(why, "DATA: body shorter than dsn+ack+wnd");
+		if (body == 20 && !(flags & MPS_DF_FIN))
+			return bad(why, "DATA: empty payload without DATA_FIN");
+		return 0;
+	}
+	if (flags != 0)
+		return bad(why, "flags must be zero for this frame type");
+	if (body != (uint16_t)fixed)
+		return bad(why, "wrong body length for frame type");
+	return 0;
+}
+
+int mps_frame_decode(const uint8_t *buf, size_t avail, struct mps_frame *f, const char **why)
+{
+	uint8_t type, flags;
+	uint16_t body;
+	const uint8_t *b;
+	int rc;
+
+	if (avail < MPS_HDR_LEN) {
+		/* The type byte alone can already be judged. */
+		if (avail >= 1 && fixed_body_len(buf[0]) == -2)
+			return bad(why, "unknown frame type");
+		return 0;
+	}
+	type = buf[0];
+	flags = buf[1];
+	body = mps_get16(buf + 2);
+	rc = check_hdr(type, flags, body, why);
+	if (rc)
+		return rc;
+	if (avail < MPS_HDR_LEN + (size_t)body)
+		return 0;
+
+	b = buf + MPS_HDR_LEN;
+	memset(f, 0, sizeof(*f));
+	f->type = type;
+	f->flags = flags;
+	f->body_len = body;
+	switch (type) {
+	case MPS_F_HELLO:
+	case MPS_F_HELLO_ACK:
+		if (memcmp(b, MPS_MAGIC, MPS_MAGIC_LEN) != 0)
+			return bad(why, "HELLO: bad magic");
+		f->u.hello.version = b[8];
+		f->u.hello.caps = b[9];
+		if (f->u.hello.version == 0)
+			return bad(why, "HELLO: version 0");
+		if (mps_get16(b + 10) != 0)
+			return bad(why, "HELLO: reserved bits set");
+		f->u.hello.wnd = mps_get32(b + 12);
+		if (f->u.hello.wnd < MPS_MIN_WND)
+			return bad(why, "HELLO: window below the minimum");
+		f->u.hello.key = mps_get64(b + 16);
+		if (f->u.hello.key == 0)
+			return bad(why, "HELLO: zero key");
+		break;
+	case MPS_F_DATA:
+		f->u.data.dsn = mps_get64(b);
+		f->u.data.ack = mps_get64(b + 8);
+		f->u.data.wnd = mps_get32(b + 16);
+		if (!(flags & MPS_DF_ACK) && (f->u.data.ack != 0 || f->u.data.wnd != 0))
+			return bad(why, "DATA: ack/wnd fields set without ACK flag");
+		f->u.data.payload = b + 20;
+		f->u.data.len = (uint32_t)body - 20u;
+		break;
+	case MPS_F_ACK:
+		f->u.ack.ack = mps_get64(b);
+		f->u.ack.wnd = mps_get32(b + 8);
+		break;
+	case MPS_F_CLOSE:
+		f->u.reason = mps_get32(b);
+		if (f->u.reason < MPS_CR_ABORT || f->u.reason > MPS_CR_INTERNAL)
+			return bad(why, "CLOSE: unknown reason");
+		break;
+	}
+	return (int)(MPS_HDR_LEN + body);
+}
+
+size_t mps_frame_put_hello(uint8_t out[MPS_HELLO_LEN], uint8_t type, const struct mps_hello *h)
+{
+	uint8_t *b = out + MPS_HDR_LEN;
+
+	put_hdr(out, type, 0, MPS_HELLO_BODY);
+	memcpy(b, MPS_MAGIC, MPS_MAGIC_LEN);
+	b[8] = h->version;
+	b[9] = h->caps;
+	mps_put16(b + 10, 0);
+	mps_put32(b + 12, h->wnd);
+	mps_put64(b + 16, h->key);
+	return MPS_HELLO_LEN;
+}
+
+size_t mps_frame_put_data_hdr(uint8_t out[MPS_DATA_HDR_LEN], uint8_t flags, uint64_t dsn,
+			      uint64_t ack, uint32_t wnd, uint32_t len)
+{
+	int has_ack = (flags & MPS_DF_ACK) != 0;
+
+	put_hdr(out, MPS_F_DATA, flags, (uint16_t)(20u + len));
+	mps_put64(out + 4, dsn);
+	mps_put64(out + 12, has_ack ? ack : 0);
+	mps_put32(out + 20, has_ack ? wnd : 0);
+	return MPS_DATA_HDR_LEN;
+}
+
+size_t mps_frame_put_ack(uint8_t out[MPS_ACK_LEN], uint64_t ack, uint32_t wnd)
+{
+	put_hdr(out, MPS_F_ACK, 0, MPS_ACK_BODY);
+	mps_put64(out + 4, ack);
+	mps_put32(out + 12, wnd);
+	return MPS_ACK_LEN;
+}
+
+size_t mps_frame_put_close(uint8_t out[MPS_CLOSE_LEN], uint32_t reason)
+{
+	put_hdr(out, MPS_F_CLOSE, 0, MPS_CLOSE_BODY);
+	mps_put32(out + 4, reason);
+	return MPS_CLOSE_LEN;
+}
+
+int mps_frame_prefix_match(uint8_t type, const uint8_t *buf, size_t n)
+{
+	uint8_t prefix[MPS_HELLO_PREFIX_LEN];
+
+	put_hdr(prefix, type, 0, MPS_HELLO_BODY);
+	memcpy(prefix + MPS_HDR_LEN, MPS_MAGIC, MPS_MAGIC_LEN);
+	if (n > sizeof(prefix))
+		n = sizeof(prefix);
+	return memcmp(prefix, buf, n) == 0;
+}
+
+const char *mps_frame_type_name(uint8_t type)
+{
+	switch (type) {
+	case MPS_F_HELLO:
+		return "HELLO";
+	case MPS_F_HELLO_ACK:
+		return "HELLO_ACK";
+	case MPS_F_DATA:
+		return "DATA";
+	case MPS_F_ACK:
+		return "ACK";
+	case MPS_F_CLOSE:
+		return "CLOSE";
+	default:
+		return "UNKNOWN";
+	}
+}

@@ -1,0 +1,436 @@
+/* socket.c - connect/accept and the descriptor calls around them.
+ *
+ * The hooks are thin: decide whether a call concerns an mptcpshim
+ * connection, and hand the work to the core.  Everything else goes to
+ * libc untouched. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mptcpshim/conn.h"
+#include "mptcpshim/fdtab.h"
+#include "mptcpshim/interpose.h"
+#include "mptcpshim/log.h"
+#include "mptcpshim/peercache.h"
+#include "mptcpshim/util.h"
+
+static int is_inet(const struct sockaddr *sa)
+{
+	return sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6);
+}
+
+/* A SOCK_STREAM IPPROTO_TCP socket (not MPTCP, not UDP, not AF_UNIX). */
+static int is_tcp(int fd)
+{
+	int v = 0;
+	socklen_t len = sizeof(v);
+
+	if (mps_real.getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) != 0 || v != IPPROTO_TCP)
+		return 0;
+	len = sizeof(v);
+	if (mps_real.getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) != 0 || v != SOCK_STREAM)
+		return 0;
+	return 1;
+}
+
+static int addr_is_bound(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+
+		return in->sin_port != 0 || in->sin_addr.s_addr != htonl(INADDR_ANY);
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)ss;
+
+		return in6->sin6_port != 0 || !IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr);
+	}
+	return 0;
+}
+
+/* Fill the app's end of a socketpair from the app's side until it is no
+ * longer writable: a connecting TCP socket is not writable either.  The
+ * shim thread reads these bytes back once the connect completes. */
+static size_t fill_app_end(int app)
+{
+	static const char zeros[65536];
+	size_t total = 0;
+
+	for (;;) {
+		ssize_t w = send(app, zeros, sizeof(zeros), MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (w <= 0)
+			break;
+		total += (size_t)w;
+	}
+	/* Small writes fill the remainder of the buffer's accounting. */
+	for (;;) {
+		ssize_t w = send(app, zeros, 512, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (w <= 0)
+			break;
+		total += (size_t)w;
+	}
+	return total;
+}
+
+/* Swap fd (a TCP socket) for the app's end of a new socketpair and start
+ * the connection engine.  0 or -errno (then fd is left untouched). */
+static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int cloexec,
+		 const struct sockaddr *peer, socklen_t peer_len, int bound,
+		 const struct sockaddr_storage *local, socklen_t local_len, int known_shim,
+		 int *app_fd_out)
+{
+	struct mps_conn_params p;
+	struct mps_sock *s = NULL;
+	int sp[2] = {-1, -1}, tcp = -1, rc, app;
+	struct stat st;
+
+	memset(&p, 0, sizeof(p));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
+		return -errno;
+	mps_ifd_add(sp[1]);
+	if (mps_real.fcntl(sp[1], F_SETFL, O_NONBLOCK) != 0)
+		goto fail_errno;
+	if (connecting) {
+		if (mps_real.fcntl(sp[0], F_SETFL, O_NONBLOCK) != 0)
+			goto fail_errno;
+		p.filler = fill_app_end(sp[0]);
+	}
+	if (!nonblock && mps_real.fcntl(sp[0], F_SETFL, 0) != 0)
+		goto fail_errno;
+	if (nonblock && mps_real.fcntl(sp[0], F_SETFL, O_NONBLOCK) != 0)
+		goto fail_errno;
+	if (fstat(sp[0], &st) != 0)
+		goto fail_errno;
+	s = mps_sock_new(peer->sa_family);
+	if (!s) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	s->ino = st.st_ino;
+	memcpy(&s->peer, peer, peer_len);
+	s->peer_len = peer_len;
+	s->local_len = sizeof(s->local);
+	mps_real.getsockname(fd, (struct sockaddr *)&s->local, &s->local_len);
+	atomic_store(&s->state, connecting ? MPS_SS_CONNECTING : MPS_SS_CONNECTED);
+
+	if (role == MPS_CLIENT) {
+		/* The TCP socket moves to a new number; the app's number gets
+		 * the socketpair end, keeping its close-on-exec flag. */
+		tcp = mps_real.fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (tcp < 0)
+			goto fail_errno;
+		mps_ifd_add(tcp);
+		if (mps_real.dup3(sp[0], fd, cloexec ? O_CLOEXEC : 0) < 0)
+			goto fail_errno;
+		mps_real.close(sp[0]);
+		sp[0] = -1;
+		app = fd;
+	} else {
+		/* Accept: the TCP socket is ours; the app gets the socketpair end. */
+		tcp = fd;
+		mps_ifd_add(tcp);
+		if (!cloexec)
+			mps_real.fcntl(sp[0], F_SETFD, 0);
+		app = sp[0];
+		sp[0] = -1;
+	}
+	if (mps_real.fcntl(tcp, F_SETFL, O_NONBLOCK) != 0) {
+		/* cannot happen on a valid socket */
+	}
+	mps_fdtab_set(app, s);
+
+	p.role = role;
+	p.tcp_fd = tcp;
+	p.shim_fd = sp[1];
+	p.connecting = connecting;
+	p.bound = bound;
+	if (bound && local) {
+		p.local = *local;
+		p.local_len = local_len;
+	}
+	p.sock = s;
+	p.peer_known_shim = known_shim;
+	rc = mps_conn_start(&p);
+	mps_sock_put(s); /* fdtab and the conn hold their own references */
+	if (rc) {
+		/* Unreachable in practice (ENOMEM); the app's fd is already the
+		 * socketpair end, so the best we can do is fail the connection. */
+		mps_err("cannot start connection: %s", strerror(-rc));
+		mps_ifd_del(sp[1]);
+		mps_real.close(sp[1]);
+		mps_ifd_del(tcp);
+		mps_real.close(tcp);
+		if (role == MPS_SERVER) {
+			mps_fdtab_clear(app);
+			mps_real.close(app);
+		}
+		return rc;
+	}
+	*app_fd_out = app;
+	return 0;
+
+fail_errno:
+	rc = -errno;
+fail:
+	if (s)
+		mps_sock_put(s);
+	if (sp[0] >= 0)
+		mps_real.close(sp[0]);
+	mps_ifd_del(sp[1]);
+	mps_real.close(sp[1]);
+	if (role == MPS_CLIENT && tcp >= 0) {
+		mps_ifd_del(tcp);
+		mps_real.close(tcp);
+	}
+	if (role == MPS_SERVER)
+		mps_ifd_del(fd);
+	return rc;
+}
+
+/* connect() on an fd that is already ours: what TCP would answer. */
+static int connect_again(struct mps_sock *s)
+{
+	int st = atomic_load(&s->state), err;
+
+	switch (st) {
+	case MPS_SS_CONNECTING:
+		errno = EALREADY;
+		return -1;
+	case MPS_SS_FAILED:
+		err = atomic_exchange(&s->so_error, 0);
+		errno = err ? err : ECONNREFUSED;
+		return -1;
+	default:
+		errno = EISCONN;
+		return -1;
+	}
+}
+
+MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	const struct mps_config *cfg;
+	struct mps_sock *s;
+	struct sockaddr_storage local;
+	socklen_t local_len = sizeof(local);
+	int flags, fdflags, rc, connecting, bound, err, app, known;
+	enum mps_peer_kind kind;
+
+	if (mps_passthrough() || !is_inet(sa))
+		return mps_real.connect(fd, sa, len);
+	s = mps_fdtab_get(fd);
+	if (s) {
+		rc = connect_again(s);
+		mps_sock_put(s);
+		return rc;
+	}
+	cfg = mps_config();
+	if (!is_tcp(fd) || !mps_config_peer_allowed(cfg, sa))
+		return mps_real.connect(fd, sa, len);
+	kind = mps_peercache_lookup(sa, mps_now_us());
+	if (kind == MPS_PEER_PLAIN)
+		return mps_real.connect(fd, sa, len);
+	known = kind == MPS_PEER_SHIM;
+
+	flags = mps_real.fcntl(fd, F_GETFL);
+	fdflags = mps_real.fcntl(fd, F_GETFD);
+	memset(&local, 0, sizeof(local));
+	bound = mps_real.getsockname(fd, (struct sockaddr *)&local, &local_len) == 0 &&
+		addr_is_bound(&local);
+
+	/* The app's thread makes the real connect, so its result and errno
+	 * (ECONNREFUSED, ETIMEDOUT, EINTR, SO_SNDTIMEO...) are TCP's own. */
+	rc = mps_real.connect(fd, sa, len);
+	if (rc != 0 && !(errno == EINPROGRESS && (flags & O_NONBLOCK)))
+		return rc;
+	connecting = rc != 0;
+	err = adopt(fd, MPS_CLIENT, connecting, flags & O_NONBLOCK, fdflags & FD_CLOEXEC, sa, len,
+		    bound, &local, local_len, known, &app);
+	if (err) {
+		/* The fd is still the plain TCP socket: carry on without us. */
+		mps_warn("connect: continuing as plain TCP: %s", strerror(-err));
+		if (connecting) {
+			errno = EINPROGRESS;
+			return -1;
+		}
+		return 0;
+	}
+	if (connecting) {
+		errno = EINPROGRESS;
+		return -1;
+	}
+	return 0;
+}
+
+static int do_accept(int lfd, struct sockaddr *addr, socklen_t *alen, int flags, int four)
+{
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof(peer);
+	int fd, app, err, saved;
+
+	if (mps_passthrough())
+		return four ? mps_real.accept4(lfd, addr, alen, flags)
+			    : mps_real.accept(lfd, addr, alen);
+	fd = mps_real.accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	if (!is_inet((struct sockaddr *)&peer) || !is_tcp(fd)) {
+		/* Not ours: give it back exactly as accept would. */
+		if (!(flags & SOCK_CLOEXEC))
+			mps_real.fcntl(fd, F_SETFD, 0);
+		if (flags & SOCK_NONBLOCK)
+			mps_real.fcntl(fd, F_SETFL, O_NONBLOCK);
+		goto out;
+	}
+	err = adopt(fd, MPS_SERVER, 0, flags & SOCK_NONBLOCK, flags & SOCK_CLOEXEC,
+		    (struct sockaddr *)&peer, plen, 0, NULL, 0, 0, &app);
+	if (err) {
+		char a[64];
+
+		mps_warn("accept from %s: serving as plain TCP: %s",
+			 mps_addr_str(&peer, a, sizeof(a)), strerror(-err));
+		if (!(flags & SOCK_CLOEXEC))
+			mps_real.fcntl(fd, F_SETFD, 0);
+		if (flags & SOCK_NONBLOCK)
+			mps_real.fcntl(fd, F_SETFL, O_NONBLOCK);
+		goto out;
+	}
+	fd = app;
+out:
+	if (addr && alen) {
+		saved = errno;
+		memcpy(addr, &peer, MPS_MIN(*alen, plen));
+		*alen = plen;
+		errno = saved;
+	}
+	return fd;
+}
+
+MPS_EXPORT int accept(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len)
+{
+	return do_accept(fd, addr.__sockaddr__, len, 0, 0);
+}
+
+MPS_EXPORT int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len, int flags)
+{
+	return do_accept(fd, addr.__sockaddr__, len, flags, 1);
+}
+
+MPS_EXPORT int close(int fd)
+{
+	mps_real_init();
+	if (!mps_inside) {
+		if (mps_fdtab_has(fd))
+			mps_fdtab_clear(fd);
+		else if (mps_ifd_is(fd)) {
+			/* The app closing descriptors it never opened (close-all
+			 * loops): our subflows must survive it. */
+			mps_dbg("close: fd %d belongs to mptcpshim, left open", fd);
+			return 0;
+		}
+	}
+	return mps_real.close(fd);
+}
+
+/* A new descriptor newfd now refers to whatever oldfd refers to. */
+static void track_dup(int oldfd, int newfd)
+{
+	struct mps_sock *s;
+
+	if (newfd < 0 || oldfd == newfd)
+		return;
+	mps_fdtab_clear(newfd);
+	s = mps_fdtab_get(oldfd);
+	if (s) {
+		mps_fdtab_set(newfd, s);
+		mps_sock_put(s);
+	}
+}
+
+MPS_EXPORT int dup(int fd)
+{
+	int n;
+
+	mps_real_init();
+	n = mps_real.dup(fd);
+	if (!mps_inside && n >= 0)
+		track_dup(fd, n);
+	return n;
+}
+
+static int guard_internal(int newfd)
+{
+	if (!mps_inside && mps_ifd_is(newfd)) {
+		mps_warn("dup2: refusing to replace fd %d, which mptcpshim uses", newfd);
+		errno = EBUSY;
+		return -1;
+	}
+	return 0;
+}
+
+MPS_EXPORT int dup2(int fd, int newfd)
+{
+	int n;
+
+	mps_real_init();
+	if (fd != newfd && guard_internal(newfd))
+		return -1;
+	n = mps_real.dup2(fd, newfd);
+	if (!mps_inside && n >= 0)
+		track_dup(fd, n);
+	return n;
+}
+
+MPS_EXPORT int dup3(int fd, int newfd, int flags)
+{
+	int n;
+
+	mps_real_init();
+	if (guard_internal(newfd))
+		return -1;
+	n = mps_real.dup3(fd, newfd, flags);
+	if (!mps_inside && n >= 0)
+		track_dup(fd, n);
+	return n;
+}
+
+static int do_fcntl(int fd, int cmd, void *arg)
+{
+	int n = mps_real.fcntl(fd, cmd, arg);
+
+	if (!mps_inside && n >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+		track_dup(fd, n);
+	return n;
+}
+
+MPS_EXPORT int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	mps_real_init();
+	return do_fcntl(fd, cmd, arg);
+}
+
+MPS_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	mps_real_init();
+	return do_fcntl(fd, cmd, arg);
+}

@@ -1,0 +1,89 @@
+/* log.c - single-write log lines to a private descriptor. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mptcpshim/log.h"
+#include "mptcpshim/real.h"
+
+int mps_log_level = MPS_LOG_WARN;
+static char g_file[256];
+static int g_fd = -1;
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void mps_log_setup(int level, const char *file)
+{
+	mps_log_level = level;
+	snprintf(g_file, sizeof(g_file), "%s", file ? file : "");
+}
+
+int mps_log_fd(void) { return g_fd; }
+
+static int open_fd(void)
+{
+	int fd;
+
+	if (g_file[0])
+		fd = open(g_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	else
+		fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+	return fd;
+}
+
+void mps_log(int level, const char *fmt, ...)
+{
+	static const char *const names[] = {"error", "warn", "info", "debug"};
+	char line[1024];
+	int n, m, saved = errno;
+	va_list ap;
+
+	if (level > mps_log_level)
+		return;
+	n = snprintf(line, sizeof(line), "mptcpshim[%d] %s: ", (int)getpid(),
+		     names[level & 3]);
+	va_start(ap, fmt);
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		m = 0;
+	n += m;
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	pthread_mutex_lock(&g_lock);
+	if (g_fd < 0)
+		g_fd = open_fd();
+	if (g_fd >= 0 && write(g_fd, line, (size_t)n) < 0) {
+		/* nowhere left to report it */
+	}
+	pthread_mutex_unlock(&g_lock);
+	errno = saved;
+}
+
+const char *mps_addr_str(const void *p, char *buf, unsigned len)
+{
+	const struct sockaddr *sa = p;
+	char a[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = p;
+
+		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
+		snprintf(buf, len, "%s:%u", a, ntohs(in->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = p;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
+		snprintf(buf, len, "[%s]:%u", a, ntohs(in6->sin6_port));
+	} else
+		snprintf(buf, len, "(family %d)", sa->sa_family);
+	return buf;
+}

@@ -1,0 +1,46 @@
+/* real.c - resolve libc's symbols once. */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "mptcpshim/real.h"
+
+struct mps_real mps_real;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void *sym(const char *name)
+{
+	void *p = dlsym(RTLD_NEXT, name);
+
+	if (!p)
+		p = dlsym(RTLD_DEFAULT, name);
+	if (!p) {
+		/* Without libc's own call nothing can work: say so and stop. */
+		static const char msg[] = "mptcpshim: cannot resolve a libc symbol\n";
+		if (write(2, msg, sizeof(msg) - 1) < 0) {
+		}
+		abort();
+	}
+	return p;
+}
+
+static void resolve(void)
+{
+	mps_real.connect = sym("connect");
+	mps_real.accept = sym("accept");
+	mps_real.accept4 = sym("accept4");
+	mps_real.close = sym("close");
+	mps_real.dup = sym("dup");
+	mps_real.dup2 = sym("dup2");
+	mps_real.dup3 = sym("dup3");
+	mps_real.fcntl = sym("fcntl");
+	mps_real.getsockopt = sym("getsockopt");
+	mps_real.setsockopt = sym("setsockopt");
+	mps_real.getpeername = sym("getpeername");
+	mps_real.getsockname = sym("getsockname");
+}
+
+void mps_real_init(void) { pthread_once(&g_once, resolve); }

@@ -1,0 +1,153 @@
+/* sendbuf.c - DSN-indexed send buffer in fixed chunks (see sendbuf.h).
+ *
+ * Invariant: chunks are contiguous in DSN; every chunk but the last filled
+ * one is full; chunks after it (allocated by reserve, not yet committed)
+ * have len 0.  So the DSN of a chunk is its predecessor's DSN + MPS_CHUNK. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "mptcpshim/sendbuf.h"
+
+void mps_sendbuf_init(struct mps_sendbuf *sb, uint64_t start_dsn, size_t limit)
+{
+	sb->head = sb->tail = NULL;
+	sb->una = sb->end = start_dsn;
+	sb->limit = limit;
+	sb->nchunks = 0;
+}
+
+void mps_sendbuf_free(struct mps_sendbuf *sb)
+{
+	struct mps_chunk *c = sb->head, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	sb->head = sb->tail = NULL;
+	sb->nchunks = 0;
+}
+
+size_t mps_sendbuf_space(const struct mps_sendbuf *sb)
+{
+	size_t held = (size_t)(sb->end - sb->una);
+
+	return held >= sb->limit ? 0 : sb->limit - held;
+}
+
+/* The chunk holding DSN end (the first not-full chunk), or NULL. */
+static struct mps_chunk *fill_chunk(const struct mps_sendbuf *sb)
+{
+	struct mps_chunk *c;
+
+	for (c = sb->head; c; c = c->next)
+		if (c->len < MPS_CHUNK)
+			return c;
+	return NULL;
+}
+
+static struct mps_chunk *append_chunk(struct mps_sendbuf *sb)
+{
+	struct mps_chunk *nc = malloc(sizeof(*nc));
+
+	if (!nc)
+		return NULL;
+	nc->next = NULL;
+	nc->len = 0;
+	nc->dsn = sb->tail ? sb->tail->dsn + MPS_CHUNK : sb->end;
+	if (sb->tail)
+		sb->tail->next = nc;
+	else
+		sb->head = nc;
+	sb->tail = nc;
+	sb->nchunks++;
+	return nc;
+}
+
+int mps_sendbuf_reserve(struct mps_sendbuf *sb, struct iovec *iov, int maxiov, size_t want)
+{
+	size_t space = mps_sendbuf_space(sb);
+	struct mps_chunk *c = fill_chunk(sb);
+	int n = 0;
+
+	if (want > space)
+		want = space;
+	while (want > 0 && n < maxiov) {
+		size_t room;
+
+		if (!c) {
+			c = append_chunk(sb);
+			if (!c)
+				return n > 0 ? n : -ENOMEM;
+		}
+		room = MPS_CHUNK - c->len;
+		if (room > want)
+			room = want;
+		iov[n].iov_base = c->data + c->len;
+		iov[n].iov_len = room;
+		n++;
+		want -= room;
+		c = c->next;
+	}
+	return n;
+}
+
+void mps_sendbuf_commit(struct mps_sendbuf *sb, size_t n)
+{
+	struct mps_chunk *c = fill_chunk(sb);
+
+	sb->end += n;
+	while (n > 0 && c) {
+		size_t room = MPS_CHUNK - c->len;
+
+		if (room > n)
+			room = n;
+		c->len += (uint32_t)room;
+		n -= room;
+		c = c->next;
+	}
+}
+
+size_t mps_sendbuf_peek(const struct mps_sendbuf *sb, uint64_t dsn, size_t maxlen,
+			const uint8_t **p)
+{
+	struct mps_chunk *c;
+
+	if (mps_dsn_lt(dsn, sb->una) || !mps_dsn_lt(dsn, sb->end))
+		return 0;
+	for (c = sb->head; c; c = c->next) {
+		uint64_t off = dsn - c->dsn;
+
+		if (off < c->len) {
+			size_t n = c->len - (size_t)off;
+
+			*p = c->data + off;
+			return n < maxlen ? n : maxlen;
+		}
+	}
+	return 0;
+}
+
+int mps_sendbuf_ack(struct mps_sendbuf *sb, uint64_t ack)
+{
+	if (mps_dsn_lt(ack, sb->una) || mps_dsn_lt(sb->end, ack))
+		return -EINVAL;
+	sb->una = ack;
+	while (sb->head && sb->head->len == MPS_CHUNK && mps_dsn_le(sb->head->dsn + MPS_CHUNK, ack)) {
+		struct mps_chunk *c = sb->head;
+
+		sb->head = c->next;
+		if (!sb->head)
+			sb->tail = NULL;
+		free(c);
+		sb->nchunks--;
+	}
+	/* A partly filled last chunk that is wholly ACKed: restart it empty. */
+	if (sb->head && sb->head == sb->tail && sb->una == sb->end && sb->head->len > 0) {
+		sb->head->dsn = sb->end;
+		sb->head->len = 0;
+	}
+	return 0;
+}

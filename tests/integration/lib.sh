@@ -1,0 +1,671 @@
+# shellcheck shell=bash
+# tests/integration/lib.sh: namespace testbed for mptcpshim integration tests.
+#
+# Sourced (never run) by tests/integration/*.sh, scripts/demo.sh and
+# bench/overhead.  Requires bash, root, iproute2 with network namespaces.
+#
+# Addressing rules: inside the namespaces only 198.18.0.0/15 and
+# 2001:db8::/32; nothing is configured on the host.
+#
+# Typical use:
+#   . "$top_srcdir/tests/integration/lib.sh"
+#   tb_init transfer            # temp dir, traps, watchdog, root check
+#   tb_setup                    # namespaces $NS_C/$NS_S, addresses $C4 $S4 $C6 $S6
+#   bg_start srv shim "$NS_S" socat ...   # background server (killed on exit)
+#   wait_listen "$NS_S" 5000
+#   nsrun shim "$NS_C" socat ...           # foreground, bounded by $T_CMD_TIMEOUT
+#   [ "$a" = "$b" ] || fail "hash mismatch"
+#
+# Environment knobs:
+#   top_srcdir, top_builddir  absolute paths (set by `make check`; default:
+#                             derived from this file's location)
+#   SHIM                      command prefix for "shim" runs.  Default
+#                             "$top_builddir/tools/mptcpshim --".  Set it to
+#                             the empty string (SHIM= ) or NOSHIM=1 to run
+#                             every "shim" command as plain TCP (harness
+#                             self-test).
+#   MPTCPSHIM_LOG             shim log level for shim runs (default warn)
+#   T_TIMEOUT                 global watchdog for the whole test, seconds
+#   T_CMD_TIMEOUT             default bound for each foreground command
+#   T_KEEP=1                  keep the temp dir (path is printed)
+#   T_VERBOSE=1               trace commands (set -x)
+#   T_ONLY=REGEX              run only the sub-cases whose name matches
+#                             (extended regex, see `selected`), for debugging
+
+# --- locate the trees -------------------------------------------------------
+_tb_libdir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${top_srcdir:=$(cd "$_tb_libdir/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+export top_srcdir top_builddir
+
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3 || echo python3)
+
+: "${T_TIMEOUT:=600}"
+: "${T_CMD_TIMEOUT:=180}"
+: "${MPTCPSHIM_LOG:=warn}"
+export MPTCPSHIM_LOG
+
+SHIM_LAUNCHER="$top_builddir/tools/mptcpshim"
+SHIM_LIBRARY="$top_builddir/.libs/libmptcpshim.so"
+if [ "${NOSHIM:-0}" = 1 ]; then
+	SHIM=""
+fi
+SHIM=${SHIM-"$SHIM_LAUNCHER --"}
+# shellcheck disable=SC2206 # word splitting of the prefix is intended
+SHIM_CMD=($SHIM)
+
+# --- state ------------------------------------------------------------------
+T_NAME=""
+T_DIR=""
+T_NETNUM=""
+T_NETLOCK=""
+T_NAMESPACES=()
+BG_PIDS=()
+T_ENV=() # extra VAR=VALUE for every nsrun/bg_start (e.g. MPTCPSHIM_PEERS=none)
+BG_NAMES=()
+T_WATCHDOG=""
+T_PORT=20000
+PORT=0
+T_START=$SECONDS
+
+log() { printf '[%s %s] %s\n' "${T_NAME:-tb}" "$(date +%T)" "$*" >&2; }
+step() { log "== $*"; }
+
+shim_enabled() { [ "${#SHIM_CMD[@]}" -gt 0 ]; }
+
+# skip REASON: exit 77 (automake "SKIP") with a stated reason.
+skip() {
+	log "SKIP: $*"
+	exit 77
+}
+
+# show_file FILE [LINES]: dump the tail of a file with a header.
+show_file() {
+	local f=$1 n=${2:-60}
+	[ -e "$f" ] || return 0
+	printf -- '----- %s (last %s lines, %s bytes) -----\n' "$f" "$n" "$(stat -c %s "$f" 2>/dev/null || echo '?')" >&2
+	tail -n "$n" "$f" >&2 || true
+}
+
+# fail MSG...: print context (shim logs, background logs, sockets) and exit 1.
+fail() {
+	trap - ERR
+	{
+		echo "############################################################"
+		echo "FAIL [$T_NAME]: $*"
+		echo "  elapsed: $((SECONDS - T_START))s  shim: ${SHIM:-<disabled>}"
+		echo "  namespaces: ${T_NAMESPACES[*]:-none}  net: ${T_NETNUM:-?}"
+		echo "############################################################"
+	} >&2
+	if [ -n "$T_DIR" ] && [ -d "$T_DIR" ]; then
+		local f
+		for f in "$T_DIR"/shim-*.log "$T_DIR"/bg-*.log "$T_DIR"/cmd.log; do
+			show_file "$f" 80
+		done
+	fi
+	local ns
+	for ns in "${T_NAMESPACES[@]}"; do
+		echo "----- sockets in $ns -----" >&2
+		ip netns exec "$ns" ss -tanp 2>/dev/null | head -n 40 >&2 || true
+	done
+	exit 1
+}
+
+# --- cleanup ----------------------------------------------------------------
+_tb_kill_tree() { # PID: TERM (timeout(1) forwards it to its process group)
+	kill -TERM "$1" 2>/dev/null || true
+}
+
+tb_cleanup() {
+	local rc=$?
+	set +e
+	trap - ERR INT TERM HUP
+	local i pid
+	for pid in "${BG_PIDS[@]}"; do
+		_tb_kill_tree "$pid"
+	done
+	for pid in "${BG_PIDS[@]}"; do
+		for i in 1 2 3 4 5 6 7 8 9 10; do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.2
+		done
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	local ns
+	for ns in "${T_NAMESPACES[@]}"; do
+		# anything still running in our namespaces was started by us
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null
+		done
+		ip netns del "$ns" 2>/dev/null
+		rm -rf "/etc/netns/$ns"
+	done
+	[ -n "$T_NETLOCK" ] && rm -rf "$T_NETLOCK"
+	if [ -n "$T_WATCHDOG" ]; then
+		kill -TERM "$T_WATCHDOG" 2>/dev/null
+		wait "$T_WATCHDOG" 2>/dev/null
+	fi
+	if [ -n "$T_DIR" ] && [ -d "$T_DIR" ]; then
+		if [ "${T_KEEP:-0}" = 1 ]; then
+			log "keeping $T_DIR"
+		else
+			rm -rf "$T_DIR"
+		fi
+	fi
+	if [ "$rc" = 0 ]; then
+		log "PASS (${SECONDS}s)"
+	elif [ "$rc" = 77 ]; then
+		:
+	else
+		log "exit status $rc"
+	fi
+	exit "$rc"
+}
+
+_tb_on_signal() {
+	local sig=$1
+	if [ -n "$T_DIR" ] && [ -e "$T_DIR/.watchdog-fired" ]; then
+		fail "global test timeout (${T_TIMEOUT}s) expired"
+	fi
+	log "caught SIG$sig"
+	exit 1
+}
+
+# tb_init NAME: temp dir, traps, watchdog.  Skips (77) if not root or no netns.
+tb_init() {
+	T_NAME=$1
+	[ "${T_VERBOSE:-0}" = 1 ] && set -x
+	if [ "$(id -u)" != 0 ]; then
+		skip "needs root for network namespaces"
+	fi
+	command -v ip >/dev/null || skip "iproute2 (ip) not installed"
+	local t
+	for t in ss timeout sha256sum; do
+		command -v "$t" >/dev/null || fail "required tool $t not found"
+	done
+	T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mptcpshim-$T_NAME.$$.XXXXXX")
+	trap tb_cleanup EXIT
+	trap '_tb_on_signal INT' INT
+	trap '_tb_on_signal TERM' TERM
+	trap '_tb_on_signal HUP' HUP
+	# watchdog: a hung test fails instead of hanging `make check`
+	(
+		trap 'kill "$sp" 2>/dev/null; exit 0' TERM
+		sleep "$T_TIMEOUT" &
+		sp=$!
+		wait "$sp"
+		echo "[$T_NAME] watchdog: ${T_TIMEOUT}s elapsed, terminating test" >&2
+		: >"$T_DIR/.watchdog-fired"
+		kill -TERM $$ 2>/dev/null
+		sleep 60 &
+		sp=$!
+		wait "$sp"
+		kill -KILL $$ 2>/dev/null
+	) &
+	T_WATCHDOG=$!
+	if shim_enabled; then
+		log "shim: ${SHIM_CMD[*]}  (log level $MPTCPSHIM_LOG)"
+	else
+		log "shim DISABLED: every run is plain TCP (harness self-test)"
+	fi
+}
+
+# require_shim: fail early (not skip: CI must never skip) if the shim is
+# requested but not built.
+require_shim() {
+	shim_enabled || return 0
+	if [ ! -x "${SHIM_CMD[0]}" ]; then
+		fail "shim launcher ${SHIM_CMD[0]} not found/executable (build first, or run with NOSHIM=1)"
+	fi
+	if [ "${SHIM_CMD[0]}" = "$SHIM_LAUNCHER" ] && [ ! -e "$SHIM_LIBRARY" ]; then
+		fail "shim library $SHIM_LIBRARY not found (build first)"
+	fi
+}
+
+# --- testbed ----------------------------------------------------------------
+# _tb_alloc_net: pick X in 1..250 unique among concurrently running tests
+# (lock dirs under /run, stale ones from dead pids are reclaimed).
+_tb_alloc_net() {
+	local base=/run/mptcpshim-tests
+	mkdir -p "$base"
+	local seed x i d owner
+	seed=$(printf '%s' "$T_NAME" | cksum | cut -d' ' -f1)
+	x=$(((seed + $$) % 250 + 1))
+	for i in $(seq 1 250); do
+		d="$base/net-$x"
+		if mkdir "$d" 2>/dev/null; then
+			echo $$ >"$d/pid"
+			T_NETNUM=$x
+			T_NETLOCK=$d
+			return 0
+		fi
+		owner=$(cat "$d/pid" 2>/dev/null || true)
+		if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; then
+			rm -rf "$d"
+			continue
+		fi
+		x=$((x % 250 + 1))
+		: "$i"
+	done
+	fail "no free testbed network number in 1..250"
+}
+
+# ns_add NAME: create a namespace with lo up and its own resolv.conf/hosts.
+ns_add() {
+	local ns=$1
+	ip netns add "$ns" || fail "ip netns add $ns"
+	T_NAMESPACES+=("$ns")
+	mkdir -p "/etc/netns/$ns"
+	echo "nameserver 127.0.0.1" >"/etc/netns/$ns/resolv.conf"
+	printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"/etc/netns/$ns/hosts"
+	ip -n "$ns" link set lo up || fail "lo up in $ns"
+	# no duplicate address detection (link-local addresses included)
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.accept_dad=0 \
+		net.ipv6.conf.all.accept_dad=0 >/dev/null 2>&1 || true
+}
+
+# tb_setup [PATHS]: client and server namespaces joined by PATHS (1 or 2)
+# veth pairs.  Path 1: 198.18.X.1/24 <-> 198.18.X.2/24, 2001:db8:X::1/64 <-> ::2.
+# Path 2: 198.19.X.1/24 <-> .2, 2001:db8:X:1::1/64 <-> ::2.
+# Sets NS_C NS_S C4 S4 C6 S6 (path 1) and C4B S4B C6B S6B (path 2),
+# IF_C IF_S (path-1 interface names).  Host names in both namespaces:
+# client, server (v4 and v6), client4/server4, client6/server6.
+tb_setup() {
+	local paths=${1:-1}
+	_tb_alloc_net
+	local tag
+	tag=$(printf '%s' "$T_NAME" | tr -cd 'a-z0-9' | cut -c1-8)
+	NS_C="mpsC-$tag-$$"
+	NS_S="mpsS-$tag-$$"
+	local hx
+	hx=$(printf '%x' "$T_NETNUM")
+	C4="198.18.$T_NETNUM.1"
+	S4="198.18.$T_NETNUM.2"
+	C6="2001:db8:$hx::1"
+	S6="2001:db8:$hx::2"
+	C4B="198.19.$T_NETNUM.1"
+	S4B="198.19.$T_NETNUM.2"
+	C6B="2001:db8:$hx:1::1"
+	S6B="2001:db8:$hx:1::2"
+	IF_C=veth0c
+	IF_S=veth0s
+	ns_add "$NS_C"
+	ns_add "$NS_S"
+	_tb_link "$IF_C" "$IF_S" "$C4" "$S4" "$C6" "$S6"
+	if [ "$paths" -ge 2 ]; then
+		_tb_link veth1c veth1s "$C4B" "$S4B" "$C6B" "$S6B"
+	fi
+	local ns
+	for ns in "$NS_C" "$NS_S"; do
+		{
+			printf '%s\tclient client4\n%s\tserver server4\n' "$C4" "$S4"
+			printf '%s\tclient client6\n%s\tserver server6\n' "$C6" "$S6"
+		} >>"/etc/netns/$ns/hosts"
+	done
+	log "testbed net $T_NETNUM: $NS_C ($C4, $C6) <-> $NS_S ($S4, $S6), $paths path(s)"
+	# wait until the links are up (carrier) and no address is tentative
+	local i
+	for i in $(seq 1 100); do
+		if _tb_links_ready; then
+			return 0
+		fi
+		sleep 0.05
+		: "$i"
+	done
+	fail "testbed: links did not come up"
+}
+
+_tb_links_ready() {
+	local ns
+	for ns in "$NS_C" "$NS_S"; do
+		ip -n "$ns" -o link show | grep -v 'lo:' | grep -q 'LOWER_UP' || return 1
+		ip -n "$ns" -o link show | grep -v 'lo:' | grep -q 'NO-CARRIER' && return 1
+		ip -n "$ns" -o addr show | grep -q tentative && return 1
+	done
+	return 0
+}
+
+_tb_link() { # IFC IFS C4 S4 C6 S6
+	local ifc=$1 ifs=$2
+	ip link add "$ifc" netns "$NS_C" type veth peer name "$ifs" netns "$NS_S" ||
+		fail "creating veth $ifc/$ifs"
+	ip -n "$NS_C" addr add "$3/24" dev "$ifc"
+	ip -n "$NS_S" addr add "$4/24" dev "$ifs"
+	ip -n "$NS_C" -6 addr add "$5/64" dev "$ifc" nodad
+	ip -n "$NS_S" -6 addr add "$6/64" dev "$ifs" nodad
+	ip -n "$NS_C" link set "$ifc" up
+	ip -n "$NS_S" link set "$ifs" up
+}
+
+# --- running commands -------------------------------------------------------
+# _tb_prefix MODE NS: fills array TB_PREFIX with the command prefix.
+_tb_prefix() {
+	local mode=$1 ns=$2
+	TB_PREFIX=(ip netns exec "$ns" env
+		"MPTCPSHIM_LOG=$MPTCPSHIM_LOG"
+		"MPTCPSHIM_LOG_FILE=$T_DIR/shim-$ns.log"
+		"${T_ENV[@]}")
+	case $mode in
+	shim) TB_PREFIX+=("${SHIM_CMD[@]}") ;;
+	plain) ;;
+	*) fail "bad run mode '$mode' (want shim or plain)" ;;
+	esac
+}
+
+# nsrun MODE NS CMD...: run CMD in NS, plain or under the shim, bounded by
+# T_CMD_TIMEOUT (override per call with T_CMD_TIMEOUT=N nsrun ...).
+# Extra environment for the command: the array T_ENV.
+nsrun() {
+	local mode=$1 ns=$2
+	shift 2
+	_tb_prefix "$mode" "$ns"
+	echo "+ [$ns/$mode] $*" >>"$T_DIR/cmd.log"
+	timeout -k 5 "$T_CMD_TIMEOUT" "${TB_PREFIX[@]}" "$@"
+}
+
+# bg_start NAME MODE NS CMD...: start a background command (stdout+stderr in
+# $T_DIR/bg-NAME.log).  Sets BG_PID.  Killed on exit.
+bg_start() {
+	local name=$1 mode=$2 ns=$3
+	shift 3
+	_tb_prefix "$mode" "$ns"
+	echo "+ bg $name [$ns/$mode] $*" >>"$T_DIR/cmd.log"
+	timeout -k 5 "$T_TIMEOUT" "${TB_PREFIX[@]}" "$@" \
+		>"$T_DIR/bg-$name.log" 2>&1 </dev/null &
+	BG_PID=$!
+	BG_PIDS+=("$BG_PID")
+	BG_NAMES+=("$name")
+}
+
+# bg_wait PID [SECS]: wait for a background command; returns its status
+# (124 if it did not end within SECS, default T_CMD_TIMEOUT).
+bg_wait() {
+	local pid=$1 secs=${2:-$T_CMD_TIMEOUT} i rc=0
+	for ((i = 0; i < secs * 50; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.02
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		return 124
+	fi
+	wait "$pid" || rc=$?
+	return "$rc"
+}
+
+# bg_stop PID: terminate a background command and reap it.
+bg_stop() {
+	local pid=$1 i
+	kill -TERM "$pid" 2>/dev/null || true
+	for i in $(seq 1 30); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+		: "$i"
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+# wait_listen NS PORT [SECS]: poll `ss -ltn` in NS until PORT listens.
+wait_listen() {
+	local ns=$1 port=$2 secs=${3:-20} i
+	for ((i = 0; i < secs * 20; i++)); do
+		if [ -n "$(ip netns exec "$ns" ss -ltnH "sport = :$port" 2>/dev/null)" ]; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	fail "nothing listening on port $port in $ns after ${secs}s"
+}
+
+# next_port: sets PORT to a fresh port number (unique within the test).
+next_port() {
+	T_PORT=$((T_PORT + 1))
+	# shellcheck disable=SC2034 # used by the sourcing script
+	PORT=$T_PORT
+}
+
+# selected NAME: true if sub-case NAME should run (T_ONLY unset or matching).
+selected() {
+	[ -z "${T_ONLY:-}" ] && return 0
+	if printf '%s\n' "$1" | grep -Eq -- "$T_ONLY"; then
+		return 0
+	fi
+	log "skipping sub-case '$1' (T_ONLY=$T_ONLY)"
+	return 1
+}
+
+# --- data helpers -----------------------------------------------------------
+sha256() { sha256sum "$1" | cut -d' ' -f1; }
+fsize() { stat -c %s "$1"; }
+
+# mkrand FILE BYTES: random file of exactly BYTES bytes.
+mkrand() {
+	head -c "$2" /dev/urandom >"$1"
+	[ "$(fsize "$1")" = "$2" ] || fail "mkrand $1 $2"
+}
+
+# same_file WHAT SENT RECEIVED: sha256 and size comparison, fail on mismatch.
+same_file() {
+	local what=$1 a=$2 b=$3 ha hb
+	[ -e "$b" ] || fail "$what: received file $b missing"
+	ha=$(sha256 "$a")
+	hb=$(sha256 "$b")
+	if [ "$ha" != "$hb" ]; then
+		fail "$what: MISMATCH sent $(fsize "$a") B sha256 $ha, received $(fsize "$b") B sha256 $hb"
+	fi
+	log "ok: $what ($(fsize "$a") B, sha256 ${ha:0:16}...)"
+}
+
+# addr_url FAMILY: "host" part for URLs / socat addresses of the server.
+srv_addr() { if [ "$1" = 6 ]; then echo "$S6"; else echo "$S4"; fi; }
+srv_bracket() { if [ "$1" = 6 ]; then echo "[$S6]"; else echo "$S4"; fi; }
+
+# shim_log_summary: print warnings the shim logged (informational).
+shim_log_summary() {
+	local f n
+	for f in "$T_DIR"/shim-*.log; do
+		[ -s "$f" ] || continue
+		n=$(wc -l <"$f")
+		log "shim log $(basename "$f"): $n line(s)"
+		head -n 20 "$f" | sed 's/^/    /' >&2
+	done
+}
+
+# build_progs: locate (or compile into $T_DIR) tests/progs binaries; sets
+# PROG_NBCONNECT PROG_POLLCLIENT PROG_SOCKPROBE.
+build_progs() {
+	local p src bin var
+	for p in nbconnect pollclient sockprobe; do
+		bin="$top_builddir/tests/progs/$p"
+		if [ ! -x "$bin" ]; then
+			src="$top_srcdir/tests/progs/$p.c"
+			bin="$T_DIR/$p"
+			"${CC:-cc}" -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -o "$bin" "$src" ||
+				fail "compiling $src"
+		fi
+		var="PROG_$(echo "$p" | tr '[:lower:]' '[:upper:]')"
+		printf -v "$var" '%s' "$bin"
+	done
+}
+
+# write_pytool: drop the python helper (tcptool.py) into $T_DIR; sets PYTOOL.
+write_pytool() {
+	PYTOOL="$T_DIR/tcptool.py"
+	cat >"$PYTOOL" <<'PYEOF'
+import hashlib, os, socket, sys, threading, time
+
+def die(msg):
+    sys.stderr.write("tcptool: %s\n" % msg)
+    sys.exit(1)
+
+def listener(host, port):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, int(port)))
+    s.listen(64)
+    return s
+
+def connect(host, port):
+    return socket.create_connection((host, int(port)), timeout=120)
+
+def recv_all(c):
+    h = hashlib.sha256(); n = 0
+    while True:
+        b = c.recv(1 << 16)
+        if not b:
+            return h.hexdigest(), n
+        h.update(b); n += len(b)
+
+def recv_line(c):
+    buf = b""
+    while not buf.endswith(b"\n"):
+        b = c.recv(1)
+        if not b:
+            break
+        buf += b
+    return buf
+
+def cmd_hcserver(host, port, count="1"):
+    # accept; read to EOF; reply "<sha256> <bytes>\n"; close
+    s = listener(host, port)
+    for _ in range(int(count)):
+        c, _a = s.accept()
+        d, n = recv_all(c)
+        c.sendall(("%s %d\n" % (d, n)).encode())
+        c.close()
+
+def cmd_hcclient(host, port, path):
+    # send file, SHUT_WR, then the reply must still arrive
+    c = connect(host, port)
+    h = hashlib.sha256(); n = 0
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(1 << 16)
+            if not b:
+                break
+            c.sendall(b); h.update(b); n += len(b)
+    c.shutdown(socket.SHUT_WR)
+    reply = b""
+    while True:
+        b = c.recv(4096)
+        if not b:
+            break
+        reply += b
+    c.close()
+    want = ("%s %d\n" % (h.hexdigest(), n)).encode()
+    print("hcclient: sent %d B, reply %r" % (n, reply))
+    if reply != want:
+        die("half-close reply %r != expected %r" % (reply, want))
+
+def cmd_bannerserver(host, port, recvlog, count="0"):
+    # server-first: "220 hello\r\n" on accept; read one line; answer
+    # "250 <sha256(line)>\r\n"; then record everything the client sent until
+    # EOF in RECVLOG.<n> (one file per connection; COUNT 0 = forever)
+    s = listener(host, port)
+    i = 0
+    while int(count) == 0 or i < int(count):
+        c, a = s.accept()
+        got = bytearray()
+        note = "eof"
+        try:
+            c.sendall(b"220 hello\r\n")
+            while not got.endswith(b"\n"):
+                b = c.recv(1)
+                if not b:
+                    break
+                got += b
+            if got.endswith(b"\n"):
+                c.sendall(b"250 " + hashlib.sha256(bytes(got)).hexdigest().encode() + b"\r\n")
+            while True:
+                b = c.recv(65536)
+                if not b:
+                    break
+                got += b
+        except OSError as e:
+            note = repr(e)
+        c.close()
+        with open("%s.%d" % (recvlog, i), "wb") as f:
+            f.write(got)
+        sys.stderr.write("bannerserver: conn %d from %s: %d B, %s\n" % (i, a[0], len(got), note))
+        sys.stderr.flush()
+        i += 1
+
+def cmd_bannerclient(host, port, line, recvlog):
+    line = line.encode() + b"\r\n"
+    c = connect(host, port)
+    banner = recv_line(c)
+    if banner != b"220 hello\r\n":
+        die("bad banner %r" % banner)
+    c.sendall(line)
+    reply = recv_line(c)
+    want = b"250 " + hashlib.sha256(line).hexdigest().encode() + b"\r\n"
+    c.shutdown(socket.SHUT_WR)
+    rest = b""
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        rest += b
+    c.close()
+    with open(recvlog, "wb") as f:
+        f.write(banner + reply + rest)
+    if reply != want:
+        die("bad reply %r, want %r" % (reply, want))
+    if rest:
+        die("stray bytes after reply: %r" % rest[:200])
+    print("bannerclient: ok")
+
+def cmd_bidiclient(host, port, sendpath, recvpath):
+    # send a file and receive concurrently (the server does the same)
+    c = connect(host, port)
+    err = []
+    def tx():
+        try:
+            with open(sendpath, "rb") as f:
+                while True:
+                    b = f.read(1 << 16)
+                    if not b:
+                        break
+                    c.sendall(b)
+            c.shutdown(socket.SHUT_WR)
+        except Exception as e:
+            err.append(e)
+    t = threading.Thread(target=tx); t.start()
+    with open(recvpath, "wb") as f:
+        while True:
+            b = c.recv(1 << 16)
+            if not b:
+                break
+            f.write(b)
+    t.join(); c.close()
+    if err:
+        die("send: %r" % err)
+
+def cmd_acceptclose(host, port):
+    # accept and close immediately, forever (connection-rate server)
+    s = listener(host, port)
+    while True:
+        c, _a = s.accept()
+        c.close()
+
+def cmd_cps(host, port, seconds):
+    # open/close connections for SECONDS; print connections per second
+    end = time.monotonic() + float(seconds)
+    n = 0; t0 = time.monotonic()
+    while time.monotonic() < end:
+        c = socket.create_connection((host, int(port)), timeout=10)
+        c.recv(1)  # wait for the server's close: full open/close cycle
+        c.close()
+        n += 1
+    dt = time.monotonic() - t0
+    print("%.1f" % (n / dt))
+
+cmds = {k[4:]: v for k, v in list(globals().items()) if k.startswith("cmd_")}
+if len(sys.argv) < 2 or sys.argv[1] not in cmds:
+    die("usage: tcptool.py {%s} ARGS" % ",".join(sorted(cmds)))
+cmds[sys.argv[1]](*sys.argv[2:])
+PYEOF
+}

@@ -1,0 +1,525 @@
+/* check_config.c - MPTCPSHIM_* parsing through the getenv test seam. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "mptcpshim/config.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- the fake environment -------------------------------------------- */
+
+#define MAXENV 16
+
+static struct {
+	const char *name, *value;
+} fake_env[MAXENV];
+static size_t fake_n;
+static int warn_calls;
+static char last_warn[512];
+static int foreign_lookups;
+
+static void env_reset(void)
+{
+	fake_n = 0;
+	warn_calls = 0;
+	last_warn[0] = '\0';
+	foreign_lookups = 0;
+}
+
+static void env_set(const char *name, const char *value)
+{
+	ck_assert_uint_lt(fake_n, MAXENV);
+	fake_env[fake_n].name = name;
+	fake_env[fake_n].value = value;
+	fake_n++;
+}
+
+static const char *fake_getenv(const char *name)
+{
+	ck_assert_ptr_nonnull(name);
+	if (strncmp(name, "MPTCPSHIM_", 10) != 0)
+		foreign_lookups++;
+	for (size_t i = 0; i < fake_n; i++)
+		if (strcmp(fake_env[i].name, name) == 0)
+			return fake_env[i].value;
+	return NULL;
+}
+
+static void count_warn(const char *msg)
+{
+	ck_assert_ptr_nonnull(msg);
+	warn_calls++;
+	snprintf(last_warn, sizeof(last_warn), "%s", msg);
+}
+
+static void parse(struct mps_config *c)
+{
+	memset(c, 0xa5, sizeof(*c)); /* parse must set every field */
+	warn_calls = 0;
+	mps_config_parse(c, fake_getenv, count_warn);
+	ck_assert_int_eq(foreign_lookups, 0);
+}
+
+/* parse with a single variable set */
+static void parse1(struct mps_config *c, const char *name, const char *value)
+{
+	env_reset();
+	env_set(name, value);
+	parse(c);
+}
+
+static void check_defaults_except(const struct mps_config *c, const char *except)
+{
+	if (strcmp(except, "DISABLE") != 0)
+		ck_assert_int_eq(c->disabled, 0);
+	if (strcmp(except, "LOG") != 0)
+		ck_assert_int_eq(c->log_level, MPS_LOG_WARN);
+	if (strcmp(except, "LOG_FILE") != 0)
+		ck_assert_str_eq(c->log_file, "");
+	if (strcmp(except, "PEERS") != 0) {
+		ck_assert_int_eq(c->peers_all, 1);
+		ck_assert_uint_eq(c->npeers, 0);
+	}
+	if (strcmp(except, "PLAIN_CACHE_TTL") != 0)
+		ck_assert_uint_eq(c->plain_cache_ttl, 300);
+	if (strcmp(except, "SNDBUF") != 0)
+		ck_assert_uint_eq(c->sndbuf, 4194304);
+}
+
+static void check_defaults(const struct mps_config *c)
+{
+	check_defaults_except(c, "");
+}
+
+/* ---- sockaddr helpers ------------------------------------------------ */
+
+static int allowed4(const struct mps_config *c, const char *addr, uint16_t port)
+{
+	struct sockaddr_in sin;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	ck_assert_int_eq(inet_pton(AF_INET, addr, &sin.sin_addr), 1);
+	return mps_config_peer_allowed(c, (const struct sockaddr *)&sin);
+}
+
+static int allowed6(const struct mps_config *c, const char *addr, uint16_t port)
+{
+	struct sockaddr_in6 sin6;
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons(port);
+	ck_assert_int_eq(inet_pton(AF_INET6, addr, &sin6.sin6_addr), 1);
+	return mps_config_peer_allowed(c, (const struct sockaddr *)&sin6);
+}
+
+/* ---- tests ----------------------------------------------------------- */
+
+START_TEST(test_config_defaults)
+{
+	struct mps_config c;
+	env_reset();
+	parse(&c);
+	ck_assert_int_eq(warn_calls, 0);
+	check_defaults(&c);
+	ck_assert_int_eq(allowed4(&c, "192.0.2.1", 80), 1);
+	ck_assert_int_eq(allowed6(&c, "2001:db8::1", 443), 1);
+
+	/* unrelated variables are ignored */
+	env_set("MPTCPSHIM_NO_SUCH_THING", "1");
+	parse(&c);
+	check_defaults(&c);
+}
+END_TEST
+
+START_TEST(test_config_log_level)
+{
+	static const struct {
+		const char *v;
+		int level;
+	} ok[] = { { "debug", MPS_LOG_DEBUG },
+		   { "info", MPS_LOG_INFO },
+		   { "warn", MPS_LOG_WARN },
+		   { "error", MPS_LOG_ERROR } };
+	struct mps_config c;
+	for (size_t i = 0; i < NELEM(ok); i++) {
+		parse1(&c, "MPTCPSHIM_LOG", ok[i].v);
+		ck_assert_msg(c.log_level == ok[i].level, "MPTCPSHIM_LOG=%s: level %d", ok[i].v,
+			      c.log_level);
+		ck_assert_int_eq(warn_calls, 0);
+		check_defaults_except(&c, "LOG");
+	}
+	static const char *bad[] = { "verbose", "5", "debugx", "deb", "-1", "warn " };
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		parse1(&c, "MPTCPSHIM_LOG", bad[i]);
+		ck_assert_msg(warn_calls == 1, "MPTCPSHIM_LOG=\"%s\": %d warnings", bad[i],
+			      warn_calls);
+		ck_assert_int_eq(c.log_level, MPS_LOG_WARN);
+		check_defaults(&c);
+	}
+}
+END_TEST
+
+START_TEST(test_config_disable)
+{
+	struct mps_config c;
+	parse1(&c, "MPTCPSHIM_DISABLE", "1");
+	ck_assert_int_eq(c.disabled, 1);
+	ck_assert_int_eq(warn_calls, 0);
+	check_defaults_except(&c, "DISABLE");
+
+	parse1(&c, "MPTCPSHIM_DISABLE", "0");
+	ck_assert_int_eq(c.disabled, 0);
+	ck_assert_int_eq(warn_calls, 0);
+
+	static const char *bad[] = { "bad", "2", "-1", "1x", "01x" };
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		parse1(&c, "MPTCPSHIM_DISABLE", bad[i]);
+		ck_assert_msg(warn_calls == 1, "MPTCPSHIM_DISABLE=\"%s\": %d warnings", bad[i],
+			      warn_calls);
+		ck_assert_int_eq(c.disabled, 0);
+		check_defaults(&c);
+	}
+}
+END_TEST
+
+START_TEST(test_config_peers_rules)
+{
+	struct mps_config c;
+	parse1(&c, "MPTCPSHIM_PEERS", "198.18.0.0/15,2001:db8::/32,127.0.0.1:5201,[::1]:80");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_int_eq(c.peers_all, 0);
+	ck_assert_uint_eq(c.npeers, 4);
+	check_defaults_except(&c, "PEERS");
+
+	static const uint8_t a0[4] = { 198, 18, 0, 0 };
+	ck_assert_int_eq(c.peers[0].family, AF_INET);
+	ck_assert_mem_eq(c.peers[0].addr, a0, 4);
+	ck_assert_uint_eq(c.peers[0].prefix, 15);
+	ck_assert_uint_eq(c.peers[0].port, 0);
+
+	static const uint8_t a1[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+	ck_assert_int_eq(c.peers[1].family, AF_INET6);
+	ck_assert_mem_eq(c.peers[1].addr, a1, 16);
+	ck_assert_uint_eq(c.peers[1].prefix, 32);
+	ck_assert_uint_eq(c.peers[1].port, 0);
+
+	static const uint8_t a2[4] = { 127, 0, 0, 1 };
+	ck_assert_int_eq(c.peers[2].family, AF_INET);
+	ck_assert_mem_eq(c.peers[2].addr, a2, 4);
+	ck_assert_uint_eq(c.peers[2].prefix, 32);
+	ck_assert_uint_eq(c.peers[2].port, 5201);
+
+	static const uint8_t a3[16] = { [15] = 1 };
+	ck_assert_int_eq(c.peers[3].family, AF_INET6);
+	ck_assert_mem_eq(c.peers[3].addr, a3, 16);
+	ck_assert_uint_eq(c.peers[3].prefix, 128);
+	ck_assert_uint_eq(c.peers[3].port, 80);
+
+	/* 198.18.0.0/15 = 198.18.0.0 .. 198.19.255.255, any port */
+	ck_assert_int_eq(allowed4(&c, "198.18.0.0", 1), 1);
+	ck_assert_int_eq(allowed4(&c, "198.18.7.9", 443), 1);
+	ck_assert_int_eq(allowed4(&c, "198.19.255.255", 65535), 1);
+	ck_assert_int_eq(allowed4(&c, "198.17.255.255", 443), 0);
+	ck_assert_int_eq(allowed4(&c, "198.20.0.0", 443), 0);
+	ck_assert_int_eq(allowed4(&c, "10.0.0.1", 443), 0);
+	ck_assert_int_eq(allowed4(&c, "70.18.0.1", 443), 0); /* 198 with the top bit cleared */
+
+	/* 2001:db8::/32 */
+	ck_assert_int_eq(allowed6(&c, "2001:db8::", 1), 1);
+	ck_assert_int_eq(allowed6(&c, "2001:db8:ffff:ffff::1", 8080), 1);
+	ck_assert_int_eq(allowed6(&c, "2001:db9::1", 8080), 0);
+	ck_assert_int_eq(allowed6(&c, "2001:db7:ffff::1", 8080), 0);
+	ck_assert_int_eq(allowed6(&c, "fe80::1", 8080), 0);
+
+	/* 127.0.0.1:5201: address and port */
+	ck_assert_int_eq(allowed4(&c, "127.0.0.1", 5201), 1);
+	ck_assert_int_eq(allowed4(&c, "127.0.0.1", 5202), 0);
+	ck_assert_int_eq(allowed4(&c, "127.0.0.1", 0x5201), 0); /* byte order */
+	ck_assert_int_eq(allowed4(&c, "127.0.0.2", 5201), 0);
+
+	/* [::1]:80 */
+	ck_assert_int_eq(allowed6(&c, "::1", 80), 1);
+	ck_assert_int_eq(allowed6(&c, "::1", 81), 0);
+	ck_assert_int_eq(allowed6(&c, "::2", 80), 0);
+	ck_assert_int_eq(allowed6(&c, "::", 80), 0);
+
+	/* the families do not mix: an IPv4 rule says nothing about IPv6 */
+	ck_assert_int_eq(allowed6(&c, "c612::", 443), 0); /* 198.18 as IPv6 bits */
+	ck_assert_int_eq(allowed4(&c, "32.1.13.184", 443), 0); /* 2001:0db8 as IPv4 bits */
+}
+END_TEST
+
+START_TEST(test_config_peers_prefix_edges)
+{
+	struct mps_config c;
+	parse1(&c, "MPTCPSHIM_PEERS", "0.0.0.0/0");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_uint_eq(c.npeers, 1);
+	ck_assert_int_eq(allowed4(&c, "1.2.3.4", 1), 1);
+	ck_assert_int_eq(allowed4(&c, "255.255.255.255", 1), 1);
+	ck_assert_int_eq(allowed6(&c, "::1", 1), 0);
+
+	parse1(&c, "MPTCPSHIM_PEERS", "::/0");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_int_eq(allowed6(&c, "2001:db8::1", 1), 1);
+	ck_assert_int_eq(allowed4(&c, "1.2.3.4", 1), 0);
+
+	parse1(&c, "MPTCPSHIM_PEERS", "10.1.2.3");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_uint_eq(c.npeers, 1);
+	ck_assert_uint_eq(c.peers[0].prefix, 32);
+	ck_assert_int_eq(allowed4(&c, "10.1.2.3", 9), 1);
+	ck_assert_int_eq(allowed4(&c, "10.1.2.2", 9), 0);
+
+	parse1(&c, "MPTCPSHIM_PEERS", "10.0.0.0/9");
+	ck_assert_int_eq(allowed4(&c, "10.127.255.255", 9), 1);
+	ck_assert_int_eq(allowed4(&c, "10.128.0.0", 9), 0);
+
+	parse1(&c, "MPTCPSHIM_PEERS", "2001:db8::/33");
+	ck_assert_int_eq(allowed6(&c, "2001:db8:7fff::", 1), 1);
+	ck_assert_int_eq(allowed6(&c, "2001:db8:8000::", 1), 0);
+
+	parse1(&c, "MPTCPSHIM_PEERS", "2001:db8::1");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_uint_eq(c.peers[0].prefix, 128);
+	ck_assert_int_eq(allowed6(&c, "2001:db8::1", 1), 1);
+	ck_assert_int_eq(allowed6(&c, "2001:db8::2", 1), 0);
+
+	/* a single rule with a port: other ports are refused */
+	parse1(&c, "MPTCPSHIM_PEERS", "[2001:db8::1]:443");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_uint_eq(c.peers[0].port, 443);
+	ck_assert_int_eq(allowed6(&c, "2001:db8::1", 443), 1);
+	ck_assert_int_eq(allowed6(&c, "2001:db8::1", 444), 0);
+}
+END_TEST
+
+START_TEST(test_config_peers_all_none)
+{
+	struct mps_config c;
+	parse1(&c, "MPTCPSHIM_PEERS", "all");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_int_eq(c.peers_all, 1);
+	ck_assert_int_eq(allowed4(&c, "203.0.113.5", 22), 1);
+	ck_assert_int_eq(allowed6(&c, "2001:db8::5", 22), 1);
+
+	parse1(&c, "MPTCPSHIM_PEERS", "none");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_int_eq(c.peers_all, 0);
+	ck_assert_uint_eq(c.npeers, 0);
+	ck_assert_int_eq(allowed4(&c, "203.0.113.5", 22), 0);
+	ck_assert_int_eq(allowed4(&c, "127.0.0.1", 80), 0);
+	ck_assert_int_eq(allowed6(&c, "2001:db8::5", 22), 0);
+	ck_assert_int_eq(allowed6(&c, "::1", 80), 0);
+	check_defaults_except(&c, "PEERS");
+}
+END_TEST
+
+START_TEST(test_config_peers_bad)
+{
+	static const char *bad[] = {
+		"198.18.0.0/15,bogus",
+		"bogus",
+		"10.0.0.0/33",
+		"10.0.0.0/",
+		"10.0.0.0/-1",
+		"300.1.1.1",
+		"1.2.3",
+		"1.2.3.4:70000",
+		"1.2.3.4:",
+		"1.2.3.4:http",
+		"::1/129",
+		"[::1",
+		"[::1]:99999",
+		"2001:db8::/32/1",
+		"gggg::1",
+		"127.0.0.1:5201,[::1]:80,10.0.0.0/8x",
+	};
+	struct mps_config c;
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		parse1(&c, "MPTCPSHIM_PEERS", bad[i]);
+		ck_assert_msg(warn_calls == 1, "MPTCPSHIM_PEERS=\"%s\": %d warnings", bad[i],
+			      warn_calls);
+		ck_assert_msg(c.peers_all == 1, "MPTCPSHIM_PEERS=\"%s\": default not kept",
+			      bad[i]);
+		ck_assert_uint_eq(c.npeers, 0);
+		ck_assert_int_eq(allowed4(&c, "8.8.8.8", 53), 1);
+		check_defaults(&c);
+	}
+}
+END_TEST
+
+/* More rules than MPS_MAX_PEER_RULES cannot be stored: a bad value. */
+START_TEST(test_config_peers_too_many)
+{
+	static char many[64 * (MPS_MAX_PEER_RULES + 1)];
+	struct mps_config c;
+	size_t off = 0;
+	for (int i = 0; i < MPS_MAX_PEER_RULES; i++)
+		off += (size_t)snprintf(many + off, sizeof(many) - off, "%s10.0.%d.0/24",
+					i ? "," : "", i);
+	parse1(&c, "MPTCPSHIM_PEERS", many);
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_uint_eq(c.npeers, MPS_MAX_PEER_RULES);
+	ck_assert_int_eq(allowed4(&c, "10.0.31.7", 1), 1);
+	ck_assert_int_eq(allowed4(&c, "10.0.32.7", 1), 0);
+
+	snprintf(many + off, sizeof(many) - off, ",10.0.99.0/24");
+	parse1(&c, "MPTCPSHIM_PEERS", many);
+	ck_assert_int_eq(warn_calls, 1);
+	ck_assert_int_eq(c.peers_all, 1);
+	ck_assert_uint_eq(c.npeers, 0);
+}
+END_TEST
+
+START_TEST(test_config_plain_cache_ttl)
+{
+	struct mps_config c;
+	parse1(&c, "MPTCPSHIM_PLAIN_CACHE_TTL", "60");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_uint_eq(c.plain_cache_ttl, 60);
+	check_defaults_except(&c, "PLAIN_CACHE_TTL");
+
+	parse1(&c, "MPTCPSHIM_PLAIN_CACHE_TTL", "86400");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_uint_eq(c.plain_cache_ttl, 86400);
+
+	static const char *bad[] = { "bad", "-1", "60s", "1e3", "99999999999999999999" };
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		parse1(&c, "MPTCPSHIM_PLAIN_CACHE_TTL", bad[i]);
+		ck_assert_msg(warn_calls == 1, "MPTCPSHIM_PLAIN_CACHE_TTL=\"%s\": %d warnings",
+			      bad[i], warn_calls);
+		ck_assert_uint_eq(c.plain_cache_ttl, 300);
+		check_defaults(&c);
+	}
+}
+END_TEST
+
+START_TEST(test_config_sndbuf)
+{
+	struct mps_config c;
+	parse1(&c, "MPTCPSHIM_SNDBUF", "1048576");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_uint_eq(c.sndbuf, 1048576);
+	check_defaults_except(&c, "SNDBUF");
+
+	parse1(&c, "MPTCPSHIM_SNDBUF", "65536");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_uint_eq(c.sndbuf, 65536);
+
+	static const char *bad[] = { "bad", "65535", "0", "1", "-1048576", "1048576x",
+				     "99999999999999999999999" };
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		parse1(&c, "MPTCPSHIM_SNDBUF", bad[i]);
+		ck_assert_msg(warn_calls == 1, "MPTCPSHIM_SNDBUF=\"%s\": %d warnings", bad[i],
+			      warn_calls);
+		ck_assert_uint_eq(c.sndbuf, 4194304);
+		check_defaults(&c);
+	}
+}
+END_TEST
+
+START_TEST(test_config_log_file)
+{
+	struct mps_config c;
+	parse1(&c, "MPTCPSHIM_LOG_FILE", "/tmp/x");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_str_eq(c.log_file, "/tmp/x");
+	check_defaults_except(&c, "LOG_FILE");
+
+	/* the longest path that fits */
+	static char longest[256];
+	memset(longest, 'a', 255);
+	longest[0] = '/';
+	longest[255] = '\0';
+	parse1(&c, "MPTCPSHIM_LOG_FILE", longest);
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_str_eq(c.log_file, longest);
+
+	/* one more does not fit: never silently truncated */
+	static char toolong[257];
+	memset(toolong, 'b', 256);
+	toolong[0] = '/';
+	toolong[256] = '\0';
+	parse1(&c, "MPTCPSHIM_LOG_FILE", toolong);
+	ck_assert_int_eq(warn_calls, 1);
+	ck_assert_str_eq(c.log_file, "");
+}
+END_TEST
+
+START_TEST(test_config_all_set)
+{
+	struct mps_config c;
+	env_reset();
+	env_set("MPTCPSHIM_DISABLE", "1");
+	env_set("MPTCPSHIM_LOG", "debug");
+	env_set("MPTCPSHIM_LOG_FILE", "/var/log/shim.log");
+	env_set("MPTCPSHIM_PEERS", "10.0.0.0/8");
+	env_set("MPTCPSHIM_PLAIN_CACHE_TTL", "5");
+	env_set("MPTCPSHIM_SNDBUF", "131072");
+	parse(&c);
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_int_eq(c.disabled, 1);
+	ck_assert_int_eq(c.log_level, MPS_LOG_DEBUG);
+	ck_assert_str_eq(c.log_file, "/var/log/shim.log");
+	ck_assert_int_eq(c.peers_all, 0);
+	ck_assert_uint_eq(c.npeers, 1);
+	ck_assert_uint_eq(c.plain_cache_ttl, 5);
+	ck_assert_uint_eq(c.sndbuf, 131072);
+
+	/* each bad variable warns once; the good ones still apply */
+	env_reset();
+	env_set("MPTCPSHIM_DISABLE", "maybe");
+	env_set("MPTCPSHIM_LOG", "loud");
+	env_set("MPTCPSHIM_PEERS", "10.0.0.0/8");
+	env_set("MPTCPSHIM_PLAIN_CACHE_TTL", "x");
+	env_set("MPTCPSHIM_SNDBUF", "100");
+	parse(&c);
+	ck_assert_int_eq(warn_calls, 4);
+	ck_assert_int_eq(c.disabled, 0);
+	ck_assert_int_eq(c.log_level, MPS_LOG_WARN);
+	ck_assert_int_eq(c.peers_all, 0);
+	ck_assert_uint_eq(c.npeers, 1);
+	ck_assert_uint_eq(c.plain_cache_ttl, 300);
+	ck_assert_uint_eq(c.sndbuf, 4194304);
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("parse");
+	tcase_add_test(tc, test_config_defaults);
+	tcase_add_test(tc, test_config_log_level);
+	tcase_add_test(tc, test_config_disable);
+	tcase_add_test(tc, test_config_log_file);
+	tcase_add_test(tc, test_config_plain_cache_ttl);
+	tcase_add_test(tc, test_config_sndbuf);
+	tcase_add_test(tc, test_config_all_set);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("peers");
+	tcase_add_test(tc, test_config_peers_rules);
+	tcase_add_test(tc, test_config_peers_prefix_edges);
+	tcase_add_test(tc, test_config_peers_all_none);
+	tcase_add_test(tc, test_config_peers_bad);
+	tcase_add_test(tc, test_config_peers_too_many);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(config_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

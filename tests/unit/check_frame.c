@@ -1,0 +1,1296 @@
+/* check_frame.c - the wire format: encoders, decoder and prefix matching,
+ * written from include/mptcpshim/frame.h and the wire spec. */
+#include <check.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mptcpshim/frame.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- helpers --------------------------------------------------------- */
+
+static void wr16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void wr32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+static void wr64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+/* header + body (body may be NULL: zeros); returns the total length */
+static size_t mk_frame(uint8_t *out, uint8_t type, uint8_t flags, const uint8_t *body,
+		       size_t body_len)
+{
+	out[0] = type;
+	out[1] = flags;
+	wr16(out + 2, (uint16_t)body_len);
+	if (body == NULL)
+		memset(out + 4, 0, body_len);
+	else if (body != out + 4)
+		memmove(out + 4, body, body_len);
+	return 4 + body_len;
+}
+
+/* a 24-byte HELLO body: magic | version | caps | reserved | wnd | key */
+static void mk_hello_body(uint8_t b[24], const char *magic, uint8_t version, uint8_t caps,
+			  uint16_t reserved, uint32_t wnd, uint64_t key)
+{
+	memcpy(b, magic, 8);
+	b[8] = version;
+	b[9] = caps;
+	wr16(b + 10, reserved);
+	wr32(b + 12, wnd);
+	wr64(b + 16, key);
+}
+
+/* DATA body: dsn | ack | wnd | payload */
+static size_t mk_data_body(uint8_t *b, uint64_t dsn, uint64_t ack, uint32_t wnd,
+			   const uint8_t *payload, size_t len)
+{
+	wr64(b, dsn);
+	wr64(b + 8, ack);
+	wr32(b + 16, wnd);
+	if (len)
+		memcpy(b + 20, payload, len);
+	return 20 + len;
+}
+
+/* Decode from an exact-size heap copy so that ASan/valgrind catch any read
+ * past avail.  The copy is freed: do not use f->u.data.payload afterwards. */
+static int decode_copy(const uint8_t *src, size_t n, struct mps_frame *f, const char **why)
+{
+	uint8_t *p = malloc(n);
+	if (n)
+		ck_assert_ptr_nonnull(p);
+	if (n)
+		memcpy(p, src, n);
+	int r = mps_frame_decode(p, n, f, why);
+	free(p);
+	return r;
+}
+
+#define ck_decode_bad(buf, n)                                                              \
+	do {                                                                               \
+		struct mps_frame f_;                                                       \
+		const char *why_ = NULL;                                                   \
+		int r_ = decode_copy((buf), (n), &f_, &why_);                              \
+		ck_assert_msg(r_ == -EBADMSG, "expected -EBADMSG for %zu bytes, got %d",   \
+			      (size_t)(n), r_);                                            \
+		ck_assert_msg(why_ != NULL, "-EBADMSG without a reason");                  \
+	} while (0)
+
+#define ck_decode_ok(buf, n)                                                               \
+	do {                                                                               \
+		struct mps_frame f_;                                                       \
+		const char *why_ = NULL;                                                   \
+		int r_ = decode_copy((buf), (n), &f_, &why_);                              \
+		ck_assert_msg(r_ == (int)(n), "expected %zu, got %d (%s)", (size_t)(n), r_, \
+			      why_ ? why_ : "-");                                          \
+	} while (0)
+
+/* With only the header present, a header violation may be reported at
+ * once or later: 0 and -EBADMSG are both acceptable, nothing else. */
+#define ck_decode_hdr_only(buf)                                                            \
+	do {                                                                               \
+		struct mps_frame f_;                                                       \
+		const char *why_ = NULL;                                                   \
+		int r_ = decode_copy((buf), MPS_HDR_LEN, &f_, &why_);                      \
+		ck_assert_msg(r_ == 0 || r_ == -EBADMSG, "header only: got %d", r_);       \
+		if (r_ == -EBADMSG)                                                        \
+			ck_assert_ptr_nonnull(why_);                                       \
+	} while (0)
+
+/* Every strict prefix of a valid frame needs more bytes. */
+static void check_cut_short(const uint8_t *frame, size_t len)
+{
+	for (size_t n = 0; n < len; n++) {
+		struct mps_frame f;
+		const char *why = NULL;
+		int r = decode_copy(frame, n, &f, &why);
+		ck_assert_msg(r == 0, "frame of %zu bytes cut to %zu: got %d (%s)", len, n, r,
+			      why ? why : "-");
+	}
+}
+
+/* A valid frame followed by trailing bytes decodes to the frame's length. */
+static void check_trailing(const uint8_t *frame, size_t len)
+{
+	static const uint8_t junk[] = { 0xff, 0x00, 0x01, 0x02, 0x03, 0xee, 0x7f, 0x80, 0x14 };
+	for (size_t extra = 1; extra <= NELEM(junk); extra++) {
+		uint8_t *b = malloc(len + extra);
+		ck_assert_ptr_nonnull(b);
+		memcpy(b, frame, len);
+		memcpy(b + len, junk, extra);
+		struct mps_frame f;
+		const char *why = NULL;
+		int r = mps_frame_decode(b, len + extra, &f, &why);
+		ck_assert_msg(r == (int)len, "frame %zu + %zu trailing: got %d", len, extra, r);
+		free(b);
+	}
+}
+
+/* ---- hand-written vectors -------------------------------------------- */
+
+static const uint8_t vec_hello[] = {
+	0x01, 0x00, 0x00, 0x18,                         /* HELLO, flags 0, length 24 */
+	'M', 'P', 'T', 'C', 'P', 'S', 'H', 'M',         /* magic */
+	0x01, 0x00, 0x00, 0x00,                         /* version 1, caps 0, reserved */
+	0x00, 0x01, 0x00, 0x00,                         /* wnd 65536 (the minimum) */
+	0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, /* key */
+};
+
+/* HELLO_ACK, version 1, caps 0, wnd 0x00400000, key 0xfedcba9876543210 */
+static const uint8_t vec_hello_ack[] = {
+	0x02, 0x00, 0x00, 0x18, 'M',  'P',  'T',  'C',  'P',  'S',  'H',  'M',  0x01, 0x00,
+	0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10,
+};
+
+/* DATA, ACK|FIN, dsn 0x1122334455667788, ack 0x0102030405060708,
+ * wnd 0x00020000, "abc" */
+static const uint8_t vec_data[] = {
+	0x03, 0x03, 0x00, 0x17,                         /* DATA, ACK|FIN, length 23 */
+	0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, /* dsn */
+	0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, /* ack */
+	0x00, 0x02, 0x00, 0x00,                         /* wnd */
+	'a',  'b',  'c',
+};
+
+/* DATA, no flags, dsn 0xffffffffffffffff, ack 0, wnd 0, one byte 0x00 */
+static const uint8_t vec_data_plain[] = {
+	0x03, 0x00, 0x00, 0x15, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+};
+
+/* DATA_FIN alone: FIN, dsn 42, ack 0, wnd 0, empty payload */
+static const uint8_t vec_data_fin[] = {
+	0x03, 0x02, 0x00, 0x14, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2a,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+};
+
+/* DATA with ACK only (ack 0x8000000000000001, wnd 0xffffffff) and a payload */
+static const uint8_t vec_data_ack[] = {
+	0x03, 0x01, 0x00, 0x16, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0xff, 0xff, 0xff, 0xff, 0xde, 0xad,
+};
+
+/* ACK 0xa1b2c3d4e5f60718, wnd 0x89abcdef */
+static const uint8_t vec_ack[] = {
+	0x04, 0x00, 0x00, 0x0c, 0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6,
+	0x07, 0x18, 0x89, 0xab, 0xcd, 0xef,
+};
+
+/* ACK 1, wnd 0: an ACK frame's window may take any value */
+static const uint8_t vec_ack_zero_wnd[] = {
+	0x04, 0x00, 0x00, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
+};
+
+static const uint8_t vec_close[] = {
+	0x05, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x02,
+};
+
+struct vec {
+	const char *name;
+	const uint8_t *b;
+	size_t len;
+};
+
+static const struct vec valid_vecs[] = {
+	{ "hello", vec_hello, sizeof(vec_hello) },
+	{ "hello_ack", vec_hello_ack, sizeof(vec_hello_ack) },
+	{ "data", vec_data, sizeof(vec_data) },
+	{ "data_plain", vec_data_plain, sizeof(vec_data_plain) },
+	{ "data_fin", vec_data_fin, sizeof(vec_data_fin) },
+	{ "data_ack", vec_data_ack, sizeof(vec_data_ack) },
+	{ "ack", vec_ack, sizeof(vec_ack) },
+	{ "ack_zero_wnd", vec_ack_zero_wnd, sizeof(vec_ack_zero_wnd) },
+	{ "close", vec_close, sizeof(vec_close) },
+};
+
+START_TEST(test_frame_constants)
+{
+	ck_assert_uint_eq(MPS_HDR_LEN, 4);
+	ck_assert_uint_eq(MPS_HELLO_BODY, 24);
+	ck_assert_uint_eq(MPS_HELLO_LEN, 28);
+	ck_assert_uint_eq(MPS_ACK_BODY, 12);
+	ck_assert_uint_eq(MPS_ACK_LEN, 16);
+	ck_assert_uint_eq(MPS_CLOSE_LEN, 8);
+	ck_assert_uint_eq(MPS_DATA_HDR_LEN, 24);
+	ck_assert_uint_eq(MPS_FRAME_MAX, 65539);
+	ck_assert_uint_eq(MPS_DATA_MAX, 65515);
+	ck_assert_uint_eq(MPS_HELLO_PREFIX_LEN, 12);
+	ck_assert_uint_eq(MPS_MIN_WND, 65536);
+	ck_assert_uint_eq(strlen(MPS_MAGIC), MPS_MAGIC_LEN);
+}
+END_TEST
+
+START_TEST(test_frame_vec_hello)
+{
+	struct mps_frame f;
+	const char *why = NULL;
+	memset(&f, 0xa5, sizeof(f));
+	ck_assert_int_eq(decode_copy(vec_hello, sizeof(vec_hello), &f, &why), 28);
+	ck_assert_uint_eq(f.type, MPS_F_HELLO);
+	ck_assert_uint_eq(f.flags, 0);
+	ck_assert_uint_eq(f.body_len, 24);
+	ck_assert_uint_eq(f.u.hello.version, 1);
+	ck_assert_uint_eq(f.u.hello.caps, 0);
+	ck_assert_uint_eq(f.u.hello.wnd, 65536);
+	ck_assert(f.u.hello.key == 0x0123456789abcdefULL);
+
+	memset(&f, 0xa5, sizeof(f));
+	ck_assert_int_eq(decode_copy(vec_hello_ack, sizeof(vec_hello_ack), &f, &why), 28);
+	ck_assert_uint_eq(f.type, MPS_F_HELLO_ACK);
+	ck_assert_uint_eq(f.flags, 0);
+	ck_assert_uint_eq(f.body_len, 24);
+	ck_assert_uint_eq(f.u.hello.version, 1);
+	ck_assert_uint_eq(f.u.hello.caps, 0);
+	ck_assert_uint_eq(f.u.hello.wnd, 0x00400000);
+	ck_assert(f.u.hello.key == 0xfedcba9876543210ULL);
+}
+END_TEST
+
+START_TEST(test_frame_vec_data)
+{
+	struct mps_frame f;
+	const char *why = NULL;
+
+	memset(&f, 0xa5, sizeof(f));
+	ck_assert_int_eq(mps_frame_decode(vec_data, sizeof(vec_data), &f, &why), 27);
+	ck_assert_uint_eq(f.type, MPS_F_DATA);
+	ck_assert_uint_eq(f.flags, MPS_DF_ACK | MPS_DF_FIN);
+	ck_assert_uint_eq(f.body_len, 23);
+	ck_assert(f.u.data.dsn == 0x1122334455667788ULL);
+	ck_assert(f.u.data.ack == 0x0102030405060708ULL);
+	ck_assert_uint_eq(f.u.data.wnd, 0x00020000);
+	ck_assert_uint_eq(f.u.data.len, 3);
+	ck_assert_ptr_eq(f.u.data.payload, vec_data + 24);
+	ck_assert_mem_eq(f.u.data.payload, "abc", 3);
+
+	memset(&f, 0xa5, sizeof(f));
+	ck_assert_int_eq(mps_frame_decode(vec_data_plain, sizeof(vec_data_plain), &f, &why), 25);
+	ck_assert_uint_eq(f.flags, 0);
+	ck_assert_uint_eq(f.body_len, 21);
+	ck_assert(f.u.data.dsn == UINT64_MAX);
+	ck_assert(f.u.data.ack == 0);
+	ck_assert_uint_eq(f.u.data.wnd, 0);
+	ck_assert_uint_eq(f.u.data.len, 1);
+	ck_assert_ptr_eq(f.u.data.payload, vec_data_plain + 24);
+
+	memset(&f, 0xa5, sizeof(f));
+	ck_assert_int_eq(mps_frame_decode(vec_data_fin, sizeof(vec_data_fin), &f, &why), 24);
+	ck_assert_uint_eq(f.flags, MPS_DF_FIN);
+	ck_assert_uint_eq(f.body_len, 20);
+	ck_assert(f.u.data.dsn == 42);
+	ck_assert_uint_eq(f.u.data.len, 0);
+
+	memset(&f, 0xa5, sizeof(f));
+	ck_assert_int_eq(mps_frame_decode(vec_data_ack, sizeof(vec_data_ack), &f, &why), 26);
+	ck_assert_uint_eq(f.flags, MPS_DF_ACK);
+	ck_assert_uint_eq(f.body_len, 22);
+	ck_assert(f.u.data.dsn == 0x1000);
+	ck_assert(f.u.data.ack == 0x8000000000000001ULL);
+	ck_assert_uint_eq(f.u.data.wnd, UINT32_MAX);
+	ck_assert_uint_eq(f.u.data.len, 2);
+	ck_assert_ptr_eq(f.u.data.payload, vec_data_ack + 24);
+	ck_assert_uint_eq(f.u.data.payload[0], 0xde);
+	ck_assert_uint_eq(f.u.data.payload[1], 0xad);
+}
+END_TEST
+
+START_TEST(test_frame_vec_ack_close)
+{
+	struct mps_frame f;
+	const char *why = NULL;
+
+	memset(&f, 0xa5, sizeof(f));
+	ck_assert_int_eq(decode_copy(vec_ack, sizeof(vec_ack), &f, &why), 16);
+	ck_assert_uint_eq(f.type, MPS_F_ACK);
+	ck_assert_uint_eq(f.flags, 0);
+	ck_assert_uint_eq(f.body_len, 12);
+	ck_assert(f.u.ack.ack == 0xa1b2c3d4e5f60718ULL);
+	ck_assert_uint_eq(f.u.ack.wnd, 0x89abcdef);
+
+	memset(&f, 0xa5, sizeof(f));
+	ck_assert_int_eq(decode_copy(vec_ack_zero_wnd, sizeof(vec_ack_zero_wnd), &f, &why), 16);
+	ck_assert_uint_eq(f.type, MPS_F_ACK);
+	ck_assert(f.u.ack.ack == 1);
+	ck_assert_uint_eq(f.u.ack.wnd, 0);
+
+	memset(&f, 0xa5, sizeof(f));
+	ck_assert_int_eq(decode_copy(vec_close, sizeof(vec_close), &f, &why), 8);
+	ck_assert_uint_eq(f.type, MPS_F_CLOSE);
+	ck_assert_uint_eq(f.flags, 0);
+	ck_assert_uint_eq(f.body_len, 4);
+	ck_assert_uint_eq(f.u.reason, MPS_CR_PROTOCOL);
+}
+END_TEST
+
+/* The encoders must produce exactly the hand-written bytes. */
+START_TEST(test_frame_encode_exact)
+{
+	uint8_t out[MPS_FRAME_MAX];
+	struct mps_hello h = {
+		.version = 1, .caps = 0, .wnd = 65536, .key = 0x0123456789abcdefULL
+	};
+
+	memset(out, 0xa5, sizeof(out));
+	ck_assert_uint_eq(mps_frame_put_hello(out, MPS_F_HELLO, &h), MPS_HELLO_LEN);
+	ck_assert_mem_eq(out, vec_hello, sizeof(vec_hello));
+	ck_assert_uint_eq(out[MPS_HELLO_LEN], 0xa5); /* nothing written past the end */
+
+	h.key = 0xfedcba9876543210ULL;
+	h.wnd = 0x00400000;
+	memset(out, 0xa5, sizeof(out));
+	ck_assert_uint_eq(mps_frame_put_hello(out, MPS_F_HELLO_ACK, &h), MPS_HELLO_LEN);
+	ck_assert_mem_eq(out, vec_hello_ack, sizeof(vec_hello_ack));
+	ck_assert_uint_eq(out[MPS_HELLO_LEN], 0xa5);
+
+	memset(out, 0xa5, sizeof(out));
+	ck_assert_uint_eq(mps_frame_put_data_hdr(out, MPS_DF_ACK | MPS_DF_FIN,
+						 0x1122334455667788ULL, 0x0102030405060708ULL,
+						 0x00020000, 3),
+			  MPS_DATA_HDR_LEN);
+	ck_assert_mem_eq(out, vec_data, MPS_DATA_HDR_LEN);
+	ck_assert_uint_eq(out[MPS_DATA_HDR_LEN], 0xa5);
+
+	memset(out, 0xa5, sizeof(out));
+	ck_assert_uint_eq(mps_frame_put_data_hdr(out, MPS_DF_ACK, 0x1000, 0x8000000000000001ULL,
+						 UINT32_MAX, 2),
+			  MPS_DATA_HDR_LEN);
+	ck_assert_mem_eq(out, vec_data_ack, MPS_DATA_HDR_LEN);
+
+	memset(out, 0xa5, sizeof(out));
+	ck_assert_uint_eq(mps_frame_put_data_hdr(out, MPS_DF_FIN, 42, 0, 0, 0), MPS_DATA_HDR_LEN);
+	ck_assert_mem_eq(out, vec_data_fin, sizeof(vec_data_fin));
+
+	/* without the ACK flag the ack and wnd fields go out as zero */
+	memset(out, 0xa5, sizeof(out));
+	ck_assert_uint_eq(mps_frame_put_data_hdr(out, MPS_DF_FIN, 42, 0x0102030405060708ULL,
+						 0x00100000, 0),
+			  MPS_DATA_HDR_LEN);
+	ck_assert_mem_eq(out, vec_data_fin, sizeof(vec_data_fin));
+	memset(out, 0xa5, sizeof(out));
+	mps_frame_put_data_hdr(out, 0, UINT64_MAX, UINT64_MAX, UINT32_MAX, 1);
+	ck_assert_mem_eq(out, vec_data_plain, MPS_DATA_HDR_LEN);
+
+	memset(out, 0xa5, sizeof(out));
+	ck_assert_uint_eq(mps_frame_put_ack(out, 0xa1b2c3d4e5f60718ULL, 0x89abcdef), MPS_ACK_LEN);
+	ck_assert_mem_eq(out, vec_ack, sizeof(vec_ack));
+	ck_assert_uint_eq(out[MPS_ACK_LEN], 0xa5);
+
+	memset(out, 0xa5, sizeof(out));
+	ck_assert_uint_eq(mps_frame_put_ack(out, 1, 0), MPS_ACK_LEN);
+	ck_assert_mem_eq(out, vec_ack_zero_wnd, sizeof(vec_ack_zero_wnd));
+
+	memset(out, 0xa5, sizeof(out));
+	ck_assert_uint_eq(mps_frame_put_close(out, MPS_CR_PROTOCOL), MPS_CLOSE_LEN);
+	ck_assert_mem_eq(out, vec_close, sizeof(vec_close));
+	ck_assert_uint_eq(out[MPS_CLOSE_LEN], 0xa5);
+
+	/* the max DATA header carries length 0xffff */
+	memset(out, 0xa5, sizeof(out));
+	mps_frame_put_data_hdr(out, 0, 0, 0, 0, MPS_DATA_MAX);
+	ck_assert_uint_eq(out[0], 0x03);
+	ck_assert_uint_eq(out[1], 0x00);
+	ck_assert_uint_eq(out[2], 0xff);
+	ck_assert_uint_eq(out[3], 0xff);
+}
+END_TEST
+
+/* ---- round trips ----------------------------------------------------- */
+
+START_TEST(test_frame_roundtrip_hello)
+{
+	static const uint8_t types[] = { MPS_F_HELLO, MPS_F_HELLO_ACK };
+	static const uint64_t keys[] = { 1, 0x0123456789abcdefULL, UINT64_MAX,
+					 0x8000000000000000ULL, 0x00000000ffffffffULL };
+	static const uint8_t versions[] = { 1, 2, 0x7f, 0xff };
+	static const uint32_t wnds[] = { MPS_MIN_WND, MPS_MIN_WND + 1, 0x00400000, 0x7fffffff,
+					 0x80000000, UINT32_MAX };
+	for (size_t t = 0; t < NELEM(types); t++)
+		for (size_t k = 0; k < NELEM(keys); k++)
+			for (size_t v = 0; v < NELEM(versions); v++)
+				for (size_t w = 0; w < NELEM(wnds); w++) {
+					uint8_t out[MPS_HELLO_LEN];
+					struct mps_hello h = { .version = versions[v],
+							       .caps = MPS_CAP_NONE,
+							       .wnd = wnds[w],
+							       .key = keys[k] };
+					struct mps_frame f;
+					const char *why = NULL;
+					size_t n = mps_frame_put_hello(out, types[t], &h);
+					ck_assert_uint_eq(n, MPS_HELLO_LEN);
+					ck_assert_int_eq(decode_copy(out, n, &f, &why),
+							 (int)MPS_HELLO_LEN);
+					ck_assert_uint_eq(f.type, types[t]);
+					ck_assert_uint_eq(f.flags, 0);
+					ck_assert_uint_eq(f.body_len, MPS_HELLO_BODY);
+					ck_assert_uint_eq(f.u.hello.version, versions[v]);
+					ck_assert_uint_eq(f.u.hello.caps, MPS_CAP_NONE);
+					ck_assert_uint_eq(f.u.hello.wnd, wnds[w]);
+					ck_assert(f.u.hello.key == keys[k]);
+					ck_assert(mps_frame_prefix_match(types[t], out,
+									 MPS_HELLO_PREFIX_LEN));
+					ck_assert(mps_frame_prefix_match(types[t], out, n));
+				}
+}
+END_TEST
+
+START_TEST(test_frame_roundtrip_data)
+{
+	static const uint8_t flagsv[] = { 0, MPS_DF_ACK, MPS_DF_FIN, MPS_DF_ACK | MPS_DF_FIN };
+	static const uint64_t dsns[] = { 0, 1, 0x0123456789abcdefULL, UINT64_MAX };
+	static const uint32_t lens[] = { 0, 1, 2, 100, 1400, 65515 };
+	static const uint32_t wnds[] = { MPS_MIN_WND, 0x12345678, UINT32_MAX };
+	uint8_t *buf = malloc(MPS_FRAME_MAX);
+	ck_assert_ptr_nonnull(buf);
+	for (size_t fl = 0; fl < NELEM(flagsv); fl++)
+		for (size_t d = 0; d < NELEM(dsns); d++)
+			for (size_t l = 0; l < NELEM(lens); l++) {
+				uint8_t flags = flagsv[fl];
+				uint32_t len = lens[l];
+				int has_ack = (flags & MPS_DF_ACK) != 0;
+				/* without ACK the encoder is handed non-zero ack/wnd
+				 * and must still write zeros */
+				uint64_t ack_in = dsns[d] ^ 0x5555aaaa5555aaaaULL;
+				uint32_t wnd_in = wnds[(d + l) % NELEM(wnds)];
+				uint64_t ack = has_ack ? ack_in : 0;
+				uint32_t wnd = has_ack ? wnd_in : 0;
+				if (len == 0 && !(flags & MPS_DF_FIN))
+					continue; /* invalid, see test_frame_bad_data */
+				size_t n = mps_frame_put_data_hdr(buf, flags, dsns[d], ack_in,
+								  wnd_in, len);
+				ck_assert_uint_eq(n, MPS_DATA_HDR_LEN);
+				for (uint32_t i = 0; i < len; i++)
+					buf[n + i] = (uint8_t)(i * 7 + d);
+				struct mps_frame f;
+				const char *why = NULL;
+				int r = mps_frame_decode(buf, n + len, &f, &why);
+				ck_assert_int_eq(r, (int)(n + len));
+				ck_assert_uint_eq(f.type, MPS_F_DATA);
+				ck_assert_uint_eq(f.flags, flags);
+				ck_assert_uint_eq(f.body_len, 20 + len);
+				ck_assert(f.u.data.dsn == dsns[d]);
+				ck_assert(f.u.data.ack == ack);
+				ck_assert_uint_eq(f.u.data.wnd, wnd);
+				ck_assert_uint_eq(f.u.data.len, len);
+				if (len) {
+					ck_assert_ptr_eq(f.u.data.payload, buf + MPS_DATA_HDR_LEN);
+					ck_assert_mem_eq(f.u.data.payload, buf + n, len);
+				}
+			}
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_frame_roundtrip_ack)
+{
+	static const uint64_t acks[] = { 0, 1, 0x0123456789abcdefULL, UINT64_MAX,
+					 0x8000000000000000ULL };
+	/* the ACK frame's window may take any value, below MPS_MIN_WND too */
+	static const uint32_t wnds[] = { 0, 1, 0xffff, MPS_MIN_WND, 0x01020304, 0x80000000,
+					 UINT32_MAX };
+	for (size_t i = 0; i < NELEM(acks); i++)
+		for (size_t w = 0; w < NELEM(wnds); w++) {
+			uint8_t out[MPS_ACK_LEN];
+			struct mps_frame f;
+			const char *why = NULL;
+			ck_assert_uint_eq(mps_frame_put_ack(out, acks[i], wnds[w]), MPS_ACK_LEN);
+			ck_assert_int_eq(decode_copy(out, MPS_ACK_LEN, &f, &why), (int)MPS_ACK_LEN);
+			ck_assert_uint_eq(f.type, MPS_F_ACK);
+			ck_assert_uint_eq(f.flags, 0);
+			ck_assert_uint_eq(f.body_len, MPS_ACK_BODY);
+			ck_assert(f.u.ack.ack == acks[i]);
+			ck_assert_uint_eq(f.u.ack.wnd, wnds[w]);
+		}
+}
+END_TEST
+
+START_TEST(test_frame_roundtrip_close)
+{
+	for (uint32_t reason = MPS_CR_ABORT; reason <= MPS_CR_INTERNAL; reason++) {
+		uint8_t out[MPS_CLOSE_LEN];
+		struct mps_frame f;
+		const char *why = NULL;
+		ck_assert_uint_eq(mps_frame_put_close(out, reason), MPS_CLOSE_LEN);
+		ck_assert_int_eq(decode_copy(out, MPS_CLOSE_LEN, &f, &why), (int)MPS_CLOSE_LEN);
+		ck_assert_uint_eq(f.type, MPS_F_CLOSE);
+		ck_assert_uint_eq(f.flags, 0);
+		ck_assert_uint_eq(f.body_len, MPS_CLOSE_BODY);
+		ck_assert_uint_eq(f.u.reason, reason);
+	}
+}
+END_TEST
+
+/* ---- truncation and trailing bytes ----------------------------------- */
+
+START_TEST(test_frame_cut_short)
+{
+	for (size_t i = 0; i < NELEM(valid_vecs); i++) {
+		ck_decode_ok(valid_vecs[i].b, valid_vecs[i].len);
+		check_cut_short(valid_vecs[i].b, valid_vecs[i].len);
+	}
+}
+END_TEST
+
+START_TEST(test_frame_trailing)
+{
+	for (size_t i = 0; i < NELEM(valid_vecs); i++)
+		check_trailing(valid_vecs[i].b, valid_vecs[i].len);
+}
+END_TEST
+
+/* All the vectors back to back decode one after the other. */
+START_TEST(test_frame_stream)
+{
+	uint8_t buf[512];
+	size_t total = 0;
+	for (size_t i = 0; i < NELEM(valid_vecs); i++) {
+		memcpy(buf + total, valid_vecs[i].b, valid_vecs[i].len);
+		total += valid_vecs[i].len;
+	}
+	size_t off = 0;
+	for (size_t i = 0; i < NELEM(valid_vecs); i++) {
+		struct mps_frame f;
+		const char *why = NULL;
+		int r = mps_frame_decode(buf + off, total - off, &f, &why);
+		ck_assert_int_eq(r, (int)valid_vecs[i].len);
+		ck_assert_uint_eq(f.type, valid_vecs[i].b[0]);
+		off += (size_t)r;
+	}
+	ck_assert_uint_eq(off, total);
+}
+END_TEST
+
+START_TEST(test_frame_data_max)
+{
+	size_t total = MPS_DATA_HDR_LEN + MPS_DATA_MAX;
+	ck_assert_uint_eq(total, MPS_FRAME_MAX);
+	uint8_t *buf = malloc(total + 5);
+	ck_assert_ptr_nonnull(buf);
+	mps_frame_put_data_hdr(buf, MPS_DF_ACK, 1000, 2000, 0x00100000, MPS_DATA_MAX);
+	for (size_t i = 0; i < MPS_DATA_MAX; i++)
+		buf[MPS_DATA_HDR_LEN + i] = (uint8_t)(i ^ (i >> 8));
+	struct mps_frame f;
+	const char *why = NULL;
+	int r = mps_frame_decode(buf, total, &f, &why);
+	ck_assert_int_eq(r, (int)MPS_FRAME_MAX);
+	ck_assert_uint_eq(f.body_len, MPS_BODY_MAX);
+	ck_assert_uint_eq(f.u.data.len, MPS_DATA_MAX);
+	ck_assert(f.u.data.dsn == 1000);
+	ck_assert(f.u.data.ack == 2000);
+	ck_assert_uint_eq(f.u.data.wnd, 0x00100000);
+	ck_assert_ptr_eq(f.u.data.payload, buf + MPS_DATA_HDR_LEN);
+
+	/* trailing bytes after the largest frame */
+	memset(buf + total, 0x03, 5);
+	ck_assert_int_eq(mps_frame_decode(buf, total + 5, &f, &why), (int)MPS_FRAME_MAX);
+
+	/* cut short at every length, each on an exact-size heap copy */
+	for (size_t n = 0; n < total; n++) {
+		why = NULL;
+		r = decode_copy(buf, n, &f, &why);
+		ck_assert_msg(r == 0, "max DATA cut to %zu: got %d", n, r);
+	}
+	free(buf);
+}
+END_TEST
+
+/* ---- invalid frames -------------------------------------------------- */
+
+START_TEST(test_frame_bad_type)
+{
+	uint8_t buf[64];
+	for (unsigned t = 0; t < 256; t++) {
+		if (t >= MPS_F_HELLO && t <= MPS_F_CLOSE)
+			continue;
+		static const size_t blens[] = { 0, 4, 8, 12, 16, 20, 24, 30 };
+		for (size_t i = 0; i < NELEM(blens); i++) {
+			size_t n = mk_frame(buf, (uint8_t)t, 0, NULL, blens[i]);
+			ck_decode_bad(buf, n);
+			ck_decode_hdr_only(buf);
+		}
+		/* a HELLO body under a wrong type byte */
+		uint8_t body[24];
+		mk_hello_body(body, MPS_MAGIC, 1, 0, 0, MPS_MIN_WND, 1);
+		size_t n = mk_frame(buf, (uint8_t)t, 0, body, 24);
+		ck_decode_bad(buf, n);
+	}
+}
+END_TEST
+
+START_TEST(test_frame_bad_flags)
+{
+	uint8_t buf[64], hb[24], db[21];
+	uint8_t one = 'x';
+	mk_hello_body(hb, MPS_MAGIC, 1, 0, 0, MPS_MIN_WND, 0x1234);
+	for (unsigned fl = 1; fl < 256; fl++) {
+		size_t n;
+		n = mk_frame(buf, MPS_F_HELLO, (uint8_t)fl, hb, 24);
+		ck_decode_bad(buf, n);
+		ck_decode_hdr_only(buf);
+		n = mk_frame(buf, MPS_F_HELLO_ACK, (uint8_t)fl, hb, 24);
+		ck_decode_bad(buf, n);
+		ck_decode_hdr_only(buf);
+		n = mk_frame(buf, MPS_F_ACK, (uint8_t)fl, NULL, 12);
+		ck_decode_bad(buf, n);
+		ck_decode_hdr_only(buf);
+		n = mk_frame(buf, MPS_F_CLOSE, (uint8_t)fl, (const uint8_t[]){ 0, 0, 0, 1 }, 4);
+		ck_decode_bad(buf, n);
+		ck_decode_hdr_only(buf);
+		/* ack/wnd are set exactly when the ACK flag is */
+		if (fl & MPS_DF_ACK)
+			mk_data_body(db, 7, 3, MPS_MIN_WND, &one, 1);
+		else
+			mk_data_body(db, 7, 0, 0, &one, 1);
+		n = mk_frame(buf, MPS_F_DATA, (uint8_t)fl, db, sizeof(db));
+		if (fl & ~MPS_DF_MASK) {
+			ck_decode_bad(buf, n);
+			ck_decode_hdr_only(buf);
+		} else {
+			ck_decode_ok(buf, n);
+		}
+	}
+}
+END_TEST
+
+START_TEST(test_frame_bad_length)
+{
+	uint8_t *buf = calloc(1, MPS_FRAME_MAX);
+	ck_assert_ptr_nonnull(buf);
+	uint8_t hb[24];
+	mk_hello_body(hb, MPS_MAGIC, 1, 0, 0, MPS_MIN_WND, 0x1234);
+
+	/* fixed-size frames: every wrong length is rejected (20 was the old
+	 * HELLO body length) */
+	static const size_t hello_lens[] = { 0,  1,  8,  12,  19,  20,  21,   23,
+					     25, 28, 40, 255, 256, 65535 };
+	static const uint8_t htypes[] = { MPS_F_HELLO, MPS_F_HELLO_ACK };
+	for (size_t t = 0; t < NELEM(htypes); t++)
+		for (size_t i = 0; i < NELEM(hello_lens); i++) {
+			size_t bl = hello_lens[i];
+			memset(buf, 0, MPS_FRAME_MAX);
+			memcpy(buf + 4, hb, bl < 24 ? bl : 24);
+			size_t n = mk_frame(buf, htypes[t], 0, buf + 4, bl);
+			ck_decode_bad(buf, n);
+			ck_decode_hdr_only(buf);
+		}
+	/* 8 was the old ACK body length */
+	static const size_t ack_lens[] = { 0, 1, 4, 7, 8, 9, 11, 13, 16, 20, 65535 };
+	for (size_t i = 0; i < NELEM(ack_lens); i++) {
+		memset(buf, 0, MPS_FRAME_MAX);
+		size_t n = mk_frame(buf, MPS_F_ACK, 0, NULL, ack_lens[i]);
+		ck_decode_bad(buf, n);
+		ck_decode_hdr_only(buf);
+	}
+	static const size_t close_lens[] = { 0, 1, 3, 5, 8, 12, 65535 };
+	for (size_t i = 0; i < NELEM(close_lens); i++) {
+		memset(buf, 0, MPS_FRAME_MAX);
+		buf[4 + 3] = 1; /* reason 1 if the body were read as 4 bytes */
+		size_t n = mk_frame(buf, MPS_F_CLOSE, 0, buf + 4, close_lens[i]);
+		ck_decode_bad(buf, n);
+		ck_decode_hdr_only(buf);
+	}
+	/* DATA: body shorter than dsn + ack + wnd (16 was the old minimum) */
+	for (size_t bl = 0; bl < 20; bl++) {
+		for (uint8_t fl = 0; fl <= MPS_DF_MASK; fl++) {
+			memset(buf, 0, MPS_FRAME_MAX);
+			size_t n = mk_frame(buf, MPS_F_DATA, fl, NULL, bl);
+			ck_decode_bad(buf, n);
+			ck_decode_hdr_only(buf);
+		}
+	}
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_frame_bad_hello_fields)
+{
+	static const uint8_t htypes[] = { MPS_F_HELLO, MPS_F_HELLO_ACK };
+	uint8_t buf[MPS_HELLO_LEN], body[24];
+	for (size_t t = 0; t < NELEM(htypes); t++) {
+		uint8_t ty = htypes[t];
+
+		/* valid baseline */
+		mk_hello_body(body, MPS_MAGIC, 1, 0, 0, MPS_MIN_WND, 0x42);
+		mk_frame(buf, ty, 0, body, 24);
+		ck_decode_ok(buf, MPS_HELLO_LEN);
+
+		/* magic wrong at each position, several ways */
+		for (size_t pos = 0; pos < MPS_MAGIC_LEN; pos++) {
+			static const uint8_t xors[] = { 0x01, 0x20, 0x80, 0xff };
+			for (size_t x = 0; x < NELEM(xors); x++) {
+				mk_hello_body(body, MPS_MAGIC, 1, 0, 0, MPS_MIN_WND, 0x42);
+				body[pos] ^= xors[x];
+				mk_frame(buf, ty, 0, body, 24);
+				ck_decode_bad(buf, MPS_HELLO_LEN);
+			}
+		}
+		mk_hello_body(body, "mptcpshm", 1, 0, 0, MPS_MIN_WND, 0x42);
+		mk_frame(buf, ty, 0, body, 24);
+		ck_decode_bad(buf, MPS_HELLO_LEN);
+
+		/* version 0 is invalid, any later version is accepted */
+		mk_hello_body(body, MPS_MAGIC, 0, 0, 0, MPS_MIN_WND, 0x42);
+		mk_frame(buf, ty, 0, body, 24);
+		ck_decode_bad(buf, MPS_HELLO_LEN);
+		for (unsigned v = 1; v < 256; v++) {
+			struct mps_frame f;
+			const char *why = NULL;
+			mk_hello_body(body, MPS_MAGIC, (uint8_t)v, 0, 0, MPS_MIN_WND, 0x42);
+			mk_frame(buf, ty, 0, body, 24);
+			ck_assert_int_eq(decode_copy(buf, MPS_HELLO_LEN, &f, &why), (int)MPS_HELLO_LEN);
+			ck_assert_uint_eq(f.u.hello.version, v);
+		}
+
+		/* unknown capability bits are ignored */
+		for (unsigned caps = 0; caps < 256; caps++) {
+			struct mps_frame f;
+			const char *why = NULL;
+			mk_hello_body(body, MPS_MAGIC, 1, (uint8_t)caps, 0, MPS_MIN_WND, 0x42);
+			mk_frame(buf, ty, 0, body, 24);
+			ck_assert_int_eq(decode_copy(buf, MPS_HELLO_LEN, &f, &why), (int)MPS_HELLO_LEN);
+			ck_assert_uint_eq(f.u.hello.caps, caps);
+		}
+
+		/* reserved must be zero */
+		static const uint16_t rsv[] = { 0x0001, 0x0100, 0x8000, 0xffff, 0x00ff };
+		for (size_t i = 0; i < NELEM(rsv); i++) {
+			mk_hello_body(body, MPS_MAGIC, 1, 0, rsv[i], MPS_MIN_WND, 0x42);
+			mk_frame(buf, ty, 0, body, 24);
+			ck_decode_bad(buf, MPS_HELLO_LEN);
+		}
+
+		/* wnd below MPS_MIN_WND is invalid; MPS_MIN_WND and above are fine */
+		static const uint32_t small_wnd[] = { 0,      1,      0x00ff, 0x0100,
+						      0x8000, 0xfff0, 0xffff };
+		for (size_t i = 0; i < NELEM(small_wnd); i++) {
+			mk_hello_body(body, MPS_MAGIC, 1, 0, 0, small_wnd[i], 0x42);
+			mk_frame(buf, ty, 0, body, 24);
+			ck_decode_bad(buf, MPS_HELLO_LEN);
+		}
+		static const uint32_t ok_wnd[] = { MPS_MIN_WND, MPS_MIN_WND + 1, 0x0001ffff,
+						   0x00ff0000, 0x01000000, 0x80000000, UINT32_MAX };
+		for (size_t i = 0; i < NELEM(ok_wnd); i++) {
+			struct mps_frame f;
+			const char *why = NULL;
+			mk_hello_body(body, MPS_MAGIC, 1, 0, 0, ok_wnd[i], 0x42);
+			mk_frame(buf, ty, 0, body, 24);
+			ck_assert_int_eq(decode_copy(buf, MPS_HELLO_LEN, &f, &why), (int)MPS_HELLO_LEN);
+			ck_assert_uint_eq(f.u.hello.wnd, ok_wnd[i]);
+			ck_assert(f.u.hello.key == 0x42);
+		}
+
+		/* key must be non-zero; any single set bit is enough */
+		mk_hello_body(body, MPS_MAGIC, 1, 0, 0, MPS_MIN_WND, 0);
+		mk_frame(buf, ty, 0, body, 24);
+		ck_decode_bad(buf, MPS_HELLO_LEN);
+		for (int bit = 0; bit < 64; bit++) {
+			struct mps_frame f;
+			const char *why = NULL;
+			mk_hello_body(body, MPS_MAGIC, 1, 0, 0, MPS_MIN_WND, 1ULL << bit);
+			mk_frame(buf, ty, 0, body, 24);
+			ck_assert_int_eq(decode_copy(buf, MPS_HELLO_LEN, &f, &why), (int)MPS_HELLO_LEN);
+			ck_assert(f.u.hello.key == 1ULL << bit);
+			ck_assert_uint_eq(f.u.hello.wnd, MPS_MIN_WND);
+		}
+	}
+}
+END_TEST
+
+/* Hand-written frames that break only the window rules. */
+START_TEST(test_frame_bad_wnd_vectors)
+{
+	/* HELLO with wnd 65535: one below the minimum */
+	static const uint8_t hello_small[] = {
+		0x01, 0x00, 0x00, 0x18, 'M',  'P',  'T',  'C',  'P',  'S',  'H',  'M',  0x01, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+	};
+	/* HELLO_ACK with wnd 0 */
+	static const uint8_t hello_ack_zero[] = {
+		0x02, 0x00, 0x00, 0x18, 'M',  'P',  'T',  'C',  'P',  'S',  'H',  'M',  0x01, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10,
+	};
+	/* DATA, no flags, ack 0 but wnd 0x00010000, payload "z" */
+	static const uint8_t data_wnd_noack[] = {
+		0x03, 0x00, 0x00, 0x15,                         /* DATA, no flags, 21 */
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07, /* dsn 7 */
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* ack 0 */
+		0x00, 0x01, 0x00, 0x00,                         /* wnd 0x00010000 */
+		'z',
+	};
+	/* bare DATA_FIN (FIN only), ack 0 but wnd 1 */
+	static const uint8_t fin_wnd_noack[] = {
+		0x03, 0x02, 0x00, 0x14, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2a,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+	};
+	ck_assert_uint_eq(sizeof(hello_small), MPS_HELLO_LEN);
+	ck_assert_uint_eq(sizeof(hello_ack_zero), MPS_HELLO_LEN);
+	ck_assert_uint_eq(sizeof(data_wnd_noack), MPS_DATA_HDR_LEN + 1);
+	ck_assert_uint_eq(sizeof(fin_wnd_noack), MPS_DATA_HDR_LEN);
+	ck_decode_bad(hello_small, sizeof(hello_small));
+	ck_decode_bad(hello_ack_zero, sizeof(hello_ack_zero));
+	ck_decode_bad(data_wnd_noack, sizeof(data_wnd_noack));
+	ck_decode_bad(fin_wnd_noack, sizeof(fin_wnd_noack));
+
+	/* one bit more in the HELLO window and it is exactly the minimum */
+	uint8_t tmp[MPS_HELLO_LEN];
+	memcpy(tmp, hello_small, sizeof(tmp));
+	tmp[16] = 0x00;
+	tmp[17] = 0x01;
+	tmp[18] = 0x00;
+	tmp[19] = 0x00;
+	ck_decode_ok(tmp, sizeof(tmp));
+	memcpy(tmp, hello_small, sizeof(tmp));
+	tmp[17] = 0x01; /* 0x0001ffff */
+	ck_decode_ok(tmp, sizeof(tmp));
+
+	/* the same DATA bytes are fine once the ACK flag is set */
+	uint8_t d[sizeof(data_wnd_noack)];
+	memcpy(d, data_wnd_noack, sizeof(d));
+	d[1] = MPS_DF_ACK;
+	ck_decode_ok(d, sizeof(d));
+	memcpy(d, fin_wnd_noack, sizeof(fin_wnd_noack));
+	d[1] = MPS_DF_ACK | MPS_DF_FIN;
+	ck_decode_ok(d, sizeof(fin_wnd_noack));
+	/* and with wnd cleared they are fine without it */
+	memcpy(d, data_wnd_noack, sizeof(d));
+	d[21] = 0;
+	ck_decode_ok(d, sizeof(d));
+	memcpy(d, fin_wnd_noack, sizeof(fin_wnd_noack));
+	d[23] = 0;
+	ck_decode_ok(d, sizeof(fin_wnd_noack));
+}
+END_TEST
+
+START_TEST(test_frame_bad_data_fields)
+{
+	uint8_t buf[64], body[40];
+	uint8_t pl[3] = { 1, 2, 3 };
+	size_t bl, n;
+
+	/* ACK clear: the ack field must be zero */
+	static const uint64_t nzack[] = { 1, 0x100, 0x8000000000000000ULL, UINT64_MAX };
+	for (size_t i = 0; i < NELEM(nzack); i++) {
+		bl = mk_data_body(body, 5, nzack[i], 0, pl, 3);
+		n = mk_frame(buf, MPS_F_DATA, 0, body, bl);
+		ck_decode_bad(buf, n);
+		n = mk_frame(buf, MPS_F_DATA, MPS_DF_FIN, body, bl);
+		ck_decode_bad(buf, n);
+		bl = mk_data_body(body, 5, nzack[i], 0, NULL, 0);
+		n = mk_frame(buf, MPS_F_DATA, MPS_DF_FIN, body, bl);
+		ck_decode_bad(buf, n);
+		/* ...and with ACK set (and a window) the same ack is fine */
+		bl = mk_data_body(body, 5, nzack[i], MPS_MIN_WND, pl, 3);
+		n = mk_frame(buf, MPS_F_DATA, MPS_DF_ACK, body, bl);
+		ck_decode_ok(buf, n);
+	}
+
+	/* ACK clear: the wnd field must be zero too */
+	static const uint32_t nzwnd[] = { 1, 0x100, 0xffff, MPS_MIN_WND, 0x80000000, UINT32_MAX };
+	for (size_t i = 0; i < NELEM(nzwnd); i++) {
+		bl = mk_data_body(body, 5, 0, nzwnd[i], pl, 3);
+		n = mk_frame(buf, MPS_F_DATA, 0, body, bl);
+		ck_decode_bad(buf, n);
+		n = mk_frame(buf, MPS_F_DATA, MPS_DF_FIN, body, bl);
+		ck_decode_bad(buf, n);
+		bl = mk_data_body(body, 5, 0, nzwnd[i], NULL, 0);
+		n = mk_frame(buf, MPS_F_DATA, MPS_DF_FIN, body, bl);
+		ck_decode_bad(buf, n);
+		/* both set without ACK */
+		bl = mk_data_body(body, 5, 9, nzwnd[i], pl, 3);
+		n = mk_frame(buf, MPS_F_DATA, 0, body, bl);
+		ck_decode_bad(buf, n);
+	}
+	/* with ACK set the window is carried through */
+	static const uint32_t ackwnd[] = { MPS_MIN_WND, 0x00100000, 0x80000000, UINT32_MAX };
+	for (size_t i = 0; i < NELEM(ackwnd); i++) {
+		struct mps_frame f;
+		const char *why = NULL;
+		bl = mk_data_body(body, 5, 9, ackwnd[i], pl, 3);
+		n = mk_frame(buf, MPS_F_DATA, MPS_DF_ACK, body, bl);
+		ck_assert_int_eq(decode_copy(buf, n, &f, &why), (int)n);
+		ck_assert(f.u.data.ack == 9);
+		ck_assert_uint_eq(f.u.data.wnd, ackwnd[i]);
+		ck_assert_uint_eq(f.u.data.len, 3);
+	}
+
+	/* empty payload without FIN */
+	bl = mk_data_body(body, 5, 0, 0, NULL, 0);
+	n = mk_frame(buf, MPS_F_DATA, 0, body, bl);
+	ck_decode_bad(buf, n);
+	bl = mk_data_body(body, 5, 9, MPS_MIN_WND, NULL, 0);
+	n = mk_frame(buf, MPS_F_DATA, MPS_DF_ACK, body, bl);
+	ck_decode_bad(buf, n);
+	/* empty payload with FIN is a bare DATA_FIN */
+	n = mk_frame(buf, MPS_F_DATA, MPS_DF_ACK | MPS_DF_FIN, body, bl);
+	ck_decode_ok(buf, n);
+	bl = mk_data_body(body, 5, 0, 0, NULL, 0);
+	n = mk_frame(buf, MPS_F_DATA, MPS_DF_FIN, body, bl);
+	ck_decode_ok(buf, n);
+}
+END_TEST
+
+START_TEST(test_frame_bad_close_reason)
+{
+	static const uint32_t bad[] = { 0, 5, 6, 0xff, 0x100, 0x00010001, 0x01000001,
+					0x80000001, UINT32_MAX };
+	uint8_t buf[16], body[4];
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		wr32(body, bad[i]);
+		size_t n = mk_frame(buf, MPS_F_CLOSE, 0, body, 4);
+		ck_decode_bad(buf, n);
+	}
+	for (uint32_t r = 1; r <= 4; r++) {
+		struct mps_frame f;
+		const char *why = NULL;
+		wr32(body, r);
+		size_t n = mk_frame(buf, MPS_F_CLOSE, 0, body, 4);
+		ck_assert_int_eq(decode_copy(buf, n, &f, &why), 8);
+		ck_assert_uint_eq(f.u.reason, r);
+	}
+}
+END_TEST
+
+/* ---- prefix matching ------------------------------------------------- */
+
+static void check_prefix(uint8_t type)
+{
+	uint8_t pre[MPS_HELLO_PREFIX_LEN] = { type, 0x00, 0x00, 0x18, 'M', 'P', 'T', 'C',
+					      'P',  'S',  'H',  'M' };
+	uint8_t *p;
+
+	/* every length of the true prefix matches (exact-size heap copies) */
+	for (size_t n = 0; n <= MPS_HELLO_PREFIX_LEN; n++) {
+		p = malloc(n ? n : 1);
+		ck_assert_ptr_nonnull(p);
+		memcpy(p, pre, n);
+		ck_assert_msg(mps_frame_prefix_match(type, p, n) == 1, "type %u: prefix %zu", type,
+			      n);
+		free(p);
+	}
+	/* a full encoded frame's prefix matches, and so does the whole frame:
+	 * only the first MPS_HELLO_PREFIX_LEN bytes are compared */
+	uint8_t full[MPS_HELLO_LEN];
+	struct mps_hello h = { .version = 1, .caps = 0, .wnd = MPS_MIN_WND, .key = 99 };
+	mps_frame_put_hello(full, type, &h);
+	ck_assert_int_eq(mps_frame_prefix_match(type, full, MPS_HELLO_PREFIX_LEN), 1);
+	for (size_t n = MPS_HELLO_PREFIX_LEN; n <= MPS_HELLO_LEN; n++) {
+		p = malloc(n);
+		ck_assert_ptr_nonnull(p);
+		memcpy(p, full, n);
+		ck_assert_msg(mps_frame_prefix_match(type, p, n) == 1, "type %u: frame cut to %zu",
+			      type, n);
+		free(p);
+	}
+	/* whatever follows the prefix is not looked at, however long */
+	{
+		static const uint8_t tail[] = { 0x00, 0xff, 0x14, 0x18, 'M', 0x01, 0x80 };
+		uint8_t big[MPS_HELLO_PREFIX_LEN + 64];
+		memcpy(big, pre, MPS_HELLO_PREFIX_LEN);
+		for (size_t i = MPS_HELLO_PREFIX_LEN; i < sizeof(big); i++)
+			big[i] = tail[i % NELEM(tail)];
+		for (size_t n = MPS_HELLO_PREFIX_LEN; n <= sizeof(big); n++) {
+			p = malloc(n);
+			ck_assert_ptr_nonnull(p);
+			memcpy(p, big, n);
+			ck_assert_msg(mps_frame_prefix_match(type, p, n) == 1,
+				      "type %u: prefix + %zu other bytes", type,
+				      n - MPS_HELLO_PREFIX_LEN);
+			free(p);
+		}
+	}
+	/* the old 20-byte HELLO length (0x0014) is not this prefix */
+	{
+		uint8_t old[MPS_HELLO_PREFIX_LEN];
+		memcpy(old, pre, sizeof(old));
+		old[3] = 0x14;
+		ck_assert_int_eq(mps_frame_prefix_match(type, old, 3), 1);
+		ck_assert_int_eq(mps_frame_prefix_match(type, old, 4), 0);
+		ck_assert_int_eq(mps_frame_prefix_match(type, old, sizeof(old)), 0);
+	}
+
+	/* a mismatch at position pos: shorter inputs match, longer ones do not
+	 * (also beyond the prefix length: the mismatch is still among the
+	 * compared bytes) */
+	for (size_t pos = 0; pos < MPS_HELLO_PREFIX_LEN; pos++) {
+		for (unsigned v = 0; v < 256; v++) {
+			if (v == pre[pos])
+				continue;
+			uint8_t bad[MPS_HELLO_LEN];
+			memcpy(bad, full, sizeof(bad));
+			bad[pos] = (uint8_t)v;
+			for (size_t n = 0; n <= MPS_HELLO_LEN; n++) {
+				int want = n <= pos ? 1 : 0;
+				int got = mps_frame_prefix_match(type, bad, n);
+				ck_assert_msg(got == want,
+					      "type %u: byte %zu = 0x%02x, n %zu: got %d, want %d",
+					      type, pos, v, n, got, want);
+			}
+		}
+	}
+}
+
+START_TEST(test_frame_prefix_hello)
+{
+	check_prefix(MPS_F_HELLO);
+}
+END_TEST
+
+START_TEST(test_frame_prefix_hello_ack)
+{
+	check_prefix(MPS_F_HELLO_ACK);
+}
+END_TEST
+
+START_TEST(test_frame_prefix_cross)
+{
+	uint8_t hello[MPS_HELLO_LEN], hack[MPS_HELLO_LEN];
+	struct mps_hello h = { .version = 1, .caps = 0, .wnd = MPS_MIN_WND, .key = 7 };
+	mps_frame_put_hello(hello, MPS_F_HELLO, &h);
+	mps_frame_put_hello(hack, MPS_F_HELLO_ACK, &h);
+	ck_assert_int_eq(mps_frame_prefix_match(MPS_F_HELLO, hack, 1), 0);
+	ck_assert_int_eq(mps_frame_prefix_match(MPS_F_HELLO_ACK, hello, 1), 0);
+	ck_assert_int_eq(mps_frame_prefix_match(MPS_F_HELLO, hack, MPS_HELLO_PREFIX_LEN), 0);
+	ck_assert_int_eq(mps_frame_prefix_match(MPS_F_HELLO_ACK, hello, MPS_HELLO_PREFIX_LEN), 0);
+	ck_assert_int_eq(mps_frame_prefix_match(MPS_F_HELLO, hack, MPS_HELLO_LEN), 0);
+	ck_assert_int_eq(mps_frame_prefix_match(MPS_F_HELLO_ACK, hello, MPS_HELLO_LEN), 0);
+	ck_assert_int_eq(mps_frame_prefix_match(MPS_F_HELLO, hello, MPS_HELLO_LEN), 1);
+	ck_assert_int_eq(mps_frame_prefix_match(MPS_F_HELLO_ACK, hack, MPS_HELLO_LEN), 1);
+	static const char *plain[] = { "GET / HTTP/1.1\r\n", "SSH-2.0-x", "\x16\x03\x01" };
+	for (size_t i = 0; i < NELEM(plain); i++) {
+		size_t n = strlen(plain[i]);
+		if (n > MPS_HELLO_PREFIX_LEN)
+			n = MPS_HELLO_PREFIX_LEN;
+		ck_assert_int_eq(mps_frame_prefix_match(MPS_F_HELLO, (const uint8_t *)plain[i], n),
+				 0);
+		ck_assert_int_eq(
+			mps_frame_prefix_match(MPS_F_HELLO_ACK, (const uint8_t *)plain[i], n), 0);
+	}
+}
+END_TEST
+
+START_TEST(test_frame_type_name)
+{
+	for (uint8_t t = MPS_F_HELLO; t <= MPS_F_CLOSE; t++) {
+		const char *s = mps_frame_type_name(t);
+		ck_assert_ptr_nonnull(s);
+		ck_assert(s[0] != '\0');
+		for (uint8_t u = MPS_F_HELLO; u < t; u++)
+			ck_assert_str_ne(s, mps_frame_type_name(u));
+	}
+}
+END_TEST
+
+/* ---- fuzz ------------------------------------------------------------ */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rng(void)
+{
+	/* xorshift64*: fixed seed, same sequence on every run */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dULL;
+}
+
+START_TEST(test_frame_fuzz)
+{
+	enum { ITER = 200000, MAXLEN = 96 };
+	uint8_t tmpl[MAXLEN];
+	int nvalid = 0, nbad = 0, nmore = 0;
+	for (int it = 0; it < ITER; it++) {
+		size_t n = (size_t)(rng() % (MAXLEN + 1));
+		for (size_t i = 0; i < n; i++)
+			tmpl[i] = (uint8_t)rng();
+		uint64_t shape = rng();
+		/* steer most inputs towards plausible headers so the body rules run */
+		if (n >= 1 && (shape & 3) != 0)
+			tmpl[0] = (uint8_t)(1 + (shape >> 8) % 5);
+		if (n >= 2 && (shape & 12) != 0)
+			tmpl[1] = (uint8_t)((shape >> 16) & 3) & (tmpl[0] == MPS_F_DATA ? 3 : 0);
+		if (n >= 4 && (shape & 48) != 0) {
+			static const uint16_t lens[] = { 24, 12, 4, 20, 21, 40, 0, 23 };
+			uint16_t bl = lens[(shape >> 24) % NELEM(lens)];
+			if ((shape >> 32) & 1)
+				bl = (uint16_t)(n >= 4 ? n - 4 - ((shape >> 33) % 2) : 0);
+			wr16(tmpl + 2, bl);
+		}
+		if (n >= 12 && (shape & 192) != 0 && tmpl[0] <= MPS_F_HELLO_ACK)
+			memcpy(tmpl + 4, MPS_MAGIC, 8);
+		if (n >= 28 && (shape & 768) != 0 && tmpl[0] <= MPS_F_HELLO_ACK) {
+			tmpl[12] = 1;
+			tmpl[14] = tmpl[15] = 0;
+			if ((shape >> 40) & 1)
+				tmpl[17] |= 1; /* wnd >= MPS_MIN_WND */
+		}
+		/* DATA without ACK: usually clear ack and wnd so that it can be valid */
+		if (n >= 24 && ((shape >> 41) & 3) != 0 && tmpl[0] == MPS_F_DATA &&
+		    !(tmpl[1] & MPS_DF_ACK))
+			memset(tmpl + 12, 0, 12);
+
+		uint8_t *p = malloc(n ? n : 1);
+		ck_assert_ptr_nonnull(p);
+		memcpy(p, tmpl, n);
+		struct mps_frame f;
+		const char *why = NULL;
+		int r = mps_frame_decode(p, n, &f, &why);
+		ck_assert_msg(r == 0 || r == -EBADMSG || (r > 0 && (size_t)r <= n),
+			      "iteration %d: %zu bytes -> %d", it, n, r);
+		if (r == -EBADMSG) {
+			ck_assert_ptr_nonnull(why);
+			nbad++;
+		} else if (r == 0) {
+			nmore++;
+		} else {
+			nvalid++;
+			ck_assert_int_ge(r, (int)MPS_HDR_LEN);
+			ck_assert_int_eq(r, (int)(MPS_HDR_LEN + ((size_t)p[2] << 8 | p[3])));
+			ck_assert_uint_eq(f.type, p[0]);
+			ck_assert_uint_eq(f.flags, p[1]);
+			ck_assert_uint_eq(f.body_len, r - (int)MPS_HDR_LEN);
+			uint8_t re[MPS_HELLO_LEN];
+			switch (f.type) {
+			case MPS_F_DATA:
+				ck_assert_uint_ge(f.body_len, 20u);
+				ck_assert_uint_eq(f.u.data.len, f.body_len - 20u);
+				if (!(f.flags & MPS_DF_FIN))
+					ck_assert_uint_gt(f.u.data.len, 0);
+				if (!(f.flags & MPS_DF_ACK)) {
+					ck_assert(f.u.data.ack == 0);
+					ck_assert_uint_eq(f.u.data.wnd, 0);
+				}
+				if (f.u.data.len)
+					ck_assert_ptr_eq(f.u.data.payload, p + MPS_DATA_HDR_LEN);
+				mps_frame_put_data_hdr(re, f.flags, f.u.data.dsn, f.u.data.ack,
+						       f.u.data.wnd, f.u.data.len);
+				ck_assert_mem_eq(re, p, MPS_DATA_HDR_LEN);
+				break;
+			case MPS_F_ACK:
+				mps_frame_put_ack(re, f.u.ack.ack, f.u.ack.wnd);
+				ck_assert_mem_eq(re, p, MPS_ACK_LEN);
+				break;
+			case MPS_F_CLOSE:
+				mps_frame_put_close(re, f.u.reason);
+				ck_assert_mem_eq(re, p, MPS_CLOSE_LEN);
+				break;
+			case MPS_F_HELLO:
+			case MPS_F_HELLO_ACK:
+				ck_assert_uint_ge(f.u.hello.version, 1);
+				ck_assert_uint_ge(f.u.hello.wnd, MPS_MIN_WND);
+				ck_assert(f.u.hello.key != 0);
+				ck_assert(memcmp(p + 4, MPS_MAGIC, 8) == 0);
+				ck_assert(mps_frame_prefix_match(f.type, p, (size_t)r));
+				mps_frame_put_hello(re, f.type, &f.u.hello);
+				ck_assert_mem_eq(re, p, MPS_HELLO_LEN);
+				break;
+			default:
+				ck_abort_msg("decoded unknown type %u", f.type);
+			}
+		}
+		free(p);
+	}
+	/* the generator must actually reach all three outcomes */
+	ck_assert_int_gt(nvalid, 1000);
+	ck_assert_int_gt(nbad, 1000);
+	ck_assert_int_gt(nmore, 1000);
+}
+END_TEST
+
+/* Single-byte mutations of every valid vector: never > avail, never a crash. */
+START_TEST(test_frame_mutate)
+{
+	for (size_t i = 0; i < NELEM(valid_vecs); i++) {
+		size_t len = valid_vecs[i].len;
+		uint8_t tmp[64];
+		for (size_t pos = 0; pos < len; pos++)
+			for (unsigned v = 0; v < 256; v++) {
+				memcpy(tmp, valid_vecs[i].b, len);
+				tmp[pos] = (uint8_t)v;
+				struct mps_frame f;
+				const char *why = NULL;
+				int r = decode_copy(tmp, len, &f, &why);
+				ck_assert(r == 0 || r == -EBADMSG || (r > 0 && (size_t)r <= len));
+				if (r == -EBADMSG)
+					ck_assert_ptr_nonnull(why);
+			}
+	}
+}
+END_TEST
+
+static Suite *frame_suite(void)
+{
+	Suite *s = suite_create("frame");
+	TCase *tc = tcase_create("vectors");
+	tcase_add_test(tc, test_frame_constants);
+	tcase_add_test(tc, test_frame_vec_hello);
+	tcase_add_test(tc, test_frame_vec_data);
+	tcase_add_test(tc, test_frame_vec_ack_close);
+	tcase_add_test(tc, test_frame_encode_exact);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("roundtrip");
+	tcase_add_test(tc, test_frame_roundtrip_hello);
+	tcase_add_test(tc, test_frame_roundtrip_data);
+	tcase_add_test(tc, test_frame_roundtrip_ack);
+	tcase_add_test(tc, test_frame_roundtrip_close);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("lengths");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_frame_cut_short);
+	tcase_add_test(tc, test_frame_trailing);
+	tcase_add_test(tc, test_frame_stream);
+	tcase_add_test(tc, test_frame_data_max);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("invalid");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_frame_bad_type);
+	tcase_add_test(tc, test_frame_bad_flags);
+	tcase_add_test(tc, test_frame_bad_length);
+	tcase_add_test(tc, test_frame_bad_hello_fields);
+	tcase_add_test(tc, test_frame_bad_wnd_vectors);
+	tcase_add_test(tc, test_frame_bad_data_fields);
+	tcase_add_test(tc, test_frame_bad_close_reason);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("prefix");
+	tcase_add_test(tc, test_frame_prefix_hello);
+	tcase_add_test(tc, test_frame_prefix_hello_ack);
+	tcase_add_test(tc, test_frame_prefix_cross);
+	tcase_add_test(tc, test_frame_type_name);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("fuzz");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_frame_fuzz);
+	tcase_add_test(tc, test_frame_mutate);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(frame_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -45,7 +45,7 @@
 #define MAX_SEGS 32                   /* frames queued per subflow */
 #define SF_QUEUE_MAX (512u * 1024u)   /* bytes queued per subflow before the kernel */
 #define UNSENT_MAX (1024u * 1024u)    /* app bytes read but not yet framed */
-#define FIRST_FLIGHT (16u * 1024u)    /* app bytes sent to a peer not known to be a shim */
+#define FIRST_FLIGHT_UNKNOWN 0u       /* app bytes sent before a first HELLO_ACK */
 #define ACK_EVERY (64u * 1024u)       /* send a standalone ACK after this much */
 #define ACK_DELAY 0.002               /* ... or after this long, seconds */
 #define FIN_WAIT_TIMEOUT 60.0         /* app closed: wait this long for the peer's FIN */
@@ -599,7 +599,7 @@ static int sf_flush(struct mps_conn *c, struct mps_subflow *sf)
 		memset(&mh, 0, sizeof(mh));
 		mh.msg_iov = iov;
 		mh.msg_iovlen = (size_t)n;
-		w = sendmsg(sf->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		w = mps_real.sendmsg(sf->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -1361,6 +1361,36 @@ static void client_fallback(struct mps_conn *c, const char *why)
 
 /* ------------------------------------------------------------- start */
 
+static int has_line_break(uint64_t v, int nbytes)
+{
+	int i;
+
+	for (i = 0; i < nbytes; i++, v >>= 8)
+		if ((v & 0xff) == '\n' || (v & 0xff) == '\r')
+			return 1;
+	return 0;
+}
+
+/* A client's HELLO may reach a plain, line-oriented server: with no CR or
+ * LF in it, such a server never sees a complete line (and so never acts
+ * on it) before we reset the connection.  Costs ~1 bit of key entropy. */
+static int new_hello_key(uint64_t *key)
+{
+	int rc;
+
+	do
+		rc = mps_crypto_new_key(key);
+	while (rc == 0 && has_line_break(*key, 8));
+	return rc;
+}
+
+static uint32_t hello_wnd(uint32_t wnd)
+{
+	while (has_line_break(wnd, 4) && wnd > MPS_MIN_WND)
+		wnd -= 1u << 16;
+	return wnd;
+}
+
 static void conn_begin(struct ev_loop *loop, void *arg)
 {
 	struct mps_conn *c = arg;
@@ -1415,7 +1445,7 @@ int mps_conn_start(const struct mps_conn_params *p)
 	c->sf.fd = p->tcp_fd;
 	c->rx_mode = RX_NEGO;
 	if (p->role == MPS_CLIENT) {
-		rc = mps_crypto_new_key(&c->local_key);
+		rc = new_hello_key(&c->local_key);
 		if (rc) {
 			free(c->sf.rbuf);
 			free(c);
@@ -1425,10 +1455,11 @@ int mps_conn_start(const struct mps_conn_params *p)
 		c->tx_mode = TX_MP;
 		c->snd_start = c->snd_nxt = idsn + 1;
 		mps_sendbuf_init(&c->sb, c->snd_start, mps_config()->sndbuf);
-		/* First flight, before the server's window is known: at most the
-		 * minimum window, less towards a peer not known to be a shim
-		 * (what a plain server would see as junk). */
-		c->first_flight = p->peer_known_shim ? MPS_MIN_WND : FIRST_FLIGHT;
+		/* First flight, before the server's window is known: the minimum
+		 * window towards a known shim; nothing towards an unknown peer,
+		 * which may be a plain server that would act on app bytes
+		 * arriving behind our HELLO (and then again on the replay). */
+		c->first_flight = p->peer_known_shim ? MPS_MIN_WND : FIRST_FLIGHT_UNKNOWN;
 		c->snd_edge = c->snd_start + c->first_flight;
 	} else {
 		c->tx_mode = TX_HOLD;
@@ -1438,6 +1469,7 @@ int mps_conn_start(const struct mps_conn_params *p)
 	c->rcv_wnd_max = (uint32_t)MPS_MIN(mps_config()->sndbuf, (size_t)UINT32_MAX);
 	if (c->rcv_wnd_max < MPS_MIN_WND)
 		c->rcv_wnd_max = MPS_MIN_WND;
+	c->rcv_wnd_max = hello_wnd(c->rcv_wnd_max & ~0xffffu);
 	mps_sendbuf_init(&c->rxq, 0, c->rcv_wnd_max);
 
 	ev_io_init(&c->sf.rio, sf_on_read, c->sf.fd, EV_READ);

@@ -41,6 +41,8 @@ static void resolve(void)
 	mps_real.setsockopt = sym("setsockopt");
 	mps_real.getpeername = sym("getpeername");
 	mps_real.getsockname = sym("getsockname");
+	mps_real.sendto = sym("sendto");
+	mps_real.sendmsg = sym("sendmsg");
 }
 
 void mps_real_init(void) { pthread_once(&g_once, resolve); }

@@ -19,6 +19,8 @@ struct mps_real {
 	int (*setsockopt)(int, int, int, const void *, socklen_t);
 	int (*getpeername)(int, struct sockaddr *, socklen_t *);
 	int (*getsockname)(int, struct sockaddr *, socklen_t *);
+	ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+	ssize_t (*sendmsg)(int, const struct msghdr *, int);
 };
 
 extern struct mps_real mps_real;

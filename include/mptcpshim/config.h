@@ -1,0 +1,48 @@
+/* config.h - the MPTCPSHIM_* environment, parsed once into an immutable struct.
+ * Every variable name the library reads is defined in config.c and nowhere else. */
+#ifndef MPTCPSHIM_CONFIG_H
+#define MPTCPSHIM_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+enum mps_log_level { MPS_LOG_ERROR = 0, MPS_LOG_WARN, MPS_LOG_INFO, MPS_LOG_DEBUG };
+
+struct mps_peer_rule {
+	int family;        /* AF_INET or AF_INET6 */
+	uint8_t addr[16];  /* network byte order */
+	uint8_t prefix;    /* prefix length in bits */
+	uint16_t port;     /* host order; 0 = any */
+};
+
+#define MPS_MAX_PEER_RULES 32
+
+struct mps_config {
+	int disabled;              /* MPTCPSHIM_DISABLE */
+	int log_level;             /* MPTCPSHIM_LOG */
+	char log_file[256];        /* MPTCPSHIM_LOG_FILE; empty = stderr */
+	int peers_all;             /* MPTCPSHIM_PEERS unset or "all" */
+	size_t npeers;
+	struct mps_peer_rule peers[MPS_MAX_PEER_RULES];
+	uint32_t plain_cache_ttl;  /* MPTCPSHIM_PLAIN_CACHE_TTL, seconds */
+	size_t sndbuf;             /* MPTCPSHIM_SNDBUF: per-connection send buffer bytes */
+};
+
+typedef const char *(*mps_getenv_fn)(const char *name);
+typedef void (*mps_warn_fn)(const char *msg);
+
+/* Fill c from the environment through get (the test seam).  A bad value
+ * calls warn once with a one-line message and keeps the default.  An
+ * empty value counts as unset. */
+void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn);
+
+/* The process-wide config, parsed on first use.  Secure-exec processes
+ * (setuid, file capabilities) ignore their environment and run with the
+ * library disabled. */
+const struct mps_config *mps_config(void);
+
+/* 1 if MP should be tried towards sa (MPTCPSHIM_PEERS), else 0. */
+int mps_config_peer_allowed(const struct mps_config *c, const struct sockaddr *sa);
+
+#endif

@@ -100,6 +100,7 @@ struct mps_conn {
 	ev_io app_r, app_w;
 	int hup_registered;
 	size_t filler;
+	int app_dup;    /* connecting: our dup of the app's end, to grow it later */
 	int app_eof;    /* read 0: the app shut its write side (or closed) */
 	int app_closed; /* every app descriptor is gone */
 	int rx_blocked; /* app_fd full: subflow reading paused */
@@ -150,6 +151,14 @@ static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents);
 static void sf_on_write(struct ev_loop *loop, ev_io *w, int revents);
 
 /* ---------------------------------------------------------------- helpers */
+
+void mps_grow_pair_buffer(int fd)
+{
+	int v = MPS_PAIR_BUF;
+
+	if (mps_real.setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) != 0)
+		mps_real.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+}
 
 static void close_internal(int fd)
 {
@@ -253,6 +262,7 @@ static void conn_free(struct mps_conn *c)
 		sf_set_fd(c, sf, -1);
 		close_internal(fd);
 	}
+	close_internal(c->app_dup);
 	close_internal(c->app_fd);
 	if (c->token_registered)
 		mps_token_del(c->local_token, c);
@@ -326,6 +336,8 @@ static void conn_abort(struct mps_conn *c, uint32_t reason, int send_close, cons
 	if (connecting) {
 		/* The filler bytes still sit unread in our end: closing it flags
 		 * the app's end with an error, so EPOLLERR|EPOLLHUP fire. */
+		close_internal(c->app_dup);
+		c->app_dup = -1;
 		atomic_store(&c->sock->state, MPS_SS_FAILED);
 	} else {
 		atomic_store(&c->sock->state, MPS_SS_CLOSED);
@@ -1250,7 +1262,8 @@ static void client_established(struct mps_conn *c)
 		.version = MPS_VERSION, .caps = MPS_CAP_NONE, .wnd = c->rcv_wnd_max};
 	uint8_t fr[MPS_HELLO_LEN];
 
-	/* Drop the filler that held back the app's writability. */
+	/* Drop the filler that held back the app's writability, then give
+	 * the app's end its full-size buffer. */
 	while (c->filler > 0) {
 		uint8_t junk[16384];
 		ssize_t r = read(c->app_fd, junk, MPS_MIN(sizeof(junk), c->filler));
@@ -1258,6 +1271,11 @@ static void client_established(struct mps_conn *c)
 		if (r <= 0)
 			break;
 		c->filler -= (size_t)r;
+	}
+	if (c->app_dup >= 0) {
+		mps_grow_pair_buffer(c->app_dup);
+		close_internal(c->app_dup);
+		c->app_dup = -1;
 	}
 	atomic_store(&c->sock->state, MPS_SS_CONNECTED);
 	sf->rtt_us = tcp_rtt_us(sf->fd);
@@ -1435,6 +1453,7 @@ int mps_conn_start(const struct mps_conn_params *p)
 	c->sock = s;
 	c->app_fd = p->shim_fd;
 	c->filler = p->filler;
+	c->app_dup = p->app_dup;
 	c->peer = s->peer;
 	c->peer_len = s->peer_len;
 	c->bound = p->bound;

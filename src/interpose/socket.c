@@ -94,15 +94,26 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 	struct stat st;
 
 	memset(&p, 0, sizeof(p));
+	p.app_dup = -1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
 		return -errno;
 	mps_ifd_add(sp[1]);
 	if (mps_real.fcntl(sp[1], F_SETFL, O_NONBLOCK) != 0)
 		goto fail_errno;
+	mps_grow_pair_buffer(sp[1]);
 	if (connecting) {
+		/* Filled at its default size; the shim grows it (through
+		 * app_dup) once the connect completes. */
 		if (mps_real.fcntl(sp[0], F_SETFL, O_NONBLOCK) != 0)
 			goto fail_errno;
 		p.filler = fill_app_end(sp[0]);
+		p.app_dup = mps_real.fcntl(sp[0], F_DUPFD_CLOEXEC, 0);
+		if (p.app_dup < 0)
+			goto fail_errno;
+		mps_ifd_add(p.app_dup);
+	} else {
+		p.app_dup = -1;
+		mps_grow_pair_buffer(sp[0]);
 	}
 	if (!nonblock && mps_real.fcntl(sp[0], F_SETFL, 0) != 0)
 		goto fail_errno;
@@ -165,6 +176,10 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 		/* Unreachable in practice (ENOMEM); the app's fd is already the
 		 * socketpair end, so the best we can do is fail the connection. */
 		mps_err("cannot start connection: %s", strerror(-rc));
+		if (p.app_dup >= 0) {
+			mps_ifd_del(p.app_dup);
+			mps_real.close(p.app_dup);
+		}
 		mps_ifd_del(sp[1]);
 		mps_real.close(sp[1]);
 		mps_ifd_del(tcp);
@@ -181,6 +196,10 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 fail_errno:
 	rc = -errno;
 fail:
+	if (p.app_dup >= 0) {
+		mps_ifd_del(p.app_dup);
+		mps_real.close(p.app_dup);
+	}
 	if (s)
 		mps_sock_put(s);
 	if (sp[0] >= 0)

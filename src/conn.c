@@ -119,6 +119,7 @@ struct mps_conn {
 	uint64_t ack_sent;
 	uint32_t wnd_sent;     /* window advertised with ack_sent */
 	uint32_t rcv_wnd_max;  /* our receive window when rxq is empty */
+	uint64_t rcv_edge;     /* largest ack + wnd we advertised: no DSN at or past it */
 	struct mps_sendbuf rxq; /* in-order bytes the app could not take yet */
 	int rcv_fin;           /* DATA_FIN (or plain EOF) received */
 	int fin_delivered;     /* ... and shown to the app as EOF */
@@ -139,6 +140,19 @@ struct mps_conn {
 };
 
 static struct mps_conn *g_conns;
+static struct mps_conn *g_zombies; /* freed by g_reaper, before the loop sleeps */
+static ev_prepare g_reaper;
+
+static void reap(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	while (g_zombies) {
+		struct mps_conn *c = g_zombies;
+
+		g_zombies = c->next;
+		free(c);
+	}
+	ev_prepare_stop(loop, w);
+}
 
 static void conn_abort(struct mps_conn *c, uint32_t reason, int send_close, const char *why);
 static void conn_finish(struct mps_conn *c);
@@ -273,7 +287,14 @@ static void conn_free(struct mps_conn *c)
 	mps_sendbuf_free(&c->sb);
 	mps_sendbuf_free(&c->rxq);
 	free(sf->rbuf);
-	free(c);
+	sf->rbuf = NULL;
+	/* Callers up the stack may still test c->dead: the memory itself goes
+	 * once this loop iteration's callbacks are over. */
+	c->dead = 1;
+	c->next = g_zombies;
+	g_zombies = c;
+	if (!ev_is_active(&g_reaper))
+		ev_prepare_start(c->loop, &g_reaper);
 }
 
 /* Make the app see a reset: a byte left unread in our end when we close it
@@ -447,6 +468,8 @@ static void note_ack_sent(struct mps_conn *c)
 {
 	c->ack_sent = c->rcv_nxt;
 	c->wnd_sent = adv_wnd(c);
+	if (mps_dsn_lt(c->rcv_edge, c->ack_sent + c->wnd_sent))
+		c->rcv_edge = c->ack_sent + c->wnd_sent;
 	ev_timer_stop(c->loop, &c->ack_timer);
 }
 
@@ -917,6 +940,12 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 				return;
 			if (c->rcv_fin && (f.flags & MPS_DF_FIN))
 				break; /* retransmitted end of stream */
+			if (mps_dsn_lt(c->rcv_edge, end)) {
+				if (batch_flush(c, &b) == 0)
+					conn_abort(c, MPS_CR_PROTOCOL, 1,
+						   "protocol: peer exceeded the receive window");
+				return;
+			}
 			if (mps_dsn_lt(c->rcv_nxt, dsn)) {
 				/* One subflow delivers in order: a gap is a lie. */
 				if (batch_flush(c, &b) == 0)
@@ -1093,6 +1122,7 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 	mps_crypto_key_derive(c->remote_key, NULL, &idsn);
 	c->rcv_nxt = c->ack_sent = idsn + 1;
 	c->wnd_sent = c->rcv_wnd_max; /* announced in our HELLO/HELLO_ACK */
+	c->rcv_edge = c->rcv_nxt + c->rcv_wnd_max;
 	if (c->role == MPS_SERVER) {
 		struct mps_hello h = {
 			.version = MPS_VERSION, .caps = MPS_CAP_NONE, .wnd = c->rcv_wnd_max};
@@ -1415,6 +1445,8 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	struct mps_subflow *sf = &c->sf;
 
 	c->loop = loop;
+	if (!ev_cb(&g_reaper))
+		ev_prepare_init(&g_reaper, reap);
 	c->next = g_conns;
 	if (g_conns)
 		g_conns->prev = c;

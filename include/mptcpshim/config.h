@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#define MPS_IFNAMSIZ 16 /* IF_NAMESIZE, without dragging net/if.h in */
+
 enum mps_log_level { MPS_LOG_ERROR = 0, MPS_LOG_WARN, MPS_LOG_INFO, MPS_LOG_DEBUG };
 
 struct mps_peer_rule {
@@ -17,6 +19,9 @@ struct mps_peer_rule {
 };
 
 #define MPS_MAX_PEER_RULES 32
+#define MPS_MAX_IFLIST 16     /* entries in INTERFACES / EXCLUDE / ADVERTISE */
+#define MPS_IFLIST_ENTRY 48   /* an interface name or an address, as text */
+#define MPS_MAX_SUBFLOWS 32   /* hard cap on MPTCPSHIM_MAX_SUBFLOWS */
 
 struct mps_config {
 	int disabled;              /* MPTCPSHIM_DISABLE */
@@ -27,6 +32,17 @@ struct mps_config {
 	struct mps_peer_rule peers[MPS_MAX_PEER_RULES];
 	uint32_t plain_cache_ttl;  /* MPTCPSHIM_PLAIN_CACHE_TTL, seconds */
 	size_t sndbuf;             /* MPTCPSHIM_SNDBUF: per-connection send buffer bytes */
+	/* Path manager (issue 3). */
+	unsigned max_subflows;       /* MPTCPSHIM_MAX_SUBFLOWS, 1..32, default 8 */
+	unsigned subflows_per_path;  /* MPTCPSHIM_SUBFLOWS_PER_PATH, 1..8, default 1 */
+	size_t ninterfaces;          /* MPTCPSHIM_INTERFACES: allow list (empty = all) */
+	char interfaces[MPS_MAX_IFLIST][MPS_IFNAMSIZ];
+	size_t nexclude;             /* MPTCPSHIM_EXCLUDE: deny list */
+	char exclude[MPS_MAX_IFLIST][MPS_IFNAMSIZ];
+	int advertise_all;           /* MPTCPSHIM_ADVERTISE unset or "all" (default 1) */
+	size_t nadvertise;           /* ... else these interface names / addresses ("none": 0) */
+	char advertise[MPS_MAX_IFLIST][MPS_IFLIST_ENTRY];
+	char scheduler[16];          /* MPTCPSHIM_SCHEDULER: default|roundrobin|redundant */
 };
 
 typedef const char *(*mps_getenv_fn)(const char *name);

@@ -27,7 +27,37 @@ enum mps_frame_type {
 	MPS_F_DATA = 0x03,      /* DSN-mapped payload, optional data ACK, DATA_FIN */
 	MPS_F_ACK = 0x04,       /* data-level cumulative ACK only */
 	MPS_F_CLOSE = 0x05,     /* FASTCLOSE equivalent: abort the connection */
+	MPS_F_JOIN = 0x06,      /* client -> server, first frame of an extra subflow */
+	MPS_F_JOIN_ACK = 0x07,  /* server -> client: its nonce and truncated HMAC */
+	MPS_F_JOIN_OK = 0x08,   /* client -> server: the client's HMAC */
+	MPS_F_ADD_ADDR = 0x09,  /* server -> client: an address (and port) to join */
+	MPS_F_REMOVE_ADDR = 0x0a, /* server -> client: that address is gone */
 };
+
+/* JOIN (body 12): token u32 | nonce u32 | addr_id u8 | jflags u8 | reserved u16 = 0.
+ * The frame opens with the fixed header {0x06, 0, 0x000c}; the token names
+ * the connection (RFC 8684 §3.2), nonce is the client's R_A, addr_id the
+ * client's id for its local address, jflags bit 0 = backup subflow (other
+ * bits must be 0). */
+#define MPS_JOIN_BODY 12u
+#define MPS_JOIN_LEN (MPS_HDR_LEN + MPS_JOIN_BODY)
+#define MPS_JF_BACKUP 0x01
+/* JOIN_ACK (body 12): nonce u32 (R_B) | hmac u64: the leftmost 64 bits of
+ * HMAC-SHA256(key = Key_B || Key_A, msg = R_B || R_A). */
+#define MPS_JOIN_ACK_BODY 12u
+#define MPS_JOIN_ACK_LEN (MPS_HDR_LEN + MPS_JOIN_ACK_BODY)
+/* JOIN_OK (body 20): the leftmost 160 bits of
+ * HMAC-SHA256(key = Key_A || Key_B, msg = R_A || R_B). */
+#define MPS_JOIN_OK_BODY 20u
+#define MPS_JOIN_OK_LEN (MPS_HDR_LEN + MPS_JOIN_OK_BODY)
+/* ADD_ADDR (body 8 for IPv4, 20 for IPv6): addr_id u8 | family u8 (4 or 6) |
+ * port u16 (the port to join on, never 0) | address (4 or 16 bytes).
+ * REMOVE_ADDR (body 4): addr_id u8 | reserved u8[3] = 0. */
+#define MPS_ADD_ADDR4_BODY 8u
+#define MPS_ADD_ADDR6_BODY 20u
+#define MPS_ADD_ADDR_MAX_LEN (MPS_HDR_LEN + MPS_ADD_ADDR6_BODY)
+#define MPS_REMOVE_ADDR_BODY 4u
+#define MPS_REMOVE_ADDR_LEN (MPS_HDR_LEN + MPS_REMOVE_ADDR_BODY)
 
 /* Data-level flow control: a receiver advertises wnd, the bytes beyond
  * ack it will accept (0 is valid in DATA and ACK).  The initial window in
@@ -78,6 +108,25 @@ struct mps_data {
 	uint32_t len;
 };
 
+struct mps_join {
+	uint32_t token;
+	uint32_t nonce;
+	uint8_t addr_id;
+	uint8_t jflags;
+};
+
+struct mps_join_ack {
+	uint32_t nonce;
+	uint64_t hmac; /* leftmost 64 bits, as a big-endian integer */
+};
+
+struct mps_addr {
+	uint8_t addr_id;
+	uint8_t family; /* AF_INET or AF_INET6 (4/6 on the wire) */
+	uint16_t port;
+	uint8_t addr[16]; /* network order; first 4 bytes for AF_INET */
+};
+
 struct mps_frame {
 	uint8_t type;
 	uint8_t flags;
@@ -90,6 +139,10 @@ struct mps_frame {
 			uint32_t wnd;
 		} ack;                  /* ACK */
 		uint32_t reason;        /* CLOSE */
+		struct mps_join join;   /* JOIN */
+		struct mps_join_ack join_ack; /* JOIN_ACK */
+		const uint8_t *join_ok; /* JOIN_OK: 20 bytes in the decoded buffer */
+		struct mps_addr addr;   /* ADD_ADDR; REMOVE_ADDR uses addr.addr_id only */
 	} u;
 };
 
@@ -108,6 +161,12 @@ size_t mps_frame_put_data_hdr(uint8_t out[MPS_DATA_HDR_LEN], uint8_t flags, uint
 			      uint64_t ack, uint32_t wnd, uint32_t len);
 size_t mps_frame_put_ack(uint8_t out[MPS_ACK_LEN], uint64_t ack, uint32_t wnd);
 size_t mps_frame_put_close(uint8_t out[MPS_CLOSE_LEN], uint32_t reason);
+size_t mps_frame_put_join(uint8_t out[MPS_JOIN_LEN], const struct mps_join *j);
+size_t mps_frame_put_join_ack(uint8_t out[MPS_JOIN_ACK_LEN], const struct mps_join_ack *ja);
+size_t mps_frame_put_join_ok(uint8_t out[MPS_JOIN_OK_LEN], const uint8_t hmac[20]);
+/* ADD_ADDR: returns MPS_HDR_LEN + 8 or + 20 according to a->family. */
+size_t mps_frame_put_add_addr(uint8_t out[MPS_ADD_ADDR_MAX_LEN], const struct mps_addr *a);
+size_t mps_frame_put_remove_addr(uint8_t out[MPS_REMOVE_ADDR_LEN], uint8_t addr_id);
 
 /* Compare the first bytes a peer sent with the HELLO (type MPS_F_HELLO)
  * or HELLO_ACK prefix: only min(n, MPS_HELLO_PREFIX_LEN) bytes are looked

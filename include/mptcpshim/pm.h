@@ -1,0 +1,41 @@
+/* pm.h - the path manager's view of local addresses.
+ * mps_pm_usable is the pure policy (unit-tested); mps_pm_local_addrs applies
+ * it to getifaddrs(3). */
+#ifndef MPTCPSHIM_PM_H
+#define MPTCPSHIM_PM_H
+
+#include <net/if.h>
+#include <stdint.h>
+
+#include "mptcpshim/config.h"
+
+struct mps_local_addr {
+	int family;               /* AF_INET or AF_INET6 */
+	uint8_t addr[16];         /* network order */
+	unsigned ifindex;
+	char ifname[IF_NAMESIZE];
+	int loopback;             /* a loopback address (127/8, ::1) */
+};
+
+/* Policy for one interface address.  flags are the interface's IFF_*
+ * flags.  Usable when: the interface is up (IFF_UP) and running
+ * (IFF_RUNNING); family == want_family; the address is loopback exactly
+ * when loopback_scope is set (a connection to a loopback address uses only
+ * loopback addresses, and vice versa); not an IPv6 link-local (fe80::/10)
+ * or IPv4-mapped address, not unspecified; ifname is in cfg's
+ * MPTCPSHIM_INTERFACES list (when that list is non-empty) and not in
+ * MPTCPSHIM_EXCLUDE.  1 = usable, 0 = not. */
+int mps_pm_usable(const struct mps_config *cfg, const char *ifname, unsigned flags, int family,
+		  const uint8_t *addr, int want_family, int loopback_scope);
+
+/* Server side: is this (usable) address one to advertise (MPTCPSHIM_ADVERTISE:
+ * "all", "none", or a list of interface names and addresses)?  1 or 0. */
+int mps_pm_advertised(const struct mps_config *cfg, const char *ifname, int family,
+		      const uint8_t *addr);
+
+/* Usable local addresses now, in getifaddrs order, at most max.  Returns
+ * the count (0 on error). */
+int mps_pm_local_addrs(const struct mps_config *cfg, int want_family, int loopback_scope,
+		       struct mps_local_addr *out, int max);
+
+#endif

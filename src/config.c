@@ -12,6 +12,7 @@
 
 #include "mptcpshim/config.h"
 #include "mptcpshim/log.h"
+#include "mptcpshim/sched.h"
 
 #define ENV_DISABLE "MPTCPSHIM_DISABLE"
 #define ENV_LOG "MPTCPSHIM_LOG"
@@ -19,6 +20,12 @@
 #define ENV_PEERS "MPTCPSHIM_PEERS"
 #define ENV_PLAIN_TTL "MPTCPSHIM_PLAIN_CACHE_TTL"
 #define ENV_SNDBUF "MPTCPSHIM_SNDBUF"
+#define ENV_MAX_SUBFLOWS "MPTCPSHIM_MAX_SUBFLOWS"
+#define ENV_SUBFLOWS_PER_PATH "MPTCPSHIM_SUBFLOWS_PER_PATH"
+#define ENV_INTERFACES "MPTCPSHIM_INTERFACES"
+#define ENV_EXCLUDE "MPTCPSHIM_EXCLUDE"
+#define ENV_ADVERTISE "MPTCPSHIM_ADVERTISE"
+#define ENV_SCHEDULER "MPTCPSHIM_SCHEDULER"
 
 static void warnf(mps_warn_fn warn, const char *var, const char *val, const char *why)
 {
@@ -36,7 +43,8 @@ static int parse_ulong(const char *s, unsigned long long lo, unsigned long long 
 	char *end;
 	unsigned long long v;
 
-	if (!*s || *s == '-' || *s == '+')
+	/* strtoull alone would also take " 8", "+8" and "-8" (wrapped) */
+	if (*s < '0' || *s > '9')
 		return -1;
 	v = strtoull(s, &end, 10);
 	if (*end || v < lo || v > hi)
@@ -133,6 +141,86 @@ static int parse_peers(struct mps_config *c, const char *val)
 	return 0;
 }
 
+/* An interface name as the kernel accepts it (dev_valid_name): 1..15
+ * bytes, not "." or "..", no '/', ':' or white space.  ':' is refused
+ * because it only ever appears in IPv4 alias labels ("eth0:1"), which the
+ * path manager matches through their device name. */
+static int valid_ifname(const char *s)
+{
+	size_t n = strlen(s);
+	const char *c;
+
+	if (n == 0 || n >= MPS_IFNAMSIZ || !strcmp(s, ".") || !strcmp(s, ".."))
+		return 0;
+	for (c = s; *c; c++)
+		if (*c == '/' || *c == ':' || (unsigned char)*c <= ' ' ||
+		    (unsigned char)*c >= 0x7f)
+			return 0;
+	return 1;
+}
+
+static int valid_ipaddr(const char *s)
+{
+	uint8_t a[16];
+
+	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
+}
+
+/* An ADVERTISE list entry: an address, or a name that cannot be taken for
+ * a mistyped address ("300.1.1.1": digits and dots only) or for a keyword
+ * ("all" and "none" only stand alone). */
+static int valid_advertise_entry(const char *s)
+{
+	if (valid_ipaddr(s))
+		return 1;
+	if (strspn(s, "0123456789.") == strlen(s))
+		return 0;
+	if (!strcmp(s, "all") || !strcmp(s, "none"))
+		return 0;
+	return valid_ifname(s);
+}
+
+/* A comma (or space) separated list of at most MPS_MAX_IFLIST entries,
+ * each an interface name, or also an IP address when addr_ok.  The result
+ * is stored only when the whole list is valid.  0 on success. */
+static int parse_iflist(const char *val, int addr_ok, char (*out)[MPS_IFLIST_ENTRY],
+			size_t *nout)
+{
+	char buf[MPS_MAX_IFLIST * MPS_IFLIST_ENTRY + 64], *save = NULL, *tok;
+	char list[MPS_MAX_IFLIST][MPS_IFLIST_ENTRY];
+	size_t n = 0;
+
+	if (strlen(val) >= sizeof(buf))
+		return -1;
+	strcpy(buf, val);
+	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		if (n == MPS_MAX_IFLIST || strlen(tok) >= MPS_IFLIST_ENTRY)
+			return -1;
+		if (addr_ok ? !valid_advertise_entry(tok) : !valid_ifname(tok))
+			return -1;
+		strcpy(list[n++], tok);
+	}
+	if (n == 0)
+		return -1;
+	memcpy(out, list, n * sizeof(list[0]));
+	*nout = n;
+	return 0;
+}
+
+/* INTERFACES / EXCLUDE: names only, into the narrower IFNAMSIZ arrays. */
+static int parse_ifnames(const char *val, char (*out)[MPS_IFNAMSIZ], size_t *nout)
+{
+	char list[MPS_MAX_IFLIST][MPS_IFLIST_ENTRY];
+	size_t i, n;
+
+	if (parse_iflist(val, 0, list, &n))
+		return -1;
+	for (i = 0; i < n; i++)
+		strcpy(out[i], list[i]); /* valid_ifname: shorter than MPS_IFNAMSIZ */
+	*nout = n;
+	return 0;
+}
+
 void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 {
 	const char *v;
@@ -143,6 +231,10 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 	c->peers_all = 1;
 	c->plain_cache_ttl = 300;
 	c->sndbuf = 4u << 20;
+	c->max_subflows = 8;
+	c->subflows_per_path = 1;
+	c->advertise_all = 1;
+	strcpy(c->scheduler, "default");
 
 	if ((v = get(ENV_DISABLE)) && *v) {
 		if (!strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "true"))
@@ -186,6 +278,46 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 			warnf(warn, ENV_SNDBUF, v, "expected bytes, 65536..1073741824");
 		else
 			c->sndbuf = (size_t)u;
+	}
+	if ((v = get(ENV_MAX_SUBFLOWS)) && *v) {
+		if (parse_ulong(v, 1, MPS_MAX_SUBFLOWS, &u))
+			warnf(warn, ENV_MAX_SUBFLOWS, v, "expected a count, 1..32");
+		else
+			c->max_subflows = (unsigned)u;
+	}
+	if ((v = get(ENV_SUBFLOWS_PER_PATH)) && *v) {
+		if (parse_ulong(v, 1, 8, &u))
+			warnf(warn, ENV_SUBFLOWS_PER_PATH, v, "expected a count, 1..8");
+		else
+			c->subflows_per_path = (unsigned)u;
+	}
+	if ((v = get(ENV_INTERFACES)) && *v) {
+		if (parse_ifnames(v, c->interfaces, &c->ninterfaces))
+			warnf(warn, ENV_INTERFACES, v,
+			      "expected IFNAME,... (at most 16 names of at most 15 bytes)");
+	}
+	if ((v = get(ENV_EXCLUDE)) && *v) {
+		if (parse_ifnames(v, c->exclude, &c->nexclude))
+			warnf(warn, ENV_EXCLUDE, v,
+			      "expected IFNAME,... (at most 16 names of at most 15 bytes)");
+	}
+	if ((v = get(ENV_ADVERTISE)) && *v) {
+		if (!strcmp(v, "all")) {
+			c->advertise_all = 1;
+		} else if (!strcmp(v, "none")) {
+			c->advertise_all = 0;
+		} else if (parse_iflist(v, 1, c->advertise, &c->nadvertise)) {
+			warnf(warn, ENV_ADVERTISE, v,
+			      "expected all, none or IFNAME/ADDRESS,... (at most 16)");
+		} else {
+			c->advertise_all = 0;
+		}
+	}
+	if ((v = get(ENV_SCHEDULER)) && *v) {
+		if (mps_sched_find(v) && strlen(v) < sizeof(c->scheduler))
+			strcpy(c->scheduler, v);
+		else
+			warnf(warn, ENV_SCHEDULER, v, "expected default, roundrobin or redundant");
 	}
 }
 

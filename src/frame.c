@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "mptcpshim/frame.h"
 #include "mptcpshim/util.h"
@@ -25,7 +26,7 @@ static void put_hdr(uint8_t *out, uint8_t type, uint8_t flags, uint16_t body)
 	mps_put16(out + 2, body);
 }
 
-/* Fixed body length for a type, or -1 for variable (DATA), -2 unknown. */
+/* Fixed body length for a type, or -1 for variable (DATA, ADD_ADDR), -2 unknown. */
 static int fixed_body_len(uint8_t type)
 {
 	switch (type) {
@@ -36,7 +37,16 @@ static int fixed_body_len(uint8_t type)
 		return MPS_ACK_BODY;
 	case MPS_F_CLOSE:
 		return MPS_CLOSE_BODY;
+	case MPS_F_JOIN:
+		return MPS_JOIN_BODY;
+	case MPS_F_JOIN_ACK:
+		return MPS_JOIN_ACK_BODY;
+	case MPS_F_JOIN_OK:
+		return MPS_JOIN_OK_BODY;
+	case MPS_F_REMOVE_ADDR:
+		return MPS_REMOVE_ADDR_BODY;
 	case MPS_F_DATA:
+	case MPS_F_ADD_ADDR:
 		return -1;
 	default:
 		return -2;
@@ -61,6 +71,12 @@ static int check_hdr(uint8_t type, uint8_t flags, uint16_t body, const char **wh
 	}
 	if (flags != 0)
 		return bad(why, "flags must be zero for this frame type");
+	if (type == MPS_F_ADD_ADDR) {
+		/* The family byte (in the body) must then agree: checked later. */
+		if (body != MPS_ADD_ADDR4_BODY && body != MPS_ADD_ADDR6_BODY)
+			return bad(why, "ADD_ADDR: body neither 8 (IPv4) nor 20 (IPv6) bytes");
+		return 0;
+	}
 	if (body != (uint16_t)fixed)
 		return bad(why, "wrong body length for frame type");
 	return 0;
@@ -129,6 +145,41 @@ int mps_frame_decode(const uint8_t *buf, size_t avail, struct mps_frame *f, cons
 		if (f->u.reason < MPS_CR_ABORT || f->u.reason > MPS_CR_INTERNAL)
 			return bad(why, "CLOSE: unknown reason");
 		break;
+	case MPS_F_JOIN:
+		f->u.join.token = mps_get32(b);
+		f->u.join.nonce = mps_get32(b + 4);
+		f->u.join.addr_id = b[8];
+		f->u.join.jflags = b[9];
+		if (b[9] & ~MPS_JF_BACKUP)
+			return bad(why, "JOIN: unknown jflags bits");
+		if (mps_get16(b + 10) != 0)
+			return bad(why, "JOIN: reserved bits set");
+		break;
+	case MPS_F_JOIN_ACK:
+		f->u.join_ack.nonce = mps_get32(b);
+		f->u.join_ack.hmac = mps_get64(b + 4);
+		break;
+	case MPS_F_JOIN_OK:
+		f->u.join_ok = b;
+		break;
+	case MPS_F_ADD_ADDR:
+		f->u.addr.addr_id = b[0];
+		if (b[1] == 4 && body == MPS_ADD_ADDR4_BODY)
+			f->u.addr.family = AF_INET;
+		else if (b[1] == 6 && body == MPS_ADD_ADDR6_BODY)
+			f->u.addr.family = AF_INET6;
+		else
+			return bad(why, "ADD_ADDR: family does not match the body length");
+		f->u.addr.port = mps_get16(b + 2);
+		if (f->u.addr.port == 0)
+			return bad(why, "ADD_ADDR: port 0");
+		memcpy(f->u.addr.addr, b + 4, body - 4u);
+		break;
+	case MPS_F_REMOVE_ADDR:
+		f->u.addr.addr_id = b[0];
+		if (b[1] || b[2] || b[3])
+			return bad(why, "REMOVE_ADDR: reserved bits set");
+		break;
 	}
 	return (int)(MPS_HDR_LEN + body);
 }
@@ -174,6 +225,61 @@ size_t mps_frame_put_close(uint8_t out[MPS_CLOSE_LEN], uint32_t reason)
 	return MPS_CLOSE_LEN;
 }
 
+size_t mps_frame_put_join(uint8_t out[MPS_JOIN_LEN], const struct mps_join *j)
+{
+	uint8_t *b = out + MPS_HDR_LEN;
+
+	put_hdr(out, MPS_F_JOIN, 0, MPS_JOIN_BODY);
+	mps_put32(b, j->token);
+	mps_put32(b + 4, j->nonce);
+	b[8] = j->addr_id;
+	b[9] = j->jflags & MPS_JF_BACKUP; /* never put bits the decoder rejects */
+	mps_put16(b + 10, 0);
+	return MPS_JOIN_LEN;
+}
+
+size_t mps_frame_put_join_ack(uint8_t out[MPS_JOIN_ACK_LEN], const struct mps_join_ack *ja)
+{
+	put_hdr(out, MPS_F_JOIN_ACK, 0, MPS_JOIN_ACK_BODY);
+	mps_put32(out + 4, ja->nonce);
+	mps_put64(out + 8, ja->hmac);
+	return MPS_JOIN_ACK_LEN;
+}
+
+size_t mps_frame_put_join_ok(uint8_t out[MPS_JOIN_OK_LEN], const uint8_t hmac[20])
+{
+	put_hdr(out, MPS_F_JOIN_OK, 0, MPS_JOIN_OK_BODY);
+	memcpy(out + 4, hmac, MPS_JOIN_OK_BODY);
+	return MPS_JOIN_OK_LEN;
+}
+
+size_t mps_frame_put_add_addr(uint8_t out[MPS_ADD_ADDR_MAX_LEN], const struct mps_addr *a)
+{
+	uint8_t *b = out + MPS_HDR_LEN;
+	size_t alen;
+
+	if (a->family == AF_INET)
+		alen = 4;
+	else if (a->family == AF_INET6)
+		alen = 16;
+	else
+		return 0;
+	put_hdr(out, MPS_F_ADD_ADDR, 0, (uint16_t)(4u + alen));
+	b[0] = a->addr_id;
+	b[1] = a->family == AF_INET ? 4 : 6;
+	mps_put16(b + 2, a->port);
+	memcpy(b + 4, a->addr, alen);
+	return MPS_HDR_LEN + 4u + alen;
+}
+
+size_t mps_frame_put_remove_addr(uint8_t out[MPS_REMOVE_ADDR_LEN], uint8_t addr_id)
+{
+	put_hdr(out, MPS_F_REMOVE_ADDR, 0, MPS_REMOVE_ADDR_BODY);
+	out[4] = addr_id;
+	out[5] = out[6] = out[7] = 0;
+	return MPS_REMOVE_ADDR_LEN;
+}
+
 int mps_frame_prefix_match(uint8_t type, const uint8_t *buf, size_t n)
 {
 	uint8_t prefix[MPS_HELLO_PREFIX_LEN];
@@ -198,6 +304,16 @@ const char *mps_frame_type_name(uint8_t type)
 		return "ACK";
 	case MPS_F_CLOSE:
 		return "CLOSE";
+	case MPS_F_JOIN:
+		return "JOIN";
+	case MPS_F_JOIN_ACK:
+		return "JOIN_ACK";
+	case MPS_F_JOIN_OK:
+		return "JOIN_OK";
+	case MPS_F_ADD_ADDR:
+		return "ADD_ADDR";
+	case MPS_F_REMOVE_ADDR:
+		return "REMOVE_ADDR";
 	default:
 		return "UNKNOWN";
 	}

@@ -45,6 +45,15 @@ struct mps_config {
 	char scheduler[16];          /* MPTCPSHIM_SCHEDULER: default|roundrobin|redundant */
 };
 
+/* The lists (INTERFACES, EXCLUDE, ADVERTISE) are separated by commas or
+ * spaces, at most MPS_MAX_IFLIST entries.  An interface name is 1..15
+ * bytes without '/', ':' or white space (what the kernel accepts for a
+ * device).  An ADVERTISE entry is such a name or a numeric IPv4/IPv6
+ * address (no brackets, no %scope); there, digits-and-dots entries that
+ * are no IPv4 address, and "all"/"none" inside a list, are bad.  A list
+ * with any bad entry is a bad value: the whole variable is ignored.
+ * Numbers are plain decimal (no sign, no leading space). */
+
 typedef const char *(*mps_getenv_fn)(const char *name);
 typedef void (*mps_warn_fn)(const char *msg);
 

@@ -52,7 +52,10 @@ enum mps_frame_type {
 #define MPS_JOIN_OK_LEN (MPS_HDR_LEN + MPS_JOIN_OK_BODY)
 /* ADD_ADDR (body 8 for IPv4, 20 for IPv6): addr_id u8 | family u8 (4 or 6) |
  * port u16 (the port to join on, never 0) | address (4 or 16 bytes).
- * REMOVE_ADDR (body 4): addr_id u8 | reserved u8[3] = 0. */
+ * The decoder checks the family byte against the body length and the port,
+ * not the address itself (the path manager judges that).
+ * REMOVE_ADDR (body 4): addr_id u8 | reserved u8[3] = 0.
+ * JOIN_ACK and JOIN_OK have no field rule: every value is valid. */
 #define MPS_ADD_ADDR4_BODY 8u
 #define MPS_ADD_ADDR6_BODY 20u
 #define MPS_ADD_ADDR_MAX_LEN (MPS_HDR_LEN + MPS_ADD_ADDR6_BODY)
@@ -164,7 +167,11 @@ size_t mps_frame_put_close(uint8_t out[MPS_CLOSE_LEN], uint32_t reason);
 size_t mps_frame_put_join(uint8_t out[MPS_JOIN_LEN], const struct mps_join *j);
 size_t mps_frame_put_join_ack(uint8_t out[MPS_JOIN_ACK_LEN], const struct mps_join_ack *ja);
 size_t mps_frame_put_join_ok(uint8_t out[MPS_JOIN_OK_LEN], const uint8_t hmac[20]);
-/* ADD_ADDR: returns MPS_HDR_LEN + 8 or + 20 according to a->family. */
+/* ADD_ADDR: returns MPS_HDR_LEN + 8 or + 20 according to a->family, or 0
+ * (nothing written) when a->family is neither AF_INET nor AF_INET6.  The
+ * encoders write only what the decoder accepts: put_join sends jflags bits
+ * other than MPS_JF_BACKUP as 0; a port of 0 in ADD_ADDR is the caller's
+ * bug (the decoder rejects it). */
 size_t mps_frame_put_add_addr(uint8_t out[MPS_ADD_ADDR_MAX_LEN], const struct mps_addr *a);
 size_t mps_frame_put_remove_addr(uint8_t out[MPS_REMOVE_ADDR_LEN], uint8_t addr_id);
 

@@ -26,12 +26,17 @@ void mps_ofo_init(struct mps_ofo *q);
 void mps_ofo_free(struct mps_ofo *q);
 
 /* Hold [dsn, dsn+len): bytes below base (the next expected DSN) and bytes
- * already held are dropped (duplicates, after RFC 8684 reinjection).
- * Returns 0, or -ENOMEM (nothing held then). */
+ * already held are dropped (duplicates, after RFC 8684 reinjection): the
+ * first copy of a byte wins.  The new data may cover several held segments
+ * and gaps; each gap becomes its own segment.  Returns 0, or -ENOMEM
+ * (nothing held then: q is unchanged). */
 int mps_ofo_insert(struct mps_ofo *q, uint64_t base, uint64_t dsn, const uint8_t *p, size_t len);
 
 /* The held bytes starting exactly at dsn, as one contiguous piece: returns
- * its length (0 if none starts there) and points *p at it. */
+ * its length (0 if none starts there; *p is then NULL) and points *p at it.
+ * Segments are not coalesced: adjacent bytes may sit in the next segment,
+ * so consume with peek/advance in a loop until peek returns 0.  A segment
+ * that straddles dsn (not advanced yet) is served from dsn on. */
 size_t mps_ofo_peek(const struct mps_ofo *q, uint64_t dsn, const uint8_t **p);
 
 /* Everything below dsn has been consumed: drop it (partially consumed

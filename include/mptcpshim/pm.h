@@ -24,17 +24,23 @@ struct mps_local_addr {
  * loopback addresses, and vice versa); not an IPv6 link-local (fe80::/10)
  * or IPv4-mapped address, not unspecified; ifname is in cfg's
  * MPTCPSHIM_INTERFACES list (when that list is non-empty) and not in
- * MPTCPSHIM_EXCLUDE.  1 = usable, 0 = not. */
+ * MPTCPSHIM_EXCLUDE.  1 = usable, 0 = not.
+ * A list entry names a device: "eth0" matches ifname "eth0" and the IPv4
+ * alias labels getifaddrs reports for it ("eth0:1").  A NULL ifname
+ * matches no entry.  Loopback means the address, not IFF_LOOPBACK. */
 int mps_pm_usable(const struct mps_config *cfg, const char *ifname, unsigned flags, int family,
 		  const uint8_t *addr, int want_family, int loopback_scope);
 
 /* Server side: is this (usable) address one to advertise (MPTCPSHIM_ADVERTISE:
- * "all", "none", or a list of interface names and addresses)?  1 or 0. */
+ * "all", "none", or a list of interface names and addresses)?  1 or 0.
+ * An address entry matches that exact address (same family); a name entry
+ * matches ifname as in mps_pm_usable. */
 int mps_pm_advertised(const struct mps_config *cfg, const char *ifname, int family,
 		      const uint8_t *addr);
 
 /* Usable local addresses now, in getifaddrs order, at most max.  Returns
- * the count (0 on error). */
+ * the count (0 on error).  out[].ifname is the device name (an alias label
+ * "eth0:1" is reported as "eth0"), out[].ifindex its index. */
 int mps_pm_local_addrs(const struct mps_config *cfg, int want_family, int loopback_scope,
 		       struct mps_local_addr *out, int max);
 

@@ -22,7 +22,9 @@ struct mps_sched {
 struct mps_sched_ops {
 	const char *name;
 	/* 1: every chunk goes on every usable subflow (the receiver drops
-	 * duplicates by DSN); pick is then not used. */
+	 * duplicates by DSN); pick is then not needed for data, but it is
+	 * still set (the default's choice) for things that go on one subflow
+	 * only, such as a standalone ACK. */
 	int redundant;
 	/* Index in v[0..n) of the subflow for the next chunk, or -1 to wait.
 	 * Rules common to all: only usable && ready subflows are chosen; a
@@ -30,7 +32,9 @@ struct mps_sched_ops {
 	 * (ready or not).  default: the lowest rtt_us (unknown RTT counts as
 	 * worse than any measured one; ties: lowest index).  roundrobin: the
 	 * first candidate at or after rr_next (cyclically); rr_next then moves
-	 * past it. */
+	 * past it (to index + 1, reduced modulo n only at the next pick, so a
+	 * subflow appended meanwhile is next in turn).  n <= 0: -1.
+	 * Initialise a struct mps_sched with rr_next = 0. */
 	int (*pick)(struct mps_sched *s, const struct mps_sf_view *v, int n);
 };
 

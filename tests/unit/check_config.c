@@ -90,6 +90,20 @@ static void check_defaults_except(const struct mps_config *c, const char *except
 		ck_assert_uint_eq(c->plain_cache_ttl, 300);
 	if (strcmp(except, "SNDBUF") != 0)
 		ck_assert_uint_eq(c->sndbuf, 4194304);
+	if (strcmp(except, "MAX_SUBFLOWS") != 0)
+		ck_assert_uint_eq(c->max_subflows, 8);
+	if (strcmp(except, "SUBFLOWS_PER_PATH") != 0)
+		ck_assert_uint_eq(c->subflows_per_path, 1);
+	if (strcmp(except, "INTERFACES") != 0)
+		ck_assert_uint_eq(c->ninterfaces, 0);
+	if (strcmp(except, "EXCLUDE") != 0)
+		ck_assert_uint_eq(c->nexclude, 0);
+	if (strcmp(except, "ADVERTISE") != 0) {
+		ck_assert_int_eq(c->advertise_all, 1);
+		ck_assert_uint_eq(c->nadvertise, 0);
+	}
+	if (strcmp(except, "SCHEDULER") != 0)
+		ck_assert_str_eq(c->scheduler, "default");
 }
 
 static void check_defaults(const struct mps_config *c)
@@ -492,6 +506,276 @@ START_TEST(test_config_all_set)
 }
 END_TEST
 
+/* A numeric variable: every good value is taken, every bad one warns once
+ * and keeps the default (and nothing else changes). */
+static unsigned get_max_subflows(const struct mps_config *c) { return c->max_subflows; }
+static unsigned get_per_path(const struct mps_config *c) { return c->subflows_per_path; }
+
+static void check_count_var(const char *var, const char *short_name,
+			    unsigned (*field)(const struct mps_config *), unsigned lo, unsigned hi,
+			    unsigned def)
+{
+	struct mps_config c;
+	char v[32];
+	for (unsigned k = lo; k <= hi; k++) {
+		snprintf(v, sizeof(v), "%u", k);
+		parse1(&c, var, v);
+		ck_assert_int_eq(warn_calls, 0);
+		unsigned got = field(&c);
+		ck_assert_msg(got == k, "%s=%s: %u", var, v, got);
+		check_defaults_except(&c, short_name);
+	}
+	char above[16], below[16];
+	snprintf(above, sizeof(above), "%u", hi + 1);
+	snprintf(below, sizeof(below), "%u", lo - 1);
+	const char *bad[] = { above, below, "-1", "x", "2x", "1.5", " 2", "+2", "0x4",
+			      "99999999999999999999999", "1000" };
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		parse1(&c, var, bad[i]);
+		ck_assert_msg(warn_calls == 1, "%s=\"%s\": %d warnings", var, bad[i], warn_calls);
+		ck_assert_msg(strstr(last_warn, var) != NULL, "warning does not name %s: %s", var,
+			      last_warn);
+		ck_assert_uint_eq(field(&c), def);
+		check_defaults(&c);
+	}
+	/* empty counts as unset */
+	parse1(&c, var, "");
+	ck_assert_int_eq(warn_calls, 0);
+	check_defaults(&c);
+}
+
+START_TEST(test_config_max_subflows)
+{
+	check_count_var("MPTCPSHIM_MAX_SUBFLOWS", "MAX_SUBFLOWS", get_max_subflows, 1, MPS_MAX_SUBFLOWS, 8);
+}
+END_TEST
+
+START_TEST(test_config_subflows_per_path)
+{
+	check_count_var("MPTCPSHIM_SUBFLOWS_PER_PATH", "SUBFLOWS_PER_PATH", get_per_path, 1, 8, 1);
+}
+END_TEST
+
+/* INTERFACES and EXCLUDE: the same syntax, each into its own list. */
+static void check_iflist_var(const char *var, const char *short_name, int excl)
+{
+	struct mps_config c;
+#define LIST(c) (excl ? (c).exclude : (c).interfaces)
+#define NLIST(c) (excl ? (c).nexclude : (c).ninterfaces)
+	parse1(&c, var, "eth0");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_uint_eq(NLIST(c), 1);
+	ck_assert_str_eq(LIST(c)[0], "eth0");
+	check_defaults_except(&c, short_name);
+
+	parse1(&c, var, "eth0,wlan0, usb0 ,enp0s31f6,br-lan,veth.10");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_uint_eq(NLIST(c), 6);
+	ck_assert_str_eq(LIST(c)[0], "eth0");
+	ck_assert_str_eq(LIST(c)[1], "wlan0");
+	ck_assert_str_eq(LIST(c)[2], "usb0");
+	ck_assert_str_eq(LIST(c)[3], "enp0s31f6");
+	ck_assert_str_eq(LIST(c)[4], "br-lan");
+	ck_assert_str_eq(LIST(c)[5], "veth.10");
+	check_defaults_except(&c, short_name);
+
+	/* 15 bytes is the longest name */
+	parse1(&c, var, "abcdefghijklmno");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_str_eq(LIST(c)[0], "abcdefghijklmno");
+
+	/* 16 entries fit, 17 do not */
+	char many[512];
+	size_t off = 0;
+	for (int i = 0; i < MPS_MAX_IFLIST; i++)
+		off += (size_t)snprintf(many + off, sizeof(many) - off, "%seth%d", i ? "," : "", i);
+	parse1(&c, var, many);
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_uint_eq(NLIST(c), MPS_MAX_IFLIST);
+	ck_assert_str_eq(LIST(c)[15], "eth15");
+	snprintf(many + off, sizeof(many) - off, ",eth99");
+	parse1(&c, var, many);
+	ck_assert_int_eq(warn_calls, 1);
+	check_defaults(&c);
+
+	static const char *bad[] = {
+		"abcdefghijklmnop", /* 16 bytes */
+		"eth0,abcdefghijklmnopqrstuvwxyz",
+		"eth0:1",
+		"a/b",
+		".",
+		"..",
+		",",
+		" , ",
+		"eth0,\t",
+		"eth\x01",
+		"192.0.2.1:80",
+	};
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		parse1(&c, var, bad[i]);
+		ck_assert_msg(warn_calls == 1, "%s=\"%s\": %d warnings", var, bad[i], warn_calls);
+		ck_assert_msg(strstr(last_warn, var) != NULL, "warning: %s", last_warn);
+		ck_assert_uint_eq(NLIST(c), 0);
+		check_defaults(&c);
+	}
+	/* control characters and tabs, written out (the table above is text) */
+	static const char *ctl[] = { "eth0,\tx", "et\x01h", "eth\x7f" };
+	for (size_t i = 0; i < NELEM(ctl); i++) {
+		parse1(&c, var, ctl[i]);
+		ck_assert_int_eq(warn_calls, 1);
+		ck_assert_uint_eq(NLIST(c), 0);
+	}
+#undef LIST
+#undef NLIST
+}
+
+START_TEST(test_config_interfaces)
+{
+	check_iflist_var("MPTCPSHIM_INTERFACES", "INTERFACES", 0);
+}
+END_TEST
+
+START_TEST(test_config_exclude)
+{
+	check_iflist_var("MPTCPSHIM_EXCLUDE", "EXCLUDE", 1);
+}
+END_TEST
+
+START_TEST(test_config_advertise)
+{
+	struct mps_config c;
+	parse1(&c, "MPTCPSHIM_ADVERTISE", "all");
+	ck_assert_int_eq(warn_calls, 0);
+	check_defaults(&c);
+
+	parse1(&c, "MPTCPSHIM_ADVERTISE", "none");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_int_eq(c.advertise_all, 0);
+	ck_assert_uint_eq(c.nadvertise, 0);
+	check_defaults_except(&c, "ADVERTISE");
+
+	parse1(&c, "MPTCPSHIM_ADVERTISE",
+	       "eth1,198.51.100.7, 2001:db8::7,::ffff:192.0.2.1,"
+	       "2001:0db8:0000:0000:0000:0000:0000:0001");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_int_eq(c.advertise_all, 0);
+	ck_assert_uint_eq(c.nadvertise, 5);
+	ck_assert_str_eq(c.advertise[0], "eth1");
+	ck_assert_str_eq(c.advertise[1], "198.51.100.7");
+	ck_assert_str_eq(c.advertise[2], "2001:db8::7");
+	ck_assert_str_eq(c.advertise[3], "::ffff:192.0.2.1");
+	ck_assert_str_eq(c.advertise[4], "2001:0db8:0000:0000:0000:0000:0000:0001");
+	check_defaults_except(&c, "ADVERTISE");
+
+	/* 16 entries fit, 17 do not */
+	char many[1024];
+	size_t off = 0;
+	for (int i = 0; i < MPS_MAX_IFLIST; i++)
+		off += (size_t)snprintf(many + off, sizeof(many) - off, "%s10.0.0.%d", i ? "," : "",
+					i);
+	parse1(&c, "MPTCPSHIM_ADVERTISE", many);
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_uint_eq(c.nadvertise, MPS_MAX_IFLIST);
+	snprintf(many + off, sizeof(many) - off, ",eth0");
+	parse1(&c, "MPTCPSHIM_ADVERTISE", many);
+	ck_assert_int_eq(warn_calls, 1);
+	check_defaults(&c);
+
+	static const char *bad[] = {
+		"all,eth0",       "none,eth0",      "eth0,none",  "eth0 all",
+		"300.1.1.1",      "10.0.0.0/8", "[2001:db8::1]",
+		"fe80::1%eth0",   "gggg::1",        "192.0.2.1:80", "abcdefghijklmnop",
+		",",              "eth0:1",         "2001:db8::1/64",
+	};
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		parse1(&c, "MPTCPSHIM_ADVERTISE", bad[i]);
+		ck_assert_msg(warn_calls == 1, "MPTCPSHIM_ADVERTISE=\"%s\": %d warnings", bad[i],
+			      warn_calls);
+		ck_assert_int_eq(c.advertise_all, 1);
+		ck_assert_uint_eq(c.nadvertise, 0);
+		check_defaults(&c);
+	}
+}
+END_TEST
+
+START_TEST(test_config_scheduler)
+{
+	static const char *ok[] = { "default", "roundrobin", "redundant" };
+	struct mps_config c;
+	for (size_t i = 0; i < NELEM(ok); i++) {
+		parse1(&c, "MPTCPSHIM_SCHEDULER", ok[i]);
+		ck_assert_int_eq(warn_calls, 0);
+		ck_assert_str_eq(c.scheduler, ok[i]);
+		check_defaults_except(&c, "SCHEDULER");
+	}
+	static const char *bad[] = { "Default", "rr", "round-robin", "redundant ", "blest",
+				     "roundrobinroundrobin", "minrtt", "0" };
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		parse1(&c, "MPTCPSHIM_SCHEDULER", bad[i]);
+		ck_assert_msg(warn_calls == 1, "MPTCPSHIM_SCHEDULER=\"%s\": %d warnings", bad[i],
+			      warn_calls);
+		ck_assert_str_eq(c.scheduler, "default");
+		check_defaults(&c);
+	}
+}
+END_TEST
+
+/* The multipath variables together, and each bad one warning once. */
+START_TEST(test_config_mp_all_set)
+{
+	struct mps_config c;
+	env_reset();
+	env_set("MPTCPSHIM_MAX_SUBFLOWS", "4");
+	env_set("MPTCPSHIM_SUBFLOWS_PER_PATH", "2");
+	env_set("MPTCPSHIM_INTERFACES", "eth0,eth1");
+	env_set("MPTCPSHIM_EXCLUDE", "eth1");
+	env_set("MPTCPSHIM_ADVERTISE", "eth0,192.0.2.9");
+	env_set("MPTCPSHIM_SCHEDULER", "roundrobin");
+	env_set("MPTCPSHIM_SNDBUF", "131072");
+	parse(&c);
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_uint_eq(c.max_subflows, 4);
+	ck_assert_uint_eq(c.subflows_per_path, 2);
+	ck_assert_uint_eq(c.ninterfaces, 2);
+	ck_assert_str_eq(c.interfaces[1], "eth1");
+	ck_assert_uint_eq(c.nexclude, 1);
+	ck_assert_str_eq(c.exclude[0], "eth1");
+	ck_assert_int_eq(c.advertise_all, 0);
+	ck_assert_uint_eq(c.nadvertise, 2);
+	ck_assert_str_eq(c.scheduler, "roundrobin");
+	ck_assert_uint_eq(c.sndbuf, 131072);
+
+	env_reset();
+	env_set("MPTCPSHIM_MAX_SUBFLOWS", "33");
+	env_set("MPTCPSHIM_SUBFLOWS_PER_PATH", "0");
+	env_set("MPTCPSHIM_INTERFACES", "eth0/1");
+	env_set("MPTCPSHIM_EXCLUDE", "wlan0"); /* good */
+	env_set("MPTCPSHIM_ADVERTISE", "eth0,all");
+	env_set("MPTCPSHIM_SCHEDULER", "fastest");
+	parse(&c);
+	ck_assert_int_eq(warn_calls, 5);
+	ck_assert_uint_eq(c.max_subflows, 8);
+	ck_assert_uint_eq(c.subflows_per_path, 1);
+	ck_assert_uint_eq(c.ninterfaces, 0);
+	ck_assert_uint_eq(c.nexclude, 1);
+	ck_assert_int_eq(c.advertise_all, 1);
+	ck_assert_uint_eq(c.nadvertise, 0);
+	ck_assert_str_eq(c.scheduler, "default");
+
+	/* empty values count as unset */
+	env_reset();
+	env_set("MPTCPSHIM_MAX_SUBFLOWS", "");
+	env_set("MPTCPSHIM_SUBFLOWS_PER_PATH", "");
+	env_set("MPTCPSHIM_INTERFACES", "");
+	env_set("MPTCPSHIM_EXCLUDE", "");
+	env_set("MPTCPSHIM_ADVERTISE", "");
+	env_set("MPTCPSHIM_SCHEDULER", "");
+	parse(&c);
+	ck_assert_int_eq(warn_calls, 0);
+	check_defaults(&c);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -511,6 +795,16 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_config_peers_all_none);
 	tcase_add_test(tc, test_config_peers_bad);
 	tcase_add_test(tc, test_config_peers_too_many);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("multipath");
+	tcase_add_test(tc, test_config_max_subflows);
+	tcase_add_test(tc, test_config_subflows_per_path);
+	tcase_add_test(tc, test_config_interfaces);
+	tcase_add_test(tc, test_config_exclude);
+	tcase_add_test(tc, test_config_advertise);
+	tcase_add_test(tc, test_config_scheduler);
+	tcase_add_test(tc, test_config_mp_all_set);
 	suite_add_tcase(s, tc);
 	return s;
 }

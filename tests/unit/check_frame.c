@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "mptcpshim/frame.h"
 
@@ -203,6 +204,51 @@ static const uint8_t vec_close[] = {
 	0x05, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x02,
 };
 
+/* JOIN: token 0xdeadbeef, nonce 0x01020304, addr_id 5, jflags 0 */
+static const uint8_t vec_join[] = {
+	0x06, 0x00, 0x00, 0x0c,                         /* JOIN, flags 0, length 12 */
+	0xde, 0xad, 0xbe, 0xef,                         /* token */
+	0x01, 0x02, 0x03, 0x04,                         /* nonce (R_A) */
+	0x05, 0x00, 0x00, 0x00,                         /* addr_id, jflags, reserved */
+};
+
+/* JOIN, backup: token 0, nonce 0xffffffff, addr_id 255, jflags BACKUP */
+static const uint8_t vec_join_backup[] = {
+	0x06, 0x00, 0x00, 0x0c, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0x01, 0x00, 0x00,
+};
+
+/* JOIN_ACK: nonce 0xa0b0c0d0, hmac 0x0011223344556677 */
+static const uint8_t vec_join_ack[] = {
+	0x07, 0x00, 0x00, 0x0c,                         /* JOIN_ACK, length 12 */
+	0xa0, 0xb0, 0xc0, 0xd0,                         /* nonce (R_B) */
+	0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, /* truncated HMAC */
+};
+
+/* JOIN_OK: 20 HMAC bytes 0x80..0x93 */
+static const uint8_t vec_join_ok[] = {
+	0x08, 0x00, 0x00, 0x14, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87,
+	0x88, 0x89, 0x8a, 0x8b, 0x8c, 0x8d, 0x8e, 0x8f, 0x90, 0x91, 0x92, 0x93,
+};
+
+/* ADD_ADDR: id 1, IPv4 192.0.2.1 port 5201 */
+static const uint8_t vec_add_addr4[] = {
+	0x09, 0x00, 0x00, 0x08,                         /* ADD_ADDR, length 8 */
+	0x01, 0x04, 0x14, 0x51,                         /* id 1, family 4, port 5201 */
+	0xc0, 0x00, 0x02, 0x01,                         /* 192.0.2.1 */
+};
+
+/* ADD_ADDR: id 0x22, IPv6 2001:db8::1:2 port 65535 */
+static const uint8_t vec_add_addr6[] = {
+	0x09, 0x00, 0x00, 0x14, 0x22, 0x06, 0xff, 0xff, 0x20, 0x01, 0x0d, 0xb8,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x02,
+};
+
+/* REMOVE_ADDR: id 0x22 */
+static const uint8_t vec_remove_addr[] = {
+	0x0a, 0x00, 0x00, 0x04, 0x22, 0x00, 0x00, 0x00,
+};
+
 struct vec {
 	const char *name;
 	const uint8_t *b;
@@ -219,6 +265,13 @@ static const struct vec valid_vecs[] = {
 	{ "ack", vec_ack, sizeof(vec_ack) },
 	{ "ack_zero_wnd", vec_ack_zero_wnd, sizeof(vec_ack_zero_wnd) },
 	{ "close", vec_close, sizeof(vec_close) },
+	{ "join", vec_join, sizeof(vec_join) },
+	{ "join_backup", vec_join_backup, sizeof(vec_join_backup) },
+	{ "join_ack", vec_join_ack, sizeof(vec_join_ack) },
+	{ "join_ok", vec_join_ok, sizeof(vec_join_ok) },
+	{ "add_addr4", vec_add_addr4, sizeof(vec_add_addr4) },
+	{ "add_addr6", vec_add_addr6, sizeof(vec_add_addr6) },
+	{ "remove_addr", vec_remove_addr, sizeof(vec_remove_addr) },
 };
 
 START_TEST(test_frame_constants)
@@ -235,6 +288,150 @@ START_TEST(test_frame_constants)
 	ck_assert_uint_eq(MPS_HELLO_PREFIX_LEN, 12);
 	ck_assert_uint_eq(MPS_MIN_WND, 65536);
 	ck_assert_uint_eq(strlen(MPS_MAGIC), MPS_MAGIC_LEN);
+	ck_assert_uint_eq(MPS_JOIN_LEN, 16);
+	ck_assert_uint_eq(MPS_JOIN_ACK_LEN, 16);
+	ck_assert_uint_eq(MPS_JOIN_OK_LEN, 24);
+	ck_assert_uint_eq(MPS_ADD_ADDR4_BODY, 8);
+	ck_assert_uint_eq(MPS_ADD_ADDR6_BODY, 20);
+	ck_assert_uint_eq(MPS_ADD_ADDR_MAX_LEN, 24);
+	ck_assert_uint_eq(MPS_REMOVE_ADDR_LEN, 8);
+	ck_assert_uint_eq(MPS_F_JOIN, 6);
+	ck_assert_uint_eq(MPS_F_REMOVE_ADDR, 10);
+}
+END_TEST
+
+START_TEST(test_frame_vec_mp)
+{
+	struct mps_frame f;
+	const char *why = NULL;
+
+	memset(&f, 0xa5, sizeof(f));
+	ck_assert_int_eq(decode_copy(vec_join, sizeof(vec_join), &f, &why), 16);
+	ck_assert_uint_eq(f.type, MPS_F_JOIN);
+	ck_assert_uint_eq(f.flags, 0);
+	ck_assert_uint_eq(f.body_len, 12);
+	ck_assert_uint_eq(f.u.join.token, 0xdeadbeef);
+	ck_assert_uint_eq(f.u.join.nonce, 0x01020304);
+	ck_assert_uint_eq(f.u.join.addr_id, 5);
+	ck_assert_uint_eq(f.u.join.jflags, 0);
+
+	memset(&f, 0xa5, sizeof(f));
+	ck_assert_int_eq(decode_copy(vec_join_backup, sizeof(vec_join_backup), &f, &why), 16);
+	ck_assert_uint_eq(f.u.join.token, 0);
+	ck_assert_uint_eq(f.u.join.nonce, 0xffffffff);
+	ck_assert_uint_eq(f.u.join.addr_id, 255);
+	ck_assert_uint_eq(f.u.join.jflags, MPS_JF_BACKUP);
+
+	memset(&f, 0xa5, sizeof(f));
+	ck_assert_int_eq(decode_copy(vec_join_ack, sizeof(vec_join_ack), &f, &why), 16);
+	ck_assert_uint_eq(f.type, MPS_F_JOIN_ACK);
+	ck_assert_uint_eq(f.body_len, 12);
+	ck_assert_uint_eq(f.u.join_ack.nonce, 0xa0b0c0d0);
+	ck_assert(f.u.join_ack.hmac == 0x0011223344556677ULL);
+
+	memset(&f, 0xa5, sizeof(f));
+	ck_assert_int_eq(mps_frame_decode(vec_join_ok, sizeof(vec_join_ok), &f, &why), 24);
+	ck_assert_uint_eq(f.type, MPS_F_JOIN_OK);
+	ck_assert_uint_eq(f.body_len, 20);
+	ck_assert_ptr_eq(f.u.join_ok, vec_join_ok + 4);
+
+	memset(&f, 0xa5, sizeof(f));
+	ck_assert_int_eq(decode_copy(vec_add_addr4, sizeof(vec_add_addr4), &f, &why), 12);
+	ck_assert_uint_eq(f.type, MPS_F_ADD_ADDR);
+	ck_assert_uint_eq(f.body_len, 8);
+	ck_assert_uint_eq(f.u.addr.addr_id, 1);
+	ck_assert_int_eq(f.u.addr.family, AF_INET);
+	ck_assert_uint_eq(f.u.addr.port, 5201);
+	{
+		static const uint8_t want[16] = { 192, 0, 2, 1 }; /* the rest zeroed */
+		ck_assert_mem_eq(f.u.addr.addr, want, 16);
+	}
+
+	memset(&f, 0xa5, sizeof(f));
+	ck_assert_int_eq(decode_copy(vec_add_addr6, sizeof(vec_add_addr6), &f, &why), 24);
+	ck_assert_uint_eq(f.body_len, 20);
+	ck_assert_uint_eq(f.u.addr.addr_id, 0x22);
+	ck_assert_int_eq(f.u.addr.family, AF_INET6);
+	ck_assert_uint_eq(f.u.addr.port, 65535);
+	ck_assert_mem_eq(f.u.addr.addr, vec_add_addr6 + 8, 16);
+
+	memset(&f, 0xa5, sizeof(f));
+	ck_assert_int_eq(decode_copy(vec_remove_addr, sizeof(vec_remove_addr), &f, &why), 8);
+	ck_assert_uint_eq(f.type, MPS_F_REMOVE_ADDR);
+	ck_assert_uint_eq(f.body_len, 4);
+	ck_assert_uint_eq(f.u.addr.addr_id, 0x22);
+}
+END_TEST
+
+START_TEST(test_frame_encode_exact_mp)
+{
+	uint8_t out[64];
+	struct mps_join j = { .token = 0xdeadbeef, .nonce = 0x01020304, .addr_id = 5, .jflags = 0 };
+
+	memset(out, 0xa5, sizeof(out));
+	ck_assert_uint_eq(mps_frame_put_join(out, &j), MPS_JOIN_LEN);
+	ck_assert_mem_eq(out, vec_join, sizeof(vec_join));
+	ck_assert_uint_eq(out[MPS_JOIN_LEN], 0xa5);
+
+	j = (struct mps_join){ .token = 0, .nonce = 0xffffffff, .addr_id = 255,
+			       .jflags = MPS_JF_BACKUP };
+	memset(out, 0xa5, sizeof(out));
+	ck_assert_uint_eq(mps_frame_put_join(out, &j), MPS_JOIN_LEN);
+	ck_assert_mem_eq(out, vec_join_backup, sizeof(vec_join_backup));
+	/* undefined jflags bits never reach the wire */
+	j.jflags = 0xff;
+	memset(out, 0xa5, sizeof(out));
+	mps_frame_put_join(out, &j);
+	ck_assert_mem_eq(out, vec_join_backup, sizeof(vec_join_backup));
+	j.jflags = 0xfe;
+	mps_frame_put_join(out, &j);
+	ck_assert_uint_eq(out[13], 0);
+
+	struct mps_join_ack ja = { .nonce = 0xa0b0c0d0, .hmac = 0x0011223344556677ULL };
+	memset(out, 0xa5, sizeof(out));
+	ck_assert_uint_eq(mps_frame_put_join_ack(out, &ja), MPS_JOIN_ACK_LEN);
+	ck_assert_mem_eq(out, vec_join_ack, sizeof(vec_join_ack));
+	ck_assert_uint_eq(out[MPS_JOIN_ACK_LEN], 0xa5);
+
+	memset(out, 0xa5, sizeof(out));
+	ck_assert_uint_eq(mps_frame_put_join_ok(out, vec_join_ok + 4), MPS_JOIN_OK_LEN);
+	ck_assert_mem_eq(out, vec_join_ok, sizeof(vec_join_ok));
+	ck_assert_uint_eq(out[MPS_JOIN_OK_LEN], 0xa5);
+
+	struct mps_addr a;
+	memset(&a, 0x5a, sizeof(a)); /* bytes past the IPv4 address are not sent */
+	a.addr_id = 1;
+	a.family = AF_INET;
+	a.port = 5201;
+	memcpy(a.addr, (const uint8_t[]){ 192, 0, 2, 1 }, 4);
+	memset(out, 0xa5, sizeof(out));
+	ck_assert_uint_eq(mps_frame_put_add_addr(out, &a), MPS_HDR_LEN + MPS_ADD_ADDR4_BODY);
+	ck_assert_mem_eq(out, vec_add_addr4, sizeof(vec_add_addr4));
+	ck_assert_uint_eq(out[sizeof(vec_add_addr4)], 0xa5);
+
+	a.addr_id = 0x22;
+	a.family = AF_INET6;
+	a.port = 65535;
+	memcpy(a.addr, vec_add_addr6 + 8, 16);
+	memset(out, 0xa5, sizeof(out));
+	ck_assert_uint_eq(mps_frame_put_add_addr(out, &a), MPS_ADD_ADDR_MAX_LEN);
+	ck_assert_mem_eq(out, vec_add_addr6, sizeof(vec_add_addr6));
+	ck_assert_uint_eq(out[MPS_ADD_ADDR_MAX_LEN], 0xa5);
+
+	/* an unknown family writes nothing */
+	static const uint8_t fams[] = { 0, 4, 6, AF_UNIX, AF_PACKET, 0xff };
+	for (size_t i = 0; i < NELEM(fams); i++) {
+		a.family = fams[i];
+		memset(out, 0xa5, sizeof(out));
+		ck_assert_uint_eq(mps_frame_put_add_addr(out, &a), 0);
+		for (size_t k = 0; k < sizeof(out); k++)
+			ck_assert_uint_eq(out[k], 0xa5);
+	}
+
+	memset(out, 0xa5, sizeof(out));
+	ck_assert_uint_eq(mps_frame_put_remove_addr(out, 0x22), MPS_REMOVE_ADDR_LEN);
+	ck_assert_mem_eq(out, vec_remove_addr, sizeof(vec_remove_addr));
+	ck_assert_uint_eq(out[MPS_REMOVE_ADDR_LEN], 0xa5);
 }
 END_TEST
 
@@ -537,6 +734,115 @@ START_TEST(test_frame_roundtrip_close)
 }
 END_TEST
 
+START_TEST(test_frame_roundtrip_join)
+{
+	static const uint32_t vals[] = { 0, 1, 0x0a0d0a0d, 0x80000000, 0xdeadbeef, UINT32_MAX };
+	static const uint8_t ids[] = { 0, 1, 0x7f, 0x80, 0xff };
+	for (size_t t = 0; t < NELEM(vals); t++)
+		for (size_t n = 0; n < NELEM(vals); n++)
+			for (size_t i = 0; i < NELEM(ids); i++)
+				for (uint8_t jf = 0; jf <= MPS_JF_BACKUP; jf++) {
+					struct mps_join j = { .token = vals[t],
+							      .nonce = vals[(n + 3) % NELEM(vals)],
+							      .addr_id = ids[i],
+							      .jflags = jf };
+					uint8_t out[MPS_JOIN_LEN];
+					struct mps_frame f;
+					const char *why = NULL;
+					ck_assert_uint_eq(mps_frame_put_join(out, &j), MPS_JOIN_LEN);
+					ck_assert_int_eq(decode_copy(out, MPS_JOIN_LEN, &f, &why),
+							 (int)MPS_JOIN_LEN);
+					ck_assert_uint_eq(f.type, MPS_F_JOIN);
+					ck_assert_uint_eq(f.flags, 0);
+					ck_assert_uint_eq(f.body_len, MPS_JOIN_BODY);
+					ck_assert_uint_eq(f.u.join.token, j.token);
+					ck_assert_uint_eq(f.u.join.nonce, j.nonce);
+					ck_assert_uint_eq(f.u.join.addr_id, j.addr_id);
+					ck_assert_uint_eq(f.u.join.jflags, jf);
+				}
+}
+END_TEST
+
+START_TEST(test_frame_roundtrip_join_ack_ok)
+{
+	static const uint32_t nonces[] = { 0, 1, 0x12345678, UINT32_MAX };
+	static const uint64_t hmacs[] = { 0, 1, 0x0123456789abcdefULL, 0x8000000000000000ULL,
+					  UINT64_MAX };
+	for (size_t i = 0; i < NELEM(nonces); i++)
+		for (size_t k = 0; k < NELEM(hmacs); k++) {
+			struct mps_join_ack ja = { .nonce = nonces[i], .hmac = hmacs[k] };
+			uint8_t out[MPS_JOIN_ACK_LEN];
+			struct mps_frame f;
+			const char *why = NULL;
+			ck_assert_uint_eq(mps_frame_put_join_ack(out, &ja), MPS_JOIN_ACK_LEN);
+			ck_assert_int_eq(decode_copy(out, MPS_JOIN_ACK_LEN, &f, &why),
+					 (int)MPS_JOIN_ACK_LEN);
+			ck_assert_uint_eq(f.type, MPS_F_JOIN_ACK);
+			ck_assert_uint_eq(f.body_len, MPS_JOIN_ACK_BODY);
+			ck_assert_uint_eq(f.u.join_ack.nonce, nonces[i]);
+			ck_assert(f.u.join_ack.hmac == hmacs[k]);
+		}
+	/* JOIN_OK carries any 20 bytes */
+	for (unsigned v = 0; v < 256; v += 15) {
+		uint8_t h[20], out[MPS_JOIN_OK_LEN];
+		struct mps_frame f;
+		const char *why = NULL;
+		for (size_t i = 0; i < 20; i++)
+			h[i] = (uint8_t)(v + i * 37);
+		ck_assert_uint_eq(mps_frame_put_join_ok(out, h), MPS_JOIN_OK_LEN);
+		ck_assert_int_eq(mps_frame_decode(out, MPS_JOIN_OK_LEN, &f, &why),
+				 (int)MPS_JOIN_OK_LEN);
+		ck_assert_uint_eq(f.type, MPS_F_JOIN_OK);
+		ck_assert_uint_eq(f.body_len, MPS_JOIN_OK_BODY);
+		ck_assert_ptr_eq(f.u.join_ok, out + MPS_HDR_LEN);
+		ck_assert_mem_eq(f.u.join_ok, h, 20);
+	}
+}
+END_TEST
+
+START_TEST(test_frame_roundtrip_addr)
+{
+	static const uint16_t ports[] = { 1, 80, 0x0a0d, 0x8000, 65535 };
+	static const uint8_t ids[] = { 0, 1, 0x80, 0xff };
+	for (int fam = 0; fam < 2; fam++)
+		for (size_t p = 0; p < NELEM(ports); p++)
+			for (size_t i = 0; i < NELEM(ids); i++) {
+				struct mps_addr a;
+				uint8_t out[MPS_ADD_ADDR_MAX_LEN];
+				struct mps_frame f;
+				const char *why = NULL;
+				size_t alen = fam ? 16 : 4;
+				memset(&a, 0, sizeof(a));
+				a.addr_id = ids[i];
+				a.family = fam ? AF_INET6 : AF_INET;
+				a.port = ports[p];
+				for (size_t k = 0; k < alen; k++)
+					a.addr[k] = (uint8_t)(p * 31 + i * 7 + k * 13);
+				size_t n = mps_frame_put_add_addr(out, &a);
+				ck_assert_uint_eq(n, MPS_HDR_LEN + 4 + alen);
+				ck_assert_int_eq(decode_copy(out, n, &f, &why), (int)n);
+				ck_assert_uint_eq(f.type, MPS_F_ADD_ADDR);
+				ck_assert_uint_eq(f.flags, 0);
+				ck_assert_uint_eq(f.body_len, 4 + alen);
+				ck_assert_uint_eq(f.u.addr.addr_id, a.addr_id);
+				ck_assert_uint_eq(f.u.addr.family, a.family);
+				ck_assert_uint_eq(f.u.addr.port, a.port);
+				ck_assert_mem_eq(f.u.addr.addr, a.addr, 16);
+			}
+	for (unsigned id = 0; id < 256; id++) {
+		uint8_t out[MPS_REMOVE_ADDR_LEN];
+		struct mps_frame f;
+		const char *why = NULL;
+		ck_assert_uint_eq(mps_frame_put_remove_addr(out, (uint8_t)id), MPS_REMOVE_ADDR_LEN);
+		ck_assert_int_eq(decode_copy(out, MPS_REMOVE_ADDR_LEN, &f, &why),
+				 (int)MPS_REMOVE_ADDR_LEN);
+		ck_assert_uint_eq(f.type, MPS_F_REMOVE_ADDR);
+		ck_assert_uint_eq(f.body_len, MPS_REMOVE_ADDR_BODY);
+		ck_assert_uint_eq(f.u.addr.addr_id, id);
+	}
+}
+END_TEST
+
 /* ---- truncation and trailing bytes ----------------------------------- */
 
 START_TEST(test_frame_cut_short)
@@ -617,7 +923,7 @@ START_TEST(test_frame_bad_type)
 {
 	uint8_t buf[64];
 	for (unsigned t = 0; t < 256; t++) {
-		if (t >= MPS_F_HELLO && t <= MPS_F_CLOSE)
+		if (t >= MPS_F_HELLO && t <= MPS_F_REMOVE_ADDR)
 			continue;
 		static const size_t blens[] = { 0, 4, 8, 12, 16, 20, 24, 30 };
 		for (size_t i = 0; i < NELEM(blens); i++) {
@@ -967,6 +1273,209 @@ START_TEST(test_frame_bad_close_reason)
 }
 END_TEST
 
+/* ---- invalid multipath frames ---------------------------------------- */
+
+/* A valid body for each new type, by type. */
+static size_t mp_body(uint8_t type, uint8_t *b)
+{
+	switch (type) {
+	case MPS_F_JOIN:
+		memcpy(b, vec_join + 4, 12);
+		return 12;
+	case MPS_F_JOIN_ACK:
+		memcpy(b, vec_join_ack + 4, 12);
+		return 12;
+	case MPS_F_JOIN_OK:
+		memcpy(b, vec_join_ok + 4, 20);
+		return 20;
+	case MPS_F_ADD_ADDR:
+		memcpy(b, vec_add_addr4 + 4, 8);
+		return 8;
+	case MPS_F_REMOVE_ADDR:
+		memcpy(b, vec_remove_addr + 4, 4);
+		return 4;
+	}
+	ck_abort_msg("type %u", type);
+	return 0;
+}
+
+static const uint8_t mp_types[] = { MPS_F_JOIN, MPS_F_JOIN_ACK, MPS_F_JOIN_OK, MPS_F_ADD_ADDR,
+				    MPS_F_REMOVE_ADDR };
+
+START_TEST(test_frame_bad_mp_flags)
+{
+	uint8_t buf[64], body[32];
+	for (size_t t = 0; t < NELEM(mp_types); t++) {
+		size_t bl = mp_body(mp_types[t], body);
+		size_t n = mk_frame(buf, mp_types[t], 0, body, bl);
+		ck_decode_ok(buf, n);
+		for (unsigned fl = 1; fl < 256; fl++) {
+			n = mk_frame(buf, mp_types[t], (uint8_t)fl, body, bl);
+			ck_decode_bad(buf, n);
+			ck_decode_hdr_only(buf);
+		}
+	}
+	/* the IPv6 ADD_ADDR too */
+	for (unsigned fl = 1; fl < 256; fl++) {
+		size_t n = mk_frame(buf, MPS_F_ADD_ADDR, (uint8_t)fl, vec_add_addr6 + 4, 20);
+		ck_decode_bad(buf, n);
+	}
+}
+END_TEST
+
+/* Every body length but the right one(s), 0..64 and the largest. */
+START_TEST(test_frame_bad_mp_length)
+{
+	uint8_t *buf = calloc(1, MPS_FRAME_MAX);
+	ck_assert_ptr_nonnull(buf);
+	for (size_t t = 0; t < NELEM(mp_types); t++) {
+		uint8_t ty = mp_types[t], body[32];
+		size_t good = mp_body(ty, body);
+		for (size_t bl = 0; bl <= 65535; bl = bl < 64 ? bl + 1 : bl == 64 ? 65535 : 65536) {
+			int ok = bl == good || (ty == MPS_F_ADD_ADDR && bl == 20);
+			if (ok)
+				continue;
+			memset(buf, 0, 4 + bl);
+			/* a plausible body start, so that only the length is wrong */
+			memcpy(buf + 4, body, bl < good ? bl : good);
+			if (ty == MPS_F_ADD_ADDR && bl > 1)
+				buf[5] = bl > 8 ? 6 : 4;
+			size_t n = mk_frame(buf, ty, 0, buf + 4, bl);
+			ck_decode_bad(buf, n);
+			ck_decode_hdr_only(buf);
+		}
+	}
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_frame_bad_join_fields)
+{
+	uint8_t buf[MPS_JOIN_LEN];
+	/* jflags: only bit 0 is defined */
+	for (unsigned jf = 0; jf < 256; jf++) {
+		memcpy(buf, vec_join, sizeof(buf));
+		buf[13] = (uint8_t)jf;
+		if (jf <= MPS_JF_BACKUP) {
+			struct mps_frame f;
+			const char *why = NULL;
+			ck_assert_int_eq(decode_copy(buf, sizeof(buf), &f, &why), 16);
+			ck_assert_uint_eq(f.u.join.jflags, jf);
+		} else {
+			ck_decode_bad(buf, sizeof(buf));
+		}
+	}
+	/* reserved: every single bit, and all of them */
+	for (int bit = 0; bit < 16; bit++) {
+		memcpy(buf, vec_join, sizeof(buf));
+		wr16(buf + 14, (uint16_t)(1u << bit));
+		ck_decode_bad(buf, sizeof(buf));
+		buf[13] = MPS_JF_BACKUP;
+		ck_decode_bad(buf, sizeof(buf));
+	}
+	memcpy(buf, vec_join, sizeof(buf));
+	wr16(buf + 14, 0xffff);
+	ck_decode_bad(buf, sizeof(buf));
+	/* token, nonce and addr_id take any value (one flipped bit each) */
+	for (int pos = 4; pos < 13; pos++)
+		for (int bit = 0; bit < 8; bit++) {
+			memcpy(buf, vec_join, sizeof(buf));
+			buf[pos] ^= (uint8_t)(1u << bit);
+			ck_decode_ok(buf, sizeof(buf));
+		}
+}
+END_TEST
+
+/* JOIN_ACK and JOIN_OK bodies have no field rule: every byte value is fine. */
+START_TEST(test_frame_join_ack_ok_any)
+{
+	uint8_t buf[MPS_JOIN_OK_LEN];
+	for (size_t pos = 4; pos < MPS_JOIN_ACK_LEN; pos++)
+		for (unsigned v = 0; v < 256; v++) {
+			memcpy(buf, vec_join_ack, MPS_JOIN_ACK_LEN);
+			buf[pos] = (uint8_t)v;
+			ck_decode_ok(buf, MPS_JOIN_ACK_LEN);
+		}
+	for (size_t pos = 4; pos < MPS_JOIN_OK_LEN; pos++)
+		for (unsigned v = 0; v < 256; v++) {
+			memcpy(buf, vec_join_ok, MPS_JOIN_OK_LEN);
+			buf[pos] = (uint8_t)v;
+			ck_decode_ok(buf, MPS_JOIN_OK_LEN);
+		}
+}
+END_TEST
+
+START_TEST(test_frame_bad_add_addr_fields)
+{
+	uint8_t buf[MPS_ADD_ADDR_MAX_LEN];
+	/* the family byte must match the length: 4 with 8, 6 with 20 */
+	for (unsigned fam = 0; fam < 256; fam++) {
+		memcpy(buf, vec_add_addr4, sizeof(vec_add_addr4));
+		buf[5] = (uint8_t)fam;
+		if (fam == 4)
+			ck_decode_ok(buf, sizeof(vec_add_addr4));
+		else
+			ck_decode_bad(buf, sizeof(vec_add_addr4));
+		memcpy(buf, vec_add_addr6, sizeof(vec_add_addr6));
+		buf[5] = (uint8_t)fam;
+		if (fam == 6)
+			ck_decode_ok(buf, sizeof(vec_add_addr6));
+		else
+			ck_decode_bad(buf, sizeof(vec_add_addr6));
+	}
+	/* AF_INET / AF_INET6 values are not the wire's 4 / 6 */
+	memcpy(buf, vec_add_addr4, sizeof(vec_add_addr4));
+	buf[5] = AF_INET;
+	ck_decode_bad(buf, sizeof(vec_add_addr4));
+	/* port 0 is invalid, any other port fine */
+	memcpy(buf, vec_add_addr4, sizeof(vec_add_addr4));
+	wr16(buf + 6, 0);
+	ck_decode_bad(buf, sizeof(vec_add_addr4));
+	memcpy(buf, vec_add_addr6, sizeof(vec_add_addr6));
+	wr16(buf + 6, 0);
+	ck_decode_bad(buf, sizeof(vec_add_addr6));
+	for (int bit = 0; bit < 16; bit++) {
+		struct mps_frame f;
+		const char *why = NULL;
+		memcpy(buf, vec_add_addr6, sizeof(vec_add_addr6));
+		wr16(buf + 6, (uint16_t)(1u << bit));
+		ck_assert_int_eq(decode_copy(buf, sizeof(vec_add_addr6), &f, &why), 24);
+		ck_assert_uint_eq(f.u.addr.port, 1u << bit);
+	}
+	/* addr_id and the address bytes take any value */
+	for (unsigned v = 0; v < 256; v++) {
+		memcpy(buf, vec_add_addr6, sizeof(vec_add_addr6));
+		buf[4] = (uint8_t)v;
+		buf[8 + v % 16] = (uint8_t)v;
+		ck_decode_ok(buf, sizeof(vec_add_addr6));
+		memcpy(buf, vec_add_addr4, sizeof(vec_add_addr4));
+		buf[4] = (uint8_t)v;
+		memset(buf + 8, (int)v, 4);
+		ck_decode_ok(buf, sizeof(vec_add_addr4));
+	}
+}
+END_TEST
+
+START_TEST(test_frame_bad_remove_addr_fields)
+{
+	uint8_t buf[MPS_REMOVE_ADDR_LEN];
+	for (int pos = 5; pos < 8; pos++)
+		for (int bit = 0; bit < 8; bit++) {
+			memcpy(buf, vec_remove_addr, sizeof(buf));
+			buf[pos] = (uint8_t)(1u << bit);
+			ck_decode_bad(buf, sizeof(buf));
+		}
+	memcpy(buf, vec_remove_addr, sizeof(buf));
+	memset(buf + 5, 0xff, 3);
+	ck_decode_bad(buf, sizeof(buf));
+	for (unsigned id = 0; id < 256; id++) {
+		memcpy(buf, vec_remove_addr, sizeof(buf));
+		buf[4] = (uint8_t)id;
+		ck_decode_ok(buf, sizeof(buf));
+	}
+}
+END_TEST
+
 /* ---- prefix matching ------------------------------------------------- */
 
 static void check_prefix(uint8_t type)
@@ -1087,13 +1596,23 @@ END_TEST
 
 START_TEST(test_frame_type_name)
 {
-	for (uint8_t t = MPS_F_HELLO; t <= MPS_F_CLOSE; t++) {
+	const char *unknown = mps_frame_type_name(0);
+	ck_assert_ptr_nonnull(unknown);
+	for (uint8_t t = MPS_F_HELLO; t <= MPS_F_REMOVE_ADDR; t++) {
 		const char *s = mps_frame_type_name(t);
 		ck_assert_ptr_nonnull(s);
 		ck_assert(s[0] != '\0');
+		ck_assert_str_ne(s, unknown);
 		for (uint8_t u = MPS_F_HELLO; u < t; u++)
 			ck_assert_str_ne(s, mps_frame_type_name(u));
 	}
+	ck_assert_str_eq(mps_frame_type_name(MPS_F_JOIN), "JOIN");
+	ck_assert_str_eq(mps_frame_type_name(MPS_F_JOIN_ACK), "JOIN_ACK");
+	ck_assert_str_eq(mps_frame_type_name(MPS_F_JOIN_OK), "JOIN_OK");
+	ck_assert_str_eq(mps_frame_type_name(MPS_F_ADD_ADDR), "ADD_ADDR");
+	ck_assert_str_eq(mps_frame_type_name(MPS_F_REMOVE_ADDR), "REMOVE_ADDR");
+	ck_assert_str_eq(mps_frame_type_name(MPS_F_REMOVE_ADDR + 1), unknown);
+	ck_assert_str_eq(mps_frame_type_name(0xff), unknown);
 }
 END_TEST
 
@@ -1115,6 +1634,7 @@ START_TEST(test_frame_fuzz)
 	enum { ITER = 200000, MAXLEN = 96 };
 	uint8_t tmpl[MAXLEN];
 	int nvalid = 0, nbad = 0, nmore = 0;
+	int per_type[256] = { 0 };
 	for (int it = 0; it < ITER; it++) {
 		size_t n = (size_t)(rng() % (MAXLEN + 1));
 		for (size_t i = 0; i < n; i++)
@@ -1122,11 +1642,11 @@ START_TEST(test_frame_fuzz)
 		uint64_t shape = rng();
 		/* steer most inputs towards plausible headers so the body rules run */
 		if (n >= 1 && (shape & 3) != 0)
-			tmpl[0] = (uint8_t)(1 + (shape >> 8) % 5);
+			tmpl[0] = (uint8_t)(1 + (shape >> 8) % 10);
 		if (n >= 2 && (shape & 12) != 0)
 			tmpl[1] = (uint8_t)((shape >> 16) & 3) & (tmpl[0] == MPS_F_DATA ? 3 : 0);
 		if (n >= 4 && (shape & 48) != 0) {
-			static const uint16_t lens[] = { 24, 12, 4, 20, 21, 40, 0, 23 };
+			static const uint16_t lens[] = { 24, 12, 4, 20, 21, 40, 0, 23, 8, 16 };
 			uint16_t bl = lens[(shape >> 24) % NELEM(lens)];
 			if ((shape >> 32) & 1)
 				bl = (uint16_t)(n >= 4 ? n - 4 - ((shape >> 33) % 2) : 0);
@@ -1139,6 +1659,21 @@ START_TEST(test_frame_fuzz)
 			tmpl[14] = tmpl[15] = 0;
 			if ((shape >> 40) & 1)
 				tmpl[17] |= 1; /* wnd >= MPS_MIN_WND */
+		}
+		/* the new frames: make the field rules pass often enough */
+		if (n >= 16 && ((shape >> 43) & 3) != 0 && tmpl[0] == MPS_F_JOIN) {
+			tmpl[13] &= MPS_JF_BACKUP;
+			tmpl[14] = tmpl[15] = 0;
+		}
+		if (n >= 8 && ((shape >> 45) & 3) != 0 && tmpl[0] == MPS_F_ADD_ADDR) {
+			tmpl[5] = ((shape >> 47) & 1) ? 6 : 4;
+			tmpl[6] |= 0x01; /* port != 0 */
+		}
+		if (n >= 8 && ((shape >> 48) & 3) != 0 && tmpl[0] == MPS_F_REMOVE_ADDR)
+			tmpl[5] = tmpl[6] = tmpl[7] = 0;
+		if (n >= 8 && ((shape >> 50) & 3) != 0 && tmpl[0] == MPS_F_CLOSE) {
+			tmpl[4] = tmpl[5] = tmpl[6] = 0;
+			tmpl[7] = (uint8_t)(1 + (shape >> 52) % 4);
 		}
 		/* DATA without ACK: usually clear ack and wnd so that it can be valid */
 		if (n >= 24 && ((shape >> 41) & 3) != 0 && tmpl[0] == MPS_F_DATA &&
@@ -1160,13 +1695,40 @@ START_TEST(test_frame_fuzz)
 			nmore++;
 		} else {
 			nvalid++;
+			per_type[p[0]]++;
 			ck_assert_int_ge(r, (int)MPS_HDR_LEN);
 			ck_assert_int_eq(r, (int)(MPS_HDR_LEN + ((size_t)p[2] << 8 | p[3])));
 			ck_assert_uint_eq(f.type, p[0]);
 			ck_assert_uint_eq(f.flags, p[1]);
 			ck_assert_uint_eq(f.body_len, r - (int)MPS_HDR_LEN);
 			uint8_t re[MPS_HELLO_LEN];
+			struct mps_join_ack ja;
 			switch (f.type) {
+			case MPS_F_JOIN:
+				ck_assert_uint_eq(f.u.join.jflags & ~MPS_JF_BACKUP, 0);
+				ck_assert_uint_eq(mps_frame_put_join(re, &f.u.join), MPS_JOIN_LEN);
+				ck_assert_mem_eq(re, p, MPS_JOIN_LEN);
+				break;
+			case MPS_F_JOIN_ACK:
+				ja = f.u.join_ack;
+				mps_frame_put_join_ack(re, &ja);
+				ck_assert_mem_eq(re, p, MPS_JOIN_ACK_LEN);
+				break;
+			case MPS_F_JOIN_OK:
+				ck_assert_ptr_eq(f.u.join_ok, p + MPS_HDR_LEN);
+				mps_frame_put_join_ok(re, f.u.join_ok);
+				ck_assert_mem_eq(re, p, MPS_JOIN_OK_LEN);
+				break;
+			case MPS_F_ADD_ADDR:
+				ck_assert(f.u.addr.family == AF_INET || f.u.addr.family == AF_INET6);
+				ck_assert_uint_ne(f.u.addr.port, 0);
+				ck_assert_uint_eq(mps_frame_put_add_addr(re, &f.u.addr), (size_t)r);
+				ck_assert_mem_eq(re, p, (size_t)r);
+				break;
+			case MPS_F_REMOVE_ADDR:
+				mps_frame_put_remove_addr(re, f.u.addr.addr_id);
+				ck_assert_mem_eq(re, p, MPS_REMOVE_ADDR_LEN);
+				break;
 			case MPS_F_DATA:
 				ck_assert_uint_ge(f.body_len, 20u);
 				ck_assert_uint_eq(f.u.data.len, f.body_len - 20u);
@@ -1210,6 +1772,10 @@ START_TEST(test_frame_fuzz)
 	ck_assert_int_gt(nvalid, 1000);
 	ck_assert_int_gt(nbad, 1000);
 	ck_assert_int_gt(nmore, 1000);
+	/* ...and valid frames of every type */
+	for (unsigned t = MPS_F_HELLO; t <= MPS_F_REMOVE_ADDR; t++)
+		ck_assert_msg(per_type[t] >= 20, "type %u decoded valid only %d times", t,
+			      per_type[t]);
 }
 END_TEST
 
@@ -1243,6 +1809,8 @@ static Suite *frame_suite(void)
 	tcase_add_test(tc, test_frame_vec_data);
 	tcase_add_test(tc, test_frame_vec_ack_close);
 	tcase_add_test(tc, test_frame_encode_exact);
+	tcase_add_test(tc, test_frame_vec_mp);
+	tcase_add_test(tc, test_frame_encode_exact_mp);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("roundtrip");
@@ -1250,6 +1818,9 @@ static Suite *frame_suite(void)
 	tcase_add_test(tc, test_frame_roundtrip_data);
 	tcase_add_test(tc, test_frame_roundtrip_ack);
 	tcase_add_test(tc, test_frame_roundtrip_close);
+	tcase_add_test(tc, test_frame_roundtrip_join);
+	tcase_add_test(tc, test_frame_roundtrip_join_ack_ok);
+	tcase_add_test(tc, test_frame_roundtrip_addr);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lengths");
@@ -1269,6 +1840,12 @@ static Suite *frame_suite(void)
 	tcase_add_test(tc, test_frame_bad_wnd_vectors);
 	tcase_add_test(tc, test_frame_bad_data_fields);
 	tcase_add_test(tc, test_frame_bad_close_reason);
+	tcase_add_test(tc, test_frame_bad_mp_flags);
+	tcase_add_test(tc, test_frame_bad_mp_length);
+	tcase_add_test(tc, test_frame_bad_join_fields);
+	tcase_add_test(tc, test_frame_join_ack_ok_any);
+	tcase_add_test(tc, test_frame_bad_add_addr_fields);
+	tcase_add_test(tc, test_frame_bad_remove_addr_fields);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("prefix");

@@ -1,0 +1,118 @@
+/* sched.c - packet schedulers (default, roundrobin, redundant).  Pure: the
+ * engine hands in a view of its subflows, one pass over them picks one.
+ * The rules are in include/mptcpshim/sched.h. */
+#include "config.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "mptcpshim/sched.h"
+
+/* Backup subflows carry data only while no regular one is usable at all.
+ * A regular subflow that is merely full (not ready) still keeps the
+ * backups idle: its room comes back within an RTT, a backup path may cost
+ * money or battery. */
+static int want_backup(const struct mps_sf_view *v, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].usable && !v[i].backup)
+			return 0;
+	return 1;
+}
+
+static int candidate(const struct mps_sf_view *sf, int backup)
+{
+	return sf->usable && sf->ready && !sf->backup == !backup;
+}
+
+/* An unmeasured RTT (0) ranks after every measured one. */
+static uint64_t rtt_rank(uint32_t rtt_us)
+{
+	return rtt_us ? rtt_us : (uint64_t)UINT32_MAX + 1;
+}
+
+static int pick_default(struct mps_sched *s, const struct mps_sf_view *v, int n)
+{
+	int i, best = -1, backup;
+	uint64_t best_rank = 0;
+
+	(void)s;
+	if (!v || n <= 0)
+		return -1;
+	backup = want_backup(v, n);
+	for (i = 0; i < n; i++) {
+		uint64_t r;
+
+		if (!candidate(&v[i], backup))
+			continue;
+		r = rtt_rank(v[i].rtt_us);
+		/* strict <: ties go to the lowest index */
+		if (best < 0 || r < best_rank) {
+			best = i;
+			best_rank = r;
+		}
+	}
+	return best;
+}
+
+static int pick_roundrobin(struct mps_sched *s, const struct mps_sf_view *v, int n)
+{
+	int k, backup;
+	unsigned start;
+
+	if (!v || n <= 0)
+		return -1;
+	backup = want_backup(v, n);
+	/* rr_next is kept unreduced, so a subflow appended since the last
+	 * pick (n grew) gets its turn before the search wraps to 0. */
+	start = s->rr_next % (unsigned)n;
+	for (k = 0; k < n; k++) {
+		int i = (int)((start + (unsigned)k) % (unsigned)n);
+
+		if (candidate(&v[i], backup)) {
+			s->rr_next = (unsigned)i + 1;
+			return i;
+		}
+	}
+	return -1;
+}
+
+static const struct mps_sched_ops sched_default = {
+	.name = "default",
+	.redundant = 0,
+	.pick = pick_default,
+};
+
+static const struct mps_sched_ops sched_roundrobin = {
+	.name = "roundrobin",
+	.redundant = 0,
+	.pick = pick_roundrobin,
+};
+
+/* pick is there for the engine's single-subflow needs (a standalone ACK,
+ * a reinjection): the default's choice. */
+static const struct mps_sched_ops sched_redundant = {
+	.name = "redundant",
+	.redundant = 1,
+	.pick = pick_default,
+};
+
+static const struct mps_sched_ops *const schedulers[] = {
+	&sched_default,
+	&sched_roundrobin,
+	&sched_redundant,
+};
+
+const struct mps_sched_ops *mps_sched_find(const char *name)
+{
+	size_t i;
+
+	if (!name)
+		return NULL;
+	for (i = 0; i < sizeof(schedulers) / sizeof(schedulers[0]); i++)
+		if (!strcmp(name, schedulers[i]->name))
+			return schedulers[i];
+	return NULL;
+}

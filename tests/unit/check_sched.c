@@ -1,0 +1,310 @@
+/* check_sched.c - the packet schedulers, from include/mptcpshim/sched.h. */
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mptcpshim/sched.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static struct mps_sf_view sf(uint32_t rtt, int usable, int ready, int backup)
+{
+	struct mps_sf_view v = { .rtt_us = rtt,
+				 .usable = (uint8_t)usable,
+				 .ready = (uint8_t)ready,
+				 .backup = (uint8_t)backup,
+				 .tx_bytes = 0 };
+	return v;
+}
+
+static int pick(const char *name, struct mps_sched *s, const struct mps_sf_view *v, int n)
+{
+	const struct mps_sched_ops *ops = mps_sched_find(name);
+	ck_assert_ptr_nonnull(ops);
+	s->ops = ops;
+	return ops->pick(s, v, n);
+}
+
+/* ---- lookup ---------------------------------------------------------- */
+
+START_TEST(test_sched_find)
+{
+	static const char *names[] = { "default", "roundrobin", "redundant" };
+	for (size_t i = 0; i < NELEM(names); i++) {
+		const struct mps_sched_ops *ops = mps_sched_find(names[i]);
+		ck_assert_ptr_nonnull(ops);
+		ck_assert_str_eq(ops->name, names[i]);
+		ck_assert_ptr_nonnull(ops->pick);
+		ck_assert_int_eq(ops->redundant, i == 2);
+		/* the same ops every time */
+		ck_assert_ptr_eq(mps_sched_find(names[i]), ops);
+	}
+	static const char *bad[] = { "", "Default", "DEFAULT", "default ", " default",
+				     "round-robin", "rr", "redundan", "redundantx", "blest",
+				     "minrtt" };
+	for (size_t i = 0; i < NELEM(bad); i++)
+		ck_assert_msg(mps_sched_find(bad[i]) == NULL, "\"%s\" found", bad[i]);
+	ck_assert_ptr_null(mps_sched_find(NULL));
+}
+END_TEST
+
+/* ---- rules common to all --------------------------------------------- */
+
+static const char *const pickers[] = { "default", "roundrobin", "redundant" };
+
+START_TEST(test_sched_empty)
+{
+	for (size_t p = 0; p < NELEM(pickers); p++) {
+		struct mps_sched s = { 0 };
+		struct mps_sf_view v[1] = { sf(10, 1, 1, 0) };
+		ck_assert_int_eq(pick(pickers[p], &s, v, 0), -1);
+		ck_assert_int_eq(pick(pickers[p], &s, NULL, 0), -1);
+		ck_assert_int_eq(pick(pickers[p], &s, v, -1), -1);
+	}
+}
+END_TEST
+
+START_TEST(test_sched_only_usable_ready)
+{
+	for (size_t p = 0; p < NELEM(pickers); p++) {
+		struct mps_sched s = { 0 };
+		/* none usable and ready: wait */
+		struct mps_sf_view v[3] = { sf(10, 0, 1, 0), sf(5, 1, 0, 0), sf(1, 0, 0, 0) };
+		for (int k = 0; k < 5; k++)
+			ck_assert_int_eq(pick(pickers[p], &s, v, 3), -1);
+		/* exactly one candidate: always that one */
+		v[2] = sf(100, 1, 1, 0);
+		for (int k = 0; k < 5; k++)
+			ck_assert_int_eq(pick(pickers[p], &s, v, 3), 2);
+		/* a lone subflow */
+		struct mps_sf_view one = sf(0, 1, 1, 0);
+		ck_assert_int_eq(pick(pickers[p], &s, &one, 1), 0);
+		one.ready = 0;
+		ck_assert_int_eq(pick(pickers[p], &s, &one, 1), -1);
+	}
+}
+END_TEST
+
+START_TEST(test_sched_backup)
+{
+	for (size_t p = 0; p < NELEM(pickers); p++) {
+		struct mps_sched s = { 0 };
+		/* a usable regular subflow that is full keeps the backup idle */
+		struct mps_sf_view v[2] = { sf(50, 1, 0, 0), sf(5, 1, 1, 1) };
+		for (int k = 0; k < 4; k++)
+			ck_assert_int_eq(pick(pickers[p], &s, v, 2), -1);
+		/* with room, the regular one wins despite a worse RTT */
+		v[0].ready = 1;
+		for (int k = 0; k < 4; k++)
+			ck_assert_int_eq(pick(pickers[p], &s, v, 2), 0);
+		/* regular not usable any more: the backup carries data */
+		v[0].usable = 0;
+		for (int k = 0; k < 4; k++)
+			ck_assert_int_eq(pick(pickers[p], &s, v, 2), 1);
+		/* a backup that is full: wait */
+		v[1].ready = 0;
+		ck_assert_int_eq(pick(pickers[p], &s, v, 2), -1);
+		/* a backup that is not usable is never picked */
+		v[1] = sf(5, 0, 1, 1);
+		ck_assert_int_eq(pick(pickers[p], &s, v, 2), -1);
+		/* all backups: they are used */
+		struct mps_sf_view b[3] = { sf(30, 1, 1, 1), sf(20, 1, 1, 1), sf(0, 0, 1, 0) };
+		int got = pick(pickers[p], &s, b, 3);
+		ck_assert(got == 0 || got == 1);
+	}
+}
+END_TEST
+
+/* ---- default --------------------------------------------------------- */
+
+START_TEST(test_sched_default_lowest_rtt)
+{
+	struct mps_sched s = { 0 };
+	struct mps_sf_view v[4] = { sf(300, 1, 1, 0), sf(200, 1, 1, 0), sf(100, 1, 1, 0),
+				    sf(400, 1, 1, 0) };
+	for (int k = 0; k < 3; k++)
+		ck_assert_int_eq(pick("default", &s, v, 4), 2);
+	v[2].ready = 0; /* the fastest is full: the next fastest */
+	ck_assert_int_eq(pick("default", &s, v, 4), 1);
+	v[1].usable = 0;
+	ck_assert_int_eq(pick("default", &s, v, 4), 0);
+	/* tx_bytes does not matter to the default scheduler */
+	v[3].tx_bytes = 0;
+	v[0].tx_bytes = UINT64_MAX;
+	ck_assert_int_eq(pick("default", &s, v, 4), 0);
+}
+END_TEST
+
+START_TEST(test_sched_default_ties_unknown)
+{
+	struct mps_sched s = { 0 };
+	/* ties: the lowest index */
+	struct mps_sf_view t[3] = { sf(50, 1, 0, 0), sf(70, 1, 1, 0), sf(70, 1, 1, 0) };
+	ck_assert_int_eq(pick("default", &s, t, 3), 1);
+	/* an unknown RTT (0) is worse than any measured one, even the largest */
+	struct mps_sf_view u[3] = { sf(0, 1, 1, 0), sf(UINT32_MAX, 1, 1, 0), sf(0, 1, 1, 0) };
+	ck_assert_int_eq(pick("default", &s, u, 3), 1);
+	/* all unknown: the lowest index */
+	u[1].rtt_us = 0;
+	ck_assert_int_eq(pick("default", &s, u, 3), 0);
+	u[0].ready = 0;
+	ck_assert_int_eq(pick("default", &s, u, 3), 1);
+	/* measured 1 us beats unknown */
+	struct mps_sf_view w[2] = { sf(0, 1, 1, 0), sf(1, 1, 1, 0) };
+	ck_assert_int_eq(pick("default", &s, w, 2), 1);
+	/* backups among themselves: lowest RTT too */
+	struct mps_sf_view b[3] = { sf(30, 1, 1, 1), sf(20, 1, 1, 1), sf(0, 1, 1, 1) };
+	ck_assert_int_eq(pick("default", &s, b, 3), 1);
+}
+END_TEST
+
+/* The default scheduler against a brute-force reference on random views. */
+START_TEST(test_sched_default_random)
+{
+	uint64_t st = 0x243f6a8885a308d3ULL;
+	for (int it = 0; it < 20000; it++) {
+		struct mps_sf_view v[8];
+		int n = (int)(st % 9);
+		st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+		for (int i = 0; i < n; i++) {
+			st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+			uint32_t r = (uint32_t)(st >> 40) % 4;
+			v[i] = sf(r == 0 ? 0 : (uint32_t)((st >> 20) % 5) * 100 + 1,
+				  (st >> 3) & 1 || (st >> 4) & 1, (st >> 5) & 1 || (st >> 6) & 1,
+				  ((st >> 7) & 3) == 0);
+		}
+		int any_regular = 0;
+		for (int i = 0; i < n; i++)
+			if (v[i].usable && !v[i].backup)
+				any_regular = 1;
+		int want = -1;
+		uint64_t best = 0;
+		for (int i = 0; i < n; i++) {
+			if (!v[i].usable || !v[i].ready || (v[i].backup && any_regular) ||
+			    (!v[i].backup && !any_regular))
+				continue;
+			uint64_t rank = v[i].rtt_us ? v[i].rtt_us : (1ULL << 40);
+			if (want < 0 || rank < best) {
+				want = i;
+				best = rank;
+			}
+		}
+		struct mps_sched s = { 0 };
+		ck_assert_int_eq(pick("default", &s, v, n), want);
+		ck_assert_int_eq(pick("redundant", &s, v, n), want);
+	}
+}
+END_TEST
+
+/* ---- roundrobin ------------------------------------------------------ */
+
+START_TEST(test_sched_rr_cycle)
+{
+	struct mps_sched s = { 0 };
+	struct mps_sf_view v[3] = { sf(10, 1, 1, 0), sf(1000, 1, 1, 0), sf(0, 1, 1, 0) };
+	/* RTT does not matter: 0, 1, 2, 0, 1, 2 ... */
+	for (int k = 0; k < 9; k++)
+		ck_assert_int_eq(pick("roundrobin", &s, v, 3), k % 3);
+	/* a full subflow is skipped, its turn passes */
+	s.rr_next = 0;
+	v[1].ready = 0;
+	ck_assert_int_eq(pick("roundrobin", &s, v, 3), 0);
+	ck_assert_int_eq(pick("roundrobin", &s, v, 3), 2);
+	ck_assert_int_eq(pick("roundrobin", &s, v, 3), 0);
+	v[1].ready = 1;
+	ck_assert_int_eq(pick("roundrobin", &s, v, 3), 1);
+	ck_assert_int_eq(pick("roundrobin", &s, v, 3), 2);
+	/* none ready: -1 and rr_next unchanged */
+	unsigned before = s.rr_next;
+	for (int i = 0; i < 3; i++)
+		v[i].ready = 0;
+	ck_assert_int_eq(pick("roundrobin", &s, v, 3), -1);
+	ck_assert_uint_eq(s.rr_next, before);
+}
+END_TEST
+
+START_TEST(test_sched_rr_next)
+{
+	struct mps_sched s = { 0 };
+	struct mps_sf_view v[4] = { sf(1, 1, 1, 0), sf(1, 1, 1, 0), sf(1, 1, 1, 0),
+				    sf(1, 1, 1, 0) };
+	/* the search starts at rr_next, wraps, and rr_next moves past the pick */
+	s.rr_next = 2;
+	ck_assert_int_eq(pick("roundrobin", &s, v, 4), 2);
+	ck_assert_uint_eq(s.rr_next % 4, 3);
+	v[3].ready = 0;
+	v[0].ready = 0;
+	ck_assert_int_eq(pick("roundrobin", &s, v, 4), 1);
+	ck_assert_uint_eq(s.rr_next % 4, 2);
+	/* rr_next beyond n (subflows went away) still works */
+	s.rr_next = 1000;
+	int got = pick("roundrobin", &s, v, 4);
+	ck_assert(got == 1 || got == 2);
+	/* a subflow appended after the last one picked is next in turn */
+	struct mps_sf_view w[3] = { sf(1, 1, 1, 0), sf(1, 1, 1, 0), sf(1, 1, 1, 0) };
+	s.rr_next = 0;
+	ck_assert_int_eq(pick("roundrobin", &s, w, 2), 0);
+	ck_assert_int_eq(pick("roundrobin", &s, w, 2), 1);
+	ck_assert_int_eq(pick("roundrobin", &s, w, 3), 2);
+	ck_assert_int_eq(pick("roundrobin", &s, w, 3), 0);
+}
+END_TEST
+
+START_TEST(test_sched_rr_fair)
+{
+	struct mps_sched s = { 0 };
+	struct mps_sf_view v[5];
+	int count[5] = { 0 };
+	for (int i = 0; i < 5; i++)
+		v[i] = sf((uint32_t)(i * 1000), 1, 1, i == 4);
+	for (int k = 0; k < 4000; k++) {
+		int got = pick("roundrobin", &s, v, 5);
+		ck_assert_int_ge(got, 0);
+		ck_assert_int_lt(got, 4); /* never the backup */
+		count[got]++;
+	}
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(count[i], 1000);
+	ck_assert_int_eq(count[4], 0);
+	/* only the backup left usable: it alone */
+	for (int i = 0; i < 4; i++)
+		v[i].usable = 0;
+	for (int k = 0; k < 5; k++)
+		ck_assert_int_eq(pick("roundrobin", &s, v, 5), 4);
+}
+END_TEST
+
+static Suite *sched_suite(void)
+{
+	Suite *s = suite_create("sched");
+	TCase *tc = tcase_create("common");
+	tcase_add_test(tc, test_sched_find);
+	tcase_add_test(tc, test_sched_empty);
+	tcase_add_test(tc, test_sched_only_usable_ready);
+	tcase_add_test(tc, test_sched_backup);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("default");
+	tcase_add_test(tc, test_sched_default_lowest_rtt);
+	tcase_add_test(tc, test_sched_default_ties_unknown);
+	tcase_add_test(tc, test_sched_default_random);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("roundrobin");
+	tcase_add_test(tc, test_sched_rr_cycle);
+	tcase_add_test(tc, test_sched_rr_next);
+	tcase_add_test(tc, test_sched_rr_fair);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(sched_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

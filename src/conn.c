@@ -1,17 +1,18 @@
 /* conn.c - the connection engine (shim thread only, but mps_conn_start).
  *
  * A connection pumps bytes between the app's socketpair end ("app side",
- * our end is c->app_fd) and its subflow(s).  Two independent modes:
+ * our end is c->app_fd) and its subflows.  Two independent modes:
  *   rx: NEGO (looking at the peer's first bytes), MP (frames), PLAIN (raw)
  *   tx: HOLD (server: app bytes wait for the verdict), MP, PLAIN
  * See docs/DESIGN.md for the protocol, the states and the close rules.
  *
  * Data path, sender: app_fd -> readv into the DSN send buffer (no copy
- * after that) -> DATA frames queued as segments on the subflow -> one
- * sendmsg per batch of segments.  Bytes stay in the send buffer until
- * data-ACKed.  Receiver: read into the subflow's buffer, decode frames in
- * place, writev the in-order payloads straight to app_fd.  No per-byte
- * work, no lock on this path. */
+ * after that) -> DATA frames queued as segments on the subflow the
+ * scheduler picks -> one sendmsg per batch.  Bytes stay in the send buffer
+ * until data-ACKed.  Receiver: read into the subflow's buffer, decode frames
+ * in place, writev the in-order payloads straight to app_fd; data ahead of
+ * a gap (another subflow is behind) waits in the out-of-order queue.  No
+ * per-byte work, no lock on this path. */
 #include "config.h"
 
 #include <errno.h>
@@ -22,159 +23,50 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include <ev.h>
-
-#include "mptcpshim/config.h"
-#include "mptcpshim/conn.h"
+#include "conn_int.h"
 #include "mptcpshim/crypto.h"
-#include "mptcpshim/frame.h"
 #include "mptcpshim/log.h"
-#include "mptcpshim/loop.h"
 #include "mptcpshim/peercache.h"
+#include "mptcpshim/pm.h"
 #include "mptcpshim/real.h"
-#include "mptcpshim/sendbuf.h"
 #include "mptcpshim/token.h"
 #include "mptcpshim/util.h"
 
-#define RBUF_SIZE (256u * 1024u)      /* per-subflow receive buffer */
-#define MAX_SEGS 32                   /* frames queued per subflow */
-#define SF_QUEUE_MAX (512u * 1024u)   /* bytes queued per subflow before the kernel */
-#define UNSENT_MAX (1024u * 1024u)    /* app bytes read but not yet framed */
-#define FIRST_FLIGHT_UNKNOWN 0u       /* app bytes sent before a first HELLO_ACK */
-#define ACK_EVERY (64u * 1024u)       /* send a standalone ACK after this much */
-#define ACK_DELAY 0.002               /* ... or after this long, seconds */
-#define FIN_WAIT_TIMEOUT 60.0         /* app closed: wait this long for the peer's FIN */
-#define READ_BUDGET 8                 /* reads per wakeup before yielding */
+#define UNSENT_MAX (1024u * 1024u)  /* app bytes read but not yet framed */
+#define FIRST_FLIGHT_UNKNOWN 0u     /* app bytes sent before a first HELLO_ACK */
+#define ACK_EVERY (64u * 1024u)     /* send a standalone ACK after this much */
+#define ACK_DELAY 0.002             /* ... or after this long, seconds */
+#define FIN_WAIT_TIMEOUT 60.0       /* app closed: wait this long for the peer's FIN */
+#define READ_BUDGET 8               /* reads per wakeup before yielding */
 
 enum { RX_NEGO, RX_MP, RX_PLAIN };
 enum { TX_HOLD, TX_MP, TX_PLAIN };
 
-struct seg {
-	uint8_t hdr[MPS_HELLO_LEN]; /* the largest header or control frame */
-	uint8_t hlen;
-	uint8_t is_ack;       /* a standalone ACK, may be updated in place */
-	uint8_t plain;        /* raw app bytes, freed from the send buffer once written */
-	uint64_t dsn;         /* payload's first DSN */
-	const uint8_t *payload;
-	uint32_t plen;
-};
-
-struct mps_subflow {
-	struct mps_conn *c;
-	int fd;
-	ev_io rio, wio;
-	uint8_t *rbuf;
-	size_t rlen, roff;
-	struct seg seg[MAX_SEGS];
-	int nseg;
-	size_t seg_done; /* bytes of seg[0] already written */
-	size_t queued;   /* bytes in seg[] not yet written */
-	uint32_t rtt_us;
-	int wr_shut;
-	int wr_dead;
-};
-
-struct mps_conn {
-	enum mps_role role;
-	int rx_mode, tx_mode;
-	struct mps_sock *sock;
-	char peer_str[64];
-	struct sockaddr_storage peer;
-	socklen_t peer_len;
-	int bound;
-	struct sockaddr_storage bind_addr;
-	socklen_t bind_len;
-
-	struct mps_nego nego;
-	uint64_t local_key, remote_key;
-	uint32_t local_token;
-	int token_registered;
-
-	/* app side */
-	int app_fd;
-	ev_io app_r, app_w;
-	int hup_registered;
-	size_t filler;
-	int app_dup;    /* connecting: our dup of the app's end, to grow it later */
-	int app_eof;    /* read 0: the app shut its write side (or closed) */
-	int app_closed; /* every app descriptor is gone */
-	int rx_blocked; /* app_fd full: subflow reading paused */
-
-	/* send side */
-	struct mps_sendbuf sb;
-	uint64_t snd_start; /* first DSN of the stream */
-	uint64_t snd_nxt;   /* next DSN to frame */
-	uint64_t fin_dsn;
-	int fin_sent, fin_acked;
-	size_t first_flight;
-	uint64_t snd_edge;  /* peer's window: never send at or beyond this DSN */
-
-	/* receive side */
-	uint64_t rcv_nxt;      /* next DSN expected (bytes in rxq count as received) */
-	uint64_t ack_sent;
-	uint32_t wnd_sent;     /* window advertised with ack_sent */
-	uint32_t rcv_wnd_max;  /* our receive window when rxq is empty */
-	uint64_t rcv_edge;     /* largest ack + wnd we advertised: no DSN at or past it */
-	struct mps_sendbuf rxq; /* in-order bytes the app could not take yet */
-	int rcv_fin;           /* DATA_FIN (or plain EOF) received */
-	int fin_delivered;     /* ... and shown to the app as EOF */
-	int peer_gone;         /* the peer closed its subflow after its DATA_FIN */
-	ev_timer ack_timer;
-
-	ev_timer nego_timer;
-	int window_expired;
-	ev_io conn_w; /* client: non-blocking connect completion */
-	ev_timer fin_timer;
-
-	struct mps_subflow sf;
-	struct ev_loop *loop;
-	struct mps_cmd start_cmd;
-	struct mps_conn *next, *prev; /* every live connection (shim thread) */
-	int exiting; /* the process is exiting: what the app wrote is all */
-	int dead;
-};
-
 static struct mps_conn *g_conns;
-static struct mps_conn *g_zombies; /* freed by g_reaper, before the loop sleeps */
+static struct mps_conn *g_zombies;        /* freed by g_reaper, before the loop sleeps */
+static struct mps_subflow *g_sf_zombies;
 static ev_prepare g_reaper;
-
-static void reap(struct ev_loop *loop, ev_prepare *w, int revents)
-{
-	while (g_zombies) {
-		struct mps_conn *c = g_zombies;
-
-		g_zombies = c->next;
-		free(c);
-	}
-	ev_prepare_stop(loop, w);
-}
 
 static void conn_abort(struct mps_conn *c, uint32_t reason, int send_close, const char *why);
 static void conn_finish(struct mps_conn *c);
 static void conn_check_done(struct mps_conn *c);
+static void conn_push(struct mps_conn *c);
 static void rx_process(struct mps_conn *c, struct mps_subflow *sf);
 static int sf_flush(struct mps_conn *c, struct mps_subflow *sf);
-static void tx_fill(struct mps_conn *c, struct mps_subflow *sf);
 static void app_update_read(struct mps_conn *c);
 static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents);
 static void sf_on_write(struct ev_loop *loop, ev_io *w, int revents);
+static void sf_on_jtimer(struct ev_loop *loop, ev_timer *w, int revents);
+static void pm_fill(struct mps_conn *c);
+static void client_fallback(struct mps_conn *c, const char *why);
 
 /* ---------------------------------------------------------------- helpers */
 
-void mps_grow_pair_buffer(int fd)
-{
-	int v = MPS_PAIR_BUF;
-
-	if (mps_real.setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) != 0)
-		mps_real.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
-}
-
-static void close_internal(int fd)
+void mps_conn_close_internal(int fd)
 {
 	if (fd >= 0) {
 		mps_ifd_del(fd);
@@ -182,13 +74,12 @@ static void close_internal(int fd)
 	}
 }
 
-/* Replace or drop the subflow fd under the sock lock, so app threads that
- * forward socket options never see a stale descriptor. */
-static void sf_set_fd(struct mps_conn *c, struct mps_subflow *sf, int fd)
+void mps_grow_pair_buffer(int fd)
 {
-	pthread_mutex_lock(&c->sock->lock);
-	sf->fd = fd;
-	pthread_mutex_unlock(&c->sock->lock);
+	int v = MPS_PAIR_BUF;
+
+	if (mps_real.setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) != 0)
+		mps_real.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
 }
 
 static uint32_t tcp_rtt_us(int fd)
@@ -200,6 +91,247 @@ static uint32_t tcp_rtt_us(int fd)
 	if (mps_real.getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
 		return 0;
 	return ti.tcpi_rtt;
+}
+
+static int same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+			       &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
+	return 0;
+}
+
+/* An IPv4-mapped IPv6 address (dual-stack sockets) as plain IPv4. */
+void mps_unmap_v4(struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	if (ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+		struct sockaddr_in in;
+
+		memset(&in, 0, sizeof(in));
+		in.sin_family = AF_INET;
+		in.sin_port = in6->sin6_port;
+		memcpy(&in.sin_addr, &in6->sin6_addr.s6_addr[12], 4);
+		memset(ss, 0, sizeof(*ss));
+		memcpy(ss, &in, sizeof(in));
+	}
+}
+
+static int addr_is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+	if (ss->ss_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+	return 0;
+}
+
+static socklen_t ss_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+}
+
+static uint32_t random32(void)
+{
+	uint64_t k = 0;
+
+	if (mps_crypto_new_key(&k))
+		k = (uint64_t)mps_now_us() * 2654435761u;
+	return (uint32_t)k;
+}
+
+/* ------------------------------------------------------------- reaping
+ * Callers up the stack may still look at a connection or subflow after an
+ * abort: memory goes once this loop iteration's callbacks are over. */
+
+static void reap(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	while (g_zombies) {
+		struct mps_conn *c = g_zombies;
+
+		g_zombies = c->next;
+		free(c);
+	}
+	while (g_sf_zombies) {
+		struct mps_subflow *sf = g_sf_zombies;
+
+		g_sf_zombies = sf->jnext;
+		free(sf->rbuf);
+		free(sf);
+	}
+	ev_prepare_stop(loop, w);
+}
+
+static void reaper_arm(struct ev_loop *loop)
+{
+	if (!ev_cb(&g_reaper))
+		ev_prepare_init(&g_reaper, reap);
+	if (!ev_is_active(&g_reaper))
+		ev_prepare_start(loop, &g_reaper);
+}
+
+/* ------------------------------------------------------------- subflows */
+
+struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, int state)
+{
+	struct mps_subflow *sf = calloc(1, sizeof(*sf));
+
+	if (!sf)
+		return NULL;
+	sf->rbuf = malloc(RBUF_SIZE);
+	if (!sf->rbuf) {
+		free(sf);
+		return NULL;
+	}
+	sf->fd = fd;
+	sf->state = state;
+	ev_io_init(&sf->rio, sf_on_read, fd, EV_READ);
+	sf->rio.data = sf;
+	ev_io_init(&sf->wio, sf_on_write, fd, EV_WRITE);
+	sf->wio.data = sf;
+	ev_init(&sf->jtimer, sf_on_jtimer);
+	sf->jtimer.data = sf;
+	return sf;
+}
+
+/* Close the subflow's socket (reset: RST; else a FIN after what is queued
+ * in the kernel) and free it after this loop iteration. */
+void mps_sf_free(struct ev_loop *loop, struct mps_subflow *sf, int reset)
+{
+	ev_io_stop(loop, &sf->rio);
+	ev_io_stop(loop, &sf->wio);
+	ev_timer_stop(loop, &sf->jtimer);
+	if (sf->fd >= 0) {
+		if (reset) {
+			struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+			mps_real.setsockopt(sf->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		} else
+			shutdown(sf->fd, SHUT_WR);
+		mps_conn_close_internal(sf->fd);
+		sf->fd = -1;
+	}
+	sf->state = SF_DEAD;
+	sf->jnext = g_sf_zombies;
+	g_sf_zombies = sf;
+	reaper_arm(loop);
+}
+
+/* May carry data: joined, or the first subflow (whose first flight goes
+ * out while the negotiation runs). */
+static int sf_usable(const struct mps_subflow *sf)
+{
+	return (sf->state == SF_ACTIVE || sf->state == SF_NEGO) && !sf->wr_dead && sf->fd >= 0;
+}
+
+static int n_usable(const struct mps_conn *c)
+{
+	int i, n = 0;
+
+	for (i = 0; i < c->nsf; i++)
+		n += sf_usable(c->sf[i]);
+	return n;
+}
+
+static struct mps_subflow *best_usable(const struct mps_conn *c)
+{
+	struct mps_subflow *best = NULL;
+	int i;
+
+	for (i = 0; i < c->nsf; i++) {
+		struct mps_subflow *sf = c->sf[i];
+
+		if (!sf_usable(sf))
+			continue;
+		if (!best || (sf->backup < best->backup) ||
+		    (sf->backup == best->backup && sf->rtt_us && sf->rtt_us < best->rtt_us))
+			best = sf;
+	}
+	return best;
+}
+
+/* Subflow membership and fds change under the sock lock: app threads
+ * forwarding socket options walk the same array. */
+static int conn_add_sf(struct mps_conn *c, struct mps_subflow *sf)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&c->sock->lock);
+	if (c->nsf < MPS_MAX_SUBFLOWS) {
+		c->sf[c->nsf++] = sf;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&c->sock->lock);
+	if (rc == 0) {
+		sf->c = c;
+		sf->id = ++c->next_sf_id;
+	}
+	return rc;
+}
+
+static void conn_del_sf(struct mps_conn *c, struct mps_subflow *sf)
+{
+	int i;
+
+	pthread_mutex_lock(&c->sock->lock);
+	for (i = 0; i < c->nsf; i++)
+		if (c->sf[i] == sf) {
+			c->sf[i] = c->sf[--c->nsf];
+			c->sf[c->nsf] = NULL;
+			break;
+		}
+	pthread_mutex_unlock(&c->sock->lock);
+	if (c->ack_sf == sf)
+		c->ack_sf = NULL;
+}
+
+/* Socket options the app set, for a subflow created later. */
+static void apply_opts(struct mps_conn *c, int fd)
+{
+	int i;
+
+	pthread_mutex_lock(&c->sock->lock);
+	for (i = 0; i < c->sock->nopts; i++) {
+		const struct mps_opt *o = &c->sock->opts[i];
+
+		mps_real.setsockopt(fd, o->level, o->name, o->val, o->len);
+	}
+	pthread_mutex_unlock(&c->sock->lock);
+}
+
+/* With several subflows the kernel keeps only a little unsent data per
+ * subflow, so our scheduler decides where bytes go. */
+static void update_lowat(struct mps_conn *c)
+{
+	int i, multi = n_usable(c) > 1;
+
+	for (i = 0; i < c->nsf; i++) {
+		struct mps_subflow *sf = c->sf[i];
+		int v = multi ? (int)SF_LOWAT : 0;
+
+		if (sf->fd < 0 || sf->lowat == multi)
+			continue;
+		if (v == 0)
+			v = INT32_MAX; /* the kernel's "no limit" */
+		mps_real.setsockopt(sf->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof(v));
+		sf->lowat = (uint8_t)multi;
+	}
+}
+
+static void sf_log_stats(struct mps_conn *c, struct mps_subflow *sf)
+{
+	char l[64], r[64];
+
+	mps_info("conn %s: subflow %d %s -> %s: sent %llu B, received %llu B", c->peer_str,
+		 sf->id, mps_addr_str(&sf->local, l, sizeof(l)),
+		 mps_addr_str(&sf->remote, r, sizeof(r)), (unsigned long long)sf->tx_bytes,
+		 (unsigned long long)sf->rx_bytes);
 }
 
 /* ------------------------------------------------------------- hup watch
@@ -251,17 +383,12 @@ static int hup_watch(struct mps_conn *c)
 
 static void conn_free(struct mps_conn *c)
 {
-	struct mps_subflow *sf = &c->sf;
-
 	if (c->prev)
 		c->prev->next = c->next;
 	else if (g_conns == c)
 		g_conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-
-	ev_io_stop(c->loop, &sf->rio);
-	ev_io_stop(c->loop, &sf->wio);
 	ev_io_stop(c->loop, &c->app_r);
 	ev_io_stop(c->loop, &c->app_w);
 	ev_io_stop(c->loop, &c->conn_w);
@@ -270,14 +397,14 @@ static void conn_free(struct mps_conn *c)
 	ev_timer_stop(c->loop, &c->fin_timer);
 	if (c->hup_registered)
 		epoll_ctl(g_hup_ep, EPOLL_CTL_DEL, c->app_fd, NULL);
-	if (sf->fd >= 0) {
-		int fd = sf->fd;
+	while (c->nsf > 0) {
+		struct mps_subflow *sf = c->sf[c->nsf - 1];
 
-		sf_set_fd(c, sf, -1);
-		close_internal(fd);
+		conn_del_sf(c, sf);
+		mps_sf_free(c->loop, sf, 0);
 	}
-	close_internal(c->app_dup);
-	close_internal(c->app_fd);
+	mps_conn_close_internal(c->app_dup);
+	mps_conn_close_internal(c->app_fd);
 	if (c->token_registered)
 		mps_token_del(c->local_token, c);
 	pthread_mutex_lock(&c->sock->lock);
@@ -286,15 +413,11 @@ static void conn_free(struct mps_conn *c)
 	mps_sock_put(c->sock);
 	mps_sendbuf_free(&c->sb);
 	mps_sendbuf_free(&c->rxq);
-	free(sf->rbuf);
-	sf->rbuf = NULL;
-	/* Callers up the stack may still test c->dead: the memory itself goes
-	 * once this loop iteration's callbacks are over. */
+	mps_ofo_free(&c->ofo);
 	c->dead = 1;
 	c->next = g_zombies;
 	g_zombies = c;
-	if (!ev_is_active(&g_reaper))
-		ev_prepare_start(c->loop, &g_reaper);
+	reaper_arm(c->loop);
 }
 
 /* Make the app see a reset: a byte left unread in our end when we close it
@@ -315,51 +438,49 @@ static void app_inject_reset(struct mps_conn *c)
 	}
 }
 
-static void sf_reset(struct mps_conn *c, struct mps_subflow *sf)
-{
-	struct linger lg = {.l_onoff = 1, .l_linger = 0};
-	int fd = sf->fd;
-
-	if (fd < 0)
-		return;
-	ev_io_stop(c->loop, &sf->rio);
-	ev_io_stop(c->loop, &sf->wio);
-	mps_real.setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	sf_set_fd(c, sf, -1);
-	close_internal(fd);
-	sf->nseg = 0;
-	sf->queued = 0;
-	sf->seg_done = 0;
-}
-
 /* End the connection abortively.  send_close: tell the peer (FASTCLOSE
- * equivalent) before resetting the subflow. */
+ * equivalent) before resetting the subflows. */
+static void drain_filler(struct mps_conn *c, size_t keep_unread);
+
 static void conn_abort(struct mps_conn *c, uint32_t reason, int send_close, const char *why)
 {
-	struct mps_subflow *sf = &c->sf;
 	int connecting = atomic_load(&c->sock->state) == MPS_SS_CONNECTING;
+	int i;
 
 	if (c->dead)
 		return;
 	c->dead = 1;
 	if (why)
 		mps_warn("conn %s: aborting: %s", c->peer_str, why);
-	if (send_close && sf->fd >= 0 && c->tx_mode == TX_MP && c->rx_mode == RX_MP) {
-		uint8_t fr[MPS_CLOSE_LEN];
+	for (i = 0; i < c->nsf; i++) {
+		struct mps_subflow *sf = c->sf[i];
 
-		mps_frame_put_close(fr, reason);
-		/* Best effort, after any partly written frame has been dropped:
-		 * a reset subflow carries nothing more anyway. */
-		if (sf->seg_done == 0 && send(sf->fd, fr, sizeof(fr), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		if (send_close && sf_usable(sf) && c->tx_mode == TX_MP && c->rx_mode == RX_MP &&
+		    sf->seg_done == 0) {
+			uint8_t fr[MPS_CLOSE_LEN];
+
+			/* Best effort: a reset subflow carries nothing more anyway. */
+			mps_frame_put_close(fr, reason);
+			if (send(sf->fd, fr, sizeof(fr), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+			}
 		}
 	}
-	sf_reset(c, sf);
+	while (c->nsf > 0) {
+		struct mps_subflow *sf = c->sf[c->nsf - 1];
+
+		conn_del_sf(c, sf);
+		mps_sf_free(c->loop, sf, 1);
+	}
 	if (connecting) {
-		/* The filler bytes still sit unread in our end: closing it flags
-		 * the app's end with an error, so EPOLLERR|EPOLLHUP fire. */
-		close_internal(c->app_dup);
-		c->app_dup = -1;
+		/* Failed (SO_ERROR is set) before anything shows.  Then one
+		 * filler byte left unread in our end makes closing it flag the
+		 * app's end with an error, and with the rest read back the end
+		 * is writable at once: POLLOUT|POLLERR|POLLHUP together, as a
+		 * refused TCP connect reports. */
 		atomic_store(&c->sock->state, MPS_SS_FAILED);
+		drain_filler(c, 1);
+		mps_conn_close_internal(c->app_dup);
+		c->app_dup = -1;
 	} else {
 		atomic_store(&c->sock->state, MPS_SS_CLOSED);
 		app_inject_reset(c);
@@ -369,35 +490,38 @@ static void conn_abort(struct mps_conn *c, uint32_t reason, int send_close, cons
 
 static void conn_finish(struct mps_conn *c)
 {
-	struct mps_subflow *sf = &c->sf;
+	int i;
 
 	mps_info("conn %s: closed gracefully", c->peer_str);
+	for (i = 0; i < c->nsf; i++)
+		sf_log_stats(c, c->sf[i]);
 	c->dead = 1;
-	if (sf->fd >= 0) {
-		int fd = sf->fd;
-
-		shutdown(fd, SHUT_WR);
-		sf_set_fd(c, sf, -1);
-		close_internal(fd);
-	}
 	atomic_store(&c->sock->state, MPS_SS_CLOSED);
 	conn_free(c);
+}
+
+static int all_queues_empty(const struct mps_conn *c)
+{
+	int i;
+
+	for (i = 0; i < c->nsf; i++)
+		if (c->sf[i]->nseg > 0 && !c->sf[i]->wr_dead)
+			return 0;
+	return 1;
 }
 
 /* Graceful end: both DATA_FINs exchanged and ACKed, nothing left to write. */
 static void conn_check_done(struct mps_conn *c)
 {
-	struct mps_subflow *sf = &c->sf;
-
 	if (c->dead)
 		return;
 	if (!c->fin_delivered)
 		return; /* the app has not seen everything, EOF included */
 	if (c->tx_mode == TX_PLAIN && c->rx_mode == RX_PLAIN) {
-		if (!(c->app_eof && sf->nseg == 0 && c->snd_nxt == c->sb.end))
+		if (!(c->app_eof && all_queues_empty(c) && c->snd_nxt == c->sb.end))
 			return;
 	} else if (!c->peer_gone) {
-		if (!(c->fin_acked && sf->nseg == 0))
+		if (!(c->fin_acked && all_queues_empty(c)))
 			return;
 	}
 	/* peer_gone: it took all we sent and closed; what the app writes
@@ -407,9 +531,9 @@ static void conn_check_done(struct mps_conn *c)
 
 /* ------------------------------------------------------------ transmit */
 
-static struct seg *seg_add(struct mps_subflow *sf)
+static struct mps_seg *seg_add(struct mps_subflow *sf)
 {
-	struct seg *s;
+	struct mps_seg *s;
 
 	if (sf->nseg == MAX_SEGS)
 		return NULL;
@@ -421,7 +545,7 @@ static struct seg *seg_add(struct mps_subflow *sf)
 /* Queue a control frame.  0, or -1 when the queue is full. */
 static int queue_ctl(struct mps_subflow *sf, const uint8_t *fr, size_t len)
 {
-	struct seg *s = seg_add(sf);
+	struct mps_seg *s = seg_add(sf);
 
 	if (!s)
 		return -1;
@@ -436,7 +560,7 @@ static int queue_ctl(struct mps_subflow *sf, const uint8_t *fr, size_t len)
  * if it is an ACK or a DATA frame with the ACK flag.  1 if done. */
 static int ack_piggyback(struct mps_subflow *sf, uint64_t ack, uint32_t wnd)
 {
-	struct seg *last;
+	struct mps_seg *last;
 
 	if (sf->nseg == 0 || (sf->nseg == 1 && sf->seg_done > 0))
 		return 0;
@@ -473,15 +597,23 @@ static void note_ack_sent(struct mps_conn *c)
 	ev_timer_stop(c->loop, &c->ack_timer);
 }
 
+static struct mps_subflow *ack_subflow(struct mps_conn *c)
+{
+	if (c->ack_sf && sf_usable(c->ack_sf))
+		return c->ack_sf;
+	return best_usable(c);
+}
+
 static void send_ack(struct mps_conn *c)
 {
+	struct mps_subflow *sf = ack_subflow(c);
 	uint8_t fr[MPS_ACK_LEN];
 
-	if (c->rx_mode != RX_MP || c->tx_mode != TX_MP || c->sf.fd < 0 || c->sf.wr_dead)
+	if (c->rx_mode != RX_MP || c->tx_mode != TX_MP || !sf)
 		return;
-	if (!ack_piggyback(&c->sf, c->rcv_nxt, adv_wnd(c))) {
+	if (!ack_piggyback(sf, c->rcv_nxt, adv_wnd(c))) {
 		mps_frame_put_ack(fr, c->rcv_nxt, adv_wnd(c));
-		if (queue_ctl(&c->sf, fr, sizeof(fr)) != 0) {
+		if (queue_ctl(sf, fr, sizeof(fr)) != 0) {
 			/* Queue full and nothing to ride on: try again soon. */
 			if (!ev_is_active(&c->ack_timer)) {
 				ev_timer_set(&c->ack_timer, ACK_DELAY, 0.);
@@ -491,16 +623,15 @@ static void send_ack(struct mps_conn *c)
 		}
 	}
 	note_ack_sent(c);
+	sf_flush(c, sf);
 }
 
 static void ack_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mps_conn *c = w->data;
 
-	if (c->ack_sent != c->rcv_nxt || c->wnd_sent != adv_wnd(c)) {
+	if (c->ack_sent != c->rcv_nxt || c->wnd_sent != adv_wnd(c))
 		send_ack(c);
-		sf_flush(c, &c->sf);
-	}
 }
 
 /* rcv_nxt moved: ACK now when much is unacknowledged or the stream ended,
@@ -509,7 +640,7 @@ static void ack_update(struct mps_conn *c)
 {
 	uint32_t wnd = adv_wnd(c);
 
-	if (c->rx_mode != RX_MP)
+	if (c->rx_mode != RX_MP || c->dead)
 		return;
 	/* The window opened (the app drained rxq): tell the peer at once if
 	 * it grew by a quarter, as it may be waiting for exactly that. */
@@ -527,73 +658,227 @@ static void ack_update(struct mps_conn *c)
 	}
 }
 
-/* Frame new app bytes onto the subflow's queue. */
-static void tx_fill(struct mps_conn *c, struct mps_subflow *sf)
+/* One DATA frame for [dsn, dsn + at most maxlen) onto sf.  Bytes framed. */
+static size_t frame_data(struct mps_conn *c, struct mps_subflow *sf, uint64_t dsn, size_t maxlen)
 {
-	if (sf->fd < 0 || sf->wr_dead || c->tx_mode == TX_HOLD ||
-	    atomic_load(&c->sock->state) == MPS_SS_CONNECTING)
+	const uint8_t *p;
+	size_t len = mps_sendbuf_peek(&c->sb, dsn, MPS_MIN(maxlen, (size_t)MPS_DATA_MAX), &p);
+	struct mps_seg *s;
+	int ackf = c->rx_mode == RX_MP;
+
+	if (len == 0 || !(s = seg_add(sf)))
+		return 0;
+	s->dsn = dsn;
+	s->payload = p;
+	s->plen = (uint32_t)len;
+	s->hlen = (uint8_t)mps_frame_put_data_hdr(s->hdr, ackf ? MPS_DF_ACK : 0, dsn, c->rcv_nxt,
+						  adv_wnd(c), s->plen);
+	if (ackf)
+		note_ack_sent(c);
+	sf->queued += s->hlen + len;
+	sf->tx_bytes += len;
+	if (mps_dsn_lt(c->snd_max, dsn + len))
+		c->snd_max = dsn + len;
+	return len;
+}
+
+static int frame_fin(struct mps_conn *c, struct mps_subflow *sf)
+{
+	struct mps_seg *s = seg_add(sf);
+	int ackf = c->rx_mode == RX_MP;
+
+	if (!s)
+		return -1;
+	s->dsn = c->sb.end;
+	s->hlen = (uint8_t)mps_frame_put_data_hdr(s->hdr, MPS_DF_FIN | (ackf ? MPS_DF_ACK : 0),
+						  s->dsn, c->rcv_nxt, adv_wnd(c), 0);
+	sf->queued += s->hlen;
+	c->fin_sent = 1;
+	c->fin_resend = 0;
+	c->fin_dsn = c->sb.end;
+	if (ackf)
+		note_ack_sent(c);
+	return 0;
+}
+
+/* New data may be framed up to here (the peer's window; before the peer is
+ * known, the first flight). */
+static uint64_t send_limit(const struct mps_conn *c)
+{
+	uint64_t limit = c->sb.end;
+
+	if (mps_dsn_lt(c->snd_edge, limit))
+		limit = c->snd_edge;
+	return limit;
+}
+
+static size_t sf_budget(const struct mps_conn *c, const struct mps_subflow *sf, int multi)
+{
+	size_t cap = multi ? SF_BURST : SF_QUEUE_MAX;
+
+	if (sf->nseg >= MAX_SEGS - 2 || sf->queued >= cap)
+		return 0;
+	return cap - sf->queued;
+}
+
+static void plain_frame(struct mps_conn *c, struct mps_subflow *sf);
+
+/* Plain relay: raw bytes on the only subflow. */
+static void plain_push(struct mps_conn *c)
+{
+	struct mps_subflow *sf = c->nsf ? c->sf[0] : NULL;
+
+	if (!sf || sf->fd < 0 || sf->wr_dead || sf->state == SF_CONNECTING || sf->state == SF_DEAD)
 		return;
-	while (sf->nseg < MAX_SEGS && sf->queued < SF_QUEUE_MAX) {
-		uint64_t limit = c->sb.end;
+	/* Frame and write until the kernel pushes back (the write watcher
+	 * brings us back) or nothing is left: returning with bytes unframed
+	 * and no watcher armed would strand them. */
+	for (;;) {
+		uint64_t before = c->snd_nxt;
+
+		plain_frame(c, sf);
+		sf_flush(c, sf);
+		if (c->snd_nxt == before || sf->nseg > 0 || sf->wr_dead || sf->fd < 0)
+			break;
+	}
+	if (c->tx_mode == TX_PLAIN && c->app_eof && c->snd_nxt == c->sb.end && !c->fin_sent) {
+		c->fin_sent = 1; /* shutdown(SHUT_WR) once the queue drains */
+		sf_flush(c, sf);
+	}
+}
+
+static void plain_frame(struct mps_conn *c, struct mps_subflow *sf)
+{
+	while (sf->nseg < MAX_SEGS && sf->queued < SF_QUEUE_MAX && mps_dsn_lt(c->snd_nxt, c->sb.end)) {
 		const uint8_t *p;
-		size_t len;
-		struct seg *s;
+		size_t len = mps_sendbuf_peek(&c->sb, c->snd_nxt, (size_t)(c->sb.end - c->snd_nxt), &p);
+		struct mps_seg *s;
 
-		if (c->tx_mode == TX_MP && mps_dsn_lt(c->snd_edge, limit))
-			limit = c->snd_edge; /* the peer's window (first flight before it) */
-		if (mps_dsn_lt(c->snd_nxt, limit)) {
-			size_t want = (size_t)(limit - c->snd_nxt);
+		if (len == 0 || !(s = seg_add(sf)))
+			break;
+		s->plain = 1;
+		s->dsn = c->snd_nxt;
+		s->payload = p;
+		s->plen = (uint32_t)len;
+		sf->queued += len;
+		sf->tx_bytes += len;
+		c->snd_nxt += len;
+	}
+}
 
-			len = mps_sendbuf_peek(&c->sb, c->snd_nxt, MPS_MIN(want, MPS_DATA_MAX), &p);
-			if (len == 0)
-				break;
-			s = seg_add(sf);
-			s->dsn = c->snd_nxt;
-			s->payload = p;
-			s->plen = (uint32_t)len;
-			if (c->tx_mode == TX_PLAIN) {
-				s->plain = 1;
-			} else {
-				int ackf = c->rx_mode == RX_MP;
+static void redundant_push(struct mps_conn *c, uint64_t limit)
+{
+	int i;
 
-				s->hlen = (uint8_t)mps_frame_put_data_hdr(s->hdr, ackf ? MPS_DF_ACK : 0,
-									  s->dsn, c->rcv_nxt, adv_wnd(c),
-									  s->plen);
-				if (ackf)
-					note_ack_sent(c);
-			}
-			sf->queued += s->hlen + len;
-			c->snd_nxt += len;
+	for (i = 0; i < c->nsf; i++) {
+		struct mps_subflow *sf = c->sf[i];
+		size_t budget;
+
+		if (!sf_usable(sf) || !sf->ready)
 			continue;
-		}
-		/* Everything framed: the end of the stream follows. */
-		if (c->app_eof && !c->fin_sent && c->snd_nxt == c->sb.end) {
-			if (c->tx_mode == TX_PLAIN) {
-				c->fin_sent = 1; /* shutdown(SHUT_WR) once the queue drains */
+		if (mps_dsn_lt(sf->red_nxt, c->snd_una))
+			sf->red_nxt = c->snd_una;
+		budget = sf_budget(c, sf, 1);
+		while (budget > 0 && mps_dsn_lt(sf->red_nxt, limit)) {
+			size_t n = frame_data(c, sf, sf->red_nxt,
+					      MPS_MIN(budget, (size_t)(limit - sf->red_nxt)));
+
+			if (!n)
 				break;
-			}
-			s = seg_add(sf);
-			s->dsn = c->sb.end;
-			s->hlen = (uint8_t)mps_frame_put_data_hdr(
-				s->hdr, MPS_DF_FIN | (c->rx_mode == RX_MP ? MPS_DF_ACK : 0), s->dsn,
-				c->rcv_nxt, adv_wnd(c), 0);
-			sf->queued += s->hlen;
-			c->fin_sent = 1;
-			c->fin_dsn = c->sb.end;
-			if (c->rx_mode == RX_MP)
-				note_ack_sent(c);
+			sf->red_nxt += n;
+			budget = n > budget ? 0 : budget - n;
 		}
-		break;
+		if (mps_dsn_lt(c->snd_nxt, sf->red_nxt))
+			c->snd_nxt = sf->red_nxt;
+		sf->ready = 0;
+		sf_flush(c, sf);
+		ev_io_start(c->loop, &sf->wio);
+	}
+}
+
+/* The scheduler: hand new data to subflows that have room. */
+static void conn_push(struct mps_conn *c)
+{
+	uint64_t limit;
+	int multi, i;
+
+	if (c->dead || c->tx_mode == TX_HOLD || atomic_load(&c->sock->state) == MPS_SS_CONNECTING)
+		return;
+	if (c->tx_mode == TX_PLAIN) {
+		plain_push(c);
+		return;
+	}
+	limit = send_limit(c);
+	multi = n_usable(c) > 1;
+	if (c->sched.ops->redundant && multi)
+		redundant_push(c, limit);
+	else {
+		struct mps_sf_view v[MPS_MAX_SUBFLOWS];
+
+		while (mps_dsn_lt(c->snd_nxt, limit)) {
+			struct mps_subflow *sf;
+			size_t budget, framed = 0;
+			int k;
+
+			for (i = 0; i < c->nsf; i++) {
+				struct mps_subflow *s = c->sf[i];
+
+				v[i].rtt_us = s->rtt_us;
+				v[i].usable = (uint8_t)sf_usable(s);
+				v[i].ready = (uint8_t)(s->ready && sf_budget(c, s, multi) > 0);
+				v[i].backup = s->backup;
+				v[i].tx_bytes = s->tx_bytes;
+			}
+			k = c->sched.ops->pick(&c->sched, v, c->nsf);
+			if (k < 0)
+				break;
+			sf = c->sf[k];
+			budget = sf_budget(c, sf, multi);
+			while (framed < budget && mps_dsn_lt(c->snd_nxt, limit)) {
+				size_t n = frame_data(c, sf, c->snd_nxt,
+						      MPS_MIN(budget - framed,
+							      (size_t)(limit - c->snd_nxt)));
+
+				if (!n)
+					break;
+				c->snd_nxt += n;
+				framed += n;
+			}
+			if (multi || framed == 0) {
+				/* Next time only once the kernel says it has room. */
+				sf->ready = 0;
+				ev_io_start(c->loop, &sf->wio);
+			}
+			sf_flush(c, sf);
+			if (c->dead)
+				return;
+		}
+	}
+	/* Everything framed: the end of the stream follows, on one subflow. */
+	if (c->app_eof && (!c->fin_sent || c->fin_resend) && !c->fin_acked &&
+	    c->snd_nxt == c->sb.end) {
+		struct mps_subflow *sf = best_usable(c);
+
+		if (sf)
+			frame_fin(c, sf);
+	}
+	/* Control frames (HELLO_ACK, ADD_ADDR, ACKs, JOIN_OK) and the FIN
+	 * wait in the queues too: write whatever is queued. */
+	for (i = 0; i < c->nsf && !c->dead; i++) {
+		struct mps_subflow *sf = c->sf[i];
+
+		if (sf->nseg > 0 && sf->state != SF_CONNECTING && !ev_is_active(&sf->wio))
+			sf_flush(c, sf);
 	}
 }
 
 /* The subflow cannot be written any more (EPIPE, ECONNRESET...).  Nothing
  * is decided here: what the peer sent before is still in the kernel and is
  * read and delivered first; the read side then sees the error or EOF and
- * decides (conn_check_done or abort). */
+ * decides. */
 static void sf_write_failed(struct mps_conn *c, struct mps_subflow *sf, int err)
 {
-	mps_dbg("conn %s: subflow write failed: %s", c->peer_str, strerror(err));
+	mps_dbg("conn %s: subflow %d write failed: %s", c->peer_str, sf->id, strerror(err));
 	sf->wr_dead = 1;
 	sf->nseg = 0;
 	sf->queued = 0;
@@ -608,7 +893,7 @@ static void sf_write_failed(struct mps_conn *c, struct mps_subflow *sf, int err)
 /* Write queued segments.  0, or -1 when the subflow failed (handled). */
 static int sf_flush(struct mps_conn *c, struct mps_subflow *sf)
 {
-	while (sf->nseg > 0 && sf->fd >= 0) {
+	while (sf->nseg > 0 && sf->fd >= 0 && !sf->wr_dead) {
 		struct iovec iov[2 * MAX_SEGS];
 		struct msghdr mh;
 		size_t skip = sf->seg_done;
@@ -616,7 +901,7 @@ static int sf_flush(struct mps_conn *c, struct mps_subflow *sf)
 		ssize_t w;
 
 		for (i = 0; i < sf->nseg; i++) {
-			struct seg *s = &sf->seg[i];
+			struct mps_seg *s = &sf->seg[i];
 
 			if (s->hlen > skip) {
 				iov[n].iov_base = s->hdr + skip;
@@ -639,6 +924,7 @@ static int sf_flush(struct mps_conn *c, struct mps_subflow *sf)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				sf->ready = 0;
 				ev_io_start(c->loop, &sf->wio);
 				return 0;
 			}
@@ -649,7 +935,7 @@ static int sf_flush(struct mps_conn *c, struct mps_subflow *sf)
 		w += (ssize_t)sf->seg_done;
 		sf->seg_done = 0;
 		for (i = 0; i < sf->nseg; i++) {
-			struct seg *s = &sf->seg[i];
+			struct mps_seg *s = &sf->seg[i];
 			size_t total = s->hlen + s->plen;
 
 			if ((size_t)w < total) {
@@ -661,28 +947,39 @@ static int sf_flush(struct mps_conn *c, struct mps_subflow *sf)
 				mps_sendbuf_ack(&c->sb, s->dsn + s->plen);
 		}
 		if (i > 0) {
-			memmove(sf->seg, sf->seg + i, (size_t)(sf->nseg - i) * sizeof(struct seg));
+			memmove(sf->seg, sf->seg + i, (size_t)(sf->nseg - i) * sizeof(struct mps_seg));
 			sf->nseg -= i;
 		}
-		/* Room again: frame more before the next write. */
-		tx_fill(c, sf);
 	}
-	ev_io_stop(c->loop, &sf->wio);
 	if (c->tx_mode == TX_PLAIN && c->fin_sent && !sf->wr_shut && sf->fd >= 0 &&
-	    c->snd_nxt == c->sb.end) {
+	    sf->nseg == 0 && c->snd_nxt == c->sb.end) {
 		shutdown(sf->fd, SHUT_WR);
 		sf->wr_shut = 1;
 	}
 	return 0;
 }
 
+static void app_on_write(struct ev_loop *loop, ev_io *w, int revents);
+static void client_join_connected(struct mps_conn *c, struct mps_subflow *sf);
+static void conn_on_connected(struct ev_loop *loop, ev_io *w, int revents);
+
 static void sf_on_write(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct mps_subflow *sf = w->data;
 	struct mps_conn *c = sf->c;
 
-	tx_fill(c, sf);
+	ev_io_stop(loop, w);
+	if (!c || c->dead)
+		return;
+	if (sf->state == SF_CONNECTING) {
+		client_join_connected(c, sf);
+		return;
+	}
+	sf->ready = 1;
 	sf_flush(c, sf);
+	conn_push(c);
+	if (c->dead)
+		return;
 	app_update_read(c);
 	conn_check_done(c);
 }
@@ -702,7 +999,7 @@ static void app_update_read(struct mps_conn *c)
 			want = 0;
 		if (c->tx_mode == TX_MP && c->rx_mode == RX_NEGO &&
 		    !mps_dsn_lt(c->sb.end, c->snd_start + c->first_flight))
-			want = 0;
+			want = 0; /* first flight: no more until the peer is known */
 	}
 	/* The server holds the app's first bytes until it knows the peer. */
 	if (c->tx_mode == TX_HOLD && c->window_expired && !c->dead)
@@ -720,7 +1017,7 @@ static void server_release(struct mps_conn *c)
 	mps_nego_timeout(&c->nego);
 	c->tx_mode = TX_PLAIN;
 	mps_sendbuf_init(&c->sb, 0, mps_config()->sndbuf);
-	c->snd_start = c->snd_nxt = 0;
+	c->snd_start = c->snd_nxt = c->snd_una = c->snd_max = 0;
 	mps_dbg("conn %s: banner window expired, server bytes go out plain", c->peer_str);
 }
 
@@ -781,10 +1078,16 @@ static void app_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		conn_abort(c, MPS_CR_ABORT, 1, NULL);
 		return;
 	}
-	tx_fill(c, &c->sf);
-	sf_flush(c, &c->sf);
+	conn_push(c);
+	if (c->dead)
+		return;
 	app_update_read(c);
 	conn_check_done(c);
+}
+
+static void fin_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	conn_abort(w->data, MPS_CR_TIMEOUT, 1, "peer did not finish after the app closed");
 }
 
 /* ------------------------------------------------------------- receive
@@ -891,12 +1194,52 @@ static int batch_flush(struct mps_conn *c, struct batch *b)
 	return 0;
 }
 
+static int batch_add(struct mps_conn *c, struct batch *b, const uint8_t *p, size_t len)
+{
+	if (b->n == (int)MPS_ARRAY_SIZE(b->iov) && batch_flush(c, b))
+		return -1;
+	b->iov[b->n].iov_base = (void *)p;
+	b->iov[b->n++].iov_len = len;
+	return 0;
+}
+
+/* Drop queued, not yet started segments whose bytes the peer has, and free
+ * the send buffer below the lowest byte a partly written frame still needs. */
+static void release_acked(struct mps_conn *c)
+{
+	uint64_t pin = c->snd_una;
+	int i, j, k;
+
+	for (i = 0; i < c->nsf; i++) {
+		struct mps_subflow *sf = c->sf[i];
+
+		for (j = 0, k = 0; j < sf->nseg; j++) {
+			struct mps_seg *s = &sf->seg[j];
+			int started = j == 0 && sf->seg_done > 0;
+
+			if (!started && s->plen > 0 && !s->plain &&
+			    mps_dsn_le(s->dsn + s->plen, c->snd_una)) {
+				sf->queued -= s->hlen + s->plen;
+				continue;
+			}
+			if (started && s->plen > 0 && mps_dsn_lt(s->dsn, pin))
+				pin = s->dsn;
+			if (k != j)
+				sf->seg[k] = *s;
+			k++;
+		}
+		sf->nseg = k;
+	}
+	if (mps_dsn_lt(c->sb.una, pin))
+		mps_sendbuf_ack(&c->sb, pin);
+}
+
 /* ack/wnd from the peer.  0, or -1 when c was aborted. */
 static int handle_ack(struct mps_conn *c, uint64_t ack, uint32_t wnd)
 {
-	uint64_t max = c->fin_sent ? c->fin_dsn + 1 : c->snd_nxt;
+	uint64_t max = c->fin_sent ? c->fin_dsn + 1 : c->snd_max;
 
-	if (mps_dsn_lt(ack, c->sb.una))
+	if (mps_dsn_lt(ack, c->snd_una))
 		return 0; /* stale */
 	if (mps_dsn_lt(max, ack)) {
 		conn_abort(c, MPS_CR_PROTOCOL, 1, "protocol: data ACK beyond what was sent");
@@ -908,9 +1251,17 @@ static int handle_ack(struct mps_conn *c, uint64_t ack, uint32_t wnd)
 		c->fin_acked = 1;
 		ack = c->fin_dsn;
 	}
-	mps_sendbuf_ack(&c->sb, ack);
+	if (mps_dsn_lt(c->snd_una, ack)) {
+		c->snd_una = ack;
+		if (mps_dsn_lt(c->snd_nxt, c->snd_una))
+			c->snd_nxt = c->snd_una;
+		release_acked(c);
+	}
 	return 0;
 }
+
+static void pm_on_add_addr(struct mps_conn *c, const struct mps_addr *a);
+static void pm_on_remove_addr(struct mps_conn *c, uint8_t id);
 
 static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 {
@@ -935,43 +1286,69 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 		switch (f.type) {
 		case MPS_F_DATA: {
 			uint64_t dsn = f.u.data.dsn, end = dsn + f.u.data.len;
+			const uint8_t *p = f.u.data.payload;
 
 			if ((f.flags & MPS_DF_ACK) && handle_ack(c, f.u.data.ack, f.u.data.wnd))
 				return;
-			if (c->rcv_fin && (f.flags & MPS_DF_FIN))
-				break; /* retransmitted end of stream */
 			if (mps_dsn_lt(c->rcv_edge, end)) {
 				if (batch_flush(c, &b) == 0)
 					conn_abort(c, MPS_CR_PROTOCOL, 1,
 						   "protocol: peer exceeded the receive window");
 				return;
 			}
-			if (mps_dsn_lt(c->rcv_nxt, dsn)) {
-				/* One subflow delivers in order: a gap is a lie. */
-				if (batch_flush(c, &b) == 0)
-					conn_abort(c, MPS_CR_PROTOCOL, 1,
-						   "protocol: DATA beyond the next expected DSN");
-				return;
+			if ((f.flags & MPS_DF_FIN) && !c->fin_seen) {
+				c->fin_seen = 1;
+				c->rcv_fin_dsn = end;
 			}
-			if (mps_dsn_lt(c->rcv_nxt, end)) {
-				uint64_t off = c->rcv_nxt - dsn;
+			if (!c->rcv_fin && mps_dsn_lt(c->rcv_nxt, end)) {
+				if (mps_dsn_lt(dsn, c->rcv_nxt)) {
+					p += c->rcv_nxt - dsn; /* the front is a duplicate */
+					dsn = c->rcv_nxt;
+				}
+				if (dsn == c->rcv_nxt) {
+					if (batch_add(c, &b, p, (size_t)(end - dsn)))
+						return;
+					c->rcv_nxt = end;
+					/* The gap this filled may free what waits behind it. */
+					for (;;) {
+						const uint8_t *q;
+						size_t n = mps_ofo_peek(&c->ofo, c->rcv_nxt, &q);
 
-				b.iov[b.n].iov_base = (void *)(f.u.data.payload + off);
-				b.iov[b.n++].iov_len = (size_t)(end - c->rcv_nxt);
-				c->rcv_nxt = end;
+						if (!n)
+							break;
+						if (batch_add(c, &b, q, n))
+							return;
+						c->rcv_nxt += n;
+					}
+				} else if (mps_ofo_insert(&c->ofo, c->rcv_nxt, dsn, p,
+							  (size_t)(end - dsn))) {
+					batch_flush(c, &b);
+					conn_abort(c, MPS_CR_INTERNAL, 1, "out of memory");
+					return;
+				}
 			}
-			if (f.flags & MPS_DF_FIN) {
-				c->rcv_nxt = end + 1; /* DATA_FIN takes one DSN */
-				c->rcv_fin = 1;
+			if (c->fin_seen && !c->rcv_fin && c->rcv_nxt == c->rcv_fin_dsn) {
+				c->rcv_fin = 1; /* DATA_FIN takes one DSN */
+				c->rcv_nxt++;
 				ev_timer_stop(c->loop, &c->fin_timer);
 			}
-			if (b.n == (int)MPS_ARRAY_SIZE(b.iov) && batch_flush(c, &b))
-				return;
 			break;
 		}
 		case MPS_F_ACK:
 			if (handle_ack(c, f.u.ack.ack, f.u.ack.wnd))
 				return;
+			break;
+		case MPS_F_ADD_ADDR:
+		case MPS_F_REMOVE_ADDR:
+			if (c->role != MPS_CLIENT) {
+				batch_flush(c, &b);
+				conn_abort(c, MPS_CR_PROTOCOL, 1, "protocol: address frame sent to a server");
+				return;
+			}
+			if (f.type == MPS_F_ADD_ADDR)
+				pm_on_add_addr(c, &f.u.addr);
+			else
+				pm_on_remove_addr(c, f.u.addr.addr_id);
 			break;
 		case MPS_F_CLOSE:
 			if (batch_flush(c, &b))
@@ -992,6 +1369,7 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 	}
 	if (batch_flush(c, &b))
 		return;
+	mps_ofo_advance(&c->ofo, c->rcv_nxt); /* only now: the batch pointed into it */
 	fin_to_app(c);
 	ack_update(c);
 }
@@ -1022,7 +1400,7 @@ static void rx_process(struct mps_conn *c, struct mps_subflow *sf)
 		rx_mp(c, sf);
 	else if (c->rx_mode == RX_PLAIN)
 		rx_plain(c, sf);
-	if (c->dead)
+	if (c->dead || sf->state == SF_DEAD)
 		return;
 	/* Keep a partial frame at the front for the next read. */
 	if (sf->roff == sf->rlen)
@@ -1032,8 +1410,9 @@ static void rx_process(struct mps_conn *c, struct mps_subflow *sf)
 		sf->rlen -= sf->roff;
 		sf->roff = 0;
 	}
-	tx_fill(c, sf);
-	sf_flush(c, sf);
+	conn_push(c);
+	if (c->dead)
+		return;
 	app_update_read(c);
 	conn_check_done(c);
 }
@@ -1044,11 +1423,15 @@ static void app_on_write(struct ev_loop *loop, ev_io *w, int revents)
 	struct mps_conn *c = w->data;
 
 	if (c->rx_mode != RX_MP) {
+		struct mps_subflow *sf = c->nsf ? c->sf[0] : NULL;
+
 		ev_io_stop(loop, w);
 		c->rx_blocked = 0;
-		rx_process(c, &c->sf);
-		if (!c->dead && !c->rx_blocked && c->sf.fd >= 0)
-			ev_io_start(loop, &c->sf.rio);
+		if (!sf)
+			return;
+		rx_process(c, sf);
+		if (!c->dead && !c->rx_blocked && sf->fd >= 0)
+			ev_io_start(loop, &sf->rio);
 		return;
 	}
 	while (!rxq_empty(c)) {
@@ -1077,13 +1460,7 @@ static void app_on_write(struct ev_loop *loop, ev_io *w, int revents)
 	ev_io_stop(loop, w);
 	fin_to_app(c);
 	ack_update(c); /* the window opened */
-	sf_flush(c, &c->sf);
 	conn_check_done(c);
-}
-
-static void fin_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	conn_abort(w->data, MPS_CR_TIMEOUT, 1, "peer did not finish after the app closed");
 }
 
 /* Every app descriptor is closed (or errored). */
@@ -1110,16 +1487,118 @@ static void conn_app_hup(struct mps_conn *c)
 	conn_check_done(c);
 }
 
+/* ------------------------------------------------------------- subflow loss */
+
+/* sf is gone (error, EOF, withdrawn address) while the connection lives on
+ * other subflows.  Everything not data-ACKed is sent again from snd_una
+ * (the receiver drops what it already has). */
+static void sf_lost(struct mps_conn *c, struct mps_subflow *sf, const char *why)
+{
+	int i;
+
+	if (c->rcv_fin) /* the peer is closing down: expected */
+		mps_dbg("conn %s: subflow %d closed (%s)", c->peer_str, sf->id, why);
+	else
+		mps_info("conn %s: subflow %d lost (%s); %d left", c->peer_str, sf->id, why,
+			 n_usable(c) - sf_usable(sf));
+	sf_log_stats(c, sf);
+	conn_del_sf(c, sf);
+	mps_sf_free(c->loop, sf, 1);
+	c->snd_nxt = c->snd_una;
+	for (i = 0; i < c->nsf; i++)
+		c->sf[i]->red_nxt = c->snd_una;
+	if (c->fin_sent && !c->fin_acked)
+		c->fin_resend = 1;
+	update_lowat(c);
+	conn_push(c);
+}
+
+/* EOF or error on an MP subflow. */
+static void sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
+{
+	ev_io_stop(c->loop, &sf->rio);
+	if (sf->state != SF_ACTIVE || n_usable(c) - sf_usable(sf) > 0) {
+		if (sf->state != SF_ACTIVE) {
+			mps_dbg("conn %s: subflow %d closed during its join", c->peer_str, sf->id);
+			conn_del_sf(c, sf);
+			mps_sf_free(c->loop, sf, 1);
+			return;
+		}
+		if (!c->rcv_fin || !c->fin_acked) {
+			sf_lost(c, sf, err ? strerror(err) : "closed by the peer");
+			return;
+		}
+	}
+	if (c->rcv_fin) {
+		/* The peer ended its stream and then its connection, as a TCP
+		 * peer's close() does.  Fine if it has all we sent. */
+		if (c->fin_acked || c->snd_una == c->sb.end) {
+			c->peer_gone = 1;
+			conn_check_done(c);
+			return;
+		}
+		mps_info("conn %s: peer closed with %llu bytes of ours undelivered", c->peer_str,
+			 (unsigned long long)(c->sb.end - c->snd_una));
+		conn_abort(c, 0, 0, NULL);
+		return;
+	}
+	conn_abort(c, 0, 0,
+		   err ? "last subflow reset before the stream ended"
+		       : "last subflow closed before the stream ended");
+}
+
 /* ------------------------------------------------------------- negotiation */
 
-static void client_fallback(struct mps_conn *c, const char *why);
+/* Server: announce where clients may join: the address they reached (with
+ * our join port) and the others MPTCPSHIM_ADVERTISE allows. */
+static void server_advertise(struct mps_conn *c, struct mps_subflow *sf)
+{
+	const struct mps_config *cfg = mps_config();
+	struct sockaddr_storage primary = sf->local;
+	struct mps_local_addr la[16];
+	struct mps_addr a;
+	uint8_t fr[MPS_ADD_ADDR_MAX_LEN], pa[16];
+	uint16_t port;
+	int n, i, fam, loop_scope;
+	uint8_t id = 1;
+
+	mps_unmap_v4(&primary);
+	fam = primary.ss_family;
+	port = mps_join_port(c->loop, fam);
+	if (port == 0) {
+		mps_warn("conn %s: no join listener: the connection stays on one subflow",
+			 c->peer_str);
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.family = (uint8_t)fam;
+	a.port = port;
+	if (fam == AF_INET)
+		memcpy(a.addr, &((struct sockaddr_in *)&primary)->sin_addr, 4);
+	else
+		memcpy(a.addr, &((struct sockaddr_in6 *)&primary)->sin6_addr, 16);
+	a.addr_id = 0;
+	queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a));
+	loop_scope = addr_is_loopback(&primary);
+	n = mps_pm_local_addrs(cfg, fam, loop_scope, la, (int)MPS_ARRAY_SIZE(la));
+	memcpy(pa, a.addr, sizeof(pa));
+	for (i = 0; i < n && id < MPS_MAX_REMOTE; i++) {
+		if (!memcmp(la[i].addr, pa, fam == AF_INET ? 4 : 16))
+			continue; /* the primary, announced above */
+		if (!mps_pm_advertised(cfg, la[i].ifname, fam, la[i].addr))
+			continue;
+		a.addr_id = id++;
+		memcpy(a.addr, la[i].addr, 16);
+		queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a));
+	}
+}
 
 static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 {
 	uint64_t idsn;
 
 	c->remote_key = c->nego.remote_key;
-	mps_crypto_key_derive(c->remote_key, NULL, &idsn);
+	mps_crypto_key_derive(c->remote_key, &c->remote_token, &idsn);
 	c->rcv_nxt = c->ack_sent = idsn + 1;
 	c->wnd_sent = c->rcv_wnd_max; /* announced in our HELLO/HELLO_ACK */
 	c->rcv_edge = c->rcv_nxt + c->rcv_wnd_max;
@@ -1141,16 +1620,19 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 		h.key = c->local_key;
 		mps_frame_put_hello(fr, MPS_F_HELLO_ACK, &h);
 		queue_ctl(sf, fr, sizeof(fr));
-		c->snd_start = c->snd_nxt = my_idsn + 1;
+		c->snd_start = c->snd_nxt = c->snd_una = c->snd_max = my_idsn + 1;
 		mps_sendbuf_init(&c->sb, c->snd_start, mps_config()->sndbuf);
 		c->snd_edge = c->snd_start + c->nego.remote_wnd;
 		c->tx_mode = TX_MP;
+		server_advertise(c, sf);
 	} else {
 		if (mps_dsn_lt(c->snd_edge, c->snd_start + c->nego.remote_wnd))
 			c->snd_edge = c->snd_start + c->nego.remote_wnd;
 		mps_peercache_note((struct sockaddr *)&c->peer, MPS_PEER_SHIM, mps_now_us(), 0);
 	}
 	c->rx_mode = RX_MP;
+	sf->state = SF_ACTIVE;
+	sf->ready = 1;
 	sf->roff = MPS_HELLO_LEN;
 	ev_timer_stop(c->loop, &c->nego_timer);
 	mps_info("conn %s: multipath negotiated (%s), subflow 1 established", c->peer_str,
@@ -1175,10 +1657,11 @@ static void apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_n
 		mps_info("conn %s: plain TCP client (%s)", c->peer_str, c->nego.why);
 		ev_timer_stop(c->loop, &c->nego_timer);
 		c->rx_mode = RX_PLAIN;
+		sf->state = SF_ACTIVE;
 		if (c->tx_mode == TX_HOLD) {
 			c->tx_mode = TX_PLAIN;
 			mps_sendbuf_init(&c->sb, 0, mps_config()->sndbuf);
-			c->snd_start = c->snd_nxt = 0;
+			c->snd_start = c->snd_nxt = c->snd_una = c->snd_max = 0;
 		}
 		break;
 	case MPS_NV_ABORT:
@@ -1198,13 +1681,287 @@ static void nego_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	struct mps_conn *c = w->data;
 
 	if (c->role == MPS_CLIENT) {
-		apply_verdict(c, &c->sf, mps_nego_timeout(&c->nego));
+		if (c->nsf)
+			apply_verdict(c, c->sf[0], mps_nego_timeout(&c->nego));
 		return;
 	}
 	/* Server: the banner window is over.  Release only if the app has
 	 * actually written; otherwise keep waiting for the client. */
 	c->window_expired = 1;
 	app_update_read(c);
+}
+
+/* ------------------------------------------------------------- joins (client) */
+
+static void client_join_failed(struct mps_conn *c, struct mps_subflow *sf, const char *why)
+{
+	char r[64];
+
+	mps_info("conn %s: subflow %d to %s failed: %s", c->peer_str, sf->id,
+		 mps_addr_str(&sf->remote, r, sizeof(r)), why);
+	conn_del_sf(c, sf);
+	mps_sf_free(c->loop, sf, 1);
+}
+
+static void client_join_connected(struct mps_conn *c, struct mps_subflow *sf)
+{
+	struct mps_join j;
+	uint8_t fr[MPS_JOIN_LEN];
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (mps_real.getsockopt(sf->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		err = errno;
+	if (err) {
+		client_join_failed(c, sf, strerror(err));
+		return;
+	}
+	len = sizeof(sf->local);
+	mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
+	sf->rtt_us = tcp_rtt_us(sf->fd);
+	sf->nonce_local = random32();
+	memset(&j, 0, sizeof(j));
+	j.token = c->remote_token;
+	j.nonce = sf->nonce_local;
+	j.addr_id = sf->local_id;
+	j.jflags = sf->backup ? MPS_JF_BACKUP : 0;
+	mps_frame_put_join(fr, &j);
+	queue_ctl(sf, fr, sizeof(fr));
+	sf->state = SF_JOIN_SENT;
+	ev_io_start(c->loop, &sf->rio);
+	ev_timer_set(&sf->jtimer, JOIN_TIMEOUT, 0.);
+	ev_timer_start(c->loop, &sf->jtimer);
+	sf_flush(c, sf);
+}
+
+/* JOIN_ACK on a client join: check the server's HMAC, answer with ours. */
+static void client_join_ack(struct mps_conn *c, struct mps_subflow *sf)
+{
+	struct mps_frame f;
+	const char *why = NULL;
+	uint8_t mac[32], fr[MPS_JOIN_OK_LEN];
+	char msg[96];
+	int rc = mps_frame_decode(sf->rbuf + sf->roff, sf->rlen - sf->roff, &f, &why);
+
+	if (rc == 0)
+		return;
+	if (rc < 0 || f.type != MPS_F_JOIN_ACK) {
+		snprintf(msg, sizeof(msg), "bad JOIN_ACK: %s",
+			 rc < 0 ? why : mps_frame_type_name(f.type));
+		client_join_failed(c, sf, msg);
+		return;
+	}
+	sf->nonce_remote = f.u.join_ack.nonce;
+	/* RFC 8684 §3.2: the server's HMAC is keyed Key_B||Key_A over R_B||R_A. */
+	mps_crypto_join_hmac(c->remote_key, c->local_key, sf->nonce_remote, sf->nonce_local, mac);
+	if (mps_get64(mac) != f.u.join_ack.hmac) {
+		mps_warn("conn %s: subflow %d: JOIN_ACK with a wrong HMAC, subflow closed",
+			 c->peer_str, sf->id);
+		conn_del_sf(c, sf);
+		mps_sf_free(c->loop, sf, 1);
+		return;
+	}
+	mps_crypto_join_hmac(c->local_key, c->remote_key, sf->nonce_local, sf->nonce_remote, mac);
+	mps_frame_put_join_ok(fr, mac);
+	queue_ctl(sf, fr, sizeof(fr));
+	sf->roff += (size_t)rc;
+	sf->state = SF_ACTIVE;
+	sf->ready = 1;
+	ev_timer_stop(c->loop, &sf->jtimer);
+	{
+		char l[64], r[64];
+
+		mps_info("conn %s: subflow %d %s -> %s established", c->peer_str, sf->id,
+			 mps_addr_str(&sf->local, l, sizeof(l)),
+			 mps_addr_str(&sf->remote, r, sizeof(r)));
+	}
+	update_lowat(c);
+	sf_flush(c, sf);
+	rx_process(c, sf);
+}
+
+static void sf_on_jtimer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct mps_subflow *sf = w->data;
+
+	if (!sf->c) {
+		mps_join_drop(loop, sf, "join handshake timed out");
+		return;
+	}
+	client_join_failed(sf->c, sf, "join handshake timed out");
+}
+
+/* Open one more subflow from local address la to remote r. */
+static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t local_id,
+		    const struct mps_remote *r)
+{
+	struct sockaddr_storage src;
+	struct mps_subflow *sf;
+	int fd, rc;
+
+	fd = socket(la->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0)
+		return;
+	mps_ifd_add(fd);
+	apply_opts(c, fd);
+	memset(&src, 0, sizeof(src));
+	src.ss_family = (sa_family_t)la->family;
+	if (la->family == AF_INET)
+		memcpy(&((struct sockaddr_in *)&src)->sin_addr, la->addr, 4);
+	else
+		memcpy(&((struct sockaddr_in6 *)&src)->sin6_addr, la->addr, 16);
+	if (bind(fd, (struct sockaddr *)&src, ss_len(&src)) != 0) {
+		mps_conn_close_internal(fd);
+		return;
+	}
+	/* Pin the path to the interface as well, for hosts whose routing
+	 * would otherwise send every subflow out of the default route. */
+	if (!la->loopback)
+		mps_real.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, la->ifname,
+				    (socklen_t)strlen(la->ifname));
+	sf = mps_sf_alloc(c->loop, fd, SF_CONNECTING);
+	if (!sf || conn_add_sf(c, sf)) {
+		if (sf) {
+			sf->fd = -1;
+			free(sf->rbuf);
+			free(sf);
+		}
+		mps_conn_close_internal(fd);
+		return;
+	}
+	sf->local = src;
+	sf->remote = r->addr;
+	sf->local_id = local_id;
+	sf->remote_id = r->id;
+	rc = mps_real.connect(fd, (struct sockaddr *)&r->addr, ss_len(&r->addr));
+	if (rc != 0 && errno != EINPROGRESS) {
+		client_join_failed(c, sf, strerror(errno));
+		return;
+	}
+	ev_io_start(c->loop, &sf->wio);
+}
+
+/* Client path manager: one subflow per (usable local address, announced
+ * remote address) pair, MPTCPSHIM_SUBFLOWS_PER_PATH of them, at most
+ * MPTCPSHIM_MAX_SUBFLOWS in all.  Pairs that cannot route simply fail. */
+static void pm_fill(struct mps_conn *c)
+{
+	const struct mps_config *cfg = mps_config();
+	struct mps_local_addr la[16];
+	struct sockaddr_storage peer = c->peer;
+	int nl, i, j, k, fam;
+
+	if (c->role != MPS_CLIENT || c->rx_mode != RX_MP || c->dead || c->exiting)
+		return;
+	mps_unmap_v4(&peer);
+	fam = peer.ss_family;
+	nl = mps_pm_local_addrs(cfg, fam, addr_is_loopback(&peer), la, (int)MPS_ARRAY_SIZE(la));
+	for (j = 0; j < MPS_MAX_REMOTE; j++) {
+		const struct mps_remote *r = &c->remotes[j];
+
+		if (!r->valid || r->addr.ss_family != fam)
+			continue;
+		for (i = 0; i < nl; i++) {
+			struct sockaddr_storage l;
+			unsigned have = 0;
+
+			memset(&l, 0, sizeof(l));
+			l.ss_family = (sa_family_t)fam;
+			if (fam == AF_INET)
+				memcpy(&((struct sockaddr_in *)&l)->sin_addr, la[i].addr, 4);
+			else
+				memcpy(&((struct sockaddr_in6 *)&l)->sin6_addr, la[i].addr, 16);
+			for (k = 0; k < c->nsf; k++) {
+				struct sockaddr_storage sl = c->sf[k]->local, sr = c->sf[k]->remote;
+
+				mps_unmap_v4(&sl);
+				mps_unmap_v4(&sr);
+				if (same_addr(&sl, &l) && same_addr(&sr, &r->addr))
+					have++;
+			}
+			while (have < cfg->subflows_per_path && (unsigned)c->nsf < cfg->max_subflows) {
+				pm_open(c, &la[i], (uint8_t)(i + 1), r);
+				have++;
+				if (c->dead)
+					return;
+			}
+		}
+	}
+}
+
+static void pm_on_add_addr(struct mps_conn *c, const struct mps_addr *a)
+{
+	struct mps_remote *r = NULL;
+	int i;
+
+	for (i = 0; i < MPS_MAX_REMOTE; i++)
+		if (c->remotes[i].valid && c->remotes[i].id == a->addr_id)
+			r = &c->remotes[i];
+	for (i = 0; !r && i < MPS_MAX_REMOTE; i++)
+		if (!c->remotes[i].valid)
+			r = &c->remotes[i];
+	if (!r)
+		return;
+	memset(r, 0, sizeof(*r));
+	r->id = a->addr_id;
+	r->valid = 1;
+	r->addr.ss_family = a->family;
+	if (a->family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&r->addr;
+
+		memcpy(&in->sin_addr, a->addr, 4);
+		in->sin_port = htons(a->port);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&r->addr;
+
+		memcpy(&in6->sin6_addr, a->addr, 16);
+		in6->sin6_port = htons(a->port);
+	}
+	mps_unmap_v4(&r->addr);
+	{
+		char s[64];
+
+		mps_dbg("conn %s: server announced %s (id %u)", c->peer_str,
+			mps_addr_str(&r->addr, s, sizeof(s)), a->addr_id);
+	}
+	pm_fill(c);
+}
+
+static void pm_on_remove_addr(struct mps_conn *c, uint8_t id)
+{
+	int i;
+
+	for (i = 0; i < MPS_MAX_REMOTE; i++)
+		if (c->remotes[i].valid && c->remotes[i].id == id)
+			c->remotes[i].valid = 0;
+	for (i = c->nsf - 1; i >= 0; i--) {
+		struct mps_subflow *sf = c->sf[i];
+
+		if (sf->id != 1 && sf->remote_id == id && n_usable(c) - sf_usable(sf) > 0)
+			sf_lost(c, sf, "address withdrawn by the server");
+	}
+}
+
+/* ------------------------------------------------------------- joins (server) */
+
+void mps_conn_attach_join(struct mps_conn *c, struct mps_subflow *sf)
+{
+	char r[64];
+
+	if (conn_add_sf(c, sf)) {
+		mps_join_drop(c->loop, sf, "too many subflows");
+		return;
+	}
+	sf->state = SF_ACTIVE;
+	sf->ready = 1;
+	sf->rtt_us = tcp_rtt_us(sf->fd);
+	apply_opts(c, sf->fd);
+	mps_info("conn %s: subflow %d from %s joined", c->peer_str, sf->id,
+		 mps_addr_str(&sf->remote, r, sizeof(r)));
+	update_lowat(c);
+	rx_process(c, sf);
+	if (!c->dead)
+		conn_push(c);
 }
 
 /* ------------------------------------------------------------- subflow read */
@@ -1215,11 +1972,16 @@ static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents)
 	struct mps_conn *c = sf->c;
 	ssize_t r;
 
+	if (!c) {
+		mps_join_on_read(loop, sf);
+		return;
+	}
 	if (sf->rlen == RBUF_SIZE) {
 		/* Deliver (and compact) before reading more; if the app cannot
-		 * take it, rx_blocked is set and app_on_write resumes us. */
+		 * take it (plain relay), rx_blocked is set and app_on_write
+		 * resumes us. */
 		rx_process(c, sf);
-		if (c->dead)
+		if (c->dead || sf->state == SF_DEAD)
 			return;
 		if (sf->rlen == RBUF_SIZE) {
 			ev_io_stop(loop, w);
@@ -1254,72 +2016,70 @@ static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents)
 			conn_check_done(c);
 			return;
 		}
-		/* MP with one subflow: its loss ends the connection (issue:
-		 * failover keeps it alive once there are other paths). */
-		if (c->rcv_fin) {
-			/* The peer ended its stream and then its connection, as a
-			 * TCP peer's close() does.  Fine if it has all we sent. */
-			ev_io_stop(loop, w);
-			if (c->fin_acked || c->sb.una == c->sb.end) {
-				c->peer_gone = 1;
-				conn_check_done(c);
-				return;
-			}
-			mps_info("conn %s: peer closed with %llu bytes of ours undelivered",
-				 c->peer_str, (unsigned long long)(c->sb.end - c->sb.una));
-			conn_abort(c, 0, 0, NULL);
-			return;
-		}
-		conn_abort(c, 0, 0,
-			   err ? "subflow reset before the stream ended"
-			       : "subflow closed before the stream ended");
+		sf_mp_eof(c, sf, err);
 		return;
 	}
 	sf->rlen += (size_t)r;
-	if (c->rx_mode == RX_NEGO) {
+	sf->rx_bytes += (uint64_t)r;
+	c->ack_sf = sf;
+	if (c->rx_mode == RX_NEGO)
 		apply_verdict(c, sf, mps_nego_input(&c->nego, sf->rbuf, sf->rlen));
-		return;
-	}
-	rx_process(c, sf);
+	else if (sf->state == SF_JOIN_SENT)
+		client_join_ack(c, sf);
+	else
+		rx_process(c, sf);
 }
 
 /* ------------------------------------------------------------- connect */
 
-static void client_established(struct mps_conn *c)
+/* Read back the filler bytes the app's end holds, but keep_unread. */
+static void drain_filler(struct mps_conn *c, size_t keep_unread)
 {
-	struct mps_subflow *sf = &c->sf;
-	struct mps_hello h = {
-		.version = MPS_VERSION, .caps = MPS_CAP_NONE, .wnd = c->rcv_wnd_max};
-	uint8_t fr[MPS_HELLO_LEN];
-
-	/* Drop the filler that held back the app's writability, then give
-	 * the app's end its full-size buffer. */
-	while (c->filler > 0) {
+	while (c->filler > keep_unread) {
 		uint8_t junk[16384];
-		ssize_t r = read(c->app_fd, junk, MPS_MIN(sizeof(junk), c->filler));
+		ssize_t r = read(c->app_fd, junk, MPS_MIN(sizeof(junk), c->filler - keep_unread));
 
 		if (r <= 0)
 			break;
 		c->filler -= (size_t)r;
 	}
+}
+
+static void client_established(struct mps_conn *c)
+{
+	struct mps_subflow *sf = c->sf[0];
+	struct mps_hello h = {
+		.version = MPS_VERSION, .caps = MPS_CAP_NONE, .wnd = c->rcv_wnd_max};
+	uint8_t fr[MPS_HELLO_LEN];
+	socklen_t len = sizeof(sf->local);
+
+	/* Connected before the app can notice (getpeername right after
+	 * POLLOUT must work); then drop the filler that held back the app's
+	 * writability and give the app's end its full-size buffer. */
+	atomic_store(&c->sock->state, MPS_SS_CONNECTED);
+	drain_filler(c, 0);
 	if (c->app_dup >= 0) {
 		mps_grow_pair_buffer(c->app_dup);
-		close_internal(c->app_dup);
+		mps_conn_close_internal(c->app_dup);
 		c->app_dup = -1;
 	}
-	atomic_store(&c->sock->state, MPS_SS_CONNECTED);
+	mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
 	sf->rtt_us = tcp_rtt_us(sf->fd);
+	sf->ready = 1;
 	if (c->tx_mode == TX_MP) {
+		sf->state = SF_NEGO;
 		h.key = c->local_key;
 		mps_frame_put_hello(fr, MPS_F_HELLO, &h);
 		queue_ctl(sf, fr, sizeof(fr));
 		ev_timer_set(&c->nego_timer, mps_nego_reply_timeout_us(sf->rtt_us) / 1e6, 0.);
 		ev_timer_start(c->loop, &c->nego_timer);
-	}
+	} else
+		sf->state = SF_ACTIVE; /* the plain reconnect */
 	ev_io_start(c->loop, &sf->rio);
-	tx_fill(c, sf);
 	sf_flush(c, sf);
-	app_update_read(c);
+	conn_push(c);
+	if (!c->dead)
+		app_update_read(c);
 }
 
 static void conn_on_connected(struct ev_loop *loop, ev_io *w, int revents)
@@ -1329,7 +2089,9 @@ static void conn_on_connected(struct ev_loop *loop, ev_io *w, int revents)
 	socklen_t len = sizeof(err);
 
 	ev_io_stop(loop, w);
-	if (mps_real.getsockopt(c->sf.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+	if (!c->nsf)
+		return;
+	if (mps_real.getsockopt(c->sf[0]->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
 		err = errno;
 	if (err) {
 		if (c->rx_mode == RX_PLAIN) {
@@ -1356,16 +2118,13 @@ static int new_tcp_socket(struct mps_conn *c)
 	if (fd < 0)
 		return -errno;
 	mps_ifd_add(fd);
-	if (c->sock->opt_nodelay)
-		mps_real.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (c->sock->opt_keepalive)
-		mps_real.setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	apply_opts(c, fd);
 	if (c->bound) {
 		mps_real.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (bind(fd, (struct sockaddr *)&c->bind_addr, c->bind_len) != 0) {
 			int e = errno;
 
-			close_internal(fd);
+			mps_conn_close_internal(fd);
 			return -e;
 		}
 	}
@@ -1375,7 +2134,7 @@ static int new_tcp_socket(struct mps_conn *c)
 /* The peer is plain TCP: reconnect plainly and replay what the app sent. */
 static void client_fallback(struct mps_conn *c, const char *why)
 {
-	struct mps_subflow *sf = &c->sf;
+	struct mps_subflow *sf = c->sf[0], *nsf;
 	int fd, rc;
 
 	mps_info("conn %s: peer does not speak mptcpshim (%s): reconnecting as plain TCP",
@@ -1383,21 +2142,29 @@ static void client_fallback(struct mps_conn *c, const char *why)
 	mps_peercache_note((struct sockaddr *)&c->peer, MPS_PEER_PLAIN, mps_now_us(),
 			   (uint64_t)mps_config()->plain_cache_ttl * 1000000u);
 	ev_timer_stop(c->loop, &c->nego_timer);
-	sf_reset(c, sf);
-	sf->rlen = sf->roff = 0;
-	sf->wr_shut = 0;
+	conn_del_sf(c, sf);
+	mps_sf_free(c->loop, sf, 1);
 	c->rx_mode = RX_PLAIN;
 	c->tx_mode = TX_PLAIN;
-	c->snd_nxt = c->sb.una; /* nothing was ACKed: replay from the start */
+	c->snd_nxt = c->snd_una = c->sb.una; /* nothing was ACKed: replay from the start */
 	c->fin_sent = 0;
 	fd = new_tcp_socket(c);
 	if (fd < 0) {
 		conn_abort(c, 0, 0, "plain reconnect: cannot create a socket");
 		return;
 	}
-	sf_set_fd(c, sf, fd);
-	ev_io_set(&sf->rio, fd, EV_READ);
-	ev_io_set(&sf->wio, fd, EV_WRITE);
+	nsf = mps_sf_alloc(c->loop, fd, SF_CONNECTING);
+	if (!nsf || conn_add_sf(c, nsf)) {
+		if (nsf) {
+			nsf->fd = -1;
+			free(nsf->rbuf);
+			free(nsf);
+		}
+		mps_conn_close_internal(fd);
+		conn_abort(c, 0, 0, "plain reconnect: out of memory");
+		return;
+	}
+	nsf->remote = c->peer;
 	rc = mps_real.connect(fd, (struct sockaddr *)&c->peer, c->peer_len);
 	if (rc == 0 || errno == EINPROGRESS) {
 		ev_io_set(&c->conn_w, fd, EV_WRITE);
@@ -1442,11 +2209,11 @@ static uint32_t hello_wnd(uint32_t wnd)
 static void conn_begin(struct ev_loop *loop, void *arg)
 {
 	struct mps_conn *c = arg;
-	struct mps_subflow *sf = &c->sf;
+	struct mps_subflow *sf = c->sf[0];
+	socklen_t len = sizeof(sf->local);
 
 	c->loop = loop;
-	if (!ev_cb(&g_reaper))
-		ev_prepare_init(&g_reaper, reap);
+	reaper_arm(loop);
 	c->next = g_conns;
 	if (g_conns)
 		g_conns->prev = c;
@@ -1464,6 +2231,7 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 		return;
 	}
 	/* Server: wait for the client's first bytes; hold the app's. */
+	mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
 	sf->rtt_us = tcp_rtt_us(sf->fd);
 	ev_timer_set(&c->nego_timer, mps_nego_banner_window_us(sf->rtt_us) / 1e6, 0.);
 	ev_timer_start(loop, &c->nego_timer);
@@ -1472,12 +2240,17 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 
 int mps_conn_start(const struct mps_conn_params *p)
 {
+	const struct mps_config *cfg = mps_config();
 	struct mps_conn *c = calloc(1, sizeof(*c));
 	struct mps_sock *s = p->sock;
+	struct mps_subflow *sf;
 	uint64_t idsn;
 	int rc;
 
-	if (!c || !(c->sf.rbuf = malloc(RBUF_SIZE))) {
+	if (!c)
+		return -ENOMEM;
+	sf = mps_sf_alloc(NULL, p->tcp_fd, p->role == MPS_SERVER ? SF_NEGO : SF_CONNECTING);
+	if (!sf) {
 		free(c);
 		return -ENOMEM;
 	}
@@ -1492,20 +2265,34 @@ int mps_conn_start(const struct mps_conn_params *p)
 	c->bind_addr = p->local;
 	c->bind_len = p->local_len;
 	mps_addr_str(&c->peer, c->peer_str, sizeof(c->peer_str));
-	c->sf.c = c;
-	c->sf.fd = p->tcp_fd;
+	c->sched.ops = mps_sched_find(cfg->scheduler);
+	if (!c->sched.ops)
+		c->sched.ops = mps_sched_find("default");
+	c->sf[0] = sf;
+	c->nsf = 1;
+	c->next_sf_id = 1;
+	sf->c = c;
+	sf->id = 1;
+	sf->remote = s->peer;
 	c->rx_mode = RX_NEGO;
+	c->rcv_wnd_max = (uint32_t)MPS_MIN(cfg->sndbuf, (size_t)UINT32_MAX);
+	if (c->rcv_wnd_max < MPS_MIN_WND)
+		c->rcv_wnd_max = MPS_MIN_WND;
+	c->rcv_wnd_max = hello_wnd(c->rcv_wnd_max & ~0xffffu);
+	mps_sendbuf_init(&c->rxq, 0, c->rcv_wnd_max);
+	mps_ofo_init(&c->ofo);
 	if (p->role == MPS_CLIENT) {
 		rc = new_hello_key(&c->local_key);
 		if (rc) {
-			free(c->sf.rbuf);
+			free(sf->rbuf);
+			free(sf);
 			free(c);
 			return rc;
 		}
 		mps_crypto_key_derive(c->local_key, &c->local_token, &idsn);
 		c->tx_mode = TX_MP;
-		c->snd_start = c->snd_nxt = idsn + 1;
-		mps_sendbuf_init(&c->sb, c->snd_start, mps_config()->sndbuf);
+		c->snd_start = c->snd_nxt = c->snd_una = c->snd_max = idsn + 1;
+		mps_sendbuf_init(&c->sb, c->snd_start, cfg->sndbuf);
 		/* First flight, before the server's window is known: the minimum
 		 * window towards a known shim; nothing towards an unknown peer,
 		 * which may be a plain server that would act on app bytes
@@ -1514,24 +2301,15 @@ int mps_conn_start(const struct mps_conn_params *p)
 		c->snd_edge = c->snd_start + c->first_flight;
 	} else {
 		c->tx_mode = TX_HOLD;
-		mps_sendbuf_init(&c->sb, 0, mps_config()->sndbuf);
+		mps_sendbuf_init(&c->sb, 0, cfg->sndbuf);
 	}
 	mps_nego_init(&c->nego, p->role, c->local_key);
-	c->rcv_wnd_max = (uint32_t)MPS_MIN(mps_config()->sndbuf, (size_t)UINT32_MAX);
-	if (c->rcv_wnd_max < MPS_MIN_WND)
-		c->rcv_wnd_max = MPS_MIN_WND;
-	c->rcv_wnd_max = hello_wnd(c->rcv_wnd_max & ~0xffffu);
-	mps_sendbuf_init(&c->rxq, 0, c->rcv_wnd_max);
 
-	ev_io_init(&c->sf.rio, sf_on_read, c->sf.fd, EV_READ);
-	c->sf.rio.data = &c->sf;
-	ev_io_init(&c->sf.wio, sf_on_write, c->sf.fd, EV_WRITE);
-	c->sf.wio.data = &c->sf;
 	ev_io_init(&c->app_r, app_on_read, c->app_fd, EV_READ);
 	c->app_r.data = c;
 	ev_io_init(&c->app_w, app_on_write, c->app_fd, EV_WRITE);
 	c->app_w.data = c;
-	ev_io_init(&c->conn_w, conn_on_connected, c->sf.fd, EV_WRITE);
+	ev_io_init(&c->conn_w, conn_on_connected, sf->fd, EV_WRITE);
 	c->conn_w.data = c;
 	ev_init(&c->ack_timer, ack_on_timer);
 	c->ack_timer.data = c;
@@ -1554,19 +2332,73 @@ int mps_conn_start(const struct mps_conn_params *p)
 		pthread_mutex_unlock(&s->lock);
 		mps_sock_put(s);
 		mps_sendbuf_free(&c->sb);
-		free(c->sf.rbuf);
+		mps_sendbuf_free(&c->rxq);
+		free(sf->rbuf);
+		free(sf);
 		free(c);
 		return rc;
 	}
 	return 0;
 }
 
-int mps_conn_with_subflow(struct mps_sock *s, int (*fn)(int fd, void *arg), void *arg)
-{
-	int rc;
+/* ------------------------------------------------------------- socket options */
 
+int mps_conn_getopt(struct mps_sock *s, int level, int name, void *val, socklen_t *len, int *err)
+{
+	int rc = -1, i;
+
+	*err = ENOTCONN;
 	pthread_mutex_lock(&s->lock);
-	rc = fn(s->conn ? s->conn->sf.fd : -1, arg);
+	if (s->conn)
+		for (i = 0; i < s->conn->nsf; i++) {
+			struct mps_subflow *sf = s->conn->sf[i];
+
+			if (sf->fd < 0 || sf->state == SF_DEAD)
+				continue;
+			rc = mps_real.getsockopt(sf->fd, level, name, val, len);
+			*err = rc ? errno : 0;
+			break;
+		}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int mps_conn_setopt(struct mps_sock *s, int level, int name, const void *val, socklen_t len,
+		    int *err)
+{
+	int rc = 0, i, first = 1;
+
+	*err = 0;
+	pthread_mutex_lock(&s->lock);
+	if (s->conn)
+		for (i = 0; i < s->conn->nsf; i++) {
+			struct mps_subflow *sf = s->conn->sf[i];
+			int r;
+
+			if (sf->fd < 0 || sf->state == SF_DEAD)
+				continue;
+			r = mps_real.setsockopt(sf->fd, level, name, val, len);
+			if (first) {
+				rc = r;
+				*err = r ? errno : 0;
+				first = 0;
+			}
+		}
+	/* Remember it for subflows created later (and getsockopt after the
+	 * end) when the kernel took it. */
+	if (rc == 0 && len <= sizeof(s->opts[0].val)) {
+		for (i = 0; i < s->nopts; i++)
+			if (s->opts[i].level == level && s->opts[i].name == name)
+				break;
+		if (i < MPS_MAX_OPTS) {
+			s->opts[i].level = level;
+			s->opts[i].name = name;
+			s->opts[i].len = len;
+			memcpy(s->opts[i].val, val, len);
+			if (i == s->nopts)
+				s->nopts++;
+		}
+	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
@@ -1593,11 +2425,12 @@ void mps_conn_exit_drain(struct ev_loop *loop)
 
 static int conn_drained(const struct mps_conn *c)
 {
-	if (c->dead || c->sf.fd < 0 || c->sf.wr_dead)
+	if (c->dead || (c->tx_mode != TX_PLAIN && n_usable(c) == 0) ||
+	    (c->tx_mode == TX_PLAIN && (!c->nsf || c->sf[0]->wr_dead)))
 		return 1;
 	if (atomic_load(&c->sock->state) == MPS_SS_CONNECTING)
 		return 1; /* nothing was sent: TCP would not wait either */
-	if (!c->app_eof || c->snd_nxt != c->sb.end || !c->fin_sent || c->sf.nseg > 0)
+	if (!c->app_eof || c->snd_nxt != c->sb.end || !c->fin_sent || !all_queues_empty(c))
 		return 0;
 	return c->tx_mode == TX_PLAIN || c->fin_acked;
 }

@@ -8,10 +8,12 @@ stage=$(mktemp -d "${TMPDIR:-/tmp}/mptcpshim-install.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+# Run make on its own, not as a child of the test harness's parallel make.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 make -s -C "$top_builddir" install DESTDIR="$stage" >"$stage.log" 2>&1 ||
 	{ cat "$stage.log" >&2; rm -f "$stage.log"; fail "make install failed"; }
 rm -f "$stage.log"
-eval "$(make -s -C "$top_builddir" --no-print-directory print-dirs)"
+eval "$(make -s -C "$top_builddir" --no-print-directory print-dirs 2>/dev/null | grep '^libdir=')"
 lib="$stage$libdir/libmptcpshim.so"
 bin="$stage$bindir/mptcpshim"
 [ -f "$lib" ] || fail "library not installed at $libdir"

@@ -35,10 +35,13 @@ void mps_grow_pair_buffer(int fd);
  * still owns the fds and the sock reference). */
 int mps_conn_start(const struct mps_conn_params *p);
 
-/* App-thread access to the subflow that carries socket options: calls fn
- * with the current subflow fd (or -1) under the sock lock.  Returns fn's
- * result. */
-int mps_conn_with_subflow(struct mps_sock *s, int (*fn)(int fd, void *arg), void *arg);
+/* App threads: socket options of a connection.  getopt reads a live
+ * subflow (the kernel TCP's own answer); setopt applies to every subflow
+ * and is remembered for later ones.  Both return 0 or -1 with *err set
+ * (ENOTCONN: no subflow). */
+int mps_conn_getopt(struct mps_sock *s, int level, int name, void *val, socklen_t *len, int *err);
+int mps_conn_setopt(struct mps_sock *s, int level, int name, const void *val, socklen_t len,
+		    int *err);
 
 /* Process exit (shim thread): treat what each app wrote so far as all it
  * will write; mps_conn_all_drained() says when every stream is delivered. */

@@ -19,6 +19,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#define MPS_MAX_OPTS 24
+
 enum mps_sock_state {
 	MPS_SS_CONNECTING = 0, /* non-blocking connect in progress */
 	MPS_SS_CONNECTED,      /* TCP up (negotiation may still be running) */
@@ -35,9 +37,15 @@ struct mps_sock {
 	ino_t ino;           /* inode of the app's socketpair end */
 	struct sockaddr_storage local, peer;
 	socklen_t local_len, peer_len;
-	/* Options the app set, answered by getsockopt and applied to subflows. */
-	int opt_nodelay, opt_keepalive, opt_rcvbuf, opt_sndbuf;
-	pthread_mutex_t lock; /* guards conn */
+	/* Options the app set on the connection, replayed onto subflows
+	 * created later (guarded by lock). */
+	struct mps_opt {
+		int level, name;
+		socklen_t len;
+		uint8_t val[32];
+	} opts[MPS_MAX_OPTS];
+	int nopts;
+	pthread_mutex_t lock; /* guards conn, its subflow array and fds, opts */
 	struct mps_conn *conn; /* NULL once the connection engine let go */
 };
 

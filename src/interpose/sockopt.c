@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -18,33 +19,6 @@
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/interpose.h"
 #include "mptcpshim/util.h"
-
-struct optcall {
-	int level, name;
-	void *val;
-	const void *cval;
-	socklen_t *lenp;
-	socklen_t len;
-	int set;
-	int err;
-};
-
-static int forward(int fd, void *arg)
-{
-	struct optcall *o = arg;
-	int rc;
-
-	if (fd < 0) {
-		o->err = ENOTCONN;
-		return -1;
-	}
-	if (o->set)
-		rc = mps_real.setsockopt(fd, o->level, o->name, o->cval, o->len);
-	else
-		rc = mps_real.getsockopt(fd, o->level, o->name, o->val, o->lenp);
-	o->err = rc ? errno : 0;
-	return rc;
-}
 
 static int put_int(void *val, socklen_t *len, int v)
 {
@@ -64,29 +38,29 @@ static int app_level(int level, int name)
 				       name == SO_RCVLOWAT || name == SO_SNDLOWAT);
 }
 
-/* Remember what later subflows (and getsockopt after close) need. */
-static void remember(struct mps_sock *s, int level, int name, const void *val, socklen_t len)
+/* The value the app last set, for getsockopt once the connection is gone. */
+static int remembered(struct mps_sock *s, int level, int name, void *val, socklen_t *len)
 {
-	int v;
+	int i, rc = -1;
 
-	if (len < sizeof(int) || !val)
-		return;
-	memcpy(&v, val, sizeof(int));
-	if (level == IPPROTO_TCP && name == TCP_NODELAY)
-		s->opt_nodelay = v != 0;
-	else if (level == SOL_SOCKET && name == SO_KEEPALIVE)
-		s->opt_keepalive = v != 0;
-	else if (level == SOL_SOCKET && name == SO_RCVBUF)
-		s->opt_rcvbuf = v;
-	else if (level == SOL_SOCKET && name == SO_SNDBUF)
-		s->opt_sndbuf = v;
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < s->nopts; i++)
+		if (s->opts[i].level == level && s->opts[i].name == name && val && len) {
+			socklen_t n = s->opts[i].len < *len ? s->opts[i].len : *len;
+
+			memcpy(val, s->opts[i].val, n);
+			*len = n;
+			rc = 0;
+			break;
+		}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
 }
 
 MPS_EXPORT int getsockopt(int fd, int level, int name, void *restrict val, socklen_t *restrict len)
 {
 	struct mps_sock *s;
-	struct optcall o;
-	int rc;
+	int rc, err;
 
 	if (mps_passthrough() || !(s = mps_fdtab_get(fd)))
 		return mps_real.getsockopt(fd, level, name, val, len);
@@ -127,22 +101,14 @@ MPS_EXPORT int getsockopt(int fd, int level, int name, void *restrict val, sockl
 		mps_sock_put(s);
 		return mps_real.getsockopt(fd, level, name, val, len);
 	}
-	memset(&o, 0, sizeof(o));
-	o.level = level;
-	o.name = name;
-	o.val = val;
-	o.lenp = len;
-	rc = mps_conn_with_subflow(s, forward, &o);
-	if (rc && o.err == ENOTCONN) {
+	rc = mps_conn_getopt(s, level, name, val, len, &err);
+	if (rc && err == ENOTCONN) {
 		/* The connection is over: answer from what the app set. */
-		if (level == IPPROTO_TCP && name == TCP_NODELAY)
-			rc = put_int(val, len, s->opt_nodelay);
-		else if (level == SOL_SOCKET && name == SO_KEEPALIVE)
-			rc = put_int(val, len, s->opt_keepalive);
-		else
+		rc = remembered(s, level, name, val, len);
+		if (rc)
 			errno = ENOTCONN;
 	} else if (rc)
-		errno = o.err;
+		errno = err;
 	mps_sock_put(s);
 	return rc;
 }
@@ -150,8 +116,7 @@ MPS_EXPORT int getsockopt(int fd, int level, int name, void *restrict val, sockl
 MPS_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	struct mps_sock *s;
-	struct optcall o;
-	int rc;
+	int rc, err;
 
 	if (mps_passthrough() || !(s = mps_fdtab_get(fd)))
 		return mps_real.setsockopt(fd, level, name, val, len);
@@ -160,18 +125,16 @@ MPS_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_
 		mps_sock_put(s);
 		return mps_real.setsockopt(fd, level, name, val, len);
 	}
-	memset(&o, 0, sizeof(o));
-	o.level = level;
-	o.name = name;
-	o.cval = val;
-	o.len = len;
-	o.set = 1;
-	rc = mps_conn_with_subflow(s, forward, &o);
-	if (rc == 0 || o.err == ENOTCONN) {
-		remember(s, level, name, val, len);
-		rc = 0;
-	} else
-		errno = o.err;
+	if (level == SOL_SOCKET && name == SO_LINGER) {
+		/* Not for the subflows: closing them is the shim's business.
+		 * Remembered for getsockopt. */
+		rc = mps_real.setsockopt(fd, level, name, val, len);
+		mps_sock_put(s);
+		return rc;
+	}
+	rc = mps_conn_setopt(s, level, name, val, len, &err);
+	if (rc)
+		errno = err;
 	mps_sock_put(s);
 	return rc;
 }

@@ -82,8 +82,9 @@ else:
         s.sendall(good + b"\x7f\x00\x00\x00")
     elif case == "badflags":
         s.sendall(good + data(first + 16, b"x", flags=0x80))
-    elif case == "gap":
-        s.sendall(good + data(first + 1000, b"beyond"))
+    elif case == "joinframe":
+        # a JOIN belongs only at the start of a new subflow
+        s.sendall(good + struct.pack(">BBHIIBBH", 6, 0, 12, 1, 2, 0, 0, 0))
     elif case == "badack":
         # ACK a megabyte the server never sent
         skey = struct.unpack(">Q", reply[20:28])[0]
@@ -115,7 +116,7 @@ mkrand "$D/good.in" $((60 * 1024 * 1024))
 bg_start goodclient shim "$NS_C" socat -b 65536 -u "OPEN:$D/good.in" "TCP4:$S4:$srvport"
 gpid=$BG_PID
 
-cases="badhello badtype badflags gap badack window"
+cases="badhello badtype badflags joinframe badack window"
 for c in $cases; do
 	step "malformed input: $c"
 	nsrun plain "$NS_C" /usr/bin/python3 "$D/badclient.py" "$S4" "$srvport" "$c" ||
@@ -156,7 +157,7 @@ done
 # The reasons are logged with the peer's address.
 slog="$T_DIR/shim-$NS_S.log"
 for pat in "negotiation: HELLO: version 0" "protocol: unknown frame type" \
-	"protocol: DATA: unknown flag bits" "protocol: DATA beyond the next expected DSN" \
+	"protocol: DATA: unknown flag bits" "protocol: unexpected JOIN frame" \
 	"protocol: data ACK beyond what was sent" "protocol: peer exceeded the receive window"; do
 	grep -q "conn $C4:[0-9]*: aborting: $pat" "$slog" ||
 		fail "no log line 'conn $C4:PORT: aborting: $pat' in the server's shim log"

@@ -120,7 +120,13 @@ static int nb_connect(const struct addrinfo *ai, int expect_err, const char *lab
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		int port = -1;
-		if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		memset(&ss, 0, sizeof(ss));
+		if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0) {
+			snprintf(buf, sizeof(buf), "getpeername after POLLOUT + SO_ERROR 0 failed: %s", strerror(errno));
+			check(0, label, buf);
+			close(fd);
+			return soerr;
+		} else {
 			if (ss.ss_family == AF_INET)
 				port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 			else if (ss.ss_family == AF_INET6)

@@ -1,0 +1,173 @@
+/* conn_int.h - the connection engine's private structures, shared by
+ * conn.c (connections, data path, path manager) and join.c (the join
+ * listener and the server side of MP_JOIN).  Shim thread only. */
+#ifndef MPTCPSHIM_CONN_INT_H
+#define MPTCPSHIM_CONN_INT_H
+
+#include <ev.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "mptcpshim/config.h"
+#include "mptcpshim/conn.h"
+#include "mptcpshim/frame.h"
+#include "mptcpshim/loop.h"
+#include "mptcpshim/nego.h"
+#include "mptcpshim/ofo.h"
+#include "mptcpshim/sched.h"
+#include "mptcpshim/sendbuf.h"
+
+#define RBUF_SIZE (256u * 1024u)    /* per-subflow receive buffer */
+#define MAX_SEGS 32                 /* frames queued per subflow */
+#define SF_QUEUE_MAX (512u * 1024u) /* bytes queued per subflow before the kernel (one subflow) */
+#define SF_LOWAT (128u * 1024u)     /* TCP_NOTSENT_LOWAT with several subflows: the scheduler,
+				       not kernel buffers, decides where data goes */
+#define SF_BURST (2u * MPS_DATA_MAX) /* bytes handed to a ready subflow at a time (several) */
+#define JOIN_TIMEOUT 10.0           /* seconds for a join handshake */
+
+enum mps_sf_state {
+	SF_CONNECTING = 0, /* TCP connect in progress */
+	SF_NEGO,           /* first subflow: MP_CAPABLE negotiation */
+	SF_JOIN_SENT,      /* client: JOIN sent, waiting for JOIN_ACK */
+	SF_JOIN_WAIT,      /* server: accepted on the join listener, waiting for JOIN */
+	SF_JOIN_ACKED,     /* server: JOIN_ACK sent, waiting for JOIN_OK */
+	SF_ACTIVE,         /* carries data */
+	SF_DEAD,
+};
+
+struct mps_seg {
+	uint8_t hdr[MPS_HELLO_LEN]; /* the largest header or control frame */
+	uint8_t hlen;
+	uint8_t is_ack; /* a standalone ACK, may be updated in place */
+	uint8_t plain;  /* raw app bytes, freed from the send buffer once written */
+	uint64_t dsn;   /* payload's first DSN */
+	const uint8_t *payload;
+	uint32_t plen;
+};
+
+struct mps_subflow {
+	struct mps_conn *c; /* NULL while a server-side join is unverified */
+	int id;             /* 1 for the first subflow of a connection */
+	int state;
+	int fd;
+	ev_io rio, wio;
+	ev_timer jtimer; /* join handshake deadline */
+	uint8_t *rbuf;
+	size_t rlen, roff;
+	struct mps_seg seg[MAX_SEGS];
+	int nseg;
+	size_t seg_done; /* bytes of seg[0] already written */
+	size_t queued;   /* bytes in seg[] not yet written */
+	uint32_t rtt_us;
+	uint8_t ready;   /* the kernel has room: may be given data */
+	uint8_t wr_shut, wr_dead, backup, lowat;
+	uint32_t token;  /* join: the token presented */
+	uint32_t nonce_local, nonce_remote;
+	uint8_t local_id, remote_id;
+	struct sockaddr_storage local, remote;
+	uint64_t tx_bytes, rx_bytes;
+	uint64_t red_nxt;          /* redundant scheduler: next DSN for this subflow */
+	struct mps_subflow *jnext; /* server: pending joins */
+	char peer_str[64];
+};
+
+#define MPS_MAX_REMOTE 8
+
+struct mps_remote {
+	uint8_t id;
+	struct sockaddr_storage addr; /* with the port to join on */
+	int valid;
+};
+
+struct mps_conn {
+	enum mps_role role;
+	int rx_mode, tx_mode;
+	struct mps_sock *sock;
+	char peer_str[64];
+	struct sockaddr_storage peer;
+	socklen_t peer_len;
+	int bound;
+	struct sockaddr_storage bind_addr;
+	socklen_t bind_len;
+
+	struct mps_nego nego;
+	uint64_t local_key, remote_key;
+	uint32_t local_token, remote_token;
+	int token_registered;
+
+	/* app side */
+	int app_fd;
+	ev_io app_r, app_w;
+	int hup_registered;
+	size_t filler;
+	int app_dup;    /* connecting: our dup of the app's end, to grow it later */
+	int app_eof;    /* read 0: the app shut its write side (or closed) */
+	int app_closed; /* every app descriptor is gone */
+	int rx_blocked; /* plain relay: app_fd full, subflow reading paused */
+
+	/* send side */
+	struct mps_sendbuf sb; /* freed lazily: see snd_una */
+	uint64_t snd_start;    /* first DSN of the stream */
+	uint64_t snd_una;      /* everything below is data-ACKed */
+	uint64_t snd_nxt;      /* next DSN to frame (non-redundant schedulers) */
+	uint64_t snd_max;      /* highest DSN framed so far + 1 */
+	uint64_t fin_dsn;
+	int fin_sent, fin_acked;
+	int fin_resend; /* the subflow that carried our DATA_FIN died before its ACK */
+	size_t first_flight;
+	uint64_t snd_edge; /* peer's window: never send at or beyond this DSN */
+	struct mps_sched sched;
+
+	/* receive side */
+	uint64_t rcv_nxt;       /* next DSN expected (bytes in rxq count as received) */
+	uint64_t ack_sent;
+	uint32_t wnd_sent;      /* window advertised with ack_sent */
+	uint32_t rcv_wnd_max;   /* our receive window when rxq is empty */
+	uint64_t rcv_edge;      /* largest ack + wnd we advertised: no DSN at or past it */
+	struct mps_sendbuf rxq; /* in-order bytes the app could not take yet */
+	struct mps_ofo ofo;     /* bytes ahead of rcv_nxt (other subflows) */
+	int rcv_fin;            /* DATA_FIN (or plain EOF) received */
+	uint64_t rcv_fin_dsn;   /* DSN of the DATA_FIN, once seen (maybe out of order) */
+	int fin_seen;
+	int fin_delivered;      /* ... and shown to the app as EOF */
+	int peer_gone;          /* the peer closed its last subflow after its DATA_FIN */
+	ev_timer ack_timer;
+	struct mps_subflow *ack_sf; /* where standalone ACKs go */
+
+	ev_timer nego_timer;
+	int window_expired;
+	ev_io conn_w; /* client: non-blocking connect completion of subflow 1 */
+	ev_timer fin_timer;
+
+	/* subflows */
+	struct mps_subflow *sf[MPS_MAX_SUBFLOWS];
+	int nsf;
+	int next_sf_id;
+	struct mps_remote remotes[MPS_MAX_REMOTE]; /* client: addresses the server announced */
+
+	struct ev_loop *loop;
+	struct mps_cmd start_cmd;
+	struct mps_conn *next, *prev; /* every live connection (shim thread) */
+	int exiting; /* the process is exiting: what the app wrote is all */
+	int dead;
+};
+
+/* conn.c */
+struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, int state);
+void mps_sf_free(struct ev_loop *loop, struct mps_subflow *sf, int reset);
+/* A verified server-side join joins its connection (join.c -> conn.c). */
+void mps_conn_attach_join(struct mps_conn *c, struct mps_subflow *sf);
+void mps_conn_close_internal(int fd);
+/* An IPv4-mapped IPv6 address (dual-stack sockets) as plain IPv4. */
+void mps_unmap_v4(struct sockaddr_storage *ss);
+
+/* join.c */
+/* The port of this process's join listener for family (created on first
+ * use: a wildcard listener on an ephemeral port, dual-stack for IPv6).
+ * 0 when it cannot be had. */
+uint16_t mps_join_port(struct ev_loop *loop, int family);
+/* Bytes arrived on an unverified server-side join. */
+void mps_join_on_read(struct ev_loop *loop, struct mps_subflow *sf);
+void mps_join_drop(struct ev_loop *loop, struct mps_subflow *sf, const char *why);
+
+#endif

@@ -1,0 +1,270 @@
+/* join.c - the server side of MP_JOIN (RFC 8684 §3.2, in-band).
+ *
+ * Each process that owns multipath server connections runs one join
+ * listener: a wildcard TCP listener on an ephemeral port (IPv6 dual-stack
+ * when the host has IPv6), announced to clients in ADD_ADDR frames.  Joins
+ * never reach the app's own listener, so the app never sees them, and in
+ * every process model (fork per connection, pre-forked workers,
+ * SO_REUSEPORT groups) a join lands in the process whose token table holds
+ * the connection it names.  See docs/DESIGN.md "Joins".
+ *
+ * A join is verified before it is attached: JOIN (known token) -> JOIN_ACK
+ * (our nonce and truncated HMAC) -> JOIN_OK (the client's HMAC, checked).
+ * Anything else closes that subflow alone, with the reason and the peer's
+ * address logged; the connection it named is not affected, and a join never
+ * falls back to plain TCP. */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn_int.h"
+#include "mptcpshim/crypto.h"
+#include "mptcpshim/fdtab.h"
+#include "mptcpshim/log.h"
+#include "mptcpshim/real.h"
+#include "mptcpshim/token.h"
+#include "mptcpshim/util.h"
+
+#define MAX_PENDING 64 /* unverified joins held at once */
+
+static struct {
+	int fd4, fd6; /* -1 when not open; fd6 is dual-stack */
+	uint16_t port4, port6;
+	int tried4, tried6;
+	ev_io io4, io6;
+	struct mps_subflow *pending;
+	int npending;
+} g = {.fd4 = -1, .fd6 = -1};
+
+static void pending_del(struct mps_subflow *sf)
+{
+	struct mps_subflow **p;
+
+	for (p = &g.pending; *p; p = &(*p)->jnext)
+		if (*p == sf) {
+			*p = sf->jnext;
+			sf->jnext = NULL;
+			g.npending--;
+			return;
+		}
+}
+
+void mps_join_drop(struct ev_loop *loop, struct mps_subflow *sf, const char *why)
+{
+	mps_warn("join from %s rejected: %s", sf->peer_str, why);
+	pending_del(sf);
+	mps_sf_free(loop, sf, 1);
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	for (;;) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		struct mps_subflow *sf;
+		int fd = mps_real.accept4(w->fd, (struct sockaddr *)&peer, &plen,
+					  SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return; /* EAGAIN, or a transient error: the next readiness retries */
+		mps_ifd_add(fd);
+		if (g.npending >= MAX_PENDING) {
+			char a[64];
+
+			mps_warn("join from %s rejected: too many joins pending",
+				 mps_addr_str(&peer, a, sizeof(a)));
+			mps_conn_close_internal(fd);
+			continue;
+		}
+		sf = mps_sf_alloc(loop, fd, SF_JOIN_WAIT);
+		if (!sf) {
+			mps_conn_close_internal(fd);
+			continue;
+		}
+		sf->remote = peer;
+		mps_unmap_v4(&sf->remote);
+		mps_addr_str(&sf->remote, sf->peer_str, sizeof(sf->peer_str));
+		plen = sizeof(sf->local);
+		mps_real.getsockname(fd, (struct sockaddr *)&sf->local, &plen);
+		mps_unmap_v4(&sf->local);
+		sf->jnext = g.pending;
+		g.pending = sf;
+		g.npending++;
+		ev_io_start(loop, &sf->rio);
+		ev_timer_set(&sf->jtimer, JOIN_TIMEOUT, 0.);
+		ev_timer_start(loop, &sf->jtimer);
+	}
+}
+
+static int open_listener(int family, uint16_t *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP), zero = 0;
+
+	if (fd < 0)
+		return -1;
+	mps_ifd_add(fd);
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = (sa_family_t)family;
+	if (family == AF_INET6) {
+		/* Dual-stack: IPv4 joins arrive as v4-mapped addresses. */
+		mps_real.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+		len = sizeof(struct sockaddr_in6);
+	} else
+		len = sizeof(struct sockaddr_in);
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 128) != 0) {
+		mps_conn_close_internal(fd);
+		return -1;
+	}
+	len = sizeof(ss);
+	if (mps_real.getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
+		mps_conn_close_internal(fd);
+		return -1;
+	}
+	*port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+					 : ((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+uint16_t mps_join_port(struct ev_loop *loop, int family)
+{
+	if (g.fd6 < 0 && !g.tried6) {
+		g.tried6 = 1;
+		g.fd6 = open_listener(AF_INET6, &g.port6);
+		if (g.fd6 >= 0) {
+			ev_io_init(&g.io6, on_accept, g.fd6, EV_READ);
+			ev_io_start(loop, &g.io6);
+			ev_unref(loop);
+			mps_dbg("join: listening on port %u (IPv6, dual-stack)", g.port6);
+		}
+	}
+	if (g.fd6 >= 0)
+		return g.port6;
+	if (family == AF_INET6)
+		return 0;
+	if (g.fd4 < 0 && !g.tried4) {
+		g.tried4 = 1;
+		g.fd4 = open_listener(AF_INET, &g.port4);
+		if (g.fd4 >= 0) {
+			ev_io_init(&g.io4, on_accept, g.fd4, EV_READ);
+			ev_io_start(loop, &g.io4);
+			ev_unref(loop);
+			mps_dbg("join: listening on port %u (IPv4)", g.port4);
+		}
+	}
+	return g.fd4 >= 0 ? g.port4 : 0;
+}
+
+/* JOIN: a known token gets our nonce and truncated HMAC. */
+static int on_join(struct ev_loop *loop, struct mps_subflow *sf, const struct mps_frame *f)
+{
+	struct mps_conn *c = mps_token_find(f->u.join.token);
+	struct mps_join_ack ja;
+	uint8_t mac[32], fr[MPS_JOIN_ACK_LEN];
+	char why[64];
+
+	if (!c || c->dead) {
+		snprintf(why, sizeof(why), "unknown token %08x", f->u.join.token);
+		mps_join_drop(loop, sf, why);
+		return -1;
+	}
+	sf->token = f->u.join.token;
+	sf->nonce_remote = f->u.join.nonce;
+	sf->remote_id = f->u.join.addr_id;
+	sf->backup = (f->u.join.jflags & MPS_JF_BACKUP) != 0;
+	{
+		uint64_t n = 0;
+
+		if (mps_crypto_new_key(&n)) {
+			mps_join_drop(loop, sf, "no randomness for a nonce");
+			return -1;
+		}
+		sf->nonce_local = (uint32_t)n;
+	}
+	/* RFC 8684 §3.2: ours is keyed Key_B||Key_A over R_B||R_A (B = server). */
+	mps_crypto_join_hmac(c->local_key, c->remote_key, sf->nonce_local, sf->nonce_remote, mac);
+	ja.nonce = sf->nonce_local;
+	ja.hmac = mps_get64(mac);
+	mps_frame_put_join_ack(fr, &ja);
+	/* A fresh socket's buffer always takes 16 bytes. */
+	if (send(sf->fd, fr, sizeof(fr), MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(fr)) {
+		mps_join_drop(loop, sf, "cannot send JOIN_ACK");
+		return -1;
+	}
+	sf->state = SF_JOIN_ACKED;
+	return 0;
+}
+
+/* JOIN_OK: the client proves it knows both keys; then the subflow joins. */
+static int on_join_ok(struct ev_loop *loop, struct mps_subflow *sf, const struct mps_frame *f)
+{
+	struct mps_conn *c = mps_token_find(sf->token);
+	uint8_t mac[32];
+
+	if (!c || c->dead) {
+		mps_join_drop(loop, sf, "its connection ended during the join");
+		return -1;
+	}
+	mps_crypto_join_hmac(c->remote_key, c->local_key, sf->nonce_remote, sf->nonce_local, mac);
+	if (memcmp(mac, f->u.join_ok, MPS_JOIN_OK_BODY) != 0) {
+		mps_join_drop(loop, sf, "wrong HMAC in JOIN_OK");
+		return -1;
+	}
+	pending_del(sf);
+	ev_timer_stop(loop, &sf->jtimer);
+	mps_conn_attach_join(c, sf);
+	return 1;
+}
+
+void mps_join_on_read(struct ev_loop *loop, struct mps_subflow *sf)
+{
+	ssize_t r;
+
+	do
+		r = read(sf->fd, sf->rbuf + sf->rlen, RBUF_SIZE - sf->rlen);
+	while (r < 0 && errno == EINTR);
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	if (r <= 0) {
+		mps_join_drop(loop, sf, r == 0 ? "closed during the join" : strerror(errno));
+		return;
+	}
+	sf->rlen += (size_t)r;
+	sf->rx_bytes += (uint64_t)r;
+	while (sf->roff < sf->rlen) {
+		struct mps_frame f;
+		const char *why = NULL;
+		char msg[96];
+		int rc = mps_frame_decode(sf->rbuf + sf->roff, sf->rlen - sf->roff, &f, &why);
+
+		if (rc == 0)
+			return;
+		if (rc < 0) {
+			snprintf(msg, sizeof(msg), "malformed: %s", why);
+			mps_join_drop(loop, sf, msg);
+			return;
+		}
+		if (sf->state == SF_JOIN_WAIT && f.type == MPS_F_JOIN) {
+			sf->roff += (size_t)rc;
+			if (on_join(loop, sf, &f))
+				return;
+			continue;
+		}
+		if (sf->state == SF_JOIN_ACKED && f.type == MPS_F_JOIN_OK) {
+			sf->roff += (size_t)rc;
+			on_join_ok(loop, sf, &f); /* attached (data may follow) or dropped */
+			return;
+		}
+		snprintf(msg, sizeof(msg), "unexpected %s frame during the join",
+			 mps_frame_type_name(f.type));
+		mps_join_drop(loop, sf, msg);
+		return;
+	}
+}

@@ -17,6 +17,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -30,6 +32,7 @@
 #include "conn_int.h"
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/log.h"
+#include "mptcpshim/netmon.h"
 #include "mptcpshim/peercache.h"
 #include "mptcpshim/pm.h"
 #include "mptcpshim/real.h"
@@ -135,6 +138,31 @@ static int addr_is_loopback(const struct sockaddr_storage *ss)
 static socklen_t ss_len(const struct sockaddr_storage *ss)
 {
 	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+}
+
+/* The interface that holds local address ss, or 0. */
+static unsigned ifindex_of(const struct sockaddr_storage *ss)
+{
+	struct sockaddr_storage a = *ss;
+	struct ifaddrs *ifs, *i;
+	unsigned idx = 0;
+
+	mps_unmap_v4(&a);
+	if (getifaddrs(&ifs) != 0)
+		return 0;
+	for (i = ifs; i && !idx; i = i->ifa_next) {
+		struct sockaddr_storage b;
+
+		if (!i->ifa_addr || i->ifa_addr->sa_family != a.ss_family)
+			continue;
+		memset(&b, 0, sizeof(b));
+		memcpy(&b, i->ifa_addr,
+		       a.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+		if (same_addr(&a, &b))
+			idx = if_nametoindex(i->ifa_name);
+	}
+	freeifaddrs(ifs);
+	return idx;
 }
 
 static uint32_t random32(void)
@@ -1549,6 +1577,32 @@ static void sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 
 /* ------------------------------------------------------------- negotiation */
 
+static void addr_to_ss(const struct mps_addr *a, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	ss->ss_family = a->family;
+	if (a->family == AF_INET) {
+		memcpy(&((struct sockaddr_in *)ss)->sin_addr, a->addr, 4);
+		((struct sockaddr_in *)ss)->sin_port = htons(a->port);
+	} else {
+		memcpy(&((struct sockaddr_in6 *)ss)->sin6_addr, a->addr, 16);
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(a->port);
+	}
+}
+
+static void note_announced(struct mps_conn *c, const struct mps_addr *a)
+{
+	int i;
+
+	for (i = 0; i < MPS_MAX_REMOTE; i++)
+		if (!c->remotes[i].valid) {
+			c->remotes[i].valid = 1;
+			c->remotes[i].id = a->addr_id;
+			addr_to_ss(a, &c->remotes[i].addr);
+			return;
+		}
+}
+
 /* Server: announce where clients may join: the address they reached (with
  * our join port) and the others MPTCPSHIM_ADVERTISE allows. */
 static void server_advertise(struct mps_conn *c, struct mps_subflow *sf)
@@ -1579,6 +1633,7 @@ static void server_advertise(struct mps_conn *c, struct mps_subflow *sf)
 		memcpy(a.addr, &((struct sockaddr_in6 *)&primary)->sin6_addr, 16);
 	a.addr_id = 0;
 	queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a));
+	note_announced(c, &a);
 	loop_scope = addr_is_loopback(&primary);
 	n = mps_pm_local_addrs(cfg, fam, loop_scope, la, (int)MPS_ARRAY_SIZE(la));
 	memcpy(pa, a.addr, sizeof(pa));
@@ -1590,7 +1645,9 @@ static void server_advertise(struct mps_conn *c, struct mps_subflow *sf)
 		a.addr_id = id++;
 		memcpy(a.addr, la[i].addr, 16);
 		queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a));
+		note_announced(c, &a);
 	}
+	c->next_addr_id = id;
 }
 
 static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
@@ -1634,6 +1691,8 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 	sf->state = SF_ACTIVE;
 	sf->ready = 1;
 	sf->roff = MPS_HELLO_LEN;
+	sf->ifindex = ifindex_of(&sf->local);
+	mps_netmon_start(c->loop);
 	ev_timer_stop(c->loop, &c->nego_timer);
 	mps_info("conn %s: multipath negotiated (%s), subflow 1 established", c->peer_str,
 		 c->role == MPS_CLIENT ? "client" : "server");
@@ -1831,6 +1890,7 @@ static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t
 	}
 	sf->local = src;
 	sf->remote = r->addr;
+	sf->ifindex = la->ifindex;
 	sf->local_id = local_id;
 	sf->remote_id = r->id;
 	rc = mps_real.connect(fd, (struct sockaddr *)&r->addr, ss_len(&r->addr));
@@ -1955,6 +2015,7 @@ void mps_conn_attach_join(struct mps_conn *c, struct mps_subflow *sf)
 	sf->state = SF_ACTIVE;
 	sf->ready = 1;
 	sf->rtt_us = tcp_rtt_us(sf->fd);
+	sf->ifindex = ifindex_of(&sf->local);
 	apply_opts(c, sf->fd);
 	mps_info("conn %s: subflow %d from %s joined", c->peer_str, sf->id,
 		 mps_addr_str(&sf->remote, r, sizeof(r)));
@@ -2443,4 +2504,134 @@ int mps_conn_all_drained(void)
 		if (!conn_drained(c))
 			return 0;
 	return 1;
+}
+
+/* ------------------------------------------------------------- path events
+ * From netmon.c: act on a path change the moment the kernel reports it,
+ * instead of waiting for TCP to notice. */
+
+static int local_is(const struct mps_subflow *sf, int family, const uint8_t *addr)
+{
+	struct sockaddr_storage l = sf->local;
+
+	mps_unmap_v4(&l);
+	if (l.ss_family != family)
+		return 0;
+	if (family == AF_INET)
+		return !memcmp(&((struct sockaddr_in *)&l)->sin_addr, addr, 4);
+	return !memcmp(&((struct sockaddr_in6 *)&l)->sin6_addr, addr, 16);
+}
+
+/* Drop subflows that match; the last usable one is left to TCP (losing
+ * it would end the connection, and the path may come back). */
+static void drop_matching(struct mps_conn *c, int family, const uint8_t *addr, unsigned ifindex,
+			  const char *why)
+{
+	int i;
+
+	for (i = c->nsf - 1; i >= 0 && !c->dead; i--) {
+		struct mps_subflow *sf = c->sf[i];
+		int match = addr ? local_is(sf, family, addr) : (ifindex && sf->ifindex == ifindex);
+
+		if (!match)
+			continue;
+		if (sf->state != SF_ACTIVE) {
+			conn_del_sf(c, sf);
+			mps_sf_free(c->loop, sf, 1);
+		} else if (n_usable(c) - sf_usable(sf) > 0)
+			sf_lost(c, sf, why);
+	}
+}
+
+static void server_addr_event(struct mps_conn *c, int family, const uint8_t *addr, int added)
+{
+	const struct mps_config *cfg = mps_config();
+	struct mps_subflow *sf = best_usable(c);
+	struct sockaddr_storage ss;
+	struct mps_addr a;
+	uint8_t fr[MPS_ADD_ADDR_MAX_LEN];
+	char ifname[IF_NAMESIZE];
+	int i;
+
+	if (!sf)
+		return;
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = (sa_family_t)family;
+	memcpy(family == AF_INET ? (void *)&((struct sockaddr_in *)&ss)->sin_addr
+				 : (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr,
+	       addr, family == AF_INET ? 4 : 16);
+	for (i = 0; i < MPS_MAX_REMOTE; i++) {
+		struct mps_remote *r = &c->remotes[i];
+
+		if (!r->valid || !same_addr(&r->addr, &ss))
+			continue;
+		if (!added && r->id != 0) {
+			/* Withdraw it: clients stop using it at once. */
+			queue_ctl(sf, fr, mps_frame_put_remove_addr(fr, r->id));
+			r->valid = 0;
+			mps_info("conn %s: address id %u withdrawn", c->peer_str, r->id);
+		}
+		return; /* already announced */
+	}
+	if (!added || c->next_addr_id >= 255)
+		return;
+	{
+		struct sockaddr_storage first = c->sf[0]->local;
+		unsigned idx = ifindex_of(&ss);
+
+		mps_unmap_v4(&first);
+		if (first.ss_family != family || addr_is_loopback(&first) != addr_is_loopback(&ss) ||
+		    !idx || !if_indextoname(idx, ifname) ||
+		    !mps_pm_usable(cfg, ifname, IFF_UP | IFF_RUNNING, family, addr, family,
+				   addr_is_loopback(&ss)) ||
+		    !mps_pm_advertised(cfg, ifname, family, addr))
+			return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.family = (uint8_t)family;
+	a.port = mps_join_port(c->loop, family);
+	if (!a.port)
+		return;
+	a.addr_id = c->next_addr_id++;
+	memcpy(a.addr, addr, family == AF_INET ? 4 : 16);
+	if (queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a)) == 0)
+		note_announced(c, &a);
+}
+
+void mps_conn_on_addr_event(int family, const uint8_t *addr, unsigned ifindex, int added)
+{
+	struct mps_conn *c, *next;
+
+	for (c = g_conns; c; c = next) {
+		next = c->next;
+		if (c->dead || c->rx_mode != RX_MP)
+			continue;
+		if (!added)
+			drop_matching(c, family, addr, 0, "local address removed");
+		if (c->dead)
+			continue;
+		if (c->role == MPS_SERVER)
+			server_addr_event(c, family, addr, added);
+		else if (added)
+			pm_fill(c);
+		if (!c->dead)
+			conn_push(c);
+	}
+}
+
+void mps_conn_on_link_event(unsigned ifindex, int up)
+{
+	struct mps_conn *c, *next;
+
+	for (c = g_conns; c; c = next) {
+		next = c->next;
+		if (c->dead || c->rx_mode != RX_MP)
+			continue;
+		if (!up)
+			drop_matching(c, 0, NULL, ifindex, "interface down");
+		else if (c->role == MPS_CLIENT)
+			pm_fill(c);
+		if (!c->dead)
+			conn_push(c);
+	}
 }

@@ -64,6 +64,7 @@ struct mps_subflow {
 	uint32_t token;  /* join: the token presented */
 	uint32_t nonce_local, nonce_remote;
 	uint8_t local_id, remote_id;
+	unsigned ifindex; /* local interface, 0 if unknown */
 	struct sockaddr_storage local, remote;
 	uint64_t tx_bytes, rx_bytes;
 	uint64_t red_nxt;          /* redundant scheduler: next DSN for this subflow */
@@ -143,7 +144,10 @@ struct mps_conn {
 	struct mps_subflow *sf[MPS_MAX_SUBFLOWS];
 	int nsf;
 	int next_sf_id;
-	struct mps_remote remotes[MPS_MAX_REMOTE]; /* client: addresses the server announced */
+	/* Client: addresses the server announced.  Server: addresses we
+	 * announced (to withdraw them when they go away). */
+	struct mps_remote remotes[MPS_MAX_REMOTE];
+	uint8_t next_addr_id; /* server: the next ADD_ADDR id */
 
 	struct ev_loop *loop;
 	struct mps_cmd start_cmd;
@@ -160,6 +164,12 @@ void mps_conn_attach_join(struct mps_conn *c, struct mps_subflow *sf);
 void mps_conn_close_internal(int fd);
 /* An IPv4-mapped IPv6 address (dual-stack sockets) as plain IPv4. */
 void mps_unmap_v4(struct sockaddr_storage *ss);
+
+/* Path events from netmon.c.  addr_event: an address was added or removed
+ * on interface ifindex.  link_event: ifindex went up or down (0, up: events
+ * were lost, re-check everything). */
+void mps_conn_on_addr_event(int family, const uint8_t *addr, unsigned ifindex, int added);
+void mps_conn_on_link_event(unsigned ifindex, int up);
 
 /* join.c */
 /* The port of this process's join listener for family (created on first

@@ -8,7 +8,7 @@
 # both ends and shim client vs plain server (plus the reverse).
 # Harness self-test without the shim: NOSHIM=1 bash sockapi.sh
 # Sub-cases (for T_ONLY=REGEX): nbconnect-FAM-CLI-SRV, nbconnect-FAM-byname,
-# pollclient-FAM-CLI-SRV-{poll,select,epoll,small}, sockprobe-FAM-CLI-SRV
+# pollclient-FAM-CLI-SRV-{poll,select,epoll,small}, sockprobe-FAM-CLI-SRV, apiprobe-FAM-CLI-SRV
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -71,6 +71,12 @@ for fam in 4 6; do
 			if selected "sockprobe-$k"; then
 				step "$q: sockprobe"
 				run_prog "$q sockprobe" "$climode" "$PROG_SOCKPROBE" "$host" "$echo_port" echo
+			fi
+			if selected "apiprobe-$k"; then
+				step "$q: apiprobe (MSG_PEEK, MSG_WAITALL, readv/writev, dups, EPIPE/SIGPIPE)"
+				[ -x "$top_builddir/tests/progs/apiprobe" ] ||
+					fail "tests/progs/apiprobe is not built (make check builds it)"
+				run_prog "$q apiprobe" "$climode" "$top_builddir/tests/progs/apiprobe" "$host" "$echo_port"
 			fi
 		done
 		bg_stop "$echo_pid"

@@ -26,6 +26,8 @@
 #define ENV_EXCLUDE "MPTCPSHIM_EXCLUDE"
 #define ENV_ADVERTISE "MPTCPSHIM_ADVERTISE"
 #define ENV_SCHEDULER "MPTCPSHIM_SCHEDULER"
+#define ENV_BACKUP "MPTCPSHIM_BACKUP"
+#define ENV_OUTAGE_TIMEOUT "MPTCPSHIM_OUTAGE_TIMEOUT"
 
 static void warnf(mps_warn_fn warn, const char *var, const char *val, const char *why)
 {
@@ -234,6 +236,7 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 	c->max_subflows = 8;
 	c->subflows_per_path = 1;
 	c->advertise_all = 1;
+	c->outage_timeout = 30;
 	strcpy(c->scheduler, "default");
 
 	if ((v = get(ENV_DISABLE)) && *v) {
@@ -295,6 +298,17 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 		if (parse_ifnames(v, c->interfaces, &c->ninterfaces))
 			warnf(warn, ENV_INTERFACES, v,
 			      "expected IFNAME,... (at most 16 names of at most 15 bytes)");
+	}
+	if ((v = get(ENV_BACKUP)) && *v) {
+		if (parse_ifnames(v, c->backup, &c->nbackup))
+			warnf(warn, ENV_BACKUP, v,
+			      "expected IFNAME,... (at most 16 names of at most 15 bytes)");
+	}
+	if ((v = get(ENV_OUTAGE_TIMEOUT)) && *v) {
+		if (parse_ulong(v, 1, 3600, &u))
+			warnf(warn, ENV_OUTAGE_TIMEOUT, v, "expected seconds, 1..3600");
+		else
+			c->outage_timeout = (uint32_t)u;
 	}
 	if ((v = get(ENV_EXCLUDE)) && *v) {
 		if (parse_ifnames(v, c->exclude, &c->nexclude))

@@ -1378,6 +1378,11 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 			else
 				pm_on_remove_addr(c, f.u.addr.addr_id);
 			break;
+		case MPS_F_PRIO:
+			sf->backup = (f.u.prio & MPS_PF_BACKUP) != 0;
+			mps_info("conn %s: subflow %d is %s", c->peer_str, sf->id,
+				 sf->backup ? "a backup" : "no longer a backup");
+			break;
 		case MPS_F_CLOSE:
 			if (batch_flush(c, &b))
 				return;
@@ -1496,6 +1501,11 @@ static void conn_app_hup(struct mps_conn *c)
 {
 	c->app_closed = 1;
 	mps_dbg("conn %s: app closed", c->peer_str);
+	if (atomic_load(&c->sock->linger0)) {
+		/* close() with SO_LINGER {1, 0}: an abortive close, as TCP's RST. */
+		conn_abort(c, MPS_CR_ABORT, 1, NULL);
+		return;
+	}
 	if (c->rx_blocked || !rxq_empty(c)) {
 		/* Data for the app that it will never read: TCP answers with RST. */
 		conn_abort(c, MPS_CR_ABORT, 1, NULL);
@@ -1693,6 +1703,20 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 	sf->roff = MPS_HELLO_LEN;
 	sf->ifindex = ifindex_of(&sf->local);
 	mps_netmon_start(c->loop);
+	if (c->role == MPS_CLIENT) {
+		char ifname[IF_NAMESIZE];
+
+		/* The first subflow went where routing sent it: if that is a
+		 * backup interface, tell the server (it has no JOIN to say so). */
+		if (sf->ifindex && if_indextoname(sf->ifindex, ifname) &&
+		    mps_pm_is_backup(mps_config(), ifname)) {
+			uint8_t fr[MPS_PRIO_LEN];
+
+			sf->backup = 1;
+			mps_frame_put_prio(fr, MPS_PF_BACKUP);
+			queue_ctl(sf, fr, sizeof(fr));
+		}
+	}
 	ev_timer_stop(c->loop, &c->nego_timer);
 	mps_info("conn %s: multipath negotiated (%s), subflow 1 established", c->peer_str,
 		 c->role == MPS_CLIENT ? "client" : "server");
@@ -1891,6 +1915,7 @@ static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t
 	sf->local = src;
 	sf->remote = r->addr;
 	sf->ifindex = la->ifindex;
+	sf->backup = (uint8_t)mps_pm_is_backup(mps_config(), la->ifname);
 	sf->local_id = local_id;
 	sf->remote_id = r->id;
 	rc = mps_real.connect(fd, (struct sockaddr *)&r->addr, ss_len(&r->addr));

@@ -45,6 +45,8 @@ static int fixed_body_len(uint8_t type)
 		return MPS_JOIN_OK_BODY;
 	case MPS_F_REMOVE_ADDR:
 		return MPS_REMOVE_ADDR_BODY;
+	case MPS_F_PRIO:
+		return MPS_PRIO_BODY;
 	case MPS_F_DATA:
 	case MPS_F_ADD_ADDR:
 		return -1;
@@ -180,6 +182,11 @@ int mps_frame_decode(const uint8_t *buf, size_t avail, struct mps_frame *f, cons
 		if (b[1] || b[2] || b[3])
 			return bad(why, "REMOVE_ADDR: reserved bits set");
 		break;
+	case MPS_F_PRIO:
+		f->u.prio = b[0];
+		if ((b[0] & ~MPS_PF_BACKUP) || b[1] || b[2] || b[3])
+			return bad(why, "PRIO: reserved bits set");
+		break;
 	}
 	return (int)(MPS_HDR_LEN + body);
 }
@@ -314,7 +321,17 @@ const char *mps_frame_type_name(uint8_t type)
 		return "ADD_ADDR";
 	case MPS_F_REMOVE_ADDR:
 		return "REMOVE_ADDR";
+	case MPS_F_PRIO:
+		return "PRIO";
 	default:
 		return "UNKNOWN";
 	}
+}
+
+size_t mps_frame_put_prio(uint8_t out[MPS_PRIO_LEN], uint8_t pflags)
+{
+	put_hdr(out, MPS_F_PRIO, 0, MPS_PRIO_BODY);
+	out[4] = pflags & MPS_PF_BACKUP;
+	out[5] = out[6] = out[7] = 0;
+	return MPS_PRIO_LEN;
 }

@@ -155,3 +155,13 @@ int mps_pm_local_addrs(const struct mps_config *cfg, int want_family, int loopba
 	freeifaddrs(ifa);
 	return n;
 }
+
+int mps_pm_is_backup(const struct mps_config *cfg, const char *ifname)
+{
+	size_t i;
+
+	for (i = 0; ifname && i < cfg->nbackup; i++)
+		if (ifname_is(cfg->backup[i], ifname))
+			return 1;
+	return 0;
+}

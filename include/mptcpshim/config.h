@@ -43,6 +43,10 @@ struct mps_config {
 	size_t nadvertise;           /* ... else these interface names / addresses ("none": 0) */
 	char advertise[MPS_MAX_IFLIST][MPS_IFLIST_ENTRY];
 	char scheduler[16];          /* MPTCPSHIM_SCHEDULER: default|roundrobin|redundant */
+	/* Resilience (issue 4). */
+	size_t nbackup;              /* MPTCPSHIM_BACKUP: interfaces used only while no other works */
+	char backup[MPS_MAX_IFLIST][MPS_IFNAMSIZ];
+	uint32_t outage_timeout;     /* MPTCPSHIM_OUTAGE_TIMEOUT: seconds without any path, default 30 */
 };
 
 /* The lists (INTERFACES, EXCLUDE, ADVERTISE) are separated by commas or

@@ -32,6 +32,7 @@ struct mps_sock {
 	atomic_int refs;
 	atomic_int state;
 	atomic_int so_error; /* reported once by getsockopt(SO_ERROR) */
+	atomic_int linger0;  /* SO_LINGER {1, 0}: closing aborts (FASTCLOSE) */
 	int family;
 	int type_flags;      /* SOCK_NONBLOCK etc. given at accept4 */
 	ino_t ino;           /* inode of the app's socketpair end */

@@ -32,7 +32,14 @@ enum mps_frame_type {
 	MPS_F_JOIN_OK = 0x08,   /* client -> server: the client's HMAC */
 	MPS_F_ADD_ADDR = 0x09,  /* server -> client: an address (and port) to join */
 	MPS_F_REMOVE_ADDR = 0x0a, /* server -> client: that address is gone */
+	MPS_F_PRIO = 0x0b,      /* either way: the subflow it arrives on is (not) a backup */
 };
+
+/* PRIO (body 4): pflags u8 (bit 0 = backup, other bits 0) | reserved u8[3] = 0.
+ * MP_PRIO equivalent (RFC 8684 §3.3.8), for the subflow that carries it. */
+#define MPS_PRIO_BODY 4u
+#define MPS_PRIO_LEN (MPS_HDR_LEN + MPS_PRIO_BODY)
+#define MPS_PF_BACKUP 0x01
 
 /* JOIN (body 12): token u32 | nonce u32 | addr_id u8 | jflags u8 | reserved u16 = 0.
  * The frame opens with the fixed header {0x06, 0, 0x000c}; the token names
@@ -146,6 +153,7 @@ struct mps_frame {
 		struct mps_join_ack join_ack; /* JOIN_ACK */
 		const uint8_t *join_ok; /* JOIN_OK: 20 bytes in the decoded buffer */
 		struct mps_addr addr;   /* ADD_ADDR; REMOVE_ADDR uses addr.addr_id only */
+		uint8_t prio;           /* PRIO: pflags */
 	} u;
 };
 
@@ -174,6 +182,7 @@ size_t mps_frame_put_join_ok(uint8_t out[MPS_JOIN_OK_LEN], const uint8_t hmac[20
  * bug (the decoder rejects it). */
 size_t mps_frame_put_add_addr(uint8_t out[MPS_ADD_ADDR_MAX_LEN], const struct mps_addr *a);
 size_t mps_frame_put_remove_addr(uint8_t out[MPS_REMOVE_ADDR_LEN], uint8_t addr_id);
+size_t mps_frame_put_prio(uint8_t out[MPS_PRIO_LEN], uint8_t pflags);
 
 /* Compare the first bytes a peer sent with the HELLO (type MPS_F_HELLO)
  * or HELLO_ACK prefix: only min(n, MPS_HELLO_PREFIX_LEN) bytes are looked

@@ -38,6 +38,9 @@ int mps_pm_usable(const struct mps_config *cfg, const char *ifname, unsigned fla
 int mps_pm_advertised(const struct mps_config *cfg, const char *ifname, int family,
 		      const uint8_t *addr);
 
+/* Is ifname listed in MPTCPSHIM_BACKUP (same matching as the other lists)? */
+int mps_pm_is_backup(const struct mps_config *cfg, const char *ifname);
+
 /* Usable local addresses now, in getifaddrs order, at most max.  Returns
  * the count (0 on error).  out[].ifname is the device name (an alias label
  * "eth0:1" is reported as "eth0"), out[].ifindex its index. */

@@ -35,7 +35,8 @@ static int put_int(void *val, socklen_t *len, int v)
 static int app_level(int level, int name)
 {
 	return level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO ||
-				       name == SO_RCVLOWAT || name == SO_SNDLOWAT);
+				       name == SO_RCVLOWAT || name == SO_SNDLOWAT ||
+				       name == SO_LINGER);
 }
 
 /* The value the app last set, for getsockopt once the connection is gone. */
@@ -120,17 +121,23 @@ MPS_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_
 
 	if (mps_passthrough() || !(s = mps_fdtab_get(fd)))
 		return mps_real.setsockopt(fd, level, name, val, len);
+	if (level == SOL_SOCKET && name == SO_LINGER) {
+		/* Not for the subflows: closing them is the shim's business.
+		 * The app's end keeps it (getsockopt answers from there); a
+		 * zero linger makes the final close abortive, as with TCP. */
+		rc = mps_real.setsockopt(fd, level, name, val, len);
+		if (rc == 0 && val && len >= sizeof(struct linger)) {
+			const struct linger *lg = val;
+
+			atomic_store(&s->linger0, lg->l_onoff && lg->l_linger == 0);
+		}
+		mps_sock_put(s);
+		return rc;
+	}
 	if (app_level(level, name) || (level != SOL_SOCKET && level != IPPROTO_TCP &&
 				       level != IPPROTO_IP && level != IPPROTO_IPV6)) {
 		mps_sock_put(s);
 		return mps_real.setsockopt(fd, level, name, val, len);
-	}
-	if (level == SOL_SOCKET && name == SO_LINGER) {
-		/* Not for the subflows: closing them is the shim's business.
-		 * Remembered for getsockopt. */
-		rc = mps_real.setsockopt(fd, level, name, val, len);
-		mps_sock_put(s);
-		return rc;
 	}
 	rc = mps_conn_setopt(s, level, name, val, len, &err);
 	if (rc)

@@ -917,13 +917,67 @@ START_TEST(test_frame_data_max)
 }
 END_TEST
 
+
+/* ---- PRIO (MP_PRIO equivalent) ---------------------------------------- */
+
+START_TEST(test_frame_prio)
+{
+	static const uint8_t vec_backup[] = {0x0b, 0x00, 0x00, 0x04, 0x01, 0x00, 0x00, 0x00};
+	static const uint8_t vec_normal[] = {0x0b, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00};
+	uint8_t out[MPS_PRIO_LEN + 1], bad[MPS_PRIO_LEN];
+	struct mps_frame f;
+	const char *why = NULL;
+	size_t n;
+
+	ck_assert_uint_eq(MPS_F_PRIO, 0x0b);
+	ck_assert_uint_eq(MPS_PRIO_LEN, 8);
+	out[MPS_PRIO_LEN] = 0xa5;
+	ck_assert_uint_eq(mps_frame_put_prio(out, MPS_PF_BACKUP), MPS_PRIO_LEN);
+	ck_assert_mem_eq(out, vec_backup, sizeof(vec_backup));
+	ck_assert_uint_eq(out[MPS_PRIO_LEN], 0xa5);
+	ck_assert_uint_eq(mps_frame_put_prio(out, 0), MPS_PRIO_LEN);
+	ck_assert_mem_eq(out, vec_normal, sizeof(vec_normal));
+	/* unknown flag bits are not written */
+	ck_assert_uint_eq(mps_frame_put_prio(out, 0xff), MPS_PRIO_LEN);
+	ck_assert_mem_eq(out, vec_backup, sizeof(vec_backup));
+	ck_assert_int_eq(decode_copy(vec_backup, sizeof(vec_backup), &f, &why), (int)MPS_PRIO_LEN);
+	ck_assert_uint_eq(f.type, MPS_F_PRIO);
+	ck_assert_uint_eq(f.u.prio, MPS_PF_BACKUP);
+	ck_assert_int_eq(decode_copy(vec_normal, sizeof(vec_normal), &f, &why), (int)MPS_PRIO_LEN);
+	ck_assert_uint_eq(f.u.prio, 0);
+	/* every cut is incomplete, never an error */
+	for (n = 0; n < sizeof(vec_backup); n++)
+		ck_assert_int_eq(decode_copy(vec_backup, n, &f, &why), 0);
+	/* reserved bits, unknown flags, frame flags, wrong length */
+	for (n = 4; n < 8; n++) {
+		unsigned v;
+
+		for (v = 1; v < 256; v++) {
+			if (n == 4 && v == MPS_PF_BACKUP)
+				continue;
+			memcpy(bad, vec_normal, sizeof(bad));
+			bad[n] = (uint8_t)v;
+			why = NULL;
+			ck_assert_int_eq(decode_copy(bad, sizeof(bad), &f, &why), -EBADMSG);
+			ck_assert_ptr_nonnull(why);
+		}
+	}
+	memcpy(bad, vec_normal, sizeof(bad));
+	bad[1] = 1;
+	ck_assert_int_eq(decode_copy(bad, sizeof(bad), &f, &why), -EBADMSG);
+	memcpy(bad, vec_normal, sizeof(bad));
+	bad[3] = 5;
+	ck_assert_int_eq(decode_copy(bad, sizeof(bad), &f, &why), -EBADMSG);
+}
+END_TEST
+
 /* ---- invalid frames -------------------------------------------------- */
 
 START_TEST(test_frame_bad_type)
 {
 	uint8_t buf[64];
 	for (unsigned t = 0; t < 256; t++) {
-		if (t >= MPS_F_HELLO && t <= MPS_F_REMOVE_ADDR)
+		if (t >= MPS_F_HELLO && t <= MPS_F_PRIO)
 			continue;
 		static const size_t blens[] = { 0, 4, 8, 12, 16, 20, 24, 30 };
 		for (size_t i = 0; i < NELEM(blens); i++) {
@@ -1598,7 +1652,7 @@ START_TEST(test_frame_type_name)
 {
 	const char *unknown = mps_frame_type_name(0);
 	ck_assert_ptr_nonnull(unknown);
-	for (uint8_t t = MPS_F_HELLO; t <= MPS_F_REMOVE_ADDR; t++) {
+	for (uint8_t t = MPS_F_HELLO; t <= MPS_F_PRIO; t++) {
 		const char *s = mps_frame_type_name(t);
 		ck_assert_ptr_nonnull(s);
 		ck_assert(s[0] != '\0');
@@ -1611,7 +1665,8 @@ START_TEST(test_frame_type_name)
 	ck_assert_str_eq(mps_frame_type_name(MPS_F_JOIN_OK), "JOIN_OK");
 	ck_assert_str_eq(mps_frame_type_name(MPS_F_ADD_ADDR), "ADD_ADDR");
 	ck_assert_str_eq(mps_frame_type_name(MPS_F_REMOVE_ADDR), "REMOVE_ADDR");
-	ck_assert_str_eq(mps_frame_type_name(MPS_F_REMOVE_ADDR + 1), unknown);
+	ck_assert_str_eq(mps_frame_type_name(MPS_F_PRIO), "PRIO");
+	ck_assert_str_eq(mps_frame_type_name(MPS_F_PRIO + 1), unknown);
 	ck_assert_str_eq(mps_frame_type_name(0xff), unknown);
 }
 END_TEST
@@ -1833,6 +1888,7 @@ static Suite *frame_suite(void)
 
 	tc = tcase_create("invalid");
 	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_frame_prio);
 	tcase_add_test(tc, test_frame_bad_type);
 	tcase_add_test(tc, test_frame_bad_flags);
 	tcase_add_test(tc, test_frame_bad_length);

@@ -423,6 +423,9 @@ static void conn_free(struct mps_conn *c)
 	ev_timer_stop(c->loop, &c->ack_timer);
 	ev_timer_stop(c->loop, &c->nego_timer);
 	ev_timer_stop(c->loop, &c->fin_timer);
+	ev_timer_stop(c->loop, &c->outage_timer);
+	ev_timer_stop(c->loop, &c->rejoin_timer);
+	ev_timer_stop(c->loop, &c->watchdog);
 	if (c->hup_registered)
 		epoll_ctl(g_hup_ep, EPOLL_CTL_DEL, c->app_fd, NULL);
 	while (c->nsf > 0) {
@@ -470,7 +473,18 @@ static void app_inject_reset(struct mps_conn *c)
  * equivalent) before resetting the subflows. */
 static void drain_filler(struct mps_conn *c, size_t keep_unread);
 
+static void conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const char *why,
+			   int app_err);
+
 static void conn_abort(struct mps_conn *c, uint32_t reason, int send_close, const char *why)
+{
+	conn_abort_err(c, reason, send_close, why, ECONNRESET);
+}
+
+/* End the connection abortively; the app's next read or write fails with
+ * app_err (ECONNRESET, or ETIMEDOUT after an outage), once, as TCP's. */
+static void conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const char *why,
+			   int app_err)
 {
 	int connecting = atomic_load(&c->sock->state) == MPS_SS_CONNECTING;
 	int i;
@@ -511,7 +525,10 @@ static void conn_abort(struct mps_conn *c, uint32_t reason, int send_close, cons
 		c->app_dup = -1;
 	} else {
 		atomic_store(&c->sock->state, MPS_SS_CLOSED);
-		app_inject_reset(c);
+		if (app_err == ECONNRESET)
+			app_inject_reset(c);
+		else if (!c->app_closed && atomic_exchange(&c->sock->pending_err, app_err) == 0)
+			atomic_fetch_add(&mps_pending_errors, 1);
 	}
 	conn_free(c);
 }
@@ -1280,6 +1297,7 @@ static int handle_ack(struct mps_conn *c, uint64_t ack, uint32_t wnd)
 		ack = c->fin_dsn;
 	}
 	if (mps_dsn_lt(c->snd_una, ack)) {
+		c->last_progress = ev_now(c->loop);
 		c->snd_una = ack;
 		if (mps_dsn_lt(c->snd_nxt, c->snd_una))
 			c->snd_nxt = c->snd_una;
@@ -1527,6 +1545,92 @@ static void conn_app_hup(struct mps_conn *c)
 
 /* ------------------------------------------------------------- subflow loss */
 
+/* ------------------------------------------------------------- outage */
+
+static void outage_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct mps_conn *c = w->data;
+	char msg[96];
+
+	snprintf(msg, sizeof(msg), "no path came back within %u s (MPTCPSHIM_OUTAGE_TIMEOUT)",
+		 mps_config()->outage_timeout);
+	conn_abort_err(c, MPS_CR_TIMEOUT, 0, msg, ETIMEDOUT);
+}
+
+static void rejoin_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct mps_conn *c = w->data;
+
+	pm_fill(c);
+	if (c->dead || !c->outage)
+		return;
+	c->rejoin_backoff = MPS_MIN(c->rejoin_backoff * 2, 2.0);
+	ev_timer_set(w, c->rejoin_backoff, 0.);
+	ev_timer_start(loop, w);
+}
+
+/* The last working subflow is gone before the stream ended: hold the
+ * connection for MPTCPSHIM_OUTAGE_TIMEOUT.  The app sees a stall.  The
+ * client keeps trying to rejoin (with backoff, and at once on a link or
+ * address event); the server waits for a join. */
+static void outage_begin(struct mps_conn *c, const char *why)
+{
+	int i;
+
+	if (c->outage || c->dead)
+		return;
+	c->outage = 1;
+	c->outage_since = ev_now(c->loop);
+	mps_warn("conn %s: no working path (%s): holding the connection for up to %u s",
+		 c->peer_str, why, mps_config()->outage_timeout);
+	c->snd_nxt = c->snd_una;
+	for (i = 0; i < c->nsf; i++)
+		c->sf[i]->red_nxt = c->snd_una;
+	if (c->fin_sent && !c->fin_acked)
+		c->fin_resend = 1;
+	ev_timer_set(&c->outage_timer, mps_config()->outage_timeout, 0.);
+	ev_timer_start(c->loop, &c->outage_timer);
+	if (c->role == MPS_CLIENT) {
+		c->rejoin_backoff = 0.1;
+		ev_timer_set(&c->rejoin_timer, c->rejoin_backoff, 0.);
+		ev_timer_start(c->loop, &c->rejoin_timer);
+	}
+}
+
+static void outage_end(struct mps_conn *c)
+{
+	if (!c->outage)
+		return;
+	c->outage = 0;
+	ev_timer_stop(c->loop, &c->outage_timer);
+	ev_timer_stop(c->loop, &c->rejoin_timer);
+	c->last_progress = ev_now(c->loop);
+	mps_warn("conn %s: path back after %.2f s, resuming", c->peer_str,
+		 ev_now(c->loop) - c->outage_since);
+}
+
+/* Progress watchdog, every second: bytes outstanding and not a single one
+ * data-ACKed for the outage timeout means the paths are dead even if TCP
+ * has not said so (blackhole): the app gets ETIMEDOUT, as with TCP's
+ * user timeout. */
+static void watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct mps_conn *c = w->data;
+	int idle = c->snd_una == c->snd_max && (!c->fin_sent || c->fin_acked);
+
+	if (c->rx_mode != RX_MP || idle) {
+		c->last_progress = ev_now(loop);
+		return;
+	}
+	if (ev_now(loop) - c->last_progress > mps_config()->outage_timeout) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "no data acknowledged for %u s (MPTCPSHIM_OUTAGE_TIMEOUT)",
+			 mps_config()->outage_timeout);
+		conn_abort_err(c, MPS_CR_TIMEOUT, 1, msg, ETIMEDOUT);
+	}
+}
+
 /* sf is gone (error, EOF, withdrawn address) while the connection lives on
  * other subflows.  Everything not data-ACKed is sent again from snd_una
  * (the receiver drops what it already has). */
@@ -1580,9 +1684,21 @@ static void sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 		conn_abort(c, 0, 0, NULL);
 		return;
 	}
-	conn_abort(c, 0, 0,
-		   err ? "last subflow reset before the stream ended"
-		       : "last subflow closed before the stream ended");
+	if (err) {
+		/* Reset or failed (a path problem, a NAT that forgot us, the
+		 * peer's own path change): the connection waits for a path. */
+		char why[80];
+
+		snprintf(why, sizeof(why), "last subflow: %s", strerror(err));
+		sf_log_stats(c, sf);
+		conn_del_sf(c, sf);
+		mps_sf_free(c->loop, sf, 1);
+		outage_begin(c, why);
+		return;
+	}
+	/* A clean FIN without DATA_FIN: the peer's process ended without
+	 * finishing its stream (killed).  An error, never a silent EOF. */
+	conn_abort(c, 0, 0, "last subflow closed before the stream ended");
 }
 
 /* ------------------------------------------------------------- negotiation */
@@ -1703,6 +1819,9 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 	sf->roff = MPS_HELLO_LEN;
 	sf->ifindex = ifindex_of(&sf->local);
 	mps_netmon_start(c->loop);
+	c->last_progress = ev_now(c->loop);
+	ev_timer_set(&c->watchdog, 1., 1.);
+	ev_timer_start(c->loop, &c->watchdog);
 	if (c->role == MPS_CLIENT) {
 		char ifname[IF_NAMESIZE];
 
@@ -1851,6 +1970,7 @@ static void client_join_ack(struct mps_conn *c, struct mps_subflow *sf)
 	sf->state = SF_ACTIVE;
 	sf->ready = 1;
 	ev_timer_stop(c->loop, &sf->jtimer);
+	outage_end(c);
 	{
 		char l[64], r[64];
 
@@ -2044,6 +2164,7 @@ void mps_conn_attach_join(struct mps_conn *c, struct mps_subflow *sf)
 	apply_opts(c, sf->fd);
 	mps_info("conn %s: subflow %d from %s joined", c->peer_str, sf->id,
 		 mps_addr_str(&sf->remote, r, sizeof(r)));
+	outage_end(c);
 	update_lowat(c);
 	rx_process(c, sf);
 	if (!c->dead)
@@ -2403,6 +2524,12 @@ int mps_conn_start(const struct mps_conn_params *p)
 	c->nego_timer.data = c;
 	ev_init(&c->fin_timer, fin_on_timer);
 	c->fin_timer.data = c;
+	ev_init(&c->outage_timer, outage_on_timer);
+	c->outage_timer.data = c;
+	ev_init(&c->rejoin_timer, rejoin_on_timer);
+	c->rejoin_timer.data = c;
+	ev_init(&c->watchdog, watchdog_on_timer);
+	c->watchdog.data = c;
 
 	pthread_mutex_lock(&s->lock);
 	s->conn = c;
@@ -2565,6 +2692,14 @@ static void drop_matching(struct mps_conn *c, int family, const uint8_t *addr, u
 			mps_sf_free(c->loop, sf, 1);
 		} else if (n_usable(c) - sf_usable(sf) > 0)
 			sf_lost(c, sf, why);
+		else if (!c->rcv_fin || !c->fin_acked) {
+			/* The last path went away: do not wait for TCP to
+			 * notice, hold the connection and look for another. */
+			sf_log_stats(c, sf);
+			conn_del_sf(c, sf);
+			mps_sf_free(c->loop, sf, 1);
+			outage_begin(c, why);
+		}
 	}
 }
 

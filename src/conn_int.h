@@ -149,6 +149,15 @@ struct mps_conn {
 	struct mps_remote remotes[MPS_MAX_REMOTE];
 	uint8_t next_addr_id; /* server: the next ADD_ADDR id */
 
+	/* Outage: no working subflow; the client rejoins, both sides wait. */
+	int outage;
+	ev_timer outage_timer, rejoin_timer;
+	double rejoin_backoff, outage_since;
+	/* Progress watchdog: outstanding data not data-ACKed for
+	 * MPTCPSHIM_OUTAGE_TIMEOUT ends the connection (ETIMEDOUT). */
+	ev_timer watchdog;
+	double last_progress;
+
 	struct ev_loop *loop;
 	struct mps_cmd start_cmd;
 	struct mps_conn *next, *prev; /* every live connection (shim thread) */

@@ -23,6 +23,7 @@ static _Atomic(sock_slot *) g_pages[MAX_PAGES];
 static _Atomic(atomic_uchar *) g_ipages[MAX_PAGES]; /* internal fd flags */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int g_maxfd = -1;
+atomic_int mps_pending_errors;
 
 struct mps_sock *mps_sock_new(int family)
 {

@@ -43,6 +43,17 @@ static void resolve(void)
 	mps_real.getsockname = sym("getsockname");
 	mps_real.sendto = sym("sendto");
 	mps_real.sendmsg = sym("sendmsg");
+	mps_real.read = sym("read");
+	mps_real.readv = sym("readv");
+	mps_real.recv = sym("recv");
+	mps_real.recvfrom = sym("recvfrom");
+	mps_real.recvmsg = sym("recvmsg");
+	mps_real.write = sym("write");
+	mps_real.writev = sym("writev");
+	mps_real.send = sym("send");
+	mps_real.read_chk = sym("__read_chk");
+	mps_real.recv_chk = sym("__recv_chk");
+	mps_real.recvfrom_chk = sym("__recvfrom_chk");
 }
 
 void mps_real_init(void) { pthread_once(&g_once, resolve); }

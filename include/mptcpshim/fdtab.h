@@ -33,6 +33,7 @@ struct mps_sock {
 	atomic_int state;
 	atomic_int so_error; /* reported once by getsockopt(SO_ERROR) */
 	atomic_int linger0;  /* SO_LINGER {1, 0}: closing aborts (FASTCLOSE) */
+	atomic_int pending_err; /* reported once by the next read or write (ETIMEDOUT) */
 	int family;
 	int type_flags;      /* SOCK_NONBLOCK etc. given at accept4 */
 	ino_t ino;           /* inode of the app's socketpair end */
@@ -49,6 +50,10 @@ struct mps_sock {
 	pthread_mutex_t lock; /* guards conn, its subflow array and fds, opts */
 	struct mps_conn *conn; /* NULL once the connection engine let go */
 };
+
+/* How many socks have a pending_err: the data-call hooks look only when
+ * this is non-zero, so their cost is one atomic load otherwise. */
+extern atomic_int mps_pending_errors;
 
 struct mps_sock *mps_sock_new(int family);
 void mps_sock_get(struct mps_sock *s);

@@ -20,7 +20,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <linux/tcp.h> /* the kernel's tcp_info, with tcpi_bytes_acked */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,7 +255,8 @@ void mps_sf_free(struct ev_loop *loop, struct mps_subflow *sf, int reset)
  * out while the negotiation runs). */
 static int sf_usable(const struct mps_subflow *sf)
 {
-	return (sf->state == SF_ACTIVE || sf->state == SF_NEGO) && !sf->wr_dead && sf->fd >= 0;
+	return (sf->state == SF_ACTIVE || sf->state == SF_NEGO) && !sf->wr_dead && sf->fd >= 0 &&
+	       !sf->stale;
 }
 
 static int n_usable(const struct mps_conn *c)
@@ -426,6 +427,7 @@ static void conn_free(struct mps_conn *c)
 	ev_timer_stop(c->loop, &c->outage_timer);
 	ev_timer_stop(c->loop, &c->rejoin_timer);
 	ev_timer_stop(c->loop, &c->watchdog);
+	ev_timer_stop(c->loop, &c->stale_tick);
 	if (c->hup_registered)
 		epoll_ctl(g_hup_ep, EPOLL_CTL_DEL, c->app_fd, NULL);
 	while (c->nsf > 0) {
@@ -842,6 +844,8 @@ static void redundant_push(struct mps_conn *c, uint64_t limit)
 }
 
 /* The scheduler: hand new data to subflows that have room. */
+static void stale_arm(struct mps_conn *c);
+
 static void conn_push(struct mps_conn *c)
 {
 	uint64_t limit;
@@ -907,6 +911,8 @@ static void conn_push(struct mps_conn *c)
 		if (sf)
 			frame_fin(c, sf);
 	}
+	if (c->nsf > 1 && mps_dsn_lt(c->snd_una, c->snd_max))
+		stale_arm(c);
 	/* Control frames (HELLO_ACK, ADD_ADDR, ACKs, JOIN_OK) and the FIN
 	 * wait in the queues too: write whatever is queued. */
 	for (i = 0; i < c->nsf && !c->dead; i++) {
@@ -934,6 +940,8 @@ static void sf_write_failed(struct mps_conn *c, struct mps_subflow *sf, int err)
 		ev_feed_event(c->loop, &sf->rio, EV_READ);
 	}
 }
+
+static void release_acked(struct mps_conn *c);
 
 /* Write queued segments.  0, or -1 when the subflow failed (handled). */
 static int sf_flush(struct mps_conn *c, struct mps_subflow *sf)
@@ -996,6 +1004,10 @@ static int sf_flush(struct mps_conn *c, struct mps_subflow *sf)
 			sf->nseg -= i;
 		}
 	}
+	/* A frame that was partly written pinned the send buffer below it
+	 * (release_acked); once written, free what the peer has ACKed. */
+	if (c->tx_mode == TX_MP && mps_dsn_lt(c->sb.una, c->snd_una))
+		release_acked(c);
 	if (c->tx_mode == TX_PLAIN && c->fin_sent && !sf->wr_shut && sf->fd >= 0 &&
 	    sf->nseg == 0 && c->snd_nxt == c->sb.end) {
 		shutdown(sf->fd, SHUT_WR);
@@ -1277,6 +1289,10 @@ static void release_acked(struct mps_conn *c)
 	}
 	if (mps_dsn_lt(c->sb.una, pin))
 		mps_sendbuf_ack(&c->sb, pin);
+	/* Bytes ACKed but pinned by a frame half-written into a slow or
+	 * stale subflow's socket do not count against the app: only what
+	 * the peer lacks does.  (Memory: at most twice MPTCPSHIM_SNDBUF.) */
+	c->sb.limit = mps_config()->sndbuf + (size_t)(c->snd_una - c->sb.una);
 }
 
 /* ack/wnd from the peer.  0, or -1 when c was aborted. */
@@ -1607,6 +1623,99 @@ static void outage_end(struct mps_conn *c)
 	c->last_progress = ev_now(c->loop);
 	mps_warn("conn %s: path back after %.2f s, resuming", c->peer_str,
 		 ev_now(c->loop) - c->outage_since);
+}
+
+/* ------------------------------------------------------------- blackholes
+ * A path can die silently: no RST, no link event, packets just vanish.
+ * TCP would retransmit for minutes.  Every 25 ms, while two or more
+ * subflows carry data, compare their TCP-level ACK progress (TCP_INFO):
+ * a subflow with data unacknowledged whose ACKs stopped for
+ * max(3 x the largest smoothed RTT, 100 ms) while another's moved is stale:
+ * the scheduler skips it and everything not data-ACKed is resent on the
+ * others at once.  It stays open as its own probe: TCP keeps retransmitting
+ * on it, and when its ACKs move again it is back in use. */
+
+#define STALE_TICK 0.025
+#define STALE_MIN 0.100
+
+static void stale_arm(struct mps_conn *c)
+{
+	if (!ev_is_active(&c->stale_tick) && c->nsf > 1 && c->rx_mode == RX_MP && !c->dead) {
+		ev_timer_set(&c->stale_tick, STALE_TICK, STALE_TICK);
+		ev_timer_start(c->loop, &c->stale_tick);
+	}
+}
+
+static void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct mps_conn *c = w->data;
+	double now = ev_now(loop), thresh, newest = 0;
+	uint32_t max_rtt = 0;
+	int i, became = 0, busy = 0;
+	struct tcp_info ti[MPS_MAX_SUBFLOWS];
+	int have[MPS_MAX_SUBFLOWS];
+
+	for (i = 0; i < c->nsf; i++) {
+		struct mps_subflow *sf = c->sf[i];
+		socklen_t len = sizeof(ti[i]);
+
+		have[i] = sf->state == SF_ACTIVE && sf->fd >= 0 && !sf->wr_dead &&
+			  mps_real.getsockopt(sf->fd, IPPROTO_TCP, TCP_INFO, &ti[i], &len) == 0;
+		if (!have[i])
+			continue;
+		if (ti[i].tcpi_bytes_acked != sf->acked_seen || sf->acked_at == 0) {
+			sf->acked_seen = ti[i].tcpi_bytes_acked;
+			sf->acked_at = now;
+		}
+		if (ti[i].tcpi_unacked == 0)
+			sf->acked_at = now; /* nothing in flight: nothing to wait for */
+		else
+			busy = 1;
+		if (sf->acked_at > newest)
+			newest = sf->acked_at;
+		if (ti[i].tcpi_rtt > max_rtt)
+			max_rtt = ti[i].tcpi_rtt;
+		sf->rtt_us = ti[i].tcpi_rtt;
+	}
+	thresh = MPS_MAX(3.0 * max_rtt / 1e6, STALE_MIN);
+	for (i = 0; i < c->nsf; i++) {
+		struct mps_subflow *sf = c->sf[i];
+
+		if (!have[i])
+			continue;
+		if (sf->stale && now - sf->acked_at < thresh) {
+			sf->stale = 0;
+			sf->ready = 1;
+			mps_info("conn %s: subflow %d recovered", c->peer_str, sf->id);
+			update_lowat(c);
+		} else if (!sf->stale && ti[i].tcpi_unacked > 0 && now - sf->acked_at > thresh &&
+			   newest - sf->acked_at > thresh && n_usable(c) > 1) {
+			sf->stale = 1;
+			became = 1;
+			mps_info("conn %s: subflow %d stale (no ACK for %.0f ms while others "
+				 "progress): data moved to the others",
+				 c->peer_str, sf->id, (now - sf->acked_at) * 1e3);
+		}
+	}
+	if (became) {
+		/* Resend what the stale path may be holding. */
+		c->snd_nxt = c->snd_una;
+		for (i = 0; i < c->nsf; i++)
+			c->sf[i]->red_nxt = c->snd_una;
+		if (c->fin_sent && !c->fin_acked)
+			c->fin_resend = 1;
+		conn_push(c);
+	}
+	if (!busy && !became && c->snd_una == c->snd_max) {
+		int any_stale = 0;
+
+		/* Idle at the data level too (TCP may have delivered bytes whose
+		 * data ACK is still on its way): conn_push re-arms. */
+		for (i = 0; i < c->nsf; i++)
+			any_stale |= c->sf[i]->stale;
+		if (!any_stale)
+			ev_timer_stop(loop, w);
+	}
 }
 
 /* Progress watchdog, every second: bytes outstanding and not a single one
@@ -2530,6 +2639,8 @@ int mps_conn_start(const struct mps_conn_params *p)
 	c->rejoin_timer.data = c;
 	ev_init(&c->watchdog, watchdog_on_timer);
 	c->watchdog.data = c;
+	ev_init(&c->stale_tick, stale_on_tick);
+	c->stale_tick.data = c;
 
 	pthread_mutex_lock(&s->lock);
 	s->conn = c;

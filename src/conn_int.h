@@ -68,6 +68,10 @@ struct mps_subflow {
 	struct sockaddr_storage local, remote;
 	uint64_t tx_bytes, rx_bytes;
 	uint64_t red_nxt;          /* redundant scheduler: next DSN for this subflow */
+	/* Blackhole detection: TCP-level ACK progress, from TCP_INFO. */
+	uint64_t acked_seen;       /* tcpi_bytes_acked at the last change */
+	double acked_at;           /* when it last changed (ev_now) */
+	uint8_t stale;             /* no ACK progress while others progress: skipped, probed */
 	struct mps_subflow *jnext; /* server: pending joins */
 	char peer_str[64];
 };
@@ -157,6 +161,7 @@ struct mps_conn {
 	 * MPTCPSHIM_OUTAGE_TIMEOUT ends the connection (ETIMEDOUT). */
 	ev_timer watchdog;
 	double last_progress;
+	ev_timer stale_tick; /* blackhole detection, while >= 2 subflows carry data */
 
 	struct ev_loop *loop;
 	struct mps_cmd start_cmd;

@@ -11,6 +11,7 @@
 #   . "$top_srcdir/tests/integration/lib.sh"
 #   tb_init transfer            # temp dir, traps, watchdog, root check
 #   tb_setup                    # namespaces $NS_C/$NS_S, addresses $C4 $S4 $C6 $S6
+#     or tb_topo A|B NPATHS [RATES]   # multipath testbeds, see tb_topo
 #   bg_start srv shim "$NS_S" socat ...   # background server (killed on exit)
 #   wait_listen "$NS_S" 5000
 #   nsrun shim "$NS_C" socat ...           # foreground, bounded by $T_CMD_TIMEOUT
@@ -61,8 +62,11 @@ T_DIR=""
 T_NETNUM=""
 T_NETLOCK=""
 T_NAMESPACES=()
+T_TOPO="" # A or B after tb_topo
+T_TOPO_GEN=0
 BG_PIDS=()
 T_ENV=() # extra VAR=VALUE for every nsrun/bg_start (e.g. MPTCPSHIM_PEERS=none)
+C_ENV=() # extra VAR=VALUE for mp_xfer's client only
 BG_NAMES=()
 T_WATCHDOG=""
 T_PORT=20000
@@ -339,6 +343,274 @@ _tb_link() { # IFC IFS C4 S4 C6 S6
 	ip -n "$NS_S" link set "$ifs" up
 }
 
+# --- multipath testbeds (tb_topo) -------------------------------------------
+# tb_topo KIND NPATHS [RATES]: after tb_init (instead of tb_setup).
+#
+#   KIND A: $NS_C and $NS_S joined by NPATHS veth pairs (client IFC[i] =
+#     p<i>c, server p<i>s).  Path i: 198.18.$T_NETNUM.(16*i)/28, client
+#     .16i+1, server .16i+2; 2001:db8:$T_NETNUM:i::1/64 and ::2 (T_NETNUM
+#     written as is, so it reads as hex in the address).  One server
+#     address per path (S4[i], S6[i]), no default routes.
+#   KIND B: a phone with NPATHS uplinks to an internet server.  Client
+#     interface IFC[i] = p<i>c to router namespace ${NS_R[i]} (same
+#     addressing as A, the router holds .16i+2 and ::2); each router has a
+#     second, unnumbered veth to the server (IPv4 via onlink routes, IPv6
+#     via fixed link-local addresses fe80::1 router, fe80::2 server).  The
+#     server has ONE service address, 198.18.$T_NETNUM.250/32 and
+#     2001:db8:$T_NETNUM:ff::1/128 on lo (no dummy driver here; the shim
+#     judges "loopback" by address, not interface), reachable through every
+#     router, with return routes per client subnet via the matching router.
+#     The client has per-interface source routing (ip rule from C4[i]
+#     lookup 100+i: default via router i dev IFC[i]; same for IPv6) and a
+#     main-table default via router 1.  Forwarding on in the routers.
+#   RATES: comma list of Mbit/s per path (50,50 or 80,20; missing or 0 =
+#     unshaped).  Both directions of path i are shaped with tbf (burst
+#     32kb, latency 40ms): the client's egress on IFC[i] and the far
+#     side's egress towards the client (the server's p<i>s in A, the
+#     router's p<i>r in B).
+#
+# Exports: T_TOPO (A|B), NPATHS, NS_C, NS_S, arrays indexed 1..NPATHS (no
+# element 0): C4 C6 IFC (client address and interface per path), RATE
+# (Mbit/s, 0 = unshaped), S4 S6 (server address per path, KIND A only;
+# empty in B), NS_R (router namespaces, KIND B only); SRV4/SRV6, the
+# address a client connects to (path 1's server address in A, the service
+# address in B).  Host names in every namespace: server/server4/server6
+# (SRV4/SRV6), client/client4/client6 (path 1).
+# Namespace names get a suffix -2, -3... when tb_topo_down/tb_topo build
+# further testbeds in the same test (so their shim logs are separate).
+# Helpers: path_bytes I, shim_subflow_lines NS, tb_topo_down.
+tb_topo() {
+	local kind=${1:-} n=${2:-} rates=${3:-}
+	[ -n "$T_DIR" ] || fail "tb_topo: call tb_init first"
+	[ -z "${NS_C:-}" ] || fail "tb_topo: a testbed exists already"
+	case $kind in A | B) ;; *) fail "tb_topo: KIND must be A or B, got '$kind'" ;; esac
+	case $n in [1-9]) ;; *) fail "tb_topo: NPATHS must be 1..9, got '$n'" ;; esac
+	[ -n "$T_NETNUM" ] || _tb_alloc_net
+	T_TOPO_GEN=$((T_TOPO_GEN + 1))
+	local tag x=$T_NETNUM i r sfx=""
+	tag=$(printf '%s' "$T_NAME" | tr -cd 'a-z0-9' | cut -c1-8)
+	[ "$T_TOPO_GEN" = 1 ] || sfx="-$T_TOPO_GEN"
+	T_TOPO=$kind
+	NPATHS=$n
+	NS_C="mpsC-$tag-$$$sfx"
+	NS_S="mpsS-$tag-$$$sfx"
+	unset C4 C6 S4 S6 IFC NS_R RATE
+	declare -ga C4=() C6=() S4=() S6=() IFC=() NS_R=() RATE=()
+	local -a rl=()
+	IFS=, read -r -a rl <<<"$rates"
+	ns_add "$NS_C"
+	ns_add "$NS_S"
+	for ((i = 1; i <= n; i++)); do
+		C4[i]="198.18.$x.$((16 * i + 1))"
+		C6[i]="2001:db8:$x:$i::1"
+		IFC[i]="p${i}c"
+		r=${rl[i - 1]:-0}
+		case $r in '' | *[!0-9]*) fail "tb_topo: bad rate '$r' in '$rates'" ;; esac
+		RATE[i]=$r
+	done
+	if [ "$kind" = A ]; then
+		for ((i = 1; i <= n; i++)); do
+			S4[i]="198.18.$x.$((16 * i + 2))"
+			S6[i]="2001:db8:$x:$i::2"
+			_tb_veth "$NS_C" "p${i}c" "$NS_S" "p${i}s"
+			_tb_addr "$NS_C" "p${i}c" "${C4[i]}/28" "${C6[i]}/64"
+			_tb_addr "$NS_S" "p${i}s" "${S4[i]}/28" "${S6[i]}/64"
+			_tb_shape "$NS_C" "p${i}c" "${RATE[i]}"
+			_tb_shape "$NS_S" "p${i}s" "${RATE[i]}"
+		done
+		SRV4=${S4[1]}
+		SRV6=${S6[1]}
+	else
+		SRV4="198.18.$x.250"
+		SRV6="2001:db8:$x:ff::1"
+		ip -n "$NS_S" addr add "$SRV4/32" dev lo || fail "service address"
+		ip -n "$NS_S" -6 addr add "$SRV6/128" dev lo nodad || fail "service address (v6)"
+		local rns rc4 rc6
+		for ((i = 1; i <= n; i++)); do
+			rns="mpsR$i-$tag-$$$sfx"
+			NS_R[i]=$rns
+			rc4="198.18.$x.$((16 * i + 2))"
+			rc6="2001:db8:$x:$i::2"
+			ns_add "$rns"
+			ip netns exec "$rns" sysctl -qw net.ipv4.ip_forward=1 \
+				net.ipv6.conf.all.forwarding=1 >/dev/null || fail "forwarding in $rns"
+			# client <-> router i
+			_tb_veth "$NS_C" "p${i}c" "$rns" "p${i}r"
+			_tb_addr "$NS_C" "p${i}c" "${C4[i]}/28" "${C6[i]}/64"
+			_tb_addr "$rns" "p${i}r" "$rc4/28" "$rc6/64"
+			_tb_shape "$NS_C" "p${i}c" "${RATE[i]}"
+			_tb_shape "$rns" "p${i}r" "${RATE[i]}"
+			# router i <-> server, unnumbered (fixed link-locals for v6)
+			_tb_veth "$rns" "s${i}r" "$NS_S" "s${i}s"
+			ip -n "$rns" -6 addr add fe80::1/64 dev "s${i}r" nodad
+			ip -n "$NS_S" -6 addr add fe80::2/64 dev "s${i}s" nodad
+			ip -n "$rns" route add "$SRV4/32" dev "s${i}r" || fail "route to $SRV4 in $rns"
+			ip -n "$rns" -6 route add "$SRV6/128" via fe80::2 dev "s${i}r" || fail "v6 route to $SRV6 in $rns"
+			ip -n "$NS_S" route add "198.18.$x.$((16 * i))/28" via "$rc4" dev "s${i}s" onlink src "$SRV4" ||
+				fail "return route via router $i"
+			ip -n "$NS_S" -6 route add "2001:db8:$x:$i::/64" via fe80::1 dev "s${i}s" src "$SRV6" ||
+				fail "v6 return route via router $i"
+			# client: per-interface source routing
+			ip -n "$NS_C" rule add from "${C4[i]}" lookup $((100 + i)) || fail "ip rule"
+			ip -n "$NS_C" route add default via "$rc4" dev "p${i}c" table $((100 + i)) || fail "ip route table $((100 + i))"
+			ip -n "$NS_C" -6 rule add from "${C6[i]}" lookup $((100 + i)) || fail "ip -6 rule"
+			ip -n "$NS_C" -6 route add default via "$rc6" dev "p${i}c" table $((100 + i)) || fail "ip -6 route table $((100 + i))"
+			if [ "$i" = 1 ]; then
+				ip -n "$NS_C" route add default via "$rc4" dev p1c || fail "default route"
+				ip -n "$NS_C" -6 route add default via "$rc6" dev p1c || fail "v6 default route"
+			fi
+		done
+	fi
+	IF_C=${IFC[1]}
+	local ns
+	for ns in "${T_NAMESPACES[@]}"; do
+		{
+			printf '%s\tclient client4\n%s\tserver server4\n' "${C4[1]}" "$SRV4"
+			printf '%s\tclient client6\n%s\tserver server6\n' "${C6[1]}" "$SRV6"
+		} >>"/etc/netns/$ns/hosts"
+	done
+	export T_TOPO NPATHS NS_C NS_S SRV4 SRV6
+	log "testbed $kind net $x: $n path(s), rates ${rates:-unshaped}: client ${C4[*]} -> server $SRV4 / $SRV6"
+	for ((i = 0; i < 100; i++)); do
+		_tb_topo_ready && return 0
+		sleep 0.05
+	done
+	fail "testbed: links did not come up"
+}
+
+# tb_topo_down: tear the tb_topo testbed down (processes in its namespaces
+# killed, namespaces deleted) so that tb_topo can build another one in the
+# same test.  Background commands started in it should be stopped first.
+tb_topo_down() {
+	local ns pid keep=()
+	[ -n "${T_TOPO:-}" ] || return 0
+	local -A mine=()
+	for ns in "$NS_C" "$NS_S" "${NS_R[@]}"; do
+		mine[$ns]=1
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null
+		done
+		ip netns del "$ns" 2>/dev/null
+		rm -rf "/etc/netns/$ns"
+	done
+	for ns in "${T_NAMESPACES[@]}"; do
+		[ -n "${mine[$ns]:-}" ] || keep+=("$ns")
+	done
+	T_NAMESPACES=("${keep[@]}")
+	T_TOPO=""
+	NS_C=""
+	NS_S=""
+}
+
+_tb_veth() { # NS1 IF1 NS2 IF2
+	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3" ||
+		fail "creating veth $1/$2 <-> $3/$4"
+	ip -n "$1" link set "$2" up
+	ip -n "$3" link set "$4" up
+}
+
+_tb_addr() { # NS IF ADDR4/LEN ADDR6/LEN
+	ip -n "$1" addr add "$3" dev "$2" || fail "address $3 on $1/$2"
+	ip -n "$1" -6 addr add "$4" dev "$2" nodad || fail "address $4 on $1/$2"
+}
+
+# _tb_shape NS IF MBIT: tbf on the egress of IF (nothing for 0).
+_tb_shape() {
+	[ "${3:-0}" -gt 0 ] || return 0
+	ip netns exec "$1" tc qdisc replace dev "$2" root tbf rate "${3}mbit" burst 32kb latency 40ms ||
+		fail "tc tbf ${3}mbit on $1/$2"
+}
+
+_tb_topo_ready() {
+	local ns
+	for ns in "${T_NAMESPACES[@]}"; do
+		ip -n "$ns" -o link show | grep -v ': lo:' | grep -q 'NO-CARRIER' && return 1
+		ip -n "$ns" -o addr show | grep -q tentative && return 1
+	done
+	return 0
+}
+
+# path_bytes I: bytes (tx + rx) counted so far on the client's interface of
+# path I.
+path_bytes() {
+	local i=$1 d v
+	d="/sys/class/net/${IFC[i]}/statistics"
+	v=$(ip netns exec "$NS_C" cat "$d/tx_bytes" "$d/rx_bytes" | tr '\n' ' ')
+	case $v in
+	[0-9]*' '[0-9]*' ') ;;
+	*) fail "path_bytes $i: cannot read counters of ${IFC[i]} ('$v')" ;;
+	esac
+	set -- $v
+	echo $(($1 + $2))
+}
+
+# shim_subflow_lines NS: the per-subflow statistics lines ("conn PEER:
+# subflow N LOCAL -> REMOTE: sent X B, received Y B") of NS's shim log.
+shim_subflow_lines() {
+	local f="$T_DIR/shim-$1.log"
+	[ -e "$f" ] || return 0
+	grep -E 'subflow [0-9]+ .* -> .*: sent [0-9]+ B, received [0-9]+ B' "$f" || true
+}
+
+# mp_xfer NAME FAM DIR FILE: one byte-exact transfer of FILE between
+# tcptool.py xfserver (background, in $NS_S, on SRV4/SRV6, fresh port) and
+# xfclient (in $NS_C), both under the shim, DIR c2s (client sends) or s2c;
+# both ends read to EOF, so both see a graceful close.  Fails unless the
+# received copy is identical.  Needs write_pytool.  The array C_ENV adds
+# VAR=VALUE to the client's environment only.  Sets:
+#   MP_DELTA[i]  bytes path i's client interface counted during the transfer
+#   MP_MS        milliseconds (client start to server end)
+#   MP_CLOG, MP_SLOG  what the client's / server's shim logged meanwhile
+#   MP_PEER      "ADDR:PORT" as the client's log names the connection
+#   MP_SSTATS    the server's per-subflow statistics lines (close)
+mp_xfer() {
+	local name=$1 fam=$2 dir=$3 in=$4
+	local host=$SRV4 out="$T_DIR/$1.out" smode cmode i t0 nc0 ns0 cl sl
+	MP_PEER=$SRV4
+	if [ "$fam" = 6 ]; then
+		host=$SRV6
+		MP_PEER="[$SRV6]"
+	fi
+	case $dir in
+	c2s) smode=recv cmode=send ;;
+	s2c) smode=send cmode=recv ;;
+	*) fail "mp_xfer: DIR must be c2s or s2c" ;;
+	esac
+	local sfile=$out cfile=$in
+	[ "$dir" = s2c ] && sfile=$in cfile=$out
+	rm -f "$out"
+	next_port
+	MP_PEER="$MP_PEER:$PORT"
+	cl="$T_DIR/shim-$NS_C.log"
+	sl="$T_DIR/shim-$NS_S.log"
+	nc0=0
+	ns0=0
+	[ -e "$cl" ] && nc0=$(wc -l <"$cl")
+	[ -e "$sl" ] && ns0=$(wc -l <"$sl")
+	bg_start "srv-$name" shim "$NS_S" "$PY" "$PYTOOL" xfserver "$host" "$PORT" "$smode" "$sfile"
+	local spid=$BG_PID
+	wait_listen "$NS_S" "$PORT"
+	declare -ga MP_DELTA=()
+	for ((i = 1; i <= NPATHS; i++)); do MP_DELTA[i]=$(path_bytes "$i"); done
+	t0=$(date +%s%N)
+	local -a saved=("${T_ENV[@]}")
+	T_ENV+=("${C_ENV[@]}")
+	nsrun shim "$NS_C" "$PY" "$PYTOOL" xfclient "$host" "$PORT" "$cmode" "$cfile" ||
+		fail "$name: client failed"
+	T_ENV=("${saved[@]}")
+	bg_wait "$spid" 30 || fail "$name: server failed ($?)"
+	MP_MS=$((($(date +%s%N) - t0) / 1000000))
+	for ((i = 1; i <= NPATHS; i++)); do MP_DELTA[i]=$(($(path_bytes "$i") - MP_DELTA[i])); done
+	same_file "$name" "$in" "$out"
+	rm -f "$out"
+	MP_CLOG=""
+	MP_SLOG=""
+	[ -e "$cl" ] && MP_CLOG=$(tail -n +"$((nc0 + 1))" "$cl")
+	[ -e "$sl" ] && MP_SLOG=$(tail -n +"$((ns0 + 1))" "$sl")
+	MP_SSTATS=$(printf '%s\n' "$MP_SLOG" | grep -E 'subflow [0-9]+ .* -> .*: sent [0-9]+ B, received [0-9]+ B' || true)
+	return 0
+}
+
 # --- running commands -------------------------------------------------------
 # _tb_prefix MODE NS: fills array TB_PREFIX with the command prefix.
 _tb_prefix() {
@@ -459,8 +731,13 @@ same_file() {
 }
 
 # addr_url FAMILY: "host" part for URLs / socat addresses of the server.
-srv_addr() { if [ "$1" = 6 ]; then echo "$S6"; else echo "$S4"; fi; }
-srv_bracket() { if [ "$1" = 6 ]; then echo "[$S6]"; else echo "$S4"; fi; }
+# (after tb_topo: SRV4/SRV6)
+srv_addr() {
+	if [ -n "${T_TOPO:-}" ]; then
+		if [ "$1" = 6 ]; then echo "$SRV6"; else echo "$SRV4"; fi
+	elif [ "$1" = 6 ]; then echo "$S6"; else echo "$S4"; fi
+}
+srv_bracket() { if [ "$1" = 6 ]; then echo "[$(srv_addr 6)]"; else srv_addr 4; fi; }
 
 # shim_log_summary: print warnings the shim logged (informational).
 shim_log_summary() {
@@ -662,6 +939,52 @@ def cmd_cps(host, port, seconds):
         n += 1
     dt = time.monotonic() - t0
     print("%.1f" % (n / dt))
+
+def _xfer(c, mode, path):
+    # send: FILE, SHUT_WR, read to EOF (nothing expected); recv: read to
+    # EOF into FILE.  Both ends thus see the whole close sequence.
+    n = 0
+    if mode == "send":
+        with open(path, "rb") as f:
+            while True:
+                b = f.read(1 << 18)
+                if not b:
+                    break
+                c.sendall(b); n += len(b)
+        c.shutdown(socket.SHUT_WR)
+        extra = 0
+        while True:
+            b = c.recv(1 << 16)
+            if not b:
+                break
+            extra += len(b)
+        if extra:
+            die("%d unexpected bytes from the peer" % extra)
+    elif mode == "recv":
+        with open(path, "wb") as f:
+            while True:
+                b = c.recv(1 << 18)
+                if not b:
+                    break
+                f.write(b); n += len(b)
+    else:
+        die("mode must be send or recv")
+    c.close()
+    return n
+
+def cmd_xfserver(host, port, mode, path):
+    # accept one connection; MODE send|recv FILE (see _xfer)
+    s = listener(host, port)
+    c, a = s.accept()
+    s.close()
+    n = _xfer(c, mode, path)
+    sys.stderr.write("xfserver: %s %d B with %s\n" % (mode, n, a[0]))
+
+def cmd_xfclient(host, port, mode, path):
+    # connect; MODE send|recv FILE (see _xfer)
+    c = connect(host, port)
+    n = _xfer(c, mode, path)
+    sys.stderr.write("xfclient: %s %d B\n" % (mode, n))
 
 cmds = {k[4:]: v for k, v in list(globals().items()) if k.startswith("cmd_")}
 if len(sys.argv) < 2 or sys.argv[1] not in cmds:

@@ -464,7 +464,7 @@ static void app_inject_reset(struct mps_conn *c)
 		return;
 	d = mps_fdtab_dup_any(c->sock);
 	if (d >= 0) {
-		if (send(d, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		if (mps_real.send(d, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 			/* full: then data is already unread, which is enough */
 		}
 		mps_real.close(d);
@@ -505,7 +505,7 @@ static void conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, 
 
 			/* Best effort: a reset subflow carries nothing more anyway. */
 			mps_frame_put_close(fr, reason);
-			if (send(sf->fd, fr, sizeof(fr), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+			if (mps_real.send(sf->fd, fr, sizeof(fr), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 			}
 		}
 	}
@@ -1112,7 +1112,7 @@ static void app_on_read(struct ev_loop *loop, ev_io *w, int revents)
 			conn_abort(c, MPS_CR_INTERNAL, 1, "out of memory");
 			return;
 		}
-		r = readv(c->app_fd, iov, n);
+		r = mps_real.readv(c->app_fd, iov, n);
 		if (r > 0) {
 			mps_sendbuf_commit(&c->sb, (size_t)r);
 			continue;
@@ -1161,7 +1161,7 @@ static ssize_t app_write(struct mps_conn *c, struct iovec *iov, int n)
 	ssize_t w;
 
 	do
-		w = writev(c->app_fd, iov, n);
+		w = mps_real.writev(c->app_fd, iov, n);
 	while (w < 0 && errno == EINTR);
 	if (w >= 0)
 		return w;
@@ -2305,7 +2305,7 @@ static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		}
 	}
 	do
-		r = read(sf->fd, sf->rbuf + sf->rlen, RBUF_SIZE - sf->rlen);
+		r = mps_real.read(sf->fd, sf->rbuf + sf->rlen, RBUF_SIZE - sf->rlen);
 	while (r < 0 && errno == EINTR);
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
@@ -2353,7 +2353,7 @@ static void drain_filler(struct mps_conn *c, size_t keep_unread)
 {
 	while (c->filler > keep_unread) {
 		uint8_t junk[16384];
-		ssize_t r = read(c->app_fd, junk, MPS_MIN(sizeof(junk), c->filler - keep_unread));
+		ssize_t r = mps_real.read(c->app_fd, junk, MPS_MIN(sizeof(junk), c->filler - keep_unread));
 
 		if (r <= 0)
 			break;

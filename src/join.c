@@ -194,7 +194,7 @@ static int on_join(struct ev_loop *loop, struct mps_subflow *sf, const struct mp
 	ja.hmac = mps_get64(mac);
 	mps_frame_put_join_ack(fr, &ja);
 	/* A fresh socket's buffer always takes 16 bytes. */
-	if (send(sf->fd, fr, sizeof(fr), MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(fr)) {
+	if (mps_real.send(sf->fd, fr, sizeof(fr), MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(fr)) {
 		mps_join_drop(loop, sf, "cannot send JOIN_ACK");
 		return -1;
 	}
@@ -228,7 +228,7 @@ void mps_join_on_read(struct ev_loop *loop, struct mps_subflow *sf)
 	ssize_t r;
 
 	do
-		r = read(sf->fd, sf->rbuf + sf->rlen, RBUF_SIZE - sf->rlen);
+		r = mps_real.read(sf->fd, sf->rbuf + sf->rlen, RBUF_SIZE - sf->rlen);
 	while (r < 0 && errno == EINTR);
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return;

@@ -1324,6 +1324,7 @@ static int handle_ack(struct mps_conn *c, uint64_t ack, uint32_t wnd)
 
 static void pm_on_add_addr(struct mps_conn *c, const struct mps_addr *a);
 static void pm_on_remove_addr(struct mps_conn *c, uint8_t id);
+static void drop_sf(struct mps_conn *c, struct mps_subflow *sf, const char *why);
 
 static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 {
@@ -2248,11 +2249,12 @@ static void pm_on_remove_addr(struct mps_conn *c, uint8_t id)
 	for (i = 0; i < MPS_MAX_REMOTE; i++)
 		if (c->remotes[i].valid && c->remotes[i].id == id)
 			c->remotes[i].valid = 0;
-	for (i = c->nsf - 1; i >= 0; i--) {
+	for (i = c->nsf - 1; i >= 0 && !c->dead; i--) {
 		struct mps_subflow *sf = c->sf[i];
 
-		if (sf->id != 1 && sf->remote_id == id && n_usable(c) - sf_usable(sf) > 0)
-			sf_lost(c, sf, "address withdrawn by the server");
+		/* The first subflow went to the address announced as id 0. */
+		if (sf->remote_id == id)
+			drop_sf(c, sf, "address withdrawn by the server");
 	}
 }
 
@@ -2773,6 +2775,24 @@ int mps_conn_all_drained(void)
  * From netmon.c: act on a path change the moment the kernel reports it,
  * instead of waiting for TCP to notice. */
 
+/* A path under sf went away (link, address, withdrawn by the server):
+ * drop it now rather than wait for TCP.  Its data is resent on the others;
+ * if it was the last, the connection waits for a path (outage). */
+static void drop_sf(struct mps_conn *c, struct mps_subflow *sf, const char *why)
+{
+	if (sf->state != SF_ACTIVE) {
+		conn_del_sf(c, sf);
+		mps_sf_free(c->loop, sf, 1);
+	} else if (n_usable(c) - sf_usable(sf) > 0)
+		sf_lost(c, sf, why);
+	else if (!c->rcv_fin || !c->fin_acked) {
+		sf_log_stats(c, sf);
+		conn_del_sf(c, sf);
+		mps_sf_free(c->loop, sf, 1);
+		outage_begin(c, why);
+	}
+}
+
 static int local_is(const struct mps_subflow *sf, int family, const uint8_t *addr)
 {
 	struct sockaddr_storage l = sf->local;
@@ -2796,21 +2816,8 @@ static void drop_matching(struct mps_conn *c, int family, const uint8_t *addr, u
 		struct mps_subflow *sf = c->sf[i];
 		int match = addr ? local_is(sf, family, addr) : (ifindex && sf->ifindex == ifindex);
 
-		if (!match)
-			continue;
-		if (sf->state != SF_ACTIVE) {
-			conn_del_sf(c, sf);
-			mps_sf_free(c->loop, sf, 1);
-		} else if (n_usable(c) - sf_usable(sf) > 0)
-			sf_lost(c, sf, why);
-		else if (!c->rcv_fin || !c->fin_acked) {
-			/* The last path went away: do not wait for TCP to
-			 * notice, hold the connection and look for another. */
-			sf_log_stats(c, sf);
-			conn_del_sf(c, sf);
-			mps_sf_free(c->loop, sf, 1);
-			outage_begin(c, why);
-		}
+		if (match)
+			drop_sf(c, sf, why);
 	}
 }
 
@@ -2836,7 +2843,7 @@ static void server_addr_event(struct mps_conn *c, int family, const uint8_t *add
 
 		if (!r->valid || !same_addr(&r->addr, &ss))
 			continue;
-		if (!added && r->id != 0) {
+		if (!added) {
 			/* Withdraw it: clients stop using it at once. */
 			queue_ctl(sf, fr, mps_frame_put_remove_addr(fr, r->id));
 			r->valid = 0;

@@ -1781,14 +1781,21 @@ static void sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 			return;
 		}
 	}
-	if (c->rcv_fin) {
+	if (c->rcv_fin && (c->fin_acked || c->snd_una == c->sb.end)) {
 		/* The peer ended its stream and then its connection, as a TCP
-		 * peer's close() does.  Fine if it has all we sent. */
-		if (c->fin_acked || c->snd_una == c->sb.end) {
-			c->peer_gone = 1;
-			conn_check_done(c);
-			return;
-		}
+		 * peer's close() does, and it has all we sent. */
+		c->peer_gone = 1;
+		conn_check_done(c);
+		return;
+	}
+	if (c->outage || c->nsf > 1) {
+		/* Other subflows (stale ones) or an outage in progress: this is
+		 * one more path going away, not the peer leaving, which closes
+		 * every subflow. */
+		drop_sf(c, sf, err ? strerror(err) : "closed by the peer");
+		return;
+	}
+	if (c->rcv_fin) {
 		mps_info("conn %s: peer closed with %llu bytes of ours undelivered", c->peer_str,
 			 (unsigned long long)(c->sb.end - c->snd_una));
 		conn_abort(c, 0, 0, NULL);

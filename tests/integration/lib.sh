@@ -557,12 +557,15 @@ shim_subflow_lines() {
 # xfclient (in $NS_C), both under the shim, DIR c2s (client sends) or s2c;
 # both ends read to EOF, so both see a graceful close.  Fails unless the
 # received copy is identical.  Needs write_pytool.  The array C_ENV adds
-# VAR=VALUE to the client's environment only.  Sets:
+# VAR=VALUE to the client's environment only; MP_DELAY=SECS makes both
+# ends wait that long after connecting before they send (e.g. until every
+# subflow is up).  Sets:
 #   MP_DELTA[i]  bytes path i's client interface counted during the transfer
 #   MP_MS        milliseconds (client start to server end)
 #   MP_CLOG, MP_SLOG  what the client's / server's shim logged meanwhile
 #   MP_PEER      "ADDR:PORT" as the client's log names the connection
 #   MP_SSTATS    the server's per-subflow statistics lines (close)
+# shellcheck disable=SC2034 # MP_* are for the sourcing script
 mp_xfer() {
 	local name=$1 fam=$2 dir=$3 in=$4
 	local host=$SRV4 out="$T_DIR/$1.out" smode cmode i t0 nc0 ns0 cl sl
@@ -587,7 +590,7 @@ mp_xfer() {
 	ns0=0
 	[ -e "$cl" ] && nc0=$(wc -l <"$cl")
 	[ -e "$sl" ] && ns0=$(wc -l <"$sl")
-	bg_start "srv-$name" shim "$NS_S" "$PY" "$PYTOOL" xfserver "$host" "$PORT" "$smode" "$sfile"
+	bg_start "srv-$name" shim "$NS_S" "$PY" "$PYTOOL" xfserver "$host" "$PORT" "$smode" "$sfile" "${MP_DELAY:-0}"
 	local spid=$BG_PID
 	wait_listen "$NS_S" "$PORT"
 	declare -ga MP_DELTA=()
@@ -595,7 +598,7 @@ mp_xfer() {
 	t0=$(date +%s%N)
 	local -a saved=("${T_ENV[@]}")
 	T_ENV+=("${C_ENV[@]}")
-	nsrun shim "$NS_C" "$PY" "$PYTOOL" xfclient "$host" "$PORT" "$cmode" "$cfile" ||
+	nsrun shim "$NS_C" "$PY" "$PYTOOL" xfclient "$host" "$PORT" "$cmode" "$cfile" "${MP_DELAY:-0}" ||
 		fail "$name: client failed"
 	T_ENV=("${saved[@]}")
 	bg_wait "$spid" 30 || fail "$name: server failed ($?)"
@@ -735,7 +738,7 @@ same_file() {
 srv_addr() {
 	if [ -n "${T_TOPO:-}" ]; then
 		if [ "$1" = 6 ]; then echo "$SRV6"; else echo "$SRV4"; fi
-	elif [ "$1" = 6 ]; then echo "$S6"; else echo "$S4"; fi
+	elif [ "$1" = 6 ]; then echo "${S6[0]}"; else echo "${S4[0]}"; fi
 }
 srv_bracket() { if [ "$1" = 6 ]; then echo "[$(srv_addr 6)]"; else srv_addr 4; fi; }
 
@@ -972,17 +975,19 @@ def _xfer(c, mode, path):
     c.close()
     return n
 
-def cmd_xfserver(host, port, mode, path):
-    # accept one connection; MODE send|recv FILE (see _xfer)
+def cmd_xfserver(host, port, mode, path, delay="0"):
+    # accept one connection; [wait DELAY seconds;] MODE send|recv FILE (see _xfer)
     s = listener(host, port)
     c, a = s.accept()
     s.close()
+    time.sleep(float(delay))
     n = _xfer(c, mode, path)
     sys.stderr.write("xfserver: %s %d B with %s\n" % (mode, n, a[0]))
 
-def cmd_xfclient(host, port, mode, path):
-    # connect; MODE send|recv FILE (see _xfer)
+def cmd_xfclient(host, port, mode, path, delay="0"):
+    # connect; [wait DELAY seconds;] MODE send|recv FILE (see _xfer)
     c = connect(host, port)
+    time.sleep(float(delay))
     n = _xfer(c, mode, path)
     sys.stderr.write("xfclient: %s %d B\n" % (mode, n))
 

@@ -28,6 +28,7 @@ set -eu
 : "${MIN_SHARE:=20}" # percent of the rate-predicted share each path must carry
 MPTCPSHIM_LOG=info
 : "${T_TIMEOUT:=240}"
+: "${T_CMD_TIMEOUT:=40}" # each transfer takes a few seconds
 
 tb_init multipath
 require_shim

@@ -1,0 +1,148 @@
+#!/bin/bash
+# nginx.sh: nginx with a master and two workers (pre-forked, each worker
+# accepts on the shared listening socket) under the shim serves a random
+# 50 MiB file over two shaped paths (topology A); curl under the shim
+# downloads it several times, IPv4 and IPv6.  Joins must land in the
+# worker that owns the connection (each worker has its own join listener,
+# announced in its ADD_ADDR), so, with the shim:
+#   - every download is byte-exact (sha256);
+#   - for each download the client logged every extra subflow established
+#     (full mesh over IPv4: 3, over IPv6: 1) and path 2 carried a fair share;
+#   - the server logged as many "joined" lines, all from a worker (not the
+#     master), and no rejected join at all (a join reaching the wrong
+#     worker would be rejected with "unknown token").
+# Which workers served the joins is reported, not required (the kernel
+# decides which worker accepts).
+# Harness self-test without the shim: NOSHIM=1 bash nginx.sh
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -eu
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+
+: "${SIZE:=$((50 * 1024 * 1024))}"
+: "${RUNS4:=3}"
+: "${RUNS6:=1}"
+MPTCPSHIM_LOG=info
+: "${T_TIMEOUT:=240}"
+: "${T_CMD_TIMEOUT:=60}"
+
+tb_init nginx
+require_shim
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x "$NGINX" ] || fail "nginx not installed (scripts/install-deps.sh installs it)"
+command -v curl >/dev/null || fail "curl not installed"
+tb_topo A 2 80,80
+D=$T_DIR
+
+mkdir -p "$D/www" "$D/ngx/logs" "$D/ngx/tmp"
+mkrand "$D/www/file.bin" "$SIZE"
+next_port
+port=$PORT
+cat >"$D/ngx/nginx.conf" <<EOF
+user root;
+worker_processes 2;
+daemon off;
+master_process on;
+pid $D/ngx/nginx.pid;
+error_log $D/ngx/logs/error.log info;
+events {
+	worker_connections 64;
+}
+http {
+	access_log $D/ngx/logs/access.log;
+	client_body_temp_path $D/ngx/tmp/body;
+	proxy_temp_path $D/ngx/tmp/proxy;
+	fastcgi_temp_path $D/ngx/tmp/fastcgi;
+	uwsgi_temp_path $D/ngx/tmp/uwsgi;
+	scgi_temp_path $D/ngx/tmp/scgi;
+	types { application/octet-stream bin; }
+	default_type application/octet-stream;
+	sendfile on;
+	keepalive_timeout 5;
+	server {
+		listen $SRV4:$port;
+		listen [$SRV6]:$port;
+		root $D/www;
+	}
+}
+EOF
+step "nginx (2 workers) on $SRV4:$port and [$SRV6]:$port"
+bg_start nginx shim "$NS_S" "$NGINX" -p "$D/ngx" -e "$D/ngx/logs/error.log" -c "$D/ngx/nginx.conf"
+npid=$BG_PID
+wait_listen "$NS_S" "$port"
+# the master and its two workers
+for _ in $(seq 1 100); do
+	[ -s "$D/ngx/nginx.pid" ] && [ "$(pgrep -c -P "$(cat "$D/ngx/nginx.pid")" || true)" -ge 2 ] && break
+	sleep 0.05
+done
+master=$(cat "$D/ngx/nginx.pid" 2>/dev/null || true)
+[ -n "$master" ] || fail "nginx wrote no pid file"
+workers=$(pgrep -P "$master" | tr '\n' ' ')
+log "nginx master $master, workers $workers"
+
+sl="$T_DIR/shim-$NS_S.log"
+cl="$T_DIR/shim-$NS_C.log"
+nlines() { if [ -e "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+joinpids=""
+
+download() {
+	local fam=$1 run=$2 url extra
+	if [ "$fam" = 6 ]; then
+		url="http://[$SRV6]:$port/file.bin"
+		extra=1 # one subflow per path (no IPv6 on-link mesh)
+	else
+		url="http://$SRV4:$port/file.bin"
+		extra=3 # full mesh: 2 x 2 pairs, the first one included
+	fi
+	local what="download $run over IPv$fam"
+	step "$what"
+	local nc0 ns0 b0 d2 t0 ms
+	nc0=$(nlines "$cl")
+	ns0=$(nlines "$sl")
+	b0=$(path_bytes 2)
+	t0=$(date +%s%N)
+	nsrun shim "$NS_C" curl -sS --noproxy '*' --max-time 50 -o "$D/got.bin" "$url" ||
+		fail "$what: curl failed"
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	d2=$(($(path_bytes 2) - b0))
+	same_file "$what" "$D/www/file.bin" "$D/got.bin"
+	rm -f "$D/got.bin"
+	log "  ${ms}ms, $((SIZE * 8 / 1000 / (ms + 1))) Mbit/s, path 2: $((d2 / 1024)) KiB"
+	shim_enabled || return 0
+	sleep 0.3 # the server's log lines for the joins are written by now
+	local clog slog est joined bad pids
+	clog=$(tail -n +"$((nc0 + 1))" "$cl")
+	slog=$(tail -n +"$((ns0 + 1))" "$sl")
+	est=$(printf '%s\n' "$clog" | grep -cE 'subflow [0-9]+ [^ ]+ -> [^ ]+ established$' || true)
+	joined=$(printf '%s\n' "$slog" | grep -E 'subflow [0-9]+ from [^ ]+ joined$' || true)
+	log "  client: $est extra subflow(s) established; server joins: $(printf '%s\n' "$joined" | grep -c . || true)"
+	[ "$est" = "$extra" ] || fail "$what: the client established $est extra subflows, want $extra"
+	[ "$(printf '%s\n' "$joined" | grep -c . || true)" = "$extra" ] ||
+		fail "$what: the server logged $(printf '%s\n' "$joined" | grep -c . || true) joins, want $extra"
+	bad=$(grep -E 'rejected|aborting|error' "$sl" || true)
+	[ -z "$bad" ] || fail "$what: the server's shim log has rejected joins or errors: $bad"
+	pids=$(printf '%s\n' "$joined" | sed -E 's/^mptcpshim\[([0-9]+)\].*/\1/' | sort -u | tr '\n' ' ')
+	local p
+	for p in $pids; do
+		[ "$p" != "$master" ] || fail "$what: the nginx master accepted a join"
+		case " $workers " in
+		*" $p "*) ;;
+		*) fail "$what: a join was accepted by pid $p, not an nginx worker ($workers)" ;;
+		esac
+	done
+	[ "$(echo "$pids" | wc -w)" = 1 ] || fail "$what: one connection's joins landed in several workers: $pids"
+	joinpids="$joinpids $pids"
+	# path 2 carried its share (half the file; require a fifth of that)
+	[ $((d2 * 10)) -ge "$SIZE" ] || fail "$what: path 2 carried only $d2 B"
+}
+
+for ((r = 1; r <= RUNS4; r++)); do download 4 "$r"; done
+for ((r = 1; r <= RUNS6; r++)); do download 6 "$((RUNS4 + r))"; done
+
+if shim_enabled; then
+	log "joins were served by worker(s): $(echo "$joinpids" | tr ' ' '\n' | grep . | sort | uniq -c | tr '\n' ';' | tr -s ' ')"
+fi
+kill -0 "$npid" 2>/dev/null || fail "nginx died"
+grep -E '\[(emerg|alert|crit)\]' "$D/ngx/logs/error.log" && fail "nginx logged serious errors"
+bg_stop "$npid"

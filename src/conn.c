@@ -456,19 +456,20 @@ static void conn_free(struct mps_conn *c)
 /* Make the app see a reset: a byte left unread in our end when we close it
  * makes the kernel report ECONNRESET on the app's end (af_unix), exactly
  * once, as TCP does after an RST. */
-static void app_inject_reset(struct mps_conn *c)
+static int app_inject_reset(struct mps_conn *c)
 {
-	int d;
+	int d, ok = 0;
 
 	if (c->app_closed)
-		return;
+		return 1;
 	d = mps_fdtab_dup_any(c->sock);
 	if (d >= 0) {
-		if (mps_real.send(d, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-			/* full: then data is already unread, which is enough */
-		}
+		/* EAGAIN: the buffer is full, so bytes are unread already. */
+		ok = mps_real.send(d, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1 ||
+		     errno == EAGAIN || errno == EWOULDBLOCK;
 		mps_real.close(d);
 	}
+	return ok; /* 0: e.g. the app shut its end for writing first */
 }
 
 /* End the connection abortively.  send_close: tell the peer (FASTCLOSE
@@ -527,9 +528,12 @@ static void conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, 
 		c->app_dup = -1;
 	} else {
 		atomic_store(&c->sock->state, MPS_SS_CLOSED);
-		if (app_err == ECONNRESET)
-			app_inject_reset(c);
-		else if (!c->app_closed && atomic_exchange(&c->sock->pending_err, app_err) == 0)
+		/* The unread byte makes af_unix fail the app's calls with
+		 * ECONNRESET (blocked ones too, and without SIGPIPE); the data
+		 * hooks turn that into app_err when it is another error, and
+		 * report it themselves when the byte could not be placed. */
+		if ((!app_inject_reset(c) || app_err != ECONNRESET) && !c->app_closed &&
+		    atomic_exchange(&c->sock->pending_err, app_err) == 0)
 			atomic_fetch_add(&mps_pending_errors, 1);
 	}
 	conn_free(c);
@@ -911,8 +915,8 @@ static void conn_push(struct mps_conn *c)
 		if (sf)
 			frame_fin(c, sf);
 	}
-	if (c->nsf > 1 && mps_dsn_lt(c->snd_una, c->snd_max))
-		stale_arm(c);
+	if (c->nsf > 1 && (mps_dsn_lt(c->snd_una, c->snd_max) || (c->fin_sent && !c->fin_acked)))
+		stale_arm(c); /* a lone DATA_FIN can be stuck on a dead path too */
 	/* Control frames (HELLO_ACK, ADD_ADDR, ACKs, JOIN_OK) and the FIN
 	 * wait in the queues too: write whatever is queued. */
 	for (i = 0; i < c->nsf && !c->dead; i++) {
@@ -1579,9 +1583,12 @@ static void rejoin_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	struct mps_conn *c = w->data;
 
 	pm_fill(c);
-	if (c->dead || !c->outage)
+	if (c->dead)
 		return;
-	c->rejoin_backoff = MPS_MIN(c->rejoin_backoff * 2, 2.0);
+	if (c->outage)
+		c->rejoin_backoff = MPS_MIN(c->rejoin_backoff * 2, 2.0);
+	else if ((c->rejoin_backoff *= 2) > 8.0)
+		return; /* after a loss: 0.5, 1, 2, 4, 8 s; netlink events retry too */
 	ev_timer_set(w, c->rejoin_backoff, 0.);
 	ev_timer_start(loop, w);
 }
@@ -1707,7 +1714,7 @@ static void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 			c->fin_resend = 1;
 		conn_push(c);
 	}
-	if (!busy && !became && c->snd_una == c->snd_max) {
+	if (!busy && !became && c->snd_una == c->snd_max && (!c->fin_sent || c->fin_acked)) {
 		int any_stale = 0;
 
 		/* Idle at the data level too (TCP may have delivered bytes whose
@@ -1762,6 +1769,13 @@ static void sf_lost(struct mps_conn *c, struct mps_subflow *sf, const char *why)
 	if (c->fin_sent && !c->fin_acked)
 		c->fin_resend = 1;
 	update_lowat(c);
+	/* Client: try that path again later (it may come back without a
+	 * netlink event, e.g. after a reset by a middlebox). */
+	if (c->role == MPS_CLIENT && !ev_is_active(&c->rejoin_timer)) {
+		c->rejoin_backoff = 0.5;
+		ev_timer_set(&c->rejoin_timer, c->rejoin_backoff, 0.);
+		ev_timer_start(c->loop, &c->rejoin_timer);
+	}
 	conn_push(c);
 }
 

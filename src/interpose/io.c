@@ -18,13 +18,18 @@
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/interpose.h"
 
+static int errors_pending(void)
+{
+	return atomic_load_explicit(&mps_pending_errors, memory_order_relaxed) != 0 && !mps_inside;
+}
+
 /* The error pending on fd's connection, consumed; 0 if none. */
 static int take_error(int fd)
 {
 	struct mps_sock *s;
 	int e;
 
-	if (atomic_load_explicit(&mps_pending_errors, memory_order_relaxed) == 0 || mps_inside)
+	if (!errors_pending())
 		return 0;
 	s = mps_fdtab_get(fd);
 	if (!s)
@@ -36,14 +41,36 @@ static int take_error(int fd)
 	return e;
 }
 
+/* Before the call: report a pending error, and consume the af_unix reset
+ * that stands for it, so the app sees one error, as with TCP. */
 #define RETURN_PENDING(fd)                                                                         \
 	do {                                                                                       \
 		int e_ = take_error(fd);                                                           \
 		if (e_) {                                                                          \
+			int k_ = 0;                                                                \
+			socklen_t kl_ = sizeof(k_);                                                \
+			mps_real.getsockopt(fd, SOL_SOCKET, SO_ERROR, &k_, &kl_);                  \
 			errno = e_;                                                                \
 			return -1;                                                                 \
 		}                                                                                  \
 	} while (0)
+
+/* After the call: one that was blocked when the connection ended returns
+ * EOF, ECONNRESET or EPIPE from our end closing; the pending error is the
+ * true answer (ETIMEDOUT after an outage; ECONNRESET where no byte could be
+ * left unread, e.g. after the app's own shutdown(SHUT_WR)). */
+static ssize_t settle(int fd, ssize_t r, int eof_possible)
+{
+	int saved = errno, e;
+
+	if (!errors_pending())
+		return r;
+	if (!((r == 0 && eof_possible) || (r < 0 && (saved == ECONNRESET || saved == EPIPE))))
+		return r;
+	e = take_error(fd);
+	errno = e ? e : saved;
+	return e ? -1 : r;
+}
 
 MPS_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 			  __CONST_SOCKADDR_ARG addr, socklen_t alen)
@@ -51,8 +78,8 @@ MPS_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 	mps_real_init();
 	RETURN_PENDING(fd);
 	if (addr.__sockaddr__ && !mps_inside && mps_fdtab_has(fd))
-		return mps_real.sendto(fd, buf, len, flags, NULL, 0);
-	return mps_real.sendto(fd, buf, len, flags, addr.__sockaddr__, alen);
+		return settle(fd, mps_real.sendto(fd, buf, len, flags, NULL, 0), 0);
+	return settle(fd, mps_real.sendto(fd, buf, len, flags, addr.__sockaddr__, alen), 0);
 }
 
 MPS_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
@@ -64,44 +91,44 @@ MPS_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 
 		m.msg_name = NULL;
 		m.msg_namelen = 0;
-		return mps_real.sendmsg(fd, &m, flags);
+		return settle(fd, mps_real.sendmsg(fd, &m, flags), 0);
 	}
-	return mps_real.sendmsg(fd, msg, flags);
+	return settle(fd, mps_real.sendmsg(fd, msg, flags), 0);
 }
 
 MPS_EXPORT ssize_t read(int fd, void *buf, size_t len)
 {
 	mps_real_init();
 	RETURN_PENDING(fd);
-	return mps_real.read(fd, buf, len);
+	return settle(fd, mps_real.read(fd, buf, len), len > 0);
 }
 
 MPS_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 {
 	mps_real_init();
 	RETURN_PENDING(fd);
-	return mps_real.read_chk(fd, buf, len, buflen);
+	return settle(fd, mps_real.read_chk(fd, buf, len, buflen), len > 0);
 }
 
 MPS_EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
 {
 	mps_real_init();
 	RETURN_PENDING(fd);
-	return mps_real.readv(fd, iov, n);
+	return settle(fd, mps_real.readv(fd, iov, n), n > 0);
 }
 
 MPS_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
 	mps_real_init();
 	RETURN_PENDING(fd);
-	return mps_real.recv(fd, buf, len, flags);
+	return settle(fd, mps_real.recv(fd, buf, len, flags), len > 0);
 }
 
 MPS_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
 {
 	mps_real_init();
 	RETURN_PENDING(fd);
-	return mps_real.recv_chk(fd, buf, len, buflen, flags);
+	return settle(fd, mps_real.recv_chk(fd, buf, len, buflen, flags), len > 0);
 }
 
 MPS_EXPORT ssize_t recvfrom(int fd, void *restrict buf, size_t len, int flags,
@@ -109,7 +136,7 @@ MPS_EXPORT ssize_t recvfrom(int fd, void *restrict buf, size_t len, int flags,
 {
 	mps_real_init();
 	RETURN_PENDING(fd);
-	return mps_real.recvfrom(fd, buf, len, flags, addr.__sockaddr__, alen);
+	return settle(fd, mps_real.recvfrom(fd, buf, len, flags, addr.__sockaddr__, alen), len > 0);
 }
 
 MPS_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
@@ -117,33 +144,33 @@ MPS_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, 
 {
 	mps_real_init();
 	RETURN_PENDING(fd);
-	return mps_real.recvfrom_chk(fd, buf, len, buflen, flags, addr, alen);
+	return settle(fd, mps_real.recvfrom_chk(fd, buf, len, buflen, flags, addr, alen), len > 0);
 }
 
 MPS_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	mps_real_init();
 	RETURN_PENDING(fd);
-	return mps_real.recvmsg(fd, msg, flags);
+	return settle(fd, mps_real.recvmsg(fd, msg, flags), 1);
 }
 
 MPS_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 {
 	mps_real_init();
 	RETURN_PENDING(fd);
-	return mps_real.write(fd, buf, len);
+	return settle(fd, mps_real.write(fd, buf, len), 0);
 }
 
 MPS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
 {
 	mps_real_init();
 	RETURN_PENDING(fd);
-	return mps_real.writev(fd, iov, n);
+	return settle(fd, mps_real.writev(fd, iov, n), 0);
 }
 
 MPS_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
 	mps_real_init();
 	RETURN_PENDING(fd);
-	return mps_real.send(fd, buf, len, flags);
+	return settle(fd, mps_real.send(fd, buf, len, flags), 0);
 }

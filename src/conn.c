@@ -825,10 +825,16 @@ static void redundant_push(struct mps_conn *c, uint64_t limit)
 		struct mps_subflow *sf = c->sf[i];
 		size_t budget;
 
+		size_t framed = 0;
+
 		if (!sf_usable(sf) || !sf->ready)
 			continue;
-		if (mps_dsn_lt(sf->red_nxt, c->snd_una))
+		/* DSNs are compared modulo 2^64: an unset cursor (0) is not
+		 * "behind" snd_una half the time, so it is set explicitly. */
+		if (!sf->red_init || mps_dsn_lt(sf->red_nxt, c->snd_una)) {
 			sf->red_nxt = c->snd_una;
+			sf->red_init = 1;
+		}
 		budget = sf_budget(c, sf, 1);
 		while (budget > 0 && mps_dsn_lt(sf->red_nxt, limit)) {
 			size_t n = frame_data(c, sf, sf->red_nxt,
@@ -837,13 +843,18 @@ static void redundant_push(struct mps_conn *c, uint64_t limit)
 			if (!n)
 				break;
 			sf->red_nxt += n;
+			framed += n;
 			budget = n > budget ? 0 : budget - n;
 		}
 		if (mps_dsn_lt(c->snd_nxt, sf->red_nxt))
 			c->snd_nxt = sf->red_nxt;
-		sf->ready = 0;
 		sf_flush(c, sf);
-		ev_io_start(c->loop, &sf->wio);
+		if (framed || budget == 0) {
+			/* More only once the kernel says it has room; with nothing
+			 * to send, stay ready (re-arming would spin). */
+			sf->ready = 0;
+			ev_io_start(c->loop, &sf->wio);
+		}
 	}
 }
 
@@ -1609,7 +1620,7 @@ static void outage_begin(struct mps_conn *c, const char *why)
 		 c->peer_str, why, mps_config()->outage_timeout);
 	c->snd_nxt = c->snd_una;
 	for (i = 0; i < c->nsf; i++)
-		c->sf[i]->red_nxt = c->snd_una;
+		c->sf[i]->red_nxt = c->snd_una, c->sf[i]->red_init = 1;
 	if (c->fin_sent && !c->fin_acked)
 		c->fin_resend = 1;
 	ev_timer_set(&c->outage_timer, mps_config()->outage_timeout, 0.);
@@ -1709,7 +1720,7 @@ static void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 		/* Resend what the stale path may be holding. */
 		c->snd_nxt = c->snd_una;
 		for (i = 0; i < c->nsf; i++)
-			c->sf[i]->red_nxt = c->snd_una;
+			c->sf[i]->red_nxt = c->snd_una, c->sf[i]->red_init = 1;
 		if (c->fin_sent && !c->fin_acked)
 			c->fin_resend = 1;
 		conn_push(c);
@@ -1765,7 +1776,7 @@ static void sf_lost(struct mps_conn *c, struct mps_subflow *sf, const char *why)
 	mps_sf_free(c->loop, sf, 1);
 	c->snd_nxt = c->snd_una;
 	for (i = 0; i < c->nsf; i++)
-		c->sf[i]->red_nxt = c->snd_una;
+		c->sf[i]->red_nxt = c->snd_una, c->sf[i]->red_init = 1;
 	if (c->fin_sent && !c->fin_acked)
 		c->fin_resend = 1;
 	update_lowat(c);

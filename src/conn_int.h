@@ -68,6 +68,7 @@ struct mps_subflow {
 	struct sockaddr_storage local, remote;
 	uint64_t tx_bytes, rx_bytes;
 	uint64_t red_nxt;          /* redundant scheduler: next DSN for this subflow */
+	uint8_t red_init;          /* red_nxt holds a DSN (0 is a valid DSN too) */
 	/* Blackhole detection: TCP-level ACK progress, from TCP_INFO. */
 	uint64_t acked_seen;       /* tcpi_bytes_acked at the last change */
 	double acked_at;           /* when it last changed (ev_now) */

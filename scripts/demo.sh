@@ -12,6 +12,10 @@
 #              joined directly by one link per path, an address per path
 #   -l LOGDIR  copy the shim logs there (default: shown, then removed)
 #   --plain    run without the shim (for comparison: one path only)
+#   --no-cut   do not cut a path mid-transfer (by default, with two or more
+#              paths under the shim, path 1 goes down at t=2 s and comes back
+#              at t=4 s: the transfer carries on over the other path, then
+#              uses both again; the live view shows it)
 #
 # Creates network namespaces (unique names, removed on exit) from
 # tests/integration/lib.sh (tb_topo), every path shaped both ways with tbf,
@@ -37,6 +41,9 @@ RATES=40,20
 KIND=B
 LOGDIR=""
 PLAIN=0
+CUT=1
+CUT_AT=2.0
+RESTORE_AT=4.0
 while [ $# -gt 0 ]; do
 	case $1 in
 	-s) MIB=${2:-}; shift 2 ;;
@@ -45,6 +52,7 @@ while [ $# -gt 0 ]; do
 	-T) KIND=${2:-}; shift 2 ;;
 	-l) LOGDIR=${2:-}; shift 2 ;;
 	--plain) PLAIN=1; shift ;;
+	--no-cut) CUT=0; shift ;;
 	-h | --help) sed -n '2,25p' "$0"; exit 0 ;;
 	*) echo "demo.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
 	esac
@@ -98,6 +106,8 @@ nsrun shim "$NS_C" socat -b 131072 -t 30 "OPEN:$IN,rdonly!!OPEN:/dev/null,wronly
 CPID=$!
 crc=""
 tick=1
+cut_state=0 # 0 before the cut, 1 down, 2 restored
+[ "$CUT" = 1 ] && [ "$NPATHS" -ge 2 ] && shim_enabled || cut_state=2
 while :; do
 	# wake up every 50 ms; print at each 0.5 s mark; stop when the server
 	# has written the file and exited
@@ -116,6 +126,22 @@ while :; do
 		{ r = $1 * 8 / (b - a) / 1e6; tot += r; s = s sprintf("  path%d %5.1f Mbit/s", NR, r) }
 		END { printf "t=%4.1fs%s  total %5.1f Mbit/s", b - t0, s, tot }')
 	echo "$line"
+	if [ "$cut_state" = 0 ] && awk -v a="$t0" -v b="$tn" -v c="$CUT_AT" 'BEGIN { exit !(b - a >= c) }'; then
+		ip -n "$NS_C" link set "${IFC[1]}" down
+		echo "        *** path1 (${IFC[1]}) link DOWN: the transfer must carry on over the other path(s) ***"
+		cut_state=1
+	elif [ "$cut_state" = 1 ] && awk -v a="$t0" -v b="$tn" -v c="$RESTORE_AT" 'BEGIN { exit !(b - a >= c) }'; then
+		ip -n "$NS_C" link set "${IFC[1]}" up
+		if [ "$T_TOPO" = B ]; then
+			# A link going down takes its routes with it; on a real
+			# host the DHCP client puts them back, here we do.
+			r1="198.18.$T_NETNUM.$((16 + 2))"
+			ip -n "$NS_C" route replace default via "$r1" dev "${IFC[1]}" table 101 2>/dev/null || true
+			ip -n "$NS_C" route replace default via "$r1" dev "${IFC[1]}" 2>/dev/null || true
+		fi
+		echo "        *** path1 (${IFC[1]}) link UP again: the shim opens a new subflow on it ***"
+		cut_state=2
+	fi
 	for ((i = 1; i <= NPATHS; i++)); do PBP[i]=${PBN[i]}; done
 	tprev=$tn
 	tick=$((tick + 1))

@@ -1344,6 +1344,7 @@ static void drop_sf(struct mps_conn *c, struct mps_subflow *sf, const char *why)
 static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 {
 	struct batch b;
+	int dup = 0;
 
 	b.n = 0;
 	while (!c->dead) {
@@ -1378,6 +1379,10 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 				c->fin_seen = 1;
 				c->rcv_fin_dsn = end;
 			}
+			/* Data (or DATA_FIN) we already have: the sender is
+			 * resending because our ACK got lost with a path. */
+			if (c->rcv_fin || !mps_dsn_lt(c->rcv_nxt, end))
+				dup = 1;
 			if (!c->rcv_fin && mps_dsn_lt(c->rcv_nxt, end)) {
 				if (mps_dsn_lt(dsn, c->rcv_nxt)) {
 					p += c->rcv_nxt - dsn; /* the front is a duplicate */
@@ -1454,7 +1459,10 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 		return;
 	mps_ofo_advance(&c->ofo, c->rcv_nxt); /* only now: the batch pointed into it */
 	fin_to_app(c);
-	ack_update(c);
+	if (dup)
+		send_ack(c); /* at once, even if rcv_nxt did not move */
+	else
+		ack_update(c);
 }
 
 /* Plain mode: raw bytes, and plain TCP flow control (stop reading the
@@ -1723,6 +1731,7 @@ static void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 			c->sf[i]->red_nxt = c->snd_una, c->sf[i]->red_init = 1;
 		if (c->fin_sent && !c->fin_acked)
 			c->fin_resend = 1;
+		send_ack(c); /* ours may be stuck on the stale path too */
 		conn_push(c);
 	}
 	if (!busy && !became && c->snd_una == c->snd_max && (!c->fin_sent || c->fin_acked)) {
@@ -1749,6 +1758,23 @@ static void watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	if (c->rx_mode != RX_MP || idle) {
 		c->last_progress = ev_now(loop);
 		return;
+	}
+	/* Data-level retransmission: nothing ACKed for a second although a
+	 * path works means an ACK (or the data) was lost with a path that
+	 * died: send again from snd_una; the receiver re-ACKs duplicates. */
+	if (!c->outage && n_usable(c) > 0 && ev_now(loop) - c->last_resend > 1.0 &&
+	    ev_now(loop) - c->last_progress > 1.0) {
+		int i;
+
+		c->last_resend = ev_now(loop);
+		c->snd_nxt = c->snd_una;
+		for (i = 0; i < c->nsf; i++)
+			c->sf[i]->red_nxt = c->snd_una, c->sf[i]->red_init = 1;
+		if (c->fin_sent && !c->fin_acked)
+			c->fin_resend = 1;
+		conn_push(c);
+		if (c->dead)
+			return;
 	}
 	if (ev_now(loop) - c->last_progress > mps_config()->outage_timeout) {
 		char msg[96];
@@ -1780,6 +1806,7 @@ static void sf_lost(struct mps_conn *c, struct mps_subflow *sf, const char *why)
 	if (c->fin_sent && !c->fin_acked)
 		c->fin_resend = 1;
 	update_lowat(c);
+	send_ack(c); /* the last ACK may have left on the lost path */
 	/* Client: try that path again later (it may come back without a
 	 * netlink event, e.g. after a reset by a middlebox). */
 	if (c->role == MPS_CLIENT && !ev_is_active(&c->rejoin_timer)) {
@@ -2045,6 +2072,17 @@ static void client_join_failed(struct mps_conn *c, struct mps_subflow *sf, const
 		 mps_addr_str(&sf->remote, r, sizeof(r)), why);
 	conn_del_sf(c, sf);
 	mps_sf_free(c->loop, sf, 1);
+	/* A join that failed slowly (neighbour resolution, SYN timeouts) was
+	 * started while the path was still coming up: try again soon rather
+	 * than at the next backoff step.  Quick failures (no route) keep the
+	 * backoff, so unroutable pairs do not spin. */
+	if (!c->dead && ev_now(c->loop) - sf->born > 1.0 &&
+	    (!ev_is_active(&c->rejoin_timer) || ev_timer_remaining(c->loop, &c->rejoin_timer) > 0.5)) {
+		c->rejoin_backoff = 0.5;
+		ev_timer_stop(c->loop, &c->rejoin_timer);
+		ev_timer_set(&c->rejoin_timer, 0.5, 0.);
+		ev_timer_start(c->loop, &c->rejoin_timer);
+	}
 }
 
 static void client_join_connected(struct mps_conn *c, struct mps_subflow *sf)
@@ -2176,6 +2214,7 @@ static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t
 	}
 	sf->local = src;
 	sf->remote = r->addr;
+	sf->born = ev_now(c->loop);
 	sf->ifindex = la->ifindex;
 	sf->backup = (uint8_t)mps_pm_is_backup(mps_config(), la->ifname);
 	sf->local_id = local_id;

@@ -69,6 +69,7 @@ struct mps_subflow {
 	uint64_t tx_bytes, rx_bytes;
 	uint64_t red_nxt;          /* redundant scheduler: next DSN for this subflow */
 	uint8_t red_init;          /* red_nxt holds a DSN (0 is a valid DSN too) */
+	double born;               /* ev_now when created */
 	/* Blackhole detection: TCP-level ACK progress, from TCP_INFO. */
 	uint64_t acked_seen;       /* tcpi_bytes_acked at the last change */
 	double acked_at;           /* when it last changed (ev_now) */
@@ -162,6 +163,7 @@ struct mps_conn {
 	 * MPTCPSHIM_OUTAGE_TIMEOUT ends the connection (ETIMEDOUT). */
 	ev_timer watchdog;
 	double last_progress;
+	double last_resend; /* data-level retransmission, at most once a second */
 	ev_timer stale_tick; /* blackhole detection, while >= 2 subflows carry data */
 
 	struct ev_loop *loop;

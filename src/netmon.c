@@ -84,6 +84,11 @@ static void on_ready(struct ev_loop *loop, ev_io *w, int revents)
 				if (nh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct ifaddrmsg)))
 					on_addr(nh);
 				break;
+			case RTM_NEWROUTE:
+				/* A route appeared (a DHCP client after link-up, a
+				 * VPN...): pairs that could not route may now. */
+				mps_conn_on_link_event(0, 1);
+				break;
 			case RTM_NEWLINK:
 			case RTM_DELLINK:
 				if (nh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct ifinfomsg)))
@@ -113,7 +118,8 @@ void mps_netmon_start(struct ev_loop *loop)
 	mps_ifd_add(fd);
 	memset(&sa, 0, sizeof(sa));
 	sa.nl_family = AF_NETLINK;
-	sa.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
+	sa.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE |
+		       RTMGRP_IPV6_ROUTE;
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		mps_warn("netmon: cannot subscribe to rtnetlink (%s)", strerror(errno));
 		mps_conn_close_internal(fd);

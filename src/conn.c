@@ -285,6 +285,41 @@ static struct mps_subflow *best_usable(const struct mps_conn *c)
 	return best;
 }
 
+static int conn_add_sf(struct mps_conn *c, struct mps_subflow *sf);
+
+/* A new subflow for fd, attached to c.  On failure fd is closed and NULL
+ * returned. */
+static struct mps_subflow *sf_attach_new(struct mps_conn *c, int fd, int state)
+{
+	struct mps_subflow *sf = mps_sf_alloc(c->loop, fd, state);
+
+	if (sf && conn_add_sf(c, sf) == 0)
+		return sf;
+	if (sf) {
+		sf->fd = -1;
+		free(sf->rbuf);
+		free(sf);
+	}
+	mps_conn_close_internal(fd);
+	return NULL;
+}
+
+/* Everything not data-ACKed goes out again from snd_una, DATA_FIN included
+ * (the receiver drops what it already has): after a path died, went
+ * stale, or an ACK was lost with it. */
+static void resend_from_una(struct mps_conn *c)
+{
+	int i;
+
+	c->snd_nxt = c->snd_una;
+	for (i = 0; i < c->nsf; i++) {
+		c->sf[i]->red_nxt = c->snd_una;
+		c->sf[i]->red_init = 1;
+	}
+	if (c->fin_sent && !c->fin_acked)
+		c->fin_resend = 1;
+}
+
 /* Subflow membership and fds change under the sock lock: app threads
  * forwarding socket options walk the same array. */
 static int conn_add_sf(struct mps_conn *c, struct mps_subflow *sf)
@@ -1618,19 +1653,13 @@ static void rejoin_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
  * address event); the server waits for a join. */
 static void outage_begin(struct mps_conn *c, const char *why)
 {
-	int i;
-
 	if (c->outage || c->dead)
 		return;
 	c->outage = 1;
 	c->outage_since = ev_now(c->loop);
 	mps_warn("conn %s: no working path (%s): holding the connection for up to %u s",
 		 c->peer_str, why, mps_config()->outage_timeout);
-	c->snd_nxt = c->snd_una;
-	for (i = 0; i < c->nsf; i++)
-		c->sf[i]->red_nxt = c->snd_una, c->sf[i]->red_init = 1;
-	if (c->fin_sent && !c->fin_acked)
-		c->fin_resend = 1;
+	resend_from_una(c);
 	ev_timer_set(&c->outage_timer, mps_config()->outage_timeout, 0.);
 	ev_timer_start(c->loop, &c->outage_timer);
 	if (c->role == MPS_CLIENT) {
@@ -1726,11 +1755,7 @@ static void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	if (became) {
 		/* Resend what the stale path may be holding. */
-		c->snd_nxt = c->snd_una;
-		for (i = 0; i < c->nsf; i++)
-			c->sf[i]->red_nxt = c->snd_una, c->sf[i]->red_init = 1;
-		if (c->fin_sent && !c->fin_acked)
-			c->fin_resend = 1;
+		resend_from_una(c);
 		send_ack(c); /* ours may be stuck on the stale path too */
 		conn_push(c);
 	}
@@ -1764,14 +1789,8 @@ static void watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	 * died: send again from snd_una; the receiver re-ACKs duplicates. */
 	if (!c->outage && n_usable(c) > 0 && ev_now(loop) - c->last_resend > 1.0 &&
 	    ev_now(loop) - c->last_progress > 1.0) {
-		int i;
-
 		c->last_resend = ev_now(loop);
-		c->snd_nxt = c->snd_una;
-		for (i = 0; i < c->nsf; i++)
-			c->sf[i]->red_nxt = c->snd_una, c->sf[i]->red_init = 1;
-		if (c->fin_sent && !c->fin_acked)
-			c->fin_resend = 1;
+		resend_from_una(c);
 		conn_push(c);
 		if (c->dead)
 			return;
@@ -1790,8 +1809,6 @@ static void watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
  * (the receiver drops what it already has). */
 static void sf_lost(struct mps_conn *c, struct mps_subflow *sf, const char *why)
 {
-	int i;
-
 	if (c->rcv_fin) /* the peer is closing down: expected */
 		mps_dbg("conn %s: subflow %d closed (%s)", c->peer_str, sf->id, why);
 	else
@@ -1800,11 +1817,7 @@ static void sf_lost(struct mps_conn *c, struct mps_subflow *sf, const char *why)
 	sf_log_stats(c, sf);
 	conn_del_sf(c, sf);
 	mps_sf_free(c->loop, sf, 1);
-	c->snd_nxt = c->snd_una;
-	for (i = 0; i < c->nsf; i++)
-		c->sf[i]->red_nxt = c->snd_una, c->sf[i]->red_init = 1;
-	if (c->fin_sent && !c->fin_acked)
-		c->fin_resend = 1;
+	resend_from_una(c);
 	update_lowat(c);
 	send_ack(c); /* the last ACK may have left on the lost path */
 	/* Client: try that path again later (it may come back without a
@@ -1820,7 +1833,22 @@ static void sf_lost(struct mps_conn *c, struct mps_subflow *sf, const char *why)
 /* EOF or error on an MP subflow. */
 static void sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 {
+	/* A live peer shim never FINs a subflow mid-stream (it resets those
+	 * it drops; FIN comes only at the connection's end), but a dying
+	 * peer process's kernel does, on all its subflows within moments
+	 * (RST on those with unread data).  So after a mid-stream FIN, the
+	 * last subflow closing within 2 s means the peer is gone: a reset
+	 * for the app, not an outage. */
+	int peer_leaving = sf->state == SF_ACTIVE && !c->rcv_fin &&
+			   c->peer_closed_at > 0 && ev_now(c->loop) - c->peer_closed_at < 2.0;
+
+	if (sf->state == SF_ACTIVE && !c->rcv_fin && !err)
+		c->peer_closed_at = ev_now(c->loop);
 	ev_io_stop(c->loop, &sf->rio);
+	if (peer_leaving && n_usable(c) - sf_usable(sf) == 0) {
+		conn_abort(c, 0, 0, "every subflow closed by the peer before the stream ended");
+		return;
+	}
 	if (sf->state != SF_ACTIVE || n_usable(c) - sf_usable(sf) > 0) {
 		if (sf->state != SF_ACTIVE) {
 			mps_dbg("conn %s: subflow %d closed during its join", c->peer_str, sf->id);
@@ -2202,16 +2230,9 @@ static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t
 	if (!la->loopback)
 		mps_real.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, la->ifname,
 				    (socklen_t)strlen(la->ifname));
-	sf = mps_sf_alloc(c->loop, fd, SF_CONNECTING);
-	if (!sf || conn_add_sf(c, sf)) {
-		if (sf) {
-			sf->fd = -1;
-			free(sf->rbuf);
-			free(sf);
-		}
-		mps_conn_close_internal(fd);
+	sf = sf_attach_new(c, fd, SF_CONNECTING);
+	if (!sf)
 		return;
-	}
 	sf->local = src;
 	sf->remote = r->addr;
 	sf->born = ev_now(c->loop);
@@ -2542,14 +2563,8 @@ static void client_fallback(struct mps_conn *c, const char *why)
 		conn_abort(c, 0, 0, "plain reconnect: cannot create a socket");
 		return;
 	}
-	nsf = mps_sf_alloc(c->loop, fd, SF_CONNECTING);
-	if (!nsf || conn_add_sf(c, nsf)) {
-		if (nsf) {
-			nsf->fd = -1;
-			free(nsf->rbuf);
-			free(nsf);
-		}
-		mps_conn_close_internal(fd);
+	nsf = sf_attach_new(c, fd, SF_CONNECTING);
+	if (!nsf) {
 		conn_abort(c, 0, 0, "plain reconnect: out of memory");
 		return;
 	}

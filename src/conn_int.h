@@ -164,6 +164,7 @@ struct mps_conn {
 	ev_timer watchdog;
 	double last_progress;
 	double last_resend; /* data-level retransmission, at most once a second */
+	double peer_closed_at; /* when the peer last closed (FIN/RST) a subflow mid-stream */
 	ev_timer stale_tick; /* blackhole detection, while >= 2 subflows carry data */
 
 	struct ev_loop *loop;

@@ -1,8 +1,8 @@
 /* conn_int.h - the connection engine's private structures, shared by
  * conn.c (connections, data path, path manager) and join.c (the join
  * listener and the server side of MP_JOIN).  Shim thread only. */
-#ifndef MPTCPSHIM_CONN_INT_H
-#define MPTCPSHIM_CONN_INT_H
+#ifndef MPS_CONN_INT_H
+#define MPS_CONN_INT_H
 
 #include <ev.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* config.h - the MPTCPSHIM_* environment, parsed once into an immutable struct.
  * Every variable name the library reads is defined in config.c and nowhere else. */
-#ifndef MPTCPSHIM_CONFIG_H
-#define MPTCPSHIM_CONFIG_H
+#ifndef MPS_CONFIG_H
+#define MPS_CONFIG_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -2,8 +2,8 @@
  * the subflow(s) on the other, and the state machine between them.
  * Everything here runs on the shim thread, except mps_conn_start, which an
  * app thread calls to hand a new connection over. */
-#ifndef MPTCPSHIM_CONN_H
-#define MPTCPSHIM_CONN_H
+#ifndef MPS_CONN_H
+#define MPS_CONN_H
 
 #include <sys/socket.h>
 

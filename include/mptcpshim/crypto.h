@@ -1,6 +1,6 @@
 /* crypto.h - keys, tokens, IDSNs and join HMACs (RFC 8684 §3.1, §3.2), via OpenSSL. */
-#ifndef MPTCPSHIM_CRYPTO_H
-#define MPTCPSHIM_CRYPTO_H
+#ifndef MPS_CRYPTO_H
+#define MPS_CRYPTO_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -10,8 +10,8 @@
  * Internal descriptors (subflows, the shim's socketpair ends, the log) are
  * tracked apart, so a forked child can close them and the close() hook can
  * refuse to let the app close them under us. */
-#ifndef MPTCPSHIM_FDTAB_H
-#define MPTCPSHIM_FDTAB_H
+#ifndef MPS_FDTAB_H
+#define MPS_FDTAB_H
 
 #include <netinet/in.h>
 #include <pthread.h>

@@ -5,8 +5,8 @@
  * All integers are big-endian.  The full layout of each frame type is in
  * docs/DESIGN.md ("Wire protocol"); the decoder enforces every rule there.
  */
-#ifndef MPTCPSHIM_FRAME_H
-#define MPTCPSHIM_FRAME_H
+#ifndef MPS_FRAME_H
+#define MPS_FRAME_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /* interpose.h - shared by the hook files in src/interpose/. */
-#ifndef MPTCPSHIM_INTERPOSE_H
-#define MPTCPSHIM_INTERPOSE_H
+#ifndef MPS_INTERPOSE_H
+#define MPS_INTERPOSE_H
 
 #include "mptcpshim/config.h"
 #include "mptcpshim/loop.h"

@@ -1,7 +1,7 @@
 /* log.h - one line per event: "mptcpshim[pid] module: message", written
  * with a single write() to a private descriptor (never the app's stdio). */
-#ifndef MPTCPSHIM_LOG_H
-#define MPTCPSHIM_LOG_H
+#ifndef MPS_LOG_H
+#define MPS_LOG_H
 
 #include "mptcpshim/config.h"
 

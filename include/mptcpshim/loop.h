@@ -4,8 +4,8 @@
  * thread as commands (a mutex-protected queue + ev_async wakeup).  The
  * thread starts on first use, with every signal blocked, and a forked
  * child starts its own on demand. */
-#ifndef MPTCPSHIM_LOOP_H
-#define MPTCPSHIM_LOOP_H
+#ifndef MPS_LOOP_H
+#define MPS_LOOP_H
 
 #include <ev.h>
 

@@ -17,8 +17,8 @@
  *                           else PLAIN.
  * A HELLO/HELLO_ACK that matches the prefix but is malformed is an ERROR.
  */
-#ifndef MPTCPSHIM_NEGO_H
-#define MPTCPSHIM_NEGO_H
+#ifndef MPS_NEGO_H
+#define MPS_NEGO_H
 
 #include <stddef.h>
 #include <stdint.h>

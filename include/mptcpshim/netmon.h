@@ -1,6 +1,6 @@
 /* netmon.h - rtnetlink watcher for link and address changes (shim thread). */
-#ifndef MPTCPSHIM_NETMON_H
-#define MPTCPSHIM_NETMON_H
+#ifndef MPS_NETMON_H
+#define MPS_NETMON_H
 
 struct ev_loop;
 

@@ -3,8 +3,8 @@
  * Sorted, non-overlapping segments; copies the bytes.  Pure: no I/O.
  * Memory is bounded by the caller: it only inserts bytes inside the window
  * it advertised. */
-#ifndef MPTCPSHIM_OFO_H
-#define MPTCPSHIM_OFO_H
+#ifndef MPS_OFO_H
+#define MPS_OFO_H
 
 #include <stddef.h>
 #include <stdint.h>

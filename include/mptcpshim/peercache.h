@@ -1,7 +1,7 @@
 /* peercache.h - what we learned about destinations: plain (connect plainly
  * at once until the entry expires) or shim (send the first flight freely). */
-#ifndef MPTCPSHIM_PEERCACHE_H
-#define MPTCPSHIM_PEERCACHE_H
+#ifndef MPS_PEERCACHE_H
+#define MPS_PEERCACHE_H
 
 #include <stdint.h>
 #include <sys/socket.h>

@@ -1,8 +1,8 @@
 /* pm.h - the path manager's view of local addresses.
  * mps_pm_usable is the pure policy (unit-tested); mps_pm_local_addrs applies
  * it to getifaddrs(3). */
-#ifndef MPTCPSHIM_PM_H
-#define MPTCPSHIM_PM_H
+#ifndef MPS_PM_H
+#define MPS_PM_H
 
 #include <net/if.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* real.h - libc's own socket calls, resolved once with dlsym(RTLD_NEXT).
  * Core code calls these, never the hooked names, so it cannot recurse. */
-#ifndef MPTCPSHIM_REAL_H
-#define MPTCPSHIM_REAL_H
+#ifndef MPS_REAL_H
+#define MPS_REAL_H
 
 #include <sys/socket.h>
 #include <sys/types.h>

@@ -1,8 +1,8 @@
 /* sched.h - packet schedulers behind one ops struct (after the kernel's
  * net/mptcp/sched.c).  Pure: the engine describes its subflows as views
  * and asks which one carries the next chunk. */
-#ifndef MPTCPSHIM_SCHED_H
-#define MPTCPSHIM_SCHED_H
+#ifndef MPS_SCHED_H
+#define MPS_SCHED_H
 
 #include <stdint.h>
 

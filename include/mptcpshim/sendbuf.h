@@ -4,8 +4,8 @@
  * arrives and freed as soon as every byte in them is data-ACKed.  Memory is
  * bounded by limit (rounded up to whole chunks).  Pure: no I/O.
  */
-#ifndef MPTCPSHIM_SENDBUF_H
-#define MPTCPSHIM_SENDBUF_H
+#ifndef MPS_SENDBUF_H
+#define MPS_SENDBUF_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
 /* token.h - token -> connection table (server side), so a token names at
  * most one live connection per process (RFC 8684 §3.1: regenerate the key
  * on collision) and joins can find their connection. */
-#ifndef MPTCPSHIM_TOKEN_H
-#define MPTCPSHIM_TOKEN_H
+#ifndef MPS_TOKEN_H
+#define MPS_TOKEN_H
 
 #include <stdint.h>
 

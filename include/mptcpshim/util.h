@@ -1,6 +1,6 @@
 /* util.h - small shared helpers: big-endian access, time. */
-#ifndef MPTCPSHIM_UTIL_H
-#define MPTCPSHIM_UTIL_H
+#ifndef MPS_UTIL_H
+#define MPS_UTIL_H
 
 #include <stdint.h>
 #include <string.h>

@@ -69,14 +69,6 @@ static void client_fallback(struct mps_conn *c, const char *why);
 
 /* ---------------------------------------------------------------- helpers */
 
-void mps_conn_close_internal(int fd)
-{
-	if (fd >= 0) {
-		mps_ifd_del(fd);
-		mps_real.close(fd);
-	}
-}
-
 void mps_grow_pair_buffer(int fd)
 {
 	int v = MPS_PAIR_BUF;
@@ -242,7 +234,7 @@ void mps_sf_free(struct ev_loop *loop, struct mps_subflow *sf, int reset)
 			mps_real.setsockopt(sf->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		} else
 			shutdown(sf->fd, SHUT_WR);
-		mps_conn_close_internal(sf->fd);
+		mps_ifd_close(sf->fd);
 		sf->fd = -1;
 	}
 	sf->state = SF_DEAD;
@@ -300,7 +292,7 @@ static struct mps_subflow *sf_attach_new(struct mps_conn *c, int fd, int state)
 		free(sf->rbuf);
 		free(sf);
 	}
-	mps_conn_close_internal(fd);
+	mps_ifd_close(fd);
 	return NULL;
 }
 
@@ -471,8 +463,8 @@ static void conn_free(struct mps_conn *c)
 		conn_del_sf(c, sf);
 		mps_sf_free(c->loop, sf, 0);
 	}
-	mps_conn_close_internal(c->app_dup);
-	mps_conn_close_internal(c->app_fd);
+	mps_ifd_close(c->app_dup);
+	mps_ifd_close(c->app_fd);
 	if (c->token_registered)
 		mps_token_del(c->local_token, c);
 	pthread_mutex_lock(&c->sock->lock);
@@ -559,7 +551,7 @@ static void conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, 
 		 * refused TCP connect reports. */
 		atomic_store(&c->sock->state, MPS_SS_FAILED);
 		drain_filler(c, 1);
-		mps_conn_close_internal(c->app_dup);
+		mps_ifd_close(c->app_dup);
 		c->app_dup = -1;
 	} else {
 		atomic_store(&c->sock->state, MPS_SS_CLOSED);
@@ -1887,10 +1879,7 @@ static void sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 		char why[80];
 
 		snprintf(why, sizeof(why), "last subflow: %s", strerror(err));
-		sf_log_stats(c, sf);
-		conn_del_sf(c, sf);
-		mps_sf_free(c->loop, sf, 1);
-		outage_begin(c, why);
+		drop_sf(c, sf, why); /* the last one: outage */
 		return;
 	}
 	/* A clean FIN without DATA_FIN: the peer's process ended without
@@ -2222,7 +2211,7 @@ static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t
 	else
 		memcpy(&((struct sockaddr_in6 *)&src)->sin6_addr, la->addr, 16);
 	if (bind(fd, (struct sockaddr *)&src, ss_len(&src)) != 0) {
-		mps_conn_close_internal(fd);
+		mps_ifd_close(fd);
 		return;
 	}
 	/* Pin the path to the interface as well, for hosts whose routing
@@ -2470,7 +2459,7 @@ static void client_established(struct mps_conn *c)
 	drain_filler(c, 0);
 	if (c->app_dup >= 0) {
 		mps_grow_pair_buffer(c->app_dup);
-		mps_conn_close_internal(c->app_dup);
+		mps_ifd_close(c->app_dup);
 		c->app_dup = -1;
 	}
 	mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
@@ -2534,7 +2523,7 @@ static int new_tcp_socket(struct mps_conn *c)
 		if (bind(fd, (struct sockaddr *)&c->bind_addr, c->bind_len) != 0) {
 			int e = errno;
 
-			mps_conn_close_internal(fd);
+			mps_ifd_close(fd);
 			return -e;
 		}
 	}

@@ -179,7 +179,6 @@ struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, int state);
 void mps_sf_free(struct ev_loop *loop, struct mps_subflow *sf, int reset);
 /* A verified server-side join joins its connection (join.c -> conn.c). */
 void mps_conn_attach_join(struct mps_conn *c, struct mps_subflow *sf);
-void mps_conn_close_internal(int fd);
 /* An IPv4-mapped IPv6 address (dual-stack sockets) as plain IPv4. */
 void mps_unmap_v4(struct sockaddr_storage *ss);
 

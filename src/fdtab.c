@@ -213,6 +213,14 @@ void mps_ifd_del(int fd)
 		atomic_store(&pg[fd & (PAGE_SIZE_FDS - 1)], 0);
 }
 
+void mps_ifd_close(int fd)
+{
+	if (fd >= 0) {
+		mps_ifd_del(fd); /* before close: the number may be reused at once */
+		mps_real.close(fd);
+	}
+}
+
 int mps_ifd_is(int fd)
 {
 	atomic_uchar *pg = ipage_for(fd, 0);

@@ -79,12 +79,12 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 
 			mps_warn("join from %s rejected: too many joins pending",
 				 mps_addr_str(&peer, a, sizeof(a)));
-			mps_conn_close_internal(fd);
+			mps_ifd_close(fd);
 			continue;
 		}
 		sf = mps_sf_alloc(loop, fd, SF_JOIN_WAIT);
 		if (!sf) {
-			mps_conn_close_internal(fd);
+			mps_ifd_close(fd);
 			continue;
 		}
 		sf->remote = peer;
@@ -120,12 +120,12 @@ static int open_listener(int family, uint16_t *port)
 	} else
 		len = sizeof(struct sockaddr_in);
 	if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 128) != 0) {
-		mps_conn_close_internal(fd);
+		mps_ifd_close(fd);
 		return -1;
 	}
 	len = sizeof(ss);
 	if (mps_real.getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
-		mps_conn_close_internal(fd);
+		mps_ifd_close(fd);
 		return -1;
 	}
 	*port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port

@@ -122,7 +122,7 @@ void mps_netmon_start(struct ev_loop *loop)
 		       RTMGRP_IPV6_ROUTE;
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		mps_warn("netmon: cannot subscribe to rtnetlink (%s)", strerror(errno));
-		mps_conn_close_internal(fd);
+		mps_ifd_close(fd);
 		return;
 	}
 	g_fd = fd;

@@ -74,6 +74,8 @@ int mps_fdtab_dup_any(struct mps_sock *s);
 /* Internal descriptors. */
 void mps_ifd_add(int fd);
 void mps_ifd_del(int fd);
+/* Forget and close an internal descriptor (no-op for fd < 0). */
+void mps_ifd_close(int fd);
 int mps_ifd_is(int fd);
 /* fork support: lock/unlock around fork, and in the child close them all. */
 void mps_fdtab_atfork_prepare(void);

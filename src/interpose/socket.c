@@ -177,13 +177,10 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 		 * socketpair end, so the best we can do is fail the connection. */
 		mps_err("cannot start connection: %s", strerror(-rc));
 		if (p.app_dup >= 0) {
-			mps_ifd_del(p.app_dup);
-			mps_real.close(p.app_dup);
+			mps_ifd_close(p.app_dup);
 		}
-		mps_ifd_del(sp[1]);
-		mps_real.close(sp[1]);
-		mps_ifd_del(tcp);
-		mps_real.close(tcp);
+		mps_ifd_close(sp[1]);
+		mps_ifd_close(tcp);
 		if (role == MPS_SERVER) {
 			mps_fdtab_clear(app);
 			mps_real.close(app);
@@ -197,18 +194,15 @@ fail_errno:
 	rc = -errno;
 fail:
 	if (p.app_dup >= 0) {
-		mps_ifd_del(p.app_dup);
-		mps_real.close(p.app_dup);
+		mps_ifd_close(p.app_dup);
 	}
 	if (s)
 		mps_sock_put(s);
 	if (sp[0] >= 0)
 		mps_real.close(sp[0]);
-	mps_ifd_del(sp[1]);
-	mps_real.close(sp[1]);
+	mps_ifd_close(sp[1]);
 	if (role == MPS_CLIENT && tcp >= 0) {
-		mps_ifd_del(tcp);
-		mps_real.close(tcp);
+		mps_ifd_close(tcp);
 	}
 	if (role == MPS_SERVER)
 		mps_ifd_del(fd);

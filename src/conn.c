@@ -65,6 +65,7 @@ static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents);
 static void sf_on_write(struct ev_loop *loop, ev_io *w, int revents);
 static void sf_on_jtimer(struct ev_loop *loop, ev_timer *w, int revents);
 static void pm_fill(struct mps_conn *c);
+static void pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 static void client_fallback(struct mps_conn *c, const char *why);
 
 /* ---------------------------------------------------------------- helpers */
@@ -297,19 +298,36 @@ static struct mps_subflow *sf_attach_new(struct mps_conn *c, int fd, int state)
 }
 
 /* Everything not data-ACKed goes out again from snd_una, DATA_FIN included
- * (the receiver drops what it already has): after a path died, went
- * stale, or an ACK was lost with it. */
+ * (the receiver drops what it already has): when every path died (outage)
+ * or nothing was data-ACKed for a second although a path works (an ACK or
+ * the data itself was lost with a path). */
 static void resend_from_una(struct mps_conn *c)
 {
 	int i;
 
 	c->snd_nxt = c->snd_una;
+	mps_ranges_init(&c->reinj); /* all of it is sent again anyway */
 	for (i = 0; i < c->nsf; i++) {
 		c->sf[i]->red_nxt = c->snd_una;
 		c->sf[i]->red_init = 1;
 	}
 	if (c->fin_sent && !c->fin_acked)
 		c->fin_resend = 1;
+}
+
+/* sf died or went stale: what it was given and the peer has not data-ACKed
+ * is sent again on the others, before new data (RFC 8684 reinjection).
+ * Only sf's own ranges: the other subflows' bytes are still on their way. */
+static void reinject_sf(struct mps_conn *c, struct mps_subflow *sf)
+{
+	mps_ranges_trim(&sf->sent, c->snd_una);
+	if (sf->sent.n)
+		mps_dbg("conn %s: reinjecting %llu B from subflow %d", c->peer_str,
+			(unsigned long long)mps_ranges_bytes(&sf->sent), sf->id);
+	mps_ranges_move(&c->reinj, &sf->sent);
+	if (sf->fin_on && c->fin_sent && !c->fin_acked)
+		c->fin_resend = 1;
+	sf->fin_on = 0;
 }
 
 /* Subflow membership and fds change under the sock lock: app threads
@@ -453,6 +471,7 @@ static void conn_free(struct mps_conn *c)
 	ev_timer_stop(c->loop, &c->fin_timer);
 	ev_timer_stop(c->loop, &c->outage_timer);
 	ev_timer_stop(c->loop, &c->rejoin_timer);
+	ev_timer_stop(c->loop, &c->pm_timer);
 	ev_timer_stop(c->loop, &c->watchdog);
 	ev_timer_stop(c->loop, &c->stale_tick);
 	if (c->hup_registered)
@@ -755,6 +774,8 @@ static size_t frame_data(struct mps_conn *c, struct mps_subflow *sf, uint64_t ds
 		note_ack_sent(c);
 	sf->queued += s->hlen + len;
 	sf->tx_bytes += len;
+	mps_ranges_trim(&sf->sent, c->snd_una);
+	mps_ranges_add(&sf->sent, dsn, dsn + len);
 	if (mps_dsn_lt(c->snd_max, dsn + len))
 		c->snd_max = dsn + len;
 	return len;
@@ -771,6 +792,7 @@ static int frame_fin(struct mps_conn *c, struct mps_subflow *sf)
 	s->hlen = (uint8_t)mps_frame_put_data_hdr(s->hdr, MPS_DF_FIN | (ackf ? MPS_DF_ACK : 0),
 						  s->dsn, c->rcv_nxt, adv_wnd(c), 0);
 	sf->queued += s->hlen;
+	sf->fin_on = 1;
 	c->fin_sent = 1;
 	c->fin_resend = 0;
 	c->fin_dsn = c->sb.end;
@@ -906,7 +928,8 @@ static void conn_push(struct mps_conn *c)
 	else {
 		struct mps_sf_view v[MPS_MAX_SUBFLOWS];
 
-		while (mps_dsn_lt(c->snd_nxt, limit)) {
+		mps_ranges_trim(&c->reinj, c->snd_una);
+		while (c->reinj.n || mps_dsn_lt(c->snd_nxt, limit)) {
 			struct mps_subflow *sf;
 			size_t budget, framed = 0;
 			int k;
@@ -925,6 +948,17 @@ static void conn_push(struct mps_conn *c)
 				break;
 			sf = c->sf[k];
 			budget = sf_budget(c, sf, multi);
+			/* Reinjected bytes first: they hold up the receiver. */
+			while (framed < budget && c->reinj.n) {
+				uint64_t at = c->reinj.r[0].start, end = c->reinj.r[0].end;
+				size_t n = frame_data(c, sf, at,
+						      (size_t)MPS_MIN(budget - framed, end - at));
+
+				if (!n)
+					break;
+				mps_ranges_pop(&c->reinj, n, &at);
+				framed += n;
+			}
 			while (framed < budget && mps_dsn_lt(c->snd_nxt, limit)) {
 				size_t n = frame_data(c, sf, c->snd_nxt,
 						      MPS_MIN(budget - framed,
@@ -947,7 +981,7 @@ static void conn_push(struct mps_conn *c)
 	}
 	/* Everything framed: the end of the stream follows, on one subflow. */
 	if (c->app_eof && (!c->fin_sent || c->fin_resend) && !c->fin_acked &&
-	    c->snd_nxt == c->sb.end) {
+	    c->snd_nxt == c->sb.end && c->reinj.n == 0) {
 		struct mps_subflow *sf = best_usable(c);
 
 		if (sf)
@@ -1740,14 +1774,14 @@ static void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 			   newest - sf->acked_at > thresh && n_usable(c) > 1) {
 			sf->stale = 1;
 			became = 1;
+			reinject_sf(c, sf);
 			mps_info("conn %s: subflow %d stale (no ACK for %.0f ms while others "
 				 "progress): data moved to the others",
 				 c->peer_str, sf->id, (now - sf->acked_at) * 1e3);
 		}
 	}
 	if (became) {
-		/* Resend what the stale path may be holding. */
-		resend_from_una(c);
+		/* What the stale path holds was queued for reinjection. */
 		send_ack(c); /* ours may be stuck on the stale path too */
 		conn_push(c);
 	}
@@ -1797,7 +1831,7 @@ static void watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /* sf is gone (error, EOF, withdrawn address) while the connection lives on
- * other subflows.  Everything not data-ACKed is sent again from snd_una
+ * other subflows.  Its bytes not data-ACKed are sent again on the others
  * (the receiver drops what it already has). */
 static void sf_lost(struct mps_conn *c, struct mps_subflow *sf, const char *why)
 {
@@ -1807,9 +1841,9 @@ static void sf_lost(struct mps_conn *c, struct mps_subflow *sf, const char *why)
 		mps_info("conn %s: subflow %d lost (%s); %d left", c->peer_str, sf->id, why,
 			 n_usable(c) - sf_usable(sf));
 	sf_log_stats(c, sf);
+	reinject_sf(c, sf);
 	conn_del_sf(c, sf);
 	mps_sf_free(c->loop, sf, 1);
-	resend_from_una(c);
 	update_lowat(c);
 	send_ack(c); /* the last ACK may have left on the lost path */
 	/* Client: try that path again later (it may come back without a
@@ -2237,30 +2271,46 @@ static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t
 	ev_io_start(c->loop, &sf->wio);
 }
 
-/* Client path manager: one subflow per (usable local address, announced
- * remote address) pair, MPTCPSHIM_SUBFLOWS_PER_PATH of them, at most
- * MPTCPSHIM_MAX_SUBFLOWS in all.  Pairs that cannot route simply fail. */
+/* Client path manager: MPTCPSHIM_SUBFLOWS_PER_PATH subflows per (usable
+ * local address, announced remote address) pair that mps_pm_pair accepts
+ * (on-link pairs only, where an interface shares a subnet with one of the
+ * server's addresses; every pair otherwise), at most MPTCPSHIM_MAX_SUBFLOWS
+ * in all.  Pairs that cannot route simply fail. */
 static void pm_fill(struct mps_conn *c)
 {
 	const struct mps_config *cfg = mps_config();
 	struct mps_local_addr la[16];
 	struct sockaddr_storage peer = c->peer;
-	int nl, i, j, k, fam;
+	const struct mps_remote *rem[MPS_MAX_REMOTE];
+	uint8_t raddr[MPS_MAX_REMOTE][16];
+	int nl, nr = 0, i, j, k, fam;
 
 	if (c->role != MPS_CLIENT || c->rx_mode != RX_MP || c->dead || c->exiting)
 		return;
 	mps_unmap_v4(&peer);
 	fam = peer.ss_family;
 	nl = mps_pm_local_addrs(cfg, fam, addr_is_loopback(&peer), la, (int)MPS_ARRAY_SIZE(la));
+	memset(raddr, 0, sizeof(raddr));
 	for (j = 0; j < MPS_MAX_REMOTE; j++) {
 		const struct mps_remote *r = &c->remotes[j];
 
 		if (!r->valid || r->addr.ss_family != fam)
 			continue;
+		if (fam == AF_INET)
+			memcpy(raddr[nr], &((const struct sockaddr_in *)&r->addr)->sin_addr, 4);
+		else
+			memcpy(raddr[nr], &((const struct sockaddr_in6 *)&r->addr)->sin6_addr, 16);
+		rem[nr++] = r;
+	}
+	for (j = 0; j < nr; j++) {
+		const struct mps_remote *r = rem[j];
+
 		for (i = 0; i < nl; i++) {
 			struct sockaddr_storage l;
 			unsigned have = 0;
 
+			if (!mps_pm_pair(&la[i], fam, (const uint8_t(*)[16])raddr, nr, j))
+				continue;
 			memset(&l, 0, sizeof(l));
 			l.ss_family = (sa_family_t)fam;
 			if (fam == AF_INET)
@@ -2320,7 +2370,17 @@ static void pm_on_add_addr(struct mps_conn *c, const struct mps_addr *a)
 		mps_dbg("conn %s: server announced %s (id %u)", c->peer_str,
 			mps_addr_str(&r->addr, s, sizeof(s)), a->addr_id);
 	}
-	pm_fill(c);
+	/* The server announces its addresses together: pair with all of them
+	 * (mps_pm_pair looks at the whole list), not one at a time. */
+	if (!ev_is_active(&c->pm_timer)) {
+		ev_timer_set(&c->pm_timer, 0., 0.);
+		ev_timer_start(c->loop, &c->pm_timer);
+	}
+}
+
+static void pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	pm_fill(w->data);
 }
 
 static void pm_on_remove_addr(struct mps_conn *c, uint8_t id)
@@ -2714,6 +2774,8 @@ int mps_conn_start(const struct mps_conn_params *p)
 	c->outage_timer.data = c;
 	ev_init(&c->rejoin_timer, rejoin_on_timer);
 	c->rejoin_timer.data = c;
+	ev_init(&c->pm_timer, pm_on_timer);
+	c->pm_timer.data = c;
 	ev_init(&c->watchdog, watchdog_on_timer);
 	c->watchdog.data = c;
 	ev_init(&c->stale_tick, stale_on_tick);

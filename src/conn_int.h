@@ -14,6 +14,7 @@
 #include "mptcpshim/loop.h"
 #include "mptcpshim/nego.h"
 #include "mptcpshim/ofo.h"
+#include "mptcpshim/ranges.h"
 #include "mptcpshim/sched.h"
 #include "mptcpshim/sendbuf.h"
 
@@ -69,6 +70,10 @@ struct mps_subflow {
 	uint64_t tx_bytes, rx_bytes;
 	uint64_t red_nxt;          /* redundant scheduler: next DSN for this subflow */
 	uint8_t red_init;          /* red_nxt holds a DSN (0 is a valid DSN too) */
+	uint8_t fin_on;            /* our DATA_FIN went out on this subflow */
+	/* DSNs given to this subflow and maybe not data-ACKed yet (a
+	 * superset): reinjected when it dies or goes stale. */
+	struct mps_ranges sent;
 	double born;               /* ev_now when created */
 	/* Blackhole detection: TCP-level ACK progress, from TCP_INFO. */
 	uint64_t acked_seen;       /* tcpi_bytes_acked at the last change */
@@ -123,6 +128,7 @@ struct mps_conn {
 	int fin_resend; /* the subflow that carried our DATA_FIN died before its ACK */
 	size_t first_flight;
 	uint64_t snd_edge; /* peer's window: never send at or beyond this DSN */
+	struct mps_ranges reinj; /* a lost or stale subflow's DSNs, sent again first */
 	struct mps_sched sched;
 
 	/* receive side */
@@ -158,6 +164,7 @@ struct mps_conn {
 	/* Outage: no working subflow; the client rejoins, both sides wait. */
 	int outage;
 	ev_timer outage_timer, rejoin_timer;
+	ev_timer pm_timer; /* client: path manager run once the frames at hand are read */
 	double rejoin_backoff, outage_since;
 	/* Progress watchdog: outstanding data not data-ACKed for
 	 * MPTCPSHIM_OUTAGE_TIMEOUT ends the connection (ETIMEDOUT). */

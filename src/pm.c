@@ -105,6 +105,56 @@ int mps_pm_advertised(const struct mps_config *cfg, const char *ifname, int fami
 	return 0;
 }
 
+int mps_pm_onlink(const struct mps_local_addr *l, int family, const uint8_t *addr)
+{
+	unsigned bits = l->prefixlen, alen = family == AF_INET ? 4 : 16, i;
+
+	if (family != l->family || bits > alen * 8)
+		return 0;
+	for (i = 0; i < bits / 8; i++)
+		if (l->addr[i] != addr[i])
+			return 0;
+	if (bits % 8) {
+		uint8_t mask = (uint8_t)(0xff00u >> (bits % 8));
+
+		if ((l->addr[i] ^ addr[i]) & mask)
+			return 0;
+	}
+	return 1;
+}
+
+int mps_pm_pair(const struct mps_local_addr *l, int family, const uint8_t (*raddr)[16], int nr,
+		int j)
+{
+	int k;
+
+	if (mps_pm_onlink(l, family, raddr[j]))
+		return 1;
+	for (k = 0; k < nr; k++)
+		if (mps_pm_onlink(l, family, raddr[k]))
+			return 0;
+	return 1;
+}
+
+static unsigned mask_bits(const struct sockaddr *m, int family)
+{
+	const uint8_t *b;
+	unsigned n = 0, len, i;
+
+	if (!m || m->sa_family != family)
+		return family == AF_INET ? 32 : 128;
+	if (family == AF_INET) {
+		b = (const uint8_t *)&((const struct sockaddr_in *)m)->sin_addr;
+		len = 4;
+	} else {
+		b = (const uint8_t *)&((const struct sockaddr_in6 *)m)->sin6_addr;
+		len = 16;
+	}
+	for (i = 0; i < len; i++)
+		n += (unsigned)__builtin_popcount(b[i]);
+	return n;
+}
+
 int mps_pm_local_addrs(const struct mps_config *cfg, int want_family, int loopback_scope,
 		       struct mps_local_addr *out, int max)
 {
@@ -139,6 +189,7 @@ int mps_pm_local_addrs(const struct mps_config *cfg, int want_family, int loopba
 		la->family = family;
 		memcpy(la->addr, a, alen);
 		la->loopback = addr_is_loopback(family, a);
+		la->prefixlen = mask_bits(it->ifa_netmask, family);
 		/* The device name, without an alias label: that is what
 		 * SO_BINDTODEVICE and the index refer to. */
 		strncpy(la->ifname, it->ifa_name, sizeof(la->ifname) - 1);

@@ -15,6 +15,7 @@ struct mps_local_addr {
 	unsigned ifindex;
 	char ifname[IF_NAMESIZE];
 	int loopback;             /* a loopback address (127/8, ::1) */
+	unsigned prefixlen;       /* of the interface's subnet (from its netmask) */
 };
 
 /* Policy for one interface address.  flags are the interface's IFF_*
@@ -37,6 +38,19 @@ int mps_pm_usable(const struct mps_config *cfg, const char *ifname, unsigned fla
  * matches ifname as in mps_pm_usable. */
 int mps_pm_advertised(const struct mps_config *cfg, const char *ifname, int family,
 		      const uint8_t *addr);
+
+/* Is addr (of family) on l's subnet (l's address and prefix length)? */
+int mps_pm_onlink(const struct mps_local_addr *l, int family, const uint8_t *addr);
+
+/* The client's pairing rule: does remote address j (of nr, all of
+ * family, each 16 bytes, IPv4 in the first 4) get a subflow from local
+ * address l?  Yes when j is on l's subnet, or when none of the remote
+ * addresses is: an interface attached to the subnet of one of the
+ * server's addresses is that address's path (no crossed subflows squeezed
+ * into another path's bottleneck), and an interface that reaches the
+ * server only through a router tries every address. */
+int mps_pm_pair(const struct mps_local_addr *l, int family, const uint8_t (*raddr)[16], int nr,
+		int j);
 
 /* Is ifname listed in MPTCPSHIM_BACKUP (same matching as the other lists)? */
 int mps_pm_is_backup(const struct mps_config *cfg, const char *ifname);

@@ -1,15 +1,15 @@
 #!/bin/bash
 # multipath.sh: byte-exact multipath transfers over shaped paths.
-#   topology A (client and server joined by N veth pairs, full mesh of
-#   subflows) and B (client with N uplinks through N routers to a server
+#   topology A (client and server joined by N veth pairs, one subflow per
+#   path) and B (client with N uplinks through N routers to a server
 #   with one address), 2 and 3 paths, IPv4 and IPv6, client->server and
 #   server->client (sha256 checked).  For each transfer, with the shim:
 #   - every path carried a fair share: the client interface's byte counters
 #     moved by at least MIN_SHARE % of what the path's rate share predicts;
 #   - the client logged each extra subflow "established" and the server
 #     logged as many "joined", exactly as many as the path manager should
-#     open (see npairs: full mesh in A over IPv4, one per path in A over
-#     IPv6, one per uplink in B; MPTCPSHIM_MAX_SUBFLOWS caps);
+#     open (see npairs: one per path in A, one per uplink in B;
+#     MPTCPSHIM_MAX_SUBFLOWS caps);
 #   - the per-subflow statistics at the close add up to the transfer.
 #   Then, over one path of topology A: MPTCPSHIM_SUBFLOWS_PER_PATH=2 gives
 #   two subflows; and over two paths MPTCPSHIM_MAX_SUBFLOWS=1 gives none
@@ -97,18 +97,16 @@ xfer() {
 
 re() { printf '%s' "$1" | sed 's/[][().*^$]/\\&/g'; }
 ep() { if [ "$1" = 6 ]; then echo "[$3]"; else echo "$2"; fi; }
-# npairs FAM: the extra subflows the client's path manager opens.
-#   A, IPv4: the full mesh (a device-bound IPv4 socket treats every
-#     destination as on-link), NPATHS x NPATHS pairs.
-#   A, IPv6: the kernel has no such rule (ENETUNREACH without a route), so
-#     only path i's address to the server's address on path i: NPATHS pairs
-#     (the others fail, logged at info, harmless).
+# npairs FAM: the extra subflows the client's path manager opens.  Its
+# pairing rule (mps_pm_pair): an interface on the subnet of one of the
+# server's addresses pairs with that address only; one behind a router
+# pairs with every address.
+#   A: client interface i shares path i's subnet with the server's address
+#     on path i: NPATHS pairs (no crossed subflows, IPv4 or IPv6).
 #   B: NPATHS local addresses x one server address.
 # At most MAXSUB subflows in all; the first one counts.
 npairs() {
-	local s=1 p
-	[ "$T_TOPO" = A ] && [ "$1" = 4 ] && s=$NPATHS
-	p=$((NPATHS * s))
+	local p=$NPATHS
 	[ "$p" -gt "$MAXSUB" ] && p=$MAXSUB
 	echo $((p - 1))
 }

@@ -305,6 +305,72 @@ START_TEST(test_pm_advertised)
 }
 END_TEST
 
+/* ---- mps_pm_onlink / mps_pm_pair: which pairs get subflows ----------- */
+
+static struct mps_local_addr local4(const char *a, unsigned plen)
+{
+	struct mps_local_addr l;
+
+	memset(&l, 0, sizeof(l));
+	l.family = AF_INET;
+	memcpy(l.addr, ip4(a), 4);
+	l.prefixlen = plen;
+	return l;
+}
+
+START_TEST(test_pm_onlink)
+{
+	struct mps_local_addr l = local4("198.18.1.2", 24), l6;
+
+	ck_assert_int_eq(mps_pm_onlink(&l, AF_INET, ip4("198.18.1.200")), 1);
+	ck_assert_int_eq(mps_pm_onlink(&l, AF_INET, ip4("198.18.2.1")), 0);
+	l.prefixlen = 23; /* 198.18.0.0/23 holds 198.18.1.x but not 198.18.2.x */
+	ck_assert_int_eq(mps_pm_onlink(&l, AF_INET, ip4("198.18.0.9")), 1);
+	ck_assert_int_eq(mps_pm_onlink(&l, AF_INET, ip4("198.18.2.9")), 0);
+	l.prefixlen = 32;
+	ck_assert_int_eq(mps_pm_onlink(&l, AF_INET, ip4("198.18.1.2")), 1);
+	ck_assert_int_eq(mps_pm_onlink(&l, AF_INET, ip4("198.18.1.3")), 0);
+	l.prefixlen = 0; /* everything is "on link" with a /0 */
+	ck_assert_int_eq(mps_pm_onlink(&l, AF_INET, ip4("203.0.113.1")), 1);
+	l.prefixlen = 33; /* nonsense: nothing */
+	ck_assert_int_eq(mps_pm_onlink(&l, AF_INET, ip4("198.18.1.2")), 0);
+	/* another family never */
+	l.prefixlen = 24;
+	ck_assert_int_eq(mps_pm_onlink(&l, AF_INET6, ip6("2001:db8::1")), 0);
+
+	memset(&l6, 0, sizeof(l6));
+	l6.family = AF_INET6;
+	memcpy(l6.addr, ip6("2001:db8:1::2"), 16);
+	l6.prefixlen = 64;
+	ck_assert_int_eq(mps_pm_onlink(&l6, AF_INET6, ip6("2001:db8:1::99")), 1);
+	ck_assert_int_eq(mps_pm_onlink(&l6, AF_INET6, ip6("2001:db8:2::2")), 0);
+}
+END_TEST
+
+START_TEST(test_pm_pair)
+{
+	uint8_t r[3][16];
+	struct mps_local_addr a = local4("198.18.1.2", 24), b = local4("198.18.2.2", 24),
+			      routed = local4("198.18.9.2", 24);
+
+	memset(r, 0, sizeof(r));
+	memcpy(r[0], ip4("198.18.1.1"), 4);
+	memcpy(r[1], ip4("198.18.2.1"), 4);
+	memcpy(r[2], ip4("198.18.7.1"), 4); /* on nobody's subnet */
+	/* Topology A: each interface is the path to the address on its subnet */
+	ck_assert_int_eq(mps_pm_pair(&a, AF_INET, r, 2, 0), 1);
+	ck_assert_int_eq(mps_pm_pair(&a, AF_INET, r, 2, 1), 0);
+	ck_assert_int_eq(mps_pm_pair(&b, AF_INET, r, 2, 0), 0);
+	ck_assert_int_eq(mps_pm_pair(&b, AF_INET, r, 2, 1), 1);
+	/* ... and never to a routed address while it has an on-link one */
+	ck_assert_int_eq(mps_pm_pair(&a, AF_INET, r, 3, 2), 0);
+	/* Topology B: an interface behind a router tries every address */
+	ck_assert_int_eq(mps_pm_pair(&routed, AF_INET, r, 3, 0), 1);
+	ck_assert_int_eq(mps_pm_pair(&routed, AF_INET, r, 3, 1), 1);
+	ck_assert_int_eq(mps_pm_pair(&routed, AF_INET, r, 3, 2), 1);
+}
+END_TEST
+
 /* ---- mps_pm_local_addrs on this host --------------------------------- */
 
 START_TEST(test_pm_local_addrs)
@@ -325,8 +391,10 @@ START_TEST(test_pm_local_addrs)
 		ck_assert_ptr_nonnull(memchr(out[i].ifname, '\0', sizeof(out[i].ifname)));
 		ck_assert_uint_gt(out[i].ifindex, 0);
 		ck_assert_uint_eq(out[i].ifindex, if_nametoindex(out[i].ifname));
-		if (!memcmp(out[i].addr, lo4, 4))
+		if (!memcmp(out[i].addr, lo4, 4)) {
 			found = 1;
+			ck_assert_uint_eq(out[i].prefixlen, 8); /* 127.0.0.1/8 on lo */
+		}
 	}
 	ck_assert_msg(found, "127.0.0.1 not found among %d loopback addresses", n);
 
@@ -375,6 +443,8 @@ static Suite *pm_suite(void)
 	tcase_add_test(tc, test_pm_excluded_addrs);
 	tcase_add_test(tc, test_pm_iflists);
 	tcase_add_test(tc, test_pm_grid);
+	tcase_add_test(tc, test_pm_onlink);
+	tcase_add_test(tc, test_pm_pair);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("advertised");

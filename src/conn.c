@@ -365,6 +365,42 @@ static void conn_del_sf(struct mps_conn *c, struct mps_subflow *sf)
 		c->ack_sf = NULL;
 }
 
+/* Close the parked subflows (a reset: a new path is up, so the peer sees
+ * one more path go, not the last one). */
+static void unpark_all(struct mps_conn *c)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+	while (c->nparked > 0) {
+		int fd = c->parked[--c->nparked];
+
+		mps_real.setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		mps_ifd_close(fd);
+	}
+}
+
+/* TCP states as tcpi_state reports them (include/net/tcp_states.h;
+ * linux/tcp.h does not name them and netinet/tcp.h clashes with it). */
+#define TCPS_ESTABLISHED 1
+#define TCPS_CLOSE_WAIT 8
+
+/* sf goes away (it is the connection's last) but its TCP connection may
+ * still be alive: keep its socket open and silent until a new subflow is
+ * up (or the connection ends).  Returns 1 if parked. */
+static int park_sf(struct mps_conn *c, struct mps_subflow *sf)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (sf->fd < 0 || c->nparked == MPS_MAX_PARKED || sf->wr_dead ||
+	    mps_real.getsockopt(sf->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+	    (ti.tcpi_state != TCPS_ESTABLISHED && ti.tcpi_state != TCPS_CLOSE_WAIT))
+		return 0;
+	c->parked[c->nparked++] = sf->fd;
+	sf->fd = -1; /* mps_sf_free leaves it open */
+	return 1;
+}
+
 /* Socket options the app set, for a subflow created later. */
 static void apply_opts(struct mps_conn *c, int fd)
 {
@@ -472,6 +508,7 @@ static void conn_free(struct mps_conn *c)
 	ev_timer_stop(c->loop, &c->outage_timer);
 	ev_timer_stop(c->loop, &c->rejoin_timer);
 	ev_timer_stop(c->loop, &c->pm_timer);
+	unpark_all(c);
 	ev_timer_stop(c->loop, &c->watchdog);
 	ev_timer_stop(c->loop, &c->stale_tick);
 	if (c->hup_registered)
@@ -792,6 +829,8 @@ static int frame_fin(struct mps_conn *c, struct mps_subflow *sf)
 	s->hlen = (uint8_t)mps_frame_put_data_hdr(s->hdr, MPS_DF_FIN | (ackf ? MPS_DF_ACK : 0),
 						  s->dsn, c->rcv_nxt, adv_wnd(c), 0);
 	sf->queued += s->hlen;
+	mps_dbg("conn %s: DATA_FIN%s on subflow %d", c->peer_str, c->fin_sent ? " again" : "",
+		sf->id);
 	sf->fin_on = 1;
 	c->fin_sent = 1;
 	c->fin_resend = 0;
@@ -1385,6 +1424,8 @@ static int handle_ack(struct mps_conn *c, uint64_t ack, uint32_t wnd)
 	if (mps_dsn_lt(c->snd_edge, ack + wnd))
 		c->snd_edge = ack + wnd;
 	if (c->fin_sent && ack == c->fin_dsn + 1) {
+		if (!c->fin_acked)
+			mps_dbg("conn %s: our DATA_FIN is acknowledged", c->peer_str);
 		c->fin_acked = 1;
 		ack = c->fin_dsn;
 	}
@@ -1735,7 +1776,7 @@ static void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	uint32_t max_rtt = 0;
 	int i, became = 0, busy = 0;
 	struct tcp_info ti[MPS_MAX_SUBFLOWS];
-	int have[MPS_MAX_SUBFLOWS];
+	int have[MPS_MAX_SUBFLOWS], out[MPS_MAX_SUBFLOWS];
 
 	for (i = 0; i < c->nsf; i++) {
 		struct mps_subflow *sf = c->sf[i];
@@ -1749,8 +1790,11 @@ static void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 			sf->acked_seen = ti[i].tcpi_bytes_acked;
 			sf->acked_at = now;
 		}
-		if (ti[i].tcpi_unacked == 0)
-			sf->acked_at = now; /* nothing in flight: nothing to wait for */
+		/* Bytes in flight, or unsent ones: a local drop (a firewall's
+		 * output hook, a dead link) keeps a segment out of flight. */
+		out[i] = ti[i].tcpi_unacked > 0 || ti[i].tcpi_notsent_bytes > 0;
+		if (!out[i])
+			sf->acked_at = now; /* nothing to send: nothing to wait for */
 		else
 			busy = 1;
 		if (sf->acked_at > newest)
@@ -1770,7 +1814,7 @@ static void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 			sf->ready = 1;
 			mps_info("conn %s: subflow %d recovered", c->peer_str, sf->id);
 			update_lowat(c);
-		} else if (!sf->stale && ti[i].tcpi_unacked > 0 && now - sf->acked_at > thresh &&
+		} else if (!sf->stale && out[i] && now - sf->acked_at > thresh &&
 			   newest - sf->acked_at > thresh && n_usable(c) > 1) {
 			sf->stale = 1;
 			became = 1;
@@ -1907,9 +1951,17 @@ static void sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 		conn_abort(c, 0, 0, NULL);
 		return;
 	}
+	if (err == ECONNRESET && !c->outage) {
+		/* The peer reset its last subflow.  A live peer shim never does
+		 * that (it parks its last subflow when its address or link
+		 * goes: park_sf): its process is gone (killed with unread
+		 * bytes), as a TCP peer's reset says. */
+		conn_abort(c, 0, 0, "the peer reset its last subflow before the stream ended");
+		return;
+	}
 	if (err) {
-		/* Reset or failed (a path problem, a NAT that forgot us, the
-		 * peer's own path change): the connection waits for a path. */
+		/* Failed (a path problem, a TCP timeout): the connection waits
+		 * for a path. */
 		char why[80];
 
 		snprintf(why, sizeof(why), "last subflow: %s", strerror(err));
@@ -2202,6 +2254,7 @@ static void client_join_ack(struct mps_conn *c, struct mps_subflow *sf)
 	sf->ready = 1;
 	ev_timer_stop(c->loop, &sf->jtimer);
 	outage_end(c);
+	unpark_all(c);
 	{
 		char l[64], r[64];
 
@@ -2417,6 +2470,7 @@ void mps_conn_attach_join(struct mps_conn *c, struct mps_subflow *sf)
 	mps_info("conn %s: subflow %d from %s joined", c->peer_str, sf->id,
 		 mps_addr_str(&sf->remote, r, sizeof(r)));
 	outage_end(c);
+	unpark_all(c);
 	update_lowat(c);
 	rx_process(c, sf);
 	if (!c->dead)
@@ -2925,6 +2979,9 @@ static void drop_sf(struct mps_conn *c, struct mps_subflow *sf, const char *why)
 	else if (!c->rcv_fin || !c->fin_acked) {
 		sf_log_stats(c, sf);
 		conn_del_sf(c, sf);
+		if (park_sf(c, sf))
+			mps_dbg("conn %s: subflow %d parked until a new path is up", c->peer_str,
+				sf->id);
 		mps_sf_free(c->loop, sf, 1);
 		outage_begin(c, why);
 	}

@@ -165,6 +165,13 @@ struct mps_conn {
 	int outage;
 	ev_timer outage_timer, rejoin_timer;
 	ev_timer pm_timer; /* client: path manager run once the frames at hand are read */
+	/* Our last subflows, dropped for a local reason (address or link
+	 * gone) during an outage: kept open, unread, so that the peer sees
+	 * silence rather than a reset (which means "process gone", see
+	 * sf_mp_eof), and closed once a new subflow is up. */
+#define MPS_MAX_PARKED 4
+	int parked[MPS_MAX_PARKED];
+	int nparked;
 	double rejoin_backoff, outage_since;
 	/* Progress watchdog: outstanding data not data-ACKed for
 	 * MPTCPSHIM_OUTAGE_TIMEOUT ends the connection (ETIMEDOUT). */

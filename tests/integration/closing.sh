@@ -340,14 +340,11 @@ if selected unread; then
 fi
 
 # --- the client killed mid-transfer --------------------------------------------
-# kill9 is opt-in for now (T_ONLY=kill9, or MPS_CHECK_KILL9=1): when the
-# killed client had unread bytes on every subflow, its kernel resets them
-# all, which the server cannot yet tell from a live client renumbering its
-# only address (its shim resets those subflows and rejoins).  The server
-# then holds the connection for MPTCPSHIM_OUTAGE_TIMEOUT and reports
-# ETIMEDOUT, where plain TCP reports ECONNRESET at once.  Tracked in the
-# resilience issue; with FINs (no unread bytes) it passes.
-if { [ -n "${T_ONLY:-}" ] || [ "${MPS_CHECK_KILL9:-0}" = 1 ]; } && selected kill9; then
+# The killed client's kernel resets the subflows with unread bytes and FINs
+# the others.  A live shim never resets its last subflow (it parks it when
+# its address or link goes), so a reset last subflow means the process is
+# gone: ECONNRESET at once, as plain TCP gives.
+if selected kill9; then
 	what="kill9: the streaming client is killed (SIGKILL): the server's read returns within 5 s"
 	step "$what"
 	rm -f "$D/k9.res" "$D/k9.pid"

@@ -2881,8 +2881,9 @@ static void keeper_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	if (!g_keeper_deadline)
 		g_keeper_deadline = ev_now(loop) + g_keeper_limit;
 	else if (ev_now(loop) >= g_keeper_deadline) {
-		mps_warn("keeper: %d connection(s) still undelivered %.0f s after the app closed them",
-			 pending, g_keeper_limit);
+		mps_warn(
+		        "keeper: %d connection(s) still undelivered %.0f s after the app closed them",
+		        pending, g_keeper_limit);
 		ev_break(loop, EVBREAK_ALL);
 	}
 }

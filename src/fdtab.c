@@ -50,8 +50,7 @@ void mps_sock_put(struct mps_sock *s)
 	}
 }
 
-void mps_sock_remember_opt(struct mps_sock *s, int level, int name, const void *val,
-			   socklen_t len)
+void mps_sock_remember_opt(struct mps_sock *s, int level, int name, const void *val, socklen_t len)
 {
 	int i;
 

@@ -15,7 +15,7 @@
 #include "mptcpshim/log.h"
 #include "mptcpshim/real.h"
 
-#define ENTRY_MAX 160   /* one formatted entry, generously */
+#define ENTRY_MAX 160    /* one formatted entry, generously */
 #define MAX_ENTRIES 1024 /* adopted per exec */
 
 /* ---- format (the exec'ing side) ---- */
@@ -66,7 +66,7 @@ static int fmt_one(int fd, struct mps_sock *s, void *arg)
 	if (listed(f, (unsigned long long)s->ino))
 		return 0;
 	hl = (size_t)snprintf(head, sizeof(head), " %d:%llu:%d:", fd, (unsigned long long)s->ino,
-			      atomic_load(&s->state));
+	                      atomic_load(&s->state));
 	if (f->len + hl + 2 * (s->local_len + s->peer_len) + 2 >= f->cap)
 		return 1; /* full: the rest stay unknown to the new image */
 	memcpy(f->buf + f->len, head, hl);

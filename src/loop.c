@@ -115,7 +115,10 @@ int mps_loop_submit(struct mps_cmd *cmd)
 	return rc;
 }
 
-int mps_loop_on_thread(void) { return g.running && pthread_equal(pthread_self(), g.thread); }
+int mps_loop_on_thread(void)
+{
+	return g.running && pthread_equal(pthread_self(), g.thread);
+}
 
 /* ---- process exit: the keeper ----
  *
@@ -128,11 +131,9 @@ int mps_loop_on_thread(void) { return g.running && pthread_equal(pthread_self(),
  * See docs/DESIGN.md "Process model". */
 
 static struct mps_cmd g_stop_cmd;
-static int g_keep; /* some connection is unfinished (set by the stop command) */
 
 static void stop_on_thread(struct ev_loop *loop, void *arg)
 {
-	g_keep = !mps_conn_all_finished();
 	ev_break(loop, EVBREAK_ALL);
 }
 
@@ -238,9 +239,9 @@ void mps_loop_exit(double timeout)
 	while (!g.stopped)
 		pthread_cond_wait(&g.cv, &g.lock);
 	pthread_mutex_unlock(&g.lock);
-	/* Nobody runs the loop now: its memory is consistent and can be
-	 * copied. */
-	if (!g_keep) {
+	/* Nobody runs the loop now (the rest of its last iteration ran
+	 * before the thread signalled): its state can be read and copied. */
+	if (mps_conn_all_finished()) {
 		mps_dbg("exit: every connection finished");
 		return;
 	}
@@ -265,8 +266,14 @@ void mps_loop_exit(double timeout)
 	mps_inside = 0;
 }
 
-void mps_loop_atfork_prepare(void) { pthread_mutex_lock(&g.lock); }
-void mps_loop_atfork_parent(void) { pthread_mutex_unlock(&g.lock); }
+void mps_loop_atfork_prepare(void)
+{
+	pthread_mutex_lock(&g.lock);
+}
+void mps_loop_atfork_parent(void)
+{
+	pthread_mutex_unlock(&g.lock);
+}
 
 void mps_loop_atfork_child(void)
 {

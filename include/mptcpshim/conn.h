@@ -41,7 +41,7 @@ int mps_conn_start(const struct mps_conn_params *p);
  * (ENOTCONN: no subflow). */
 int mps_conn_getopt(struct mps_sock *s, int level, int name, void *val, socklen_t *len, int *err);
 int mps_conn_setopt(struct mps_sock *s, int level, int name, const void *val, socklen_t len,
-		    int *err);
+                    int *err);
 
 /* Process exit (shim thread): treat what each app wrote so far as all it
  * will write; mps_conn_all_drained() says when every stream is delivered. */
@@ -49,7 +49,7 @@ struct ev_loop;
 void mps_conn_exit_drain(struct ev_loop *loop);
 int mps_conn_all_drained(void);
 
-/* Shim thread: no connection needs this process any more (each one ended,
+/* Shim thread (or with it stopped): no connection needs this process any more (each one ended,
  * or its app closed every descriptor and its stream is delivered). */
 int mps_conn_all_finished(void);
 /* The keeper: break the loop once every connection is finished, or when

@@ -63,8 +63,7 @@ struct mps_sock *mps_sock_new(int family);
 void mps_sock_get(struct mps_sock *s);
 void mps_sock_put(struct mps_sock *s);
 /* Record an option the app set (caller holds s->lock). */
-void mps_sock_remember_opt(struct mps_sock *s, int level, int name, const void *val,
-			   socklen_t len);
+void mps_sock_remember_opt(struct mps_sock *s, int level, int name, const void *val, socklen_t len);
 
 /* fd -> sock.  set takes a reference; clear drops it. */
 int mps_fdtab_set(int fd, struct mps_sock *s);

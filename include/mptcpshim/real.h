@@ -44,9 +44,9 @@ struct mps_real {
 	int (*fexecve)(int, char *const[], char *const[]);
 	int (*execvpe)(const char *, char *const[], char *const[]);
 	int (*posix_spawn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
-			   const posix_spawnattr_t *, char *const[], char *const[]);
+	                   const posix_spawnattr_t *, char *const[], char *const[]);
 	int (*posix_spawnp)(pid_t *, const char *, const posix_spawn_file_actions_t *,
-			    const posix_spawnattr_t *, char *const[], char *const[]);
+	                    const posix_spawnattr_t *, char *const[], char *const[]);
 };
 
 extern struct mps_real mps_real;

@@ -93,7 +93,7 @@ MPS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 }
 
 MPS_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
-			int flags)
+                        int flags)
 {
 	struct newenv ne;
 	char *const *e;
@@ -136,7 +136,10 @@ MPS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 	return rc;
 }
 
-MPS_EXPORT int execv(const char *path, char *const argv[]) { return execve(path, argv, environ); }
+MPS_EXPORT int execv(const char *path, char *const argv[])
+{
+	return execve(path, argv, environ);
+}
 
 MPS_EXPORT int execvp(const char *file, char *const argv[])
 {
@@ -144,19 +147,19 @@ MPS_EXPORT int execvp(const char *file, char *const argv[])
 }
 
 /* execl, execle, execlp: the argument list as an array on the stack. */
-#define COLLECT_ARGS(arg0, ap, argv, extra)                                                        \
-	size_t n_ = 1;                                                                             \
-	va_list cp_;                                                                               \
-	va_start(ap, arg0);                                                                        \
-	va_copy(cp_, ap);                                                                          \
-	while (va_arg(cp_, char *))                                                                \
-		n_++;                                                                              \
-	va_end(cp_);                                                                               \
-	char *argv[n_ + 1];                                                                        \
-	argv[0] = (char *)(arg0);                                                                  \
-	for (size_t i_ = 1; i_ <= n_; i_++)                                                        \
-		argv[i_] = va_arg(ap, char *);                                                     \
-	extra;                                                                                     \
+#define COLLECT_ARGS(arg0, ap, argv, extra)    \
+	size_t n_ = 1;                         \
+	va_list cp_;                           \
+	va_start(ap, arg0);                    \
+	va_copy(cp_, ap);                      \
+	while (va_arg(cp_, char *))            \
+		n_++;                          \
+	va_end(cp_);                           \
+	char *argv[n_ + 1];                    \
+	argv[0] = (char *)(arg0);              \
+	for (size_t i_ = 1; i_ <= n_; i_++)    \
+		argv[i_] = va_arg(ap, char *); \
+	extra;                                 \
 	va_end(ap)
 
 MPS_EXPORT int execl(const char *path, const char *arg, ...)
@@ -188,7 +191,7 @@ MPS_EXPORT int execle(const char *path, const char *arg, ...)
  * onto another number, so every connection is listed; the new image
  * matches them by inode. */
 MPS_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
-			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+                           const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	struct newenv ne;
 	char *const *e;
@@ -202,7 +205,7 @@ MPS_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_
 }
 
 MPS_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
-			    const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+                            const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	struct newenv ne;
 	char *const *e;

@@ -80,8 +80,8 @@ static int remote_getopt(struct mps_sock *s, int level, int name, void *val, soc
 		socklen_t n = MPS_MIN(*len, (socklen_t)sizeof(ti));
 
 		memset(&ti, 0, sizeof(ti));
-		ti.tcpi_state = atomic_load(&s->state) == MPS_SS_CONNECTED ? TCP_ESTABLISHED
-									   : TCP_CLOSE;
+		ti.tcpi_state =
+		        atomic_load(&s->state) == MPS_SS_CONNECTED ? TCP_ESTABLISHED : TCP_CLOSE;
 		memcpy(val, &ti, n);
 		*len = n;
 		return 0;

@@ -25,7 +25,7 @@
  *                 dup2'd onto 0 and 1 by file actions
  *       vfork     vfork, dup2 onto 0 and 1, execv "procmodels child ARG"
  *       daemon    fork after listen(); the parent exits at once, the child
- *                 (setsid) serves; ARG: file for the daemon's pid
+ *                 (setsid) serves with threads; ARG: file for its pid
  *       handoff   (NCONN 1) read the first 1 MiB, fork a child that reads
  *                 the rest and answers, and exit at once while it talks
  *       sink      (NCONN 1) read to EOF and print "<sha256> <bytes>" on
@@ -131,7 +131,8 @@ static int serve_stream(int rfd, int wfd, EVP_MD_CTX *ctx, unsigned long long n)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			fprintf(stderr, "procmodels[%d]: read: %s\n", (int)getpid(), strerror(errno));
+			fprintf(stderr, "procmodels[%d]: read: %s\n", (int)getpid(),
+			        strerror(errno));
 			return -1;
 		}
 		if (r == 0)
@@ -311,8 +312,10 @@ static int serve_epoll(int lfd, int n, int et)
 				int c;
 
 				while (accepted < n &&
-				       (c = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-					struct epoll_event cev = {.events = EPOLLIN | (et ? EPOLLET : 0u)};
+				       (c = accept4(lfd, NULL, NULL,
+				                    SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+					struct epoll_event cev = {.events = EPOLLIN |
+					                                    (et ? EPOLLET : 0u)};
 
 					e = calloc(1, sizeof(*e));
 					e->fd = c;
@@ -426,7 +429,6 @@ static int serve_daemon(int lfd, int n, const char *pidfile)
 {
 	pid_t pid = fork();
 	FILE *f;
-	int i, failed = 0;
 
 	if (pid < 0)
 		die("fork");
@@ -438,9 +440,9 @@ static int serve_daemon(int lfd, int n, const char *pidfile)
 		fprintf(f, "%d\n", (int)getpid());
 		fclose(f);
 	}
-	for (i = 0; i < n; i++)
-		failed += serve_fd(accept1(lfd)) != 0;
-	return failed ? 1 : 0;
+	/* Concurrently: a connection left in the backlog for seconds would
+	 * make the shim client give up negotiating (see DESIGN section 5). */
+	return serve_threads(lfd, n);
 }
 
 static int serve_handoff(int lfd)
@@ -466,7 +468,7 @@ static int serve_handoff(int lfd)
 	if (pid == 0)
 		exit(serve_stream(c, c, ctx, n) ? 1 : 0);
 	fprintf(stderr, "procmodels[%d]: handed the connection to %d after %llu B, exiting\n",
-		(int)getpid(), (int)pid, n);
+	        (int)getpid(), (int)pid, n);
 	exit(0); /* the servicing process goes while its child talks */
 }
 
@@ -543,7 +545,7 @@ static int cmd_child(const char *info)
 	memset(&ss, 0, sizeof(ss));
 	if (getpeername(0, (struct sockaddr *)&ss, &len) == 0)
 		getnameinfo((struct sockaddr *)&ss, len, addr, sizeof(addr), port, sizeof(port),
-			    NI_NUMERICHOST | NI_NUMERICSERV);
+		            NI_NUMERICHOST | NI_NUMERICSERV);
 	getsockopt(0, SOL_SOCKET, SO_DOMAIN, &dom, &il);
 	il = sizeof(int);
 	getsockopt(1, SOL_SOCKET, SO_TYPE, &type, &il);
@@ -552,9 +554,10 @@ static int cmd_child(const char *info)
 	rc = getsockopt(0, IPPROTO_TCP, TCP_INFO, &ti, &tl);
 	f = fopen(info, "w");
 	if (f) {
-		fprintf(f, "peer=%s family=%d domain=%d type=%d proto=%d tcpi_state=%d inherit=%s\n",
-			addr, ss.ss_family, dom, type, proto, rc == 0 ? ti.tcpi_state : -1,
-			getenv("MPTCPSHIM_INHERIT") ? "present" : "absent");
+		fprintf(f,
+		        "peer=%s family=%d domain=%d type=%d proto=%d tcpi_state=%d inherit=%s\n",
+		        addr, ss.ss_family, dom, type, proto, rc == 0 ? ti.tcpi_state : -1,
+		        getenv("MPTCPSHIM_INHERIT") ? "present" : "absent");
 		fclose(f);
 	}
 	ctx = sha_new();
@@ -622,7 +625,8 @@ static void *client_thread(void *arg)
 			buf[i] = xorshift(&seed);
 		EVP_DigestUpdate(ctx, buf, n);
 		if (write_all(fd, buf, n)) {
-			fprintf(stderr, "procmodels: client %d: write: %s\n", t->idx, strerror(errno));
+			fprintf(stderr, "procmodels: client %d: write: %s\n", t->idx,
+			        strerror(errno));
 			goto out_close;
 		}
 		left -= n;
@@ -646,7 +650,7 @@ static void *client_thread(void *arg)
 		t->ok = 1;
 	else
 		fprintf(stderr, "procmodels: client %d: answer \"%.80s\", want \"%.80s\"\n", t->idx,
-			got, want);
+		        got, want);
 out_close:
 	close(fd);
 out:
@@ -665,8 +669,11 @@ static int cmd_client(char **argv)
 		return 2;
 	pthread_barrier_init(&start, NULL, (unsigned)n);
 	for (i = 0; i < n; i++) {
-		t[i] = (struct tcli){.host = argv[2], .port = argv[3],
-				     .size = strtoull(argv[5], NULL, 10), .idx = i, .start = &start};
+		t[i] = (struct tcli){.host = argv[2],
+		                     .port = argv[3],
+		                     .size = strtoull(argv[5], NULL, 10),
+		                     .idx = i,
+		                     .start = &start};
 		if (pthread_create(&th[i], NULL, client_thread, &t[i]))
 			die("pthread_create");
 	}

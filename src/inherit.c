@@ -149,10 +149,14 @@ static int parse_num(const char **p, unsigned long long max, unsigned long long 
 	if (*s < '0' || *s > '9')
 		return -1;
 	while (*s >= '0' && *s <= '9') {
-		if (v > (max - (unsigned)(*s - '0')) / 10)
+		unsigned d = (unsigned)(*s++ - '0');
+
+		if (v > (~0ull - d) / 10)
 			return -1;
-		v = v * 10 + (unsigned)(*s++ - '0');
+		v = v * 10 + d;
 	}
+	if (v > max)
+		return -1;
 	*p = s;
 	*out = v;
 	return 0;

@@ -28,6 +28,10 @@
 #define ENV_SCHEDULER "MPTCPSHIM_SCHEDULER"
 #define ENV_BACKUP "MPTCPSHIM_BACKUP"
 #define ENV_OUTAGE_TIMEOUT "MPTCPSHIM_OUTAGE_TIMEOUT"
+/* Internal: set by our exec hooks for the new image (src/inherit.c). */
+#define ENV_INHERIT "MPTCPSHIM_INHERIT"
+
+const char mps_env_inherit[] = ENV_INHERIT;
 
 static void warnf(mps_warn_fn warn, const char *var, const char *val, const char *why)
 {
@@ -420,4 +424,19 @@ const struct mps_config *mps_config(void)
 {
 	pthread_once(&g_config_once, config_init);
 	return &g_config;
+}
+
+int mps_config_take_inherit(char *buf, size_t cap)
+{
+	const char *v = getenv(ENV_INHERIT);
+	int ok;
+
+	if (!v)
+		return 0;
+	ok = strlen(v) < cap && !getauxval(AT_SECURE);
+	if (ok)
+		strcpy(buf, v);
+	/* Read once: it must not leak into what this image runs next. */
+	unsetenv(ENV_INHERIT);
+	return ok;
 }

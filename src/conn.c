@@ -2903,19 +2903,8 @@ int mps_conn_setopt(struct mps_sock *s, int level, int name, const void *val, so
 		}
 	/* Remember it for subflows created later (and getsockopt after the
 	 * end) when the kernel took it. */
-	if (rc == 0 && len <= sizeof(s->opts[0].val)) {
-		for (i = 0; i < s->nopts; i++)
-			if (s->opts[i].level == level && s->opts[i].name == name)
-				break;
-		if (i < MPS_MAX_OPTS) {
-			s->opts[i].level = level;
-			s->opts[i].name = name;
-			s->opts[i].len = len;
-			memcpy(s->opts[i].val, val, len);
-			if (i == s->nopts)
-				s->nopts++;
-		}
-	}
+	if (rc == 0)
+		mps_sock_remember_opt(s, level, name, val, len);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
@@ -2960,6 +2949,84 @@ int mps_conn_all_drained(void)
 		if (!conn_drained(c))
 			return 0;
 	return 1;
+}
+
+/* Nothing left for this process to do for c.  An app descriptor still
+ * open may be held by another process (a forked child, an exec'd image):
+ * while one is, the connection must be serviced. */
+static int conn_finished(const struct mps_conn *c)
+{
+	return c->dead || (c->app_closed && conn_drained(c));
+}
+
+int mps_conn_all_finished(void)
+{
+	const struct mps_conn *c;
+
+	for (c = g_conns; c; c = c->next)
+		if (!conn_finished(c))
+			return 0;
+	return 1;
+}
+
+static ev_timer g_keeper_tick;
+static double g_keeper_limit, g_keeper_deadline;
+
+static void keeper_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	const struct mps_conn *c;
+	int open = 0, pending = 0;
+
+	for (c = g_conns; c; c = c->next) {
+		if (conn_finished(c))
+			continue;
+		if (c->app_closed)
+			pending++;
+		else
+			open++;
+	}
+	if (!open && !pending) {
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	if (open) {
+		/* Some process still uses a connection: no limit yet. */
+		g_keeper_deadline = 0;
+		return;
+	}
+	if (!g_keeper_deadline)
+		g_keeper_deadline = ev_now(loop) + g_keeper_limit;
+	else if (ev_now(loop) >= g_keeper_deadline) {
+		mps_warn(
+		        "keeper: %d connection(s) still undelivered %.0f s after the app closed them",
+		        pending, g_keeper_limit);
+		ev_break(loop, EVBREAK_ALL);
+	}
+}
+
+void mps_conn_keeper_begin(struct ev_loop *loop, double timeout)
+{
+	const struct mps_conn *c;
+	int n = 0;
+
+	for (c = g_conns; c; c = c->next)
+		n += !conn_finished(c);
+	mps_info("keeper: servicing %d connection(s)", n);
+	g_keeper_limit = timeout;
+	g_keeper_deadline = 0;
+	ev_timer_init(&g_keeper_tick, keeper_on_tick, 0., 0.05);
+	ev_timer_again(loop, &g_keeper_tick);
+}
+
+void mps_conn_lock_socks(int lock)
+{
+	struct mps_conn *c;
+
+	for (c = g_conns; c; c = c->next)
+		if (lock)
+			pthread_mutex_lock(&c->sock->lock);
+		else
+			pthread_mutex_unlock(&c->sock->lock);
 }
 
 /* ------------------------------------------------------------- path events

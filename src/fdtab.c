@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "mptcpshim/fdtab.h"
@@ -46,6 +47,25 @@ void mps_sock_put(struct mps_sock *s)
 	if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
 		pthread_mutex_destroy(&s->lock);
 		free(s);
+	}
+}
+
+void mps_sock_remember_opt(struct mps_sock *s, int level, int name, const void *val, socklen_t len)
+{
+	int i;
+
+	if (len > sizeof(s->opts[0].val))
+		return;
+	for (i = 0; i < s->nopts; i++)
+		if (s->opts[i].level == level && s->opts[i].name == name)
+			break;
+	if (i < MPS_MAX_OPTS) {
+		s->opts[i].level = level;
+		s->opts[i].name = name;
+		s->opts[i].len = len;
+		memcpy(s->opts[i].val, val, len);
+		if (i == s->nopts)
+			s->nopts++;
 	}
 }
 
@@ -171,6 +191,31 @@ int mps_fdtab_dup_any(struct mps_sock *s)
 	return -1;
 }
 
+void mps_fdtab_each(int (*fn)(int fd, struct mps_sock *s, void *arg), void *arg)
+{
+	int fd, max = atomic_load(&g_maxfd), stop = 0;
+
+	for (fd = 0; fd <= max && !stop; fd++) {
+		sock_slot *pg = page_for(fd, 0);
+		struct mps_sock *s;
+
+		if (!pg) {
+			fd |= PAGE_SIZE_FDS - 1;
+			continue;
+		}
+		pthread_mutex_lock(&g_lock);
+		s = atomic_load(&pg[fd & (PAGE_SIZE_FDS - 1)]);
+		if (s)
+			mps_sock_get(s);
+		pthread_mutex_unlock(&g_lock);
+		if (!s)
+			continue;
+		if (fd_ino(fd) == s->ino)
+			stop = fn(fd, s, arg);
+		mps_sock_put(s);
+	}
+}
+
 /* ---- internal descriptors ---- */
 
 static atomic_uchar *ipage_for(int fd, int create)
@@ -228,6 +273,48 @@ int mps_ifd_is(int fd)
 	return pg && atomic_load(&pg[fd & (PAGE_SIZE_FDS - 1)]);
 }
 
+static void close_span(unsigned lo, unsigned hi)
+{
+	unsigned fd;
+
+	if (lo > hi)
+		return;
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, lo, hi, 0) == 0)
+		return;
+#endif
+	/* Kernels before 5.9: one by one, up to the limit (or a sane bound). */
+	if (hi > (1u << 20)) {
+		long m = sysconf(_SC_OPEN_MAX);
+
+		hi = m > 0 && m < (1 << 20) ? (unsigned)m - 1 : (1u << 20);
+	}
+	for (fd = lo; fd <= hi && fd >= lo; fd++)
+		mps_real.close((int)fd);
+}
+
+void mps_ifd_close_others(int keep)
+{
+	unsigned p, i, lo = 0;
+
+	for (p = 0; p < MAX_PAGES; p++) {
+		atomic_uchar *pg = atomic_load(&g_ipages[p]);
+
+		if (!pg && (keep < 0 || (unsigned)keep >> PAGE_BITS != p))
+			continue;
+		for (i = 0; i < PAGE_SIZE_FDS; i++) {
+			unsigned fd = (p << PAGE_BITS) | i;
+
+			if ((pg && atomic_load(&pg[i])) || (int)fd == keep) {
+				if (fd > lo)
+					close_span(lo, fd - 1);
+				lo = fd + 1;
+			}
+		}
+	}
+	close_span(lo, ~0u);
+}
+
 void mps_fdtab_atfork_prepare(void) { pthread_mutex_lock(&g_lock); }
 void mps_fdtab_atfork_parent(void) { pthread_mutex_unlock(&g_lock); }
 
@@ -236,6 +323,23 @@ void mps_fdtab_atfork_child(void)
 	unsigned p, i;
 
 	pthread_mutex_unlock(&g_lock);
+	/* Our connections are the parent's to service from now on.  This
+	 * process is single-threaded here, so a sock lock some other parent
+	 * thread held at fork time can be made usable again. */
+	for (p = 0; p < MAX_PAGES; p++) {
+		sock_slot *pg = atomic_load(&g_pages[p]);
+
+		if (!pg)
+			continue;
+		for (i = 0; i < PAGE_SIZE_FDS; i++) {
+			struct mps_sock *s = atomic_load(&pg[i]);
+
+			if (s) {
+				atomic_store(&s->remote, 1);
+				pthread_mutex_init(&s->lock, NULL);
+			}
+		}
+	}
 	/* The shim thread did not come along: its descriptors are the
 	 * parent's to service.  Close our copies (shutdown is never used
 	 * here, so the parent's connections are unaffected). */

@@ -27,6 +27,22 @@ void mps_log_setup(int level, const char *file)
 
 int mps_log_fd(void) { return g_fd; }
 
+int mps_log_keeper_fd(void)
+{
+	if (g_file[0])
+		return g_fd;
+	g_fd = -1; /* a copy of the app's stderr: closed with the others */
+	return -1;
+}
+
+void mps_log_lock(int lock)
+{
+	if (lock)
+		pthread_mutex_lock(&g_lock);
+	else
+		pthread_mutex_unlock(&g_lock);
+}
+
 static int open_fd(void)
 {
 	int fd;

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -12,17 +13,22 @@
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/loop.h"
+#include "mptcpshim/real.h"
 
 __thread int mps_inside;
+__thread int mps_keeper_forking;
 
 static struct {
 	pthread_mutex_t lock;
+	pthread_cond_t cv;
 	struct ev_loop *ev;
 	ev_async wake;
 	pthread_t thread;
+	pid_t pid; /* the process whose thread runs ev */
 	int running;
+	int stopped; /* the thread left the loop for good (process exit) */
 	struct mps_cmd *head, *tail;
-} g = {.lock = PTHREAD_MUTEX_INITIALIZER};
+} g = {.lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static void on_wake(struct ev_loop *loop, ev_async *w, int revents)
 {
@@ -44,6 +50,11 @@ static void *thread_main(void *arg)
 
 	mps_inside = 1;
 	ev_run(loop, 0);
+	/* Only a stop command (process exit) breaks the loop. */
+	pthread_mutex_lock(&g.lock);
+	g.stopped = 1;
+	pthread_cond_broadcast(&g.cv);
+	pthread_mutex_unlock(&g.lock);
 	return NULL;
 }
 
@@ -51,13 +62,20 @@ static void *thread_main(void *arg)
 static int start_locked(void)
 {
 	sigset_t all, old;
-	int rc;
+	int rc, was = mps_inside;
 
+	/* Inside: libev's own descriptors (epoll, eventfd) are registered as
+	 * internal by the hooks, so a forked child closes them and the
+	 * keeper keeps them. */
+	mps_inside = 1;
 	g.ev = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
+	if (g.ev) {
+		ev_async_init(&g.wake, on_wake);
+		ev_async_start(g.ev, &g.wake);
+	}
+	mps_inside = was;
 	if (!g.ev)
 		return -ENOMEM;
-	ev_async_init(&g.wake, on_wake);
-	ev_async_start(g.ev, &g.wake);
 	/* Keep the loop alive with no connections: the async watcher is it. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -70,6 +88,8 @@ static int start_locked(void)
 	}
 	pthread_detach(g.thread);
 	g.running = 1;
+	g.stopped = 0;
+	g.pid = getpid();
 	mps_dbg("loop: shim thread started");
 	return 0;
 }
@@ -95,68 +115,176 @@ int mps_loop_submit(struct mps_cmd *cmd)
 	return rc;
 }
 
-int mps_loop_on_thread(void) { return g.running && pthread_equal(pthread_self(), g.thread); }
+int mps_loop_on_thread(void)
+{
+	return g.running && pthread_equal(pthread_self(), g.thread);
+}
 
-/* ---- exit drain ---- */
+/* ---- process exit: the keeper ----
+ *
+ * Bytes the app wrote live in this process until the peer has them, and
+ * other processes (forked children, exec'd images) may still use the
+ * connections this process services.  At exit the shim thread is stopped
+ * between two loop iterations; if any connection is unfinished, fork()
+ * copies the quiescent loop into a keeper that services them to the end
+ * while this process exits at once (as TCP leaves the rest to the kernel).
+ * See docs/DESIGN.md "Process model". */
 
-static pthread_cond_t g_drained_cv = PTHREAD_COND_INITIALIZER;
-static int g_drained;
-static ev_timer g_drain_timer;
-static struct mps_cmd g_drain_cmd;
+static struct mps_cmd g_stop_cmd;
+
+static void stop_on_thread(struct ev_loop *loop, void *arg)
+{
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* The old way, when no keeper can be forked: serve the loop on this
+ * thread, treating what each app wrote so far as all it will write. */
+static ev_timer g_drain_tick, g_drain_limit;
 
 static void drain_check(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	if (!mps_conn_all_drained())
-		return;
-	ev_timer_stop(loop, w);
-	pthread_mutex_lock(&g.lock);
-	g_drained = 1;
-	pthread_cond_broadcast(&g_drained_cv);
-	pthread_mutex_unlock(&g.lock);
+	if (mps_conn_all_drained())
+		ev_break(loop, EVBREAK_ALL);
 }
 
-static void drain_start(struct ev_loop *loop, void *arg)
+static void drain_give_up(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	mps_conn_exit_drain(loop);
-	ev_timer_init(&g_drain_timer, drain_check, 0., 0.005);
-	ev_timer_again(loop, &g_drain_timer);
-	drain_check(loop, &g_drain_timer, 0);
+	mps_warn("exit: connections still undelivered after %.0f s", w->repeat);
+	ev_break(loop, EVBREAK_ALL);
 }
 
-void mps_loop_exit_drain(double timeout)
+static void serve_until(struct ev_loop *loop, double timeout, int keeper)
 {
-	struct timespec ts;
-	int running;
-
-	pthread_mutex_lock(&g.lock);
-	running = g.running && !mps_loop_on_thread();
-	pthread_mutex_unlock(&g.lock);
-	if (!running)
-		return;
-	g_drained = 0;
-	g_drain_cmd.fn = drain_start;
-	g_drain_cmd.arg = NULL;
-	if (mps_loop_submit(&g_drain_cmd))
-		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)timeout;
-	pthread_mutex_lock(&g.lock);
-	while (!g_drained)
-		if (pthread_cond_timedwait(&g_drained_cv, &g.lock, &ts) == ETIMEDOUT) {
-			mps_warn("exit: connections still undelivered after %.0f s", timeout);
-			break;
-		}
-	pthread_mutex_unlock(&g.lock);
+	if (keeper)
+		mps_conn_keeper_begin(loop, timeout);
+	else {
+		mps_conn_exit_drain(loop);
+		ev_timer_init(&g_drain_tick, drain_check, 0., 0.005);
+		ev_timer_again(loop, &g_drain_tick);
+		ev_timer_init(&g_drain_limit, drain_give_up, timeout, timeout);
+		ev_timer_start(loop, &g_drain_limit);
+	}
+	ev_run(loop, 0);
 }
 
-void mps_loop_atfork_prepare(void) { pthread_mutex_lock(&g.lock); }
-void mps_loop_atfork_parent(void) { pthread_mutex_unlock(&g.lock); }
+/* Descriptors 0-2 on /dev/null, where they are not ours: nothing the
+ * keeper does can then write into a stray descriptor. */
+static void null_stdio(int keep)
+{
+	int fd, nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (nul < 0)
+		return;
+	for (fd = 0; fd < 3; fd++)
+		if (fd != nul && fd != keep && !mps_ifd_is(fd))
+			mps_real.dup2(nul, fd); /* clears O_CLOEXEC */
+	if (nul < 3)
+		mps_real.fcntl(nul, F_SETFD, 0);
+	else
+		mps_real.close(nul);
+}
+
+__attribute__((noreturn)) static void keeper_main(double timeout)
+{
+	struct sigaction sa;
+	sigset_t none;
+	int sig, keep;
+	pid_t from = g.pid;
+
+	mps_inside = 1;
+	/* No app code runs here any more: default signal actions (SIGTERM
+	 * ends the keeper), writes to closed sockets are errors, not
+	 * signals. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(&none);
+	pthread_sigmask(SIG_SETMASK, &none, NULL);
+	setsid();
+	/* Every descriptor of the app goes: its copies of the connections
+	 * (or their end never comes), pipes a shell waits on, listeners,
+	 * locks.  Only the shim's own and the log file stay. */
+	keep = mps_log_keeper_fd();
+	mps_ifd_close_others(keep);
+	null_stdio(keep);
+	ev_loop_fork(g.ev);
+	g.thread = pthread_self();
+	g.pid = getpid();
+	g.running = 1;
+	mps_info("keeper: taking the connections of process %d over", (int)from);
+	serve_until(g.ev, timeout, 1);
+	mps_info("keeper: done");
+	_exit(0);
+}
+
+void mps_loop_exit(double timeout)
+{
+	int mine;
+	pid_t pid;
+
+	pthread_mutex_lock(&g.lock);
+	mine = g.running && g.pid == getpid() && !mps_loop_on_thread();
+	pthread_mutex_unlock(&g.lock);
+	if (!mine)
+		return;
+	g_stop_cmd.fn = stop_on_thread;
+	g_stop_cmd.arg = NULL;
+	if (mps_loop_submit(&g_stop_cmd))
+		return;
+	pthread_mutex_lock(&g.lock);
+	while (!g.stopped)
+		pthread_cond_wait(&g.cv, &g.lock);
+	pthread_mutex_unlock(&g.lock);
+	/* Nobody runs the loop now (the rest of its last iteration ran
+	 * before the thread signalled): its state can be read and copied. */
+	if (mps_conn_all_finished()) {
+		mps_dbg("exit: every connection finished");
+		return;
+	}
+	mps_keeper_forking = 1;
+	pid = fork();
+	mps_keeper_forking = 0;
+	if (pid == 0)
+		keeper_main(timeout);
+	if (pid > 0) {
+		mps_info("exit: connections handed to keeper process %d", (int)pid);
+		pthread_mutex_lock(&g.lock);
+		g.running = 0;
+		g.ev = NULL;
+		g.head = g.tail = NULL;
+		pthread_mutex_unlock(&g.lock);
+		return;
+	}
+	mps_warn("exit: cannot fork a keeper (%s): delivering before exit", strerror(errno));
+	g.thread = pthread_self();
+	mps_inside = 1;
+	serve_until(g.ev, timeout, 0);
+	mps_inside = 0;
+}
+
+void mps_loop_atfork_prepare(void)
+{
+	pthread_mutex_lock(&g.lock);
+}
+void mps_loop_atfork_parent(void)
+{
+	pthread_mutex_unlock(&g.lock);
+}
 
 void mps_loop_atfork_child(void)
 {
+	if (mps_keeper_forking) {
+		/* The keeper takes the loop over as it is (keeper_main). */
+		pthread_mutex_unlock(&g.lock);
+		return;
+	}
 	/* No shim thread here.  The parent's loop memory is left alone (its
-	 * internal fds are closed by fdtab); a new loop starts on demand.
-	 * Queued commands belong to the parent's thread. */
+	 * internal fds, libev's included, are closed by fdtab); a new loop
+	 * starts on demand.  Queued commands belong to the parent's thread. */
 	g.running = 0;
 	g.ev = NULL;
 	g.head = g.tail = NULL;

@@ -100,3 +100,11 @@ void mps_peercache_note(const struct sockaddr *sa, enum mps_peer_kind kind, uint
 	e->stamp = ++g_clock;
 	pthread_mutex_unlock(&g_lock);
 }
+
+void mps_peercache_lock(int lock)
+{
+	if (lock)
+		pthread_mutex_lock(&g_lock);
+	else
+		pthread_mutex_unlock(&g_lock);
+}

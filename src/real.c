@@ -27,6 +27,14 @@ static void *sym(const char *name)
 	return p;
 }
 
+/* Symbols an older libc may lack (the hook then fails with ENOSYS). */
+static void *sym_opt(const char *name)
+{
+	void *p = dlsym(RTLD_NEXT, name);
+
+	return p ? p : dlsym(RTLD_DEFAULT, name);
+}
+
 static void resolve(void)
 {
 	mps_real.connect = sym("connect");
@@ -54,6 +62,15 @@ static void resolve(void)
 	mps_real.read_chk = sym("__read_chk");
 	mps_real.recv_chk = sym("__recv_chk");
 	mps_real.recvfrom_chk = sym("__recvfrom_chk");
+	mps_real.eventfd = sym("eventfd");
+	mps_real.epoll_create = sym("epoll_create");
+	mps_real.epoll_create1 = sym("epoll_create1");
+	mps_real.execve = sym("execve");
+	mps_real.execveat = sym_opt("execveat");
+	mps_real.fexecve = sym("fexecve");
+	mps_real.execvpe = sym("execvpe");
+	mps_real.posix_spawn = sym("posix_spawn");
+	mps_real.posix_spawnp = sym("posix_spawnp");
 }
 
 void mps_real_init(void) { pthread_once(&g_once, resolve); }

@@ -71,6 +71,12 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
  * library disabled. */
 const struct mps_config *mps_config(void);
 
+/* MPTCPSHIM_INHERIT (internal, see inherit.h): its name, and the value
+ * copied into buf (1) and removed from the environment; 0 when unset, too
+ * long, or in a secure-exec process. */
+extern const char mps_env_inherit[];
+int mps_config_take_inherit(char *buf, size_t cap);
+
 /* 1 if MP should be tried towards sa (MPTCPSHIM_PEERS), else 0. */
 int mps_config_peer_allowed(const struct mps_config *c, const struct sockaddr *sa);
 

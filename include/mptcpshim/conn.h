@@ -41,12 +41,22 @@ int mps_conn_start(const struct mps_conn_params *p);
  * (ENOTCONN: no subflow). */
 int mps_conn_getopt(struct mps_sock *s, int level, int name, void *val, socklen_t *len, int *err);
 int mps_conn_setopt(struct mps_sock *s, int level, int name, const void *val, socklen_t len,
-		    int *err);
+                    int *err);
 
 /* Process exit (shim thread): treat what each app wrote so far as all it
  * will write; mps_conn_all_drained() says when every stream is delivered. */
 struct ev_loop;
 void mps_conn_exit_drain(struct ev_loop *loop);
 int mps_conn_all_drained(void);
+
+/* Shim thread (or with it stopped): no connection needs this process any more (each one ended,
+ * or its app closed every descriptor and its stream is delivered). */
+int mps_conn_all_finished(void);
+/* The keeper: break the loop once every connection is finished, or when
+ * timeout seconds passed since the last app descriptor was closed. */
+void mps_conn_keeper_begin(struct ev_loop *loop, double timeout);
+/* Lock (1) / unlock (0) every connection's sock around the keeper's fork
+ * (the shim thread is stopped: the list is stable). */
+void mps_conn_lock_socks(int lock);
 
 #endif

@@ -34,6 +34,10 @@ struct mps_sock {
 	atomic_int so_error; /* reported once by getsockopt(SO_ERROR) */
 	atomic_int linger0;  /* SO_LINGER {1, 0}: closing aborts (FASTCLOSE) */
 	atomic_int pending_err; /* reported once by the next read or write (ETIMEDOUT) */
+	/* Serviced by another process: a forked child's copy, or an fd
+	 * inherited across exec.  conn is then meaningless here (a stale copy
+	 * or NULL) and option calls are answered without a subflow. */
+	atomic_int remote;
 	int family;
 	int type_flags;      /* SOCK_NONBLOCK etc. given at accept4 */
 	ino_t ino;           /* inode of the app's socketpair end */
@@ -58,6 +62,8 @@ extern atomic_int mps_pending_errors;
 struct mps_sock *mps_sock_new(int family);
 void mps_sock_get(struct mps_sock *s);
 void mps_sock_put(struct mps_sock *s);
+/* Record an option the app set (caller holds s->lock). */
+void mps_sock_remember_opt(struct mps_sock *s, int level, int name, const void *val, socklen_t len);
 
 /* fd -> sock.  set takes a reference; clear drops it. */
 int mps_fdtab_set(int fd, struct mps_sock *s);
@@ -71,12 +77,20 @@ int mps_fdtab_has(int fd);
  * the caller owns (close it with mps_real.close); -1 if none. */
 int mps_fdtab_dup_any(struct mps_sock *s);
 
+/* Call fn(fd, s, arg) for every fd whose entry still matches its inode,
+ * without changing the table (safe in a vfork child, whose memory is the
+ * parent's).  Stops early when fn returns non-zero. */
+void mps_fdtab_each(int (*fn)(int fd, struct mps_sock *s, void *arg), void *arg);
+
 /* Internal descriptors. */
 void mps_ifd_add(int fd);
 void mps_ifd_del(int fd);
 /* Forget and close an internal descriptor (no-op for fd < 0). */
 void mps_ifd_close(int fd);
 int mps_ifd_is(int fd);
+/* The keeper (see loop.c): close every descriptor of the process except
+ * the internal ones and keep (-1: none). */
+void mps_ifd_close_others(int keep);
 /* fork support: lock/unlock around fork, and in the child close them all. */
 void mps_fdtab_atfork_prepare(void);
 void mps_fdtab_atfork_parent(void);

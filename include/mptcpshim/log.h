@@ -15,6 +15,12 @@ void mps_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 
 /* The log's descriptor, or -1 if none is open yet (fork/close bookkeeping). */
 int mps_log_fd(void);
+/* The keeper is about to close every descriptor but the shim's: the log
+ * descriptor to keep (a log file), or -1 (stderr's copy is dropped and
+ * reopened on first use, from the keeper's /dev/null). */
+int mps_log_keeper_fd(void);
+/* Lock (1) / unlock (0) the log around the keeper's fork. */
+void mps_log_lock(int lock);
 
 #define MPS_LOG_ON(lvl) ((lvl) <= mps_log_level)
 #define mps_err(...) mps_log(MPS_LOG_ERROR, __VA_ARGS__)

@@ -26,9 +26,17 @@ int mps_loop_on_thread(void);
  * while it is set (the shim thread sets it for its whole life). */
 extern __thread int mps_inside;
 
-/* At process exit: wait at most timeout seconds for every connection to
- * deliver what the app wrote (see conn.c).  No-op without a shim thread. */
-void mps_loop_exit_drain(double timeout);
+/* Set on the thread that forks the keeper, for the duration of fork():
+ * the fork handlers then leave the shim's state to the keeper. */
+extern __thread int mps_keeper_forking;
+
+/* At process exit (our destructor): stop the shim thread; if a connection
+ * is unfinished, fork a keeper process that services the connections
+ * until each ends (every app descriptor closed in every process, then our
+ * DATA_FIN acknowledged; at most timeout seconds once all app descriptors
+ * are closed).  This process returns at once.  No-op without a shim
+ * thread of this process. */
+void mps_loop_exit(double timeout);
 
 void mps_loop_atfork_prepare(void);
 void mps_loop_atfork_parent(void);

@@ -13,5 +13,7 @@ enum mps_peer_kind mps_peercache_lookup(const struct sockaddr *sa, uint64_t now_
 /* Record kind for sa; ttl_us bounds how long a PLAIN verdict lasts. */
 void mps_peercache_note(const struct sockaddr *sa, enum mps_peer_kind kind, uint64_t now_us,
 			uint64_t ttl_us);
+/* Lock (1) / unlock (0) the cache around the keeper's fork. */
+void mps_peercache_lock(int lock);
 
 #endif

@@ -3,6 +3,7 @@
 #ifndef MPS_REAL_H
 #define MPS_REAL_H
 
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -33,6 +34,19 @@ struct mps_real {
 	ssize_t (*read_chk)(int, void *, size_t, size_t);
 	ssize_t (*recv_chk)(int, void *, size_t, size_t, int);
 	ssize_t (*recvfrom_chk)(int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *);
+	/* libev's own descriptors (registered as internal, see loop.c) */
+	int (*eventfd)(unsigned int, int);
+	int (*epoll_create)(int);
+	int (*epoll_create1)(int);
+	/* exec: the new image learns which inherited fds are connections */
+	int (*execve)(const char *, char *const[], char *const[]);
+	int (*execveat)(int, const char *, char *const[], char *const[], int);
+	int (*fexecve)(int, char *const[], char *const[]);
+	int (*execvpe)(const char *, char *const[], char *const[]);
+	int (*posix_spawn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+	                   const posix_spawnattr_t *, char *const[], char *const[]);
+	int (*posix_spawnp)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+	                    const posix_spawnattr_t *, char *const[], char *const[]);
 };
 
 extern struct mps_real mps_real;

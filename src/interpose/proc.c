@@ -1,31 +1,63 @@
-/* proc.c - process life: the constructor and fork.
+/* proc.c - process life: the constructor, fork and exit.
  *
- * Nothing starts in the constructor but symbol resolution and the fork
- * handlers: the shim thread starts on the first connection.  After fork
- * the child has no shim thread; connections stay with the parent's (see
- * docs/DESIGN.md "Process model"). */
+ * Nothing starts in the constructor but symbol resolution, the fork
+ * handlers and, after an exec, the table of inherited connections: the
+ * shim thread starts on the first connection.  After fork the child has
+ * no shim thread; connections stay with the parent's.  At exit a keeper
+ * process takes unfinished connections over (see docs/DESIGN.md "Process
+ * model"). */
 #include "config.h"
 
 #include <pthread.h>
 
+#include "mptcpshim/conn.h"
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/fdtab.h"
+#include "mptcpshim/inherit.h"
 #include "mptcpshim/interpose.h"
+#include "mptcpshim/log.h"
+#include "mptcpshim/peercache.h"
+
+/* The keeper's fork copies connection state that app threads may touch
+ * (sock locks, the peer cache, the log): hold those locks across it. */
+static void keeper_locks(int lock)
+{
+	if (lock) {
+		mps_conn_lock_socks(1);
+		mps_peercache_lock(1);
+		mps_log_lock(1);
+	} else {
+		mps_log_lock(0);
+		mps_peercache_lock(0);
+		mps_conn_lock_socks(0);
+	}
+}
 
 static void prepare(void)
 {
 	mps_loop_atfork_prepare();
 	mps_fdtab_atfork_prepare();
+	if (mps_keeper_forking)
+		keeper_locks(1);
 }
 
 static void parent(void)
 {
+	if (mps_keeper_forking)
+		keeper_locks(0);
 	mps_fdtab_atfork_parent();
 	mps_loop_atfork_parent();
 }
 
 static void child(void)
 {
+	if (mps_keeper_forking) {
+		/* The keeper keeps everything: it services the connections. */
+		keeper_locks(0);
+		mps_fdtab_atfork_parent();
+		mps_loop_atfork_child();
+		return;
+	}
 	mps_fdtab_atfork_child();
 	mps_loop_atfork_child();
 }
@@ -35,13 +67,20 @@ __attribute__((constructor)) static void mps_init(void)
 	mps_real_init();
 	mps_crypto_init();
 	pthread_atfork(prepare, parent, child);
+	mps_inherit_adopt();
 }
 
-/* Bytes the app wrote live in this process until the peer has them: exit
- * waits for that (see docs/DESIGN.md "Process exit"). */
+/* Once the app closed every descriptor of a connection, its keeper waits
+ * at most this long for the peer to acknowledge the rest. */
 #define MPS_EXIT_DRAIN_TIMEOUT 30.0
 
+/* A destructor runs from exit() after the app's atexit handlers (and its
+ * own destructors), before stdio buffers are flushed: the keeper forked
+ * here never returns into exit(), so it runs no app handler and flushes
+ * nothing twice.  Bytes the app writes after this point (a stdio flush
+ * onto a connection) still reach the keeper through the socketpair.
+ * _exit() and fatal signals skip it. */
 __attribute__((destructor)) static void mps_fini(void)
 {
-	mps_loop_exit_drain(MPS_EXIT_DRAIN_TIMEOUT);
+	mps_loop_exit(MPS_EXIT_DRAIN_TIMEOUT);
 }

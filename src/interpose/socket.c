@@ -10,6 +10,8 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -340,7 +342,9 @@ MPS_EXPORT int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len, int
 MPS_EXPORT int close(int fd)
 {
 	mps_real_init();
-	if (!mps_inside) {
+	if (mps_inside)
+		mps_ifd_del(fd); /* libev closing its own (ev_loop_fork) */
+	else {
 		if (mps_fdtab_has(fd))
 			mps_fdtab_clear(fd);
 		else if (mps_ifd_is(fd)) {
@@ -446,4 +450,31 @@ MPS_EXPORT int fcntl64(int fd, int cmd, ...)
 	va_end(ap);
 	mps_real_init();
 	return do_fcntl(fd, cmd, arg);
+}
+
+/* libev's descriptors: created while mps_inside is set (the loop's
+ * creation, ev_loop_fork in the keeper), they are the shim's. */
+static int note_internal(int fd)
+{
+	if (fd >= 0 && mps_inside)
+		mps_ifd_add(fd);
+	return fd;
+}
+
+MPS_EXPORT int eventfd(unsigned int count, int flags)
+{
+	mps_real_init();
+	return note_internal(mps_real.eventfd(count, flags));
+}
+
+MPS_EXPORT int epoll_create(int size)
+{
+	mps_real_init();
+	return note_internal(mps_real.epoll_create(size));
+}
+
+MPS_EXPORT int epoll_create1(int flags)
+{
+	mps_real_init();
+	return note_internal(mps_real.epoll_create1(flags));
 }

@@ -58,6 +58,64 @@ static int remembered(struct mps_sock *s, int level, int name, void *val, sockle
 	return rc;
 }
 
+/* ---- connections serviced by another process ----
+ * A forked child's copy or an fd inherited across exec: the subflows are
+ * out of reach.  Options the app set are answered from memory, TCP_INFO
+ * with zeroed counters and the connection's state, and everything else
+ * from a fresh TCP socket of the same family, so values are the kernel's
+ * defaults and errnos TCP's own (ENOPROTOOPT, EINVAL...).  setsockopt is
+ * checked on such a socket and remembered, not applied to the subflows. */
+
+static int scratch_socket(const struct mps_sock *s)
+{
+	return socket(s->family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+}
+
+static int remote_getopt(struct mps_sock *s, int level, int name, void *val, socklen_t *len)
+{
+	int fd, rc, saved;
+
+	if (level == IPPROTO_TCP && name == TCP_INFO && val && len) {
+		struct tcp_info ti;
+		socklen_t n = MPS_MIN(*len, (socklen_t)sizeof(ti));
+
+		memset(&ti, 0, sizeof(ti));
+		ti.tcpi_state =
+		        atomic_load(&s->state) == MPS_SS_CONNECTED ? TCP_ESTABLISHED : TCP_CLOSE;
+		memcpy(val, &ti, n);
+		*len = n;
+		return 0;
+	}
+	if (remembered(s, level, name, val, len) == 0)
+		return 0;
+	fd = scratch_socket(s);
+	if (fd < 0)
+		return -1;
+	rc = mps_real.getsockopt(fd, level, name, val, len);
+	saved = errno;
+	mps_real.close(fd);
+	errno = saved;
+	return rc;
+}
+
+static int remote_setopt(struct mps_sock *s, int level, int name, const void *val, socklen_t len)
+{
+	int fd = scratch_socket(s), rc, saved;
+
+	if (fd < 0)
+		return -1;
+	rc = mps_real.setsockopt(fd, level, name, val, len);
+	saved = errno;
+	mps_real.close(fd);
+	if (rc == 0) {
+		pthread_mutex_lock(&s->lock);
+		mps_sock_remember_opt(s, level, name, val, len);
+		pthread_mutex_unlock(&s->lock);
+	}
+	errno = saved;
+	return rc;
+}
+
 MPS_EXPORT int getsockopt(int fd, int level, int name, void *restrict val, socklen_t *restrict len)
 {
 	struct mps_sock *s;
@@ -102,6 +160,11 @@ MPS_EXPORT int getsockopt(int fd, int level, int name, void *restrict val, sockl
 		mps_sock_put(s);
 		return mps_real.getsockopt(fd, level, name, val, len);
 	}
+	if (atomic_load(&s->remote)) {
+		rc = remote_getopt(s, level, name, val, len);
+		mps_sock_put(s);
+		return rc;
+	}
 	rc = mps_conn_getopt(s, level, name, val, len, &err);
 	if (rc && err == ENOTCONN) {
 		/* The connection is over: answer from what the app set. */
@@ -138,6 +201,11 @@ MPS_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_
 				       level != IPPROTO_IP && level != IPPROTO_IPV6)) {
 		mps_sock_put(s);
 		return mps_real.setsockopt(fd, level, name, val, len);
+	}
+	if (atomic_load(&s->remote)) {
+		rc = remote_setopt(s, level, name, val, len);
+		mps_sock_put(s);
+		return rc;
 	}
 	rc = mps_conn_setopt(s, level, name, val, len, &err);
 	if (rc)

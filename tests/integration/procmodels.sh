@@ -1,0 +1,217 @@
+#!/bin/bash
+# procmodels.sh: the process models of issue 5 over two 50 Mbit/s paths
+# (topology A, IPv4, shim on both ends), with tests/progs/procmodels.  In
+# every case each connection's stream is checked by SHA-256 (the server
+# answers the digest of what it read, the client compares it with what it
+# sent), and the paths' byte counters must both have moved:
+#   threads   32 client threads connect at once to 32 server threads
+#             blocked in accept();
+#   epoll-et / epoll-lt  8 connections to an epoll server, edge- and
+#             level-triggered;
+#   fork      fork-per-connection server (the parent closes its copy), 4
+#             connections; path 1 (the first subflows' path) goes down
+#             mid-transfer;
+#   exec      inetd style: the server forks, dup2s the connection onto 0/1
+#             and execs "procmodels child", which must see the TCP peer
+#             (getpeername = the client's address, SO_DOMAIN AF_INET,
+#             SO_TYPE, SO_PROTOCOL, TCP_INFO) and no MPTCPSHIM_INHERIT in
+#             its environment; path 2 goes down mid-transfer;
+#   spawn / vfork  the same child started by posix_spawn (file actions
+#             dup2 the close-on-exec connection) and by vfork + execv;
+#   daemon    the server forks after listen() and the parent exits at once;
+#             the child serves 4 connections;
+#   keeper    a client connects, writes 20 MiB and exits at once without
+#             closing: the server receives every byte (SHA-256), the
+#             client's shim logged the hand-over to a keeper, and the
+#             keeper process is gone afterwards;
+#   handoff   the server reads 1 MiB, forks a child that reads the rest and
+#             answers, and exits at once while the child talks (its
+#             keeper services the connection); path 1 goes down
+#             mid-transfer; the keeper is gone afterwards.
+# pre-forked workers and SO_REUSEPORT groups: nginx.sh.
+# Harness self-test without the shim: NOSHIM=1 bash procmodels.sh
+# Sub-cases (T_ONLY=REGEX): threads epoll-et epoll-lt fork exec spawn vfork
+#   daemon keeper handoff
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -eu
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+
+MPTCPSHIM_LOG=info
+: "${T_TIMEOUT:=600}"
+: "${T_CMD_TIMEOUT:=120}"
+MIB=$((1024 * 1024))
+
+tb_init procmodels
+require_shim
+PM="$top_builddir/tests/progs/procmodels"
+[ -x "$PM" ] || fail "$PM not built (make check builds it)"
+tb_topo A 2 50,50
+D=$T_DIR
+# with the shim both paths must carry data; plain TCP uses path 1 only
+MP=1
+shim_enabled || MP=0
+
+# wait_moved I BYTES: until path I counted BYTES more than now (60 s).
+wait_moved() {
+	local i=$1 want=$2 b0 k
+	b0=$(path_bytes "$i")
+	for ((k = 0; k < 1200; k++)); do
+		[ $(($(path_bytes "$i") - b0)) -ge "$want" ] && return 0
+		sleep 0.05
+	done
+	fail "path $i did not carry $want B within 60 s"
+}
+
+link() { # I up|down
+	ip -n "$NS_C" link set "${IFC[$1]}" "$2"
+	log "path $1 ($NS_C ${IFC[$1]}) $2"
+	if [ "$2" = up ]; then
+		for ((k = 0; k < 100; k++)); do
+			_tb_topo_ready && return 0
+			sleep 0.05
+		done
+	fi
+}
+
+# gone NS WHAT: no process of NS whose command line matches WHAT remains
+# (waits up to 60 s: a keeper finishes its connection first).
+gone() {
+	local ns=$1 what=$2 k p left
+	for ((k = 0; k < 600; k++)); do
+		left=""
+		for p in $(ip netns pids "$ns" 2>/dev/null); do
+			if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "$what"; then
+				left="$left $p"
+			fi
+		done
+		[ -z "$left" ] && return 0
+		sleep 0.1
+	done
+	fail "process(es)$left ($what) still running in $ns after 60 s"
+}
+
+# pm_case NAME MODEL NCONN SIZE KILL [ARG]: serve MODEL in $NS_S, NCONN
+# client threads of SIZE bytes each; KILL 0, or a path to take down once
+# both paths carried 1 MiB of this case (brought up again afterwards).
+pm_case() {
+	local name=$1 model=$2 n=$3 size=$4 kill=$5 arg=${6:-/dev/null} a1 a2 d1 d2 spid cpid
+	next_port
+	bg_start "srv-$name" shim "$NS_S" "$PM" serve "$model" "$SRV4" "$PORT" "$n" "$arg"
+	spid=$BG_PID
+	wait_listen "$NS_S" "$PORT"
+	a1=$(path_bytes 1)
+	a2=$(path_bytes 2)
+	bg_start "cli-$name" shim "$NS_C" "$PM" client "$SRV4" "$PORT" "$n" "$size"
+	cpid=$BG_PID
+	if [ "$kill" != 0 ]; then
+		wait_moved 1 "$MIB"
+		[ "$MP" = 1 ] && wait_moved 2 "$MIB"
+		link "$kill" down
+	fi
+	bg_wait "$cpid" "$T_CMD_TIMEOUT" || fail "$name: client failed ($?)"
+	grep -q "client: $n/$n ok" "$D/bg-cli-$name.log" ||
+		fail "$name: not every stream arrived intact: $(tail -n 3 "$D/bg-cli-$name.log")"
+	bg_wait "$spid" 60 || fail "$name: server failed ($?)"
+	d1=$(($(path_bytes 1) - a1))
+	d2=$(($(path_bytes 2) - a2))
+	[ "$kill" != 0 ] && link "$kill" up
+	log "ok: $name: $n stream(s) of $size B byte-exact (sha256); path 1 $d1 B, path 2 $d2 B"
+	if [ "$MP" = 1 ] && { [ "$d1" -lt "$MIB" ] || [ "$d2" -lt "$MIB" ]; }; then
+		fail "$name: both paths should carry data (path 1 $d1 B, path 2 $d2 B)"
+	fi
+}
+
+# child_info PREFIX N: the exec'd children saw a TCP connection.
+child_info() {
+	local i f line
+	for ((i = 0; i < $2; i++)); do
+		f="$1.$i"
+		[ -s "$f" ] || fail "child $i wrote no $f"
+		line=$(cat "$f")
+		log "child $i: $line"
+		case $line in
+		"peer=${C4[1]} family=2 domain=2 type=1 proto=6 tcpi_state=1 inherit=absent") ;;
+		*) fail "child $i: expected peer=${C4[1]} AF_INET/SOCK_STREAM/TCP, ESTABLISHED, no MPTCPSHIM_INHERIT: $line" ;;
+		esac
+	done
+}
+
+if selected threads; then
+	step "threads: 32 concurrent connects against 32 threads in accept()"
+	pm_case threads threads 32 $((1 * MIB)) 0
+fi
+
+for m in epoll-et epoll-lt; do
+	selected "$m" || continue
+	step "$m: 8 connections to an epoll server"
+	pm_case "$m" "$m" 8 $((4 * MIB)) 0
+done
+
+if selected fork; then
+	step "fork: fork per connection, parent closes its copy; path 1 down mid-transfer"
+	pm_case fork fork 4 $((8 * MIB)) 1
+fi
+
+if selected exec; then
+	step "exec: inetd style (fork, dup2 to 0/1, execv); path 2 down mid-transfer"
+	pm_case exec exec 2 $((8 * MIB)) 2 "$D/exec.info"
+	child_info "$D/exec.info" 2
+fi
+
+for m in spawn vfork; do
+	selected "$m" || continue
+	step "$m: the inetd child started by $m"
+	pm_case "$m" "$m" 2 $((4 * MIB)) 0 "$D/$m.info"
+	child_info "$D/$m.info" 2
+done
+
+if selected daemon; then
+	step "daemon: fork after listen(), the parent exits, the child serves"
+	next_port
+	nsrun shim "$NS_S" "$PM" serve daemon "$SRV4" "$PORT" 4 "$D/daemon.pid" ||
+		fail "daemon: the parent failed"
+	wait_listen "$NS_S" "$PORT"
+	nsrun shim "$NS_C" "$PM" client "$SRV4" "$PORT" 4 $((4 * MIB)) >"$D/daemon.cli" ||
+		fail "daemon: client failed: $(cat "$D/daemon.cli")"
+	grep -q 'client: 4/4 ok' "$D/daemon.cli" || fail "daemon: $(cat "$D/daemon.cli")"
+	gone "$NS_S" "procmodels serve daemon"
+	log "ok: daemon: 4 streams byte-exact; the daemon and its keeper ended"
+fi
+
+if selected keeper; then
+	step "keeper: a client writes 20 MiB and exits at once"
+	mkrand "$D/keeper.in" $((20 * MIB))
+	next_port
+	bg_start srv-keeper shim "$NS_S" "$PM" serve sink "$SRV4" "$PORT" 1
+	spid=$BG_PID
+	wait_listen "$NS_S" "$PORT"
+	# captured: the keeper must not hold the command substitution's pipe
+	out=$(nsrun shim "$NS_C" "$PM" client-exit "$SRV4" "$PORT" "$D/keeper.in") ||
+		fail "keeper: client failed"
+	log "client: $out"
+	bg_wait "$spid" "$T_CMD_TIMEOUT" || fail "keeper: server failed ($?)"
+	want="$(sha256 "$D/keeper.in") $((20 * MIB))"
+	got=$(grep -E '^[0-9a-f]{64} [0-9]+$' "$D/bg-srv-keeper.log" || true)
+	[ "$got" = "$want" ] || fail "keeper: server received '$got', want '$want'"
+	if shim_enabled; then
+		grep -q 'exit: connections handed to keeper process' "$D/shim-$NS_C.log" ||
+			fail "keeper: the client's shim logged no hand-over to a keeper"
+	fi
+	gone "$NS_C" "procmodels client-exit"
+	log "ok: keeper: 20 MiB byte-exact after the client exited; the keeper ended"
+fi
+
+if selected handoff; then
+	step "handoff: the servicing process exits while its child talks; path 1 down mid-transfer"
+	pm_case handoff handoff 1 $((20 * MIB)) 1
+	if shim_enabled; then
+		grep -q 'exit: connections handed to keeper process' "$D/shim-$NS_S.log" ||
+			fail "handoff: the server's shim logged no hand-over to a keeper"
+	fi
+	gone "$NS_S" "procmodels serve handoff"
+	log "ok: handoff: the child finished the stream; the keeper ended"
+fi
+
+shim_log_summary

@@ -34,6 +34,8 @@ struct mps_sock {
 	atomic_int so_error; /* reported once by getsockopt(SO_ERROR) */
 	atomic_int linger0;  /* SO_LINGER {1, 0}: closing aborts (FASTCLOSE) */
 	atomic_int pending_err; /* reported once by the next read or write (ETIMEDOUT) */
+	atomic_int connect_told; /* connect() has reported the connection's outcome */
+	atomic_int notsent_lowat; /* TCP_NOTSENT_LOWAT as the app set it (not applied) */
 	int family;
 	int type_flags;      /* SOCK_NONBLOCK etc. given at accept4 */
 	ino_t ino;           /* inode of the app's socketpair end */

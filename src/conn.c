@@ -2860,6 +2860,11 @@ int mps_conn_start(const struct mps_conn_params *p)
 
 /* ------------------------------------------------------------- socket options */
 
+static int sf_live(const struct mps_subflow *sf)
+{
+	return sf->fd >= 0 && sf->state != SF_DEAD;
+}
+
 int mps_conn_getopt(struct mps_sock *s, int level, int name, void *val, socklen_t *len, int *err)
 {
 	int rc = -1, i;
@@ -2870,7 +2875,7 @@ int mps_conn_getopt(struct mps_sock *s, int level, int name, void *val, socklen_
 		for (i = 0; i < s->conn->nsf; i++) {
 			struct mps_subflow *sf = s->conn->sf[i];
 
-			if (sf->fd < 0 || sf->state == SF_DEAD)
+			if (!sf_live(sf))
 				continue;
 			rc = mps_real.getsockopt(sf->fd, level, name, val, len);
 			*err = rc ? errno : 0;
@@ -2881,32 +2886,120 @@ int mps_conn_getopt(struct mps_sock *s, int level, int name, void *val, socklen_
 }
 
 int mps_conn_setopt(struct mps_sock *s, int level, int name, const void *val, socklen_t len,
-		    int *err)
+		    enum mps_opt_how how, int *err)
 {
 	int rc = 0, i, first = 1;
 
 	*err = 0;
 	pthread_mutex_lock(&s->lock);
-	if (s->conn)
-		for (i = 0; i < s->conn->nsf; i++) {
-			struct mps_subflow *sf = s->conn->sf[i];
-			int r;
+	if (!s->conn) {
+		pthread_mutex_unlock(&s->lock);
+		*err = ENOTCONN;
+		return -1;
+	}
+	/* No live subflow (an outage): remembered for the next one. */
+	for (i = 0; i < s->conn->nsf; i++) {
+		struct mps_subflow *sf = s->conn->sf[i];
+		int r;
 
-			if (sf->fd < 0 || sf->state == SF_DEAD)
-				continue;
-			r = mps_real.setsockopt(sf->fd, level, name, val, len);
-			if (first) {
-				rc = r;
-				*err = r ? errno : 0;
-				first = 0;
-			}
+		if (!sf_live(sf))
+			continue;
+		r = mps_real.setsockopt(sf->fd, level, name, val, len);
+		if (first) {
+			rc = r;
+			*err = r ? errno : 0;
+			first = 0;
 		}
-	/* Remember it for subflows created later (and getsockopt after the
-	 * end) when the kernel took it. */
-	if (rc == 0)
+		if (how == MPS_OPT_FIRST)
+			break;
+	}
+	/* What the kernel took is replayed onto subflows created later
+	 * (under the same lock as their creation, so none is missed). */
+	if (rc == 0 && how == MPS_OPT_EVERY)
 		mps_sock_remember_opt(s, level, name, val, len);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
+}
+
+/* The kernel's TCP states (include/net/tcp_states.h); the libc header
+ * that names them clashes with <linux/tcp.h>. */
+enum {
+	ST_ESTABLISHED = 1,
+	ST_FIN_WAIT1 = 4,
+	ST_FIN_WAIT2 = 5,
+	ST_CLOSE = 7,
+	ST_CLOSE_WAIT = 8,
+	ST_LAST_ACK = 9,
+};
+
+/* The TCP state a plain socket would be in, from the data-level FINs. */
+static uint8_t conn_tcp_state(const struct mps_conn *c)
+{
+	int ours = __atomic_load_n(&c->fin_sent, __ATOMIC_RELAXED);
+	int acked = __atomic_load_n(&c->fin_acked, __ATOMIC_RELAXED);
+	int theirs = __atomic_load_n(&c->rcv_fin, __ATOMIC_RELAXED);
+
+	if (!ours)
+		return theirs ? ST_CLOSE_WAIT : ST_ESTABLISHED;
+	if (acked)
+		return theirs ? ST_CLOSE : ST_FIN_WAIT2;
+	return theirs ? ST_LAST_ACK : ST_FIN_WAIT1;
+}
+
+int mps_conn_tcp_info(struct mps_sock *s, void *val, socklen_t *len, int *err)
+{
+	struct tcp_info ti, best;
+	struct mps_conn *c;
+	int i, found = 0, best_usable = 0;
+
+	*err = ENOTCONN;
+	if (!val || !len) {
+		*err = EFAULT;
+		return -1;
+	}
+	memset(&best, 0, sizeof(best));
+	pthread_mutex_lock(&s->lock);
+	c = s->conn;
+	for (i = 0; c && i < c->nsf; i++) {
+		struct mps_subflow *sf = c->sf[i];
+		socklen_t l = sizeof(ti);
+
+		if (!sf_live(sf) || mps_real.getsockopt(sf->fd, IPPROTO_TCP, TCP_INFO, &ti, &l))
+			continue;
+		/* The subflow the default scheduler would pick: lowest RTT
+		 * among those carrying data. */
+		if (!found || sf_usable(sf) > best_usable ||
+		    (sf_usable(sf) == best_usable && ti.tcpi_rtt < best.tcpi_rtt)) {
+			best = ti;
+			best_usable = sf_usable(sf);
+			found = 1;
+		}
+	}
+	if (found && __atomic_load_n(&c->tx_mode, __ATOMIC_RELAXED) == TX_MP &&
+	    __atomic_load_n(&c->rx_mode, __ATOMIC_RELAXED) == RX_MP) {
+		/* Connection-level counters and state instead of one path's.
+		 * The shim thread writes these fields unlocked; 64-bit relaxed
+		 * loads are enough for a statistics snapshot. */
+		uint64_t start = __atomic_load_n(&c->snd_start, __ATOMIC_RELAXED);
+		uint64_t rkey = __atomic_load_n(&c->remote_key, __ATOMIC_RELAXED), ridsn;
+		uint64_t rnxt = __atomic_load_n(&c->rcv_nxt, __ATOMIC_RELAXED);
+		uint32_t tok;
+
+		mps_crypto_key_derive(rkey, &tok, &ridsn);
+		/* +1: TCP's bytes_acked counts the SYN */
+		best.tcpi_bytes_acked = __atomic_load_n(&c->snd_una, __ATOMIC_RELAXED) - start + 1;
+		best.tcpi_bytes_sent = __atomic_load_n(&c->snd_max, __ATOMIC_RELAXED) - start;
+		best.tcpi_bytes_received = rnxt - ridsn - 1;
+		best.tcpi_state = conn_tcp_state(c);
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (!found)
+		return -1;
+	*err = 0;
+	if (*len > sizeof(best))
+		*len = sizeof(best);
+	memcpy(val, &best, *len);
+	return 0;
 }
 
 /* ------------------------------------------------------------- process exit

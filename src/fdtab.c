@@ -54,19 +54,24 @@ void mps_sock_remember_opt(struct mps_sock *s, int level, int name, const void *
 {
 	int i;
 
-	if (len > sizeof(s->opts[0].val))
+	if (!val || len > sizeof(s->opts[0].val))
 		return;
+	/* The latest goes last: replayed in the app's order, IP_TOS then
+	 * SO_PRIORITY (which IP_TOS overwrites) end as the app left them. */
 	for (i = 0; i < s->nopts; i++)
-		if (s->opts[i].level == level && s->opts[i].name == name)
+		if (s->opts[i].level == level && s->opts[i].name == name) {
+			memmove(&s->opts[i], &s->opts[i + 1],
+				(size_t)(s->nopts - i - 1) * sizeof(s->opts[0]));
+			s->nopts--;
 			break;
-	if (i < MPS_MAX_OPTS) {
-		s->opts[i].level = level;
-		s->opts[i].name = name;
-		s->opts[i].len = len;
-		memcpy(s->opts[i].val, val, len);
-		if (i == s->nopts)
-			s->nopts++;
-	}
+		}
+	if (s->nopts >= MPS_MAX_OPTS)
+		return;
+	i = s->nopts++;
+	s->opts[i].level = level;
+	s->opts[i].name = name;
+	s->opts[i].len = len;
+	memcpy(s->opts[i].val, val, len);
 }
 
 static sock_slot *page_for(int fd, int create)

@@ -36,12 +36,24 @@ void mps_grow_pair_buffer(int fd);
 int mps_conn_start(const struct mps_conn_params *p);
 
 /* App threads: socket options of a connection.  getopt reads a live
- * subflow (the kernel TCP's own answer); setopt applies to every subflow
- * and is remembered for later ones.  Both return 0 or -1 with *err set
- * (ENOTCONN: no subflow). */
+ * subflow (the kernel TCP's own answer).  setopt applies to the live
+ * subflows (every one, or the oldest only), and with MPS_OPT_EVERY is
+ * remembered for subflows created later when the kernel took it (with no
+ * live subflow, during an outage, it is only remembered).  Both return 0
+ * or -1 with *err set (ENOTCONN: no live subflow for getopt, the
+ * connection is over for setopt). */
+enum mps_opt_how {
+	MPS_OPT_EVERY, /* every subflow, present and future */
+	MPS_OPT_NOW,   /* every present subflow (a one-shot action) */
+	MPS_OPT_FIRST, /* the oldest live subflow only */
+};
 int mps_conn_getopt(struct mps_sock *s, int level, int name, void *val, socklen_t *len, int *err);
 int mps_conn_setopt(struct mps_sock *s, int level, int name, const void *val, socklen_t len,
-                    int *err);
+		    enum mps_opt_how how, int *err);
+/* TCP_INFO of the connection: the lowest-RTT usable subflow's, with the
+ * byte counters and state of the connection (data level) once multipath.
+ * 0, or -1 with *err (ENOTCONN: no live subflow). */
+int mps_conn_tcp_info(struct mps_sock *s, void *val, socklen_t *len, int *err);
 
 /* Process exit (shim thread): treat what each app wrote so far as all it
  * will write; mps_conn_all_drained() says when every stream is delivered. */

@@ -38,6 +38,8 @@ struct mps_sock {
 	 * inherited across exec.  conn is then meaningless here (a stale copy
 	 * or NULL) and option calls are answered without a subflow. */
 	atomic_int remote;
+	atomic_int connect_told; /* connect() has reported the connection's outcome */
+	atomic_int notsent_lowat; /* TCP_NOTSENT_LOWAT as the app set it (not applied) */
 	int family;
 	int type_flags;      /* SOCK_NONBLOCK etc. given at accept4 */
 	ino_t ino;           /* inode of the app's socketpair end */

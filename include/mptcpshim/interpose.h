@@ -16,4 +16,14 @@ static inline int mps_passthrough(void)
 	return mps_inside || mps_config()->disabled;
 }
 
+struct mps_sock;
+/* sockopt.c: a TCP socket becomes a shim connection.  The options of the
+ * app's blocking calls (timeouts, low-water mark, linger) move to its
+ * socketpair end; per-path options it carries (set before connect, or
+ * inherited from a listener) are remembered for later subflows. */
+void mps_opts_adopt(int tcp, int app_end, struct mps_sock *s);
+/* The reverse, onto a fresh TCP socket that replaces the app's end
+ * (connect(AF_UNSPEC), a new connect after a failed one). */
+void mps_opts_restore(int app_end, int tcp, struct mps_sock *s);
+
 #endif

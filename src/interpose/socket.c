@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -86,9 +88,9 @@ static size_t fill_app_end(int app)
 /* Swap fd (a TCP socket) for the app's end of a new socketpair and start
  * the connection engine.  0 or -errno (then fd is left untouched). */
 static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int cloexec,
-		 const struct sockaddr *peer, socklen_t peer_len, int bound,
-		 const struct sockaddr_storage *local, socklen_t local_len, int known_shim,
-		 int *app_fd_out)
+                 const struct sockaddr *peer, socklen_t peer_len, int bound,
+                 const struct sockaddr_storage *local, socklen_t local_len, int known_shim,
+                 int *app_fd_out)
 {
 	struct mps_conn_params p;
 	struct mps_sock *s = NULL;
@@ -129,11 +131,14 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 		goto fail;
 	}
 	s->ino = st.st_ino;
+	mps_opts_adopt(fd, sp[0], s);
 	memcpy(&s->peer, peer, peer_len);
 	s->peer_len = peer_len;
 	s->local_len = sizeof(s->local);
 	mps_real.getsockname(fd, (struct sockaddr *)&s->local, &s->local_len);
 	atomic_store(&s->state, connecting ? MPS_SS_CONNECTING : MPS_SS_CONNECTED);
+	/* A blocking connect that returned 0 (and accept) told the app */
+	atomic_store(&s->connect_told, !connecting);
 
 	if (role == MPS_CLIENT) {
 		/* The TCP socket moves to a new number; the app's number gets
@@ -211,20 +216,95 @@ fail:
 	return rc;
 }
 
-/* connect() on an fd that is already ours: what TCP would answer. */
-static int connect_again(struct mps_sock *s)
+/* The app's fd becomes a fresh, unconnected TCP socket carrying the
+ * options the app set, as a TCP socket is after connect(AF_UNSPEC) or
+ * once a failed connect was reported: the next connect() starts over.
+ * The socketpair end it replaces is closed; if it was the last copy the
+ * connection ends (abortively when s->linger0 is set). */
+static int reset_to_tcp(int fd, struct mps_sock *s)
 {
-	int st = atomic_load(&s->state), err;
+	int fl = mps_real.fcntl(fd, F_GETFL), fdfl = mps_real.fcntl(fd, F_GETFD), t;
 
-	switch (st) {
-	case MPS_SS_CONNECTING:
-		errno = EALREADY;
+	t = socket(s->family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (t < 0)
 		return -1;
+	mps_opts_restore(fd, t, s);
+	if (fl >= 0 && (fl & O_NONBLOCK))
+		mps_real.fcntl(t, F_SETFL, O_NONBLOCK);
+	mps_fdtab_clear(fd);
+	if (mps_real.dup3(t, fd, fdfl >= 0 && (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+		int e = errno;
+
+		mps_real.close(t);
+		errno = e;
+		return -1;
+	}
+	mps_real.close(t);
+	return 0;
+}
+
+/* connect(AF_UNSPEC): TCP resets the connection and leaves the socket
+ * unconnected, ready to connect again. */
+static int disconnect(int fd, struct mps_sock *s)
+{
+	atomic_store(&s->linger0, 1); /* the peer sees a reset, as from TCP */
+	return reset_to_tcp(fd, s);
+}
+
+/* A blocking connect() while ours is in progress waits for the outcome,
+ * bounded by SO_SNDTIMEO, as TCP's does. */
+static int wait_connect(int fd, struct mps_sock *s)
+{
+	struct timeval tv = {0, 0};
+	socklen_t l = sizeof(tv);
+	int ms = -1;
+
+	if (mps_real.getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &l) == 0 &&
+	    (tv.tv_sec || tv.tv_usec))
+		ms = (int)(tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000);
+	while (atomic_load(&s->state) == MPS_SS_CONNECTING) {
+		struct pollfd p = {fd, POLLOUT, 0};
+		int r = poll(&p, 1, ms);
+
+		if (r < 0)
+			return -1; /* EINTR */
+		if (r == 0) {
+			errno = EALREADY; /* timed out: still in progress */
+			return -1;
+		}
+		if (atomic_load(&s->state) == MPS_SS_CONNECTING)
+			sched_yield(); /* writable just before the state changes */
+	}
+	return 0;
+}
+
+/* connect() on an fd that is already ours: what TCP would answer. */
+static int connect_again(int fd, struct mps_sock *s)
+{
+	int err, fl;
+
+	if (atomic_load(&s->state) == MPS_SS_CONNECTING) {
+		fl = mps_real.fcntl(fd, F_GETFL);
+		if (fl < 0 || (fl & O_NONBLOCK)) {
+			errno = EALREADY;
+			return -1;
+		}
+		if (wait_connect(fd, s))
+			return -1;
+	}
+	switch (atomic_load(&s->state)) {
 	case MPS_SS_FAILED:
+		/* Reported once (here or by SO_ERROR); then the socket is
+		 * unconnected and may connect again, as TCP's. */
 		err = atomic_exchange(&s->so_error, 0);
-		errno = err ? err : ECONNREFUSED;
+		reset_to_tcp(fd, s);
+		errno = err ? err : ECONNABORTED;
 		return -1;
 	default:
+		/* The first connect() after a non-blocking one completed says
+		 * 0; after that, EISCONN. */
+		if (!atomic_exchange(&s->connect_told, 1))
+			return 0;
 		errno = EISCONN;
 		return -1;
 	}
@@ -236,17 +316,22 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	struct mps_sock *s;
 	struct sockaddr_storage local;
 	socklen_t local_len = sizeof(local);
-	int flags, fdflags, rc, connecting, bound, err, app, known;
+	int flags, fdflags, rc, connecting, bound, err, app, known, saved;
 	enum mps_peer_kind kind;
 
-	if (mps_passthrough() || !is_inet(sa))
+	if (mps_passthrough())
 		return mps_real.connect(fd, sa, len);
 	s = mps_fdtab_get(fd);
 	if (s) {
-		rc = connect_again(s);
+		if (sa && len >= sizeof(sa_family_t) && sa->sa_family == AF_UNSPEC)
+			rc = disconnect(fd, s);
+		else
+			rc = connect_again(fd, s);
 		mps_sock_put(s);
 		return rc;
 	}
+	if (!is_inet(sa))
+		return mps_real.connect(fd, sa, len);
 	cfg = mps_config();
 	if (!is_tcp(fd) || !mps_config_peer_allowed(cfg, sa))
 		return mps_real.connect(fd, sa, len);
@@ -259,30 +344,25 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	fdflags = mps_real.fcntl(fd, F_GETFD);
 	memset(&local, 0, sizeof(local));
 	bound = mps_real.getsockname(fd, (struct sockaddr *)&local, &local_len) == 0 &&
-		addr_is_bound(&local);
+	        addr_is_bound(&local);
 
 	/* The app's thread makes the real connect, so its result and errno
-	 * (ECONNREFUSED, ETIMEDOUT, EINTR, SO_SNDTIMEO...) are TCP's own. */
+	 * (ECONNREFUSED, ETIMEDOUT, EINTR, SO_SNDTIMEO...) are TCP's own.
+	 * Still in progress (non-blocking, interrupted by a signal, or past
+	 * SO_SNDTIMEO) it becomes ours all the same: the app's next
+	 * connect(), poll or write sees the outcome as with TCP. */
 	rc = mps_real.connect(fd, sa, len);
-	if (rc != 0 && !(errno == EINPROGRESS && (flags & O_NONBLOCK)))
+	if (rc != 0 && errno != EINPROGRESS && errno != EINTR)
 		return rc;
+	saved = errno;
 	connecting = rc != 0;
 	err = adopt(fd, MPS_CLIENT, connecting, flags & O_NONBLOCK, fdflags & FD_CLOEXEC, sa, len,
-		    bound, &local, local_len, known, &app);
-	if (err) {
+	            bound, &local, local_len, known, &app);
+	if (err)
 		/* The fd is still the plain TCP socket: carry on without us. */
 		mps_warn("connect: continuing as plain TCP: %s", strerror(-err));
-		if (connecting) {
-			errno = EINPROGRESS;
-			return -1;
-		}
-		return 0;
-	}
-	if (connecting) {
-		errno = EINPROGRESS;
-		return -1;
-	}
-	return 0;
+	errno = saved;
+	return rc;
 }
 
 static int do_accept(int lfd, struct sockaddr *addr, socklen_t *alen, int flags, int four)
@@ -292,8 +372,8 @@ static int do_accept(int lfd, struct sockaddr *addr, socklen_t *alen, int flags,
 	int fd, app, err, saved;
 
 	if (mps_passthrough())
-		return four ? mps_real.accept4(lfd, addr, alen, flags)
-			    : mps_real.accept(lfd, addr, alen);
+		return four ? mps_real.accept4(lfd, addr, alen, flags) :
+		              mps_real.accept(lfd, addr, alen);
 	fd = mps_real.accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
 	if (fd < 0)
 		return fd;
@@ -306,12 +386,12 @@ static int do_accept(int lfd, struct sockaddr *addr, socklen_t *alen, int flags,
 		goto out;
 	}
 	err = adopt(fd, MPS_SERVER, 0, flags & SOCK_NONBLOCK, flags & SOCK_CLOEXEC,
-		    (struct sockaddr *)&peer, plen, 0, NULL, 0, 0, &app);
+	            (struct sockaddr *)&peer, plen, 0, NULL, 0, 0, &app);
 	if (err) {
 		char a[64];
 
 		mps_warn("accept from %s: serving as plain TCP: %s",
-			 mps_addr_str(&peer, a, sizeof(a)), strerror(-err));
+		         mps_addr_str(&peer, a, sizeof(a)), strerror(-err));
 		if (!(flags & SOCK_CLOEXEC))
 			mps_real.fcntl(fd, F_SETFD, 0);
 		if (flags & SOCK_NONBLOCK)

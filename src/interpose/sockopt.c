@@ -1,16 +1,28 @@
 /* sockopt.c - socket options and addresses of mptcpshim descriptors.
  *
  * The app's descriptor is an AF_UNIX socket; these hooks make it answer
- * as the TCP connection it stands for.  Identity (SO_DOMAIN, SO_TYPE,
- * SO_PROTOCOL, SO_ERROR) is emulated; blocking timeouts (SO_RCVTIMEO,
- * SO_SNDTIMEO) belong to the app's own end; everything else at the
- * socket, IP and TCP levels is forwarded to the subflow, so its result
- * and errno are the kernel TCP's own. */
+ * as the TCP connection it stands for.  Each option has one home (see
+ * how_of() and the table in docs/DESIGN.md section 2):
+ *   identity (SO_DOMAIN, SO_TYPE, SO_PROTOCOL, SO_ERROR, SO_ACCEPTCONN):
+ *     answered here;
+ *   blocking behaviour of the app's calls (SO_RCVTIMEO, SO_SNDTIMEO,
+ *     SO_RCVLOWAT, SO_LINGER...): the app's own socketpair end;
+ *   TCP_NOTSENT_LOWAT: kept here (the shim uses it on its subflows);
+ *   TCP_INFO: built by the engine from the best subflow and the
+ *     connection's own counters;
+ *   options that would break the framing (kTLS, zero-copy, socket
+ *     filters, repair): refused with ENOPROTOOPT, as by a kernel without
+ *     them, so the app takes its fallback;
+ *   everything else at the socket, IP and TCP levels: the subflows, so
+ *     values and errnos are the kernel TCP's own, and remembered for the
+ *     subflows created later.
+ * Once the connection is over, getsockopt answers what the app set, or
+ * what a fresh TCP socket would. */
 #include "config.h"
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <linux/tcp.h> /* the kernel's tcp_info and TCP_* names */
 #include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -19,6 +31,70 @@
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/interpose.h"
 #include "mptcpshim/util.h"
+
+enum opt_home {
+	H_SUBFLOWS, /* every subflow, present and future (the default) */
+	H_NOW,      /* every present subflow: a one-shot action */
+	H_FIRST,    /* one subflow: the extra ones are the path manager's */
+	H_IDENTITY, /* answered here */
+	H_APP,      /* the app's socketpair end */
+	H_LOCAL,    /* kept in the sock, applied nowhere */
+	H_REFUSED,  /* ENOPROTOOPT */
+	H_INFO,     /* TCP_INFO */
+};
+
+static enum opt_home how_of(int level, int name)
+{
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_DOMAIN:
+		case SO_TYPE:
+		case SO_PROTOCOL:
+		case SO_ERROR:
+		case SO_ACCEPTCONN:
+			return H_IDENTITY;
+		case SO_RCVTIMEO_OLD:
+		case SO_SNDTIMEO_OLD:
+#if defined(SO_RCVTIMEO_NEW) && SO_RCVTIMEO_NEW != SO_RCVTIMEO_OLD
+		case SO_RCVTIMEO_NEW:
+		case SO_SNDTIMEO_NEW:
+#endif
+		case SO_RCVLOWAT:
+		case SO_SNDLOWAT:
+		case SO_LINGER:
+		case SO_PEEK_OFF:
+			return H_APP;
+		case SO_BINDTODEVICE:
+		case SO_BINDTOIFINDEX:
+			return H_FIRST;
+		case SO_ZEROCOPY:
+		case SO_ATTACH_FILTER:
+		case SO_ATTACH_BPF:
+		case SO_DETACH_FILTER:
+		case SO_LOCK_FILTER:
+			return H_REFUSED;
+		}
+	} else if (level == IPPROTO_TCP) {
+		switch (name) {
+		case TCP_INFO:
+			return H_INFO;
+		case TCP_NOTSENT_LOWAT:
+			return H_LOCAL;
+		case TCP_QUICKACK:
+			return H_NOW;
+		case TCP_ULP:
+		case TCP_ZEROCOPY_RECEIVE:
+		case TCP_INQ:
+		case TCP_REPAIR:
+		case TCP_REPAIR_QUEUE:
+		case TCP_QUEUE_SEQ:
+		case TCP_REPAIR_OPTIONS:
+		case TCP_REPAIR_WINDOW:
+			return H_REFUSED;
+		}
+	}
+	return H_SUBFLOWS;
+}
 
 static int put_int(void *val, socklen_t *len, int v)
 {
@@ -29,14 +105,6 @@ static int put_int(void *val, socklen_t *len, int v)
 	memcpy(val, &v, sizeof(int));
 	*len = sizeof(int);
 	return 0;
-}
-
-/* Options that live on the app's own end, not on a subflow. */
-static int app_level(int level, int name)
-{
-	return level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO ||
-				       name == SO_RCVLOWAT || name == SO_SNDLOWAT ||
-				       name == SO_LINGER);
 }
 
 /* The value the app last set, for getsockopt once the connection is gone. */
@@ -58,62 +126,272 @@ static int remembered(struct mps_sock *s, int level, int name, void *val, sockle
 	return rc;
 }
 
-/* ---- connections serviced by another process ----
- * A forked child's copy or an fd inherited across exec: the subflows are
- * out of reach.  Options the app set are answered from memory, TCP_INFO
- * with zeroed counters and the connection's state, and everything else
- * from a fresh TCP socket of the same family, so values are the kernel's
- * defaults and errnos TCP's own (ENOPROTOOPT, EINVAL...).  setsockopt is
- * checked on such a socket and remembered, not applied to the subflows. */
-
-static int scratch_socket(const struct mps_sock *s)
+static void remember(struct mps_sock *s, int level, int name, const void *val, socklen_t len)
 {
-	return socket(s->family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+	pthread_mutex_lock(&s->lock);
+	mps_sock_remember_opt(s, level, name, val, len);
+	pthread_mutex_unlock(&s->lock);
 }
 
-static int remote_getopt(struct mps_sock *s, int level, int name, void *val, socklen_t *len)
+/* ------------------------------------------------------------- adoption
+ * A TCP socket becomes a shim connection (connect, accept) or goes back
+ * to being one (connect(AF_UNSPEC), a retry after a failed connect). */
+
+/* Options of the app's blocking calls: they live on its socketpair end. */
+static const struct {
+	int name;
+	socklen_t len;
+} app_opts[] = {
+        {SO_RCVTIMEO_OLD, sizeof(struct timeval)},
+        {SO_SNDTIMEO_OLD, sizeof(struct timeval)},
+        {SO_RCVLOWAT, sizeof(int)},
+        {SO_LINGER, sizeof(struct linger)},
+};
+
+static void copy_app_opts(int from, int to)
 {
-	int fd, rc, saved;
+	unsigned i;
 
-	if (level == IPPROTO_TCP && name == TCP_INFO && val && len) {
-		struct tcp_info ti;
-		socklen_t n = MPS_MIN(*len, (socklen_t)sizeof(ti));
+	for (i = 0; i < sizeof(app_opts) / sizeof(app_opts[0]); i++) {
+		uint8_t v[32];
+		socklen_t l = app_opts[i].len;
 
-		memset(&ti, 0, sizeof(ti));
-		ti.tcpi_state =
-		        atomic_load(&s->state) == MPS_SS_CONNECTED ? TCP_ESTABLISHED : TCP_CLOSE;
-		memcpy(val, &ti, n);
-		*len = n;
-		return 0;
+		if (mps_real.getsockopt(from, SOL_SOCKET, app_opts[i].name, v, &l) == 0)
+			mps_real.setsockopt(to, SOL_SOCKET, app_opts[i].name, v, l);
 	}
-	if (remembered(s, level, name, val, len) == 0)
-		return 0;
-	fd = scratch_socket(s);
+}
+
+/* Per-path options a socket may carry from before connect() or from its
+ * listener, in replay order (IP_TOS sets SO_PRIORITY: TOS first). */
+static const struct {
+	int level, name;
+} path_opts[] = {
+        {IPPROTO_TCP, TCP_NODELAY},
+        {IPPROTO_TCP, TCP_CORK},
+        {IPPROTO_TCP, TCP_KEEPIDLE},
+        {IPPROTO_TCP, TCP_KEEPINTVL},
+        {IPPROTO_TCP, TCP_KEEPCNT},
+        {IPPROTO_TCP, TCP_USER_TIMEOUT},
+        {IPPROTO_TCP, TCP_LINGER2},
+        {IPPROTO_TCP, TCP_SYNCNT},
+        {IPPROTO_TCP, TCP_THIN_LINEAR_TIMEOUTS},
+        {SOL_SOCKET, SO_KEEPALIVE},
+        {SOL_SOCKET, SO_MARK},
+        {IPPROTO_IP, IP_TOS},
+        {IPPROTO_IP, IP_TTL},
+        {IPPROTO_IPV6, IPV6_TCLASS},
+        {IPPROTO_IPV6, IPV6_UNICAST_HOPS},
+        {SOL_SOCKET, SO_PRIORITY},
+};
+#define N_PATH_OPTS (sizeof(path_opts) / sizeof(path_opts[0]))
+
+/* A fresh socket's values, per family (read once: the snapshot records
+ * only what differs, so a default connection costs no replay). */
+static struct defaults {
+	int ready;
+	int v[N_PATH_OPTS];
+	char cc[16];
+} g_defs[2];
+static pthread_mutex_t g_defs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int read_path_opt(int fd, unsigned i, int *v)
+{
+	socklen_t l = sizeof(*v);
+
+	*v = 0;
+	return mps_real.getsockopt(fd, path_opts[i].level, path_opts[i].name, v, &l);
+}
+
+static const struct defaults *defaults_for(int family)
+{
+	struct defaults *d = &g_defs[family == AF_INET6];
+	unsigned i;
+
+	pthread_mutex_lock(&g_defs_lock);
+	if (!d->ready) {
+		int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+
+		if (fd >= 0) {
+			socklen_t l = sizeof(d->cc);
+
+			for (i = 0; i < N_PATH_OPTS; i++)
+				if (read_path_opt(fd, i, &d->v[i]))
+					d->v[i] = -1;
+			mps_real.getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, d->cc, &l);
+			mps_real.close(fd);
+			d->ready = 1;
+		}
+	}
+	pthread_mutex_unlock(&g_defs_lock);
+	return d->ready ? d : NULL;
+}
+
+void mps_opts_adopt(int tcp, int app_end, struct mps_sock *s)
+{
+	const struct defaults *d = defaults_for(s->family);
+	char cc[16] = "";
+	socklen_t l = sizeof(cc);
+	struct linger lg;
+	unsigned i;
+	int tos = 0;
+
+	copy_app_opts(tcp, app_end);
+	l = sizeof(lg);
+	if (mps_real.getsockopt(tcp, SOL_SOCKET, SO_LINGER, &lg, &l) == 0)
+		atomic_store(&s->linger0, lg.l_onoff && lg.l_linger == 0);
+	l = sizeof(int);
+	mps_real.getsockopt(tcp, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &tos, &l);
+	atomic_store(&s->notsent_lowat, tos);
+	/* ... and leave the subflow: a low-water mark would hide readable
+	 * data from the shim's poll, a linger would turn its graceful
+	 * close into a reset. */
+	{
+		static const struct linger nolinger = {0, 0};
+		int one = 1, zero = 0;
+
+		mps_real.setsockopt(tcp, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+		mps_real.setsockopt(tcp, SOL_SOCKET, SO_LINGER, &nolinger, sizeof(nolinger));
+		mps_real.setsockopt(tcp, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &zero, sizeof(zero));
+		tos = 0;
+	}
+	if (!d)
+		return;
+	for (i = 0; i < N_PATH_OPTS; i++) {
+		int v;
+
+		if (read_path_opt(tcp, i, &v) != 0)
+			continue;
+		if (path_opts[i].name == IP_TOS && path_opts[i].level == IPPROTO_IP)
+			tos = v != d->v[i];
+		/* after a TOS, the priority is replayed even if default */
+		if (v != d->v[i] || (path_opts[i].name == SO_PRIORITY && tos))
+			remember(s, path_opts[i].level, path_opts[i].name, &v, sizeof(v));
+	}
+	l = sizeof(cc);
+	if (mps_real.getsockopt(tcp, IPPROTO_TCP, TCP_CONGESTION, cc, &l) == 0 &&
+	    strncmp(cc, d->cc, sizeof(cc)))
+		remember(s, IPPROTO_TCP, TCP_CONGESTION, cc, (socklen_t)strnlen(cc, sizeof(cc)));
+}
+
+void mps_opts_restore(int app_end, int tcp, struct mps_sock *s)
+{
+	int i, v = atomic_load(&s->notsent_lowat);
+
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < s->nopts; i++)
+		mps_real.setsockopt(tcp, s->opts[i].level, s->opts[i].name, s->opts[i].val,
+		                    s->opts[i].len);
+	pthread_mutex_unlock(&s->lock);
+	if (v)
+		mps_real.setsockopt(tcp, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof(v));
+	copy_app_opts(app_end, tcp);
+}
+
+/* The connection is over: a fresh TCP socket of the same family answers
+ * (TCP keeps answering on a closed socket; values are its defaults,
+ * TCP_INFO says TCP_CLOSE, errnos are the kernel's). */
+static int scratch_getopt(struct mps_sock *s, int level, int name, void *val, socklen_t *len)
+{
+	int fd = socket(s->family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP), rc, e;
+
 	if (fd < 0)
 		return -1;
 	rc = mps_real.getsockopt(fd, level, name, val, len);
-	saved = errno;
+	e = errno;
 	mps_real.close(fd);
-	errno = saved;
+	errno = e;
 	return rc;
 }
 
-static int remote_setopt(struct mps_sock *s, int level, int name, const void *val, socklen_t len)
+static int scratch_setopt(struct mps_sock *s, int level, int name, const void *val, socklen_t len)
 {
-	int fd = scratch_socket(s), rc, saved;
+	int fd = socket(s->family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP), rc, e;
 
 	if (fd < 0)
 		return -1;
 	rc = mps_real.setsockopt(fd, level, name, val, len);
-	saved = errno;
+	e = errno;
 	mps_real.close(fd);
-	if (rc == 0) {
-		pthread_mutex_lock(&s->lock);
-		mps_sock_remember_opt(s, level, name, val, len);
-		pthread_mutex_unlock(&s->lock);
-	}
-	errno = saved;
+	errno = e;
 	return rc;
+}
+
+static int get_identity(int fd, struct mps_sock *s, int name, void *val, socklen_t *len)
+{
+	int v = 0;
+
+	switch (name) {
+	case SO_DOMAIN:
+		v = s->family;
+		break;
+	case SO_TYPE:
+		v = SOCK_STREAM;
+		break;
+	case SO_PROTOCOL:
+		v = IPPROTO_TCP;
+		break;
+	case SO_ERROR: {
+		int kerr = 0;
+		socklen_t kl = sizeof(kerr);
+
+		v = atomic_exchange(&s->so_error, 0);
+		/* Consume the af_unix error that stands for it. */
+		mps_real.getsockopt(fd, SOL_SOCKET, SO_ERROR, &kerr, &kl);
+		if (!v && kerr && atomic_load(&s->state) != MPS_SS_CONNECTED)
+			v = kerr;
+		break;
+	}
+	default:
+		v = 0; /* SO_ACCEPTCONN: a connection never listens */
+	}
+	return put_int(val, len, v);
+}
+
+/* ---- connections serviced by another process ----
+ * A forked child's copy or an fd inherited across exec (s->remote): the
+ * subflows are out of reach (s->conn is another process's).  Options the
+ * app set are answered from memory, TCP_INFO with zeroed counters and the
+ * connection's state, everything else from a fresh TCP socket of the same
+ * family (the kernel's defaults, TCP's own errnos).  setsockopt is checked
+ * on such a socket and remembered, not applied to the subflows. */
+
+static int remote_tcp_info(struct mps_sock *s, void *val, socklen_t *len)
+{
+	struct tcp_info ti;
+	socklen_t n;
+
+	if (!val || !len) {
+		errno = EFAULT;
+		return -1;
+	}
+	n = MPS_MIN(*len, (socklen_t)sizeof(ti));
+	memset(&ti, 0, sizeof(ti));
+	ti.tcpi_state = atomic_load(&s->state) == MPS_SS_CONNECTED ? TCP_ESTABLISHED : TCP_CLOSE;
+	memcpy(val, &ti, n);
+	*len = n;
+	return 0;
+}
+
+static int get_forwarded(struct mps_sock *s, int level, int name, void *val, socklen_t *len)
+{
+	int rc, err;
+
+	if (atomic_load(&s->remote)) {
+		if (remembered(s, level, name, val, len) == 0)
+			return 0;
+		return scratch_getopt(s, level, name, val, len);
+	}
+	rc = mps_conn_getopt(s, level, name, val, len, &err);
+	if (rc == 0)
+		return 0;
+	if (err != ENOTCONN) {
+		errno = err;
+		return -1;
+	}
+	/* No live subflow: what the app set, or TCP's default. */
+	if (remembered(s, level, name, val, len) == 0)
+		return 0;
+	return scratch_getopt(s, level, name, val, len);
 }
 
 MPS_EXPORT int getsockopt(int fd, int level, int name, void *restrict val, socklen_t *restrict len)
@@ -123,99 +401,138 @@ MPS_EXPORT int getsockopt(int fd, int level, int name, void *restrict val, sockl
 
 	if (mps_passthrough() || !(s = mps_fdtab_get(fd)))
 		return mps_real.getsockopt(fd, level, name, val, len);
-	if (level == SOL_SOCKET && (name == SO_DOMAIN || name == SO_TYPE || name == SO_PROTOCOL ||
-				    name == SO_ERROR || name == SO_ACCEPTCONN)) {
-		int v = 0;
-
-		switch (name) {
-		case SO_DOMAIN:
-			v = s->family;
-			break;
-		case SO_TYPE:
-			v = SOCK_STREAM;
-			break;
-		case SO_PROTOCOL:
-			v = IPPROTO_TCP;
-			break;
-		case SO_ERROR: {
-			int kerr = 0;
-			socklen_t kl = sizeof(kerr);
-
-			v = atomic_exchange(&s->so_error, 0);
-			/* Consume the af_unix error that stands for it. */
-			mps_real.getsockopt(fd, SOL_SOCKET, SO_ERROR, &kerr, &kl);
-			if (!v && kerr && atomic_load(&s->state) != MPS_SS_CONNECTED)
-				v = kerr;
-			break;
-		}
-		default:
-			v = 0;
-		}
-		rc = put_int(val, len, v);
-		mps_sock_put(s);
-		return rc;
-	}
-	if (app_level(level, name) || (level != SOL_SOCKET && level != IPPROTO_TCP &&
-				       level != IPPROTO_IP && level != IPPROTO_IPV6)) {
+	if (level != SOL_SOCKET && level != IPPROTO_TCP && level != IPPROTO_IP &&
+	    level != IPPROTO_IPV6) {
 		mps_sock_put(s);
 		return mps_real.getsockopt(fd, level, name, val, len);
 	}
+	switch (how_of(level, name)) {
+	case H_IDENTITY:
+		rc = get_identity(fd, s, name, val, len);
+		break;
+	case H_APP:
+		rc = mps_real.getsockopt(fd, level, name, val, len);
+		break;
+	case H_LOCAL:
+		if (len && *len < sizeof(int)) {
+			/* TCP copies what fits */
+			int v = atomic_load(&s->notsent_lowat);
+
+			if (!val && *len) {
+				errno = EFAULT;
+				rc = -1;
+				break;
+			}
+			memcpy(val, &v, *len);
+			rc = 0;
+			break;
+		}
+		rc = put_int(val, len, atomic_load(&s->notsent_lowat));
+		break;
+	case H_INFO:
+		if (atomic_load(&s->remote)) {
+			rc = remote_tcp_info(s, val, len);
+			break;
+		}
+		rc = mps_conn_tcp_info(s, val, len, &err);
+		if (rc && err == ENOTCONN)
+			rc = scratch_getopt(s, level, name, val, len);
+		else if (rc)
+			errno = err;
+		break;
+	default:
+		rc = get_forwarded(s, level, name, val, len);
+	}
+	mps_sock_put(s);
+	return rc;
+}
+
+static int set_forwarded(struct mps_sock *s, int level, int name, const void *val, socklen_t len,
+                         enum mps_opt_how how)
+{
+	int rc, err;
+
 	if (atomic_load(&s->remote)) {
-		rc = remote_getopt(s, level, name, val, len);
-		mps_sock_put(s);
+		rc = scratch_setopt(s, level, name, val, len);
+		if (rc == 0 && how == MPS_OPT_EVERY)
+			remember(s, level, name, val, len);
 		return rc;
 	}
-	rc = mps_conn_getopt(s, level, name, val, len, &err);
-	if (rc && err == ENOTCONN) {
-		/* The connection is over: answer from what the app set. */
-		rc = remembered(s, level, name, val, len);
-		if (rc)
-			errno = ENOTCONN;
-	} else if (rc)
+	rc = mps_conn_setopt(s, level, name, val, len, how, &err);
+	if (rc == 0)
+		return 0;
+	if (err != ENOTCONN) {
 		errno = err;
-	mps_sock_put(s);
+		return -1;
+	}
+	/* The connection is over: TCP still takes options (and reads them
+	 * back); the kernel's verdict comes from a fresh socket. */
+	rc = scratch_setopt(s, level, name, val, len);
+	if (rc == 0 && how == MPS_OPT_EVERY)
+		remember(s, level, name, val, len);
 	return rc;
 }
 
 MPS_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	struct mps_sock *s;
-	int rc, err;
+	int rc;
 
 	if (mps_passthrough() || !(s = mps_fdtab_get(fd)))
 		return mps_real.setsockopt(fd, level, name, val, len);
-	if (level == SOL_SOCKET && name == SO_LINGER) {
-		/* Not for the subflows: closing them is the shim's business.
-		 * The app's end keeps it (getsockopt answers from there); a
-		 * zero linger makes the final close abortive, as with TCP. */
+	if (level != SOL_SOCKET && level != IPPROTO_TCP && level != IPPROTO_IP &&
+	    level != IPPROTO_IPV6) {
+		mps_sock_put(s);
+		return mps_real.setsockopt(fd, level, name, val, len);
+	}
+	switch (how_of(level, name)) {
+	case H_APP:
 		rc = mps_real.setsockopt(fd, level, name, val, len);
-		if (rc == 0 && val && len >= sizeof(struct linger)) {
+		if (rc == 0 && name == SO_LINGER && val && len >= sizeof(struct linger)) {
+			/* Not for the subflows: closing them is the shim's
+			 * business.  A zero linger makes the final close
+			 * abortive, as with TCP. */
 			const struct linger *lg = val;
 
 			atomic_store(&s->linger0, lg->l_onoff && lg->l_linger == 0);
 		}
-		mps_sock_put(s);
-		return rc;
+		break;
+	case H_LOCAL:
+		if (len < sizeof(int)) {
+			errno = EINVAL;
+			rc = -1;
+		} else if (!val) {
+			errno = EFAULT;
+			rc = -1;
+		} else {
+			int v;
+
+			memcpy(&v, val, sizeof(v));
+			atomic_store(&s->notsent_lowat, v);
+			rc = 0;
+		}
+		break;
+	case H_REFUSED:
+		errno = ENOPROTOOPT;
+		rc = -1;
+		break;
+	case H_NOW:
+	case H_IDENTITY:
+	case H_INFO:
+		rc = set_forwarded(s, level, name, val, len, MPS_OPT_NOW);
+		break;
+	case H_FIRST:
+		rc = set_forwarded(s, level, name, val, len, MPS_OPT_FIRST);
+		break;
+	default:
+		rc = set_forwarded(s, level, name, val, len, MPS_OPT_EVERY);
 	}
-	if (app_level(level, name) || (level != SOL_SOCKET && level != IPPROTO_TCP &&
-				       level != IPPROTO_IP && level != IPPROTO_IPV6)) {
-		mps_sock_put(s);
-		return mps_real.setsockopt(fd, level, name, val, len);
-	}
-	if (atomic_load(&s->remote)) {
-		rc = remote_setopt(s, level, name, val, len);
-		mps_sock_put(s);
-		return rc;
-	}
-	rc = mps_conn_setopt(s, level, name, val, len, &err);
-	if (rc)
-		errno = err;
 	mps_sock_put(s);
 	return rc;
 }
 
 static int give_addr(const struct sockaddr_storage *ss, socklen_t sslen, struct sockaddr *addr,
-		     socklen_t *len)
+                     socklen_t *len)
 {
 	if (!addr || !len) {
 		errno = EFAULT;
@@ -233,7 +550,8 @@ MPS_EXPORT int getpeername(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len)
 
 	if (mps_passthrough() || !(s = mps_fdtab_get(fd)))
 		return mps_real.getpeername(fd, addr.__sockaddr__, len);
-	if (atomic_load(&s->state) == MPS_SS_CONNECTING || atomic_load(&s->state) == MPS_SS_FAILED) {
+	if (atomic_load(&s->state) == MPS_SS_CONNECTING ||
+	    atomic_load(&s->state) == MPS_SS_FAILED) {
 		errno = ENOTCONN;
 		rc = -1;
 	} else

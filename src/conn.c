@@ -379,11 +379,6 @@ static void unpark_all(struct mps_conn *c)
 	}
 }
 
-/* TCP states as tcpi_state reports them (include/net/tcp_states.h;
- * linux/tcp.h does not name them and netinet/tcp.h clashes with it). */
-#define TCPS_ESTABLISHED 1
-#define TCPS_CLOSE_WAIT 8
-
 /* sf goes away (it is the connection's last) but its TCP connection may
  * still be alive: keep its socket open and silent until a new subflow is
  * up (or the connection ends).  Returns 1 if parked. */
@@ -394,7 +389,7 @@ static int park_sf(struct mps_conn *c, struct mps_subflow *sf)
 
 	if (sf->fd < 0 || c->nparked == MPS_MAX_PARKED || sf->wr_dead ||
 	    mps_real.getsockopt(sf->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
-	    (ti.tcpi_state != TCPS_ESTABLISHED && ti.tcpi_state != TCPS_CLOSE_WAIT))
+	    (ti.tcpi_state != MPS_TCP_ESTABLISHED && ti.tcpi_state != MPS_TCP_CLOSE_WAIT))
 		return 0;
 	c->parked[c->nparked++] = sf->fd;
 	sf->fd = -1; /* mps_sf_free leaves it open */
@@ -2921,17 +2916,6 @@ int mps_conn_setopt(struct mps_sock *s, int level, int name, const void *val, so
 	return rc;
 }
 
-/* The kernel's TCP states (include/net/tcp_states.h); the libc header
- * that names them clashes with <linux/tcp.h>. */
-enum {
-	ST_ESTABLISHED = 1,
-	ST_FIN_WAIT1 = 4,
-	ST_FIN_WAIT2 = 5,
-	ST_CLOSE = 7,
-	ST_CLOSE_WAIT = 8,
-	ST_LAST_ACK = 9,
-};
-
 /* The TCP state a plain socket would be in, from the data-level FINs. */
 static uint8_t conn_tcp_state(const struct mps_conn *c)
 {
@@ -2940,10 +2924,10 @@ static uint8_t conn_tcp_state(const struct mps_conn *c)
 	int theirs = __atomic_load_n(&c->rcv_fin, __ATOMIC_RELAXED);
 
 	if (!ours)
-		return theirs ? ST_CLOSE_WAIT : ST_ESTABLISHED;
+		return theirs ? MPS_TCP_CLOSE_WAIT : MPS_TCP_ESTABLISHED;
 	if (acked)
-		return theirs ? ST_CLOSE : ST_FIN_WAIT2;
-	return theirs ? ST_LAST_ACK : ST_FIN_WAIT1;
+		return theirs ? MPS_TCP_CLOSE : MPS_TCP_FIN_WAIT2;
+	return theirs ? MPS_TCP_LAST_ACK : MPS_TCP_FIN_WAIT1;
 }
 
 int mps_conn_tcp_info(struct mps_sock *s, void *val, socklen_t *len, int *err)

@@ -39,4 +39,16 @@ uint64_t mps_now_us(void);
 #define MPS_MAX(a, b) ((a) > (b) ? (a) : (b))
 #define MPS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The kernel's TCP states as tcpi_state reports them
+ * (include/net/tcp_states.h); <netinet/tcp.h>, which names them, clashes
+ * with <linux/tcp.h>, which has the full tcp_info. */
+enum {
+	MPS_TCP_ESTABLISHED = 1,
+	MPS_TCP_FIN_WAIT1 = 4,
+	MPS_TCP_FIN_WAIT2 = 5,
+	MPS_TCP_CLOSE = 7,
+	MPS_TCP_CLOSE_WAIT = 8,
+	MPS_TCP_LAST_ACK = 9,
+};
+
 #endif

@@ -366,7 +366,7 @@ static int remote_tcp_info(struct mps_sock *s, void *val, socklen_t *len)
 	}
 	n = MPS_MIN(*len, (socklen_t)sizeof(ti));
 	memset(&ti, 0, sizeof(ti));
-	ti.tcpi_state = atomic_load(&s->state) == MPS_SS_CONNECTED ? TCP_ESTABLISHED : TCP_CLOSE;
+	ti.tcpi_state = atomic_load(&s->state) == MPS_SS_CONNECTED ? MPS_TCP_ESTABLISHED : MPS_TCP_CLOSE;
 	memcpy(val, &ti, n);
 	*len = n;
 	return 0;

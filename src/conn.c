@@ -379,6 +379,25 @@ static void unpark_all(struct mps_conn *c)
 	}
 }
 
+/* A new subflow is up: close the parked ones a little later.  Not at
+ * once: the peer may not count the new subflow yet (a server attaches a
+ * join only at its JOIN_OK, which may arrive after the reset on another
+ * path), and a reset of what it sees as its last subflow means "dead". */
+#define UNPARK_DELAY 2.0
+
+static void park_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	unpark_all(w->data);
+}
+
+static void unpark_later(struct mps_conn *c)
+{
+	if (c->nparked && !ev_is_active(&c->park_timer)) {
+		ev_timer_set(&c->park_timer, UNPARK_DELAY, 0.);
+		ev_timer_start(c->loop, &c->park_timer);
+	}
+}
+
 /* sf goes away (it is the connection's last) but its TCP connection may
  * still be alive: keep its socket open and silent until a new subflow is
  * up (or the connection ends).  Returns 1 if parked. */
@@ -503,6 +522,7 @@ static void conn_free(struct mps_conn *c)
 	ev_timer_stop(c->loop, &c->outage_timer);
 	ev_timer_stop(c->loop, &c->rejoin_timer);
 	ev_timer_stop(c->loop, &c->pm_timer);
+	ev_timer_stop(c->loop, &c->park_timer);
 	unpark_all(c);
 	ev_timer_stop(c->loop, &c->watchdog);
 	ev_timer_stop(c->loop, &c->stale_tick);
@@ -1914,6 +1934,16 @@ static void sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 		conn_abort(c, 0, 0, "every subflow closed by the peer before the stream ended");
 		return;
 	}
+	if (sf->state == SF_ACTIVE && c->rcv_fin && (c->fin_acked || c->snd_una == c->sb.end)) {
+		/* The peer ended its stream and then its connection, as a TCP
+		 * peer's close() does, and it has all we sent.  Checked before
+		 * looking at the other subflows: a live shim closes subflows
+		 * only at the end, so a dead path still listed (never found
+		 * stale: nothing was sent on it) is no reason to wait. */
+		c->peer_gone = 1;
+		conn_check_done(c);
+		return;
+	}
 	if (sf->state != SF_ACTIVE || n_usable(c) - sf_usable(sf) > 0) {
 		if (sf->state != SF_ACTIVE) {
 			mps_dbg("conn %s: subflow %d closed during its join", c->peer_str, sf->id);
@@ -1925,13 +1955,6 @@ static void sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 			sf_lost(c, sf, err ? strerror(err) : "closed by the peer");
 			return;
 		}
-	}
-	if (c->rcv_fin && (c->fin_acked || c->snd_una == c->sb.end)) {
-		/* The peer ended its stream and then its connection, as a TCP
-		 * peer's close() does, and it has all we sent. */
-		c->peer_gone = 1;
-		conn_check_done(c);
-		return;
 	}
 	if (c->outage || c->nsf > 1) {
 		/* Other subflows (stale ones) or an outage in progress: this is
@@ -2249,7 +2272,7 @@ static void client_join_ack(struct mps_conn *c, struct mps_subflow *sf)
 	sf->ready = 1;
 	ev_timer_stop(c->loop, &sf->jtimer);
 	outage_end(c);
-	unpark_all(c);
+	unpark_later(c);
 	{
 		char l[64], r[64];
 
@@ -2465,7 +2488,7 @@ void mps_conn_attach_join(struct mps_conn *c, struct mps_subflow *sf)
 	mps_info("conn %s: subflow %d from %s joined", c->peer_str, sf->id,
 		 mps_addr_str(&sf->remote, r, sizeof(r)));
 	outage_end(c);
-	unpark_all(c);
+	unpark_later(c);
 	update_lowat(c);
 	rx_process(c, sf);
 	if (!c->dead)
@@ -2579,7 +2602,8 @@ static void client_established(struct mps_conn *c)
 		h.key = c->local_key;
 		mps_frame_put_hello(fr, MPS_F_HELLO, &h);
 		queue_ctl(sf, fr, sizeof(fr));
-		ev_timer_set(&c->nego_timer, mps_nego_reply_timeout_us(sf->rtt_us) / 1e6, 0.);
+		ev_timer_set(&c->nego_timer,
+			     mps_nego_reply_timeout_us(sf->rtt_us, c->known_shim) / 1e6, 0.);
 		ev_timer_start(c->loop, &c->nego_timer);
 	} else
 		sf->state = SF_ACTIVE; /* the plain reconnect */
@@ -2799,6 +2823,7 @@ int mps_conn_start(const struct mps_conn_params *p)
 		 * window towards a known shim; nothing towards an unknown peer,
 		 * which may be a plain server that would act on app bytes
 		 * arriving behind our HELLO (and then again on the replay). */
+		c->known_shim = p->peer_known_shim;
 		c->first_flight = p->peer_known_shim ? MPS_MIN_WND : FIRST_FLIGHT_UNKNOWN;
 		c->snd_edge = c->snd_start + c->first_flight;
 	} else {
@@ -2825,6 +2850,8 @@ int mps_conn_start(const struct mps_conn_params *p)
 	c->rejoin_timer.data = c;
 	ev_init(&c->pm_timer, pm_on_timer);
 	c->pm_timer.data = c;
+	ev_init(&c->park_timer, park_on_timer);
+	c->park_timer.data = c;
 	ev_init(&c->watchdog, watchdog_on_timer);
 	c->watchdog.data = c;
 	ev_init(&c->stale_tick, stale_on_tick);

@@ -127,6 +127,7 @@ struct mps_conn {
 	int fin_sent, fin_acked;
 	int fin_resend; /* the subflow that carried our DATA_FIN died before its ACK */
 	size_t first_flight;
+	int known_shim; /* client: this process has seen the peer run mptcpshim */
 	uint64_t snd_edge; /* peer's window: never send at or beyond this DSN */
 	struct mps_ranges reinj; /* a lost or stale subflow's DSNs, sent again first */
 	struct mps_sched sched;
@@ -172,6 +173,7 @@ struct mps_conn {
 #define MPS_MAX_PARKED 4
 	int parked[MPS_MAX_PARKED];
 	int nparked;
+	ev_timer park_timer; /* closes them a while after a new subflow is up */
 	double rejoin_backoff, outage_since;
 	/* Progress watchdog: outstanding data not data-ACKed for
 	 * MPTCPSHIM_OUTAGE_TIMEOUT ends the connection (ETIMEDOUT). */

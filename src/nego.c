@@ -99,10 +99,12 @@ uint32_t mps_nego_banner_window_us(uint32_t rtt_us)
 	return (uint32_t)w;
 }
 
-uint32_t mps_nego_reply_timeout_us(uint32_t rtt_us)
+uint32_t mps_nego_reply_timeout_us(uint32_t rtt_us, int known_shim)
 {
 	uint64_t w = (uint64_t)rtt_us * 8u + MPS_REPLY_BASE_US;
 
+	if (known_shim)
+		return MPS_REPLY_KNOWN_US;
 	return (uint32_t)(w > MPS_REPLY_MAX_US ? MPS_REPLY_MAX_US : w);
 }
 

@@ -69,13 +69,18 @@ enum mps_nego_verdict mps_nego_timeout(struct mps_nego *n);
  * 0 if unknown).  Server: how long to hold the server app's first bytes
  * (banner) waiting for the client's first bytes: 4*rtt clamped to
  * [MPS_BANNER_MIN_US, MPS_BANNER_MAX_US].  Client: how long to wait for
- * HELLO_ACK: 8*rtt + MPS_REPLY_BASE_US, at most MPS_REPLY_MAX_US. */
+ * HELLO_ACK: 8*rtt + MPS_REPLY_BASE_US, at most MPS_REPLY_MAX_US; from a
+ * peer this process already knows runs mptcpshim, MPS_REPLY_KNOWN_US: a
+ * busy shim server may leave the connection in its accept queue for
+ * seconds (its HELLO_ACK comes only after accept()), and falling back
+ * would hand it a connection that then resets. */
 #define MPS_BANNER_MIN_US 25000u
 #define MPS_BANNER_MAX_US 250000u
 #define MPS_REPLY_BASE_US 1000000u
 #define MPS_REPLY_MAX_US 3000000u
+#define MPS_REPLY_KNOWN_US 15000000u
 uint32_t mps_nego_banner_window_us(uint32_t rtt_us);
-uint32_t mps_nego_reply_timeout_us(uint32_t rtt_us);
+uint32_t mps_nego_reply_timeout_us(uint32_t rtt_us, int known_shim);
 
 const char *mps_nego_state_name(uint8_t state);
 

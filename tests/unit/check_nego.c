@@ -665,21 +665,24 @@ END_TEST
 
 START_TEST(test_nego_reply_timeout)
 {
-	ck_assert_uint_eq(mps_nego_reply_timeout_us(0), MPS_REPLY_BASE_US);
-	ck_assert_uint_eq(mps_nego_reply_timeout_us(1), MPS_REPLY_BASE_US + 8);
-	ck_assert_uint_eq(mps_nego_reply_timeout_us(100000), 1800000);
-	ck_assert_uint_eq(mps_nego_reply_timeout_us(250000), MPS_REPLY_MAX_US);
-	ck_assert_uint_eq(mps_nego_reply_timeout_us(250001), MPS_REPLY_MAX_US);
-	ck_assert_uint_eq(mps_nego_reply_timeout_us(10000000), MPS_REPLY_MAX_US);
+	ck_assert_uint_eq(mps_nego_reply_timeout_us(0, 0), MPS_REPLY_BASE_US);
+	ck_assert_uint_eq(mps_nego_reply_timeout_us(1, 0), MPS_REPLY_BASE_US + 8);
+	ck_assert_uint_eq(mps_nego_reply_timeout_us(100000, 0), 1800000);
+	ck_assert_uint_eq(mps_nego_reply_timeout_us(250000, 0), MPS_REPLY_MAX_US);
+	/* a known shim server gets longer, whatever the RTT */
+	ck_assert_uint_eq(mps_nego_reply_timeout_us(0, 1), MPS_REPLY_KNOWN_US);
+	ck_assert_uint_eq(mps_nego_reply_timeout_us(250000, 1), MPS_REPLY_KNOWN_US);
+	ck_assert_uint_eq(mps_nego_reply_timeout_us(250001, 0), MPS_REPLY_MAX_US);
+	ck_assert_uint_eq(mps_nego_reply_timeout_us(10000000, 0), MPS_REPLY_MAX_US);
 	/* 8*rtt (+ base) overflows 32 bits here: still capped */
-	ck_assert_uint_eq(mps_nego_reply_timeout_us(0x20000000u), MPS_REPLY_MAX_US);
-	ck_assert_uint_eq(mps_nego_reply_timeout_us(0x1fffffffu), MPS_REPLY_MAX_US);
-	ck_assert_uint_eq(mps_nego_reply_timeout_us(UINT32_MAX), MPS_REPLY_MAX_US);
+	ck_assert_uint_eq(mps_nego_reply_timeout_us(0x20000000u, 0), MPS_REPLY_MAX_US);
+	ck_assert_uint_eq(mps_nego_reply_timeout_us(0x1fffffffu, 0), MPS_REPLY_MAX_US);
+	ck_assert_uint_eq(mps_nego_reply_timeout_us(UINT32_MAX, 0), MPS_REPLY_MAX_US);
 	for (uint32_t rtt = 0; rtt < 400000; rtt += 13) {
 		uint64_t want = 8ull * rtt + MPS_REPLY_BASE_US;
 		if (want > MPS_REPLY_MAX_US)
 			want = MPS_REPLY_MAX_US;
-		uint32_t got = mps_nego_reply_timeout_us(rtt);
+		uint32_t got = mps_nego_reply_timeout_us(rtt, 0);
 		if (got != want)
 			ck_abort_msg("reply(%u) = %u, want %llu", rtt, got, (unsigned long long)want);
 	}

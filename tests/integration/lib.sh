@@ -1199,3 +1199,23 @@ path_use_check() {
 	done
 	log " $line"
 }
+
+# path_rate I MBIT: (re)shape both directions of path I to MBIT Mbit/s as
+# tb_topo does (0: unshaped).
+path_rate() {
+	local i=$1 r=$2 far_ns far_if
+	far_ns=$NS_S
+	far_if="p${i}s"
+	if [ "$T_TOPO" = B ]; then
+		far_ns=${NS_R[i]}
+		far_if="p${i}r"
+	fi
+	if [ "$r" = 0 ]; then
+		ip netns exec "$NS_C" tc qdisc del dev "${IFC[i]}" root 2>/dev/null || true
+		ip netns exec "$far_ns" tc qdisc del dev "$far_if" root 2>/dev/null || true
+	else
+		_tb_shape "$NS_C" "${IFC[i]}" "$r"
+		_tb_shape "$far_ns" "$far_if" "$r"
+	fi
+	RATE[i]=$r
+}

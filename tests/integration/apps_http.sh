@@ -65,7 +65,8 @@ fetch() {
 # taken down mid-transfer and must be survived).
 download() {
 	local name=$1 client=$2 hp=$3 file=$4 cut=$5 t0 ms
-	local what="$name: $client GET http://$hp/$file ($(fsize "$D/www/$file") B)"
+	local what
+	what="$name: $client GET http://$hp/$file ($(fsize "$D/www/$file") B)"
 	selected "$name" || return 0
 	step "$what"
 	rm -f "$D/got"

@@ -46,7 +46,8 @@ WANT=$(sha256 "$D/data.in")
 py_echo() {
 	local name=$1 fam=$2 file=$3 cut=$4 host=$SRV4 spid
 	[ "$fam" = 6 ] && host=$SRV6
-	local what="$name: asyncio echo of $(fsize "$file") B over IPv$fam"
+	local what
+	what="$name: asyncio echo of $(fsize "$file") B over IPv$fam"
 	selected "$name" || return 0
 	step "$what"
 	next_port

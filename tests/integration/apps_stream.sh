@@ -25,6 +25,7 @@
 # is delayed 30 s (the data itself arrives byte-exact).  By default those
 # two cases (socat-socat-up, socat-nc-up) run without the cut, only
 # checking that both paths were used.
+# CUT=2 takes path 2 down instead of path 1 (debugging).
 # Harness self-test without the shim: NOSHIM=1 bash apps_stream.sh
 # Sub-cases (T_ONLY=REGEX): {socat-socat,nc-nc,nc-socat,socat-nc}-{up,down}
 #   nc-nc-v6-up nc-nc-v6-down

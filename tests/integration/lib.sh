@@ -1176,7 +1176,7 @@ nginx_check_stop() {
 # from IN and stdout to OUT (for bg_start and nsrun, whose redirections are
 # fixed or apply to the whole wrapper).  CMD is exec'd by sh, so it runs
 # under the shim when the prefix does.
-# shellcheck disable=SC2016 # expanded by that sh, not here
+# shellcheck disable=SC2016,SC2034 # expanded by that sh, not here; used by the tests
 WITH_IO=(sh -c 'i=$1 o=$2; shift 2; exec "$@" <"$i" >"$o"' with_io)
 
 # path_use_mark / path_use_check WHAT [MIN]: around a transfer that no path

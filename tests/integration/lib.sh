@@ -997,3 +997,225 @@ if len(sys.argv) < 2 or sys.argv[1] not in cmds:
 cmds[sys.argv[1]](*sys.argv[2:])
 PYEOF
 }
+
+# --- real programs (tests/integration/apps_*.sh, nginx.sh) -------------------
+# These helpers work on a tb_topo testbed.
+
+# path_down I: take the client's link of path I down (what failover.sh's
+# linkdown case does): every subflow on it is lost at once.
+path_down() {
+	ip -n "$NS_C" link set "${IFC[$1]}" down || fail "path_down $1"
+}
+
+# path_up I: bring path I back as tb_topo built it.  A link that went down
+# lost its IPv6 addresses and every route through it (the per-interface
+# source routes and, for path 1 in topology B, the main default route), so
+# they are put back too.  Returns once the link has carrier.
+path_up() {
+	local i=$1 k rc4 rc6
+	ip -n "$NS_C" link set "${IFC[i]}" up || fail "path_up $i"
+	ip -n "$NS_C" addr replace "${C4[i]}/28" dev "${IFC[i]}" || fail "path_up $i: ${C4[i]}"
+	ip -n "$NS_C" -6 addr replace "${C6[i]}/64" dev "${IFC[i]}" nodad || fail "path_up $i: ${C6[i]}"
+	if [ "$T_TOPO" = B ]; then
+		rc4="198.18.$T_NETNUM.$((16 * i + 2))"
+		rc6="2001:db8:$T_NETNUM:$i::2"
+		ip -n "$NS_C" route replace default via "$rc4" dev "${IFC[i]}" table $((100 + i)) ||
+			fail "path_up $i: route"
+		ip -n "$NS_C" -6 route replace default via "$rc6" dev "${IFC[i]}" table $((100 + i)) ||
+			fail "path_up $i: v6 route"
+		if [ "$i" = 1 ]; then
+			ip -n "$NS_C" route replace default via "$rc4" dev "${IFC[i]}" || fail "path_up 1: default"
+			ip -n "$NS_C" -6 route replace default via "$rc6" dev "${IFC[i]}" || fail "path_up 1: v6 default"
+		fi
+	fi
+	for ((k = 0; k < 200; k++)); do
+		if ip -n "$NS_C" -o link show "${IFC[i]}" | grep -q LOWER_UP && _tb_topo_ready; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	fail "path_up $i: the link did not come back"
+}
+
+# path_cut_arm I [MIN]: in the background, wait until EVERY path has
+# carried MIN bytes (default 1 MiB) since this call (so the transfer under
+# way is really spread over several subflows), then take path I down.
+# Without the shim (NOSHIM=1) only path 1 carries anything: it waits for
+# path 1 and takes path 2 down, which the plain transfer does not use.
+# Call path_cut_check once the transfer is over.  Sets CUT_PID, CUT_PATH.
+path_cut_arm() {
+	local min=${2:-$((1024 * 1024))}
+	CUT_PATH=$1
+	shim_enabled || CUT_PATH=2
+	rm -f "$T_DIR/cut.done" "$T_DIR/cut.err" "$T_DIR/cut.end"
+	local -a base=()
+	local i
+	for ((i = 1; i <= NPATHS; i++)); do base[i]=$(path_bytes "$i"); done
+	(
+		set +e
+		local k j ok
+		for ((k = 0; k < 60 * 50; k++)); do
+			[ -e "$T_DIR/cut.end" ] && break
+			ok=1
+			for ((j = 1; j <= NPATHS; j++)); do
+				shim_enabled || [ "$j" = 1 ] || continue
+				[ $(($(path_bytes "$j") - base[j])) -ge "$min" ] || ok=0
+			done
+			[ "$ok" = 1 ] && break
+			sleep 0.02
+		done
+		if [ "$ok" != 1 ]; then
+			for ((j = 1; j <= NPATHS; j++)); do
+				printf 'path %s carried %s B (want %s) ' "$j" $(($(path_bytes "$j") - base[j])) "$min"
+			done >"$T_DIR/cut.err"
+			exit 0
+		fi
+		sleep 0.3
+		if [ -e "$T_DIR/cut.end" ]; then
+			echo "the transfer ended before path $CUT_PATH could be cut" >"$T_DIR/cut.err"
+			exit 0
+		fi
+		ip -n "$NS_C" link set "${IFC[CUT_PATH]}" down
+		echo "path $CUT_PATH (${IFC[CUT_PATH]}) down at $(date +%T.%N)" >"$T_DIR/cut.done"
+	) >>"$T_DIR/cutter.log" 2>&1 &
+	CUT_PID=$!
+	BG_PIDS+=("$CUT_PID")
+	CUT_LOG0=0
+	[ -e "$T_DIR/shim-$NS_C.log" ] && CUT_LOG0=$(wc -l <"$T_DIR/shim-$NS_C.log")
+	return 0
+}
+
+# path_cut_check WHAT: after the transfer armed by path_cut_arm: fails
+# unless the cut happened while it ran (and so after every path carried
+# data) and the client's shim saw its subflows on that path lost, with no
+# connection aborted or left without a path; then brings the path back up.
+path_cut_check() {
+	local what=$1 clog
+	: >"$T_DIR/cut.end"
+	bg_wait "$CUT_PID" 10 || true
+	[ -e "$T_DIR/cut.err" ] && fail "$what: $(cat "$T_DIR/cut.err")"
+	[ -e "$T_DIR/cut.done" ] || fail "$what: path $CUT_PATH was not cut during the transfer"
+	log "  cut: $(cat "$T_DIR/cut.done")"
+	if shim_enabled; then
+		sleep 0.2 # the client's last log lines
+		clog=$(tail -n +"$((CUT_LOG0 + 1))" "$T_DIR/shim-$NS_C.log" 2>/dev/null || true)
+		printf '%s\n' "$clog" | grep -qE 'subflow [0-9]+ lost \(' ||
+			fail "$what: the client's shim logged no subflow lost after the cut"
+		if printf '%s\n' "$clog" | grep -E 'aborting|no working path'; then
+			fail "$what: a connection aborted or lost every path although one path still worked"
+		fi
+	fi
+	path_up "$CUT_PATH"
+	rm -f "$T_DIR/cut.done" "$T_DIR/cut.end"
+}
+
+# nginx_start PORT ROOTDIR [WORKERS]: nginx under the shim in $NS_S with a
+# private configuration (no host file read, nothing but ROOTDIR served),
+# listening on $SRV4:PORT and [$SRV6]:PORT, master + WORKERS (default 2)
+# pre-forked workers.  Sets NGX_PID (the bg_start pid), NGX_MASTER,
+# NGX_WORKERS (space-separated pids), NGX_DIR.
+nginx_start() {
+	local port=$1 root=$2 nw=${3:-2} nginx k
+	nginx=$(command -v nginx || echo /usr/sbin/nginx)
+	[ -x "$nginx" ] || fail "nginx not installed (scripts/install-deps.sh installs it)"
+	NGX_DIR="$T_DIR/ngx-$port"
+	mkdir -p "$NGX_DIR/logs" "$NGX_DIR/tmp"
+	cat >"$NGX_DIR/nginx.conf" <<NGXEOF
+user root;
+worker_processes $nw;
+daemon off;
+master_process on;
+pid $NGX_DIR/nginx.pid;
+error_log $NGX_DIR/logs/error.log info;
+events {
+	worker_connections 256;
+}
+http {
+	access_log $NGX_DIR/logs/access.log;
+	client_body_temp_path $NGX_DIR/tmp/body;
+	proxy_temp_path $NGX_DIR/tmp/proxy;
+	fastcgi_temp_path $NGX_DIR/tmp/fastcgi;
+	uwsgi_temp_path $NGX_DIR/tmp/uwsgi;
+	scgi_temp_path $NGX_DIR/tmp/scgi;
+	types { application/octet-stream bin; }
+	default_type application/octet-stream;
+	sendfile on;
+	keepalive_timeout 5;
+	server {
+		listen $SRV4:$port;
+		listen [$SRV6]:$port;
+		root $root;
+	}
+}
+NGXEOF
+	bg_start "nginx-$port" shim "$NS_S" "$nginx" -p "$NGX_DIR" -e "$NGX_DIR/logs/error.log" \
+		-c "$NGX_DIR/nginx.conf"
+	NGX_PID=$BG_PID
+	wait_listen "$NS_S" "$port"
+	for ((k = 0; k < 100; k++)); do
+		[ -s "$NGX_DIR/nginx.pid" ] &&
+			[ "$(pgrep -c -P "$(cat "$NGX_DIR/nginx.pid")" || true)" -ge "$nw" ] && break
+		sleep 0.05
+	done
+	NGX_MASTER=$(cat "$NGX_DIR/nginx.pid" 2>/dev/null || true)
+	[ -n "$NGX_MASTER" ] || fail "nginx wrote no pid file"
+	NGX_WORKERS=$(pgrep -P "$NGX_MASTER" | tr '\n' ' ')
+	log "nginx master $NGX_MASTER, workers $NGX_WORKERS"
+}
+
+# nginx_check_stop: fail if nginx died or logged a serious error; stop it.
+nginx_check_stop() {
+	kill -0 "$NGX_PID" 2>/dev/null || fail "nginx died"
+	if grep -E '\[(emerg|alert|crit)\]' "$NGX_DIR/logs/error.log"; then
+		fail "nginx logged serious errors"
+	fi
+	bg_stop "$NGX_PID"
+}
+
+# WITH_IO: command prefix "${WITH_IO[@]}" IN OUT CMD... runs CMD with stdin
+# from IN and stdout to OUT (for bg_start and nsrun, whose redirections are
+# fixed or apply to the whole wrapper).  CMD is exec'd by sh, so it runs
+# under the shim when the prefix does.
+# shellcheck disable=SC2016,SC2034 # expanded by that sh, not here; used by the tests
+WITH_IO=(sh -c 'i=$1 o=$2; shift 2; exec "$@" <"$i" >"$o"' with_io)
+
+# path_use_mark / path_use_check WHAT [MIN]: around a transfer that no path
+# cut is armed for: fail unless every path carried MIN bytes (default
+# 1 MiB) in between, i.e. the transfer really used several subflows.
+# Without the shim nothing is checked.
+path_use_mark() {
+	local i
+	declare -ga PATH_USE0=()
+	for ((i = 1; i <= NPATHS; i++)); do PATH_USE0[i]=$(path_bytes "$i"); done
+}
+path_use_check() {
+	local what=$1 min=${2:-$((1024 * 1024))} i d line=""
+	for ((i = 1; i <= NPATHS; i++)); do
+		d=$(($(path_bytes "$i") - PATH_USE0[i]))
+		line="$line path $i: $((d / 1024)) KiB"
+		if shim_enabled && [ "$d" -lt "$min" ]; then
+			fail "$what: path $i carried only $d B (want $min): not multipath"
+		fi
+	done
+	log " $line"
+}
+
+# path_rate I MBIT: (re)shape both directions of path I to MBIT Mbit/s as
+# tb_topo does (0: unshaped).
+path_rate() {
+	local i=$1 r=$2 far_ns far_if
+	far_ns=$NS_S
+	far_if="p${i}s"
+	if [ "$T_TOPO" = B ]; then
+		far_ns=${NS_R[i]}
+		far_if="p${i}r"
+	fi
+	if [ "$r" = 0 ]; then
+		ip netns exec "$NS_C" tc qdisc del dev "${IFC[i]}" root 2>/dev/null || true
+		ip netns exec "$far_ns" tc qdisc del dev "$far_if" root 2>/dev/null || true
+	else
+		_tb_shape "$NS_C" "${IFC[i]}" "$r"
+		_tb_shape "$far_ns" "$far_if" "$r"
+	fi
+	RATE[i]=$r
+}

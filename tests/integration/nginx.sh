@@ -29,57 +29,18 @@ MPTCPSHIM_LOG=info
 
 tb_init nginx
 require_shim
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-[ -x "$NGINX" ] || fail "nginx not installed (scripts/install-deps.sh installs it)"
 command -v curl >/dev/null || fail "curl not installed"
 tb_topo A 2 80,80
 D=$T_DIR
 
-mkdir -p "$D/www" "$D/ngx/logs" "$D/ngx/tmp"
+mkdir -p "$D/www"
 mkrand "$D/www/file.bin" "$SIZE"
 next_port
 port=$PORT
-cat >"$D/ngx/nginx.conf" <<EOF
-user root;
-worker_processes 2;
-daemon off;
-master_process on;
-pid $D/ngx/nginx.pid;
-error_log $D/ngx/logs/error.log info;
-events {
-	worker_connections 64;
-}
-http {
-	access_log $D/ngx/logs/access.log;
-	client_body_temp_path $D/ngx/tmp/body;
-	proxy_temp_path $D/ngx/tmp/proxy;
-	fastcgi_temp_path $D/ngx/tmp/fastcgi;
-	uwsgi_temp_path $D/ngx/tmp/uwsgi;
-	scgi_temp_path $D/ngx/tmp/scgi;
-	types { application/octet-stream bin; }
-	default_type application/octet-stream;
-	sendfile on;
-	keepalive_timeout 5;
-	server {
-		listen $SRV4:$port;
-		listen [$SRV6]:$port;
-		root $D/www;
-	}
-}
-EOF
 step "nginx (2 workers) on $SRV4:$port and [$SRV6]:$port"
-bg_start nginx shim "$NS_S" "$NGINX" -p "$D/ngx" -e "$D/ngx/logs/error.log" -c "$D/ngx/nginx.conf"
-npid=$BG_PID
-wait_listen "$NS_S" "$port"
-# the master and its two workers
-for _ in $(seq 1 100); do
-	[ -s "$D/ngx/nginx.pid" ] && [ "$(pgrep -c -P "$(cat "$D/ngx/nginx.pid")" || true)" -ge 2 ] && break
-	sleep 0.05
-done
-master=$(cat "$D/ngx/nginx.pid" 2>/dev/null || true)
-[ -n "$master" ] || fail "nginx wrote no pid file"
-workers=$(pgrep -P "$master" | tr '\n' ' ')
-log "nginx master $master, workers $workers"
+nginx_start "$port" "$D/www" 2
+master=$NGX_MASTER
+workers=$NGX_WORKERS
 
 sl="$T_DIR/shim-$NS_S.log"
 cl="$T_DIR/shim-$NS_C.log"
@@ -144,6 +105,4 @@ for ((r = 1; r <= RUNS6; r++)); do download 6 "$((RUNS4 + r))"; done
 if shim_enabled; then
 	log "joins were served by worker(s): $(echo "$joinpids" | tr ' ' '\n' | grep . | sort | uniq -c | tr '\n' ';' | tr -s ' ')"
 fi
-kill -0 "$npid" 2>/dev/null || fail "nginx died"
-grep -E '\[(emerg|alert|crit)\]' "$D/ngx/logs/error.log" && fail "nginx logged serious errors"
-bg_stop "$npid"
+nginx_check_stop

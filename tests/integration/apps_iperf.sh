@@ -15,13 +15,7 @@
 #   again-c2s, again-s2c  SHORT_SECS (2) s on the restored paths, no cut:
 #                         both paths carry 1 MiB again
 # One iperf3 -s serves every test, as it is normally run; its JSON
-# report of each test is checked.  (With -s -1 the server process would
-# end after each test, and sometimes wait 30 s to: after a cut, the
-# server can keep a subflow that cannot work any more, whose route went
-# with the link (a full-mesh subflow from the client's path-1 address),
-# so the close of a control connection the client has already left waits
-# for MPTCPSHIM_OUTAGE_TIMEOUT: the known shim bug that apps_stream.sh
-# describes for socat -u.)
+# report of each test is checked.
 # Harness self-test without the shim: NOSHIM=1 bash apps_iperf.sh
 # Sub-cases (T_ONLY=REGEX): cut-c2s cut-s2c again-c2s again-s2c
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"

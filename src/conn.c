@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <malloc.h> /* malloc_trim */
 #include <net/if.h>
 #include <netinet/in.h>
 #include <linux/tcp.h> /* the kernel's tcp_info, with tcpi_bytes_acked */
@@ -173,6 +174,9 @@ static uint32_t random32(void)
 
 static void reap(struct ev_loop *loop, ev_prepare *w, int revents)
 {
+	static double last_trim;
+	int freed_conn = g_zombies != NULL;
+
 	while (g_zombies) {
 		struct mps_conn *c = g_zombies;
 
@@ -187,6 +191,15 @@ static void reap(struct ev_loop *loop, ev_prepare *w, int revents)
 		free(sf);
 	}
 	ev_prepare_stop(loop, w);
+	/* A connection's buffers (send buffer, receive queue, out-of-order
+	 * queue: megabytes under loss) come back to malloc in scattered
+	 * chunks that glibc keeps: give the pages back to the system, so a
+	 * long-lived server's memory returns to its baseline.  At most once a
+	 * second while others live: busy servers end many connections. */
+	if (freed_conn && (!g_conns || ev_now(loop) - last_trim > 1.0)) {
+		last_trim = ev_now(loop);
+		malloc_trim(0);
+	}
 }
 
 static void reaper_arm(struct ev_loop *loop)
@@ -379,28 +392,41 @@ static void unpark_all(struct mps_conn *c)
 	}
 }
 
-/* A new subflow is up: close the parked ones a little later.  Not at
- * once: the peer may not count the new subflow yet (a server attaches a
- * join only at its JOIN_OK, which may arrive after the reset on another
- * path), and a reset of what it sees as its last subflow means "dead". */
-#define UNPARK_DELAY 2.0
+/* The parked sockets may be closed (reset) once the peer surely counts
+ * another of our subflows as alive: one it has sent us a frame on since
+ * the join (a server attaches a join only at its JOIN_OK and sends on
+ * attached subflows only; a server's joined subflows are known to the
+ * client from its JOIN_ACK on).  Until then a reset could hit what the
+ * peer sees as its last subflow, which it reads as our death. */
+static int peer_counts_another(const struct mps_conn *c)
+{
+	int i;
+
+	if (c->outage)
+		return 0;
+	for (i = 0; i < c->nsf; i++)
+		if (sf_usable(c->sf[i]) && c->sf[i]->peer_live)
+			return 1;
+	return 0;
+}
+
+#define PARK_CHECK 0.5 /* seconds between looks at the parked sockets */
 
 static void park_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	unpark_all(w->data);
-}
+	struct mps_conn *c = w->data;
 
-static void unpark_later(struct mps_conn *c)
-{
-	if (c->nparked && !ev_is_active(&c->park_timer)) {
-		ev_timer_set(&c->park_timer, UNPARK_DELAY, 0.);
-		ev_timer_start(c->loop, &c->park_timer);
+	if (peer_counts_another(c)) {
+		unpark_all(c);
+		ev_timer_stop(loop, w);
 	}
 }
 
-/* sf goes away (it is the connection's last) but its TCP connection may
- * still be alive: keep its socket open and silent until a new subflow is
- * up (or the connection ends).  Returns 1 if parked. */
+/* sf goes away for a local reason (its address or link gone, its remote
+ * address withdrawn) but its TCP connection may still be alive: keep its
+ * socket open and silent until the peer surely counts another subflow
+ * (or the connection ends), so that a live shim never resets what may be
+ * the peer's last subflow.  Returns 1 if parked. */
 static int park_sf(struct mps_conn *c, struct mps_subflow *sf)
 {
 	struct tcp_info ti;
@@ -410,8 +436,14 @@ static int park_sf(struct mps_conn *c, struct mps_subflow *sf)
 	    mps_real.getsockopt(sf->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
 	    (ti.tcpi_state != MPS_TCP_ESTABLISHED && ti.tcpi_state != MPS_TCP_CLOSE_WAIT))
 		return 0;
+	ev_io_stop(c->loop, &sf->rio);
+	ev_io_stop(c->loop, &sf->wio);
 	c->parked[c->nparked++] = sf->fd;
 	sf->fd = -1; /* mps_sf_free leaves it open */
+	if (!ev_is_active(&c->park_timer)) {
+		ev_timer_set(&c->park_timer, PARK_CHECK, PARK_CHECK);
+		ev_timer_start(c->loop, &c->park_timer);
+	}
 	return 1;
 }
 
@@ -1479,6 +1511,7 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 			conn_abort(c, MPS_CR_PROTOCOL, 1, msg);
 			return;
 		}
+		sf->peer_live = 1; /* the peer sends on it: it counts it */
 		switch (f.type) {
 		case MPS_F_DATA: {
 			uint64_t dsn = f.u.data.dsn, end = dsn + f.u.data.len;
@@ -2106,6 +2139,7 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 	c->rx_mode = RX_MP;
 	sf->state = SF_ACTIVE;
 	sf->ready = 1;
+	sf->peer_live = 1; /* the HELLO exchange ran on it */
 	sf->roff = MPS_HELLO_LEN;
 	sf->ifindex = ifindex_of(&sf->local);
 	mps_netmon_start(c->loop);
@@ -2272,7 +2306,6 @@ static void client_join_ack(struct mps_conn *c, struct mps_subflow *sf)
 	sf->ready = 1;
 	ev_timer_stop(c->loop, &sf->jtimer);
 	outage_end(c);
-	unpark_later(c);
 	{
 		char l[64], r[64];
 
@@ -2482,13 +2515,13 @@ void mps_conn_attach_join(struct mps_conn *c, struct mps_subflow *sf)
 	}
 	sf->state = SF_ACTIVE;
 	sf->ready = 1;
+	sf->peer_live = 1; /* its JOIN_OK says the client has it */
 	sf->rtt_us = tcp_rtt_us(sf->fd);
 	sf->ifindex = ifindex_of(&sf->local);
 	apply_opts(c, sf->fd);
 	mps_info("conn %s: subflow %d from %s joined", c->peer_str, sf->id,
 		 mps_addr_str(&sf->remote, r, sizeof(r)));
 	outage_end(c);
-	unpark_later(c);
 	update_lowat(c);
 	rx_process(c, sf);
 	if (!c->dead)
@@ -3145,14 +3178,16 @@ static void drop_sf(struct mps_conn *c, struct mps_subflow *sf, const char *why)
 	if (sf->state != SF_ACTIVE) {
 		conn_del_sf(c, sf);
 		mps_sf_free(c->loop, sf, 1);
-	} else if (n_usable(c) - sf_usable(sf) > 0)
+		return;
+	}
+	if (park_sf(c, sf))
+		mps_dbg("conn %s: subflow %d parked", c->peer_str, sf->id);
+	if (n_usable(c) - sf_usable(sf) > 0)
 		sf_lost(c, sf, why);
 	else if (!c->rcv_fin || !c->fin_acked) {
 		sf_log_stats(c, sf);
+		reinject_sf(c, sf);
 		conn_del_sf(c, sf);
-		if (park_sf(c, sf))
-			mps_dbg("conn %s: subflow %d parked until a new path is up", c->peer_str,
-				sf->id);
 		mps_sf_free(c->loop, sf, 1);
 		outage_begin(c, why);
 	}

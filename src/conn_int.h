@@ -71,6 +71,7 @@ struct mps_subflow {
 	uint64_t red_nxt;          /* redundant scheduler: next DSN for this subflow */
 	uint8_t red_init;          /* red_nxt holds a DSN (0 is a valid DSN too) */
 	uint8_t fin_on;            /* our DATA_FIN went out on this subflow */
+	uint8_t peer_live;         /* the peer surely counts it: see peer_counts_another */
 	/* DSNs given to this subflow and maybe not data-ACKed yet (a
 	 * superset): reinjected when it dies or goes stale. */
 	struct mps_ranges sent;
@@ -166,14 +167,14 @@ struct mps_conn {
 	int outage;
 	ev_timer outage_timer, rejoin_timer;
 	ev_timer pm_timer; /* client: path manager run once the frames at hand are read */
-	/* Our last subflows, dropped for a local reason (address or link
-	 * gone) during an outage: kept open, unread, so that the peer sees
-	 * silence rather than a reset (which means "process gone", see
-	 * sf_mp_eof), and closed once a new subflow is up. */
+	/* Subflows dropped for a local reason (address or link gone): kept
+	 * open, unread, so that the peer sees silence rather than a reset of
+	 * what may be its last subflow (which means "process gone", see
+	 * sf_mp_eof), and closed once it surely counts another one. */
 #define MPS_MAX_PARKED 4
 	int parked[MPS_MAX_PARKED];
 	int nparked;
-	ev_timer park_timer; /* closes them a while after a new subflow is up */
+	ev_timer park_timer; /* closes them once the peer counts another subflow */
 	double rejoin_backoff, outage_since;
 	/* Progress watchdog: outstanding data not data-ACKed for
 	 * MPTCPSHIM_OUTAGE_TIMEOUT ends the connection (ETIMEDOUT). */

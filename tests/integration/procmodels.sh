@@ -107,6 +107,8 @@ gone() {
 # both paths carried 1 MiB of this case (brought up again afterwards).
 pm_case() {
 	local name=$1 model=$2 n=$3 size=$4 kill=$5 arg=${6:-/dev/null} a1 a2 d1 d2 spid cpid
+	# plain TCP (NOSHIM=1) has path 1 only: cutting it would hang the case
+	[ "$MP" = 0 ] && [ "$kill" != 0 ] && kill=2
 	next_port
 	bg_start "srv-$name" shim "$NS_S" "$PM" serve "$model" "$SRV4" "$PORT" "$n" "$arg"
 	spid=$BG_PID

@@ -12,6 +12,8 @@ PACKAGES=(
 	build-essential autoconf automake libtool pkg-config libev-dev libssl-dev check
 	# tests: namespaces, shaping, filtering, traffic
 	iproute2 nftables iperf3 socat netcat-openbsd curl python3 file
+	# tests: the launcher (tests/check_launcher.sh: setcap)
+	libcap2-bin
 	# tests: real programs under the shim (tests/integration/nginx.sh, apps_*.sh)
 	nginx procps wget openssh-server openssh-client rsync redis-server redis-tools nodejs
 	# benchmarks: latency, kernel MPTCP for comparison, plots

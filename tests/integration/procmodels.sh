@@ -14,10 +14,15 @@
 #   exec      inetd style: the server forks, dup2s the connection onto 0/1
 #             and execs "procmodels child", which must see the TCP peer
 #             (getpeername = the client's address, SO_DOMAIN AF_INET,
-#             SO_TYPE, SO_PROTOCOL, TCP_INFO) and no MPTCPSHIM_INHERIT in
-#             its environment; path 2 goes down mid-transfer;
+#             SO_TYPE, SO_PROTOCOL, TCP_INFO), no MPTCPSHIM_INHERIT in
+#             its environment, and no other socket, epoll set or eventfd
+#             (close-on-exec honoured: the server's listener, the shim's
+#             subflows, its socketpair ends and libev's descriptors); path
+#             2 goes down mid-transfer;
 #   spawn / vfork  the same child started by posix_spawn (file actions
-#             dup2 the close-on-exec connection) and by vfork + execv;
+#             dup2 the close-on-exec connection) and by vfork + execv (no
+#             fork handler runs there: only close-on-exec keeps the
+#             server's internal descriptors out of the child);
 #   daemon    the server forks after listen() and the parent exits at once;
 #             the child serves 4 connections;
 #   keeper    a client connects, writes 20 MiB and exits at once without
@@ -28,10 +33,15 @@
 #             answers, and exits at once while the child talks (its
 #             keeper services the connection); path 1 goes down
 #             mid-transfer; the keeper is gone afterwards.
-# pre-forked workers and SO_REUSEPORT groups: nginx.sh.
+#   reuseport an SO_REUSEPORT group: 3 processes, each with its own
+#             listening socket on the port, 12 connections; joins must
+#             land in the member that accepted the connection (both paths
+#             carry data, the server's shim rejected no join, every join
+#             was logged by a member); the spread is reported.
+# pre-forked workers sharing one listening socket: nginx.sh.
 # Harness self-test without the shim: NOSHIM=1 bash procmodels.sh
 # Sub-cases (T_ONLY=REGEX): threads epoll-et epoll-lt fork exec spawn vfork
-#   daemon keeper handoff
+#   reuseport daemon keeper handoff
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -97,6 +107,8 @@ gone() {
 # both paths carried 1 MiB of this case (brought up again afterwards).
 pm_case() {
 	local name=$1 model=$2 n=$3 size=$4 kill=$5 arg=${6:-/dev/null} a1 a2 d1 d2 spid cpid
+	# plain TCP (NOSHIM=1) has path 1 only: cutting it would hang the case
+	[ "$MP" = 0 ] && [ "$kill" != 0 ] && kill=2
 	next_port
 	bg_start "srv-$name" shim "$NS_S" "$PM" serve "$model" "$SRV4" "$PORT" "$n" "$arg"
 	spid=$BG_PID
@@ -132,8 +144,8 @@ child_info() {
 		line=$(cat "$f")
 		log "child $i: $line"
 		case $line in
-		"peer=${C4[1]} family=2 domain=2 type=1 proto=6 tcpi_state=1 inherit=absent") ;;
-		*) fail "child $i: expected peer=${C4[1]} AF_INET/SOCK_STREAM/TCP, ESTABLISHED, no MPTCPSHIM_INHERIT: $line" ;;
+		"peer=${C4[1]} family=2 domain=2 type=1 proto=6 tcpi_state=1 inherit=absent extra=0") ;;
+		*) fail "child $i: expected peer=${C4[1]} AF_INET/SOCK_STREAM/TCP, ESTABLISHED, no MPTCPSHIM_INHERIT, no leaked descriptor: $line" ;;
 		esac
 	done
 }
@@ -166,6 +178,34 @@ for m in spawn vfork; do
 	pm_case "$m" "$m" 2 $((4 * MIB)) 0 "$D/$m.info"
 	child_info "$D/$m.info" 2
 done
+
+if selected reuseport; then
+	step "reuseport: an SO_REUSEPORT group of 3 processes, 12 connections"
+	sl="$D/shim-$NS_S.log"
+	s0=0
+	[ -e "$sl" ] && s0=$(wc -l <"$sl")
+	pm_case reuseport reuseport 12 $((2 * MIB)) 0
+	spread=$(grep -o 'reuseport member [0-9]* served [0-9]*' "$D/bg-srv-reuseport.log" || true)
+	[ "$(printf '%s\n' "$spread" | grep -c . || true)" = 3 ] ||
+		fail "reuseport: want 3 members' reports: $spread"
+	log "reuseport spread: $(printf '%s\n' "$spread" | sed 's/reuseport member //' | tr '\n' ';')"
+	if shim_enabled; then
+		new=$(tail -n +"$((s0 + 1))" "$sl")
+		bad=$(printf '%s\n' "$new" | grep -E 'rejected|aborting' || true)
+		[ -z "$bad" ] || fail "reuseport: the server's shim rejected joins or aborted: $bad"
+		members=" $(printf '%s\n' "$spread" | awk '{print $3}' | tr '\n' ' ')"
+		njoin=0
+		for p in $(printf '%s\n' "$new" | grep -E 'subflow [0-9]+ from [^ ]+ joined$' |
+			sed -E 's/^mptcpshim\[([0-9]+)\].*/\1/'); do
+			case $members in
+			*" $p "*) njoin=$((njoin + 1)) ;;
+			*) fail "reuseport: a join was logged by pid $p, not a group member ($members)" ;;
+			esac
+		done
+		[ "$njoin" -ge 1 ] || fail "reuseport: the server's shim logged no join"
+		log "ok: reuseport: $njoin join(s), each in a group member"
+	fi
+fi
 
 if selected daemon; then
 	step "daemon: fork after listen(), the parent exits, the child serves"

@@ -17,7 +17,8 @@
  * echoes, timeouts that really waited) are PASS/FAIL lines in both runs.
  *   -u ADDR  an on-link address nobody answers (connects stay in progress
  *            for seconds: EINTR, EALREADY)
- *   -b ADDR  bind a socket to ADDR and port 0 before connect
+ *   -b ADDR  bind a socket to ADDR and port 0 before connect, then
+ *            another to ADDR and a port chosen by the probe
  *   -m ADDR  an IPv4 address of the server, connected to as ::ffff:ADDR
  *   -p DIR   first, the subflow phase: connect, set per-path options,
  *            create DIR/set, wait (60 s at most) for DIR/go, so the test
@@ -250,6 +251,19 @@ static size_t read_line(int fd, char *buf, size_t n)
 	return got;
 }
 
+/* "cloexec=C,nonblock=N": the descriptor flags a connect or accept kept. */
+static const char *fd_flags(int fd)
+{
+	static char buf[4][40];
+	static int k;
+	char *b = buf[k++ % 4];
+	int fdf = fcntl(fd, F_GETFD), fl = fcntl(fd, F_GETFL);
+
+	snprintf(b, 40, "cloexec=%d,nonblock=%d", fdf >= 0 && (fdf & FD_CLOEXEC),
+	         fl >= 0 && (fl & O_NONBLOCK));
+	return b;
+}
+
 /* ------------------------------------------------------------------ server */
 
 static void server_opts(int l, int family)
@@ -319,8 +333,9 @@ static void server_info(int fd, int family)
 	getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &til);
 	memset(&peer, 0, sizeof(peer));
 	getpeername(fd, (struct sockaddr *)&peer, &pl);
-	snprintf(line + n, sizeof(line) - n, "cc=%.16s rcvtimeo=%ld.%06ld state=%u peer=%s\n", cc,
-	         (long)tv.tv_sec, (long)tv.tv_usec, ti.tcpi_state, addr_str(&peer));
+	snprintf(line + n, sizeof(line) - n,
+	         "cc=%.16s rcvtimeo=%ld.%06ld state=%u fdflags=%s peer=%s\n", cc, (long)tv.tv_sec,
+	         (long)tv.tv_usec, ti.tcpi_state, fd_flags(fd), addr_str(&peer));
 	write_all(fd, line, strlen(line));
 }
 
@@ -391,7 +406,8 @@ static int run_server(void)
 	for (;;) {
 		struct srv_conn *sc;
 		pthread_t t;
-		int fd = accept(l, NULL, NULL);
+		/* SOCK_CLOEXEC: the accepted socket reports its flags (info) */
+		int fd = accept4(l, NULL, NULL, SOCK_CLOEXEC);
 
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED || errno == EAGAIN)
@@ -753,6 +769,84 @@ static void phase_listener(const char *bindaddr)
 		check(!strncmp(s, a, strlen(a)), "bind before connect", "getsockname %s", s);
 	}
 	check(echo_ok(fd, "info-echo"), "echo", "after info");
+	close(fd);
+}
+
+static int poll_out(int fd, int ms);
+
+/* The descriptor flags the socket was made with survive connect(): the
+ * shim swaps the descriptor there, and FD_CLOEXEC decides whether an exec
+ * takes the connection along. */
+static void phase_fdflags(void)
+{
+	static const struct {
+		const char *k;
+		int flags;
+	} v[] = {
+	        {"fdflags plain socket", 0},
+	        {"fdflags SOCK_CLOEXEC", SOCK_CLOEXEC},
+	        {"fdflags SOCK_NONBLOCK|SOCK_CLOEXEC", SOCK_NONBLOCK | SOCK_CLOEXEC},
+	        {"fdflags SOCK_NONBLOCK", SOCK_NONBLOCK},
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		int fd = tcp_socket(srv->ai_family, v[i].flags), rc;
+
+		rc = connect(fd, srv->ai_addr, srv->ai_addrlen);
+		if (rc && errno == EINPROGRESS)
+			rc = poll_out(fd, 5000) & POLLOUT ? 0 : -1;
+		val(v[i].k, "%s %s", res(rc, errno), fd_flags(fd));
+		close(fd);
+	}
+}
+
+/* bind() to a chosen address and port before connect(): the connection
+ * uses them (getsockname, and the address the server saw). */
+static void phase_bindport(const char *bindaddr)
+{
+	struct addrinfo h, *b;
+	struct sockaddr_storage me;
+	socklen_t ml = sizeof(me);
+	char line[1024], want[80], *p;
+	int fd, probe, port = 0;
+
+	memset(&h, 0, sizeof(h));
+	h.ai_family = srv->ai_family;
+	h.ai_socktype = SOCK_STREAM;
+	h.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+	if (getaddrinfo(bindaddr, "0", &h, &b)) {
+		check(0, "bind to a chosen port", "%s", bindaddr);
+		return;
+	}
+	/* a port free now: bound once, released, chosen */
+	probe = tcp_socket(srv->ai_family, 0);
+	if (bind(probe, b->ai_addr, b->ai_addrlen) == 0 &&
+	    getsockname(probe, (struct sockaddr *)&me, &ml) == 0)
+		port = ntohs(((struct sockaddr_in *)&me)->sin_port);
+	close(probe);
+	((struct sockaddr_in *)b->ai_addr)->sin_port = htons((unsigned short)port);
+	fd = tcp_socket(srv->ai_family, 0);
+	if (!port || bind(fd, b->ai_addr, b->ai_addrlen)) {
+		check(0, "bind to a chosen port", "%s/%d: %s", bindaddr, port, en(errno));
+		freeaddrinfo(b);
+		close(fd);
+		return;
+	}
+	freeaddrinfo(b);
+	snprintf(want, sizeof(want), "%s/%d", bindaddr, port);
+	fd = conn_fd(fd, "info");
+	if (fd < 0)
+		return;
+	read_line(fd, line, sizeof(line));
+	ml = sizeof(me);
+	getsockname(fd, (struct sockaddr *)&me, &ml);
+	check(!strcmp(addr_str(&me), want), "bind to a chosen port", "getsockname %s, bound %s",
+	      addr_str(&me), want);
+	p = strstr(line, "peer=");
+	check(p && !strcmp(p + 5, want), "bind to a chosen port", "the server saw %s, bound %s",
+	      p ? p + 5 : "nothing", want);
+	check(echo_ok(fd, "bindport-echo"), "echo", "after binding a chosen port");
 	close(fd);
 }
 
@@ -1229,6 +1323,10 @@ int main(int argc, char **argv)
 		phase_options();
 	if (want("listener"))
 		phase_listener(bindaddr);
+	if (want("listener") && bindaddr)
+		phase_bindport(bindaddr);
+	if (want("fdflags"))
+		phase_fdflags();
 	if (want("data"))
 		phase_data();
 	if (want("rcvtimeo")) {

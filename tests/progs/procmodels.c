@@ -30,10 +30,18 @@
  *                 the rest and answers, and exit at once while it talks
  *       sink      (NCONN 1) read to EOF and print "<sha256> <bytes>" on
  *                 stdout, no answer (the client-exit peer)
+ *       reuseport REUSEPORT_PROCS processes, each with its own listening
+ *                 socket bound to HOST:PORT with SO_REUSEPORT (the kernel
+ *                 spreads connections over the group), a thread per
+ *                 connection; the group ends once NCONN are served.  Each
+ *                 member prints "reuseport member PID served K" on stderr
  *   procmodels child INFOFILE
  *       (exec'd) The connection is on 0 and 1.  Writes what the socket
  *       calls answer to INFOFILE ("peer=ADDR family=F domain=D type=T
- *       proto=P tcpi_state=S inherit=absent|present"), then serves it.
+ *       proto=P tcpi_state=S inherit=absent|present extra=N"), then
+ *       serves it.  extra: descriptors above 2 that are sockets, epoll
+ *       sets or eventfds: what leaked across exec (the server's listener
+ *       and the shim's internal descriptors are close-on-exec: 0).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -52,7 +60,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <poll.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/param.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -498,12 +509,114 @@ static int serve_sink(int lfd)
 	return 0;
 }
 
+/* ---- SO_REUSEPORT group ---- */
+
+#define REUSEPORT_PROCS 3
+
+/* Shared by the group (MAP_SHARED): connections served so far. */
+struct rp_group {
+	int n, done;
+};
+
+struct rp_conn {
+	struct rp_group *g;
+	int fd;
+	int *mine, failed;
+};
+
+static void *rp_serve(void *arg)
+{
+	struct rp_conn *rc = arg;
+
+	if (serve_fd(rc->fd))
+		__atomic_add_fetch(&rc->failed, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(rc->mine, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&rc->g->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* One member: its own socket in the group; "bound" on ready, listen once
+ * go says so (every member listens before a client connects), serve until
+ * the group has served g->n.  A thread per connection: one left in the
+ * backlog would make a shim client give up negotiating. */
+static int rp_member(const char *host, const char *port, struct rp_group *g, int ready, int go)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int lfd, one = 1, mine = 0, failed = 0, nconn = 0;
+	struct rp_conn *conns = calloc((size_t)g->n, sizeof(*conns));
+	char b = 'b';
+
+	if (!conns || resolve(host, port, &ss, &len))
+		die("reuseport: setup");
+	lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
+	    bind(lfd, (struct sockaddr *)&ss, len))
+		die("reuseport: socket/bind");
+	if (write(ready, &b, 1) != 1 || read(go, &b, 1) != 1)
+		die("reuseport: sync");
+	if (listen(lfd, 128))
+		die("reuseport: listen");
+	while (__atomic_load_n(&g->done, __ATOMIC_SEQ_CST) < g->n) {
+		struct pollfd p = {lfd, POLLIN, 0};
+		pthread_t t;
+		int c;
+
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0)
+			continue; /* EAGAIN: another member took it */
+		if (nconn == g->n)
+			die("reuseport: more connections than expected");
+		conns[nconn] = (struct rp_conn){.g = g, .fd = c, .mine = &mine};
+		if (pthread_create(&t, NULL, rp_serve, &conns[nconn]))
+			die("pthread_create");
+		pthread_detach(t);
+		nconn++;
+	}
+	for (int i = 0; i < nconn; i++)
+		failed += __atomic_load_n(&conns[i].failed, __ATOMIC_SEQ_CST);
+	fprintf(stderr, "procmodels: reuseport member %d served %d\n", (int)getpid(),
+	        __atomic_load_n(&mine, __ATOMIC_SEQ_CST));
+	return failed ? 1 : 0;
+}
+
+static int serve_reuseport(const char *host, const char *port, int n)
+{
+	struct rp_group *g =
+	        mmap(NULL, sizeof(*g), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int ready[2], go[2], i;
+	char b;
+
+	if (g == MAP_FAILED || pipe(ready) || pipe(go))
+		die("reuseport: setup");
+	g->n = n;
+	for (i = 0; i < REUSEPORT_PROCS; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			die("fork");
+		if (pid == 0)
+			exit(rp_member(host, port, g, ready[1], go[0]));
+	}
+	for (i = 0; i < REUSEPORT_PROCS; i++)
+		if (read(ready[0], &b, 1) != 1)
+			die("reuseport: a member failed to bind");
+	for (i = 0; i < REUSEPORT_PROCS; i++)
+		if (write(go[1], "g", 1) != 1)
+			die("reuseport: go");
+	return reap(REUSEPORT_PROCS);
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	const char *model = argv[2];
 	int n = atoi(argv[5]), lfd;
 	const char *arg = argc > 6 ? argv[6] : "/dev/null";
 
+	if (!strcmp(model, "reuseport"))
+		return serve_reuseport(argv[3], argv[4], n);
 	lfd = listen_on(argv[3], argv[4]);
 	if (!strcmp(model, "threads"))
 		return serve_threads(lfd, n);
@@ -529,13 +642,44 @@ static int cmd_serve(int argc, char **argv)
 	return 2;
 }
 
+/* Descriptors above 2 that are sockets, epoll sets or eventfds. */
+static int leaked_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		char path[64], to[64];
+		int fd = atoi(e->d_name);
+		ssize_t l;
+
+		if (fd <= 2 || fd == dirfd(d))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		l = readlink(path, to, sizeof(to) - 1);
+		if (l <= 0)
+			continue;
+		to[l] = '\0';
+		if (!strncmp(to, "socket:", 7) || !strncmp(to, "anon_inode:", 11)) {
+			fprintf(stderr, "procmodels[%d]: fd %d (%s) leaked across exec\n",
+			        (int)getpid(), fd, to);
+			n++;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
 /* The exec'd child: the connection is on 0 and 1. */
 static int cmd_child(const char *info)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	char addr[INET6_ADDRSTRLEN] = "?", port[16] = "?";
-	int dom = -1, type = -1, proto = -1, rc;
+	int dom = -1, type = -1, proto = -1, rc, extra = leaked_fds();
 	struct tcp_info ti;
 	socklen_t il = sizeof(int), tl = sizeof(ti);
 	EVP_MD_CTX *ctx;
@@ -555,9 +699,10 @@ static int cmd_child(const char *info)
 	f = fopen(info, "w");
 	if (f) {
 		fprintf(f,
-		        "peer=%s family=%d domain=%d type=%d proto=%d tcpi_state=%d inherit=%s\n",
+		        "peer=%s family=%d domain=%d type=%d proto=%d tcpi_state=%d inherit=%s "
+		        "extra=%d\n",
 		        addr, ss.ss_family, dom, type, proto, rc == 0 ? ti.tcpi_state : -1,
-		        getenv("MPTCPSHIM_INHERIT") ? "present" : "absent");
+		        getenv("MPTCPSHIM_INHERIT") ? "present" : "absent", extra);
 		fclose(f);
 	}
 	ctx = sha_new();

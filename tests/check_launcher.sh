@@ -26,10 +26,8 @@
 #              capabilities (as nobody) the kernel sets AT_SECURE, and the
 #              connection must stay plain TCP and the log file must not be
 #              created (the environment is ignored)
-#   filecap    KNOWN GAP, opt-in (CHECK_KNOWN_GAPS=1): a program with file
-#              capabilities (setcap) must be refused like a setuid one.
-#              The launcher checks only the setuid/setgid bits today and
-#              runs it; by default this case is reported, not failed.
+#   filecap    a program with file capabilities (setcap) is refused like a
+#              setuid one, with a message naming it and its capabilities
 # Sub-cases (T_ONLY=REGEX): version help preload setuid static go secure
 #   filecap
 # A && B || fail: fails when either check does; sh -c scripts are quoted.
@@ -40,7 +38,6 @@ set -eu
 : "${top_builddir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_srcdir:=$top_builddir}"
 : "${CC:=cc}"
-: "${CHECK_KNOWN_GAPS:=0}"
 LAUNCHER="$top_builddir/tools/mptcpshim"
 unset MPTCPSHIM_LIBRARY MPTCPSHIM_LOG MPTCPSHIM_LOG_FILE MPTCPSHIM_PEERS MPTCPSHIM_DISABLE
 unset LD_PRELOAD
@@ -299,18 +296,8 @@ if selected filecap; then
 	command -v setcap >/dev/null || die "setcap not installed (libcap2-bin)"
 	setcap cap_net_bind_service+ep "$T/caphello" || die "setcap failed"
 	run caphello "$LAUNCHER" "$T/caphello"
-	if [ "$CHECK_KNOWN_GAPS" = 1 ]; then
-		refused caphello "file-capability program" "$T/caphello" 'capabilit'
-		ok "filecap: checked (CHECK_KNOWN_GAPS=1)"
-	else
-		if [ "$RC" = 3 ]; then
-			echo "KNOWN GAP (issue 5, not failed; CHECK_KNOWN_GAPS=1 fails it): the launcher ran a" \
-				"file-capability program instead of refusing it (exit $RC, stderr '$(cat "$T/caphello.err")')"
-		else
-			echo "filecap: the launcher now refuses file-capability programs (exit $RC):" \
-				"make this case mandatory"
-		fi
-	fi
+	refused caphello "file-capability program" "$T/caphello" 'capabilit'
+	[ "$failures" = "$f0" ] && ok "filecap: a file-capability program is refused"
 fi
 
 if [ "$failures" -gt 0 ]; then

@@ -12,12 +12,18 @@
  * until data-ACKed.  Receiver: read into the subflow's buffer, decode frames
  * in place, writev the in-order payloads straight to app_fd; data ahead of
  * a gap (another subflow is behind) waits in the out-of-order queue.  No
- * per-byte work, no lock on this path. */
+ * per-byte work, no lock on this path.
+ *
+ * This file holds the connection: its states, the app side, framing and
+ * scheduling, the receive path, the negotiation, socket options and the
+ * exit drain.  A subflow's own life and I/O are in subflow.c, path
+ * failures (reinjection, outages, blackholes, the watchdog) in
+ * resilience.c, the path manager, joins and path events in path.c; what
+ * they share is declared in conn_int.h. */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ifaddrs.h>
 #include <malloc.h> /* malloc_trim */
 #include <net/if.h>
 #include <netinet/in.h>
@@ -47,26 +53,12 @@
 #define FIN_WAIT_TIMEOUT 60.0       /* app closed: wait this long for the peer's FIN */
 #define READ_BUDGET 8               /* reads per wakeup before yielding */
 
-enum { RX_NEGO, RX_MP, RX_PLAIN };
-enum { TX_HOLD, TX_MP, TX_PLAIN };
-
-static struct mps_conn *g_conns;
+struct mps_conn *g_conns;
 static struct mps_conn *g_zombies;        /* freed by g_reaper, before the loop sleeps */
-static struct mps_subflow *g_sf_zombies;
+struct mps_subflow *g_sf_zombies;
 static ev_prepare g_reaper;
 
-static void conn_abort(struct mps_conn *c, uint32_t reason, int send_close, const char *why);
 static void conn_finish(struct mps_conn *c);
-static void conn_check_done(struct mps_conn *c);
-static void conn_push(struct mps_conn *c);
-static void rx_process(struct mps_conn *c, struct mps_subflow *sf);
-static int sf_flush(struct mps_conn *c, struct mps_subflow *sf);
-static void app_update_read(struct mps_conn *c);
-static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents);
-static void sf_on_write(struct ev_loop *loop, ev_io *w, int revents);
-static void sf_on_jtimer(struct ev_loop *loop, ev_timer *w, int revents);
-static void pm_fill(struct mps_conn *c);
-static void pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 static void client_fallback(struct mps_conn *c, const char *why);
 
 /* ---------------------------------------------------------------- helpers */
@@ -79,7 +71,7 @@ void mps_grow_pair_buffer(int fd)
 		mps_real.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
 }
 
-static uint32_t tcp_rtt_us(int fd)
+uint32_t tcp_rtt_us(int fd)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
@@ -88,84 +80,6 @@ static uint32_t tcp_rtt_us(int fd)
 	if (mps_real.getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
 		return 0;
 	return ti.tcpi_rtt;
-}
-
-static int same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return 0;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	if (a->ss_family == AF_INET6)
-		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-			       &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
-	return 0;
-}
-
-/* An IPv4-mapped IPv6 address (dual-stack sockets) as plain IPv4. */
-void mps_unmap_v4(struct sockaddr_storage *ss)
-{
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-
-	if (ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-		struct sockaddr_in in;
-
-		memset(&in, 0, sizeof(in));
-		in.sin_family = AF_INET;
-		in.sin_port = in6->sin6_port;
-		memcpy(&in.sin_addr, &in6->sin6_addr.s6_addr[12], 4);
-		memset(ss, 0, sizeof(*ss));
-		memcpy(ss, &in, sizeof(in));
-	}
-}
-
-static int addr_is_loopback(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
-	if (ss->ss_family == AF_INET6)
-		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
-	return 0;
-}
-
-static socklen_t ss_len(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-}
-
-/* The interface that holds local address ss, or 0. */
-static unsigned ifindex_of(const struct sockaddr_storage *ss)
-{
-	struct sockaddr_storage a = *ss;
-	struct ifaddrs *ifs, *i;
-	unsigned idx = 0;
-
-	mps_unmap_v4(&a);
-	if (getifaddrs(&ifs) != 0)
-		return 0;
-	for (i = ifs; i && !idx; i = i->ifa_next) {
-		struct sockaddr_storage b;
-
-		if (!i->ifa_addr || i->ifa_addr->sa_family != a.ss_family)
-			continue;
-		memset(&b, 0, sizeof(b));
-		memcpy(&b, i->ifa_addr,
-		       a.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
-		if (same_addr(&a, &b))
-			idx = if_nametoindex(i->ifa_name);
-	}
-	freeifaddrs(ifs);
-	return idx;
-}
-
-static uint32_t random32(void)
-{
-	uint64_t k = 0;
-
-	if (mps_crypto_new_key(&k))
-		k = (uint64_t)mps_now_us() * 2654435761u;
-	return (uint32_t)k;
 }
 
 /* ------------------------------------------------------------- reaping
@@ -202,292 +116,12 @@ static void reap(struct ev_loop *loop, ev_prepare *w, int revents)
 	}
 }
 
-static void reaper_arm(struct ev_loop *loop)
+void reaper_arm(struct ev_loop *loop)
 {
 	if (!ev_cb(&g_reaper))
 		ev_prepare_init(&g_reaper, reap);
 	if (!ev_is_active(&g_reaper))
 		ev_prepare_start(loop, &g_reaper);
-}
-
-/* ------------------------------------------------------------- subflows */
-
-struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, int state)
-{
-	struct mps_subflow *sf = calloc(1, sizeof(*sf));
-
-	if (!sf)
-		return NULL;
-	sf->rbuf = malloc(RBUF_SIZE);
-	if (!sf->rbuf) {
-		free(sf);
-		return NULL;
-	}
-	sf->fd = fd;
-	sf->state = state;
-	ev_io_init(&sf->rio, sf_on_read, fd, EV_READ);
-	sf->rio.data = sf;
-	ev_io_init(&sf->wio, sf_on_write, fd, EV_WRITE);
-	sf->wio.data = sf;
-	ev_init(&sf->jtimer, sf_on_jtimer);
-	sf->jtimer.data = sf;
-	return sf;
-}
-
-/* Close the subflow's socket (reset: RST; else a FIN after what is queued
- * in the kernel) and free it after this loop iteration. */
-void mps_sf_free(struct ev_loop *loop, struct mps_subflow *sf, int reset)
-{
-	ev_io_stop(loop, &sf->rio);
-	ev_io_stop(loop, &sf->wio);
-	ev_timer_stop(loop, &sf->jtimer);
-	if (sf->fd >= 0) {
-		if (reset) {
-			struct linger lg = {.l_onoff = 1, .l_linger = 0};
-
-			mps_real.setsockopt(sf->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		} else
-			shutdown(sf->fd, SHUT_WR);
-		mps_ifd_close(sf->fd);
-		sf->fd = -1;
-	}
-	sf->state = SF_DEAD;
-	sf->jnext = g_sf_zombies;
-	g_sf_zombies = sf;
-	reaper_arm(loop);
-}
-
-/* May carry data: joined, or the first subflow (whose first flight goes
- * out while the negotiation runs). */
-static int sf_usable(const struct mps_subflow *sf)
-{
-	return (sf->state == SF_ACTIVE || sf->state == SF_NEGO) && !sf->wr_dead && sf->fd >= 0 &&
-	       !sf->stale;
-}
-
-static int n_usable(const struct mps_conn *c)
-{
-	int i, n = 0;
-
-	for (i = 0; i < c->nsf; i++)
-		n += sf_usable(c->sf[i]);
-	return n;
-}
-
-static struct mps_subflow *best_usable(const struct mps_conn *c)
-{
-	struct mps_subflow *best = NULL;
-	int i;
-
-	for (i = 0; i < c->nsf; i++) {
-		struct mps_subflow *sf = c->sf[i];
-
-		if (!sf_usable(sf))
-			continue;
-		if (!best || (sf->backup < best->backup) ||
-		    (sf->backup == best->backup && sf->rtt_us && sf->rtt_us < best->rtt_us))
-			best = sf;
-	}
-	return best;
-}
-
-static int conn_add_sf(struct mps_conn *c, struct mps_subflow *sf);
-
-/* A new subflow for fd, attached to c.  On failure fd is closed and NULL
- * returned. */
-static struct mps_subflow *sf_attach_new(struct mps_conn *c, int fd, int state)
-{
-	struct mps_subflow *sf = mps_sf_alloc(c->loop, fd, state);
-
-	if (sf && conn_add_sf(c, sf) == 0)
-		return sf;
-	if (sf) {
-		sf->fd = -1;
-		free(sf->rbuf);
-		free(sf);
-	}
-	mps_ifd_close(fd);
-	return NULL;
-}
-
-/* Everything not data-ACKed goes out again from snd_una, DATA_FIN included
- * (the receiver drops what it already has): when every path died (outage)
- * or nothing was data-ACKed for a second although a path works (an ACK or
- * the data itself was lost with a path). */
-static void resend_from_una(struct mps_conn *c)
-{
-	int i;
-
-	c->snd_nxt = c->snd_una;
-	mps_ranges_init(&c->reinj); /* all of it is sent again anyway */
-	for (i = 0; i < c->nsf; i++) {
-		c->sf[i]->red_nxt = c->snd_una;
-		c->sf[i]->red_init = 1;
-	}
-	if (c->fin_sent && !c->fin_acked)
-		c->fin_resend = 1;
-}
-
-/* sf died or went stale: what it was given and the peer has not data-ACKed
- * is sent again on the others, before new data (RFC 8684 reinjection).
- * Only sf's own ranges: the other subflows' bytes are still on their way. */
-static void reinject_sf(struct mps_conn *c, struct mps_subflow *sf)
-{
-	mps_ranges_trim(&sf->sent, c->snd_una);
-	if (sf->sent.n)
-		mps_dbg("conn %s: reinjecting %llu B from subflow %d", c->peer_str,
-			(unsigned long long)mps_ranges_bytes(&sf->sent), sf->id);
-	mps_ranges_move(&c->reinj, &sf->sent);
-	if (sf->fin_on && c->fin_sent && !c->fin_acked)
-		c->fin_resend = 1;
-	sf->fin_on = 0;
-}
-
-/* Subflow membership and fds change under the sock lock: app threads
- * forwarding socket options walk the same array. */
-static int conn_add_sf(struct mps_conn *c, struct mps_subflow *sf)
-{
-	int rc = -1;
-
-	pthread_mutex_lock(&c->sock->lock);
-	if (c->nsf < MPS_MAX_SUBFLOWS) {
-		c->sf[c->nsf++] = sf;
-		rc = 0;
-	}
-	pthread_mutex_unlock(&c->sock->lock);
-	if (rc == 0) {
-		sf->c = c;
-		sf->id = ++c->next_sf_id;
-	}
-	return rc;
-}
-
-static void conn_del_sf(struct mps_conn *c, struct mps_subflow *sf)
-{
-	int i;
-
-	pthread_mutex_lock(&c->sock->lock);
-	for (i = 0; i < c->nsf; i++)
-		if (c->sf[i] == sf) {
-			c->sf[i] = c->sf[--c->nsf];
-			c->sf[c->nsf] = NULL;
-			break;
-		}
-	pthread_mutex_unlock(&c->sock->lock);
-	if (c->ack_sf == sf)
-		c->ack_sf = NULL;
-}
-
-/* Close the parked subflows (a reset: a new path is up, so the peer sees
- * one more path go, not the last one). */
-static void unpark_all(struct mps_conn *c)
-{
-	struct linger lg = {.l_onoff = 1, .l_linger = 0};
-
-	while (c->nparked > 0) {
-		int fd = c->parked[--c->nparked];
-
-		mps_real.setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		mps_ifd_close(fd);
-	}
-}
-
-/* The parked sockets may be closed (reset) once the peer surely counts
- * another of our subflows as alive: one it has sent us a frame on since
- * the join (a server attaches a join only at its JOIN_OK and sends on
- * attached subflows only; a server's joined subflows are known to the
- * client from its JOIN_ACK on).  Until then a reset could hit what the
- * peer sees as its last subflow, which it reads as our death. */
-static int peer_counts_another(const struct mps_conn *c)
-{
-	int i;
-
-	if (c->outage)
-		return 0;
-	for (i = 0; i < c->nsf; i++)
-		if (sf_usable(c->sf[i]) && c->sf[i]->peer_live)
-			return 1;
-	return 0;
-}
-
-#define PARK_CHECK 0.5 /* seconds between looks at the parked sockets */
-
-static void park_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct mps_conn *c = w->data;
-
-	if (peer_counts_another(c)) {
-		unpark_all(c);
-		ev_timer_stop(loop, w);
-	}
-}
-
-/* sf goes away for a local reason (its address or link gone, its remote
- * address withdrawn) but its TCP connection may still be alive: keep its
- * socket open and silent until the peer surely counts another subflow
- * (or the connection ends), so that a live shim never resets what may be
- * the peer's last subflow.  Returns 1 if parked. */
-static int park_sf(struct mps_conn *c, struct mps_subflow *sf)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	if (sf->fd < 0 || c->nparked == MPS_MAX_PARKED || sf->wr_dead ||
-	    mps_real.getsockopt(sf->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
-	    (ti.tcpi_state != MPS_TCP_ESTABLISHED && ti.tcpi_state != MPS_TCP_CLOSE_WAIT))
-		return 0;
-	ev_io_stop(c->loop, &sf->rio);
-	ev_io_stop(c->loop, &sf->wio);
-	c->parked[c->nparked++] = sf->fd;
-	sf->fd = -1; /* mps_sf_free leaves it open */
-	if (!ev_is_active(&c->park_timer)) {
-		ev_timer_set(&c->park_timer, PARK_CHECK, PARK_CHECK);
-		ev_timer_start(c->loop, &c->park_timer);
-	}
-	return 1;
-}
-
-/* Socket options the app set, for a subflow created later. */
-static void apply_opts(struct mps_conn *c, int fd)
-{
-	int i;
-
-	pthread_mutex_lock(&c->sock->lock);
-	for (i = 0; i < c->sock->nopts; i++) {
-		const struct mps_opt *o = &c->sock->opts[i];
-
-		mps_real.setsockopt(fd, o->level, o->name, o->val, o->len);
-	}
-	pthread_mutex_unlock(&c->sock->lock);
-}
-
-/* With several subflows the kernel keeps only a little unsent data per
- * subflow, so our scheduler decides where bytes go. */
-static void update_lowat(struct mps_conn *c)
-{
-	int i, multi = n_usable(c) > 1;
-
-	for (i = 0; i < c->nsf; i++) {
-		struct mps_subflow *sf = c->sf[i];
-		int v = multi ? (int)SF_LOWAT : 0;
-
-		if (sf->fd < 0 || sf->lowat == multi)
-			continue;
-		if (v == 0)
-			v = INT32_MAX; /* the kernel's "no limit" */
-		mps_real.setsockopt(sf->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof(v));
-		sf->lowat = (uint8_t)multi;
-	}
-}
-
-static void sf_log_stats(struct mps_conn *c, struct mps_subflow *sf)
-{
-	char l[64], r[64];
-
-	mps_info("conn %s: subflow %d %s -> %s: sent %llu B, received %llu B", c->peer_str,
-		 sf->id, mps_addr_str(&sf->local, l, sizeof(l)),
-		 mps_addr_str(&sf->remote, r, sizeof(r)), (unsigned long long)sf->tx_bytes,
-		 (unsigned long long)sf->rx_bytes);
 }
 
 /* ------------------------------------------------------------- hup watch
@@ -606,17 +240,14 @@ static int app_inject_reset(struct mps_conn *c)
  * equivalent) before resetting the subflows. */
 static void drain_filler(struct mps_conn *c, size_t keep_unread);
 
-static void conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const char *why,
-			   int app_err);
-
-static void conn_abort(struct mps_conn *c, uint32_t reason, int send_close, const char *why)
+void conn_abort(struct mps_conn *c, uint32_t reason, int send_close, const char *why)
 {
 	conn_abort_err(c, reason, send_close, why, ECONNRESET);
 }
 
 /* End the connection abortively; the app's next read or write fails with
  * app_err (ECONNRESET, or ETIMEDOUT after an outage), once, as TCP's. */
-static void conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const char *why,
+void conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const char *why,
 			   int app_err)
 {
 	int connecting = atomic_load(&c->sock->state) == MPS_SS_CONNECTING;
@@ -692,7 +323,7 @@ static int all_queues_empty(const struct mps_conn *c)
 }
 
 /* Graceful end: both DATA_FINs exchanged and ACKed, nothing left to write. */
-static void conn_check_done(struct mps_conn *c)
+void conn_check_done(struct mps_conn *c)
 {
 	if (c->dead)
 		return;
@@ -711,31 +342,6 @@ static void conn_check_done(struct mps_conn *c)
 }
 
 /* ------------------------------------------------------------ transmit */
-
-static struct mps_seg *seg_add(struct mps_subflow *sf)
-{
-	struct mps_seg *s;
-
-	if (sf->nseg == MAX_SEGS)
-		return NULL;
-	s = &sf->seg[sf->nseg++];
-	memset(s, 0, sizeof(*s));
-	return s;
-}
-
-/* Queue a control frame.  0, or -1 when the queue is full. */
-static int queue_ctl(struct mps_subflow *sf, const uint8_t *fr, size_t len)
-{
-	struct mps_seg *s = seg_add(sf);
-
-	if (!s)
-		return -1;
-	memcpy(s->hdr, fr, len);
-	s->hlen = (uint8_t)len;
-	s->is_ack = fr[0] == MPS_F_ACK;
-	sf->queued += len;
-	return 0;
-}
 
 /* Carry ack in the last queued frame that has not started on the wire,
  * if it is an ACK or a DATA frame with the ACK flag.  1 if done. */
@@ -785,7 +391,7 @@ static struct mps_subflow *ack_subflow(struct mps_conn *c)
 	return best_usable(c);
 }
 
-static void send_ack(struct mps_conn *c)
+void send_ack(struct mps_conn *c)
 {
 	struct mps_subflow *sf = ack_subflow(c);
 	uint8_t fr[MPS_ACK_LEN];
@@ -994,9 +600,8 @@ static void redundant_push(struct mps_conn *c, uint64_t limit)
 }
 
 /* The scheduler: hand new data to subflows that have room. */
-static void stale_arm(struct mps_conn *c);
 
-static void conn_push(struct mps_conn *c)
+void conn_push(struct mps_conn *c)
 {
 	uint64_t limit;
 	int multi, i;
@@ -1085,128 +690,10 @@ static void conn_push(struct mps_conn *c)
 	}
 }
 
-/* The subflow cannot be written any more (EPIPE, ECONNRESET...).  Nothing
- * is decided here: what the peer sent before is still in the kernel and is
- * read and delivered first; the read side then sees the error or EOF and
- * decides. */
-static void sf_write_failed(struct mps_conn *c, struct mps_subflow *sf, int err)
-{
-	mps_dbg("conn %s: subflow %d write failed: %s", c->peer_str, sf->id, strerror(err));
-	sf->wr_dead = 1;
-	sf->nseg = 0;
-	sf->queued = 0;
-	sf->seg_done = 0;
-	ev_io_stop(c->loop, &sf->wio);
-	if (!c->rx_blocked && sf->fd >= 0) {
-		ev_io_start(c->loop, &sf->rio);
-		ev_feed_event(c->loop, &sf->rio, EV_READ);
-	}
-}
-
-static void release_acked(struct mps_conn *c);
-
-/* Write queued segments.  0, or -1 when the subflow failed (handled). */
-static int sf_flush(struct mps_conn *c, struct mps_subflow *sf)
-{
-	while (sf->nseg > 0 && sf->fd >= 0 && !sf->wr_dead) {
-		struct iovec iov[2 * MAX_SEGS];
-		struct msghdr mh;
-		size_t skip = sf->seg_done;
-		int n = 0, i;
-		ssize_t w;
-
-		for (i = 0; i < sf->nseg; i++) {
-			struct mps_seg *s = &sf->seg[i];
-
-			if (s->hlen > skip) {
-				iov[n].iov_base = s->hdr + skip;
-				iov[n++].iov_len = s->hlen - skip;
-				skip = 0;
-			} else
-				skip -= s->hlen;
-			if (s->plen > skip) {
-				iov[n].iov_base = (void *)(s->payload + skip);
-				iov[n++].iov_len = s->plen - skip;
-				skip = 0;
-			} else
-				skip -= s->plen;
-		}
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_iov = iov;
-		mh.msg_iovlen = (size_t)n;
-		w = mps_real.sendmsg(sf->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				sf->ready = 0;
-				ev_io_start(c->loop, &sf->wio);
-				return 0;
-			}
-			sf_write_failed(c, sf, errno);
-			return -1;
-		}
-		sf->queued -= (size_t)w;
-		w += (ssize_t)sf->seg_done;
-		sf->seg_done = 0;
-		for (i = 0; i < sf->nseg; i++) {
-			struct mps_seg *s = &sf->seg[i];
-			size_t total = s->hlen + s->plen;
-
-			if ((size_t)w < total) {
-				sf->seg_done = (size_t)w;
-				break;
-			}
-			w -= (ssize_t)total;
-			if (s->plain)
-				mps_sendbuf_ack(&c->sb, s->dsn + s->plen);
-		}
-		if (i > 0) {
-			memmove(sf->seg, sf->seg + i, (size_t)(sf->nseg - i) * sizeof(struct mps_seg));
-			sf->nseg -= i;
-		}
-	}
-	/* A frame that was partly written pinned the send buffer below it
-	 * (release_acked); once written, free what the peer has ACKed. */
-	if (c->tx_mode == TX_MP && mps_dsn_lt(c->sb.una, c->snd_una))
-		release_acked(c);
-	if (c->tx_mode == TX_PLAIN && c->fin_sent && !sf->wr_shut && sf->fd >= 0 &&
-	    sf->nseg == 0 && c->snd_nxt == c->sb.end) {
-		shutdown(sf->fd, SHUT_WR);
-		sf->wr_shut = 1;
-	}
-	return 0;
-}
-
-static void app_on_write(struct ev_loop *loop, ev_io *w, int revents);
-static void client_join_connected(struct mps_conn *c, struct mps_subflow *sf);
-static void conn_on_connected(struct ev_loop *loop, ev_io *w, int revents);
-
-static void sf_on_write(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct mps_subflow *sf = w->data;
-	struct mps_conn *c = sf->c;
-
-	ev_io_stop(loop, w);
-	if (!c || c->dead)
-		return;
-	if (sf->state == SF_CONNECTING) {
-		client_join_connected(c, sf);
-		return;
-	}
-	sf->ready = 1;
-	sf_flush(c, sf);
-	conn_push(c);
-	if (c->dead)
-		return;
-	app_update_read(c);
-	conn_check_done(c);
-}
-
 /* ------------------------------------------------------------- app side */
 
 /* Read app bytes while there is room; start/stop the watcher to match. */
-static void app_update_read(struct mps_conn *c)
+void app_update_read(struct mps_conn *c)
 {
 	int want = !c->app_eof && !c->dead && c->tx_mode != TX_HOLD &&
 		   atomic_load(&c->sock->state) != MPS_SS_CONNECTING;
@@ -1344,7 +831,7 @@ static void fin_to_app(struct mps_conn *c)
 	}
 }
 
-static void rcv_fin_reached(struct mps_conn *c)
+void rcv_fin_reached(struct mps_conn *c)
 {
 	c->rcv_fin = 1;
 	ev_timer_stop(c->loop, &c->fin_timer);
@@ -1424,7 +911,7 @@ static int batch_add(struct mps_conn *c, struct batch *b, const uint8_t *p, size
 
 /* Drop queued, not yet started segments whose bytes the peer has, and free
  * the send buffer below the lowest byte a partly written frame still needs. */
-static void release_acked(struct mps_conn *c)
+void release_acked(struct mps_conn *c)
 {
 	uint64_t pin = c->snd_una;
 	int i, j, k;
@@ -1485,10 +972,6 @@ static int handle_ack(struct mps_conn *c, uint64_t ack, uint32_t wnd)
 	}
 	return 0;
 }
-
-static void pm_on_add_addr(struct mps_conn *c, const struct mps_addr *a);
-static void pm_on_remove_addr(struct mps_conn *c, uint8_t id);
-static void drop_sf(struct mps_conn *c, struct mps_subflow *sf, const char *why);
 
 static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 {
@@ -1635,7 +1118,7 @@ static void rx_plain(struct mps_conn *c, struct mps_subflow *sf)
 	}
 }
 
-static void rx_process(struct mps_conn *c, struct mps_subflow *sf)
+void rx_process(struct mps_conn *c, struct mps_subflow *sf)
 {
 	if (c->rx_mode == RX_MP)
 		rx_mp(c, sf);
@@ -1733,371 +1216,7 @@ static void conn_app_hup(struct mps_conn *c)
 	conn_check_done(c);
 }
 
-/* ------------------------------------------------------------- subflow loss */
-
-/* ------------------------------------------------------------- outage */
-
-static void outage_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct mps_conn *c = w->data;
-	char msg[96];
-
-	snprintf(msg, sizeof(msg), "no path came back within %u s (MPTCPSHIM_OUTAGE_TIMEOUT)",
-		 mps_config()->outage_timeout);
-	conn_abort_err(c, MPS_CR_TIMEOUT, 0, msg, ETIMEDOUT);
-}
-
-static void rejoin_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct mps_conn *c = w->data;
-
-	pm_fill(c);
-	if (c->dead)
-		return;
-	if (c->outage)
-		c->rejoin_backoff = MPS_MIN(c->rejoin_backoff * 2, 2.0);
-	else if ((c->rejoin_backoff *= 2) > 8.0)
-		return; /* after a loss: 0.5, 1, 2, 4, 8 s; netlink events retry too */
-	ev_timer_set(w, c->rejoin_backoff, 0.);
-	ev_timer_start(loop, w);
-}
-
-/* The last working subflow is gone before the stream ended: hold the
- * connection for MPTCPSHIM_OUTAGE_TIMEOUT.  The app sees a stall.  The
- * client keeps trying to rejoin (with backoff, and at once on a link or
- * address event); the server waits for a join. */
-static void outage_begin(struct mps_conn *c, const char *why)
-{
-	if (c->outage || c->dead)
-		return;
-	c->outage = 1;
-	c->outage_since = ev_now(c->loop);
-	mps_warn("conn %s: no working path (%s): holding the connection for up to %u s",
-		 c->peer_str, why, mps_config()->outage_timeout);
-	resend_from_una(c);
-	ev_timer_set(&c->outage_timer, mps_config()->outage_timeout, 0.);
-	ev_timer_start(c->loop, &c->outage_timer);
-	if (c->role == MPS_CLIENT) {
-		c->rejoin_backoff = 0.1;
-		ev_timer_set(&c->rejoin_timer, c->rejoin_backoff, 0.);
-		ev_timer_start(c->loop, &c->rejoin_timer);
-	}
-}
-
-static void outage_end(struct mps_conn *c)
-{
-	if (!c->outage)
-		return;
-	c->outage = 0;
-	ev_timer_stop(c->loop, &c->outage_timer);
-	ev_timer_stop(c->loop, &c->rejoin_timer);
-	c->last_progress = ev_now(c->loop);
-	mps_warn("conn %s: path back after %.2f s, resuming", c->peer_str,
-		 ev_now(c->loop) - c->outage_since);
-}
-
-/* ------------------------------------------------------------- blackholes
- * A path can die silently: no RST, no link event, packets just vanish.
- * TCP would retransmit for minutes.  Every 25 ms, while two or more
- * subflows carry data, compare their TCP-level ACK progress (TCP_INFO):
- * a subflow with data unacknowledged whose ACKs stopped for
- * max(3 x the largest smoothed RTT, 100 ms) while another's moved is stale:
- * the scheduler skips it and everything not data-ACKed is resent on the
- * others at once.  It stays open as its own probe: TCP keeps retransmitting
- * on it, and when its ACKs move again it is back in use. */
-
-#define STALE_TICK 0.025
-#define STALE_MIN 0.100
-
-static void stale_arm(struct mps_conn *c)
-{
-	if (!ev_is_active(&c->stale_tick) && c->nsf > 1 && c->rx_mode == RX_MP && !c->dead) {
-		ev_timer_set(&c->stale_tick, STALE_TICK, STALE_TICK);
-		ev_timer_start(c->loop, &c->stale_tick);
-	}
-}
-
-static void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct mps_conn *c = w->data;
-	double now = ev_now(loop), thresh, newest = 0;
-	uint32_t max_rtt = 0;
-	int i, became = 0, busy = 0;
-	struct tcp_info ti[MPS_MAX_SUBFLOWS];
-	int have[MPS_MAX_SUBFLOWS], out[MPS_MAX_SUBFLOWS];
-
-	for (i = 0; i < c->nsf; i++) {
-		struct mps_subflow *sf = c->sf[i];
-		socklen_t len = sizeof(ti[i]);
-
-		have[i] = sf->state == SF_ACTIVE && sf->fd >= 0 && !sf->wr_dead &&
-			  mps_real.getsockopt(sf->fd, IPPROTO_TCP, TCP_INFO, &ti[i], &len) == 0;
-		if (!have[i])
-			continue;
-		if (ti[i].tcpi_bytes_acked != sf->acked_seen || sf->acked_at == 0) {
-			sf->acked_seen = ti[i].tcpi_bytes_acked;
-			sf->acked_at = now;
-		}
-		/* Bytes in flight, or unsent ones: a local drop (a firewall's
-		 * output hook, a dead link) keeps a segment out of flight. */
-		out[i] = ti[i].tcpi_unacked > 0 || ti[i].tcpi_notsent_bytes > 0;
-		if (!out[i])
-			sf->acked_at = now; /* nothing to send: nothing to wait for */
-		else
-			busy = 1;
-		if (sf->acked_at > newest)
-			newest = sf->acked_at;
-		if (ti[i].tcpi_rtt > max_rtt)
-			max_rtt = ti[i].tcpi_rtt;
-		sf->rtt_us = ti[i].tcpi_rtt;
-	}
-	thresh = MPS_MAX(3.0 * max_rtt / 1e6, STALE_MIN);
-	for (i = 0; i < c->nsf; i++) {
-		struct mps_subflow *sf = c->sf[i];
-
-		if (!have[i])
-			continue;
-		if (sf->stale && now - sf->acked_at < thresh) {
-			sf->stale = 0;
-			sf->ready = 1;
-			mps_info("conn %s: subflow %d recovered", c->peer_str, sf->id);
-			update_lowat(c);
-		} else if (!sf->stale && out[i] && now - sf->acked_at > thresh &&
-			   newest - sf->acked_at > thresh && n_usable(c) > 1) {
-			sf->stale = 1;
-			became = 1;
-			reinject_sf(c, sf);
-			mps_info("conn %s: subflow %d stale (no ACK for %.0f ms while others "
-				 "progress): data moved to the others",
-				 c->peer_str, sf->id, (now - sf->acked_at) * 1e3);
-		}
-	}
-	if (became) {
-		/* What the stale path holds was queued for reinjection. */
-		send_ack(c); /* ours may be stuck on the stale path too */
-		conn_push(c);
-	}
-	if (!busy && !became && c->snd_una == c->snd_max && (!c->fin_sent || c->fin_acked)) {
-		int any_stale = 0;
-
-		/* Idle at the data level too (TCP may have delivered bytes whose
-		 * data ACK is still on its way): conn_push re-arms. */
-		for (i = 0; i < c->nsf; i++)
-			any_stale |= c->sf[i]->stale;
-		if (!any_stale)
-			ev_timer_stop(loop, w);
-	}
-}
-
-/* Progress watchdog, every second: bytes outstanding and not a single one
- * data-ACKed for the outage timeout means the paths are dead even if TCP
- * has not said so (blackhole): the app gets ETIMEDOUT, as with TCP's
- * user timeout. */
-static void watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct mps_conn *c = w->data;
-	int idle = c->snd_una == c->snd_max && (!c->fin_sent || c->fin_acked);
-
-	if (c->rx_mode != RX_MP || idle) {
-		c->last_progress = ev_now(loop);
-		return;
-	}
-	/* Data-level retransmission: nothing ACKed for a second although a
-	 * path works means an ACK (or the data) was lost with a path that
-	 * died: send again from snd_una; the receiver re-ACKs duplicates. */
-	if (!c->outage && n_usable(c) > 0 && ev_now(loop) - c->last_resend > 1.0 &&
-	    ev_now(loop) - c->last_progress > 1.0) {
-		c->last_resend = ev_now(loop);
-		resend_from_una(c);
-		conn_push(c);
-		if (c->dead)
-			return;
-	}
-	if (ev_now(loop) - c->last_progress > mps_config()->outage_timeout) {
-		char msg[96];
-
-		snprintf(msg, sizeof(msg), "no data acknowledged for %u s (MPTCPSHIM_OUTAGE_TIMEOUT)",
-			 mps_config()->outage_timeout);
-		conn_abort_err(c, MPS_CR_TIMEOUT, 1, msg, ETIMEDOUT);
-	}
-}
-
-/* sf is gone (error, EOF, withdrawn address) while the connection lives on
- * other subflows.  Its bytes not data-ACKed are sent again on the others
- * (the receiver drops what it already has). */
-static void sf_lost(struct mps_conn *c, struct mps_subflow *sf, const char *why)
-{
-	if (c->rcv_fin) /* the peer is closing down: expected */
-		mps_dbg("conn %s: subflow %d closed (%s)", c->peer_str, sf->id, why);
-	else
-		mps_info("conn %s: subflow %d lost (%s); %d left", c->peer_str, sf->id, why,
-			 n_usable(c) - sf_usable(sf));
-	sf_log_stats(c, sf);
-	reinject_sf(c, sf);
-	conn_del_sf(c, sf);
-	mps_sf_free(c->loop, sf, 1);
-	update_lowat(c);
-	send_ack(c); /* the last ACK may have left on the lost path */
-	/* Client: try that path again later (it may come back without a
-	 * netlink event, e.g. after a reset by a middlebox). */
-	if (c->role == MPS_CLIENT && !ev_is_active(&c->rejoin_timer)) {
-		c->rejoin_backoff = 0.5;
-		ev_timer_set(&c->rejoin_timer, c->rejoin_backoff, 0.);
-		ev_timer_start(c->loop, &c->rejoin_timer);
-	}
-	conn_push(c);
-}
-
-/* EOF or error on an MP subflow. */
-static void sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
-{
-	/* A live peer shim never FINs a subflow mid-stream (it resets those
-	 * it drops; FIN comes only at the connection's end), but a dying
-	 * peer process's kernel does, on all its subflows within moments
-	 * (RST on those with unread data).  So after a mid-stream FIN, the
-	 * last subflow closing within 2 s means the peer is gone: a reset
-	 * for the app, not an outage. */
-	int peer_leaving = sf->state == SF_ACTIVE && !c->rcv_fin &&
-			   c->peer_closed_at > 0 && ev_now(c->loop) - c->peer_closed_at < 2.0;
-
-	if (sf->state == SF_ACTIVE && !c->rcv_fin && !err)
-		c->peer_closed_at = ev_now(c->loop);
-	ev_io_stop(c->loop, &sf->rio);
-	if (peer_leaving && n_usable(c) - sf_usable(sf) == 0) {
-		conn_abort(c, 0, 0, "every subflow closed by the peer before the stream ended");
-		return;
-	}
-	if (sf->state == SF_ACTIVE && c->rcv_fin && (c->fin_acked || c->snd_una == c->sb.end)) {
-		/* The peer ended its stream and then its connection, as a TCP
-		 * peer's close() does, and it has all we sent.  Checked before
-		 * looking at the other subflows: a live shim closes subflows
-		 * only at the end, so a dead path still listed (never found
-		 * stale: nothing was sent on it) is no reason to wait. */
-		c->peer_gone = 1;
-		conn_check_done(c);
-		return;
-	}
-	if (sf->state != SF_ACTIVE || n_usable(c) - sf_usable(sf) > 0) {
-		if (sf->state != SF_ACTIVE) {
-			mps_dbg("conn %s: subflow %d closed during its join", c->peer_str, sf->id);
-			conn_del_sf(c, sf);
-			mps_sf_free(c->loop, sf, 1);
-			return;
-		}
-		if (!c->rcv_fin || !c->fin_acked) {
-			sf_lost(c, sf, err ? strerror(err) : "closed by the peer");
-			return;
-		}
-	}
-	if (c->outage || c->nsf > 1) {
-		/* Other subflows (stale ones) or an outage in progress: this is
-		 * one more path going away, not the peer leaving, which closes
-		 * every subflow. */
-		drop_sf(c, sf, err ? strerror(err) : "closed by the peer");
-		return;
-	}
-	if (c->rcv_fin) {
-		mps_info("conn %s: peer closed with %llu bytes of ours undelivered", c->peer_str,
-			 (unsigned long long)(c->sb.end - c->snd_una));
-		conn_abort(c, 0, 0, NULL);
-		return;
-	}
-	if (err == ECONNRESET && !c->outage) {
-		/* The peer reset its last subflow.  A live peer shim never does
-		 * that (it parks its last subflow when its address or link
-		 * goes: park_sf): its process is gone (killed with unread
-		 * bytes), as a TCP peer's reset says. */
-		conn_abort(c, 0, 0, "the peer reset its last subflow before the stream ended");
-		return;
-	}
-	if (err) {
-		/* Failed (a path problem, a TCP timeout): the connection waits
-		 * for a path. */
-		char why[80];
-
-		snprintf(why, sizeof(why), "last subflow: %s", strerror(err));
-		drop_sf(c, sf, why); /* the last one: outage */
-		return;
-	}
-	/* A clean FIN without DATA_FIN: the peer's process ended without
-	 * finishing its stream (killed).  An error, never a silent EOF. */
-	conn_abort(c, 0, 0, "last subflow closed before the stream ended");
-}
-
 /* ------------------------------------------------------------- negotiation */
-
-static void addr_to_ss(const struct mps_addr *a, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	ss->ss_family = a->family;
-	if (a->family == AF_INET) {
-		memcpy(&((struct sockaddr_in *)ss)->sin_addr, a->addr, 4);
-		((struct sockaddr_in *)ss)->sin_port = htons(a->port);
-	} else {
-		memcpy(&((struct sockaddr_in6 *)ss)->sin6_addr, a->addr, 16);
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(a->port);
-	}
-}
-
-static void note_announced(struct mps_conn *c, const struct mps_addr *a)
-{
-	int i;
-
-	for (i = 0; i < MPS_MAX_REMOTE; i++)
-		if (!c->remotes[i].valid) {
-			c->remotes[i].valid = 1;
-			c->remotes[i].id = a->addr_id;
-			addr_to_ss(a, &c->remotes[i].addr);
-			return;
-		}
-}
-
-/* Server: announce where clients may join: the address they reached (with
- * our join port) and the others MPTCPSHIM_ADVERTISE allows. */
-static void server_advertise(struct mps_conn *c, struct mps_subflow *sf)
-{
-	const struct mps_config *cfg = mps_config();
-	struct sockaddr_storage primary = sf->local;
-	struct mps_local_addr la[16];
-	struct mps_addr a;
-	uint8_t fr[MPS_ADD_ADDR_MAX_LEN], pa[16];
-	uint16_t port;
-	int n, i, fam, loop_scope;
-	uint8_t id = 1;
-
-	mps_unmap_v4(&primary);
-	fam = primary.ss_family;
-	port = mps_join_port(c->loop, fam);
-	if (port == 0) {
-		mps_warn("conn %s: no join listener: the connection stays on one subflow",
-			 c->peer_str);
-		return;
-	}
-	memset(&a, 0, sizeof(a));
-	a.family = (uint8_t)fam;
-	a.port = port;
-	if (fam == AF_INET)
-		memcpy(a.addr, &((struct sockaddr_in *)&primary)->sin_addr, 4);
-	else
-		memcpy(a.addr, &((struct sockaddr_in6 *)&primary)->sin6_addr, 16);
-	a.addr_id = 0;
-	queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a));
-	note_announced(c, &a);
-	loop_scope = addr_is_loopback(&primary);
-	n = mps_pm_local_addrs(cfg, fam, loop_scope, la, (int)MPS_ARRAY_SIZE(la));
-	memcpy(pa, a.addr, sizeof(pa));
-	for (i = 0; i < n && id < MPS_MAX_REMOTE; i++) {
-		if (!memcmp(la[i].addr, pa, fam == AF_INET ? 4 : 16))
-			continue; /* the primary, announced above */
-		if (!mps_pm_advertised(cfg, la[i].ifname, fam, la[i].addr))
-			continue;
-		a.addr_id = id++;
-		memcpy(a.addr, la[i].addr, 16);
-		queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a));
-		note_announced(c, &a);
-	}
-	c->next_addr_id = id;
-}
 
 static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 {
@@ -2165,7 +1284,7 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 		 c->role == MPS_CLIENT ? "client" : "server");
 }
 
-static void apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v)
+void apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v)
 {
 	char msg[160];
 
@@ -2215,383 +1334,6 @@ static void nego_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	 * actually written; otherwise keep waiting for the client. */
 	c->window_expired = 1;
 	app_update_read(c);
-}
-
-/* ------------------------------------------------------------- joins (client) */
-
-static void client_join_failed(struct mps_conn *c, struct mps_subflow *sf, const char *why)
-{
-	char r[64];
-
-	mps_info("conn %s: subflow %d to %s failed: %s", c->peer_str, sf->id,
-		 mps_addr_str(&sf->remote, r, sizeof(r)), why);
-	conn_del_sf(c, sf);
-	mps_sf_free(c->loop, sf, 1);
-	/* A join that failed slowly (neighbour resolution, SYN timeouts) was
-	 * started while the path was still coming up: try again soon rather
-	 * than at the next backoff step.  Quick failures (no route) keep the
-	 * backoff, so unroutable pairs do not spin. */
-	if (!c->dead && ev_now(c->loop) - sf->born > 1.0 &&
-	    (!ev_is_active(&c->rejoin_timer) || ev_timer_remaining(c->loop, &c->rejoin_timer) > 0.5)) {
-		c->rejoin_backoff = 0.5;
-		ev_timer_stop(c->loop, &c->rejoin_timer);
-		ev_timer_set(&c->rejoin_timer, 0.5, 0.);
-		ev_timer_start(c->loop, &c->rejoin_timer);
-	}
-}
-
-static void client_join_connected(struct mps_conn *c, struct mps_subflow *sf)
-{
-	struct mps_join j;
-	uint8_t fr[MPS_JOIN_LEN];
-	int err = 0;
-	socklen_t len = sizeof(err);
-
-	if (mps_real.getsockopt(sf->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-		err = errno;
-	if (err) {
-		client_join_failed(c, sf, strerror(err));
-		return;
-	}
-	len = sizeof(sf->local);
-	mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
-	sf->rtt_us = tcp_rtt_us(sf->fd);
-	sf->nonce_local = random32();
-	memset(&j, 0, sizeof(j));
-	j.token = c->remote_token;
-	j.nonce = sf->nonce_local;
-	j.addr_id = sf->local_id;
-	j.jflags = sf->backup ? MPS_JF_BACKUP : 0;
-	mps_frame_put_join(fr, &j);
-	queue_ctl(sf, fr, sizeof(fr));
-	sf->state = SF_JOIN_SENT;
-	ev_io_start(c->loop, &sf->rio);
-	ev_timer_set(&sf->jtimer, JOIN_TIMEOUT, 0.);
-	ev_timer_start(c->loop, &sf->jtimer);
-	sf_flush(c, sf);
-}
-
-/* JOIN_ACK on a client join: check the server's HMAC, answer with ours. */
-static void client_join_ack(struct mps_conn *c, struct mps_subflow *sf)
-{
-	struct mps_frame f;
-	const char *why = NULL;
-	uint8_t mac[32], fr[MPS_JOIN_OK_LEN];
-	char msg[96];
-	int rc = mps_frame_decode(sf->rbuf + sf->roff, sf->rlen - sf->roff, &f, &why);
-
-	if (rc == 0)
-		return;
-	if (rc < 0 || f.type != MPS_F_JOIN_ACK) {
-		snprintf(msg, sizeof(msg), "bad JOIN_ACK: %s",
-			 rc < 0 ? why : mps_frame_type_name(f.type));
-		client_join_failed(c, sf, msg);
-		return;
-	}
-	sf->nonce_remote = f.u.join_ack.nonce;
-	/* RFC 8684 §3.2: the server's HMAC is keyed Key_B||Key_A over R_B||R_A. */
-	mps_crypto_join_hmac(c->remote_key, c->local_key, sf->nonce_remote, sf->nonce_local, mac);
-	if (mps_get64(mac) != f.u.join_ack.hmac) {
-		mps_warn("conn %s: subflow %d: JOIN_ACK with a wrong HMAC, subflow closed",
-			 c->peer_str, sf->id);
-		conn_del_sf(c, sf);
-		mps_sf_free(c->loop, sf, 1);
-		return;
-	}
-	mps_crypto_join_hmac(c->local_key, c->remote_key, sf->nonce_local, sf->nonce_remote, mac);
-	mps_frame_put_join_ok(fr, mac);
-	queue_ctl(sf, fr, sizeof(fr));
-	sf->roff += (size_t)rc;
-	sf->state = SF_ACTIVE;
-	sf->ready = 1;
-	ev_timer_stop(c->loop, &sf->jtimer);
-	outage_end(c);
-	{
-		char l[64], r[64];
-
-		mps_info("conn %s: subflow %d %s -> %s established", c->peer_str, sf->id,
-			 mps_addr_str(&sf->local, l, sizeof(l)),
-			 mps_addr_str(&sf->remote, r, sizeof(r)));
-	}
-	update_lowat(c);
-	sf_flush(c, sf);
-	rx_process(c, sf);
-}
-
-static void sf_on_jtimer(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct mps_subflow *sf = w->data;
-
-	if (!sf->c) {
-		mps_join_drop(loop, sf, "join handshake timed out");
-		return;
-	}
-	client_join_failed(sf->c, sf, "join handshake timed out");
-}
-
-/* Open one more subflow from local address la to remote r. */
-static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t local_id,
-		    const struct mps_remote *r)
-{
-	struct sockaddr_storage src;
-	struct mps_subflow *sf;
-	int fd, rc;
-
-	fd = socket(la->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-	if (fd < 0)
-		return;
-	mps_ifd_add(fd);
-	apply_opts(c, fd);
-	memset(&src, 0, sizeof(src));
-	src.ss_family = (sa_family_t)la->family;
-	if (la->family == AF_INET)
-		memcpy(&((struct sockaddr_in *)&src)->sin_addr, la->addr, 4);
-	else
-		memcpy(&((struct sockaddr_in6 *)&src)->sin6_addr, la->addr, 16);
-	if (bind(fd, (struct sockaddr *)&src, ss_len(&src)) != 0) {
-		mps_ifd_close(fd);
-		return;
-	}
-	/* Pin the path to the interface as well, for hosts whose routing
-	 * would otherwise send every subflow out of the default route. */
-	if (!la->loopback)
-		mps_real.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, la->ifname,
-				    (socklen_t)strlen(la->ifname));
-	sf = sf_attach_new(c, fd, SF_CONNECTING);
-	if (!sf)
-		return;
-	sf->local = src;
-	sf->remote = r->addr;
-	sf->born = ev_now(c->loop);
-	sf->ifindex = la->ifindex;
-	sf->backup = (uint8_t)mps_pm_is_backup(mps_config(), la->ifname);
-	sf->local_id = local_id;
-	sf->remote_id = r->id;
-	rc = mps_real.connect(fd, (struct sockaddr *)&r->addr, ss_len(&r->addr));
-	if (rc != 0 && errno != EINPROGRESS) {
-		client_join_failed(c, sf, strerror(errno));
-		return;
-	}
-	ev_io_start(c->loop, &sf->wio);
-}
-
-/* Client path manager: MPTCPSHIM_SUBFLOWS_PER_PATH subflows per (usable
- * local address, announced remote address) pair that mps_pm_pair accepts
- * (on-link pairs only, where an interface shares a subnet with one of the
- * server's addresses; every pair otherwise), at most MPTCPSHIM_MAX_SUBFLOWS
- * in all.  Pairs that cannot route simply fail. */
-static void pm_fill(struct mps_conn *c)
-{
-	const struct mps_config *cfg = mps_config();
-	struct mps_local_addr la[16];
-	struct sockaddr_storage peer = c->peer;
-	const struct mps_remote *rem[MPS_MAX_REMOTE];
-	uint8_t raddr[MPS_MAX_REMOTE][16];
-	int nl, nr = 0, i, j, k, fam;
-
-	if (c->role != MPS_CLIENT || c->rx_mode != RX_MP || c->dead || c->exiting)
-		return;
-	mps_unmap_v4(&peer);
-	fam = peer.ss_family;
-	nl = mps_pm_local_addrs(cfg, fam, addr_is_loopback(&peer), la, (int)MPS_ARRAY_SIZE(la));
-	memset(raddr, 0, sizeof(raddr));
-	for (j = 0; j < MPS_MAX_REMOTE; j++) {
-		const struct mps_remote *r = &c->remotes[j];
-
-		if (!r->valid || r->addr.ss_family != fam)
-			continue;
-		if (fam == AF_INET)
-			memcpy(raddr[nr], &((const struct sockaddr_in *)&r->addr)->sin_addr, 4);
-		else
-			memcpy(raddr[nr], &((const struct sockaddr_in6 *)&r->addr)->sin6_addr, 16);
-		rem[nr++] = r;
-	}
-	for (j = 0; j < nr; j++) {
-		const struct mps_remote *r = rem[j];
-
-		for (i = 0; i < nl; i++) {
-			struct sockaddr_storage l;
-			unsigned have = 0;
-
-			if (!mps_pm_pair(&la[i], fam, (const uint8_t(*)[16])raddr, nr, j))
-				continue;
-			memset(&l, 0, sizeof(l));
-			l.ss_family = (sa_family_t)fam;
-			if (fam == AF_INET)
-				memcpy(&((struct sockaddr_in *)&l)->sin_addr, la[i].addr, 4);
-			else
-				memcpy(&((struct sockaddr_in6 *)&l)->sin6_addr, la[i].addr, 16);
-			for (k = 0; k < c->nsf; k++) {
-				struct sockaddr_storage sl = c->sf[k]->local, sr = c->sf[k]->remote;
-
-				mps_unmap_v4(&sl);
-				mps_unmap_v4(&sr);
-				if (same_addr(&sl, &l) && same_addr(&sr, &r->addr))
-					have++;
-			}
-			while (have < cfg->subflows_per_path && (unsigned)c->nsf < cfg->max_subflows) {
-				pm_open(c, &la[i], (uint8_t)(i + 1), r);
-				have++;
-				if (c->dead)
-					return;
-			}
-		}
-	}
-}
-
-static void pm_on_add_addr(struct mps_conn *c, const struct mps_addr *a)
-{
-	struct mps_remote *r = NULL;
-	int i;
-
-	for (i = 0; i < MPS_MAX_REMOTE; i++)
-		if (c->remotes[i].valid && c->remotes[i].id == a->addr_id)
-			r = &c->remotes[i];
-	for (i = 0; !r && i < MPS_MAX_REMOTE; i++)
-		if (!c->remotes[i].valid)
-			r = &c->remotes[i];
-	if (!r)
-		return;
-	memset(r, 0, sizeof(*r));
-	r->id = a->addr_id;
-	r->valid = 1;
-	r->addr.ss_family = a->family;
-	if (a->family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&r->addr;
-
-		memcpy(&in->sin_addr, a->addr, 4);
-		in->sin_port = htons(a->port);
-	} else {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&r->addr;
-
-		memcpy(&in6->sin6_addr, a->addr, 16);
-		in6->sin6_port = htons(a->port);
-	}
-	mps_unmap_v4(&r->addr);
-	{
-		char s[64];
-
-		mps_dbg("conn %s: server announced %s (id %u)", c->peer_str,
-			mps_addr_str(&r->addr, s, sizeof(s)), a->addr_id);
-	}
-	/* The server announces its addresses together: pair with all of them
-	 * (mps_pm_pair looks at the whole list), not one at a time. */
-	if (!ev_is_active(&c->pm_timer)) {
-		ev_timer_set(&c->pm_timer, 0., 0.);
-		ev_timer_start(c->loop, &c->pm_timer);
-	}
-}
-
-static void pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	pm_fill(w->data);
-}
-
-static void pm_on_remove_addr(struct mps_conn *c, uint8_t id)
-{
-	int i;
-
-	for (i = 0; i < MPS_MAX_REMOTE; i++)
-		if (c->remotes[i].valid && c->remotes[i].id == id)
-			c->remotes[i].valid = 0;
-	for (i = c->nsf - 1; i >= 0 && !c->dead; i--) {
-		struct mps_subflow *sf = c->sf[i];
-
-		/* The first subflow went to the address announced as id 0. */
-		if (sf->remote_id == id)
-			drop_sf(c, sf, "address withdrawn by the server");
-	}
-}
-
-/* ------------------------------------------------------------- joins (server) */
-
-void mps_conn_attach_join(struct mps_conn *c, struct mps_subflow *sf)
-{
-	char r[64];
-
-	if (conn_add_sf(c, sf)) {
-		mps_join_drop(c->loop, sf, "too many subflows");
-		return;
-	}
-	sf->state = SF_ACTIVE;
-	sf->ready = 1;
-	sf->peer_live = 1; /* its JOIN_OK says the client has it */
-	sf->rtt_us = tcp_rtt_us(sf->fd);
-	sf->ifindex = ifindex_of(&sf->local);
-	apply_opts(c, sf->fd);
-	mps_info("conn %s: subflow %d from %s joined", c->peer_str, sf->id,
-		 mps_addr_str(&sf->remote, r, sizeof(r)));
-	outage_end(c);
-	update_lowat(c);
-	rx_process(c, sf);
-	if (!c->dead)
-		conn_push(c);
-}
-
-/* ------------------------------------------------------------- subflow read */
-
-static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct mps_subflow *sf = w->data;
-	struct mps_conn *c = sf->c;
-	ssize_t r;
-
-	if (!c) {
-		mps_join_on_read(loop, sf);
-		return;
-	}
-	if (sf->rlen == RBUF_SIZE) {
-		/* Deliver (and compact) before reading more; if the app cannot
-		 * take it (plain relay), rx_blocked is set and app_on_write
-		 * resumes us. */
-		rx_process(c, sf);
-		if (c->dead || sf->state == SF_DEAD)
-			return;
-		if (sf->rlen == RBUF_SIZE) {
-			ev_io_stop(loop, w);
-			return;
-		}
-	}
-	do
-		r = mps_real.read(sf->fd, sf->rbuf + sf->rlen, RBUF_SIZE - sf->rlen);
-	while (r < 0 && errno == EINTR);
-	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return;
-	if (r <= 0) {
-		int err = r < 0 ? errno : 0;
-
-		if (c->rx_mode == RX_NEGO) {
-			ev_io_stop(loop, w);
-			apply_verdict(c, sf, mps_nego_eof(&c->nego));
-			if (!c->dead && c->rx_mode == RX_PLAIN && c->role == MPS_SERVER) {
-				rcv_fin_reached(c);
-				conn_check_done(c);
-			}
-			return;
-		}
-		if (c->rx_mode == RX_PLAIN) {
-			ev_io_stop(loop, w);
-			if (err) {
-				conn_abort(c, 0, 0, NULL);
-				return;
-			}
-			if (!c->rcv_fin)
-				rcv_fin_reached(c);
-			conn_check_done(c);
-			return;
-		}
-		sf_mp_eof(c, sf, err);
-		return;
-	}
-	sf->rlen += (size_t)r;
-	sf->rx_bytes += (uint64_t)r;
-	c->ack_sf = sf;
-	if (c->rx_mode == RX_NEGO)
-		apply_verdict(c, sf, mps_nego_input(&c->nego, sf->rbuf, sf->rlen));
-	else if (sf->state == SF_JOIN_SENT)
-		client_join_ack(c, sf);
-	else
-		rx_process(c, sf);
 }
 
 /* ------------------------------------------------------------- connect */
@@ -3164,152 +1906,4 @@ void mps_conn_lock_socks(int lock)
 			pthread_mutex_lock(&c->sock->lock);
 		else
 			pthread_mutex_unlock(&c->sock->lock);
-}
-
-/* ------------------------------------------------------------- path events
- * From netmon.c: act on a path change the moment the kernel reports it,
- * instead of waiting for TCP to notice. */
-
-/* A path under sf went away (link, address, withdrawn by the server):
- * drop it now rather than wait for TCP.  Its data is resent on the others;
- * if it was the last, the connection waits for a path (outage). */
-static void drop_sf(struct mps_conn *c, struct mps_subflow *sf, const char *why)
-{
-	if (sf->state != SF_ACTIVE) {
-		conn_del_sf(c, sf);
-		mps_sf_free(c->loop, sf, 1);
-		return;
-	}
-	if (park_sf(c, sf))
-		mps_dbg("conn %s: subflow %d parked", c->peer_str, sf->id);
-	if (n_usable(c) - sf_usable(sf) > 0)
-		sf_lost(c, sf, why);
-	else if (!c->rcv_fin || !c->fin_acked) {
-		sf_log_stats(c, sf);
-		reinject_sf(c, sf);
-		conn_del_sf(c, sf);
-		mps_sf_free(c->loop, sf, 1);
-		outage_begin(c, why);
-	}
-}
-
-static int local_is(const struct mps_subflow *sf, int family, const uint8_t *addr)
-{
-	struct sockaddr_storage l = sf->local;
-
-	mps_unmap_v4(&l);
-	if (l.ss_family != family)
-		return 0;
-	if (family == AF_INET)
-		return !memcmp(&((struct sockaddr_in *)&l)->sin_addr, addr, 4);
-	return !memcmp(&((struct sockaddr_in6 *)&l)->sin6_addr, addr, 16);
-}
-
-/* Drop subflows that match; the last usable one is left to TCP (losing
- * it would end the connection, and the path may come back). */
-static void drop_matching(struct mps_conn *c, int family, const uint8_t *addr, unsigned ifindex,
-			  const char *why)
-{
-	int i;
-
-	for (i = c->nsf - 1; i >= 0 && !c->dead; i--) {
-		struct mps_subflow *sf = c->sf[i];
-		int match = addr ? local_is(sf, family, addr) : (ifindex && sf->ifindex == ifindex);
-
-		if (match)
-			drop_sf(c, sf, why);
-	}
-}
-
-static void server_addr_event(struct mps_conn *c, int family, const uint8_t *addr, int added)
-{
-	const struct mps_config *cfg = mps_config();
-	struct mps_subflow *sf = best_usable(c);
-	struct sockaddr_storage ss;
-	struct mps_addr a;
-	uint8_t fr[MPS_ADD_ADDR_MAX_LEN];
-	char ifname[IF_NAMESIZE];
-	int i;
-
-	if (!sf)
-		return;
-	memset(&ss, 0, sizeof(ss));
-	ss.ss_family = (sa_family_t)family;
-	memcpy(family == AF_INET ? (void *)&((struct sockaddr_in *)&ss)->sin_addr
-				 : (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr,
-	       addr, family == AF_INET ? 4 : 16);
-	for (i = 0; i < MPS_MAX_REMOTE; i++) {
-		struct mps_remote *r = &c->remotes[i];
-
-		if (!r->valid || !same_addr(&r->addr, &ss))
-			continue;
-		if (!added) {
-			/* Withdraw it: clients stop using it at once. */
-			queue_ctl(sf, fr, mps_frame_put_remove_addr(fr, r->id));
-			r->valid = 0;
-			mps_info("conn %s: address id %u withdrawn", c->peer_str, r->id);
-		}
-		return; /* already announced */
-	}
-	if (!added || c->next_addr_id >= 255)
-		return;
-	{
-		struct sockaddr_storage first = c->sf[0]->local;
-		unsigned idx = ifindex_of(&ss);
-
-		mps_unmap_v4(&first);
-		if (first.ss_family != family || addr_is_loopback(&first) != addr_is_loopback(&ss) ||
-		    !idx || !if_indextoname(idx, ifname) ||
-		    !mps_pm_usable(cfg, ifname, IFF_UP | IFF_RUNNING, family, addr, family,
-				   addr_is_loopback(&ss)) ||
-		    !mps_pm_advertised(cfg, ifname, family, addr))
-			return;
-	}
-	memset(&a, 0, sizeof(a));
-	a.family = (uint8_t)family;
-	a.port = mps_join_port(c->loop, family);
-	if (!a.port)
-		return;
-	a.addr_id = c->next_addr_id++;
-	memcpy(a.addr, addr, family == AF_INET ? 4 : 16);
-	if (queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a)) == 0)
-		note_announced(c, &a);
-}
-
-void mps_conn_on_addr_event(int family, const uint8_t *addr, unsigned ifindex, int added)
-{
-	struct mps_conn *c, *next;
-
-	for (c = g_conns; c; c = next) {
-		next = c->next;
-		if (c->dead || c->rx_mode != RX_MP)
-			continue;
-		if (!added)
-			drop_matching(c, family, addr, 0, "local address removed");
-		if (c->dead)
-			continue;
-		if (c->role == MPS_SERVER)
-			server_addr_event(c, family, addr, added);
-		else if (added)
-			pm_fill(c);
-		if (!c->dead)
-			conn_push(c);
-	}
-}
-
-void mps_conn_on_link_event(unsigned ifindex, int up)
-{
-	struct mps_conn *c, *next;
-
-	for (c = g_conns; c; c = next) {
-		next = c->next;
-		if (c->dead || c->rx_mode != RX_MP)
-			continue;
-		if (!up)
-			drop_matching(c, 0, NULL, ifindex, "interface down");
-		else if (c->role == MPS_CLIENT)
-			pm_fill(c);
-		if (!c->dead)
-			conn_push(c);
-	}
 }

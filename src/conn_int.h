@@ -1,6 +1,8 @@
-/* conn_int.h - the connection engine's private structures, shared by
- * conn.c (connections, data path, path manager) and join.c (the join
- * listener and the server side of MP_JOIN).  Shim thread only. */
+/* conn_int.h - the connection engine's private structures and functions,
+ * shared by conn.c (connections, data path), subflow.c (subflows and their
+ * I/O), resilience.c (path failures), path.c (path manager, joins, path
+ * events) and join.c (the join listener and the server side of MP_JOIN).
+ * Shim thread only. */
 #ifndef MPS_CONN_INT_H
 #define MPS_CONN_INT_H
 
@@ -25,6 +27,9 @@
 				       not kernel buffers, decides where data goes */
 #define SF_BURST (2u * MPS_DATA_MAX) /* bytes handed to a ready subflow at a time (several) */
 #define JOIN_TIMEOUT 10.0           /* seconds for a join handshake */
+
+enum { RX_NEGO, RX_MP, RX_PLAIN }; /* mps_conn.rx_mode */
+enum { TX_HOLD, TX_MP, TX_PLAIN }; /* mps_conn.tx_mode */
 
 enum mps_sf_state {
 	SF_CONNECTING = 0, /* TCP connect in progress */
@@ -191,13 +196,69 @@ struct mps_conn {
 	int dead;
 };
 
+/* The engine's files call each other: what one file defines and another
+ * uses, below (the rest stays static).  Shim thread only, all of it. */
+
 /* conn.c */
+extern struct mps_conn *g_conns;         /* every live connection */
+extern struct mps_subflow *g_sf_zombies; /* freed subflows, for the reaper */
+uint32_t tcp_rtt_us(int fd);
+void reaper_arm(struct ev_loop *loop);
+void conn_abort(struct mps_conn *c, uint32_t reason, int send_close, const char *why);
+void conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const char *why,
+		    int app_err);
+void conn_check_done(struct mps_conn *c);
+void send_ack(struct mps_conn *c);
+void conn_push(struct mps_conn *c);
+void app_update_read(struct mps_conn *c);
+void rcv_fin_reached(struct mps_conn *c);
+void release_acked(struct mps_conn *c);
+void rx_process(struct mps_conn *c, struct mps_subflow *sf);
+void apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v);
+
+/* subflow.c */
 struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, int state);
 void mps_sf_free(struct ev_loop *loop, struct mps_subflow *sf, int reset);
-/* A verified server-side join joins its connection (join.c -> conn.c). */
+int sf_usable(const struct mps_subflow *sf);
+int n_usable(const struct mps_conn *c);
+struct mps_subflow *best_usable(const struct mps_conn *c);
+struct mps_subflow *sf_attach_new(struct mps_conn *c, int fd, int state);
+int conn_add_sf(struct mps_conn *c, struct mps_subflow *sf);
+void conn_del_sf(struct mps_conn *c, struct mps_subflow *sf);
+void unpark_all(struct mps_conn *c);
+void park_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+int park_sf(struct mps_conn *c, struct mps_subflow *sf);
+void apply_opts(struct mps_conn *c, int fd);
+void update_lowat(struct mps_conn *c);
+void sf_log_stats(struct mps_conn *c, struct mps_subflow *sf);
+struct mps_seg *seg_add(struct mps_subflow *sf);
+int queue_ctl(struct mps_subflow *sf, const uint8_t *fr, size_t len);
+int sf_flush(struct mps_conn *c, struct mps_subflow *sf);
+
+/* resilience.c */
+void outage_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+void rejoin_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+void outage_end(struct mps_conn *c);
+void stale_arm(struct mps_conn *c);
+void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents);
+void watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+void sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err);
+void drop_sf(struct mps_conn *c, struct mps_subflow *sf, const char *why);
+
+/* path.c */
+/* A verified server-side join joins its connection (join.c -> path.c). */
 void mps_conn_attach_join(struct mps_conn *c, struct mps_subflow *sf);
 /* An IPv4-mapped IPv6 address (dual-stack sockets) as plain IPv4. */
 void mps_unmap_v4(struct sockaddr_storage *ss);
+unsigned ifindex_of(const struct sockaddr_storage *ss);
+void server_advertise(struct mps_conn *c, struct mps_subflow *sf);
+void client_join_connected(struct mps_conn *c, struct mps_subflow *sf);
+void client_join_ack(struct mps_conn *c, struct mps_subflow *sf);
+void sf_on_jtimer(struct ev_loop *loop, ev_timer *w, int revents);
+void pm_fill(struct mps_conn *c);
+void pm_on_add_addr(struct mps_conn *c, const struct mps_addr *a);
+void pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+void pm_on_remove_addr(struct mps_conn *c, uint8_t id);
 
 /* Path events from netmon.c.  addr_event: an address was added or removed
  * on interface ifindex.  link_event: ifindex went up or down (0, up: events

@@ -1,0 +1,621 @@
+/* path.c - which paths a connection uses (shim thread only).
+ *
+ * The client's path manager (pm_fill: which subflows to open, from which
+ * local address to which announced one) and the join handshake of the
+ * subflows it opens; the server's address announcements (ADD_ADDR,
+ * REMOVE_ADDR) and the attaching of verified joins; path events from
+ * netmon.c (addresses and links coming and going).  The address policy
+ * itself (which local addresses count) is pm.c's.  Functions used by the
+ * other engine files are declared in conn_int.h. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "conn_int.h"
+#include "mptcpshim/crypto.h"
+#include "mptcpshim/log.h"
+#include "mptcpshim/pm.h"
+#include "mptcpshim/real.h"
+#include "mptcpshim/util.h"
+
+/* ------------------------------------------------------------- addresses */
+
+static int same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		               &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
+	return 0;
+}
+
+/* An IPv4-mapped IPv6 address (dual-stack sockets) as plain IPv4. */
+void mps_unmap_v4(struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	if (ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+		struct sockaddr_in in;
+
+		memset(&in, 0, sizeof(in));
+		in.sin_family = AF_INET;
+		in.sin_port = in6->sin6_port;
+		memcpy(&in.sin_addr, &in6->sin6_addr.s6_addr[12], 4);
+		memset(ss, 0, sizeof(*ss));
+		memcpy(ss, &in, sizeof(in));
+	}
+}
+
+static int addr_is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+	if (ss->ss_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+	return 0;
+}
+
+static socklen_t ss_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+}
+
+/* The interface that holds local address ss, or 0. */
+unsigned ifindex_of(const struct sockaddr_storage *ss)
+{
+	struct sockaddr_storage a = *ss;
+	struct ifaddrs *ifs, *i;
+	unsigned idx = 0;
+
+	mps_unmap_v4(&a);
+	if (getifaddrs(&ifs) != 0)
+		return 0;
+	for (i = ifs; i && !idx; i = i->ifa_next) {
+		struct sockaddr_storage b;
+
+		if (!i->ifa_addr || i->ifa_addr->sa_family != a.ss_family)
+			continue;
+		memset(&b, 0, sizeof(b));
+		memcpy(&b, i->ifa_addr,
+		       a.ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+		                                sizeof(struct sockaddr_in6));
+		if (same_addr(&a, &b))
+			idx = if_nametoindex(i->ifa_name);
+	}
+	freeifaddrs(ifs);
+	return idx;
+}
+
+static uint32_t random32(void)
+{
+	uint64_t k = 0;
+
+	if (mps_crypto_new_key(&k))
+		k = (uint64_t)mps_now_us() * 2654435761u;
+	return (uint32_t)k;
+}
+
+/* ------------------------------------------------------------- announcements (server) */
+
+static void addr_to_ss(const struct mps_addr *a, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	ss->ss_family = a->family;
+	if (a->family == AF_INET) {
+		memcpy(&((struct sockaddr_in *)ss)->sin_addr, a->addr, 4);
+		((struct sockaddr_in *)ss)->sin_port = htons(a->port);
+	} else {
+		memcpy(&((struct sockaddr_in6 *)ss)->sin6_addr, a->addr, 16);
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(a->port);
+	}
+}
+
+static void note_announced(struct mps_conn *c, const struct mps_addr *a)
+{
+	int i;
+
+	for (i = 0; i < MPS_MAX_REMOTE; i++)
+		if (!c->remotes[i].valid) {
+			c->remotes[i].valid = 1;
+			c->remotes[i].id = a->addr_id;
+			addr_to_ss(a, &c->remotes[i].addr);
+			return;
+		}
+}
+
+/* Server: announce where clients may join: the address they reached (with
+ * our join port) and the others MPTCPSHIM_ADVERTISE allows. */
+void server_advertise(struct mps_conn *c, struct mps_subflow *sf)
+{
+	const struct mps_config *cfg = mps_config();
+	struct sockaddr_storage primary = sf->local;
+	struct mps_local_addr la[16];
+	struct mps_addr a;
+	uint8_t fr[MPS_ADD_ADDR_MAX_LEN], pa[16];
+	uint16_t port;
+	int n, i, fam, loop_scope;
+	uint8_t id = 1;
+
+	mps_unmap_v4(&primary);
+	fam = primary.ss_family;
+	port = mps_join_port(c->loop, fam);
+	if (port == 0) {
+		mps_warn("conn %s: no join listener: the connection stays on one subflow",
+		         c->peer_str);
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.family = (uint8_t)fam;
+	a.port = port;
+	if (fam == AF_INET)
+		memcpy(a.addr, &((struct sockaddr_in *)&primary)->sin_addr, 4);
+	else
+		memcpy(a.addr, &((struct sockaddr_in6 *)&primary)->sin6_addr, 16);
+	a.addr_id = 0;
+	queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a));
+	note_announced(c, &a);
+	loop_scope = addr_is_loopback(&primary);
+	n = mps_pm_local_addrs(cfg, fam, loop_scope, la, (int)MPS_ARRAY_SIZE(la));
+	memcpy(pa, a.addr, sizeof(pa));
+	for (i = 0; i < n && id < MPS_MAX_REMOTE; i++) {
+		if (!memcmp(la[i].addr, pa, fam == AF_INET ? 4 : 16))
+			continue; /* the primary, announced above */
+		if (!mps_pm_advertised(cfg, la[i].ifname, fam, la[i].addr))
+			continue;
+		a.addr_id = id++;
+		memcpy(a.addr, la[i].addr, 16);
+		queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a));
+		note_announced(c, &a);
+	}
+	c->next_addr_id = id;
+}
+
+/* ------------------------------------------------------------- joins (client) */
+
+static void client_join_failed(struct mps_conn *c, struct mps_subflow *sf, const char *why)
+{
+	char r[64];
+
+	mps_info("conn %s: subflow %d to %s failed: %s", c->peer_str, sf->id,
+	         mps_addr_str(&sf->remote, r, sizeof(r)), why);
+	conn_del_sf(c, sf);
+	mps_sf_free(c->loop, sf, 1);
+	/* A join that failed slowly (neighbour resolution, SYN timeouts) was
+	 * started while the path was still coming up: try again soon rather
+	 * than at the next backoff step.  Quick failures (no route) keep the
+	 * backoff, so unroutable pairs do not spin. */
+	if (!c->dead && ev_now(c->loop) - sf->born > 1.0 &&
+	    (!ev_is_active(&c->rejoin_timer) ||
+	     ev_timer_remaining(c->loop, &c->rejoin_timer) > 0.5)) {
+		c->rejoin_backoff = 0.5;
+		ev_timer_stop(c->loop, &c->rejoin_timer);
+		ev_timer_set(&c->rejoin_timer, 0.5, 0.);
+		ev_timer_start(c->loop, &c->rejoin_timer);
+	}
+}
+
+void client_join_connected(struct mps_conn *c, struct mps_subflow *sf)
+{
+	struct mps_join j;
+	uint8_t fr[MPS_JOIN_LEN];
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (mps_real.getsockopt(sf->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		err = errno;
+	if (err) {
+		client_join_failed(c, sf, strerror(err));
+		return;
+	}
+	len = sizeof(sf->local);
+	mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
+	sf->rtt_us = tcp_rtt_us(sf->fd);
+	sf->nonce_local = random32();
+	memset(&j, 0, sizeof(j));
+	j.token = c->remote_token;
+	j.nonce = sf->nonce_local;
+	j.addr_id = sf->local_id;
+	j.jflags = sf->backup ? MPS_JF_BACKUP : 0;
+	mps_frame_put_join(fr, &j);
+	queue_ctl(sf, fr, sizeof(fr));
+	sf->state = SF_JOIN_SENT;
+	ev_io_start(c->loop, &sf->rio);
+	ev_timer_set(&sf->jtimer, JOIN_TIMEOUT, 0.);
+	ev_timer_start(c->loop, &sf->jtimer);
+	sf_flush(c, sf);
+}
+
+/* JOIN_ACK on a client join: check the server's HMAC, answer with ours. */
+void client_join_ack(struct mps_conn *c, struct mps_subflow *sf)
+{
+	struct mps_frame f;
+	const char *why = NULL;
+	uint8_t mac[32], fr[MPS_JOIN_OK_LEN];
+	char msg[96];
+	int rc = mps_frame_decode(sf->rbuf + sf->roff, sf->rlen - sf->roff, &f, &why);
+
+	if (rc == 0)
+		return;
+	if (rc < 0 || f.type != MPS_F_JOIN_ACK) {
+		snprintf(msg, sizeof(msg), "bad JOIN_ACK: %s",
+		         rc < 0 ? why : mps_frame_type_name(f.type));
+		client_join_failed(c, sf, msg);
+		return;
+	}
+	sf->nonce_remote = f.u.join_ack.nonce;
+	/* RFC 8684 §3.2: the server's HMAC is keyed Key_B||Key_A over R_B||R_A. */
+	mps_crypto_join_hmac(c->remote_key, c->local_key, sf->nonce_remote, sf->nonce_local, mac);
+	if (mps_get64(mac) != f.u.join_ack.hmac) {
+		mps_warn("conn %s: subflow %d: JOIN_ACK with a wrong HMAC, subflow closed",
+		         c->peer_str, sf->id);
+		conn_del_sf(c, sf);
+		mps_sf_free(c->loop, sf, 1);
+		return;
+	}
+	mps_crypto_join_hmac(c->local_key, c->remote_key, sf->nonce_local, sf->nonce_remote, mac);
+	mps_frame_put_join_ok(fr, mac);
+	queue_ctl(sf, fr, sizeof(fr));
+	sf->roff += (size_t)rc;
+	sf->state = SF_ACTIVE;
+	sf->ready = 1;
+	ev_timer_stop(c->loop, &sf->jtimer);
+	outage_end(c);
+	{
+		char l[64], r[64];
+
+		mps_info("conn %s: subflow %d %s -> %s established", c->peer_str, sf->id,
+		         mps_addr_str(&sf->local, l, sizeof(l)),
+		         mps_addr_str(&sf->remote, r, sizeof(r)));
+	}
+	update_lowat(c);
+	sf_flush(c, sf);
+	rx_process(c, sf);
+}
+
+void sf_on_jtimer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct mps_subflow *sf = w->data;
+
+	if (!sf->c) {
+		mps_join_drop(loop, sf, "join handshake timed out");
+		return;
+	}
+	client_join_failed(sf->c, sf, "join handshake timed out");
+}
+
+/* Open one more subflow from local address la to remote r. */
+static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t local_id,
+                    const struct mps_remote *r)
+{
+	struct sockaddr_storage src;
+	struct mps_subflow *sf;
+	int fd, rc;
+
+	fd = socket(la->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0)
+		return;
+	mps_ifd_add(fd);
+	apply_opts(c, fd);
+	memset(&src, 0, sizeof(src));
+	src.ss_family = (sa_family_t)la->family;
+	if (la->family == AF_INET)
+		memcpy(&((struct sockaddr_in *)&src)->sin_addr, la->addr, 4);
+	else
+		memcpy(&((struct sockaddr_in6 *)&src)->sin6_addr, la->addr, 16);
+	if (bind(fd, (struct sockaddr *)&src, ss_len(&src)) != 0) {
+		mps_ifd_close(fd);
+		return;
+	}
+	/* Pin the path to the interface as well, for hosts whose routing
+	 * would otherwise send every subflow out of the default route. */
+	if (!la->loopback)
+		mps_real.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, la->ifname,
+		                    (socklen_t)strlen(la->ifname));
+	sf = sf_attach_new(c, fd, SF_CONNECTING);
+	if (!sf)
+		return;
+	sf->local = src;
+	sf->remote = r->addr;
+	sf->born = ev_now(c->loop);
+	sf->ifindex = la->ifindex;
+	sf->backup = (uint8_t)mps_pm_is_backup(mps_config(), la->ifname);
+	sf->local_id = local_id;
+	sf->remote_id = r->id;
+	rc = mps_real.connect(fd, (struct sockaddr *)&r->addr, ss_len(&r->addr));
+	if (rc != 0 && errno != EINPROGRESS) {
+		client_join_failed(c, sf, strerror(errno));
+		return;
+	}
+	ev_io_start(c->loop, &sf->wio);
+}
+
+/* Client path manager: MPTCPSHIM_SUBFLOWS_PER_PATH subflows per (usable
+ * local address, announced remote address) pair that mps_pm_pair accepts
+ * (on-link pairs only, where an interface shares a subnet with one of the
+ * server's addresses; every pair otherwise), at most MPTCPSHIM_MAX_SUBFLOWS
+ * in all.  Pairs that cannot route simply fail. */
+void pm_fill(struct mps_conn *c)
+{
+	const struct mps_config *cfg = mps_config();
+	struct mps_local_addr la[16];
+	struct sockaddr_storage peer = c->peer;
+	const struct mps_remote *rem[MPS_MAX_REMOTE];
+	uint8_t raddr[MPS_MAX_REMOTE][16];
+	int nl, nr = 0, i, j, k, fam;
+
+	if (c->role != MPS_CLIENT || c->rx_mode != RX_MP || c->dead || c->exiting)
+		return;
+	mps_unmap_v4(&peer);
+	fam = peer.ss_family;
+	nl = mps_pm_local_addrs(cfg, fam, addr_is_loopback(&peer), la, (int)MPS_ARRAY_SIZE(la));
+	memset(raddr, 0, sizeof(raddr));
+	for (j = 0; j < MPS_MAX_REMOTE; j++) {
+		const struct mps_remote *r = &c->remotes[j];
+
+		if (!r->valid || r->addr.ss_family != fam)
+			continue;
+		if (fam == AF_INET)
+			memcpy(raddr[nr], &((const struct sockaddr_in *)&r->addr)->sin_addr, 4);
+		else
+			memcpy(raddr[nr], &((const struct sockaddr_in6 *)&r->addr)->sin6_addr, 16);
+		rem[nr++] = r;
+	}
+	for (j = 0; j < nr; j++) {
+		const struct mps_remote *r = rem[j];
+
+		for (i = 0; i < nl; i++) {
+			struct sockaddr_storage l;
+			unsigned have = 0;
+
+			if (!mps_pm_pair(&la[i], fam, (const uint8_t(*)[16])raddr, nr, j))
+				continue;
+			memset(&l, 0, sizeof(l));
+			l.ss_family = (sa_family_t)fam;
+			if (fam == AF_INET)
+				memcpy(&((struct sockaddr_in *)&l)->sin_addr, la[i].addr, 4);
+			else
+				memcpy(&((struct sockaddr_in6 *)&l)->sin6_addr, la[i].addr, 16);
+			for (k = 0; k < c->nsf; k++) {
+				struct sockaddr_storage sl = c->sf[k]->local, sr = c->sf[k]->remote;
+
+				mps_unmap_v4(&sl);
+				mps_unmap_v4(&sr);
+				if (same_addr(&sl, &l) && same_addr(&sr, &r->addr))
+					have++;
+			}
+			while (have < cfg->subflows_per_path &&
+			       (unsigned)c->nsf < cfg->max_subflows) {
+				pm_open(c, &la[i], (uint8_t)(i + 1), r);
+				have++;
+				if (c->dead)
+					return;
+			}
+		}
+	}
+}
+
+void pm_on_add_addr(struct mps_conn *c, const struct mps_addr *a)
+{
+	struct mps_remote *r = NULL;
+	int i;
+
+	for (i = 0; i < MPS_MAX_REMOTE; i++)
+		if (c->remotes[i].valid && c->remotes[i].id == a->addr_id)
+			r = &c->remotes[i];
+	for (i = 0; !r && i < MPS_MAX_REMOTE; i++)
+		if (!c->remotes[i].valid)
+			r = &c->remotes[i];
+	if (!r)
+		return;
+	memset(r, 0, sizeof(*r));
+	r->id = a->addr_id;
+	r->valid = 1;
+	r->addr.ss_family = a->family;
+	if (a->family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&r->addr;
+
+		memcpy(&in->sin_addr, a->addr, 4);
+		in->sin_port = htons(a->port);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&r->addr;
+
+		memcpy(&in6->sin6_addr, a->addr, 16);
+		in6->sin6_port = htons(a->port);
+	}
+	mps_unmap_v4(&r->addr);
+	{
+		char s[64];
+
+		mps_dbg("conn %s: server announced %s (id %u)", c->peer_str,
+		        mps_addr_str(&r->addr, s, sizeof(s)), a->addr_id);
+	}
+	/* The server announces its addresses together: pair with all of them
+	 * (mps_pm_pair looks at the whole list), not one at a time. */
+	if (!ev_is_active(&c->pm_timer)) {
+		ev_timer_set(&c->pm_timer, 0., 0.);
+		ev_timer_start(c->loop, &c->pm_timer);
+	}
+}
+
+void pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	pm_fill(w->data);
+}
+
+void pm_on_remove_addr(struct mps_conn *c, uint8_t id)
+{
+	int i;
+
+	for (i = 0; i < MPS_MAX_REMOTE; i++)
+		if (c->remotes[i].valid && c->remotes[i].id == id)
+			c->remotes[i].valid = 0;
+	for (i = c->nsf - 1; i >= 0 && !c->dead; i--) {
+		struct mps_subflow *sf = c->sf[i];
+
+		/* The first subflow went to the address announced as id 0. */
+		if (sf->remote_id == id)
+			drop_sf(c, sf, "address withdrawn by the server");
+	}
+}
+
+/* ------------------------------------------------------------- joins (server) */
+
+void mps_conn_attach_join(struct mps_conn *c, struct mps_subflow *sf)
+{
+	char r[64];
+
+	if (conn_add_sf(c, sf)) {
+		mps_join_drop(c->loop, sf, "too many subflows");
+		return;
+	}
+	sf->state = SF_ACTIVE;
+	sf->ready = 1;
+	sf->peer_live = 1; /* its JOIN_OK says the client has it */
+	sf->rtt_us = tcp_rtt_us(sf->fd);
+	sf->ifindex = ifindex_of(&sf->local);
+	apply_opts(c, sf->fd);
+	mps_info("conn %s: subflow %d from %s joined", c->peer_str, sf->id,
+	         mps_addr_str(&sf->remote, r, sizeof(r)));
+	outage_end(c);
+	update_lowat(c);
+	rx_process(c, sf);
+	if (!c->dead)
+		conn_push(c);
+}
+
+/* ------------------------------------------------------------- path events
+ * From netmon.c: act on a path change the moment the kernel reports it,
+ * instead of waiting for TCP to notice. */
+
+static int local_is(const struct mps_subflow *sf, int family, const uint8_t *addr)
+{
+	struct sockaddr_storage l = sf->local;
+
+	mps_unmap_v4(&l);
+	if (l.ss_family != family)
+		return 0;
+	if (family == AF_INET)
+		return !memcmp(&((struct sockaddr_in *)&l)->sin_addr, addr, 4);
+	return !memcmp(&((struct sockaddr_in6 *)&l)->sin6_addr, addr, 16);
+}
+
+/* Drop subflows that match; the last usable one is left to TCP (losing
+ * it would end the connection, and the path may come back). */
+static void drop_matching(struct mps_conn *c, int family, const uint8_t *addr, unsigned ifindex,
+                          const char *why)
+{
+	int i;
+
+	for (i = c->nsf - 1; i >= 0 && !c->dead; i--) {
+		struct mps_subflow *sf = c->sf[i];
+		int match = addr ? local_is(sf, family, addr) : (ifindex && sf->ifindex == ifindex);
+
+		if (match)
+			drop_sf(c, sf, why);
+	}
+}
+
+static void server_addr_event(struct mps_conn *c, int family, const uint8_t *addr, int added)
+{
+	const struct mps_config *cfg = mps_config();
+	struct mps_subflow *sf = best_usable(c);
+	struct sockaddr_storage ss;
+	struct mps_addr a;
+	uint8_t fr[MPS_ADD_ADDR_MAX_LEN];
+	char ifname[IF_NAMESIZE];
+	int i;
+
+	if (!sf)
+		return;
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = (sa_family_t)family;
+	memcpy(family == AF_INET ? (void *)&((struct sockaddr_in *)&ss)->sin_addr :
+	                           (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr,
+	       addr, family == AF_INET ? 4 : 16);
+	for (i = 0; i < MPS_MAX_REMOTE; i++) {
+		struct mps_remote *r = &c->remotes[i];
+
+		if (!r->valid || !same_addr(&r->addr, &ss))
+			continue;
+		if (!added) {
+			/* Withdraw it: clients stop using it at once. */
+			queue_ctl(sf, fr, mps_frame_put_remove_addr(fr, r->id));
+			r->valid = 0;
+			mps_info("conn %s: address id %u withdrawn", c->peer_str, r->id);
+		}
+		return; /* already announced */
+	}
+	if (!added || c->next_addr_id >= 255)
+		return;
+	{
+		struct sockaddr_storage first = c->sf[0]->local;
+		unsigned idx = ifindex_of(&ss);
+
+		mps_unmap_v4(&first);
+		if (first.ss_family != family ||
+		    addr_is_loopback(&first) != addr_is_loopback(&ss) || !idx ||
+		    !if_indextoname(idx, ifname) ||
+		    !mps_pm_usable(cfg, ifname, IFF_UP | IFF_RUNNING, family, addr, family,
+		                   addr_is_loopback(&ss)) ||
+		    !mps_pm_advertised(cfg, ifname, family, addr))
+			return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.family = (uint8_t)family;
+	a.port = mps_join_port(c->loop, family);
+	if (!a.port)
+		return;
+	a.addr_id = c->next_addr_id++;
+	memcpy(a.addr, addr, family == AF_INET ? 4 : 16);
+	if (queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a)) == 0)
+		note_announced(c, &a);
+}
+
+void mps_conn_on_addr_event(int family, const uint8_t *addr, unsigned ifindex, int added)
+{
+	struct mps_conn *c, *next;
+
+	for (c = g_conns; c; c = next) {
+		next = c->next;
+		if (c->dead || c->rx_mode != RX_MP)
+			continue;
+		if (!added)
+			drop_matching(c, family, addr, 0, "local address removed");
+		if (c->dead)
+			continue;
+		if (c->role == MPS_SERVER)
+			server_addr_event(c, family, addr, added);
+		else if (added)
+			pm_fill(c);
+		if (!c->dead)
+			conn_push(c);
+	}
+}
+
+void mps_conn_on_link_event(unsigned ifindex, int up)
+{
+	struct mps_conn *c, *next;
+
+	for (c = g_conns; c; c = next) {
+		next = c->next;
+		if (c->dead || c->rx_mode != RX_MP)
+			continue;
+		if (!up)
+			drop_matching(c, 0, NULL, ifindex, "interface down");
+		else if (c->role == MPS_CLIENT)
+			pm_fill(c);
+		if (!c->dead)
+			conn_push(c);
+	}
+}

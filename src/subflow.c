@@ -1,0 +1,481 @@
+/* subflow.c - a connection's subflows: their life and their I/O (shim
+ * thread only).
+ *
+ * Allocation and freeing (the memory goes with conn.c's reaper), membership
+ * of a connection's subflow array, the "usable" tests that the scheduler,
+ * the path manager and the loss handling share, parking of subflows dropped
+ * for a local reason, the per-subflow segment queue and its writer
+ * (sf_flush), and the read/write watchers that hand a subflow's events to
+ * the negotiation, join and receive code.  Everything here works on one
+ * subflow at a time; deciding what a connection does about it is conn.c's,
+ * resilience.c's and path.c's.  Functions used by those files are declared
+ * in conn_int.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <linux/tcp.h> /* the kernel's tcp_info */
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "conn_int.h"
+#include "mptcpshim/log.h"
+#include "mptcpshim/real.h"
+#include "mptcpshim/util.h"
+
+static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents);
+static void sf_on_write(struct ev_loop *loop, ev_io *w, int revents);
+
+/* ------------------------------------------------------------- subflows */
+
+struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, int state)
+{
+	struct mps_subflow *sf = calloc(1, sizeof(*sf));
+
+	if (!sf)
+		return NULL;
+	sf->rbuf = malloc(RBUF_SIZE);
+	if (!sf->rbuf) {
+		free(sf);
+		return NULL;
+	}
+	sf->fd = fd;
+	sf->state = state;
+	ev_io_init(&sf->rio, sf_on_read, fd, EV_READ);
+	sf->rio.data = sf;
+	ev_io_init(&sf->wio, sf_on_write, fd, EV_WRITE);
+	sf->wio.data = sf;
+	ev_init(&sf->jtimer, sf_on_jtimer);
+	sf->jtimer.data = sf;
+	return sf;
+}
+
+/* Close the subflow's socket (reset: RST; else a FIN after what is queued
+ * in the kernel) and free it after this loop iteration. */
+void mps_sf_free(struct ev_loop *loop, struct mps_subflow *sf, int reset)
+{
+	ev_io_stop(loop, &sf->rio);
+	ev_io_stop(loop, &sf->wio);
+	ev_timer_stop(loop, &sf->jtimer);
+	if (sf->fd >= 0) {
+		if (reset) {
+			struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+			mps_real.setsockopt(sf->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		} else
+			shutdown(sf->fd, SHUT_WR);
+		mps_ifd_close(sf->fd);
+		sf->fd = -1;
+	}
+	sf->state = SF_DEAD;
+	sf->jnext = g_sf_zombies;
+	g_sf_zombies = sf;
+	reaper_arm(loop);
+}
+
+/* May carry data: joined, or the first subflow (whose first flight goes
+ * out while the negotiation runs). */
+int sf_usable(const struct mps_subflow *sf)
+{
+	return (sf->state == SF_ACTIVE || sf->state == SF_NEGO) && !sf->wr_dead && sf->fd >= 0 &&
+	       !sf->stale;
+}
+
+int n_usable(const struct mps_conn *c)
+{
+	int i, n = 0;
+
+	for (i = 0; i < c->nsf; i++)
+		n += sf_usable(c->sf[i]);
+	return n;
+}
+
+struct mps_subflow *best_usable(const struct mps_conn *c)
+{
+	struct mps_subflow *best = NULL;
+	int i;
+
+	for (i = 0; i < c->nsf; i++) {
+		struct mps_subflow *sf = c->sf[i];
+
+		if (!sf_usable(sf))
+			continue;
+		if (!best || (sf->backup < best->backup) ||
+		    (sf->backup == best->backup && sf->rtt_us && sf->rtt_us < best->rtt_us))
+			best = sf;
+	}
+	return best;
+}
+
+/* A new subflow for fd, attached to c.  On failure fd is closed and NULL
+ * returned. */
+struct mps_subflow *sf_attach_new(struct mps_conn *c, int fd, int state)
+{
+	struct mps_subflow *sf = mps_sf_alloc(c->loop, fd, state);
+
+	if (sf && conn_add_sf(c, sf) == 0)
+		return sf;
+	if (sf) {
+		sf->fd = -1;
+		free(sf->rbuf);
+		free(sf);
+	}
+	mps_ifd_close(fd);
+	return NULL;
+}
+
+/* Subflow membership and fds change under the sock lock: app threads
+ * forwarding socket options walk the same array. */
+int conn_add_sf(struct mps_conn *c, struct mps_subflow *sf)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&c->sock->lock);
+	if (c->nsf < MPS_MAX_SUBFLOWS) {
+		c->sf[c->nsf++] = sf;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&c->sock->lock);
+	if (rc == 0) {
+		sf->c = c;
+		sf->id = ++c->next_sf_id;
+	}
+	return rc;
+}
+
+void conn_del_sf(struct mps_conn *c, struct mps_subflow *sf)
+{
+	int i;
+
+	pthread_mutex_lock(&c->sock->lock);
+	for (i = 0; i < c->nsf; i++)
+		if (c->sf[i] == sf) {
+			c->sf[i] = c->sf[--c->nsf];
+			c->sf[c->nsf] = NULL;
+			break;
+		}
+	pthread_mutex_unlock(&c->sock->lock);
+	if (c->ack_sf == sf)
+		c->ack_sf = NULL;
+}
+
+/* Close the parked subflows (a reset: a new path is up, so the peer sees
+ * one more path go, not the last one). */
+void unpark_all(struct mps_conn *c)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+	while (c->nparked > 0) {
+		int fd = c->parked[--c->nparked];
+
+		mps_real.setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		mps_ifd_close(fd);
+	}
+}
+
+/* The parked sockets may be closed (reset) once the peer surely counts
+ * another of our subflows as alive: one it has sent us a frame on since
+ * the join (a server attaches a join only at its JOIN_OK and sends on
+ * attached subflows only; a server's joined subflows are known to the
+ * client from its JOIN_ACK on).  Until then a reset could hit what the
+ * peer sees as its last subflow, which it reads as our death. */
+static int peer_counts_another(const struct mps_conn *c)
+{
+	int i;
+
+	if (c->outage)
+		return 0;
+	for (i = 0; i < c->nsf; i++)
+		if (sf_usable(c->sf[i]) && c->sf[i]->peer_live)
+			return 1;
+	return 0;
+}
+
+#define PARK_CHECK 0.5 /* seconds between looks at the parked sockets */
+
+void park_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct mps_conn *c = w->data;
+
+	if (peer_counts_another(c)) {
+		unpark_all(c);
+		ev_timer_stop(loop, w);
+	}
+}
+
+/* sf goes away for a local reason (its address or link gone, its remote
+ * address withdrawn) but its TCP connection may still be alive: keep its
+ * socket open and silent until the peer surely counts another subflow
+ * (or the connection ends), so that a live shim never resets what may be
+ * the peer's last subflow.  Returns 1 if parked. */
+int park_sf(struct mps_conn *c, struct mps_subflow *sf)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (sf->fd < 0 || c->nparked == MPS_MAX_PARKED || sf->wr_dead ||
+	    mps_real.getsockopt(sf->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+	    (ti.tcpi_state != MPS_TCP_ESTABLISHED && ti.tcpi_state != MPS_TCP_CLOSE_WAIT))
+		return 0;
+	ev_io_stop(c->loop, &sf->rio);
+	ev_io_stop(c->loop, &sf->wio);
+	c->parked[c->nparked++] = sf->fd;
+	sf->fd = -1; /* mps_sf_free leaves it open */
+	if (!ev_is_active(&c->park_timer)) {
+		ev_timer_set(&c->park_timer, PARK_CHECK, PARK_CHECK);
+		ev_timer_start(c->loop, &c->park_timer);
+	}
+	return 1;
+}
+
+/* Socket options the app set, for a subflow created later. */
+void apply_opts(struct mps_conn *c, int fd)
+{
+	int i;
+
+	pthread_mutex_lock(&c->sock->lock);
+	for (i = 0; i < c->sock->nopts; i++) {
+		const struct mps_opt *o = &c->sock->opts[i];
+
+		mps_real.setsockopt(fd, o->level, o->name, o->val, o->len);
+	}
+	pthread_mutex_unlock(&c->sock->lock);
+}
+
+/* With several subflows the kernel keeps only a little unsent data per
+ * subflow, so our scheduler decides where bytes go. */
+void update_lowat(struct mps_conn *c)
+{
+	int i, multi = n_usable(c) > 1;
+
+	for (i = 0; i < c->nsf; i++) {
+		struct mps_subflow *sf = c->sf[i];
+		int v = multi ? (int)SF_LOWAT : 0;
+
+		if (sf->fd < 0 || sf->lowat == multi)
+			continue;
+		if (v == 0)
+			v = INT32_MAX; /* the kernel's "no limit" */
+		mps_real.setsockopt(sf->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof(v));
+		sf->lowat = (uint8_t)multi;
+	}
+}
+
+void sf_log_stats(struct mps_conn *c, struct mps_subflow *sf)
+{
+	char l[64], r[64];
+
+	mps_info("conn %s: subflow %d %s -> %s: sent %llu B, received %llu B", c->peer_str, sf->id,
+	         mps_addr_str(&sf->local, l, sizeof(l)), mps_addr_str(&sf->remote, r, sizeof(r)),
+	         (unsigned long long)sf->tx_bytes, (unsigned long long)sf->rx_bytes);
+}
+
+/* ------------------------------------------------------------- segment queue */
+
+struct mps_seg *seg_add(struct mps_subflow *sf)
+{
+	struct mps_seg *s;
+
+	if (sf->nseg == MAX_SEGS)
+		return NULL;
+	s = &sf->seg[sf->nseg++];
+	memset(s, 0, sizeof(*s));
+	return s;
+}
+
+/* Queue a control frame.  0, or -1 when the queue is full. */
+int queue_ctl(struct mps_subflow *sf, const uint8_t *fr, size_t len)
+{
+	struct mps_seg *s = seg_add(sf);
+
+	if (!s)
+		return -1;
+	memcpy(s->hdr, fr, len);
+	s->hlen = (uint8_t)len;
+	s->is_ack = fr[0] == MPS_F_ACK;
+	sf->queued += len;
+	return 0;
+}
+
+/* ------------------------------------------------------------- subflow write */
+
+/* The subflow cannot be written any more (EPIPE, ECONNRESET...).  Nothing
+ * is decided here: what the peer sent before is still in the kernel and is
+ * read and delivered first; the read side then sees the error or EOF and
+ * decides. */
+static void sf_write_failed(struct mps_conn *c, struct mps_subflow *sf, int err)
+{
+	mps_dbg("conn %s: subflow %d write failed: %s", c->peer_str, sf->id, strerror(err));
+	sf->wr_dead = 1;
+	sf->nseg = 0;
+	sf->queued = 0;
+	sf->seg_done = 0;
+	ev_io_stop(c->loop, &sf->wio);
+	if (!c->rx_blocked && sf->fd >= 0) {
+		ev_io_start(c->loop, &sf->rio);
+		ev_feed_event(c->loop, &sf->rio, EV_READ);
+	}
+}
+
+/* Write queued segments.  0, or -1 when the subflow failed (handled). */
+int sf_flush(struct mps_conn *c, struct mps_subflow *sf)
+{
+	while (sf->nseg > 0 && sf->fd >= 0 && !sf->wr_dead) {
+		struct iovec iov[2 * MAX_SEGS];
+		struct msghdr mh;
+		size_t skip = sf->seg_done;
+		int n = 0, i;
+		ssize_t w;
+
+		for (i = 0; i < sf->nseg; i++) {
+			struct mps_seg *s = &sf->seg[i];
+
+			if (s->hlen > skip) {
+				iov[n].iov_base = s->hdr + skip;
+				iov[n++].iov_len = s->hlen - skip;
+				skip = 0;
+			} else
+				skip -= s->hlen;
+			if (s->plen > skip) {
+				iov[n].iov_base = (void *)(s->payload + skip);
+				iov[n++].iov_len = s->plen - skip;
+				skip = 0;
+			} else
+				skip -= s->plen;
+		}
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = iov;
+		mh.msg_iovlen = (size_t)n;
+		w = mps_real.sendmsg(sf->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				sf->ready = 0;
+				ev_io_start(c->loop, &sf->wio);
+				return 0;
+			}
+			sf_write_failed(c, sf, errno);
+			return -1;
+		}
+		sf->queued -= (size_t)w;
+		w += (ssize_t)sf->seg_done;
+		sf->seg_done = 0;
+		for (i = 0; i < sf->nseg; i++) {
+			struct mps_seg *s = &sf->seg[i];
+			size_t total = s->hlen + s->plen;
+
+			if ((size_t)w < total) {
+				sf->seg_done = (size_t)w;
+				break;
+			}
+			w -= (ssize_t)total;
+			if (s->plain)
+				mps_sendbuf_ack(&c->sb, s->dsn + s->plen);
+		}
+		if (i > 0) {
+			memmove(sf->seg, sf->seg + i,
+			        (size_t)(sf->nseg - i) * sizeof(struct mps_seg));
+			sf->nseg -= i;
+		}
+	}
+	/* A frame that was partly written pinned the send buffer below it
+	 * (release_acked); once written, free what the peer has ACKed. */
+	if (c->tx_mode == TX_MP && mps_dsn_lt(c->sb.una, c->snd_una))
+		release_acked(c);
+	if (c->tx_mode == TX_PLAIN && c->fin_sent && !sf->wr_shut && sf->fd >= 0 && sf->nseg == 0 &&
+	    c->snd_nxt == c->sb.end) {
+		shutdown(sf->fd, SHUT_WR);
+		sf->wr_shut = 1;
+	}
+	return 0;
+}
+
+static void sf_on_write(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct mps_subflow *sf = w->data;
+	struct mps_conn *c = sf->c;
+
+	ev_io_stop(loop, w);
+	if (!c || c->dead)
+		return;
+	if (sf->state == SF_CONNECTING) {
+		client_join_connected(c, sf);
+		return;
+	}
+	sf->ready = 1;
+	sf_flush(c, sf);
+	conn_push(c);
+	if (c->dead)
+		return;
+	app_update_read(c);
+	conn_check_done(c);
+}
+
+/* ------------------------------------------------------------- subflow read */
+
+static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct mps_subflow *sf = w->data;
+	struct mps_conn *c = sf->c;
+	ssize_t r;
+
+	if (!c) {
+		mps_join_on_read(loop, sf);
+		return;
+	}
+	if (sf->rlen == RBUF_SIZE) {
+		/* Deliver (and compact) before reading more; if the app cannot
+		 * take it (plain relay), rx_blocked is set and app_on_write
+		 * resumes us. */
+		rx_process(c, sf);
+		if (c->dead || sf->state == SF_DEAD)
+			return;
+		if (sf->rlen == RBUF_SIZE) {
+			ev_io_stop(loop, w);
+			return;
+		}
+	}
+	do
+		r = mps_real.read(sf->fd, sf->rbuf + sf->rlen, RBUF_SIZE - sf->rlen);
+	while (r < 0 && errno == EINTR);
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	if (r <= 0) {
+		int err = r < 0 ? errno : 0;
+
+		if (c->rx_mode == RX_NEGO) {
+			ev_io_stop(loop, w);
+			apply_verdict(c, sf, mps_nego_eof(&c->nego));
+			if (!c->dead && c->rx_mode == RX_PLAIN && c->role == MPS_SERVER) {
+				rcv_fin_reached(c);
+				conn_check_done(c);
+			}
+			return;
+		}
+		if (c->rx_mode == RX_PLAIN) {
+			ev_io_stop(loop, w);
+			if (err) {
+				conn_abort(c, 0, 0, NULL);
+				return;
+			}
+			if (!c->rcv_fin)
+				rcv_fin_reached(c);
+			conn_check_done(c);
+			return;
+		}
+		sf_mp_eof(c, sf, err);
+		return;
+	}
+	sf->rlen += (size_t)r;
+	sf->rx_bytes += (uint64_t)r;
+	c->ack_sf = sf;
+	if (c->rx_mode == RX_NEGO)
+		apply_verdict(c, sf, mps_nego_input(&c->nego, sf->rbuf, sf->rlen));
+	else if (sf->state == SF_JOIN_SENT)
+		client_join_ack(c, sf);
+	else
+		rx_process(c, sf);
+}

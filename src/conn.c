@@ -1370,6 +1370,14 @@ static void client_established(struct mps_conn *c)
 		c->app_dup = -1;
 	}
 	mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
+	if (c->tx_mode == TX_PLAIN) {
+		/* The plain reconnect after a fallback: its address is now the
+		 * connection's (getsockname). */
+		pthread_mutex_lock(&c->sock->lock);
+		c->sock->local = sf->local;
+		c->sock->local_len = len;
+		pthread_mutex_unlock(&c->sock->lock);
+	}
 	sf->rtt_us = tcp_rtt_us(sf->fd);
 	sf->ready = 1;
 	if (c->tx_mode == TX_MP) {

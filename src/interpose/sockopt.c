@@ -567,7 +567,9 @@ MPS_EXPORT int getsockname(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len)
 
 	if (mps_passthrough() || !(s = mps_fdtab_get(fd)))
 		return mps_real.getsockname(fd, addr.__sockaddr__, len);
+	pthread_mutex_lock(&s->lock); /* a plain fallback reconnect updates it */
 	rc = give_addr(&s->local, s->local_len, addr.__sockaddr__, len);
+	pthread_mutex_unlock(&s->lock);
 	mps_sock_put(s);
 	return rc;
 }

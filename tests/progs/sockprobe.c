@@ -9,7 +9,10 @@
  *   SO_ACCEPTCONN = 0, SO_ERROR = 0
  *   TCP_NODELAY and SO_KEEPALIVE: set to 1, read back as set; TCP_NODELAY
  *   cleared again reads back 0
- *   with "echo": a line sent comes back unchanged (against an echo server)
+ *   with "echo": a line sent comes back unchanged (against an echo server);
+ *   then getsockname again: its port must be the local port of an
+ *   ESTABLISHED TCP connection to HOST:PORT in /proc/net/tcp(6) (after a
+ *   plain fallback the shim reconnects: the port in use is the new one)
  * Prints each check; exit 0 if all pass, 1 otherwise, 2 on usage.
  */
 #ifndef _GNU_SOURCE
@@ -28,6 +31,36 @@
 #include <unistd.h>
 
 static int failures;
+
+/* Is there an ESTABLISHED TCP socket from local port lport to rport in
+ * /proc/net/tcp or tcp6?  (Addresses are not compared: the port pair is
+ * enough inside a test namespace.) */
+static int tcp_established(unsigned lport, unsigned rport)
+{
+	static const char *const files[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+	char line[512];
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		FILE *f = fopen(files[i], "r");
+
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			char la[64], ra[64];
+			unsigned lp, rp, st;
+
+			if (sscanf(line, " %*d: %63[0-9A-Fa-f]:%x %63[0-9A-Fa-f]:%x %x", la, &lp, ra,
+				   &rp, &st) == 5 &&
+			    lp == lport && rp == rport && st == 1) {
+				fclose(f);
+				return 1;
+			}
+		}
+		fclose(f);
+	}
+	return 0;
+}
 
 static void check(int ok, const char *what, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -226,6 +259,18 @@ int main(int argc, char **argv)
 		echo_check(fd, 0, NULL, 0);
 		echo_check(fd, 1, ai->ai_addr, ai->ai_addrlen);
 		echo_check(fd, 2, ai->ai_addr, ai->ai_addrlen);
+		/* The echo went through whatever connection carries the stream
+		 * now: getsockname must name it. */
+		sl = sizeof(ss);
+		memset(&ss, 0, sizeof(ss));
+		if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+			check(0, "getsockname after echo", "%s", strerror(errno));
+		} else {
+			addr_str(&ss, a, sizeof(a), &port);
+			check(tcp_established((unsigned)port, (unsigned)want_port),
+			      "getsockname after echo", "local port %d %s an established connection to port %d",
+			      port, tcp_established((unsigned)port, (unsigned)want_port) ? "is" : "is NOT", want_port);
+		}
 	}
 	freeaddrinfo(ai);
 	close(fd);

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mptcpshim/log.h"
@@ -17,6 +18,8 @@
 int mps_log_level = MPS_LOG_WARN;
 static char g_file[256];
 static int g_fd = -1;
+static dev_t g_dev; /* what g_fd was opened on: an app that closes every */
+static ino_t g_ino; /* descriptor may close ours, and the number be reused */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void mps_log_setup(int level, const char *file)
@@ -54,6 +57,16 @@ static int open_fd(void)
 	return fd;
 }
 
+/* Does g_fd still refer to the file we opened?  (A daemon's close-all
+ * loop, a forked child's cleanup: the number may now be a socket, and a
+ * log line written into it would corrupt a stream.) */
+static int still_ours(void)
+{
+	struct stat st;
+
+	return fstat(g_fd, &st) == 0 && st.st_dev == g_dev && st.st_ino == g_ino;
+}
+
 void mps_log(int level, const char *fmt, ...)
 {
 	static const char *const names[] = {"error", "warn", "info", "debug"};
@@ -75,8 +88,16 @@ void mps_log(int level, const char *fmt, ...)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
 	pthread_mutex_lock(&g_lock);
-	if (g_fd < 0)
-		g_fd = open_fd();
+	if (g_fd >= 0 && !still_ours())
+		g_fd = -1; /* closed behind our back: never write into a reused number */
+	if (g_fd < 0 && (g_fd = open_fd()) >= 0) {
+		struct stat st;
+
+		if (fstat(g_fd, &st) == 0) {
+			g_dev = st.st_dev;
+			g_ino = st.st_ino;
+		}
+	}
 	if (g_fd >= 0 && write(g_fd, line, (size_t)n) < 0) {
 		/* nowhere left to report it */
 	}

@@ -603,6 +603,25 @@ void mps_conn_on_addr_event(int family, const uint8_t *addr, unsigned ifindex, i
 	}
 }
 
+/* A link came up or a route appeared: a join still connecting chose its
+ * route before (a device-bound socket with no route takes the server for a
+ * neighbour on its link: its SYN waits for an ARP answer that never
+ * comes, then for TCP's SYN backoff, 1 s and 3 s later).  Start it again
+ * (pm_fill, right after) with the routing as it is now. */
+static void restart_connecting_joins(struct mps_conn *c)
+{
+	int i;
+
+	for (i = c->nsf - 1; i >= 0; i--) {
+		struct mps_subflow *sf = c->sf[i];
+
+		if (sf->state == SF_CONNECTING && sf->id != 1) {
+			conn_del_sf(c, sf);
+			mps_sf_free(c->loop, sf, 1);
+		}
+	}
+}
+
 void mps_conn_on_link_event(unsigned ifindex, int up)
 {
 	struct mps_conn *c, *next;
@@ -613,8 +632,10 @@ void mps_conn_on_link_event(unsigned ifindex, int up)
 			continue;
 		if (!up)
 			drop_matching(c, 0, NULL, ifindex, "interface down");
-		else if (c->role == MPS_CLIENT)
+		else if (c->role == MPS_CLIENT) {
+			restart_connecting_joins(c);
 			pm_fill(c);
+		}
 		if (!c->dead)
 			conn_push(c);
 	}

@@ -202,32 +202,6 @@ cmds = {k[4:]: v for k, v in list(globals().items()) if k.startswith("cmd_")}
 cmds[sys.argv[1]](*sys.argv[2:])
 PYEOF
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-wait_moved() { # I BYTES SECS
-	local i=$1 want=$2 secs=$3 b0 k
-	b0=$(path_bytes "$i")
-	for ((k = 0; k < secs * 50; k++)); do
-		[ $(($(path_bytes "$i") - b0)) -ge "$want" ] && return 0
-		sleep 0.02
-	done
-	return 1
-}
-
-# blackhole2 on|off: nft drop of everything on the client's IFC[2].
-blackhole2() {
-	if [ "$1" = on ]; then
-		ip netns exec "$NS_C" nft -f - <<EOF || fail "nft blackhole"
-table inet bh2 {
-	chain in { type filter hook input priority -10; policy accept; iifname "${IFC[2]}" drop; }
-	chain out { type filter hook output priority -10; policy accept; oifname "${IFC[2]}" drop; }
-}
-EOF
-	else
-		ip netns exec "$NS_C" nft delete table inet bh2 2>/dev/null || true
-	fi
-}
-
 # res FILE: the result line of a closetool run ("" if none)
 res() { cat "$1" 2>/dev/null || true; }
 
@@ -458,10 +432,10 @@ CEOF
 		linkdown | blackhole)
 			wait_moved "$DP" $((256 * 1024)) 60 || fail "$what: conn $n: path 2 carried nothing"
 			[ "$ev" = linkdown ] && ip -n "$NS_C" link set "${IFC[2]}" down
-			[ "$ev" = blackhole ] && blackhole2 on
+			[ "$ev" = blackhole ] && blackhole "$NS_C" "${IFC[2]}" on
 			sleep 1
 			[ "$ev" = linkdown ] && ip -n "$NS_C" link set "${IFC[2]}" up
-			[ "$ev" = blackhole ] && blackhole2 off
+			[ "$ev" = blackhole ] && blackhole "$NS_C" "${IFC[2]}" off
 			;;
 		esac
 		bg_wait "$cp" 120 || fail "$what: conn $n ($ev): the client failed ($?)"

@@ -1219,3 +1219,39 @@ path_rate() {
 	fi
 	RATE[i]=$r
 }
+
+# --- small helpers shared by the resilience tests ---------------------------
+
+# re STRING: STRING with grep -E's special characters escaped.
+re() { printf '%s' "$1" | sed 's/[][().*^$]/\\&/g'; }
+
+# now_ms: wall clock in milliseconds.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# wait_moved I BYTES SECS: wait until path I's counters moved BYTES from
+# the value at the call; false after SECS.
+wait_moved() {
+	local i=$1 want=$2 secs=$3 b0 k
+	b0=$(path_bytes "$i")
+	for ((k = 0; k < secs * 50; k++)); do
+		[ $(($(path_bytes "$i") - b0)) -ge "$want" ] && return 0
+		sleep 0.02
+	done
+	return 1
+}
+
+# blackhole NS IF on|off: nft drop of everything in and out of IF (no link
+# event: a silent blackhole).
+blackhole() {
+	local ns=$1 ifn=$2 tbl="bh_$2"
+	if [ "$3" = on ]; then
+		ip netns exec "$ns" nft -f - <<EOF || fail "nft blackhole on $ns/$ifn"
+table inet $tbl {
+	chain in { type filter hook input priority -10; policy accept; iifname "$ifn" drop; }
+	chain out { type filter hook output priority -10; policy accept; oifname "$ifn" drop; }
+}
+EOF
+	else
+		ip netns exec "$ns" nft delete table inet "$tbl" 2>/dev/null || true
+	fi
+}

@@ -95,7 +95,6 @@ xfer() {
 	[ $((tot)) -ge "$n" ] || fail "$what: the server's subflow statistics add up to $((tot)) B < $n B"
 }
 
-re() { printf '%s' "$1" | sed 's/[][().*^$]/\\&/g'; }
 ep() { if [ "$1" = 6 ]; then echo "[$3]"; else echo "$2"; fi; }
 # npairs FAM: the extra subflows the client's path manager opens.  Its
 # pairing rule (mps_pm_pair): an interface on the subnet of one of the

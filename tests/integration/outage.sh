@@ -39,19 +39,6 @@ DP=2
 shim_enabled || DP=1
 mkrand "$D/data.in" "$SIZE"
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-# wait_moved I BYTES SECS: wait until path I's counters moved BYTES.
-wait_moved() {
-	local i=$1 want=$2 secs=$3 b0 k
-	b0=$(path_bytes "$i")
-	for ((k = 0; k < secs * 50; k++)); do
-		[ $(($(path_bytes "$i") - b0)) -ge "$want" ] && return 0
-		sleep 0.02
-	done
-	return 1
-}
-
 # all_paths blackhole|linkdown on|off (client side, both paths)
 all_paths() {
 	local i

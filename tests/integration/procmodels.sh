@@ -63,8 +63,8 @@ D=$T_DIR
 MP=1
 shim_enabled || MP=0
 
-# wait_moved I BYTES: until path I counted BYTES more than now (60 s).
-wait_moved() {
+# wait_path_moved I BYTES: until path I counted BYTES more than now (60 s).
+wait_path_moved() {
 	local i=$1 want=$2 b0 k
 	b0=$(path_bytes "$i")
 	for ((k = 0; k < 1200; k++)); do
@@ -118,8 +118,8 @@ pm_case() {
 	bg_start "cli-$name" shim "$NS_C" "$PM" client "$SRV4" "$PORT" "$n" "$size"
 	cpid=$BG_PID
 	if [ "$kill" != 0 ]; then
-		wait_moved 1 "$MIB"
-		[ "$MP" = 1 ] && wait_moved 2 "$MIB"
+		wait_path_moved 1 "$MIB"
+		[ "$MP" = 1 ] && wait_path_moved 2 "$MIB"
 		link "$kill" down
 	fi
 	bg_wait "$cpid" "$T_CMD_TIMEOUT" || fail "$name: client failed ($?)"

@@ -86,9 +86,38 @@ uint32_t tcp_rtt_us(int fd)
  * Callers up the stack may still look at a connection or subflow after an
  * abort: memory goes once this loop iteration's callbacks are over. */
 
+/* A connection's buffers (send buffer, receive queue, out-of-order queue:
+ * megabytes under loss) come back to malloc in scattered chunks that glibc
+ * keeps: give the pages back to the system, so a long-lived server's
+ * memory returns to its baseline.  At most once a second (malloc_trim
+ * walks the heap, and busy servers end thousands of connections a second):
+ * a connection that ends within a second of the last trim is trimmed for
+ * by a timer. */
+static ev_timer g_trim_timer;
+static double g_last_trim;
+
+static void trim_now(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	g_last_trim = ev_now(loop);
+	malloc_trim(0);
+}
+
+static void trim_soon(struct ev_loop *loop)
+{
+	double wait = 1.0 - (ev_now(loop) - g_last_trim);
+
+	if (ev_is_active(&g_trim_timer))
+		return;
+	if (wait <= 0) {
+		trim_now(loop, &g_trim_timer, 0);
+		return;
+	}
+	ev_timer_init(&g_trim_timer, trim_now, wait, 0.);
+	ev_timer_start(loop, &g_trim_timer);
+}
+
 static void reap(struct ev_loop *loop, ev_prepare *w, int revents)
 {
-	static double last_trim;
 	int freed_conn = g_zombies != NULL;
 
 	while (g_zombies) {
@@ -105,15 +134,8 @@ static void reap(struct ev_loop *loop, ev_prepare *w, int revents)
 		free(sf);
 	}
 	ev_prepare_stop(loop, w);
-	/* A connection's buffers (send buffer, receive queue, out-of-order
-	 * queue: megabytes under loss) come back to malloc in scattered
-	 * chunks that glibc keeps: give the pages back to the system, so a
-	 * long-lived server's memory returns to its baseline.  At most once a
-	 * second while others live: busy servers end many connections. */
-	if (freed_conn && (!g_conns || ev_now(loop) - last_trim > 1.0)) {
-		last_trim = ev_now(loop);
-		malloc_trim(0);
-	}
+	if (freed_conn)
+		trim_soon(loop);
 }
 
 void reaper_arm(struct ev_loop *loop)

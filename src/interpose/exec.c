@@ -187,33 +187,36 @@ MPS_EXPORT int execle(const char *path, const char *arg, ...)
 	return execve(path, argv, envp);
 }
 
-/* posix_spawn: file actions may dup2 any connection (close-on-exec or not)
- * onto another number, so every connection is listed; the new image
- * matches them by inode. */
-MPS_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
-                           const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+/* posix_spawn, posix_spawnp: file actions may dup2 any connection
+ * (close-on-exec or not) onto another number, so every connection is
+ * listed; the new image matches them by inode. */
+typedef int spawn_fn(pid_t *, const char *, const posix_spawn_file_actions_t *,
+                     const posix_spawnattr_t *, char *const[], char *const[]);
+
+static int spawn_listing(spawn_fn *fn, pid_t *pid, const char *path,
+                         const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+                         char *const argv[], char *const envp[])
 {
 	struct newenv ne;
 	char *const *e;
 	int rc;
 
-	mps_real_init();
 	e = env_for_exec(envp, 0, &ne);
-	rc = mps_real.posix_spawn(pid, path, fa, attr, argv, e);
+	rc = fn(pid, path, fa, attr, argv, e);
 	env_done(&ne);
 	return rc;
+}
+
+MPS_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                           const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	mps_real_init();
+	return spawn_listing(mps_real.posix_spawn, pid, path, fa, attr, argv, envp);
 }
 
 MPS_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
                             const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	struct newenv ne;
-	char *const *e;
-	int rc;
-
 	mps_real_init();
-	e = env_for_exec(envp, 0, &ne);
-	rc = mps_real.posix_spawnp(pid, file, fa, attr, argv, e);
-	env_done(&ne);
-	return rc;
+	return spawn_listing(mps_real.posix_spawnp, pid, file, fa, attr, argv, envp);
 }

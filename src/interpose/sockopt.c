@@ -287,33 +287,36 @@ void mps_opts_restore(int app_end, int tcp, struct mps_sock *s)
 	copy_app_opts(app_end, tcp);
 }
 
-/* The connection is over: a fresh TCP socket of the same family answers
- * (TCP keeps answering on a closed socket; values are its defaults,
- * TCP_INFO says TCP_CLOSE, errnos are the kernel's). */
-static int scratch_getopt(struct mps_sock *s, int level, int name, void *val, socklen_t *len)
+/* The connection is over (or out of this process's reach): a fresh TCP
+ * socket of the same family answers (TCP keeps answering on a closed
+ * socket; values are its defaults, TCP_INFO says TCP_CLOSE, errnos are the
+ * kernel's).  scratch_done closes it keeping the call's errno. */
+static int scratch_socket(const struct mps_sock *s)
 {
-	int fd = socket(s->family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP), rc, e;
+	return socket(s->family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+}
 
-	if (fd < 0)
-		return -1;
-	rc = mps_real.getsockopt(fd, level, name, val, len);
-	e = errno;
+static int scratch_done(int fd, int rc)
+{
+	int e = errno;
+
 	mps_real.close(fd);
 	errno = e;
 	return rc;
 }
 
+static int scratch_getopt(struct mps_sock *s, int level, int name, void *val, socklen_t *len)
+{
+	int fd = scratch_socket(s);
+
+	return fd < 0 ? -1 : scratch_done(fd, mps_real.getsockopt(fd, level, name, val, len));
+}
+
 static int scratch_setopt(struct mps_sock *s, int level, int name, const void *val, socklen_t len)
 {
-	int fd = socket(s->family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP), rc, e;
+	int fd = scratch_socket(s);
 
-	if (fd < 0)
-		return -1;
-	rc = mps_real.setsockopt(fd, level, name, val, len);
-	e = errno;
-	mps_real.close(fd);
-	errno = e;
-	return rc;
+	return fd < 0 ? -1 : scratch_done(fd, mps_real.setsockopt(fd, level, name, val, len));
 }
 
 static int get_identity(int fd, struct mps_sock *s, int name, void *val, socklen_t *len)
@@ -366,7 +369,8 @@ static int remote_tcp_info(struct mps_sock *s, void *val, socklen_t *len)
 	}
 	n = MPS_MIN(*len, (socklen_t)sizeof(ti));
 	memset(&ti, 0, sizeof(ti));
-	ti.tcpi_state = atomic_load(&s->state) == MPS_SS_CONNECTED ? MPS_TCP_ESTABLISHED : MPS_TCP_CLOSE;
+	ti.tcpi_state =
+	        atomic_load(&s->state) == MPS_SS_CONNECTED ? MPS_TCP_ESTABLISHED : MPS_TCP_CLOSE;
 	memcpy(val, &ti, n);
 	*len = n;
 	return 0;

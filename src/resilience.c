@@ -250,10 +250,12 @@ void watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* sf is gone (error, EOF, withdrawn address) while the connection lives on
  * other subflows.  Its bytes not data-ACKed are sent again on the others
- * (the receiver drops what it already has). */
-static void sf_lost(struct mps_conn *c, struct mps_subflow *sf, const char *why)
+ * (the receiver drops what it already has).  by_peer: the peer closed it
+ * (expected once it sent its DATA_FIN: logged at debug); else a local
+ * path event, always worth an info line. */
+static void sf_lost(struct mps_conn *c, struct mps_subflow *sf, const char *why, int by_peer)
 {
-	if (c->rcv_fin) /* the peer is closing down: expected */
+	if (c->rcv_fin && by_peer) /* the peer is closing down: expected */
 		mps_dbg("conn %s: subflow %d closed (%s)", c->peer_str, sf->id, why);
 	else
 		mps_info("conn %s: subflow %d lost (%s); %d left", c->peer_str, sf->id, why,
@@ -311,7 +313,7 @@ void sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 			return;
 		}
 		if (!c->rcv_fin || !c->fin_acked) {
-			sf_lost(c, sf, err ? strerror(err) : "closed by the peer");
+			sf_lost(c, sf, err ? strerror(err) : "closed by the peer", 1);
 			return;
 		}
 	}
@@ -363,7 +365,7 @@ void drop_sf(struct mps_conn *c, struct mps_subflow *sf, const char *why)
 	if (park_sf(c, sf))
 		mps_dbg("conn %s: subflow %d parked", c->peer_str, sf->id);
 	if (n_usable(c) - sf_usable(sf) > 0)
-		sf_lost(c, sf, why);
+		sf_lost(c, sf, why, 0); /* a local path event: lost even while closing */
 	else if (!c->rcv_fin || !c->fin_acked) {
 		sf_log_stats(c, sf);
 		reinject_sf(c, sf);

@@ -71,3 +71,11 @@ struct mps_conn *mps_token_find(uint32_t token)
 	pthread_mutex_unlock(&g_lock);
 	return c;
 }
+
+void mps_token_lock(int lock)
+{
+	if (lock)
+		pthread_mutex_lock(&g_lock);
+	else
+		pthread_mutex_unlock(&g_lock);
+}

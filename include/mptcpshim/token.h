@@ -12,5 +12,7 @@ struct mps_conn;
 int mps_token_add(uint32_t token, struct mps_conn *conn);
 void mps_token_del(uint32_t token, struct mps_conn *conn);
 struct mps_conn *mps_token_find(uint32_t token);
+/* Held across fork (src/interpose/proc.c): a leaf lock. */
+void mps_token_lock(int lock);
 
 #endif

@@ -17,19 +17,29 @@
 #include "mptcpshim/interpose.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/peercache.h"
+#include "mptcpshim/token.h"
 
-/* The keeper's fork copies connection state that app threads may touch
- * (sock locks, the peer cache, the log): hold those locks across it. */
-static void keeper_locks(int lock)
+/* Every fork holds the leaf locks that the shim thread takes while it
+ * runs (token table, peer cache, log): a child forked while the thread
+ * held one would otherwise inherit it locked and hang at its first log
+ * line, connect or accept.  The keeper's fork also copies connection state
+ * that app threads may touch: it holds the sock locks too (the shim thread
+ * has stopped then; an ordinary child re-initialises them instead, see
+ * mps_fdtab_atfork_child). */
+static void fork_locks(int lock)
 {
 	if (lock) {
-		mps_conn_lock_socks(1);
+		if (mps_keeper_forking)
+			mps_conn_lock_socks(1);
+		mps_token_lock(1);
 		mps_peercache_lock(1);
 		mps_log_lock(1);
 	} else {
 		mps_log_lock(0);
 		mps_peercache_lock(0);
-		mps_conn_lock_socks(0);
+		mps_token_lock(0);
+		if (mps_keeper_forking)
+			mps_conn_lock_socks(0);
 	}
 }
 
@@ -37,23 +47,21 @@ static void prepare(void)
 {
 	mps_loop_atfork_prepare();
 	mps_fdtab_atfork_prepare();
-	if (mps_keeper_forking)
-		keeper_locks(1);
+	fork_locks(1);
 }
 
 static void parent(void)
 {
-	if (mps_keeper_forking)
-		keeper_locks(0);
+	fork_locks(0);
 	mps_fdtab_atfork_parent();
 	mps_loop_atfork_parent();
 }
 
 static void child(void)
 {
+	fork_locks(0);
 	if (mps_keeper_forking) {
 		/* The keeper keeps everything: it services the connections. */
-		keeper_locks(0);
 		mps_fdtab_atfork_parent();
 		mps_loop_atfork_child();
 		return;

@@ -65,6 +65,7 @@ static void resolve(void)
 	mps_real.eventfd = sym("eventfd");
 	mps_real.epoll_create = sym("epoll_create");
 	mps_real.epoll_create1 = sym("epoll_create1");
+	mps_real.epoll_ctl = sym("epoll_ctl");
 	mps_real.execve = sym("execve");
 	mps_real.execveat = sym_opt("execveat");
 	mps_real.fexecve = sym("fexecve");

@@ -4,6 +4,7 @@
 #define MPS_REAL_H
 
 #include <spawn.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -38,6 +39,7 @@ struct mps_real {
 	int (*eventfd)(unsigned int, int);
 	int (*epoll_create)(int);
 	int (*epoll_create1)(int);
+	int (*epoll_ctl)(int, int, int, struct epoll_event *);
 	/* exec: the new image learns which inherited fds are connections */
 	int (*execve)(const char *, char *const[], char *const[]);
 	int (*execveat)(int, const char *, char *const[], char *const[], int);

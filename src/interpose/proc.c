@@ -12,6 +12,7 @@
 
 #include "mptcpshim/conn.h"
 #include "mptcpshim/crypto.h"
+#include "mptcpshim/epreg.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/inherit.h"
 #include "mptcpshim/interpose.h"
@@ -20,7 +21,8 @@
 #include "mptcpshim/token.h"
 
 /* Every fork holds the leaf locks that the shim thread takes while it
- * runs (token table, peer cache, log): a child forked while the thread
+ * runs, and the app threads' epoll bookkeeping (token table, epoll
+ * registrations, peer cache, log): a child forked while the thread
  * held one would otherwise inherit it locked and hang at its first log
  * line, connect or accept.  The keeper's fork also copies connection state
  * that app threads may touch: it holds the sock locks too (the shim thread
@@ -32,11 +34,13 @@ static void fork_locks(int lock)
 		if (mps_keeper_forking)
 			mps_conn_lock_socks(1);
 		mps_token_lock(1);
+		mps_epreg_lock_all(1);
 		mps_peercache_lock(1);
 		mps_log_lock(1);
 	} else {
 		mps_log_lock(0);
 		mps_peercache_lock(0);
+		mps_epreg_lock_all(0);
 		mps_token_lock(0);
 		if (mps_keeper_forking)
 			mps_conn_lock_socks(0);

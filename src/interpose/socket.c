@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "mptcpshim/conn.h"
+#include "mptcpshim/epreg.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/interpose.h"
 #include "mptcpshim/log.h"
@@ -85,6 +86,35 @@ static size_t fill_app_end(int app)
 	return total;
 }
 
+/* The app's epoll registrations of fd follow it when the shim swaps the
+ * file behind the number (see mptcpshim/epreg.h): ep_detach deletes them
+ * from the file fd names now (before the swap) and keeps those the kernel
+ * had; ep_attach adds them to the file it names after. */
+static int ep_detach(int fd, struct mps_epreg *r)
+{
+	int n = mps_epreg_take(fd, r, MPS_EPREG_PER_FD), i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (mps_real.epoll_ctl(r[i].epfd, EPOLL_CTL_DEL, fd, NULL) == 0)
+			r[k++] = r[i];
+	return k;
+}
+
+static void ep_attach(int fd, const struct mps_epreg *r, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct epoll_event ev = {.events = r[i].events, .data = {.u64 = r[i].data}};
+
+		if (mps_real.epoll_ctl(r[i].epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
+			mps_epreg_note(r[i].epfd, EPOLL_CTL_ADD, fd, r[i].events, r[i].data);
+		else
+			mps_warn("epoll: cannot move fd %d's registration in epoll set %d: %s", fd,
+			         r[i].epfd, strerror(errno));
+	}
+}
+
 /* Swap fd (a TCP socket) for the app's end of a new socketpair and start
  * the connection engine.  0 or -errno (then fd is left untouched). */
 static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int cloexec,
@@ -143,12 +173,22 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 	if (role == MPS_CLIENT) {
 		/* The TCP socket moves to a new number; the app's number gets
 		 * the socketpair end, keeping its close-on-exec flag. */
+		struct mps_epreg ep[MPS_EPREG_PER_FD];
+		int nep;
+
 		tcp = mps_real.fcntl(fd, F_DUPFD_CLOEXEC, 0);
 		if (tcp < 0)
 			goto fail_errno;
 		mps_ifd_add(tcp);
-		if (mps_real.dup3(sp[0], fd, cloexec ? O_CLOEXEC : 0) < 0)
+		nep = ep_detach(fd, ep);
+		if (mps_real.dup3(sp[0], fd, cloexec ? O_CLOEXEC : 0) < 0) {
+			int e = errno;
+
+			ep_attach(fd, ep, nep); /* still the TCP socket */
+			errno = e;
 			goto fail_errno;
+		}
+		ep_attach(fd, ep, nep);
 		mps_real.close(sp[0]);
 		sp[0] = -1;
 		app = fd;
@@ -223,7 +263,8 @@ fail:
  * connection ends (abortively when s->linger0 is set). */
 static int reset_to_tcp(int fd, struct mps_sock *s)
 {
-	int fl = mps_real.fcntl(fd, F_GETFL), fdfl = mps_real.fcntl(fd, F_GETFD), t;
+	int fl = mps_real.fcntl(fd, F_GETFL), fdfl = mps_real.fcntl(fd, F_GETFD), t, nep;
+	struct mps_epreg ep[MPS_EPREG_PER_FD];
 
 	t = socket(s->family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (t < 0)
@@ -232,13 +273,16 @@ static int reset_to_tcp(int fd, struct mps_sock *s)
 	if (fl >= 0 && (fl & O_NONBLOCK))
 		mps_real.fcntl(t, F_SETFL, O_NONBLOCK);
 	mps_fdtab_clear(fd);
+	nep = ep_detach(fd, ep);
 	if (mps_real.dup3(t, fd, fdfl >= 0 && (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
 		int e = errno;
 
+		ep_attach(fd, ep, nep);
 		mps_real.close(t);
 		errno = e;
 		return -1;
 	}
+	ep_attach(fd, ep, nep);
 	mps_real.close(t);
 	return 0;
 }
@@ -419,12 +463,33 @@ MPS_EXPORT int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len, int
 	return do_accept(fd, addr.__sockaddr__, len, flags, 1);
 }
 
+/* close(fd) of a descriptor the app registered in epoll sets.  The kernel
+ * drops a registration when the file's last descriptor closes; while a
+ * connect is in progress the shim holds a second descriptor of the app's
+ * end (to read the filler back), so the app's epoll would keep reporting
+ * a number it closed: delete those registrations ourselves. */
+static void ep_forget_on_close(int fd)
+{
+	struct mps_epreg ep[MPS_EPREG_PER_FD];
+	struct mps_sock *s = mps_fdtab_get(fd);
+	int i, n;
+
+	n = mps_epreg_take(fd, ep, MPS_EPREG_PER_FD);
+	if (s && atomic_load(&s->state) == MPS_SS_CONNECTING)
+		for (i = 0; i < n; i++)
+			mps_real.epoll_ctl(ep[i].epfd, EPOLL_CTL_DEL, fd, NULL);
+	if (s)
+		mps_sock_put(s);
+}
+
 MPS_EXPORT int close(int fd)
 {
 	mps_real_init();
 	if (mps_inside)
 		mps_ifd_del(fd); /* libev closing its own (ev_loop_fork) */
 	else {
+		if (mps_epreg_any(fd))
+			ep_forget_on_close(fd);
 		if (mps_fdtab_has(fd))
 			mps_fdtab_clear(fd);
 		else if (mps_ifd_is(fd)) {
@@ -444,6 +509,7 @@ static void track_dup(int oldfd, int newfd)
 
 	if (newfd < 0 || oldfd == newfd)
 		return;
+	mps_epreg_forget(newfd); /* its old file's registrations are the kernel's now */
 	mps_fdtab_clear(newfd);
 	s = mps_fdtab_get(oldfd);
 	if (s) {
@@ -551,6 +617,17 @@ MPS_EXPORT int epoll_create(int size)
 {
 	mps_real_init();
 	return note_internal(mps_real.epoll_create(size));
+}
+
+MPS_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	int rc;
+
+	mps_real_init();
+	rc = mps_real.epoll_ctl(epfd, op, fd, ev);
+	if (rc == 0 && !mps_inside)
+		mps_epreg_note(epfd, op, fd, ev ? ev->events : 0, ev ? ev->data.u64 : 0);
+	return rc;
 }
 
 MPS_EXPORT int epoll_create1(int flags)

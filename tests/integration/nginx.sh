@@ -13,6 +13,9 @@
 #     worker would be rejected with "unknown token").
 # Which workers served the joins is reported, not required (the kernel
 # decides which worker accepts).
+# Then nginx as a reverse proxy under the shim (client namespace) fetches
+# the file from that nginx for a plain curl: its upstream sockets are in
+# epoll before connect(), so that registration must follow the swap.
 # Harness self-test without the shim: NOSHIM=1 bash nginx.sh
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
@@ -101,6 +104,64 @@ download() {
 
 for ((r = 1; r <= RUNS4; r++)); do download 4 "$r"; done
 for ((r = 1; r <= RUNS6; r++)); do download 6 "$((RUNS4 + r))"; done
+
+# nginx as a reverse proxy under the shim in the client namespace: it
+# registers each upstream socket in epoll (edge-triggered) *before*
+# connect(), so the registration must follow the descriptor that the shim
+# swaps at connect time.  A plain curl on the client's loopback fetches
+# through it; the proxy's upstream connections to the nginx above are
+# multipath.  Two fetches: the second reuses a kept-alive upstream
+# connection.
+next_port
+pport=$PORT
+PX="$D/proxy"
+mkdir -p "$PX/logs" "$PX/tmp"
+cat >"$PX/nginx.conf" <<NGXEOF
+user root;
+worker_processes 1;
+daemon off;
+master_process on;
+pid $PX/nginx.pid;
+error_log $PX/logs/error.log info;
+events { worker_connections 64; }
+http {
+	access_log $PX/logs/access.log;
+	client_body_temp_path $PX/tmp/body;
+	proxy_temp_path $PX/tmp/proxy;
+	fastcgi_temp_path $PX/tmp/fastcgi;
+	uwsgi_temp_path $PX/tmp/uwsgi;
+	scgi_temp_path $PX/tmp/scgi;
+	upstream origin { server $SRV4:$port; keepalive 4; }
+	server {
+		listen 127.0.0.1:$pport;
+		location / {
+			proxy_pass http://origin;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_max_temp_file_size 0;
+		}
+	}
+}
+NGXEOF
+step "nginx reverse proxy (shim) on 127.0.0.1:$pport in the client namespace -> nginx over two paths"
+bg_start "nginx-proxy" shim "$NS_C" "$(command -v nginx || echo /usr/sbin/nginx)" -p "$PX" \
+	-e "$PX/logs/error.log" -c "$PX/nginx.conf"
+proxy_pid=$BG_PID
+wait_listen "$NS_C" "$pport"
+for r in 1 2; do
+	what="proxied download $r"
+	path_use_mark
+	nsrun plain "$NS_C" curl -sS --noproxy '*' --max-time 50 -o "$D/got.bin" "http://127.0.0.1:$pport/file.bin" ||
+		fail "$what: curl through the proxy failed"
+	same_file "$what" "$D/www/file.bin" "$D/got.bin"
+	rm -f "$D/got.bin"
+	path_use_check "$what"
+done
+kill -0 "$proxy_pid" 2>/dev/null || fail "the nginx proxy died"
+if grep -E '\[(emerg|alert|crit)\]|upstream timed out|upstream prematurely' "$PX/logs/error.log"; then
+	fail "the nginx proxy logged upstream errors"
+fi
+bg_stop "$proxy_pid"
 
 if shim_enabled; then
 	log "joins were served by worker(s): $(echo "$joinpids" | tr ' ' '\n' | grep . | sort | uniq -c | tr '\n' ';' | tr -s ' ')"

@@ -2,13 +2,14 @@
 # sockapi.sh: socket API semantics through the shim, IPv4 and IPv6.
 #   nbconnect: refused non-blocking/blocking connect (shim and plain client),
 #              plus a successful non-blocking connect to an open port
-#   pollclient: poll/select/epoll echo clients (non-blocking, partial writes)
+#   pollclient: poll/select/epoll echo clients (non-blocking, partial writes;
+#              epollet: registered edge-triggered before connect, as nginx)
 #   sockprobe: getpeername/getsockname/SO_DOMAIN/SO_TYPE/... look like TCP
 # against an echo server (socat TCP-LISTEN,fork EXEC:cat), with the shim on
 # both ends and shim client vs plain server (plus the reverse).
 # Harness self-test without the shim: NOSHIM=1 bash sockapi.sh
 # Sub-cases (for T_ONLY=REGEX): nbconnect-FAM-CLI-SRV, nbconnect-FAM-byname,
-# pollclient-FAM-CLI-SRV-{poll,select,epoll,small}, sockprobe-FAM-CLI-SRV, apiprobe-FAM-CLI-SRV
+# pollclient-FAM-CLI-SRV-{poll,select,epoll,epollet,small}, sockprobe-FAM-CLI-SRV, apiprobe-FAM-CLI-SRV
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -58,7 +59,7 @@ for fam in 4 6; do
 				step "$q: nbconnect"
 				run_prog "$q nbconnect" "$climode" "$PROG_NBCONNECT" "$host" "$CLOSED_PORT" "$echo_port"
 			fi
-			for m in poll select epoll; do
+			for m in poll select epoll epollet; do
 				selected "pollclient-$k-$m" || continue
 				step "$q: pollclient $m"
 				run_prog "$q pollclient $m $ECHO_BYTES B" "$climode" "$PROG_POLLCLIENT" "$m" "$host" "$echo_port" "$ECHO_BYTES"

@@ -1,7 +1,12 @@
 /* pollclient: readiness-driven echo client.
  *
  * usage: pollclient MODE HOST PORT NBYTES
- *   MODE is poll, select or epoll.
+ *   MODE is poll, select, epoll or epollet.
+ *
+ * epollet registers the socket once, before connect(), edge-triggered for
+ * both directions with a cookie in data.u64, as nginx's upstream connects
+ * do (ngx_add_conn before connect): the registration must follow the fd
+ * when the shim swaps it at connect time.
  *
  * Connects with a non-blocking socket (EINPROGRESS + writability + SO_ERROR),
  * then sends NBYTES of a deterministic pattern while reading the echo, driven
@@ -29,7 +34,9 @@
 #include <time.h>
 #include <unistd.h>
 
-enum mode { M_POLL, M_SELECT, M_EPOLL };
+enum mode { M_POLL, M_SELECT, M_EPOLL, M_EPOLLET };
+
+#define ET_COOKIE 0x5eed0000c0ffee00ull
 
 #define WANT_RD 1
 #define WANT_WR 2
@@ -97,6 +104,30 @@ static int wait_ready(enum mode m, int fd, int want)
 			ready |= WANT_WR;
 		return ready;
 	}
+	case M_EPOLLET: {
+		/* registered once, before connect: wait only */
+		struct epoll_event out;
+		int n = epoll_wait(epfd, &out, 1, IDLE_TIMEOUT_MS);
+		(void)want;
+		if (n < 0)
+			return errno == EINTR ? 0x10 : -1;
+		if (n == 0)
+			return 0;
+		if (out.data.u64 != ET_COOKIE + (unsigned)fd) {
+			fprintf(stderr,
+			        "pollclient: epoll event with data 0x%llx, registered 0x%llx\n",
+			        (unsigned long long)out.data.u64, ET_COOKIE + (unsigned)fd);
+			errno = EBADF;
+			return -1;
+		}
+		if (out.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			ready |= WANT_RD;
+		if (out.events & EPOLLOUT)
+			ready |= WANT_WR;
+		if (out.events & EPOLLERR)
+			ready |= 4;
+		return ready;
+	}
 	case M_EPOLL: {
 		struct epoll_event ev = {.events = 0, .data = {.fd = fd}};
 		if (want & WANT_RD)
@@ -131,7 +162,7 @@ static int wait_ready(enum mode m, int fd, int want)
 int main(int argc, char **argv)
 {
 	if (argc != 5) {
-		fprintf(stderr, "usage: %s poll|select|epoll HOST PORT NBYTES\n", argv[0]);
+		fprintf(stderr, "usage: %s poll|select|epoll|epollet HOST PORT NBYTES\n", argv[0]);
 		return 2;
 	}
 	enum mode m;
@@ -141,6 +172,8 @@ int main(int argc, char **argv)
 		m = M_SELECT;
 	else if (!strcmp(argv[1], "epoll"))
 		m = M_EPOLL;
+	else if (!strcmp(argv[1], "epollet"))
+		m = M_EPOLLET;
 	else {
 		fprintf(stderr, "pollclient: unknown mode %s\n", argv[1]);
 		return 2;
@@ -168,10 +201,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pollclient: fd %d too large for select\n", fd);
 		return 1;
 	}
-	if (m == M_EPOLL) {
+	if (m == M_EPOLL || m == M_EPOLLET) {
 		epfd = epoll_create1(EPOLL_CLOEXEC);
 		if (epfd < 0)
 			return die("epoll_create1");
+	}
+	if (m == M_EPOLLET) {
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+		                         .data = {.u64 = ET_COOKIE + (unsigned)fd}};
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+			return die("epoll_ctl before connect");
 	}
 
 	/* non-blocking connect */
@@ -203,8 +242,13 @@ int main(int argc, char **argv)
 	int wr_shut = 0, eof = 0;
 	static unsigned char wbuf[65536 + 4096], rbuf[65536];
 	struct timespec t0, t1;
+	/* edge-triggered: every readiness is drained until EAGAIN */
+	int burst_max = m == M_EPOLLET ? 1 << 30 : BURST;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 
+	/* edge-triggered: the connect's edge was consumed above, so start by
+	 * trying both ways (as nginx does with its ready flags) */
+	int pending = m == M_EPOLLET ? WANT_RD | WANT_WR : 0;
 	while (!eof) {
 		if (sent == total && !wr_shut) {
 			if (shutdown(fd, SHUT_WR) < 0)
@@ -212,20 +256,22 @@ int main(int argc, char **argv)
 			wr_shut = 1;
 		}
 		int want = WANT_RD | (sent < total ? WANT_WR : 0);
-		int r = wait_ready(m, fd, want);
+		int r = pending ? pending : wait_ready(m, fd, want);
+		pending = 0;
 		if (r == 0x10)
 			continue;
 		if (r < 0)
 			return die("wait");
 		if (r == 0) {
-			fprintf(stderr, "pollclient: no progress for %d ms (sent %llu/%llu, received %llu)\n",
-				IDLE_TIMEOUT_MS, sent, total, recvd);
+			fprintf(stderr,
+			        "pollclient: no progress for %d ms (sent %llu/%llu, received %llu)\n",
+			        IDLE_TIMEOUT_MS, sent, total, recvd);
 			return 1;
 		}
 		wakeups++;
 		/* drain readiness: up to BURST calls each way until EAGAIN, so
 		 * full buffers, EAGAIN and partial writes really happen */
-		for (int burst = 0; (r & WANT_WR) && sent < total && burst < BURST; burst++) {
+		for (int burst = 0; (r & WANT_WR) && sent < total && burst < burst_max; burst++) {
 			/* vary the write size to exercise partial writes */
 			size_t chunk = 1 + (size_t)((sent * 7919 + 4093) % (sizeof(wbuf) - 1));
 			if (chunk > total - sent)
@@ -248,7 +294,7 @@ int main(int argc, char **argv)
 				}
 			}
 		}
-		for (int burst = 0; (r & WANT_RD) && !eof && burst < BURST; burst++) {
+		for (int burst = 0; (r & WANT_RD) && !eof && burst < burst_max; burst++) {
 			ssize_t n = recv(fd, rbuf, sizeof(rbuf), 0);
 			if (n < 0) {
 				if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -262,15 +308,16 @@ int main(int argc, char **argv)
 			} else {
 				for (ssize_t i = 0; i < n; i++) {
 					if (recvd + (unsigned long long)i >= total) {
-						fprintf(stderr, "pollclient: %lld stray byte(s) after %llu echoed\n",
-							(long long)(n - i), total);
+						fprintf(stderr,
+						        "pollclient: %lld stray byte(s) after %llu echoed\n",
+						        (long long)(n - i), total);
 						return 1;
 					}
 					if (rbuf[i] != pattern(recvd + (unsigned long long)i)) {
 						fprintf(stderr,
-							"pollclient: echo mismatch at offset %llu: got 0x%02x want 0x%02x\n",
-							recvd + (unsigned long long)i, rbuf[i],
-							pattern(recvd + (unsigned long long)i));
+						        "pollclient: echo mismatch at offset %llu: got 0x%02x want 0x%02x\n",
+						        recvd + (unsigned long long)i, rbuf[i],
+						        pattern(recvd + (unsigned long long)i));
 						return 1;
 					}
 				}

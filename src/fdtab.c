@@ -35,6 +35,7 @@ struct mps_sock *mps_sock_new(int family)
 	atomic_init(&s->refs, 1);
 	atomic_init(&s->state, MPS_SS_CONNECTING);
 	atomic_init(&s->so_error, 0);
+	atomic_init(&s->so_error_told, 0);
 	s->family = family;
 	pthread_mutex_init(&s->lock, NULL);
 	return s;

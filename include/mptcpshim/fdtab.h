@@ -32,6 +32,7 @@ struct mps_sock {
 	atomic_int refs;
 	atomic_int state;
 	atomic_int so_error; /* reported once by getsockopt(SO_ERROR) */
+	atomic_int so_error_told; /* it was: the af_unix error standing for it is not news */
 	atomic_int linger0;  /* SO_LINGER {1, 0}: closing aborts (FASTCLOSE) */
 	atomic_int pending_err; /* reported once by the next read or write (ETIMEDOUT) */
 	/* Serviced by another process: a forked child's copy, or an fd

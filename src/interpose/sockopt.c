@@ -338,9 +338,15 @@ static int get_identity(int fd, struct mps_sock *s, int name, void *val, socklen
 		socklen_t kl = sizeof(kerr);
 
 		v = atomic_exchange(&s->so_error, 0);
-		/* Consume the af_unix error that stands for it. */
+		if (v)
+			atomic_store(&s->so_error_told, 1);
+		/* Consume the af_unix error that stands for it (the shim closes
+		 * its end just after recording the connect error, so that error
+		 * may land after the app read SO_ERROR: a second read must then
+		 * say 0, as TCP's does, not ECONNRESET). */
 		mps_real.getsockopt(fd, SOL_SOCKET, SO_ERROR, &kerr, &kl);
-		if (!v && kerr && atomic_load(&s->state) != MPS_SS_CONNECTED)
+		if (!v && kerr && atomic_load(&s->state) != MPS_SS_CONNECTED &&
+		    !atomic_load(&s->so_error_told))
 			v = kerr;
 		break;
 	}

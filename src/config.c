@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <unistd.h>
 
 #include "mptcpshim/config.h"
 #include "mptcpshim/log.h"
@@ -19,6 +20,7 @@
 #define ENV_LOG_FILE "MPTCPSHIM_LOG_FILE"
 #define ENV_PEERS "MPTCPSHIM_PEERS"
 #define ENV_PLAIN_TTL "MPTCPSHIM_PLAIN_CACHE_TTL"
+#define ENV_PEER_CACHE "MPTCPSHIM_PEER_CACHE"
 #define ENV_SNDBUF "MPTCPSHIM_SNDBUF"
 #define ENV_MAX_SUBFLOWS "MPTCPSHIM_MAX_SUBFLOWS"
 #define ENV_SUBFLOWS_PER_PATH "MPTCPSHIM_SUBFLOWS_PER_PATH"
@@ -279,6 +281,20 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 			warnf(warn, ENV_PLAIN_TTL, v, "expected seconds, 0..604800");
 		else
 			c->plain_cache_ttl = (uint32_t)u;
+	}
+	/* Default: a per-user file in /tmp (peercache.c refuses one that is
+	 * not a regular file of ours that nobody else can write). */
+	snprintf(c->peer_cache, sizeof(c->peer_cache), "/tmp/mptcpshim-peers-%u",
+		 (unsigned)geteuid());
+	if ((v = get(ENV_PEER_CACHE)) && *v) {
+		if (!strcmp(v, "none"))
+			c->peer_cache[0] = 0;
+		else if (v[0] != '/')
+			warnf(warn, ENV_PEER_CACHE, v, "expected an absolute path or none");
+		else if (strlen(v) >= sizeof(c->peer_cache))
+			warnf(warn, ENV_PEER_CACHE, v, "path too long");
+		else
+			strcpy(c->peer_cache, v);
 	}
 	if ((v = get(ENV_SNDBUF)) && *v) {
 		if (parse_ulong(v, 65536, 1ull << 30, &u))

@@ -34,6 +34,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conn_int.h"
@@ -1478,6 +1479,9 @@ static void client_fallback(struct mps_conn *c, const char *why)
 		 c->peer_str, why);
 	mps_peercache_note((struct sockaddr *)&c->peer, MPS_PEER_PLAIN, mps_now_us(),
 			   (uint64_t)mps_config()->plain_cache_ttl * 1000000u);
+	/* the user's next processes connect plainly at once too */
+	mps_peercache_shared_note_plain(mps_config()->peer_cache, (struct sockaddr *)&c->peer,
+					(int64_t)time(NULL), mps_config()->plain_cache_ttl);
 	ev_timer_stop(c->loop, &c->nego_timer);
 	conn_del_sf(c, sf);
 	mps_sf_free(c->loop, sf, 1);

@@ -1,10 +1,16 @@
-/* peercache.c - small fixed-size cache of destination verdicts.
+/* peercache.c - small fixed-size cache of destination verdicts, and the
+ * plain verdicts shared through a file by the user's processes.
  * Consulted once per connect(), so a mutex and a linear scan suffice. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "mptcpshim/peercache.h"
 
@@ -72,7 +78,7 @@ enum mps_peer_kind mps_peercache_lookup(const struct sockaddr *sa, uint64_t now_
 }
 
 void mps_peercache_note(const struct sockaddr *sa, enum mps_peer_kind kind, uint64_t now_us,
-			uint64_t ttl_us)
+                        uint64_t ttl_us)
 {
 	uint8_t key[18], family;
 	struct entry *e;
@@ -107,4 +113,132 @@ void mps_peercache_lock(int lock)
 		pthread_mutex_lock(&g_lock);
 	else
 		pthread_mutex_unlock(&g_lock);
+}
+
+/* --- Plain verdicts shared by the user's processes (MPTCPSHIM_PEER_CACHE).
+ * A short-lived program (curl, ssh) is a new process each time: without
+ * this, each run would pay the fallback again (a junk connection to the
+ * plain server and up to a few seconds).  Only plain verdicts are shared:
+ * a stale one costs multipath until it expires, while a stale "shim"
+ * verdict would send app bytes behind a HELLO to a plain server.
+ *
+ * The file is SHARED_SLOTS fixed records, read and written under flock.
+ * It must be a regular file owned by us and writable by nobody else (a
+ * file planted in /tmp by another user is ignored).  Records carry the
+ * network namespace, whose addresses they are about. */
+
+#define SHARED_SLOTS 256
+
+struct shared_rec {
+	uint8_t key[18];
+	uint8_t family;
+	uint8_t kind; /* MPS_PEER_PLAIN or 0 */
+	uint32_t pad;
+	uint64_t netns;
+	int64_t until; /* CLOCK_REALTIME seconds */
+};
+
+static uint64_t netns_id(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+static int shared_open(const char *path, int writing)
+{
+	struct stat st;
+	int fd;
+
+	if (!path || !path[0])
+		return -1;
+	fd = open(path, (writing ? O_RDWR | O_CREAT : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 022) || flock(fd, writing ? LOCK_EX : LOCK_SH) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int shared_read(int fd, struct shared_rec *tab)
+{
+	ssize_t n;
+
+	memset(tab, 0, SHARED_SLOTS * sizeof(*tab));
+	n = pread(fd, tab, SHARED_SLOTS * sizeof(*tab), 0);
+	return n < 0 ? -1 : (int)((size_t)n / sizeof(*tab));
+}
+
+enum mps_peer_kind mps_peercache_shared_lookup(const char *path, const struct sockaddr *sa,
+                                               uint64_t now_us, int64_t now_s)
+{
+	struct shared_rec *tab;
+	uint8_t key[18], family;
+	uint64_t ns;
+	int fd, n, i;
+	enum mps_peer_kind k = MPS_PEER_UNKNOWN;
+
+	if (make_key(sa, key, &family) || (fd = shared_open(path, 0)) < 0)
+		return MPS_PEER_UNKNOWN;
+	tab = malloc(SHARED_SLOTS * sizeof(*tab));
+	n = tab ? shared_read(fd, tab) : -1;
+	close(fd);
+	ns = netns_id();
+	for (i = 0; i < n; i++)
+		if (tab[i].kind == MPS_PEER_PLAIN && tab[i].family == family &&
+		    tab[i].netns == ns && !memcmp(tab[i].key, key, 18) && tab[i].until > now_s) {
+			/* ours too, for what is left of it */
+			mps_peercache_note(sa, MPS_PEER_PLAIN, now_us,
+			                   (uint64_t)(tab[i].until - now_s) * 1000000u);
+			k = MPS_PEER_PLAIN;
+			break;
+		}
+	free(tab);
+	return k;
+}
+
+int mps_peercache_shared_note_plain(const char *path, const struct sockaddr *sa, int64_t now_s,
+                                    uint32_t ttl_s)
+{
+	struct shared_rec *tab, *r = NULL;
+	uint8_t key[18], family;
+	uint64_t ns;
+	int fd, i, rc = -1;
+
+	if (!ttl_s || make_key(sa, key, &family) || (fd = shared_open(path, 1)) < 0)
+		return -1;
+	tab = malloc(SHARED_SLOTS * sizeof(*tab));
+	if (!tab || shared_read(fd, tab) < 0)
+		goto out;
+	ns = netns_id();
+	/* its own record, else a free or expired one, else the soonest to expire */
+	for (i = 0; i < SHARED_SLOTS && !r; i++)
+		if (tab[i].kind && tab[i].family == family && tab[i].netns == ns &&
+		    !memcmp(tab[i].key, key, 18))
+			r = &tab[i];
+	for (i = 0; i < SHARED_SLOTS && !r; i++)
+		if (!tab[i].kind || tab[i].until <= now_s)
+			r = &tab[i];
+	if (!r) {
+		r = &tab[0];
+		for (i = 1; i < SHARED_SLOTS; i++)
+			if (tab[i].until < r->until)
+				r = &tab[i];
+	}
+	memset(r, 0, sizeof(*r));
+	memcpy(r->key, key, 18);
+	r->family = family;
+	r->kind = MPS_PEER_PLAIN;
+	r->netns = ns;
+	r->until = now_s + ttl_s;
+	if (pwrite(fd, r, sizeof(*r), (off_t)((size_t)(r - tab) * sizeof(*r))) ==
+	    (ssize_t)sizeof(*r))
+		rc = 0;
+out:
+	free(tab);
+	close(fd);
+	return rc;
 }

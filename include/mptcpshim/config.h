@@ -31,6 +31,9 @@ struct mps_config {
 	size_t npeers;
 	struct mps_peer_rule peers[MPS_MAX_PEER_RULES];
 	uint32_t plain_cache_ttl;  /* MPTCPSHIM_PLAIN_CACHE_TTL, seconds */
+	/* MPTCPSHIM_PEER_CACHE: the file where the user's processes share
+	 * plain verdicts; empty = not shared ("none") */
+	char peer_cache[256];
 	size_t sndbuf;             /* MPTCPSHIM_SNDBUF: per-connection send buffer bytes */
 	/* Path manager (issue 3). */
 	unsigned max_subflows;       /* MPTCPSHIM_MAX_SUBFLOWS, 1..32, default 8 */

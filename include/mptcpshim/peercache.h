@@ -12,7 +12,16 @@ enum mps_peer_kind { MPS_PEER_UNKNOWN = 0, MPS_PEER_PLAIN, MPS_PEER_SHIM };
 enum mps_peer_kind mps_peercache_lookup(const struct sockaddr *sa, uint64_t now_us);
 /* Record kind for sa; ttl_us bounds how long a PLAIN verdict lasts. */
 void mps_peercache_note(const struct sockaddr *sa, enum mps_peer_kind kind, uint64_t now_us,
-			uint64_t ttl_us);
+                        uint64_t ttl_us);
+/* The plain verdicts shared by the user's processes in the file path
+ * (MPTCPSHIM_PEER_CACHE; NULL or "" = none), for this network namespace.
+ * lookup: MPS_PEER_PLAIN (also noted in this process's cache for the time
+ * left) or MPS_PEER_UNKNOWN.  note_plain: 0 or -1 (file refused or I/O
+ * error: it must be a regular file of ours that nobody else can write). */
+enum mps_peer_kind mps_peercache_shared_lookup(const char *path, const struct sockaddr *sa,
+                                               uint64_t now_us, int64_t now_s);
+int mps_peercache_shared_note_plain(const char *path, const struct sockaddr *sa, int64_t now_s,
+                                    uint32_t ttl_s);
 /* Lock (1) / unlock (0) the cache around the keeper's fork. */
 void mps_peercache_lock(int lock);
 

@@ -380,6 +380,10 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (!is_tcp(fd) || !mps_config_peer_allowed(cfg, sa))
 		return mps_real.connect(fd, sa, len);
 	kind = mps_peercache_lookup(sa, mps_now_us());
+	if (kind == MPS_PEER_UNKNOWN)
+		/* another process of ours may have found it plain */
+		kind = mps_peercache_shared_lookup(cfg->peer_cache, sa, mps_now_us(),
+		                                   (int64_t)time(NULL));
 	if (kind == MPS_PEER_PLAIN)
 		return mps_real.connect(fd, sa, len);
 	known = kind == MPS_PEER_SHIM;

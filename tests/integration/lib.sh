@@ -191,6 +191,9 @@ tb_init() {
 	done
 	T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mptcpshim-$T_NAME.$$.XXXXXX")
 	trap tb_cleanup EXIT
+	# the plain verdicts this test's processes share (never another
+	# test's: addresses and ports repeat across tests)
+	export MPTCPSHIM_PEER_CACHE="$T_DIR/peers"
 	trap '_tb_on_signal INT' INT
 	trap '_tb_on_signal TERM' TERM
 	trap '_tb_on_signal HUP' HUP

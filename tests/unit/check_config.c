@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "mptcpshim/config.h"
 
@@ -416,6 +417,41 @@ START_TEST(test_config_plain_cache_ttl)
 }
 END_TEST
 
+START_TEST(test_config_peer_cache)
+{
+	struct mps_config c;
+	char def[64];
+
+	snprintf(def, sizeof(def), "/tmp/mptcpshim-peers-%u", (unsigned)geteuid());
+	parse1(&c, "MPTCPSHIM_LOG", "info");
+	ck_assert_str_eq(c.peer_cache, def);
+
+	parse1(&c, "MPTCPSHIM_PEER_CACHE", "/run/user/1000/peers");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_str_eq(c.peer_cache, "/run/user/1000/peers");
+	check_defaults(&c);
+
+	parse1(&c, "MPTCPSHIM_PEER_CACHE", "none");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_str_eq(c.peer_cache, "");
+
+	static const char *bad[] = { "peers", "./peers", "~/peers" };
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		parse1(&c, "MPTCPSHIM_PEER_CACHE", bad[i]);
+		ck_assert_msg(warn_calls == 1, "MPTCPSHIM_PEER_CACHE=\"%s\": %d warnings",
+			      bad[i], warn_calls);
+		ck_assert_str_eq(c.peer_cache, def);
+	}
+	char longp[400];
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = 0;
+	parse1(&c, "MPTCPSHIM_PEER_CACHE", longp);
+	ck_assert_int_eq(warn_calls, 1);
+	ck_assert_str_eq(c.peer_cache, def);
+}
+END_TEST
+
 START_TEST(test_config_sndbuf)
 {
 	struct mps_config c;
@@ -785,6 +821,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_config_disable);
 	tcase_add_test(tc, test_config_log_file);
 	tcase_add_test(tc, test_config_plain_cache_ttl);
+	tcase_add_test(tc, test_config_peer_cache);
 	tcase_add_test(tc, test_config_sndbuf);
 	tcase_add_test(tc, test_config_all_set);
 	suite_add_tcase(s, tc);

@@ -1,0 +1,183 @@
+/* check_peercache.c - destination verdicts (include/mptcpshim/peercache.h):
+ * this process's cache (plain expires, shim stays) and the plain verdicts
+ * shared through a file: found by a fresh process, per address and port,
+ * expiring, the file refused unless it is a private regular file of ours,
+ * a full file recycling its soonest-expiring record.  Each test runs in
+ * its own forked process (Check's default), so its in-process cache
+ * starts empty, as a new program's does. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mptcpshim/peercache.h"
+
+static char g_dir[64], g_path[128];
+
+static void setup(void)
+{
+	snprintf(g_dir, sizeof(g_dir), "/tmp/check_peercache.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(g_dir));
+	snprintf(g_path, sizeof(g_path), "%s/peers", g_dir);
+}
+
+static void teardown(void)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static struct sockaddr_in v4(const char *a, int port)
+{
+	struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+
+	ck_assert_int_eq(inet_pton(AF_INET, a, &in.sin_addr), 1);
+	return in;
+}
+
+#define SA(x) ((const struct sockaddr *)&(x))
+#define NOW 1000000000ll
+
+START_TEST(test_local)
+{
+	struct sockaddr_in a = v4("198.18.0.1", 80), b = v4("198.18.0.1", 81);
+
+	ck_assert_int_eq(mps_peercache_lookup(SA(a), 0), MPS_PEER_UNKNOWN);
+	mps_peercache_note(SA(a), MPS_PEER_PLAIN, 1000, 5000);
+	ck_assert_int_eq(mps_peercache_lookup(SA(a), 5999), MPS_PEER_PLAIN);
+	ck_assert_int_eq(mps_peercache_lookup(SA(b), 5999), MPS_PEER_UNKNOWN);
+	ck_assert_int_eq(mps_peercache_lookup(SA(a), 6000), MPS_PEER_UNKNOWN); /* expired */
+	mps_peercache_note(SA(b), MPS_PEER_SHIM, 0, 0);
+	ck_assert_int_eq(mps_peercache_lookup(SA(b), 1ull << 50), MPS_PEER_SHIM);
+}
+END_TEST
+
+START_TEST(test_shared)
+{
+	struct sockaddr_in a = v4("198.18.0.1", 80), b = v4("198.18.0.2", 80);
+	struct sockaddr_in6 c = {.sin6_family = AF_INET6, .sin6_port = htons(80)};
+	struct stat st;
+
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::1", &c.sin6_addr), 1);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(a), 0, NOW), MPS_PEER_UNKNOWN);
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a), NOW, 300), 0);
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(c), NOW, 300), 0);
+	ck_assert_int_eq(stat(g_path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 077, 0); /* private */
+	/* another process (not in our own cache): found */
+	ck_assert_int_eq(mps_peercache_lookup(SA(a), 0), MPS_PEER_UNKNOWN);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(a), 0, NOW + 10), MPS_PEER_PLAIN);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(c), 0, NOW + 10), MPS_PEER_PLAIN);
+	/* ... and now in ours, for the time left (290 s) */
+	ck_assert_int_eq(mps_peercache_lookup(SA(a), 289000000ull), MPS_PEER_PLAIN);
+	ck_assert_int_eq(mps_peercache_lookup(SA(a), 290000000ull), MPS_PEER_UNKNOWN);
+	/* other address, other port, other family: nothing */
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(b), 0, NOW), MPS_PEER_UNKNOWN);
+	b = v4("198.18.0.1", 443);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(b), 0, NOW), MPS_PEER_UNKNOWN);
+	/* expired */
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(c), 0, NOW + 300),
+	                 MPS_PEER_UNKNOWN);
+	/* a later verdict renews the same record */
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(c), NOW + 400, 300), 0);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(c), 0, NOW + 600), MPS_PEER_PLAIN);
+	ck_assert_int_eq(stat(g_path, &st), 0);
+	ck_assert_int_le(st.st_size, 256 * 48);
+	/* no file, or TTL 0: nothing shared */
+	ck_assert_int_eq(mps_peercache_shared_note_plain("", SA(a), NOW, 300), -1);
+	ck_assert_int_eq(mps_peercache_shared_lookup(NULL, SA(a), 0, NOW), MPS_PEER_UNKNOWN);
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(b), NOW, 0), -1);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(b), 0, NOW), MPS_PEER_UNKNOWN);
+}
+END_TEST
+
+START_TEST(test_refused_files)
+{
+	struct sockaddr_in a = v4("198.18.0.1", 80);
+	char link[160], dir[160];
+
+	/* writable by others: not trusted, neither read nor written */
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a), NOW, 300), 0);
+	ck_assert_int_eq(chmod(g_path, 0666), 0);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(a), 0, NOW), MPS_PEER_UNKNOWN);
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a), NOW, 300), -1);
+	ck_assert_int_eq(chmod(g_path, 0644), 0); /* readable by others is fine */
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(a), 0, NOW), MPS_PEER_PLAIN);
+	/* a symbolic link (planted in /tmp) is not followed */
+	snprintf(link, sizeof(link), "%s/link", g_dir);
+	ck_assert_int_eq(symlink(g_path, link), 0);
+	ck_assert_int_eq(mps_peercache_shared_lookup(link, SA(a), 0, NOW), MPS_PEER_UNKNOWN);
+	ck_assert_int_eq(mps_peercache_shared_note_plain(link, SA(a), NOW, 300), -1);
+	/* not a regular file */
+	snprintf(dir, sizeof(dir), "%s/dir", g_dir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	ck_assert_int_eq(mps_peercache_shared_note_plain(dir, SA(a), NOW, 300), -1);
+	/* owned by another user (root only can make one) */
+	if (geteuid() == 0) {
+		ck_assert_int_eq(chown(g_path, 1, 1), 0);
+		ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(a), 0, NOW),
+		                 MPS_PEER_UNKNOWN);
+		ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a), NOW, 300), -1);
+	}
+}
+END_TEST
+
+START_TEST(test_full)
+{
+	struct sockaddr_in a;
+	int i, found = 0;
+	FILE *f;
+
+	/* more destinations than records: the newest are all there, the
+	 * file does not grow, and a corrupt tail is harmless */
+	for (i = 0; i < 400; i++) {
+		a = v4("198.18.1.1", 1000 + i);
+		ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a), NOW + i, 300), 0);
+	}
+	for (i = 0; i < 400; i++) {
+		a = v4("198.18.1.1", 1000 + i);
+		if (mps_peercache_shared_lookup(g_path, SA(a), 0, NOW + 400) == MPS_PEER_PLAIN) {
+			ck_assert_int_ge(i, 144); /* the oldest were recycled */
+			found++;
+		}
+	}
+	ck_assert_int_eq(found, 256);
+	f = fopen(g_path, "a");
+	ck_assert_ptr_nonnull(f);
+	fputs("garbage", f);
+	fclose(f);
+	a = v4("198.18.1.1", 1399);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(a), 0, NOW + 400), MPS_PEER_PLAIN);
+}
+END_TEST
+
+static Suite *peercache_suite(void)
+{
+	Suite *s = suite_create("peercache");
+	TCase *tc = tcase_create("cases");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_local);
+	tcase_add_test(tc, test_shared);
+	tcase_add_test(tc, test_refused_files);
+	tcase_add_test(tc, test_full);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(peercache_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -206,6 +206,7 @@ static void conn_free(struct mps_conn *c)
 	ev_io_stop(c->loop, &c->app_w);
 	ev_io_stop(c->loop, &c->conn_w);
 	ev_timer_stop(c->loop, &c->ack_timer);
+	ev_timer_stop(c->loop, &c->wnd_timer);
 	ev_timer_stop(c->loop, &c->nego_timer);
 	ev_timer_stop(c->loop, &c->fin_timer);
 	ev_timer_stop(c->loop, &c->outage_timer);
@@ -414,9 +415,8 @@ static struct mps_subflow *ack_subflow(struct mps_conn *c)
 	return best_usable(c);
 }
 
-void send_ack(struct mps_conn *c)
+static void send_ack_on(struct mps_conn *c, struct mps_subflow *sf)
 {
-	struct mps_subflow *sf = ack_subflow(c);
 	uint8_t fr[MPS_ACK_LEN];
 
 	if (c->rx_mode != RX_MP || c->tx_mode != TX_MP || !sf)
@@ -436,12 +436,60 @@ void send_ack(struct mps_conn *c)
 	sf_flush(c, sf);
 }
 
+void send_ack(struct mps_conn *c) { send_ack_on(c, ack_subflow(c)); }
+
 static void ack_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mps_conn *c = w->data;
 
 	if (c->ack_sent != c->rcv_nxt || c->wnd_sent != adv_wnd(c))
 		send_ack(c);
+}
+
+/* The window update on every usable subflow (a write failure only marks
+ * its subflow: the array does not change under the loop). */
+static void send_ack_all(struct mps_conn *c)
+{
+	int i;
+
+	for (i = 0; i < c->nsf && !c->dead; i++)
+		if (sf_usable(c->sf[i]))
+			send_ack_on(c, c->sf[i]);
+}
+
+#define WND_RESEND_FIRST 0.5 /* seconds; doubles */
+#define WND_RESEND_MAX 8.0
+
+/* The peer may be blocked on our window: one lost update (on a path that
+ * died silently: only the peer may know) would stall the connection for
+ * good, as the sender has nothing outstanding to time out on.  So the
+ * update goes on every subflow, and again while no new data arrives. */
+static void wnd_reopened(struct mps_conn *c)
+{
+	send_ack_all(c);
+	c->wnd_rcv_nxt = c->rcv_nxt;
+	c->wnd_backoff = WND_RESEND_FIRST;
+	ev_timer_set(&c->wnd_timer, c->wnd_backoff, 0.);
+	ev_timer_start(c->loop, &c->wnd_timer);
+}
+
+static void wnd_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct mps_conn *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	/* data came (the update got through), the stream ended, or the
+	 * window closed again: nothing to repeat */
+	if (c->dead || c->rx_mode != RX_MP || c->rcv_nxt != c->wnd_rcv_nxt || c->rcv_fin ||
+	    adv_wnd(c) < c->rcv_wnd_max / 4)
+		return;
+	send_ack_all(c);
+	c->wnd_backoff *= 2;
+	if (c->wnd_backoff <= WND_RESEND_MAX) {
+		ev_timer_set(&c->wnd_timer, c->wnd_backoff, 0.);
+		ev_timer_start(c->loop, &c->wnd_timer);
+	}
 }
 
 /* rcv_nxt moved: ACK now when much is unacknowledged or the stream ended,
@@ -455,7 +503,10 @@ static void ack_update(struct mps_conn *c)
 	/* The window opened (the app drained rxq): tell the peer at once if
 	 * it grew by a quarter, as it may be waiting for exactly that. */
 	if (wnd > c->wnd_sent && wnd - c->wnd_sent >= c->rcv_wnd_max / 4) {
-		send_ack(c);
+		if (c->wnd_sent < c->rcv_wnd_max / 4)
+			wnd_reopened(c); /* it was nearly closed: the peer may be blocked */
+		else
+			send_ack(c);
 		return;
 	}
 	if (c->ack_sent == c->rcv_nxt)
@@ -1649,6 +1700,8 @@ int mps_conn_start(const struct mps_conn_params *p)
 	c->conn_w.data = c;
 	ev_init(&c->ack_timer, ack_on_timer);
 	c->ack_timer.data = c;
+	ev_init(&c->wnd_timer, wnd_on_timer);
+	c->wnd_timer.data = c;
 	ev_init(&c->nego_timer, nego_on_timer);
 	c->nego_timer.data = c;
 	ev_init(&c->fin_timer, fin_on_timer);

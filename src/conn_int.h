@@ -153,6 +153,12 @@ struct mps_conn {
 	int peer_gone;          /* the peer closed its last subflow after its DATA_FIN */
 	ev_timer ack_timer;
 	struct mps_subflow *ack_sf; /* where standalone ACKs go */
+	/* A window that reopened after the peer may have been blocked is
+	 * announced on every subflow, and again while no data follows (a
+	 * path that died silently may have eaten it): see wnd_reopened. */
+	ev_timer wnd_timer;
+	double wnd_backoff;      /* next re-announcement delay, seconds */
+	uint64_t wnd_rcv_nxt;    /* rcv_nxt when it was announced */
 
 	ev_timer nego_timer;
 	int window_expired;

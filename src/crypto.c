@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -12,6 +13,21 @@
 
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/util.h"
+
+/* Every libcrypto call of ours runs under this lock, which fork holds
+ * (src/interpose/proc.c): libcrypto takes global locks of its own, and a
+ * child forked while the shim thread was inside it (say, computing a
+ * join's HMAC) inherited them locked and hung at its first SHA-256 or TLS
+ * call: a fork-per-connection server hashing in its children did. */
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void mps_crypto_lock(int lock)
+{
+	if (lock)
+		pthread_mutex_lock(&g_lock);
+	else
+		pthread_mutex_unlock(&g_lock);
+}
 
 void mps_crypto_init(void)
 {
@@ -24,8 +40,13 @@ int mps_crypto_new_key(uint64_t *key)
 {
 	uint8_t b[8];
 
+	int ok;
+
 	do {
-		if (RAND_bytes(b, sizeof(b)) != 1)
+		pthread_mutex_lock(&g_lock);
+		ok = RAND_bytes(b, sizeof(b)) == 1;
+		pthread_mutex_unlock(&g_lock);
+		if (!ok)
 			return -EIO;
 		*key = mps_get64(b);
 	} while (*key == 0);
@@ -37,7 +58,9 @@ void mps_crypto_key_derive(uint64_t key, uint32_t *token, uint64_t *idsn)
 	uint8_t in[8], md[SHA256_DIGEST_LENGTH];
 
 	mps_put64(in, key);
+	pthread_mutex_lock(&g_lock);
 	SHA256(in, sizeof(in), md);
+	pthread_mutex_unlock(&g_lock);
 	if (token)
 		*token = mps_get32(md);
 	if (idsn)
@@ -49,7 +72,9 @@ void mps_crypto_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *ms
 {
 	unsigned int len = 32;
 
+	pthread_mutex_lock(&g_lock);
 	HMAC(EVP_sha256(), key, (int)keylen, msg, msglen, out, &len);
+	pthread_mutex_unlock(&g_lock);
 }
 
 void mps_crypto_join_hmac(uint64_t key_a, uint64_t key_b, uint32_t nonce_a, uint32_t nonce_b,

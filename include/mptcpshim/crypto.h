@@ -8,6 +8,9 @@
 /* Initialise libcrypto without its atexit cleanup (the shim thread may
  * still hash while the process exits).  Call once, early. */
 void mps_crypto_init(void);
+/* Held across fork (src/interpose/proc.c): no libcrypto call of ours is
+ * running while a child is made. */
+void mps_crypto_lock(int lock);
 
 /* Fill *key with a non-zero random 64-bit key (RAND_bytes).  0 or -EIO. */
 int mps_crypto_new_key(uint64_t *key);

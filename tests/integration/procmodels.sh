@@ -11,6 +11,10 @@
 #   fork      fork-per-connection server (the parent closes its copy), 4
 #             connections; path 1 (the first subflows' path) goes down
 #             mid-transfer;
+#   forkmany  the same with 48 short connections, forked while the shim
+#             thread is busy with handshakes and joins (libcrypto); each
+#             child hashes with OpenSSL, so a libcrypto lock inherited
+#             locked would hang it;
 #   exec      inetd style: the server forks, dup2s the connection onto 0/1
 #             and execs "procmodels child", which must see the TCP peer
 #             (getpeername = the client's address, SO_DOMAIN AF_INET,
@@ -40,7 +44,7 @@
 #             was logged by a member); the spread is reported.
 # pre-forked workers sharing one listening socket: nginx.sh.
 # Harness self-test without the shim: NOSHIM=1 bash procmodels.sh
-# Sub-cases (T_ONLY=REGEX): threads epoll-et epoll-lt fork exec spawn vfork
+# Sub-cases (T_ONLY=REGEX): threads epoll-et epoll-lt fork forkmany exec spawn vfork
 #   reuseport daemon keeper handoff
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
@@ -48,7 +52,7 @@ set -eu
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
-MPTCPSHIM_LOG=info
+MPTCPSHIM_LOG=${T_LOG:-info} # T_LOG=debug for a closer look
 : "${T_TIMEOUT:=600}"
 : "${T_CMD_TIMEOUT:=120}"
 MIB=$((1024 * 1024))
@@ -164,6 +168,15 @@ done
 if selected fork; then
 	step "fork: fork per connection, parent closes its copy; path 1 down mid-transfer"
 	pm_case fork fork 4 $((8 * MIB)) 1
+fi
+
+# Many forks while the shim thread is busy with handshakes and joins
+# (libcrypto: keys, tokens, HMACs): each child hashes what it reads
+# (OpenSSL's SHA-256), so a child forked while the shim thread held one of
+# libcrypto's locks would hang there.
+if selected forkmany; then
+	step "forkmany: 48 connections, a child each, forked during handshakes and joins"
+	pm_case forkmany fork 48 $((256 * 1024)) 0
 fi
 
 if selected exec; then

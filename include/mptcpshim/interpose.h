@@ -25,5 +25,7 @@ void mps_opts_adopt(int tcp, int app_end, struct mps_sock *s);
 /* The reverse, onto a fresh TCP socket that replaces the app's end
  * (connect(AF_UNSPEC), a new connect after a failed one). */
 void mps_opts_restore(int app_end, int tcp, struct mps_sock *s);
+/* The lock of the per-family option defaults, held across fork. */
+void mps_opts_lock(int lock);
 
 #endif

@@ -21,19 +21,21 @@
 #include "mptcpshim/token.h"
 
 /* Every fork holds the leaf locks that the shim thread takes while it
- * runs, and the app threads' epoll bookkeeping (libcrypto, token table,
- * epoll registrations, peer cache, log): a child forked while the thread
- * held one would otherwise inherit it locked and hang at its first log
- * line, connect or accept, or (libcrypto's own locks, inside our crypto
- * lock) at its first SHA-256 or TLS handshake.  The keeper's fork also copies connection state
- * that app threads may touch: it holds the sock locks too (the shim thread
- * has stopped then; an ordinary child re-initialises them instead, see
+ * runs, and those app threads take in our hooks (option defaults,
+ * libcrypto, token table, epoll registrations, peer cache, log): a child
+ * forked while another thread held one would otherwise inherit it locked
+ * and hang at its first log line, connect or accept, or (libcrypto's own
+ * locks, taken inside our crypto lock) at its first SHA-256 or TLS
+ * handshake.  The keeper's fork also copies connection state that app
+ * threads may touch: it holds the sock locks too (the shim thread has
+ * stopped then; an ordinary child re-initialises them instead, see
  * mps_fdtab_atfork_child). */
 static void fork_locks(int lock)
 {
 	if (lock) {
 		if (mps_keeper_forking)
 			mps_conn_lock_socks(1);
+		mps_opts_lock(1);
 		mps_crypto_lock(1);
 		mps_token_lock(1);
 		mps_epreg_lock_all(1);
@@ -45,6 +47,7 @@ static void fork_locks(int lock)
 		mps_epreg_lock_all(0);
 		mps_token_lock(0);
 		mps_crypto_lock(0);
+		mps_opts_lock(0);
 		if (mps_keeper_forking)
 			mps_conn_lock_socks(0);
 	}

@@ -202,6 +202,14 @@ static int read_path_opt(int fd, unsigned i, int *v)
 	return mps_real.getsockopt(fd, path_opts[i].level, path_opts[i].name, v, &l);
 }
 
+void mps_opts_lock(int lock)
+{
+	if (lock)
+		pthread_mutex_lock(&g_defs_lock);
+	else
+		pthread_mutex_unlock(&g_defs_lock);
+}
+
 static const struct defaults *defaults_for(int family)
 {
 	struct defaults *d = &g_defs[family == AF_INET6];

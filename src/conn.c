@@ -251,6 +251,10 @@ static int app_inject_reset(struct mps_conn *c)
 	if (c->app_closed)
 		return 1;
 	d = mps_fdtab_dup_any(c->sock);
+	if (d < 0)
+		/* forked children may hold the only copy: the reset must reach
+		 * them as an error, not an EOF that passes for a complete stream */
+		d = mps_fdtab_dup_from_children(c->sock->ino);
 	if (d >= 0) {
 		/* EAGAIN: the buffer is full, so bytes are unread already. */
 		ok = mps_real.send(d, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1 ||

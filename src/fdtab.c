@@ -4,8 +4,10 @@
  * first use, never freed, so a lookup is two atomic loads and no lock. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -195,6 +197,99 @@ int mps_fdtab_dup_any(struct mps_sock *s)
 		mps_real.close(d);
 	}
 	return -1;
+}
+
+/* The number under which process pid holds the socket with inode ino, or
+ * -1. */
+static int fd_in_pid(long pid, ino_t ino)
+{
+	char dir[48], path[320], link[64], want[48];
+	struct dirent *e;
+	int found = -1;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%ld/fd", pid);
+	snprintf(want, sizeof(want), "socket:[%lu]", (unsigned long)ino);
+	d = opendir(dir);
+	if (!d)
+		return -1;
+	while (found < 0 && (e = readdir(d))) {
+		ssize_t n;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = 0;
+		if (!strcmp(link, want))
+			found = atoi(e->d_name);
+	}
+	closedir(d);
+	return found;
+}
+
+/* pidfd_getfd(2) of the socket ino from pid, or -1. */
+static int dup_from(long pid, ino_t ino)
+{
+#if defined(SYS_pidfd_open) && defined(SYS_pidfd_getfd)
+	int fd = fd_in_pid(pid, ino), pfd, d;
+
+	if (fd < 0)
+		return -1;
+	pfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	if (pfd < 0)
+		return -1;
+	d = (int)syscall(SYS_pidfd_getfd, pfd, fd, 0); /* close-on-exec */
+	mps_real.close(pfd);
+	if (d >= 0 && fd_ino(d) != ino) {
+		mps_real.close(d);
+		d = -1;
+	}
+	return d;
+#else
+	(void)pid;
+	(void)ino;
+	return -1;
+#endif
+}
+
+int mps_fdtab_dup_from_children(ino_t ino)
+{
+	char path[320], buf[4096];
+	struct dirent *t;
+	DIR *tasks = opendir("/proc/self/task");
+	int d = -1;
+
+	if (!tasks)
+		return -1;
+	while (d < 0 && (t = readdir(tasks))) {
+		ssize_t n;
+		char *p, *end;
+		int f;
+
+		if (t->d_name[0] < '0' || t->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/children", t->d_name);
+		f = open(path, O_RDONLY | O_CLOEXEC);
+		if (f < 0)
+			continue;
+		n = read(f, buf, sizeof(buf) - 1);
+		mps_real.close(f);
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		for (p = buf; d < 0; p = end) {
+			long pid = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			d = dup_from(pid, ino);
+		}
+	}
+	closedir(tasks);
+	return d;
 }
 
 void mps_fdtab_each(int (*fn)(int fd, struct mps_sock *s, void *arg), void *arg)

@@ -79,6 +79,11 @@ int mps_fdtab_has(int fd);
 /* Any fd of this process that refers to s, dup()ed into a new descriptor
  * the caller owns (close it with mps_real.close); -1 if none. */
 int mps_fdtab_dup_any(struct mps_sock *s);
+/* The same taken from a child process that holds the socket with inode
+ * ino (a fork-per-connection server's child has the app's only copy):
+ * pidfd_getfd(2), which needs ptrace rights over the child (the default
+ * for a parent).  Slow (reads /proc): for an abort only.  -1 if none. */
+int mps_fdtab_dup_from_children(ino_t ino);
 
 /* Call fn(fd, s, arg) for every fd whose entry still matches its inode,
  * without changing the table (safe in a vfork child, whose memory is the

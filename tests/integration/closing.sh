@@ -9,6 +9,8 @@
 #              closes: the other end's blocked read fails with ECONNRESET;
 #   abort-hc   the same after the client's shutdown(SHUT_WR): the server
 #              reads EOF, aborts, and the client's read gets ECONNRESET;
+#   abort-fork abort-c with the server reading in a forked child whose
+#              parent closed its copy: the child's read gets ECONNRESET;
 #   unread     the server closes with bytes it never read: the client's
 #              blocked read fails with ECONNRESET;
 #   kill9      the client process is killed (SIGKILL) while it streams to
@@ -22,7 +24,8 @@
 #              namespace and the server has no more threads than after its
 #              first connection.
 # Harness self-test without the shim: NOSHIM=1 bash closing.sh
-# Sub-cases (T_ONLY=REGEX): halfclose abort-c abort-s abort-hc unread kill9 valgrind
+# Sub-cases (T_ONLY=REGEX): halfclose abort-c abort-s abort-hc abort-fork unread kill9
+#   valgrind
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -148,6 +151,21 @@ def cmd_abortserver(host, port, who, out):
         return result(out, "OK aborted")
     read_until_end(c, out)
 
+# the same server side in a forked child (the parent closes its copy and
+# waits): the child holds the only descriptor of the connection
+def cmd_forkabortserver(host, port, who, out):
+    c = accept1(host, port)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            recv_exact(c, 100000)
+            c.sendall(b"k")
+            read_until_end(c, out)
+        finally:
+            os._exit(0)
+    c.close()
+    os.waitpid(pid, 0)
+
 def cmd_abortclient(host, port, who, out):
     c = socket.create_connection((host, int(port)))
     c.sendall(os.urandom(100000))
@@ -264,17 +282,25 @@ fi
 
 # --- abortive close ------------------------------------------------------------
 abort_case() {
-	local who=$1 name="abort-${1:0:1}" other
+	local who=$1 name="abort-${1:0:1}" other srvcmd=abortserver
 	other=server
 	[ "$who" = client ] || other=client
 	[ "$who" = server-hc ] && name=abort-hc
 	local what="$name: the $who closes with SO_LINGER {1,0}: the $other's read fails with ECONNRESET"
 	[ "$who" = server-hc ] && what="$name: the client shuts down writing, the server reads EOF and closes with SO_LINGER {1,0}: the client's read fails with ECONNRESET"
+	if [ "${2:-}" = fork ]; then
+		# the server's connection lives in a forked child, the parent
+		# (which services it) closed its copy: the reset must reach
+		# the child as an error, not an EOF passing for a whole stream
+		name=abort-fork
+		srvcmd=forkabortserver
+		what="$name: the server reads in a forked child (the parent closed its copy); the client closes with SO_LINGER {1,0}: the child's read fails with ECONNRESET"
+	fi
 	selected "$name" || return 0
 	step "$what"
 	rm -f "$D/ab-s.res" "$D/ab-c.res"
 	next_port
-	bg_start "srv-$name" shim "$NS_S" "$PY" "$CT" abortserver "$SRV4" "$PORT" "$who" "$D/ab-s.res"
+	bg_start "srv-$name" shim "$NS_S" "$PY" "$CT" "$srvcmd" "$SRV4" "$PORT" "$who" "$D/ab-s.res"
 	local spid=$BG_PID
 	wait_listen "$NS_S" "$PORT"
 	T_CMD_TIMEOUT=30 nsrun shim "$NS_C" "$PY" "$CT" abortclient "$SRV4" "$PORT" "$who" "$D/ab-c.res" ||
@@ -295,6 +321,7 @@ abort_case() {
 abort_case client
 abort_case server
 abort_case server-hc
+abort_case client fork
 
 # --- close with unread data ----------------------------------------------------
 if selected unread; then

@@ -1331,6 +1331,11 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 	} else {
 		if (mps_dsn_lt(c->snd_edge, c->snd_start + c->nego.remote_wnd))
 			c->snd_edge = c->snd_start + c->nego.remote_wnd;
+		/* a shim after all (a timed-out HELLO from a slow start, say):
+		 * the user's other processes are told, once per process */
+		if (mps_peercache_lookup((struct sockaddr *)&c->peer, mps_now_us()) != MPS_PEER_SHIM)
+			mps_peercache_shared_forget(mps_config()->peer_cache,
+						    (struct sockaddr *)&c->peer, (int64_t)time(NULL));
 		mps_peercache_note((struct sockaddr *)&c->peer, MPS_PEER_SHIM, mps_now_us(), 0);
 	}
 	c->rx_mode = RX_MP;
@@ -1536,7 +1541,8 @@ static void client_fallback(struct mps_conn *c, const char *why)
 			   (uint64_t)mps_config()->plain_cache_ttl * 1000000u);
 	/* the user's next processes connect plainly at once too */
 	mps_peercache_shared_note_plain(mps_config()->peer_cache, (struct sockaddr *)&c->peer,
-					(int64_t)time(NULL), mps_config()->plain_cache_ttl);
+					(int64_t)time(NULL), mps_config()->plain_cache_ttl,
+					!c->nego.timed_out);
 	ev_timer_stop(c->loop, &c->nego_timer);
 	conn_del_sf(c, sf);
 	mps_sf_free(c->loop, sf, 1);

@@ -81,8 +81,10 @@ enum mps_nego_verdict mps_nego_timeout(struct mps_nego *n)
 {
 	if (n->state != MPS_NS_WAIT)
 		return verdict_of(n);
-	if (n->role == MPS_CLIENT)
+	if (n->role == MPS_CLIENT) {
+		n->timed_out = 1;
 		return decide(n, MPS_NS_PLAIN, "no HELLO_ACK before the reply timeout");
+	}
 	n->state = MPS_NS_RELEASED;
 	n->why = "banner window expired";
 	return MPS_NV_WAIT;

@@ -128,11 +128,14 @@ void mps_peercache_lock(int lock)
  * network namespace, whose addresses they are about. */
 
 #define SHARED_SLOTS 256
+/* One timed-out HELLO: plain, or a shim server slow to answer (busy,
+ * starting up): a second one within the TTL makes it plain. */
+#define SHARED_SUSPECT 3
 
 struct shared_rec {
 	uint8_t key[18];
 	uint8_t family;
-	uint8_t kind; /* MPS_PEER_PLAIN or 0 */
+	uint8_t kind; /* MPS_PEER_PLAIN, SHARED_SUSPECT or 0 */
 	uint32_t pad;
 	uint64_t netns;
 	int64_t until; /* CLOCK_REALTIME seconds */
@@ -200,25 +203,35 @@ enum mps_peer_kind mps_peercache_shared_lookup(const char *path, const struct so
 	return k;
 }
 
-int mps_peercache_shared_note_plain(const char *path, const struct sockaddr *sa, int64_t now_s,
-                                    uint32_t ttl_s)
+/* Open the file for an update and find sa's record (or, with a free
+ * slot wanted, a free or expired one, else the soonest to expire). */
+static int shared_update(const char *path, const struct sockaddr *sa, int64_t now_s, int create,
+                         int (*fn)(struct shared_rec *r, int found, void *arg), void *arg)
 {
 	struct shared_rec *tab, *r = NULL;
 	uint8_t key[18], family;
 	uint64_t ns;
-	int fd, i, rc = -1;
+	int fd, i, found = 0, rc = -1;
 
-	if (!ttl_s || make_key(sa, key, &family) || (fd = shared_open(path, 1)) < 0)
+	if (make_key(sa, key, &family) || !path || !path[0])
+		return -1;
+	if (!create && access(path, F_OK) != 0)
+		return -1;
+	if ((fd = shared_open(path, 1)) < 0)
 		return -1;
 	tab = malloc(SHARED_SLOTS * sizeof(*tab));
 	if (!tab || shared_read(fd, tab) < 0)
 		goto out;
 	ns = netns_id();
-	/* its own record, else a free or expired one, else the soonest to expire */
 	for (i = 0; i < SHARED_SLOTS && !r; i++)
 		if (tab[i].kind && tab[i].family == family && tab[i].netns == ns &&
 		    !memcmp(tab[i].key, key, 18))
 			r = &tab[i];
+	if (r && r->until <= now_s)
+		memset(r, 0, sizeof(*r)); /* expired: as if absent */
+	found = r && r->kind;
+	if (!found && !create)
+		goto out;
 	for (i = 0; i < SHARED_SLOTS && !r; i++)
 		if (!tab[i].kind || tab[i].until <= now_s)
 			r = &tab[i];
@@ -228,17 +241,56 @@ int mps_peercache_shared_note_plain(const char *path, const struct sockaddr *sa,
 			if (tab[i].until < r->until)
 				r = &tab[i];
 	}
-	memset(r, 0, sizeof(*r));
-	memcpy(r->key, key, 18);
-	r->family = family;
-	r->kind = MPS_PEER_PLAIN;
-	r->netns = ns;
-	r->until = now_s + ttl_s;
-	if (pwrite(fd, r, sizeof(*r), (off_t)((size_t)(r - tab) * sizeof(*r))) ==
-	    (ssize_t)sizeof(*r))
+	if (!found) {
+		memset(r, 0, sizeof(*r));
+		memcpy(r->key, key, 18);
+		r->family = family;
+		r->netns = ns;
+	}
+	if (fn(r, found, arg) == 0 &&
+	    pwrite(fd, r, sizeof(*r), (off_t)((size_t)(r - tab) * sizeof(*r))) ==
+	            (ssize_t)sizeof(*r))
 		rc = 0;
 out:
 	free(tab);
 	close(fd);
 	return rc;
+}
+
+struct note_arg {
+	int64_t until;
+	int definitive;
+};
+
+static int set_plain(struct shared_rec *r, int found, void *arg)
+{
+	const struct note_arg *a = arg;
+
+	/* a timeout is a plain verdict only the second time */
+	r->kind = a->definitive || (found && r->kind) ? MPS_PEER_PLAIN : SHARED_SUSPECT;
+	r->until = a->until;
+	return 0;
+}
+
+int mps_peercache_shared_note_plain(const char *path, const struct sockaddr *sa, int64_t now_s,
+                                    uint32_t ttl_s, int definitive)
+{
+	struct note_arg a = {now_s + ttl_s, definitive};
+
+	if (!ttl_s)
+		return -1;
+	return shared_update(path, sa, now_s, 1, set_plain, &a);
+}
+
+static int clear_rec(struct shared_rec *r, int found, void *arg)
+{
+	(void)found;
+	(void)arg;
+	memset(r, 0, sizeof(*r));
+	return 0;
+}
+
+int mps_peercache_shared_forget(const char *path, const struct sockaddr *sa, int64_t now_s)
+{
+	return shared_update(path, sa, now_s, 0, clear_rec, NULL);
 }

@@ -51,6 +51,8 @@ struct mps_nego {
 	uint64_t local_key;
 	uint64_t remote_key;
 	const char *why; /* static reason for the last PLAIN/ABORT/ERROR verdict */
+	uint8_t timed_out; /* client: PLAIN only because no reply came in time
+	                      (a slow shim server looks the same) */
 };
 
 void mps_nego_init(struct mps_nego *n, enum mps_role role, uint64_t local_key);

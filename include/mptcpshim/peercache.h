@@ -16,12 +16,17 @@ void mps_peercache_note(const struct sockaddr *sa, enum mps_peer_kind kind, uint
 /* The plain verdicts shared by the user's processes in the file path
  * (MPTCPSHIM_PEER_CACHE; NULL or "" = none), for this network namespace.
  * lookup: MPS_PEER_PLAIN (also noted in this process's cache for the time
- * left) or MPS_PEER_UNKNOWN.  note_plain: 0 or -1 (file refused or I/O
- * error: it must be a regular file of ours that nobody else can write). */
+ * left) or MPS_PEER_UNKNOWN.  note_plain: definitive (the server answered
+ * something else than a HELLO_ACK, or closed) is plain at once; a timed-out
+ * HELLO (a slow shim server looks the same) only the second time within
+ * ttl_s.  forget: the destination answered a HELLO.  0, or -1 (nothing
+ * to forget, file refused or I/O error: it must be a regular file of ours
+ * that nobody else can write). */
 enum mps_peer_kind mps_peercache_shared_lookup(const char *path, const struct sockaddr *sa,
                                                uint64_t now_us, int64_t now_s);
 int mps_peercache_shared_note_plain(const char *path, const struct sockaddr *sa, int64_t now_s,
-                                    uint32_t ttl_s);
+                                    uint32_t ttl_s, int definitive);
+int mps_peercache_shared_forget(const char *path, const struct sockaddr *sa, int64_t now_s);
 /* Lock (1) / unlock (0) the cache around the keeper's fork. */
 void mps_peercache_lock(int lock);
 

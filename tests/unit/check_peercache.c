@@ -1,7 +1,9 @@
 /* check_peercache.c - destination verdicts (include/mptcpshim/peercache.h):
  * this process's cache (plain expires, shim stays) and the plain verdicts
  * shared through a file: found by a fresh process, per address and port,
- * expiring, the file refused unless it is a private regular file of ours,
+ * expiring, a timed-out HELLO counting only the second time, forgotten
+ * once the destination answers, the file refused unless it is a private
+ * regular file of ours,
  * a full file recycling its soonest-expiring record.  Each test runs in
  * its own forked process (Check's default), so its in-process cache
  * starts empty, as a new program's does. */
@@ -66,8 +68,8 @@ START_TEST(test_shared)
 
 	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::1", &c.sin6_addr), 1);
 	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(a), 0, NOW), MPS_PEER_UNKNOWN);
-	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a), NOW, 300), 0);
-	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(c), NOW, 300), 0);
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a), NOW, 300, 1), 0);
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(c), NOW, 300, 1), 0);
 	ck_assert_int_eq(stat(g_path, &st), 0);
 	ck_assert_int_eq(st.st_mode & 077, 0); /* private */
 	/* another process (not in our own cache): found */
@@ -85,15 +87,48 @@ START_TEST(test_shared)
 	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(c), 0, NOW + 300),
 	                 MPS_PEER_UNKNOWN);
 	/* a later verdict renews the same record */
-	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(c), NOW + 400, 300), 0);
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(c), NOW + 400, 300, 1), 0);
 	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(c), 0, NOW + 600), MPS_PEER_PLAIN);
 	ck_assert_int_eq(stat(g_path, &st), 0);
 	ck_assert_int_le(st.st_size, 256 * 48);
 	/* no file, or TTL 0: nothing shared */
-	ck_assert_int_eq(mps_peercache_shared_note_plain("", SA(a), NOW, 300), -1);
+	ck_assert_int_eq(mps_peercache_shared_note_plain("", SA(a), NOW, 300, 1), -1);
 	ck_assert_int_eq(mps_peercache_shared_lookup(NULL, SA(a), 0, NOW), MPS_PEER_UNKNOWN);
-	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(b), NOW, 0), -1);
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(b), NOW, 0, 1), -1);
 	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(b), 0, NOW), MPS_PEER_UNKNOWN);
+}
+END_TEST
+
+START_TEST(test_timeouts)
+{
+	struct sockaddr_in a = v4("198.18.0.1", 80), b = v4("198.18.0.2", 80);
+
+	/* one timed-out HELLO is no verdict for the others (a slow shim
+	 * server looks the same); a second one within the TTL is */
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a), NOW, 300, 0), 0);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(a), 0, NOW + 1), MPS_PEER_UNKNOWN);
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a), NOW + 2, 300, 0), 0);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(a), 0, NOW + 3), MPS_PEER_PLAIN);
+	/* ... but not once the first one expired */
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(b), NOW, 300, 0), 0);
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(b), NOW + 300, 300, 0), 0);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(b), 0, NOW + 301),
+	                 MPS_PEER_UNKNOWN);
+	/* a definitive verdict after a timeout: plain */
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(b), NOW + 301, 300, 1), 0);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(b), 0, NOW + 302), MPS_PEER_PLAIN);
+	/* a destination that answered a HELLO is forgotten */
+	ck_assert_int_eq(mps_peercache_shared_forget(g_path, SA(a), NOW + 4), 0);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(a), 0, NOW + 5), MPS_PEER_UNKNOWN);
+	ck_assert_int_eq(mps_peercache_shared_forget(g_path, SA(a), NOW + 4),
+	                 -1); /* nothing left */
+	/* and a later timeout starts over as a mere suspicion */
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a), NOW + 6, 300, 0), 0);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(a), 0, NOW + 7), MPS_PEER_UNKNOWN);
+	/* forgetting never creates the file */
+	ck_assert_int_eq(mps_peercache_shared_forget("/tmp/check_peercache.absent/x", SA(a), NOW),
+	                 -1);
+	ck_assert_int_ne(access("/tmp/check_peercache.absent/x", F_OK), 0);
 }
 END_TEST
 
@@ -103,27 +138,27 @@ START_TEST(test_refused_files)
 	char link[160], dir[160];
 
 	/* writable by others: not trusted, neither read nor written */
-	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a), NOW, 300), 0);
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a), NOW, 300, 1), 0);
 	ck_assert_int_eq(chmod(g_path, 0666), 0);
 	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(a), 0, NOW), MPS_PEER_UNKNOWN);
-	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a), NOW, 300), -1);
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a), NOW, 300, 1), -1);
 	ck_assert_int_eq(chmod(g_path, 0644), 0); /* readable by others is fine */
 	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(a), 0, NOW), MPS_PEER_PLAIN);
 	/* a symbolic link (planted in /tmp) is not followed */
 	snprintf(link, sizeof(link), "%s/link", g_dir);
 	ck_assert_int_eq(symlink(g_path, link), 0);
 	ck_assert_int_eq(mps_peercache_shared_lookup(link, SA(a), 0, NOW), MPS_PEER_UNKNOWN);
-	ck_assert_int_eq(mps_peercache_shared_note_plain(link, SA(a), NOW, 300), -1);
+	ck_assert_int_eq(mps_peercache_shared_note_plain(link, SA(a), NOW, 300, 1), -1);
 	/* not a regular file */
 	snprintf(dir, sizeof(dir), "%s/dir", g_dir);
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
-	ck_assert_int_eq(mps_peercache_shared_note_plain(dir, SA(a), NOW, 300), -1);
+	ck_assert_int_eq(mps_peercache_shared_note_plain(dir, SA(a), NOW, 300, 1), -1);
 	/* owned by another user (root only can make one) */
 	if (geteuid() == 0) {
 		ck_assert_int_eq(chown(g_path, 1, 1), 0);
 		ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(a), 0, NOW),
 		                 MPS_PEER_UNKNOWN);
-		ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a), NOW, 300), -1);
+		ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a), NOW, 300, 1), -1);
 	}
 }
 END_TEST
@@ -138,7 +173,8 @@ START_TEST(test_full)
 	 * file does not grow, and a corrupt tail is harmless */
 	for (i = 0; i < 400; i++) {
 		a = v4("198.18.1.1", 1000 + i);
-		ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a), NOW + i, 300), 0);
+		ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a), NOW + i, 300, 1),
+		                 0);
 	}
 	for (i = 0; i < 400; i++) {
 		a = v4("198.18.1.1", 1000 + i);
@@ -165,6 +201,7 @@ static Suite *peercache_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_local);
 	tcase_add_test(tc, test_shared);
+	tcase_add_test(tc, test_timeouts);
 	tcase_add_test(tc, test_refused_files);
 	tcase_add_test(tc, test_full);
 	suite_add_tcase(s, tc);

@@ -173,6 +173,29 @@ banner_case() {
 		: "$i"
 	done
 	sleep 0.1
+	if [ "$cm/$sm" = shim/plain ] && [ "$PEERS_NONE" = 0 ] && shim_enabled; then
+		# The plain server spoke first: a definitive verdict, shared
+		# with the user's other processes at once (MPTCPSHIM_PEER_CACHE):
+		# a second client process connects plainly, no junk connection.
+		local nbefore nafter
+		nbefore=$(find "$T_DIR" -maxdepth 1 -name 'srv-recv.*' | wc -l)
+		nsrun "$cm" "$NS_C" "$PY" "$PYTOOL" bannerclient "$host" "$PORT" "$line" "$T_DIR/cli-recv2" ||
+			fail "$q: second banner client exited $?"
+		cmp "$T_DIR/want-cli" "$T_DIR/cli-recv2" || fail "$q: the second client received other bytes"
+		for i in $(seq 1 100); do
+			nafter=$(find "$T_DIR" -maxdepth 1 -name 'srv-recv.*' | wc -l)
+			[ "$nafter" -gt "$nbefore" ] && break
+			sleep 0.05
+		done
+		sleep 0.2
+		nafter=$(find "$T_DIR" -maxdepth 1 -name 'srv-recv.*' | wc -l)
+		[ "$nafter" = $((nbefore + 1)) ] ||
+			fail "$q: a second client process made $((nafter - nbefore)) connection(s) to the plain server, want 1 (the plain verdict was not shared)"
+		cmp -s "$T_DIR/want-srv" "$T_DIR/srv-recv.$nbefore" ||
+			fail "$q: the second process's connection carried other bytes than its line"
+		rm -f "$T_DIR/srv-recv.$nbefore"
+		log "ok: $q: a second process connected plainly at once (shared plain verdict)"
+	fi
 	bg_stop "$spid"
 	for f in "$T_DIR"/srv-recv.*; do
 		[ -e "$f" ] || continue

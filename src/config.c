@@ -30,6 +30,7 @@
 #define ENV_SCHEDULER "MPTCPSHIM_SCHEDULER"
 #define ENV_BACKUP "MPTCPSHIM_BACKUP"
 #define ENV_OUTAGE_TIMEOUT "MPTCPSHIM_OUTAGE_TIMEOUT"
+#define ENV_JOIN_PORTS "MPTCPSHIM_JOIN_PORTS"
 /* Internal: set by our exec hooks for the new image (src/inherit.c). */
 #define ENV_INHERIT "MPTCPSHIM_INHERIT"
 
@@ -329,6 +330,27 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 			warnf(warn, ENV_OUTAGE_TIMEOUT, v, "expected seconds, 1..3600");
 		else
 			c->outage_timeout = (uint32_t)u;
+	}
+	if ((v = get(ENV_JOIN_PORTS)) && *v) {
+		/* PORT or LO-HI */
+		char buf[16], *dash;
+		unsigned long long lo, hi;
+
+		if (strlen(v) >= sizeof(buf))
+			warnf(warn, ENV_JOIN_PORTS, v, "expected PORT or LO-HI, 1..65535");
+		else {
+			strcpy(buf, v);
+			dash = strchr(buf, '-');
+			if (dash)
+				*dash = 0;
+			if (parse_ulong(buf, 1, 65535, &lo) ||
+			    parse_ulong(dash ? dash + 1 : buf, 1, 65535, &hi) || lo > hi)
+				warnf(warn, ENV_JOIN_PORTS, v, "expected PORT or LO-HI, 1..65535");
+			else {
+				c->join_port_lo = (uint16_t)lo;
+				c->join_port_hi = (uint16_t)hi;
+			}
+		}
 	}
 	if ((v = get(ENV_EXCLUDE)) && *v) {
 		if (parse_ifnames(v, c->exclude, &c->nexclude))

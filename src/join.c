@@ -1,7 +1,8 @@
 /* join.c - the server side of MP_JOIN (RFC 8684 §3.2, in-band).
  *
  * Each process that owns multipath server connections runs one join
- * listener: a wildcard TCP listener on an ephemeral port (IPv6 dual-stack
+ * listener: a wildcard TCP listener on an ephemeral port, or the first
+ * free one of MPTCPSHIM_JOIN_PORTS (IPv6 dual-stack
  * when the host has IPv6), announced to clients in ADD_ADDR frames.  Joins
  * never reach the app's own listener, so the app never sees them, and in
  * every process model (fork per connection, pre-forked workers,
@@ -102,11 +103,13 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-static int open_listener(int family, uint16_t *port)
+/* A listening socket on port (0: ephemeral), or -1 with errno set. */
+static int listen_on(int family, unsigned port)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP), zero = 0;
+	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP), zero = 0,
+	    one = 1, e;
 
 	if (fd < 0)
 		return -1;
@@ -116,13 +119,46 @@ static int open_listener(int family, uint16_t *port)
 	if (family == AF_INET6) {
 		/* Dual-stack: IPv4 joins arrive as v4-mapped addresses. */
 		mps_real.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
 		len = sizeof(struct sockaddr_in6);
-	} else
+	} else {
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
 		len = sizeof(struct sockaddr_in);
+	}
+	/* a fixed port: a previous process's joins may linger in TIME_WAIT */
+	if (port)
+		mps_real.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 128) != 0) {
+		e = errno;
 		mps_ifd_close(fd);
+		errno = e;
 		return -1;
 	}
+	return fd;
+}
+
+/* The join listener: on the first free port of MPTCPSHIM_JOIN_PORTS (a
+ * firewall admits that range; another process of ours may hold a port of
+ * it: each process has its own listener), else on an ephemeral port. */
+static int open_listener(int family, uint16_t *port)
+{
+	const struct mps_config *cfg = mps_config();
+	struct sockaddr_storage ss;
+	socklen_t len;
+	unsigned p;
+	int fd = -1;
+
+	if (cfg->join_port_lo) {
+		for (p = cfg->join_port_lo; p <= cfg->join_port_hi && fd < 0; p++)
+			if ((fd = listen_on(family, p)) < 0 && errno != EADDRINUSE)
+				break;
+		if (fd < 0)
+			mps_warn("join: no free port in MPTCPSHIM_JOIN_PORTS=%u-%u (%s): using an "
+				 "ephemeral one, which a firewall may block",
+				 cfg->join_port_lo, cfg->join_port_hi, strerror(errno));
+	}
+	if (fd < 0 && (fd = listen_on(family, 0)) < 0)
+		return -1;
 	len = sizeof(ss);
 	if (mps_real.getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
 		mps_ifd_close(fd);

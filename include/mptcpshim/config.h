@@ -50,6 +50,8 @@ struct mps_config {
 	size_t nbackup;              /* MPTCPSHIM_BACKUP: interfaces used only while no other works */
 	char backup[MPS_MAX_IFLIST][MPS_IFNAMSIZ];
 	uint32_t outage_timeout;     /* MPTCPSHIM_OUTAGE_TIMEOUT: seconds without any path, default 30 */
+	/* MPTCPSHIM_JOIN_PORTS: the join listener's port range (0, 0: ephemeral) */
+	uint16_t join_port_lo, join_port_hi;
 };
 
 /* The lists (INTERFACES, EXCLUDE, ADVERTISE) are separated by commas or

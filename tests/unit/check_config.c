@@ -452,6 +452,41 @@ START_TEST(test_config_peer_cache)
 }
 END_TEST
 
+START_TEST(test_config_join_ports)
+{
+	struct mps_config c;
+
+	parse1(&c, "MPTCPSHIM_LOG", "info");
+	ck_assert_uint_eq(c.join_port_lo, 0);
+	ck_assert_uint_eq(c.join_port_hi, 0);
+
+	parse1(&c, "MPTCPSHIM_JOIN_PORTS", "40000-40009");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_uint_eq(c.join_port_lo, 40000);
+	ck_assert_uint_eq(c.join_port_hi, 40009);
+	check_defaults(&c);
+
+	parse1(&c, "MPTCPSHIM_JOIN_PORTS", "443");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_uint_eq(c.join_port_lo, 443);
+	ck_assert_uint_eq(c.join_port_hi, 443);
+
+	parse1(&c, "MPTCPSHIM_JOIN_PORTS", "1-65535");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_uint_eq(c.join_port_hi, 65535);
+
+	static const char *bad[] = { "0", "65536", "40009-40000", "40000-", "-40000", "a-b",
+				     "40000-40009-40010", " 40000", "40000 ", "1234567890123456789" };
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		parse1(&c, "MPTCPSHIM_JOIN_PORTS", bad[i]);
+		ck_assert_msg(warn_calls == 1, "MPTCPSHIM_JOIN_PORTS=\"%s\": %d warnings", bad[i],
+			      warn_calls);
+		ck_assert_uint_eq(c.join_port_lo, 0);
+		ck_assert_uint_eq(c.join_port_hi, 0);
+	}
+}
+END_TEST
+
 START_TEST(test_config_sndbuf)
 {
 	struct mps_config c;
@@ -822,6 +857,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_config_log_file);
 	tcase_add_test(tc, test_config_plain_cache_ttl);
 	tcase_add_test(tc, test_config_peer_cache);
+	tcase_add_test(tc, test_config_join_ports);
 	tcase_add_test(tc, test_config_sndbuf);
 	tcase_add_test(tc, test_config_all_set);
 	suite_add_tcase(s, tc);

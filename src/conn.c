@@ -2004,3 +2004,26 @@ void mps_conn_lock_socks(int lock)
 		else
 			pthread_mutex_unlock(&c->sock->lock);
 }
+
+/* Forked child (not the keeper): the parent's connections stay the
+ * parent's.  Their descriptors were closed here (fdtab) and their memory is
+ * a copy this process must never act on: forget them, and every watcher of
+ * the parent's loop, so that a connection made or accepted here starts
+ * from scratch on this process's own loop (a worker forked after its
+ * parent served connections; multiprocessing children). */
+static struct mps_conn *g_parents_conns; /* kept reachable, never used */
+
+void mps_conn_atfork_child(void)
+{
+	g_parents_conns = g_conns;
+	g_conns = NULL;
+	g_zombies = NULL;
+	memset(&g_reaper, 0, sizeof(g_reaper));
+	memset(&g_trim_timer, 0, sizeof(g_trim_timer));
+	g_last_trim = 0;
+	g_hup_ep = -1; /* an internal descriptor: closed by fdtab */
+	memset(&g_hup_io, 0, sizeof(g_hup_io));
+	memset(&g_keeper_tick, 0, sizeof(g_keeper_tick));
+	g_keeper_limit = g_keeper_deadline = 0;
+}
+

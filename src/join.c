@@ -43,6 +43,18 @@ static struct {
 	int npending;
 } g = {.fd4 = -1, .fd6 = -1};
 
+void mps_join_atfork_child(void)
+{
+	/* The parent's listener and pending joins stay the parent's (its
+	 * descriptors are closed here by fdtab): a connection this child
+	 * accepts later gets a listener, and a port, of its own. */
+	g.fd4 = g.fd6 = -1;
+	g.tried4 = g.tried6 = 0;
+	g.port4 = g.port6 = 0;
+	g.pending = NULL;
+	g.npending = 0;
+}
+
 static void pending_del(struct mps_subflow *sf)
 {
 	struct mps_subflow **p;

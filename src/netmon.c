@@ -130,3 +130,10 @@ void mps_netmon_start(struct ev_loop *loop)
 	ev_io_start(loop, &g_io);
 	ev_unref(loop);
 }
+
+void mps_netmon_atfork_child(void)
+{
+	g_fd = -1; /* an internal descriptor: closed by fdtab */
+	g_tried = 0;
+	memset(&g_io, 0, sizeof(g_io));
+}

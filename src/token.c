@@ -79,3 +79,18 @@ void mps_token_lock(int lock)
 	else
 		pthread_mutex_unlock(&g_lock);
 }
+
+
+void mps_token_atfork_child(void)
+{
+	unsigned i;
+
+	/* the parent's connections: none of them may take a join here */
+	for (i = 0; i < BUCKETS; i++)
+		while (g_buckets[i]) {
+			struct node *n = g_buckets[i];
+
+			g_buckets[i] = n->next;
+			free(n);
+		}
+}

@@ -70,5 +70,10 @@ void mps_conn_keeper_begin(struct ev_loop *loop, double timeout);
 /* Lock (1) / unlock (0) every connection's sock around the keeper's fork
  * (the shim thread is stopped: the list is stable). */
 void mps_conn_lock_socks(int lock);
+/* In a forked child (not the keeper): forget the parent's connections and
+ * loop watchers, join listener, netlink socket and tokens. */
+void mps_conn_atfork_child(void);
+void mps_join_atfork_child(void);
+void mps_netmon_atfork_child(void);
 
 #endif

@@ -12,6 +12,8 @@ struct mps_conn;
 int mps_token_add(uint32_t token, struct mps_conn *conn);
 void mps_token_del(uint32_t token, struct mps_conn *conn);
 struct mps_conn *mps_token_find(uint32_t token);
+/* A forked child (not the keeper) forgets the parent's tokens. */
+void mps_token_atfork_child(void);
 /* Held across fork (src/interpose/proc.c): a leaf lock. */
 void mps_token_lock(int lock);
 

@@ -77,6 +77,10 @@ static void child(void)
 		return;
 	}
 	mps_fdtab_atfork_child();
+	mps_conn_atfork_child();
+	mps_join_atfork_child();
+	mps_netmon_atfork_child();
+	mps_token_atfork_child();
 	mps_loop_atfork_child();
 }
 

@@ -11,7 +11,10 @@
 #   fork      fork-per-connection server (the parent closes its copy), 4
 #             connections; path 1 (the first subflows' path) goes down
 #             mid-transfer;
-#   forkmany  the same with 48 short connections, forked while the shim
+#   forkafter the server serves one connection, then forks a child that
+#             accepts the next 3: every join lands (the child announces a
+#             join listener of its own);
+#   forkmany  the same as fork with 48 short connections, forked while the shim
 #             thread is busy with handshakes and joins (libcrypto); each
 #             child hashes with OpenSSL, so a libcrypto lock inherited
 #             locked would hang it;
@@ -44,7 +47,7 @@
 #             was logged by a member); the spread is reported.
 # pre-forked workers sharing one listening socket: nginx.sh.
 # Harness self-test without the shim: NOSHIM=1 bash procmodels.sh
-# Sub-cases (T_ONLY=REGEX): threads epoll-et epoll-lt fork forkmany exec spawn vfork
+# Sub-cases (T_ONLY=REGEX): threads epoll-et epoll-lt fork forkafter forkmany exec spawn vfork
 #   reuseport daemon keeper handoff
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
@@ -174,6 +177,25 @@ fi
 # (libcrypto: keys, tokens, HMACs): each child hashes what it reads
 # (OpenSSL's SHA-256), so a child forked while the shim thread held one of
 # libcrypto's locks would hang there.
+# A process that served a connection (so it has a join listener) forks a
+# child that accepts the next ones: the child needs a listener of its own;
+# announcing the parent's port sends its joins to a process that does not
+# know their tokens (rejected: single path).
+if selected forkafter; then
+	step "forkafter: the parent serves one connection, then a forked child accepts 3 more"
+	sl="$T_DIR/shim-$NS_S.log"
+	n0=0
+	[ -e "$sl" ] && n0=$(wc -l <"$sl")
+	pm_case forkafter forkafter 4 $((4 * MIB)) 0
+	if [ "$MP" = 1 ]; then
+		joins=$(tail -n +"$((n0 + 1))" "$sl" | grep -cE 'subflow [0-9]+ from .* joined$' || true)
+		bad=$(tail -n +"$((n0 + 1))" "$sl" | grep -E 'join from .* rejected' || true)
+		[ -z "$bad" ] || fail "forkafter: joins rejected (sent to the parent's listener?): $bad"
+		[ "$joins" -ge 4 ] || fail "forkafter: $joins join(s) for 4 connections"
+		log "ok: forkafter: $joins joins, none rejected"
+	fi
+fi
+
 if selected forkmany; then
 	step "forkmany: 48 connections, a child each, forked during handshakes and joins"
 	pm_case forkmany fork 48 $((256 * 1024)) 0

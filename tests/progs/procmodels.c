@@ -18,6 +18,9 @@
  *       epoll-et  one thread, non-blocking, epoll edge-triggered
  *       epoll-lt  the same, level-triggered
  *       fork      a child per connection; the parent closes its copy
+ *       forkafter the first connection served here, then a child accepts
+ *                 the others, forking a grandchild for each (the child's
+ *                 connections need a join listener of their own)
  *       exec      a child per connection: dup2 onto 0 and 1, execv
  *                 "procmodels child ARG" (inetd style; the connection was
  *                 accepted close-on-exec)
@@ -384,6 +387,20 @@ static int serve_fork(int lfd, int n)
 	return reap(n);
 }
 
+static int serve_forkafter(int lfd, int n)
+{
+	pid_t pid;
+
+	if (serve_fd(accept1(lfd)))
+		return 1;
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0)
+		exit(serve_fork(lfd, n - 1)); /* prompt accepts: a child each */
+	return reap(1);
+}
+
 __attribute__((noreturn)) static void exec_child(int c, const char *info)
 {
 	char *argv[] = {(char *)g_self, "child", (char *)info, NULL};
@@ -626,6 +643,8 @@ static int cmd_serve(int argc, char **argv)
 		return serve_epoll(lfd, n, 0);
 	if (!strcmp(model, "fork"))
 		return serve_fork(lfd, n);
+	if (!strcmp(model, "forkafter"))
+		return serve_forkafter(lfd, n);
 	if (!strcmp(model, "exec"))
 		return serve_exec(lfd, n, arg, 'e');
 	if (!strcmp(model, "spawn"))

@@ -17,7 +17,7 @@ PACKAGES=(
 	# tests: real programs under the shim (tests/integration/nginx.sh, apps_*.sh)
 	nginx procps wget openssh-server openssh-client rsync redis-server redis-tools nodejs
 	# benchmarks: latency, kernel MPTCP for comparison, plots
-	sockperf mptcpd gnuplot-nox
+	sockperf mptcpd mptcpize gnuplot-nox
 	# developer checks
 	valgrind shellcheck clang-format
 )

@@ -162,7 +162,21 @@ else
 	wait "$SPID" || log "server socat exited with status $?"
 fi
 for ((i = 1; i <= NPATHS; i++)); do PBN[i]=$(path_bytes "$i"); done
-sleep 0.3 # let the shims write their closing log lines
+# let the shims write their closing log lines (a keeper may finish the
+# client's connection after socat exited): until both logs say "closed
+# gracefully" and stop growing, at most 3 s
+if shim_enabled; then
+	prev=""
+	for ((k = 0; k < 30; k++)); do
+		sleep 0.1
+		cur=$(cat "$T_DIR/shim-$NS_C.log" "$T_DIR/shim-$NS_S.log" 2>/dev/null | wc -c)
+		if [ "$cur" = "$prev" ] && grep -q 'closed gracefully' "$T_DIR/shim-$NS_C.log" 2>/dev/null &&
+			grep -q 'closed gracefully' "$T_DIR/shim-$NS_S.log" 2>/dev/null; then
+			break
+		fi
+		prev=$cur
+	done
+fi
 
 # --- report ------------------------------------------------------------------
 SENT=$(fsize "$IN")

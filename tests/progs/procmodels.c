@@ -18,9 +18,10 @@
  *       epoll-et  one thread, non-blocking, epoll edge-triggered
  *       epoll-lt  the same, level-triggered
  *       fork      a child per connection; the parent closes its copy
- *       forkafter the first connection served here, then a child accepts
- *                 the others, forking a grandchild for each (the child's
- *                 connections need a join listener of their own)
+ *       forkafter the first connection accepted and negotiated here, then
+ *                 a child accepts the others, forking a grandchild for
+ *                 each (the child's connections need a join listener of
+ *                 their own), while this process serves the first
  *       exec      a child per connection: dup2 onto 0 and 1, execv
  *                 "procmodels child ARG" (inetd style; the connection was
  *                 accepted close-on-exec)
@@ -389,16 +390,36 @@ static int serve_fork(int lfd, int n)
 
 static int serve_forkafter(int lfd, int n)
 {
+	static char buf[CHUNK];
+	EVP_MD_CTX *ctx = sha_new();
+	unsigned long long got = 0;
+	int c = accept1(lfd), rc;
 	pid_t pid;
 
-	if (serve_fd(accept1(lfd)))
-		return 1;
+	/* The first 64 KiB first: the connection is negotiated and this
+	 * process has its join listener; then the child takes the listening
+	 * socket at once (the other clients must not wait for this one's
+	 * transfer: a HELLO unanswered for a second looks like a plain
+	 * server), and this process serves the rest of its connection. */
+	while (got < 65536) {
+		ssize_t r = read(c, buf, MIN(sizeof(buf), (size_t)(65536 - got)));
+
+		if (r <= 0)
+			die("forkafter: read");
+		EVP_DigestUpdate(ctx, buf, (size_t)r);
+		got += (unsigned long long)r;
+	}
 	pid = fork();
 	if (pid < 0)
 		die("fork");
-	if (pid == 0)
+	if (pid == 0) {
+		close(c);
 		exit(serve_fork(lfd, n - 1)); /* prompt accepts: a child each */
-	return reap(1);
+	}
+	rc = serve_stream(c, c, ctx, got);
+	EVP_MD_CTX_free(ctx);
+	close(c);
+	return reap(1) || rc ? 1 : 0;
 }
 
 __attribute__((noreturn)) static void exec_child(int c, const char *info)

@@ -80,7 +80,6 @@ void mps_token_lock(int lock)
 		pthread_mutex_unlock(&g_lock);
 }
 
-
 void mps_token_atfork_child(void)
 {
 	unsigned i;

@@ -1999,10 +1999,7 @@ void mps_conn_lock_socks(int lock)
 	struct mps_conn *c;
 
 	for (c = g_conns; c; c = c->next)
-		if (lock)
-			pthread_mutex_lock(&c->sock->lock);
-		else
-			pthread_mutex_unlock(&c->sock->lock);
+		mps_mutex_hold(&c->sock->lock, lock);
 }
 
 /* Forked child (not the keeper): the parent's connections stay the
@@ -2026,4 +2023,3 @@ void mps_conn_atfork_child(void)
 	memset(&g_keeper_tick, 0, sizeof(g_keeper_tick));
 	g_keeper_limit = g_keeper_deadline = 0;
 }
-

@@ -23,10 +23,7 @@ static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void mps_crypto_lock(int lock)
 {
-	if (lock)
-		pthread_mutex_lock(&g_lock);
-	else
-		pthread_mutex_unlock(&g_lock);
+	mps_mutex_hold(&g_lock, lock);
 }
 
 void mps_crypto_init(void)
@@ -39,7 +36,6 @@ void mps_crypto_init(void)
 int mps_crypto_new_key(uint64_t *key)
 {
 	uint8_t b[8];
-
 	int ok;
 
 	do {

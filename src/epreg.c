@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 
 #include "mptcpshim/epreg.h"
+#include "mptcpshim/util.h"
 
 #define PAGE_BITS 10
 #define PAGE_FDS (1u << PAGE_BITS)
@@ -119,13 +120,9 @@ int mps_epreg_any(int fd)
 
 void mps_epreg_forget(int fd)
 {
-	struct slot *sl = slot_of(fd, 0);
+	struct mps_epreg r[MPS_EPREG_PER_FD];
 
-	if (!sl || !atomic_load(&sl->n))
-		return;
-	pthread_mutex_lock(lock_of(fd));
-	atomic_store(&sl->n, 0);
-	pthread_mutex_unlock(lock_of(fd));
+	mps_epreg_take(fd, r, MPS_EPREG_PER_FD);
 }
 
 void mps_epreg_lock_all(int lock)
@@ -133,8 +130,5 @@ void mps_epreg_lock_all(int lock)
 	unsigned i;
 
 	for (i = 0; i < STRIPES; i++)
-		if (lock)
-			pthread_mutex_lock(&g_locks[i]);
-		else
-			pthread_mutex_unlock(&g_locks[STRIPES - 1 - i]);
+		mps_mutex_hold(&g_locks[lock ? i : STRIPES - 1 - i], lock);
 }

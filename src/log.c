@@ -14,6 +14,7 @@
 
 #include "mptcpshim/log.h"
 #include "mptcpshim/real.h"
+#include "mptcpshim/util.h"
 
 int mps_log_level = MPS_LOG_WARN;
 static char g_file[256];
@@ -40,10 +41,7 @@ int mps_log_keeper_fd(void)
 
 void mps_log_lock(int lock)
 {
-	if (lock)
-		pthread_mutex_lock(&g_lock);
-	else
-		pthread_mutex_unlock(&g_lock);
+	mps_mutex_hold(&g_lock, lock);
 }
 
 static int open_fd(void)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "mptcpshim/peercache.h"
+#include "mptcpshim/util.h"
 
 #define SLOTS 128
 
@@ -109,10 +110,7 @@ void mps_peercache_note(const struct sockaddr *sa, enum mps_peer_kind kind, uint
 
 void mps_peercache_lock(int lock)
 {
-	if (lock)
-		pthread_mutex_lock(&g_lock);
-	else
-		pthread_mutex_unlock(&g_lock);
+	mps_mutex_hold(&g_lock, lock);
 }
 
 /* --- Plain verdicts shared by the user's processes (MPTCPSHIM_PEER_CACHE).
@@ -166,6 +164,12 @@ static int shared_open(const char *path, int writing)
 	return fd;
 }
 
+/* Is r the record of (key, family) in network namespace ns? */
+static int rec_is(const struct shared_rec *r, const uint8_t key[18], uint8_t family, uint64_t ns)
+{
+	return r->kind && r->family == family && r->netns == ns && !memcmp(r->key, key, 18);
+}
+
 static int shared_read(int fd, struct shared_rec *tab)
 {
 	ssize_t n;
@@ -191,8 +195,8 @@ enum mps_peer_kind mps_peercache_shared_lookup(const char *path, const struct so
 	close(fd);
 	ns = netns_id();
 	for (i = 0; i < n; i++)
-		if (tab[i].kind == MPS_PEER_PLAIN && tab[i].family == family &&
-		    tab[i].netns == ns && !memcmp(tab[i].key, key, 18) && tab[i].until > now_s) {
+		if (rec_is(&tab[i], key, family, ns) && tab[i].kind == MPS_PEER_PLAIN &&
+		    tab[i].until > now_s) {
 			/* ours too, for what is left of it */
 			mps_peercache_note(sa, MPS_PEER_PLAIN, now_us,
 			                   (uint64_t)(tab[i].until - now_s) * 1000000u);
@@ -224,8 +228,7 @@ static int shared_update(const char *path, const struct sockaddr *sa, int64_t no
 		goto out;
 	ns = netns_id();
 	for (i = 0; i < SHARED_SLOTS && !r; i++)
-		if (tab[i].kind && tab[i].family == family && tab[i].netns == ns &&
-		    !memcmp(tab[i].key, key, 18))
+		if (rec_is(&tab[i], key, family, ns))
 			r = &tab[i];
 	if (r && r->until <= now_s)
 		memset(r, 0, sizeof(*r)); /* expired: as if absent */

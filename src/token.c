@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "mptcpshim/token.h"
+#include "mptcpshim/util.h"
 
 struct node {
 	struct node *next;
@@ -74,10 +75,7 @@ struct mps_conn *mps_token_find(uint32_t token)
 
 void mps_token_lock(int lock)
 {
-	if (lock)
-		pthread_mutex_lock(&g_lock);
-	else
-		pthread_mutex_unlock(&g_lock);
+	mps_mutex_hold(&g_lock, lock);
 }
 
 void mps_token_atfork_child(void)

@@ -2,8 +2,18 @@
 #ifndef MPS_UTIL_H
 #define MPS_UTIL_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+
+/* Take (lock != 0) or release m: the lock/unlock pairs fork holds. */
+static inline void mps_mutex_hold(pthread_mutex_t *m, int lock)
+{
+	if (lock)
+		pthread_mutex_lock(m);
+	else
+		pthread_mutex_unlock(m);
+}
 
 static inline void mps_put16(uint8_t *p, uint16_t v)
 {

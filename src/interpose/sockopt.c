@@ -204,10 +204,7 @@ static int read_path_opt(int fd, unsigned i, int *v)
 
 void mps_opts_lock(int lock)
 {
-	if (lock)
-		pthread_mutex_lock(&g_defs_lock);
-	else
-		pthread_mutex_unlock(&g_defs_lock);
+	mps_mutex_hold(&g_defs_lock, lock);
 }
 
 static const struct defaults *defaults_for(int family)

@@ -1112,6 +1112,36 @@ path_cut_check() {
 	rm -f "$T_DIR/cut.done" "$T_DIR/cut.end"
 }
 
+# nginx_conf DIR WORKERS: write DIR/nginx.conf, a private configuration
+# (no host file read; pid, logs and temp files under DIR) for a master and
+# WORKERS workers, whose http block ends with the lines on stdin.
+nginx_conf() {
+	local dir=$1 nw=$2
+	mkdir -p "$dir/logs" "$dir/tmp"
+	{
+		cat <<NGXEOF
+user root;
+worker_processes $nw;
+daemon off;
+master_process on;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log info;
+events {
+	worker_connections 256;
+}
+http {
+	access_log $dir/logs/access.log;
+	client_body_temp_path $dir/tmp/body;
+	proxy_temp_path $dir/tmp/proxy;
+	fastcgi_temp_path $dir/tmp/fastcgi;
+	uwsgi_temp_path $dir/tmp/uwsgi;
+	scgi_temp_path $dir/tmp/scgi;
+NGXEOF
+		cat
+		echo "}"
+	} >"$dir/nginx.conf"
+}
+
 # nginx_start PORT ROOTDIR [WORKERS]: nginx under the shim in $NS_S with a
 # private configuration (no host file read, nothing but ROOTDIR served),
 # listening on $SRV4:PORT and [$SRV6]:PORT, master + WORKERS (default 2)
@@ -1122,24 +1152,7 @@ nginx_start() {
 	nginx=$(command -v nginx || echo /usr/sbin/nginx)
 	[ -x "$nginx" ] || fail "nginx not installed (scripts/install-deps.sh installs it)"
 	NGX_DIR="$T_DIR/ngx-$port"
-	mkdir -p "$NGX_DIR/logs" "$NGX_DIR/tmp"
-	cat >"$NGX_DIR/nginx.conf" <<NGXEOF
-user root;
-worker_processes $nw;
-daemon off;
-master_process on;
-pid $NGX_DIR/nginx.pid;
-error_log $NGX_DIR/logs/error.log info;
-events {
-	worker_connections 256;
-}
-http {
-	access_log $NGX_DIR/logs/access.log;
-	client_body_temp_path $NGX_DIR/tmp/body;
-	proxy_temp_path $NGX_DIR/tmp/proxy;
-	fastcgi_temp_path $NGX_DIR/tmp/fastcgi;
-	uwsgi_temp_path $NGX_DIR/tmp/uwsgi;
-	scgi_temp_path $NGX_DIR/tmp/scgi;
+	nginx_conf "$NGX_DIR" "$nw" <<NGXEOF
 	types { application/octet-stream bin; }
 	default_type application/octet-stream;
 	sendfile on;
@@ -1149,7 +1162,6 @@ http {
 		listen [$SRV6]:$port;
 		root $root;
 	}
-}
 NGXEOF
 	bg_start "nginx-$port" shim "$NS_S" "$nginx" -p "$NGX_DIR" -e "$NGX_DIR/logs/error.log" \
 		-c "$NGX_DIR/nginx.conf"

@@ -115,22 +115,7 @@ for ((r = 1; r <= RUNS6; r++)); do download 6 "$((RUNS4 + r))"; done
 next_port
 pport=$PORT
 PX="$D/proxy"
-mkdir -p "$PX/logs" "$PX/tmp"
-cat >"$PX/nginx.conf" <<NGXEOF
-user root;
-worker_processes 1;
-daemon off;
-master_process on;
-pid $PX/nginx.pid;
-error_log $PX/logs/error.log info;
-events { worker_connections 64; }
-http {
-	access_log $PX/logs/access.log;
-	client_body_temp_path $PX/tmp/body;
-	proxy_temp_path $PX/tmp/proxy;
-	fastcgi_temp_path $PX/tmp/fastcgi;
-	uwsgi_temp_path $PX/tmp/uwsgi;
-	scgi_temp_path $PX/tmp/scgi;
+nginx_conf "$PX" 1 <<NGXEOF
 	upstream origin { server $SRV4:$port; keepalive 4; }
 	server {
 		listen 127.0.0.1:$pport;
@@ -141,7 +126,6 @@ http {
 			proxy_max_temp_file_size 0;
 		}
 	}
-}
 NGXEOF
 step "nginx reverse proxy (shim) on 127.0.0.1:$pport in the client namespace -> nginx over two paths"
 bg_start "nginx-proxy" shim "$NS_C" "$(command -v nginx || echo /usr/sbin/nginx)" -p "$PX" \

@@ -57,22 +57,8 @@ with open(out + ".tmp", "w") as f:
     f.write("%s %d\n" % (h.hexdigest(), n))
 os.rename(out + ".tmp", out)
 PYEOF
-# client: send the file, shut down writing, wait for EOF
-cat >"$D/sender.py" <<'PYEOF'
-import socket, sys
-host, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-c = socket.create_connection((host, port))
-with open(path, "rb") as f:
-    while True:
-        b = f.read(1 << 16)
-        if not b:
-            break
-        c.sendall(b)
-c.shutdown(socket.SHUT_WR)
-while c.recv(4096):
-    pass
-c.close()
-PYEOF
+# client: lib.sh's xfclient send (the file, shutdown, wait for EOF)
+write_pytool
 
 tb_topo A 2 50,50
 case_n=0
@@ -89,7 +75,7 @@ for x in 1 2 1 2; do
 	spid=$BG_PID
 	wait_listen "$NS_S" "$PORT"
 	base=$(($(path_bytes 1) + $(path_bytes 2)))
-	bg_start "cli-$name" shim "$NS_C" "$PY" "$D/sender.py" "$SRV4" "$PORT" "$D/data.in"
+	bg_start "cli-$name" shim "$NS_C" "$PY" "$PYTOOL" xfclient "$SRV4" "$PORT" send "$D/data.in"
 	cpid=$BG_PID
 	# the window closes and the client blocks: several MiB went, then
 	# nothing moves any more

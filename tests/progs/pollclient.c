@@ -104,46 +104,36 @@ static int wait_ready(enum mode m, int fd, int want)
 			ready |= WANT_WR;
 		return ready;
 	}
+	case M_EPOLL:
 	case M_EPOLLET: {
-		/* registered once, before connect: wait only */
+		/* epollet: registered once, before connect: wait only */
+		uint64_t data = ET_COOKIE + (unsigned)fd;
 		struct epoll_event out;
-		int n = epoll_wait(epfd, &out, 1, IDLE_TIMEOUT_MS);
-		(void)want;
+		int n;
+
+		if (m == M_EPOLL) {
+			/* registered for what is wanted now */
+			struct epoll_event ev = {.events = 0, .data = {.u64 = (unsigned)fd}};
+
+			data = (unsigned)fd;
+			if (want & WANT_RD)
+				ev.events |= EPOLLIN | EPOLLRDHUP;
+			if (want & WANT_WR)
+				ev.events |= EPOLLOUT;
+			if (epoll_ctl(epfd, ep_registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd,
+			              &ev) < 0)
+				return -1;
+			ep_registered = 1;
+		}
+		n = epoll_wait(epfd, &out, 1, IDLE_TIMEOUT_MS);
 		if (n < 0)
 			return errno == EINTR ? 0x10 : -1;
 		if (n == 0)
 			return 0;
-		if (out.data.u64 != ET_COOKIE + (unsigned)fd) {
+		if (out.data.u64 != data) {
 			fprintf(stderr,
 			        "pollclient: epoll event with data 0x%llx, registered 0x%llx\n",
-			        (unsigned long long)out.data.u64, ET_COOKIE + (unsigned)fd);
-			errno = EBADF;
-			return -1;
-		}
-		if (out.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-			ready |= WANT_RD;
-		if (out.events & EPOLLOUT)
-			ready |= WANT_WR;
-		if (out.events & EPOLLERR)
-			ready |= 4;
-		return ready;
-	}
-	case M_EPOLL: {
-		struct epoll_event ev = {.events = 0, .data = {.fd = fd}};
-		if (want & WANT_RD)
-			ev.events |= EPOLLIN | EPOLLRDHUP;
-		if (want & WANT_WR)
-			ev.events |= EPOLLOUT;
-		if (epoll_ctl(epfd, ep_registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0)
-			return -1;
-		ep_registered = 1;
-		struct epoll_event out;
-		int n = epoll_wait(epfd, &out, 1, IDLE_TIMEOUT_MS);
-		if (n < 0)
-			return errno == EINTR ? 0x10 : -1;
-		if (n == 0)
-			return 0;
-		if (out.data.fd != fd) {
+			        (unsigned long long)out.data.u64, (unsigned long long)data);
 			errno = EBADF;
 			return -1;
 		}

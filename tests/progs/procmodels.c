@@ -388,11 +388,29 @@ static int serve_fork(int lfd, int n)
 	return reap(n);
 }
 
-static int serve_forkafter(int lfd, int n)
+/* Read exactly want bytes of c into ctx (the first part of a stream that
+ * another process or a later call reads on); dies on EOF or an error. */
+static unsigned long long read_first(int c, EVP_MD_CTX *ctx, unsigned long long want,
+                                     const char *what)
 {
 	static char buf[CHUNK];
+	unsigned long long n = 0;
+
+	while (n < want) {
+		ssize_t r = read(c, buf, MIN(sizeof(buf), (size_t)(want - n)));
+
+		if (r <= 0)
+			die(what);
+		EVP_DigestUpdate(ctx, buf, (size_t)r);
+		n += (unsigned long long)r;
+	}
+	return n;
+}
+
+static int serve_forkafter(int lfd, int n)
+{
 	EVP_MD_CTX *ctx = sha_new();
-	unsigned long long got = 0;
+	unsigned long long got;
 	int c = accept1(lfd), rc;
 	pid_t pid;
 
@@ -401,14 +419,7 @@ static int serve_forkafter(int lfd, int n)
 	 * socket at once (the other clients must not wait for this one's
 	 * transfer: a HELLO unanswered for a second looks like a plain
 	 * server), and this process serves the rest of its connection. */
-	while (got < 65536) {
-		ssize_t r = read(c, buf, MIN(sizeof(buf), (size_t)(65536 - got)));
-
-		if (r <= 0)
-			die("forkafter: read");
-		EVP_DigestUpdate(ctx, buf, (size_t)r);
-		got += (unsigned long long)r;
-	}
+	got = read_first(c, ctx, 65536, "forkafter: read");
 	pid = fork();
 	if (pid < 0)
 		die("fork");
@@ -496,21 +507,13 @@ static int serve_daemon(int lfd, int n, const char *pidfile)
 
 static int serve_handoff(int lfd)
 {
-	static char buf[CHUNK];
 	EVP_MD_CTX *ctx = sha_new();
-	unsigned long long n = 0;
+	unsigned long long n;
 	int c = accept1(lfd);
 	pid_t pid;
 
 	close(lfd);
-	while (n < HANDOFF_FIRST) {
-		ssize_t r = read(c, buf, MIN(sizeof(buf), (size_t)(HANDOFF_FIRST - n)));
-
-		if (r <= 0)
-			die("handoff: read");
-		EVP_DigestUpdate(ctx, buf, (size_t)r);
-		n += (unsigned long long)r;
-	}
+	n = read_first(c, ctx, HANDOFF_FIRST, "handoff: read");
 	pid = fork();
 	if (pid < 0)
 		die("fork");

@@ -1545,7 +1545,7 @@ static void client_fallback(struct mps_conn *c, const char *why)
 					!c->nego.timed_out);
 	ev_timer_stop(c->loop, &c->nego_timer);
 	conn_del_sf(c, sf);
-	mps_sf_free(c->loop, sf, 1);
+	mps_sf_close_probe(c->loop, sf);
 	c->rx_mode = RX_PLAIN;
 	c->tx_mode = TX_PLAIN;
 	c->snd_nxt = c->snd_una = c->sb.una; /* nothing was ACKed: replay from the start */

@@ -225,6 +225,7 @@ void apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_ver
 /* subflow.c */
 struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, int state);
 void mps_sf_free(struct ev_loop *loop, struct mps_subflow *sf, int reset);
+void mps_sf_close_probe(struct ev_loop *loop, struct mps_subflow *sf);
 int sf_usable(const struct mps_subflow *sf);
 int n_usable(const struct mps_conn *c);
 struct mps_subflow *best_usable(const struct mps_conn *c);

@@ -75,6 +75,29 @@ void mps_sf_free(struct ev_loop *loop, struct mps_subflow *sf, int reset)
 	reaper_arm(loop);
 }
 
+#define SF_PROBE_DRAIN_MAX (256u * 1024u)
+
+/* Close the first subflow to a server found plain as a polite TCP client
+ * closes: read what the server sent (a banner, an error line), so that
+ * close() is not turned into a reset by unread data, then a FIN.  A plain
+ * peer that crashes on ECONNRESET must not see one from us where a TCP
+ * client would not send it.  Only if more than SF_PROBE_DRAIN_MAX is
+ * waiting does the close reset, as TCP's would. */
+void mps_sf_close_probe(struct ev_loop *loop, struct mps_subflow *sf)
+{
+	uint8_t buf[4096];
+	size_t left = SF_PROBE_DRAIN_MAX;
+
+	while (sf->fd >= 0 && left > 0) {
+		ssize_t r = mps_real.recv(sf->fd, buf, MPS_MIN(sizeof(buf), left), MSG_DONTWAIT);
+
+		if (r <= 0)
+			break;
+		left -= (size_t)r;
+	}
+	mps_sf_free(loop, sf, 0);
+}
+
 /* May carry data: joined, or the first subflow (whose first flight goes
  * out while the negotiation runs). */
 int sf_usable(const struct mps_subflow *sf)

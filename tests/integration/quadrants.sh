@@ -6,7 +6,8 @@
 # normal GET from the client's real address), and (b) a server-first banner
 # protocol: the server sends "220 hello\r\n" on accept, reads one line and
 # answers with its sha256; the server must receive exactly the client's line
-# and the client exactly banner + reply (no stray bytes either way).
+# and the client exactly banner + reply (no stray bytes either way), and no
+# connection the server saw may be reset (a probe closes with a FIN).
 # IPv4 (by host name) and IPv6 (literal).
 # A shim client's first connection to a plain server may be preceded by one
 # junk connection (documented fallback cost); it must carry none of the
@@ -197,6 +198,13 @@ banner_case() {
 		log "ok: $q: a second process connected plainly at once (shared plain verdict)"
 	fi
 	bg_stop "$spid"
+	# No connection the server saw was reset: a TCP client closes with a
+	# FIN after reading the banner, and a probe to a plain server must too
+	# (a sequential server that does not catch ECONNRESET would crash).
+	if grep -q 'ConnectionResetError' "$T_DIR/bg-$name.log"; then
+		show_file "$T_DIR/bg-$name.log"
+		fail "$q: the server saw a connection reset; a TCP client would have closed it with a FIN"
+	fi
 	for f in "$T_DIR"/srv-recv.*; do
 		[ -e "$f" ] || continue
 		if cmp -s "$T_DIR/want-srv" "$f"; then

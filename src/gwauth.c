@@ -20,6 +20,7 @@
 
 #define ID_LABEL "mptcpshim key id v1"
 #define MAC_LABEL "mptcpshim gw auth v1"
+#define PSK_LABEL "mptcpshim kex psk v1"
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
@@ -39,6 +40,11 @@ void mps_gwauth_key_id(const uint8_t *key, size_t len, uint8_t id[MPS_GWAUTH_ID_
 
 	mps_crypto_hmac_sha256(key, len, (const uint8_t *)ID_LABEL, strlen(ID_LABEL), md);
 	memcpy(id, md, MPS_GWAUTH_ID_LEN);
+}
+
+void mps_gwauth_psk(const struct mps_gwkey *k, uint8_t psk[32])
+{
+	mps_crypto_hmac_sha256(k->key, k->len, (const uint8_t *)PSK_LABEL, strlen(PSK_LABEL), psk);
 }
 
 static int name_ok(const char *s, size_t n)

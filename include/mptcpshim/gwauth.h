@@ -77,6 +77,11 @@ int mps_gwauth_gen_line(const char *name, char *out, size_t cap);
 /* key_id of a key. */
 void mps_gwauth_key_id(const uint8_t *key, size_t len, uint8_t id[MPS_GWAUTH_ID_LEN]);
 
+/* The pre-shared key the key schedule (kex.h) mixes in for a client with
+ * this key: HMAC-SHA256(key, "mptcpshim kex psk v1"), so the same key is
+ * never used for two purposes. */
+void mps_gwauth_psk(const struct mps_gwkey *k, uint8_t psk[32]);
+
 /* A fresh random nonce: 0 or -EIO. */
 int mps_gwauth_nonce(uint8_t nonce[MPS_GWAUTH_NONCE_LEN]);
 

@@ -32,6 +32,7 @@ static size_t unhex(const char *s, uint8_t *out, size_t cap)
 
 /* The output of tests/unit/gwauth_vectors.py. */
 static const char *key_id_hex = "1f642b901a4058c4";
+static const char *psk_hex = "f30f16ae32c3a5cb3d2ab900651297132720df7e2ed3900e7514e4cc329f48bb";
 static const char *auth_hex = "1f642b901a4058c4a0a1a2a3a4a5a6a7a8a9aaabacadaeaf000000006b49d200"
                               "765547a9bf22f661e01e93e16c7ebece4ebdfee48e0e59695d88107513acd99c";
 static const char *pub_c_hex = "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a";
@@ -232,6 +233,9 @@ START_TEST(test_sign_vector)
 	mps_gwauth_sign(&ks.v[0], nonce, VEC_TS, pub, dest, dl, out);
 	unhex(auth_hex, want, sizeof(want));
 	ck_assert_mem_eq(out, want, 64);
+	mps_gwauth_psk(&ks.v[0], out);
+	unhex(psk_hex, want, 32);
+	ck_assert_mem_eq(out, want, 32);
 	mps_gwauth_free(&ks);
 }
 END_TEST

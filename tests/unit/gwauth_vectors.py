@@ -6,6 +6,7 @@ Computed with Python's hashlib/hmac only, independently of the C code:
   mac    = HMAC-SHA256(key, b"mptcpshim gw auth v1" | key_id | nonce
                             | timestamp (u64 big-endian) | pub_c | dest TLV)
   auth   = key_id | nonce | timestamp | mac            (64 bytes)
+  psk    = HMAC-SHA256(key, b"mptcpshim kex psk v1")  (the key schedule's PSK)
 
 Usage: python3 tests/unit/gwauth_vectors.py
 """
@@ -26,6 +27,8 @@ def main():
     mac = hmac.new(KEY, msg, hashlib.sha256).digest()
     auth = kid + NONCE + TS.to_bytes(8, "big") + mac
     print('static const char *key_id_hex = "%s";' % kid.hex())
+    psk = hmac.new(KEY, b"mptcpshim kex psk v1", hashlib.sha256).digest()
+    print('static const char *psk_hex = "%s";' % psk.hex())
     print('static const char *auth_hex = "%s"\n\t"%s";' % (auth[:32].hex(), auth[32:].hex()))
 
 

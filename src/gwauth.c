@@ -310,7 +310,9 @@ int mps_gwauth_load(struct mps_gwkeys *ks, const char *path, char *err, size_t e
 		goto out;
 	}
 	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+		/* pread: read() is hooked in the preload library (this file
+		 * is read there too, for MPTCPSHIM_GATEWAY_KEY_FILE). */
+		ssize_t r = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
 
 		if (r < 0 && errno == EINTR)
 			continue;

@@ -311,7 +311,7 @@ int mps_gwauth_load(struct mps_gwkeys *ks, const char *path, char *err, size_t e
 	}
 	while (got < (size_t)st.st_size) {
 		/* pread: read() is hooked in the preload library (this file
-		 * is read there too, for MPTCPSHIM_GATEWAY_KEY_FILE). */
+		 * is read there too, for the client's gateway key). */
 		ssize_t r = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
 
 		if (r < 0 && errno == EINTR)

@@ -1,0 +1,195 @@
+/* kex.c - X25519 key agreement and the key schedule (see kex.h), OpenSSL 3.
+ * Not yet used by the engine (issue 14). */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+
+#include "mptcpshim/crypto.h"
+#include "mptcpshim/kex.h"
+#include "mptcpshim/util.h"
+
+/* Every libcrypto call runs under crypto.c's lock, which fork holds: see
+ * crypto.c.  None of the mps_crypto_* functions is called while it is
+ * held (the lock is not recursive). */
+
+void mps_kex_wipe(void *p, size_t n)
+{
+	OPENSSL_cleanse(p, n);
+}
+
+static int is_zero(const uint8_t *p, size_t n)
+{
+	uint8_t acc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		acc |= p[i];
+	return acc == 0;
+}
+
+static int keypair_of(EVP_PKEY *pk, struct mps_kex_keypair *kp)
+{
+	size_t plen = MPS_KEX_KEY_LEN, slen = MPS_KEX_KEY_LEN;
+
+	if (EVP_PKEY_get_raw_private_key(pk, kp->priv, &slen) != 1 || slen != MPS_KEX_KEY_LEN)
+		return -EIO;
+	if (EVP_PKEY_get_raw_public_key(pk, kp->pub, &plen) != 1 || plen != MPS_KEX_KEY_LEN)
+		return -EIO;
+	return 0;
+}
+
+int mps_kex_keypair_new(struct mps_kex_keypair *kp)
+{
+	EVP_PKEY_CTX *ctx;
+	EVP_PKEY *pk = NULL;
+	int rc = -EIO;
+
+	mps_crypto_lock(1);
+	ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_X25519, NULL);
+	if (ctx && EVP_PKEY_keygen_init(ctx) == 1 && EVP_PKEY_keygen(ctx, &pk) == 1)
+		rc = keypair_of(pk, kp);
+	EVP_PKEY_free(pk);
+	EVP_PKEY_CTX_free(ctx);
+	mps_crypto_lock(0);
+	if (rc)
+		mps_kex_wipe(kp, sizeof(*kp));
+	return rc;
+}
+
+int mps_kex_keypair_from_private(struct mps_kex_keypair *kp, const uint8_t priv[MPS_KEX_KEY_LEN])
+{
+	EVP_PKEY *pk;
+	int rc = -EIO;
+
+	mps_crypto_lock(1);
+	pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, MPS_KEX_KEY_LEN);
+	if (pk)
+		rc = keypair_of(pk, kp);
+	EVP_PKEY_free(pk);
+	mps_crypto_lock(0);
+	if (rc)
+		mps_kex_wipe(kp, sizeof(*kp));
+	return rc;
+}
+
+int mps_kex_shared(const uint8_t priv[MPS_KEX_KEY_LEN], const uint8_t peer_pub[MPS_KEX_KEY_LEN],
+                   uint8_t shared[MPS_KEX_KEY_LEN])
+{
+	EVP_PKEY *me = NULL, *peer = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	size_t len = MPS_KEX_KEY_LEN;
+	int rc = -EIO;
+
+	mps_crypto_lock(1);
+	me = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, MPS_KEX_KEY_LEN);
+	peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer_pub, MPS_KEX_KEY_LEN);
+	if (me && peer)
+		ctx = EVP_PKEY_CTX_new(me, NULL);
+	if (ctx && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, peer) == 1) {
+		/* OpenSSL itself fails the derivation when the result is all
+		 * zero (a low-order peer point): the only way it fails once
+		 * both keys were accepted, so that is the peer's fault. */
+		if (EVP_PKEY_derive(ctx, shared, &len) == 1 && len == MPS_KEX_KEY_LEN)
+			rc = 0;
+		else
+			rc = -EINVAL;
+	}
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(peer);
+	EVP_PKEY_free(me);
+	mps_crypto_lock(0);
+	/* RFC 7748 section 6.1: check for the all-zero value ourselves too,
+	 * whatever the library version does. */
+	if (rc == 0 && is_zero(shared, MPS_KEX_KEY_LEN))
+		rc = -EINVAL;
+	if (rc)
+		mps_kex_wipe(shared, MPS_KEX_KEY_LEN);
+	return rc;
+}
+
+int mps_kex_hkdf(const uint8_t *salt, size_t saltlen, const uint8_t *ikm, size_t ikmlen,
+                 const uint8_t *info, size_t infolen, uint8_t *out, size_t outlen)
+{
+	static const uint8_t zero_salt[32];
+	OSSL_PARAM params[5], *p = params;
+	EVP_KDF *kdf;
+	EVP_KDF_CTX *kctx = NULL;
+	int rc = -EIO;
+
+	if (outlen == 0 || outlen > 255u * 32u || ikmlen == 0)
+		return -EINVAL;
+	if (!salt || saltlen == 0) {
+		/* RFC 5869 section 2.2: absent salt = HashLen zero bytes. */
+		salt = zero_salt;
+		saltlen = sizeof(zero_salt);
+	}
+	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikmlen);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, saltlen);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, infolen);
+	*p = OSSL_PARAM_construct_end();
+	mps_crypto_lock(1);
+	kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	if (kdf)
+		kctx = EVP_KDF_CTX_new(kdf);
+	if (kctx && EVP_KDF_derive(kctx, out, outlen, params) == 1)
+		rc = 0;
+	EVP_KDF_CTX_free(kctx);
+	EVP_KDF_free(kdf);
+	mps_crypto_lock(0);
+	return rc;
+}
+
+int mps_kex_schedule(const uint8_t shared[MPS_KEX_KEY_LEN], const uint8_t pub_c[MPS_KEX_KEY_LEN],
+                     const uint8_t pub_s[MPS_KEX_KEY_LEN], const uint8_t *psk,
+                     struct mps_kex_keys *out)
+{
+	uint8_t info[MPS_KEX_LABEL_LEN + 1 + 2 * MPS_KEX_KEY_LEN];
+	uint8_t okm[MPS_KEX_OKM_LEN];
+	const uint8_t *o = okm;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (is_zero(shared, MPS_KEX_KEY_LEN))
+		return -EINVAL;
+	memcpy(info, MPS_KEX_LABEL, MPS_KEX_LABEL_LEN);
+	/* The mode is in info as well as in the salt, so the two modes never
+	 * share an output even for a PSK of 32 zero bytes. */
+	info[MPS_KEX_LABEL_LEN] = psk ? 1 : 0;
+	memcpy(info + MPS_KEX_LABEL_LEN + 1, pub_c, MPS_KEX_KEY_LEN);
+	memcpy(info + MPS_KEX_LABEL_LEN + 1 + MPS_KEX_KEY_LEN, pub_s, MPS_KEX_KEY_LEN);
+	rc = mps_kex_hkdf(psk, psk ? MPS_KEX_PSK_LEN : 0, shared, MPS_KEX_KEY_LEN, info,
+	                  sizeof(info), okm, sizeof(okm));
+	if (rc)
+		goto out;
+	out->key_c = mps_get64(o);
+	o += 8;
+	out->key_s = mps_get64(o);
+	o += 8;
+	memcpy(out->join_key_c, o, 32);
+	o += 32;
+	memcpy(out->join_key_s, o, 32);
+	o += 32;
+	memcpy(out->confirm_c, o, MPS_KEX_CONFIRM_LEN);
+	o += MPS_KEX_CONFIRM_LEN;
+	memcpy(out->confirm_s, o, MPS_KEX_CONFIRM_LEN);
+	/* A zero key means "none" in the engine (HELLO rejects it). */
+	if (out->key_c == 0 || out->key_s == 0)
+		rc = -EAGAIN;
+out:
+	mps_kex_wipe(okm, sizeof(okm));
+	if (rc)
+		mps_kex_wipe(out, sizeof(*out));
+	return rc;
+}
+
+int mps_kex_confirm_ok(const uint8_t *mine, const uint8_t *theirs)
+{
+	return CRYPTO_memcmp(mine, theirs, MPS_KEX_CONFIRM_LEN) == 0;
+}

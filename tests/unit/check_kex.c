@@ -1,0 +1,250 @@
+/* check_kex.c - X25519 (RFC 7748 vectors), HKDF (RFC 5869 vectors) and the
+ * key schedule against vectors computed independently by
+ * tests/unit/kex_vectors.py (Python hashlib/hmac). */
+#include <check.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mptcpshim/crypto.h"
+#include "mptcpshim/kex.h"
+#include "mptcpshim/util.h"
+
+static void unhex(const char *s, uint8_t *out, size_t n)
+{
+	ck_assert_uint_eq(strlen(s), 2 * n);
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+		ck_assert_int_eq(sscanf(s + 2 * i, "%2x", &v), 1);
+		out[i] = (uint8_t)v;
+	}
+}
+
+#define ck_assert_hex(buf, n, hexstr)                \
+	do {                                         \
+		uint8_t want_[256];                  \
+		unhex((hexstr), want_, (n));         \
+		ck_assert_mem_eq((buf), want_, (n)); \
+	} while (0)
+
+/* RFC 7748 section 6.1. */
+static const char *alice_priv = "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a";
+static const char *alice_pub = "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a";
+static const char *bob_priv = "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb";
+static const char *bob_pub = "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f";
+static const char *shared_k = "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742";
+
+/* The output of tests/unit/kex_vectors.py: the 112 OKM bytes of the
+ * schedule over RFC 7748's shared secret, pub_c = Alice's, pub_s = Bob's,
+ * without a PSK and with PSK = 20 21 .. 3f. */
+static const char *okm_nopsk = "2e95113d96823f99116abfdc3dcc8c99569b916f0e6071907f96b91f"
+                               "ce108917146beabaee4bbeca618f6bc0d53904c8ffd094de7b96be24"
+                               "7d4d33557a96081f41f11b773c0d0e6bb53fb47303247e65ecc4f41f"
+                               "572033d6753b2ba5e1f356aef4567681ce738399d333a516225834a1";
+static const char *okm_psk = "b343b30c234d729808e2c46a77b3517e32256d4427005a5496ddbbcc"
+                             "6c1ce134cd0799ddb4ced5f6102fed64632c381846eb0ac28d58a4c0"
+                             "aa383631a2d4ced5610ba6b72470e534614634f57302b75e7bed9d3d"
+                             "57bc05c8293107af6baf1a2f671517f12acd9165502db50a094d9d66";
+
+START_TEST(test_x25519_rfc7748_dh)
+{
+	struct mps_kex_keypair a, b;
+	uint8_t ap[32], bp[32], k1[32], k2[32];
+
+	unhex(alice_priv, ap, 32);
+	unhex(bob_priv, bp, 32);
+	ck_assert_int_eq(mps_kex_keypair_from_private(&a, ap), 0);
+	ck_assert_int_eq(mps_kex_keypair_from_private(&b, bp), 0);
+	ck_assert_hex(a.pub, 32, alice_pub);
+	ck_assert_hex(b.pub, 32, bob_pub);
+	ck_assert_int_eq(mps_kex_shared(a.priv, b.pub, k1), 0);
+	ck_assert_int_eq(mps_kex_shared(b.priv, a.pub, k2), 0);
+	ck_assert_hex(k1, 32, shared_k);
+	ck_assert_hex(k2, 32, shared_k);
+}
+END_TEST
+
+/* RFC 7748 section 5.2, first vector: scalar x u-coordinate. */
+START_TEST(test_x25519_rfc7748_scalarmult)
+{
+	uint8_t k[32], u[32], out[32];
+
+	unhex("a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4", k, 32);
+	unhex("e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c", u, 32);
+	ck_assert_int_eq(mps_kex_shared(k, u, out), 0);
+	ck_assert_hex(out, 32, "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552");
+}
+END_TEST
+
+/* Low-order points give an all-zero secret whatever the private key: each
+ * must be refused, and the output left zeroed. */
+START_TEST(test_x25519_low_order_refused)
+{
+	static const char *pts[] = {
+	        "0000000000000000000000000000000000000000000000000000000000000000", /* 0 */
+	        "0100000000000000000000000000000000000000000000000000000000000000", /* 1 */
+	        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", /* p-1 */
+	        "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800", /* order 8 */
+	};
+	struct mps_kex_keypair a;
+	uint8_t pub[32], out[32], zero[32] = {0};
+
+	ck_assert_int_eq(mps_kex_keypair_new(&a), 0);
+	for (size_t i = 0; i < MPS_ARRAY_SIZE(pts); i++) {
+		unhex(pts[i], pub, 32);
+		memset(out, 0xa5, sizeof(out));
+		ck_assert_int_eq(mps_kex_shared(a.priv, pub, out), -EINVAL);
+		ck_assert_mem_eq(out, zero, 32);
+	}
+}
+END_TEST
+
+/* RFC 5869 appendix A.1 and A.3. */
+START_TEST(test_hkdf_rfc5869)
+{
+	uint8_t ikm[22], salt[13], info[10], okm[42];
+
+	memset(ikm, 0x0b, sizeof(ikm));
+	for (int i = 0; i < 13; i++)
+		salt[i] = (uint8_t)i;
+	for (int i = 0; i < 10; i++)
+		info[i] = (uint8_t)(0xf0 + i);
+	ck_assert_int_eq(mps_kex_hkdf(salt, 13, ikm, 22, info, 10, okm, 42), 0);
+	ck_assert_hex(
+	        okm, 42,
+	        "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
+	ck_assert_int_eq(mps_kex_hkdf(NULL, 0, ikm, 22, NULL, 0, okm, 42), 0);
+	ck_assert_hex(
+	        okm, 42,
+	        "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8");
+	ck_assert_int_eq(mps_kex_hkdf(NULL, 0, ikm, 22, NULL, 0, okm, 0), -EINVAL);
+	ck_assert_int_eq(mps_kex_hkdf(NULL, 0, ikm, 0, NULL, 0, okm, 42), -EINVAL);
+}
+END_TEST
+
+static void check_keys(const struct mps_kex_keys *k, const char *okmhex)
+{
+	uint8_t okm[MPS_KEX_OKM_LEN];
+
+	unhex(okmhex, okm, sizeof(okm));
+	ck_assert_uint_eq(k->key_c, mps_get64(okm));
+	ck_assert_uint_eq(k->key_s, mps_get64(okm + 8));
+	ck_assert_mem_eq(k->join_key_c, okm + 16, 32);
+	ck_assert_mem_eq(k->join_key_s, okm + 48, 32);
+	ck_assert_mem_eq(k->confirm_c, okm + 80, 16);
+	ck_assert_mem_eq(k->confirm_s, okm + 96, 16);
+}
+
+START_TEST(test_schedule_vectors)
+{
+	uint8_t pc[32], ps[32], sh[32], psk[32];
+	struct mps_kex_keys k;
+
+	unhex(alice_pub, pc, 32);
+	unhex(bob_pub, ps, 32);
+	unhex(shared_k, sh, 32);
+	for (int i = 0; i < 32; i++)
+		psk[i] = (uint8_t)(0x20 + i);
+	ck_assert_int_eq(mps_kex_schedule(sh, pc, ps, NULL, &k), 0);
+	check_keys(&k, okm_nopsk);
+	ck_assert_int_eq(mps_kex_schedule(sh, pc, ps, psk, &k), 0);
+	check_keys(&k, okm_psk);
+}
+END_TEST
+
+/* The transcript binds the roles and the values: swapping the public
+ * values, or changing one bit of the shared secret or the PSK, changes
+ * every output; an all-zero secret is refused. */
+START_TEST(test_schedule_binds_transcript)
+{
+	uint8_t pc[32], ps[32], sh[32], psk[32] = {0}, zero[32] = {0};
+	struct mps_kex_keys k0, k1;
+
+	unhex(alice_pub, pc, 32);
+	unhex(bob_pub, ps, 32);
+	unhex(shared_k, sh, 32);
+	ck_assert_int_eq(mps_kex_schedule(sh, pc, ps, NULL, &k0), 0);
+	ck_assert_int_eq(mps_kex_schedule(sh, ps, pc, NULL, &k1), 0);
+	ck_assert_uint_ne(k0.key_c, k1.key_c);
+	ck_assert_uint_ne(k0.key_c, k0.key_s);
+	/* An all-zero PSK still differs from no PSK (the mode byte). */
+	ck_assert_int_eq(mps_kex_schedule(sh, pc, ps, psk, &k1), 0);
+	ck_assert_uint_ne(k0.key_c, k1.key_c);
+	ck_assert(!mps_kex_confirm_ok(k0.confirm_s, k1.confirm_s));
+	psk[31] = 1;
+	ck_assert_int_eq(mps_kex_schedule(sh, pc, ps, psk, &k0), 0);
+	ck_assert(memcmp(k0.join_key_s, k1.join_key_s, 32) != 0);
+	sh[0] ^= 1;
+	ck_assert_int_eq(mps_kex_schedule(sh, pc, ps, psk, &k1), 0);
+	ck_assert(memcmp(k0.join_key_c, k1.join_key_c, 32) != 0);
+	ck_assert_int_eq(mps_kex_schedule(zero, pc, ps, NULL, &k1), -EINVAL);
+	ck_assert_uint_eq(k1.key_c, 0);
+}
+END_TEST
+
+/* Two fresh ends agree; an end with another PSK (an active attacker in the
+ * middle without the gateway key) derives other keys, which the
+ * confirmation values reveal. */
+START_TEST(test_exchange_roundtrip)
+{
+	struct mps_kex_keypair c, s;
+	uint8_t kc[32], ks[32], psk[32], other[32];
+	struct mps_kex_keys a, b;
+	uint32_t ta, tb;
+	uint64_t ia, ib;
+
+	memset(psk, 0x42, sizeof(psk));
+	memcpy(other, psk, 32);
+	other[7] ^= 0x80;
+	for (int round = 0; round < 16; round++) {
+		ck_assert_int_eq(mps_kex_keypair_new(&c), 0);
+		ck_assert_int_eq(mps_kex_keypair_new(&s), 0);
+		ck_assert(memcmp(c.pub, s.pub, 32) != 0);
+		ck_assert_int_eq(mps_kex_shared(c.priv, s.pub, kc), 0);
+		ck_assert_int_eq(mps_kex_shared(s.priv, c.pub, ks), 0);
+		ck_assert_mem_eq(kc, ks, 32);
+		ck_assert_int_eq(mps_kex_schedule(kc, c.pub, s.pub, psk, &a), 0);
+		ck_assert_int_eq(mps_kex_schedule(ks, c.pub, s.pub, psk, &b), 0);
+		ck_assert_mem_eq(&a, &b, sizeof(a));
+		ck_assert(mps_kex_confirm_ok(a.confirm_c, b.confirm_c));
+		mps_crypto_key_derive(a.key_s, &ta, &ia);
+		mps_crypto_key_derive(b.key_s, &tb, &ib);
+		ck_assert_uint_eq(ta, tb);
+		ck_assert_uint_eq(ia, ib);
+		ck_assert_int_eq(mps_kex_schedule(ks, c.pub, s.pub, other, &b), 0);
+		ck_assert(!mps_kex_confirm_ok(a.confirm_s, b.confirm_s));
+		ck_assert(!mps_kex_confirm_ok(a.confirm_c, b.confirm_c));
+	}
+}
+END_TEST
+
+static Suite *kex_suite(void)
+{
+	Suite *s = suite_create("kex");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_x25519_rfc7748_dh);
+	tcase_add_test(tc, test_x25519_rfc7748_scalarmult);
+	tcase_add_test(tc, test_x25519_low_order_refused);
+	tcase_add_test(tc, test_hkdf_rfc5869);
+	tcase_add_test(tc, test_schedule_vectors);
+	tcase_add_test(tc, test_schedule_binds_transcript);
+	tcase_add_test(tc, test_exchange_roundtrip);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	mps_crypto_init();
+	sr = srunner_create(kex_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

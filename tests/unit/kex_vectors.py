@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Regenerate the key schedule vectors pasted into tests/unit/check_kex.c.
+
+Computed with Python's hashlib/hmac only (HKDF written out from RFC 5869),
+independently of the C code (which uses OpenSSL's EVP_KDF HKDF):
+
+  PRK  = HMAC-SHA256(key = salt, msg = shared)       salt = PSK or 32 zero bytes
+  OKM  = T(1) | T(2) | ...   T(i) = HMAC-SHA256(PRK, T(i-1) | info | i)
+  info = b"mptcpshim kex v1" | mode (0 no PSK, 1 PSK) | pub_c | pub_s
+  OKM (112 bytes) = key_c u64 | key_s u64 | join_key_c 32 | join_key_s 32
+                    | confirm_c 16 | confirm_s 16
+
+The shared secret and public values are RFC 7748 section 6.1's (Alice is
+the client, Bob the server).
+
+Usage: python3 tests/unit/kex_vectors.py
+"""
+
+import hashlib
+import hmac
+
+PUB_C = bytes.fromhex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a")
+PUB_S = bytes.fromhex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f")
+SHARED = bytes.fromhex("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742")
+PSK = bytes(range(0x20, 0x40))  # 20 21 .. 3f
+
+
+def hkdf(salt, ikm, info, length):
+    if not salt:
+        salt = bytes(32)
+    prk = hmac.new(salt, ikm, hashlib.sha256).digest()
+    okm, t, i = b"", b"", 1
+    while len(okm) < length:
+        t = hmac.new(prk, t + info + bytes([i]), hashlib.sha256).digest()
+        okm += t
+        i += 1
+    return okm[:length]
+
+
+def schedule(psk):
+    info = b"mptcpshim kex v1" + bytes([1 if psk else 0]) + PUB_C + PUB_S
+    return hkdf(psk, SHARED, info, 112)
+
+
+def show(name, okm):
+    print("/* %s */" % name)
+    print("static const char *%s =" % name)
+    for i in range(0, len(okm), 28):
+        print('\t"%s"' % okm[i:i + 28].hex())
+    print("\t;")
+
+
+def main():
+    # RFC 5869 A.1 (published vector) as a check of this script's HKDF.
+    okm = hkdf(bytes(range(13)), bytes([0x0b] * 22), bytes(range(0xf0, 0xfa)), 42)
+    assert okm.hex() == ("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db0"
+                         "2d56ecc4c5bf34007208d5b887185865")
+    show("okm_nopsk", schedule(None))
+    show("okm_psk", schedule(PSK))
+
+
+if __name__ == "__main__":
+    main()

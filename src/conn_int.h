@@ -12,6 +12,7 @@
 
 #include "mptcpshim/config.h"
 #include "mptcpshim/conn.h"
+#include "mptcpshim/dss_rcv.h"
 #include "mptcpshim/frame.h"
 #include "mptcpshim/loop.h"
 #include "mptcpshim/nego.h"
@@ -147,8 +148,7 @@ struct mps_conn {
 	struct mps_sendbuf rxq; /* in-order bytes the app could not take yet */
 	struct mps_ofo ofo;     /* bytes ahead of rcv_nxt (other subflows) */
 	int rcv_fin;            /* DATA_FIN (or plain EOF) received */
-	uint64_t rcv_fin_dsn;   /* DSN of the DATA_FIN, once seen (maybe out of order) */
-	int fin_seen;
+	struct mps_dss_rcv dss; /* the DATA_FIN seen, the highest DSN received */
 	int fin_delivered;      /* ... and shown to the app as EOF */
 	int peer_gone;          /* the peer closed its last subflow after its DATA_FIN */
 	ev_timer ack_timer;

@@ -28,6 +28,8 @@
 				       not kernel buffers, decides where data goes */
 #define SF_BURST (2u * MPS_DATA_MAX) /* bytes handed to a ready subflow at a time (several) */
 #define JOIN_TIMEOUT 10.0           /* seconds for a join handshake */
+#define RX_FRAME_BUDGET 1024        /* frames decoded per subflow callback, then the
+				       other connections' turn (rx_more resumes) */
 
 enum { RX_NEGO, RX_MP, RX_PLAIN }; /* mps_conn.rx_mode */
 enum { TX_HOLD, TX_MP, TX_PLAIN }; /* mps_conn.tx_mode */
@@ -59,6 +61,7 @@ struct mps_subflow {
 	int fd;
 	ev_io rio, wio;
 	ev_timer jtimer; /* join handshake deadline */
+	ev_timer rx_more; /* frames left in rbuf by RX_FRAME_BUDGET: next loop iteration */
 	uint8_t *rbuf;
 	size_t rlen, roff;
 	struct mps_seg seg[MAX_SEGS];

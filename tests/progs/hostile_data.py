@@ -72,10 +72,11 @@ def finish(s, secs=20):
         return "error %s" % e
 
 
-def connect(host, port):
+def connect(host, port, key=None):
     """A connection past the handshake: (socket, first DSN, server window)."""
     s = socket.create_connection((host, port))
-    key = int.from_bytes(os.urandom(8), "big") | 1
+    if key is None:
+        key = int.from_bytes(os.urandom(8), "big") | 1
     s.sendall(hello(key))
     reply = b""
     while len(reply) < 28:
@@ -103,11 +104,15 @@ def wait_verdict(s, secs=20):
 
 def fragment(host, port, stopfile):
     conns = resets = 0
+    # One key for every connection (it only sets the DSNs), so the flood is
+    # built once: the attacker's own CPU is not the test's load.
+    key = int.from_bytes(os.urandom(8), "big") | 1
+    first = idsn(key) + 1
+    # byte `first` is never sent: nothing can be delivered
+    flood = b"".join(data(first + 1 + 2 * i, b"x") for i in range(100000))
     while not os.path.exists(stopfile):
-        s, first, wnd = connect(host, port)
+        s, first, wnd = connect(host, port, key)
         assert 2 * 100000 < wnd, "the attack must fit the window (%d)" % wnd
-        # byte `first` is never sent: nothing can be delivered
-        flood = b"".join(data(first + 1 + 2 * i, b"x") for i in range(100000))
         conns += 1
         try:
             s.sendall(flood)

@@ -332,7 +332,7 @@ void mps_ofo_free(struct mps_ofo *q)
 	q->chunk = NULL;
 	q->chunk_used = NULL;
 	q->nodes = NULL;
-	q->ncap = q->nused = q->free_list = q->root = 0;
+	q->ncap = q->nused = q->free_list = q->root = q->last = 0;
 	q->bytes = q->nsegs = 0;
 	q->base_pos = 0;
 	q->started = 0;
@@ -342,7 +342,7 @@ int mps_ofo_insert(struct mps_ofo *q, uint64_t base, uint64_t dsn, const uint8_t
 {
 	uint64_t end = dsn + (uint64_t)len, lo = base, s, e, cur;
 	uint32_t l, r, n;
-	int merge, rc;
+	int merge, rc, was_last = 0;
 
 	if (len == 0)
 		return 0;
@@ -362,6 +362,35 @@ int mps_ofo_insert(struct mps_ofo *q, uint64_t base, uint64_t dsn, const uint8_t
 	}
 	if (end - q->base > (uint64_t)q->ring)
 		return -ERANGE;
+
+	/* The usual cases first, in O(1) but the tree insert: data right
+	 * after the highest range extends it; data beyond it with a gap
+	 * starts the new highest range. */
+	if ((l = q->last) && !mps_dsn_lt(dsn, N(q, l).end)) {
+		int extend = dsn == N(q, l).end;
+
+		if (!extend && q->nsegs >= q->max_segs)
+			return -ENOSPC;
+		rc = ring_reserve(q, dsn, end);
+		if (rc)
+			return rc;
+		if (extend) {
+			ring_put(q, dsn, end, p);
+			N(q, l).end = end;
+			return 0;
+		}
+		if (!(n = node_alloc(q)))
+			return -ENOMEM;
+		ring_put(q, dsn, end, p);
+		N(q, n).start = dsn;
+		N(q, n).end = end;
+		N(q, n).left = N(q, n).right = 0;
+		N(q, n).height = 1;
+		q->root = tree_insert(q, q->root, n);
+		q->nsegs++;
+		q->last = n;
+		return 0;
+	}
 
 	/* Which held ranges touch [dsn, end)?  The one before (if it reaches
 	 * dsn) and those starting inside or right at end. */
@@ -391,6 +420,7 @@ int mps_ofo_insert(struct mps_ofo *q, uint64_t base, uint64_t dsn, const uint8_t
 	if (l) {
 		s = N(q, l).start;
 		cur = N(q, l).end;
+		was_last |= l == q->last;
 		q->root = tree_remove(q, q->root, key(q, s));
 		node_free(q, l);
 	}
@@ -403,6 +433,7 @@ int mps_ofo_insert(struct mps_ofo *q, uint64_t base, uint64_t dsn, const uint8_t
 		cur = re;
 		if (mps_dsn_lt(e, re))
 			e = re;
+		was_last |= r == q->last;
 		q->root = tree_remove(q, q->root, key(q, rs));
 		node_free(q, r);
 	}
@@ -416,6 +447,8 @@ int mps_ofo_insert(struct mps_ofo *q, uint64_t base, uint64_t dsn, const uint8_t
 	N(q, n).height = 1;
 	q->root = tree_insert(q, q->root, n);
 	q->nsegs++;
+	if (was_last || !q->last || key(q, s) > key(q, N(q, q->last).start))
+		q->last = n;
 	return 0;
 }
 
@@ -454,6 +487,8 @@ void mps_ofo_advance(struct mps_ofo *q, uint64_t dsn)
 			ring_release(q, m->start, m->end);
 			q->root = tree_remove(q, q->root, key(q, m->start));
 			node_free(q, t);
+			if (t == q->last)
+				q->last = 0; /* it was the only one */
 			continue;
 		}
 		/* Partly consumed: the smallest range keeps its place. */
@@ -474,7 +509,7 @@ void mps_ofo_advance(struct mps_ofo *q, uint64_t dsn)
 /* ---------------------------------------------------------------- checks */
 
 static int check_tree(const struct mps_ofo *q, uint32_t t, uint64_t *prev_end, int *first,
-                      size_t *count, size_t *bytes, int32_t *h)
+                      size_t *count, size_t *bytes, int32_t *h, uint32_t *max)
 {
 	int32_t hl, hr;
 	const struct mps_ofo_node *x;
@@ -486,7 +521,7 @@ static int check_tree(const struct mps_ofo *q, uint32_t t, uint64_t *prev_end, i
 	if (t >= q->nused || ++*count > q->nsegs)
 		return -EINVAL;
 	x = &N(q, t);
-	if (check_tree(q, x->left, prev_end, first, count, bytes, &hl))
+	if (check_tree(q, x->left, prev_end, first, count, bytes, &hl, max))
 		return -EINVAL;
 	if (!mps_dsn_lt(x->start, x->end) || key(q, x->start) >= q->ring ||
 	    key(q, x->end) > q->ring)
@@ -496,8 +531,9 @@ static int check_tree(const struct mps_ofo *q, uint32_t t, uint64_t *prev_end, i
 		return -EINVAL;
 	*first = 0;
 	*prev_end = x->end;
+	*max = t;
 	*bytes += (size_t)(x->end - x->start);
-	if (check_tree(q, x->right, prev_end, first, count, bytes, &hr))
+	if (check_tree(q, x->right, prev_end, first, count, bytes, &hr, max))
 		return -EINVAL;
 	if (hl - hr > 1 || hr - hl > 1 || x->height != (hl > hr ? hl : hr) + 1)
 		return -EINVAL;
@@ -511,8 +547,11 @@ int mps_ofo_check(const struct mps_ofo *q)
 	int first = 1;
 	size_t count = 0, bytes = 0, used = 0, i;
 	int32_t h;
+	uint32_t max = 0;
 
-	if (check_tree(q, q->root, &prev_end, &first, &count, &bytes, &h))
+	if (check_tree(q, q->root, &prev_end, &first, &count, &bytes, &h, &max))
+		return -EINVAL;
+	if (max != q->last)
 		return -EINVAL;
 	if (count != q->nsegs || bytes != q->bytes || q->nsegs > q->max_segs)
 		return -EINVAL;

@@ -47,6 +47,7 @@ struct mps_ofo {
 	/* the ranges */
 	struct mps_ofo_node *nodes; /* [0] unused: index 0 is "none" */
 	uint32_t ncap, nused, free_list, root;
+	uint32_t last; /* the highest range (appends check it first), or 0 */
 	size_t max_segs;
 	size_t bytes; /* payload bytes held */
 	size_t nsegs; /* ranges held */

@@ -39,6 +39,7 @@
 
 #include "conn_int.h"
 #include "mptcpshim/crypto.h"
+#include "mptcpshim/dss_rcv.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/netmon.h"
 #include "mptcpshim/peercache.h"
@@ -1051,18 +1052,39 @@ static int handle_ack(struct mps_conn *c, uint64_t ack, uint32_t wnd)
 	return 0;
 }
 
+struct deliver_ctx {
+	struct mps_conn *c;
+	struct batch *b;
+};
+
+/* mps_dss_rcv_data's delivery: into the batch (nonzero when c died). */
+static int deliver_to_batch(void *ctx, const uint8_t *p, size_t len)
+{
+	struct deliver_ctx *dc = ctx;
+
+	return batch_add(dc->c, dc->b, p, len);
+}
+
 static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 {
 	struct batch b;
-	int dup = 0;
+	int dup = 0, nframes = 0, more = 0;
 
 	b.n = 0;
 	while (!c->dead) {
 		struct mps_frame f;
 		const char *why = NULL;
 		char msg[128];
-		int rc = mps_frame_decode(sf->rbuf + sf->roff, sf->rlen - sf->roff, &f, &why);
+		int rc;
 
+		/* A peer's frames cost per frame (one-byte DATA frames:
+		 * 10,000 in a read): the rest waits for the next iteration,
+		 * after the other connections. */
+		if (nframes++ == RX_FRAME_BUDGET) {
+			more = sf->roff < sf->rlen;
+			break;
+		}
+		rc = mps_frame_decode(sf->rbuf + sf->roff, sf->rlen - sf->roff, &f, &why);
 		if (rc == 0)
 			break;
 		if (rc < 0) {
@@ -1075,57 +1097,35 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 		sf->peer_live = 1; /* the peer sends on it: it counts it */
 		switch (f.type) {
 		case MPS_F_DATA: {
-			uint64_t dsn = f.u.data.dsn, end = dsn + f.u.data.len;
-			const uint8_t *p = f.u.data.payload;
+			struct deliver_ctx dc = {c, &b};
+			int was_fin = c->rcv_fin, drc;
 
 			if ((f.flags & MPS_DF_ACK) && handle_ack(c, f.u.data.ack, f.u.data.wnd))
 				return;
-			if (mps_dsn_lt(c->rcv_edge, end)) {
-				if (batch_flush(c, &b) == 0)
-					conn_abort(c, MPS_CR_PROTOCOL, 1,
-						   "protocol: peer exceeded the receive window");
+			drc = mps_dss_rcv_data(&c->dss, &c->ofo, &c->rcv_nxt, &c->rcv_fin,
+					       c->rcv_edge, &f.u.data, (f.flags & MPS_DF_FIN) != 0,
+					       deliver_to_batch, &dc, &why);
+			if (drc == -ECANCELED)
+				return; /* c died delivering */
+			if (drc < 0) {
+				if (batch_flush(c, &b))
+					return;
+				if (drc == -ENOSPC)
+					snprintf(msg, sizeof(msg),
+						 "protocol: peer's %s (%zu out-of-order ranges, the cap)",
+						 why, c->ofo.nsegs);
+				else
+					snprintf(msg, sizeof(msg), "protocol: %s", why);
+				if (drc == -ENOMEM)
+					conn_abort(c, MPS_CR_INTERNAL, 1, "out of memory");
+				else
+					conn_abort(c, MPS_CR_PROTOCOL, 1, msg);
 				return;
 			}
-			if ((f.flags & MPS_DF_FIN) && !c->fin_seen) {
-				c->fin_seen = 1;
-				c->rcv_fin_dsn = end;
-			}
-			/* Data (or DATA_FIN) we already have: the sender is
-			 * resending because our ACK got lost with a path. */
-			if (c->rcv_fin || !mps_dsn_lt(c->rcv_nxt, end))
+			if (drc == 1)
 				dup = 1;
-			if (!c->rcv_fin && mps_dsn_lt(c->rcv_nxt, end)) {
-				if (mps_dsn_lt(dsn, c->rcv_nxt)) {
-					p += c->rcv_nxt - dsn; /* the front is a duplicate */
-					dsn = c->rcv_nxt;
-				}
-				if (dsn == c->rcv_nxt) {
-					if (batch_add(c, &b, p, (size_t)(end - dsn)))
-						return;
-					c->rcv_nxt = end;
-					/* The gap this filled may free what waits behind it. */
-					for (;;) {
-						const uint8_t *q;
-						size_t n = mps_ofo_peek(&c->ofo, c->rcv_nxt, &q);
-
-						if (!n)
-							break;
-						if (batch_add(c, &b, q, n))
-							return;
-						c->rcv_nxt += n;
-					}
-				} else if (mps_ofo_insert(&c->ofo, c->rcv_nxt, dsn, p,
-							  (size_t)(end - dsn))) {
-					batch_flush(c, &b);
-					conn_abort(c, MPS_CR_INTERNAL, 1, "out of memory");
-					return;
-				}
-			}
-			if (c->fin_seen && !c->rcv_fin && c->rcv_nxt == c->rcv_fin_dsn) {
-				c->rcv_fin = 1; /* DATA_FIN takes one DSN */
-				c->rcv_nxt++;
+			if (c->rcv_fin && !was_fin)
 				ev_timer_stop(c->loop, &c->fin_timer);
-			}
 			break;
 		}
 		case MPS_F_ACK:
@@ -1174,6 +1174,10 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 		send_ack(c); /* at once, even if rcv_nxt did not move */
 	else
 		ack_update(c);
+	if (more && !c->dead && !ev_is_active(&sf->rx_more)) {
+		ev_timer_set(&sf->rx_more, 0., 0.);
+		ev_timer_start(c->loop, &sf->rx_more);
+	}
 }
 
 /* Plain mode: raw bytes, and plain TCP flow control (stop reading the
@@ -1676,7 +1680,7 @@ int mps_conn_start(const struct mps_conn_params *p)
 		c->rcv_wnd_max = MPS_MIN_WND;
 	c->rcv_wnd_max = hello_wnd(c->rcv_wnd_max & ~0xffffu);
 	mps_sendbuf_init(&c->rxq, 0, c->rcv_wnd_max);
-	mps_ofo_init(&c->ofo);
+	mps_ofo_init(&c->ofo, c->rcv_wnd_max, 0);
 	if (p->role == MPS_CLIENT) {
 		rc = new_hello_key(&c->local_key);
 		if (rc) {

@@ -12,6 +12,7 @@
 
 #include "mptcpshim/config.h"
 #include "mptcpshim/conn.h"
+#include "mptcpshim/dss_rcv.h"
 #include "mptcpshim/frame.h"
 #include "mptcpshim/loop.h"
 #include "mptcpshim/nego.h"
@@ -27,6 +28,8 @@
 				       not kernel buffers, decides where data goes */
 #define SF_BURST (2u * MPS_DATA_MAX) /* bytes handed to a ready subflow at a time (several) */
 #define JOIN_TIMEOUT 10.0           /* seconds for a join handshake */
+#define RX_FRAME_BUDGET 1024        /* frames decoded per subflow callback, then the
+				       other connections' turn (rx_more resumes) */
 
 enum { RX_NEGO, RX_MP, RX_PLAIN }; /* mps_conn.rx_mode */
 enum { TX_HOLD, TX_MP, TX_PLAIN }; /* mps_conn.tx_mode */
@@ -58,6 +61,7 @@ struct mps_subflow {
 	int fd;
 	ev_io rio, wio;
 	ev_timer jtimer; /* join handshake deadline */
+	ev_timer rx_more; /* frames left in rbuf by RX_FRAME_BUDGET: next loop iteration */
 	uint8_t *rbuf;
 	size_t rlen, roff;
 	struct mps_seg seg[MAX_SEGS];
@@ -147,8 +151,7 @@ struct mps_conn {
 	struct mps_sendbuf rxq; /* in-order bytes the app could not take yet */
 	struct mps_ofo ofo;     /* bytes ahead of rcv_nxt (other subflows) */
 	int rcv_fin;            /* DATA_FIN (or plain EOF) received */
-	uint64_t rcv_fin_dsn;   /* DSN of the DATA_FIN, once seen (maybe out of order) */
-	int fin_seen;
+	struct mps_dss_rcv dss; /* the DATA_FIN seen, the highest DSN received */
 	int fin_delivered;      /* ... and shown to the app as EOF */
 	int peer_gone;          /* the peer closed its last subflow after its DATA_FIN */
 	ev_timer ack_timer;

@@ -26,6 +26,7 @@
 #include "mptcpshim/util.h"
 
 static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents);
+static void sf_on_rx_more(struct ev_loop *loop, ev_timer *w, int revents);
 static void sf_on_write(struct ev_loop *loop, ev_io *w, int revents);
 
 /* ------------------------------------------------------------- subflows */
@@ -49,6 +50,8 @@ struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, int state)
 	sf->wio.data = sf;
 	ev_init(&sf->jtimer, sf_on_jtimer);
 	sf->jtimer.data = sf;
+	ev_init(&sf->rx_more, sf_on_rx_more);
+	sf->rx_more.data = sf;
 	return sf;
 }
 
@@ -59,6 +62,7 @@ void mps_sf_free(struct ev_loop *loop, struct mps_subflow *sf, int reset)
 	ev_io_stop(loop, &sf->rio);
 	ev_io_stop(loop, &sf->wio);
 	ev_timer_stop(loop, &sf->jtimer);
+	ev_timer_stop(loop, &sf->rx_more);
 	if (sf->fd >= 0) {
 		if (reset) {
 			struct linger lg = {.l_onoff = 1, .l_linger = 0};
@@ -439,6 +443,20 @@ static void sf_on_write(struct ev_loop *loop, ev_io *w, int revents)
 
 /* ------------------------------------------------------------- subflow read */
 
+/* The frames a callback left undecoded (RX_FRAME_BUDGET): one more budget,
+ * after the other ready descriptors had their turn. */
+static void sf_on_rx_more(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct mps_subflow *sf = w->data;
+	struct mps_conn *c = sf->c;
+
+	(void)loop;
+	(void)revents;
+	if (!c || c->dead || sf->state == SF_DEAD || c->rx_mode != RX_MP)
+		return;
+	rx_process(c, sf);
+}
+
 static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct mps_subflow *sf = w->data;
@@ -449,6 +467,10 @@ static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		mps_join_on_read(loop, sf);
 		return;
 	}
+	/* Frames left by the receive budget come first (rx_more decodes
+	 * them next iteration): an EOF read now would overtake them. */
+	if (ev_is_active(&sf->rx_more))
+		return;
 	if (sf->rlen == RBUF_SIZE) {
 		/* Deliver (and compact) before reading more; if the app cannot
 		 * take it (plain relay), rx_blocked is set and app_on_write

@@ -1,34 +1,25 @@
 /* check_ofo.c - the out-of-order queue, from include/mptcpshim/ofo.h:
- * hand-made overlap cases, then a randomized check against a byte-array
- * model, also across the 2^64 wrap. */
+ * hand-made overlap and merge cases, the fragmentation cap, the cost of a
+ * fragment attack (an operation count, so it holds on any machine), then a
+ * randomized check against a byte-array model, also across the 2^64 wrap. */
 #include <check.h>
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mptcpshim/ofo.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-/* The list must be sorted (mod 2^64, from base), non-overlapping, with
- * non-empty segments, and bytes/nsegs must add up. */
-static void check_invariants(const struct mps_ofo *q, uint64_t base)
+/* The module's own invariants: sorted, balanced, ranges never touching,
+ * counts and ring accounting adding up. */
+static void check_invariants(const struct mps_ofo *q)
 {
-	size_t bytes = 0, nsegs = 0;
-	uint64_t prev_end = base;
-	for (const struct mps_ofo_seg *s = q->head; s; s = s->next) {
-		ck_assert_uint_gt(s->len, 0);
-		ck_assert_msg((int64_t)(s->dsn - prev_end) >= 0,
-			      "segment at %llu overlaps or precedes %llu",
-			      (unsigned long long)s->dsn, (unsigned long long)prev_end);
-		prev_end = s->dsn + s->len;
-		bytes += s->len;
-		nsegs++;
-	}
-	ck_assert_uint_eq(bytes, q->bytes);
-	ck_assert_uint_eq(nsegs, q->nsegs);
+	ck_assert_int_eq(mps_ofo_check(q), 0);
 }
 
 static void fill(uint8_t *p, size_t n, uint8_t seed)
@@ -37,37 +28,43 @@ static void fill(uint8_t *p, size_t n, uint8_t seed)
 		p[i] = (uint8_t)(seed + i * 13);
 }
 
-/* Everything held, flattened: returns the bytes seen, with gaps as -1 in
- * out[dsn - from] (out sized n). */
+/* Everything held from `from` on, as seen through peek: out[dsn - from] is
+ * the byte held at dsn, or -1 (out sized n). */
 static void flatten(const struct mps_ofo *q, uint64_t from, int *out, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		out[i] = -1;
-	for (const struct mps_ofo_seg *s = q->head; s; s = s->next)
-		for (size_t i = 0; i < s->len; i++) {
-			uint64_t off = s->dsn + i - from;
-			ck_assert_uint_lt(off, n);
-			ck_assert_int_eq(out[off], -1);
-			out[off] = s->data[i];
-		}
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *p;
+		size_t len = mps_ofo_peek(q, from + i, &p);
+		out[i] = len ? p[0] : -1;
+		if (len && !p)
+			ck_abort_msg("peek gave %zu bytes and no pointer", len);
+	}
 }
 
 START_TEST(test_ofo_empty)
 {
 	struct mps_ofo q;
 	const uint8_t *p = (const uint8_t *)"x";
-	mps_ofo_init(&q);
-	ck_assert_ptr_null(q.head);
+	mps_ofo_init(&q, 4096, 0);
 	ck_assert_uint_eq(q.bytes, 0);
 	ck_assert_uint_eq(q.nsegs, 0);
+	ck_assert_uint_eq(q.max_segs, MPS_OFO_SEGS_MIN);
 	ck_assert_uint_eq(mps_ofo_peek(&q, 0, &p), 0);
+	ck_assert_ptr_null(p);
 	ck_assert_uint_eq(mps_ofo_peek(&q, UINT64_MAX, &p), 0);
 	mps_ofo_advance(&q, 12345);
-	ck_assert_int_eq(mps_ofo_insert(&q, 0, 10, p, 0), 0); /* empty insert */
+	ck_assert_int_eq(mps_ofo_insert(&q, 0, 10, (const uint8_t *)"x", 0), 0); /* empty insert */
 	ck_assert_uint_eq(q.nsegs, 0);
+	check_invariants(&q);
 	mps_ofo_free(&q);
 	mps_ofo_free(&q); /* idempotent */
-	ck_assert_ptr_null(q.head);
+	ck_assert_uint_eq(q.nsegs, 0);
+	/* the default cap follows the window */
+	mps_ofo_init(&q, 4u << 20, 0);
+	ck_assert_uint_eq(q.max_segs, 65536);
+	ck_assert_uint_ge(q.ring, 4u << 20);
+	ck_assert_uint_lt(q.ring, (4u << 20) + MPS_OFO_CHUNK_MAX);
+	mps_ofo_free(&q);
 }
 END_TEST
 
@@ -77,10 +74,10 @@ START_TEST(test_ofo_basic)
 	uint8_t d[100];
 	const uint8_t *p;
 	fill(d, sizeof(d), 1);
-	mps_ofo_init(&q);
+	mps_ofo_init(&q, 4096, 0);
 
 	ck_assert_int_eq(mps_ofo_insert(&q, 1000, 1010, d + 10, 10), 0);
-	check_invariants(&q, 1000);
+	check_invariants(&q);
 	ck_assert_uint_eq(q.bytes, 10);
 	ck_assert_uint_eq(q.nsegs, 1);
 	/* nothing at base yet */
@@ -89,33 +86,36 @@ START_TEST(test_ofo_basic)
 	ck_assert_uint_eq(mps_ofo_peek(&q, 1020, &p), 0);
 	ck_assert_uint_eq(mps_ofo_peek(&q, 1010, &p), 10);
 	ck_assert_mem_eq(p, d + 10, 10);
-	/* inside a segment that was not advanced to */
+	/* inside a range that was not advanced to */
 	ck_assert_uint_eq(mps_ofo_peek(&q, 1015, &p), 5);
 	ck_assert_mem_eq(p, d + 15, 5);
 
-	/* the gap fills: the two pieces are separate segments */
+	/* the gap fills: the two pieces merge into one range */
 	ck_assert_int_eq(mps_ofo_insert(&q, 1000, 1000, d, 10), 0);
-	check_invariants(&q, 1000);
+	check_invariants(&q);
 	ck_assert_uint_eq(q.bytes, 20);
-	ck_assert_uint_eq(mps_ofo_peek(&q, 1000, &p), 10);
-	ck_assert_mem_eq(p, d, 10);
+	ck_assert_uint_eq(q.nsegs, 1);
+	ck_assert_uint_eq(mps_ofo_peek(&q, 1000, &p), 20);
+	ck_assert_mem_eq(p, d, 20);
 	mps_ofo_advance(&q, 1010);
-	check_invariants(&q, 1010);
+	check_invariants(&q);
 	ck_assert_uint_eq(q.bytes, 10);
 	ck_assert_uint_eq(q.nsegs, 1);
 	/* partial consumption trims */
 	mps_ofo_advance(&q, 1013);
-	check_invariants(&q, 1013);
+	check_invariants(&q);
 	ck_assert_uint_eq(q.bytes, 7);
 	ck_assert_uint_eq(mps_ofo_peek(&q, 1013, &p), 7);
 	ck_assert_mem_eq(p, d + 13, 7);
-	/* advancing backwards is a no-op */
+	/* advancing backwards is a no-op, and nothing below it is taken again */
 	mps_ofo_advance(&q, 1000);
+	ck_assert_uint_eq(q.bytes, 7);
+	ck_assert_int_eq(mps_ofo_insert(&q, 1000, 1000, d, 13), 0);
 	ck_assert_uint_eq(q.bytes, 7);
 	mps_ofo_advance(&q, 1020);
 	ck_assert_uint_eq(q.bytes, 0);
 	ck_assert_uint_eq(q.nsegs, 0);
-	ck_assert_ptr_null(q.head);
+	check_invariants(&q);
 	mps_ofo_free(&q);
 }
 END_TEST
@@ -126,7 +126,7 @@ START_TEST(test_ofo_below_base)
 	uint8_t d[64];
 	const uint8_t *p;
 	fill(d, sizeof(d), 7);
-	mps_ofo_init(&q);
+	mps_ofo_init(&q, 4096, 0);
 	/* entirely below base, or ending exactly at base: dropped */
 	ck_assert_int_eq(mps_ofo_insert(&q, 500, 400, d, 50), 0);
 	ck_assert_int_eq(mps_ofo_insert(&q, 500, 450, d, 50), 0);
@@ -134,7 +134,7 @@ START_TEST(test_ofo_below_base)
 	ck_assert_uint_eq(q.bytes, 0);
 	/* straddling base: only from base on */
 	ck_assert_int_eq(mps_ofo_insert(&q, 500, 490, d, 30), 0);
-	check_invariants(&q, 500);
+	check_invariants(&q);
 	ck_assert_uint_eq(q.bytes, 20);
 	ck_assert_uint_eq(mps_ofo_peek(&q, 500, &p), 20);
 	ck_assert_mem_eq(p, d + 10, 20);
@@ -142,8 +142,8 @@ START_TEST(test_ofo_below_base)
 }
 END_TEST
 
-/* New data over several held segments: only the gaps are stored, the held
- * bytes (first copy) are kept. */
+/* New data over several held ranges: only the gaps are stored, the held
+ * bytes (first copy) are kept, and everything it touches becomes one range. */
 START_TEST(test_ofo_overlaps)
 {
 	struct mps_ofo q;
@@ -151,17 +151,17 @@ START_TEST(test_ofo_overlaps)
 	int flat[200];
 	fill(a, sizeof(a), 0x11);
 	fill(b, sizeof(b), 0x80);
-	mps_ofo_init(&q);
+	mps_ofo_init(&q, 4096, 0);
 	/* held: [20,30) [40,50) [60,70) from a */
 	ck_assert_int_eq(mps_ofo_insert(&q, 0, 20, a + 20, 10), 0);
 	ck_assert_int_eq(mps_ofo_insert(&q, 0, 60, a + 60, 10), 0);
 	ck_assert_int_eq(mps_ofo_insert(&q, 0, 40, a + 40, 10), 0);
-	check_invariants(&q, 0);
+	check_invariants(&q);
 	ck_assert_uint_eq(q.nsegs, 3);
-	/* b over [25, 65): gaps [30,40) and [50,60) */
+	/* b over [25, 65): gaps [30,40) and [50,60); one range [20,70) */
 	ck_assert_int_eq(mps_ofo_insert(&q, 0, 25, b + 25, 40), 0);
-	check_invariants(&q, 0);
-	ck_assert_uint_eq(q.nsegs, 5);
+	check_invariants(&q);
+	ck_assert_uint_eq(q.nsegs, 1);
 	ck_assert_uint_eq(q.bytes, 50);
 	flatten(&q, 0, flat, 200);
 	for (int i = 0; i < 200; i++) {
@@ -174,15 +174,15 @@ START_TEST(test_ofo_overlaps)
 	}
 	/* b over [0, 100): gaps [0,20) and [70,100) */
 	ck_assert_int_eq(mps_ofo_insert(&q, 0, 0, b, 100), 0);
-	check_invariants(&q, 0);
+	check_invariants(&q);
 	ck_assert_uint_eq(q.bytes, 100);
-	ck_assert_uint_eq(q.nsegs, 7);
+	ck_assert_uint_eq(q.nsegs, 1);
 	/* an exact duplicate and a sub-range: nothing changes */
 	ck_assert_int_eq(mps_ofo_insert(&q, 0, 0, a, 100), 0);
 	ck_assert_int_eq(mps_ofo_insert(&q, 0, 33, a + 33, 3), 0);
 	ck_assert_int_eq(mps_ofo_insert(&q, 0, 20, a + 20, 10), 0);
 	ck_assert_uint_eq(q.bytes, 100);
-	ck_assert_uint_eq(q.nsegs, 7);
+	ck_assert_uint_eq(q.nsegs, 1);
 	flatten(&q, 0, flat, 200);
 	for (int i = 0; i < 100; i++) {
 		int want = ((i >= 20 && i < 30) || (i >= 40 && i < 50) || (i >= 60 && i < 70))
@@ -199,7 +199,7 @@ START_TEST(test_ofo_overlaps)
 			ck_assert_int_eq(p[i], flat[base + i]);
 		base += n;
 		mps_ofo_advance(&q, base);
-		check_invariants(&q, base);
+		check_invariants(&q);
 	}
 	ck_assert_uint_eq(base, 100);
 	ck_assert_uint_eq(q.bytes, 0);
@@ -208,39 +208,224 @@ START_TEST(test_ofo_overlaps)
 }
 END_TEST
 
-/* New data that starts or ends inside a held segment, and adjacency. */
+/* New data that starts or ends inside a held range, and adjacency. */
 START_TEST(test_ofo_edges)
 {
 	struct mps_ofo q;
 	uint8_t d[100];
 	const uint8_t *p;
 	fill(d, sizeof(d), 3);
-	mps_ofo_init(&q);
+	mps_ofo_init(&q, 4096, 0);
 	ck_assert_int_eq(mps_ofo_insert(&q, 0, 10, d + 10, 10), 0); /* [10,20) */
 	ck_assert_int_eq(mps_ofo_insert(&q, 0, 15, d + 15, 10), 0); /* + [20,25) */
 	ck_assert_int_eq(mps_ofo_insert(&q, 0, 5, d + 5, 10), 0);   /* + [5,10) */
 	ck_assert_int_eq(mps_ofo_insert(&q, 0, 25, d + 25, 5), 0);  /* adjacent [25,30) */
 	ck_assert_int_eq(mps_ofo_insert(&q, 0, 4, d + 4, 1), 0);    /* adjacent [4,5) */
-	check_invariants(&q, 0);
+	check_invariants(&q);
 	ck_assert_uint_eq(q.bytes, 26);
-	ck_assert_uint_eq(q.nsegs, 5);
-	ck_assert_uint_eq(mps_ofo_peek(&q, 4, &p), 1);
-	/* reading across adjacent segments yields the whole run */
-	uint64_t at = 4;
-	size_t n;
-	while ((n = mps_ofo_peek(&q, at, &p)) > 0) {
-		ck_assert_mem_eq(p, d + at, n);
-		at += n;
-	}
-	ck_assert_uint_eq(at, 30);
-	/* advance into the middle of the third segment */
+	ck_assert_uint_eq(q.nsegs, 1);
+	ck_assert_uint_eq(mps_ofo_peek(&q, 4, &p), 26);
+	ck_assert_mem_eq(p, d + 4, 26);
+	/* one byte apart stays two ranges; the byte between joins them */
+	ck_assert_int_eq(mps_ofo_insert(&q, 0, 31, d + 31, 4), 0);
+	ck_assert_uint_eq(q.nsegs, 2);
+	ck_assert_uint_eq(mps_ofo_peek(&q, 30, &p), 0);
+	ck_assert_int_eq(mps_ofo_insert(&q, 0, 30, d + 30, 1), 0);
+	ck_assert_uint_eq(q.nsegs, 1);
+	check_invariants(&q);
+	/* advance into the middle */
 	mps_ofo_advance(&q, 17);
-	check_invariants(&q, 17);
-	ck_assert_uint_eq(q.bytes, 13);
-	ck_assert_uint_eq(mps_ofo_peek(&q, 17, &p), 3);
-	ck_assert_mem_eq(p, d + 17, 3);
+	check_invariants(&q);
+	ck_assert_uint_eq(q.bytes, 18);
+	ck_assert_uint_eq(mps_ofo_peek(&q, 17, &p), 18);
+	ck_assert_mem_eq(p, d + 17, 18);
 	mps_ofo_free(&q);
 	ck_assert_uint_eq(q.bytes, 0);
+}
+END_TEST
+
+/* A range is served in pieces at chunk boundaries: the ring wraps. */
+START_TEST(test_ofo_ring_wrap)
+{
+	struct mps_ofo q;
+	static uint8_t d[8192];
+	const uint8_t *p;
+	fill(d, sizeof(d), 9);
+	mps_ofo_init(&q, 4096, 0); /* chunks of 1024 */
+	ck_assert_uint_eq(q.chunk_size, 1024);
+	uint64_t base = 100;
+	/* walk the ring around twice in steps that straddle chunks */
+	for (int round = 0; round < 12; round++) {
+		ck_assert_int_eq(mps_ofo_insert(&q, base, base + 700, d + 700, 3000), 0);
+		ck_assert_int_eq(mps_ofo_insert(&q, base, base, d, 700), 0);
+		check_invariants(&q);
+		ck_assert_uint_eq(q.nsegs, 1);
+		size_t got = 0, n;
+		while ((n = mps_ofo_peek(&q, base + got, &p)) > 0) {
+			ck_assert_uint_le(n, q.chunk_size);
+			ck_assert_mem_eq(p, d + got, n);
+			got += n;
+		}
+		ck_assert_uint_eq(got, 3700);
+		base += 3700;
+		mps_ofo_advance(&q, base);
+		check_invariants(&q);
+		ck_assert_uint_eq(q.bytes, 0);
+	}
+	/* nothing held: every chunk went back */
+	for (size_t i = 0; i < q.nchunks; i++)
+		ck_assert_ptr_null(q.chunk[i]);
+	mps_ofo_free(&q);
+}
+END_TEST
+
+/* The cap: a new range beyond max_segs is refused (nothing changes),
+ * data that extends or joins held ranges is still taken, and the window. */
+START_TEST(test_ofo_cap)
+{
+	struct mps_ofo q;
+	uint8_t d[4096];
+	fill(d, sizeof(d), 5);
+	mps_ofo_init(&q, 4096, 4);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(mps_ofo_insert(&q, 0, 10 + 10 * (uint64_t)i, d, 1), 0);
+	ck_assert_uint_eq(q.nsegs, 4);
+	ck_assert_int_eq(mps_ofo_insert(&q, 0, 100, d, 1), -ENOSPC);
+	ck_assert_int_eq(mps_ofo_insert(&q, 0, 5, d, 1), -ENOSPC);
+	ck_assert_uint_eq(q.nsegs, 4);
+	ck_assert_uint_eq(q.bytes, 4);
+	check_invariants(&q);
+	/* extending a range, or a duplicate, is fine */
+	ck_assert_int_eq(mps_ofo_insert(&q, 0, 11, d, 3), 0);
+	ck_assert_int_eq(mps_ofo_insert(&q, 0, 10, d, 1), 0);
+	ck_assert_uint_eq(q.nsegs, 4);
+	/* joining two frees a slot */
+	ck_assert_int_eq(mps_ofo_insert(&q, 0, 14, d, 6), 0);
+	ck_assert_uint_eq(q.nsegs, 3);
+	ck_assert_int_eq(mps_ofo_insert(&q, 0, 100, d, 1), 0);
+	ck_assert_uint_eq(q.nsegs, 4);
+	check_invariants(&q);
+	/* past the window of the base: refused, nothing held */
+	ck_assert_int_eq(mps_ofo_insert(&q, 0, 4000, d, (size_t)q.ring), -ERANGE);
+	ck_assert_int_eq(mps_ofo_insert(&q, 0, 20, d, (size_t)q.ring), -ERANGE);
+	ck_assert_uint_eq(q.nsegs, 4);
+	/* up to the edge of the ring: fine (it joins [100,101)) */
+	ck_assert_int_eq(mps_ofo_insert(&q, 0, 101, d, (size_t)q.ring - 101), 0);
+	check_invariants(&q);
+	mps_ofo_free(&q);
+}
+END_TEST
+
+/* ---- cost --------------------------------------------------------------- */
+
+static double cpu_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The fragment attack: n one-byte segments each leaving a one-byte gap,
+ * then the gaps filled in order from the base, each fill delivering what
+ * it released (peek/advance, as conn.c does).  Returns the operations. */
+static uint64_t attack_ops(size_t n, double *secs)
+{
+	struct mps_ofo q;
+	uint8_t b = 0x5a;
+	uint64_t base = 1000, ops;
+	const uint8_t *p;
+	double t0 = cpu_now();
+
+	mps_ofo_init(&q, 4 * n + 65536, n + 1);
+	/* (no ck_assert per step: Check reports each one to its parent) */
+	for (size_t i = 0; i < n; i++)
+		if (mps_ofo_insert(&q, base, base + 1 + 2 * i, &b, 1) != 0)
+			ck_abort_msg("insert %zu failed", i);
+	ck_assert_uint_eq(q.nsegs, n);
+	ck_assert_uint_eq(q.bytes, n);
+	/* every gap filled from the base: each delivers two bytes */
+	for (size_t i = 0; i < n; i++) {
+		size_t got = 0, k;
+		if (mps_ofo_insert(&q, base, base, &b, 1) != 0)
+			ck_abort_msg("fill %zu failed", i);
+		while ((k = mps_ofo_peek(&q, base + got, &p)) > 0)
+			got += k;
+		if (got != 2)
+			ck_abort_msg("fill %zu delivered %zu bytes", i, got);
+		base += got;
+		mps_ofo_advance(&q, base);
+	}
+	ck_assert_uint_eq(q.nsegs, 0);
+	ck_assert_uint_eq(q.bytes, 0);
+	ops = q.ops;
+	mps_ofo_free(&q);
+	*secs = cpu_now() - t0;
+	return ops;
+}
+
+START_TEST(test_ofo_cost)
+{
+	double s10, s100;
+	uint64_t o10 = attack_ops(10000, &s10);
+	uint64_t o100 = attack_ops(100000, &s100);
+	double n = 100000, bound = 16 * n * log2(n);
+
+	printf("ofo cost: 10k gapped segments %llu ops %.1f ms, 100k %llu ops %.1f ms "
+	       "(bound %.0f)\n",
+	       (unsigned long long)o10, s10 * 1e3, (unsigned long long)o100, s100 * 1e3, bound);
+	/* O(n log n): 10 times the segments cost ~12.5 times the work; a
+	 * list walked from its head would cost 100 times (and 5e9 ops). */
+	ck_assert_msg((double)o100 <= bound, "%llu ops for 100k segments",
+		      (unsigned long long)o100);
+	ck_assert_msg(o100 < 15 * o10, "%llu ops for 100k, %llu for 10k: not n log n",
+		      (unsigned long long)o100, (unsigned long long)o10);
+}
+END_TEST
+
+/* Gaps filled in random order (merging from both sides), and a queue at
+ * the cap that the peer keeps poking: each refused insert is O(log n). */
+START_TEST(test_ofo_cost_random)
+{
+	enum { n = 100000 };
+	static uint32_t order[n];
+	struct mps_ofo q;
+	uint8_t b = 1;
+	uint64_t ops;
+	const uint8_t *p;
+
+	for (uint32_t i = 0; i < n; i++)
+		order[i] = i;
+	uint64_t x = 88172645463325252ULL;
+	for (uint32_t i = n - 1; i > 0; i--) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		uint32_t j = (uint32_t)(x % (i + 1)), t = order[i];
+		order[i] = order[j], order[j] = t;
+	}
+	mps_ofo_init(&q, 8 * n, n);
+	for (uint32_t i = 0; i < n; i++)
+		if (mps_ofo_insert(&q, 0, 1 + 2 * (uint64_t)order[i], &b, 1) != 0)
+			ck_abort_msg("insert %u failed", i);
+	ck_assert_uint_eq(q.nsegs, n);
+	/* at the cap: refused, cheaply */
+	ops = q.ops;
+	for (uint32_t i = 0; i < n; i++)
+		if (mps_ofo_insert(&q, 0, 3 * (uint64_t)n + 2 * i, &b, 1) != -ENOSPC)
+			ck_abort_msg("insert %u past the cap taken", i);
+	ck_assert_uint_le(q.ops - ops, (uint64_t)(4 * n * log2(n)));
+	/* the gaps (but the one at 0) filled in random order */
+	for (uint32_t i = 0; i < n; i++)
+		if (order[i] && mps_ofo_insert(&q, 0, 2 * (uint64_t)order[i], &b, 1) != 0)
+			ck_abort_msg("fill %u failed", i);
+	ck_assert_uint_eq(q.nsegs, 1);
+	check_invariants(&q);
+	ck_assert_uint_eq(mps_ofo_peek(&q, 0, &p), 0);
+	ck_assert_int_eq(mps_ofo_insert(&q, 0, 0, &b, 1), 0);
+	ck_assert_uint_eq(q.bytes, 2 * n);
+	ck_assert_uint_le(q.ops, (uint64_t)(16 * 3 * n * log2(n)));
+	mps_ofo_advance(&q, 2 * (uint64_t)n);
+	ck_assert_uint_eq(q.bytes, 0);
+	check_invariants(&q);
+	mps_ofo_free(&q);
 }
 END_TEST
 
@@ -273,7 +458,7 @@ static void model_run(uint64_t start, uint64_t seed, int iters)
 	rng_state = seed;
 	for (size_t i = 0; i < total; i++)
 		model[i] = -1;
-	mps_ofo_init(&q);
+	mps_ofo_init(&q, SPAN, SPAN);
 	for (int it = 0; it < iters && consumed + SPAN < total; it++) {
 		uint64_t r = rng();
 		if (r % 4 != 0) {
@@ -312,7 +497,8 @@ static void model_run(uint64_t start, uint64_t seed, int iters)
 			int rounds = 1 + (int)(rng() % 4);
 			while (rounds-- > 0 && (n = mps_ofo_peek(&q, base, &p)) > 0) {
 				for (size_t i = 0; i < n; i++)
-					ck_assert_msg(model[consumed + i] == p[i],
+					if (model[consumed + i] != p[i])
+						ck_abort_msg(
 						      "dsn %llu: %u, model %d",
 						      (unsigned long long)(base + i), p[i],
 						      model[consumed + i]);
@@ -327,7 +513,7 @@ static void model_run(uint64_t start, uint64_t seed, int iters)
 			if (mps_ofo_peek(&q, base, &p) == 0)
 				ck_assert_int_eq(model[consumed], -1);
 		}
-		check_invariants(&q, base);
+		check_invariants(&q);
 		/* as many bytes held as the model has from base on */
 		ck_assert_uint_eq(q.bytes, held);
 		if (it % 64 == 0) {
@@ -335,7 +521,9 @@ static void model_run(uint64_t start, uint64_t seed, int iters)
 			size_t rest = total - consumed;
 			flatten(&q, base, flat, rest);
 			for (size_t i = 0; i < rest; i++)
-				ck_assert_int_eq(flat[i], model[consumed + i]);
+				if (flat[i] != model[consumed + i])
+					ck_abort_msg("dsn +%zu: %d, model %d", i, flat[i],
+						     model[consumed + i]);
 		}
 	}
 	/* drain: walk to the end of the model, compare every byte */
@@ -351,14 +539,15 @@ static void model_run(uint64_t start, uint64_t seed, int iters)
 		}
 		ck_assert_uint_le(consumed + n, total);
 		for (size_t i = 0; i < n; i++)
-			ck_assert_int_eq(model[consumed + i], p[i]);
+			if (model[consumed + i] != p[i])
+				ck_abort_msg("drain: byte %zu differs", consumed + i);
 		consumed += n;
 		base += n;
 		mps_ofo_advance(&q, base);
 	}
 	ck_assert_uint_eq(q.bytes, 0);
 	ck_assert_uint_eq(q.nsegs, 0);
-	ck_assert_ptr_null(q.head);
+	ck_assert_int_eq(mps_ofo_check(&q), 0);
 	mps_ofo_free(&q);
 }
 
@@ -388,30 +577,36 @@ START_TEST(test_ofo_wrap_vectors)
 	uint8_t d[64];
 	const uint8_t *p;
 	fill(d, sizeof(d), 0x40);
-	mps_ofo_init(&q);
+	mps_ofo_init(&q, 4096, 0);
 	uint64_t base = UINT64_MAX - 9; /* 10 bytes before the wrap */
-	/* a segment across the wrap: [MAX-4, 5) */
+	/* a range across the wrap: [MAX-4, 5) */
 	ck_assert_int_eq(mps_ofo_insert(&q, base, UINT64_MAX - 4, d + 5, 10), 0);
 	/* one after the wrap, one before: sorted modulo 2^64 */
 	ck_assert_int_eq(mps_ofo_insert(&q, base, 20, d + 30, 4), 0);
 	ck_assert_int_eq(mps_ofo_insert(&q, base, base, d, 2), 0);
-	check_invariants(&q, base);
+	check_invariants(&q);
 	ck_assert_uint_eq(q.nsegs, 3);
-	ck_assert(q.head->dsn == base);
-	ck_assert(q.head->next->dsn == UINT64_MAX - 4);
-	ck_assert(q.head->next->next->dsn == 20);
-	/* straddling data below base, across the wrap of the base itself */
-	ck_assert_int_eq(mps_ofo_insert(&q, base, base - 5, d, 10), 0); /* [base, base+5) */
-	check_invariants(&q, base);
-	ck_assert_uint_eq(q.bytes, 2 + 10 + 4 + 3);
 	ck_assert_uint_eq(mps_ofo_peek(&q, base, &p), 2);
+	ck_assert_uint_eq(mps_ofo_peek(&q, base + 2, &p), 0);
+	ck_assert_uint_eq(mps_ofo_peek(&q, UINT64_MAX, &p), 6);
+	ck_assert_uint_eq(mps_ofo_peek(&q, 20, &p), 4);
+	ck_assert_mem_eq(p, d + 30, 4);
+	/* straddling data below base, across the wrap of the base itself:
+	 * [base, base+5) fills the gap, one range to 5 */
+	ck_assert_int_eq(mps_ofo_insert(&q, base, base - 5, d, 10), 0);
+	check_invariants(&q);
+	ck_assert_uint_eq(q.nsegs, 2);
+	ck_assert_uint_eq(q.bytes, 2 + 10 + 4 + 3);
+	ck_assert_uint_eq(mps_ofo_peek(&q, base, &p), 15);
 	ck_assert_mem_eq(p, d, 2);
+	ck_assert_mem_eq(p + 2, d + 7, 3);
+	ck_assert_mem_eq(p + 5, d + 5, 10);
 	mps_ofo_advance(&q, base + 2);
-	ck_assert_uint_eq(mps_ofo_peek(&q, base + 2, &p), 3);
+	ck_assert_uint_eq(mps_ofo_peek(&q, base + 2, &p), 13);
 	ck_assert_mem_eq(p, d + 7, 3);
-	/* advance across the wrap into the middle of the wrapping segment */
+	/* advance across the wrap into the middle of the wrapping range */
 	mps_ofo_advance(&q, 2);
-	check_invariants(&q, 2);
+	check_invariants(&q);
 	ck_assert_uint_eq(mps_ofo_peek(&q, 2, &p), 3);
 	ck_assert_mem_eq(p, d + 12, 3);
 	ck_assert_uint_eq(q.bytes, 7);
@@ -431,7 +626,15 @@ static Suite *ofo_suite(void)
 	tcase_add_test(tc, test_ofo_below_base);
 	tcase_add_test(tc, test_ofo_overlaps);
 	tcase_add_test(tc, test_ofo_edges);
+	tcase_add_test(tc, test_ofo_ring_wrap);
+	tcase_add_test(tc, test_ofo_cap);
 	tcase_add_test(tc, test_ofo_wrap_vectors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cost");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_ofo_cost);
+	tcase_add_test(tc, test_ofo_cost_random);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("model");

@@ -21,7 +21,9 @@
 #              attacker's sockets) of at most 4 s, plus slack for the
 #              load; an honest transfer meanwhile takes at most 4x (+2 s)
 #              as long as the same transfer unloaded.  Before the fix they
-#              were held in negotiation indefinitely.
+#              were held in negotiation indefinitely.  Meanwhile a slow
+#              plain client (first byte after 3 s, a byte that begins a
+#              HELLO; the rest 5 s later) must get its echo byte-exact.
 # IPv4 only.  Needs the shim (NOSHIM=1 runs only the echo harness).
 # Sub-cases (T_ONLY=REGEX): joinflood halfhello
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -134,6 +136,10 @@ if selected halfhello; then
 	done
 	grep -q '^sent 500' "$T_DIR/bg-half.log" || fail "halfhello: the attacker did not connect ($(cat "$T_DIR/bg-half.log"))"
 	ts=$(now_ms)
+	# a slow plain client (3 s before its first byte, which begins a
+	# HELLO, then 5 s, past the bound, before the rest) is served plain
+	bg_start slowplain plain "$NS_C" "$PY" "$HC" slowplain "$SRV4" "$APORT" 3 5
+	slpid=$BG_PID
 	honest loaded
 	log "  honest transfer under the attack: $H_SECS s (unloaded $T0 s)"
 	awk -v a="$H_SECS" -v b="$T0" 'BEGIN { exit !(a <= 4 * b + 2) }' ||
@@ -150,5 +156,7 @@ if selected halfhello; then
 		sleep 0.2
 	done
 	log "  all 500 released (served plain) $(($(now_ms) - ts)) ms after the attack began"
+	bg_wait "$slpid" 30 || fail "halfhello: the slow plain client failed: $(cat "$T_DIR/bg-slowplain.log")"
+	log "  slow plain client (first byte after 3 s, the rest 5 s later) served plain, byte-exact"
 	bg_stop "$hpid"
 fi

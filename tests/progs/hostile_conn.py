@@ -11,6 +11,10 @@ plain sockets (run it without the shim), plus the honest ends.
   halfhello HOST PORT N            open N connections, send the first 12 bytes
                                    of a HELLO (header + magic) on each, print
                                    "sent", then hold them silently until killed
+  slowplain HOST PORT WAIT STALL   a slow plain client: connect, wait WAIT s,
+                                   send one byte that begins a HELLO (0x01),
+                                   wait STALL s, send 100 KB more; fail unless
+                                   all of it comes back echoed byte-exact
   echo HOST PORT                   echo server for any number of connections
                                    (one thread, selectors)
   xfer HOST PORT FILE DELAY        connect, wait DELAY s, send FILE while
@@ -113,6 +117,25 @@ def cmd_halfhello(host, port, n):
     say("sent", len(socks))
     while True:
         time.sleep(3600)
+
+
+def cmd_slowplain(host, port, wait, stall):
+    data = HELLO_PREFIX[:1] + os.urandom(100000)
+    c = socket.create_connection((host, int(port)), timeout=60)
+    time.sleep(float(wait))
+    c.sendall(data[:1])
+    time.sleep(float(stall))
+    c.sendall(data[1:])
+    c.shutdown(socket.SHUT_WR)
+    got = b""
+    while True:
+        b = c.recv(1 << 16)
+        if not b:
+            break
+        got += b
+    if got != data:
+        die("slowplain: echo differs: %d of %d bytes" % (len(got), len(data)))
+    say("ok", len(data))
 
 
 def cmd_echo(host, port):

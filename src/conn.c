@@ -1381,7 +1381,8 @@ void apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_ver
 		 * sends part of a HELLO and stalls (or a plain one whose first
 		 * bytes merely look like it) is served plain after the bound. */
 		if (c->role == MPS_SERVER && sf->rlen > 0 && !ev_is_active(&c->hello_timer)) {
-			ev_timer_set(&c->hello_timer, mps_nego_hello_timeout_us(sf->rtt_us) / 1e6, 0.);
+			ev_timer_set(&c->hello_timer, mps_nego_hello_timeout_us(sf->rtt_us) / 1e6,
+			             0.);
 			ev_timer_start(c->loop, &c->hello_timer);
 		}
 		return;
@@ -1439,8 +1440,8 @@ static void hello_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	if (c->dead || c->rx_mode != RX_NEGO || !c->nsf)
 		return;
 	mps_info("conn %s: HELLO incomplete (%zu of %u bytes) %.1f s after its first bytes",
-		 c->peer_str, c->sf[0]->rlen, (unsigned)MPS_HELLO_LEN,
-		 mps_nego_hello_timeout_us(c->sf[0]->rtt_us) / 1e6);
+	         c->peer_str, c->sf[0]->rlen, (unsigned)MPS_HELLO_LEN,
+	         mps_nego_hello_timeout_us(c->sf[0]->rtt_us) / 1e6);
 	apply_verdict(c, c->sf[0], mps_nego_hello_stalled(&c->nego));
 }
 

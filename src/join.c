@@ -109,7 +109,7 @@ static void make_room(struct ev_loop *loop, const struct mps_jg_src *src)
 				continue; /* dropped, or verified: decide again */
 		}
 		snprintf(why, sizeof(why), "evicted (%d joins pending, a newer one arrived)",
-			 g.npending);
+		         g.npending);
 		mps_join_drop(loop, sf, why);
 		return;
 	}

@@ -37,27 +37,27 @@ int mps_jg_same_src(const struct mps_jg_src *a, const struct mps_jg_src *b)
 	return a->family == b->family && memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
 }
 
-static size_t count_src(const struct mps_jg_slot *s, size_t n, const struct mps_jg_src *src)
+/* Unverified slots of src. */
+static size_t count_unverified(const struct mps_jg_slot *s, size_t n, const struct mps_jg_src *src)
 {
 	size_t i, k = 0;
 
 	for (i = 0; i < n; i++)
-		k += (size_t)mps_jg_same_src(&s[i].src, src);
+		k += (size_t)(!s[i].verified && mps_jg_same_src(&s[i].src, src));
 	return k;
 }
 
-/* The oldest slot of src (any source if src is NULL), unverified ones
- * first; -1 if there is none. */
-static int oldest_of(const struct mps_jg_slot *s, size_t n, const struct mps_jg_src *src)
+/* The oldest unverified slot of src (any source if src is NULL); -1 if
+ * there is none. */
+static int oldest_unverified(const struct mps_jg_slot *s, size_t n, const struct mps_jg_src *src)
 {
 	int best = -1;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (src && !mps_jg_same_src(&s[i].src, src))
+		if (s[i].verified || (src && !mps_jg_same_src(&s[i].src, src)))
 			continue;
-		if (best < 0 || s[i].verified < s[best].verified ||
-		    (s[i].verified == s[best].verified && s[i].seq < s[best].seq))
+		if (best < 0 || s[i].seq < s[best].seq)
 			best = (int)i;
 	}
 	return best;
@@ -66,33 +66,34 @@ static int oldest_of(const struct mps_jg_slot *s, size_t n, const struct mps_jg_
 int mps_jg_victim(const struct mps_jg_slot *slots, size_t n, const struct mps_jg_src *src,
                   size_t max_total, size_t max_per_src)
 {
-	const struct mps_jg_src *big = NULL;
-	size_t i, most = 0, unver = 0;
+	int big = -1, o;
+	size_t i, most = 0;
 
-	if (count_src(slots, n, src) >= max_per_src)
-		return oldest_of(slots, n, src);
+	if (count_unverified(slots, n, src) >= max_per_src)
+		return oldest_unverified(slots, n, src);
 	if (n < max_total)
 		return MPS_JG_ADMIT;
-	/* Full: the source with the most pending joins pays; among equals,
-	 * the one holding the oldest.  Sources whose joins are all verified
-	 * pay only if no unverified join is left anywhere. */
-	for (i = 0; i < n; i++)
-		unver += !slots[i].verified;
+	/* Full: the source with the most unverified joins pays its oldest;
+	 * among equals, the one holding the oldest.  Verified joins go only
+	 * when no unverified one is left: then the oldest. */
 	for (i = 0; i < n; i++) {
 		size_t k;
-		int o;
 
-		if (unver && slots[i].verified)
+		if (slots[i].verified)
 			continue;
-		k = count_src(slots, n, &slots[i].src);
-		o = oldest_of(slots, n, &slots[i].src);
-		if (!big || k > most ||
-		    (k == most && slots[o].seq < slots[oldest_of(slots, n, big)].seq)) {
-			big = &slots[i].src;
+		k = count_unverified(slots, n, &slots[i].src);
+		o = oldest_unverified(slots, n, &slots[i].src);
+		if (big < 0 || k > most || (k == most && slots[o].seq < slots[big].seq)) {
+			big = o;
 			most = k;
 		}
 	}
-	return big ? oldest_of(slots, n, big) : oldest_of(slots, n, NULL);
+	if (big >= 0)
+		return big;
+	for (i = 0, o = 0; i < n; i++)
+		if (slots[i].seq < slots[o].seq)
+			o = (int)i;
+	return o;
 }
 
 uint32_t mps_jg_first_timeout_us(uint32_t rtt_us)

@@ -94,7 +94,8 @@ enum mps_nego_verdict mps_nego_hello_stalled(struct mps_nego *n)
 {
 	if (n->role != MPS_SERVER || (n->state != MPS_NS_WAIT && n->state != MPS_NS_RELEASED))
 		return verdict_of(n);
-	return decide(n, MPS_NS_PLAIN, "client's first bytes began a HELLO that did not complete in time");
+	return decide(n, MPS_NS_PLAIN,
+	              "client's first bytes began a HELLO that did not complete in time");
 }
 
 uint32_t mps_nego_hello_timeout_us(uint32_t rtt_us)

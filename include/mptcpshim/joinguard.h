@@ -7,13 +7,14 @@
  * The policy (docs/DESIGN.md "Joins under attack"):
  *  - a new connection is always admitted: a flood never turns away the
  *    newest join (the legitimate one arriving during the flood);
- *  - a source (IPv4 address, IPv6 /64) holding MPS_JG_PER_SRC pending
+ *  - a source (IPv4 address, IPv6 /64) holding MPS_JG_PER_SRC unverified
  *    joins makes room from its own: its oldest unverified one goes;
- *  - with MPS_JG_MAX pending in all, the source holding the most gives up
- *    its oldest unverified one (a single-source flood never evicts
- *    another source's join);
- *  - verified joins (a valid token came) go only when no unverified one
- *    is left to evict;
+ *  - with MPS_JG_MAX pending in all, the source holding the most
+ *    unverified joins gives up its oldest one (a single-source flood never
+ *    evicts another source's join);
+ *  - verified joins (a valid token came, JOIN_OK awaited) do not count
+ *    against their source (a client host opening many connections at once
+ *    joins them all) and go only when no unverified one is left;
  *  - an unverified join waits at most mps_jg_first_timeout_us() for its
  *    first message. */
 #ifndef MPS_JOINGUARD_H
@@ -23,8 +24,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define MPS_JG_MAX 128    /* pending joins per process */
-#define MPS_JG_PER_SRC 8  /* pending joins per source address (IPv6: /64) */
+#define MPS_JG_MAX 256    /* pending joins per process */
+#define MPS_JG_PER_SRC 16 /* unverified joins per source address (IPv6: /64) */
 #define MPS_JG_ADMIT (-1) /* mps_jg_victim: room left, nobody evicted */
 
 /* First-message window: 4 * handshake RTT, within these bounds. */

@@ -6,14 +6,14 @@
 # python sockets (hostile_conn.py), from an address of their own.
 #   joinflood  1000 idle connections to the server process's join port
 #              from 24 addresses (more than the pending-join table holds:
-#              128, 8 per source), each reopened as soon as the server
-#              closes it, while a shim
-#              client connects: its second subflow must join (the server
-#              logs it "joined", and its statistics at the close show
-#              at least 1 MiB each way on both subflows) and
-#              its transfer is echoed byte-exact (sha256).  Before the fix
-#              (64 pending joins, newcomers reset, 10 s timeout) the join
-#              was refused for as long as the flood went on.
+#              256, 16 unverified per source), each reopened as soon as
+#              the server closes it, while a shim client connects: its
+#              second subflow must join (the server logs it "joined", and
+#              its statistics at the close show at least 1 MiB each way on
+#              both subflows), its transfer is echoed byte-exact (sha256)
+#              and takes at most 4x (+2 s) as long as unloaded.  Before
+#              the fix (64 pending joins, newcomers reset, 10 s timeout)
+#              the join was refused for as long as the flood went on.
 #   halfhello  500 connections to the app's port sending the first 12 bytes
 #              of a HELLO, then silence.  Each must be released within the
 #              documented bound (served as a plain client: the echo app
@@ -120,6 +120,8 @@ if selected joinflood; then
 			fail "joinflood: path $p carried less than 1 MiB each way: not multipath"
 	done
 	log "  during the flood: $H_SECS s (unloaded $T0 s), the join from ${C4[2]} accepted"
+	awk -v a="$H_SECS" -v b="$T0" 'BEGIN { exit !(a <= 4 * b + 2) }' ||
+		fail "joinflood: the honest transfer took $H_SECS s, unloaded $T0 s"
 	bg_wait "$fpid" 40 || fail "joinflood: the attacker failed"
 	log "  attacker: $(tail -1 "$T_DIR/bg-flood.log")"
 	grep -qE '^opened ([0-9]{4,})' "$T_DIR/bg-flood.log" ||

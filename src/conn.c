@@ -209,6 +209,7 @@ static void conn_free(struct mps_conn *c)
 	ev_timer_stop(c->loop, &c->ack_timer);
 	ev_timer_stop(c->loop, &c->wnd_timer);
 	ev_timer_stop(c->loop, &c->nego_timer);
+	ev_timer_stop(c->loop, &c->hello_timer);
 	ev_timer_stop(c->loop, &c->fin_timer);
 	ev_timer_stop(c->loop, &c->outage_timer);
 	ev_timer_stop(c->loop, &c->rejoin_timer);
@@ -1375,8 +1376,19 @@ void apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_ver
 {
 	char msg[160];
 
+	if (v != MPS_NV_WAIT)
+		ev_timer_stop(c->loop, &c->hello_timer);
 	switch (v) {
 	case MPS_NV_WAIT:
+		/* Server: the first bytes began a HELLO (else the verdict
+		 * would be PLAIN).  The rest must come in time: a client that
+		 * sends part of a HELLO and stalls (or a plain one whose first
+		 * bytes merely look like it) is served plain after the bound. */
+		if (c->role == MPS_SERVER && sf->rlen > 0 && !ev_is_active(&c->hello_timer)) {
+			ev_timer_set(&c->hello_timer, mps_nego_hello_timeout_us(sf->rtt_us) / 1e6,
+			             0.);
+			ev_timer_start(c->loop, &c->hello_timer);
+		}
 		return;
 	case MPS_NV_MP:
 		go_mp(c, sf);
@@ -1421,6 +1433,20 @@ static void nego_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	 * actually written; otherwise keep waiting for the client. */
 	c->window_expired = 1;
 	app_update_read(c);
+}
+
+static void hello_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct mps_conn *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (c->dead || c->rx_mode != RX_NEGO || !c->nsf)
+		return;
+	mps_info("conn %s: HELLO incomplete (%zu of %u bytes) %.1f s after its first bytes",
+	         c->peer_str, c->sf[0]->rlen, (unsigned)MPS_HELLO_LEN,
+	         mps_nego_hello_timeout_us(c->sf[0]->rtt_us) / 1e6);
+	apply_verdict(c, c->sf[0], mps_nego_hello_stalled(&c->nego));
 }
 
 /* ------------------------------------------------------------- connect */
@@ -1718,6 +1744,8 @@ int mps_conn_start(const struct mps_conn_params *p)
 	c->wnd_timer.data = c;
 	ev_init(&c->nego_timer, nego_on_timer);
 	c->nego_timer.data = c;
+	ev_init(&c->hello_timer, hello_on_timer);
+	c->hello_timer.data = c;
 	ev_init(&c->fin_timer, fin_on_timer);
 	c->fin_timer.data = c;
 	ev_init(&c->outage_timer, outage_on_timer);

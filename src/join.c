@@ -27,20 +27,25 @@
 #include "conn_int.h"
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/fdtab.h"
+#include "mptcpshim/joinguard.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/real.h"
 #include "mptcpshim/token.h"
 #include "mptcpshim/util.h"
 
-#define MAX_PENDING 64 /* unverified joins held at once */
+/* Unverified joins wait in a bounded table; joinguard.c decides which
+ * one makes room for a newcomer (docs/DESIGN.md "Joins under attack"). */
+#define ACCEPT_BUDGET 64 /* accepts per readiness: pending joins' reads run between */
 
 static struct {
 	int fd4, fd6; /* -1 when not open; fd6 is dual-stack */
 	uint16_t port4, port6;
 	int tried4, tried6;
 	ev_io io4, io6;
-	struct mps_subflow *pending;
+	struct mps_subflow *pending[MPS_JG_MAX];
+	struct mps_jg_slot slot[MPS_JG_MAX];
 	int npending;
+	uint64_t seq;
 } g = {.fd4 = -1, .fd6 = -1};
 
 void mps_join_atfork_child(void)
@@ -51,21 +56,28 @@ void mps_join_atfork_child(void)
 	g.fd4 = g.fd6 = -1;
 	g.tried4 = g.tried6 = 0;
 	g.port4 = g.port6 = 0;
-	g.pending = NULL;
 	g.npending = 0;
+}
+
+static int pending_find(const struct mps_subflow *sf)
+{
+	int i;
+
+	for (i = 0; i < g.npending; i++)
+		if (g.pending[i] == sf)
+			return i;
+	return -1;
 }
 
 static void pending_del(struct mps_subflow *sf)
 {
-	struct mps_subflow **p;
+	int i = pending_find(sf);
 
-	for (p = &g.pending; *p; p = &(*p)->jnext)
-		if (*p == sf) {
-			*p = sf->jnext;
-			sf->jnext = NULL;
-			g.npending--;
-			return;
-		}
+	if (i < 0)
+		return;
+	g.npending--;
+	g.pending[i] = g.pending[g.npending];
+	g.slot[i] = g.slot[g.npending];
 }
 
 void mps_join_drop(struct ev_loop *loop, struct mps_subflow *sf, const char *why)
@@ -75,23 +87,52 @@ void mps_join_drop(struct ev_loop *loop, struct mps_subflow *sf, const char *why
 	mps_sf_free(loop, sf, 1);
 }
 
+/* Room for one more join from src: evict as joinguard says.  A victim
+ * still waiting for its JOIN is read first: if its JOIN is already in the
+ * socket, it is looked at (and may be verified, then spared) rather than
+ * evicted unread. */
+static void make_room(struct ev_loop *loop, const struct mps_jg_src *src)
+{
+	int tries, v;
+
+	for (tries = 0; tries < 4; tries++) {
+		struct mps_subflow *sf;
+		char why[96];
+
+		v = mps_jg_victim(g.slot, (size_t)g.npending, src, MPS_JG_MAX, MPS_JG_PER_SRC);
+		if (v == MPS_JG_ADMIT)
+			return;
+		sf = g.pending[v];
+		if (tries < 3 && sf->state == SF_JOIN_WAIT) {
+			mps_join_on_read(loop, sf);
+			if (pending_find(sf) < 0 || sf->state != SF_JOIN_WAIT)
+				continue; /* dropped, or verified: decide again */
+		}
+		snprintf(why, sizeof(why), "evicted (%d joins pending, a newer one arrived)",
+		         g.npending);
+		mps_join_drop(loop, sf, why);
+		return;
+	}
+}
+
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
-	for (;;) {
+	int budget;
+
+	for (budget = 0; budget < ACCEPT_BUDGET; budget++) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
 		struct mps_subflow *sf;
+		struct mps_jg_src src;
 		int fd = mps_real.accept4(w->fd, (struct sockaddr *)&peer, &plen,
 					  SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0)
 			return; /* EAGAIN, or a transient error: the next readiness retries */
 		mps_ifd_add(fd);
-		if (g.npending >= MAX_PENDING) {
-			char a[64];
-
-			mps_warn("join from %s rejected: too many joins pending",
-				 mps_addr_str(&peer, a, sizeof(a)));
+		mps_jg_src_of((struct sockaddr *)&peer, &src);
+		make_room(loop, &src);
+		if (g.npending >= MPS_JG_MAX) { /* cannot happen: make_room evicts */
 			mps_ifd_close(fd);
 			continue;
 		}
@@ -106,13 +147,21 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		plen = sizeof(sf->local);
 		mps_real.getsockname(fd, (struct sockaddr *)&sf->local, &plen);
 		mps_unmap_v4(&sf->local);
-		sf->jnext = g.pending;
-		g.pending = sf;
+		g.pending[g.npending] = sf;
+		g.slot[g.npending].src = src;
+		g.slot[g.npending].seq = g.seq++;
+		g.slot[g.npending].verified = 0;
 		g.npending++;
 		ev_io_start(loop, &sf->rio);
-		ev_timer_set(&sf->jtimer, JOIN_TIMEOUT, 0.);
+		/* The client sends JOIN as soon as its connect completes: it
+		 * is due about one RTT after the handshake. */
+		sf->rtt_us = tcp_rtt_us(fd);
+		ev_timer_set(&sf->jtimer, mps_jg_first_timeout_us(sf->rtt_us) / 1e6, 0.);
 		ev_timer_start(loop, &sf->jtimer);
 	}
+	/* budget spent: libev calls again while connections wait, after
+	 * the pending joins' own reads */
+	(void)revents;
 }
 
 /* A listening socket on port (0: ephemeral), or -1 with errno set. */
@@ -247,6 +296,16 @@ static int on_join(struct ev_loop *loop, struct mps_subflow *sf, const struct mp
 		return -1;
 	}
 	sf->state = SF_JOIN_ACKED;
+	{
+		int i = pending_find(sf);
+
+		if (i >= 0)
+			g.slot[i].verified = 1;
+	}
+	/* a known token: the rest of the join gets the usual deadline */
+	ev_timer_stop(loop, &sf->jtimer);
+	ev_timer_set(&sf->jtimer, JOIN_TIMEOUT, 0.);
+	ev_timer_start(loop, &sf->jtimer);
 	return 0;
 }
 

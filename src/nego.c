@@ -90,6 +90,19 @@ enum mps_nego_verdict mps_nego_timeout(struct mps_nego *n)
 	return MPS_NV_WAIT;
 }
 
+enum mps_nego_verdict mps_nego_hello_stalled(struct mps_nego *n)
+{
+	if (n->role != MPS_SERVER || (n->state != MPS_NS_WAIT && n->state != MPS_NS_RELEASED))
+		return verdict_of(n);
+	return decide(n, MPS_NS_PLAIN,
+	              "client's first bytes began a HELLO that did not complete in time");
+}
+
+uint32_t mps_nego_hello_timeout_us(uint32_t rtt_us)
+{
+	return mps_nego_reply_timeout_us(rtt_us, 0) + MPS_HELLO_GRACE_US;
+}
+
 uint32_t mps_nego_banner_window_us(uint32_t rtt_us)
 {
 	uint64_t w = (uint64_t)rtt_us * 4u;

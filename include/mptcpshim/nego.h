@@ -15,6 +15,9 @@
  *                           but client bytes are still checked: a late HELLO
  *                           then gets ABORT (never shown to the app), anything
  *                           else PLAIN.
+ *   HELLO begun but not completed within mps_nego_hello_timeout_us()
+ *                        -> PLAIN (mps_nego_hello_stalled): the bytes so far
+ *                           and everything after go to the app untouched.
  * A HELLO/HELLO_ACK that matches the prefix but is malformed is an ERROR.
  */
 #ifndef MPS_NEGO_H
@@ -82,6 +85,21 @@ enum mps_nego_verdict mps_nego_timeout(struct mps_nego *n);
 #define MPS_REPLY_MAX_US 3000000u
 #define MPS_REPLY_KNOWN_US 15000000u
 uint32_t mps_nego_banner_window_us(uint32_t rtt_us);
+
+/* Server: the client's first bytes began a HELLO (they match its prefix)
+ * and the rest has not come within mps_nego_hello_timeout_us(): the
+ * client is taken for a plain one that happens to start like a HELLO.
+ * From WAIT or RELEASED: PLAIN; otherwise the verdict stands. */
+enum mps_nego_verdict mps_nego_hello_stalled(struct mps_nego *n);
+
+/* Server: how long a begun HELLO may take to complete, from its first
+ * bytes: the client's own reply timeout for an unknown destination
+ * (mps_nego_reply_timeout_us(rtt_us, 0): 8*rtt + 1 s, at most 3 s) plus
+ * MPS_HELLO_GRACE_US, so a shim client whose HELLO stalled has already
+ * given up (and reset the connection) when the server hands its bytes to
+ * the app: 2 s to 4 s. */
+#define MPS_HELLO_GRACE_US 1000000u
+uint32_t mps_nego_hello_timeout_us(uint32_t rtt_us);
 uint32_t mps_nego_reply_timeout_us(uint32_t rtt_us, int known_shim);
 
 const char *mps_nego_state_name(uint8_t state);

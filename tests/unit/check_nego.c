@@ -663,6 +663,55 @@ START_TEST(test_nego_banner_window)
 }
 END_TEST
 
+START_TEST(test_nego_server_hello_stalled)
+{
+	struct mps_nego n;
+	uint8_t buf[MPS_HELLO_LEN];
+	mk_hello(buf, MPS_F_HELLO, MPS_VERSION, 0, REMOTE_KEY);
+
+	/* 12 of 28 bytes (header + magic), then the bound: PLAIN, and the
+	 * rest of the HELLO arriving later changes nothing (app data) */
+	init(&n, MPS_SERVER);
+	ck_assert_int_eq(nego_in(&n, buf, MPS_HELLO_PREFIX_LEN), MPS_NV_WAIT);
+	ck_assert_int_eq(mps_nego_hello_stalled(&n), MPS_NV_PLAIN);
+	ck_assert_uint_eq(n.state, MPS_NS_PLAIN);
+	ck_assert_ptr_nonnull(n.why);
+	ck_assert_int_eq(nego_in(&n, buf, sizeof(buf)), MPS_NV_PLAIN);
+	ck_assert_uint_eq(n.remote_key, 0);
+
+	/* after the banner went raw: PLAIN too */
+	init(&n, MPS_SERVER);
+	ck_assert_int_eq(mps_nego_timeout(&n), MPS_NV_WAIT);
+	ck_assert_int_eq(nego_in(&n, buf, 1), MPS_NV_WAIT);
+	ck_assert_int_eq(mps_nego_hello_stalled(&n), MPS_NV_PLAIN);
+
+	/* a verdict already given stands */
+	init(&n, MPS_SERVER);
+	ck_assert_int_eq(nego_in(&n, buf, sizeof(buf)), MPS_NV_MP);
+	ck_assert_int_eq(mps_nego_hello_stalled(&n), MPS_NV_MP);
+	init(&n, MPS_SERVER);
+	ck_assert_int_eq(mps_nego_eof(&n), MPS_NV_PLAIN);
+	ck_assert_int_eq(mps_nego_hello_stalled(&n), MPS_NV_PLAIN);
+
+	/* the client has its own reply timeout: no effect there */
+	init(&n, MPS_CLIENT);
+	ck_assert_int_eq(mps_nego_hello_stalled(&n), MPS_NV_WAIT);
+	ck_assert_uint_eq(n.state, MPS_NS_WAIT);
+}
+END_TEST
+
+START_TEST(test_nego_hello_timeout)
+{
+	/* always longer than a shim client waits for our HELLO_ACK */
+	for (uint32_t rtt = 0; rtt < 1000000; rtt += 997)
+		ck_assert_uint_eq(mps_nego_hello_timeout_us(rtt),
+		                  mps_nego_reply_timeout_us(rtt, 0) + MPS_HELLO_GRACE_US);
+	ck_assert_uint_eq(mps_nego_hello_timeout_us(0), 2000000u);
+	ck_assert_uint_eq(mps_nego_hello_timeout_us(100000), 2800000u);
+	ck_assert_uint_eq(mps_nego_hello_timeout_us(UINT32_MAX), 4000000u);
+}
+END_TEST
+
 START_TEST(test_nego_reply_timeout)
 {
 	ck_assert_uint_eq(mps_nego_reply_timeout_us(0, 0), MPS_REPLY_BASE_US);
@@ -729,6 +778,7 @@ static Suite *nego_suite(void)
 	tcase_add_test(tc, test_nego_server_empty);
 	tcase_add_test(tc, test_nego_server_eof);
 	tcase_add_test(tc, test_nego_server_released);
+	tcase_add_test(tc, test_nego_server_hello_stalled);
 	tcase_add_test(tc, test_nego_server_malformed);
 	tcase_add_test(tc, test_nego_server_final);
 	tcase_add_test(tc, test_nego_final_events);
@@ -737,6 +787,7 @@ static Suite *nego_suite(void)
 	tc = tcase_create("windows");
 	tcase_add_test(tc, test_nego_banner_window);
 	tcase_add_test(tc, test_nego_reply_timeout);
+	tcase_add_test(tc, test_nego_hello_timeout);
 	tcase_add_test(tc, test_nego_state_name);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1383,6 +1383,10 @@ void apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_ver
 			return;
 		}
 		mps_info("conn %s: plain TCP client (%s)", c->peer_str, c->nego.why);
+		/* a server that connects back to its client (active FTP) does
+		 * so plainly, from any process it forks (peercache.c) */
+		mps_peercache_note_host((struct sockaddr *)&c->peer, mps_now_us(),
+					(uint64_t)mps_config()->plain_cache_ttl * 1000000u);
 		ev_timer_stop(c->loop, &c->nego_timer);
 		c->rx_mode = RX_PLAIN;
 		sf->state = SF_ACTIVE;

@@ -6,9 +6,11 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -75,6 +77,84 @@ static enum mps_peer_kind entry_kind(struct entry *e, uint64_t now_us)
 	return (enum mps_peer_kind)e->kind;
 }
 
+/* --- Host verdicts shared by this process and its descendants: one
+ * MAP_SHARED page made before any fork, so a verdict the shim thread of a
+ * forking server learns (a plain FTP client, after its session process
+ * was forked) reaches the session process that connects back to that
+ * client (active FTP, RTSP/SIP-style "connect to the port I told you"),
+ * even chrooted, setuid or sandboxed, where no file is reachable.  Each
+ * slot is a seqlock: odd while one writer (any process) fills it. */
+#define TREE_SLOTS 64
+
+struct tree_slot {
+	_Atomic uint32_t seq;
+	uint8_t family;
+	uint8_t addr[16];
+	_Atomic uint64_t until_us; /* CLOCK_MONOTONIC: one clock for all */
+};
+
+static struct tree_slot *g_tree;
+
+void mps_peercache_tree_init(void)
+{
+	void *m;
+
+	if (g_tree)
+		return;
+	m = mmap(NULL, TREE_SLOTS * sizeof(struct tree_slot), PROT_READ | PROT_WRITE,
+	         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (m != MAP_FAILED)
+		g_tree = m;
+}
+
+static int tree_plain(const uint8_t key[18], uint8_t family, uint64_t now_us)
+{
+	struct tree_slot *t;
+	uint32_t s1;
+	uint64_t until;
+	int i, same;
+
+	if (!g_tree)
+		return 0;
+	for (i = 0; i < TREE_SLOTS; i++) {
+		t = &g_tree[i];
+		s1 = atomic_load(&t->seq);
+		if (s1 & 1)
+			continue;
+		same = t->family == family && !memcmp(t->addr, key, 16);
+		until = atomic_load(&t->until_us);
+		if (atomic_load(&t->seq) == s1 && same && until > now_us)
+			return 1;
+	}
+	return 0;
+}
+
+static void tree_note(const uint8_t key[18], uint8_t family, uint64_t until_us)
+{
+	struct tree_slot *t, *best = NULL;
+	uint32_t s;
+	int i;
+
+	if (!g_tree)
+		return;
+	for (i = 0; i < TREE_SLOTS; i++) {
+		t = &g_tree[i];
+		if (t->family == family && !memcmp(t->addr, key, 16)) {
+			best = t;
+			break;
+		}
+		if (!best || atomic_load(&t->until_us) < atomic_load(&best->until_us))
+			best = t;
+	}
+	s = atomic_load(&best->seq);
+	if ((s & 1) || !atomic_compare_exchange_strong(&best->seq, &s, s + 1))
+		return; /* another writer has it: a verdict is an optimisation */
+	best->family = family;
+	memcpy(best->addr, key, 16);
+	atomic_store(&best->until_us, until_us);
+	atomic_store(&best->seq, s + 2);
+}
+
 enum mps_peer_kind mps_peercache_lookup(const struct sockaddr *sa, uint64_t now_us)
 {
 	uint8_t key[18], family;
@@ -89,7 +169,8 @@ enum mps_peer_kind mps_peercache_lookup(const struct sockaddr *sa, uint64_t now_
 		 * (plain only; a shim elsewhere on the host says nothing
 		 * about this port) */
 		host_key(key);
-		if (entry_kind(find(key, family), now_us) == MPS_PEER_PLAIN)
+		if (entry_kind(find(key, family), now_us) == MPS_PEER_PLAIN ||
+		    tree_plain(key, family, now_us))
 			k = MPS_PEER_PLAIN;
 	}
 	pthread_mutex_unlock(&g_lock);
@@ -118,6 +199,7 @@ void mps_peercache_note_host(const struct sockaddr *sa, uint64_t now_us, uint64_
 	note_key(key, family, MPS_PEER_PLAIN, now_us, ttl_us);
 	host_key(key);
 	note_key(key, family, MPS_PEER_PLAIN, now_us, ttl_us);
+	tree_note(key, family, now_us + ttl_us);
 }
 
 static void note_key(const uint8_t key[18], uint8_t family, enum mps_peer_kind kind,

@@ -20,6 +20,9 @@ void mps_peercache_note(const struct sockaddr *sa, enum mps_peer_kind kind, uint
  * server tells the client to connect to).  A shim answering on a port is
  * that port's own (SHIM) verdict, an exception to its host's. */
 void mps_peercache_note_host(const struct sockaddr *sa, uint64_t now_us, uint64_t ttl_us);
+/* Share the host verdicts with the processes this one forks from now on
+ * (one MAP_SHARED page; see peercache.c).  Idempotent. */
+void mps_peercache_tree_init(void);
 /* The plain verdicts shared by the user's processes in the file path
  * (MPTCPSHIM_PEER_CACHE; NULL or "" = none), for this network namespace.
  * lookup: MPS_PEER_PLAIN (also noted in this process's cache for the time

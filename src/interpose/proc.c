@@ -211,6 +211,7 @@ __attribute__((constructor)) static void mps_init(void)
 	mps_real_init();
 	mps_crypto_init();
 	pthread_atfork(prepare, parent, child);
+	mps_peercache_tree_init();
 	mps_inherit_adopt();
 }
 

@@ -398,6 +398,16 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		return mps_real.connect(fd, sa, len);
 	known = kind == MPS_PEER_SHIM;
 
+	/* The shim thread first, so that it runs while the handshake does
+	 * (the HELLO follows the SYN-ACK at once); none here: plain TCP. */
+	mps_proc_cloned();
+	err = mps_loop_ensure();
+	if (err) {
+		mps_warn("connect: continuing as plain TCP: cannot run the shim thread in this "
+		         "process (%s)",
+		         strerror(-err));
+		return mps_real.connect(fd, sa, len);
+	}
 	flags = mps_real.fcntl(fd, F_GETFL);
 	fdflags = mps_real.fcntl(fd, F_GETFD);
 	memset(&local, 0, sizeof(local));

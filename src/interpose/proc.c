@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "mptcpshim/conn.h"
@@ -73,8 +74,11 @@ static void parent(void)
 	mps_loop_atfork_parent();
 }
 
+static void vmprobe_new(void);
+
 static void child(void)
 {
+	vmprobe_new(); /* the parent's does not come along */
 	fork_locks(0);
 	if (mps_keeper_forking) {
 		/* The keeper keeps everything: it services the connections. */
@@ -90,9 +94,34 @@ static void child(void)
 	mps_loop_atfork_child();
 }
 
+/* Does this process share its memory with the process whose state we
+ * hold (a vfork child, the hooks running before its exec)?  Then that
+ * state is the parent's and must not be touched.  A page mapped with
+ * MADV_DONTFORK is absent from a child with a memory of its own (fork,
+ * clone without CLONE_VM) and present in a vfork child; mincore(2) tells
+ * which without any permission.  No page: assume it does. */
+static void *g_vmprobe;
+
+static void vmprobe_new(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	void *m = mmap(NULL, (size_t)pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	g_vmprobe = NULL;
+	if (m != MAP_FAILED && madvise(m, (size_t)pg, MADV_DONTFORK) == 0)
+		g_vmprobe = m;
+}
+
+static int shares_parent_vm(void)
+{
+	unsigned char v;
+
+	return !g_vmprobe || mincore(g_vmprobe, (size_t)sysconf(_SC_PAGESIZE), &v) == 0;
+}
+
 void mps_proc_cloned(void)
 {
-	if (!mps_loop_cloned())
+	if (!mps_loop_cloned() || shares_parent_vm())
 		return;
 	/* clone(2) without fork(): do now what our fork handlers would
 	 * have done.  Single-threaded here, so the locks are free unless
@@ -119,6 +148,8 @@ static void prestart(const char *why)
 	if (mps_passthrough())
 		return;
 	mps_proc_cloned();
+	if (mps_loop_cloned())
+		return; /* a vfork child: the parent's thread is not ours to start */
 	rc = mps_loop_ensure();
 	if (rc)
 		mps_warn("%s: cannot start the shim thread first (%s): connections of this "
@@ -211,6 +242,7 @@ __attribute__((constructor)) static void mps_init(void)
 	mps_real_init();
 	mps_crypto_init();
 	pthread_atfork(prepare, parent, child);
+	vmprobe_new();
 	mps_peercache_tree_init();
 	mps_inherit_adopt();
 }

@@ -132,7 +132,7 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 	/* The shim thread runs here before anything is swapped: without it
 	 * the connection stays plain TCP (see DESIGN "Thread creation"). */
 	mps_proc_cloned();
-	rc = mps_loop_ensure();
+	rc = mps_loop_cloned() ? -EPERM : mps_loop_ensure();
 	if (rc) {
 		mps_warn("cannot run the shim thread in this process (%s)", strerror(-rc));
 		return rc;
@@ -401,7 +401,7 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	/* The shim thread first, so that it runs while the handshake does
 	 * (the HELLO follows the SYN-ACK at once); none here: plain TCP. */
 	mps_proc_cloned();
-	err = mps_loop_ensure();
+	err = mps_loop_cloned() ? -EPERM : mps_loop_ensure();
 	if (err) {
 		mps_warn("connect: continuing as plain TCP: cannot run the shim thread in this "
 		         "process (%s)",

@@ -28,6 +28,7 @@ static struct {
 	int running;
 	int stopped; /* the thread left the loop for good (process exit) */
 	int alive;   /* the new thread ran a first loop iteration */
+	int starting; /* a thread is in start_locked (g.lock released while it waits) */
 	int broken;  /* a thread never came up here: no second try */
 	struct mps_cmd *head, *tail;
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
@@ -88,6 +89,12 @@ static int start_locked(void)
 	struct timespec until;
 	int rc, was = mps_inside;
 
+	/* Another app thread is starting it (its wait releases g.lock):
+	 * wait for its outcome rather than start a second loop. */
+	while (g.starting)
+		pthread_cond_wait(&g.cv, &g.lock);
+	if (g.running)
+		return 0;
 	if (g.broken)
 		return -EAGAIN;
 
@@ -106,6 +113,7 @@ static int start_locked(void)
 	/* Keep the loop alive with no connections: the async watcher is it. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	g.alive = 0;
 	rc = pthread_create(&g.thread, NULL, thread_main, g.ev);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc) {
@@ -114,12 +122,14 @@ static int start_locked(void)
 		return -rc;
 	}
 	pthread_detach(g.thread);
-	g.alive = 0;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += MPS_THREAD_START_TIMEOUT_S;
 	rc = 0;
+	g.starting = 1;
 	while (!g.alive && rc != ETIMEDOUT)
 		rc = pthread_cond_timedwait(&g.cv, &g.lock, &until);
+	g.starting = 0;
+	pthread_cond_broadcast(&g.cv);
 	if (!g.alive) {
 		/* Killed by a sandbox, most likely: it will never run (if it
 		 * does, it sees g.ev changed and leaves; its loop is leaked). */
@@ -348,6 +358,7 @@ void mps_loop_atfork_child(void)
 	 * starts on demand.  Queued commands belong to the parent's thread. */
 	g.running = 0;
 	g.broken = 0;
+	g.starting = 0; /* the starting thread did not come along */
 	g.ev = NULL;
 	g.head = g.tail = NULL;
 	pthread_mutex_unlock(&g.lock);

@@ -26,10 +26,10 @@ static struct {
 	pthread_t thread;
 	pid_t pid; /* the process whose thread runs ev */
 	int running;
-	int stopped; /* the thread left the loop for good (process exit) */
-	int alive;   /* the new thread ran a first loop iteration */
+	int stopped;  /* the thread left the loop for good (process exit) */
+	int alive;    /* the new thread ran a first loop iteration */
 	int starting; /* a thread is in start_locked (g.lock released while it waits) */
-	int broken;  /* a thread never came up here: no second try */
+	int broken;   /* a thread never came up here: no second try */
 	struct mps_cmd *head, *tail;
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 

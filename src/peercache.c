@@ -445,8 +445,7 @@ int mps_peercache_shared_note_plain(const char *path, const struct sockaddr *sa,
 	return shared_update(path, sa, 1, now_s, 1, set_plain, &a);
 }
 
-static int has_host(const char *path, const struct sockaddr *sa, int64_t now_s,
-                    int64_t *until)
+static int has_host(const char *path, const struct sockaddr *sa, int64_t now_s, int64_t *until)
 {
 	struct shared_rec *tab, *host;
 	uint8_t key[18], family;

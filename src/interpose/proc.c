@@ -185,7 +185,8 @@ MPS_EXPORT int setrlimit64(__rlimit_resource_t res, const struct rlimit64 *rl)
 	static int (*real)(__rlimit_resource_t, const struct rlimit64 *);
 
 	if (!real)
-		real = (int (*)(__rlimit_resource_t, const struct rlimit64 *))next_sym("setrlimit64");
+		real = (int (*)(__rlimit_resource_t, const struct rlimit64 *))next_sym(
+		        "setrlimit64");
 	if (res == RLIMIT_NPROC && rl->rlim_cur != RLIM64_INFINITY)
 		prestart("setrlimit(RLIMIT_NPROC)");
 	return real(res, rl);
@@ -207,8 +208,7 @@ MPS_EXPORT int prlimit(pid_t pid, __rlimit_resource_t res, const struct rlimit *
 MPS_EXPORT int prlimit64(pid_t pid, __rlimit_resource_t res, const struct rlimit64 *nl,
                          struct rlimit64 *ol)
 {
-	static int (*real)(pid_t, __rlimit_resource_t, const struct rlimit64 *,
-	                   struct rlimit64 *);
+	static int (*real)(pid_t, __rlimit_resource_t, const struct rlimit64 *, struct rlimit64 *);
 
 	if (!real)
 		real = (int (*)(pid_t, __rlimit_resource_t, const struct rlimit64 *,

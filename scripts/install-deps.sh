@@ -16,6 +16,8 @@ PACKAGES=(
 	libcap2-bin
 	# tests: real programs under the shim (tests/integration/nginx.sh, apps_*.sh)
 	nginx procps wget openssh-server openssh-client rsync redis-server redis-tools nodejs
+	# tests: FTP (tests/integration/ftp.sh)
+	vsftpd
 	# benchmarks: latency, kernel MPTCP for comparison, plots
 	sockperf mptcpd mptcpize gnuplot-nox
 	# developer checks

@@ -1399,6 +1399,10 @@ void apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_ver
 			return;
 		}
 		mps_info("conn %s: plain TCP client (%s)", c->peer_str, c->nego.why);
+		/* a server that connects back to its client (active FTP) does
+		 * so plainly, from any process it forks (peercache.c) */
+		mps_peercache_note_host((struct sockaddr *)&c->peer, mps_now_us(),
+					(uint64_t)mps_config()->plain_cache_ttl * 1000000u);
 		ev_timer_stop(c->loop, &c->nego_timer);
 		c->rx_mode = RX_PLAIN;
 		sf->state = SF_ACTIVE;
@@ -1569,6 +1573,11 @@ static void client_fallback(struct mps_conn *c, const char *why)
 		 c->peer_str, why);
 	mps_peercache_note((struct sockaddr *)&c->peer, MPS_PEER_PLAIN, mps_now_us(),
 			   (uint64_t)mps_config()->plain_cache_ttl * 1000000u);
+	if (!c->nego.timed_out)
+		/* a plain server answered: its host's other ports (FTP data,
+		 * connect-back ports) are connected to plainly at once */
+		mps_peercache_note_host((struct sockaddr *)&c->peer, mps_now_us(),
+					(uint64_t)mps_config()->plain_cache_ttl * 1000000u);
 	/* the user's next processes connect plainly at once too */
 	mps_peercache_shared_note_plain(mps_config()->peer_cache, (struct sockaddr *)&c->peer,
 					(int64_t)time(NULL), mps_config()->plain_cache_ttl,

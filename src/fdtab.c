@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "mptcpshim/fdtab.h"
+#include "mptcpshim/util.h"
 #include "mptcpshim/real.h"
 
 #define PAGE_BITS 10
@@ -105,7 +106,7 @@ static ino_t fd_ino(int fd)
 {
 	struct stat st;
 
-	if (fstat(fd, &st) != 0)
+	if (mps_fstat(fd, &st) != 0)
 		return 0;
 	return st.st_ino;
 }

@@ -62,7 +62,7 @@ static int still_ours(void)
 {
 	struct stat st;
 
-	return fstat(g_fd, &st) == 0 && st.st_dev == g_dev && st.st_ino == g_ino;
+	return mps_fstat(g_fd, &st) == 0 && st.st_dev == g_dev && st.st_ino == g_ino;
 }
 
 void mps_log(int level, const char *fmt, ...)
@@ -91,7 +91,7 @@ void mps_log(int level, const char *fmt, ...)
 	if (g_fd < 0 && (g_fd = open_fd()) >= 0) {
 		struct stat st;
 
-		if (fstat(g_fd, &st) == 0) {
+		if (mps_fstat(g_fd, &st) == 0) {
 			g_dev = st.st_dev;
 			g_ino = st.st_ino;
 		}

@@ -26,7 +26,10 @@ static struct {
 	pthread_t thread;
 	pid_t pid; /* the process whose thread runs ev */
 	int running;
-	int stopped; /* the thread left the loop for good (process exit) */
+	int stopped;  /* the thread left the loop for good (process exit) */
+	int alive;    /* the new thread ran a first loop iteration */
+	int starting; /* a thread is in start_locked (g.lock released while it waits) */
+	int broken;   /* a thread never came up here: no second try */
 	struct mps_cmd *head, *tail;
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
@@ -49,6 +52,19 @@ static void *thread_main(void *arg)
 	struct ev_loop *loop = arg;
 
 	mps_inside = 1;
+	/* One iteration (epoll_wait) before saying we run: a sandbox that
+	 * kills threads at their first system calls kills us here, not
+	 * under a connection. */
+	ev_run(loop, EVRUN_NOWAIT);
+	pthread_mutex_lock(&g.lock);
+	if (g.ev != loop) {
+		/* start_locked gave up on us: this loop is nobody's */
+		pthread_mutex_unlock(&g.lock);
+		return NULL;
+	}
+	g.alive = 1;
+	pthread_cond_broadcast(&g.cv);
+	pthread_mutex_unlock(&g.lock);
 	ev_run(loop, 0);
 	/* Only a stop command (process exit) breaks the loop. */
 	pthread_mutex_lock(&g.lock);
@@ -58,11 +74,29 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
-/* Called with g.lock held. */
+/* How long the creating thread waits for a new shim thread to run. */
+#define MPS_THREAD_START_TIMEOUT_S 2
+
+/* Called with g.lock held.  Returns only once the new thread runs its
+ * loop: pthread_create returns before the thread has started, and until
+ * then glibc marks it "being created".  A process cloned in that window
+ * without fork() (vsftpd's isolated sessions use clone(2) directly, so
+ * glibc's fork bookkeeping does not run) inherits the mark, and its
+ * setuid()/setgroups() waits forever for a thread that never comes. */
 static int start_locked(void)
 {
 	sigset_t all, old;
+	struct timespec until;
 	int rc, was = mps_inside;
+
+	/* Another app thread is starting it (its wait releases g.lock):
+	 * wait for its outcome rather than start a second loop. */
+	while (g.starting)
+		pthread_cond_wait(&g.cv, &g.lock);
+	if (g.running)
+		return 0;
+	if (g.broken)
+		return -EAGAIN;
 
 	/* Inside: libev's own descriptors (epoll, eventfd) are registered as
 	 * internal by the hooks, so a forked child closes them and the
@@ -79,6 +113,7 @@ static int start_locked(void)
 	/* Keep the loop alive with no connections: the async watcher is it. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	g.alive = 0;
 	rc = pthread_create(&g.thread, NULL, thread_main, g.ev);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc) {
@@ -87,11 +122,47 @@ static int start_locked(void)
 		return -rc;
 	}
 	pthread_detach(g.thread);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += MPS_THREAD_START_TIMEOUT_S;
+	rc = 0;
+	g.starting = 1;
+	while (!g.alive && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&g.cv, &g.lock, &until);
+	g.starting = 0;
+	pthread_cond_broadcast(&g.cv);
+	if (!g.alive) {
+		/* Killed by a sandbox, most likely: it will never run (if it
+		 * does, it sees g.ev changed and leaves; its loop is leaked). */
+		g.ev = NULL;
+		g.broken = 1;
+		return -ETIMEDOUT;
+	}
 	g.running = 1;
 	g.stopped = 0;
 	g.pid = getpid();
 	mps_dbg("loop: shim thread started");
 	return 0;
+}
+
+int mps_loop_ensure(void)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&g.lock);
+	if (!g.running)
+		rc = start_locked();
+	pthread_mutex_unlock(&g.lock);
+	return rc;
+}
+
+int mps_loop_cloned(void)
+{
+	int r;
+
+	pthread_mutex_lock(&g.lock);
+	r = g.running && g.pid != getpid();
+	pthread_mutex_unlock(&g.lock);
+	return r;
 }
 
 int mps_loop_submit(struct mps_cmd *cmd)
@@ -286,6 +357,8 @@ void mps_loop_atfork_child(void)
 	 * internal fds, libev's included, are closed by fdtab); a new loop
 	 * starts on demand.  Queued commands belong to the parent's thread. */
 	g.running = 0;
+	g.broken = 0;
+	g.starting = 0; /* the starting thread did not come along */
 	g.ev = NULL;
 	g.head = g.tail = NULL;
 	pthread_mutex_unlock(&g.lock);

@@ -6,9 +6,11 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -58,35 +60,154 @@ static struct entry *find(const uint8_t key[18], uint8_t family)
 	return NULL;
 }
 
+/* The host's key: port 0, which no connect() reaches (and which older
+ * versions, looking up a real port, never match in the shared file). */
+static void host_key(uint8_t key[18])
+{
+	key[16] = key[17] = 0;
+}
+
+static enum mps_peer_kind entry_kind(struct entry *e, uint64_t now_us)
+{
+	if (!e)
+		return MPS_PEER_UNKNOWN;
+	if (e->kind == MPS_PEER_PLAIN && now_us >= e->until_us)
+		e->kind = MPS_PEER_UNKNOWN; /* expired: try MP again */
+	e->stamp = ++g_clock;
+	return (enum mps_peer_kind)e->kind;
+}
+
+/* --- Host verdicts shared by this process and its descendants: one
+ * MAP_SHARED page made before any fork, so a verdict the shim thread of a
+ * forking server learns (a plain FTP client, after its session process
+ * was forked) reaches the session process that connects back to that
+ * client (active FTP, RTSP/SIP-style "connect to the port I told you"),
+ * even chrooted, setuid or sandboxed, where no file is reachable.  Each
+ * slot is a seqlock: odd while one writer (any process) fills it. */
+#define TREE_SLOTS 64
+
+struct tree_slot {
+	_Atomic uint32_t seq;
+	uint8_t family;
+	uint8_t addr[16];
+	_Atomic uint64_t until_us; /* CLOCK_MONOTONIC: one clock for all */
+};
+
+static struct tree_slot *g_tree;
+
+void mps_peercache_tree_init(void)
+{
+	void *m;
+
+	if (g_tree)
+		return;
+	m = mmap(NULL, TREE_SLOTS * sizeof(struct tree_slot), PROT_READ | PROT_WRITE,
+	         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (m != MAP_FAILED)
+		g_tree = m;
+}
+
+static int tree_plain(const uint8_t key[18], uint8_t family, uint64_t now_us)
+{
+	struct tree_slot *t;
+	uint32_t s1;
+	uint64_t until;
+	int i, same;
+
+	if (!g_tree)
+		return 0;
+	for (i = 0; i < TREE_SLOTS; i++) {
+		t = &g_tree[i];
+		s1 = atomic_load(&t->seq);
+		if (s1 & 1)
+			continue;
+		same = t->family == family && !memcmp(t->addr, key, 16);
+		until = atomic_load(&t->until_us);
+		if (atomic_load(&t->seq) == s1 && same && until > now_us)
+			return 1;
+	}
+	return 0;
+}
+
+static void tree_note(const uint8_t key[18], uint8_t family, uint64_t until_us)
+{
+	struct tree_slot *t, *best = NULL;
+	uint32_t s;
+	int i;
+
+	if (!g_tree)
+		return;
+	for (i = 0; i < TREE_SLOTS; i++) {
+		t = &g_tree[i];
+		if (t->family == family && !memcmp(t->addr, key, 16)) {
+			best = t;
+			break;
+		}
+		if (!best || atomic_load(&t->until_us) < atomic_load(&best->until_us))
+			best = t;
+	}
+	s = atomic_load(&best->seq);
+	if ((s & 1) || !atomic_compare_exchange_strong(&best->seq, &s, s + 1))
+		return; /* another writer has it: a verdict is an optimisation */
+	best->family = family;
+	memcpy(best->addr, key, 16);
+	atomic_store(&best->until_us, until_us);
+	atomic_store(&best->seq, s + 2);
+}
+
 enum mps_peer_kind mps_peercache_lookup(const struct sockaddr *sa, uint64_t now_us)
 {
 	uint8_t key[18], family;
-	struct entry *e;
-	enum mps_peer_kind k = MPS_PEER_UNKNOWN;
+	enum mps_peer_kind k;
 
 	if (make_key(sa, key, &family))
 		return MPS_PEER_UNKNOWN;
 	pthread_mutex_lock(&g_lock);
-	e = find(key, family);
-	if (e) {
-		if (e->kind == MPS_PEER_PLAIN && now_us >= e->until_us)
-			e->kind = MPS_PEER_UNKNOWN; /* expired: try MP again */
-		k = (enum mps_peer_kind)e->kind;
-		e->stamp = ++g_clock;
+	k = entry_kind(find(key, family), now_us);
+	if (k == MPS_PEER_UNKNOWN) {
+		/* a port we know nothing of: what its host was found to be
+		 * (plain only; a shim elsewhere on the host says nothing
+		 * about this port) */
+		host_key(key);
+		if (entry_kind(find(key, family), now_us) == MPS_PEER_PLAIN ||
+		    tree_plain(key, family, now_us))
+			k = MPS_PEER_PLAIN;
 	}
 	pthread_mutex_unlock(&g_lock);
 	return k;
 }
 
+static void note_key(const uint8_t key[18], uint8_t family, enum mps_peer_kind kind,
+                     uint64_t now_us, uint64_t ttl_us);
+
 void mps_peercache_note(const struct sockaddr *sa, enum mps_peer_kind kind, uint64_t now_us,
                         uint64_t ttl_us)
 {
 	uint8_t key[18], family;
-	struct entry *e;
-	int i;
 
 	if (make_key(sa, key, &family))
 		return;
+	note_key(key, family, kind, now_us, ttl_us);
+}
+
+void mps_peercache_note_host(const struct sockaddr *sa, uint64_t now_us, uint64_t ttl_us)
+{
+	uint8_t key[18], family;
+
+	if (make_key(sa, key, &family))
+		return;
+	note_key(key, family, MPS_PEER_PLAIN, now_us, ttl_us);
+	host_key(key);
+	note_key(key, family, MPS_PEER_PLAIN, now_us, ttl_us);
+	tree_note(key, family, now_us + ttl_us);
+}
+
+static void note_key(const uint8_t key[18], uint8_t family, enum mps_peer_kind kind,
+                     uint64_t now_us, uint64_t ttl_us)
+{
+	struct entry *e;
+	int i;
+
 	pthread_mutex_lock(&g_lock);
 	e = find(key, family);
 	if (!e) {
@@ -129,6 +250,10 @@ void mps_peercache_lock(int lock)
 /* One timed-out HELLO: plain, or a shim server slow to answer (busy,
  * starting up): a second one within the TTL makes it plain. */
 #define SHARED_SUSPECT 3
+/* A port where a shim answered, on a host found plain: the host's
+ * verdict does not apply to it.  (Versions without host verdicts ignore
+ * this kind, and the host records: their port is 0.) */
+#define SHARED_EXEMPT 4
 
 struct shared_rec {
 	uint8_t key[18];
@@ -170,6 +295,18 @@ static int rec_is(const struct shared_rec *r, const uint8_t key[18], uint8_t fam
 	return r->kind && r->family == family && r->netns == ns && !memcmp(r->key, key, 18);
 }
 
+/* The live record of (key, family) in ns among n, or NULL. */
+static struct shared_rec *find_rec(struct shared_rec *tab, int n, const uint8_t key[18],
+                                   uint8_t family, uint64_t ns, int64_t now_s)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (rec_is(&tab[i], key, family, ns) && tab[i].until > now_s)
+			return &tab[i];
+	return NULL;
+}
+
 static int shared_read(int fd, struct shared_rec *tab)
 {
 	ssize_t n;
@@ -182,10 +319,10 @@ static int shared_read(int fd, struct shared_rec *tab)
 enum mps_peer_kind mps_peercache_shared_lookup(const char *path, const struct sockaddr *sa,
                                                uint64_t now_us, int64_t now_s)
 {
-	struct shared_rec *tab;
+	struct shared_rec *tab, *port, *host;
 	uint8_t key[18], family;
 	uint64_t ns;
-	int fd, n, i;
+	int fd, n;
 	enum mps_peer_kind k = MPS_PEER_UNKNOWN;
 
 	if (make_key(sa, key, &family) || (fd = shared_open(path, 0)) < 0)
@@ -194,23 +331,30 @@ enum mps_peer_kind mps_peercache_shared_lookup(const char *path, const struct so
 	n = tab ? shared_read(fd, tab) : -1;
 	close(fd);
 	ns = netns_id();
-	for (i = 0; i < n; i++)
-		if (rec_is(&tab[i], key, family, ns) && tab[i].kind == MPS_PEER_PLAIN &&
-		    tab[i].until > now_s) {
-			/* ours too, for what is left of it */
-			mps_peercache_note(sa, MPS_PEER_PLAIN, now_us,
-			                   (uint64_t)(tab[i].until - now_s) * 1000000u);
+	port = find_rec(tab, n, key, family, ns, now_s);
+	if (port && port->kind == MPS_PEER_PLAIN) {
+		/* ours too, for what is left of it */
+		mps_peercache_note(sa, MPS_PEER_PLAIN, now_us,
+		                   (uint64_t)(port->until - now_s) * 1000000u);
+		k = MPS_PEER_PLAIN;
+	} else if (!port || port->kind != SHARED_EXEMPT) {
+		host_key(key);
+		host = find_rec(tab, n, key, family, ns, now_s);
+		if (host && host->kind == MPS_PEER_PLAIN) {
+			note_key(key, family, MPS_PEER_PLAIN, now_us,
+			         (uint64_t)(host->until - now_s) * 1000000u);
 			k = MPS_PEER_PLAIN;
-			break;
 		}
+	}
 	free(tab);
 	return k;
 }
 
 /* Open the file for an update and find sa's record (or, with a free
  * slot wanted, a free or expired one, else the soonest to expire). */
-static int shared_update(const char *path, const struct sockaddr *sa, int64_t now_s, int create,
-                         int (*fn)(struct shared_rec *r, int found, void *arg), void *arg)
+static int shared_update(const char *path, const struct sockaddr *sa, int host, int64_t now_s,
+                         int create, int (*fn)(struct shared_rec *r, int found, void *arg),
+                         void *arg)
 {
 	struct shared_rec *tab, *r = NULL;
 	uint8_t key[18], family;
@@ -219,6 +363,8 @@ static int shared_update(const char *path, const struct sockaddr *sa, int64_t no
 
 	if (make_key(sa, key, &family) || !path || !path[0])
 		return -1;
+	if (host)
+		host_key(key);
 	if (!create && access(path, F_OK) != 0)
 		return -1;
 	if ((fd = shared_open(path, 1)) < 0)
@@ -275,16 +421,6 @@ static int set_plain(struct shared_rec *r, int found, void *arg)
 	return 0;
 }
 
-int mps_peercache_shared_note_plain(const char *path, const struct sockaddr *sa, int64_t now_s,
-                                    uint32_t ttl_s, int definitive)
-{
-	struct note_arg a = {now_s + ttl_s, definitive};
-
-	if (!ttl_s)
-		return -1;
-	return shared_update(path, sa, now_s, 1, set_plain, &a);
-}
-
 static int clear_rec(struct shared_rec *r, int found, void *arg)
 {
 	(void)found;
@@ -293,7 +429,58 @@ static int clear_rec(struct shared_rec *r, int found, void *arg)
 	return 0;
 }
 
+int mps_peercache_shared_note_plain(const char *path, const struct sockaddr *sa, int64_t now_s,
+                                    uint32_t ttl_s, int definitive)
+{
+	struct note_arg a = {now_s + ttl_s, definitive};
+
+	if (!ttl_s)
+		return -1;
+	if (!definitive)
+		return shared_update(path, sa, 0, now_s, 1, set_plain, &a);
+	/* A definitive verdict is the host's: its other ports (an FTP data
+	 * port, a port a server told us to connect back to) are plain too,
+	 * the port's own record (a suspicion, an exemption) goes. */
+	shared_update(path, sa, 0, now_s, 0, clear_rec, NULL);
+	return shared_update(path, sa, 1, now_s, 1, set_plain, &a);
+}
+
+static int has_host(const char *path, const struct sockaddr *sa, int64_t now_s, int64_t *until)
+{
+	struct shared_rec *tab, *host;
+	uint8_t key[18], family;
+	int fd, n;
+
+	if (make_key(sa, key, &family) || (fd = shared_open(path, 0)) < 0)
+		return 0;
+	tab = malloc(SHARED_SLOTS * sizeof(*tab));
+	n = tab ? shared_read(fd, tab) : -1;
+	close(fd);
+	host_key(key);
+	host = find_rec(tab, n, key, family, netns_id(), now_s);
+	if (host && host->kind == MPS_PEER_PLAIN)
+		*until = host->until;
+	else
+		host = NULL;
+	free(tab);
+	return host != NULL;
+}
+
+static int set_exempt(struct shared_rec *r, int found, void *arg)
+{
+	(void)found;
+	r->kind = SHARED_EXEMPT;
+	r->until = *(const int64_t *)arg;
+	return 0;
+}
+
 int mps_peercache_shared_forget(const char *path, const struct sockaddr *sa, int64_t now_s)
 {
-	return shared_update(path, sa, now_s, 0, clear_rec, NULL);
+	int64_t until;
+
+	/* on a host found plain, this port is the exception while the
+	 * host's verdict lasts */
+	if (has_host(path, sa, now_s, &until))
+		return shared_update(path, sa, 0, now_s, 1, set_exempt, &until);
+	return shared_update(path, sa, 0, now_s, 0, clear_rec, NULL);
 }

@@ -27,5 +27,8 @@ void mps_opts_adopt(int tcp, int app_end, struct mps_sock *s);
 void mps_opts_restore(int app_end, int tcp, struct mps_sock *s);
 /* The lock of the per-family option defaults, held across fork. */
 void mps_opts_lock(int lock);
+/* proc.c: in a process made by clone(2) without fork() (no fork handler
+ * ran), run the fork handlers' work now.  No-op otherwise. */
+void mps_proc_cloned(void);
 
 #endif

@@ -19,6 +19,16 @@ struct mps_cmd {
  * shim thread, starting the thread if needed.  0 or -errno. */
 int mps_loop_submit(struct mps_cmd *cmd);
 
+/* Start the shim thread of this process if it does not run yet, and
+ * return once it runs its loop: 0, or -errno when no thread can run here
+ * (RLIMIT_NPROC, a seccomp sandbox...; then the caller stays plain TCP).
+ * A thread that never came up is not tried again in this process. */
+int mps_loop_ensure(void);
+
+/* 1 when this process runs our state but not our thread: it was made by
+ * clone(2) without fork(), so no fork handler ran (see mps_proc_cloned). */
+int mps_loop_cloned(void);
+
 /* 1 when called on the shim thread. */
 int mps_loop_on_thread(void);
 

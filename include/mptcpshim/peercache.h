@@ -8,18 +8,30 @@
 
 enum mps_peer_kind { MPS_PEER_UNKNOWN = 0, MPS_PEER_PLAIN, MPS_PEER_SHIM };
 
-/* What is known about sa (address and port) at time now_us. */
+/* What is known about sa (address and port) at time now_us: the port's own
+ * verdict, else PLAIN if its host was found plain (see _note_host). */
 enum mps_peer_kind mps_peercache_lookup(const struct sockaddr *sa, uint64_t now_us);
 /* Record kind for sa; ttl_us bounds how long a PLAIN verdict lasts. */
 void mps_peercache_note(const struct sockaddr *sa, enum mps_peer_kind kind, uint64_t now_us,
                         uint64_t ttl_us);
+/* A definitive plain verdict for sa (its server answered something else
+ * than a HELLO_ACK, or closed): for sa and for every port of its host that
+ * has no verdict of its own (secondary connections: FTP data, a port a
+ * server tells the client to connect to).  A shim answering on a port is
+ * that port's own (SHIM) verdict, an exception to its host's. */
+void mps_peercache_note_host(const struct sockaddr *sa, uint64_t now_us, uint64_t ttl_us);
+/* Share the host verdicts with the processes this one forks from now on
+ * (one MAP_SHARED page; see peercache.c).  Idempotent. */
+void mps_peercache_tree_init(void);
 /* The plain verdicts shared by the user's processes in the file path
  * (MPTCPSHIM_PEER_CACHE; NULL or "" = none), for this network namespace.
  * lookup: MPS_PEER_PLAIN (also noted in this process's cache for the time
  * left) or MPS_PEER_UNKNOWN.  note_plain: definitive (the server answered
- * something else than a HELLO_ACK, or closed) is plain at once; a timed-out
- * HELLO (a slow shim server looks the same) only the second time within
- * ttl_s.  forget: the destination answered a HELLO.  0, or -1 (nothing
+ * something else than a HELLO_ACK, or closed) is plain at once, and is the
+ * host's (as _note_host); a timed-out HELLO (a slow shim server looks the
+ * same) only the second time within ttl_s, for that port.  forget: the
+ * destination answered a HELLO (on a host found plain, the port becomes an
+ * exception while the host's verdict lasts).  0, or -1 (nothing
  * to forget, file refused or I/O error: it must be a regular file of ours
  * that nobody else can write). */
 enum mps_peer_kind mps_peercache_shared_lookup(const char *path, const struct sockaddr *sa,

@@ -47,6 +47,11 @@ uint64_t mps_now_us(void);
 
 #define MPS_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MPS_MAX(a, b) ((a) > (b) ? (a) : (b))
+struct stat;
+/* fstat(2) through the system call a seccomp sandbox allows for it (see
+ * util.c).  0 or -1 with errno. */
+int mps_fstat(int fd, struct stat *st);
+
 #define MPS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The kernel's TCP states as tcpi_state reports them

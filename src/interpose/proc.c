@@ -8,7 +8,14 @@
  * model"). */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "mptcpshim/conn.h"
 #include "mptcpshim/crypto.h"
@@ -67,8 +74,11 @@ static void parent(void)
 	mps_loop_atfork_parent();
 }
 
+static void vmprobe_new(void);
+
 static void child(void)
 {
+	vmprobe_new(); /* the parent's does not come along */
 	fork_locks(0);
 	if (mps_keeper_forking) {
 		/* The keeper keeps everything: it services the connections. */
@@ -84,11 +94,156 @@ static void child(void)
 	mps_loop_atfork_child();
 }
 
+/* Does this process share its memory with the process whose state we
+ * hold (a vfork child, the hooks running before its exec)?  Then that
+ * state is the parent's and must not be touched.  A page mapped with
+ * MADV_DONTFORK is absent from a child with a memory of its own (fork,
+ * clone without CLONE_VM) and present in a vfork child; mincore(2) tells
+ * which without any permission.  No page: assume it does. */
+static void *g_vmprobe;
+
+static void vmprobe_new(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	void *m = mmap(NULL, (size_t)pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	g_vmprobe = NULL;
+	if (m != MAP_FAILED && madvise(m, (size_t)pg, MADV_DONTFORK) == 0)
+		g_vmprobe = m;
+}
+
+static int shares_parent_vm(void)
+{
+	unsigned char v;
+
+	return !g_vmprobe || mincore(g_vmprobe, (size_t)sysconf(_SC_PAGESIZE), &v) == 0;
+}
+
+void mps_proc_cloned(void)
+{
+	if (!mps_loop_cloned() || shares_parent_vm())
+		return;
+	/* clone(2) without fork(): do now what our fork handlers would
+	 * have done.  Single-threaded here, so the locks are free unless
+	 * a thread of the parent held one at the clone (not recoverable). */
+	prepare();
+	child();
+	mps_info("process made by clone(2), not fork(): the parent's connections stay the "
+	         "parent's");
+}
+
+/* ---- privilege-dropping processes ----
+ *
+ * A process that limits itself (RLIMIT_NPROC, often 0 after setuid; a
+ * seccomp filter, preceded by PR_SET_NO_NEW_PRIVS) can no longer start
+ * the shim thread when its first connection comes.  Start it before the
+ * limit applies: a thread that runs already is not counted against a new
+ * RLIMIT_NPROC, and a filter installed without TSYNC binds only the
+ * threads created after it.  If it cannot start, connections stay plain
+ * TCP (socket.c), with a log line. */
+static void prestart(const char *why)
+{
+	int rc;
+
+	if (mps_passthrough())
+		return;
+	mps_proc_cloned();
+	if (mps_loop_cloned())
+		return; /* a vfork child: the parent's thread is not ours to start */
+	rc = mps_loop_ensure();
+	if (rc)
+		mps_warn("%s: cannot start the shim thread first (%s): connections of this "
+		         "process will be plain TCP",
+		         why, strerror(-rc));
+	else
+		mps_dbg("%s: shim thread running before the limit applies", why);
+}
+
+static int nproc_limits(int res, const struct rlimit *rl)
+{
+	return res == RLIMIT_NPROC && rl && rl->rlim_cur != RLIM_INFINITY;
+}
+
+static void *next_sym(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
+
+MPS_EXPORT int setrlimit(__rlimit_resource_t res, const struct rlimit *rl)
+{
+	static int (*real)(__rlimit_resource_t, const struct rlimit *);
+
+	if (!real)
+		real = (int (*)(__rlimit_resource_t, const struct rlimit *))next_sym("setrlimit");
+	if (nproc_limits(res, rl))
+		prestart("setrlimit(RLIMIT_NPROC)");
+	return real(res, rl);
+}
+
+MPS_EXPORT int setrlimit64(__rlimit_resource_t res, const struct rlimit64 *rl)
+{
+	static int (*real)(__rlimit_resource_t, const struct rlimit64 *);
+
+	if (!real)
+		real = (int (*)(__rlimit_resource_t, const struct rlimit64 *))next_sym(
+		        "setrlimit64");
+	if (res == RLIMIT_NPROC && rl->rlim_cur != RLIM64_INFINITY)
+		prestart("setrlimit(RLIMIT_NPROC)");
+	return real(res, rl);
+}
+
+MPS_EXPORT int prlimit(pid_t pid, __rlimit_resource_t res, const struct rlimit *nl,
+                       struct rlimit *ol)
+{
+	static int (*real)(pid_t, __rlimit_resource_t, const struct rlimit *, struct rlimit *);
+
+	if (!real)
+		real = (int (*)(pid_t, __rlimit_resource_t, const struct rlimit *,
+		                struct rlimit *))next_sym("prlimit");
+	if ((pid == 0 || pid == getpid()) && nproc_limits(res, nl))
+		prestart("prlimit(RLIMIT_NPROC)");
+	return real(pid, res, nl, ol);
+}
+
+MPS_EXPORT int prlimit64(pid_t pid, __rlimit_resource_t res, const struct rlimit64 *nl,
+                         struct rlimit64 *ol)
+{
+	static int (*real)(pid_t, __rlimit_resource_t, const struct rlimit64 *, struct rlimit64 *);
+
+	if (!real)
+		real = (int (*)(pid_t, __rlimit_resource_t, const struct rlimit64 *,
+		                struct rlimit64 *))next_sym("prlimit64");
+	if ((pid == 0 || pid == getpid()) && res == RLIMIT_NPROC && nl &&
+	    nl->rlim_cur != RLIM64_INFINITY)
+		prestart("prlimit(RLIMIT_NPROC)");
+	return real(pid, res, nl, ol);
+}
+
+MPS_EXPORT int prctl(int op, ...)
+{
+	static int (*real)(int, ...);
+	unsigned long a[4];
+	va_list ap;
+	int i;
+
+	if (!real)
+		real = (int (*)(int, ...))next_sym("prctl");
+	va_start(ap, op);
+	for (i = 0; i < 4; i++)
+		a[i] = va_arg(ap, unsigned long);
+	va_end(ap);
+	if (op == PR_SET_SECCOMP || (op == PR_SET_NO_NEW_PRIVS && a[0] == 1))
+		prestart("prctl (seccomp sandbox)");
+	return real(op, a[0], a[1], a[2], a[3]);
+}
+
 __attribute__((constructor)) static void mps_init(void)
 {
 	mps_real_init();
 	mps_crypto_init();
 	pthread_atfork(prepare, parent, child);
+	vmprobe_new();
+	mps_peercache_tree_init();
 	mps_inherit_adopt();
 }
 

@@ -129,6 +129,14 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 
 	memset(&p, 0, sizeof(p));
 	p.app_dup = -1;
+	/* The shim thread runs here before anything is swapped: without it
+	 * the connection stays plain TCP (see DESIGN "Thread creation"). */
+	mps_proc_cloned();
+	rc = mps_loop_cloned() ? -EPERM : mps_loop_ensure();
+	if (rc) {
+		mps_warn("cannot run the shim thread in this process (%s)", strerror(-rc));
+		return rc;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
 		return -errno;
 	mps_ifd_add(sp[1]);
@@ -153,7 +161,7 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 		goto fail_errno;
 	if (nonblock && mps_real.fcntl(sp[0], F_SETFL, O_NONBLOCK) != 0)
 		goto fail_errno;
-	if (fstat(sp[0], &st) != 0)
+	if (mps_fstat(sp[0], &st) != 0)
 		goto fail_errno;
 	s = mps_sock_new(peer->sa_family);
 	if (!s) {
@@ -227,11 +235,13 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 			mps_ifd_close(p.app_dup);
 		}
 		mps_ifd_close(sp[1]);
-		mps_ifd_close(tcp);
 		if (role == MPS_SERVER) {
+			/* accept serves the TCP socket plain */
+			mps_ifd_del(tcp);
 			mps_fdtab_clear(app);
 			mps_real.close(app);
-		}
+		} else
+			mps_ifd_close(tcp);
 		return rc;
 	}
 	*app_fd_out = app;
@@ -388,6 +398,16 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		return mps_real.connect(fd, sa, len);
 	known = kind == MPS_PEER_SHIM;
 
+	/* The shim thread first, so that it runs while the handshake does
+	 * (the HELLO follows the SYN-ACK at once); none here: plain TCP. */
+	mps_proc_cloned();
+	err = mps_loop_cloned() ? -EPERM : mps_loop_ensure();
+	if (err) {
+		mps_warn("connect: continuing as plain TCP: cannot run the shim thread in this "
+		         "process (%s)",
+		         strerror(-err));
+		return mps_real.connect(fd, sa, len);
+	}
 	flags = mps_real.fcntl(fd, F_GETFL);
 	fdflags = mps_real.fcntl(fd, F_GETFD);
 	memset(&local, 0, sizeof(local));

@@ -4,7 +4,8 @@
  * expiring, a timed-out HELLO counting only the second time, forgotten
  * once the destination answers, the file refused unless it is a private
  * regular file of ours,
- * a full file recycling its soonest-expiring record.  Each test runs in
+ * a full file recycling its soonest-expiring record, per-host verdicts
+ * with per-port exceptions.  Each test runs in
  * its own forked process (Check's default), so its in-process cache
  * starts empty, as a new program's does. */
 #include <arpa/inet.h>
@@ -46,6 +47,15 @@ static struct sockaddr_in v4(const char *a, int port)
 #define SA(x) ((const struct sockaddr *)&(x))
 #define NOW 1000000000ll
 
+/* destination i of many: one host each (a host's verdict is one record) */
+static struct sockaddr_in v4n(int i)
+{
+	char a[32];
+
+	snprintf(a, sizeof(a), "198.18.%d.%d", 1 + i / 200, 1 + i % 200);
+	return v4(a, 1000 + i);
+}
+
 START_TEST(test_local)
 {
 	struct sockaddr_in a = v4("198.18.0.1", 80), b = v4("198.18.0.1", 81);
@@ -81,8 +91,9 @@ START_TEST(test_shared)
 	ck_assert_int_eq(mps_peercache_lookup(SA(a), 290000000ull), MPS_PEER_UNKNOWN);
 	/* other address, other port, other family: nothing */
 	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(b), 0, NOW), MPS_PEER_UNKNOWN);
+	/* another port of the same host: plain too (the host's verdict) */
 	b = v4("198.18.0.1", 443);
-	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(b), 0, NOW), MPS_PEER_UNKNOWN);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(b), 0, NOW), MPS_PEER_PLAIN);
 	/* expired */
 	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(c), 0, NOW + 300),
 	                 MPS_PEER_UNKNOWN);
@@ -94,6 +105,7 @@ START_TEST(test_shared)
 	/* no file, or TTL 0: nothing shared */
 	ck_assert_int_eq(mps_peercache_shared_note_plain("", SA(a), NOW, 300, 1), -1);
 	ck_assert_int_eq(mps_peercache_shared_lookup(NULL, SA(a), 0, NOW), MPS_PEER_UNKNOWN);
+	b = v4("198.18.0.3", 80);
 	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(b), NOW, 0, 1), -1);
 	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(b), 0, NOW), MPS_PEER_UNKNOWN);
 }
@@ -172,12 +184,12 @@ START_TEST(test_full)
 	/* more destinations than records: the newest are all there, the
 	 * file does not grow, and a corrupt tail is harmless */
 	for (i = 0; i < 400; i++) {
-		a = v4("198.18.1.1", 1000 + i);
+		a = v4n(i);
 		ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a), NOW + i, 300, 1),
 		                 0);
 	}
 	for (i = 0; i < 400; i++) {
-		a = v4("198.18.1.1", 1000 + i);
+		a = v4n(i);
 		if (mps_peercache_shared_lookup(g_path, SA(a), 0, NOW + 400) == MPS_PEER_PLAIN) {
 			ck_assert_int_ge(i, 144); /* the oldest were recycled */
 			found++;
@@ -188,8 +200,52 @@ START_TEST(test_full)
 	ck_assert_ptr_nonnull(f);
 	fputs("garbage", f);
 	fclose(f);
-	a = v4("198.18.1.1", 1399);
+	a = v4n(399);
 	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(a), 0, NOW + 400), MPS_PEER_PLAIN);
+}
+END_TEST
+
+/* Per-host verdicts: a plain server's answer on one port makes its host's
+ * other ports plain (FTP's data port, a connect-back port), in this
+ * process and for the others; a port where a shim answered is the
+ * exception; a timed-out HELLO says nothing about the host. */
+START_TEST(test_hosts)
+{
+	struct sockaddr_in ctl = v4("198.18.0.1", 21), data = v4("198.18.0.1", 40001),
+	                   shim = v4("198.18.0.1", 8080), other = v4("198.18.0.2", 21);
+
+	/* this process */
+	mps_peercache_note(SA(shim), MPS_PEER_SHIM, 0, 0);
+	mps_peercache_note(SA(ctl), MPS_PEER_PLAIN, 0, 5000);
+	ck_assert_int_eq(mps_peercache_lookup(SA(data), 1), MPS_PEER_UNKNOWN); /* port only */
+	mps_peercache_note_host(SA(ctl), 0, 5000);
+	ck_assert_int_eq(mps_peercache_lookup(SA(ctl), 1), MPS_PEER_PLAIN);
+	ck_assert_int_eq(mps_peercache_lookup(SA(data), 1), MPS_PEER_PLAIN);
+	ck_assert_int_eq(mps_peercache_lookup(SA(shim), 1), MPS_PEER_SHIM); /* exception */
+	ck_assert_int_eq(mps_peercache_lookup(SA(other), 1), MPS_PEER_UNKNOWN);
+	ck_assert_int_eq(mps_peercache_lookup(SA(data), 5000), MPS_PEER_UNKNOWN); /* expired */
+
+	/* shared: a timeout on the control port is no host verdict */
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(ctl), NOW, 300, 0), 0);
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(ctl), NOW, 300, 0), 0);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(ctl), 0, NOW), MPS_PEER_PLAIN);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(data), 0, NOW), MPS_PEER_UNKNOWN);
+	/* a definitive one is */
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(ctl), NOW, 300, 1), 0);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(data), 0, NOW + 1), MPS_PEER_PLAIN);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(other), 0, NOW + 1),
+	                 MPS_PEER_UNKNOWN);
+	/* a shim answered on 8080: exempt while the host's verdict lasts */
+	ck_assert_int_eq(mps_peercache_shared_forget(g_path, SA(shim), NOW + 2), 0);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(shim), 0, NOW + 3),
+	                 MPS_PEER_UNKNOWN);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(data), 0, NOW + 3), MPS_PEER_PLAIN);
+	/* found plain again later: the exemption goes */
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(shim), NOW + 4, 300, 1), 0);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(shim), 0, NOW + 5), MPS_PEER_PLAIN);
+	/* the host's verdict expires */
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(data), 0, NOW + 304),
+	                 MPS_PEER_UNKNOWN);
 }
 END_TEST
 
@@ -204,6 +260,7 @@ static Suite *peercache_suite(void)
 	tcase_add_test(tc, test_timeouts);
 	tcase_add_test(tc, test_refused_files);
 	tcase_add_test(tc, test_full);
+	tcase_add_test(tc, test_hosts);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -181,7 +181,7 @@ static int hup_watch(struct mps_conn *c)
 		g_hup_ep = epoll_create1(EPOLL_CLOEXEC);
 		if (g_hup_ep < 0)
 			return -errno;
-		mps_ifd_add(g_hup_ep);
+		g_hup_ep = mps_ifd_take(g_hup_ep, 1); /* out of the app's range */
 		ev_io_init(&g_hup_io, hup_on_ready, g_hup_ep, EV_READ);
 		ev_io_start(c->loop, &g_hup_io);
 		ev_unref(c->loop); /* the async watcher keeps the loop alive */
@@ -1515,7 +1515,9 @@ static int new_tcp_socket(struct mps_conn *c)
 
 	if (fd < 0)
 		return -errno;
-	mps_ifd_add(fd);
+	fd = mps_ifd_take(fd, 0); /* out of the app's range, or -EMFILE */
+	if (fd < 0)
+		return fd;
 	apply_opts(c, fd);
 	if (c->bound) {
 		mps_real.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));

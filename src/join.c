@@ -86,7 +86,9 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 
 		if (fd < 0)
 			return; /* EAGAIN, or a transient error: the next readiness retries */
-		mps_ifd_add(fd);
+		fd = mps_ifd_take(fd, 0); /* out of the app's range */
+		if (fd < 0)
+			continue; /* no room: the peer's join fails, its connection goes on */
 		if (g.npending >= MAX_PENDING) {
 			char a[64];
 
@@ -125,7 +127,7 @@ static int listen_on(int family, unsigned port)
 
 	if (fd < 0)
 		return -1;
-	mps_ifd_add(fd);
+	fd = mps_ifd_take(fd, 1); /* out of the app's range */
 	memset(&ss, 0, sizeof(ss));
 	ss.ss_family = (sa_family_t)family;
 	if (family == AF_INET6) {

@@ -305,7 +305,9 @@ static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t
 	fd = socket(la->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (fd < 0)
 		return;
-	mps_ifd_add(fd);
+	fd = mps_ifd_take(fd, 0); /* out of the app's range; no room: no join */
+	if (fd < 0)
+		return;
 	apply_opts(c, fd);
 	memset(&src, 0, sizeof(src));
 	src.ss_family = (sa_family_t)la->family;

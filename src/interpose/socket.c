@@ -115,8 +115,26 @@ static void ep_attach(int fd, const struct mps_epreg *r, int n)
 	}
 }
 
+/* The app's number fd goes back to the TCP socket (tcp, ours) it was:
+ * the connection stays plain TCP, untouched by us. */
+static void restore_tcp(int fd, int tcp, int nonblock, int cloexec, int epmove)
+{
+	struct mps_epreg ep[MPS_EPREG_PER_FD];
+	int nep = epmove ? ep_detach(fd, ep) : 0;
+
+	mps_fdtab_clear(fd);
+	mps_real.dup3(tcp, fd, cloexec ? O_CLOEXEC : 0);
+	mps_real.fcntl(fd, F_SETFL, nonblock ? O_NONBLOCK : 0);
+	ep_attach(fd, ep, nep);
+}
+
 /* Swap fd (a TCP socket) for the app's end of a new socketpair and start
- * the connection engine.  0 or -errno (then fd is left untouched). */
+ * the connection engine.  The app's end takes fd's number (connect and
+ * accept alike), and the descriptors the shim keeps (its end, the TCP
+ * socket, the filler's second copy of the app's end while connecting) go
+ * out of the app's range (mps_fd_high_many), so the app's numbers are
+ * TCP's.  0 or -errno (then fd is left untouched, a plain TCP socket:
+ * EMFILE for our extra descriptors degrades the connection to plain). */
 static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int cloexec,
                  const struct sockaddr *peer, socklen_t peer_len, int bound,
                  const struct sockaddr_storage *local, socklen_t local_len, int known_shim,
@@ -124,14 +142,14 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 {
 	struct mps_conn_params p;
 	struct mps_sock *s = NULL;
-	int sp[2] = {-1, -1}, tcp = -1, rc, app;
+	struct mps_epreg ep[MPS_EPREG_PER_FD];
+	int sp[2] = {-1, -1}, tcp = -1, rc, app, in[3], hi[3], nep = 0;
 	struct stat st;
 
 	memset(&p, 0, sizeof(p));
 	p.app_dup = -1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
 		return -errno;
-	mps_ifd_add(sp[1]);
 	if (mps_real.fcntl(sp[1], F_SETFL, O_NONBLOCK) != 0)
 		goto fail_errno;
 	mps_grow_pair_buffer(sp[1]);
@@ -141,13 +159,22 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 		if (mps_real.fcntl(sp[0], F_SETFL, O_NONBLOCK) != 0)
 			goto fail_errno;
 		p.filler = fill_app_end(sp[0]);
-		p.app_dup = mps_real.fcntl(sp[0], F_DUPFD_CLOEXEC, 0);
-		if (p.app_dup < 0)
-			goto fail_errno;
-		mps_ifd_add(p.app_dup);
-	} else {
-		p.app_dup = -1;
+	} else
 		mps_grow_pair_buffer(sp[0]);
+	in[0] = sp[1];
+	in[1] = fd;
+	in[2] = sp[0];
+	rc = mps_fd_high_many(in, hi, connecting ? 3 : 2);
+	if (rc)
+		goto fail;
+	mps_real.close(sp[1]);
+	sp[1] = hi[0];
+	mps_ifd_add(sp[1]);
+	tcp = hi[1];
+	mps_ifd_add(tcp);
+	if (connecting) {
+		p.app_dup = hi[2];
+		mps_ifd_add(p.app_dup);
 	}
 	if (!nonblock && mps_real.fcntl(sp[0], F_SETFL, 0) != 0)
 		goto fail_errno;
@@ -170,37 +197,21 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 	/* A blocking connect that returned 0 (and accept) told the app */
 	atomic_store(&s->connect_told, !connecting);
 
-	if (role == MPS_CLIENT) {
-		/* The TCP socket moves to a new number; the app's number gets
-		 * the socketpair end, keeping its close-on-exec flag. */
-		struct mps_epreg ep[MPS_EPREG_PER_FD];
-		int nep;
-
-		tcp = mps_real.fcntl(fd, F_DUPFD_CLOEXEC, 0);
-		if (tcp < 0)
-			goto fail_errno;
-		mps_ifd_add(tcp);
+	/* The app's number gets the socketpair end, keeping its
+	 * close-on-exec flag (and, on connect, its epoll registrations). */
+	if (role == MPS_CLIENT)
 		nep = ep_detach(fd, ep);
-		if (mps_real.dup3(sp[0], fd, cloexec ? O_CLOEXEC : 0) < 0) {
-			int e = errno;
+	if (mps_real.dup3(sp[0], fd, cloexec ? O_CLOEXEC : 0) < 0) {
+		int e = errno;
 
-			ep_attach(fd, ep, nep); /* still the TCP socket */
-			errno = e;
-			goto fail_errno;
-		}
-		ep_attach(fd, ep, nep);
-		mps_real.close(sp[0]);
-		sp[0] = -1;
-		app = fd;
-	} else {
-		/* Accept: the TCP socket is ours; the app gets the socketpair end. */
-		tcp = fd;
-		mps_ifd_add(tcp);
-		if (!cloexec)
-			mps_real.fcntl(sp[0], F_SETFD, 0);
-		app = sp[0];
-		sp[0] = -1;
+		ep_attach(fd, ep, nep); /* still the TCP socket */
+		errno = e;
+		goto fail_errno;
 	}
+	ep_attach(fd, ep, nep);
+	mps_real.close(sp[0]);
+	sp[0] = -1;
+	app = fd;
 	if (mps_real.fcntl(tcp, F_SETFL, O_NONBLOCK) != 0) {
 		/* cannot happen on a valid socket */
 	}
@@ -220,18 +231,14 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 	rc = mps_conn_start(&p);
 	mps_sock_put(s); /* fdtab and the conn hold their own references */
 	if (rc) {
-		/* Unreachable in practice (ENOMEM); the app's fd is already the
-		 * socketpair end, so the best we can do is fail the connection. */
+		/* Unreachable in practice (ENOMEM): nothing went through the
+		 * socketpair yet, so the app's number goes back to the TCP
+		 * socket and the connection stays plain. */
 		mps_err("cannot start connection: %s", strerror(-rc));
-		if (p.app_dup >= 0) {
-			mps_ifd_close(p.app_dup);
-		}
+		restore_tcp(fd, tcp, nonblock, cloexec, role == MPS_CLIENT);
+		mps_ifd_close(p.app_dup);
 		mps_ifd_close(sp[1]);
 		mps_ifd_close(tcp);
-		if (role == MPS_SERVER) {
-			mps_fdtab_clear(app);
-			mps_real.close(app);
-		}
 		return rc;
 	}
 	*app_fd_out = app;
@@ -240,19 +247,13 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 fail_errno:
 	rc = -errno;
 fail:
-	if (p.app_dup >= 0) {
-		mps_ifd_close(p.app_dup);
-	}
+	mps_ifd_close(p.app_dup);
 	if (s)
 		mps_sock_put(s);
 	if (sp[0] >= 0)
 		mps_real.close(sp[0]);
 	mps_ifd_close(sp[1]);
-	if (role == MPS_CLIENT && tcp >= 0) {
-		mps_ifd_close(tcp);
-	}
-	if (role == MPS_SERVER)
-		mps_ifd_del(fd);
+	mps_ifd_close(tcp);
 	return rc;
 }
 
@@ -408,7 +409,12 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	            bound, &local, local_len, known, &app);
 	if (err)
 		/* The fd is still the plain TCP socket: carry on without us. */
-		mps_warn("connect: continuing as plain TCP: %s", strerror(-err));
+	{
+		char a[64];
+
+		mps_warn("connect to %s: continuing as plain TCP: %s",
+		         mps_addr_str(sa, a, sizeof(a)), strerror(-err));
+	}
 	errno = saved;
 	return rc;
 }
@@ -607,7 +613,7 @@ MPS_EXPORT int fcntl64(int fd, int cmd, ...)
 static int note_internal(int fd)
 {
 	if (fd >= 0 && mps_inside)
-		mps_ifd_add(fd);
+		fd = mps_ifd_take(fd, 1); /* out of the app's range */
 	return fd;
 }
 

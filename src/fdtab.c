@@ -512,6 +512,18 @@ int mps_fd_high_many(const int *in, int *out, int n)
 	return -e;
 }
 
+int mps_fd_app_range(int fd)
+{
+	struct rlimit rl;
+	int in = 1;
+
+	pthread_mutex_lock(&g_rl_lock);
+	if (rl_nofile(&rl, NULL) == 0)
+		in = fd >= 0 && (rlim_t)fd < rl.rlim_cur;
+	pthread_mutex_unlock(&g_rl_lock);
+	return in;
+}
+
 int mps_fd_high(int fd)
 {
 	int d;

@@ -113,6 +113,8 @@ int mps_fd_high(int fd);
  * is closed and -EMFILE returned (the caller degrades).  Logs (at most
  * once a second) when there is no room. */
 int mps_ifd_take(int fd, int must);
+/* Is fd below the soft RLIMIT_NOFILE (a number the app could have)? */
+int mps_fd_app_range(int fd);
 /* Held by the rlimit hooks, so the app never sees the raised limit. */
 void mps_rlimit_lock(int lock);
 /* fork support: lock/unlock around fork, and in the child close them all. */

@@ -504,9 +504,11 @@ MPS_EXPORT int close(int fd)
 			mps_fdtab_clear(fd);
 		else if (mps_ifd_is(fd)) {
 			/* The app closing descriptors it never opened (close-all
-			 * loops): our subflows must survive it. */
+			 * loops): our subflows must survive it, and the app hears
+			 * what TCP would say of a number it never had. */
 			mps_dbg("close: fd %d belongs to mptcpshim, left open", fd);
-			return 0;
+			errno = EBADF;
+			return -1;
 		}
 	}
 	return mps_real.close(fd);
@@ -542,6 +544,10 @@ MPS_EXPORT int dup(int fd)
 static int guard_internal(int newfd)
 {
 	if (!mps_inside && mps_ifd_is(newfd)) {
+		if (!mps_fd_app_range(newfd)) {
+			errno = EBADF; /* the kernel's answer above the limit */
+			return -1;
+		}
 		mps_warn("dup2: refusing to replace fd %d, which mptcpshim uses", newfd);
 		errno = EBUSY;
 		return -1;

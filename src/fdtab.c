@@ -434,6 +434,9 @@ void mps_ifd_close_others(int keep)
 #define ABOVE_SPAN 65536    /* above it: how far above */
 
 static pthread_mutex_t g_rl_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The limit to restore while it is raised (for a child forked then). */
+static struct rlimit g_rl_saved;
+static atomic_int g_rl_raised;
 
 void mps_rlimit_lock(int lock) { mps_mutex_hold(&g_rl_lock, lock); }
 
@@ -456,14 +459,19 @@ static int dup_above(const int *in, int *out, int n, const struct rlimit *rl)
 		return 0;
 	up.rlim_cur = rl->rlim_max - rl->rlim_cur > ABOVE_SPAN ? rl->rlim_cur + ABOVE_SPAN
 	                                                          : rl->rlim_max;
-	if (rl_nofile(NULL, &up) != 0)
+	g_rl_saved = *rl;
+	atomic_store(&g_rl_raised, 1);
+	if (rl_nofile(NULL, &up) != 0) {
+		atomic_store(&g_rl_raised, 0);
 		return 0;
+	}
 	for (; i < n; i++) {
 		out[i] = mps_real.fcntl(in[i], F_DUPFD_CLOEXEC, cap_int(rl->rlim_cur));
 		if (out[i] < 0)
 			break;
 	}
 	rl_nofile(NULL, rl); /* lowering is always allowed */
+	atomic_store(&g_rl_raised, 0);
 	return i;
 }
 
@@ -564,16 +572,30 @@ int mps_ifd_take(int fd, int must)
 	return d;
 }
 
+/* g_rl_lock is not taken around fork (the log takes it under its own
+ * lock, which fork takes after ours): a child forked while another
+ * thread had the limit raised restores it and starts with a fresh lock.
+ * The keeper runs the parent handler in the child: told apart by pid. */
+static pid_t g_fork_pid;
+
+static void rl_child(void)
+{
+	pthread_mutex_init(&g_rl_lock, NULL);
+	if (atomic_exchange(&g_rl_raised, 0))
+		rl_nofile(NULL, &g_rl_saved);
+}
+
 void mps_fdtab_atfork_prepare(void)
 {
-	pthread_mutex_lock(&g_rl_lock);
 	pthread_mutex_lock(&g_lock);
+	g_fork_pid = getpid();
 }
 
 void mps_fdtab_atfork_parent(void)
 {
 	pthread_mutex_unlock(&g_lock);
-	pthread_mutex_unlock(&g_rl_lock);
+	if (getpid() != g_fork_pid)
+		rl_child();
 }
 
 void mps_fdtab_atfork_child(void)
@@ -581,7 +603,7 @@ void mps_fdtab_atfork_child(void)
 	unsigned p, i;
 
 	pthread_mutex_unlock(&g_lock);
-	pthread_mutex_unlock(&g_rl_lock);
+	rl_child();
 	/* Our connections are the parent's to service from now on.  This
 	 * process is single-threaded here, so a sock lock some other parent
 	 * thread held at fork time can be made usable again. */

@@ -438,7 +438,10 @@ static pthread_mutex_t g_rl_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rlimit g_rl_saved;
 static atomic_int g_rl_raised;
 
-void mps_rlimit_lock(int lock) { mps_mutex_hold(&g_rl_lock, lock); }
+void mps_rlimit_lock(int lock)
+{
+	mps_mutex_hold(&g_rl_lock, lock);
+}
 
 static int rl_nofile(struct rlimit *rl, const struct rlimit *set)
 {
@@ -446,7 +449,10 @@ static int rl_nofile(struct rlimit *rl, const struct rlimit *set)
 	return (int)syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, set, rl);
 }
 
-static int cap_int(rlim_t v) { return v > (rlim_t)INT_MAX ? INT_MAX : (int)v; }
+static int cap_int(rlim_t v)
+{
+	return v > (rlim_t)INT_MAX ? INT_MAX : (int)v;
+}
 
 /* Above the soft limit: fill out[i] for i < n with copies of in[i]; how
  * many were made (in order; stops at the first failure). */
@@ -457,8 +463,8 @@ static int dup_above(const int *in, int *out, int n, const struct rlimit *rl)
 
 	if (rl->rlim_max <= rl->rlim_cur || rl->rlim_cur >= (rlim_t)INT_MAX - ABOVE_SPAN)
 		return 0;
-	up.rlim_cur = rl->rlim_max - rl->rlim_cur > ABOVE_SPAN ? rl->rlim_cur + ABOVE_SPAN
-	                                                          : rl->rlim_max;
+	up.rlim_cur =
+	        rl->rlim_max - rl->rlim_cur > ABOVE_SPAN ? rl->rlim_cur + ABOVE_SPAN : rl->rlim_max;
 	g_rl_saved = *rl;
 	atomic_store(&g_rl_raised, 1);
 	if (rl_nofile(NULL, &up) != 0) {

@@ -18,17 +18,20 @@ typedef int (*get_fn)(int, struct rlimit *);
 typedef int (*set_fn)(int, const struct rlimit *);
 typedef int (*pr_fn)(pid_t, int, const struct rlimit *, struct rlimit *);
 
-static void *next(const char *name) { return dlsym(RTLD_NEXT, name); }
+static void *next(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
 
-#define LOCKED(res, call)                                                                      \
-	do {                                                                                   \
-		int rc_, nofile_ = (res) == RLIMIT_NOFILE;                                     \
-		if (nofile_)                                                                   \
-			mps_rlimit_lock(1);                                                    \
-		rc_ = (call);                                                                  \
-		if (nofile_)                                                                   \
-			mps_rlimit_lock(0);                                                    \
-		return rc_;                                                                    \
+#define LOCKED(res, call)                                  \
+	do {                                               \
+		int rc_, nofile_ = (res) == RLIMIT_NOFILE; \
+		if (nofile_)                               \
+			mps_rlimit_lock(1);                \
+		rc_ = (call);                              \
+		if (nofile_)                               \
+			mps_rlimit_lock(0);                \
+		return rc_;                                \
 	} while (0)
 
 MPS_EXPORT int getrlimit(__rlimit_resource_t res, struct rlimit *rl)

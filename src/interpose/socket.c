@@ -407,9 +407,8 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	connecting = rc != 0;
 	err = adopt(fd, MPS_CLIENT, connecting, flags & O_NONBLOCK, fdflags & FD_CLOEXEC, sa, len,
 	            bound, &local, local_len, known, &app);
-	if (err)
+	if (err) {
 		/* The fd is still the plain TCP socket: carry on without us. */
-	{
 		char a[64];
 
 		mps_warn("connect to %s: continuing as plain TCP: %s",

@@ -128,7 +128,8 @@ START_TEST(test_ifd_take)
 	ck_assert_int_ge(d, 32);
 	ck_assert(mps_ifd_is(d));
 	ck_assert_int_eq(fcntl(lo, F_GETFD), -1); /* the original is closed */
-	limits(16, 16); /* no room: our half is 8..15, taken by the app */
+	/* no room: our half is 8..15, taken by the app */
+	limits(16, 16);
 	for (d = 8; d < 16; d++)
 		if (fcntl(d, F_GETFD) < 0)
 			ck_assert_int_eq(dup2(p[1], d), d);

@@ -10,7 +10,9 @@
 #   ulimit   the same client under `ulimit -Sn` just above its plain TCP
 #            peak (the hard limit left higher), and under `ulimit -n 512`
 #            (soft = hard: the shim keeps to the top half, see libmptcpshim(7),
-#            "Descriptors"), must complete with every answer intact;
+#            "Descriptors"), must complete with every answer intact; under
+#            `ulimit -Sn 150` it must fail where plain TCP fails (EMFILE from
+#            its own socket() after the same number of connections);
 #   wrk      apache2 (event MPM, private configuration, started here)
 #            under the shim, wrk -c 200 -d 3s under the shim: no socket
 #            error (wrk prints "Socket errors: ..." when there is any) and
@@ -99,6 +101,27 @@ if selected ulimit; then
 	probe ulimit-soft shim "ulimit -Sn $((N + 16))"
 	probe ulimit-hard-plain plain "ulimit -n 512"
 	probe ulimit-hard shim "ulimit -n 512"
+	# over the limit: EMFILE from the program's own socket() at the same
+	# connection as with plain TCP
+	for mode in plain shim; do
+		next_port
+		bg_start "srv-over-$mode" "$mode" "$NS_S" "$PROBE" server "$SRV4" "$PORT" "$N" "$DATA"
+		wait_listen "$NS_S" "$PORT"
+		mkdir -p "$T_DIR/out-over"
+		if nsrun "$mode" "$NS_C" bash -c "ulimit -Sn 150; exec \"\$@\"" fdprobe "$PROBE" client \
+			"$SRV4" "$PORT" "$N" "$T_DIR/out-over" >"$T_DIR/cli-over-$mode.log" 2>&1; then
+			fail "ulimit: $N connections under ulimit -Sn 150 did not fail ($mode)"
+		fi
+		bg_stop "$BG_PID"
+	done
+	grep -q 'socket after [0-9]* connections: Too many open files' "$T_DIR/cli-over-plain.log" ||
+		{ show_file "$T_DIR/cli-over-plain.log"; fail "ulimit: plain TCP did not stop at EMFILE"; }
+	cmp -s "$T_DIR/cli-over-plain.log" "$T_DIR/cli-over-shim.log" || {
+		show_file "$T_DIR/cli-over-plain.log"
+		show_file "$T_DIR/cli-over-shim.log"
+		fail "ulimit: over the limit, the shim failed otherwise than plain TCP"
+	}
+	log "ulimit: over the limit, as plain TCP: $(cat "$T_DIR/cli-over-shim.log")"
 	if shim_enabled; then
 		log "ulimit: connections the shim left plain for want of descriptors:" \
 			"$(grep -c 'continuing as plain TCP' "$T_DIR/shim-$NS_C.log" || true)"

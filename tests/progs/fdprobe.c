@@ -196,8 +196,11 @@ static int client(const char *host, const char *port, int n, const char *outdir)
 		int len;
 
 		c[i].fd = socket(ai->ai_family, SOCK_STREAM, 0);
-		if (c[i].fd < 0)
-			die("socket");
+		if (c[i].fd < 0) {
+			fprintf(stderr, "fdprobe: socket after %d connections: %s\n", i,
+			        strerror(errno));
+			exit(1);
+		}
 		if (connect(c[i].fd, ai->ai_addr, ai->ai_addrlen) != 0)
 			die("connect");
 		check_fd(c[i].fd);

@@ -1515,9 +1515,9 @@ static int new_tcp_socket(struct mps_conn *c)
 
 	if (fd < 0)
 		return -errno;
-	fd = mps_ifd_take(fd, 0); /* out of the app's range, or -EMFILE */
-	if (fd < 0)
-		return fd;
+	/* Out of the app's range; if there is no room it stays low: the
+	 * fallback must not fail for that. */
+	fd = mps_ifd_take(fd, 1);
 	apply_opts(c, fd);
 	if (c->bound) {
 		mps_real.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));

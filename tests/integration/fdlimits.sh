@@ -11,8 +11,8 @@
 #            peak (the hard limit left higher), and under `ulimit -n 512`
 #            (soft = hard: the shim keeps to the top half, see libmptcpshim(7),
 #            "Descriptors"), must complete with every answer intact; under
-#            `ulimit -Sn 150` it must fail where plain TCP fails (EMFILE from
-#            its own socket() after the same number of connections);
+#            `ulimit -Sn 150` it must fail as plain TCP fails (EMFILE from
+#            its own socket(), after as many connections, within 2);
 #   wrk      apache2 (event MPM, private configuration, started here)
 #            under the shim, wrk -c 200 -d 3s under the shim: no socket
 #            error (wrk prints "Socket errors: ..." when there is any) and
@@ -116,12 +116,18 @@ if selected ulimit; then
 	done
 	grep -q 'socket after [0-9]* connections: Too many open files' "$T_DIR/cli-over-plain.log" ||
 		{ show_file "$T_DIR/cli-over-plain.log"; fail "ulimit: plain TCP did not stop at EMFILE"; }
-	cmp -s "$T_DIR/cli-over-plain.log" "$T_DIR/cli-over-shim.log" || {
+	# the shim thread's new sockets hold a low number for an instant before
+	# their move (docs/DESIGN.md): "within 2", as for the numbers
+	OVP=$(sed -n 's/^fdprobe: socket after \([0-9]*\) connections: Too many open files$/\1/p' \
+		"$T_DIR/cli-over-plain.log")
+	OVS=$(sed -n 's/^fdprobe: socket after \([0-9]*\) connections: Too many open files$/\1/p' \
+		"$T_DIR/cli-over-shim.log")
+	if [ -z "$OVS" ] || ! close_to "$OVS" "$OVP"; then
 		show_file "$T_DIR/cli-over-plain.log"
 		show_file "$T_DIR/cli-over-shim.log"
 		fail "ulimit: over the limit, the shim failed otherwise than plain TCP"
-	}
-	log "ulimit: over the limit, as plain TCP: $(cat "$T_DIR/cli-over-shim.log")"
+	fi
+	log "ulimit: over the limit, EMFILE from socket() after $OVS connections (plain TCP: $OVP)"
 	if shim_enabled; then
 		log "ulimit: connections the shim left plain for want of descriptors:" \
 			"$(grep -c 'continuing as plain TCP' "$T_DIR/shim-$NS_C.log" || true)"

@@ -438,6 +438,27 @@ static pthread_mutex_t g_rl_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rlimit g_rl_saved;
 static atomic_int g_rl_raised;
 
+/* The app's socket() (reader) against the shim thread's creation of a
+ * socket and its move high (writer): the app is never given a number one
+ * higher than TCP's because of our socket's instant at a low number. */
+static pthread_rwlock_t g_alloc_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+void mps_alloc_app(int lock)
+{
+	if (lock)
+		pthread_rwlock_rdlock(&g_alloc_lock);
+	else
+		pthread_rwlock_unlock(&g_alloc_lock);
+}
+
+void mps_alloc_shim(int lock)
+{
+	if (lock)
+		pthread_rwlock_wrlock(&g_alloc_lock);
+	else
+		pthread_rwlock_unlock(&g_alloc_lock);
+}
+
 void mps_rlimit_lock(int lock)
 {
 	mps_mutex_hold(&g_rl_lock, lock);
@@ -587,6 +608,7 @@ static pid_t g_fork_pid;
 static void rl_child(void)
 {
 	pthread_mutex_init(&g_rl_lock, NULL);
+	pthread_rwlock_init(&g_alloc_lock, NULL);
 	if (atomic_exchange(&g_rl_raised, 0))
 		rl_nofile(NULL, &g_rl_saved);
 }

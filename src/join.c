@@ -81,12 +81,17 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
 		struct mps_subflow *sf;
-		int fd = mps_real.accept4(w->fd, (struct sockaddr *)&peer, &plen,
-					  SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd, got;
 
-		if (fd < 0)
+		mps_alloc_shim(1);
+		fd = mps_real.accept4(w->fd, (struct sockaddr *)&peer, &plen,
+		                      SOCK_NONBLOCK | SOCK_CLOEXEC);
+		got = fd >= 0;
+		if (got)
+			fd = mps_ifd_take(fd, 0); /* out of the app's range */
+		mps_alloc_shim(0);
+		if (!got)
 			return; /* EAGAIN, or a transient error: the next readiness retries */
-		fd = mps_ifd_take(fd, 0); /* out of the app's range */
 		if (fd < 0)
 			continue; /* no room: the peer's join fails, its connection goes on */
 		if (g.npending >= MAX_PENDING) {

@@ -115,6 +115,12 @@ int mps_fd_high(int fd);
 int mps_ifd_take(int fd, int must);
 /* Is fd below the soft RLIMIT_NOFILE (a number the app could have)? */
 int mps_fd_app_range(int fd);
+/* Held around the app's socket() (app: shared) and around the shim
+ * thread's socket()/accept4() and the move of the result high (shim:
+ * exclusive), so the app's socket() never sees our instant at a low
+ * number.  Never held across a blocking call. */
+void mps_alloc_app(int lock);
+void mps_alloc_shim(int lock);
 /* Held by the rlimit hooks, so the app never sees the raised limit. */
 void mps_rlimit_lock(int lock);
 /* fork support: lock/unlock around fork, and in the child close them all. */

@@ -5,6 +5,7 @@
  * libc untouched. */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -611,6 +612,25 @@ MPS_EXPORT int fcntl64(int fd, int cmd, ...)
 	va_end(ap);
 	mps_real_init();
 	return do_fcntl(fd, cmd, arg);
+}
+
+/* socket() is ours only for the instant of the allocation: see
+ * mps_alloc_app. */
+MPS_EXPORT int socket(int domain, int type, int protocol)
+{
+	static int (*real)(int, int, int);
+	int fd, e;
+
+	if (!real)
+		real = (int (*)(int, int, int))dlsym(RTLD_NEXT, "socket");
+	if (mps_inside)
+		return real(domain, type, protocol);
+	mps_alloc_app(1);
+	fd = real(domain, type, protocol);
+	e = errno;
+	mps_alloc_app(0);
+	errno = e;
+	return fd;
 }
 
 /* libev's descriptors: created while mps_inside is set (the loop's

@@ -1350,11 +1350,14 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 	ev_timer_start(c->loop, &c->watchdog);
 	if (c->role == MPS_CLIENT) {
 		char ifname[IF_NAMESIZE];
+		int named;
 
 		/* The first subflow went where routing sent it: if that is a
 		 * backup interface, tell the server (it has no JOIN to say so). */
-		if (sf->ifindex && if_indextoname(sf->ifindex, ifname) &&
-		    mps_pm_is_backup(mps_config(), ifname)) {
+		mps_alloc_shim(1); /* libc's socket: see mps_pm_local_addrs */
+		named = sf->ifindex && if_indextoname(sf->ifindex, ifname);
+		mps_alloc_shim(0);
+		if (named && mps_pm_is_backup(mps_config(), ifname)) {
 			uint8_t fr[MPS_PRIO_LEN];
 
 			sf->backup = 1;

@@ -182,7 +182,7 @@ static int hup_watch(struct mps_conn *c)
 		g_hup_ep = epoll_create1(EPOLL_CLOEXEC);
 		if (g_hup_ep < 0)
 			return -errno;
-		mps_ifd_add(g_hup_ep);
+		g_hup_ep = mps_ifd_take(g_hup_ep, 1); /* out of the app's range */
 		ev_io_init(&g_hup_io, hup_on_ready, g_hup_ep, EV_READ);
 		ev_io_start(c->loop, &g_hup_io);
 		ev_unref(c->loop); /* the async watcher keeps the loop alive */
@@ -1355,11 +1355,14 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 	ev_timer_start(c->loop, &c->watchdog);
 	if (c->role == MPS_CLIENT) {
 		char ifname[IF_NAMESIZE];
+		int named;
 
 		/* The first subflow went where routing sent it: if that is a
 		 * backup interface, tell the server (it has no JOIN to say so). */
-		if (sf->ifindex && if_indextoname(sf->ifindex, ifname) &&
-		    mps_pm_is_backup(mps_config(), ifname)) {
+		mps_alloc_shim(1); /* libc's socket: see mps_pm_local_addrs */
+		named = sf->ifindex && if_indextoname(sf->ifindex, ifname);
+		mps_alloc_shim(0);
+		if (named && mps_pm_is_backup(mps_config(), ifname)) {
 			uint8_t fr[MPS_PRIO_LEN];
 
 			sf->backup = 1;
@@ -1549,7 +1552,9 @@ static int new_tcp_socket(struct mps_conn *c)
 
 	if (fd < 0)
 		return -errno;
-	mps_ifd_add(fd);
+	/* Out of the app's range; if there is no room it stays low: the
+	 * fallback must not fail for that. */
+	fd = mps_ifd_take(fd, 1);
 	apply_opts(c, fd);
 	if (c->bound) {
 		mps_real.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));

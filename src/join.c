@@ -124,12 +124,19 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		socklen_t plen = sizeof(peer);
 		struct mps_subflow *sf;
 		struct mps_jg_src src;
-		int fd = mps_real.accept4(w->fd, (struct sockaddr *)&peer, &plen,
-					  SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd, got;
 
-		if (fd < 0)
+		mps_alloc_shim(1);
+		fd = mps_real.accept4(w->fd, (struct sockaddr *)&peer, &plen,
+		                      SOCK_NONBLOCK | SOCK_CLOEXEC);
+		got = fd >= 0;
+		if (got)
+			fd = mps_ifd_take(fd, 0); /* out of the app's range */
+		mps_alloc_shim(0);
+		if (!got)
 			return; /* EAGAIN, or a transient error: the next readiness retries */
-		mps_ifd_add(fd);
+		if (fd < 0)
+			continue; /* no room: the peer's join fails, its connection goes on */
 		mps_jg_src_of((struct sockaddr *)&peer, &src);
 		make_room(loop, &src);
 		if (g.npending >= MPS_JG_MAX) { /* cannot happen: make_room evicts */
@@ -174,7 +181,7 @@ static int listen_on(int family, unsigned port)
 
 	if (fd < 0)
 		return -1;
-	mps_ifd_add(fd);
+	fd = mps_ifd_take(fd, 1); /* out of the app's range */
 	memset(&ss, 0, sizeof(ss));
 	ss.ss_family = (sa_family_t)family;
 	if (family == AF_INET6) {

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mptcpshim/fdtab.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/real.h"
 #include "mptcpshim/util.h"
@@ -52,6 +53,15 @@ static int open_fd(void)
 		fd = open(g_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	else
 		fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+	if (fd >= 0 && mps_real.fcntl) {
+		/* Out of the app's range, as the shim's other descriptors. */
+		int high = mps_fd_high(fd);
+
+		if (high >= 0) {
+			close(fd);
+			fd = high;
+		}
+	}
 	return fd;
 }
 

@@ -115,7 +115,7 @@ void mps_netmon_start(struct ev_loop *loop)
 			 strerror(errno));
 		return;
 	}
-	mps_ifd_add(fd);
+	fd = mps_ifd_take(fd, 1); /* out of the app's range */
 	memset(&sa, 0, sizeof(sa));
 	sa.nl_family = AF_NETLINK;
 	sa.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE |

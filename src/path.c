@@ -79,8 +79,11 @@ unsigned ifindex_of(const struct sockaddr_storage *ss)
 	unsigned idx = 0;
 
 	mps_unmap_v4(&a);
-	if (getifaddrs(&ifs) != 0)
+	mps_alloc_shim(1); /* libc's sockets: see mps_pm_local_addrs */
+	if (getifaddrs(&ifs) != 0) {
+		mps_alloc_shim(0);
 		return 0;
+	}
 	for (i = ifs; i && !idx; i = i->ifa_next) {
 		struct sockaddr_storage b;
 
@@ -94,6 +97,7 @@ unsigned ifindex_of(const struct sockaddr_storage *ss)
 			idx = if_nametoindex(i->ifa_name);
 	}
 	freeifaddrs(ifs);
+	mps_alloc_shim(0);
 	return idx;
 }
 
@@ -302,10 +306,13 @@ static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t
 	struct mps_subflow *sf;
 	int fd, rc;
 
+	mps_alloc_shim(1);
 	fd = socket(la->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd >= 0)
+		fd = mps_ifd_take(fd, 0); /* out of the app's range; no room: no join */
+	mps_alloc_shim(0);
 	if (fd < 0)
 		return;
-	mps_ifd_add(fd);
 	apply_opts(c, fd);
 	memset(&src, 0, sizeof(src));
 	src.ss_family = (sa_family_t)la->family;
@@ -561,11 +568,14 @@ static void server_addr_event(struct mps_conn *c, int family, const uint8_t *add
 	{
 		struct sockaddr_storage first = c->sf[0]->local;
 		unsigned idx = ifindex_of(&ss);
+		int named;
 
+		mps_alloc_shim(1); /* libc's socket: see mps_pm_local_addrs */
+		named = idx && if_indextoname(idx, ifname);
+		mps_alloc_shim(0);
 		mps_unmap_v4(&first);
 		if (first.ss_family != family ||
-		    addr_is_loopback(&first) != addr_is_loopback(&ss) || !idx ||
-		    !if_indextoname(idx, ifname) ||
+		    addr_is_loopback(&first) != addr_is_loopback(&ss) || !named ||
 		    !mps_pm_usable(cfg, ifname, IFF_UP | IFF_RUNNING, family, addr, family,
 		                   addr_is_loopback(&ss)) ||
 		    !mps_pm_advertised(cfg, ifname, family, addr))

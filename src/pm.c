@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "mptcpshim/fdtab.h"
 #include "mptcpshim/pm.h"
 
 /* "eth0" names the interface "eth0" and its IPv4 alias labels ("eth0:1",
@@ -155,8 +156,24 @@ static unsigned mask_bits(const struct sockaddr *m, int family)
 	return n;
 }
 
+static int local_addrs(const struct mps_config *cfg, int want_family, int loopback_scope,
+                       struct mps_local_addr *out, int max);
+
+/* getifaddrs and if_nametoindex open sockets inside libc: the app's
+ * socket() must not meet them at a low number (mps_alloc_shim). */
 int mps_pm_local_addrs(const struct mps_config *cfg, int want_family, int loopback_scope,
 		       struct mps_local_addr *out, int max)
+{
+	int n;
+
+	mps_alloc_shim(1);
+	n = local_addrs(cfg, want_family, loopback_scope, out, max);
+	mps_alloc_shim(0);
+	return n;
+}
+
+static int local_addrs(const struct mps_config *cfg, int want_family, int loopback_scope,
+                       struct mps_local_addr *out, int max)
 {
 	struct ifaddrs *ifa, *it;
 	int n = 0;

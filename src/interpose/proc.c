@@ -159,64 +159,18 @@ static void prestart(const char *why)
 		mps_dbg("%s: shim thread running before the limit applies", why);
 }
 
-static int nproc_limits(int res, const struct rlimit *rl)
+/* rlimit.c's setrlimit/prlimit hooks call this first: a finite
+ * RLIMIT_NPROC about to apply to this process starts the shim thread
+ * before it does (a thread already running is not counted against it). */
+void mps_proc_nproc_limit(int res, int finite, pid_t pid, const char *what)
 {
-	return res == RLIMIT_NPROC && rl && rl->rlim_cur != RLIM_INFINITY;
+	if (res == RLIMIT_NPROC && finite && (pid == 0 || pid == getpid()))
+		prestart(what);
 }
 
 static void *next_sym(const char *name)
 {
 	return dlsym(RTLD_NEXT, name);
-}
-
-MPS_EXPORT int setrlimit(__rlimit_resource_t res, const struct rlimit *rl)
-{
-	static int (*real)(__rlimit_resource_t, const struct rlimit *);
-
-	if (!real)
-		real = (int (*)(__rlimit_resource_t, const struct rlimit *))next_sym("setrlimit");
-	if (nproc_limits(res, rl))
-		prestart("setrlimit(RLIMIT_NPROC)");
-	return real(res, rl);
-}
-
-MPS_EXPORT int setrlimit64(__rlimit_resource_t res, const struct rlimit64 *rl)
-{
-	static int (*real)(__rlimit_resource_t, const struct rlimit64 *);
-
-	if (!real)
-		real = (int (*)(__rlimit_resource_t, const struct rlimit64 *))next_sym(
-		        "setrlimit64");
-	if (res == RLIMIT_NPROC && rl->rlim_cur != RLIM64_INFINITY)
-		prestart("setrlimit(RLIMIT_NPROC)");
-	return real(res, rl);
-}
-
-MPS_EXPORT int prlimit(pid_t pid, __rlimit_resource_t res, const struct rlimit *nl,
-                       struct rlimit *ol)
-{
-	static int (*real)(pid_t, __rlimit_resource_t, const struct rlimit *, struct rlimit *);
-
-	if (!real)
-		real = (int (*)(pid_t, __rlimit_resource_t, const struct rlimit *,
-		                struct rlimit *))next_sym("prlimit");
-	if ((pid == 0 || pid == getpid()) && nproc_limits(res, nl))
-		prestart("prlimit(RLIMIT_NPROC)");
-	return real(pid, res, nl, ol);
-}
-
-MPS_EXPORT int prlimit64(pid_t pid, __rlimit_resource_t res, const struct rlimit64 *nl,
-                         struct rlimit64 *ol)
-{
-	static int (*real)(pid_t, __rlimit_resource_t, const struct rlimit64 *, struct rlimit64 *);
-
-	if (!real)
-		real = (int (*)(pid_t, __rlimit_resource_t, const struct rlimit64 *,
-		                struct rlimit64 *))next_sym("prlimit64");
-	if ((pid == 0 || pid == getpid()) && res == RLIMIT_NPROC && nl &&
-	    nl->rlim_cur != RLIM64_INFINITY)
-		prestart("prlimit(RLIMIT_NPROC)");
-	return real(pid, res, nl, ol);
 }
 
 MPS_EXPORT int prctl(int op, ...)

@@ -5,6 +5,7 @@
  * libc untouched. */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -115,8 +116,26 @@ static void ep_attach(int fd, const struct mps_epreg *r, int n)
 	}
 }
 
+/* The app's number fd goes back to the TCP socket (tcp, ours) it was:
+ * the connection stays plain TCP, untouched by us. */
+static void restore_tcp(int fd, int tcp, int nonblock, int cloexec, int epmove)
+{
+	struct mps_epreg ep[MPS_EPREG_PER_FD];
+	int nep = epmove ? ep_detach(fd, ep) : 0;
+
+	mps_fdtab_clear(fd);
+	mps_real.dup3(tcp, fd, cloexec ? O_CLOEXEC : 0);
+	mps_real.fcntl(fd, F_SETFL, nonblock ? O_NONBLOCK : 0);
+	ep_attach(fd, ep, nep);
+}
+
 /* Swap fd (a TCP socket) for the app's end of a new socketpair and start
- * the connection engine.  0 or -errno (then fd is left untouched). */
+ * the connection engine.  The app's end takes fd's number (connect and
+ * accept alike), and the descriptors the shim keeps (its end, the TCP
+ * socket, the filler's second copy of the app's end while connecting) go
+ * out of the app's range (mps_fd_high_many), so the app's numbers are
+ * TCP's.  0 or -errno (then fd is left untouched, a plain TCP socket:
+ * EMFILE for our extra descriptors degrades the connection to plain). */
 static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int cloexec,
                  const struct sockaddr *peer, socklen_t peer_len, int bound,
                  const struct sockaddr_storage *local, socklen_t local_len, int known_shim,
@@ -124,7 +143,8 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 {
 	struct mps_conn_params p;
 	struct mps_sock *s = NULL;
-	int sp[2] = {-1, -1}, tcp = -1, rc, app;
+	struct mps_epreg ep[MPS_EPREG_PER_FD];
+	int sp[2] = {-1, -1}, tcp = -1, rc, app, in[3], hi[3], nep = 0;
 	struct stat st;
 
 	memset(&p, 0, sizeof(p));
@@ -139,7 +159,6 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
 		return -errno;
-	mps_ifd_add(sp[1]);
 	if (mps_real.fcntl(sp[1], F_SETFL, O_NONBLOCK) != 0)
 		goto fail_errno;
 	mps_grow_pair_buffer(sp[1]);
@@ -149,13 +168,22 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 		if (mps_real.fcntl(sp[0], F_SETFL, O_NONBLOCK) != 0)
 			goto fail_errno;
 		p.filler = fill_app_end(sp[0]);
-		p.app_dup = mps_real.fcntl(sp[0], F_DUPFD_CLOEXEC, 0);
-		if (p.app_dup < 0)
-			goto fail_errno;
-		mps_ifd_add(p.app_dup);
-	} else {
-		p.app_dup = -1;
+	} else
 		mps_grow_pair_buffer(sp[0]);
+	in[0] = sp[1];
+	in[1] = fd;
+	in[2] = sp[0];
+	rc = mps_fd_high_many(in, hi, connecting ? 3 : 2);
+	if (rc)
+		goto fail;
+	mps_real.close(sp[1]);
+	sp[1] = hi[0];
+	mps_ifd_add(sp[1]);
+	tcp = hi[1];
+	mps_ifd_add(tcp);
+	if (connecting) {
+		p.app_dup = hi[2];
+		mps_ifd_add(p.app_dup);
 	}
 	if (!nonblock && mps_real.fcntl(sp[0], F_SETFL, 0) != 0)
 		goto fail_errno;
@@ -178,37 +206,21 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 	/* A blocking connect that returned 0 (and accept) told the app */
 	atomic_store(&s->connect_told, !connecting);
 
-	if (role == MPS_CLIENT) {
-		/* The TCP socket moves to a new number; the app's number gets
-		 * the socketpair end, keeping its close-on-exec flag. */
-		struct mps_epreg ep[MPS_EPREG_PER_FD];
-		int nep;
-
-		tcp = mps_real.fcntl(fd, F_DUPFD_CLOEXEC, 0);
-		if (tcp < 0)
-			goto fail_errno;
-		mps_ifd_add(tcp);
+	/* The app's number gets the socketpair end, keeping its
+	 * close-on-exec flag (and, on connect, its epoll registrations). */
+	if (role == MPS_CLIENT)
 		nep = ep_detach(fd, ep);
-		if (mps_real.dup3(sp[0], fd, cloexec ? O_CLOEXEC : 0) < 0) {
-			int e = errno;
+	if (mps_real.dup3(sp[0], fd, cloexec ? O_CLOEXEC : 0) < 0) {
+		int e = errno;
 
-			ep_attach(fd, ep, nep); /* still the TCP socket */
-			errno = e;
-			goto fail_errno;
-		}
-		ep_attach(fd, ep, nep);
-		mps_real.close(sp[0]);
-		sp[0] = -1;
-		app = fd;
-	} else {
-		/* Accept: the TCP socket is ours; the app gets the socketpair end. */
-		tcp = fd;
-		mps_ifd_add(tcp);
-		if (!cloexec)
-			mps_real.fcntl(sp[0], F_SETFD, 0);
-		app = sp[0];
-		sp[0] = -1;
+		ep_attach(fd, ep, nep); /* still the TCP socket */
+		errno = e;
+		goto fail_errno;
 	}
+	ep_attach(fd, ep, nep);
+	mps_real.close(sp[0]);
+	sp[0] = -1;
+	app = fd;
 	if (mps_real.fcntl(tcp, F_SETFL, O_NONBLOCK) != 0) {
 		/* cannot happen on a valid socket */
 	}
@@ -228,20 +240,14 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 	rc = mps_conn_start(&p);
 	mps_sock_put(s); /* fdtab and the conn hold their own references */
 	if (rc) {
-		/* Unreachable in practice (ENOMEM); the app's fd is already the
-		 * socketpair end, so the best we can do is fail the connection. */
+		/* Unreachable in practice (ENOMEM): nothing went through the
+		 * socketpair yet, so the app's number goes back to the TCP
+		 * socket and the connection stays plain. */
 		mps_err("cannot start connection: %s", strerror(-rc));
-		if (p.app_dup >= 0) {
-			mps_ifd_close(p.app_dup);
-		}
+		restore_tcp(fd, tcp, nonblock, cloexec, role == MPS_CLIENT);
+		mps_ifd_close(p.app_dup);
 		mps_ifd_close(sp[1]);
-		if (role == MPS_SERVER) {
-			/* accept serves the TCP socket plain */
-			mps_ifd_del(tcp);
-			mps_fdtab_clear(app);
-			mps_real.close(app);
-		} else
-			mps_ifd_close(tcp);
+		mps_ifd_close(tcp);
 		return rc;
 	}
 	*app_fd_out = app;
@@ -250,19 +256,13 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 fail_errno:
 	rc = -errno;
 fail:
-	if (p.app_dup >= 0) {
-		mps_ifd_close(p.app_dup);
-	}
+	mps_ifd_close(p.app_dup);
 	if (s)
 		mps_sock_put(s);
 	if (sp[0] >= 0)
 		mps_real.close(sp[0]);
 	mps_ifd_close(sp[1]);
-	if (role == MPS_CLIENT && tcp >= 0) {
-		mps_ifd_close(tcp);
-	}
-	if (role == MPS_SERVER)
-		mps_ifd_del(fd);
+	mps_ifd_close(tcp);
 	return rc;
 }
 
@@ -426,9 +426,13 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	connecting = rc != 0;
 	err = adopt(fd, MPS_CLIENT, connecting, flags & O_NONBLOCK, fdflags & FD_CLOEXEC, sa, len,
 	            bound, &local, local_len, known, &app);
-	if (err)
+	if (err) {
 		/* The fd is still the plain TCP socket: carry on without us. */
-		mps_warn("connect: continuing as plain TCP: %s", strerror(-err));
+		char a[64];
+
+		mps_warn("connect to %s: continuing as plain TCP: %s",
+		         mps_addr_str(sa, a, sizeof(a)), strerror(-err));
+	}
 	errno = saved;
 	return rc;
 }
@@ -518,9 +522,11 @@ MPS_EXPORT int close(int fd)
 			mps_fdtab_clear(fd);
 		else if (mps_ifd_is(fd)) {
 			/* The app closing descriptors it never opened (close-all
-			 * loops): our subflows must survive it. */
+			 * loops): our subflows must survive it, and the app hears
+			 * what TCP would say of a number it never had. */
 			mps_dbg("close: fd %d belongs to mptcpshim, left open", fd);
-			return 0;
+			errno = EBADF;
+			return -1;
 		}
 	}
 	return mps_real.close(fd);
@@ -556,6 +562,10 @@ MPS_EXPORT int dup(int fd)
 static int guard_internal(int newfd)
 {
 	if (!mps_inside && mps_ifd_is(newfd)) {
+		if (!mps_fd_app_range(newfd)) {
+			errno = EBADF; /* the kernel's answer above the limit */
+			return -1;
+		}
 		mps_warn("dup2: refusing to replace fd %d, which mptcpshim uses", newfd);
 		errno = EBUSY;
 		return -1;
@@ -622,12 +632,31 @@ MPS_EXPORT int fcntl64(int fd, int cmd, ...)
 	return do_fcntl(fd, cmd, arg);
 }
 
+/* socket() is ours only for the instant of the allocation: see
+ * mps_alloc_app. */
+MPS_EXPORT int socket(int domain, int type, int protocol)
+{
+	static int (*real)(int, int, int);
+	int fd, e;
+
+	if (!real)
+		real = (int (*)(int, int, int))dlsym(RTLD_NEXT, "socket");
+	if (mps_inside)
+		return real(domain, type, protocol);
+	mps_alloc_app(1);
+	fd = real(domain, type, protocol);
+	e = errno;
+	mps_alloc_app(0);
+	errno = e;
+	return fd;
+}
+
 /* libev's descriptors: created while mps_inside is set (the loop's
  * creation, ev_loop_fork in the keeper), they are the shim's. */
 static int note_internal(int fd)
 {
 	if (fd >= 0 && mps_inside)
-		mps_ifd_add(fd);
+		fd = mps_ifd_take(fd, 1); /* out of the app's range */
 	return fd;
 }
 

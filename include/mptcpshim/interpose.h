@@ -30,8 +30,9 @@ void mps_opts_lock(int lock);
 /* proc.c: in a process made by clone(2) without fork() (no fork handler
  * ran), run the fork handlers' work now.  No-op otherwise. */
 void mps_proc_cloned(void);
-/* proc.c: before a finite RLIMIT_NPROC applies to this process (pid 0 or
- * ours), start the shim thread (rlimit.c's hooks call it). */
-void mps_proc_nproc_limit(int res, int finite, pid_t pid, const char *what);
+/* proc.c: before a finite RLIMIT_NPROC (limit: a struct rlimit, or a
+ * struct rlimit64 with is64; NULL is ignored) applies to this process (pid
+ * 0 or ours), start the shim thread (rlimit.c's hooks call it). */
+void mps_proc_nproc_limit(int res, const void *limit, int is64, pid_t pid, const char *what);
 
 #endif

@@ -162,9 +162,15 @@ static void prestart(const char *why)
 /* rlimit.c's setrlimit/prlimit hooks call this first: a finite
  * RLIMIT_NPROC about to apply to this process starts the shim thread
  * before it does (a thread already running is not counted against it). */
-void mps_proc_nproc_limit(int res, int finite, pid_t pid, const char *what)
+void mps_proc_nproc_limit(int res, const void *limit, int is64, pid_t pid, const char *what)
 {
-	if (res == RLIMIT_NPROC && finite && (pid == 0 || pid == getpid()))
+	int finite;
+
+	if (res != RLIMIT_NPROC || !limit || (pid != 0 && pid != getpid()))
+		return;
+	finite = is64 ? ((const struct rlimit64 *)limit)->rlim_cur != RLIM64_INFINITY :
+	                ((const struct rlimit *)limit)->rlim_cur != RLIM_INFINITY;
+	if (finite)
 		prestart(what);
 }
 

@@ -59,7 +59,7 @@ MPS_EXPORT int setrlimit(__rlimit_resource_t res, const struct rlimit *rl)
 
 	if (!real)
 		real = (set_fn)next("setrlimit");
-	mps_proc_nproc_limit((int)res, rl->rlim_cur != RLIM_INFINITY, 0,
+	mps_proc_nproc_limit((int)res, rl, 0, 0,
 	                     "setrlimit(RLIMIT_NPROC)");
 	LOCKED((int)res, real((int)res, rl));
 }
@@ -70,7 +70,7 @@ MPS_EXPORT int setrlimit64(__rlimit_resource_t res, const struct rlimit64 *rl)
 
 	if (!real)
 		real = (set_fn)next("setrlimit64");
-	mps_proc_nproc_limit((int)res, rl->rlim_cur != RLIM64_INFINITY, 0,
+	mps_proc_nproc_limit((int)res, rl, 1, 0,
 	                     "setrlimit(RLIMIT_NPROC)");
 	LOCKED((int)res, real((int)res, (const struct rlimit *)rl));
 }
@@ -82,7 +82,7 @@ MPS_EXPORT int prlimit(pid_t pid, __rlimit_resource_t res, const struct rlimit *
 
 	if (!real)
 		real = (pr_fn)next("prlimit");
-	mps_proc_nproc_limit((int)res, nl && nl->rlim_cur != RLIM_INFINITY, pid,
+	mps_proc_nproc_limit((int)res, nl, 0, pid,
 	                     "prlimit(RLIMIT_NPROC)");
 	LOCKED((int)res, real(pid, (int)res, nl, ol));
 }
@@ -94,7 +94,7 @@ MPS_EXPORT int prlimit64(pid_t pid, __rlimit_resource_t res, const struct rlimit
 
 	if (!real)
 		real = (pr_fn)next("prlimit64");
-	mps_proc_nproc_limit((int)res, nl && nl->rlim_cur != RLIM64_INFINITY, pid,
+	mps_proc_nproc_limit((int)res, nl, 1, pid,
 	                     "prlimit(RLIMIT_NPROC)");
 	LOCKED((int)res, real(pid, (int)res, (const struct rlimit *)nl, (struct rlimit *)ol));
 }

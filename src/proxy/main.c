@@ -26,12 +26,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <link.h>
+#include <linux/sockios.h>
 
 #include "mptcpshim/socks.h"
 #include "upstream.h"
@@ -182,6 +184,26 @@ struct dir {
 	unsigned long long bytes;
 };
 
+/* One side failed (reset): what it sent before is still owed to the
+ * other side, as TCP delivers the bytes received before a reset.  Send
+ * d's pending bytes to d->to, wait (bounded) until they left our socket,
+ * then abort d->to. */
+static void flush_then_abort(struct dir *d)
+{
+	long long deadline = now_ms() + 1000;
+
+	if (d->len > d->off && send_all(d->to, d->buf + d->off, d->len - d->off, deadline) == 0) {
+		for (;;) {
+			int q = 0;
+
+			if (ioctl(d->to, SIOCOUTQ, &q) < 0 || q <= 0 || now_ms() >= deadline)
+				break;
+			poll(NULL, 0, 5);
+		}
+	}
+	abort_fd(d->to);
+}
+
 static int is_reset(int e)
 {
 	return e == ECONNRESET || e == EPIPE || e == ECONNABORTED || e == ETIMEDOUT ||
@@ -281,7 +303,7 @@ static void relay(struct pconn *pc, int u, const char *dest, const uint8_t *pre,
 				if (err && is_reset(err)) {
 					/* reset while idle: pass it on */
 					how = "reset";
-					abort_fd(i == 0 ? u : pc->cfd);
+					flush_then_abort(i == 0 ? &up : &down);
 					close(i == 0 ? pc->cfd : u);
 					goto out;
 				}
@@ -306,7 +328,7 @@ static void relay(struct pconn *pc, int u, const char *dest, const uint8_t *pre,
 			if (g_opt.verbose)
 				plog("%s -> %s: %s side: %s", pc->name, dest,
 				     which ? "destination" : "client", strerror(e));
-			abort_fd(which ? pc->cfd : u);
+			flush_then_abort(which ? &down : &up);
 			close(which ? u : pc->cfd);
 			goto out;
 		}

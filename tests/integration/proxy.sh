@@ -15,10 +15,12 @@
 # does not resolve 0x04; a client that never sends its request is dropped
 # after --handshake-timeout; a non-loopback --listen without
 # --allow-remote is refused with a message naming the open relay.
+# Semantics: a client's half-close reaches the server (which answers
+# after its EOF), and a server's reset reaches the client as ECONNRESET.
 # Harness self-test without the shim: NOSHIM=1 bash proxy.sh (the proxy
 # then runs without the library).  PROXY_DIRECT=1 runs the proxy without
 # the library while the server keeps the shim: the path checks must fail.
-# Sub-cases (T_ONLY=REGEX): socks-name http allproxy socks-v6 errors
+# Sub-cases (T_ONLY=REGEX): socks-name http allproxy socks-v6 errors semantics
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -92,16 +94,19 @@ download socks-name big.bin curl --socks5-hostname "127.0.0.1:$PP" "http://serve
 download http big.bin curl -x "http://127.0.0.1:$PP" --proxytunnel "http://$SRV4:$HP/big.bin"
 download allproxy big.bin env "ALL_PROXY=socks5h://127.0.0.1:$PP" curl "http://server4:$HP/big.bin"
 download socks-v6 small.bin curl --socks5 "127.0.0.1:$PP" "http://[$SRV6]:$HP6/small.bin"
-grep -q "connected in .* (SOCKS5)" "$D/bg-proxy.log" || fail "the proxy logged no SOCKS5 connection"
-grep -q "connected in .* (HTTP CONNECT)" "$D/bg-proxy.log" || fail "the proxy logged no HTTP CONNECT"
+if [ -z "${T_ONLY:-}" ]; then
+	grep -q "connected in .* (SOCKS5)" "$D/bg-proxy.log" || fail "the proxy logged no SOCKS5 connection"
+	grep -q "connected in .* (HTTP CONNECT)" "$D/bg-proxy.log" || fail "the proxy logged no HTTP CONNECT"
+fi
 
-if selected errors; then
-	step "errors"
-	cat >"$D/socksprobe.py" <<'PYEOF'
-import socket, struct, sys, time
-# socksprobe.py PROXYPORT (name NAME | ip4 ADDR | idle) PORT: print the
-# SOCKS5 reply code (hex) and the seconds it took; "idle": connect, send
-# nothing, print "eof SECS" when the proxy closes.
+cat >"$D/socksprobe.py" <<'PYEOF'
+import hashlib, os, socket, struct, sys, time
+# socksprobe.py PROXYPORT MODE ARG [PORT]: MODE name NAME PORT | ip4 ADDR
+# PORT: print the SOCKS5 reply code (hex) and the seconds it took; idle:
+# connect, send nothing, print "eof SECS" when the proxy closes; hc ADDR
+# PORT (tcptool hcserver): send 1 MiB, shut down writing, print "ok" if
+# the reply names its sha256; rst ADDR PORT (a server that answers "x"
+# and resets): print how the stream ends ("reset" or "eof").
 pp, kind, arg = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 s = socket.create_connection(("127.0.0.1", pp), timeout=30)
 t0 = time.time()
@@ -123,8 +128,35 @@ while len(r) < 10:
     if not b:
         break
     r += b
+if kind == "hc":
+    assert r[1] == 0, "reply %r" % r
+    data = os.urandom(1 << 20)
+    s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+    got = b""
+    while True:
+        b = s.recv(4096)
+        if not b:
+            break
+        got += b
+    want = "%s %d" % (hashlib.sha256(data).hexdigest(), len(data))
+    print("ok" if got.decode().strip() == want else "bad reply %r" % got)
+    sys.exit(0)
+if kind == "rst":
+    assert r[1] == 0, "reply %r" % r
+    s.sendall(b"a")
+    try:
+        while s.recv(16):
+            pass
+        print("eof")
+    except ConnectionResetError:
+        print("reset")
+    sys.exit(0)
 print("%02x" % r[1] if len(r) >= 2 else "short", "%.1f" % (time.time() - t0))
 PYEOF
+
+if selected errors; then
+	step "errors"
 	probe() { pcurl "$PY" "$D/socksprobe.py" "$PP" "$@"; }
 	next_port
 	CLOSED=$PORT
@@ -170,6 +202,30 @@ EOF
 	case $out in *"open relay"*--allow-remote*) ;; *) fail "no clear refusal message: '$out'" ;; esac
 	kill -0 "$PROXY_PID" 2>/dev/null || fail "the proxy died"
 	grep -q "no complete request within 2 s" "$D/bg-proxy.log" || fail "the proxy did not log the idle client"
+fi
+if selected semantics; then
+	step "semantics: half-close and reset pass through"
+	write_pytool
+	next_port
+	HC=$PORT
+	bg_start hc shim "$NS_S" "$PY" "$PYTOOL" hcserver "$SRV4" "$HC" 1
+	next_port
+	RST=$PORT
+	bg_start rst shim "$NS_S" "$PY" -c '
+import socket, struct, sys
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((sys.argv[1], int(sys.argv[2]))); l.listen(1)
+c, _ = l.accept(); c.recv(1); c.sendall(b"x")
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.close()
+' "$SRV4" "$RST"
+	wait_listen "$NS_S" "$HC"
+	wait_listen "$NS_S" "$RST"
+	r=$(pcurl "$PY" "$D/socksprobe.py" "$PP" hc "$SRV4" "$HC" 2>&1) || true
+	[ "$r" = ok ] || fail "half-close through the proxy: $r"
+	log "  half-close: the server read EOF and its answer came back"
+	r=$(pcurl "$PY" "$D/socksprobe.py" "$PP" rst "$SRV4" "$RST" 2>&1) || true
+	[ "$r" = reset ] || fail "a server reset reached the client through the proxy as '$r', want reset"
+	log "  a server reset reached the client as ECONNRESET"
 fi
 kill -0 "$PROXY_PID" 2>/dev/null || fail "the proxy died"
 bg_stop "$PROXY_PID"

@@ -20,7 +20,8 @@
 # Harness self-test without the shim: NOSHIM=1 bash proxy.sh (the proxy
 # then runs without the library).  PROXY_DIRECT=1 runs the proxy without
 # the library while the server keeps the shim: the path checks must fail.
-# Sub-cases (T_ONLY=REGEX): socks-name http allproxy socks-v6 errors semantics
+# Sub-cases (T_ONLY=REGEX): direct socks-name http allproxy socks-v6 errors
+#   semantics
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -82,7 +83,10 @@ download() {
 	step "$name: $* ($(fsize "$D/www/$file") B)"
 	rm -f "$D/got"
 	path_use_mark
+	local t0
+	t0=$(now_ms)
 	pcurl "$@" -q -sS --max-time 50 -o "$D/got" || fail "$name: curl failed ($?)"
+	log "  $(($(now_ms) - t0)) ms"
 	same_file "$name" "$D/www/$file" "$D/got"
 	if [ "$file" = big.bin ]; then
 		path_use_check "$name"
@@ -90,6 +94,17 @@ download() {
 	rm -f "$D/got"
 }
 
+# For reference (logged, not asserted): the same download by curl under
+# the shim, without the proxy.
+if selected direct; then
+	step "direct: curl under the shim, no proxy (reference time)"
+	t0=$(now_ms)
+	nsrun shim "$NS_C" curl -q -sS --noproxy '*' --max-time 50 -o "$D/got" "http://server4:$HP/big.bin" ||
+		fail "direct: curl failed"
+	log "  $(($(now_ms) - t0)) ms"
+	same_file direct "$D/www/big.bin" "$D/got"
+	rm -f "$D/got"
+fi
 download socks-name big.bin curl --socks5-hostname "127.0.0.1:$PP" "http://server4:$HP/big.bin"
 download http big.bin curl -x "http://127.0.0.1:$PP" --proxytunnel "http://$SRV4:$HP/big.bin"
 download allproxy big.bin env "ALL_PROXY=socks5h://127.0.0.1:$PP" curl "http://server4:$HP/big.bin"

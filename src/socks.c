@@ -1,5 +1,6 @@
 /* socks.c - SOCKS5 and HTTP CONNECT request parsing, server side (see
- * socks.h).  Pure: no I/O, no allocation.  Not yet used (issue 14). */
+ * socks.h).  Pure: no I/O, no allocation.  Used by mptcpshim-proxy
+ * (src/proxy/). */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -283,6 +284,7 @@ uint8_t mps_socks_rep_of_result(uint8_t result)
 	case MPS_GWR_REFUSED:
 		return MPS_SOCKS_REFUSED;
 	case MPS_GWR_TIMEDOUT:
+		return MPS_SOCKS_TTL; /* as Tor answers a timeout: "TTL expired" */
 	case MPS_GWR_HOSTUNREACH:
 	case MPS_GWR_NAME:
 		return MPS_SOCKS_HOSTUNREACH;

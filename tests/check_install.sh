@@ -20,6 +20,9 @@ bin="$stage$bindir/mptcpshim"
 [ -x "$bin" ] || fail "launcher not installed at $bindir"
 [ -f "$stage$mandir/man1/mptcpshim.1" ] || fail "mptcpshim.1 not installed"
 [ -f "$stage$mandir/man7/libmptcpshim.7" ] || fail "libmptcpshim.7 not installed"
+# The local proxy, where the installed launcher's `proxy` looks for it.
+proxy=$(sed -n "s/^ms_installed_proxy='\(.*\)'$/\1/p" "$bin")
+{ [ -n "$proxy" ] && [ -x "$stage$proxy" ]; } || fail "mptcpshim-proxy not installed where the launcher looks ($proxy)"
 # The installed launcher names the installed library: with the staging tree
 # standing in for /, that is $libdir/libmptcpshim.so.
 grep -q "$libdir/libmptcpshim.so" "$bin" || fail "the installed launcher does not name $libdir/libmptcpshim.so"

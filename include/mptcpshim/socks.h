@@ -1,7 +1,7 @@
 /* socks.h - the local proxy's request parser: SOCKS5 (RFC 1928: the
  * no-authentication method, CONNECT only, IPv4, IPv6 and domain names) and
  * HTTP CONNECT (RFC 9110 section 9.3.6), server side.  Pure: feed bytes,
- * get a verdict.  Planned for `mptcpshim proxy` (issue 14); not yet used.
+ * get a verdict.  Used by `mptcpshim proxy` (src/proxy/).
  *
  * The caller keeps the bytes received and not yet consumed, and calls
  * mps_proxy_input() with all of them after each read:
@@ -59,8 +59,8 @@ void mps_proxy_init(struct mps_proxy *p);
 enum mps_proxy_status mps_proxy_input(struct mps_proxy *p, const uint8_t *buf, size_t len);
 
 /* SOCKS5 reply for a connect result (enum mps_gwreq_result): 10 bytes,
- * bound address 0.0.0.0:0.  OK 0x00, REFUSED 0x05, TIMEDOUT and
- * HOSTUNREACH and NAME 0x04, NETUNREACH 0x03, POLICY 0x02 (not allowed by
+ * bound address 0.0.0.0:0.  OK 0x00, REFUSED 0x05, TIMEDOUT 0x06 (TTL
+ * expired, as Tor answers a timeout), HOSTUNREACH and NAME 0x04, NETUNREACH 0x03, POLICY 0x02 (not allowed by
  * ruleset), anything else 0x01. */
 uint8_t mps_socks_rep_of_result(uint8_t result);
 size_t mps_socks_reply(uint8_t out[MPS_SOCKS_REPLY_LEN], uint8_t rep);

@@ -254,7 +254,7 @@ START_TEST(test_reply_encoders)
 	} t[] = {
 	        {MPS_GWR_OK, 0x00, "HTTP/1.1 200 Connection established\r\n\r\n"},
 	        {MPS_GWR_REFUSED, 0x05, "HTTP/1.1 502 Bad Gateway\r\n"},
-	        {MPS_GWR_TIMEDOUT, 0x04, "HTTP/1.1 504 Gateway Timeout\r\n"},
+	        {MPS_GWR_TIMEDOUT, 0x06, "HTTP/1.1 504 Gateway Timeout\r\n"},
 	        {MPS_GWR_HOSTUNREACH, 0x04, "HTTP/1.1 502 Bad Gateway\r\n"},
 	        {MPS_GWR_NETUNREACH, 0x03, "HTTP/1.1 502 Bad Gateway\r\n"},
 	        {MPS_GWR_POLICY, 0x02, "HTTP/1.1 403 Forbidden\r\n"},

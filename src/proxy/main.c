@@ -1,0 +1,748 @@
+/* main.c - mptcpshim-proxy: a local SOCKS5 (RFC 1928) and HTTP CONNECT
+ * proxy for the programs LD_PRELOAD cannot reach (Go programs, static
+ * binaries, io_uring users).  `mptcpshim proxy` runs it with
+ * libmptcpshim preloaded, so the connections it opens are multipath to
+ * destinations that run mptcpshim; the clients themselves need nothing but
+ * ALL_PROXY / HTTPS_PROXY.
+ *
+ * A thread per connection with non-blocking sockets and poll(): simple and
+ * correct at a local proxy's scale (docs/DESIGN.md "Local proxy").  The
+ * request is parsed by src/socks.c; the destination is reached through
+ * mps_upstream_open() (upstream.c), the one place a gateway upstream will
+ * plug in.  This program uses nothing of the preload library's engine. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <link.h>
+#include <linux/sockios.h>
+
+#include "mptcpshim/socks.h"
+#include "upstream.h"
+
+#define RELAY_BUF (64 * 1024)
+#define FDS_PER_CONN 8 /* under the library: app end + shim end + subflows, both sides */
+
+static struct {
+	int verbose;
+	int max_conns;
+	int hs_timeout_ms;
+	int connect_timeout_ms;
+} g_opt = {0, 1024, 10000, 30000};
+
+static atomic_int g_active;
+static int g_sigpipe[2] = {-1, -1};
+
+/* --- log: one write() per line on stderr ------------------------------------ */
+static void plog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void plog(const char *fmt, ...)
+{
+	char line[768];
+	int n, m, saved = errno;
+	va_list ap;
+
+	n = snprintf(line, sizeof(line), "mptcpshim-proxy[%d]: ", (int)getpid());
+	va_start(ap, fmt);
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		m = 0;
+	n += m;
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	if (write(2, line, (size_t)n) < 0) {
+		/* nowhere left to say it */
+	}
+	errno = saved;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
+		snprintf(buf, len, "%s:%u", a, ntohs(in->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
+		snprintf(buf, len, "[%s]:%u", a, ntohs(in6->sin6_port));
+	} else {
+		snprintf(buf, len, "?");
+	}
+	return buf;
+}
+
+/* --- one connection ----------------------------------------------------------- */
+struct pconn {
+	int cfd; /* the client */
+	struct sockaddr_storage peer;
+	char name[64]; /* the client, for log lines */
+};
+
+/* Write all of b[0..n) to a non-blocking fd, waiting at most until the
+ * deadline.  0 or -errno. */
+static int send_all(int fd, const void *b, size_t n, long long deadline)
+{
+	const char *p = b;
+
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
+		{
+			struct pollfd pf = {.fd = fd, .events = POLLOUT};
+			long long left = deadline - now_ms();
+
+			if (left <= 0)
+				return -ETIMEDOUT;
+			if (poll(&pf, 1, (int)left) < 0 && errno != EINTR)
+				return -errno;
+		}
+	}
+	return 0;
+}
+
+/* Close a client we answered with an error: our reply first, then a FIN,
+ * and what it still sends read and dropped for up to a second, so that
+ * the kernel does not reset the connection (and the reply with it) for
+ * unread bytes. */
+static void close_after_reply(int fd)
+{
+	long long deadline = now_ms() + 1000;
+	char junk[4096];
+
+	shutdown(fd, SHUT_WR);
+	for (;;) {
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		long long left = deadline - now_ms();
+		ssize_t r;
+
+		if (left <= 0 || poll(&pf, 1, (int)left) <= 0)
+			break;
+		r = recv(fd, junk, sizeof(junk), 0);
+		if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
+			break;
+	}
+	close(fd);
+}
+
+/* Abort: the other side sees a reset, as it would from the TCP peer that
+ * reset this one. */
+static void abort_fd(int fd)
+{
+	struct linger l = {1, 0};
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(fd);
+}
+
+struct dir {
+	int from, to;
+	char *buf;
+	size_t len, off;
+	int eof;  /* read EOF from `from` */
+	int shut; /* shutdown(to, SHUT_WR) done */
+	unsigned long long bytes;
+};
+
+/* One side failed (reset): what it sent before is still owed to the
+ * other side, as TCP delivers the bytes received before a reset.  Send
+ * d's pending bytes to d->to, wait (bounded) until they left our socket,
+ * then abort d->to. */
+static void flush_then_abort(struct dir *d)
+{
+	long long deadline = now_ms() + 1000;
+
+	if (d->len > d->off && send_all(d->to, d->buf + d->off, d->len - d->off, deadline) == 0) {
+		for (;;) {
+			int q = 0;
+
+			if (ioctl(d->to, SIOCOUTQ, &q) < 0 || q <= 0 || now_ms() >= deadline)
+				break;
+			poll(NULL, 0, 5);
+		}
+	}
+	abort_fd(d->to);
+}
+
+static int is_reset(int e)
+{
+	return e == ECONNRESET || e == EPIPE || e == ECONNABORTED || e == ETIMEDOUT ||
+	       e == EHOSTUNREACH || e == ENETUNREACH;
+}
+
+/* One step of a direction after poll: read when empty, write when full.
+ * Returns 0, or the errno of the side that failed (ECONNRESET...): the
+ * caller then aborts the other side. *which = 0 for `from`, 1 for `to`. */
+static int dir_step(struct dir *d, short rev_from, short rev_to, int *which)
+{
+	if (d->len == d->off && !d->eof && (rev_from & (POLLIN | POLLHUP | POLLERR))) {
+		ssize_t r = recv(d->from, d->buf, RELAY_BUF, 0);
+
+		if (r > 0) {
+			d->len = (size_t)r;
+			d->off = 0;
+		} else if (r == 0) {
+			d->eof = 1;
+		} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			*which = 0;
+			return errno;
+		}
+	}
+	if (d->len > d->off && (rev_to & (POLLOUT | POLLHUP | POLLERR))) {
+		ssize_t w = send(d->to, d->buf + d->off, d->len - d->off, MSG_NOSIGNAL);
+
+		if (w > 0) {
+			d->off += (size_t)w;
+			d->bytes += (unsigned long long)w;
+			if (d->off == d->len)
+				d->len = d->off = 0;
+		} else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			*which = 1;
+			return errno;
+		}
+	}
+	if (d->eof && d->len == d->off && !d->shut) {
+		shutdown(d->to, SHUT_WR); /* half-close passes through */
+		d->shut = 1;
+	}
+	return 0;
+}
+
+/* Relay c <-> u until both directions ended (EOF passed on both ways) or
+ * one side failed (the other is then aborted).  pre[0..npre) are client
+ * bytes that came behind the request: they go to u first. */
+static void relay(struct pconn *pc, int u, const char *dest, const uint8_t *pre, size_t npre)
+{
+	struct dir up = {.from = pc->cfd, .to = u}, down = {.from = u, .to = pc->cfd};
+	const char *how = "closed";
+	int hup[2] = {0, 0};
+
+	up.buf = malloc(RELAY_BUF);
+	down.buf = malloc(RELAY_BUF);
+	if (!up.buf || !down.buf) {
+		plog("%s -> %s: out of memory", pc->name, dest);
+		abort_fd(pc->cfd);
+		abort_fd(u);
+		goto out;
+	}
+	memcpy(up.buf, pre, npre); /* npre < the parser's bound < RELAY_BUF */
+	up.len = npre;
+	for (;;) {
+		struct pollfd pf[2];
+		int which = 0, e;
+
+		if (up.shut && down.shut)
+			break;
+		/* fd c: read when up's buffer is empty, write when down's has
+		 * bytes; with nothing asked, poll still reports POLLERR (a
+		 * reset) and POLLHUP, until a hangup was seen (hup[i]): no
+		 * busy loop on a lasting POLLHUP. */
+		pf[0].fd = pc->cfd;
+		pf[0].events = (short)((!up.eof && up.len == up.off ? POLLIN : 0) |
+		                       (down.len > down.off ? POLLOUT : 0));
+		pf[1].fd = u;
+		pf[1].events = (short)((!down.eof && down.len == down.off ? POLLIN : 0) |
+		                       (up.len > up.off ? POLLOUT : 0));
+		for (int i = 0; i < 2; i++)
+			if (hup[i] && pf[i].events == 0)
+				pf[i].fd = -1;
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			how = "poll failed";
+			abort_fd(pc->cfd);
+			abort_fd(u);
+			goto out;
+		}
+		for (int i = 0; i < 2; i++)
+			if (pf[i].events == 0 && (pf[i].revents & (POLLERR | POLLHUP))) {
+				int err = 0;
+				socklen_t el = sizeof(err);
+
+				getsockopt(pf[i].fd, SOL_SOCKET, SO_ERROR, &err, &el);
+				if (err && is_reset(err)) {
+					/* reset while idle: pass it on */
+					how = "reset";
+					flush_then_abort(i == 0 ? &up : &down);
+					close(i == 0 ? pc->cfd : u);
+					goto out;
+				}
+				/* gone with nothing to do: nothing more comes
+				 * from it; a write to it will fail (and abort
+				 * the other side) */
+				hup[i] = 1;
+				if (i == 0)
+					up.eof = 1;
+				else
+					down.eof = 1;
+			}
+		e = dir_step(&up, pf[0].revents, pf[1].revents, &which);
+		if (!e) {
+			e = dir_step(&down, pf[1].revents, pf[0].revents, &which);
+			if (e)
+				which = !which; /* down: from is u */
+		}
+		if (e) {
+			/* which: 0 the client failed, 1 the destination */
+			how = "reset";
+			if (g_opt.verbose)
+				plog("%s -> %s: %s side: %s", pc->name, dest,
+				     which ? "destination" : "client", strerror(e));
+			flush_then_abort(which ? &down : &up);
+			close(which ? u : pc->cfd);
+			goto out;
+		}
+	}
+	close(pc->cfd);
+	close(u);
+out:
+	if (g_opt.verbose)
+		plog("%s -> %s: %s, %llu B up, %llu B down", pc->name, dest, how, up.bytes,
+		     down.bytes);
+	free(up.buf);
+	free(down.buf);
+}
+
+static void *conn_main(void *arg)
+{
+	struct pconn *pc = arg;
+	struct mps_proxy px;
+	uint8_t buf[MPS_PROXY_HTTP_MAX + 512];
+	size_t have = 0;
+	long long deadline = now_ms() + g_opt.hs_timeout_ms;
+	char dest[320], reply[MPS_PROXY_REPLY_MAX];
+	enum mps_proxy_status st = MPS_PXS_MORE;
+	uint8_t result;
+	int u, err;
+	long long t0;
+	size_t rlen;
+
+	mps_proxy_init(&px);
+	fcntl(pc->cfd, F_SETFL, fcntl(pc->cfd, F_GETFL) | O_NONBLOCK);
+	/* The request, within the handshake timeout. */
+	for (;;) {
+		struct pollfd pf = {.fd = pc->cfd, .events = POLLIN};
+		long long left = deadline - now_ms();
+		ssize_t r;
+
+		if (left <= 0) {
+			plog("%s: no complete request within %d s: dropped", pc->name,
+			     g_opt.hs_timeout_ms / 1000);
+			close(pc->cfd);
+			goto done;
+		}
+		if (poll(&pf, 1, (int)left) <= 0)
+			continue;
+		r = recv(pc->cfd, buf + have, sizeof(buf) - have, 0);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (r <= 0) {
+			if (g_opt.verbose || have)
+				plog("%s: closed before its request was complete", pc->name);
+			close(pc->cfd);
+			goto done;
+		}
+		have += (size_t)r;
+		for (;;) {
+			st = mps_proxy_input(&px, buf, have);
+			if (st != MPS_PXS_REPLY)
+				break;
+			if (send_all(pc->cfd, px.reply, px.reply_len, deadline)) {
+				close(pc->cfd);
+				goto done;
+			}
+			memmove(buf, buf + px.consumed, have - px.consumed);
+			have -= px.consumed;
+		}
+		if (st == MPS_PXS_READY)
+			break;
+		if (st == MPS_PXS_ERROR) {
+			plog("%s: refused: %s", pc->name, px.why ? px.why : "bad request");
+			if (px.reply_len)
+				send_all(pc->cfd, px.reply, px.reply_len, now_ms() + 1000);
+			close_after_reply(pc->cfd);
+			goto done;
+		}
+		if (have == sizeof(buf)) { /* the parser bounds requests below this */
+			plog("%s: request too long", pc->name);
+			close(pc->cfd);
+			goto done;
+		}
+	}
+	mps_upstream_dest_str(&px.dest, dest, sizeof(dest));
+	t0 = now_ms();
+	u = mps_upstream_open(&px.dest, g_opt.connect_timeout_ms, &result, &err);
+	if (px.kind == MPS_PX_SOCKS5) {
+		rlen = mps_socks_reply((uint8_t *)reply,
+		                       mps_socks_rep_of_result(u >= 0 ? MPS_GWR_OK : result));
+	} else {
+		rlen = mps_http_reply(reply, sizeof(reply), u >= 0 ? MPS_GWR_OK : result);
+	}
+	if (u < 0) {
+		plog("%s -> %s: %s%s%s", pc->name, dest, mps_gwreq_result_name(result),
+		     err ? ": " : "", err ? strerror(err) : "");
+		send_all(pc->cfd, reply, rlen, now_ms() + 1000);
+		close_after_reply(pc->cfd);
+		goto done;
+	}
+	if (g_opt.verbose)
+		plog("%s -> %s: connected in %lld ms (%s)", pc->name, dest, now_ms() - t0,
+		     px.kind == MPS_PX_SOCKS5 ? "SOCKS5" : "HTTP CONNECT");
+	if (send_all(pc->cfd, reply, rlen, now_ms() + g_opt.hs_timeout_ms)) {
+		close(pc->cfd);
+		abort_fd(u);
+		goto done;
+	}
+	relay(pc, u, dest, buf + px.consumed, have - px.consumed);
+done:
+	free(pc);
+	atomic_fetch_sub(&g_active, 1);
+	return NULL;
+}
+
+/* --- start-up ---------------------------------------------------------------------- */
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: mptcpshim [OPTIONS] proxy [--listen ADDR:PORT] [--allow-remote]\n"
+	           "                 [--max-conns N] [--handshake-timeout SECS]\n"
+	           "                 [--connect-timeout SECS] [--verbose]\n"
+	           "A local SOCKS5 and HTTP CONNECT proxy whose connections are multipath\n"
+	           "(run it through `mptcpshim proxy`, which preloads the library).\n\n"
+	           "  --listen ADDR:PORT       where to listen (default 127.0.0.1:1080;\n"
+	           "                           IPv6 as [::1]:1080)\n"
+	           "  --allow-remote           allow a non-loopback listen address (an open\n"
+	           "                           proxy is an open relay: firewall it)\n"
+	           "  --max-conns N            concurrent connections at most (default 1024)\n"
+	           "  --handshake-timeout SECS drop a client whose request is not complete\n"
+	           "                           after SECS (default 10)\n"
+	           "  --connect-timeout SECS   give up a destination after SECS (default 30)\n"
+	           "  -v, --verbose            log every connection\n"
+	           "  -h, --help               this help\n"
+	           "See mptcpshim(1).\n");
+}
+
+static int parse_int(const char *opt, const char *s, int lo, int hi)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi) {
+		fprintf(stderr, "mptcpshim-proxy: %s: '%s' is not a number in %d..%d\n", opt, s, lo,
+		        hi);
+		exit(2);
+	}
+	return (int)v;
+}
+
+/* ADDR:PORT, [V6]:PORT or PORT (on 127.0.0.1), numeric only. 0 or -1. */
+static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon = strrchr(s, ':'), *port = s;
+	size_t hl;
+	int p;
+	char *end;
+
+	memset(ss, 0, sizeof(*ss));
+	if (colon) {
+		port = colon + 1;
+		hl = (size_t)(colon - s);
+		if (hl >= sizeof(host))
+			return -1;
+		memcpy(host, s, hl);
+		host[hl] = '\0';
+	} else {
+		strcpy(host, "127.0.0.1");
+	}
+	errno = 0;
+	p = (int)strtol(port, &end, 10);
+	if (errno || end == port || *end || p < 1 || p > 65535)
+		return -1;
+	if (host[0] == '[') {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+		hl = strlen(host);
+		if (hl < 3 || host[hl - 1] != ']')
+			return -1;
+		host[hl - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) != 1)
+			return -1;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)p);
+		*len = sizeof(*in6);
+	} else {
+		struct sockaddr_in *in = (struct sockaddr_in *)ss;
+
+		if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
+			return -1;
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)p);
+		*len = sizeof(*in);
+	}
+	return 0;
+}
+
+static int is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+	if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a) ||
+		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return 0;
+}
+
+static int find_shim(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	if (info->dlpi_name && strstr(info->dlpi_name, "libmptcpshim")) {
+		*(int *)data = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	char c = (char)sig;
+
+	if (write(g_sigpipe[1], &c, 1) < 0) {
+		/* the pipe is full: a stop is pending anyway */
+	}
+	errno = saved;
+}
+
+int main(int argc, char **argv)
+{
+	const char *listen_s = "127.0.0.1:1080";
+	int allow_remote = 0, lfd, one = 1, shim = 0;
+	struct sockaddr_storage la;
+	socklen_t lalen = 0;
+	struct rlimit rl;
+	struct sigaction sa;
+	char lname[80];
+	long long last_full = -100000;
+	pthread_attr_t attr;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = NULL;
+		size_t n = strcspn(a, "=");
+
+		if (a[n] == '=')
+			v = a + n + 1;
+#define OPT(name) (strncmp(a, name, n) == 0 && strlen(name) == n)
+#define VAL()                                                                                     \
+	(v ? v :                                                                                  \
+	     (i + 1 < argc ? argv[++i] :                                                          \
+	                     (fprintf(stderr, "mptcpshim-proxy: %s needs a value\n", a), exit(2), \
+	                      (const char *)NULL)))
+		if (OPT("--listen")) {
+			listen_s = VAL();
+		} else if (OPT("--allow-remote") && !v) {
+			allow_remote = 1;
+		} else if (OPT("--max-conns")) {
+			g_opt.max_conns = parse_int("--max-conns", VAL(), 1, 100000);
+		} else if (OPT("--handshake-timeout")) {
+			g_opt.hs_timeout_ms =
+			        1000 * parse_int("--handshake-timeout", VAL(), 1, 3600);
+		} else if (OPT("--connect-timeout")) {
+			g_opt.connect_timeout_ms =
+			        1000 * parse_int("--connect-timeout", VAL(), 1, 3600);
+		} else if ((OPT("-v") || OPT("--verbose")) && !v) {
+			g_opt.verbose = 1;
+		} else if ((OPT("-h") || OPT("--help")) && !v) {
+			usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "mptcpshim-proxy: unknown option '%s'\n", a);
+			usage(stderr);
+			return 2;
+		}
+#undef OPT
+#undef VAL
+	}
+	if (parse_listen(listen_s, &la, &lalen)) {
+		fprintf(stderr,
+		        "mptcpshim-proxy: --listen '%s': expected ADDR:PORT, [IPV6]:PORT or PORT "
+		        "(numeric)\n",
+		        listen_s);
+		return 2;
+	}
+	addr_str(&la, lname, sizeof(lname));
+	/* An open SOCKS or HTTP CONNECT proxy is an open relay: anyone who can
+	 * reach it connects anywhere as this host (and into its networks),
+	 * and there is no authentication but "none".  Loopback only, unless
+	 * asked. */
+	if (!is_loopback(&la) && !allow_remote) {
+		fprintf(stderr,
+		        "mptcpshim-proxy: refusing to listen on %s: not a loopback address. "
+		        "The proxy has no authentication, so anyone who can reach it could relay "
+		        "connections through this host (an open relay). Pass --allow-remote to do "
+		        "it anyway, behind a firewall.\n",
+		        lname);
+		return 2;
+	}
+	if (!is_loopback(&la))
+		plog("warning: listening on %s, not loopback (--allow-remote): anyone who can "
+		     "reach it can relay through this host",
+		     lname);
+
+	dl_iterate_phdr(find_shim, &shim);
+	if (!shim)
+		plog("warning: libmptcpshim is not preloaded: connections are plain TCP "
+		     "(start the proxy with `mptcpshim proxy`)");
+
+	/* Descriptors: about FDS_PER_CONN per connection under the library. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		if (rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+			getrlimit(RLIMIT_NOFILE, &rl);
+		}
+		if (rl.rlim_cur != RLIM_INFINITY &&
+		    (rlim_t)g_opt.max_conns * FDS_PER_CONN + 64 > rl.rlim_cur) {
+			int m = rl.rlim_cur > 64 + FDS_PER_CONN ?
+			                (int)((rl.rlim_cur - 64) / FDS_PER_CONN) :
+			                1;
+
+			plog("warning: RLIMIT_NOFILE %llu allows about %d connections: "
+			     "--max-conns lowered from %d",
+			     (unsigned long long)rl.rlim_cur, m, g_opt.max_conns);
+			g_opt.max_conns = m;
+		}
+	}
+
+	if (pipe2(g_sigpipe, O_CLOEXEC | O_NONBLOCK)) {
+		plog("pipe: %s", strerror(errno));
+		return 1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	lfd = socket(la.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(lfd, (struct sockaddr *)&la, lalen) || listen(lfd, 128)) {
+		plog("cannot listen on %s: %s", lname, strerror(errno));
+		return 1;
+	}
+	plog("listening on %s (SOCKS5 and HTTP CONNECT, at most %d connections)%s", lname,
+	     g_opt.max_conns, shim ? ", multipath through libmptcpshim" : "");
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	for (;;) {
+		struct pollfd pf[2] = {{.fd = lfd, .events = POLLIN},
+		                       {.fd = g_sigpipe[0], .events = POLLIN}};
+		struct pconn *pc;
+		socklen_t plen;
+		pthread_t th;
+		int cfd;
+
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			plog("poll: %s", strerror(errno));
+			break;
+		}
+		if (pf[1].revents) {
+			plog("stopping (%d connection(s) open are dropped)",
+			     atomic_load(&g_active));
+			break;
+		}
+		if (!(pf[0].revents & POLLIN))
+			continue;
+		pc = calloc(1, sizeof(*pc));
+		if (!pc) {
+			plog("out of memory");
+			continue;
+		}
+		plen = sizeof(pc->peer);
+		cfd = accept4(lfd, (struct sockaddr *)&pc->peer, &plen, SOCK_CLOEXEC);
+		if (cfd < 0) {
+			int e = errno;
+
+			free(pc);
+			if (e == EMFILE || e == ENFILE) {
+				plog("accept: %s: pausing 100 ms", strerror(e));
+				poll(NULL, 0, 100);
+			}
+			continue;
+		}
+		addr_str(&pc->peer, pc->name, sizeof(pc->name));
+		if (atomic_load(&g_active) >= g_opt.max_conns) {
+			if (now_ms() - last_full > 10000) {
+				plog("%s: dropped: %d connections open (--max-conns)", pc->name,
+				     g_opt.max_conns);
+				last_full = now_ms();
+			}
+			abort_fd(cfd);
+			free(pc);
+			continue;
+		}
+		pc->cfd = cfd;
+		atomic_fetch_add(&g_active, 1);
+		if (pthread_create(&th, &attr, conn_main, pc)) {
+			plog("%s: dropped: cannot start a thread", pc->name);
+			atomic_fetch_sub(&g_active, 1);
+			abort_fd(cfd);
+			free(pc);
+		}
+	}
+	pthread_attr_destroy(&attr);
+	close(lfd);
+	close(g_sigpipe[0]);
+	close(g_sigpipe[1]);
+	return 0;
+}

@@ -1,0 +1,151 @@
+/* upstream.c - the direct upstream of mptcpshim-proxy (see upstream.h). */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "upstream.h"
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One non-blocking connect, waited for until the deadline.  Returns the
+ * socket or -errno (-ETIMEDOUT once the deadline passed). */
+static int try_connect(const struct sockaddr *sa, socklen_t salen, long long deadline)
+{
+	int fd, err = 0;
+	socklen_t el = sizeof(err);
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, sa, salen) == 0)
+		return fd;
+	if (errno != EINPROGRESS) {
+		err = errno;
+		close(fd);
+		return -err;
+	}
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
+		long long left = deadline - now_ms();
+		int n;
+
+		if (left <= 0) {
+			close(fd);
+			return -ETIMEDOUT;
+		}
+		n = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+		if (n < 0 && errno != EINTR) {
+			err = errno;
+			close(fd);
+			return -err;
+		}
+		if (n > 0)
+			break;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+		err = errno;
+	if (err) {
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+int mps_upstream_open(const struct mps_gwdest *d, int timeout_ms, uint8_t *result, int *err)
+{
+	long long deadline = now_ms() + timeout_ms;
+	struct sockaddr_storage ss;
+	struct addrinfo hints, *res = NULL, *ai;
+	char port[8];
+	int fd, last = EHOSTUNREACH, rc;
+
+	*err = 0;
+	memset(&ss, 0, sizeof(ss));
+	if (d->type == MPS_GWT_DEST_IPV4) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(d->port);
+		memcpy(&in->sin_addr, d->addr, 4);
+		fd = try_connect((struct sockaddr *)in, sizeof(*in), deadline);
+		goto one;
+	}
+	if (d->type == MPS_GWT_DEST_IPV6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(d->port);
+		memcpy(&in6->sin6_addr, d->addr, 16);
+		fd = try_connect((struct sockaddr *)in6, sizeof(*in6), deadline);
+		goto one;
+	}
+	/* A name: resolved here, by the proxy.  With the gateway it will be
+	 * resolved at the gateway, so that no DNS query leaves beside it. */
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	hints.ai_flags = AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%u", d->port);
+	rc = getaddrinfo(d->name, port, &hints, &res);
+	if (rc != 0 || !res) {
+		*result = MPS_GWR_NAME;
+		return -1;
+	}
+	fd = -EHOSTUNREACH; /* no IPv4 or IPv6 address at all */
+	for (ai = res; ai; ai = ai->ai_next) {
+		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+			continue;
+		fd = try_connect(ai->ai_addr, ai->ai_addrlen, deadline);
+		if (fd >= 0 || fd == -ETIMEDOUT)
+			break;
+		last = -fd;
+	}
+	freeaddrinfo(res);
+	if (fd < 0 && fd != -ETIMEDOUT)
+		fd = -last;
+one:
+	if (fd >= 0) {
+		*result = MPS_GWR_OK;
+		return fd;
+	}
+	*err = -fd;
+	*result = mps_gwreq_result_of_errno(-fd);
+	return -1;
+}
+
+const char *mps_upstream_dest_str(const struct mps_gwdest *d, char *buf, unsigned len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	switch (d->type) {
+	case MPS_GWT_DEST_IPV4:
+		inet_ntop(AF_INET, d->addr, a, sizeof(a));
+		snprintf(buf, len, "%s:%u", a, d->port);
+		break;
+	case MPS_GWT_DEST_IPV6:
+		inet_ntop(AF_INET6, d->addr, a, sizeof(a));
+		snprintf(buf, len, "[%s]:%u", a, d->port);
+		break;
+	default:
+		snprintf(buf, len, "%s:%u", d->name, d->port);
+		break;
+	}
+	return buf;
+}

@@ -102,8 +102,13 @@ static void probe(const struct mps_config *c, int family, const uint8_t *addr, u
 		memcpy(&in6->sin6_addr, addr, 16);
 		in6->sin6_port = htons(port);
 	}
-	for (i = 0; i < c->npeers && !want; i++)
-		want = model_match(&c->peers[i], family, addr, port);
+	/* a v4-mapped destination is matched as IPv4 */
+	if (family == AF_INET6 && IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)addr))
+		for (i = 0; i < c->npeers && !want; i++)
+			want = model_match(&c->peers[i], AF_INET, addr + 12, port);
+	else
+		for (i = 0; i < c->npeers && !want; i++)
+			want = model_match(&c->peers[i], family, addr, port);
 	FZ_ASSERT(mps_config_peer_allowed(c, (struct sockaddr *)&ss) == want);
 	if (family == AF_INET) {
 		/* the same address as a v4-mapped IPv6 one */

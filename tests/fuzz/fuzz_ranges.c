@@ -20,7 +20,7 @@
 #include "mptcpshim/ranges.h"
 #include "mptcpshim/sendbuf.h"
 
-#define WIN 1024u
+#define WIN 512u
 
 struct model {
 	uint8_t bit[WIN];
@@ -84,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&ma, 0, sizeof(ma));
 	memset(&mb, 0, sizeof(mb));
 	ma.exact = mb.exact = 1;
-	while (fz_more(&z) && ops++ < 400) {
+	while (fz_more(&z) && ops++ < 200) {
 		uint8_t op = fz_u8(&z);
 		struct mps_ranges *s = (op & 1) ? &B : &A;
 		struct model *m = (op & 1) ? &mb : &ma;

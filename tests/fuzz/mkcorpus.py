@@ -128,6 +128,7 @@ put("config", {
         "MPTCPSHIM_JOIN_PORTS=9-8", "MPTCPSHIM_PEER_CACHE=relative"]) + "\n",
     "peers_none": "MPTCPSHIM_PEERS=none\nMPTCPSHIM_ADVERTISE=none\n",
     "peers_v4mapped": "MPTCPSHIM_PEERS=::ffff:198.18.0.1/120,[::1]:22\n",
+    "peers_v4mapped_hex": "MPTCPSHIM_PEERS=::ffff:c612:1/120\n",
 })
 
 def sin(addr, port):

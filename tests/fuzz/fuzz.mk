@@ -12,7 +12,7 @@ FUZZ_SECONDS ?= 60
 CLANG ?= $(shell command -v clang || command -v clang-14)
 top_srcdir ?= .
 top_builddir ?= .
-out = $(top_builddir)/tests/fuzz/build
+out = $(top_builddir)/fuzz-build
 
 # The core sources, all of them (the linker takes what a harness needs from
 # the archive), compiled once with coverage and sanitizers.

@@ -44,8 +44,10 @@ if [ "$san_run" = 1 ]; then
 		san_status=1
 	else
 		san_t1=$SECONDS
+		# ASan makes them slower: Check's per-test timeouts (4 s) x 10.
 		# shellcheck disable=SC2016 # $(UNIT_TESTS) is make's to expand
-		make -C "$san_dir" -j2 check TESTS='$(UNIT_TESTS)' || san_status=$?
+		CK_TIMEOUT_MULTIPLIER=10 make -C "$san_dir" -j2 check TESTS='$(UNIT_TESTS)' ||
+			san_status=$?
 		if [ "$san_status" -ne 0 ]; then
 			echo "===== sanitizer build: test-suite.log =====" >&2
 			cat "$san_dir/test-suite.log" >&2 || true

@@ -69,8 +69,15 @@ for fam in 4 6; do
 	for dir in c2s s2c; do
 		what="IPv$fam $dir $SIZE B over 2 paths"
 		step "$what"
+		# s2c: the server writes 1 s after accept.  A server that speaks
+		# first holds its bytes only for the banner window (4 RTT, at
+		# least 25 ms) waiting for the client's HELLO; under ASan on a
+		# loaded machine the client's HELLO can come later than that
+		# (then the connection is aborted, as DESIGN.md section 5 says).
+		MP_DELAY=0
+		[ "$dir" = s2c ] && MP_DELAY=1
 		mp_xfer "asan-$fam-$dir" "$fam" "$dir" "$D/data.in"
-		est=$(printf '%s\n' "$MP_CLOG" | grep -cE 'subflow [0-9]+ .* established' || true)
+		est=$(printf '%s\n' "$MP_CLOG" | grep -cE 'subflow [0-9]+.* established' || true)
 		[ "$est" -ge 2 ] ||
 			fail "$what: $est subflow(s) established on the client, want 2 (log: $MP_CLOG)"
 		no_reports "$what"
@@ -83,11 +90,16 @@ step "$what"
 mkrand "$D/plain.in" 300000
 rm -f "$D/plain.out"
 next_port
-bg_start plain-srv plain "$NS_S" socat -u "TCP4-LISTEN:$PORT,bind=$SRV4,reuseaddr" "CREATE:$D/plain.out"
+# The plain server sends the file to every connection (fork): to the junk
+# one that carries the HELLO (its reply is no HELLO_ACK: a plain verdict)
+# and to the plain reconnect.  (curl is no client here: it hangs under a
+# preloaded libasan even without the library.)
+bg_start plain-srv plain "$NS_S" socat -U "TCP4-LISTEN:$PORT,bind=$SRV4,reuseaddr,fork" "EXEC:cat $D/plain.in"
 spid=$BG_PID
 wait_listen "$NS_S" "$PORT"
-nsrun shim "$NS_C" socat -u "OPEN:$D/plain.in" "TCP4:$SRV4:$PORT" || fail "$what: client socat exited $?"
-bg_wait "$spid" 30 || fail "$what: server socat exited $?"
+nsrun shim "$NS_C" socat -u "TCP4:$SRV4:$PORT" "CREATE:$D/plain.out" ||
+	fail "$what: client socat exited $?"
+bg_stop "$spid"
 same_file "$what" "$D/plain.in" "$D/plain.out"
 no_reports "$what"
 

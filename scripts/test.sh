@@ -33,7 +33,11 @@ if [ "$san_run" = 1 ]; then
 		# tracked and new (not ignored) files, as they are in the work tree
 		git ls-files -z -co --exclude-standard |
 			tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C "$san_dir"
-		san_conf=(sh -c 'autoreconf -fi && ./configure --enable-sanitizers')
+		# and what autoreconf generated here (tar keeps the times, so
+		# make sees it up to date): saves running it again
+		tar -cf - configure Makefile.in aclocal.m4 config.h.in build-aux m4 2>/dev/null |
+			tar -xf - -C "$san_dir" || true
+		san_conf=(sh -c '{ [ -x configure ] || autoreconf -fi; } && ./configure --enable-sanitizers')
 	else
 		rm -rf "$san_dir" && make distdir distdir="$san_dir" >/dev/null
 		san_conf=(./configure --enable-sanitizers)

@@ -22,6 +22,8 @@ PACKAGES=(
 	sockperf mptcpd mptcpize gnuplot-nox
 	# developer checks
 	valgrind shellcheck clang-format
+	# fuzzing: clang with libFuzzer (tests/fuzz, make fuzz)
+	clang libclang-rt-14-dev
 )
 
 usage() {

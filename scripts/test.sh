@@ -4,6 +4,13 @@
 # status: 0 only if the suite passed.  Extra arguments go to make check,
 # e.g. ./scripts/test.sh TESTS=tests/unit/check_frame
 #
+# Before the suite, without arguments (or with SANITIZERS=1; SANITIZERS=0
+# skips it), a second copy of the tree is built in a scratch directory with
+# ./configure --enable-sanitizers (ASan + UBSan), its unit tests run, and
+# MPS_ASAN_BUILDDIR names it for tests/integration/asan.sh.  A failure
+# there fails test.sh too.  The suite also runs the fuzz harnesses
+# (tests/fuzz/run.sh, FUZZ_SECONDS each).
+#
 #   sudo ./scripts/test.sh
 set -euo pipefail
 
@@ -11,6 +18,48 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 bash scripts/install-deps.sh --build
+
+# --- sanitizer build: a scratch copy of the tree (an in-tree configured
+# source directory cannot host a VPATH build) -------------------------------
+san_status=0
+san_run=${SANITIZERS:-auto}
+[ "$san_run" = auto ] && { [ $# -eq 0 ] && san_run=1 || san_run=0; }
+if [ "$san_run" = 1 ]; then
+	san_t0=$SECONDS
+	san_dir=$(mktemp -d "${TMPDIR:-/tmp}/mptcpshim-asan.XXXXXX")
+	trap 'rm -rf "$san_dir"' EXIT
+	echo "test.sh: sanitizer build (ASan + UBSan) in $san_dir"
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		# tracked and new (not ignored) files, as they are in the work tree
+		git ls-files -z -co --exclude-standard |
+			tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C "$san_dir"
+		# and what autoreconf generated here (tar keeps the times, so
+		# make sees it up to date): saves running it again
+		tar -cf - configure Makefile.in aclocal.m4 config.h.in build-aux m4 2>/dev/null |
+			tar -xf - -C "$san_dir" || true
+		san_conf=(sh -c '{ [ -x configure ] || autoreconf -fi; } && ./configure --enable-sanitizers')
+	else
+		rm -rf "$san_dir" && make distdir distdir="$san_dir" >/dev/null
+		san_conf=(./configure --enable-sanitizers)
+	fi
+	if ! (cd "$san_dir" && "${san_conf[@]}" >build.log 2>&1 && make -j2 >>build.log 2>&1); then
+		tail -n 40 "$san_dir/build.log" >&2
+		echo "test.sh: the sanitizer build failed" >&2
+		san_status=1
+	else
+		san_t1=$SECONDS
+		# ASan makes them slower: Check's per-test timeouts (4 s) x 10.
+		# shellcheck disable=SC2016 # $(UNIT_TESTS) is make's to expand
+		CK_TIMEOUT_MULTIPLIER=10 make -C "$san_dir" -j2 check TESTS='$(UNIT_TESTS)' ||
+			san_status=$?
+		if [ "$san_status" -ne 0 ]; then
+			echo "===== sanitizer build: test-suite.log =====" >&2
+			cat "$san_dir/test-suite.log" >&2 || true
+		fi
+		export MPS_ASAN_BUILDDIR=$san_dir
+		echo "test.sh: sanitizer unit tests: status $san_status (build $((san_t1 - san_t0)) s, tests $((SECONDS - san_t1)) s)"
+	fi
+fi
 
 # A summary left by an earlier run must not pass for this one's.
 rm -f test-suite.log
@@ -29,4 +78,8 @@ if [ "$status" -ne 0 ]; then
 	fi
 fi
 
+if [ "$san_status" -ne 0 ]; then
+	echo "test.sh: the sanitizer build or its unit tests failed (status $san_status)" >&2
+	[ "$status" -ne 0 ] || status=$san_status
+fi
 exit "$status"

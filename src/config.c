@@ -87,8 +87,9 @@ static int parse_rule(const char *s, struct mps_peer_rule *r)
 			return -1;
 		} else if (close[1])
 			return -1;
-	} else if (!strchr(buf, ':') || strchr(buf, '.')) {
-		/* IPv4 (possibly with :port) */
+	} else if (strchr(buf, ':') == strrchr(buf, ':')) {
+		/* IPv4 (possibly with :port); IPv6 has at least two colons,
+		 * "::ffff:198.18.0.1" too */
 		port = strchr(buf, ':');
 		if (port)
 			*port++ = '\0';
@@ -114,6 +115,15 @@ static int parse_rule(const char *s, struct mps_peer_rule *r)
 		if (parse_ulong(port, 1, 65535, &v))
 			return -1;
 		r->port = (uint16_t)v;
+	}
+	/* A v4-mapped destination is matched as IPv4 (mps_config_peer_allowed):
+	 * so is a v4-mapped rule, or it could never match. */
+	if (r->family == AF_INET6 && IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)r->addr) &&
+	    r->prefix >= 96) {
+		memmove(r->addr, r->addr + 12, 4);
+		memset(r->addr + 4, 0, 12);
+		r->family = AF_INET;
+		r->prefix = (uint8_t)(r->prefix - 96);
 	}
 	return 0;
 }

@@ -14,6 +14,7 @@ void mps_nego_init(struct mps_nego *n, enum mps_role role, uint64_t local_key)
 	n->local_key = local_key;
 	n->remote_key = 0;
 	n->why = NULL;
+	n->timed_out = 0;
 }
 
 static enum mps_nego_verdict verdict_of(const struct mps_nego *n)

@@ -311,9 +311,17 @@ static int shared_read(int fd, struct shared_rec *tab)
 {
 	ssize_t n;
 
+	size_t whole;
+
 	memset(tab, 0, SHARED_SLOTS * sizeof(*tab));
 	n = pread(fd, tab, SHARED_SLOTS * sizeof(*tab), 0);
-	return n < 0 ? -1 : (int)((size_t)n / sizeof(*tab));
+	if (n < 0)
+		return -1;
+	/* A truncated last record is no record: clear its bytes, or an update
+	 * (which looks at every slot) would take them for one. */
+	whole = (size_t)n / sizeof(*tab);
+	memset(tab + whole, 0, (size_t)n - whole * sizeof(*tab));
+	return (int)whole;
 }
 
 enum mps_peer_kind mps_peercache_shared_lookup(const char *path, const struct sockaddr *sa,

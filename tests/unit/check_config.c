@@ -316,6 +316,32 @@ START_TEST(test_config_peers_prefix_edges)
 }
 END_TEST
 
+/* Found by tests/fuzz/fuzz_config: a v4-mapped IPv6 rule was refused in
+ * its dotted form (taken for IPv4 with a port) and, in hex form, accepted
+ * but never matched (mapped destinations are matched as IPv4). */
+START_TEST(test_config_peers_v4mapped)
+{
+	struct mps_config c;
+	parse1(&c, "MPTCPSHIM_PEERS", "::ffff:198.18.0.0/111");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_uint_eq(c.npeers, 1);
+	ck_assert_int_eq(allowed4(&c, "198.18.1.2", 80), 1);
+	ck_assert_int_eq(allowed6(&c, "::ffff:198.18.1.2", 80), 1);
+	ck_assert_int_eq(allowed4(&c, "198.20.0.1", 80), 0);
+
+	parse1(&c, "MPTCPSHIM_PEERS", "::ffff:c612:1");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_int_eq(allowed4(&c, "198.18.0.1", 80), 1);
+	ck_assert_int_eq(allowed6(&c, "::ffff:198.18.0.1", 80), 1);
+	ck_assert_int_eq(allowed4(&c, "198.18.0.2", 80), 0);
+
+	parse1(&c, "MPTCPSHIM_PEERS", "[::ffff:198.18.0.1]:22");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_int_eq(allowed4(&c, "198.18.0.1", 22), 1);
+	ck_assert_int_eq(allowed4(&c, "198.18.0.1", 23), 0);
+}
+END_TEST
+
 START_TEST(test_config_peers_all_none)
 {
 	struct mps_config c;
@@ -865,6 +891,7 @@ static Suite *config_suite(void)
 	tc = tcase_create("peers");
 	tcase_add_test(tc, test_config_peers_rules);
 	tcase_add_test(tc, test_config_peers_prefix_edges);
+	tcase_add_test(tc, test_config_peers_v4mapped);
 	tcase_add_test(tc, test_config_peers_all_none);
 	tcase_add_test(tc, test_config_peers_bad);
 	tcase_add_test(tc, test_config_peers_too_many);

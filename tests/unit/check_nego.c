@@ -92,6 +92,22 @@ START_TEST(test_nego_client_init)
 }
 END_TEST
 
+/* Found by tests/fuzz/fuzz_nego: init left timed_out as it found it,
+ * so a negotiation in reused memory could report a reply timeout that
+ * never happened. */
+START_TEST(test_nego_init_clears_all)
+{
+	struct mps_nego n;
+
+	memset(&n, 0xa5, sizeof(n));
+	mps_nego_init(&n, MPS_CLIENT, 1);
+	ck_assert_uint_eq(n.timed_out, 0);
+	ck_assert_ptr_null(n.why);
+	ck_assert_uint_eq(n.remote_key, 0);
+	ck_assert_uint_eq(n.state, MPS_NS_WAIT);
+}
+END_TEST
+
 START_TEST(test_nego_client_hello_ack_bytewise)
 {
 	struct mps_nego n;
@@ -755,6 +771,7 @@ static Suite *nego_suite(void)
 	Suite *s = suite_create("nego");
 	TCase *tc = tcase_create("client");
 	tcase_add_test(tc, test_nego_client_init);
+	tcase_add_test(tc, test_nego_init_clears_all);
 	tcase_add_test(tc, test_nego_client_hello_ack_bytewise);
 	tcase_add_test(tc, test_nego_client_hello_ack_at_once);
 	tcase_add_test(tc, test_nego_client_remote_wnd);

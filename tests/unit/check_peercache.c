@@ -144,6 +144,28 @@ START_TEST(test_timeouts)
 }
 END_TEST
 
+/* Found by tests/fuzz/fuzz_peercache: a file cut inside a record (a
+ * crash mid-write, a full disk).  Lookups ignored the partial record but
+ * updates took its bytes for a whole one: a single timed-out HELLO then
+ * counted as the second and made the destination plain at once. */
+START_TEST(test_truncated_record)
+{
+	struct sockaddr_in a = v4("198.18.0.1", 80);
+	struct stat st;
+
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a), NOW, 300, 0), 0);
+	ck_assert_int_eq(stat(g_path, &st), 0);
+	ck_assert_int_gt(st.st_size, 1);
+	/* one record, less its last byte (the top byte of a time: 0) */
+	ck_assert_int_eq(truncate(g_path, st.st_size - 1), 0);
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a), NOW + 1, 300, 0), 0);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(a), 0, NOW + 2), MPS_PEER_UNKNOWN);
+	/* the file is whole again: the next timeout is the second */
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a), NOW + 3, 300, 0), 0);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(a), 0, NOW + 4), MPS_PEER_PLAIN);
+}
+END_TEST
+
 START_TEST(test_refused_files)
 {
 	struct sockaddr_in a = v4("198.18.0.1", 80);
@@ -259,6 +281,7 @@ static Suite *peercache_suite(void)
 	tcase_add_test(tc, test_shared);
 	tcase_add_test(tc, test_timeouts);
 	tcase_add_test(tc, test_refused_files);
+	tcase_add_test(tc, test_truncated_record);
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_hosts);
 	suite_add_tcase(s, tc);

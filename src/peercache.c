@@ -250,16 +250,20 @@ void mps_peercache_lock(int lock)
 /* One timed-out HELLO: plain, or a shim server slow to answer (busy,
  * starting up): a second one within the TTL makes it plain. */
 #define SHARED_SUSPECT 3
-/* A port where a shim answered, on a host found plain: the host's
- * verdict does not apply to it.  (Versions without host verdicts ignore
- * this kind, and the host records: their port is 0.) */
-#define SHARED_EXEMPT 4
+/* pad flag: the verdict is definitive (the server answered something
+ * else than a HELLO_ACK, or closed), so a process that reads it takes the
+ * whole host for plain, as the process that learned it did (FTP data
+ * ports).  Only there: a host verdict in the file would make a shim
+ * server on another port of that host plain for every process of the
+ * user (ssh to a plain sshd, then to a shim one, lost multipath).
+ * Versions without it ignore the pad. */
+#define SHARED_HOSTWIDE 1u
 
 struct shared_rec {
 	uint8_t key[18];
 	uint8_t family;
 	uint8_t kind; /* MPS_PEER_PLAIN, SHARED_SUSPECT or 0 */
-	uint32_t pad;
+	uint32_t pad; /* SHARED_HOSTWIDE */
 	uint64_t netns;
 	int64_t until; /* CLOCK_REALTIME seconds */
 };
@@ -327,9 +331,8 @@ static int shared_read(int fd, struct shared_rec *tab)
 enum mps_peer_kind mps_peercache_shared_lookup(const char *path, const struct sockaddr *sa,
                                                uint64_t now_us, int64_t now_s)
 {
-	struct shared_rec *tab, *port, *host;
+	struct shared_rec *tab, *port;
 	uint8_t key[18], family;
-	uint64_t ns;
 	int fd, n;
 	enum mps_peer_kind k = MPS_PEER_UNKNOWN;
 
@@ -338,21 +341,17 @@ enum mps_peer_kind mps_peercache_shared_lookup(const char *path, const struct so
 	tab = malloc(SHARED_SLOTS * sizeof(*tab));
 	n = tab ? shared_read(fd, tab) : -1;
 	close(fd);
-	ns = netns_id();
-	port = find_rec(tab, n, key, family, ns, now_s);
+	port = find_rec(tab, n, key, family, netns_id(), now_s);
 	if (port && port->kind == MPS_PEER_PLAIN) {
-		/* ours too, for what is left of it */
-		mps_peercache_note(sa, MPS_PEER_PLAIN, now_us,
-		                   (uint64_t)(port->until - now_s) * 1000000u);
+		/* ours too, for what is left of it (and its host's, in this
+		 * process, when it was definitive) */
+		uint64_t left = (uint64_t)(port->until - now_s) * 1000000u;
+
+		if (port->pad & SHARED_HOSTWIDE)
+			mps_peercache_note_host(sa, now_us, left);
+		else
+			mps_peercache_note(sa, MPS_PEER_PLAIN, now_us, left);
 		k = MPS_PEER_PLAIN;
-	} else if (!port || port->kind != SHARED_EXEMPT) {
-		host_key(key);
-		host = find_rec(tab, n, key, family, ns, now_s);
-		if (host && host->kind == MPS_PEER_PLAIN) {
-			note_key(key, family, MPS_PEER_PLAIN, now_us,
-			         (uint64_t)(host->until - now_s) * 1000000u);
-			k = MPS_PEER_PLAIN;
-		}
 	}
 	free(tab);
 	return k;
@@ -360,9 +359,8 @@ enum mps_peer_kind mps_peercache_shared_lookup(const char *path, const struct so
 
 /* Open the file for an update and find sa's record (or, with a free
  * slot wanted, a free or expired one, else the soonest to expire). */
-static int shared_update(const char *path, const struct sockaddr *sa, int host, int64_t now_s,
-                         int create, int (*fn)(struct shared_rec *r, int found, void *arg),
-                         void *arg)
+static int shared_update(const char *path, const struct sockaddr *sa, int64_t now_s, int create,
+                         int (*fn)(struct shared_rec *r, int found, void *arg), void *arg)
 {
 	struct shared_rec *tab, *r = NULL;
 	uint8_t key[18], family;
@@ -371,8 +369,6 @@ static int shared_update(const char *path, const struct sockaddr *sa, int host, 
 
 	if (make_key(sa, key, &family) || !path || !path[0])
 		return -1;
-	if (host)
-		host_key(key);
 	if (!create && access(path, F_OK) != 0)
 		return -1;
 	if ((fd = shared_open(path, 1)) < 0)
@@ -425,6 +421,8 @@ static int set_plain(struct shared_rec *r, int found, void *arg)
 
 	/* a timeout is a plain verdict only the second time */
 	r->kind = a->definitive || (found && r->kind) ? MPS_PEER_PLAIN : SHARED_SUSPECT;
+	if (a->definitive)
+		r->pad |= SHARED_HOSTWIDE;
 	r->until = a->until;
 	return 0;
 }
@@ -444,51 +442,10 @@ int mps_peercache_shared_note_plain(const char *path, const struct sockaddr *sa,
 
 	if (!ttl_s)
 		return -1;
-	if (!definitive)
-		return shared_update(path, sa, 0, now_s, 1, set_plain, &a);
-	/* A definitive verdict is the host's: its other ports (an FTP data
-	 * port, a port a server told us to connect back to) are plain too,
-	 * the port's own record (a suspicion, an exemption) goes. */
-	shared_update(path, sa, 0, now_s, 0, clear_rec, NULL);
-	return shared_update(path, sa, 1, now_s, 1, set_plain, &a);
-}
-
-static int has_host(const char *path, const struct sockaddr *sa, int64_t now_s, int64_t *until)
-{
-	struct shared_rec *tab, *host;
-	uint8_t key[18], family;
-	int fd, n;
-
-	if (make_key(sa, key, &family) || (fd = shared_open(path, 0)) < 0)
-		return 0;
-	tab = malloc(SHARED_SLOTS * sizeof(*tab));
-	n = tab ? shared_read(fd, tab) : -1;
-	close(fd);
-	host_key(key);
-	host = find_rec(tab, n, key, family, netns_id(), now_s);
-	if (host && host->kind == MPS_PEER_PLAIN)
-		*until = host->until;
-	else
-		host = NULL;
-	free(tab);
-	return host != NULL;
-}
-
-static int set_exempt(struct shared_rec *r, int found, void *arg)
-{
-	(void)found;
-	r->kind = SHARED_EXEMPT;
-	r->until = *(const int64_t *)arg;
-	return 0;
+	return shared_update(path, sa, now_s, 1, set_plain, &a);
 }
 
 int mps_peercache_shared_forget(const char *path, const struct sockaddr *sa, int64_t now_s)
 {
-	int64_t until;
-
-	/* on a host found plain, this port is the exception while the
-	 * host's verdict lasts */
-	if (has_host(path, sa, now_s, &until))
-		return shared_update(path, sa, 0, now_s, 1, set_exempt, &until);
-	return shared_update(path, sa, 0, now_s, 0, clear_rec, NULL);
+	return shared_update(path, sa, now_s, 0, clear_rec, NULL);
 }

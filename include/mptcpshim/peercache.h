@@ -26,12 +26,12 @@ void mps_peercache_tree_init(void);
 /* The plain verdicts shared by the user's processes in the file path
  * (MPTCPSHIM_PEER_CACHE; NULL or "" = none), for this network namespace.
  * lookup: MPS_PEER_PLAIN (also noted in this process's cache for the time
- * left) or MPS_PEER_UNKNOWN.  note_plain: definitive (the server answered
- * something else than a HELLO_ACK, or closed) is plain at once, and is the
- * host's (as _note_host); a timed-out HELLO (a slow shim server looks the
- * same) only the second time within ttl_s, for that port.  forget: the
- * destination answered a HELLO (on a host found plain, the port becomes an
- * exception while the host's verdict lasts).  0, or -1 (nothing
+ * left: as the host's, _note_host, when it was definitive) or
+ * MPS_PEER_UNKNOWN; per address and port: the file holds no host verdict.
+ * note_plain: definitive (the server answered something else than a
+ * HELLO_ACK, or closed) is plain at once; a timed-out HELLO (a slow shim
+ * server looks the same) only the second time within ttl_s.  forget: the
+ * destination answered a HELLO.  0, or -1 (nothing
  * to forget, file refused or I/O error: it must be a regular file of ours
  * that nobody else can write). */
 enum mps_peer_kind mps_peercache_shared_lookup(const char *path, const struct sockaddr *sa,

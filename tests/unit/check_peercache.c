@@ -86,14 +86,19 @@ START_TEST(test_shared)
 	ck_assert_int_eq(mps_peercache_lookup(SA(a), 0), MPS_PEER_UNKNOWN);
 	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(a), 0, NOW + 10), MPS_PEER_PLAIN);
 	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(c), 0, NOW + 10), MPS_PEER_PLAIN);
-	/* ... and now in ours, for the time left (290 s) */
+	/* ... and now in ours, for the time left (290 s), with its host
+	 * (definitive: FTP data ports of that host are plain at once) */
+	b = v4("198.18.0.1", 40000);
+	ck_assert_int_eq(mps_peercache_lookup(SA(b), 1), MPS_PEER_PLAIN);
+	b = v4("198.18.0.2", 80);
 	ck_assert_int_eq(mps_peercache_lookup(SA(a), 289000000ull), MPS_PEER_PLAIN);
 	ck_assert_int_eq(mps_peercache_lookup(SA(a), 290000000ull), MPS_PEER_UNKNOWN);
 	/* other address, other port, other family: nothing */
 	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(b), 0, NOW), MPS_PEER_UNKNOWN);
-	/* another port of the same host: plain too (the host's verdict) */
+	/* another port of the same host: not from the file alone (a process
+	 * that never connected to port 80 tries it) */
 	b = v4("198.18.0.1", 443);
-	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(b), 0, NOW), MPS_PEER_PLAIN);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(b), 0, NOW), MPS_PEER_UNKNOWN);
 	/* expired */
 	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(c), 0, NOW + 300),
 	                 MPS_PEER_UNKNOWN);
@@ -250,23 +255,25 @@ START_TEST(test_hosts)
 	/* shared: a timeout on the control port is no host verdict */
 	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(ctl), NOW, 300, 0), 0);
 	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(ctl), NOW, 300, 0), 0);
-	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(ctl), 0, NOW), MPS_PEER_PLAIN);
-	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(data), 0, NOW), MPS_PEER_UNKNOWN);
-	/* a definitive one is */
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(ctl), 10000, NOW), MPS_PEER_PLAIN);
+	ck_assert_int_eq(mps_peercache_lookup(SA(data), 10001), MPS_PEER_UNKNOWN);
+	/* a definitive one is, in the process that reads it: the FTP data
+	 * port of a second curl process is plain once its control port is */
 	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(ctl), NOW, 300, 1), 0);
-	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(data), 0, NOW + 1), MPS_PEER_PLAIN);
-	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(other), 0, NOW + 1),
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(ctl), 20000, NOW + 1),
+	                 MPS_PEER_PLAIN);
+	ck_assert_int_eq(mps_peercache_lookup(SA(data), 20001), MPS_PEER_PLAIN);
+	ck_assert_int_eq(mps_peercache_lookup(SA(shim), 20001), MPS_PEER_SHIM); /* exception */
+	ck_assert_int_eq(mps_peercache_lookup(SA(other), 20001), MPS_PEER_UNKNOWN);
+	/* but the file holds no host verdict: another port of that host, never
+	 * connected to in a process, is tried (a shim sshd beside a plain one) */
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(data), 0, NOW + 1),
 	                 MPS_PEER_UNKNOWN);
-	/* a shim answered on 8080: exempt while the host's verdict lasts */
-	ck_assert_int_eq(mps_peercache_shared_forget(g_path, SA(shim), NOW + 2), 0);
-	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(shim), 0, NOW + 3),
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(shim), 0, NOW + 1),
 	                 MPS_PEER_UNKNOWN);
-	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(data), 0, NOW + 3), MPS_PEER_PLAIN);
-	/* found plain again later: the exemption goes */
-	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(shim), NOW + 4, 300, 1), 0);
-	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(shim), 0, NOW + 5), MPS_PEER_PLAIN);
-	/* the host's verdict expires */
-	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(data), 0, NOW + 304),
+	/* a shim answered on the control port: its record goes */
+	ck_assert_int_eq(mps_peercache_shared_forget(g_path, SA(ctl), NOW + 2), 0);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(ctl), 0, NOW + 3),
 	                 MPS_PEER_UNKNOWN);
 }
 END_TEST

@@ -1,6 +1,7 @@
 /* proc.c - process life: the constructor, fork and exit.
  *
- * Nothing starts in the constructor but symbol resolution, the fork
+ * Nothing starts in the constructor but symbol resolution, the config
+ * (parsed at once, so a bad value warns once per command), the fork
  * handlers and, after an exec, the table of inherited connections: the
  * shim thread starts on the first connection.  After fork the child has
  * no shim thread; connections stay with the parent's.  At exit a keeper
@@ -10,6 +11,7 @@
 
 #include <pthread.h>
 
+#include "mptcpshim/config.h"
 #include "mptcpshim/conn.h"
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/epreg.h"
@@ -87,6 +89,7 @@ static void child(void)
 __attribute__((constructor)) static void mps_init(void)
 {
 	mps_real_init();
+	mps_config_early(); /* warn about a bad environment at once, once per command */
 	mps_crypto_init();
 	pthread_atfork(prepare, parent, child);
 	mps_inherit_adopt();

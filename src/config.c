@@ -504,9 +504,9 @@ static void config_init(void)
 				continue;
 			mps_log(MPS_LOG_WARN, "%s", g_warnings[i]);
 			if (len + 10 < sizeof(mark))
-				len += (size_t)snprintf(mark + len, sizeof(mark) - len, "%s%08x",
-				                        len ? "," : "",
-				                        (unsigned)mps_config_warn_digest(g_warnings[i]));
+				len += (size_t)snprintf(
+				        mark + len, sizeof(mark) - len, "%s%08x", len ? "," : "",
+				        (unsigned)mps_config_warn_digest(g_warnings[i]));
 		}
 		if (g_early && len)
 			setenv(ENV_WARNED, mark, 1);

@@ -87,6 +87,7 @@ struct mps_subflow {
 	 * progress, or when data became outstanding after an idle spell
 	 * (0: not known yet, set at the next tick). */
 	double acked_at;
+	double progress_at;        /* when its tcpi_bytes_acked last moved */
 	uint32_t n_stale;          /* times found stale (in its closing stats line) */
 	uint8_t stale;             /* no ACK progress while others progress: skipped, probed */
 	struct mps_subflow *jnext; /* server: pending joins */

@@ -147,18 +147,34 @@ void outage_end(struct mps_conn *c)
 
 #define STALE_TICK 0.025
 #define STALE_MIN 0.100
-#define STALE_DELACK 0.250 /* TCP_DELACK_MAX (200 ms) and timer slack */
+#define STALE_DELACK 0.250 /* TCP_DELACK_MAX (200 ms) and timer slack (see sf_thresh) */
 
 /* A subflow's threshold: a lone small segment in flight (a response's
  * tail, a standalone data ACK) may wait for the receiver's delayed ACK,
  * up to 200 ms on Linux, and under load it does (wrk against nginx with
  * 100 connections flagged such subflows after 100-115 ms): it is given
- * that long.  A dead path carrying a window of data is flagged sooner. */
+ * that long, and needs another subflow's ACKs to have really moved since
+ * (an idle one is no evidence: a host stalled for 264 ms once flagged 23
+ * lone requests at once; with idle others the 1 s data-level watchdog
+ * resends).  A dead path carrying a window of data is flagged sooner. */
+static int sf_lone(const struct tcp_info *ti)
+{
+	return ti->tcpi_unacked <= 2 && ti->tcpi_notsent_bytes == 0;
+}
+
+/* Nothing in flight and bytes unsent (window open): the segments did not
+ * leave this host.  A local firewall drop does that for good, but so does
+ * a full qdisc for a while: 32 bulk connections over two 50 Mbit/s tbf
+ * paths (procmodels threads) had subflows wait 100-160 ms that way, each
+ * flagged and its data sent twice.  Given as long as a lone segment. */
+static int sf_held_local(const struct tcp_info *ti)
+{
+	return ti->tcpi_unacked == 0 && ti->tcpi_notsent_bytes > 0;
+}
+
 static double sf_thresh(const struct tcp_info *ti, double thresh)
 {
-	if (ti->tcpi_unacked <= 2 && ti->tcpi_notsent_bytes == 0)
-		return MPS_MAX(thresh, STALE_DELACK);
-	return thresh;
+	return sf_lone(ti) || sf_held_local(ti) ? MPS_MAX(thresh, STALE_DELACK) : thresh;
 }
 
 void stale_arm(struct mps_conn *c)
@@ -178,7 +194,7 @@ void stale_arm(struct mps_conn *c)
 void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mps_conn *c = w->data;
-	double now = ev_now(loop), thresh, newest = 0;
+	double now = ev_now(loop), thresh, newest = 0, moved = 0;
 	uint32_t max_rtt = 0, max_rto = 0;
 	int i, became = 0, busy = 0;
 	struct tcp_info ti[MPS_MAX_SUBFLOWS];
@@ -195,6 +211,8 @@ void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 		/* Bytes in flight, or unsent ones: a local drop (a firewall's
 		 * output hook, a dead link) keeps a segment out of flight. */
 		out[i] = ti[i].tcpi_unacked > 0 || ti[i].tcpi_notsent_bytes > 0;
+		if (ti[i].tcpi_bytes_acked != sf->acked_seen)
+			sf->progress_at = now;
 		if (ti[i].tcpi_bytes_acked != sf->acked_seen || sf->acked_at == 0 || !out[i])
 			sf->acked_at = now; /* progress, a fresh start, or nothing to wait for */
 		sf->acked_seen = ti[i].tcpi_bytes_acked;
@@ -202,6 +220,8 @@ void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 			busy = 1;
 		if (sf->acked_at > newest)
 			newest = sf->acked_at;
+		if (sf->progress_at > moved)
+			moved = sf->progress_at;
 		if (ti[i].tcpi_rtt > max_rtt)
 			max_rtt = ti[i].tcpi_rtt;
 		if (ti[i].tcpi_rtt + 4 * ti[i].tcpi_rttvar > max_rto)
@@ -221,7 +241,9 @@ void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 			update_lowat(c);
 		} else if (!sf->stale && out[i] && now - sf->acked_at > sf_thresh(&ti[i], thresh) &&
 		           ti[i].tcpi_last_ack_recv > sf_thresh(&ti[i], thresh) * 1e3 &&
-		           newest - sf->acked_at > sf_thresh(&ti[i], thresh) && n_usable(c) > 1) {
+		           newest - sf->acked_at > sf_thresh(&ti[i], thresh) &&
+		           (!sf_lone(&ti[i]) || moved - sf->acked_at > sf_thresh(&ti[i], thresh)) &&
+		           n_usable(c) > 1) {
 			sf->stale = 1;
 			became = 1;
 			reinject_sf(c, sf);

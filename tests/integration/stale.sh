@@ -11,8 +11,12 @@
 #               for SECS s, small and 64 KiB responses: stale events are
 #               counted on both ends (the info line logs a subflow's first
 #               one; the subflow statistics line at close its count) and
-#               must stay within MAX_MANY in total (the subflows number
-#               2 x CONNS on each end).
+#               must stay within MAX_MANY in total: by default 1% of the
+#               4 x CONNS subflows (2 per connection on each end).  Seen on a
+#               2-core host at load average ~15-20: 0 in 5 runs of 100
+#               connections, 5 with 200 (lone first segments of fresh joined
+#               subflows unacknowledged for ~280 ms: a starved host); the
+#               code this replaced: 67 with 100.
 # Harness self-test without the shim: NOSHIM=1 bash stale.sh
 # Sub-cases (T_ONLY=REGEX): idle-burst many
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -26,7 +30,7 @@ set -eu
 : "${BURST:=$((2 * 1024 * 1024))}"
 : "${CONNS:=100}"
 : "${SECS:=6}"
-: "${MAX_MANY:=2}"
+: "${MAX_MANY:=$((CONNS * 4 / 100))}"
 MPTCPSHIM_LOG=info
 : "${T_TIMEOUT:=180}"
 : "${T_CMD_TIMEOUT:=60}"

@@ -33,6 +33,10 @@
 #define ENV_JOIN_PORTS "MPTCPSHIM_JOIN_PORTS"
 /* Internal: set by our exec hooks for the new image (src/inherit.c). */
 #define ENV_INHERIT "MPTCPSHIM_INHERIT"
+/* Internal: set by the first process of a command that warned about its
+ * environment, so its children and the programs they run stay quiet about
+ * the same bad values (its value is a digest of the warnings). */
+#define ENV_WARNED "MPTCPSHIM_WARNED"
 
 const char mps_env_inherit[] = ENV_INHERIT;
 
@@ -440,17 +444,45 @@ int mps_config_peer_allowed(const struct mps_config *c, const struct sockaddr *s
 static const char *real_getenv(const char *name) { return getenv(name); }
 static const char *no_env(const char *name) { return NULL; }
 
-/* Warnings found while parsing wait until the log itself is configured. */
-static char g_warnings[4][256];
+/* Warnings found while parsing wait until the log itself is configured
+ * (one per variable at most). */
+#define MAX_WARNINGS 24
+static char g_warnings[MAX_WARNINGS][256];
 static int g_nwarnings;
 static void keep_warning(const char *msg)
 {
-	if (g_nwarnings < 4)
+	if (g_nwarnings < MAX_WARNINGS)
 		snprintf(g_warnings[g_nwarnings++], sizeof(g_warnings[0]), "%s", msg);
+}
+
+uint32_t mps_config_warn_digest(const char *msg)
+{
+	uint32_t h = 0x811c9dc5u; /* FNV-1a, 32 bit */
+
+	for (; *msg; msg++)
+		h = (h ^ (uint8_t)*msg) * 0x01000193u;
+	return h;
+}
+
+int mps_config_warned(const char *marker, const char *msg)
+{
+	char key[12];
+	size_t n, tok;
+
+	if (!marker)
+		return 0;
+	n = (size_t)snprintf(key, sizeof(key), "%08x", (unsigned)mps_config_warn_digest(msg));
+	for (; *marker; marker += tok + (marker[tok] == ',')) {
+		tok = strcspn(marker, ",");
+		if (tok == n && !strncmp(marker, key, n))
+			return 1;
+	}
+	return 0;
 }
 
 static struct mps_config g_config;
 static pthread_once_t g_config_once = PTHREAD_ONCE_INIT;
+static int g_early; /* parsing from the constructor: the environment is ours */
 
 static void config_init(void)
 {
@@ -464,8 +496,38 @@ static void config_init(void)
 	if (secure)
 		g_config.disabled = 1;
 	mps_log_setup(g_config.log_level, g_config.log_file);
-	for (i = 0; i < g_nwarnings; i++)
-		mps_log(MPS_LOG_WARN, "%s", g_warnings[i]);
+	if (g_nwarnings > 0) {
+		/* Once per command: a process whose ancestor (same command)
+		 * already warned about a value keeps quiet about it; the first
+		 * one marks the environment its children and the programs they
+		 * run inherit (digests of the lines it printed).  Parsed in the
+		 * constructor (mps_config_early), before the program can start
+		 * a thread, so setenv is safe here. */
+		const char *seen = getenv(ENV_WARNED);
+		char mark[MAX_WARNINGS * 9 + 1] = "";
+		size_t len = 0;
+
+		if (seen && strlen(seen) < sizeof(mark) / 2)
+			len = (size_t)snprintf(mark, sizeof(mark), "%s", seen);
+		for (i = 0; i < g_nwarnings; i++) {
+			if (mps_config_warned(seen, g_warnings[i]))
+				continue;
+			mps_log(MPS_LOG_WARN, "%s", g_warnings[i]);
+			if (len + 10 < sizeof(mark))
+				len += (size_t)snprintf(
+				        mark + len, sizeof(mark) - len, "%s%08x", len ? "," : "",
+				        (unsigned)mps_config_warn_digest(g_warnings[i]));
+		}
+		if (g_early && len)
+			setenv(ENV_WARNED, mark, 1);
+	}
+}
+
+void mps_config_early(void)
+{
+	g_early = 1;
+	(void)mps_config();
+	g_early = 0;
 }
 
 const struct mps_config *mps_config(void)

@@ -819,6 +819,12 @@ static void app_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		server_release(c);
 	}
+	/* Reserve for one chunk first and double while reads fill what was
+	 * reserved: a keep-alive request or response (a few KiB) no longer
+	 * allocates chunks for 1 MiB; a bulk sender still reaches 1 MiB
+	 * reads within the budget. */
+	size_t want = MPS_CHUNK;
+
 	for (i = 0; i < READ_BUDGET; i++) {
 		struct iovec iov[16];
 		size_t room = mps_sendbuf_space(&c->sb);
@@ -836,6 +842,7 @@ static void app_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		if (room == 0)
 			break;
+		room = MPS_MIN(room, want);
 		n = mps_sendbuf_reserve(&c->sb, iov, 16, room);
 		if (n <= 0) {
 			conn_abort(c, MPS_CR_INTERNAL, 1, "out of memory");
@@ -844,8 +851,11 @@ static void app_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		r = mps_real.readv(c->app_fd, iov, n);
 		if (r > 0) {
 			mps_sendbuf_commit(&c->sb, (size_t)r);
+			if ((size_t)r == room)
+				want = MPS_MIN(2 * want, (size_t)UNSENT_MAX);
 			continue;
 		}
+		mps_sendbuf_commit(&c->sb, 0); /* the spans reserved go back */
 		if (r == 0) {
 			c->app_eof = 1;
 			mps_dbg("conn %s: app finished sending", c->peer_str);

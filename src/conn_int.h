@@ -87,7 +87,12 @@ struct mps_subflow {
 	double born;               /* ev_now when created */
 	/* Blackhole detection: TCP-level ACK progress, from TCP_INFO. */
 	uint64_t acked_seen;       /* tcpi_bytes_acked at the last change */
-	double acked_at;           /* when it last changed (ev_now) */
+	/* Since when its oldest outstanding data has waited: the last ACK
+	 * progress, or when data became outstanding after an idle spell
+	 * (0: not known yet, set at the next tick). */
+	double acked_at;
+	double progress_at;        /* when its tcpi_bytes_acked last moved */
+	uint32_t n_stale;          /* times found stale (in its closing stats line) */
 	uint8_t stale;             /* no ACK progress while others progress: skipped, probed */
 	struct mps_subflow *jnext; /* server: pending joins */
 	char peer_str[64];

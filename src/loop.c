@@ -5,6 +5,9 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -255,6 +258,47 @@ static void null_stdio(int keep)
 		mps_real.close(nul);
 }
 
+/* The keeper's name, so that ps, top and ss -tnp tell it from the program
+ * it outlives: "mpskeep:" + the program's name (15 bytes at most, the
+ * kernel's limit), and in its command line (the argv area, this process's
+ * copy) "mptcpshim-keeper (PROGRAM pid N)". */
+static char g_keeper_comm[16], g_prog[16];
+
+static void keeper_rename(const char *prog, pid_t from)
+{
+	char stat[1024], *p;
+	unsigned long long start = 0, end = 0;
+	int fd, field;
+	ssize_t n;
+
+	prctl(PR_SET_NAME, g_keeper_comm, 0, 0, 0);
+	fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = mps_real.read(fd, stat, sizeof(stat) - 1);
+	mps_real.close(fd);
+	if (n <= 0)
+		return;
+	stat[n] = 0;
+	/* Fields 48 and 49: arg_start, arg_end (after the command name,
+	 * which may hold spaces and parentheses: skip to the last ')'). */
+	p = strrchr(stat, ')');
+	for (field = 2; p && field < 49; field++) {
+		p = strchr(p + 1, ' ');
+		if (p && field + 1 == 48)
+			start = strtoull(p + 1, NULL, 10);
+		if (p && field + 1 == 49)
+			end = strtoull(p + 1, NULL, 10);
+	}
+	if (start && end > start + 1) {
+		char *area = (char *)(uintptr_t)start;
+		size_t len = (size_t)(end - start);
+
+		memset(area, 0, len);
+		snprintf(area, len, "mptcpshim-keeper (%s pid %d)", prog, (int)from);
+	}
+}
+
 __attribute__((noreturn)) static void keeper_main(double timeout)
 {
 	struct sigaction sa;
@@ -286,7 +330,8 @@ __attribute__((noreturn)) static void keeper_main(double timeout)
 	g.thread = pthread_self();
 	g.pid = getpid();
 	g.running = 1;
-	mps_info("keeper: taking the connections of process %d over", (int)from);
+	keeper_rename(g_prog, from);
+	mps_info("keeper: taking the connections of %s process %d over", g_prog, (int)from);
 	serve_until(g.ev, timeout, 1);
 	mps_info("keeper: done");
 	_exit(0);
@@ -316,13 +361,21 @@ void mps_loop_exit(double timeout)
 		mps_dbg("exit: every connection finished");
 		return;
 	}
+	{
+		prctl(PR_GET_NAME, g_prog, 0, 0, 0);
+		g_prog[sizeof(g_prog) - 1] = 0;
+		/* the kernel's 15 bytes: the program's name cut to 7 */
+		snprintf(g_keeper_comm, sizeof(g_keeper_comm), "mpskeep:%.7s", g_prog);
+	}
 	mps_keeper_forking = 1;
 	pid = fork();
 	mps_keeper_forking = 0;
 	if (pid == 0)
 		keeper_main(timeout);
 	if (pid > 0) {
-		mps_info("exit: connections handed to keeper process %d", (int)pid);
+		mps_info("exit: connections handed to keeper process %d (%s): this %s process "
+		         "exits, the keeper finishes them",
+		         (int)pid, g_keeper_comm, g_prog);
 		pthread_mutex_lock(&g.lock);
 		g.running = 0;
 		g.ev = NULL;

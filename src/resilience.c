@@ -124,19 +124,68 @@ void outage_end(struct mps_conn *c)
 /* ------------------------------------------------------------- blackholes
  * A path can die silently: no RST, no link event, packets just vanish.
  * TCP would retransmit for minutes.  Every 25 ms, while two or more
- * subflows carry data, compare their TCP-level ACK progress (TCP_INFO):
- * a subflow with data unacknowledged whose ACKs stopped for
- * max(3 x the largest smoothed RTT, 100 ms) while another's moved is stale:
- * the scheduler skips it and everything not data-ACKed is resent on the
- * others at once.  It stays open as its own probe: TCP keeps retransmitting
- * on it, and when its ACKs move again it is back in use. */
+ * subflows carry data, compare their TCP-level ACK progress (TCP_INFO).
+ * A subflow is stale when all of these hold:
+ *  - it has data outstanding (in flight or unsent), and its oldest
+ *    outstanding data has waited longer than the threshold: measured from
+ *    its last ACK progress or from when data became outstanding after an
+ *    idle spell, whichever is later (measuring from the last ACK alone
+ *    flagged the first write after any idle spell longer than the
+ *    threshold: the first PINGREQ after 20 s, the next response on a
+ *    keep-alive connection);
+ *  - no ACK at all came in for the threshold (tcpi_last_ack_recv): a path
+ *    that still returns duplicate ACKs is lossy or congested, not dead;
+ *  - another subflow progressed (or had nothing to wait for) meanwhile.
+ * Threshold: max(3 x the largest smoothed RTT, the largest srtt + 4 x its
+ * variance, 100 ms): TCP's own RTO formula without its 200 ms floor, so a
+ * loaded host whose RTTs jitter does not pass for a dead path.
+ * A stale subflow is skipped by the scheduler and everything not data-ACKed
+ * is resent on the others at once.  It stays open as its own probe: TCP
+ * keeps retransmitting on it, and when its ACKs move again it is back in
+ * use.  The first time per subflow is logged at info, later ones (and
+ * recoveries) at debug; the count is in the subflow's closing stats line. */
 
 #define STALE_TICK 0.025
 #define STALE_MIN 0.100
+#define STALE_DELACK 0.250 /* TCP_DELACK_MAX (200 ms) and timer slack (see sf_thresh) */
+
+/* A subflow's threshold: a lone small segment in flight (a response's
+ * tail, a standalone data ACK) may wait for the receiver's delayed ACK,
+ * up to 200 ms on Linux, and under load it does (wrk against nginx with
+ * 100 connections flagged such subflows after 100-115 ms): it is given
+ * that long, and needs another subflow's ACKs to have really moved since
+ * (an idle one is no evidence: a host stalled for 264 ms once flagged 23
+ * lone requests at once; with idle others the 1 s data-level watchdog
+ * resends).  A dead path carrying a window of data is flagged sooner. */
+static int sf_lone(const struct tcp_info *ti)
+{
+	return ti->tcpi_unacked <= 2 && ti->tcpi_notsent_bytes == 0;
+}
+
+/* Nothing in flight and bytes unsent (window open): the segments did not
+ * leave this host.  A local firewall drop does that for good, but so does
+ * a full qdisc for a while: 32 bulk connections over two 50 Mbit/s tbf
+ * paths (procmodels threads) had subflows wait 100-160 ms that way, each
+ * flagged and its data sent twice.  Given as long as a lone segment. */
+static int sf_held_local(const struct tcp_info *ti)
+{
+	return ti->tcpi_unacked == 0 && ti->tcpi_notsent_bytes > 0;
+}
+
+static double sf_thresh(const struct tcp_info *ti, double thresh)
+{
+	return sf_lone(ti) || sf_held_local(ti) ? MPS_MAX(thresh, STALE_DELACK) : thresh;
+}
 
 void stale_arm(struct mps_conn *c)
 {
+	int i;
+
 	if (!ev_is_active(&c->stale_tick) && c->nsf > 1 && c->rx_mode == RX_MP && !c->dead) {
+		/* The tick was off (nothing outstanding): the ages start now,
+		 * not at the last ACK before the idle spell. */
+		for (i = 0; i < c->nsf; i++)
+			c->sf[i]->acked_at = 0;
 		ev_timer_set(&c->stale_tick, STALE_TICK, STALE_TICK);
 		ev_timer_start(c->loop, &c->stale_tick);
 	}
@@ -145,8 +194,8 @@ void stale_arm(struct mps_conn *c)
 void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mps_conn *c = w->data;
-	double now = ev_now(loop), thresh, newest = 0;
-	uint32_t max_rtt = 0;
+	double now = ev_now(loop), thresh, newest = 0, moved = 0;
+	uint32_t max_rtt = 0, max_rto = 0;
 	int i, became = 0, busy = 0;
 	struct tcp_info ti[MPS_MAX_SUBFLOWS];
 	int have[MPS_MAX_SUBFLOWS], out[MPS_MAX_SUBFLOWS];
@@ -159,24 +208,27 @@ void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 		          mps_real.getsockopt(sf->fd, IPPROTO_TCP, TCP_INFO, &ti[i], &len) == 0;
 		if (!have[i])
 			continue;
-		if (ti[i].tcpi_bytes_acked != sf->acked_seen || sf->acked_at == 0) {
-			sf->acked_seen = ti[i].tcpi_bytes_acked;
-			sf->acked_at = now;
-		}
 		/* Bytes in flight, or unsent ones: a local drop (a firewall's
 		 * output hook, a dead link) keeps a segment out of flight. */
 		out[i] = ti[i].tcpi_unacked > 0 || ti[i].tcpi_notsent_bytes > 0;
-		if (!out[i])
-			sf->acked_at = now; /* nothing to send: nothing to wait for */
-		else
+		if (ti[i].tcpi_bytes_acked != sf->acked_seen)
+			sf->progress_at = now;
+		if (ti[i].tcpi_bytes_acked != sf->acked_seen || sf->acked_at == 0 || !out[i])
+			sf->acked_at = now; /* progress, a fresh start, or nothing to wait for */
+		sf->acked_seen = ti[i].tcpi_bytes_acked;
+		if (out[i])
 			busy = 1;
 		if (sf->acked_at > newest)
 			newest = sf->acked_at;
+		if (sf->progress_at > moved)
+			moved = sf->progress_at;
 		if (ti[i].tcpi_rtt > max_rtt)
 			max_rtt = ti[i].tcpi_rtt;
+		if (ti[i].tcpi_rtt + 4 * ti[i].tcpi_rttvar > max_rto)
+			max_rto = ti[i].tcpi_rtt + 4 * ti[i].tcpi_rttvar;
 		sf->rtt_us = ti[i].tcpi_rtt;
 	}
-	thresh = MPS_MAX(3.0 * max_rtt / 1e6, STALE_MIN);
+	thresh = MPS_MAX(MPS_MAX(3.0 * max_rtt, (double)max_rto) / 1e6, STALE_MIN);
 	for (i = 0; i < c->nsf; i++) {
 		struct mps_subflow *sf = c->sf[i];
 
@@ -185,16 +237,22 @@ void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 		if (sf->stale && now - sf->acked_at < thresh) {
 			sf->stale = 0;
 			sf->ready = 1;
-			mps_info("conn %s: subflow %d recovered", c->peer_str, sf->id);
+			mps_dbg("conn %s: subflow %d recovered", c->peer_str, sf->id);
 			update_lowat(c);
-		} else if (!sf->stale && out[i] && now - sf->acked_at > thresh &&
-		           newest - sf->acked_at > thresh && n_usable(c) > 1) {
+		} else if (!sf->stale && out[i] && now - sf->acked_at > sf_thresh(&ti[i], thresh) &&
+		           ti[i].tcpi_last_ack_recv > sf_thresh(&ti[i], thresh) * 1e3 &&
+		           newest - sf->acked_at > sf_thresh(&ti[i], thresh) &&
+		           (!sf_lone(&ti[i]) || moved - sf->acked_at > sf_thresh(&ti[i], thresh)) &&
+		           n_usable(c) > 1) {
 			sf->stale = 1;
 			became = 1;
 			reinject_sf(c, sf);
-			mps_info("conn %s: subflow %d stale (no ACK for %.0f ms while others "
-			         "progress): data moved to the others",
-			         c->peer_str, sf->id, (now - sf->acked_at) * 1e3);
+			mps_log(sf->n_stale++ ? MPS_LOG_DEBUG : MPS_LOG_INFO,
+			        "conn %s: subflow %d stale (no ACK for %.0f ms while others "
+			        "progress; %u segments in flight, %u B unsent, peer window %u B, "
+			        "srtt %u us): data moved to the others",
+			        c->peer_str, sf->id, (now - sf->acked_at) * 1e3, ti[i].tcpi_unacked,
+			        ti[i].tcpi_notsent_bytes, ti[i].tcpi_snd_wnd, ti[i].tcpi_rtt);
 		}
 	}
 	if (became) {

@@ -96,7 +96,7 @@ int mps_sendbuf_reserve(struct mps_sendbuf *sb, struct iovec *iov, int maxiov, s
 
 void mps_sendbuf_commit(struct mps_sendbuf *sb, size_t n)
 {
-	struct mps_chunk *c = fill_chunk(sb);
+	struct mps_chunk *c = fill_chunk(sb), *last = NULL, *next;
 
 	sb->end += n;
 	while (n > 0 && c) {
@@ -106,8 +106,25 @@ void mps_sendbuf_commit(struct mps_sendbuf *sb, size_t n)
 			room = n;
 		c->len += (uint32_t)room;
 		n -= room;
+		last = c;
 		c = c->next;
 	}
+	/* Chunks reserved but left empty go back at once: a reservation
+	 * sized for a burst (up to 1 MiB) that a 4 KiB write answered
+	 * otherwise kept 16 chunks per connection for its whole life, each
+	 * one page resident for malloc's header (about 64 KiB per keep-alive
+	 * connection, and 1 MiB of arena). */
+	if (!last)
+		last = fill_chunk(sb); /* nothing written: keep the one being filled */
+	if (!last)
+		return;
+	for (c = last->next; c; c = next) {
+		next = c->next;
+		free(c);
+		sb->nchunks--;
+	}
+	last->next = NULL;
+	sb->tail = last;
 }
 
 size_t mps_sendbuf_peek(const struct mps_sendbuf *sb, uint64_t dsn, size_t maxlen,

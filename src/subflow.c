@@ -294,9 +294,10 @@ void sf_log_stats(struct mps_conn *c, struct mps_subflow *sf)
 {
 	char l[64], r[64];
 
-	mps_info("conn %s: subflow %d %s -> %s: sent %llu B, received %llu B", c->peer_str, sf->id,
-	         mps_addr_str(&sf->local, l, sizeof(l)), mps_addr_str(&sf->remote, r, sizeof(r)),
-	         (unsigned long long)sf->tx_bytes, (unsigned long long)sf->rx_bytes);
+	mps_info("conn %s: subflow %d %s -> %s: sent %llu B, received %llu B, stale %u times",
+	         c->peer_str, sf->id, mps_addr_str(&sf->local, l, sizeof(l)),
+	         mps_addr_str(&sf->remote, r, sizeof(r)), (unsigned long long)sf->tx_bytes,
+	         (unsigned long long)sf->rx_bytes, sf->n_stale);
 }
 
 /* ------------------------------------------------------------- segment queue */

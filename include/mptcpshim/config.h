@@ -76,6 +76,18 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
  * library disabled. */
 const struct mps_config *mps_config(void);
 
+/* Parse the process-wide config now, from the library's constructor, so a
+ * bad value is reported even by a program that never opens a socket, and
+ * only once per command (MPTCPSHIM_WARNED, internal, marks the environment
+ * after a warning). */
+void mps_config_early(void);
+
+/* MPTCPSHIM_WARNED holds the digests (8 hex digits each, comma-separated)
+ * of the warning lines already printed for this command.  The digest of
+ * one line; and 1 if marker (may be NULL) lists msg's digest, else 0. */
+uint32_t mps_config_warn_digest(const char *msg);
+int mps_config_warned(const char *marker, const char *msg);
+
 /* MPTCPSHIM_INHERIT (internal, see inherit.h): its name, and the value
  * copied into buf (1) and removed from the environment; 0 when unset, too
  * long, or in a secure-exec process. */

@@ -41,7 +41,8 @@ size_t mps_sendbuf_space(const struct mps_sendbuf *sb);
  * full), or -ENOMEM. */
 int mps_sendbuf_reserve(struct mps_sendbuf *sb, struct iovec *iov, int maxiov, size_t want);
 
-/* n bytes were written into the spans last reserved. */
+/* n bytes were written into the spans last reserved; reserved chunks left
+ * empty are freed (the one being filled stays). */
 void mps_sendbuf_commit(struct mps_sendbuf *sb, size_t n);
 
 /* Contiguous bytes held at dsn (una <= dsn < end), at most maxlen; *p

@@ -1,6 +1,7 @@
 /* proc.c - process life: the constructor, fork and exit.
  *
- * Nothing starts in the constructor but symbol resolution, the fork
+ * Nothing starts in the constructor but symbol resolution, the config
+ * (parsed at once, so a bad value warns once per command), the fork
  * handlers and, after an exec, the table of inherited connections: the
  * shim thread starts on the first connection.  After fork the child has
  * no shim thread; connections stay with the parent's.  At exit a keeper
@@ -17,6 +18,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "mptcpshim/config.h"
 #include "mptcpshim/conn.h"
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/epreg.h"
@@ -200,6 +202,7 @@ MPS_EXPORT int prctl(int op, ...)
 __attribute__((constructor)) static void mps_init(void)
 {
 	mps_real_init();
+	mps_config_early(); /* warn about a bad environment at once, once per command */
 	mps_crypto_init();
 	pthread_atfork(prepare, parent, child);
 	vmprobe_new();

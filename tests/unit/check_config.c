@@ -537,6 +537,73 @@ START_TEST(test_config_sndbuf)
 }
 END_TEST
 
+/* Every numeric variable: a value out of its range (too small, too large)
+ * or not a plain decimal gives exactly one warning and keeps every default
+ * (MPTCPSHIM_SNDBUF=10 once went unreported: see check_warnonce). */
+START_TEST(test_config_numeric_ranges)
+{
+	static const struct {
+		const char *name, *value;
+	} bad[] = {
+		{ "MPTCPSHIM_SNDBUF", "10" },
+		{ "MPTCPSHIM_SNDBUF", "1073741825" },
+		{ "MPTCPSHIM_SNDBUF", "4M" },
+		{ "MPTCPSHIM_PLAIN_CACHE_TTL", "604801" },
+		{ "MPTCPSHIM_PLAIN_CACHE_TTL", "-1" },
+		{ "MPTCPSHIM_MAX_SUBFLOWS", "0" },
+		{ "MPTCPSHIM_MAX_SUBFLOWS", "33" },
+		{ "MPTCPSHIM_SUBFLOWS_PER_PATH", "0" },
+		{ "MPTCPSHIM_SUBFLOWS_PER_PATH", "9" },
+		{ "MPTCPSHIM_OUTAGE_TIMEOUT", "0" },
+		{ "MPTCPSHIM_OUTAGE_TIMEOUT", "3601" },
+		{ "MPTCPSHIM_OUTAGE_TIMEOUT", "1.5" },
+		{ "MPTCPSHIM_JOIN_PORTS", "0" },
+		{ "MPTCPSHIM_JOIN_PORTS", "65536" },
+		{ "MPTCPSHIM_JOIN_PORTS", "2000-1000" },
+	};
+	struct mps_config c;
+
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		parse1(&c, bad[i].name, bad[i].value);
+		ck_assert_msg(warn_calls == 1, "%s=\"%s\": %d warnings", bad[i].name, bad[i].value,
+			      warn_calls);
+		ck_assert_msg(strstr(last_warn, bad[i].name) && strstr(last_warn, "keeping the default"),
+			      "%s=\"%s\": warning \"%s\"", bad[i].name, bad[i].value, last_warn);
+		check_defaults(&c);
+		ck_assert_uint_eq(c.outage_timeout, 30);
+		ck_assert_uint_eq(c.join_port_lo, 0);
+	}
+}
+END_TEST
+
+/* MPTCPSHIM_WARNED: the digests of the lines a command already printed. */
+START_TEST(test_config_warned_marker)
+{
+	const char *a = "config: ignoring MPTCPSHIM_SCHEDULER=\"x\": ...";
+	const char *b = "config: ignoring MPTCPSHIM_SNDBUF=\"10\": ...";
+	char mark[32], da[12], db[12];
+
+	ck_assert_uint_eq(mps_config_warn_digest(a), mps_config_warn_digest(a));
+	ck_assert_uint_ne(mps_config_warn_digest(a), mps_config_warn_digest(b));
+	snprintf(da, sizeof(da), "%08x", (unsigned)mps_config_warn_digest(a));
+	snprintf(db, sizeof(db), "%08x", (unsigned)mps_config_warn_digest(b));
+	ck_assert_int_eq(mps_config_warned(NULL, a), 0);
+	ck_assert_int_eq(mps_config_warned("", a), 0);
+	ck_assert_int_eq(mps_config_warned(da, a), 1);
+	ck_assert_int_eq(mps_config_warned(da, b), 0);
+	snprintf(mark, sizeof(mark), "%s,%s", db, da);
+	ck_assert_int_eq(mps_config_warned(mark, a), 1);
+	ck_assert_int_eq(mps_config_warned(mark, b), 1);
+	/* a prefix or a longer token is not the digest */
+	snprintf(mark, sizeof(mark), "%.7s", da);
+	ck_assert_int_eq(mps_config_warned(mark, a), 0);
+	snprintf(mark, sizeof(mark), "%s0", da);
+	ck_assert_int_eq(mps_config_warned(mark, a), 0);
+	snprintf(mark, sizeof(mark), "x,%s", da);
+	ck_assert_int_eq(mps_config_warned(mark, a), 1);
+}
+END_TEST
+
 START_TEST(test_config_log_file)
 {
 	struct mps_config c;
@@ -885,6 +952,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_config_peer_cache);
 	tcase_add_test(tc, test_config_join_ports);
 	tcase_add_test(tc, test_config_sndbuf);
+	tcase_add_test(tc, test_config_numeric_ranges);
+	tcase_add_test(tc, test_config_warned_marker);
 	tcase_add_test(tc, test_config_all_set);
 	suite_add_tcase(s, tc);
 

@@ -414,6 +414,58 @@ START_TEST(test_sendbuf_free_full)
 }
 END_TEST
 
+/* A reservation sized for a burst that a small write answers keeps no
+ * empty chunks: 1 MiB reserved, 4 KiB written -> one chunk (it once kept
+ * all 16 for the connection's life). */
+START_TEST(test_sendbuf_spare_released)
+{
+	struct mps_sendbuf sb;
+	struct iovec iov[MAXIOV];
+	int n;
+
+	mps_sendbuf_init(&sb, 1000, 4u << 20);
+	n = mps_sendbuf_reserve(&sb, iov, MAXIOV, 1u << 20);
+	ck_assert_int_eq(n, 16);
+	ck_assert_uint_eq(sb.nchunks, 16);
+	memset(iov[0].iov_base, 'a', 4096);
+	mps_sendbuf_commit(&sb, 4096);
+	ck_assert_uint_eq(sb.nchunks, 1);
+	ck_assert_ptr_eq(sb.head, sb.tail);
+	ck_assert_ptr_null(sb.tail->next);
+	/* again: the same chunk goes on filling, nothing reserved stays */
+	n = mps_sendbuf_reserve(&sb, iov, MAXIOV, 1u << 20);
+	ck_assert_int_eq(n, 16);
+	mps_sendbuf_commit(&sb, 0);
+	ck_assert_uint_eq(sb.nchunks, 1);
+	/* filling exactly to a chunk's end, then nothing read: one spare */
+	n = mps_sendbuf_reserve(&sb, iov, MAXIOV, MPS_CHUNK - 4096);
+	ck_assert_int_eq(n, 1);
+	mps_sendbuf_commit(&sb, MPS_CHUNK - 4096);
+	n = mps_sendbuf_reserve(&sb, iov, MAXIOV, 3 * MPS_CHUNK);
+	ck_assert_int_eq(n, 3);
+	ck_assert_uint_eq(sb.nchunks, 4);
+	mps_sendbuf_commit(&sb, 0);
+	ck_assert_uint_eq(sb.nchunks, 2);
+	/* the bytes are intact and the next chunk's DSN follows on */
+	n = mps_sendbuf_reserve(&sb, iov, MAXIOV, 10);
+	ck_assert_int_eq(n, 1);
+	memset(iov[0].iov_base, 'b', 10);
+	mps_sendbuf_commit(&sb, 10);
+	{
+		const uint8_t *p;
+		size_t got = mps_sendbuf_peek(&sb, 1000 + MPS_CHUNK, 100, &p);
+
+		ck_assert_uint_eq(got, 10);
+		ck_assert_int_eq(p[0], 'b');
+		got = mps_sendbuf_peek(&sb, 1000, 100, &p);
+		ck_assert_uint_eq(got, 100);
+		ck_assert_int_eq(p[0], 'a');
+	}
+	ck_assert_uint_eq(sb.end, 1000 + MPS_CHUNK + 10);
+	mps_sendbuf_free(&sb);
+}
+END_TEST
+
 START_TEST(test_sendbuf_dsn_cmp)
 {
 	ck_assert(mps_dsn_lt(1, 2));
@@ -441,6 +493,7 @@ static Suite *sendbuf_suite(void)
 	tcase_add_test(tc, test_sendbuf_random);
 	tcase_add_test(tc, test_sendbuf_free_full);
 	tcase_add_test(tc, test_sendbuf_dsn_cmp);
+	tcase_add_test(tc, test_sendbuf_spare_released);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -70,6 +70,7 @@ if [ "${1:-}" = --inside ]; then
 	# The installed launcher, with nothing to guide it, uses the
 	# installed library, and says the package's version.
 	unset MPTCPSHIM_LIBRARY LD_PRELOAD
+	# shellcheck disable=SC2016 # the inner shell expands it
 	out=$(/usr/bin/mptcpshim -- sh -c 'echo "$LD_PRELOAD"') || fail "the installed launcher did not run"
 	[ "$out" = "$lib" ] || fail "the installed launcher preloads '$out', not $lib"
 	pkgver=$(dpkg-query -W -f '${Version}' mptcpshim)
@@ -90,14 +91,16 @@ if [ "${1:-}" = --inside ]; then
 	tb_init deb
 	require_shim
 	tb_setup 1
+	# shellcheck disable=SC2128 # tb_setup sets S4 to one address
+	srv=$S4
 	mkrand "$T_DIR/in" $((4 * 1024 * 1024))
 	next_port
 	T_ENV=(MPTCPSHIM_LOG=info "MPTCPSHIM_LOG_FILE=$T_DIR/shim-srv.log")
-	bg_start srv shim "$NS_S" socat -u "TCP4-LISTEN:$PORT,bind=$S4,reuseaddr" "CREATE:$T_DIR/out"
+	bg_start srv shim "$NS_S" socat -u "TCP4-LISTEN:$PORT,bind=$srv,reuseaddr" "CREATE:$T_DIR/out"
 	spid=$BG_PID
 	wait_listen "$NS_S" "$PORT"
 	T_ENV=(MPTCPSHIM_LOG=info "MPTCPSHIM_LOG_FILE=$T_DIR/shim-cli.log")
-	nsrun shim "$NS_C" socat -u "OPEN:$T_DIR/in" "TCP4:$S4:$PORT" || fail "client socat exited $?"
+	nsrun shim "$NS_C" socat -u "OPEN:$T_DIR/in" "TCP4:$srv:$PORT" || fail "client socat exited $?"
 	T_ENV=()
 	bg_wait "$spid" 60 || fail "server socat exited $?"
 	same_file "shim<->shim through the installed packages" "$T_DIR/in" "$T_DIR/out"

@@ -18,6 +18,8 @@ PACKAGES=(
 	nginx procps wget openssh-server openssh-client rsync redis-server redis-tools nodejs
 	# benchmarks: latency, kernel MPTCP for comparison, plots
 	sockperf mptcpd mptcpize gnuplot-nox
+	# Debian packages (debian/, tests/check_deb.sh)
+	debhelper dpkg-dev lintian
 	# developer checks
 	valgrind shellcheck clang-format
 )

@@ -78,7 +78,11 @@ if [ "${1:-}" = --inside ]; then
 	upver=${upver%-*}
 	out=$(/usr/bin/mptcpshim --version)
 	[ "$out" = "mptcpshim $upver" ] || fail "mptcpshim --version says '$out'; the package is $pkgver"
-	# The ldconfig trigger ran: ld.so finds the library by its bare name.
+	# The ldconfig trigger ran (ld.so.cache names the library; on a
+	# merged /usr it says /lib/<triplet>/), and ld.so finds the library
+	# by its bare name.
+	ldconfig -p | grep -q '=> .*/libmptcpshim\.so$' ||
+		fail "ld.so.cache does not list libmptcpshim.so after dpkg -i: no ldconfig trigger?"
 	LD_PRELOAD=libmptcpshim.so cat /proc/self/maps >"$work/maps" 2>"$work/maps.err" || true
 	grep -qF "$lib" "$work/maps" ||
 		fail "LD_PRELOAD=libmptcpshim.so does not load $lib: $(cat "$work/maps.err")"
@@ -133,7 +137,10 @@ if [ "${1:-}" = --inside ]; then
 		sed 's/^/left behind (overlay): /' "$work/found" >&2
 		left=1
 	fi
-	ldconfig -p | grep -qF "$lib" && { echo "left behind: $lib in ld.so.cache" >&2; left=1; }
+	if ldconfig -p | grep -q '=> .*/libmptcpshim\.so$'; then
+		echo "left behind: libmptcpshim.so in ld.so.cache" >&2
+		left=1
+	fi
 	[ "$left" = 0 ] || fail "purging the packages left files behind"
 	say "PASS: installed, transferred, purged ($(wc -l <"$work/files") paths checked)"
 	exit 0

@@ -170,6 +170,13 @@ make -s -C "$top_builddir" distdir distdir="$work/src" >"$work/distdir.log" 2>&1
 	{ cat "$work/distdir.log" >&2; fail "make distdir failed"; }
 # Under distcheck the tree is read-only and so is its copy.
 chmod -R u+w "$work/src"
+# Every file of debian/ in git is in the distribution (EXTRA_DIST lists
+# them one by one, so that a build in the tree adds nothing to it).
+if git -C "$top_srcdir" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	for f in $(git -C "$top_srcdir" ls-files debian); do
+		[ -f "$work/src/$f" ] || fail "$f is not in the distribution: add it to EXTRA_DIST in Makefile.am"
+	done
+fi
 
 say "dpkg-buildpackage -us -uc -b (nocheck: the unit tests run in this suite already)"
 tb=$SECONDS

@@ -20,6 +20,8 @@ PACKAGES=(
 	vsftpd
 	# benchmarks: latency, kernel MPTCP for comparison, plots
 	sockperf mptcpd mptcpize gnuplot-nox
+	# Debian packages (debian/, tests/check_deb.sh)
+	debhelper dpkg-dev lintian
 	# developer checks
 	valgrind shellcheck clang-format
 	# fuzzing: clang with libFuzzer (tests/fuzz, make fuzz)

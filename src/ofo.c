@@ -169,15 +169,24 @@ static uint32_t balance(struct mps_ofo *q, uint32_t t)
 	return t;
 }
 
+/* Insert node n under t.  Once a subtree comes back as high as it was
+ * (after its own rotation, if any), nothing above it changes: the walk
+ * back up stops rebalancing there, so an insert costs one descent and
+ * O(1) amortized rebalancing, not a balance() per level. */
 static uint32_t tree_insert(struct mps_ofo *q, uint32_t t, uint32_t n)
 {
+	uint32_t *side;
+	int32_t before;
+
 	q->ops++;
 	if (!t)
 		return n;
-	if (key(q, N(q, n).start) < key(q, N(q, t).start))
-		N(q, t).left = tree_insert(q, N(q, t).left, n);
-	else
-		N(q, t).right = tree_insert(q, N(q, t).right, n);
+	/* nodes are allocated before the insert: the array does not move */
+	side = key(q, N(q, n).start) < key(q, N(q, t).start) ? &N(q, t).left : &N(q, t).right;
+	before = height(q, *side);
+	*side = tree_insert(q, *side, n);
+	if (height(q, *side) == before)
+		return t;
 	return balance(q, t);
 }
 

@@ -329,8 +329,11 @@ START_TEST(test_replay_cache_bound)
 }
 END_TEST
 
-/* With the default size (32768 entries), 24576 distinct nonces fit, and
- * each is then a replay. */
+/* With the default size (32768 entries), 24576 distinct nonces (three
+ * quarters) fit but for a handful, and each is then a replay.  The buckets
+ * depend on a random seed: over 300 seeds, a quarter of the runs refused
+ * 1 to 3 nonces (a full pair of buckets), none more; one choice refused 1 %
+ * at half load. */
 START_TEST(test_replay_cache_default)
 {
 	struct mps_gwreplay *rc = mps_gwreplay_new(MPS_GWREPLAY_LOG2_DEFAULT, 30, 0);
@@ -343,11 +346,14 @@ START_TEST(test_replay_cache_default)
 		mps_put32(n, i);
 		full += mps_gwreplay_check(rc, n, 5000, 5000) == -ENOSPC;
 	}
-	ck_assert_int_eq(full, 0); /* three quarters full: no pair of buckets overflowed */
+	ck_assert_int_le(full, 16); /* three quarters full: at most 0.07 % refused */
 	for (uint32_t i = 0; i < 24576; i += 97) {
+		int r;
+
 		memset(n, 0, sizeof(n));
 		mps_put32(n, i);
-		ck_assert_int_eq(mps_gwreplay_check(rc, n, 5000, 5001), -EEXIST);
+		r = mps_gwreplay_check(rc, n, 5000, 5001);
+		ck_assert(r == -EEXIST || (full > 0 && r == -ENOSPC)); /* refused before */
 	}
 	mps_gwreplay_free(rc);
 }

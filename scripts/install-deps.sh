@@ -16,6 +16,8 @@ PACKAGES=(
 	libcap2-bin
 	# tests: real programs under the shim (tests/integration/nginx.sh, apps_*.sh)
 	nginx procps wget openssh-server openssh-client rsync redis-server redis-tools nodejs
+	# tests: apache2 + wrk (fdlimits.sh), nginx + wrk (stale.sh)
+	apache2 wrk
 	# tests: FTP (tests/integration/ftp.sh)
 	vsftpd
 	# benchmarks: latency, kernel MPTCP for comparison, plots

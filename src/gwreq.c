@@ -232,99 +232,117 @@ static int decode_dest(uint8_t type, const uint8_t *v, uint16_t len, struct mps_
 	return 0;
 }
 
-int mps_gwreq_decode_request(const uint8_t *buf, size_t avail, struct mps_gwreq *r,
-                             const char **why)
+/* One TLV of a message, for decode_msg: 0, or -EBADMSG (why set).  seen
+ * has the types met before it. */
+typedef int (*tlv_fn)(void *out, uint8_t type, const uint8_t *v, uint16_t len, uint64_t seen,
+                      const char **why);
+
+/* The walk both messages share: the header, then each TLV (types 128..255
+ * skipped, a type repeated refused) handed to one().  out (out_size bytes)
+ * is cleared once the whole message is present.  1: more bytes needed
+ * (out untouched); 0 with *seen and *tlv_len set; -EBADMSG. */
+static int decode_msg(const uint8_t *buf, size_t avail, uint8_t kind, tlv_fn one, void *out,
+                      size_t out_size, uint64_t *seen, size_t *tlv_len, const char **why)
 {
-	uint64_t seen = 0;
-	size_t tlv_len = 0;
 	struct cur c;
 	uint8_t type;
 	const uint8_t *v;
 	uint16_t len;
 	int rc;
 
-	rc = decode_hdr(buf, avail, MPS_GWREQ_KIND_REQUEST, &tlv_len, why);
+	*seen = 0;
+	rc = decode_hdr(buf, avail, kind, tlv_len, why);
 	if (rc)
-		return rc > 0 ? 0 : rc;
-	memset(r, 0, sizeof(*r));
+		return rc;
+	memset(out, 0, out_size);
 	c.p = buf + MPS_GWREQ_HDR_LEN;
-	c.left = tlv_len;
+	c.left = *tlv_len;
 	while ((rc = next_tlv(&c, &type, &v, &len, why)) > 0) {
 		if (type >= 128)
 			continue; /* optional extension: skipped */
-		if (type < 64 && (seen & (1ull << type)))
+		if (type < 64 && (*seen & (1ull << type)))
 			return bad(why, "TLV type repeated");
-		switch (type) {
-		case MPS_GWT_DEST_IPV4:
-		case MPS_GWT_DEST_IPV6:
-		case MPS_GWT_DEST_NAME:
-			if (seen & ((1ull << MPS_GWT_DEST_IPV4) | (1ull << MPS_GWT_DEST_IPV6) |
-			            (1ull << MPS_GWT_DEST_NAME)))
-				return bad(why, "more than one destination");
-			rc = decode_dest(type, v, len, &r->dest, why);
-			if (rc)
-				return rc;
-			break;
-		case MPS_GWT_AUTH:
-			if (len != MPS_GWREQ_AUTH_LEN)
-				return bad(why, "authenticator: length is not 64");
-			memcpy(r->auth, v, MPS_GWREQ_AUTH_LEN);
-			r->has_auth = 1;
-			break;
-		default:
-			return bad(why, "unknown TLV type in a request");
-		}
-		seen |= 1ull << type;
+		rc = one(out, type, v, len, *seen, why);
+		if (rc)
+			return rc;
+		*seen |= 1ull << type;
 	}
-	if (rc < 0)
-		return rc;
+	return rc;
+}
+
+static int request_tlv(void *out, uint8_t type, const uint8_t *v, uint16_t len, uint64_t seen,
+                       const char **why)
+{
+	struct mps_gwreq *r = out;
+
+	switch (type) {
+	case MPS_GWT_DEST_IPV4:
+	case MPS_GWT_DEST_IPV6:
+	case MPS_GWT_DEST_NAME:
+		if (seen & ((1ull << MPS_GWT_DEST_IPV4) | (1ull << MPS_GWT_DEST_IPV6) |
+		            (1ull << MPS_GWT_DEST_NAME)))
+			return bad(why, "more than one destination");
+		return decode_dest(type, v, len, &r->dest, why);
+	case MPS_GWT_AUTH:
+		if (len != MPS_GWREQ_AUTH_LEN)
+			return bad(why, "authenticator: length is not 64");
+		memcpy(r->auth, v, MPS_GWREQ_AUTH_LEN);
+		r->has_auth = 1;
+		return 0;
+	default:
+		return bad(why, "unknown TLV type in a request");
+	}
+}
+
+int mps_gwreq_decode_request(const uint8_t *buf, size_t avail, struct mps_gwreq *r,
+                             const char **why)
+{
+	uint64_t seen;
+	size_t tlv_len = 0;
+	int rc = decode_msg(buf, avail, MPS_GWREQ_KIND_REQUEST, request_tlv, r, sizeof(*r), &seen,
+	                    &tlv_len, why);
+
+	if (rc)
+		return rc > 0 ? 0 : rc;
 	if (!r->dest.type)
 		return bad(why, "request without a destination");
 	return (int)(MPS_GWREQ_HDR_LEN + tlv_len);
 }
 
+static int reply_tlv(void *out, uint8_t type, const uint8_t *v, uint16_t len, uint64_t seen,
+                     const char **why)
+{
+	struct mps_gwrep *r = out;
+
+	(void)seen;
+	switch (type) {
+	case MPS_GWT_RESULT:
+		if (len != 1)
+			return bad(why, "result: length is not 1");
+		if (v[0] > MPS_GWR_MAX)
+			return bad(why, "result: unknown code");
+		r->result = v[0];
+		return 0;
+	case MPS_GWT_CONFIRM:
+		if (len != MPS_GWREQ_CONFIRM_LEN)
+			return bad(why, "confirm: length is not 16");
+		memcpy(r->confirm, v, MPS_GWREQ_CONFIRM_LEN);
+		r->has_confirm = 1;
+		return 0;
+	default:
+		return bad(why, "unknown TLV type in a reply");
+	}
+}
+
 int mps_gwreq_decode_reply(const uint8_t *buf, size_t avail, struct mps_gwrep *r, const char **why)
 {
-	uint64_t seen = 0;
+	uint64_t seen;
 	size_t tlv_len = 0;
-	struct cur c;
-	uint8_t type;
-	const uint8_t *v;
-	uint16_t len;
-	int rc;
+	int rc = decode_msg(buf, avail, MPS_GWREQ_KIND_REPLY, reply_tlv, r, sizeof(*r), &seen,
+	                    &tlv_len, why);
 
-	rc = decode_hdr(buf, avail, MPS_GWREQ_KIND_REPLY, &tlv_len, why);
 	if (rc)
 		return rc > 0 ? 0 : rc;
-	memset(r, 0, sizeof(*r));
-	c.p = buf + MPS_GWREQ_HDR_LEN;
-	c.left = tlv_len;
-	while ((rc = next_tlv(&c, &type, &v, &len, why)) > 0) {
-		if (type >= 128)
-			continue;
-		if (type < 64 && (seen & (1ull << type)))
-			return bad(why, "TLV type repeated");
-		switch (type) {
-		case MPS_GWT_RESULT:
-			if (len != 1)
-				return bad(why, "result: length is not 1");
-			if (v[0] > MPS_GWR_MAX)
-				return bad(why, "result: unknown code");
-			r->result = v[0];
-			break;
-		case MPS_GWT_CONFIRM:
-			if (len != MPS_GWREQ_CONFIRM_LEN)
-				return bad(why, "confirm: length is not 16");
-			memcpy(r->confirm, v, MPS_GWREQ_CONFIRM_LEN);
-			r->has_confirm = 1;
-			break;
-		default:
-			return bad(why, "unknown TLV type in a reply");
-		}
-		seen |= 1ull << type;
-	}
-	if (rc < 0)
-		return rc;
 	if (!(seen & (1ull << MPS_GWT_RESULT)))
 		return bad(why, "reply without a result");
 	return (int)(MPS_GWREQ_HDR_LEN + tlv_len);

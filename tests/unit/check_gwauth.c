@@ -15,20 +15,7 @@
 #include "mptcpshim/gwauth.h"
 #include "mptcpshim/gwreq.h"
 #include "mptcpshim/util.h"
-
-static size_t unhex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-
-	for (; s[0] && s[1]; s += 2) {
-		unsigned v;
-
-		ck_assert_int_eq(sscanf(s, "%2x", &v), 1);
-		ck_assert_uint_lt(n, cap);
-		out[n++] = (uint8_t)v;
-	}
-	return n;
-}
+#include "unhex.h"
 
 /* The output of tests/unit/gwauth_vectors.py. */
 static const char *key_id_hex = "1f642b901a4058c4";

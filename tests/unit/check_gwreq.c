@@ -10,25 +10,7 @@
 
 #include "mptcpshim/gwreq.h"
 #include "mptcpshim/util.h"
-
-static size_t unhex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-
-	while (*s) {
-		unsigned v;
-
-		if (*s == ' ') {
-			s++;
-			continue;
-		}
-		ck_assert_int_eq(sscanf(s, "%2x", &v), 1);
-		ck_assert_uint_lt(n, cap);
-		out[n++] = (uint8_t)v;
-		s += 2;
-	}
-	return n;
-}
+#include "unhex.h"
 
 static const char *auth64 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
                             "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20";

@@ -9,25 +9,7 @@
 
 #include "mptcpshim/socks.h"
 #include "mptcpshim/util.h"
-
-static size_t unhex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-
-	while (*s) {
-		unsigned v;
-
-		if (*s == ' ') {
-			s++;
-			continue;
-		}
-		ck_assert_int_eq(sscanf(s, "%2x", &v), 1);
-		ck_assert_uint_lt(n, cap);
-		out[n++] = (uint8_t)v;
-		s += 2;
-	}
-	return n;
-}
+#include "unhex.h"
 
 /* Drive the parser as the proxy would, over b[0..n) delivered at once:
  * REPLY bytes are collected into *replies.  Returns the final status and

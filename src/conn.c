@@ -168,7 +168,7 @@ static void hup_on_ready(struct ev_loop *loop, ev_io *w, int revents)
 	for (i = 0; i < n; i++) {
 		struct mps_conn *c = ev[i].data.ptr;
 
-		epoll_ctl(g_hup_ep, EPOLL_CTL_DEL, c->app_fd, NULL);
+		mps_real.epoll_ctl(g_hup_ep, EPOLL_CTL_DEL, c->app_fd, NULL);
 		c->hup_registered = 0;
 		conn_app_hup(c);
 	}
@@ -179,7 +179,7 @@ static int hup_watch(struct mps_conn *c)
 	struct epoll_event ev = {.events = 0, .data.ptr = c};
 
 	if (g_hup_ep < 0) {
-		g_hup_ep = epoll_create1(EPOLL_CLOEXEC);
+		g_hup_ep = mps_real.epoll_create1(EPOLL_CLOEXEC);
 		if (g_hup_ep < 0)
 			return -errno;
 		g_hup_ep = mps_ifd_take(g_hup_ep, 1); /* out of the app's range */
@@ -187,7 +187,7 @@ static int hup_watch(struct mps_conn *c)
 		ev_io_start(c->loop, &g_hup_io);
 		ev_unref(c->loop); /* the async watcher keeps the loop alive */
 	}
-	if (epoll_ctl(g_hup_ep, EPOLL_CTL_ADD, c->app_fd, &ev) != 0)
+	if (mps_real.epoll_ctl(g_hup_ep, EPOLL_CTL_ADD, c->app_fd, &ev) != 0)
 		return -errno;
 	c->hup_registered = 1;
 	return 0;
@@ -219,7 +219,7 @@ static void conn_free(struct mps_conn *c)
 	ev_timer_stop(c->loop, &c->watchdog);
 	ev_timer_stop(c->loop, &c->stale_tick);
 	if (c->hup_registered)
-		epoll_ctl(g_hup_ep, EPOLL_CTL_DEL, c->app_fd, NULL);
+		mps_real.epoll_ctl(g_hup_ep, EPOLL_CTL_DEL, c->app_fd, NULL);
 	while (c->nsf > 0) {
 		struct mps_subflow *sf = c->sf[c->nsf - 1];
 
@@ -1557,7 +1557,8 @@ static void conn_on_connected(struct ev_loop *loop, ev_io *w, int revents)
 
 static int new_tcp_socket(struct mps_conn *c)
 {
-	int fd = socket(c->peer.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	int fd = mps_real.socket(c->peer.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+				 IPPROTO_TCP);
 	int one = 1;
 
 	if (fd < 0)

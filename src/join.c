@@ -176,7 +176,7 @@ static int listen_on(int family, unsigned port)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP), zero = 0,
+	int fd = mps_real.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP), zero = 0,
 	    one = 1, e;
 
 	if (fd < 0)

@@ -307,7 +307,7 @@ static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t
 	int fd, rc;
 
 	mps_alloc_shim(1);
-	fd = socket(la->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	fd = mps_real.socket(la->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (fd >= 0)
 		fd = mps_ifd_take(fd, 0); /* out of the app's range; no room: no join */
 	mps_alloc_shim(0);

@@ -237,7 +237,7 @@ static void conn_free(struct mps_conn *c)
 	mps_sendbuf_free(&c->sb);
 	mps_sendbuf_free(&c->rxq);
 	mps_ofo_free(&c->ofo);
-	c->dead = 1;
+	mps_conn_set_state(c, MPS_CONN_CLOSED);
 	c->next = g_zombies;
 	g_zombies = c;
 	reaper_arm(c->loop);
@@ -283,9 +283,9 @@ void conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const c
 	int connecting = atomic_load(&c->sock->state) == MPS_SS_CONNECTING;
 	int i;
 
-	if (c->dead)
+	if (mps_conn_closed(c))
 		return;
-	c->dead = 1;
+	mps_conn_set_state(c, MPS_CONN_CLOSED);
 	if (why)
 		mps_warn("conn %s: aborting: %s", c->peer_str, why);
 	for (i = 0; i < c->nsf; i++) {
@@ -337,7 +337,7 @@ static void conn_finish(struct mps_conn *c)
 	mps_info("conn %s: closed gracefully", c->peer_str);
 	for (i = 0; i < c->nsf; i++)
 		sf_log_stats(c, c->sf[i]);
-	c->dead = 1;
+	mps_conn_set_state(c, MPS_CONN_CLOSED);
 	atomic_store(&c->sock->state, MPS_SS_CLOSED);
 	conn_free(c);
 }
@@ -387,7 +387,7 @@ void mps_conn_set_state(struct mps_conn *c, enum mps_conn_state s)
 /* Graceful end: both DATA_FINs exchanged and ACKed, nothing left to write. */
 void conn_check_done(struct mps_conn *c)
 {
-	if (c->dead)
+	if (mps_conn_closed(c))
 		return;
 	if (!c->fin_delivered)
 		return; /* the app has not seen everything, EOF included */
@@ -490,7 +490,7 @@ static void send_ack_all(struct mps_conn *c)
 {
 	int i;
 
-	for (i = 0; i < c->nsf && !c->dead; i++)
+	for (i = 0; i < c->nsf && !mps_conn_closed(c); i++)
 		if (sf_usable(c->sf[i]))
 			send_ack_on(c, c->sf[i]);
 }
@@ -519,7 +519,7 @@ static void wnd_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	/* data came (the update got through), the stream ended, or the
 	 * window closed again: nothing to repeat */
-	if (c->dead || c->rx_mode != RX_MP || c->rcv_nxt != c->wnd_rcv_nxt || mps_conn_rcv_fin(c) ||
+	if (mps_conn_closed(c) || c->rx_mode != RX_MP || c->rcv_nxt != c->wnd_rcv_nxt || mps_conn_rcv_fin(c) ||
 	    adv_wnd(c) < c->rcv_wnd_max / 4)
 		return;
 	send_ack_all(c);
@@ -536,7 +536,7 @@ static void ack_update(struct mps_conn *c)
 {
 	uint32_t wnd = adv_wnd(c);
 
-	if (c->rx_mode != RX_MP || c->dead)
+	if (c->rx_mode != RX_MP || mps_conn_closed(c))
 		return;
 	/* The window opened (the app drained rxq): tell the peer at once if
 	 * it grew by a quarter, as it may be waiting for exactly that. */
@@ -719,7 +719,7 @@ void conn_push(struct mps_conn *c)
 	uint64_t limit;
 	int multi, i;
 
-	if (c->dead || c->tx_mode == TX_HOLD || atomic_load(&c->sock->state) == MPS_SS_CONNECTING)
+	if (mps_conn_closed(c) || c->tx_mode == TX_HOLD || atomic_load(&c->sock->state) == MPS_SS_CONNECTING)
 		return;
 	if (c->tx_mode == TX_PLAIN) {
 		plain_push(c);
@@ -779,7 +779,7 @@ void conn_push(struct mps_conn *c)
 				ev_io_start(c->loop, &sf->wio);
 			}
 			sf_flush(c, sf);
-			if (c->dead)
+			if (mps_conn_closed(c))
 				return;
 		}
 	}
@@ -795,7 +795,7 @@ void conn_push(struct mps_conn *c)
 		stale_arm(c); /* a lone DATA_FIN can be stuck on a dead path too */
 	/* Control frames (HELLO_ACK, ADD_ADDR, ACKs, JOIN_OK) and the FIN
 	 * wait in the queues too: write whatever is queued. */
-	for (i = 0; i < c->nsf && !c->dead; i++) {
+	for (i = 0; i < c->nsf && !mps_conn_closed(c); i++) {
 		struct mps_subflow *sf = c->sf[i];
 
 		if (sf->nseg > 0 && sf->state != SF_CONNECTING && !ev_is_active(&sf->wio))
@@ -808,7 +808,7 @@ void conn_push(struct mps_conn *c)
 /* Read app bytes while there is room; start/stop the watcher to match. */
 void app_update_read(struct mps_conn *c)
 {
-	int want = !c->app_eof && !c->dead && c->tx_mode != TX_HOLD &&
+	int want = !c->app_eof && !mps_conn_closed(c) && c->tx_mode != TX_HOLD &&
 		   atomic_load(&c->sock->state) != MPS_SS_CONNECTING;
 
 	if (want) {
@@ -821,7 +821,7 @@ void app_update_read(struct mps_conn *c)
 			want = 0; /* first flight: no more until the peer is known */
 	}
 	/* The server holds the app's first bytes until it knows the peer. */
-	if (c->tx_mode == TX_HOLD && c->window_expired && !c->dead)
+	if (c->tx_mode == TX_HOLD && c->window_expired && !mps_conn_closed(c))
 		want = 1;
 	if (want)
 		ev_io_start(c->loop, &c->app_r);
@@ -908,7 +908,7 @@ static void app_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	conn_push(c);
-	if (c->dead)
+	if (mps_conn_closed(c))
 		return;
 	app_update_read(c);
 	conn_check_done(c);
@@ -1115,7 +1115,7 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 	int dup = 0, nframes = 0, more = 0;
 
 	b.n = 0;
-	while (!c->dead) {
+	while (!mps_conn_closed(c)) {
 		struct mps_frame f;
 		const char *why = NULL;
 		char msg[128];
@@ -1222,7 +1222,7 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 		send_ack(c); /* at once, even if rcv_nxt did not move */
 	else
 		ack_update(c);
-	if (more && !c->dead && !ev_is_active(&sf->rx_more)) {
+	if (more && !mps_conn_closed(c) && !ev_is_active(&sf->rx_more)) {
 		ev_timer_set(&sf->rx_more, 0., 0.);
 		ev_timer_start(c->loop, &sf->rx_more);
 	}
@@ -1254,7 +1254,7 @@ void rx_process(struct mps_conn *c, struct mps_subflow *sf)
 		rx_mp(c, sf);
 	else if (c->rx_mode == RX_PLAIN)
 		rx_plain(c, sf);
-	if (c->dead || sf->state == SF_DEAD)
+	if (mps_conn_closed(c) || sf->state == SF_DEAD)
 		return;
 	/* Keep a partial frame at the front for the next read. */
 	if (sf->roff == sf->rlen)
@@ -1265,7 +1265,7 @@ void rx_process(struct mps_conn *c, struct mps_subflow *sf)
 		sf->roff = 0;
 	}
 	conn_push(c);
-	if (c->dead)
+	if (mps_conn_closed(c))
 		return;
 	app_update_read(c);
 	conn_check_done(c);
@@ -1284,7 +1284,7 @@ static void app_on_write(struct ev_loop *loop, ev_io *w, int revents)
 		if (!sf)
 			return;
 		rx_process(c, sf);
-		if (!c->dead && !c->rx_blocked && sf->fd >= 0)
+		if (!mps_conn_closed(c) && !c->rx_blocked && sf->fd >= 0)
 			ev_io_start(loop, &sf->rio);
 		return;
 	}
@@ -1470,7 +1470,7 @@ void apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_ver
 		conn_abort(c, MPS_CR_PROTOCOL, 0, msg);
 		return;
 	}
-	if (!c->dead)
+	if (!mps_conn_closed(c))
 		rx_process(c, sf);
 }
 
@@ -1495,7 +1495,7 @@ static void hello_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (c->dead || c->rx_mode != RX_NEGO || !c->nsf)
+	if (mps_conn_closed(c) || c->rx_mode != RX_NEGO || !c->nsf)
 		return;
 	mps_info("conn %s: HELLO incomplete (%zu of %u bytes) %.1f s after its first bytes",
 	         c->peer_str, c->sf[0]->rlen, (unsigned)MPS_HELLO_LEN,
@@ -1560,7 +1560,7 @@ static void client_established(struct mps_conn *c)
 	ev_io_start(c->loop, &sf->rio);
 	sf_flush(c, sf);
 	conn_push(c);
-	if (!c->dead)
+	if (!mps_conn_closed(c))
 		app_update_read(c);
 }
 
@@ -2009,7 +2009,7 @@ void mps_conn_exit_drain(struct ev_loop *loop)
 
 static int conn_drained(const struct mps_conn *c)
 {
-	if (c->dead || (c->tx_mode != TX_PLAIN && n_usable(c) == 0) ||
+	if (mps_conn_closed(c) || (c->tx_mode != TX_PLAIN && n_usable(c) == 0) ||
 	    (c->tx_mode == TX_PLAIN && (!c->nsf || c->sf[0]->wr_dead)))
 		return 1;
 	if (atomic_load(&c->sock->state) == MPS_SS_CONNECTING)
@@ -2034,7 +2034,7 @@ int mps_conn_all_drained(void)
  * while one is, the connection must be serviced. */
 static int conn_finished(const struct mps_conn *c)
 {
-	return c->dead || (c->app_closed && conn_drained(c));
+	return mps_conn_closed(c) || (c->app_closed && conn_drained(c));
 }
 
 int mps_conn_all_finished(void)

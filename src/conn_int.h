@@ -224,7 +224,6 @@ struct mps_conn {
 	struct mps_cmd start_cmd;
 	struct mps_conn *next, *prev; /* every live connection (shim thread) */
 	int exiting; /* the process is exiting: what the app wrote is all */
-	int dead;
 };
 
 /* The engine's files call each other: what one file defines and another
@@ -241,6 +240,12 @@ void conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const c
 void conn_check_done(struct mps_conn *c);
 void mps_conn_set_state(struct mps_conn *c, enum mps_conn_state s);
 const char *mps_conn_state_name(enum mps_conn_state s);
+/* Ended (aborted or finished): code up the stack checks it after a call
+ * that may have ended c, whose memory is released after the callbacks. */
+static inline int mps_conn_closed(const struct mps_conn *c)
+{
+	return c->state == MPS_CONN_CLOSED;
+}
 /* The DATA_FIN facts the state holds (none once CLOSED). */
 static inline int mps_conn_fin_sent(const struct mps_conn *c)
 {

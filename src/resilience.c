@@ -77,7 +77,7 @@ void rejoin_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	struct mps_conn *c = w->data;
 
 	pm_fill(c);
-	if (c->dead)
+	if (mps_conn_closed(c))
 		return;
 	if (c->outage)
 		c->rejoin_backoff = MPS_MIN(c->rejoin_backoff * 2, 2.0);
@@ -93,7 +93,7 @@ void rejoin_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
  * address event); the server waits for a join. */
 static void outage_begin(struct mps_conn *c, const char *why)
 {
-	if (c->outage || c->dead)
+	if (c->outage || mps_conn_closed(c))
 		return;
 	c->outage = 1;
 	c->outage_since = ev_now(c->loop);
@@ -181,7 +181,7 @@ void stale_arm(struct mps_conn *c)
 {
 	int i;
 
-	if (!ev_is_active(&c->stale_tick) && c->nsf > 1 && c->rx_mode == RX_MP && !c->dead) {
+	if (!ev_is_active(&c->stale_tick) && c->nsf > 1 && c->rx_mode == RX_MP && !mps_conn_closed(c)) {
 		/* The tick was off (nothing outstanding): the ages start now,
 		 * not at the last ACK before the idle spell. */
 		for (i = 0; i < c->nsf; i++)
@@ -293,7 +293,7 @@ void watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		c->last_resend = ev_now(loop);
 		resend_from_una(c);
 		conn_push(c);
-		if (c->dead)
+		if (mps_conn_closed(c))
 			return;
 	}
 	if (ev_now(loop) - c->last_progress > mps_config()->outage_timeout) {

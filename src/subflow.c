@@ -427,7 +427,7 @@ static void sf_on_write(struct ev_loop *loop, ev_io *w, int revents)
 	struct mps_conn *c = sf->c;
 
 	ev_io_stop(loop, w);
-	if (!c || c->dead)
+	if (!c || mps_conn_closed(c))
 		return;
 	if (sf->state == SF_CONNECTING) {
 		client_join_connected(c, sf);
@@ -436,7 +436,7 @@ static void sf_on_write(struct ev_loop *loop, ev_io *w, int revents)
 	sf->ready = 1;
 	sf_flush(c, sf);
 	conn_push(c);
-	if (c->dead)
+	if (mps_conn_closed(c))
 		return;
 	app_update_read(c);
 	conn_check_done(c);
@@ -453,7 +453,7 @@ static void sf_on_rx_more(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (!c || c->dead || sf->state == SF_DEAD || c->rx_mode != RX_MP)
+	if (!c || mps_conn_closed(c) || sf->state == SF_DEAD || c->rx_mode != RX_MP)
 		return;
 	rx_process(c, sf);
 }
@@ -477,7 +477,7 @@ static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		 * take it (plain relay), rx_blocked is set and app_on_write
 		 * resumes us. */
 		rx_process(c, sf);
-		if (c->dead || sf->state == SF_DEAD)
+		if (mps_conn_closed(c) || sf->state == SF_DEAD)
 			return;
 		if (sf->rlen == RBUF_SIZE) {
 			ev_io_stop(loop, w);
@@ -495,7 +495,7 @@ static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		if (c->rx_mode == RX_NEGO) {
 			ev_io_stop(loop, w);
 			apply_verdict(c, sf, mps_nego_eof(&c->nego));
-			if (!c->dead && c->rx_mode == RX_PLAIN && c->role == MPS_SERVER) {
+			if (!mps_conn_closed(c) && c->rx_mode == RX_PLAIN && c->role == MPS_SERVER) {
 				rcv_fin_reached(c);
 				conn_check_done(c);
 			}

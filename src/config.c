@@ -31,6 +31,7 @@
 #define ENV_BACKUP "MPTCPSHIM_BACKUP"
 #define ENV_OUTAGE_TIMEOUT "MPTCPSHIM_OUTAGE_TIMEOUT"
 #define ENV_JOIN_PORTS "MPTCPSHIM_JOIN_PORTS"
+#define ENV_KERNEL_MPTCP "MPTCPSHIM_KERNEL_MPTCP"
 /* Internal: set by our exec hooks for the new image (src/inherit.c). */
 #define ENV_INHERIT "MPTCPSHIM_INHERIT"
 /* Internal: set by the first process of a command that warned about its
@@ -365,6 +366,12 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 				c->join_port_hi = (uint16_t)hi;
 			}
 		}
+	}
+	if ((v = get(ENV_KERNEL_MPTCP)) && *v) {
+		if (!strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "true"))
+			c->kernel_mptcp = 1;
+		else if (strcmp(v, "0") && strcmp(v, "no") && strcmp(v, "false"))
+			warnf(warn, ENV_KERNEL_MPTCP, v, "expected 0 or 1");
 	}
 	if ((v = get(ENV_EXCLUDE)) && *v) {
 		if (parse_ifnames(v, c->exclude, &c->nexclude))

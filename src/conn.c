@@ -39,6 +39,7 @@
 
 #include "conn_int.h"
 #include "mptcpshim/crypto.h"
+#include "mptcpshim/kmptcp.h"
 #include "mptcpshim/dss_rcv.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/netmon.h"
@@ -1590,11 +1591,17 @@ static void conn_on_connected(struct ev_loop *loop, ev_io *w, int revents)
 	client_established(c);
 }
 
+/* The plain reconnect's socket: kernel MPTCP where MPTCPSHIM_KERNEL_MPTCP
+ * asks for it and the kernel has it (a kernel-MPTCP server gets multipath,
+ * a plain one sees TCP: kmptcp.h), else TCP. */
 static int new_tcp_socket(struct mps_conn *c)
 {
-	int fd = socket(c->peer.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	int fd = mps_kmptcp_socket(c->peer.ss_family, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	int one = 1;
 
+	if (fd < 0)
+		fd = socket(c->peer.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		            IPPROTO_TCP);
 	if (fd < 0)
 		return -errno;
 	/* Out of the app's range; if there is no room it stays low: the

@@ -44,12 +44,23 @@ int mps_kmptcp_socket(int family, int flags)
 static const struct {
 	int level, name;
 } int_opts[] = {
-        {SOL_SOCKET, SO_KEEPALIVE},   {SOL_SOCKET, SO_REUSEADDR}, {SOL_SOCKET, SO_REUSEPORT},
-        {SOL_SOCKET, SO_PRIORITY},    {SOL_SOCKET, SO_MARK},      {SOL_SOCKET, SO_RCVBUF},
-        {SOL_SOCKET, SO_SNDBUF},      {IPPROTO_TCP, TCP_NODELAY}, {IPPROTO_TCP, TCP_KEEPIDLE},
-        {IPPROTO_TCP, TCP_KEEPINTVL}, {IPPROTO_TCP, TCP_KEEPCNT}, {IPPROTO_TCP, TCP_USER_TIMEOUT},
-        {IPPROTO_IP, IP_TOS},         {IPPROTO_IP, IP_TTL},       {IPPROTO_IPV6, IPV6_V6ONLY},
-        {IPPROTO_IPV6, IPV6_TCLASS},  {IPPROTO_IPV6, IPV6_UNICAST_HOPS},
+        {SOL_SOCKET, SO_KEEPALIVE},
+        {SOL_SOCKET, SO_REUSEADDR},
+        {SOL_SOCKET, SO_REUSEPORT},
+        {SOL_SOCKET, SO_PRIORITY},
+        {SOL_SOCKET, SO_MARK},
+        {SOL_SOCKET, SO_RCVBUF},
+        {SOL_SOCKET, SO_SNDBUF},
+        {IPPROTO_TCP, TCP_NODELAY},
+        {IPPROTO_TCP, TCP_KEEPIDLE},
+        {IPPROTO_TCP, TCP_KEEPINTVL},
+        {IPPROTO_TCP, TCP_KEEPCNT},
+        {IPPROTO_TCP, TCP_USER_TIMEOUT},
+        {IPPROTO_IP, IP_TOS},
+        {IPPROTO_IP, IP_TTL},
+        {IPPROTO_IPV6, IPV6_V6ONLY},
+        {IPPROTO_IPV6, IPV6_TCLASS},
+        {IPPROTO_IPV6, IPV6_UNICAST_HOPS},
 };
 #define N_INT_OPTS (sizeof(int_opts) / sizeof(int_opts[0]))
 
@@ -101,7 +112,8 @@ void mps_kmptcp_copy_opts(int from, int to, int family)
 	memset(name0, 0, sizeof(name0));
 	if (mps_real.getsockopt(from, IPPROTO_TCP, TCP_CONGESTION, name, &l) == 0) {
 		l = sizeof(name0) - 1;
-		if (fresh < 0 || mps_real.getsockopt(fresh, IPPROTO_TCP, TCP_CONGESTION, name0, &l) ||
+		if (fresh < 0 ||
+		    mps_real.getsockopt(fresh, IPPROTO_TCP, TCP_CONGESTION, name0, &l) ||
 		    strcmp(name, name0))
 			mps_real.setsockopt(to, IPPROTO_TCP, TCP_CONGESTION, name,
 			                    (socklen_t)strlen(name));

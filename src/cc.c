@@ -278,7 +278,10 @@ int mps_cc_update(struct mps_cc *cc, int i, const struct mps_cc_sample *s)
 		sf->loss_events++;
 	}
 	if (acked) {
-		if (s->slow_start)
+		/* slow start only before the subflow's first loss: bbr keeps
+		 * ssthresh "infinite", so cwnd < ssthresh would say slow start
+		 * for good and the window would never be coupled */
+		if (s->slow_start && !sf->loss_events)
 			sf->w += (double)acked;
 		else
 			sf->w += cc->ops->increase(cc, i, acked);

@@ -11,6 +11,7 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
+#include "mptcpshim/cc.h"
 #include "mptcpshim/config.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/sched.h"
@@ -28,6 +29,7 @@
 #define ENV_EXCLUDE "MPTCPSHIM_EXCLUDE"
 #define ENV_ADVERTISE "MPTCPSHIM_ADVERTISE"
 #define ENV_SCHEDULER "MPTCPSHIM_SCHEDULER"
+#define ENV_CC "MPTCPSHIM_CC"
 #define ENV_BACKUP "MPTCPSHIM_BACKUP"
 #define ENV_OUTAGE_TIMEOUT "MPTCPSHIM_OUTAGE_TIMEOUT"
 #define ENV_JOIN_PORTS "MPTCPSHIM_JOIN_PORTS"
@@ -259,6 +261,7 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 	c->advertise_all = 1;
 	c->outage_timeout = 30;
 	strcpy(c->scheduler, "default");
+	strcpy(c->cc, "uncoupled");
 
 	if ((v = get(ENV_DISABLE)) && *v) {
 		if (!strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "true"))
@@ -388,6 +391,12 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 			strcpy(c->scheduler, v);
 		else
 			warnf(warn, ENV_SCHEDULER, v, "expected default, roundrobin or redundant");
+	}
+	if ((v = get(ENV_CC)) && *v) {
+		if ((mps_cc_find(v) || !strcmp(v, "auto")) && strlen(v) < sizeof(c->cc))
+			strcpy(c->cc, v);
+		else
+			warnf(warn, ENV_CC, v, "expected uncoupled, lia, olia or auto");
 	}
 }
 

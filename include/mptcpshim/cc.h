@@ -85,8 +85,9 @@ void mps_cc_init(struct mps_cc *cc, const struct mps_cc_ops *ops);
  *    reduction per window of losses, as TCP): a loss event, the window
  *    halves (RFC 6356 section 3: "decrease cwnd_i by cwnd_i/2"); OLIA's
  *    l1 = l2, l2 = 0;
- *  - bytes_acked grew: in slow start the window grows by the bytes acked
- *    (RFC 6356 leaves slow start unchanged), otherwise by
+ *  - bytes_acked grew: in slow start (the sample says so and the subflow
+ *    had no loss event yet) the window grows by the bytes acked (RFC 6356
+ *    leaves slow start unchanged), otherwise by
  *    ops->increase(); OLIA's l2 grows by the bytes acked;
  *  - then the window is bounded to [min(2 * mss, kcwnd), kcwnd].
  * Returns 0, or -EINVAL for a bad index or sample. */

@@ -443,6 +443,22 @@ START_TEST(test_cc_loss)
 		near(cc.sf[0].w, 2000, 1e-9);
 		/* the other subflow is untouched */
 		near(cc.sf[1].w, 20000, 1e-9);
+		/* a reading that says slow start (bbr's ssthresh stays "infinite")
+		 * after a loss event: congestion avoidance all the same.  LIA:
+		 * alpha over (2000, 20000) at equal RTT = 22000 * 20000 / 22000^2
+		 * = 0.90909; min(0.90909 * 1000 * 1000 / 22000 = 41.32, 1000 *
+		 * 1000 / 2000 = 500) = 41.32 B, not + 1000 */
+		struct mps_cc_sample ss = smp(1500000, cc.sf[0].acked_prev + 1000,
+		                              cc.sf[0].retr_prev, 100000, 1000, BIG, 1);
+		ck_assert_int_eq(mps_cc_update(&cc, 0, &ss), 0);
+		ck_assert_msg(cc.sf[0].w < 2900, "%s: slow start after a loss: %.1f", algs[a],
+		              cc.sf[0].w);
+		/* OLIA: l = 0 on both, so both are "best"; M = {1}, C = {0},
+		 * alpha_0 = 1/2: 1000 * ((2/r^2) / (22/r)^2 + 0.5/2) = 254.13 B */
+		if (a == 0)
+			near(cc.sf[0].w, 2000 + 20000.0 / 22000 * 1e6 / 22000, 1e-9);
+		else
+			near(cc.sf[0].w, 2000 + 1000 * (2.0 / 484 + 0.25), 1e-9);
 	}
 }
 END_TEST

@@ -65,11 +65,11 @@ static void slot_free(struct mps_ccglue *g, int s)
 
 static void log_state(struct mps_conn *c, struct mps_ccglue *g, double now)
 {
-	char line[512];
+	char line[1024];
 	size_t off = 0;
 	int s;
 
-	for (s = 0; s < MPS_CC_MAX_SF && off < sizeof(line) - 96; s++) {
+	for (s = 0; s < MPS_CC_MAX_SF && off < sizeof(line) - 200; s++) {
 		const struct mps_cc_sf *f = &g->cc.sf[s];
 		int n;
 
@@ -83,6 +83,17 @@ static void log_state(struct mps_conn *c, struct mps_ccglue *g, double now)
 		             mps_cc_is_coupled(&g->cc, s) ? "coupled" : "uncoupled");
 		if (n > 0)
 			off += (size_t)n;
+		if (g->autom && off < sizeof(line) - 96) {
+			const struct mps_sbd_flow *d = &g->sbd.f[s];
+
+			n = snprintf(
+			        line + off, sizeof(line) - off,
+			        " detector: skew %.2f var %.0f us freq %.2f loss %.4f %s group %d",
+			        d->skew_est, d->var_est, d->freq_est, d->pkt_loss,
+			        d->bottleneck ? "bottleneck" : "no bottleneck", d->group);
+			if (n > 0)
+				off += (size_t)n;
+		}
 	}
 	if (off)
 		mps_dbg("conn %s: cc %s%s:%s", c->peer_str, g->cc.ops->name,

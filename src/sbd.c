@@ -24,6 +24,8 @@ void mps_sbd_params_default(struct mps_sbd_params *p)
 	p->p_d = 0.1;
 	p->p_v = 0.7;
 	p->var_min_us = 200;
+	p->corr_min = 0.5;
+	p->corr_n = 8;
 }
 
 void mps_sbd_init(struct mps_sbd *d, const struct mps_sbd_params *p)
@@ -115,7 +117,7 @@ static int bottlenecked(const struct mps_sbd *d, const struct mps_sbd_flow *f)
 
 	if (f->intervals < p->min_intervals || !f->num_sv)
 		return 0;
-	if (f->pkt_loss > p->p_l)
+	if (f->pkt_loss > p->p_l / 10)
 		return 1;
 	if (f->var_est < p->var_min_us)
 		return 0;
@@ -216,6 +218,75 @@ static void group(const struct mps_sbd *d, int *lab)
 	}
 }
 
+/* Pearson correlation of a's and b's interval mean delays over the
+ * intervals both have samples in (both rings advance together, so the k-th
+ * most recent interval is the same one for both), squared and signed:
+ * corr^2 if corr > 0, -1 if corr <= 0, -2 with fewer than corr_n such
+ * intervals or no variation (no libm: the caller compares with
+ * corr_min^2). */
+static double correlation(const struct mps_sbd *d, const struct mps_sbd_flow *a,
+                          const struct mps_sbd_flow *b)
+{
+	double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0, n = 0, cov, vx, vy;
+	int k, kmax = a->count < b->count ? a->count : b->count;
+
+	for (k = 0; k < kmax; k++) {
+		const struct mps_sbd_iv *x = recent(d, a, k), *y = recent(d, b, k);
+		double mx, my;
+
+		if (!x->num || !y->num)
+			continue;
+		mx = x->sum / x->num;
+		my = y->sum / y->num;
+		sx += mx;
+		sy += my;
+		sxx += mx * mx;
+		syy += my * my;
+		sxy += mx * my;
+		n++;
+	}
+	if (n < d->p.corr_n || n < 2)
+		return -2;
+	cov = sxy - sx * sy / n;
+	vx = sxx - sx * sx / n;
+	vy = syy - sy * sy / n;
+	if (vx <= 0 || vy <= 0)
+		return -2;
+	if (cov <= 0)
+		return -1;
+	return (cov * cov) / (vx * vy);
+}
+
+/* Ours: within each label, a member joins the first subgroup whose first
+ * member it correlates with (corr >= corr_min), else starts one. */
+static void split_uncorrelated(const struct mps_sbd *d, int *lab)
+{
+	int i, j, next = 0, nl[MPS_SBD_MAX_FLOWS], head[MPS_SBD_MAX_FLOWS];
+	double min2 = d->p.corr_min * d->p.corr_min;
+
+	if (d->p.corr_min <= 0)
+		return;
+	for (i = 0; i < d->nflows; i++) {
+		nl[i] = -1;
+		head[i] = i;
+		if (lab[i] < 0)
+			continue;
+		for (j = 0; j < i; j++) {
+			if (lab[j] != lab[i] || head[j] != j)
+				continue;
+			if (correlation(d, &d->f[i], &d->f[j]) >= min2) {
+				nl[i] = nl[j];
+				head[i] = j;
+				break;
+			}
+		}
+		if (nl[i] < 0)
+			nl[i] = next++;
+	}
+	for (i = 0; i < d->nflows; i++)
+		lab[i] = nl[i];
+}
+
 static int regroup(struct mps_sbd *d, uint64_t now_us)
 {
 	int lab[MPS_SBD_MAX_FLOWS], i, j, changed = 0;
@@ -231,6 +302,7 @@ static int regroup(struct mps_sbd *d, uint64_t now_us)
 			lab[i] = 0;
 	}
 	group(d, lab);
+	split_uncorrelated(d, lab);
 	for (i = 0; i < d->nflows; i++) {
 		int g = -1;
 

@@ -22,7 +22,13 @@
  * flows are split into groups: sorted by freq_est, split where successive
  * values differ by more than p_f; then by var_est (more than p_mad times the
  * larger), skew_est (more than p_s), and, where loss is significant
- * (pkt_loss > p_l / 10), pkt_loss (more than p_d times the larger). */
+ * (pkt_loss > p_l / 10), pkt_loss (more than p_d times the larger).
+ * Ours, beyond the RFC: loss above p_l / 10 also marks a bottleneck (TCP
+ * senders show 1-10 % retransmissions behind a bottleneck whose delays are
+ * not skewed the RFC's way, as with bbr), and a group is split further so
+ * that its flows' interval mean delays correlate in time (Pearson >=
+ * corr_min over at least corr_n common intervals): equal statistics of two
+ * independent queues no longer group them. */
 #ifndef MPS_SBD_H
 #define MPS_SBD_H
 
@@ -45,6 +51,9 @@ struct mps_sbd_params {
 	double p_d;        /* loss grouping threshold, relative (0.1) */
 	double p_v;        /* significance of a crossing, times var_est (0.7) */
 	double var_min_us; /* ours: below it no queue is seen (200 us) */
+	double corr_min;   /* ours: grouped flows' interval means correlate at
+			     * least this much (Pearson; 0.5; 0 = off) */
+	int corr_n;        /* ours: fewest common intervals for it (8) */
 };
 
 struct mps_sbd_iv {

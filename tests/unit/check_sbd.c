@@ -166,7 +166,8 @@ static double delay(struct path *p, const struct path *q, uint64_t t)
  * struct for a shared one).  Returns the time (us from the start) from
  * which the two flows stayed grouped together to the end, or 0 if they were
  * not grouped at the end; *ever_us: first time they were grouped at all. */
-static uint64_t last_us; /* last time the two were grouped (0: never) */
+static uint64_t last_us;                        /* last time the two were grouped (0: never) */
+static const struct mps_sbd_params *run_params; /* NULL: the defaults */
 
 static uint64_t run(struct path *p, struct path *const *q, int secs, uint64_t *ever_us,
                     struct mps_sbd *d)
@@ -175,7 +176,7 @@ static uint64_t run(struct path *p, struct path *const *q, int secs, uint64_t *e
 	*ever_us = 0;
 	last_us = 0;
 
-	mps_sbd_init(d, NULL);
+	mps_sbd_init(d, run_params);
 	for (t = start; t < end; t += 25000) {
 		for (int i = 0; i < 2; i++) {
 			ck_assert_int_eq(mps_sbd_delay(d, i, t, delay(&p[i], q[i], t)), 0);
@@ -288,6 +289,45 @@ START_TEST(test_sbd_independent)
 }
 END_TEST
 
+/* Two independent queues alike in period, depth and shape, out of phase
+ * (1 s apart of 2 s): the RFC's statistics cannot tell them apart (with our
+ * correlation step off they are grouped); their interval means do not move
+ * together (anti-correlated here), so with it they are not. */
+START_TEST(test_sbd_same_shape)
+{
+	struct mps_sbd d;
+	struct mps_sbd_params p;
+	struct path qa = {.amp = 20000, .period = 2000000, .phase = 0};
+	struct path qb = {.amp = 20000, .period = 2000000, .phase = 1000000};
+	struct path pp[2] = {{.base = 10000, .noise = 300, .rng = 21},
+	                     {.base = 10000, .noise = 300, .rng = 22}};
+	struct path *qs[2] = {&qa, &qb};
+	uint64_t ever, since;
+
+	mps_sbd_params_default(&p);
+	p.corr_min = 0;
+	run_params = &p;
+	since = run(pp, qs, 30, &ever, &d);
+	show("same shape, RFC only", &d);
+	ck_assert_msg(since > 0, "the RFC's statistics alone should group these");
+
+	run_params = NULL;
+	pp[0].rng = 21;
+	pp[1].rng = 22;
+	since = run(pp, qs, 30, &ever, &d);
+	show("same shape", &d);
+	ck_assert_msg(ever == 0, "grouped at %.2f s", ever / 1e6);
+
+	/* a third phase (0.7 s of 2 s): correlation cos(2 pi 0.35) < 0.5 */
+	struct path qc = {.amp = 20000, .period = 2000000, .phase = 700000};
+	struct path *qs2[2] = {&qa, &qc};
+	since = run(pp, qs2, 30, &ever, &d);
+	show("same shape, 0.7 s apart", &d);
+	ck_assert_msg(last_us < 17500000, "grouped at %.2f s", last_us / 1e6);
+	ck_assert_uint_eq(since, 0);
+}
+END_TEST
+
 /* Quiet paths (jitter and rare spikes, no queue): not bottlenecked, not
  * grouped; nor are two paths with a perfectly constant delay (the
  * variability floor: their statistics are identical, skew 0). */
@@ -381,6 +421,7 @@ static Suite *sbd_suite(void)
 	tc = tcase_create("traces");
 	tcase_add_test(tc, test_sbd_shared);
 	tcase_add_test(tc, test_sbd_independent);
+	tcase_add_test(tc, test_sbd_same_shape);
 	tcase_add_test(tc, test_sbd_quiet);
 	tcase_add_test(tc, test_sbd_remove);
 	tcase_add_test(tc, test_sbd_deterministic);

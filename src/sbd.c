@@ -340,12 +340,15 @@ static void close_interval(struct mps_sbd *d)
 	}
 }
 
-int mps_sbd_tick(struct mps_sbd *d, uint64_t now_us)
+/* Closes the intervals that ended; a change of groups is remembered in
+ * d->changed until mps_sbd_tick reports it (a sample that closes an
+ * interval regroups too, and must not swallow the news). */
+static void tick(struct mps_sbd *d, uint64_t now_us)
 {
 	int closed = 0;
 
-	if (!d || !d->t0)
-		return 0;
+	if (!d->t0)
+		return;
 	/* after a long silence only the last n intervals matter (all empty) */
 	if (now_us > d->t0 + (uint64_t)(d->p.n + 1) * d->p.t_us) {
 		uint64_t skip = (now_us - d->t0) / d->p.t_us - (uint64_t)d->p.n;
@@ -356,7 +359,20 @@ int mps_sbd_tick(struct mps_sbd *d, uint64_t now_us)
 		d->t0 += d->p.t_us;
 		closed = 1;
 	}
-	return closed ? regroup(d, now_us) : 0;
+	if (closed && regroup(d, now_us))
+		d->changed = 1;
+}
+
+int mps_sbd_tick(struct mps_sbd *d, uint64_t now_us)
+{
+	int changed;
+
+	if (!d)
+		return 0;
+	tick(d, now_us);
+	changed = d->changed;
+	d->changed = 0;
+	return changed;
 }
 
 static struct mps_sbd_flow *flow(struct mps_sbd *d, int i, uint64_t now_us)
@@ -367,7 +383,7 @@ static struct mps_sbd_flow *flow(struct mps_sbd *d, int i, uint64_t now_us)
 		return NULL;
 	if (!d->t0)
 		d->t0 = now_us;
-	mps_sbd_tick(d, now_us);
+	tick(d, now_us);
 	f = &d->f[i];
 	if (!f->active) {
 		memset(f, 0, sizeof(*f));

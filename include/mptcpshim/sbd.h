@@ -84,6 +84,7 @@ struct mps_sbd {
 	struct mps_sbd_params p;
 	int nflows;  /* slots in use: f[0..nflows) */
 	uint64_t t0; /* start of the current interval; 0 = not started */
+	int changed; /* groups changed since mps_sbd_tick last said so */
 	struct mps_sbd_flow f[MPS_SBD_MAX_FLOWS];
 };
 
@@ -104,7 +105,8 @@ int mps_sbd_loss(struct mps_sbd *d, int i, uint64_t now_us, uint64_t sent, uint6
 
 /* Closes every interval that ended at or before now_us (an interval with no
  * samples counts as empty), recomputes the statistics, verdicts and groups.
- * Returns 1 if any flow's group changed, else 0. */
+ * Returns 1 if any flow's group changed since the last call (also when a
+ * sample's own closing of an interval changed them), else 0. */
 int mps_sbd_tick(struct mps_sbd *d, uint64_t now_us);
 
 /* Flow i leaves. */

@@ -17,7 +17,7 @@
 #           while a plain flow competes (the coupled windows gate the
 #           subflows): sha256 equal, the second path used.
 # FAIRNESS_CC overrides the mode of the shared case (uncoupled: the check
-# that this test fails without coupling).
+# that this test fails without coupling), FAIRNESS_SECS its length.
 . "$(dirname "$0")/lib.sh"
 T_TIMEOUT=150
 tb_init fairness
@@ -90,8 +90,8 @@ if selected shared; then
 	wait_listen "$NS_S" "$mp"
 	saved=("${T_ENV[@]}")
 	T_ENV+=("MPTCPSHIM_CC=${FAIRNESS_CC:-lia}" MPTCPSHIM_SUBFLOWS_PER_PATH=2)
-	compete "$PORT" 8
-	nsrun shim "$NS_C" iperf3 -C bbr -c "$SRV4" -p "$mp" -t 8 -J >"$T_DIR/mp.json" ||
+	compete "$PORT" "${FAIRNESS_SECS:-8}"
+	nsrun shim "$NS_C" iperf3 -C bbr -c "$SRV4" -p "$mp" -t "${FAIRNESS_SECS:-8}" -J >"$T_DIR/mp.json" ||
 		fail "shim iperf3 failed: $(head -c 300 "$T_DIR/mp.json")"
 	T_ENV=("${saved[@]}")
 	wait "$COMP_PID" || fail "competing iperf3 failed: $(cat "$T_DIR/comp-$PORT.err")"

@@ -163,7 +163,13 @@ static void group(const struct mps_sbd *d, int *lab)
 	int next, k, i;
 	int idx[MPS_SBD_MAX_FLOWS], nl[MPS_SBD_MAX_FLOWS];
 
-	for (k = K_FREQ; k <= K_LOSS; k++) {
+	/* with the correlation step on (ours), the loss split is left out:
+	 * TCP retransmission rates of subflows behind one queue differ by far
+	 * more than p_d (0.6 % against 6 % measured), and the correlation is
+	 * the direct test */
+	int last = d->p.corr_min > 0 ? K_SKEW : K_LOSS;
+
+	for (k = K_FREQ; k <= last; k++) {
 		int label, done[MPS_SBD_MAX_FLOWS] = {0};
 
 		next = 0;

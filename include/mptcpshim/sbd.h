@@ -28,7 +28,9 @@
  * not skewed the RFC's way, as with bbr), and a group is split further so
  * that its flows' interval mean delays correlate in time (Pearson >=
  * corr_min over at least corr_n common intervals): equal statistics of two
- * independent queues no longer group them. */
+ * independent queues no longer group them.  With that step on, the loss
+ * split is left out (retransmission rates of subflows behind one queue
+ * differ far more than p_d). */
 #ifndef MPS_SBD_H
 #define MPS_SBD_H
 

@@ -12,6 +12,7 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
+#include "mptcpshim/cc.h"
 #include "mptcpshim/config.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/sched.h"
@@ -30,6 +31,7 @@
 #define ENV_EXCLUDE "MPTCPSHIM_EXCLUDE"
 #define ENV_ADVERTISE "MPTCPSHIM_ADVERTISE"
 #define ENV_SCHEDULER "MPTCPSHIM_SCHEDULER"
+#define ENV_CC "MPTCPSHIM_CC"
 #define ENV_BACKUP "MPTCPSHIM_BACKUP"
 #define ENV_OUTAGE_TIMEOUT "MPTCPSHIM_OUTAGE_TIMEOUT"
 #define ENV_JOIN_PORTS "MPTCPSHIM_JOIN_PORTS"
@@ -403,6 +405,14 @@ static const char *parse_scheduler(struct mps_config *c, const struct env_var *e
 	return NULL;
 }
 
+static const char *parse_cc(struct mps_config *c, const struct env_var *e, const char *v)
+{
+	if ((!mps_cc_find(v) && strcmp(v, "auto")) || strlen(v) >= sizeof(c->cc))
+		return e->expect;
+	strcpy(c->cc, v);
+	return NULL;
+}
+
 /* In the order the warnings come out. */
 static const struct env_var g_vars[] = {
 	VAR(ENV_DISABLE, parse_disable, "expected 0 or 1"),
@@ -423,6 +433,7 @@ static const struct env_var g_vars[] = {
 	IFNAMES(ENV_EXCLUDE, exclude, nexclude),
 	VAR(ENV_ADVERTISE, parse_advertise, "expected all, none or IFNAME/ADDRESS,... (at most 16)"),
 	VAR(ENV_SCHEDULER, parse_scheduler, "expected default, roundrobin or redundant"),
+	VAR(ENV_CC, parse_cc, "expected uncoupled, lia, olia or auto"),
 };
 
 _Static_assert(sizeof(((struct mps_config *)0)->plain_cache_ttl) == sizeof(uint32_t) &&
@@ -446,6 +457,7 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 	c->advertise_all = 1;
 	c->outage_timeout = 30;
 	strcpy(c->scheduler, "default");
+	strcpy(c->cc, "uncoupled");
 	/* Default: a per-user file in /tmp (peercache.c refuses one that is
 	 * not a regular file of ours that nobody else can write). */
 	snprintf(c->peer_cache, sizeof(c->peer_cache), "/tmp/mptcpshim-peers-%u",

@@ -219,6 +219,7 @@ static void conn_free(struct mps_conn *c)
 	unpark_all(c);
 	ev_timer_stop(c->loop, &c->watchdog);
 	ev_timer_stop(c->loop, &c->stale_tick);
+	cc_free(c);
 	if (c->hup_registered)
 		mps_real.epoll_ctl(g_hup_ep, EPOLL_CTL_DEL, c->app_fd, NULL);
 	while (c->nsf > 0) {
@@ -744,7 +745,8 @@ void conn_push(struct mps_conn *c)
 
 				v[i].rtt_us = s->rtt_us;
 				v[i].usable = (uint8_t)sf_usable(s);
-				v[i].ready = (uint8_t)(s->ready && sf_budget(c, s, multi) > 0);
+				v[i].ready = (uint8_t)(s->ready && sf_budget(c, s, multi) > 0 &&
+						       cc_room(c, s) > 0);
 				v[i].backup = s->backup;
 				v[i].tx_bytes = s->tx_bytes;
 			}
@@ -752,7 +754,7 @@ void conn_push(struct mps_conn *c)
 			if (k < 0)
 				break;
 			sf = c->sf[k];
-			budget = sf_budget(c, sf, multi);
+			budget = MPS_MIN(sf_budget(c, sf, multi), cc_room(c, sf));
 			/* Reinjected bytes first: they hold up the receiver. */
 			while (framed < budget && c->reinj.n) {
 				uint64_t at = c->reinj.r[0].start, end = c->reinj.r[0].end;

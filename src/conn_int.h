@@ -225,6 +225,7 @@ struct mps_conn {
 	double last_resend; /* data-level retransmission, at most once a second */
 	double peer_closed_at; /* when the peer last closed (FIN/RST) a subflow mid-stream */
 	ev_timer stale_tick; /* blackhole detection, while >= 2 subflows carry data */
+	struct mps_ccglue *ccg; /* coupled congestion control (src/ccglue.c); NULL: none yet */
 
 	struct ev_loop *loop;
 	struct mps_cmd start_cmd;
@@ -304,6 +305,14 @@ void rejoin_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 void outage_end(struct mps_conn *c);
 void stale_arm(struct mps_conn *c);
 void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents);
+/* ccglue.c: coupled congestion control (MPTCPSHIM_CC, docs/DESIGN.md
+ * "Coupled congestion control").  cc_tick feeds the TCP_INFO readings the
+ * stale tick took (have[i]: ti[i] is subflow i's); cc_room is how many more
+ * bytes sf may be handed (SIZE_MAX: no limit of ours); cc_free at the end. */
+struct tcp_info;
+void cc_tick(struct mps_conn *c, const struct tcp_info *ti, const int *have, double now);
+size_t cc_room(struct mps_conn *c, const struct mps_subflow *sf);
+void cc_free(struct mps_conn *c);
 void watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 void sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err);
 void drop_sf(struct mps_conn *c, struct mps_subflow *sf, const char *why);

@@ -228,6 +228,7 @@ void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 			max_rto = ti[i].tcpi_rtt + 4 * ti[i].tcpi_rttvar;
 		sf->rtt_us = ti[i].tcpi_rtt;
 	}
+	cc_tick(c, ti, have, now); /* coupled congestion control: the same readings */
 	thresh = MPS_MAX(MPS_MAX(3.0 * max_rtt, (double)max_rto) / 1e6, STALE_MIN);
 	for (i = 0; i < c->nsf; i++) {
 		struct mps_subflow *sf = c->sf[i];

@@ -46,6 +46,7 @@ struct mps_config {
 	size_t nadvertise;           /* ... else these interface names / addresses ("none": 0) */
 	char advertise[MPS_MAX_IFLIST][MPS_IFLIST_ENTRY];
 	char scheduler[16];          /* MPTCPSHIM_SCHEDULER: default|roundrobin|redundant */
+	char cc[16];                 /* MPTCPSHIM_CC: uncoupled|lia|olia|auto (default uncoupled) */
 	/* Resilience (issue 4). */
 	size_t nbackup;              /* MPTCPSHIM_BACKUP: interfaces used only while no other works */
 	char backup[MPS_MAX_IFLIST][MPS_IFNAMSIZ];

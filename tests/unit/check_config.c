@@ -106,7 +106,9 @@ static void check_defaults_except(const struct mps_config *c, const char *except
 	if (strcmp(except, "SCHEDULER") != 0)
 		ck_assert_str_eq(c->scheduler, "default");
 	if (strcmp(except, "KERNEL_MPTCP") != 0)
-		ck_assert_int_eq(c->kernel_mptcp, 0);
+		ck_assert_int_eq(c->kernel_mptcp, 0); \
+	if (strcmp(except, "CC") != 0)
+		ck_assert_str_eq(c->cc, "uncoupled");
 }
 
 static void check_defaults(const struct mps_config *c)
@@ -910,6 +912,29 @@ START_TEST(test_config_scheduler)
 }
 END_TEST
 
+/* MPTCPSHIM_CC: the three algorithms and auto; anything else warns once and
+ * keeps uncoupled. */
+START_TEST(test_config_cc)
+{
+	static const char *ok[] = { "uncoupled", "lia", "olia", "auto" };
+	struct mps_config c;
+	for (size_t i = 0; i < NELEM(ok); i++) {
+		parse1(&c, "MPTCPSHIM_CC", ok[i]);
+		ck_assert_int_eq(warn_calls, 0);
+		ck_assert_str_eq(c.cc, ok[i]);
+		check_defaults_except(&c, "CC");
+	}
+	static const char *bad[] = { "LIA", "lia ", "balia", "coupled", "cubic", "0",
+				     "uncoupleduncoupled" };
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		parse1(&c, "MPTCPSHIM_CC", bad[i]);
+		ck_assert_msg(warn_calls == 1, "MPTCPSHIM_CC=\"%s\": %d warnings", bad[i], warn_calls);
+		ck_assert_str_eq(c.cc, "uncoupled");
+		check_defaults(&c);
+	}
+}
+END_TEST
+
 /* The multipath variables together, and each bad one warning once. */
 START_TEST(test_config_mp_all_set)
 {
@@ -1000,6 +1025,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_config_exclude);
 	tcase_add_test(tc, test_config_advertise);
 	tcase_add_test(tc, test_config_scheduler);
+	tcase_add_test(tc, test_config_cc);
 	tcase_add_test(tc, test_config_mp_all_set);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,0 +1,121 @@
+/* sbd.h - shared bottleneck detection after RFC 8382: summary statistics of
+ * each subflow's delay and loss over base intervals of T, and the RFC's
+ * grouping of the subflows that share a bottleneck.  Pure: the engine feeds
+ * delay samples (the shim sees only the smoothed RTT of TCP_INFO, not
+ * one-way delay: see docs/DESIGN.md "Coupled congestion control") and
+ * packet/loss counts, then ticks; no clock of its own, no randomness.
+ *
+ * Statistics per flow (RFC 8382 section 3), over the last M (mean, skew,
+ * var) or N (freq, loss) closed intervals of T:
+ *   mean_delay = sum of delays / number of delays
+ *   skew_est   = sum(#{d < mean} - #{d > mean}) / #delays, each delay
+ *                compared with the mean_delay of the intervals closed before
+ *                it (in [-1, 1]; negative: mostly above the mean, the shape
+ *                of a standing queue)
+ *   var_est    = sum |d - mean| / #delays (mean absolute deviation)
+ *   freq_est   = significant crossings of mean_delay by the intervals' mean
+ *                delays (only those beyond p_v * var_est count), per interval
+ *   pkt_loss   = lost / sent
+ * A flow is behind a bottleneck when skew_est < c_s, or skew_est < c_h and
+ * it was already (hysteresis), or pkt_loss > p_l; and (ours) var_est >=
+ * var_min_us and at least min_intervals intervals were seen.  Bottlenecked
+ * flows are split into groups: sorted by freq_est, split where successive
+ * values differ by more than p_f; then by var_est (more than p_mad times the
+ * larger), skew_est (more than p_s), and, where loss is significant
+ * (pkt_loss > p_l / 10), pkt_loss (more than p_d times the larger).
+ * Ours, beyond the RFC: loss above p_l / 10 also marks a bottleneck (TCP
+ * senders show 1-10 % retransmissions behind a bottleneck whose delays are
+ * not skewed the RFC's way, as with bbr), and a group is split further so
+ * that its flows' interval mean delays correlate in time (Pearson >=
+ * corr_min over at least corr_n common intervals): equal statistics of two
+ * independent queues no longer group them.  With that step on, the loss
+ * split is left out (retransmission rates of subflows behind one queue
+ * differ far more than p_d). */
+#ifndef MPS_SBD_H
+#define MPS_SBD_H
+
+#include <stdint.h>
+
+#define MPS_SBD_MAX_FLOWS 32
+#define MPS_SBD_MAX_N 64 /* most intervals kept per flow */
+
+struct mps_sbd_params {
+	uint64_t t_us;     /* base interval T (RFC: 350 ms) */
+	int n;             /* intervals for freq_est and pkt_loss (RFC: 50) */
+	int m;             /* intervals for mean, skew, var (RFC: 30) */
+	int min_intervals; /* ours: intervals before any verdict (10) */
+	double c_s;        /* skew threshold (0.1) */
+	double c_h;        /* skew hysteresis threshold (0.3) */
+	double p_l;        /* loss threshold (0.1) */
+	double p_f;        /* freq grouping threshold (0.1) */
+	double p_mad;      /* var grouping threshold, relative (0.1) */
+	double p_s;        /* skew grouping threshold (0.15) */
+	double p_d;        /* loss grouping threshold, relative (0.1) */
+	double p_v;        /* significance of a crossing, times var_est (0.7) */
+	double var_min_us; /* ours: below it no queue is seen (200 us) */
+	double corr_min;   /* ours: grouped flows' interval means correlate at
+			     * least this much (Pearson; 0.5; 0 = off) */
+	int corr_n;        /* ours: fewest common intervals for it (8) */
+};
+
+struct mps_sbd_iv {
+	double sum;      /* sum of the delays */
+	uint32_t num;    /* delays */
+	uint32_t num_sv; /* delays compared with a mean (skew, var) */
+	int32_t skew;    /* #below - #above the mean */
+	double var;      /* sum of |delay - mean| */
+	uint64_t sent, lost;
+};
+
+struct mps_sbd_flow {
+	uint8_t active;
+	uint8_t bottleneck; /* verdict after the last interval */
+	int intervals;      /* closed intervals since the flow started */
+	struct mps_sbd_iv cur;
+	struct mps_sbd_iv iv[MPS_SBD_MAX_N]; /* ring of closed intervals */
+	int head;                            /* next slot to write */
+	int count;                           /* closed intervals kept (<= n) */
+	double mean_delay;                   /* valid when intervals > 0 */
+	double skew_est, var_est, freq_est, pkt_loss;
+	uint64_t num_sv;   /* delays behind skew_est and var_est */
+	int group;         /* -1 = shares with no one */
+	uint64_t since_us; /* when group last changed */
+};
+
+struct mps_sbd {
+	struct mps_sbd_params p;
+	int nflows;  /* slots in use: f[0..nflows) */
+	uint64_t t0; /* start of the current interval; 0 = not started */
+	int changed; /* groups changed since mps_sbd_tick last said so */
+	struct mps_sbd_flow f[MPS_SBD_MAX_FLOWS];
+};
+
+/* RFC 8382's values (section 3.3's list), plus ours. */
+void mps_sbd_params_default(struct mps_sbd_params *p);
+
+/* Empty detector (p NULL: the defaults; n, m clamped to [1, MPS_SBD_MAX_N],
+ * m <= n). */
+void mps_sbd_init(struct mps_sbd *d, const struct mps_sbd_params *p);
+
+/* A delay sample of flow i at now_us (the first one of a flow starts it).
+ * Intervals that ended before now_us are closed first (mps_sbd_tick).
+ * Returns 0 or -EINVAL. */
+int mps_sbd_delay(struct mps_sbd *d, int i, uint64_t now_us, double delay_us);
+
+/* sent more packets, lost of them lost (deltas) for flow i. */
+int mps_sbd_loss(struct mps_sbd *d, int i, uint64_t now_us, uint64_t sent, uint64_t lost);
+
+/* Closes every interval that ended at or before now_us (an interval with no
+ * samples counts as empty), recomputes the statistics, verdicts and groups.
+ * Returns 1 if any flow's group changed since the last call (also when a
+ * sample's own closing of an interval changed them), else 0. */
+int mps_sbd_tick(struct mps_sbd *d, uint64_t now_us);
+
+/* Flow i leaves. */
+void mps_sbd_remove(struct mps_sbd *d, int i);
+
+/* Group of flow i: flows with the same group >= 0 share a bottleneck (the
+ * id is the lowest flow index in the group); -1 = none. */
+int mps_sbd_group(const struct mps_sbd *d, int i);
+
+#endif

@@ -1,0 +1,231 @@
+/* ccglue.c - coupled congestion control in the engine (shim thread only):
+ * feeds the TCP_INFO readings the stale tick already takes (every 25 ms
+ * while two or more subflows carry data) to src/cc.c and, in auto mode, to
+ * the shared-bottleneck detector (src/sbd.c), and tells conn_push how many
+ * more bytes a subflow may carry.  MPTCPSHIM_CC=uncoupled (the default)
+ * allocates nothing and limits nothing.  See docs/DESIGN.md "Coupled
+ * congestion control". */
+#include "config.h"
+
+#include <linux/sockios.h> /* SIOCOUTQ */
+#include <linux/tcp.h>     /* the kernel's tcp_info */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "conn_int.h"
+#include "mptcpshim/cc.h"
+#include "mptcpshim/config.h"
+#include "mptcpshim/log.h"
+#include "mptcpshim/sbd.h"
+
+#define CC_LOG_EVERY 1.0 /* s between two debug lines of windows */
+
+struct mps_ccglue {
+	int autom; /* auto: couple only the detector's groups */
+	struct mps_cc cc;
+	struct mps_sbd sbd; /* auto only */
+	/* slot -> subflow (pointer and id: a freed subflow's memory may come
+	 * back as a new one) */
+	const struct mps_subflow *sf[MPS_CC_MAX_SF];
+	int id[MPS_CC_MAX_SF];
+	uint32_t segs_prev[MPS_CC_MAX_SF], retr_prev[MPS_CC_MAX_SF];
+	double last_log;
+};
+
+static int slot_of(const struct mps_ccglue *g, const struct mps_subflow *sf)
+{
+	int s;
+
+	for (s = 0; s < MPS_CC_MAX_SF; s++)
+		if (g->sf[s] == sf && g->id[s] == sf->id)
+			return s;
+	return -1;
+}
+
+static int present(const struct mps_conn *c, const struct mps_subflow *sf, int id)
+{
+	int i;
+
+	for (i = 0; i < c->nsf; i++)
+		if (c->sf[i] == sf && sf->id == id)
+			return 1;
+	return 0;
+}
+
+static void slot_free(struct mps_ccglue *g, int s)
+{
+	mps_cc_remove(&g->cc, s);
+	if (g->autom)
+		mps_sbd_remove(&g->sbd, s);
+	g->sf[s] = NULL;
+}
+
+static void log_state(struct mps_conn *c, struct mps_ccglue *g, double now)
+{
+	char line[1024];
+	size_t off = 0;
+	int s;
+
+	for (s = 0; s < MPS_CC_MAX_SF && off < sizeof(line) - 200; s++) {
+		const struct mps_cc_sf *f = &g->cc.sf[s];
+		int n;
+
+		if (!g->sf[s] || !f->active)
+			continue;
+		n = snprintf(line + off, sizeof(line) - off,
+		             "%s subflow %d: window %llu B (kernel %llu B, srtt %u us, %s)",
+		             off ? ";" : "", g->sf[s]->id,
+		             (unsigned long long)mps_cc_window(&g->cc, s),
+		             (unsigned long long)f->kcwnd, f->srtt_us,
+		             mps_cc_is_coupled(&g->cc, s) ? "coupled" : "uncoupled");
+		if (n > 0)
+			off += (size_t)n;
+		if (g->autom && off < sizeof(line) - 96) {
+			const struct mps_sbd_flow *d = &g->sbd.f[s];
+
+			n = snprintf(
+			        line + off, sizeof(line) - off,
+			        " detector: skew %.2f var %.0f us freq %.2f loss %.4f %s group %d",
+			        d->skew_est, d->var_est, d->freq_est, d->pkt_loss,
+			        d->bottleneck ? "bottleneck" : "no bottleneck", d->group);
+			if (n > 0)
+				off += (size_t)n;
+		}
+	}
+	if (off)
+		mps_dbg("conn %s: cc %s%s:%s", c->peer_str, g->cc.ops->name,
+		        g->autom ? " (auto)" : "", line);
+	g->last_log = now;
+}
+
+/* The detector's verdict changed: the groups go to the windows, and the
+ * log says who shares with whom, since when. */
+static void regroup(struct mps_conn *c, struct mps_ccglue *g)
+{
+	int s, t;
+
+	for (s = 0; s < MPS_CC_MAX_SF; s++) {
+		char with[160];
+		size_t off = 0;
+		int grp;
+
+		if (!g->sf[s])
+			continue;
+		grp = mps_sbd_group(&g->sbd, s);
+		mps_cc_set_group(&g->cc, s, grp);
+		with[0] = 0;
+		for (t = 0; t < MPS_CC_MAX_SF && grp >= 0 && off < sizeof(with) - 16; t++)
+			if (t != s && g->sf[t] && mps_sbd_group(&g->sbd, t) == grp) {
+				int n = snprintf(with + off, sizeof(with) - off, "%s%d",
+				                 off ? "," : "", g->sf[t]->id);
+				if (n > 0)
+					off += (size_t)n;
+			}
+		mps_dbg("conn %s: subflow %d %s%s (skew %.2f, var %.0f us, freq %.2f, loss %.4f)",
+		        c->peer_str, g->sf[s]->id,
+		        grp >= 0 ? "shares a bottleneck with subflow " : "shares no bottleneck",
+		        with, g->sbd.f[s].skew_est, g->sbd.f[s].var_est, g->sbd.f[s].freq_est,
+		        g->sbd.f[s].pkt_loss);
+	}
+}
+
+void cc_tick(struct mps_conn *c, const struct tcp_info *ti, const int *have, double now)
+{
+	const struct mps_config *cfg = mps_config();
+	struct mps_ccglue *g = c->ccg;
+	uint64_t now_us = (uint64_t)(now * 1e6) + 1; /* never 0 */
+	int i, s;
+
+	if (!g) {
+		const struct mps_cc_ops *ops = mps_cc_find(cfg->cc);
+
+		if (strcmp(cfg->cc, "auto") && (!ops || !ops->coupled))
+			return; /* uncoupled: nothing to keep */
+		g = calloc(1, sizeof(*g));
+		if (!g)
+			return; /* uncoupled then: the kernel's windows */
+		g->autom = !strcmp(cfg->cc, "auto");
+		mps_cc_init(&g->cc, g->autom ? mps_cc_find("lia") : ops);
+		if (g->autom)
+			mps_sbd_init(&g->sbd, NULL);
+		c->ccg = g;
+	}
+	for (s = 0; s < MPS_CC_MAX_SF; s++)
+		if (g->sf[s] && !present(c, g->sf[s], g->id[s]))
+			slot_free(g, s);
+	for (i = 0; i < c->nsf; i++) {
+		const struct mps_subflow *sf = c->sf[i];
+		struct mps_cc_sample smp;
+
+		if (!have[i] || !ti[i].tcpi_snd_mss)
+			continue;
+		s = slot_of(g, sf);
+		if (s < 0) {
+			for (s = 0; s < MPS_CC_MAX_SF && g->sf[s]; s++)
+				;
+			if (s == MPS_CC_MAX_SF)
+				continue;
+			g->sf[s] = sf;
+			g->id[s] = sf->id;
+			g->segs_prev[s] = ti[i].tcpi_data_segs_out;
+			g->retr_prev[s] = ti[i].tcpi_total_retrans;
+			/* auto: alone until the detector says otherwise */
+			mps_cc_set_group(&g->cc, s, g->autom ? -1 : 0);
+		}
+		memset(&smp, 0, sizeof(smp));
+		smp.now_us = now_us;
+		smp.bytes_acked = ti[i].tcpi_bytes_acked;
+		smp.retrans = ti[i].tcpi_total_retrans;
+		smp.srtt_us = ti[i].tcpi_rtt;
+		smp.mss = ti[i].tcpi_snd_mss;
+		smp.kcwnd = (uint64_t)ti[i].tcpi_snd_cwnd * ti[i].tcpi_snd_mss;
+		smp.slow_start = ti[i].tcpi_snd_cwnd < ti[i].tcpi_snd_ssthresh;
+		smp.delivery_rate = ti[i].tcpi_delivery_rate;
+		mps_cc_update(&g->cc, s, &smp);
+		if (g->autom) {
+			uint32_t sent = ti[i].tcpi_data_segs_out - g->segs_prev[s];
+			uint32_t lost = ti[i].tcpi_total_retrans - g->retr_prev[s];
+
+			g->segs_prev[s] = ti[i].tcpi_data_segs_out;
+			g->retr_prev[s] = ti[i].tcpi_total_retrans;
+			if (ti[i].tcpi_rtt)
+				mps_sbd_delay(&g->sbd, s, now_us, ti[i].tcpi_rtt);
+			mps_sbd_loss(&g->sbd, s, now_us, sent, lost < sent ? lost : sent);
+		}
+	}
+	if (g->autom && mps_sbd_tick(&g->sbd, now_us))
+		regroup(c, g);
+	if (now - g->last_log >= CC_LOG_EVERY)
+		log_state(c, g, now);
+}
+
+size_t cc_room(struct mps_conn *c, const struct mps_subflow *sf)
+{
+	struct mps_ccglue *g = c->ccg;
+	uint64_t w, used;
+	int s, outq = 0;
+
+	if (!g || sf->fd < 0 || (s = slot_of(g, sf)) < 0 || !mps_cc_is_coupled(&g->cc, s))
+		return SIZE_MAX;
+	/* SIOCOUTQ on TCP: bytes written and not yet ACKed (in flight plus
+	 * unsent); ours not yet written come on top */
+	if (ioctl(sf->fd, SIOCOUTQ, &outq) != 0 || outq < 0)
+		return SIZE_MAX;
+	w = mps_cc_window(&g->cc, s);
+	used = (uint64_t)outq + sf->queued;
+	if (used >= w)
+		return 0;
+	/* no slivers: wait until a useful chunk fits (half a small window) */
+	if (w - used < 8192 && w - used < w / 2)
+		return 0;
+	return (size_t)(w - used);
+}
+
+void cc_free(struct mps_conn *c)
+{
+	free(c->ccg);
+	c->ccg = NULL;
+}

@@ -197,6 +197,7 @@ static int hup_watch(struct mps_conn *c)
 
 static void conn_free(struct mps_conn *c)
 {
+	mps_dbg("conn %s: freed (%d subflow(s), %d parked)", c->peer_str, c->nsf, c->nparked);
 	if (c->prev)
 		c->prev->next = c->next;
 	else if (g_conns == c)
@@ -294,8 +295,15 @@ void conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const c
 		if (send_close && sf_usable(sf) && c->tx_mode == TX_MP && c->rx_mode == RX_MP &&
 		    sf->seg_done == 0) {
 			uint8_t fr[MPS_CLOSE_LEN];
+			int one = 1;
 
-			/* Best effort: a reset subflow carries nothing more anyway. */
+			/* Best effort: a reset subflow carries nothing more anyway.
+			 * The reset below drops whatever the kernel still holds, and
+			 * Nagle holds a small frame while one is unacknowledged:
+			 * without TCP_NODELAY the peer often saw only the reset
+			 * (apps_iperf cut-c2s: "the peer reset its last subflow",
+			 * where iperf3's server had closed with bytes unread). */
+			mps_real.setsockopt(sf->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 			mps_frame_put_close(fr, reason);
 			if (mps_real.send(sf->fd, fr, sizeof(fr), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 			}
@@ -871,6 +879,8 @@ static void app_on_read(struct ev_loop *loop, ev_io *w, int revents)
 			break;
 		}
 		/* ECONNRESET: the app closed with our bytes unread, as an RST. */
+		mps_info("conn %s: resetting: the app's end failed (%s), as a TCP reset does",
+		         c->peer_str, strerror(errno));
 		conn_abort(c, MPS_CR_ABORT, 1, NULL);
 		return;
 	}
@@ -907,6 +917,8 @@ static ssize_t app_write(struct mps_conn *c, struct iovec *iov, int n)
 	if (errno == EAGAIN || errno == EWOULDBLOCK)
 		return 0;
 	/* EPIPE/ECONNRESET: the app closed; data it will never read. */
+	mps_info("conn %s: resetting: the app closed with data for it unread (%s), as TCP does",
+	         c->peer_str, strerror(errno));
 	conn_abort(c, MPS_CR_ABORT, 1, NULL);
 	return -1;
 }
@@ -1287,11 +1299,16 @@ static void conn_app_hup(struct mps_conn *c)
 	mps_dbg("conn %s: app closed", c->peer_str);
 	if (atomic_load(&c->sock->linger0)) {
 		/* close() with SO_LINGER {1, 0}: an abortive close, as TCP's RST. */
+		mps_info("conn %s: resetting: the app closed with SO_LINGER {1, 0}", c->peer_str);
 		conn_abort(c, MPS_CR_ABORT, 1, NULL);
 		return;
 	}
 	if (c->rx_blocked || !rxq_empty(c)) {
 		/* Data for the app that it will never read: TCP answers with RST. */
+		mps_info("conn %s: resetting: the app closed with %llu received bytes unread%s, "
+		         "as TCP does",
+		         c->peer_str, (unsigned long long)(c->rxq.end - c->rxq.una),
+		         c->rx_blocked ? " (and more in a subflow)" : "");
 		conn_abort(c, MPS_CR_ABORT, 1, NULL);
 		return;
 	}

@@ -804,13 +804,24 @@ void app_update_read(struct mps_conn *c)
 		ev_io_stop(c->loop, &c->app_r);
 }
 
+/* The send buffer starts over at DSN start (the negotiation's outcome
+ * changes its numbering).  Free first: a chunk kept from a reservation
+ * (mps_sendbuf_commit keeps the one being filled) would otherwise leak.
+ * While the server holds the app's bytes (TX_HOLD) nothing is reserved,
+ * so none was seen leaking; this keeps it so if that changes. */
+static void sb_restart(struct mps_conn *c, uint64_t start)
+{
+	mps_sendbuf_free(&c->sb);
+	mps_sendbuf_init(&c->sb, start, mps_config()->sndbuf);
+}
+
 static void server_release(struct mps_conn *c)
 {
 	/* Banner window over and the app has spoken: its bytes go out raw.
 	 * The client's first bytes are still checked (nego RELEASED). */
 	mps_nego_timeout(&c->nego);
 	c->tx_mode = TX_PLAIN;
-	mps_sendbuf_init(&c->sb, 0, mps_config()->sndbuf);
+	sb_restart(c, 0);
 	c->snd_start = c->snd_nxt = c->snd_una = c->snd_max = 0;
 	mps_dbg("conn %s: banner window expired, server bytes go out plain", c->peer_str);
 }
@@ -1356,7 +1367,7 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 		mps_frame_put_hello(fr, MPS_F_HELLO_ACK, &h);
 		queue_ctl(sf, fr, sizeof(fr));
 		c->snd_start = c->snd_nxt = c->snd_una = c->snd_max = my_idsn + 1;
-		mps_sendbuf_init(&c->sb, c->snd_start, mps_config()->sndbuf);
+		sb_restart(c, c->snd_start);
 		c->snd_edge = c->snd_start + c->nego.remote_wnd;
 		c->tx_mode = TX_MP;
 		server_advertise(c, sf);
@@ -1438,7 +1449,7 @@ void apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_ver
 		sf->state = SF_ACTIVE;
 		if (c->tx_mode == TX_HOLD) {
 			c->tx_mode = TX_PLAIN;
-			mps_sendbuf_init(&c->sb, 0, mps_config()->sndbuf);
+			sb_restart(c, 0);
 			c->snd_start = c->snd_nxt = c->snd_una = c->snd_max = 0;
 		}
 		break;

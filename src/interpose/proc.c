@@ -179,14 +179,12 @@ static void *next_sym(const char *name);
 
 MPS_EXPORT long syscall(long nr, ...)
 {
-	static long (*real)(long, ...);
 	unsigned long flags = 0;
 	long a[6], rc;
 	va_list ap;
 	int i, around = 0;
 
-	if (!real)
-		real = (long (*)(long, ...))next_sym("syscall");
+	mps_real_init();
 	va_start(ap, nr);
 	for (i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
@@ -197,7 +195,7 @@ MPS_EXPORT long syscall(long nr, ...)
 		flags = (unsigned long)((const struct clone_args *)a[0])->flags;
 	if (nr == SYS_clone || nr == SYS_clone3)
 		around = clone_begin(flags);
-	rc = real(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	rc = mps_real.syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	if (around) {
 		int e = errno;
 

@@ -22,8 +22,9 @@ TX=150
 tb_init pgbench
 require_shim
 PGBIN=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -1)
-[ -n "$PGBIN" ] && [ -x "$PGBIN/postgres" ] && [ -x "$PGBIN/pgbench" ] ||
+if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/postgres" ] || [ ! -x "$PGBIN/pgbench" ]; then
 	fail "postgresql not installed (scripts/install-deps.sh)"
+fi
 id postgres >/dev/null 2>&1 || fail "no postgres user (the postgresql package makes it)"
 tb_topo A 2 40,40
 

@@ -20,6 +20,8 @@ PACKAGES=(
 	apache2 wrk
 	# tests: FTP (tests/integration/ftp.sh)
 	vsftpd
+	# tests: PostgreSQL with pgbench (tests/integration/pgbench.sh, bench/pgbench)
+	postgresql
 	# benchmarks: latency, kernel MPTCP for comparison, plots
 	sockperf mptcpd mptcpize gnuplot-nox
 	# Debian packages (debian/, tests/check_deb.sh)

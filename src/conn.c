@@ -198,6 +198,7 @@ static int hup_watch(struct mps_conn *c)
 
 static void conn_free(struct mps_conn *c)
 {
+	mps_dbg("conn %s: freed (%d subflow(s), %d parked)", c->peer_str, c->nsf, c->nparked);
 	if (c->prev)
 		c->prev->next = c->next;
 	else if (g_conns == c)
@@ -296,8 +297,15 @@ void conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const c
 		if (send_close && sf_usable(sf) && c->tx_mode == TX_MP && c->rx_mode == RX_MP &&
 		    sf->seg_done == 0) {
 			uint8_t fr[MPS_CLOSE_LEN];
+			int one = 1;
 
-			/* Best effort: a reset subflow carries nothing more anyway. */
+			/* Best effort: a reset subflow carries nothing more anyway.
+			 * The reset below drops whatever the kernel still holds, and
+			 * Nagle holds a small frame while one is unacknowledged:
+			 * without TCP_NODELAY the peer often saw only the reset
+			 * (apps_iperf cut-c2s: "the peer reset its last subflow",
+			 * where iperf3's server had closed with bytes unread). */
+			mps_real.setsockopt(sf->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 			mps_frame_put_close(fr, reason);
 			if (mps_real.send(sf->fd, fr, sizeof(fr), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 			}
@@ -832,13 +840,24 @@ void app_update_read(struct mps_conn *c)
 		ev_io_stop(c->loop, &c->app_r);
 }
 
+/* The send buffer starts over at DSN start (the negotiation's outcome
+ * changes its numbering).  Free first: a chunk kept from a reservation
+ * (mps_sendbuf_commit keeps the one being filled) would otherwise leak.
+ * While the server holds the app's bytes (TX_HOLD) nothing is reserved,
+ * so none was seen leaking; this keeps it so if that changes. */
+static void sb_restart(struct mps_conn *c, uint64_t start)
+{
+	mps_sendbuf_free(&c->sb);
+	mps_sendbuf_init(&c->sb, start, mps_config()->sndbuf);
+}
+
 static void server_release(struct mps_conn *c)
 {
 	/* Banner window over and the app has spoken: its bytes go out raw.
 	 * The client's first bytes are still checked (nego RELEASED). */
 	mps_nego_timeout(&c->nego);
 	c->tx_mode = TX_PLAIN;
-	mps_sendbuf_init(&c->sb, 0, mps_config()->sndbuf);
+	sb_restart(c, 0);
 	c->snd_start = c->snd_nxt = c->snd_una = c->snd_max = 0;
 	mps_dbg("conn %s: banner window expired, server bytes go out plain", c->peer_str);
 }
@@ -907,6 +926,8 @@ static void app_on_read(struct ev_loop *loop, ev_io *w, int revents)
 			break;
 		}
 		/* ECONNRESET: the app closed with our bytes unread, as an RST. */
+		mps_info("conn %s: resetting: the app's end failed (%s), as a TCP reset does",
+		         c->peer_str, strerror(errno));
 		conn_abort(c, MPS_CR_ABORT, 1, NULL);
 		return;
 	}
@@ -943,6 +964,8 @@ static ssize_t app_write(struct mps_conn *c, struct iovec *iov, int n)
 	if (errno == EAGAIN || errno == EWOULDBLOCK)
 		return 0;
 	/* EPIPE/ECONNRESET: the app closed; data it will never read. */
+	mps_info("conn %s: resetting: the app closed with data for it unread (%s), as TCP does",
+	         c->peer_str, strerror(errno));
 	conn_abort(c, MPS_CR_ABORT, 1, NULL);
 	return -1;
 }
@@ -1327,11 +1350,16 @@ static void conn_app_hup(struct mps_conn *c)
 	mps_dbg("conn %s: app closed", c->peer_str);
 	if (atomic_load(&c->sock->linger0)) {
 		/* close() with SO_LINGER {1, 0}: an abortive close, as TCP's RST. */
+		mps_info("conn %s: resetting: the app closed with SO_LINGER {1, 0}", c->peer_str);
 		conn_abort(c, MPS_CR_ABORT, 1, NULL);
 		return;
 	}
 	if (c->rx_blocked || !rxq_empty(c)) {
 		/* Data for the app that it will never read: TCP answers with RST. */
+		mps_info("conn %s: resetting: the app closed with %llu received bytes unread%s, "
+		         "as TCP does",
+		         c->peer_str, (unsigned long long)(c->rxq.end - c->rxq.una),
+		         c->rx_blocked ? " (and more in a subflow)" : "");
 		conn_abort(c, MPS_CR_ABORT, 1, NULL);
 		return;
 	}
@@ -1398,7 +1426,7 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 		mps_frame_put_hello(fr, MPS_F_HELLO_ACK, &h);
 		queue_ctl(sf, fr, sizeof(fr));
 		c->snd_start = c->snd_nxt = c->snd_una = c->snd_max = my_idsn + 1;
-		mps_sendbuf_init(&c->sb, c->snd_start, mps_config()->sndbuf);
+		sb_restart(c, c->snd_start);
 		c->snd_edge = c->snd_start + c->nego.remote_wnd;
 		c->tx_mode = TX_MP;
 		server_advertise(c, sf);
@@ -1496,7 +1524,7 @@ void apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_ver
 		sf->state = SF_ACTIVE;
 		if (c->tx_mode == TX_HOLD) {
 			c->tx_mode = TX_PLAIN;
-			mps_sendbuf_init(&c->sb, 0, mps_config()->sndbuf);
+			sb_restart(c, 0);
 			c->snd_start = c->snd_nxt = c->snd_una = c->snd_max = 0;
 		}
 		break;

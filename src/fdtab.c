@@ -243,10 +243,10 @@ static int dup_from(long pid, ino_t ino)
 
 	if (fd < 0)
 		return -1;
-	pfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	pfd = (int)mps_real.syscall(SYS_pidfd_open, (pid_t)pid, 0);
 	if (pfd < 0)
 		return -1;
-	d = (int)syscall(SYS_pidfd_getfd, pfd, fd, 0); /* close-on-exec */
+	d = (int)mps_real.syscall(SYS_pidfd_getfd, pfd, fd, 0); /* close-on-exec */
 	mps_real.close(pfd);
 	if (d >= 0 && fd_ino(d) != ino) {
 		mps_real.close(d);
@@ -386,7 +386,7 @@ static void close_span(unsigned lo, unsigned hi)
 	if (lo > hi)
 		return;
 #ifdef SYS_close_range
-	if (syscall(SYS_close_range, lo, hi, 0) == 0)
+	if (mps_real.syscall(SYS_close_range, lo, hi, 0) == 0)
 		return;
 #endif
 	/* Kernels before 5.9: one by one, up to the limit (or a sane bound). */
@@ -467,7 +467,7 @@ void mps_rlimit_lock(int lock)
 static int rl_nofile(struct rlimit *rl, const struct rlimit *set)
 {
 	/* The syscall: the libc wrappers are hooked (and may be a sandbox's). */
-	return (int)syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, set, rl);
+	return (int)mps_real.syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, set, rl);
 }
 
 static int cap_int(rlim_t v)

@@ -46,6 +46,8 @@ static struct {
 	struct mps_jg_slot slot[MPS_JG_MAX];
 	int npending;
 	uint64_t seq;
+	double evict_logged;  /* ev_now of the last eviction warn line */
+	unsigned evict_quiet; /* evictions since, not logged at warn */
 } g = {.fd4 = -1, .fd6 = -1};
 
 void mps_join_atfork_child(void)
@@ -97,7 +99,7 @@ static void make_room(struct ev_loop *loop, const struct mps_jg_src *src)
 
 	for (tries = 0; tries < 4; tries++) {
 		struct mps_subflow *sf;
-		char why[96];
+		char why[160];
 
 		v = mps_jg_victim(g.slot, (size_t)g.npending, src, MPS_JG_MAX, MPS_JG_PER_SRC);
 		if (v == MPS_JG_ADMIT)
@@ -108,9 +110,26 @@ static void make_room(struct ev_loop *loop, const struct mps_jg_src *src)
 			if (pending_find(sf) < 0 || sf->state != SF_JOIN_WAIT)
 				continue; /* dropped, or verified: decide again */
 		}
-		snprintf(why, sizeof(why), "evicted (%d joins pending, a newer one arrived)",
-		         g.npending);
-		mps_join_drop(loop, sf, why);
+		/* A flood of unverified joins evicts one per newcomer: one warn
+		 * line a second, with how many went unlogged since. */
+		if (ev_now(loop) - g.evict_logged >= 1.0) {
+			if (g.evict_quiet)
+				snprintf(why, sizeof(why),
+				         "evicted (%d joins pending, a newer one arrived; "
+				         "%u more evicted unlogged since the last line)",
+				         g.npending, g.evict_quiet);
+			else
+				snprintf(why, sizeof(why),
+				         "evicted (%d joins pending, a newer one arrived)", g.npending);
+			g.evict_logged = ev_now(loop);
+			g.evict_quiet = 0;
+			mps_join_drop(loop, sf, why);
+		} else {
+			g.evict_quiet++;
+			mps_dbg("join from %s rejected: evicted", sf->peer_str);
+			pending_del(sf);
+			mps_sf_free(loop, sf, 1);
+		}
 		return;
 	}
 }

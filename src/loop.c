@@ -18,6 +18,8 @@
 #include "mptcpshim/loop.h"
 #include "mptcpshim/real.h"
 
+#include <stdatomic.h>
+
 __thread int mps_inside;
 __thread int mps_keeper_forking;
 
@@ -36,10 +38,28 @@ static struct {
 	struct mps_cmd *head, *tail;
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
+/* Parking (mps_loop_park): the shim thread waits here, between two
+ * callbacks, holding no lock and inside no allocation, until released.
+ * Plain atomics and short sleeps, no condition variable: a process
+ * cloned meanwhile copies these words, and must not inherit a waiter. */
+static atomic_int g_park_req, g_parked;
+
+static void park_here(void)
+{
+	const struct timespec ms = {0, 1000000};
+
+	atomic_store(&g_parked, 1);
+	while (atomic_load(&g_park_req))
+		nanosleep(&ms, NULL);
+	atomic_store(&g_parked, 0);
+}
+
 static void on_wake(struct ev_loop *loop, ev_async *w, int revents)
 {
 	struct mps_cmd *c, *next;
 
+	if (atomic_load(&g_park_req))
+		park_here();
 	pthread_mutex_lock(&g.lock);
 	c = g.head;
 	g.head = g.tail = NULL;
@@ -390,6 +410,40 @@ void mps_loop_exit(double timeout)
 	mps_inside = 0;
 }
 
+/* How long mps_loop_park waits for the thread to reach its safe point. */
+#define MPS_PARK_TIMEOUT_MS 5000
+
+int mps_loop_park(int park)
+{
+	const struct timespec ms = {0, 1000000};
+	struct ev_loop *ev;
+	int i, mine;
+
+	if (!park) {
+		atomic_store(&g_park_req, 0);
+		return 0;
+	}
+	if (mps_inside)
+		return 0;
+	pthread_mutex_lock(&g.lock);
+	mine = g.running && !g.stopped && g.pid == getpid();
+	ev = g.ev;
+	if (mine) {
+		atomic_store(&g_park_req, 1);
+		ev_async_send(ev, &g.wake);
+	}
+	pthread_mutex_unlock(&g.lock);
+	if (!mine)
+		return 0;
+	for (i = 0; i < MPS_PARK_TIMEOUT_MS && !atomic_load(&g_parked); i++)
+		nanosleep(&ms, NULL);
+	if (atomic_load(&g_parked))
+		return 1;
+	mps_warn("clone: the shim thread did not pause within %d ms: cloning anyway",
+	         MPS_PARK_TIMEOUT_MS);
+	return 1;
+}
+
 void mps_loop_atfork_prepare(void)
 {
 	pthread_mutex_lock(&g.lock);
@@ -412,6 +466,8 @@ void mps_loop_atfork_child(void)
 	g.running = 0;
 	g.broken = 0;
 	g.starting = 0; /* the starting thread did not come along */
+	atomic_store(&g_park_req, 0);
+	atomic_store(&g_parked, 0);
 	g.ev = NULL;
 	g.head = g.tail = NULL;
 	pthread_mutex_unlock(&g.lock);

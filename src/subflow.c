@@ -504,6 +504,8 @@ static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		if (c->rx_mode == RX_PLAIN) {
 			ev_io_stop(loop, w);
 			if (err) {
+				mps_info("conn %s: plain TCP connection failed: %s", c->peer_str,
+				         strerror(err));
 				conn_abort(c, 0, 0, NULL);
 				return;
 			}

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mptcpshim/real.h"
 #include "mptcpshim/util.h"
 
 uint64_t mps_now_us(void)
@@ -21,7 +22,8 @@ int mps_fstat(int fd, struct stat *st)
 	/* fstat(2) itself: glibc's fstat is newfstatat(fd, "", AT_EMPTY_PATH),
 	 * which seccomp sandboxes written for fstat kill the thread for
 	 * (vsftpd's).  On x86_64 the kernel's struct stat is glibc's. */
-	return (int)syscall(SYS_fstat, fd, st);
+	mps_real_init(); /* may run before the constructor */
+	return (int)mps_real.syscall(SYS_fstat, fd, st);
 #else
 	return fstat(fd, st);
 #endif

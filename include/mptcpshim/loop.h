@@ -48,6 +48,13 @@ extern __thread int mps_keeper_forking;
  * thread of this process. */
 void mps_loop_exit(double timeout);
 
+/* park=1: make this process's shim thread (if it runs here and the
+ * caller is not it) wait at a safe point between two callbacks, holding
+ * no lock and inside no allocation, and return once it does (or after a
+ * bound, with a warning).  park=0 releases it.  Around a clone(2)
+ * without CLONE_VM, which runs no fork handler of glibc (malloc's locks)
+ * and copies whatever the thread was in the middle of. */
+int mps_loop_park(int park);
 void mps_loop_atfork_prepare(void);
 void mps_loop_atfork_parent(void);
 void mps_loop_atfork_child(void);

@@ -45,6 +45,7 @@ struct mps_real {
 	int (*epoll_create1)(int);
 	int (*epoll_ctl)(int, int, int, struct epoll_event *);
 	int (*prctl)(int, ...); /* the thread's name (the keeper's, the log's program name) */
+	long (*syscall)(long, ...); /* hooked for SYS_clone/SYS_clone3 (proc.c) */
 	/* exec: the new image learns which inherited fds are connections */
 	int (*execve)(const char *, char *const[], char *const[]);
 	int (*execveat)(int, const char *, char *const[], char *const[], int);

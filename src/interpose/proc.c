@@ -10,12 +10,17 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <errno.h>
+#include <linux/sched.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "mptcpshim/config.h"
@@ -132,6 +137,111 @@ void mps_proc_cloned(void)
 	child();
 	mps_info("process made by clone(2), not fork(): the parent's connections stay the "
 	         "parent's");
+}
+
+/* ---- clone(2) without fork() ----
+ *
+ * A process made by clone(2) without CLONE_VM (vsftpd's isolated
+ * sessions: syscall(__NR_clone, CLONE_NEWPID|...|SIGCHLD)) copies the
+ * memory as fork() does, but glibc runs no fork handler: neither ours nor
+ * its own (malloc's locks).  Our shim thread does not come along, and
+ * whatever it held at that instant stays held in the child: the crypto
+ * lock while it computed a HELLO's keys hung the child's first
+ * setrlimit() (ftp.sh port mode, about 1 run in 5); an allocation or a
+ * half-made table entry would do the same.  So both entry points (glibc's
+ * clone() and syscall(SYS_clone or SYS_clone3)) are hooked: the shim
+ * thread is parked at a safe point (between two callbacks, no lock, no
+ * allocation), the fork handlers run around the call, and the thread is
+ * released in the parent.  A clone that shares the memory (CLONE_VM:
+ * threads, vfork) or the descriptor table (CLONE_FILES: the child's fork
+ * handler would close the parent's internal descriptors) passes through
+ * as before. */
+static int clone_begin(unsigned long flags)
+{
+	if (flags & (CLONE_VM | CLONE_FILES) || mps_passthrough())
+		return 0;
+	mps_loop_park(1);
+	prepare();
+	return 1;
+}
+
+static void clone_end(long rc)
+{
+	if (rc == 0) {
+		child(); /* the child: single-threaded, the locks are ours */
+		return;
+	}
+	parent();
+	mps_loop_park(0);
+}
+
+static void *next_sym(const char *name);
+
+MPS_EXPORT long syscall(long nr, ...)
+{
+	unsigned long flags = 0;
+	long a[6], rc;
+	va_list ap;
+	int i, around = 0;
+
+	mps_real_init();
+	va_start(ap, nr);
+	for (i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (nr == SYS_clone)
+		flags = (unsigned long)a[0];
+	else if (nr == SYS_clone3 && a[0] && (unsigned long)a[1] >= sizeof(uint64_t))
+		flags = (unsigned long)((const struct clone_args *)a[0])->flags;
+	if (nr == SYS_clone || nr == SYS_clone3)
+		around = clone_begin(flags);
+	rc = mps_real.syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	if (around) {
+		int e = errno;
+
+		clone_end(rc);
+		errno = e;
+	}
+	return rc;
+}
+
+/* glibc's clone() runs fn on the child's stack: the child's handler runs
+ * first, through a trampoline.  fn and arg sit in memory the child copies
+ * (no CLONE_VM), written while the fork locks are held. */
+static int (*g_clone_fn)(void *);
+static void *g_clone_arg;
+
+static int clone_tramp(void *unused)
+{
+	(void)unused;
+	clone_end(0);
+	return g_clone_fn(g_clone_arg);
+}
+
+MPS_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+	static int (*real)(int (*)(void *), void *, int, void *, ...);
+	pid_t *ptid, *ctid;
+	void *tls;
+	va_list ap;
+	int rc, e;
+
+	if (!real)
+		real = (int (*)(int (*)(void *), void *, int, void *, ...))next_sym("clone");
+	va_start(ap, arg);
+	ptid = va_arg(ap, pid_t *);
+	tls = va_arg(ap, void *);
+	ctid = va_arg(ap, pid_t *);
+	va_end(ap);
+	if (!fn || !clone_begin((unsigned long)(unsigned)flags))
+		return real(fn, stack, flags, arg, ptid, tls, ctid);
+	g_clone_fn = fn;
+	g_clone_arg = arg;
+	rc = real(clone_tramp, stack, flags, NULL, ptid, tls, ctid);
+	e = errno;
+	clone_end(rc == 0 ? -1 : rc); /* the parent, even if it failed */
+	errno = e;
+	return rc;
 }
 
 /* ---- privilege-dropping processes ----

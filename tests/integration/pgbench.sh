@@ -1,0 +1,86 @@
+#!/bin/bash
+# pgbench.sh: PostgreSQL (postmaster, a process forked per connection) and
+# pgbench, both under the shim, over two paths (testbed A, 40+40 Mbit/s):
+#   - pgbench -i builds its tables over the network;
+#   - pgbench, 8 clients x 150 transactions (TPC-B-like): every transaction
+#     processed, 0 failed, and no shim warning;
+#   - every backend connection negotiated multipath, and both paths carried
+#     the benchmark's traffic.
+# The tps comparison with plain TCP is bench/pgbench, not a test.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -eu
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+
+: "${T_TIMEOUT:=180}"
+: "${T_CMD_TIMEOUT:=90}"
+MPTCPSHIM_LOG=info
+CLIENTS=8
+TX=150
+
+tb_init pgbench
+require_shim
+PGBIN=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -1)
+if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/postgres" ] || [ ! -x "$PGBIN/pgbench" ]; then
+	fail "postgresql not installed (scripts/install-deps.sh)"
+fi
+id postgres >/dev/null 2>&1 || fail "no postgres user (the postgresql package makes it)"
+tb_topo A 2 40,40
+
+D=$T_DIR
+# postgres refuses to run as root: the server runs as the postgres user,
+# which must reach its data directory, socket directory and shim log.
+chmod 755 "$D"
+mkdir "$D/pg" "$D/sock"
+chown postgres: "$D/pg" "$D/sock"
+touch "$D/shim-$NS_S.log"
+chown postgres: "$D/shim-$NS_S.log"
+asuser() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
+step "initdb"
+asuser "$PGBIN/initdb" -D "$D/pg" -A trust -U postgres --no-sync >"$D/initdb.log" 2>&1 ||
+	{ show_file "$D/initdb.log"; fail "initdb failed"; }
+echo "host all postgres $SRV4/15 trust" >>"$D/pg/pg_hba.conf"
+
+next_port
+step "postgres (shim) on $SRV4:$PORT"
+bg_start postgres shim "$NS_S" setpriv --reuid=postgres --regid=postgres --init-groups \
+	"$PGBIN/postgres" -D "$D/pg" -k "$D/sock" -h "$SRV4" -p "$PORT" \
+	-c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+	-c max_connections=$((CLIENTS + 10)) -c shared_buffers=16MB
+PG_PID=$BG_PID
+wait_listen "$NS_S" "$PORT" 30
+
+pgb() { nsrun shim "$NS_C" "$PGBIN/pgbench" -h "$SRV4" -p "$PORT" -U postgres "$@"; }
+
+step "pgbench -i (shim) over the network"
+pgb -i -s 1 -q postgres >"$D/init.out" 2>&1 || { show_file "$D/init.out"; fail "pgbench -i failed"; }
+
+step "pgbench (shim): $CLIENTS clients x $TX transactions"
+sl="$T_DIR/shim-$NS_S.log" cl="$T_DIR/shim-$NS_C.log"
+ns0=$(wc -l <"$sl")
+path_use_mark
+pgb -c "$CLIENTS" -j 2 -t "$TX" postgres >"$D/run.out" 2>&1 || { show_file "$D/run.out"; fail "pgbench failed"; }
+cat "$D/run.out" >&2
+done_tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\)\/\([0-9]*\)$/\1 \2/p' "$D/run.out")
+failed=$(sed -n 's/^number of failed transactions: \([0-9]*\) .*/\1/p' "$D/run.out")
+[ "$done_tx" = "$((CLIENTS * TX)) $((CLIENTS * TX))" ] ||
+	fail "pgbench processed '$done_tx' transactions, want $((CLIENTS * TX)) of $((CLIENTS * TX))"
+[ "$failed" = 0 ] || fail "pgbench: '$failed' failed transactions, want 0"
+# both paths carry the benchmark (about 1 MiB each way in all)
+path_use_check "pgbench over A/2" $((128 * 1024))
+# every benchmark connection (and pgbench's own first one) negotiated
+nmp=$(tail -n +"$((ns0 + 1))" "$sl" | grep -c 'multipath negotiated (server)' || true)
+njoin=$(tail -n +"$((ns0 + 1))" "$sl" | grep -c 'subflow 2 from .* joined' || true)
+if shim_enabled; then
+	[ "$nmp" -ge "$CLIENTS" ] || fail "only $nmp of $CLIENTS+ backend connections negotiated multipath"
+	[ "$njoin" -ge "$CLIENTS" ] || fail "only $njoin of $CLIENTS+ connections got their second subflow"
+fi
+if grep -E ' (warn|error): ' "$sl" "$cl" 2>/dev/null; then
+	fail "the shim logged warnings or errors (above)"
+fi
+log "ok: $CLIENTS x $TX transactions, 0 failed, $nmp connections multipath, $njoin joined"
+
+kill -0 "$PG_PID" 2>/dev/null || fail "postgres died"
+bg_stop "$PG_PID"
+exit 0

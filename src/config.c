@@ -31,6 +31,7 @@
 #define ENV_BACKUP "MPTCPSHIM_BACKUP"
 #define ENV_OUTAGE_TIMEOUT "MPTCPSHIM_OUTAGE_TIMEOUT"
 #define ENV_JOIN_PORTS "MPTCPSHIM_JOIN_PORTS"
+#define ENV_CONTROL "MPTCPSHIM_CONTROL"
 /* Internal: set by our exec hooks for the new image (src/inherit.c). */
 #define ENV_INHERIT "MPTCPSHIM_INHERIT"
 /* Internal: set by the first process of a command that warned about its
@@ -258,6 +259,7 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 	c->subflows_per_path = 1;
 	c->advertise_all = 1;
 	c->outage_timeout = 30;
+	c->control = 1;
 	strcpy(c->scheduler, "default");
 
 	if ((v = get(ENV_DISABLE)) && *v) {
@@ -365,6 +367,12 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 				c->join_port_hi = (uint16_t)hi;
 			}
 		}
+	}
+	if ((v = get(ENV_CONTROL)) && *v) {
+		if (strcmp(v, "0") && strcmp(v, "1"))
+			warnf(warn, ENV_CONTROL, v, "expected 0 or 1");
+		else
+			c->control = v[0] == '1';
 	}
 	if ((v = get(ENV_EXCLUDE)) && *v) {
 		if (parse_ifnames(v, c->exclude, &c->nexclude))

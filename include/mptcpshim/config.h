@@ -52,6 +52,7 @@ struct mps_config {
 	uint32_t outage_timeout;     /* MPTCPSHIM_OUTAGE_TIMEOUT: seconds without any path, default 30 */
 	/* MPTCPSHIM_JOIN_PORTS: the join listener's port range (0, 0: ephemeral) */
 	uint16_t join_port_lo, join_port_hi;
+	int control;                 /* MPTCPSHIM_CONTROL: the control socket (default 1) */
 };
 
 /* The lists (INTERFACES, EXCLUDE, ADVERTISE) are separated by commas or

@@ -163,7 +163,7 @@ void mps_stat_path(unsigned ifindex, int up)
 {
 	char x[64], ifn[IF_NAMESIZE], e[48];
 
-	if (!mps_ctl_monitors())
+	if (!mps_ctl_monitors() || !ifindex) /* 0: events were lost, a re-check */
 		return;
 	snprintf(x, sizeof(x), "if=%s ifindex=%u",
 	         mps_kv_escape(e, sizeof(e), ifname_of(ifindex, ifn)), ifindex);

@@ -137,7 +137,7 @@ static void reply_set(struct ctl_client *cl, int rc, const char *what)
 	if (rc >= 0)
 		mps_obuf_printf(&cl->out, "ok applied=%d\n", rc);
 	else
-		mps_obuf_printf(&cl->out, "error reason=%s:%s\n", what,
+		mps_obuf_printf(&cl->out, "error reason=%s:%%20%s\n", what,
 		                rc == -EINVAL ? "unknown%20scheduler" :
 		                rc == -ENODEV ? "no%20such%20interface" :
 		                                "too%20many%20interfaces");

@@ -23,7 +23,10 @@
 #            and cannot connect to the socket even when the directory and
 #            the socket are opened up (SO_PEERCRED); a control directory
 #            planted by another user is refused (no socket made in it).
-# Sub-cases (T_ONLY=REGEX): status set monitor others planted
+#   iface:   `set PID interface p2c off` closes the client's subflow on p2c
+#            (the other stays) and none comes back while it is off; `on`
+#            brings one back; an unknown interface is refused with a reason.
+# Sub-cases (T_ONLY=REGEX): status set iface monitor others planted
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -188,6 +191,36 @@ else
 	send_part 2
 fi
 
+# active_on IFNAME: the number of the client connection's active subflows
+# on IFNAME
+active_on() {
+	ctl status --json "$CPID" >"$D/c.json"
+	pyq "$D/c.json" "print:sum(s['interface']=='$1' and s['state']=='active' for s in P[0]['connections'][0]['subflows'])"
+}
+
+if selected iface; then
+	step "set $CPID interface ${IFC[2]} off closes its subflow; on brings one back"
+	ctl set "$CPID" interface "${IFC[2]}" off >"$D/set.out" || fail "iface: set off failed: $(cat "$D/set.out")"
+	grep -q "^$CPID socat: applied to 1$" "$D/set.out" || fail "iface: off: $(cat "$D/set.out")"
+	n=$(active_on "${IFC[2]}")
+	[ "$n" = 0 ] || fail "iface: $n active subflow(s) still on ${IFC[2]} after off"
+	[ "$(active_on "${IFC[1]}")" = 1 ] || fail "iface: the subflow on ${IFC[1]} did not stay"
+	sleep 1 # the path manager does not reopen it meanwhile
+	[ "$(active_on "${IFC[2]}")" = 0 ] || fail "iface: a subflow came back on ${IFC[2]} while it was off"
+	ctl set "$CPID" interface "${IFC[2]}" on >"$D/set.out" || fail "iface: set on failed: $(cat "$D/set.out")"
+	for ((k = 0; k < 100; k++)); do
+		[ "$(active_on "${IFC[2]}")" = 1 ] && break
+		sleep 0.1
+	done
+	[ "$(active_on "${IFC[2]}")" = 1 ] || fail "iface: no subflow on ${IFC[2]} 10 s after on"
+	# the same for every process: the server has nothing on p2c of its own
+	if ctl set all interface nosuch0 off >"$D/set.out" 2>&1; then
+		fail "iface: an unknown interface was accepted: $(cat "$D/set.out")"
+	fi
+	grep -q "no such interface" "$D/set.out" || fail "iface: no reason given: $(cat "$D/set.out")"
+	log "  off: 0 subflows on ${IFC[2]}; on: back after $k polls"
+fi
+
 if selected monitor; then
 	step "monitor --json sees path 2 cut during the next $SIZE B"
 	XDG_RUNTIME_DIR=$XDG timeout 60 "${CTL[@]}" monitor --json "$CPID" >"$D/mon.json" 2>"$D/mon.err" &
@@ -257,7 +290,7 @@ except OSError as e:
 	chmod 0700 "$XDG/mptcpshim"
 	chmod 0600 "$sock"
 	log "  nobody, directory and socket opened up: $r"
-	case $r in "reply: b''" | "refused: Connection reset by peer") ;; *) fail "others: nobody got $r" ;; esac
+	case $r in "reply: b''" | "refused: Connection reset by peer" | "refused: Broken pipe") ;; *) fail "others: nobody got $r" ;; esac
 	ctl status --json "$CPID" >"$D/c.json"
 	pyq "$D/c.json" 'P[0]["connections"][0]["scheduler"]=="default"' || fail "others: nobody changed the scheduler"
 fi

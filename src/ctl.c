@@ -275,7 +275,7 @@ void mps_ctl_start(struct ev_loop *loop)
 	sa.sun_family = AF_UNIX;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%d.sock", dir, (int)getpid());
 	mps_alloc_shim(1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = mps_real.socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd >= 0)
 		fd = mps_ifd_take(fd, 1); /* out of the app's range */
 	mps_alloc_shim(0);

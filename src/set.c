@@ -89,7 +89,7 @@ int mps_set_scheduler(const char *name)
 	snprintf(g_sched, sizeof(g_sched), "%s", ops->name);
 	for (c = g_conns; c; c = next) {
 		next = c->next;
-		if (c->dead || c->sched.ops == ops)
+		if (mps_conn_closed(c) || c->sched.ops == ops)
 			continue;
 		c->sched.ops = ops;
 		c->sched.rr_next = 0;
@@ -120,7 +120,7 @@ int mps_set_backup(const char *ifname, int on)
 	g_if[k].backup = on;
 	for (c = g_conns; c; c = next) {
 		next = c->next;
-		if (c->dead || c->rx_mode != RX_MP)
+		if (mps_conn_closed(c) || c->rx_mode != RX_MP)
 			continue;
 		for (i = 0; i < c->nsf; i++) {
 			struct mps_subflow *sf = c->sf[i];
@@ -154,13 +154,13 @@ int mps_set_interface(const char *ifname, int on)
 		g_if[k].off = !on;
 	for (c = g_conns; c; c = next) {
 		next = c->next;
-		if (c->dead || c->rx_mode != RX_MP)
+		if (mps_conn_closed(c) || c->rx_mode != RX_MP)
 			continue;
 		if (on) {
 			if (c->role == MPS_CLIENT)
 				pm_fill(c);
 		} else
-			for (i = c->nsf - 1; i >= 0 && !c->dead; i--) {
+			for (i = c->nsf - 1; i >= 0 && !mps_conn_closed(c); i--) {
 				struct mps_subflow *sf = c->sf[i];
 
 				if (sf->ifindex != idx)
@@ -173,7 +173,7 @@ int mps_set_interface(const char *ifname, int on)
 				drop_sf(c, sf, "interface turned off (mptcpshim set)");
 				n++;
 			}
-		if (!c->dead)
+		if (!mps_conn_closed(c))
 			conn_push(c);
 	}
 	mps_info("set: interface %s %s (%d subflow(s) closed)", ifname, on ? "on" : "off", n);

@@ -190,17 +190,20 @@ static const char *sf_state_name(int s)
 
 static const char *conn_state_name(const struct mps_conn *c)
 {
-	if (c->dead)
+	if (mps_conn_closed(c))
 		return "closed";
 	if (c->outage)
 		return "outage";
 	if (c->rx_mode == RX_NEGO)
 		return "negotiating";
-	if (!c->fin_sent)
-		return c->rcv_fin ? "close-wait" : "established";
-	if (c->fin_acked)
-		return c->rcv_fin ? "closing" : "fin-wait-2";
-	return c->rcv_fin ? "last-ack" : "fin-wait-1";
+	switch (c->state) {
+	case MPS_CONN_FIN_WAIT1: return "fin-wait-1";
+	case MPS_CONN_FIN_WAIT2: return "fin-wait-2";
+	case MPS_CONN_CLOSE_WAIT: return "close-wait";
+	case MPS_CONN_LAST_ACK: return "last-ack";
+	case MPS_CONN_TIME_WAIT: return "time-wait";
+	default: return "established";
+	}
 }
 
 static void dump_sf(struct mps_obuf *out, const struct mps_conn *c, const struct mps_subflow *sf)
@@ -228,7 +231,7 @@ static void proc_line(struct mps_obuf *out)
 {
 	char comm[17] = "", e[64];
 
-	prctl(PR_GET_NAME, comm, 0, 0, 0);
+	mps_real.prctl(PR_GET_NAME, comm, 0, 0, 0);
 	mps_obuf_printf(out, "proc pid=%d comm=%s\n", (int)getpid(),
 	                mps_kv_escape(e, sizeof(e), comm));
 }

@@ -36,6 +36,7 @@
 #define ENV_OUTAGE_TIMEOUT "MPTCPSHIM_OUTAGE_TIMEOUT"
 #define ENV_JOIN_PORTS "MPTCPSHIM_JOIN_PORTS"
 #define ENV_KERNEL_MPTCP "MPTCPSHIM_KERNEL_MPTCP"
+#define ENV_CONTROL "MPTCPSHIM_CONTROL"
 /* Internal: set by our exec hooks for the new image (src/inherit.c). */
 #define ENV_INHERIT "MPTCPSHIM_INHERIT"
 /* Internal: set by the first process of a command that warned about its
@@ -413,6 +414,14 @@ static const char *parse_cc(struct mps_config *c, const struct env_var *e, const
 	return NULL;
 }
 
+static const char *parse_control(struct mps_config *c, const struct env_var *e, const char *v)
+{
+	if (strcmp(v, "0") && strcmp(v, "1"))
+		return e->expect;
+	c->control = v[0] == '1';
+	return NULL;
+}
+
 /* In the order the warnings come out. */
 static const struct env_var g_vars[] = {
 	VAR(ENV_DISABLE, parse_disable, "expected 0 or 1"),
@@ -430,6 +439,7 @@ static const struct env_var g_vars[] = {
 	NUMBER(ENV_OUTAGE_TIMEOUT, "expected seconds, 1..3600", 1, 3600, outage_timeout),
 	VAR(ENV_JOIN_PORTS, parse_join_ports, "expected PORT or LO-HI, 1..65535"),
 	VAR(ENV_KERNEL_MPTCP, parse_kernel_mptcp, "expected 0 or 1"),
+	VAR(ENV_CONTROL, parse_control, "expected 0 or 1"),
 	IFNAMES(ENV_EXCLUDE, exclude, nexclude),
 	VAR(ENV_ADVERTISE, parse_advertise, "expected all, none or IFNAME/ADDRESS,... (at most 16)"),
 	VAR(ENV_SCHEDULER, parse_scheduler, "expected default, roundrobin or redundant"),
@@ -456,6 +466,7 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 	c->subflows_per_path = 1;
 	c->advertise_all = 1;
 	c->outage_timeout = 30;
+	c->control = 1;
 	strcpy(c->scheduler, "default");
 	strcpy(c->cc, "uncoupled");
 	/* Default: a per-user file in /tmp (peercache.c refuses one that is

@@ -48,6 +48,7 @@
 #include "mptcpshim/real.h"
 #include "mptcpshim/token.h"
 #include "mptcpshim/util.h"
+#include "mptcpshim/set.h"
 
 #define UNSENT_MAX (1024u * 1024u)  /* app bytes read but not yet framed */
 #define FIRST_FLIGHT_UNKNOWN 0u     /* app bytes sent before a first HELLO_ACK */
@@ -906,6 +907,7 @@ static void app_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		r = mps_real.readv(c->app_fd, iov, n);
 		if (r > 0) {
 			mps_sendbuf_commit(&c->sb, (size_t)r);
+			mps_stat(c, NULL, MPS_MIB_BYTES_SENT, (uint64_t)r);
 			if ((size_t)r == room)
 				want = MPS_MIN(2 * want, (size_t)UNSENT_MAX);
 			continue;
@@ -959,6 +961,8 @@ static ssize_t app_write(struct mps_conn *c, struct iovec *iov, int n)
 	do
 		w = mps_real.writev(c->app_fd, iov, n);
 	while (w < 0 && errno == EINTR);
+	if (w > 0)
+		mps_stat(c, NULL, MPS_MIB_BYTES_RECEIVED, (uint64_t)w);
 	if (w >= 0)
 		return w;
 	if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -1114,6 +1118,7 @@ static int handle_ack(struct mps_conn *c, uint64_t ack, uint32_t wnd)
 	}
 	if (mps_dsn_lt(c->snd_una, ack)) {
 		c->last_progress = ev_now(c->loop);
+		mps_stat_progress(c); /* ends a failover */
 		c->snd_una = ack;
 		if (mps_dsn_lt(c->snd_nxt, c->snd_una))
 			c->snd_nxt = c->snd_una;
@@ -1484,6 +1489,7 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 		}
 	}
 	ev_timer_stop(c->loop, &c->nego_timer);
+	mps_stat(c, c->sf[0], MPS_MIB_MP_CONNS, 1);
 	mps_info("conn %s: multipath negotiated (%s), subflow 1 established", c->peer_str,
 		 c->role == MPS_CLIENT ? "client" : "server");
 }
@@ -1515,6 +1521,7 @@ void apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_ver
 			return;
 		}
 		mps_info("conn %s: plain TCP client (%s)", c->peer_str, c->nego.why);
+		mps_stat_fallback(c, MPS_MIB_FB_PLAIN_CLIENT, c->nego.why);
 		/* a server that connects back to its client (active FTP) does
 		 * so plainly, from any process it forks (peercache.c) */
 		mps_peercache_note_host((struct sockaddr *)&c->peer, mps_now_us(),
@@ -1695,6 +1702,7 @@ static void client_fallback(struct mps_conn *c, const char *why)
 
 	mps_info("conn %s: peer does not speak mptcpshim (%s): reconnecting as plain TCP",
 		 c->peer_str, why);
+	mps_stat_fallback(c, c->nego.timed_out ? MPS_MIB_FB_TIMEOUT : MPS_MIB_FB_PLAIN_SERVER, why);
 	mps_peercache_note((struct sockaddr *)&c->peer, MPS_PEER_PLAIN, mps_now_us(),
 			   (uint64_t)mps_config()->plain_cache_ttl * 1000000u);
 	if (!c->nego.timed_out)
@@ -1765,6 +1773,7 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	if (g_conns)
 		g_conns->prev = c;
 	g_conns = c;
+	mps_stat_new(c);
 	if (hup_watch(c) != 0) {
 		conn_abort(c, MPS_CR_INTERNAL, 0, "cannot watch the app's descriptor");
 		return;
@@ -1812,7 +1821,7 @@ int mps_conn_start(const struct mps_conn_params *p)
 	c->bind_addr = p->local;
 	c->bind_len = p->local_len;
 	mps_addr_str(&c->peer, c->peer_str, sizeof(c->peer_str));
-	c->sched.ops = mps_sched_find(cfg->scheduler);
+	c->sched.ops = mps_sched_find(mps_set_sched_name() ? mps_set_sched_name() : cfg->scheduler);
 	if (!c->sched.ops)
 		c->sched.ops = mps_sched_find("default");
 	c->sf[0] = sf;

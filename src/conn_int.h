@@ -21,6 +21,7 @@
 #include "mptcpshim/ranges.h"
 #include "mptcpshim/sched.h"
 #include "mptcpshim/sendbuf.h"
+#include "mptcpshim/stat.h"
 
 #define RBUF_SIZE (256u * 1024u)    /* per-subflow receive buffer */
 #define MAX_SEGS 32                 /* frames queued per subflow */
@@ -231,6 +232,7 @@ struct mps_conn {
 	struct mps_cmd start_cmd;
 	struct mps_conn *next, *prev; /* every live connection (shim thread) */
 	int exiting; /* the process is exiting: what the app wrote is all */
+	struct mps_conn_stat st; /* counters for mptcpshim status (stat.h) */
 };
 
 /* The engine's files call each other: what one file defines and another

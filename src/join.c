@@ -85,6 +85,7 @@ static void pending_del(struct mps_subflow *sf)
 void mps_join_drop(struct ev_loop *loop, struct mps_subflow *sf, const char *why)
 {
 	mps_warn("join from %s rejected: %s", sf->peer_str, why);
+	mps_stat(sf->c, sf, MPS_MIB_SF_REJECTED, 1);
 	pending_del(sf);
 	mps_sf_free(loop, sf, 1);
 }

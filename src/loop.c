@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "mptcpshim/conn.h"
+#include "mptcpshim/ctl.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/loop.h"
@@ -88,6 +89,7 @@ static void *thread_main(void *arg)
 	g.alive = 1;
 	pthread_cond_broadcast(&g.cv);
 	pthread_mutex_unlock(&g.lock);
+	mps_ctl_start(loop); /* the control socket, now that a loop serves it */
 	ev_run(loop, 0);
 	/* Only a stop command (process exit) breaks the loop. */
 	pthread_mutex_lock(&g.lock);
@@ -367,6 +369,7 @@ void mps_loop_exit(double timeout)
 	pthread_mutex_unlock(&g.lock);
 	if (!mine)
 		return;
+	mps_ctl_exit();
 	g_stop_cmd.fn = stop_on_thread;
 	g_stop_cmd.arg = NULL;
 	if (mps_loop_submit(&g_stop_cmd))

@@ -23,6 +23,7 @@
 #include "mptcpshim/log.h"
 #include "mptcpshim/pm.h"
 #include "mptcpshim/real.h"
+#include "mptcpshim/set.h"
 #include "mptcpshim/util.h"
 
 /* ------------------------------------------------------------- addresses */
@@ -193,6 +194,7 @@ static void client_join_failed(struct mps_conn *c, struct mps_subflow *sf, const
 
 	mps_info("conn %s: subflow %d to %s failed: %s", c->peer_str, sf->id,
 	         mps_addr_str(&sf->remote, r, sizeof(r)), why);
+	mps_stat(c, sf, MPS_MIB_SF_FAILED, 1);
 	conn_del_sf(c, sf);
 	mps_sf_free(c->loop, sf, 1);
 	/* A join that failed slowly (neighbour resolution, SYN timeouts) was
@@ -264,6 +266,7 @@ void client_join_ack(struct mps_conn *c, struct mps_subflow *sf)
 	if (mps_get64(mac) != f.u.join_ack.hmac) {
 		mps_warn("conn %s: subflow %d: JOIN_ACK with a wrong HMAC, subflow closed",
 		         c->peer_str, sf->id);
+		mps_stat(c, sf, MPS_MIB_SF_FAILED, 1);
 		conn_del_sf(c, sf);
 		mps_sf_free(c->loop, sf, 1);
 		return;
@@ -283,6 +286,7 @@ void client_join_ack(struct mps_conn *c, struct mps_subflow *sf)
 		         mps_addr_str(&sf->local, l, sizeof(l)),
 		         mps_addr_str(&sf->remote, r, sizeof(r)));
 	}
+	mps_stat(c, sf, MPS_MIB_SF_JOINED, 1);
 	update_lowat(c);
 	sf_flush(c, sf);
 	rx_process(c, sf);
@@ -338,8 +342,11 @@ static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t
 	sf->born = ev_now(c->loop);
 	sf->ifindex = la->ifindex;
 	sf->backup = (uint8_t)mps_pm_is_backup(mps_config(), la->ifname);
+	if (mps_set_is_backup(la->ifname) >= 0) /* mptcpshim set ... backup */
+		sf->backup = (uint8_t)mps_set_is_backup(la->ifname);
 	sf->local_id = local_id;
 	sf->remote_id = r->id;
+	mps_stat(c, sf, MPS_MIB_SF_OPENED, 1);
 	rc = mps_real.connect(fd, (struct sockaddr *)&r->addr, ss_len(&r->addr));
 	if (rc != 0 && errno != EINPROGRESS) {
 		client_join_failed(c, sf, strerror(errno));
@@ -386,7 +393,8 @@ void pm_fill(struct mps_conn *c)
 			struct sockaddr_storage l;
 			unsigned have = 0;
 
-			if (!mps_pm_pair(&la[i], fam, (const uint8_t(*)[16])raddr, nr, j))
+			if (!mps_pm_pair(&la[i], fam, (const uint8_t(*)[16])raddr, nr, j) ||
+			    mps_set_is_off(la[i].ifname))
 				continue;
 			memset(&l, 0, sizeof(l));
 			l.ss_family = (sa_family_t)fam;
@@ -495,6 +503,7 @@ void mps_conn_attach_join(struct mps_conn *c, struct mps_subflow *sf)
 	apply_opts(c, sf->fd);
 	mps_info("conn %s: subflow %d from %s joined", c->peer_str, sf->id,
 	         mps_addr_str(&sf->remote, r, sizeof(r)));
+	mps_stat(c, sf, MPS_MIB_SF_JOINED, 1);
 	outage_end(c);
 	update_lowat(c);
 	rx_process(c, sf);
@@ -637,6 +646,7 @@ void mps_conn_on_link_event(unsigned ifindex, int up)
 {
 	struct mps_conn *c, *next;
 
+	mps_stat_path(ifindex, up);
 	for (c = g_conns; c; c = next) {
 		next = c->next;
 		if (mps_conn_closed(c) || c->rx_mode != RX_MP)

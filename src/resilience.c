@@ -49,6 +49,7 @@ static void resend_from_una(struct mps_conn *c)
 static void reinject_sf(struct mps_conn *c, struct mps_subflow *sf)
 {
 	mps_ranges_trim(&sf->sent, c->snd_una);
+	mps_stat(c, sf, MPS_MIB_REINJ_BYTES, mps_ranges_bytes(&sf->sent));
 	if (sf->sent.n)
 		mps_dbg("conn %s: reinjecting %llu B from subflow %d", c->peer_str,
 		        (unsigned long long)mps_ranges_bytes(&sf->sent), sf->id);
@@ -97,6 +98,7 @@ static void outage_begin(struct mps_conn *c, const char *why)
 		return;
 	c->outage = 1;
 	c->outage_since = ev_now(c->loop);
+	mps_stat(c, NULL, MPS_MIB_OUTAGES, 1);
 	mps_warn("conn %s: no working path (%s): holding the connection for up to %u s",
 	         c->peer_str, why, mps_config()->outage_timeout);
 	resend_from_una(c);
@@ -117,6 +119,7 @@ void outage_end(struct mps_conn *c)
 	ev_timer_stop(c->loop, &c->outage_timer);
 	ev_timer_stop(c->loop, &c->rejoin_timer);
 	c->last_progress = ev_now(c->loop);
+	mps_stat(c, NULL, MPS_MIB_OUTAGES_SURVIVED, 1);
 	mps_warn("conn %s: path back after %.2f s, resuming", c->peer_str,
 	         ev_now(c->loop) - c->outage_since);
 }
@@ -246,6 +249,7 @@ void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 		           (!sf_lone(&ti[i]) || moved - sf->acked_at > sf_thresh(&ti[i], thresh)) &&
 		           n_usable(c) > 1) {
 			sf->stale = 1;
+			mps_stat(c, sf, MPS_MIB_STALE, 1);
 			became = 1;
 			reinject_sf(c, sf);
 			mps_log(sf->n_stale++ ? MPS_LOG_DEBUG : MPS_LOG_INFO,
@@ -314,6 +318,7 @@ void watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
  * path event, always worth an info line. */
 static void sf_lost(struct mps_conn *c, struct mps_subflow *sf, const char *why, int by_peer)
 {
+	mps_stat_lost(c, sf, why);
 	if (mps_conn_rcv_fin(c) && by_peer) /* the peer is closing down: expected */
 		mps_dbg("conn %s: subflow %d closed (%s)", c->peer_str, sf->id, why);
 	else
@@ -426,6 +431,7 @@ void drop_sf(struct mps_conn *c, struct mps_subflow *sf, const char *why)
 	if (n_usable(c) - sf_usable(sf) > 0)
 		sf_lost(c, sf, why, 0); /* a local path event: lost even while closing */
 	else if (!mps_conn_rcv_fin(c) || !mps_conn_fin_acked(c)) {
+		mps_stat_lost(c, sf, why);
 		sf_log_stats(c, sf);
 		reinject_sf(c, sf);
 		conn_del_sf(c, sf);

@@ -23,6 +23,9 @@ bin="$stage$bindir/mptcpshim"
 # The local proxy, where the installed launcher's `proxy` looks for it.
 proxy=$(sed -n "s/^ms_installed_proxy='\(.*\)'$/\1/p" "$bin")
 { [ -n "$proxy" ] && [ -x "$stage$proxy" ]; } || fail "mptcpshim-proxy not installed where the launcher looks ($proxy)"
+# status/monitor/set's program, likewise.
+ctl=$(sed -n "s/^ms_installed_ctl='\(.*\)'$/\1/p" "$bin")
+{ [ -n "$ctl" ] && [ -x "$stage$ctl" ]; } || fail "mptcpshim-ctl not installed where the launcher looks ($ctl)"
 # The installed launcher names the installed library: with the staging tree
 # standing in for /, that is $libdir/libmptcpshim.so.
 grep -q "$libdir/libmptcpshim.so" "$bin" || fail "the installed launcher does not name $libdir/libmptcpshim.so"

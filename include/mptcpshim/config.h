@@ -57,6 +57,7 @@ struct mps_config {
 	 * reconnect after a fallback, destinations known plain) are opened as
 	 * IPPROTO_MPTCP where the kernel has it (default 0) */
 	int kernel_mptcp;
+	int control;                 /* MPTCPSHIM_CONTROL: the control socket (default 1) */
 };
 
 /* The lists (INTERFACES, EXCLUDE, ADVERTISE) are separated by commas or

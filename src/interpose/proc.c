@@ -25,6 +25,7 @@
 
 #include "mptcpshim/config.h"
 #include "mptcpshim/conn.h"
+#include "mptcpshim/ctl.h"
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/epreg.h"
 #include "mptcpshim/fdtab.h"
@@ -97,6 +98,7 @@ static void child(void)
 	mps_conn_atfork_child();
 	mps_join_atfork_child();
 	mps_netmon_atfork_child();
+	mps_ctl_atfork_child();
 	mps_token_atfork_child();
 	mps_loop_atfork_child();
 }

@@ -17,8 +17,9 @@
 #   backup     MPTCPSHIM_BACKUP=IFC[2] on the client (topology A, one 60 MiB
 #              transfer): path 2 is nearly idle while path 1 works, carries
 #              the transfer while path 1's link is down, and is nearly idle
-#              again once path 1 is back and a new subflow on it is
-#              established.
+#              again once path 1 is back and a new subflow on it has
+#              joined (the client's counters, read from its control socket,
+#              and its status: an active subflow from path 1's address).
 # Harness self-test without the shim (transfers only; path 2 then carries
 # nothing, rst and backup's phases are skipped): NOSHIM=1 bash failover.sh
 # Sub-cases (T_ONLY=REGEX): A-linkdown A-blackhole A-renumber A-rst
@@ -173,38 +174,48 @@ window_bytes() {
 # backup phases, in the background during the transfer; results in
 # $D/backup.res (lines "PHASE W1 W2") or an error in $D/backup.err.
 backup_monitor() {
-	rm -f "$D/backup.res" "$D/backup.err"
+	rm -f "$D/backup.res" "$D/backup.err" "$D/mon.json" "$D/joined.0" "$D/joined.1"
 	(
 		set +e
-		cl="$T_DIR/shim-$NS_C.log"
 		if ! wait_moved 1 $((2 * 1024 * 1024)) 60; then
 			echo "path 1 never carried 2 MiB" >"$D/backup.err"
 			exit 0
 		fi
+		# The client's events and counters, from its control socket (in a
+		# directory of this case's own), read in the background so that
+		# the phases' timing is the transfer's.
+		XDG_RUNTIME_DIR=$D/xdg timeout 60 "$SHIM_LAUNCHER" monitor --json all >"$D/mon.json" 2>/dev/null &
+		mon=$!
+		XDG_RUNTIME_DIR=$D/xdg shim_counter subflows_joined all >"$D/joined.0" &
 		sleep 0.5
 		window_bytes 1
 		echo "both-up $W1 $W2" >>"$D/backup.res"
-		n0=$(grep -cE "subflow [0-9]+ $(re "${C4[1]}"):[0-9]+ -> [^ ]+ established$" "$cl" 2>/dev/null)
 		ip -n "$NS_C" link set "${IFC[1]}" down
 		sleep 0.5
 		window_bytes 1
 		echo "path1-down $W1 $W2" >>"$D/backup.res"
 		ip -n "$NS_C" link set "${IFC[1]}" up
 		t0=$(now_ms)
-		# a new subflow on path 1 established (the client's log)
-		while :; do
-			n=$(grep -cE "subflow [0-9]+ $(re "${C4[1]}"):[0-9]+ -> [^ ]+ established$" "$cl" 2>/dev/null)
-			[ "$n" -gt "$n0" ] && break
+		# a new subflow from path 1's address joined (the monitor's event)
+		while ! grep -q "\"type\":\"subflow_joined\".*\"local\":\"$(re "${C4[1]}"):" "$D/mon.json"; do
 			if [ $(($(now_ms) - t0)) -gt 15000 ]; then
 				echo "no new subflow on path 1 within 15 s of its link coming back" >"$D/backup.err"
+				kill "$mon"
 				exit 0
 			fi
 			sleep 0.05
 		done
 		echo "rejoined after $(($(now_ms) - t0)) ms" >>"$D/backup.log"
+		XDG_RUNTIME_DIR=$D/xdg shim_counter subflows_joined all >"$D/joined.1" &
 		sleep 2
 		window_bytes 1
 		echo "path1-back $W1 $W2" >>"$D/backup.res"
+		kill "$mon"
+		wait
+		# ... and its counters say so
+		j0=$(cat "$D/joined.0") j1=$(cat "$D/joined.1")
+		[ -n "$j0" ] && [ -n "$j1" ] && [ "$j1" -gt "$j0" ] ||
+			echo "the client's subflows_joined counter went from '$j0' to '$j1' over the rejoin" >"$D/backup.err"
 	) >>"$D/backup.log" 2>&1 &
 	MON_PID=$!
 	BG_PIDS+=("$MON_PID")
@@ -221,7 +232,8 @@ backup_case() {
 	step "$what"
 	tb_topo A 2 50,50
 	mkrand "$D/backup.in" "$BACKUP_SIZE"
-	C_ENV=("MPTCPSHIM_BACKUP=${IFC[2]}")
+	mkdir -p "$D/xdg"
+	C_ENV=("MPTCPSHIM_BACKUP=${IFC[2]}" "XDG_RUNTIME_DIR=$D/xdg")
 	backup_monitor
 	mp_xfer "$name" 4 "$dir" "$D/backup.in"
 	C_ENV=()

@@ -1048,3 +1048,14 @@ EOF
 		ip netns exec "$ns" nft delete table inet "$tbl" 2>/dev/null || true
 	fi
 }
+
+# shim_counter NAME PID|COMMAND: the process-wide counter NAME (mptcpshim(1),
+# "status --counters") summed over the processes under the shim that
+# PID|COMMAND selects, read from their control sockets (the directory
+# follows $XDG_RUNTIME_DIR as the library's does); empty if none answers.
+shim_counter() {
+	"$SHIM_LAUNCHER" status --json --counters "$2" 2>/dev/null | "$PY" -c '
+import json, sys
+P = json.load(sys.stdin)["processes"]
+print(sum(p["counters"][sys.argv[1]] for p in P) if P else "")' "$1"
+}

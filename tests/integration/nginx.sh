@@ -8,9 +8,10 @@
 #   - every download is byte-exact (sha256);
 #   - for each download the client logged every extra subflow established
 #     (one per path: 1) and path 2 carried a fair share;
-#   - the server logged as many "joined" lines, all from a worker (not the
-#     master), and no rejected join at all (a join reaching the wrong
-#     worker would be rejected with "unknown token").
+#   - the workers' counters (their control sockets: mptcpshim status
+#     --counters) rose by as many joins, all in one worker, none in the
+#     master, and no worker refused a join (a join reaching the wrong
+#     worker would be refused with "unknown token").
 # Which workers served the joins is reported, not required (the kernel
 # decides which worker accepts).
 # Then nginx as a reverse proxy under the shim (client namespace) fetches
@@ -62,9 +63,15 @@ download() {
 	fi
 	local what="download $run over IPv$fam"
 	step "$what"
-	local nc0 ns0 b0 d2 t0 ms
+	local nc0 b0 d2 t0 ms w
+	local -A j0=() r0=()
 	nc0=$(nlines "$cl")
-	ns0=$(nlines "$sl")
+	if shim_enabled; then
+		for w in $workers; do
+			j0[$w]=$(shim_counter subflows_joined "$w")
+			r0[$w]=$(shim_counter joins_rejected "$w")
+		done
+	fi
 	b0=$(path_bytes 2)
 	t0=$(date +%s%N)
 	nsrun shim "$NS_C" curl -sS --noproxy '*' --max-time 50 -o "$D/got.bin" "$url" ||
@@ -75,27 +82,28 @@ download() {
 	rm -f "$D/got.bin"
 	log "  ${ms}ms, $((SIZE * 8 / 1000 / (ms + 1))) Mbit/s, path 2: $((d2 / 1024)) KiB"
 	shim_enabled || return 0
-	sleep 0.3 # the server's log lines for the joins are written by now
-	local clog slog est joined bad pids
+	sleep 0.2 # a join whose JOIN_OK came with the last bytes is counted by now
+	local clog est bad pids="" nj=0 j r
 	clog=$(tail -n +"$((nc0 + 1))" "$cl")
-	slog=$(tail -n +"$((ns0 + 1))" "$sl")
 	est=$(printf '%s\n' "$clog" | grep -cE 'subflow [0-9]+ [^ ]+ -> [^ ]+ established$' || true)
-	joined=$(printf '%s\n' "$slog" | grep -E 'subflow [0-9]+ from [^ ]+ joined$' || true)
-	log "  client: $est extra subflow(s) established; server joins: $(printf '%s\n' "$joined" | grep -c . || true)"
-	[ "$est" = "$extra" ] || fail "$what: the client established $est extra subflows, want $extra"
-	[ "$(printf '%s\n' "$joined" | grep -c . || true)" = "$extra" ] ||
-		fail "$what: the server logged $(printf '%s\n' "$joined" | grep -c . || true) joins, want $extra"
-	bad=$(grep -E 'rejected|aborting|error' "$sl" || true)
-	[ -z "$bad" ] || fail "$what: the server's shim log has rejected joins or errors: $bad"
-	pids=$(printf '%s\n' "$joined" | sed -E 's/^mptcpshim\[([0-9]+)\].*/\1/' | sort -u | tr '\n' ' ')
-	local p
-	for p in $pids; do
-		[ "$p" != "$master" ] || fail "$what: the nginx master accepted a join"
-		case " $workers " in
-		*" $p "*) ;;
-		*) fail "$what: a join was accepted by pid $p, not an nginx worker ($workers)" ;;
-		esac
+	# the server's joins, from each worker's counters (control socket):
+	# which worker took them, and none refused
+	for w in $workers; do
+		j=$(shim_counter subflows_joined "$w")
+		r=$(shim_counter joins_rejected "$w")
+		[ $((${r:-0} - ${r0[$w]:-0})) = 0 ] || fail "$what: worker $w refused $((r - ${r0[$w]:-0})) join(s)"
+		if [ $((${j:-0} - ${j0[$w]:-0})) != 0 ]; then
+			pids="$pids$w "
+			nj=$((nj + j - ${j0[$w]:-0}))
+		fi
 	done
+	[ -z "$(shim_counter subflows_joined "$master")" ] || [ "$(shim_counter subflows_joined "$master")" = 0 ] ||
+		fail "$what: the nginx master accepted a join"
+	log "  client: $est extra subflow(s) established; server joins (worker counters): $nj in $pids"
+	[ "$est" = "$extra" ] || fail "$what: the client established $est extra subflows, want $extra"
+	[ "$nj" = "$extra" ] || fail "$what: the workers counted $nj joins, want $extra"
+	bad=$(grep -E 'aborting|error' "$sl" || true)
+	[ -z "$bad" ] || fail "$what: the server's shim log has errors: $bad"
 	[ "$(echo "$pids" | wc -w)" = 1 ] || fail "$what: one connection's joins landed in several workers: $pids"
 	joinpids="$joinpids $pids"
 	# path 2 carried its share (half the file; require a fifth of that)

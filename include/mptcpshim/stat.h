@@ -1,0 +1,52 @@
+/* stat.h - the engine's counters and events (shim thread only): what
+ * `mptcpshim status` and `monitor` show.  Each engine site that logs an
+ * event calls one of these in one line; they count it (per connection and
+ * per process, mib.h) and, while a monitor is connected to the control
+ * socket (ctl.h), publish it as an event record. */
+#ifndef MPS_STAT_H
+#define MPS_STAT_H
+
+#include <stdint.h>
+
+#include "mptcpshim/ctlproto.h"
+#include "mptcpshim/mib.h"
+
+struct mps_conn;
+struct mps_subflow;
+
+/* Per connection, embedded in struct mps_conn. */
+struct mps_conn_stat {
+	struct mps_mib mib;
+	uint32_t id;     /* this process's connection number, from 1 */
+	double born;     /* ev_now when the engine took it */
+	double fo_since; /* a subflow with data in flight was lost: the last
+	                      data-level progress before (0: none pending) */
+	char fb_why[48]; /* fallback reason, empty while multipath */
+};
+
+/* The process's counters. */
+struct mps_mib *mps_stat_proc(void);
+
+/* A new connection (numbered, born now). */
+void mps_stat_new(struct mps_conn *c);
+/* Count n in id for c (and the process); publish an event for the
+ * event-like ids (sf may be NULL). */
+void mps_stat(struct mps_conn *c, struct mps_subflow *sf, enum mps_mib_id id, uint64_t n);
+/* A fallback to plain TCP: id is one of MPS_MIB_FB_*, why the reason. */
+void mps_stat_fallback(struct mps_conn *c, enum mps_mib_id id, const char *why);
+/* A subflow was lost: if data was in flight and another subflow can carry
+ * it, a failover begins (its stall is measured at the next progress). */
+void mps_stat_lost(struct mps_conn *c, struct mps_subflow *sf, const char *why);
+/* Data-level progress (a data ACK moved snd_una): ends a failover. */
+void mps_stat_progress(struct mps_conn *c);
+/* Interface ifindex went down (up = 0) or up. */
+void mps_stat_path(unsigned ifindex, int up);
+/* A free-form event (type, then "key=value ..." already escaped). */
+void mps_stat_event(struct mps_conn *c, struct mps_subflow *sf, const char *type,
+                    const char *extra);
+
+/* The replies of `status` and `counters`, as records (ctlproto.h). */
+void mps_stat_dump(struct mps_obuf *out);
+void mps_stat_counters(struct mps_obuf *out);
+
+#endif

@@ -1,0 +1,674 @@
+/* mptcpshim-ctl - `mptcpshim status`, `monitor` and `set`: talks to the
+ * control socket of every process of this user that runs under the
+ * library (src/ctl.c; protocol in include/mptcpshim/ctlproto.h and
+ * docs/DESIGN.md "Control socket").  Run by the launcher, not under the
+ * library. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mptcpshim/ctlproto.h"
+
+#define MAX_PROCS 1024
+#define REPLY_MAX (16u << 20)
+
+static const char *usage_text =
+        "usage: mptcpshim status [--json] [--counters] [--watch[=SECONDS]] [PID|COMMAND]\n"
+        "       mptcpshim monitor [--json] [PID|COMMAND]\n"
+        "       mptcpshim set PID|COMMAND|all scheduler default|roundrobin|redundant\n"
+        "       mptcpshim set PID|COMMAND|all backup IFNAME on|off\n"
+        "       mptcpshim set PID|COMMAND|all interface IFNAME on|off\n";
+
+struct proc {
+	int pid;
+	char comm[32];
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+/* ------------------------------------------------------------- discovery */
+
+/* A directory of ours, not a link, no access for others (as the library
+ * checks it): sockets in any other are not listened to. */
+static int dir_ok(const char *dir)
+{
+	struct stat st;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return 0;
+	ok = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+	     !(st.st_mode & 077);
+	close(fd);
+	return ok;
+}
+
+static void read_comm(int pid, char *buf, size_t cap)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(buf, cap, "?");
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(buf, (int)cap, f))
+		buf[strcspn(buf, "\n")] = 0;
+	fclose(f);
+}
+
+static int matches(const struct proc *p, const char *sel)
+{
+	char *end;
+	long v;
+
+	if (!sel || !strcmp(sel, "all"))
+		return 1;
+	v = strtol(sel, &end, 10);
+	if (*sel && !*end)
+		return v == p->pid;
+	return !strcmp(sel, p->comm);
+}
+
+static int scan_dir(const char *dir, const char *sel, struct proc *out, int n, int max)
+{
+	DIR *d;
+	struct dirent *e;
+
+	if (!dir_ok(dir) || !(d = opendir(dir)))
+		return n;
+	while (n < max && (e = readdir(d))) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		int i, dup = 0;
+
+		if (pid <= 0 || strcmp(end, ".sock"))
+			continue;
+		for (i = 0; i < n; i++)
+			dup |= out[i].pid == pid;
+		if (dup)
+			continue;
+		if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+			/* killed before its exit handler ran: the name is stale */
+			char path[512];
+
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			unlink(path);
+			continue;
+		}
+		out[n].pid = (int)pid;
+		read_comm((int)pid, out[n].comm, sizeof(out[n].comm));
+		snprintf(out[n].path, sizeof(out[n].path), "%s/%ld.sock", dir, pid);
+		if (matches(&out[n], sel))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	return ((const struct proc *)a)->pid - ((const struct proc *)b)->pid;
+}
+
+/* Every process of ours with a control socket that sel (PID, COMMAND,
+ * "all" or NULL) names, sorted by pid. */
+static int discover(const char *sel, struct proc *out, int max)
+{
+	char dir[128];
+	int n = 0;
+
+	if (mps_ctl_dir(dir, sizeof(dir), getenv("XDG_RUNTIME_DIR"), geteuid()) == 0)
+		n = scan_dir(dir, sel, out, n, max);
+	if (mps_ctl_dir(dir, sizeof(dir), NULL, geteuid()) == 0)
+		n = scan_dir(dir, sel, out, n, max);
+	qsort(out, (size_t)n, sizeof(*out), cmp_pid);
+	return n;
+}
+
+static int ctl_connect(const struct proc *p, const char *req)
+{
+	struct sockaddr_un sa;
+	struct timeval tv = {5, 0};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	size_t len = strlen(req);
+
+	if (fd < 0)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", p->path);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The whole reply to req (NUL-terminated, in b), 0; -1 if none. */
+static int query(const struct proc *p, const char *req, struct mps_obuf *b)
+{
+	char buf[65536];
+	ssize_t r;
+	int fd = ctl_connect(p, req);
+
+	mps_obuf_init(b, REPLY_MAX);
+	if (fd < 0)
+		return -1;
+	while ((r = recv(fd, buf, sizeof(buf), 0)) > 0)
+		if (mps_obuf_put(b, buf, (size_t)r) != 0)
+			break;
+	close(fd);
+	if (!b->len) {
+		mps_obuf_free(b);
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- JSON */
+
+/* JSON names and types of the record keys: n number, f number with a
+ * fraction, b boolean (0/1), s string ("-" is null). */
+struct field {
+	const char *key, *json;
+	char type;
+};
+
+static const struct field conn_fields[] = {
+        {"id", "id", 'n'},
+        {"role", "role", 's'},
+        {"peer", "peer", 's'},
+        {"mode", "mode", 's'},
+        {"fallback", "fallback_reason", 's'},
+        {"sched", "scheduler", 's'},
+        {"state", "state", 's'},
+        {"age", "age_s", 'f'},
+        {"sent", "bytes_sent", 'n'},
+        {"received", "bytes_received", 'n'},
+        {"reinjected", "reinjected_bytes", 'n'},
+        {NULL, NULL, 0},
+};
+
+static const struct field sf_fields[] = {
+        {"id", "id", 'n'},
+        {"local", "local", 's'},
+        {"remote", "remote", 's'},
+        {"if", "interface", 's'},
+        {"state", "state", 's'},
+        {"rtt_us", "rtt_us", 'n'},
+        {"cwnd", "cwnd", 'n'},
+        {"sent", "bytes_sent", 'n'},
+        {"received", "bytes_received", 'n'},
+        {"retrans", "retransmits", 'n'},
+        {"backup", "backup", 'b'},
+        {"stale", "stale", 'b'},
+        {NULL, NULL, 0},
+};
+
+static const struct field ev_fields[] = {
+        {"t", "time", 'f'},        {"type", "type", 's'},          {"conn", "conn", 'n'},
+        {"peer", "peer", 's'},     {"sf", "subflow", 'n'},         {"local", "local", 's'},
+        {"remote", "remote", 's'}, {"if", "interface", 's'},       {"ifindex", "ifindex", 'n'},
+        {"reason", "reason", 's'}, {"left", "subflows_left", 'n'}, {"stall_ms", "stall_ms", 'n'},
+        {"what", "what", 's'},     {"value", "value", 's'},        {NULL, NULL, 0},
+};
+
+static int num_ok(const char *v, int frac)
+{
+	char *end;
+
+	if (!*v)
+		return 0;
+	if (frac)
+		strtod(v, &end);
+	else
+		strtoull(v, &end, 10);
+	return !*end && (v[0] != '-' || frac);
+}
+
+/* The fields of a record line as JSON members (after a '{' or a
+ * member: each preceded by a comma unless first). */
+static int json_fields(struct mps_obuf *o, const char *line, const struct field *f, int first)
+{
+	char v[512];
+
+	for (; f->key; f++) {
+		if (!mps_kv_get(line, f->key, v, sizeof(v)))
+			continue;
+		mps_obuf_printf(o, "%s\"%s\":", first ? "" : ",", f->json);
+		first = 0;
+		if (f->type == 's') {
+			if (v[0])
+				mps_json_str(o, v);
+			else
+				mps_obuf_put(o, "null", 4);
+		} else if (f->type == 'b')
+			mps_obuf_put(o, strcmp(v, "0") ? "true" : "false", strcmp(v, "0") ? 4 : 5);
+		else if (num_ok(v, f->type == 'f'))
+			mps_obuf_put(o, v, strlen(v));
+		else
+			mps_obuf_put(o, "null", 4);
+	}
+	return first;
+}
+
+static void json_counters(struct mps_obuf *o, const char *line)
+{
+	const char *p = strchr(line, ' ');
+	int first = 1;
+
+	mps_obuf_put(o, "\"counters\":{", 12);
+	while (p && *p == ' ') {
+		const char *k = p + 1, *eq = strchr(k, '='), *end = k + strcspn(k, " \n");
+
+		if (!eq || eq > end)
+			break;
+		mps_obuf_printf(o, "%s\"%.*s\":%.*s", first ? "" : ",", (int)(eq - k), k,
+		                (int)(end - eq - 1), eq + 1);
+		first = 0;
+		p = end;
+	}
+	mps_obuf_put(o, "}", 1);
+}
+
+/* One process's status reply as a JSON object. */
+static void json_proc(struct mps_obuf *o, const struct proc *p, const char *reply, int counters)
+{
+	const char *line;
+	int nconn = 0, nsf = 0;
+
+	mps_obuf_printf(o, "{\"pid\":%d,\"command\":", p->pid);
+	mps_json_str(o, p->comm);
+	if (!counters)
+		mps_obuf_put(o, ",\"connections\":[", 16);
+	for (line = reply; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : "") {
+		if (!counters && !strncmp(line, "conn ", 5)) {
+			if (nconn)
+				mps_obuf_put(o, "]},", 3);
+			mps_obuf_put(o, "{", 1);
+			json_fields(o, line, conn_fields, 1);
+			mps_obuf_put(o, ",\"subflows\":[", 13);
+			nconn++;
+			nsf = 0;
+		} else if (!counters && !strncmp(line, "sf ", 3) && nconn) {
+			if (nsf++)
+				mps_obuf_put(o, ",", 1);
+			mps_obuf_put(o, "{", 1);
+			json_fields(o, line, sf_fields, 1);
+			mps_obuf_put(o, "}", 1);
+		} else if (!strncmp(line, "counters ", 9)) {
+			if (!counters)
+				mps_obuf_put(o, nconn ? "]}]," : "],", nconn ? 4 : 2);
+			else
+				mps_obuf_put(o, ",", 1);
+			json_counters(o, line);
+			counters = 2;
+		}
+	}
+	if (counters != 2) /* no counters line: the reply was cut */
+		mps_obuf_put(o, nconn ? "]}]" : "]", nconn ? 3 : 1);
+	mps_obuf_put(o, "}", 1);
+}
+
+/* ------------------------------------------------------------- status */
+
+static void human_status(const struct proc *p, const char *reply, int counters)
+{
+	const char *line;
+	char v[16][128];
+
+	for (line = reply; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : "") {
+		if (counters && !strncmp(line, "counters ", 9)) {
+			const char *q = line + 8;
+
+			printf("%d %s:\n", p->pid, p->comm);
+			while (*q == ' ') {
+				int klen, vlen;
+				const char *k = q + 1, *eq = strchr(k, '=');
+
+				if (!eq)
+					break;
+				klen = (int)(eq - k);
+				vlen = (int)strcspn(eq + 1, " \n");
+				printf("    %-24.*s %.*s\n", klen, k, vlen, eq + 1);
+				q = eq + 1 + vlen;
+			}
+		} else if (!counters && !strncmp(line, "conn ", 5)) {
+			static const char *keys[] = {
+			        "id",  "peer", "mode",     "fallback",   "sched",   "state",
+			        "age", "sent", "received", "reinjected", "subflows"};
+			char s1[16], s2[16], s3[16], age[16], mode[160];
+			unsigned i;
+
+			for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+				if (!mps_kv_get(line, keys[i], v[i], sizeof(v[i])))
+					v[i][0] = 0;
+			if (v[3][0])
+				snprintf(mode, sizeof(mode), "plain(%s)", v[3]);
+			else
+				snprintf(mode, sizeof(mode), "%s", v[2]);
+			printf("%-7d %-12.12s %-4s %-40s %-10s %-10s %-12s %6s %7s %7s %7s %3s\n",
+			       p->pid, p->comm, v[0], v[1], mode, v[4], v[5],
+			       mps_fmt_age(age, sizeof(age), atof(v[6])),
+			       mps_fmt_bytes(s1, sizeof(s1), strtoull(v[7], NULL, 10)),
+			       mps_fmt_bytes(s2, sizeof(s2), strtoull(v[8], NULL, 10)),
+			       mps_fmt_bytes(s3, sizeof(s3), strtoull(v[9], NULL, 10)), v[10]);
+		} else if (!counters && !strncmp(line, "sf ", 3)) {
+			static const char *keys[] = {"id",       "local",   "remote", "if",
+			                             "state",    "rtt_us",  "cwnd",   "sent",
+			                             "received", "retrans", "backup", "stale"};
+			char s1[16], s2[16], path[300], flags[32];
+			unsigned i;
+
+			for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+				if (!mps_kv_get(line, keys[i], v[i], sizeof(v[i])))
+					v[i][0] = 0;
+			snprintf(path, sizeof(path), "%s -> %s", v[1], v[2]);
+			snprintf(flags, sizeof(flags), "%s%s", strcmp(v[10], "1") ? "" : " backup",
+			         strcmp(v[11], "1") ? "" : " stale");
+			printf("          sf %-3s %-52s %-10s %-11s rtt %6.1fms cwnd %5s tx %7s rx %7s "
+			       "retrans %s%s\n",
+			       v[0], path, v[3][0] ? v[3] : "-", v[4], atof(v[5]) / 1000., v[6],
+			       mps_fmt_bytes(s1, sizeof(s1), strtoull(v[7], NULL, 10)),
+			       mps_fmt_bytes(s2, sizeof(s2), strtoull(v[8], NULL, 10)), v[9],
+			       flags);
+		}
+	}
+}
+
+static int do_status(const char *sel, int json, int counters, double watch)
+{
+	static struct proc procs[MAX_PROCS];
+	int n, i, shown;
+
+	for (;;) {
+		struct mps_obuf o;
+
+		mps_obuf_init(&o, 64u << 20);
+		n = discover(sel, procs, MAX_PROCS);
+		if (watch > 0 && !json)
+			printf("\033[H\033[2J");
+		if (json)
+			mps_obuf_put(&o, "{\"version\":1,\"processes\":[", 26);
+		else if (!counters)
+			printf("%-7s %-12s %-4s %-40s %-10s %-10s %-12s %6s %7s %7s %7s %3s\n",
+			       "PID", "COMMAND", "CONN", "PEER", "MODE", "SCHED", "STATE", "AGE",
+			       "SENT", "RECV", "REINJ", "SF");
+		for (i = 0, shown = 0; i < n; i++) {
+			struct mps_obuf r;
+
+			if (query(&procs[i], counters ? "counters\n" : "status\n", &r) != 0)
+				continue;
+			if (json) {
+				if (shown)
+					mps_obuf_put(&o, ",", 1);
+				json_proc(&o, &procs[i], r.p, counters);
+			} else
+				human_status(&procs[i], r.p, counters);
+			shown++;
+			mps_obuf_free(&r);
+		}
+		if (json) {
+			mps_obuf_put(&o, "]}\n", 3);
+			fwrite(o.p, 1, o.len, stdout);
+		}
+		mps_obuf_free(&o);
+		fflush(stdout);
+		if (watch <= 0)
+			return sel && !shown && strcmp(sel, "all") ? 1 : 0;
+		usleep((useconds_t)(watch * 1e6));
+	}
+}
+
+/* ------------------------------------------------------------- monitor */
+
+struct mon {
+	struct proc p;
+	int fd;
+	char buf[8192];
+	size_t len;
+};
+
+static void show_event(const struct mon *m, const char *line, int json)
+{
+	char v[10][160];
+	static const char *keys[] = {"t", "type", "conn", "peer", "sf", "local", "remote", "if"};
+	unsigned i;
+
+	if (strncmp(line, "event ", 6))
+		return;
+	if (json) {
+		struct mps_obuf o;
+
+		mps_obuf_init(&o, 1u << 16);
+		mps_obuf_printf(&o, "{\"pid\":%d,\"command\":", m->p.pid);
+		mps_json_str(&o, m->p.comm);
+		json_fields(&o, line, ev_fields, 0);
+		mps_obuf_put(&o, "}\n", 2);
+		fwrite(o.p, 1, o.len, stdout);
+		mps_obuf_free(&o);
+	} else {
+		char when[32], extra[512] = "";
+		double t;
+		time_t secs;
+		struct tm tm;
+		const char *q;
+		size_t el = 0;
+
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (!mps_kv_get(line, keys[i], v[i], sizeof(v[i])))
+				v[i][0] = 0;
+		t = atof(v[0]);
+		secs = (time_t)t;
+		localtime_r(&secs, &tm);
+		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+		/* the keys not shown in columns, as they came */
+		for (q = strchr(line, ' '); q && *q == ' ';) {
+			const char *k = q + 1, *end = k + strcspn(k, " \n");
+			int known = 0;
+
+			for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+				known |= !strncmp(k, keys[i], strlen(keys[i])) &&
+				         k[strlen(keys[i])] == '=';
+			if (!known && el + (size_t)(end - k) + 2 < sizeof(extra)) {
+				char tmp[256];
+
+				snprintf(tmp, sizeof(tmp), "%.*s", (int)(end - k), k);
+				mps_kv_unescape(tmp);
+				el += (size_t)snprintf(extra + el, sizeof(extra) - el, " %s", tmp);
+			}
+			q = end;
+		}
+		printf("%s.%03d %-7d %-12.12s %-15s", when, (int)((t - (double)secs) * 1000),
+		       m->p.pid, m->p.comm, v[1]);
+		if (v[2][0])
+			printf(" conn %s %s", v[2], v[3]);
+		if (v[4][0])
+			printf(" sf %s %s -> %s%s%s%s", v[4], v[5], v[6], v[7][0] ? " (" : "", v[7],
+			       v[7][0] ? ")" : "");
+		else if (v[7][0])
+			printf(" %s", v[7]);
+		printf("%s\n", extra);
+	}
+	fflush(stdout);
+}
+
+static int do_monitor(const char *sel, int json)
+{
+	static struct mon mons[MAX_PROCS];
+	static struct proc procs[MAX_PROCS];
+	struct pollfd pfd[MAX_PROCS];
+	int nm = 0, i, j, n;
+	double next_scan = 0;
+
+	for (;;) {
+		struct timespec ts;
+		double now;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+		if (now >= next_scan) { /* processes that started since */
+			n = discover(sel, procs, MAX_PROCS);
+			for (i = 0; i < n && nm < MAX_PROCS; i++) {
+				for (j = 0; j < nm && mons[j].p.pid != procs[i].pid; j++)
+					;
+				if (j < nm)
+					continue;
+				mons[nm].p = procs[i];
+				mons[nm].len = 0;
+				mons[nm].fd = ctl_connect(&procs[i], "monitor\n");
+				if (mons[nm].fd >= 0)
+					nm++;
+			}
+			if (!json && next_scan == 0) {
+				fprintf(stderr,
+				        "monitoring %d process(es); new ones are picked up\n", nm);
+			}
+			next_scan = now + 0.5;
+		}
+		for (i = 0; i < nm; i++) {
+			pfd[i].fd = mons[i].fd;
+			pfd[i].events = POLLIN;
+		}
+		if (poll(pfd, (nfds_t)nm, 200) < 0 && errno != EINTR)
+			return 1;
+		for (i = 0; i < nm; i++) {
+			struct mon *m = &mons[i];
+			ssize_t r;
+			char *nl;
+
+			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			r = recv(m->fd, m->buf + m->len, sizeof(m->buf) - 1 - m->len, MSG_DONTWAIT);
+			if (r <= 0 && !(r < 0 && errno == EAGAIN)) {
+				/* the process ended (or dropped us) */
+				close(m->fd);
+				mons[i] = mons[--nm];
+				pfd[i] = pfd[nm];
+				i--;
+				continue;
+			}
+			if (r < 0)
+				continue;
+			m->len += (size_t)r;
+			m->buf[m->len] = 0;
+			while ((nl = memchr(m->buf, '\n', m->len))) {
+				*nl = 0;
+				show_event(m, m->buf, json);
+				m->len -= (size_t)(nl + 1 - m->buf);
+				memmove(m->buf, nl + 1, m->len);
+			}
+			if (m->len == sizeof(m->buf) - 1)
+				m->len = 0; /* a line too long for us: dropped */
+		}
+	}
+}
+
+/* ------------------------------------------------------------- set */
+
+static int do_set(int argc, char **argv)
+{
+	static struct proc procs[MAX_PROCS];
+	char req[MPS_CTL_REQ_MAX];
+	struct mps_ctlreq r;
+	int n, i, bad = 0, j;
+	size_t len = 0;
+
+	if (argc < 3)
+		return 2;
+	for (j = 1; j < argc; j++)
+		len += (size_t)snprintf(req + len, len < sizeof(req) ? sizeof(req) - len : 0,
+		                        "%s%s", j > 1 ? " " : "set ", argv[j]);
+	if (len + 1 >= sizeof(req))
+		return 2;
+	req[len++] = '\n';
+	req[len] = 0;
+	if (mps_ctlreq_parse(req, len, &r) != 0 || r.type < MPS_REQ_SET_SCHED)
+		return 2;
+	n = discover(argv[0], procs, MAX_PROCS);
+	if (!n) {
+		fprintf(stderr, "mptcpshim set: no process of yours under mptcpshim matches %s\n",
+		        argv[0]);
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		struct mps_obuf o;
+		char v[128];
+
+		if (query(&procs[i], req, &o) != 0) {
+			fprintf(stderr, "%d %s: no answer\n", procs[i].pid, procs[i].comm);
+			bad = 1;
+			continue;
+		}
+		if (!strncmp(o.p, "ok ", 3) && mps_kv_get(o.p, "applied", v, sizeof(v)))
+			printf("%d %s: applied to %s\n", procs[i].pid, procs[i].comm, v);
+		else {
+			if (!mps_kv_get(o.p, "reason", v, sizeof(v)))
+				snprintf(v, sizeof(v), "unexpected answer");
+			fprintf(stderr, "%d %s: %s\n", procs[i].pid, procs[i].comm, v);
+			bad = 1;
+		}
+		mps_obuf_free(&o);
+	}
+	return bad;
+}
+
+int main(int argc, char **argv)
+{
+	int json = 0, counters = 0, i;
+	double watch = 0;
+	const char *sel = NULL, *cmd;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fputs(usage_text, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	cmd = argv[1];
+	if (!strcmp(cmd, "set")) {
+		int rc = do_set(argc - 2, argv + 2);
+
+		if (rc == 2)
+			fputs(usage_text, stderr);
+		return rc;
+	}
+	for (i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = 1;
+		else if (!strcmp(argv[i], "--counters") && !strcmp(cmd, "status"))
+			counters = 1;
+		else if (!strcmp(argv[i], "--watch") && !strcmp(cmd, "status"))
+			watch = 1;
+		else if (!strncmp(argv[i], "--watch=", 8) && !strcmp(cmd, "status") &&
+		         (watch = atof(argv[i] + 8)) > 0)
+			;
+		else if (argv[i][0] != '-' && !sel)
+			sel = argv[i];
+		else {
+			fputs(usage_text, stderr);
+			return 2;
+		}
+	}
+	if (!strcmp(cmd, "status"))
+		return do_status(sel, json, counters, watch);
+	if (!strcmp(cmd, "monitor"))
+		return do_monitor(sel, json);
+	fputs(usage_text, stderr);
+	return 2;
+}

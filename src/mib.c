@@ -1,0 +1,42 @@
+/* mib.c - counter names (see mib.h). */
+#include "config.h"
+
+#include <string.h>
+
+#include "mptcpshim/mib.h"
+
+static const char *const names[MPS_MIB__MAX] = {
+        [MPS_MIB_CONNS] = "connections",
+        [MPS_MIB_MP_CONNS] = "multipath_connections",
+        [MPS_MIB_SF_OPENED] = "subflows_opened",
+        [MPS_MIB_SF_JOINED] = "subflows_joined",
+        [MPS_MIB_SF_REJECTED] = "joins_rejected",
+        [MPS_MIB_SF_FAILED] = "subflows_failed",
+        [MPS_MIB_SF_LOST] = "subflows_lost",
+        [MPS_MIB_REINJ_BYTES] = "reinjected_bytes",
+        [MPS_MIB_STALE] = "stale_events",
+        [MPS_MIB_FB_PLAIN_SERVER] = "fallbacks_plain_server",
+        [MPS_MIB_FB_TIMEOUT] = "fallbacks_timeout",
+        [MPS_MIB_FB_PLAIN_CLIENT] = "fallbacks_plain_client",
+        [MPS_MIB_OUTAGES] = "outages",
+        [MPS_MIB_OUTAGES_SURVIVED] = "outages_survived",
+        [MPS_MIB_FAILOVERS] = "failovers",
+        [MPS_MIB_BYTES_SENT] = "bytes_sent",
+        [MPS_MIB_BYTES_RECEIVED] = "bytes_received",
+        [MPS_MIB_SET_APPLIED] = "set_applied",
+};
+
+const char *mps_mib_name(int id)
+{
+	return id >= 0 && id < MPS_MIB__MAX ? names[id] : NULL;
+}
+
+int mps_mib_find(const char *name)
+{
+	int i;
+
+	for (i = 0; i < MPS_MIB__MAX; i++)
+		if (!strcmp(names[i], name))
+			return i;
+	return -1;
+}

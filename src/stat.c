@@ -1,0 +1,281 @@
+/* stat.c - the engine's counters and events, and the status reply (see
+ * stat.h).  Shim thread only: every caller runs there, so the counters
+ * are plain integers. */
+#include "config.h"
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn_int.h"
+#include "mptcpshim/ctl.h"
+#include "mptcpshim/log.h"
+#include "mptcpshim/real.h"
+#include "mptcpshim/stat.h"
+
+static struct mps_mib g_proc;
+static uint32_t g_next_id;
+
+struct mps_mib *mps_stat_proc(void)
+{
+	return &g_proc;
+}
+
+/* The event published for a counter, NULL for the counters that are not
+ * events (bytes). */
+static const char *event_of(enum mps_mib_id id)
+{
+	switch (id) {
+	case MPS_MIB_MP_CONNS:
+		return "multipath";
+	case MPS_MIB_SF_OPENED:
+		return "subflow_added";
+	case MPS_MIB_SF_JOINED:
+		return "subflow_joined";
+	case MPS_MIB_SF_REJECTED:
+		return "join_rejected";
+	case MPS_MIB_SF_FAILED:
+		return "subflow_failed";
+	case MPS_MIB_SF_LOST:
+		return "subflow_lost";
+	case MPS_MIB_STALE:
+		return "subflow_stale";
+	case MPS_MIB_FB_PLAIN_SERVER:
+	case MPS_MIB_FB_TIMEOUT:
+	case MPS_MIB_FB_PLAIN_CLIENT:
+		return "fallback";
+	case MPS_MIB_OUTAGES:
+		return "outage_begun";
+	case MPS_MIB_OUTAGES_SURVIVED:
+		return "outage_ended";
+	case MPS_MIB_FAILOVERS:
+		return "failover";
+	default:
+		return NULL;
+	}
+}
+
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static const char *ifname_of(unsigned ifindex, char *buf)
+{
+	buf[0] = 0;
+	if (ifindex) {
+		mps_alloc_shim(1); /* libc's socket: see mps_pm_local_addrs */
+		if (!if_indextoname(ifindex, buf))
+			buf[0] = 0;
+		mps_alloc_shim(0);
+	}
+	return buf;
+}
+
+void mps_stat_event(struct mps_conn *c, struct mps_subflow *sf, const char *type, const char *extra)
+{
+	char line[768], a[64], e1[96], e2[96], ifn[IF_NAMESIZE];
+	int n;
+
+	if (!mps_ctl_monitors())
+		return;
+	n = snprintf(line, sizeof(line), "event t=%.3f type=%s", wall_now(), type);
+	if (c)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " conn=%u peer=%s", c->st.id,
+		              mps_kv_escape(e1, sizeof(e1), c->peer_str));
+	if (sf && (size_t)n < sizeof(line))
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " sf=%d local=%s remote=%s if=%s",
+		              sf->c ? sf->id : 0,
+		              mps_kv_escape(e1, sizeof(e1), mps_addr_str(&sf->local, a, sizeof(a))),
+		              mps_kv_escape(e2, sizeof(e2),
+		                            sf->c ? mps_addr_str(&sf->remote, a, sizeof(a)) :
+		                                    sf->peer_str),
+		              mps_kv_escape(ifn, sizeof(ifn), ifname_of(sf->ifindex, ifn)));
+	if (extra && *extra && (size_t)n < sizeof(line))
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " %s", extra);
+	if ((size_t)n >= sizeof(line) - 1)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	mps_ctl_publish(line, (size_t)n);
+}
+
+void mps_stat_new(struct mps_conn *c)
+{
+	c->st.id = ++g_next_id;
+	c->st.born = ev_now(c->loop);
+	mps_mib_add(&c->st.mib, &g_proc, MPS_MIB_CONNS, 1);
+}
+
+void mps_stat(struct mps_conn *c, struct mps_subflow *sf, enum mps_mib_id id, uint64_t n)
+{
+	const char *ev = event_of(id);
+
+	mps_mib_add(c ? &c->st.mib : NULL, &g_proc, id, n);
+	if (ev)
+		mps_stat_event(c, sf, ev, NULL);
+}
+
+void mps_stat_fallback(struct mps_conn *c, enum mps_mib_id id, const char *why)
+{
+	char e[160], x[180];
+
+	snprintf(c->st.fb_why, sizeof(c->st.fb_why), "%s", why ? why : "");
+	mps_mib_add(&c->st.mib, &g_proc, id, 1);
+	snprintf(x, sizeof(x), "reason=%s", mps_kv_escape(e, sizeof(e), why));
+	mps_stat_event(c, NULL, "fallback", x);
+}
+
+void mps_stat_lost(struct mps_conn *c, struct mps_subflow *sf, const char *why)
+{
+	char e[160], x[180];
+	int others = n_usable(c) - sf_usable(sf);
+
+	mps_mib_add(&c->st.mib, &g_proc, MPS_MIB_SF_LOST, 1);
+	/* Data in flight and another path to carry it: a failover, whose
+	 * stall runs from the last progress to the next. */
+	if (others > 0 && mps_dsn_lt(c->snd_una, c->snd_max) && !c->st.fo_since)
+		c->st.fo_since = c->last_progress;
+	snprintf(x, sizeof(x), "reason=%s left=%d", mps_kv_escape(e, sizeof(e), why), others);
+	mps_stat_event(c, sf, "subflow_lost", x);
+}
+
+void mps_stat_progress(struct mps_conn *c)
+{
+	char x[64];
+
+	if (!c->st.fo_since)
+		return;
+	mps_mib_add(&c->st.mib, &g_proc, MPS_MIB_FAILOVERS, 1);
+	snprintf(x, sizeof(x), "stall_ms=%.0f", (ev_now(c->loop) - c->st.fo_since) * 1e3);
+	c->st.fo_since = 0;
+	mps_stat_event(c, best_usable(c), "failover", x);
+}
+
+void mps_stat_path(unsigned ifindex, int up)
+{
+	char x[64], ifn[IF_NAMESIZE], e[48];
+
+	if (!mps_ctl_monitors() || !ifindex) /* 0: events were lost, a re-check */
+		return;
+	snprintf(x, sizeof(x), "if=%s ifindex=%u",
+	         mps_kv_escape(e, sizeof(e), ifname_of(ifindex, ifn)), ifindex);
+	mps_stat_event(NULL, NULL, up ? "path_up" : "path_down", x);
+}
+
+static const char *sf_state_name(int s)
+{
+	switch (s) {
+	case SF_CONNECTING:
+		return "connecting";
+	case SF_NEGO:
+		return "negotiating";
+	case SF_JOIN_SENT:
+	case SF_JOIN_WAIT:
+	case SF_JOIN_ACKED:
+		return "joining";
+	case SF_ACTIVE:
+		return "active";
+	default:
+		return "closed";
+	}
+}
+
+static const char *conn_state_name(const struct mps_conn *c)
+{
+	if (mps_conn_closed(c))
+		return "closed";
+	if (c->outage)
+		return "outage";
+	if (c->rx_mode == RX_NEGO)
+		return "negotiating";
+	switch (c->state) {
+	case MPS_CONN_FIN_WAIT1: return "fin-wait-1";
+	case MPS_CONN_FIN_WAIT2: return "fin-wait-2";
+	case MPS_CONN_CLOSE_WAIT: return "close-wait";
+	case MPS_CONN_LAST_ACK: return "last-ack";
+	case MPS_CONN_TIME_WAIT: return "time-wait";
+	default: return "established";
+	}
+}
+
+static void dump_sf(struct mps_obuf *out, const struct mps_conn *c, const struct mps_subflow *sf)
+{
+	struct tcp_info ti;
+	socklen_t tl = sizeof(ti);
+	char l[64], r[64], el[96], er[96], ifn[IF_NAMESIZE], ei[48];
+
+	memset(&ti, 0, sizeof(ti));
+	if (sf->fd < 0 || mps_real.getsockopt(sf->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) != 0)
+		memset(&ti, 0, sizeof(ti));
+	mps_obuf_printf(out,
+	                "sf conn=%u id=%d local=%s remote=%s if=%s state=%s rtt_us=%u cwnd=%u "
+	                "sent=%llu received=%llu retrans=%u backup=%d stale=%d\n",
+	                c->st.id, sf->id,
+	                mps_kv_escape(el, sizeof(el), mps_addr_str(&sf->local, l, sizeof(l))),
+	                mps_kv_escape(er, sizeof(er), mps_addr_str(&sf->remote, r, sizeof(r))),
+	                mps_kv_escape(ei, sizeof(ei), ifname_of(sf->ifindex, ifn)),
+	                sf_state_name(sf->state), ti.tcpi_rtt, ti.tcpi_snd_cwnd,
+	                (unsigned long long)sf->tx_bytes, (unsigned long long)sf->rx_bytes,
+	                ti.tcpi_total_retrans, sf->backup, sf->stale);
+}
+
+static void proc_line(struct mps_obuf *out)
+{
+	char comm[17] = "", e[64];
+
+	mps_real.prctl(PR_GET_NAME, comm, 0, 0, 0);
+	mps_obuf_printf(out, "proc pid=%d comm=%s\n", (int)getpid(),
+	                mps_kv_escape(e, sizeof(e), comm));
+}
+
+void mps_stat_dump(struct mps_obuf *out)
+{
+	const struct mps_conn *c;
+	double now = 0;
+	int i;
+
+	proc_line(out);
+	for (c = g_conns; c && !out->full; c = c->next) {
+		char ep[96], ew[96];
+
+		if (!now)
+			now = ev_now(c->loop);
+		mps_obuf_printf(
+		        out,
+		        "conn id=%u role=%s peer=%s mode=%s fallback=%s sched=%s state=%s age=%.3f "
+		        "sent=%llu received=%llu reinjected=%llu subflows=%d\n",
+		        c->st.id, c->role == MPS_CLIENT ? "client" : "server",
+		        mps_kv_escape(ep, sizeof(ep), c->peer_str),
+		        c->rx_mode == RX_MP    ? "multipath" :
+		        c->rx_mode == RX_PLAIN ? "plain" :
+		                                 "negotiating",
+		        mps_kv_escape(ew, sizeof(ew), c->st.fb_why),
+		        c->sched.ops ? c->sched.ops->name : "default", conn_state_name(c),
+		        now - c->st.born, (unsigned long long)c->st.mib.v[MPS_MIB_BYTES_SENT],
+		        (unsigned long long)c->st.mib.v[MPS_MIB_BYTES_RECEIVED],
+		        (unsigned long long)c->st.mib.v[MPS_MIB_REINJ_BYTES], c->nsf);
+		for (i = 0; i < c->nsf; i++)
+			dump_sf(out, c, c->sf[i]);
+	}
+	mps_stat_counters(out);
+}
+
+void mps_stat_counters(struct mps_obuf *out)
+{
+	int i;
+
+	if (!out->len)
+		proc_line(out);
+	mps_obuf_put(out, "counters", 8);
+	for (i = 0; i < MPS_MIB__MAX; i++)
+		mps_obuf_printf(out, " %s=%llu", mps_mib_name(i), (unsigned long long)g_proc.v[i]);
+	mps_obuf_put(out, "\n", 1);
+}

@@ -31,6 +31,7 @@
 #define ENV_BACKUP "MPTCPSHIM_BACKUP"
 #define ENV_OUTAGE_TIMEOUT "MPTCPSHIM_OUTAGE_TIMEOUT"
 #define ENV_JOIN_PORTS "MPTCPSHIM_JOIN_PORTS"
+#define ENV_POLICY "MPTCPSHIM_POLICY"
 /* Internal: set by our exec hooks for the new image (src/inherit.c). */
 #define ENV_INHERIT "MPTCPSHIM_INHERIT"
 /* Internal: set by the first process of a command that warned about its
@@ -387,7 +388,17 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 		if (mps_sched_find(v) && strlen(v) < sizeof(c->scheduler))
 			strcpy(c->scheduler, v);
 		else
-			warnf(warn, ENV_SCHEDULER, v, "expected default, roundrobin or redundant");
+			warnf(warn, ENV_SCHEDULER, v, "expected default, roundrobin, redundant or ecf");
+	}
+	/* The steering policy file (src/steer.c reads it at the first
+	 * connection): absolute, as a daemon may change directory first. */
+	if ((v = get(ENV_POLICY)) && *v) {
+		if (v[0] != '/')
+			warnf(warn, ENV_POLICY, v, "expected an absolute path");
+		else if (strlen(v) >= sizeof(c->policy_file))
+			warnf(warn, ENV_POLICY, v, "path too long");
+		else
+			strcpy(c->policy_file, v);
 	}
 }
 

@@ -388,7 +388,8 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 		if (mps_sched_find(v) && strlen(v) < sizeof(c->scheduler))
 			strcpy(c->scheduler, v);
 		else
-			warnf(warn, ENV_SCHEDULER, v, "expected default, roundrobin, redundant or ecf");
+			warnf(warn, ENV_SCHEDULER, v,
+			      "expected default, roundrobin, redundant or ecf");
 	}
 	/* The steering policy file (src/steer.c reads it at the first
 	 * connection): absolute, as a daemon may change directory first. */

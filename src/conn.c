@@ -699,9 +699,18 @@ static void sched_info(struct mps_conn *c)
 			continue;
 		if (ti.tcpi_rtt)
 			sf->rtt_us = ti.tcpi_rtt;
+		/* The measured delivery rate, or what the congestion window
+		 * allows if more: a path held back by the data-level window or
+		 * by us (app-limited samples) must not look slower than it is,
+		 * or ecf would hand the slow path data it should wait for. */
 		sf->rate = ti.tcpi_delivery_rate;
-		if (!sf->rate && ti.tcpi_rtt) /* no sample yet: what the window allows */
-			sf->rate = (uint64_t)ti.tcpi_snd_cwnd * ti.tcpi_snd_mss * 1000000u / ti.tcpi_rtt;
+		if (ti.tcpi_rtt) {
+			uint64_t cw = (uint64_t)ti.tcpi_snd_cwnd * ti.tcpi_snd_mss * 1000000u /
+			              ti.tcpi_rtt;
+
+			if (cw > sf->rate)
+				sf->rate = cw;
+		}
 		sf->inflight = ti.tcpi_unacked * ti.tcpi_snd_mss + ti.tcpi_notsent_bytes;
 	}
 }
@@ -752,6 +761,8 @@ void conn_push(struct mps_conn *c)
 					backlog += c->reinj.r[r].end - c->reinj.r[r].start;
 				c->sched.backlog = backlog;
 				c->sched.chunk = SF_BURST;
+				c->sched.window = mps_dsn_lt(c->snd_una, c->snd_edge) ?
+				                          c->snd_edge - c->snd_una : 0;
 			}
 			k = c->sched.ops->pick(&c->sched, v, c->nsf);
 			if (k < 0)

@@ -119,6 +119,16 @@ static int pick_ecf(struct mps_sched *s, const struct mps_sf_view *v, int n)
 		s->ecf_waiting = 1;
 		return -1;
 	}
+	if (s->window) {
+		uint64_t hold_us = v[x].rtt_us + xfer_us(chunk, v[x].rate);
+		uint64_t f_bytes = hold_us > UINT64_MAX / v[f].rate ? UINT64_MAX
+								     : v[f].rate * hold_us / 1000000u;
+
+		if (chunk >= s->window || f_bytes > s->window - chunk) {
+			s->ecf_waiting = 1;
+			return -1;
+		}
+	}
 	s->ecf_waiting = 0;
 	return x;
 }

@@ -27,6 +27,9 @@ struct mps_sched {
 	uint64_t backlog;
 	uint32_t chunk;
 	uint8_t ecf_waiting;
+	/* ecf: the peer's data-level window (bytes it lets us have in flight),
+	 * set by the engine with backlog; 0 = not known (no window check). */
+	uint64_t window;
 };
 
 struct mps_sched_ops {
@@ -61,7 +64,12 @@ struct mps_sched_ops {
  *   t_f = (f.queued + backlog) / f.rate + f.rtt / 2;
  * if t_f < t_x (t_x * 5/4 while already waiting: hysteresis), sending on x
  * would only make the receiver wait for the slow path (head-of-line
- * blocking): -1 (wait for f's room), else x.  No candidate: -1. */
+ * blocking): -1 (wait for f's room).  Then the window check (after BLEST,
+ * Ferlin et al., IFIP Networking 2016), when window is known: x's chunk
+ * holds its share of the window for about x.rtt + chunk / x.rate, during
+ * which f could send f.rate times that; if that exceeds what the window
+ * leaves (window - chunk), the chunk on x would stall f: -1.  Else x.
+ * No candidate: -1. */
 
 /* "default", "roundrobin", "redundant" or "ecf"; NULL for anything else. */
 const struct mps_sched_ops *mps_sched_find(const char *name);

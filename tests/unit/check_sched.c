@@ -398,6 +398,39 @@ START_TEST(test_sched_ecf_backup)
 }
 END_TEST
 
+/* The window check: a chunk on the slow path must not stall the fast one. */
+START_TEST(test_sched_ecf_window)
+{
+	/* 50 Mbit/s (20 ms, full) and 5 Mbit/s (60 ms, idle), 4 MiB to send:
+	 * ECF alone sends on the slow path (t_f 700 ms > t_x 240 ms). */
+	struct mps_sched s = { .chunk = 131072, .backlog = 4u << 20 };
+	struct mps_sf_view v[2] = { sfr(20000, 0, 6250000, 131072), sfr(60000, 1, 625000, 0) };
+
+	ck_assert_int_eq(pick("ecf", &s, v, 2), 1);
+	/* A 4 MiB window: the chunk holds 128 KiB for 60 + 210 ms, while the
+	 * fast path sends 1.7 MB: it fits in the rest: send. */
+	s.window = 4u << 20;
+	ck_assert_int_eq(pick("ecf", &s, v, 2), 1);
+	/* A 1 MiB window: 1.7 MB > 1 MiB - 128 KiB: the fast path would stall. */
+	s.window = 1u << 20;
+	ck_assert_int_eq(pick("ecf", &s, v, 2), -1);
+	ck_assert_int_eq(s.ecf_waiting, 1);
+	/* A window smaller than the chunk: wait. */
+	s.window = 65536;
+	s.ecf_waiting = 0;
+	ck_assert_int_eq(pick("ecf", &s, v, 2), -1);
+	/* The fast path ready: it, whatever the window. */
+	v[0].ready = 1;
+	ck_assert_int_eq(pick("ecf", &s, v, 2), 0);
+	/* Equal paths (RTT 20 ms each): 128 KiB hold 20 + 21 ms, the other
+	 * sends 256 KB meanwhile: fits in 1 MiB - 128 KiB: send. */
+	struct mps_sf_view w[2] = { sfr(20000, 0, 6250000, 131072), sfr(20001, 1, 6250000, 0) };
+	s.window = 1u << 20;
+	s.ecf_waiting = 0;
+	ck_assert_int_eq(pick("ecf", &s, w, 2), 1);
+}
+END_TEST
+
 static Suite *sched_suite(void)
 {
 	Suite *s = suite_create("sched");
@@ -426,6 +459,7 @@ static Suite *sched_suite(void)
 	tcase_add_test(tc, test_sched_ecf_unknown);
 	tcase_add_test(tc, test_sched_ecf_hysteresis);
 	tcase_add_test(tc, test_sched_ecf_backup);
+	tcase_add_test(tc, test_sched_ecf_window);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -192,7 +192,7 @@ static void reapply(struct ev_loop *loop, void *arg)
 		int i;
 
 		next = c->next;
-		if (c->dead)
+		if (mps_conn_closed(c))
 			continue;
 		c->sched.ops = mps_sched_find(mps_config()->scheduler);
 		if (!c->sched.ops)
@@ -234,7 +234,7 @@ static void reapply(struct ev_loop *loop, void *arg)
 		}
 		if (c->role == MPS_CLIENT)
 			pm_fill(c); /* new interfaces or subflows per path */
-		if (!c->dead)
+		if (!mps_conn_closed(c))
 			conn_push(c);
 	}
 }

@@ -36,7 +36,8 @@ static int load(const char *path, struct mps_policy **out)
 	size_t len = 0;
 	int fd, rc = 0, saved = mps_inside;
 
-	mps_inside = 1; /* our own open/read/close go straight to libc */
+	mps_real_init(); /* a reload may come before any hook ran */
+	mps_inside = 1;  /* our own open/read/close go straight to libc */
 	/* Held until the close: the app's socket() never meets our instant
 	 * descriptor at a low number (a local file: no blocking wait). */
 	mps_alloc_shim(1);

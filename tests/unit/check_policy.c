@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "mptcpshim/namecache.h"
 #include "mptcpshim/policy.h"
@@ -413,6 +414,46 @@ START_TEST(test_namecache)
 }
 END_TEST
 
+/* mps_policy_reload (src/steer.c): the file named by MPTCPSHIM_POLICY,
+ * read anew; errors are returned (and logged), the rules in force kept. */
+START_TEST(test_policy_reload)
+{
+	char path[] = "/tmp/check_policy.XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f;
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	setenv("MPTCPSHIM_POLICY", path, 1);
+	setenv("MPTCPSHIM_LOG", "error", 1);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("port=22 scheduler=redundant\nbackup=wwan0\n", f);
+	fclose(f);
+	ck_assert_int_eq(mps_policy_reload(), 0);
+	f = fopen(path, "w");
+	fputs("port=22 scheduler=redundant\nbackup=wwan0:1\n", f);
+	fclose(f);
+	ck_assert_int_eq(mps_policy_reload(), -EINVAL);
+	f = fopen(path, "w");
+	for (int i = 0; i < 65; i++)
+		fputs("subflows=1\n", f);
+	fclose(f);
+	ck_assert_int_eq(mps_policy_reload(), -EFBIG);
+	unlink(path);
+	ck_assert_int_eq(mps_policy_reload(), -ENOENT);
+}
+END_TEST
+
+/* Without MPTCPSHIM_POLICY there is nothing to reload (its own process:
+ * the configuration is read once). */
+START_TEST(test_policy_reload_unset)
+{
+	unsetenv("MPTCPSHIM_POLICY");
+	ck_assert_int_eq(mps_policy_reload(), -ENOENT);
+}
+END_TEST
+
 static Suite *policy_suite(void)
 {
 	Suite *s = suite_create("policy");
@@ -425,6 +466,10 @@ static Suite *policy_suite(void)
 	tcase_add_test(tc, test_policy_empty_and_comments);
 	tcase_add_test(tc, test_policy_errors);
 	tcase_add_test(tc, test_policy_limits);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("reload");
+	tcase_add_test(tc, test_policy_reload);
+	tcase_add_test(tc, test_policy_reload_unset);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("namecache");
 	tcase_add_test(tc, test_namecache);

@@ -9,6 +9,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -149,11 +150,17 @@ void steer_start(struct mps_conn *c)
 	else if (ss.ss_family == AF_INET6)
 		c->pol_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	steer_match(c);
-	if (c->pol.set)
-		mps_info("conn %s: policy: scheduler %s (line %u)%s%s", c->peer_str,
-		         c->sched.ops->name, c->pol.line[0],
+	if (c->pol.set) {
+		char at[24] = "environment";
+
+		if (c->pol.set & MPS_POL_SCHED)
+			snprintf(at, sizeof(at), "line %u", c->pol.line[0]);
+		mps_info("conn %s: policy: scheduler %s (%s)%s%s%s", c->peer_str,
+		         c->sched.ops->name, at,
+		         c->pol.set & MPS_POL_IFACES ? ", interfaces set" : "",
 		         c->pol.set & MPS_POL_BACKUP ? ", backup interfaces set" : "",
-		         c->pol.set & MPS_POL_IFACES ? ", interfaces set" : "");
+		         c->pol.set & MPS_POL_SUBFLOWS ? ", subflows per path set" : "");
+	}
 }
 
 const struct mps_config *steer_cfg(const struct mps_conn *c, struct mps_config *tmp)

@@ -53,6 +53,10 @@ struct mps_config {
 	/* MPTCPSHIM_JOIN_PORTS: the join listener's port range (0, 0: ephemeral) */
 	uint16_t join_port_lo, join_port_hi;
 	char policy_file[256];       /* MPTCPSHIM_POLICY: the steering policy file; empty = none */
+	/* MPTCPSHIM_KERNEL_MPTCP=1: plain connections of a client (the
+	 * reconnect after a fallback, destinations known plain) are opened as
+	 * IPPROTO_MPTCP where the kernel has it (default 0) */
+	int kernel_mptcp;
 };
 
 /* The lists (INTERFACES, EXCLUDE, ADVERTISE) are separated by commas or

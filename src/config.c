@@ -35,6 +35,7 @@
 #define ENV_BACKUP "MPTCPSHIM_BACKUP"
 #define ENV_OUTAGE_TIMEOUT "MPTCPSHIM_OUTAGE_TIMEOUT"
 #define ENV_JOIN_PORTS "MPTCPSHIM_JOIN_PORTS"
+#define ENV_POLICY "MPTCPSHIM_POLICY"
 #define ENV_KERNEL_MPTCP "MPTCPSHIM_KERNEL_MPTCP"
 #define ENV_CONTROL "MPTCPSHIM_CONTROL"
 /* Internal: set by our exec hooks for the new image (src/inherit.c). */
@@ -422,6 +423,18 @@ static const char *parse_control(struct mps_config *c, const struct env_var *e, 
 	return NULL;
 }
 
+/* The steering policy file (src/steer.c reads it at the first
+ * connection): absolute, as a daemon may change directory first. */
+static const char *parse_policy(struct mps_config *c, const struct env_var *e, const char *v)
+{
+	if (v[0] != '/')
+		return e->expect;
+	if (strlen(v) >= sizeof(c->policy_file))
+		return "path too long";
+	strcpy(c->policy_file, v);
+	return NULL;
+}
+
 /* In the order the warnings come out. */
 static const struct env_var g_vars[] = {
 	VAR(ENV_DISABLE, parse_disable, "expected 0 or 1"),
@@ -442,8 +455,9 @@ static const struct env_var g_vars[] = {
 	VAR(ENV_CONTROL, parse_control, "expected 0 or 1"),
 	IFNAMES(ENV_EXCLUDE, exclude, nexclude),
 	VAR(ENV_ADVERTISE, parse_advertise, "expected all, none or IFNAME/ADDRESS,... (at most 16)"),
-	VAR(ENV_SCHEDULER, parse_scheduler, "expected default, roundrobin or redundant"),
+	VAR(ENV_SCHEDULER, parse_scheduler, "expected default, roundrobin, redundant or ecf"),
 	VAR(ENV_CC, parse_cc, "expected uncoupled, lia, olia or auto"),
+	VAR(ENV_POLICY, parse_policy, "expected an absolute path"),
 };
 
 _Static_assert(sizeof(((struct mps_config *)0)->plain_cache_ttl) == sizeof(uint32_t) &&

@@ -725,6 +725,40 @@ static void redundant_push(struct mps_conn *c, uint64_t limit)
 
 /* The scheduler: hand new data to subflows that have room. */
 
+/* For schedulers that weigh paths by their queues and rates (ecf): a fresh
+ * TCP_INFO of each usable subflow, once per push. */
+static void sched_info(struct mps_conn *c)
+{
+	int i;
+
+	for (i = 0; i < c->nsf; i++) {
+		struct mps_subflow *sf = c->sf[i];
+		struct tcp_info ti;
+		socklen_t len = sizeof(ti);
+
+		if (!sf_usable(sf))
+			continue;
+		memset(&ti, 0, sizeof(ti));
+		if (mps_real.getsockopt(sf->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+			continue;
+		if (ti.tcpi_rtt)
+			sf->rtt_us = ti.tcpi_rtt;
+		/* The measured delivery rate, or what the congestion window
+		 * allows if more: a path held back by the data-level window or
+		 * by us (app-limited samples) must not look slower than it is,
+		 * or ecf would hand the slow path data it should wait for. */
+		sf->rate = ti.tcpi_delivery_rate;
+		if (ti.tcpi_rtt) {
+			uint64_t cw = (uint64_t)ti.tcpi_snd_cwnd * ti.tcpi_snd_mss * 1000000u /
+			              ti.tcpi_rtt;
+
+			if (cw > sf->rate)
+				sf->rate = cw;
+		}
+		sf->inflight = ti.tcpi_unacked * ti.tcpi_snd_mss + ti.tcpi_notsent_bytes;
+	}
+}
+
 void conn_push(struct mps_conn *c)
 {
 	uint64_t limit;
@@ -744,6 +778,8 @@ void conn_push(struct mps_conn *c)
 		struct mps_sf_view v[MPS_MAX_SUBFLOWS];
 
 		mps_ranges_trim(&c->reinj, c->snd_una);
+		if (c->sched.ops->wants_info)
+			sched_info(c);
 		while (c->reinj.n || mps_dsn_lt(c->snd_nxt, limit)) {
 			struct mps_subflow *sf;
 			size_t budget, framed = 0;
@@ -758,6 +794,20 @@ void conn_push(struct mps_conn *c)
 						       cc_room(c, s) > 0);
 				v[i].backup = s->backup;
 				v[i].tx_bytes = s->tx_bytes;
+				v[i].rate = s->rate;
+				v[i].queued = s->inflight + (uint32_t)s->queued;
+			}
+			if (c->sched.ops->wants_info) {
+				uint64_t backlog =
+					mps_dsn_lt(c->snd_nxt, limit) ? limit - c->snd_nxt : 0;
+				int r;
+
+				for (r = 0; r < c->reinj.n; r++)
+					backlog += c->reinj.r[r].end - c->reinj.r[r].start;
+				c->sched.backlog = backlog;
+				c->sched.chunk = SF_BURST;
+				c->sched.window = mps_dsn_lt(c->snd_una, c->snd_edge) ?
+				                          c->snd_edge - c->snd_una : 0;
 			}
 			k = c->sched.ops->pick(&c->sched, v, c->nsf);
 			if (k < 0)
@@ -1473,6 +1523,7 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 	ev_timer_start(c->loop, &c->watchdog);
 	if (c->role == MPS_CLIENT) {
 		char ifname[IF_NAMESIZE];
+		struct mps_config tmp;
 		int named;
 
 		/* The first subflow went where routing sent it: if that is a
@@ -1480,7 +1531,7 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 		mps_alloc_shim(1); /* libc's socket: see mps_pm_local_addrs */
 		named = sf->ifindex && if_indextoname(sf->ifindex, ifname);
 		mps_alloc_shim(0);
-		if (named && mps_pm_is_backup(mps_config(), ifname)) {
+		if (named && mps_pm_is_backup(steer_cfg(c, &tmp), ifname)) {
 			uint8_t fr[MPS_PRIO_LEN];
 
 			sf->backup = 1;
@@ -1830,6 +1881,7 @@ int mps_conn_start(const struct mps_conn_params *p)
 	sf->c = c;
 	sf->id = 1;
 	sf->remote = s->peer;
+	steer_start(c); /* the policy file: scheduler, interfaces, backup */
 	c->rx_mode = RX_NEGO;
 	c->rcv_wnd_max = (uint32_t)MPS_MIN(cfg->sndbuf, (size_t)UINT32_MAX);
 	if (c->rcv_wnd_max < MPS_MIN_WND)

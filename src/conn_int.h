@@ -18,6 +18,7 @@
 #include "mptcpshim/loop.h"
 #include "mptcpshim/nego.h"
 #include "mptcpshim/ofo.h"
+#include "mptcpshim/policy.h"
 #include "mptcpshim/ranges.h"
 #include "mptcpshim/sched.h"
 #include "mptcpshim/sendbuf.h"
@@ -88,6 +89,8 @@ struct mps_subflow {
 	size_t seg_done; /* bytes of seg[0] already written */
 	size_t queued;   /* bytes in seg[] not yet written */
 	uint32_t rtt_us;
+	uint64_t rate;     /* ecf: delivery rate, bytes/s (TCP_INFO at each push) */
+	uint32_t inflight; /* ecf: bytes in flight or unsent in the kernel */
 	uint8_t ready;   /* the kernel has room: may be given data */
 	uint8_t wr_shut, wr_dead, backup, lowat;
 	uint32_t token;  /* join: the token presented */
@@ -170,6 +173,8 @@ struct mps_conn {
 	uint64_t snd_edge; /* peer's window: never send at or beyond this DSN */
 	struct mps_ranges reinj; /* a lost or stale subflow's DSNs, sent again first */
 	struct mps_sched sched;
+	struct mps_pol_action pol; /* the policy file's settings (src/steer.c) */
+	uint16_t pol_port;         /* the service port its rules match */
 
 	/* receive side */
 	uint64_t rcv_nxt;       /* next DSN expected (bytes in rxq count as received) */
@@ -316,6 +321,16 @@ void cc_tick(struct mps_conn *c, const struct tcp_info *ti, const int *have, dou
 size_t cc_room(struct mps_conn *c, const struct mps_subflow *sf);
 void cc_free(struct mps_conn *c);
 void watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* steer.c: the policy file.  steer_start matches a new connection (app
+ * thread, before the shim thread knows it: sets c->pol and its scheduler);
+ * steer_match re-matches (shim thread); steer_cfg is the configuration
+ * the path manager uses for c: the process's, with the policy's
+ * interfaces, backup interfaces and subflows per path (in tmp when any
+ * is set). */
+void steer_start(struct mps_conn *c);
+void steer_match(struct mps_conn *c);
+const struct mps_config *steer_cfg(const struct mps_conn *c, struct mps_config *tmp);
 void sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err);
 void drop_sf(struct mps_conn *c, struct mps_subflow *sf, const char *why);
 

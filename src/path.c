@@ -143,7 +143,8 @@ static void note_announced(struct mps_conn *c, const struct mps_addr *a)
  * our join port) and the others MPTCPSHIM_ADVERTISE allows. */
 void server_advertise(struct mps_conn *c, struct mps_subflow *sf)
 {
-	const struct mps_config *cfg = mps_config();
+	struct mps_config cfg_tmp;
+	const struct mps_config *cfg = steer_cfg(c, &cfg_tmp);
 	struct sockaddr_storage primary = sf->local;
 	struct mps_local_addr la[16];
 	struct mps_addr a;
@@ -341,7 +342,11 @@ static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t
 	sf->remote = r->addr;
 	sf->born = ev_now(c->loop);
 	sf->ifindex = la->ifindex;
-	sf->backup = (uint8_t)mps_pm_is_backup(mps_config(), la->ifname);
+	{
+		struct mps_config tmp;
+
+		sf->backup = (uint8_t)mps_pm_is_backup(steer_cfg(c, &tmp), la->ifname);
+	}
 	if (mps_set_is_backup(la->ifname) >= 0) /* mptcpshim set ... backup */
 		sf->backup = (uint8_t)mps_set_is_backup(la->ifname);
 	sf->local_id = local_id;
@@ -362,7 +367,8 @@ static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t
  * in all.  Pairs that cannot route simply fail. */
 void pm_fill(struct mps_conn *c)
 {
-	const struct mps_config *cfg = mps_config();
+	struct mps_config cfg_tmp;
+	const struct mps_config *cfg = steer_cfg(c, &cfg_tmp);
 	struct mps_local_addr la[16];
 	struct sockaddr_storage peer = c->peer;
 	const struct mps_remote *rem[MPS_MAX_REMOTE];
@@ -545,7 +551,8 @@ static void drop_matching(struct mps_conn *c, int family, const uint8_t *addr, u
 
 static void server_addr_event(struct mps_conn *c, int family, const uint8_t *addr, int added)
 {
-	const struct mps_config *cfg = mps_config();
+	struct mps_config cfg_tmp;
+	const struct mps_config *cfg = steer_cfg(c, &cfg_tmp);
 	struct mps_subflow *sf = best_usable(c);
 	struct sockaddr_storage ss;
 	struct mps_addr a;

@@ -79,6 +79,60 @@ static int pick_roundrobin(struct mps_sched *s, const struct mps_sf_view *v, int
 	return -1;
 }
 
+/* Microseconds for bytes at rate (bytes/s), saturating. */
+static uint64_t xfer_us(uint64_t bytes, uint64_t rate)
+{
+	if (bytes > UINT64_MAX / 1000000u)
+		return UINT64_MAX / 2;
+	return bytes * 1000000u / rate;
+}
+
+static int pick_ecf(struct mps_sched *s, const struct mps_sf_view *v, int n)
+{
+	int i, f = -1, x = -1, backup;
+	uint64_t t_f, t_x, chunk;
+
+	if (!v || n <= 0)
+		return -1;
+	backup = want_backup(v, n);
+	for (i = 0; i < n; i++) {
+		if (!v[i].usable || !v[i].backup != !backup)
+			continue;
+		/* strict <: ties go to the lowest index */
+		if (f < 0 || rtt_rank(v[i].rtt_us) < rtt_rank(v[f].rtt_us))
+			f = i;
+		if (v[i].ready && (x < 0 || rtt_rank(v[i].rtt_us) < rtt_rank(v[x].rtt_us)))
+			x = i;
+	}
+	if (x < 0)
+		return -1;
+	if (x == f || !v[f].rate || !v[x].rate || !v[f].rtt_us || !v[x].rtt_us) {
+		s->ecf_waiting = 0;
+		return x;
+	}
+	chunk = s->chunk && s->chunk < s->backlog ? s->chunk : s->backlog;
+	t_f = xfer_us((uint64_t)v[f].queued + s->backlog, v[f].rate) + v[f].rtt_us / 2;
+	t_x = xfer_us((uint64_t)v[x].queued + chunk, v[x].rate) + v[x].rtt_us / 2;
+	if (s->ecf_waiting)
+		t_x += t_x / 4;
+	if (t_f < t_x) {
+		s->ecf_waiting = 1;
+		return -1;
+	}
+	if (s->window) {
+		uint64_t hold_us = v[x].rtt_us + xfer_us(chunk, v[x].rate);
+		uint64_t f_bytes = hold_us > UINT64_MAX / v[f].rate ? UINT64_MAX
+								     : v[f].rate * hold_us / 1000000u;
+
+		if (chunk >= s->window || f_bytes > s->window - chunk) {
+			s->ecf_waiting = 1;
+			return -1;
+		}
+	}
+	s->ecf_waiting = 0;
+	return x;
+}
+
 static const struct mps_sched_ops sched_default = {
 	.name = "default",
 	.redundant = 0,
@@ -99,10 +153,18 @@ static const struct mps_sched_ops sched_redundant = {
 	.pick = pick_default,
 };
 
+static const struct mps_sched_ops sched_ecf = {
+	.name = "ecf",
+	.redundant = 0,
+	.pick = pick_ecf,
+	.wants_info = 1,
+};
+
 static const struct mps_sched_ops *const schedulers[] = {
 	&sched_default,
 	&sched_roundrobin,
 	&sched_redundant,
+	&sched_ecf,
 };
 
 const struct mps_sched_ops *mps_sched_find(const char *name)

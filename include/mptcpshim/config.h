@@ -45,7 +45,7 @@ struct mps_config {
 	int advertise_all;           /* MPTCPSHIM_ADVERTISE unset or "all" (default 1) */
 	size_t nadvertise;           /* ... else these interface names / addresses ("none": 0) */
 	char advertise[MPS_MAX_IFLIST][MPS_IFLIST_ENTRY];
-	char scheduler[16];          /* MPTCPSHIM_SCHEDULER: default|roundrobin|redundant */
+	char scheduler[16];          /* MPTCPSHIM_SCHEDULER: default|roundrobin|redundant|ecf */
 	char cc[16];                 /* MPTCPSHIM_CC: uncoupled|lia|olia|auto (default uncoupled) */
 	/* Resilience (issue 4). */
 	size_t nbackup;              /* MPTCPSHIM_BACKUP: interfaces used only while no other works */
@@ -53,6 +53,7 @@ struct mps_config {
 	uint32_t outage_timeout;     /* MPTCPSHIM_OUTAGE_TIMEOUT: seconds without any path, default 30 */
 	/* MPTCPSHIM_JOIN_PORTS: the join listener's port range (0, 0: ephemeral) */
 	uint16_t join_port_lo, join_port_hi;
+	char policy_file[256];       /* MPTCPSHIM_POLICY: the steering policy file; empty = none */
 	/* MPTCPSHIM_KERNEL_MPTCP=1: plain connections of a client (the
 	 * reconnect after a fallback, destinations known plain) are opened as
 	 * IPPROTO_MPTCP where the kernel has it (default 0) */

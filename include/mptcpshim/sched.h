@@ -12,11 +12,24 @@ struct mps_sf_view {
 	uint8_t ready;     /* the kernel has room for more (below TCP_NOTSENT_LOWAT) */
 	uint8_t backup;    /* use only while no non-backup subflow is usable */
 	uint64_t tx_bytes; /* payload bytes sent on it so far */
+	/* ecf only (the engine fills them when ops->wants_info): */
+	uint64_t rate;     /* delivery rate, bytes/s (TCP_INFO); 0 = not known */
+	uint32_t queued;   /* bytes ahead of a new chunk: in flight, unsent in the
+			      kernel and in our queue */
 };
 
 struct mps_sched {
 	const struct mps_sched_ops *ops;
 	unsigned rr_next; /* roundrobin: where the next search starts */
+	/* ecf: bytes waiting to be scheduled (new and reinjected), set by the
+	 * engine before each pick; the size of one chunk; whether the last
+	 * pick chose to wait for the fastest subflow (hysteresis). */
+	uint64_t backlog;
+	uint32_t chunk;
+	uint8_t ecf_waiting;
+	/* ecf: the peer's data-level window (bytes it lets us have in flight),
+	 * set by the engine with backlog; 0 = not known (no window check). */
+	uint64_t window;
 };
 
 struct mps_sched_ops {
@@ -36,9 +49,29 @@ struct mps_sched_ops {
 	 * subflow appended meanwhile is next in turn).  n <= 0: -1.
 	 * Initialise a struct mps_sched with rr_next = 0. */
 	int (*pick)(struct mps_sched *s, const struct mps_sf_view *v, int n);
+	/* 1: pick reads rate, queued and the backlog (worth a TCP_INFO per
+	 * subflow per push). */
+	int wants_info;
 };
 
-/* "default", "roundrobin" or "redundant"; NULL for anything else. */
+/* ecf (after Lim et al., "ECF: an MPTCP path scheduler to manage
+ * heterogeneous paths", CoNEXT 2017): f = the lowest-RTT usable subflow
+ * (ready or not; backup rule as above), x = the lowest-RTT ready one.  x
+ * when x == f, or when f's or x's rate or RTT is unknown.  Otherwise the
+ * next chunk would reach the receiver over x after
+ *   t_x = (x.queued + min(chunk, backlog)) / x.rate + x.rtt / 2
+ * while waiting for f delivers the whole backlog after
+ *   t_f = (f.queued + backlog) / f.rate + f.rtt / 2;
+ * if t_f < t_x (t_x * 5/4 while already waiting: hysteresis), sending on x
+ * would only make the receiver wait for the slow path (head-of-line
+ * blocking): -1 (wait for f's room).  Then the window check (after BLEST,
+ * Ferlin et al., IFIP Networking 2016), when window is known: x's chunk
+ * holds its share of the window for about x.rtt + chunk / x.rate, during
+ * which f could send f.rate times that; if that exceeds what the window
+ * leaves (window - chunk), the chunk on x would stall f: -1.  Else x.
+ * No candidate: -1. */
+
+/* "default", "roundrobin", "redundant" or "ecf"; NULL for anything else. */
 const struct mps_sched_ops *mps_sched_find(const char *name);
 
 #endif

@@ -8,10 +8,12 @@
 #   - redundant: each path's interface counted about the whole transfer
 #     (REDUNDANT_MIN..REDUNDANT_MAX % of it) and so did each subflow's
 #     statistics, while the data still arrived once, byte-exact;
-#   - default: each path carried at least a fifth of its fair share.
+#   - default: each path carried at least a fifth of its fair share;
+#   - ecf (c2s only): the same as default (on equal paths it waits only
+#     near the end of the transfer).
 # Harness self-test without the shim (transfers only): NOSHIM=1 bash schedulers.sh
 # Sub-cases (T_ONLY=REGEX): SCHED-DIR for SCHED in default roundrobin
-#   redundant, DIR in c2s s2c
+#   redundant, DIR in c2s s2c; and ecf-c2s
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -69,7 +71,7 @@ run() {
 	[ $((a + b)) -ge "$n" ] || fail "$what: the subflows carried $((a + b)) B < $n B"
 	local i
 	case $sched in
-	default)
+	default | ecf)
 		for i in 1 2; do
 			[ $((MP_DELTA[i] * 10)) -ge "$n" ] ||
 				fail "$what: path $i carried $((MP_DELTA[i])) B, under a fifth of its share"
@@ -103,3 +105,6 @@ run roundrobin s2c "$SIZE"
 # redundant: the slower path sets the pace, and each path carries it all
 run redundant c2s $((SIZE / 2))
 run redundant s2c $((SIZE / 2))
+# ecf (waits for the fast path when a slow one would hold the receiver up):
+# byte-exact, and on equal paths both carry their share
+run ecf c2s "$SIZE"

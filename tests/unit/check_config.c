@@ -506,6 +506,36 @@ START_TEST(test_config_peer_cache)
 }
 END_TEST
 
+START_TEST(test_config_policy)
+{
+	struct mps_config c;
+
+	parse1(&c, "MPTCPSHIM_LOG", "info");
+	ck_assert_str_eq(c.policy_file, "");
+	parse1(&c, "MPTCPSHIM_POLICY", "/home/ann/.mptcpshim");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_str_eq(c.policy_file, "/home/ann/.mptcpshim");
+	static const char *bad[] = { "policy", "./policy", "~/policy" };
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		parse1(&c, "MPTCPSHIM_POLICY", bad[i]);
+		ck_assert_msg(warn_calls == 1, "MPTCPSHIM_POLICY=\"%s\": %d warnings", bad[i],
+			      warn_calls);
+		ck_assert_str_eq(c.policy_file, "");
+	}
+	char longp[300];
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = 0;
+	parse1(&c, "MPTCPSHIM_POLICY", longp);
+	ck_assert_int_eq(warn_calls, 1);
+	ck_assert_str_eq(c.policy_file, "");
+	/* the new scheduler is a valid MPTCPSHIM_SCHEDULER */
+	parse1(&c, "MPTCPSHIM_SCHEDULER", "ecf");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_str_eq(c.scheduler, "ecf");
+}
+END_TEST
+
 START_TEST(test_config_join_ports)
 {
 	struct mps_config c;
@@ -1002,6 +1032,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_config_log_file);
 	tcase_add_test(tc, test_config_plain_cache_ttl);
 	tcase_add_test(tc, test_config_peer_cache);
+	tcase_add_test(tc, test_config_policy);
 	tcase_add_test(tc, test_config_join_ports);
 	tcase_add_test(tc, test_config_sndbuf);
 	tcase_add_test(tc, test_config_numeric_ranges);

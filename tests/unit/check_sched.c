@@ -31,7 +31,7 @@ static int pick(const char *name, struct mps_sched *s, const struct mps_sf_view 
 
 START_TEST(test_sched_find)
 {
-	static const char *names[] = { "default", "roundrobin", "redundant" };
+	static const char *names[] = { "default", "roundrobin", "redundant", "ecf" };
 	for (size_t i = 0; i < NELEM(names); i++) {
 		const struct mps_sched_ops *ops = mps_sched_find(names[i]);
 		ck_assert_ptr_nonnull(ops);
@@ -52,7 +52,7 @@ END_TEST
 
 /* ---- rules common to all --------------------------------------------- */
 
-static const char *const pickers[] = { "default", "roundrobin", "redundant" };
+static const char *const pickers[] = { "default", "roundrobin", "redundant", "ecf" };
 
 START_TEST(test_sched_empty)
 {
@@ -276,6 +276,161 @@ START_TEST(test_sched_rr_fair)
 }
 END_TEST
 
+/* ---- ecf ------------------------------------------------------------- */
+
+static struct mps_sf_view sfr(uint32_t rtt, int ready, uint64_t rate, uint32_t queued)
+{
+	struct mps_sf_view v = sf(rtt, 1, ready, 0);
+
+	v.rate = rate;
+	v.queued = queued;
+	return v;
+}
+
+/* 50 Mbit/s (20 ms) and 5 Mbit/s (60 ms), the fast one full. */
+START_TEST(test_sched_ecf_waits_for_fast)
+{
+	struct mps_sched s = { 0 };
+	struct mps_sf_view v[2] = { sfr(20000, 0, 6250000, 131072), sfr(60000, 1, 625000, 65536) };
+
+	/* Little left: the fast path delivers it all (31 + 10 ms) before one
+	 * more chunk would cross the slow one (210 + 30 ms): wait. */
+	s.chunk = 131072;
+	s.backlog = 65536;
+	ck_assert_int_eq(pick("ecf", &s, v, 2), -1);
+	ck_assert_int_eq(s.ecf_waiting, 1);
+	/* The default scheduler sends on the slow path at once. */
+	ck_assert_int_eq(pick("default", &s, v, 2), 1);
+	/* Plenty left (4 MiB: 700 ms on the fast path alone): the slow path
+	 * helps (its chunk lands after 345 ms). */
+	s.ecf_waiting = 0;
+	s.backlog = 4u << 20;
+	ck_assert_int_eq(pick("ecf", &s, v, 2), 1);
+	ck_assert_int_eq(s.ecf_waiting, 0);
+	/* The fast path ready: always it. */
+	v[0].ready = 1;
+	s.backlog = 65536;
+	ck_assert_int_eq(pick("ecf", &s, v, 2), 0);
+	/* The same with the fast path listed second. */
+	struct mps_sf_view w[2] = { sfr(60000, 1, 625000, 65536), sfr(20000, 0, 6250000, 131072) };
+	ck_assert_int_eq(pick("ecf", &s, w, 2), -1);
+	w[1].ready = 1;
+	ck_assert_int_eq(pick("ecf", &s, w, 2), 1);
+}
+END_TEST
+
+/* A slow path with a deep queue (bufferbloat): its queued bytes count. */
+START_TEST(test_sched_ecf_deep_queue)
+{
+	struct mps_sched s = { .chunk = 131072, .backlog = 1u << 20 };
+	/* Same rates; the slower one holds 2 MB in its queue. */
+	struct mps_sf_view v[2] = { sfr(20000, 0, 2500000, 65536), sfr(400000, 1, 2500000, 2000000) };
+
+	/* t_f = (64K + 1M) / 2.5M + 10 ms = 455 ms; t_x = (2M + 128K) / 2.5M
+	 * + 200 ms = 1052 ms: wait. */
+	ck_assert_int_eq(pick("ecf", &s, v, 2), -1);
+	/* Its queue drained: t_x = 52 + 200 ms: send. */
+	s.ecf_waiting = 0;
+	v[1].queued = 0;
+	ck_assert_int_eq(pick("ecf", &s, v, 2), 1);
+}
+END_TEST
+
+START_TEST(test_sched_ecf_unknown)
+{
+	struct mps_sched s = { .chunk = 131072, .backlog = 65536 };
+	struct mps_sf_view v[2] = { sfr(20000, 0, 6250000, 131072), sfr(60000, 1, 625000, 65536) };
+
+	/* Any rate or RTT unknown: no estimate, behave as the default. */
+	v[0].rate = 0;
+	ck_assert_int_eq(pick("ecf", &s, v, 2), 1);
+	v[0].rate = 6250000;
+	v[1].rate = 0;
+	ck_assert_int_eq(pick("ecf", &s, v, 2), 1);
+	v[1].rate = 625000;
+	v[1].rtt_us = 0;
+	/* x's RTT unknown: it ranks last, but it is the only ready one. */
+	ck_assert_int_eq(pick("ecf", &s, v, 2), 1);
+	v[1].rtt_us = 60000;
+	ck_assert_int_eq(pick("ecf", &s, v, 2), -1);
+	/* No subflow ready: wait. */
+	v[1].ready = 0;
+	ck_assert_int_eq(pick("ecf", &s, v, 2), -1);
+	/* One subflow: it, when ready. */
+	v[0].ready = 1;
+	ck_assert_int_eq(pick("ecf", &s, v, 1), 0);
+}
+END_TEST
+
+START_TEST(test_sched_ecf_hysteresis)
+{
+	struct mps_sched s = { .chunk = 100000, .backlog = 110000 };
+	/* Equal rates, nearly equal RTTs: t_f = 110 + 5 ms, t_x = 100 + 5 ms. */
+	struct mps_sf_view v[2] = { sfr(10000, 0, 1000000, 0), sfr(10002, 1, 1000000, 0) };
+
+	ck_assert_int_eq(pick("ecf", &s, v, 2), 1);
+	/* Once waiting, x must beat f by a quarter: 115 < 131 ms: wait on. */
+	s.ecf_waiting = 1;
+	ck_assert_int_eq(pick("ecf", &s, v, 2), -1);
+	ck_assert_int_eq(s.ecf_waiting, 1);
+	/* A backlog of 140 KB: t_f = 145 > 131: send, and stop waiting. */
+	s.backlog = 140000;
+	ck_assert_int_eq(pick("ecf", &s, v, 2), 1);
+	ck_assert_int_eq(s.ecf_waiting, 0);
+}
+END_TEST
+
+START_TEST(test_sched_ecf_backup)
+{
+	struct mps_sched s = { .chunk = 131072, .backlog = 4u << 20 };
+	struct mps_sf_view v[3] = { sfr(20000, 0, 6250000, 131072), sfr(10000, 1, 62500000, 0),
+				    sfr(60000, 1, 625000, 0) };
+
+	/* The backup (faster, ready) is not a candidate while a regular
+	 * subflow is usable; the slow regular one is. */
+	v[1].backup = 1;
+	ck_assert_int_eq(pick("ecf", &s, v, 3), 2);
+	v[2].usable = 0;
+	ck_assert_int_eq(pick("ecf", &s, v, 3), -1);
+	/* Every regular one gone: the backup. */
+	v[0].usable = 0;
+	ck_assert_int_eq(pick("ecf", &s, v, 3), 1);
+}
+END_TEST
+
+/* The window check: a chunk on the slow path must not stall the fast one. */
+START_TEST(test_sched_ecf_window)
+{
+	/* 50 Mbit/s (20 ms, full) and 5 Mbit/s (60 ms, idle), 4 MiB to send:
+	 * ECF alone sends on the slow path (t_f 700 ms > t_x 240 ms). */
+	struct mps_sched s = { .chunk = 131072, .backlog = 4u << 20 };
+	struct mps_sf_view v[2] = { sfr(20000, 0, 6250000, 131072), sfr(60000, 1, 625000, 0) };
+
+	ck_assert_int_eq(pick("ecf", &s, v, 2), 1);
+	/* A 4 MiB window: the chunk holds 128 KiB for 60 + 210 ms, while the
+	 * fast path sends 1.7 MB: it fits in the rest: send. */
+	s.window = 4u << 20;
+	ck_assert_int_eq(pick("ecf", &s, v, 2), 1);
+	/* A 1 MiB window: 1.7 MB > 1 MiB - 128 KiB: the fast path would stall. */
+	s.window = 1u << 20;
+	ck_assert_int_eq(pick("ecf", &s, v, 2), -1);
+	ck_assert_int_eq(s.ecf_waiting, 1);
+	/* A window smaller than the chunk: wait. */
+	s.window = 65536;
+	s.ecf_waiting = 0;
+	ck_assert_int_eq(pick("ecf", &s, v, 2), -1);
+	/* The fast path ready: it, whatever the window. */
+	v[0].ready = 1;
+	ck_assert_int_eq(pick("ecf", &s, v, 2), 0);
+	/* Equal paths (RTT 20 ms each): 128 KiB hold 20 + 21 ms, the other
+	 * sends 256 KB meanwhile: fits in 1 MiB - 128 KiB: send. */
+	struct mps_sf_view w[2] = { sfr(20000, 0, 6250000, 131072), sfr(20001, 1, 6250000, 0) };
+	s.window = 1u << 20;
+	s.ecf_waiting = 0;
+	ck_assert_int_eq(pick("ecf", &s, w, 2), 1);
+}
+END_TEST
+
 static Suite *sched_suite(void)
 {
 	Suite *s = suite_create("sched");
@@ -296,6 +451,15 @@ static Suite *sched_suite(void)
 	tcase_add_test(tc, test_sched_rr_cycle);
 	tcase_add_test(tc, test_sched_rr_next);
 	tcase_add_test(tc, test_sched_rr_fair);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ecf");
+	tcase_add_test(tc, test_sched_ecf_waits_for_fast);
+	tcase_add_test(tc, test_sched_ecf_deep_queue);
+	tcase_add_test(tc, test_sched_ecf_unknown);
+	tcase_add_test(tc, test_sched_ecf_hysteresis);
+	tcase_add_test(tc, test_sched_ecf_backup);
+	tcase_add_test(tc, test_sched_ecf_window);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -54,6 +54,7 @@ void mps_sock_put(struct mps_sock *s)
 {
 	if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
 		pthread_mutex_destroy(&s->lock);
+		free(s->gw_info);
 		free(s);
 	}
 }

@@ -22,6 +22,7 @@
 #include "mptcpshim/conn.h"
 #include "mptcpshim/epreg.h"
 #include "mptcpshim/fdtab.h"
+#include "mptcpshim/gateway.h"
 #include "mptcpshim/interpose.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/peercache.h"
@@ -139,7 +140,7 @@ static void restore_tcp(int fd, int tcp, int nonblock, int cloexec, int epmove)
 static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int cloexec,
                  const struct sockaddr *peer, socklen_t peer_len, int bound,
                  const struct sockaddr_storage *local, socklen_t local_len, int known_shim,
-                 int *app_fd_out)
+                 int gw, int *app_fd_out)
 {
 	struct mps_conn_params p;
 	struct mps_sock *s = NULL;
@@ -237,6 +238,7 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 	}
 	p.sock = s;
 	p.peer_known_shim = known_shim;
+	p.gw = gw;
 	rc = mps_conn_start(&p);
 	mps_sock_put(s); /* fdtab and the conn hold their own references */
 	if (rc) {
@@ -364,6 +366,53 @@ static int connect_again(int fd, struct mps_sock *s)
 	}
 }
 
+/* connect() through the gateway: the app's socket becomes ours at once,
+ * still unconnected; the shim thread connects it to the gateway, sends
+ * HELLO + GWREQ and reports the GWREPLY's result as the connect's: a
+ * blocking connect waits for it here, a non-blocking one says EINPROGRESS
+ * and the outcome comes as writability and SO_ERROR. */
+static int gw_connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	struct sockaddr_storage local;
+	socklen_t local_len = sizeof(local);
+	struct mps_sock *s;
+	int flags, fdflags, bound, err, app, rc;
+	char a[64];
+
+	mps_proc_cloned();
+	err = mps_loop_cloned() ? -EPERM : mps_loop_ensure();
+	if (err) {
+		mps_warn("connect: not through the gateway: cannot run the shim thread in this "
+		         "process (%s)",
+		         strerror(-err));
+		return mps_real.connect(fd, sa, len);
+	}
+	flags = mps_real.fcntl(fd, F_GETFL);
+	fdflags = mps_real.fcntl(fd, F_GETFD);
+	memset(&local, 0, sizeof(local));
+	bound = mps_real.getsockname(fd, (struct sockaddr *)&local, &local_len) == 0 &&
+	        addr_is_bound(&local);
+	err = adopt(fd, MPS_CLIENT, 1, flags & O_NONBLOCK, fdflags & FD_CLOEXEC, sa, len, bound,
+	            &local, local_len, 1, 1, &app);
+	if (err) {
+		mps_warn("connect to %s: not through the gateway: %s",
+		         mps_addr_str(sa, a, sizeof(a)), strerror(-err));
+		return mps_real.connect(fd, sa, len);
+	}
+	if (flags & O_NONBLOCK) {
+		errno = EINPROGRESS;
+		return -1;
+	}
+	s = mps_fdtab_get(fd);
+	if (!s) {
+		errno = EBADF;
+		return -1;
+	}
+	rc = connect_again(fd, s);
+	mps_sock_put(s);
+	return rc;
+}
+
 MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	const struct mps_config *cfg;
@@ -386,8 +435,15 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	}
 	if (!is_inet(sa))
 		return mps_real.connect(fd, sa, len);
+	/* A gateway's outbound connections are plain TCP, always. */
+	if (mps_gw_serving() || !is_tcp(fd))
+		return mps_real.connect(fd, sa, len);
+	/* Through the gateway, unless this process knows the destination
+	 * runs mptcpshim itself. */
+	if (mps_peercache_lookup(sa, mps_now_us()) != MPS_PEER_SHIM && mps_gw_route(sa))
+		return gw_connect(fd, sa, len);
 	cfg = mps_config();
-	if (!is_tcp(fd) || !mps_config_peer_allowed(cfg, sa))
+	if (!mps_config_peer_allowed(cfg, sa))
 		return mps_real.connect(fd, sa, len);
 	kind = mps_peercache_lookup(sa, mps_now_us());
 	if (kind == MPS_PEER_UNKNOWN)
@@ -425,7 +481,7 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	saved = errno;
 	connecting = rc != 0;
 	err = adopt(fd, MPS_CLIENT, connecting, flags & O_NONBLOCK, fdflags & FD_CLOEXEC, sa, len,
-	            bound, &local, local_len, known, &app);
+	            bound, &local, local_len, known, 0, &app);
 	if (err) {
 		/* The fd is still the plain TCP socket: carry on without us. */
 		char a[64];
@@ -441,7 +497,7 @@ static int do_accept(int lfd, struct sockaddr *addr, socklen_t *alen, int flags,
 {
 	struct sockaddr_storage peer;
 	socklen_t plen = sizeof(peer);
-	int fd, app, err, saved;
+	int fd, app, err, saved, gw;
 
 	if (mps_passthrough())
 		return four ? mps_real.accept4(lfd, addr, alen, flags) :
@@ -457,8 +513,19 @@ static int do_accept(int lfd, struct sockaddr *addr, socklen_t *alen, int flags,
 			mps_real.fcntl(fd, F_SETFL, O_NONBLOCK);
 		goto out;
 	}
+	gw = mps_gw_is_listener(lfd);
 	err = adopt(fd, MPS_SERVER, 0, flags & SOCK_NONBLOCK, flags & SOCK_CLOEXEC,
-	            (struct sockaddr *)&peer, plen, 0, NULL, 0, 0, &app);
+	            (struct sockaddr *)&peer, plen, 0, NULL, 0, 0, gw, &app);
+	if (err && gw) {
+		/* a gateway never serves a connection plainly */
+		char a[64];
+
+		mps_warn("gateway: accept from %s: dropped: %s", mps_addr_str(&peer, a, sizeof(a)),
+		         strerror(-err));
+		mps_real.close(fd);
+		errno = ECONNABORTED;
+		return -1;
+	}
 	if (err) {
 		char a[64];
 

@@ -1,0 +1,115 @@
+/* gateway.h - the gateway glue between the library and its two users
+ * (docs/DESIGN.md section 10): a client whose connect() goes through a
+ * gateway (MPTCPSHIM_GATEWAY), and mptcpshim-gateway, the daemon that
+ * serves those requests under the library.
+ *
+ * The daemon talks to the library through a private socket option level
+ * (a number no kernel protocol uses), on descriptors the library owns:
+ *
+ *   setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_LISTEN, path, strlen(path))
+ *       on a listening socket: it becomes a gateway listener.  The library
+ *       loads the key file (gwauth.c) and, from then on, the process's own
+ *       connect()s stay plain TCP (the gateway's outbound connections never
+ *       carry a HELLO).  A connection accepted on it must send HELLO +
+ *       GWREQ with a valid AUTH before anything is sent back.
+ *   getsockopt(fd, MPS_SOL_SHIM, MPS_SO_GW_REQUEST, &info, &len)
+ *       on an accepted connection: blocks until its request is
+ *       authenticated (then fills struct mps_gwinfo) or the connection was
+ *       refused (-1, ECONNABORTED; the reason is logged by the library).
+ *   setsockopt(fd, MPS_SOL_SHIM, MPS_SO_GW_REPLY, &result, 1)
+ *       the destination's connect result (enum mps_gwreq_result): sent as
+ *       GWREPLY.  Until then nothing the daemon writes is sent.
+ */
+#ifndef MPS_GATEWAY_H
+#define MPS_GATEWAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "mptcpshim/gwauth.h"
+#include "mptcpshim/gwpolicy.h"
+#include "mptcpshim/gwreq.h"
+
+#define MPS_SOL_SHIM 0x4d5053 /* "MPS": no kernel socket level */
+enum {
+	MPS_SO_GW_LISTEN = 1,
+	MPS_SO_GW_REQUEST = 2,
+	MPS_SO_GW_REPLY = 3,
+};
+
+struct mps_gwinfo {
+	struct mps_gwdest dest;
+	char client[MPS_GWAUTH_NAME_MAX + 1]; /* the key's name */
+};
+
+/* ---- client configuration (pure; the test seam is the getenv function) */
+#define MPS_GW_MAX 4 /* gateways in MPTCPSHIM_GATEWAY */
+#define MPS_GW_FOR_MAX 32
+
+enum mps_gw_fallback { MPS_GWF_DIRECT = 0, MPS_GWF_FAIL = 1 };
+
+struct mps_gwconf {
+	int n; /* gateways; 0: no gateway */
+	struct sockaddr_storage gw[MPS_GW_MAX];
+	socklen_t gw_len[MPS_GW_MAX];
+	char key_file[256];
+	int fallback;  /* enum mps_gw_fallback */
+	int for_all;   /* MPTCPSHIM_GATEWAY_FOR=all */
+	int nfor;      /* explicit rules (none: the default) */
+	struct mps_gwrule rules[MPS_GW_FOR_MAX]; /* gwpolicy.h's rule syntax */
+};
+
+typedef const char *(*mps_gw_getenv_fn)(const char *name);
+typedef void (*mps_gw_warn_fn)(const char *msg);
+/* Parse MPTCPSHIM_GATEWAY, _KEY_FILE, _FOR and _FALLBACK.  A bad value is
+ * warned about: a bad gateway list leaves no gateway, a bad FOR the
+ * default, a bad FALLBACK "direct". */
+void mps_gwconf_parse(struct mps_gwconf *c, mps_gw_getenv_fn get, mps_gw_warn_fn warn);
+/* "HOST:PORT" with a numeric IPv4 or [IPv6] host: 0 or -EINVAL. */
+int mps_gw_parse_hostport(const char *s, size_t len, struct sockaddr_storage *ss,
+                          socklen_t *sslen);
+
+/* Does a connect to sa go through the gateway under c?  local(i) gives
+ * the local subnets (family, address, prefix length) for the default
+ * rule; NULL: none known.  1 or 0. */
+struct mps_gw_subnet {
+	int family;
+	uint8_t addr[16];
+	uint8_t plen;
+};
+int mps_gw_wants(const struct mps_gwconf *c, const struct sockaddr *sa,
+                 const struct mps_gw_subnet *nets, size_t nnets);
+
+/* ---- library side (src/gateway.c) */
+/* The process-wide client configuration (parsed once). */
+const struct mps_gwconf *mps_gwconf(void);
+/* connect(): route sa through the gateway?  (No when this process serves
+ * as a gateway, when none is configured, or by MPTCPSHIM_GATEWAY_FOR.) */
+int mps_gw_route(const struct sockaddr *sa);
+/* The client's GWREQ frame for destination sa, authenticated with the key
+ * of MPTCPSHIM_GATEWAY_KEY_FILE and bound to hello_key (the client's
+ * HELLO key stands for its public value until HELLO v2).  Returns the
+ * frame's length written into out (cap >= MPS_HDR_LEN + MPS_GWREQ_MSG_MAX)
+ * or -errno (-ENOKEY: no usable key; logged once). */
+int mps_gw_client_request(const struct sockaddr *sa, uint64_t hello_key, uint8_t *out,
+                          size_t cap);
+/* The 32-byte value the AUTH MAC binds for a HELLO key: the key, big-endian,
+ * then 24 zero bytes. */
+void mps_gw_pub_of_key(uint64_t key, uint8_t pub[32]);
+
+/* Gateway side. */
+int mps_gw_serving(void); /* this process has a gateway listener */
+int mps_gw_listen(int fd, const char *path, size_t len);
+int mps_gw_is_listener(int fd);
+/* Verify a GWREQ message (shim thread): 0 and *info filled, or -errno
+ * with *why a static reason. */
+int mps_gw_server_verify(const uint8_t *msg, size_t len, uint64_t hello_key,
+                         struct mps_gwinfo *info, const char **why);
+/* Wake daemon threads waiting in MPS_SO_GW_REQUEST (state changed). */
+void mps_gw_notify(void);
+/* Wait until *ready (an int the shim thread sets: 1 ready, < 0 failed)
+ * is non-zero. */
+int mps_gw_wait(const _Atomic int *ready);
+
+#endif

@@ -17,7 +17,9 @@
 #             recorder) and garbage: no byte back, no outbound connection
 #             (the plain server's accept counter does not move), and the
 #             gateway logs the peer and the reason
-# Sub-cases (T_ONLY=REGEX): download refused policy reset auth
+#   failover  a dead gateway listed first is skipped; with none left the
+#             connection goes direct (default) or fails (FALLBACK=fail: 7)
+# Sub-cases (T_ONLY=REGEX): download refused policy reset auth failover
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -148,7 +150,8 @@ while True:
 PYEOF
 	cat >"$D/rstclient.py" <<'PYEOF'
 import errno, socket, sys, time
-c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])))  # a blocking connect
+c.settimeout(10)
 print("peer", c.getpeername()[0], flush=True)
 c.sendall(b"hello\n")
 got = b""
@@ -273,6 +276,35 @@ PYEOF
 	grep -q "refused, nothing sent back: replayed authenticator" "$SHLOG" || fail "auth: no log line for the replay"
 	grep -q "refused, nothing sent back: not a shim client" "$SHLOG" || fail "auth: no log line for garbage"
 	log "  gateway log: $(grep -c 'refused, nothing sent back' "$SHLOG") refusals"
+fi
+
+if selected failover; then
+	step "failover: a dead gateway is skipped; none left: direct (default) or fail"
+	next_port
+	DEAD=$PORT # nothing listens there
+	next_port
+	HP2=$PORT
+	bg_start http2 plain "$NS_S" "$PY" -m http.server --bind "$SRV4" --directory "$D/www" "$HP2"
+	wait_listen "$NS_S" "$HP2"
+	mkrand "$D/www/small.bin" $((256 * 1024 + 3))
+	nsrun shim "$NS_C" env "MPTCPSHIM_GATEWAY=$SRV4:$DEAD,$SRV4:$GP" \
+		"MPTCPSHIM_GATEWAY_KEY_FILE=$D/alice.key" MPTCPSHIM_GATEWAY_FALLBACK=fail \
+		curl -q -sS --max-time 15 -o "$D/got" "http://$PSRV:$HP/small.bin" ||
+		fail "failover: curl through the second gateway failed"
+	same_file failover "$D/www/small.bin" "$D/got"
+	grep -q "gateway $SRV4:$DEAD: " "$D/shim-$NS_C.log" || fail "failover: the dead gateway was not logged"
+	# no gateway left: direct (the default) reaches a server the client can route to
+	nsrun shim "$NS_C" env "MPTCPSHIM_GATEWAY=$SRV4:$DEAD" "MPTCPSHIM_GATEWAY_KEY_FILE=$D/alice.key" \
+		curl -q -sS --max-time 15 -o "$D/got" "http://$SRV4:$HP2/small.bin" ||
+		fail "failover: direct fallback failed"
+	same_file fallback-direct "$D/www/small.bin" "$D/got"
+	grep -q "connecting directly" "$D/shim-$NS_C.log" || fail "failover: the direct fallback was not logged"
+	rc=0
+	nsrun shim "$NS_C" env "MPTCPSHIM_GATEWAY=$SRV4:$DEAD" "MPTCPSHIM_GATEWAY_KEY_FILE=$D/alice.key" \
+		MPTCPSHIM_GATEWAY_FALLBACK=fail curl -q -sS --max-time 15 -o /dev/null \
+		"http://$SRV4:$HP2/small.bin" || rc=$?
+	[ "$rc" = 7 ] || fail "failover: FALLBACK=fail: curl exit $rc, want 7"
+	rm -f "$D/got"
 fi
 
 if [ -z "${T_ONLY:-}" ]; then

@@ -39,8 +39,7 @@ static void gw_warn(mps_gw_warn_fn warn, const char *var, const char *val, const
 	warn(msg);
 }
 
-int mps_gw_parse_hostport(const char *s, size_t len, struct sockaddr_storage *ss,
-                          socklen_t *sslen)
+int mps_gw_parse_hostport(const char *s, size_t len, struct sockaddr_storage *ss, socklen_t *sslen)
 {
 	char host[INET6_ADDRSTRLEN + 2], *end;
 	const char *colon;
@@ -149,7 +148,8 @@ void mps_gwconf_parse(struct mps_gwconf *c, mps_gw_getenv_fn get, mps_gw_warn_fn
 				size_t n = strcspn(p, ",");
 
 				if (c->nfor == MPS_GW_FOR_MAX || n == 0 || n >= sizeof(rule)) {
-					gw_warn(warn, ENV_GATEWAY_FOR, v, "too many or empty rules");
+					gw_warn(warn, ENV_GATEWAY_FOR, v,
+					        "too many or empty rules");
 					c->nfor = 0;
 					break;
 				}
@@ -252,13 +252,19 @@ static struct mps_gwconf g_conf;
 static pthread_once_t g_conf_once = PTHREAD_ONCE_INIT;
 static atomic_int g_serving;
 
-static const char *real_getenv(const char *n) { return getenv(n); }
+static const char *real_getenv(const char *n)
+{
+	return getenv(n);
+}
 static const char *no_env(const char *n)
 {
 	(void)n;
 	return NULL;
 }
-static void conf_warn(const char *msg) { mps_warn("%s", msg); }
+static void conf_warn(const char *msg)
+{
+	mps_warn("%s", msg);
+}
 
 static void conf_init(void)
 {
@@ -307,15 +313,17 @@ int mps_gw_route(const struct sockaddr *sa)
 			if (i->ifa_addr->sa_family == AF_INET) {
 				nets[n].family = 4;
 				memset(nets[n].addr, 0, 16);
-				memcpy(nets[n].addr, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+				memcpy(nets[n].addr, &((struct sockaddr_in *)i->ifa_addr)->sin_addr,
+				       4);
 				nets[n].plen = (uint8_t)plen_of(
-				        (const uint8_t *)&((struct sockaddr_in *)i->ifa_netmask)->sin_addr,
+				        (const uint8_t *)&((struct sockaddr_in *)i->ifa_netmask)
+				                ->sin_addr,
 				        4);
 				n++;
 			} else if (i->ifa_addr->sa_family == AF_INET6) {
 				nets[n].family = 6;
-				memcpy(nets[n].addr, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
-				       16);
+				memcpy(nets[n].addr,
+				       &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
 				nets[n].plen = (uint8_t)plen_of(
 				        (const uint8_t *)&((struct sockaddr_in6 *)i->ifa_netmask)
 				                ->sin6_addr,
@@ -340,8 +348,7 @@ static pthread_mutex_t g_key_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct mps_gwkeys g_ckeys;
 static int g_ckeys_state; /* 0 not loaded, 1 loaded, -1 failed (logged) */
 
-int mps_gw_client_request(const struct sockaddr *sa, uint64_t hello_key, uint8_t *out,
-                          size_t cap)
+int mps_gw_client_request(const struct sockaddr *sa, uint64_t hello_key, uint8_t *out, size_t cap)
 {
 	const struct mps_gwconf *c = mps_gwconf();
 	struct mps_gwdest d;
@@ -362,8 +369,7 @@ int mps_gw_client_request(const struct sockaddr *sa, uint64_t hello_key, uint8_t
 			g_ckeys_state = -1;
 		} else if ((rc = mps_gwauth_load(&g_ckeys, c->key_file, err, sizeof(err))) != 0 ||
 		           g_ckeys.n == 0) {
-			mps_err("gateway: key file %s: %s", c->key_file,
-			        rc ? err : "no key in it");
+			mps_err("gateway: key file %s: %s", c->key_file, rc ? err : "no key in it");
 			g_ckeys_state = -1;
 		} else {
 			g_ckeys_state = 1;
@@ -405,7 +411,10 @@ static struct {
 } g_lis[MAX_LISTENERS];
 static int g_nlis;
 
-int mps_gw_serving(void) { return atomic_load(&g_serving); }
+int mps_gw_serving(void)
+{
+	return atomic_load(&g_serving);
+}
 
 int mps_gw_listen(int fd, const char *path, size_t len)
 {

@@ -54,9 +54,9 @@ struct mps_gwconf {
 	struct sockaddr_storage gw[MPS_GW_MAX];
 	socklen_t gw_len[MPS_GW_MAX];
 	char key_file[256];
-	int fallback;  /* enum mps_gw_fallback */
-	int for_all;   /* MPTCPSHIM_GATEWAY_FOR=all */
-	int nfor;      /* explicit rules (none: the default) */
+	int fallback;                            /* enum mps_gw_fallback */
+	int for_all;                             /* MPTCPSHIM_GATEWAY_FOR=all */
+	int nfor;                                /* explicit rules (none: the default) */
 	struct mps_gwrule rules[MPS_GW_FOR_MAX]; /* gwpolicy.h's rule syntax */
 };
 
@@ -67,8 +67,7 @@ typedef void (*mps_gw_warn_fn)(const char *msg);
  * default, a bad FALLBACK "direct". */
 void mps_gwconf_parse(struct mps_gwconf *c, mps_gw_getenv_fn get, mps_gw_warn_fn warn);
 /* "HOST:PORT" with a numeric IPv4 or [IPv6] host: 0 or -EINVAL. */
-int mps_gw_parse_hostport(const char *s, size_t len, struct sockaddr_storage *ss,
-                          socklen_t *sslen);
+int mps_gw_parse_hostport(const char *s, size_t len, struct sockaddr_storage *ss, socklen_t *sslen);
 
 /* Does a connect to sa go through the gateway under c?  local(i) gives
  * the local subnets (family, address, prefix length) for the default
@@ -92,8 +91,7 @@ int mps_gw_route(const struct sockaddr *sa);
  * HELLO key stands for its public value until HELLO v2).  Returns the
  * frame's length written into out (cap >= MPS_HDR_LEN + MPS_GWREQ_MSG_MAX)
  * or -errno (-ENOKEY: no usable key; logged once). */
-int mps_gw_client_request(const struct sockaddr *sa, uint64_t hello_key, uint8_t *out,
-                          size_t cap);
+int mps_gw_client_request(const struct sockaddr *sa, uint64_t hello_key, uint8_t *out, size_t cap);
 /* The 32-byte value the AUTH MAC binds for a HELLO key: the key, big-endian,
  * then 24 zero bytes. */
 void mps_gw_pub_of_key(uint64_t key, uint8_t pub[32]);

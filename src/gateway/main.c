@@ -435,11 +435,11 @@ int main(int argc, char **argv)
 		if (a[n] == '=')
 			v = a + n + 1;
 #define OPT(name) (strncmp(a, name, n) == 0 && strlen(name) == n)
-#define VAL()                                                                                     \
-	(v ? v :                                                                                  \
-	     (i + 1 < argc ? argv[++i] :                                                          \
-	                     (fprintf(stderr, "mptcpshim-gateway: %s needs a value\n", a), exit(2), \
-	                      (const char *)NULL)))
+#define VAL()                                                                              \
+	(v ? v :                                                                           \
+	     (i + 1 < argc ? argv[++i] :                                                   \
+	                     (fprintf(stderr, "mptcpshim-gateway: %s needs a value\n", a), \
+	                      exit(2), (const char *)NULL)))
 		if (OPT("--listen")) {
 			listen_s = VAL();
 		} else if (OPT("--key-file")) {
@@ -458,7 +458,8 @@ int main(int argc, char **argv)
 		} else if (OPT("--max-per-client")) {
 			g_opt.max_per_client = parse_int("--max-per-client", VAL(), 1, 1000000);
 		} else if (OPT("--connect-timeout")) {
-			g_opt.connect_timeout_ms = 1000 * parse_int("--connect-timeout", VAL(), 1, 3600);
+			g_opt.connect_timeout_ms =
+			        1000 * parse_int("--connect-timeout", VAL(), 1, 3600);
 		} else if (OPT("--gen-key")) {
 			gen = VAL();
 		} else if ((OPT("-v") || OPT("--verbose")) && !v) {
@@ -479,8 +480,7 @@ int main(int argc, char **argv)
 		int rc = mps_gwauth_gen_line(gen, line, sizeof(line));
 
 		if (rc < 0) {
-			fprintf(stderr,
-			        "mptcpshim-gateway: --gen-key '%s': %s\n", gen,
+			fprintf(stderr, "mptcpshim-gateway: --gen-key '%s': %s\n", gen,
 			        rc == -EINVAL ? "a name is 1..32 of A-Z a-z 0-9 . _ @ -" :
 			                        "no randomness");
 			return 2;
@@ -493,8 +493,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (mps_gw_parse_hostport(listen_s, strlen(listen_s), &la, &lalen)) {
-		fprintf(stderr, "mptcpshim-gateway: --listen '%s': expected ADDR:PORT or "
-		                "[IPV6]:PORT (numeric)\n",
+		fprintf(stderr,
+		        "mptcpshim-gateway: --listen '%s': expected ADDR:PORT or "
+		        "[IPV6]:PORT (numeric)\n",
 		        listen_s);
 		return 2;
 	}
@@ -551,7 +552,8 @@ int main(int argc, char **argv)
 		glog("cannot listen on %s: %s", lname, strerror(errno));
 		return 1;
 	}
-	if (setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_LISTEN, key_file, (socklen_t)strlen(key_file))) {
+	if (setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_LISTEN, key_file,
+	               (socklen_t)strlen(key_file))) {
 		glog("the library refused the gateway listener: %s", strerror(errno));
 		return 1;
 	}
@@ -577,7 +579,8 @@ int main(int argc, char **argv)
 			break;
 		}
 		if (pf[1].revents) {
-			glog("stopping (%d connection(s) open are dropped)", atomic_load(&g_active));
+			glog("stopping (%d connection(s) open are dropped)",
+			     atomic_load(&g_active));
 			break;
 		}
 		if (!(pf[0].revents & POLLIN))

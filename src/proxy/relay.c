@@ -107,7 +107,8 @@ static void flush_then_abort(struct dir *d)
 {
 	long long deadline = now_ms() + 1000;
 
-	if (d->len > d->off && mps_send_all(d->to, d->buf + d->off, d->len - d->off, deadline) == 0) {
+	if (d->len > d->off &&
+	    mps_send_all(d->to, d->buf + d->off, d->len - d->off, deadline) == 0) {
 		for (;;) {
 			int q = 0;
 
@@ -253,9 +254,7 @@ void mps_relay(int cfd, int u, const char *name, const char *dest, const uint8_t
 	close(u);
 out:
 	if (verbose)
-		plog("%s -> %s: %s, %llu B up, %llu B down", name, dest, how, up.bytes,
-		     down.bytes);
+		plog("%s -> %s: %s, %llu B up, %llu B down", name, dest, how, up.bytes, down.bytes);
 	free(up.buf);
 	free(down.buf);
 }
-

@@ -72,10 +72,10 @@ START_TEST(test_hostport)
 {
 	struct sockaddr_storage ss;
 	socklen_t l;
-	static const char *bad[] = {"",        "1.2.3.4",    "1.2.3.4:",     "1.2.3.4:0",
-	                            ":80",     "1.2.3.4:65536", "host:80",  "[::1:80",
-	                            "::1:80",  "[::1]:x",    "1.2.3.4:+80",  "1.2.3.4:8 0",
-	                            "[]:80",   "1.2.3:80"};
+	static const char *bad[] = {"",       "1.2.3.4",       "1.2.3.4:",    "1.2.3.4:0",
+	                            ":80",    "1.2.3.4:65536", "host:80",     "[::1:80",
+	                            "::1:80", "[::1]:x",       "1.2.3.4:+80", "1.2.3.4:8 0",
+	                            "[]:80",  "1.2.3:80"};
 
 	ck_assert_int_eq(mps_gw_parse_hostport("198.18.0.1:7443", 15, &ss, &l), 0);
 	ck_assert_int_eq(ss.ss_family, AF_INET);
@@ -143,8 +143,9 @@ END_TEST
 START_TEST(test_wants)
 {
 	struct mps_gwconf c;
-	struct mps_gw_subnet nets[2] = {{.family = 4, .addr = {192, 168, 1, 0}, .plen = 24},
-	                                {.family = 6, .addr = {0x20, 0x01, 0x0d, 0xb8}, .plen = 64}};
+	struct mps_gw_subnet nets[2] = {
+	        {.family = 4, .addr = {192, 168, 1, 0}, .plen = 24},
+	        {.family = 6, .addr = {0x20, 0x01, 0x0d, 0xb8}, .plen = 64}};
 	struct sockaddr_storage d;
 
 	setenv2("MPTCPSHIM_GATEWAY", "198.18.0.1:7443");

@@ -5,8 +5,9 @@
 # ($NS_P, 198.18.X.226, reached only from the gateway over 198.18.X.224/30)
 # running python3 -m http.server WITHOUT the shim.  curl under the shim
 # with MPTCPSHIM_GATEWAY set:
-#   download  16 MiB, sha256-checked, both client paths carry >= 1 MiB,
-#             the server's log shows the gateway's address (.225)
+#   download  16 MiB with curl, then wget (through the launcher's -g and
+#             --gateway-key), sha256-checked, both client paths carry
+#             >= 1 MiB, the server's log shows the gateway's address (.225)
 #   refused   a closed port behind the gateway: curl exit 7 (ECONNREFUSED)
 #             within a few seconds
 #   policy    the gateway's loopback and a private range (10.0.0.1): refused
@@ -101,6 +102,14 @@ if selected download; then
 	grep -q "^$GWA .*GET /big.bin" "$D/bg-http.log" ||
 		fail "download: the server did not see the gateway's address $GWA: $(tail -2 "$D/bg-http.log")"
 	grep -q "client 'alice'" "$SHLOG" || fail "download: the gateway did not log the client's name"
+	rm -f "$D/got"
+	step "download: wget (the launcher's -g and --gateway-key), both paths again"
+	path_use_mark
+	nsrun plain "$NS_C" "$SHIM_LAUNCHER" -g "$SRV4:$GP" --gateway-key "$D/alice.key" \
+		env MPTCPSHIM_GATEWAY_FALLBACK=fail wget -q -O "$D/got" "http://$PSRV:$HP/big.bin" ||
+		fail "download: wget failed ($?)"
+	same_file download-wget "$D/www/big.bin" "$D/got"
+	path_use_check download-wget
 	rm -f "$D/got"
 fi
 

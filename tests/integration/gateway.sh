@@ -18,7 +18,8 @@
 #             recorder) and garbage: no byte back, no outbound connection
 #             (the plain server's accept counter does not move), and the
 #             gateway logs the peer and the reason
-#   failover  a dead gateway listed first is skipped; with none left the
+#   failover  a dead (refusing) or silent gateway listed first is skipped
+#             (the silent one after 5 s); with none left the
 #             connection goes direct (default) or fails (FALLBACK=fail: 7)
 # Sub-cases (T_ONLY=REGEX): download refused policy reset auth failover
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -302,6 +303,26 @@ if selected failover; then
 		fail "failover: curl through the second gateway failed"
 	same_file failover "$D/www/small.bin" "$D/got"
 	grep -q "gateway $SRV4:$DEAD: " "$D/shim-$NS_C.log" || fail "failover: the dead gateway was not logged"
+	# a silent gateway (every packet to its port dropped): skipped after
+	# its attempt timeout (5 s), well before TCP's own connect timeout
+	next_port
+	SILENT=$PORT
+	ip netns exec "$NS_S" nft -f - <<NFT || fail "nft drop for the silent gateway"
+table inet gwsilent {
+	chain in { type filter hook input priority -10; policy accept; tcp dport $SILENT drop; }
+}
+NFT
+	t0=$(now_ms)
+	nsrun shim "$NS_C" env "MPTCPSHIM_GATEWAY=$SRV4:$SILENT,$SRV4:$GP" \
+		"MPTCPSHIM_GATEWAY_KEY_FILE=$D/alice.key" MPTCPSHIM_GATEWAY_FALLBACK=fail \
+		curl -q -sS --max-time 30 -o "$D/got" "http://$PSRV:$HP/small.bin" ||
+		fail "failover: curl past a silent gateway failed"
+	ms=$(($(now_ms) - t0))
+	same_file failover-silent "$D/www/small.bin" "$D/got"
+	log "  past the silent gateway in $ms ms"
+	[ "$ms" -lt 20000 ] || fail "failover: the silent gateway took $ms ms to skip"
+	grep -q "gateway $SRV4:$SILENT: no answer in time" "$D/shim-$NS_C.log" ||
+		fail "failover: the silent gateway was not logged"
 	# no gateway left: direct (the default) reaches a server the client can route to
 	nsrun shim "$NS_C" env "MPTCPSHIM_GATEWAY=$SRV4:$DEAD" "MPTCPSHIM_GATEWAY_KEY_FILE=$D/alice.key" \
 		curl -q -sS --max-time 15 -o "$D/got" "http://$SRV4:$HP2/small.bin" ||

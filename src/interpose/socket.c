@@ -440,7 +440,8 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		return mps_real.connect(fd, sa, len);
 	/* Through the gateway, unless this process knows the destination
 	 * runs mptcpshim itself. */
-	if (mps_peercache_lookup(sa, mps_now_us()) != MPS_PEER_SHIM && mps_gw_route(sa))
+	if (mps_gwconf()->n && mps_peercache_lookup(sa, mps_now_us()) != MPS_PEER_SHIM &&
+	    mps_gw_route(sa))
 		return gw_connect(fd, sa, len);
 	cfg = mps_config();
 	if (!mps_config_peer_allowed(cfg, sa))

@@ -129,15 +129,21 @@ fi
 
 if selected policy; then
 	step "policy: the gateway's loopback and a private range are refused"
+	# a service on the gateway's loopback, which the policy must protect
+	next_port
+	LP=$PORT
+	bg_start lo plain "$NS_S" "$PY" -m http.server --bind 127.0.0.1 --directory "$D/www" "$LP"
+	wait_listen "$NS_S" "$LP"
 	rc=0
 	nsrun shim "$NS_C" env "MPTCPSHIM_GATEWAY=$SRV4:$GP" "MPTCPSHIM_GATEWAY_KEY_FILE=$D/alice.key" \
 		MPTCPSHIM_GATEWAY_FOR=all MPTCPSHIM_GATEWAY_FALLBACK=fail \
-		curl -q -sS --max-time 10 -o /dev/null "http://127.0.0.1:$GP/" || rc=$?
+		curl -q -sS --max-time 10 -o /dev/null "http://127.0.0.1:$LP/" || rc=$?
 	[ "$rc" = 7 ] || fail "policy: loopback: curl exit $rc, want 7"
+	grep -q '"GET ' "$D/bg-lo.log" && fail "policy: the gateway's loopback service was reached"
 	rc=0
 	gcurl "$D/alice.key" --max-time 10 -o /dev/null "http://10.0.0.1:80/" || rc=$?
 	[ "$rc" = 7 ] || fail "policy: 10.0.0.1: curl exit $rc, want 7"
-	grep -q "127.0.0.1:$GP: refused by policy" "$GWLOG" || fail "policy: no log line for loopback"
+	grep -q "127.0.0.1:$LP: refused by policy" "$GWLOG" || fail "policy: no log line for loopback"
 	grep -q "10.0.0.1:80: refused by policy" "$GWLOG" || fail "policy: no log line for 10.0.0.1"
 fi
 

@@ -235,8 +235,7 @@ static void conn_free(struct mps_conn *c)
 	ev_timer_stop(c->loop, &c->gw_timer);
 	if (c->gw && c->role == MPS_SERVER && atomic_load(&c->sock->gw_ready) == 0) {
 		/* the daemon's thread waiting for the request learns it died */
-		atomic_store(&c->sock->gw_ready, -1);
-		mps_gw_notify();
+		mps_gw_signal(&c->sock->lock, &c->sock->gw_cond, &c->sock->gw_ready, -1);
 	}
 	if (c->hup_registered)
 		mps_real.epoll_ctl(g_hup_ep, EPOLL_CTL_DEL, c->app_fd, NULL);
@@ -1986,8 +1985,7 @@ static void gw_server_request(struct mps_conn *c, struct mps_subflow *sf)
 	free(c->sock->gw_info);
 	c->sock->gw_info = info;
 	pthread_mutex_unlock(&c->sock->lock);
-	atomic_store(&c->sock->gw_ready, 1);
-	mps_gw_notify();
+	mps_gw_signal(&c->sock->lock, &c->sock->gw_cond, &c->sock->gw_ready, 1);
 	switch (info->dest.type) {
 	case MPS_GWT_DEST_IPV4:
 	case MPS_GWT_DEST_IPV6: {
@@ -2094,6 +2092,8 @@ struct gw_reply_cmd {
 	uint8_t result;
 	_Atomic int done;
 	int rc;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
 };
 
 static void gw_reply_run(struct ev_loop *loop, void *arg)
@@ -2123,8 +2123,7 @@ static void gw_reply_run(struct ev_loop *loop, void *arg)
 			r->rc = -EIO;
 		}
 	}
-	atomic_store(&r->done, 1);
-	mps_gw_notify();
+	mps_gw_signal(&r->mu, &r->cv, &r->done, 1);
 }
 
 int mps_conn_gw_reply(struct mps_sock *s, uint8_t result)
@@ -2138,13 +2137,15 @@ int mps_conn_gw_reply(struct mps_sock *s, uint8_t result)
 	r->cmd.arg = r;
 	r->s = s;
 	r->result = result;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
 	rc = mps_loop_submit(&r->cmd);
-	if (rc) {
-		free(r);
-		return rc;
+	if (rc == 0) {
+		mps_gw_wait(&r->mu, &r->cv, &r->done);
+		rc = r->rc;
 	}
-	mps_gw_wait(&r->done);
-	rc = r->rc;
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
 	free(r);
 	return rc;
 }

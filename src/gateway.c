@@ -402,7 +402,6 @@ int mps_gw_client_request(const struct sockaddr *sa, uint64_t hello_key, uint8_t
 #define MAX_LISTENERS 8
 
 static pthread_mutex_t g_srv_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t g_srv_cond = PTHREAD_COND_INITIALIZER;
 static struct mps_gwkeys g_skeys;
 static struct mps_gwreplay *g_replay;
 static struct {
@@ -526,25 +525,21 @@ int mps_gw_server_verify(const uint8_t *msg, size_t len, uint64_t hello_key,
 	return rc;
 }
 
-void mps_gw_notify(void)
+void mps_gw_signal(pthread_mutex_t *mu, pthread_cond_t *cv, _Atomic int *flag, int v)
 {
-	pthread_mutex_lock(&g_srv_mu);
-	pthread_cond_broadcast(&g_srv_cond);
-	pthread_mutex_unlock(&g_srv_mu);
+	pthread_mutex_lock(mu);
+	atomic_store(flag, v);
+	pthread_cond_broadcast(cv);
+	pthread_mutex_unlock(mu); /* the waiter may free mu, cv and flag now */
 }
 
-int mps_gw_wait(const _Atomic int *ready)
+int mps_gw_wait(pthread_mutex_t *mu, pthread_cond_t *cv, const _Atomic int *flag)
 {
 	int r;
 
-	pthread_mutex_lock(&g_srv_mu);
-	while ((r = atomic_load(ready)) == 0) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
-		pthread_cond_timedwait(&g_srv_cond, &g_srv_mu, &ts);
-	}
-	pthread_mutex_unlock(&g_srv_mu);
+	pthread_mutex_lock(mu);
+	while ((r = atomic_load(flag)) == 0)
+		pthread_cond_wait(cv, mu);
+	pthread_mutex_unlock(mu);
 	return r;
 }

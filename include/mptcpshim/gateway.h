@@ -23,6 +23,7 @@
 #ifndef MPS_GATEWAY_H
 #define MPS_GATEWAY_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -104,10 +105,11 @@ int mps_gw_is_listener(int fd);
  * with *why a static reason. */
 int mps_gw_server_verify(const uint8_t *msg, size_t len, uint64_t hello_key,
                          struct mps_gwinfo *info, const char **why);
-/* Wake daemon threads waiting in MPS_SO_GW_REQUEST (state changed). */
-void mps_gw_notify(void);
-/* Wait until *ready (an int the shim thread sets: 1 ready, < 0 failed)
- * is non-zero. */
-int mps_gw_wait(const _Atomic int *ready);
+/* Set *flag to v (non-zero) and wake who waits for it in mps_gw_wait
+ * (mu and cv belong to the waited-for object: one connection's sock, one
+ * reply command, so a flood of pending connections wakes no one else). */
+void mps_gw_signal(pthread_mutex_t *mu, pthread_cond_t *cv, _Atomic int *flag, int v);
+/* Wait until *flag is non-zero; its value (1 ready, < 0 failed). */
+int mps_gw_wait(pthread_mutex_t *mu, pthread_cond_t *cv, const _Atomic int *flag);
 
 #endif

@@ -425,7 +425,7 @@ static int gw_getopt(int fd, int name, void *val, socklen_t *len)
 		errno = EINVAL;
 		return -1;
 	}
-	r = mps_gw_wait(&s->gw_ready);
+	r = mps_gw_wait(&s->lock, &s->gw_cond, &s->gw_ready);
 	if (r > 0) {
 		pthread_mutex_lock(&s->lock);
 		if (s->gw_info) {

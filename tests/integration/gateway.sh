@@ -21,7 +21,8 @@
 #   failover  a dead (refusing) or silent gateway listed first is skipped
 #             (the silent one after 5 s); with none left the
 #             connection goes direct (default) or fails (FALLBACK=fail: 7)
-# Sub-cases (T_ONLY=REGEX): download refused policy reset auth failover
+#   v6        an IPv6 destination through the IPv4 gateway
+# Sub-cases (T_ONLY=REGEX): download refused policy reset auth failover v6
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -51,6 +52,9 @@ ns_add "$NS_P"
 _tb_veth "$NS_S" g0 "$NS_P" g0p
 ip -n "$NS_S" addr add "$GWA/30" dev g0 || fail "gateway address"
 ip -n "$NS_P" addr add "$PSRV/30" dev g0p || fail "server address"
+PSRV6="2001:db8:$X:e0::2" # IPv6 destination behind an IPv4 gateway
+ip -n "$NS_S" -6 addr add "2001:db8:$X:e0::1/64" dev g0 nodad || fail "gateway v6 address"
+ip -n "$NS_P" -6 addr add "$PSRV6/64" dev g0p nodad || fail "server v6 address"
 for i in $(seq 1 100); do
 	_tb_topo_ready && break
 	sleep 0.05
@@ -302,7 +306,7 @@ if selected failover; then
 	HP2=$PORT
 	bg_start http2 plain "$NS_S" "$PY" -m http.server --bind "$SRV4" --directory "$D/www" "$HP2"
 	wait_listen "$NS_S" "$HP2"
-	mkrand "$D/www/small.bin" $((256 * 1024 + 3))
+	[ -e "$D/www/small.bin" ] || mkrand "$D/www/small.bin" $((256 * 1024 + 3))
 	nsrun shim "$NS_C" env "MPTCPSHIM_GATEWAY=$SRV4:$DEAD,$SRV4:$GP" \
 		"MPTCPSHIM_GATEWAY_KEY_FILE=$D/alice.key" MPTCPSHIM_GATEWAY_FALLBACK=fail \
 		curl -q -sS --max-time 15 -o "$D/got" "http://$PSRV:$HP/small.bin" ||
@@ -340,6 +344,21 @@ NFT
 		MPTCPSHIM_GATEWAY_FALLBACK=fail curl -q -sS --max-time 15 -o /dev/null \
 		"http://$SRV4:$HP2/small.bin" || rc=$?
 	[ "$rc" = 7 ] || fail "failover: FALLBACK=fail: curl exit $rc, want 7"
+	rm -f "$D/got"
+fi
+
+if selected v6; then
+	step "v6: an IPv6 destination through the IPv4 gateway (the app's IPv6 socket reaches it v4-mapped)"
+	next_port
+	HP6=$PORT
+	[ -e "$D/www/small.bin" ] || mkrand "$D/www/small.bin" $((256 * 1024 + 3))
+	bg_start http6 plain "$NS_P" "$PY" -m http.server --bind "$PSRV6" --directory "$D/www" "$HP6"
+	wait_listen "$NS_P" "$HP6"
+	gcurl "$D/alice.key" --max-time 15 -o "$D/got" "http://[$PSRV6]:$HP6/small.bin" ||
+		fail "v6: curl failed ($?)"
+	same_file v6 "$D/www/small.bin" "$D/got"
+	grep -q "2001:db8:$X:e0::1.*GET /small.bin" "$D/bg-http6.log" ||
+		fail "v6: the server did not see the gateway's address"
 	rm -f "$D/got"
 fi
 

@@ -17,27 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mptcpshim/config.h"
 #include "mptcpshim/frame.h"
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/util.h"
 
-#define ENV_GATEWAY "MPTCPSHIM_GATEWAY"
-#define ENV_GATEWAY_KEY_FILE "MPTCPSHIM_GATEWAY_KEY_FILE"
-#define ENV_GATEWAY_FOR "MPTCPSHIM_GATEWAY_FOR"
-#define ENV_GATEWAY_FALLBACK "MPTCPSHIM_GATEWAY_FALLBACK"
-
 /* ------------------------------------------------------------- configuration */
-
-static void gw_warn(mps_gw_warn_fn warn, const char *var, const char *val, const char *why)
-{
-	char msg[512];
-
-	if (!warn)
-		return;
-	snprintf(msg, sizeof(msg), "%s='%.200s' ignored: %s", var, val, why);
-	warn(msg);
-}
 
 int mps_gw_parse_hostport(const char *s, size_t len, struct sockaddr_storage *ss, socklen_t *sslen)
 {
@@ -94,80 +80,57 @@ int mps_gw_parse_hostport(const char *s, size_t len, struct sockaddr_storage *ss
 	return 0;
 }
 
-void mps_gwconf_parse(struct mps_gwconf *c, mps_gw_getenv_fn get, mps_gw_warn_fn warn)
+int mps_gwconf_set_gateways(struct mps_gwconf *c, const char *v)
 {
-	const char *v;
+	const char *p = v;
+	int n = 0;
 
-	memset(c, 0, sizeof(*c));
-	c->fallback = MPS_GWF_DIRECT;
-	if ((v = get(ENV_GATEWAY)) && *v) {
-		const char *p = v;
+	while (*p) {
+		size_t len = strcspn(p, ",");
 
-		while (*p) {
-			size_t n = strcspn(p, ",");
-
-			if (c->n == MPS_GW_MAX) {
-				gw_warn(warn, ENV_GATEWAY, v, "more than 4 gateways");
-				c->n = 0;
-				break;
-			}
-			if (mps_gw_parse_hostport(p, n, &c->gw[c->n], &c->gw_len[c->n])) {
-				gw_warn(warn, ENV_GATEWAY, v,
-				        "expected IPV4:PORT or [IPV6]:PORT, comma-separated (numeric)");
-				c->n = 0;
-				break;
-			}
-			c->n++;
-			p += n;
-			if (*p == ',')
-				p++;
+		if (n == MPS_GW_MAX || mps_gw_parse_hostport(p, len, &c->gw[n], &c->gw_len[n])) {
+			c->n = 0;
+			return -EINVAL;
 		}
+		n++;
+		p += len;
+		if (*p == ',')
+			p++;
 	}
-	if ((v = get(ENV_GATEWAY_KEY_FILE)) && *v) {
-		if (strlen(v) < sizeof(c->key_file))
-			strcpy(c->key_file, v);
-		else
-			gw_warn(warn, ENV_GATEWAY_KEY_FILE, v, "path too long");
-	}
-	if ((v = get(ENV_GATEWAY_FALLBACK)) && *v) {
-		if (!strcmp(v, "direct"))
-			c->fallback = MPS_GWF_DIRECT;
-		else if (!strcmp(v, "fail"))
-			c->fallback = MPS_GWF_FAIL;
-		else
-			gw_warn(warn, ENV_GATEWAY_FALLBACK, v, "expected direct or fail");
-	}
-	if ((v = get(ENV_GATEWAY_FOR)) && *v && strcmp(v, "default") != 0) {
-		if (!strcmp(v, "all")) {
-			c->for_all = 1;
-		} else {
-			const char *p = v;
-			char rule[128], err[160];
+	c->n = n;
+	return 0;
+}
 
-			while (*p) {
-				size_t n = strcspn(p, ",");
+int mps_gwconf_set_for(struct mps_gwconf *c, const char *v)
+{
+	const char *p = v;
+	char rule[128], err[160];
+	int n = 0;
 
-				if (c->nfor == MPS_GW_FOR_MAX || n == 0 || n >= sizeof(rule)) {
-					gw_warn(warn, ENV_GATEWAY_FOR, v,
-					        "too many or empty rules");
-					c->nfor = 0;
-					break;
-				}
-				memcpy(rule, p, n);
-				rule[n] = '\0';
-				if (mps_gwpolicy_parse_rule(rule, &c->rules[c->nfor], err,
-				                            sizeof(err))) {
-					gw_warn(warn, ENV_GATEWAY_FOR, v, err);
-					c->nfor = 0;
-					break;
-				}
-				c->nfor++;
-				p += n;
-				if (*p == ',')
-					p++;
-			}
-		}
+	c->for_all = 0;
+	c->nfor = 0;
+	if (!strcmp(v, "default"))
+		return 0;
+	if (!strcmp(v, "all")) {
+		c->for_all = 1;
+		return 0;
 	}
+	while (*p) {
+		size_t len = strcspn(p, ",");
+
+		if (n == MPS_GW_FOR_MAX || len == 0 || len >= sizeof(rule))
+			return -EINVAL;
+		memcpy(rule, p, len);
+		rule[len] = '\0';
+		if (mps_gwpolicy_parse_rule(rule, &c->rules[n], err, sizeof(err)))
+			return -EINVAL;
+		n++;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	c->nfor = n;
+	return 0;
 }
 
 /* family 4/6, full address, port of sa; 0 or -1 for another family. */
@@ -248,34 +211,11 @@ int mps_gw_wants(const struct mps_gwconf *c, const struct sockaddr *sa,
 
 /* ------------------------------------------------------------- client */
 
-static struct mps_gwconf g_conf;
-static pthread_once_t g_conf_once = PTHREAD_ONCE_INIT;
 static atomic_int g_serving;
-
-static const char *real_getenv(const char *n)
-{
-	return getenv(n);
-}
-static const char *no_env(const char *n)
-{
-	(void)n;
-	return NULL;
-}
-static void conf_warn(const char *msg)
-{
-	mps_warn("%s", msg);
-}
-
-static void conf_init(void)
-{
-	/* secure-exec processes (setuid) take nothing from the environment */
-	mps_gwconf_parse(&g_conf, getauxval(AT_SECURE) != 0 ? no_env : real_getenv, conf_warn);
-}
 
 const struct mps_gwconf *mps_gwconf(void)
 {
-	pthread_once(&g_conf_once, conf_init);
-	return &g_conf;
+	return &mps_config()->gw;
 }
 
 static unsigned plen_of(const uint8_t *m, unsigned n)

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "mptcpshim/gateway.h"
+
 #define MPS_IFNAMSIZ 16 /* IF_NAMESIZE, without dragging net/if.h in */
 
 enum mps_log_level { MPS_LOG_ERROR = 0, MPS_LOG_WARN, MPS_LOG_INFO, MPS_LOG_DEBUG };
@@ -52,6 +54,8 @@ struct mps_config {
 	uint32_t outage_timeout;     /* MPTCPSHIM_OUTAGE_TIMEOUT: seconds without any path, default 30 */
 	/* MPTCPSHIM_JOIN_PORTS: the join listener's port range (0, 0: ephemeral) */
 	uint16_t join_port_lo, join_port_hi;
+	/* MPTCPSHIM_GATEWAY, _KEY_FILE, _FOR, _FALLBACK (issue 14) */
+	struct mps_gwconf gw;
 };
 
 /* The lists (INTERFACES, EXCLUDE, ADVERTISE) are separated by commas or

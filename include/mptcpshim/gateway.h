@@ -61,12 +61,11 @@ struct mps_gwconf {
 	struct mps_gwrule rules[MPS_GW_FOR_MAX]; /* gwpolicy.h's rule syntax */
 };
 
-typedef const char *(*mps_gw_getenv_fn)(const char *name);
-typedef void (*mps_gw_warn_fn)(const char *msg);
-/* Parse MPTCPSHIM_GATEWAY, _KEY_FILE, _FOR and _FALLBACK.  A bad value is
- * warned about: a bad gateway list leaves no gateway, a bad FOR the
- * default, a bad FALLBACK "direct". */
-void mps_gwconf_parse(struct mps_gwconf *c, mps_gw_getenv_fn get, mps_gw_warn_fn warn);
+/* MPTCPSHIM_GATEWAY's list (config.c's table calls these): 0, or -EINVAL
+ * with no gateway.  MPTCPSHIM_GATEWAY_FOR: default, all or rules; 0, or
+ * -EINVAL with the default. */
+int mps_gwconf_set_gateways(struct mps_gwconf *c, const char *v);
+int mps_gwconf_set_for(struct mps_gwconf *c, const char *v);
 /* "HOST:PORT" with a numeric IPv4 or [IPv6] host: 0 or -EINVAL. */
 int mps_gw_parse_hostport(const char *s, size_t len, struct sockaddr_storage *ss, socklen_t *sslen);
 
@@ -82,7 +81,7 @@ int mps_gw_wants(const struct mps_gwconf *c, const struct sockaddr *sa,
                  const struct mps_gw_subnet *nets, size_t nnets);
 
 /* ---- library side (src/gateway.c) */
-/* The process-wide client configuration (parsed once). */
+/* The process-wide client configuration (mps_config()->gw). */
 const struct mps_gwconf *mps_gwconf(void);
 /* connect(): route sa through the gateway?  (No when this process serves
  * as a gateway, when none is configured, or by MPTCPSHIM_GATEWAY_FOR.) */

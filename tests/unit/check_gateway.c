@@ -1,5 +1,6 @@
 /* check_gateway.c - the client side of the gateway glue that needs no
- * socket: MPTCPSHIM_GATEWAY* parsing (through a fake getenv), the routing
+ * socket: MPTCPSHIM_GATEWAY* parsing (config.c's table, through a fake
+ * getenv), the routing
  * decision (MPTCPSHIM_GATEWAY_FOR and its default), HOST:PORT parsing and
  * the value the authenticator binds for a HELLO key. */
 #include <arpa/inet.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "mptcpshim/config.h"
 #include "mptcpshim/gateway.h"
 
 static const char *env_names[8], *env_vals[8];
@@ -37,10 +39,14 @@ static void setenv2(const char *n, const char *v)
 	env_vals[nenv++] = v;
 }
 
+/* The gateway's variables are rows of config.c's table. */
 static void parse(struct mps_gwconf *c)
 {
+	static struct mps_config cfg;
+
 	nwarn = 0;
-	mps_gwconf_parse(c, fake_getenv, count_warn);
+	mps_config_parse(&cfg, fake_getenv, count_warn);
+	*c = cfg.gw;
 	nenv = 0;
 }
 

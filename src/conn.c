@@ -40,6 +40,7 @@
 
 #include "conn_int.h"
 #include "mptcpshim/crypto.h"
+#include "mptcpshim/kmptcp.h"
 #include "mptcpshim/dss_rcv.h"
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/log.h"
@@ -69,7 +70,7 @@ static ev_prepare g_reaper;
 static void conn_finish(struct mps_conn *c);
 static void client_fallback(struct mps_conn *c, const char *why);
 static void app_connected(struct mps_conn *c);
-static int new_tcp_socket_fam(struct mps_conn *c, int family);
+static int new_tcp_socket_fam(struct mps_conn *c, int family, int kmptcp);
 static void gw_attempt(struct mps_conn *c);
 static void gw_failed(struct mps_conn *c, int err, const char *why);
 static void gw_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v);
@@ -1381,31 +1382,50 @@ static void conn_app_hup(struct mps_conn *c)
 
 /* ------------------------------------------------------------- negotiation */
 
+/* kex accept callback: register key_s's token, or refuse (redraw) when it
+ * names a live connection already. */
+static int server_token_ok(const struct mps_kex_keys *keys, void *arg)
+{
+	struct mps_conn *c = arg;
+	uint32_t token;
+
+	mps_crypto_key_derive(keys->key_s, &token, NULL);
+	if (mps_token_add(token, c) != 0)
+		return -1;
+	c->local_token = token;
+	return 0;
+}
+
 static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 {
 	uint64_t idsn;
+	int rc;
 
-	c->remote_key = c->nego.remote_key;
-	mps_crypto_key_derive(c->remote_key, &c->remote_token, &idsn);
-	c->rcv_nxt = c->ack_sent = idsn + 1;
-	c->wnd_sent = c->rcv_wnd_max; /* announced in our HELLO/HELLO_ACK */
-	c->rcv_edge = c->rcv_nxt + c->rcv_wnd_max;
 	if (c->role == MPS_SERVER) {
 		struct mps_hello h = {
 			.version = MPS_VERSION, .caps = MPS_CAP_NONE, .wnd = c->rcv_wnd_max};
 		uint8_t fr[MPS_HELLO_LEN];
 		uint64_t my_idsn;
 
-		/* RFC 8684 §3.1: a token names one connection; new key on collision. */
-		do {
-			if (mps_crypto_new_key(&c->local_key)) {
-				conn_abort(c, MPS_CR_INTERNAL, 0, "no randomness for a key");
-				return;
-			}
-			mps_crypto_key_derive(c->local_key, &c->local_token, &my_idsn);
-		} while (mps_token_add(c->local_token, c) == -EEXIST);
+		/* X25519 (DESIGN §10): a keypair of ours against the client's
+		 * public value; RFC 8684 §3.1: a token names one connection, so
+		 * a colliding token (or a zero key) draws a new keypair.  A PSK,
+		 * if any, was set on c->kex before (a gateway's listener). */
+		mps_kex_server_begin(&c->kex, c->nego.remote_pub);
+		rc = mps_kex_server_finish(&c->kex, NULL, NULL, server_token_ok, c);
+		if (rc) {
+			conn_abort(c, rc == -EINVAL ? MPS_CR_PROTOCOL : MPS_CR_INTERNAL, 0,
+			           rc == -EINVAL ? "negotiation: HELLO's public value is a "
+			                           "low-order point"
+			                         : "key exchange failed");
+			return;
+		}
 		c->token_registered = 1;
-		h.key = c->local_key;
+		c->local_key = c->kex.keys.key_s;
+		c->remote_key = c->kex.keys.key_c;
+		mps_crypto_key_derive(c->local_key, &c->local_token, &my_idsn);
+		c->remote_idsn = mps_kex_idsn_c(c->nego.remote_pub);
+		memcpy(h.pub, c->kex.kp.pub, sizeof(h.pub));
 		mps_frame_put_hello(fr, MPS_F_HELLO_ACK, &h);
 		queue_ctl(sf, fr, sizeof(fr));
 		c->snd_start = c->snd_nxt = c->snd_una = c->snd_max = my_idsn + 1;
@@ -1414,6 +1434,18 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 		c->tx_mode = TX_MP;
 		server_advertise(c, sf);
 	} else {
+		rc = mps_kex_client_finish(&c->kex, c->nego.remote_pub);
+		if (rc) {
+			conn_abort(c, rc == -EINVAL ? MPS_CR_PROTOCOL : MPS_CR_INTERNAL, 0,
+			           rc == -EINVAL ? "negotiation: HELLO_ACK's public value gives no "
+			                           "usable key"
+			                         : "key exchange failed");
+			return;
+		}
+		c->local_key = c->kex.keys.key_c;
+		c->remote_key = c->kex.keys.key_s;
+		mps_crypto_key_derive(c->local_key, &c->local_token, NULL);
+		mps_crypto_key_derive(c->remote_key, &c->remote_token, &c->remote_idsn);
 		if (mps_dsn_lt(c->snd_edge, c->snd_start + c->nego.remote_wnd))
 			c->snd_edge = c->snd_start + c->nego.remote_wnd;
 	}
@@ -1425,6 +1457,10 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 						    (struct sockaddr *)&c->peer, (int64_t)time(NULL));
 		mps_peercache_note((struct sockaddr *)&c->peer, MPS_PEER_SHIM, mps_now_us(), 0);
 	}
+	idsn = c->remote_idsn;
+	c->rcv_nxt = c->ack_sent = idsn + 1;
+	c->wnd_sent = c->rcv_wnd_max; /* announced in our HELLO/HELLO_ACK */
+	c->rcv_edge = c->rcv_nxt + c->rcv_wnd_max;
 	c->rx_mode = RX_MP;
 	sf->state = SF_ACTIVE;
 	sf->ready = 1;
@@ -1584,7 +1620,7 @@ static void client_established(struct mps_conn *c)
 	sf->ready = 1;
 	if (c->tx_mode == TX_MP) {
 		sf->state = SF_NEGO;
-		h.key = c->local_key;
+		memcpy(h.pub, c->kex.kp.pub, sizeof(h.pub));
 		mps_frame_put_hello(fr, MPS_F_HELLO, &h);
 		queue_ctl(sf, fr, sizeof(fr));
 		if (c->gw) {
@@ -1638,18 +1674,27 @@ static void conn_on_connected(struct ev_loop *loop, ev_io *w, int revents)
 	client_established(c);
 }
 
+/* The plain reconnect's socket: kernel MPTCP where MPTCPSHIM_KERNEL_MPTCP
+ * asks for it and the kernel has it (a kernel-MPTCP server gets multipath,
+ * a plain one sees TCP: kmptcp.h), else TCP. */
 static int new_tcp_socket(struct mps_conn *c)
 {
-	return new_tcp_socket_fam(c, c->peer.ss_family);
+	return new_tcp_socket_fam(c, c->peer.ss_family, 1);
 }
 
-/* A new subflow socket of family (the app's bound address is kept when it
- * is of that family). */
-static int new_tcp_socket_fam(struct mps_conn *c, int family)
+/* A new socket of family (the app's bound address is kept when it is of
+ * that family): for a plain connection (kmptcp: kernel MPTCP where
+ * MPTCPSHIM_KERNEL_MPTCP asks), or TCP for a shim subflow (a gateway). */
+static int new_tcp_socket_fam(struct mps_conn *c, int family, int kmptcp)
 {
-	int fd = mps_real.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	int fd = kmptcp ? mps_kmptcp_socket(family, SOCK_NONBLOCK | SOCK_CLOEXEC) :
+			  mps_real.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+					  IPPROTO_TCP);
 	int one = 1;
 
+	if (fd < 0)
+		fd = mps_real.socket(c->peer.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+				     IPPROTO_TCP);
 	if (fd < 0)
 		return -errno;
 	/* Out of the app's range; if there is no room it stays low: the
@@ -1768,7 +1813,7 @@ static int gw_queue_frame(struct mps_conn *c, struct mps_subflow *sf, const uint
 static int gw_queue_request(struct mps_conn *c, struct mps_subflow *sf)
 {
 	uint8_t fr[MPS_HDR_LEN + MPS_GWREQ_MSG_MAX];
-	int n = mps_gw_client_request((struct sockaddr *)&c->peer, c->local_key, fr, sizeof(fr));
+	int n = mps_gw_client_request((struct sockaddr *)&c->peer, c->kex.kp.pub, fr, sizeof(fr));
 
 	if (n < 0 || gw_queue_frame(c, sf, fr, (size_t)n)) {
 		/* no key: no gateway can take it (logged once) */
@@ -1868,8 +1913,8 @@ static void gw_attempt(struct mps_conn *c)
 				mps_sf_free(c->loop, sf, 1);
 			}
 			ev_io_stop(c->loop, &c->conn_w);
-			mps_nego_init(&c->nego, MPS_CLIENT, c->local_key);
-			fd = new_tcp_socket_fam(c, to.ss_family);
+			mps_nego_init(&c->nego, MPS_CLIENT); /* same keypair, next gateway */
+			fd = new_tcp_socket_fam(c, to.ss_family, 0);
 			if (fd < 0) {
 				err = -fd;
 				c->gw_idx++;
@@ -1954,7 +1999,8 @@ static void gw_server_request(struct mps_conn *c, struct mps_subflow *sf)
 	struct mps_frame f;
 	const char *why = "?";
 	char msg[160], d[300];
-	int rc;
+	uint8_t psk[MPS_KEX_PSK_LEN];
+	int rc, rc2;
 
 	rc = mps_frame_decode(p, n, &f, &why);
 	if (rc == 0 && n >= 1 && p[0] != MPS_F_GWREQ)
@@ -1975,9 +2021,17 @@ static void gw_server_request(struct mps_conn *c, struct mps_subflow *sf)
 		gw_refuse(c, "out of memory");
 		return;
 	}
-	if (mps_gw_server_verify(f.u.gw.msg, f.u.gw.len, c->nego.remote_key, info, &why)) {
+	if (mps_gw_server_verify(f.u.gw.msg, f.u.gw.len, c->nego.remote_pub, info, psk, &why)) {
 		free(info);
 		gw_refuse(c, why);
+		return;
+	}
+	/* the client's key authenticates the exchange too (go_mp) */
+	rc2 = mps_kex_server_set_psk(&c->kex, psk);
+	mps_kex_wipe(psk, sizeof(psk));
+	if (rc2) {
+		free(info);
+		gw_refuse(c, "key exchange already done");
 		return;
 	}
 	ev_timer_stop(c->loop, &c->gw_timer);
@@ -2053,6 +2107,16 @@ static int gw_client_reply(struct mps_conn *c, const uint8_t *msg, size_t len)
 	}
 	ev_timer_stop(c->loop, &c->gw_timer);
 	c->gw_wait = 0;
+	/* CONFIRM: only a gateway that holds our key derived these keys;
+	 * someone in the middle cannot answer for it */
+	if (c->kex.have_psk &&
+	    (!r.has_confirm || !mps_kex_confirm_ok(c->kex.keys.confirm_s, r.confirm))) {
+		atomic_store(&c->sock->so_error, ECONNREFUSED);
+		conn_abort(c, MPS_CR_PROTOCOL, 1,
+			   r.has_confirm ? "gateway: wrong CONFIRM (not the gateway of our key)"
+					 : "gateway: reply without CONFIRM");
+		return 1;
+	}
 	err = mps_gwreq_result_errno(r.result);
 	if (err) {
 		mps_info("conn %s: gateway %s: %s", c->peer_str,
@@ -2101,7 +2165,7 @@ static void gw_reply_run(struct ev_loop *loop, void *arg)
 	struct gw_reply_cmd *r = arg;
 	struct mps_conn *c;
 	struct mps_subflow *sf;
-	uint8_t msg[16], fr[MPS_HDR_LEN + 16];
+	uint8_t msg[64], fr[MPS_HDR_LEN + 64];
 	size_t n;
 
 	(void)loop;
@@ -2111,7 +2175,8 @@ static void gw_reply_run(struct ev_loop *loop, void *arg)
 	r->rc = -ENOTCONN;
 	if (c && !mps_conn_closed(c) && c->gw && c->gw_wait && c->role == MPS_SERVER) {
 		sf = c->nsf && sf_usable(c->sf[0]) ? c->sf[0] : best_usable(c);
-		n = mps_gwreq_put_reply(msg, sizeof(msg), r->result, NULL);
+		n = mps_gwreq_put_reply(msg, sizeof(msg), r->result,
+					c->kex.have_psk ? c->kex.keys.confirm_s : NULL);
 		n = n ? mps_frame_put_gw(fr, MPS_F_GWREPLY, msg, n) : 0;
 		if (sf && n && gw_queue_frame(c, sf, fr, n) == 0) {
 			r->rc = 0;
@@ -2160,19 +2225,6 @@ static int has_line_break(uint64_t v, int nbytes)
 		if ((v & 0xff) == '\n' || (v & 0xff) == '\r')
 			return 1;
 	return 0;
-}
-
-/* A client's HELLO may reach a plain, line-oriented server: with no CR or
- * LF in it, such a server never sees a complete line (and so never acts
- * on it) before we reset the connection.  Costs ~1 bit of key entropy. */
-static int new_hello_key(uint64_t *key)
-{
-	int rc;
-
-	do
-		rc = mps_crypto_new_key(key);
-	while (rc == 0 && has_line_break(*key, 8));
-	return rc;
 }
 
 static uint32_t hello_wnd(uint32_t wnd)
@@ -2273,14 +2325,28 @@ int mps_conn_start(const struct mps_conn_params *p)
 	mps_sendbuf_init(&c->rxq, 0, c->rcv_wnd_max);
 	mps_ofo_init(&c->ofo, c->rcv_wnd_max, 0);
 	if (p->role == MPS_CLIENT) {
-		rc = new_hello_key(&c->local_key);
+		/* A client's HELLO may reach a plain, line-oriented server:
+		 * with no CR or LF in it (kex redraws the public value, and
+		 * hello_wnd rounds the window), such a server never sees a
+		 * complete line (and so never acts on it). */
+		const uint8_t *psk = p->kex_psk;
+		uint8_t gwpsk[MPS_KEX_PSK_LEN];
+
+		/* through a gateway: its key authenticates the exchange (no
+		 * key: no PSK, and the request fails in client_established) */
+		if (p->gw && !psk && mps_gw_client_psk(gwpsk) == 0)
+			psk = gwpsk;
+		rc = mps_kex_client_begin(&c->kex, psk, NULL, NULL);
+		mps_kex_wipe(gwpsk, sizeof(gwpsk));
 		if (rc) {
 			free(sf->rbuf);
 			free(sf);
 			free(c);
 			return rc;
 		}
-		mps_crypto_key_derive(c->local_key, &c->local_token, &idsn);
+		/* our first flight goes before the server's public value is
+		 * known: the IDSN comes from ours (kex.h) */
+		idsn = mps_kex_idsn_c(c->kex.kp.pub);
 		c->tx_mode = TX_MP;
 		c->snd_start = c->snd_nxt = c->snd_una = c->snd_max = idsn + 1;
 		mps_sendbuf_init(&c->sb, c->snd_start, cfg->sndbuf);
@@ -2295,7 +2361,7 @@ int mps_conn_start(const struct mps_conn_params *p)
 		c->tx_mode = TX_HOLD;
 		mps_sendbuf_init(&c->sb, 0, cfg->sndbuf);
 	}
-	mps_nego_init(&c->nego, p->role, c->local_key);
+	mps_nego_init(&c->nego, p->role);
 
 	ev_io_init(&c->app_r, app_on_read, c->app_fd, EV_READ);
 	c->app_r.data = c;
@@ -2470,11 +2536,8 @@ int mps_conn_tcp_info(struct mps_sock *s, void *val, socklen_t *len, int *err)
 		 * The shim thread writes these fields unlocked; 64-bit relaxed
 		 * loads are enough for a statistics snapshot. */
 		uint64_t start = __atomic_load_n(&c->snd_start, __ATOMIC_RELAXED);
-		uint64_t rkey = __atomic_load_n(&c->remote_key, __ATOMIC_RELAXED), ridsn;
+		uint64_t ridsn = __atomic_load_n(&c->remote_idsn, __ATOMIC_RELAXED);
 		uint64_t rnxt = __atomic_load_n(&c->rcv_nxt, __ATOMIC_RELAXED);
-		uint32_t tok;
-
-		mps_crypto_key_derive(rkey, &tok, &ridsn);
 		/* +1: TCP's bytes_acked counts the SYN */
 		best.tcpi_bytes_acked = __atomic_load_n(&c->snd_una, __ATOMIC_RELAXED) - start + 1;
 		best.tcpi_bytes_sent = __atomic_load_n(&c->snd_max, __ATOMIC_RELAXED) - start;

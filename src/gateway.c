@@ -277,30 +277,17 @@ int mps_gw_route(const struct sockaddr *sa)
 	return r;
 }
 
-void mps_gw_pub_of_key(uint64_t key, uint8_t pub[32])
-{
-	memset(pub, 0, 32);
-	for (int i = 0; i < 8; i++)
-		pub[i] = (uint8_t)(key >> (56 - 8 * i));
-}
-
 static pthread_mutex_t g_key_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct mps_gwkeys g_ckeys;
 static int g_ckeys_state; /* 0 not loaded, 1 loaded, -1 failed (logged) */
 
-int mps_gw_client_request(const struct sockaddr *sa, uint64_t hello_key, uint8_t *out, size_t cap)
+/* The client's key file, loaded once: 0, or -ENOKEY (said once). */
+static int client_key(void)
 {
 	const struct mps_gwconf *c = mps_gwconf();
-	struct mps_gwdest d;
-	uint8_t dtlv[MPS_GWDEST_TLV_MAX], nonce[MPS_GWAUTH_NONCE_LEN], auth[MPS_GWAUTH_LEN],
-	        pub[32], msg[MPS_GWREQ_MSG_MAX];
-	uint8_t fam, a[16];
-	size_t dlen, mlen;
 	char err[200];
 	int rc = 0;
 
-	if (cap < MPS_HDR_LEN + MPS_GWREQ_MSG_MAX)
-		return -ENOSPC;
 	pthread_mutex_lock(&g_key_mu);
 	if (g_ckeys_state == 0) {
 		if (!c->key_file[0]) {
@@ -317,8 +304,30 @@ int mps_gw_client_request(const struct sockaddr *sa, uint64_t hello_key, uint8_t
 	}
 	rc = g_ckeys_state == 1 ? 0 : -ENOKEY;
 	pthread_mutex_unlock(&g_key_mu);
-	if (rc)
-		return rc;
+	return rc;
+}
+
+int mps_gw_client_psk(uint8_t psk[32])
+{
+	if (client_key())
+		return -ENOKEY;
+	mps_gwauth_psk(&g_ckeys.v[0], psk);
+	return 0;
+}
+
+int mps_gw_client_request(const struct sockaddr *sa, const uint8_t pub_c[32], uint8_t *out,
+                          size_t cap)
+{
+	struct mps_gwdest d;
+	uint8_t dtlv[MPS_GWDEST_TLV_MAX], nonce[MPS_GWAUTH_NONCE_LEN], auth[MPS_GWAUTH_LEN],
+	        msg[MPS_GWREQ_MSG_MAX];
+	uint8_t fam, a[16];
+	size_t dlen, mlen;
+
+	if (cap < MPS_HDR_LEN + MPS_GWREQ_MSG_MAX)
+		return -ENOSPC;
+	if (client_key())
+		return -ENOKEY;
 	memset(&d, 0, sizeof(d));
 	if (host_of(sa, &fam, a, &d.port))
 		return -EAFNOSUPPORT;
@@ -329,8 +338,7 @@ int mps_gw_client_request(const struct sockaddr *sa, uint64_t hello_key, uint8_t
 		return -EINVAL;
 	if (mps_gwauth_nonce(nonce))
 		return -EIO;
-	mps_gw_pub_of_key(hello_key, pub);
-	mps_gwauth_sign(&g_ckeys.v[0], nonce, (uint64_t)time(NULL), pub, dtlv, dlen, auth);
+	mps_gwauth_sign(&g_ckeys.v[0], nonce, (uint64_t)time(NULL), pub_c, dtlv, dlen, auth);
 	mlen = mps_gwreq_put_request(msg, sizeof(msg), &d, auth);
 	if (!mlen)
 		return -EINVAL;
@@ -415,11 +423,11 @@ int mps_gw_is_listener(int fd)
 	return r;
 }
 
-int mps_gw_server_verify(const uint8_t *msg, size_t len, uint64_t hello_key,
-                         struct mps_gwinfo *info, const char **why)
+int mps_gw_server_verify(const uint8_t *msg, size_t len, const uint8_t pub_c[32],
+                         struct mps_gwinfo *info, uint8_t psk[32], const char **why)
 {
 	struct mps_gwreq rq;
-	uint8_t dtlv[MPS_GWDEST_TLV_MAX], pub[32];
+	uint8_t dtlv[MPS_GWDEST_TLV_MAX];
 	const struct mps_gwkey *who = NULL;
 	size_t dlen;
 	int rc;
@@ -435,15 +443,15 @@ int mps_gw_server_verify(const uint8_t *msg, size_t len, uint64_t hello_key,
 		return -EACCES;
 	}
 	dlen = mps_gwdest_put(dtlv, &rq.dest);
-	mps_gw_pub_of_key(hello_key, pub);
 	pthread_mutex_lock(&g_srv_mu);
-	rc = g_replay ? mps_gwauth_verify(&g_skeys, g_replay, rq.auth, pub, dtlv, dlen,
+	rc = g_replay ? mps_gwauth_verify(&g_skeys, g_replay, rq.auth, pub_c, dtlv, dlen,
 	                                  (uint64_t)time(NULL), &who) :
 	                -EACCES;
 	if (rc == 0) {
 		memset(info, 0, sizeof(*info));
 		info->dest = rq.dest;
 		snprintf(info->client, sizeof(info->client), "%s", who->name);
+		mps_gwauth_psk(who, psk);
 	}
 	pthread_mutex_unlock(&g_srv_mu);
 	switch (rc) {

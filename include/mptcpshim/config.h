@@ -56,6 +56,10 @@ struct mps_config {
 	uint16_t join_port_lo, join_port_hi;
 	/* MPTCPSHIM_GATEWAY, _KEY_FILE, _FOR, _FALLBACK (issue 14) */
 	struct mps_gwconf gw;
+	/* MPTCPSHIM_KERNEL_MPTCP=1: plain connections of a client (the
+	 * reconnect after a fallback, destinations known plain) are opened as
+	 * IPPROTO_MPTCP where the kernel has it (default 0) */
+	int kernel_mptcp;
 };
 
 /* The lists (INTERFACES, EXCLUDE, ADVERTISE) are separated by commas or

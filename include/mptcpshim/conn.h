@@ -24,6 +24,12 @@ struct mps_conn_params {
 	int peer_known_shim;   /* client: peercache says the peer speaks mptcpshim */
 	int gw; /* client: through the gateway (tcp_fd is not connected yet);
 		   server: accepted on a gateway listener */
+	/* client: a pre-shared key mixed into the X25519 exchange (32 bytes,
+	 * kex.h MPS_KEX_PSK_LEN; a gateway key, mps_gwauth_psk), copied; NULL:
+	 * none, the default between shim peers.  The server side takes its
+	 * PSK with mps_kex_server_set_psk(&c->kex, psk) before go_mp draws its
+	 * keypair (docs/DESIGN.md "Key agreement and key schedule"). */
+	const uint8_t *kex_psk;
 };
 
 /* App threads (the daemon): the gateway's reply to the request of the

@@ -87,14 +87,15 @@ const struct mps_gwconf *mps_gwconf(void);
  * as a gateway, when none is configured, or by MPTCPSHIM_GATEWAY_FOR.) */
 int mps_gw_route(const struct sockaddr *sa);
 /* The client's GWREQ frame for destination sa, authenticated with the key
- * of MPTCPSHIM_GATEWAY_KEY_FILE and bound to hello_key (the client's
- * HELLO key stands for its public value until HELLO v2).  Returns the
- * frame's length written into out (cap >= MPS_HDR_LEN + MPS_GWREQ_MSG_MAX)
- * or -errno (-ENOKEY: no usable key; logged once). */
-int mps_gw_client_request(const struct sockaddr *sa, uint64_t hello_key, uint8_t *out, size_t cap);
-/* The 32-byte value the AUTH MAC binds for a HELLO key: the key, big-endian,
- * then 24 zero bytes. */
-void mps_gw_pub_of_key(uint64_t key, uint8_t pub[32]);
+ * of MPTCPSHIM_GATEWAY_KEY_FILE and bound to pub_c (the X25519 public
+ * value of its HELLO).  Returns the frame's length written into out
+ * (cap >= MPS_HDR_LEN + MPS_GWREQ_MSG_MAX) or -errno (-ENOKEY: no usable
+ * key; logged once). */
+int mps_gw_client_request(const struct sockaddr *sa, const uint8_t pub_c[32], uint8_t *out,
+                          size_t cap);
+/* The PSK (mps_gwauth_psk) of the client's key, for the key exchange:
+ * 0, or -ENOKEY (no usable key: logged once). */
+int mps_gw_client_psk(uint8_t psk[32]);
 
 /* Gateway side. */
 int mps_gw_serving(void); /* this process has a gateway listener */
@@ -102,8 +103,8 @@ int mps_gw_listen(int fd, const char *path, size_t len);
 int mps_gw_is_listener(int fd);
 /* Verify a GWREQ message (shim thread): 0 and *info filled, or -errno
  * with *why a static reason. */
-int mps_gw_server_verify(const uint8_t *msg, size_t len, uint64_t hello_key,
-                         struct mps_gwinfo *info, const char **why);
+int mps_gw_server_verify(const uint8_t *msg, size_t len, const uint8_t pub_c[32],
+                         struct mps_gwinfo *info, uint8_t psk[32], const char **why);
 /* Set *flag to v (non-zero) and wake who waits for it in mps_gw_wait
  * (mu and cv belong to the waited-for object: one connection's sock, one
  * reply command, so a flood of pending connections wakes no one else). */

@@ -1,8 +1,7 @@
 /* check_gateway.c - the client side of the gateway glue that needs no
  * socket: MPTCPSHIM_GATEWAY* parsing (config.c's table, through a fake
  * getenv), the routing
- * decision (MPTCPSHIM_GATEWAY_FOR and its default), HOST:PORT parsing and
- * the value the authenticator binds for a HELLO key. */
+ * decision (MPTCPSHIM_GATEWAY_FOR and its default), and HOST:PORT parsing. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
@@ -204,16 +203,6 @@ START_TEST(test_wants)
 }
 END_TEST
 
-START_TEST(test_pub_of_key)
-{
-	uint8_t pub[32], want[32] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef};
-
-	memset(pub, 0xa5, sizeof(pub));
-	mps_gw_pub_of_key(0x0123456789abcdefull, pub);
-	ck_assert_mem_eq(pub, want, 32);
-}
-END_TEST
-
 int main(void)
 {
 	Suite *s = suite_create("gateway");
@@ -224,7 +213,6 @@ int main(void)
 	tcase_add_test(tc, test_hostport);
 	tcase_add_test(tc, test_conf);
 	tcase_add_test(tc, test_wants);
-	tcase_add_test(tc, test_pub_of_key);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -36,6 +36,10 @@
 #define ENV_OUTAGE_TIMEOUT "MPTCPSHIM_OUTAGE_TIMEOUT"
 #define ENV_JOIN_PORTS "MPTCPSHIM_JOIN_PORTS"
 #define ENV_POLICY "MPTCPSHIM_POLICY"
+#define ENV_GATEWAY "MPTCPSHIM_GATEWAY"
+#define ENV_GATEWAY_KEY_FILE "MPTCPSHIM_GATEWAY_KEY_FILE"
+#define ENV_GATEWAY_FOR "MPTCPSHIM_GATEWAY_FOR"
+#define ENV_GATEWAY_FALLBACK "MPTCPSHIM_GATEWAY_FALLBACK"
 #define ENV_KERNEL_MPTCP "MPTCPSHIM_KERNEL_MPTCP"
 #define ENV_CONTROL "MPTCPSHIM_CONTROL"
 /* Internal: set by our exec hooks for the new image (src/inherit.c). */
@@ -435,6 +439,36 @@ static const char *parse_policy(struct mps_config *c, const struct env_var *e, c
 	return NULL;
 }
 
+/* The gateway's (gateway.c parses the lists). */
+static const char *parse_gw_list(struct mps_config *c, const struct env_var *e, const char *v)
+{
+	return mps_gwconf_set_gateways(&c->gw, v) ? e->expect : NULL;
+}
+
+static const char *parse_gw_key(struct mps_config *c, const struct env_var *e, const char *v)
+{
+	if (strlen(v) >= sizeof(c->gw.key_file))
+		return e->expect;
+	strcpy(c->gw.key_file, v);
+	return NULL;
+}
+
+static const char *parse_gw_for(struct mps_config *c, const struct env_var *e, const char *v)
+{
+	return mps_gwconf_set_for(&c->gw, v) ? e->expect : NULL;
+}
+
+static const char *parse_gw_fallback(struct mps_config *c, const struct env_var *e, const char *v)
+{
+	if (!strcmp(v, "direct"))
+		c->gw.fallback = MPS_GWF_DIRECT;
+	else if (!strcmp(v, "fail"))
+		c->gw.fallback = MPS_GWF_FAIL;
+	else
+		return e->expect;
+	return NULL;
+}
+
 /* In the order the warnings come out. */
 static const struct env_var g_vars[] = {
 	VAR(ENV_DISABLE, parse_disable, "expected 0 or 1"),
@@ -458,6 +492,12 @@ static const struct env_var g_vars[] = {
 	VAR(ENV_SCHEDULER, parse_scheduler, "expected default, roundrobin, redundant or ecf"),
 	VAR(ENV_CC, parse_cc, "expected uncoupled, lia, olia or auto"),
 	VAR(ENV_POLICY, parse_policy, "expected an absolute path"),
+	VAR(ENV_GATEWAY, parse_gw_list,
+	    "expected IPV4:PORT or [IPV6]:PORT, comma-separated (numeric, at most 4)"),
+	VAR(ENV_GATEWAY_KEY_FILE, parse_gw_key, "path too long"),
+	VAR(ENV_GATEWAY_FOR, parse_gw_for,
+	    "expected default, all or ADDRESS[/LEN][:PORT[-PORT]],... (at most 32)"),
+	VAR(ENV_GATEWAY_FALLBACK, parse_gw_fallback, "expected direct or fail"),
 };
 
 _Static_assert(sizeof(((struct mps_config *)0)->plain_cache_ttl) == sizeof(uint32_t) &&

@@ -22,6 +22,7 @@
  * they share is declared in conn_int.h. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h> /* malloc_trim */
@@ -41,7 +42,9 @@
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/kmptcp.h"
 #include "mptcpshim/dss_rcv.h"
+#include "mptcpshim/gateway.h"
 #include "mptcpshim/log.h"
+#include "mptcpshim/loop.h"
 #include "mptcpshim/netmon.h"
 #include "mptcpshim/peercache.h"
 #include "mptcpshim/pm.h"
@@ -55,6 +58,9 @@
 #define ACK_EVERY (64u * 1024u)     /* send a standalone ACK after this much */
 #define ACK_DELAY 0.002             /* ... or after this long, seconds */
 #define FIN_WAIT_TIMEOUT 60.0       /* app closed: wait this long for the peer's FIN */
+#define GW_ATTEMPT_TIMEOUT 5.0      /* client: a gateway's TCP handshake and HELLO_ACK */
+#define GW_REPLY_TIMEOUT 90.0       /* client: then its GWREPLY (it bounds its own connect) */
+#define GW_REQUEST_TIMEOUT 10.0     /* gateway: an authenticated request, from accept */
 #define READ_BUDGET 8               /* reads per wakeup before yielding */
 
 struct mps_conn *g_conns;
@@ -64,6 +70,14 @@ static ev_prepare g_reaper;
 
 static void conn_finish(struct mps_conn *c);
 static void client_fallback(struct mps_conn *c, const char *why);
+static void app_connected(struct mps_conn *c);
+static int new_tcp_socket_fam(struct mps_conn *c, int family, int kmptcp);
+static void gw_attempt(struct mps_conn *c);
+static void gw_failed(struct mps_conn *c, int err, const char *why);
+static void gw_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v);
+static int gw_client_reply(struct mps_conn *c, const uint8_t *msg, size_t len);
+static int gw_queue_request(struct mps_conn *c, struct mps_subflow *sf);
+static void gw_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -222,6 +236,11 @@ static void conn_free(struct mps_conn *c)
 	ev_timer_stop(c->loop, &c->watchdog);
 	ev_timer_stop(c->loop, &c->stale_tick);
 	cc_free(c);
+	ev_timer_stop(c->loop, &c->gw_timer);
+	if (c->gw && c->role == MPS_SERVER && atomic_load(&c->sock->gw_ready) == 0) {
+		/* the daemon's thread waiting for the request learns it died */
+		mps_gw_signal(&c->sock->lock, &c->sock->gw_cond, &c->sock->gw_ready, -1);
+	}
 	if (c->hup_registered)
 		mps_real.epoll_ctl(g_hup_ep, EPOLL_CTL_DEL, c->app_fd, NULL);
 	while (c->nsf > 0) {
@@ -241,6 +260,8 @@ static void conn_free(struct mps_conn *c)
 	mps_sendbuf_free(&c->sb);
 	mps_sendbuf_free(&c->rxq);
 	mps_ofo_free(&c->ofo);
+	free(c->gw_frame);
+	c->gw_frame = NULL;
 	mps_conn_set_state(c, MPS_CONN_CLOSED);
 	c->next = g_zombies;
 	g_zombies = c;
@@ -324,6 +345,8 @@ void conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const c
 		 * app's end with an error, and with the rest read back the end
 		 * is writable at once: POLLOUT|POLLERR|POLLHUP together, as a
 		 * refused TCP connect reports. */
+		if (c->gw && atomic_load(&c->sock->so_error) == 0)
+			atomic_store(&c->sock->so_error, ECONNREFUSED);
 		atomic_store(&c->sock->state, MPS_SS_FAILED);
 		drain_filler(c, 1);
 		mps_ifd_close(c->app_dup);
@@ -870,7 +893,7 @@ void conn_push(struct mps_conn *c)
 /* Read app bytes while there is room; start/stop the watcher to match. */
 void app_update_read(struct mps_conn *c)
 {
-	int want = !c->app_eof && !mps_conn_closed(c) && c->tx_mode != TX_HOLD &&
+	int want = !c->app_eof && !mps_conn_closed(c) && c->tx_mode != TX_HOLD && !c->gw_wait &&
 		   atomic_load(&c->sock->state) != MPS_SS_CONNECTING;
 
 	if (want) {
@@ -1225,6 +1248,10 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 			struct deliver_ctx dc = {c, &b};
 			int was_fin, fin, drc;
 
+			if (c->gw_wait && c->role == MPS_CLIENT) {
+				conn_abort(c, MPS_CR_PROTOCOL, 1, "gateway: DATA before GWREPLY");
+				return;
+			}
 			if ((f.flags & MPS_DF_ACK) && handle_ack(c, f.u.data.ack, f.u.data.wnd))
 				return;
 			was_fin = fin = mps_conn_rcv_fin(c);
@@ -1277,6 +1304,12 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 			sf->backup = (f.u.prio & MPS_PF_BACKUP) != 0;
 			mps_info("conn %s: subflow %d is %s", c->peer_str, sf->id,
 				 sf->backup ? "a backup" : "no longer a backup");
+			break;
+		case MPS_F_GWREPLY:
+			if (batch_flush(c, &b))
+				return;
+			if (gw_client_reply(c, f.u.gw.msg, f.u.gw.len))
+				return; /* c is gone */
 			break;
 		case MPS_F_CLOSE:
 			if (batch_flush(c, &b))
@@ -1500,6 +1533,8 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 		mps_crypto_key_derive(c->remote_key, &c->remote_token, &c->remote_idsn);
 		if (mps_dsn_lt(c->snd_edge, c->snd_start + c->nego.remote_wnd))
 			c->snd_edge = c->snd_start + c->nego.remote_wnd;
+	}
+	if (c->role == MPS_CLIENT && !c->gw) {
 		/* a shim after all (a timed-out HELLO from a slow start, say):
 		 * the user's other processes are told, once per process */
 		if (mps_peercache_lookup((struct sockaddr *)&c->peer, mps_now_us()) != MPS_PEER_SHIM)
@@ -1551,6 +1586,10 @@ void apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_ver
 
 	if (v != MPS_NV_WAIT)
 		ev_timer_stop(c->loop, &c->hello_timer);
+	if (c->gw && v != MPS_NV_WAIT) {
+		gw_verdict(c, sf, v);
+		return;
+	}
 	switch (v) {
 	case MPS_NV_WAIT:
 		/* Server: the first bytes began a HELLO (else the verdict
@@ -1652,14 +1691,10 @@ static void client_established(struct mps_conn *c)
 
 	/* Connected before the app can notice (getpeername right after
 	 * POLLOUT must work); then drop the filler that held back the app's
-	 * writability and give the app's end its full-size buffer. */
-	atomic_store(&c->sock->state, MPS_SS_CONNECTED);
-	drain_filler(c, 0);
-	if (c->app_dup >= 0) {
-		mps_grow_pair_buffer(c->app_dup);
-		mps_ifd_close(c->app_dup);
-		c->app_dup = -1;
-	}
+	 * writability and give the app's end its full-size buffer.  Through
+	 * a gateway: only once its GWREPLY says the destination answered. */
+	if (!c->gw)
+		app_connected(c);
 	mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
 	if (c->tx_mode == TX_PLAIN) {
 		/* The plain reconnect after a fallback: its address is now the
@@ -1676,9 +1711,16 @@ static void client_established(struct mps_conn *c)
 		memcpy(h.pub, c->kex.kp.pub, sizeof(h.pub));
 		mps_frame_put_hello(fr, MPS_F_HELLO, &h);
 		queue_ctl(sf, fr, sizeof(fr));
-		ev_timer_set(&c->nego_timer,
-			     mps_nego_reply_timeout_us(sf->rtt_us, c->known_shim) / 1e6, 0.);
-		ev_timer_start(c->loop, &c->nego_timer);
+		if (c->gw) {
+			/* the request rides with the HELLO (gw_timer runs) */
+			if (gw_queue_request(c, sf))
+				return;
+		} else {
+			ev_timer_set(&c->nego_timer,
+				     mps_nego_reply_timeout_us(sf->rtt_us, c->known_shim) / 1e6,
+				     0.);
+			ev_timer_start(c->loop, &c->nego_timer);
+		}
 	} else
 		sf->state = SF_ACTIVE; /* the plain reconnect */
 	ev_io_start(c->loop, &sf->rio);
@@ -1700,7 +1742,11 @@ static void conn_on_connected(struct ev_loop *loop, ev_io *w, int revents)
 	if (mps_real.getsockopt(c->sf[0]->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
 		err = errno;
 	if (err) {
-		if (c->rx_mode == RX_PLAIN) {
+		if (c->gw) {
+			gw_failed(c, err, "connect");
+			return;
+		}
+		if (c->rx_mode == RX_PLAIN && atomic_load(&c->sock->state) != MPS_SS_CONNECTING) {
 			/* The plain reconnect after a fallback failed. */
 			char msg[128];
 
@@ -1721,7 +1767,17 @@ static void conn_on_connected(struct ev_loop *loop, ev_io *w, int revents)
  * a plain one sees TCP: kmptcp.h), else TCP. */
 static int new_tcp_socket(struct mps_conn *c)
 {
-	int fd = mps_kmptcp_socket(c->peer.ss_family, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	return new_tcp_socket_fam(c, c->peer.ss_family, 1);
+}
+
+/* A new socket of family (the app's bound address is kept when it is of
+ * that family): for a plain connection (kmptcp: kernel MPTCP where
+ * MPTCPSHIM_KERNEL_MPTCP asks), or TCP for a shim subflow (a gateway). */
+static int new_tcp_socket_fam(struct mps_conn *c, int family, int kmptcp)
+{
+	int fd = kmptcp ? mps_kmptcp_socket(family, SOCK_NONBLOCK | SOCK_CLOEXEC) :
+			  mps_real.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+					  IPPROTO_TCP);
 	int one = 1;
 
 	if (fd < 0)
@@ -1733,7 +1789,7 @@ static int new_tcp_socket(struct mps_conn *c)
 	 * fallback must not fail for that. */
 	fd = mps_ifd_take(fd, 1);
 	apply_opts(c, fd);
-	if (c->bound) {
+	if (c->bound && c->bind_addr.ss_family == family) {
 		mps_real.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (bind(fd, (struct sockaddr *)&c->bind_addr, c->bind_len) != 0) {
 			int e = errno;
@@ -1793,6 +1849,461 @@ static void client_fallback(struct mps_conn *c, const char *why)
 	conn_abort(c, 0, 0, "plain reconnect failed");
 }
 
+/* ------------------------------------------------------------- gateway */
+
+/* The connection is up for the app (TCP's connect completed; through a
+ * gateway, its GWREPLY said so). */
+static void app_connected(struct mps_conn *c)
+{
+	if (c->gw && c->nsf) {
+		/* getsockname: the address the gateway sees */
+		socklen_t len = sizeof(c->sock->local);
+
+		pthread_mutex_lock(&c->sock->lock);
+		if (mps_real.getsockname(c->sf[0]->fd, (struct sockaddr *)&c->sock->local, &len) == 0)
+			c->sock->local_len = len;
+		pthread_mutex_unlock(&c->sock->lock);
+	}
+	atomic_store(&c->sock->state, MPS_SS_CONNECTED);
+	drain_filler(c, 0);
+	if (c->app_dup >= 0) {
+		mps_grow_pair_buffer(c->app_dup);
+		mps_ifd_close(c->app_dup);
+		c->app_dup = -1;
+	}
+}
+
+/* Queue a frame held in c->gw_frame (a segment points into it until it is
+ * written: it is freed with the connection). */
+static int gw_queue_frame(struct mps_conn *c, struct mps_subflow *sf, const uint8_t *fr,
+			  size_t len)
+{
+	struct mps_seg *seg;
+	uint8_t *copy = malloc(len);
+
+	if (!copy)
+		return -1;
+	memcpy(copy, fr, len);
+	seg = seg_add(sf);
+	if (!seg) {
+		free(copy);
+		return -1;
+	}
+	free(c->gw_frame); /* a dropped attempt's: its segments went with it */
+	c->gw_frame = copy;
+	memcpy(seg->hdr, copy, MPS_HDR_LEN);
+	seg->hlen = MPS_HDR_LEN;
+	seg->payload = copy + MPS_HDR_LEN;
+	seg->plen = (uint32_t)(len - MPS_HDR_LEN);
+	sf->queued += len;
+	return 0;
+}
+
+static int gw_queue_request(struct mps_conn *c, struct mps_subflow *sf)
+{
+	uint8_t fr[MPS_HDR_LEN + MPS_GWREQ_MSG_MAX];
+	int n = mps_gw_client_request((struct sockaddr *)&c->peer, c->kex.kp.pub, fr, sizeof(fr));
+
+	if (n < 0 || gw_queue_frame(c, sf, fr, (size_t)n)) {
+		/* no key: no gateway can take it (logged once) */
+		c->gw_idx = mps_gwconf()->n;
+		gw_failed(c, n == -ENOKEY ? ECONNREFUSED : ENOMEM,
+			  n == -ENOKEY ? "no usable gateway key" : "cannot build the request");
+		return -1;
+	}
+	return 0;
+}
+
+/* No gateway can be used: MPTCPSHIM_GATEWAY_FALLBACK says what then. */
+static void gw_give_up(struct mps_conn *c, int err)
+{
+	static atomic_int told;
+	struct mps_subflow *nsf;
+	int fd, rc;
+
+	if (mps_gwconf()->fallback == MPS_GWF_FAIL) {
+		mps_warn("conn %s: no gateway reachable: connect fails (%s)", c->peer_str,
+			 strerror(err));
+		atomic_store(&c->sock->so_error, err);
+		conn_abort(c, 0, 0, NULL);
+		return;
+	}
+	if (!atomic_exchange(&told, 1))
+		mps_warn("conn %s: no gateway reachable: connecting directly, as plain TCP "
+			 "(MPTCPSHIM_GATEWAY_FALLBACK=direct; said once)",
+			 c->peer_str);
+	else
+		mps_info("conn %s: no gateway reachable: connecting directly", c->peer_str);
+	c->gw = 0;
+	c->gw_wait = 0;
+	ev_timer_stop(c->loop, &c->gw_timer);
+	c->rx_mode = RX_PLAIN;
+	c->tx_mode = TX_PLAIN;
+	c->snd_nxt = c->snd_una = c->sb.una;
+	mps_conn_set_state(c, mps_conn_state_with(0, 0, mps_conn_rcv_fin(c)));
+	fd = new_tcp_socket(c);
+	if (fd < 0) {
+		atomic_store(&c->sock->so_error, -fd);
+		conn_abort(c, 0, 0, NULL);
+		return;
+	}
+	nsf = sf_attach_new(c, fd, SF_CONNECTING);
+	if (!nsf) {
+		mps_ifd_close(fd);
+		atomic_store(&c->sock->so_error, ENOMEM);
+		conn_abort(c, 0, 0, NULL);
+		return;
+	}
+	nsf->remote = c->peer;
+	rc = mps_real.connect(fd, (struct sockaddr *)&c->peer, c->peer_len);
+	if (rc == 0 || errno == EINPROGRESS) {
+		ev_io_set(&c->conn_w, fd, EV_WRITE);
+		ev_io_start(c->loop, &c->conn_w);
+		return;
+	}
+	atomic_store(&c->sock->so_error, errno);
+	conn_abort(c, 0, 0, NULL);
+}
+
+/* Connect subflow 1 to gateway c->gw_idx, or the next one that can be
+ * tried; none left: gw_give_up. */
+static void gw_attempt(struct mps_conn *c)
+{
+	const struct mps_gwconf *g = mps_gwconf();
+	int err = ECONNREFUSED;
+
+	while (c->gw_idx < g->n) {
+		struct sockaddr_storage to = g->gw[c->gw_idx];
+		socklen_t tolen = g->gw_len[c->gw_idx];
+		struct mps_subflow *sf = c->nsf ? c->sf[0] : NULL;
+		int fd, rc;
+		char a[64];
+
+		/* The first attempt uses the app's own socket when its family
+		 * fits (an IPv6 socket reaches an IPv4 gateway v4-mapped). */
+		if (sf && sf->state == SF_CONNECTING && !ev_is_active(&c->conn_w) &&
+		    c->gw_idx == 0 && (to.ss_family == c->peer.ss_family ||
+				       (to.ss_family == AF_INET && c->peer.ss_family == AF_INET6))) {
+			if (to.ss_family != c->peer.ss_family) {
+				struct sockaddr_in v4 = *(struct sockaddr_in *)&to;
+				struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&to;
+
+				memset(v6, 0, sizeof(*v6));
+				v6->sin6_family = AF_INET6;
+				v6->sin6_port = v4.sin_port;
+				v6->sin6_addr.s6_addr[10] = v6->sin6_addr.s6_addr[11] = 0xff;
+				memcpy(v6->sin6_addr.s6_addr + 12, &v4.sin_addr, 4);
+				tolen = sizeof(*v6);
+			}
+			fd = sf->fd;
+		} else {
+			if (sf) {
+				conn_del_sf(c, sf);
+				mps_sf_free(c->loop, sf, 1);
+			}
+			ev_io_stop(c->loop, &c->conn_w);
+			mps_nego_init(&c->nego, MPS_CLIENT); /* same keypair, next gateway */
+			fd = new_tcp_socket_fam(c, to.ss_family, 0);
+			if (fd < 0) {
+				err = -fd;
+				c->gw_idx++;
+				continue;
+			}
+			sf = sf_attach_new(c, fd, SF_CONNECTING);
+			if (!sf) {
+				mps_ifd_close(fd);
+				err = ENOMEM;
+				break;
+			}
+		}
+		sf->remote = to;
+		c->gw_peer = to;
+		rc = mps_real.connect(fd, (struct sockaddr *)&to, tolen);
+		if (rc == 0 || errno == EINPROGRESS) {
+			ev_io_set(&c->conn_w, fd, EV_WRITE);
+			ev_io_start(c->loop, &c->conn_w);
+			ev_timer_stop(c->loop, &c->gw_timer);
+			ev_timer_set(&c->gw_timer, GW_ATTEMPT_TIMEOUT, 0.);
+			ev_timer_start(c->loop, &c->gw_timer);
+			mps_dbg("conn %s: through gateway %s", c->peer_str,
+				mps_addr_str(&to, a, sizeof(a)));
+			return;
+		}
+		err = errno;
+		mps_warn("conn %s: gateway %s: %s", c->peer_str, mps_addr_str(&to, a, sizeof(a)),
+			 strerror(err));
+		c->gw_idx++;
+		/* the next attempt needs a new socket: this one failed */
+		if (c->nsf && c->sf[0]->fd == fd)
+			c->sf[0]->state = SF_NEGO;
+	}
+	if (c->nsf) {
+		struct mps_subflow *sf = c->sf[0];
+
+		conn_del_sf(c, sf);
+		mps_sf_free(c->loop, sf, 1);
+	}
+	ev_io_stop(c->loop, &c->conn_w);
+	gw_give_up(c, err);
+}
+
+/* The gateway tried now failed before its HELLO_ACK: the next one. */
+static void gw_failed(struct mps_conn *c, int err, const char *why)
+{
+	char a[64];
+
+	if (c->rx_mode != RX_NEGO) {
+		/* it took the request: the answer is final */
+		atomic_store(&c->sock->so_error, err);
+		mps_warn("conn %s: gateway %s: %s", c->peer_str,
+			 mps_addr_str(&c->gw_peer, a, sizeof(a)), why);
+		conn_abort(c, 0, 0, NULL);
+		return;
+	}
+	mps_warn("conn %s: gateway %s: %s (%s)", c->peer_str,
+		 mps_addr_str(&c->gw_peer, a, sizeof(a)), why, strerror(err));
+	ev_timer_stop(c->loop, &c->gw_timer);
+	ev_io_stop(c->loop, &c->conn_w);
+	if (c->nsf)
+		c->sf[0]->state = SF_NEGO; /* not reused */
+	c->gw_idx++;
+	gw_attempt(c);
+}
+
+static void gw_refuse(struct mps_conn *c, const char *why)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "gateway: request refused, nothing sent back: %s", why);
+	conn_abort(c, 0, 0, msg);
+}
+
+/* Gateway: the bytes after the client's HELLO must be one GWREQ whose
+ * AUTH verifies; then (only then) the HELLO_ACK goes out. */
+static void gw_server_request(struct mps_conn *c, struct mps_subflow *sf)
+{
+	const uint8_t *p = sf->rbuf + MPS_HELLO_LEN;
+	size_t n = sf->rlen - MPS_HELLO_LEN;
+	struct mps_gwinfo *info;
+	struct mps_frame f;
+	const char *why = "?";
+	char msg[160], d[300];
+	uint8_t psk[MPS_KEX_PSK_LEN];
+	int rc, rc2;
+
+	rc = mps_frame_decode(p, n, &f, &why);
+	if (rc == 0 && n >= 1 && p[0] != MPS_F_GWREQ)
+		rc = -EBADMSG, why = "the frame after HELLO is not GWREQ";
+	if (rc == 0)
+		return; /* more to come, within gw_timer */
+	if (rc < 0) {
+		snprintf(msg, sizeof(msg), "malformed request: %s", why);
+		gw_refuse(c, msg);
+		return;
+	}
+	if (f.type != MPS_F_GWREQ) {
+		gw_refuse(c, "the frame after HELLO is not GWREQ");
+		return;
+	}
+	info = calloc(1, sizeof(*info));
+	if (!info) {
+		gw_refuse(c, "out of memory");
+		return;
+	}
+	if (mps_gw_server_verify(f.u.gw.msg, f.u.gw.len, c->nego.remote_pub, info, psk, &why)) {
+		free(info);
+		gw_refuse(c, why);
+		return;
+	}
+	/* the client's key authenticates the exchange too (go_mp) */
+	rc2 = mps_kex_server_set_psk(&c->kex, psk);
+	mps_kex_wipe(psk, sizeof(psk));
+	if (rc2) {
+		free(info);
+		gw_refuse(c, "key exchange already done");
+		return;
+	}
+	ev_timer_stop(c->loop, &c->gw_timer);
+	pthread_mutex_lock(&c->sock->lock);
+	free(c->sock->gw_info);
+	c->sock->gw_info = info;
+	pthread_mutex_unlock(&c->sock->lock);
+	mps_gw_signal(&c->sock->lock, &c->sock->gw_cond, &c->sock->gw_ready, 1);
+	switch (info->dest.type) {
+	case MPS_GWT_DEST_IPV4:
+	case MPS_GWT_DEST_IPV6: {
+		char a[64];
+
+		inet_ntop(info->dest.type == MPS_GWT_DEST_IPV4 ? AF_INET : AF_INET6,
+			  info->dest.addr, a, sizeof(a));
+		snprintf(d, sizeof(d), "%s port %u", a, info->dest.port);
+		break;
+	}
+	default:
+		snprintf(d, sizeof(d), "%s port %u", info->dest.name, info->dest.port);
+	}
+	mps_info("conn %s: gateway request from client '%s' for %s", c->peer_str, info->client,
+		 d);
+	go_mp(c, sf);
+	if (mps_conn_closed(c))
+		return;
+	sf->roff = MPS_HELLO_LEN + (size_t)rc;
+	rx_process(c, sf);
+}
+
+static void gw_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v)
+{
+	char msg[160];
+
+	if (c->role == MPS_SERVER) {
+		if (v == MPS_NV_MP) {
+			if (c->rx_mode == RX_NEGO)
+				gw_server_request(c, sf);
+			return;
+		}
+		snprintf(msg, sizeof(msg), "not a shim client (%s)",
+			 c->nego.why ? c->nego.why : "no HELLO");
+		gw_refuse(c, msg);
+		return;
+	}
+	if (v == MPS_NV_MP) {
+		ev_timer_stop(c->loop, &c->gw_timer);
+		go_mp(c, sf);
+		if (mps_conn_closed(c))
+			return;
+		/* the gateway bounds its own connect and answers ETIMEDOUT */
+		ev_timer_set(&c->gw_timer, GW_REPLY_TIMEOUT, 0.);
+		ev_timer_start(c->loop, &c->gw_timer);
+		rx_process(c, sf);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "no HELLO_ACK (%s)", c->nego.why ? c->nego.why : "?");
+	gw_failed(c, ECONNREFUSED, msg);
+}
+
+/* Client: the GWREPLY.  0, or 1 when c is gone. */
+static int gw_client_reply(struct mps_conn *c, const uint8_t *msg, size_t len)
+{
+	struct mps_gwrep r;
+	const char *why = NULL;
+	char a[64];
+	int err;
+
+	if (c->role != MPS_CLIENT || !c->gw_wait ||
+	    mps_gwreq_decode_reply(msg, len, &r, &why) != (int)len) {
+		conn_abort(c, MPS_CR_PROTOCOL, 1, "gateway: unexpected GWREPLY");
+		return 1;
+	}
+	ev_timer_stop(c->loop, &c->gw_timer);
+	c->gw_wait = 0;
+	/* CONFIRM: only a gateway that holds our key derived these keys;
+	 * someone in the middle cannot answer for it */
+	if (c->kex.have_psk &&
+	    (!r.has_confirm || !mps_kex_confirm_ok(c->kex.keys.confirm_s, r.confirm))) {
+		atomic_store(&c->sock->so_error, ECONNREFUSED);
+		conn_abort(c, MPS_CR_PROTOCOL, 1,
+			   r.has_confirm ? "gateway: wrong CONFIRM (not the gateway of our key)"
+					 : "gateway: reply without CONFIRM");
+		return 1;
+	}
+	err = mps_gwreq_result_errno(r.result);
+	if (err) {
+		mps_info("conn %s: gateway %s: %s", c->peer_str,
+			 mps_addr_str(&c->gw_peer, a, sizeof(a)), mps_gwreq_result_name(r.result));
+		atomic_store(&c->sock->so_error, err);
+		conn_abort(c, 0, 0, NULL);
+		return 1;
+	}
+	mps_info("conn %s: connected through gateway %s", c->peer_str,
+		 mps_addr_str(&c->gw_peer, a, sizeof(a)));
+	app_connected(c);
+	return 0;
+}
+
+static void gw_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct mps_conn *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (mps_conn_closed(c))
+		return;
+	if (c->role == MPS_SERVER) {
+		if (atomic_load(&c->sock->gw_ready) == 0)
+			gw_refuse(c, "no authenticated request in time");
+		return;
+	}
+	if (c->rx_mode == RX_NEGO)
+		gw_failed(c, ETIMEDOUT, "no answer in time");
+	else if (c->gw_wait)
+		gw_failed(c, ETIMEDOUT, "no reply in time");
+}
+
+struct gw_reply_cmd {
+	struct mps_cmd cmd;
+	struct mps_sock *s;
+	uint8_t result;
+	_Atomic int done;
+	int rc;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+};
+
+static void gw_reply_run(struct ev_loop *loop, void *arg)
+{
+	struct gw_reply_cmd *r = arg;
+	struct mps_conn *c;
+	struct mps_subflow *sf;
+	uint8_t msg[64], fr[MPS_HDR_LEN + 64];
+	size_t n;
+
+	(void)loop;
+	pthread_mutex_lock(&r->s->lock);
+	c = r->s->conn;
+	pthread_mutex_unlock(&r->s->lock);
+	r->rc = -ENOTCONN;
+	if (c && !mps_conn_closed(c) && c->gw && c->gw_wait && c->role == MPS_SERVER) {
+		sf = c->nsf && sf_usable(c->sf[0]) ? c->sf[0] : best_usable(c);
+		n = mps_gwreq_put_reply(msg, sizeof(msg), r->result,
+					c->kex.have_psk ? c->kex.keys.confirm_s : NULL);
+		n = n ? mps_frame_put_gw(fr, MPS_F_GWREPLY, msg, n) : 0;
+		if (sf && n && gw_queue_frame(c, sf, fr, n) == 0) {
+			r->rc = 0;
+			c->gw_wait = 0;
+			sf_flush(c, sf);
+			if (!mps_conn_closed(c))
+				app_update_read(c);
+		} else {
+			r->rc = -EIO;
+		}
+	}
+	mps_gw_signal(&r->mu, &r->cv, &r->done, 1);
+}
+
+int mps_conn_gw_reply(struct mps_sock *s, uint8_t result)
+{
+	struct gw_reply_cmd *r = calloc(1, sizeof(*r));
+	int rc;
+
+	if (!r)
+		return -ENOMEM;
+	r->cmd.fn = gw_reply_run;
+	r->cmd.arg = r;
+	r->s = s;
+	r->result = result;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	rc = mps_loop_submit(&r->cmd);
+	if (rc == 0) {
+		mps_gw_wait(&r->mu, &r->cv, &r->done);
+		rc = r->rc;
+	}
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+	return rc;
+}
+
 /* ------------------------------------------------------------- start */
 
 static int has_line_break(uint64_t v, int nbytes)
@@ -1830,6 +2341,10 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 		return;
 	}
 	if (c->role == MPS_CLIENT) {
+		if (c->gw) {
+			gw_attempt(c);
+			return;
+		}
 		if (atomic_load(&c->sock->state) == MPS_SS_CONNECTING) {
 			ev_io_start(loop, &c->conn_w);
 			return;
@@ -1840,6 +2355,15 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	/* Server: wait for the client's first bytes; hold the app's. */
 	mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
 	sf->rtt_us = tcp_rtt_us(sf->fd);
+	if (c->gw) {
+		/* a gateway listener's: an authenticated request in time, or
+		 * closed without a byte back; no banner window (the daemon
+		 * speaks only after its reply) */
+		ev_timer_set(&c->gw_timer, GW_REQUEST_TIMEOUT, 0.);
+		ev_timer_start(loop, &c->gw_timer);
+		ev_io_start(loop, &sf->rio);
+		return;
+	}
 	ev_timer_set(&c->nego_timer, mps_nego_banner_window_us(sf->rtt_us) / 1e6, 0.);
 	ev_timer_start(loop, &c->nego_timer);
 	ev_io_start(loop, &sf->rio);
@@ -1871,6 +2395,8 @@ int mps_conn_start(const struct mps_conn_params *p)
 	c->bound = p->bound;
 	c->bind_addr = p->local;
 	c->bind_len = p->local_len;
+	c->gw = p->gw != 0;
+	c->gw_wait = c->gw;
 	mps_addr_str(&c->peer, c->peer_str, sizeof(c->peer_str));
 	c->sched.ops = mps_sched_find(mps_set_sched_name() ? mps_set_sched_name() : cfg->scheduler);
 	if (!c->sched.ops)
@@ -1894,7 +2420,15 @@ int mps_conn_start(const struct mps_conn_params *p)
 		 * with no CR or LF in it (kex redraws the public value, and
 		 * hello_wnd rounds the window), such a server never sees a
 		 * complete line (and so never acts on it). */
-		rc = mps_kex_client_begin(&c->kex, p->kex_psk, NULL, NULL);
+		const uint8_t *psk = p->kex_psk;
+		uint8_t gwpsk[MPS_KEX_PSK_LEN];
+
+		/* through a gateway: its key authenticates the exchange (no
+		 * key: no PSK, and the request fails in client_established) */
+		if (p->gw && !psk && mps_gw_client_psk(gwpsk) == 0)
+			psk = gwpsk;
+		rc = mps_kex_client_begin(&c->kex, psk, NULL, NULL);
+		mps_kex_wipe(gwpsk, sizeof(gwpsk));
 		if (rc) {
 			free(sf->rbuf);
 			free(sf);
@@ -1948,6 +2482,8 @@ int mps_conn_start(const struct mps_conn_params *p)
 	c->watchdog.data = c;
 	ev_init(&c->stale_tick, stale_on_tick);
 	c->stale_tick.data = c;
+	ev_init(&c->gw_timer, gw_on_timer);
+	c->gw_timer.data = c;
 
 	pthread_mutex_lock(&s->lock);
 	s->conn = c;

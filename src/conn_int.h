@@ -233,6 +233,17 @@ struct mps_conn {
 	ev_timer stale_tick; /* blackhole detection, while >= 2 subflows carry data */
 	struct mps_ccglue *ccg; /* coupled congestion control (src/ccglue.c); NULL: none yet */
 
+	/* Gateway (docs/DESIGN.md section 10).  Client: connect() goes
+	 * through a gateway; server: accepted on a gateway listener. */
+	uint8_t gw;
+	uint8_t gw_wait;   /* client: connect() waits for GWREPLY; server: the
+			      app's bytes wait for the daemon's reply */
+	int gw_idx;        /* client: the gateway tried now (mps_gwconf()) */
+	struct sockaddr_storage gw_peer; /* client: that gateway's address */
+	ev_timer gw_timer; /* client: this attempt's deadline, then the reply's;
+			      server: the authenticated request's */
+	uint8_t *gw_frame; /* GWREQ / GWREPLY frame a queued segment points into */
+
 	struct ev_loop *loop;
 	struct mps_cmd start_cmd;
 	struct mps_conn *next, *prev; /* every live connection (shim thread) */

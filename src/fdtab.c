@@ -45,6 +45,7 @@ struct mps_sock *mps_sock_new(int family)
 	atomic_init(&s->so_error_told, 0);
 	s->family = family;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->gw_cond, NULL);
 	return s;
 }
 
@@ -54,6 +55,8 @@ void mps_sock_put(struct mps_sock *s)
 {
 	if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
 		pthread_mutex_destroy(&s->lock);
+		pthread_cond_destroy(&s->gw_cond);
+		free(s->gw_info);
 		free(s);
 	}
 }

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "mptcpshim/frame.h"
+#include "mptcpshim/gwreq.h"
 #include "mptcpshim/util.h"
 
 static int bad(const char **why, const char *reason)
@@ -49,6 +50,8 @@ static int fixed_body_len(uint8_t type)
 		return MPS_PRIO_BODY;
 	case MPS_F_DATA:
 	case MPS_F_ADD_ADDR:
+	case MPS_F_GWREQ:
+	case MPS_F_GWREPLY:
 		return -1;
 	default:
 		return -2;
@@ -77,6 +80,12 @@ static int check_hdr(uint8_t type, uint8_t flags, uint16_t body, const char **wh
 		/* The family byte (in the body) must then agree: checked later. */
 		if (body != MPS_ADD_ADDR4_BODY && body != MPS_ADD_ADDR6_BODY)
 			return bad(why, "ADD_ADDR: body neither 8 (IPv4) nor 20 (IPv6) bytes");
+		return 0;
+	}
+	if (type == MPS_F_GWREQ || type == MPS_F_GWREPLY) {
+		/* the message inside says the rest (checked with the body) */
+		if (body < MPS_GWREQ_HDR_LEN || body > MPS_GWREQ_MSG_MAX)
+			return bad(why, "GWREQ/GWREPLY: body length out of range");
 		return 0;
 	}
 	if ((type == MPS_F_HELLO || type == MPS_F_HELLO_ACK) && body == MPS_HELLO_V1_BODY)
@@ -198,6 +207,26 @@ int mps_frame_decode(const uint8_t *buf, size_t avail, struct mps_frame *f, cons
 		if ((b[0] & ~MPS_PF_BACKUP) || b[1] || b[2] || b[3])
 			return bad(why, "PRIO: reserved bits set");
 		break;
+	case MPS_F_GWREQ:
+	case MPS_F_GWREPLY: {
+		/* The body is exactly one message, judged by its own decoder. */
+		struct mps_gwreq rq;
+		struct mps_gwrep rp;
+		const char *w = NULL;
+		int n = type == MPS_F_GWREQ ? mps_gwreq_decode_request(b, body, &rq, &w) :
+		                              mps_gwreq_decode_reply(b, body, &rp, &w);
+
+		if (n < 0) {
+			*why = w;
+			return -EBADMSG;
+		}
+		if (n != (int)body)
+			return bad(why, type == MPS_F_GWREQ ? "GWREQ: body is not one request" :
+			                                      "GWREPLY: body is not one reply");
+		f->u.gw.msg = b;
+		f->u.gw.len = body;
+		break;
+	}
 	}
 	return (int)(MPS_HDR_LEN + body);
 }
@@ -342,6 +371,10 @@ const char *mps_frame_type_name(uint8_t type)
 		return "REMOVE_ADDR";
 	case MPS_F_PRIO:
 		return "PRIO";
+	case MPS_F_GWREQ:
+		return "GWREQ";
+	case MPS_F_GWREPLY:
+		return "GWREPLY";
 	default:
 		return "UNKNOWN";
 	}
@@ -353,4 +386,14 @@ size_t mps_frame_put_prio(uint8_t out[MPS_PRIO_LEN], uint8_t pflags)
 	out[4] = pflags & MPS_PF_BACKUP;
 	out[5] = out[6] = out[7] = 0;
 	return MPS_PRIO_LEN;
+}
+
+size_t mps_frame_put_gw(uint8_t *out, uint8_t type, const uint8_t *msg, size_t len)
+{
+	if ((type != MPS_F_GWREQ && type != MPS_F_GWREPLY) || len == 0 ||
+	    len > MPS_GWREQ_MSG_MAX)
+		return 0;
+	put_hdr(out, type, 0, (uint16_t)len);
+	memcpy(out + MPS_HDR_LEN, msg, len);
+	return MPS_HDR_LEN + len;
 }

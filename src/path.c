@@ -370,7 +370,8 @@ void pm_fill(struct mps_conn *c)
 	struct mps_config cfg_tmp;
 	const struct mps_config *cfg = steer_cfg(c, &cfg_tmp);
 	struct mps_local_addr la[16];
-	struct sockaddr_storage peer = c->peer;
+	/* through a gateway, the paths lead to the gateway */
+	struct sockaddr_storage peer = c->gw ? c->gw_peer : c->peer;
 	const struct mps_remote *rem[MPS_MAX_REMOTE];
 	uint8_t raddr[MPS_MAX_REMOTE][16];
 	int nl, nr = 0, i, j, k, fam;

@@ -26,6 +26,12 @@ proxy=$(sed -n "s/^ms_installed_proxy='\(.*\)'$/\1/p" "$bin")
 # status/monitor/set's program, likewise.
 ctl=$(sed -n "s/^ms_installed_ctl='\(.*\)'$/\1/p" "$bin")
 { [ -n "$ctl" ] && [ -x "$stage$ctl" ]; } || fail "mptcpshim-ctl not installed where the launcher looks ($ctl)"
+# The gateway daemon and its man page; it re-executes itself under the
+# installed library, whose path is compiled in.
+gw="$stage$sbindir/mptcpshim-gateway"
+[ -x "$gw" ] || fail "mptcpshim-gateway not installed at $sbindir"
+[ -f "$stage$mandir/man8/mptcpshim-gateway.8" ] || fail "mptcpshim-gateway.8 not installed"
+grep -qa "$libdir/libmptcpshim.so" "$gw" || fail "mptcpshim-gateway does not name $libdir/libmptcpshim.so"
 # The installed launcher names the installed library: with the staging tree
 # standing in for /, that is $libdir/libmptcpshim.so.
 grep -q "$libdir/libmptcpshim.so" "$bin" || fail "the installed launcher does not name $libdir/libmptcpshim.so"

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "mptcpshim/gateway.h"
+
 #define MPS_IFNAMSIZ 16 /* IF_NAMESIZE, without dragging net/if.h in */
 
 enum mps_log_level { MPS_LOG_ERROR = 0, MPS_LOG_WARN, MPS_LOG_INFO, MPS_LOG_DEBUG };
@@ -54,6 +56,8 @@ struct mps_config {
 	/* MPTCPSHIM_JOIN_PORTS: the join listener's port range (0, 0: ephemeral) */
 	uint16_t join_port_lo, join_port_hi;
 	char policy_file[256];       /* MPTCPSHIM_POLICY: the steering policy file; empty = none */
+	/* MPTCPSHIM_GATEWAY, _KEY_FILE, _FOR, _FALLBACK (issue 14) */
+	struct mps_gwconf gw;
 	/* MPTCPSHIM_KERNEL_MPTCP=1: plain connections of a client (the
 	 * reconnect after a fallback, destinations known plain) are opened as
 	 * IPPROTO_MPTCP where the kernel has it (default 0) */

@@ -22,6 +22,8 @@ struct mps_conn_params {
 	socklen_t local_len;
 	struct mps_sock *sock; /* referenced for the connection's life */
 	int peer_known_shim;   /* client: peercache says the peer speaks mptcpshim */
+	int gw; /* client: through the gateway (tcp_fd is not connected yet);
+		   server: accepted on a gateway listener */
 	/* client: a pre-shared key mixed into the X25519 exchange (32 bytes,
 	 * kex.h MPS_KEX_PSK_LEN; a gateway key, mps_gwauth_psk), copied; NULL:
 	 * none, the default between shim peers.  The server side takes its
@@ -29,6 +31,11 @@ struct mps_conn_params {
 	 * keypair (docs/DESIGN.md "Key agreement and key schedule"). */
 	const uint8_t *kex_psk;
 };
+
+/* App threads (the daemon): the gateway's reply to the request of the
+ * connection s (enum mps_gwreq_result), sent as GWREPLY; returns once the
+ * shim thread queued it.  0 or -errno. */
+int mps_conn_gw_reply(struct mps_sock *s, uint8_t result);
 
 /* Large socketpair buffers let the app and the shim thread each move big
  * batches per wakeup instead of alternating on a ~200 KiB buffer (loopback

@@ -54,6 +54,11 @@ struct mps_sock {
 		uint8_t val[32];
 	} opts[MPS_MAX_OPTS];
 	int nopts;
+	/* Gateway listener's connection: 0 until its request is
+	 * authenticated (1, gw_info set) or it was refused (-1). */
+	_Atomic int gw_ready;
+	struct mps_gwinfo *gw_info; /* freed with the sock */
+	pthread_cond_t gw_cond;     /* gw_ready changed (with lock) */
 	pthread_mutex_t lock; /* guards conn, its subflow array and fds, opts */
 	struct mps_conn *conn; /* NULL once the connection engine let go */
 };

@@ -33,6 +33,8 @@ enum mps_frame_type {
 	MPS_F_ADD_ADDR = 0x09,  /* server -> client: an address (and port) to join */
 	MPS_F_REMOVE_ADDR = 0x0a, /* server -> client: that address is gone */
 	MPS_F_PRIO = 0x0b,      /* either way: the subflow it arrives on is (not) a backup */
+	MPS_F_GWREQ = 0x0c,     /* client -> gateway: a gwreq.h request (destination, AUTH) */
+	MPS_F_GWREPLY = 0x0d,   /* gateway -> client: a gwreq.h reply (the connect result) */
 };
 
 /* PRIO (body 4): pflags u8 (bit 0 = backup, other bits 0) | reserved u8[3] = 0.
@@ -161,6 +163,10 @@ struct mps_frame {
 		const uint8_t *join_ok; /* JOIN_OK: 20 bytes in the decoded buffer */
 		struct mps_addr addr;   /* ADD_ADDR; REMOVE_ADDR uses addr.addr_id only */
 		uint8_t prio;           /* PRIO: pflags */
+		struct {
+			const uint8_t *msg; /* GWREQ, GWREPLY: the gwreq.h message (the */
+			uint16_t len;       /* whole body), already validated by its decoder */
+		} gw;
 	} u;
 };
 
@@ -190,6 +196,10 @@ size_t mps_frame_put_join_ok(uint8_t out[MPS_JOIN_OK_LEN], const uint8_t hmac[20
 size_t mps_frame_put_add_addr(uint8_t out[MPS_ADD_ADDR_MAX_LEN], const struct mps_addr *a);
 size_t mps_frame_put_remove_addr(uint8_t out[MPS_REMOVE_ADDR_LEN], uint8_t addr_id);
 size_t mps_frame_put_prio(uint8_t out[MPS_PRIO_LEN], uint8_t pflags);
+/* GWREQ / GWREPLY: the header, then msg[0..len) (a gwreq.h message) as the
+ * body; out holds MPS_HDR_LEN + len.  0 (nothing written) for another type
+ * or len 0 or beyond MPS_GWREQ_MSG_MAX. */
+size_t mps_frame_put_gw(uint8_t *out, uint8_t type, const uint8_t *msg, size_t len);
 
 /* Compare the first bytes a peer sent with the HELLO (type MPS_F_HELLO)
  * or HELLO_ACK prefix: only min(n, MPS_HELLO_PREFIX_LEN) bytes are looked

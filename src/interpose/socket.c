@@ -22,6 +22,7 @@
 #include "mptcpshim/conn.h"
 #include "mptcpshim/epreg.h"
 #include "mptcpshim/fdtab.h"
+#include "mptcpshim/gateway.h"
 #include "mptcpshim/kmptcp.h"
 #include "mptcpshim/interpose.h"
 #include "mptcpshim/log.h"
@@ -141,6 +142,8 @@ struct adopt_args {
 	const struct sockaddr_storage *local;
 	socklen_t local_len;
 	int known_shim; /* client: this process has seen the peer run mptcpshim */
+	int gw; /* client: through the gateway (fd not connected yet); server: accepted on a
+		   gateway listener */
 };
 
 /* Swap fd (a TCP socket) for the app's end of a new socketpair and start
@@ -248,6 +251,7 @@ static int adopt(int fd, const struct adopt_args *a, int *app_fd_out)
 	}
 	p.sock = s;
 	p.peer_known_shim = a->known_shim;
+	p.gw = a->gw;
 	rc = mps_conn_start(&p);
 	mps_sock_put(s); /* fdtab and the conn hold their own references */
 	if (rc) {
@@ -375,6 +379,60 @@ static int connect_again(int fd, struct mps_sock *s)
 	}
 }
 
+/* connect() through the gateway: the app's socket becomes ours at once,
+ * still unconnected; the shim thread connects it to the gateway, sends
+ * HELLO + GWREQ and reports the GWREPLY's result as the connect's: a
+ * blocking connect waits for it here, a non-blocking one says EINPROGRESS
+ * and the outcome comes as writability and SO_ERROR. */
+static int gw_connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	struct sockaddr_storage local;
+	socklen_t local_len = sizeof(local);
+	struct mps_sock *s;
+	int flags, fdflags, bound, err, app, rc;
+	char a[64];
+
+	mps_proc_cloned();
+	err = mps_loop_cloned() ? -EPERM : mps_loop_ensure();
+	if (err) {
+		mps_warn("connect: not through the gateway: cannot run the shim thread in this "
+		         "process (%s)",
+		         strerror(-err));
+		return mps_real.connect(fd, sa, len);
+	}
+	flags = mps_real.fcntl(fd, F_GETFL);
+	fdflags = mps_real.fcntl(fd, F_GETFD);
+	memset(&local, 0, sizeof(local));
+	bound = mps_real.getsockname(fd, (struct sockaddr *)&local, &local_len) == 0 &&
+	        addr_is_bound(&local);
+	{
+		struct adopt_args aa = {.role = MPS_CLIENT, .connecting = 1,
+				       .nonblock = flags & O_NONBLOCK, .cloexec = fdflags & FD_CLOEXEC,
+				       .peer = sa, .peer_len = len, .bound = bound,
+				       .local = &local, .local_len = local_len, .known_shim = 1,
+				       .gw = 1};
+
+		err = adopt(fd, &aa, &app);
+	}
+	if (err) {
+		mps_warn("connect to %s: not through the gateway: %s",
+		         mps_addr_str(sa, a, sizeof(a)), strerror(-err));
+		return mps_real.connect(fd, sa, len);
+	}
+	if (flags & O_NONBLOCK) {
+		errno = EINPROGRESS;
+		return -1;
+	}
+	s = mps_fdtab_get(fd);
+	if (!s) {
+		errno = EBADF;
+		return -1;
+	}
+	rc = connect_again(fd, s);
+	mps_sock_put(s);
+	return rc;
+}
+
 /* MPTCPSHIM_KERNEL_MPTCP: a connect to a destination known plain goes out
  * as kernel MPTCP (kmptcp.h).  fd, the app's TCP socket, neither bound nor
  * connected, is swapped for an MPTCP socket with the same number, file
@@ -438,8 +496,16 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	}
 	if (!is_inet(sa))
 		return mps_real.connect(fd, sa, len);
+	/* A gateway's outbound connections are plain TCP, always. */
+	if (mps_gw_serving() || !is_tcp(fd))
+		return mps_real.connect(fd, sa, len);
+	/* Through the gateway, unless this process knows the destination
+	 * runs mptcpshim itself. */
+	if (mps_gwconf()->n && mps_peercache_lookup(sa, mps_now_us()) != MPS_PEER_SHIM &&
+	    mps_gw_route(sa))
+		return gw_connect(fd, sa, len);
 	cfg = mps_config();
-	if (!is_tcp(fd) || !mps_config_peer_allowed(cfg, sa))
+	if (!mps_config_peer_allowed(cfg, sa))
 		return mps_real.connect(fd, sa, len);
 	kind = mps_peercache_lookup(sa, mps_now_us());
 	if (kind == MPS_PEER_UNKNOWN)
@@ -501,7 +567,7 @@ static int do_accept(int lfd, struct sockaddr *addr, socklen_t *alen, int flags,
 {
 	struct sockaddr_storage peer;
 	socklen_t plen = sizeof(peer);
-	int fd, app, err, saved;
+	int fd, app, err, saved, gw;
 
 	if (mps_passthrough())
 		return four ? mps_real.accept4(lfd, addr, alen, flags) :
@@ -517,12 +583,23 @@ static int do_accept(int lfd, struct sockaddr *addr, socklen_t *alen, int flags,
 			mps_real.fcntl(fd, F_SETFL, O_NONBLOCK);
 		goto out;
 	}
+	gw = mps_gw_is_listener(lfd);
 	{
 		struct adopt_args a = {.role = MPS_SERVER, .nonblock = flags & SOCK_NONBLOCK,
 				       .cloexec = flags & SOCK_CLOEXEC,
-				       .peer = (struct sockaddr *)&peer, .peer_len = plen};
+				       .peer = (struct sockaddr *)&peer, .peer_len = plen, .gw = gw};
 
 		err = adopt(fd, &a, &app);
+	}
+	if (err && gw) {
+		/* a gateway never serves a connection plainly */
+		char a[64];
+
+		mps_warn("gateway: accept from %s: dropped: %s", mps_addr_str(&peer, a, sizeof(a)),
+		         strerror(-err));
+		mps_real.close(fd);
+		errno = ECONNABORTED;
+		return -1;
 	}
 	if (err) {
 		char a[64];

@@ -29,6 +29,7 @@
 
 #include "mptcpshim/conn.h"
 #include "mptcpshim/fdtab.h"
+#include "mptcpshim/gateway.h"
 #include "mptcpshim/interpose.h"
 #include "mptcpshim/util.h"
 
@@ -409,11 +410,75 @@ static int get_forwarded(struct mps_sock *s, int level, int name, void *val, soc
 	return scratch_getopt(s, level, name, val, len);
 }
 
+/* The gateway daemon's private level (gateway.h). */
+static int gw_getopt(int fd, int name, void *val, socklen_t *len)
+{
+	struct mps_sock *s = mps_fdtab_get(fd);
+	int r;
+
+	if (!s) {
+		errno = ENOPROTOOPT;
+		return -1;
+	}
+	if (name != MPS_SO_GW_REQUEST || !val || !len || *len < sizeof(struct mps_gwinfo)) {
+		mps_sock_put(s);
+		errno = EINVAL;
+		return -1;
+	}
+	r = mps_gw_wait(&s->lock, &s->gw_cond, &s->gw_ready);
+	if (r > 0) {
+		pthread_mutex_lock(&s->lock);
+		if (s->gw_info) {
+			memcpy(val, s->gw_info, sizeof(struct mps_gwinfo));
+			*len = sizeof(struct mps_gwinfo);
+		} else {
+			r = -1;
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	mps_sock_put(s);
+	if (r < 0) {
+		errno = ECONNABORTED;
+		return -1;
+	}
+	return 0;
+}
+
+static int gw_setopt(int fd, int name, const void *val, socklen_t len)
+{
+	struct mps_sock *s;
+	int rc;
+
+	if (name == MPS_SO_GW_LISTEN) {
+		rc = mps_gw_listen(fd, val, len);
+		goto out;
+	}
+	if (name != MPS_SO_GW_REPLY || !val || len != 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	s = mps_fdtab_get(fd);
+	if (!s) {
+		errno = ENOPROTOOPT;
+		return -1;
+	}
+	rc = mps_conn_gw_reply(s, *(const uint8_t *)val);
+	mps_sock_put(s);
+out:
+	if (rc) {
+		errno = -rc;
+		return -1;
+	}
+	return 0;
+}
+
 MPS_EXPORT int getsockopt(int fd, int level, int name, void *restrict val, socklen_t *restrict len)
 {
 	struct mps_sock *s;
 	int rc, err;
 
+	if (level == MPS_SOL_SHIM && !mps_passthrough())
+		return gw_getopt(fd, name, val, len);
 	if (mps_passthrough() || !(s = mps_fdtab_get(fd)))
 		return mps_real.getsockopt(fd, level, name, val, len);
 	if (level != SOL_SOCKET && level != IPPROTO_TCP && level != IPPROTO_IP &&
@@ -493,6 +558,8 @@ MPS_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_
 	struct mps_sock *s;
 	int rc;
 
+	if (level == MPS_SOL_SHIM && !mps_passthrough())
+		return gw_setopt(fd, name, val, len);
 	if (mps_passthrough() || !(s = mps_fdtab_get(fd)))
 		return mps_real.setsockopt(fd, level, name, val, len);
 	if (level != SOL_SOCKET && level != IPPROTO_TCP && level != IPPROTO_IP &&

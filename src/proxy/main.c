@@ -36,9 +36,9 @@
 #include <linux/sockios.h>
 
 #include "mptcpshim/socks.h"
+#include "relay.h"
 #include "upstream.h"
 
-#define RELAY_BUF (64 * 1024)
 #define FDS_PER_CONN 8 /* under the library: app end + shim end + subflows, both sides */
 
 static struct {
@@ -110,239 +110,6 @@ struct pconn {
 	char name[64]; /* the client, for log lines */
 };
 
-/* Write all of b[0..n) to a non-blocking fd, waiting at most until the
- * deadline.  0 or -errno. */
-static int send_all(int fd, const void *b, size_t n, long long deadline)
-{
-	const char *p = b;
-
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w > 0) {
-			p += w;
-			n -= (size_t)w;
-			continue;
-		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-			return -errno;
-		{
-			struct pollfd pf = {.fd = fd, .events = POLLOUT};
-			long long left = deadline - now_ms();
-
-			if (left <= 0)
-				return -ETIMEDOUT;
-			if (poll(&pf, 1, (int)left) < 0 && errno != EINTR)
-				return -errno;
-		}
-	}
-	return 0;
-}
-
-/* Close a client we answered with an error: our reply first, then a FIN,
- * and what it still sends read and dropped for up to a second, so that
- * the kernel does not reset the connection (and the reply with it) for
- * unread bytes. */
-static void close_after_reply(int fd)
-{
-	long long deadline = now_ms() + 1000;
-	char junk[4096];
-
-	shutdown(fd, SHUT_WR);
-	for (;;) {
-		struct pollfd pf = {.fd = fd, .events = POLLIN};
-		long long left = deadline - now_ms();
-		ssize_t r;
-
-		if (left <= 0 || poll(&pf, 1, (int)left) <= 0)
-			break;
-		r = recv(fd, junk, sizeof(junk), 0);
-		if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
-			break;
-	}
-	close(fd);
-}
-
-/* Abort: the other side sees a reset, as it would from the TCP peer that
- * reset this one. */
-static void abort_fd(int fd)
-{
-	struct linger l = {1, 0};
-
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-	close(fd);
-}
-
-struct dir {
-	int from, to;
-	char *buf;
-	size_t len, off;
-	int eof;  /* read EOF from `from` */
-	int shut; /* shutdown(to, SHUT_WR) done */
-	unsigned long long bytes;
-};
-
-/* One side failed (reset): what it sent before is still owed to the
- * other side, as TCP delivers the bytes received before a reset.  Send
- * d's pending bytes to d->to, wait (bounded) until they left our socket,
- * then abort d->to. */
-static void flush_then_abort(struct dir *d)
-{
-	long long deadline = now_ms() + 1000;
-
-	if (d->len > d->off && send_all(d->to, d->buf + d->off, d->len - d->off, deadline) == 0) {
-		for (;;) {
-			int q = 0;
-
-			if (ioctl(d->to, SIOCOUTQ, &q) < 0 || q <= 0 || now_ms() >= deadline)
-				break;
-			poll(NULL, 0, 5);
-		}
-	}
-	abort_fd(d->to);
-}
-
-static int is_reset(int e)
-{
-	return e == ECONNRESET || e == EPIPE || e == ECONNABORTED || e == ETIMEDOUT ||
-	       e == EHOSTUNREACH || e == ENETUNREACH;
-}
-
-/* One step of a direction after poll: read when empty, write when full.
- * Returns 0, or the errno of the side that failed (ECONNRESET...): the
- * caller then aborts the other side. *which = 0 for `from`, 1 for `to`. */
-static int dir_step(struct dir *d, short rev_from, short rev_to, int *which)
-{
-	if (d->len == d->off && !d->eof && (rev_from & (POLLIN | POLLHUP | POLLERR))) {
-		ssize_t r = recv(d->from, d->buf, RELAY_BUF, 0);
-
-		if (r > 0) {
-			d->len = (size_t)r;
-			d->off = 0;
-		} else if (r == 0) {
-			d->eof = 1;
-		} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-			*which = 0;
-			return errno;
-		}
-	}
-	if (d->len > d->off && (rev_to & (POLLOUT | POLLHUP | POLLERR))) {
-		ssize_t w = send(d->to, d->buf + d->off, d->len - d->off, MSG_NOSIGNAL);
-
-		if (w > 0) {
-			d->off += (size_t)w;
-			d->bytes += (unsigned long long)w;
-			if (d->off == d->len)
-				d->len = d->off = 0;
-		} else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-			*which = 1;
-			return errno;
-		}
-	}
-	if (d->eof && d->len == d->off && !d->shut) {
-		shutdown(d->to, SHUT_WR); /* half-close passes through */
-		d->shut = 1;
-	}
-	return 0;
-}
-
-/* Relay c <-> u until both directions ended (EOF passed on both ways) or
- * one side failed (the other is then aborted).  pre[0..npre) are client
- * bytes that came behind the request: they go to u first. */
-static void relay(struct pconn *pc, int u, const char *dest, const uint8_t *pre, size_t npre)
-{
-	struct dir up = {.from = pc->cfd, .to = u}, down = {.from = u, .to = pc->cfd};
-	const char *how = "closed";
-	int hup[2] = {0, 0};
-
-	up.buf = malloc(RELAY_BUF);
-	down.buf = malloc(RELAY_BUF);
-	if (!up.buf || !down.buf) {
-		plog("%s -> %s: out of memory", pc->name, dest);
-		abort_fd(pc->cfd);
-		abort_fd(u);
-		goto out;
-	}
-	memcpy(up.buf, pre, npre); /* npre < the parser's bound < RELAY_BUF */
-	up.len = npre;
-	for (;;) {
-		struct pollfd pf[2];
-		int which = 0, e;
-
-		if (up.shut && down.shut)
-			break;
-		/* fd c: read when up's buffer is empty, write when down's has
-		 * bytes; with nothing asked, poll still reports POLLERR (a
-		 * reset) and POLLHUP, until a hangup was seen (hup[i]): no
-		 * busy loop on a lasting POLLHUP. */
-		pf[0].fd = pc->cfd;
-		pf[0].events = (short)((!up.eof && up.len == up.off ? POLLIN : 0) |
-		                       (down.len > down.off ? POLLOUT : 0));
-		pf[1].fd = u;
-		pf[1].events = (short)((!down.eof && down.len == down.off ? POLLIN : 0) |
-		                       (up.len > up.off ? POLLOUT : 0));
-		for (int i = 0; i < 2; i++)
-			if (hup[i] && pf[i].events == 0)
-				pf[i].fd = -1;
-		if (poll(pf, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			how = "poll failed";
-			abort_fd(pc->cfd);
-			abort_fd(u);
-			goto out;
-		}
-		for (int i = 0; i < 2; i++)
-			if (pf[i].events == 0 && (pf[i].revents & (POLLERR | POLLHUP))) {
-				int err = 0;
-				socklen_t el = sizeof(err);
-
-				getsockopt(pf[i].fd, SOL_SOCKET, SO_ERROR, &err, &el);
-				if (err && is_reset(err)) {
-					/* reset while idle: pass it on */
-					how = "reset";
-					flush_then_abort(i == 0 ? &up : &down);
-					close(i == 0 ? pc->cfd : u);
-					goto out;
-				}
-				/* gone with nothing to do: nothing more comes
-				 * from it; a write to it will fail (and abort
-				 * the other side) */
-				hup[i] = 1;
-				if (i == 0)
-					up.eof = 1;
-				else
-					down.eof = 1;
-			}
-		e = dir_step(&up, pf[0].revents, pf[1].revents, &which);
-		if (!e) {
-			e = dir_step(&down, pf[1].revents, pf[0].revents, &which);
-			if (e)
-				which = !which; /* down: from is u */
-		}
-		if (e) {
-			/* which: 0 the client failed, 1 the destination */
-			how = "reset";
-			if (g_opt.verbose)
-				plog("%s -> %s: %s side: %s", pc->name, dest,
-				     which ? "destination" : "client", strerror(e));
-			flush_then_abort(which ? &down : &up);
-			close(which ? u : pc->cfd);
-			goto out;
-		}
-	}
-	close(pc->cfd);
-	close(u);
-out:
-	if (g_opt.verbose)
-		plog("%s -> %s: %s, %llu B up, %llu B down", pc->name, dest, how, up.bytes,
-		     down.bytes);
-	free(up.buf);
-	free(down.buf);
-}
-
 static void *conn_main(void *arg)
 {
 	struct pconn *pc = arg;
@@ -387,7 +154,7 @@ static void *conn_main(void *arg)
 			st = mps_proxy_input(&px, buf, have);
 			if (st != MPS_PXS_REPLY)
 				break;
-			if (send_all(pc->cfd, px.reply, px.reply_len, deadline)) {
+			if (mps_send_all(pc->cfd, px.reply, px.reply_len, deadline)) {
 				close(pc->cfd);
 				goto done;
 			}
@@ -399,8 +166,8 @@ static void *conn_main(void *arg)
 		if (st == MPS_PXS_ERROR) {
 			plog("%s: refused: %s", pc->name, px.why ? px.why : "bad request");
 			if (px.reply_len)
-				send_all(pc->cfd, px.reply, px.reply_len, now_ms() + 1000);
-			close_after_reply(pc->cfd);
+				mps_send_all(pc->cfd, px.reply, px.reply_len, now_ms() + 1000);
+			mps_close_after_reply(pc->cfd);
 			goto done;
 		}
 		if (have == sizeof(buf)) { /* the parser bounds requests below this */
@@ -421,19 +188,20 @@ static void *conn_main(void *arg)
 	if (u < 0) {
 		plog("%s -> %s: %s%s%s", pc->name, dest, mps_gwreq_result_name(result),
 		     err ? ": " : "", err ? strerror(err) : "");
-		send_all(pc->cfd, reply, rlen, now_ms() + 1000);
-		close_after_reply(pc->cfd);
+		mps_send_all(pc->cfd, reply, rlen, now_ms() + 1000);
+		mps_close_after_reply(pc->cfd);
 		goto done;
 	}
 	if (g_opt.verbose)
 		plog("%s -> %s: connected in %lld ms (%s)", pc->name, dest, now_ms() - t0,
 		     px.kind == MPS_PX_SOCKS5 ? "SOCKS5" : "HTTP CONNECT");
-	if (send_all(pc->cfd, reply, rlen, now_ms() + g_opt.hs_timeout_ms)) {
+	if (mps_send_all(pc->cfd, reply, rlen, now_ms() + g_opt.hs_timeout_ms)) {
 		close(pc->cfd);
-		abort_fd(u);
+		mps_abort_fd(u);
 		goto done;
 	}
-	relay(pc, u, dest, buf + px.consumed, have - px.consumed);
+	mps_relay(pc->cfd, u, pc->name, dest, buf + px.consumed, have - px.consumed, g_opt.verbose,
+	          plog);
 done:
 	free(pc);
 	atomic_fetch_sub(&g_active, 1);
@@ -727,7 +495,7 @@ int main(int argc, char **argv)
 				     g_opt.max_conns);
 				last_full = now_ms();
 			}
-			abort_fd(cfd);
+			mps_abort_fd(cfd);
 			free(pc);
 			continue;
 		}
@@ -736,7 +504,7 @@ int main(int argc, char **argv)
 		if (pthread_create(&th, &attr, conn_main, pc)) {
 			plog("%s: dropped: cannot start a thread", pc->name);
 			atomic_fetch_sub(&g_active, 1);
-			abort_fd(cfd);
+			mps_abort_fd(cfd);
 			free(pc);
 		}
 	}

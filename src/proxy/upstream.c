@@ -23,9 +23,7 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* One non-blocking connect, waited for until the deadline.  Returns the
- * socket or -errno (-ETIMEDOUT once the deadline passed). */
-static int try_connect(const struct sockaddr *sa, socklen_t salen, long long deadline)
+int mps_upstream_try(const struct sockaddr *sa, socklen_t salen, long long deadline)
 {
 	int fd, err = 0;
 	socklen_t el = sizeof(err);
@@ -83,7 +81,7 @@ int mps_upstream_open(const struct mps_gwdest *d, int timeout_ms, uint8_t *resul
 		in->sin_family = AF_INET;
 		in->sin_port = htons(d->port);
 		memcpy(&in->sin_addr, d->addr, 4);
-		fd = try_connect((struct sockaddr *)in, sizeof(*in), deadline);
+		fd = mps_upstream_try((struct sockaddr *)in, sizeof(*in), deadline);
 		goto one;
 	}
 	if (d->type == MPS_GWT_DEST_IPV6) {
@@ -92,7 +90,7 @@ int mps_upstream_open(const struct mps_gwdest *d, int timeout_ms, uint8_t *resul
 		in6->sin6_family = AF_INET6;
 		in6->sin6_port = htons(d->port);
 		memcpy(&in6->sin6_addr, d->addr, 16);
-		fd = try_connect((struct sockaddr *)in6, sizeof(*in6), deadline);
+		fd = mps_upstream_try((struct sockaddr *)in6, sizeof(*in6), deadline);
 		goto one;
 	}
 	/* A name: resolved here, by the proxy.  With the gateway it will be
@@ -112,7 +110,7 @@ int mps_upstream_open(const struct mps_gwdest *d, int timeout_ms, uint8_t *resul
 	for (ai = res; ai; ai = ai->ai_next) {
 		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
 			continue;
-		fd = try_connect(ai->ai_addr, ai->ai_addrlen, deadline);
+		fd = mps_upstream_try(ai->ai_addr, ai->ai_addrlen, deadline);
 		if (fd >= 0 || fd == -ETIMEDOUT)
 			break;
 		last = -fd;

@@ -7,6 +7,7 @@
 #define MPS_PROXY_UPSTREAM_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "mptcpshim/gwreq.h"
 
@@ -17,6 +18,12 @@
  * (MPS_GWR_NAME for a name that did not resolve) and *err the errno of
  * the last attempt (0 for a name). */
 int mps_upstream_open(const struct mps_gwdest *d, int timeout_ms, uint8_t *result, int *err);
+
+/* One non-blocking connect to sa, waited for until the deadline
+ * (CLOCK_MONOTONIC milliseconds).  The connected non-blocking socket, or
+ * -errno (-ETIMEDOUT once the deadline passed). */
+
+int mps_upstream_try(const struct sockaddr *sa, socklen_t salen, long long deadline);
 
 /* "host:port" or "[v6]:port" of d, for log lines. */
 const char *mps_upstream_dest_str(const struct mps_gwdest *d, char *buf, unsigned len);

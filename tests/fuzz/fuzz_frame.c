@@ -49,6 +49,9 @@ static size_t reencode(const struct mps_frame *f, uint8_t *out)
 		return mps_frame_put_remove_addr(out, f->u.addr.addr_id);
 	case MPS_F_PRIO:
 		return mps_frame_put_prio(out, f->u.prio);
+	case MPS_F_GWREQ:
+	case MPS_F_GWREPLY:
+		return mps_frame_put_gw(out, f->type, f->u.gw.msg, f->u.gw.len);
 	}
 	/* A type the decoder accepts but this harness cannot encode: teach
 	 * reencode() the new frame. */

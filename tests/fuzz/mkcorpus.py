@@ -59,6 +59,9 @@ frames = {
                      + socket.inet_pton(socket.AF_INET6, "2001:db8::1")),
     "remove_addr": hdr(10, 0, bytes([1, 0, 0, 0])),
     "prio": hdr(11, 0, bytes([1, 0, 0, 0])),
+    "gwreq": hdr(12, 0, bytes([1, 1, 0, 9, 1, 0, 6]) + socket.inet_aton("198.18.5.2")
+                 + struct.pack(">H", 80)),
+    "gwreply": hdr(13, 0, bytes([1, 2, 0, 4, 16, 0, 1, 0])),
 }
 stream = {
     "stream": hello(1) + data(1, b"abc") + hdr(4, 0, struct.pack(">QI", 4, 65536))

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "mptcpshim/frame.h"
+#include "mptcpshim/gwreq.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -1016,13 +1017,74 @@ START_TEST(test_frame_prio)
 }
 END_TEST
 
+/* ---- GWREQ / GWREPLY (gateway, section 10) ---------------------------- */
+
+START_TEST(test_frame_gw)
+{
+	/* request: version 1, kind 1, DEST_IPV4 198.18.5.2:80 */
+	static const uint8_t req[] = {0x0c, 0x00, 0x00, 0x0d, 0x01, 0x01, 0x00, 0x09, 0x01,
+	                              0x00, 0x06, 0xc6, 0x12, 0x05, 0x02, 0x00, 0x50};
+	/* reply: version 1, kind 2, RESULT 1 (refused) */
+	static const uint8_t rep[] = {0x0d, 0x00, 0x00, 0x08, 0x01, 0x02,
+	                              0x00, 0x04, 0x10, 0x00, 0x01, 0x01};
+	uint8_t out[64], bad[64];
+	struct mps_frame f;
+	const char *why = NULL;
+	size_t n;
+
+	ck_assert_uint_eq(MPS_F_GWREQ, 0x0c);
+	ck_assert_uint_eq(MPS_F_GWREPLY, 0x0d);
+	ck_assert_int_eq(decode_copy(req, sizeof(req), &f, &why), (int)sizeof(req));
+	ck_assert_uint_eq(f.type, MPS_F_GWREQ);
+	ck_assert_uint_eq(f.u.gw.len, 13);
+	ck_assert_uint_eq(mps_frame_put_gw(out, MPS_F_GWREQ, req + 4, 13), sizeof(req));
+	ck_assert_mem_eq(out, req, sizeof(req));
+	ck_assert_int_eq(decode_copy(rep, sizeof(rep), &f, &why), (int)sizeof(rep));
+	ck_assert_uint_eq(f.type, MPS_F_GWREPLY);
+	ck_assert_uint_eq(mps_frame_put_gw(out, MPS_F_GWREPLY, rep + 4, 8), sizeof(rep));
+	ck_assert_mem_eq(out, rep, sizeof(rep));
+	/* the encoder refuses other types and empty or oversized bodies */
+	ck_assert_uint_eq(mps_frame_put_gw(out, MPS_F_DATA, rep + 4, 8), 0);
+	ck_assert_uint_eq(mps_frame_put_gw(out, MPS_F_GWREQ, rep + 4, 0), 0);
+	ck_assert_uint_eq(mps_frame_put_gw(out, MPS_F_GWREQ, rep + 4, MPS_GWREQ_MSG_MAX + 1), 0);
+	/* every cut is incomplete */
+	for (n = 0; n < sizeof(req); n++)
+		ck_assert_int_eq(decode_copy(req, n, &f, &why), 0);
+	/* a request under the reply's type and the other way round */
+	memcpy(bad, req, sizeof(req));
+	bad[0] = MPS_F_GWREPLY;
+	ck_assert_int_eq(decode_copy(bad, sizeof(req), &f, &why), -EBADMSG);
+	memcpy(bad, rep, sizeof(rep));
+	bad[0] = MPS_F_GWREQ;
+	ck_assert_int_eq(decode_copy(bad, sizeof(rep), &f, &why), -EBADMSG);
+	/* flags, a body longer than its message, a bad message, too short */
+	memcpy(bad, req, sizeof(req));
+	bad[1] = 1;
+	ck_assert_int_eq(decode_copy(bad, sizeof(req), &f, &why), -EBADMSG);
+	memcpy(bad, req, sizeof(req));
+	bad[3] = 0x0e;
+	bad[sizeof(req)] = 0;
+	ck_assert_int_eq(decode_copy(bad, sizeof(req) + 1, &f, &why), -EBADMSG);
+	memcpy(bad, req, sizeof(req));
+	bad[4] = 2; /* message version 2 */
+	why = NULL;
+	ck_assert_int_eq(decode_copy(bad, sizeof(req), &f, &why), -EBADMSG);
+	ck_assert_ptr_nonnull(why);
+	memcpy(bad, rep, 4);
+	bad[3] = 3;
+	ck_assert_int_eq(decode_copy(bad, 7, &f, &why), -EBADMSG);
+	ck_assert_str_eq(mps_frame_type_name(MPS_F_GWREQ), "GWREQ");
+	ck_assert_str_eq(mps_frame_type_name(MPS_F_GWREPLY), "GWREPLY");
+}
+END_TEST
+
 /* ---- invalid frames -------------------------------------------------- */
 
 START_TEST(test_frame_bad_type)
 {
 	uint8_t buf[64];
 	for (unsigned t = 0; t < 256; t++) {
-		if (t >= MPS_F_HELLO && t <= MPS_F_PRIO)
+		if (t >= MPS_F_HELLO && t <= MPS_F_GWREPLY)
 			continue;
 		static const size_t blens[] = { 0, 4, 8, 12, 16, 20, 24, 30 };
 		for (size_t i = 0; i < NELEM(blens); i++) {
@@ -1737,7 +1799,7 @@ START_TEST(test_frame_type_name)
 	ck_assert_str_eq(mps_frame_type_name(MPS_F_ADD_ADDR), "ADD_ADDR");
 	ck_assert_str_eq(mps_frame_type_name(MPS_F_REMOVE_ADDR), "REMOVE_ADDR");
 	ck_assert_str_eq(mps_frame_type_name(MPS_F_PRIO), "PRIO");
-	ck_assert_str_eq(mps_frame_type_name(MPS_F_PRIO + 1), unknown);
+	ck_assert_str_eq(mps_frame_type_name(MPS_F_GWREPLY + 1), unknown);
 	ck_assert_str_eq(mps_frame_type_name(0xff), unknown);
 }
 END_TEST
@@ -1960,6 +2022,7 @@ static Suite *frame_suite(void)
 	tc = tcase_create("invalid");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_frame_prio);
+	tcase_add_test(tc, test_frame_gw);
 	tcase_add_test(tc, test_frame_bad_type);
 	tcase_add_test(tc, test_frame_bad_flags);
 	tcase_add_test(tc, test_frame_bad_length);

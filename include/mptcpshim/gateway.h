@@ -1,0 +1,115 @@
+/* gateway.h - the gateway glue between the library and its two users
+ * (docs/DESIGN.md section 10): a client whose connect() goes through a
+ * gateway (MPTCPSHIM_GATEWAY), and mptcpshim-gateway, the daemon that
+ * serves those requests under the library.
+ *
+ * The daemon talks to the library through a private socket option level
+ * (a number no kernel protocol uses), on descriptors the library owns:
+ *
+ *   setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_LISTEN, path, strlen(path))
+ *       on a listening socket: it becomes a gateway listener.  The library
+ *       loads the key file (gwauth.c) and, from then on, the process's own
+ *       connect()s stay plain TCP (the gateway's outbound connections never
+ *       carry a HELLO).  A connection accepted on it must send HELLO +
+ *       GWREQ with a valid AUTH before anything is sent back.
+ *   getsockopt(fd, MPS_SOL_SHIM, MPS_SO_GW_REQUEST, &info, &len)
+ *       on an accepted connection: blocks until its request is
+ *       authenticated (then fills struct mps_gwinfo) or the connection was
+ *       refused (-1, ECONNABORTED; the reason is logged by the library).
+ *   setsockopt(fd, MPS_SOL_SHIM, MPS_SO_GW_REPLY, &result, 1)
+ *       the destination's connect result (enum mps_gwreq_result): sent as
+ *       GWREPLY.  Until then nothing the daemon writes is sent.
+ */
+#ifndef MPS_GATEWAY_H
+#define MPS_GATEWAY_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "mptcpshim/gwauth.h"
+#include "mptcpshim/gwpolicy.h"
+#include "mptcpshim/gwreq.h"
+
+#define MPS_SOL_SHIM 0x4d5053 /* "MPS": no kernel socket level */
+enum {
+	MPS_SO_GW_LISTEN = 1,
+	MPS_SO_GW_REQUEST = 2,
+	MPS_SO_GW_REPLY = 3,
+};
+
+struct mps_gwinfo {
+	struct mps_gwdest dest;
+	char client[MPS_GWAUTH_NAME_MAX + 1]; /* the key's name */
+};
+
+/* ---- client configuration (pure; the test seam is the getenv function) */
+#define MPS_GW_MAX 4 /* gateways in MPTCPSHIM_GATEWAY */
+#define MPS_GW_FOR_MAX 32
+
+enum mps_gw_fallback { MPS_GWF_DIRECT = 0, MPS_GWF_FAIL = 1 };
+
+struct mps_gwconf {
+	int n; /* gateways; 0: no gateway */
+	struct sockaddr_storage gw[MPS_GW_MAX];
+	socklen_t gw_len[MPS_GW_MAX];
+	char key_file[256];
+	int fallback;                            /* enum mps_gw_fallback */
+	int for_all;                             /* MPTCPSHIM_GATEWAY_FOR=all */
+	int nfor;                                /* explicit rules (none: the default) */
+	struct mps_gwrule rules[MPS_GW_FOR_MAX]; /* gwpolicy.h's rule syntax */
+};
+
+/* MPTCPSHIM_GATEWAY's list (config.c's table calls these): 0, or -EINVAL
+ * with no gateway.  MPTCPSHIM_GATEWAY_FOR: default, all or rules; 0, or
+ * -EINVAL with the default. */
+int mps_gwconf_set_gateways(struct mps_gwconf *c, const char *v);
+int mps_gwconf_set_for(struct mps_gwconf *c, const char *v);
+/* "HOST:PORT" with a numeric IPv4 or [IPv6] host: 0 or -EINVAL. */
+int mps_gw_parse_hostport(const char *s, size_t len, struct sockaddr_storage *ss, socklen_t *sslen);
+
+/* Does a connect to sa go through the gateway under c?  local(i) gives
+ * the local subnets (family, address, prefix length) for the default
+ * rule; NULL: none known.  1 or 0. */
+struct mps_gw_subnet {
+	int family;
+	uint8_t addr[16];
+	uint8_t plen;
+};
+int mps_gw_wants(const struct mps_gwconf *c, const struct sockaddr *sa,
+                 const struct mps_gw_subnet *nets, size_t nnets);
+
+/* ---- library side (src/gateway.c) */
+/* The process-wide client configuration (mps_config()->gw). */
+const struct mps_gwconf *mps_gwconf(void);
+/* connect(): route sa through the gateway?  (No when this process serves
+ * as a gateway, when none is configured, or by MPTCPSHIM_GATEWAY_FOR.) */
+int mps_gw_route(const struct sockaddr *sa);
+/* The client's GWREQ frame for destination sa, authenticated with the key
+ * of MPTCPSHIM_GATEWAY_KEY_FILE and bound to pub_c (the X25519 public
+ * value of its HELLO).  Returns the frame's length written into out
+ * (cap >= MPS_HDR_LEN + MPS_GWREQ_MSG_MAX) or -errno (-ENOKEY: no usable
+ * key; logged once). */
+int mps_gw_client_request(const struct sockaddr *sa, const uint8_t pub_c[32], uint8_t *out,
+                          size_t cap);
+/* The PSK (mps_gwauth_psk) of the client's key, for the key exchange:
+ * 0, or -ENOKEY (no usable key: logged once). */
+int mps_gw_client_psk(uint8_t psk[32]);
+
+/* Gateway side. */
+int mps_gw_serving(void); /* this process has a gateway listener */
+int mps_gw_listen(int fd, const char *path, size_t len);
+int mps_gw_is_listener(int fd);
+/* Verify a GWREQ message (shim thread): 0 and *info filled, or -errno
+ * with *why a static reason. */
+int mps_gw_server_verify(const uint8_t *msg, size_t len, const uint8_t pub_c[32],
+                         struct mps_gwinfo *info, uint8_t psk[32], const char **why);
+/* Set *flag to v (non-zero) and wake who waits for it in mps_gw_wait
+ * (mu and cv belong to the waited-for object: one connection's sock, one
+ * reply command, so a flood of pending connections wakes no one else). */
+void mps_gw_signal(pthread_mutex_t *mu, pthread_cond_t *cv, _Atomic int *flag, int v);
+/* Wait until *flag is non-zero; its value (1 ready, < 0 failed). */
+int mps_gw_wait(pthread_mutex_t *mu, pthread_cond_t *cv, const _Atomic int *flag);
+
+#endif

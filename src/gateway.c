@@ -1,0 +1,493 @@
+/* gateway.c - the gateway glue of the library (see gateway.h and
+ * docs/DESIGN.md section 10): the client's configuration and routing
+ * decision, its request, and the gateway listener's authentication. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mptcpshim/config.h"
+#include "mptcpshim/frame.h"
+#include "mptcpshim/gateway.h"
+#include "mptcpshim/log.h"
+#include "mptcpshim/util.h"
+
+/* ------------------------------------------------------------- configuration */
+
+int mps_gw_parse_hostport(const char *s, size_t len, struct sockaddr_storage *ss, socklen_t *sslen)
+{
+	char host[INET6_ADDRSTRLEN + 2], *end;
+	const char *colon;
+	size_t hl;
+	long port;
+	char pbuf[8];
+
+	memset(ss, 0, sizeof(*ss));
+	colon = NULL;
+	for (size_t i = len; i > 0; i--)
+		if (s[i - 1] == ':') {
+			colon = s + i - 1;
+			break;
+		}
+	if (!colon)
+		return -EINVAL;
+	hl = (size_t)(colon - s);
+	if (hl == 0 || hl >= sizeof(host) || len - hl - 1 == 0 || len - hl - 1 >= sizeof(pbuf))
+		return -EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	memcpy(pbuf, colon + 1, len - hl - 1);
+	pbuf[len - hl - 1] = '\0';
+	if (pbuf[0] < '0' || pbuf[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	port = strtol(pbuf, &end, 10);
+	if (errno || *end || port < 1 || port > 65535)
+		return -EINVAL;
+	if (host[0] == '[') {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+		if (hl < 3 || host[hl - 1] != ']')
+			return -EINVAL;
+		host[hl - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) != 1)
+			return -EINVAL;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		*sslen = sizeof(*in6);
+		return 0;
+	}
+	{
+		struct sockaddr_in *in = (struct sockaddr_in *)ss;
+
+		if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
+			return -EINVAL;
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)port);
+		*sslen = sizeof(*in);
+	}
+	return 0;
+}
+
+int mps_gwconf_set_gateways(struct mps_gwconf *c, const char *v)
+{
+	const char *p = v;
+	int n = 0;
+
+	while (*p) {
+		size_t len = strcspn(p, ",");
+
+		if (n == MPS_GW_MAX || mps_gw_parse_hostport(p, len, &c->gw[n], &c->gw_len[n])) {
+			c->n = 0;
+			return -EINVAL;
+		}
+		n++;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	c->n = n;
+	return 0;
+}
+
+int mps_gwconf_set_for(struct mps_gwconf *c, const char *v)
+{
+	const char *p = v;
+	char rule[128], err[160];
+	int n = 0;
+
+	c->for_all = 0;
+	c->nfor = 0;
+	if (!strcmp(v, "default"))
+		return 0;
+	if (!strcmp(v, "all")) {
+		c->for_all = 1;
+		return 0;
+	}
+	while (*p) {
+		size_t len = strcspn(p, ",");
+
+		if (n == MPS_GW_FOR_MAX || len == 0 || len >= sizeof(rule))
+			return -EINVAL;
+		memcpy(rule, p, len);
+		rule[len] = '\0';
+		if (mps_gwpolicy_parse_rule(rule, &c->rules[n], err, sizeof(err)))
+			return -EINVAL;
+		n++;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	c->nfor = n;
+	return 0;
+}
+
+/* family 4/6, full address, port of sa; 0 or -1 for another family. */
+static int host_of(const struct sockaddr *sa, uint8_t *fam, uint8_t addr[16], uint16_t *port)
+{
+	memset(addr, 0, 16);
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		*fam = 4;
+		memcpy(addr, &in->sin_addr, 4);
+		*port = ntohs(in->sin_port);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+
+		*port = ntohs(in6->sin6_port);
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			*fam = 4;
+			memcpy(addr, in6->sin6_addr.s6_addr + 12, 4);
+		} else {
+			*fam = 6;
+			memcpy(addr, &in6->sin6_addr, 16);
+		}
+		return 0;
+	}
+	return -1;
+}
+
+static int prefix_eq(const uint8_t *a, const uint8_t *b, unsigned plen)
+{
+	unsigned full = plen / 8u, rem = plen % 8u;
+
+	if (memcmp(a, b, full) != 0)
+		return 0;
+	return rem == 0 || ((a[full] ^ b[full]) & (uint8_t)(0xff00 >> rem)) == 0;
+}
+
+int mps_gw_wants(const struct mps_gwconf *c, const struct sockaddr *sa,
+                 const struct mps_gw_subnet *nets, size_t nnets)
+{
+	uint8_t fam, a[16];
+	uint16_t port;
+
+	if (c->n == 0 || host_of(sa, &fam, a, &port))
+		return 0;
+	if (c->for_all)
+		return 1;
+	if (c->nfor) {
+		for (int i = 0; i < c->nfor; i++) {
+			const struct mps_gwrule *r = &c->rules[i];
+
+			if (port < r->port_lo || port > r->port_hi)
+				continue;
+			if (r->family == 0 || (r->family == fam && prefix_eq(r->addr, a, r->plen)))
+				return 1;
+		}
+		return 0;
+	}
+	/* Default: not loopback, link-local, unspecified, or a local subnet. */
+	if (fam == 4) {
+		static const uint8_t ll[2] = {169, 254};
+
+		if (a[0] == 127 || a[0] == 0 || prefix_eq(a, ll, 16))
+			return 0;
+	} else {
+		static const uint8_t lo[16] = {[15] = 1}, any[16] = {0}, ll[2] = {0xfe, 0x80};
+
+		if (!memcmp(a, lo, 16) || !memcmp(a, any, 16) || prefix_eq(a, ll, 10))
+			return 0;
+	}
+	for (size_t i = 0; i < nnets; i++)
+		if (nets[i].family == fam && prefix_eq(nets[i].addr, a, nets[i].plen))
+			return 0;
+	return 1;
+}
+
+/* ------------------------------------------------------------- client */
+
+static atomic_int g_serving;
+
+const struct mps_gwconf *mps_gwconf(void)
+{
+	return &mps_config()->gw;
+}
+
+static unsigned plen_of(const uint8_t *m, unsigned n)
+{
+	unsigned p = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		for (int b = 7; b >= 0; b--) {
+			if (!(m[i] >> b & 1))
+				return p;
+			p++;
+		}
+	return p;
+}
+
+int mps_gw_route(const struct sockaddr *sa)
+{
+	const struct mps_gwconf *c;
+	struct mps_gw_subnet nets[32];
+	size_t n = 0;
+	struct ifaddrs *ifa = NULL, *i;
+	int r;
+
+	if (atomic_load(&g_serving))
+		return 0;
+	c = mps_gwconf();
+	if (c->n == 0)
+		return 0;
+	if (c->for_all || c->nfor)
+		return mps_gw_wants(c, sa, NULL, 0);
+	if (getifaddrs(&ifa) == 0) {
+		for (i = ifa; i && n < 32; i = i->ifa_next) {
+			if (!i->ifa_addr || !i->ifa_netmask)
+				continue;
+			if (i->ifa_addr->sa_family == AF_INET) {
+				nets[n].family = 4;
+				memset(nets[n].addr, 0, 16);
+				memcpy(nets[n].addr, &((struct sockaddr_in *)i->ifa_addr)->sin_addr,
+				       4);
+				nets[n].plen = (uint8_t)plen_of(
+				        (const uint8_t *)&((struct sockaddr_in *)i->ifa_netmask)
+				                ->sin_addr,
+				        4);
+				n++;
+			} else if (i->ifa_addr->sa_family == AF_INET6) {
+				nets[n].family = 6;
+				memcpy(nets[n].addr,
+				       &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+				nets[n].plen = (uint8_t)plen_of(
+				        (const uint8_t *)&((struct sockaddr_in6 *)i->ifa_netmask)
+				                ->sin6_addr,
+				        16);
+				n++;
+			}
+		}
+		freeifaddrs(ifa);
+	}
+	r = mps_gw_wants(c, sa, nets, n);
+	return r;
+}
+
+static pthread_mutex_t g_key_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct mps_gwkeys g_ckeys;
+static int g_ckeys_state; /* 0 not loaded, 1 loaded, -1 failed (logged) */
+
+/* The client's key file, loaded once: 0, or -ENOKEY (said once). */
+static int client_key(void)
+{
+	const struct mps_gwconf *c = mps_gwconf();
+	char err[200];
+	int rc = 0;
+
+	pthread_mutex_lock(&g_key_mu);
+	if (g_ckeys_state == 0) {
+		if (!c->key_file[0]) {
+			mps_err("gateway: MPTCPSHIM_GATEWAY_KEY_FILE is not set: no gateway "
+			        "connection can authenticate");
+			g_ckeys_state = -1;
+		} else if ((rc = mps_gwauth_load(&g_ckeys, c->key_file, err, sizeof(err))) != 0 ||
+		           g_ckeys.n == 0) {
+			mps_err("gateway: key file %s: %s", c->key_file, rc ? err : "no key in it");
+			g_ckeys_state = -1;
+		} else {
+			g_ckeys_state = 1;
+		}
+	}
+	rc = g_ckeys_state == 1 ? 0 : -ENOKEY;
+	pthread_mutex_unlock(&g_key_mu);
+	return rc;
+}
+
+int mps_gw_client_psk(uint8_t psk[32])
+{
+	if (client_key())
+		return -ENOKEY;
+	mps_gwauth_psk(&g_ckeys.v[0], psk);
+	return 0;
+}
+
+int mps_gw_client_request(const struct sockaddr *sa, const uint8_t pub_c[32], uint8_t *out,
+                          size_t cap)
+{
+	struct mps_gwdest d;
+	uint8_t dtlv[MPS_GWDEST_TLV_MAX], nonce[MPS_GWAUTH_NONCE_LEN], auth[MPS_GWAUTH_LEN],
+	        msg[MPS_GWREQ_MSG_MAX];
+	uint8_t fam, a[16];
+	size_t dlen, mlen;
+
+	if (cap < MPS_HDR_LEN + MPS_GWREQ_MSG_MAX)
+		return -ENOSPC;
+	if (client_key())
+		return -ENOKEY;
+	memset(&d, 0, sizeof(d));
+	if (host_of(sa, &fam, a, &d.port))
+		return -EAFNOSUPPORT;
+	d.type = fam == 4 ? MPS_GWT_DEST_IPV4 : MPS_GWT_DEST_IPV6;
+	memcpy(d.addr, a, 16);
+	dlen = mps_gwdest_put(dtlv, &d);
+	if (!dlen)
+		return -EINVAL;
+	if (mps_gwauth_nonce(nonce))
+		return -EIO;
+	mps_gwauth_sign(&g_ckeys.v[0], nonce, (uint64_t)time(NULL), pub_c, dtlv, dlen, auth);
+	mlen = mps_gwreq_put_request(msg, sizeof(msg), &d, auth);
+	if (!mlen)
+		return -EINVAL;
+	return (int)mps_frame_put_gw(out, MPS_F_GWREQ, msg, mlen);
+}
+
+/* ------------------------------------------------------------- gateway side */
+
+#define MAX_LISTENERS 8
+
+static pthread_mutex_t g_srv_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct mps_gwkeys g_skeys;
+static struct mps_gwreplay *g_replay;
+static struct {
+	dev_t dev;
+	ino_t ino;
+} g_lis[MAX_LISTENERS];
+static int g_nlis;
+
+int mps_gw_serving(void)
+{
+	return atomic_load(&g_serving);
+}
+
+int mps_gw_listen(int fd, const char *path, size_t len)
+{
+	char p[512], err[200];
+	struct stat st;
+	int rc = 0;
+
+	if (!path || len == 0 || len >= sizeof(p))
+		return -EINVAL;
+	memcpy(p, path, len);
+	p[len] = '\0';
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	pthread_mutex_lock(&g_srv_mu);
+	if (!g_replay) {
+		struct mps_gwkeys ks;
+
+		memset(&ks, 0, sizeof(ks));
+		rc = mps_gwauth_load(&ks, p, err, sizeof(err));
+		if (rc) {
+			mps_err("gateway: key file %s: %s", p, err);
+			goto out;
+		}
+		g_replay = mps_gwreplay_new(MPS_GWREPLAY_LOG2_DEFAULT, MPS_GWAUTH_WINDOW_S,
+		                            (uint64_t)time(NULL));
+		if (!g_replay) {
+			mps_gwauth_free(&ks);
+			rc = -ENOMEM;
+			goto out;
+		}
+		g_skeys = ks;
+	}
+	if (g_nlis == MAX_LISTENERS) {
+		rc = -ENOSPC;
+		goto out;
+	}
+	g_lis[g_nlis].dev = st.st_dev;
+	g_lis[g_nlis].ino = st.st_ino;
+	g_nlis++;
+	atomic_store(&g_serving, 1);
+	mps_info("gateway: listener ready, %zu client key(s)", g_skeys.n);
+out:
+	pthread_mutex_unlock(&g_srv_mu);
+	return rc;
+}
+
+int mps_gw_is_listener(int fd)
+{
+	struct stat st;
+	int r = 0;
+
+	if (!atomic_load(&g_serving) || fstat(fd, &st) != 0)
+		return 0;
+	pthread_mutex_lock(&g_srv_mu);
+	for (int i = 0; i < g_nlis; i++)
+		if (g_lis[i].dev == st.st_dev && g_lis[i].ino == st.st_ino)
+			r = 1;
+	pthread_mutex_unlock(&g_srv_mu);
+	return r;
+}
+
+int mps_gw_server_verify(const uint8_t *msg, size_t len, const uint8_t pub_c[32],
+                         struct mps_gwinfo *info, uint8_t psk[32], const char **why)
+{
+	struct mps_gwreq rq;
+	uint8_t dtlv[MPS_GWDEST_TLV_MAX];
+	const struct mps_gwkey *who = NULL;
+	size_t dlen;
+	int rc;
+
+	rc = mps_gwreq_decode_request(msg, len, &rq, why);
+	if (rc <= 0) {
+		if (rc == 0)
+			*why = "truncated request";
+		return -EBADMSG;
+	}
+	if (!rq.has_auth) {
+		*why = "request without AUTH";
+		return -EACCES;
+	}
+	dlen = mps_gwdest_put(dtlv, &rq.dest);
+	pthread_mutex_lock(&g_srv_mu);
+	rc = g_replay ? mps_gwauth_verify(&g_skeys, g_replay, rq.auth, pub_c, dtlv, dlen,
+	                                  (uint64_t)time(NULL), &who) :
+	                -EACCES;
+	if (rc == 0) {
+		memset(info, 0, sizeof(*info));
+		info->dest = rq.dest;
+		snprintf(info->client, sizeof(info->client), "%s", who->name);
+		mps_gwauth_psk(who, psk);
+	}
+	pthread_mutex_unlock(&g_srv_mu);
+	switch (rc) {
+	case 0:
+		return 0;
+	case -ESTALE:
+		*why = "stale authenticator (timestamp outside the window)";
+		break;
+	case -EEXIST:
+		*why = "replayed authenticator";
+		break;
+	case -ENOSPC:
+		*why = "replay cache full";
+		break;
+	default:
+		*why = "bad authenticator (unknown key or wrong MAC)";
+		break;
+	}
+	return rc;
+}
+
+void mps_gw_signal(pthread_mutex_t *mu, pthread_cond_t *cv, _Atomic int *flag, int v)
+{
+	pthread_mutex_lock(mu);
+	atomic_store(flag, v);
+	pthread_cond_broadcast(cv);
+	pthread_mutex_unlock(mu); /* the waiter may free mu, cv and flag now */
+}
+
+int mps_gw_wait(pthread_mutex_t *mu, pthread_cond_t *cv, const _Atomic int *flag)
+{
+	int r;
+
+	pthread_mutex_lock(mu);
+	while ((r = atomic_load(flag)) == 0)
+		pthread_cond_wait(cv, mu);
+	pthread_mutex_unlock(mu);
+	return r;
+}

@@ -1,0 +1,628 @@
+/* main.c - mptcpshim-gateway: serves mptcpshim clients' connect()s to
+ * plain servers (docs/DESIGN.md section 10).
+ *
+ * It runs under libmptcpshim (it re-executes itself with the library
+ * preloaded when it is not), which does the protocol work on a gateway
+ * listener: the client's HELLO + GWREQ must carry a valid authenticator
+ * before anything is sent back, and only then does accept()'s connection
+ * hand the daemon its request (getsockopt MPS_SO_GW_REQUEST).  The daemon
+ * judges the destination (gwpolicy.c), connects to it plainly (the
+ * library keeps a gateway's own connects plain), reports the result
+ * (setsockopt MPS_SO_GW_REPLY: GWREPLY) and relays both ways (relay.c,
+ * shared with mptcpshim-proxy).  A thread per connection, as the proxy. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <limits.h>
+#include <link.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mptcpshim/gateway.h"
+#include "mptcpshim/gwauth.h"
+#include "mptcpshim/gwpolicy.h"
+#include "mptcpshim/gwreq.h"
+#include "../proxy/relay.h"
+#include "../proxy/upstream.h"
+
+#ifndef MPS_LIBPATH
+#define MPS_LIBPATH "libmptcpshim.so"
+#endif
+#define FDS_PER_CONN 8
+#define MAX_CLIENTS 1024
+
+static struct {
+	int verbose;
+	int max_conns;
+	int max_per_client;
+	int connect_timeout_ms;
+} g_opt = {0, 4096, 256, 30000};
+
+static struct mps_gwpolicy g_policy;
+static atomic_int g_active;
+static int g_sigpipe[2] = {-1, -1};
+
+/* connections per client key name (authenticated ones) */
+static pthread_mutex_t g_cl_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	char name[MPS_GWAUTH_NAME_MAX + 1];
+	int n;
+} g_cl[MAX_CLIENTS];
+
+static void glog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void glog(const char *fmt, ...)
+{
+	char line[768];
+	int n, m, saved = errno;
+	va_list ap;
+
+	n = snprintf(line, sizeof(line), "mptcpshim-gateway[%d]: ", (int)getpid());
+	va_start(ap, fmt);
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		m = 0;
+	n += m;
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	if (write(2, line, (size_t)n) < 0) {
+		/* nowhere left to say it */
+	}
+	errno = saved;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
+		snprintf(buf, len, "%s:%u", a, ntohs(in->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
+		snprintf(buf, len, "[%s]:%u", a, ntohs(in6->sin6_port));
+	} else {
+		snprintf(buf, len, "?");
+	}
+	return buf;
+}
+
+/* 1 if the client may open one more connection (counted), 0 if not. */
+static int client_take(const char *name)
+{
+	int i, free_i = -1, ok = 0;
+
+	pthread_mutex_lock(&g_cl_mu);
+	for (i = 0; i < MAX_CLIENTS; i++) {
+		if (g_cl[i].n && !strcmp(g_cl[i].name, name))
+			break;
+		if (!g_cl[i].n && free_i < 0)
+			free_i = i;
+	}
+	if (i == MAX_CLIENTS && free_i >= 0) {
+		i = free_i;
+		snprintf(g_cl[i].name, sizeof(g_cl[i].name), "%s", name);
+	}
+	if (i < MAX_CLIENTS && g_cl[i].n < g_opt.max_per_client) {
+		g_cl[i].n++;
+		ok = 1;
+	}
+	pthread_mutex_unlock(&g_cl_mu);
+	return ok;
+}
+
+static void client_drop(const char *name)
+{
+	pthread_mutex_lock(&g_cl_mu);
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (g_cl[i].n && !strcmp(g_cl[i].name, name)) {
+			g_cl[i].n--;
+			break;
+		}
+	pthread_mutex_unlock(&g_cl_mu);
+}
+
+/* The destination's address(es), judged by the policy, then connected to
+ * in turn within the connect timeout.  The socket, or -1 with *result. */
+static int open_dest(const struct mps_gwdest *d, uint8_t *result, int *err, const char **why)
+{
+	long long deadline = now_ms() + g_opt.connect_timeout_ms;
+	struct addrinfo hints, *res = NULL, *ai;
+	struct sockaddr_storage ss;
+	char port[8];
+	int fd = -1, judged = 0, allowed = 0, last = ECONNREFUSED;
+
+	*err = 0;
+	*why = NULL;
+	memset(&ss, 0, sizeof(ss));
+	if (d->type == MPS_GWT_DEST_IPV4 || d->type == MPS_GWT_DEST_IPV6) {
+		int v4 = d->type == MPS_GWT_DEST_IPV4;
+		socklen_t sl;
+
+		if (mps_gwp_refused(mps_gwpolicy_check(&g_policy, v4 ? AF_INET : AF_INET6, d->addr,
+		                                       d->port, why))) {
+			*result = MPS_GWR_POLICY;
+			return -1;
+		}
+		if (v4) {
+			struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+			in->sin_family = AF_INET;
+			in->sin_port = htons(d->port);
+			memcpy(&in->sin_addr, d->addr, 4);
+			sl = sizeof(*in);
+		} else {
+			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+			in6->sin6_family = AF_INET6;
+			in6->sin6_port = htons(d->port);
+			memcpy(&in6->sin6_addr, d->addr, 16);
+			sl = sizeof(*in6);
+		}
+		fd = mps_upstream_try((struct sockaddr *)&ss, sl, deadline);
+		if (fd >= 0) {
+			*result = MPS_GWR_OK;
+			return fd;
+		}
+		*err = -fd;
+		*result = mps_gwreq_result_of_errno(-fd);
+		return -1;
+	}
+	/* A name, resolved here: every address is judged, and the one judged
+	 * is the one connected to (no second lookup). */
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	hints.ai_flags = AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%u", d->port);
+	if (getaddrinfo(d->name, port, &hints, &res) != 0 || !res) {
+		*result = MPS_GWR_NAME;
+		return -1;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		const void *a;
+
+		if (ai->ai_family == AF_INET)
+			a = &((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+		else if (ai->ai_family == AF_INET6)
+			a = &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+		else
+			continue;
+		judged++;
+		if (mps_gwp_refused(mps_gwpolicy_check(&g_policy, ai->ai_family, a, d->port, why)))
+			continue;
+		allowed++;
+		fd = mps_upstream_try(ai->ai_addr, ai->ai_addrlen, deadline);
+		if (fd >= 0 || fd == -ETIMEDOUT)
+			break;
+		last = -fd;
+	}
+	freeaddrinfo(res);
+	if (fd >= 0) {
+		*result = MPS_GWR_OK;
+		return fd;
+	}
+	if (judged && !allowed) {
+		*result = MPS_GWR_POLICY;
+		return -1;
+	}
+	if (!judged) {
+		*result = MPS_GWR_NAME;
+		return -1;
+	}
+	*err = fd == -ETIMEDOUT ? ETIMEDOUT : last;
+	*result = mps_gwreq_result_of_errno(*err);
+	return -1;
+}
+
+struct gconn {
+	int fd;
+	struct sockaddr_storage peer;
+	char name[64];
+};
+
+static void *conn_main(void *arg)
+{
+	struct gconn *gc = arg;
+	struct mps_gwinfo info;
+	socklen_t il = sizeof(info);
+	char dest[320], who[160];
+	const char *why = NULL;
+	uint8_t result;
+	int u, err, counted = 0;
+	long long t0;
+
+	/* Blocks until the library authenticated the request (or refused
+	 * the connection: it logged the peer and the reason). */
+	if (getsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_REQUEST, &info, &il) != 0) {
+		if (g_opt.verbose)
+			glog("%s: no authenticated request (%s)", gc->name, strerror(errno));
+		close(gc->fd);
+		goto done;
+	}
+	mps_upstream_dest_str(&info.dest, dest, sizeof(dest));
+	snprintf(who, sizeof(who), "%s (%s)", info.client, gc->name);
+	if (!client_take(info.client)) {
+		glog("%s -> %s: refused: %d connections of this client open (--max-per-client)",
+		     who, dest, g_opt.max_per_client);
+		result = MPS_GWR_REFUSED;
+		setsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_REPLY, &result, 1);
+		close(gc->fd);
+		goto done;
+	}
+	counted = 1;
+	t0 = now_ms();
+	u = open_dest(&info.dest, &result, &err, &why);
+	if (setsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_REPLY, &result, 1) != 0) {
+		glog("%s -> %s: cannot reply: %s", who, dest, strerror(errno));
+		if (u >= 0)
+			mps_abort_fd(u);
+		close(gc->fd);
+		goto done;
+	}
+	if (u < 0) {
+		if (result == MPS_GWR_POLICY)
+			glog("%s -> %s: refused by policy (%s)", who, dest, why ? why : "?");
+		else
+			glog("%s -> %s: %s%s%s", who, dest, mps_gwreq_result_name(result),
+			     err ? ": " : "", err ? strerror(err) : "");
+		close(gc->fd);
+		goto done;
+	}
+	if (g_opt.verbose)
+		glog("%s -> %s: connected in %lld ms", who, dest, now_ms() - t0);
+	fcntl(gc->fd, F_SETFL, fcntl(gc->fd, F_GETFL) | O_NONBLOCK);
+	mps_relay(gc->fd, u, who, dest, NULL, 0, g_opt.verbose, glog);
+done:
+	if (counted)
+		client_drop(info.client);
+	free(gc);
+	atomic_fetch_sub(&g_active, 1);
+	return NULL;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "Usage: mptcpshim-gateway --listen ADDR:PORT --key-file FILE [--allow RULE]...\n"
+	        "                         [--deny RULE]... [--max-conns N] [--max-per-client N]\n"
+	        "                         [--connect-timeout SECS] [--verbose]\n"
+	        "       mptcpshim-gateway --gen-key NAME\n"
+	        "Serves mptcpshim clients (MPTCPSHIM_GATEWAY) multipath, and connects them to\n"
+	        "plain TCP servers.\n\n"
+	        "  --listen ADDR:PORT       where clients connect ([IPV6]:PORT for IPv6)\n"
+	        "  --key-file FILE          client keys, one 'NAME KEY' per line (mode 0600)\n"
+	        "  --allow RULE, --deny RULE  ADDRESS[/LEN][:PORT[-PORT]] ([v6] with a port, *)\n"
+	        "                           destinations allowed or refused before the\n"
+	        "                           default deny list (loopback, private, link-local,\n"
+	        "                           the gateway's own addresses)\n"
+	        "  --max-conns N            connections at most, pending ones included\n"
+	        "                           (default 4096)\n"
+	        "  --max-per-client N       authenticated connections per client key\n"
+	        "                           (default 256)\n"
+	        "  --connect-timeout SECS   give up a destination after SECS (default 30)\n"
+	        "  --gen-key NAME           print a new key line 'NAME <64 hex digits>'\n"
+	        "  -v, --verbose            log every connection\n"
+	        "  -h, --help               this help\n"
+	        "See mptcpshim-gateway(8).\n");
+}
+
+static int parse_int(const char *opt, const char *s, int lo, int hi)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi) {
+		fprintf(stderr, "mptcpshim-gateway: %s: '%s' is not a number in %d..%d\n", opt, s,
+		        lo, hi);
+		exit(2);
+	}
+	return (int)v;
+}
+
+static int find_shim(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	if (info->dlpi_name && strstr(info->dlpi_name, "libmptcpshim")) {
+		*(int *)data = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	char c = (char)sig;
+
+	if (write(g_sigpipe[1], &c, 1) < 0) {
+		/* the pipe is full: a stop is pending anyway */
+	}
+	errno = saved;
+}
+
+/* Not under the library: run again with it preloaded (once: if it is in
+ * LD_PRELOAD already, it could not be loaded). */
+static void reexec_preloaded(char **argv)
+{
+	const char *lib = MPS_LIBPATH, *old = getenv("LD_PRELOAD");
+	char val[PATH_MAX + 64];
+
+	if (old && strstr(old, lib)) {
+		fprintf(stderr,
+		        "mptcpshim-gateway: libmptcpshim (%s) could not be preloaded: the gateway "
+		        "runs only under it\n",
+		        lib);
+		exit(1);
+	}
+	snprintf(val, sizeof(val), "%s%s%s", lib, old && *old ? " " : "", old ? old : "");
+	setenv("LD_PRELOAD", val, 1);
+	execv("/proc/self/exe", argv);
+	fprintf(stderr, "mptcpshim-gateway: cannot re-execute under %s: %s\n", lib,
+	        strerror(errno));
+	exit(1);
+}
+
+static void add_own_addresses(void)
+{
+	struct ifaddrs *ifa = NULL, *i;
+
+	if (getifaddrs(&ifa) != 0)
+		return;
+	for (i = ifa; i; i = i->ifa_next) {
+		if (!i->ifa_addr)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET)
+			mps_gwpolicy_add_own(&g_policy, AF_INET,
+			                     &((struct sockaddr_in *)i->ifa_addr)->sin_addr);
+		else if (i->ifa_addr->sa_family == AF_INET6)
+			mps_gwpolicy_add_own(&g_policy, AF_INET6,
+			                     &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr);
+	}
+	freeifaddrs(ifa);
+}
+
+int main(int argc, char **argv)
+{
+	const char *listen_s = NULL, *key_file = NULL, *gen = NULL;
+	struct sockaddr_storage la;
+	socklen_t lalen = 0;
+	struct mps_gwkeys ks;
+	char lname[80], err[256];
+	int lfd, one = 1, shim = 0;
+	long long last_full = -100000;
+	struct sigaction sa;
+	struct rlimit rl;
+	pthread_attr_t attr;
+
+	mps_gwpolicy_init(&g_policy);
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = NULL;
+		size_t n = strcspn(a, "=");
+
+		if (a[n] == '=')
+			v = a + n + 1;
+#define OPT(name) (strncmp(a, name, n) == 0 && strlen(name) == n)
+#define VAL()                                                                              \
+	(v ? v :                                                                           \
+	     (i + 1 < argc ? argv[++i] :                                                   \
+	                     (fprintf(stderr, "mptcpshim-gateway: %s needs a value\n", a), \
+	                      exit(2), (const char *)NULL)))
+		if (OPT("--listen")) {
+			listen_s = VAL();
+		} else if (OPT("--key-file")) {
+			key_file = VAL();
+		} else if (OPT("--allow") || OPT("--deny")) {
+			int allow = OPT("--allow");
+			const char *r = VAL();
+
+			if (mps_gwpolicy_add(&g_policy, allow, r, err, sizeof(err))) {
+				fprintf(stderr, "mptcpshim-gateway: --%s: %s\n",
+				        allow ? "allow" : "deny", err);
+				return 2;
+			}
+		} else if (OPT("--max-conns")) {
+			g_opt.max_conns = parse_int("--max-conns", VAL(), 1, 1000000);
+		} else if (OPT("--max-per-client")) {
+			g_opt.max_per_client = parse_int("--max-per-client", VAL(), 1, 1000000);
+		} else if (OPT("--connect-timeout")) {
+			g_opt.connect_timeout_ms =
+			        1000 * parse_int("--connect-timeout", VAL(), 1, 3600);
+		} else if (OPT("--gen-key")) {
+			gen = VAL();
+		} else if ((OPT("-v") || OPT("--verbose")) && !v) {
+			g_opt.verbose = 1;
+		} else if ((OPT("-h") || OPT("--help")) && !v) {
+			usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "mptcpshim-gateway: unknown option '%s'\n", a);
+			usage(stderr);
+			return 2;
+		}
+#undef OPT
+#undef VAL
+	}
+	if (gen) {
+		char line[MPS_GWAUTH_LINE_MAX];
+		int rc = mps_gwauth_gen_line(gen, line, sizeof(line));
+
+		if (rc < 0) {
+			fprintf(stderr, "mptcpshim-gateway: --gen-key '%s': %s\n", gen,
+			        rc == -EINVAL ? "a name is 1..32 of A-Z a-z 0-9 . _ @ -" :
+			                        "no randomness");
+			return 2;
+		}
+		fputs(line, stdout);
+		return 0;
+	}
+	if (!listen_s || !key_file) {
+		usage(stderr);
+		return 2;
+	}
+	if (mps_gw_parse_hostport(listen_s, strlen(listen_s), &la, &lalen)) {
+		fprintf(stderr,
+		        "mptcpshim-gateway: --listen '%s': expected ADDR:PORT or "
+		        "[IPV6]:PORT (numeric)\n",
+		        listen_s);
+		return 2;
+	}
+	/* The key file is checked here for a clear error; the library loads
+	 * it again for itself. */
+	memset(&ks, 0, sizeof(ks));
+	if (mps_gwauth_load(&ks, key_file, err, sizeof(err))) {
+		fprintf(stderr, "mptcpshim-gateway: --key-file %s: %s\n", key_file, err);
+		return 2;
+	}
+	if (ks.n == 0) {
+		fprintf(stderr, "mptcpshim-gateway: --key-file %s: no key in it\n", key_file);
+		return 2;
+	}
+	dl_iterate_phdr(find_shim, &shim);
+	if (!shim)
+		reexec_preloaded(argv);
+	add_own_addresses();
+	addr_str(&la, lname, sizeof(lname));
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		if (rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+			getrlimit(RLIMIT_NOFILE, &rl);
+		}
+		if (rl.rlim_cur != RLIM_INFINITY &&
+		    (rlim_t)g_opt.max_conns * FDS_PER_CONN + 64 > rl.rlim_cur) {
+			int m = rl.rlim_cur > 64 + FDS_PER_CONN ?
+			                (int)((rl.rlim_cur - 64) / FDS_PER_CONN) :
+			                1;
+
+			glog("warning: RLIMIT_NOFILE %llu allows about %d connections: --max-conns "
+			     "lowered from %d",
+			     (unsigned long long)rl.rlim_cur, m, g_opt.max_conns);
+			g_opt.max_conns = m;
+		}
+	}
+	if (pipe2(g_sigpipe, O_CLOEXEC | O_NONBLOCK)) {
+		glog("pipe: %s", strerror(errno));
+		return 1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	lfd = socket(la.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(lfd, (struct sockaddr *)&la, lalen) || listen(lfd, 1024)) {
+		glog("cannot listen on %s: %s", lname, strerror(errno));
+		return 1;
+	}
+	if (setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_LISTEN, key_file,
+	               (socklen_t)strlen(key_file))) {
+		glog("the library refused the gateway listener: %s", strerror(errno));
+		return 1;
+	}
+	glog("listening on %s: %zu client key(s), at most %d connections (%d per client)", lname,
+	     ks.n, g_opt.max_conns, g_opt.max_per_client);
+	mps_gwauth_free(&ks);
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	for (;;) {
+		struct pollfd pf[2] = {{.fd = lfd, .events = POLLIN},
+		                       {.fd = g_sigpipe[0], .events = POLLIN}};
+		struct gconn *gc;
+		socklen_t plen;
+		pthread_t th;
+		int cfd;
+
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			glog("poll: %s", strerror(errno));
+			break;
+		}
+		if (pf[1].revents) {
+			glog("stopping (%d connection(s) open are dropped)",
+			     atomic_load(&g_active));
+			break;
+		}
+		if (!(pf[0].revents & POLLIN))
+			continue;
+		gc = calloc(1, sizeof(*gc));
+		if (!gc) {
+			glog("out of memory");
+			continue;
+		}
+		plen = sizeof(gc->peer);
+		cfd = accept4(lfd, (struct sockaddr *)&gc->peer, &plen, SOCK_CLOEXEC);
+		if (cfd < 0) {
+			int e = errno;
+
+			free(gc);
+			if (e == EMFILE || e == ENFILE) {
+				glog("accept: %s: pausing 100 ms", strerror(e));
+				poll(NULL, 0, 100);
+			}
+			continue;
+		}
+		addr_str(&gc->peer, gc->name, sizeof(gc->name));
+		if (atomic_load(&g_active) >= g_opt.max_conns) {
+			if (now_ms() - last_full > 10000) {
+				glog("%s: dropped: %d connections open (--max-conns)", gc->name,
+				     g_opt.max_conns);
+				last_full = now_ms();
+			}
+			mps_abort_fd(cfd);
+			free(gc);
+			continue;
+		}
+		gc->fd = cfd;
+		atomic_fetch_add(&g_active, 1);
+		if (pthread_create(&th, &attr, conn_main, gc)) {
+			glog("%s: dropped: cannot start a thread", gc->name);
+			atomic_fetch_sub(&g_active, 1);
+			mps_abort_fd(cfd);
+			free(gc);
+		}
+	}
+	pthread_attr_destroy(&attr);
+	close(lfd);
+	return 0;
+}

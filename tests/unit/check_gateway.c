@@ -1,0 +1,222 @@
+/* check_gateway.c - the client side of the gateway glue that needs no
+ * socket: MPTCPSHIM_GATEWAY* parsing (config.c's table, through a fake
+ * getenv), the routing
+ * decision (MPTCPSHIM_GATEWAY_FOR and its default), and HOST:PORT parsing. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "mptcpshim/config.h"
+#include "mptcpshim/gateway.h"
+
+static const char *env_names[8], *env_vals[8];
+static int nenv, nwarn;
+
+static const char *fake_getenv(const char *n)
+{
+	for (int i = 0; i < nenv; i++)
+		if (!strcmp(env_names[i], n))
+			return env_vals[i];
+	return NULL;
+}
+
+static void count_warn(const char *msg)
+{
+	(void)msg;
+	nwarn++;
+}
+
+static void setenv2(const char *n, const char *v)
+{
+	env_names[nenv] = n;
+	env_vals[nenv++] = v;
+}
+
+/* The gateway's variables are rows of config.c's table. */
+static void parse(struct mps_gwconf *c)
+{
+	static struct mps_config cfg;
+
+	nwarn = 0;
+	mps_config_parse(&cfg, fake_getenv, count_warn);
+	*c = cfg.gw;
+	nenv = 0;
+}
+
+static struct sockaddr_storage sa4(const char *a, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	in->sin_family = AF_INET;
+	in->sin_port = htons(port);
+	ck_assert_int_eq(inet_pton(AF_INET, a, &in->sin_addr), 1);
+	return ss;
+}
+
+static struct sockaddr_storage sa6(const char *a, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	in6->sin6_family = AF_INET6;
+	in6->sin6_port = htons(port);
+	ck_assert_int_eq(inet_pton(AF_INET6, a, &in6->sin6_addr), 1);
+	return ss;
+}
+
+START_TEST(test_hostport)
+{
+	struct sockaddr_storage ss;
+	socklen_t l;
+	static const char *bad[] = {"",       "1.2.3.4",       "1.2.3.4:",    "1.2.3.4:0",
+	                            ":80",    "1.2.3.4:65536", "host:80",     "[::1:80",
+	                            "::1:80", "[::1]:x",       "1.2.3.4:+80", "1.2.3.4:8 0",
+	                            "[]:80",  "1.2.3:80"};
+
+	ck_assert_int_eq(mps_gw_parse_hostport("198.18.0.1:7443", 15, &ss, &l), 0);
+	ck_assert_int_eq(ss.ss_family, AF_INET);
+	ck_assert_uint_eq(l, sizeof(struct sockaddr_in));
+	ck_assert_uint_eq(ntohs(((struct sockaddr_in *)&ss)->sin_port), 7443);
+	ck_assert_int_eq(mps_gw_parse_hostport("[2001:db8::1]:1", 15, &ss, &l), 0);
+	ck_assert_int_eq(ss.ss_family, AF_INET6);
+	ck_assert_uint_eq(ntohs(((struct sockaddr_in6 *)&ss)->sin6_port), 1);
+	/* the length given is what counts: a list is parsed in place */
+	ck_assert_int_eq(mps_gw_parse_hostport("198.18.0.1:80,10.0.0.1:1", 13, &ss, &l), 0);
+	ck_assert_uint_eq(ntohs(((struct sockaddr_in *)&ss)->sin_port), 80);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(mps_gw_parse_hostport(bad[i], strlen(bad[i]), &ss, &l) == -EINVAL,
+		              "'%s' accepted", bad[i]);
+}
+END_TEST
+
+START_TEST(test_conf)
+{
+	struct mps_gwconf c;
+
+	parse(&c);
+	ck_assert_int_eq(c.n, 0);
+	ck_assert_int_eq(c.fallback, MPS_GWF_DIRECT);
+	ck_assert_int_eq(nwarn, 0);
+
+	setenv2("MPTCPSHIM_GATEWAY", "198.18.0.1:7443,[2001:db8::2]:7443");
+	setenv2("MPTCPSHIM_GATEWAY_KEY_FILE", "/k");
+	setenv2("MPTCPSHIM_GATEWAY_FALLBACK", "fail");
+	setenv2("MPTCPSHIM_GATEWAY_FOR", "198.18.0.0/15:443,[2001:db8::/32]:80-81");
+	parse(&c);
+	ck_assert_int_eq(nwarn, 0);
+	ck_assert_int_eq(c.n, 2);
+	ck_assert_int_eq(c.gw[1].ss_family, AF_INET6);
+	ck_assert_str_eq(c.key_file, "/k");
+	ck_assert_int_eq(c.fallback, MPS_GWF_FAIL);
+	ck_assert_int_eq(c.nfor, 2);
+	ck_assert_uint_eq(c.rules[1].port_lo, 80);
+	ck_assert_uint_eq(c.rules[1].port_hi, 81);
+
+	/* bad values: warned, and the safe default kept */
+	setenv2("MPTCPSHIM_GATEWAY", "198.18.0.1:7443,gw.example:1");
+	setenv2("MPTCPSHIM_GATEWAY_FALLBACK", "sometimes");
+	setenv2("MPTCPSHIM_GATEWAY_FOR", "198.18.0.1/8");
+	parse(&c);
+	ck_assert_int_eq(nwarn, 3);
+	ck_assert_int_eq(c.n, 0);
+	ck_assert_int_eq(c.fallback, MPS_GWF_DIRECT);
+	ck_assert_int_eq(c.nfor, 0);
+	ck_assert_int_eq(c.for_all, 0);
+
+	setenv2("MPTCPSHIM_GATEWAY", "1.1.1.1:1,1.1.1.1:2,1.1.1.1:3,1.1.1.1:4,1.1.1.1:5");
+	parse(&c);
+	ck_assert_int_eq(nwarn, 1);
+	ck_assert_int_eq(c.n, 0);
+	setenv2("MPTCPSHIM_GATEWAY", "1.1.1.1:1,1.1.1.1:2,1.1.1.1:3,1.1.1.1:4");
+	setenv2("MPTCPSHIM_GATEWAY_FOR", "all");
+	parse(&c);
+	ck_assert_int_eq(nwarn, 0);
+	ck_assert_int_eq(c.n, 4);
+	ck_assert_int_eq(c.for_all, 1);
+}
+END_TEST
+
+START_TEST(test_wants)
+{
+	struct mps_gwconf c;
+	struct mps_gw_subnet nets[2] = {
+	        {.family = 4, .addr = {192, 168, 1, 0}, .plen = 24},
+	        {.family = 6, .addr = {0x20, 0x01, 0x0d, 0xb8}, .plen = 64}};
+	struct sockaddr_storage d;
+
+	setenv2("MPTCPSHIM_GATEWAY", "198.18.0.1:7443");
+	parse(&c);
+	/* default rule */
+	d = sa4("203.0.113.7", 443);
+	ck_assert_int_eq(mps_gw_wants(&c, (struct sockaddr *)&d, nets, 2), 1);
+	d = sa4("10.1.2.3", 22); /* private, not local: through the gateway */
+	ck_assert_int_eq(mps_gw_wants(&c, (struct sockaddr *)&d, nets, 2), 1);
+	d = sa4("192.168.1.77", 80); /* a local subnet */
+	ck_assert_int_eq(mps_gw_wants(&c, (struct sockaddr *)&d, nets, 2), 0);
+	ck_assert_int_eq(mps_gw_wants(&c, (struct sockaddr *)&d, NULL, 0), 1);
+	d = sa4("127.0.0.1", 80);
+	ck_assert_int_eq(mps_gw_wants(&c, (struct sockaddr *)&d, NULL, 0), 0);
+	d = sa4("169.254.3.4", 80);
+	ck_assert_int_eq(mps_gw_wants(&c, (struct sockaddr *)&d, NULL, 0), 0);
+	d = sa6("::1", 80);
+	ck_assert_int_eq(mps_gw_wants(&c, (struct sockaddr *)&d, NULL, 0), 0);
+	d = sa6("fe80::1", 80);
+	ck_assert_int_eq(mps_gw_wants(&c, (struct sockaddr *)&d, NULL, 0), 0);
+	d = sa6("::ffff:127.0.0.1", 80); /* mapped: judged as IPv4 */
+	ck_assert_int_eq(mps_gw_wants(&c, (struct sockaddr *)&d, NULL, 0), 0);
+	d = sa6("2001:db8::5", 80); /* on the local /64 */
+	ck_assert_int_eq(mps_gw_wants(&c, (struct sockaddr *)&d, nets, 2), 0);
+	d = sa6("2001:db8:1::5", 80);
+	ck_assert_int_eq(mps_gw_wants(&c, (struct sockaddr *)&d, nets, 2), 1);
+
+	/* explicit rules: only what they name */
+	setenv2("MPTCPSHIM_GATEWAY", "198.18.0.1:7443");
+	setenv2("MPTCPSHIM_GATEWAY_FOR", "203.0.113.0/24:443,*:22");
+	parse(&c);
+	d = sa4("203.0.113.7", 443);
+	ck_assert_int_eq(mps_gw_wants(&c, (struct sockaddr *)&d, NULL, 0), 1);
+	d = sa4("203.0.113.7", 80);
+	ck_assert_int_eq(mps_gw_wants(&c, (struct sockaddr *)&d, NULL, 0), 0);
+	d = sa4("127.0.0.1", 22); /* the user asked for it */
+	ck_assert_int_eq(mps_gw_wants(&c, (struct sockaddr *)&d, nets, 2), 1);
+
+	/* all */
+	setenv2("MPTCPSHIM_GATEWAY", "198.18.0.1:7443");
+	setenv2("MPTCPSHIM_GATEWAY_FOR", "all");
+	parse(&c);
+	d = sa4("192.168.1.77", 80);
+	ck_assert_int_eq(mps_gw_wants(&c, (struct sockaddr *)&d, nets, 2), 1);
+
+	/* no gateway: never */
+	parse(&c);
+	d = sa4("203.0.113.7", 443);
+	ck_assert_int_eq(mps_gw_wants(&c, (struct sockaddr *)&d, NULL, 0), 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("gateway");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_hostport);
+	tcase_add_test(tc, test_conf);
+	tcase_add_test(tc, test_wants);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -31,6 +31,8 @@
 #define ENV_BACKUP "MPTCPSHIM_BACKUP"
 #define ENV_OUTAGE_TIMEOUT "MPTCPSHIM_OUTAGE_TIMEOUT"
 #define ENV_JOIN_PORTS "MPTCPSHIM_JOIN_PORTS"
+#define ENV_JOIN_DELAY "MPTCPSHIM_JOIN_DELAY"
+#define ENV_JOIN_BYTES "MPTCPSHIM_JOIN_BYTES"
 /* Internal: set by our exec hooks for the new image (src/inherit.c). */
 #define ENV_INHERIT "MPTCPSHIM_INHERIT"
 /* Internal: set by the first process of a command that warned about its
@@ -258,6 +260,8 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 	c->subflows_per_path = 1;
 	c->advertise_all = 1;
 	c->outage_timeout = 30;
+	c->join_delay_ms = 200;
+	c->join_bytes = 65536;
 	strcpy(c->scheduler, "default");
 
 	if ((v = get(ENV_DISABLE)) && *v) {
@@ -344,6 +348,18 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 			warnf(warn, ENV_OUTAGE_TIMEOUT, v, "expected seconds, 1..3600");
 		else
 			c->outage_timeout = (uint32_t)u;
+	}
+	if ((v = get(ENV_JOIN_DELAY)) && *v) {
+		if (parse_ulong(v, 0, 60000, &u))
+			warnf(warn, ENV_JOIN_DELAY, v, "expected milliseconds, 0..60000");
+		else
+			c->join_delay_ms = (uint32_t)u;
+	}
+	if ((v = get(ENV_JOIN_BYTES)) && *v) {
+		if (parse_ulong(v, 0, 1073741824, &u))
+			warnf(warn, ENV_JOIN_BYTES, v, "expected bytes, 0..1073741824");
+		else
+			c->join_bytes = (uint32_t)u;
 	}
 	if ((v = get(ENV_JOIN_PORTS)) && *v) {
 		/* PORT or LO-HI */

@@ -52,6 +52,11 @@ struct mps_config {
 	uint32_t outage_timeout;     /* MPTCPSHIM_OUTAGE_TIMEOUT: seconds without any path, default 30 */
 	/* MPTCPSHIM_JOIN_PORTS: the join listener's port range (0, 0: ephemeral) */
 	uint16_t join_port_lo, join_port_hi;
+	/* Lazy joins (issue 15): the client opens extra subflows once the
+	 * connection has lived MPTCPSHIM_JOIN_DELAY milliseconds (default 200)
+	 * or carried MPTCPSHIM_JOIN_BYTES bytes both ways (default 65536). */
+	uint32_t join_delay_ms;
+	uint32_t join_bytes;
 };
 
 /* The lists (INTERFACES, EXCLUDE, ADVERTISE) are separated by commas or

@@ -165,10 +165,15 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 		goto fail_errno;
 	mps_grow_pair_buffer(sp[1]);
 	if (connecting) {
-		/* Filled at its default size; the shim grows it (through
-		 * app_dup) once the connect completes. */
+		/* Filled at the smallest size the kernel allows (a few KiB,
+		 * not the default's ~330 KB: the shim reads the filler back,
+		 * and a short connection paid ~650 KB of copies for it); the
+		 * shim grows it (through app_dup) once the connect completes. */
+		int small = 1;
+
 		if (mps_real.fcntl(sp[0], F_SETFL, O_NONBLOCK) != 0)
 			goto fail_errno;
+		mps_real.setsockopt(sp[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
 		p.filler = fill_app_end(sp[0]);
 	} else
 		mps_grow_pair_buffer(sp[0]);

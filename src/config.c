@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "mptcpshim/config.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/sched.h"
+#include "mptcpshim/util.h"
 
 #define ENV_DISABLE "MPTCPSHIM_DISABLE"
 #define ENV_LOG "MPTCPSHIM_LOG"
@@ -246,10 +248,187 @@ static int parse_ifnames(const char *val, char (*out)[MPS_IFNAMSIZ], size_t *nou
 	return 0;
 }
 
+/* ------------------------------------------------- the variables, as a table */
+
+/* One MPTCPSHIM_* variable.  Its parser stores a good value in c and
+ * returns NULL, or returns why a value is bad (usually e->expect): the
+ * value is then ignored with a warning, the default kept.  Numbers and
+ * interface lists say where in mps_config they go (off, and cnt for a
+ * list's count). */
+struct env_var {
+	const char *name;
+	const char *(*parse)(struct mps_config *c, const struct env_var *e, const char *v);
+	const char *expect;
+	unsigned long long lo, hi; /* numbers: the accepted range */
+	size_t off, size, cnt;
+};
+
+#define VAR(n, fn, why) {.name = (n), .parse = (fn), .expect = (why)}
+#define NUMBER(n, why, l, h, f)                                                                  \
+	{.name = (n), .parse = parse_number, .expect = (why), .lo = (l), .hi = (h),              \
+	 .off = offsetof(struct mps_config, f), .size = sizeof(((struct mps_config *)0)->f)}
+#define IFNAMES(n, f, nf)                                                                        \
+	{.name = (n), .parse = parse_ifname_var, .expect = IFNAMES_WHY,                          \
+	 .off = offsetof(struct mps_config, f), .cnt = offsetof(struct mps_config, nf)}
+#define IFNAMES_WHY "expected IFNAME,... (at most 16 names of at most 15 bytes)"
+
+static const char *parse_disable(struct mps_config *c, const struct env_var *e, const char *v)
+{
+	if (!strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "true"))
+		c->disabled = 1;
+	else if (strcmp(v, "0") && strcmp(v, "no") && strcmp(v, "false"))
+		return e->expect;
+	return NULL;
+}
+
+static const char *parse_log(struct mps_config *c, const struct env_var *e, const char *v)
+{
+	static const char *const lv[] = {"error", "warn", "info", "debug"};
+	size_t i;
+
+	for (i = 0; i < 4 && strcmp(v, lv[i]); i++)
+		;
+	if (i == 4)
+		return e->expect;
+	c->log_level = (int)i;
+	return NULL;
+}
+
+static const char *parse_log_file(struct mps_config *c, const struct env_var *e, const char *v)
+{
+	if (strlen(v) >= sizeof(c->log_file))
+		return e->expect;
+	strcpy(c->log_file, v);
+	return NULL;
+}
+
+static const char *parse_peers_var(struct mps_config *c, const struct env_var *e, const char *v)
+{
+	if (!parse_peers(c, v))
+		return NULL;
+	c->peers_all = 1;
+	c->npeers = 0;
+	return e->expect;
+}
+
+/* An unsigned field of e->size bytes at e->off, in [e->lo, e->hi]. */
+static const char *parse_number(struct mps_config *c, const struct env_var *e, const char *v)
+{
+	unsigned long long u;
+
+	if (parse_ulong(v, e->lo, e->hi, &u))
+		return e->expect;
+	if (e->size == sizeof(uint32_t)) {
+		uint32_t x = (uint32_t)u;
+
+		memcpy((char *)c + e->off, &x, sizeof(x));
+	} else {
+		uint64_t x = u;
+
+		memcpy((char *)c + e->off, &x, sizeof(x));
+	}
+	return NULL;
+}
+
+static const char *parse_peer_cache(struct mps_config *c, const struct env_var *e, const char *v)
+{
+	if (!strcmp(v, "none"))
+		c->peer_cache[0] = 0;
+	else if (v[0] != '/')
+		return e->expect;
+	else if (strlen(v) >= sizeof(c->peer_cache))
+		return "path too long";
+	else
+		strcpy(c->peer_cache, v);
+	return NULL;
+}
+
+/* INTERFACES, EXCLUDE, BACKUP: names into the array at e->off, their
+ * count at e->cnt. */
+static const char *parse_ifname_var(struct mps_config *c, const struct env_var *e, const char *v)
+{
+	if (parse_ifnames(v, (char (*)[MPS_IFNAMSIZ])((char *)c + e->off),
+			  (size_t *)((char *)c + e->cnt)))
+		return e->expect;
+	return NULL;
+}
+
+/* PORT or LO-HI */
+static const char *parse_join_ports(struct mps_config *c, const struct env_var *e, const char *v)
+{
+	char buf[16], *dash;
+	unsigned long long lo, hi;
+
+	if (strlen(v) >= sizeof(buf))
+		return e->expect;
+	strcpy(buf, v);
+	dash = strchr(buf, '-');
+	if (dash)
+		*dash = 0;
+	if (parse_ulong(buf, 1, 65535, &lo) || parse_ulong(dash ? dash + 1 : buf, 1, 65535, &hi) ||
+	    lo > hi)
+		return e->expect;
+	c->join_port_lo = (uint16_t)lo;
+	c->join_port_hi = (uint16_t)hi;
+	return NULL;
+}
+
+static const char *parse_advertise(struct mps_config *c, const struct env_var *e, const char *v)
+{
+	if (!strcmp(v, "all"))
+		c->advertise_all = 1;
+	else if (!strcmp(v, "none"))
+		c->advertise_all = 0;
+	else if (parse_iflist(v, 1, c->advertise, &c->nadvertise))
+		return e->expect;
+	else
+		c->advertise_all = 0;
+	return NULL;
+}
+
+static const char *parse_scheduler(struct mps_config *c, const struct env_var *e, const char *v)
+{
+	if (!mps_sched_find(v) || strlen(v) >= sizeof(c->scheduler))
+		return e->expect;
+	strcpy(c->scheduler, v);
+	return NULL;
+}
+
+/* In the order the warnings come out. */
+static const struct env_var g_vars[] = {
+	VAR(ENV_DISABLE, parse_disable, "expected 0 or 1"),
+	VAR(ENV_LOG, parse_log, "expected error, warn, info or debug"),
+	VAR(ENV_LOG_FILE, parse_log_file, "path too long"),
+	VAR(ENV_PEERS, parse_peers_var,
+	    "expected all, none or ADDR[/PREFIX][:PORT],... ([v6]:PORT for IPv6)"),
+	NUMBER(ENV_PLAIN_TTL, "expected seconds, 0..604800", 0, 86400 * 7, plain_cache_ttl),
+	VAR(ENV_PEER_CACHE, parse_peer_cache, "expected an absolute path or none"),
+	NUMBER(ENV_SNDBUF, "expected bytes, 65536..1073741824", 65536, 1ull << 30, sndbuf),
+	NUMBER(ENV_MAX_SUBFLOWS, "expected a count, 1..32", 1, MPS_MAX_SUBFLOWS, max_subflows),
+	NUMBER(ENV_SUBFLOWS_PER_PATH, "expected a count, 1..8", 1, 8, subflows_per_path),
+	IFNAMES(ENV_INTERFACES, interfaces, ninterfaces),
+	IFNAMES(ENV_BACKUP, backup, nbackup),
+	NUMBER(ENV_OUTAGE_TIMEOUT, "expected seconds, 1..3600", 1, 3600, outage_timeout),
+	VAR(ENV_JOIN_PORTS, parse_join_ports, "expected PORT or LO-HI, 1..65535"),
+	NUMBER(ENV_JOIN_DELAY, "expected milliseconds, 0..60000", 0, 60000, join_delay_ms),
+	NUMBER(ENV_JOIN_BYTES, "expected bytes, 0..1073741824", 0, 1ull << 30, join_bytes),
+	IFNAMES(ENV_EXCLUDE, exclude, nexclude),
+	VAR(ENV_ADVERTISE, parse_advertise, "expected all, none or IFNAME/ADDRESS,... (at most 16)"),
+	VAR(ENV_SCHEDULER, parse_scheduler, "expected default, roundrobin or redundant"),
+};
+
+_Static_assert(sizeof(((struct mps_config *)0)->plain_cache_ttl) == sizeof(uint32_t) &&
+		       sizeof(((struct mps_config *)0)->outage_timeout) == sizeof(uint32_t) &&
+		       sizeof(((struct mps_config *)0)->join_delay_ms) == sizeof(uint32_t) &&
+		       sizeof(((struct mps_config *)0)->join_bytes) == sizeof(uint32_t) &&
+		       sizeof(((struct mps_config *)0)->max_subflows) == sizeof(uint32_t) &&
+		       sizeof(((struct mps_config *)0)->subflows_per_path) == sizeof(uint32_t) &&
+		       sizeof(((struct mps_config *)0)->sndbuf) == sizeof(uint64_t),
+	       "parse_number stores 32- or 64-bit fields");
+
 void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 {
-	const char *v;
-	unsigned long long u;
+	size_t i;
 
 	memset(c, 0, sizeof(*c));
 	c->log_level = MPS_LOG_WARN;
@@ -263,147 +442,16 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 	c->join_delay_ms = 200;
 	c->join_bytes = 65536;
 	strcpy(c->scheduler, "default");
-
-	if ((v = get(ENV_DISABLE)) && *v) {
-		if (!strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "true"))
-			c->disabled = 1;
-		else if (strcmp(v, "0") && strcmp(v, "no") && strcmp(v, "false"))
-			warnf(warn, ENV_DISABLE, v, "expected 0 or 1");
-	}
-	if ((v = get(ENV_LOG)) && *v) {
-		static const char *const lv[] = {"error", "warn", "info", "debug"};
-		size_t i;
-
-		for (i = 0; i < 4 && strcmp(v, lv[i]); i++)
-			;
-		if (i < 4)
-			c->log_level = (int)i;
-		else
-			warnf(warn, ENV_LOG, v, "expected error, warn, info or debug");
-	}
-	if ((v = get(ENV_LOG_FILE)) && *v) {
-		if (strlen(v) < sizeof(c->log_file))
-			strcpy(c->log_file, v);
-		else
-			warnf(warn, ENV_LOG_FILE, v, "path too long");
-	}
-	if ((v = get(ENV_PEERS)) && *v) {
-		if (parse_peers(c, v)) {
-			c->peers_all = 1;
-			c->npeers = 0;
-			warnf(warn, ENV_PEERS, v,
-			      "expected all, none or ADDR[/PREFIX][:PORT],... ([v6]:PORT for IPv6)");
-		}
-	}
-	if ((v = get(ENV_PLAIN_TTL)) && *v) {
-		if (parse_ulong(v, 0, 86400 * 7, &u))
-			warnf(warn, ENV_PLAIN_TTL, v, "expected seconds, 0..604800");
-		else
-			c->plain_cache_ttl = (uint32_t)u;
-	}
 	/* Default: a per-user file in /tmp (peercache.c refuses one that is
 	 * not a regular file of ours that nobody else can write). */
 	snprintf(c->peer_cache, sizeof(c->peer_cache), "/tmp/mptcpshim-peers-%u",
 		 (unsigned)geteuid());
-	if ((v = get(ENV_PEER_CACHE)) && *v) {
-		if (!strcmp(v, "none"))
-			c->peer_cache[0] = 0;
-		else if (v[0] != '/')
-			warnf(warn, ENV_PEER_CACHE, v, "expected an absolute path or none");
-		else if (strlen(v) >= sizeof(c->peer_cache))
-			warnf(warn, ENV_PEER_CACHE, v, "path too long");
-		else
-			strcpy(c->peer_cache, v);
-	}
-	if ((v = get(ENV_SNDBUF)) && *v) {
-		if (parse_ulong(v, 65536, 1ull << 30, &u))
-			warnf(warn, ENV_SNDBUF, v, "expected bytes, 65536..1073741824");
-		else
-			c->sndbuf = (size_t)u;
-	}
-	if ((v = get(ENV_MAX_SUBFLOWS)) && *v) {
-		if (parse_ulong(v, 1, MPS_MAX_SUBFLOWS, &u))
-			warnf(warn, ENV_MAX_SUBFLOWS, v, "expected a count, 1..32");
-		else
-			c->max_subflows = (unsigned)u;
-	}
-	if ((v = get(ENV_SUBFLOWS_PER_PATH)) && *v) {
-		if (parse_ulong(v, 1, 8, &u))
-			warnf(warn, ENV_SUBFLOWS_PER_PATH, v, "expected a count, 1..8");
-		else
-			c->subflows_per_path = (unsigned)u;
-	}
-	if ((v = get(ENV_INTERFACES)) && *v) {
-		if (parse_ifnames(v, c->interfaces, &c->ninterfaces))
-			warnf(warn, ENV_INTERFACES, v,
-			      "expected IFNAME,... (at most 16 names of at most 15 bytes)");
-	}
-	if ((v = get(ENV_BACKUP)) && *v) {
-		if (parse_ifnames(v, c->backup, &c->nbackup))
-			warnf(warn, ENV_BACKUP, v,
-			      "expected IFNAME,... (at most 16 names of at most 15 bytes)");
-	}
-	if ((v = get(ENV_OUTAGE_TIMEOUT)) && *v) {
-		if (parse_ulong(v, 1, 3600, &u))
-			warnf(warn, ENV_OUTAGE_TIMEOUT, v, "expected seconds, 1..3600");
-		else
-			c->outage_timeout = (uint32_t)u;
-	}
-	if ((v = get(ENV_JOIN_DELAY)) && *v) {
-		if (parse_ulong(v, 0, 60000, &u))
-			warnf(warn, ENV_JOIN_DELAY, v, "expected milliseconds, 0..60000");
-		else
-			c->join_delay_ms = (uint32_t)u;
-	}
-	if ((v = get(ENV_JOIN_BYTES)) && *v) {
-		if (parse_ulong(v, 0, 1073741824, &u))
-			warnf(warn, ENV_JOIN_BYTES, v, "expected bytes, 0..1073741824");
-		else
-			c->join_bytes = (uint32_t)u;
-	}
-	if ((v = get(ENV_JOIN_PORTS)) && *v) {
-		/* PORT or LO-HI */
-		char buf[16], *dash;
-		unsigned long long lo, hi;
 
-		if (strlen(v) >= sizeof(buf))
-			warnf(warn, ENV_JOIN_PORTS, v, "expected PORT or LO-HI, 1..65535");
-		else {
-			strcpy(buf, v);
-			dash = strchr(buf, '-');
-			if (dash)
-				*dash = 0;
-			if (parse_ulong(buf, 1, 65535, &lo) ||
-			    parse_ulong(dash ? dash + 1 : buf, 1, 65535, &hi) || lo > hi)
-				warnf(warn, ENV_JOIN_PORTS, v, "expected PORT or LO-HI, 1..65535");
-			else {
-				c->join_port_lo = (uint16_t)lo;
-				c->join_port_hi = (uint16_t)hi;
-			}
-		}
-	}
-	if ((v = get(ENV_EXCLUDE)) && *v) {
-		if (parse_ifnames(v, c->exclude, &c->nexclude))
-			warnf(warn, ENV_EXCLUDE, v,
-			      "expected IFNAME,... (at most 16 names of at most 15 bytes)");
-	}
-	if ((v = get(ENV_ADVERTISE)) && *v) {
-		if (!strcmp(v, "all")) {
-			c->advertise_all = 1;
-		} else if (!strcmp(v, "none")) {
-			c->advertise_all = 0;
-		} else if (parse_iflist(v, 1, c->advertise, &c->nadvertise)) {
-			warnf(warn, ENV_ADVERTISE, v,
-			      "expected all, none or IFNAME/ADDRESS,... (at most 16)");
-		} else {
-			c->advertise_all = 0;
-		}
-	}
-	if ((v = get(ENV_SCHEDULER)) && *v) {
-		if (mps_sched_find(v) && strlen(v) < sizeof(c->scheduler))
-			strcpy(c->scheduler, v);
-		else
-			warnf(warn, ENV_SCHEDULER, v, "expected default, roundrobin or redundant");
+	for (i = 0; i < MPS_ARRAY_SIZE(g_vars); i++) {
+		const char *v = get(g_vars[i].name), *why;
+
+		if (v && *v && (why = g_vars[i].parse(c, &g_vars[i], v)))
+			warnf(warn, g_vars[i].name, v, why);
 	}
 }
 

@@ -168,7 +168,7 @@ static void hup_on_ready(struct ev_loop *loop, ev_io *w, int revents)
 	for (i = 0; i < n; i++) {
 		struct mps_conn *c = ev[i].data.ptr;
 
-		epoll_ctl(g_hup_ep, EPOLL_CTL_DEL, c->app_fd, NULL);
+		mps_real.epoll_ctl(g_hup_ep, EPOLL_CTL_DEL, c->app_fd, NULL);
 		c->hup_registered = 0;
 		conn_app_hup(c);
 	}
@@ -179,7 +179,7 @@ static int hup_watch(struct mps_conn *c)
 	struct epoll_event ev = {.events = 0, .data.ptr = c};
 
 	if (g_hup_ep < 0) {
-		g_hup_ep = epoll_create1(EPOLL_CLOEXEC);
+		g_hup_ep = mps_real.epoll_create1(EPOLL_CLOEXEC);
 		if (g_hup_ep < 0)
 			return -errno;
 		g_hup_ep = mps_ifd_take(g_hup_ep, 1); /* out of the app's range */
@@ -187,7 +187,7 @@ static int hup_watch(struct mps_conn *c)
 		ev_io_start(c->loop, &g_hup_io);
 		ev_unref(c->loop); /* the async watcher keeps the loop alive */
 	}
-	if (epoll_ctl(g_hup_ep, EPOLL_CTL_ADD, c->app_fd, &ev) != 0)
+	if (mps_real.epoll_ctl(g_hup_ep, EPOLL_CTL_ADD, c->app_fd, &ev) != 0)
 		return -errno;
 	c->hup_registered = 1;
 	return 0;
@@ -219,7 +219,7 @@ static void conn_free(struct mps_conn *c)
 	ev_timer_stop(c->loop, &c->watchdog);
 	ev_timer_stop(c->loop, &c->stale_tick);
 	if (c->hup_registered)
-		epoll_ctl(g_hup_ep, EPOLL_CTL_DEL, c->app_fd, NULL);
+		mps_real.epoll_ctl(g_hup_ep, EPOLL_CTL_DEL, c->app_fd, NULL);
 	while (c->nsf > 0) {
 		struct mps_subflow *sf = c->sf[c->nsf - 1];
 
@@ -237,7 +237,7 @@ static void conn_free(struct mps_conn *c)
 	mps_sendbuf_free(&c->sb);
 	mps_sendbuf_free(&c->rxq);
 	mps_ofo_free(&c->ofo);
-	c->dead = 1;
+	mps_conn_set_state(c, MPS_CONN_CLOSED);
 	c->next = g_zombies;
 	g_zombies = c;
 	reaper_arm(c->loop);
@@ -283,9 +283,9 @@ void conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const c
 	int connecting = atomic_load(&c->sock->state) == MPS_SS_CONNECTING;
 	int i;
 
-	if (c->dead)
+	if (mps_conn_closed(c))
 		return;
-	c->dead = 1;
+	mps_conn_set_state(c, MPS_CONN_CLOSED);
 	if (why)
 		mps_warn("conn %s: aborting: %s", c->peer_str, why);
 	for (i = 0; i < c->nsf; i++) {
@@ -337,7 +337,7 @@ static void conn_finish(struct mps_conn *c)
 	mps_info("conn %s: closed gracefully", c->peer_str);
 	for (i = 0; i < c->nsf; i++)
 		sf_log_stats(c, c->sf[i]);
-	c->dead = 1;
+	mps_conn_set_state(c, MPS_CONN_CLOSED);
 	atomic_store(&c->sock->state, MPS_SS_CLOSED);
 	conn_free(c);
 }
@@ -352,10 +352,42 @@ static int all_queues_empty(const struct mps_conn *c)
 	return 1;
 }
 
+static const char *const g_state_names[] = {
+	[MPS_CONN_ESTABLISHED] = "ESTABLISHED", [MPS_CONN_FIN_WAIT1] = "FIN_WAIT1",
+	[MPS_CONN_FIN_WAIT2] = "FIN_WAIT2",     [MPS_CONN_CLOSE_WAIT] = "CLOSE_WAIT",
+	[MPS_CONN_LAST_ACK] = "LAST_ACK",       [MPS_CONN_TIME_WAIT] = "TIME_WAIT",
+	[MPS_CONN_CLOSED] = "CLOSED",
+};
+
+const char *mps_conn_state_name(enum mps_conn_state s)
+{
+	return (unsigned)s < MPS_ARRAY_SIZE(g_state_names) ? g_state_names[s] : "?";
+}
+
+enum mps_conn_state mps_conn_state_with(int ours, int acked, int theirs)
+{
+	if (!ours)
+		return theirs ? MPS_CONN_CLOSE_WAIT : MPS_CONN_ESTABLISHED;
+	if (acked)
+		return theirs ? MPS_CONN_TIME_WAIT : MPS_CONN_FIN_WAIT2;
+	return theirs ? MPS_CONN_LAST_ACK : MPS_CONN_FIN_WAIT1;
+}
+
+/* The one place a connection's state changes (a CLOSED one stays so).
+ * Shim thread; app threads read it atomically (conn_tcp_state). */
+void mps_conn_set_state(struct mps_conn *c, enum mps_conn_state s)
+{
+	if (c->state == s || c->state == MPS_CONN_CLOSED)
+		return;
+	mps_dbg("conn %s: %s -> %s", c->peer_str, mps_conn_state_name(c->state),
+		mps_conn_state_name(s));
+	__atomic_store_n(&c->state, s, __ATOMIC_RELAXED);
+}
+
 /* Graceful end: both DATA_FINs exchanged and ACKed, nothing left to write. */
 void conn_check_done(struct mps_conn *c)
 {
-	if (c->dead)
+	if (mps_conn_closed(c))
 		return;
 	if (!c->fin_delivered)
 		return; /* the app has not seen everything, EOF included */
@@ -363,7 +395,7 @@ void conn_check_done(struct mps_conn *c)
 		if (!(c->app_eof && all_queues_empty(c) && c->snd_nxt == c->sb.end))
 			return;
 	} else if (!c->peer_gone) {
-		if (!(c->fin_acked && all_queues_empty(c)))
+		if (!(mps_conn_fin_acked(c) && all_queues_empty(c)))
 			return;
 	}
 	/* peer_gone: it took all we sent and closed; what the app writes
@@ -458,7 +490,7 @@ static void send_ack_all(struct mps_conn *c)
 {
 	int i;
 
-	for (i = 0; i < c->nsf && !c->dead; i++)
+	for (i = 0; i < c->nsf && !mps_conn_closed(c); i++)
 		if (sf_usable(c->sf[i]))
 			send_ack_on(c, c->sf[i]);
 }
@@ -487,7 +519,7 @@ static void wnd_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	/* data came (the update got through), the stream ended, or the
 	 * window closed again: nothing to repeat */
-	if (c->dead || c->rx_mode != RX_MP || c->rcv_nxt != c->wnd_rcv_nxt || c->rcv_fin ||
+	if (mps_conn_closed(c) || c->rx_mode != RX_MP || c->rcv_nxt != c->wnd_rcv_nxt || mps_conn_rcv_fin(c) ||
 	    adv_wnd(c) < c->rcv_wnd_max / 4)
 		return;
 	send_ack_all(c);
@@ -504,7 +536,7 @@ static void ack_update(struct mps_conn *c)
 {
 	uint32_t wnd = adv_wnd(c);
 
-	if (c->rx_mode != RX_MP || c->dead)
+	if (c->rx_mode != RX_MP || mps_conn_closed(c))
 		return;
 	/* The window opened (the app drained rxq): tell the peer at once if
 	 * it grew by a quarter, as it may be waiting for exactly that. */
@@ -517,7 +549,7 @@ static void ack_update(struct mps_conn *c)
 	}
 	if (c->ack_sent == c->rcv_nxt)
 		return;
-	if (c->rcv_nxt - c->ack_sent >= ACK_EVERY || c->rcv_fin)
+	if (c->rcv_nxt - c->ack_sent >= ACK_EVERY || mps_conn_rcv_fin(c))
 		send_ack(c);
 	else if (!ev_is_active(&c->ack_timer)) {
 		ev_timer_set(&c->ack_timer, ACK_DELAY, 0.);
@@ -562,10 +594,10 @@ static int frame_fin(struct mps_conn *c, struct mps_subflow *sf)
 	s->hlen = (uint8_t)mps_frame_put_data_hdr(s->hdr, MPS_DF_FIN | (ackf ? MPS_DF_ACK : 0),
 						  s->dsn, c->rcv_nxt, adv_wnd(c), 0);
 	sf->queued += s->hlen;
-	mps_dbg("conn %s: DATA_FIN%s on subflow %d", c->peer_str, c->fin_sent ? " again" : "",
+	mps_dbg("conn %s: DATA_FIN%s on subflow %d", c->peer_str, mps_conn_fin_sent(c) ? " again" : "",
 		sf->id);
 	sf->fin_on = 1;
-	c->fin_sent = 1;
+	mps_conn_set_state(c, mps_conn_state_with(1, mps_conn_fin_acked(c), mps_conn_rcv_fin(c)));
 	c->fin_resend = 0;
 	c->fin_dsn = c->sb.end;
 	if (ackf)
@@ -613,8 +645,9 @@ static void plain_push(struct mps_conn *c)
 		if (c->snd_nxt == before || sf->nseg > 0 || sf->wr_dead || sf->fd < 0)
 			break;
 	}
-	if (c->tx_mode == TX_PLAIN && c->app_eof && c->snd_nxt == c->sb.end && !c->fin_sent) {
-		c->fin_sent = 1; /* shutdown(SHUT_WR) once the queue drains */
+	if (c->tx_mode == TX_PLAIN && c->app_eof && c->snd_nxt == c->sb.end && !mps_conn_fin_sent(c)) {
+		/* shutdown(SHUT_WR) once the queue drains */
+		mps_conn_set_state(c, mps_conn_state_with(1, 0, mps_conn_rcv_fin(c)));
 		sf_flush(c, sf);
 	}
 }
@@ -686,7 +719,7 @@ void conn_push(struct mps_conn *c)
 	uint64_t limit;
 	int multi, i;
 
-	if (c->dead || c->tx_mode == TX_HOLD || atomic_load(&c->sock->state) == MPS_SS_CONNECTING)
+	if (mps_conn_closed(c) || c->tx_mode == TX_HOLD || atomic_load(&c->sock->state) == MPS_SS_CONNECTING)
 		return;
 	if (c->tx_mode == TX_PLAIN) {
 		plain_push(c);
@@ -748,23 +781,23 @@ void conn_push(struct mps_conn *c)
 				ev_io_start(c->loop, &sf->wio);
 			}
 			sf_flush(c, sf);
-			if (c->dead)
+			if (mps_conn_closed(c))
 				return;
 		}
 	}
 	/* Everything framed: the end of the stream follows, on one subflow. */
-	if (c->app_eof && (!c->fin_sent || c->fin_resend) && !c->fin_acked &&
+	if (c->app_eof && (!mps_conn_fin_sent(c) || c->fin_resend) && !mps_conn_fin_acked(c) &&
 	    c->snd_nxt == c->sb.end && c->reinj.n == 0) {
 		struct mps_subflow *sf = best_usable(c);
 
 		if (sf)
 			frame_fin(c, sf);
 	}
-	if (c->nsf > 1 && (mps_dsn_lt(c->snd_una, c->snd_max) || (c->fin_sent && !c->fin_acked)))
+	if (c->nsf > 1 && (mps_dsn_lt(c->snd_una, c->snd_max) || (mps_conn_fin_sent(c) && !mps_conn_fin_acked(c))))
 		stale_arm(c); /* a lone DATA_FIN can be stuck on a dead path too */
 	/* Control frames (HELLO_ACK, ADD_ADDR, ACKs, JOIN_OK) and the FIN
 	 * wait in the queues too: write whatever is queued. */
-	for (i = 0; i < c->nsf && !c->dead; i++) {
+	for (i = 0; i < c->nsf && !mps_conn_closed(c); i++) {
 		struct mps_subflow *sf = c->sf[i];
 
 		if (sf->nseg > 0 && sf->state != SF_CONNECTING && !ev_is_active(&sf->wio))
@@ -777,7 +810,7 @@ void conn_push(struct mps_conn *c)
 /* Read app bytes while there is room; start/stop the watcher to match. */
 void app_update_read(struct mps_conn *c)
 {
-	int want = !c->app_eof && !c->dead && c->tx_mode != TX_HOLD &&
+	int want = !c->app_eof && !mps_conn_closed(c) && c->tx_mode != TX_HOLD &&
 		   atomic_load(&c->sock->state) != MPS_SS_CONNECTING;
 
 	if (want) {
@@ -790,7 +823,7 @@ void app_update_read(struct mps_conn *c)
 			want = 0; /* first flight: no more until the peer is known */
 	}
 	/* The server holds the app's first bytes until it knows the peer. */
-	if (c->tx_mode == TX_HOLD && c->window_expired && !c->dead)
+	if (c->tx_mode == TX_HOLD && c->window_expired && !mps_conn_closed(c))
 		want = 1;
 	if (want)
 		ev_io_start(c->loop, &c->app_r);
@@ -877,7 +910,7 @@ static void app_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	conn_push(c);
-	if (c->dead)
+	if (mps_conn_closed(c))
 		return;
 	app_update_read(c);
 	conn_check_done(c);
@@ -916,7 +949,7 @@ static ssize_t app_write(struct mps_conn *c, struct iovec *iov, int n)
 /* The app sees EOF once every byte before the DATA_FIN is in its hands. */
 static void fin_to_app(struct mps_conn *c)
 {
-	if (c->rcv_fin && !c->fin_delivered && rxq_empty(c)) {
+	if (mps_conn_rcv_fin(c) && !c->fin_delivered && rxq_empty(c)) {
 		c->fin_delivered = 1;
 		shutdown(c->app_fd, SHUT_WR);
 		mps_dbg("conn %s: peer finished sending", c->peer_str);
@@ -925,7 +958,7 @@ static void fin_to_app(struct mps_conn *c)
 
 void rcv_fin_reached(struct mps_conn *c)
 {
-	c->rcv_fin = 1;
+	mps_conn_set_state(c, mps_conn_state_with(mps_conn_fin_sent(c), mps_conn_fin_acked(c), 1));
 	ev_timer_stop(c->loop, &c->fin_timer);
 	fin_to_app(c);
 }
@@ -1039,7 +1072,7 @@ void release_acked(struct mps_conn *c)
 /* ack/wnd from the peer.  0, or -1 when c was aborted. */
 static int handle_ack(struct mps_conn *c, uint64_t ack, uint32_t wnd)
 {
-	uint64_t max = c->fin_sent ? c->fin_dsn + 1 : c->snd_max;
+	uint64_t max = mps_conn_fin_sent(c) ? c->fin_dsn + 1 : c->snd_max;
 
 	if (mps_dsn_lt(ack, c->snd_una))
 		return 0; /* stale */
@@ -1049,10 +1082,10 @@ static int handle_ack(struct mps_conn *c, uint64_t ack, uint32_t wnd)
 	}
 	if (mps_dsn_lt(c->snd_edge, ack + wnd))
 		c->snd_edge = ack + wnd;
-	if (c->fin_sent && ack == c->fin_dsn + 1) {
-		if (!c->fin_acked)
+	if (mps_conn_fin_sent(c) && ack == c->fin_dsn + 1) {
+		if (!mps_conn_fin_acked(c))
 			mps_dbg("conn %s: our DATA_FIN is acknowledged", c->peer_str);
-		c->fin_acked = 1;
+		mps_conn_set_state(c, mps_conn_state_with(1, 1, mps_conn_rcv_fin(c)));
 		ack = c->fin_dsn;
 	}
 	if (mps_dsn_lt(c->snd_una, ack)) {
@@ -1084,7 +1117,7 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 	int dup = 0, nframes = 0, more = 0;
 
 	b.n = 0;
-	while (!c->dead) {
+	while (!mps_conn_closed(c)) {
 		struct mps_frame f;
 		const char *why = NULL;
 		char msg[128];
@@ -1111,11 +1144,12 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 		switch (f.type) {
 		case MPS_F_DATA: {
 			struct deliver_ctx dc = {c, &b};
-			int was_fin = c->rcv_fin, drc;
+			int was_fin, fin, drc;
 
 			if ((f.flags & MPS_DF_ACK) && handle_ack(c, f.u.data.ack, f.u.data.wnd))
 				return;
-			drc = mps_dss_rcv_data(&c->dss, &c->ofo, &c->rcv_nxt, &c->rcv_fin,
+			was_fin = fin = mps_conn_rcv_fin(c);
+			drc = mps_dss_rcv_data(&c->dss, &c->ofo, &c->rcv_nxt, &fin,
 					       c->rcv_edge, &f.u.data, (f.flags & MPS_DF_FIN) != 0,
 					       deliver_to_batch, &dc, &why);
 			if (drc == -ECANCELED)
@@ -1137,8 +1171,11 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 			}
 			if (drc == 1)
 				dup = 1;
-			if (c->rcv_fin && !was_fin)
+			if (fin && !was_fin) {
+				mps_conn_set_state(c, mps_conn_state_with(mps_conn_fin_sent(c),
+									  mps_conn_fin_acked(c), 1));
 				ev_timer_stop(c->loop, &c->fin_timer);
+			}
 			break;
 		}
 		case MPS_F_ACK:
@@ -1187,7 +1224,7 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 		send_ack(c); /* at once, even if rcv_nxt did not move */
 	else
 		ack_update(c);
-	if (more && !c->dead && !ev_is_active(&sf->rx_more)) {
+	if (more && !mps_conn_closed(c) && !ev_is_active(&sf->rx_more)) {
 		ev_timer_set(&sf->rx_more, 0., 0.);
 		ev_timer_start(c->loop, &sf->rx_more);
 	}
@@ -1219,7 +1256,7 @@ void rx_process(struct mps_conn *c, struct mps_subflow *sf)
 		rx_mp(c, sf);
 	else if (c->rx_mode == RX_PLAIN)
 		rx_plain(c, sf);
-	if (c->dead || sf->state == SF_DEAD)
+	if (mps_conn_closed(c) || sf->state == SF_DEAD)
 		return;
 	/* Keep a partial frame at the front for the next read. */
 	if (sf->roff == sf->rlen)
@@ -1230,7 +1267,7 @@ void rx_process(struct mps_conn *c, struct mps_subflow *sf)
 		sf->roff = 0;
 	}
 	conn_push(c);
-	if (c->dead)
+	if (mps_conn_closed(c))
 		return;
 	app_update_read(c);
 	conn_check_done(c);
@@ -1249,7 +1286,7 @@ static void app_on_write(struct ev_loop *loop, ev_io *w, int revents)
 		if (!sf)
 			return;
 		rx_process(c, sf);
-		if (!c->dead && !c->rx_blocked && sf->fd >= 0)
+		if (!mps_conn_closed(c) && !c->rx_blocked && sf->fd >= 0)
 			ev_io_start(loop, &sf->rio);
 		return;
 	}
@@ -1304,7 +1341,7 @@ static void conn_app_hup(struct mps_conn *c)
 		app_update_read(c);
 		ev_feed_event(c->loop, &c->app_r, EV_READ);
 	}
-	if (!c->rcv_fin) {
+	if (!mps_conn_rcv_fin(c)) {
 		ev_timer_set(&c->fin_timer, FIN_WAIT_TIMEOUT, 0.);
 		ev_timer_start(c->loop, &c->fin_timer);
 	}
@@ -1435,7 +1472,7 @@ void apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_ver
 		conn_abort(c, MPS_CR_PROTOCOL, 0, msg);
 		return;
 	}
-	if (!c->dead)
+	if (!mps_conn_closed(c))
 		rx_process(c, sf);
 }
 
@@ -1460,7 +1497,7 @@ static void hello_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (c->dead || c->rx_mode != RX_NEGO || !c->nsf)
+	if (mps_conn_closed(c) || c->rx_mode != RX_NEGO || !c->nsf)
 		return;
 	mps_info("conn %s: HELLO incomplete (%zu of %u bytes) %.1f s after its first bytes",
 	         c->peer_str, c->sf[0]->rlen, (unsigned)MPS_HELLO_LEN,
@@ -1525,7 +1562,7 @@ static void client_established(struct mps_conn *c)
 	ev_io_start(c->loop, &sf->rio);
 	sf_flush(c, sf);
 	conn_push(c);
-	if (!c->dead)
+	if (!mps_conn_closed(c))
 		app_update_read(c);
 }
 
@@ -1559,7 +1596,8 @@ static void conn_on_connected(struct ev_loop *loop, ev_io *w, int revents)
 
 static int new_tcp_socket(struct mps_conn *c)
 {
-	int fd = socket(c->peer.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	int fd = mps_real.socket(c->peer.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+				 IPPROTO_TCP);
 	int one = 1;
 
 	if (fd < 0)
@@ -1605,7 +1643,8 @@ static void client_fallback(struct mps_conn *c, const char *why)
 	c->rx_mode = RX_PLAIN;
 	c->tx_mode = TX_PLAIN;
 	c->snd_nxt = c->snd_una = c->sb.una; /* nothing was ACKed: replay from the start */
-	c->fin_sent = 0;
+	/* our DATA_FIN (if framed) is framed again */
+	mps_conn_set_state(c, mps_conn_state_with(0, 0, mps_conn_rcv_fin(c)));
 	fd = new_tcp_socket(c);
 	if (fd < 0) {
 		conn_abort(c, 0, 0, "plain reconnect: cannot create a socket");
@@ -1873,18 +1912,25 @@ int mps_conn_setopt(struct mps_sock *s, int level, int name, const void *val, so
 	return rc;
 }
 
-/* The TCP state a plain socket would be in, from the data-level FINs. */
+/* The TCP state a plain socket would be in (app threads: atomic). */
 static uint8_t conn_tcp_state(const struct mps_conn *c)
 {
-	int ours = __atomic_load_n(&c->fin_sent, __ATOMIC_RELAXED);
-	int acked = __atomic_load_n(&c->fin_acked, __ATOMIC_RELAXED);
-	int theirs = __atomic_load_n(&c->rcv_fin, __ATOMIC_RELAXED);
-
-	if (!ours)
-		return theirs ? MPS_TCP_CLOSE_WAIT : MPS_TCP_ESTABLISHED;
-	if (acked)
-		return theirs ? MPS_TCP_CLOSE : MPS_TCP_FIN_WAIT2;
-	return theirs ? MPS_TCP_LAST_ACK : MPS_TCP_FIN_WAIT1;
+	switch (__atomic_load_n(&c->state, __ATOMIC_RELAXED)) {
+	case MPS_CONN_ESTABLISHED:
+		return MPS_TCP_ESTABLISHED;
+	case MPS_CONN_FIN_WAIT1:
+		return MPS_TCP_FIN_WAIT1;
+	case MPS_CONN_FIN_WAIT2:
+		return MPS_TCP_FIN_WAIT2;
+	case MPS_CONN_CLOSE_WAIT:
+		return MPS_TCP_CLOSE_WAIT;
+	case MPS_CONN_LAST_ACK:
+		return MPS_TCP_LAST_ACK;
+	case MPS_CONN_TIME_WAIT:
+	case MPS_CONN_CLOSED:
+		break;
+	}
+	return MPS_TCP_CLOSE;
 }
 
 int mps_conn_tcp_info(struct mps_sock *s, void *val, socklen_t *len, int *err)
@@ -1965,14 +2011,14 @@ void mps_conn_exit_drain(struct ev_loop *loop)
 
 static int conn_drained(const struct mps_conn *c)
 {
-	if (c->dead || (c->tx_mode != TX_PLAIN && n_usable(c) == 0) ||
+	if (mps_conn_closed(c) || (c->tx_mode != TX_PLAIN && n_usable(c) == 0) ||
 	    (c->tx_mode == TX_PLAIN && (!c->nsf || c->sf[0]->wr_dead)))
 		return 1;
 	if (atomic_load(&c->sock->state) == MPS_SS_CONNECTING)
 		return 1; /* nothing was sent: TCP would not wait either */
-	if (!c->app_eof || c->snd_nxt != c->sb.end || !c->fin_sent || !all_queues_empty(c))
+	if (!c->app_eof || c->snd_nxt != c->sb.end || !mps_conn_fin_sent(c) || !all_queues_empty(c))
 		return 0;
-	return c->tx_mode == TX_PLAIN || c->fin_acked;
+	return c->tx_mode == TX_PLAIN || mps_conn_fin_acked(c);
 }
 
 int mps_conn_all_drained(void)
@@ -1990,7 +2036,7 @@ int mps_conn_all_drained(void)
  * while one is, the connection must be serviced. */
 static int conn_finished(const struct mps_conn *c)
 {
-	return c->dead || (c->app_closed && conn_drained(c));
+	return mps_conn_closed(c) || (c->app_closed && conn_drained(c));
 }
 
 int mps_conn_all_finished(void)

@@ -34,6 +34,23 @@
 enum { RX_NEGO, RX_MP, RX_PLAIN }; /* mps_conn.rx_mode */
 enum { TX_HOLD, TX_MP, TX_PLAIN }; /* mps_conn.tx_mode */
 
+/* A connection's life, as TCP's (RFC 793's names), DATA_FIN playing FIN
+ * at the data level (RFC 8684 3.3.3); in plain mode the subflow's FIN and
+ * EOF play it.  Held in mps_conn.state and changed only by
+ * mps_conn_set_state (conn.c), which logs each transition; getsockopt
+ * TCP_INFO reads it from app threads (atomic load).  The DATA_FIN facts
+ * are read from it with mps_conn_fin_sent/fin_acked/rcv_fin below. */
+enum mps_conn_state {
+	MPS_CONN_ESTABLISHED = 0, /* connecting, negotiating or carrying data: no DATA_FIN yet */
+	MPS_CONN_FIN_WAIT1,       /* our DATA_FIN sent, not ACKed; theirs not received */
+	MPS_CONN_FIN_WAIT2,       /* our DATA_FIN ACKed; theirs not received */
+	MPS_CONN_CLOSE_WAIT,      /* theirs received; ours not sent */
+	MPS_CONN_LAST_ACK,        /* both sent, ours not ACKed yet (TCP's CLOSING too) */
+	MPS_CONN_TIME_WAIT,       /* both done: ends once the app has read everything and the
+				     queues are empty (conn_check_done); no 2MSL wait */
+	MPS_CONN_CLOSED,          /* ended, gracefully or not: memory released soon */
+};
+
 enum mps_sf_state {
 	SF_CONNECTING = 0, /* TCP connect in progress */
 	SF_NEGO,           /* first subflow: MP_CAPABLE negotiation */
@@ -57,7 +74,7 @@ struct mps_seg {
 struct mps_subflow {
 	struct mps_conn *c; /* NULL while a server-side join is unverified */
 	int id;             /* 1 for the first subflow of a connection */
-	int state;
+	enum mps_sf_state state;
 	int fd;
 	ev_io rio, wio;
 	ev_timer jtimer; /* join handshake deadline */
@@ -108,6 +125,7 @@ struct mps_remote {
 
 struct mps_conn {
 	enum mps_role role;
+	enum mps_conn_state state; /* mps_conn_set_state only */
 	int rx_mode, tx_mode;
 	struct mps_sock *sock;
 	char peer_str[64];
@@ -138,8 +156,7 @@ struct mps_conn {
 	uint64_t snd_una;      /* everything below is data-ACKed */
 	uint64_t snd_nxt;      /* next DSN to frame (non-redundant schedulers) */
 	uint64_t snd_max;      /* highest DSN framed so far + 1 */
-	uint64_t fin_dsn;
-	int fin_sent, fin_acked;
+	uint64_t fin_dsn;        /* our DATA_FIN's, once sent (state) */
 	int fin_resend; /* the subflow that carried our DATA_FIN died before its ACK */
 	size_t first_flight;
 	int known_shim; /* client: this process has seen the peer run mptcpshim */
@@ -155,7 +172,6 @@ struct mps_conn {
 	uint64_t rcv_edge;      /* largest ack + wnd we advertised: no DSN at or past it */
 	struct mps_sendbuf rxq; /* in-order bytes the app could not take yet */
 	struct mps_ofo ofo;     /* bytes ahead of rcv_nxt (other subflows) */
-	int rcv_fin;            /* DATA_FIN (or plain EOF) received */
 	struct mps_dss_rcv dss; /* the DATA_FIN seen, the highest DSN received */
 	int fin_delivered;      /* ... and shown to the app as EOF */
 	int peer_gone;          /* the peer closed its last subflow after its DATA_FIN */
@@ -213,7 +229,6 @@ struct mps_conn {
 	struct mps_cmd start_cmd;
 	struct mps_conn *next, *prev; /* every live connection (shim thread) */
 	int exiting; /* the process is exiting: what the app wrote is all */
-	int dead;
 };
 
 /* The engine's files call each other: what one file defines and another
@@ -228,6 +243,32 @@ void conn_abort(struct mps_conn *c, uint32_t reason, int send_close, const char 
 void conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const char *why,
 		    int app_err);
 void conn_check_done(struct mps_conn *c);
+void mps_conn_set_state(struct mps_conn *c, enum mps_conn_state s);
+const char *mps_conn_state_name(enum mps_conn_state s);
+/* Ended (aborted or finished): code up the stack checks it after a call
+ * that may have ended c, whose memory is released after the callbacks. */
+static inline int mps_conn_closed(const struct mps_conn *c)
+{
+	return c->state == MPS_CONN_CLOSED;
+}
+/* The DATA_FIN facts the state holds (none once CLOSED). */
+static inline int mps_conn_fin_sent(const struct mps_conn *c)
+{
+	return c->state == MPS_CONN_FIN_WAIT1 || c->state == MPS_CONN_FIN_WAIT2 ||
+	       c->state == MPS_CONN_LAST_ACK || c->state == MPS_CONN_TIME_WAIT;
+}
+static inline int mps_conn_fin_acked(const struct mps_conn *c)
+{
+	return c->state == MPS_CONN_FIN_WAIT2 || c->state == MPS_CONN_TIME_WAIT;
+}
+static inline int mps_conn_rcv_fin(const struct mps_conn *c) /* DATA_FIN (or plain EOF) */
+{
+	return c->state == MPS_CONN_CLOSE_WAIT || c->state == MPS_CONN_LAST_ACK ||
+	       c->state == MPS_CONN_TIME_WAIT;
+}
+/* The state once our DATA_FIN is sent (ours = 1) or taken back (0), ACKed,
+ * or theirs received: for mps_conn_set_state. */
+enum mps_conn_state mps_conn_state_with(int ours, int acked, int theirs);
 void send_ack(struct mps_conn *c);
 void conn_push(struct mps_conn *c);
 void app_update_read(struct mps_conn *c);
@@ -237,13 +278,13 @@ void rx_process(struct mps_conn *c, struct mps_subflow *sf);
 void apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v);
 
 /* subflow.c */
-struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, int state);
+struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, enum mps_sf_state state);
 void mps_sf_free(struct ev_loop *loop, struct mps_subflow *sf, int reset);
 void mps_sf_close_probe(struct ev_loop *loop, struct mps_subflow *sf);
 int sf_usable(const struct mps_subflow *sf);
 int n_usable(const struct mps_conn *c);
 struct mps_subflow *best_usable(const struct mps_conn *c);
-struct mps_subflow *sf_attach_new(struct mps_conn *c, int fd, int state);
+struct mps_subflow *sf_attach_new(struct mps_conn *c, int fd, enum mps_sf_state state);
 int conn_add_sf(struct mps_conn *c, struct mps_subflow *sf);
 void conn_del_sf(struct mps_conn *c, struct mps_subflow *sf);
 void unpark_all(struct mps_conn *c);

@@ -280,7 +280,7 @@ int mps_fdtab_dup_from_children(ino_t ino)
 		f = open(path, O_RDONLY | O_CLOEXEC);
 		if (f < 0)
 			continue;
-		n = read(f, buf, sizeof(buf) - 1);
+		n = mps_real.read(f, buf, sizeof(buf) - 1);
 		mps_real.close(f);
 		if (n <= 0)
 			continue;

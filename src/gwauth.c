@@ -16,6 +16,7 @@
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/gwauth.h"
 #include "mptcpshim/gwreq.h"
+#include "mptcpshim/real.h"
 #include "mptcpshim/util.h"
 
 #define ID_LABEL "mptcpshim key id v1"
@@ -290,6 +291,7 @@ int mps_gwauth_load(struct mps_gwkeys *ks, const char *path, char *err, size_t e
 	size_t got = 0;
 	int fd, rc;
 
+	mps_real_init(); /* also run without the preload library (tests) */
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
@@ -330,7 +332,7 @@ out:
 		OPENSSL_cleanse(buf, got);
 		free(buf);
 	}
-	close(fd);
+	mps_real.close(fd);
 	return rc;
 }
 

@@ -176,7 +176,7 @@ static int listen_on(int family, unsigned port)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP), zero = 0,
+	int fd = mps_real.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP), zero = 0,
 	    one = 1, e;
 
 	if (fd < 0)
@@ -274,7 +274,7 @@ static int on_join(struct ev_loop *loop, struct mps_subflow *sf, const struct mp
 	uint8_t mac[32], fr[MPS_JOIN_ACK_LEN];
 	char why[64];
 
-	if (!c || c->dead) {
+	if (!c || mps_conn_closed(c)) {
 		snprintf(why, sizeof(why), "unknown token %08x", f->u.join.token);
 		mps_join_drop(loop, sf, why);
 		return -1;
@@ -322,7 +322,7 @@ static int on_join_ok(struct ev_loop *loop, struct mps_subflow *sf, const struct
 	struct mps_conn *c = mps_token_find(sf->token);
 	uint8_t mac[32];
 
-	if (!c || c->dead) {
+	if (!c || mps_conn_closed(c)) {
 		mps_join_drop(loop, sf, "its connection ended during the join");
 		return -1;
 	}

@@ -47,18 +47,25 @@ void mps_log_lock(int lock)
 
 static int open_fd(void)
 {
+	/* Under the preload library its constructor resolved mps_real before
+	 * any log line; without it (unit tests) we resolve it here, but keep
+	 * the descriptor where it is, as before. */
+	static int preloaded = -1;
 	int fd;
 
+	if (preloaded < 0)
+		preloaded = mps_real.fcntl != NULL;
+	mps_real_init();
 	if (g_file[0])
 		fd = open(g_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	else
-		fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
-	if (fd >= 0 && mps_real.fcntl) {
+		fd = mps_real.fcntl(2, F_DUPFD_CLOEXEC, 3);
+	if (fd >= 0 && preloaded) {
 		/* Out of the app's range, as the shim's other descriptors. */
 		int high = mps_fd_high(fd);
 
 		if (high >= 0) {
-			close(fd);
+			mps_real.close(fd);
 			fd = high;
 		}
 	}
@@ -106,7 +113,7 @@ void mps_log(int level, const char *fmt, ...)
 			g_ino = st.st_ino;
 		}
 	}
-	if (g_fd >= 0 && write(g_fd, line, (size_t)n) < 0) {
+	if (g_fd >= 0 && mps_real.write(g_fd, line, (size_t)n) < 0) {
 		/* nowhere left to report it */
 	}
 	pthread_mutex_unlock(&g_lock);

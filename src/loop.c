@@ -271,7 +271,7 @@ static void keeper_rename(const char *prog, pid_t from)
 	int fd, field;
 	ssize_t n;
 
-	prctl(PR_SET_NAME, g_keeper_comm, 0, 0, 0);
+	mps_real.prctl(PR_SET_NAME, g_keeper_comm, 0, 0, 0);
 	fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
@@ -362,7 +362,7 @@ void mps_loop_exit(double timeout)
 		return;
 	}
 	{
-		prctl(PR_GET_NAME, g_prog, 0, 0, 0);
+		mps_real.prctl(PR_GET_NAME, g_prog, 0, 0, 0);
 		g_prog[sizeof(g_prog) - 1] = 0;
 		/* the kernel's 15 bytes: the program's name cut to 7 */
 		snprintf(g_keeper_comm, sizeof(g_keeper_comm), "mpskeep:%.7s", g_prog);

@@ -19,6 +19,7 @@
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/netmon.h"
+#include "mptcpshim/real.h"
 
 static int g_fd = -1;
 static ev_io g_io;
@@ -64,7 +65,7 @@ static void on_ready(struct ev_loop *loop, ev_io *w, int revents)
 	char buf[16384] __attribute__((aligned(NLMSG_ALIGNTO)));
 
 	for (;;) {
-		ssize_t n = recv(g_fd, buf, sizeof(buf), MSG_DONTWAIT);
+		ssize_t n = mps_real.recv(g_fd, buf, sizeof(buf), MSG_DONTWAIT);
 		struct nlmsghdr *nh;
 
 		if (n < 0) {
@@ -109,7 +110,7 @@ void mps_netmon_start(struct ev_loop *loop)
 	if (g_fd >= 0 || g_tried)
 		return;
 	g_tried = 1;
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+	fd = mps_real.socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (fd < 0) {
 		mps_warn("netmon: no rtnetlink socket (%s): path changes are noticed late",
 			 strerror(errno));

@@ -274,7 +274,7 @@ static void client_join_failed(struct mps_conn *c, struct mps_subflow *sf, const
 	 * started while the path was still coming up: try again soon rather
 	 * than at the next backoff step.  Quick failures (no route) keep the
 	 * backoff, so unroutable pairs do not spin. */
-	if (!c->dead && ev_now(c->loop) - sf->born > 1.0 &&
+	if (!mps_conn_closed(c) && ev_now(c->loop) - sf->born > 1.0 &&
 	    (!ev_is_active(&c->rejoin_timer) ||
 	     ev_timer_remaining(c->loop, &c->rejoin_timer) > 0.5)) {
 		c->rejoin_backoff = 0.5;
@@ -382,7 +382,7 @@ static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t
 	int fd, rc;
 
 	mps_alloc_shim(1);
-	fd = socket(la->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	fd = mps_real.socket(la->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (fd >= 0)
 		fd = mps_ifd_take(fd, 0); /* out of the app's range; no room: no join */
 	mps_alloc_shim(0);
@@ -436,7 +436,7 @@ void pm_fill(struct mps_conn *c)
 	uint8_t raddr[MPS_MAX_REMOTE][16];
 	int nl, nr = 0, i, j, k, fam;
 
-	if (c->role != MPS_CLIENT || c->rx_mode != RX_MP || c->dead || c->exiting)
+	if (c->role != MPS_CLIENT || c->rx_mode != RX_MP || mps_conn_closed(c) || c->exiting)
 		return;
 	mps_unmap_v4(&peer);
 	fam = peer.ss_family;
@@ -487,7 +487,7 @@ void pm_fill(struct mps_conn *c)
 			       (unsigned)c->nsf < cfg->max_subflows) {
 				pm_open(c, &la[i], (uint8_t)(i + 1), r);
 				have++;
-				if (c->dead)
+				if (mps_conn_closed(c))
 					return;
 			}
 		}
@@ -580,7 +580,7 @@ void pm_on_remove_addr(struct mps_conn *c, uint8_t id)
 	for (i = 0; i < MPS_MAX_REMOTE; i++)
 		if (c->remotes[i].valid && c->remotes[i].id == id)
 			c->remotes[i].valid = 0;
-	for (i = c->nsf - 1; i >= 0 && !c->dead; i--) {
+	for (i = c->nsf - 1; i >= 0 && !mps_conn_closed(c); i--) {
 		struct mps_subflow *sf = c->sf[i];
 
 		/* The first subflow went to the address announced as id 0. */
@@ -610,7 +610,7 @@ void mps_conn_attach_join(struct mps_conn *c, struct mps_subflow *sf)
 	outage_end(c);
 	update_lowat(c);
 	rx_process(c, sf);
-	if (!c->dead)
+	if (!mps_conn_closed(c))
 		conn_push(c);
 }
 
@@ -637,7 +637,7 @@ static void drop_matching(struct mps_conn *c, int family, const uint8_t *addr, u
 {
 	int i;
 
-	for (i = c->nsf - 1; i >= 0 && !c->dead; i--) {
+	for (i = c->nsf - 1; i >= 0 && !mps_conn_closed(c); i--) {
 		struct mps_subflow *sf = c->sf[i];
 		int match = addr ? local_is(sf, family, addr) : (ifindex && sf->ifindex == ifindex);
 
@@ -712,17 +712,17 @@ void mps_conn_on_addr_event(int family, const uint8_t *addr, unsigned ifindex, i
 	g_la_gen++;
 	for (c = g_conns; c; c = next) {
 		next = c->next;
-		if (c->dead || c->rx_mode != RX_MP)
+		if (mps_conn_closed(c) || c->rx_mode != RX_MP)
 			continue;
 		if (!added)
 			drop_matching(c, family, addr, 0, "local address removed");
-		if (c->dead)
+		if (mps_conn_closed(c))
 			continue;
 		if (c->role == MPS_SERVER)
 			server_addr_event(c, family, addr, added);
 		else if (added && c->pm_gate != 1) /* waiting: its timer fills */
 			pm_fill(c);
-		if (!c->dead)
+		if (!mps_conn_closed(c))
 			conn_push(c);
 	}
 }
@@ -753,7 +753,7 @@ void mps_conn_on_link_event(unsigned ifindex, int up)
 	g_la_gen++;
 	for (c = g_conns; c; c = next) {
 		next = c->next;
-		if (c->dead || c->rx_mode != RX_MP)
+		if (mps_conn_closed(c) || c->rx_mode != RX_MP)
 			continue;
 		if (!up)
 			drop_matching(c, 0, NULL, ifindex, "interface down");
@@ -761,7 +761,7 @@ void mps_conn_on_link_event(unsigned ifindex, int up)
 			restart_connecting_joins(c);
 			pm_fill(c);
 		}
-		if (!c->dead)
+		if (!mps_conn_closed(c))
 			conn_push(c);
 	}
 }

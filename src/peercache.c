@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "mptcpshim/peercache.h"
+#include "mptcpshim/real.h"
 #include "mptcpshim/util.h"
 
 #define SLOTS 128
@@ -282,12 +283,13 @@ static int shared_open(const char *path, int writing)
 
 	if (!path || !path[0])
 		return -1;
+	mps_real_init(); /* also run without the preload library (tests) */
 	fd = open(path, (writing ? O_RDWR | O_CREAT : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
 	    (st.st_mode & 022) || flock(fd, writing ? LOCK_EX : LOCK_SH) != 0) {
-		close(fd);
+		mps_real.close(fd);
 		return -1;
 	}
 	return fd;
@@ -340,7 +342,7 @@ enum mps_peer_kind mps_peercache_shared_lookup(const char *path, const struct so
 		return MPS_PEER_UNKNOWN;
 	tab = malloc(SHARED_SLOTS * sizeof(*tab));
 	n = tab ? shared_read(fd, tab) : -1;
-	close(fd);
+	mps_real.close(fd);
 	port = find_rec(tab, n, key, family, netns_id(), now_s);
 	if (port && port->kind == MPS_PEER_PLAIN) {
 		/* ours too, for what is left of it (and its host's, in this
@@ -406,7 +408,7 @@ static int shared_update(const char *path, const struct sockaddr *sa, int64_t no
 		rc = 0;
 out:
 	free(tab);
-	close(fd);
+	mps_real.close(fd);
 	return rc;
 }
 

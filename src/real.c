@@ -37,6 +37,7 @@ static void *sym_opt(const char *name)
 
 static void resolve(void)
 {
+	mps_real.socket = sym("socket");
 	mps_real.connect = sym("connect");
 	mps_real.accept = sym("accept");
 	mps_real.accept4 = sym("accept4");
@@ -66,6 +67,7 @@ static void resolve(void)
 	mps_real.epoll_create = sym("epoll_create");
 	mps_real.epoll_create1 = sym("epoll_create1");
 	mps_real.epoll_ctl = sym("epoll_ctl");
+	mps_real.prctl = sym("prctl");
 	mps_real.execve = sym("execve");
 	mps_real.execveat = sym_opt("execveat");
 	mps_real.fexecve = sym("fexecve");

@@ -39,7 +39,7 @@ static void resend_from_una(struct mps_conn *c)
 		c->sf[i]->red_nxt = c->snd_una;
 		c->sf[i]->red_init = 1;
 	}
-	if (c->fin_sent && !c->fin_acked)
+	if (mps_conn_fin_sent(c) && !mps_conn_fin_acked(c))
 		c->fin_resend = 1;
 }
 
@@ -53,7 +53,7 @@ static void reinject_sf(struct mps_conn *c, struct mps_subflow *sf)
 		mps_dbg("conn %s: reinjecting %llu B from subflow %d", c->peer_str,
 		        (unsigned long long)mps_ranges_bytes(&sf->sent), sf->id);
 	mps_ranges_move(&c->reinj, &sf->sent);
-	if (sf->fin_on && c->fin_sent && !c->fin_acked)
+	if (sf->fin_on && mps_conn_fin_sent(c) && !mps_conn_fin_acked(c))
 		c->fin_resend = 1;
 	sf->fin_on = 0;
 }
@@ -77,7 +77,7 @@ void rejoin_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	struct mps_conn *c = w->data;
 
 	pm_fill(c);
-	if (c->dead)
+	if (mps_conn_closed(c))
 		return;
 	if (c->outage)
 		c->rejoin_backoff = MPS_MIN(c->rejoin_backoff * 2, 2.0);
@@ -93,7 +93,7 @@ void rejoin_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
  * address event); the server waits for a join. */
 static void outage_begin(struct mps_conn *c, const char *why)
 {
-	if (c->outage || c->dead)
+	if (c->outage || mps_conn_closed(c))
 		return;
 	c->outage = 1;
 	c->outage_since = ev_now(c->loop);
@@ -181,7 +181,7 @@ void stale_arm(struct mps_conn *c)
 {
 	int i;
 
-	if (!ev_is_active(&c->stale_tick) && c->nsf > 1 && c->rx_mode == RX_MP && !c->dead) {
+	if (!ev_is_active(&c->stale_tick) && c->nsf > 1 && c->rx_mode == RX_MP && !mps_conn_closed(c)) {
 		/* The tick was off (nothing outstanding): the ages start now,
 		 * not at the last ACK before the idle spell. */
 		for (i = 0; i < c->nsf; i++)
@@ -260,7 +260,7 @@ void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 		send_ack(c); /* ours may be stuck on the stale path too */
 		conn_push(c);
 	}
-	if (!busy && !became && c->snd_una == c->snd_max && (!c->fin_sent || c->fin_acked)) {
+	if (!busy && !became && c->snd_una == c->snd_max && (!mps_conn_fin_sent(c) || mps_conn_fin_acked(c))) {
 		int any_stale = 0;
 
 		/* Idle at the data level too (TCP may have delivered bytes whose
@@ -279,7 +279,7 @@ void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 void watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mps_conn *c = w->data;
-	int idle = c->snd_una == c->snd_max && (!c->fin_sent || c->fin_acked);
+	int idle = c->snd_una == c->snd_max && (!mps_conn_fin_sent(c) || mps_conn_fin_acked(c));
 
 	if (c->rx_mode != RX_MP || idle) {
 		c->last_progress = ev_now(loop);
@@ -293,7 +293,7 @@ void watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		c->last_resend = ev_now(loop);
 		resend_from_una(c);
 		conn_push(c);
-		if (c->dead)
+		if (mps_conn_closed(c))
 			return;
 	}
 	if (ev_now(loop) - c->last_progress > mps_config()->outage_timeout) {
@@ -313,7 +313,7 @@ void watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
  * path event, always worth an info line. */
 static void sf_lost(struct mps_conn *c, struct mps_subflow *sf, const char *why, int by_peer)
 {
-	if (c->rcv_fin && by_peer) /* the peer is closing down: expected */
+	if (mps_conn_rcv_fin(c) && by_peer) /* the peer is closing down: expected */
 		mps_dbg("conn %s: subflow %d closed (%s)", c->peer_str, sf->id, why);
 	else
 		mps_info("conn %s: subflow %d lost (%s); %d left", c->peer_str, sf->id, why,
@@ -343,17 +343,17 @@ void sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 	 * (RST on those with unread data).  So after a mid-stream FIN, the
 	 * last subflow closing within 2 s means the peer is gone: a reset
 	 * for the app, not an outage. */
-	int peer_leaving = sf->state == SF_ACTIVE && !c->rcv_fin && c->peer_closed_at > 0 &&
+	int peer_leaving = sf->state == SF_ACTIVE && !mps_conn_rcv_fin(c) && c->peer_closed_at > 0 &&
 	                   ev_now(c->loop) - c->peer_closed_at < 2.0;
 
-	if (sf->state == SF_ACTIVE && !c->rcv_fin && !err)
+	if (sf->state == SF_ACTIVE && !mps_conn_rcv_fin(c) && !err)
 		c->peer_closed_at = ev_now(c->loop);
 	ev_io_stop(c->loop, &sf->rio);
 	if (peer_leaving && n_usable(c) - sf_usable(sf) == 0) {
 		conn_abort(c, 0, 0, "every subflow closed by the peer before the stream ended");
 		return;
 	}
-	if (sf->state == SF_ACTIVE && c->rcv_fin && (c->fin_acked || c->snd_una == c->sb.end)) {
+	if (sf->state == SF_ACTIVE && mps_conn_rcv_fin(c) && (mps_conn_fin_acked(c) || c->snd_una == c->sb.end)) {
 		/* The peer ended its stream and then its connection, as a TCP
 		 * peer's close() does, and it has all we sent.  Checked before
 		 * looking at the other subflows: a live shim closes subflows
@@ -370,7 +370,7 @@ void sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 			mps_sf_free(c->loop, sf, 1);
 			return;
 		}
-		if (!c->rcv_fin || !c->fin_acked) {
+		if (!mps_conn_rcv_fin(c) || !mps_conn_fin_acked(c)) {
 			sf_lost(c, sf, err ? strerror(err) : "closed by the peer", 1);
 			return;
 		}
@@ -382,7 +382,7 @@ void sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 		drop_sf(c, sf, err ? strerror(err) : "closed by the peer");
 		return;
 	}
-	if (c->rcv_fin) {
+	if (mps_conn_rcv_fin(c)) {
 		mps_info("conn %s: peer closed with %llu bytes of ours undelivered", c->peer_str,
 		         (unsigned long long)(c->sb.end - c->snd_una));
 		conn_abort(c, 0, 0, NULL);
@@ -424,7 +424,7 @@ void drop_sf(struct mps_conn *c, struct mps_subflow *sf, const char *why)
 		mps_dbg("conn %s: subflow %d parked", c->peer_str, sf->id);
 	if (n_usable(c) - sf_usable(sf) > 0)
 		sf_lost(c, sf, why, 0); /* a local path event: lost even while closing */
-	else if (!c->rcv_fin || !c->fin_acked) {
+	else if (!mps_conn_rcv_fin(c) || !mps_conn_fin_acked(c)) {
 		sf_log_stats(c, sf);
 		reinject_sf(c, sf);
 		conn_del_sf(c, sf);

@@ -31,7 +31,7 @@ static void sf_on_write(struct ev_loop *loop, ev_io *w, int revents);
 
 /* ------------------------------------------------------------- subflows */
 
-struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, int state)
+struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, enum mps_sf_state state)
 {
 	struct mps_subflow *sf = calloc(1, sizeof(*sf));
 
@@ -138,7 +138,7 @@ struct mps_subflow *best_usable(const struct mps_conn *c)
 
 /* A new subflow for fd, attached to c.  On failure fd is closed and NULL
  * returned. */
-struct mps_subflow *sf_attach_new(struct mps_conn *c, int fd, int state)
+struct mps_subflow *sf_attach_new(struct mps_conn *c, int fd, enum mps_sf_state state)
 {
 	struct mps_subflow *sf = mps_sf_alloc(c->loop, fd, state);
 
@@ -413,7 +413,7 @@ int sf_flush(struct mps_conn *c, struct mps_subflow *sf)
 	 * (release_acked); once written, free what the peer has ACKed. */
 	if (c->tx_mode == TX_MP && mps_dsn_lt(c->sb.una, c->snd_una))
 		release_acked(c);
-	if (c->tx_mode == TX_PLAIN && c->fin_sent && !sf->wr_shut && sf->fd >= 0 && sf->nseg == 0 &&
+	if (c->tx_mode == TX_PLAIN && mps_conn_fin_sent(c) && !sf->wr_shut && sf->fd >= 0 && sf->nseg == 0 &&
 	    c->snd_nxt == c->sb.end) {
 		shutdown(sf->fd, SHUT_WR);
 		sf->wr_shut = 1;
@@ -427,7 +427,7 @@ static void sf_on_write(struct ev_loop *loop, ev_io *w, int revents)
 	struct mps_conn *c = sf->c;
 
 	ev_io_stop(loop, w);
-	if (!c || c->dead)
+	if (!c || mps_conn_closed(c))
 		return;
 	if (sf->state == SF_CONNECTING) {
 		client_join_connected(c, sf);
@@ -436,7 +436,7 @@ static void sf_on_write(struct ev_loop *loop, ev_io *w, int revents)
 	sf->ready = 1;
 	sf_flush(c, sf);
 	conn_push(c);
-	if (c->dead)
+	if (mps_conn_closed(c))
 		return;
 	app_update_read(c);
 	conn_check_done(c);
@@ -453,7 +453,7 @@ static void sf_on_rx_more(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (!c || c->dead || sf->state == SF_DEAD || c->rx_mode != RX_MP)
+	if (!c || mps_conn_closed(c) || sf->state == SF_DEAD || c->rx_mode != RX_MP)
 		return;
 	rx_process(c, sf);
 }
@@ -477,7 +477,7 @@ static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		 * take it (plain relay), rx_blocked is set and app_on_write
 		 * resumes us. */
 		rx_process(c, sf);
-		if (c->dead || sf->state == SF_DEAD)
+		if (mps_conn_closed(c) || sf->state == SF_DEAD)
 			return;
 		if (sf->rlen == RBUF_SIZE) {
 			ev_io_stop(loop, w);
@@ -495,7 +495,7 @@ static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		if (c->rx_mode == RX_NEGO) {
 			ev_io_stop(loop, w);
 			apply_verdict(c, sf, mps_nego_eof(&c->nego));
-			if (!c->dead && c->rx_mode == RX_PLAIN && c->role == MPS_SERVER) {
+			if (!mps_conn_closed(c) && c->rx_mode == RX_PLAIN && c->role == MPS_SERVER) {
 				rcv_fin_reached(c);
 				conn_check_done(c);
 			}
@@ -507,7 +507,7 @@ static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents)
 				conn_abort(c, 0, 0, NULL);
 				return;
 			}
-			if (!c->rcv_fin)
+			if (!mps_conn_rcv_fin(c))
 				rcv_fin_reached(c);
 			conn_check_done(c);
 			return;

@@ -1,5 +1,8 @@
 /* real.h - libc's own socket calls, resolved once with dlsym(RTLD_NEXT).
- * Core code calls these, never the hooked names, so it cannot recurse. */
+ * Core code calls these, never the hooked names, so it cannot recurse
+ * (tests/check_realcalls.sh, run by make check, holds the core to it).
+ * The preload library's constructor resolves them; core code that also
+ * runs without it (unit tests, the proxy) calls mps_real_init() first. */
 #ifndef MPS_REAL_H
 #define MPS_REAL_H
 
@@ -10,6 +13,7 @@
 #include <sys/uio.h>
 
 struct mps_real {
+	int (*socket)(int, int, int);
 	int (*connect)(int, const struct sockaddr *, socklen_t);
 	int (*accept)(int, struct sockaddr *, socklen_t *);
 	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
@@ -40,6 +44,7 @@ struct mps_real {
 	int (*epoll_create)(int);
 	int (*epoll_create1)(int);
 	int (*epoll_ctl)(int, int, int, struct epoll_event *);
+	int (*prctl)(int, ...); /* the thread's name (the keeper's, the log's program name) */
 	/* exec: the new image learns which inherited fds are connections */
 	int (*execve)(const char *, char *const[], char *const[]);
 	int (*execveat)(int, const char *, char *const[], char *const[], int);

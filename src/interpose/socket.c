@@ -131,6 +131,19 @@ static void restore_tcp(int fd, int tcp, int nonblock, int cloexec, int epmove)
 	ep_attach(fd, ep, nep);
 }
 
+/* What adopt() is told about the TCP socket it takes over. */
+struct adopt_args {
+	enum mps_role role;
+	int connecting;        /* client: the connect is still in progress */
+	int nonblock, cloexec; /* the app's flags, kept on its number */
+	const struct sockaddr *peer;
+	socklen_t peer_len;
+	int bound; /* client: the app bound it first, to local */
+	const struct sockaddr_storage *local;
+	socklen_t local_len;
+	int known_shim; /* client: this process has seen the peer run mptcpshim */
+};
+
 /* Swap fd (a TCP socket) for the app's end of a new socketpair and start
  * the connection engine.  The app's end takes fd's number (connect and
  * accept alike), and the descriptors the shim keeps (its end, the TCP
@@ -138,10 +151,7 @@ static void restore_tcp(int fd, int tcp, int nonblock, int cloexec, int epmove)
  * out of the app's range (mps_fd_high_many), so the app's numbers are
  * TCP's.  0 or -errno (then fd is left untouched, a plain TCP socket:
  * EMFILE for our extra descriptors degrades the connection to plain). */
-static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int cloexec,
-                 const struct sockaddr *peer, socklen_t peer_len, int bound,
-                 const struct sockaddr_storage *local, socklen_t local_len, int known_shim,
-                 int *app_fd_out)
+static int adopt(int fd, const struct adopt_args *a, int *app_fd_out)
 {
 	struct mps_conn_params p;
 	struct mps_sock *s = NULL;
@@ -164,7 +174,7 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 	if (mps_real.fcntl(sp[1], F_SETFL, O_NONBLOCK) != 0)
 		goto fail_errno;
 	mps_grow_pair_buffer(sp[1]);
-	if (connecting) {
+	if (a->connecting) {
 		/* Filled at the smallest size the kernel allows (a few KiB,
 		 * not the default's ~330 KB: the shim reads the filler back,
 		 * and a short connection paid ~650 KB of copies for it); the
@@ -180,7 +190,7 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 	in[0] = sp[1];
 	in[1] = fd;
 	in[2] = sp[0];
-	rc = mps_fd_high_many(in, hi, connecting ? 3 : 2);
+	rc = mps_fd_high_many(in, hi, a->connecting ? 3 : 2);
 	if (rc)
 		goto fail;
 	mps_real.close(sp[1]);
@@ -188,36 +198,36 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 	mps_ifd_add(sp[1]);
 	tcp = hi[1];
 	mps_ifd_add(tcp);
-	if (connecting) {
+	if (a->connecting) {
 		p.app_dup = hi[2];
 		mps_ifd_add(p.app_dup);
 	}
-	if (!nonblock && mps_real.fcntl(sp[0], F_SETFL, 0) != 0)
+	if (!a->nonblock && mps_real.fcntl(sp[0], F_SETFL, 0) != 0)
 		goto fail_errno;
-	if (nonblock && mps_real.fcntl(sp[0], F_SETFL, O_NONBLOCK) != 0)
+	if (a->nonblock && mps_real.fcntl(sp[0], F_SETFL, O_NONBLOCK) != 0)
 		goto fail_errno;
 	if (mps_fstat(sp[0], &st) != 0)
 		goto fail_errno;
-	s = mps_sock_new(peer->sa_family);
+	s = mps_sock_new(a->peer->sa_family);
 	if (!s) {
 		rc = -ENOMEM;
 		goto fail;
 	}
 	s->ino = st.st_ino;
 	mps_opts_adopt(fd, sp[0], s);
-	memcpy(&s->peer, peer, peer_len);
-	s->peer_len = peer_len;
+	memcpy(&s->peer, a->peer, a->peer_len);
+	s->peer_len = a->peer_len;
 	s->local_len = sizeof(s->local);
 	mps_real.getsockname(fd, (struct sockaddr *)&s->local, &s->local_len);
-	atomic_store(&s->state, connecting ? MPS_SS_CONNECTING : MPS_SS_CONNECTED);
+	atomic_store(&s->state, a->connecting ? MPS_SS_CONNECTING : MPS_SS_CONNECTED);
 	/* A blocking connect that returned 0 (and accept) told the app */
-	atomic_store(&s->connect_told, !connecting);
+	atomic_store(&s->connect_told, !a->connecting);
 
 	/* The app's number gets the socketpair end, keeping its
 	 * close-on-exec flag (and, on connect, its epoll registrations). */
-	if (role == MPS_CLIENT)
+	if (a->role == MPS_CLIENT)
 		nep = ep_detach(fd, ep);
-	if (mps_real.dup3(sp[0], fd, cloexec ? O_CLOEXEC : 0) < 0) {
+	if (mps_real.dup3(sp[0], fd, a->cloexec ? O_CLOEXEC : 0) < 0) {
 		int e = errno;
 
 		ep_attach(fd, ep, nep); /* still the TCP socket */
@@ -233,17 +243,17 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 	}
 	mps_fdtab_set(app, s);
 
-	p.role = role;
+	p.role = a->role;
 	p.tcp_fd = tcp;
 	p.shim_fd = sp[1];
-	p.connecting = connecting;
-	p.bound = bound;
-	if (bound && local) {
-		p.local = *local;
-		p.local_len = local_len;
+	p.connecting = a->connecting;
+	p.bound = a->bound;
+	if (a->bound && a->local) {
+		p.local = *a->local;
+		p.local_len = a->local_len;
 	}
 	p.sock = s;
-	p.peer_known_shim = known_shim;
+	p.peer_known_shim = a->known_shim;
 	rc = mps_conn_start(&p);
 	mps_sock_put(s); /* fdtab and the conn hold their own references */
 	if (rc) {
@@ -251,7 +261,7 @@ static int adopt(int fd, enum mps_role role, int connecting, int nonblock, int c
 		 * socketpair yet, so the app's number goes back to the TCP
 		 * socket and the connection stays plain. */
 		mps_err("cannot start connection: %s", strerror(-rc));
-		restore_tcp(fd, tcp, nonblock, cloexec, role == MPS_CLIENT);
+		restore_tcp(fd, tcp, a->nonblock, a->cloexec, a->role == MPS_CLIENT);
 		mps_ifd_close(p.app_dup);
 		mps_ifd_close(sp[1]);
 		mps_ifd_close(tcp);
@@ -431,8 +441,14 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		return rc;
 	saved = errno;
 	connecting = rc != 0;
-	err = adopt(fd, MPS_CLIENT, connecting, flags & O_NONBLOCK, fdflags & FD_CLOEXEC, sa, len,
-	            bound, &local, local_len, known, &app);
+	{
+		struct adopt_args a = {.role = MPS_CLIENT, .connecting = connecting,
+				       .nonblock = flags & O_NONBLOCK, .cloexec = fdflags & FD_CLOEXEC,
+				       .peer = sa, .peer_len = len, .bound = bound,
+				       .local = &local, .local_len = local_len, .known_shim = known};
+
+		err = adopt(fd, &a, &app);
+	}
 	if (err) {
 		/* The fd is still the plain TCP socket: carry on without us. */
 		char a[64];
@@ -510,8 +526,13 @@ static int do_accept(int lfd, struct sockaddr *addr, socklen_t *alen, int flags,
 			mps_real.fcntl(fd, F_SETFL, O_NONBLOCK);
 		goto out;
 	}
-	err = adopt(fd, MPS_SERVER, 0, flags & SOCK_NONBLOCK, flags & SOCK_CLOEXEC,
-	            (struct sockaddr *)&peer, plen, 0, NULL, 0, 0, &app);
+	{
+		struct adopt_args a = {.role = MPS_SERVER, .nonblock = flags & SOCK_NONBLOCK,
+				       .cloexec = flags & SOCK_CLOEXEC,
+				       .peer = (struct sockaddr *)&peer, .peer_len = plen};
+
+		err = adopt(fd, &a, &app);
+	}
 	if (err) {
 		char a[64];
 

@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+# tcptool.py - the integration tests' TCP helper: servers and clients that
+# move a file and check it by sha256 (tests/integration/lib.sh's
+# write_pytool copies it into the test's directory as $PYTOOL; run it as
+# "$PY" "$PYTOOL" COMMAND ARGS, the commands are the cmd_* functions).
+import hashlib, os, socket, sys, threading, time
+
+def die(msg):
+    sys.stderr.write("tcptool: %s\n" % msg)
+    sys.exit(1)
+
+def listener(host, port):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, int(port)))
+    s.listen(64)
+    return s
+
+def connect(host, port):
+    return socket.create_connection((host, int(port)), timeout=120)
+
+def recv_all(c):
+    h = hashlib.sha256(); n = 0
+    while True:
+        b = c.recv(1 << 16)
+        if not b:
+            return h.hexdigest(), n
+        h.update(b); n += len(b)
+
+def recv_line(c):
+    buf = b""
+    while not buf.endswith(b"\n"):
+        b = c.recv(1)
+        if not b:
+            break
+        buf += b
+    return buf
+
+def cmd_hcserver(host, port, count="1"):
+    # accept; read to EOF; reply "<sha256> <bytes>\n"; close
+    s = listener(host, port)
+    for _ in range(int(count)):
+        c, _a = s.accept()
+        d, n = recv_all(c)
+        c.sendall(("%s %d\n" % (d, n)).encode())
+        c.close()
+
+def cmd_hcclient(host, port, path):
+    # send file, SHUT_WR, then the reply must still arrive
+    c = connect(host, port)
+    h = hashlib.sha256(); n = 0
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(1 << 16)
+            if not b:
+                break
+            c.sendall(b); h.update(b); n += len(b)
+    c.shutdown(socket.SHUT_WR)
+    reply = b""
+    while True:
+        b = c.recv(4096)
+        if not b:
+            break
+        reply += b
+    c.close()
+    want = ("%s %d\n" % (h.hexdigest(), n)).encode()
+    print("hcclient: sent %d B, reply %r" % (n, reply))
+    if reply != want:
+        die("half-close reply %r != expected %r" % (reply, want))
+
+def cmd_bannerserver(host, port, recvlog, count="0"):
+    # server-first: "220 hello\r\n" on accept; read one line; answer
+    # "250 <sha256(line)>\r\n"; then record everything the client sent until
+    # EOF in RECVLOG.<n> (one file per connection; COUNT 0 = forever)
+    s = listener(host, port)
+    i = 0
+    while int(count) == 0 or i < int(count):
+        c, a = s.accept()
+        got = bytearray()
+        note = "eof"
+        try:
+            c.sendall(b"220 hello\r\n")
+            while not got.endswith(b"\n"):
+                b = c.recv(1)
+                if not b:
+                    break
+                got += b
+            if got.endswith(b"\n"):
+                c.sendall(b"250 " + hashlib.sha256(bytes(got)).hexdigest().encode() + b"\r\n")
+            while True:
+                b = c.recv(65536)
+                if not b:
+                    break
+                got += b
+        except OSError as e:
+            note = repr(e)
+        c.close()
+        with open("%s.%d" % (recvlog, i), "wb") as f:
+            f.write(got)
+        sys.stderr.write("bannerserver: conn %d from %s: %d B, %s\n" % (i, a[0], len(got), note))
+        sys.stderr.flush()
+        i += 1
+
+def cmd_bannerclient(host, port, line, recvlog):
+    line = line.encode() + b"\r\n"
+    c = connect(host, port)
+    banner = recv_line(c)
+    if banner != b"220 hello\r\n":
+        die("bad banner %r" % banner)
+    c.sendall(line)
+    reply = recv_line(c)
+    want = b"250 " + hashlib.sha256(line).hexdigest().encode() + b"\r\n"
+    c.shutdown(socket.SHUT_WR)
+    rest = b""
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        rest += b
+    c.close()
+    with open(recvlog, "wb") as f:
+        f.write(banner + reply + rest)
+    if reply != want:
+        die("bad reply %r, want %r" % (reply, want))
+    if rest:
+        die("stray bytes after reply: %r" % rest[:200])
+    print("bannerclient: ok")
+
+def cmd_bidiclient(host, port, sendpath, recvpath):
+    # send a file and receive concurrently (the server does the same)
+    c = connect(host, port)
+    err = []
+    def tx():
+        try:
+            with open(sendpath, "rb") as f:
+                while True:
+                    b = f.read(1 << 16)
+                    if not b:
+                        break
+                    c.sendall(b)
+            c.shutdown(socket.SHUT_WR)
+        except Exception as e:
+            err.append(e)
+    t = threading.Thread(target=tx); t.start()
+    with open(recvpath, "wb") as f:
+        while True:
+            b = c.recv(1 << 16)
+            if not b:
+                break
+            f.write(b)
+    t.join(); c.close()
+    if err:
+        die("send: %r" % err)
+
+def cmd_acceptclose(host, port):
+    # accept and close immediately, forever (connection-rate server)
+    s = listener(host, port)
+    while True:
+        c, _a = s.accept()
+        c.close()
+
+def cmd_cps(host, port, seconds):
+    # open/close connections for SECONDS; print connections per second
+    end = time.monotonic() + float(seconds)
+    n = 0; t0 = time.monotonic()
+    while time.monotonic() < end:
+        c = socket.create_connection((host, int(port)), timeout=10)
+        c.recv(1)  # wait for the server's close: full open/close cycle
+        c.close()
+        n += 1
+    dt = time.monotonic() - t0
+    print("%.1f" % (n / dt))
+
+def _xfer(c, mode, path):
+    # send: FILE, SHUT_WR, read to EOF (nothing expected); recv: read to
+    # EOF into FILE.  Both ends thus see the whole close sequence.
+    n = 0
+    if mode == "send":
+        with open(path, "rb") as f:
+            while True:
+                b = f.read(1 << 18)
+                if not b:
+                    break
+                c.sendall(b); n += len(b)
+        c.shutdown(socket.SHUT_WR)
+        extra = 0
+        while True:
+            b = c.recv(1 << 16)
+            if not b:
+                break
+            extra += len(b)
+        if extra:
+            die("%d unexpected bytes from the peer" % extra)
+    elif mode == "recv":
+        with open(path, "wb") as f:
+            while True:
+                b = c.recv(1 << 18)
+                if not b:
+                    break
+                f.write(b); n += len(b)
+    else:
+        die("mode must be send or recv")
+    c.close()
+    return n
+
+def cmd_xfserver(host, port, mode, path, delay="0"):
+    # accept one connection; [wait DELAY seconds;] MODE send|recv FILE (see _xfer)
+    s = listener(host, port)
+    c, a = s.accept()
+    s.close()
+    time.sleep(float(delay))
+    n = _xfer(c, mode, path)
+    sys.stderr.write("xfserver: %s %d B with %s\n" % (mode, n, a[0]))
+
+def cmd_xfclient(host, port, mode, path, delay="0"):
+    # connect; [wait DELAY seconds;] MODE send|recv FILE (see _xfer)
+    c = connect(host, port)
+    time.sleep(float(delay))
+    n = _xfer(c, mode, path)
+    sys.stderr.write("xfclient: %s %d B\n" % (mode, n))
+
+cmds = {k[4:]: v for k, v in list(globals().items()) if k.startswith("cmd_")}
+if len(sys.argv) < 2 or sys.argv[1] not in cmds:
+    die("usage: tcptool.py {%s} ARGS" % ",".join(sorted(cmds)))
+cmds[sys.argv[1]](*sys.argv[2:])

@@ -57,6 +57,10 @@ struct mps_config {
 	 * or carried MPTCPSHIM_JOIN_BYTES bytes both ways (default 65536). */
 	uint32_t join_delay_ms;
 	uint32_t join_bytes;
+	/* MPTCPSHIM_KERNEL_MPTCP=1: plain connections of a client (the
+	 * reconnect after a fallback, destinations known plain) are opened as
+	 * IPPROTO_MPTCP where the kernel has it (default 0) */
+	int kernel_mptcp;
 };
 
 /* The lists (INTERFACES, EXCLUDE, ADVERTISE) are separated by commas or

@@ -532,7 +532,7 @@ static int accept_is_plain(int fd, const struct sockaddr *peer)
 		if (got < 0)
 			return 0;
 		if (got > 0) {
-			mps_nego_init(&n, MPS_SERVER, 0);
+			mps_nego_init(&n, MPS_SERVER);
 			if (mps_nego_input(&n, b, (size_t)got) != MPS_NV_PLAIN)
 				return 0;
 		}

@@ -40,6 +40,8 @@
 #define ENV_GATEWAY_KEY_FILE "MPTCPSHIM_GATEWAY_KEY_FILE"
 #define ENV_GATEWAY_FOR "MPTCPSHIM_GATEWAY_FOR"
 #define ENV_GATEWAY_FALLBACK "MPTCPSHIM_GATEWAY_FALLBACK"
+#define ENV_JOIN_DELAY "MPTCPSHIM_JOIN_DELAY"
+#define ENV_JOIN_BYTES "MPTCPSHIM_JOIN_BYTES"
 #define ENV_KERNEL_MPTCP "MPTCPSHIM_KERNEL_MPTCP"
 #define ENV_CONTROL "MPTCPSHIM_CONTROL"
 /* Internal: set by our exec hooks for the new image (src/inherit.c). */
@@ -485,6 +487,8 @@ static const struct env_var g_vars[] = {
 	IFNAMES(ENV_BACKUP, backup, nbackup),
 	NUMBER(ENV_OUTAGE_TIMEOUT, "expected seconds, 1..3600", 1, 3600, outage_timeout),
 	VAR(ENV_JOIN_PORTS, parse_join_ports, "expected PORT or LO-HI, 1..65535"),
+	NUMBER(ENV_JOIN_DELAY, "expected milliseconds, 0..60000", 0, 60000, join_delay_ms),
+	NUMBER(ENV_JOIN_BYTES, "expected bytes, 0..1073741824", 0, 1ull << 30, join_bytes),
 	VAR(ENV_KERNEL_MPTCP, parse_kernel_mptcp, "expected 0 or 1"),
 	VAR(ENV_CONTROL, parse_control, "expected 0 or 1"),
 	IFNAMES(ENV_EXCLUDE, exclude, nexclude),
@@ -502,6 +506,8 @@ static const struct env_var g_vars[] = {
 
 _Static_assert(sizeof(((struct mps_config *)0)->plain_cache_ttl) == sizeof(uint32_t) &&
 		       sizeof(((struct mps_config *)0)->outage_timeout) == sizeof(uint32_t) &&
+		       sizeof(((struct mps_config *)0)->join_delay_ms) == sizeof(uint32_t) &&
+		       sizeof(((struct mps_config *)0)->join_bytes) == sizeof(uint32_t) &&
 		       sizeof(((struct mps_config *)0)->max_subflows) == sizeof(uint32_t) &&
 		       sizeof(((struct mps_config *)0)->subflows_per_path) == sizeof(uint32_t) &&
 		       sizeof(((struct mps_config *)0)->sndbuf) == sizeof(uint64_t),
@@ -521,6 +527,8 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 	c->advertise_all = 1;
 	c->outage_timeout = 30;
 	c->control = 1;
+	c->join_delay_ms = 200;
+	c->join_bytes = 65536;
 	strcpy(c->scheduler, "default");
 	strcpy(c->cc, "uncoupled");
 	/* Default: a per-user file in /tmp (peercache.c refuses one that is

@@ -793,6 +793,8 @@ void conn_push(struct mps_conn *c)
 		plain_push(c);
 		return;
 	}
+	if (c->pm_gate == 1)
+		pm_gate_bytes(c); /* lazy joins: enough bytes moved? */
 	limit = send_limit(c);
 	multi = n_usable(c) > 1;
 	if (c->sched.ops->redundant && multi)

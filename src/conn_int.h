@@ -215,6 +215,11 @@ struct mps_conn {
 	int outage;
 	ev_timer outage_timer, rejoin_timer;
 	ev_timer pm_timer; /* client: path manager run once the frames at hand are read */
+	/* Client, lazy joins (issue 15, path.c): 0 before the first ADD_ADDR,
+	 * 1 waiting for MPTCPSHIM_JOIN_DELAY or MPTCPSHIM_JOIN_BYTES, 2 open. */
+	int pm_gate;
+	double pm_gate_at;        /* ev_now when the delay is over */
+	uint64_t pm_snd0, pm_rcv0; /* snd_max, rcv_nxt at the first ADD_ADDR */
 	/* Subflows dropped for a local reason (address or link gone): kept
 	 * open, unread, so that the peer sees silence rather than a reset of
 	 * what may be its last subflow (which means "process gone", see
@@ -358,6 +363,7 @@ void sf_on_jtimer(struct ev_loop *loop, ev_timer *w, int revents);
 void pm_fill(struct mps_conn *c);
 void pm_on_add_addr(struct mps_conn *c, const struct mps_addr *a);
 void pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+void pm_gate_bytes(struct mps_conn *c);
 void pm_on_remove_addr(struct mps_conn *c, uint8_t id);
 
 /* Path events from netmon.c.  addr_event: an address was added or removed

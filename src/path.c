@@ -72,14 +72,48 @@ static socklen_t ss_len(const struct sockaddr_storage *ss)
 	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 }
 
-/* The interface that holds local address ss, or 0. */
+static unsigned g_la_gen; /* bumped at every netmon link or address event */
+
+/* The interface that holds local address ss, or 0.  Asked once per
+ * connection (both sides): the answers are cached like the local
+ * addresses (local_addrs_cached), for at most half a second and until the next
+ * netmon event, so a burst of connections makes one getifaddrs. */
+#define IFX_CACHE 8
+static struct {
+	struct sockaddr_storage a;
+	unsigned idx, gen;
+	uint64_t at_us;
+} g_ifx[IFX_CACHE];
+static unsigned g_ifx_next;
+
+static unsigned ifindex_lookup(const struct sockaddr_storage *ssp);
+
 unsigned ifindex_of(const struct sockaddr_storage *ss)
 {
 	struct sockaddr_storage a = *ss;
+	unsigned idx, k;
+	uint64_t now = mps_now_us();
+
+	mps_unmap_v4(&a);
+	for (k = 0; k < IFX_CACHE; k++)
+		if (g_ifx[k].at_us && g_ifx[k].gen == g_la_gen && now - g_ifx[k].at_us < 500000u &&
+		    same_addr(&g_ifx[k].a, &a))
+			return g_ifx[k].idx;
+	idx = ifindex_lookup(&a);
+	k = g_ifx_next++ % IFX_CACHE;
+	g_ifx[k].a = a;
+	g_ifx[k].idx = idx;
+	g_ifx[k].gen = g_la_gen;
+	g_ifx[k].at_us = now;
+	return idx;
+}
+
+static unsigned ifindex_lookup(const struct sockaddr_storage *ssp)
+{
+	struct sockaddr_storage a = *ssp;
 	struct ifaddrs *ifs, *i;
 	unsigned idx = 0;
 
-	mps_unmap_v4(&a);
 	mps_alloc_shim(1); /* libc's sockets: see mps_pm_local_addrs */
 	if (getifaddrs(&ifs) != 0) {
 		mps_alloc_shim(0);
@@ -141,6 +175,47 @@ static void note_announced(struct mps_conn *c, const struct mps_addr *a)
 
 /* Server: announce where clients may join: the address they reached (with
  * our join port) and the others MPTCPSHIM_ADVERTISE allows. */
+/* The usable local addresses, cached (issue 15): getifaddrs is a
+ * netlink dump (two requests, a socket, and the lock that keeps the app's
+ * socket() off our transient numbers), once per connection on the server
+ * (ADD_ADDR) and per first path manager run on the client (rejoins and
+ * path events read afresh).  Kept for at most LA_CACHE_TTL seconds and
+ * dropped at every link or address event (netmon), so a change is seen
+ * as soon as before when netmon runs, and within half a second when it
+ * does not.  Shim thread only. */
+#define LA_CACHE_TTL 0.5
+#define LA_CACHE_MAX 16
+static struct la_cache {
+	int valid, family, loop_scope, n;
+	unsigned gen;
+	double at;
+	struct mps_local_addr la[LA_CACHE_MAX];
+} g_la_cache[4];
+static unsigned g_la_gen;
+
+static int g_pm_first; /* pm_fill runs from pm_on_timer */
+
+static int local_addrs_cached(struct mps_conn *c, const struct mps_config *cfg, int family,
+                              int loop_scope, struct mps_local_addr *out, int max)
+{
+	struct la_cache *e = &g_la_cache[(family == AF_INET6) * 2 + !!loop_scope];
+	double now = ev_now(c->loop);
+
+	if (!e->valid || e->gen != g_la_gen || e->family != family ||
+	    e->loop_scope != !!loop_scope || now - e->at > LA_CACHE_TTL || now < e->at) {
+		e->n = mps_pm_local_addrs(cfg, family, loop_scope, e->la, LA_CACHE_MAX);
+		e->valid = 1;
+		e->gen = g_la_gen;
+		e->family = family;
+		e->loop_scope = !!loop_scope;
+		e->at = now;
+	}
+	if (max > e->n)
+		max = e->n;
+	memcpy(out, e->la, (size_t)max * sizeof(*out));
+	return max;
+}
+
 void server_advertise(struct mps_conn *c, struct mps_subflow *sf)
 {
 	struct mps_config cfg_tmp;
@@ -172,7 +247,7 @@ void server_advertise(struct mps_conn *c, struct mps_subflow *sf)
 	queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a));
 	note_announced(c, &a);
 	loop_scope = addr_is_loopback(&primary);
-	n = mps_pm_local_addrs(cfg, fam, loop_scope, la, (int)MPS_ARRAY_SIZE(la));
+	n = local_addrs_cached(c, cfg, fam, loop_scope, la, (int)MPS_ARRAY_SIZE(la));
 	memcpy(pa, a.addr, sizeof(pa));
 	for (i = 0; i < n && id < MPS_MAX_REMOTE; i++) {
 		if (!memcmp(la[i].addr, pa, fam == AF_INET ? 4 : 16))
@@ -380,7 +455,14 @@ void pm_fill(struct mps_conn *c)
 		return;
 	mps_unmap_v4(&peer);
 	fam = peer.ss_family;
-	nl = mps_pm_local_addrs(cfg, fam, addr_is_loopback(&peer), la, (int)MPS_ARRAY_SIZE(la));
+	/* the lazy first run reads the cache (a burst of new connections);
+	 * rejoins and path events read the interfaces as they are now */
+	if (g_pm_first)
+		nl = local_addrs_cached(c, cfg, fam, addr_is_loopback(&peer), la,
+		                        (int)MPS_ARRAY_SIZE(la));
+	else
+		nl = mps_pm_local_addrs(cfg, fam, addr_is_loopback(&peer), la,
+		                        (int)MPS_ARRAY_SIZE(la));
 	memset(raddr, 0, sizeof(raddr));
 	for (j = 0; j < MPS_MAX_REMOTE; j++) {
 		const struct mps_remote *r = &c->remotes[j];
@@ -464,16 +546,47 @@ void pm_on_add_addr(struct mps_conn *c, const struct mps_addr *a)
 		        mps_addr_str(&r->addr, s, sizeof(s)), a->addr_id);
 	}
 	/* The server announces its addresses together: pair with all of them
-	 * (mps_pm_pair looks at the whole list), not one at a time. */
+	 * (mps_pm_pair looks at the whole list), not one at a time.  Lazy
+	 * joins (issue 15): the first time, only once the connection has
+	 * lived MPTCPSHIM_JOIN_DELAY or moved MPTCPSHIM_JOIN_BYTES (both
+	 * ways), so a short request/response never pays for a subflow it
+	 * would not use (a join is a handshake, a JOIN exchange with HMACs
+	 * and descriptors on both sides). */
+	if (c->pm_gate == 0) {
+		const struct mps_config *cfg = mps_config();
+
+		c->pm_gate = cfg->join_delay_ms == 0 || cfg->join_bytes == 0 ? 2 : 1;
+		c->pm_gate_at = ev_now(c->loop) + cfg->join_delay_ms / 1e3;
+		c->pm_snd0 = c->snd_max;
+		c->pm_rcv0 = c->rcv_nxt;
+	}
 	if (!ev_is_active(&c->pm_timer)) {
-		ev_timer_set(&c->pm_timer, 0., 0.);
+		ev_timer_set(&c->pm_timer,
+		             c->pm_gate == 2 ? 0. : MPS_MAX(c->pm_gate_at - ev_now(c->loop), 0.), 0.);
 		ev_timer_start(c->loop, &c->pm_timer);
 	}
 }
 
+/* Lazy joins: the connection moved MPTCPSHIM_JOIN_BYTES: join now. */
+void pm_gate_bytes(struct mps_conn *c)
+{
+	if (c->pm_gate != 1 ||
+	    (c->snd_max - c->pm_snd0) + (c->rcv_nxt - c->pm_rcv0) < mps_config()->join_bytes)
+		return;
+	c->pm_gate = 2;
+	ev_timer_stop(c->loop, &c->pm_timer);
+	ev_timer_set(&c->pm_timer, 0., 0.);
+	ev_timer_start(c->loop, &c->pm_timer);
+}
+
 void pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	pm_fill(w->data);
+	struct mps_conn *c = w->data;
+
+	c->pm_gate = 2;
+	g_pm_first = 1;
+	pm_fill(c);
+	g_pm_first = 0;
 }
 
 void pm_on_remove_addr(struct mps_conn *c, uint8_t id)
@@ -614,6 +727,7 @@ void mps_conn_on_addr_event(int family, const uint8_t *addr, unsigned ifindex, i
 {
 	struct mps_conn *c, *next;
 
+	g_la_gen++;
 	for (c = g_conns; c; c = next) {
 		next = c->next;
 		if (mps_conn_closed(c) || c->rx_mode != RX_MP)
@@ -624,7 +738,7 @@ void mps_conn_on_addr_event(int family, const uint8_t *addr, unsigned ifindex, i
 			continue;
 		if (c->role == MPS_SERVER)
 			server_addr_event(c, family, addr, added);
-		else if (added)
+		else if (added && c->pm_gate != 1) /* waiting: its timer fills */
 			pm_fill(c);
 		if (!mps_conn_closed(c))
 			conn_push(c);
@@ -655,13 +769,14 @@ void mps_conn_on_link_event(unsigned ifindex, int up)
 	struct mps_conn *c, *next;
 
 	mps_stat_path(ifindex, up);
+	g_la_gen++;
 	for (c = g_conns; c; c = next) {
 		next = c->next;
 		if (mps_conn_closed(c) || c->rx_mode != RX_MP)
 			continue;
 		if (!up)
 			drop_matching(c, 0, NULL, ifindex, "interface down");
-		else if (c->role == MPS_CLIENT) {
+		else if (c->role == MPS_CLIENT && c->pm_gate != 1) {
 			restart_connecting_joins(c);
 			pm_fill(c);
 		}

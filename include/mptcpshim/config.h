@@ -58,6 +58,11 @@ struct mps_config {
 	char policy_file[256];       /* MPTCPSHIM_POLICY: the steering policy file; empty = none */
 	/* MPTCPSHIM_GATEWAY, _KEY_FILE, _FOR, _FALLBACK (issue 14) */
 	struct mps_gwconf gw;
+	/* Lazy joins (issue 15): the client opens extra subflows once the
+	 * connection has lived MPTCPSHIM_JOIN_DELAY milliseconds (default 200)
+	 * or carried MPTCPSHIM_JOIN_BYTES bytes both ways (default 65536). */
+	uint32_t join_delay_ms;
+	uint32_t join_bytes;
 	/* MPTCPSHIM_KERNEL_MPTCP=1: plain connections of a client (the
 	 * reconnect after a fallback, destinations known plain) are opened as
 	 * IPPROTO_MPTCP where the kernel has it (default 0) */

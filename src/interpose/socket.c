@@ -23,9 +23,11 @@
 #include "mptcpshim/epreg.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/gateway.h"
+#include "mptcpshim/frame.h"
 #include "mptcpshim/kmptcp.h"
 #include "mptcpshim/interpose.h"
 #include "mptcpshim/log.h"
+#include "mptcpshim/nego.h"
 #include "mptcpshim/peercache.h"
 #include "mptcpshim/util.h"
 
@@ -177,10 +179,15 @@ static int adopt(int fd, const struct adopt_args *a, int *app_fd_out)
 		goto fail_errno;
 	mps_grow_pair_buffer(sp[1]);
 	if (a->connecting) {
-		/* Filled at its default size; the shim grows it (through
-		 * app_dup) once the connect completes. */
+		/* Filled at the smallest size the kernel allows (a few KiB,
+		 * not the default's ~330 KB: the shim reads the filler back,
+		 * and a short connection paid ~650 KB of copies for it); the
+		 * shim grows it (through app_dup) once the connect completes. */
+		int small = 1;
+
 		if (mps_real.fcntl(sp[0], F_SETFL, O_NONBLOCK) != 0)
 			goto fail_errno;
+		mps_real.setsockopt(sp[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
 		p.filler = fill_app_end(sp[0]);
 	} else
 		mps_grow_pair_buffer(sp[0]);
@@ -563,6 +570,50 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	return rc;
 }
 
+/* Issue 15: the plain fast path.  A client's request has usually
+ * arrived by the time a server accepts its connection.  If the first
+ * bytes waiting on the accepted socket (looked at with MSG_PEEK, so
+ * nothing is consumed) cannot begin a HELLO, or the client has already
+ * closed or failed, the client is plain TCP and stays so: the app keeps
+ * the real TCP socket, with no socketpair, no shim thread and no relay in
+ * its data path.  The same test as the engine's (mps_nego_input), so the
+ * two never disagree.  1 if plain, 0 if undecided (nothing yet, or bytes
+ * that begin a HELLO): then the engine negotiates as before. */
+static int accept_is_plain(int fd, const struct sockaddr *peer)
+{
+	uint8_t b[MPS_HELLO_PREFIX_LEN];
+	struct pollfd pf = {.fd = fd, .events = POLLIN};
+	struct mps_nego n;
+	ssize_t got;
+	char a[64];
+
+	if (poll(&pf, 1, 0) != 1)
+		return 0;
+	if (pf.revents & POLLERR) {
+		/* reset already: not peeked, so the app reads the error */
+	} else if (pf.revents & POLLIN) {
+		do
+			got = mps_real.recv(fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
+		while (got < 0 && errno == EINTR);
+		if (got < 0)
+			return 0;
+		if (got > 0) {
+			mps_nego_init(&n, MPS_SERVER);
+			if (mps_nego_input(&n, b, (size_t)got) != MPS_NV_PLAIN)
+				return 0;
+		}
+		/* got == 0: the client closed before sending anything */
+	} else if (!(pf.revents & POLLHUP))
+		return 0;
+	mps_dbg("accept from %s: plain TCP client, served on its own socket",
+	        mps_addr_str(peer, a, sizeof(a)));
+	/* as the engine does for a plain client: a server that connects
+	 * back to its client (active FTP) does so plainly (peercache.c) */
+	mps_peercache_note_host(peer, mps_now_us(),
+	                        (uint64_t)mps_config()->plain_cache_ttl * 1000000u);
+	return 1;
+}
+
 static int do_accept(int lfd, struct sockaddr *addr, socklen_t *alen, int flags, int four)
 {
 	struct sockaddr_storage peer;
@@ -575,8 +626,10 @@ static int do_accept(int lfd, struct sockaddr *addr, socklen_t *alen, int flags,
 	fd = mps_real.accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
 	if (fd < 0)
 		return fd;
-	if (!is_inet((struct sockaddr *)&peer) || !is_tcp(fd)) {
-		/* Not ours: give it back exactly as accept would. */
+	if (!is_inet((struct sockaddr *)&peer) || !is_tcp(fd) ||
+	    accept_is_plain(fd, (struct sockaddr *)&peer)) {
+		/* Not ours, or a plain client: give it back exactly as
+		 * accept would. */
 		if (!(flags & SOCK_CLOEXEC))
 			mps_real.fcntl(fd, F_SETFD, 0);
 		if (flags & SOCK_NONBLOCK)

@@ -618,6 +618,10 @@ START_TEST(test_config_numeric_ranges)
 		{ "MPTCPSHIM_JOIN_PORTS", "0" },
 		{ "MPTCPSHIM_JOIN_PORTS", "65536" },
 		{ "MPTCPSHIM_JOIN_PORTS", "2000-1000" },
+		{ "MPTCPSHIM_JOIN_DELAY", "60001" },
+		{ "MPTCPSHIM_JOIN_DELAY", "0.5" },
+		{ "MPTCPSHIM_JOIN_BYTES", "1073741825" },
+		{ "MPTCPSHIM_JOIN_BYTES", "64K" },
 	};
 	struct mps_config c;
 
@@ -630,7 +634,29 @@ START_TEST(test_config_numeric_ranges)
 		check_defaults(&c);
 		ck_assert_uint_eq(c.outage_timeout, 30);
 		ck_assert_uint_eq(c.join_port_lo, 0);
+		ck_assert_uint_eq(c.join_delay_ms, 200);
+		ck_assert_uint_eq(c.join_bytes, 65536);
 	}
+}
+END_TEST
+
+/* Lazy joins (issue 15): the two thresholds, 0 allowed (join at once). */
+START_TEST(test_config_join_gate)
+{
+	struct mps_config c;
+
+	parse1(&c, "MPTCPSHIM_JOIN_DELAY", "0");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_uint_eq(c.join_delay_ms, 0);
+	ck_assert_uint_eq(c.join_bytes, 65536);
+	parse1(&c, "MPTCPSHIM_JOIN_DELAY", "60000");
+	ck_assert_uint_eq(c.join_delay_ms, 60000);
+	parse1(&c, "MPTCPSHIM_JOIN_BYTES", "0");
+	ck_assert_int_eq(warn_calls, 0);
+	ck_assert_uint_eq(c.join_bytes, 0);
+	ck_assert_uint_eq(c.join_delay_ms, 200);
+	parse1(&c, "MPTCPSHIM_JOIN_BYTES", "1048576");
+	ck_assert_uint_eq(c.join_bytes, 1048576);
 }
 END_TEST
 
@@ -1058,6 +1084,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_config_scheduler);
 	tcase_add_test(tc, test_config_cc);
 	tcase_add_test(tc, test_config_mp_all_set);
+	tcase_add_test(tc, test_config_join_gate);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -626,8 +626,11 @@ static int do_accept(int lfd, struct sockaddr *addr, socklen_t *alen, int flags,
 	fd = mps_real.accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
 	if (fd < 0)
 		return fd;
+	/* A gateway listener never serves a client plainly, so its clients
+	 * skip the plain fast path: the engine judges (and drops) them. */
+	gw = mps_gw_is_listener(lfd);
 	if (!is_inet((struct sockaddr *)&peer) || !is_tcp(fd) ||
-	    accept_is_plain(fd, (struct sockaddr *)&peer)) {
+	    (!gw && accept_is_plain(fd, (struct sockaddr *)&peer))) {
 		/* Not ours, or a plain client: give it back exactly as
 		 * accept would. */
 		if (!(flags & SOCK_CLOEXEC))
@@ -636,7 +639,6 @@ static int do_accept(int lfd, struct sockaddr *addr, socklen_t *alen, int flags,
 			mps_real.fcntl(fd, F_SETFL, O_NONBLOCK);
 		goto out;
 	}
-	gw = mps_gw_is_listener(lfd);
 	{
 		struct adopt_args a = {.role = MPS_SERVER, .nonblock = flags & SOCK_NONBLOCK,
 				       .cloexec = flags & SOCK_CLOEXEC,

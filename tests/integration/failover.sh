@@ -232,7 +232,9 @@ backup_case() {
 	step "$what"
 	tb_topo A 2 50,50
 	mkrand "$D/backup.in" "$BACKUP_SIZE"
-	mkdir -p "$D/xdg"
+	# a directory of this case's own: "all" below must not count the
+	# previous case's client, which may still be exiting
+	rm -rf "$D/xdg" && mkdir -p "$D/xdg"
 	C_ENV=("MPTCPSHIM_BACKUP=${IFC[2]}" "XDG_RUNTIME_DIR=$D/xdg")
 	backup_monitor
 	mp_xfer "$name" 4 "$dir" "$D/backup.in"

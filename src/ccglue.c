@@ -1,7 +1,7 @@
 /* ccglue.c - coupled congestion control in the engine (shim thread only):
  * feeds the TCP_INFO readings the stale tick already takes (every 25 ms
  * while two or more subflows carry data) to src/cc.c and, in auto mode, to
- * the shared-bottleneck detector (src/sbd.c), and tells conn_push how many
+ * the shared-bottleneck detector (src/sbd.c), and tells mps_conn_push how many
  * more bytes a subflow may carry.  MPTCPSHIM_CC=uncoupled (the default)
  * allocates nothing and limits nothing.  See docs/DESIGN.md "Coupled
  * congestion control". */

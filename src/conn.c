@@ -89,7 +89,7 @@ void mps_grow_pair_buffer(int fd)
 		mps_real.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
 }
 
-uint32_t tcp_rtt_us(int fd)
+uint32_t mps_conn_tcp_rtt_us(int fd)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
@@ -156,7 +156,7 @@ static void reap(struct ev_loop *loop, ev_prepare *w, int revents)
 		trim_soon(loop);
 }
 
-void reaper_arm(struct ev_loop *loop)
+void mps_conn_reaper_arm(struct ev_loop *loop)
 {
 	if (!ev_cb(&g_reaper))
 		ev_prepare_init(&g_reaper, reap);
@@ -232,7 +232,7 @@ static void conn_free(struct mps_conn *c)
 	ev_timer_stop(c->loop, &c->rejoin_timer);
 	ev_timer_stop(c->loop, &c->pm_timer);
 	ev_timer_stop(c->loop, &c->park_timer);
-	unpark_all(c);
+	mps_sf_unpark_all(c);
 	ev_timer_stop(c->loop, &c->watchdog);
 	ev_timer_stop(c->loop, &c->stale_tick);
 	cc_free(c);
@@ -246,7 +246,7 @@ static void conn_free(struct mps_conn *c)
 	while (c->nsf > 0) {
 		struct mps_subflow *sf = c->sf[c->nsf - 1];
 
-		conn_del_sf(c, sf);
+		mps_sf_conn_del(c, sf);
 		mps_sf_free(c->loop, sf, 0);
 	}
 	mps_ifd_close(c->app_dup);
@@ -265,7 +265,7 @@ static void conn_free(struct mps_conn *c)
 	mps_conn_set_state(c, MPS_CONN_CLOSED);
 	c->next = g_zombies;
 	g_zombies = c;
-	reaper_arm(c->loop);
+	mps_conn_reaper_arm(c->loop);
 }
 
 /* Make the app see a reset: a byte left unread in our end when we close it
@@ -295,14 +295,14 @@ static int app_inject_reset(struct mps_conn *c)
  * equivalent) before resetting the subflows. */
 static void drain_filler(struct mps_conn *c, size_t keep_unread);
 
-void conn_abort(struct mps_conn *c, uint32_t reason, int send_close, const char *why)
+void mps_conn_abort(struct mps_conn *c, uint32_t reason, int send_close, const char *why)
 {
-	conn_abort_err(c, reason, send_close, why, ECONNRESET);
+	mps_conn_abort_err(c, reason, send_close, why, ECONNRESET);
 }
 
 /* End the connection abortively; the app's next read or write fails with
  * app_err (ECONNRESET, or ETIMEDOUT after an outage), once, as TCP's. */
-void conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const char *why,
+void mps_conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const char *why,
 			   int app_err)
 {
 	int connecting = atomic_load(&c->sock->state) == MPS_SS_CONNECTING;
@@ -316,7 +316,7 @@ void conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const c
 	for (i = 0; i < c->nsf; i++) {
 		struct mps_subflow *sf = c->sf[i];
 
-		if (send_close && sf_usable(sf) && c->tx_mode == TX_MP && c->rx_mode == RX_MP &&
+		if (send_close && mps_sf_usable(sf) && c->tx_mode == TX_MP && c->rx_mode == RX_MP &&
 		    sf->seg_done == 0) {
 			uint8_t fr[MPS_CLOSE_LEN];
 			int one = 1;
@@ -336,7 +336,7 @@ void conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const c
 	while (c->nsf > 0) {
 		struct mps_subflow *sf = c->sf[c->nsf - 1];
 
-		conn_del_sf(c, sf);
+		mps_sf_conn_del(c, sf);
 		mps_sf_free(c->loop, sf, 1);
 	}
 	if (connecting) {
@@ -370,7 +370,7 @@ static void conn_finish(struct mps_conn *c)
 
 	mps_info("conn %s: closed gracefully", c->peer_str);
 	for (i = 0; i < c->nsf; i++)
-		sf_log_stats(c, c->sf[i]);
+		mps_sf_log_stats(c, c->sf[i]);
 	mps_conn_set_state(c, MPS_CONN_CLOSED);
 	atomic_store(&c->sock->state, MPS_SS_CLOSED);
 	conn_free(c);
@@ -419,7 +419,7 @@ void mps_conn_set_state(struct mps_conn *c, enum mps_conn_state s)
 }
 
 /* Graceful end: both DATA_FINs exchanged and ACKed, nothing left to write. */
-void conn_check_done(struct mps_conn *c)
+void mps_conn_check_done(struct mps_conn *c)
 {
 	if (mps_conn_closed(c))
 		return;
@@ -482,9 +482,9 @@ static void note_ack_sent(struct mps_conn *c)
 
 static struct mps_subflow *ack_subflow(struct mps_conn *c)
 {
-	if (c->ack_sf && sf_usable(c->ack_sf))
+	if (c->ack_sf && mps_sf_usable(c->ack_sf))
 		return c->ack_sf;
-	return best_usable(c);
+	return mps_sf_best_usable(c);
 }
 
 static void send_ack_on(struct mps_conn *c, struct mps_subflow *sf)
@@ -495,7 +495,7 @@ static void send_ack_on(struct mps_conn *c, struct mps_subflow *sf)
 		return;
 	if (!ack_piggyback(sf, c->rcv_nxt, adv_wnd(c))) {
 		mps_frame_put_ack(fr, c->rcv_nxt, adv_wnd(c));
-		if (queue_ctl(sf, fr, sizeof(fr)) != 0) {
+		if (mps_sf_queue_ctl(sf, fr, sizeof(fr)) != 0) {
 			/* Queue full and nothing to ride on: try again soon. */
 			if (!ev_is_active(&c->ack_timer)) {
 				ev_timer_set(&c->ack_timer, ACK_DELAY, 0.);
@@ -505,17 +505,17 @@ static void send_ack_on(struct mps_conn *c, struct mps_subflow *sf)
 		}
 	}
 	note_ack_sent(c);
-	sf_flush(c, sf);
+	mps_sf_flush(c, sf);
 }
 
-void send_ack(struct mps_conn *c) { send_ack_on(c, ack_subflow(c)); }
+void mps_conn_send_ack(struct mps_conn *c) { send_ack_on(c, ack_subflow(c)); }
 
 static void ack_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mps_conn *c = w->data;
 
 	if (c->ack_sent != c->rcv_nxt || c->wnd_sent != adv_wnd(c))
-		send_ack(c);
+		mps_conn_send_ack(c);
 }
 
 /* The window update on every usable subflow (a write failure only marks
@@ -525,7 +525,7 @@ static void send_ack_all(struct mps_conn *c)
 	int i;
 
 	for (i = 0; i < c->nsf && !mps_conn_closed(c); i++)
-		if (sf_usable(c->sf[i]))
+		if (mps_sf_usable(c->sf[i]))
 			send_ack_on(c, c->sf[i]);
 }
 
@@ -578,13 +578,13 @@ static void ack_update(struct mps_conn *c)
 		if (c->wnd_sent < c->rcv_wnd_max / 4)
 			wnd_reopened(c); /* it was nearly closed: the peer may be blocked */
 		else
-			send_ack(c);
+			mps_conn_send_ack(c);
 		return;
 	}
 	if (c->ack_sent == c->rcv_nxt)
 		return;
 	if (c->rcv_nxt - c->ack_sent >= ACK_EVERY || mps_conn_rcv_fin(c))
-		send_ack(c);
+		mps_conn_send_ack(c);
 	else if (!ev_is_active(&c->ack_timer)) {
 		ev_timer_set(&c->ack_timer, ACK_DELAY, 0.);
 		ev_timer_start(c->loop, &c->ack_timer);
@@ -599,7 +599,7 @@ static size_t frame_data(struct mps_conn *c, struct mps_subflow *sf, uint64_t ds
 	struct mps_seg *s;
 	int ackf = c->rx_mode == RX_MP;
 
-	if (len == 0 || !(s = seg_add(sf)))
+	if (len == 0 || !(s = mps_sf_seg_add(sf)))
 		return 0;
 	s->dsn = dsn;
 	s->payload = p;
@@ -619,7 +619,7 @@ static size_t frame_data(struct mps_conn *c, struct mps_subflow *sf, uint64_t ds
 
 static int frame_fin(struct mps_conn *c, struct mps_subflow *sf)
 {
-	struct mps_seg *s = seg_add(sf);
+	struct mps_seg *s = mps_sf_seg_add(sf);
 	int ackf = c->rx_mode == RX_MP;
 
 	if (!s)
@@ -675,14 +675,14 @@ static void plain_push(struct mps_conn *c)
 		uint64_t before = c->snd_nxt;
 
 		plain_frame(c, sf);
-		sf_flush(c, sf);
+		mps_sf_flush(c, sf);
 		if (c->snd_nxt == before || sf->nseg > 0 || sf->wr_dead || sf->fd < 0)
 			break;
 	}
 	if (c->tx_mode == TX_PLAIN && c->app_eof && c->snd_nxt == c->sb.end && !mps_conn_fin_sent(c)) {
 		/* shutdown(SHUT_WR) once the queue drains */
 		mps_conn_set_state(c, mps_conn_state_with(1, 0, mps_conn_rcv_fin(c)));
-		sf_flush(c, sf);
+		mps_sf_flush(c, sf);
 	}
 }
 
@@ -693,7 +693,7 @@ static void plain_frame(struct mps_conn *c, struct mps_subflow *sf)
 		size_t len = mps_sendbuf_peek(&c->sb, c->snd_nxt, (size_t)(c->sb.end - c->snd_nxt), &p);
 		struct mps_seg *s;
 
-		if (len == 0 || !(s = seg_add(sf)))
+		if (len == 0 || !(s = mps_sf_seg_add(sf)))
 			break;
 		s->plain = 1;
 		s->dsn = c->snd_nxt;
@@ -715,7 +715,7 @@ static void redundant_push(struct mps_conn *c, uint64_t limit)
 
 		size_t framed = 0;
 
-		if (!sf_usable(sf) || !sf->ready)
+		if (!mps_sf_usable(sf) || !sf->ready)
 			continue;
 		/* DSNs are compared modulo 2^64: an unset cursor (0) is not
 		 * "behind" snd_una half the time, so it is set explicitly. */
@@ -736,7 +736,7 @@ static void redundant_push(struct mps_conn *c, uint64_t limit)
 		}
 		if (mps_dsn_lt(c->snd_nxt, sf->red_nxt))
 			c->snd_nxt = sf->red_nxt;
-		sf_flush(c, sf);
+		mps_sf_flush(c, sf);
 		if (framed || budget == 0) {
 			/* More only once the kernel says it has room; with nothing
 			 * to send, stay ready (re-arming would spin). */
@@ -759,7 +759,7 @@ static void sched_info(struct mps_conn *c)
 		struct tcp_info ti;
 		socklen_t len = sizeof(ti);
 
-		if (!sf_usable(sf))
+		if (!mps_sf_usable(sf))
 			continue;
 		memset(&ti, 0, sizeof(ti));
 		if (mps_real.getsockopt(sf->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
@@ -782,7 +782,7 @@ static void sched_info(struct mps_conn *c)
 	}
 }
 
-void conn_push(struct mps_conn *c)
+void mps_conn_push(struct mps_conn *c)
 {
 	uint64_t limit;
 	int multi, i;
@@ -796,7 +796,7 @@ void conn_push(struct mps_conn *c)
 	if (c->pm_gate == 1)
 		pm_gate_bytes(c); /* lazy joins: enough bytes moved? */
 	limit = send_limit(c);
-	multi = n_usable(c) > 1;
+	multi = mps_sf_n_usable(c) > 1;
 	if (c->sched.ops->redundant && multi)
 		redundant_push(c, limit);
 	else {
@@ -814,7 +814,7 @@ void conn_push(struct mps_conn *c)
 				struct mps_subflow *s = c->sf[i];
 
 				v[i].rtt_us = s->rtt_us;
-				v[i].usable = (uint8_t)sf_usable(s);
+				v[i].usable = (uint8_t)mps_sf_usable(s);
 				v[i].ready = (uint8_t)(s->ready && sf_budget(c, s, multi) > 0 &&
 						       cc_room(c, s) > 0);
 				v[i].backup = s->backup;
@@ -865,7 +865,7 @@ void conn_push(struct mps_conn *c)
 				sf->ready = 0;
 				ev_io_start(c->loop, &sf->wio);
 			}
-			sf_flush(c, sf);
+			mps_sf_flush(c, sf);
 			if (mps_conn_closed(c))
 				return;
 		}
@@ -873,27 +873,27 @@ void conn_push(struct mps_conn *c)
 	/* Everything framed: the end of the stream follows, on one subflow. */
 	if (c->app_eof && (!mps_conn_fin_sent(c) || c->fin_resend) && !mps_conn_fin_acked(c) &&
 	    c->snd_nxt == c->sb.end && c->reinj.n == 0) {
-		struct mps_subflow *sf = best_usable(c);
+		struct mps_subflow *sf = mps_sf_best_usable(c);
 
 		if (sf)
 			frame_fin(c, sf);
 	}
 	if (c->nsf > 1 && (mps_dsn_lt(c->snd_una, c->snd_max) || (mps_conn_fin_sent(c) && !mps_conn_fin_acked(c))))
-		stale_arm(c); /* a lone DATA_FIN can be stuck on a dead path too */
+		mps_resil_stale_arm(c); /* a lone DATA_FIN can be stuck on a dead path too */
 	/* Control frames (HELLO_ACK, ADD_ADDR, ACKs, JOIN_OK) and the FIN
 	 * wait in the queues too: write whatever is queued. */
 	for (i = 0; i < c->nsf && !mps_conn_closed(c); i++) {
 		struct mps_subflow *sf = c->sf[i];
 
 		if (sf->nseg > 0 && sf->state != SF_CONNECTING && !ev_is_active(&sf->wio))
-			sf_flush(c, sf);
+			mps_sf_flush(c, sf);
 	}
 }
 
 /* ------------------------------------------------------------- app side */
 
 /* Read app bytes while there is room; start/stop the watcher to match. */
-void app_update_read(struct mps_conn *c)
+void mps_conn_app_update_read(struct mps_conn *c)
 {
 	int want = !c->app_eof && !mps_conn_closed(c) && c->tx_mode != TX_HOLD && !c->gw_wait &&
 		   atomic_load(&c->sock->state) != MPS_SS_CONNECTING;
@@ -976,7 +976,7 @@ static void app_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		room = MPS_MIN(room, want);
 		n = mps_sendbuf_reserve(&c->sb, iov, 16, room);
 		if (n <= 0) {
-			conn_abort(c, MPS_CR_INTERNAL, 1, "out of memory");
+			mps_conn_abort(c, MPS_CR_INTERNAL, 1, "out of memory");
 			return;
 		}
 		r = mps_real.readv(c->app_fd, iov, n);
@@ -1005,19 +1005,19 @@ static void app_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		/* ECONNRESET: the app closed with our bytes unread, as an RST. */
 		mps_info("conn %s: resetting: the app's end failed (%s), as a TCP reset does",
 		         c->peer_str, strerror(errno));
-		conn_abort(c, MPS_CR_ABORT, 1, NULL);
+		mps_conn_abort(c, MPS_CR_ABORT, 1, NULL);
 		return;
 	}
-	conn_push(c);
+	mps_conn_push(c);
 	if (mps_conn_closed(c))
 		return;
-	app_update_read(c);
-	conn_check_done(c);
+	mps_conn_app_update_read(c);
+	mps_conn_check_done(c);
 }
 
 static void fin_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	conn_abort(w->data, MPS_CR_TIMEOUT, 1, "peer did not finish after the app closed");
+	mps_conn_abort(w->data, MPS_CR_TIMEOUT, 1, "peer did not finish after the app closed");
 }
 
 /* ------------------------------------------------------------- receive
@@ -1045,7 +1045,7 @@ static ssize_t app_write(struct mps_conn *c, struct iovec *iov, int n)
 	/* EPIPE/ECONNRESET: the app closed; data it will never read. */
 	mps_info("conn %s: resetting: the app closed with data for it unread (%s), as TCP does",
 	         c->peer_str, strerror(errno));
-	conn_abort(c, MPS_CR_ABORT, 1, NULL);
+	mps_conn_abort(c, MPS_CR_ABORT, 1, NULL);
 	return -1;
 }
 
@@ -1059,7 +1059,7 @@ static void fin_to_app(struct mps_conn *c)
 	}
 }
 
-void rcv_fin_reached(struct mps_conn *c)
+void mps_conn_rcv_fin_reached(struct mps_conn *c)
 {
 	mps_conn_set_state(c, mps_conn_state_with(mps_conn_fin_sent(c), mps_conn_fin_acked(c), 1));
 	ev_timer_stop(c->loop, &c->fin_timer);
@@ -1069,7 +1069,7 @@ void rcv_fin_reached(struct mps_conn *c)
 static int rxq_append(struct mps_conn *c, const uint8_t *p, size_t len)
 {
 	if (mps_sendbuf_space(&c->rxq) < len) {
-		conn_abort(c, MPS_CR_PROTOCOL, 1, "protocol: peer exceeded the receive window");
+		mps_conn_abort(c, MPS_CR_PROTOCOL, 1, "protocol: peer exceeded the receive window");
 		return -1;
 	}
 	while (len > 0) {
@@ -1078,7 +1078,7 @@ static int rxq_append(struct mps_conn *c, const uint8_t *p, size_t len)
 		size_t done = 0;
 
 		if (n <= 0) {
-			conn_abort(c, MPS_CR_INTERNAL, 1, "out of memory");
+			mps_conn_abort(c, MPS_CR_INTERNAL, 1, "out of memory");
 			return -1;
 		}
 		for (i = 0; i < n; i++) {
@@ -1139,7 +1139,7 @@ static int batch_add(struct mps_conn *c, struct batch *b, const uint8_t *p, size
 
 /* Drop queued, not yet started segments whose bytes the peer has, and free
  * the send buffer below the lowest byte a partly written frame still needs. */
-void release_acked(struct mps_conn *c)
+void mps_conn_release_acked(struct mps_conn *c)
 {
 	uint64_t pin = c->snd_una;
 	int i, j, k;
@@ -1180,7 +1180,7 @@ static int handle_ack(struct mps_conn *c, uint64_t ack, uint32_t wnd)
 	if (mps_dsn_lt(ack, c->snd_una))
 		return 0; /* stale */
 	if (mps_dsn_lt(max, ack)) {
-		conn_abort(c, MPS_CR_PROTOCOL, 1, "protocol: data ACK beyond what was sent");
+		mps_conn_abort(c, MPS_CR_PROTOCOL, 1, "protocol: data ACK beyond what was sent");
 		return -1;
 	}
 	if (mps_dsn_lt(c->snd_edge, ack + wnd))
@@ -1197,7 +1197,7 @@ static int handle_ack(struct mps_conn *c, uint64_t ack, uint32_t wnd)
 		c->snd_una = ack;
 		if (mps_dsn_lt(c->snd_nxt, c->snd_una))
 			c->snd_nxt = c->snd_una;
-		release_acked(c);
+		mps_conn_release_acked(c);
 	}
 	return 0;
 }
@@ -1241,7 +1241,7 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 			if (batch_flush(c, &b))
 				return;
 			snprintf(msg, sizeof(msg), "protocol: %s", why);
-			conn_abort(c, MPS_CR_PROTOCOL, 1, msg);
+			mps_conn_abort(c, MPS_CR_PROTOCOL, 1, msg);
 			return;
 		}
 		sf->peer_live = 1; /* the peer sends on it: it counts it */
@@ -1251,7 +1251,7 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 			int was_fin, fin, drc;
 
 			if (c->gw_wait && c->role == MPS_CLIENT) {
-				conn_abort(c, MPS_CR_PROTOCOL, 1, "gateway: DATA before GWREPLY");
+				mps_conn_abort(c, MPS_CR_PROTOCOL, 1, "gateway: DATA before GWREPLY");
 				return;
 			}
 			if ((f.flags & MPS_DF_ACK) && handle_ack(c, f.u.data.ack, f.u.data.wnd))
@@ -1272,9 +1272,9 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 				else
 					snprintf(msg, sizeof(msg), "protocol: %s", why);
 				if (drc == -ENOMEM)
-					conn_abort(c, MPS_CR_INTERNAL, 1, "out of memory");
+					mps_conn_abort(c, MPS_CR_INTERNAL, 1, "out of memory");
 				else
-					conn_abort(c, MPS_CR_PROTOCOL, 1, msg);
+					mps_conn_abort(c, MPS_CR_PROTOCOL, 1, msg);
 				return;
 			}
 			if (drc == 1)
@@ -1294,13 +1294,13 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 		case MPS_F_REMOVE_ADDR:
 			if (c->role != MPS_CLIENT) {
 				batch_flush(c, &b);
-				conn_abort(c, MPS_CR_PROTOCOL, 1, "protocol: address frame sent to a server");
+				mps_conn_abort(c, MPS_CR_PROTOCOL, 1, "protocol: address frame sent to a server");
 				return;
 			}
 			if (f.type == MPS_F_ADD_ADDR)
-				pm_on_add_addr(c, &f.u.addr);
+				mps_path_pm_on_add_addr(c, &f.u.addr);
 			else
-				pm_on_remove_addr(c, f.u.addr.addr_id);
+				mps_path_pm_on_remove_addr(c, f.u.addr.addr_id);
 			break;
 		case MPS_F_PRIO:
 			sf->backup = (f.u.prio & MPS_PF_BACKUP) != 0;
@@ -1318,14 +1318,14 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 				return;
 			mps_info("conn %s: peer aborted the connection (reason %u)", c->peer_str,
 				 f.u.reason);
-			conn_abort(c, 0, 0, NULL);
+			mps_conn_abort(c, 0, 0, NULL);
 			return;
 		default:
 			if (batch_flush(c, &b))
 				return;
 			snprintf(msg, sizeof(msg), "protocol: unexpected %s frame",
 				 mps_frame_type_name(f.type));
-			conn_abort(c, MPS_CR_PROTOCOL, 1, msg);
+			mps_conn_abort(c, MPS_CR_PROTOCOL, 1, msg);
 			return;
 		}
 		sf->roff += (size_t)rc;
@@ -1335,7 +1335,7 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 	mps_ofo_advance(&c->ofo, c->rcv_nxt); /* only now: the batch pointed into it */
 	fin_to_app(c);
 	if (dup)
-		send_ack(c); /* at once, even if rcv_nxt did not move */
+		mps_conn_send_ack(c); /* at once, even if rcv_nxt did not move */
 	else
 		ack_update(c);
 	if (more && !mps_conn_closed(c) && !ev_is_active(&sf->rx_more)) {
@@ -1364,7 +1364,7 @@ static void rx_plain(struct mps_conn *c, struct mps_subflow *sf)
 	}
 }
 
-void rx_process(struct mps_conn *c, struct mps_subflow *sf)
+void mps_conn_rx_process(struct mps_conn *c, struct mps_subflow *sf)
 {
 	if (c->rx_mode == RX_MP)
 		rx_mp(c, sf);
@@ -1380,11 +1380,11 @@ void rx_process(struct mps_conn *c, struct mps_subflow *sf)
 		sf->rlen -= sf->roff;
 		sf->roff = 0;
 	}
-	conn_push(c);
+	mps_conn_push(c);
 	if (mps_conn_closed(c))
 		return;
-	app_update_read(c);
-	conn_check_done(c);
+	mps_conn_app_update_read(c);
+	mps_conn_check_done(c);
 }
 
 /* The app can take more: drain rxq (MP) or resume the plain relay. */
@@ -1399,7 +1399,7 @@ static void app_on_write(struct ev_loop *loop, ev_io *w, int revents)
 		c->rx_blocked = 0;
 		if (!sf)
 			return;
-		rx_process(c, sf);
+		mps_conn_rx_process(c, sf);
 		if (!mps_conn_closed(c) && !c->rx_blocked && sf->fd >= 0)
 			ev_io_start(loop, &sf->rio);
 		return;
@@ -1430,7 +1430,7 @@ static void app_on_write(struct ev_loop *loop, ev_io *w, int revents)
 	ev_io_stop(loop, w);
 	fin_to_app(c);
 	ack_update(c); /* the window opened */
-	conn_check_done(c);
+	mps_conn_check_done(c);
 }
 
 /* Every app descriptor is closed (or errored). */
@@ -1441,7 +1441,7 @@ static void conn_app_hup(struct mps_conn *c)
 	if (atomic_load(&c->sock->linger0)) {
 		/* close() with SO_LINGER {1, 0}: an abortive close, as TCP's RST. */
 		mps_info("conn %s: resetting: the app closed with SO_LINGER {1, 0}", c->peer_str);
-		conn_abort(c, MPS_CR_ABORT, 1, NULL);
+		mps_conn_abort(c, MPS_CR_ABORT, 1, NULL);
 		return;
 	}
 	if (c->rx_blocked || !rxq_empty(c)) {
@@ -1450,21 +1450,21 @@ static void conn_app_hup(struct mps_conn *c)
 		         "as TCP does",
 		         c->peer_str, (unsigned long long)(c->rxq.end - c->rxq.una),
 		         c->rx_blocked ? " (and more in a subflow)" : "");
-		conn_abort(c, MPS_CR_ABORT, 1, NULL);
+		mps_conn_abort(c, MPS_CR_ABORT, 1, NULL);
 		return;
 	}
 	/* Drain what the app wrote before closing; EOF then ends our stream. */
 	if (!c->app_eof) {
 		if (c->tx_mode == TX_HOLD)
 			c->window_expired = 1;
-		app_update_read(c);
+		mps_conn_app_update_read(c);
 		ev_feed_event(c->loop, &c->app_r, EV_READ);
 	}
 	if (!mps_conn_rcv_fin(c)) {
 		ev_timer_set(&c->fin_timer, FIN_WAIT_TIMEOUT, 0.);
 		ev_timer_start(c->loop, &c->fin_timer);
 	}
-	conn_check_done(c);
+	mps_conn_check_done(c);
 }
 
 /* ------------------------------------------------------------- negotiation */
@@ -1501,7 +1501,7 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 		mps_kex_server_begin(&c->kex, c->nego.remote_pub);
 		rc = mps_kex_server_finish(&c->kex, NULL, NULL, server_token_ok, c);
 		if (rc) {
-			conn_abort(c, rc == -EINVAL ? MPS_CR_PROTOCOL : MPS_CR_INTERNAL, 0,
+			mps_conn_abort(c, rc == -EINVAL ? MPS_CR_PROTOCOL : MPS_CR_INTERNAL, 0,
 			           rc == -EINVAL ? "negotiation: HELLO's public value is a "
 			                           "low-order point"
 			                         : "key exchange failed");
@@ -1514,16 +1514,16 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 		c->remote_idsn = mps_kex_idsn_c(c->nego.remote_pub);
 		memcpy(h.pub, c->kex.kp.pub, sizeof(h.pub));
 		mps_frame_put_hello(fr, MPS_F_HELLO_ACK, &h);
-		queue_ctl(sf, fr, sizeof(fr));
+		mps_sf_queue_ctl(sf, fr, sizeof(fr));
 		c->snd_start = c->snd_nxt = c->snd_una = c->snd_max = my_idsn + 1;
 		sb_restart(c, c->snd_start);
 		c->snd_edge = c->snd_start + c->nego.remote_wnd;
 		c->tx_mode = TX_MP;
-		server_advertise(c, sf);
+		mps_path_server_advertise(c, sf);
 	} else {
 		rc = mps_kex_client_finish(&c->kex, c->nego.remote_pub);
 		if (rc) {
-			conn_abort(c, rc == -EINVAL ? MPS_CR_PROTOCOL : MPS_CR_INTERNAL, 0,
+			mps_conn_abort(c, rc == -EINVAL ? MPS_CR_PROTOCOL : MPS_CR_INTERNAL, 0,
 			           rc == -EINVAL ? "negotiation: HELLO_ACK's public value gives no "
 			                           "usable key"
 			                         : "key exchange failed");
@@ -1553,7 +1553,7 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 	sf->ready = 1;
 	sf->peer_live = 1; /* the HELLO exchange ran on it */
 	sf->roff = MPS_HELLO_LEN;
-	sf->ifindex = ifindex_of(&sf->local);
+	sf->ifindex = mps_path_ifindex_of(&sf->local);
 	mps_netmon_start(c->loop);
 	c->last_progress = ev_now(c->loop);
 	ev_timer_set(&c->watchdog, 1., 1.);
@@ -1573,7 +1573,7 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 
 			sf->backup = 1;
 			mps_frame_put_prio(fr, MPS_PF_BACKUP);
-			queue_ctl(sf, fr, sizeof(fr));
+			mps_sf_queue_ctl(sf, fr, sizeof(fr));
 		}
 	}
 	ev_timer_stop(c->loop, &c->nego_timer);
@@ -1582,7 +1582,7 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 		 c->role == MPS_CLIENT ? "client" : "server");
 }
 
-void apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v)
+void mps_conn_apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v)
 {
 	char msg[160];
 
@@ -1628,15 +1628,15 @@ void apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_ver
 		}
 		break;
 	case MPS_NV_ABORT:
-		conn_abort(c, MPS_CR_PROTOCOL, 0, c->nego.why);
+		mps_conn_abort(c, MPS_CR_PROTOCOL, 0, c->nego.why);
 		return;
 	case MPS_NV_ERROR:
 		snprintf(msg, sizeof(msg), "negotiation: %s", c->nego.why);
-		conn_abort(c, MPS_CR_PROTOCOL, 0, msg);
+		mps_conn_abort(c, MPS_CR_PROTOCOL, 0, msg);
 		return;
 	}
 	if (!mps_conn_closed(c))
-		rx_process(c, sf);
+		mps_conn_rx_process(c, sf);
 }
 
 static void nego_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -1645,13 +1645,13 @@ static void nego_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 	if (c->role == MPS_CLIENT) {
 		if (c->nsf)
-			apply_verdict(c, c->sf[0], mps_nego_timeout(&c->nego));
+			mps_conn_apply_verdict(c, c->sf[0], mps_nego_timeout(&c->nego));
 		return;
 	}
 	/* Server: the banner window is over.  Release only if the app has
 	 * actually written; otherwise keep waiting for the client. */
 	c->window_expired = 1;
-	app_update_read(c);
+	mps_conn_app_update_read(c);
 }
 
 static void hello_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -1665,7 +1665,7 @@ static void hello_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	mps_info("conn %s: HELLO incomplete (%zu of %u bytes) %.1f s after its first bytes",
 	         c->peer_str, c->sf[0]->rlen, (unsigned)MPS_HELLO_LEN,
 	         mps_nego_hello_timeout_us(c->sf[0]->rtt_us) / 1e6);
-	apply_verdict(c, c->sf[0], mps_nego_hello_stalled(&c->nego));
+	mps_conn_apply_verdict(c, c->sf[0], mps_nego_hello_stalled(&c->nego));
 }
 
 /* ------------------------------------------------------------- connect */
@@ -1706,13 +1706,13 @@ static void client_established(struct mps_conn *c)
 		c->sock->local_len = len;
 		pthread_mutex_unlock(&c->sock->lock);
 	}
-	sf->rtt_us = tcp_rtt_us(sf->fd);
+	sf->rtt_us = mps_conn_tcp_rtt_us(sf->fd);
 	sf->ready = 1;
 	if (c->tx_mode == TX_MP) {
 		sf->state = SF_NEGO;
 		memcpy(h.pub, c->kex.kp.pub, sizeof(h.pub));
 		mps_frame_put_hello(fr, MPS_F_HELLO, &h);
-		queue_ctl(sf, fr, sizeof(fr));
+		mps_sf_queue_ctl(sf, fr, sizeof(fr));
 		if (c->gw) {
 			/* the request rides with the HELLO (gw_timer runs) */
 			if (gw_queue_request(c, sf))
@@ -1726,10 +1726,10 @@ static void client_established(struct mps_conn *c)
 	} else
 		sf->state = SF_ACTIVE; /* the plain reconnect */
 	ev_io_start(c->loop, &sf->rio);
-	sf_flush(c, sf);
-	conn_push(c);
+	mps_sf_flush(c, sf);
+	mps_conn_push(c);
 	if (!mps_conn_closed(c))
-		app_update_read(c);
+		mps_conn_app_update_read(c);
 }
 
 static void conn_on_connected(struct ev_loop *loop, ev_io *w, int revents)
@@ -1753,12 +1753,12 @@ static void conn_on_connected(struct ev_loop *loop, ev_io *w, int revents)
 			char msg[128];
 
 			snprintf(msg, sizeof(msg), "plain reconnect failed: %s", strerror(err));
-			conn_abort(c, 0, 0, msg);
+			mps_conn_abort(c, 0, 0, msg);
 			return;
 		}
 		atomic_store(&c->sock->so_error, err);
 		mps_dbg("conn %s: connect failed: %s", c->peer_str, strerror(err));
-		conn_abort(c, 0, 0, NULL);
+		mps_conn_abort(c, 0, 0, NULL);
 		return;
 	}
 	client_established(c);
@@ -1790,7 +1790,7 @@ static int new_tcp_socket_fam(struct mps_conn *c, int family, int kmptcp)
 	/* Out of the app's range; if there is no room it stays low: the
 	 * fallback must not fail for that. */
 	fd = mps_ifd_take(fd, 1);
-	apply_opts(c, fd);
+	mps_sf_apply_opts(c, fd);
 	if (c->bound && c->bind_addr.ss_family == family) {
 		mps_real.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (bind(fd, (struct sockaddr *)&c->bind_addr, c->bind_len) != 0) {
@@ -1824,7 +1824,7 @@ static void client_fallback(struct mps_conn *c, const char *why)
 					(int64_t)time(NULL), mps_config()->plain_cache_ttl,
 					!c->nego.timed_out);
 	ev_timer_stop(c->loop, &c->nego_timer);
-	conn_del_sf(c, sf);
+	mps_sf_conn_del(c, sf);
 	mps_sf_close_probe(c->loop, sf);
 	c->rx_mode = RX_PLAIN;
 	c->tx_mode = TX_PLAIN;
@@ -1833,12 +1833,12 @@ static void client_fallback(struct mps_conn *c, const char *why)
 	mps_conn_set_state(c, mps_conn_state_with(0, 0, mps_conn_rcv_fin(c)));
 	fd = new_tcp_socket(c);
 	if (fd < 0) {
-		conn_abort(c, 0, 0, "plain reconnect: cannot create a socket");
+		mps_conn_abort(c, 0, 0, "plain reconnect: cannot create a socket");
 		return;
 	}
-	nsf = sf_attach_new(c, fd, SF_CONNECTING);
+	nsf = mps_sf_attach_new(c, fd, SF_CONNECTING);
 	if (!nsf) {
-		conn_abort(c, 0, 0, "plain reconnect: out of memory");
+		mps_conn_abort(c, 0, 0, "plain reconnect: out of memory");
 		return;
 	}
 	nsf->remote = c->peer;
@@ -1848,7 +1848,7 @@ static void client_fallback(struct mps_conn *c, const char *why)
 		ev_io_start(c->loop, &c->conn_w);
 		return;
 	}
-	conn_abort(c, 0, 0, "plain reconnect failed");
+	mps_conn_abort(c, 0, 0, "plain reconnect failed");
 }
 
 /* ------------------------------------------------------------- gateway */
@@ -1886,7 +1886,7 @@ static int gw_queue_frame(struct mps_conn *c, struct mps_subflow *sf, const uint
 	if (!copy)
 		return -1;
 	memcpy(copy, fr, len);
-	seg = seg_add(sf);
+	seg = mps_sf_seg_add(sf);
 	if (!seg) {
 		free(copy);
 		return -1;
@@ -1927,7 +1927,7 @@ static void gw_give_up(struct mps_conn *c, int err)
 		mps_warn("conn %s: no gateway reachable: connect fails (%s)", c->peer_str,
 			 strerror(err));
 		atomic_store(&c->sock->so_error, err);
-		conn_abort(c, 0, 0, NULL);
+		mps_conn_abort(c, 0, 0, NULL);
 		return;
 	}
 	if (!atomic_exchange(&told, 1))
@@ -1946,14 +1946,14 @@ static void gw_give_up(struct mps_conn *c, int err)
 	fd = new_tcp_socket(c);
 	if (fd < 0) {
 		atomic_store(&c->sock->so_error, -fd);
-		conn_abort(c, 0, 0, NULL);
+		mps_conn_abort(c, 0, 0, NULL);
 		return;
 	}
-	nsf = sf_attach_new(c, fd, SF_CONNECTING);
+	nsf = mps_sf_attach_new(c, fd, SF_CONNECTING);
 	if (!nsf) {
 		mps_ifd_close(fd);
 		atomic_store(&c->sock->so_error, ENOMEM);
-		conn_abort(c, 0, 0, NULL);
+		mps_conn_abort(c, 0, 0, NULL);
 		return;
 	}
 	nsf->remote = c->peer;
@@ -1964,7 +1964,7 @@ static void gw_give_up(struct mps_conn *c, int err)
 		return;
 	}
 	atomic_store(&c->sock->so_error, errno);
-	conn_abort(c, 0, 0, NULL);
+	mps_conn_abort(c, 0, 0, NULL);
 }
 
 /* Connect subflow 1 to gateway c->gw_idx, or the next one that can be
@@ -2000,7 +2000,7 @@ static void gw_attempt(struct mps_conn *c)
 			fd = sf->fd;
 		} else {
 			if (sf) {
-				conn_del_sf(c, sf);
+				mps_sf_conn_del(c, sf);
 				mps_sf_free(c->loop, sf, 1);
 			}
 			ev_io_stop(c->loop, &c->conn_w);
@@ -2011,7 +2011,7 @@ static void gw_attempt(struct mps_conn *c)
 				c->gw_idx++;
 				continue;
 			}
-			sf = sf_attach_new(c, fd, SF_CONNECTING);
+			sf = mps_sf_attach_new(c, fd, SF_CONNECTING);
 			if (!sf) {
 				mps_ifd_close(fd);
 				err = ENOMEM;
@@ -2042,7 +2042,7 @@ static void gw_attempt(struct mps_conn *c)
 	if (c->nsf) {
 		struct mps_subflow *sf = c->sf[0];
 
-		conn_del_sf(c, sf);
+		mps_sf_conn_del(c, sf);
 		mps_sf_free(c->loop, sf, 1);
 	}
 	ev_io_stop(c->loop, &c->conn_w);
@@ -2059,7 +2059,7 @@ static void gw_failed(struct mps_conn *c, int err, const char *why)
 		atomic_store(&c->sock->so_error, err);
 		mps_warn("conn %s: gateway %s: %s", c->peer_str,
 			 mps_addr_str(&c->gw_peer, a, sizeof(a)), why);
-		conn_abort(c, 0, 0, NULL);
+		mps_conn_abort(c, 0, 0, NULL);
 		return;
 	}
 	mps_warn("conn %s: gateway %s: %s (%s)", c->peer_str,
@@ -2077,7 +2077,7 @@ static void gw_refuse(struct mps_conn *c, const char *why)
 	char msg[256];
 
 	snprintf(msg, sizeof(msg), "gateway: request refused, nothing sent back: %s", why);
-	conn_abort(c, 0, 0, msg);
+	mps_conn_abort(c, 0, 0, msg);
 }
 
 /* Gateway: the bytes after the client's HELLO must be one GWREQ whose
@@ -2150,7 +2150,7 @@ static void gw_server_request(struct mps_conn *c, struct mps_subflow *sf)
 	if (mps_conn_closed(c))
 		return;
 	sf->roff = MPS_HELLO_LEN + (size_t)rc;
-	rx_process(c, sf);
+	mps_conn_rx_process(c, sf);
 }
 
 static void gw_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v)
@@ -2176,7 +2176,7 @@ static void gw_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego
 		/* the gateway bounds its own connect and answers ETIMEDOUT */
 		ev_timer_set(&c->gw_timer, GW_REPLY_TIMEOUT, 0.);
 		ev_timer_start(c->loop, &c->gw_timer);
-		rx_process(c, sf);
+		mps_conn_rx_process(c, sf);
 		return;
 	}
 	snprintf(msg, sizeof(msg), "no HELLO_ACK (%s)", c->nego.why ? c->nego.why : "?");
@@ -2193,7 +2193,7 @@ static int gw_client_reply(struct mps_conn *c, const uint8_t *msg, size_t len)
 
 	if (c->role != MPS_CLIENT || !c->gw_wait ||
 	    mps_gwreq_decode_reply(msg, len, &r, &why) != (int)len) {
-		conn_abort(c, MPS_CR_PROTOCOL, 1, "gateway: unexpected GWREPLY");
+		mps_conn_abort(c, MPS_CR_PROTOCOL, 1, "gateway: unexpected GWREPLY");
 		return 1;
 	}
 	ev_timer_stop(c->loop, &c->gw_timer);
@@ -2203,7 +2203,7 @@ static int gw_client_reply(struct mps_conn *c, const uint8_t *msg, size_t len)
 	if (c->kex.have_psk &&
 	    (!r.has_confirm || !mps_kex_confirm_ok(c->kex.keys.confirm_s, r.confirm))) {
 		atomic_store(&c->sock->so_error, ECONNREFUSED);
-		conn_abort(c, MPS_CR_PROTOCOL, 1,
+		mps_conn_abort(c, MPS_CR_PROTOCOL, 1,
 			   r.has_confirm ? "gateway: wrong CONFIRM (not the gateway of our key)"
 					 : "gateway: reply without CONFIRM");
 		return 1;
@@ -2213,7 +2213,7 @@ static int gw_client_reply(struct mps_conn *c, const uint8_t *msg, size_t len)
 		mps_info("conn %s: gateway %s: %s", c->peer_str,
 			 mps_addr_str(&c->gw_peer, a, sizeof(a)), mps_gwreq_result_name(r.result));
 		atomic_store(&c->sock->so_error, err);
-		conn_abort(c, 0, 0, NULL);
+		mps_conn_abort(c, 0, 0, NULL);
 		return 1;
 	}
 	mps_info("conn %s: connected through gateway %s", c->peer_str,
@@ -2265,16 +2265,16 @@ static void gw_reply_run(struct ev_loop *loop, void *arg)
 	pthread_mutex_unlock(&r->s->lock);
 	r->rc = -ENOTCONN;
 	if (c && !mps_conn_closed(c) && c->gw && c->gw_wait && c->role == MPS_SERVER) {
-		sf = c->nsf && sf_usable(c->sf[0]) ? c->sf[0] : best_usable(c);
+		sf = c->nsf && mps_sf_usable(c->sf[0]) ? c->sf[0] : mps_sf_best_usable(c);
 		n = mps_gwreq_put_reply(msg, sizeof(msg), r->result,
 					c->kex.have_psk ? c->kex.keys.confirm_s : NULL);
 		n = n ? mps_frame_put_gw(fr, MPS_F_GWREPLY, msg, n) : 0;
 		if (sf && n && gw_queue_frame(c, sf, fr, n) == 0) {
 			r->rc = 0;
 			c->gw_wait = 0;
-			sf_flush(c, sf);
+			mps_sf_flush(c, sf);
 			if (!mps_conn_closed(c))
-				app_update_read(c);
+				mps_conn_app_update_read(c);
 		} else {
 			r->rc = -EIO;
 		}
@@ -2332,14 +2332,14 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	socklen_t len = sizeof(sf->local);
 
 	c->loop = loop;
-	reaper_arm(loop);
+	mps_conn_reaper_arm(loop);
 	c->next = g_conns;
 	if (g_conns)
 		g_conns->prev = c;
 	g_conns = c;
 	mps_stat_new(c);
 	if (hup_watch(c) != 0) {
-		conn_abort(c, MPS_CR_INTERNAL, 0, "cannot watch the app's descriptor");
+		mps_conn_abort(c, MPS_CR_INTERNAL, 0, "cannot watch the app's descriptor");
 		return;
 	}
 	if (c->role == MPS_CLIENT) {
@@ -2356,7 +2356,7 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	}
 	/* Server: wait for the client's first bytes; hold the app's. */
 	mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
-	sf->rtt_us = tcp_rtt_us(sf->fd);
+	sf->rtt_us = mps_conn_tcp_rtt_us(sf->fd);
 	if (c->gw) {
 		/* a gateway listener's: an authenticated request in time, or
 		 * closed without a byte back; no banner window (the daemon
@@ -2472,17 +2472,17 @@ int mps_conn_start(const struct mps_conn_params *p)
 	c->hello_timer.data = c;
 	ev_init(&c->fin_timer, fin_on_timer);
 	c->fin_timer.data = c;
-	ev_init(&c->outage_timer, outage_on_timer);
+	ev_init(&c->outage_timer, mps_resil_outage_on_timer);
 	c->outage_timer.data = c;
-	ev_init(&c->rejoin_timer, rejoin_on_timer);
+	ev_init(&c->rejoin_timer, mps_resil_rejoin_on_timer);
 	c->rejoin_timer.data = c;
-	ev_init(&c->pm_timer, pm_on_timer);
+	ev_init(&c->pm_timer, mps_path_pm_on_timer);
 	c->pm_timer.data = c;
-	ev_init(&c->park_timer, park_on_timer);
+	ev_init(&c->park_timer, mps_sf_park_on_timer);
 	c->park_timer.data = c;
-	ev_init(&c->watchdog, watchdog_on_timer);
+	ev_init(&c->watchdog, mps_resil_watchdog_on_timer);
 	c->watchdog.data = c;
-	ev_init(&c->stale_tick, stale_on_tick);
+	ev_init(&c->stale_tick, mps_resil_stale_on_tick);
 	c->stale_tick.data = c;
 	ev_init(&c->gw_timer, gw_on_timer);
 	c->gw_timer.data = c;
@@ -2616,10 +2616,10 @@ int mps_conn_tcp_info(struct mps_sock *s, void *val, socklen_t *len, int *err)
 			continue;
 		/* The subflow the default scheduler would pick: lowest RTT
 		 * among those carrying data. */
-		if (!found || sf_usable(sf) > best_usable ||
-		    (sf_usable(sf) == best_usable && ti.tcpi_rtt < best.tcpi_rtt)) {
+		if (!found || mps_sf_usable(sf) > best_usable ||
+		    (mps_sf_usable(sf) == best_usable && ti.tcpi_rtt < best.tcpi_rtt)) {
 			best = ti;
-			best_usable = sf_usable(sf);
+			best_usable = mps_sf_usable(sf);
 			found = 1;
 		}
 	}
@@ -2661,7 +2661,7 @@ void mps_conn_exit_drain(struct ev_loop *loop)
 		c->exiting = 1;
 		if (c->tx_mode == TX_HOLD)
 			c->window_expired = 1;
-		app_update_read(c);
+		mps_conn_app_update_read(c);
 		if (ev_is_active(&c->app_r))
 			ev_feed_event(loop, &c->app_r, EV_READ);
 	}
@@ -2669,7 +2669,7 @@ void mps_conn_exit_drain(struct ev_loop *loop)
 
 static int conn_drained(const struct mps_conn *c)
 {
-	if (mps_conn_closed(c) || (c->tx_mode != TX_PLAIN && n_usable(c) == 0) ||
+	if (mps_conn_closed(c) || (c->tx_mode != TX_PLAIN && mps_sf_n_usable(c) == 0) ||
 	    (c->tx_mode == TX_PLAIN && (!c->nsf || c->sf[0]->wr_dead)))
 		return 1;
 	if (atomic_load(&c->sock->state) == MPS_SS_CONNECTING)

@@ -1,6 +1,6 @@
 /* path.c - which paths a connection uses (shim thread only).
  *
- * The client's path manager (pm_fill: which subflows to open, from which
+ * The client's path manager (mps_path_pm_fill: which subflows to open, from which
  * local address to which announced one) and the join handshake of the
  * subflows it opens; the server's address announcements (ADD_ADDR,
  * REMOVE_ADDR) and the attaching of verified joins; path events from
@@ -88,7 +88,7 @@ static unsigned g_ifx_next;
 
 static unsigned ifindex_lookup(const struct sockaddr_storage *ssp);
 
-unsigned ifindex_of(const struct sockaddr_storage *ss)
+unsigned mps_path_ifindex_of(const struct sockaddr_storage *ss)
 {
 	struct sockaddr_storage a = *ss;
 	unsigned idx, k;
@@ -193,7 +193,7 @@ static struct la_cache {
 } g_la_cache[4];
 static unsigned g_la_gen;
 
-static int g_pm_first; /* pm_fill runs from pm_on_timer */
+static int g_pm_first; /* mps_path_pm_fill runs from mps_path_pm_on_timer */
 
 static int local_addrs_cached(struct mps_conn *c, const struct mps_config *cfg, int family,
                               int loop_scope, struct mps_local_addr *out, int max)
@@ -216,7 +216,7 @@ static int local_addrs_cached(struct mps_conn *c, const struct mps_config *cfg, 
 	return max;
 }
 
-void server_advertise(struct mps_conn *c, struct mps_subflow *sf)
+void mps_path_server_advertise(struct mps_conn *c, struct mps_subflow *sf)
 {
 	struct mps_config cfg_tmp;
 	const struct mps_config *cfg = steer_cfg(c, &cfg_tmp);
@@ -244,7 +244,7 @@ void server_advertise(struct mps_conn *c, struct mps_subflow *sf)
 	else
 		memcpy(a.addr, &((struct sockaddr_in6 *)&primary)->sin6_addr, 16);
 	a.addr_id = 0;
-	queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a));
+	mps_sf_queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a));
 	note_announced(c, &a);
 	loop_scope = addr_is_loopback(&primary);
 	n = local_addrs_cached(c, cfg, fam, loop_scope, la, (int)MPS_ARRAY_SIZE(la));
@@ -256,7 +256,7 @@ void server_advertise(struct mps_conn *c, struct mps_subflow *sf)
 			continue;
 		a.addr_id = id++;
 		memcpy(a.addr, la[i].addr, 16);
-		queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a));
+		mps_sf_queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a));
 		note_announced(c, &a);
 	}
 	c->next_addr_id = id;
@@ -271,7 +271,7 @@ static void client_join_failed(struct mps_conn *c, struct mps_subflow *sf, const
 	mps_info("conn %s: subflow %d to %s failed: %s", c->peer_str, sf->id,
 	         mps_addr_str(&sf->remote, r, sizeof(r)), why);
 	mps_stat(c, sf, MPS_MIB_SF_FAILED, 1);
-	conn_del_sf(c, sf);
+	mps_sf_conn_del(c, sf);
 	mps_sf_free(c->loop, sf, 1);
 	/* A join that failed slowly (neighbour resolution, SYN timeouts) was
 	 * started while the path was still coming up: try again soon rather
@@ -287,7 +287,7 @@ static void client_join_failed(struct mps_conn *c, struct mps_subflow *sf, const
 	}
 }
 
-void client_join_connected(struct mps_conn *c, struct mps_subflow *sf)
+void mps_path_client_join_connected(struct mps_conn *c, struct mps_subflow *sf)
 {
 	struct mps_join j;
 	uint8_t fr[MPS_JOIN_LEN];
@@ -302,7 +302,7 @@ void client_join_connected(struct mps_conn *c, struct mps_subflow *sf)
 	}
 	len = sizeof(sf->local);
 	mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
-	sf->rtt_us = tcp_rtt_us(sf->fd);
+	sf->rtt_us = mps_conn_tcp_rtt_us(sf->fd);
 	sf->nonce_local = random32();
 	memset(&j, 0, sizeof(j));
 	j.token = c->remote_token;
@@ -310,16 +310,16 @@ void client_join_connected(struct mps_conn *c, struct mps_subflow *sf)
 	j.addr_id = sf->local_id;
 	j.jflags = sf->backup ? MPS_JF_BACKUP : 0;
 	mps_frame_put_join(fr, &j);
-	queue_ctl(sf, fr, sizeof(fr));
+	mps_sf_queue_ctl(sf, fr, sizeof(fr));
 	sf->state = SF_JOIN_SENT;
 	ev_io_start(c->loop, &sf->rio);
 	ev_timer_set(&sf->jtimer, JOIN_TIMEOUT, 0.);
 	ev_timer_start(c->loop, &sf->jtimer);
-	sf_flush(c, sf);
+	mps_sf_flush(c, sf);
 }
 
 /* JOIN_ACK on a client join: check the server's HMAC, answer with ours. */
-void client_join_ack(struct mps_conn *c, struct mps_subflow *sf)
+void mps_path_client_join_ack(struct mps_conn *c, struct mps_subflow *sf)
 {
 	struct mps_frame f;
 	const char *why = NULL;
@@ -343,18 +343,18 @@ void client_join_ack(struct mps_conn *c, struct mps_subflow *sf)
 		mps_warn("conn %s: subflow %d: JOIN_ACK with a wrong HMAC, subflow closed",
 		         c->peer_str, sf->id);
 		mps_stat(c, sf, MPS_MIB_SF_FAILED, 1);
-		conn_del_sf(c, sf);
+		mps_sf_conn_del(c, sf);
 		mps_sf_free(c->loop, sf, 1);
 		return;
 	}
 	mps_crypto_join_hmac_k(c->kex.keys.join_key_c, sf->nonce_local, sf->nonce_remote, mac);
 	mps_frame_put_join_ok(fr, mac);
-	queue_ctl(sf, fr, sizeof(fr));
+	mps_sf_queue_ctl(sf, fr, sizeof(fr));
 	sf->roff += (size_t)rc;
 	sf->state = SF_ACTIVE;
 	sf->ready = 1;
 	ev_timer_stop(c->loop, &sf->jtimer);
-	outage_end(c);
+	mps_resil_outage_end(c);
 	{
 		char l[64], r[64];
 
@@ -363,12 +363,12 @@ void client_join_ack(struct mps_conn *c, struct mps_subflow *sf)
 		         mps_addr_str(&sf->remote, r, sizeof(r)));
 	}
 	mps_stat(c, sf, MPS_MIB_SF_JOINED, 1);
-	update_lowat(c);
-	sf_flush(c, sf);
-	rx_process(c, sf);
+	mps_sf_update_lowat(c);
+	mps_sf_flush(c, sf);
+	mps_conn_rx_process(c, sf);
 }
 
-void sf_on_jtimer(struct ev_loop *loop, ev_timer *w, int revents)
+void mps_path_sf_on_jtimer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mps_subflow *sf = w->data;
 
@@ -394,7 +394,7 @@ static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t
 	mps_alloc_shim(0);
 	if (fd < 0)
 		return;
-	apply_opts(c, fd);
+	mps_sf_apply_opts(c, fd);
 	memset(&src, 0, sizeof(src));
 	src.ss_family = (sa_family_t)la->family;
 	if (la->family == AF_INET)
@@ -410,7 +410,7 @@ static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t
 	if (!la->loopback)
 		mps_real.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, la->ifname,
 		                    (socklen_t)strlen(la->ifname));
-	sf = sf_attach_new(c, fd, SF_CONNECTING);
+	sf = mps_sf_attach_new(c, fd, SF_CONNECTING);
 	if (!sf)
 		return;
 	sf->local = src;
@@ -440,7 +440,7 @@ static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t
  * (on-link pairs only, where an interface shares a subnet with one of the
  * server's addresses; every pair otherwise), at most MPTCPSHIM_MAX_SUBFLOWS
  * in all.  Pairs that cannot route simply fail. */
-void pm_fill(struct mps_conn *c)
+void mps_path_pm_fill(struct mps_conn *c)
 {
 	struct mps_config cfg_tmp;
 	const struct mps_config *cfg = steer_cfg(c, &cfg_tmp);
@@ -510,7 +510,7 @@ void pm_fill(struct mps_conn *c)
 	}
 }
 
-void pm_on_add_addr(struct mps_conn *c, const struct mps_addr *a)
+void mps_path_pm_on_add_addr(struct mps_conn *c, const struct mps_addr *a)
 {
 	struct mps_remote *r = NULL;
 	int i;
@@ -579,17 +579,17 @@ void pm_gate_bytes(struct mps_conn *c)
 	ev_timer_start(c->loop, &c->pm_timer);
 }
 
-void pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+void mps_path_pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mps_conn *c = w->data;
 
 	c->pm_gate = 2;
 	g_pm_first = 1;
-	pm_fill(c);
+	mps_path_pm_fill(c);
 	g_pm_first = 0;
 }
 
-void pm_on_remove_addr(struct mps_conn *c, uint8_t id)
+void mps_path_pm_on_remove_addr(struct mps_conn *c, uint8_t id)
 {
 	int i;
 
@@ -601,7 +601,7 @@ void pm_on_remove_addr(struct mps_conn *c, uint8_t id)
 
 		/* The first subflow went to the address announced as id 0. */
 		if (sf->remote_id == id)
-			drop_sf(c, sf, "address withdrawn by the server");
+			mps_resil_drop_sf(c, sf, "address withdrawn by the server");
 	}
 }
 
@@ -611,24 +611,24 @@ void mps_conn_attach_join(struct mps_conn *c, struct mps_subflow *sf)
 {
 	char r[64];
 
-	if (conn_add_sf(c, sf)) {
+	if (mps_sf_conn_add(c, sf)) {
 		mps_join_drop(c->loop, sf, "too many subflows");
 		return;
 	}
 	sf->state = SF_ACTIVE;
 	sf->ready = 1;
 	sf->peer_live = 1; /* its JOIN_OK says the client has it */
-	sf->rtt_us = tcp_rtt_us(sf->fd);
-	sf->ifindex = ifindex_of(&sf->local);
-	apply_opts(c, sf->fd);
+	sf->rtt_us = mps_conn_tcp_rtt_us(sf->fd);
+	sf->ifindex = mps_path_ifindex_of(&sf->local);
+	mps_sf_apply_opts(c, sf->fd);
 	mps_info("conn %s: subflow %d from %s joined", c->peer_str, sf->id,
 	         mps_addr_str(&sf->remote, r, sizeof(r)));
 	mps_stat(c, sf, MPS_MIB_SF_JOINED, 1);
-	outage_end(c);
-	update_lowat(c);
-	rx_process(c, sf);
+	mps_resil_outage_end(c);
+	mps_sf_update_lowat(c);
+	mps_conn_rx_process(c, sf);
 	if (!mps_conn_closed(c))
-		conn_push(c);
+		mps_conn_push(c);
 }
 
 /* ------------------------------------------------------------- path events
@@ -659,7 +659,7 @@ static void drop_matching(struct mps_conn *c, int family, const uint8_t *addr, u
 		int match = addr ? local_is(sf, family, addr) : (ifindex && sf->ifindex == ifindex);
 
 		if (match)
-			drop_sf(c, sf, why);
+			mps_resil_drop_sf(c, sf, why);
 	}
 }
 
@@ -667,7 +667,7 @@ static void server_addr_event(struct mps_conn *c, int family, const uint8_t *add
 {
 	struct mps_config cfg_tmp;
 	const struct mps_config *cfg = steer_cfg(c, &cfg_tmp);
-	struct mps_subflow *sf = best_usable(c);
+	struct mps_subflow *sf = mps_sf_best_usable(c);
 	struct sockaddr_storage ss;
 	struct mps_addr a;
 	uint8_t fr[MPS_ADD_ADDR_MAX_LEN];
@@ -688,7 +688,7 @@ static void server_addr_event(struct mps_conn *c, int family, const uint8_t *add
 			continue;
 		if (!added) {
 			/* Withdraw it: clients stop using it at once. */
-			queue_ctl(sf, fr, mps_frame_put_remove_addr(fr, r->id));
+			mps_sf_queue_ctl(sf, fr, mps_frame_put_remove_addr(fr, r->id));
 			r->valid = 0;
 			mps_info("conn %s: address id %u withdrawn", c->peer_str, r->id);
 		}
@@ -698,7 +698,7 @@ static void server_addr_event(struct mps_conn *c, int family, const uint8_t *add
 		return;
 	{
 		struct sockaddr_storage first = c->sf[0]->local;
-		unsigned idx = ifindex_of(&ss);
+		unsigned idx = mps_path_ifindex_of(&ss);
 		int named;
 
 		mps_alloc_shim(1); /* libc's socket: see mps_pm_local_addrs */
@@ -719,7 +719,7 @@ static void server_addr_event(struct mps_conn *c, int family, const uint8_t *add
 		return;
 	a.addr_id = c->next_addr_id++;
 	memcpy(a.addr, addr, family == AF_INET ? 4 : 16);
-	if (queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a)) == 0)
+	if (mps_sf_queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a)) == 0)
 		note_announced(c, &a);
 }
 
@@ -739,9 +739,9 @@ void mps_conn_on_addr_event(int family, const uint8_t *addr, unsigned ifindex, i
 		if (c->role == MPS_SERVER)
 			server_addr_event(c, family, addr, added);
 		else if (added && c->pm_gate != 1) /* waiting: its timer fills */
-			pm_fill(c);
+			mps_path_pm_fill(c);
 		if (!mps_conn_closed(c))
-			conn_push(c);
+			mps_conn_push(c);
 	}
 }
 
@@ -749,7 +749,7 @@ void mps_conn_on_addr_event(int family, const uint8_t *addr, unsigned ifindex, i
  * route before (a device-bound socket with no route takes the server for a
  * neighbour on its link: its SYN waits for an ARP answer that never
  * comes, then for TCP's SYN backoff, 1 s and 3 s later).  Start it again
- * (pm_fill, right after) with the routing as it is now. */
+ * (mps_path_pm_fill, right after) with the routing as it is now. */
 static void restart_connecting_joins(struct mps_conn *c)
 {
 	int i;
@@ -758,7 +758,7 @@ static void restart_connecting_joins(struct mps_conn *c)
 		struct mps_subflow *sf = c->sf[i];
 
 		if (sf->state == SF_CONNECTING && sf->id != 1) {
-			conn_del_sf(c, sf);
+			mps_sf_conn_del(c, sf);
 			mps_sf_free(c->loop, sf, 1);
 		}
 	}
@@ -778,9 +778,9 @@ void mps_conn_on_link_event(unsigned ifindex, int up)
 			drop_matching(c, 0, NULL, ifindex, "interface down");
 		else if (c->role == MPS_CLIENT && c->pm_gate != 1) {
 			restart_connecting_joins(c);
-			pm_fill(c);
+			mps_path_pm_fill(c);
 		}
 		if (!mps_conn_closed(c))
-			conn_push(c);
+			mps_conn_push(c);
 	}
 }

@@ -100,7 +100,7 @@ int mps_set_scheduler(const char *name)
 		n++;
 		set_event(c, NULL, "scheduler", ops->name);
 		if (c->tx_mode == TX_MP)
-			conn_push(c);
+			mps_conn_push(c);
 	}
 	mps_info("set: scheduler %s (%d connection(s))", ops->name, n);
 	return n;
@@ -131,11 +131,11 @@ int mps_set_backup(const char *ifname, int on)
 			sf->backup = (uint8_t)on;
 			/* RFC 8684 3.3.8: the peer's scheduler learns it too */
 			mps_frame_put_prio(fr, on ? MPS_PF_BACKUP : 0);
-			queue_ctl(sf, fr, sizeof(fr));
+			mps_sf_queue_ctl(sf, fr, sizeof(fr));
 			n++;
 			set_event(c, sf, "backup", on ? "on" : "off");
 		}
-		conn_push(c);
+		mps_conn_push(c);
 	}
 	mps_info("set: interface %s backup %s (%d subflow(s))", ifname, on ? "on" : "off", n);
 	return n;
@@ -158,7 +158,7 @@ int mps_set_interface(const char *ifname, int on)
 			continue;
 		if (on) {
 			if (c->role == MPS_CLIENT)
-				pm_fill(c);
+				mps_path_pm_fill(c);
 		} else
 			for (i = c->nsf - 1; i >= 0 && !mps_conn_closed(c); i--) {
 				struct mps_subflow *sf = c->sf[i];
@@ -167,14 +167,14 @@ int mps_set_interface(const char *ifname, int on)
 					continue;
 				/* the last usable subflow stays: closing it would
 				 * stall the connection, not move it */
-				if (sf_usable(sf) && n_usable(c) <= 1)
+				if (mps_sf_usable(sf) && mps_sf_n_usable(c) <= 1)
 					continue;
 				set_event(c, sf, "interface", "off");
-				drop_sf(c, sf, "interface turned off (mptcpshim set)");
+				mps_resil_drop_sf(c, sf, "interface turned off (mptcpshim set)");
 				n++;
 			}
 		if (!mps_conn_closed(c))
-			conn_push(c);
+			mps_conn_push(c);
 	}
 	mps_info("set: interface %s %s (%d subflow(s) closed)", ifname, on ? "on" : "off", n);
 	return n;

@@ -136,7 +136,7 @@ void mps_stat_fallback(struct mps_conn *c, enum mps_mib_id id, const char *why)
 void mps_stat_lost(struct mps_conn *c, struct mps_subflow *sf, const char *why)
 {
 	char e[160], x[180];
-	int others = n_usable(c) - sf_usable(sf);
+	int others = mps_sf_n_usable(c) - mps_sf_usable(sf);
 
 	mps_mib_add(&c->st.mib, &g_proc, MPS_MIB_SF_LOST, 1);
 	/* Data in flight and another path to carry it: a failover, whose
@@ -156,7 +156,7 @@ void mps_stat_progress(struct mps_conn *c)
 	mps_mib_add(&c->st.mib, &g_proc, MPS_MIB_FAILOVERS, 1);
 	snprintf(x, sizeof(x), "stall_ms=%.0f", (ev_now(c->loop) - c->st.fo_since) * 1e3);
 	c->st.fo_since = 0;
-	mps_stat_event(c, best_usable(c), "failover", x);
+	mps_stat_event(c, mps_sf_best_usable(c), "failover", x);
 }
 
 void mps_stat_path(unsigned ifindex, int up)

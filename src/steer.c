@@ -236,14 +236,14 @@ static void reapply(struct ev_loop *loop, void *arg)
 				continue;
 			sf->backup = (uint8_t)b;
 			mps_frame_put_prio(fr, b ? MPS_PF_BACKUP : 0);
-			queue_ctl(sf, fr, sizeof(fr));
+			mps_sf_queue_ctl(sf, fr, sizeof(fr));
 			mps_info("conn %s: policy reloaded: subflow %d (%s) %s", c->peer_str,
 			         sf->id, ifname, b ? "backup" : "regular");
 		}
 		if (c->role == MPS_CLIENT)
-			pm_fill(c); /* new interfaces or subflows per path */
+			mps_path_pm_fill(c); /* new interfaces or subflows per path */
 		if (!mps_conn_closed(c))
-			conn_push(c);
+			mps_conn_push(c);
 	}
 }
 

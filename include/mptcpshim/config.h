@@ -7,9 +7,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define MPS_IFNAMSIZ 16 /* IF_NAMESIZE, without dragging net/if.h in */
+#include "mptcpshim/log.h" /* enum mps_log_level */
 
-enum mps_log_level { MPS_LOG_ERROR = 0, MPS_LOG_WARN, MPS_LOG_INFO, MPS_LOG_DEBUG };
+#define MPS_IFNAMSIZ 16 /* IF_NAMESIZE, without dragging net/if.h in */
 
 struct mps_peer_rule {
 	int family;        /* AF_INET or AF_INET6 */

@@ -73,7 +73,7 @@ void mps_grow_pair_buffer(int fd)
 		mps_real.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
 }
 
-uint32_t tcp_rtt_us(int fd)
+uint32_t mps_conn_tcp_rtt_us(int fd)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
@@ -140,7 +140,7 @@ static void reap(struct ev_loop *loop, ev_prepare *w, int revents)
 		trim_soon(loop);
 }
 
-void reaper_arm(struct ev_loop *loop)
+void mps_conn_reaper_arm(struct ev_loop *loop)
 {
 	if (!ev_cb(&g_reaper))
 		ev_prepare_init(&g_reaper, reap);
@@ -215,7 +215,7 @@ static void conn_free(struct mps_conn *c)
 	ev_timer_stop(c->loop, &c->rejoin_timer);
 	ev_timer_stop(c->loop, &c->pm_timer);
 	ev_timer_stop(c->loop, &c->park_timer);
-	unpark_all(c);
+	mps_sf_unpark_all(c);
 	ev_timer_stop(c->loop, &c->watchdog);
 	ev_timer_stop(c->loop, &c->stale_tick);
 	if (c->hup_registered)
@@ -223,7 +223,7 @@ static void conn_free(struct mps_conn *c)
 	while (c->nsf > 0) {
 		struct mps_subflow *sf = c->sf[c->nsf - 1];
 
-		conn_del_sf(c, sf);
+		mps_sf_conn_del(c, sf);
 		mps_sf_free(c->loop, sf, 0);
 	}
 	mps_ifd_close(c->app_dup);
@@ -240,7 +240,7 @@ static void conn_free(struct mps_conn *c)
 	mps_conn_set_state(c, MPS_CONN_CLOSED);
 	c->next = g_zombies;
 	g_zombies = c;
-	reaper_arm(c->loop);
+	mps_conn_reaper_arm(c->loop);
 }
 
 /* Make the app see a reset: a byte left unread in our end when we close it
@@ -270,14 +270,14 @@ static int app_inject_reset(struct mps_conn *c)
  * equivalent) before resetting the subflows. */
 static void drain_filler(struct mps_conn *c, size_t keep_unread);
 
-void conn_abort(struct mps_conn *c, uint32_t reason, int send_close, const char *why)
+void mps_conn_abort(struct mps_conn *c, uint32_t reason, int send_close, const char *why)
 {
-	conn_abort_err(c, reason, send_close, why, ECONNRESET);
+	mps_conn_abort_err(c, reason, send_close, why, ECONNRESET);
 }
 
 /* End the connection abortively; the app's next read or write fails with
  * app_err (ECONNRESET, or ETIMEDOUT after an outage), once, as TCP's. */
-void conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const char *why,
+void mps_conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const char *why,
 			   int app_err)
 {
 	int connecting = atomic_load(&c->sock->state) == MPS_SS_CONNECTING;
@@ -291,7 +291,7 @@ void conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const c
 	for (i = 0; i < c->nsf; i++) {
 		struct mps_subflow *sf = c->sf[i];
 
-		if (send_close && sf_usable(sf) && c->tx_mode == TX_MP && c->rx_mode == RX_MP &&
+		if (send_close && mps_sf_usable(sf) && c->tx_mode == TX_MP && c->rx_mode == RX_MP &&
 		    sf->seg_done == 0) {
 			uint8_t fr[MPS_CLOSE_LEN];
 
@@ -304,7 +304,7 @@ void conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const c
 	while (c->nsf > 0) {
 		struct mps_subflow *sf = c->sf[c->nsf - 1];
 
-		conn_del_sf(c, sf);
+		mps_sf_conn_del(c, sf);
 		mps_sf_free(c->loop, sf, 1);
 	}
 	if (connecting) {
@@ -336,7 +336,7 @@ static void conn_finish(struct mps_conn *c)
 
 	mps_info("conn %s: closed gracefully", c->peer_str);
 	for (i = 0; i < c->nsf; i++)
-		sf_log_stats(c, c->sf[i]);
+		mps_sf_log_stats(c, c->sf[i]);
 	mps_conn_set_state(c, MPS_CONN_CLOSED);
 	atomic_store(&c->sock->state, MPS_SS_CLOSED);
 	conn_free(c);
@@ -385,7 +385,7 @@ void mps_conn_set_state(struct mps_conn *c, enum mps_conn_state s)
 }
 
 /* Graceful end: both DATA_FINs exchanged and ACKed, nothing left to write. */
-void conn_check_done(struct mps_conn *c)
+void mps_conn_check_done(struct mps_conn *c)
 {
 	if (mps_conn_closed(c))
 		return;
@@ -448,9 +448,9 @@ static void note_ack_sent(struct mps_conn *c)
 
 static struct mps_subflow *ack_subflow(struct mps_conn *c)
 {
-	if (c->ack_sf && sf_usable(c->ack_sf))
+	if (c->ack_sf && mps_sf_usable(c->ack_sf))
 		return c->ack_sf;
-	return best_usable(c);
+	return mps_sf_best_usable(c);
 }
 
 static void send_ack_on(struct mps_conn *c, struct mps_subflow *sf)
@@ -461,7 +461,7 @@ static void send_ack_on(struct mps_conn *c, struct mps_subflow *sf)
 		return;
 	if (!ack_piggyback(sf, c->rcv_nxt, adv_wnd(c))) {
 		mps_frame_put_ack(fr, c->rcv_nxt, adv_wnd(c));
-		if (queue_ctl(sf, fr, sizeof(fr)) != 0) {
+		if (mps_sf_queue_ctl(sf, fr, sizeof(fr)) != 0) {
 			/* Queue full and nothing to ride on: try again soon. */
 			if (!ev_is_active(&c->ack_timer)) {
 				ev_timer_set(&c->ack_timer, ACK_DELAY, 0.);
@@ -471,17 +471,17 @@ static void send_ack_on(struct mps_conn *c, struct mps_subflow *sf)
 		}
 	}
 	note_ack_sent(c);
-	sf_flush(c, sf);
+	mps_sf_flush(c, sf);
 }
 
-void send_ack(struct mps_conn *c) { send_ack_on(c, ack_subflow(c)); }
+void mps_conn_send_ack(struct mps_conn *c) { send_ack_on(c, ack_subflow(c)); }
 
 static void ack_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mps_conn *c = w->data;
 
 	if (c->ack_sent != c->rcv_nxt || c->wnd_sent != adv_wnd(c))
-		send_ack(c);
+		mps_conn_send_ack(c);
 }
 
 /* The window update on every usable subflow (a write failure only marks
@@ -491,7 +491,7 @@ static void send_ack_all(struct mps_conn *c)
 	int i;
 
 	for (i = 0; i < c->nsf && !mps_conn_closed(c); i++)
-		if (sf_usable(c->sf[i]))
+		if (mps_sf_usable(c->sf[i]))
 			send_ack_on(c, c->sf[i]);
 }
 
@@ -544,13 +544,13 @@ static void ack_update(struct mps_conn *c)
 		if (c->wnd_sent < c->rcv_wnd_max / 4)
 			wnd_reopened(c); /* it was nearly closed: the peer may be blocked */
 		else
-			send_ack(c);
+			mps_conn_send_ack(c);
 		return;
 	}
 	if (c->ack_sent == c->rcv_nxt)
 		return;
 	if (c->rcv_nxt - c->ack_sent >= ACK_EVERY || mps_conn_rcv_fin(c))
-		send_ack(c);
+		mps_conn_send_ack(c);
 	else if (!ev_is_active(&c->ack_timer)) {
 		ev_timer_set(&c->ack_timer, ACK_DELAY, 0.);
 		ev_timer_start(c->loop, &c->ack_timer);
@@ -565,7 +565,7 @@ static size_t frame_data(struct mps_conn *c, struct mps_subflow *sf, uint64_t ds
 	struct mps_seg *s;
 	int ackf = c->rx_mode == RX_MP;
 
-	if (len == 0 || !(s = seg_add(sf)))
+	if (len == 0 || !(s = mps_sf_seg_add(sf)))
 		return 0;
 	s->dsn = dsn;
 	s->payload = p;
@@ -585,7 +585,7 @@ static size_t frame_data(struct mps_conn *c, struct mps_subflow *sf, uint64_t ds
 
 static int frame_fin(struct mps_conn *c, struct mps_subflow *sf)
 {
-	struct mps_seg *s = seg_add(sf);
+	struct mps_seg *s = mps_sf_seg_add(sf);
 	int ackf = c->rx_mode == RX_MP;
 
 	if (!s)
@@ -641,14 +641,14 @@ static void plain_push(struct mps_conn *c)
 		uint64_t before = c->snd_nxt;
 
 		plain_frame(c, sf);
-		sf_flush(c, sf);
+		mps_sf_flush(c, sf);
 		if (c->snd_nxt == before || sf->nseg > 0 || sf->wr_dead || sf->fd < 0)
 			break;
 	}
 	if (c->tx_mode == TX_PLAIN && c->app_eof && c->snd_nxt == c->sb.end && !mps_conn_fin_sent(c)) {
 		/* shutdown(SHUT_WR) once the queue drains */
 		mps_conn_set_state(c, mps_conn_state_with(1, 0, mps_conn_rcv_fin(c)));
-		sf_flush(c, sf);
+		mps_sf_flush(c, sf);
 	}
 }
 
@@ -659,7 +659,7 @@ static void plain_frame(struct mps_conn *c, struct mps_subflow *sf)
 		size_t len = mps_sendbuf_peek(&c->sb, c->snd_nxt, (size_t)(c->sb.end - c->snd_nxt), &p);
 		struct mps_seg *s;
 
-		if (len == 0 || !(s = seg_add(sf)))
+		if (len == 0 || !(s = mps_sf_seg_add(sf)))
 			break;
 		s->plain = 1;
 		s->dsn = c->snd_nxt;
@@ -681,7 +681,7 @@ static void redundant_push(struct mps_conn *c, uint64_t limit)
 
 		size_t framed = 0;
 
-		if (!sf_usable(sf) || !sf->ready)
+		if (!mps_sf_usable(sf) || !sf->ready)
 			continue;
 		/* DSNs are compared modulo 2^64: an unset cursor (0) is not
 		 * "behind" snd_una half the time, so it is set explicitly. */
@@ -702,7 +702,7 @@ static void redundant_push(struct mps_conn *c, uint64_t limit)
 		}
 		if (mps_dsn_lt(c->snd_nxt, sf->red_nxt))
 			c->snd_nxt = sf->red_nxt;
-		sf_flush(c, sf);
+		mps_sf_flush(c, sf);
 		if (framed || budget == 0) {
 			/* More only once the kernel says it has room; with nothing
 			 * to send, stay ready (re-arming would spin). */
@@ -714,7 +714,7 @@ static void redundant_push(struct mps_conn *c, uint64_t limit)
 
 /* The scheduler: hand new data to subflows that have room. */
 
-void conn_push(struct mps_conn *c)
+void mps_conn_push(struct mps_conn *c)
 {
 	uint64_t limit;
 	int multi, i;
@@ -726,7 +726,7 @@ void conn_push(struct mps_conn *c)
 		return;
 	}
 	limit = send_limit(c);
-	multi = n_usable(c) > 1;
+	multi = mps_sf_n_usable(c) > 1;
 	if (c->sched.ops->redundant && multi)
 		redundant_push(c, limit);
 	else {
@@ -742,7 +742,7 @@ void conn_push(struct mps_conn *c)
 				struct mps_subflow *s = c->sf[i];
 
 				v[i].rtt_us = s->rtt_us;
-				v[i].usable = (uint8_t)sf_usable(s);
+				v[i].usable = (uint8_t)mps_sf_usable(s);
 				v[i].ready = (uint8_t)(s->ready && sf_budget(c, s, multi) > 0);
 				v[i].backup = s->backup;
 				v[i].tx_bytes = s->tx_bytes;
@@ -778,7 +778,7 @@ void conn_push(struct mps_conn *c)
 				sf->ready = 0;
 				ev_io_start(c->loop, &sf->wio);
 			}
-			sf_flush(c, sf);
+			mps_sf_flush(c, sf);
 			if (mps_conn_closed(c))
 				return;
 		}
@@ -786,27 +786,27 @@ void conn_push(struct mps_conn *c)
 	/* Everything framed: the end of the stream follows, on one subflow. */
 	if (c->app_eof && (!mps_conn_fin_sent(c) || c->fin_resend) && !mps_conn_fin_acked(c) &&
 	    c->snd_nxt == c->sb.end && c->reinj.n == 0) {
-		struct mps_subflow *sf = best_usable(c);
+		struct mps_subflow *sf = mps_sf_best_usable(c);
 
 		if (sf)
 			frame_fin(c, sf);
 	}
 	if (c->nsf > 1 && (mps_dsn_lt(c->snd_una, c->snd_max) || (mps_conn_fin_sent(c) && !mps_conn_fin_acked(c))))
-		stale_arm(c); /* a lone DATA_FIN can be stuck on a dead path too */
+		mps_resil_stale_arm(c); /* a lone DATA_FIN can be stuck on a dead path too */
 	/* Control frames (HELLO_ACK, ADD_ADDR, ACKs, JOIN_OK) and the FIN
 	 * wait in the queues too: write whatever is queued. */
 	for (i = 0; i < c->nsf && !mps_conn_closed(c); i++) {
 		struct mps_subflow *sf = c->sf[i];
 
 		if (sf->nseg > 0 && sf->state != SF_CONNECTING && !ev_is_active(&sf->wio))
-			sf_flush(c, sf);
+			mps_sf_flush(c, sf);
 	}
 }
 
 /* ------------------------------------------------------------- app side */
 
 /* Read app bytes while there is room; start/stop the watcher to match. */
-void app_update_read(struct mps_conn *c)
+void mps_conn_app_update_read(struct mps_conn *c)
 {
 	int want = !c->app_eof && !mps_conn_closed(c) && c->tx_mode != TX_HOLD &&
 		   atomic_load(&c->sock->state) != MPS_SS_CONNECTING;
@@ -878,7 +878,7 @@ static void app_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		room = MPS_MIN(room, want);
 		n = mps_sendbuf_reserve(&c->sb, iov, 16, room);
 		if (n <= 0) {
-			conn_abort(c, MPS_CR_INTERNAL, 1, "out of memory");
+			mps_conn_abort(c, MPS_CR_INTERNAL, 1, "out of memory");
 			return;
 		}
 		r = mps_real.readv(c->app_fd, iov, n);
@@ -904,19 +904,19 @@ static void app_on_read(struct ev_loop *loop, ev_io *w, int revents)
 			break;
 		}
 		/* ECONNRESET: the app closed with our bytes unread, as an RST. */
-		conn_abort(c, MPS_CR_ABORT, 1, NULL);
+		mps_conn_abort(c, MPS_CR_ABORT, 1, NULL);
 		return;
 	}
-	conn_push(c);
+	mps_conn_push(c);
 	if (mps_conn_closed(c))
 		return;
-	app_update_read(c);
-	conn_check_done(c);
+	mps_conn_app_update_read(c);
+	mps_conn_check_done(c);
 }
 
 static void fin_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	conn_abort(w->data, MPS_CR_TIMEOUT, 1, "peer did not finish after the app closed");
+	mps_conn_abort(w->data, MPS_CR_TIMEOUT, 1, "peer did not finish after the app closed");
 }
 
 /* ------------------------------------------------------------- receive
@@ -940,7 +940,7 @@ static ssize_t app_write(struct mps_conn *c, struct iovec *iov, int n)
 	if (errno == EAGAIN || errno == EWOULDBLOCK)
 		return 0;
 	/* EPIPE/ECONNRESET: the app closed; data it will never read. */
-	conn_abort(c, MPS_CR_ABORT, 1, NULL);
+	mps_conn_abort(c, MPS_CR_ABORT, 1, NULL);
 	return -1;
 }
 
@@ -954,7 +954,7 @@ static void fin_to_app(struct mps_conn *c)
 	}
 }
 
-void rcv_fin_reached(struct mps_conn *c)
+void mps_conn_rcv_fin_reached(struct mps_conn *c)
 {
 	mps_conn_set_state(c, mps_conn_state_with(mps_conn_fin_sent(c), mps_conn_fin_acked(c), 1));
 	ev_timer_stop(c->loop, &c->fin_timer);
@@ -964,7 +964,7 @@ void rcv_fin_reached(struct mps_conn *c)
 static int rxq_append(struct mps_conn *c, const uint8_t *p, size_t len)
 {
 	if (mps_sendbuf_space(&c->rxq) < len) {
-		conn_abort(c, MPS_CR_PROTOCOL, 1, "protocol: peer exceeded the receive window");
+		mps_conn_abort(c, MPS_CR_PROTOCOL, 1, "protocol: peer exceeded the receive window");
 		return -1;
 	}
 	while (len > 0) {
@@ -973,7 +973,7 @@ static int rxq_append(struct mps_conn *c, const uint8_t *p, size_t len)
 		size_t done = 0;
 
 		if (n <= 0) {
-			conn_abort(c, MPS_CR_INTERNAL, 1, "out of memory");
+			mps_conn_abort(c, MPS_CR_INTERNAL, 1, "out of memory");
 			return -1;
 		}
 		for (i = 0; i < n; i++) {
@@ -1034,7 +1034,7 @@ static int batch_add(struct mps_conn *c, struct batch *b, const uint8_t *p, size
 
 /* Drop queued, not yet started segments whose bytes the peer has, and free
  * the send buffer below the lowest byte a partly written frame still needs. */
-void release_acked(struct mps_conn *c)
+void mps_conn_release_acked(struct mps_conn *c)
 {
 	uint64_t pin = c->snd_una;
 	int i, j, k;
@@ -1075,7 +1075,7 @@ static int handle_ack(struct mps_conn *c, uint64_t ack, uint32_t wnd)
 	if (mps_dsn_lt(ack, c->snd_una))
 		return 0; /* stale */
 	if (mps_dsn_lt(max, ack)) {
-		conn_abort(c, MPS_CR_PROTOCOL, 1, "protocol: data ACK beyond what was sent");
+		mps_conn_abort(c, MPS_CR_PROTOCOL, 1, "protocol: data ACK beyond what was sent");
 		return -1;
 	}
 	if (mps_dsn_lt(c->snd_edge, ack + wnd))
@@ -1091,7 +1091,7 @@ static int handle_ack(struct mps_conn *c, uint64_t ack, uint32_t wnd)
 		c->snd_una = ack;
 		if (mps_dsn_lt(c->snd_nxt, c->snd_una))
 			c->snd_nxt = c->snd_una;
-		release_acked(c);
+		mps_conn_release_acked(c);
 	}
 	return 0;
 }
@@ -1135,7 +1135,7 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 			if (batch_flush(c, &b))
 				return;
 			snprintf(msg, sizeof(msg), "protocol: %s", why);
-			conn_abort(c, MPS_CR_PROTOCOL, 1, msg);
+			mps_conn_abort(c, MPS_CR_PROTOCOL, 1, msg);
 			return;
 		}
 		sf->peer_live = 1; /* the peer sends on it: it counts it */
@@ -1162,9 +1162,9 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 				else
 					snprintf(msg, sizeof(msg), "protocol: %s", why);
 				if (drc == -ENOMEM)
-					conn_abort(c, MPS_CR_INTERNAL, 1, "out of memory");
+					mps_conn_abort(c, MPS_CR_INTERNAL, 1, "out of memory");
 				else
-					conn_abort(c, MPS_CR_PROTOCOL, 1, msg);
+					mps_conn_abort(c, MPS_CR_PROTOCOL, 1, msg);
 				return;
 			}
 			if (drc == 1)
@@ -1184,13 +1184,13 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 		case MPS_F_REMOVE_ADDR:
 			if (c->role != MPS_CLIENT) {
 				batch_flush(c, &b);
-				conn_abort(c, MPS_CR_PROTOCOL, 1, "protocol: address frame sent to a server");
+				mps_conn_abort(c, MPS_CR_PROTOCOL, 1, "protocol: address frame sent to a server");
 				return;
 			}
 			if (f.type == MPS_F_ADD_ADDR)
-				pm_on_add_addr(c, &f.u.addr);
+				mps_path_pm_on_add_addr(c, &f.u.addr);
 			else
-				pm_on_remove_addr(c, f.u.addr.addr_id);
+				mps_path_pm_on_remove_addr(c, f.u.addr.addr_id);
 			break;
 		case MPS_F_PRIO:
 			sf->backup = (f.u.prio & MPS_PF_BACKUP) != 0;
@@ -1202,14 +1202,14 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 				return;
 			mps_info("conn %s: peer aborted the connection (reason %u)", c->peer_str,
 				 f.u.reason);
-			conn_abort(c, 0, 0, NULL);
+			mps_conn_abort(c, 0, 0, NULL);
 			return;
 		default:
 			if (batch_flush(c, &b))
 				return;
 			snprintf(msg, sizeof(msg), "protocol: unexpected %s frame",
 				 mps_frame_type_name(f.type));
-			conn_abort(c, MPS_CR_PROTOCOL, 1, msg);
+			mps_conn_abort(c, MPS_CR_PROTOCOL, 1, msg);
 			return;
 		}
 		sf->roff += (size_t)rc;
@@ -1219,7 +1219,7 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 	mps_ofo_advance(&c->ofo, c->rcv_nxt); /* only now: the batch pointed into it */
 	fin_to_app(c);
 	if (dup)
-		send_ack(c); /* at once, even if rcv_nxt did not move */
+		mps_conn_send_ack(c); /* at once, even if rcv_nxt did not move */
 	else
 		ack_update(c);
 	if (more && !mps_conn_closed(c) && !ev_is_active(&sf->rx_more)) {
@@ -1248,7 +1248,7 @@ static void rx_plain(struct mps_conn *c, struct mps_subflow *sf)
 	}
 }
 
-void rx_process(struct mps_conn *c, struct mps_subflow *sf)
+void mps_conn_rx_process(struct mps_conn *c, struct mps_subflow *sf)
 {
 	if (c->rx_mode == RX_MP)
 		rx_mp(c, sf);
@@ -1264,11 +1264,11 @@ void rx_process(struct mps_conn *c, struct mps_subflow *sf)
 		sf->rlen -= sf->roff;
 		sf->roff = 0;
 	}
-	conn_push(c);
+	mps_conn_push(c);
 	if (mps_conn_closed(c))
 		return;
-	app_update_read(c);
-	conn_check_done(c);
+	mps_conn_app_update_read(c);
+	mps_conn_check_done(c);
 }
 
 /* The app can take more: drain rxq (MP) or resume the plain relay. */
@@ -1283,7 +1283,7 @@ static void app_on_write(struct ev_loop *loop, ev_io *w, int revents)
 		c->rx_blocked = 0;
 		if (!sf)
 			return;
-		rx_process(c, sf);
+		mps_conn_rx_process(c, sf);
 		if (!mps_conn_closed(c) && !c->rx_blocked && sf->fd >= 0)
 			ev_io_start(loop, &sf->rio);
 		return;
@@ -1314,7 +1314,7 @@ static void app_on_write(struct ev_loop *loop, ev_io *w, int revents)
 	ev_io_stop(loop, w);
 	fin_to_app(c);
 	ack_update(c); /* the window opened */
-	conn_check_done(c);
+	mps_conn_check_done(c);
 }
 
 /* Every app descriptor is closed (or errored). */
@@ -1324,26 +1324,26 @@ static void conn_app_hup(struct mps_conn *c)
 	mps_dbg("conn %s: app closed", c->peer_str);
 	if (atomic_load(&c->sock->linger0)) {
 		/* close() with SO_LINGER {1, 0}: an abortive close, as TCP's RST. */
-		conn_abort(c, MPS_CR_ABORT, 1, NULL);
+		mps_conn_abort(c, MPS_CR_ABORT, 1, NULL);
 		return;
 	}
 	if (c->rx_blocked || !rxq_empty(c)) {
 		/* Data for the app that it will never read: TCP answers with RST. */
-		conn_abort(c, MPS_CR_ABORT, 1, NULL);
+		mps_conn_abort(c, MPS_CR_ABORT, 1, NULL);
 		return;
 	}
 	/* Drain what the app wrote before closing; EOF then ends our stream. */
 	if (!c->app_eof) {
 		if (c->tx_mode == TX_HOLD)
 			c->window_expired = 1;
-		app_update_read(c);
+		mps_conn_app_update_read(c);
 		ev_feed_event(c->loop, &c->app_r, EV_READ);
 	}
 	if (!mps_conn_rcv_fin(c)) {
 		ev_timer_set(&c->fin_timer, FIN_WAIT_TIMEOUT, 0.);
 		ev_timer_start(c->loop, &c->fin_timer);
 	}
-	conn_check_done(c);
+	mps_conn_check_done(c);
 }
 
 /* ------------------------------------------------------------- negotiation */
@@ -1366,7 +1366,7 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 		/* RFC 8684 §3.1: a token names one connection; new key on collision. */
 		do {
 			if (mps_crypto_new_key(&c->local_key)) {
-				conn_abort(c, MPS_CR_INTERNAL, 0, "no randomness for a key");
+				mps_conn_abort(c, MPS_CR_INTERNAL, 0, "no randomness for a key");
 				return;
 			}
 			mps_crypto_key_derive(c->local_key, &c->local_token, &my_idsn);
@@ -1374,12 +1374,12 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 		c->token_registered = 1;
 		h.key = c->local_key;
 		mps_frame_put_hello(fr, MPS_F_HELLO_ACK, &h);
-		queue_ctl(sf, fr, sizeof(fr));
+		mps_sf_queue_ctl(sf, fr, sizeof(fr));
 		c->snd_start = c->snd_nxt = c->snd_una = c->snd_max = my_idsn + 1;
 		mps_sendbuf_init(&c->sb, c->snd_start, mps_config()->sndbuf);
 		c->snd_edge = c->snd_start + c->nego.remote_wnd;
 		c->tx_mode = TX_MP;
-		server_advertise(c, sf);
+		mps_path_server_advertise(c, sf);
 	} else {
 		if (mps_dsn_lt(c->snd_edge, c->snd_start + c->nego.remote_wnd))
 			c->snd_edge = c->snd_start + c->nego.remote_wnd;
@@ -1395,7 +1395,7 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 	sf->ready = 1;
 	sf->peer_live = 1; /* the HELLO exchange ran on it */
 	sf->roff = MPS_HELLO_LEN;
-	sf->ifindex = ifindex_of(&sf->local);
+	sf->ifindex = mps_path_ifindex_of(&sf->local);
 	{
 		static const struct mps_netmon_ops path_events = {
 			.addr_event = mps_conn_on_addr_event, .link_event = mps_conn_on_link_event};
@@ -1419,7 +1419,7 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 
 			sf->backup = 1;
 			mps_frame_put_prio(fr, MPS_PF_BACKUP);
-			queue_ctl(sf, fr, sizeof(fr));
+			mps_sf_queue_ctl(sf, fr, sizeof(fr));
 		}
 	}
 	ev_timer_stop(c->loop, &c->nego_timer);
@@ -1427,7 +1427,7 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 		 c->role == MPS_CLIENT ? "client" : "server");
 }
 
-void apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v)
+void mps_conn_apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v)
 {
 	char msg[160];
 
@@ -1468,15 +1468,15 @@ void apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_ver
 		}
 		break;
 	case MPS_NV_ABORT:
-		conn_abort(c, MPS_CR_PROTOCOL, 0, c->nego.why);
+		mps_conn_abort(c, MPS_CR_PROTOCOL, 0, c->nego.why);
 		return;
 	case MPS_NV_ERROR:
 		snprintf(msg, sizeof(msg), "negotiation: %s", c->nego.why);
-		conn_abort(c, MPS_CR_PROTOCOL, 0, msg);
+		mps_conn_abort(c, MPS_CR_PROTOCOL, 0, msg);
 		return;
 	}
 	if (!mps_conn_closed(c))
-		rx_process(c, sf);
+		mps_conn_rx_process(c, sf);
 }
 
 static void nego_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -1485,13 +1485,13 @@ static void nego_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 	if (c->role == MPS_CLIENT) {
 		if (c->nsf)
-			apply_verdict(c, c->sf[0], mps_nego_timeout(&c->nego));
+			mps_conn_apply_verdict(c, c->sf[0], mps_nego_timeout(&c->nego));
 		return;
 	}
 	/* Server: the banner window is over.  Release only if the app has
 	 * actually written; otherwise keep waiting for the client. */
 	c->window_expired = 1;
-	app_update_read(c);
+	mps_conn_app_update_read(c);
 }
 
 static void hello_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -1505,7 +1505,7 @@ static void hello_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	mps_info("conn %s: HELLO incomplete (%zu of %u bytes) %.1f s after its first bytes",
 	         c->peer_str, c->sf[0]->rlen, (unsigned)MPS_HELLO_LEN,
 	         mps_nego_hello_timeout_us(c->sf[0]->rtt_us) / 1e6);
-	apply_verdict(c, c->sf[0], mps_nego_hello_stalled(&c->nego));
+	mps_conn_apply_verdict(c, c->sf[0], mps_nego_hello_stalled(&c->nego));
 }
 
 /* ------------------------------------------------------------- connect */
@@ -1550,23 +1550,23 @@ static void client_established(struct mps_conn *c)
 		c->sock->local_len = len;
 		pthread_mutex_unlock(&c->sock->lock);
 	}
-	sf->rtt_us = tcp_rtt_us(sf->fd);
+	sf->rtt_us = mps_conn_tcp_rtt_us(sf->fd);
 	sf->ready = 1;
 	if (c->tx_mode == TX_MP) {
 		sf->state = SF_NEGO;
 		h.key = c->local_key;
 		mps_frame_put_hello(fr, MPS_F_HELLO, &h);
-		queue_ctl(sf, fr, sizeof(fr));
+		mps_sf_queue_ctl(sf, fr, sizeof(fr));
 		ev_timer_set(&c->nego_timer,
 			     mps_nego_reply_timeout_us(sf->rtt_us, c->known_shim) / 1e6, 0.);
 		ev_timer_start(c->loop, &c->nego_timer);
 	} else
 		sf->state = SF_ACTIVE; /* the plain reconnect */
 	ev_io_start(c->loop, &sf->rio);
-	sf_flush(c, sf);
-	conn_push(c);
+	mps_sf_flush(c, sf);
+	mps_conn_push(c);
 	if (!mps_conn_closed(c))
-		app_update_read(c);
+		mps_conn_app_update_read(c);
 }
 
 static void conn_on_connected(struct ev_loop *loop, ev_io *w, int revents)
@@ -1586,12 +1586,12 @@ static void conn_on_connected(struct ev_loop *loop, ev_io *w, int revents)
 			char msg[128];
 
 			snprintf(msg, sizeof(msg), "plain reconnect failed: %s", strerror(err));
-			conn_abort(c, 0, 0, msg);
+			mps_conn_abort(c, 0, 0, msg);
 			return;
 		}
 		atomic_store(&c->sock->so_error, err);
 		mps_dbg("conn %s: connect failed: %s", c->peer_str, strerror(err));
-		conn_abort(c, 0, 0, NULL);
+		mps_conn_abort(c, 0, 0, NULL);
 		return;
 	}
 	client_established(c);
@@ -1608,7 +1608,7 @@ static int new_tcp_socket(struct mps_conn *c)
 	/* Out of the app's range; if there is no room it stays low: the
 	 * fallback must not fail for that. */
 	fd = mps_ifd_take(fd, 1);
-	apply_opts(c, fd);
+	mps_sf_apply_opts(c, fd);
 	if (c->bound) {
 		mps_real.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (bind(fd, (struct sockaddr *)&c->bind_addr, c->bind_len) != 0) {
@@ -1641,7 +1641,7 @@ static void client_fallback(struct mps_conn *c, const char *why)
 					(int64_t)time(NULL), mps_config()->plain_cache_ttl,
 					!c->nego.timed_out);
 	ev_timer_stop(c->loop, &c->nego_timer);
-	conn_del_sf(c, sf);
+	mps_sf_conn_del(c, sf);
 	mps_sf_close_probe(c->loop, sf);
 	c->rx_mode = RX_PLAIN;
 	c->tx_mode = TX_PLAIN;
@@ -1650,12 +1650,12 @@ static void client_fallback(struct mps_conn *c, const char *why)
 	mps_conn_set_state(c, mps_conn_state_with(0, 0, mps_conn_rcv_fin(c)));
 	fd = new_tcp_socket(c);
 	if (fd < 0) {
-		conn_abort(c, 0, 0, "plain reconnect: cannot create a socket");
+		mps_conn_abort(c, 0, 0, "plain reconnect: cannot create a socket");
 		return;
 	}
-	nsf = sf_attach_new(c, fd, SF_CONNECTING);
+	nsf = mps_sf_attach_new(c, fd, SF_CONNECTING);
 	if (!nsf) {
-		conn_abort(c, 0, 0, "plain reconnect: out of memory");
+		mps_conn_abort(c, 0, 0, "plain reconnect: out of memory");
 		return;
 	}
 	nsf->remote = c->peer;
@@ -1665,7 +1665,7 @@ static void client_fallback(struct mps_conn *c, const char *why)
 		ev_io_start(c->loop, &c->conn_w);
 		return;
 	}
-	conn_abort(c, 0, 0, "plain reconnect failed");
+	mps_conn_abort(c, 0, 0, "plain reconnect failed");
 }
 
 /* ------------------------------------------------------------- start */
@@ -1707,13 +1707,13 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	socklen_t len = sizeof(sf->local);
 
 	c->loop = loop;
-	reaper_arm(loop);
+	mps_conn_reaper_arm(loop);
 	c->next = g_conns;
 	if (g_conns)
 		g_conns->prev = c;
 	g_conns = c;
 	if (hup_watch(c) != 0) {
-		conn_abort(c, MPS_CR_INTERNAL, 0, "cannot watch the app's descriptor");
+		mps_conn_abort(c, MPS_CR_INTERNAL, 0, "cannot watch the app's descriptor");
 		return;
 	}
 	if (c->role == MPS_CLIENT) {
@@ -1726,7 +1726,7 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	}
 	/* Server: wait for the client's first bytes; hold the app's. */
 	mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
-	sf->rtt_us = tcp_rtt_us(sf->fd);
+	sf->rtt_us = mps_conn_tcp_rtt_us(sf->fd);
 	ev_timer_set(&c->nego_timer, mps_nego_banner_window_us(sf->rtt_us) / 1e6, 0.);
 	ev_timer_start(loop, &c->nego_timer);
 	ev_io_start(loop, &sf->rio);
@@ -1816,17 +1816,17 @@ int mps_conn_start(const struct mps_conn_params *p)
 	c->hello_timer.data = c;
 	ev_init(&c->fin_timer, fin_on_timer);
 	c->fin_timer.data = c;
-	ev_init(&c->outage_timer, outage_on_timer);
+	ev_init(&c->outage_timer, mps_resil_outage_on_timer);
 	c->outage_timer.data = c;
-	ev_init(&c->rejoin_timer, rejoin_on_timer);
+	ev_init(&c->rejoin_timer, mps_resil_rejoin_on_timer);
 	c->rejoin_timer.data = c;
-	ev_init(&c->pm_timer, pm_on_timer);
+	ev_init(&c->pm_timer, mps_path_pm_on_timer);
 	c->pm_timer.data = c;
-	ev_init(&c->park_timer, park_on_timer);
+	ev_init(&c->park_timer, mps_sf_park_on_timer);
 	c->park_timer.data = c;
-	ev_init(&c->watchdog, watchdog_on_timer);
+	ev_init(&c->watchdog, mps_resil_watchdog_on_timer);
 	c->watchdog.data = c;
-	ev_init(&c->stale_tick, stale_on_tick);
+	ev_init(&c->stale_tick, mps_resil_stale_on_tick);
 	c->stale_tick.data = c;
 
 	pthread_mutex_lock(&s->lock);
@@ -1958,10 +1958,10 @@ int mps_conn_tcp_info(struct mps_sock *s, void *val, socklen_t *len, int *err)
 			continue;
 		/* The subflow the default scheduler would pick: lowest RTT
 		 * among those carrying data. */
-		if (!found || sf_usable(sf) > best_usable ||
-		    (sf_usable(sf) == best_usable && ti.tcpi_rtt < best.tcpi_rtt)) {
+		if (!found || mps_sf_usable(sf) > best_usable ||
+		    (mps_sf_usable(sf) == best_usable && ti.tcpi_rtt < best.tcpi_rtt)) {
 			best = ti;
-			best_usable = sf_usable(sf);
+			best_usable = mps_sf_usable(sf);
 			found = 1;
 		}
 	}
@@ -2006,7 +2006,7 @@ void mps_conn_exit_drain(struct ev_loop *loop)
 		c->exiting = 1;
 		if (c->tx_mode == TX_HOLD)
 			c->window_expired = 1;
-		app_update_read(c);
+		mps_conn_app_update_read(c);
 		if (ev_is_active(&c->app_r))
 			ev_feed_event(loop, &c->app_r, EV_READ);
 	}
@@ -2014,7 +2014,7 @@ void mps_conn_exit_drain(struct ev_loop *loop)
 
 static int conn_drained(const struct mps_conn *c)
 {
-	if (mps_conn_closed(c) || (c->tx_mode != TX_PLAIN && n_usable(c) == 0) ||
+	if (mps_conn_closed(c) || (c->tx_mode != TX_PLAIN && mps_sf_n_usable(c) == 0) ||
 	    (c->tx_mode == TX_PLAIN && (!c->nsf || c->sf[0]->wr_dead)))
 		return 1;
 	if (atomic_load(&c->sock->state) == MPS_SS_CONNECTING)

@@ -47,7 +47,7 @@ enum mps_conn_state {
 	MPS_CONN_CLOSE_WAIT,      /* theirs received; ours not sent */
 	MPS_CONN_LAST_ACK,        /* both sent, ours not ACKed yet (TCP's CLOSING too) */
 	MPS_CONN_TIME_WAIT,       /* both done: ends once the app has read everything and the
-				     queues are empty (conn_check_done); no 2MSL wait */
+				     queues are empty (mps_conn_check_done); no 2MSL wait */
 	MPS_CONN_CLOSED,          /* ended, gracefully or not: memory released soon */
 };
 
@@ -206,7 +206,7 @@ struct mps_conn {
 	/* Subflows dropped for a local reason (address or link gone): kept
 	 * open, unread, so that the peer sees silence rather than a reset of
 	 * what may be its last subflow (which means "process gone", see
-	 * sf_mp_eof), and closed once it surely counts another one. */
+	 * mps_resil_sf_mp_eof), and closed once it surely counts another one. */
 #define MPS_MAX_PARKED 4
 	int parked[MPS_MAX_PARKED];
 	int nparked;
@@ -232,12 +232,12 @@ struct mps_conn {
 /* conn.c */
 extern struct mps_conn *g_conns;         /* every live connection */
 extern struct mps_subflow *g_sf_zombies; /* freed subflows, for the reaper */
-uint32_t tcp_rtt_us(int fd);
-void reaper_arm(struct ev_loop *loop);
-void conn_abort(struct mps_conn *c, uint32_t reason, int send_close, const char *why);
-void conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const char *why,
+uint32_t mps_conn_tcp_rtt_us(int fd);
+void mps_conn_reaper_arm(struct ev_loop *loop);
+void mps_conn_abort(struct mps_conn *c, uint32_t reason, int send_close, const char *why);
+void mps_conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const char *why,
 		    int app_err);
-void conn_check_done(struct mps_conn *c);
+void mps_conn_check_done(struct mps_conn *c);
 void mps_conn_set_state(struct mps_conn *c, enum mps_conn_state s);
 const char *mps_conn_state_name(enum mps_conn_state s);
 /* Ended (aborted or finished): code up the stack checks it after a call
@@ -264,58 +264,58 @@ static inline int mps_conn_rcv_fin(const struct mps_conn *c) /* DATA_FIN (or pla
 /* The state once our DATA_FIN is sent (ours = 1) or taken back (0), ACKed,
  * or theirs received: for mps_conn_set_state. */
 enum mps_conn_state mps_conn_state_with(int ours, int acked, int theirs);
-void send_ack(struct mps_conn *c);
-void conn_push(struct mps_conn *c);
-void app_update_read(struct mps_conn *c);
-void rcv_fin_reached(struct mps_conn *c);
-void release_acked(struct mps_conn *c);
-void rx_process(struct mps_conn *c, struct mps_subflow *sf);
-void apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v);
+void mps_conn_send_ack(struct mps_conn *c);
+void mps_conn_push(struct mps_conn *c);
+void mps_conn_app_update_read(struct mps_conn *c);
+void mps_conn_rcv_fin_reached(struct mps_conn *c);
+void mps_conn_release_acked(struct mps_conn *c);
+void mps_conn_rx_process(struct mps_conn *c, struct mps_subflow *sf);
+void mps_conn_apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v);
 
 /* subflow.c */
 struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, enum mps_sf_state state);
 void mps_sf_free(struct ev_loop *loop, struct mps_subflow *sf, int reset);
 void mps_sf_close_probe(struct ev_loop *loop, struct mps_subflow *sf);
-int sf_usable(const struct mps_subflow *sf);
-int n_usable(const struct mps_conn *c);
-struct mps_subflow *best_usable(const struct mps_conn *c);
-struct mps_subflow *sf_attach_new(struct mps_conn *c, int fd, enum mps_sf_state state);
-int conn_add_sf(struct mps_conn *c, struct mps_subflow *sf);
-void conn_del_sf(struct mps_conn *c, struct mps_subflow *sf);
-void unpark_all(struct mps_conn *c);
-void park_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
-int park_sf(struct mps_conn *c, struct mps_subflow *sf);
-void apply_opts(struct mps_conn *c, int fd);
-void update_lowat(struct mps_conn *c);
-void sf_log_stats(struct mps_conn *c, struct mps_subflow *sf);
-struct mps_seg *seg_add(struct mps_subflow *sf);
-int queue_ctl(struct mps_subflow *sf, const uint8_t *fr, size_t len);
-int sf_flush(struct mps_conn *c, struct mps_subflow *sf);
+int mps_sf_usable(const struct mps_subflow *sf);
+int mps_sf_n_usable(const struct mps_conn *c);
+struct mps_subflow *mps_sf_best_usable(const struct mps_conn *c);
+struct mps_subflow *mps_sf_attach_new(struct mps_conn *c, int fd, enum mps_sf_state state);
+int mps_sf_conn_add(struct mps_conn *c, struct mps_subflow *sf);
+void mps_sf_conn_del(struct mps_conn *c, struct mps_subflow *sf);
+void mps_sf_unpark_all(struct mps_conn *c);
+void mps_sf_park_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+int mps_sf_park(struct mps_conn *c, struct mps_subflow *sf);
+void mps_sf_apply_opts(struct mps_conn *c, int fd);
+void mps_sf_update_lowat(struct mps_conn *c);
+void mps_sf_log_stats(struct mps_conn *c, struct mps_subflow *sf);
+struct mps_seg *mps_sf_seg_add(struct mps_subflow *sf);
+int mps_sf_queue_ctl(struct mps_subflow *sf, const uint8_t *fr, size_t len);
+int mps_sf_flush(struct mps_conn *c, struct mps_subflow *sf);
 
 /* resilience.c */
-void outage_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
-void rejoin_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
-void outage_end(struct mps_conn *c);
-void stale_arm(struct mps_conn *c);
-void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents);
-void watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
-void sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err);
-void drop_sf(struct mps_conn *c, struct mps_subflow *sf, const char *why);
+void mps_resil_outage_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+void mps_resil_rejoin_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+void mps_resil_outage_end(struct mps_conn *c);
+void mps_resil_stale_arm(struct mps_conn *c);
+void mps_resil_stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents);
+void mps_resil_watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+void mps_resil_sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err);
+void mps_resil_drop_sf(struct mps_conn *c, struct mps_subflow *sf, const char *why);
 
 /* path.c */
 /* A verified server-side join joins its connection (join.c -> path.c). */
 void mps_conn_attach_join(struct mps_conn *c, struct mps_subflow *sf);
 /* An IPv4-mapped IPv6 address (dual-stack sockets) as plain IPv4. */
 void mps_unmap_v4(struct sockaddr_storage *ss);
-unsigned ifindex_of(const struct sockaddr_storage *ss);
-void server_advertise(struct mps_conn *c, struct mps_subflow *sf);
-void client_join_connected(struct mps_conn *c, struct mps_subflow *sf);
-void client_join_ack(struct mps_conn *c, struct mps_subflow *sf);
-void sf_on_jtimer(struct ev_loop *loop, ev_timer *w, int revents);
-void pm_fill(struct mps_conn *c);
-void pm_on_add_addr(struct mps_conn *c, const struct mps_addr *a);
-void pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
-void pm_on_remove_addr(struct mps_conn *c, uint8_t id);
+unsigned mps_path_ifindex_of(const struct sockaddr_storage *ss);
+void mps_path_server_advertise(struct mps_conn *c, struct mps_subflow *sf);
+void mps_path_client_join_connected(struct mps_conn *c, struct mps_subflow *sf);
+void mps_path_client_join_ack(struct mps_conn *c, struct mps_subflow *sf);
+void mps_path_sf_on_jtimer(struct ev_loop *loop, ev_timer *w, int revents);
+void mps_path_pm_fill(struct mps_conn *c);
+void mps_path_pm_on_add_addr(struct mps_conn *c, const struct mps_addr *a);
+void mps_path_pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+void mps_path_pm_on_remove_addr(struct mps_conn *c, uint8_t id);
 
 /* Path events, registered with netmon.c by conn.c (struct mps_netmon_ops).
  * addr_event: an address was added or removed on interface ifindex.

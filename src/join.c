@@ -162,7 +162,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		ev_io_start(loop, &sf->rio);
 		/* The client sends JOIN as soon as its connect completes: it
 		 * is due about one RTT after the handshake. */
-		sf->rtt_us = tcp_rtt_us(fd);
+		sf->rtt_us = mps_conn_tcp_rtt_us(fd);
 		ev_timer_set(&sf->jtimer, mps_jg_first_timeout_us(sf->rtt_us) / 1e6, 0.);
 		ev_timer_start(loop, &sf->jtimer);
 	}

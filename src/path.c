@@ -1,6 +1,6 @@
 /* path.c - which paths a connection uses (shim thread only).
  *
- * The client's path manager (pm_fill: which subflows to open, from which
+ * The client's path manager (mps_path_pm_fill: which subflows to open, from which
  * local address to which announced one) and the join handshake of the
  * subflows it opens; the server's address announcements (ADD_ADDR,
  * REMOVE_ADDR) and the attaching of verified joins; path events from
@@ -72,7 +72,7 @@ static socklen_t ss_len(const struct sockaddr_storage *ss)
 }
 
 /* The interface that holds local address ss, or 0. */
-unsigned ifindex_of(const struct sockaddr_storage *ss)
+unsigned mps_path_ifindex_of(const struct sockaddr_storage *ss)
 {
 	struct sockaddr_storage a = *ss;
 	struct ifaddrs *ifs, *i;
@@ -140,7 +140,7 @@ static void note_announced(struct mps_conn *c, const struct mps_addr *a)
 
 /* Server: announce where clients may join: the address they reached (with
  * our join port) and the others MPTCPSHIM_ADVERTISE allows. */
-void server_advertise(struct mps_conn *c, struct mps_subflow *sf)
+void mps_path_server_advertise(struct mps_conn *c, struct mps_subflow *sf)
 {
 	const struct mps_config *cfg = mps_config();
 	struct sockaddr_storage primary = sf->local;
@@ -167,7 +167,7 @@ void server_advertise(struct mps_conn *c, struct mps_subflow *sf)
 	else
 		memcpy(a.addr, &((struct sockaddr_in6 *)&primary)->sin6_addr, 16);
 	a.addr_id = 0;
-	queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a));
+	mps_sf_queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a));
 	note_announced(c, &a);
 	loop_scope = addr_is_loopback(&primary);
 	n = mps_pm_local_addrs(cfg, fam, loop_scope, la, (int)MPS_ARRAY_SIZE(la));
@@ -179,7 +179,7 @@ void server_advertise(struct mps_conn *c, struct mps_subflow *sf)
 			continue;
 		a.addr_id = id++;
 		memcpy(a.addr, la[i].addr, 16);
-		queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a));
+		mps_sf_queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a));
 		note_announced(c, &a);
 	}
 	c->next_addr_id = id;
@@ -193,7 +193,7 @@ static void client_join_failed(struct mps_conn *c, struct mps_subflow *sf, const
 
 	mps_info("conn %s: subflow %d to %s failed: %s", c->peer_str, sf->id,
 	         mps_addr_str(&sf->remote, r, sizeof(r)), why);
-	conn_del_sf(c, sf);
+	mps_sf_conn_del(c, sf);
 	mps_sf_free(c->loop, sf, 1);
 	/* A join that failed slowly (neighbour resolution, SYN timeouts) was
 	 * started while the path was still coming up: try again soon rather
@@ -209,7 +209,7 @@ static void client_join_failed(struct mps_conn *c, struct mps_subflow *sf, const
 	}
 }
 
-void client_join_connected(struct mps_conn *c, struct mps_subflow *sf)
+void mps_path_client_join_connected(struct mps_conn *c, struct mps_subflow *sf)
 {
 	struct mps_join j;
 	uint8_t fr[MPS_JOIN_LEN];
@@ -224,7 +224,7 @@ void client_join_connected(struct mps_conn *c, struct mps_subflow *sf)
 	}
 	len = sizeof(sf->local);
 	mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
-	sf->rtt_us = tcp_rtt_us(sf->fd);
+	sf->rtt_us = mps_conn_tcp_rtt_us(sf->fd);
 	sf->nonce_local = random32();
 	memset(&j, 0, sizeof(j));
 	j.token = c->remote_token;
@@ -232,16 +232,16 @@ void client_join_connected(struct mps_conn *c, struct mps_subflow *sf)
 	j.addr_id = sf->local_id;
 	j.jflags = sf->backup ? MPS_JF_BACKUP : 0;
 	mps_frame_put_join(fr, &j);
-	queue_ctl(sf, fr, sizeof(fr));
+	mps_sf_queue_ctl(sf, fr, sizeof(fr));
 	sf->state = SF_JOIN_SENT;
 	ev_io_start(c->loop, &sf->rio);
 	ev_timer_set(&sf->jtimer, JOIN_TIMEOUT, 0.);
 	ev_timer_start(c->loop, &sf->jtimer);
-	sf_flush(c, sf);
+	mps_sf_flush(c, sf);
 }
 
 /* JOIN_ACK on a client join: check the server's HMAC, answer with ours. */
-void client_join_ack(struct mps_conn *c, struct mps_subflow *sf)
+void mps_path_client_join_ack(struct mps_conn *c, struct mps_subflow *sf)
 {
 	struct mps_frame f;
 	const char *why = NULL;
@@ -263,18 +263,18 @@ void client_join_ack(struct mps_conn *c, struct mps_subflow *sf)
 	if (mps_get64(mac) != f.u.join_ack.hmac) {
 		mps_warn("conn %s: subflow %d: JOIN_ACK with a wrong HMAC, subflow closed",
 		         c->peer_str, sf->id);
-		conn_del_sf(c, sf);
+		mps_sf_conn_del(c, sf);
 		mps_sf_free(c->loop, sf, 1);
 		return;
 	}
 	mps_crypto_join_hmac(c->local_key, c->remote_key, sf->nonce_local, sf->nonce_remote, mac);
 	mps_frame_put_join_ok(fr, mac);
-	queue_ctl(sf, fr, sizeof(fr));
+	mps_sf_queue_ctl(sf, fr, sizeof(fr));
 	sf->roff += (size_t)rc;
 	sf->state = SF_ACTIVE;
 	sf->ready = 1;
 	ev_timer_stop(c->loop, &sf->jtimer);
-	outage_end(c);
+	mps_resil_outage_end(c);
 	{
 		char l[64], r[64];
 
@@ -282,12 +282,12 @@ void client_join_ack(struct mps_conn *c, struct mps_subflow *sf)
 		         mps_addr_str(&sf->local, l, sizeof(l)),
 		         mps_addr_str(&sf->remote, r, sizeof(r)));
 	}
-	update_lowat(c);
-	sf_flush(c, sf);
-	rx_process(c, sf);
+	mps_sf_update_lowat(c);
+	mps_sf_flush(c, sf);
+	mps_conn_rx_process(c, sf);
 }
 
-void sf_on_jtimer(struct ev_loop *loop, ev_timer *w, int revents)
+void mps_path_sf_on_jtimer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mps_subflow *sf = w->data;
 
@@ -313,7 +313,7 @@ static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t
 	mps_alloc_shim(0);
 	if (fd < 0)
 		return;
-	apply_opts(c, fd);
+	mps_sf_apply_opts(c, fd);
 	memset(&src, 0, sizeof(src));
 	src.ss_family = (sa_family_t)la->family;
 	if (la->family == AF_INET)
@@ -329,7 +329,7 @@ static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t
 	if (!la->loopback)
 		mps_real.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, la->ifname,
 		                    (socklen_t)strlen(la->ifname));
-	sf = sf_attach_new(c, fd, SF_CONNECTING);
+	sf = mps_sf_attach_new(c, fd, SF_CONNECTING);
 	if (!sf)
 		return;
 	sf->local = src;
@@ -352,7 +352,7 @@ static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t
  * (on-link pairs only, where an interface shares a subnet with one of the
  * server's addresses; every pair otherwise), at most MPTCPSHIM_MAX_SUBFLOWS
  * in all.  Pairs that cannot route simply fail. */
-void pm_fill(struct mps_conn *c)
+void mps_path_pm_fill(struct mps_conn *c)
 {
 	const struct mps_config *cfg = mps_config();
 	struct mps_local_addr la[16];
@@ -412,7 +412,7 @@ void pm_fill(struct mps_conn *c)
 	}
 }
 
-void pm_on_add_addr(struct mps_conn *c, const struct mps_addr *a)
+void mps_path_pm_on_add_addr(struct mps_conn *c, const struct mps_addr *a)
 {
 	struct mps_remote *r = NULL;
 	int i;
@@ -455,12 +455,12 @@ void pm_on_add_addr(struct mps_conn *c, const struct mps_addr *a)
 	}
 }
 
-void pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+void mps_path_pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	pm_fill(w->data);
+	mps_path_pm_fill(w->data);
 }
 
-void pm_on_remove_addr(struct mps_conn *c, uint8_t id)
+void mps_path_pm_on_remove_addr(struct mps_conn *c, uint8_t id)
 {
 	int i;
 
@@ -472,7 +472,7 @@ void pm_on_remove_addr(struct mps_conn *c, uint8_t id)
 
 		/* The first subflow went to the address announced as id 0. */
 		if (sf->remote_id == id)
-			drop_sf(c, sf, "address withdrawn by the server");
+			mps_resil_drop_sf(c, sf, "address withdrawn by the server");
 	}
 }
 
@@ -482,23 +482,23 @@ void mps_conn_attach_join(struct mps_conn *c, struct mps_subflow *sf)
 {
 	char r[64];
 
-	if (conn_add_sf(c, sf)) {
+	if (mps_sf_conn_add(c, sf)) {
 		mps_join_drop(c->loop, sf, "too many subflows");
 		return;
 	}
 	sf->state = SF_ACTIVE;
 	sf->ready = 1;
 	sf->peer_live = 1; /* its JOIN_OK says the client has it */
-	sf->rtt_us = tcp_rtt_us(sf->fd);
-	sf->ifindex = ifindex_of(&sf->local);
-	apply_opts(c, sf->fd);
+	sf->rtt_us = mps_conn_tcp_rtt_us(sf->fd);
+	sf->ifindex = mps_path_ifindex_of(&sf->local);
+	mps_sf_apply_opts(c, sf->fd);
 	mps_info("conn %s: subflow %d from %s joined", c->peer_str, sf->id,
 	         mps_addr_str(&sf->remote, r, sizeof(r)));
-	outage_end(c);
-	update_lowat(c);
-	rx_process(c, sf);
+	mps_resil_outage_end(c);
+	mps_sf_update_lowat(c);
+	mps_conn_rx_process(c, sf);
 	if (!mps_conn_closed(c))
-		conn_push(c);
+		mps_conn_push(c);
 }
 
 /* ------------------------------------------------------------- path events
@@ -529,14 +529,14 @@ static void drop_matching(struct mps_conn *c, int family, const uint8_t *addr, u
 		int match = addr ? local_is(sf, family, addr) : (ifindex && sf->ifindex == ifindex);
 
 		if (match)
-			drop_sf(c, sf, why);
+			mps_resil_drop_sf(c, sf, why);
 	}
 }
 
 static void server_addr_event(struct mps_conn *c, int family, const uint8_t *addr, int added)
 {
 	const struct mps_config *cfg = mps_config();
-	struct mps_subflow *sf = best_usable(c);
+	struct mps_subflow *sf = mps_sf_best_usable(c);
 	struct sockaddr_storage ss;
 	struct mps_addr a;
 	uint8_t fr[MPS_ADD_ADDR_MAX_LEN];
@@ -557,7 +557,7 @@ static void server_addr_event(struct mps_conn *c, int family, const uint8_t *add
 			continue;
 		if (!added) {
 			/* Withdraw it: clients stop using it at once. */
-			queue_ctl(sf, fr, mps_frame_put_remove_addr(fr, r->id));
+			mps_sf_queue_ctl(sf, fr, mps_frame_put_remove_addr(fr, r->id));
 			r->valid = 0;
 			mps_info("conn %s: address id %u withdrawn", c->peer_str, r->id);
 		}
@@ -567,7 +567,7 @@ static void server_addr_event(struct mps_conn *c, int family, const uint8_t *add
 		return;
 	{
 		struct sockaddr_storage first = c->sf[0]->local;
-		unsigned idx = ifindex_of(&ss);
+		unsigned idx = mps_path_ifindex_of(&ss);
 		int named;
 
 		mps_alloc_shim(1); /* libc's socket: see mps_pm_local_addrs */
@@ -588,7 +588,7 @@ static void server_addr_event(struct mps_conn *c, int family, const uint8_t *add
 		return;
 	a.addr_id = c->next_addr_id++;
 	memcpy(a.addr, addr, family == AF_INET ? 4 : 16);
-	if (queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a)) == 0)
+	if (mps_sf_queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a)) == 0)
 		note_announced(c, &a);
 }
 
@@ -607,9 +607,9 @@ void mps_conn_on_addr_event(int family, const uint8_t *addr, unsigned ifindex, i
 		if (c->role == MPS_SERVER)
 			server_addr_event(c, family, addr, added);
 		else if (added)
-			pm_fill(c);
+			mps_path_pm_fill(c);
 		if (!mps_conn_closed(c))
-			conn_push(c);
+			mps_conn_push(c);
 	}
 }
 
@@ -617,7 +617,7 @@ void mps_conn_on_addr_event(int family, const uint8_t *addr, unsigned ifindex, i
  * route before (a device-bound socket with no route takes the server for a
  * neighbour on its link: its SYN waits for an ARP answer that never
  * comes, then for TCP's SYN backoff, 1 s and 3 s later).  Start it again
- * (pm_fill, right after) with the routing as it is now. */
+ * (mps_path_pm_fill, right after) with the routing as it is now. */
 static void restart_connecting_joins(struct mps_conn *c)
 {
 	int i;
@@ -626,7 +626,7 @@ static void restart_connecting_joins(struct mps_conn *c)
 		struct mps_subflow *sf = c->sf[i];
 
 		if (sf->state == SF_CONNECTING && sf->id != 1) {
-			conn_del_sf(c, sf);
+			mps_sf_conn_del(c, sf);
 			mps_sf_free(c->loop, sf, 1);
 		}
 	}
@@ -644,9 +644,9 @@ void mps_conn_on_link_event(unsigned ifindex, int up)
 			drop_matching(c, 0, NULL, ifindex, "interface down");
 		else if (c->role == MPS_CLIENT) {
 			restart_connecting_joins(c);
-			pm_fill(c);
+			mps_path_pm_fill(c);
 		}
 		if (!mps_conn_closed(c))
-			conn_push(c);
+			mps_conn_push(c);
 	}
 }

@@ -6,8 +6,8 @@
  * rejoins with backoff), blackhole detection (a subflow whose TCP ACKs stop
  * while others progress is stale), the progress watchdog (data-level
  * retransmission, ETIMEDOUT after MPTCPSHIM_OUTAGE_TIMEOUT), and what a
- * subflow's EOF, error or drop means for the connection (sf_lost, sf_mp_eof,
- * drop_sf).  See docs/DESIGN.md for the rules.  Functions used by the other
+ * subflow's EOF, error or drop means for the connection (sf_lost, mps_resil_sf_mp_eof,
+ * mps_resil_drop_sf).  See docs/DESIGN.md for the rules.  Functions used by the other
  * engine files are declared in conn_int.h. */
 #include "config.h"
 
@@ -62,21 +62,21 @@ static void reinject_sf(struct mps_conn *c, struct mps_subflow *sf)
 
 /* ------------------------------------------------------------- outage */
 
-void outage_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+void mps_resil_outage_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mps_conn *c = w->data;
 	char msg[96];
 
 	snprintf(msg, sizeof(msg), "no path came back within %u s (MPTCPSHIM_OUTAGE_TIMEOUT)",
 	         mps_config()->outage_timeout);
-	conn_abort_err(c, MPS_CR_TIMEOUT, 0, msg, ETIMEDOUT);
+	mps_conn_abort_err(c, MPS_CR_TIMEOUT, 0, msg, ETIMEDOUT);
 }
 
-void rejoin_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+void mps_resil_rejoin_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mps_conn *c = w->data;
 
-	pm_fill(c);
+	mps_path_pm_fill(c);
 	if (mps_conn_closed(c))
 		return;
 	if (c->outage)
@@ -109,7 +109,7 @@ static void outage_begin(struct mps_conn *c, const char *why)
 	}
 }
 
-void outage_end(struct mps_conn *c)
+void mps_resil_outage_end(struct mps_conn *c)
 {
 	if (!c->outage)
 		return;
@@ -177,7 +177,7 @@ static double sf_thresh(const struct tcp_info *ti, double thresh)
 	return sf_lone(ti) || sf_held_local(ti) ? MPS_MAX(thresh, STALE_DELACK) : thresh;
 }
 
-void stale_arm(struct mps_conn *c)
+void mps_resil_stale_arm(struct mps_conn *c)
 {
 	int i;
 
@@ -191,7 +191,7 @@ void stale_arm(struct mps_conn *c)
 	}
 }
 
-void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+void mps_resil_stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mps_conn *c = w->data;
 	double now = ev_now(loop), thresh, newest = 0, moved = 0;
@@ -238,12 +238,12 @@ void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 			sf->stale = 0;
 			sf->ready = 1;
 			mps_dbg("conn %s: subflow %d recovered", c->peer_str, sf->id);
-			update_lowat(c);
+			mps_sf_update_lowat(c);
 		} else if (!sf->stale && out[i] && now - sf->acked_at > sf_thresh(&ti[i], thresh) &&
 		           ti[i].tcpi_last_ack_recv > sf_thresh(&ti[i], thresh) * 1e3 &&
 		           newest - sf->acked_at > sf_thresh(&ti[i], thresh) &&
 		           (!sf_lone(&ti[i]) || moved - sf->acked_at > sf_thresh(&ti[i], thresh)) &&
-		           n_usable(c) > 1) {
+		           mps_sf_n_usable(c) > 1) {
 			sf->stale = 1;
 			became = 1;
 			reinject_sf(c, sf);
@@ -257,14 +257,14 @@ void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	if (became) {
 		/* What the stale path holds was queued for reinjection. */
-		send_ack(c); /* ours may be stuck on the stale path too */
-		conn_push(c);
+		mps_conn_send_ack(c); /* ours may be stuck on the stale path too */
+		mps_conn_push(c);
 	}
 	if (!busy && !became && c->snd_una == c->snd_max && (!mps_conn_fin_sent(c) || mps_conn_fin_acked(c))) {
 		int any_stale = 0;
 
 		/* Idle at the data level too (TCP may have delivered bytes whose
-		 * data ACK is still on its way): conn_push re-arms. */
+		 * data ACK is still on its way): mps_conn_push re-arms. */
 		for (i = 0; i < c->nsf; i++)
 			any_stale |= c->sf[i]->stale;
 		if (!any_stale)
@@ -276,7 +276,7 @@ void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
  * data-ACKed for the outage timeout means the paths are dead even if TCP
  * has not said so (blackhole): the app gets ETIMEDOUT, as with TCP's
  * user timeout. */
-void watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+void mps_resil_watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mps_conn *c = w->data;
 	int idle = c->snd_una == c->snd_max && (!mps_conn_fin_sent(c) || mps_conn_fin_acked(c));
@@ -288,11 +288,11 @@ void watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	/* Data-level retransmission: nothing ACKed for a second although a
 	 * path works means an ACK (or the data) was lost with a path that
 	 * died: send again from snd_una; the receiver re-ACKs duplicates. */
-	if (!c->outage && n_usable(c) > 0 && ev_now(loop) - c->last_resend > 1.0 &&
+	if (!c->outage && mps_sf_n_usable(c) > 0 && ev_now(loop) - c->last_resend > 1.0 &&
 	    ev_now(loop) - c->last_progress > 1.0) {
 		c->last_resend = ev_now(loop);
 		resend_from_una(c);
-		conn_push(c);
+		mps_conn_push(c);
 		if (mps_conn_closed(c))
 			return;
 	}
@@ -302,7 +302,7 @@ void watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		snprintf(msg, sizeof(msg),
 		         "no data acknowledged for %u s (MPTCPSHIM_OUTAGE_TIMEOUT)",
 		         mps_config()->outage_timeout);
-		conn_abort_err(c, MPS_CR_TIMEOUT, 1, msg, ETIMEDOUT);
+		mps_conn_abort_err(c, MPS_CR_TIMEOUT, 1, msg, ETIMEDOUT);
 	}
 }
 
@@ -317,13 +317,13 @@ static void sf_lost(struct mps_conn *c, struct mps_subflow *sf, const char *why,
 		mps_dbg("conn %s: subflow %d closed (%s)", c->peer_str, sf->id, why);
 	else
 		mps_info("conn %s: subflow %d lost (%s); %d left", c->peer_str, sf->id, why,
-		         n_usable(c) - sf_usable(sf));
-	sf_log_stats(c, sf);
+		         mps_sf_n_usable(c) - mps_sf_usable(sf));
+	mps_sf_log_stats(c, sf);
 	reinject_sf(c, sf);
-	conn_del_sf(c, sf);
+	mps_sf_conn_del(c, sf);
 	mps_sf_free(c->loop, sf, 1);
-	update_lowat(c);
-	send_ack(c); /* the last ACK may have left on the lost path */
+	mps_sf_update_lowat(c);
+	mps_conn_send_ack(c); /* the last ACK may have left on the lost path */
 	/* Client: try that path again later (it may come back without a
 	 * netlink event, e.g. after a reset by a middlebox). */
 	if (c->role == MPS_CLIENT && !ev_is_active(&c->rejoin_timer)) {
@@ -331,11 +331,11 @@ static void sf_lost(struct mps_conn *c, struct mps_subflow *sf, const char *why,
 		ev_timer_set(&c->rejoin_timer, c->rejoin_backoff, 0.);
 		ev_timer_start(c->loop, &c->rejoin_timer);
 	}
-	conn_push(c);
+	mps_conn_push(c);
 }
 
 /* EOF or error on an MP subflow. */
-void sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
+void mps_resil_sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 {
 	/* A live peer shim never FINs a subflow mid-stream (it resets those
 	 * it drops; FIN comes only at the connection's end), but a dying
@@ -349,8 +349,8 @@ void sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 	if (sf->state == SF_ACTIVE && !mps_conn_rcv_fin(c) && !err)
 		c->peer_closed_at = ev_now(c->loop);
 	ev_io_stop(c->loop, &sf->rio);
-	if (peer_leaving && n_usable(c) - sf_usable(sf) == 0) {
-		conn_abort(c, 0, 0, "every subflow closed by the peer before the stream ended");
+	if (peer_leaving && mps_sf_n_usable(c) - mps_sf_usable(sf) == 0) {
+		mps_conn_abort(c, 0, 0, "every subflow closed by the peer before the stream ended");
 		return;
 	}
 	if (sf->state == SF_ACTIVE && mps_conn_rcv_fin(c) && (mps_conn_fin_acked(c) || c->snd_una == c->sb.end)) {
@@ -360,13 +360,13 @@ void sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 		 * only at the end, so a dead path still listed (never found
 		 * stale: nothing was sent on it) is no reason to wait. */
 		c->peer_gone = 1;
-		conn_check_done(c);
+		mps_conn_check_done(c);
 		return;
 	}
-	if (sf->state != SF_ACTIVE || n_usable(c) - sf_usable(sf) > 0) {
+	if (sf->state != SF_ACTIVE || mps_sf_n_usable(c) - mps_sf_usable(sf) > 0) {
 		if (sf->state != SF_ACTIVE) {
 			mps_dbg("conn %s: subflow %d closed during its join", c->peer_str, sf->id);
-			conn_del_sf(c, sf);
+			mps_sf_conn_del(c, sf);
 			mps_sf_free(c->loop, sf, 1);
 			return;
 		}
@@ -379,21 +379,21 @@ void sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 		/* Other subflows (stale ones) or an outage in progress: this is
 		 * one more path going away, not the peer leaving, which closes
 		 * every subflow. */
-		drop_sf(c, sf, err ? strerror(err) : "closed by the peer");
+		mps_resil_drop_sf(c, sf, err ? strerror(err) : "closed by the peer");
 		return;
 	}
 	if (mps_conn_rcv_fin(c)) {
 		mps_info("conn %s: peer closed with %llu bytes of ours undelivered", c->peer_str,
 		         (unsigned long long)(c->sb.end - c->snd_una));
-		conn_abort(c, 0, 0, NULL);
+		mps_conn_abort(c, 0, 0, NULL);
 		return;
 	}
 	if (err == ECONNRESET && !c->outage) {
 		/* The peer reset its last subflow.  A live peer shim never does
 		 * that (it parks its last subflow when its address or link
-		 * goes: park_sf): its process is gone (killed with unread
+		 * goes: mps_sf_park): its process is gone (killed with unread
 		 * bytes), as a TCP peer's reset says. */
-		conn_abort(c, 0, 0, "the peer reset its last subflow before the stream ended");
+		mps_conn_abort(c, 0, 0, "the peer reset its last subflow before the stream ended");
 		return;
 	}
 	if (err) {
@@ -402,32 +402,32 @@ void sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 		char why[80];
 
 		snprintf(why, sizeof(why), "last subflow: %s", strerror(err));
-		drop_sf(c, sf, why); /* the last one: outage */
+		mps_resil_drop_sf(c, sf, why); /* the last one: outage */
 		return;
 	}
 	/* A clean FIN without DATA_FIN: the peer's process ended without
 	 * finishing its stream (killed).  An error, never a silent EOF. */
-	conn_abort(c, 0, 0, "last subflow closed before the stream ended");
+	mps_conn_abort(c, 0, 0, "last subflow closed before the stream ended");
 }
 
 /* A path under sf went away (link, address, withdrawn by the server):
  * drop it now rather than wait for TCP.  Its data is resent on the others;
  * if it was the last, the connection waits for a path (outage). */
-void drop_sf(struct mps_conn *c, struct mps_subflow *sf, const char *why)
+void mps_resil_drop_sf(struct mps_conn *c, struct mps_subflow *sf, const char *why)
 {
 	if (sf->state != SF_ACTIVE) {
-		conn_del_sf(c, sf);
+		mps_sf_conn_del(c, sf);
 		mps_sf_free(c->loop, sf, 1);
 		return;
 	}
-	if (park_sf(c, sf))
+	if (mps_sf_park(c, sf))
 		mps_dbg("conn %s: subflow %d parked", c->peer_str, sf->id);
-	if (n_usable(c) - sf_usable(sf) > 0)
+	if (mps_sf_n_usable(c) - mps_sf_usable(sf) > 0)
 		sf_lost(c, sf, why, 0); /* a local path event: lost even while closing */
 	else if (!mps_conn_rcv_fin(c) || !mps_conn_fin_acked(c)) {
-		sf_log_stats(c, sf);
+		mps_sf_log_stats(c, sf);
 		reinject_sf(c, sf);
-		conn_del_sf(c, sf);
+		mps_sf_conn_del(c, sf);
 		mps_sf_free(c->loop, sf, 1);
 		outage_begin(c, why);
 	}

@@ -5,7 +5,7 @@
  * of a connection's subflow array, the "usable" tests that the scheduler,
  * the path manager and the loss handling share, parking of subflows dropped
  * for a local reason, the per-subflow segment queue and its writer
- * (sf_flush), and the read/write watchers that hand a subflow's events to
+ * (mps_sf_flush), and the read/write watchers that hand a subflow's events to
  * the negotiation, join and receive code.  Everything here works on one
  * subflow at a time; deciding what a connection does about it is conn.c's,
  * resilience.c's and path.c's.  Functions used by those files are declared
@@ -48,7 +48,7 @@ struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, enum mps_sf_state
 	sf->rio.data = sf;
 	ev_io_init(&sf->wio, sf_on_write, fd, EV_WRITE);
 	sf->wio.data = sf;
-	ev_init(&sf->jtimer, sf_on_jtimer);
+	ev_init(&sf->jtimer, mps_path_sf_on_jtimer);
 	sf->jtimer.data = sf;
 	ev_init(&sf->rx_more, sf_on_rx_more);
 	sf->rx_more.data = sf;
@@ -76,7 +76,7 @@ void mps_sf_free(struct ev_loop *loop, struct mps_subflow *sf, int reset)
 	sf->state = SF_DEAD;
 	sf->jnext = g_sf_zombies;
 	g_sf_zombies = sf;
-	reaper_arm(loop);
+	mps_conn_reaper_arm(loop);
 }
 
 #define SF_PROBE_DRAIN_MAX (256u * 1024u)
@@ -104,22 +104,22 @@ void mps_sf_close_probe(struct ev_loop *loop, struct mps_subflow *sf)
 
 /* May carry data: joined, or the first subflow (whose first flight goes
  * out while the negotiation runs). */
-int sf_usable(const struct mps_subflow *sf)
+int mps_sf_usable(const struct mps_subflow *sf)
 {
 	return (sf->state == SF_ACTIVE || sf->state == SF_NEGO) && !sf->wr_dead && sf->fd >= 0 &&
 	       !sf->stale;
 }
 
-int n_usable(const struct mps_conn *c)
+int mps_sf_n_usable(const struct mps_conn *c)
 {
 	int i, n = 0;
 
 	for (i = 0; i < c->nsf; i++)
-		n += sf_usable(c->sf[i]);
+		n += mps_sf_usable(c->sf[i]);
 	return n;
 }
 
-struct mps_subflow *best_usable(const struct mps_conn *c)
+struct mps_subflow *mps_sf_best_usable(const struct mps_conn *c)
 {
 	struct mps_subflow *best = NULL;
 	int i;
@@ -127,7 +127,7 @@ struct mps_subflow *best_usable(const struct mps_conn *c)
 	for (i = 0; i < c->nsf; i++) {
 		struct mps_subflow *sf = c->sf[i];
 
-		if (!sf_usable(sf))
+		if (!mps_sf_usable(sf))
 			continue;
 		if (!best || (sf->backup < best->backup) ||
 		    (sf->backup == best->backup && sf->rtt_us && sf->rtt_us < best->rtt_us))
@@ -138,11 +138,11 @@ struct mps_subflow *best_usable(const struct mps_conn *c)
 
 /* A new subflow for fd, attached to c.  On failure fd is closed and NULL
  * returned. */
-struct mps_subflow *sf_attach_new(struct mps_conn *c, int fd, enum mps_sf_state state)
+struct mps_subflow *mps_sf_attach_new(struct mps_conn *c, int fd, enum mps_sf_state state)
 {
 	struct mps_subflow *sf = mps_sf_alloc(c->loop, fd, state);
 
-	if (sf && conn_add_sf(c, sf) == 0)
+	if (sf && mps_sf_conn_add(c, sf) == 0)
 		return sf;
 	if (sf) {
 		sf->fd = -1;
@@ -155,7 +155,7 @@ struct mps_subflow *sf_attach_new(struct mps_conn *c, int fd, enum mps_sf_state 
 
 /* Subflow membership and fds change under the sock lock: app threads
  * forwarding socket options walk the same array. */
-int conn_add_sf(struct mps_conn *c, struct mps_subflow *sf)
+int mps_sf_conn_add(struct mps_conn *c, struct mps_subflow *sf)
 {
 	int rc = -1;
 
@@ -172,7 +172,7 @@ int conn_add_sf(struct mps_conn *c, struct mps_subflow *sf)
 	return rc;
 }
 
-void conn_del_sf(struct mps_conn *c, struct mps_subflow *sf)
+void mps_sf_conn_del(struct mps_conn *c, struct mps_subflow *sf)
 {
 	int i;
 
@@ -190,7 +190,7 @@ void conn_del_sf(struct mps_conn *c, struct mps_subflow *sf)
 
 /* Close the parked subflows (a reset: a new path is up, so the peer sees
  * one more path go, not the last one). */
-void unpark_all(struct mps_conn *c)
+void mps_sf_unpark_all(struct mps_conn *c)
 {
 	struct linger lg = {.l_onoff = 1, .l_linger = 0};
 
@@ -215,19 +215,19 @@ static int peer_counts_another(const struct mps_conn *c)
 	if (c->outage)
 		return 0;
 	for (i = 0; i < c->nsf; i++)
-		if (sf_usable(c->sf[i]) && c->sf[i]->peer_live)
+		if (mps_sf_usable(c->sf[i]) && c->sf[i]->peer_live)
 			return 1;
 	return 0;
 }
 
 #define PARK_CHECK 0.5 /* seconds between looks at the parked sockets */
 
-void park_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+void mps_sf_park_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mps_conn *c = w->data;
 
 	if (peer_counts_another(c)) {
-		unpark_all(c);
+		mps_sf_unpark_all(c);
 		ev_timer_stop(loop, w);
 	}
 }
@@ -237,7 +237,7 @@ void park_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
  * socket open and silent until the peer surely counts another subflow
  * (or the connection ends), so that a live shim never resets what may be
  * the peer's last subflow.  Returns 1 if parked. */
-int park_sf(struct mps_conn *c, struct mps_subflow *sf)
+int mps_sf_park(struct mps_conn *c, struct mps_subflow *sf)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
@@ -258,7 +258,7 @@ int park_sf(struct mps_conn *c, struct mps_subflow *sf)
 }
 
 /* Socket options the app set, for a subflow created later. */
-void apply_opts(struct mps_conn *c, int fd)
+void mps_sf_apply_opts(struct mps_conn *c, int fd)
 {
 	int i;
 
@@ -273,9 +273,9 @@ void apply_opts(struct mps_conn *c, int fd)
 
 /* With several subflows the kernel keeps only a little unsent data per
  * subflow, so our scheduler decides where bytes go. */
-void update_lowat(struct mps_conn *c)
+void mps_sf_update_lowat(struct mps_conn *c)
 {
-	int i, multi = n_usable(c) > 1;
+	int i, multi = mps_sf_n_usable(c) > 1;
 
 	for (i = 0; i < c->nsf; i++) {
 		struct mps_subflow *sf = c->sf[i];
@@ -290,7 +290,7 @@ void update_lowat(struct mps_conn *c)
 	}
 }
 
-void sf_log_stats(struct mps_conn *c, struct mps_subflow *sf)
+void mps_sf_log_stats(struct mps_conn *c, struct mps_subflow *sf)
 {
 	char l[64], r[64];
 
@@ -302,7 +302,7 @@ void sf_log_stats(struct mps_conn *c, struct mps_subflow *sf)
 
 /* ------------------------------------------------------------- segment queue */
 
-struct mps_seg *seg_add(struct mps_subflow *sf)
+struct mps_seg *mps_sf_seg_add(struct mps_subflow *sf)
 {
 	struct mps_seg *s;
 
@@ -314,9 +314,9 @@ struct mps_seg *seg_add(struct mps_subflow *sf)
 }
 
 /* Queue a control frame.  0, or -1 when the queue is full. */
-int queue_ctl(struct mps_subflow *sf, const uint8_t *fr, size_t len)
+int mps_sf_queue_ctl(struct mps_subflow *sf, const uint8_t *fr, size_t len)
 {
-	struct mps_seg *s = seg_add(sf);
+	struct mps_seg *s = mps_sf_seg_add(sf);
 
 	if (!s)
 		return -1;
@@ -348,7 +348,7 @@ static void sf_write_failed(struct mps_conn *c, struct mps_subflow *sf, int err)
 }
 
 /* Write queued segments.  0, or -1 when the subflow failed (handled). */
-int sf_flush(struct mps_conn *c, struct mps_subflow *sf)
+int mps_sf_flush(struct mps_conn *c, struct mps_subflow *sf)
 {
 	while (sf->nseg > 0 && sf->fd >= 0 && !sf->wr_dead) {
 		struct iovec iov[2 * MAX_SEGS];
@@ -410,9 +410,9 @@ int sf_flush(struct mps_conn *c, struct mps_subflow *sf)
 		}
 	}
 	/* A frame that was partly written pinned the send buffer below it
-	 * (release_acked); once written, free what the peer has ACKed. */
+	 * (mps_conn_release_acked); once written, free what the peer has ACKed. */
 	if (c->tx_mode == TX_MP && mps_dsn_lt(c->sb.una, c->snd_una))
-		release_acked(c);
+		mps_conn_release_acked(c);
 	if (c->tx_mode == TX_PLAIN && mps_conn_fin_sent(c) && !sf->wr_shut && sf->fd >= 0 && sf->nseg == 0 &&
 	    c->snd_nxt == c->sb.end) {
 		shutdown(sf->fd, SHUT_WR);
@@ -430,16 +430,16 @@ static void sf_on_write(struct ev_loop *loop, ev_io *w, int revents)
 	if (!c || mps_conn_closed(c))
 		return;
 	if (sf->state == SF_CONNECTING) {
-		client_join_connected(c, sf);
+		mps_path_client_join_connected(c, sf);
 		return;
 	}
 	sf->ready = 1;
-	sf_flush(c, sf);
-	conn_push(c);
+	mps_sf_flush(c, sf);
+	mps_conn_push(c);
 	if (mps_conn_closed(c))
 		return;
-	app_update_read(c);
-	conn_check_done(c);
+	mps_conn_app_update_read(c);
+	mps_conn_check_done(c);
 }
 
 /* ------------------------------------------------------------- subflow read */
@@ -455,7 +455,7 @@ static void sf_on_rx_more(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (!c || mps_conn_closed(c) || sf->state == SF_DEAD || c->rx_mode != RX_MP)
 		return;
-	rx_process(c, sf);
+	mps_conn_rx_process(c, sf);
 }
 
 static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents)
@@ -476,7 +476,7 @@ static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		/* Deliver (and compact) before reading more; if the app cannot
 		 * take it (plain relay), rx_blocked is set and app_on_write
 		 * resumes us. */
-		rx_process(c, sf);
+		mps_conn_rx_process(c, sf);
 		if (mps_conn_closed(c) || sf->state == SF_DEAD)
 			return;
 		if (sf->rlen == RBUF_SIZE) {
@@ -494,34 +494,34 @@ static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents)
 
 		if (c->rx_mode == RX_NEGO) {
 			ev_io_stop(loop, w);
-			apply_verdict(c, sf, mps_nego_eof(&c->nego));
+			mps_conn_apply_verdict(c, sf, mps_nego_eof(&c->nego));
 			if (!mps_conn_closed(c) && c->rx_mode == RX_PLAIN && c->role == MPS_SERVER) {
-				rcv_fin_reached(c);
-				conn_check_done(c);
+				mps_conn_rcv_fin_reached(c);
+				mps_conn_check_done(c);
 			}
 			return;
 		}
 		if (c->rx_mode == RX_PLAIN) {
 			ev_io_stop(loop, w);
 			if (err) {
-				conn_abort(c, 0, 0, NULL);
+				mps_conn_abort(c, 0, 0, NULL);
 				return;
 			}
 			if (!mps_conn_rcv_fin(c))
-				rcv_fin_reached(c);
-			conn_check_done(c);
+				mps_conn_rcv_fin_reached(c);
+			mps_conn_check_done(c);
 			return;
 		}
-		sf_mp_eof(c, sf, err);
+		mps_resil_sf_mp_eof(c, sf, err);
 		return;
 	}
 	sf->rlen += (size_t)r;
 	sf->rx_bytes += (uint64_t)r;
 	c->ack_sf = sf;
 	if (c->rx_mode == RX_NEGO)
-		apply_verdict(c, sf, mps_nego_input(&c->nego, sf->rbuf, sf->rlen));
+		mps_conn_apply_verdict(c, sf, mps_nego_input(&c->nego, sf->rbuf, sf->rlen));
 	else if (sf->state == SF_JOIN_SENT)
-		client_join_ack(c, sf);
+		mps_path_client_join_ack(c, sf);
 	else
-		rx_process(c, sf);
+		mps_conn_rx_process(c, sf);
 }

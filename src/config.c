@@ -33,6 +33,7 @@
 #define ENV_BACKUP "MPTCPSHIM_BACKUP"
 #define ENV_OUTAGE_TIMEOUT "MPTCPSHIM_OUTAGE_TIMEOUT"
 #define ENV_JOIN_PORTS "MPTCPSHIM_JOIN_PORTS"
+#define ENV_KERNEL_MPTCP "MPTCPSHIM_KERNEL_MPTCP"
 /* Internal: set by our exec hooks for the new image (src/inherit.c). */
 #define ENV_INHERIT "MPTCPSHIM_INHERIT"
 /* Internal: set by the first process of a command that warned about its
@@ -279,6 +280,16 @@ static const char *parse_disable(struct mps_config *c, const struct env_var *e, 
 	return NULL;
 }
 
+static const char *parse_kernel_mptcp(struct mps_config *c, const struct env_var *e,
+				      const char *v)
+{
+	if (!strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "true"))
+		c->kernel_mptcp = 1;
+	else if (strcmp(v, "0") && strcmp(v, "no") && strcmp(v, "false"))
+		return e->expect;
+	return NULL;
+}
+
 static const char *parse_log(struct mps_config *c, const struct env_var *e, const char *v)
 {
 	static const char *const lv[] = {"error", "warn", "info", "debug"};
@@ -408,6 +419,7 @@ static const struct env_var g_vars[] = {
 	IFNAMES(ENV_BACKUP, backup, nbackup),
 	NUMBER(ENV_OUTAGE_TIMEOUT, "expected seconds, 1..3600", 1, 3600, outage_timeout),
 	VAR(ENV_JOIN_PORTS, parse_join_ports, "expected PORT or LO-HI, 1..65535"),
+	VAR(ENV_KERNEL_MPTCP, parse_kernel_mptcp, "expected 0 or 1"),
 	IFNAMES(ENV_EXCLUDE, exclude, nexclude),
 	VAR(ENV_ADVERTISE, parse_advertise, "expected all, none or IFNAME/ADDRESS,... (at most 16)"),
 	VAR(ENV_SCHEDULER, parse_scheduler, "expected default, roundrobin or redundant"),

@@ -39,6 +39,7 @@
 
 #include "conn_int.h"
 #include "mptcpshim/crypto.h"
+#include "mptcpshim/kmptcp.h"
 #include "mptcpshim/dss_rcv.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/netmon.h"
@@ -1348,31 +1349,50 @@ static void conn_app_hup(struct mps_conn *c)
 
 /* ------------------------------------------------------------- negotiation */
 
+/* kex accept callback: register key_s's token, or refuse (redraw) when it
+ * names a live connection already. */
+static int server_token_ok(const struct mps_kex_keys *keys, void *arg)
+{
+	struct mps_conn *c = arg;
+	uint32_t token;
+
+	mps_crypto_key_derive(keys->key_s, &token, NULL);
+	if (mps_token_add(token, c) != 0)
+		return -1;
+	c->local_token = token;
+	return 0;
+}
+
 static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 {
 	uint64_t idsn;
+	int rc;
 
-	c->remote_key = c->nego.remote_key;
-	mps_crypto_key_derive(c->remote_key, &c->remote_token, &idsn);
-	c->rcv_nxt = c->ack_sent = idsn + 1;
-	c->wnd_sent = c->rcv_wnd_max; /* announced in our HELLO/HELLO_ACK */
-	c->rcv_edge = c->rcv_nxt + c->rcv_wnd_max;
 	if (c->role == MPS_SERVER) {
 		struct mps_hello h = {
 			.version = MPS_VERSION, .caps = MPS_CAP_NONE, .wnd = c->rcv_wnd_max};
 		uint8_t fr[MPS_HELLO_LEN];
 		uint64_t my_idsn;
 
-		/* RFC 8684 §3.1: a token names one connection; new key on collision. */
-		do {
-			if (mps_crypto_new_key(&c->local_key)) {
-				mps_conn_abort(c, MPS_CR_INTERNAL, 0, "no randomness for a key");
-				return;
-			}
-			mps_crypto_key_derive(c->local_key, &c->local_token, &my_idsn);
-		} while (mps_token_add(c->local_token, c) == -EEXIST);
+		/* X25519 (DESIGN §10): a keypair of ours against the client's
+		 * public value; RFC 8684 §3.1: a token names one connection, so
+		 * a colliding token (or a zero key) draws a new keypair.  A PSK,
+		 * if any, was set on c->kex before (a gateway's listener). */
+		mps_kex_server_begin(&c->kex, c->nego.remote_pub);
+		rc = mps_kex_server_finish(&c->kex, NULL, NULL, server_token_ok, c);
+		if (rc) {
+			mps_conn_abort(c, rc == -EINVAL ? MPS_CR_PROTOCOL : MPS_CR_INTERNAL, 0,
+			           rc == -EINVAL ? "negotiation: HELLO's public value is a "
+			                           "low-order point"
+			                         : "key exchange failed");
+			return;
+		}
 		c->token_registered = 1;
-		h.key = c->local_key;
+		c->local_key = c->kex.keys.key_s;
+		c->remote_key = c->kex.keys.key_c;
+		mps_crypto_key_derive(c->local_key, &c->local_token, &my_idsn);
+		c->remote_idsn = mps_kex_idsn_c(c->nego.remote_pub);
+		memcpy(h.pub, c->kex.kp.pub, sizeof(h.pub));
 		mps_frame_put_hello(fr, MPS_F_HELLO_ACK, &h);
 		mps_sf_queue_ctl(sf, fr, sizeof(fr));
 		c->snd_start = c->snd_nxt = c->snd_una = c->snd_max = my_idsn + 1;
@@ -1381,6 +1401,18 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 		c->tx_mode = TX_MP;
 		mps_path_server_advertise(c, sf);
 	} else {
+		rc = mps_kex_client_finish(&c->kex, c->nego.remote_pub);
+		if (rc) {
+			mps_conn_abort(c, rc == -EINVAL ? MPS_CR_PROTOCOL : MPS_CR_INTERNAL, 0,
+			           rc == -EINVAL ? "negotiation: HELLO_ACK's public value gives no "
+			                           "usable key"
+			                         : "key exchange failed");
+			return;
+		}
+		c->local_key = c->kex.keys.key_c;
+		c->remote_key = c->kex.keys.key_s;
+		mps_crypto_key_derive(c->local_key, &c->local_token, NULL);
+		mps_crypto_key_derive(c->remote_key, &c->remote_token, &c->remote_idsn);
 		if (mps_dsn_lt(c->snd_edge, c->snd_start + c->nego.remote_wnd))
 			c->snd_edge = c->snd_start + c->nego.remote_wnd;
 		/* a shim after all (a timed-out HELLO from a slow start, say):
@@ -1390,6 +1422,10 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 						    (struct sockaddr *)&c->peer, (int64_t)time(NULL));
 		mps_peercache_note((struct sockaddr *)&c->peer, MPS_PEER_SHIM, mps_now_us(), 0);
 	}
+	idsn = c->remote_idsn;
+	c->rcv_nxt = c->ack_sent = idsn + 1;
+	c->wnd_sent = c->rcv_wnd_max; /* announced in our HELLO/HELLO_ACK */
+	c->rcv_edge = c->rcv_nxt + c->rcv_wnd_max;
 	c->rx_mode = RX_MP;
 	sf->state = SF_ACTIVE;
 	sf->ready = 1;
@@ -1554,7 +1590,7 @@ static void client_established(struct mps_conn *c)
 	sf->ready = 1;
 	if (c->tx_mode == TX_MP) {
 		sf->state = SF_NEGO;
-		h.key = c->local_key;
+		memcpy(h.pub, c->kex.kp.pub, sizeof(h.pub));
 		mps_frame_put_hello(fr, MPS_F_HELLO, &h);
 		mps_sf_queue_ctl(sf, fr, sizeof(fr));
 		ev_timer_set(&c->nego_timer,
@@ -1597,12 +1633,17 @@ static void conn_on_connected(struct ev_loop *loop, ev_io *w, int revents)
 	client_established(c);
 }
 
+/* The plain reconnect's socket: kernel MPTCP where MPTCPSHIM_KERNEL_MPTCP
+ * asks for it and the kernel has it (a kernel-MPTCP server gets multipath,
+ * a plain one sees TCP: kmptcp.h), else TCP. */
 static int new_tcp_socket(struct mps_conn *c)
 {
-	int fd = mps_real.socket(c->peer.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-				 IPPROTO_TCP);
+	int fd = mps_kmptcp_socket(c->peer.ss_family, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	int one = 1;
 
+	if (fd < 0)
+		fd = mps_real.socket(c->peer.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+				     IPPROTO_TCP);
 	if (fd < 0)
 		return -errno;
 	/* Out of the app's range; if there is no room it stays low: the
@@ -1678,19 +1719,6 @@ static int has_line_break(uint64_t v, int nbytes)
 		if ((v & 0xff) == '\n' || (v & 0xff) == '\r')
 			return 1;
 	return 0;
-}
-
-/* A client's HELLO may reach a plain, line-oriented server: with no CR or
- * LF in it, such a server never sees a complete line (and so never acts
- * on it) before we reset the connection.  Costs ~1 bit of key entropy. */
-static int new_hello_key(uint64_t *key)
-{
-	int rc;
-
-	do
-		rc = mps_crypto_new_key(key);
-	while (rc == 0 && has_line_break(*key, 8));
-	return rc;
 }
 
 static uint32_t hello_wnd(uint32_t wnd)
@@ -1776,14 +1804,20 @@ int mps_conn_start(const struct mps_conn_params *p)
 	mps_sendbuf_init(&c->rxq, 0, c->rcv_wnd_max);
 	mps_ofo_init(&c->ofo, c->rcv_wnd_max, 0);
 	if (p->role == MPS_CLIENT) {
-		rc = new_hello_key(&c->local_key);
+		/* A client's HELLO may reach a plain, line-oriented server:
+		 * with no CR or LF in it (kex redraws the public value, and
+		 * hello_wnd rounds the window), such a server never sees a
+		 * complete line (and so never acts on it). */
+		rc = mps_kex_client_begin(&c->kex, p->kex_psk, NULL, NULL);
 		if (rc) {
 			free(sf->rbuf);
 			free(sf);
 			free(c);
 			return rc;
 		}
-		mps_crypto_key_derive(c->local_key, &c->local_token, &idsn);
+		/* our first flight goes before the server's public value is
+		 * known: the IDSN comes from ours (kex.h) */
+		idsn = mps_kex_idsn_c(c->kex.kp.pub);
 		c->tx_mode = TX_MP;
 		c->snd_start = c->snd_nxt = c->snd_una = c->snd_max = idsn + 1;
 		mps_sendbuf_init(&c->sb, c->snd_start, cfg->sndbuf);
@@ -1798,7 +1832,7 @@ int mps_conn_start(const struct mps_conn_params *p)
 		c->tx_mode = TX_HOLD;
 		mps_sendbuf_init(&c->sb, 0, cfg->sndbuf);
 	}
-	mps_nego_init(&c->nego, p->role, c->local_key);
+	mps_nego_init(&c->nego, p->role);
 
 	ev_io_init(&c->app_r, app_on_read, c->app_fd, EV_READ);
 	c->app_r.data = c;
@@ -1971,11 +2005,8 @@ int mps_conn_tcp_info(struct mps_sock *s, void *val, socklen_t *len, int *err)
 		 * The shim thread writes these fields unlocked; 64-bit relaxed
 		 * loads are enough for a statistics snapshot. */
 		uint64_t start = __atomic_load_n(&c->snd_start, __ATOMIC_RELAXED);
-		uint64_t rkey = __atomic_load_n(&c->remote_key, __ATOMIC_RELAXED), ridsn;
+		uint64_t ridsn = __atomic_load_n(&c->remote_idsn, __ATOMIC_RELAXED);
 		uint64_t rnxt = __atomic_load_n(&c->rcv_nxt, __ATOMIC_RELAXED);
-		uint32_t tok;
-
-		mps_crypto_key_derive(rkey, &tok, &ridsn);
 		/* +1: TCP's bytes_acked counts the SYN */
 		best.tcpi_bytes_acked = __atomic_load_n(&c->snd_una, __ATOMIC_RELAXED) - start + 1;
 		best.tcpi_bytes_sent = __atomic_load_n(&c->snd_max, __ATOMIC_RELAXED) - start;

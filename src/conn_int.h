@@ -14,6 +14,7 @@
 #include "mptcpshim/conn.h"
 #include "mptcpshim/dss_rcv.h"
 #include "mptcpshim/frame.h"
+#include "mptcpshim/kex.h"
 #include "mptcpshim/loop.h"
 #include "mptcpshim/nego.h"
 #include "mptcpshim/ofo.h"
@@ -136,7 +137,12 @@ struct mps_conn {
 	socklen_t bind_len;
 
 	struct mps_nego nego;
+	/* The X25519 exchange (kex.h): kex.keys holds key_c/key_s and the
+	 * join keys once negotiated; local_key/remote_key are key_c/key_s in
+	 * role order (0 before), remote_idsn the peer's IDSN. */
+	struct mps_kex_end kex;
 	uint64_t local_key, remote_key;
+	uint64_t remote_idsn;
 	uint32_t local_token, remote_token;
 	int token_registered;
 

@@ -84,3 +84,13 @@ void mps_crypto_join_hmac(uint64_t key_a, uint64_t key_b, uint32_t nonce_a, uint
 	mps_put32(m + 4, nonce_b);
 	mps_crypto_hmac_sha256(k, sizeof(k), m, sizeof(m), out);
 }
+
+void mps_crypto_join_hmac_k(const uint8_t key[32], uint32_t nonce_a, uint32_t nonce_b,
+			    uint8_t out[32])
+{
+	uint8_t m[8];
+
+	mps_put32(m, nonce_a);
+	mps_put32(m + 4, nonce_b);
+	mps_crypto_hmac_sha256(key, 32, m, sizeof(m), out);
+}

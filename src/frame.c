@@ -79,6 +79,8 @@ static int check_hdr(uint8_t type, uint8_t flags, uint16_t body, const char **wh
 			return bad(why, "ADD_ADDR: body neither 8 (IPv4) nor 20 (IPv6) bytes");
 		return 0;
 	}
+	if ((type == MPS_F_HELLO || type == MPS_F_HELLO_ACK) && body == MPS_HELLO_V1_BODY)
+		return bad(why, "HELLO: version 1 (key in clear) is not supported");
 	if (body != (uint16_t)fixed)
 		return bad(why, "wrong body length for frame type");
 	return 0;
@@ -120,14 +122,23 @@ int mps_frame_decode(const uint8_t *buf, size_t avail, struct mps_frame *f, cons
 		f->u.hello.caps = b[9];
 		if (f->u.hello.version == 0)
 			return bad(why, "HELLO: version 0");
+		if (f->u.hello.version < MPS_VERSION)
+			return bad(why, "HELLO: version 1 in a version 2 body");
 		if (mps_get16(b + 10) != 0)
 			return bad(why, "HELLO: reserved bits set");
 		f->u.hello.wnd = mps_get32(b + 12);
 		if (f->u.hello.wnd < MPS_MIN_WND)
 			return bad(why, "HELLO: window below the minimum");
-		f->u.hello.key = mps_get64(b + 16);
-		if (f->u.hello.key == 0)
-			return bad(why, "HELLO: zero key");
+		memcpy(f->u.hello.pub, b + 16, MPS_HELLO_PUB_LEN);
+		{
+			uint8_t acc = 0;
+
+			for (size_t i = 0; i < MPS_HELLO_PUB_LEN; i++)
+				acc |= f->u.hello.pub[i];
+			/* the all-zero point: X25519 would give a zero secret */
+			if (acc == 0)
+				return bad(why, "HELLO: zero public value");
+		}
 		break;
 	case MPS_F_DATA:
 		f->u.data.dsn = mps_get64(b);
@@ -201,7 +212,7 @@ size_t mps_frame_put_hello(uint8_t out[MPS_HELLO_LEN], uint8_t type, const struc
 	b[9] = h->caps;
 	mps_put16(b + 10, 0);
 	mps_put32(b + 12, h->wnd);
-	mps_put64(b + 16, h->key);
+	memcpy(b + 16, h->pub, MPS_HELLO_PUB_LEN);
 	return MPS_HELLO_LEN;
 }
 
@@ -295,7 +306,15 @@ int mps_frame_prefix_match(uint8_t type, const uint8_t *buf, size_t n)
 	memcpy(prefix + MPS_HDR_LEN, MPS_MAGIC, MPS_MAGIC_LEN);
 	if (n > sizeof(prefix))
 		n = sizeof(prefix);
-	return memcmp(prefix, buf, n) == 0;
+	for (size_t i = 0; i < n; i++) {
+		/* byte 3 is the body length's low byte: version 1's (24)
+		 * matches too, so that peer gets an error, not plain TCP */
+		if (i == 3 && buf[i] == MPS_HELLO_V1_BODY)
+			continue;
+		if (buf[i] != prefix[i])
+			return 0;
+	}
+	return 1;
 }
 
 const char *mps_frame_type_name(uint8_t type)

@@ -292,8 +292,9 @@ static int on_join(struct ev_loop *loop, struct mps_subflow *sf, const struct mp
 		}
 		sf->nonce_local = (uint32_t)n;
 	}
-	/* RFC 8684 §3.2: ours is keyed Key_B||Key_A over R_B||R_A (B = server). */
-	mps_crypto_join_hmac(c->local_key, c->remote_key, sf->nonce_local, sf->nonce_remote, mac);
+	/* RFC 8684 §3.2's order (R_B||R_A, B = server), keyed by our join key
+	 * from the X25519 schedule (DESIGN §10): the keys never travel. */
+	mps_crypto_join_hmac_k(c->kex.keys.join_key_s, sf->nonce_local, sf->nonce_remote, mac);
 	ja.nonce = sf->nonce_local;
 	ja.hmac = mps_get64(mac);
 	mps_frame_put_join_ack(fr, &ja);
@@ -326,7 +327,7 @@ static int on_join_ok(struct ev_loop *loop, struct mps_subflow *sf, const struct
 		mps_join_drop(loop, sf, "its connection ended during the join");
 		return -1;
 	}
-	mps_crypto_join_hmac(c->remote_key, c->local_key, sf->nonce_remote, sf->nonce_local, mac);
+	mps_crypto_join_hmac_k(c->kex.keys.join_key_c, sf->nonce_remote, sf->nonce_local, mac);
 	if (memcmp(mac, f->u.join_ok, MPS_JOIN_OK_BODY) != 0) {
 		mps_join_drop(loop, sf, "wrong HMAC in JOIN_OK");
 		return -1;

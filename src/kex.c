@@ -1,5 +1,5 @@
 /* kex.c - X25519 key agreement and the key schedule (see kex.h), OpenSSL 3.
- * Not yet used by the engine (issue 14). */
+ * conn.c runs the exchange in HELLO / HELLO_ACK (version 2). */
 #include "config.h"
 
 #include <errno.h>
@@ -192,4 +192,135 @@ out:
 int mps_kex_confirm_ok(const uint8_t *mine, const uint8_t *theirs)
 {
 	return CRYPTO_memcmp(mine, theirs, MPS_KEX_CONFIRM_LEN) == 0;
+}
+
+/* ---- the exchange as the engine runs it --------------------------------- */
+
+static int draw_default(struct mps_kex_keypair *kp, void *arg)
+{
+	(void)arg;
+	return mps_kex_keypair_new(kp);
+}
+
+static int has_line_break(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] == '\n' || p[i] == '\r')
+			return 1;
+	return 0;
+}
+
+int mps_kex_client_begin(struct mps_kex_end *e, const uint8_t *psk, mps_kex_draw_fn draw,
+                         void *arg)
+{
+	int rc, tries = 0;
+
+	memset(e, 0, sizeof(*e));
+	e->role = 0;
+	if (!draw)
+		draw = draw_default;
+	if (psk) {
+		memcpy(e->psk, psk, MPS_KEX_PSK_LEN);
+		e->have_psk = 1;
+	}
+	/* (254/256)^32: about 78 % of draws have no CR/LF; 64 failures in a
+	 * row (a draw function that always gives the same value) is a bug. */
+	do
+		rc = draw(&e->kp, arg);
+	while (rc == 0 && has_line_break(e->kp.pub, MPS_KEX_KEY_LEN) && ++tries < 64);
+	if (rc == 0 && has_line_break(e->kp.pub, MPS_KEX_KEY_LEN))
+		rc = -EIO;
+	if (rc)
+		mps_kex_wipe(e, sizeof(*e));
+	return rc;
+}
+
+int mps_kex_client_finish(struct mps_kex_end *e, const uint8_t pub_s[MPS_KEX_KEY_LEN])
+{
+	uint8_t shared[MPS_KEX_KEY_LEN];
+	int rc;
+
+	memcpy(e->peer_pub, pub_s, MPS_KEX_KEY_LEN);
+	rc = mps_kex_shared(e->kp.priv, pub_s, shared);
+	if (rc == 0)
+		rc = mps_kex_schedule(shared, e->kp.pub, pub_s, e->have_psk ? e->psk : NULL,
+		                      &e->keys);
+	mps_kex_wipe(shared, sizeof(shared));
+	if (rc == -EAGAIN)
+		rc = -EINVAL; /* the server should have redrawn */
+	mps_kex_wipe(e->kp.priv, sizeof(e->kp.priv));
+	e->done = rc == 0;
+	return rc;
+}
+
+uint64_t mps_kex_idsn_c(const uint8_t pub_c[MPS_KEX_KEY_LEN])
+{
+	uint64_t idsn;
+
+	mps_crypto_key_derive(mps_get64(pub_c), NULL, &idsn);
+	return idsn;
+}
+
+void mps_kex_server_begin(struct mps_kex_end *e, const uint8_t pub_c[MPS_KEX_KEY_LEN])
+{
+	uint8_t psk[MPS_KEX_PSK_LEN], have = e->have_psk && !e->done;
+
+	/* a PSK set before (mps_kex_server_set_psk on a zeroed end) is kept */
+	memcpy(psk, e->psk, sizeof(psk));
+	memset(e, 0, sizeof(*e));
+	if (have) {
+		memcpy(e->psk, psk, sizeof(psk));
+		e->have_psk = 1;
+	}
+	mps_kex_wipe(psk, sizeof(psk));
+	e->role = 1;
+	memcpy(e->peer_pub, pub_c, MPS_KEX_KEY_LEN);
+}
+
+int mps_kex_server_set_psk(struct mps_kex_end *e, const uint8_t psk[MPS_KEX_PSK_LEN])
+{
+	if (e->done)
+		return -EALREADY;
+	memcpy(e->psk, psk, MPS_KEX_PSK_LEN);
+	e->have_psk = 1;
+	return 0;
+}
+
+int mps_kex_server_finish(struct mps_kex_end *e, mps_kex_draw_fn draw, void *arg,
+                          int (*accept)(const struct mps_kex_keys *keys, void *arg),
+                          void *accept_arg)
+{
+	uint8_t shared[MPS_KEX_KEY_LEN];
+	int rc = -EIO, tries;
+
+	if (!draw)
+		draw = draw_default;
+	for (tries = 0; tries < 64; tries++) {
+		rc = draw(&e->kp, arg);
+		if (rc)
+			break;
+		rc = mps_kex_shared(e->kp.priv, e->peer_pub, shared);
+		if (rc)
+			break; /* -EINVAL: the client's low-order point; no draw helps */
+		rc = mps_kex_schedule(shared, e->peer_pub, e->kp.pub, e->have_psk ? e->psk : NULL,
+		                      &e->keys);
+		mps_kex_wipe(shared, sizeof(shared));
+		if (rc == -EAGAIN)
+			continue; /* a zero key: draw again */
+		if (rc)
+			break;
+		if (accept && accept(&e->keys, accept_arg) != 0) {
+			rc = -EIO; /* if the last draw is refused too */
+			continue;
+		}
+		break;
+	}
+	if (rc == -EAGAIN)
+		rc = -EIO;
+	mps_kex_wipe(shared, sizeof(shared));
+	mps_kex_wipe(e->kp.priv, sizeof(e->kp.priv));
+	if (rc)
+		mps_kex_wipe(&e->keys, sizeof(e->keys));
+	e->done = rc == 0;
+	return rc;
 }

@@ -1,18 +1,19 @@
 /* nego.c - MP_CAPABLE-equivalent negotiation, pure (see nego.h). */
 #include "config.h"
 
+#include <string.h>
+
 #include "mptcpshim/frame.h"
 #include "mptcpshim/nego.h"
 
-void mps_nego_init(struct mps_nego *n, enum mps_role role, uint64_t local_key)
+void mps_nego_init(struct mps_nego *n, enum mps_role role)
 {
 	n->role = (uint8_t)role;
 	n->state = MPS_NS_WAIT;
 	n->remote_version = 0;
 	n->remote_caps = 0;
 	n->remote_wnd = 0;
-	n->local_key = local_key;
-	n->remote_key = 0;
+	memset(n->remote_pub, 0, sizeof(n->remote_pub));
 	n->why = NULL;
 	n->timed_out = 0;
 }
@@ -55,7 +56,10 @@ enum mps_nego_verdict mps_nego_input(struct mps_nego *n, const uint8_t *buf, siz
 		return decide(n, MPS_NS_PLAIN,
 			      n->role == MPS_CLIENT ? "peer's first bytes are not a HELLO_ACK"
 						    : "client's first bytes are not a HELLO");
-	if (avail < MPS_HELLO_LEN)
+	/* The whole frame its header announces: a version 1 HELLO (24-byte
+	 * body, prefix matched) is judged once complete, as an error. */
+	if (avail < MPS_HDR_LEN ||
+	    avail < MPS_HDR_LEN + (size_t)(((unsigned)buf[2] << 8) | buf[3]))
 		return MPS_NV_WAIT;
 	rc = mps_frame_decode(buf, avail, &f, &why);
 	if (rc <= 0)
@@ -67,7 +71,7 @@ enum mps_nego_verdict mps_nego_input(struct mps_nego *n, const uint8_t *buf, siz
 	n->remote_version = f.u.hello.version;
 	n->remote_caps = f.u.hello.caps;
 	n->remote_wnd = f.u.hello.wnd;
-	n->remote_key = f.u.hello.key;
+	memcpy(n->remote_pub, f.u.hello.pub, sizeof(n->remote_pub));
 	return decide(n, MPS_NS_MP, NULL);
 }
 

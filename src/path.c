@@ -258,8 +258,9 @@ void mps_path_client_join_ack(struct mps_conn *c, struct mps_subflow *sf)
 		return;
 	}
 	sf->nonce_remote = f.u.join_ack.nonce;
-	/* RFC 8684 §3.2: the server's HMAC is keyed Key_B||Key_A over R_B||R_A. */
-	mps_crypto_join_hmac(c->remote_key, c->local_key, sf->nonce_remote, sf->nonce_local, mac);
+	/* RFC 8684 §3.2's order (R_B||R_A), keyed by the server's join key
+	 * from the X25519 schedule: the keys never travel (DESIGN §10). */
+	mps_crypto_join_hmac_k(c->kex.keys.join_key_s, sf->nonce_remote, sf->nonce_local, mac);
 	if (mps_get64(mac) != f.u.join_ack.hmac) {
 		mps_warn("conn %s: subflow %d: JOIN_ACK with a wrong HMAC, subflow closed",
 		         c->peer_str, sf->id);
@@ -267,7 +268,7 @@ void mps_path_client_join_ack(struct mps_conn *c, struct mps_subflow *sf)
 		mps_sf_free(c->loop, sf, 1);
 		return;
 	}
-	mps_crypto_join_hmac(c->local_key, c->remote_key, sf->nonce_local, sf->nonce_remote, mac);
+	mps_crypto_join_hmac_k(c->kex.keys.join_key_c, sf->nonce_local, sf->nonce_remote, mac);
 	mps_frame_put_join_ok(fr, mac);
 	mps_sf_queue_ctl(sf, fr, sizeof(fr));
 	sf->roff += (size_t)rc;

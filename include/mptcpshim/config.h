@@ -52,6 +52,10 @@ struct mps_config {
 	uint32_t outage_timeout;     /* MPTCPSHIM_OUTAGE_TIMEOUT: seconds without any path, default 30 */
 	/* MPTCPSHIM_JOIN_PORTS: the join listener's port range (0, 0: ephemeral) */
 	uint16_t join_port_lo, join_port_hi;
+	/* MPTCPSHIM_KERNEL_MPTCP=1: plain connections of a client (the
+	 * reconnect after a fallback, destinations known plain) are opened as
+	 * IPPROTO_MPTCP where the kernel has it (default 0) */
+	int kernel_mptcp;
 };
 
 /* The lists (INTERFACES, EXCLUDE, ADVERTISE) are separated by commas or

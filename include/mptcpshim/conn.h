@@ -22,6 +22,12 @@ struct mps_conn_params {
 	socklen_t local_len;
 	struct mps_sock *sock; /* referenced for the connection's life */
 	int peer_known_shim;   /* client: peercache says the peer speaks mptcpshim */
+	/* client: a pre-shared key mixed into the X25519 exchange (32 bytes,
+	 * kex.h MPS_KEX_PSK_LEN; a gateway key, mps_gwauth_psk), copied; NULL:
+	 * none, the default between shim peers.  The server side takes its
+	 * PSK with mps_kex_server_set_psk(&c->kex, psk) before go_mp draws its
+	 * keypair (docs/DESIGN.md "Key agreement and key schedule"). */
+	const uint8_t *kex_psk;
 };
 
 /* Large socketpair buffers let the app and the shim thread each move big

@@ -24,8 +24,17 @@ void mps_crypto_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *ms
 			    uint8_t out[32]);
 
 /* Join HMAC as RFC 8684 §3.2: key = key_a || key_b, msg = nonce_a || nonce_b, all
- * big-endian; out receives the 32-byte digest. */
+ * big-endian; out receives the 32-byte digest.  HELLO version 1's (keys in
+ * clear, so anyone who saw the HELLOs could compute it): kept for the unit
+ * test that shows that weakness; the engine uses mps_crypto_join_hmac_k. */
 void mps_crypto_join_hmac(uint64_t key_a, uint64_t key_b, uint32_t nonce_a, uint32_t nonce_b,
 			  uint8_t out[32]);
+
+/* Join HMAC since HELLO version 2 (docs/DESIGN.md "Key agreement"): key =
+ * a 32-byte join key from the key schedule (kex.h: join_key_s for
+ * JOIN_ACK, join_key_c for JOIN_OK), msg = nonce_a || nonce_b (the
+ * sender's nonce first), big-endian; out receives the 32-byte digest. */
+void mps_crypto_join_hmac_k(const uint8_t key[32], uint32_t nonce_a, uint32_t nonce_b,
+			    uint8_t out[32]);
 
 #endif

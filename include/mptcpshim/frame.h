@@ -19,7 +19,7 @@
 
 #define MPS_MAGIC "MPTCPSHM" /* 8 bytes, no terminator on the wire */
 #define MPS_MAGIC_LEN 8u
-#define MPS_VERSION 1u
+#define MPS_VERSION 2u /* HELLO carries an X25519 public value (version 1 sent a key in clear) */
 
 enum mps_frame_type {
 	MPS_F_HELLO = 0x01,     /* client -> server, MP_CAPABLE equivalent */
@@ -84,7 +84,11 @@ enum mps_frame_type {
 /* HELLO / HELLO_ACK capability bits (unknown bits are ignored, RFC 8684 §3.1 style) */
 #define MPS_CAP_NONE 0x00
 
-#define MPS_HELLO_BODY 24u /* magic[8] version caps reserved[2] wnd[4] key[8] */
+#define MPS_HELLO_PUB_LEN 32u /* X25519 public value (kex.h MPS_KEX_KEY_LEN) */
+#define MPS_HELLO_BODY 48u     /* magic[8] version caps reserved[2] wnd[4] pub[32] */
+/* Version 1's body (key u64 in clear instead of pub): no longer accepted;
+ * the decoder names it so the log says why. */
+#define MPS_HELLO_V1_BODY 24u
 #define MPS_HELLO_LEN (MPS_HDR_LEN + MPS_HELLO_BODY)
 #define MPS_ACK_BODY 12u /* ack[8] wnd[4] */
 #define MPS_ACK_LEN (MPS_HDR_LEN + MPS_ACK_BODY)
@@ -92,7 +96,10 @@ enum mps_frame_type {
 #define MPS_CLOSE_LEN (MPS_HDR_LEN + MPS_CLOSE_BODY)
 
 /* Bytes that open every HELLO (resp. HELLO_ACK): header + magic.  A peer
- * whose first bytes differ from this prefix does not speak mptcpshim. */
+ * whose first bytes differ from this prefix does not speak mptcpshim.
+ * The prefix of a version 1 HELLO (body length 24) matches too, so such a
+ * peer gets a protocol error (the decoder's reason names version 1)
+ * instead of being taken for a plain one. */
 #define MPS_HELLO_PREFIX_LEN (MPS_HDR_LEN + MPS_MAGIC_LEN)
 
 /* CLOSE reason codes */
@@ -107,7 +114,7 @@ struct mps_hello {
 	uint8_t version;
 	uint8_t caps;
 	uint32_t wnd; /* the sender's initial receive window, >= MPS_MIN_WND */
-	uint64_t key;
+	uint8_t pub[MPS_HELLO_PUB_LEN]; /* the sender's X25519 public value, not all zero */
 };
 
 struct mps_data {

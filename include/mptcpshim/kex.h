@@ -1,8 +1,11 @@
-/* kex.h - X25519 key agreement and the connection key schedule (planned,
- * issue 14: not yet used by the engine; docs/DESIGN.md "Gateway").
+/* kex.h - X25519 key agreement and the connection key schedule (issue 14;
+ * docs/DESIGN.md "Key agreement and key schedule").  On the wire since
+ * HELLO version 2: the engine (conn.c) drives it through the
+ * mps_kex_client_* / mps_kex_server_* functions at the end of this file.
  *
  * Each end draws an ephemeral X25519 keypair and sends its public value
- * (32 bytes) in place of today's 64-bit key in clear.  Both ends compute
+ * (32 bytes) in HELLO / HELLO_ACK, where version 1 sent a 64-bit key in
+ * clear.  Both ends compute
  * the shared secret and run the key schedule, which derives everything
  * RFC 8684 derives from the keys in clear (token, IDSN, join HMAC keys),
  * so a passive observer of the first subflow can no longer forge a join
@@ -17,9 +20,11 @@
  *          | pub_c (32) | pub_s (32)
  *   OKM = key_c u64 | key_s u64 | join_key_c[32] | join_key_s[32]
  *         | confirm_c[16] | confirm_s[16]           (integers big-endian)
- * key_c/key_s take the place of the keys HELLO/HELLO_ACK carry today
- * (token and IDSN derive from them exactly as mps_crypto_key_derive does),
- * but never travel.
+ * key_c/key_s take the place of the keys HELLO/HELLO_ACK carried in
+ * version 1 (token and IDSN derive from them exactly as
+ * mps_crypto_key_derive does), but never travel.  One exception: the
+ * client's IDSN, which its first flight needs before the server's public
+ * value is known, derives from its own public value (mps_kex_idsn_c).
  */
 #ifndef MPS_KEX_H
 #define MPS_KEX_H
@@ -81,5 +86,73 @@ int mps_kex_confirm_ok(const uint8_t *mine, const uint8_t *theirs);
 
 /* Erase secrets (OPENSSL_cleanse: not optimised away). */
 void mps_kex_wipe(void *p, size_t n);
+
+/* ---- The exchange as the engine runs it (one per connection) ----------
+ *
+ * Client:  mps_kex_client_begin(e, psk, NULL, NULL)   -> e->kp.pub goes in HELLO
+ *          ... HELLO_ACK arrives ...
+ *          mps_kex_client_finish(e, pub_s)            -> e->keys
+ * Server:  mps_kex_server_begin(e, pub_c)             (HELLO arrived)
+ *          [mps_kex_server_set_psk(e, psk)]            gateway: after it has
+ *                                                      authenticated the client
+ *          mps_kex_server_finish(e, NULL, NULL, ok, arg) -> e->kp.pub goes in
+ *                                                      HELLO_ACK, e->keys
+ * After finish, both ends hold the same e->keys: key_c/key_s (token, IDSN),
+ * join_key_c/join_key_s (the JOIN_OK / JOIN_ACK HMAC keys) and
+ * confirm_c/confirm_s (what a gateway reply's CONFIRM carries; compare
+ * with mps_kex_confirm_ok).  The private value is wiped at finish.
+ *
+ * draw: where keypairs come from; NULL = mps_kex_keypair_new (random).
+ * Tests pass fixed private values through it, so fixed vectors run the
+ * engine's own path.  It returns 0 or -errno. */
+typedef int (*mps_kex_draw_fn)(struct mps_kex_keypair *kp, void *arg);
+
+struct mps_kex_end {
+	uint8_t role;     /* MPS_CLIENT (0) or MPS_SERVER (1), as nego.h's mps_role */
+	uint8_t have_psk; /* psk is set: authenticated mode */
+	uint8_t done;     /* keys are valid */
+	struct mps_kex_keypair kp; /* ours (priv wiped once done) */
+	uint8_t peer_pub[MPS_KEX_KEY_LEN];
+	uint8_t psk[MPS_KEX_PSK_LEN];
+	struct mps_kex_keys keys;
+};
+
+/* Client: draw the keypair whose public value HELLO carries, redrawn while
+ * it holds a CR or LF byte (a line-oriented plain server must never see a
+ * complete line from our HELLO: docs/DESIGN.md "Negotiation").  psk: NULL,
+ * or MPS_KEX_PSK_LEN bytes (a gateway key, mps_gwauth_psk).  0 or -EIO. */
+int mps_kex_client_begin(struct mps_kex_end *e, const uint8_t *psk, mps_kex_draw_fn draw,
+                         void *arg);
+
+/* Client: the server's public value (HELLO_ACK) arrived: derive the keys.
+ * -EINVAL when it is a low-order point (zero secret) or the schedule gives
+ * a zero key (a server redraws before it sends, so either is the peer's
+ * fault: a protocol error); -EIO when OpenSSL fails. */
+int mps_kex_client_finish(struct mps_kex_end *e, const uint8_t pub_s[MPS_KEX_KEY_LEN]);
+
+/* The client's IDSN: least significant 64 bits of SHA-256 of the first 8
+ * bytes of its public value (mps_crypto_key_derive of them), known to both
+ * ends from HELLO alone.  DSNs travel in clear in every DATA frame, so
+ * this reveals nothing the wire does not. */
+uint64_t mps_kex_idsn_c(const uint8_t pub_c[MPS_KEX_KEY_LEN]);
+
+/* Server: the client's public value (HELLO) arrived.  e starts zeroed
+ * (or as a finished exchange left it); a PSK already set on it with
+ * mps_kex_server_set_psk is kept. */
+void mps_kex_server_begin(struct mps_kex_end *e, const uint8_t pub_c[MPS_KEX_KEY_LEN]);
+
+/* Server: mix a pre-shared key in (gateway: the authenticated client's
+ * key).  Only before mps_kex_server_finish: -EALREADY after. */
+int mps_kex_server_set_psk(struct mps_kex_end *e, const uint8_t psk[MPS_KEX_PSK_LEN]);
+
+/* Server: draw a keypair and derive the keys; redraw while the schedule
+ * gives a zero key or accept(keys, arg) refuses them (returns nonzero:
+ * the token of key_s collides with a live connection's, RFC 8684 section
+ * 3.1), at most 64 times.  accept may be NULL.  0; -EINVAL when pub_c is a
+ * low-order point (the client's fault); -EIO (OpenSSL, or 64 draws
+ * refused). */
+int mps_kex_server_finish(struct mps_kex_end *e, mps_kex_draw_fn draw, void *arg,
+                          int (*accept)(const struct mps_kex_keys *keys, void *arg),
+                          void *accept_arg);
 
 #endif

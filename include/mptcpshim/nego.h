@@ -18,13 +18,19 @@
  *   HELLO begun but not completed within mps_nego_hello_timeout_us()
  *                        -> PLAIN (mps_nego_hello_stalled): the bytes so far
  *                           and everything after go to the app untouched.
- * A HELLO/HELLO_ACK that matches the prefix but is malformed is an ERROR.
+ * A HELLO/HELLO_ACK that matches the prefix but is malformed is an ERROR,
+ * a version 1 one (body length 24: a key in clear) included.
+ * The key exchange itself (X25519, the public values the HELLOs carry) is
+ * kex.h's mps_kex_client_* / mps_kex_server_*; nego only hands the peer's
+ * public value over (remote_pub).
  */
 #ifndef MPS_NEGO_H
 #define MPS_NEGO_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "mptcpshim/frame.h"
 
 enum mps_role { MPS_CLIENT = 0, MPS_SERVER = 1 };
 
@@ -51,14 +57,13 @@ struct mps_nego {
 	uint8_t remote_version;
 	uint8_t remote_caps;
 	uint32_t remote_wnd;
-	uint64_t local_key;
-	uint64_t remote_key;
+	uint8_t remote_pub[MPS_HELLO_PUB_LEN]; /* the peer's X25519 public value */
 	const char *why; /* static reason for the last PLAIN/ABORT/ERROR verdict */
 	uint8_t timed_out; /* client: PLAIN only because no reply came in time
 	                      (a slow shim server looks the same) */
 };
 
-void mps_nego_init(struct mps_nego *n, enum mps_role role, uint64_t local_key);
+void mps_nego_init(struct mps_nego *n, enum mps_role role);
 
 /* buf[0..avail) is every byte received from the peer so far.  Once the
  * verdict is final, later calls return it again without looking. */

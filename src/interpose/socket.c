@@ -22,6 +22,7 @@
 #include "mptcpshim/conn.h"
 #include "mptcpshim/epreg.h"
 #include "mptcpshim/fdtab.h"
+#include "mptcpshim/kmptcp.h"
 #include "mptcpshim/interpose.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/peercache.h"
@@ -374,6 +375,47 @@ static int connect_again(int fd, struct mps_sock *s)
 	}
 }
 
+/* MPTCPSHIM_KERNEL_MPTCP: a connect to a destination known plain goes out
+ * as kernel MPTCP (kmptcp.h).  fd, the app's TCP socket, neither bound nor
+ * connected, is swapped for an MPTCP socket with the same number, file
+ * status and close-on-exec flags, options (mps_kmptcp_copy_opts) and epoll
+ * registrations.  On any failure, or when the app bound it (the binding
+ * cannot move without a window where the port is free), fd stays the TCP
+ * socket it was. */
+static void kmptcp_swap(int fd)
+{
+	struct mps_epreg ep[MPS_EPREG_PER_FD];
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	int fl, fdfl, nfd, nep;
+
+	if (!mps_kmptcp_wanted())
+		return;
+	memset(&local, 0, sizeof(local));
+	if (mps_real.getsockname(fd, (struct sockaddr *)&local, &len) != 0 ||
+	    addr_is_bound(&local) ||
+	    (local.ss_family != AF_INET && local.ss_family != AF_INET6))
+		return;
+	fl = mps_real.fcntl(fd, F_GETFL);
+	fdfl = mps_real.fcntl(fd, F_GETFD);
+	if (fl < 0 || fdfl < 0)
+		return;
+	nfd = mps_kmptcp_socket(local.ss_family, SOCK_CLOEXEC);
+	if (nfd < 0)
+		return;
+	mps_kmptcp_copy_opts(fd, nfd, local.ss_family);
+	mps_real.fcntl(nfd, F_SETFL, fl);
+	nep = ep_detach(fd, ep);
+	if (mps_real.dup3(nfd, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+		ep_attach(fd, ep, nep); /* still the TCP socket */
+		mps_real.close(nfd);
+		return;
+	}
+	ep_attach(fd, ep, nep);
+	mps_real.close(nfd);
+	mps_dbg("connect: fd %d goes out as kernel MPTCP (a plain destination)", fd);
+}
+
 MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	const struct mps_config *cfg;
@@ -404,8 +446,10 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		/* another process of ours may have found it plain */
 		kind = mps_peercache_shared_lookup(cfg->peer_cache, sa, mps_now_us(),
 		                                   (int64_t)time(NULL));
-	if (kind == MPS_PEER_PLAIN)
+	if (kind == MPS_PEER_PLAIN) {
+		kmptcp_swap(fd);
 		return mps_real.connect(fd, sa, len);
+	}
 	known = kind == MPS_PEER_SHIM;
 
 	/* The shim thread first, so that it runs while the handshake does

@@ -121,13 +121,19 @@ static void encode_decode(const uint8_t *data, size_t size)
 	h.version = fz_u8(&z);
 	h.caps = fz_u8(&z);
 	h.wnd = fz_u32(&z);
-	h.key = fz_u64(&z);
-	n = mps_frame_put_hello(out, MPS_F_HELLO_ACK, &h);
-	rc = mps_frame_decode(out, n, &f, &why);
-	if (h.version && h.wnd >= MPS_MIN_WND && h.key) {
-		FZ_ASSERT(rc == (int)n);
+	{
+		uint8_t acc = 0;
+
+		for (n = 0; n < MPS_HELLO_PUB_LEN; n++)
+			acc |= h.pub[n] = (fz_u8(&z) & 1) ? fz_u8(&z) : 0;
+		n = mps_frame_put_hello(out, MPS_F_HELLO_ACK, &h);
+		rc = mps_frame_decode(out, n, &f, &why);
+		FZ_ASSERT((rc == (int)n) == (h.version >= MPS_VERSION && h.wnd >= MPS_MIN_WND && acc));
+	}
+	if (rc > 0) {
 		FZ_ASSERT(f.u.hello.version == h.version && f.u.hello.caps == h.caps &&
-		          f.u.hello.wnd == h.wnd && f.u.hello.key == h.key);
+		          f.u.hello.wnd == h.wnd &&
+		          memcmp(f.u.hello.pub, h.pub, MPS_HELLO_PUB_LEN) == 0);
 	} else
 		FZ_ASSERT(rc == -EBADMSG);
 

@@ -7,8 +7,9 @@
  * from the whole input at once:
  *  - a verdict, once final, never changes (later input, EOF, timeout);
  *  - the final verdict is the model's: PLAIN iff the first bytes are not
- *    a HELLO prefix; ERROR iff the prefix matches and the first
- *    MPS_HELLO_LEN bytes do not decode; MP (ABORT on a server past its
+ *    a HELLO prefix (version 1's length matches too); ERROR iff the prefix
+ *    matches and the first MPS_HELLO_LEN bytes do not decode, or they are
+ *    a complete version 1 HELLO; MP (ABORT on a server past its
  *    banner window) iff they do, with the remote fields of that frame;
  *  - a verdict never comes before the bytes that justify it. */
 #include "config.h"
@@ -37,8 +38,11 @@ static enum mps_nego_verdict model(int role, int released, const uint8_t *buf, s
 	if (n == 0)
 		return MPS_NV_WAIT;
 	for (i = 0; i < n && i < sizeof(prefix); i++)
-		if (buf[i] != prefix[i])
+		if (buf[i] != prefix[i] && !(i == 3 && buf[i] == MPS_HELLO_V1_BODY))
 			return MPS_NV_PLAIN;
+	/* version 1's length: an error once its 28 bytes are in */
+	if (n >= MPS_HDR_LEN && buf[3] == MPS_HELLO_V1_BODY)
+		return n < MPS_HDR_LEN + MPS_HELLO_V1_BODY ? MPS_NV_WAIT : MPS_NV_ERROR;
 	if (n < MPS_HELLO_LEN)
 		return MPS_NV_WAIT;
 	if (mps_frame_decode(buf, MPS_HELLO_LEN, f, &why) != (int)MPS_HELLO_LEN)
@@ -52,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mps_frame f;
 	enum mps_nego_verdict v = MPS_NV_WAIT, want, final = MPS_NV_WAIT;
 	const uint8_t *buf;
-	size_t len, fed = 0;
+	size_t len, fed = 0, i;
 	uint32_t seed;
 	int role, event, step = 0, released = 0;
 
@@ -64,8 +68,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf = data + 1;
 	len = size - 1;
 	memset(&n, 0xa5, sizeof(n)); /* init must set every field */
-	mps_nego_init(&n, role, 0x1122334455667788ull);
-	FZ_ASSERT(n.state == MPS_NS_WAIT && !n.timed_out && !n.why && !n.remote_key);
+	mps_nego_init(&n, role);
+	FZ_ASSERT(n.state == MPS_NS_WAIT && !n.timed_out && !n.why);
+	for (i = 0; i < sizeof(n.remote_pub); i++)
+		FZ_ASSERT(n.remote_pub[i] == 0);
 
 	while (fed < len || step == 0) {
 		size_t chunk = 1 + (seed * 7 + (uint32_t)step * 13) % 11;
@@ -94,7 +100,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			if (v == MPS_NV_MP) {
 				FZ_ASSERT(n.state == MPS_NS_MP);
-				FZ_ASSERT(n.remote_key == f.u.hello.key && n.remote_key != 0);
+				FZ_ASSERT(memcmp(n.remote_pub, f.u.hello.pub, sizeof(n.remote_pub)) ==
+				          0);
 				FZ_ASSERT(n.remote_wnd == f.u.hello.wnd &&
 				          n.remote_wnd >= MPS_MIN_WND);
 				FZ_ASSERT(n.remote_version == f.u.hello.version &&

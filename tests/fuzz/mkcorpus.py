@@ -26,8 +26,14 @@ def hdr(t, flags, body):
     return struct.pack(">BBH", t, flags, len(body)) + body
 
 
-def hello(t, key=0x0102030405060708, wnd=65536, version=1):
-    return hdr(t, 0, b"MPTCPSHM" + struct.pack(">BBHIQ", version, 0, 0, wnd, key))
+def hello(t, key=0x0102030405060708, wnd=65536, version=2):
+    """version 2: the key's 8 bytes open a 32-byte public value"""
+    pub = struct.pack(">Q", key) + (bytes(range(1, 25)) if key else bytes(24))
+    return hdr(t, 0, b"MPTCPSHM" + struct.pack(">BBHI", version, 0, 0, wnd) + pub)
+
+
+def hello_v1(t, key=0x0102030405060708, wnd=65536):
+    return hdr(t, 0, b"MPTCPSHM" + struct.pack(">BBHIQ", 1, 0, 0, wnd, key))
 
 
 def data(dsn, payload, flags=1, ack=7, wnd=65536):
@@ -39,6 +45,7 @@ def data(dsn, payload, flags=1, ack=7, wnd=65536):
 frames = {
     "hello": hello(1),
     "hello_ack": hello(2),
+    "hello_v1": hello_v1(1),
     "data": data(1000, b"hello world"),
     "data_noack": data(2**64 - 3, b"wrap", flags=0),
     "data_fin": data(5, b"", flags=3),
@@ -72,6 +79,8 @@ put("nego", {
     "server_eof_partial": b"\x05" + hello(1)[:12],
     "bad_magic": b"\x01" + hello(1)[:4] + b"MPTCPSHX" + hello(1)[12:],
     "zero_key": b"\x01" + hello(1, key=0),
+    "server_hello_v1": b"\x01" + hello_v1(1),
+    "client_hello_ack_v1": b"\x00" + hello_v1(2),
 })
 
 def ranges(base, ops):

@@ -50,33 +50,32 @@ PY
 
 # The bad client: speaks just enough mptcpshim to get past the handshake,
 # then sends one kind of garbage.
+cp "$top_srcdir/tests/progs/mpskex.py" "$D/"
 cat >"$D/badclient.py" <<'PY'
 import hashlib, os, socket, struct, sys, time
+import mpskex
 host, port, case = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 MAGIC = b"MPTCPSHM"
-def hello(ftype, key, version=1, wnd=1 << 20, reserved=0):
-    body = MAGIC + struct.pack(">BBHIQ", version, 0, reserved, wnd, key)
-    return struct.pack(">BBH", ftype, 0, len(body)) + body
-def idsn(key):
-    return int.from_bytes(hashlib.sha256(key.to_bytes(8, "big")).digest()[-8:], "big")
+hello = mpskex.hello
 def data(dsn, payload, flags=0, ack=0, wnd=0):
     body = struct.pack(">QQI", dsn, ack, wnd) + payload
     return struct.pack(">BBH", 3, flags, len(body)) + body
 fam = socket.AF_INET6 if ':' in host else socket.AF_INET
 s = socket.create_connection((host, port))
-key = int.from_bytes(os.urandom(8), "big") | 1
-first = idsn(key) + 1
+kp = mpskex.Keypair()
+first = mpskex.idsn_c(kp.pub) + 1
 if case == "badhello":
-    s.sendall(hello(1, key, version=0))
+    s.sendall(hello(1, kp.pub, version=0))
 else:
-    s.sendall(hello(1, key))
+    s.sendall(hello(1, kp.pub))
     reply = b""
-    while len(reply) < 28:
-        b = s.recv(28 - len(reply))
+    while len(reply) < 52:
+        b = s.recv(52 - len(reply))
         if not b:
             sys.exit("server closed during the handshake")
         reply += b
-    assert reply[:12] == struct.pack(">BBH", 2, 0, 24) + MAGIC, reply
+    assert reply[:12] == mpskex.hello_prefix(2), reply
+    keys = kp.client_keys(mpskex.hello_pub(reply[4:]))
     good = data(first, b"partial app data")
     if case == "badtype":
         s.sendall(good + b"\x7f\x00\x00\x00")
@@ -87,8 +86,7 @@ else:
         s.sendall(good + struct.pack(">BBHIIBBH", 6, 0, 12, 1, 2, 0, 0, 0))
     elif case == "badack":
         # ACK a megabyte the server never sent
-        skey = struct.unpack(">Q", reply[20:28])[0]
-        s.sendall(good + struct.pack(">BBHQI", 4, 0, 12, idsn(skey) + 1 + (1 << 20), 0))
+        s.sendall(good + struct.pack(">BBHQI", 4, 0, 12, keys["idsn_s"] + 1 + (1 << 20), 0))
     elif case == "window":
         # a frame ending past the window the HELLO_ACK announced
         swnd = struct.unpack(">I", reply[16:20])[0]

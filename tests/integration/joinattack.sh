@@ -62,8 +62,11 @@ PY
 
 # The attacker.  Prints "CASE LOCALPORT [detail]" lines on stdout for the
 # log checks; exits non-zero (with a message) on any unexpected behaviour.
+# the HELLO version 2 key exchange (X25519) in python, beside attack.py
+cp "$top_srcdir/tests/progs/mpskex.py" "$D/"
 cat >"$D/attack.py" <<'PY'
 import hashlib, hmac, os, select, socket, struct, sys, threading, time
+import mpskex
 host, port, withsilent = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
 MAGIC = b"MPTCPSHM"
 T_HELLO, T_HELLO_ACK, T_DATA, T_ACK, T_CLOSE = 1, 2, 3, 4, 5
@@ -130,19 +133,19 @@ def lport(s):
     return s.getsockname()[1]
 
 # --- the MP connection ---------------------------------------------------------
-kc = int.from_bytes(os.urandom(8), "big")
+kp = mpskex.Keypair()
 main = sub(host, port)
-main.sendall(frame(T_HELLO, MAGIC + struct.pack(">BBHIQ", 1, 0, 0, WND, kc)))
+main.sendall(mpskex.hello(T_HELLO, kp.pub, WND))
 t, fl, body = read_frame(main)
 if t != T_HELLO_ACK or body[:8] != MAGIC:
     die("no HELLO_ACK: type %d %r" % (t, body[:12]))
-ks = struct.unpack(">Q", body[16:24])[0]
-tok_s = token(ks)
+keys = kp.client_keys(mpskex.hello_pub(body))
+tok_s = keys["token_s"]
 say("handshake", lport(main), "token %08x" % tok_s)
 
 # state of the data level
-snd = idsn(kc) + 1          # our next DSN
-rcv = idsn(ks) + 1          # the server's next in-order DSN
+snd = keys["idsn_c"] + 1    # our next DSN
+rcv = keys["idsn_s"] + 1    # the server's next in-order DSN
 ooo = {}                    # dsn -> payload, ahead of rcv
 got = bytearray()           # the reassembled echo
 server_fin = None
@@ -245,13 +248,12 @@ def join_ack(s, rc, what):
     if t != T_JOIN_ACK or len(body) != 12:
         die("%s: expected JOIN_ACK, got type %d len %d" % (what, t, len(body)))
     rs, mac = struct.unpack(">IQ", body)
-    want = hmac.new(k8(ks) + k8(kc), n4(rs) + n4(rc), hashlib.sha256).digest()[:8]
-    if mac != int.from_bytes(want, "big"):
+    if mac != mpskex.join_ack_hmac(keys, rs, rc):
         die("%s: the server's JOIN_ACK HMAC is wrong" % what)
     return rs
 
 def join_ok(rc, rs):
-    return frame(T_JOIN_OK, hmac.new(k8(kc) + k8(ks), n4(rc) + n4(rs), hashlib.sha256).digest()[:20])
+    return frame(T_JOIN_OK, mpskex.join_ok_hmac(keys, rc, rs))
 
 # silent: a connection to the join port that never speaks (timed out later)
 silent = None

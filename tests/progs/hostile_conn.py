@@ -23,7 +23,7 @@ plain sockets (run it without the shim), plus the honest ends.
 """
 import errno, hashlib, os, resource, selectors, socket, struct, sys, threading, time
 
-HELLO_PREFIX = struct.pack(">BBH", 1, 0, 24) + b"MPTCPSHM"
+HELLO_PREFIX = struct.pack(">BBH", 1, 0, 48) + b"MPTCPSHM"  # HELLO version 2
 
 
 def die(msg):

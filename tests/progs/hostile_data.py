@@ -27,17 +27,20 @@ import struct
 import sys
 import time
 
+import mpskex
+
 MAGIC = b"MPTCPSHM"
 STREAM = bytes((i * 7 + (i >> 8)) & 0xFF for i in range(4096))
 
 
-def hello(key, wnd=1 << 20):
-    body = MAGIC + struct.pack(">BBHIQ", 1, 0, 0, wnd, key)
-    return struct.pack(">BBH", 1, 0, len(body)) + body
+def hello(pub, wnd=1 << 20):
+    """HELLO version 2: pub is our X25519 public value (tests/progs/mpskex.py)"""
+    return mpskex.hello(1, pub, wnd)
 
 
-def idsn(key):
-    return int.from_bytes(hashlib.sha256(key.to_bytes(8, "big")).digest()[-8:], "big")
+def idsn(pub):
+    """our IDSN: from our public value (the server's keys are not needed)"""
+    return mpskex.idsn_c(pub)
 
 
 def data(dsn, payload, fin=False):
@@ -72,19 +75,23 @@ def finish(s, secs=20):
         return "error %s" % e
 
 
+def new_key():
+    return mpskex.Keypair().pub
+
+
 def connect(host, port, key=None):
     """A connection past the handshake: (socket, first DSN, server window)."""
     s = socket.create_connection((host, port))
     if key is None:
-        key = int.from_bytes(os.urandom(8), "big") | 1
+        key = new_key()
     s.sendall(hello(key))
     reply = b""
-    while len(reply) < 28:
-        b = s.recv(28 - len(reply))
+    while len(reply) < 52:
+        b = s.recv(52 - len(reply))
         if not b:
             sys.exit("server closed during the handshake")
         reply += b
-    if reply[:12] != struct.pack(">BBH", 2, 0, 24) + MAGIC:
+    if reply[:12] != mpskex.hello_prefix(2):
         sys.exit("not a HELLO_ACK: %r" % reply)
     return s, idsn(key) + 1, struct.unpack(">I", reply[16:20])[0]
 
@@ -106,7 +113,7 @@ def fragment(host, port, stopfile):
     conns = resets = 0
     # One key for every connection (it only sets the DSNs), so the flood is
     # built once: the attacker's own CPU is not the test's load.
-    key = int.from_bytes(os.urandom(8), "big") | 1
+    key = new_key()
     first = idsn(key) + 1
     # byte `first` is never sent: nothing can be delivered
     flood = b"".join(data(first + 1 + 2 * i, b"x") for i in range(100000))

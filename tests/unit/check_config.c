@@ -105,6 +105,8 @@ static void check_defaults_except(const struct mps_config *c, const char *except
 	}
 	if (strcmp(except, "SCHEDULER") != 0)
 		ck_assert_str_eq(c->scheduler, "default");
+	if (strcmp(except, "KERNEL_MPTCP") != 0)
+		ck_assert_int_eq(c->kernel_mptcp, 0);
 }
 
 static void check_defaults(const struct mps_config *c)
@@ -199,6 +201,30 @@ START_TEST(test_config_disable)
 		ck_assert_msg(warn_calls == 1, "MPTCPSHIM_DISABLE=\"%s\": %d warnings", bad[i],
 			      warn_calls);
 		ck_assert_int_eq(c.disabled, 0);
+		check_defaults(&c);
+	}
+}
+END_TEST
+
+/* MPTCPSHIM_KERNEL_MPTCP: 0 or 1 (yes/no, true/false), default 0 */
+START_TEST(test_config_kernel_mptcp)
+{
+	struct mps_config c;
+	static const char *on[] = { "1", "yes", "true" };
+	for (size_t i = 0; i < NELEM(on); i++) {
+		parse1(&c, "MPTCPSHIM_KERNEL_MPTCP", on[i]);
+		ck_assert_int_eq(c.kernel_mptcp, 1);
+		ck_assert_int_eq(warn_calls, 0);
+		check_defaults_except(&c, "KERNEL_MPTCP");
+	}
+	parse1(&c, "MPTCPSHIM_KERNEL_MPTCP", "0");
+	ck_assert_int_eq(c.kernel_mptcp, 0);
+	ck_assert_int_eq(warn_calls, 0);
+	static const char *bad[] = { "on", "2", "-1", "1x", "mptcp" };
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		parse1(&c, "MPTCPSHIM_KERNEL_MPTCP", bad[i]);
+		ck_assert_msg(warn_calls == 1, "MPTCPSHIM_KERNEL_MPTCP=\"%s\": %d warnings", bad[i],
+			      warn_calls);
 		check_defaults(&c);
 	}
 }
@@ -947,6 +973,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_config_defaults);
 	tcase_add_test(tc, test_config_log_level);
 	tcase_add_test(tc, test_config_disable);
+	tcase_add_test(tc, test_config_kernel_mptcp);
 	tcase_add_test(tc, test_config_log_file);
 	tcase_add_test(tc, test_config_plain_cache_ttl);
 	tcase_add_test(tc, test_config_peer_cache);

@@ -46,16 +46,39 @@ static size_t mk_frame(uint8_t *out, uint8_t type, uint8_t flags, const uint8_t 
 	return 4 + body_len;
 }
 
-/* a 24-byte HELLO body: magic | version | caps | reserved | wnd | key */
-static void mk_hello_body(uint8_t b[24], const char *magic, uint8_t version, uint8_t caps,
-			  uint16_t reserved, uint32_t wnd, uint64_t key)
+/* a 48-byte HELLO body: magic | version | caps | reserved | wnd | pub[32];
+ * key goes in the public value's first 8 bytes, the rest are zero (so
+ * key 0 makes the all-zero public value the decoder rejects) */
+static void mk_hello_body(uint8_t b[MPS_HELLO_BODY], const char *magic, uint8_t version,
+			  uint8_t caps, uint16_t reserved, uint32_t wnd, uint64_t key)
 {
 	memcpy(b, magic, 8);
 	b[8] = version;
 	b[9] = caps;
 	wr16(b + 10, reserved);
 	wr32(b + 12, wnd);
+	memset(b + 16, 0, MPS_HELLO_PUB_LEN);
 	wr64(b + 16, key);
+}
+
+/* a struct mps_hello with key in pub as mk_hello_body puts it */
+static struct mps_hello hello_of(uint8_t version, uint32_t wnd, uint64_t key)
+{
+	struct mps_hello h = { .version = version, .caps = 0, .wnd = wnd };
+	wr64(h.pub, key);
+	return h;
+}
+
+/* the key mk_hello_body put in pub, or ~0 when pub's other bytes are not zero */
+static uint64_t pub_key(const uint8_t pub[MPS_HELLO_PUB_LEN])
+{
+	uint64_t k = 0;
+	for (size_t i = 8; i < MPS_HELLO_PUB_LEN; i++)
+		if (pub[i])
+			return ~0ULL;
+	for (size_t i = 0; i < 8; i++)
+		k = k << 8 | pub[i];
+	return k;
 }
 
 /* DATA body: dsn | ack | wnd | payload */
@@ -147,17 +170,28 @@ static void check_trailing(const uint8_t *frame, size_t len)
 /* ---- hand-written vectors -------------------------------------------- */
 
 static const uint8_t vec_hello[] = {
-	0x01, 0x00, 0x00, 0x18,                         /* HELLO, flags 0, length 24 */
+	0x01, 0x00, 0x00, 0x30,                         /* HELLO, flags 0, length 48 */
 	'M', 'P', 'T', 'C', 'P', 'S', 'H', 'M',         /* magic */
-	0x01, 0x00, 0x00, 0x00,                         /* version 1, caps 0, reserved */
+	0x02, 0x00, 0x00, 0x00,                         /* version 2, caps 0, reserved */
 	0x00, 0x01, 0x00, 0x00,                         /* wnd 65536 (the minimum) */
-	0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, /* key */
+	0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, /* pub[32] */
+	0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+	0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+	0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27,
 };
 
-/* HELLO_ACK, version 1, caps 0, wnd 0x00400000, key 0xfedcba9876543210 */
+/* HELLO_ACK, version 2, caps 0, wnd 0x00400000, pub ff fe fd ... e0 */
 static const uint8_t vec_hello_ack[] = {
-	0x02, 0x00, 0x00, 0x18, 'M',  'P',  'T',  'C',  'P',  'S',  'H',  'M',  0x01, 0x00,
-	0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10,
+	0x02, 0x00, 0x00, 0x30, 'M',  'P',  'T',  'C',  'P',  'S',  'H',  'M',  0x02, 0x00,
+	0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0xff, 0xfe, 0xfd, 0xfc, 0xfb, 0xfa, 0xf9, 0xf8,
+	0xf7, 0xf6, 0xf5, 0xf4, 0xf3, 0xf2, 0xf1, 0xf0, 0xef, 0xee, 0xed, 0xec, 0xeb, 0xea,
+	0xe9, 0xe8, 0xe7, 0xe6, 0xe5, 0xe4, 0xe3, 0xe2, 0xe1, 0xe0,
+};
+
+/* Version 1's HELLO (a 64-bit key in clear, 24-byte body): refused */
+static const uint8_t vec_hello_v1[] = {
+	0x01, 0x00, 0x00, 0x18, 'M',  'P',  'T',  'C',  'P',  'S',  'H',  'M',  0x01, 0x00,
+	0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
 };
 
 /* DATA, ACK|FIN, dsn 0x1122334455667788, ack 0x0102030405060708,
@@ -277,8 +311,10 @@ static const struct vec valid_vecs[] = {
 START_TEST(test_frame_constants)
 {
 	ck_assert_uint_eq(MPS_HDR_LEN, 4);
-	ck_assert_uint_eq(MPS_HELLO_BODY, 24);
-	ck_assert_uint_eq(MPS_HELLO_LEN, 28);
+	ck_assert_uint_eq(MPS_HELLO_BODY, 48);
+	ck_assert_uint_eq(MPS_HELLO_LEN, 52);
+	ck_assert_uint_eq(MPS_HELLO_PUB_LEN, 32);
+	ck_assert_uint_eq(MPS_VERSION, 2);
 	ck_assert_uint_eq(MPS_ACK_BODY, 12);
 	ck_assert_uint_eq(MPS_ACK_LEN, 16);
 	ck_assert_uint_eq(MPS_CLOSE_LEN, 8);
@@ -440,24 +476,35 @@ START_TEST(test_frame_vec_hello)
 	struct mps_frame f;
 	const char *why = NULL;
 	memset(&f, 0xa5, sizeof(f));
-	ck_assert_int_eq(decode_copy(vec_hello, sizeof(vec_hello), &f, &why), 28);
+	ck_assert_int_eq(decode_copy(vec_hello, sizeof(vec_hello), &f, &why), 52);
 	ck_assert_uint_eq(f.type, MPS_F_HELLO);
 	ck_assert_uint_eq(f.flags, 0);
-	ck_assert_uint_eq(f.body_len, 24);
-	ck_assert_uint_eq(f.u.hello.version, 1);
+	ck_assert_uint_eq(f.body_len, 48);
+	ck_assert_uint_eq(f.u.hello.version, 2);
 	ck_assert_uint_eq(f.u.hello.caps, 0);
 	ck_assert_uint_eq(f.u.hello.wnd, 65536);
-	ck_assert(f.u.hello.key == 0x0123456789abcdefULL);
+	ck_assert_mem_eq(f.u.hello.pub, vec_hello + 20, 32);
 
 	memset(&f, 0xa5, sizeof(f));
-	ck_assert_int_eq(decode_copy(vec_hello_ack, sizeof(vec_hello_ack), &f, &why), 28);
+	ck_assert_int_eq(decode_copy(vec_hello_ack, sizeof(vec_hello_ack), &f, &why), 52);
 	ck_assert_uint_eq(f.type, MPS_F_HELLO_ACK);
 	ck_assert_uint_eq(f.flags, 0);
-	ck_assert_uint_eq(f.body_len, 24);
-	ck_assert_uint_eq(f.u.hello.version, 1);
+	ck_assert_uint_eq(f.body_len, 48);
+	ck_assert_uint_eq(f.u.hello.version, 2);
 	ck_assert_uint_eq(f.u.hello.caps, 0);
 	ck_assert_uint_eq(f.u.hello.wnd, 0x00400000);
-	ck_assert(f.u.hello.key == 0xfedcba9876543210ULL);
+	for (int i = 0; i < 32; i++)
+		ck_assert_uint_eq(f.u.hello.pub[i], 0xff - i);
+
+	/* version 1 (key in clear) is refused, with a reason that says so,
+	 * as soon as its header is there */
+	why = NULL;
+	ck_assert_int_eq(decode_copy(vec_hello_v1, sizeof(vec_hello_v1), &f, &why), -EBADMSG);
+	ck_assert_ptr_nonnull(why);
+	ck_assert_ptr_nonnull(strstr(why, "version 1"));
+	why = NULL;
+	ck_assert_int_eq(decode_copy(vec_hello_v1, MPS_HDR_LEN, &f, &why), -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(why, "version 1"));
 }
 END_TEST
 
@@ -541,16 +588,16 @@ END_TEST
 START_TEST(test_frame_encode_exact)
 {
 	uint8_t out[MPS_FRAME_MAX];
-	struct mps_hello h = {
-		.version = 1, .caps = 0, .wnd = 65536, .key = 0x0123456789abcdefULL
-	};
+	struct mps_hello h = { .version = 2, .caps = 0, .wnd = 65536 };
+	memcpy(h.pub, vec_hello + 20, 32);
 
 	memset(out, 0xa5, sizeof(out));
 	ck_assert_uint_eq(mps_frame_put_hello(out, MPS_F_HELLO, &h), MPS_HELLO_LEN);
 	ck_assert_mem_eq(out, vec_hello, sizeof(vec_hello));
 	ck_assert_uint_eq(out[MPS_HELLO_LEN], 0xa5); /* nothing written past the end */
 
-	h.key = 0xfedcba9876543210ULL;
+	for (int i = 0; i < 32; i++)
+		h.pub[i] = (uint8_t)(0xff - i);
 	h.wnd = 0x00400000;
 	memset(out, 0xa5, sizeof(out));
 	ck_assert_uint_eq(mps_frame_put_hello(out, MPS_F_HELLO_ACK, &h), MPS_HELLO_LEN);
@@ -616,7 +663,7 @@ START_TEST(test_frame_roundtrip_hello)
 	static const uint8_t types[] = { MPS_F_HELLO, MPS_F_HELLO_ACK };
 	static const uint64_t keys[] = { 1, 0x0123456789abcdefULL, UINT64_MAX,
 					 0x8000000000000000ULL, 0x00000000ffffffffULL };
-	static const uint8_t versions[] = { 1, 2, 0x7f, 0xff };
+	static const uint8_t versions[] = { 2, 3, 0x7f, 0xff };
 	static const uint32_t wnds[] = { MPS_MIN_WND, MPS_MIN_WND + 1, 0x00400000, 0x7fffffff,
 					 0x80000000, UINT32_MAX };
 	for (size_t t = 0; t < NELEM(types); t++)
@@ -624,10 +671,8 @@ START_TEST(test_frame_roundtrip_hello)
 			for (size_t v = 0; v < NELEM(versions); v++)
 				for (size_t w = 0; w < NELEM(wnds); w++) {
 					uint8_t out[MPS_HELLO_LEN];
-					struct mps_hello h = { .version = versions[v],
-							       .caps = MPS_CAP_NONE,
-							       .wnd = wnds[w],
-							       .key = keys[k] };
+					struct mps_hello h = hello_of(versions[v], wnds[w],
+								      keys[k]);
 					struct mps_frame f;
 					const char *why = NULL;
 					size_t n = mps_frame_put_hello(out, types[t], &h);
@@ -640,7 +685,7 @@ START_TEST(test_frame_roundtrip_hello)
 					ck_assert_uint_eq(f.u.hello.version, versions[v]);
 					ck_assert_uint_eq(f.u.hello.caps, MPS_CAP_NONE);
 					ck_assert_uint_eq(f.u.hello.wnd, wnds[w]);
-					ck_assert(f.u.hello.key == keys[k]);
+					ck_assert(pub_key(f.u.hello.pub) == keys[k]);
 					ck_assert(mps_frame_prefix_match(types[t], out,
 									 MPS_HELLO_PREFIX_LEN));
 					ck_assert(mps_frame_prefix_match(types[t], out, n));
@@ -986,9 +1031,9 @@ START_TEST(test_frame_bad_type)
 			ck_decode_hdr_only(buf);
 		}
 		/* a HELLO body under a wrong type byte */
-		uint8_t body[24];
-		mk_hello_body(body, MPS_MAGIC, 1, 0, 0, MPS_MIN_WND, 1);
-		size_t n = mk_frame(buf, (uint8_t)t, 0, body, 24);
+		uint8_t body[MPS_HELLO_BODY];
+		mk_hello_body(body, MPS_MAGIC, 2, 0, 0, MPS_MIN_WND, 1);
+		size_t n = mk_frame(buf, (uint8_t)t, 0, body, MPS_HELLO_BODY);
 		ck_decode_bad(buf, n);
 	}
 }
@@ -996,15 +1041,15 @@ END_TEST
 
 START_TEST(test_frame_bad_flags)
 {
-	uint8_t buf[64], hb[24], db[21];
+	uint8_t buf[64], hb[MPS_HELLO_BODY], db[21];
 	uint8_t one = 'x';
-	mk_hello_body(hb, MPS_MAGIC, 1, 0, 0, MPS_MIN_WND, 0x1234);
+	mk_hello_body(hb, MPS_MAGIC, 2, 0, 0, MPS_MIN_WND, 0x1234);
 	for (unsigned fl = 1; fl < 256; fl++) {
 		size_t n;
-		n = mk_frame(buf, MPS_F_HELLO, (uint8_t)fl, hb, 24);
+		n = mk_frame(buf, MPS_F_HELLO, (uint8_t)fl, hb, MPS_HELLO_BODY);
 		ck_decode_bad(buf, n);
 		ck_decode_hdr_only(buf);
-		n = mk_frame(buf, MPS_F_HELLO_ACK, (uint8_t)fl, hb, 24);
+		n = mk_frame(buf, MPS_F_HELLO_ACK, (uint8_t)fl, hb, MPS_HELLO_BODY);
 		ck_decode_bad(buf, n);
 		ck_decode_hdr_only(buf);
 		n = mk_frame(buf, MPS_F_ACK, (uint8_t)fl, NULL, 12);
@@ -1033,19 +1078,19 @@ START_TEST(test_frame_bad_length)
 {
 	uint8_t *buf = calloc(1, MPS_FRAME_MAX);
 	ck_assert_ptr_nonnull(buf);
-	uint8_t hb[24];
-	mk_hello_body(hb, MPS_MAGIC, 1, 0, 0, MPS_MIN_WND, 0x1234);
+	uint8_t hb[MPS_HELLO_BODY];
+	mk_hello_body(hb, MPS_MAGIC, 2, 0, 0, MPS_MIN_WND, 0x1234);
 
-	/* fixed-size frames: every wrong length is rejected (20 was the old
-	 * HELLO body length) */
-	static const size_t hello_lens[] = { 0,  1,  8,  12,  19,  20,  21,   23,
-					     25, 28, 40, 255, 256, 65535 };
+	/* fixed-size frames: every wrong length is rejected (20 and 24 were
+	 * old HELLO body lengths) */
+	static const size_t hello_lens[] = { 0,  1,  8,  12, 19, 20,  21,  23,  24,   25,
+					     28, 40, 47, 49, 52, 255, 256, 65535 };
 	static const uint8_t htypes[] = { MPS_F_HELLO, MPS_F_HELLO_ACK };
 	for (size_t t = 0; t < NELEM(htypes); t++)
 		for (size_t i = 0; i < NELEM(hello_lens); i++) {
 			size_t bl = hello_lens[i];
 			memset(buf, 0, MPS_FRAME_MAX);
-			memcpy(buf + 4, hb, bl < 24 ? bl : 24);
+			memcpy(buf + 4, hb, bl < MPS_HELLO_BODY ? bl : MPS_HELLO_BODY);
 			size_t n = mk_frame(buf, htypes[t], 0, buf + 4, bl);
 			ck_decode_bad(buf, n);
 			ck_decode_hdr_only(buf);
@@ -1082,38 +1127,41 @@ END_TEST
 START_TEST(test_frame_bad_hello_fields)
 {
 	static const uint8_t htypes[] = { MPS_F_HELLO, MPS_F_HELLO_ACK };
-	uint8_t buf[MPS_HELLO_LEN], body[24];
+	uint8_t buf[MPS_HELLO_LEN], body[MPS_HELLO_BODY];
 	for (size_t t = 0; t < NELEM(htypes); t++) {
 		uint8_t ty = htypes[t];
 
 		/* valid baseline */
-		mk_hello_body(body, MPS_MAGIC, 1, 0, 0, MPS_MIN_WND, 0x42);
-		mk_frame(buf, ty, 0, body, 24);
+		mk_hello_body(body, MPS_MAGIC, 2, 0, 0, MPS_MIN_WND, 0x42);
+		mk_frame(buf, ty, 0, body, MPS_HELLO_BODY);
 		ck_decode_ok(buf, MPS_HELLO_LEN);
 
 		/* magic wrong at each position, several ways */
 		for (size_t pos = 0; pos < MPS_MAGIC_LEN; pos++) {
 			static const uint8_t xors[] = { 0x01, 0x20, 0x80, 0xff };
 			for (size_t x = 0; x < NELEM(xors); x++) {
-				mk_hello_body(body, MPS_MAGIC, 1, 0, 0, MPS_MIN_WND, 0x42);
+				mk_hello_body(body, MPS_MAGIC, 2, 0, 0, MPS_MIN_WND, 0x42);
 				body[pos] ^= xors[x];
-				mk_frame(buf, ty, 0, body, 24);
+				mk_frame(buf, ty, 0, body, MPS_HELLO_BODY);
 				ck_decode_bad(buf, MPS_HELLO_LEN);
 			}
 		}
-		mk_hello_body(body, "mptcpshm", 1, 0, 0, MPS_MIN_WND, 0x42);
-		mk_frame(buf, ty, 0, body, 24);
+		mk_hello_body(body, "mptcpshm", 2, 0, 0, MPS_MIN_WND, 0x42);
+		mk_frame(buf, ty, 0, body, MPS_HELLO_BODY);
 		ck_decode_bad(buf, MPS_HELLO_LEN);
 
-		/* version 0 is invalid, any later version is accepted */
-		mk_hello_body(body, MPS_MAGIC, 0, 0, 0, MPS_MIN_WND, 0x42);
-		mk_frame(buf, ty, 0, body, 24);
-		ck_decode_bad(buf, MPS_HELLO_LEN);
-		for (unsigned v = 1; v < 256; v++) {
+		/* versions 0 and 1 are invalid in a version 2 body, any later
+		 * version is accepted */
+		for (unsigned v = 0; v < 2; v++) {
+			mk_hello_body(body, MPS_MAGIC, (uint8_t)v, 0, 0, MPS_MIN_WND, 0x42);
+			mk_frame(buf, ty, 0, body, MPS_HELLO_BODY);
+			ck_decode_bad(buf, MPS_HELLO_LEN);
+		}
+		for (unsigned v = 2; v < 256; v++) {
 			struct mps_frame f;
 			const char *why = NULL;
 			mk_hello_body(body, MPS_MAGIC, (uint8_t)v, 0, 0, MPS_MIN_WND, 0x42);
-			mk_frame(buf, ty, 0, body, 24);
+			mk_frame(buf, ty, 0, body, MPS_HELLO_BODY);
 			ck_assert_int_eq(decode_copy(buf, MPS_HELLO_LEN, &f, &why), (int)MPS_HELLO_LEN);
 			ck_assert_uint_eq(f.u.hello.version, v);
 		}
@@ -1122,8 +1170,8 @@ START_TEST(test_frame_bad_hello_fields)
 		for (unsigned caps = 0; caps < 256; caps++) {
 			struct mps_frame f;
 			const char *why = NULL;
-			mk_hello_body(body, MPS_MAGIC, 1, (uint8_t)caps, 0, MPS_MIN_WND, 0x42);
-			mk_frame(buf, ty, 0, body, 24);
+			mk_hello_body(body, MPS_MAGIC, 2, (uint8_t)caps, 0, MPS_MIN_WND, 0x42);
+			mk_frame(buf, ty, 0, body, MPS_HELLO_BODY);
 			ck_assert_int_eq(decode_copy(buf, MPS_HELLO_LEN, &f, &why), (int)MPS_HELLO_LEN);
 			ck_assert_uint_eq(f.u.hello.caps, caps);
 		}
@@ -1131,8 +1179,8 @@ START_TEST(test_frame_bad_hello_fields)
 		/* reserved must be zero */
 		static const uint16_t rsv[] = { 0x0001, 0x0100, 0x8000, 0xffff, 0x00ff };
 		for (size_t i = 0; i < NELEM(rsv); i++) {
-			mk_hello_body(body, MPS_MAGIC, 1, 0, rsv[i], MPS_MIN_WND, 0x42);
-			mk_frame(buf, ty, 0, body, 24);
+			mk_hello_body(body, MPS_MAGIC, 2, 0, rsv[i], MPS_MIN_WND, 0x42);
+			mk_frame(buf, ty, 0, body, MPS_HELLO_BODY);
 			ck_decode_bad(buf, MPS_HELLO_LEN);
 		}
 
@@ -1140,8 +1188,8 @@ START_TEST(test_frame_bad_hello_fields)
 		static const uint32_t small_wnd[] = { 0,      1,      0x00ff, 0x0100,
 						      0x8000, 0xfff0, 0xffff };
 		for (size_t i = 0; i < NELEM(small_wnd); i++) {
-			mk_hello_body(body, MPS_MAGIC, 1, 0, 0, small_wnd[i], 0x42);
-			mk_frame(buf, ty, 0, body, 24);
+			mk_hello_body(body, MPS_MAGIC, 2, 0, 0, small_wnd[i], 0x42);
+			mk_frame(buf, ty, 0, body, MPS_HELLO_BODY);
 			ck_decode_bad(buf, MPS_HELLO_LEN);
 		}
 		static const uint32_t ok_wnd[] = { MPS_MIN_WND, MPS_MIN_WND + 1, 0x0001ffff,
@@ -1149,25 +1197,34 @@ START_TEST(test_frame_bad_hello_fields)
 		for (size_t i = 0; i < NELEM(ok_wnd); i++) {
 			struct mps_frame f;
 			const char *why = NULL;
-			mk_hello_body(body, MPS_MAGIC, 1, 0, 0, ok_wnd[i], 0x42);
-			mk_frame(buf, ty, 0, body, 24);
+			mk_hello_body(body, MPS_MAGIC, 2, 0, 0, ok_wnd[i], 0x42);
+			mk_frame(buf, ty, 0, body, MPS_HELLO_BODY);
 			ck_assert_int_eq(decode_copy(buf, MPS_HELLO_LEN, &f, &why), (int)MPS_HELLO_LEN);
 			ck_assert_uint_eq(f.u.hello.wnd, ok_wnd[i]);
-			ck_assert(f.u.hello.key == 0x42);
+			ck_assert(pub_key(f.u.hello.pub) == 0x42);
 		}
 
-		/* key must be non-zero; any single set bit is enough */
-		mk_hello_body(body, MPS_MAGIC, 1, 0, 0, MPS_MIN_WND, 0);
-		mk_frame(buf, ty, 0, body, 24);
+		/* pub must not be all zero; any single set bit is enough */
+		mk_hello_body(body, MPS_MAGIC, 2, 0, 0, MPS_MIN_WND, 0);
+		mk_frame(buf, ty, 0, body, MPS_HELLO_BODY);
 		ck_decode_bad(buf, MPS_HELLO_LEN);
 		for (int bit = 0; bit < 64; bit++) {
 			struct mps_frame f;
 			const char *why = NULL;
-			mk_hello_body(body, MPS_MAGIC, 1, 0, 0, MPS_MIN_WND, 1ULL << bit);
-			mk_frame(buf, ty, 0, body, 24);
+			mk_hello_body(body, MPS_MAGIC, 2, 0, 0, MPS_MIN_WND, 1ULL << bit);
+			mk_frame(buf, ty, 0, body, MPS_HELLO_BODY);
 			ck_assert_int_eq(decode_copy(buf, MPS_HELLO_LEN, &f, &why), (int)MPS_HELLO_LEN);
-			ck_assert(f.u.hello.key == 1ULL << bit);
+			ck_assert(pub_key(f.u.hello.pub) == 1ULL << bit);
 			ck_assert_uint_eq(f.u.hello.wnd, MPS_MIN_WND);
+		}
+		for (size_t i = 0; i < MPS_HELLO_PUB_LEN; i++) {
+			struct mps_frame f;
+			const char *why = NULL;
+			mk_hello_body(body, MPS_MAGIC, 2, 0, 0, MPS_MIN_WND, 0);
+			body[16 + i] = 0x80;
+			mk_frame(buf, ty, 0, body, MPS_HELLO_BODY);
+			ck_assert_int_eq(decode_copy(buf, MPS_HELLO_LEN, &f, &why), (int)MPS_HELLO_LEN);
+			ck_assert_mem_eq(f.u.hello.pub, body + 16, MPS_HELLO_PUB_LEN);
 		}
 	}
 }
@@ -1178,13 +1235,17 @@ START_TEST(test_frame_bad_wnd_vectors)
 {
 	/* HELLO with wnd 65535: one below the minimum */
 	static const uint8_t hello_small[] = {
-		0x01, 0x00, 0x00, 0x18, 'M',  'P',  'T',  'C',  'P',  'S',  'H',  'M',  0x01, 0x00,
+		0x01, 0x00, 0x00, 0x30, 'M',  'P',  'T',  'C',  'P',  'S',  'H',  'M',  0x02, 0x00,
 		0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+		0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab,
+		0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
 	};
 	/* HELLO_ACK with wnd 0 */
 	static const uint8_t hello_ack_zero[] = {
-		0x02, 0x00, 0x00, 0x18, 'M',  'P',  'T',  'C',  'P',  'S',  'H',  'M',  0x01, 0x00,
+		0x02, 0x00, 0x00, 0x30, 'M',  'P',  'T',  'C',  'P',  'S',  'H',  'M',  0x02, 0x00,
 		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10,
+		0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54,
+		0x32, 0x10, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10,
 	};
 	/* DATA, no flags, ack 0 but wnd 0x00010000, payload "z" */
 	static const uint8_t data_wnd_noack[] = {
@@ -1534,7 +1595,7 @@ END_TEST
 
 static void check_prefix(uint8_t type)
 {
-	uint8_t pre[MPS_HELLO_PREFIX_LEN] = { type, 0x00, 0x00, 0x18, 'M', 'P', 'T', 'C',
+	uint8_t pre[MPS_HELLO_PREFIX_LEN] = { type, 0x00, 0x00, 0x30, 'M', 'P', 'T', 'C',
 					      'P',  'S',  'H',  'M' };
 	uint8_t *p;
 
@@ -1550,7 +1611,7 @@ static void check_prefix(uint8_t type)
 	/* a full encoded frame's prefix matches, and so does the whole frame:
 	 * only the first MPS_HELLO_PREFIX_LEN bytes are compared */
 	uint8_t full[MPS_HELLO_LEN];
-	struct mps_hello h = { .version = 1, .caps = 0, .wnd = MPS_MIN_WND, .key = 99 };
+	struct mps_hello h = hello_of(2, MPS_MIN_WND, 99);
 	mps_frame_put_hello(full, type, &h);
 	ck_assert_int_eq(mps_frame_prefix_match(type, full, MPS_HELLO_PREFIX_LEN), 1);
 	for (size_t n = MPS_HELLO_PREFIX_LEN; n <= MPS_HELLO_LEN; n++) {
@@ -1588,12 +1649,22 @@ static void check_prefix(uint8_t type)
 		ck_assert_int_eq(mps_frame_prefix_match(type, old, sizeof(old)), 0);
 	}
 
+	/* version 1's length (0x0018) matches too: that peer gets a protocol
+	 * error (the decoder names version 1), not the plain fallback */
+	{
+		uint8_t v1[MPS_HELLO_PREFIX_LEN];
+		memcpy(v1, pre, sizeof(v1));
+		v1[3] = MPS_HELLO_V1_BODY;
+		ck_assert_int_eq(mps_frame_prefix_match(type, v1, 4), 1);
+		ck_assert_int_eq(mps_frame_prefix_match(type, v1, sizeof(v1)), 1);
+	}
+
 	/* a mismatch at position pos: shorter inputs match, longer ones do not
 	 * (also beyond the prefix length: the mismatch is still among the
 	 * compared bytes) */
 	for (size_t pos = 0; pos < MPS_HELLO_PREFIX_LEN; pos++) {
 		for (unsigned v = 0; v < 256; v++) {
-			if (v == pre[pos])
+			if (v == pre[pos] || (pos == 3 && v == MPS_HELLO_V1_BODY))
 				continue;
 			uint8_t bad[MPS_HELLO_LEN];
 			memcpy(bad, full, sizeof(bad));
@@ -1624,7 +1695,7 @@ END_TEST
 START_TEST(test_frame_prefix_cross)
 {
 	uint8_t hello[MPS_HELLO_LEN], hack[MPS_HELLO_LEN];
-	struct mps_hello h = { .version = 1, .caps = 0, .wnd = MPS_MIN_WND, .key = 7 };
+	struct mps_hello h = hello_of(2, MPS_MIN_WND, 7);
 	mps_frame_put_hello(hello, MPS_F_HELLO, &h);
 	mps_frame_put_hello(hack, MPS_F_HELLO_ACK, &h);
 	ck_assert_int_eq(mps_frame_prefix_match(MPS_F_HELLO, hack, 1), 0);
@@ -1701,7 +1772,7 @@ START_TEST(test_frame_fuzz)
 		if (n >= 2 && (shape & 12) != 0)
 			tmpl[1] = (uint8_t)((shape >> 16) & 3) & (tmpl[0] == MPS_F_DATA ? 3 : 0);
 		if (n >= 4 && (shape & 48) != 0) {
-			static const uint16_t lens[] = { 24, 12, 4, 20, 21, 40, 0, 23, 8, 16 };
+			static const uint16_t lens[] = { 48, 12, 4, 20, 21, 40, 0, 23, 8, 16, 24 };
 			uint16_t bl = lens[(shape >> 24) % NELEM(lens)];
 			if ((shape >> 32) & 1)
 				bl = (uint16_t)(n >= 4 ? n - 4 - ((shape >> 33) % 2) : 0);
@@ -1709,8 +1780,8 @@ START_TEST(test_frame_fuzz)
 		}
 		if (n >= 12 && (shape & 192) != 0 && tmpl[0] <= MPS_F_HELLO_ACK)
 			memcpy(tmpl + 4, MPS_MAGIC, 8);
-		if (n >= 28 && (shape & 768) != 0 && tmpl[0] <= MPS_F_HELLO_ACK) {
-			tmpl[12] = 1;
+		if (n >= 20 && (shape & 768) != 0 && tmpl[0] <= MPS_F_HELLO_ACK) {
+			tmpl[12] = 2;
 			tmpl[14] = tmpl[15] = 0;
 			if ((shape >> 40) & 1)
 				tmpl[17] |= 1; /* wnd >= MPS_MIN_WND */
@@ -1809,9 +1880,9 @@ START_TEST(test_frame_fuzz)
 				break;
 			case MPS_F_HELLO:
 			case MPS_F_HELLO_ACK:
-				ck_assert_uint_ge(f.u.hello.version, 1);
+				ck_assert_uint_ge(f.u.hello.version, 2);
 				ck_assert_uint_ge(f.u.hello.wnd, MPS_MIN_WND);
-				ck_assert(f.u.hello.key != 0);
+				ck_assert(memcmp(f.u.hello.pub, (const uint8_t[32]){ 0 }, 32) != 0);
 				ck_assert(memcmp(p + 4, MPS_MAGIC, 8) == 0);
 				ck_assert(mps_frame_prefix_match(f.type, p, (size_t)r));
 				mps_frame_put_hello(re, f.type, &f.u.hello);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "mptcpshim/crypto.h"
+#include "mptcpshim/frame.h"
 #include "mptcpshim/kex.h"
 #include "mptcpshim/util.h"
 
@@ -220,6 +221,231 @@ START_TEST(test_exchange_roundtrip)
 }
 END_TEST
 
+/* The exchange as the engine runs it (kex.h mps_kex_client_* /
+ * mps_kex_server_*, the functions conn.c calls), with fixed private values
+ * through the draw seam, against tests/unit/kex_vectors.py's "engine"
+ * vectors.  Alice's public value holds a CR byte, so the client redraws
+ * (takes Bob's); the server is Alice. */
+/* eng_nopsk: key_c key_s token_s idsn_s idsn_c join_ack join_ok confirm_c confirm_s */
+static const char *eng_nopsk[] = {
+	"2317185da274d883",
+	"fab04e649250a920",
+	"75ead746",
+	"b981b5df9edd55c6",
+	"1da5603d9cf32f9b",
+	"dbf1de1c1316b92c",
+	"bd4e1ac8fd8d300fc6b496415c054542e46d4cba",
+	"2c14d01acb1e1d480d535b3a2740583d",
+	"20e71ad97da1f882a3fccf4bf845d68b",
+};
+/* eng_psk: key_c key_s token_s idsn_s idsn_c join_ack join_ok confirm_c confirm_s */
+static const char *eng_psk[] = {
+	"23889c43d5cd7ab5",
+	"0a09fa6a93d14590",
+	"496921e4",
+	"6a797f7d048167e3",
+	"1da5603d9cf32f9b",
+	"03c0475d8cd5ea70",
+	"8a2a42afcf8953de87dc2d716f911bae9cf8e74f",
+	"910835397cf6826262186c4a4f7ea82d",
+	"b86731bca7eae5d93969b0debb72d9bc",
+};
+
+struct draws {
+	const char *const *priv;
+	int n, next;
+};
+
+static int draw_fixed(struct mps_kex_keypair *kp, void *arg)
+{
+	struct draws *d = arg;
+	uint8_t priv[32];
+
+	ck_assert_int_lt(d->next, d->n);
+	unhex(d->priv[d->next++], priv, 32);
+	return mps_kex_keypair_from_private(kp, priv);
+}
+
+static int refuse_first(const struct mps_kex_keys *k, void *arg)
+{
+	int *calls = arg;
+
+	(void)k;
+	return (*calls)++ == 0 ? -1 : 0;
+}
+
+static void run_engine(const uint8_t *psk, const char *const *v)
+{
+	/* RFC 7748 section 6.1: Alice's private value, then Bob's */
+	static const char *const cdraws[] = {
+		"77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
+		"5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb",
+	};
+	static const char *const sdraws[] = {
+		"77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
+	};
+	struct draws dc = { cdraws, 2, 0 }, ds = { sdraws, 1, 0 };
+	struct mps_kex_end c, s;
+	uint8_t mac[32], want[32];
+	uint32_t token;
+	uint64_t idsn;
+
+	memset(&s, 0, sizeof(s));
+	ck_assert_int_eq(mps_kex_client_begin(&c, psk, draw_fixed, &dc), 0);
+	ck_assert_int_eq(dc.next, 2); /* the first public value had a CR */
+	ck_assert_hex(c.kp.pub, 32, bob_pub);
+	if (psk) /* a gateway sets it once it has authenticated the client */
+		ck_assert_int_eq(mps_kex_server_set_psk(&s, psk), 0);
+	mps_kex_server_begin(&s, c.kp.pub);
+	ck_assert_int_eq(mps_kex_server_finish(&s, draw_fixed, &ds, NULL, NULL), 0);
+	ck_assert_hex(s.kp.pub, 32, alice_pub);
+	ck_assert_int_eq(mps_kex_client_finish(&c, s.kp.pub), 0);
+	ck_assert(c.done && s.done);
+	ck_assert_mem_eq(&c.keys, &s.keys, sizeof(c.keys));
+	/* private values are wiped once done */
+	ck_assert(memcmp(c.kp.priv, (uint8_t[32]){ 0 }, 32) == 0);
+	ck_assert(memcmp(s.kp.priv, (uint8_t[32]){ 0 }, 32) == 0);
+
+	unhex(v[0], want, 8);
+	ck_assert_uint_eq(c.keys.key_c, mps_get64(want));
+	unhex(v[1], want, 8);
+	ck_assert_uint_eq(c.keys.key_s, mps_get64(want));
+	mps_crypto_key_derive(s.keys.key_s, &token, &idsn);
+	unhex(v[2], want, 4);
+	ck_assert_uint_eq(token, mps_get32(want));
+	unhex(v[3], want, 8);
+	ck_assert_uint_eq(idsn, mps_get64(want));
+	unhex(v[4], want, 8);
+	ck_assert_uint_eq(mps_kex_idsn_c(c.kp.pub), mps_get64(want));
+	/* JOIN_ACK: server's join key over R_B || R_A; JOIN_OK: client's over R_A || R_B */
+	mps_crypto_join_hmac_k(s.keys.join_key_s, 0x05060708, 0x01020304, mac);
+	ck_assert_hex(mac, 8, v[5]);
+	mps_crypto_join_hmac_k(c.keys.join_key_c, 0x01020304, 0x05060708, mac);
+	ck_assert_hex(mac, 20, v[6]);
+	ck_assert_hex(c.keys.confirm_c, 16, v[7]);
+	ck_assert_hex(s.keys.confirm_s, 16, v[8]);
+	ck_assert(mps_kex_confirm_ok(c.keys.confirm_s, s.keys.confirm_s));
+}
+
+START_TEST(test_engine_vectors)
+{
+	uint8_t psk[32];
+
+	for (int i = 0; i < 32; i++)
+		psk[i] = (uint8_t)(0x20 + i);
+	run_engine(NULL, eng_nopsk);
+	run_engine(psk, eng_psk);
+}
+END_TEST
+
+/* The server redraws while accept refuses (a colliding token); a
+ * low-order client value is refused without a draw loop; a set PSK after
+ * finish is refused. */
+START_TEST(test_engine_server_redraw)
+{
+	static const uint8_t low[32] = { 0 }; /* the all-zero point */
+	struct mps_kex_end c, s, s2;
+	int calls = 0;
+
+	ck_assert_int_eq(mps_kex_client_begin(&c, NULL, NULL, NULL), 0);
+	for (int i = 0; i < 32; i++)
+		ck_assert(c.kp.pub[i] != '\r' && c.kp.pub[i] != '\n');
+	memset(&s, 0, sizeof(s));
+	mps_kex_server_begin(&s, c.kp.pub);
+	ck_assert_int_eq(mps_kex_server_finish(&s, NULL, NULL, refuse_first, &calls), 0);
+	ck_assert_int_eq(calls, 2);
+	ck_assert_int_eq(mps_kex_server_set_psk(&s, low), -EALREADY);
+	ck_assert_int_eq(mps_kex_client_finish(&c, s.kp.pub), 0);
+	ck_assert_mem_eq(&c.keys, &s.keys, sizeof(c.keys));
+
+	memset(&s2, 0, sizeof(s2));
+	mps_kex_server_begin(&s2, low);
+	ck_assert_int_eq(mps_kex_server_finish(&s2, NULL, NULL, NULL, NULL), -EINVAL);
+	ck_assert(!s2.done);
+	/* and a client given a low-order HELLO_ACK value */
+	ck_assert_int_eq(mps_kex_client_begin(&c, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(mps_kex_client_finish(&c, low), -EINVAL);
+	ck_assert(!c.done);
+}
+END_TEST
+
+/* RFC 8684 section 5's weakness, and that version 2 closes it.  An
+ * observer of the first subflow sees the HELLO and HELLO_ACK and, on an
+ * extra subflow, the JOIN (token, R_A) and the JOIN_ACK (R_B).  With
+ * version 1 the HELLOs carried the keys: the observer computes the very
+ * JOIN_OK HMAC the server checks, so it can complete a join of its own.
+ * With version 2 they carry X25519 public values: the same computation
+ * (the public values' bytes taken for keys, the old way), or any HMAC
+ * keyed by what was seen, gives something else. */
+START_TEST(test_observer_forges_v1_not_v2)
+{
+	uint8_t fr[MPS_HELLO_LEN], mac_srv[32], mac_obs[32];
+	const uint32_t ra = 0x11223344, rb = 0x55667788;
+
+	/* version 1, replayed from its wire layout: key u64 at body offset 16 */
+	{
+		uint64_t key_c = 0x0123456789abcdefULL, key_s = 0x0fedcba987654321ULL;
+		uint8_t v1c[28], v1s[28];
+
+		memcpy(v1c, "\x01\x00\x00\x18MPTCPSHM\x01\x00\x00\x00\x00\x01\x00\x00", 20);
+		memcpy(v1s, v1c, 20);
+		v1s[0] = 0x02;
+		mps_put64(v1c + 20, key_c);
+		mps_put64(v1s + 20, key_s);
+		/* the server's check of JOIN_OK under version 1 */
+		mps_crypto_join_hmac(key_c, key_s, ra, rb, mac_srv);
+		/* the observer: keys read off the captured frames */
+		mps_crypto_join_hmac(mps_get64(v1c + 20), mps_get64(v1s + 20), ra, rb, mac_obs);
+		ck_assert_mem_eq(mac_obs, mac_srv, 20); /* forged */
+	}
+	/* version 2: the engine's exchange, the frames as they go out */
+	for (int round = 0; round < 8; round++) {
+		struct mps_kex_end c, s;
+		struct mps_hello h = { .version = MPS_VERSION, .wnd = MPS_MIN_WND };
+		struct mps_frame fc, fs;
+		const char *why;
+		uint8_t hc[MPS_HELLO_LEN];
+
+		memset(&s, 0, sizeof(s));
+		ck_assert_int_eq(mps_kex_client_begin(&c, NULL, NULL, NULL), 0);
+		memcpy(h.pub, c.kp.pub, 32);
+		mps_frame_put_hello(hc, MPS_F_HELLO, &h);
+		mps_kex_server_begin(&s, c.kp.pub);
+		ck_assert_int_eq(mps_kex_server_finish(&s, NULL, NULL, NULL, NULL), 0);
+		memcpy(h.pub, s.kp.pub, 32);
+		mps_frame_put_hello(fr, MPS_F_HELLO_ACK, &h);
+		ck_assert_int_eq(mps_kex_client_finish(&c, s.kp.pub), 0);
+		/* what the server checks in JOIN_OK */
+		mps_crypto_join_hmac_k(s.keys.join_key_c, ra, rb, mac_srv);
+		mps_crypto_join_hmac_k(c.keys.join_key_c, ra, rb, mac_obs);
+		ck_assert_mem_eq(mac_obs, mac_srv, 20); /* the client can */
+		/* the observer decodes the captured frames */
+		ck_assert_int_eq(mps_frame_decode(hc, sizeof(hc), &fc, &why), (int)MPS_HELLO_LEN);
+		ck_assert_int_eq(mps_frame_decode(fr, sizeof(fr), &fs, &why), (int)MPS_HELLO_LEN);
+		for (int off = 0; off <= 24; off += 8) {
+			/* the old way: 8 bytes of each value taken for the keys */
+			mps_crypto_join_hmac(mps_get64(fc.u.hello.pub + off), mps_get64(fs.u.hello.pub + off),
+			                     ra, rb, mac_obs);
+			ck_assert(memcmp(mac_obs, mac_srv, 20) != 0);
+		}
+		/* whole public values as HMAC keys */
+		mps_crypto_join_hmac_k(fc.u.hello.pub, ra, rb, mac_obs);
+		ck_assert(memcmp(mac_obs, mac_srv, 20) != 0);
+		mps_crypto_join_hmac_k(fs.u.hello.pub, ra, rb, mac_obs);
+		ck_assert(memcmp(mac_obs, mac_srv, 20) != 0);
+		/* the schedule run over what was seen (a public value for the secret) */
+		{
+			struct mps_kex_keys k;
+
+			ck_assert_int_eq(mps_kex_schedule(fs.u.hello.pub, fc.u.hello.pub,
+			                                  fs.u.hello.pub, NULL, &k), 0);
+			mps_crypto_join_hmac_k(k.join_key_c, ra, rb, mac_obs);
+			ck_assert(memcmp(mac_obs, mac_srv, 20) != 0);
+		}
+	}
+}
+END_TEST
+
 static Suite *kex_suite(void)
 {
 	Suite *s = suite_create("kex");
@@ -232,6 +458,9 @@ static Suite *kex_suite(void)
 	tcase_add_test(tc, test_schedule_vectors);
 	tcase_add_test(tc, test_schedule_binds_transcript);
 	tcase_add_test(tc, test_exchange_roundtrip);
+	tcase_add_test(tc, test_engine_vectors);
+	tcase_add_test(tc, test_engine_server_redraw);
+	tcase_add_test(tc, test_observer_forges_v1_not_v2);
 	suite_add_tcase(s, tc);
 	return s;
 }

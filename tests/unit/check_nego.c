@@ -10,7 +10,6 @@
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-#define LOCAL_KEY 0x1111222233334444ULL
 #define REMOTE_KEY 0xa5a5a5a55a5a5a5aULL
 #define REMOTE_WND 0x00300000u
 
@@ -29,7 +28,11 @@ static enum mps_nego_verdict nego_in(struct mps_nego *n, const uint8_t *buf, siz
 static size_t mk_hello_wnd(uint8_t out[MPS_HELLO_LEN], uint8_t type, uint8_t version,
 			   uint8_t caps, uint32_t wnd, uint64_t key)
 {
-	struct mps_hello h = { .version = version, .caps = caps, .wnd = wnd, .key = key };
+	/* key in the public value's first 8 bytes, the rest a fixed filler */
+	struct mps_hello h = { .version = version, .caps = caps, .wnd = wnd };
+	memset(h.pub, 0x77, sizeof(h.pub));
+	for (int i = 0; i < 8; i++)
+		h.pub[i] = (uint8_t)(key >> (56 - 8 * i));
 	size_t n = mps_frame_put_hello(out, type, &h);
 	ck_assert_uint_eq(n, MPS_HELLO_LEN);
 	return n;
@@ -41,13 +44,21 @@ static size_t mk_hello(uint8_t out[MPS_HELLO_LEN], uint8_t type, uint8_t version
 	return mk_hello_wnd(out, type, version, caps, REMOTE_WND, key);
 }
 
+/* the key mk_hello_wnd put in a public value */
+static uint64_t pub64(const uint8_t *p)
+{
+	uint64_t k = 0;
+	for (int i = 0; i < 8; i++)
+		k = k << 8 | p[i];
+	return k;
+}
+
 static void init(struct mps_nego *n, enum mps_role role)
 {
 	memset(n, 0xa5, sizeof(*n));
-	mps_nego_init(n, role, LOCAL_KEY);
+	mps_nego_init(n, role);
 	ck_assert_uint_eq(n->role, role);
 	ck_assert_uint_eq(n->state, MPS_NS_WAIT);
-	ck_assert(n->local_key == LOCAL_KEY);
 }
 
 /* Deliver a frame byte by byte: WAIT until the last byte, then want. */
@@ -100,10 +111,10 @@ START_TEST(test_nego_init_clears_all)
 	struct mps_nego n;
 
 	memset(&n, 0xa5, sizeof(n));
-	mps_nego_init(&n, MPS_CLIENT, 1);
+	mps_nego_init(&n, MPS_CLIENT);
 	ck_assert_uint_eq(n.timed_out, 0);
 	ck_assert_ptr_null(n.why);
-	ck_assert_uint_eq(n.remote_key, 0);
+	ck_assert(pub64(n.remote_pub) == 0);
 	ck_assert_uint_eq(n.state, MPS_NS_WAIT);
 }
 END_TEST
@@ -116,11 +127,10 @@ START_TEST(test_nego_client_hello_ack_bytewise)
 	init(&n, MPS_CLIENT);
 	feed_bytewise(&n, buf, sizeof(buf), MPS_NV_MP);
 	ck_assert_uint_eq(n.state, MPS_NS_MP);
-	ck_assert(n.remote_key == REMOTE_KEY);
+	ck_assert(pub64(n.remote_pub) == REMOTE_KEY);
 	ck_assert_uint_eq(n.remote_version, MPS_VERSION);
 	ck_assert_uint_eq(n.remote_caps, MPS_CAP_NONE);
 	ck_assert_uint_eq(n.remote_wnd, REMOTE_WND);
-	ck_assert(n.local_key == LOCAL_KEY);
 }
 END_TEST
 
@@ -131,7 +141,7 @@ START_TEST(test_nego_client_hello_ack_at_once)
 	mk_hello(buf, MPS_F_HELLO_ACK, 3, 0, 1);
 	init(&n, MPS_CLIENT);
 	ck_assert_int_eq(nego_in(&n, buf, sizeof(buf)), MPS_NV_MP);
-	ck_assert(n.remote_key == 1);
+	ck_assert(pub64(n.remote_pub) == 1);
 	ck_assert_uint_eq(n.remote_version, 3);
 	ck_assert_uint_eq(n.remote_wnd, REMOTE_WND);
 }
@@ -149,7 +159,7 @@ START_TEST(test_nego_client_remote_wnd)
 		init(&n, MPS_CLIENT);
 		ck_assert_int_eq(nego_in(&n, buf, sizeof(buf)), MPS_NV_MP);
 		ck_assert_uint_eq(n.remote_wnd, wnds[i]);
-		ck_assert(n.remote_key == REMOTE_KEY);
+		ck_assert(pub64(n.remote_pub) == REMOTE_KEY);
 
 		init(&n, MPS_CLIENT);
 		feed_bytewise(&n, buf, sizeof(buf), MPS_NV_MP);
@@ -206,7 +216,7 @@ START_TEST(test_nego_client_hello_ack_then_data)
 	for (size_t extra = 1; extra <= sizeof(buf) - MPS_HELLO_LEN; extra++) {
 		init(&n, MPS_CLIENT);
 		ck_assert_int_eq(nego_in(&n, buf, MPS_HELLO_LEN + extra), MPS_NV_MP);
-		ck_assert(n.remote_key == REMOTE_KEY);
+		ck_assert(pub64(n.remote_pub) == REMOTE_KEY);
 		ck_assert_uint_eq(n.remote_wnd, REMOTE_WND);
 	}
 	/* and garbage after the HELLO_ACK is not nego's business either */
@@ -342,9 +352,9 @@ static void check_malformed(enum mps_role role, uint8_t type)
 	init(&n, role);
 	feed_late_error(&n, buf, sizeof(buf), 13);
 
-	/* zero key */
+	/* all-zero public value */
 	mk_hello(buf, type, MPS_VERSION, 0, REMOTE_KEY);
-	memset(buf + 20, 0, 8);
+	memset(buf + 20, 0, MPS_HELLO_PUB_LEN);
 	init(&n, role);
 	ck_assert_int_eq(nego_in(&n, buf, sizeof(buf)), MPS_NV_ERROR);
 	ck_assert_uint_eq(n.state, MPS_NS_ERROR);
@@ -397,7 +407,7 @@ START_TEST(test_nego_client_final)
 	ck_assert_int_eq(nego_in(&n, (const uint8_t *)"GET ", 4), MPS_NV_MP);
 	ck_assert_int_eq(nego_in(&n, buf, 0), MPS_NV_MP);
 	ck_assert_uint_eq(n.state, MPS_NS_MP);
-	ck_assert(n.remote_key == REMOTE_KEY);
+	ck_assert(pub64(n.remote_pub) == REMOTE_KEY);
 
 	init(&n, MPS_CLIENT);
 	ck_assert_int_eq(nego_in(&n, (const uint8_t *)"X", 1), MPS_NV_PLAIN);
@@ -416,13 +426,13 @@ START_TEST(test_nego_server_hello)
 	init(&n, MPS_SERVER);
 	ck_assert_int_eq(nego_in(&n, buf, sizeof(buf)), MPS_NV_MP);
 	ck_assert_uint_eq(n.state, MPS_NS_MP);
-	ck_assert(n.remote_key == REMOTE_KEY);
+	ck_assert(pub64(n.remote_pub) == REMOTE_KEY);
 	ck_assert_uint_eq(n.remote_version, MPS_VERSION);
 	ck_assert_uint_eq(n.remote_wnd, REMOTE_WND);
 
 	init(&n, MPS_SERVER);
 	feed_bytewise(&n, buf, sizeof(buf), MPS_NV_MP);
-	ck_assert(n.remote_key == REMOTE_KEY);
+	ck_assert(pub64(n.remote_pub) == REMOTE_KEY);
 	ck_assert_uint_eq(n.remote_wnd, REMOTE_WND);
 
 	/* the client's advertised window, whatever it is */
@@ -443,7 +453,7 @@ START_TEST(test_nego_server_hello)
 	more[sizeof(more) - 1] = 'i';
 	init(&n, MPS_SERVER);
 	ck_assert_int_eq(nego_in(&n, more, sizeof(more)), MPS_NV_MP);
-	ck_assert(n.remote_key == REMOTE_KEY);
+	ck_assert(pub64(n.remote_pub) == REMOTE_KEY);
 }
 END_TEST
 
@@ -589,6 +599,31 @@ START_TEST(test_nego_server_malformed)
 }
 END_TEST
 
+/* A version 1 HELLO / HELLO_ACK (24-byte body, a 64-bit key in clear) is
+ * a protocol error, judged once complete, never a plain peer's bytes. */
+START_TEST(test_nego_v1_refused)
+{
+	static const uint8_t types[] = { MPS_F_HELLO_ACK, MPS_F_HELLO };
+	for (int r = 0; r < 2; r++) {
+		uint8_t v1[4 + 24] = { types[r], 0, 0, 24, 'M', 'P', 'T', 'C', 'P', 'S', 'H', 'M',
+				       1,        0, 0, 0,  0,   1,   0,   0,   1,   2,   3,   4,
+				       5,        6, 7, 8 };
+		struct mps_nego n;
+
+		init(&n, r ? MPS_SERVER : MPS_CLIENT);
+		feed_late_error(&n, v1, sizeof(v1), sizeof(v1));
+		ck_assert_uint_eq(n.state, MPS_NS_ERROR);
+		ck_assert_ptr_nonnull(strstr(n.why, "version 1"));
+		/* the same with bytes behind it */
+		uint8_t more[sizeof(v1) + 40];
+		memcpy(more, v1, sizeof(v1));
+		memset(more + sizeof(v1), 'x', 40);
+		init(&n, r ? MPS_SERVER : MPS_CLIENT);
+		ck_assert_int_eq(nego_in(&n, more, sizeof(more)), MPS_NV_ERROR);
+	}
+}
+END_TEST
+
 START_TEST(test_nego_server_final)
 {
 	struct mps_nego n;
@@ -693,7 +728,7 @@ START_TEST(test_nego_server_hello_stalled)
 	ck_assert_uint_eq(n.state, MPS_NS_PLAIN);
 	ck_assert_ptr_nonnull(n.why);
 	ck_assert_int_eq(nego_in(&n, buf, sizeof(buf)), MPS_NV_PLAIN);
-	ck_assert_uint_eq(n.remote_key, 0);
+	ck_assert(pub64(n.remote_pub) == 0);
 
 	/* after the banner went raw: PLAIN too */
 	init(&n, MPS_SERVER);
@@ -798,6 +833,7 @@ static Suite *nego_suite(void)
 	tcase_add_test(tc, test_nego_server_hello_stalled);
 	tcase_add_test(tc, test_nego_server_malformed);
 	tcase_add_test(tc, test_nego_server_final);
+	tcase_add_test(tc, test_nego_v1_refused);
 	tcase_add_test(tc, test_nego_final_events);
 	suite_add_tcase(s, tc);
 

@@ -37,9 +37,32 @@ def hkdf(salt, ikm, info, length):
     return okm[:length]
 
 
-def schedule(psk):
-    info = b"mptcpshim kex v1" + bytes([1 if psk else 0]) + PUB_C + PUB_S
+def schedule(psk, pub_c=PUB_C, pub_s=PUB_S):
+    info = b"mptcpshim kex v1" + bytes([1 if psk else 0]) + pub_c + pub_s
     return hkdf(psk, SHARED, info, 112)
+
+
+def engine(psk):
+    """The exchange as the engine runs it (check_kex test_engine_vectors):
+    Bob is the client (Alice's public value has a CR byte, 0x0d, which a
+    client's HELLO never carries: the client redraws), Alice the server.
+    Prints key_c, key_s, the server's token and IDSN (SHA-256 of key_s),
+    the client's IDSN (SHA-256 of its public value's first 8 bytes), the
+    JOIN_ACK HMAC (64 bits) and the JOIN_OK HMAC (160 bits) for
+    R_A = 0x01020304 (client) and R_B = 0x05060708 (server)."""
+    assert b"\r" in PUB_C or b"\n" in PUB_C
+    assert b"\r" not in PUB_S and b"\n" not in PUB_S
+    okm = schedule(psk, pub_c=PUB_S, pub_s=PUB_C)
+    key_c, key_s = okm[0:8], okm[8:16]
+    jkc, jks = okm[16:48], okm[48:80]
+    ds = hashlib.sha256(key_s).digest()
+    dc = hashlib.sha256(PUB_S[:8]).digest()
+    ra, rb = bytes.fromhex("01020304"), bytes.fromhex("05060708")
+    ack = hmac.new(jks, rb + ra, hashlib.sha256).digest()[:8]
+    ok = hmac.new(jkc, ra + rb, hashlib.sha256).digest()[:20]
+    return [("key_c", key_c), ("key_s", key_s), ("token_s", ds[:4]),
+            ("idsn_s", ds[-8:]), ("idsn_c", dc[-8:]), ("join_ack", ack), ("join_ok", ok),
+            ("confirm_c", okm[80:96]), ("confirm_s", okm[96:112])]
 
 
 def show(name, okm):
@@ -57,6 +80,12 @@ def main():
                          "2d56ecc4c5bf34007208d5b887185865")
     show("okm_nopsk", schedule(None))
     show("okm_psk", schedule(PSK))
+    for name, psk in (("eng_nopsk", None), ("eng_psk", PSK)):
+        print("/* %s: %s */" % (name, " ".join(n for n, _ in engine(psk))))
+        print("static const char *%s[] = {" % name)
+        for n, v in engine(psk):
+            print('\t"%s",' % v.hex())
+        print("};")
 
 
 if __name__ == "__main__":

@@ -1554,7 +1554,12 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 	sf->peer_live = 1; /* the HELLO exchange ran on it */
 	sf->roff = MPS_HELLO_LEN;
 	sf->ifindex = mps_path_ifindex_of(&sf->local);
-	mps_netmon_start(c->loop);
+	{
+		static const struct mps_netmon_ops path_events = {
+			.addr_event = mps_conn_on_addr_event, .link_event = mps_conn_on_link_event};
+
+		mps_netmon_start(c->loop, &path_events); /* path.c hears them */
+	}
 	c->last_progress = ev_now(c->loop);
 	ev_timer_set(&c->watchdog, 1., 1.);
 	ev_timer_start(c->loop, &c->watchdog);

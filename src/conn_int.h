@@ -366,9 +366,10 @@ void mps_path_pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 void pm_gate_bytes(struct mps_conn *c);
 void mps_path_pm_on_remove_addr(struct mps_conn *c, uint8_t id);
 
-/* Path events from netmon.c.  addr_event: an address was added or removed
- * on interface ifindex.  link_event: ifindex went up or down (0, up: events
- * were lost, re-check everything). */
+/* Path events, registered with netmon.c by conn.c (struct mps_netmon_ops).
+ * addr_event: an address was added or removed on interface ifindex.
+ * link_event: ifindex went up or down (0, up: events were lost, re-check
+ * everything). */
 void mps_conn_on_addr_event(int family, const uint8_t *addr, unsigned ifindex, int added);
 void mps_conn_on_link_event(unsigned ifindex, int up);
 

@@ -7,15 +7,16 @@
 #include "config.h"
 
 #include <errno.h>
+#include <ev.h>
 #include <linux/if_addr.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "conn_int.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/netmon.h"
@@ -24,6 +25,7 @@
 static int g_fd = -1;
 static ev_io g_io;
 static int g_tried;
+static const struct mps_netmon_ops *g_ops;
 
 static void on_addr(struct nlmsghdr *nh)
 {
@@ -48,7 +50,7 @@ static void on_addr(struct nlmsghdr *nh)
 		addr = local;
 	if (!addr)
 		return;
-	mps_conn_on_addr_event(ifa->ifa_family, addr, ifa->ifa_index, nh->nlmsg_type == RTM_NEWADDR);
+	g_ops->addr_event(ifa->ifa_family, addr, ifa->ifa_index, nh->nlmsg_type == RTM_NEWADDR);
 }
 
 static void on_link(struct nlmsghdr *nh)
@@ -57,7 +59,7 @@ static void on_link(struct nlmsghdr *nh)
 	int up = nh->nlmsg_type == RTM_NEWLINK && (ifi->ifi_flags & IFF_UP) &&
 		 (ifi->ifi_flags & IFF_RUNNING);
 
-	mps_conn_on_link_event((unsigned)ifi->ifi_index, up);
+	g_ops->link_event((unsigned)ifi->ifi_index, up);
 }
 
 static void on_ready(struct ev_loop *loop, ev_io *w, int revents)
@@ -71,7 +73,7 @@ static void on_ready(struct ev_loop *loop, ev_io *w, int revents)
 		if (n < 0) {
 			if (errno == ENOBUFS) {
 				/* Events were lost: re-check everything. */
-				mps_conn_on_link_event(0, 1);
+				g_ops->link_event(0, 1);
 				continue;
 			}
 			return;
@@ -88,7 +90,7 @@ static void on_ready(struct ev_loop *loop, ev_io *w, int revents)
 			case RTM_NEWROUTE:
 				/* A route appeared (a DHCP client after link-up, a
 				 * VPN...): pairs that could not route may now. */
-				mps_conn_on_link_event(0, 1);
+				g_ops->link_event(0, 1);
 				break;
 			case RTM_NEWLINK:
 			case RTM_DELLINK:
@@ -102,7 +104,7 @@ static void on_ready(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-void mps_netmon_start(struct ev_loop *loop)
+void mps_netmon_start(struct ev_loop *loop, const struct mps_netmon_ops *ops)
 {
 	struct sockaddr_nl sa;
 	int fd;
@@ -110,6 +112,7 @@ void mps_netmon_start(struct ev_loop *loop)
 	if (g_fd >= 0 || g_tried)
 		return;
 	g_tried = 1;
+	g_ops = ops;
 	fd = mps_real.socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (fd < 0) {
 		mps_warn("netmon: no rtnetlink socket (%s): path changes are noticed late",

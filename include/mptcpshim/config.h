@@ -8,10 +8,9 @@
 #include <sys/socket.h>
 
 #include "mptcpshim/gateway.h"
+#include "mptcpshim/log.h" /* enum mps_log_level */
 
 #define MPS_IFNAMSIZ 16 /* IF_NAMESIZE, without dragging net/if.h in */
-
-enum mps_log_level { MPS_LOG_ERROR = 0, MPS_LOG_WARN, MPS_LOG_INFO, MPS_LOG_DEBUG };
 
 struct mps_peer_rule {
 	int family;        /* AF_INET or AF_INET6 */

@@ -3,7 +3,7 @@
 #ifndef MPS_LOG_H
 #define MPS_LOG_H
 
-#include "mptcpshim/config.h"
+enum mps_log_level { MPS_LOG_ERROR = 0, MPS_LOG_WARN, MPS_LOG_INFO, MPS_LOG_DEBUG };
 
 extern int mps_log_level;
 

@@ -28,6 +28,7 @@
 #include "mptcpshim/ctlproto.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/log.h"
+#include "mptcpshim/policy.h"
 #include "mptcpshim/real.h"
 #include "mptcpshim/set.h"
 #include "mptcpshim/stat.h"
@@ -175,6 +176,20 @@ static void handle_request(struct ctl_client *cl, const char *buf, size_t len)
 	case MPS_REQ_SET_IFACE:
 		reply_set(cl, mps_set_interface(r.name, r.on), "interface");
 		break;
+	case MPS_REQ_RELOAD: {
+		/* on the shim thread: the live connections are re-matched now */
+		int rc = mps_policy_reload();
+
+		if (rc == 0)
+			mps_obuf_printf(&cl->out, "ok applied=1\n");
+		else
+			mps_obuf_printf(&cl->out, "error reason=reload:%%20%s\n",
+			                rc == -ENOENT  ? "no%20MPTCPSHIM_POLICY%20file" :
+			                rc == -EINVAL  ? "syntax%20error%20(see%20the%20log)" :
+			                rc == -EFBIG   ? "file%20too%20large" :
+			                                 "cannot%20read%20the%20file");
+		break;
+	}
 	}
 	if (cl->out.full) /* cut short: say so rather than end silently */
 		cl->out.full = 0, cl->out.max += 64,

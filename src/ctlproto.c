@@ -54,6 +54,8 @@ int mps_ctlreq_parse(const char *buf, size_t len, struct mps_ctlreq *r)
 		r->type = MPS_REQ_COUNTERS;
 	else if (n == 1 && IS(0, "monitor"))
 		r->type = MPS_REQ_MONITOR;
+	else if (n == 1 && IS(0, "reload"))
+		r->type = MPS_REQ_RELOAD;
 	else if (n == 3 && IS(0, "set") && IS(1, "scheduler") && name_ok(tok[2], tlen[2]))
 		r->type = MPS_REQ_SET_SCHED;
 	else if (n == 4 && IS(0, "set") && (IS(1, "backup") || IS(1, "interface")) &&

@@ -9,6 +9,7 @@
  *   set scheduler NAME
  *   set backup IFNAME on|off
  *   set interface IFNAME on|off
+ *   reload
  * Replies are lines of space-separated records "TYPE key=value ...",
  * values escaped with mps_kv_escape (%XX for space, '%', '=', controls
  * and bytes >= 0x7f). */
@@ -30,6 +31,7 @@ enum mps_ctlreq_type {
 	MPS_REQ_SET_SCHED,
 	MPS_REQ_SET_BACKUP,
 	MPS_REQ_SET_IFACE,
+	MPS_REQ_RELOAD, /* re-read MPTCPSHIM_POLICY (mps_policy_reload) */
 };
 
 struct mps_ctlreq {

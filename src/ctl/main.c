@@ -27,9 +27,10 @@
 static const char *usage_text =
         "usage: mptcpshim status [--json] [--counters] [--watch[=SECONDS]] [PID|COMMAND]\n"
         "       mptcpshim monitor [--json] [PID|COMMAND]\n"
-        "       mptcpshim set PID|COMMAND|all scheduler default|roundrobin|redundant\n"
+        "       mptcpshim set PID|COMMAND|all scheduler default|roundrobin|redundant|ecf\n"
         "       mptcpshim set PID|COMMAND|all backup IFNAME on|off\n"
-        "       mptcpshim set PID|COMMAND|all interface IFNAME on|off\n";
+        "       mptcpshim set PID|COMMAND|all interface IFNAME on|off\n"
+        "       mptcpshim reload [PID|COMMAND|all]\n";
 
 struct proc {
 	int pid;
@@ -629,6 +630,44 @@ static int do_set(int argc, char **argv)
 	return bad;
 }
 
+/* ------------------------------------------------------------- reload */
+
+/* mptcpshim reload [PID|COMMAND|all]: each matching process re-reads its
+ * MPTCPSHIM_POLICY file (the live connections take the new rules). */
+static int do_reload(const char *sel)
+{
+	static struct proc procs[MAX_PROCS];
+	static const char req[] = "reload\n";
+	int n, i, bad = 0;
+
+	n = discover(sel ? sel : "all", procs, MAX_PROCS);
+	if (!n) {
+		fprintf(stderr, "mptcpshim reload: no process of yours under mptcpshim matches %s\n",
+		        sel ? sel : "all");
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		struct mps_obuf o;
+		char v[128];
+
+		if (query(&procs[i], req, &o) != 0) {
+			fprintf(stderr, "%d %s: no answer\n", procs[i].pid, procs[i].comm);
+			bad = 1;
+			continue;
+		}
+		if (!strncmp(o.p, "ok ", 3))
+			printf("%d %s: policy reloaded\n", procs[i].pid, procs[i].comm);
+		else {
+			if (!mps_kv_get(o.p, "reason", v, sizeof(v)))
+				snprintf(v, sizeof(v), "unexpected answer");
+			fprintf(stderr, "%d %s: %s\n", procs[i].pid, procs[i].comm, v);
+			bad = 1;
+		}
+		mps_obuf_free(&o);
+	}
+	return bad;
+}
+
 int main(int argc, char **argv)
 {
 	int json = 0, counters = 0, i;
@@ -641,6 +680,13 @@ int main(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	cmd = argv[1];
+	if (!strcmp(cmd, "reload")) {
+		if (argc > 3 || (argc == 3 && argv[2][0] == '-')) {
+			fputs(usage_text, stderr);
+			return 2;
+		}
+		return do_reload(argc == 3 ? argv[2] : NULL);
+	}
 	if (!strcmp(cmd, "set")) {
 		int rc = do_set(argc - 2, argv + 2);
 

@@ -50,11 +50,14 @@ static void check_request(const uint8_t *data, size_t size)
 		n = snprintf(back, sizeof(back), "set interface %s %s\n", r.name,
 		             r.on ? "on" : "off");
 		break;
+	case MPS_REQ_RELOAD:
+		n = snprintf(back, sizeof(back), "reload\n");
+		break;
 	default:
 		FZ_ASSERT(0);
 	}
 	FZ_ASSERT((size_t)n == size && !memcmp(back, data, size));
-	if (r.type >= MPS_REQ_SET_SCHED) {
+	if (r.type >= MPS_REQ_SET_SCHED && r.type <= MPS_REQ_SET_IFACE) {
 		size_t len = strlen(r.name);
 
 		FZ_ASSERT(len >= 1 && len < MPS_CTL_NAME_MAX);

@@ -23,10 +23,13 @@
 #            and cannot connect to the socket even when the directory and
 #            the socket are opened up (SO_PEERCRED); a control directory
 #            planted by another user is refused (no socket made in it).
+#   reload:  the client re-reads its MPTCPSHIM_POLICY file (`reload PID`):
+#            its live connection takes the rule's scheduler; a file with a
+#            syntax error is refused with the reason and changes nothing;
 #   iface:   `set PID interface p2c off` closes the client's subflow on p2c
 #            (the other stays) and none comes back while it is off; `on`
 #            brings one back; an unknown interface is refused with a reason.
-# Sub-cases (T_ONLY=REGEX): status set iface monitor others planted
+# Sub-cases (T_ONLY=REGEX): status set reload iface monitor others planted
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -50,7 +53,11 @@ CTL=("$SHIM_LAUNCHER")
 chmod 0711 "$D"
 XDG=$D/xdg
 mkdir -m 0755 "$XDG"
-T_ENV=("XDG_RUNTIME_DIR=$XDG")
+# a policy file (libmptcpshim(7) POLICY FILE) with no rule yet: the
+# reload case writes one and has the client re-read it
+POLF=$D/policy.conf
+echo "# no rule yet" >"$POLF"
+T_ENV=("XDG_RUNTIME_DIR=$XDG" "MPTCPSHIM_POLICY=$POLF")
 ctl() { XDG_RUNTIME_DIR=$XDG "${CTL[@]}" "$@"; }
 for i in 1 2 3; do mkrand "$D/part$i" "$SIZE"; done
 cat "$D/part1" "$D/part2" "$D/part3" >"$D/all"
@@ -198,6 +205,33 @@ active_on() {
 	ctl status --json "$CPID" >"$D/c.json"
 	pyq "$D/c.json" "print:sum(s['interface']=='$1' and s['state']=='active' for s in P[0]['connections'][0]['subflows'])"
 }
+
+if selected reload; then
+	step "reload: the client re-reads its policy file; its live connection takes the new scheduler"
+	ctl status --json "$CPID" >"$D/c.json"
+	before=$(pyq "$D/c.json" 'print:P[0]["connections"][0]["scheduler"]')
+	printf 'side=client scheduler=roundrobin\n' >"$POLF"
+	ctl reload "$CPID" >"$D/reload.out" || fail "reload failed: $(cat "$D/reload.out")"
+	grep -q "^$CPID socat: policy reloaded$" "$D/reload.out" || fail "reload: $(cat "$D/reload.out")"
+	for ((k = 0; k < 50; k++)); do # applied at the shim thread's next turn
+		ctl status --json "$CPID" >"$D/c.json"
+		pyq "$D/c.json" 'P[0]["connections"][0]["scheduler"]=="roundrobin"' 2>/dev/null && break
+		sleep 0.1
+	done
+	pyq "$D/c.json" 'P[0]["connections"][0]["scheduler"]=="roundrobin"' ||
+		fail "reload: the live connection's scheduler is not roundrobin (was $before)"
+	# a bad file is refused with its reason, and the rules in force stay
+	printf 'side=client scheduler=redundant\nport=99999\n' >"$POLF"
+	if ctl reload "$CPID" >"$D/reload.out" 2>&1; then
+		fail "reload: a file with a syntax error was accepted: $(cat "$D/reload.out")"
+	fi
+	grep -q "syntax error" "$D/reload.out" || fail "reload: no reason given: $(cat "$D/reload.out")"
+	ctl status --json "$CPID" >"$D/c.json"
+	pyq "$D/c.json" 'P[0]["connections"][0]["scheduler"]=="roundrobin"' ||
+		fail "reload: a refused file changed the scheduler"
+	log "  scheduler $before -> roundrobin after reload; a bad file refused: $(cat "$D/reload.out")"
+	ctl set "$CPID" scheduler default >/dev/null
+fi
 
 if selected iface; then
 	step "set $CPID interface ${IFC[2]} off closes its subflow; on brings one back"

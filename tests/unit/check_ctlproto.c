@@ -24,6 +24,8 @@ START_TEST(test_req_ok)
 	ck_assert_int_eq(r.type, MPS_REQ_COUNTERS);
 	ck_assert_int_eq(parse("monitor\n", &r), 0);
 	ck_assert_int_eq(r.type, MPS_REQ_MONITOR);
+	ck_assert_int_eq(parse("reload\n", &r), 0);
+	ck_assert_int_eq(r.type, MPS_REQ_RELOAD);
 	ck_assert_int_eq(parse("set scheduler redundant\n", &r), 0);
 	ck_assert_int_eq(r.type, MPS_REQ_SET_SCHED);
 	ck_assert_str_eq(r.name, "redundant");
@@ -52,6 +54,7 @@ START_TEST(test_req_bad)
 	        " status\n",        /* leading space */
 	        "STATUS\n",
 	        "status now\n",
+	        "reload all\n", /* the selection is the tool's, not the request's */
 	        "set\n",
 	        "set scheduler\n",
 	        "set scheduler  redundant\n", /* double space */

@@ -181,12 +181,22 @@ backup_monitor() {
 			echo "path 1 never carried 2 MiB" >"$D/backup.err"
 			exit 0
 		fi
-		# The client's events and counters, from its control socket (in a
-		# directory of this case's own), read in the background so that
-		# the phases' timing is the transfer's.
-		XDG_RUNTIME_DIR=$D/xdg timeout 60 "$SHIM_LAUNCHER" monitor --json all >"$D/mon.json" 2>/dev/null &
+		# The client's events and counters, from its control socket, read
+		# in the background so that the phases' timing is the transfer's.
+		# By its pid: "all" is every process of ours under the shim, and
+		# the suite runs other tests (as root too) beside this one.
+		cpid=
+		for p in $(ip netns pids "$NS_C"); do
+			[ "$(cat "/proc/$p/comm" 2>/dev/null)" = python3 ] &&
+				grep -q mptcpshim "/proc/$p/maps" 2>/dev/null && cpid=$p
+		done
+		if [ -z "$cpid" ]; then
+			echo "no client process under the shim in $NS_C" >"$D/backup.err"
+			exit 0
+		fi
+		XDG_RUNTIME_DIR=$D/xdg timeout 60 "$SHIM_LAUNCHER" monitor --json "$cpid" >"$D/mon.json" 2>/dev/null &
 		mon=$!
-		XDG_RUNTIME_DIR=$D/xdg shim_counter subflows_joined all >"$D/joined.0" &
+		XDG_RUNTIME_DIR=$D/xdg shim_counter subflows_joined "$cpid" >"$D/joined.0" &
 		sleep 0.5
 		window_bytes 1
 		echo "both-up $W1 $W2" >>"$D/backup.res"
@@ -206,7 +216,7 @@ backup_monitor() {
 			sleep 0.05
 		done
 		echo "rejoined after $(($(now_ms) - t0)) ms" >>"$D/backup.log"
-		XDG_RUNTIME_DIR=$D/xdg shim_counter subflows_joined all >"$D/joined.1" &
+		XDG_RUNTIME_DIR=$D/xdg shim_counter subflows_joined "$cpid" >"$D/joined.1" &
 		sleep 2
 		window_bytes 1
 		echo "path1-back $W1 $W2" >>"$D/backup.res"
@@ -232,8 +242,6 @@ backup_case() {
 	step "$what"
 	tb_topo A 2 50,50
 	mkrand "$D/backup.in" "$BACKUP_SIZE"
-	# a directory of this case's own: "all" below must not count the
-	# previous case's client, which may still be exiting
 	rm -rf "$D/xdg" && mkdir -p "$D/xdg"
 	C_ENV=("MPTCPSHIM_BACKUP=${IFC[2]}" "XDG_RUNTIME_DIR=$D/xdg")
 	backup_monitor

@@ -583,12 +583,49 @@ static int do_monitor(const char *sel, int json)
 
 /* ------------------------------------------------------------- set */
 
-static int do_set(int argc, char **argv)
+/* Send req to every process sel matches and print each answer: ok_text on
+ * "ok" (NULL: "applied to N" from its applied= field), else the reason on
+ * stderr.  0, or 1 when none matched or one did not answer ok. */
+static int ask_each(const char *what, const char *sel, const char *req, const char *ok_text)
 {
 	static struct proc procs[MAX_PROCS];
+	int n, i, bad = 0;
+
+	n = discover(sel, procs, MAX_PROCS);
+	if (!n) {
+		fprintf(stderr, "mptcpshim %s: no process of yours under mptcpshim matches %s\n",
+		        what, sel);
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		struct mps_obuf o;
+		char v[128];
+
+		if (query(&procs[i], req, &o) != 0) {
+			fprintf(stderr, "%d %s: no answer\n", procs[i].pid, procs[i].comm);
+			bad = 1;
+			continue;
+		}
+		if (!strncmp(o.p, "ok ", 3) && ok_text)
+			printf("%d %s: %s\n", procs[i].pid, procs[i].comm, ok_text);
+		else if (!strncmp(o.p, "ok ", 3) && mps_kv_get(o.p, "applied", v, sizeof(v)))
+			printf("%d %s: applied to %s\n", procs[i].pid, procs[i].comm, v);
+		else {
+			if (!mps_kv_get(o.p, "reason", v, sizeof(v)))
+				snprintf(v, sizeof(v), "unexpected answer");
+			fprintf(stderr, "%d %s: %s\n", procs[i].pid, procs[i].comm, v);
+			bad = 1;
+		}
+		mps_obuf_free(&o);
+	}
+	return bad;
+}
+
+static int do_set(int argc, char **argv)
+{
 	char req[MPS_CTL_REQ_MAX];
 	struct mps_ctlreq r;
-	int n, i, bad = 0, j;
+	int j;
 	size_t len = 0;
 
 	if (argc < 3)
@@ -602,32 +639,7 @@ static int do_set(int argc, char **argv)
 	req[len] = 0;
 	if (mps_ctlreq_parse(req, len, &r) != 0 || r.type < MPS_REQ_SET_SCHED)
 		return 2;
-	n = discover(argv[0], procs, MAX_PROCS);
-	if (!n) {
-		fprintf(stderr, "mptcpshim set: no process of yours under mptcpshim matches %s\n",
-		        argv[0]);
-		return 1;
-	}
-	for (i = 0; i < n; i++) {
-		struct mps_obuf o;
-		char v[128];
-
-		if (query(&procs[i], req, &o) != 0) {
-			fprintf(stderr, "%d %s: no answer\n", procs[i].pid, procs[i].comm);
-			bad = 1;
-			continue;
-		}
-		if (!strncmp(o.p, "ok ", 3) && mps_kv_get(o.p, "applied", v, sizeof(v)))
-			printf("%d %s: applied to %s\n", procs[i].pid, procs[i].comm, v);
-		else {
-			if (!mps_kv_get(o.p, "reason", v, sizeof(v)))
-				snprintf(v, sizeof(v), "unexpected answer");
-			fprintf(stderr, "%d %s: %s\n", procs[i].pid, procs[i].comm, v);
-			bad = 1;
-		}
-		mps_obuf_free(&o);
-	}
-	return bad;
+	return ask_each("set", argv[0], req, NULL);
 }
 
 /* ------------------------------------------------------------- reload */
@@ -636,36 +648,7 @@ static int do_set(int argc, char **argv)
  * MPTCPSHIM_POLICY file (the live connections take the new rules). */
 static int do_reload(const char *sel)
 {
-	static struct proc procs[MAX_PROCS];
-	static const char req[] = "reload\n";
-	int n, i, bad = 0;
-
-	n = discover(sel ? sel : "all", procs, MAX_PROCS);
-	if (!n) {
-		fprintf(stderr, "mptcpshim reload: no process of yours under mptcpshim matches %s\n",
-		        sel ? sel : "all");
-		return 1;
-	}
-	for (i = 0; i < n; i++) {
-		struct mps_obuf o;
-		char v[128];
-
-		if (query(&procs[i], req, &o) != 0) {
-			fprintf(stderr, "%d %s: no answer\n", procs[i].pid, procs[i].comm);
-			bad = 1;
-			continue;
-		}
-		if (!strncmp(o.p, "ok ", 3))
-			printf("%d %s: policy reloaded\n", procs[i].pid, procs[i].comm);
-		else {
-			if (!mps_kv_get(o.p, "reason", v, sizeof(v)))
-				snprintf(v, sizeof(v), "unexpected answer");
-			fprintf(stderr, "%d %s: %s\n", procs[i].pid, procs[i].comm, v);
-			bad = 1;
-		}
-		mps_obuf_free(&o);
-	}
-	return bad;
+	return ask_each("reload", sel ? sel : "all", "reload\n", "policy reloaded");
 }
 
 int main(int argc, char **argv)

@@ -184,7 +184,8 @@ void mps_resil_stale_arm(struct mps_conn *c)
 {
 	int i;
 
-	if (!ev_is_active(&c->stale_tick) && c->nsf > 1 && c->rx_mode == RX_MP && !mps_conn_closed(c)) {
+	if (!ev_is_active(&c->stale_tick) && c->nsf > 1 && c->rx_mode == RX_MP &&
+	    !mps_conn_closed(c)) {
 		/* The tick was off (nothing outstanding): the ages start now,
 		 * not at the last ACK before the idle spell. */
 		for (i = 0; i < c->nsf; i++)
@@ -265,7 +266,8 @@ void mps_resil_stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 		mps_conn_send_ack(c); /* ours may be stuck on the stale path too */
 		mps_conn_push(c);
 	}
-	if (!busy && !became && c->snd_una == c->snd_max && (!mps_conn_fin_sent(c) || mps_conn_fin_acked(c))) {
+	if (!busy && !became && c->snd_una == c->snd_max &&
+	    (!mps_conn_fin_sent(c) || mps_conn_fin_acked(c))) {
 		int any_stale = 0;
 
 		/* Idle at the data level too (TCP may have delivered bytes whose
@@ -349,8 +351,8 @@ void mps_resil_sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 	 * (RST on those with unread data).  So after a mid-stream FIN, the
 	 * last subflow closing within 2 s means the peer is gone: a reset
 	 * for the app, not an outage. */
-	int peer_leaving = sf->state == SF_ACTIVE && !mps_conn_rcv_fin(c) && c->peer_closed_at > 0 &&
-	                   ev_now(c->loop) - c->peer_closed_at < 2.0;
+	int peer_leaving = sf->state == SF_ACTIVE && !mps_conn_rcv_fin(c) &&
+	                   c->peer_closed_at > 0 && ev_now(c->loop) - c->peer_closed_at < 2.0;
 
 	if (sf->state == SF_ACTIVE && !mps_conn_rcv_fin(c) && !err)
 		c->peer_closed_at = ev_now(c->loop);
@@ -359,7 +361,8 @@ void mps_resil_sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 		mps_conn_abort(c, 0, 0, "every subflow closed by the peer before the stream ended");
 		return;
 	}
-	if (sf->state == SF_ACTIVE && mps_conn_rcv_fin(c) && (mps_conn_fin_acked(c) || c->snd_una == c->sb.end)) {
+	if (sf->state == SF_ACTIVE && mps_conn_rcv_fin(c) &&
+	    (mps_conn_fin_acked(c) || c->snd_una == c->sb.end)) {
 		/* The peer ended its stream and then its connection, as a TCP
 		 * peer's close() does, and it has all we sent.  Checked before
 		 * looking at the other subflows: a live shim closes subflows
@@ -416,6 +419,31 @@ void mps_resil_sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 	mps_conn_abort(c, 0, 0, "last subflow closed before the stream ended");
 }
 
+/* The last usable subflow is going, but others are only stale (slow, not
+ * dead: their sockets are open and writable): they are the paths left, so
+ * they carry data again rather than the connection waiting in an outage
+ * for a path it has.  Returns how many came back. */
+static int revive_stale(struct mps_conn *c, const struct mps_subflow *going)
+{
+	int i, n = 0;
+
+	for (i = 0; i < c->nsf; i++) {
+		struct mps_subflow *o = c->sf[i];
+
+		if (o == going || !o->stale || o->state != SF_ACTIVE || o->wr_dead || o->fd < 0)
+			continue;
+		o->stale = 0;
+		o->ready = 1;
+		o->acked_at = ev_now(c->loop);
+		n++;
+		mps_info("conn %s: subflow %d was stale but is the path left: in use again",
+		         c->peer_str, o->id);
+	}
+	if (n)
+		mps_sf_update_lowat(c);
+	return n;
+}
+
 /* A path under sf went away (link, address, withdrawn by the server):
  * drop it now rather than wait for TCP.  Its data is resent on the others;
  * if it was the last, the connection waits for a path (outage). */
@@ -428,6 +456,8 @@ void mps_resil_drop_sf(struct mps_conn *c, struct mps_subflow *sf, const char *w
 	}
 	if (mps_sf_park(c, sf))
 		mps_dbg("conn %s: subflow %d parked", c->peer_str, sf->id);
+	if (mps_sf_n_usable(c) - mps_sf_usable(sf) == 0)
+		revive_stale(c, sf);
 	if (mps_sf_n_usable(c) - mps_sf_usable(sf) > 0)
 		sf_lost(c, sf, why, 0); /* a local path event: lost even while closing */
 	else if (!mps_conn_rcv_fin(c) || !mps_conn_fin_acked(c)) {

@@ -231,6 +231,12 @@ void mps_resil_stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 		if (ti[i].tcpi_rtt + 4 * ti[i].tcpi_rttvar > max_rto)
 			max_rto = ti[i].tcpi_rtt + 4 * ti[i].tcpi_rttvar;
 		sf->rtt_us = ti[i].tcpi_rtt;
+		/* The default scheduler's window check reads the rate from
+		 * here (ecf refreshes it at each push): as sched_info does. */
+		sf->rate = ti[i].tcpi_delivery_rate;
+		if (ti[i].tcpi_rtt &&
+		    (uint64_t)ti[i].tcpi_snd_cwnd * ti[i].tcpi_snd_mss * 1000000u / ti[i].tcpi_rtt > sf->rate)
+			sf->rate = (uint64_t)ti[i].tcpi_snd_cwnd * ti[i].tcpi_snd_mss * 1000000u / ti[i].tcpi_rtt;
 	}
 	cc_tick(c, ti, have, now); /* coupled congestion control: the same readings */
 	thresh = MPS_MAX(MPS_MAX(3.0 * max_rtt, (double)max_rto) / 1e6, STALE_MIN);

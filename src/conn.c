@@ -813,11 +813,12 @@ void mps_conn_push(struct mps_conn *c)
 				v[i].rate = s->rate;
 				v[i].queued = s->inflight + (uint32_t)s->queued;
 			}
-			c->sched.chunk = SF_BURST; /* default and ecf: the window check */
+			/* default and ecf: the window check */
+			c->sched.chunk = SF_BURST;
 			c->sched.window = mps_dsn_lt(c->snd_una, c->snd_edge) ? c->snd_edge - c->snd_una : 0;
 			if (c->sched.window > c->sb.limit) /* our buffer is a window too */
 				c->sched.window = c->sb.limit;
-			if (c->sched.ops->wants_info) {
+			{
 				uint64_t backlog =
 					mps_dsn_lt(c->snd_nxt, limit) ? limit - c->snd_nxt : 0;
 				int r;

@@ -60,8 +60,11 @@ static int default_stalls_fast(const struct mps_sched *s, const struct mps_sf_vi
 
 	if (!s->window || !f->rate || !x->rate || !f->rtt_us || !x->rtt_us)
 		return 0;
-	chunk = s->chunk ? s->chunk : 1;
-	hold_us = x->rtt_us + xfer_us(chunk, x->rate);
+	/* what x would really get: one burst, or less if less waits */
+	chunk = s->chunk && s->chunk < s->backlog ? s->chunk : s->backlog;
+	if (!chunk)
+		chunk = 1;
+	hold_us = x->rtt_us + xfer_us((uint64_t)x->queued + chunk, x->rate);
 	return bytes_in(f->rate, hold_us) > s->window;
 }
 

@@ -22,17 +22,16 @@ struct mps_sf_view {
 struct mps_sched {
 	const struct mps_sched_ops *ops;
 	unsigned rr_next; /* roundrobin: where the next search starts */
-	/* ecf: bytes waiting to be scheduled (new and reinjected), set by the
-	 * engine before each pick; the size of one chunk (default too);
-	 * whether the last pick chose to wait for the fastest subflow
-	 * (hysteresis). */
+	/* default and ecf: bytes waiting to be scheduled (new and
+	 * reinjected), set by the engine before each pick; the size of one
+	 * chunk.  ecf: whether the last pick chose to wait for the fastest
+	 * subflow (hysteresis). */
 	uint64_t backlog;
 	uint32_t chunk;
 	uint8_t ecf_waiting;
 	/* default and ecf: the data-level window (bytes we may have in flight:
-	 * the peer's window, at most our send buffer) and the size of one
-	 * chunk, set by the engine before each pick; 0 = not known (no window
-	 * check). */
+	 * the peer's window, at most our send buffer), set by the engine
+	 * before each pick; 0 = not known (no window check). */
 	uint64_t window;
 };
 
@@ -79,7 +78,8 @@ struct mps_sched_ops {
 /* default's window check: x = its choice, f = the lowest-RTT usable
  * subflow (ready or not; backup rule as above).  When x != f, window
  * (s->window) is known, and both rates and RTTs are: until x's chunk
- * (s->chunk) arrives, about x.rtt + chunk / x.rate, the data after it
+ * (min(s->chunk, s->backlog)) arrives, about x.rtt + (x.queued + chunk) /
+ * x.rate, the data after it
  * cannot be acknowledged, and f can send only what the window leaves; if
  * f.rate times that hold exceeds the whole window, the chunk on x would
  * cost f more than it carries: -1 (wait for f).  redundant's pick is the

@@ -435,8 +435,9 @@ END_TEST
  * chunk on the slow one holds part of it while the fast one runs dry. */
 START_TEST(test_sched_default_window)
 {
-	/* 50 Mbit/s (2 ms, full) and 5 Mbit/s (10 ms, room), 128 KiB chunks. */
-	struct mps_sched s = { .chunk = 131072 };
+	/* 50 Mbit/s (2 ms, full) and 5 Mbit/s (10 ms, room), 128 KiB chunks,
+	 * 4 MiB waiting. */
+	struct mps_sched s = { .chunk = 131072, .backlog = 4u << 20 };
 	struct mps_sf_view v[2] = { sfr(2000, 0, 6250000, 0), sfr(10000, 1, 625000, 0) };
 
 	/* window unknown: the slow path, as always */
@@ -469,6 +470,17 @@ START_TEST(test_sched_default_window)
 	 * wait for the window, whatever the slow path's speed: wait */
 	struct mps_sf_view u[2] = { sfr(50000, 0, 12500000, 0), sfr(50001, 1, 12500000, 0) };
 	ck_assert_int_eq(pick("default", &s, u, 2), -1);
+	/* only 8 KiB waiting: that is the chunk, held 10 + 13 ms, while the
+	 * fast path sends 144 KB: fits in 256 KiB: send */
+	s.backlog = 8192;
+	v[0].ready = 0;
+	ck_assert_int_eq(pick("default", &s, v, 2), 1);
+	/* ... but behind 64 KiB the slow path already holds: 10 + 118 ms,
+	 * 800 KB from the fast path meanwhile: wait */
+	v[1].queued = 65536;
+	ck_assert_int_eq(pick("default", &s, v, 2), -1);
+	v[1].queued = 0;
+	s.backlog = 4u << 20;
 	/* backups: the check compares regular subflows only, so a ready backup
 	 * stays idle while the fast regular one is full */
 	struct mps_sf_view b[2] = { sfr(2000, 0, 6250000, 0), sfr(10000, 1, 625000, 0) };

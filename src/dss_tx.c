@@ -259,7 +259,8 @@ void mps_conn_push(struct mps_conn *c)
 			}
 			/* default and ecf: the window check */
 			c->sched.chunk = SF_BURST;
-			c->sched.window = mps_dsn_lt(c->snd_una, c->snd_edge) ? c->snd_edge - c->snd_una : 0;
+			c->sched.window =
+			        mps_dsn_lt(c->snd_una, c->snd_edge) ? c->snd_edge - c->snd_una : 0;
 			if (c->sched.window > c->sb.limit) /* our buffer is a window too */
 				c->sched.window = c->sb.limit;
 			{

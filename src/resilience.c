@@ -243,9 +243,13 @@ void mps_resil_stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 		sf->rate = ti[i].tcpi_delivery_rate > sf->bw ? ti[i].tcpi_delivery_rate : sf->bw;
 		/* what a new chunk on it waits behind (kernel side) */
 		sf->inflight = ti[i].tcpi_unacked * ti[i].tcpi_snd_mss + ti[i].tcpi_notsent_bytes;
-		if (!sf->bw && ti[i].tcpi_rtt &&
-		    (uint64_t)ti[i].tcpi_snd_cwnd * ti[i].tcpi_snd_mss * 1000000u / ti[i].tcpi_rtt > sf->rate)
-			sf->rate = (uint64_t)ti[i].tcpi_snd_cwnd * ti[i].tcpi_snd_mss * 1000000u / ti[i].tcpi_rtt;
+		if (!sf->bw && ti[i].tcpi_rtt) {
+			uint64_t cw = (uint64_t)ti[i].tcpi_snd_cwnd * ti[i].tcpi_snd_mss *
+			              1000000u / ti[i].tcpi_rtt;
+
+			if (cw > sf->rate)
+				sf->rate = cw;
+		}
 	}
 	cc_tick(c, ti, have, now); /* coupled congestion control: the same readings */
 	thresh = MPS_MAX(MPS_MAX(3.0 * max_rtt, (double)max_rto) / 1e6, STALE_MIN);

@@ -54,7 +54,7 @@ static uint64_t bytes_in(uint64_t rate, uint64_t us)
  * fastest subflow f with nothing to send?  Data acknowledged only
  * cumulatively: until x's chunk arrives, f can use what the window leaves. */
 static int default_stalls_fast(const struct mps_sched *s, const struct mps_sf_view *f,
-			       const struct mps_sf_view *x)
+                               const struct mps_sf_view *x)
 {
 	uint64_t chunk, hold_us;
 

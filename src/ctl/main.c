@@ -356,8 +356,10 @@ static void rate_of(int pid, unsigned conn, unsigned sf, uint64_t tx, uint64_t r
 		return;
 	for (i = 0; i < rate_nprev; i++)
 		if (rate_prev[i].pid == pid && rate_prev[i].conn == conn && rate_prev[i].sf == sf) {
-			*tx_s = tx >= rate_prev[i].tx ? (double)(tx - rate_prev[i].tx) / rate_dt : 0;
-			*rx_s = rx >= rate_prev[i].rx ? (double)(rx - rate_prev[i].rx) / rate_dt : 0;
+			const struct rate_seen *o = &rate_prev[i];
+
+			*tx_s = tx >= o->tx ? (double)(tx - o->tx) / rate_dt : 0;
+			*rx_s = rx >= o->rx ? (double)(rx - o->rx) / rate_dt : 0;
 			return;
 		}
 }
@@ -461,7 +463,9 @@ static int do_status(const char *sel, int json, int counters, double watch)
 
 		mps_obuf_init(&o, 64u << 20);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		rate_dt = t0.tv_sec ? (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9 : 0;
+		rate_dt = t0.tv_sec ? (double)(t1.tv_sec - t0.tv_sec) +
+		                              (t1.tv_nsec - t0.tv_nsec) / 1e9 :
+		                      0;
 		t0 = t1;
 		rate_ncur = 0;
 		n = discover(sel, procs, MAX_PROCS);

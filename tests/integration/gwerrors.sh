@@ -1,0 +1,150 @@
+#!/bin/bash
+# gwerrors.sh: the gateway's connect errors and a gateway restart, as TCP
+# would give them (issue 14).  gwlib.sh's testbed: a client with two paths,
+# the gateway, a plain server namespace behind it.  The client is
+# tests/progs/gwconn.py under the shim, through the gateway
+# (MPTCPSHIM_GATEWAY_FALLBACK=fail), once with a blocking connect() and once
+# non-blocking (EINPROGRESS, poll for POLLOUT, SO_ERROR):
+#   blackhole  the server's namespace drops the SYNs to a port: ETIMEDOUT
+#              after the gateway's --connect-timeout (2 s here), not before
+#   unreach    an ICMP host-unreachable answer to the SYN: EHOSTUNREACH;
+#              a destination the gateway has no route to: ENETUNREACH
+#   restart    the gateway is killed (SIGKILL) while a client reads a
+#              stream through it: the client's read fails with an error
+#              (never EOF, never a hang) within a bound; the gateway is
+#              started again, and the same client process then downloads a
+#              file through it (sha256-checked)
+# Sub-cases (T_ONLY=REGEX): blackhole unreach restart
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -eu
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=gwlib.sh
+. "$(cd "$(dirname "$0")" && pwd)/gwlib.sh"
+
+MPTCPSHIM_LOG=info
+: "${T_TIMEOUT:=120}"
+: "${T_CMD_TIMEOUT:=40}"
+
+tb_init gwerrors
+require_shim
+shim_enabled || skip "the gateway runs only under the library (NOSHIM set)"
+gw_testbed
+GWC="$D/gwconn.py"
+cp "$top_srcdir/tests/progs/gwconn.py" "$GWC"
+gw_start --connect-timeout 2
+
+# expect CASE HOST PORT WANT MIN_MS MAX_MS: both connect modes give WANT
+# within [MIN_MS, MAX_MS]
+expect() {
+	local what=$1 host=$2 port=$3 want=$4 lo=$5 hi=$6 mode out res ms
+	for mode in block nonblock; do
+		out=$(gwrun "$PY" "$GWC" connect "$host" "$port" "$mode") ||
+			fail "$what ($mode): client failed: $out"
+		read -r res ms <<<"$out"
+		log "  $what ($mode): $res after $ms ms"
+		[ "$res" = "$want" ] || fail "$what ($mode): got $res, want $want"
+		[ "$ms" -ge "$lo" ] && [ "$ms" -le "$hi" ] ||
+			fail "$what ($mode): $res after $ms ms, want $lo..$hi ms"
+	done
+}
+
+if selected blackhole; then
+	step "blackhole: SYNs dropped at the destination: ETIMEDOUT after --connect-timeout"
+	next_port
+	BHP=$PORT
+	ip netns exec "$NS_P" nft -f - <<NFT || fail "nft drop"
+table inet gwbh {
+	chain in { type filter hook input priority -10; policy accept; tcp dport $BHP drop; }
+}
+NFT
+	expect blackhole "$PSRV" "$BHP" ETIMEDOUT 1800 8000
+	grep -q "$PSRV:$BHP: timed out" "$GWLOG" || fail "blackhole: the gateway logged no timeout"
+fi
+
+if selected unreach; then
+	step "unreach: ICMP host unreachable gives EHOSTUNREACH, no route gives ENETUNREACH"
+	next_port
+	HUP=$PORT
+	ip netns exec "$NS_P" nft -f - <<NFT || fail "nft reject"
+table inet gwhu {
+	chain in { type filter hook input priority -10; policy accept; tcp dport $HUP reject with icmp type host-unreachable; }
+}
+NFT
+	expect host-unreachable "$PSRV" "$HUP" EHOSTUNREACH 0 1500
+	# 198.19.X.1: allowed by the policy, but no route at the gateway
+	expect net-unreachable "198.19.$X.1" 80 ENETUNREACH 0 1500
+fi
+
+if selected restart; then
+	step "restart: the gateway killed under a live connection, then started again"
+	next_port
+	SP=$PORT
+	cat >"$D/streamer.py" <<'PYEOF'
+import socket, sys, threading, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(8)
+def serve(c):
+    try:
+        while True:
+            c.sendall(b"x" * 16384)
+            time.sleep(0.01)
+    except OSError:
+        c.close()
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PYEOF
+	bg_start streamer plain "$NS_P" "$PY" "$D/streamer.py" "$PSRV" "$SP"
+	wait_listen "$NS_P" "$SP"
+	next_port
+	HP=$PORT
+	mkdir -p "$D/www"
+	mkrand "$D/www/after.bin" $((4 * 1024 * 1024 + 7))
+	bg_start http plain "$NS_P" "$PY" -m http.server --bind "$PSRV" --directory "$D/www" "$HP"
+	wait_listen "$NS_P" "$HP"
+	GO="$D/go"
+	bg_start client shim "$NS_C" env "${GW_ENV[@]}" "$PY" "$GWC" stream "$PSRV" "$SP" "$HP" \
+		"$GO" "$D/got" after.bin
+	CPID=$BG_PID
+	for i in $(seq 1 200); do
+		[ -e "$GO.flowing" ] && break
+		sleep 0.05
+	done
+	[ -e "$GO.flowing" ] || fail "restart: no data through the gateway"
+	# the daemon itself (bg_start's pid is timeout(1)'s)
+	gpid=""
+	for p in $(ip netns pids "$NS_S"); do
+		[ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$(readlink -f "$GW_BIN")" ] && gpid=$p
+	done
+	[ -n "$gpid" ] || fail "restart: cannot find the gateway's pid"
+	: >"$GO.cut"
+	kill -KILL "$gpid"
+	for i in $(seq 1 400); do
+		grep -q '^stream ' "$D/bg-client.log" && break
+		sleep 0.05
+	done
+	line=$(grep '^stream ' "$D/bg-client.log" || true)
+	log "  client: ${line:-nothing after 20 s}"
+	[ -n "$line" ] || fail "restart: the client's read did not fail within 20 s of the kill"
+	read -r _ res bytes ms <<<"$line"
+	case $res in
+	ECONNRESET | ETIMEDOUT | ECONNABORTED | EPIPE) ;;
+	*) fail "restart: the client read '$res' after $bytes B, want an error (ECONNRESET/ETIMEDOUT)" ;;
+	esac
+	bg_wait "$GW_PID" 5 || true
+	t0=$(now_ms)
+	gw_start --connect-timeout 2
+	: >"$GO.again"
+	bg_wait "$CPID" 30 || fail "restart: the client failed after the restart ($?): $(cat "$D/bg-client.log")"
+	grep -q '^again ok' "$D/bg-client.log" ||
+		fail "restart: the new connection failed: $(cat "$D/bg-client.log")"
+	log "  new connection done $(($(now_ms) - t0)) ms after the restart"
+	same_file restart "$D/www/after.bin" "$D/got"
+fi
+
+kill -0 "$GW_PID" 2>/dev/null || fail "the gateway died: $(tail -5 "$GWLOG")"
+log "PASS gwerrors"

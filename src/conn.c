@@ -60,7 +60,6 @@
 #define FIN_WAIT_TIMEOUT 60.0       /* app closed: wait this long for the peer's FIN */
 #define GW_ATTEMPT_TIMEOUT 5.0      /* client: a gateway's TCP handshake and HELLO_ACK */
 #define GW_REPLY_TIMEOUT 90.0       /* client: then its GWREPLY (it bounds its own connect) */
-#define GW_REQUEST_TIMEOUT 10.0     /* gateway: an authenticated request, from accept */
 #define READ_BUDGET 8               /* reads per wakeup before yielding */
 
 struct mps_conn *g_conns;
@@ -2366,7 +2365,7 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 		/* a gateway listener's: an authenticated request in time, or
 		 * closed without a byte back; no banner window (the daemon
 		 * speaks only after its reply) */
-		ev_timer_set(&c->gw_timer, GW_REQUEST_TIMEOUT, 0.);
+		ev_timer_set(&c->gw_timer, mps_gw_auth_timeout(), 0.);
 		ev_timer_start(loop, &c->gw_timer);
 		ev_io_start(loop, &sf->rio);
 		return;

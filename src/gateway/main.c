@@ -36,6 +36,7 @@
 
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/gwauth.h"
+#include "mptcpshim/gwlimit.h"
 #include "mptcpshim/gwpolicy.h"
 #include "mptcpshim/gwreq.h"
 #include "../proxy/relay.h"
@@ -52,9 +53,15 @@ static struct {
 	int max_conns;
 	int max_per_client;
 	int connect_timeout_ms;
-} g_opt = {0, 4096, 256, 30000};
+	int max_pending_per_source; /* 0: no limit */
+	int auth_timeout_ms;
+	int rate_per_client; /* new connections per second per key; 0: no limit */
+} g_opt = {0, 4096, 256, 30000, 64, 10000, 100};
 
 static struct mps_gwpolicy g_policy;
+/* pending connections per source, new connections per client key */
+static pthread_mutex_t g_lim_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct mps_gwlimit g_lim;
 static atomic_int g_active;
 static int g_sigpipe[2] = {-1, -1};
 
@@ -249,7 +256,29 @@ struct gconn {
 	int fd;
 	struct sockaddr_storage peer;
 	char name[64];
+	uint8_t src[16]; /* its source for the per-source limit */
+	int pending;     /* counted as pending there */
 };
+
+/* The connection authenticated, or was refused: it no longer counts
+ * against its source. */
+static void pending_done(struct gconn *gc)
+{
+	if (!gc->pending)
+		return;
+	pthread_mutex_lock(&g_lim_mu);
+	mps_gwlimit_pending_drop(&g_lim, gc->src);
+	pthread_mutex_unlock(&g_lim_mu);
+	gc->pending = 0;
+}
+
+/* Say it at most every 10 s (a flood must not flood the log). */
+static int log_now(_Atomic long long *last)
+{
+	long long t = now_ms(), l = atomic_load(last);
+
+	return t - l > 10000 && atomic_compare_exchange_strong(last, &l, t);
+}
 
 static void *conn_main(void *arg)
 {
@@ -259,12 +288,15 @@ static void *conn_main(void *arg)
 	char dest[320], who[160];
 	const char *why = NULL;
 	uint8_t result;
-	int u, err, counted = 0;
+	int u, err, counted = 0, rc;
 	long long t0;
+	static _Atomic long long last_rate;
 
 	/* Blocks until the library authenticated the request (or refused
 	 * the connection: it logged the peer and the reason). */
-	if (getsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_REQUEST, &info, &il) != 0) {
+	rc = getsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_REQUEST, &info, &il);
+	pending_done(gc);
+	if (rc != 0) {
 		if (g_opt.verbose)
 			glog("%s: no authenticated request (%s)", gc->name, strerror(errno));
 		close(gc->fd);
@@ -272,6 +304,19 @@ static void *conn_main(void *arg)
 	}
 	mps_upstream_dest_str(&info.dest, dest, sizeof(dest));
 	snprintf(who, sizeof(who), "%s (%s)", info.client, gc->name);
+	pthread_mutex_lock(&g_lim_mu);
+	rc = mps_gwlimit_rate_take(&g_lim, info.client, now_ms());
+	pthread_mutex_unlock(&g_lim_mu);
+	if (rc) {
+		if (log_now(&last_rate))
+			glog("%s -> %s: refused: more than %d new connections per second of this "
+			     "client (--rate-per-client; said at most every 10 s)",
+			     who, dest, g_opt.rate_per_client);
+		result = MPS_GWR_REFUSED;
+		setsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_REPLY, &result, 1);
+		close(gc->fd);
+		goto done;
+	}
 	if (!client_take(info.client)) {
 		glog("%s -> %s: refused: %d connections of this client open (--max-per-client)",
 		     who, dest, g_opt.max_per_client);
@@ -306,6 +351,7 @@ static void *conn_main(void *arg)
 done:
 	if (counted)
 		client_drop(info.client);
+	pending_done(gc);
 	free(gc);
 	atomic_fetch_sub(&g_active, 1);
 	return NULL;
@@ -316,7 +362,9 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "Usage: mptcpshim-gateway --listen ADDR:PORT --key-file FILE [--allow RULE]...\n"
 	        "                         [--deny RULE]... [--max-conns N] [--max-per-client N]\n"
-	        "                         [--connect-timeout SECS] [--verbose]\n"
+	        "                         [--max-pending-per-source N] [--auth-timeout SECS]\n"
+	        "                         [--rate-per-client N] [--connect-timeout SECS]\n"
+	        "                         [--verbose]\n"
 	        "       mptcpshim-gateway --gen-key NAME\n"
 	        "Serves mptcpshim clients (MPTCPSHIM_GATEWAY) multipath, and connects them to\n"
 	        "plain TCP servers.\n\n"
@@ -330,6 +378,13 @@ static void usage(FILE *f)
 	        "                           (default 4096)\n"
 	        "  --max-per-client N       authenticated connections per client key\n"
 	        "                           (default 256)\n"
+	        "  --max-pending-per-source N  connections one source address (an IPv6 /64)\n"
+	        "                           may hold before they authenticate (default 64;\n"
+	        "                           0: no limit)\n"
+	        "  --auth-timeout SECS      close a connection not authenticated after SECS\n"
+	        "                           (default 10)\n"
+	        "  --rate-per-client N      new connections per second per client key, in\n"
+	        "                           bursts of up to 2N (default 100; 0: no limit)\n"
 	        "  --connect-timeout SECS   give up a destination after SECS (default 30)\n"
 	        "  --gen-key NAME           print a new key line 'NAME <64 hex digits>'\n"
 	        "  -v, --verbose            log every connection\n"
@@ -423,6 +478,8 @@ int main(int argc, char **argv)
 	char lname[80], err[256];
 	int lfd, one = 1, shim = 0;
 	long long last_full = -100000;
+	static _Atomic long long last_src;
+	uint8_t nonce_seed[MPS_GWAUTH_NONCE_LEN];
 	struct sigaction sa;
 	struct rlimit rl;
 	pthread_attr_t attr;
@@ -457,6 +514,13 @@ int main(int argc, char **argv)
 			g_opt.max_conns = parse_int("--max-conns", VAL(), 1, 1000000);
 		} else if (OPT("--max-per-client")) {
 			g_opt.max_per_client = parse_int("--max-per-client", VAL(), 1, 1000000);
+		} else if (OPT("--max-pending-per-source")) {
+			g_opt.max_pending_per_source =
+			        parse_int("--max-pending-per-source", VAL(), 0, 1000000);
+		} else if (OPT("--auth-timeout")) {
+			g_opt.auth_timeout_ms = 1000 * parse_int("--auth-timeout", VAL(), 1, 3600);
+		} else if (OPT("--rate-per-client")) {
+			g_opt.rate_per_client = parse_int("--rate-per-client", VAL(), 0, 1000000);
 		} else if (OPT("--connect-timeout")) {
 			g_opt.connect_timeout_ms =
 			        1000 * parse_int("--connect-timeout", VAL(), 1, 3600);
@@ -553,12 +617,28 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_LISTEN, key_file,
-	               (socklen_t)strlen(key_file))) {
+	               (socklen_t)strlen(key_file)) ||
+	    setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_AUTH_TIMEOUT, &g_opt.auth_timeout_ms,
+	               sizeof(int))) {
 		glog("the library refused the gateway listener: %s", strerror(errno));
 		return 1;
 	}
-	glog("listening on %s: %zu client key(s), at most %d connections (%d per client)", lname,
-	     ks.n, g_opt.max_conns, g_opt.max_per_client);
+	{
+		uint64_t seed = 0;
+
+		if (mps_gwauth_nonce(nonce_seed) == 0)
+			memcpy(&seed, nonce_seed, sizeof(seed));
+		if (mps_gwlimit_init(&g_lim, (uint32_t)g_opt.max_pending_per_source,
+		                     (size_t)g_opt.max_conns, g_opt.rate_per_client,
+		                     2.0 * g_opt.rate_per_client, ks.n, seed)) {
+			glog("out of memory");
+			return 1;
+		}
+	}
+	glog("listening on %s: %zu client key(s), at most %d connections (%d per client, %d "
+	     "new per second per client, %d unauthenticated per source for at most %d s)",
+	     lname, ks.n, g_opt.max_conns, g_opt.max_per_client, g_opt.rate_per_client,
+	     g_opt.max_pending_per_source, g_opt.auth_timeout_ms / 1000);
 	mps_gwauth_free(&ks);
 
 	pthread_attr_init(&attr);
@@ -603,6 +683,28 @@ int main(int argc, char **argv)
 			continue;
 		}
 		addr_str(&gc->peer, gc->name, sizeof(gc->name));
+		/* before authentication, one source holds a bounded share */
+		if (mps_gwlimit_source_key((struct sockaddr *)&gc->peer, gc->src) == 0) {
+			int rc;
+
+			pthread_mutex_lock(&g_lim_mu);
+			rc = mps_gwlimit_pending_take(&g_lim, gc->src);
+			pthread_mutex_unlock(&g_lim_mu);
+			if (rc) {
+				if (log_now(&last_src))
+					glog("%s: dropped: %s (--max-pending-per-source %d; said at "
+					     "most every 10 s)",
+					     gc->name,
+					     rc == -EBUSY ? "this source holds its share of "
+					                    "unauthenticated connections" :
+					                    "too many sources pending",
+					     g_opt.max_pending_per_source);
+				mps_abort_fd(cfd);
+				free(gc);
+				continue;
+			}
+			gc->pending = 1;
+		}
 		if (atomic_load(&g_active) >= g_opt.max_conns) {
 			if (now_ms() - last_full > 10000) {
 				glog("%s: dropped: %d connections open (--max-conns)", gc->name,
@@ -610,6 +712,7 @@ int main(int argc, char **argv)
 				last_full = now_ms();
 			}
 			mps_abort_fd(cfd);
+			pending_done(gc);
 			free(gc);
 			continue;
 		}
@@ -619,6 +722,7 @@ int main(int argc, char **argv)
 			glog("%s: dropped: cannot start a thread", gc->name);
 			atomic_fetch_sub(&g_active, 1);
 			mps_abort_fd(cfd);
+			pending_done(gc);
 			free(gc);
 		}
 	}

@@ -6,6 +6,9 @@
       name (blocking: connect()'s error; non-blocking: EINPROGRESS, then
       poll() for POLLOUT and SO_ERROR, as curl does) and MS the time it
       took.  With "ok", also checks getpeername() names HOST:PORT.
+  burst HOST PORT N
+      N blocking connect()s in a row, each closed at once; prints
+      "ok K ECONNREFUSED R other O".
   stream HOST PORT HTTPPORT GO OUT URLPATH
       reads a never-ending stream from HOST:PORT until it fails, prints
       "stream RESULT BYTES MS" (RESULT: the errno's name, or EOF; MS: from
@@ -64,6 +67,22 @@ def do_connect(host, port, mode):
             res = "WRONGPEER(%s)" % (peer,)
     print(res, ms, flush=True)
     s.close()
+
+
+def do_burst(host, port, n):
+    ok = refused = other = 0
+    for _ in range(n):
+        s = socket.socket(family(host), socket.SOCK_STREAM)
+        try:
+            s.connect((host, port))
+            ok += 1
+        except OSError as e:
+            if e.errno == errno.ECONNREFUSED:
+                refused += 1
+            else:
+                other += 1
+        s.close()
+    print("ok", ok, "ECONNREFUSED", refused, "other", other, flush=True)
 
 
 def wait_file(path, secs):
@@ -125,6 +144,8 @@ def main():
     cmd = sys.argv[1]
     if cmd == "connect":
         do_connect(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    elif cmd == "burst":
+        do_burst(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     elif cmd == "stream":
         do_stream(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7])
     else:

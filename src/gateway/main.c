@@ -20,6 +20,7 @@
 #include <link.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -476,7 +477,7 @@ int main(int argc, char **argv)
 	socklen_t lalen = 0;
 	struct mps_gwkeys ks;
 	char lname[80], err[256];
-	int lfd, one = 1, shim = 0;
+	int lfd, one = 1, shim = 0, tfo_qlen = 1024;
 	long long last_full = -100000;
 	static _Atomic long long last_src;
 	uint8_t nonce_seed[MPS_GWAUTH_NONCE_LEN];
@@ -616,6 +617,10 @@ int main(int argc, char **argv)
 		glog("cannot listen on %s: %s", lname, strerror(errno));
 		return 1;
 	}
+	/* TCP Fast Open: a client's request may ride in its SYN (gwconn.c).
+	 * Effective where net.ipv4.tcp_fastopen has the server bit (2). */
+	if (setsockopt(lfd, IPPROTO_TCP, TCP_FASTOPEN, &tfo_qlen, sizeof(tfo_qlen)))
+		glog("warning: TCP_FASTOPEN on the listener: %s", strerror(errno));
 	if (setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_LISTEN, key_file,
 	               (socklen_t)strlen(key_file)) ||
 	    setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_AUTH_TIMEOUT, &g_opt.auth_timeout_ms,

@@ -14,7 +14,8 @@
       "stream RESULT BYTES MS" (RESULT: the errno's name, or EOF; MS: from
       the moment the file GO+".cut" appears to the failure), then waits for
       the file GO+".again" and, in the same process, fetches URLPATH from
-      HOST:HTTPPORT with HTTP/1.0 into OUT; prints "again ok" or the error.
+      HOST:HTTPPORT with HTTP/1.0 into OUT; prints "again ok MS" (MS: the
+      connect and the download) or the error.
 """
 import errno
 import os
@@ -118,6 +119,7 @@ def do_stream(host, port, hport, go, out, urlpath):
     if not wait_file(go + ".again", 60):
         print("again never", flush=True)
         return
+    t0 = now_ms()
     try:
         c = socket.create_connection((host, hport))
         c.settimeout(30)
@@ -135,7 +137,7 @@ def do_stream(host, port, hport, go, out, urlpath):
             return
         with open(out, "wb") as f:
             f.write(body)
-        print("again ok", flush=True)
+        print("again ok", int(now_ms() - t0), flush=True)
     except OSError as e:
         print("again", ename(e.errno) if e.errno else type(e).__name__, flush=True)
 

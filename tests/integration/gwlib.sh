@@ -3,7 +3,7 @@
 # tests (sourced after lib.sh and tb_init).  gateway.sh builds the same by
 # hand.
 #
-#   gw_testbed          tb_topo B 2 (two client paths through two routers
+#   gw_testbed [RATES]  tb_topo B 2 [RATES] (two client paths through two routers
 #                       to the gateway's namespace $NS_S, service address
 #                       $SRV4), plus $NS_P: a plain server namespace behind
 #                       the gateway only (PSRV, 198.18.X.226/30; the gateway
@@ -19,7 +19,7 @@
 gw_testbed() {
 	GW_BIN="$top_builddir/src/gateway/mptcpshim-gateway"
 	[ -x "$GW_BIN" ] || fail "$GW_BIN not built"
-	tb_topo B 2
+	tb_topo B 2 "${1:-}"
 	D=$T_DIR
 	X=$T_NETNUM
 	GWA="198.18.$X.225"

@@ -8,7 +8,8 @@
 #         of a file on the server, compared with the local one
 #   scp   scp downloads 16 MiB (MPTCPSHIM_GATEWAY set), then uploads it
 #         through the launcher's -g/--gateway-key; both sha256-checked,
-#         and both client paths carry >= 1 MiB each time
+#         and both client paths (shaped to 100 Mbit/s each) carry >= 1 MiB
+#         each time
 # sshd must log the gateway's address (GWA) for every login: the server
 # sees the gateway, never the client.
 # Sub-cases (T_ONLY=REGEX): ssh scp
@@ -33,7 +34,8 @@ shim_enabled || skip "the gateway runs only under the library (NOSHIM set)"
 for t in ssh scp ssh-keygen; do
 	command -v "$t" >/dev/null || fail "$t not installed"
 done
-gw_testbed
+# paths shaped to 100 Mbit/s each: neither carries a transfer alone
+gw_testbed 100,100
 gw_start --connect-timeout 5
 
 K="$D/ssh"

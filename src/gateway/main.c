@@ -40,6 +40,7 @@
 #include "mptcpshim/gwlimit.h"
 #include "mptcpshim/gwpolicy.h"
 #include "mptcpshim/gwreq.h"
+#include "../proxy/acceptloop.h"
 #include "../proxy/relay.h"
 #include "../proxy/upstream.h"
 
@@ -358,6 +359,50 @@ done:
 	return NULL;
 }
 
+/* An accepted connection (acceptloop.h): before authentication, one
+ * source holds a bounded share (--max-pending-per-source). */
+static void *gw_admit(int cfd, const struct sockaddr_storage *peer, const char *name)
+{
+	static _Atomic long long last_src;
+	struct gconn *gc = calloc(1, sizeof(*gc));
+	int rc;
+
+	if (!gc) {
+		glog("%s: dropped: out of memory", name);
+		mps_abort_fd(cfd);
+		return NULL;
+	}
+	gc->fd = cfd;
+	gc->peer = *peer;
+	snprintf(gc->name, sizeof(gc->name), "%s", name);
+	if (mps_gwlimit_source_key((const struct sockaddr *)peer, gc->src) != 0)
+		return gc;
+	pthread_mutex_lock(&g_lim_mu);
+	rc = mps_gwlimit_pending_take(&g_lim, gc->src);
+	pthread_mutex_unlock(&g_lim_mu);
+	if (rc) {
+		if (log_now(&last_src))
+			glog("%s: dropped: %s (--max-pending-per-source %d; said at most every 10 s)",
+			     gc->name,
+			     rc == -EBUSY ? "this source holds its share of unauthenticated "
+			                    "connections" :
+			                    "too many sources pending",
+			     g_opt.max_pending_per_source);
+		mps_abort_fd(cfd);
+		free(gc);
+		return NULL;
+	}
+	gc->pending = 1;
+	return gc;
+}
+
+/* Admitted, not started (the cap, no thread). */
+static void gw_drop(void *arg)
+{
+	pending_done(arg);
+	free(arg);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -478,12 +523,9 @@ int main(int argc, char **argv)
 	struct mps_gwkeys ks;
 	char lname[80], err[256];
 	int lfd, one = 1, shim = 0, tfo_qlen = 1024;
-	long long last_full = -100000;
-	static _Atomic long long last_src;
 	uint8_t nonce_seed[MPS_GWAUTH_NONCE_LEN];
 	struct sigaction sa;
 	struct rlimit rl;
-	pthread_attr_t attr;
 
 	mps_gwpolicy_init(&g_policy);
 	for (int i = 1; i < argc; i++) {
@@ -646,92 +688,18 @@ int main(int argc, char **argv)
 	     g_opt.max_pending_per_source, g_opt.auth_timeout_ms / 1000);
 	mps_gwauth_free(&ks);
 
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	for (;;) {
-		struct pollfd pf[2] = {{.fd = lfd, .events = POLLIN},
-		                       {.fd = g_sigpipe[0], .events = POLLIN}};
-		struct gconn *gc;
-		socklen_t plen;
-		pthread_t th;
-		int cfd;
+	{
+		struct mps_accept_loop al = {.lfd = lfd,
+		                             .stopfd = g_sigpipe[0],
+		                             .max_conns = g_opt.max_conns,
+		                             .active = &g_active,
+		                             .log = glog,
+		                             .admit = gw_admit,
+		                             .drop = gw_drop,
+		                             .serve = conn_main};
 
-		if (poll(pf, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			glog("poll: %s", strerror(errno));
-			break;
-		}
-		if (pf[1].revents) {
-			glog("stopping (%d connection(s) open are dropped)",
-			     atomic_load(&g_active));
-			break;
-		}
-		if (!(pf[0].revents & POLLIN))
-			continue;
-		gc = calloc(1, sizeof(*gc));
-		if (!gc) {
-			glog("out of memory");
-			continue;
-		}
-		plen = sizeof(gc->peer);
-		cfd = accept4(lfd, (struct sockaddr *)&gc->peer, &plen, SOCK_CLOEXEC);
-		if (cfd < 0) {
-			int e = errno;
-
-			free(gc);
-			if (e == EMFILE || e == ENFILE) {
-				glog("accept: %s: pausing 100 ms", strerror(e));
-				poll(NULL, 0, 100);
-			}
-			continue;
-		}
-		addr_str(&gc->peer, gc->name, sizeof(gc->name));
-		/* before authentication, one source holds a bounded share */
-		if (mps_gwlimit_source_key((struct sockaddr *)&gc->peer, gc->src) == 0) {
-			int rc;
-
-			pthread_mutex_lock(&g_lim_mu);
-			rc = mps_gwlimit_pending_take(&g_lim, gc->src);
-			pthread_mutex_unlock(&g_lim_mu);
-			if (rc) {
-				if (log_now(&last_src))
-					glog("%s: dropped: %s (--max-pending-per-source %d; said at "
-					     "most every 10 s)",
-					     gc->name,
-					     rc == -EBUSY ? "this source holds its share of "
-					                    "unauthenticated connections" :
-					                    "too many sources pending",
-					     g_opt.max_pending_per_source);
-				mps_abort_fd(cfd);
-				free(gc);
-				continue;
-			}
-			gc->pending = 1;
-		}
-		if (atomic_load(&g_active) >= g_opt.max_conns) {
-			if (now_ms() - last_full > 10000) {
-				glog("%s: dropped: %d connections open (--max-conns)", gc->name,
-				     g_opt.max_conns);
-				last_full = now_ms();
-			}
-			mps_abort_fd(cfd);
-			pending_done(gc);
-			free(gc);
-			continue;
-		}
-		gc->fd = cfd;
-		atomic_fetch_add(&g_active, 1);
-		if (pthread_create(&th, &attr, conn_main, gc)) {
-			glog("%s: dropped: cannot start a thread", gc->name);
-			atomic_fetch_sub(&g_active, 1);
-			mps_abort_fd(cfd);
-			pending_done(gc);
-			free(gc);
-		}
+		mps_accept_loop_run(&al);
 	}
-	pthread_attr_destroy(&attr);
 	close(lfd);
 	return 0;
 }

@@ -94,8 +94,10 @@ if selected flood; then
 	grep -q "dropped: this source holds its share of unauthenticated connections" "$GWLOG" ||
 		fail "flood: the gateway did not drop the flood's connections beyond the source's share"
 	[ "$refused" -gt 0 ] || fail "flood: none of the flood's connections was refused"
-	# held ones: closed within --auth-timeout (3 s) plus scheduling slack
-	[ "$life" -le 5000 ] || fail "flood: an unauthenticated connection lived $life ms (--auth-timeout 3)"
+	# held ones: closed within --auth-timeout (3 s) plus slack for a loaded
+	# machine; with the default (10 s) none would be closed while the flood
+	# runs, and the check of the library's log below fails
+	[ "$life" -le 7000 ] || fail "flood: an unauthenticated connection lived $life ms (--auth-timeout 3)"
 	grep -q "no authenticated request in time" "$SHLOG" ||
 		fail "flood: the library logged no authentication timeout"
 fi

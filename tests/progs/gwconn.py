@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """gwconn.py: small TCP clients for the gateway tests (run under the shim).
 
-  connect HOST PORT block|nonblock
-      one connect(); prints "RESULT MS" where RESULT is "ok" or the errno's
+  connect HOST PORT block|nonblock...
+      one connect() per mode given, in turn; prints, for each, "RESULT MS" where RESULT is "ok" or the errno's
       name (blocking: connect()'s error; non-blocking: EINPROGRESS, then
       poll() for POLLOUT and SO_ERROR, as curl does) and MS the time it
       took.  With "ok", also checks getpeername() names HOST:PORT.
@@ -145,7 +145,8 @@ def do_stream(host, port, hport, go, out, urlpath):
 def main():
     cmd = sys.argv[1]
     if cmd == "connect":
-        do_connect(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+        for mode in sys.argv[4:]:
+            do_connect(sys.argv[2], int(sys.argv[3]), mode)
     elif cmd == "burst":
         do_burst(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     elif cmd == "stream":

@@ -260,7 +260,61 @@ struct gconn {
 	char name[64];
 	uint8_t src[16]; /* its source for the per-source limit */
 	int pending;     /* counted as pending there */
+	int u;           /* relayed: the destination's socket (g_live lists it) */
+	struct gconn *prev, *next;
 };
+
+/* The relayed connections, so that a stop resets them (live_abort_all). */
+static pthread_mutex_t g_live_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct gconn *g_live;
+
+static void live_add(struct gconn *gc, int u)
+{
+	pthread_mutex_lock(&g_live_mu);
+	gc->u = u;
+	gc->prev = NULL;
+	gc->next = g_live;
+	if (g_live)
+		g_live->prev = gc;
+	g_live = gc;
+	pthread_mutex_unlock(&g_live_mu);
+}
+
+static void live_del(struct gconn *gc)
+{
+	pthread_mutex_lock(&g_live_mu);
+	if (gc->u >= 0) {
+		if (gc->prev)
+			gc->prev->next = gc->next;
+		else
+			g_live = gc->next;
+		if (gc->next)
+			gc->next->prev = gc->prev;
+		gc->u = -1;
+	}
+	pthread_mutex_unlock(&g_live_mu);
+}
+
+/* Stopping: every relayed connection ends with a reset at both ends, as
+ * when a middlebox that terminates TCP dies.  Without this the library
+ * would finish the clients' connections gracefully after exit (a keeper
+ * process), and a client would read EOF: a truncated stream taken for a
+ * complete one.  (A descriptor a relay closed meanwhile may be another
+ * connection's by now: it is reset too, which a stop does anyway.)
+ * Returns how many. */
+static int live_abort_all(void)
+{
+	static const struct linger rst = {1, 0};
+	int n = 0;
+
+	pthread_mutex_lock(&g_live_mu);
+	for (struct gconn *gc = g_live; gc; gc = gc->next, n++) {
+		setsockopt(gc->fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+		setsockopt(gc->u, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+	}
+	pthread_mutex_unlock(&g_live_mu);
+	return n;
+}
 
 /* The connection authenticated, or was refused: it no longer counts
  * against its source. */
@@ -349,7 +403,9 @@ static void *conn_main(void *arg)
 	if (g_opt.verbose)
 		glog("%s -> %s: connected in %lld ms", who, dest, now_ms() - t0);
 	fcntl(gc->fd, F_SETFL, fcntl(gc->fd, F_GETFL) | O_NONBLOCK);
+	live_add(gc, u);
 	mps_relay(gc->fd, u, who, dest, NULL, 0, g_opt.verbose, glog);
+	live_del(gc);
 done:
 	if (counted)
 		client_drop(info.client);
@@ -373,6 +429,7 @@ static void *gw_admit(int cfd, const struct sockaddr_storage *peer, const char *
 		return NULL;
 	}
 	gc->fd = cfd;
+	gc->u = -1;
 	gc->peer = *peer;
 	snprintf(gc->name, sizeof(gc->name), "%s", name);
 	if (mps_gwlimit_source_key((const struct sockaddr *)peer, gc->src) != 0)
@@ -698,7 +755,8 @@ int main(int argc, char **argv)
 		                             .drop = gw_drop,
 		                             .serve = conn_main};
 
-		mps_accept_loop_run(&al);
+		if (mps_accept_loop_run(&al) > 0)
+			glog("%d relayed connection(s) reset", live_abort_all());
 	}
 	close(lfd);
 	return 0;

@@ -9,11 +9,11 @@
 #              after the gateway's --connect-timeout (2 s here), not before
 #   unreach    an ICMP host-unreachable answer to the SYN: EHOSTUNREACH;
 #              a destination the gateway has no route to: ENETUNREACH
-#   restart    the gateway is killed (SIGKILL) while a client reads a
-#              stream through it: the client's read fails with an error
-#              (never EOF, never a hang) within a bound; the gateway is
-#              started again, and the same client process then downloads a
-#              file through it (sha256-checked)
+#   restart    the gateway is stopped (SIGTERM), then killed (SIGKILL), while
+#              a client reads a stream through it: the client's read fails
+#              with an error (never EOF, never a hang) within a bound; the
+#              gateway is started again, and the same client process then
+#              downloads a file through it (sha256-checked)
 #   zerortt    TCP Fast Open enabled at the gateway (net.ipv4.tcp_fastopen=3
 #              in its namespace): after the first connection, the client's
 #              request rides in its SYN (the kernel's TFO counters at both
@@ -111,43 +111,45 @@ PYEOF
 	mkrand "$D/www/after.bin" $((1024 * 1024 + 7))
 	bg_start http plain "$NS_P" "$PY" -m http.server --bind "$PSRV" --directory "$D/www" "$HP"
 	wait_listen "$NS_P" "$HP"
-	GO="$D/go"
-	bg_start client shim "$NS_C" env "${GW_ENV[@]}" "$PY" "$GWC" stream "$PSRV" "$SP" "$HP" \
-		"$GO" "$D/got" after.bin
-	CPID=$BG_PID
-	for i in $(seq 1 200); do
-		[ -e "$GO.flowing" ] && break
-		sleep 0.05
+	# SIGTERM (a stop, systemctl restart) and SIGKILL (a crash)
+	for sig in TERM KILL; do
+		GO="$D/go-$sig"
+		bg_start "client-$sig" shim "$NS_C" env "${GW_ENV[@]}" "$PY" "$GWC" stream "$PSRV" "$SP" "$HP" \
+			"$GO" "$D/got-$sig" after.bin
+		CPID=$BG_PID
+		for i in $(seq 1 200); do
+			[ -e "$GO.flowing" ] && break
+			sleep 0.05
+		done
+		[ -e "$GO.flowing" ] || fail "restart ($sig): no data through the gateway"
+		# the daemon itself, which holds the listener (bg_start's pid is
+		# timeout(1)'s)
+		gpid=$(ip netns exec "$NS_S" ss -ltnpH "sport = :$GP" | grep -o 'pid=[0-9]*' |
+			head -n 1 | cut -d= -f2)
+		[ -n "$gpid" ] || fail "restart ($sig): cannot find the gateway's pid"
+		: >"$GO.cut"
+		kill -"$sig" "$gpid"
+		for i in $(seq 1 400); do
+			grep -q '^stream ' "$D/bg-client-$sig.log" && break
+			sleep 0.05
+		done
+		line=$(grep '^stream ' "$D/bg-client-$sig.log" || true)
+		log "  SIG$sig: client: ${line:-nothing after 20 s}"
+		[ -n "$line" ] || fail "restart ($sig): the client's read did not fail within 20 s of the kill"
+		read -r _ res bytes ms <<<"$line"
+		case $res in
+		ECONNRESET | ETIMEDOUT | ECONNABORTED | EPIPE) ;;
+		*) fail "restart ($sig): the client read '$res' after $bytes B, want an error (ECONNRESET/ETIMEDOUT)" ;;
+		esac
+		bg_wait "$GW_PID" 5 || true
+		gw_start --connect-timeout 2
+		: >"$GO.again"
+		bg_wait "$CPID" 30 || fail "restart ($sig): the client failed after the restart ($?): $(cat "$D/bg-client-$sig.log")"
+		grep -q '^again ok' "$D/bg-client-$sig.log" ||
+			fail "restart ($sig): the new connection failed: $(cat "$D/bg-client-$sig.log")"
+		log "  after the restart: $(grep '^again ok' "$D/bg-client-$sig.log" | cut -d' ' -f3) ms to connect and download"
+		same_file "restart-$sig" "$D/www/after.bin" "$D/got-$sig"
 	done
-	[ -e "$GO.flowing" ] || fail "restart: no data through the gateway"
-	# the daemon itself (bg_start's pid is timeout(1)'s)
-	gpid=""
-	for p in $(ip netns pids "$NS_S"); do
-		[ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$(readlink -f "$GW_BIN")" ] && gpid=$p
-	done
-	[ -n "$gpid" ] || fail "restart: cannot find the gateway's pid"
-	: >"$GO.cut"
-	kill -KILL "$gpid"
-	for i in $(seq 1 400); do
-		grep -q '^stream ' "$D/bg-client.log" && break
-		sleep 0.05
-	done
-	line=$(grep '^stream ' "$D/bg-client.log" || true)
-	log "  client: ${line:-nothing after 20 s}"
-	[ -n "$line" ] || fail "restart: the client's read did not fail within 20 s of the kill"
-	read -r _ res bytes ms <<<"$line"
-	case $res in
-	ECONNRESET | ETIMEDOUT | ECONNABORTED | EPIPE) ;;
-	*) fail "restart: the client read '$res' after $bytes B, want an error (ECONNRESET/ETIMEDOUT)" ;;
-	esac
-	bg_wait "$GW_PID" 5 || true
-	gw_start --connect-timeout 2
-	: >"$GO.again"
-	bg_wait "$CPID" 30 || fail "restart: the client failed after the restart ($?): $(cat "$D/bg-client.log")"
-	grep -q '^again ok' "$D/bg-client.log" ||
-		fail "restart: the new connection failed: $(cat "$D/bg-client.log")"
-	log "  after the restart: $(grep '^again ok' "$D/bg-client.log" | cut -d' ' -f3) ms to connect and download"
-	same_file restart "$D/www/after.bin" "$D/got"
 fi
 
 if selected zerortt; then

@@ -24,7 +24,6 @@
 #include "mptcpshim/set.h"
 
 #define FIRST_FLIGHT_UNKNOWN 0u     /* app bytes sent before a first HELLO_ACK */
-#define GW_REQUEST_TIMEOUT 10.0     /* gateway: an authenticated request, from accept */
 
 /* ------------------------------------------------------------- connect */
 
@@ -286,7 +285,7 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 		/* a gateway listener's: an authenticated request in time, or
 		 * closed without a byte back; no banner window (the daemon
 		 * speaks only after its reply) */
-		ev_timer_set(&c->gw_timer, GW_REQUEST_TIMEOUT, 0.);
+		ev_timer_set(&c->gw_timer, mps_gw_auth_timeout(), 0.);
 		ev_timer_start(loop, &c->gw_timer);
 		ev_io_start(loop, &sf->rio);
 		return;

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,21 @@ static void gw_give_up(struct mps_conn *c, int err)
 	mps_conn_abort(c, 0, 0, NULL);
 }
 
+/* TCP Fast Open (RFC 7413) to the gateway: connect() returns at once and
+ * the first write, HELLO + GWREQ, rides in the SYN once the kernel holds
+ * the gateway's cookie (its first connection fetches one), so the request
+ * costs no round trip of its own.  A replayed SYN's request meets the
+ * gateway's replay cache.  Where the kernel or the gateway does not do
+ * TFO (net.ipv4.tcp_fastopen), this is an ordinary connect.  The write
+ * before the handshake may fail with EINPROGRESS: the subflow writer waits
+ * for writability then, as for EAGAIN. */
+static void gw_fastopen(int fd)
+{
+	int one = 1;
+
+	mps_real.setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof(one));
+}
+
 /* Connect subflow 1 to gateway c->gw_idx, or the next one that can be
  * tried; none left: gw_give_up. */
 void mps_gwconn_attempt(struct mps_conn *c)
@@ -173,6 +189,7 @@ void mps_gwconn_attempt(struct mps_conn *c)
 		}
 		sf->remote = to;
 		c->gw_peer = to;
+		gw_fastopen(fd);
 		rc = mps_real.connect(fd, (struct sockaddr *)&to, tolen);
 		if (rc == 0 || errno == EINPROGRESS) {
 			ev_io_set(&c->conn_w, fd, EV_WRITE);
@@ -372,6 +389,12 @@ int mps_gwconn_client_reply(struct mps_conn *c, const uint8_t *msg, size_t len)
 	mps_info("conn %s: connected through gateway %s", c->peer_str,
 		 mps_addr_str(&c->gw_peer, a, sizeof(a)));
 	mps_conn_app_connected(c);
+	/* joins waited for the reply (mps_path_pm_fill): open them now if
+	 * their time came meanwhile (lazy joins still wait for theirs) */
+	if (c->pm_gate == 2 && !ev_is_active(&c->pm_timer)) {
+		ev_timer_set(&c->pm_timer, 0., 0.);
+		ev_timer_start(c->loop, &c->pm_timer);
+	}
 	return 0;
 }
 

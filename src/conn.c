@@ -1909,7 +1909,12 @@ static int gw_queue_frame(struct mps_conn *c, struct mps_subflow *sf, const uint
 static int gw_queue_request(struct mps_conn *c, struct mps_subflow *sf)
 {
 	uint8_t fr[MPS_HDR_LEN + MPS_GWREQ_MSG_MAX];
-	int n = mps_gw_client_request((struct sockaddr *)&c->peer, c->kex.kp.pub, fr, sizeof(fr));
+	/* by name (MPS_SO_GW_CONNECT, socket.c) or by the app's address */
+	int n = c->sock->gw_info ?
+			mps_gw_client_request_dest(&c->sock->gw_info->dest, c->kex.kp.pub, fr,
+						   sizeof(fr)) :
+			mps_gw_client_request((struct sockaddr *)&c->peer, c->kex.kp.pub, fr,
+					      sizeof(fr));
 
 	if (n < 0 || gw_queue_frame(c, sf, fr, (size_t)n)) {
 		/* no key: no gateway can take it (logged once) */
@@ -1928,7 +1933,11 @@ static void gw_give_up(struct mps_conn *c, int err)
 	struct mps_subflow *nsf;
 	int fd, rc;
 
-	if (mps_gwconf()->fallback == MPS_GWF_FAIL) {
+	if (mps_gwconf()->fallback == MPS_GWF_FAIL || c->sock->gw_info) {
+		/* a name cannot be connected to from here: MPS_GW_ENOGW tells
+		 * the caller to resolve it and go direct itself (gateway.h) */
+		if (mps_gwconf()->fallback != MPS_GWF_FAIL)
+			err = MPS_GW_ENOGW;
 		mps_warn("conn %s: no gateway reachable: connect fails (%s)", c->peer_str,
 			 strerror(err));
 		atomic_store(&c->sock->so_error, err);
@@ -2405,6 +2414,9 @@ int mps_conn_start(const struct mps_conn_params *p)
 	c->gw = p->gw != 0;
 	c->gw_wait = c->gw;
 	mps_addr_str(&c->peer, c->peer_str, sizeof(c->peer_str));
+	if (c->gw && s->gw_info && c->role == MPS_CLIENT) /* by name: the name in logs, status */
+		snprintf(c->peer_str, sizeof(c->peer_str), "%.48s:%u", s->gw_info->dest.name,
+			 s->gw_info->dest.port);
 	c->sched.ops = mps_sched_find(mps_set_sched_name() ? mps_set_sched_name() : cfg->scheduler);
 	if (!c->sched.ops)
 		c->sched.ops = mps_sched_find("default");

@@ -337,8 +337,8 @@ int mps_gw_client_psk(uint8_t psk[32])
 	return 0;
 }
 
-int mps_gw_client_request_dest(const struct mps_gwdest *d, const uint8_t pub_c[32],
-                               uint8_t *out, size_t cap)
+int mps_gw_client_request_dest(const struct mps_gwdest *d, const uint8_t pub_c[32], uint8_t *out,
+                               size_t cap)
 {
 	uint8_t dtlv[MPS_GWDEST_TLV_MAX], nonce[MPS_GWAUTH_NONCE_LEN], auth[MPS_GWAUTH_LEN],
 	        msg[MPS_GWREQ_MSG_MAX];

@@ -239,6 +239,7 @@ static void gw_refuse(struct mps_conn *c, const char *why)
 	char msg[256];
 
 	snprintf(msg, sizeof(msg), "gateway: request refused, nothing sent back: %s", why);
+	mps_stat(c, NULL, MPS_MIB_GW_UNAUTH, 1);
 	mps_conn_abort(c, 0, 0, msg);
 }
 
@@ -293,6 +294,7 @@ static void gw_server_request(struct mps_conn *c, struct mps_subflow *sf)
 	c->sock->gw_info = info;
 	pthread_mutex_unlock(&c->sock->lock);
 	mps_gw_signal(&c->sock->lock, &c->sock->gw_cond, &c->sock->gw_ready, 1);
+	mps_stat(c, NULL, MPS_MIB_GW_REQUESTS, 1);
 	switch (info->dest.type) {
 	case MPS_GWT_DEST_IPV4:
 	case MPS_GWT_DEST_IPV6: {
@@ -433,6 +435,7 @@ static void gw_reply_run(struct ev_loop *loop, void *arg)
 		n = n ? mps_frame_put_gw(fr, MPS_F_GWREPLY, msg, n) : 0;
 		if (sf && n && gw_queue_frame(c, sf, fr, n) == 0) {
 			r->rc = 0;
+			mps_stat_gw_reply(c, r->result);
 			c->gw_wait = 0;
 			mps_sf_flush(c, sf);
 			if (!mps_conn_closed(c))

@@ -126,8 +126,8 @@ int mps_gw_route_name(uint16_t port);
 int mps_gw_client_request(const struct sockaddr *sa, const uint8_t pub_c[32], uint8_t *out,
                           size_t cap);
 /* The same for a destination given as such (a name: MPS_SO_GW_CONNECT). */
-int mps_gw_client_request_dest(const struct mps_gwdest *d, const uint8_t pub_c[32],
-                               uint8_t *out, size_t cap);
+int mps_gw_client_request_dest(const struct mps_gwdest *d, const uint8_t pub_c[32], uint8_t *out,
+                               size_t cap);
 /* The PSK (mps_gwauth_psk) of the client's key, for the key exchange:
  * 0, or -ENOKEY (no usable key: logged once). */
 int mps_gw_client_psk(uint8_t psk[32]);

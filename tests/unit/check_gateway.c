@@ -225,7 +225,8 @@ START_TEST(test_wants_name)
 	ck_assert_int_eq(mps_gw_wants_name(&c, 8080), 1);
 	ck_assert_int_eq(mps_gw_wants_name(&c, 8081), 0);
 	ck_assert_int_eq(mps_gw_wants_name(&c, 443), 0); /* only for an address rule */
-	parse(&c); /* no gateway */
+	/* no gateway */
+	parse(&c);
 	ck_assert_int_eq(mps_gw_wants_name(&c, 443), 0);
 }
 END_TEST

@@ -29,7 +29,11 @@
 #             resolve (gateway_requests +1, gateway_dest_failed +1), a name
 #             its policy refuses (gateway_requests +1,
 #             gateway_policy_refused +1)
-# Sub-cases (T_ONLY=REGEX): name connect errors status
+#   fallback  a proxy whose gateway is dead: with the default
+#             MPTCPSHIM_GATEWAY_FALLBACK=direct a name is resolved by the
+#             proxy and reached directly (sha256-checked, logged so); with
+#             fail the SOCKS5 request fails (curl 97)
+# Sub-cases (T_ONLY=REGEX): name connect errors fallback status
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -203,6 +207,36 @@ if selected errors; then
 	[ "$r" = 05 ] || fail "errors: a name resolving to the gateway's loopback gave '$r', want 05 (refused)"
 	grep -q "inside.test:$HP: refused by policy" "$GWLOG" ||
 		fail "errors: the gateway did not refuse inside.test by its policy"
+fi
+
+if selected fallback; then
+	step "fallback: no gateway reachable: a name is resolved here and reached directly (default), or fails (fail)"
+	next_port
+	DEAD=$PORT # nothing listens there
+	next_port
+	HP2=$PORT
+	bg_start http2 plain "$NS_S" "$PY" -m http.server --bind "$SRV4" --directory "$D/www" "$HP2"
+	wait_listen "$NS_S" "$HP2"
+	for fb in direct fail; do
+		next_port
+		bg_start "proxy-$fb" plain "$NS_C" env "MPTCPSHIM_GATEWAY_FALLBACK=$fb" "$SHIM_LAUNCHER" \
+			-g "$SRV4:$DEAD" --gateway-key "$D/alice.key" proxy --listen "127.0.0.1:$PORT" --verbose \
+			--connect-timeout 10
+		FPID=$BG_PID
+		wait_listen "$NS_C" "$PORT"
+		rc=0
+		pcurl --socks5-hostname "127.0.0.1:$PORT" -o "$D/got" "http://server4:$HP2/small.bin" || rc=$?
+		if [ "$fb" = direct ]; then
+			[ "$rc" = 0 ] || fail "fallback: direct: curl failed ($rc): $(tail -3 "$D/bg-proxy-$fb.log")"
+			same_file fallback-direct "$D/www/small.bin" "$D/got"
+			grep -q "server4:$HP2: connected in .*direct (no gateway reachable), resolved here" \
+				"$D/bg-proxy-$fb.log" || fail "fallback: the proxy did not say it went direct"
+		else
+			[ "$rc" = 97 ] || fail "fallback: fail: curl exit $rc, want 97 (SOCKS connect failure)"
+		fi
+		bg_stop "$FPID"
+		rm -f "$D/got"
+	done
 fi
 
 if selected status; then

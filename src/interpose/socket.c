@@ -460,10 +460,11 @@ static int gw_connect(int fd, const struct sockaddr *sa, socklen_t len,
 	return rc;
 }
 
-int mps_gw_connect_dest(int fd, const struct mps_gwdest *d)
+int mps_gw_connect_dest(int fd, const struct mps_gwdest *dest)
 {
 	struct sockaddr_storage ss, peer;
 	socklen_t plen = sizeof(peer), dl;
+	struct mps_gwdest dd = *dest, *d = &dd;
 	struct mps_sock *s;
 	int dom = 0, st;
 
@@ -472,6 +473,7 @@ int mps_gw_connect_dest(int fd, const struct mps_gwdest *d)
 		errno = EINVAL; /* an address: connect() routes it */
 		return -1;
 	}
+	d->name[d->name_len] = '\0'; /* the caller's may not be terminated */
 	s = mps_fdtab_get(fd);
 	if (s) { /* ours already: connected or connecting */
 		st = atomic_load(&s->state);

@@ -324,6 +324,9 @@ int mps_conn_start(const struct mps_conn_params *p)
 	c->gw = p->gw != 0;
 	c->gw_wait = c->gw;
 	mps_addr_str(&c->peer, c->peer_str, sizeof(c->peer_str));
+	if (c->gw && s->gw_info && c->role == MPS_CLIENT) /* by name: the name in logs, status */
+		snprintf(c->peer_str, sizeof(c->peer_str), "%.48s:%u", s->gw_info->dest.name,
+			 s->gw_info->dest.port);
 	c->sched.ops = mps_sched_find(mps_set_sched_name() ? mps_set_sched_name() : cfg->scheduler);
 	if (!c->sched.ops)
 		c->sched.ops = mps_sched_find("default");

@@ -58,7 +58,12 @@ static int gw_queue_frame(struct mps_conn *c, struct mps_subflow *sf, const uint
 int mps_gwconn_queue_request(struct mps_conn *c, struct mps_subflow *sf)
 {
 	uint8_t fr[MPS_HDR_LEN + MPS_GWREQ_MSG_MAX];
-	int n = mps_gw_client_request((struct sockaddr *)&c->peer, c->kex.kp.pub, fr, sizeof(fr));
+	/* by name (MPS_SO_GW_CONNECT, socket.c) or by the app's address */
+	int n = c->sock->gw_info ?
+			mps_gw_client_request_dest(&c->sock->gw_info->dest, c->kex.kp.pub, fr,
+						   sizeof(fr)) :
+			mps_gw_client_request((struct sockaddr *)&c->peer, c->kex.kp.pub, fr,
+					      sizeof(fr));
 
 	if (n < 0 || gw_queue_frame(c, sf, fr, (size_t)n)) {
 		/* no key: no gateway can take it (logged once) */
@@ -77,7 +82,11 @@ static void gw_give_up(struct mps_conn *c, int err)
 	struct mps_subflow *nsf;
 	int fd, rc;
 
-	if (mps_gwconf()->fallback == MPS_GWF_FAIL) {
+	if (mps_gwconf()->fallback == MPS_GWF_FAIL || c->sock->gw_info) {
+		/* a name cannot be connected to from here: MPS_GW_ENOGW tells
+		 * the caller to resolve it and go direct itself (gateway.h) */
+		if (mps_gwconf()->fallback != MPS_GWF_FAIL)
+			err = MPS_GW_ENOGW;
 		mps_warn("conn %s: no gateway reachable: connect fails (%s)", c->peer_str,
 			 strerror(err));
 		atomic_store(&c->sock->so_error, err);
@@ -247,6 +256,7 @@ static void gw_refuse(struct mps_conn *c, const char *why)
 	char msg[256];
 
 	snprintf(msg, sizeof(msg), "gateway: request refused, nothing sent back: %s", why);
+	mps_stat(c, NULL, MPS_MIB_GW_UNAUTH, 1);
 	mps_conn_abort(c, 0, 0, msg);
 }
 
@@ -301,6 +311,7 @@ static void gw_server_request(struct mps_conn *c, struct mps_subflow *sf)
 	c->sock->gw_info = info;
 	pthread_mutex_unlock(&c->sock->lock);
 	mps_gw_signal(&c->sock->lock, &c->sock->gw_cond, &c->sock->gw_ready, 1);
+	mps_stat(c, NULL, MPS_MIB_GW_REQUESTS, 1);
 	switch (info->dest.type) {
 	case MPS_GWT_DEST_IPV4:
 	case MPS_GWT_DEST_IPV6: {
@@ -447,6 +458,7 @@ static void gw_reply_run(struct ev_loop *loop, void *arg)
 		n = n ? mps_frame_put_gw(fr, MPS_F_GWREPLY, msg, n) : 0;
 		if (sf && n && gw_queue_frame(c, sf, fr, n) == 0) {
 			r->rc = 0;
+			mps_stat_gw_reply(c, r->result);
 			c->gw_wait = 0;
 			mps_sf_flush(c, sf);
 			if (!mps_conn_closed(c))

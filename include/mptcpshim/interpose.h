@@ -17,6 +17,10 @@ static inline int mps_passthrough(void)
 }
 
 struct mps_sock;
+struct mps_gwdest;
+/* socket.c: setsockopt(MPS_SO_GW_CONNECT): connect fd through the gateway
+ * to the host name d (gateway.h).  As a hook: 0, or -1 with errno. */
+int mps_gw_connect_dest(int fd, const struct mps_gwdest *d);
 /* sockopt.c: a TCP socket becomes a shim connection.  The options of the
  * app's blocking calls (timeouts, low-water mark, linger) move to its
  * socketpair end; per-path options it carries (set before connect, or

@@ -203,6 +203,8 @@ static const struct field conn_fields[] = {
         {"sent", "bytes_sent", 'n'},
         {"received", "bytes_received", 'n'},
         {"reinjected", "reinjected_bytes", 'n'},
+        {"gateway", "gateway", 's'},
+        {"dest", "gateway_destination", 's'},
         {NULL, NULL, 0},
 };
 
@@ -399,7 +401,7 @@ static void human_status(const struct proc *p, const char *reply, int counters, 
 		} else if (!counters && !strncmp(line, "conn ", 5)) {
 			static const char *keys[] = {
 			        "id",  "peer", "mode",     "fallback",   "sched",   "state",
-			        "age", "sent", "received", "reinjected", "subflows"};
+			        "age", "sent", "received", "reinjected", "subflows", "gateway", "dest"};
 			char s1[16], s2[16], s3[16], age[16], mode[160];
 			unsigned i;
 
@@ -408,8 +410,18 @@ static void human_status(const struct proc *p, const char *reply, int counters, 
 					v[i][0] = 0;
 			if (v[3][0])
 				snprintf(mode, sizeof(mode), "plain(%s)", v[3]);
+			else if (v[11][0]) /* a client's, through a gateway */
+				snprintf(mode, sizeof(mode), "via-gw");
+			else if (v[12][0]) /* a gateway's: the peer is its client */
+				snprintf(mode, sizeof(mode), "gateway");
 			else
 				snprintf(mode, sizeof(mode), "%s", v[2]);
+			if (v[12][0]) { /* CLIENT>DESTINATION in the peer column */
+				char pd[sizeof(v[1])];
+
+				snprintf(pd, sizeof(pd), "%.60s>%.60s", v[1], v[12]);
+				memcpy(v[1], pd, sizeof(pd));
+			}
 			printf("%-7d %-12.12s %-4s %-40s %-10s %-10s %-12s %6s %7s %7s %7s %3s\n",
 			       p->pid, p->comm, v[0], v[1], mode, v[4], v[5],
 			       mps_fmt_age(age, sizeof(age), atof(v[6])),

@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -146,6 +147,8 @@ struct adopt_args {
 	int known_shim; /* client: this process has seen the peer run mptcpshim */
 	int gw; /* client: through the gateway (fd not connected yet); server: accepted on a
 		   gateway listener */
+	const struct mps_gwdest *gw_dest; /* client, gw: the destination asked for by name
+					     (MPS_SO_GW_CONNECT), or NULL: peer's address */
 };
 
 /* Swap fd (a TCP socket) for the app's end of a new socketpair and start
@@ -221,6 +224,14 @@ static int adopt(int fd, const struct adopt_args *a, int *app_fd_out)
 	mps_opts_adopt(fd, sp[0], s);
 	memcpy(&s->peer, a->peer, a->peer_len);
 	s->peer_len = a->peer_len;
+	if (a->gw_dest) { /* the request names it (conn.c gw_queue_request) */
+		s->gw_info = calloc(1, sizeof(*s->gw_info));
+		if (!s->gw_info) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		s->gw_info->dest = *a->gw_dest;
+	}
 	s->local_len = sizeof(s->local);
 	mps_real.getsockname(fd, (struct sockaddr *)&s->local, &s->local_len);
 	atomic_store(&s->state, a->connecting ? MPS_SS_CONNECTING : MPS_SS_CONNECTED);
@@ -422,24 +433,34 @@ static int connect_prologue(int fd, const char *instead, struct connect_pre *p)
  * HELLO + GWREQ and reports the GWREPLY's result as the connect's: a
  * blocking connect waits for it here, a non-blocking one says EINPROGRESS
  * and the outcome comes as writability and SO_ERROR. */
-static int gw_connect(int fd, const struct sockaddr *sa, socklen_t len)
+static int gw_connect(int fd, const struct sockaddr *sa, socklen_t len,
+		      const struct mps_gwdest *dest)
 {
 	struct connect_pre p;
 	struct mps_sock *s;
 	int flags, err, app, rc;
 	char a[64];
 
-	if (connect_prologue(fd, "not through the gateway", &p))
+	if (connect_prologue(fd, "not through the gateway", &p)) {
+		if (dest) {
+			errno = ENOPROTOOPT; /* the caller resolves the name itself */
+			return -1;
+		}
 		return mps_real.connect(fd, sa, len);
+	}
 	flags = p.flags;
 	{
 		struct adopt_args aa = {.role = MPS_CLIENT, .connecting = 1,
 				       .nonblock = flags & O_NONBLOCK, .cloexec = p.fdflags & FD_CLOEXEC,
 				       .peer = sa, .peer_len = len, .bound = p.bound,
 				       .local = &p.local, .local_len = p.local_len, .known_shim = 1,
-				       .gw = 1};
+				       .gw = 1, .gw_dest = dest};
 
 		err = adopt(fd, &aa, &app);
+	}
+	if (err && dest) {
+		errno = -err; /* a name has no address to connect to directly */
+		return -1;
 	}
 	if (err) {
 		mps_warn("connect to %s: not through the gateway: %s",
@@ -458,6 +479,56 @@ static int gw_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	rc = connect_again(fd, s);
 	mps_sock_put(s);
 	return rc;
+}
+
+int mps_gw_connect_dest(int fd, const struct mps_gwdest *dest)
+{
+	struct sockaddr_storage ss, peer;
+	socklen_t plen = sizeof(peer), dl;
+	struct mps_gwdest dd = *dest, *d = &dd;
+	struct mps_sock *s;
+	int dom = 0, st;
+
+	if (d->type != MPS_GWT_DEST_NAME || d->port == 0 ||
+	    !mps_gwdest_name_ok(d->name, d->name_len)) {
+		errno = EINVAL; /* an address: connect() routes it */
+		return -1;
+	}
+	d->name[d->name_len] = '\0'; /* the caller's may not be terminated */
+	s = mps_fdtab_get(fd);
+	if (s) { /* ours already: connected or connecting */
+		st = atomic_load(&s->state);
+		mps_sock_put(s);
+		errno = st == MPS_SS_CONNECTING ? EALREADY : EISCONN;
+		return -1;
+	}
+	dl = sizeof(dom);
+	if (!is_tcp(fd) || mps_real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &dl) != 0 ||
+	    (dom != AF_INET && dom != AF_INET6) || !mps_gw_route_name(d->port)) {
+		errno = ENOPROTOOPT; /* what the kernel says of this level */
+		return -1;
+	}
+	if (mps_real.getpeername(fd, (struct sockaddr *)&peer, &plen) == 0) {
+		errno = EISCONN;
+		return -1;
+	}
+	/* The peer as getpeername() names it: the unspecified address and
+	 * the destination's port (only the gateway learns the address). */
+	memset(&ss, 0, sizeof(ss));
+	if (dom == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(d->port);
+		return gw_connect(fd, (struct sockaddr *)in, sizeof(*in), d);
+	}
+	{
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(d->port);
+		return gw_connect(fd, (struct sockaddr *)in6, sizeof(*in6), d);
+	}
 }
 
 /* MPTCPSHIM_KERNEL_MPTCP: a connect to a destination known plain goes out
@@ -531,7 +602,7 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	 * runs mptcpshim itself. */
 	if (mps_gwconf()->n && mps_peercache_lookup(sa, mps_now_us()) != MPS_PEER_SHIM &&
 	    mps_gw_route(sa))
-		return gw_connect(fd, sa, len);
+		return gw_connect(fd, sa, len, NULL);
 	cfg = mps_config();
 	if (!mps_config_peer_allowed(cfg, sa))
 		return mps_real.connect(fd, sa, len);

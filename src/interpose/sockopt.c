@@ -458,6 +458,13 @@ static int gw_setopt(int fd, int name, const void *val, socklen_t len)
 		                                 -EINVAL;
 		goto out;
 	}
+	if (name == MPS_SO_GW_CONNECT) {
+		if (!val || len != sizeof(struct mps_gwdest)) {
+			errno = EINVAL;
+			return -1;
+		}
+		return mps_gw_connect_dest(fd, val);
+	}
 	if (name != MPS_SO_GW_REPLY || !val || len != 1) {
 		errno = EINVAL;
 		return -1;

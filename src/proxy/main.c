@@ -124,6 +124,7 @@ static void *conn_main(void *arg)
 	int u, err;
 	long long t0;
 	size_t rlen;
+	const char *how = "";
 
 	mps_proxy_init(&px);
 	fcntl(pc->cfd, F_SETFL, fcntl(pc->cfd, F_GETFL) | O_NONBLOCK);
@@ -179,7 +180,7 @@ static void *conn_main(void *arg)
 	}
 	mps_upstream_dest_str(&px.dest, dest, sizeof(dest));
 	t0 = now_ms();
-	u = mps_upstream_open(&px.dest, g_opt.connect_timeout_ms, &result, &err);
+	u = mps_upstream_open(&px.dest, g_opt.connect_timeout_ms, &result, &err, &how);
 	if (px.kind == MPS_PX_SOCKS5) {
 		rlen = mps_socks_reply((uint8_t *)reply,
 		                       mps_socks_rep_of_result(u >= 0 ? MPS_GWR_OK : result));
@@ -187,15 +188,15 @@ static void *conn_main(void *arg)
 		rlen = mps_http_reply(reply, sizeof(reply), u >= 0 ? MPS_GWR_OK : result);
 	}
 	if (u < 0) {
-		plog("%s -> %s: %s%s%s", pc->name, dest, mps_gwreq_result_name(result),
-		     err ? ": " : "", err ? strerror(err) : "");
+		plog("%s -> %s: %s%s%s, %s", pc->name, dest, mps_gwreq_result_name(result),
+		     err ? ": " : "", err ? strerror(err) : "", how);
 		mps_send_all(pc->cfd, reply, rlen, now_ms() + 1000);
 		mps_close_after_reply(pc->cfd);
 		goto done;
 	}
 	if (g_opt.verbose)
-		plog("%s -> %s: connected in %lld ms (%s)", pc->name, dest, now_ms() - t0,
-		     px.kind == MPS_PX_SOCKS5 ? "SOCKS5" : "HTTP CONNECT");
+		plog("%s -> %s: connected in %lld ms (%s), %s", pc->name, dest, now_ms() - t0,
+		     px.kind == MPS_PX_SOCKS5 ? "SOCKS5" : "HTTP CONNECT", how);
 	if (mps_send_all(pc->cfd, reply, rlen, now_ms() + g_opt.hs_timeout_ms)) {
 		close(pc->cfd);
 		mps_abort_fd(u);

@@ -467,7 +467,7 @@ static void usage(FILE *f)
 	        "                         [--deny RULE]... [--max-conns N] [--max-per-client N]\n"
 	        "                         [--max-pending-per-source N] [--auth-timeout SECS]\n"
 	        "                         [--rate-per-client N] [--connect-timeout SECS]\n"
-	        "                         [--verbose]\n"
+	        "                         [--verbose] [--check]\n"
 	        "       mptcpshim-gateway --gen-key NAME\n"
 	        "Serves mptcpshim clients (MPTCPSHIM_GATEWAY) multipath, and connects them to\n"
 	        "plain TCP servers.\n\n"
@@ -491,6 +491,7 @@ static void usage(FILE *f)
 	        "  --connect-timeout SECS   give up a destination after SECS (default 30)\n"
 	        "  --gen-key NAME           print a new key line 'NAME <64 hex digits>'\n"
 	        "  -v, --verbose            log every connection\n"
+	        "  --check                  check the options and the key file, then exit\n"
 	        "  -h, --help               this help\n"
 	        "See mptcpshim-gateway(8).\n");
 }
@@ -579,7 +580,7 @@ int main(int argc, char **argv)
 	socklen_t lalen = 0;
 	struct mps_gwkeys ks;
 	char lname[80], err[256];
-	int lfd, one = 1, shim = 0, tfo_qlen = 1024;
+	int lfd, one = 1, shim = 0, tfo_qlen = 1024, check = 0;
 	uint8_t nonce_seed[MPS_GWAUTH_NONCE_LEN];
 	struct sigaction sa;
 	struct rlimit rl;
@@ -626,6 +627,8 @@ int main(int argc, char **argv)
 			        1000 * parse_int("--connect-timeout", VAL(), 1, 3600);
 		} else if (OPT("--gen-key")) {
 			gen = VAL();
+		} else if (OPT("--check") && !v) {
+			check = 1;
 		} else if ((OPT("-v") || OPT("--verbose")) && !v) {
 			g_opt.verbose = 1;
 		} else if ((OPT("-h") || OPT("--help")) && !v) {
@@ -673,6 +676,15 @@ int main(int argc, char **argv)
 	if (ks.n == 0) {
 		fprintf(stderr, "mptcpshim-gateway: --key-file %s: no key in it\n", key_file);
 		return 2;
+	}
+	if (check) {
+		/* For whoever starts it (the systemd unit's ExecStartPre):
+		 * the file the administrator wrote, checked before a copy
+		 * of it is handed to the service. */
+		printf("mptcpshim-gateway: --key-file %s: %zu client key(s); options valid\n",
+		       key_file, ks.n);
+		mps_gwauth_free(&ks);
+		return 0;
 	}
 	dl_iterate_phdr(find_shim, &shim);
 	if (!shim)

@@ -1570,10 +1570,15 @@ static void go_mp(struct mps_conn *c, struct mps_subflow *sf)
 
 		/* The first subflow went where routing sent it: if that is a
 		 * backup interface, tell the server (it has no JOIN to say so). */
-		mps_alloc_shim(1); /* libc's socket: see mps_pm_local_addrs */
-		named = sf->ifindex && if_indextoname(sf->ifindex, ifname);
-		mps_alloc_shim(0);
-		if (named && mps_pm_is_backup(steer_cfg(c, &tmp), ifname)) {
+		const struct mps_config *bc = steer_cfg(c, &tmp);
+
+		named = 0; /* the name costs a socket: only with backup rules */
+		if (bc->nbackup && sf->ifindex) {
+			mps_alloc_shim(1); /* libc's socket: see mps_pm_local_addrs */
+			named = if_indextoname(sf->ifindex, ifname) != NULL;
+			mps_alloc_shim(0);
+		}
+		if (named && mps_pm_is_backup(bc, ifname)) {
 			uint8_t fr[MPS_PRIO_LEN];
 
 			sf->backup = 1;
@@ -2359,8 +2364,14 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 		client_established(c);
 		return;
 	}
-	/* Server: wait for the client's first bytes; hold the app's. */
-	mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
+	/* Server: wait for the client's first bytes; hold the app's.  The
+	 * local address: adopt() read it. */
+	pthread_mutex_lock(&c->sock->lock);
+	if (c->sock->local_len > 0 && c->sock->local_len <= sizeof(sf->local))
+		memcpy(&sf->local, &c->sock->local, c->sock->local_len);
+	else
+		mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
+	pthread_mutex_unlock(&c->sock->lock);
 	sf->rtt_us = mps_conn_tcp_rtt_us(sf->fd);
 	if (c->gw) {
 		/* a gateway listener's: an authenticated request in time, or

@@ -505,8 +505,14 @@ static int dup_above(const int *in, int *out, int n, const struct rlimit *rl)
 	return i;
 }
 
-/* Below the soft limit: the highest free number we find in the top half
- * of [0, min(limit, BELOW_TOP_CAP)), or -1. */
+/* Where the last search below the limit found room (under g_rl_lock):
+ * the next one starts there, not at the top, which is taken once the
+ * shim holds a few descriptors (issue 15: one failed fcntl per
+ * descriptor moved). */
+static int g_below_top, g_below_base;
+
+/* Below the soft limit: a free number high in the top half of
+ * [0, min(limit, BELOW_TOP_CAP)), or -1. */
 static int dup_below(int fd, const struct rlimit *rl)
 {
 	int lim = cap_int(rl->rlim_cur), top = lim < BELOW_TOP_CAP ? lim : BELOW_TOP_CAP;
@@ -514,8 +520,14 @@ static int dup_below(int fd, const struct rlimit *rl)
 
 	if (top < 16)
 		return -1;
+	if (g_below_top == top && g_below_base >= floor && g_below_base < top)
+		base = g_below_base;
 	for (;;) {
 		d = mps_real.fcntl(fd, F_DUPFD_CLOEXEC, base);
+		if (d >= 0) {
+			g_below_top = top;
+			g_below_base = base;
+		}
 		if (d >= 0 || errno != EMFILE || base == floor)
 			return d;
 		base = base - step > floor ? base - step : floor;

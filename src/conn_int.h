@@ -301,6 +301,24 @@ void mps_conn_rcv_fin_reached(struct mps_conn *c);
 void mps_conn_release_acked(struct mps_conn *c);
 void mps_conn_rx_process(struct mps_conn *c, struct mps_subflow *sf);
 void mps_conn_apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v);
+/* The connection is up for the app (TCP's connect completed; through a
+ * gateway, its GWREPLY said so). */
+void mps_conn_app_connected(struct mps_conn *c);
+/* A new TCP socket for the plain reconnect (kernel MPTCP where asked), or
+ * of family for a shim subflow (kmptcp 0): 0..fd or -errno. */
+int mps_conn_tcp_socket(struct mps_conn *c);
+int mps_conn_tcp_socket_fam(struct mps_conn *c, int family, int kmptcp);
+/* Negotiated: the connection goes multipath on its first subflow. */
+void mps_mpcap_go_mp(struct mps_conn *c, struct mps_subflow *sf);
+
+/* gwconn.c: a connection through the gateway (client and server). */
+void mps_gwconn_attempt(struct mps_conn *c);
+void mps_gwconn_failed(struct mps_conn *c, int err, const char *why);
+void mps_gwconn_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v);
+/* Client: the GWREPLY.  0, or 1 when c is gone. */
+int mps_gwconn_client_reply(struct mps_conn *c, const uint8_t *msg, size_t len);
+int mps_gwconn_queue_request(struct mps_conn *c, struct mps_subflow *sf);
+void mps_gwconn_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 
 /* subflow.c */
 struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, enum mps_sf_state state);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -559,6 +560,38 @@ int mps_fd_high_many(const int *in, int *out, int n)
 		mps_real.close(out[i]);
 	for (i = 0; i < n; i++)
 		out[i] = -1;
+	return -e;
+}
+
+int mps_socketpair_room(int type, int sv[2])
+{
+	struct rlimit rl, up;
+	int rc, e;
+
+	if (socketpair(AF_UNIX, type, 0, sv) == 0)
+		return 0;
+	if (errno != EMFILE)
+		return -errno;
+	/* The app holds all but one of its numbers (or all): make the pair
+	 * above the soft limit, as the other moves do, so the app runs out
+	 * where TCP would, not two descriptors sooner. */
+	e = EMFILE;
+	pthread_mutex_lock(&g_rl_lock);
+	if (rl_nofile(&rl, NULL) == 0 && rl.rlim_max > rl.rlim_cur &&
+	    rl.rlim_cur < (rlim_t)INT_MAX - ABOVE_SPAN) {
+		up = rl;
+		up.rlim_cur = rl.rlim_max - rl.rlim_cur > ABOVE_SPAN ? rl.rlim_cur + ABOVE_SPAN :
+		                                                       rl.rlim_max;
+		g_rl_saved = rl;
+		atomic_store(&g_rl_raised, 1);
+		if (rl_nofile(NULL, &up) == 0) {
+			rc = socketpair(AF_UNIX, type, 0, sv);
+			e = rc == 0 ? 0 : errno;
+			rl_nofile(NULL, &rl); /* lowering is always allowed */
+		}
+		atomic_store(&g_rl_raised, 0);
+	}
+	pthread_mutex_unlock(&g_rl_lock);
 	return -e;
 }
 

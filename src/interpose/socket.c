@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -193,8 +194,9 @@ static int adopt(int fd, const struct adopt_args *a, int *app_fd_out)
 	/* both ends non-blocking: the shim's always, the app's while the
 	 * filler goes in and when the app asked for it (issue 15: fewer
 	 * system calls per connection) */
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sp) != 0)
-		return -errno;
+	rc = mps_socketpair_room(SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, sp);
+	if (rc)
+		return rc;
 	mps_grow_pair_buffer(sp[1]);
 	if (a->connecting) {
 		/* Filled at the smallest size the kernel allows (a few KiB,
@@ -601,7 +603,7 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
  * its data path.  The same test as the engine's (mps_nego_input), so the
  * two never disagree.  1 if plain, 0 if undecided (nothing yet, or bytes
  * that begin a HELLO): then the engine negotiates as before. */
-static int accept_is_plain(int fd, const struct sockaddr *peer)
+static int accept_is_plain(int fd, const struct sockaddr *peer, int *hello)
 {
 	uint8_t b[MPS_HELLO_PREFIX_LEN];
 	struct pollfd pf = {.fd = fd, .events = POLLIN};
@@ -621,8 +623,10 @@ static int accept_is_plain(int fd, const struct sockaddr *peer)
 			return 0;
 		if (got > 0) {
 			mps_nego_init(&n, MPS_SERVER);
-			if (mps_nego_input(&n, b, (size_t)got) != MPS_NV_PLAIN)
+			if (mps_nego_input(&n, b, (size_t)got) != MPS_NV_PLAIN) {
+				*hello = 1; /* bytes that begin a HELLO */
 				return 0;
+			}
 		}
 		/* got == 0: the client closed before sending anything */
 	} else if (!(pf.revents & POLLHUP))
@@ -636,17 +640,58 @@ static int accept_is_plain(int fd, const struct sockaddr *peer)
 	return 1;
 }
 
+/* No descriptors for an undecided connection: it can only be plain TCP,
+ * so its first bytes must not be a HELLO the app would read.  Wait for
+ * them as the engine would (its banner window: 25-250 ms; only when out
+ * of descriptors).  1 if they begin a HELLO. */
+static int accept_wait_hello(int fd)
+{
+	struct tcp_info ti;
+	socklen_t l = sizeof(ti);
+	struct pollfd pf = {.fd = fd, .events = POLLIN};
+	uint8_t b[MPS_HELLO_PREFIX_LEN];
+	struct mps_nego n;
+	uint32_t rtt = 0;
+	ssize_t got;
+
+	if (mps_real.getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) == 0)
+		rtt = ti.tcpi_rtt;
+	if (poll(&pf, 1, (int)(mps_nego_banner_window_us(rtt) / 1000) + 1) != 1 ||
+	    !(pf.revents & POLLIN) || (pf.revents & POLLERR))
+		return 0;
+	got = mps_real.recv(fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
+	if (got <= 0)
+		return 0;
+	mps_nego_init(&n, MPS_SERVER);
+	return mps_nego_input(&n, b, (size_t)got) != MPS_NV_PLAIN;
+}
+
+/* Close a shim client's connection we have no room for, as a plain
+ * server that read its request would: its bytes read, then a FIN (not the
+ * reset a close with unread data makes). */
+static void accept_refuse(int fd)
+{
+	char b[512];
+
+	while (mps_real.recv(fd, b, sizeof(b), MSG_DONTWAIT) > 0)
+		;
+	mps_real.close(fd);
+}
+
 static int do_accept(int lfd, struct sockaddr *addr, socklen_t *alen, int flags, int four)
 {
 	struct sockaddr_storage peer;
 	socklen_t plen = sizeof(peer);
-	int fd, app, err, saved, gw, lknown, notours;
+	int fd, app, err, saved, gw, lknown, notours, hello;
 	uint32_t lbits = MPS_OPTSEEN_ALL, found = 0;
 	uint64_t now;
 
 	if (mps_passthrough())
 		return four ? mps_real.accept4(lfd, addr, alen, flags) :
 		              mps_real.accept(lfd, addr, alen);
+again:
+	hello = 0;
+	plen = sizeof(peer);
 	/* The app's close-on-exec flag (the TCP socket's own number is
 	 * replaced by the app's end, or is the app's), and non-blocking for
 	 * the shim: a plain client's socket then needs no fcntl when the app
@@ -665,7 +710,7 @@ static int do_accept(int lfd, struct sockaddr *addr, socklen_t *alen, int flags,
 	notours = !is_inet((struct sockaddr *)&peer) || (!lknown && !is_tcp(fd));
 	if (!notours && !lknown)
 		mps_optseen_listener_note(lfd, now, 0, 0);
-	if (notours || (!gw && accept_is_plain(fd, (struct sockaddr *)&peer))) {
+	if (notours || (!gw && accept_is_plain(fd, (struct sockaddr *)&peer, &hello))) {
 		/* Not ours, or a plain client: give it back exactly as
 		 * accept would. */
 		if (!(flags & SOCK_NONBLOCK))
@@ -692,6 +737,20 @@ static int do_accept(int lfd, struct sockaddr *addr, socklen_t *alen, int flags,
 		mps_real.close(fd);
 		errno = ECONNABORTED;
 		return -1;
+	}
+	if ((err == -EMFILE || err == -ENFILE) && (hello || accept_wait_hello(fd))) {
+		/* A shim client's HELLO is waiting: served plainly, the app
+		 * would read it.  Closed instead, before the app sees it: the
+		 * client takes the close for a plain server's answer and
+		 * connects again as plain TCP, which needs no descriptor of
+		 * ours (docs/DESIGN.md, "Descriptor numbers and limits"). */
+		char a[64];
+
+		mps_warn("accept from %s: no descriptors for a multipath connection: closed "
+		         "(the client connects again as plain TCP)",
+		         mps_addr_str(&peer, a, sizeof(a)));
+		accept_refuse(fd);
+		goto again;
 	}
 	if (err) {
 		char a[64];

@@ -278,8 +278,14 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 		client_established(c);
 		return;
 	}
-	/* Server: wait for the client's first bytes; hold the app's. */
-	mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
+	/* Server: wait for the client's first bytes; hold the app's.  The
+	 * local address: adopt() read it. */
+	pthread_mutex_lock(&c->sock->lock);
+	if (c->sock->local_len > 0 && c->sock->local_len <= sizeof(sf->local))
+		memcpy(&sf->local, &c->sock->local, c->sock->local_len);
+	else
+		mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
+	pthread_mutex_unlock(&c->sock->lock);
 	sf->rtt_us = mps_conn_tcp_rtt_us(sf->fd);
 	if (c->gw) {
 		/* a gateway listener's: an authenticated request in time, or

@@ -301,6 +301,7 @@ void mps_conn_rcv_fin_reached(struct mps_conn *c);
 void mps_conn_release_acked(struct mps_conn *c);
 void mps_conn_rx_process(struct mps_conn *c, struct mps_subflow *sf);
 void mps_conn_apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v);
+int mps_conn_hup_set(struct mps_conn *c, int on); /* handover.c: leave/join the hup set */
 
 /* subflow.c */
 struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, enum mps_sf_state state);

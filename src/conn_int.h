@@ -1,5 +1,7 @@
 /* conn_int.h - the connection engine's private structures and functions,
- * shared by conn.c (connections, data path), subflow.c (subflows and their
+ * shared by conn.c (a connection's life), connect.c (its start),
+ * mpcap.c (negotiation), dss_tx.c and dss_rx.c (the data path), connopt.c
+ * (socket options), gwconn.c (the gateway), subflow.c (subflows and their
  * I/O), resilience.c (path failures), path.c (path manager, joins, path
  * events) and join.c (the join listener and the server side of MP_JOIN).
  * Shim thread only. */
@@ -89,8 +91,9 @@ struct mps_subflow {
 	size_t seg_done; /* bytes of seg[0] already written */
 	size_t queued;   /* bytes in seg[] not yet written */
 	uint32_t rtt_us;
-	uint64_t rate;     /* ecf: delivery rate, bytes/s (TCP_INFO at each push) */
-	uint32_t inflight; /* ecf: bytes in flight or unsent in the kernel */
+	uint64_t rate;     /* delivery rate, bytes/s (ecf: TCP_INFO at each push; else the stale tick's) */
+	uint64_t bw;       /* last delivery rate not app-limited, bytes/s (stale tick) */
+	uint32_t inflight; /* bytes in flight or unsent in the kernel (ecf: each push; else the stale tick's) */
 	uint8_t ready;   /* the kernel has room: may be given data */
 	uint8_t wr_shut, wr_dead, backup, lowat;
 	uint32_t token;  /* join: the token presented */
@@ -294,14 +297,62 @@ static inline int mps_conn_rcv_fin(const struct mps_conn *c) /* DATA_FIN (or pla
 /* The state once our DATA_FIN is sent (ours = 1) or taken back (0), ACKed,
  * or theirs received: for mps_conn_set_state. */
 enum mps_conn_state mps_conn_state_with(int ours, int acked, int theirs);
-void mps_conn_send_ack(struct mps_conn *c);
+/* Watch the app's end for EPOLLHUP/EPOLLERR (every app descriptor gone). */
+int mps_conn_hup_watch(struct mps_conn *c);
+
+/* dss_tx.c: the DSS send side. */
 void mps_conn_push(struct mps_conn *c);
 void mps_conn_app_update_read(struct mps_conn *c);
-void mps_conn_rcv_fin_reached(struct mps_conn *c);
 void mps_conn_release_acked(struct mps_conn *c);
+/* ack/wnd from the peer.  0, or -1 when c was aborted. */
+int mps_dss_tx_handle_ack(struct mps_conn *c, uint64_t ack, uint32_t wnd);
+/* The send buffer starts over at DSN start. */
+void mps_dss_tx_sb_restart(struct mps_conn *c, uint64_t start);
+void mps_dss_tx_app_on_read(struct ev_loop *loop, ev_io *w, int revents);
+void mps_dss_tx_fin_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* dss_rx.c: the DSS receive side, data ACKs and the window we advertise. */
+void mps_conn_send_ack(struct mps_conn *c);
+void mps_conn_rcv_fin_reached(struct mps_conn *c);
 void mps_conn_rx_process(struct mps_conn *c, struct mps_subflow *sf);
+/* The receive window we can advertise now. */
+uint32_t mps_dss_rx_adv_wnd(const struct mps_conn *c);
+void mps_dss_rx_note_ack_sent(struct mps_conn *c);
+void mps_dss_rx_ack_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+void mps_dss_rx_wnd_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+void mps_dss_rx_app_on_write(struct ev_loop *loop, ev_io *w, int revents);
+/* Every app descriptor is closed (or errored). */
+void mps_dss_rx_app_hup(struct mps_conn *c);
+
+/* mpcap.c: MP_CAPABLE's equivalent, the HELLO exchange's outcome. */
 void mps_conn_apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v);
 int mps_conn_hup_set(struct mps_conn *c, int on); /* handover.c: leave/join the hup set */
+/* Negotiated: the connection goes multipath on its first subflow. */
+void mps_mpcap_go_mp(struct mps_conn *c, struct mps_subflow *sf);
+void mps_mpcap_nego_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+void mps_mpcap_hello_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* connect.c: a connection's start, connect completion, plain reconnect. */
+/* The connection is up for the app (TCP's connect completed; through a
+ * gateway, its GWREPLY said so). */
+void mps_conn_app_connected(struct mps_conn *c);
+/* A new TCP socket for the plain reconnect (kernel MPTCP where asked), or
+ * of family for a shim subflow (kmptcp 0): 0..fd or -errno. */
+int mps_conn_tcp_socket(struct mps_conn *c);
+int mps_conn_tcp_socket_fam(struct mps_conn *c, int family, int kmptcp);
+/* The peer is plain TCP: reconnect plainly and replay what the app sent. */
+void mps_conn_client_fallback(struct mps_conn *c, const char *why);
+/* Read back the filler bytes the app's end holds, but keep_unread. */
+void mps_conn_drain_filler(struct mps_conn *c, size_t keep_unread);
+
+/* gwconn.c: a connection through the gateway (client and server). */
+void mps_gwconn_attempt(struct mps_conn *c);
+void mps_gwconn_failed(struct mps_conn *c, int err, const char *why);
+void mps_gwconn_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v);
+/* Client: the GWREPLY.  0, or 1 when c is gone. */
+int mps_gwconn_client_reply(struct mps_conn *c, const uint8_t *msg, size_t len);
+int mps_gwconn_queue_request(struct mps_conn *c, struct mps_subflow *sf);
+void mps_gwconn_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 
 /* subflow.c */
 struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, enum mps_sf_state state);
@@ -367,7 +418,7 @@ void mps_path_pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 void pm_gate_bytes(struct mps_conn *c);
 void mps_path_pm_on_remove_addr(struct mps_conn *c, uint8_t id);
 
-/* Path events, registered with netmon.c by conn.c (struct mps_netmon_ops).
+/* Path events, registered with netmon.c by mpcap.c (struct mps_netmon_ops).
  * addr_event: an address was added or removed on interface ifindex.
  * link_event: ifindex went up or down (0, up: events were lost, re-check
  * everything). */

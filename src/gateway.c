@@ -358,6 +358,22 @@ static struct {
 } g_lis[MAX_LISTENERS];
 static int g_nlis;
 
+/* an accepted connection's time to authenticate (MPS_SO_GW_AUTH_TIMEOUT) */
+static atomic_int g_auth_timeout_ms = 10000;
+
+int mps_gw_set_auth_timeout(int ms)
+{
+	if (ms < 100 || ms > 3600 * 1000)
+		return -EINVAL;
+	atomic_store(&g_auth_timeout_ms, ms);
+	return 0;
+}
+
+double mps_gw_auth_timeout(void)
+{
+	return atomic_load(&g_auth_timeout_ms) / 1000.0;
+}
+
 int mps_gw_serving(void)
 {
 	return atomic_load(&g_serving);

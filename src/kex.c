@@ -1,5 +1,5 @@
 /* kex.c - X25519 key agreement and the key schedule (see kex.h), OpenSSL 3.
- * conn.c runs the exchange in HELLO / HELLO_ACK (version 2). */
+ * connect.c and mpcap.c run the exchange in HELLO / HELLO_ACK (version 2). */
 #include "config.h"
 
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* dss_rcv.h - the DSS receive side of one connection: what a DATA frame's
  * mapping means for the stream (in-order delivery, the out-of-order queue,
  * duplicates, the window edge) and the rules of the stream's end.  Pure:
- * no I/O; conn.c hands it decoded frames and a delivery callback.
+ * no I/O; dss_rx.c hands it decoded frames and a delivery callback.
  *
  * The DATA_FIN rules (after RFC 8684 §3.3.3: a DATA_FIN fixes the stream's
  * length, so one that disagrees with the stream is a protocol error, and

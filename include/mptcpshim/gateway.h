@@ -19,6 +19,9 @@
  *   setsockopt(fd, MPS_SOL_SHIM, MPS_SO_GW_REPLY, &result, 1)
  *       the destination's connect result (enum mps_gwreq_result): sent as
  *       GWREPLY.  Until then nothing the daemon writes is sent.
+ *   setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_AUTH_TIMEOUT, &ms, sizeof(int))
+ *       how long an accepted connection may take to authenticate (100 ms
+ *       to 1 h; default 10 s) before it is closed with nothing sent back.
  */
 #ifndef MPS_GATEWAY_H
 #define MPS_GATEWAY_H
@@ -37,6 +40,7 @@ enum {
 	MPS_SO_GW_LISTEN = 1,
 	MPS_SO_GW_REQUEST = 2,
 	MPS_SO_GW_REPLY = 3,
+	MPS_SO_GW_AUTH_TIMEOUT = 4,
 };
 
 struct mps_gwinfo {
@@ -101,6 +105,9 @@ int mps_gw_client_psk(uint8_t psk[32]);
 int mps_gw_serving(void); /* this process has a gateway listener */
 int mps_gw_listen(int fd, const char *path, size_t len);
 int mps_gw_is_listener(int fd);
+/* MPS_SO_GW_AUTH_TIMEOUT: 0 or -EINVAL; and the value in force, seconds. */
+int mps_gw_set_auth_timeout(int ms);
+double mps_gw_auth_timeout(void);
 /* Verify a GWREQ message (shim thread): 0 and *info filled, or -errno
  * with *why a static reason. */
 int mps_gw_server_verify(const uint8_t *msg, size_t len, const uint8_t pub_c[32],

@@ -1,6 +1,6 @@
 /* kex.h - X25519 key agreement and the connection key schedule (issue 14;
  * docs/DESIGN.md "Key agreement and key schedule").  On the wire since
- * HELLO version 2: the engine (conn.c) drives it through the
+ * HELLO version 2: the engine (connect.c, mpcap.c) drives it through the
  * mps_kex_client_* / mps_kex_server_* functions at the end of this file.
  *
  * Each end draws an ephemeral X25519 keypair and sends its public value

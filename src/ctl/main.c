@@ -329,7 +329,53 @@ static void json_proc(struct mps_obuf *o, const struct proc *p, const char *repl
 
 /* ------------------------------------------------------------- status */
 
-static void human_status(const struct proc *p, const char *reply, int counters)
+/* --watch: each subflow's byte counts at the previous refresh, so that the
+ * table can show how fast traffic moves on each path (and moves over when
+ * one dies). */
+#define RATE_MAX 4096
+struct rate_seen {
+	int pid;
+	unsigned conn, sf;
+	uint64_t tx, rx;
+};
+static struct rate_seen rate_prev[RATE_MAX], rate_cur[RATE_MAX];
+static int rate_nprev, rate_ncur;
+static double rate_dt; /* seconds since the previous refresh; 0: none yet */
+
+/* Bytes per second since the previous refresh for one subflow's counts:
+ * 0 and -1 (not known: new subflow, or first refresh) in *tx_s / *rx_s. */
+static void rate_of(int pid, unsigned conn, unsigned sf, uint64_t tx, uint64_t rx, double *tx_s,
+                    double *rx_s)
+{
+	int i;
+
+	*tx_s = *rx_s = -1;
+	if (rate_ncur < RATE_MAX)
+		rate_cur[rate_ncur++] = (struct rate_seen){pid, conn, sf, tx, rx};
+	if (rate_dt <= 0)
+		return;
+	for (i = 0; i < rate_nprev; i++)
+		if (rate_prev[i].pid == pid && rate_prev[i].conn == conn && rate_prev[i].sf == sf) {
+			const struct rate_seen *o = &rate_prev[i];
+
+			*tx_s = tx >= o->tx ? (double)(tx - o->tx) / rate_dt : 0;
+			*rx_s = rx >= o->rx ? (double)(rx - o->rx) / rate_dt : 0;
+			return;
+		}
+}
+
+static const char *fmt_rate(char *buf, size_t cap, double r)
+{
+	char b[16];
+
+	if (r < 0)
+		snprintf(buf, cap, "-");
+	else
+		snprintf(buf, cap, "%s/s", mps_fmt_bytes(b, sizeof(b), (uint64_t)(r + 0.5)));
+	return buf;
+}
+
+static void human_status(const struct proc *p, const char *reply, int counters, int rates)
 {
 	const char *line;
 	char v[16][128];
@@ -384,11 +430,23 @@ static void human_status(const struct proc *p, const char *reply, int counters)
 			snprintf(flags, sizeof(flags), "%s%s", strcmp(v[10], "1") ? "" : " backup",
 			         strcmp(v[11], "1") ? "" : " stale");
 			printf("          sf %-3s %-52s %-10s %-11s rtt %6.1fms cwnd %5s tx %7s rx %7s "
-			       "retrans %s%s\n",
+			       "retrans %s",
 			       v[0], path, v[3][0] ? v[3] : "-", v[4], atof(v[5]) / 1000., v[6],
 			       mps_fmt_bytes(s1, sizeof(s1), strtoull(v[7], NULL, 10)),
-			       mps_fmt_bytes(s2, sizeof(s2), strtoull(v[8], NULL, 10)), v[9],
-			       flags);
+			       mps_fmt_bytes(s2, sizeof(s2), strtoull(v[8], NULL, 10)), v[9]);
+			if (rates) {
+				char cid[16], r1[24], r2[24];
+				double tx_s, rx_s;
+
+				if (!mps_kv_get(line, "conn", cid, sizeof(cid)))
+					cid[0] = 0;
+				rate_of(p->pid, (unsigned)strtoul(cid, NULL, 10),
+				        (unsigned)strtoul(v[0], NULL, 10), strtoull(v[7], NULL, 10),
+				        strtoull(v[8], NULL, 10), &tx_s, &rx_s);
+				printf(" tx %8s rx %8s", fmt_rate(r1, sizeof(r1), tx_s),
+				       fmt_rate(r2, sizeof(r2), rx_s));
+			}
+			printf("%s\n", flags);
 		}
 	}
 }
@@ -398,10 +456,18 @@ static int do_status(const char *sel, int json, int counters, double watch)
 	static struct proc procs[MAX_PROCS];
 	int n, i, shown;
 
+	struct timespec t0 = {0, 0}, t1;
+
 	for (;;) {
 		struct mps_obuf o;
 
 		mps_obuf_init(&o, 64u << 20);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		rate_dt = t0.tv_sec ? (double)(t1.tv_sec - t0.tv_sec) +
+		                              (t1.tv_nsec - t0.tv_nsec) / 1e9 :
+		                      0;
+		t0 = t1;
+		rate_ncur = 0;
 		n = discover(sel, procs, MAX_PROCS);
 		if (watch > 0 && !json)
 			printf("\033[H\033[2J");
@@ -421,7 +487,7 @@ static int do_status(const char *sel, int json, int counters, double watch)
 					mps_obuf_put(&o, ",", 1);
 				json_proc(&o, &procs[i], r.p, counters);
 			} else
-				human_status(&procs[i], r.p, counters);
+				human_status(&procs[i], r.p, counters, watch > 0);
 			shown++;
 			mps_obuf_free(&r);
 		}
@@ -433,6 +499,8 @@ static int do_status(const char *sel, int json, int counters, double watch)
 		fflush(stdout);
 		if (watch <= 0)
 			return sel && !shown && strcmp(sel, "all") ? 1 : 0;
+		memcpy(rate_prev, rate_cur, (size_t)rate_ncur * sizeof(rate_cur[0]));
+		rate_nprev = rate_ncur;
 		usleep((useconds_t)(watch * 1e6));
 	}
 }

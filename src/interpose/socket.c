@@ -387,6 +387,37 @@ static int connect_again(int fd, struct mps_sock *s)
 	}
 }
 
+/* What connect() learns before a socket becomes ours (both paths). */
+struct connect_pre {
+	int flags, fdflags, bound;
+	struct sockaddr_storage local;
+	socklen_t local_len;
+};
+
+/* The shim thread (started here, so that it runs while the handshake
+ * does), then the socket's file flags and its bound address, if any.
+ * 0, or -errno when this process cannot run the shim thread: logged with
+ * `instead` (what connect() does then: the caller connects plainly). */
+static int connect_prologue(int fd, const char *instead, struct connect_pre *p)
+{
+	int err;
+
+	mps_proc_cloned();
+	err = mps_loop_cloned() ? -EPERM : mps_loop_ensure();
+	if (err) {
+		mps_warn("connect: %s: cannot run the shim thread in this process (%s)", instead,
+		         strerror(-err));
+		return err;
+	}
+	p->flags = mps_real.fcntl(fd, F_GETFL);
+	p->fdflags = mps_real.fcntl(fd, F_GETFD);
+	memset(&p->local, 0, sizeof(p->local));
+	p->local_len = sizeof(p->local);
+	p->bound = mps_real.getsockname(fd, (struct sockaddr *)&p->local, &p->local_len) == 0 &&
+	           addr_is_bound(&p->local);
+	return 0;
+}
+
 /* connect() through the gateway: the app's socket becomes ours at once,
  * still unconnected; the shim thread connects it to the gateway, sends
  * HELLO + GWREQ and reports the GWREPLY's result as the connect's: a
@@ -394,30 +425,19 @@ static int connect_again(int fd, struct mps_sock *s)
  * and the outcome comes as writability and SO_ERROR. */
 static int gw_connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
-	struct sockaddr_storage local;
-	socklen_t local_len = sizeof(local);
+	struct connect_pre p;
 	struct mps_sock *s;
-	int flags, fdflags, bound, err, app, rc;
+	int flags, err, app, rc;
 	char a[64];
 
-	mps_proc_cloned();
-	err = mps_loop_cloned() ? -EPERM : mps_loop_ensure();
-	if (err) {
-		mps_warn("connect: not through the gateway: cannot run the shim thread in this "
-		         "process (%s)",
-		         strerror(-err));
+	if (connect_prologue(fd, "not through the gateway", &p))
 		return mps_real.connect(fd, sa, len);
-	}
-	flags = mps_real.fcntl(fd, F_GETFL);
-	fdflags = mps_real.fcntl(fd, F_GETFD);
-	memset(&local, 0, sizeof(local));
-	bound = mps_real.getsockname(fd, (struct sockaddr *)&local, &local_len) == 0 &&
-	        addr_is_bound(&local);
+	flags = p.flags;
 	{
 		struct adopt_args aa = {.role = MPS_CLIENT, .connecting = 1,
-				       .nonblock = flags & O_NONBLOCK, .cloexec = fdflags & FD_CLOEXEC,
-				       .peer = sa, .peer_len = len, .bound = bound,
-				       .local = &local, .local_len = local_len, .known_shim = 1,
+				       .nonblock = flags & O_NONBLOCK, .cloexec = p.fdflags & FD_CLOEXEC,
+				       .peer = sa, .peer_len = len, .bound = p.bound,
+				       .local = &p.local, .local_len = p.local_len, .known_shim = 1,
 				       .gw = 1};
 
 		err = adopt(fd, &aa, &app);
@@ -484,6 +504,7 @@ static void kmptcp_swap(int fd)
 
 MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
+	struct connect_pre pre;
 	const struct mps_config *cfg;
 	struct mps_sock *s;
 	struct sockaddr_storage local;
@@ -528,19 +549,13 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 
 	/* The shim thread first, so that it runs while the handshake does
 	 * (the HELLO follows the SYN-ACK at once); none here: plain TCP. */
-	mps_proc_cloned();
-	err = mps_loop_cloned() ? -EPERM : mps_loop_ensure();
-	if (err) {
-		mps_warn("connect: continuing as plain TCP: cannot run the shim thread in this "
-		         "process (%s)",
-		         strerror(-err));
+	if (connect_prologue(fd, "continuing as plain TCP", &pre))
 		return mps_real.connect(fd, sa, len);
-	}
-	flags = mps_real.fcntl(fd, F_GETFL);
-	fdflags = mps_real.fcntl(fd, F_GETFD);
-	memset(&local, 0, sizeof(local));
-	bound = mps_real.getsockname(fd, (struct sockaddr *)&local, &local_len) == 0 &&
-	        addr_is_bound(&local);
+	flags = pre.flags;
+	fdflags = pre.fdflags;
+	bound = pre.bound;
+	local = pre.local;
+	local_len = pre.local_len;
 
 	/* The app's thread makes the real connect, so its result and errno
 	 * (ECONNREFUSED, ETIMEDOUT, EINTR, SO_SNDTIMEO...) are TCP's own.

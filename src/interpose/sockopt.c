@@ -454,6 +454,11 @@ static int gw_setopt(int fd, int name, const void *val, socklen_t len)
 		rc = mps_gw_listen(fd, val, len);
 		goto out;
 	}
+	if (name == MPS_SO_GW_AUTH_TIMEOUT) {
+		rc = val && len == sizeof(int) ? mps_gw_set_auth_timeout(*(const int *)val) :
+		                                 -EINVAL;
+		goto out;
+	}
 	if (name != MPS_SO_GW_REPLY || !val || len != 1) {
 		errno = EINVAL;
 		return -1;

@@ -36,6 +36,7 @@
 #include <linux/sockios.h>
 
 #include "mptcpshim/socks.h"
+#include "acceptloop.h"
 #include "relay.h"
 #include "upstream.h"
 
@@ -208,6 +209,22 @@ done:
 	return NULL;
 }
 
+/* An accepted client: its thread's argument (acceptloop.h). */
+static void *proxy_admit(int cfd, const struct sockaddr_storage *peer, const char *name)
+{
+	struct pconn *pc = calloc(1, sizeof(*pc));
+
+	if (!pc) {
+		plog("%s: dropped: out of memory", name);
+		mps_abort_fd(cfd);
+		return NULL;
+	}
+	pc->cfd = cfd;
+	pc->peer = *peer;
+	snprintf(pc->name, sizeof(pc->name), "%s", name);
+	return pc;
+}
+
 /* --- start-up ---------------------------------------------------------------------- */
 static void usage(FILE *f)
 {
@@ -335,8 +352,6 @@ int main(int argc, char **argv)
 	struct rlimit rl;
 	struct sigaction sa;
 	char lname[80];
-	long long last_full = -100000;
-	pthread_attr_t attr;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = NULL;
@@ -447,68 +462,18 @@ int main(int argc, char **argv)
 	plog("listening on %s (SOCKS5 and HTTP CONNECT, at most %d connections)%s", lname,
 	     g_opt.max_conns, shim ? ", multipath through libmptcpshim" : "");
 
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	for (;;) {
-		struct pollfd pf[2] = {{.fd = lfd, .events = POLLIN},
-		                       {.fd = g_sigpipe[0], .events = POLLIN}};
-		struct pconn *pc;
-		socklen_t plen;
-		pthread_t th;
-		int cfd;
+	{
+		struct mps_accept_loop al = {.lfd = lfd,
+		                             .stopfd = g_sigpipe[0],
+		                             .max_conns = g_opt.max_conns,
+		                             .active = &g_active,
+		                             .log = plog,
+		                             .admit = proxy_admit,
+		                             .drop = free,
+		                             .serve = conn_main};
 
-		if (poll(pf, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			plog("poll: %s", strerror(errno));
-			break;
-		}
-		if (pf[1].revents) {
-			plog("stopping (%d connection(s) open are dropped)",
-			     atomic_load(&g_active));
-			break;
-		}
-		if (!(pf[0].revents & POLLIN))
-			continue;
-		pc = calloc(1, sizeof(*pc));
-		if (!pc) {
-			plog("out of memory");
-			continue;
-		}
-		plen = sizeof(pc->peer);
-		cfd = accept4(lfd, (struct sockaddr *)&pc->peer, &plen, SOCK_CLOEXEC);
-		if (cfd < 0) {
-			int e = errno;
-
-			free(pc);
-			if (e == EMFILE || e == ENFILE) {
-				plog("accept: %s: pausing 100 ms", strerror(e));
-				poll(NULL, 0, 100);
-			}
-			continue;
-		}
-		addr_str(&pc->peer, pc->name, sizeof(pc->name));
-		if (atomic_load(&g_active) >= g_opt.max_conns) {
-			if (now_ms() - last_full > 10000) {
-				plog("%s: dropped: %d connections open (--max-conns)", pc->name,
-				     g_opt.max_conns);
-				last_full = now_ms();
-			}
-			mps_abort_fd(cfd);
-			free(pc);
-			continue;
-		}
-		pc->cfd = cfd;
-		atomic_fetch_add(&g_active, 1);
-		if (pthread_create(&th, &attr, conn_main, pc)) {
-			plog("%s: dropped: cannot start a thread", pc->name);
-			atomic_fetch_sub(&g_active, 1);
-			mps_abort_fd(cfd);
-			free(pc);
-		}
+		mps_accept_loop_run(&al);
 	}
-	pthread_attr_destroy(&attr);
 	close(lfd);
 	close(g_sigpipe[0]);
 	close(g_sigpipe[1]);

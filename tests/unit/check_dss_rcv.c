@@ -1,5 +1,5 @@
 /* check_dss_rcv.c - the DSS receive side (src/dss_rcv.c), driven the way
- * conn.c drives it: DATA frames encoded, decoded by the frame decoder
+ * dss_rx.c drives it: DATA frames encoded, decoded by the frame decoder
  * (src/frame.c), then judged and delivered with a real out-of-order queue.
  * Mostly the rules of the stream's end (RFC 8684 §3.3.3): the app never
  * gets a byte past a DATA_FIN, an inconsistent DATA_FIN is a protocol
@@ -16,7 +16,7 @@
 
 #define WND 65536u
 
-/* A receiver: the state conn.c keeps, and what its app was given. */
+/* A receiver: the state the engine keeps, and what its app was given. */
 struct rcv {
 	struct mps_dss_rcv dss;
 	struct mps_ofo q;
@@ -54,7 +54,7 @@ static void rcv_init(struct rcv *r, uint64_t start)
 
 /* DATA [off, off+len) of the stream (offsets from start), DATA_FIN if fin:
  * through the encoder and the decoder, then the receive side, then the
- * queue advanced as conn.c does once its batch is flushed. */
+ * queue advanced as dss_rx.c does once its batch is flushed. */
 static int rx(struct rcv *r, size_t off, size_t len, int fin)
 {
 	static uint8_t wire[MPS_FRAME_MAX];

@@ -327,7 +327,7 @@ static double cpu_now(void)
 
 /* The fragment attack: n one-byte segments each leaving a one-byte gap,
  * then the gaps filled in order from the base, each fill delivering what
- * it released (peek/advance, as conn.c does).  Returns the operations. */
+ * it released (peek/advance, as dss_rx.c does).  Returns the operations. */
 static uint64_t attack_ops(size_t n, double *secs)
 {
 	struct mps_ofo q;

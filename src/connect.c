@@ -1,0 +1,435 @@
+/* connect.c - a connection's start: mps_conn_start (app thread: the
+ * connection is built there, then handed to the shim thread), its first
+ * subflow's connect completion and first HELLO, and the client's plain
+ * reconnect after a fallback.  Shim thread only, but mps_conn_start. */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn_int.h"
+#include "mptcpshim/kmptcp.h"
+#include "mptcpshim/gateway.h"
+#include "mptcpshim/log.h"
+#include "mptcpshim/loop.h"
+#include "mptcpshim/peercache.h"
+#include "mptcpshim/real.h"
+#include "mptcpshim/util.h"
+#include "mptcpshim/set.h"
+
+#define FIRST_FLIGHT_UNKNOWN 0u     /* app bytes sent before a first HELLO_ACK */
+
+/* ------------------------------------------------------------- connect */
+
+/* Read back the filler bytes the app's end holds, but keep_unread. */
+void mps_conn_drain_filler(struct mps_conn *c, size_t keep_unread)
+{
+	while (c->filler > keep_unread) {
+		uint8_t junk[16384];
+		ssize_t r = mps_real.read(c->app_fd, junk, MPS_MIN(sizeof(junk), c->filler - keep_unread));
+
+		if (r <= 0)
+			break;
+		c->filler -= (size_t)r;
+	}
+}
+
+static void client_established(struct mps_conn *c)
+{
+	struct mps_subflow *sf = c->sf[0];
+	struct mps_hello h = {
+		.version = MPS_VERSION, .caps = MPS_CAP_NONE, .wnd = c->rcv_wnd_max};
+	uint8_t fr[MPS_HELLO_LEN];
+	socklen_t len = sizeof(sf->local);
+
+	/* Connected before the app can notice (getpeername right after
+	 * POLLOUT must work); then drop the filler that held back the app's
+	 * writability and give the app's end its full-size buffer.  Through
+	 * a gateway: only once its GWREPLY says the destination answered. */
+	if (!c->gw)
+		mps_conn_app_connected(c);
+	mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
+	if (c->tx_mode == TX_PLAIN) {
+		/* The plain reconnect after a fallback: its address is now the
+		 * connection's (getsockname). */
+		pthread_mutex_lock(&c->sock->lock);
+		c->sock->local = sf->local;
+		c->sock->local_len = len;
+		pthread_mutex_unlock(&c->sock->lock);
+	}
+	sf->rtt_us = mps_conn_tcp_rtt_us(sf->fd);
+	sf->ready = 1;
+	if (c->tx_mode == TX_MP) {
+		sf->state = SF_NEGO;
+		memcpy(h.pub, c->kex.kp.pub, sizeof(h.pub));
+		mps_frame_put_hello(fr, MPS_F_HELLO, &h);
+		mps_sf_queue_ctl(sf, fr, sizeof(fr));
+		if (c->gw) {
+			/* the request rides with the HELLO (gw_timer runs) */
+			if (mps_gwconn_queue_request(c, sf))
+				return;
+		} else {
+			ev_timer_set(&c->nego_timer,
+				     mps_nego_reply_timeout_us(sf->rtt_us, c->known_shim) / 1e6,
+				     0.);
+			ev_timer_start(c->loop, &c->nego_timer);
+		}
+	} else
+		sf->state = SF_ACTIVE; /* the plain reconnect */
+	ev_io_start(c->loop, &sf->rio);
+	mps_sf_flush(c, sf);
+	mps_conn_push(c);
+	if (!mps_conn_closed(c))
+		mps_conn_app_update_read(c);
+}
+
+static void conn_on_connected(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct mps_conn *c = w->data;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	ev_io_stop(loop, w);
+	if (!c->nsf)
+		return;
+	if (mps_real.getsockopt(c->sf[0]->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		err = errno;
+	if (err) {
+		if (c->gw) {
+			mps_gwconn_failed(c, err, "connect");
+			return;
+		}
+		if (c->rx_mode == RX_PLAIN && atomic_load(&c->sock->state) != MPS_SS_CONNECTING) {
+			/* The plain reconnect after a fallback failed. */
+			char msg[128];
+
+			snprintf(msg, sizeof(msg), "plain reconnect failed: %s", strerror(err));
+			mps_conn_abort(c, 0, 0, msg);
+			return;
+		}
+		atomic_store(&c->sock->so_error, err);
+		mps_dbg("conn %s: connect failed: %s", c->peer_str, strerror(err));
+		mps_conn_abort(c, 0, 0, NULL);
+		return;
+	}
+	client_established(c);
+}
+
+/* The plain reconnect's socket: kernel MPTCP where MPTCPSHIM_KERNEL_MPTCP
+ * asks for it and the kernel has it (a kernel-MPTCP server gets multipath,
+ * a plain one sees TCP: kmptcp.h), else TCP. */
+int mps_conn_tcp_socket(struct mps_conn *c)
+{
+	return mps_conn_tcp_socket_fam(c, c->peer.ss_family, 1);
+}
+
+/* A new socket of family (the app's bound address is kept when it is of
+ * that family): for a plain connection (kmptcp: kernel MPTCP where
+ * MPTCPSHIM_KERNEL_MPTCP asks), or TCP for a shim subflow (a gateway). */
+int mps_conn_tcp_socket_fam(struct mps_conn *c, int family, int kmptcp)
+{
+	int fd = kmptcp ? mps_kmptcp_socket(family, SOCK_NONBLOCK | SOCK_CLOEXEC) :
+			  mps_real.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+					  IPPROTO_TCP);
+	int one = 1;
+
+	if (fd < 0)
+		fd = mps_real.socket(c->peer.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+				     IPPROTO_TCP);
+	if (fd < 0)
+		return -errno;
+	/* Out of the app's range; if there is no room it stays low: the
+	 * fallback must not fail for that. */
+	fd = mps_ifd_take(fd, 1);
+	mps_sf_apply_opts(c, fd);
+	if (c->bound && c->bind_addr.ss_family == family) {
+		mps_real.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (struct sockaddr *)&c->bind_addr, c->bind_len) != 0) {
+			int e = errno;
+
+			mps_ifd_close(fd);
+			return -e;
+		}
+	}
+	return fd;
+}
+
+/* The peer is plain TCP: reconnect plainly and replay what the app sent. */
+void mps_conn_client_fallback(struct mps_conn *c, const char *why)
+{
+	struct mps_subflow *sf = c->sf[0], *nsf;
+	int fd, rc;
+
+	mps_info("conn %s: peer does not speak mptcpshim (%s): reconnecting as plain TCP",
+		 c->peer_str, why);
+	mps_stat_fallback(c, c->nego.timed_out ? MPS_MIB_FB_TIMEOUT : MPS_MIB_FB_PLAIN_SERVER, why);
+	mps_peercache_note((struct sockaddr *)&c->peer, MPS_PEER_PLAIN, mps_now_us(),
+			   (uint64_t)mps_config()->plain_cache_ttl * 1000000u);
+	if (!c->nego.timed_out)
+		/* a plain server answered: its host's other ports (FTP data,
+		 * connect-back ports) are connected to plainly at once */
+		mps_peercache_note_host((struct sockaddr *)&c->peer, mps_now_us(),
+					(uint64_t)mps_config()->plain_cache_ttl * 1000000u);
+	/* the user's next processes connect plainly at once too */
+	mps_peercache_shared_note_plain(mps_config()->peer_cache, (struct sockaddr *)&c->peer,
+					(int64_t)time(NULL), mps_config()->plain_cache_ttl,
+					!c->nego.timed_out);
+	ev_timer_stop(c->loop, &c->nego_timer);
+	mps_sf_conn_del(c, sf);
+	mps_sf_close_probe(c->loop, sf);
+	c->rx_mode = RX_PLAIN;
+	c->tx_mode = TX_PLAIN;
+	c->snd_nxt = c->snd_una = c->sb.una; /* nothing was ACKed: replay from the start */
+	/* our DATA_FIN (if framed) is framed again */
+	mps_conn_set_state(c, mps_conn_state_with(0, 0, mps_conn_rcv_fin(c)));
+	fd = mps_conn_tcp_socket(c);
+	if (fd < 0) {
+		mps_conn_abort(c, 0, 0, "plain reconnect: cannot create a socket");
+		return;
+	}
+	nsf = mps_sf_attach_new(c, fd, SF_CONNECTING);
+	if (!nsf) {
+		mps_conn_abort(c, 0, 0, "plain reconnect: out of memory");
+		return;
+	}
+	nsf->remote = c->peer;
+	rc = mps_real.connect(fd, (struct sockaddr *)&c->peer, c->peer_len);
+	if (rc == 0 || errno == EINPROGRESS) {
+		ev_io_set(&c->conn_w, fd, EV_WRITE);
+		ev_io_start(c->loop, &c->conn_w);
+		return;
+	}
+	mps_conn_abort(c, 0, 0, "plain reconnect failed");
+}
+
+/* The connection is up for the app (TCP's connect completed; through a
+ * gateway, its GWREPLY said so). */
+void mps_conn_app_connected(struct mps_conn *c)
+{
+	if (c->gw && c->nsf) {
+		/* getsockname: the address the gateway sees */
+		socklen_t len = sizeof(c->sock->local);
+
+		pthread_mutex_lock(&c->sock->lock);
+		if (mps_real.getsockname(c->sf[0]->fd, (struct sockaddr *)&c->sock->local, &len) == 0)
+			c->sock->local_len = len;
+		pthread_mutex_unlock(&c->sock->lock);
+	}
+	atomic_store(&c->sock->state, MPS_SS_CONNECTED);
+	mps_conn_drain_filler(c, 0);
+	if (c->app_dup >= 0) {
+		mps_grow_pair_buffer(c->app_dup);
+		mps_ifd_close(c->app_dup);
+		c->app_dup = -1;
+	}
+}
+
+/* ------------------------------------------------------------- start */
+
+static int has_line_break(uint64_t v, int nbytes)
+{
+	int i;
+
+	for (i = 0; i < nbytes; i++, v >>= 8)
+		if ((v & 0xff) == '\n' || (v & 0xff) == '\r')
+			return 1;
+	return 0;
+}
+
+static uint32_t hello_wnd(uint32_t wnd)
+{
+	while (has_line_break(wnd, 4) && wnd > MPS_MIN_WND)
+		wnd -= 1u << 16;
+	return wnd;
+}
+
+static void conn_begin(struct ev_loop *loop, void *arg)
+{
+	struct mps_conn *c = arg;
+	struct mps_subflow *sf = c->sf[0];
+	socklen_t len = sizeof(sf->local);
+
+	c->loop = loop;
+	mps_conn_reaper_arm(loop);
+	c->next = g_conns;
+	if (g_conns)
+		g_conns->prev = c;
+	g_conns = c;
+	mps_stat_new(c);
+	if (mps_conn_hup_watch(c) != 0) {
+		mps_conn_abort(c, MPS_CR_INTERNAL, 0, "cannot watch the app's descriptor");
+		return;
+	}
+	if (c->role == MPS_CLIENT) {
+		if (c->gw) {
+			mps_gwconn_attempt(c);
+			return;
+		}
+		if (atomic_load(&c->sock->state) == MPS_SS_CONNECTING) {
+			ev_io_start(loop, &c->conn_w);
+			return;
+		}
+		client_established(c);
+		return;
+	}
+	/* Server: wait for the client's first bytes; hold the app's. */
+	mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
+	sf->rtt_us = mps_conn_tcp_rtt_us(sf->fd);
+	if (c->gw) {
+		/* a gateway listener's: an authenticated request in time, or
+		 * closed without a byte back; no banner window (the daemon
+		 * speaks only after its reply) */
+		ev_timer_set(&c->gw_timer, mps_gw_auth_timeout(), 0.);
+		ev_timer_start(loop, &c->gw_timer);
+		ev_io_start(loop, &sf->rio);
+		return;
+	}
+	ev_timer_set(&c->nego_timer, mps_nego_banner_window_us(sf->rtt_us) / 1e6, 0.);
+	ev_timer_start(loop, &c->nego_timer);
+	ev_io_start(loop, &sf->rio);
+}
+
+int mps_conn_start(const struct mps_conn_params *p)
+{
+	const struct mps_config *cfg = mps_config();
+	struct mps_conn *c = calloc(1, sizeof(*c));
+	struct mps_sock *s = p->sock;
+	struct mps_subflow *sf;
+	uint64_t idsn;
+	int rc;
+
+	if (!c)
+		return -ENOMEM;
+	sf = mps_sf_alloc(NULL, p->tcp_fd, p->role == MPS_SERVER ? SF_NEGO : SF_CONNECTING);
+	if (!sf) {
+		free(c);
+		return -ENOMEM;
+	}
+	c->role = p->role;
+	c->sock = s;
+	c->app_fd = p->shim_fd;
+	c->filler = p->filler;
+	c->app_dup = p->app_dup;
+	c->peer = s->peer;
+	c->peer_len = s->peer_len;
+	c->bound = p->bound;
+	c->bind_addr = p->local;
+	c->bind_len = p->local_len;
+	c->gw = p->gw != 0;
+	c->gw_wait = c->gw;
+	mps_addr_str(&c->peer, c->peer_str, sizeof(c->peer_str));
+	c->sched.ops = mps_sched_find(mps_set_sched_name() ? mps_set_sched_name() : cfg->scheduler);
+	if (!c->sched.ops)
+		c->sched.ops = mps_sched_find("default");
+	c->sf[0] = sf;
+	c->nsf = 1;
+	c->next_sf_id = 1;
+	sf->c = c;
+	sf->id = 1;
+	sf->remote = s->peer;
+	steer_start(c); /* the policy file: scheduler, interfaces, backup */
+	c->rx_mode = RX_NEGO;
+	c->rcv_wnd_max = (uint32_t)MPS_MIN(cfg->sndbuf, (size_t)UINT32_MAX);
+	if (c->rcv_wnd_max < MPS_MIN_WND)
+		c->rcv_wnd_max = MPS_MIN_WND;
+	c->rcv_wnd_max = hello_wnd(c->rcv_wnd_max & ~0xffffu);
+	mps_sendbuf_init(&c->rxq, 0, c->rcv_wnd_max);
+	mps_ofo_init(&c->ofo, c->rcv_wnd_max, 0);
+	if (p->role == MPS_CLIENT) {
+		/* A client's HELLO may reach a plain, line-oriented server:
+		 * with no CR or LF in it (kex redraws the public value, and
+		 * hello_wnd rounds the window), such a server never sees a
+		 * complete line (and so never acts on it). */
+		const uint8_t *psk = p->kex_psk;
+		uint8_t gwpsk[MPS_KEX_PSK_LEN];
+
+		/* through a gateway: its key authenticates the exchange (no
+		 * key: no PSK, and the request fails in client_established) */
+		if (p->gw && !psk && mps_gw_client_psk(gwpsk) == 0)
+			psk = gwpsk;
+		rc = mps_kex_client_begin(&c->kex, psk, NULL, NULL);
+		mps_kex_wipe(gwpsk, sizeof(gwpsk));
+		if (rc) {
+			free(sf->rbuf);
+			free(sf);
+			free(c);
+			return rc;
+		}
+		/* our first flight goes before the server's public value is
+		 * known: the IDSN comes from ours (kex.h) */
+		idsn = mps_kex_idsn_c(c->kex.kp.pub);
+		c->tx_mode = TX_MP;
+		c->snd_start = c->snd_nxt = c->snd_una = c->snd_max = idsn + 1;
+		mps_sendbuf_init(&c->sb, c->snd_start, cfg->sndbuf);
+		/* First flight, before the server's window is known: the minimum
+		 * window towards a known shim; nothing towards an unknown peer,
+		 * which may be a plain server that would act on app bytes
+		 * arriving behind our HELLO (and then again on the replay). */
+		c->known_shim = p->peer_known_shim;
+		c->first_flight = p->peer_known_shim ? MPS_MIN_WND : FIRST_FLIGHT_UNKNOWN;
+		c->snd_edge = c->snd_start + c->first_flight;
+	} else {
+		c->tx_mode = TX_HOLD;
+		mps_sendbuf_init(&c->sb, 0, cfg->sndbuf);
+	}
+	mps_nego_init(&c->nego, p->role);
+
+	ev_io_init(&c->app_r, mps_dss_tx_app_on_read, c->app_fd, EV_READ);
+	c->app_r.data = c;
+	ev_io_init(&c->app_w, mps_dss_rx_app_on_write, c->app_fd, EV_WRITE);
+	c->app_w.data = c;
+	ev_io_init(&c->conn_w, conn_on_connected, sf->fd, EV_WRITE);
+	c->conn_w.data = c;
+	ev_init(&c->ack_timer, mps_dss_rx_ack_on_timer);
+	c->ack_timer.data = c;
+	ev_init(&c->wnd_timer, mps_dss_rx_wnd_on_timer);
+	c->wnd_timer.data = c;
+	ev_init(&c->nego_timer, mps_mpcap_nego_on_timer);
+	c->nego_timer.data = c;
+	ev_init(&c->hello_timer, mps_mpcap_hello_on_timer);
+	c->hello_timer.data = c;
+	ev_init(&c->fin_timer, mps_dss_tx_fin_on_timer);
+	c->fin_timer.data = c;
+	ev_init(&c->outage_timer, mps_resil_outage_on_timer);
+	c->outage_timer.data = c;
+	ev_init(&c->rejoin_timer, mps_resil_rejoin_on_timer);
+	c->rejoin_timer.data = c;
+	ev_init(&c->pm_timer, mps_path_pm_on_timer);
+	c->pm_timer.data = c;
+	ev_init(&c->park_timer, mps_sf_park_on_timer);
+	c->park_timer.data = c;
+	ev_init(&c->watchdog, mps_resil_watchdog_on_timer);
+	c->watchdog.data = c;
+	ev_init(&c->stale_tick, mps_resil_stale_on_tick);
+	c->stale_tick.data = c;
+	ev_init(&c->gw_timer, mps_gwconn_on_timer);
+	c->gw_timer.data = c;
+
+	pthread_mutex_lock(&s->lock);
+	s->conn = c;
+	pthread_mutex_unlock(&s->lock);
+	mps_sock_get(s);
+
+	c->start_cmd.fn = conn_begin;
+	c->start_cmd.arg = c;
+	rc = mps_loop_submit(&c->start_cmd);
+	if (rc) {
+		pthread_mutex_lock(&s->lock);
+		s->conn = NULL;
+		pthread_mutex_unlock(&s->lock);
+		mps_sock_put(s);
+		mps_sendbuf_free(&c->sb);
+		mps_sendbuf_free(&c->rxq);
+		free(sf->rbuf);
+		free(sf);
+		free(c);
+		return rc;
+	}
+	return 0;
+}

@@ -1,0 +1,564 @@
+/* dss_rx.c - the DSS receive side (RFC 8684 3.3): frames decoded from a
+ * subflow's bytes, in-order payloads written to the app (reassembly and
+ * the DATA_FIN rules are dss_rcv.c's, the out-of-order queue ofo.c's), the
+ * data ACKs and the receive window we advertise, the app's end closing.
+ * Shim thread only.
+ *
+ * Data path: read into the subflow's buffer (subflow.c), decode frames in
+ * place, writev the in-order payloads straight to app_fd; data ahead of a
+ * gap (another subflow is behind) waits in the out-of-order queue, what
+ * the app cannot take now in rxq.  No per-byte work, no lock. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "conn_int.h"
+#include "mptcpshim/util.h"
+#include "mptcpshim/gateway.h"
+#include "mptcpshim/log.h"
+#include "mptcpshim/real.h"
+
+#define ACK_EVERY (64u * 1024u)     /* send a standalone ACK after this much */
+#define ACK_DELAY 0.002             /* ... or after this long, seconds */
+#define FIN_WAIT_TIMEOUT 60.0       /* app closed: wait this long for the peer's FIN */
+
+/* ------------------------------------------------------------ data ACKs and the window */
+
+/* Carry ack in the last queued frame that has not started on the wire,
+ * if it is an ACK or a DATA frame with the ACK flag.  1 if done. */
+static int ack_piggyback(struct mps_subflow *sf, uint64_t ack, uint32_t wnd)
+{
+	struct mps_seg *last;
+
+	if (sf->nseg == 0 || (sf->nseg == 1 && sf->seg_done > 0))
+		return 0;
+	last = &sf->seg[sf->nseg - 1];
+	if (last->is_ack) {
+		mps_frame_put_ack(last->hdr, ack, wnd);
+		return 1;
+	}
+	if (last->hlen == MPS_DATA_HDR_LEN && last->hdr[0] == MPS_F_DATA &&
+	    (last->hdr[1] & MPS_DF_ACK)) {
+		mps_put64(last->hdr + 12, ack);
+		mps_put32(last->hdr + 20, wnd);
+		return 1;
+	}
+	return 0;
+}
+
+/* The receive window we can advertise now. */
+uint32_t mps_dss_rx_adv_wnd(const struct mps_conn *c)
+{
+	size_t held = (size_t)(c->rxq.end - c->rxq.una);
+
+	return held >= c->rcv_wnd_max ? 0 : (uint32_t)(c->rcv_wnd_max - held);
+}
+
+static int rxq_empty(const struct mps_conn *c) { return c->rxq.una == c->rxq.end; }
+
+void mps_dss_rx_note_ack_sent(struct mps_conn *c)
+{
+	c->ack_sent = c->rcv_nxt;
+	c->wnd_sent = mps_dss_rx_adv_wnd(c);
+	if (mps_dsn_lt(c->rcv_edge, c->ack_sent + c->wnd_sent))
+		c->rcv_edge = c->ack_sent + c->wnd_sent;
+	ev_timer_stop(c->loop, &c->ack_timer);
+}
+
+static struct mps_subflow *ack_subflow(struct mps_conn *c)
+{
+	if (c->ack_sf && mps_sf_usable(c->ack_sf))
+		return c->ack_sf;
+	return mps_sf_best_usable(c);
+}
+
+static void send_ack_on(struct mps_conn *c, struct mps_subflow *sf)
+{
+	uint8_t fr[MPS_ACK_LEN];
+
+	if (c->rx_mode != RX_MP || c->tx_mode != TX_MP || !sf)
+		return;
+	if (!ack_piggyback(sf, c->rcv_nxt, mps_dss_rx_adv_wnd(c))) {
+		mps_frame_put_ack(fr, c->rcv_nxt, mps_dss_rx_adv_wnd(c));
+		if (mps_sf_queue_ctl(sf, fr, sizeof(fr)) != 0) {
+			/* Queue full and nothing to ride on: try again soon. */
+			if (!ev_is_active(&c->ack_timer)) {
+				ev_timer_set(&c->ack_timer, ACK_DELAY, 0.);
+				ev_timer_start(c->loop, &c->ack_timer);
+			}
+			return;
+		}
+	}
+	mps_dss_rx_note_ack_sent(c);
+	mps_sf_flush(c, sf);
+}
+
+void mps_conn_send_ack(struct mps_conn *c) { send_ack_on(c, ack_subflow(c)); }
+
+void mps_dss_rx_ack_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct mps_conn *c = w->data;
+
+	if (c->ack_sent != c->rcv_nxt || c->wnd_sent != mps_dss_rx_adv_wnd(c))
+		mps_conn_send_ack(c);
+}
+
+/* The window update on every usable subflow (a write failure only marks
+ * its subflow: the array does not change under the loop). */
+static void send_ack_all(struct mps_conn *c)
+{
+	int i;
+
+	for (i = 0; i < c->nsf && !mps_conn_closed(c); i++)
+		if (mps_sf_usable(c->sf[i]))
+			send_ack_on(c, c->sf[i]);
+}
+
+#define WND_RESEND_FIRST 0.5 /* seconds; doubles */
+#define WND_RESEND_MAX 8.0
+
+/* The peer may be blocked on our window: one lost update (on a path that
+ * died silently: only the peer may know) would stall the connection for
+ * good, as the sender has nothing outstanding to time out on.  So the
+ * update goes on every subflow, and again while no new data arrives. */
+static void wnd_reopened(struct mps_conn *c)
+{
+	send_ack_all(c);
+	c->wnd_rcv_nxt = c->rcv_nxt;
+	c->wnd_backoff = WND_RESEND_FIRST;
+	ev_timer_set(&c->wnd_timer, c->wnd_backoff, 0.);
+	ev_timer_start(c->loop, &c->wnd_timer);
+}
+
+void mps_dss_rx_wnd_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct mps_conn *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	/* data came (the update got through), the stream ended, or the
+	 * window closed again: nothing to repeat */
+	if (mps_conn_closed(c) || c->rx_mode != RX_MP || c->rcv_nxt != c->wnd_rcv_nxt || mps_conn_rcv_fin(c) ||
+	    mps_dss_rx_adv_wnd(c) < c->rcv_wnd_max / 4)
+		return;
+	send_ack_all(c);
+	c->wnd_backoff *= 2;
+	if (c->wnd_backoff <= WND_RESEND_MAX) {
+		ev_timer_set(&c->wnd_timer, c->wnd_backoff, 0.);
+		ev_timer_start(c->loop, &c->wnd_timer);
+	}
+}
+
+/* rcv_nxt moved: ACK now when much is unacknowledged or the stream ended,
+ * else soon (piggybacked on data if any leaves first). */
+static void ack_update(struct mps_conn *c)
+{
+	uint32_t wnd = mps_dss_rx_adv_wnd(c);
+
+	if (c->rx_mode != RX_MP || mps_conn_closed(c))
+		return;
+	/* The window opened (the app drained rxq): tell the peer at once if
+	 * it grew by a quarter, as it may be waiting for exactly that. */
+	if (wnd > c->wnd_sent && wnd - c->wnd_sent >= c->rcv_wnd_max / 4) {
+		if (c->wnd_sent < c->rcv_wnd_max / 4)
+			wnd_reopened(c); /* it was nearly closed: the peer may be blocked */
+		else
+			mps_conn_send_ack(c);
+		return;
+	}
+	if (c->ack_sent == c->rcv_nxt)
+		return;
+	if (c->rcv_nxt - c->ack_sent >= ACK_EVERY || mps_conn_rcv_fin(c))
+		mps_conn_send_ack(c);
+	else if (!ev_is_active(&c->ack_timer)) {
+		ev_timer_set(&c->ack_timer, ACK_DELAY, 0.);
+		ev_timer_start(c->loop, &c->ack_timer);
+	}
+}
+
+/* ------------------------------------------------------------- receive
+ * MP mode never stops reading its subflows: ACKs travel in-band behind
+ * data, so a receiver that stopped reading when its app is slow would
+ * never see the ACKs that let its own sender go on (both apps echoing
+ * deadlock that way).  In-order bytes go straight to the app; what the app
+ * cannot take now waits in rxq, which the advertised window bounds. */
+
+/* Write to the app.  Bytes written (0 when its buffer is full), or -1 when
+ * the app is gone (c is then aborted). */
+static ssize_t app_write(struct mps_conn *c, struct iovec *iov, int n)
+{
+	ssize_t w;
+
+	do
+		w = mps_real.writev(c->app_fd, iov, n);
+	while (w < 0 && errno == EINTR);
+	if (w > 0)
+		mps_stat(c, NULL, MPS_MIB_BYTES_RECEIVED, (uint64_t)w);
+	if (w >= 0)
+		return w;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return 0;
+	/* EPIPE/ECONNRESET: the app closed; data it will never read. */
+	mps_info("conn %s: resetting: the app closed with data for it unread (%s), as TCP does",
+	         c->peer_str, strerror(errno));
+	mps_conn_abort(c, MPS_CR_ABORT, 1, NULL);
+	return -1;
+}
+
+/* The app sees EOF once every byte before the DATA_FIN is in its hands. */
+static void fin_to_app(struct mps_conn *c)
+{
+	if (mps_conn_rcv_fin(c) && !c->fin_delivered && rxq_empty(c)) {
+		c->fin_delivered = 1;
+		shutdown(c->app_fd, SHUT_WR);
+		mps_dbg("conn %s: peer finished sending", c->peer_str);
+	}
+}
+
+void mps_conn_rcv_fin_reached(struct mps_conn *c)
+{
+	mps_conn_set_state(c, mps_conn_state_with(mps_conn_fin_sent(c), mps_conn_fin_acked(c), 1));
+	ev_timer_stop(c->loop, &c->fin_timer);
+	fin_to_app(c);
+}
+
+static int rxq_append(struct mps_conn *c, const uint8_t *p, size_t len)
+{
+	if (mps_sendbuf_space(&c->rxq) < len) {
+		mps_conn_abort(c, MPS_CR_PROTOCOL, 1, "protocol: peer exceeded the receive window");
+		return -1;
+	}
+	while (len > 0) {
+		struct iovec iov[4];
+		int n = mps_sendbuf_reserve(&c->rxq, iov, 4, len), i;
+		size_t done = 0;
+
+		if (n <= 0) {
+			mps_conn_abort(c, MPS_CR_INTERNAL, 1, "out of memory");
+			return -1;
+		}
+		for (i = 0; i < n; i++) {
+			memcpy(iov[i].iov_base, p + done, iov[i].iov_len);
+			done += iov[i].iov_len;
+		}
+		mps_sendbuf_commit(&c->rxq, done);
+		p += done;
+		len -= done;
+	}
+	return 0;
+}
+
+struct batch {
+	struct iovec iov[64];
+	int n;
+};
+
+/* Hand accepted in-order bytes on: to the app directly when nothing waits
+ * before them, the rest into rxq.  0, or -1 when c died. */
+static int batch_flush(struct mps_conn *c, struct batch *b)
+{
+	ssize_t w = 0;
+	int i;
+
+	if (b->n == 0)
+		return 0;
+	if (rxq_empty(c)) {
+		w = app_write(c, b->iov, b->n);
+		if (w < 0)
+			return -1;
+	}
+	for (i = 0; i < b->n; i++) {
+		size_t len = b->iov[i].iov_len;
+
+		if ((size_t)w >= len) {
+			w -= (ssize_t)len;
+			continue;
+		}
+		if (rxq_append(c, (const uint8_t *)b->iov[i].iov_base + w, len - (size_t)w))
+			return -1;
+		w = 0;
+	}
+	b->n = 0;
+	if (!rxq_empty(c))
+		ev_io_start(c->loop, &c->app_w);
+	return 0;
+}
+
+static int batch_add(struct mps_conn *c, struct batch *b, const uint8_t *p, size_t len)
+{
+	if (b->n == (int)MPS_ARRAY_SIZE(b->iov) && batch_flush(c, b))
+		return -1;
+	b->iov[b->n].iov_base = (void *)p;
+	b->iov[b->n++].iov_len = len;
+	return 0;
+}
+
+struct deliver_ctx {
+	struct mps_conn *c;
+	struct batch *b;
+};
+
+/* mps_dss_rcv_data's delivery: into the batch (nonzero when c died). */
+static int deliver_to_batch(void *ctx, const uint8_t *p, size_t len)
+{
+	struct deliver_ctx *dc = ctx;
+
+	return batch_add(dc->c, dc->b, p, len);
+}
+
+static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
+{
+	struct batch b;
+	int dup = 0, nframes = 0, more = 0;
+
+	b.n = 0;
+	while (!mps_conn_closed(c)) {
+		struct mps_frame f;
+		const char *why = NULL;
+		char msg[128];
+		int rc;
+
+		/* A peer's frames cost per frame (one-byte DATA frames:
+		 * 10,000 in a read): the rest waits for the next iteration,
+		 * after the other connections. */
+		if (nframes++ == RX_FRAME_BUDGET) {
+			more = sf->roff < sf->rlen;
+			break;
+		}
+		rc = mps_frame_decode(sf->rbuf + sf->roff, sf->rlen - sf->roff, &f, &why);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			if (batch_flush(c, &b))
+				return;
+			snprintf(msg, sizeof(msg), "protocol: %s", why);
+			mps_conn_abort(c, MPS_CR_PROTOCOL, 1, msg);
+			return;
+		}
+		sf->peer_live = 1; /* the peer sends on it: it counts it */
+		switch (f.type) {
+		case MPS_F_DATA: {
+			struct deliver_ctx dc = {c, &b};
+			int was_fin, fin, drc;
+
+			if (c->gw_wait && c->role == MPS_CLIENT) {
+				mps_conn_abort(c, MPS_CR_PROTOCOL, 1, "gateway: DATA before GWREPLY");
+				return;
+			}
+			if ((f.flags & MPS_DF_ACK) && mps_dss_tx_handle_ack(c, f.u.data.ack, f.u.data.wnd))
+				return;
+			was_fin = fin = mps_conn_rcv_fin(c);
+			drc = mps_dss_rcv_data(&c->dss, &c->ofo, &c->rcv_nxt, &fin,
+					       c->rcv_edge, &f.u.data, (f.flags & MPS_DF_FIN) != 0,
+					       deliver_to_batch, &dc, &why);
+			if (drc == -ECANCELED)
+				return; /* c died delivering */
+			if (drc < 0) {
+				if (batch_flush(c, &b))
+					return;
+				if (drc == -ENOSPC)
+					snprintf(msg, sizeof(msg),
+						 "protocol: peer's %s (%zu out-of-order ranges, the cap)",
+						 why, c->ofo.nsegs);
+				else
+					snprintf(msg, sizeof(msg), "protocol: %s", why);
+				if (drc == -ENOMEM)
+					mps_conn_abort(c, MPS_CR_INTERNAL, 1, "out of memory");
+				else
+					mps_conn_abort(c, MPS_CR_PROTOCOL, 1, msg);
+				return;
+			}
+			if (drc == 1)
+				dup = 1;
+			if (fin && !was_fin) {
+				mps_conn_set_state(c, mps_conn_state_with(mps_conn_fin_sent(c),
+									  mps_conn_fin_acked(c), 1));
+				ev_timer_stop(c->loop, &c->fin_timer);
+			}
+			break;
+		}
+		case MPS_F_ACK:
+			if (mps_dss_tx_handle_ack(c, f.u.ack.ack, f.u.ack.wnd))
+				return;
+			break;
+		case MPS_F_ADD_ADDR:
+		case MPS_F_REMOVE_ADDR:
+			if (c->role != MPS_CLIENT) {
+				batch_flush(c, &b);
+				mps_conn_abort(c, MPS_CR_PROTOCOL, 1, "protocol: address frame sent to a server");
+				return;
+			}
+			if (f.type == MPS_F_ADD_ADDR)
+				mps_path_pm_on_add_addr(c, &f.u.addr);
+			else
+				mps_path_pm_on_remove_addr(c, f.u.addr.addr_id);
+			break;
+		case MPS_F_PRIO:
+			sf->backup = (f.u.prio & MPS_PF_BACKUP) != 0;
+			mps_info("conn %s: subflow %d is %s", c->peer_str, sf->id,
+				 sf->backup ? "a backup" : "no longer a backup");
+			break;
+		case MPS_F_GWREPLY:
+			if (batch_flush(c, &b))
+				return;
+			if (mps_gwconn_client_reply(c, f.u.gw.msg, f.u.gw.len))
+				return; /* c is gone */
+			break;
+		case MPS_F_CLOSE:
+			if (batch_flush(c, &b))
+				return;
+			mps_info("conn %s: peer aborted the connection (reason %u)", c->peer_str,
+				 f.u.reason);
+			mps_conn_abort(c, 0, 0, NULL);
+			return;
+		default:
+			if (batch_flush(c, &b))
+				return;
+			snprintf(msg, sizeof(msg), "protocol: unexpected %s frame",
+				 mps_frame_type_name(f.type));
+			mps_conn_abort(c, MPS_CR_PROTOCOL, 1, msg);
+			return;
+		}
+		sf->roff += (size_t)rc;
+	}
+	if (batch_flush(c, &b))
+		return;
+	mps_ofo_advance(&c->ofo, c->rcv_nxt); /* only now: the batch pointed into it */
+	fin_to_app(c);
+	if (dup)
+		mps_conn_send_ack(c); /* at once, even if rcv_nxt did not move */
+	else
+		ack_update(c);
+	if (more && !mps_conn_closed(c) && !ev_is_active(&sf->rx_more)) {
+		ev_timer_set(&sf->rx_more, 0., 0.);
+		ev_timer_start(c->loop, &sf->rx_more);
+	}
+}
+
+/* Plain mode: raw bytes, and plain TCP flow control (stop reading the
+ * subflow while the app is full). */
+static void rx_plain(struct mps_conn *c, struct mps_subflow *sf)
+{
+	while (sf->roff < sf->rlen) {
+		struct iovec iov = {sf->rbuf + sf->roff, sf->rlen - sf->roff};
+		ssize_t w = app_write(c, &iov, 1);
+
+		if (w < 0)
+			return;
+		if (w == 0) {
+			c->rx_blocked = 1;
+			ev_io_stop(c->loop, &sf->rio);
+			ev_io_start(c->loop, &c->app_w);
+			return;
+		}
+		sf->roff += (size_t)w;
+	}
+}
+
+void mps_conn_rx_process(struct mps_conn *c, struct mps_subflow *sf)
+{
+	if (c->rx_mode == RX_MP)
+		rx_mp(c, sf);
+	else if (c->rx_mode == RX_PLAIN)
+		rx_plain(c, sf);
+	if (mps_conn_closed(c) || sf->state == SF_DEAD)
+		return;
+	/* Keep a partial frame at the front for the next read. */
+	if (sf->roff == sf->rlen)
+		sf->roff = sf->rlen = 0;
+	else if (sf->roff > 0 && RBUF_SIZE - sf->rlen < MPS_FRAME_MAX) {
+		memmove(sf->rbuf, sf->rbuf + sf->roff, sf->rlen - sf->roff);
+		sf->rlen -= sf->roff;
+		sf->roff = 0;
+	}
+	mps_conn_push(c);
+	if (mps_conn_closed(c))
+		return;
+	mps_conn_app_update_read(c);
+	mps_conn_check_done(c);
+}
+
+/* The app can take more: drain rxq (MP) or resume the plain relay. */
+void mps_dss_rx_app_on_write(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct mps_conn *c = w->data;
+
+	if (c->rx_mode != RX_MP) {
+		struct mps_subflow *sf = c->nsf ? c->sf[0] : NULL;
+
+		ev_io_stop(loop, w);
+		c->rx_blocked = 0;
+		if (!sf)
+			return;
+		mps_conn_rx_process(c, sf);
+		if (!mps_conn_closed(c) && !c->rx_blocked && sf->fd >= 0)
+			ev_io_start(loop, &sf->rio);
+		return;
+	}
+	while (!rxq_empty(c)) {
+		struct iovec iov[16];
+		uint64_t dsn = c->rxq.una;
+		int n = 0;
+		ssize_t wr;
+
+		while (n < 16 && mps_dsn_lt(dsn, c->rxq.end)) {
+			const uint8_t *p;
+			size_t len = mps_sendbuf_peek(&c->rxq, dsn, SIZE_MAX, &p);
+
+			if (len == 0)
+				break;
+			iov[n].iov_base = (void *)p;
+			iov[n++].iov_len = len;
+			dsn += len;
+		}
+		wr = app_write(c, iov, n);
+		if (wr < 0)
+			return;
+		if (wr == 0)
+			return; /* still full: stay armed */
+		mps_sendbuf_ack(&c->rxq, c->rxq.una + (uint64_t)wr);
+	}
+	ev_io_stop(loop, w);
+	fin_to_app(c);
+	ack_update(c); /* the window opened */
+	mps_conn_check_done(c);
+}
+
+/* Every app descriptor is closed (or errored). */
+void mps_dss_rx_app_hup(struct mps_conn *c)
+{
+	c->app_closed = 1;
+	mps_dbg("conn %s: app closed", c->peer_str);
+	if (atomic_load(&c->sock->linger0)) {
+		/* close() with SO_LINGER {1, 0}: an abortive close, as TCP's RST. */
+		mps_info("conn %s: resetting: the app closed with SO_LINGER {1, 0}", c->peer_str);
+		mps_conn_abort(c, MPS_CR_ABORT, 1, NULL);
+		return;
+	}
+	if (c->rx_blocked || !rxq_empty(c)) {
+		/* Data for the app that it will never read: TCP answers with RST. */
+		mps_info("conn %s: resetting: the app closed with %llu received bytes unread%s, "
+		         "as TCP does",
+		         c->peer_str, (unsigned long long)(c->rxq.end - c->rxq.una),
+		         c->rx_blocked ? " (and more in a subflow)" : "");
+		mps_conn_abort(c, MPS_CR_ABORT, 1, NULL);
+		return;
+	}
+	/* Drain what the app wrote before closing; EOF then ends our stream. */
+	if (!c->app_eof) {
+		if (c->tx_mode == TX_HOLD)
+			c->window_expired = 1;
+		mps_conn_app_update_read(c);
+		ev_feed_event(c->loop, &c->app_r, EV_READ);
+	}
+	if (!mps_conn_rcv_fin(c)) {
+		ev_timer_set(&c->fin_timer, FIN_WAIT_TIMEOUT, 0.);
+		ev_timer_start(c->loop, &c->fin_timer);
+	}
+	mps_conn_check_done(c);
+}

@@ -1,0 +1,484 @@
+/* gwconn.c - a connection through the gateway (docs/DESIGN.md section 10).
+ *
+ * Client: connect() goes to a gateway (MPTCPSHIM_GATEWAY): subflow 1 is
+ * connected to each configured gateway in turn, the GWREQ rides with the
+ * HELLO, and the app's connect() completes with the GWREPLY (or fails with
+ * its errno); no gateway left: MPTCPSHIM_GATEWAY_FALLBACK.  Server (an
+ * accepted connection on a gateway listener): the bytes after the client's
+ * HELLO must be one GWREQ whose AUTH verifies before the HELLO_ACK goes
+ * out; the daemon's answer goes back as GWREPLY (mps_conn_gw_reply, app
+ * thread).  Shim thread only, but mps_conn_gw_reply. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "conn_int.h"
+#include "mptcpshim/gateway.h"
+#include "mptcpshim/log.h"
+#include "mptcpshim/loop.h"
+#include "mptcpshim/real.h"
+#include "mptcpshim/util.h"
+
+#define GW_ATTEMPT_TIMEOUT 5.0      /* client: a gateway's TCP handshake and HELLO_ACK */
+#define GW_REPLY_TIMEOUT 90.0       /* client: then its GWREPLY (it bounds its own connect) */
+
+/* Queue a frame held in c->gw_frame (a segment points into it until it is
+ * written: it is freed with the connection). */
+static int gw_queue_frame(struct mps_conn *c, struct mps_subflow *sf, const uint8_t *fr,
+			  size_t len)
+{
+	struct mps_seg *seg;
+	uint8_t *copy = malloc(len);
+
+	if (!copy)
+		return -1;
+	memcpy(copy, fr, len);
+	seg = mps_sf_seg_add(sf);
+	if (!seg) {
+		free(copy);
+		return -1;
+	}
+	free(c->gw_frame); /* a dropped attempt's: its segments went with it */
+	c->gw_frame = copy;
+	memcpy(seg->hdr, copy, MPS_HDR_LEN);
+	seg->hlen = MPS_HDR_LEN;
+	seg->payload = copy + MPS_HDR_LEN;
+	seg->plen = (uint32_t)(len - MPS_HDR_LEN);
+	sf->queued += len;
+	return 0;
+}
+
+int mps_gwconn_queue_request(struct mps_conn *c, struct mps_subflow *sf)
+{
+	uint8_t fr[MPS_HDR_LEN + MPS_GWREQ_MSG_MAX];
+	int n = mps_gw_client_request((struct sockaddr *)&c->peer, c->kex.kp.pub, fr, sizeof(fr));
+
+	if (n < 0 || gw_queue_frame(c, sf, fr, (size_t)n)) {
+		/* no key: no gateway can take it (logged once) */
+		c->gw_idx = mps_gwconf()->n;
+		mps_gwconn_failed(c, n == -ENOKEY ? ECONNREFUSED : ENOMEM,
+			  n == -ENOKEY ? "no usable gateway key" : "cannot build the request");
+		return -1;
+	}
+	return 0;
+}
+
+/* No gateway can be used: MPTCPSHIM_GATEWAY_FALLBACK says what then. */
+static void gw_give_up(struct mps_conn *c, int err)
+{
+	static atomic_int told;
+	struct mps_subflow *nsf;
+	int fd, rc;
+
+	if (mps_gwconf()->fallback == MPS_GWF_FAIL) {
+		mps_warn("conn %s: no gateway reachable: connect fails (%s)", c->peer_str,
+			 strerror(err));
+		atomic_store(&c->sock->so_error, err);
+		mps_conn_abort(c, 0, 0, NULL);
+		return;
+	}
+	if (!atomic_exchange(&told, 1))
+		mps_warn("conn %s: no gateway reachable: connecting directly, as plain TCP "
+			 "(MPTCPSHIM_GATEWAY_FALLBACK=direct; said once)",
+			 c->peer_str);
+	else
+		mps_info("conn %s: no gateway reachable: connecting directly", c->peer_str);
+	c->gw = 0;
+	c->gw_wait = 0;
+	ev_timer_stop(c->loop, &c->gw_timer);
+	c->rx_mode = RX_PLAIN;
+	c->tx_mode = TX_PLAIN;
+	c->snd_nxt = c->snd_una = c->sb.una;
+	mps_conn_set_state(c, mps_conn_state_with(0, 0, mps_conn_rcv_fin(c)));
+	fd = mps_conn_tcp_socket(c);
+	if (fd < 0) {
+		atomic_store(&c->sock->so_error, -fd);
+		mps_conn_abort(c, 0, 0, NULL);
+		return;
+	}
+	nsf = mps_sf_attach_new(c, fd, SF_CONNECTING);
+	if (!nsf) {
+		mps_ifd_close(fd);
+		atomic_store(&c->sock->so_error, ENOMEM);
+		mps_conn_abort(c, 0, 0, NULL);
+		return;
+	}
+	nsf->remote = c->peer;
+	rc = mps_real.connect(fd, (struct sockaddr *)&c->peer, c->peer_len);
+	if (rc == 0 || errno == EINPROGRESS) {
+		ev_io_set(&c->conn_w, fd, EV_WRITE);
+		ev_io_start(c->loop, &c->conn_w);
+		return;
+	}
+	atomic_store(&c->sock->so_error, errno);
+	mps_conn_abort(c, 0, 0, NULL);
+}
+
+/* TCP Fast Open (RFC 7413) to the gateway: connect() returns at once and
+ * the first write, HELLO + GWREQ, rides in the SYN once the kernel holds
+ * the gateway's cookie (its first connection fetches one), so the request
+ * costs no round trip of its own.  A replayed SYN's request meets the
+ * gateway's replay cache.  Where the kernel or the gateway does not do
+ * TFO (net.ipv4.tcp_fastopen), this is an ordinary connect.  The write
+ * before the handshake may fail with EINPROGRESS: the subflow writer waits
+ * for writability then, as for EAGAIN. */
+static void gw_fastopen(int fd)
+{
+	int one = 1;
+
+	mps_real.setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof(one));
+}
+
+/* Connect subflow 1 to gateway c->gw_idx, or the next one that can be
+ * tried; none left: gw_give_up. */
+void mps_gwconn_attempt(struct mps_conn *c)
+{
+	const struct mps_gwconf *g = mps_gwconf();
+	int err = ECONNREFUSED;
+
+	while (c->gw_idx < g->n) {
+		struct sockaddr_storage to = g->gw[c->gw_idx];
+		socklen_t tolen = g->gw_len[c->gw_idx];
+		struct mps_subflow *sf = c->nsf ? c->sf[0] : NULL;
+		int fd, rc;
+		char a[64];
+
+		/* The first attempt uses the app's own socket when its family
+		 * fits (an IPv6 socket reaches an IPv4 gateway v4-mapped). */
+		if (sf && sf->state == SF_CONNECTING && !ev_is_active(&c->conn_w) &&
+		    c->gw_idx == 0 && (to.ss_family == c->peer.ss_family ||
+				       (to.ss_family == AF_INET && c->peer.ss_family == AF_INET6))) {
+			if (to.ss_family != c->peer.ss_family) {
+				struct sockaddr_in v4 = *(struct sockaddr_in *)&to;
+				struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&to;
+
+				memset(v6, 0, sizeof(*v6));
+				v6->sin6_family = AF_INET6;
+				v6->sin6_port = v4.sin_port;
+				v6->sin6_addr.s6_addr[10] = v6->sin6_addr.s6_addr[11] = 0xff;
+				memcpy(v6->sin6_addr.s6_addr + 12, &v4.sin_addr, 4);
+				tolen = sizeof(*v6);
+			}
+			fd = sf->fd;
+		} else {
+			if (sf) {
+				mps_sf_conn_del(c, sf);
+				mps_sf_free(c->loop, sf, 1);
+			}
+			ev_io_stop(c->loop, &c->conn_w);
+			mps_nego_init(&c->nego, MPS_CLIENT); /* same keypair, next gateway */
+			fd = mps_conn_tcp_socket_fam(c, to.ss_family, 0);
+			if (fd < 0) {
+				err = -fd;
+				c->gw_idx++;
+				continue;
+			}
+			sf = mps_sf_attach_new(c, fd, SF_CONNECTING);
+			if (!sf) {
+				mps_ifd_close(fd);
+				err = ENOMEM;
+				break;
+			}
+		}
+		sf->remote = to;
+		c->gw_peer = to;
+		gw_fastopen(fd);
+		rc = mps_real.connect(fd, (struct sockaddr *)&to, tolen);
+		if (rc == 0 || errno == EINPROGRESS) {
+			ev_io_set(&c->conn_w, fd, EV_WRITE);
+			ev_io_start(c->loop, &c->conn_w);
+			ev_timer_stop(c->loop, &c->gw_timer);
+			ev_timer_set(&c->gw_timer, GW_ATTEMPT_TIMEOUT, 0.);
+			ev_timer_start(c->loop, &c->gw_timer);
+			mps_dbg("conn %s: through gateway %s", c->peer_str,
+				mps_addr_str(&to, a, sizeof(a)));
+			return;
+		}
+		err = errno;
+		mps_warn("conn %s: gateway %s: %s", c->peer_str, mps_addr_str(&to, a, sizeof(a)),
+			 strerror(err));
+		c->gw_idx++;
+		/* the next attempt needs a new socket: this one failed */
+		if (c->nsf && c->sf[0]->fd == fd)
+			c->sf[0]->state = SF_NEGO;
+	}
+	if (c->nsf) {
+		struct mps_subflow *sf = c->sf[0];
+
+		mps_sf_conn_del(c, sf);
+		mps_sf_free(c->loop, sf, 1);
+	}
+	ev_io_stop(c->loop, &c->conn_w);
+	gw_give_up(c, err);
+}
+
+/* The gateway tried now failed before its HELLO_ACK: the next one. */
+void mps_gwconn_failed(struct mps_conn *c, int err, const char *why)
+{
+	char a[64];
+
+	if (c->rx_mode != RX_NEGO) {
+		/* it took the request: the answer is final */
+		atomic_store(&c->sock->so_error, err);
+		mps_warn("conn %s: gateway %s: %s", c->peer_str,
+			 mps_addr_str(&c->gw_peer, a, sizeof(a)), why);
+		mps_conn_abort(c, 0, 0, NULL);
+		return;
+	}
+	mps_warn("conn %s: gateway %s: %s (%s)", c->peer_str,
+		 mps_addr_str(&c->gw_peer, a, sizeof(a)), why, strerror(err));
+	ev_timer_stop(c->loop, &c->gw_timer);
+	ev_io_stop(c->loop, &c->conn_w);
+	if (c->nsf)
+		c->sf[0]->state = SF_NEGO; /* not reused */
+	c->gw_idx++;
+	mps_gwconn_attempt(c);
+}
+
+static void gw_refuse(struct mps_conn *c, const char *why)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "gateway: request refused, nothing sent back: %s", why);
+	mps_conn_abort(c, 0, 0, msg);
+}
+
+/* Gateway: the bytes after the client's HELLO must be one GWREQ whose
+ * AUTH verifies; then (only then) the HELLO_ACK goes out. */
+static void gw_server_request(struct mps_conn *c, struct mps_subflow *sf)
+{
+	const uint8_t *p = sf->rbuf + MPS_HELLO_LEN;
+	size_t n = sf->rlen - MPS_HELLO_LEN;
+	struct mps_gwinfo *info;
+	struct mps_frame f;
+	const char *why = "?";
+	char msg[160], d[300];
+	uint8_t psk[MPS_KEX_PSK_LEN];
+	int rc, rc2;
+
+	rc = mps_frame_decode(p, n, &f, &why);
+	if (rc == 0 && n >= 1 && p[0] != MPS_F_GWREQ)
+		rc = -EBADMSG, why = "the frame after HELLO is not GWREQ";
+	if (rc == 0)
+		return; /* more to come, within gw_timer */
+	if (rc < 0) {
+		snprintf(msg, sizeof(msg), "malformed request: %s", why);
+		gw_refuse(c, msg);
+		return;
+	}
+	if (f.type != MPS_F_GWREQ) {
+		gw_refuse(c, "the frame after HELLO is not GWREQ");
+		return;
+	}
+	info = calloc(1, sizeof(*info));
+	if (!info) {
+		gw_refuse(c, "out of memory");
+		return;
+	}
+	if (mps_gw_server_verify(f.u.gw.msg, f.u.gw.len, c->nego.remote_pub, info, psk, &why)) {
+		free(info);
+		gw_refuse(c, why);
+		return;
+	}
+	/* the client's key authenticates the exchange too (mps_mpcap_go_mp) */
+	rc2 = mps_kex_server_set_psk(&c->kex, psk);
+	mps_kex_wipe(psk, sizeof(psk));
+	if (rc2) {
+		free(info);
+		gw_refuse(c, "key exchange already done");
+		return;
+	}
+	ev_timer_stop(c->loop, &c->gw_timer);
+	pthread_mutex_lock(&c->sock->lock);
+	free(c->sock->gw_info);
+	c->sock->gw_info = info;
+	pthread_mutex_unlock(&c->sock->lock);
+	mps_gw_signal(&c->sock->lock, &c->sock->gw_cond, &c->sock->gw_ready, 1);
+	switch (info->dest.type) {
+	case MPS_GWT_DEST_IPV4:
+	case MPS_GWT_DEST_IPV6: {
+		char a[64];
+
+		inet_ntop(info->dest.type == MPS_GWT_DEST_IPV4 ? AF_INET : AF_INET6,
+			  info->dest.addr, a, sizeof(a));
+		snprintf(d, sizeof(d), "%s port %u", a, info->dest.port);
+		break;
+	}
+	default:
+		snprintf(d, sizeof(d), "%s port %u", info->dest.name, info->dest.port);
+	}
+	mps_info("conn %s: gateway request from client '%s' for %s", c->peer_str, info->client,
+		 d);
+	mps_mpcap_go_mp(c, sf);
+	if (mps_conn_closed(c))
+		return;
+	sf->roff = MPS_HELLO_LEN + (size_t)rc;
+	mps_conn_rx_process(c, sf);
+}
+
+void mps_gwconn_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v)
+{
+	char msg[160];
+
+	if (c->role == MPS_SERVER) {
+		if (v == MPS_NV_MP) {
+			if (c->rx_mode == RX_NEGO)
+				gw_server_request(c, sf);
+			return;
+		}
+		snprintf(msg, sizeof(msg), "not a shim client (%s)",
+			 c->nego.why ? c->nego.why : "no HELLO");
+		gw_refuse(c, msg);
+		return;
+	}
+	if (v == MPS_NV_MP) {
+		ev_timer_stop(c->loop, &c->gw_timer);
+		mps_mpcap_go_mp(c, sf);
+		if (mps_conn_closed(c))
+			return;
+		/* the gateway bounds its own connect and answers ETIMEDOUT */
+		ev_timer_set(&c->gw_timer, GW_REPLY_TIMEOUT, 0.);
+		ev_timer_start(c->loop, &c->gw_timer);
+		mps_conn_rx_process(c, sf);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "no HELLO_ACK (%s)", c->nego.why ? c->nego.why : "?");
+	mps_gwconn_failed(c, ECONNREFUSED, msg);
+}
+
+/* Client: the GWREPLY.  0, or 1 when c is gone. */
+int mps_gwconn_client_reply(struct mps_conn *c, const uint8_t *msg, size_t len)
+{
+	struct mps_gwrep r;
+	const char *why = NULL;
+	char a[64];
+	int err;
+
+	if (c->role != MPS_CLIENT || !c->gw_wait ||
+	    mps_gwreq_decode_reply(msg, len, &r, &why) != (int)len) {
+		mps_conn_abort(c, MPS_CR_PROTOCOL, 1, "gateway: unexpected GWREPLY");
+		return 1;
+	}
+	ev_timer_stop(c->loop, &c->gw_timer);
+	c->gw_wait = 0;
+	/* CONFIRM: only a gateway that holds our key derived these keys;
+	 * someone in the middle cannot answer for it */
+	if (c->kex.have_psk &&
+	    (!r.has_confirm || !mps_kex_confirm_ok(c->kex.keys.confirm_s, r.confirm))) {
+		atomic_store(&c->sock->so_error, ECONNREFUSED);
+		mps_conn_abort(c, MPS_CR_PROTOCOL, 1,
+			   r.has_confirm ? "gateway: wrong CONFIRM (not the gateway of our key)"
+					 : "gateway: reply without CONFIRM");
+		return 1;
+	}
+	err = mps_gwreq_result_errno(r.result);
+	if (err) {
+		mps_info("conn %s: gateway %s: %s", c->peer_str,
+			 mps_addr_str(&c->gw_peer, a, sizeof(a)), mps_gwreq_result_name(r.result));
+		atomic_store(&c->sock->so_error, err);
+		mps_conn_abort(c, 0, 0, NULL);
+		return 1;
+	}
+	mps_info("conn %s: connected through gateway %s", c->peer_str,
+		 mps_addr_str(&c->gw_peer, a, sizeof(a)));
+	mps_conn_app_connected(c);
+	/* joins waited for the reply (mps_path_pm_fill): open them now if
+	 * their time came meanwhile (lazy joins still wait for theirs) */
+	if (c->pm_gate == 2 && !ev_is_active(&c->pm_timer)) {
+		ev_timer_set(&c->pm_timer, 0., 0.);
+		ev_timer_start(c->loop, &c->pm_timer);
+	}
+	return 0;
+}
+
+void mps_gwconn_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct mps_conn *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (mps_conn_closed(c))
+		return;
+	if (c->role == MPS_SERVER) {
+		if (atomic_load(&c->sock->gw_ready) == 0)
+			gw_refuse(c, "no authenticated request in time");
+		return;
+	}
+	if (c->rx_mode == RX_NEGO)
+		mps_gwconn_failed(c, ETIMEDOUT, "no answer in time");
+	else if (c->gw_wait)
+		mps_gwconn_failed(c, ETIMEDOUT, "no reply in time");
+}
+
+struct gw_reply_cmd {
+	struct mps_cmd cmd;
+	struct mps_sock *s;
+	uint8_t result;
+	_Atomic int done;
+	int rc;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+};
+
+static void gw_reply_run(struct ev_loop *loop, void *arg)
+{
+	struct gw_reply_cmd *r = arg;
+	struct mps_conn *c;
+	struct mps_subflow *sf;
+	uint8_t msg[64], fr[MPS_HDR_LEN + 64];
+	size_t n;
+
+	(void)loop;
+	pthread_mutex_lock(&r->s->lock);
+	c = r->s->conn;
+	pthread_mutex_unlock(&r->s->lock);
+	r->rc = -ENOTCONN;
+	if (c && !mps_conn_closed(c) && c->gw && c->gw_wait && c->role == MPS_SERVER) {
+		sf = c->nsf && mps_sf_usable(c->sf[0]) ? c->sf[0] : mps_sf_best_usable(c);
+		n = mps_gwreq_put_reply(msg, sizeof(msg), r->result,
+					c->kex.have_psk ? c->kex.keys.confirm_s : NULL);
+		n = n ? mps_frame_put_gw(fr, MPS_F_GWREPLY, msg, n) : 0;
+		if (sf && n && gw_queue_frame(c, sf, fr, n) == 0) {
+			r->rc = 0;
+			c->gw_wait = 0;
+			mps_sf_flush(c, sf);
+			if (!mps_conn_closed(c))
+				mps_conn_app_update_read(c);
+		} else {
+			r->rc = -EIO;
+		}
+	}
+	mps_gw_signal(&r->mu, &r->cv, &r->done, 1);
+}
+
+int mps_conn_gw_reply(struct mps_sock *s, uint8_t result)
+{
+	struct gw_reply_cmd *r = calloc(1, sizeof(*r));
+	int rc;
+
+	if (!r)
+		return -ENOMEM;
+	r->cmd.fn = gw_reply_run;
+	r->cmd.arg = r;
+	r->s = s;
+	r->result = result;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	rc = mps_loop_submit(&r->cmd);
+	if (rc == 0) {
+		mps_gw_wait(&r->mu, &r->cv, &r->done);
+		rc = r->rc;
+	}
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+	return rc;
+}
+

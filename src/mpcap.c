@@ -1,0 +1,229 @@
+/* mpcap.c - MP_CAPABLE's equivalent (RFC 8684 3.1): the HELLO exchange's
+ * outcome applied to a connection (nego.c decides it from the bytes, kex.c
+ * derives the keys): multipath with keys, tokens and IDSNs, or plain TCP
+ * both ways (the client's fallback is connect.c's reconnect); the banner
+ * window and the HELLO's deadline.  Shim thread only. */
+#include "config.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "conn_int.h"
+#include "mptcpshim/crypto.h"
+#include "mptcpshim/gateway.h"
+#include "mptcpshim/log.h"
+#include "mptcpshim/netmon.h"
+#include "mptcpshim/peercache.h"
+#include "mptcpshim/pm.h"
+#include "mptcpshim/token.h"
+#include "mptcpshim/util.h"
+
+/* ------------------------------------------------------------- negotiation */
+
+/* kex accept callback: register key_s's token, or refuse (redraw) when it
+ * names a live connection already. */
+static int server_token_ok(const struct mps_kex_keys *keys, void *arg)
+{
+	struct mps_conn *c = arg;
+	uint32_t token;
+
+	mps_crypto_key_derive(keys->key_s, &token, NULL);
+	if (mps_token_add(token, c) != 0)
+		return -1;
+	c->local_token = token;
+	return 0;
+}
+
+void mps_mpcap_go_mp(struct mps_conn *c, struct mps_subflow *sf)
+{
+	uint64_t idsn;
+	int rc;
+
+	if (c->role == MPS_SERVER) {
+		struct mps_hello h = {
+			.version = MPS_VERSION, .caps = MPS_CAP_NONE, .wnd = c->rcv_wnd_max};
+		uint8_t fr[MPS_HELLO_LEN];
+		uint64_t my_idsn;
+
+		/* X25519 (DESIGN §10): a keypair of ours against the client's
+		 * public value; RFC 8684 §3.1: a token names one connection, so
+		 * a colliding token (or a zero key) draws a new keypair.  A PSK,
+		 * if any, was set on c->kex before (a gateway's listener). */
+		mps_kex_server_begin(&c->kex, c->nego.remote_pub);
+		rc = mps_kex_server_finish(&c->kex, NULL, NULL, server_token_ok, c);
+		if (rc) {
+			mps_conn_abort(c, rc == -EINVAL ? MPS_CR_PROTOCOL : MPS_CR_INTERNAL, 0,
+			           rc == -EINVAL ? "negotiation: HELLO's public value is a "
+			                           "low-order point"
+			                         : "key exchange failed");
+			return;
+		}
+		c->token_registered = 1;
+		c->local_key = c->kex.keys.key_s;
+		c->remote_key = c->kex.keys.key_c;
+		mps_crypto_key_derive(c->local_key, &c->local_token, &my_idsn);
+		c->remote_idsn = mps_kex_idsn_c(c->nego.remote_pub);
+		memcpy(h.pub, c->kex.kp.pub, sizeof(h.pub));
+		mps_frame_put_hello(fr, MPS_F_HELLO_ACK, &h);
+		mps_sf_queue_ctl(sf, fr, sizeof(fr));
+		c->snd_start = c->snd_nxt = c->snd_una = c->snd_max = my_idsn + 1;
+		mps_dss_tx_sb_restart(c, c->snd_start);
+		c->snd_edge = c->snd_start + c->nego.remote_wnd;
+		c->tx_mode = TX_MP;
+		mps_path_server_advertise(c, sf);
+	} else {
+		rc = mps_kex_client_finish(&c->kex, c->nego.remote_pub);
+		if (rc) {
+			mps_conn_abort(c, rc == -EINVAL ? MPS_CR_PROTOCOL : MPS_CR_INTERNAL, 0,
+			           rc == -EINVAL ? "negotiation: HELLO_ACK's public value gives no "
+			                           "usable key"
+			                         : "key exchange failed");
+			return;
+		}
+		c->local_key = c->kex.keys.key_c;
+		c->remote_key = c->kex.keys.key_s;
+		mps_crypto_key_derive(c->local_key, &c->local_token, NULL);
+		mps_crypto_key_derive(c->remote_key, &c->remote_token, &c->remote_idsn);
+		if (mps_dsn_lt(c->snd_edge, c->snd_start + c->nego.remote_wnd))
+			c->snd_edge = c->snd_start + c->nego.remote_wnd;
+	}
+	if (c->role == MPS_CLIENT && !c->gw) {
+		/* a shim after all (a timed-out HELLO from a slow start, say):
+		 * the user's other processes are told, once per process */
+		if (mps_peercache_lookup((struct sockaddr *)&c->peer, mps_now_us()) != MPS_PEER_SHIM)
+			mps_peercache_shared_forget(mps_config()->peer_cache,
+						    (struct sockaddr *)&c->peer, (int64_t)time(NULL));
+		mps_peercache_note((struct sockaddr *)&c->peer, MPS_PEER_SHIM, mps_now_us(), 0);
+	}
+	idsn = c->remote_idsn;
+	c->rcv_nxt = c->ack_sent = idsn + 1;
+	c->wnd_sent = c->rcv_wnd_max; /* announced in our HELLO/HELLO_ACK */
+	c->rcv_edge = c->rcv_nxt + c->rcv_wnd_max;
+	c->rx_mode = RX_MP;
+	sf->state = SF_ACTIVE;
+	sf->ready = 1;
+	sf->peer_live = 1; /* the HELLO exchange ran on it */
+	sf->roff = MPS_HELLO_LEN;
+	sf->ifindex = mps_path_ifindex_of(&sf->local);
+	{
+		static const struct mps_netmon_ops path_events = {
+			.addr_event = mps_conn_on_addr_event, .link_event = mps_conn_on_link_event};
+
+		mps_netmon_start(c->loop, &path_events); /* path.c hears them */
+	}
+	c->last_progress = ev_now(c->loop);
+	ev_timer_set(&c->watchdog, 1., 1.);
+	ev_timer_start(c->loop, &c->watchdog);
+	if (c->role == MPS_CLIENT) {
+		char ifname[IF_NAMESIZE];
+		struct mps_config tmp;
+		int named;
+
+		/* The first subflow went where routing sent it: if that is a
+		 * backup interface, tell the server (it has no JOIN to say so). */
+		mps_alloc_shim(1); /* libc's socket: see mps_pm_local_addrs */
+		named = sf->ifindex && if_indextoname(sf->ifindex, ifname);
+		mps_alloc_shim(0);
+		if (named && mps_pm_is_backup(steer_cfg(c, &tmp), ifname)) {
+			uint8_t fr[MPS_PRIO_LEN];
+
+			sf->backup = 1;
+			mps_frame_put_prio(fr, MPS_PF_BACKUP);
+			mps_sf_queue_ctl(sf, fr, sizeof(fr));
+		}
+	}
+	ev_timer_stop(c->loop, &c->nego_timer);
+	mps_stat(c, c->sf[0], MPS_MIB_MP_CONNS, 1);
+	mps_info("conn %s: multipath negotiated (%s), subflow 1 established", c->peer_str,
+		 c->role == MPS_CLIENT ? "client" : "server");
+}
+
+void mps_conn_apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v)
+{
+	char msg[160];
+
+	if (v != MPS_NV_WAIT)
+		ev_timer_stop(c->loop, &c->hello_timer);
+	if (c->gw && v != MPS_NV_WAIT) {
+		mps_gwconn_verdict(c, sf, v);
+		return;
+	}
+	switch (v) {
+	case MPS_NV_WAIT:
+		/* Server: the first bytes began a HELLO (else the verdict
+		 * would be PLAIN).  The rest must come in time: a client that
+		 * sends part of a HELLO and stalls (or a plain one whose first
+		 * bytes merely look like it) is served plain after the bound. */
+		if (c->role == MPS_SERVER && sf->rlen > 0 && !ev_is_active(&c->hello_timer)) {
+			ev_timer_set(&c->hello_timer, mps_nego_hello_timeout_us(sf->rtt_us) / 1e6,
+			             0.);
+			ev_timer_start(c->loop, &c->hello_timer);
+		}
+		return;
+	case MPS_NV_MP:
+		mps_mpcap_go_mp(c, sf);
+		break;
+	case MPS_NV_PLAIN:
+		if (c->role == MPS_CLIENT) {
+			mps_conn_client_fallback(c, c->nego.why);
+			return;
+		}
+		mps_info("conn %s: plain TCP client (%s)", c->peer_str, c->nego.why);
+		mps_stat_fallback(c, MPS_MIB_FB_PLAIN_CLIENT, c->nego.why);
+		/* a server that connects back to its client (active FTP) does
+		 * so plainly, from any process it forks (peercache.c) */
+		mps_peercache_note_host((struct sockaddr *)&c->peer, mps_now_us(),
+					(uint64_t)mps_config()->plain_cache_ttl * 1000000u);
+		ev_timer_stop(c->loop, &c->nego_timer);
+		c->rx_mode = RX_PLAIN;
+		sf->state = SF_ACTIVE;
+		if (c->tx_mode == TX_HOLD) {
+			c->tx_mode = TX_PLAIN;
+			mps_dss_tx_sb_restart(c, 0);
+			c->snd_start = c->snd_nxt = c->snd_una = c->snd_max = 0;
+		}
+		break;
+	case MPS_NV_ABORT:
+		mps_conn_abort(c, MPS_CR_PROTOCOL, 0, c->nego.why);
+		return;
+	case MPS_NV_ERROR:
+		snprintf(msg, sizeof(msg), "negotiation: %s", c->nego.why);
+		mps_conn_abort(c, MPS_CR_PROTOCOL, 0, msg);
+		return;
+	}
+	if (!mps_conn_closed(c))
+		mps_conn_rx_process(c, sf);
+}
+
+void mps_mpcap_nego_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct mps_conn *c = w->data;
+
+	if (c->role == MPS_CLIENT) {
+		if (c->nsf)
+			mps_conn_apply_verdict(c, c->sf[0], mps_nego_timeout(&c->nego));
+		return;
+	}
+	/* Server: the banner window is over.  Release only if the app has
+	 * actually written; otherwise keep waiting for the client. */
+	c->window_expired = 1;
+	mps_conn_app_update_read(c);
+}
+
+void mps_mpcap_hello_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct mps_conn *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (mps_conn_closed(c) || c->rx_mode != RX_NEGO || !c->nsf)
+		return;
+	mps_info("conn %s: HELLO incomplete (%zu of %u bytes) %.1f s after its first bytes",
+	         c->peer_str, c->sf[0]->rlen, (unsigned)MPS_HELLO_LEN,
+	         mps_nego_hello_timeout_us(c->sf[0]->rtt_us) / 1e6);
+	mps_conn_apply_verdict(c, c->sf[0], mps_nego_hello_stalled(&c->nego));
+}

@@ -45,6 +45,7 @@
 #define ENV_JOIN_BYTES "MPTCPSHIM_JOIN_BYTES"
 #define ENV_KERNEL_MPTCP "MPTCPSHIM_KERNEL_MPTCP"
 #define ENV_CONTROL "MPTCPSHIM_CONTROL"
+#define ENV_HANDOVER "MPTCPSHIM_HANDOVER"
 /* Internal: set by our exec hooks for the new image (src/inherit.c). */
 #define ENV_INHERIT "MPTCPSHIM_INHERIT"
 /* Internal: set by the first process of a command that warned about its
@@ -430,6 +431,14 @@ static const char *parse_control(struct mps_config *c, const struct env_var *e, 
 	return NULL;
 }
 
+static const char *parse_handover(struct mps_config *c, const struct env_var *e, const char *v)
+{
+	if (strcmp(v, "0") && strcmp(v, "1"))
+		return e->expect;
+	c->handover = v[0] == '1';
+	return NULL;
+}
+
 /* The steering policy file (src/steer.c reads it at the first
  * connection): absolute, as a daemon may change directory first. */
 static const char *parse_policy(struct mps_config *c, const struct env_var *e, const char *v)
@@ -503,6 +512,7 @@ static const struct env_var g_vars[] = {
 	NUMBER(ENV_JOIN_BYTES, "expected bytes, 0..1073741824", 0, 1ull << 30, join_bytes),
 	VAR(ENV_KERNEL_MPTCP, parse_kernel_mptcp, "expected 0 or 1"),
 	VAR(ENV_CONTROL, parse_control, "expected 0 or 1"),
+	VAR(ENV_HANDOVER, parse_handover, "expected 0 or 1"),
 	IFNAMES(ENV_EXCLUDE, exclude, nexclude),
 	VAR(ENV_ADVERTISE, parse_advertise, "expected all, none or IFNAME/ADDRESS,... (at most 16)"),
 	VAR(ENV_SCHEDULER, parse_scheduler, "expected default, roundrobin, redundant or ecf"),
@@ -540,6 +550,7 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 	c->advertise_all = 1;
 	c->outage_timeout = 30;
 	c->control = 1;
+	c->handover = 0; /* not solid yet: see docs/DESIGN.md */
 	c->join_delay_ms = 200;
 	c->join_bytes = 65536;
 	strcpy(c->scheduler, "default");

@@ -182,6 +182,19 @@ int mps_conn_hup_watch(struct mps_conn *c)
 	return 0;
 }
 
+/* handover.c: a connection offered to a forked child leaves this
+ * process's hup set (on = 0) and joins it again, or joins the child's
+ * (1: c->loop is the loop to watch on).  0 or -errno. */
+int mps_conn_hup_set(struct mps_conn *c, int on)
+{
+	if (on)
+		return c->hup_registered ? 0 : mps_conn_hup_watch(c);
+	if (c->hup_registered)
+		mps_real.epoll_ctl(g_hup_ep, EPOLL_CTL_DEL, c->app_fd, NULL);
+	c->hup_registered = 0;
+	return 0;
+}
+
 /* ------------------------------------------------------------- lifecycle */
 
 static void conn_free(struct mps_conn *c)

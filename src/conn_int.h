@@ -326,6 +326,7 @@ void mps_dss_rx_app_hup(struct mps_conn *c);
 
 /* mpcap.c: MP_CAPABLE's equivalent, the HELLO exchange's outcome. */
 void mps_conn_apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v);
+int mps_conn_hup_set(struct mps_conn *c, int on); /* handover.c: leave/join the hup set */
 /* Negotiated: the connection goes multipath on its first subflow. */
 void mps_mpcap_go_mp(struct mps_conn *c, struct mps_subflow *sf);
 void mps_mpcap_nego_on_timer(struct ev_loop *loop, ev_timer *w, int revents);

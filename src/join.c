@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "conn_int.h"
+#include "mptcpshim/handover.h"
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/joinguard.h"
@@ -87,6 +88,17 @@ void mps_join_drop(struct ev_loop *loop, struct mps_subflow *sf, const char *why
 	mps_warn("join from %s rejected: %s", sf->peer_str, why);
 	mps_stat(sf->c, sf, MPS_MIB_SF_REJECTED, 1);
 	pending_del(sf);
+	mps_handover_join_gone(sf);
+	mps_sf_free(loop, sf, 1);
+}
+
+/* A join for a connection this process handed to a forked child (which
+ * announced its own port): closed, not an attack nor an error. */
+static void join_drop_handed(struct ev_loop *loop, struct mps_subflow *sf, const char *why)
+{
+	mps_info("join from %s closed: %s", sf->peer_str, why);
+	pending_del(sf);
+	mps_handover_join_gone(sf);
 	mps_sf_free(loop, sf, 1);
 }
 
@@ -294,6 +306,10 @@ static int on_join(struct ev_loop *loop, struct mps_subflow *sf, const struct mp
 	uint8_t mac[32], fr[MPS_JOIN_ACK_LEN];
 	char why[64];
 
+	if (!c && mps_handover_handed(f->u.join.token, why, sizeof(why))) {
+		join_drop_handed(loop, sf, why);
+		return -1;
+	}
 	if (!c || mps_conn_closed(c)) {
 		snprintf(why, sizeof(why), "unknown token %08x", f->u.join.token);
 		mps_join_drop(loop, sf, why);
@@ -342,7 +358,12 @@ static int on_join_ok(struct ev_loop *loop, struct mps_subflow *sf, const struct
 {
 	struct mps_conn *c = mps_token_find(sf->token);
 	uint8_t mac[32];
+	char why[64];
 
+	if (!c && mps_handover_handed(sf->token, why, sizeof(why))) {
+		join_drop_handed(loop, sf, why);
+		return -1;
+	}
 	if (!c || mps_conn_closed(c)) {
 		mps_join_drop(loop, sf, "its connection ended during the join");
 		return -1;
@@ -365,14 +386,17 @@ void mps_join_on_read(struct ev_loop *loop, struct mps_subflow *sf)
 	do
 		r = mps_real.read(sf->fd, sf->rbuf + sf->rlen, RBUF_SIZE - sf->rlen);
 	while (r < 0 && errno == EINTR);
-	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return;
-	if (r <= 0) {
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		if (sf->roff >= sf->rlen)
+			return;
+		/* a join deferred by handover.c, read again: its frames wait */
+	} else if (r <= 0) {
 		mps_join_drop(loop, sf, r == 0 ? "closed during the join" : strerror(errno));
 		return;
+	} else {
+		sf->rlen += (size_t)r;
+		sf->rx_bytes += (uint64_t)r;
 	}
-	sf->rlen += (size_t)r;
-	sf->rx_bytes += (uint64_t)r;
 	while (sf->roff < sf->rlen) {
 		struct mps_frame f;
 		const char *why = NULL;
@@ -386,6 +410,12 @@ void mps_join_on_read(struct ev_loop *loop, struct mps_subflow *sf)
 			mps_join_drop(loop, sf, msg);
 			return;
 		}
+		/* its connection is being offered to a forked child: wait */
+		if ((sf->state == SF_JOIN_WAIT && f.type == MPS_F_JOIN &&
+		     mps_handover_defer_join(loop, sf, f.u.join.token)) ||
+		    (sf->state == SF_JOIN_ACKED && f.type == MPS_F_JOIN_OK &&
+		     mps_handover_defer_join(loop, sf, sf->token)))
+			return;
 		if (sf->state == SF_JOIN_WAIT && f.type == MPS_F_JOIN) {
 			sf->roff += (size_t)rc;
 			if (on_join(loop, sf, &f))

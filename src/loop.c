@@ -15,6 +15,7 @@
 #include "mptcpshim/conn.h"
 #include "mptcpshim/ctl.h"
 #include "mptcpshim/fdtab.h"
+#include "mptcpshim/handover.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/stat.h"
 #include "mptcpshim/loop.h"
@@ -56,19 +57,58 @@ static void park_here(void)
 	atomic_store(&g_parked, 0);
 }
 
+/* A park request is served after one more round: a poll that does not
+ * block (the idle watcher) and every callback it makes pending, then the
+ * check watcher, last of all (lowest priority).  So what had arrived by
+ * the fork (a HELLO on a connection accepted just before it) is handled
+ * here: the parent's answer is not held up by the hand-over. */
+static ev_check g_park_check;
+static ev_idle g_park_idle;
+
+static void park_on_idle(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	(void)loop, (void)w, (void)revents;
+}
+
+static void park_on_check(struct ev_loop *loop, ev_check *w, int revents)
+{
+	(void)revents;
+	ev_check_stop(loop, w);
+	ev_idle_stop(loop, &g_park_idle);
+	if (atomic_load(&g_park_req))
+		park_here();
+}
+
 static void on_wake(struct ev_loop *loop, ev_async *w, int revents)
 {
 	struct mps_cmd *c, *next;
 
-	if (atomic_load(&g_park_req))
+	/* clone(2): park at once (commands wait). */
+	if (atomic_load(&g_park_req) == 1)
 		park_here();
-	pthread_mutex_lock(&g.lock);
-	c = g.head;
-	g.head = g.tail = NULL;
-	pthread_mutex_unlock(&g.lock);
-	for (; c; c = next) {
-		next = c->next;
-		c->fn(loop, c->arg);
+	/* A fork offering connections (park = 2): commands first, every one
+	 * queued before we park, so a connection an app thread started just
+	 * before it forks is in the state the fork copies (handover.c). */
+	for (;;) {
+		pthread_mutex_lock(&g.lock);
+		c = g.head;
+		g.head = g.tail = NULL;
+		pthread_mutex_unlock(&g.lock);
+		if (!c)
+			break;
+		for (; c; c = next) {
+			next = c->next;
+			c->fn(loop, c->arg);
+		}
+		if (atomic_load(&g_park_req) != 2)
+			return;
+	}
+	if (atomic_load(&g_park_req) == 2 && !ev_is_active(&g_park_check)) {
+		ev_check_init(&g_park_check, park_on_check);
+		ev_set_priority(&g_park_check, EV_MINPRI);
+		ev_check_start(loop, &g_park_check);
+		ev_idle_init(&g_park_idle, park_on_idle);
+		ev_idle_start(loop, &g_park_idle);
 	}
 }
 
@@ -382,6 +422,7 @@ void mps_loop_exit(double timeout)
 	pthread_mutex_unlock(&g.lock);
 	/* Nobody runs the loop now (the rest of its last iteration ran
 	 * before the thread signalled): its state can be read and copied. */
+	mps_handover_exit(g.ev); /* offers to children: settled, kept ones back here */
 	mps_real.prctl(PR_GET_NAME, g_prog, 0, 0, 0);
 	g_prog[sizeof(g_prog) - 1] = 0;
 	if (mps_conn_all_finished()) {
@@ -432,11 +473,16 @@ int mps_loop_park(int park)
 	}
 	if (mps_inside)
 		return 0;
+	/* A thread released just now may not have left its last park yet:
+	 * a new request must not find it there (it would not run what was
+	 * queued in between: a connection accepted just before this fork). */
+	for (i = 0; i < MPS_PARK_TIMEOUT_MS && atomic_load(&g_parked); i++)
+		nanosleep(&ms, NULL);
 	pthread_mutex_lock(&g.lock);
 	mine = g.running && !g.stopped && g.pid == getpid();
 	ev = g.ev;
 	if (mine) {
-		atomic_store(&g_park_req, 1);
+		atomic_store(&g_park_req, park == 2 ? 2 : 1);
 		ev_async_send(ev, &g.wake);
 	}
 	pthread_mutex_unlock(&g.lock);
@@ -476,6 +522,8 @@ void mps_loop_atfork_child(void)
 	mps_stat_atfork_child(); /* a new process: its counters start at 0 */
 	atomic_store(&g_park_req, 0);
 	atomic_store(&g_parked, 0);
+	memset(&g_park_check, 0, sizeof(g_park_check));
+	memset(&g_park_idle, 0, sizeof(g_park_idle));
 	g.ev = NULL;
 	g.head = g.tail = NULL;
 	pthread_mutex_unlock(&g.lock);

@@ -54,6 +54,9 @@ void mps_loop_exit(double timeout);
  * bound, with a warning).  park=0 releases it.  Around a clone(2)
  * without CLONE_VM, which runs no fork handler of glibc (malloc's locks)
  * and copies whatever the thread was in the middle of. */
+/* park=2: the same after one more round of the loop (a non-blocking poll
+ * and the callbacks it makes pending, queued commands first), for a fork
+ * that offers connections to its child (handover.c). */
 int mps_loop_park(int park);
 void mps_loop_atfork_prepare(void);
 void mps_loop_atfork_parent(void);

@@ -17,6 +17,7 @@
 
 #include "mptcpshim/config.h"
 #include "mptcpshim/fdtab.h"
+#include "mptcpshim/handover.h"
 #include "mptcpshim/inherit.h"
 #include "mptcpshim/interpose.h"
 
@@ -44,6 +45,8 @@ static char *const *env_for_exec(char *const envp[], int survivors_only, struct 
 	ne->map = NULL;
 	if (mps_passthrough())
 		return envp;
+	if (atomic_load(&mps_handover_pending))
+		mps_handover_exec(); /* the new image cannot take a connection over */
 	if (!envp)
 		envp = empty;
 	for (; envp[n]; n++)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "mptcpshim/fdtab.h"
+#include "mptcpshim/handover.h"
 #include "mptcpshim/interpose.h"
 
 static int errors_pending(void)
@@ -45,6 +46,8 @@ static int take_error(int fd)
  * that stands for it, so the app sees one error, as with TCP. */
 #define RETURN_PENDING(fd)                                                                         \
 	do {                                                                                       \
+		if (atomic_load_explicit(&mps_handover_pending, memory_order_relaxed))             \
+			mps_handover_touch(fd);                                                    \
 		int e_ = take_error(fd);                                                           \
 		if (e_) {                                                                          \
 			int k_ = 0;                                                                \

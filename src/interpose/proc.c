@@ -29,6 +29,7 @@
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/epreg.h"
 #include "mptcpshim/fdtab.h"
+#include "mptcpshim/handover.h"
 #include "mptcpshim/inherit.h"
 #include "mptcpshim/interpose.h"
 #include "mptcpshim/log.h"
@@ -70,6 +71,7 @@ static void fork_locks(int lock)
 
 static void prepare(void)
 {
+	mps_handover_prepare(); /* parks the shim thread: before any lock */
 	mps_loop_atfork_prepare();
 	mps_fdtab_atfork_prepare();
 	fork_locks(1);
@@ -80,6 +82,7 @@ static void parent(void)
 	fork_locks(0);
 	mps_fdtab_atfork_parent();
 	mps_loop_atfork_parent();
+	mps_handover_parent();
 }
 
 static void vmprobe_new(void);
@@ -94,6 +97,7 @@ static void child(void)
 		mps_loop_atfork_child();
 		return;
 	}
+	mps_handover_child_keep();
 	mps_fdtab_atfork_child();
 	mps_conn_atfork_child();
 	mps_join_atfork_child();
@@ -101,6 +105,7 @@ static void child(void)
 	mps_ctl_atfork_child();
 	mps_token_atfork_child();
 	mps_loop_atfork_child();
+	mps_handover_child();
 }
 
 /* Does this process share its memory with the process whose state we
@@ -163,7 +168,9 @@ static int clone_begin(unsigned long flags)
 	if (flags & (CLONE_VM | CLONE_FILES) || mps_passthrough())
 		return 0;
 	mps_loop_park(1);
+	mps_handover_off = 1; /* connections stay the parent's (see above) */
 	prepare();
+	mps_handover_off = 0;
 	return 1;
 }
 

@@ -25,6 +25,7 @@
 #include "mptcpshim/epreg.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/gateway.h"
+#include "mptcpshim/handover.h"
 #include "mptcpshim/frame.h"
 #include "mptcpshim/kmptcp.h"
 #include "mptcpshim/interpose.h"
@@ -896,6 +897,8 @@ MPS_EXPORT int close(int fd)
 		if (mps_epreg_any(fd))
 			ep_forget_on_close(fd);
 		mps_optseen_gone(fd);
+		if (atomic_load_explicit(&mps_handover_pending, memory_order_relaxed))
+			mps_handover_close(fd); /* a fork-per-connection parent's close */
 		if (mps_fdtab_has(fd))
 			mps_fdtab_clear(fd);
 		else if (mps_ifd_is(fd)) {
@@ -1050,8 +1053,13 @@ MPS_EXPORT int eventfd(unsigned int count, int flags)
 
 MPS_EXPORT int epoll_create(int size)
 {
+	int fd;
+
 	mps_real_init();
-	return note_internal(mps_real.epoll_create(size));
+	fd = note_internal(mps_real.epoll_create(size));
+	if (fd >= 0 && mps_inside)
+		atomic_store(&mps_handover_epfd, fd); /* libev's: see handover.h */
+	return fd;
 }
 
 MPS_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
@@ -1067,6 +1075,11 @@ MPS_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 
 MPS_EXPORT int epoll_create1(int flags)
 {
+	int fd;
+
 	mps_real_init();
-	return note_internal(mps_real.epoll_create1(flags));
+	fd = note_internal(mps_real.epoll_create1(flags));
+	if (fd >= 0 && mps_inside)
+		atomic_store(&mps_handover_epfd, fd); /* libev's: see handover.h */
+	return fd;
 }

@@ -30,6 +30,7 @@
 #include "mptcpshim/conn.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/gateway.h"
+#include "mptcpshim/handover.h"
 #include "mptcpshim/interpose.h"
 #include "mptcpshim/optseen.h"
 #include "mptcpshim/util.h"
@@ -661,6 +662,7 @@ MPS_EXPORT int getsockopt(int fd, int level, int name, void *restrict val, sockl
 
 	if (level == MPS_SOL_SHIM && !mps_passthrough())
 		return gw_getopt(fd, name, val, len);
+	mps_handover_hook(fd);
 	if (mps_passthrough() || !(s = mps_fdtab_get(fd)))
 		return mps_real.getsockopt(fd, level, name, val, len);
 	if (level != SOL_SOCKET && level != IPPROTO_TCP && level != IPPROTO_IP &&
@@ -742,6 +744,7 @@ MPS_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_
 
 	if (level == MPS_SOL_SHIM && !mps_passthrough())
 		return gw_setopt(fd, name, val, len);
+	mps_handover_hook(fd);
 	if (mps_passthrough())
 		return mps_real.setsockopt(fd, level, name, val, len);
 	if (!(s = mps_fdtab_get(fd))) {
@@ -818,6 +821,8 @@ MPS_EXPORT int getpeername(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len)
 	struct mps_sock *s;
 	int rc;
 
+	mps_handover_hook(fd);
+
 	if (mps_passthrough() || !(s = mps_fdtab_get(fd)))
 		return mps_real.getpeername(fd, addr.__sockaddr__, len);
 	if (atomic_load(&s->state) == MPS_SS_CONNECTING ||
@@ -834,6 +839,8 @@ MPS_EXPORT int getsockname(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len)
 {
 	struct mps_sock *s;
 	int rc;
+
+	mps_handover_hook(fd);
 
 	if (mps_passthrough() || !(s = mps_fdtab_get(fd)))
 		return mps_real.getsockname(fd, addr.__sockaddr__, len);

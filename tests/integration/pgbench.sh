@@ -16,6 +16,8 @@ set -eu
 : "${T_TIMEOUT:=180}"
 : "${T_CMD_TIMEOUT:=90}"
 MPTCPSHIM_LOG=info
+# the hand-over to the backends (off by default until proven under load)
+export MPTCPSHIM_HANDOVER=${MPTCPSHIM_HANDOVER:-1}
 CLIENTS=8
 TX=150
 
@@ -34,8 +36,8 @@ D=$T_DIR
 chmod 755 "$D"
 mkdir "$D/pg" "$D/sock"
 chown postgres: "$D/pg" "$D/sock"
-touch "$D/shim-$NS_S.log"
-chown postgres: "$D/shim-$NS_S.log"
+touch "$D/shim-$NS_S.log" "$D/counters-$NS_S.jsonl"
+chown postgres: "$D/shim-$NS_S.log" "$D/counters-$NS_S.jsonl"
 asuser() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
 step "initdb"
 asuser "$PGBIN/initdb" -D "$D/pg" -A trust -U postgres --no-sync >"$D/initdb.log" 2>&1 ||
@@ -75,6 +77,22 @@ njoin=$(tail -n +"$((ns0 + 1))" "$sl" | grep -c 'subflow 2 from .* joined' || tr
 if shim_enabled; then
 	[ "$nmp" -ge "$CLIENTS" ] || fail "only $nmp of $CLIENTS+ backend connections negotiated multipath"
 	[ "$njoin" -ge "$CLIENTS" ] || fail "only $njoin of $CLIENTS+ connections got their second subflow"
+fi
+# Fork per connection (docs/DESIGN.md "Process model"; on with
+# MPTCPSHIM_HANDOVER=1, set below): every backend takes its connection over
+# from the postmaster (which closes its copy after the fork) and services it
+# with its own shim thread: the joins land in the backends, none in the
+# postmaster.
+pm=$(head -n 1 "$D/pg/postmaster.pid")
+if shim_enabled; then
+	run_log=$(tail -n +"$((ns0 + 1))" "$sl")
+	nhand=$(printf '%s\n' "$run_log" | grep -c "mptcpshim\[$pm\] info: conn .*: handed to child process" || true)
+	jpm=$(printf '%s\n' "$run_log" | grep -c "mptcpshim\[$pm\] info: conn .*: subflow 2 from .* joined" || true)
+	jback=$(printf '%s\n' "$run_log" | grep 'subflow 2 from .* joined' | grep -vc "mptcpshim\[$pm\]" || true)
+	log "postmaster $pm handed $nhand connection(s) to backends; joins: $jback in backends, $jpm in the postmaster"
+	[ "$nhand" -ge "$CLIENTS" ] || fail "the postmaster handed only $nhand of $CLIENTS+ connections to their backends"
+	[ "$jpm" = 0 ] || fail "$jpm join(s) landed in the postmaster ($pm), not in the backend"
+	[ "$jback" -ge "$CLIENTS" ] || fail "only $jback of $CLIENTS+ joins landed in a backend"
 fi
 if grep -E ' (warn|error): ' "$sl" "$cl" 2>/dev/null; then
 	fail "the shim logged warnings or errors (above)"

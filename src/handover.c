@@ -1,0 +1,830 @@
+/* handover.c - a forked child takes its connection over (see handover.h
+ * and docs/DESIGN.md, "Process model").
+ *
+ * Who may act on an offered connection, at each moment, so that no byte
+ * is read twice or lost: from the fork on, the parent does not (its
+ * watchers are stopped while the thread is parked, before the fork copies
+ * them); the child does only once the word says ADOPTED, which it writes
+ * itself, and only from TAKEN, which only the parent's close writes.  A
+ * parent that sees KEPT resumes; one that sees ADOPTED forgets its copies
+ * without a wire action: the child holds the same open files, so closing
+ * them sends no FIN and no RST (nothing here calls shutdown()). */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn_int.h"
+#include "mptcpshim/fdtab.h"
+#include "mptcpshim/handover.h"
+#include "mptcpshim/log.h"
+#include "mptcpshim/loop.h"
+#include "mptcpshim/netmon.h"
+#include "mptcpshim/real.h"
+#include "mptcpshim/token.h"
+
+/* The parent decides within this (seconds from the fork): the time a
+ * forking server takes to close its copy, on a loaded machine too. */
+#define HO_BOUND 0.2
+/* A taken connection the child has not adopted by then (it made no
+ * hooked call: a program that polls first) is serviced by the parent
+ * after all.  A busy machine can keep a new child off the CPU for some
+ * hundreds of milliseconds before its first call (seen: 400 ms at a load
+ * of 14 on 2 cores). */
+#define HO_ADOPT_BOUND 1.0
+/* The parent looks at its undecided offers this often. */
+#define HO_TICK 0.002
+
+enum { HO_OFFERED = 1, HO_TAKEN, HO_ADOPTED, HO_KEPT };
+
+/* One per offered connection, in a page of its own mapped MAP_SHARED
+ * before the fork: the only memory parent and child share. */
+struct ho_word {
+	_Atomic uint32_t state;
+	_Atomic int32_t child; /* the child's pid, written by the child */
+};
+
+/* Watchers of a connection: conn's, then each subflow's (the set does not
+ * change while the connection is offered: nobody acts on it). */
+#define HO_MAXW (15 + 4 * MPS_MAX_SUBFLOWS)
+
+struct ho_offer {
+	struct ho_offer *next;
+	struct mps_conn *c;
+	struct ho_word *w;
+	double t0;       /* CLOCK_MONOTONIC at the fork */
+	pid_t parent;
+	struct mps_cmd cmd; /* child: adoption on the child's shim thread */
+	uint8_t was[HO_MAXW]; /* 1: active at the fork; 2: an expired timer not yet run */
+};
+
+atomic_int mps_handover_pending;
+atomic_int mps_handover_epfd = -1;
+__thread int mps_handover_off;
+
+/* g_lock guards the lists.  The prepare handler holds it across the fork
+ * (released in both processes); the shim thread's tick only tries it. */
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ho_offer *g_batch;  /* made by the fork in progress */
+static struct ho_offer *g_parent; /* ours, offered to children, undecided */
+static struct ho_offer *g_child;  /* offered to this process, not settled */
+static pid_t g_child_pid;         /* the process g_child belongs to */
+static ev_timer g_tick;
+static __thread int t_prep, t_parked;
+static atomic_int g_forking; /* a prepare handler runs (or waits for g_lock) */
+/* This thread holds g_lock in a hook or a fork handler: the hooked calls
+ * we make meanwhile (ev_async_send's write...) must not take it again. */
+static __thread int t_busy;
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int watchers(struct mps_conn *c, ev_watcher **w, uint8_t *io)
+{
+	int n = 0, i;
+
+#define IO(x) (w[n] = (ev_watcher *)(x), io[n++] = 1)
+#define TM(x) (w[n] = (ev_watcher *)(x), io[n++] = 0)
+	IO(&c->app_r);
+	IO(&c->app_w);
+	IO(&c->conn_w);
+	TM(&c->ack_timer);
+	TM(&c->wnd_timer);
+	TM(&c->nego_timer);
+	TM(&c->hello_timer);
+	TM(&c->fin_timer);
+	TM(&c->outage_timer);
+	TM(&c->rejoin_timer);
+	TM(&c->pm_timer);
+	TM(&c->park_timer);
+	TM(&c->watchdog);
+	TM(&c->stale_tick);
+	TM(&c->gw_timer);
+	for (i = 0; i < c->nsf; i++) {
+		IO(&c->sf[i]->rio);
+		IO(&c->sf[i]->wio);
+		TM(&c->sf[i]->jtimer);
+		TM(&c->sf[i]->rx_more);
+	}
+#undef IO
+#undef TM
+	return n;
+}
+
+/* The connection's descriptors (the shim's socketpair end, subflows,
+ * parked subflows). */
+static int conn_fds(const struct mps_conn *c, int *fd)
+{
+	int n = 0, i;
+
+	if (c->app_fd >= 0)
+		fd[n++] = c->app_fd;
+	for (i = 0; i < c->nsf; i++)
+		if (c->sf[i]->fd >= 0)
+			fd[n++] = c->sf[i]->fd;
+	for (i = 0; i < c->nparked; i++)
+		if (c->parked[i] >= 0)
+			fd[n++] = c->parked[i];
+	return n;
+}
+
+#define HO_MAXFD (1 + MPS_MAX_SUBFLOWS + MPS_MAX_PARKED)
+
+static void list_unlink(struct mps_conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else if (g_conns == c)
+		g_conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->next = c->prev = NULL;
+}
+
+/* Nothing of this process acts on c any more: its watchers stop (timers
+ * keep their remaining time: libev stores it on stop), it leaves the
+ * connection list, the hup set and the token table.  Shim thread parked. */
+static void suspend(struct mps_conn *c, struct ho_offer *o)
+{
+	ev_watcher *w[HO_MAXW];
+	uint8_t io[HO_MAXW];
+	int n = watchers(c, w, io), i;
+
+	for (i = 0; i < n; i++) {
+		o->was[i] = ev_is_active(w[i]) ? 1 : ev_is_pending(w[i]) && !io[i] ? 2 : 0;
+		if (io[i])
+			ev_io_stop(c->loop, (ev_io *)w[i]);
+		else
+			ev_timer_stop(c->loop, (ev_timer *)w[i]);
+	}
+	list_unlink(c);
+	mps_conn_hup_set(c, 0);
+	if (c->token_registered)
+		mps_token_del(c->local_token, c);
+}
+
+/* The reverse, on loop (the parent's again, or the child's own). */
+static void resume(struct mps_conn *c, struct ho_offer *o, struct ev_loop *loop)
+{
+	ev_watcher *w[HO_MAXW];
+	uint8_t io[HO_MAXW];
+	int n, i;
+
+	c->loop = loop;
+	c->next = g_conns;
+	c->prev = NULL;
+	if (g_conns)
+		g_conns->prev = c;
+	g_conns = c;
+	mps_conn_reaper_arm(loop);
+	if (c->token_registered && mps_token_add(c->local_token, c) != 0) {
+		c->token_registered = 0; /* joins are refused; the connection goes on */
+		mps_info("conn %s: token taken in this process: no more joins", c->peer_str);
+	}
+	if (mps_conn_hup_set(c, 1) != 0) {
+		mps_conn_abort(c, MPS_CR_INTERNAL, 0, "cannot watch the app's descriptor");
+		return;
+	}
+	n = watchers(c, w, io);
+	for (i = 0; i < n; i++) {
+		if (!o->was[i])
+			continue;
+		if (io[i])
+			ev_io_start(loop, (ev_io *)w[i]);
+		else {
+			ev_timer *t = (ev_timer *)w[i];
+
+			if (o->was[i] == 2)
+				ev_timer_set(t, 0., t->repeat);
+			ev_timer_start(loop, t);
+		}
+	}
+}
+
+/* Let go of c without a wire action (its files stay open in the other
+ * process): close our copies, free our memory.  epfd: the loop's epoll set,
+ * which would otherwise keep reporting files that live on elsewhere. */
+static void forget(struct mps_conn *c, int epfd)
+{
+	int fd[HO_MAXFD], n = conn_fds(c, fd), i;
+
+	for (i = 0; i < n; i++) {
+		if (epfd >= 0)
+			mps_real.epoll_ctl(epfd, EPOLL_CTL_DEL, fd[i], NULL);
+		mps_ifd_close(fd[i]);
+	}
+	for (i = 0; i < c->nsf; i++) {
+		free(c->sf[i]->rbuf);
+		free(c->sf[i]);
+	}
+	c->nsf = 0;
+	mps_sendbuf_free(&c->sb);
+	mps_sendbuf_free(&c->rxq);
+	mps_ofo_free(&c->ofo);
+	cc_free(c);
+	free(c->gw_frame);
+	pthread_mutex_lock(&c->sock->lock);
+	if (c->sock->conn == c)
+		c->sock->conn = NULL;
+	pthread_mutex_unlock(&c->sock->lock);
+	mps_sock_put(c->sock);
+	free(c);
+}
+
+static void offer_free(struct ho_offer *o)
+{
+	munmap(o->w, (size_t)sysconf(_SC_PAGESIZE));
+	free(o);
+}
+
+/* ---- the parent ---- */
+
+static int offerable(const struct mps_conn *c)
+{
+	return c->role == MPS_SERVER && !c->gw && !mps_conn_closed(c) && !c->exiting &&
+	       !c->app_closed && c->app_dup < 0 && c->nsf > 0 && c->sock->conn == c &&
+	       atomic_load(&c->sock->state) == MPS_SS_CONNECTED;
+}
+
+struct socks {
+	struct mps_sock **s;
+	int n, cap;
+};
+
+static int note_sock(int fd, struct mps_sock *s, void *arg)
+{
+	struct socks *l = arg;
+
+	(void)fd;
+	if (l->n == l->cap) {
+		int cap = l->cap ? 2 * l->cap : 16;
+		struct mps_sock **ns = realloc(l->s, (size_t)cap * sizeof(*ns));
+
+		if (!ns)
+			return 1;
+		l->s = ns;
+		l->cap = cap;
+	}
+	l->s[l->n++] = s;
+	return 0;
+}
+
+static int held(const struct socks *l, const struct mps_sock *s)
+{
+	int i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->s[i] == s)
+			return 1;
+	return 0;
+}
+
+void mps_handover_prepare(void)
+{
+	struct socks held_socks = {0};
+	struct mps_conn *c, *next;
+	long pg = sysconf(_SC_PAGESIZE);
+	double t0;
+
+	t_prep = t_parked = 0;
+	if (mps_handover_off || mps_keeper_forking || mps_inside || t_busy ||
+	    !mps_config()->handover)
+		return;
+	t_busy = 1;
+	atomic_store(&g_forking, 1);
+	pthread_mutex_lock(&g_lock);
+	t_prep = 1;
+	/* Only a process that runs its shim thread services connections. */
+	t_parked = mps_loop_park(2);
+	if (!t_parked || !g_conns)
+		return;
+	mps_fdtab_each(note_sock, &held_socks);
+	t0 = mono();
+	for (c = g_conns; c; c = next) {
+		struct ho_offer *o;
+
+		next = c->next;
+		if (!offerable(c) || !held(&held_socks, c->sock)) {
+			mps_dbg("conn %s: not offered to the child (offerable %d, held %d)",
+			        c->peer_str, offerable(c), held(&held_socks, c->sock));
+			continue;
+		}
+		o = calloc(1, sizeof(*o));
+		if (!o)
+			break;
+		o->w = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+		            0);
+		if (o->w == MAP_FAILED) {
+			free(o);
+			break;
+		}
+		atomic_store(&o->w->state, HO_OFFERED);
+		o->c = c;
+		o->t0 = t0;
+		o->parent = getpid();
+		suspend(c, o);
+		o->next = g_batch;
+		g_batch = o;
+	}
+	free(held_socks.s);
+}
+
+static void on_tick(struct ev_loop *loop, ev_timer *w, int revents);
+
+void mps_handover_parent(void)
+{
+	struct ho_offer *o;
+	struct ev_loop *loop = NULL;
+	int n = 0;
+
+	if (!t_prep)
+		return;
+	while ((o = g_batch)) {
+		g_batch = o->next;
+		o->next = g_parent;
+		g_parent = o;
+		loop = o->c->loop;
+		n++;
+	}
+	if (n) {
+		atomic_fetch_add(&mps_handover_pending, n);
+		/* The thread is parked inside a callback: the timer is seen
+		 * when its loop iterates next. */
+		if (!ev_is_active(&g_tick)) {
+			ev_timer_init(&g_tick, on_tick, HO_TICK, HO_TICK);
+			ev_timer_start(loop, &g_tick);
+		}
+	}
+	if (t_parked)
+		mps_loop_park(0);
+	t_prep = t_parked = 0;
+	atomic_store(&g_forking, 0);
+	pthread_mutex_unlock(&g_lock);
+	t_busy = 0;
+}
+
+/* ---- joins meeting an offered connection (parent, shim thread) ---- */
+
+#define HO_MAXDEFER 64
+static struct {
+	struct mps_subflow *sf;
+	uint32_t token;
+} g_defer[HO_MAXDEFER];
+static int g_ndefer;
+
+/* Tokens handed to children lately, for the log of a late join. */
+#define HO_HANDED 64
+static struct {
+	uint32_t token;
+	pid_t pid;
+} g_handed[HO_HANDED];
+static unsigned g_handed_next;
+
+int mps_handover_defer_join(struct ev_loop *loop, struct mps_subflow *sf, uint32_t token)
+{
+	struct ho_offer *o;
+	int found = 0;
+
+	if (!atomic_load(&mps_handover_pending))
+		return 0;
+	/* A fork in progress holds the lock while it waits for this thread
+	 * to park: nothing is offered yet, the join goes on. */
+	if (pthread_mutex_trylock(&g_lock)) {
+		if (atomic_load(&g_forking))
+			return 0;
+		pthread_mutex_lock(&g_lock);
+	}
+	for (o = g_parent; o && !found; o = o->next)
+		found = o->c->token_registered && o->c->local_token == token;
+	if (found && g_ndefer < HO_MAXDEFER) {
+		ev_io_stop(loop, &sf->rio);
+		ev_timer_stop(loop, &sf->jtimer);
+		g_defer[g_ndefer].sf = sf;
+		g_defer[g_ndefer].token = token;
+		g_ndefer++;
+		mps_dbg("join from %s: waits, its connection is offered to a child process",
+		        sf->peer_str);
+	} else
+		found = 0;
+	pthread_mutex_unlock(&g_lock);
+	return found;
+}
+
+void mps_handover_join_gone(struct mps_subflow *sf)
+{
+	int i;
+
+	for (i = 0; i < g_ndefer; i++)
+		if (g_defer[i].sf == sf) {
+			g_defer[i] = g_defer[--g_ndefer];
+			return;
+		}
+}
+
+int mps_handover_handed(uint32_t token, char *why, size_t len)
+{
+	int i;
+
+	for (i = 0; i < HO_HANDED; i++)
+		if (g_handed[i].pid && g_handed[i].token == token) {
+			snprintf(why, len, "its connection was handed to process %d",
+			         (int)g_handed[i].pid);
+			return 1;
+		}
+	return 0;
+}
+
+/* The offer of token is settled: its waiting joins are read again (they
+ * join here, or are closed as handed over). */
+static void joins_resume(struct ev_loop *loop, uint32_t token)
+{
+	int i = 0;
+
+	while (i < g_ndefer) {
+		struct mps_subflow *sf = g_defer[i].sf;
+
+		if (g_defer[i].token != token) {
+			i++;
+			continue;
+		}
+		g_defer[i] = g_defer[--g_ndefer];
+		ev_io_start(loop, &sf->rio);
+		ev_timer_set(&sf->jtimer, JOIN_TIMEOUT, 0.);
+		ev_timer_start(loop, &sf->jtimer);
+		ev_feed_event(loop, &sf->rio, EV_READ);
+	}
+}
+
+/* Settle o in the parent once its word says so; 1 when it is gone. */
+static int parent_settle(struct ho_offer *o, struct ev_loop *loop, int now_or_never)
+{
+	uint32_t v = HO_OFFERED, token;
+	double age = mono() - o->t0;
+
+	if (now_or_never || age >= HO_BOUND)
+		atomic_compare_exchange_strong(&o->w->state, &v, HO_KEPT);
+	v = HO_TAKEN;
+	if (now_or_never || age >= HO_ADOPT_BOUND)
+		atomic_compare_exchange_strong(&o->w->state, &v, HO_KEPT);
+	v = atomic_load(&o->w->state);
+	token = o->c->token_registered ? o->c->local_token : 0;
+	if (v == HO_KEPT) {
+		mps_dbg("conn %s: kept by this process (not handed to its child; %.0f ms after the "
+		        "fork)",
+		        o->c->peer_str, age * 1e3);
+		resume(o->c, o, loop);
+	} else if (v == HO_ADOPTED) {
+		mps_info("conn %s: handed to child process %d, which services it now",
+		         o->c->peer_str, (int)atomic_load(&o->w->child));
+		if (o->c->token_registered) {
+			g_handed[g_handed_next].token = token;
+			g_handed[g_handed_next].pid = (pid_t)atomic_load(&o->w->child);
+			g_handed_next = (g_handed_next + 1) % HO_HANDED;
+		}
+		forget(o->c, atomic_load(&mps_handover_epfd));
+	} else
+		return 0;
+	if (token)
+		joins_resume(loop, token);
+	offer_free(o);
+	atomic_fetch_sub(&mps_handover_pending, 1);
+	return 1;
+}
+
+static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ho_offer **pp, *o;
+
+	(void)revents;
+	if (pthread_mutex_trylock(&g_lock))
+		return; /* a fork or a hook has it: next tick */
+	for (pp = &g_parent; (o = *pp);) {
+		struct ho_offer *next = o->next;
+
+		if (parent_settle(o, loop, 0))
+			*pp = next;
+		else
+			pp = &o->next;
+	}
+	if (!g_parent)
+		ev_timer_stop(loop, w);
+	pthread_mutex_unlock(&g_lock);
+}
+
+void mps_handover_exit(struct ev_loop *loop)
+{
+	struct ho_offer *o;
+
+	t_busy = 1;
+	pthread_mutex_lock(&g_lock);
+	while ((o = g_parent)) {
+		g_parent = o->next;
+		if (!parent_settle(o, loop, 1)) {
+			/* adopted meanwhile? taken and not adopted cannot stay */
+			offer_free(o);
+			atomic_fetch_sub(&mps_handover_pending, 1);
+		}
+	}
+	ev_timer_stop(loop, &g_tick);
+	pthread_mutex_unlock(&g_lock);
+	t_busy = 0;
+}
+
+struct count_arg {
+	const struct mps_sock *s;
+	int n;
+};
+
+static int count_fd(int fd, struct mps_sock *s, void *arg)
+{
+	struct count_arg *a = arg;
+
+	(void)fd;
+	a->n += s == a->s;
+	return a->n > 1;
+}
+
+/* The parent's app uses an offered connection (closing = 0: any call on
+ * it), or closes a descriptor of it: the last one hands it over.  g_lock
+ * held. */
+static void parent_use(struct mps_sock *s, int closing)
+{
+	struct ho_offer *o;
+
+	for (o = g_parent; o; o = o->next) {
+		uint32_t v = HO_OFFERED;
+		struct count_arg a = {s, 0};
+
+		if (o->c->sock != s)
+			continue;
+		if (!closing) {
+			atomic_compare_exchange_strong(&o->w->state, &v, HO_KEPT);
+			return;
+		}
+		mps_fdtab_each(count_fd, &a); /* the one being closed counts */
+		if (a.n <= 1)
+			atomic_compare_exchange_strong(&o->w->state, &v, HO_TAKEN);
+		return;
+	}
+}
+
+/* ---- the child ---- */
+
+void mps_handover_child_keep(void)
+{
+	struct ho_offer *o;
+
+	if (!t_prep)
+		return;
+	/* The offered connections' descriptors stay open here: out of the
+	 * internal set for the instant fdtab closes the parent's. */
+	for (o = g_batch; o; o = o->next) {
+		int fd[HO_MAXFD], n = conn_fds(o->c, fd), i;
+
+		for (i = 0; i < n; i++)
+			mps_ifd_del(fd[i]);
+	}
+}
+
+void mps_handover_child(void)
+{
+	struct ho_offer *o;
+	int n = 0;
+
+	if (!t_prep)
+		return;
+	/* The parent's own offers (to its other children) are not ours:
+	 * their descriptors were closed with the other internal ones. */
+	g_parent = NULL;
+	g_ndefer = 0; /* the parent's joins: closed here with its listener */
+	memset(&g_tick, 0, sizeof(g_tick));
+	/* Offers made to our parent by its parent and still unsettled there
+	 * are not ours either: the parent decides them, we hold copies. */
+	for (o = g_child; o; o = o->next) {
+		int fd[HO_MAXFD], k = conn_fds(o->c, fd), i;
+
+		for (i = 0; i < k; i++)
+			mps_real.close(fd[i]);
+	}
+	g_child = NULL;
+	for (o = g_batch; o; o = o->next) {
+		int fd[HO_MAXFD], k = conn_fds(o->c, fd), i;
+
+		for (i = 0; i < k; i++)
+			mps_ifd_add(fd[i]);
+		atomic_store(&o->w->child, (int32_t)getpid());
+		n++;
+	}
+	g_child = g_batch;
+	g_batch = NULL;
+	g_child_pid = getpid();
+	atomic_store(&mps_handover_pending, n);
+	atomic_store(&g_forking, 0);
+	t_prep = t_parked = 0;
+	pthread_mutex_unlock(&g_lock);
+	t_busy = 0;
+}
+
+static const struct mps_netmon_ops g_path_events = {
+	.addr_event = mps_conn_on_addr_event, .link_event = mps_conn_on_link_event};
+
+/* The peer knows our parent's join port: announce ours instead, under the
+ * same address ids (the client replaces an address it knows by id). */
+static void readvertise(struct mps_conn *c)
+{
+	struct mps_subflow *sf = mps_sf_best_usable(c);
+	uint8_t fr[MPS_ADD_ADDR_MAX_LEN];
+	uint16_t port4 = 0, port6 = 0;
+	int i, n = 0;
+
+	if (!sf || c->rx_mode != RX_MP)
+		return;
+	for (i = 0; i < MPS_MAX_REMOTE; i++) {
+		struct mps_remote *r = &c->remotes[i];
+		struct mps_addr a;
+		uint16_t port;
+
+		if (!r->valid)
+			continue;
+		memset(&a, 0, sizeof(a));
+		a.addr_id = r->id;
+		a.family = (uint8_t)r->addr.ss_family;
+		if (a.family == AF_INET) {
+			if (!port4)
+				port4 = mps_join_port(c->loop, AF_INET);
+			port = port4;
+			memcpy(a.addr, &((struct sockaddr_in *)&r->addr)->sin_addr, 4);
+			((struct sockaddr_in *)&r->addr)->sin_port = htons(port);
+		} else {
+			if (!port6)
+				port6 = mps_join_port(c->loop, AF_INET6);
+			port = port6;
+			memcpy(a.addr, &((struct sockaddr_in6 *)&r->addr)->sin6_addr, 16);
+			((struct sockaddr_in6 *)&r->addr)->sin6_port = htons(port);
+		}
+		if (!port)
+			continue;
+		a.port = port;
+		if (mps_sf_queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a)) == 0)
+			n++;
+	}
+	if (n) {
+		mps_dbg("conn %s: announced this process's join port again (%u address(es))",
+		        c->peer_str, (unsigned)n);
+		mps_sf_flush(c, sf);
+	}
+}
+
+static void adopt_on_thread(struct ev_loop *loop, void *arg)
+{
+	struct ho_offer *o = arg;
+	struct mps_conn *c = o->c;
+
+	mps_info("conn %s: taken over from process %d (this process services it now)",
+	         c->peer_str, (int)o->parent);
+	c->hup_registered = 0;
+	resume(c, o, loop);
+	if (!mps_conn_closed(c)) {
+		if (c->rx_mode == RX_MP)
+			mps_netmon_start(loop, &g_path_events);
+		readvertise(c);
+	}
+	offer_free(o);
+}
+
+/* Drop our copies of a connection the parent keeps. */
+static void child_drop(struct ho_offer *o)
+{
+	mps_dbg("conn %s: left to process %d", o->c->peer_str, (int)o->parent);
+	forget(o->c, -1);
+	offer_free(o);
+}
+
+/* Wait for the parent's decision on o, take it (1) or not (0). */
+static int child_decide(struct ho_offer *o)
+{
+	const struct timespec tick = {0, 200000};
+	uint32_t v;
+
+	while ((v = atomic_load(&o->w->state)) == HO_OFFERED && mono() - o->t0 < HO_BOUND + 0.05)
+		nanosleep(&tick, NULL);
+	if (v == HO_OFFERED && atomic_compare_exchange_strong(&o->w->state, &v, HO_KEPT))
+		return 0;
+	if (v != HO_TAKEN)
+		return 0;
+	mps_dbg("conn %s: taken by our parent (%.1f ms after the fork)", o->c->peer_str,
+	        (mono() - o->t0) * 1e3);
+	if (mps_loop_ensure() != 0) {
+		/* no thread here (RLIMIT_NPROC...): the parent keeps serving */
+		atomic_compare_exchange_strong(&o->w->state, &v, HO_KEPT);
+		return 0;
+	}
+	return atomic_compare_exchange_strong(&o->w->state, &v, HO_ADOPTED);
+}
+
+static void child_touch(int fd)
+{
+	struct mps_sock *s = fd >= 0 ? mps_fdtab_get(fd) : NULL;
+	struct ho_offer **pp, *o;
+
+	for (pp = &g_child; (o = *pp);) {
+		uint32_t v = atomic_load(&o->w->state);
+
+		if (s && o->c->sock == s && (v == HO_OFFERED || v == HO_TAKEN)) {
+			*pp = o->next;
+			atomic_fetch_sub(&mps_handover_pending, 1);
+			if (child_decide(o)) {
+				atomic_store(&o->c->sock->remote, 0);
+				o->cmd.fn = adopt_on_thread;
+				o->cmd.arg = o;
+				if (mps_loop_submit(&o->cmd) != 0)
+					mps_warn("conn %s: adopted but not started", o->c->peer_str);
+			} else
+				child_drop(o);
+			continue;
+		}
+		if (v == HO_KEPT) {
+			*pp = o->next;
+			atomic_fetch_sub(&mps_handover_pending, 1);
+			child_drop(o);
+			continue;
+		}
+		pp = &o->next;
+	}
+	if (s)
+		mps_sock_put(s);
+}
+
+/* ---- hooks ---- */
+
+void mps_handover_touch(int fd)
+{
+	struct mps_sock *s;
+
+	if (mps_inside || t_busy)
+		return;
+	t_busy = 1;
+	pthread_mutex_lock(&g_lock);
+	if (g_child && g_child_pid == getpid())
+		child_touch(fd);
+	if (g_parent && fd >= 0 && (s = mps_fdtab_get(fd))) {
+		parent_use(s, 0);
+		mps_sock_put(s);
+	}
+	pthread_mutex_unlock(&g_lock);
+	t_busy = 0;
+}
+
+void mps_handover_close(int fd)
+{
+	struct mps_sock *s;
+
+	if (mps_inside || t_busy)
+		return;
+	t_busy = 1;
+	pthread_mutex_lock(&g_lock);
+	if (g_child && g_child_pid == getpid())
+		child_touch(-1);
+	if (g_parent && (s = mps_fdtab_get(fd))) {
+		parent_use(s, 1);
+		mps_sock_put(s);
+	}
+	pthread_mutex_unlock(&g_lock);
+	t_busy = 0;
+}
+
+void mps_handover_exec(void)
+{
+	struct ho_offer *o;
+
+	if (mps_inside || t_busy)
+		return;
+	t_busy = 1;
+	pthread_mutex_lock(&g_lock);
+	if (g_child_pid == getpid()) {
+		/* (a vfork child runs this in its parent's memory: getpid()
+		 * tells them apart, and the parent's offers are not its own) */
+		for (o = g_child; o; o = o->next) {
+			uint32_t v = HO_OFFERED;
+
+			if (!atomic_compare_exchange_strong(&o->w->state, &v, HO_KEPT)) {
+				v = HO_TAKEN;
+				atomic_compare_exchange_strong(&o->w->state, &v, HO_KEPT);
+			}
+		}
+	}
+	pthread_mutex_unlock(&g_lock);
+	t_busy = 0;
+}

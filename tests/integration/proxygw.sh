@@ -251,11 +251,17 @@ if selected status; then
 	# this test's gateway and proxy (other tests may run theirs beside us)
 	GWPID=$(pid_of "$NS_S" mptcpshim-gatew) || fail "status: no gateway process in $NS_S"
 	PXPID=$(pid_of "$NS_C" mptcpshim-proxy) || fail "status: no proxy process in $NS_C"
-	ctl status --json "$GWPID" >"$D/st.json" || fail "status $GWPID failed"
+	GWQ="[c for p in P for c in p['connections'] if c['gateway_destination']=='secret.test:$HP']"
+	# the second subflow joins a moment later (lazy joins, and none before
+	# the gateway's reply): wait for it, then read both ends
+	for ((k = 0; k < 100; k++)); do
+		ctl status --json "$GWPID" >"$D/st.json" || fail "status $GWPID failed"
+		pyq "$D/st.json" "len($GWQ)==1 and len($GWQ[0]['subflows'])==2" 2>/dev/null && break
+		sleep 0.1
+	done
 	ctl status --json "$PXPID" >"$D/stp.json" || fail "status $PXPID failed"
 	pyq "$D/st.json" 'print:json.dumps(d, indent=1)' >&2
 	pyq "$D/stp.json" 'print:json.dumps(d, indent=1)' >&2
-	GWQ="[c for p in P for c in p['connections'] if c['gateway_destination']=='secret.test:$HP']"
 	pyq "$D/st.json" "len($GWQ)==1" "$GWQ[0]['role']=='server'" "$GWQ[0]['mode']=='multipath'" \
 		"$GWQ[0]['gateway'] is None" "len($GWQ[0]['subflows'])==2" ||
 		fail "status: the gateway does not show the held connection to secret.test:$HP"

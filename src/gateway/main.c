@@ -548,6 +548,18 @@ static void reexec_preloaded(char **argv)
 	}
 	snprintf(val, sizeof(val), "%s%s%s", lib, old && *old ? " " : "", old ? old : "");
 	setenv("LD_PRELOAD", val, 1);
+	{
+		/* By its real path, not /proc/self/exe: the kernel names a
+		 * process after the file it executes, and ps, ss, systemd and
+		 * `mptcpshim status mptcpshim-gateway` would see "exe". */
+		char self[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+		if (n > 0) {
+			self[n] = 0;
+			execv(self, argv);
+		}
+	}
 	execv("/proc/self/exe", argv);
 	fprintf(stderr, "mptcpshim-gateway: cannot re-execute under %s: %s\n", lib,
 	        strerror(errno));

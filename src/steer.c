@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "conn_int.h"
+#include "mptcpshim/gateway.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/frame.h"
 #include "mptcpshim/log.h"
@@ -104,24 +105,64 @@ static void first_load(void)
 	}
 }
 
+/* The query for a connection to (or from) peer: its address, port, side,
+ * the program, and (client) the host name the app resolved it from. */
+static void build_query(struct mps_pol_query *q, const struct sockaddr_storage *peer_in,
+                        uint16_t port, int client, char *host, size_t cap)
+{
+	struct sockaddr_storage peer = *peer_in;
+
+	memset(q, 0, sizeof(*q));
+	mps_unmap_v4(&peer);
+	q->family = peer.ss_family;
+	if (q->family == AF_INET)
+		memcpy(q->addr, &((struct sockaddr_in *)&peer)->sin_addr, 4);
+	else if (q->family == AF_INET6)
+		memcpy(q->addr, &((struct sockaddr_in6 *)&peer)->sin6_addr, 16);
+	q->port = port;
+	q->side = client ? MPS_POL_CLIENT : MPS_POL_SERVER;
+	q->program = program_invocation_short_name;
+	if (client && mps_namecache_get(q->family, q->addr, host, cap) == 0)
+		q->host = host;
+}
+
+int mps_steer_gateway(const struct sockaddr *sa)
+{
+	struct mps_pol_query q;
+	struct mps_pol_action act;
+	struct sockaddr_storage peer;
+	char host[MPS_POL_NAME];
+	uint16_t port;
+
+	if (!mps_config()->policy_file[0])
+		return -1;
+	memset(&peer, 0, sizeof(peer));
+	if (sa->sa_family == AF_INET) {
+		memcpy(&peer, sa, sizeof(struct sockaddr_in));
+		port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(&peer, sa, sizeof(struct sockaddr_in6));
+		port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	} else
+		return -1;
+	build_query(&q, &peer, port, 1, host, sizeof(host));
+	pthread_mutex_lock(&g_pol_mu);
+	first_load();
+	mps_policy_match(g_pol, &q, &act);
+	pthread_mutex_unlock(&g_pol_mu);
+	if (!(act.set & MPS_POL_GATEWAY))
+		return -1;
+	mps_dbg("policy: line %u: gateway=%s for port %u", act.line[4], act.gateway ? "yes" : "no",
+	        (unsigned)port);
+	return act.gateway;
+}
+
 void steer_match(struct mps_conn *c)
 {
 	struct mps_pol_query q;
-	struct sockaddr_storage peer = c->peer;
 	char host[MPS_POL_NAME];
 
-	memset(&q, 0, sizeof(q));
-	mps_unmap_v4(&peer);
-	q.family = peer.ss_family;
-	if (q.family == AF_INET)
-		memcpy(q.addr, &((struct sockaddr_in *)&peer)->sin_addr, 4);
-	else if (q.family == AF_INET6)
-		memcpy(q.addr, &((struct sockaddr_in6 *)&peer)->sin6_addr, 16);
-	q.port = c->pol_port;
-	q.side = c->role == MPS_CLIENT ? MPS_POL_CLIENT : MPS_POL_SERVER;
-	q.program = program_invocation_short_name;
-	if (c->role == MPS_CLIENT && mps_namecache_get(q.family, q.addr, host, sizeof(host)) == 0)
-		q.host = host;
+	build_query(&q, &c->peer, c->pol_port, c->role == MPS_CLIENT, host, sizeof(host));
 	pthread_mutex_lock(&g_pol_mu);
 	first_load();
 	mps_policy_match(g_pol, &q, &c->pol);

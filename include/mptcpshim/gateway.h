@@ -120,6 +120,10 @@ const struct mps_gwconf *mps_gwconf(void);
 /* connect(): route sa through the gateway?  (No when this process serves
  * as a gateway, when none is configured, or by MPTCPSHIM_GATEWAY_FOR.) */
 int mps_gw_route(const struct sockaddr *sa);
+/* The policy file's say (a rule with gateway=yes|no matching sa, the
+ * program and the host name the app resolved, as a client): 1 through the
+ * gateway, 0 not, -1 no rule says (MPTCPSHIM_GATEWAY_FOR decides: steer.c). */
+int mps_steer_gateway(const struct sockaddr *sa);
 /* The same for a host name (MPS_SO_GW_CONNECT): mps_gw_wants_name. */
 int mps_gw_route_name(uint16_t port);
 /* The client's GWREQ frame for destination sa, authenticated with the key

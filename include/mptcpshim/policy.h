@@ -23,7 +23,7 @@
  *   interfaces=IF[,...]   only these interfaces carry subflows
  *   backup=IF[,...]       these interfaces carry data only while no other works
  *   subflows=N            subflows per path, 1..8
- *   gateway=yes|no        stored only, for the planned gateway (issue 14)
+ *   gateway=yes|no        through the gateway or not (mps_steer_gateway)
  * A line with no match key matches every connection.  Rules are read top
  * down and each setting comes from the first matching rule that sets it
  * (ssh_config(5)'s rule), so a catch-all at the end supplies defaults for
@@ -61,7 +61,7 @@ struct mps_pol_action {
 	uint8_t nbackup;
 	char backup[MPS_POL_MAX_IF][MPS_POL_IFNAMSIZ];
 	uint8_t subflows; /* 1..8 */
-	uint8_t gateway;  /* 0 or 1 (read by nothing yet: for the gateway) */
+	uint8_t gateway;  /* 0 or 1: through MPTCPSHIM_GATEWAY or not */
 	/* The line of the rule each field came from (0: none), for the logs;
 	 * indexed by bit number of MPS_POL_*. */
 	unsigned line[5];

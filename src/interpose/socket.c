@@ -623,9 +623,13 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		return mps_real.connect(fd, sa, len);
 	/* Through the gateway, unless this process knows the destination
 	 * runs mptcpshim itself. */
-	if (mps_gwconf()->n && mps_peercache_lookup(sa, mps_now_us()) != MPS_PEER_SHIM &&
-	    mps_gw_route(sa))
-		return gw_connect(fd, sa, len, NULL);
+	if (mps_gwconf()->n && mps_peercache_lookup(sa, mps_now_us()) != MPS_PEER_SHIM) {
+		/* a policy rule's gateway=yes|no first, else MPTCPSHIM_GATEWAY_FOR */
+		int pol = mps_steer_gateway(sa);
+
+		if (pol > 0 || (pol < 0 && mps_gw_route(sa)))
+			return gw_connect(fd, sa, len, NULL);
+	}
 	cfg = mps_config();
 	if (!mps_config_peer_allowed(cfg, sa))
 		return mps_real.connect(fd, sa, len);

@@ -22,7 +22,11 @@
 #             (the silent one after 5 s); with none left the
 #             connection goes direct (default) or fails (FALLBACK=fail: 7)
 #   v6        an IPv6 destination through the IPv4 gateway
-# Sub-cases (T_ONLY=REGEX): download refused policy reset auth failover v6
+#   polrule   the client's policy file: gateway=yes sends a destination
+#             MPTCPSHIM_GATEWAY_FOR leaves out through the gateway;
+#             gateway=no connects directly (and fails: the server is
+#             only reachable through the gateway)
+# Sub-cases (T_ONLY=REGEX): download refused policy reset auth failover v6 polrule
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -360,6 +364,37 @@ if selected v6; then
 	grep -q "2001:db8:$X:e0::1.*GET /small.bin" "$D/bg-http6.log" ||
 		fail "v6: the server did not see the gateway's address"
 	rm -f "$D/got"
+fi
+
+if selected polrule; then
+	step "polrule: a policy rule's gateway=yes|no overrides MPTCPSHIM_GATEWAY_FOR"
+	[ -e "$D/www/small.bin" ] || mkrand "$D/www/small.bin" $((256 * 1024 + 3))
+	# FOR names an unrelated prefix only: without a rule nothing would go
+	# through the gateway, and the plain server is reachable only through it
+	printf 'dst=%s port=%s gateway=yes\n' "$PSRV" "$HP" >"$D/pol-yes.conf"
+	n0=$(accepted)
+	nsrun shim "$NS_C" env "MPTCPSHIM_GATEWAY=$SRV4:$GP" "MPTCPSHIM_GATEWAY_KEY_FILE=$D/alice.key" \
+		MPTCPSHIM_GATEWAY_FOR=198.18.255.0/24 MPTCPSHIM_GATEWAY_FALLBACK=fail \
+		"MPTCPSHIM_POLICY=$D/pol-yes.conf" curl -q -sS --noproxy '*' --max-time 15 \
+		-o "$D/got" "http://$PSRV:$HP/small.bin" || fail "polrule: gateway=yes: curl failed ($?)"
+	same_file polrule-yes "$D/www/small.bin" "$D/got"
+	[ "$(accepted)" -gt "$n0" ] || fail "polrule: gateway=yes: the server saw no request"
+	rm -f "$D/got"
+	# gateway=no for that destination: the client connects directly, and
+	# the server is not reachable that way (no route: curl 7); the gateway
+	# gets no request
+	printf 'dst=%s gateway=no\n' "$PSRV" >"$D/pol-no.conf"
+	n0=$(accepted)
+	r0=$(grep -c "client 'alice'" "$SHLOG" || true)
+	rc=0
+	nsrun shim "$NS_C" env "MPTCPSHIM_GATEWAY=$SRV4:$GP" "MPTCPSHIM_GATEWAY_KEY_FILE=$D/alice.key" \
+		MPTCPSHIM_GATEWAY_FALLBACK=fail "MPTCPSHIM_POLICY=$D/pol-no.conf" \
+		curl -q -sS --noproxy '*' --max-time 10 -o /dev/null "http://$PSRV:$HP/small.bin" || rc=$?
+	[ "$rc" = 7 ] || [ "$rc" = 28 ] || fail "polrule: gateway=no: curl exit $rc, want 7 (no route) or 28"
+	[ "$(accepted)" = "$n0" ] || fail "polrule: gateway=no: the server got a request"
+	[ "$(grep -c "client 'alice'" "$SHLOG" || true)" = "$r0" ] ||
+		fail "polrule: gateway=no: the gateway served a request"
+	log "  gateway=yes: through the gateway; gateway=no: direct (curl exit $rc)"
 fi
 
 if [ -z "${T_ONLY:-}" ]; then

@@ -36,6 +36,7 @@
 #define ENV_OUTAGE_TIMEOUT "MPTCPSHIM_OUTAGE_TIMEOUT"
 #define ENV_JOIN_PORTS "MPTCPSHIM_JOIN_PORTS"
 #define ENV_POLICY "MPTCPSHIM_POLICY"
+#define ENV_COUNTERS_FILE "MPTCPSHIM_COUNTERS_FILE"
 #define ENV_GATEWAY "MPTCPSHIM_GATEWAY"
 #define ENV_GATEWAY_KEY_FILE "MPTCPSHIM_GATEWAY_KEY_FILE"
 #define ENV_GATEWAY_FOR "MPTCPSHIM_GATEWAY_FOR"
@@ -441,6 +442,17 @@ static const char *parse_policy(struct mps_config *c, const struct env_var *e, c
 	return NULL;
 }
 
+/* Where the counters go at exit (src/stat.c): absolute, like the policy. */
+static const char *parse_counters_file(struct mps_config *c, const struct env_var *e, const char *v)
+{
+	if (v[0] != '/')
+		return e->expect;
+	if (strlen(v) >= sizeof(c->counters_file))
+		return "path too long";
+	strcpy(c->counters_file, v);
+	return NULL;
+}
+
 /* The gateway's (gateway.c parses the lists). */
 static const char *parse_gw_list(struct mps_config *c, const struct env_var *e, const char *v)
 {
@@ -496,6 +508,7 @@ static const struct env_var g_vars[] = {
 	VAR(ENV_SCHEDULER, parse_scheduler, "expected default, roundrobin, redundant or ecf"),
 	VAR(ENV_CC, parse_cc, "expected uncoupled, lia, olia or auto"),
 	VAR(ENV_POLICY, parse_policy, "expected an absolute path"),
+	VAR(ENV_COUNTERS_FILE, parse_counters_file, "expected an absolute path"),
 	VAR(ENV_GATEWAY, parse_gw_list,
 	    "expected IPV4:PORT or [IPV6]:PORT, comma-separated (numeric, at most 4)"),
 	VAR(ENV_GATEWAY_KEY_FILE, parse_gw_key, "path too long"),

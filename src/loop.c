@@ -16,6 +16,7 @@
 #include "mptcpshim/ctl.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/log.h"
+#include "mptcpshim/stat.h"
 #include "mptcpshim/loop.h"
 #include "mptcpshim/real.h"
 
@@ -356,6 +357,7 @@ __attribute__((noreturn)) static void keeper_main(double timeout)
 	mps_info("keeper: taking the connections of %s process %d over", g_prog, (int)from);
 	serve_until(g.ev, timeout, 1);
 	mps_info("keeper: done");
+	mps_stat_write_exit((int)from, g_prog);
 	_exit(0);
 }
 
@@ -380,13 +382,14 @@ void mps_loop_exit(double timeout)
 	pthread_mutex_unlock(&g.lock);
 	/* Nobody runs the loop now (the rest of its last iteration ran
 	 * before the thread signalled): its state can be read and copied. */
+	mps_real.prctl(PR_GET_NAME, g_prog, 0, 0, 0);
+	g_prog[sizeof(g_prog) - 1] = 0;
 	if (mps_conn_all_finished()) {
 		mps_dbg("exit: every connection finished");
+		mps_stat_write_exit((int)getpid(), g_prog);
 		return;
 	}
 	{
-		mps_real.prctl(PR_GET_NAME, g_prog, 0, 0, 0);
-		g_prog[sizeof(g_prog) - 1] = 0;
 		/* the kernel's 15 bytes: the program's name cut to 7 */
 		snprintf(g_keeper_comm, sizeof(g_keeper_comm), "mpskeep:%.7s", g_prog);
 	}
@@ -411,6 +414,7 @@ void mps_loop_exit(double timeout)
 	mps_inside = 1;
 	serve_until(g.ev, timeout, 0);
 	mps_inside = 0;
+	mps_stat_write_exit((int)getpid(), g_prog);
 }
 
 /* How long mps_loop_park waits for the thread to reach its safe point. */
@@ -469,6 +473,7 @@ void mps_loop_atfork_child(void)
 	g.running = 0;
 	g.broken = 0;
 	g.starting = 0; /* the starting thread did not come along */
+	mps_stat_atfork_child(); /* a new process: its counters start at 0 */
 	atomic_store(&g_park_req, 0);
 	atomic_store(&g_parked, 0);
 	g.ev = NULL;

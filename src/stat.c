@@ -3,6 +3,8 @@
  * are plain integers. */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -278,4 +280,36 @@ void mps_stat_counters(struct mps_obuf *out)
 	for (i = 0; i < MPS_MIB__MAX; i++)
 		mps_obuf_printf(out, " %s=%llu", mps_mib_name(i), (unsigned long long)g_proc.v[i]);
 	mps_obuf_put(out, "\n", 1);
+}
+
+void mps_stat_write_exit(int pid, const char *comm)
+{
+	const char *path = mps_config()->counters_file;
+	struct mps_obuf o;
+	int i, fd;
+
+	if (!path[0])
+		return;
+	mps_obuf_init(&o, 4096);
+	mps_obuf_printf(&o, "{\"pid\":%d,\"command\":", pid);
+	mps_json_str(&o, comm);
+	mps_obuf_put(&o, ",\"counters\":{", 13);
+	for (i = 0; i < MPS_MIB__MAX; i++)
+		mps_obuf_printf(&o, "%s\"%s\":%llu", i ? "," : "", mps_mib_name(i),
+		                (unsigned long long)g_proc.v[i]);
+	mps_obuf_put(&o, "}}\n", 3);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		mps_warn("counters: cannot open %s: %s", path, strerror(errno));
+	else {
+		if (o.full || mps_real.write(fd, o.p, o.len) != (ssize_t)o.len)
+			mps_warn("counters: cannot write %s", path);
+		mps_real.close(fd);
+	}
+	mps_obuf_free(&o);
+}
+
+void mps_stat_atfork_child(void)
+{
+	memset(&g_proc, 0, sizeof(g_proc));
 }

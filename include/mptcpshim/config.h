@@ -55,6 +55,7 @@ struct mps_config {
 	/* MPTCPSHIM_JOIN_PORTS: the join listener's port range (0, 0: ephemeral) */
 	uint16_t join_port_lo, join_port_hi;
 	char policy_file[256];       /* MPTCPSHIM_POLICY: the steering policy file; empty = none */
+	char counters_file[256];     /* MPTCPSHIM_COUNTERS_FILE: counters at exit; empty = none */
 	/* MPTCPSHIM_GATEWAY, _KEY_FILE, _FOR, _FALLBACK (issue 14) */
 	struct mps_gwconf gw;
 	/* Lazy joins (issue 15): the client opens extra subflows once the

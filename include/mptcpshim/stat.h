@@ -48,5 +48,14 @@ void mps_stat_event(struct mps_conn *c, struct mps_subflow *sf, const char *type
 /* The replies of `status` and `counters`, as records (ctlproto.h). */
 void mps_stat_dump(struct mps_obuf *out);
 void mps_stat_counters(struct mps_obuf *out);
+/* MPTCPSHIM_COUNTERS_FILE: append one JSON line, {"pid":PID,"command":
+ * COMM,"counters":{NAME:VALUE,...}} (the names of `mptcpshim status
+ * --counters`), with one O_APPEND write, so that processes sharing the
+ * file never interleave.  Called once the process's connections are
+ * finished (by the keeper, when one finished them), with the app's pid
+ * and name.  Nothing when the variable is unset. */
+void mps_stat_write_exit(int pid, const char *comm);
+/* In a forked child (not the keeper): the process counters start at 0. */
+void mps_stat_atfork_child(void);
 
 #endif

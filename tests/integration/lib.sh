@@ -555,6 +555,36 @@ shim_subflow_lines() {
 	grep -E 'subflow [0-9]+ .* -> .*: sent [0-9]+ B, received [0-9]+ B' "$f" || true
 }
 
+# counters_mark NS: the number of counter lines NS's shim processes have
+# written so far (one JSON line per process at its exit:
+# MPTCPSHIM_COUNTERS_FILE, set for every run under the shim).
+counters_mark() {
+	local f="$T_DIR/counters-$1.jsonl"
+	if [ -e "$f" ]; then wc -l <"$f"; else echo 0; fi
+}
+
+# counters_since NS MARK [N]: the counter lines written in NS since MARK,
+# once there are N of them (default 1; a keeper process writes its line
+# when it has finished the connections, a moment after the app exits):
+# fails after 10 s without.
+counters_since() {
+	local f="$T_DIR/counters-$1.jsonl" k
+	for ((k = 0; k < 200; k++)); do
+		if [ -e "$f" ] && [ "$(($(wc -l <"$f") - $2))" -ge "${3:-1}" ]; then
+			tail -n +"$(($2 + 1))" "$f"
+			return 0
+		fi
+		sleep 0.05
+	done
+	fail "no counters from $1's shim processes (want ${3:-1} line(s) after line $2 of $f)"
+}
+
+# counter NAME: the value of counter NAME in the JSON counter lines on
+# stdin, summed over the lines.
+counter() {
+	grep -oE "\"$1\":[0-9]+" | awk -F: '{ s += $2 } END { print s + 0 }'
+}
+
 # mp_xfer NAME FAM DIR FILE: one byte-exact transfer of FILE between
 # tcptool.py xfserver (background, in $NS_S, on SRV4/SRV6, fresh port) and
 # xfclient (in $NS_C), both under the shim, DIR c2s (client sends) or s2c;
@@ -568,6 +598,7 @@ shim_subflow_lines() {
 #   MP_CLOG, MP_SLOG  what the client's / server's shim logged meanwhile
 #   MP_PEER      "ADDR:PORT" as the client's log names the connection
 #   MP_SSTATS    the server's per-subflow statistics lines (close)
+#   MP_CCNT, MP_SCNT  the client's / server's process counters (JSON line)
 # shellcheck disable=SC2034 # MP_* are for the sourcing script
 mp_xfer() {
 	local name=$1 fam=$2 dir=$3 in=$4
@@ -593,6 +624,9 @@ mp_xfer() {
 	ns0=0
 	[ -e "$cl" ] && nc0=$(wc -l <"$cl")
 	[ -e "$sl" ] && ns0=$(wc -l <"$sl")
+	local cc0 sc0
+	cc0=$(counters_mark "$NS_C")
+	sc0=$(counters_mark "$NS_S")
 	bg_start "srv-$name" shim "$NS_S" "$PY" "$PYTOOL" xfserver "$host" "$PORT" "$smode" "$sfile" "${MP_DELAY:-0}"
 	local spid=$BG_PID
 	wait_listen "$NS_S" "$PORT"
@@ -614,6 +648,12 @@ mp_xfer() {
 	[ -e "$cl" ] && MP_CLOG=$(tail -n +"$((nc0 + 1))" "$cl")
 	[ -e "$sl" ] && MP_SLOG=$(tail -n +"$((ns0 + 1))" "$sl")
 	MP_SSTATS=$(printf '%s\n' "$MP_SLOG" | grep -E 'subflow [0-9]+ .* -> .*: sent [0-9]+ B, received [0-9]+ B' || true)
+	MP_CCNT=""
+	MP_SCNT=""
+	if shim_enabled; then
+		MP_CCNT=$(counters_since "$NS_C" "$cc0")
+		MP_SCNT=$(counters_since "$NS_S" "$sc0")
+	fi
 	return 0
 }
 
@@ -624,6 +664,7 @@ _tb_prefix() {
 	TB_PREFIX=(ip netns exec "$ns" env
 		"MPTCPSHIM_LOG=$MPTCPSHIM_LOG"
 		"MPTCPSHIM_LOG_FILE=$T_DIR/shim-$ns.log"
+		"MPTCPSHIM_COUNTERS_FILE=$T_DIR/counters-$ns.jsonl"
 		"${T_ENV[@]}")
 	case $mode in
 	shim) TB_PREFIX+=("${SHIM_CMD[@]}") ;;

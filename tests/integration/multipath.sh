@@ -69,13 +69,19 @@ xfer() {
 	shim_enabled || return 0
 	[ "$ok" = 1 ] || fail "$what: a path carried less than its share:$line"
 
-	# subflows: established on the client, joined on the server
+	# subflows: established on the client, joined on the server (the
+	# processes' counters, written at their exit)
 	local est joined
-	est=$(printf '%s\n' "$MP_CLOG" | grep -cE "conn $(re "$MP_PEER"): subflow [0-9]+ [^ ]+ -> [^ ]+ established$" || true)
-	joined=$(printf '%s\n' "$MP_SLOG" | grep -cE "conn [^ ]+: subflow [0-9]+ from [^ ]+ joined$" || true)
+	est=$(printf '%s\n' "$MP_CCNT" | counter subflows_joined)
+	joined=$(printf '%s\n' "$MP_SCNT" | counter subflows_joined)
 	log "  extra subflows: client established $est, server joined $joined (want $want)"
 	[ "$est" = "$want" ] || fail "$what: client established $est extra subflows, want $want"
-	[ "$joined" = "$want" ] || fail "$what: server logged $joined joins, want $want"
+	[ "$joined" = "$want" ] || fail "$what: server joined $joined subflows, want $want"
+	[ "$(printf '%s\n' "$MP_CCNT" | counter subflows_failed)" = 0 ] &&
+		[ "$(printf '%s\n' "$MP_SCNT" | counter joins_rejected)" = 0 ] ||
+		fail "$what: a subflow failed or a join was rejected: $MP_CCNT $MP_SCNT"
+	[ "$(printf '%s\n' "$MP_CCNT" | counter multipath_connections)" = 1 ] ||
+		fail "$what: the client did not count one multipath connection: $MP_CCNT"
 	# every client interface carries a subflow (path 1 has the first one)
 	for ((i = 2; i <= NPATHS && want != 0; i++)); do
 		printf '%s\n' "$MP_CLOG" | grep -qE "subflow [0-9]+ $(re "$(ep "$fam" "${C4[i]}" "${C6[i]}")"):[0-9]+ -> .* established$" ||

@@ -257,6 +257,7 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	socklen_t len = sizeof(sf->local);
 
 	c->loop = loop;
+	mps_sf_set_ops(&mps_conn_sf_ops); /* before the first subflow event */
 	mps_conn_reaper_arm(loop);
 	c->next = g_conns;
 	if (g_conns)

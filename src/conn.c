@@ -32,7 +32,7 @@
 #include <fcntl.h>
 #include <malloc.h> /* malloc_trim */
 #include <netinet/in.h>
-#include <linux/tcp.h> /* the kernel's tcp_info, with tcpi_bytes_acked */
+#include <linux/tcp.h> /* TCP_NODELAY */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -61,17 +61,6 @@ void mps_grow_pair_buffer(int fd)
 
 	if (mps_real.setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) != 0)
 		mps_real.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
-}
-
-uint32_t mps_conn_tcp_rtt_us(int fd)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	memset(&ti, 0, sizeof(ti));
-	if (mps_real.getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
-		return 0;
-	return ti.tcpi_rtt;
 }
 
 /* ------------------------------------------------------------- reaping

@@ -263,7 +263,6 @@ struct mps_conn {
 
 /* conn.c */
 extern struct mps_conn *g_conns;         /* every live connection */
-uint32_t mps_conn_tcp_rtt_us(int fd);
 void mps_conn_reaper_arm(struct ev_loop *loop);
 void mps_conn_abort(struct mps_conn *c, uint32_t reason, int send_close, const char *why);
 void mps_conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const char *why,
@@ -383,6 +382,8 @@ struct mps_sf_ops {
 	void (*freed)(struct ev_loop *loop);
 };
 void mps_sf_set_ops(const struct mps_sf_ops *ops);
+/* The kernel's smoothed RTT of a TCP socket, microseconds (0: unknown). */
+uint32_t mps_sf_tcp_rtt_us(int fd);
 extern struct mps_subflow *g_sf_zombies; /* freed subflows, for conn.c's reaper */
 struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, enum mps_sf_state state);
 void mps_sf_free(struct ev_loop *loop, struct mps_subflow *sf, int reset);
@@ -462,5 +463,7 @@ uint16_t mps_join_port(struct ev_loop *loop, int family);
 /* Bytes arrived on an unverified server-side join. */
 void mps_join_on_read(struct ev_loop *loop, struct mps_subflow *sf);
 void mps_join_drop(struct ev_loop *loop, struct mps_subflow *sf, const char *why);
+/* A verified join is handed to attach (the engine registers it first). */
+void mps_join_set_attach(void (*attach)(struct mps_conn *c, struct mps_subflow *sf));
 
 #endif

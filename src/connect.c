@@ -64,7 +64,7 @@ static void client_established(struct mps_conn *c)
 		c->sock->local_len = len;
 		pthread_mutex_unlock(&c->sock->lock);
 	}
-	sf->rtt_us = mps_conn_tcp_rtt_us(sf->fd);
+	sf->rtt_us = mps_sf_tcp_rtt_us(sf->fd);
 	sf->ready = 1;
 	if (c->tx_mode == TX_MP) {
 		sf->state = SF_NEGO;
@@ -258,6 +258,7 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 
 	c->loop = loop;
 	mps_sf_set_ops(&mps_conn_sf_ops); /* before the first subflow event */
+	mps_join_set_attach(mps_conn_attach_join); /* before the first join */
 	mps_conn_reaper_arm(loop);
 	c->next = g_conns;
 	if (g_conns)
@@ -282,7 +283,7 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	}
 	/* Server: wait for the client's first bytes; hold the app's. */
 	mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
-	sf->rtt_us = mps_conn_tcp_rtt_us(sf->fd);
+	sf->rtt_us = mps_sf_tcp_rtt_us(sf->fd);
 	if (c->gw) {
 		/* a gateway listener's: an authenticated request in time, or
 		 * closed without a byte back; no banner window (the daemon

@@ -124,6 +124,18 @@ void mps_sf_close_probe(struct ev_loop *loop, struct mps_subflow *sf)
 	mps_sf_free(loop, sf, 0);
 }
 
+/* The kernel's smoothed RTT of a TCP socket, microseconds (0: unknown). */
+uint32_t mps_sf_tcp_rtt_us(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (mps_real.getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+		return 0;
+	return ti.tcpi_rtt;
+}
+
 /* May carry data: joined, or the first subflow (whose first flight goes
  * out while the negotiation runs). */
 int mps_sf_usable(const struct mps_subflow *sf)

@@ -357,6 +357,33 @@ static int rx_data(struct mps_conn *c, struct batch *b, const struct mps_frame *
 	return 0;
 }
 
+/* ADD_ADDR, REMOVE_ADDR (to the client's path manager) and MP_PRIO (this
+ * subflow's backup flag).  0, or -1 when c ended. */
+static int rx_path_frame(struct mps_conn *c, struct mps_subflow *sf, struct batch *b,
+                         const struct mps_frame *f)
+{
+	switch (f->type) {
+	case MPS_F_ADD_ADDR:
+	case MPS_F_REMOVE_ADDR:
+		if (c->role != MPS_CLIENT) {
+			batch_flush(c, b);
+			mps_conn_abort(c, MPS_CR_PROTOCOL, 1, "protocol: address frame sent to a server");
+			return -1;
+		}
+		if (f->type == MPS_F_ADD_ADDR)
+			mps_path_pm_on_add_addr(c, &f->u.addr);
+		else
+			mps_path_pm_on_remove_addr(c, f->u.addr.addr_id);
+		break;
+	case MPS_F_PRIO:
+		sf->backup = (f->u.prio & MPS_PF_BACKUP) != 0;
+		mps_info("conn %s: subflow %d is %s", c->peer_str, sf->id,
+			 sf->backup ? "a backup" : "no longer a backup");
+		break;
+	}
+	return 0;
+}
+
 static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 {
 	struct batch b;
@@ -398,20 +425,9 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 			break;
 		case MPS_F_ADD_ADDR:
 		case MPS_F_REMOVE_ADDR:
-			if (c->role != MPS_CLIENT) {
-				batch_flush(c, &b);
-				mps_conn_abort(c, MPS_CR_PROTOCOL, 1, "protocol: address frame sent to a server");
-				return;
-			}
-			if (f.type == MPS_F_ADD_ADDR)
-				mps_path_pm_on_add_addr(c, &f.u.addr);
-			else
-				mps_path_pm_on_remove_addr(c, f.u.addr.addr_id);
-			break;
 		case MPS_F_PRIO:
-			sf->backup = (f.u.prio & MPS_PF_BACKUP) != 0;
-			mps_info("conn %s: subflow %d is %s", c->peer_str, sf->id,
-				 sf->backup ? "a backup" : "no longer a backup");
+			if (rx_path_frame(c, sf, &b, &f))
+				return;
 			break;
 		case MPS_F_GWREPLY:
 			if (batch_flush(c, &b))

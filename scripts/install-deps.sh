@@ -26,6 +26,8 @@ PACKAGES=(
 	sockperf mptcpd mptcpize gnuplot-nox
 	# Debian packages (debian/, tests/check_deb.sh)
 	debhelper dpkg-dev lintian
+	# tests/check_deb.sh: systemd-analyze verify of the gateway's unit
+	systemd
 	# developer checks
 	valgrind shellcheck clang-format
 	# fuzzing: clang with libFuzzer (tests/fuzz, make fuzz)

@@ -91,8 +91,9 @@ struct mps_subflow {
 	size_t seg_done; /* bytes of seg[0] already written */
 	size_t queued;   /* bytes in seg[] not yet written */
 	uint32_t rtt_us;
-	uint64_t rate;     /* ecf: delivery rate, bytes/s (TCP_INFO at each push) */
-	uint32_t inflight; /* ecf: bytes in flight or unsent in the kernel */
+	uint64_t rate;     /* delivery rate, bytes/s (ecf: TCP_INFO at each push; else the stale tick's) */
+	uint64_t bw;       /* last delivery rate not app-limited, bytes/s (stale tick) */
+	uint32_t inflight; /* bytes in flight or unsent in the kernel (ecf: each push; else the stale tick's) */
 	uint8_t ready;   /* the kernel has room: may be given data */
 	uint8_t wr_shut, wr_dead, backup, lowat;
 	uint32_t token;  /* join: the token presented */

@@ -24,7 +24,6 @@
 #include "mptcpshim/set.h"
 
 #define FIRST_FLIGHT_UNKNOWN 0u     /* app bytes sent before a first HELLO_ACK */
-#define GW_REQUEST_TIMEOUT 10.0     /* gateway: an authenticated request, from accept */
 
 /* ------------------------------------------------------------- connect */
 
@@ -281,14 +280,20 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 		client_established(c);
 		return;
 	}
-	/* Server: wait for the client's first bytes; hold the app's. */
-	mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
+	/* Server: wait for the client's first bytes; hold the app's.  The
+	 * local address: adopt() read it. */
+	pthread_mutex_lock(&c->sock->lock);
+	if (c->sock->local_len > 0 && c->sock->local_len <= sizeof(sf->local))
+		memcpy(&sf->local, &c->sock->local, c->sock->local_len);
+	else
+		mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
+	pthread_mutex_unlock(&c->sock->lock);
 	sf->rtt_us = mps_sf_tcp_rtt_us(sf->fd);
 	if (c->gw) {
 		/* a gateway listener's: an authenticated request in time, or
 		 * closed without a byte back; no banner window (the daemon
 		 * speaks only after its reply) */
-		ev_timer_set(&c->gw_timer, GW_REQUEST_TIMEOUT, 0.);
+		ev_timer_set(&c->gw_timer, mps_gw_auth_timeout(), 0.);
 		ev_timer_start(loop, &c->gw_timer);
 		ev_io_start(loop, &sf->rio);
 		return;
@@ -405,6 +410,9 @@ int mps_conn_start(const struct mps_conn_params *p)
 	c->gw = p->gw != 0;
 	c->gw_wait = c->gw;
 	mps_addr_str(&c->peer, c->peer_str, sizeof(c->peer_str));
+	if (c->gw && s->gw_info && c->role == MPS_CLIENT) /* by name: the name in logs, status */
+		snprintf(c->peer_str, sizeof(c->peer_str), "%.48s:%u", s->gw_info->dest.name,
+			 s->gw_info->dest.port);
 	c->sched.ops = mps_sched_find(mps_set_sched_name() ? mps_set_sched_name() : cfg->scheduler);
 	if (!c->sched.ops)
 		c->sched.ops = mps_sched_find("default");

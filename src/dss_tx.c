@@ -245,7 +245,13 @@ static int sched_push(struct mps_conn *c, uint64_t limit, int multi)
 			v[i].rate = s->rate;
 			v[i].queued = s->inflight + (uint32_t)s->queued;
 		}
-		if (c->sched.ops->wants_info) {
+		/* default and ecf: the window check */
+		c->sched.chunk = SF_BURST;
+		c->sched.window =
+		        mps_dsn_lt(c->snd_una, c->snd_edge) ? c->snd_edge - c->snd_una : 0;
+		if (c->sched.window > c->sb.limit) /* our buffer is a window too */
+			c->sched.window = c->sb.limit;
+		{
 			uint64_t backlog =
 				mps_dsn_lt(c->snd_nxt, limit) ? limit - c->snd_nxt : 0;
 			int r;
@@ -253,9 +259,6 @@ static int sched_push(struct mps_conn *c, uint64_t limit, int multi)
 			for (r = 0; r < c->reinj.n; r++)
 				backlog += c->reinj.r[r].end - c->reinj.r[r].start;
 			c->sched.backlog = backlog;
-			c->sched.chunk = SF_BURST;
-			c->sched.window = mps_dsn_lt(c->snd_una, c->snd_edge) ?
-			                          c->snd_edge - c->snd_una : 0;
 		}
 		k = c->sched.ops->pick(&c->sched, v, c->nsf);
 		if (k < 0)

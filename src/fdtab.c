@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -505,8 +506,14 @@ static int dup_above(const int *in, int *out, int n, const struct rlimit *rl)
 	return i;
 }
 
-/* Below the soft limit: the highest free number we find in the top half
- * of [0, min(limit, BELOW_TOP_CAP)), or -1. */
+/* Where the last search below the limit found room (under g_rl_lock):
+ * the next one starts there, not at the top, which is taken once the
+ * shim holds a few descriptors (issue 15: one failed fcntl per
+ * descriptor moved). */
+static int g_below_top, g_below_base;
+
+/* Below the soft limit: a free number high in the top half of
+ * [0, min(limit, BELOW_TOP_CAP)), or -1. */
 static int dup_below(int fd, const struct rlimit *rl)
 {
 	int lim = cap_int(rl->rlim_cur), top = lim < BELOW_TOP_CAP ? lim : BELOW_TOP_CAP;
@@ -514,8 +521,14 @@ static int dup_below(int fd, const struct rlimit *rl)
 
 	if (top < 16)
 		return -1;
+	if (g_below_top == top && g_below_base >= floor && g_below_base < top)
+		base = g_below_base;
 	for (;;) {
 		d = mps_real.fcntl(fd, F_DUPFD_CLOEXEC, base);
+		if (d >= 0) {
+			g_below_top = top;
+			g_below_base = base;
+		}
 		if (d >= 0 || errno != EMFILE || base == floor)
 			return d;
 		base = base - step > floor ? base - step : floor;
@@ -547,6 +560,38 @@ int mps_fd_high_many(const int *in, int *out, int n)
 		mps_real.close(out[i]);
 	for (i = 0; i < n; i++)
 		out[i] = -1;
+	return -e;
+}
+
+int mps_socketpair_room(int type, int sv[2])
+{
+	struct rlimit rl, up;
+	int rc, e;
+
+	if (socketpair(AF_UNIX, type, 0, sv) == 0)
+		return 0;
+	if (errno != EMFILE)
+		return -errno;
+	/* The app holds all but one of its numbers (or all): make the pair
+	 * above the soft limit, as the other moves do, so the app runs out
+	 * where TCP would, not two descriptors sooner. */
+	e = EMFILE;
+	pthread_mutex_lock(&g_rl_lock);
+	if (rl_nofile(&rl, NULL) == 0 && rl.rlim_max > rl.rlim_cur &&
+	    rl.rlim_cur < (rlim_t)INT_MAX - ABOVE_SPAN) {
+		up = rl;
+		up.rlim_cur = rl.rlim_max - rl.rlim_cur > ABOVE_SPAN ? rl.rlim_cur + ABOVE_SPAN :
+		                                                       rl.rlim_max;
+		g_rl_saved = rl;
+		atomic_store(&g_rl_raised, 1);
+		if (rl_nofile(NULL, &up) == 0) {
+			rc = socketpair(AF_UNIX, type, 0, sv);
+			e = rc == 0 ? 0 : errno;
+			rl_nofile(NULL, &rl); /* lowering is always allowed */
+		}
+		atomic_store(&g_rl_raised, 0);
+	}
+	pthread_mutex_unlock(&g_rl_lock);
 	return -e;
 }
 

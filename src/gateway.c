@@ -209,6 +209,21 @@ int mps_gw_wants(const struct mps_gwconf *c, const struct sockaddr *sa,
 	return 1;
 }
 
+int mps_gw_wants_name(const struct mps_gwconf *c, uint16_t port)
+{
+	if (c->n == 0)
+		return 0;
+	if (c->for_all || !c->nfor)
+		return 1;
+	for (int i = 0; i < c->nfor; i++) {
+		const struct mps_gwrule *r = &c->rules[i];
+
+		if (r->family == 0 && port >= r->port_lo && port <= r->port_hi)
+			return 1;
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------- client */
 
 static atomic_int g_serving;
@@ -277,6 +292,13 @@ int mps_gw_route(const struct sockaddr *sa)
 	return r;
 }
 
+int mps_gw_route_name(uint16_t port)
+{
+	if (atomic_load(&g_serving))
+		return 0;
+	return mps_gw_wants_name(mps_gwconf(), port);
+}
+
 static pthread_mutex_t g_key_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct mps_gwkeys g_ckeys;
 static int g_ckeys_state; /* 0 not loaded, 1 loaded, -1 failed (logged) */
@@ -315,34 +337,41 @@ int mps_gw_client_psk(uint8_t psk[32])
 	return 0;
 }
 
-int mps_gw_client_request(const struct sockaddr *sa, const uint8_t pub_c[32], uint8_t *out,
-                          size_t cap)
+int mps_gw_client_request_dest(const struct mps_gwdest *d, const uint8_t pub_c[32], uint8_t *out,
+                               size_t cap)
 {
-	struct mps_gwdest d;
 	uint8_t dtlv[MPS_GWDEST_TLV_MAX], nonce[MPS_GWAUTH_NONCE_LEN], auth[MPS_GWAUTH_LEN],
 	        msg[MPS_GWREQ_MSG_MAX];
-	uint8_t fam, a[16];
 	size_t dlen, mlen;
 
 	if (cap < MPS_HDR_LEN + MPS_GWREQ_MSG_MAX)
 		return -ENOSPC;
 	if (client_key())
 		return -ENOKEY;
-	memset(&d, 0, sizeof(d));
-	if (host_of(sa, &fam, a, &d.port))
-		return -EAFNOSUPPORT;
-	d.type = fam == 4 ? MPS_GWT_DEST_IPV4 : MPS_GWT_DEST_IPV6;
-	memcpy(d.addr, a, 16);
-	dlen = mps_gwdest_put(dtlv, &d);
+	dlen = mps_gwdest_put(dtlv, d);
 	if (!dlen)
 		return -EINVAL;
 	if (mps_gwauth_nonce(nonce))
 		return -EIO;
 	mps_gwauth_sign(&g_ckeys.v[0], nonce, (uint64_t)time(NULL), pub_c, dtlv, dlen, auth);
-	mlen = mps_gwreq_put_request(msg, sizeof(msg), &d, auth);
+	mlen = mps_gwreq_put_request(msg, sizeof(msg), d, auth);
 	if (!mlen)
 		return -EINVAL;
 	return (int)mps_frame_put_gw(out, MPS_F_GWREQ, msg, mlen);
+}
+
+int mps_gw_client_request(const struct sockaddr *sa, const uint8_t pub_c[32], uint8_t *out,
+                          size_t cap)
+{
+	struct mps_gwdest d;
+	uint8_t fam, a[16];
+
+	memset(&d, 0, sizeof(d));
+	if (host_of(sa, &fam, a, &d.port))
+		return -EAFNOSUPPORT;
+	d.type = fam == 4 ? MPS_GWT_DEST_IPV4 : MPS_GWT_DEST_IPV6;
+	memcpy(d.addr, a, 16);
+	return mps_gw_client_request_dest(&d, pub_c, out, cap);
 }
 
 /* ------------------------------------------------------------- gateway side */
@@ -357,6 +386,22 @@ static struct {
 	ino_t ino;
 } g_lis[MAX_LISTENERS];
 static int g_nlis;
+
+/* an accepted connection's time to authenticate (MPS_SO_GW_AUTH_TIMEOUT) */
+static atomic_int g_auth_timeout_ms = 10000;
+
+int mps_gw_set_auth_timeout(int ms)
+{
+	if (ms < 100 || ms > 3600 * 1000)
+		return -EINVAL;
+	atomic_store(&g_auth_timeout_ms, ms);
+	return 0;
+}
+
+double mps_gw_auth_timeout(void)
+{
+	return atomic_load(&g_auth_timeout_ms) / 1000.0;
+}
 
 int mps_gw_serving(void)
 {

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +58,12 @@ static int gw_queue_frame(struct mps_conn *c, struct mps_subflow *sf, const uint
 int mps_gwconn_queue_request(struct mps_conn *c, struct mps_subflow *sf)
 {
 	uint8_t fr[MPS_HDR_LEN + MPS_GWREQ_MSG_MAX];
-	int n = mps_gw_client_request((struct sockaddr *)&c->peer, c->kex.kp.pub, fr, sizeof(fr));
+	/* by name (MPS_SO_GW_CONNECT, socket.c) or by the app's address */
+	int n = c->sock->gw_info ?
+			mps_gw_client_request_dest(&c->sock->gw_info->dest, c->kex.kp.pub, fr,
+						   sizeof(fr)) :
+			mps_gw_client_request((struct sockaddr *)&c->peer, c->kex.kp.pub, fr,
+					      sizeof(fr));
 
 	if (n < 0 || gw_queue_frame(c, sf, fr, (size_t)n)) {
 		/* no key: no gateway can take it (logged once) */
@@ -76,7 +82,11 @@ static void gw_give_up(struct mps_conn *c, int err)
 	struct mps_subflow *nsf;
 	int fd, rc;
 
-	if (mps_gwconf()->fallback == MPS_GWF_FAIL) {
+	if (mps_gwconf()->fallback == MPS_GWF_FAIL || c->sock->gw_info) {
+		/* a name cannot be connected to from here: MPS_GW_ENOGW tells
+		 * the caller to resolve it and go direct itself (gateway.h) */
+		if (mps_gwconf()->fallback != MPS_GWF_FAIL)
+			err = MPS_GW_ENOGW;
 		mps_warn("conn %s: no gateway reachable: connect fails (%s)", c->peer_str,
 			 strerror(err));
 		atomic_store(&c->sock->so_error, err);
@@ -118,6 +128,21 @@ static void gw_give_up(struct mps_conn *c, int err)
 	}
 	atomic_store(&c->sock->so_error, errno);
 	mps_conn_abort(c, 0, 0, NULL);
+}
+
+/* TCP Fast Open (RFC 7413) to the gateway: connect() returns at once and
+ * the first write, HELLO + GWREQ, rides in the SYN once the kernel holds
+ * the gateway's cookie (its first connection fetches one), so the request
+ * costs no round trip of its own.  A replayed SYN's request meets the
+ * gateway's replay cache.  Where the kernel or the gateway does not do
+ * TFO (net.ipv4.tcp_fastopen), this is an ordinary connect.  The write
+ * before the handshake may fail with EINPROGRESS: the subflow writer waits
+ * for writability then, as for EAGAIN. */
+static void gw_fastopen(int fd)
+{
+	int one = 1;
+
+	mps_real.setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof(one));
 }
 
 /* Connect subflow 1 to gateway c->gw_idx, or the next one that can be
@@ -173,6 +198,7 @@ void mps_gwconn_attempt(struct mps_conn *c)
 		}
 		sf->remote = to;
 		c->gw_peer = to;
+		gw_fastopen(fd);
 		rc = mps_real.connect(fd, (struct sockaddr *)&to, tolen);
 		if (rc == 0 || errno == EINPROGRESS) {
 			ev_io_set(&c->conn_w, fd, EV_WRITE);
@@ -230,6 +256,7 @@ static void gw_refuse(struct mps_conn *c, const char *why)
 	char msg[256];
 
 	snprintf(msg, sizeof(msg), "gateway: request refused, nothing sent back: %s", why);
+	mps_stat(c, NULL, MPS_MIB_GW_UNAUTH, 1);
 	mps_conn_abort(c, 0, 0, msg);
 }
 
@@ -284,6 +311,7 @@ static void gw_server_request(struct mps_conn *c, struct mps_subflow *sf)
 	c->sock->gw_info = info;
 	pthread_mutex_unlock(&c->sock->lock);
 	mps_gw_signal(&c->sock->lock, &c->sock->gw_cond, &c->sock->gw_ready, 1);
+	mps_stat(c, NULL, MPS_MIB_GW_REQUESTS, 1);
 	switch (info->dest.type) {
 	case MPS_GWT_DEST_IPV4:
 	case MPS_GWT_DEST_IPV6: {
@@ -372,6 +400,12 @@ int mps_gwconn_client_reply(struct mps_conn *c, const uint8_t *msg, size_t len)
 	mps_info("conn %s: connected through gateway %s", c->peer_str,
 		 mps_addr_str(&c->gw_peer, a, sizeof(a)));
 	mps_conn_app_connected(c);
+	/* joins waited for the reply (mps_path_pm_fill): open them now if
+	 * their time came meanwhile (lazy joins still wait for theirs) */
+	if (c->pm_gate == 2 && !ev_is_active(&c->pm_timer)) {
+		ev_timer_set(&c->pm_timer, 0., 0.);
+		ev_timer_start(c->loop, &c->pm_timer);
+	}
 	return 0;
 }
 
@@ -424,6 +458,7 @@ static void gw_reply_run(struct ev_loop *loop, void *arg)
 		n = n ? mps_frame_put_gw(fr, MPS_F_GWREPLY, msg, n) : 0;
 		if (sf && n && gw_queue_frame(c, sf, fr, n) == 0) {
 			r->rc = 0;
+			mps_stat_gw_reply(c, r->result);
 			c->gw_wait = 0;
 			mps_sf_flush(c, sf);
 			if (!mps_conn_closed(c))

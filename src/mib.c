@@ -24,6 +24,10 @@ static const char *const names[MPS_MIB__MAX] = {
         [MPS_MIB_BYTES_SENT] = "bytes_sent",
         [MPS_MIB_BYTES_RECEIVED] = "bytes_received",
         [MPS_MIB_SET_APPLIED] = "set_applied",
+        [MPS_MIB_GW_REQUESTS] = "gateway_requests",
+        [MPS_MIB_GW_UNAUTH] = "gateway_unauthenticated",
+        [MPS_MIB_GW_POLICY] = "gateway_policy_refused",
+        [MPS_MIB_GW_DEST_FAILED] = "gateway_dest_failed",
 };
 
 const char *mps_mib_name(int id)

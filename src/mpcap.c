@@ -140,10 +140,15 @@ void mps_mpcap_go_mp(struct mps_conn *c, struct mps_subflow *sf)
 
 		/* The first subflow went where routing sent it: if that is a
 		 * backup interface, tell the server (it has no JOIN to say so). */
-		mps_alloc_shim(1); /* libc's socket: see mps_pm_local_addrs */
-		named = sf->ifindex && if_indextoname(sf->ifindex, ifname);
-		mps_alloc_shim(0);
-		if (named && mps_pm_is_backup(steer_cfg(c, &tmp), ifname)) {
+		const struct mps_config *bc = steer_cfg(c, &tmp);
+
+		named = 0; /* the name costs a socket: only with backup rules */
+		if (bc->nbackup && sf->ifindex) {
+			mps_alloc_shim(1); /* libc's socket: see mps_pm_local_addrs */
+			named = if_indextoname(sf->ifindex, ifname) != NULL;
+			mps_alloc_shim(0);
+		}
+		if (named && mps_pm_is_backup(bc, ifname)) {
 			uint8_t fr[MPS_PRIO_LEN];
 
 			sf->backup = 1;

@@ -453,6 +453,12 @@ void mps_path_pm_fill(struct mps_conn *c)
 
 	if (c->role != MPS_CLIENT || c->rx_mode != RX_MP || mps_conn_closed(c) || c->exiting)
 		return;
+	/* Through a gateway, no join before its GWREPLY: on one subflow the
+	 * reply precedes every DATA byte; with a second, the gateway's first
+	 * DATA (or DATA_FIN after an error reply) could overtake it there.
+	 * The reply restarts the path manager (gwconn.c). */
+	if (c->gw_wait)
+		return;
 	mps_unmap_v4(&peer);
 	fam = peer.ss_family;
 	/* the lazy first run reads the cache (a burst of new connections);

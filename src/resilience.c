@@ -231,6 +231,25 @@ void mps_resil_stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 		if (ti[i].tcpi_rtt + 4 * ti[i].tcpi_rttvar > max_rto)
 			max_rto = ti[i].tcpi_rtt + 4 * ti[i].tcpi_rttvar;
 		sf->rtt_us = ti[i].tcpi_rtt;
+		/* The default scheduler's window check reads the rate from
+		 * here (ecf refreshes it at each push).  The path's real rate:
+		 * the last delivery-rate sample that was not app-limited (a
+		 * path we starve or hold back samples low).  cwnd x MSS / srtt
+		 * only until there is one: it overstates a paced path (bbr
+		 * keeps twice its BDP as cwnd), and an overstated fast path
+		 * makes the check wait where both paths would help. */
+		if (ti[i].tcpi_delivery_rate && !ti[i].tcpi_delivery_rate_app_limited)
+			sf->bw = ti[i].tcpi_delivery_rate;
+		sf->rate = ti[i].tcpi_delivery_rate > sf->bw ? ti[i].tcpi_delivery_rate : sf->bw;
+		/* what a new chunk on it waits behind (kernel side) */
+		sf->inflight = ti[i].tcpi_unacked * ti[i].tcpi_snd_mss + ti[i].tcpi_notsent_bytes;
+		if (!sf->bw && ti[i].tcpi_rtt) {
+			uint64_t cw = (uint64_t)ti[i].tcpi_snd_cwnd * ti[i].tcpi_snd_mss *
+			              1000000u / ti[i].tcpi_rtt;
+
+			if (cw > sf->rate)
+				sf->rate = cw;
+		}
 	}
 	cc_tick(c, ti, have, now); /* coupled congestion control: the same readings */
 	thresh = MPS_MAX(MPS_MAX(3.0 * max_rtt, (double)max_rto) / 1e6, STALE_MIN);

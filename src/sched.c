@@ -33,28 +33,82 @@ static uint64_t rtt_rank(uint32_t rtt_us)
 	return rtt_us ? rtt_us : (uint64_t)UINT32_MAX + 1;
 }
 
-static int pick_default(struct mps_sched *s, const struct mps_sf_view *v, int n)
+/* Microseconds for bytes at rate (bytes/s), saturating. */
+static uint64_t xfer_us(uint64_t bytes, uint64_t rate)
 {
-	int i, best = -1, backup;
+	if (bytes > UINT64_MAX / 1000000u)
+		return UINT64_MAX / 2;
+	return bytes * 1000000u / rate;
+}
+
+/* Bytes at rate (bytes/s) in us microseconds, saturating. */
+static uint64_t bytes_in(uint64_t rate, uint64_t us)
+{
+	if (us && rate > UINT64_MAX / us)
+		return UINT64_MAX;
+	return rate * us / 1000000u;
+}
+
+/* The default's window check (the rule is in sched.h): would a chunk on
+ * the slower subflow x hold the data-level window long enough to leave the
+ * fastest subflow f with nothing to send?  Data acknowledged only
+ * cumulatively: until x's chunk arrives, f can use what the window leaves. */
+static int default_stalls_fast(const struct mps_sched *s, const struct mps_sf_view *f,
+                               const struct mps_sf_view *x)
+{
+	uint64_t chunk, hold_us;
+
+	if (!s->window || !f->rate || !x->rate || !f->rtt_us || !x->rtt_us)
+		return 0;
+	/* what x would really get: one burst, or less if less waits */
+	chunk = s->chunk && s->chunk < s->backlog ? s->chunk : s->backlog;
+	if (!chunk)
+		chunk = 1;
+	hold_us = x->rtt_us + xfer_us((uint64_t)x->queued + chunk, x->rate);
+	return bytes_in(f->rate, hold_us) > s->window;
+}
+
+/* The lowest-RTT ready candidate; with check, -1 instead when that would
+ * stall the fastest usable one (default_stalls_fast). */
+static int pick_lowest(const struct mps_sched *s, const struct mps_sf_view *v, int n, int check)
+{
+	int i, best = -1, fast = -1, backup;
 	uint64_t best_rank = 0;
 
-	(void)s;
 	if (!v || n <= 0)
 		return -1;
 	backup = want_backup(v, n);
 	for (i = 0; i < n; i++) {
 		uint64_t r;
 
-		if (!candidate(&v[i], backup))
+		if (!v[i].usable || !v[i].backup != !backup)
 			continue;
 		r = rtt_rank(v[i].rtt_us);
 		/* strict <: ties go to the lowest index */
+		if (fast < 0 || r < rtt_rank(v[fast].rtt_us))
+			fast = i;
+		if (!v[i].ready)
+			continue;
 		if (best < 0 || r < best_rank) {
 			best = i;
 			best_rank = r;
 		}
 	}
+	if (check && best >= 0 && best != fast && default_stalls_fast(s, &v[fast], &v[best]))
+		return -1;
 	return best;
+}
+
+static int pick_default(struct mps_sched *s, const struct mps_sf_view *v, int n)
+{
+	return pick_lowest(s, v, n, 1);
+}
+
+/* redundant's single-subflow choice (a standalone ACK, one path left):
+ * never waits. */
+static int pick_redundant(struct mps_sched *s, const struct mps_sf_view *v, int n)
+{
+	return pick_lowest(s, v, n, 0);
 }
 
 static int pick_roundrobin(struct mps_sched *s, const struct mps_sf_view *v, int n)
@@ -77,14 +131,6 @@ static int pick_roundrobin(struct mps_sched *s, const struct mps_sf_view *v, int
 		}
 	}
 	return -1;
-}
-
-/* Microseconds for bytes at rate (bytes/s), saturating. */
-static uint64_t xfer_us(uint64_t bytes, uint64_t rate)
-{
-	if (bytes > UINT64_MAX / 1000000u)
-		return UINT64_MAX / 2;
-	return bytes * 1000000u / rate;
 }
 
 static int pick_ecf(struct mps_sched *s, const struct mps_sf_view *v, int n)
@@ -150,7 +196,7 @@ static const struct mps_sched_ops sched_roundrobin = {
 static const struct mps_sched_ops sched_redundant = {
 	.name = "redundant",
 	.redundant = 1,
-	.pick = pick_default,
+	.pick = pick_redundant,
 };
 
 static const struct mps_sched_ops sched_ecf = {

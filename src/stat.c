@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -16,6 +17,8 @@
 
 #include "conn_int.h"
 #include "mptcpshim/ctl.h"
+#include "mptcpshim/gateway.h"
+#include "mptcpshim/gwreq.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/real.h"
 #include "mptcpshim/stat.h"
@@ -123,6 +126,14 @@ void mps_stat(struct mps_conn *c, struct mps_subflow *sf, enum mps_mib_id id, ui
 	mps_mib_add(c ? &c->st.mib : NULL, &g_proc, id, n);
 	if (ev)
 		mps_stat_event(c, sf, ev, NULL);
+}
+
+void mps_stat_gw_reply(struct mps_conn *c, uint8_t result)
+{
+	if (result == MPS_GWR_POLICY)
+		mps_stat(c, NULL, MPS_MIB_GW_POLICY, 1);
+	else if (result != MPS_GWR_OK)
+		mps_stat(c, NULL, MPS_MIB_GW_DEST_FAILED, 1);
 }
 
 void mps_stat_fallback(struct mps_conn *c, enum mps_mib_id id, const char *why)
@@ -238,6 +249,34 @@ static void proc_line(struct mps_obuf *out)
 	                mps_kv_escape(e, sizeof(e), comm));
 }
 
+/* A client's connection through a gateway: that gateway's address; "" */
+static const char *gw_of(const struct mps_conn *c, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (c->gw && c->role == MPS_CLIENT)
+		mps_addr_str(&c->gw_peer, buf, len);
+	return buf;
+}
+
+/* A gateway's connection: the destination its client asked for; "" */
+static const char *dest_of(const struct mps_conn *c, char *buf, size_t len)
+{
+	const struct mps_gwdest *d;
+	char a[64];
+
+	buf[0] = '\0';
+	if (!c->gw || c->role != MPS_SERVER || !c->sock->gw_info)
+		return buf;
+	d = &c->sock->gw_info->dest;
+	if (d->type == MPS_GWT_DEST_IPV4)
+		snprintf(buf, len, "%s:%u", inet_ntop(AF_INET, d->addr, a, sizeof(a)), d->port);
+	else if (d->type == MPS_GWT_DEST_IPV6)
+		snprintf(buf, len, "[%s]:%u", inet_ntop(AF_INET6, d->addr, a, sizeof(a)), d->port);
+	else
+		snprintf(buf, len, "%s:%u", d->name, d->port);
+	return buf;
+}
+
 void mps_stat_dump(struct mps_obuf *out)
 {
 	const struct mps_conn *c;
@@ -246,14 +285,14 @@ void mps_stat_dump(struct mps_obuf *out)
 
 	proc_line(out);
 	for (c = g_conns; c && !out->full; c = c->next) {
-		char ep[96], ew[96];
+		char ep[96], ew[96], gw[64], egw[96], dst[300], edst[600];
 
 		if (!now)
 			now = ev_now(c->loop);
 		mps_obuf_printf(
 		        out,
 		        "conn id=%u role=%s peer=%s mode=%s fallback=%s sched=%s state=%s age=%.3f "
-		        "sent=%llu received=%llu reinjected=%llu subflows=%d\n",
+		        "sent=%llu received=%llu reinjected=%llu subflows=%d gateway=%s dest=%s\n",
 		        c->st.id, c->role == MPS_CLIENT ? "client" : "server",
 		        mps_kv_escape(ep, sizeof(ep), c->peer_str),
 		        c->rx_mode == RX_MP    ? "multipath" :
@@ -263,7 +302,9 @@ void mps_stat_dump(struct mps_obuf *out)
 		        c->sched.ops ? c->sched.ops->name : "default", conn_state_name(c),
 		        now - c->st.born, (unsigned long long)c->st.mib.v[MPS_MIB_BYTES_SENT],
 		        (unsigned long long)c->st.mib.v[MPS_MIB_BYTES_RECEIVED],
-		        (unsigned long long)c->st.mib.v[MPS_MIB_REINJ_BYTES], c->nsf);
+		        (unsigned long long)c->st.mib.v[MPS_MIB_REINJ_BYTES], c->nsf,
+		        mps_kv_escape(egw, sizeof(egw), gw_of(c, gw, sizeof(gw))),
+		        mps_kv_escape(edst, sizeof(edst), dest_of(c, dst, sizeof(dst))));
 		for (i = 0; i < c->nsf; i++)
 			dump_sf(out, c, c->sf[i]);
 	}

@@ -414,7 +414,8 @@ int mps_sf_flush(struct mps_conn *c, struct mps_subflow *sf)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			/* EINPROGRESS: a Fast Open connect still in its handshake */
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINPROGRESS) {
 				sf->ready = 0;
 				ev_io_start(c->loop, &sf->wio);
 				return 0;

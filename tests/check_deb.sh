@@ -4,7 +4,9 @@
 # and once installed they work on their own: the installed launcher preloads
 # the installed library from the multiarch libdir, and a shim<->shim transfer
 # between two network namespaces through them only is byte-exact and really
-# multipath.  Purging them then leaves nothing behind.
+# multipath.  The gateway's unit passes `systemd-analyze verify` and the
+# daemon, run as the unit runs it, waits for a key (check_deb_gateway.sh).
+# Purging them then leaves nothing behind.
 #
 # Where they are installed: into the real system's dpkg, but seen through a
 # private copy-on-write layer.  The second half of this script runs in its
@@ -38,6 +40,8 @@ if [ "${1:-}" = --inside ]; then
 	work=$2
 	ma=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 	lib=/usr/lib/$ma/libmptcpshim.so
+	pkgs="libmptcpshim mptcpshim mptcpshim-gateway"
+	unit=/lib/systemd/system/mptcpshim-gateway.service
 	for d in usr etc var; do
 		# The host's view, kept aside to tell the directories that were
 		# there before (/usr/bin) from those the packages made.
@@ -57,12 +61,14 @@ if [ "${1:-}" = --inside ]; then
 	# off in the overlay only.
 	rm -f /var/lib/man-db/auto-update
 	say "dpkg -i (in the overlay)"
-	debs=("$work"/libmptcpshim_*.deb "$work"/mptcpshim_*.deb)
+	debs=("$work"/libmptcpshim_*.deb "$work"/mptcpshim_*.deb "$work"/mptcpshim-gateway_*.deb)
 	dpkg -i "${debs[@]}" >"$work/dpkg.log" 2>&1 ||
 		{ cat "$work/dpkg.log" >&2; fail "dpkg -i failed"; }
-	dpkg -L libmptcpshim mptcpshim | sort -u >"$work/files"
+	# shellcheck disable=SC2086 # $pkgs is a list of names
+	dpkg -L $pkgs | sort -u >"$work/files"
 	for f in "$lib" /usr/bin/mptcpshim /usr/share/man/man1/mptcpshim.1.gz \
-		/usr/share/man/man7/libmptcpshim.7.gz; do
+		/usr/share/man/man7/libmptcpshim.7.gz /usr/sbin/mptcpshim-gateway \
+		/usr/share/man/man8/mptcpshim-gateway.8.gz "$unit" /etc/default/mptcpshim-gateway; do
 		grep -qxF "$f" "$work/files" || fail "the packages do not install $f"
 		[ -f "$f" ] || fail "$f is listed by dpkg -L but not installed"
 	done
@@ -113,10 +119,14 @@ if [ "${1:-}" = --inside ]; then
 			fail "the $end's shim log (info) has no 'subflow ... established' line: not shim<->shim?"
 	done
 
+	# shellcheck source-path=SCRIPTDIR source=check_deb_gateway.sh
+	. "$top_srcdir/tests/check_deb_gateway.sh"
+
 	say "dpkg --purge"
-	dpkg --purge mptcpshim libmptcpshim >>"$work/dpkg.log" 2>&1 ||
+	dpkg --purge mptcpshim-gateway mptcpshim libmptcpshim >>"$work/dpkg.log" 2>&1 ||
 		{ cat "$work/dpkg.log" >&2; fail "dpkg --purge failed"; }
-	if dpkg-query -W -f '${db:Status-Status}\n' libmptcpshim mptcpshim 2>/dev/null | grep -qv '^not-installed$'; then
+	# shellcheck disable=SC2086 # $pkgs is a list of names
+	if dpkg-query -W -f '${db:Status-Status}\n' $pkgs 2>/dev/null | grep -qv '^not-installed$'; then
 		fail "dpkg still knows the packages after --purge"
 	fi
 	# Every path the packages listed is gone, but for directories that
@@ -124,7 +134,9 @@ if [ "${1:-}" = --inside ]; then
 	left=0
 	while read -r f; do
 		[ -e "$f" ] || [ -L "$f" ] || continue
-		if [ -d "$f" ] && [ ! -L "$f" ] && [ -d "$work/lower$f" ]; then
+		# (/lib is /usr/lib on a merged /usr.)
+		real=$(readlink -f "$f")
+		if [ -d "$f" ] && [ -d "$work/lower$real" ]; then
 			continue
 		fi
 		echo "left behind: $f" >&2

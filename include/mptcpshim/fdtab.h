@@ -113,6 +113,10 @@ void mps_ifd_close_others(int keep);
  * number or -errno. */
 int mps_fd_high_many(const int *in, int *out, int n);
 int mps_fd_high(int fd);
+/* socketpair(AF_UNIX, type, 0, sv), made above the soft limit when the
+ * app's range is full and the hard limit leaves room (a connection's pair
+ * must not make the app run out before TCP would).  0 or -errno. */
+int mps_socketpair_room(int type, int sv[2]);
 /* Move fd (ours) high and register it; the number it now has.  If there
  * is no room: with must, fd stays where it is (registered); without, fd
  * is closed and -EMFILE returned (the caller degrades).  Logs (at most

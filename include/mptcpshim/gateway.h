@@ -19,10 +19,34 @@
  *   setsockopt(fd, MPS_SOL_SHIM, MPS_SO_GW_REPLY, &result, 1)
  *       the destination's connect result (enum mps_gwreq_result): sent as
  *       GWREPLY.  Until then nothing the daemon writes is sent.
+ *   setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_AUTH_TIMEOUT, &ms, sizeof(int))
+ *       how long an accepted connection may take to authenticate (100 ms
+ *       to 1 h; default 10 s) before it is closed with nothing sent back.
+ *
+ * And one for a client that has a destination's NAME, not its address
+ * (mptcpshim-proxy: SOCKS5 domain names, HTTP CONNECT host names), so the
+ * name is resolved at the gateway and no DNS query leaves beside it:
+ *
+ *   setsockopt(fd, MPS_SOL_SHIM, MPS_SO_GW_CONNECT, &dest, sizeof(dest))
+ *       on an unconnected TCP socket, dest a struct mps_gwdest (gwreq.h;
+ *       a name, or an address): connect(2) through the gateway, with
+ *       connect's semantics: 0 once connected (blocking socket), or -1 with
+ *       EINPROGRESS (non-blocking), then POLLOUT and SO_ERROR give the
+ *       result (ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH for a name the
+ *       gateway cannot resolve...).  -1 with ENOPROTOOPT when no gateway
+ *       is configured or MPTCPSHIM_GATEWAY_FOR does not send a name there
+ *       (the kernel answers the same without the library): resolve it
+ *       yourself.  When no gateway is reachable and
+ *       MPTCPSHIM_GATEWAY_FALLBACK=direct, the result is MPS_GW_ENOGW: the
+ *       library cannot resolve a name on its thread, so the caller falls
+ *       back (resolves and connects directly) itself.  getpeername() names
+ *       the unspecified address with dest's port (only the gateway knows
+ *       the address the name resolved to).
  */
 #ifndef MPS_GATEWAY_H
 #define MPS_GATEWAY_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,7 +61,12 @@ enum {
 	MPS_SO_GW_LISTEN = 1,
 	MPS_SO_GW_REQUEST = 2,
 	MPS_SO_GW_REPLY = 3,
+	MPS_SO_GW_AUTH_TIMEOUT = 4,
+	MPS_SO_GW_CONNECT = 5,
 };
+/* MPS_SO_GW_CONNECT's result when no gateway was reachable and the
+ * fallback is direct: connect directly yourself. */
+#define MPS_GW_ENOGW ENONET
 
 struct mps_gwinfo {
 	struct mps_gwdest dest;
@@ -79,6 +108,11 @@ struct mps_gw_subnet {
 };
 int mps_gw_wants(const struct mps_gwconf *c, const struct sockaddr *sa,
                  const struct mps_gw_subnet *nets, size_t nnets);
+/* Does a connect to a host NAME with this port go through the gateway
+ * under c?  Yes with the default rule or `all` (a name is never local:
+ * resolving it here would leak the query), and with explicit rules when
+ * a rule for any address (`*`) takes the port.  1 or 0. */
+int mps_gw_wants_name(const struct mps_gwconf *c, uint16_t port);
 
 /* ---- library side (src/gateway.c) */
 /* The process-wide client configuration (mps_config()->gw). */
@@ -86,6 +120,8 @@ const struct mps_gwconf *mps_gwconf(void);
 /* connect(): route sa through the gateway?  (No when this process serves
  * as a gateway, when none is configured, or by MPTCPSHIM_GATEWAY_FOR.) */
 int mps_gw_route(const struct sockaddr *sa);
+/* The same for a host name (MPS_SO_GW_CONNECT): mps_gw_wants_name. */
+int mps_gw_route_name(uint16_t port);
 /* The client's GWREQ frame for destination sa, authenticated with the key
  * of MPTCPSHIM_GATEWAY_KEY_FILE and bound to pub_c (the X25519 public
  * value of its HELLO).  Returns the frame's length written into out
@@ -93,6 +129,9 @@ int mps_gw_route(const struct sockaddr *sa);
  * key; logged once). */
 int mps_gw_client_request(const struct sockaddr *sa, const uint8_t pub_c[32], uint8_t *out,
                           size_t cap);
+/* The same for a destination given as such (a name: MPS_SO_GW_CONNECT). */
+int mps_gw_client_request_dest(const struct mps_gwdest *d, const uint8_t pub_c[32], uint8_t *out,
+                               size_t cap);
 /* The PSK (mps_gwauth_psk) of the client's key, for the key exchange:
  * 0, or -ENOKEY (no usable key: logged once). */
 int mps_gw_client_psk(uint8_t psk[32]);
@@ -101,6 +140,9 @@ int mps_gw_client_psk(uint8_t psk[32]);
 int mps_gw_serving(void); /* this process has a gateway listener */
 int mps_gw_listen(int fd, const char *path, size_t len);
 int mps_gw_is_listener(int fd);
+/* MPS_SO_GW_AUTH_TIMEOUT: 0 or -EINVAL; and the value in force, seconds. */
+int mps_gw_set_auth_timeout(int ms);
+double mps_gw_auth_timeout(void);
 /* Verify a GWREQ message (shim thread): 0 and *info filled, or -errno
  * with *why a static reason. */
 int mps_gw_server_verify(const uint8_t *msg, size_t len, const uint8_t pub_c[32],

@@ -2,6 +2,8 @@
 #ifndef MPS_INTERPOSE_H
 #define MPS_INTERPOSE_H
 
+#include <stdint.h>
+
 #include "mptcpshim/config.h"
 #include "mptcpshim/loop.h"
 #include "mptcpshim/real.h"
@@ -17,11 +19,23 @@ static inline int mps_passthrough(void)
 }
 
 struct mps_sock;
+struct mps_gwdest;
+/* socket.c: setsockopt(MPS_SO_GW_CONNECT): connect fd through the gateway
+ * to the host name d (gateway.h).  As a hook: 0, or -1 with errno. */
+int mps_gw_connect_dest(int fd, const struct mps_gwdest *d);
 /* sockopt.c: a TCP socket becomes a shim connection.  The options of the
  * app's blocking calls (timeouts, low-water mark, linger) move to its
  * socketpair end; per-path options it carries (set before connect, or
- * inherited from a listener) are remembered for later subflows. */
-void mps_opts_adopt(int tcp, int app_end, struct mps_sock *s);
+ * inherited from a listener) are remembered for later subflows.  Only
+ * the options in want are read (optseen.h; MPS_OPTSEEN_ALL: all); returns
+ * those that differ from a fresh socket's. */
+uint32_t mps_opts_adopt(int tcp, int app_end, struct mps_sock *s, uint32_t want);
+/* sockopt.c: the socket() hook's result (optseen.h: a TCP socket's list
+ * of options set starts empty). */
+void mps_opts_socket(int fd, int domain, int type, int protocol);
+/* sockopt.c: at connect, 1 if fd is a TCP socket made by socket() here,
+ * with *want the options it may carry; else 0 and *want everything. */
+int mps_opts_known(int fd, uint32_t *want);
 /* The reverse, onto a fresh TCP socket that replaces the app's end
  * (connect(AF_UNSPEC), a new connect after a failed one). */
 void mps_opts_restore(int app_end, int tcp, struct mps_sock *s);

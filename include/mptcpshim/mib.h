@@ -29,6 +29,10 @@ enum mps_mib_id {
 	MPS_MIB_BYTES_SENT,       /* bytes the app wrote that the shim took */
 	MPS_MIB_BYTES_RECEIVED,   /* bytes handed to the app */
 	MPS_MIB_SET_APPLIED,      /* `mptcpshim set` changes applied to a connection */
+	MPS_MIB_GW_REQUESTS,      /* gateway: requests authenticated */
+	MPS_MIB_GW_UNAUTH,        /* gateway: connections refused before authentication */
+	MPS_MIB_GW_POLICY,        /* gateway: destinations refused by its policy */
+	MPS_MIB_GW_DEST_FAILED,   /* gateway: destinations that could not be reached */
 	MPS_MIB__MAX
 };
 

@@ -12,7 +12,8 @@ struct mps_sf_view {
 	uint8_t ready;     /* the kernel has room for more (below TCP_NOTSENT_LOWAT) */
 	uint8_t backup;    /* use only while no non-backup subflow is usable */
 	uint64_t tx_bytes; /* payload bytes sent on it so far */
-	/* ecf only (the engine fills them when ops->wants_info): */
+	/* ecf (fresh at each push when ops->wants_info) and default's window
+	 * check (the engine's last TCP_INFO reading): */
 	uint64_t rate;     /* delivery rate, bytes/s (TCP_INFO); 0 = not known */
 	uint32_t queued;   /* bytes ahead of a new chunk: in flight, unsent in the
 			      kernel and in our queue */
@@ -21,14 +22,16 @@ struct mps_sf_view {
 struct mps_sched {
 	const struct mps_sched_ops *ops;
 	unsigned rr_next; /* roundrobin: where the next search starts */
-	/* ecf: bytes waiting to be scheduled (new and reinjected), set by the
-	 * engine before each pick; the size of one chunk; whether the last
-	 * pick chose to wait for the fastest subflow (hysteresis). */
+	/* default and ecf: bytes waiting to be scheduled (new and
+	 * reinjected), set by the engine before each pick; the size of one
+	 * chunk.  ecf: whether the last pick chose to wait for the fastest
+	 * subflow (hysteresis). */
 	uint64_t backlog;
 	uint32_t chunk;
 	uint8_t ecf_waiting;
-	/* ecf: the peer's data-level window (bytes it lets us have in flight),
-	 * set by the engine with backlog; 0 = not known (no window check). */
+	/* default and ecf: the data-level window (bytes we may have in flight:
+	 * the peer's window, at most our send buffer), set by the engine
+	 * before each pick; 0 = not known (no window check). */
 	uint64_t window;
 };
 
@@ -43,7 +46,8 @@ struct mps_sched_ops {
 	 * Rules common to all: only usable && ready subflows are chosen; a
 	 * backup subflow is chosen only when no non-backup subflow is usable
 	 * (ready or not).  default: the lowest rtt_us (unknown RTT counts as
-	 * worse than any measured one; ties: lowest index).  roundrobin: the
+	 * worse than any measured one; ties: lowest index), then its window
+	 * check (below).  roundrobin: the
 	 * first candidate at or after rr_next (cyclically); rr_next then moves
 	 * past it (to index + 1, reduced modulo n only at the next pick, so a
 	 * subflow appended meanwhile is next in turn).  n <= 0: -1.
@@ -70,6 +74,16 @@ struct mps_sched_ops {
  * which f could send f.rate times that; if that exceeds what the window
  * leaves (window - chunk), the chunk on x would stall f: -1.  Else x.
  * No candidate: -1. */
+
+/* default's window check: x = its choice, f = the lowest-RTT usable
+ * subflow (ready or not; backup rule as above).  When x != f, window
+ * (s->window) is known, and both rates and RTTs are: until x's chunk
+ * (min(s->chunk, s->backlog)) arrives, about x.rtt + (x.queued + chunk) /
+ * x.rate, the data after it
+ * cannot be acknowledged, and f can send only what the window leaves; if
+ * f.rate times that hold exceeds the whole window, the chunk on x would
+ * cost f more than it carries: -1 (wait for f).  redundant's pick is the
+ * default's without the check (it never waits). */
 
 /* "default", "roundrobin", "redundant" or "ecf"; NULL for anything else. */
 const struct mps_sched_ops *mps_sched_find(const char *name);

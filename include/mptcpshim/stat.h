@@ -46,6 +46,9 @@ void mps_stat_event(struct mps_conn *c, struct mps_subflow *sf, const char *type
                     const char *extra);
 
 /* The replies of `status` and `counters`, as records (ctlproto.h). */
+/* A gateway's reply (enum mps_gwreq_result) went out: counted as refused by
+ * its policy or as a destination not reached. */
+void mps_stat_gw_reply(struct mps_conn *c, uint8_t result);
 void mps_stat_dump(struct mps_obuf *out);
 void mps_stat_counters(struct mps_obuf *out);
 /* MPTCPSHIM_COUNTERS_FILE: append one JSON line, {"pid":PID,"command":

@@ -203,6 +203,8 @@ static const struct field conn_fields[] = {
         {"sent", "bytes_sent", 'n'},
         {"received", "bytes_received", 'n'},
         {"reinjected", "reinjected_bytes", 'n'},
+        {"gateway", "gateway", 's'},
+        {"dest", "gateway_destination", 's'},
         {NULL, NULL, 0},
 };
 
@@ -329,7 +331,53 @@ static void json_proc(struct mps_obuf *o, const struct proc *p, const char *repl
 
 /* ------------------------------------------------------------- status */
 
-static void human_status(const struct proc *p, const char *reply, int counters)
+/* --watch: each subflow's byte counts at the previous refresh, so that the
+ * table can show how fast traffic moves on each path (and moves over when
+ * one dies). */
+#define RATE_MAX 4096
+struct rate_seen {
+	int pid;
+	unsigned conn, sf;
+	uint64_t tx, rx;
+};
+static struct rate_seen rate_prev[RATE_MAX], rate_cur[RATE_MAX];
+static int rate_nprev, rate_ncur;
+static double rate_dt; /* seconds since the previous refresh; 0: none yet */
+
+/* Bytes per second since the previous refresh for one subflow's counts:
+ * 0 and -1 (not known: new subflow, or first refresh) in *tx_s / *rx_s. */
+static void rate_of(int pid, unsigned conn, unsigned sf, uint64_t tx, uint64_t rx, double *tx_s,
+                    double *rx_s)
+{
+	int i;
+
+	*tx_s = *rx_s = -1;
+	if (rate_ncur < RATE_MAX)
+		rate_cur[rate_ncur++] = (struct rate_seen){pid, conn, sf, tx, rx};
+	if (rate_dt <= 0)
+		return;
+	for (i = 0; i < rate_nprev; i++)
+		if (rate_prev[i].pid == pid && rate_prev[i].conn == conn && rate_prev[i].sf == sf) {
+			const struct rate_seen *o = &rate_prev[i];
+
+			*tx_s = tx >= o->tx ? (double)(tx - o->tx) / rate_dt : 0;
+			*rx_s = rx >= o->rx ? (double)(rx - o->rx) / rate_dt : 0;
+			return;
+		}
+}
+
+static const char *fmt_rate(char *buf, size_t cap, double r)
+{
+	char b[16];
+
+	if (r < 0)
+		snprintf(buf, cap, "-");
+	else
+		snprintf(buf, cap, "%s/s", mps_fmt_bytes(b, sizeof(b), (uint64_t)(r + 0.5)));
+	return buf;
+}
+
+static void human_status(const struct proc *p, const char *reply, int counters, int rates)
 {
 	const char *line;
 	char v[16][128];
@@ -353,7 +401,7 @@ static void human_status(const struct proc *p, const char *reply, int counters)
 		} else if (!counters && !strncmp(line, "conn ", 5)) {
 			static const char *keys[] = {
 			        "id",  "peer", "mode",     "fallback",   "sched",   "state",
-			        "age", "sent", "received", "reinjected", "subflows"};
+			        "age", "sent", "received", "reinjected", "subflows", "gateway", "dest"};
 			char s1[16], s2[16], s3[16], age[16], mode[160];
 			unsigned i;
 
@@ -362,8 +410,18 @@ static void human_status(const struct proc *p, const char *reply, int counters)
 					v[i][0] = 0;
 			if (v[3][0])
 				snprintf(mode, sizeof(mode), "plain(%s)", v[3]);
+			else if (v[11][0]) /* a client's, through a gateway */
+				snprintf(mode, sizeof(mode), "via-gw");
+			else if (v[12][0]) /* a gateway's: the peer is its client */
+				snprintf(mode, sizeof(mode), "gateway");
 			else
 				snprintf(mode, sizeof(mode), "%s", v[2]);
+			if (v[12][0]) { /* CLIENT>DESTINATION in the peer column */
+				char pd[sizeof(v[1])];
+
+				snprintf(pd, sizeof(pd), "%.60s>%.60s", v[1], v[12]);
+				memcpy(v[1], pd, sizeof(pd));
+			}
 			printf("%-7d %-12.12s %-4s %-40s %-10s %-10s %-12s %6s %7s %7s %7s %3s\n",
 			       p->pid, p->comm, v[0], v[1], mode, v[4], v[5],
 			       mps_fmt_age(age, sizeof(age), atof(v[6])),
@@ -384,11 +442,23 @@ static void human_status(const struct proc *p, const char *reply, int counters)
 			snprintf(flags, sizeof(flags), "%s%s", strcmp(v[10], "1") ? "" : " backup",
 			         strcmp(v[11], "1") ? "" : " stale");
 			printf("          sf %-3s %-52s %-10s %-11s rtt %6.1fms cwnd %5s tx %7s rx %7s "
-			       "retrans %s%s\n",
+			       "retrans %s",
 			       v[0], path, v[3][0] ? v[3] : "-", v[4], atof(v[5]) / 1000., v[6],
 			       mps_fmt_bytes(s1, sizeof(s1), strtoull(v[7], NULL, 10)),
-			       mps_fmt_bytes(s2, sizeof(s2), strtoull(v[8], NULL, 10)), v[9],
-			       flags);
+			       mps_fmt_bytes(s2, sizeof(s2), strtoull(v[8], NULL, 10)), v[9]);
+			if (rates) {
+				char cid[16], r1[24], r2[24];
+				double tx_s, rx_s;
+
+				if (!mps_kv_get(line, "conn", cid, sizeof(cid)))
+					cid[0] = 0;
+				rate_of(p->pid, (unsigned)strtoul(cid, NULL, 10),
+				        (unsigned)strtoul(v[0], NULL, 10), strtoull(v[7], NULL, 10),
+				        strtoull(v[8], NULL, 10), &tx_s, &rx_s);
+				printf(" tx %8s rx %8s", fmt_rate(r1, sizeof(r1), tx_s),
+				       fmt_rate(r2, sizeof(r2), rx_s));
+			}
+			printf("%s\n", flags);
 		}
 	}
 }
@@ -398,10 +468,18 @@ static int do_status(const char *sel, int json, int counters, double watch)
 	static struct proc procs[MAX_PROCS];
 	int n, i, shown;
 
+	struct timespec t0 = {0, 0}, t1;
+
 	for (;;) {
 		struct mps_obuf o;
 
 		mps_obuf_init(&o, 64u << 20);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		rate_dt = t0.tv_sec ? (double)(t1.tv_sec - t0.tv_sec) +
+		                              (t1.tv_nsec - t0.tv_nsec) / 1e9 :
+		                      0;
+		t0 = t1;
+		rate_ncur = 0;
 		n = discover(sel, procs, MAX_PROCS);
 		if (watch > 0 && !json)
 			printf("\033[H\033[2J");
@@ -421,7 +499,7 @@ static int do_status(const char *sel, int json, int counters, double watch)
 					mps_obuf_put(&o, ",", 1);
 				json_proc(&o, &procs[i], r.p, counters);
 			} else
-				human_status(&procs[i], r.p, counters);
+				human_status(&procs[i], r.p, counters, watch > 0);
 			shown++;
 			mps_obuf_free(&r);
 		}
@@ -433,6 +511,8 @@ static int do_status(const char *sel, int json, int counters, double watch)
 		fflush(stdout);
 		if (watch <= 0)
 			return sel && !shown && strcmp(sel, "all") ? 1 : 0;
+		memcpy(rate_prev, rate_cur, (size_t)rate_ncur * sizeof(rate_cur[0]));
+		rate_nprev = rate_ncur;
 		usleep((useconds_t)(watch * 1e6));
 	}
 }

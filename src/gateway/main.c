@@ -20,6 +20,7 @@
 #include <link.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -36,8 +37,10 @@
 
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/gwauth.h"
+#include "mptcpshim/gwlimit.h"
 #include "mptcpshim/gwpolicy.h"
 #include "mptcpshim/gwreq.h"
+#include "../proxy/acceptloop.h"
 #include "../proxy/relay.h"
 #include "../proxy/upstream.h"
 
@@ -52,9 +55,15 @@ static struct {
 	int max_conns;
 	int max_per_client;
 	int connect_timeout_ms;
-} g_opt = {0, 4096, 256, 30000};
+	int max_pending_per_source; /* 0: no limit */
+	int auth_timeout_ms;
+	int rate_per_client; /* new connections per second per key; 0: no limit */
+} g_opt = {0, 4096, 256, 30000, 64, 10000, 100};
 
 static struct mps_gwpolicy g_policy;
+/* pending connections per source, new connections per client key */
+static pthread_mutex_t g_lim_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct mps_gwlimit g_lim;
 static atomic_int g_active;
 static int g_sigpipe[2] = {-1, -1};
 
@@ -249,7 +258,83 @@ struct gconn {
 	int fd;
 	struct sockaddr_storage peer;
 	char name[64];
+	uint8_t src[16]; /* its source for the per-source limit */
+	int pending;     /* counted as pending there */
+	int u;           /* relayed: the destination's socket (g_live lists it) */
+	struct gconn *prev, *next;
 };
+
+/* The relayed connections, so that a stop resets them (live_abort_all). */
+static pthread_mutex_t g_live_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct gconn *g_live;
+
+static void live_add(struct gconn *gc, int u)
+{
+	pthread_mutex_lock(&g_live_mu);
+	gc->u = u;
+	gc->prev = NULL;
+	gc->next = g_live;
+	if (g_live)
+		g_live->prev = gc;
+	g_live = gc;
+	pthread_mutex_unlock(&g_live_mu);
+}
+
+static void live_del(struct gconn *gc)
+{
+	pthread_mutex_lock(&g_live_mu);
+	if (gc->u >= 0) {
+		if (gc->prev)
+			gc->prev->next = gc->next;
+		else
+			g_live = gc->next;
+		if (gc->next)
+			gc->next->prev = gc->prev;
+		gc->u = -1;
+	}
+	pthread_mutex_unlock(&g_live_mu);
+}
+
+/* Stopping: every relayed connection ends with a reset at both ends, as
+ * when a middlebox that terminates TCP dies.  Without this the library
+ * would finish the clients' connections gracefully after exit (a keeper
+ * process), and a client would read EOF: a truncated stream taken for a
+ * complete one.  (A descriptor a relay closed meanwhile may be another
+ * connection's by now: it is reset too, which a stop does anyway.)
+ * Returns how many. */
+static int live_abort_all(void)
+{
+	static const struct linger rst = {1, 0};
+	int n = 0;
+
+	pthread_mutex_lock(&g_live_mu);
+	for (struct gconn *gc = g_live; gc; gc = gc->next, n++) {
+		setsockopt(gc->fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+		setsockopt(gc->u, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+	}
+	pthread_mutex_unlock(&g_live_mu);
+	return n;
+}
+
+/* The connection authenticated, or was refused: it no longer counts
+ * against its source. */
+static void pending_done(struct gconn *gc)
+{
+	if (!gc->pending)
+		return;
+	pthread_mutex_lock(&g_lim_mu);
+	mps_gwlimit_pending_drop(&g_lim, gc->src);
+	pthread_mutex_unlock(&g_lim_mu);
+	gc->pending = 0;
+}
+
+/* Say it at most every 10 s (a flood must not flood the log). */
+static int log_now(_Atomic long long *last)
+{
+	long long t = now_ms(), l = atomic_load(last);
+
+	return t - l > 10000 && atomic_compare_exchange_strong(last, &l, t);
+}
 
 static void *conn_main(void *arg)
 {
@@ -259,12 +344,15 @@ static void *conn_main(void *arg)
 	char dest[320], who[160];
 	const char *why = NULL;
 	uint8_t result;
-	int u, err, counted = 0;
+	int u, err, counted = 0, rc;
 	long long t0;
+	static _Atomic long long last_rate;
 
 	/* Blocks until the library authenticated the request (or refused
 	 * the connection: it logged the peer and the reason). */
-	if (getsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_REQUEST, &info, &il) != 0) {
+	rc = getsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_REQUEST, &info, &il);
+	pending_done(gc);
+	if (rc != 0) {
 		if (g_opt.verbose)
 			glog("%s: no authenticated request (%s)", gc->name, strerror(errno));
 		close(gc->fd);
@@ -272,6 +360,19 @@ static void *conn_main(void *arg)
 	}
 	mps_upstream_dest_str(&info.dest, dest, sizeof(dest));
 	snprintf(who, sizeof(who), "%s (%s)", info.client, gc->name);
+	pthread_mutex_lock(&g_lim_mu);
+	rc = mps_gwlimit_rate_take(&g_lim, info.client, now_ms());
+	pthread_mutex_unlock(&g_lim_mu);
+	if (rc) {
+		if (log_now(&last_rate))
+			glog("%s -> %s: refused: more than %d new connections per second of this "
+			     "client (--rate-per-client; said at most every 10 s)",
+			     who, dest, g_opt.rate_per_client);
+		result = MPS_GWR_REFUSED;
+		setsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_REPLY, &result, 1);
+		close(gc->fd);
+		goto done;
+	}
 	if (!client_take(info.client)) {
 		glog("%s -> %s: refused: %d connections of this client open (--max-per-client)",
 		     who, dest, g_opt.max_per_client);
@@ -302,13 +403,61 @@ static void *conn_main(void *arg)
 	if (g_opt.verbose)
 		glog("%s -> %s: connected in %lld ms", who, dest, now_ms() - t0);
 	fcntl(gc->fd, F_SETFL, fcntl(gc->fd, F_GETFL) | O_NONBLOCK);
+	live_add(gc, u);
 	mps_relay(gc->fd, u, who, dest, NULL, 0, g_opt.verbose, glog);
+	live_del(gc);
 done:
 	if (counted)
 		client_drop(info.client);
+	pending_done(gc);
 	free(gc);
 	atomic_fetch_sub(&g_active, 1);
 	return NULL;
+}
+
+/* An accepted connection (acceptloop.h): before authentication, one
+ * source holds a bounded share (--max-pending-per-source). */
+static void *gw_admit(int cfd, const struct sockaddr_storage *peer, const char *name)
+{
+	static _Atomic long long last_src;
+	struct gconn *gc = calloc(1, sizeof(*gc));
+	int rc;
+
+	if (!gc) {
+		glog("%s: dropped: out of memory", name);
+		mps_abort_fd(cfd);
+		return NULL;
+	}
+	gc->fd = cfd;
+	gc->u = -1;
+	gc->peer = *peer;
+	snprintf(gc->name, sizeof(gc->name), "%s", name);
+	if (mps_gwlimit_source_key((const struct sockaddr *)peer, gc->src) != 0)
+		return gc;
+	pthread_mutex_lock(&g_lim_mu);
+	rc = mps_gwlimit_pending_take(&g_lim, gc->src);
+	pthread_mutex_unlock(&g_lim_mu);
+	if (rc) {
+		if (log_now(&last_src))
+			glog("%s: dropped: %s (--max-pending-per-source %d; said at most every 10 s)",
+			     gc->name,
+			     rc == -EBUSY ? "this source holds its share of unauthenticated "
+			                    "connections" :
+			                    "too many sources pending",
+			     g_opt.max_pending_per_source);
+		mps_abort_fd(cfd);
+		free(gc);
+		return NULL;
+	}
+	gc->pending = 1;
+	return gc;
+}
+
+/* Admitted, not started (the cap, no thread). */
+static void gw_drop(void *arg)
+{
+	pending_done(arg);
+	free(arg);
 }
 
 static void usage(FILE *f)
@@ -316,7 +465,9 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "Usage: mptcpshim-gateway --listen ADDR:PORT --key-file FILE [--allow RULE]...\n"
 	        "                         [--deny RULE]... [--max-conns N] [--max-per-client N]\n"
-	        "                         [--connect-timeout SECS] [--verbose]\n"
+	        "                         [--max-pending-per-source N] [--auth-timeout SECS]\n"
+	        "                         [--rate-per-client N] [--connect-timeout SECS]\n"
+	        "                         [--verbose] [--check]\n"
 	        "       mptcpshim-gateway --gen-key NAME\n"
 	        "Serves mptcpshim clients (MPTCPSHIM_GATEWAY) multipath, and connects them to\n"
 	        "plain TCP servers.\n\n"
@@ -330,9 +481,17 @@ static void usage(FILE *f)
 	        "                           (default 4096)\n"
 	        "  --max-per-client N       authenticated connections per client key\n"
 	        "                           (default 256)\n"
+	        "  --max-pending-per-source N  connections one source address (an IPv6 /64)\n"
+	        "                           may hold before they authenticate (default 64;\n"
+	        "                           0: no limit)\n"
+	        "  --auth-timeout SECS      close a connection not authenticated after SECS\n"
+	        "                           (default 10)\n"
+	        "  --rate-per-client N      new connections per second per client key, in\n"
+	        "                           bursts of up to 2N (default 100; 0: no limit)\n"
 	        "  --connect-timeout SECS   give up a destination after SECS (default 30)\n"
 	        "  --gen-key NAME           print a new key line 'NAME <64 hex digits>'\n"
 	        "  -v, --verbose            log every connection\n"
+	        "  --check                  check the options and the key file, then exit\n"
 	        "  -h, --help               this help\n"
 	        "See mptcpshim-gateway(8).\n");
 }
@@ -421,11 +580,10 @@ int main(int argc, char **argv)
 	socklen_t lalen = 0;
 	struct mps_gwkeys ks;
 	char lname[80], err[256];
-	int lfd, one = 1, shim = 0;
-	long long last_full = -100000;
+	int lfd, one = 1, shim = 0, tfo_qlen = 1024, check = 0;
+	uint8_t nonce_seed[MPS_GWAUTH_NONCE_LEN];
 	struct sigaction sa;
 	struct rlimit rl;
-	pthread_attr_t attr;
 
 	mps_gwpolicy_init(&g_policy);
 	for (int i = 1; i < argc; i++) {
@@ -457,11 +615,20 @@ int main(int argc, char **argv)
 			g_opt.max_conns = parse_int("--max-conns", VAL(), 1, 1000000);
 		} else if (OPT("--max-per-client")) {
 			g_opt.max_per_client = parse_int("--max-per-client", VAL(), 1, 1000000);
+		} else if (OPT("--max-pending-per-source")) {
+			g_opt.max_pending_per_source =
+			        parse_int("--max-pending-per-source", VAL(), 0, 1000000);
+		} else if (OPT("--auth-timeout")) {
+			g_opt.auth_timeout_ms = 1000 * parse_int("--auth-timeout", VAL(), 1, 3600);
+		} else if (OPT("--rate-per-client")) {
+			g_opt.rate_per_client = parse_int("--rate-per-client", VAL(), 0, 1000000);
 		} else if (OPT("--connect-timeout")) {
 			g_opt.connect_timeout_ms =
 			        1000 * parse_int("--connect-timeout", VAL(), 1, 3600);
 		} else if (OPT("--gen-key")) {
 			gen = VAL();
+		} else if (OPT("--check") && !v) {
+			check = 1;
 		} else if ((OPT("-v") || OPT("--verbose")) && !v) {
 			g_opt.verbose = 1;
 		} else if ((OPT("-h") || OPT("--help")) && !v) {
@@ -510,6 +677,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mptcpshim-gateway: --key-file %s: no key in it\n", key_file);
 		return 2;
 	}
+	if (check) {
+		/* For whoever starts it (the systemd unit's ExecStartPre):
+		 * the file the administrator wrote, checked before a copy
+		 * of it is handed to the service. */
+		printf("mptcpshim-gateway: --key-file %s: %zu client key(s); options valid\n",
+		       key_file, ks.n);
+		mps_gwauth_free(&ks);
+		return 0;
+	}
 	dl_iterate_phdr(find_shim, &shim);
 	if (!shim)
 		reexec_preloaded(argv);
@@ -552,77 +728,48 @@ int main(int argc, char **argv)
 		glog("cannot listen on %s: %s", lname, strerror(errno));
 		return 1;
 	}
+	/* TCP Fast Open: a client's request may ride in its SYN (gwconn.c).
+	 * Effective where net.ipv4.tcp_fastopen has the server bit (2). */
+	if (setsockopt(lfd, IPPROTO_TCP, TCP_FASTOPEN, &tfo_qlen, sizeof(tfo_qlen)))
+		glog("warning: TCP_FASTOPEN on the listener: %s", strerror(errno));
 	if (setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_LISTEN, key_file,
-	               (socklen_t)strlen(key_file))) {
+	               (socklen_t)strlen(key_file)) ||
+	    setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_AUTH_TIMEOUT, &g_opt.auth_timeout_ms,
+	               sizeof(int))) {
 		glog("the library refused the gateway listener: %s", strerror(errno));
 		return 1;
 	}
-	glog("listening on %s: %zu client key(s), at most %d connections (%d per client)", lname,
-	     ks.n, g_opt.max_conns, g_opt.max_per_client);
-	mps_gwauth_free(&ks);
+	{
+		uint64_t seed = 0;
 
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	for (;;) {
-		struct pollfd pf[2] = {{.fd = lfd, .events = POLLIN},
-		                       {.fd = g_sigpipe[0], .events = POLLIN}};
-		struct gconn *gc;
-		socklen_t plen;
-		pthread_t th;
-		int cfd;
-
-		if (poll(pf, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			glog("poll: %s", strerror(errno));
-			break;
-		}
-		if (pf[1].revents) {
-			glog("stopping (%d connection(s) open are dropped)",
-			     atomic_load(&g_active));
-			break;
-		}
-		if (!(pf[0].revents & POLLIN))
-			continue;
-		gc = calloc(1, sizeof(*gc));
-		if (!gc) {
+		if (mps_gwauth_nonce(nonce_seed) == 0)
+			memcpy(&seed, nonce_seed, sizeof(seed));
+		if (mps_gwlimit_init(&g_lim, (uint32_t)g_opt.max_pending_per_source,
+		                     (size_t)g_opt.max_conns, g_opt.rate_per_client,
+		                     2.0 * g_opt.rate_per_client, ks.n, seed)) {
 			glog("out of memory");
-			continue;
-		}
-		plen = sizeof(gc->peer);
-		cfd = accept4(lfd, (struct sockaddr *)&gc->peer, &plen, SOCK_CLOEXEC);
-		if (cfd < 0) {
-			int e = errno;
-
-			free(gc);
-			if (e == EMFILE || e == ENFILE) {
-				glog("accept: %s: pausing 100 ms", strerror(e));
-				poll(NULL, 0, 100);
-			}
-			continue;
-		}
-		addr_str(&gc->peer, gc->name, sizeof(gc->name));
-		if (atomic_load(&g_active) >= g_opt.max_conns) {
-			if (now_ms() - last_full > 10000) {
-				glog("%s: dropped: %d connections open (--max-conns)", gc->name,
-				     g_opt.max_conns);
-				last_full = now_ms();
-			}
-			mps_abort_fd(cfd);
-			free(gc);
-			continue;
-		}
-		gc->fd = cfd;
-		atomic_fetch_add(&g_active, 1);
-		if (pthread_create(&th, &attr, conn_main, gc)) {
-			glog("%s: dropped: cannot start a thread", gc->name);
-			atomic_fetch_sub(&g_active, 1);
-			mps_abort_fd(cfd);
-			free(gc);
+			return 1;
 		}
 	}
-	pthread_attr_destroy(&attr);
+	glog("listening on %s: %zu client key(s), at most %d connections (%d per client, %d "
+	     "new per second per client, %d unauthenticated per source for at most %d s)",
+	     lname, ks.n, g_opt.max_conns, g_opt.max_per_client, g_opt.rate_per_client,
+	     g_opt.max_pending_per_source, g_opt.auth_timeout_ms / 1000);
+	mps_gwauth_free(&ks);
+
+	{
+		struct mps_accept_loop al = {.lfd = lfd,
+		                             .stopfd = g_sigpipe[0],
+		                             .max_conns = g_opt.max_conns,
+		                             .active = &g_active,
+		                             .log = glog,
+		                             .admit = gw_admit,
+		                             .drop = gw_drop,
+		                             .serve = conn_main};
+
+		if (mps_accept_loop_run(&al) > 0)
+			glog("%d relayed connection(s) reset", live_abort_all());
+	}
 	close(lfd);
 	return 0;
 }

@@ -9,9 +9,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -28,6 +30,7 @@
 #include "mptcpshim/interpose.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/nego.h"
+#include "mptcpshim/optseen.h"
 #include "mptcpshim/peercache.h"
 #include "mptcpshim/util.h"
 
@@ -146,7 +149,25 @@ struct adopt_args {
 	int known_shim; /* client: this process has seen the peer run mptcpshim */
 	int gw; /* client: through the gateway (fd not connected yet); server: accepted on a
 		   gateway listener */
+	const struct mps_gwdest *gw_dest; /* client, gw: the destination asked for by name
+					     (MPS_SO_GW_CONNECT), or NULL: peer's address */
+	uint32_t opt_want;   /* the options fd may carry (optseen.h) */
+	uint32_t *opt_found; /* if set: those that differ from the defaults */
+	int loop_checked;    /* the caller made sure the shim thread runs */
+	int tcp_nonblock;    /* fd's file is O_NONBLOCK already */
 };
+
+/* The shim thread runs in this process (one getpid() in the common case:
+ * mps_loop_cloned asks it). */
+static int loop_ready(void)
+{
+	if (mps_loop_cloned()) {
+		mps_proc_cloned();
+		if (mps_loop_cloned())
+			return -EPERM;
+	}
+	return mps_loop_ensure();
+}
 
 /* Swap fd (a TCP socket) for the app's end of a new socketpair and start
  * the connection engine.  The app's end takes fd's number (connect and
@@ -162,21 +183,23 @@ static int adopt(int fd, const struct adopt_args *a, int *app_fd_out)
 	struct mps_epreg ep[MPS_EPREG_PER_FD];
 	int sp[2] = {-1, -1}, tcp = -1, rc, app, in[3], hi[3], nep = 0;
 	struct stat st;
+	uint32_t found;
 
 	memset(&p, 0, sizeof(p));
 	p.app_dup = -1;
 	/* The shim thread runs here before anything is swapped: without it
 	 * the connection stays plain TCP (see DESIGN "Thread creation"). */
-	mps_proc_cloned();
-	rc = mps_loop_cloned() ? -EPERM : mps_loop_ensure();
+	rc = a->loop_checked ? 0 : loop_ready();
 	if (rc) {
 		mps_warn("cannot run the shim thread in this process (%s)", strerror(-rc));
 		return rc;
 	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
-		return -errno;
-	if (mps_real.fcntl(sp[1], F_SETFL, O_NONBLOCK) != 0)
-		goto fail_errno;
+	/* both ends non-blocking: the shim's always, the app's while the
+	 * filler goes in and when the app asked for it (issue 15: fewer
+	 * system calls per connection) */
+	rc = mps_socketpair_room(SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, sp);
+	if (rc)
+		return rc;
 	mps_grow_pair_buffer(sp[1]);
 	if (a->connecting) {
 		/* Filled at the smallest size the kernel allows (a few KiB,
@@ -185,8 +208,6 @@ static int adopt(int fd, const struct adopt_args *a, int *app_fd_out)
 		 * shim grows it (through app_dup) once the connect completes. */
 		int small = 1;
 
-		if (mps_real.fcntl(sp[0], F_SETFL, O_NONBLOCK) != 0)
-			goto fail_errno;
 		mps_real.setsockopt(sp[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
 		p.filler = fill_app_end(sp[0]);
 	} else
@@ -208,8 +229,6 @@ static int adopt(int fd, const struct adopt_args *a, int *app_fd_out)
 	}
 	if (!a->nonblock && mps_real.fcntl(sp[0], F_SETFL, 0) != 0)
 		goto fail_errno;
-	if (a->nonblock && mps_real.fcntl(sp[0], F_SETFL, O_NONBLOCK) != 0)
-		goto fail_errno;
 	if (mps_fstat(sp[0], &st) != 0)
 		goto fail_errno;
 	s = mps_sock_new(a->peer->sa_family);
@@ -218,9 +237,19 @@ static int adopt(int fd, const struct adopt_args *a, int *app_fd_out)
 		goto fail;
 	}
 	s->ino = st.st_ino;
-	mps_opts_adopt(fd, sp[0], s);
+	found = mps_opts_adopt(fd, sp[0], s, a->opt_want);
+	if (a->opt_found)
+		*a->opt_found = found;
 	memcpy(&s->peer, a->peer, a->peer_len);
 	s->peer_len = a->peer_len;
+	if (a->gw_dest) { /* the request names it (conn.c gw_queue_request) */
+		s->gw_info = calloc(1, sizeof(*s->gw_info));
+		if (!s->gw_info) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		s->gw_info->dest = *a->gw_dest;
+	}
 	s->local_len = sizeof(s->local);
 	mps_real.getsockname(fd, (struct sockaddr *)&s->local, &s->local_len);
 	atomic_store(&s->state, a->connecting ? MPS_SS_CONNECTING : MPS_SS_CONNECTED);
@@ -242,7 +271,9 @@ static int adopt(int fd, const struct adopt_args *a, int *app_fd_out)
 	mps_real.close(sp[0]);
 	sp[0] = -1;
 	app = fd;
-	if (mps_real.fcntl(tcp, F_SETFL, O_NONBLOCK) != 0) {
+	/* (the app's non-blocking socket, and an accepted one, already
+	 * are: accept4 asks for it) */
+	if (!a->tcp_nonblock && mps_real.fcntl(tcp, F_SETFL, O_NONBLOCK) != 0) {
 		/* cannot happen on a valid socket */
 	}
 	mps_fdtab_set(app, s);
@@ -386,40 +417,69 @@ static int connect_again(int fd, struct mps_sock *s)
 	}
 }
 
+/* What connect() learns before a socket becomes ours (both paths). */
+struct connect_pre {
+	int flags, fdflags, bound;
+	struct sockaddr_storage local;
+	socklen_t local_len;
+};
+
+/* The shim thread (started here, so that it runs while the handshake
+ * does), then the socket's file flags and its bound address, if any.
+ * 0, or -errno when this process cannot run the shim thread: logged with
+ * `instead` (what connect() does then: the caller connects plainly). */
+static int connect_prologue(int fd, const char *instead, struct connect_pre *p)
+{
+	int err;
+
+	err = loop_ready();
+	if (err) {
+		mps_warn("connect: %s: cannot run the shim thread in this process (%s)", instead,
+		         strerror(-err));
+		return err;
+	}
+	p->flags = mps_real.fcntl(fd, F_GETFL);
+	p->fdflags = mps_real.fcntl(fd, F_GETFD);
+	memset(&p->local, 0, sizeof(p->local));
+	p->local_len = sizeof(p->local);
+	p->bound = mps_real.getsockname(fd, (struct sockaddr *)&p->local, &p->local_len) == 0 &&
+	           addr_is_bound(&p->local);
+	return 0;
+}
+
 /* connect() through the gateway: the app's socket becomes ours at once,
  * still unconnected; the shim thread connects it to the gateway, sends
  * HELLO + GWREQ and reports the GWREPLY's result as the connect's: a
  * blocking connect waits for it here, a non-blocking one says EINPROGRESS
  * and the outcome comes as writability and SO_ERROR. */
-static int gw_connect(int fd, const struct sockaddr *sa, socklen_t len)
+static int gw_connect(int fd, const struct sockaddr *sa, socklen_t len,
+		      const struct mps_gwdest *dest)
 {
-	struct sockaddr_storage local;
-	socklen_t local_len = sizeof(local);
+	struct connect_pre p;
 	struct mps_sock *s;
-	int flags, fdflags, bound, err, app, rc;
+	int flags, err, app, rc;
 	char a[64];
 
-	mps_proc_cloned();
-	err = mps_loop_cloned() ? -EPERM : mps_loop_ensure();
-	if (err) {
-		mps_warn("connect: not through the gateway: cannot run the shim thread in this "
-		         "process (%s)",
-		         strerror(-err));
+	if (connect_prologue(fd, "not through the gateway", &p)) {
+		if (dest) {
+			errno = ENOPROTOOPT; /* the caller resolves the name itself */
+			return -1;
+		}
 		return mps_real.connect(fd, sa, len);
 	}
-	flags = mps_real.fcntl(fd, F_GETFL);
-	fdflags = mps_real.fcntl(fd, F_GETFD);
-	memset(&local, 0, sizeof(local));
-	bound = mps_real.getsockname(fd, (struct sockaddr *)&local, &local_len) == 0 &&
-	        addr_is_bound(&local);
+	flags = p.flags;
 	{
 		struct adopt_args aa = {.role = MPS_CLIENT, .connecting = 1,
-				       .nonblock = flags & O_NONBLOCK, .cloexec = fdflags & FD_CLOEXEC,
-				       .peer = sa, .peer_len = len, .bound = bound,
-				       .local = &local, .local_len = local_len, .known_shim = 1,
-				       .gw = 1};
+				       .nonblock = flags & O_NONBLOCK, .cloexec = p.fdflags & FD_CLOEXEC,
+				       .peer = sa, .peer_len = len, .bound = p.bound,
+				       .local = &p.local, .local_len = p.local_len, .known_shim = 1,
+				       .gw = 1, .gw_dest = dest, .opt_want = MPS_OPTSEEN_ALL};
 
 		err = adopt(fd, &aa, &app);
+	}
+	if (err && dest) {
+		errno = -err; /* a name has no address to connect to directly */
+		return -1;
 	}
 	if (err) {
 		mps_warn("connect to %s: not through the gateway: %s",
@@ -438,6 +498,56 @@ static int gw_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	rc = connect_again(fd, s);
 	mps_sock_put(s);
 	return rc;
+}
+
+int mps_gw_connect_dest(int fd, const struct mps_gwdest *dest)
+{
+	struct sockaddr_storage ss, peer;
+	socklen_t plen = sizeof(peer), dl;
+	struct mps_gwdest dd = *dest, *d = &dd;
+	struct mps_sock *s;
+	int dom = 0, st;
+
+	if (d->type != MPS_GWT_DEST_NAME || d->port == 0 ||
+	    !mps_gwdest_name_ok(d->name, d->name_len)) {
+		errno = EINVAL; /* an address: connect() routes it */
+		return -1;
+	}
+	d->name[d->name_len] = '\0'; /* the caller's may not be terminated */
+	s = mps_fdtab_get(fd);
+	if (s) { /* ours already: connected or connecting */
+		st = atomic_load(&s->state);
+		mps_sock_put(s);
+		errno = st == MPS_SS_CONNECTING ? EALREADY : EISCONN;
+		return -1;
+	}
+	dl = sizeof(dom);
+	if (!is_tcp(fd) || mps_real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &dl) != 0 ||
+	    (dom != AF_INET && dom != AF_INET6) || !mps_gw_route_name(d->port)) {
+		errno = ENOPROTOOPT; /* what the kernel says of this level */
+		return -1;
+	}
+	if (mps_real.getpeername(fd, (struct sockaddr *)&peer, &plen) == 0) {
+		errno = EISCONN;
+		return -1;
+	}
+	/* The peer as getpeername() names it: the unspecified address and
+	 * the destination's port (only the gateway learns the address). */
+	memset(&ss, 0, sizeof(ss));
+	if (dom == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(d->port);
+		return gw_connect(fd, (struct sockaddr *)in, sizeof(*in), d);
+	}
+	{
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(d->port);
+		return gw_connect(fd, (struct sockaddr *)in6, sizeof(*in6), d);
+	}
 }
 
 /* MPTCPSHIM_KERNEL_MPTCP: a connect to a destination known plain goes out
@@ -483,12 +593,14 @@ static void kmptcp_swap(int fd)
 
 MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
+	struct connect_pre pre;
 	const struct mps_config *cfg;
 	struct mps_sock *s;
 	struct sockaddr_storage local;
 	socklen_t local_len = sizeof(local);
 	int flags, fdflags, rc, connecting, bound, err, app, known, saved;
 	enum mps_peer_kind kind;
+	uint32_t want;
 
 	if (mps_passthrough())
 		return mps_real.connect(fd, sa, len);
@@ -503,14 +615,16 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	}
 	if (!is_inet(sa))
 		return mps_real.connect(fd, sa, len);
-	/* A gateway's outbound connections are plain TCP, always. */
-	if (mps_gw_serving() || !is_tcp(fd))
+	/* A gateway's outbound connections are plain TCP, always.  A socket
+	 * made by socket() here is known TCP (and which options it may carry
+	 * to read at adoption: optseen.h). */
+	if (mps_gw_serving() || (!mps_opts_known(fd, &want) && !is_tcp(fd)))
 		return mps_real.connect(fd, sa, len);
 	/* Through the gateway, unless this process knows the destination
 	 * runs mptcpshim itself. */
 	if (mps_gwconf()->n && mps_peercache_lookup(sa, mps_now_us()) != MPS_PEER_SHIM &&
 	    mps_gw_route(sa))
-		return gw_connect(fd, sa, len);
+		return gw_connect(fd, sa, len, NULL);
 	cfg = mps_config();
 	if (!mps_config_peer_allowed(cfg, sa))
 		return mps_real.connect(fd, sa, len);
@@ -527,19 +641,13 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 
 	/* The shim thread first, so that it runs while the handshake does
 	 * (the HELLO follows the SYN-ACK at once); none here: plain TCP. */
-	mps_proc_cloned();
-	err = mps_loop_cloned() ? -EPERM : mps_loop_ensure();
-	if (err) {
-		mps_warn("connect: continuing as plain TCP: cannot run the shim thread in this "
-		         "process (%s)",
-		         strerror(-err));
+	if (connect_prologue(fd, "continuing as plain TCP", &pre))
 		return mps_real.connect(fd, sa, len);
-	}
-	flags = mps_real.fcntl(fd, F_GETFL);
-	fdflags = mps_real.fcntl(fd, F_GETFD);
-	memset(&local, 0, sizeof(local));
-	bound = mps_real.getsockname(fd, (struct sockaddr *)&local, &local_len) == 0 &&
-	        addr_is_bound(&local);
+	flags = pre.flags;
+	fdflags = pre.fdflags;
+	bound = pre.bound;
+	local = pre.local;
+	local_len = pre.local_len;
 
 	/* The app's thread makes the real connect, so its result and errno
 	 * (ECONNREFUSED, ETIMEDOUT, EINTR, SO_SNDTIMEO...) are TCP's own.
@@ -555,7 +663,9 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		struct adopt_args a = {.role = MPS_CLIENT, .connecting = connecting,
 				       .nonblock = flags & O_NONBLOCK, .cloexec = fdflags & FD_CLOEXEC,
 				       .peer = sa, .peer_len = len, .bound = bound,
-				       .local = &local, .local_len = local_len, .known_shim = known};
+				       .local = &local, .local_len = local_len, .known_shim = known,
+				       .opt_want = want, .loop_checked = 1,
+				       .tcp_nonblock = flags & O_NONBLOCK};
 
 		err = adopt(fd, &a, &app);
 	}
@@ -579,7 +689,7 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
  * its data path.  The same test as the engine's (mps_nego_input), so the
  * two never disagree.  1 if plain, 0 if undecided (nothing yet, or bytes
  * that begin a HELLO): then the engine negotiates as before. */
-static int accept_is_plain(int fd, const struct sockaddr *peer)
+static int accept_is_plain(int fd, const struct sockaddr *peer, int *hello)
 {
 	uint8_t b[MPS_HELLO_PREFIX_LEN];
 	struct pollfd pf = {.fd = fd, .events = POLLIN};
@@ -599,8 +709,10 @@ static int accept_is_plain(int fd, const struct sockaddr *peer)
 			return 0;
 		if (got > 0) {
 			mps_nego_init(&n, MPS_SERVER);
-			if (mps_nego_input(&n, b, (size_t)got) != MPS_NV_PLAIN)
+			if (mps_nego_input(&n, b, (size_t)got) != MPS_NV_PLAIN) {
+				*hello = 1; /* bytes that begin a HELLO */
 				return 0;
+			}
 		}
 		/* got == 0: the client closed before sending anything */
 	} else if (!(pf.revents & POLLHUP))
@@ -614,37 +726,93 @@ static int accept_is_plain(int fd, const struct sockaddr *peer)
 	return 1;
 }
 
+/* No descriptors for an undecided connection: it can only be plain TCP,
+ * so its first bytes must not be a HELLO the app would read.  Wait for
+ * them as the engine would (its banner window: 25-250 ms; only when out
+ * of descriptors).  1 if they begin a HELLO. */
+static int accept_wait_hello(int fd)
+{
+	struct tcp_info ti;
+	socklen_t l = sizeof(ti);
+	struct pollfd pf = {.fd = fd, .events = POLLIN};
+	uint8_t b[MPS_HELLO_PREFIX_LEN];
+	struct mps_nego n;
+	uint32_t rtt = 0;
+	ssize_t got;
+
+	if (mps_real.getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) == 0)
+		rtt = ti.tcpi_rtt;
+	if (poll(&pf, 1, (int)(mps_nego_banner_window_us(rtt) / 1000) + 1) != 1 ||
+	    !(pf.revents & POLLIN) || (pf.revents & POLLERR))
+		return 0;
+	got = mps_real.recv(fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
+	if (got <= 0)
+		return 0;
+	mps_nego_init(&n, MPS_SERVER);
+	return mps_nego_input(&n, b, (size_t)got) != MPS_NV_PLAIN;
+}
+
+/* Close a shim client's connection we have no room for, as a plain
+ * server that read its request would: its bytes read, then a FIN (not the
+ * reset a close with unread data makes). */
+static void accept_refuse(int fd)
+{
+	char b[512];
+
+	while (mps_real.recv(fd, b, sizeof(b), MSG_DONTWAIT) > 0)
+		;
+	mps_real.close(fd);
+}
+
 static int do_accept(int lfd, struct sockaddr *addr, socklen_t *alen, int flags, int four)
 {
 	struct sockaddr_storage peer;
 	socklen_t plen = sizeof(peer);
-	int fd, app, err, saved, gw;
+	int fd, app, err, saved, gw, lknown, notours, hello;
+	uint32_t lbits = MPS_OPTSEEN_ALL, found = 0;
+	uint64_t now;
 
 	if (mps_passthrough())
 		return four ? mps_real.accept4(lfd, addr, alen, flags) :
 		              mps_real.accept(lfd, addr, alen);
-	fd = mps_real.accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
+again:
+	hello = 0;
+	plen = sizeof(peer);
+	/* The app's close-on-exec flag (the TCP socket's own number is
+	 * replaced by the app's end, or is the app's), and non-blocking for
+	 * the shim: a plain client's socket then needs no fcntl when the app
+	 * asked for both, as event-loop servers do. */
+	fd = mps_real.accept4(lfd, (struct sockaddr *)&peer, &plen,
+	                      (flags & SOCK_CLOEXEC) | SOCK_NONBLOCK);
 	if (fd < 0)
 		return fd;
 	/* A gateway listener never serves a client plainly, so its clients
 	 * skip the plain fast path: the engine judges (and drops) them. */
 	gw = mps_gw_is_listener(lfd);
-	if (!is_inet((struct sockaddr *)&peer) || !is_tcp(fd) ||
-	    (!gw && accept_is_plain(fd, (struct sockaddr *)&peer))) {
+	/* A listener seen lately is known TCP, and which options its
+	 * accepted sockets carry (optseen.h) */
+	now = mps_now_us();
+	lknown = mps_optseen_listener(lfd, now, &lbits);
+	notours = !is_inet((struct sockaddr *)&peer) || (!lknown && !is_tcp(fd));
+	if (!notours && !lknown)
+		mps_optseen_listener_note(lfd, now, 0, 0);
+	if (notours || (!gw && accept_is_plain(fd, (struct sockaddr *)&peer, &hello))) {
 		/* Not ours, or a plain client: give it back exactly as
 		 * accept would. */
-		if (!(flags & SOCK_CLOEXEC))
-			mps_real.fcntl(fd, F_SETFD, 0);
-		if (flags & SOCK_NONBLOCK)
-			mps_real.fcntl(fd, F_SETFL, O_NONBLOCK);
+		if (!(flags & SOCK_NONBLOCK))
+			mps_real.fcntl(fd, F_SETFL, 0);
 		goto out;
 	}
 	{
 		struct adopt_args a = {.role = MPS_SERVER, .nonblock = flags & SOCK_NONBLOCK,
 				       .cloexec = flags & SOCK_CLOEXEC,
-				       .peer = (struct sockaddr *)&peer, .peer_len = plen, .gw = gw};
+				       .peer = (struct sockaddr *)&peer, .peer_len = plen, .gw = gw,
+				       .opt_want = lknown == 2 ? lbits : MPS_OPTSEEN_ALL,
+				       .opt_found = &found, .tcp_nonblock = 1};
 
 		err = adopt(fd, &a, &app);
+		if (!err && lknown != 2)
+			mps_optseen_listener_note(lfd, now, 1, found);
 	}
 	if (err && gw) {
 		/* a gateway never serves a connection plainly */
@@ -656,15 +824,27 @@ static int do_accept(int lfd, struct sockaddr *addr, socklen_t *alen, int flags,
 		errno = ECONNABORTED;
 		return -1;
 	}
+	if ((err == -EMFILE || err == -ENFILE) && (hello || accept_wait_hello(fd))) {
+		/* A shim client's HELLO is waiting: served plainly, the app
+		 * would read it.  Closed instead, before the app sees it: the
+		 * client takes the close for a plain server's answer and
+		 * connects again as plain TCP, which needs no descriptor of
+		 * ours (docs/DESIGN.md, "Descriptor numbers and limits"). */
+		char a[64];
+
+		mps_warn("accept from %s: no descriptors for a multipath connection: closed "
+		         "(the client connects again as plain TCP)",
+		         mps_addr_str(&peer, a, sizeof(a)));
+		accept_refuse(fd);
+		goto again;
+	}
 	if (err) {
 		char a[64];
 
 		mps_warn("accept from %s: serving as plain TCP: %s",
 		         mps_addr_str(&peer, a, sizeof(a)), strerror(-err));
-		if (!(flags & SOCK_CLOEXEC))
-			mps_real.fcntl(fd, F_SETFD, 0);
-		if (flags & SOCK_NONBLOCK)
-			mps_real.fcntl(fd, F_SETFL, O_NONBLOCK);
+		if (!(flags & SOCK_NONBLOCK))
+			mps_real.fcntl(fd, F_SETFL, 0);
 		goto out;
 	}
 	fd = app;
@@ -715,6 +895,7 @@ MPS_EXPORT int close(int fd)
 	else {
 		if (mps_epreg_any(fd))
 			ep_forget_on_close(fd);
+		mps_optseen_gone(fd);
 		if (mps_fdtab_has(fd))
 			mps_fdtab_clear(fd);
 		else if (mps_ifd_is(fd)) {
@@ -737,6 +918,8 @@ static void track_dup(int oldfd, int newfd)
 	if (newfd < 0 || oldfd == newfd)
 		return;
 	mps_epreg_forget(newfd); /* its old file's registrations are the kernel's now */
+	mps_optseen_gone(newfd);
+	mps_optseen_shared(oldfd); /* options may be set through either number */
 	mps_fdtab_clear(newfd);
 	s = mps_fdtab_get(oldfd);
 	if (s) {
@@ -844,6 +1027,8 @@ MPS_EXPORT int socket(int domain, int type, int protocol)
 	fd = real(domain, type, protocol);
 	e = errno;
 	mps_alloc_app(0);
+	if (!mps_passthrough())
+		mps_opts_socket(fd, domain, type, protocol);
 	errno = e;
 	return fd;
 }

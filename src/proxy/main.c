@@ -36,6 +36,7 @@
 #include <linux/sockios.h>
 
 #include "mptcpshim/socks.h"
+#include "acceptloop.h"
 #include "relay.h"
 #include "upstream.h"
 
@@ -123,6 +124,7 @@ static void *conn_main(void *arg)
 	int u, err;
 	long long t0;
 	size_t rlen;
+	const char *how = "";
 
 	mps_proxy_init(&px);
 	fcntl(pc->cfd, F_SETFL, fcntl(pc->cfd, F_GETFL) | O_NONBLOCK);
@@ -178,7 +180,7 @@ static void *conn_main(void *arg)
 	}
 	mps_upstream_dest_str(&px.dest, dest, sizeof(dest));
 	t0 = now_ms();
-	u = mps_upstream_open(&px.dest, g_opt.connect_timeout_ms, &result, &err);
+	u = mps_upstream_open(&px.dest, g_opt.connect_timeout_ms, &result, &err, &how);
 	if (px.kind == MPS_PX_SOCKS5) {
 		rlen = mps_socks_reply((uint8_t *)reply,
 		                       mps_socks_rep_of_result(u >= 0 ? MPS_GWR_OK : result));
@@ -186,15 +188,15 @@ static void *conn_main(void *arg)
 		rlen = mps_http_reply(reply, sizeof(reply), u >= 0 ? MPS_GWR_OK : result);
 	}
 	if (u < 0) {
-		plog("%s -> %s: %s%s%s", pc->name, dest, mps_gwreq_result_name(result),
-		     err ? ": " : "", err ? strerror(err) : "");
+		plog("%s -> %s: %s%s%s, %s", pc->name, dest, mps_gwreq_result_name(result),
+		     err ? ": " : "", err ? strerror(err) : "", how);
 		mps_send_all(pc->cfd, reply, rlen, now_ms() + 1000);
 		mps_close_after_reply(pc->cfd);
 		goto done;
 	}
 	if (g_opt.verbose)
-		plog("%s -> %s: connected in %lld ms (%s)", pc->name, dest, now_ms() - t0,
-		     px.kind == MPS_PX_SOCKS5 ? "SOCKS5" : "HTTP CONNECT");
+		plog("%s -> %s: connected in %lld ms (%s), %s", pc->name, dest, now_ms() - t0,
+		     px.kind == MPS_PX_SOCKS5 ? "SOCKS5" : "HTTP CONNECT", how);
 	if (mps_send_all(pc->cfd, reply, rlen, now_ms() + g_opt.hs_timeout_ms)) {
 		close(pc->cfd);
 		mps_abort_fd(u);
@@ -206,6 +208,22 @@ done:
 	free(pc);
 	atomic_fetch_sub(&g_active, 1);
 	return NULL;
+}
+
+/* An accepted client: its thread's argument (acceptloop.h). */
+static void *proxy_admit(int cfd, const struct sockaddr_storage *peer, const char *name)
+{
+	struct pconn *pc = calloc(1, sizeof(*pc));
+
+	if (!pc) {
+		plog("%s: dropped: out of memory", name);
+		mps_abort_fd(cfd);
+		return NULL;
+	}
+	pc->cfd = cfd;
+	pc->peer = *peer;
+	snprintf(pc->name, sizeof(pc->name), "%s", name);
+	return pc;
 }
 
 /* --- start-up ---------------------------------------------------------------------- */
@@ -335,8 +353,6 @@ int main(int argc, char **argv)
 	struct rlimit rl;
 	struct sigaction sa;
 	char lname[80];
-	long long last_full = -100000;
-	pthread_attr_t attr;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = NULL;
@@ -447,68 +463,18 @@ int main(int argc, char **argv)
 	plog("listening on %s (SOCKS5 and HTTP CONNECT, at most %d connections)%s", lname,
 	     g_opt.max_conns, shim ? ", multipath through libmptcpshim" : "");
 
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	for (;;) {
-		struct pollfd pf[2] = {{.fd = lfd, .events = POLLIN},
-		                       {.fd = g_sigpipe[0], .events = POLLIN}};
-		struct pconn *pc;
-		socklen_t plen;
-		pthread_t th;
-		int cfd;
+	{
+		struct mps_accept_loop al = {.lfd = lfd,
+		                             .stopfd = g_sigpipe[0],
+		                             .max_conns = g_opt.max_conns,
+		                             .active = &g_active,
+		                             .log = plog,
+		                             .admit = proxy_admit,
+		                             .drop = free,
+		                             .serve = conn_main};
 
-		if (poll(pf, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			plog("poll: %s", strerror(errno));
-			break;
-		}
-		if (pf[1].revents) {
-			plog("stopping (%d connection(s) open are dropped)",
-			     atomic_load(&g_active));
-			break;
-		}
-		if (!(pf[0].revents & POLLIN))
-			continue;
-		pc = calloc(1, sizeof(*pc));
-		if (!pc) {
-			plog("out of memory");
-			continue;
-		}
-		plen = sizeof(pc->peer);
-		cfd = accept4(lfd, (struct sockaddr *)&pc->peer, &plen, SOCK_CLOEXEC);
-		if (cfd < 0) {
-			int e = errno;
-
-			free(pc);
-			if (e == EMFILE || e == ENFILE) {
-				plog("accept: %s: pausing 100 ms", strerror(e));
-				poll(NULL, 0, 100);
-			}
-			continue;
-		}
-		addr_str(&pc->peer, pc->name, sizeof(pc->name));
-		if (atomic_load(&g_active) >= g_opt.max_conns) {
-			if (now_ms() - last_full > 10000) {
-				plog("%s: dropped: %d connections open (--max-conns)", pc->name,
-				     g_opt.max_conns);
-				last_full = now_ms();
-			}
-			mps_abort_fd(cfd);
-			free(pc);
-			continue;
-		}
-		pc->cfd = cfd;
-		atomic_fetch_add(&g_active, 1);
-		if (pthread_create(&th, &attr, conn_main, pc)) {
-			plog("%s: dropped: cannot start a thread", pc->name);
-			atomic_fetch_sub(&g_active, 1);
-			mps_abort_fd(cfd);
-			free(pc);
-		}
+		mps_accept_loop_run(&al);
 	}
-	pthread_attr_destroy(&attr);
 	close(lfd);
 	close(g_sigpipe[0]);
 	close(g_sigpipe[1]);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mptcpshim/gateway.h"
 #include "upstream.h"
 
 static long long now_ms(void)
@@ -65,7 +66,56 @@ int mps_upstream_try(const struct sockaddr *sa, socklen_t salen, long long deadl
 	return fd;
 }
 
-int mps_upstream_open(const struct mps_gwdest *d, int timeout_ms, uint8_t *result, int *err)
+/* A name through the gateway: the library connects by name
+ * (MPS_SO_GW_CONNECT, gateway.h), so the gateway resolves it.  The socket
+ * (>= 0), -errno of the connect, or -ENOPROTOOPT when the name is not
+ * for the gateway (no library, no gateway, MPTCPSHIM_GATEWAY_FOR) and
+ * -MPS_GW_ENOGW when no gateway was reachable (fallback direct): then the
+ * caller resolves it here. */
+static int try_gateway(const struct mps_gwdest *d, long long deadline)
+{
+	int fd, err = 0;
+	socklen_t el = sizeof(err);
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, MPS_SOL_SHIM, MPS_SO_GW_CONNECT, d, sizeof(*d)) == 0)
+		return fd;
+	if (errno != EINPROGRESS) {
+		err = errno;
+		close(fd);
+		return -err;
+	}
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
+		long long left = deadline - now_ms();
+		int n;
+
+		if (left <= 0) {
+			close(fd);
+			return -ETIMEDOUT;
+		}
+		n = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+		if (n < 0 && errno != EINTR) {
+			err = errno;
+			close(fd);
+			return -err;
+		}
+		if (n > 0)
+			break;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+		err = errno;
+	if (err) {
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+int mps_upstream_open(const struct mps_gwdest *d, int timeout_ms, uint8_t *result, int *err,
+                      const char **how)
 {
 	long long deadline = now_ms() + timeout_ms;
 	struct sockaddr_storage ss;
@@ -74,6 +124,7 @@ int mps_upstream_open(const struct mps_gwdest *d, int timeout_ms, uint8_t *resul
 	int fd, last = EHOSTUNREACH, rc;
 
 	*err = 0;
+	*how = "direct";
 	memset(&ss, 0, sizeof(ss));
 	if (d->type == MPS_GWT_DEST_IPV4) {
 		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
@@ -93,8 +144,18 @@ int mps_upstream_open(const struct mps_gwdest *d, int timeout_ms, uint8_t *resul
 		fd = mps_upstream_try((struct sockaddr *)in6, sizeof(*in6), deadline);
 		goto one;
 	}
-	/* A name: resolved here, by the proxy.  With the gateway it will be
-	 * resolved at the gateway, so that no DNS query leaves beside it. */
+	/* A name: resolved at the gateway when there is one, so that no DNS
+	 * query leaves beside it; else (or when no gateway is reachable and
+	 * MPTCPSHIM_GATEWAY_FALLBACK=direct) here, by the proxy. */
+	fd = try_gateway(d, deadline);
+	if (fd != -ENOPROTOOPT && fd != -MPS_GW_ENOGW) {
+		*how = "through the gateway, resolved there";
+		goto one;
+	}
+	if (fd == -MPS_GW_ENOGW)
+		*how = "direct (no gateway reachable), resolved here";
+	else
+		*how = "direct, resolved here";
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;

@@ -14,12 +14,14 @@
 # Each case cuts once path 2's subflows carry data (~1 s in) and checks the
 # transfer completes byte-exact.  Both directions are covered: each case runs
 # one way in A and the other way in B.
-#   backup     MPTCPSHIM_BACKUP=IFC[2] on the client (topology A, one 60 MiB
+#   backup     MPTCPSHIM_BACKUP=IFC[2] on the client (topology A, one 80 MiB
 #              transfer): path 2 is nearly idle while path 1 works, carries
 #              the transfer while path 1's link is down, and is nearly idle
 #              again once path 1 is back and a new subflow on it has
-#              joined (the client's counters, read from its control socket,
-#              and its status: an active subflow from path 1's address).
+#              joined (the monitor's subflow_joined event from path 1's
+#              address; the client's counters at exit: 2 joins).  If the
+#              transfer ends within the last 1 s window (a loaded machine),
+#              only where its tail went is checked there.
 # Harness self-test without the shim (transfers only; path 2 then carries
 # nothing, rst and backup's phases are skipped): NOSHIM=1 bash failover.sh
 # Sub-cases (T_ONLY=REGEX): A-linkdown A-blackhole A-renumber A-rst
@@ -31,7 +33,7 @@ set -eu
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
 : "${SIZE:=$((40 * 1024 * 1024))}"
-: "${BACKUP_SIZE:=$((60 * 1024 * 1024))}"
+: "${BACKUP_SIZE:=$((80 * 1024 * 1024))}"
 : "${BACKUP_IDLE_PCT:=5}" # path 2 may carry at most this % of path 1's bytes
 # 40 MiB over one 50 Mbit/s path takes 6.7 s: a failover that works ends
 # far below this bound even on a loaded machine; a stall of the outage
@@ -174,7 +176,7 @@ window_bytes() {
 # backup phases, in the background during the transfer; results in
 # $D/backup.res (lines "PHASE W1 W2") or an error in $D/backup.err.
 backup_monitor() {
-	rm -f "$D/backup.res" "$D/backup.err" "$D/mon.json" "$D/joined.0" "$D/joined.1"
+	rm -f "$D/backup.res" "$D/backup.err" "$D/mon.json"
 	(
 		set +e
 		if ! wait_moved 1 $((2 * 1024 * 1024)) 60; then
@@ -196,7 +198,6 @@ backup_monitor() {
 		fi
 		XDG_RUNTIME_DIR=$D/xdg timeout 60 "$SHIM_LAUNCHER" monitor --json "$cpid" >"$D/mon.json" 2>/dev/null &
 		mon=$!
-		XDG_RUNTIME_DIR=$D/xdg shim_counter subflows_joined "$cpid" >"$D/joined.0" &
 		sleep 0.5
 		window_bytes 1
 		echo "both-up $W1 $W2" >>"$D/backup.res"
@@ -216,16 +217,18 @@ backup_monitor() {
 			sleep 0.05
 		done
 		echo "rejoined after $(($(now_ms) - t0)) ms" >>"$D/backup.log"
-		XDG_RUNTIME_DIR=$D/xdg shim_counter subflows_joined "$cpid" >"$D/joined.1" &
-		sleep 2
+		sleep 1 # the new subflow's slow start (a few ms RTT) is long over
 		window_bytes 1
-		echo "path1-back $W1 $W2" >>"$D/backup.res"
+		# A window in which the transfer ended (the receiver's copy, $name
+		# is backup_case's, is whole) measured its tail, not the path's
+		# rate: then only where the tail went is checked.
+		if [ "$(stat -c %s "$T_DIR/$name.out" 2>/dev/null || echo 0)" -lt "$BACKUP_SIZE" ]; then
+			echo "path1-back $W1 $W2" >>"$D/backup.res"
+		else
+			echo "path1-tail $W1 $W2" >>"$D/backup.res"
+		fi
 		kill "$mon"
 		wait
-		# ... and its counters say so
-		j0=$(cat "$D/joined.0") j1=$(cat "$D/joined.1")
-		[ -n "$j0" ] && [ -n "$j1" ] && [ "$j1" -gt "$j0" ] ||
-			echo "the client's subflows_joined counter went from '$j0' to '$j1' over the rejoin" >"$D/backup.err"
 	) >>"$D/backup.log" 2>&1 &
 	MON_PID=$!
 	BG_PIDS+=("$MON_PID")
@@ -252,6 +255,13 @@ backup_case() {
 	log "  ${MP_MS}ms; path bytes: ${IFC[1]}=$((MP_DELTA[1] / 1024))KiB ${IFC[2]}=$((MP_DELTA[2] / 1024))KiB"
 	[ -e "$D/backup.log" ] && sed 's/^/    /' "$D/backup.log" >&2
 	[ -e "$D/backup.err" ] && fail "$what: $(cat "$D/backup.err")"
+	# the client's counters (written when it, or its keeper, finished): the
+	# first extra subflow and the one that rejoined on path 1.  Not read
+	# from its control socket: a sender may exit early and leave the rest
+	# to its keeper, which has none.
+	local nj
+	nj=$(printf '%s\n' "$MP_CCNT" | counter subflows_joined)
+	[ "$nj" -ge 2 ] || fail "$what: the client's subflows_joined counter is $nj, want 2 or more (the rejoin): $MP_CCNT"
 	[ -e "$D/backup.res" ] && sed 's/^/    window (1 s) path1 path2: /' "$D/backup.res" >&2
 	[ "$(grep -c . "$D/backup.res" 2>/dev/null || echo 0)" = 3 ] ||
 		fail "$what: the transfer ended before the three phases were measured"
@@ -268,6 +278,12 @@ backup_case() {
 				fail "$what: $phase: path 1 carried only $w1 B in 1 s"
 			[ $((w2 * 100)) -le $((w1 * BACKUP_IDLE_PCT)) ] ||
 				fail "$what: $phase: backup path 2 carried $w2 B in 1 s while path 1 carried $w1 B (> $BACKUP_IDLE_PCT %)"
+			;;
+		path1-tail) # the transfer ended in this window: where its tail went
+			[ "$w1" -ge $((256 * 1024)) ] ||
+				fail "$what: path1-back: the transfer ended with path 1 carrying $w1 B in its last window (raise BACKUP_SIZE)"
+			[ $((w2 * 100)) -le $((w1 * BACKUP_IDLE_PCT)) ] ||
+				fail "$what: path1-back: backup path 2 carried $w2 B while path 1 carried $w1 B (> $BACKUP_IDLE_PCT %)"
 			;;
 		path1-down)
 			# 50 Mbit/s = 6.25 MB/s: at least half of that

@@ -13,11 +13,16 @@
 #            "Descriptors"), must complete with every answer intact; under
 #            `ulimit -Sn 150` it must fail as plain TCP fails (EMFILE from
 #            its own socket(), after as many connections, within 2);
+#   accept   the server under `ulimit -Sn 150` (the hard limit left
+#            higher), N clients: it must run out as plain TCP does (EMFILE
+#            from its own accept(), after as many connections, within 2),
+#            and every connection it accepted before must be served intact
+#            (none half-made, issue 15);
 #   wrk      apache2 (event MPM, private configuration, started here)
 #            under the shim, wrk -c 200 -d 3s under the shim: no socket
 #            error (wrk prints "Socket errors: ..." when there is any) and
 #            at least one request answered.
-# Sub-cases (T_ONLY=REGEX): numbers ulimit wrk
+# Sub-cases (T_ONLY=REGEX): numbers ulimit accept wrk
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -26,6 +31,7 @@ set -eu
 
 MPTCPSHIM_LOG=${T_LOG:-info}
 N=200
+declare -A A G # accept sub-case: accepted before EMFILE, intact answers
 
 tb_init fdlimits
 require_shim
@@ -132,6 +138,58 @@ if selected ulimit; then
 		log "ulimit: connections the shim left plain for want of descriptors:" \
 			"$(grep -c 'continuing as plain TCP' "$T_DIR/shim-$NS_C.log" || true)"
 	fi
+fi
+
+if selected accept; then
+	step "accept: the server out of descriptors, as plain TCP"
+	for mode in plain shim; do
+		next_port
+		out="$T_DIR/out-acc-$mode"
+		mkdir -p "$out"
+		bg_start "srv-acc-$mode" "$mode" "$NS_S" bash -c "ulimit -Sn 150; exec \"\$@\"" fdprobe \
+			"$PROBE" server "$SRV4" "$PORT" "$N" "$DATA"
+		spid=$BG_PID
+		wait_listen "$NS_S" "$PORT"
+		# the connections it never accepts end when it exits: the client fails
+		if nsrun "$mode" "$NS_C" "$PROBE" client "$SRV4" "$PORT" "$N" "$out" \
+			>"$T_DIR/cli-acc-$mode.log" 2>&1; then
+			fail "accept: $N connections to a server under ulimit -Sn 150 all served ($mode)"
+		fi
+		rc=0
+		bg_wait "$spid" 30 || rc=$?
+		[ "$rc" = 1 ] || { show_file "$T_DIR/bg-srv-acc-$mode.log"; fail "accept: server exited $rc ($mode)"; }
+		A[$mode]=$(sed -n 's/^fdprobe: accept after \([0-9]*\) connections: Too many open files$/\1/p' \
+			"$T_DIR/bg-srv-acc-$mode.log")
+		[ -n "${A[$mode]}" ] || { show_file "$T_DIR/bg-srv-acc-$mode.log"; fail "accept: no EMFILE at accept ($mode)"; }
+		G[$mode]=$(sha256sum "$out"/* 2>/dev/null | awk -v w="$WANT" '$1 == w' | wc -l)
+		[ "${G[$mode]}" = "${A[$mode]}" ] ||
+			fail "accept: $mode: ${A[$mode]} connections accepted, ${G[$mode]} answers intact"
+	done
+	close_to "${A[shim]}" "${A[plain]}" || fail "accept: EMFILE after ${A[shim]} connections under the shim, ${A[plain]} with plain TCP"
+	log "accept: EMFILE from accept() after ${A[shim]} connections (plain TCP: ${A[plain]}), every accepted one served intact"
+	# soft = hard: the shim's own descriptors share the range (it may run
+	# out sooner, see libmptcpshim(7)), connections it has no room for are
+	# plain TCP; still every accepted one is served intact, and the app
+	# never reads a HELLO (the shim closes such a connection first: the
+	# client connects again, plainly)
+	mode=shim
+	next_port
+	out="$T_DIR/out-acc-hard"
+	mkdir -p "$out"
+	bg_start srv-acc-hard shim "$NS_S" bash -c "ulimit -n 150; exec \"\$@\"" fdprobe \
+		"$PROBE" server "$SRV4" "$PORT" "$N" "$DATA"
+	spid=$BG_PID
+	wait_listen "$NS_S" "$PORT"
+	nsrun shim "$NS_C" "$PROBE" client "$SRV4" "$PORT" "$N" "$out" >"$T_DIR/cli-acc-hard.log" 2>&1 || true
+	rc=0
+	bg_wait "$spid" 30 || rc=$?
+	[ "$rc" = 1 ] || { show_file "$T_DIR/bg-srv-acc-hard.log"; fail "accept: soft = hard: server exited $rc"; }
+	AH=$(sed -n 's/^fdprobe: accept after \([0-9]*\) connections: Too many open files$/\1/p' \
+		"$T_DIR/bg-srv-acc-hard.log")
+	GH=$(sha256sum "$out"/* 2>/dev/null | awk -v w="$WANT" '$1 == w' | wc -l)
+	[ -n "$AH" ] && [ "$GH" = "$AH" ] ||
+		{ show_file "$T_DIR/bg-srv-acc-hard.log"; fail "accept: soft = hard: ${AH:-?} connections accepted, $GH answers intact"; }
+	log "accept: soft = hard: EMFILE from accept() after $AH connections, every accepted one served intact"
 fi
 
 if selected wrk; then

@@ -10,12 +10,15 @@
 #   - backup: a rule "backup=p2c" keeps path 2 idle (under BACKUP_MAX % of
 #     the file) while path 1 works; then path 1 is cut mid-transfer and the
 #     transfer completes over path 2 alone, byte-exact;
+#   - interfaces: a rule "interfaces=p1c" keeps path 2 unused: the client
+#     opens no extra subflow (its counters) and path 2 carries nothing
+#     (under 1 % of the file: ARP and such);
 #   - syntax error: a file whose second line is bad is reported once with
 #     file, line and column, and its (valid) first line does not apply:
 #     the defaults do (about once the file on the wire).
 # Every transfer is checked by sha256.  About 35 s on an idle machine.
 # Harness self-test without the shim: NOSHIM=1 bash policy.sh
-# Sub-cases (T_ONLY=REGEX): redundant hostname backup syntax
+# Sub-cases (T_ONLY=REGEX): redundant hostname backup interfaces syntax
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -125,6 +128,22 @@ if selected backup; then
 		wait "$cutter" 2>/dev/null || true
 	fi
 	path_rate 1 50
+fi
+
+if selected interfaces; then
+	step "interfaces: interfaces=${IFC[1]}: path 2 is never used"
+	xfer interfaces "side=client interfaces=${IFC[1]}
+"
+	if shim_enabled; then
+		[ "$(printf '%s\n' "$MP_CCNT" | counter multipath_connections)" -ge 1 ] ||
+			fail "interfaces: the connection was not multipath: $MP_CCNT"
+		opened=$(printf '%s\n' "$MP_CCNT" | counter subflows_opened)
+		[ "$opened" = 0 ] || fail "interfaces: the client opened $opened extra subflow(s) (want none: only ${IFC[1]} allowed)"
+		[ $((MP_DELTA[2] * 100)) -le "$SIZE" ] ||
+			fail "interfaces: path 2 carried ${MP_DELTA[2]} B of $SIZE B (want nothing)"
+		[ $((MP_DELTA[1] * 100)) -ge $((SIZE * 95)) ] ||
+			fail "interfaces: path 1 carried only ${MP_DELTA[1]} B of $SIZE B"
+	fi
 fi
 
 if selected syntax; then

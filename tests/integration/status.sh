@@ -29,7 +29,17 @@
 #   iface:   `set PID interface p2c off` closes the client's subflow on p2c
 #            (the other stays) and none comes back while it is off; `on`
 #            brings one back; an unknown interface is refused with a reason.
-# Sub-cases (T_ONLY=REGEX): status set reload iface monitor others planted
+#   backup:  `set PID backup p1c on`: status shows the flag; a 4 MiB part
+#            costs path 1 under 3 % of it while path 2 works, and `status
+#            --watch` shows the rates (path 2 moving, path 1 at 0 B/s); then
+#            path 2 is taken down during the next 4 MiB and path 1 carries
+#            the rest (what path 2 did not), byte-exact.
+#   schema:  with status and monitor: the keys `status --json` emits
+#            (connections, subflows, counters) are exactly those
+#            mptcpshim(1) documents, and every event type and field
+#            `monitor --json` emitted is documented there.
+# Sub-cases (T_ONLY=REGEX): status set reload iface monitor backup others
+# planted schema
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -60,7 +70,8 @@ echo "# no rule yet" >"$POLF"
 T_ENV=("XDG_RUNTIME_DIR=$XDG" "MPTCPSHIM_POLICY=$POLF")
 ctl() { XDG_RUNTIME_DIR=$XDG "${CTL[@]}" "$@"; }
 for i in 1 2 3; do mkrand "$D/part$i" "$SIZE"; done
-cat "$D/part1" "$D/part2" "$D/part3" >"$D/all"
+for i in 4 5; do mkrand "$D/part$i" $((SIZE / 2)); done
+: >"$D/all" # what was sent, in order
 
 # jq-like checks in Python: pyq JSONFILE EXPR... (exits non-zero with the
 # failed expression)
@@ -111,8 +122,72 @@ sent=0
 # send_part I: write part I and wait until the server has it all
 send_part() {
 	cat "$D/part$1" >&7
-	sent=$((sent + SIZE))
+	cat "$D/part$1" >>"$D/all"
+	sent=$((sent + $(fsize "$D/part$1")))
 	wait_size "$D/out" "$sent"
+}
+
+# schema_check KIND JSONFILE: the keys emitted against those documented in
+# mptcpshim(1) (KIND status: the status schema and the counters, equal;
+# monitor: the event types and fields, emitted ones documented)
+schema_check() {
+	"$PY" - "$1" "$2" "$top_srcdir/man/mptcpshim.1" <<'EOF'
+import json, re, shlex, sys
+kind, f, man = sys.argv[1:4]
+lines = open(man).read().split("\n")
+def at(a, start=0):  # the index of the first line from start holding a
+    return next(k for k in range(start, len(lines)) if a in lines[k])
+def bold(i, b):  # bold words of .B (one word) and .BR lines after line i, up to b
+    j = next(k for k in range(i + 1, len(lines)) if lines[k].startswith(b))
+    out = set()
+    for l in lines[i + 1:j]:
+        if l.startswith(".B "):
+            w = shlex.split(l[3:])
+            out |= set(w) if len(w) == 1 else set()
+        elif l.startswith(".BR "):
+            out |= set(shlex.split(l[4:])[0::2])
+    return {w for w in out if re.fullmatch(r"[a-z_]+", w)}
+def fail(what, doc, got):
+    sys.exit("%s: documented but not emitted: %s; emitted but not documented: %s"
+             % (what, sorted(doc - got), sorted(got - doc)))
+if kind == "status":
+    i = next(k for k, l in enumerate(lines) if l.startswith("The JSON schema (version"))
+    i = next(k for k in range(i, len(lines)) if lines[k] == ".EX")
+    j = next(k for k in range(i, len(lines)) if lines[k] == ".EE")
+    doc = set(re.findall(r'"([a-z_]+)":', "\n".join(lines[i:j])))
+    d = json.load(open(f))
+    got = set()
+    def walk(o):
+        if isinstance(o, dict):
+            for k, v in o.items():
+                got.add(k)
+                if k != "counters":
+                    walk(v)
+        elif isinstance(o, list):
+            for v in o:
+                walk(v)
+    walk(d)
+    if doc != got:
+        fail("status --json", doc, got)
+    # the counters follow the sentence "The counters (64-bit, ...):"
+    i = at("The counters (64-bit")
+    doc = bold(next(k for k in range(i, len(lines)) if lines[k].endswith("):")), ".SS")
+    got = set(d["processes"][0]["counters"])
+    if doc != got:
+        fail("counters", doc, got)
+    print("schema: status %d keys, %d counters, as documented" % (len(got), len(doc)), file=sys.stderr)
+else:
+    types = bold(at("The events:", at('.SS "mptcpshim monitor"')), ".B \\-\\-json")
+    fields = bold(at("writes one JSON object per line, with the fields"), "Example:")
+    ev = [json.loads(l) for l in open(f) if l.strip()]
+    gt = {e["type"] for e in ev}
+    gf = set().union(*[set(e) for e in ev])
+    if not gt <= types:
+        fail("monitor types", set(), gt - types)
+    if not gf <= fields:
+        fail("monitor fields", set(), gf - fields)
+    print("schema: monitor types %s and fields %s documented" % (sorted(gt), sorted(gf)), file=sys.stderr)
+EOF
 }
 
 b0=()
@@ -176,6 +251,15 @@ if selected status; then
 	grep -qE "^$CPID +socat +1 +$(re "$SRV4:$PORT") +multipath" "$D/table.txt" || fail "status: the table has no line for the client"
 	grep -qE "^$SPID +socat +1 " "$D/table.txt" || fail "status: the table has no line for the server"
 	[ "$(grep -cE '^ +sf [0-9]' "$D/table.txt")" = 4 ] || fail "status: the table does not show 4 subflows"
+	if selected schema; then
+		# the status document with the process's counters in it
+		ctl status --json "$CPID" >"$D/c.json"
+		"$PY" -c 'import json, sys
+a = json.load(open(sys.argv[1]))
+a["processes"][0]["counters"] = json.load(open(sys.argv[2]))["processes"][0]["counters"]
+print(json.dumps(a))' "$D/c.json" "$D/cc.json" >"$D/schema.json"
+		schema_check status "$D/schema.json" || fail "schema: status --json and mptcpshim(1) differ"
+	fi
 fi
 
 if selected set; then
@@ -282,6 +366,9 @@ fo = [i for i, e in enumerate(ev) if e["type"] == "failover" and isinstance(e.ge
 need(fo and fo[0] > lost[0], "failover after the loss")
 print("monitor: failover stall %d ms" % ev[fo[0]]["stall_ms"], file=sys.stderr)
 EOF
+	if selected schema; then
+		schema_check monitor "$D/mon.json" || fail "schema: monitor --json and mptcpshim(1) differ"
+	fi
 	ctl status --json --counters "$CPID" >"$D/cc.json"
 	pyq "$D/cc.json" 'P[0]["counters"]["subflows_lost"]>=1' 'P[0]["counters"]["failovers"]>=1' \
 		'P[0]["counters"]["outages"]==0' || fail "monitor: counters: $(cat "$D/cc.json")"
@@ -328,6 +415,82 @@ except OSError as e:
 	case $r in "reply: b''" | "refused: Connection reset by peer" | "refused: Broken pipe") ;; *) fail "others: nobody got $r" ;; esac
 	ctl status --json "$CPID" >"$D/c.json"
 	pyq "$D/c.json" 'P[0]["connections"][0]["scheduler"]=="default"' || fail "others: nobody changed the scheduler"
+fi
+
+if selected backup; then
+	step "set $CPID backup ${IFC[1]} on: path 1 idle while path 2 works, then it takes over"
+	# both paths again (the monitor case cut path 2)
+	for ((k = 0; k < 100; k++)); do
+		[ "$(active_on "${IFC[1]}")" = 1 ] && [ "$(active_on "${IFC[2]}")" = 1 ] && break
+		sleep 0.1
+	done
+	[ "$(active_on "${IFC[2]}")" = 1 ] || fail "backup: no subflow on ${IFC[2]} to start with"
+	ctl set "$CPID" backup "${IFC[1]}" on >"$D/set.out" || fail "backup: set failed: $(cat "$D/set.out")"
+	grep -q "^$CPID socat: applied to 1$" "$D/set.out" || fail "backup: $(cat "$D/set.out")"
+	ctl status --json "$CPID" >"$D/c.json"
+	pyq "$D/c.json" "[s for s in P[0]['connections'][0]['subflows'] if s['interface']=='${IFC[1]}' and s['backup']]" \
+		"[s for s in P[0]['connections'][0]['subflows'] if s['interface']=='${IFC[2]}' and not s['backup']]" ||
+		fail "backup: status does not show ${IFC[1]} as the backup: $(cat "$D/c.json")"
+	XDG_RUNTIME_DIR=$XDG timeout 10 "${CTL[@]}" status --watch=0.5 "$CPID" >"$D/watch.txt" 2>&1 &
+	WPID=$!
+	BG_PIDS+=("$WPID")
+	sleep 0.3 # its first screen: the rates start at the second
+	b4=()
+	for i in 1 2; do b4[i]=$(path_bytes "$i"); done
+	send_part 4
+	b5=()
+	for i in 1 2; do b5[i]=$(path_bytes "$i"); done
+	kill "$WPID" 2>/dev/null || true
+	wait "$WPID" 2>/dev/null || true
+	half=$(fsize "$D/part4")
+	log "  while path 2 works: path 1 $((b5[1] - b4[1])) B, path 2 $((b5[2] - b4[2])) B of $half B"
+	[ $(((b5[1] - b4[1]) * 100)) -le $((half * 3)) ] ||
+		fail "backup: path 1 (backup) carried $((b5[1] - b4[1])) B of $half B while path 2 worked (want under 3 %)"
+	# --watch: path 2's subflow moving (a rate of at least 100 KiB/s), the
+	# backup's at 0 B/s, on one screen
+	"$PY" - "$D/watch.txt" "${IFC[1]}" "${IFC[2]}" <<'EOF' || fail "backup: status --watch does not show the traffic on path 2 only"
+import re, sys
+txt = open(sys.argv[1], errors="replace").read()
+u = {"B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+def rate(l):
+    m = re.search(r" tx +([0-9.]+)([BKMG])/s", l)
+    return float(m.group(1)) * u[m.group(2)] if m else None
+for screen in txt.split("\033[H\033[2J"):
+    sf = [l for l in screen.splitlines() if re.match(r" +sf [0-9]", l)]
+    p1 = [rate(l) for l in sf if " %s " % sys.argv[2] in l and l.rstrip().endswith("backup")]
+    p2 = [rate(l) for l in sf if " %s " % sys.argv[3] in l]
+    if p1 and p2 and p1[0] == 0 and p2[0] is not None and p2[0] >= 100 * 1024:
+        print("watch: " + " | ".join(sf), file=sys.stderr)
+        sys.exit(0)
+sys.exit("no screen with path 2 moving and the backup idle:\n" + txt[-3000:])
+EOF
+	# path 2 dies after 512 KiB of the next part: the backup carries the rest
+	(
+		for ((k = 0; k < 1500; k++)); do
+			[ $(($(path_bytes 2) - b5[2])) -ge $((512 * 1024)) ] && break
+			sleep 0.02
+		done
+		ip -n "$NS_C" link set "${IFC[2]}" down
+	) &
+	KPID=$!
+	BG_PIDS+=("$KPID")
+	send_part 5
+	wait "$KPID" || true
+	b6=()
+	for i in 1 2; do b6[i]=$(path_bytes "$i"); done
+	ip -n "$NS_C" -o link show "${IFC[2]}" | grep -q "state DOWN" || fail "backup: path 2 was not taken down"
+	log "  path 2 down: path 1 $((b6[1] - b5[1])) B, path 2 $((b6[2] - b5[2])) B of $half B"
+	# what path 2 did not carry went over path 1 (the cutter may be late
+	# under load: then path 1 has less to carry, but never nothing)
+	rest=$((half - (b6[2] - b5[2])))
+	[ "$rest" -ge 262144 ] || fail "backup: path 2 was cut only after it carried $((b6[2] - b5[2])) B of $half B"
+	[ $((b6[1] - b5[1])) -ge $((rest * 9 / 10)) ] ||
+		fail "backup: after path 2 died path 1 carried only $((b6[1] - b5[1])) B of the $rest B left"
+	path_up 2
+	ctl set "$CPID" backup "${IFC[1]}" off >/dev/null || fail "backup: set off failed"
+else
+	send_part 4
+	send_part 5
 fi
 
 exec 7>&-

@@ -4,11 +4,14 @@
  *   fdprobe server ADDR PORT N FILE
  *       accepts N connections (holding them all), then, with select(),
  *       reads each one's request line and answers it with FILE, then
- *       closes it.  Prints "server maxfd=M".
+ *       closes it.  Prints "server maxfd=M".  Out of descriptors
+ *       (EMFILE/ENFILE at accept), it says after how many connections,
+ *       serves those, and exits 1.
  *   fdprobe client HOST PORT N OUTDIR
  *       opens N connections one after the other (socket, blocking
  *       connect, a request line "GET i"), holding them all, then reads
- *       every answer to EOF with select() into OUTDIR/i.  Prints
+ *       every answer to EOF with select() into OUTDIR/i (a connection
+ *       that fails leaves its file empty, and the exit status 1).  Prints
  *       "client maxfd=M nfds=K" (K: the process's open descriptors at the
  *       peak, from /proc/self/fd, the shim's included).
  *
@@ -20,6 +23,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,7 +124,7 @@ static int server(const char *addr, const char *port, int n, const char *file)
 	struct conn *c = calloc((size_t)n, sizeof(*c));
 	size_t flen;
 	char *data = slurp(file, &flen);
-	int l, one = 1, i, maxfd = -1, left = n;
+	int l, one = 1, i, maxfd = -1, left = n, over = 0;
 
 	l = socket(ai->ai_family, SOCK_STREAM, 0);
 	if (l < 0)
@@ -130,6 +134,13 @@ static int server(const char *addr, const char *port, int n, const char *file)
 		die("bind/listen");
 	for (i = 0; i < n; i++) {
 		c[i].fd = accept(l, NULL, NULL);
+		if (c[i].fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			fprintf(stderr, "fdprobe: accept after %d connections: %s\n", i,
+			        strerror(errno));
+			over = 1;
+			left = n = i;
+			break;
+		}
 		if (c[i].fd < 0)
 			die("accept");
 		check_fd(c[i].fd);
@@ -182,14 +193,16 @@ static int server(const char *addr, const char *port, int n, const char *file)
 			}
 		}
 	}
-	return 0;
+	return over;
 }
 
 static int client(const char *host, const char *port, int n, const char *outdir)
 {
 	struct addrinfo *ai = resolve(host, port, 0);
 	struct conn *c = calloc((size_t)n, sizeof(*c));
-	int i, maxfd = -1, left = n;
+	int i, maxfd = -1, left = n, failed = 0;
+
+	signal(SIGPIPE, SIG_IGN); /* a write to a server gone: EPIPE */
 
 	for (i = 0; i < n; i++) {
 		char req[32];
@@ -201,14 +214,22 @@ static int client(const char *host, const char *port, int n, const char *outdir)
 			        strerror(errno));
 			exit(1);
 		}
-		if (connect(c[i].fd, ai->ai_addr, ai->ai_addrlen) != 0)
-			die("connect");
 		check_fd(c[i].fd);
+		len = snprintf(req, sizeof(req), "GET %d\n", i);
+		if (connect(c[i].fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
+		    write(c[i].fd, req, (size_t)len) != len) {
+			/* the server is gone (out of descriptors): read the
+			 * answers of the connections made so far */
+			if (i == 0)
+				die("connect");
+			fprintf(stderr, "fdprobe: connection %d: %s\n", i, strerror(errno));
+			close(c[i].fd);
+			failed++;
+			left = n = i;
+			break;
+		}
 		if (c[i].fd > maxfd)
 			maxfd = c[i].fd;
-		len = snprintf(req, sizeof(req), "GET %d\n", i);
-		if (write(c[i].fd, req, (size_t)len) != len)
-			die("write request");
 	}
 	printf("client maxfd=%d nfds=%d\n", maxfd, count_fds());
 	fflush(stdout);
@@ -231,8 +252,14 @@ static int client(const char *host, const char *port, int n, const char *outdir)
 			if (c[i].fd < 0 || !FD_ISSET(c[i].fd, &rd))
 				continue;
 			r = read(c[i].fd, b, sizeof(b));
-			if (r < 0)
-				die("read");
+			if (r < 0) {
+				/* that connection failed (a server gone before
+				 * accepting it): the others' answers still count */
+				fprintf(stderr, "fdprobe: read (connection %d): %s\n", i,
+				        strerror(errno));
+				failed++;
+				c[i].len = 0;
+			}
 			if (r > 0) {
 				append(&c[i], b, (size_t)r);
 				continue;
@@ -251,7 +278,7 @@ static int client(const char *host, const char *port, int n, const char *outdir)
 		if (!f || fwrite(c[i].buf, 1, c[i].len, f) != c[i].len || fclose(f) != 0)
 			die(path);
 	}
-	return 0;
+	return failed ? 1 : 0;
 }
 
 int main(int argc, char **argv)

@@ -203,6 +203,34 @@ START_TEST(test_wants)
 }
 END_TEST
 
+/* A host name (the proxy's MPS_SO_GW_CONNECT): through the gateway by
+ * default and with `all` (resolving it locally would leak the query);
+ * with explicit rules only where a `*` rule takes its port. */
+START_TEST(test_wants_name)
+{
+	struct mps_gwconf c;
+
+	setenv2("MPTCPSHIM_GATEWAY", "198.18.0.1:7443");
+	parse(&c);
+	ck_assert_int_eq(mps_gw_wants_name(&c, 443), 1);
+	setenv2("MPTCPSHIM_GATEWAY", "198.18.0.1:7443");
+	setenv2("MPTCPSHIM_GATEWAY_FOR", "all");
+	parse(&c);
+	ck_assert_int_eq(mps_gw_wants_name(&c, 80), 1);
+	setenv2("MPTCPSHIM_GATEWAY", "198.18.0.1:7443");
+	setenv2("MPTCPSHIM_GATEWAY_FOR", "203.0.113.0/24:443,*:22,*:8000-8080");
+	parse(&c);
+	ck_assert_int_eq(mps_gw_wants_name(&c, 22), 1);
+	ck_assert_int_eq(mps_gw_wants_name(&c, 8000), 1);
+	ck_assert_int_eq(mps_gw_wants_name(&c, 8080), 1);
+	ck_assert_int_eq(mps_gw_wants_name(&c, 8081), 0);
+	ck_assert_int_eq(mps_gw_wants_name(&c, 443), 0); /* only for an address rule */
+	/* no gateway */
+	parse(&c);
+	ck_assert_int_eq(mps_gw_wants_name(&c, 443), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("gateway");
@@ -213,6 +241,7 @@ int main(void)
 	tcase_add_test(tc, test_hostport);
 	tcase_add_test(tc, test_conf);
 	tcase_add_test(tc, test_wants);
+	tcase_add_test(tc, test_wants_name);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -431,6 +431,64 @@ START_TEST(test_sched_ecf_window)
 }
 END_TEST
 
+/* The default's window check: with a window too small for both paths, a
+ * chunk on the slow one holds part of it while the fast one runs dry. */
+START_TEST(test_sched_default_window)
+{
+	/* 50 Mbit/s (2 ms, full) and 5 Mbit/s (10 ms, room), 128 KiB chunks,
+	 * 4 MiB waiting. */
+	struct mps_sched s = { .chunk = 131072, .backlog = 4u << 20 };
+	struct mps_sf_view v[2] = { sfr(2000, 0, 6250000, 0), sfr(10000, 1, 625000, 0) };
+
+	/* window unknown: the slow path, as always */
+	ck_assert_int_eq(pick("default", &s, v, 2), 1);
+	/* 4 MiB: the chunk holds 10 + 210 ms, the fast path sends 1.4 MB
+	 * meanwhile: it fits: send */
+	s.window = 4u << 20;
+	ck_assert_int_eq(pick("default", &s, v, 2), 1);
+	/* 256 KiB: 1.4 MB does not fit: the fast path would stall: wait */
+	s.window = 262144;
+	ck_assert_int_eq(pick("default", &s, v, 2), -1);
+	/* redundant's single-subflow choice never waits */
+	ck_assert_int_eq(pick("redundant", &s, v, 2), 1);
+	/* either rate or RTT unknown: no check */
+	v[1].rate = 0;
+	ck_assert_int_eq(pick("default", &s, v, 2), 1);
+	v[1].rate = 625000;
+	v[0].rtt_us = 0; /* and the measured one is then the fastest */
+	ck_assert_int_eq(pick("default", &s, v, 2), 1);
+	v[0].rtt_us = 2000;
+	/* the fast one ready: it */
+	v[0].ready = 1;
+	ck_assert_int_eq(pick("default", &s, v, 2), 0);
+	/* equal paths (2 ms): 128 KiB hold 2 + 21 ms, the other sends 144 KB
+	 * meanwhile: fits in 256 KiB: both carry data */
+	struct mps_sf_view w[2] = { sfr(2000, 0, 6250000, 0), sfr(2001, 1, 6250000, 0) };
+	ck_assert_int_eq(pick("default", &s, w, 2), 1);
+	/* a fast path limited by the window itself (100 Mbit/s, 50 ms: its
+	 * own window is 625 KB > 256 KiB): a slow chunk only lengthens the
+	 * wait for the window, whatever the slow path's speed: wait */
+	struct mps_sf_view u[2] = { sfr(50000, 0, 12500000, 0), sfr(50001, 1, 12500000, 0) };
+	ck_assert_int_eq(pick("default", &s, u, 2), -1);
+	/* only 8 KiB waiting: that is the chunk, held 10 + 13 ms, while the
+	 * fast path sends 144 KB: fits in 256 KiB: send */
+	s.backlog = 8192;
+	v[0].ready = 0;
+	ck_assert_int_eq(pick("default", &s, v, 2), 1);
+	/* ... but behind 64 KiB the slow path already holds: 10 + 118 ms,
+	 * 800 KB from the fast path meanwhile: wait */
+	v[1].queued = 65536;
+	ck_assert_int_eq(pick("default", &s, v, 2), -1);
+	v[1].queued = 0;
+	s.backlog = 4u << 20;
+	/* backups: the check compares regular subflows only, so a ready backup
+	 * stays idle while the fast regular one is full */
+	struct mps_sf_view b[2] = { sfr(2000, 0, 6250000, 0), sfr(10000, 1, 625000, 0) };
+	b[1].backup = 1;
+	ck_assert_int_eq(pick("default", &s, b, 2), -1);
+}
+END_TEST
+
 static Suite *sched_suite(void)
 {
 	Suite *s = suite_create("sched");
@@ -445,6 +503,7 @@ static Suite *sched_suite(void)
 	tcase_add_test(tc, test_sched_default_lowest_rtt);
 	tcase_add_test(tc, test_sched_default_ties_unknown);
 	tcase_add_test(tc, test_sched_default_random);
+	tcase_add_test(tc, test_sched_default_window);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("roundrobin");

@@ -32,7 +32,7 @@
 #include <fcntl.h>
 #include <malloc.h> /* malloc_trim */
 #include <netinet/in.h>
-#include <linux/tcp.h> /* the kernel's tcp_info, with tcpi_bytes_acked */
+#include <linux/tcp.h> /* TCP_NODELAY */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -49,7 +49,6 @@
 
 struct mps_conn *g_conns;
 static struct mps_conn *g_zombies;        /* freed by g_reaper, before the loop sleeps */
-struct mps_subflow *g_sf_zombies;
 static ev_prepare g_reaper;
 
 static void conn_finish(struct mps_conn *c);
@@ -62,17 +61,6 @@ void mps_grow_pair_buffer(int fd)
 
 	if (mps_real.setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) != 0)
 		mps_real.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
-}
-
-uint32_t mps_conn_tcp_rtt_us(int fd)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	memset(&ti, 0, sizeof(ti));
-	if (mps_real.getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
-		return 0;
-	return ti.tcpi_rtt;
 }
 
 /* ------------------------------------------------------------- reaping
@@ -420,6 +408,94 @@ void mps_conn_check_done(struct mps_conn *c)
 	 * from now on meets a closed socket (EPIPE), as after a TCP close. */
 	conn_finish(c);
 }
+
+/* ------------------------------------------------------------- subflow events
+ * What subflow.c reports (struct mps_sf_ops), and what the connection does
+ * about it: the decisions that used to sit in subflow.c's watchers. */
+
+static void sf_ev_connected(struct mps_conn *c, struct mps_subflow *sf)
+{
+	mps_path_client_join_connected(c, sf);
+}
+
+static void sf_ev_writable(struct mps_conn *c, struct mps_subflow *sf)
+{
+	(void)sf;
+	mps_conn_push(c);
+	if (mps_conn_closed(c))
+		return;
+	mps_conn_app_update_read(c);
+	mps_conn_check_done(c);
+}
+
+static void sf_ev_readable(struct mps_conn *c, struct mps_subflow *sf)
+{
+	c->ack_sf = sf;
+	if (c->rx_mode == RX_NEGO)
+		mps_conn_apply_verdict(c, sf, mps_nego_input(&c->nego, sf->rbuf, sf->rlen));
+	else if (sf->state == SF_JOIN_SENT)
+		mps_path_client_join_ack(c, sf);
+	else
+		mps_conn_rx_process(c, sf);
+}
+
+static void sf_ev_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
+{
+	if (c->rx_mode == RX_NEGO) {
+		ev_io_stop(c->loop, &sf->rio);
+		mps_conn_apply_verdict(c, sf, mps_nego_eof(&c->nego));
+		if (!mps_conn_closed(c) && c->rx_mode == RX_PLAIN && c->role == MPS_SERVER) {
+			mps_conn_rcv_fin_reached(c);
+			mps_conn_check_done(c);
+		}
+		return;
+	}
+	if (c->rx_mode == RX_PLAIN) {
+		ev_io_stop(c->loop, &sf->rio);
+		if (err) {
+			mps_info("conn %s: plain TCP connection failed: %s", c->peer_str,
+			         strerror(err));
+			mps_conn_abort(c, 0, 0, NULL);
+			return;
+		}
+		if (!mps_conn_rcv_fin(c))
+			mps_conn_rcv_fin_reached(c);
+		mps_conn_check_done(c);
+		return;
+	}
+	mps_resil_sf_mp_eof(c, sf, err);
+}
+
+static void sf_ev_plain_written(struct mps_conn *c, uint64_t end)
+{
+	mps_sendbuf_ack(&c->sb, end);
+}
+
+static void sf_ev_written(struct mps_conn *c, struct mps_subflow *sf)
+{
+	/* A frame that was partly written pinned the send buffer below it
+	 * (mps_conn_release_acked); once written, free what the peer has ACKed. */
+	if (c->tx_mode == TX_MP && mps_dsn_lt(c->sb.una, c->snd_una))
+		mps_conn_release_acked(c);
+	if (c->tx_mode == TX_PLAIN && mps_conn_fin_sent(c) && !sf->wr_shut && sf->fd >= 0 && sf->nseg == 0 &&
+	    c->snd_nxt == c->sb.end) {
+		shutdown(sf->fd, SHUT_WR);
+		sf->wr_shut = 1;
+	}
+}
+
+const struct mps_sf_ops mps_conn_sf_ops = {
+	.connected = sf_ev_connected,
+	.writable = sf_ev_writable,
+	.readable = sf_ev_readable,
+	.rx = mps_conn_rx_process,
+	.eof = sf_ev_eof,
+	.plain_written = sf_ev_plain_written,
+	.written = sf_ev_written,
+	.join_read = mps_join_on_read,
+	.join_timeout = mps_path_sf_on_jtimer,
+	.freed = mps_conn_reaper_arm,
+};
 
 /* ------------------------------------------------------------- process exit
  * TCP delivers what the app wrote even after the process exits; our bytes

@@ -264,8 +264,6 @@ struct mps_conn {
 
 /* conn.c */
 extern struct mps_conn *g_conns;         /* every live connection */
-extern struct mps_subflow *g_sf_zombies; /* freed subflows, for the reaper */
-uint32_t mps_conn_tcp_rtt_us(int fd);
 void mps_conn_reaper_arm(struct ev_loop *loop);
 void mps_conn_abort(struct mps_conn *c, uint32_t reason, int send_close, const char *why);
 void mps_conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const char *why,
@@ -299,6 +297,8 @@ static inline int mps_conn_rcv_fin(const struct mps_conn *c) /* DATA_FIN (or pla
 enum mps_conn_state mps_conn_state_with(int ours, int acked, int theirs);
 /* Watch the app's end for EPOLLHUP/EPOLLERR (every app descriptor gone). */
 int mps_conn_hup_watch(struct mps_conn *c);
+/* The connection's handlers of subflow events (struct mps_sf_ops). */
+extern const struct mps_sf_ops mps_conn_sf_ops;
 
 /* dss_tx.c: the DSS send side. */
 void mps_conn_push(struct mps_conn *c);
@@ -355,6 +355,38 @@ int mps_gwconn_queue_request(struct mps_conn *c, struct mps_subflow *sf);
 void mps_gwconn_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 
 /* subflow.c */
+/* What a subflow reports to the connection above it: subflow.c knows
+ * sockets and bytes and calls up only through these (conn.c's handlers,
+ * mps_conn_sf_ops, registered with mps_sf_set_ops before a connection's
+ * first event).  c is sf->c, never NULL but for join_read and
+ * join_timeout.  Shim thread only. */
+struct mps_sf_ops {
+	/* A subflow in SF_CONNECTING became writable: its connect ended. */
+	void (*connected)(struct mps_conn *c, struct mps_subflow *sf);
+	/* The kernel took more: sf->ready is set and its queue was flushed. */
+	void (*writable)(struct mps_conn *c, struct mps_subflow *sf);
+	/* New bytes in sf->rbuf (a read). */
+	void (*readable)(struct mps_conn *c, struct mps_subflow *sf);
+	/* Process what sf->rbuf holds (full before a read; frames left by
+	 * RX_FRAME_BUDGET). */
+	void (*rx)(struct mps_conn *c, struct mps_subflow *sf);
+	/* A read found EOF (err 0) or failed with err. */
+	void (*eof)(struct mps_conn *c, struct mps_subflow *sf, int err);
+	/* A plain segment is written: the send buffer up to end is done with. */
+	void (*plain_written)(struct mps_conn *c, uint64_t end);
+	/* mps_sf_flush wrote what it could of sf's queue. */
+	void (*written)(struct mps_conn *c, struct mps_subflow *sf);
+	/* Bytes on an unverified server-side join (sf->c is NULL). */
+	void (*join_read)(struct ev_loop *loop, struct mps_subflow *sf);
+	/* sf->jtimer, the join handshake's deadline, expired. */
+	void (*join_timeout)(struct ev_loop *loop, ev_timer *w, int revents);
+	/* A subflow was freed: its memory waits for the reaper. */
+	void (*freed)(struct ev_loop *loop);
+};
+void mps_sf_set_ops(const struct mps_sf_ops *ops);
+/* The kernel's smoothed RTT of a TCP socket, microseconds (0: unknown). */
+uint32_t mps_sf_tcp_rtt_us(int fd);
+extern struct mps_subflow *g_sf_zombies; /* freed subflows, for conn.c's reaper */
 struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, enum mps_sf_state state);
 void mps_sf_free(struct ev_loop *loop, struct mps_subflow *sf, int reset);
 void mps_sf_close_probe(struct ev_loop *loop, struct mps_subflow *sf);
@@ -433,5 +465,7 @@ uint16_t mps_join_port(struct ev_loop *loop, int family);
 /* Bytes arrived on an unverified server-side join. */
 void mps_join_on_read(struct ev_loop *loop, struct mps_subflow *sf);
 void mps_join_drop(struct ev_loop *loop, struct mps_subflow *sf, const char *why);
+/* A verified join is handed to attach (the engine registers it first). */
+void mps_join_set_attach(void (*attach)(struct mps_conn *c, struct mps_subflow *sf));
 
 #endif

@@ -63,7 +63,7 @@ static void client_established(struct mps_conn *c)
 		c->sock->local_len = len;
 		pthread_mutex_unlock(&c->sock->lock);
 	}
-	sf->rtt_us = mps_conn_tcp_rtt_us(sf->fd);
+	sf->rtt_us = mps_sf_tcp_rtt_us(sf->fd);
 	sf->ready = 1;
 	if (c->tx_mode == TX_MP) {
 		sf->state = SF_NEGO;
@@ -256,6 +256,8 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	socklen_t len = sizeof(sf->local);
 
 	c->loop = loop;
+	mps_sf_set_ops(&mps_conn_sf_ops); /* before the first subflow event */
+	mps_join_set_attach(mps_conn_attach_join); /* before the first join */
 	mps_conn_reaper_arm(loop);
 	c->next = g_conns;
 	if (g_conns)
@@ -286,7 +288,7 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	else
 		mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
 	pthread_mutex_unlock(&c->sock->lock);
-	sf->rtt_us = mps_conn_tcp_rtt_us(sf->fd);
+	sf->rtt_us = mps_sf_tcp_rtt_us(sf->fd);
 	if (c->gw) {
 		/* a gateway listener's: an authenticated request in time, or
 		 * closed without a byte back; no banner window (the daemon
@@ -301,13 +303,91 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	ev_io_start(loop, &sf->rio);
 }
 
+/* The send side's start: a client's key exchange, IDSN and first flight;
+ * a server holds the app's bytes until the verdict.  0 or -errno. */
+static int conn_start_tx(struct mps_conn *c, const struct mps_conn_params *p,
+                         const struct mps_config *cfg)
+{
+	uint64_t idsn;
+	int rc;
+
+	if (p->role == MPS_CLIENT) {
+		/* A client's HELLO may reach a plain, line-oriented server:
+		 * with no CR or LF in it (kex redraws the public value, and
+		 * hello_wnd rounds the window), such a server never sees a
+		 * complete line (and so never acts on it). */
+		const uint8_t *psk = p->kex_psk;
+		uint8_t gwpsk[MPS_KEX_PSK_LEN];
+
+		/* through a gateway: its key authenticates the exchange (no
+		 * key: no PSK, and the request fails in client_established) */
+		if (p->gw && !psk && mps_gw_client_psk(gwpsk) == 0)
+			psk = gwpsk;
+		rc = mps_kex_client_begin(&c->kex, psk, NULL, NULL);
+		mps_kex_wipe(gwpsk, sizeof(gwpsk));
+		if (rc)
+			return rc;
+		/* our first flight goes before the server's public value is
+		 * known: the IDSN comes from ours (kex.h) */
+		idsn = mps_kex_idsn_c(c->kex.kp.pub);
+		c->tx_mode = TX_MP;
+		c->snd_start = c->snd_nxt = c->snd_una = c->snd_max = idsn + 1;
+		mps_sendbuf_init(&c->sb, c->snd_start, cfg->sndbuf);
+		/* First flight, before the server's window is known: the minimum
+		 * window towards a known shim; nothing towards an unknown peer,
+		 * which may be a plain server that would act on app bytes
+		 * arriving behind our HELLO (and then again on the replay). */
+		c->known_shim = p->peer_known_shim;
+		c->first_flight = p->peer_known_shim ? MPS_MIN_WND : FIRST_FLIGHT_UNKNOWN;
+		c->snd_edge = c->snd_start + c->first_flight;
+	} else {
+		c->tx_mode = TX_HOLD;
+		mps_sendbuf_init(&c->sb, 0, cfg->sndbuf);
+	}
+	return 0;
+}
+
+/* The connection's watchers and timers, with their handlers. */
+static void conn_init_watchers(struct mps_conn *c, struct mps_subflow *sf)
+{
+	ev_io_init(&c->app_r, mps_dss_tx_app_on_read, c->app_fd, EV_READ);
+	c->app_r.data = c;
+	ev_io_init(&c->app_w, mps_dss_rx_app_on_write, c->app_fd, EV_WRITE);
+	c->app_w.data = c;
+	ev_io_init(&c->conn_w, conn_on_connected, sf->fd, EV_WRITE);
+	c->conn_w.data = c;
+	ev_init(&c->ack_timer, mps_dss_rx_ack_on_timer);
+	c->ack_timer.data = c;
+	ev_init(&c->wnd_timer, mps_dss_rx_wnd_on_timer);
+	c->wnd_timer.data = c;
+	ev_init(&c->nego_timer, mps_mpcap_nego_on_timer);
+	c->nego_timer.data = c;
+	ev_init(&c->hello_timer, mps_mpcap_hello_on_timer);
+	c->hello_timer.data = c;
+	ev_init(&c->fin_timer, mps_dss_tx_fin_on_timer);
+	c->fin_timer.data = c;
+	ev_init(&c->outage_timer, mps_resil_outage_on_timer);
+	c->outage_timer.data = c;
+	ev_init(&c->rejoin_timer, mps_resil_rejoin_on_timer);
+	c->rejoin_timer.data = c;
+	ev_init(&c->pm_timer, mps_path_pm_on_timer);
+	c->pm_timer.data = c;
+	ev_init(&c->park_timer, mps_sf_park_on_timer);
+	c->park_timer.data = c;
+	ev_init(&c->watchdog, mps_resil_watchdog_on_timer);
+	c->watchdog.data = c;
+	ev_init(&c->stale_tick, mps_resil_stale_on_tick);
+	c->stale_tick.data = c;
+	ev_init(&c->gw_timer, mps_gwconn_on_timer);
+	c->gw_timer.data = c;
+}
+
 int mps_conn_start(const struct mps_conn_params *p)
 {
 	const struct mps_config *cfg = mps_config();
 	struct mps_conn *c = calloc(1, sizeof(*c));
 	struct mps_sock *s = p->sock;
 	struct mps_subflow *sf;
-	uint64_t idsn;
 	int rc;
 
 	if (!c)
@@ -350,75 +430,16 @@ int mps_conn_start(const struct mps_conn_params *p)
 	c->rcv_wnd_max = hello_wnd(c->rcv_wnd_max & ~0xffffu);
 	mps_sendbuf_init(&c->rxq, 0, c->rcv_wnd_max);
 	mps_ofo_init(&c->ofo, c->rcv_wnd_max, 0);
-	if (p->role == MPS_CLIENT) {
-		/* A client's HELLO may reach a plain, line-oriented server:
-		 * with no CR or LF in it (kex redraws the public value, and
-		 * hello_wnd rounds the window), such a server never sees a
-		 * complete line (and so never acts on it). */
-		const uint8_t *psk = p->kex_psk;
-		uint8_t gwpsk[MPS_KEX_PSK_LEN];
-
-		/* through a gateway: its key authenticates the exchange (no
-		 * key: no PSK, and the request fails in client_established) */
-		if (p->gw && !psk && mps_gw_client_psk(gwpsk) == 0)
-			psk = gwpsk;
-		rc = mps_kex_client_begin(&c->kex, psk, NULL, NULL);
-		mps_kex_wipe(gwpsk, sizeof(gwpsk));
-		if (rc) {
-			free(sf->rbuf);
-			free(sf);
-			free(c);
-			return rc;
-		}
-		/* our first flight goes before the server's public value is
-		 * known: the IDSN comes from ours (kex.h) */
-		idsn = mps_kex_idsn_c(c->kex.kp.pub);
-		c->tx_mode = TX_MP;
-		c->snd_start = c->snd_nxt = c->snd_una = c->snd_max = idsn + 1;
-		mps_sendbuf_init(&c->sb, c->snd_start, cfg->sndbuf);
-		/* First flight, before the server's window is known: the minimum
-		 * window towards a known shim; nothing towards an unknown peer,
-		 * which may be a plain server that would act on app bytes
-		 * arriving behind our HELLO (and then again on the replay). */
-		c->known_shim = p->peer_known_shim;
-		c->first_flight = p->peer_known_shim ? MPS_MIN_WND : FIRST_FLIGHT_UNKNOWN;
-		c->snd_edge = c->snd_start + c->first_flight;
-	} else {
-		c->tx_mode = TX_HOLD;
-		mps_sendbuf_init(&c->sb, 0, cfg->sndbuf);
+	rc = conn_start_tx(c, p, cfg);
+	if (rc) {
+		free(sf->rbuf);
+		free(sf);
+		free(c);
+		return rc;
 	}
 	mps_nego_init(&c->nego, p->role);
 
-	ev_io_init(&c->app_r, mps_dss_tx_app_on_read, c->app_fd, EV_READ);
-	c->app_r.data = c;
-	ev_io_init(&c->app_w, mps_dss_rx_app_on_write, c->app_fd, EV_WRITE);
-	c->app_w.data = c;
-	ev_io_init(&c->conn_w, conn_on_connected, sf->fd, EV_WRITE);
-	c->conn_w.data = c;
-	ev_init(&c->ack_timer, mps_dss_rx_ack_on_timer);
-	c->ack_timer.data = c;
-	ev_init(&c->wnd_timer, mps_dss_rx_wnd_on_timer);
-	c->wnd_timer.data = c;
-	ev_init(&c->nego_timer, mps_mpcap_nego_on_timer);
-	c->nego_timer.data = c;
-	ev_init(&c->hello_timer, mps_mpcap_hello_on_timer);
-	c->hello_timer.data = c;
-	ev_init(&c->fin_timer, mps_dss_tx_fin_on_timer);
-	c->fin_timer.data = c;
-	ev_init(&c->outage_timer, mps_resil_outage_on_timer);
-	c->outage_timer.data = c;
-	ev_init(&c->rejoin_timer, mps_resil_rejoin_on_timer);
-	c->rejoin_timer.data = c;
-	ev_init(&c->pm_timer, mps_path_pm_on_timer);
-	c->pm_timer.data = c;
-	ev_init(&c->park_timer, mps_sf_park_on_timer);
-	c->park_timer.data = c;
-	ev_init(&c->watchdog, mps_resil_watchdog_on_timer);
-	c->watchdog.data = c;
-	ev_init(&c->stale_tick, mps_resil_stale_on_tick);
-	c->stale_tick.data = c;
-	ev_init(&c->gw_timer, mps_gwconn_on_timer);
-	c->gw_timer.data = c;
+	conn_init_watchers(c, sf);
 
 	pthread_mutex_lock(&s->lock);
 	s->conn = c;

@@ -311,6 +311,79 @@ static int deliver_to_batch(void *ctx, const uint8_t *p, size_t len)
 	return batch_add(dc->c, dc->b, p, len);
 }
 
+/* A DATA frame: its data ACK, then its mapping (dss_rcv.c) delivering into
+ * b; *dup set when it held bytes we had.  0, or -1 when c ended. */
+static int rx_data(struct mps_conn *c, struct batch *b, const struct mps_frame *f, int *dup,
+                   const char **why)
+{
+	char msg[128];
+	struct deliver_ctx dc = {c, b};
+	int was_fin, fin, drc;
+
+	if (c->gw_wait && c->role == MPS_CLIENT) {
+		mps_conn_abort(c, MPS_CR_PROTOCOL, 1, "gateway: DATA before GWREPLY");
+		return -1;
+	}
+	if ((f->flags & MPS_DF_ACK) && mps_dss_tx_handle_ack(c, f->u.data.ack, f->u.data.wnd))
+		return -1;
+	was_fin = fin = mps_conn_rcv_fin(c);
+	drc = mps_dss_rcv_data(&c->dss, &c->ofo, &c->rcv_nxt, &fin,
+			       c->rcv_edge, &f->u.data, (f->flags & MPS_DF_FIN) != 0,
+			       deliver_to_batch, &dc, why);
+	if (drc == -ECANCELED)
+		return -1; /* c died delivering */
+	if (drc < 0) {
+		if (batch_flush(c, b))
+			return -1;
+		if (drc == -ENOSPC)
+			snprintf(msg, sizeof(msg),
+				 "protocol: peer's %s (%zu out-of-order ranges, the cap)",
+				 *why, c->ofo.nsegs);
+		else
+			snprintf(msg, sizeof(msg), "protocol: %s", *why);
+		if (drc == -ENOMEM)
+			mps_conn_abort(c, MPS_CR_INTERNAL, 1, "out of memory");
+		else
+			mps_conn_abort(c, MPS_CR_PROTOCOL, 1, msg);
+		return -1;
+	}
+	if (drc == 1)
+		*dup = 1;
+	if (fin && !was_fin) {
+		mps_conn_set_state(c, mps_conn_state_with(mps_conn_fin_sent(c),
+							  mps_conn_fin_acked(c), 1));
+		ev_timer_stop(c->loop, &c->fin_timer);
+	}
+	return 0;
+}
+
+/* ADD_ADDR, REMOVE_ADDR (to the client's path manager) and MP_PRIO (this
+ * subflow's backup flag).  0, or -1 when c ended. */
+static int rx_path_frame(struct mps_conn *c, struct mps_subflow *sf, struct batch *b,
+                         const struct mps_frame *f)
+{
+	switch (f->type) {
+	case MPS_F_ADD_ADDR:
+	case MPS_F_REMOVE_ADDR:
+		if (c->role != MPS_CLIENT) {
+			batch_flush(c, b);
+			mps_conn_abort(c, MPS_CR_PROTOCOL, 1, "protocol: address frame sent to a server");
+			return -1;
+		}
+		if (f->type == MPS_F_ADD_ADDR)
+			mps_path_pm_on_add_addr(c, &f->u.addr);
+		else
+			mps_path_pm_on_remove_addr(c, f->u.addr.addr_id);
+		break;
+	case MPS_F_PRIO:
+		sf->backup = (f->u.prio & MPS_PF_BACKUP) != 0;
+		mps_info("conn %s: subflow %d is %s", c->peer_str, sf->id,
+			 sf->backup ? "a backup" : "no longer a backup");
+		break;
+	}
+	return 0;
+}
+
 static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 {
 	struct batch b;
@@ -342,66 +415,19 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 		}
 		sf->peer_live = 1; /* the peer sends on it: it counts it */
 		switch (f.type) {
-		case MPS_F_DATA: {
-			struct deliver_ctx dc = {c, &b};
-			int was_fin, fin, drc;
-
-			if (c->gw_wait && c->role == MPS_CLIENT) {
-				mps_conn_abort(c, MPS_CR_PROTOCOL, 1, "gateway: DATA before GWREPLY");
+		case MPS_F_DATA:
+			if (rx_data(c, &b, &f, &dup, &why))
 				return;
-			}
-			if ((f.flags & MPS_DF_ACK) && mps_dss_tx_handle_ack(c, f.u.data.ack, f.u.data.wnd))
-				return;
-			was_fin = fin = mps_conn_rcv_fin(c);
-			drc = mps_dss_rcv_data(&c->dss, &c->ofo, &c->rcv_nxt, &fin,
-					       c->rcv_edge, &f.u.data, (f.flags & MPS_DF_FIN) != 0,
-					       deliver_to_batch, &dc, &why);
-			if (drc == -ECANCELED)
-				return; /* c died delivering */
-			if (drc < 0) {
-				if (batch_flush(c, &b))
-					return;
-				if (drc == -ENOSPC)
-					snprintf(msg, sizeof(msg),
-						 "protocol: peer's %s (%zu out-of-order ranges, the cap)",
-						 why, c->ofo.nsegs);
-				else
-					snprintf(msg, sizeof(msg), "protocol: %s", why);
-				if (drc == -ENOMEM)
-					mps_conn_abort(c, MPS_CR_INTERNAL, 1, "out of memory");
-				else
-					mps_conn_abort(c, MPS_CR_PROTOCOL, 1, msg);
-				return;
-			}
-			if (drc == 1)
-				dup = 1;
-			if (fin && !was_fin) {
-				mps_conn_set_state(c, mps_conn_state_with(mps_conn_fin_sent(c),
-									  mps_conn_fin_acked(c), 1));
-				ev_timer_stop(c->loop, &c->fin_timer);
-			}
 			break;
-		}
 		case MPS_F_ACK:
 			if (mps_dss_tx_handle_ack(c, f.u.ack.ack, f.u.ack.wnd))
 				return;
 			break;
 		case MPS_F_ADD_ADDR:
 		case MPS_F_REMOVE_ADDR:
-			if (c->role != MPS_CLIENT) {
-				batch_flush(c, &b);
-				mps_conn_abort(c, MPS_CR_PROTOCOL, 1, "protocol: address frame sent to a server");
-				return;
-			}
-			if (f.type == MPS_F_ADD_ADDR)
-				mps_path_pm_on_add_addr(c, &f.u.addr);
-			else
-				mps_path_pm_on_remove_addr(c, f.u.addr.addr_id);
-			break;
 		case MPS_F_PRIO:
-			sf->backup = (f.u.prio & MPS_PF_BACKUP) != 0;
-			mps_info("conn %s: subflow %d is %s", c->peer_str, sf->id,
-				 sf->backup ? "a backup" : "no longer a backup");
+			if (rx_path_frame(c, sf, &b, &f))
+				return;
 			break;
 		case MPS_F_GWREPLY:
 			if (batch_flush(c, &b))

@@ -217,6 +217,87 @@ static void sched_info(struct mps_conn *c)
 	}
 }
 
+/* The scheduler's turn (every scheduler but redundant over several
+ * subflows): reinjected ranges first, then new data up to limit, to the
+ * subflows it picks while they have room.  0, or -1 when c ended. */
+static int sched_push(struct mps_conn *c, uint64_t limit, int multi)
+{
+	struct mps_sf_view v[MPS_MAX_SUBFLOWS];
+	int i;
+
+	mps_ranges_trim(&c->reinj, c->snd_una);
+	if (c->sched.ops->wants_info)
+		sched_info(c);
+	while (c->reinj.n || mps_dsn_lt(c->snd_nxt, limit)) {
+		struct mps_subflow *sf;
+		size_t budget, framed = 0;
+		int k;
+
+		for (i = 0; i < c->nsf; i++) {
+			struct mps_subflow *s = c->sf[i];
+
+			v[i].rtt_us = s->rtt_us;
+			v[i].usable = (uint8_t)mps_sf_usable(s);
+			v[i].ready = (uint8_t)(s->ready && sf_budget(c, s, multi) > 0 &&
+					       cc_room(c, s) > 0);
+			v[i].backup = s->backup;
+			v[i].tx_bytes = s->tx_bytes;
+			v[i].rate = s->rate;
+			v[i].queued = s->inflight + (uint32_t)s->queued;
+		}
+		/* default and ecf: the window check */
+		c->sched.chunk = SF_BURST;
+		c->sched.window =
+		        mps_dsn_lt(c->snd_una, c->snd_edge) ? c->snd_edge - c->snd_una : 0;
+		if (c->sched.window > c->sb.limit) /* our buffer is a window too */
+			c->sched.window = c->sb.limit;
+		{
+			uint64_t backlog =
+				mps_dsn_lt(c->snd_nxt, limit) ? limit - c->snd_nxt : 0;
+			int r;
+
+			for (r = 0; r < c->reinj.n; r++)
+				backlog += c->reinj.r[r].end - c->reinj.r[r].start;
+			c->sched.backlog = backlog;
+		}
+		k = c->sched.ops->pick(&c->sched, v, c->nsf);
+		if (k < 0)
+			break;
+		sf = c->sf[k];
+		budget = MPS_MIN(sf_budget(c, sf, multi), cc_room(c, sf));
+		/* Reinjected bytes first: they hold up the receiver. */
+		while (framed < budget && c->reinj.n) {
+			uint64_t at = c->reinj.r[0].start, end = c->reinj.r[0].end;
+			size_t n = frame_data(c, sf, at,
+					      (size_t)MPS_MIN(budget - framed, end - at));
+
+			if (!n)
+				break;
+			mps_ranges_pop(&c->reinj, n, &at);
+			framed += n;
+		}
+		while (framed < budget && mps_dsn_lt(c->snd_nxt, limit)) {
+			size_t n = frame_data(c, sf, c->snd_nxt,
+					      MPS_MIN(budget - framed,
+						      (size_t)(limit - c->snd_nxt)));
+
+			if (!n)
+				break;
+			c->snd_nxt += n;
+			framed += n;
+		}
+		if (multi || framed == 0) {
+			/* Next time only once the kernel says it has room. */
+			sf->ready = 0;
+			ev_io_start(c->loop, &sf->wio);
+		}
+		mps_sf_flush(c, sf);
+		if (mps_conn_closed(c))
+			return -1;
+	}
+	return 0;
+}
+
 void mps_conn_push(struct mps_conn *c)
 {
 	uint64_t limit;
@@ -234,80 +315,8 @@ void mps_conn_push(struct mps_conn *c)
 	multi = mps_sf_n_usable(c) > 1;
 	if (c->sched.ops->redundant && multi)
 		redundant_push(c, limit);
-	else {
-		struct mps_sf_view v[MPS_MAX_SUBFLOWS];
-
-		mps_ranges_trim(&c->reinj, c->snd_una);
-		if (c->sched.ops->wants_info)
-			sched_info(c);
-		while (c->reinj.n || mps_dsn_lt(c->snd_nxt, limit)) {
-			struct mps_subflow *sf;
-			size_t budget, framed = 0;
-			int k;
-
-			for (i = 0; i < c->nsf; i++) {
-				struct mps_subflow *s = c->sf[i];
-
-				v[i].rtt_us = s->rtt_us;
-				v[i].usable = (uint8_t)mps_sf_usable(s);
-				v[i].ready = (uint8_t)(s->ready && sf_budget(c, s, multi) > 0 &&
-						       cc_room(c, s) > 0);
-				v[i].backup = s->backup;
-				v[i].tx_bytes = s->tx_bytes;
-				v[i].rate = s->rate;
-				v[i].queued = s->inflight + (uint32_t)s->queued;
-			}
-			/* default and ecf: the window check */
-			c->sched.chunk = SF_BURST;
-			c->sched.window =
-			        mps_dsn_lt(c->snd_una, c->snd_edge) ? c->snd_edge - c->snd_una : 0;
-			if (c->sched.window > c->sb.limit) /* our buffer is a window too */
-				c->sched.window = c->sb.limit;
-			{
-				uint64_t backlog =
-					mps_dsn_lt(c->snd_nxt, limit) ? limit - c->snd_nxt : 0;
-				int r;
-
-				for (r = 0; r < c->reinj.n; r++)
-					backlog += c->reinj.r[r].end - c->reinj.r[r].start;
-				c->sched.backlog = backlog;
-			}
-			k = c->sched.ops->pick(&c->sched, v, c->nsf);
-			if (k < 0)
-				break;
-			sf = c->sf[k];
-			budget = MPS_MIN(sf_budget(c, sf, multi), cc_room(c, sf));
-			/* Reinjected bytes first: they hold up the receiver. */
-			while (framed < budget && c->reinj.n) {
-				uint64_t at = c->reinj.r[0].start, end = c->reinj.r[0].end;
-				size_t n = frame_data(c, sf, at,
-						      (size_t)MPS_MIN(budget - framed, end - at));
-
-				if (!n)
-					break;
-				mps_ranges_pop(&c->reinj, n, &at);
-				framed += n;
-			}
-			while (framed < budget && mps_dsn_lt(c->snd_nxt, limit)) {
-				size_t n = frame_data(c, sf, c->snd_nxt,
-						      MPS_MIN(budget - framed,
-							      (size_t)(limit - c->snd_nxt)));
-
-				if (!n)
-					break;
-				c->snd_nxt += n;
-				framed += n;
-			}
-			if (multi || framed == 0) {
-				/* Next time only once the kernel says it has room. */
-				sf->ready = 0;
-				ev_io_start(c->loop, &sf->wio);
-			}
-			mps_sf_flush(c, sf);
-			if (mps_conn_closed(c))
-				return;
-		}
-	}
+	else if (sched_push(c, limit, multi))
+		return;
 	/* Everything framed: the end of the stream follows, on one subflow. */
 	if (c->app_eof && (!mps_conn_fin_sent(c) || c->fin_resend) && !mps_conn_fin_acked(c) &&
 	    c->snd_nxt == c->sb.end && c->reinj.n == 0) {

@@ -194,7 +194,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		ev_io_start(loop, &sf->rio);
 		/* The client sends JOIN as soon as its connect completes: it
 		 * is due about one RTT after the handshake. */
-		sf->rtt_us = mps_conn_tcp_rtt_us(fd);
+		sf->rtt_us = mps_sf_tcp_rtt_us(fd);
 		ev_timer_set(&sf->jtimer, mps_jg_first_timeout_us(sf->rtt_us) / 1e6, 0.);
 		ev_timer_start(loop, &sf->jtimer);
 	}
@@ -267,6 +267,15 @@ static int open_listener(int family, uint16_t *port)
 	*port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 					 : ((struct sockaddr_in *)&ss)->sin_port);
 	return fd;
+}
+
+/* Where a verified join goes (path.c's mps_conn_attach_join, registered by
+ * the engine with mps_join_set_attach): join.c never calls up by name. */
+static void (*g_join_attach)(struct mps_conn *c, struct mps_subflow *sf);
+
+void mps_join_set_attach(void (*attach)(struct mps_conn *c, struct mps_subflow *sf))
+{
+	g_join_attach = attach;
 }
 
 uint16_t mps_join_port(struct ev_loop *loop, int family)
@@ -375,7 +384,7 @@ static int on_join_ok(struct ev_loop *loop, struct mps_subflow *sf, const struct
 	}
 	pending_del(sf);
 	ev_timer_stop(loop, &sf->jtimer);
-	mps_conn_attach_join(c, sf);
+	g_join_attach(c, sf);
 	return 1;
 }
 

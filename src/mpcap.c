@@ -38,59 +38,74 @@ static int server_token_ok(const struct mps_kex_keys *keys, void *arg)
 	return 0;
 }
 
+/* The server's side of the keys: ours against the client's public value,
+ * the HELLO_ACK queued, the send side numbered.  0, or -1 when c ended. */
+static int go_mp_server(struct mps_conn *c, struct mps_subflow *sf)
+{
+	struct mps_hello h = {
+		.version = MPS_VERSION, .caps = MPS_CAP_NONE, .wnd = c->rcv_wnd_max};
+	uint8_t fr[MPS_HELLO_LEN];
+	uint64_t my_idsn;
+	int rc;
+
+	/* X25519 (DESIGN §10): a keypair of ours against the client's
+	 * public value; RFC 8684 §3.1: a token names one connection, so
+	 * a colliding token (or a zero key) draws a new keypair.  A PSK,
+	 * if any, was set on c->kex before (a gateway's listener). */
+	mps_kex_server_begin(&c->kex, c->nego.remote_pub);
+	rc = mps_kex_server_finish(&c->kex, NULL, NULL, server_token_ok, c);
+	if (rc) {
+		mps_conn_abort(c, rc == -EINVAL ? MPS_CR_PROTOCOL : MPS_CR_INTERNAL, 0,
+		           rc == -EINVAL ? "negotiation: HELLO's public value is a "
+		                           "low-order point"
+		                         : "key exchange failed");
+		return -1;
+	}
+	c->token_registered = 1;
+	c->local_key = c->kex.keys.key_s;
+	c->remote_key = c->kex.keys.key_c;
+	mps_crypto_key_derive(c->local_key, &c->local_token, &my_idsn);
+	c->remote_idsn = mps_kex_idsn_c(c->nego.remote_pub);
+	memcpy(h.pub, c->kex.kp.pub, sizeof(h.pub));
+	mps_frame_put_hello(fr, MPS_F_HELLO_ACK, &h);
+	mps_sf_queue_ctl(sf, fr, sizeof(fr));
+	c->snd_start = c->snd_nxt = c->snd_una = c->snd_max = my_idsn + 1;
+	mps_dss_tx_sb_restart(c, c->snd_start);
+	c->snd_edge = c->snd_start + c->nego.remote_wnd;
+	c->tx_mode = TX_MP;
+	mps_path_server_advertise(c, sf);
+	return 0;
+}
+
+/* The client's side of the keys, from the server's public value.  0, or
+ * -1 when c ended. */
+static int go_mp_client(struct mps_conn *c)
+{
+	int rc;
+
+	rc = mps_kex_client_finish(&c->kex, c->nego.remote_pub);
+	if (rc) {
+		mps_conn_abort(c, rc == -EINVAL ? MPS_CR_PROTOCOL : MPS_CR_INTERNAL, 0,
+		           rc == -EINVAL ? "negotiation: HELLO_ACK's public value gives no "
+		                           "usable key"
+		                         : "key exchange failed");
+		return -1;
+	}
+	c->local_key = c->kex.keys.key_c;
+	c->remote_key = c->kex.keys.key_s;
+	mps_crypto_key_derive(c->local_key, &c->local_token, NULL);
+	mps_crypto_key_derive(c->remote_key, &c->remote_token, &c->remote_idsn);
+	if (mps_dsn_lt(c->snd_edge, c->snd_start + c->nego.remote_wnd))
+		c->snd_edge = c->snd_start + c->nego.remote_wnd;
+	return 0;
+}
+
 void mps_mpcap_go_mp(struct mps_conn *c, struct mps_subflow *sf)
 {
 	uint64_t idsn;
-	int rc;
 
-	if (c->role == MPS_SERVER) {
-		struct mps_hello h = {
-			.version = MPS_VERSION, .caps = MPS_CAP_NONE, .wnd = c->rcv_wnd_max};
-		uint8_t fr[MPS_HELLO_LEN];
-		uint64_t my_idsn;
-
-		/* X25519 (DESIGN §10): a keypair of ours against the client's
-		 * public value; RFC 8684 §3.1: a token names one connection, so
-		 * a colliding token (or a zero key) draws a new keypair.  A PSK,
-		 * if any, was set on c->kex before (a gateway's listener). */
-		mps_kex_server_begin(&c->kex, c->nego.remote_pub);
-		rc = mps_kex_server_finish(&c->kex, NULL, NULL, server_token_ok, c);
-		if (rc) {
-			mps_conn_abort(c, rc == -EINVAL ? MPS_CR_PROTOCOL : MPS_CR_INTERNAL, 0,
-			           rc == -EINVAL ? "negotiation: HELLO's public value is a "
-			                           "low-order point"
-			                         : "key exchange failed");
-			return;
-		}
-		c->token_registered = 1;
-		c->local_key = c->kex.keys.key_s;
-		c->remote_key = c->kex.keys.key_c;
-		mps_crypto_key_derive(c->local_key, &c->local_token, &my_idsn);
-		c->remote_idsn = mps_kex_idsn_c(c->nego.remote_pub);
-		memcpy(h.pub, c->kex.kp.pub, sizeof(h.pub));
-		mps_frame_put_hello(fr, MPS_F_HELLO_ACK, &h);
-		mps_sf_queue_ctl(sf, fr, sizeof(fr));
-		c->snd_start = c->snd_nxt = c->snd_una = c->snd_max = my_idsn + 1;
-		mps_dss_tx_sb_restart(c, c->snd_start);
-		c->snd_edge = c->snd_start + c->nego.remote_wnd;
-		c->tx_mode = TX_MP;
-		mps_path_server_advertise(c, sf);
-	} else {
-		rc = mps_kex_client_finish(&c->kex, c->nego.remote_pub);
-		if (rc) {
-			mps_conn_abort(c, rc == -EINVAL ? MPS_CR_PROTOCOL : MPS_CR_INTERNAL, 0,
-			           rc == -EINVAL ? "negotiation: HELLO_ACK's public value gives no "
-			                           "usable key"
-			                         : "key exchange failed");
-			return;
-		}
-		c->local_key = c->kex.keys.key_c;
-		c->remote_key = c->kex.keys.key_s;
-		mps_crypto_key_derive(c->local_key, &c->local_token, NULL);
-		mps_crypto_key_derive(c->remote_key, &c->remote_token, &c->remote_idsn);
-		if (mps_dsn_lt(c->snd_edge, c->snd_start + c->nego.remote_wnd))
-			c->snd_edge = c->snd_start + c->nego.remote_wnd;
-	}
+	if (c->role == MPS_SERVER ? go_mp_server(c, sf) : go_mp_client(c))
+		return;
 	if (c->role == MPS_CLIENT && !c->gw) {
 		/* a shim after all (a timed-out HELLO from a slow start, say):
 		 * the user's other processes are told, once per process */

@@ -302,7 +302,7 @@ void mps_path_client_join_connected(struct mps_conn *c, struct mps_subflow *sf)
 	}
 	len = sizeof(sf->local);
 	mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
-	sf->rtt_us = mps_conn_tcp_rtt_us(sf->fd);
+	sf->rtt_us = mps_sf_tcp_rtt_us(sf->fd);
 	sf->nonce_local = random32();
 	memset(&j, 0, sizeof(j));
 	j.token = c->remote_token;
@@ -624,7 +624,7 @@ void mps_conn_attach_join(struct mps_conn *c, struct mps_subflow *sf)
 	sf->state = SF_ACTIVE;
 	sf->ready = 1;
 	sf->peer_live = 1; /* its JOIN_OK says the client has it */
-	sf->rtt_us = mps_conn_tcp_rtt_us(sf->fd);
+	sf->rtt_us = mps_sf_tcp_rtt_us(sf->fd);
 	sf->ifindex = mps_path_ifindex_of(&sf->local);
 	mps_sf_apply_opts(c, sf->fd);
 	mps_info("conn %s: subflow %d from %s joined", c->peer_str, sf->id,

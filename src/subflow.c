@@ -5,11 +5,12 @@
  * of a connection's subflow array, the "usable" tests that the scheduler,
  * the path manager and the loss handling share, parking of subflows dropped
  * for a local reason, the per-subflow segment queue and its writer
- * (mps_sf_flush), and the read/write watchers that hand a subflow's events to
- * the negotiation, join and receive code.  Everything here works on one
- * subflow at a time; deciding what a connection does about it is conn.c's,
- * resilience.c's and path.c's.  Functions used by those files are declared
- * in conn_int.h. */
+ * (mps_sf_flush), and the read/write watchers.  Everything here works on one
+ * subflow at a time and reports what happens (connected, writable,
+ * readable, EOF or error, written) through struct mps_sf_ops, whose
+ * handlers (conn.c's) decide what the connection does about it: this file
+ * never calls up into the engine by name.  Functions used by the engine
+ * are declared in conn_int.h. */
 #include "config.h"
 
 #include <errno.h>
@@ -28,6 +29,27 @@
 static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents);
 static void sf_on_rx_more(struct ev_loop *loop, ev_timer *w, int revents);
 static void sf_on_write(struct ev_loop *loop, ev_io *w, int revents);
+static void sf_on_jtimer(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* ------------------------------------------------------------- events */
+
+/* Where this file reports what happens to a subflow: the connection
+ * engine's handlers, registered once it runs (mps_sf_set_ops).  Nothing
+ * here calls up into the engine by name. */
+static const struct mps_sf_ops *g_sf_ops;
+
+struct mps_subflow *g_sf_zombies; /* freed subflows, for conn.c's reaper */
+
+void mps_sf_set_ops(const struct mps_sf_ops *ops)
+{
+	g_sf_ops = ops;
+}
+
+/* A join handshake's deadline. */
+static void sf_on_jtimer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	g_sf_ops->join_timeout(loop, w, revents);
+}
 
 /* ------------------------------------------------------------- subflows */
 
@@ -48,7 +70,7 @@ struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, enum mps_sf_state
 	sf->rio.data = sf;
 	ev_io_init(&sf->wio, sf_on_write, fd, EV_WRITE);
 	sf->wio.data = sf;
-	ev_init(&sf->jtimer, mps_path_sf_on_jtimer);
+	ev_init(&sf->jtimer, sf_on_jtimer);
 	sf->jtimer.data = sf;
 	ev_init(&sf->rx_more, sf_on_rx_more);
 	sf->rx_more.data = sf;
@@ -76,7 +98,7 @@ void mps_sf_free(struct ev_loop *loop, struct mps_subflow *sf, int reset)
 	sf->state = SF_DEAD;
 	sf->jnext = g_sf_zombies;
 	g_sf_zombies = sf;
-	mps_conn_reaper_arm(loop);
+	g_sf_ops->freed(loop);
 }
 
 #define SF_PROBE_DRAIN_MAX (256u * 1024u)
@@ -100,6 +122,18 @@ void mps_sf_close_probe(struct ev_loop *loop, struct mps_subflow *sf)
 		left -= (size_t)r;
 	}
 	mps_sf_free(loop, sf, 0);
+}
+
+/* The kernel's smoothed RTT of a TCP socket, microseconds (0: unknown). */
+uint32_t mps_sf_tcp_rtt_us(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (mps_real.getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+		return 0;
+	return ti.tcpi_rtt;
 }
 
 /* May carry data: joined, or the first subflow (whose first flight goes
@@ -402,7 +436,7 @@ int mps_sf_flush(struct mps_conn *c, struct mps_subflow *sf)
 			}
 			w -= (ssize_t)total;
 			if (s->plain)
-				mps_sendbuf_ack(&c->sb, s->dsn + s->plen);
+				g_sf_ops->plain_written(c, s->dsn + s->plen);
 		}
 		if (i > 0) {
 			memmove(sf->seg, sf->seg + i,
@@ -410,15 +444,7 @@ int mps_sf_flush(struct mps_conn *c, struct mps_subflow *sf)
 			sf->nseg -= i;
 		}
 	}
-	/* A frame that was partly written pinned the send buffer below it
-	 * (mps_conn_release_acked); once written, free what the peer has ACKed. */
-	if (c->tx_mode == TX_MP && mps_dsn_lt(c->sb.una, c->snd_una))
-		mps_conn_release_acked(c);
-	if (c->tx_mode == TX_PLAIN && mps_conn_fin_sent(c) && !sf->wr_shut && sf->fd >= 0 && sf->nseg == 0 &&
-	    c->snd_nxt == c->sb.end) {
-		shutdown(sf->fd, SHUT_WR);
-		sf->wr_shut = 1;
-	}
+	g_sf_ops->written(c, sf);
 	return 0;
 }
 
@@ -431,16 +457,12 @@ static void sf_on_write(struct ev_loop *loop, ev_io *w, int revents)
 	if (!c || mps_conn_closed(c))
 		return;
 	if (sf->state == SF_CONNECTING) {
-		mps_path_client_join_connected(c, sf);
+		g_sf_ops->connected(c, sf);
 		return;
 	}
 	sf->ready = 1;
 	mps_sf_flush(c, sf);
-	mps_conn_push(c);
-	if (mps_conn_closed(c))
-		return;
-	mps_conn_app_update_read(c);
-	mps_conn_check_done(c);
+	g_sf_ops->writable(c, sf);
 }
 
 /* ------------------------------------------------------------- subflow read */
@@ -456,7 +478,7 @@ static void sf_on_rx_more(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (!c || mps_conn_closed(c) || sf->state == SF_DEAD || c->rx_mode != RX_MP)
 		return;
-	mps_conn_rx_process(c, sf);
+	g_sf_ops->rx(c, sf);
 }
 
 static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents)
@@ -466,7 +488,7 @@ static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents)
 	ssize_t r;
 
 	if (!c) {
-		mps_join_on_read(loop, sf);
+		g_sf_ops->join_read(loop, sf);
 		return;
 	}
 	/* Frames left by the receive budget come first (rx_more decodes
@@ -477,7 +499,7 @@ static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		/* Deliver (and compact) before reading more; if the app cannot
 		 * take it (plain relay), rx_blocked is set and app_on_write
 		 * resumes us. */
-		mps_conn_rx_process(c, sf);
+		g_sf_ops->rx(c, sf);
 		if (mps_conn_closed(c) || sf->state == SF_DEAD)
 			return;
 		if (sf->rlen == RBUF_SIZE) {
@@ -491,40 +513,10 @@ static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents)
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
 	if (r <= 0) {
-		int err = r < 0 ? errno : 0;
-
-		if (c->rx_mode == RX_NEGO) {
-			ev_io_stop(loop, w);
-			mps_conn_apply_verdict(c, sf, mps_nego_eof(&c->nego));
-			if (!mps_conn_closed(c) && c->rx_mode == RX_PLAIN && c->role == MPS_SERVER) {
-				mps_conn_rcv_fin_reached(c);
-				mps_conn_check_done(c);
-			}
-			return;
-		}
-		if (c->rx_mode == RX_PLAIN) {
-			ev_io_stop(loop, w);
-			if (err) {
-				mps_info("conn %s: plain TCP connection failed: %s", c->peer_str,
-				         strerror(err));
-				mps_conn_abort(c, 0, 0, NULL);
-				return;
-			}
-			if (!mps_conn_rcv_fin(c))
-				mps_conn_rcv_fin_reached(c);
-			mps_conn_check_done(c);
-			return;
-		}
-		mps_resil_sf_mp_eof(c, sf, err);
+		g_sf_ops->eof(c, sf, r < 0 ? errno : 0);
 		return;
 	}
 	sf->rlen += (size_t)r;
 	sf->rx_bytes += (uint64_t)r;
-	c->ack_sf = sf;
-	if (c->rx_mode == RX_NEGO)
-		mps_conn_apply_verdict(c, sf, mps_nego_input(&c->nego, sf->rbuf, sf->rlen));
-	else if (sf->state == SF_JOIN_SENT)
-		mps_path_client_join_ack(c, sf);
-	else
-		mps_conn_rx_process(c, sf);
+	g_sf_ops->readable(c, sf);
 }

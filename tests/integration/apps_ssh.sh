@@ -2,8 +2,9 @@
 # apps_ssh.sh: OpenSSH (ssh, scp, rsync over ssh) against a private sshd
 # in the server namespace (its own host key, sshd_config, port and client
 # key, all in the test's temp dir; no host configuration read by either
-# end), topology A with two paths, IPv4; every file is SIZE (50 MiB)
-# random bytes, checked by sha256:
+# end), topology A with two paths, IPv4; files of random bytes, SIZE
+# (50 MiB) where paths are shaped and cut, PLAIN_SIZE (8 MiB) in the
+# unshaped plain-quadrant variants, checked by sha256:
 #   up / down  ssh root@server 'cat > FILE' < in, ssh root@server 'cat FILE'
 #              scp in root@server:FILE, scp root@server:FILE out
 #              rsync -e ssh in root@server:FILE and back
@@ -32,6 +33,7 @@ set -eu
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
 : "${SIZE:=$((50 * 1024 * 1024))}"
+: "${PLAIN_SIZE:=$((8 * 1024 * 1024))}"
 MPTCPSHIM_LOG=info
 : "${T_TIMEOUT:=300}"
 : "${T_CMD_TIMEOUT:=60}"
@@ -54,6 +56,9 @@ cp "$K/id_ed25519.pub" "$K/authorized_keys"
 mkdir -p /run/sshd
 chmod 0755 /run/sshd
 mkrand "$D/data.in" "$SIZE"
+# the unshaped variants (plain quadrants: one path, nothing cut) move less
+mkrand "$D/small.in" "$PLAIN_SIZE"
+DATA="$D/data.in"
 
 # the client side: no user or system configuration, the test's key only
 cat >"$K/ssh_config" <<EOF2
@@ -106,21 +111,21 @@ EOF2
 	wait_listen "$NS_S" "$SSH_PORT"
 }
 
-# xfer VARIANT CMODE TOOL DIR CUT: one 50 MiB transfer with TOOL (ssh, scp,
+# xfer VARIANT CMODE TOOL DIR CUT: one transfer of $DATA with TOOL (ssh, scp,
 # rsync) in direction DIR (up: client -> server), the client run in CMODE
 # (plain or shim), against the running sshd; CUT 1: path 1 taken down
 # mid-transfer.
 xfer() {
 	local v=$1 cmode=$2 tool=$3 dir=$4 cut=$5 name="$1-$3-$4"
-	local what="$name: $tool $dir $SIZE B, client $cmode, sshd $SSHD_MODE" src dst remote n0 t0 ms
+	local what="$name: $tool $dir $(stat -c %s "$DATA") B, client $cmode, sshd $SSHD_MODE" src dst remote n0 t0 ms
 	selected "$name" || return 0
 	step "$what"
 	remote="$D/remote.bin"
 	if [ "$dir" = up ]; then
-		src="$D/data.in"
+		src="$DATA"
 		dst="$remote"
 	else
-		cp "$D/data.in" "$remote"
+		cp "$DATA" "$remote"
 		src="$remote"
 		dst="$D/data.out"
 	fi
@@ -150,7 +155,7 @@ xfer() {
 	esac || fail "$what: $tool exited $?"
 	ms=$((($(date +%s%N) - t0) / 1000000))
 	if [ "$cut" = 1 ]; then path_cut_check "$what"; fi
-	same_file "$what" "$D/data.in" "$dst"
+	same_file "$what" "$DATA" "$dst"
 	rm -f "$remote" "$D/data.out"
 	log "  ${ms} ms"
 	# sshd saw the client's real address
@@ -179,6 +184,7 @@ variant() {
 	step "variant $v: client $cmode, sshd $SSHD_MODE"
 	sshd_start "$v" "$smode" "$@"
 	if [ "$shaped" = 1 ]; then
+		DATA="$D/data.in"
 		path_rate 1 50
 		path_rate 2 50
 		xfer "$v" "$cmode" ssh down 1
@@ -187,6 +193,7 @@ variant() {
 		path_rate 1 0
 		path_rate 2 0
 	else
+		DATA="$D/small.in"
 		for t in ssh scp rsync; do
 			for d in up down; do
 				xfer "$v" "$cmode" "$t" "$d" 0

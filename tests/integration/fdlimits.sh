@@ -35,11 +35,6 @@ declare -A A G # accept sub-case: accepted before EMFILE, intact answers
 
 tb_init fdlimits
 require_shim
-# Joins at once (no lazy-join delay): every connection then holds its extra
-# subflow's descriptors while the probe counts them, the case that needs
-# the most numbers, and whether joins finish before the short answers end
-# no longer depends on the machine's load.
-T_ENV+=(MPTCPSHIM_JOIN_DELAY=0)
 tb_setup 2
 SRV4=$S4
 

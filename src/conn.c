@@ -208,7 +208,7 @@ static void conn_free(struct mps_conn *c)
 	ev_timer_stop(c->loop, &c->park_timer);
 	mps_sf_unpark_all(c);
 	ev_timer_stop(c->loop, &c->watchdog);
-	ev_timer_stop(c->loop, &c->stale_tick);
+	mps_resil_stale_leave(c);
 	cc_free(c);
 	ev_timer_stop(c->loop, &c->gw_timer);
 	if (c->gw && c->role == MPS_SERVER && atomic_load(&c->sock->gw_ready) == 0) {
@@ -626,6 +626,7 @@ void mps_conn_atfork_child(void)
 {
 	g_parents_conns = g_conns;
 	g_conns = NULL;
+	mps_resil_atfork_child();
 	g_zombies = NULL;
 	memset(&g_reaper, 0, sizeof(g_reaper));
 	memset(&g_trim_timer, 0, sizeof(g_trim_timer));

@@ -238,7 +238,11 @@ struct mps_conn {
 	double last_progress;
 	double last_resend; /* data-level retransmission, at most once a second */
 	double peer_closed_at; /* when the peer last closed (FIN/RST) a subflow mid-stream */
-	ev_timer stale_tick; /* blackhole detection, while >= 2 subflows carry data */
+	/* Blackhole detection, while >= 2 subflows carry data: on the
+	 * process's stale tick list (resilience.c). */
+	uint8_t stale_on;
+	double stale_since; /* ev_now when it joined the list */
+	struct mps_conn *stale_next, *stale_prev;
 	struct mps_ccglue *ccg; /* coupled congestion control (src/ccglue.c); NULL: none yet */
 
 	/* Gateway (docs/DESIGN.md section 10).  Client: connect() goes
@@ -410,8 +414,15 @@ int mps_sf_flush(struct mps_conn *c, struct mps_subflow *sf);
 void mps_resil_outage_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 void mps_resil_rejoin_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 void mps_resil_outage_end(struct mps_conn *c);
+/* The stale tick (one per process) visits c while it has data outstanding:
+ * arm joins its list, leave quits it (c freed); suspend and resume take c
+ * off the list and back while a forked child may take it (handover.c);
+ * atfork_child forgets the parent's list. */
 void mps_resil_stale_arm(struct mps_conn *c);
-void mps_resil_stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents);
+void mps_resil_stale_leave(struct mps_conn *c);
+void mps_resil_stale_suspend(struct mps_conn *c);
+void mps_resil_stale_resume(struct mps_conn *c);
+void mps_resil_atfork_child(void);
 /* ccglue.c: coupled congestion control (MPTCPSHIM_CC, docs/DESIGN.md
  * "Coupled congestion control").  cc_tick feeds the TCP_INFO readings the
  * stale tick took (have[i]: ti[i] is subflow i's); cc_room is how many more

@@ -376,8 +376,6 @@ static void conn_init_watchers(struct mps_conn *c, struct mps_subflow *sf)
 	c->park_timer.data = c;
 	ev_init(&c->watchdog, mps_resil_watchdog_on_timer);
 	c->watchdog.data = c;
-	ev_init(&c->stale_tick, mps_resil_stale_on_tick);
-	c->stale_tick.data = c;
 	ev_init(&c->gw_timer, mps_gwconn_on_timer);
 	c->gw_timer.data = c;
 }

@@ -110,7 +110,6 @@ static int watchers(struct mps_conn *c, ev_watcher **w, uint8_t *io)
 	TM(&c->pm_timer);
 	TM(&c->park_timer);
 	TM(&c->watchdog);
-	TM(&c->stale_tick);
 	TM(&c->gw_timer);
 	for (i = 0; i < c->nsf; i++) {
 		IO(&c->sf[i]->rio);
@@ -170,6 +169,7 @@ static void suspend(struct mps_conn *c, struct ho_offer *o)
 			ev_timer_stop(c->loop, (ev_timer *)w[i]);
 	}
 	list_unlink(c);
+	mps_resil_stale_suspend(c);
 	mps_conn_hup_set(c, 0);
 	if (c->token_registered)
 		mps_token_del(c->local_token, c);
@@ -211,6 +211,7 @@ static void resume(struct mps_conn *c, struct ho_offer *o, struct ev_loop *loop)
 			ev_timer_start(loop, t);
 		}
 	}
+	mps_resil_stale_resume(c);
 }
 
 /* Let go of c without a wire action (its files stay open in the other

@@ -180,122 +180,252 @@ static double sf_thresh(const struct tcp_info *ti, double thresh)
 	return sf_lone(ti) || sf_held_local(ti) ? MPS_MAX(thresh, STALE_DELACK) : thresh;
 }
 
+/* ------------------------------------------------------------- the tick
+ * One timer per process, not one per connection: it visits only the
+ * connections with data outstanding (the list below, joined by
+ * mps_resil_stale_arm when mps_conn_push leaves data outstanding on two or
+ * more subflows, left once everything is data-ACKed and no subflow is
+ * stale), and stops when the list is empty.  An idle keep-alive connection
+ * costs nothing, and many busy ones cost one wakeup per tick instead of
+ * one each (500 connections' timers, each at its own phase, woke the loop
+ * up to 20,000 times a second). */
+static struct mps_conn *g_stale_list; /* linked by stale_next/stale_prev */
+static ev_timer g_stale_timer;
+
+static void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents);
+
+static void stale_link(struct mps_conn *c)
+{
+	c->stale_prev = NULL;
+	c->stale_next = g_stale_list;
+	if (g_stale_list)
+		g_stale_list->stale_prev = c;
+	g_stale_list = c;
+	if (!ev_cb(&g_stale_timer))
+		ev_timer_init(&g_stale_timer, stale_on_tick, STALE_TICK, STALE_TICK);
+	if (!ev_is_active(&g_stale_timer)) {
+		ev_timer_set(&g_stale_timer, STALE_TICK, STALE_TICK);
+		ev_timer_start(c->loop, &g_stale_timer);
+	}
+}
+
+static void stale_unlink(struct mps_conn *c)
+{
+	if (c->stale_prev)
+		c->stale_prev->stale_next = c->stale_next;
+	else if (g_stale_list == c)
+		g_stale_list = c->stale_next;
+	if (c->stale_next)
+		c->stale_next->stale_prev = c->stale_prev;
+	c->stale_next = c->stale_prev = NULL;
+}
+
 void mps_resil_stale_arm(struct mps_conn *c)
 {
 	int i;
 
-	if (!ev_is_active(&c->stale_tick) && c->nsf > 1 && c->rx_mode == RX_MP &&
-	    !mps_conn_closed(c)) {
-		/* The tick was off (nothing outstanding): the ages start now,
-		 * not at the last ACK before the idle spell. */
+	if (!c->stale_on && c->nsf > 1 && c->rx_mode == RX_MP && !mps_conn_closed(c)) {
+		/* It was off the list (nothing outstanding): the ages start
+		 * now, not at the last ACK before the idle spell. */
 		for (i = 0; i < c->nsf; i++)
 			c->sf[i]->acked_at = 0;
-		ev_timer_set(&c->stale_tick, STALE_TICK, STALE_TICK);
-		ev_timer_start(c->loop, &c->stale_tick);
+		c->stale_on = 1;
+		c->stale_since = ev_now(c->loop);
+		stale_link(c);
 	}
 }
 
-void mps_resil_stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+void mps_resil_stale_leave(struct mps_conn *c)
 {
-	struct mps_conn *c = w->data;
-	double now = ev_now(loop), thresh, newest = 0, moved = 0;
-	uint32_t max_rtt = 0, max_rto = 0;
-	int i, became = 0, busy = 0;
-	struct tcp_info ti[MPS_MAX_SUBFLOWS];
-	int have[MPS_MAX_SUBFLOWS], out[MPS_MAX_SUBFLOWS];
+	if (c->stale_on)
+		stale_unlink(c);
+	c->stale_on = 0;
+}
 
+void mps_resil_stale_suspend(struct mps_conn *c)
+{
+	if (c->stale_on)
+		stale_unlink(c); /* stale_on stays: resume links it again */
+}
+
+void mps_resil_stale_resume(struct mps_conn *c)
+{
+	if (c->stale_on)
+		stale_link(c);
+}
+
+void mps_resil_atfork_child(void)
+{
+	g_stale_list = NULL; /* the parent's connections (mps_conn_atfork_child) */
+	memset(&g_stale_timer, 0, sizeof(g_stale_timer));
+}
+
+/* One connection's subflows read at one tick (TCP_INFO), and what the
+ * readings say across them. */
+struct stale_view {
+	struct tcp_info ti[MPS_MAX_SUBFLOWS];
+	int have[MPS_MAX_SUBFLOWS]; /* ti[i] is subflow i's (an active one) */
+	int out[MPS_MAX_SUBFLOWS];  /* it has bytes in flight or unsent */
+	double newest;              /* the latest acked_at */
+	double moved;               /* the latest progress_at */
+	uint32_t max_rtt, max_rto;  /* the largest srtt, srtt + 4 x rttvar (us) */
+};
+
+/* What the scheduler reads from the tick's readings: the default
+ * scheduler's window check reads the rate from here (ecf refreshes it at
+ * each push).  The path's real rate: the last delivery-rate sample that
+ * was not app-limited (a path we starve or hold back samples low).  cwnd x
+ * MSS / srtt only until there is one: it overstates a paced path (bbr
+ * keeps twice its BDP as cwnd), and an overstated fast path makes the
+ * check wait where both paths would help. */
+static void sf_note_rates(struct mps_subflow *sf, const struct tcp_info *ti)
+{
+	sf->rtt_us = ti->tcpi_rtt;
+	if (ti->tcpi_delivery_rate && !ti->tcpi_delivery_rate_app_limited)
+		sf->bw = ti->tcpi_delivery_rate;
+	sf->rate = ti->tcpi_delivery_rate > sf->bw ? ti->tcpi_delivery_rate : sf->bw;
+	/* what a new chunk on it waits behind (kernel side) */
+	sf->inflight = ti->tcpi_unacked * ti->tcpi_snd_mss + ti->tcpi_notsent_bytes;
+	if (!sf->bw && ti->tcpi_rtt) {
+		uint64_t cw = (uint64_t)ti->tcpi_snd_cwnd * ti->tcpi_snd_mss * 1000000u / ti->tcpi_rtt;
+
+		if (cw > sf->rate)
+			sf->rate = cw;
+	}
+}
+
+/* Read every active subflow's TCP_INFO into v and move its ages: ACK
+ * progress (progress_at), and since when its oldest outstanding data has
+ * waited (acked_at). */
+static void stale_read(struct mps_conn *c, double now, struct stale_view *v)
+{
+	int i;
+
+	v->newest = v->moved = 0;
+	v->max_rtt = v->max_rto = 0;
 	for (i = 0; i < c->nsf; i++) {
 		struct mps_subflow *sf = c->sf[i];
-		socklen_t len = sizeof(ti[i]);
+		const struct tcp_info *ti = &v->ti[i];
+		socklen_t len = sizeof(v->ti[i]);
 
-		have[i] = sf->state == SF_ACTIVE && sf->fd >= 0 && !sf->wr_dead &&
-		          mps_real.getsockopt(sf->fd, IPPROTO_TCP, TCP_INFO, &ti[i], &len) == 0;
-		if (!have[i])
+		v->have[i] = sf->state == SF_ACTIVE && sf->fd >= 0 && !sf->wr_dead &&
+		             mps_real.getsockopt(sf->fd, IPPROTO_TCP, TCP_INFO, &v->ti[i], &len) == 0;
+		if (!v->have[i])
 			continue;
 		/* Bytes in flight, or unsent ones: a local drop (a firewall's
 		 * output hook, a dead link) keeps a segment out of flight. */
-		out[i] = ti[i].tcpi_unacked > 0 || ti[i].tcpi_notsent_bytes > 0;
-		if (ti[i].tcpi_bytes_acked != sf->acked_seen)
+		v->out[i] = ti->tcpi_unacked > 0 || ti->tcpi_notsent_bytes > 0;
+		if (ti->tcpi_bytes_acked != sf->acked_seen)
 			sf->progress_at = now;
-		if (ti[i].tcpi_bytes_acked != sf->acked_seen || sf->acked_at == 0 || !out[i])
+		if (ti->tcpi_bytes_acked != sf->acked_seen || sf->acked_at == 0 || !v->out[i])
 			sf->acked_at = now; /* progress, a fresh start, or nothing to wait for */
-		sf->acked_seen = ti[i].tcpi_bytes_acked;
-		if (out[i])
-			busy = 1;
-		if (sf->acked_at > newest)
-			newest = sf->acked_at;
-		if (sf->progress_at > moved)
-			moved = sf->progress_at;
-		if (ti[i].tcpi_rtt > max_rtt)
-			max_rtt = ti[i].tcpi_rtt;
-		if (ti[i].tcpi_rtt + 4 * ti[i].tcpi_rttvar > max_rto)
-			max_rto = ti[i].tcpi_rtt + 4 * ti[i].tcpi_rttvar;
-		sf->rtt_us = ti[i].tcpi_rtt;
-		/* The default scheduler's window check reads the rate from
-		 * here (ecf refreshes it at each push).  The path's real rate:
-		 * the last delivery-rate sample that was not app-limited (a
-		 * path we starve or hold back samples low).  cwnd x MSS / srtt
-		 * only until there is one: it overstates a paced path (bbr
-		 * keeps twice its BDP as cwnd), and an overstated fast path
-		 * makes the check wait where both paths would help. */
-		if (ti[i].tcpi_delivery_rate && !ti[i].tcpi_delivery_rate_app_limited)
-			sf->bw = ti[i].tcpi_delivery_rate;
-		sf->rate = ti[i].tcpi_delivery_rate > sf->bw ? ti[i].tcpi_delivery_rate : sf->bw;
-		/* what a new chunk on it waits behind (kernel side) */
-		sf->inflight = ti[i].tcpi_unacked * ti[i].tcpi_snd_mss + ti[i].tcpi_notsent_bytes;
-		if (!sf->bw && ti[i].tcpi_rtt) {
-			uint64_t cw = (uint64_t)ti[i].tcpi_snd_cwnd * ti[i].tcpi_snd_mss *
-			              1000000u / ti[i].tcpi_rtt;
-
-			if (cw > sf->rate)
-				sf->rate = cw;
-		}
+		sf->acked_seen = ti->tcpi_bytes_acked;
+		v->newest = MPS_MAX(v->newest, sf->acked_at);
+		v->moved = MPS_MAX(v->moved, sf->progress_at);
+		v->max_rtt = MPS_MAX(v->max_rtt, ti->tcpi_rtt);
+		v->max_rto = MPS_MAX(v->max_rto, ti->tcpi_rtt + 4 * ti->tcpi_rttvar);
+		sf_note_rates(sf, ti);
 	}
-	cc_tick(c, ti, have, now); /* coupled congestion control: the same readings */
-	thresh = MPS_MAX(MPS_MAX(3.0 * max_rtt, (double)max_rto) / 1e6, STALE_MIN);
+}
+
+/* Subflow i is stale now (the rules above the tick's constants). */
+static int sf_goes_stale(const struct mps_conn *c, const struct mps_subflow *sf,
+                         const struct stale_view *v, int i, double now, double thresh)
+{
+	double t = sf_thresh(&v->ti[i], thresh);
+
+	return !sf->stale && v->out[i] && now - sf->acked_at > t &&
+	       v->ti[i].tcpi_last_ack_recv > t * 1e3 && v->newest - sf->acked_at > t &&
+	       (!sf_lone(&v->ti[i]) || v->moved - sf->acked_at > t) && mps_sf_n_usable(c) > 1;
+}
+
+/* Flag the subflows that went stale (their data queued for reinjection)
+ * and clear those that recovered.  Returns how many went stale. */
+static int stale_judge(struct mps_conn *c, const struct stale_view *v, double now)
+{
+	double thresh = MPS_MAX(MPS_MAX(3.0 * v->max_rtt, (double)v->max_rto) / 1e6, STALE_MIN);
+	int i, became = 0;
+
 	for (i = 0; i < c->nsf; i++) {
 		struct mps_subflow *sf = c->sf[i];
+		const struct tcp_info *ti = &v->ti[i];
 
-		if (!have[i])
+		if (!v->have[i])
 			continue;
 		if (sf->stale && now - sf->acked_at < thresh) {
 			sf->stale = 0;
 			sf->ready = 1;
 			mps_dbg("conn %s: subflow %d recovered", c->peer_str, sf->id);
 			mps_sf_update_lowat(c);
-		} else if (!sf->stale && out[i] && now - sf->acked_at > sf_thresh(&ti[i], thresh) &&
-		           ti[i].tcpi_last_ack_recv > sf_thresh(&ti[i], thresh) * 1e3 &&
-		           newest - sf->acked_at > sf_thresh(&ti[i], thresh) &&
-		           (!sf_lone(&ti[i]) || moved - sf->acked_at > sf_thresh(&ti[i], thresh)) &&
-		           mps_sf_n_usable(c) > 1) {
+		} else if (sf_goes_stale(c, sf, v, i, now, thresh)) {
 			sf->stale = 1;
 			mps_stat(c, sf, MPS_MIB_STALE, 1);
-			became = 1;
+			became++;
 			reinject_sf(c, sf);
 			mps_log(sf->n_stale++ ? MPS_LOG_DEBUG : MPS_LOG_INFO,
 			        "conn %s: subflow %d stale (no ACK for %.0f ms while others "
 			        "progress; %u segments in flight, %u B unsent, peer window %u B, "
 			        "srtt %u us): data moved to the others",
-			        c->peer_str, sf->id, (now - sf->acked_at) * 1e3, ti[i].tcpi_unacked,
-			        ti[i].tcpi_notsent_bytes, ti[i].tcpi_snd_wnd, ti[i].tcpi_rtt);
+			        c->peer_str, sf->id, (now - sf->acked_at) * 1e3, ti->tcpi_unacked,
+			        ti->tcpi_notsent_bytes, ti->tcpi_snd_wnd, ti->tcpi_rtt);
 		}
 	}
-	if (became) {
+	return became;
+}
+
+/* Everything data-ACKed (our DATA_FIN too, once sent) and no stale
+ * subflow to watch recover: c leaves the tick's list without a reading
+ * (mps_conn_push brings it back).  What its subflows' kernels may still
+ * hold then is at most our data ACKs and duplicates: if a path ate those,
+ * the peer's data stays un-ACKed there and its own tick and watchdog
+ * resend it (a request/response connection used to pay two TCP_INFO
+ * calls 25 ms after each response only to learn it was idle). */
+static int stale_idle(const struct mps_conn *c)
+{
+	int i;
+
+	if (c->snd_una != c->snd_max || (mps_conn_fin_sent(c) && !mps_conn_fin_acked(c)))
+		return 0;
+	for (i = 0; i < c->nsf; i++)
+		if (c->sf[i]->stale)
+			return 0;
+	return 1;
+}
+
+/* One connection's turn at the tick. */
+static void stale_check(struct mps_conn *c, double now)
+{
+	struct stale_view v;
+
+	if (mps_conn_closed(c) || stale_idle(c)) {
+		mps_resil_stale_leave(c);
+		return;
+	}
+	/* The first reading half a tick after the data went out at least
+	 * (a tick on average, as with a timer per connection): a response
+	 * data-ACKed by then costs no reading at all. */
+	if (now - c->stale_since < STALE_TICK / 2)
+		return;
+	stale_read(c, now, &v);
+	cc_tick(c, v.ti, v.have, now); /* coupled congestion control: the same readings */
+	if (stale_judge(c, &v, now)) {
 		/* What the stale path holds was queued for reinjection. */
 		mps_conn_send_ack(c); /* ours may be stuck on the stale path too */
 		mps_conn_push(c);
 	}
-	if (!busy && !became && c->snd_una == c->snd_max &&
-	    (!mps_conn_fin_sent(c) || mps_conn_fin_acked(c))) {
-		int any_stale = 0;
+}
 
-		/* Idle at the data level too (TCP may have delivered bytes whose
-		 * data ACK is still on its way): mps_conn_push re-arms. */
-		for (i = 0; i < c->nsf; i++)
-			any_stale |= c->sf[i]->stale;
-		if (!any_stale)
-			ev_timer_stop(loop, w);
+static void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct mps_conn *c, *next;
+	double now = ev_now(loop);
+
+	for (c = g_stale_list; c; c = next) {
+		next = c->stale_next; /* c may leave the list (only c) */
+		stale_check(c, now);
 	}
+	if (!g_stale_list)
+		ev_timer_stop(loop, w);
 }
 
 /* Progress watchdog, every second: bytes outstanding and not a single one

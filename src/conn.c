@@ -39,6 +39,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "conn_api.h"
 #include "conn_int.h"
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/log.h"
@@ -118,6 +119,24 @@ static void reap(struct ev_loop *loop, ev_prepare *w, int revents)
 	if (freed_conn)
 		trim_soon(loop);
 }
+
+/* ------------------------------------------------------------- conn_api.h
+ * The narrow interface of the modules above the data path. */
+
+void mps_conn_kick(struct mps_conn *c) { mps_conn_push(c); }
+
+void mps_conn_sf_input(struct mps_conn *c, struct mps_subflow *sf) { mps_conn_rx_process(c, sf); }
+
+void mps_conn_path_back(struct mps_conn *c) { mps_resil_outage_end(c); }
+
+void mps_conn_path_gone(struct mps_conn *c, struct mps_subflow *sf, const char *why)
+{
+	mps_resil_drop_sf(c, sf, why);
+}
+
+struct mps_conn *mps_conn_first(void) { return g_conns; }
+
+struct mps_conn *mps_conn_next(const struct mps_conn *c) { return c->next; }
 
 void mps_conn_reaper_arm(struct ev_loop *loop)
 {

@@ -267,7 +267,14 @@ struct mps_conn {
  * uses, below (the rest stays static).  Shim thread only, all of it. */
 
 /* conn.c */
-extern struct mps_conn *g_conns;         /* every live connection */
+extern struct mps_conn *g_conns; /* every live connection: conn.c, connect.c, handover.c */
+/* The live connections, for the modules that visit them all (stat, set,
+ * steer, path events), which never walk g_conns themselves:
+ * for (c = mps_conn_first(); c; c = next) { next = mps_conn_next(c); ... }
+ * (a connection ended meanwhile stays listed until it is freed, after the
+ * callbacks: take next first only if the visit may free one). */
+struct mps_conn *mps_conn_first(void);
+struct mps_conn *mps_conn_next(const struct mps_conn *c);
 void mps_conn_reaper_arm(struct ev_loop *loop);
 void mps_conn_abort(struct mps_conn *c, uint32_t reason, int send_close, const char *why);
 void mps_conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const char *why,
@@ -315,15 +322,21 @@ void mps_dss_tx_sb_restart(struct mps_conn *c, uint64_t start);
 void mps_dss_tx_app_on_read(struct ev_loop *loop, ev_io *w, int revents);
 void mps_dss_tx_fin_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 
-/* dss_rx.c: the DSS receive side, data ACKs and the window we advertise. */
+/* dss_ack.c: the data ACKs and the window we advertise (below dss_tx and
+ * dss_rx: it calls neither). */
 void mps_conn_send_ack(struct mps_conn *c);
+/* The receive window we can advertise now. */
+uint32_t mps_dss_ack_adv_wnd(const struct mps_conn *c);
+/* Our ACK and window went out (in a frame): the timer stops. */
+void mps_dss_ack_note_sent(struct mps_conn *c);
+/* rcv_nxt moved or the window opened: ACK now, soon, or piggybacked. */
+void mps_dss_ack_update(struct mps_conn *c);
+void mps_dss_ack_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+void mps_dss_ack_wnd_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* dss_rx.c: the DSS receive side. */
 void mps_conn_rcv_fin_reached(struct mps_conn *c);
 void mps_conn_rx_process(struct mps_conn *c, struct mps_subflow *sf);
-/* The receive window we can advertise now. */
-uint32_t mps_dss_rx_adv_wnd(const struct mps_conn *c);
-void mps_dss_rx_note_ack_sent(struct mps_conn *c);
-void mps_dss_rx_ack_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
-void mps_dss_rx_wnd_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 void mps_dss_rx_app_on_write(struct ev_loop *loop, ev_io *w, int revents);
 /* Every app descriptor is closed (or errored). */
 void mps_dss_rx_app_hup(struct mps_conn *c);

@@ -356,9 +356,9 @@ static void conn_init_watchers(struct mps_conn *c, struct mps_subflow *sf)
 	c->app_w.data = c;
 	ev_io_init(&c->conn_w, conn_on_connected, sf->fd, EV_WRITE);
 	c->conn_w.data = c;
-	ev_init(&c->ack_timer, mps_dss_rx_ack_on_timer);
+	ev_init(&c->ack_timer, mps_dss_ack_on_timer);
 	c->ack_timer.data = c;
-	ev_init(&c->wnd_timer, mps_dss_rx_wnd_on_timer);
+	ev_init(&c->wnd_timer, mps_dss_ack_wnd_on_timer);
 	c->wnd_timer.data = c;
 	ev_init(&c->nego_timer, mps_mpcap_nego_on_timer);
 	c->nego_timer.data = c;

@@ -1,7 +1,8 @@
 /* dss_rx.c - the DSS receive side (RFC 8684 3.3): frames decoded from a
  * subflow's bytes, in-order payloads written to the app (reassembly and
- * the DATA_FIN rules are dss_rcv.c's, the out-of-order queue ofo.c's), the
- * data ACKs and the receive window we advertise, the app's end closing.
+ * the DATA_FIN rules are dss_rcv.c's, the out-of-order queue ofo.c's, the
+ * data ACKs and the window we advertise dss_ack.c's), the app's end
+ * closing.
  * Shim thread only.
  *
  * Data path: read into the subflow's buffer (subflow.c), decode frames in
@@ -23,163 +24,9 @@
 #include "mptcpshim/log.h"
 #include "mptcpshim/real.h"
 
-#define ACK_EVERY (64u * 1024u)     /* send a standalone ACK after this much */
-#define ACK_DELAY 0.002             /* ... or after this long, seconds */
 #define FIN_WAIT_TIMEOUT 60.0       /* app closed: wait this long for the peer's FIN */
 
-/* ------------------------------------------------------------ data ACKs and the window */
-
-/* Carry ack in the last queued frame that has not started on the wire,
- * if it is an ACK or a DATA frame with the ACK flag.  1 if done. */
-static int ack_piggyback(struct mps_subflow *sf, uint64_t ack, uint32_t wnd)
-{
-	struct mps_seg *last;
-
-	if (sf->nseg == 0 || (sf->nseg == 1 && sf->seg_done > 0))
-		return 0;
-	last = &sf->seg[sf->nseg - 1];
-	if (last->is_ack) {
-		mps_frame_put_ack(last->hdr, ack, wnd);
-		return 1;
-	}
-	if (last->hlen == MPS_DATA_HDR_LEN && last->hdr[0] == MPS_F_DATA &&
-	    (last->hdr[1] & MPS_DF_ACK)) {
-		mps_put64(last->hdr + 12, ack);
-		mps_put32(last->hdr + 20, wnd);
-		return 1;
-	}
-	return 0;
-}
-
-/* The receive window we can advertise now. */
-uint32_t mps_dss_rx_adv_wnd(const struct mps_conn *c)
-{
-	size_t held = (size_t)(c->rxq.end - c->rxq.una);
-
-	return held >= c->rcv_wnd_max ? 0 : (uint32_t)(c->rcv_wnd_max - held);
-}
-
 static int rxq_empty(const struct mps_conn *c) { return c->rxq.una == c->rxq.end; }
-
-void mps_dss_rx_note_ack_sent(struct mps_conn *c)
-{
-	c->ack_sent = c->rcv_nxt;
-	c->wnd_sent = mps_dss_rx_adv_wnd(c);
-	if (mps_dsn_lt(c->rcv_edge, c->ack_sent + c->wnd_sent))
-		c->rcv_edge = c->ack_sent + c->wnd_sent;
-	ev_timer_stop(c->loop, &c->ack_timer);
-}
-
-static struct mps_subflow *ack_subflow(struct mps_conn *c)
-{
-	if (c->ack_sf && mps_sf_usable(c->ack_sf))
-		return c->ack_sf;
-	return mps_sf_best_usable(c);
-}
-
-static void send_ack_on(struct mps_conn *c, struct mps_subflow *sf)
-{
-	uint8_t fr[MPS_ACK_LEN];
-
-	if (c->rx_mode != RX_MP || c->tx_mode != TX_MP || !sf)
-		return;
-	if (!ack_piggyback(sf, c->rcv_nxt, mps_dss_rx_adv_wnd(c))) {
-		mps_frame_put_ack(fr, c->rcv_nxt, mps_dss_rx_adv_wnd(c));
-		if (mps_sf_queue_ctl(sf, fr, sizeof(fr)) != 0) {
-			/* Queue full and nothing to ride on: try again soon. */
-			if (!ev_is_active(&c->ack_timer)) {
-				ev_timer_set(&c->ack_timer, ACK_DELAY, 0.);
-				ev_timer_start(c->loop, &c->ack_timer);
-			}
-			return;
-		}
-	}
-	mps_dss_rx_note_ack_sent(c);
-	mps_sf_flush(c, sf);
-}
-
-void mps_conn_send_ack(struct mps_conn *c) { send_ack_on(c, ack_subflow(c)); }
-
-void mps_dss_rx_ack_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct mps_conn *c = w->data;
-
-	if (c->ack_sent != c->rcv_nxt || c->wnd_sent != mps_dss_rx_adv_wnd(c))
-		mps_conn_send_ack(c);
-}
-
-/* The window update on every usable subflow (a write failure only marks
- * its subflow: the array does not change under the loop). */
-static void send_ack_all(struct mps_conn *c)
-{
-	int i;
-
-	for (i = 0; i < c->nsf && !mps_conn_closed(c); i++)
-		if (mps_sf_usable(c->sf[i]))
-			send_ack_on(c, c->sf[i]);
-}
-
-#define WND_RESEND_FIRST 0.5 /* seconds; doubles */
-#define WND_RESEND_MAX 8.0
-
-/* The peer may be blocked on our window: one lost update (on a path that
- * died silently: only the peer may know) would stall the connection for
- * good, as the sender has nothing outstanding to time out on.  So the
- * update goes on every subflow, and again while no new data arrives. */
-static void wnd_reopened(struct mps_conn *c)
-{
-	send_ack_all(c);
-	c->wnd_rcv_nxt = c->rcv_nxt;
-	c->wnd_backoff = WND_RESEND_FIRST;
-	ev_timer_set(&c->wnd_timer, c->wnd_backoff, 0.);
-	ev_timer_start(c->loop, &c->wnd_timer);
-}
-
-void mps_dss_rx_wnd_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct mps_conn *c = w->data;
-
-	(void)loop;
-	(void)revents;
-	/* data came (the update got through), the stream ended, or the
-	 * window closed again: nothing to repeat */
-	if (mps_conn_closed(c) || c->rx_mode != RX_MP || c->rcv_nxt != c->wnd_rcv_nxt || mps_conn_rcv_fin(c) ||
-	    mps_dss_rx_adv_wnd(c) < c->rcv_wnd_max / 4)
-		return;
-	send_ack_all(c);
-	c->wnd_backoff *= 2;
-	if (c->wnd_backoff <= WND_RESEND_MAX) {
-		ev_timer_set(&c->wnd_timer, c->wnd_backoff, 0.);
-		ev_timer_start(c->loop, &c->wnd_timer);
-	}
-}
-
-/* rcv_nxt moved: ACK now when much is unacknowledged or the stream ended,
- * else soon (piggybacked on data if any leaves first). */
-static void ack_update(struct mps_conn *c)
-{
-	uint32_t wnd = mps_dss_rx_adv_wnd(c);
-
-	if (c->rx_mode != RX_MP || mps_conn_closed(c))
-		return;
-	/* The window opened (the app drained rxq): tell the peer at once if
-	 * it grew by a quarter, as it may be waiting for exactly that. */
-	if (wnd > c->wnd_sent && wnd - c->wnd_sent >= c->rcv_wnd_max / 4) {
-		if (c->wnd_sent < c->rcv_wnd_max / 4)
-			wnd_reopened(c); /* it was nearly closed: the peer may be blocked */
-		else
-			mps_conn_send_ack(c);
-		return;
-	}
-	if (c->ack_sent == c->rcv_nxt)
-		return;
-	if (c->rcv_nxt - c->ack_sent >= ACK_EVERY || mps_conn_rcv_fin(c))
-		mps_conn_send_ack(c);
-	else if (!ev_is_active(&c->ack_timer)) {
-		ev_timer_set(&c->ack_timer, ACK_DELAY, 0.);
-		ev_timer_start(c->loop, &c->ack_timer);
-	}
-}
 
 /* ------------------------------------------------------------- receive
  * MP mode never stops reading its subflows: ACKs travel in-band behind
@@ -459,7 +306,7 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 	if (dup)
 		mps_conn_send_ack(c); /* at once, even if rcv_nxt did not move */
 	else
-		ack_update(c);
+		mps_dss_ack_update(c);
 	if (more && !mps_conn_closed(c) && !ev_is_active(&sf->rx_more)) {
 		ev_timer_set(&sf->rx_more, 0., 0.);
 		ev_timer_start(c->loop, &sf->rx_more);
@@ -551,7 +398,7 @@ void mps_dss_rx_app_on_write(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	ev_io_stop(loop, w);
 	fin_to_app(c);
-	ack_update(c); /* the window opened */
+	mps_dss_ack_update(c); /* the window opened */
 	mps_conn_check_done(c);
 }
 

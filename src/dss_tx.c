@@ -40,9 +40,9 @@ static size_t frame_data(struct mps_conn *c, struct mps_subflow *sf, uint64_t ds
 	s->payload = p;
 	s->plen = (uint32_t)len;
 	s->hlen = (uint8_t)mps_frame_put_data_hdr(s->hdr, ackf ? MPS_DF_ACK : 0, dsn, c->rcv_nxt,
-						  mps_dss_rx_adv_wnd(c), s->plen);
+						  mps_dss_ack_adv_wnd(c), s->plen);
 	if (ackf)
-		mps_dss_rx_note_ack_sent(c);
+		mps_dss_ack_note_sent(c);
 	sf->queued += s->hlen + len;
 	sf->tx_bytes += len;
 	mps_ranges_trim(&sf->sent, c->snd_una);
@@ -61,7 +61,7 @@ static int frame_fin(struct mps_conn *c, struct mps_subflow *sf)
 		return -1;
 	s->dsn = c->sb.end;
 	s->hlen = (uint8_t)mps_frame_put_data_hdr(s->hdr, MPS_DF_FIN | (ackf ? MPS_DF_ACK : 0),
-						  s->dsn, c->rcv_nxt, mps_dss_rx_adv_wnd(c), 0);
+						  s->dsn, c->rcv_nxt, mps_dss_ack_adv_wnd(c), 0);
 	sf->queued += s->hlen;
 	mps_dbg("conn %s: DATA_FIN%s on subflow %d", c->peer_str, mps_conn_fin_sent(c) ? " again" : "",
 		sf->id);
@@ -70,7 +70,7 @@ static int frame_fin(struct mps_conn *c, struct mps_subflow *sf)
 	c->fin_resend = 0;
 	c->fin_dsn = c->sb.end;
 	if (ackf)
-		mps_dss_rx_note_ack_sent(c);
+		mps_dss_ack_note_sent(c);
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "conn_api.h"
 #include "conn_int.h"
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/log.h"
@@ -354,7 +355,7 @@ void mps_path_client_join_ack(struct mps_conn *c, struct mps_subflow *sf)
 	sf->state = SF_ACTIVE;
 	sf->ready = 1;
 	ev_timer_stop(c->loop, &sf->jtimer);
-	mps_resil_outage_end(c);
+	mps_conn_path_back(c);
 	{
 		char l[64], r[64];
 
@@ -365,7 +366,7 @@ void mps_path_client_join_ack(struct mps_conn *c, struct mps_subflow *sf)
 	mps_stat(c, sf, MPS_MIB_SF_JOINED, 1);
 	mps_sf_update_lowat(c);
 	mps_sf_flush(c, sf);
-	mps_conn_rx_process(c, sf);
+	mps_conn_sf_input(c, sf);
 }
 
 void mps_path_sf_on_jtimer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -607,7 +608,7 @@ void mps_path_pm_on_remove_addr(struct mps_conn *c, uint8_t id)
 
 		/* The first subflow went to the address announced as id 0. */
 		if (sf->remote_id == id)
-			mps_resil_drop_sf(c, sf, "address withdrawn by the server");
+			mps_conn_path_gone(c, sf, "address withdrawn by the server");
 	}
 }
 
@@ -630,11 +631,11 @@ void mps_conn_attach_join(struct mps_conn *c, struct mps_subflow *sf)
 	mps_info("conn %s: subflow %d from %s joined", c->peer_str, sf->id,
 	         mps_addr_str(&sf->remote, r, sizeof(r)));
 	mps_stat(c, sf, MPS_MIB_SF_JOINED, 1);
-	mps_resil_outage_end(c);
+	mps_conn_path_back(c);
 	mps_sf_update_lowat(c);
-	mps_conn_rx_process(c, sf);
+	mps_conn_sf_input(c, sf);
 	if (!mps_conn_closed(c))
-		mps_conn_push(c);
+		mps_conn_kick(c);
 }
 
 /* ------------------------------------------------------------- path events
@@ -665,7 +666,7 @@ static void drop_matching(struct mps_conn *c, int family, const uint8_t *addr, u
 		int match = addr ? local_is(sf, family, addr) : (ifindex && sf->ifindex == ifindex);
 
 		if (match)
-			mps_resil_drop_sf(c, sf, why);
+			mps_conn_path_gone(c, sf, why);
 	}
 }
 
@@ -734,8 +735,8 @@ void mps_conn_on_addr_event(int family, const uint8_t *addr, unsigned ifindex, i
 	struct mps_conn *c, *next;
 
 	g_la_gen++;
-	for (c = g_conns; c; c = next) {
-		next = c->next;
+	for (c = mps_conn_first(); c; c = next) {
+		next = mps_conn_next(c);
 		if (mps_conn_closed(c) || c->rx_mode != RX_MP)
 			continue;
 		if (!added)
@@ -747,7 +748,7 @@ void mps_conn_on_addr_event(int family, const uint8_t *addr, unsigned ifindex, i
 		else if (added && c->pm_gate != 1) /* waiting: its timer fills */
 			mps_path_pm_fill(c);
 		if (!mps_conn_closed(c))
-			mps_conn_push(c);
+			mps_conn_kick(c);
 	}
 }
 
@@ -776,8 +777,8 @@ void mps_conn_on_link_event(unsigned ifindex, int up)
 
 	mps_stat_path(ifindex, up);
 	g_la_gen++;
-	for (c = g_conns; c; c = next) {
-		next = c->next;
+	for (c = mps_conn_first(); c; c = next) {
+		next = mps_conn_next(c);
 		if (mps_conn_closed(c) || c->rx_mode != RX_MP)
 			continue;
 		if (!up)
@@ -787,6 +788,6 @@ void mps_conn_on_link_event(unsigned ifindex, int up)
 			mps_path_pm_fill(c);
 		}
 		if (!mps_conn_closed(c))
-			mps_conn_push(c);
+			mps_conn_kick(c);
 	}
 }

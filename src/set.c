@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conn_api.h"
 #include "conn_int.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/frame.h"
@@ -87,8 +88,8 @@ int mps_set_scheduler(const char *name)
 	if (!ops)
 		return -EINVAL;
 	snprintf(g_sched, sizeof(g_sched), "%s", ops->name);
-	for (c = g_conns; c; c = next) {
-		next = c->next;
+	for (c = mps_conn_first(); c; c = next) {
+		next = mps_conn_next(c);
 		if (mps_conn_closed(c) || c->sched.ops == ops)
 			continue;
 		c->sched.ops = ops;
@@ -100,7 +101,7 @@ int mps_set_scheduler(const char *name)
 		n++;
 		set_event(c, NULL, "scheduler", ops->name);
 		if (c->tx_mode == TX_MP)
-			mps_conn_push(c);
+			mps_conn_kick(c);
 	}
 	mps_info("set: scheduler %s (%d connection(s))", ops->name, n);
 	return n;
@@ -118,8 +119,8 @@ int mps_set_backup(const char *ifname, int on)
 	if (k < 0)
 		return -ENOSPC;
 	g_if[k].backup = on;
-	for (c = g_conns; c; c = next) {
-		next = c->next;
+	for (c = mps_conn_first(); c; c = next) {
+		next = mps_conn_next(c);
 		if (mps_conn_closed(c) || c->rx_mode != RX_MP)
 			continue;
 		for (i = 0; i < c->nsf; i++) {
@@ -135,7 +136,7 @@ int mps_set_backup(const char *ifname, int on)
 			n++;
 			set_event(c, sf, "backup", on ? "on" : "off");
 		}
-		mps_conn_push(c);
+		mps_conn_kick(c);
 	}
 	mps_info("set: interface %s backup %s (%d subflow(s))", ifname, on ? "on" : "off", n);
 	return n;
@@ -152,8 +153,8 @@ int mps_set_interface(const char *ifname, int on)
 	k = ov_find(ifname, !on);
 	if (k >= 0)
 		g_if[k].off = !on;
-	for (c = g_conns; c; c = next) {
-		next = c->next;
+	for (c = mps_conn_first(); c; c = next) {
+		next = mps_conn_next(c);
 		if (mps_conn_closed(c) || c->rx_mode != RX_MP)
 			continue;
 		if (on) {
@@ -170,11 +171,11 @@ int mps_set_interface(const char *ifname, int on)
 				if (mps_sf_usable(sf) && mps_sf_n_usable(c) <= 1)
 					continue;
 				set_event(c, sf, "interface", "off");
-				mps_resil_drop_sf(c, sf, "interface turned off (mptcpshim set)");
+				mps_conn_path_gone(c, sf, "interface turned off (mptcpshim set)");
 				n++;
 			}
 		if (!mps_conn_closed(c))
-			mps_conn_push(c);
+			mps_conn_kick(c);
 	}
 	mps_info("set: interface %s %s (%d subflow(s) closed)", ifname, on ? "on" : "off", n);
 	return n;

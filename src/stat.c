@@ -284,7 +284,7 @@ void mps_stat_dump(struct mps_obuf *out)
 	int i;
 
 	proc_line(out);
-	for (c = g_conns; c && !out->full; c = c->next) {
+	for (c = mps_conn_first(); c && !out->full; c = mps_conn_next(c)) {
 		char ep[96], ew[96], gw[64], egw[96], dst[300], edst[600];
 
 		if (!now)

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conn_api.h"
 #include "conn_int.h"
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/fdtab.h"
@@ -234,13 +235,13 @@ static void reapply(struct ev_loop *loop, void *arg)
 
 	(void)loop;
 	free(arg);
-	for (c = g_conns; c; c = next) {
+	for (c = mps_conn_first(); c; c = next) {
 		const struct mps_sched_ops *old = c->sched.ops;
 		struct mps_config tmp;
 		const struct mps_config *cfg;
 		int i;
 
-		next = c->next;
+		next = mps_conn_next(c);
 		if (mps_conn_closed(c))
 			continue;
 		c->sched.ops = mps_sched_find(mps_config()->scheduler);
@@ -284,7 +285,7 @@ static void reapply(struct ev_loop *loop, void *arg)
 		if (c->role == MPS_CLIENT)
 			mps_path_pm_fill(c); /* new interfaces or subflows per path */
 		if (!mps_conn_closed(c))
-			mps_conn_push(c);
+			mps_conn_kick(c);
 	}
 }
 

@@ -2,11 +2,13 @@
  *
  * The client's path manager (mps_path_pm_fill: which subflows to open, from which
  * local address to which announced one) and the join handshake of the
- * subflows it opens; the server's address announcements (ADD_ADDR,
- * REMOVE_ADDR) and the attaching of verified joins; path events from
- * netmon.c (addresses and links coming and going).  The address policy
- * itself (which local addresses count) is pm.c's.  Functions used by the
- * other engine files are declared in conn_int.h. */
+ * subflows it opens; the attaching of verified joins; path events from
+ * netmon.c (addresses and links coming and going).  ADD_ADDR and
+ * REMOVE_ADDR (the server's announcements, the client's record of them)
+ * are pm_addr.c's, the address policy itself (which local addresses count)
+ * pm.c's.  It asks the connection through conn_api.h.  Functions used by
+ * the other engine files are declared in conn_int.h, those it shares with
+ * pm_addr.c in path_int.h. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -20,6 +22,7 @@
 
 #include "conn_api.h"
 #include "conn_int.h"
+#include "path_int.h"
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/pm.h"
@@ -29,7 +32,7 @@
 
 /* ------------------------------------------------------------- addresses */
 
-static int same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+int mps_path_same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
 	if (a->ss_family != b->ss_family)
 		return 0;
@@ -59,7 +62,7 @@ void mps_unmap_v4(struct sockaddr_storage *ss)
 	}
 }
 
-static int addr_is_loopback(const struct sockaddr_storage *ss)
+int mps_path_is_loopback(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET)
 		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
@@ -98,7 +101,7 @@ unsigned mps_path_ifindex_of(const struct sockaddr_storage *ss)
 	mps_unmap_v4(&a);
 	for (k = 0; k < IFX_CACHE; k++)
 		if (g_ifx[k].at_us && g_ifx[k].gen == g_la_gen && now - g_ifx[k].at_us < 500000u &&
-		    same_addr(&g_ifx[k].a, &a))
+		    mps_path_same_addr(&g_ifx[k].a, &a))
 			return g_ifx[k].idx;
 	idx = ifindex_lookup(&a);
 	k = g_ifx_next++ % IFX_CACHE;
@@ -129,7 +132,7 @@ static unsigned ifindex_lookup(const struct sockaddr_storage *ssp)
 		memcpy(&b, i->ifa_addr,
 		       a.ss_family == AF_INET ? sizeof(struct sockaddr_in) :
 		                                sizeof(struct sockaddr_in6));
-		if (same_addr(&a, &b))
+		if (mps_path_same_addr(&a, &b))
 			idx = if_nametoindex(i->ifa_name);
 	}
 	freeifaddrs(ifs);
@@ -146,36 +149,6 @@ static uint32_t random32(void)
 	return (uint32_t)k;
 }
 
-/* ------------------------------------------------------------- announcements (server) */
-
-static void addr_to_ss(const struct mps_addr *a, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	ss->ss_family = a->family;
-	if (a->family == AF_INET) {
-		memcpy(&((struct sockaddr_in *)ss)->sin_addr, a->addr, 4);
-		((struct sockaddr_in *)ss)->sin_port = htons(a->port);
-	} else {
-		memcpy(&((struct sockaddr_in6 *)ss)->sin6_addr, a->addr, 16);
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(a->port);
-	}
-}
-
-static void note_announced(struct mps_conn *c, const struct mps_addr *a)
-{
-	int i;
-
-	for (i = 0; i < MPS_MAX_REMOTE; i++)
-		if (!c->remotes[i].valid) {
-			c->remotes[i].valid = 1;
-			c->remotes[i].id = a->addr_id;
-			addr_to_ss(a, &c->remotes[i].addr);
-			return;
-		}
-}
-
-/* Server: announce where clients may join: the address they reached (with
- * our join port) and the others MPTCPSHIM_ADVERTISE allows. */
 /* The usable local addresses, cached (issue 15): getifaddrs is a
  * netlink dump (two requests, a socket, and the lock that keeps the app's
  * socket() off our transient numbers), once per connection on the server
@@ -196,7 +169,7 @@ static unsigned g_la_gen;
 
 static int g_pm_first; /* mps_path_pm_fill runs from mps_path_pm_on_timer */
 
-static int local_addrs_cached(struct mps_conn *c, const struct mps_config *cfg, int family,
+int mps_path_local_addrs(struct mps_conn *c, const struct mps_config *cfg, int family,
                               int loop_scope, struct mps_local_addr *out, int max)
 {
 	struct la_cache *e = &g_la_cache[(family == AF_INET6) * 2 + !!loop_scope];
@@ -215,52 +188,6 @@ static int local_addrs_cached(struct mps_conn *c, const struct mps_config *cfg, 
 		max = e->n;
 	memcpy(out, e->la, (size_t)max * sizeof(*out));
 	return max;
-}
-
-void mps_path_server_advertise(struct mps_conn *c, struct mps_subflow *sf)
-{
-	struct mps_config cfg_tmp;
-	const struct mps_config *cfg = steer_cfg(c, &cfg_tmp);
-	struct sockaddr_storage primary = sf->local;
-	struct mps_local_addr la[16];
-	struct mps_addr a;
-	uint8_t fr[MPS_ADD_ADDR_MAX_LEN], pa[16];
-	uint16_t port;
-	int n, i, fam, loop_scope;
-	uint8_t id = 1;
-
-	mps_unmap_v4(&primary);
-	fam = primary.ss_family;
-	port = mps_join_port(c->loop, fam);
-	if (port == 0) {
-		mps_warn("conn %s: no join listener: the connection stays on one subflow",
-		         c->peer_str);
-		return;
-	}
-	memset(&a, 0, sizeof(a));
-	a.family = (uint8_t)fam;
-	a.port = port;
-	if (fam == AF_INET)
-		memcpy(a.addr, &((struct sockaddr_in *)&primary)->sin_addr, 4);
-	else
-		memcpy(a.addr, &((struct sockaddr_in6 *)&primary)->sin6_addr, 16);
-	a.addr_id = 0;
-	mps_sf_queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a));
-	note_announced(c, &a);
-	loop_scope = addr_is_loopback(&primary);
-	n = local_addrs_cached(c, cfg, fam, loop_scope, la, (int)MPS_ARRAY_SIZE(la));
-	memcpy(pa, a.addr, sizeof(pa));
-	for (i = 0; i < n && id < MPS_MAX_REMOTE; i++) {
-		if (!memcmp(la[i].addr, pa, fam == AF_INET ? 4 : 16))
-			continue; /* the primary, announced above */
-		if (!mps_pm_advertised(cfg, la[i].ifname, fam, la[i].addr))
-			continue;
-		a.addr_id = id++;
-		memcpy(a.addr, la[i].addr, 16);
-		mps_sf_queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a));
-		note_announced(c, &a);
-	}
-	c->next_addr_id = id;
 }
 
 /* ------------------------------------------------------------- joins (client) */
@@ -465,10 +392,10 @@ void mps_path_pm_fill(struct mps_conn *c)
 	/* the lazy first run reads the cache (a burst of new connections);
 	 * rejoins and path events read the interfaces as they are now */
 	if (g_pm_first)
-		nl = local_addrs_cached(c, cfg, fam, addr_is_loopback(&peer), la,
+		nl = mps_path_local_addrs(c, cfg, fam, mps_path_is_loopback(&peer), la,
 		                        (int)MPS_ARRAY_SIZE(la));
 	else
-		nl = mps_pm_local_addrs(cfg, fam, addr_is_loopback(&peer), la,
+		nl = mps_pm_local_addrs(cfg, fam, mps_path_is_loopback(&peer), la,
 		                        (int)MPS_ARRAY_SIZE(la));
 	memset(raddr, 0, sizeof(raddr));
 	for (j = 0; j < MPS_MAX_REMOTE; j++) {
@@ -503,7 +430,7 @@ void mps_path_pm_fill(struct mps_conn *c)
 
 				mps_unmap_v4(&sl);
 				mps_unmap_v4(&sr);
-				if (same_addr(&sl, &l) && same_addr(&sr, &r->addr))
+				if (mps_path_same_addr(&sl, &l) && mps_path_same_addr(&sr, &r->addr))
 					have++;
 			}
 			while (have < cfg->subflows_per_path &&
@@ -517,41 +444,10 @@ void mps_path_pm_fill(struct mps_conn *c)
 	}
 }
 
-void mps_path_pm_on_add_addr(struct mps_conn *c, const struct mps_addr *a)
+/* The server announced an address (pm_addr.c recorded it): the client's
+ * path manager runs soon. */
+void mps_path_pm_announced(struct mps_conn *c)
 {
-	struct mps_remote *r = NULL;
-	int i;
-
-	for (i = 0; i < MPS_MAX_REMOTE; i++)
-		if (c->remotes[i].valid && c->remotes[i].id == a->addr_id)
-			r = &c->remotes[i];
-	for (i = 0; !r && i < MPS_MAX_REMOTE; i++)
-		if (!c->remotes[i].valid)
-			r = &c->remotes[i];
-	if (!r)
-		return;
-	memset(r, 0, sizeof(*r));
-	r->id = a->addr_id;
-	r->valid = 1;
-	r->addr.ss_family = a->family;
-	if (a->family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&r->addr;
-
-		memcpy(&in->sin_addr, a->addr, 4);
-		in->sin_port = htons(a->port);
-	} else {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&r->addr;
-
-		memcpy(&in6->sin6_addr, a->addr, 16);
-		in6->sin6_port = htons(a->port);
-	}
-	mps_unmap_v4(&r->addr);
-	{
-		char s[64];
-
-		mps_dbg("conn %s: server announced %s (id %u)", c->peer_str,
-		        mps_addr_str(&r->addr, s, sizeof(s)), a->addr_id);
-	}
 	/* The server announces its addresses together: pair with all of them
 	 * (mps_pm_pair looks at the whole list), not one at a time.  Lazy
 	 * joins (issue 15): the first time, only once the connection has
@@ -594,22 +490,6 @@ void mps_path_pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	g_pm_first = 1;
 	mps_path_pm_fill(c);
 	g_pm_first = 0;
-}
-
-void mps_path_pm_on_remove_addr(struct mps_conn *c, uint8_t id)
-{
-	int i;
-
-	for (i = 0; i < MPS_MAX_REMOTE; i++)
-		if (c->remotes[i].valid && c->remotes[i].id == id)
-			c->remotes[i].valid = 0;
-	for (i = c->nsf - 1; i >= 0 && !mps_conn_closed(c); i--) {
-		struct mps_subflow *sf = c->sf[i];
-
-		/* The first subflow went to the address announced as id 0. */
-		if (sf->remote_id == id)
-			mps_conn_path_gone(c, sf, "address withdrawn by the server");
-	}
 }
 
 /* ------------------------------------------------------------- joins (server) */
@@ -670,66 +550,6 @@ static void drop_matching(struct mps_conn *c, int family, const uint8_t *addr, u
 	}
 }
 
-static void server_addr_event(struct mps_conn *c, int family, const uint8_t *addr, int added)
-{
-	struct mps_config cfg_tmp;
-	const struct mps_config *cfg = steer_cfg(c, &cfg_tmp);
-	struct mps_subflow *sf = mps_sf_best_usable(c);
-	struct sockaddr_storage ss;
-	struct mps_addr a;
-	uint8_t fr[MPS_ADD_ADDR_MAX_LEN];
-	char ifname[IF_NAMESIZE];
-	int i;
-
-	if (!sf)
-		return;
-	memset(&ss, 0, sizeof(ss));
-	ss.ss_family = (sa_family_t)family;
-	memcpy(family == AF_INET ? (void *)&((struct sockaddr_in *)&ss)->sin_addr :
-	                           (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr,
-	       addr, family == AF_INET ? 4 : 16);
-	for (i = 0; i < MPS_MAX_REMOTE; i++) {
-		struct mps_remote *r = &c->remotes[i];
-
-		if (!r->valid || !same_addr(&r->addr, &ss))
-			continue;
-		if (!added) {
-			/* Withdraw it: clients stop using it at once. */
-			mps_sf_queue_ctl(sf, fr, mps_frame_put_remove_addr(fr, r->id));
-			r->valid = 0;
-			mps_info("conn %s: address id %u withdrawn", c->peer_str, r->id);
-		}
-		return; /* already announced */
-	}
-	if (!added || c->next_addr_id >= 255)
-		return;
-	{
-		struct sockaddr_storage first = c->sf[0]->local;
-		unsigned idx = mps_path_ifindex_of(&ss);
-		int named;
-
-		mps_alloc_shim(1); /* libc's socket: see mps_pm_local_addrs */
-		named = idx && if_indextoname(idx, ifname);
-		mps_alloc_shim(0);
-		mps_unmap_v4(&first);
-		if (first.ss_family != family ||
-		    addr_is_loopback(&first) != addr_is_loopback(&ss) || !named ||
-		    !mps_pm_usable(cfg, ifname, IFF_UP | IFF_RUNNING, family, addr, family,
-		                   addr_is_loopback(&ss)) ||
-		    !mps_pm_advertised(cfg, ifname, family, addr))
-			return;
-	}
-	memset(&a, 0, sizeof(a));
-	a.family = (uint8_t)family;
-	a.port = mps_join_port(c->loop, family);
-	if (!a.port)
-		return;
-	a.addr_id = c->next_addr_id++;
-	memcpy(a.addr, addr, family == AF_INET ? 4 : 16);
-	if (mps_sf_queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a)) == 0)
-		note_announced(c, &a);
-}
-
 void mps_conn_on_addr_event(int family, const uint8_t *addr, unsigned ifindex, int added)
 {
 	struct mps_conn *c, *next;
@@ -744,7 +564,7 @@ void mps_conn_on_addr_event(int family, const uint8_t *addr, unsigned ifindex, i
 		if (mps_conn_closed(c))
 			continue;
 		if (c->role == MPS_SERVER)
-			server_addr_event(c, family, addr, added);
+			mps_path_server_addr_event(c, family, addr, added);
 		else if (added && c->pm_gate != 1) /* waiting: its timer fills */
 			mps_path_pm_fill(c);
 		if (!mps_conn_closed(c))

@@ -643,7 +643,7 @@ static size_t cwnd_of(const struct ssock *s)
 	const struct sim_path *p = &g_path[s->path];
 	double bdp = p->cfg.rate * 2 * (p->cfg.delay + p->cfg.jitter);
 
-	return (size_t)fmax(4.0 * CHUNK, fmin(2 * bdp, 8.0 * 1024 * 1024));
+	return (size_t)fmax(4.0 * CHUNK, fmin(2 * bdp, 8.0 * 1024 * 1024)) + p->cfg.queue;
 }
 
 static void enqueue(struct ssock *s, const uint8_t *data, uint32_t len, int fin)
@@ -681,12 +681,15 @@ static void enqueue(struct ssock *s, const uint8_t *data, uint32_t len, int fin)
 /* What the engine wrote on s, into the path as far as the window allows. */
 static int take(struct ssock *s)
 {
-	uint8_t buf[CHUNK];
+	static uint8_t buf[1u << 20];
+	size_t seg = g_path[s->path].cfg.seg ? g_path[s->path].cfg.seg : CHUNK;
 	int moved = 0;
 
+	if (seg > sizeof(buf))
+		seg = sizeof(buf);
 	while (!s->fin_read && s->sent - s->acked < cwnd_of(s)) {
 		size_t room = cwnd_of(s) - (size_t)(s->sent - s->acked);
-		ssize_t r = g_libc.read(s->hfd, buf, room < sizeof(buf) ? room : sizeof(buf));
+		ssize_t r = g_libc.read(s->hfd, buf, room < seg ? room : seg);
 
 		if (r > 0) {
 			enqueue(s, buf, (uint32_t)r, 0);
@@ -863,6 +866,21 @@ static int pump_net(void)
 	return moved;
 }
 
+void sim_path_reset(int p)
+{
+	int i;
+
+	for (i = 0; i < SIM_MAXSOCK; i++) {
+		struct ssock *s = &g_sock[i];
+
+		if (s->used && s->connected && s->path == p) {
+			trace("path %d: subflow reset", p);
+			reset_peer(s);
+			sock_close(s);
+		}
+	}
+}
+
 int sim_live_subflows(int p)
 {
 	int i, n = 0;
@@ -930,6 +948,9 @@ static int pump_app(struct sim_app *a)
 				a->rx_bad = 1;
 				a->rx_bad_at = a->rx_done + (uint64_t)k;
 			}
+		if (a->rx_done && g_now - a->rx_at > a->rx_gap)
+			a->rx_gap = g_now - a->rx_at; /* the longest wait between two reads */
+		a->rx_at = g_now;
 		a->rx_done += (uint64_t)r;
 		moved = 1;
 	}

@@ -46,8 +46,11 @@ enum sim_state {
 struct sim_path_cfg {
 	double rate;   /* bytes per second, each way */
 	double delay;  /* one-way, seconds */
-	double loss;   /* probability that a 16 KiB chunk needs a retransmission */
+	double loss;   /* probability that a segment (seg) needs a retransmission */
 	double jitter; /* extra one-way delay, uniform in [0, jitter) seconds */
+	size_t queue;  /* bytes the bottleneck queues beyond two BDPs (bufferbloat) */
+	size_t seg;    /* bytes moved and acknowledged at once (0: 16 KiB); larger
+			  for a path that aggregates (wifi, cable): sparser ACKs */
 };
 
 /* One end of the application: a socketpair end the test reads and writes,
@@ -58,7 +61,8 @@ struct sim_app {
 	uint64_t tx_total, tx_done; /* bytes to write, written */
 	int tx_close;               /* once written: 1 shutdown(SHUT_WR), 2 close() */
 	int tx_closed;
-	uint64_t rx_done; /* bytes read, each checked */
+	uint64_t rx_done;     /* bytes read, each checked */
+	double rx_at, rx_gap; /* the last read; the longest wait between two (virtual s) */
 	int rx_eof, rx_err, rx_bad;
 	uint64_t rx_bad_at;
 	int no_read; /* the app does not read (a window fills) */
@@ -71,8 +75,13 @@ void sim_init(uint64_t seed);
 uint64_t sim_seed(void);
 double sim_now(void);
 void sim_path(int i, const struct sim_path_cfg *cfg);
-/* notify: for SIM_DOWN/SIM_UP, the client hears a link event. */
+/* Going down or coming back from down, the client hears a link event
+ * (its interface for path i); a blackhole is silent. */
 void sim_path_state(int i, enum sim_state st);
+
+/* Every subflow over path i ends at once, as with a reset on both sides
+ * (each engine reads EOF); the path's state is left as it is. */
+void sim_path_reset(int i);
 
 /* A connection: the client connects from c0 over path 0, the server
  * accepts; cli and srv are the two apps (their streams set by the

@@ -436,7 +436,7 @@ static int connect_prologue(int fd, const char *instead, struct connect_pre *p)
  * blocking connect waits for it here, a non-blocking one says EINPROGRESS
  * and the outcome comes as writability and SO_ERROR. */
 static int gw_connect(int fd, const struct sockaddr *sa, socklen_t len,
-		      const struct mps_gwdest *dest)
+		      const struct mps_gwdest *dest, uint32_t want)
 {
 	struct connect_pre p;
 	struct mps_sock *s;
@@ -456,7 +456,7 @@ static int gw_connect(int fd, const struct sockaddr *sa, socklen_t len,
 				       .nonblock = flags & O_NONBLOCK, .cloexec = p.fdflags & FD_CLOEXEC,
 				       .peer = sa, .peer_len = len, .bound = p.bound,
 				       .local = &p.local, .local_len = p.local_len, .known_shim = 1,
-				       .gw = 1, .gw_dest = dest, .opt_want = MPS_OPTSEEN_ALL};
+				       .gw = 1, .gw_dest = dest, .opt_want = want};
 
 		err = mps_ix_adopt(fd, &aa, &app);
 	}
@@ -490,6 +490,7 @@ int mps_gw_connect_dest(int fd, const struct mps_gwdest *dest)
 	struct mps_gwdest dd = *dest, *d = &dd;
 	struct mps_sock *s;
 	int dom = 0, st;
+	uint32_t want;
 
 	if (d->type != MPS_GWT_DEST_NAME || d->port == 0 ||
 	    !mps_gwdest_name_ok(d->name, d->name_len)) {
@@ -514,6 +515,8 @@ int mps_gw_connect_dest(int fd, const struct mps_gwdest *dest)
 		errno = EISCONN;
 		return -1;
 	}
+	/* which options the app may have set (all when unknown), as connect() */
+	mps_opts_known(fd, &want);
 	/* The peer as getpeername() names it: the unspecified address and
 	 * the destination's port (only the gateway learns the address). */
 	memset(&ss, 0, sizeof(ss));
@@ -522,14 +525,14 @@ int mps_gw_connect_dest(int fd, const struct mps_gwdest *dest)
 
 		in->sin_family = AF_INET;
 		in->sin_port = htons(d->port);
-		return gw_connect(fd, (struct sockaddr *)in, sizeof(*in), d);
+		return gw_connect(fd, (struct sockaddr *)in, sizeof(*in), d, want);
 	}
 	{
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
 
 		in6->sin6_family = AF_INET6;
 		in6->sin6_port = htons(d->port);
-		return gw_connect(fd, (struct sockaddr *)in6, sizeof(*in6), d);
+		return gw_connect(fd, (struct sockaddr *)in6, sizeof(*in6), d, want);
 	}
 }
 
@@ -610,7 +613,7 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		int pol = mps_steer_gateway(sa);
 
 		if (pol > 0 || (pol < 0 && mps_gw_route(sa)))
-			return gw_connect(fd, sa, len, NULL);
+			return gw_connect(fd, sa, len, NULL, want);
 	}
 	cfg = mps_config();
 	if (!mps_config_peer_allowed(cfg, sa))

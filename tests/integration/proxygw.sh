@@ -52,8 +52,11 @@ require_shim
 shim_enabled || skip "the gateway and the proxy's gateway upstream run only under the library (NOSHIM set)"
 command -v curl >/dev/null || fail "curl not installed"
 # gwlib.sh's testbed: two client paths to the gateway, $NS_P behind it,
-# alice's key
-gw_testbed
+# alice's key.  Paths shaped to 100 Mbit/s each, as gwssh.sh's: unshaped,
+# 16 MiB went in well under a second and, on a loaded machine, one path
+# carried it nearly alone before the join came (path 2 0.5-0.9 MiB in 3
+# of 15 runs, with or without the relay's TCP_NODELAY)
+gw_testbed 100,100
 # the control sockets of this test's processes only (the suite runs
 # other tests, as root too, beside this one)
 XDG=$D/xdg

@@ -67,6 +67,7 @@ struct ho_offer {
 
 atomic_int mps_handover_pending;
 atomic_int mps_handover_epfd = -1;
+atomic_int mps_handover_adopter;
 __thread int mps_handover_off;
 
 /* g_lock guards the lists.  The prepare handler holds it across the fork
@@ -747,6 +748,7 @@ static void child_touch(int fd)
 			atomic_fetch_sub(&mps_handover_pending, 1);
 			if (child_decide(o)) {
 				atomic_store(&o->c->sock->remote, 0);
+				atomic_store(&mps_handover_adopter, (int)getpid());
 				o->cmd.fn = adopt_on_thread;
 				o->cmd.arg = o;
 				if (mps_loop_submit(&o->cmd) != 0)

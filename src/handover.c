@@ -400,13 +400,15 @@ int mps_handover_defer_join(struct ev_loop *loop, struct mps_subflow *sf, uint32
 
 	if (!atomic_load(&mps_handover_pending))
 		return 0;
-	/* A fork in progress holds the lock while it waits for this thread
-	 * to park: nothing is offered yet, the join goes on. */
-	if (pthread_mutex_trylock(&g_lock)) {
-		if (atomic_load(&g_forking))
-			return 0;
-		pthread_mutex_lock(&g_lock);
-	}
+	/* No lock: g_parent changes only on this thread (settling), or
+	 * while it is parked (a fork) or stopped (exit), and g_defer is this
+	 * thread's own; app threads take g_lock to read g_parent against our
+	 * changes.  Taking it here could also block this thread while a fork
+	 * holds it and waits for us to park (a 5 s stall, then a fork with
+	 * this thread running), and skipping the look-up while a fork is in
+	 * progress would reject a join for an earlier offer, suspended and
+	 * out of the token table ("unknown token": procmodels.sh fork and
+	 * forkafter). */
 	for (o = g_parent; o && !found; o = o->next)
 		found = o->c->token_registered && o->c->local_token == token;
 	if (found && g_ndefer < HO_MAXDEFER) {
@@ -419,7 +421,6 @@ int mps_handover_defer_join(struct ev_loop *loop, struct mps_subflow *sf, uint32
 		        sf->peer_str);
 	} else
 		found = 0;
-	pthread_mutex_unlock(&g_lock);
 	return found;
 }
 
@@ -650,7 +651,9 @@ static void readvertise(struct mps_conn *c)
 	uint16_t port4 = 0, port6 = 0;
 	int i, n = 0;
 
-	if (!sf || c->rx_mode != RX_MP)
+	/* (once the HELLO_ACK went out, with the parent's port: the client
+	 * may not have confirmed yet, rx_mode is MP only then) */
+	if (!sf || c->tx_mode != TX_MP)
 		return;
 	for (i = 0; i < MPS_MAX_REMOTE; i++) {
 		struct mps_remote *r = &c->remotes[i];

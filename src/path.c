@@ -511,7 +511,10 @@ void mps_path_pm_fill(struct mps_conn *c)
 
 				mps_unmap_v4(&sl);
 				mps_unmap_v4(&sr);
-				if (same_addr(&sl, &l) && same_addr(&sr, &r->addr))
+				/* (a join still in progress to a port the server
+				 * has replaced since counts no more: handover.c) */
+				if (same_addr(&sl, &l) && same_addr(&sr, &r->addr) &&
+				    (c->sf[k]->state == SF_ACTIVE || sa_port(&sr) == sa_port(&r->addr)))
 					have++;
 			}
 			while (have < cfg->subflows_per_path &&

@@ -17,7 +17,9 @@
 #           child it forked exits: the parent services it, as before (the
 #           join lands in the parent, nothing is taken over).
 #   osexit  socketserver.ForkingTCPServer: its child takes the connection
-#           over, sends the 16 MiB file and ends with os._exit() (no
+#           over, runs a program that does not exist (subprocess: vfork, a
+#           failed exec, _exit in the vfork child, which must do nothing),
+#           sends the 16 MiB file and ends with os._exit() (no
 #           destructor): the _exit hook drains first (a keeper finishes),
 #           the client's sha256 of what it read must match.
 # Sub-cases (T_ONLY=REGEX): taken kept osexit.
@@ -143,13 +145,20 @@ if selected taken; then
 fi
 
 cat >"$T_DIR/fsrv.py" <<'PYEOF'
-import os, socketserver, sys
+import os, socketserver, subprocess, sys
 host, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 
 class H(socketserver.StreamRequestHandler):
     def handle(self):
         self.rfile.readline()
         print("child %d serves" % os.getpid(), flush=True)
+        # subprocess vforks (python >= 3.10); the exec fails and the vfork
+        # child calls _exit(255) in this process's memory: the hook must
+        # do nothing there, or this connection would be stopped under us
+        try:
+            subprocess.run(["/nonexistent/mptcpshim-test"])
+        except OSError:
+            pass
         with open(path, "rb") as f:
             self.wfile.write(f.read())
         # ForkingMixIn then shuts the socket down and calls os._exit(0)

@@ -466,13 +466,15 @@ void mps_loop_exit(double timeout, double bound)
 	}
 	if (!lock_within(bound))
 		goto stuck;
-	while (!g.stopped)
+	while (!g.stopped) {
 		if (bound <= 0)
 			pthread_cond_wait(&g.cv, &g.lock);
-		else if (pthread_cond_timedwait(&g.cv, &g.lock, &until) == ETIMEDOUT && !g.stopped) {
+		else if (pthread_cond_timedwait(&g.cv, &g.lock, &until) == ETIMEDOUT &&
+		         !g.stopped) {
 			pthread_mutex_unlock(&g.lock);
 			goto stuck;
 		}
+	}
 	pthread_mutex_unlock(&g.lock);
 	/* Nobody runs the loop now (the rest of its last iteration ran
 	 * before the thread signalled): its state can be read and copied. */

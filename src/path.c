@@ -514,7 +514,8 @@ void mps_path_pm_fill(struct mps_conn *c)
 				/* (a join still in progress to a port the server
 				 * has replaced since counts no more: handover.c) */
 				if (same_addr(&sl, &l) && same_addr(&sr, &r->addr) &&
-				    (c->sf[k]->state == SF_ACTIVE || sa_port(&sr) == sa_port(&r->addr)))
+				    (c->sf[k]->state == SF_ACTIVE ||
+				     sa_port(&sr) == sa_port(&r->addr)))
 					have++;
 			}
 			while (have < cfg->subflows_per_path &&

@@ -35,6 +35,12 @@ static void setup_env(void)
 {
 	setenv("MPTCPSHIM_ADVERTISE", "none", 1);
 	setenv("MPTCPSHIM_JOIN_DELAY", "0", 1);
+	/* nothing shared with the user's other processes (a fallback here
+	 * must not mark a namespace address plain for them) */
+	setenv("MPTCPSHIM_PEER_CACHE", "none", 1);
+	unsetenv("MPTCPSHIM_COUNTERS_FILE");
+	unsetenv("MPTCPSHIM_POLICY");
+	unsetenv("MPTCPSHIM_GATEWAY");
 	if (!getenv("MPTCPSHIM_LOG"))
 		setenv("MPTCPSHIM_LOG", "error", 1);
 }

@@ -131,6 +131,7 @@ START_TEST(test_two_paths)
 	SIM_ASSERT(st->bytes[0] > (1u << 20) && st->bytes[1] > (1u << 20),
 	           "paths carried %llu and %llu bytes", (unsigned long long)st->bytes[0],
 	           (unsigned long long)st->bytes[1]);
+	sim_finish();
 }
 END_TEST
 
@@ -157,6 +158,7 @@ START_TEST(test_reinject_after_path_dies)
 	if (getenv("SIM_VERBOSE"))
 		fprintf(stderr, "reinject: longest wait %.3f s, %llu B reinjected\n", w.srv.rx_gap,
 		        (unsigned long long)mib(MPS_MIB_REINJ_BYTES));
+	sim_finish();
 }
 END_TEST
 
@@ -242,6 +244,7 @@ START_TEST(test_close_orders)
 		check_exact(&w.srv, k->up, "server");
 	if (k->cli_close != 2)
 		check_exact(&w.cli, k->down, "client");
+	sim_finish();
 }
 END_TEST
 
@@ -284,6 +287,7 @@ START_TEST(test_window_update_lost_with_path)
 	w.cli.tx_close = w.srv.tx_close = 1;
 	SIM_ASSERT(sim_run(60, all_done, &w), "not done at t=%.3f", sim_now());
 	check_exact(&w.srv, total, "server");
+	sim_finish();
 }
 END_TEST
 
@@ -310,6 +314,7 @@ START_TEST(test_outage_and_rejoin)
 	check_exact(&w.srv, 16u << 20, "server");
 	SIM_ASSERT(sim_stats()->subflows[0] + sim_stats()->subflows[1] > before, "no rejoin");
 	SIM_ASSERT(mib(MPS_MIB_OUTAGES_SURVIVED) >= 1, "outage not counted survived");
+	sim_finish();
 }
 END_TEST
 
@@ -332,6 +337,7 @@ START_TEST(test_stale_no_false_positive)
 	           (unsigned long long)sim_stats()->bytes[1]);
 	SIM_ASSERT(mib(MPS_MIB_STALE) == 0, "%llu false stale verdicts",
 	           (unsigned long long)mib(MPS_MIB_STALE));
+	sim_finish();
 }
 END_TEST
 
@@ -363,6 +369,7 @@ START_TEST(test_revive_stale)
 	check_exact(&w.srv, 16u << 20, "server");
 	SIM_ASSERT(mib(MPS_MIB_OUTAGES) == 0, "%llu outage(s) although a stale subflow was left",
 	           (unsigned long long)mib(MPS_MIB_OUTAGES));
+	sim_finish();
 }
 END_TEST
 
@@ -386,6 +393,7 @@ START_TEST(test_lossy_reordering)
 	SIM_ASSERT(sim_stats()->retrans[0] > 0 && sim_stats()->retrans[1] > 0, "no loss happened");
 	SIM_ASSERT(sim_stats()->bytes[1] > (1u << 20), "the slow path carried %llu bytes",
 	           (unsigned long long)sim_stats()->bytes[1]);
+	sim_finish();
 }
 END_TEST
 

@@ -93,6 +93,11 @@ SIM_EXPORT int gettimeofday(struct timeval *restrict tv, void *restrict tz)
 	return 0;
 }
 
+void sim_finish(void)
+{
+	g_virtual = 0;
+}
+
 double sim_now(void)
 {
 	return g_now;

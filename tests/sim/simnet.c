@@ -195,7 +195,8 @@ struct ssock {
 	uint32_t retrans;
 	double last_at, last_ack;
 	struct chunk *head, *tail;
-	int fin_read; /* the engine shut its side: FIN queued */
+	struct chunk *undelivered; /* the first chunk not delivered yet (or NULL) */
+	int fin_read;              /* the engine shut its side: FIN queued */
 	/* listener: connections waiting for accept */
 	struct pend {
 		int fd;
@@ -680,6 +681,8 @@ static void enqueue(struct ssock *s, const uint8_t *data, uint32_t len, int fin)
 	else
 		s->head = ch;
 	s->tail = ch;
+	if (!s->undelivered)
+		s->undelivered = ch;
 	s->sent += len;
 }
 
@@ -725,7 +728,7 @@ static void sock_close(struct ssock *s)
 		n = ch->next;
 		free(ch);
 	}
-	s->head = s->tail = NULL;
+	s->head = s->tail = s->undelivered = NULL;
 	if (s->peer && s->peer->peer == s)
 		s->peer->peer = NULL;
 	s->peer = NULL;
@@ -750,9 +753,7 @@ static int deliver(struct ssock *s)
 
 	if (!path_up(s->path))
 		return 0;
-	for (ch = s->head; ch; ch = ch->next) {
-		if (ch->delivered)
-			continue;
+	for (ch = s->undelivered; ch; ch = ch->next) {
 		if (ch->at > g_now || !p)
 			break;
 		if (ch->fin) {
@@ -778,6 +779,7 @@ static int deliver(struct ssock *s)
 				break; /* the receiver's window is full */
 		}
 		ch->delivered = 1;
+		s->undelivered = ch->next;
 		trace("path %d dir %d: %u bytes%s delivered", s->path, s->dir, ch->len,
 		      ch->fin ? " (FIN)" : "");
 		ch->ack_at = g_now + g_path[s->path].cfg.delay;
@@ -971,6 +973,10 @@ void sim_init(uint64_t seed)
 	const struct sim_path_cfg def = {.rate = 10e6, .delay = 0.010};
 	int i;
 
+	if (g_loop) {
+		fprintf(stderr, "simnet: one simulation per process (run Check in fork mode)\n");
+		abort();
+	}
 	g_seed = seed;
 	g_rng = seed;
 	g_virtual = 1;

@@ -1,6 +1,7 @@
 /* check_sim.c - the connection engine over the simulated network
  * (simnet.h): two engines in one process, seeded and deterministic, no
  * root.  Every failure names the seed; SIM_SEED=N replays one. */
+#include <arpa/inet.h>
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -400,6 +401,70 @@ START_TEST(test_lossy_reordering)
 }
 END_TEST
 
+/* Chaos: while 16 MiB go up and 4 MiB down, every 0.2-1 s a random path
+ * is blackholed, taken down (the client hears it) or brought back; at most
+ * one path is out at a time, so the connection always has a path to find.
+ * Everything back up at the end: byte-exact both ways.
+ * SIM_CHAOS_RESET=1 (exploration) also resets paths, only while the
+ * server has an active subflow on the other; a seed can still reset the
+ * server's last subflow (the client's RST of a parked subflow arriving
+ * with it), which the server takes for the client process gone and ends
+ * the connection, by design (docs/DESIGN.md "The simulated network"). */
+/* Does the server's connection hold an active subflow from the client's
+ * address on path p (198.18.1.1 path 0, 198.18.2.1 path 1)? */
+static int server_active_on(int p)
+{
+	struct mps_conn *c;
+	int i;
+
+	for (c = g_conns; c; c = c->next)
+		if (c->role == MPS_SERVER)
+			for (i = 0; i < c->nsf; i++) {
+				const struct sockaddr_in *a =
+				        (const struct sockaddr_in *)&c->sf[i]->remote;
+
+				if (c->sf[i]->state == SF_ACTIVE && a->sin_family == AF_INET &&
+				    (ntohl(a->sin_addr.s_addr) & 0xffffff00u) ==
+				            (0xc6120100u + ((uint32_t)p << 8)))
+					return 1;
+			}
+	return 0;
+}
+
+START_TEST(test_chaos)
+{
+	struct world w;
+	int ev;
+
+	start(&w, test_seed(400 + (uint64_t)_i), 16u << 20, 4u << 20);
+	SIM_ASSERT(sim_run(5, two_paths, &w), "the second path never joined");
+	for (ev = 0; ev < 12 && !both_eof(&w); ev++) {
+		int p = sim_random() < 0.5, what = (int)(sim_random() * 4);
+
+		sim_path_state(!p, SIM_UP);
+		if (what == 0)
+			sim_path_state(p, SIM_BLACKHOLE);
+		else if (what == 1)
+			sim_path_state(p, SIM_DOWN);
+		else if (what == 2 && getenv("SIM_CHAOS_RESET") && server_active_on(!p))
+			sim_path_reset(p);
+		else if (what == 2)
+			sim_path_state(p, SIM_BLACKHOLE);
+		else
+			sim_path_state(p, SIM_UP);
+		sim_run(0.2 + 0.8 * sim_random(), NULL, NULL);
+	}
+	sim_path_state(0, SIM_UP);
+	sim_path_state(1, SIM_UP);
+	w.cli.tx_close = w.srv.tx_close = 1;
+	SIM_ASSERT(sim_run(120, all_done, &w), "not done at t=%.3f (read %llu and %llu)", sim_now(),
+	           (unsigned long long)w.srv.rx_done, (unsigned long long)w.cli.rx_done);
+	check_exact(&w.srv, 16u << 20, "server");
+	check_exact(&w.cli, 4u << 20, "client");
+	sim_finish();
+}
+END_TEST
+
 /* One case per behaviour: CK_RUN_CASE=NAME runs one (with SIM_SEED=N to
  * replay a failure). */
 static void add(Suite *s, const char *name, const TTest *t, int loops)
@@ -424,6 +489,7 @@ static Suite *sim_suite(void)
 	add(s, "stale_queueing", test_stale_no_false_positive, 0);
 	add(s, "revive_stale", test_revive_stale, 0);
 	add(s, "lossy_reordering", test_lossy_reordering, 3);
+	add(s, "chaos", test_chaos, 3);
 	return s;
 }
 

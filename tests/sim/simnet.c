@@ -139,6 +139,11 @@ static double rnd(void)
 	return (double)(g_rng >> 11) / 9007199254740992.0;
 }
 
+double sim_random(void)
+{
+	return rnd();
+}
+
 uint64_t sim_seed(void)
 {
 	return g_seed;
@@ -853,7 +858,9 @@ static int pump_net(void)
 		pfd.revents = 0;
 		poll(&pfd, 1, 0);
 		if ((pfd.revents & POLLHUP) && s->linger0 && !s->reset) {
-			s->reset = 1; /* closed abortively: RST */
+			if (s->path >= 0 && !path_up(s->path))
+				continue; /* the RST waits for the path to carry it */
+			s->reset = 1;     /* closed abortively: RST */
 			reset_peer(s);
 			sock_close(s);
 			moved = 1;
@@ -998,13 +1005,24 @@ void sim_init(uint64_t seed)
 
 void sim_path(int i, const struct sim_path_cfg *cfg)
 {
+	const char *loss = getenv("SIM_LOSS"), *jitter = getenv("SIM_JITTER");
+
 	g_path[i].cfg = *cfg;
+	/* Exploration: every path of every test lossy or jittery (a test's
+	 * own assertions may then not hold: its seed shows what happened). */
+	if (loss && *loss)
+		g_path[i].cfg.loss = fmax(g_path[i].cfg.loss, atof(loss));
+	if (jitter && *jitter)
+		g_path[i].cfg.jitter = fmax(g_path[i].cfg.jitter, atof(jitter));
 }
 
 void sim_path_state(int i, enum sim_state st)
 {
 	enum sim_state was = g_path[i].st;
+	static const char *const name[] = {"up", "blackhole", "down"};
 
+	if (st != was)
+		trace("path %d: %s", i, name[st]);
 	g_path[i].st = st;
 	if (st == SIM_UP && was != SIM_UP)
 		retime(i);

@@ -20,14 +20,14 @@ struct adopt_args {
 	const struct sockaddr_storage *local;
 	socklen_t local_len;
 	int known_shim; /* client: this process has seen the peer run mptcpshim */
-	int gw; /* client: through the gateway (fd not connected yet); server: accepted on a
+	int gw;         /* client: through the gateway (fd not connected yet); server: accepted on a
 		   gateway listener */
 	const struct mps_gwdest *gw_dest; /* client, gw: the destination asked for by name
 					     (MPS_SO_GW_CONNECT), or NULL: peer's address */
-	uint32_t opt_want;   /* the options fd may carry (optseen.h) */
-	uint32_t *opt_found; /* if set: those that differ from the defaults */
-	int loop_checked;    /* the caller made sure the shim thread runs */
-	int tcp_nonblock;    /* fd's file is O_NONBLOCK already */
+	uint32_t opt_want;                /* the options fd may carry (optseen.h) */
+	uint32_t *opt_found;              /* if set: those that differ from the defaults */
+	int loop_checked;                 /* the caller made sure the shim thread runs */
+	int tcp_nonblock;                 /* fd's file is O_NONBLOCK already */
 };
 
 /* 1 if sa is AF_INET or AF_INET6. */

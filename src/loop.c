@@ -252,6 +252,27 @@ int mps_loop_submit(struct mps_cmd *cmd)
 	return rc;
 }
 
+/* The simulated network (tests/sim): the calling thread becomes this
+ * process's shim thread, with no thread of ours; it runs the loop itself
+ * (ev_run), one step at a time on a virtual clock.  The loop, or NULL. */
+struct ev_loop *mps_loop_adopt(void)
+{
+	pthread_mutex_lock(&g.lock);
+	if (!g.running) {
+		mps_inside = 1;
+		g.ev = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
+		if (g.ev) {
+			ev_async_init(&g.wake, on_wake);
+			ev_async_start(g.ev, &g.wake);
+			g.thread = pthread_self();
+			g.pid = getpid();
+			g.alive = g.running = 1;
+		}
+	}
+	pthread_mutex_unlock(&g.lock);
+	return g.ev;
+}
+
 int mps_loop_on_thread(void)
 {
 	return g.running && pthread_equal(pthread_self(), g.thread);

@@ -224,8 +224,27 @@ void mps_mpcap_nego_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	struct mps_conn *c = w->data;
 
 	if (c->role == MPS_CLIENT) {
-		if (c->nsf)
-			mps_conn_apply_verdict(c, c->sf[0], mps_nego_timeout(&c->nego));
+		if (!c->nsf)
+			return;
+		if (!c->known_shim && mps_peercache_lookup((struct sockaddr *)&c->peer,
+		                                           mps_now_us()) == MPS_PEER_SHIM) {
+			/* Another connection to this address got its HELLO_ACK
+			 * meanwhile: the server runs mptcpshim, and this HELLO
+			 * waits in its accept queue (a burst of connections).
+			 * Wait as for a known shim instead of falling back. */
+			double rest = (MPS_REPLY_KNOWN_US -
+			               mps_nego_reply_timeout_us(c->sf[0]->rtt_us, 0)) /
+			              1e6;
+
+			c->known_shim = 1;
+			mps_dbg("conn %s: no HELLO_ACK yet, but the server runs mptcpshim: "
+			        "waiting %.1f s more",
+			        c->peer_str, rest);
+			ev_timer_set(w, rest, 0.);
+			ev_timer_start(loop, w);
+			return;
+		}
+		mps_conn_apply_verdict(c, c->sf[0], mps_nego_timeout(&c->nego));
 		return;
 	}
 	/* Server: the banner window is over.  Release only if the app has

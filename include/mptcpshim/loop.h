@@ -29,6 +29,10 @@ int mps_loop_ensure(void);
  * clone(2) without fork(), so no fork handler ran (see mps_proc_cloned). */
 int mps_loop_cloned(void);
 
+/* Tests (the simulated network, tests/sim): the calling thread becomes
+ * the shim thread and runs the loop itself.  The loop, or NULL. */
+struct ev_loop *mps_loop_adopt(void);
+
 /* 1 when called on the shim thread. */
 int mps_loop_on_thread(void);
 

@@ -41,6 +41,7 @@
 #include "mptcpshim/gwpolicy.h"
 #include "mptcpshim/gwreq.h"
 #include "../proxy/acceptloop.h"
+#include "../proxy/pxutil.h"
 #include "../proxy/relay.h"
 #include "../proxy/upstream.h"
 
@@ -97,34 +98,6 @@ static void glog(const char *fmt, ...)
 	errno = saved;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)ss;
-
-		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
-		snprintf(buf, len, "%s:%u", a, ntohs(in->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)ss;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
-		snprintf(buf, len, "[%s]:%u", a, ntohs(in6->sin6_port));
-	} else {
-		snprintf(buf, len, "?");
-	}
-	return buf;
-}
-
 /* 1 if the client may open one more connection (counted), 0 if not. */
 static int client_take(const char *name)
 {
@@ -164,7 +137,7 @@ static void client_drop(const char *name)
  * in turn within the connect timeout.  The socket, or -1 with *result. */
 static int open_dest(const struct mps_gwdest *d, uint8_t *result, int *err, const char **why)
 {
-	long long deadline = now_ms() + g_opt.connect_timeout_ms;
+	long long deadline = mps_px_now_ms() + g_opt.connect_timeout_ms;
 	struct addrinfo hints, *res = NULL, *ai;
 	struct sockaddr_storage ss;
 	char port[8];
@@ -260,61 +233,7 @@ struct gconn {
 	char name[64];
 	uint8_t src[16]; /* its source for the per-source limit */
 	int pending;     /* counted as pending there */
-	int u;           /* relayed: the destination's socket (g_live lists it) */
-	struct gconn *prev, *next;
 };
-
-/* The relayed connections, so that a stop resets them (live_abort_all). */
-static pthread_mutex_t g_live_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct gconn *g_live;
-
-static void live_add(struct gconn *gc, int u)
-{
-	pthread_mutex_lock(&g_live_mu);
-	gc->u = u;
-	gc->prev = NULL;
-	gc->next = g_live;
-	if (g_live)
-		g_live->prev = gc;
-	g_live = gc;
-	pthread_mutex_unlock(&g_live_mu);
-}
-
-static void live_del(struct gconn *gc)
-{
-	pthread_mutex_lock(&g_live_mu);
-	if (gc->u >= 0) {
-		if (gc->prev)
-			gc->prev->next = gc->next;
-		else
-			g_live = gc->next;
-		if (gc->next)
-			gc->next->prev = gc->prev;
-		gc->u = -1;
-	}
-	pthread_mutex_unlock(&g_live_mu);
-}
-
-/* Stopping: every relayed connection ends with a reset at both ends, as
- * when a middlebox that terminates TCP dies.  Without this the library
- * would finish the clients' connections gracefully after exit (a keeper
- * process), and a client would read EOF: a truncated stream taken for a
- * complete one.  (A descriptor a relay closed meanwhile may be another
- * connection's by now: it is reset too, which a stop does anyway.)
- * Returns how many. */
-static int live_abort_all(void)
-{
-	static const struct linger rst = {1, 0};
-	int n = 0;
-
-	pthread_mutex_lock(&g_live_mu);
-	for (struct gconn *gc = g_live; gc; gc = gc->next, n++) {
-		setsockopt(gc->fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
-		setsockopt(gc->u, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
-	}
-	pthread_mutex_unlock(&g_live_mu);
-	return n;
-}
 
 /* The connection authenticated, or was refused: it no longer counts
  * against its source. */
@@ -331,7 +250,7 @@ static void pending_done(struct gconn *gc)
 /* Say it at most every 10 s (a flood must not flood the log). */
 static int log_now(_Atomic long long *last)
 {
-	long long t = now_ms(), l = atomic_load(last);
+	long long t = mps_px_now_ms(), l = atomic_load(last);
 
 	return t - l > 10000 && atomic_compare_exchange_strong(last, &l, t);
 }
@@ -361,7 +280,7 @@ static void *conn_main(void *arg)
 	mps_upstream_dest_str(&info.dest, dest, sizeof(dest));
 	snprintf(who, sizeof(who), "%s (%s)", info.client, gc->name);
 	pthread_mutex_lock(&g_lim_mu);
-	rc = mps_gwlimit_rate_take(&g_lim, info.client, now_ms());
+	rc = mps_gwlimit_rate_take(&g_lim, info.client, mps_px_now_ms());
 	pthread_mutex_unlock(&g_lim_mu);
 	if (rc) {
 		if (log_now(&last_rate))
@@ -382,7 +301,7 @@ static void *conn_main(void *arg)
 		goto done;
 	}
 	counted = 1;
-	t0 = now_ms();
+	t0 = mps_px_now_ms();
 	u = open_dest(&info.dest, &result, &err, &why);
 	if (setsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_REPLY, &result, 1) != 0) {
 		glog("%s -> %s: cannot reply: %s", who, dest, strerror(errno));
@@ -401,11 +320,9 @@ static void *conn_main(void *arg)
 		goto done;
 	}
 	if (g_opt.verbose)
-		glog("%s -> %s: connected in %lld ms", who, dest, now_ms() - t0);
+		glog("%s -> %s: connected in %lld ms", who, dest, mps_px_now_ms() - t0);
 	fcntl(gc->fd, F_SETFL, fcntl(gc->fd, F_GETFL) | O_NONBLOCK);
-	live_add(gc, u);
 	mps_relay(gc->fd, u, who, dest, NULL, 0, g_opt.verbose, glog);
-	live_del(gc);
 done:
 	if (counted)
 		client_drop(info.client);
@@ -429,7 +346,6 @@ static void *gw_admit(int cfd, const struct sockaddr_storage *peer, const char *
 		return NULL;
 	}
 	gc->fd = cfd;
-	gc->u = -1;
 	gc->peer = *peer;
 	snprintf(gc->name, sizeof(gc->name), "%s", name);
 	if (mps_gwlimit_source_key((const struct sockaddr *)peer, gc->src) != 0)
@@ -702,7 +618,7 @@ int main(int argc, char **argv)
 	if (!shim)
 		reexec_preloaded(argv);
 	add_own_addresses();
-	addr_str(&la, lname, sizeof(lname));
+	mps_px_addr_str(&la, lname, sizeof(lname));
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		if (rl.rlim_cur < rl.rlim_max) {
@@ -779,8 +695,14 @@ int main(int argc, char **argv)
 		                             .drop = gw_drop,
 		                             .serve = conn_main};
 
+		/* Stopping: every relayed connection ends with a reset at
+		 * both ends, as when a middlebox that terminates TCP dies.
+		 * Without it the library would finish the clients'
+		 * connections gracefully after exit (a keeper process), and
+		 * a client would read EOF: a truncated stream taken for a
+		 * complete one. */
 		if (mps_accept_loop_run(&al) > 0)
-			glog("%d relayed connection(s) reset", live_abort_all());
+			glog("%d relayed connection(s) reset", mps_relay_abort_all());
 	}
 	close(lfd);
 	return 0;

@@ -1,4 +1,5 @@
-/* socket.c - connect/accept and the descriptor calls around them.
+/* socket.c - connect(), and the adoption of a TCP socket by the engine
+ * (shared with accept.c through sockint.h).
  *
  * The hooks are thin: decide whether a call concerns an mptcpshim
  * connection, and hand the work to the core.  Everything else goes to
@@ -34,14 +35,15 @@
 #include "mptcpshim/optseen.h"
 #include "mptcpshim/peercache.h"
 #include "mptcpshim/util.h"
+#include "sockint.h"
 
-static int is_inet(const struct sockaddr *sa)
+int mps_ix_is_inet(const struct sockaddr *sa)
 {
 	return sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6);
 }
 
 /* A SOCK_STREAM IPPROTO_TCP socket (not MPTCP, not UDP, not AF_UNIX). */
-static int is_tcp(int fd)
+int mps_ix_is_tcp(int fd)
 {
 	int v = 0;
 	socklen_t len = sizeof(v);
@@ -137,26 +139,6 @@ static void restore_tcp(int fd, int tcp, int nonblock, int cloexec, int epmove)
 	ep_attach(fd, ep, nep);
 }
 
-/* What adopt() is told about the TCP socket it takes over. */
-struct adopt_args {
-	enum mps_role role;
-	int connecting;        /* client: the connect is still in progress */
-	int nonblock, cloexec; /* the app's flags, kept on its number */
-	const struct sockaddr *peer;
-	socklen_t peer_len;
-	int bound; /* client: the app bound it first, to local */
-	const struct sockaddr_storage *local;
-	socklen_t local_len;
-	int known_shim; /* client: this process has seen the peer run mptcpshim */
-	int gw; /* client: through the gateway (fd not connected yet); server: accepted on a
-		   gateway listener */
-	const struct mps_gwdest *gw_dest; /* client, gw: the destination asked for by name
-					     (MPS_SO_GW_CONNECT), or NULL: peer's address */
-	uint32_t opt_want;   /* the options fd may carry (optseen.h) */
-	uint32_t *opt_found; /* if set: those that differ from the defaults */
-	int loop_checked;    /* the caller made sure the shim thread runs */
-	int tcp_nonblock;    /* fd's file is O_NONBLOCK already */
-};
 
 /* The shim thread runs in this process (one getpid() in the common case:
  * mps_loop_cloned asks it). */
@@ -177,7 +159,7 @@ static int loop_ready(void)
  * out of the app's range (mps_fd_high_many), so the app's numbers are
  * TCP's.  0 or -errno (then fd is left untouched, a plain TCP socket:
  * EMFILE for our extra descriptors degrades the connection to plain). */
-static int adopt(int fd, const struct adopt_args *a, int *app_fd_out)
+int mps_ix_adopt(int fd, const struct adopt_args *a, int *app_fd_out)
 {
 	struct mps_conn_params p;
 	struct mps_sock *s = NULL;
@@ -454,7 +436,7 @@ static int connect_prologue(int fd, const char *instead, struct connect_pre *p)
  * blocking connect waits for it here, a non-blocking one says EINPROGRESS
  * and the outcome comes as writability and SO_ERROR. */
 static int gw_connect(int fd, const struct sockaddr *sa, socklen_t len,
-		      const struct mps_gwdest *dest)
+		      const struct mps_gwdest *dest, uint32_t want)
 {
 	struct connect_pre p;
 	struct mps_sock *s;
@@ -474,9 +456,9 @@ static int gw_connect(int fd, const struct sockaddr *sa, socklen_t len,
 				       .nonblock = flags & O_NONBLOCK, .cloexec = p.fdflags & FD_CLOEXEC,
 				       .peer = sa, .peer_len = len, .bound = p.bound,
 				       .local = &p.local, .local_len = p.local_len, .known_shim = 1,
-				       .gw = 1, .gw_dest = dest, .opt_want = MPS_OPTSEEN_ALL};
+				       .gw = 1, .gw_dest = dest, .opt_want = want};
 
-		err = adopt(fd, &aa, &app);
+		err = mps_ix_adopt(fd, &aa, &app);
 	}
 	if (err && dest) {
 		errno = -err; /* a name has no address to connect to directly */
@@ -508,6 +490,7 @@ int mps_gw_connect_dest(int fd, const struct mps_gwdest *dest)
 	struct mps_gwdest dd = *dest, *d = &dd;
 	struct mps_sock *s;
 	int dom = 0, st;
+	uint32_t want;
 
 	if (d->type != MPS_GWT_DEST_NAME || d->port == 0 ||
 	    !mps_gwdest_name_ok(d->name, d->name_len)) {
@@ -523,7 +506,7 @@ int mps_gw_connect_dest(int fd, const struct mps_gwdest *dest)
 		return -1;
 	}
 	dl = sizeof(dom);
-	if (!is_tcp(fd) || mps_real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &dl) != 0 ||
+	if (!mps_ix_is_tcp(fd) || mps_real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &dl) != 0 ||
 	    (dom != AF_INET && dom != AF_INET6) || !mps_gw_route_name(d->port)) {
 		errno = ENOPROTOOPT; /* what the kernel says of this level */
 		return -1;
@@ -532,6 +515,8 @@ int mps_gw_connect_dest(int fd, const struct mps_gwdest *dest)
 		errno = EISCONN;
 		return -1;
 	}
+	/* which options the app may have set (all when unknown), as connect() */
+	mps_opts_known(fd, &want);
 	/* The peer as getpeername() names it: the unspecified address and
 	 * the destination's port (only the gateway learns the address). */
 	memset(&ss, 0, sizeof(ss));
@@ -540,14 +525,14 @@ int mps_gw_connect_dest(int fd, const struct mps_gwdest *dest)
 
 		in->sin_family = AF_INET;
 		in->sin_port = htons(d->port);
-		return gw_connect(fd, (struct sockaddr *)in, sizeof(*in), d);
+		return gw_connect(fd, (struct sockaddr *)in, sizeof(*in), d, want);
 	}
 	{
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
 
 		in6->sin6_family = AF_INET6;
 		in6->sin6_port = htons(d->port);
-		return gw_connect(fd, (struct sockaddr *)in6, sizeof(*in6), d);
+		return gw_connect(fd, (struct sockaddr *)in6, sizeof(*in6), d, want);
 	}
 }
 
@@ -614,12 +599,12 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		mps_sock_put(s);
 		return rc;
 	}
-	if (!is_inet(sa))
+	if (!mps_ix_is_inet(sa))
 		return mps_real.connect(fd, sa, len);
 	/* A gateway's outbound connections are plain TCP, always.  A socket
 	 * made by socket() here is known TCP (and which options it may carry
 	 * to read at adoption: optseen.h). */
-	if (mps_gw_serving() || (!mps_opts_known(fd, &want) && !is_tcp(fd)))
+	if (mps_gw_serving() || (!mps_opts_known(fd, &want) && !mps_ix_is_tcp(fd)))
 		return mps_real.connect(fd, sa, len);
 	/* Through the gateway, unless this process knows the destination
 	 * runs mptcpshim itself. */
@@ -628,7 +613,7 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		int pol = mps_steer_gateway(sa);
 
 		if (pol > 0 || (pol < 0 && mps_gw_route(sa)))
-			return gw_connect(fd, sa, len, NULL);
+			return gw_connect(fd, sa, len, NULL, want);
 	}
 	cfg = mps_config();
 	if (!mps_config_peer_allowed(cfg, sa))
@@ -672,7 +657,7 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 				       .opt_want = want, .loop_checked = 1,
 				       .tcp_nonblock = flags & O_NONBLOCK};
 
-		err = adopt(fd, &a, &app);
+		err = mps_ix_adopt(fd, &a, &app);
 	}
 	if (err) {
 		/* The fd is still the plain TCP socket: carry on without us. */
@@ -683,407 +668,4 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	}
 	errno = saved;
 	return rc;
-}
-
-/* Issue 15: the plain fast path.  A client's request has usually
- * arrived by the time a server accepts its connection.  If the first
- * bytes waiting on the accepted socket (looked at with MSG_PEEK, so
- * nothing is consumed) cannot begin a HELLO, or the client has already
- * closed or failed, the client is plain TCP and stays so: the app keeps
- * the real TCP socket, with no socketpair, no shim thread and no relay in
- * its data path.  The same test as the engine's (mps_nego_input), so the
- * two never disagree.  1 if plain, 0 if undecided (nothing yet, or bytes
- * that begin a HELLO): then the engine negotiates as before. */
-static int accept_is_plain(int fd, const struct sockaddr *peer, int *hello)
-{
-	uint8_t b[MPS_HELLO_PREFIX_LEN];
-	struct pollfd pf = {.fd = fd, .events = POLLIN};
-	struct mps_nego n;
-	ssize_t got;
-	char a[64];
-
-	if (poll(&pf, 1, 0) != 1)
-		return 0;
-	if (pf.revents & POLLERR) {
-		/* reset already: not peeked, so the app reads the error */
-	} else if (pf.revents & POLLIN) {
-		do
-			got = mps_real.recv(fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
-		while (got < 0 && errno == EINTR);
-		if (got < 0)
-			return 0;
-		if (got > 0) {
-			mps_nego_init(&n, MPS_SERVER);
-			if (mps_nego_input(&n, b, (size_t)got) != MPS_NV_PLAIN) {
-				*hello = 1; /* bytes that begin a HELLO */
-				return 0;
-			}
-		}
-		/* got == 0: the client closed before sending anything */
-	} else if (!(pf.revents & POLLHUP))
-		return 0;
-	mps_dbg("accept from %s: plain TCP client, served on its own socket",
-	        mps_addr_str(peer, a, sizeof(a)));
-	/* as the engine does for a plain client: a server that connects
-	 * back to its client (active FTP) does so plainly (peercache.c) */
-	mps_peercache_note_host(peer, mps_now_us(),
-	                        (uint64_t)mps_config()->plain_cache_ttl * 1000000u);
-	return 1;
-}
-
-/* No descriptors for an undecided connection: it can only be plain TCP,
- * so its first bytes must not be a HELLO the app would read.  Wait for
- * them as the engine would (its banner window: 25-250 ms; only when out
- * of descriptors).  1 if they begin a HELLO. */
-static int accept_wait_hello(int fd)
-{
-	struct tcp_info ti;
-	socklen_t l = sizeof(ti);
-	struct pollfd pf = {.fd = fd, .events = POLLIN};
-	uint8_t b[MPS_HELLO_PREFIX_LEN];
-	struct mps_nego n;
-	uint32_t rtt = 0;
-	ssize_t got;
-
-	if (mps_real.getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) == 0)
-		rtt = ti.tcpi_rtt;
-	if (poll(&pf, 1, (int)(mps_nego_banner_window_us(rtt) / 1000) + 1) != 1 ||
-	    !(pf.revents & POLLIN) || (pf.revents & POLLERR))
-		return 0;
-	got = mps_real.recv(fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
-	if (got <= 0)
-		return 0;
-	mps_nego_init(&n, MPS_SERVER);
-	return mps_nego_input(&n, b, (size_t)got) != MPS_NV_PLAIN;
-}
-
-/* Close a shim client's connection we have no room for, as a plain
- * server that read its request would: its bytes read, then a FIN (not the
- * reset a close with unread data makes). */
-static void accept_refuse(int fd)
-{
-	char b[512];
-
-	while (mps_real.recv(fd, b, sizeof(b), MSG_DONTWAIT) > 0)
-		;
-	mps_real.close(fd);
-}
-
-static int do_accept(int lfd, struct sockaddr *addr, socklen_t *alen, int flags, int four)
-{
-	struct sockaddr_storage peer;
-	socklen_t plen = sizeof(peer);
-	int fd, app, err, saved, gw, lknown, notours, hello;
-	uint32_t lbits = MPS_OPTSEEN_ALL, found = 0;
-	uint64_t now;
-
-	if (mps_passthrough())
-		return four ? mps_real.accept4(lfd, addr, alen, flags) :
-		              mps_real.accept(lfd, addr, alen);
-again:
-	hello = 0;
-	plen = sizeof(peer);
-	/* The app's close-on-exec flag (the TCP socket's own number is
-	 * replaced by the app's end, or is the app's), and non-blocking for
-	 * the shim: a plain client's socket then needs no fcntl when the app
-	 * asked for both, as event-loop servers do. */
-	fd = mps_real.accept4(lfd, (struct sockaddr *)&peer, &plen,
-	                      (flags & SOCK_CLOEXEC) | SOCK_NONBLOCK);
-	if (fd < 0)
-		return fd;
-	/* A gateway listener never serves a client plainly, so its clients
-	 * skip the plain fast path: the engine judges (and drops) them. */
-	gw = mps_gw_is_listener(lfd);
-	/* A listener seen lately is known TCP, and which options its
-	 * accepted sockets carry (optseen.h) */
-	now = mps_now_us();
-	lknown = mps_optseen_listener(lfd, now, &lbits);
-	notours = !is_inet((struct sockaddr *)&peer) || (!lknown && !is_tcp(fd));
-	if (!notours && !lknown)
-		mps_optseen_listener_note(lfd, now, 0, 0);
-	if (notours || (!gw && accept_is_plain(fd, (struct sockaddr *)&peer, &hello))) {
-		/* Not ours, or a plain client: give it back exactly as
-		 * accept would. */
-		if (!(flags & SOCK_NONBLOCK))
-			mps_real.fcntl(fd, F_SETFL, 0);
-		goto out;
-	}
-	{
-		struct adopt_args a = {.role = MPS_SERVER, .nonblock = flags & SOCK_NONBLOCK,
-				       .cloexec = flags & SOCK_CLOEXEC,
-				       .peer = (struct sockaddr *)&peer, .peer_len = plen, .gw = gw,
-				       .opt_want = lknown == 2 ? lbits : MPS_OPTSEEN_ALL,
-				       .opt_found = &found, .tcp_nonblock = 1};
-
-		err = adopt(fd, &a, &app);
-		if (!err && lknown != 2)
-			mps_optseen_listener_note(lfd, now, 1, found);
-	}
-	if (err && gw) {
-		/* a gateway never serves a connection plainly */
-		char a[64];
-
-		mps_warn("gateway: accept from %s: dropped: %s", mps_addr_str(&peer, a, sizeof(a)),
-		         strerror(-err));
-		mps_real.close(fd);
-		errno = ECONNABORTED;
-		return -1;
-	}
-	if ((err == -EMFILE || err == -ENFILE) && (hello || accept_wait_hello(fd))) {
-		/* A shim client's HELLO is waiting: served plainly, the app
-		 * would read it.  Closed instead, before the app sees it: the
-		 * client takes the close for a plain server's answer and
-		 * connects again as plain TCP, which needs no descriptor of
-		 * ours (docs/DESIGN.md, "Descriptor numbers and limits"). */
-		char a[64];
-
-		mps_warn("accept from %s: no descriptors for a multipath connection: closed "
-		         "(the client connects again as plain TCP)",
-		         mps_addr_str(&peer, a, sizeof(a)));
-		accept_refuse(fd);
-		goto again;
-	}
-	if (err) {
-		char a[64];
-
-		mps_warn("accept from %s: serving as plain TCP: %s",
-		         mps_addr_str(&peer, a, sizeof(a)), strerror(-err));
-		if (!(flags & SOCK_NONBLOCK))
-			mps_real.fcntl(fd, F_SETFL, 0);
-		goto out;
-	}
-	fd = app;
-out:
-	if (addr && alen) {
-		saved = errno;
-		memcpy(addr, &peer, MPS_MIN(*alen, plen));
-		*alen = plen;
-		errno = saved;
-	}
-	return fd;
-}
-
-MPS_EXPORT int accept(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len)
-{
-	return do_accept(fd, addr.__sockaddr__, len, 0, 0);
-}
-
-MPS_EXPORT int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len, int flags)
-{
-	return do_accept(fd, addr.__sockaddr__, len, flags, 1);
-}
-
-/* close(fd) of a descriptor the app registered in epoll sets.  The kernel
- * drops a registration when the file's last descriptor closes; while a
- * connect is in progress the shim holds a second descriptor of the app's
- * end (to read the filler back), so the app's epoll would keep reporting
- * a number it closed: delete those registrations ourselves. */
-static void ep_forget_on_close(int fd)
-{
-	struct mps_epreg ep[MPS_EPREG_PER_FD];
-	struct mps_sock *s = mps_fdtab_get(fd);
-	int i, n;
-
-	n = mps_epreg_take(fd, ep, MPS_EPREG_PER_FD);
-	if (s && atomic_load(&s->state) == MPS_SS_CONNECTING)
-		for (i = 0; i < n; i++)
-			mps_real.epoll_ctl(ep[i].epfd, EPOLL_CTL_DEL, fd, NULL);
-	if (s)
-		mps_sock_put(s);
-}
-
-MPS_EXPORT int close(int fd)
-{
-	mps_real_init();
-	if (mps_inside)
-		mps_ifd_del(fd); /* libev closing its own (ev_loop_fork) */
-	else {
-		if (mps_epreg_any(fd))
-			ep_forget_on_close(fd);
-		mps_optseen_gone(fd);
-		if (atomic_load_explicit(&mps_handover_pending, memory_order_relaxed))
-			mps_handover_close(fd); /* a fork-per-connection parent's close */
-		if (mps_fdtab_has(fd))
-			mps_fdtab_clear(fd);
-		else if (mps_ifd_is(fd)) {
-			/* The app closing descriptors it never opened (close-all
-			 * loops): our subflows must survive it, and the app hears
-			 * what TCP would say of a number it never had. */
-			mps_dbg("close: fd %d belongs to mptcpshim, left open", fd);
-			errno = EBADF;
-			return -1;
-		}
-	}
-	return mps_real.close(fd);
-}
-
-/* A new descriptor newfd now refers to whatever oldfd refers to. */
-static void track_dup(int oldfd, int newfd)
-{
-	struct mps_sock *s;
-
-	if (newfd < 0 || oldfd == newfd)
-		return;
-	mps_epreg_forget(newfd); /* its old file's registrations are the kernel's now */
-	mps_optseen_gone(newfd);
-	mps_optseen_shared(oldfd); /* options may be set through either number */
-	mps_fdtab_clear(newfd);
-	s = mps_fdtab_get(oldfd);
-	if (s) {
-		mps_fdtab_set(newfd, s);
-		mps_sock_put(s);
-	}
-}
-
-MPS_EXPORT int dup(int fd)
-{
-	int n;
-
-	mps_real_init();
-	n = mps_real.dup(fd);
-	if (!mps_inside && n >= 0)
-		track_dup(fd, n);
-	return n;
-}
-
-static int guard_internal(int newfd)
-{
-	if (!mps_inside && mps_ifd_is(newfd)) {
-		if (!mps_fd_app_range(newfd)) {
-			errno = EBADF; /* the kernel's answer above the limit */
-			return -1;
-		}
-		mps_warn("dup2: refusing to replace fd %d, which mptcpshim uses", newfd);
-		errno = EBUSY;
-		return -1;
-	}
-	return 0;
-}
-
-MPS_EXPORT int dup2(int fd, int newfd)
-{
-	int n;
-
-	mps_real_init();
-	if (fd != newfd && guard_internal(newfd))
-		return -1;
-	n = mps_real.dup2(fd, newfd);
-	if (!mps_inside && n >= 0)
-		track_dup(fd, n);
-	return n;
-}
-
-MPS_EXPORT int dup3(int fd, int newfd, int flags)
-{
-	int n;
-
-	mps_real_init();
-	if (guard_internal(newfd))
-		return -1;
-	n = mps_real.dup3(fd, newfd, flags);
-	if (!mps_inside && n >= 0)
-		track_dup(fd, n);
-	return n;
-}
-
-static int do_fcntl(int fd, int cmd, void *arg)
-{
-	int n = mps_real.fcntl(fd, cmd, arg);
-
-	if (!mps_inside && n >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
-		track_dup(fd, n);
-	return n;
-}
-
-MPS_EXPORT int fcntl(int fd, int cmd, ...)
-{
-	va_list ap;
-	void *arg;
-
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	mps_real_init();
-	return do_fcntl(fd, cmd, arg);
-}
-
-MPS_EXPORT int fcntl64(int fd, int cmd, ...)
-{
-	va_list ap;
-	void *arg;
-
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	mps_real_init();
-	return do_fcntl(fd, cmd, arg);
-}
-
-/* socket() is ours only for the instant of the allocation: see
- * mps_alloc_app. */
-MPS_EXPORT int socket(int domain, int type, int protocol)
-{
-	static int (*real)(int, int, int);
-	int fd, e;
-
-	if (!real)
-		real = (int (*)(int, int, int))dlsym(RTLD_NEXT, "socket");
-	if (mps_inside)
-		return real(domain, type, protocol);
-	mps_alloc_app(1);
-	fd = real(domain, type, protocol);
-	e = errno;
-	mps_alloc_app(0);
-	if (!mps_passthrough())
-		mps_opts_socket(fd, domain, type, protocol);
-	errno = e;
-	return fd;
-}
-
-/* libev's descriptors: created while mps_inside is set (the loop's
- * creation, ev_loop_fork in the keeper), they are the shim's. */
-static int note_internal(int fd)
-{
-	if (fd >= 0 && mps_inside)
-		fd = mps_ifd_take(fd, 1); /* out of the app's range */
-	return fd;
-}
-
-MPS_EXPORT int eventfd(unsigned int count, int flags)
-{
-	mps_real_init();
-	return note_internal(mps_real.eventfd(count, flags));
-}
-
-MPS_EXPORT int epoll_create(int size)
-{
-	int fd;
-
-	mps_real_init();
-	fd = note_internal(mps_real.epoll_create(size));
-	if (fd >= 0 && mps_inside)
-		atomic_store(&mps_handover_epfd, fd); /* libev's: see handover.h */
-	return fd;
-}
-
-MPS_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
-{
-	int rc;
-
-	mps_real_init();
-	rc = mps_real.epoll_ctl(epfd, op, fd, ev);
-	if (rc == 0 && !mps_inside)
-		mps_epreg_note(epfd, op, fd, ev ? ev->events : 0, ev ? ev->data.u64 : 0);
-	return rc;
-}
-
-MPS_EXPORT int epoll_create1(int flags)
-{
-	int fd;
-
-	mps_real_init();
-	fd = note_internal(mps_real.epoll_create1(flags));
-	if (fd >= 0 && mps_inside)
-		atomic_store(&mps_handover_epfd, fd); /* libev's: see handover.h */
-	return fd;
 }

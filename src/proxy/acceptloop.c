@@ -2,42 +2,14 @@
  * mptcpshim-gateway (see acceptloop.h). */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "acceptloop.h"
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)ss;
-
-		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
-		snprintf(buf, len, "%s:%u", a, ntohs(in->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)ss;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
-		snprintf(buf, len, "[%s]:%u", a, ntohs(in6->sin6_port));
-	} else {
-		snprintf(buf, len, "?");
-	}
-}
+#include "pxutil.h"
 
 int mps_accept_loop_run(const struct mps_accept_loop *l)
 {
@@ -81,15 +53,15 @@ int mps_accept_loop_run(const struct mps_accept_loop *l)
 			}
 			continue;
 		}
-		addr_str(&peer, name, sizeof(name));
+		mps_px_addr_str(&peer, name, sizeof(name));
 		arg = l->admit(cfd, &peer, name);
 		if (!arg)
 			continue;
 		if (atomic_load(l->active) >= l->max_conns) {
-			if (now_ms() - last_full > 10000) {
+			if (mps_px_now_ms() - last_full > 10000) {
 				l->log("%s: dropped: %d connections open (--max-conns)", name,
 				       l->max_conns);
-				last_full = now_ms();
+				last_full = mps_px_now_ms();
 			}
 			mps_abort_fd(cfd);
 			l->drop(arg);

@@ -37,6 +37,7 @@
 
 #include "mptcpshim/socks.h"
 #include "acceptloop.h"
+#include "pxutil.h"
 #include "relay.h"
 #include "upstream.h"
 
@@ -76,34 +77,6 @@ static void plog(const char *fmt, ...)
 	errno = saved;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)ss;
-
-		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
-		snprintf(buf, len, "%s:%u", a, ntohs(in->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)ss;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
-		snprintf(buf, len, "[%s]:%u", a, ntohs(in6->sin6_port));
-	} else {
-		snprintf(buf, len, "?");
-	}
-	return buf;
-}
-
 /* --- one connection ----------------------------------------------------------- */
 struct pconn {
 	int cfd; /* the client */
@@ -117,7 +90,7 @@ static void *conn_main(void *arg)
 	struct mps_proxy px;
 	uint8_t buf[MPS_PROXY_HTTP_MAX + 512];
 	size_t have = 0;
-	long long deadline = now_ms() + g_opt.hs_timeout_ms;
+	long long deadline = mps_px_now_ms() + g_opt.hs_timeout_ms;
 	char dest[320], reply[MPS_PROXY_REPLY_MAX];
 	enum mps_proxy_status st = MPS_PXS_MORE;
 	uint8_t result;
@@ -131,7 +104,7 @@ static void *conn_main(void *arg)
 	/* The request, within the handshake timeout. */
 	for (;;) {
 		struct pollfd pf = {.fd = pc->cfd, .events = POLLIN};
-		long long left = deadline - now_ms();
+		long long left = deadline - mps_px_now_ms();
 		ssize_t r;
 
 		if (left <= 0) {
@@ -168,7 +141,7 @@ static void *conn_main(void *arg)
 		if (st == MPS_PXS_ERROR) {
 			plog("%s: refused: %s", pc->name, px.why ? px.why : "bad request");
 			if (px.reply_len)
-				mps_send_all(pc->cfd, px.reply, px.reply_len, now_ms() + 1000);
+				mps_send_all(pc->cfd, px.reply, px.reply_len, mps_px_now_ms() + 1000);
 			mps_close_after_reply(pc->cfd);
 			goto done;
 		}
@@ -179,7 +152,7 @@ static void *conn_main(void *arg)
 		}
 	}
 	mps_upstream_dest_str(&px.dest, dest, sizeof(dest));
-	t0 = now_ms();
+	t0 = mps_px_now_ms();
 	u = mps_upstream_open(&px.dest, g_opt.connect_timeout_ms, &result, &err, &how);
 	if (px.kind == MPS_PX_SOCKS5) {
 		rlen = mps_socks_reply((uint8_t *)reply,
@@ -190,14 +163,14 @@ static void *conn_main(void *arg)
 	if (u < 0) {
 		plog("%s -> %s: %s%s%s, %s", pc->name, dest, mps_gwreq_result_name(result),
 		     err ? ": " : "", err ? strerror(err) : "", how);
-		mps_send_all(pc->cfd, reply, rlen, now_ms() + 1000);
+		mps_send_all(pc->cfd, reply, rlen, mps_px_now_ms() + 1000);
 		mps_close_after_reply(pc->cfd);
 		goto done;
 	}
 	if (g_opt.verbose)
-		plog("%s -> %s: connected in %lld ms (%s), %s", pc->name, dest, now_ms() - t0,
+		plog("%s -> %s: connected in %lld ms (%s), %s", pc->name, dest, mps_px_now_ms() - t0,
 		     px.kind == MPS_PX_SOCKS5 ? "SOCKS5" : "HTTP CONNECT", how);
-	if (mps_send_all(pc->cfd, reply, rlen, now_ms() + g_opt.hs_timeout_ms)) {
+	if (mps_send_all(pc->cfd, reply, rlen, mps_px_now_ms() + g_opt.hs_timeout_ms)) {
 		close(pc->cfd);
 		mps_abort_fd(u);
 		goto done;
@@ -398,7 +371,7 @@ int main(int argc, char **argv)
 		        listen_s);
 		return 2;
 	}
-	addr_str(&la, lname, sizeof(lname));
+	mps_px_addr_str(&la, lname, sizeof(lname));
 	/* An open SOCKS or HTTP CONNECT proxy is an open relay: anyone who can
 	 * reach it connects anywhere as this host (and into its networks),
 	 * and there is no authentication but "none".  Loopback only, unless
@@ -473,7 +446,12 @@ int main(int argc, char **argv)
 		                             .drop = free,
 		                             .serve = conn_main};
 
-		mps_accept_loop_run(&al);
+		/* Stopping: the relayed connections are reset at both ends
+		 * (relay.h), so a client reads an error, never an EOF that
+		 * passes a truncated stream for a complete one (the library
+		 * would otherwise finish the upstream gracefully). */
+		if (mps_accept_loop_run(&al) > 0)
+			plog("%d relayed connection(s) reset", mps_relay_abort_all());
 	}
 	close(lfd);
 	close(g_sigpipe[0]);

@@ -24,4 +24,10 @@ void mps_abort_fd(int fd);
 void mps_relay(int cfd, int u, const char *name, const char *dest, const uint8_t *pre, size_t npre,
                int verbose, mps_relay_log_fn plog);
 
+/* Stopping: every connection being relayed gets SO_LINGER {1, 0} on both
+ * ends, so that they are reset when the process exits (a client must not
+ * read EOF, a truncated stream taken for a complete one).  Returns how
+ * many. */
+int mps_relay_abort_all(void);
+
 #endif

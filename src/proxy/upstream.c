@@ -6,28 +6,18 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "mptcpshim/gateway.h"
+#include "pxutil.h"
 #include "upstream.h"
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int mps_upstream_try(const struct sockaddr *sa, socklen_t salen, long long deadline)
 {
-	int fd, err = 0;
-	socklen_t el = sizeof(err);
+	int fd, err;
 
 	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (fd < 0)
@@ -39,31 +29,8 @@ int mps_upstream_try(const struct sockaddr *sa, socklen_t salen, long long deadl
 		close(fd);
 		return -err;
 	}
-	for (;;) {
-		struct pollfd p = {.fd = fd, .events = POLLOUT};
-		long long left = deadline - now_ms();
-		int n;
-
-		if (left <= 0) {
-			close(fd);
-			return -ETIMEDOUT;
-		}
-		n = poll(&p, 1, left > 60000 ? 60000 : (int)left);
-		if (n < 0 && errno != EINTR) {
-			err = errno;
-			close(fd);
-			return -err;
-		}
-		if (n > 0)
-			break;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
-		err = errno;
-	if (err) {
-		close(fd);
-		return -err;
-	}
-	return fd;
+	err = mps_px_wait_connected(fd, deadline);
+	return err ? err : fd;
 }
 
 /* A name through the gateway: the library connects by name
@@ -74,8 +41,7 @@ int mps_upstream_try(const struct sockaddr *sa, socklen_t salen, long long deadl
  * caller resolves it here. */
 static int try_gateway(const struct mps_gwdest *d, long long deadline)
 {
-	int fd, err = 0;
-	socklen_t el = sizeof(err);
+	int fd, err;
 
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (fd < 0)
@@ -87,37 +53,14 @@ static int try_gateway(const struct mps_gwdest *d, long long deadline)
 		close(fd);
 		return -err;
 	}
-	for (;;) {
-		struct pollfd p = {.fd = fd, .events = POLLOUT};
-		long long left = deadline - now_ms();
-		int n;
-
-		if (left <= 0) {
-			close(fd);
-			return -ETIMEDOUT;
-		}
-		n = poll(&p, 1, left > 60000 ? 60000 : (int)left);
-		if (n < 0 && errno != EINTR) {
-			err = errno;
-			close(fd);
-			return -err;
-		}
-		if (n > 0)
-			break;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
-		err = errno;
-	if (err) {
-		close(fd);
-		return -err;
-	}
-	return fd;
+	err = mps_px_wait_connected(fd, deadline);
+	return err ? err : fd;
 }
 
 int mps_upstream_open(const struct mps_gwdest *d, int timeout_ms, uint8_t *result, int *err,
                       const char **how)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = mps_px_now_ms() + timeout_ms;
 	struct sockaddr_storage ss;
 	struct addrinfo hints, *res = NULL, *ai;
 	char port[8];

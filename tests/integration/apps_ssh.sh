@@ -37,42 +37,21 @@ set -eu
 MPTCPSHIM_LOG=info
 : "${T_TIMEOUT:=300}"
 : "${T_CMD_TIMEOUT:=60}"
-SSHD=/usr/sbin/sshd # by absolute path: sshd re-execs itself by it
 
 tb_init apps_ssh
 require_shim
-[ -x "$SSHD" ] || fail "$SSHD not installed (openssh-server)"
 for t in ssh scp ssh-keygen rsync; do
 	command -v "$t" >/dev/null || fail "$t not installed"
 done
 tb_topo A 2
 D=$T_DIR
-K="$D/ssh"
-mkdir -p "$K"
-ssh-keygen -q -t ed25519 -N '' -C apps_ssh-host -f "$K/host_ed25519" || fail "ssh-keygen (host)"
-ssh-keygen -q -t ed25519 -N '' -C apps_ssh-client -f "$K/id_ed25519" || fail "ssh-keygen (client)"
-cp "$K/id_ed25519.pub" "$K/authorized_keys"
-# sshd's privilege separation directory (Debian's service creates it)
-mkdir -p /run/sshd
-chmod 0755 /run/sshd
+# keys, the client's configuration (lib.sh)
+ssh_setup
 mkrand "$D/data.in" "$SIZE"
 # the unshaped variants (plain quadrants: one path, nothing cut) move less
 mkrand "$D/small.in" "$PLAIN_SIZE"
 DATA="$D/data.in"
 
-# the client side: no user or system configuration, the test's key only
-cat >"$K/ssh_config" <<EOF2
-Host *
-	User root
-	IdentityFile $K/id_ed25519
-	IdentitiesOnly yes
-	StrictHostKeyChecking no
-	UserKnownHostsFile /dev/null
-	GlobalKnownHostsFile /dev/null
-	BatchMode yes
-	LogLevel ERROR
-	ConnectTimeout 20
-EOF2
 SSHOPT=(-F "$K/ssh_config" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -i "$K/id_ed25519")
 
 # sshd_start NAME MODE [FLAG...]: a private sshd on $SRV4 and a fresh port
@@ -80,35 +59,7 @@ SSHOPT=(-F "$K/ssh_config" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/de
 sshd_start() {
 	local name=$1 mode=$2
 	shift 2
-	next_port
-	SSH_PORT=$PORT
-	cat >"$K/sshd_config-$name" <<EOF2
-Port $SSH_PORT
-ListenAddress $SRV4
-HostKey $K/host_ed25519
-PidFile $K/sshd-$name.pid
-AuthorizedKeysFile $K/authorized_keys
-UsePAM no
-PermitRootLogin yes
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-StrictModes no
-UseDNS no
-PrintMotd no
-PrintLastLog no
-X11Forwarding no
-AllowAgentForwarding no
-AllowTcpForwarding no
-PermitUserEnvironment no
-Subsystem sftp internal-sftp
-LogLevel VERBOSE
-EOF2
-	"$SSHD" -t -f "$K/sshd_config-$name" || fail "sshd -t: bad configuration"
-	bg_start "sshd-$name" "$mode" "$NS_S" "$SSHD" -D -e -f "$K/sshd_config-$name" "$@"
-	SSHD_PID=$BG_PID
-	SSHD_LOG="$T_DIR/bg-sshd-$name.log"
-	wait_listen "$NS_S" "$SSH_PORT"
+	ssh_sshd_start "$name" "$mode" "$NS_S" "$SRV4" "$@"
 }
 
 # xfer VARIANT CMODE TOOL DIR CUT: one transfer of $DATA with TOOL (ssh, scp,

@@ -86,8 +86,9 @@ ftp_get() {
 	[ "$fm" = port ] && opt=(-P "${C4[1]}")
 	rm -f "$D/got"
 	path_use_mark
-	local cl="$T_DIR/shim-$NS_C.log" sl="$T_DIR/shim-$NS_S.log" nc0=0 ns0=0 fb
+	local cl="$T_DIR/shim-$NS_C.log" sl="$T_DIR/shim-$NS_S.log" nc0=0 ns0=0 fb cm
 	[ -e "$cl" ] && nc0=$(wc -l <"$cl")
+	cm=$(counters_mark "$NS_C")
 	[ -e "$sl" ] && ns0=$(wc -l <"$sl")
 	# each case a fresh user: no verdict from another case's server
 	T_ENV=("MPTCPSHIM_PEER_CACHE=$D/peers-$name")
@@ -105,7 +106,7 @@ ftp_get() {
 	# against a plain vsftpd only the control connection (the first
 	# contact) may carry a HELLO: the data connection goes plain at once
 	if [ "$cli/$srv" = shim/plain ] && shim_enabled; then
-		fb=$( (tail -n +"$((nc0 + 1))" "$cl" 2>/dev/null || true) | grep -c 'does not speak mptcpshim' || true)
+		fb=$(counters_since "$NS_C" "$cm" | counter 'fallbacks_(plain_server|timeout)')
 		[ "$fb" = 1 ] || fail "$what: $fb fallback(s) to plain, want 1 (the control connection)"
 		(tail -n +"$((nc0 + 1))" "$cl" | grep 'does not speak mptcpshim' | grep -q ":$FTP_PORT:") ||
 			fail "$what: the fallback was not the control connection's"

@@ -25,12 +25,10 @@ set -eu
 MPTCPSHIM_LOG=info
 : "${T_TIMEOUT:=150}"
 : "${T_CMD_TIMEOUT:=40}"
-SSHD=/usr/sbin/sshd # by absolute path: sshd re-execs itself by it
 
 tb_init gwssh
 require_shim
 shim_enabled || skip "the gateway runs only under the library (NOSHIM set)"
-[ -x "$SSHD" ] || fail "$SSHD not installed (openssh-server)"
 for t in ssh scp ssh-keygen; do
 	command -v "$t" >/dev/null || fail "$t not installed"
 done
@@ -38,54 +36,10 @@ done
 gw_testbed 100,100
 gw_start --connect-timeout 5
 
-K="$D/ssh"
-mkdir -p "$K"
-ssh-keygen -q -t ed25519 -N '' -C gwssh-host -f "$K/host_ed25519" || fail "ssh-keygen (host)"
-ssh-keygen -q -t ed25519 -N '' -C gwssh-client -f "$K/id_ed25519" || fail "ssh-keygen (client)"
-cp "$K/id_ed25519.pub" "$K/authorized_keys"
-mkdir -p /run/sshd
-chmod 0755 /run/sshd
-cat >"$K/ssh_config" <<EOF2
-Host *
-	User root
-	IdentityFile $K/id_ed25519
-	IdentitiesOnly yes
-	StrictHostKeyChecking no
-	UserKnownHostsFile /dev/null
-	GlobalKnownHostsFile /dev/null
-	BatchMode yes
-	LogLevel ERROR
-	ConnectTimeout 20
-EOF2
-SSHOPT=(-F "$K/ssh_config")
-next_port
-SSH_PORT=$PORT
-cat >"$K/sshd_config" <<EOF2
-Port $SSH_PORT
-ListenAddress $PSRV
-HostKey $K/host_ed25519
-PidFile $K/sshd.pid
-AuthorizedKeysFile $K/authorized_keys
-UsePAM no
-PermitRootLogin yes
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-StrictModes no
-UseDNS no
-PrintMotd no
-PrintLastLog no
-X11Forwarding no
-AllowAgentForwarding no
-AllowTcpForwarding no
-PermitUserEnvironment no
-Subsystem sftp internal-sftp
-LogLevel VERBOSE
-EOF2
-"$SSHD" -t -f "$K/sshd_config" || fail "sshd -t: bad configuration"
-bg_start sshd plain "$NS_P" "$SSHD" -D -e -f "$K/sshd_config"
-SSHD_LOG="$D/bg-sshd.log"
-wait_listen "$NS_P" "$SSH_PORT"
+# keys, the client's configuration, a private sshd behind the gateway
+# (lib.sh)
+ssh_setup
+ssh_sshd_start srv plain "$NS_P" "$PSRV"
 mkrand "$D/remote.bin" "$SIZE"
 
 # logins N: sshd's accepted logins so far; check_from N WHAT: every login

@@ -72,8 +72,8 @@ fetch() {
 	fi
 	local spid=$BG_PID
 	wait_listen "$NS_S" "$PORT"
-	local cl="$D/shim-$NS_C.log" nc0=0
-	[ -e "$cl" ] && nc0=$(wc -l <"$cl")
+	local cm
+	cm=$(counters_mark "$NS_C")
 	rx0=$(mpc_rx "$NS_S")
 	p20=$(path_bytes 2)
 	rm -f "$D/got1" "$D/got2"
@@ -88,8 +88,7 @@ fetch() {
 	P2=$(($(path_bytes 2) - p20))
 	# fallbacks (HELLO refused, reconnect): the first connection only; the
 	# second URL's connect knew the destination was plain
-	FB=0
-	[ -e "$cl" ] && FB=$(tail -n +"$((nc0 + 1))" "$cl" | grep -c "reconnecting as plain TCP" || true)
+	FB=$(counters_since "$NS_C" "$cm" | counter 'fallbacks_(plain_server|timeout)')
 	bg_stop "$spid"
 	log "$name: MP_CAPABLE SYNs at the server: $RX; client path 2: $P2 B; fallbacks: $FB"
 	[ "$FB" -eq 1 ] || fail "$name: $FB fallbacks (want 1: the second connect knows the server is plain)"

@@ -1100,3 +1100,70 @@ import json, sys
 P = json.load(sys.stdin)["processes"]
 print(sum(p["counters"][sys.argv[1]] for p in P) if P else "")' "$1"
 }
+
+# ssh_setup: a private OpenSSH set-up in K=$T_DIR/ssh: host and client keys
+# (ed25519), authorized_keys, a client configuration that knows only the
+# test's key and no host keys (SSHOPT=(-F $K/ssh_config)), and sshd's
+# privilege separation directory (Debian's service creates it).  SSHD: the
+# sshd binary, by absolute path (it re-execs itself by it).
+ssh_setup() {
+	SSHD=/usr/sbin/sshd
+	[ -x "$SSHD" ] || fail "$SSHD not installed (openssh-server)"
+	K="$T_DIR/ssh"
+	mkdir -p "$K"
+	ssh-keygen -q -t ed25519 -N '' -C "$T_NAME-host" -f "$K/host_ed25519" || fail "ssh-keygen (host)"
+	ssh-keygen -q -t ed25519 -N '' -C "$T_NAME-client" -f "$K/id_ed25519" || fail "ssh-keygen (client)"
+	cp "$K/id_ed25519.pub" "$K/authorized_keys"
+	mkdir -p /run/sshd
+	chmod 0755 /run/sshd
+	cat >"$K/ssh_config" <<EOF2
+Host *
+	User root
+	IdentityFile $K/id_ed25519
+	IdentitiesOnly yes
+	StrictHostKeyChecking no
+	UserKnownHostsFile /dev/null
+	GlobalKnownHostsFile /dev/null
+	BatchMode yes
+	LogLevel ERROR
+	ConnectTimeout 20
+EOF2
+	SSHOPT=(-F "$K/ssh_config")
+}
+
+# ssh_sshd_start NAME MODE NS ADDR [FLAG...]: a private sshd (ssh_setup's
+# keys) in NS on ADDR and a fresh port (SSH_PORT), MODE plain or shim,
+# logging every login.  Sets SSHD_PID, SSHD_LOG.
+ssh_sshd_start() {
+	local name=$1 mode=$2 ns=$3 addr=$4
+	shift 4
+	next_port
+	SSH_PORT=$PORT
+	cat >"$K/sshd_config-$name" <<EOF2
+Port $SSH_PORT
+ListenAddress $addr
+HostKey $K/host_ed25519
+PidFile $K/sshd-$name.pid
+AuthorizedKeysFile $K/authorized_keys
+UsePAM no
+PermitRootLogin yes
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+StrictModes no
+UseDNS no
+PrintMotd no
+PrintLastLog no
+X11Forwarding no
+AllowAgentForwarding no
+AllowTcpForwarding no
+PermitUserEnvironment no
+Subsystem sftp internal-sftp
+LogLevel VERBOSE
+EOF2
+	"$SSHD" -t -f "$K/sshd_config-$name" || fail "sshd -t: bad configuration"
+	bg_start "sshd-$name" "$mode" "$ns" "$SSHD" -D -e -f "$K/sshd_config-$name" "$@"
+	SSHD_PID=$BG_PID
+	SSHD_LOG="$T_DIR/bg-sshd-$name.log"
+	wait_listen "$ns" "$SSH_PORT"
+}

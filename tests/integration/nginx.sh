@@ -47,8 +47,6 @@ master=$NGX_MASTER
 workers=$NGX_WORKERS
 
 sl="$T_DIR/shim-$NS_S.log"
-cl="$T_DIR/shim-$NS_C.log"
-nlines() { if [ -e "$1" ]; then wc -l <"$1"; else echo 0; fi; }
 joinpids=""
 
 download() {
@@ -63,9 +61,9 @@ download() {
 	fi
 	local what="download $run over IPv$fam"
 	step "$what"
-	local nc0 b0 d2 t0 ms w
+	local cm b0 d2 t0 ms w
 	local -A j0=() r0=()
-	nc0=$(nlines "$cl")
+	cm=$(counters_mark "$NS_C")
 	if shim_enabled; then
 		for w in $workers; do
 			j0[$w]=$(shim_counter subflows_joined "$w")
@@ -83,9 +81,9 @@ download() {
 	log "  ${ms}ms, $((SIZE * 8 / 1000 / (ms + 1))) Mbit/s, path 2: $((d2 / 1024)) KiB"
 	shim_enabled || return 0
 	sleep 0.2 # a join whose JOIN_OK came with the last bytes is counted by now
-	local clog est bad pids="" nj=0 j r
-	clog=$(tail -n +"$((nc0 + 1))" "$cl")
-	est=$(printf '%s\n' "$clog" | grep -cE 'subflow [0-9]+ [^ ]+ -> [^ ]+ established$' || true)
+	local est bad pids="" nj=0 j r
+	# curl's joins, from its counters (written at its exit)
+	est=$(counters_since "$NS_C" "$cm" | counter subflows_joined)
 	# the server's joins, from each worker's counters (control socket):
 	# which worker took them, and none refused
 	for w in $workers; do

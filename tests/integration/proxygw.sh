@@ -39,6 +39,8 @@ set -eu
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=gwlib.sh
+. "$(cd "$(dirname "$0")" && pwd)/gwlib.sh"
 
 : "${SIZE:=$((16 * 1024 * 1024))}"
 MPTCPSHIM_LOG=info
@@ -49,29 +51,18 @@ tb_init proxygw
 require_shim
 shim_enabled || skip "the gateway and the proxy's gateway upstream run only under the library (NOSHIM set)"
 command -v curl >/dev/null || fail "curl not installed"
-GW_BIN="$top_builddir/src/gateway/mptcpshim-gateway"
-[ -x "$GW_BIN" ] || fail "$GW_BIN not built"
-tb_topo B 2
-D=$T_DIR
+# gwlib.sh's testbed: two client paths to the gateway, $NS_P behind it,
+# alice's key.  Paths shaped to 100 Mbit/s each, as gwssh.sh's: unshaped,
+# 16 MiB went in well under a second and, on a loaded machine, one path
+# carried it nearly alone before the join came (path 2 0.5-0.9 MiB in 3
+# of 15 runs, with or without the relay's TCP_NODELAY)
+gw_testbed 100,100
 # the control sockets of this test's processes only (the suite runs
 # other tests, as root too, beside this one)
 XDG=$D/xdg
 mkdir -m 0755 "$XDG"
 T_ENV=("XDG_RUNTIME_DIR=$XDG")
 ctl() { XDG_RUNTIME_DIR=$XDG "$SHIM_LAUNCHER" "$@"; }
-X=$T_NETNUM
-GWA="198.18.$X.225" # the gateway's address towards the plain server
-PSRV="198.18.$X.226"
-
-NS_P="mpsP-pgw-$$"
-ns_add "$NS_P"
-_tb_veth "$NS_S" g0 "$NS_P" g0p
-ip -n "$NS_S" addr add "$GWA/30" dev g0 || fail "gateway address"
-ip -n "$NS_P" addr add "$PSRV/30" dev g0p || fail "server address"
-for i in $(seq 1 100); do
-	_tb_topo_ready && break
-	sleep 0.05
-done
 # names only the gateway's resolver knows
 printf '%s\tsecret.test\n127.0.0.1\tinside.test\n' "$PSRV" >>"/etc/netns/$NS_S/hosts"
 if nsrun plain "$NS_C" getent hosts secret.test >/dev/null; then
@@ -86,17 +77,7 @@ HP=$PORT
 bg_start http plain "$NS_P" "$PY" -m http.server --bind "$PSRV" --directory "$D/www" "$HP"
 wait_listen "$NS_P" "$HP"
 
-umask 077
-"$GW_BIN" --gen-key alice >"$D/alice.key" || fail "--gen-key"
-cp "$D/alice.key" "$D/gw.keys"
-umask 022
-next_port
-GP=$PORT
-bg_start gw shim "$NS_S" env "MPTCPSHIM_ADVERTISE=$SRV4" "$GW_BIN" --listen "$SRV4:$GP" \
-	--key-file "$D/gw.keys" --connect-timeout 3 --verbose
-GW_PID=$BG_PID
-GWLOG="$D/bg-gw.log"
-wait_listen "$NS_S" "$GP"
+gw_start --connect-timeout 3
 
 next_port
 PP=$PORT

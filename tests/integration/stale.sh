@@ -5,13 +5,12 @@
 #               (IDLE s, ROUNDS times), then sends a small request (a 2-byte
 #               "ping", as mosquitto's PINGREQ) and a burst each way
 #               (BURST bytes, sha256 checked both ways): no stale event in
-#               either log.  Measuring a subflow's wait from its last ACK
+#               either process's counters.  Measuring a subflow's wait from its last ACK
 #               (before the idle spell) flagged the first write after it.
 #   many        nginx (1 worker) and wrk with CONNS keep-alive connections
 #               for SECS s, small and 64 KiB responses: stale events are
-#               counted on both ends (the info line logs a subflow's first
-#               one; the subflow statistics line at close its count) and
-#               must stay within MAX_MANY in total: by default 1% of the
+#               counted on both ends (the stale_events counter of wrk and
+#               of the nginx worker, written when each exits) and must stay within MAX_MANY in total: by default 1% of the
 #               4 x CONNS subflows (2 per connection on each end).  Seen on a
 #               2-core host at load average ~15-20: 0 in 5 runs of 100
 #               connections, 5 with 200 (lone first segments of fresh joined
@@ -40,18 +39,15 @@ require_shim
 tb_topo A 2
 D=$T_DIR
 
-# stale_count NS: stale events NS's shim logged so far (the larger of the
-# first-time info lines and the close statistics' counts, which include
-# later ones but only for subflows that closed).
-stale_count() {
-	local f="$T_DIR/shim-$1.log" a b
-	[ -e "$f" ] || {
+# stale_events NS MARK: stale events counted (stale_events, every one, not
+# only a subflow's first) by NS's shim processes that finished since MARK
+# (counters_mark): the one process each side runs here.
+stale_events() {
+	shim_enabled || {
 		echo 0
 		return
 	}
-	a=$(grep -cE 'subflow [0-9]+ stale \(' "$f" || true)
-	b=$(grep -oE 'stale [0-9]+ times' "$f" | awk '{ n += $2 } END { print n + 0 }')
-	[ "$a" -gt "$b" ] && echo "$a" || echo "$b"
+	counters_since "$1" "$2" | counter stale_events
 }
 
 cat >"$D/ka.py" <<'PYEOF'
@@ -126,8 +122,8 @@ PYEOF
 if selected idle-burst; then
 	step "idle-burst: $ROUNDS rounds of ${IDLE}s idle, a 2-byte ping, a $BURST-byte burst each way"
 	next_port
-	c0=$(stale_count "$NS_C")
-	s0=$(stale_count "$NS_S")
+	c0=$(counters_mark "$NS_C")
+	s0=$(counters_mark "$NS_S")
 	p2=$(path_bytes 2)
 	bg_start ka-srv shim "$NS_S" "$PY" "$D/ka.py" server "$SRV4" "$PORT"
 	kpid=$BG_PID
@@ -140,8 +136,8 @@ if selected idle-burst; then
 		[ "$p2" -gt $((BURST / 4)) ] ||
 			fail "idle-burst: path 2 carried only $p2 B: not multipath, nothing tested"
 	fi
-	c1=$(($(stale_count "$NS_C") - c0))
-	s1=$(($(stale_count "$NS_S") - s0))
+	c1=$(stale_events "$NS_C" "$c0")
+	s1=$(stale_events "$NS_S" "$s0")
 	log "idle-burst: stale events: client $c1, server $s1 (path 2 carried $p2 B)"
 	if [ "$c1" -ne 0 ] || [ "$s1" -ne 0 ]; then
 		grep -hE 'stale \(' "$T_DIR"/shim-*.log | head -5 >&2 || true
@@ -157,8 +153,8 @@ if selected many; then
 	mkrand "$D/www/big.bin" 65536
 	next_port
 	nginx_start "$PORT" "$D/www" 1
-	c0=$(stale_count "$NS_C")
-	s0=$(stale_count "$NS_S")
+	c0=$(counters_mark "$NS_C")
+	s0=$(counters_mark "$NS_S")
 	p2=$(path_bytes 2)
 	cat >"$D/mix.lua" <<'LUAEOF'
 local n = 0
@@ -183,8 +179,8 @@ LUAEOF
 	if shim_enabled; then
 		[ "$p2" -gt 1048576 ] || fail "many: path 2 carried only $p2 B: not multipath, nothing tested"
 	fi
-	c1=$(($(stale_count "$NS_C") - c0))
-	s1=$(($(stale_count "$NS_S") - s0))
+	c1=$(stale_events "$NS_C" "$c0")
+	s1=$(stale_events "$NS_S" "$s0")
 	# accept queues that overflowed drop handshakes: the client's first
 	# data then really goes unacknowledged until the SYN-ACK is resent
 	ovf=$(ip netns exec "$NS_S" nstat -az TcpExtListenOverflows TcpExtListenDrops 2>/dev/null |

@@ -136,13 +136,14 @@ halfclose() {
 }
 
 # negotiated FAM: with the shim on both ends the connection must really be
-# multipath: each end logs a "subflow ... established" line at level info.
+# multipath: each end's counters count one multipath connection.
 negotiated() {
-	local fam=$1 what="IPv$1 shim/shim negotiates multipath" end n
+	local fam=$1 what="IPv$1 shim/shim negotiates multipath" ns n
 	shim_enabled || return 0
 	step "$what"
 	mkrand "$D/nego.in" 200000
 	rm -f "$D/nego.out" "$D"/shim-nego-*.log
+	local -A cm=(["$NS_C"]=$(counters_mark "$NS_C") ["$NS_S"]=$(counters_mark "$NS_S"))
 	next_port
 	T_ENV=(MPTCPSHIM_LOG=info "MPTCPSHIM_LOG_FILE=$D/shim-nego-server.log")
 	bg_start "nego-srv-$fam" shim "$NS_S" socat -u "$(sock "$fam" LISTEN "$PORT")" "CREATE:$D/nego.out"
@@ -154,10 +155,10 @@ negotiated() {
 	T_ENV=()
 	bg_wait "$spid" 60 || fail "$what: server socat exited $?"
 	same_file "$what" "$D/nego.in" "$D/nego.out"
-	for end in client server; do
-		n=$(grep -ci 'subflow.*established' "$D/shim-nego-$end.log" 2>/dev/null || true)
-		[ "${n:-0}" -ge 1 ] ||
-			fail "$what: the $end's shim log (info) has no 'subflow ... established' line: the connection fell back to plain TCP?"
+	for ns in "$NS_C" "$NS_S"; do
+		n=$(counters_since "$ns" "${cm[$ns]}" | counter multipath_connections)
+		[ "$n" = 1 ] ||
+			fail "$what: $ns's shim counted $n multipath connection(s), want 1: the connection fell back to plain TCP?"
 	done
 	log "ok: $what ($(grep -hi 'subflow.*established' "$D"/shim-nego-*.log | head -2 | tr '\n' ';'))"
 	rm -f "$D/nego.in" "$D/nego.out"

@@ -47,8 +47,8 @@ bg_stop "$cap"
 log "capture: $(fsize "$D/cap.pcap") B; $(cat "$D/bg-capture.log")"
 
 # The join must have happened (else there is nothing to forge).
-joined=$(printf '%s\n' "$MP_SLOG" | grep -c "joined" || true)
-[ "$joined" -ge 1 ] || fail "the server logged no join: $MP_SLOG"
+joined=$(counter subflows_joined <<<"$MP_SCNT")
+[ "$joined" -ge 1 ] || fail "the server counted no join: $MP_SCNT"
 
 step "the observer tries to forge the join from the capture"
 rc=0

@@ -1,0 +1,41 @@
+/* sockint.h - what the connect, accept and descriptor hooks share
+ * (src/interpose/socket.c, accept.c, fdcalls.c).  App threads only. */
+#ifndef MPS_INTERPOSE_SOCKINT_H
+#define MPS_INTERPOSE_SOCKINT_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "mptcpshim/conn.h"
+#include "mptcpshim/gateway.h"
+
+/* What mps_ix_adopt() is told about the TCP socket it takes over. */
+struct adopt_args {
+	enum mps_role role;
+	int connecting;        /* client: the connect is still in progress */
+	int nonblock, cloexec; /* the app's flags, kept on its number */
+	const struct sockaddr *peer;
+	socklen_t peer_len;
+	int bound; /* client: the app bound it first, to local */
+	const struct sockaddr_storage *local;
+	socklen_t local_len;
+	int known_shim; /* client: this process has seen the peer run mptcpshim */
+	int gw;         /* client: through the gateway (fd not connected yet); server: accepted on a
+		   gateway listener */
+	const struct mps_gwdest *gw_dest; /* client, gw: the destination asked for by name
+					     (MPS_SO_GW_CONNECT), or NULL: peer's address */
+	uint32_t opt_want;                /* the options fd may carry (optseen.h) */
+	uint32_t *opt_found;              /* if set: those that differ from the defaults */
+	int loop_checked;                 /* the caller made sure the shim thread runs */
+	int tcp_nonblock;                 /* fd's file is O_NONBLOCK already */
+};
+
+/* 1 if sa is AF_INET or AF_INET6. */
+int mps_ix_is_inet(const struct sockaddr *sa);
+/* 1 if fd is a TCP stream socket. */
+int mps_ix_is_tcp(int fd);
+/* Swap fd (a TCP socket) for the app's end of a socketpair and start the
+ * connection engine (socket.c says how).  0 or -errno: fd left untouched. */
+int mps_ix_adopt(int fd, const struct adopt_args *a, int *app_fd_out);
+
+#endif

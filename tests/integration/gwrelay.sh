@@ -1,0 +1,96 @@
+#!/bin/bash
+# gwrelay.sh: the relay of mptcpshim-gateway and mptcpshim-proxy (issue 14),
+# on gwlib.sh's testbed (unshaped), with tests/progs/gwrelay.py:
+#   nodelay   30 requests on one connection through the gateway, each
+#             written as 2 pieces 5 ms apart (a header and a body), to a
+#             plain server that answers a complete request: all answered;
+#             and the server's delayed-ACK timer (TcpExtDelayedACKs in its
+#             namespace) fired for fewer than a third of them.  A relay
+#             with Nagle on its destination socket holds the second piece
+#             until the first is acknowledged, and the server, which has
+#             nothing to send before the request is complete, acknowledges
+#             only when that timer fires (40 ms a request): it fires for
+#             nearly every request.
+#   proxystop `mptcpshim proxy` (through the gateway) is stopped with
+#             SIGTERM while it relays a stream to a SOCKS5 client (no
+#             preload): the client reads an error (ECONNRESET), never an
+#             EOF, which would pass a truncated stream for a complete one.
+# Sub-cases (T_ONLY=REGEX): nodelay proxystop
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -eu
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=gwlib.sh
+. "$(cd "$(dirname "$0")" && pwd)/gwlib.sh"
+
+MPTCPSHIM_LOG=info
+: "${T_TIMEOUT:=120}"
+: "${T_CMD_TIMEOUT:=40}"
+
+tb_init gwrelay
+require_shim
+shim_enabled || skip "the gateway runs only under the library (NOSHIM set)"
+gw_testbed
+gw_start
+TOOL="$D/gwrelay.py"
+cp "$top_srcdir/tests/progs/gwrelay.py" "$TOOL"
+
+# delacks NS: TcpExtDelayedACKs of namespace NS
+delacks() {
+	ip netns exec "$1" awk '/^TcpExt:/ { if (!n) { for (i = 2; i <= NF; i++) f[$i] = i; n = 1 } else print $f["DelayedACKs"] }' \
+		/proc/net/netstat
+}
+
+if selected nodelay; then
+	step "nodelay: requests in 2 pieces through the gateway meet no delayed ACK"
+	next_port
+	RP=$PORT
+	bg_start pairsrv plain "$NS_P" "$PY" "$TOOL" pairsrv "$PSRV" "$RP"
+	wait_listen "$NS_P" "$RP"
+	N=30
+	d0=$(delacks "$NS_P")
+	out=$(gwrun "$PY" "$TOOL" pairs "$PSRV" "$RP" "$N") || fail "nodelay: the client failed: $out"
+	[ "$out" = "ok $N" ] || fail "nodelay: the client said '$out'"
+	d=$(($(delacks "$NS_P") - d0))
+	log "nodelay: $N requests answered; the server's delayed-ACK timer fired $d times"
+	[ "$d" -lt $((N / 3)) ] ||
+		fail "nodelay: the server's delayed ACK fired $d times for $N requests: the relay held the second pieces back (Nagle)"
+fi
+
+if selected proxystop; then
+	step "proxystop: the proxy stopped under a live stream: the client reads a reset, not EOF"
+	next_port
+	SP=$PORT
+	bg_start streamsrv plain "$NS_P" "$PY" "$TOOL" streamsrv "$PSRV" "$SP"
+	wait_listen "$NS_P" "$SP"
+	next_port
+	PP=$PORT
+	bg_start proxy plain "$NS_C" env MPTCPSHIM_GATEWAY_FALLBACK=fail "$SHIM_LAUNCHER" \
+		-g "$SRV4:$GP" --gateway-key "$D/alice.key" proxy --listen "127.0.0.1:$PP" --verbose
+	wait_listen "$NS_C" "$PP"
+	# the proxy itself, which holds the listener (bg_start's pid is
+	# timeout(1)'s)
+	ppid=$(ip netns exec "$NS_C" ss -ltnpH "sport = :$PP" | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
+	[ -n "$ppid" ] || fail "proxystop: cannot find the proxy's pid"
+	FL="$D/flowing"
+	bg_start reader plain "$NS_C" env -u LD_PRELOAD "$PY" "$TOOL" socksread "$PP" "$PSRV" "$SP" "$FL"
+	RPID=$BG_PID
+	for i in $(seq 1 200); do
+		[ -e "$FL" ] && break
+		sleep 0.05
+	done
+	[ -e "$FL" ] || fail "proxystop: no data through the proxy ($(cat "$D/bg-reader.log"))"
+	kill -TERM "$ppid"
+	bg_wait "$RPID" 30 || fail "proxystop: the reader did not end within 30 s of the stop"
+	res=$(grep '^end ' "$D/bg-reader.log" || true)
+	log "proxystop: the reader: $res"
+	case $res in
+	"end ERR ECONNRESET "*) ;;
+	"end EOF "*) fail "proxystop: the client read EOF: a truncated stream looks complete" ;;
+	*) fail "proxystop: the reader said '$res' ($(tail -n 3 "$D/bg-reader.log"))" ;;
+	esac
+	grep -q 'relayed connection(s) reset' "$D/bg-proxy.log" || fail "proxystop: the proxy did not log the reset"
+fi
+kill -0 "$GW_PID" 2>/dev/null || fail "the gateway died: $(tail -5 "$GWLOG")"
+log "PASS gwrelay"

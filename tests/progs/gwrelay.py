@@ -1,0 +1,107 @@
+# gwrelay.py: the programs of tests/integration/gwrelay.sh.
+#   pairsrv HOST PORT         answers each request "p?" (2 bytes, maybe in 2
+#                             pieces) with the same 2 bytes, a thread per
+#                             connection, forever
+#   pairs HOST PORT N         N requests on one connection, each written as
+#                             "p", a 5 ms pause, then "q": prints "ok N"
+#   streamsrv HOST PORT       streams 64 KiB every 10 ms to each connection
+#                             for up to 60 s
+#   socksread PROXYPORT HOST PORT FLOWING
+#                             (no preload) SOCKS5 CONNECT through the proxy
+#                             on 127.0.0.1:PROXYPORT to HOST:PORT, read;
+#                             touches FLOWING after 1 MiB; prints
+#                             "end EOF BYTES" or "end ERR <errno name> BYTES"
+import errno, os, socket, struct, sys, threading, time
+
+cmd = sys.argv[1]
+
+
+def serve(host, port, fn):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, port))
+    s.listen(64)
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=fn, args=(c,), daemon=True).start()
+
+
+def pair_conn(c):
+    buf = b""
+    try:
+        while True:
+            b = c.recv(16)
+            if not b:
+                break
+            buf += b
+            while len(buf) >= 2:
+                c.sendall(buf[:2])
+                buf = buf[2:]
+    except OSError:
+        pass
+    c.close()
+
+
+def stream_conn(c):
+    chunk = os.urandom(1 << 16)
+    end = time.monotonic() + 60
+    try:
+        while time.monotonic() < end:
+            c.sendall(chunk)
+            time.sleep(0.01)
+    except OSError:
+        pass
+    c.close()
+
+
+if cmd == "pairsrv":
+    serve(sys.argv[2], int(sys.argv[3]), pair_conn)
+elif cmd == "streamsrv":
+    serve(sys.argv[2], int(sys.argv[3]), stream_conn)
+elif cmd == "pairs":
+    n = int(sys.argv[4])
+    c = socket.create_connection((sys.argv[2], int(sys.argv[3])), timeout=20)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for i in range(n):
+        c.sendall(b"p")
+        time.sleep(0.005)
+        c.sendall(b"q")
+        got = b""
+        while len(got) < 2:
+            b = c.recv(2 - len(got))
+            if not b:
+                sys.exit("pairs: closed after %d requests" % i)
+            got += b
+        if got != b"pq":
+            sys.exit("pairs: answer %r" % got)
+    c.close()
+    print("ok %d" % n)
+else:
+    pp, host, port, flowing = int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
+    c = socket.create_connection(("127.0.0.1", pp), timeout=20)
+    c.sendall(b"\x05\x01\x00")
+    if c.recv(2) != b"\x05\x00":
+        sys.exit("socksread: method refused")
+    c.sendall(b"\x05\x01\x00\x01" + socket.inet_aton(host) + struct.pack("!H", port))
+    rep = b""
+    while len(rep) < 10:
+        b = c.recv(10 - len(rep))
+        if not b:
+            sys.exit("socksread: no reply")
+        rep += b
+    if rep[1] != 0:
+        sys.exit("socksread: reply %d" % rep[1])
+    c.settimeout(30)
+    n, told = 0, False
+    try:
+        while True:
+            b = c.recv(1 << 16)
+            if not b:
+                print("end EOF %d" % n)
+                break
+            n += len(b)
+            if n >= (1 << 20) and not told:
+                open(flowing, "w").close()
+                told = True
+    except OSError as e:
+        print("end ERR %s %d" % (errno.errorcode.get(e.errno, str(e.errno)), n))

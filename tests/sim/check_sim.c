@@ -1,0 +1,398 @@
+/* check_sim.c - the connection engine over the simulated network
+ * (simnet.h): two engines in one process, seeded and deterministic, no
+ * root.  Every failure names the seed; SIM_SEED=N replays one. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conn_int.h" /* g_conns: every connection is freed at the end */
+#include "mptcpshim/mib.h"
+#include "mptcpshim/stat.h"
+#include "simnet.h"
+
+static uint64_t test_seed(uint64_t dflt)
+{
+	const char *e = getenv("SIM_SEED");
+
+	return e && *e ? strtoull(e, NULL, 0) : dflt;
+}
+
+/* Every assertion names the seed, so a failure can be replayed. */
+#define SIM_ASSERT(cond, ...)                                                     \
+	do {                                                                      \
+		if (!(cond)) {                                                    \
+			char m_[256];                                             \
+			snprintf(m_, sizeof(m_), __VA_ARGS__);                    \
+			ck_abort_msg("seed %llu (replay: SIM_SEED=%llu): %s: %s", \
+			             (unsigned long long)sim_seed(),              \
+			             (unsigned long long)sim_seed(), #cond, m_);  \
+		}                                                                 \
+	} while (0)
+
+static void setup_env(void)
+{
+	setenv("MPTCPSHIM_ADVERTISE", "none", 1);
+	setenv("MPTCPSHIM_JOIN_DELAY", "0", 1);
+	if (!getenv("MPTCPSHIM_LOG"))
+		setenv("MPTCPSHIM_LOG", "error", 1);
+}
+
+struct world {
+	struct sim_app cli, srv;
+};
+
+static void start(struct world *w, uint64_t seed, uint64_t up, uint64_t down)
+{
+	setup_env();
+	sim_init(seed);
+	SIM_ASSERT(sim_connect(&w->cli, &w->srv) == 0, "connect");
+	w->cli.tx_seed = w->srv.rx_seed = seed * 2 + 1;
+	w->srv.tx_seed = w->cli.rx_seed = seed * 2 + 2;
+	w->cli.tx_total = up;
+	w->srv.tx_total = down;
+}
+
+static int both_eof(void *arg)
+{
+	struct world *w = arg;
+
+	return w->cli.rx_eof && w->srv.rx_eof;
+}
+
+static int two_paths(void *arg)
+{
+	(void)arg;
+	return sim_live_subflows(0) >= 1 && sim_live_subflows(1) >= 1;
+}
+
+static uint64_t mib(enum mps_mib_id id)
+{
+	return mps_stat_proc()->v[id];
+}
+
+struct until_rx {
+	const struct sim_app *a;
+	uint64_t n;
+};
+
+static int rx_reached(void *arg)
+{
+	const struct until_rx *u = arg;
+
+	return u->a->rx_done >= u->n;
+}
+
+/* Run until app a has read n bytes. */
+static void run_until_rx(const struct sim_app *a, uint64_t n, double secs)
+{
+	struct until_rx u = {a, n};
+
+	SIM_ASSERT(sim_run(secs, rx_reached, &u), "only %llu of %llu bytes read by t=%.3f",
+	           (unsigned long long)a->rx_done, (unsigned long long)n, sim_now());
+}
+
+static int all_done(void *arg)
+{
+	return both_eof(arg) && !g_conns;
+}
+
+/* Byte-exact: every byte once, in order, then EOF. */
+static void check_exact(const struct sim_app *a, uint64_t want, const char *who)
+{
+	SIM_ASSERT(!a->rx_bad, "%s: byte %llu differs", who, (unsigned long long)a->rx_bad_at);
+	SIM_ASSERT(a->rx_err == 0, "%s: read error %s", who, strerror(a->rx_err));
+	SIM_ASSERT(a->rx_done == want, "%s: %llu of %llu bytes", who,
+	           (unsigned long long)a->rx_done, (unsigned long long)want);
+	SIM_ASSERT(a->rx_eof, "%s: no EOF", who);
+}
+
+/* Two paths, both directions, 8 MiB up and 2 MiB down: byte-exact, and
+ * both paths carried data. */
+START_TEST(test_two_paths)
+{
+	struct world w;
+	const struct sim_stats *st;
+
+	start(&w, test_seed(1), 8u << 20, 2u << 20);
+	SIM_ASSERT(sim_run(5, two_paths, &w), "the second path never joined");
+	w.cli.tx_close = w.srv.tx_close = 1;
+	SIM_ASSERT(sim_run(60, both_eof, &w), "transfer not done at t=%.3f", sim_now());
+	check_exact(&w.srv, 8u << 20, "server");
+	check_exact(&w.cli, 2u << 20, "client");
+	st = sim_stats();
+	SIM_ASSERT(st->bytes[0] > (1u << 20) && st->bytes[1] > (1u << 20),
+	           "paths carried %llu and %llu bytes", (unsigned long long)st->bytes[0],
+	           (unsigned long long)st->bytes[1]);
+}
+END_TEST
+
+/* A path dies (both ends reset) with data in flight on it: what it
+ * carried is reinjected on the other, byte-exact. */
+START_TEST(test_reinject_after_path_dies)
+{
+	struct world w;
+
+	start(&w, test_seed(2), 16u << 20, 0);
+	SIM_ASSERT(sim_run(5, two_paths, &w), "the second path never joined");
+	run_until_rx(&w.srv, 4u << 20, 30);
+	sim_path_state(1, SIM_BLACKHOLE); /* no new subflow over it either */
+	sim_path_reset(1);
+	w.cli.tx_close = w.srv.tx_close = 1;
+	SIM_ASSERT(sim_run(60, all_done, &w), "not done at t=%.3f (server read %llu)", sim_now(),
+	           (unsigned long long)w.srv.rx_done);
+	check_exact(&w.srv, 16u << 20, "server");
+	check_exact(&w.cli, 0, "client");
+	SIM_ASSERT(mib(MPS_MIB_SF_LOST) >= 1, "no subflow counted lost");
+	SIM_ASSERT(mib(MPS_MIB_REINJ_BYTES) > 0, "nothing reinjected");
+	/* at once: not after the data-level retransmission's second */
+	SIM_ASSERT(w.srv.rx_gap < 0.5, "the server waited %.3f s for data", w.srv.rx_gap);
+	if (getenv("SIM_VERBOSE"))
+		fprintf(stderr, "reinject: longest wait %.3f s, %llu B reinjected\n", w.srv.rx_gap,
+		        (unsigned long long)mib(MPS_MIB_REINJ_BYTES));
+}
+END_TEST
+
+/* DATA_FIN and close in every order: who finishes first, shutdown or
+ * close, data one way, the other or both.  Both apps read every byte and
+ * EOF, and both connections end (freed). */
+static const struct close_case {
+	uint32_t up, down;
+	int cli_close, srv_close; /* 1 shutdown(SHUT_WR), 2 close() */
+	int first;                /* 0 together, 1 client first, 2 server first */
+} close_cases[] = {
+        {1u << 20, 1u << 20, 1, 1, 0}, {1u << 20, 1u << 20, 1, 1, 1}, {1u << 20, 1u << 20, 1, 1, 2},
+        {1u << 20, 0, 2, 1, 1},        {0, 1u << 20, 1, 2, 2},        {0, 1u << 20, 1, 1, 1},
+        {1u << 20, 0, 1, 1, 2},
+};
+
+/* The state of the client's (MPS_CLIENT) or the server's connection,
+ * MPS_CONN_CLOSED once it is freed. */
+static enum mps_conn_state conn_state(enum mps_role role)
+{
+	struct mps_conn *c;
+
+	for (c = g_conns; c; c = c->next)
+		if (c->role == role)
+			return c->state;
+	return MPS_CONN_CLOSED;
+}
+
+struct want_states {
+	enum mps_conn_state first, second;
+	enum mps_role first_role;
+};
+
+static int states_reached(void *arg)
+{
+	const struct want_states *w = arg;
+
+	return conn_state(w->first_role) == w->first &&
+	       conn_state(w->first_role == MPS_CLIENT ? MPS_SERVER : MPS_CLIENT) == w->second;
+}
+
+static int app_eof(void *arg)
+{
+	return ((const struct sim_app *)arg)->rx_eof;
+}
+
+START_TEST(test_close_orders)
+{
+	const struct close_case *k = &close_cases[_i];
+	struct world w;
+
+	start(&w, test_seed(100 + (uint64_t)_i), k->up, k->down);
+	SIM_ASSERT(sim_run(5, two_paths, &w), "the second path never joined");
+	if (k->first == 0) {
+		w.cli.tx_close = k->cli_close;
+		w.srv.tx_close = k->srv_close;
+	} else {
+		/* the first closer's DATA_FIN is ACKed (FIN_WAIT2), the other
+		 * has it (CLOSE_WAIT) and its app read EOF */
+		struct sim_app *a = k->first == 1 ? &w.cli : &w.srv,
+		               *b = k->first == 1 ? &w.srv : &w.cli;
+		struct want_states ws = {MPS_CONN_FIN_WAIT2, MPS_CONN_CLOSE_WAIT,
+		                         k->first == 1 ? MPS_CLIENT : MPS_SERVER};
+
+		a->tx_close = k->first == 1 ? k->cli_close : k->srv_close;
+		SIM_ASSERT(sim_run(30, app_eof, b), "case %d: no EOF for the second", _i);
+		SIM_ASSERT(sim_run(5, states_reached, &ws), "case %d: states %s and %s", _i,
+		           mps_conn_state_name(conn_state(ws.first_role)),
+		           mps_conn_state_name(conn_state(
+		                   ws.first_role == MPS_CLIENT ? MPS_SERVER : MPS_CLIENT)));
+		SIM_ASSERT(a->fd < 0 || !a->rx_eof, "case %d: EOF for the first too early", _i);
+		b->tx_close = k->first == 1 ? k->srv_close : k->cli_close;
+	}
+	/* an app that closed reads nothing more: only the other side's EOF
+	 * and the connections' end are waited for */
+	if (k->cli_close == 2)
+		w.cli.rx_eof = 1;
+	if (k->srv_close == 2)
+		w.srv.rx_eof = 1;
+	SIM_ASSERT(sim_run(60, all_done, &w), "case %d: not done at t=%.3f (conns left: %s)", _i,
+	           sim_now(), g_conns ? "yes" : "no");
+	if (k->srv_close != 2)
+		check_exact(&w.srv, k->up, "server");
+	if (k->cli_close != 2)
+		check_exact(&w.cli, k->down, "client");
+}
+END_TEST
+
+/* The receiver's window closes (its app stops reading), a path goes
+ * silent, then the app reads again: the window update must not be lost
+ * with that path (each case silences one of the two). */
+struct stalled {
+	const struct sim_app *a;
+	uint64_t last;
+	double since;
+};
+
+static int tx_stalled(void *arg)
+{
+	struct stalled *s = arg;
+
+	if (s->a->tx_done != s->last) {
+		s->last = s->a->tx_done;
+		s->since = sim_now();
+	}
+	return sim_now() - s->since > 1.0;
+}
+
+START_TEST(test_window_update_lost_with_path)
+{
+	struct world w;
+	struct stalled st = {0};
+	const uint64_t total = 48u << 20;
+
+	start(&w, test_seed(200 + (uint64_t)_i), total, 0);
+	w.srv.no_read = 1;
+	SIM_ASSERT(sim_run(5, two_paths, &w), "the second path never joined");
+	st.a = &w.cli;
+	SIM_ASSERT(sim_run(60, tx_stalled, &st), "the client never stalled");
+	SIM_ASSERT(w.cli.tx_done < total, "the window never closed");
+	sim_path_state(_i, SIM_BLACKHOLE);
+	w.srv.no_read = 0;
+	run_until_rx(&w.srv, total, 60);
+	sim_path_state(_i, SIM_UP);
+	w.cli.tx_close = w.srv.tx_close = 1;
+	SIM_ASSERT(sim_run(60, all_done, &w), "not done at t=%.3f", sim_now());
+	check_exact(&w.srv, total, "server");
+}
+END_TEST
+
+/* Every path goes down (the client hears it) mid-transfer and comes back
+ * 3 s later: the client rejoins, the transfer completes byte-exact. */
+START_TEST(test_outage_and_rejoin)
+{
+	struct world w;
+	uint64_t before;
+
+	start(&w, test_seed(3), 16u << 20, 0);
+	SIM_ASSERT(sim_run(5, two_paths, &w), "the second path never joined");
+	run_until_rx(&w.srv, 4u << 20, 30);
+	sim_path_state(0, SIM_DOWN);
+	sim_path_state(1, SIM_DOWN);
+	before = sim_stats()->subflows[0] + sim_stats()->subflows[1];
+	sim_run(3, NULL, NULL);
+	SIM_ASSERT(mib(MPS_MIB_OUTAGES) >= 1, "no outage counted");
+	sim_path_state(0, SIM_UP);
+	sim_path_state(1, SIM_UP);
+	w.cli.tx_close = w.srv.tx_close = 1;
+	SIM_ASSERT(sim_run(60, all_done, &w), "not done at t=%.3f (server read %llu)", sim_now(),
+	           (unsigned long long)w.srv.rx_done);
+	check_exact(&w.srv, 16u << 20, "server");
+	SIM_ASSERT(sim_stats()->subflows[0] + sim_stats()->subflows[1] > before, "no rejoin");
+	SIM_ASSERT(mib(MPS_MIB_OUTAGES_SURVIVED) >= 1, "outage not counted survived");
+}
+END_TEST
+
+/* A slow path with a deep queue (its RTT grows past a second) that
+ * delivers and acknowledges in 128 KiB aggregates (ACKs 130 ms apart,
+ * more than the detector's 100 ms floor): never taken for a blackhole. */
+START_TEST(test_stale_no_false_positive)
+{
+	struct world w;
+	const struct sim_path_cfg slow = {
+	        .rate = 1e6, .delay = 0.010, .queue = 1u << 20, .seg = 128u << 10};
+
+	start(&w, test_seed(4), 24u << 20, 0);
+	sim_path(1, &slow);
+	SIM_ASSERT(sim_run(5, two_paths, &w), "the second path never joined");
+	w.cli.tx_close = w.srv.tx_close = 1;
+	SIM_ASSERT(sim_run(60, all_done, &w), "not done at t=%.3f", sim_now());
+	check_exact(&w.srv, 24u << 20, "server");
+	SIM_ASSERT(sim_stats()->bytes[1] > (1u << 20), "the slow path carried %llu bytes",
+	           (unsigned long long)sim_stats()->bytes[1]);
+	SIM_ASSERT(mib(MPS_MIB_STALE) == 0, "%llu false stale verdicts",
+	           (unsigned long long)mib(MPS_MIB_STALE));
+}
+END_TEST
+
+/* One path is blackholed and found stale; then the other, the last
+ * usable one, dies: the stale subflow is revived, no outage begins, and
+ * once its path works again the transfer completes. */
+static int stale_seen(void *arg)
+{
+	(void)arg;
+	return mib(MPS_MIB_STALE) >= 1;
+}
+
+START_TEST(test_revive_stale)
+{
+	struct world w;
+
+	start(&w, test_seed(5), 16u << 20, 0);
+	SIM_ASSERT(sim_run(5, two_paths, &w), "the second path never joined");
+	run_until_rx(&w.srv, 2u << 20, 30);
+	sim_path_state(1, SIM_BLACKHOLE);
+	SIM_ASSERT(sim_run(10, stale_seen, NULL), "the blackholed path never found stale");
+	sim_path_state(0, SIM_BLACKHOLE); /* no new subflow over it */
+	sim_path_reset(0);
+	sim_run(0.5, NULL, NULL);
+	sim_path_state(1, SIM_UP);
+	w.cli.tx_close = w.srv.tx_close = 1;
+	SIM_ASSERT(sim_run(60, all_done, &w), "not done at t=%.3f (server read %llu)", sim_now(),
+	           (unsigned long long)w.srv.rx_done);
+	check_exact(&w.srv, 16u << 20, "server");
+	SIM_ASSERT(mib(MPS_MIB_OUTAGES) == 0, "%llu outage(s) although a stale subflow was left",
+	           (unsigned long long)mib(MPS_MIB_OUTAGES));
+}
+END_TEST
+
+/* One case per behaviour: CK_RUN_CASE=NAME runs one (with SIM_SEED=N to
+ * replay a failure). */
+static void add(Suite *s, const char *name, const TTest *t, int loops)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, t, 0, loops ? loops : 1);
+	suite_add_tcase(s, tc);
+}
+
+static Suite *sim_suite(void)
+{
+	Suite *s = suite_create("sim");
+
+	add(s, "two_paths", test_two_paths, 0);
+	add(s, "reinject", test_reinject_after_path_dies, 0);
+	add(s, "close_orders", test_close_orders,
+	    (int)(sizeof(close_cases) / sizeof(close_cases[0])));
+	add(s, "window_update", test_window_update_lost_with_path, 2);
+	add(s, "outage_rejoin", test_outage_and_rejoin, 0);
+	add(s, "stale_queueing", test_stale_no_false_positive, 0);
+	add(s, "revive_stale", test_revive_stale, 0);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(sim_suite());
+	int nf;
+
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,1110 @@
+/* simnet.c - the simulated network under the connection engine (see
+ * simnet.h).  Test-only code, linked into tests/sim/check_sim. */
+#define _GNU_SOURCE
+#include "simnet.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ev.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <math.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <linux/tcp.h> /* the kernel's tcp_info, as the engine reads it */
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mptcpshim/conn.h"
+#include "mptcpshim/fdtab.h"
+#include "mptcpshim/loop.h"
+#include "mptcpshim/real.h"
+
+#define SIM_MAXSOCK 128
+#define CHUNK 16384u
+#define MSS 1448u
+#define TICK 0.001 /* virtual seconds per step */
+#define SRV_ADDR "198.18.0.1"
+#define SRV_PORT 80
+
+static const char *const cli_addr[SIM_NPATH] = {"198.18.1.1", "198.18.2.1"};
+static const char *const cli_if[SIM_NPATH] = {"c0", "c1"};
+
+/* The libc functions this file stands in for are exported: libev (a shared
+ * library) must reach clock_gettime here, and the build hides symbols by
+ * default (-fvisibility=hidden). */
+#define SIM_EXPORT __attribute__((visibility("default")))
+
+/* ------------------------------------------------------------------ clock */
+
+static int g_virtual;
+static double g_now = 1000.0; /* monotonic, seconds */
+#define REALTIME_BASE 1.7e9
+
+static void to_ts(double t, struct timespec *ts)
+{
+	ts->tv_sec = (time_t)t;
+	ts->tv_nsec = (long)((t - (double)ts->tv_sec) * 1e9);
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+SIM_EXPORT int clock_gettime(clockid_t id, struct timespec *ts)
+{
+	if (g_virtual) {
+		switch (id) {
+		case CLOCK_MONOTONIC:
+		case CLOCK_MONOTONIC_RAW:
+		case CLOCK_MONOTONIC_COARSE:
+		case CLOCK_BOOTTIME:
+			to_ts(g_now, ts);
+			return 0;
+		case CLOCK_REALTIME:
+		case CLOCK_REALTIME_COARSE:
+			to_ts(REALTIME_BASE + g_now, ts);
+			return 0;
+		default:
+			break;
+		}
+	}
+	return (int)syscall(SYS_clock_gettime, id, ts);
+}
+
+SIM_EXPORT int gettimeofday(struct timeval *restrict tv, void *restrict tz)
+{
+	struct timespec ts;
+
+	(void)tz;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	tv->tv_sec = ts.tv_sec;
+	tv->tv_usec = ts.tv_nsec / 1000;
+	return 0;
+}
+
+double sim_now(void)
+{
+	return g_now;
+}
+
+/* ------------------------------------------------------------------ random */
+
+static uint64_t g_seed, g_rng;
+static int g_trace = -1;
+
+/* SIM_TRACE=1: the network's events on stderr, with the virtual time. */
+static void trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void trace(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (g_trace < 0)
+		g_trace = getenv("SIM_TRACE") != NULL;
+	if (!g_trace)
+		return;
+	fprintf(stderr, "sim %.4f: ", g_now - 1000.0);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static uint64_t splitmix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+static double rnd(void)
+{
+	g_rng = splitmix(g_rng);
+	return (double)(g_rng >> 11) / 9007199254740992.0;
+}
+
+uint64_t sim_seed(void)
+{
+	return g_seed;
+}
+
+uint8_t sim_stream_byte(uint64_t seed, uint64_t i)
+{
+	return (uint8_t)(splitmix(seed ^ (i >> 3) * 0x100000001b3ull) >> ((i & 7) * 8));
+}
+
+/* ------------------------------------------------------------------ paths */
+
+struct dirq {
+	double free_at; /* serialisation: the path is busy until then */
+};
+
+static struct sim_path {
+	struct sim_path_cfg cfg;
+	enum sim_state st;
+	struct dirq dir[2]; /* 0: client -> server */
+} g_path[SIM_NPATH];
+
+static struct sim_stats g_stats;
+
+const struct sim_stats *sim_stats(void)
+{
+	return &g_stats;
+}
+
+/* ------------------------------------------------------------------ sockets */
+
+struct chunk {
+	struct chunk *next;
+	double at;     /* delivery */
+	double ack_at; /* acknowledgement back at the sender (once delivered) */
+	uint32_t len, off;
+	int fin;
+	int delivered;
+	uint8_t data[];
+};
+
+struct ssock {
+	int used;
+	ino_t ino;
+	int hfd; /* our end of the engine's socketpair */
+	int listening, connected, closed, linger0, reset;
+	int family;
+	struct sockaddr_storage local, remote;
+	int bound;
+	struct ssock *peer;
+	int path, dir;
+	int err; /* SO_ERROR, once */
+	uint64_t sent, acked;
+	uint32_t retrans;
+	double last_at, last_ack;
+	struct chunk *head, *tail;
+	int fin_read; /* the engine shut its side: FIN queued */
+	/* listener: connections waiting for accept */
+	struct pend {
+		int fd;
+		double at;
+		struct ssock *s;
+	} pend[16];
+	int npend;
+};
+
+static struct ssock g_sock[SIM_MAXSOCK];
+static struct mps_real g_libc; /* the real calls, for other descriptors */
+static uint16_t g_next_port = 40000;
+
+static struct ssock *by_fd(int fd)
+{
+	struct stat st;
+	int i;
+
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+		return NULL;
+	for (i = 0; i < SIM_MAXSOCK; i++)
+		if (g_sock[i].used && g_sock[i].ino == st.st_ino && g_sock[i].hfd >= 0)
+			return &g_sock[i];
+	return NULL;
+}
+
+/* A new simulated socket: *efd gets the engine's end. */
+static struct ssock *ssock_new(int family, int flags, int *efd)
+{
+	struct stat st;
+	int sp[2], i;
+
+	for (i = 0; i < SIM_MAXSOCK && g_sock[i].used; i++)
+		;
+	if (i == SIM_MAXSOCK) {
+		errno = EMFILE;
+		return NULL;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | flags, 0, sp) != 0)
+		return NULL;
+	fcntl(sp[1], F_SETFL, O_NONBLOCK);
+	fcntl(sp[1], F_SETFD, FD_CLOEXEC);
+	fstat(sp[0], &st);
+	memset(&g_sock[i], 0, sizeof(g_sock[i]));
+	g_sock[i].used = 1;
+	g_sock[i].ino = st.st_ino;
+	g_sock[i].hfd = sp[1];
+	g_sock[i].family = family;
+	g_sock[i].path = -1;
+	*efd = sp[0];
+	return &g_sock[i];
+}
+
+static void set_addr(struct sockaddr_storage *ss, const char *ip, uint16_t port)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	inet_pton(AF_INET, ip, &sin->sin_addr);
+}
+
+static uint32_t ss_ip4(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr;
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+		uint32_t v;
+
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			memcpy(&v, &s6->sin6_addr.s6_addr[12], 4);
+			return v;
+		}
+	}
+	return 0;
+}
+
+static uint16_t ss_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return 0;
+}
+
+/* An address as the family of the socket that shows it (v4-mapped in an
+ * IPv6 socket). */
+static socklen_t show_addr(const struct ssock *s, const struct sockaddr_storage *a,
+                           struct sockaddr *out, socklen_t *len)
+{
+	struct sockaddr_storage tmp;
+	socklen_t l;
+
+	if (s->family == AF_INET6 && a->ss_family == AF_INET) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&tmp;
+
+		memset(&tmp, 0, sizeof(tmp));
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = ((const struct sockaddr_in *)a)->sin_port;
+		s6->sin6_addr.s6_addr[10] = s6->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&s6->sin6_addr.s6_addr[12], &((const struct sockaddr_in *)a)->sin_addr, 4);
+		a = &tmp;
+	}
+	l = a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	memcpy(out, a, *len < l ? *len : l);
+	*len = l;
+	return l;
+}
+
+static int path_of_src(uint32_t ip)
+{
+	struct in_addr a;
+	int i;
+
+	for (i = 0; i < SIM_NPATH; i++)
+		if (inet_pton(AF_INET, cli_addr[i], &a) == 1 && a.s_addr == ip)
+			return i;
+	return -1;
+}
+
+static int sim_socket(int domain, int type, int protocol)
+{
+	struct ssock *s;
+	int efd;
+
+	if (domain == AF_NETLINK) { /* no netmon socket: the test sends the events */
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+	if ((domain != AF_INET && domain != AF_INET6) || (type & 0xf) != SOCK_STREAM)
+		return g_libc.socket(domain, type, protocol);
+	s = ssock_new(domain, type & (SOCK_NONBLOCK | SOCK_CLOEXEC), &efd);
+	return s ? efd : -1;
+}
+
+SIM_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	struct ssock *s = by_fd(fd);
+
+	if (!s)
+		return (int)syscall(SYS_bind, fd, addr, len);
+	memset(&s->local, 0, sizeof(s->local));
+	memcpy(&s->local, addr, len < sizeof(s->local) ? len : sizeof(s->local));
+	if (ss_port(&s->local) == 0) {
+		uint16_t p = htons(g_next_port++);
+
+		if (s->local.ss_family == AF_INET)
+			((struct sockaddr_in *)&s->local)->sin_port = p;
+		else
+			((struct sockaddr_in6 *)&s->local)->sin6_port = p;
+	}
+	s->bound = 1;
+	return 0;
+}
+
+SIM_EXPORT int listen(int fd, int backlog)
+{
+	struct ssock *s = by_fd(fd);
+
+	if (!s)
+		return (int)syscall(SYS_listen, fd, backlog);
+	s->listening = 1;
+	return 0;
+}
+
+static struct ssock *find_listener(uint16_t port)
+{
+	int i;
+
+	for (i = 0; i < SIM_MAXSOCK; i++)
+		if (g_sock[i].used && g_sock[i].listening && !g_sock[i].closed &&
+		    ss_port(&g_sock[i].local) == port)
+			return &g_sock[i];
+	return NULL;
+}
+
+/* Both ends of a connection over path p; the server's engine end is
+ * returned in *sfd. */
+static struct ssock *link_pair(struct ssock *c, int p, const struct sockaddr_storage *dst, int *sfd)
+{
+	struct ssock *s = ssock_new(AF_INET, SOCK_NONBLOCK | SOCK_CLOEXEC, sfd);
+
+	if (!s)
+		return NULL;
+	s->connected = c->connected = 1;
+	s->peer = c;
+	c->peer = s;
+	s->path = c->path = p;
+	c->dir = 0;
+	s->dir = 1;
+	c->remote = *dst;
+	set_addr(&s->local, SRV_ADDR, ss_port(dst));
+	s->remote = c->local;
+	c->last_ack = s->last_ack = g_now;
+	g_stats.subflows[p]++;
+	return s;
+}
+
+static int sim_connect_call(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	struct ssock *c = by_fd(fd), *l, *s;
+	struct sockaddr_storage dst;
+	struct in_addr srv;
+	int p, sfd;
+
+	if (!c)
+		return g_libc.connect(fd, addr, len);
+	memset(&dst, 0, sizeof(dst));
+	memcpy(&dst, addr, len < sizeof(dst) ? len : sizeof(dst));
+	if (!c->bound) {
+		struct sockaddr_storage a;
+
+		set_addr(&a, cli_addr[0], 0);
+		bind(fd, (struct sockaddr *)&a, sizeof(struct sockaddr_in));
+	}
+	p = path_of_src(ss_ip4(&c->local));
+	inet_pton(AF_INET, SRV_ADDR, &srv);
+	if (p < 0 || g_path[p].st == SIM_DOWN) {
+		errno = ENETUNREACH;
+		return -1;
+	}
+	if (ss_ip4(&dst) != srv.s_addr || !(l = find_listener(ss_port(&dst))) ||
+	    l->npend == (int)(sizeof(l->pend) / sizeof(l->pend[0]))) {
+		errno = ECONNREFUSED;
+		return -1;
+	}
+	/* The connection exists at once; the listener hears of it a delay
+	 * later (while the path carries nothing, when it does again). */
+	s = link_pair(c, p, &dst, &sfd);
+	if (!s)
+		return -1;
+	set_addr(&c->remote, SRV_ADDR, ss_port(&dst));
+	l->pend[l->npend].fd = sfd;
+	l->pend[l->npend].s = s;
+	l->pend[l->npend].at = g_now + g_path[p].cfg.delay;
+	l->npend++;
+	errno = EINPROGRESS;
+	return -1;
+}
+
+static int sim_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	struct ssock *l = by_fd(fd);
+	int i, nfd;
+	char b;
+
+	if (!l)
+		return g_libc.accept4(fd, addr, len, flags);
+	for (i = 0; i < l->npend; i++)
+		if (l->pend[i].at < 0) /* announced */
+			break;
+	if (i == l->npend) {
+		errno = EAGAIN;
+		return -1;
+	}
+	nfd = l->pend[i].fd;
+	if (addr && len)
+		show_addr(l, &l->pend[i].s->remote, addr, len);
+	memmove(&l->pend[i], &l->pend[i + 1], (size_t)(l->npend - i - 1) * sizeof(l->pend[0]));
+	l->npend--;
+	if (g_libc.read(fd, &b, 1) != 1) {
+		/* the announcement byte: one per pending connection */
+	}
+	return nfd;
+}
+
+static struct tcp_info sim_tcp_info(const struct ssock *s)
+{
+	struct tcp_info ti;
+	const struct sim_path *p = &g_path[s->path];
+	double q = p->dir[s->dir].free_at > g_now ? p->dir[s->dir].free_at - g_now : 0;
+	double rtt = 2 * p->cfg.delay + q;
+	uint64_t inflight = s->sent - s->acked;
+	int unread = 0;
+
+	memset(&ti, 0, sizeof(ti));
+	ioctl(s->hfd, FIONREAD, &unread);
+	ti.tcpi_state = 1; /* TCP_ESTABLISHED */
+	ti.tcpi_rtt = (uint32_t)(rtt * 1e6);
+	ti.tcpi_rttvar = ti.tcpi_rtt / 4;
+	ti.tcpi_snd_mss = MSS;
+	ti.tcpi_snd_cwnd = (uint32_t)(inflight / MSS) + 10;
+	ti.tcpi_snd_ssthresh = 0x7fffffff;
+	ti.tcpi_unacked = (uint32_t)((inflight + MSS - 1) / MSS);
+	ti.tcpi_bytes_acked = s->acked + 1;
+	ti.tcpi_data_segs_out = (uint32_t)(s->sent / MSS);
+	ti.tcpi_total_retrans = s->retrans;
+	ti.tcpi_notsent_bytes = (uint32_t)unread;
+	ti.tcpi_delivery_rate = (uint64_t)p->cfg.rate;
+	ti.tcpi_delivery_rate_app_limited = inflight < CHUNK;
+	ti.tcpi_last_ack_recv = (uint32_t)((g_now - s->last_ack) * 1000);
+	ti.tcpi_snd_wnd = 1u << 22;
+	return ti;
+}
+
+static int sim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	struct ssock *s = by_fd(fd);
+
+	if (!s) {
+		if (level == IPPROTO_TCP)
+			trace("getsockopt fd %d: not a simulated socket", fd);
+		return g_libc.getsockopt(fd, level, name, val, len);
+	}
+	if (level == SOL_SOCKET && name == SO_ERROR && *len >= sizeof(int)) {
+		*(int *)val = s->err;
+		s->err = 0;
+		*len = sizeof(int);
+		return 0;
+	}
+	if (level == IPPROTO_TCP && name == TCP_INFO) {
+		struct tcp_info ti;
+
+		if (!s->connected || s->path < 0) {
+			errno = ENOTCONN;
+			return -1;
+		}
+		ti = sim_tcp_info(s);
+		trace("TCP_INFO fd %d: rtt %u us, acked %llu, unacked %u", fd, ti.tcpi_rtt,
+		      (unsigned long long)ti.tcpi_bytes_acked, ti.tcpi_unacked);
+		if (*len > sizeof(ti))
+			*len = sizeof(ti);
+		memcpy(val, &ti, *len);
+		return 0;
+	}
+	memset(val, 0, *len);
+	return 0;
+}
+
+static int sim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	struct ssock *s = by_fd(fd);
+
+	if (!s)
+		return g_libc.setsockopt(fd, level, name, val, len);
+	if (level == SOL_SOCKET && name == SO_LINGER && len >= sizeof(struct linger)) {
+		const struct linger *lg = val;
+
+		s->linger0 = lg->l_onoff && !lg->l_linger;
+	}
+	return 0;
+}
+
+static int sim_getsockname(int fd, struct sockaddr *a, socklen_t *len)
+{
+	struct ssock *s = by_fd(fd);
+
+	if (!s)
+		return g_libc.getsockname(fd, a, len);
+	show_addr(s, &s->local, a, len);
+	return 0;
+}
+
+static int sim_getpeername(int fd, struct sockaddr *a, socklen_t *len)
+{
+	struct ssock *s = by_fd(fd);
+
+	if (!s)
+		return g_libc.getpeername(fd, a, len);
+	if (!s->connected) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	show_addr(s, &s->remote, a, len);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ host */
+
+static unsigned if_of(const char *name)
+{
+	int i;
+
+	if (!strcmp(name, "lo"))
+		return 1;
+	for (i = 0; i < SIM_NPATH; i++)
+		if (!strcmp(name, cli_if[i]))
+			return 2 + (unsigned)i;
+	return 0;
+}
+
+SIM_EXPORT unsigned int if_nametoindex(const char *name)
+{
+	return if_of(name);
+}
+
+SIM_EXPORT char *if_indextoname(unsigned int idx, char name[IF_NAMESIZE])
+{
+	if (idx == 1) {
+		strcpy(name, "lo");
+		return name;
+	}
+	if (idx >= 2 && idx < 2 + SIM_NPATH) {
+		strcpy(name, cli_if[idx - 2]);
+		return name;
+	}
+	errno = ENXIO;
+	return NULL;
+}
+
+struct fake_ifa {
+	struct ifaddrs ifa;
+	struct sockaddr_in addr, mask;
+	char name[IF_NAMESIZE];
+};
+
+SIM_EXPORT int getifaddrs(struct ifaddrs **out)
+{
+	struct fake_ifa *f = calloc(SIM_NPATH + 1, sizeof(*f));
+	int i;
+
+	if (!f)
+		return -1;
+	for (i = 0; i <= SIM_NPATH; i++) {
+		const char *ip = i ? cli_addr[i - 1] : "127.0.0.1";
+
+		strcpy(f[i].name, i ? cli_if[i - 1] : "lo");
+		f[i].addr.sin_family = f[i].mask.sin_family = AF_INET;
+		inet_pton(AF_INET, ip, &f[i].addr.sin_addr);
+		inet_pton(AF_INET, i ? "255.255.255.0" : "255.0.0.0", &f[i].mask.sin_addr);
+		f[i].ifa.ifa_name = f[i].name;
+		f[i].ifa.ifa_flags = IFF_UP | IFF_RUNNING | (i ? 0 : IFF_LOOPBACK);
+		if (i && g_path[i - 1].st == SIM_DOWN)
+			f[i].ifa.ifa_flags = 0;
+		f[i].ifa.ifa_addr = (struct sockaddr *)&f[i].addr;
+		f[i].ifa.ifa_netmask = (struct sockaddr *)&f[i].mask;
+		f[i].ifa.ifa_next = i < SIM_NPATH ? &f[i + 1].ifa : NULL;
+	}
+	*out = &f[0].ifa;
+	return 0;
+}
+
+SIM_EXPORT void freeifaddrs(struct ifaddrs *ifa)
+{
+	free(ifa);
+}
+
+/* ------------------------------------------------------------------ moving bytes */
+
+static int path_up(int p)
+{
+	return g_path[p].st == SIM_UP;
+}
+
+static size_t cwnd_of(const struct ssock *s)
+{
+	const struct sim_path *p = &g_path[s->path];
+	double bdp = p->cfg.rate * 2 * (p->cfg.delay + p->cfg.jitter);
+
+	return (size_t)fmax(4.0 * CHUNK, fmin(2 * bdp, 8.0 * 1024 * 1024)) + p->cfg.queue;
+}
+
+static void enqueue(struct ssock *s, const uint8_t *data, uint32_t len, int fin)
+{
+	struct sim_path *p = &g_path[s->path];
+	struct dirq *d = &p->dir[s->dir];
+	struct chunk *ch = malloc(sizeof(*ch) + len);
+	double tx = fmax(g_now, d->free_at) + (double)len / p->cfg.rate;
+
+	if (!ch)
+		abort();
+	memset(ch, 0, sizeof(*ch));
+	memcpy(ch->data, data, len);
+	ch->len = len;
+	ch->fin = fin;
+	d->free_at = tx;
+	ch->at = tx + p->cfg.delay + (p->cfg.jitter > 0 ? rnd() * p->cfg.jitter : 0);
+	if (len && p->cfg.loss > 0 && rnd() < p->cfg.loss) {
+		/* lost once: the retransmission timeout, then again */
+		ch->at += fmax(0.2, 4 * p->cfg.delay) + p->cfg.delay;
+		s->retrans++;
+		g_stats.retrans[s->path]++;
+	}
+	if (ch->at < s->last_at)
+		ch->at = s->last_at; /* TCP delivers in order */
+	s->last_at = ch->at;
+	if (s->tail)
+		s->tail->next = ch;
+	else
+		s->head = ch;
+	s->tail = ch;
+	s->sent += len;
+}
+
+/* What the engine wrote on s, into the path as far as the window allows. */
+static int take(struct ssock *s)
+{
+	static uint8_t buf[1u << 20];
+	size_t seg = g_path[s->path].cfg.seg ? g_path[s->path].cfg.seg : CHUNK;
+	int moved = 0;
+
+	if (seg > sizeof(buf))
+		seg = sizeof(buf);
+	while (!s->fin_read && s->sent - s->acked < cwnd_of(s)) {
+		size_t room = cwnd_of(s) - (size_t)(s->sent - s->acked);
+		ssize_t r = g_libc.read(s->hfd, buf, room < seg ? room : seg);
+
+		if (r > 0) {
+			enqueue(s, buf, (uint32_t)r, 0);
+			moved = 1;
+			continue;
+		}
+		if (r == 0) {
+			s->fin_read = 1;
+			enqueue(s, buf, 0, 1);
+			moved = 1;
+		}
+		break;
+	}
+	return moved;
+}
+
+static void reset_peer(struct ssock *s);
+
+static void sock_close(struct ssock *s)
+{
+	struct chunk *ch, *n;
+
+	if (s->hfd >= 0)
+		close(s->hfd);
+	s->hfd = -1;
+	s->closed = 1;
+	for (ch = s->head; ch; ch = n) {
+		n = ch->next;
+		free(ch);
+	}
+	s->head = s->tail = NULL;
+	if (s->peer && s->peer->peer == s)
+		s->peer->peer = NULL;
+	s->peer = NULL;
+	s->used = 0;
+}
+
+/* A reset: the peer's engine sees its subflow end (an EOF here). */
+static void reset_peer(struct ssock *s)
+{
+	struct ssock *p = s->peer;
+
+	if (p)
+		sock_close(p);
+}
+
+/* Deliver what is due from s to its peer, and take the ACKs that are back. */
+static int deliver(struct ssock *s)
+{
+	struct ssock *p = s->peer;
+	struct chunk *ch;
+	int moved = 0;
+
+	if (!path_up(s->path))
+		return 0;
+	for (ch = s->head; ch; ch = ch->next) {
+		if (ch->delivered)
+			continue;
+		if (ch->at > g_now || !p)
+			break;
+		if (ch->fin) {
+			shutdown(p->hfd, SHUT_WR);
+		} else {
+			while (ch->off < ch->len) {
+				ssize_t w = send(p->hfd, ch->data + ch->off, ch->len - ch->off,
+				                 MSG_DONTWAIT | MSG_NOSIGNAL);
+
+				if (w <= 0) {
+					if (w < 0 && errno == EPIPE) {
+						/* the receiver closed: TCP resets the sender */
+						sock_close(s);
+						return 1;
+					}
+					break;
+				}
+				ch->off += (uint32_t)w;
+				g_stats.bytes[s->path] += (uint64_t)w;
+				moved = 1;
+			}
+			if (ch->off < ch->len)
+				break; /* the receiver's window is full */
+		}
+		ch->delivered = 1;
+		trace("path %d dir %d: %u bytes%s delivered", s->path, s->dir, ch->len,
+		      ch->fin ? " (FIN)" : "");
+		ch->ack_at = g_now + g_path[s->path].cfg.delay;
+		moved = 1;
+	}
+	while ((ch = s->head) && ch->delivered && ch->ack_at <= g_now) {
+		s->acked += ch->len;
+		s->last_ack = g_now;
+		s->head = ch->next;
+		if (!s->head)
+			s->tail = NULL;
+		free(ch);
+		moved = 1;
+	}
+	return moved;
+}
+
+/* A path that works again: what waited is sent again now. */
+static void retime(int path)
+{
+	int i;
+	struct chunk *ch;
+
+	for (i = 0; i < SIM_MAXSOCK; i++) {
+		struct ssock *s = &g_sock[i];
+
+		if (!s->used || s->path != path)
+			continue;
+		for (ch = s->head; ch; ch = ch->next) {
+			double again = g_now + g_path[path].cfg.delay;
+
+			if (!ch->delivered && ch->at < again)
+				ch->at = again;
+			if (ch->delivered && ch->ack_at < again)
+				ch->ack_at = again;
+		}
+		if (s->last_at < g_now)
+			s->last_at = g_now;
+	}
+}
+
+static int pump_net(void)
+{
+	int i, moved = 0;
+
+	for (i = 0; i < SIM_MAXSOCK; i++) {
+		struct ssock *s = &g_sock[i];
+		struct pollfd pfd;
+
+		if (!s->used || s->hfd < 0)
+			continue;
+		if (s->listening) {
+			int k;
+
+			for (k = 0; k < s->npend; k++) {
+				struct ssock *n = s->pend[k].s;
+
+				if (s->pend[k].at >= 0 && s->pend[k].at <= g_now &&
+				    path_up(n->path)) {
+					s->pend[k].at = -1;
+					if (send(s->hfd, "A", 1, MSG_DONTWAIT) == 1)
+						moved = 1;
+				}
+			}
+			continue;
+		}
+		if (!s->connected)
+			continue;
+		pfd.fd = s->hfd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		poll(&pfd, 1, 0);
+		if ((pfd.revents & POLLHUP) && s->linger0 && !s->reset) {
+			s->reset = 1; /* closed abortively: RST */
+			reset_peer(s);
+			sock_close(s);
+			moved = 1;
+			continue;
+		}
+		if (s->path >= 0) {
+			moved |= take(s);
+			if (s->used)
+				moved |= deliver(s);
+		}
+		if (s->used && (pfd.revents & POLLHUP) && s->fin_read && !s->head) {
+			/* closed by the engine and everything delivered */
+			sock_close(s);
+			moved = 1;
+		}
+	}
+	return moved;
+}
+
+void sim_path_reset(int p)
+{
+	int i;
+
+	for (i = 0; i < SIM_MAXSOCK; i++) {
+		struct ssock *s = &g_sock[i];
+
+		if (s->used && s->connected && s->path == p) {
+			trace("path %d: subflow reset", p);
+			reset_peer(s);
+			sock_close(s);
+		}
+	}
+}
+
+int sim_live_subflows(int p)
+{
+	int i, n = 0;
+
+	for (i = 0; i < SIM_MAXSOCK; i++)
+		if (g_sock[i].used && g_sock[i].connected && g_sock[i].path == p &&
+		    g_sock[i].dir == 0 && g_sock[i].peer && !g_sock[i].fin_read &&
+		    !g_sock[i].peer->fin_read)
+			n++;
+	return n;
+}
+
+/* ------------------------------------------------------------------ apps */
+
+static struct sim_app *g_app[2];
+
+static int pump_app(struct sim_app *a)
+{
+	uint8_t buf[65536];
+	int moved = 0;
+
+	if (!a || a->fd < 0)
+		return 0;
+	while (a->tx_done < a->tx_total && !a->tx_closed) {
+		size_t n = (size_t)(a->tx_total - a->tx_done), k;
+		ssize_t w;
+
+		if (n > sizeof(buf))
+			n = sizeof(buf);
+		for (k = 0; k < n; k++)
+			buf[k] = sim_stream_byte(a->tx_seed, a->tx_done + k);
+		w = send(a->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w <= 0)
+			break;
+		a->tx_done += (uint64_t)w;
+		moved = 1;
+	}
+	if (a->tx_done == a->tx_total && a->tx_close && !a->tx_closed) {
+		a->tx_closed = 1;
+		if (a->tx_close == 2) {
+			close(a->fd);
+			a->fd = -1;
+			return 1;
+		}
+		shutdown(a->fd, SHUT_WR);
+		moved = 1;
+	}
+	while (!a->no_read && !a->rx_eof && !a->rx_err) {
+		ssize_t r = recv(a->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		ssize_t k;
+
+		if (r < 0) {
+			if (errno != EAGAIN)
+				a->rx_err = errno;
+			break;
+		}
+		if (r == 0) {
+			a->rx_eof = 1;
+			moved = 1;
+			break;
+		}
+		for (k = 0; k < r; k++)
+			if (!a->rx_bad &&
+			    buf[k] != sim_stream_byte(a->rx_seed, a->rx_done + (uint64_t)k)) {
+				a->rx_bad = 1;
+				a->rx_bad_at = a->rx_done + (uint64_t)k;
+			}
+		if (a->rx_done && g_now - a->rx_at > a->rx_gap)
+			a->rx_gap = g_now - a->rx_at; /* the longest wait between two reads */
+		a->rx_at = g_now;
+		a->rx_done += (uint64_t)r;
+		moved = 1;
+	}
+	return moved;
+}
+
+/* ------------------------------------------------------------------ world */
+
+static struct ev_loop *g_loop;
+
+void sim_init(uint64_t seed)
+{
+	const struct sim_path_cfg def = {.rate = 10e6, .delay = 0.010};
+	int i;
+
+	g_seed = seed;
+	g_rng = seed;
+	g_virtual = 1;
+	mps_real_init();
+	g_libc = mps_real;
+	mps_real.socket = sim_socket;
+	mps_real.connect = sim_connect_call;
+	mps_real.accept4 = sim_accept4;
+	mps_real.getsockopt = sim_getsockopt;
+	mps_real.setsockopt = sim_setsockopt;
+	mps_real.getsockname = sim_getsockname;
+	mps_real.getpeername = sim_getpeername;
+	for (i = 0; i < SIM_NPATH; i++)
+		sim_path(i, &def);
+	g_loop = mps_loop_adopt();
+	if (!g_loop)
+		abort();
+}
+
+void sim_path(int i, const struct sim_path_cfg *cfg)
+{
+	g_path[i].cfg = *cfg;
+}
+
+void sim_path_state(int i, enum sim_state st)
+{
+	enum sim_state was = g_path[i].st;
+
+	g_path[i].st = st;
+	if (st == SIM_UP && was != SIM_UP)
+		retime(i);
+	if ((st == SIM_DOWN) != (was == SIM_DOWN)) {
+		extern void mps_conn_on_link_event(unsigned ifindex, int up);
+
+		mps_conn_on_link_event(2 + (unsigned)i, st != SIM_DOWN);
+	}
+}
+
+int sim_connect(struct sim_app *cli, struct sim_app *srv)
+{
+	struct mps_conn_params p;
+	struct mps_sock *cs, *ss;
+	struct sockaddr_storage a, dst;
+	struct ssock *c, *s, *l;
+	int cfd, sfd, capp[2], sapp[2];
+
+	/* The server's listening socket for port 80 (its first subflows). */
+	if (!find_listener(SRV_PORT)) {
+		int lfd = sim_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+		set_addr(&a, SRV_ADDR, SRV_PORT);
+		bind(lfd, (struct sockaddr *)&a, sizeof(struct sockaddr_in));
+		listen(lfd, 16);
+	}
+	l = find_listener(SRV_PORT);
+	c = ssock_new(AF_INET, SOCK_NONBLOCK | SOCK_CLOEXEC, &cfd);
+	if (!c)
+		return -1;
+	set_addr(&a, cli_addr[0], 0);
+	bind(cfd, (struct sockaddr *)&a, sizeof(struct sockaddr_in));
+	set_addr(&dst, SRV_ADDR, SRV_PORT);
+	s = link_pair(c, 0, &dst, &sfd);
+	(void)l;
+	if (!s || socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, capp) ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sapp))
+		return -1;
+	mps_grow_pair_buffer(capp[0]);
+	mps_grow_pair_buffer(capp[1]);
+	mps_grow_pair_buffer(sapp[0]);
+	mps_grow_pair_buffer(sapp[1]);
+
+	cs = mps_sock_new(AF_INET);
+	ss = mps_sock_new(AF_INET);
+	if (!cs || !ss)
+		return -1;
+	memcpy(&cs->peer, &dst, sizeof(struct sockaddr_in));
+	cs->peer_len = sizeof(struct sockaddr_in);
+	memcpy(&cs->local, &c->local, sizeof(struct sockaddr_in));
+	cs->local_len = sizeof(struct sockaddr_in);
+	memcpy(&ss->peer, &c->local, sizeof(struct sockaddr_in));
+	ss->peer_len = sizeof(struct sockaddr_in);
+	memcpy(&ss->local, &s->local, sizeof(struct sockaddr_in));
+	ss->local_len = sizeof(struct sockaddr_in);
+	atomic_store(&cs->state, MPS_SS_CONNECTED);
+	atomic_store(&ss->state, MPS_SS_CONNECTED);
+	atomic_store(&cs->connect_told, 1);
+	atomic_store(&ss->connect_told, 1);
+
+	memset(&p, 0, sizeof(p));
+	p.role = MPS_SERVER;
+	p.tcp_fd = sfd;
+	p.shim_fd = sapp[1];
+	p.app_dup = -1;
+	p.sock = ss;
+	if (mps_conn_start(&p))
+		return -1;
+	memset(&p, 0, sizeof(p));
+	p.role = MPS_CLIENT;
+	p.tcp_fd = cfd;
+	p.shim_fd = capp[1];
+	p.app_dup = -1;
+	p.sock = cs;
+	if (mps_conn_start(&p))
+		return -1;
+	mps_sock_put(cs);
+	mps_sock_put(ss);
+	memset(cli, 0, sizeof(*cli));
+	memset(srv, 0, sizeof(*srv));
+	cli->fd = capp[0];
+	srv->fd = sapp[0];
+	g_app[0] = cli;
+	g_app[1] = srv;
+	return 0;
+}
+
+int sim_run(double secs, int (*done)(void *), void *arg)
+{
+	double end = g_now + secs;
+
+	for (;;) {
+		int round;
+
+		for (round = 0; round < 64; round++) {
+			int moved = 0;
+
+			ev_run(g_loop, EVRUN_NOWAIT);
+			if (fabs(ev_now(g_loop) - (REALTIME_BASE + g_now)) > 0.0015)
+				trace("libev's clock is off: %.6f", ev_now(g_loop) - REALTIME_BASE);
+			moved |= pump_net();
+			moved |= pump_app(g_app[0]);
+			moved |= pump_app(g_app[1]);
+			if (!moved)
+				break;
+		}
+		ev_run(g_loop, EVRUN_NOWAIT);
+		if (done && done(arg))
+			return 1;
+		if (g_now >= end)
+			return 0;
+		g_now += TICK;
+	}
+}

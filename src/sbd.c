@@ -27,6 +27,7 @@ void mps_sbd_params_default(struct mps_sbd_params *p)
 	p->corr_min = 0.5;
 	p->corr_n = 8;
 	p->hold = 3;
+	p->hold_off = 9;
 }
 
 void mps_sbd_init(struct mps_sbd *d, const struct mps_sbd_params *p)
@@ -330,7 +331,7 @@ static int regroup(struct mps_sbd *d, uint64_t now_us)
 			d->f[i].cand = g;
 			d->f[i].cand_n = 1;
 		}
-		if (d->f[i].cand_n >= d->p.hold) {
+		if (d->f[i].cand_n >= (g < 0 ? d->p.hold_off : d->p.hold)) {
 			d->f[i].group = g;
 			d->f[i].since_us = now_us;
 			d->f[i].cand_n = 0;

@@ -31,9 +31,11 @@
  * independent queues no longer group them.  With that step on, the loss
  * split is left out (retransmission rates of subflows behind one queue
  * differ far more than p_d).  A verdict that differs from the published
- * one is published only once it lasted `hold` intervals in a row (ours:
- * statistics near a threshold made the groups flap every interval or two
- * on a real bottleneck). */
+ * one is published only once it lasted `hold` intervals in a row, or
+ * `hold_off` to leave a group (ours: statistics near a threshold made the
+ * groups flap every interval or two on a real bottleneck; and coupling
+ * itself lowers the loss and skew that made the verdict, so a group was
+ * left after 2-4 s and found again 4-7 s later). */
 #ifndef MPS_SBD_H
 #define MPS_SBD_H
 
@@ -61,6 +63,7 @@ struct mps_sbd_params {
 	int corr_n;        /* ours: fewest common intervals for it (8) */
 	int hold;          /* ours: intervals a new verdict must last before it
 			    * is published (3; <= 1: at once) */
+	int hold_off;      /* ours: the same for leaving a group (9) */
 };
 
 struct mps_sbd_iv {

@@ -550,7 +550,7 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 	c->advertise_all = 1;
 	c->outage_timeout = 30;
 	c->control = 1;
-	c->handover = 0; /* not solid yet: see docs/DESIGN.md */
+	c->handover = 1; /* =0: every connection stays with the process that accepted it */
 	c->join_delay_ms = 200;
 	c->join_bytes = 65536;
 	strcpy(c->scheduler, "default");

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "conn_int.h"
+#include "handover_int.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/handover.h"
 #include "mptcpshim/log.h"
@@ -67,6 +68,7 @@ struct ho_offer {
 
 atomic_int mps_handover_pending;
 atomic_int mps_handover_epfd = -1;
+atomic_int mps_handover_adopter;
 __thread int mps_handover_off;
 
 /* g_lock guards the lists.  The prepare handler holds it across the fork
@@ -375,96 +377,16 @@ void mps_handover_parent(void)
 	t_busy = 0;
 }
 
-/* ---- joins meeting an offered connection (parent, shim thread) ---- */
-
-#define HO_MAXDEFER 64
-static struct {
-	struct mps_subflow *sf;
-	uint32_t token;
-} g_defer[HO_MAXDEFER];
-static int g_ndefer;
-
-/* Tokens handed to children lately, for the log of a late join. */
-#define HO_HANDED 64
-static struct {
-	uint32_t token;
-	pid_t pid;
-} g_handed[HO_HANDED];
-static unsigned g_handed_next;
-
-int mps_handover_defer_join(struct ev_loop *loop, struct mps_subflow *sf, uint32_t token)
+/* Is token a connection this process offered and has not settled?
+ * Shim thread (see mps_handover_defer_join in handover_join.c). */
+int ho_token_offered(uint32_t token)
 {
 	struct ho_offer *o;
-	int found = 0;
 
-	if (!atomic_load(&mps_handover_pending))
-		return 0;
-	/* A fork in progress holds the lock while it waits for this thread
-	 * to park: nothing is offered yet, the join goes on. */
-	if (pthread_mutex_trylock(&g_lock)) {
-		if (atomic_load(&g_forking))
-			return 0;
-		pthread_mutex_lock(&g_lock);
-	}
-	for (o = g_parent; o && !found; o = o->next)
-		found = o->c->token_registered && o->c->local_token == token;
-	if (found && g_ndefer < HO_MAXDEFER) {
-		ev_io_stop(loop, &sf->rio);
-		ev_timer_stop(loop, &sf->jtimer);
-		g_defer[g_ndefer].sf = sf;
-		g_defer[g_ndefer].token = token;
-		g_ndefer++;
-		mps_dbg("join from %s: waits, its connection is offered to a child process",
-		        sf->peer_str);
-	} else
-		found = 0;
-	pthread_mutex_unlock(&g_lock);
-	return found;
-}
-
-void mps_handover_join_gone(struct mps_subflow *sf)
-{
-	int i;
-
-	for (i = 0; i < g_ndefer; i++)
-		if (g_defer[i].sf == sf) {
-			g_defer[i] = g_defer[--g_ndefer];
-			return;
-		}
-}
-
-int mps_handover_handed(uint32_t token, char *why, size_t len)
-{
-	int i;
-
-	for (i = 0; i < HO_HANDED; i++)
-		if (g_handed[i].pid && g_handed[i].token == token) {
-			snprintf(why, len, "its connection was handed to process %d",
-			         (int)g_handed[i].pid);
+	for (o = g_parent; o; o = o->next)
+		if (o->c->token_registered && o->c->local_token == token)
 			return 1;
-		}
 	return 0;
-}
-
-/* The offer of token is settled: its waiting joins are read again (they
- * join here, or are closed as handed over). */
-static void joins_resume(struct ev_loop *loop, uint32_t token)
-{
-	int i = 0;
-
-	while (i < g_ndefer) {
-		struct mps_subflow *sf = g_defer[i].sf;
-
-		if (g_defer[i].token != token) {
-			i++;
-			continue;
-		}
-		g_defer[i] = g_defer[--g_ndefer];
-		ev_io_start(loop, &sf->rio);
-		ev_timer_set(&sf->jtimer, JOIN_TIMEOUT, 0.);
-		ev_timer_start(loop, &sf->jtimer);
-		ev_feed_event(loop, &sf->rio, EV_READ);
-	}
 }
 
 /* Settle o in the parent once its word says so; 1 when it is gone. */
@@ -488,16 +410,13 @@ static int parent_settle(struct ho_offer *o, struct ev_loop *loop, int now_or_ne
 	} else if (v == HO_ADOPTED) {
 		mps_info("conn %s: handed to child process %d, which services it now",
 		         o->c->peer_str, (int)atomic_load(&o->w->child));
-		if (o->c->token_registered) {
-			g_handed[g_handed_next].token = token;
-			g_handed[g_handed_next].pid = (pid_t)atomic_load(&o->w->child);
-			g_handed_next = (g_handed_next + 1) % HO_HANDED;
-		}
+		if (o->c->token_registered)
+			ho_handed_note(token, (pid_t)atomic_load(&o->w->child));
 		forget(o->c, atomic_load(&mps_handover_epfd));
 	} else
 		return 0;
 	if (token)
-		joins_resume(loop, token);
+		ho_joins_resume(loop, token);
 	offer_free(o);
 	atomic_fetch_sub(&mps_handover_pending, 1);
 	return 1;
@@ -608,7 +527,7 @@ void mps_handover_child(void)
 	/* The parent's own offers (to its other children) are not ours:
 	 * their descriptors were closed with the other internal ones. */
 	g_parent = NULL;
-	g_ndefer = 0; /* the parent's joins: closed here with its listener */
+	ho_joins_forget(); /* the parent's joins: closed here with its listener */
 	memset(&g_tick, 0, sizeof(g_tick));
 	/* Offers made to our parent by its parent and still unsettled there
 	 * are not ours either: the parent decides them, we hold copies. */
@@ -640,53 +559,6 @@ void mps_handover_child(void)
 static const struct mps_netmon_ops g_path_events = {
 	.addr_event = mps_conn_on_addr_event, .link_event = mps_conn_on_link_event};
 
-/* The peer knows our parent's join port: announce ours instead, under the
- * same address ids (the client replaces an address it knows by id). */
-static void readvertise(struct mps_conn *c)
-{
-	struct mps_subflow *sf = mps_sf_best_usable(c);
-	uint8_t fr[MPS_ADD_ADDR_MAX_LEN];
-	uint16_t port4 = 0, port6 = 0;
-	int i, n = 0;
-
-	if (!sf || c->rx_mode != RX_MP)
-		return;
-	for (i = 0; i < MPS_MAX_REMOTE; i++) {
-		struct mps_remote *r = &c->remotes[i];
-		struct mps_addr a;
-		uint16_t port;
-
-		if (!r->valid)
-			continue;
-		memset(&a, 0, sizeof(a));
-		a.addr_id = r->id;
-		a.family = (uint8_t)r->addr.ss_family;
-		if (a.family == AF_INET) {
-			if (!port4)
-				port4 = mps_join_port(c->loop, AF_INET);
-			port = port4;
-			memcpy(a.addr, &((struct sockaddr_in *)&r->addr)->sin_addr, 4);
-			((struct sockaddr_in *)&r->addr)->sin_port = htons(port);
-		} else {
-			if (!port6)
-				port6 = mps_join_port(c->loop, AF_INET6);
-			port = port6;
-			memcpy(a.addr, &((struct sockaddr_in6 *)&r->addr)->sin6_addr, 16);
-			((struct sockaddr_in6 *)&r->addr)->sin6_port = htons(port);
-		}
-		if (!port)
-			continue;
-		a.port = port;
-		if (mps_sf_queue_ctl(sf, fr, mps_frame_put_add_addr(fr, &a)) == 0)
-			n++;
-	}
-	if (n) {
-		mps_dbg("conn %s: announced this process's join port again (%u address(es))",
-		        c->peer_str, (unsigned)n);
-		mps_sf_flush(c, sf);
-	}
-}
-
 static void adopt_on_thread(struct ev_loop *loop, void *arg)
 {
 	struct ho_offer *o = arg;
@@ -699,7 +571,7 @@ static void adopt_on_thread(struct ev_loop *loop, void *arg)
 	if (!mps_conn_closed(c)) {
 		if (c->rx_mode == RX_MP)
 			mps_netmon_start(loop, &g_path_events);
-		readvertise(c);
+		ho_readvertise(c);
 	}
 	offer_free(o);
 }
@@ -747,6 +619,7 @@ static void child_touch(int fd)
 			atomic_fetch_sub(&mps_handover_pending, 1);
 			if (child_decide(o)) {
 				atomic_store(&o->c->sock->remote, 0);
+				atomic_store(&mps_handover_adopter, (int)getpid());
 				o->cmd.fn = adopt_on_thread;
 				o->cmd.arg = o;
 				if (mps_loop_submit(&o->cmd) != 0)

@@ -422,12 +422,32 @@ __attribute__((noreturn)) static void keeper_main(double timeout)
 	_exit(0);
 }
 
-void mps_loop_exit(double timeout)
+/* g.lock, within bound seconds (0: no bound). */
+static int lock_within(double bound)
 {
+	const struct timespec ms = {0, 1000000};
+	int i;
+
+	if (bound <= 0) {
+		pthread_mutex_lock(&g.lock);
+		return 1;
+	}
+	for (i = 0; i < bound * 1e3; i++) {
+		if (pthread_mutex_trylock(&g.lock) == 0)
+			return 1;
+		nanosleep(&ms, NULL);
+	}
+	return 0;
+}
+
+void mps_loop_exit(double timeout, double bound)
+{
+	struct timespec until;
 	int mine;
 	pid_t pid;
 
-	pthread_mutex_lock(&g.lock);
+	if (!lock_within(bound))
+		goto stuck;
 	mine = g.running && g.pid == getpid() && !mps_loop_on_thread();
 	pthread_mutex_unlock(&g.lock);
 	if (!mine)
@@ -437,9 +457,24 @@ void mps_loop_exit(double timeout)
 	g_stop_cmd.arg = NULL;
 	if (mps_loop_submit(&g_stop_cmd))
 		return;
-	pthread_mutex_lock(&g.lock);
-	while (!g.stopped)
-		pthread_cond_wait(&g.cv, &g.lock);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += (time_t)bound;
+	until.tv_nsec += (long)((bound - (double)(time_t)bound) * 1e9);
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	if (!lock_within(bound))
+		goto stuck;
+	while (!g.stopped) {
+		if (bound <= 0)
+			pthread_cond_wait(&g.cv, &g.lock);
+		else if (pthread_cond_timedwait(&g.cv, &g.lock, &until) == ETIMEDOUT &&
+		         !g.stopped) {
+			pthread_mutex_unlock(&g.lock);
+			goto stuck;
+		}
+	}
 	pthread_mutex_unlock(&g.lock);
 	/* Nobody runs the loop now (the rest of its last iteration ran
 	 * before the thread signalled): its state can be read and copied. */
@@ -477,6 +512,13 @@ void mps_loop_exit(double timeout)
 	serve_until(g.ev, timeout, 0);
 	mps_inside = 0;
 	mps_stat_write_exit((int)getpid(), g_prog);
+	return;
+stuck:
+	/* _exit from a signal handler that interrupted a thread holding one
+	 * of our locks (the shim thread may wait for it too) */
+	mps_warn("exit: the shim thread did not stop within %.0f s: exiting without "
+	         "delivering what is left",
+	         bound);
 }
 
 /* How long mps_loop_park waits for the thread to reach its safe point. */

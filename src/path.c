@@ -41,6 +41,15 @@ static int same_addr(const struct sockaddr_storage *a, const struct sockaddr_sto
 	return 0;
 }
 
+static unsigned sa_port(const struct sockaddr_storage *a)
+{
+	if (a->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)a)->sin_port);
+	if (a->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
+	return 0;
+}
+
 /* An IPv4-mapped IPv6 address (dual-stack sockets) as plain IPv4. */
 void mps_unmap_v4(struct sockaddr_storage *ss)
 {
@@ -502,7 +511,11 @@ void mps_path_pm_fill(struct mps_conn *c)
 
 				mps_unmap_v4(&sl);
 				mps_unmap_v4(&sr);
-				if (same_addr(&sl, &l) && same_addr(&sr, &r->addr))
+				/* (a join still in progress to a port the server
+				 * has replaced since counts no more: handover.c) */
+				if (same_addr(&sl, &l) && same_addr(&sr, &r->addr) &&
+				    (c->sf[k]->state == SF_ACTIVE ||
+				     sa_port(&sr) == sa_port(&r->addr)))
 					have++;
 			}
 			while (have < cfg->subflows_per_path &&
@@ -593,6 +606,36 @@ void mps_path_pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	g_pm_first = 1;
 	mps_path_pm_fill(c);
 	g_pm_first = 0;
+}
+
+/* A join of ours closed before it completed.  If the server announced a
+ * new port for that address meanwhile (a fork-per-connection server's
+ * child took the connection over and announced its own join listener,
+ * handover.c; the old one closed the join), join again at once: the
+ * announcement came while this join was in flight, so the path manager
+ * counted it and opened none.  A join refused at an unchanged address is
+ * not retried here (the rejoin backoff decides). */
+void mps_path_pm_join_closed(struct mps_conn *c, const struct mps_subflow *sf)
+{
+	struct sockaddr_storage was = sf->remote;
+	int i;
+
+	if (c->role != MPS_CLIENT || mps_conn_closed(c))
+		return;
+	mps_unmap_v4(&was);
+	for (i = 0; i < MPS_MAX_REMOTE; i++) {
+		const struct mps_remote *r = &c->remotes[i];
+
+		if (!r->valid || r->id != sf->remote_id || !same_addr(&r->addr, &was) ||
+		    sa_port(&r->addr) == sa_port(&was))
+			continue;
+		mps_dbg("conn %s: join again, at the port announced since (%u)", c->peer_str,
+		        sa_port(&r->addr));
+		ev_timer_stop(c->loop, &c->pm_timer);
+		ev_timer_set(&c->pm_timer, 0., 0.);
+		ev_timer_start(c->loop, &c->pm_timer);
+		return;
+	}
 }
 
 void mps_path_pm_on_remove_addr(struct mps_conn *c, uint8_t id)

@@ -396,6 +396,7 @@ void mps_resil_sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 			mps_dbg("conn %s: subflow %d closed during its join", c->peer_str, sf->id);
 			mps_sf_conn_del(c, sf);
 			mps_sf_free(c->loop, sf, 1);
+			mps_path_pm_join_closed(c, sf); /* (a zombie until the loop frees it) */
 			return;
 		}
 		if (!mps_conn_rcv_fin(c) || !mps_conn_fin_acked(c)) {

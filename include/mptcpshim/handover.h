@@ -28,6 +28,12 @@ extern atomic_int mps_handover_pending;
  * our copies of its descriptors close, since its files live on. */
 extern atomic_int mps_handover_epfd;
 
+/* The pid of this process once it adopted a connection (0: never): its
+ * shim thread then holds bytes only it can deliver, and the _exit hooks
+ * (proc.c) drain them first.  A forked child or a vfork child reads
+ * another pid here. */
+extern atomic_int mps_handover_adopter;
+
 /* Set on a thread around a clone(2) without fork(): nothing is offered. */
 extern __thread int mps_handover_off;
 

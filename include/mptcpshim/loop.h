@@ -44,13 +44,16 @@ extern __thread int mps_inside;
  * the fork handlers then leave the shim's state to the keeper. */
 extern __thread int mps_keeper_forking;
 
-/* At process exit (our destructor): stop the shim thread; if a connection
+/* At process exit (our destructor, or the _exit hooks after a hand-over):
+ * stop the shim thread; if a connection
  * is unfinished, fork a keeper process that services the connections
  * until each ends (every app descriptor closed in every process, then our
  * DATA_FIN acknowledged; at most timeout seconds once all app descriptors
  * are closed).  This process returns at once.  No-op without a shim
- * thread of this process. */
-void mps_loop_exit(double timeout);
+ * thread of this process.  bound (seconds, 0: none): give up, with a
+ * warning, when the thread has not stopped by then (an _exit from a
+ * signal handler that interrupted a lock holder). */
+void mps_loop_exit(double timeout, double bound);
 
 /* park=1: make this process's shim thread (if it runs here and the
  * caller is not it) wait at a safe point between two callbacks, holding

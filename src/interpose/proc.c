@@ -185,6 +185,7 @@ static void clone_end(long rc)
 }
 
 static void *next_sym(const char *name);
+static void exit_fast(void);
 
 MPS_EXPORT long syscall(long nr, ...)
 {
@@ -204,6 +205,8 @@ MPS_EXPORT long syscall(long nr, ...)
 		flags = (unsigned long)((const struct clone_args *)a[0])->flags;
 	if (nr == SYS_clone || nr == SYS_clone3)
 		around = clone_begin(flags);
+	else if (nr == SYS_exit_group)
+		exit_fast(); /* see _exit below */
 	rc = mps_real.syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	if (around) {
 		int e = errno;
@@ -295,6 +298,8 @@ void mps_proc_nproc_limit(int res, const void *limit, int is64, pid_t pid, const
 		prestart(what);
 }
 
+static void (*g_real_exit)(int); /* _exit's next definition (libc's) */
+
 static void *next_sym(const char *name)
 {
 	return dlsym(RTLD_NEXT, name);
@@ -327,6 +332,8 @@ __attribute__((constructor)) static void mps_init(void)
 	vmprobe_new();
 	mps_peercache_tree_init();
 	mps_inherit_adopt();
+	/* resolved now: dlsym is not async-signal-safe, _exit is */
+	g_real_exit = (void (*)(int))next_sym("_exit");
 }
 
 /* Once the app closed every descriptor of a connection, its keeper waits
@@ -338,8 +345,62 @@ __attribute__((constructor)) static void mps_init(void)
  * here never returns into exit(), so it runs no app handler and flushes
  * nothing twice.  Bytes the app writes after this point (a stdio flush
  * onto a connection) still reach the keeper through the socketpair.
- * _exit() and fatal signals skip it. */
+ * _exit() and fatal signals skip it (but see exit_fast below). */
 __attribute__((destructor)) static void mps_fini(void)
 {
-	mps_loop_exit(MPS_EXIT_DRAIN_TIMEOUT);
+	mps_loop_exit(MPS_EXIT_DRAIN_TIMEOUT, 0);
+}
+
+/* ---- _exit, _Exit, syscall(SYS_exit_group) ----
+ *
+ * They skip our destructor.  That was harmless while every connection
+ * stayed with the process that accepted it, but a forked child that
+ * adopted its connection (handover.c) holds, on its own shim thread, bytes
+ * it wrote last and nobody else can deliver: python's os._exit() and
+ * socketserver's ForkingMixIn end every child that way.  So such a process
+ * takes the exit path first (finish the connections, or hand them to a
+ * keeper).  Only such a process: _exit is async-signal-safe and is called
+ * from signal handlers, in a vfork child (the parent's memory: nothing may
+ * be touched), in a forked child whose exec failed, and by processes with
+ * no connection of ours, which pay one atomic load here.  A vfork child
+ * and any child forked after the adoption read another pid.  From a
+ * signal handler that interrupted a thread holding one of our locks, the
+ * wait for the shim thread is bounded (then what is left is lost, as
+ * before).  Not covered: a raw exit_group system call made without
+ * syscall(3) (inline assembly, Go's runtime), quick_exit() (glibc calls
+ * its internal _exit), fatal signals. */
+#define MPS_EXIT_STOP_BOUND 2.0
+
+static void exit_fast(void)
+{
+	int adopter = atomic_load_explicit(&mps_handover_adopter, memory_order_relaxed);
+
+	/* (a vfork child has a pid of its own: nothing is touched there) */
+	if (!adopter || mps_inside || adopter != (int)getpid())
+		return;
+	mps_loop_exit(MPS_EXIT_DRAIN_TIMEOUT, MPS_EXIT_STOP_BOUND);
+}
+
+__attribute__((noreturn)) static void real_exit(int status)
+{
+	void (*real)(int) = g_real_exit;
+
+	if (!real) /* before our constructor */
+		real = (void (*)(int))next_sym("_exit");
+	if (real)
+		real(status);
+	for (;;)
+		mps_real.syscall(SYS_exit_group, status);
+}
+
+MPS_EXPORT void _exit(int status)
+{
+	exit_fast();
+	real_exit(status);
+}
+
+MPS_EXPORT void _Exit(int status)
+{
+	exit_fast();
+	real_exit(status);
 }

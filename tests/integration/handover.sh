@@ -16,7 +16,13 @@
 #   kept    the parent keeps its copy and serves the connection itself; the
 #           child it forked exits: the parent services it, as before (the
 #           join lands in the parent, nothing is taken over).
-# Sub-cases (T_ONLY=REGEX): taken kept.
+#   osexit  socketserver.ForkingTCPServer: its child takes the connection
+#           over, runs a program that does not exist (subprocess: vfork, a
+#           failed exec, _exit in the vfork child, which must do nothing),
+#           sends the 16 MiB file and ends with os._exit() (no
+#           destructor): the _exit hook drains first (a keeper finishes),
+#           the client's sha256 of what it read must match.
+# Sub-cases (T_ONLY=REGEX): taken kept osexit.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -24,8 +30,6 @@ set -eu
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
 export MPTCPSHIM_LOG=info
-# off by default until it is solid (docs/DESIGN.md "Fork per connection")
-export MPTCPSHIM_HANDOVER=1
 : "${T_TIMEOUT:=120}"
 : "${T_CMD_TIMEOUT:=60}"
 tb_init handover
@@ -67,7 +71,7 @@ if pid == 0:
     else:
         print("child %d exits" % os.getpid(), flush=True)
         time.sleep(0.3)
-    sys.exit(0)  # exit(): the keeper delivers what is left (os._exit would skip it)
+    sys.exit(0)  # exit(): the keeper delivers what is left (os._exit too: osexit)
 if mode == "taken":
     c.close()  # the child holds the connection now
 else:
@@ -138,6 +142,73 @@ if selected taken; then
 		fail "taken: the late join landed in the parent ($PPID_)"
 	fi
 	log "ok: taken: child $CPID serviced the connection and got the late join, sha256 ok"
+fi
+
+cat >"$T_DIR/fsrv.py" <<'PYEOF'
+import os, socketserver, subprocess, sys
+host, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+
+class H(socketserver.StreamRequestHandler):
+    def handle(self):
+        self.rfile.readline()
+        print("child %d serves" % os.getpid(), flush=True)
+        # subprocess vforks (python >= 3.10); the exec fails and the vfork
+        # child calls _exit(255) in this process's memory: the hook must
+        # do nothing there, or this connection would be stopped under us
+        try:
+            subprocess.run(["/nonexistent/mptcpshim-test"])
+        except OSError:
+            pass
+        with open(path, "rb") as f:
+            self.wfile.write(f.read())
+        # ForkingMixIn then shuts the socket down and calls os._exit(0)
+
+socketserver.ForkingTCPServer.allow_reuse_address = True
+srv = socketserver.ForkingTCPServer((host, port), H)
+print("listening pid %d" % os.getpid(), flush=True)
+srv.handle_request()
+srv.server_close()  # waits for the child
+PYEOF
+
+cat >"$T_DIR/fcli.py" <<'PYEOF'
+import hashlib, socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+s.sendall(b"GET\n")
+h, n = hashlib.sha256(), 0
+while True:
+    b = s.recv(1 << 16)
+    if not b:
+        break
+    h.update(b)
+    n += len(b)
+print(h.hexdigest(), n)
+PYEOF
+
+if selected osexit; then
+	step "osexit: ForkingTCPServer's child takes over, sends 16 MiB, ends with os._exit"
+	next_port
+	sl="$T_DIR/shim-$NS_S.log"
+	touch "$sl"
+	n0=$(wc -l <"$sl")
+	bg_start srv-osexit shim "$NS_S" /usr/bin/python3 "$T_DIR/fsrv.py" "$SRV4" "$PORT" "$T_DIR/data.bin"
+	spid=$BG_PID
+	wait_listen "$NS_S" "$PORT"
+	path_use_mark
+	got=$(nsrun shim "$NS_C" /usr/bin/python3 "$T_DIR/fcli.py" "$SRV4" "$PORT") ||
+		fail "osexit: client failed: $got"
+	[ "$got" = "$WANT $((16 * MIB))" ] ||
+		fail "osexit: the client read '$got', want '$WANT $((16 * MIB))'"
+	bg_wait "$spid" 30 || fail "osexit: server failed ($?)"
+	path_use_check osexit "$MIB"
+	cpid=$(sed -n 's/^child \([0-9]*\) .*/\1/p' "$T_DIR/bg-srv-osexit.log")
+	NEW=$(tail -n +"$((n0 + 1))" "$sl")
+	printf '%s\n' "$NEW" | grep -q "mptcpshim\[$cpid\] info: conn .*: taken over from process" ||
+		fail "osexit: the child ($cpid) did not take the connection over"
+	printf '%s\n' "$NEW" | grep -E 'taken over|keeper' >&2 || true
+	if printf '%s\n' "$NEW" | grep -E ' (warn|error): '; then
+		fail "osexit: the server's shim logged warnings or errors (above)"
+	fi
+	log "ok: osexit: child $cpid took over and ended with os._exit; 16 MiB sha256 ok"
 fi
 
 if selected kept; then

@@ -16,8 +16,6 @@ set -eu
 : "${T_TIMEOUT:=180}"
 : "${T_CMD_TIMEOUT:=90}"
 MPTCPSHIM_LOG=info
-# the hand-over to the backends (off by default until proven under load)
-export MPTCPSHIM_HANDOVER=${MPTCPSHIM_HANDOVER:-1}
 CLIENTS=8
 TX=150
 
@@ -78,13 +76,13 @@ if shim_enabled; then
 	[ "$nmp" -ge "$CLIENTS" ] || fail "only $nmp of $CLIENTS+ backend connections negotiated multipath"
 	[ "$njoin" -ge "$CLIENTS" ] || fail "only $njoin of $CLIENTS+ connections got their second subflow"
 fi
-# Fork per connection (docs/DESIGN.md "Process model"; on with
-# MPTCPSHIM_HANDOVER=1, set below): every backend takes its connection over
+# Fork per connection (docs/DESIGN.md "Process model"; the default,
+# MPTCPSHIM_HANDOVER=1): every backend takes its connection over
 # from the postmaster (which closes its copy after the fork) and services it
 # with its own shim thread: the joins land in the backends, none in the
 # postmaster.
 pm=$(head -n 1 "$D/pg/postmaster.pid")
-if shim_enabled; then
+if shim_enabled && [ "${MPTCPSHIM_HANDOVER:-1}" != 0 ]; then
 	run_log=$(tail -n +"$((ns0 + 1))" "$sl")
 	nhand=$(printf '%s\n' "$run_log" | grep -c "mptcpshim\[$pm\] info: conn .*: handed to child process" || true)
 	jpm=$(printf '%s\n' "$run_log" | grep -c "mptcpshim\[$pm\] info: conn .*: subflow 2 from .* joined" || true)

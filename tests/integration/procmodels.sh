@@ -17,7 +17,9 @@
 #   forkmany  the same as fork with 48 short connections, forked while the shim
 #             thread is busy with handshakes and joins (libcrypto); each
 #             child hashes with OpenSSL, so a libcrypto lock inherited
-#             locked would hang it;
+#             locked would hang it; 1 MiB each: a child that took its
+#             connection over is joined at the port it announces, a round
+#             trip after the parent's (256 KiB were over before that);
 #   exec      inetd style: the server forks, dup2s the connection onto 0/1
 #             and execs "procmodels child", which must see the TCP peer
 #             (getpeername = the client's address, SO_DOMAIN AF_INET,
@@ -198,7 +200,7 @@ fi
 
 if selected forkmany; then
 	step "forkmany: 48 connections, a child each, forked during handshakes and joins"
-	pm_case forkmany fork 48 $((256 * 1024)) 0
+	pm_case forkmany fork 48 $((1024 * 1024)) 0
 fi
 
 if selected exec; then

@@ -15,7 +15,26 @@ static int slot_ok(const struct mps_cc *cc, int i)
 	return cc && i >= 0 && i < cc->n && cc->sf[i].active;
 }
 
-/* Another active subflow with a measured RTT shares i's group. */
+/* j's window is in use: bytes were acked within max(MPS_CC_IDLE_US, 4
+ * srtt) of the newest reading. */
+static int busy(const struct mps_cc *cc, int j)
+{
+	uint64_t idle = 4ull * cc->sf[j].srtt_us;
+
+	if (idle < MPS_CC_IDLE_US)
+		idle = MPS_CC_IDLE_US;
+	return cc->now_us <= cc->sf[j].last_ack_us || cc->now_us - cc->sf[j].last_ack_us <= idle;
+}
+
+/* j counts in i's sums: active, same group, RTT measured, and busy (i
+ * itself always: it is the one being updated). */
+static int member(const struct mps_cc *cc, int i, int j)
+{
+	return cc->sf[j].active && cc->sf[j].srtt_us && cc->sf[j].group == cc->sf[i].group &&
+	       (j == i || busy(cc, j));
+}
+
+/* Another active, busy subflow with a measured RTT shares i's group. */
 int mps_cc_is_coupled(const struct mps_cc *cc, int i)
 {
 	int j;
@@ -25,16 +44,9 @@ int mps_cc_is_coupled(const struct mps_cc *cc, int i)
 	if (cc->sf[i].group < 0 || !cc->sf[i].srtt_us)
 		return 0;
 	for (j = 0; j < cc->n; j++)
-		if (j != i && cc->sf[j].active && cc->sf[j].srtt_us &&
-		    cc->sf[j].group == cc->sf[i].group)
+		if (j != i && member(cc, i, j))
 			return 1;
 	return 0;
-}
-
-/* j counts in i's sums: active, same group, RTT measured. */
-static int member(const struct mps_cc *cc, int i, int j)
-{
-	return cc->sf[j].active && cc->sf[j].srtt_us && cc->sf[j].group == cc->sf[i].group;
 }
 
 double mps_cc_lia_alpha(const struct mps_cc *cc, int i)
@@ -202,16 +214,82 @@ void mps_cc_init(struct mps_cc *cc, const struct mps_cc_ops *ops)
 	cc->ops = ops ? ops : &cc_uncoupled;
 }
 
-static void bound(struct mps_cc_sf *sf)
+/* [min(2 mss, hi), hi] with hi the kernel's cwnd, or its ssthresh when
+ * larger (climbing back after a loss); in an episode the kernel's cwnd is
+ * transient (PRR, packet conservation) and does not lower the window. */
+static void bound(struct mps_cc_sf *sf, const struct mps_cc_sample *s)
 {
 	double hi = (double)sf->kcwnd, lo = 2.0 * sf->mss;
 
+	if (s && s->ssthresh > sf->kcwnd)
+		hi = (double)s->ssthresh;
+	if (s && s->ca_state >= MPS_CC_CA_CWR && sf->w > hi)
+		hi = sf->w;
 	if (lo > hi)
 		lo = hi;
 	if (sf->w < lo)
 		sf->w = lo;
 	if (sf->w > hi)
 		sf->w = hi;
+}
+
+/* A congestion signal in this reading that starts a new reduction: more
+ * retransmissions or a reducing state, outside an episode already answered
+ * (one ends at a reading in Open or Disorder one srtt or more after its
+ * reduction: as TCP, one reduction per window of losses). */
+static int loss_event(struct mps_cc_sf *sf, const struct mps_cc_sample *s, uint32_t lost)
+{
+	int since_srtt = !sf->last_loss_us || s->now_us - sf->last_loss_us >= s->srtt_us;
+
+	if (sf->in_episode && s->ca_state < MPS_CC_CA_CWR && since_srtt)
+		sf->in_episode = 0;
+	if (!(lost || s->ca_state >= MPS_CC_CA_CWR) || sf->in_episode || !since_srtt)
+		return 0;
+	sf->l1 = sf->l2;
+	sf->l2 = 0;
+	sf->last_loss_us = s->now_us ? s->now_us : 1;
+	sf->loss_events++;
+	sf->in_episode = 1;
+	return 1;
+}
+
+/* Another coupled member of i's group that halved within the last srtt
+ * (the group's episode), or -1. */
+static int group_cut_within(const struct mps_cc *cc, int i, uint64_t now, uint32_t srtt)
+{
+	int j;
+
+	for (j = 0; j < cc->n; j++)
+		if (j != i && member(cc, i, j) && cc->sf[j].last_cut_us &&
+		    now - cc->sf[j].last_cut_us < srtt)
+			return j;
+	return -1;
+}
+
+/* A group whose kernels are model-based (bbr: its cwnd is twice its own
+ * estimate of the path's BDP, not a loss-driven window; it loses little
+ * once past its start) gives LIA hardly a signal: each window would sit at
+ * its kernel's cwnd and the group take one bbr share per subflow.  There the group's windows are
+ * scaled so that their sum is at most the largest kernel cwnd among them:
+ * what one flow of that kernel's algorithm would keep in flight. */
+static void group_cap(struct mps_cc *cc, int i)
+{
+	double total = 0, cap = 0;
+	int j;
+
+	for (j = 0; j < cc->n; j++) {
+		if (!member(cc, i, j))
+			continue;
+		if (!cc->sf[j].model_based)
+			return;
+		total += cc->sf[j].w;
+		if ((double)cc->sf[j].kcwnd > cap)
+			cap = (double)cc->sf[j].kcwnd;
+	}
+	if (total > cap && total > 0)
+		cc->sf[i].w *= cap / total;
+	if (cc->sf[i].w < 2.0 * cc->sf[i].mss && cc->sf[i].kcwnd >= 2ull * cc->sf[i].mss)
+		cc->sf[i].w = 2.0 * cc->sf[i].mss;
 }
 
 int mps_cc_update(struct mps_cc *cc, int i, const struct mps_cc_sample *s)
@@ -239,7 +317,11 @@ int mps_cc_update(struct mps_cc *cc, int i, const struct mps_cc_sample *s)
 		sf->acked_prev = s->bytes_acked;
 		sf->retr_prev = s->retrans;
 		sf->delivery_rate = s->delivery_rate;
-		bound(sf);
+		sf->last_ack_us = s->now_us;
+		sf->model_based = s->model_based;
+		if (s->now_us > cc->now_us)
+			cc->now_us = s->now_us;
+		bound(sf, NULL);
 		return 0;
 	}
 	/* counters only move forward; a smaller one (never seen) restarts the
@@ -254,28 +336,41 @@ int mps_cc_update(struct mps_cc *cc, int i, const struct mps_cc_sample *s)
 	sf->srtt_us = s->srtt_us;
 	sf->mss = s->mss;
 	sf->delivery_rate = s->delivery_rate;
+	if (s->now_us > cc->now_us)
+		cc->now_us = s->now_us;
+	if (acked)
+		sf->last_ack_us = s->now_us;
+	sf->model_based = s->model_based;
 
 	coupled = mps_cc_is_coupled(cc, i);
 	if (!coupled) {
 		/* follows the kernel; OLIA's byte counts still run so a subflow
 		 * that becomes coupled has its history */
-		if (lost && (!sf->last_loss_us || s->now_us - sf->last_loss_us >= s->srtt_us)) {
-			sf->l1 = sf->l2;
-			sf->l2 = 0;
-			sf->last_loss_us = s->now_us ? s->now_us : 1;
-			sf->loss_events++;
-		}
+		loss_event(sf, s, lost);
 		sf->l2 += acked;
 		sf->w = (double)sf->kcwnd;
-		bound(sf);
+		bound(sf, NULL);
 		return 0;
 	}
-	if (lost && (!sf->last_loss_us || s->now_us - sf->last_loss_us >= s->srtt_us)) {
-		sf->w /= 2;
-		sf->l1 = sf->l2;
-		sf->l2 = 0;
-		sf->last_loss_us = s->now_us ? s->now_us : 1;
-		sf->loss_events++;
+	/* One reduction per congestion episode of the group: subflows coupled
+	 * share a bottleneck, and a drop-tail queue that overflows drops from
+	 * all of them at once; there a TCP flow halves once, and so does the
+	 * group: the largest window among the subflows that report a loss
+	 * within one srtt of the first halving.  Without this rule LIA's
+	 * aggregate halves at each shared overflow but grows by only 1/n MSS
+	 * per RTT: half of one Reno flow (measured: 0.2-0.5 of a cubic one). */
+	if (loss_event(sf, s, lost)) {
+		int j = group_cut_within(cc, i, s->now_us, s->srtt_us);
+
+		if (j < 0 || sf->w > cc->sf[j].cut_from) {
+			if (j >= 0) { /* j's halving is undone: i takes it */
+				cc->sf[j].w += cc->sf[j].cut_from / 2;
+				cc->sf[j].last_cut_us = 0;
+			}
+			sf->cut_from = sf->w;
+			sf->w /= 2;
+			sf->last_cut_us = s->now_us ? s->now_us : 1;
+		}
 	}
 	if (acked) {
 		/* slow start only before the subflow's first loss: bbr keeps
@@ -287,7 +382,8 @@ int mps_cc_update(struct mps_cc *cc, int i, const struct mps_cc_sample *s)
 			sf->w += cc->ops->increase(cc, i, acked);
 		sf->l2 += acked;
 	}
-	bound(sf);
+	bound(sf, s);
+	group_cap(cc, i);
 	return 0;
 }
 

@@ -443,6 +443,10 @@ void mps_resil_atfork_child(void);
 struct tcp_info;
 void cc_tick(struct mps_conn *c, const struct tcp_info *ti, const int *have, double now);
 size_t cc_room(struct mps_conn *c, const struct mps_subflow *sf);
+/* what a coupled subflow's window carries per second (window / srtt,
+ * bytes/s; 0: not coupled): the schedulers' rate is at least that, or a
+ * subflow the window held back looks too slow to be given data again */
+uint64_t cc_rate(struct mps_conn *c, const struct mps_subflow *sf);
 void cc_free(struct mps_conn *c);
 void mps_resil_watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 

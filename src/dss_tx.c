@@ -242,7 +242,7 @@ static int sched_push(struct mps_conn *c, uint64_t limit, int multi)
 					       cc_room(c, s) > 0);
 			v[i].backup = s->backup;
 			v[i].tx_bytes = s->tx_bytes;
-			v[i].rate = s->rate;
+			v[i].rate = MPS_MAX(s->rate, cc_rate(c, s));
 			v[i].queued = s->inflight + (uint32_t)s->queued;
 		}
 		/* default and ecf: the window check */

@@ -10,6 +10,7 @@
 #include <sys/prctl.h>
 #include <string.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "mptcpshim/conn.h"
@@ -419,7 +420,9 @@ __attribute__((noreturn)) static void keeper_main(double timeout)
 	serve_until(g.ev, timeout, 1);
 	mps_info("keeper: done");
 	mps_stat_write_exit((int)from, g_prog);
-	_exit(0);
+	mps_real.exit_(0); /* not through our hook (proc.c): the keeper adopted nothing */
+	for (;;)
+		mps_real.syscall(SYS_exit_group, 0);
 }
 
 /* g.lock, within bound seconds (0: no bound). */

@@ -69,6 +69,7 @@ static void resolve(void)
 	mps_real.epoll_ctl = sym("epoll_ctl");
 	mps_real.prctl = sym("prctl");
 	mps_real.syscall = sym("syscall");
+	mps_real.exit_ = (void (*)(int))sym("_exit");
 	mps_real.execve = sym("execve");
 	mps_real.execveat = sym_opt("execveat");
 	mps_real.fexecve = sym("fexecve");

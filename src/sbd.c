@@ -26,6 +26,8 @@ void mps_sbd_params_default(struct mps_sbd_params *p)
 	p->var_min_us = 200;
 	p->corr_min = 0.5;
 	p->corr_n = 8;
+	p->hold = 3;
+	p->hold_off = 9;
 }
 
 void mps_sbd_init(struct mps_sbd *d, const struct mps_sbd_params *p)
@@ -318,9 +320,22 @@ static int regroup(struct mps_sbd *d, uint64_t now_us)
 					g = j < i ? j : i;
 					break;
 				}
-		if (g != d->f[i].group) {
+		if (g == d->f[i].group) {
+			d->f[i].cand_n = 0;
+			continue;
+		}
+		/* hysteresis: a new verdict must last `hold` intervals */
+		if (d->f[i].cand_n > 0 && d->f[i].cand == g)
+			d->f[i].cand_n++;
+		else {
+			d->f[i].cand = g;
+			d->f[i].cand_n = 1;
+		}
+		if (d->f[i].cand_n >= (g < 0 ? d->p.hold_off : d->p.hold)) {
 			d->f[i].group = g;
 			d->f[i].since_us = now_us;
+			d->f[i].cand_n = 0;
+			d->f[i].changes++;
 			changed = 1;
 		}
 	}

@@ -37,7 +37,29 @@ struct mps_cc_sample {
 	uint64_t kcwnd;         /* tcpi_snd_cwnd * tcpi_snd_mss: the kernel's window, bytes */
 	uint8_t slow_start;     /* tcpi_snd_cwnd < tcpi_snd_ssthresh */
 	uint64_t delivery_rate; /* tcpi_delivery_rate, bytes/s (informational) */
+	uint8_t ca_state;       /* tcpi_ca_state: MPS_CC_CA_OPEN (0) ... MPS_CC_CA_LOSS (4) */
+	uint64_t ssthresh;      /* tcpi_snd_ssthresh * tcpi_snd_mss, bytes; 0 = none ("infinite") */
+	uint8_t model_based;    /* the kernel's algorithm is bbr (TCP_CONGESTION): its cwnd is
+	                         * its estimate of the path, not a loss-driven window */
 };
+
+/* The kernel's congestion states (tcpi_ca_state, include/net/tcp.h's
+ * tcp_ca_state).  From CWR on the kernel is reducing its window for one
+ * congestion episode: its cwnd is transient (PRR, packet conservation) and
+ * more retransmissions belong to the same episode. */
+enum {
+	MPS_CC_CA_OPEN = 0,
+	MPS_CC_CA_DISORDER = 1,
+	MPS_CC_CA_CWR = 2,
+	MPS_CC_CA_RECOVERY = 3,
+	MPS_CC_CA_LOSS = 4,
+};
+
+/* A subflow that had no byte acknowledged for max(MPS_CC_IDLE_US, 4 srtt)
+ * is idle: its window is not in use and counts in nobody's sums (else an
+ * idle window inflates cwnd_total and slows the busy subflows below one
+ * TCP). */
+#define MPS_CC_IDLE_US 200000u
 
 struct mps_cc_sf {
 	uint8_t active;        /* has had at least one sample and not removed */
@@ -54,11 +76,17 @@ struct mps_cc_sf {
 	 * (l1) and since the last loss (l2). */
 	uint64_t l1, l2;
 	uint64_t delivery_rate;
+	uint64_t last_ack_us; /* time of the last reading with bytes acked (or the first) */
+	uint8_t in_episode;   /* reduced for the kernel's current congestion episode */
+	uint64_t last_cut_us; /* time of the last halving (0 = never, or undone) */
+	double cut_from;      /* the window before that halving */
+	uint8_t model_based;  /* the last sample's model_based */
 };
 
 struct mps_cc {
 	const struct mps_cc_ops *ops;
-	int n; /* subflow slots in use: sf[0..n) */
+	int n;           /* subflow slots in use: sf[0..n) */
+	uint64_t now_us; /* the newest reading's time */
 	struct mps_cc_sf sf[MPS_CC_MAX_SF];
 };
 
@@ -81,15 +109,27 @@ void mps_cc_init(struct mps_cc *cc, const struct mps_cc_ops *ops);
 /* Feed one reading of subflow i (0 <= i < MPS_CC_MAX_SF; slots above n
  * extend n).  The first reading of a slot starts its window at the
  * kernel's cwnd.  Later readings:
- *  - retrans grew and no reduction happened within the last srtt (one
- *    reduction per window of losses, as TCP): a loss event, the window
- *    halves (RFC 6356 section 3: "decrease cwnd_i by cwnd_i/2"); OLIA's
- *    l1 = l2, l2 = 0;
+ *  - retrans grew or the kernel is in CWR/Recovery/Loss, no reduction was
+ *    made for the kernel's current episode and none within the last srtt
+ *    (one reduction per congestion episode, as TCP): a loss event, the
+ *    window halves (RFC 6356 section 3: "decrease cwnd_i by cwnd_i/2");
+ *    OLIA's l1 = l2, l2 = 0.  One halving per episode of the group (its
+ *    subflows share a bottleneck): if another subflow halved within this
+ *    srtt, the larger of the two windows (before that halving) is the one
+ *    halved (the other's halving is undone).  The episode ends at a reading in Open or Disorder at
+ *    least one srtt after the reduction;
  *  - bytes_acked grew: in slow start (the sample says so and the subflow
  *    had no loss event yet) the window grows by the bytes acked (RFC 6356
  *    leaves slow start unchanged), otherwise by
  *    ops->increase(); OLIA's l2 grows by the bytes acked;
- *  - then the window is bounded to [min(2 * mss, kcwnd), kcwnd].
+ *  - then the window is bounded to [min(2 * mss, hi), hi], hi = the
+ *    kernel's cwnd, or its ssthresh when larger (the kernel is climbing
+ *    back to it after a loss); during an episode (CWR, Recovery, Loss) the
+ *    kernel's cwnd is transient and does not lower the window (the kernel
+ *    sends no more than its cwnd anyway);
+ *  - a group whose kernels are all model-based (bbr) has its windows
+ *    scaled so that their sum is at most the largest kernel cwnd among
+ *    them (one flow of that algorithm).
  * Returns 0, or -EINVAL for a bad index or sample. */
 int mps_cc_update(struct mps_cc *cc, int i, const struct mps_cc_sample *s);
 
@@ -103,8 +143,9 @@ void mps_cc_set_group(struct mps_cc *cc, int i, int group);
 uint64_t mps_cc_window(const struct mps_cc *cc, int i);
 
 /* 1 if subflow i is coupled now (ops coupled, in a group with another
- * active subflow, RTTs measured): its window is the algorithm's, else the
- * kernel's cwnd. */
+ * active, busy (not idle, see MPS_CC_IDLE_US) subflow, RTTs measured): its
+ * window is the algorithm's, else the kernel's cwnd.  The sums of both
+ * algorithms run over the busy members of i's group. */
 int mps_cc_is_coupled(const struct mps_cc *cc, int i);
 
 /* RFC 6356's alpha for subflow i's group:

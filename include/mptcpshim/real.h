@@ -46,6 +46,7 @@ struct mps_real {
 	int (*epoll_ctl)(int, int, int, struct epoll_event *);
 	int (*prctl)(int, ...); /* the thread's name (the keeper's, the log's program name) */
 	long (*syscall)(long, ...); /* hooked for SYS_clone/SYS_clone3 (proc.c) */
+	void (*exit_)(int);         /* _exit, hooked for adopted connections (proc.c) */
 	/* exec: the new image learns which inherited fds are connections */
 	int (*execve)(const char *, char *const[], char *const[]);
 	int (*execveat)(int, const char *, char *const[], char *const[], int);

@@ -30,7 +30,12 @@
  * corr_min over at least corr_n common intervals): equal statistics of two
  * independent queues no longer group them.  With that step on, the loss
  * split is left out (retransmission rates of subflows behind one queue
- * differ far more than p_d). */
+ * differ far more than p_d).  A verdict that differs from the published
+ * one is published only once it lasted `hold` intervals in a row, or
+ * `hold_off` to leave a group (ours: statistics near a threshold made the
+ * groups flap every interval or two on a real bottleneck; and coupling
+ * itself lowers the loss and skew that made the verdict, so a group was
+ * left after 2-4 s and found again 4-7 s later). */
 #ifndef MPS_SBD_H
 #define MPS_SBD_H
 
@@ -56,6 +61,9 @@ struct mps_sbd_params {
 	double corr_min;   /* ours: grouped flows' interval means correlate at
 			     * least this much (Pearson; 0.5; 0 = off) */
 	int corr_n;        /* ours: fewest common intervals for it (8) */
+	int hold;          /* ours: intervals a new verdict must last before it
+			    * is published (3; <= 1: at once) */
+	int hold_off;      /* ours: the same for leaving a group (9) */
 };
 
 struct mps_sbd_iv {
@@ -78,8 +86,10 @@ struct mps_sbd_flow {
 	double mean_delay;                   /* valid when intervals > 0 */
 	double skew_est, var_est, freq_est, pkt_loss;
 	uint64_t num_sv;   /* delays behind skew_est and var_est */
-	int group;         /* -1 = shares with no one */
+	int group;         /* -1 = shares with no one (the published verdict) */
 	uint64_t since_us; /* when group last changed */
+	int cand, cand_n;  /* a different verdict and the intervals it lasted */
+	uint64_t changes;  /* published changes of group (flaps, for the log) */
 };
 
 struct mps_sbd {

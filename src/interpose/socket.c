@@ -152,31 +152,15 @@ static int loop_ready(void)
 	return mps_loop_ensure();
 }
 
-/* Swap fd (a TCP socket) for the app's end of a new socketpair and start
- * the connection engine.  The app's end takes fd's number (connect and
- * accept alike), and the descriptors the shim keeps (its end, the TCP
- * socket, the filler's second copy of the app's end while connecting) go
- * out of the app's range (mps_fd_high_many), so the app's numbers are
- * TCP's.  0 or -errno (then fd is left untouched, a plain TCP socket:
- * EMFILE for our extra descriptors degrades the connection to plain). */
-int mps_ix_adopt(int fd, const struct adopt_args *a, int *app_fd_out)
+/* mps_ix_adopt, step 1: the socketpair (the app's end sp[0], the shim's
+ * sp[1]), the filler while connecting, and the shim's descriptors moved
+ * out of the app's range: sp[1], *tcp (fd's socket) and p->app_dup.  On
+ * an error the caller closes what is set. */
+static int adopt_fds(int fd, const struct adopt_args *a, int sp[2], int *tcp,
+                     struct mps_conn_params *p)
 {
-	struct mps_conn_params p;
-	struct mps_sock *s = NULL;
-	struct mps_epreg ep[MPS_EPREG_PER_FD];
-	int sp[2] = {-1, -1}, tcp = -1, rc, app, in[3], hi[3], nep = 0;
-	struct stat st;
-	uint32_t found;
+	int rc, in[3], hi[3];
 
-	memset(&p, 0, sizeof(p));
-	p.app_dup = -1;
-	/* The shim thread runs here before anything is swapped: without it
-	 * the connection stays plain TCP (see DESIGN "Thread creation"). */
-	rc = a->loop_checked ? 0 : loop_ready();
-	if (rc) {
-		mps_warn("cannot run the shim thread in this process (%s)", strerror(-rc));
-		return rc;
-	}
 	/* both ends non-blocking: the shim's always, the app's while the
 	 * filler goes in and when the app asked for it (issue 15: fewer
 	 * system calls per connection) */
@@ -192,7 +176,7 @@ int mps_ix_adopt(int fd, const struct adopt_args *a, int *app_fd_out)
 		int small = 1;
 
 		mps_real.setsockopt(sp[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-		p.filler = fill_app_end(sp[0]);
+		p->filler = fill_app_end(sp[0]);
 	} else
 		mps_grow_pair_buffer(sp[0]);
 	in[0] = sp[1];
@@ -200,36 +184,50 @@ int mps_ix_adopt(int fd, const struct adopt_args *a, int *app_fd_out)
 	in[2] = sp[0];
 	rc = mps_fd_high_many(in, hi, a->connecting ? 3 : 2);
 	if (rc)
-		goto fail;
+		return rc;
 	mps_real.close(sp[1]);
 	sp[1] = hi[0];
 	mps_ifd_add(sp[1]);
-	tcp = hi[1];
-	mps_ifd_add(tcp);
+	*tcp = hi[1];
+	mps_ifd_add(*tcp);
 	if (a->connecting) {
-		p.app_dup = hi[2];
-		mps_ifd_add(p.app_dup);
+		p->app_dup = hi[2];
+		mps_ifd_add(p->app_dup);
 	}
 	if (!a->nonblock && mps_real.fcntl(sp[0], F_SETFL, 0) != 0)
-		goto fail_errno;
-	if (mps_fstat(sp[0], &st) != 0)
-		goto fail_errno;
+		return -errno;
+	return 0;
+}
+
+/* Step 2: the sock that stands for the TCP connection behind the app's
+ * end (app_end), with the options fd carries.  NULL and *rc on error. */
+static struct mps_sock *adopt_sock(int fd, const struct adopt_args *a, int app_end, int *rc)
+{
+	struct mps_sock *s;
+	struct stat st;
+	uint32_t found;
+
+	if (mps_fstat(app_end, &st) != 0) {
+		*rc = -errno;
+		return NULL;
+	}
 	s = mps_sock_new(a->peer->sa_family);
 	if (!s) {
-		rc = -ENOMEM;
-		goto fail;
+		*rc = -ENOMEM;
+		return NULL;
 	}
 	s->ino = st.st_ino;
-	found = mps_opts_adopt(fd, sp[0], s, a->opt_want);
+	found = mps_opts_adopt(fd, app_end, s, a->opt_want);
 	if (a->opt_found)
 		*a->opt_found = found;
 	memcpy(&s->peer, a->peer, a->peer_len);
 	s->peer_len = a->peer_len;
-	if (a->gw_dest) { /* the request names it (conn.c gw_queue_request) */
+	if (a->gw_dest) { /* the request names it (gwconn.c) */
 		s->gw_info = calloc(1, sizeof(*s->gw_info));
 		if (!s->gw_info) {
-			rc = -ENOMEM;
-			goto fail;
+			mps_sock_put(s);
+			*rc = -ENOMEM;
+			return NULL;
 		}
 		s->gw_info->dest = *a->gw_dest;
 	}
@@ -238,28 +236,69 @@ int mps_ix_adopt(int fd, const struct adopt_args *a, int *app_fd_out)
 	atomic_store(&s->state, a->connecting ? MPS_SS_CONNECTING : MPS_SS_CONNECTED);
 	/* A blocking connect that returned 0 (and accept) told the app */
 	atomic_store(&s->connect_told, !a->connecting);
+	return s;
+}
 
-	/* The app's number gets the socketpair end, keeping its
-	 * close-on-exec flag (and, on connect, its epoll registrations). */
+/* Step 3: the app's number gets the socketpair end, keeping its
+ * close-on-exec flag (and, on connect, its epoll registrations).  0, or
+ * -errno with fd still the TCP socket. */
+static int adopt_swap(int fd, const struct adopt_args *a, int app_end)
+{
+	struct mps_epreg ep[MPS_EPREG_PER_FD];
+	int nep = 0;
+
 	if (a->role == MPS_CLIENT)
 		nep = ep_detach(fd, ep);
-	if (mps_real.dup3(sp[0], fd, a->cloexec ? O_CLOEXEC : 0) < 0) {
+	if (mps_real.dup3(app_end, fd, a->cloexec ? O_CLOEXEC : 0) < 0) {
 		int e = errno;
 
 		ep_attach(fd, ep, nep); /* still the TCP socket */
-		errno = e;
-		goto fail_errno;
+		return -e;
 	}
 	ep_attach(fd, ep, nep);
+	return 0;
+}
+
+/* Swap fd (a TCP socket) for the app's end of a new socketpair and start
+ * the connection engine.  The app's end takes fd's number (connect and
+ * accept alike), and the descriptors the shim keeps (its end, the TCP
+ * socket, the filler's second copy of the app's end while connecting) go
+ * out of the app's range (mps_fd_high_many), so the app's numbers are
+ * TCP's.  0 or -errno (then fd is left untouched, a plain TCP socket:
+ * EMFILE for our extra descriptors degrades the connection to plain).
+ * Steps 1-3 above, then the engine (step 4). */
+int mps_ix_adopt(int fd, const struct adopt_args *a, int *app_fd_out)
+{
+	struct mps_conn_params p;
+	struct mps_sock *s = NULL;
+	int sp[2] = {-1, -1}, tcp = -1, rc;
+
+	memset(&p, 0, sizeof(p));
+	p.app_dup = -1;
+	/* The shim thread runs here before anything is swapped: without it
+	 * the connection stays plain TCP (see DESIGN "Thread creation"). */
+	rc = a->loop_checked ? 0 : loop_ready();
+	if (rc) {
+		mps_warn("cannot run the shim thread in this process (%s)", strerror(-rc));
+		return rc;
+	}
+	rc = adopt_fds(fd, a, sp, &tcp, &p);
+	if (rc)
+		goto fail;
+	s = adopt_sock(fd, a, sp[0], &rc);
+	if (!s)
+		goto fail;
+	rc = adopt_swap(fd, a, sp[0]);
+	if (rc)
+		goto fail;
 	mps_real.close(sp[0]);
 	sp[0] = -1;
-	app = fd;
 	/* (the app's non-blocking socket, and an accepted one, already
 	 * are: accept4 asks for it) */
 	if (!a->tcp_nonblock && mps_real.fcntl(tcp, F_SETFL, O_NONBLOCK) != 0) {
 		/* cannot happen on a valid socket */
 	}
-	mps_fdtab_set(app, s);
+	mps_fdtab_set(fd, s);
 
 	p.role = a->role;
 	p.tcp_fd = tcp;
@@ -286,11 +325,9 @@ int mps_ix_adopt(int fd, const struct adopt_args *a, int *app_fd_out)
 		mps_ifd_close(tcp);
 		return rc;
 	}
-	*app_fd_out = app;
+	*app_fd_out = fd;
 	return 0;
 
-fail_errno:
-	rc = -errno;
 fail:
 	mps_ifd_close(p.app_dup);
 	if (s)

@@ -1,6 +1,7 @@
 /* check_sim.c - the connection engine over the simulated network
  * (simnet.h): two engines in one process, seeded and deterministic, no
  * root.  Every failure names the seed; SIM_SEED=N replays one. */
+#include <arpa/inet.h>
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,12 @@ static void setup_env(void)
 {
 	setenv("MPTCPSHIM_ADVERTISE", "none", 1);
 	setenv("MPTCPSHIM_JOIN_DELAY", "0", 1);
+	/* nothing shared with the user's other processes (a fallback here
+	 * must not mark a namespace address plain for them) */
+	setenv("MPTCPSHIM_PEER_CACHE", "none", 1);
+	unsetenv("MPTCPSHIM_COUNTERS_FILE");
+	unsetenv("MPTCPSHIM_POLICY");
+	unsetenv("MPTCPSHIM_GATEWAY");
 	if (!getenv("MPTCPSHIM_LOG"))
 		setenv("MPTCPSHIM_LOG", "error", 1);
 }
@@ -125,6 +132,7 @@ START_TEST(test_two_paths)
 	SIM_ASSERT(st->bytes[0] > (1u << 20) && st->bytes[1] > (1u << 20),
 	           "paths carried %llu and %llu bytes", (unsigned long long)st->bytes[0],
 	           (unsigned long long)st->bytes[1]);
+	sim_finish();
 }
 END_TEST
 
@@ -151,6 +159,7 @@ START_TEST(test_reinject_after_path_dies)
 	if (getenv("SIM_VERBOSE"))
 		fprintf(stderr, "reinject: longest wait %.3f s, %llu B reinjected\n", w.srv.rx_gap,
 		        (unsigned long long)mib(MPS_MIB_REINJ_BYTES));
+	sim_finish();
 }
 END_TEST
 
@@ -236,6 +245,7 @@ START_TEST(test_close_orders)
 		check_exact(&w.srv, k->up, "server");
 	if (k->cli_close != 2)
 		check_exact(&w.cli, k->down, "client");
+	sim_finish();
 }
 END_TEST
 
@@ -263,7 +273,7 @@ START_TEST(test_window_update_lost_with_path)
 {
 	struct world w;
 	struct stalled st = {0};
-	const uint64_t total = 48u << 20;
+	const uint64_t total = 28u << 20; /* the window closes after ~21 MB (buffers) */
 
 	start(&w, test_seed(200 + (uint64_t)_i), total, 0);
 	w.srv.no_read = 1;
@@ -271,6 +281,9 @@ START_TEST(test_window_update_lost_with_path)
 	st.a = &w.cli;
 	SIM_ASSERT(sim_run(60, tx_stalled, &st), "the client never stalled");
 	SIM_ASSERT(w.cli.tx_done < total, "the window never closed");
+	if (getenv("SIM_VERBOSE"))
+		fprintf(stderr, "window_update: the client stalled after %llu B, t=%.3f\n",
+		        (unsigned long long)w.cli.tx_done, sim_now() - 1000.0);
 	sim_path_state(_i, SIM_BLACKHOLE);
 	w.srv.no_read = 0;
 	run_until_rx(&w.srv, total, 60);
@@ -278,6 +291,7 @@ START_TEST(test_window_update_lost_with_path)
 	w.cli.tx_close = w.srv.tx_close = 1;
 	SIM_ASSERT(sim_run(60, all_done, &w), "not done at t=%.3f", sim_now());
 	check_exact(&w.srv, total, "server");
+	sim_finish();
 }
 END_TEST
 
@@ -304,6 +318,7 @@ START_TEST(test_outage_and_rejoin)
 	check_exact(&w.srv, 16u << 20, "server");
 	SIM_ASSERT(sim_stats()->subflows[0] + sim_stats()->subflows[1] > before, "no rejoin");
 	SIM_ASSERT(mib(MPS_MIB_OUTAGES_SURVIVED) >= 1, "outage not counted survived");
+	sim_finish();
 }
 END_TEST
 
@@ -326,6 +341,7 @@ START_TEST(test_stale_no_false_positive)
 	           (unsigned long long)sim_stats()->bytes[1]);
 	SIM_ASSERT(mib(MPS_MIB_STALE) == 0, "%llu false stale verdicts",
 	           (unsigned long long)mib(MPS_MIB_STALE));
+	sim_finish();
 }
 END_TEST
 
@@ -357,6 +373,95 @@ START_TEST(test_revive_stale)
 	check_exact(&w.srv, 16u << 20, "server");
 	SIM_ASSERT(mib(MPS_MIB_OUTAGES) == 0, "%llu outage(s) although a stale subflow was left",
 	           (unsigned long long)mib(MPS_MIB_OUTAGES));
+	sim_finish();
+}
+END_TEST
+
+/* Two unlike paths, lossy and jittery (10 ms and 60 ms, 2 % and 5 % of
+ * segments retransmitted, 20 and 50 ms of jitter): the receiver reorders
+ * across paths all the time; byte-exact both ways, for several seeds. */
+START_TEST(test_lossy_reordering)
+{
+	struct world w;
+	const struct sim_path_cfg p0 = {.rate = 8e6, .delay = 0.010, .loss = 0.02, .jitter = 0.020};
+	const struct sim_path_cfg p1 = {.rate = 4e6, .delay = 0.060, .loss = 0.05, .jitter = 0.050};
+
+	start(&w, test_seed(300 + (uint64_t)_i), 8u << 20, 4u << 20);
+	sim_path(0, &p0);
+	sim_path(1, &p1);
+	SIM_ASSERT(sim_run(5, two_paths, &w), "the second path never joined");
+	w.cli.tx_close = w.srv.tx_close = 1;
+	SIM_ASSERT(sim_run(120, all_done, &w), "not done at t=%.3f", sim_now());
+	check_exact(&w.srv, 8u << 20, "server");
+	check_exact(&w.cli, 4u << 20, "client");
+	SIM_ASSERT(sim_stats()->retrans[0] > 0 && sim_stats()->retrans[1] > 0, "no loss happened");
+	SIM_ASSERT(sim_stats()->bytes[1] > (1u << 20), "the slow path carried %llu bytes",
+	           (unsigned long long)sim_stats()->bytes[1]);
+	sim_finish();
+}
+END_TEST
+
+/* Chaos: while 16 MiB go up and 4 MiB down, every 0.2-1 s a random path
+ * is blackholed, taken down (the client hears it) or brought back; at most
+ * one path is out at a time, so the connection always has a path to find.
+ * Everything back up at the end: byte-exact both ways.
+ * SIM_CHAOS_RESET=1 (exploration) also resets paths, only while the
+ * server has an active subflow on the other; a seed can still reset the
+ * server's last subflow (the client's RST of a parked subflow arriving
+ * with it), which the server takes for the client process gone and ends
+ * the connection, by design (docs/DESIGN.md "The simulated network"). */
+/* Does the server's connection hold an active subflow from the client's
+ * address on path p (198.18.1.1 path 0, 198.18.2.1 path 1)? */
+static int server_active_on(int p)
+{
+	struct mps_conn *c;
+	int i;
+
+	for (c = g_conns; c; c = c->next)
+		if (c->role == MPS_SERVER)
+			for (i = 0; i < c->nsf; i++) {
+				const struct sockaddr_in *a =
+				        (const struct sockaddr_in *)&c->sf[i]->remote;
+
+				if (c->sf[i]->state == SF_ACTIVE && a->sin_family == AF_INET &&
+				    (ntohl(a->sin_addr.s_addr) & 0xffffff00u) ==
+				            (0xc6120100u + ((uint32_t)p << 8)))
+					return 1;
+			}
+	return 0;
+}
+
+START_TEST(test_chaos)
+{
+	struct world w;
+	int ev;
+
+	start(&w, test_seed(400 + (uint64_t)_i), 16u << 20, 4u << 20);
+	SIM_ASSERT(sim_run(5, two_paths, &w), "the second path never joined");
+	for (ev = 0; ev < 12 && !both_eof(&w); ev++) {
+		int p = sim_random() < 0.5, what = (int)(sim_random() * 4);
+
+		sim_path_state(!p, SIM_UP);
+		if (what == 0)
+			sim_path_state(p, SIM_BLACKHOLE);
+		else if (what == 1)
+			sim_path_state(p, SIM_DOWN);
+		else if (what == 2 && getenv("SIM_CHAOS_RESET") && server_active_on(!p))
+			sim_path_reset(p);
+		else if (what == 2)
+			sim_path_state(p, SIM_BLACKHOLE);
+		else
+			sim_path_state(p, SIM_UP);
+		sim_run(0.2 + 0.8 * sim_random(), NULL, NULL);
+	}
+	sim_path_state(0, SIM_UP);
+	sim_path_state(1, SIM_UP);
+	w.cli.tx_close = w.srv.tx_close = 1;
+	SIM_ASSERT(sim_run(120, all_done, &w), "not done at t=%.3f (read %llu and %llu)", sim_now(),
+	           (unsigned long long)w.srv.rx_done, (unsigned long long)w.cli.rx_done);
+	check_exact(&w.srv, 16u << 20, "server");
+	check_exact(&w.cli, 4u << 20, "client");
+	sim_finish();
 }
 END_TEST
 
@@ -383,6 +488,8 @@ static Suite *sim_suite(void)
 	add(s, "outage_rejoin", test_outage_and_rejoin, 0);
 	add(s, "stale_queueing", test_stale_no_false_positive, 0);
 	add(s, "revive_stale", test_revive_stale, 0);
+	add(s, "lossy_reordering", test_lossy_reordering, 3);
+	add(s, "chaos", test_chaos, 3);
 	return s;
 }
 

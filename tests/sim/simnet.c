@@ -93,6 +93,11 @@ SIM_EXPORT int gettimeofday(struct timeval *restrict tv, void *restrict tz)
 	return 0;
 }
 
+void sim_finish(void)
+{
+	g_virtual = 0;
+}
+
 double sim_now(void)
 {
 	return g_now;
@@ -132,6 +137,11 @@ static double rnd(void)
 {
 	g_rng = splitmix(g_rng);
 	return (double)(g_rng >> 11) / 9007199254740992.0;
+}
+
+double sim_random(void)
+{
+	return rnd();
 }
 
 uint64_t sim_seed(void)
@@ -190,7 +200,8 @@ struct ssock {
 	uint32_t retrans;
 	double last_at, last_ack;
 	struct chunk *head, *tail;
-	int fin_read; /* the engine shut its side: FIN queued */
+	struct chunk *undelivered; /* the first chunk not delivered yet (or NULL) */
+	int fin_read;              /* the engine shut its side: FIN queued */
 	/* listener: connections waiting for accept */
 	struct pend {
 		int fd;
@@ -675,6 +686,8 @@ static void enqueue(struct ssock *s, const uint8_t *data, uint32_t len, int fin)
 	else
 		s->head = ch;
 	s->tail = ch;
+	if (!s->undelivered)
+		s->undelivered = ch;
 	s->sent += len;
 }
 
@@ -720,7 +733,7 @@ static void sock_close(struct ssock *s)
 		n = ch->next;
 		free(ch);
 	}
-	s->head = s->tail = NULL;
+	s->head = s->tail = s->undelivered = NULL;
 	if (s->peer && s->peer->peer == s)
 		s->peer->peer = NULL;
 	s->peer = NULL;
@@ -745,9 +758,7 @@ static int deliver(struct ssock *s)
 
 	if (!path_up(s->path))
 		return 0;
-	for (ch = s->head; ch; ch = ch->next) {
-		if (ch->delivered)
-			continue;
+	for (ch = s->undelivered; ch; ch = ch->next) {
 		if (ch->at > g_now || !p)
 			break;
 		if (ch->fin) {
@@ -773,6 +784,7 @@ static int deliver(struct ssock *s)
 				break; /* the receiver's window is full */
 		}
 		ch->delivered = 1;
+		s->undelivered = ch->next;
 		trace("path %d dir %d: %u bytes%s delivered", s->path, s->dir, ch->len,
 		      ch->fin ? " (FIN)" : "");
 		ch->ack_at = g_now + g_path[s->path].cfg.delay;
@@ -846,7 +858,9 @@ static int pump_net(void)
 		pfd.revents = 0;
 		poll(&pfd, 1, 0);
 		if ((pfd.revents & POLLHUP) && s->linger0 && !s->reset) {
-			s->reset = 1; /* closed abortively: RST */
+			if (s->path >= 0 && !path_up(s->path))
+				continue; /* the RST waits for the path to carry it */
+			s->reset = 1;     /* closed abortively: RST */
 			reset_peer(s);
 			sock_close(s);
 			moved = 1;
@@ -966,6 +980,10 @@ void sim_init(uint64_t seed)
 	const struct sim_path_cfg def = {.rate = 10e6, .delay = 0.010};
 	int i;
 
+	if (g_loop) {
+		fprintf(stderr, "simnet: one simulation per process (run Check in fork mode)\n");
+		abort();
+	}
 	g_seed = seed;
 	g_rng = seed;
 	g_virtual = 1;
@@ -987,13 +1005,24 @@ void sim_init(uint64_t seed)
 
 void sim_path(int i, const struct sim_path_cfg *cfg)
 {
+	const char *loss = getenv("SIM_LOSS"), *jitter = getenv("SIM_JITTER");
+
 	g_path[i].cfg = *cfg;
+	/* Exploration: every path of every test lossy or jittery (a test's
+	 * own assertions may then not hold: its seed shows what happened). */
+	if (loss && *loss)
+		g_path[i].cfg.loss = fmax(g_path[i].cfg.loss, atof(loss));
+	if (jitter && *jitter)
+		g_path[i].cfg.jitter = fmax(g_path[i].cfg.jitter, atof(jitter));
 }
 
 void sim_path_state(int i, enum sim_state st)
 {
 	enum sim_state was = g_path[i].st;
+	static const char *const name[] = {"up", "blackhole", "down"};
 
+	if (st != was)
+		trace("path %d: %s", i, name[st]);
 	g_path[i].st = st;
 	if (st == SIM_UP && was != SIM_UP)
 		retime(i);

@@ -73,6 +73,11 @@ struct sim_app {
  * Environment for the engine (MPTCPSHIM_*) must be set before. */
 void sim_init(uint64_t seed);
 uint64_t sim_seed(void);
+/* The simulation's seeded generator, uniform in [0, 1). */
+double sim_random(void);
+/* The end of a test: the clock is the real one again (Check times each
+ * test from the real clock it read before the test began). */
+void sim_finish(void);
 double sim_now(void);
 void sim_path(int i, const struct sim_path_cfg *cfg);
 /* Going down or coming back from down, the client hears a link event

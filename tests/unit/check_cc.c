@@ -267,6 +267,90 @@ START_TEST(test_lia_equilibrium)
 }
 END_TEST
 
+/* Synchronized losses, as at a drop-tail bottleneck that overflows: every
+ * `period` RTTs every flow behind it loses at once (the Reno reference
+ * too).  Returns the mean aggregate window after a warm-up (paths = 0:
+ * Reno).  Reno's sawtooth between W/2 and W with W = 2 * period packets
+ * averages 1.5 * period packets. */
+static double sim_sync(int paths, int period, int rounds)
+{
+	const uint32_t mss = 1000, rtt = 100000;
+	const int warm = rounds / 5;
+	struct mps_cc cc;
+	double reno = 10 * mss, sum = 0;
+	uint64_t now = 10;
+	int r, i;
+
+	mps_cc_init(&cc, mps_cc_find("lia"));
+	for (i = 0; i < paths; i++)
+		put(&cc, i, 10 * mss, rtt);
+	for (r = 0; r < rounds; r++) {
+		int drop = r % period == period - 1;
+		double total = 0;
+
+		if (!paths) {
+			reno += mss; /* one MSS per RTT */
+			if (drop)
+				reno /= 2;
+			total = reno;
+		} else {
+			for (i = 0; i < paths; i++) {
+				uint64_t pk = mps_cc_window(&cc, i) / mss, p;
+				for (p = 0; p < pk; p++)
+					ack(&cc, i, now, mss, drop && p == pk - 1);
+			}
+			for (i = 0; i < paths; i++)
+				total += (double)mps_cc_window(&cc, i);
+		}
+		now += rtt;
+		if (r >= warm)
+			sum += total;
+	}
+	return sum / (rounds - warm);
+}
+
+/* One reduction per episode of the group: with every subflow losing at
+ * each overflow, LIA's aggregate would halve each time but grow by only
+ * 1/n MSS per RTT (alpha = 1/n at equal windows and RTTs): half of Reno's
+ * mean window.  Halving once per episode (the first subflow to report),
+ * the aggregate loses a quarter (two equal subflows) and regains it at
+ * half a MSS per RTT in the same period: Reno's mean.  Here period 40 RTTs:
+ * Reno ~ 1.5 * 40 = 60 packets. */
+START_TEST(test_lia_sync_losses)
+{
+	double one = sim_sync(0, 40, 4000), two = sim_sync(2, 40, 4000);
+	fprintf(stderr, "synchronized: reno %.0f B, lia x2 %.0f B (%.3f)\n", one, two, two / one);
+	ck_assert_msg(one > 55000 && one < 65000, "reno %.0f", one);
+	ck_assert_msg(two / one > 0.8 && two / one < 1.25, "lia x2 / reno %.3f", two / one);
+
+	/* the rule by hand (srtt 100 ms): subflow 1 (20000 B) halves at t;
+	 * subflow 0's loss half an srtt later (20000 B, not larger) is the
+	 * same episode: no halving; one srtt after that, a new one */
+	struct mps_cc cc;
+	mps_cc_init(&cc, mps_cc_find("lia"));
+	put(&cc, 0, 20000, 100000);
+	put(&cc, 1, 20000, 100000);
+	cc.sf[0].last_ack_us = cc.sf[1].last_ack_us = 3000000; /* both busy */
+	ack(&cc, 1, 1000000, 0, 1);
+	near(cc.sf[1].w, 10000, 1e-9);
+	ack(&cc, 0, 1050000, 0, 1);
+	near(cc.sf[0].w, 20000, 1e-9);
+	ck_assert_uint_eq(cc.sf[0].loss_events, 1); /* counted, not cut */
+	ack(&cc, 0, 1150000, 0, 1);
+	near(cc.sf[0].w, 10000, 1e-9);
+	/* a larger window reporting in the episode takes the halving: 1 at
+	 * 10000 halves at 2 s (-> 5000); 0 at 30000 reports 50 ms later:
+	 * 1 back to 10000, 0 to 15000 */
+	cc.sf[0].w = 30000;
+	cc.sf[1].w = 10000;
+	ack(&cc, 1, 2000000, 0, 1);
+	near(cc.sf[1].w, 5000, 1e-9);
+	ack(&cc, 0, 2050000, 0, 1);
+	near(cc.sf[1].w, 10000, 1e-9);
+	near(cc.sf[0].w, 15000, 1e-9);
+}
+END_TEST
+
 /* ---- OLIA ------------------------------------------------------------ */
 
 /* Subflow i with window w packets of 1000 B, RTT rtt, and OLIA's byte counts
@@ -423,6 +507,8 @@ START_TEST(test_cc_loss)
 		mps_cc_init(&cc, mps_cc_find(algs[a]));
 		put(&cc, 0, 20000, 100000);
 		put(&cc, 1, 20000, 100000);
+		/* subflow 1 stays busy throughout (its ACKs are not the point) */
+		cc.sf[1].last_ack_us = 1500000;
 		/* a loss halves: 20000 -> 10000 (no bytes acked) */
 		ack(&cc, 0, 1000000, 0, 1);
 		near(cc.sf[0].w, 10000, 1e-9);
@@ -495,10 +581,145 @@ START_TEST(test_cc_bounds)
 	ck_assert_uint_eq(mps_cc_window(&cc, 0), 3000); /* +1000 from the new baseline */
 	/* retrans counter wrapping: 2^32 - 1 -> 1 is two more, one event */
 	cc.sf[0].retr_prev = UINT32_MAX;
+	cc.sf[1].last_ack_us = 1000000; /* subflow 1 still busy then */
 	s = smp(1000000, 1010, 1, 100000, 1000, 40000, 0);
 	ck_assert_int_eq(mps_cc_update(&cc, 0, &s), 0);
 	ck_assert_uint_eq(mps_cc_window(&cc, 0), 2000); /* 3000 / 2 = 1500, floor 2000 */
 	ck_assert_uint_eq(cc.sf[0].loss_events, 1);
+}
+END_TEST
+
+/* One reading of subflow i in kernel state ca (tcpi_ca_state) with the
+ * kernel's cwnd kcwnd and ssthresh ssth (bytes, 0 = none). */
+static void rd(struct mps_cc *cc, int i, uint64_t now, uint64_t acked, uint32_t lost, int ca,
+               uint64_t kcwnd, uint64_t ssth)
+{
+	struct mps_cc_sample s = smp(now, cc->sf[i].acked_prev + acked, cc->sf[i].retr_prev + lost,
+	                             cc->sf[i].srtt_us, cc->sf[i].mss, kcwnd, 0);
+	s.ca_state = (uint8_t)ca;
+	s.ssthresh = ssth;
+	ck_assert_int_eq(mps_cc_update(cc, i, &s), 0);
+}
+
+/* One reduction per congestion episode: readings every 25 ms (shorter than
+ * the srtt of 100 ms, as the engine's tick) while the kernel stays in
+ * Recovery for 300 ms with retransmissions growing halve the window once;
+ * its cwnd meanwhile (PRR: 3000 B) does not pull the window down; after
+ * the episode (Open, one srtt after the reduction) a new loss is a new
+ * event.  A CWR episode (ECN, no retransmission) is an event too. */
+START_TEST(test_cc_episode)
+{
+	struct mps_cc cc;
+	uint64_t t;
+
+	mps_cc_init(&cc, mps_cc_find("lia"));
+	put(&cc, 0, 20000, 100000);
+	put(&cc, 1, 20000, 100000);
+	cc.sf[1].last_ack_us = 10000000; /* busy throughout */
+	rd(&cc, 0, 1000000, 0, 1, MPS_CC_CA_RECOVERY, 3000, 14000);
+	near(cc.sf[0].w, 10000, 1e-9); /* 20000 / 2, not the PRR cwnd 3000 */
+	for (t = 1025000; t <= 1300000; t += 25000)
+		rd(&cc, 0, t, 0, 2, MPS_CC_CA_RECOVERY, 3000, 14000);
+	near(cc.sf[0].w, 10000, 1e-9);
+	ck_assert_uint_eq(cc.sf[0].loss_events, 1);
+	/* out of recovery: cwnd 5000 climbing (slow start) to ssthresh 14000:
+	 * the window stays (bounded by ssthresh, not the cwnd); 1000 B acked:
+	 * alpha over (10000, 20000) at equal RTT = 30000 * 20000 / 30000^2 =
+	 * 2/3; min(2/3 * 1e6 / 30000, 1e6 / 10000) = 22.222 B */
+	rd(&cc, 0, 1325000, 1000, 0, MPS_CC_CA_OPEN, 5000, 14000);
+	near(cc.sf[0].w, 10000 + 2.0 / 3 * 1e6 / 30000, 1e-9);
+	ck_assert_int_eq(cc.sf[0].in_episode, 0);
+	/* without a finite ssthresh (bbr) the kernel's cwnd is the bound */
+	rd(&cc, 0, 1350000, 0, 0, MPS_CC_CA_OPEN, 5000, 0);
+	near(cc.sf[0].w, 5000, 1e-9);
+	/* a new loss after the episode: halved again */
+	rd(&cc, 0, 1375000, 0, 1, MPS_CC_CA_OPEN, 40000, 0);
+	near(cc.sf[0].w, 2500, 1e-9);
+	ck_assert_uint_eq(cc.sf[0].loss_events, 2);
+
+	/* CWR without retransmissions: one reduction for the episode */
+	mps_cc_init(&cc, mps_cc_find("lia"));
+	put(&cc, 0, 20000, 100000);
+	put(&cc, 1, 20000, 100000);
+	cc.sf[1].last_ack_us = 10000000;
+	rd(&cc, 0, 1000000, 0, 0, MPS_CC_CA_CWR, 20000, 0);
+	rd(&cc, 0, 1150000, 0, 0, MPS_CC_CA_CWR, 20000, 0);
+	near(cc.sf[0].w, 10000, 1e-9);
+	ck_assert_uint_eq(cc.sf[0].loss_events, 1);
+}
+END_TEST
+
+/* An idle subflow (nothing acked for max(200 ms, 4 srtt)) counts in no
+ * sum: test_lia_hand's windows (alpha 0.75) with a third, idle subflow of
+ * 50000 B at 100 ms keep alpha 0.75 and the increase 25 B; while it was
+ * busy, alpha over (10000@100, 20000@200, 50000@100 ms):
+ * max(1e6, 5e5, 5e6) = 5e6; sum = 1e5 + 1e5 + 5e5 = 7e5;
+ * alpha = 80000 * 5e6 / 4.9e11 = 0.816327.  With the others idle a subflow
+ * is alone: it follows the kernel. */
+START_TEST(test_cc_idle)
+{
+	struct mps_cc cc;
+
+	mps_cc_init(&cc, mps_cc_find("lia"));
+	put(&cc, 0, 10000, 100000);
+	put(&cc, 1, 20000, 200000);
+	put(&cc, 2, 50000, 100000);
+	near(mps_cc_lia_alpha(&cc, 0), 80000.0 * 5e6 / 4.9e11, 1e-12);
+	/* 2 s later, 0 and 1 have been acking (at 1.9 s), 2 has not: idle
+	 * (4 srtt = 400 ms > 200 ms) */
+	cc.sf[1].last_ack_us = 1900000;
+	ack(&cc, 0, 2000000, 1000, 0);
+	near(cc.sf[0].w, 10025, 1e-9); /* alpha 0.75 over (10000, 20000): 25 B */
+	/* alpha of 1 over (10025@100, 20000@200 ms): max(1.0025e6, 5e5);
+	 * sum = 100250 + 100000 = 200250; 30025 * 1.0025e6 / 200250^2 */
+	near(mps_cc_lia_alpha(&cc, 1), 30025.0 * 1.0025e6 / (200250.0 * 200250.0), 1e-12);
+	mps_cc_init(&cc, mps_cc_find("lia"));
+	put(&cc, 0, 10000, 100000);
+	put(&cc, 1, 20000, 200000);
+	put(&cc, 2, 50000, 100000);
+	cc.sf[1].last_ack_us = 1900000;
+	cc.sf[0].last_ack_us = 1900000;
+	cc.now_us = 2000000;
+	near(mps_cc_lia_alpha(&cc, 0), 0.75, 1e-12);
+	ack(&cc, 0, 2000000, 1000, 0);
+	near(cc.sf[0].w, 10025, 1e-9);
+	/* subflow 2 is coupled (the others are busy) but out of their sums;
+	 * its own reading counts it in again */
+	ck_assert_int_eq(mps_cc_is_coupled(&cc, 2), 1);
+	/* 1 goes idle too: 0 is alone, follows the kernel (33000) */
+	cc.sf[1].last_ack_us = 1000000;
+	rd(&cc, 0, 2100000, 1000, 0, MPS_CC_CA_OPEN, 33000, 0);
+	ck_assert_int_eq(mps_cc_is_coupled(&cc, 0), 0);
+	ck_assert_uint_eq(mps_cc_window(&cc, 0), 33000);
+}
+END_TEST
+
+/* bbr kernels (model_based): the group's windows are scaled so that their
+ * sum is at most the largest kernel cwnd.  Windows 30000 and 20000 B at
+ * their kernels' cwnds (30000, 20000): a reading of 0 (nothing acked)
+ * scales it by cap / total = 30000 / 50000: 18000; then 1's: total 18000 +
+ * 20000 = 38000, 20000 * 30000 / 38000 = 15789.47.  Not model-based: no
+ * cap. */
+START_TEST(test_cc_model_cap)
+{
+	struct mps_cc cc;
+	struct mps_cc_sample s;
+
+	for (int bbr = 1; bbr >= 0; bbr--) {
+		mps_cc_init(&cc, mps_cc_find("lia"));
+		s = smp(1, 0, 0, 100000, 1000, 30000, 0);
+		s.model_based = (uint8_t)bbr;
+		ck_assert_int_eq(mps_cc_update(&cc, 0, &s), 0);
+		s.kcwnd = 20000;
+		ck_assert_int_eq(mps_cc_update(&cc, 1, &s), 0);
+		s.now_us = 2;
+		s.kcwnd = 30000;
+		ck_assert_int_eq(mps_cc_update(&cc, 0, &s), 0);
+		near(cc.sf[0].w, bbr ? 18000 : 30000, 1e-9);
+		s.kcwnd = 20000;
+		ck_assert_int_eq(mps_cc_update(&cc, 1, &s), 0);
+		near(cc.sf[1].w, bbr ? 20000.0 * 30000 / 38000 : 20000, 1e-9);
+	}
 }
 END_TEST
 
@@ -584,6 +805,9 @@ static Suite *cc_suite(void)
 	tcase_add_test(tc, test_cc_bad_input);
 	tcase_add_test(tc, test_cc_loss);
 	tcase_add_test(tc, test_cc_bounds);
+	tcase_add_test(tc, test_cc_episode);
+	tcase_add_test(tc, test_cc_idle);
+	tcase_add_test(tc, test_cc_model_cap);
 	tcase_add_test(tc, test_cc_follows_kernel);
 	tcase_add_test(tc, test_cc_deterministic);
 	tcase_set_timeout(tc, 60);
@@ -594,6 +818,7 @@ static Suite *cc_suite(void)
 	tcase_add_test(tc, test_lia_cap);
 	tcase_add_test(tc, test_lia_equal_rtt);
 	tcase_add_test(tc, test_lia_equilibrium);
+	tcase_add_test(tc, test_lia_sync_losses);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 

@@ -212,7 +212,8 @@ static void show(const char *what, const struct mps_sbd *d)
 
 /* Both paths behind one queue that oscillates every 2 s up to 20 ms (their
  * own bases and noise differ): grouped, and decided within 5 s (the first
- * verdict comes after min_intervals = 10 intervals of 350 ms = 3.5 s). */
+ * verdict comes after min_intervals = 10 intervals of 350 ms = 3.5 s, and
+ * is published once it lasted hold = 3 intervals: 4.2 s). */
 START_TEST(test_sbd_shared)
 {
 	struct mps_sbd d;
@@ -232,6 +233,9 @@ START_TEST(test_sbd_shared)
 	/* the change was reported, although the samples (fed before the
 	 * tick) closed the interval that changed the groups */
 	ck_assert_int_ge(reported, 1);
+	/* decided once, never flapped */
+	ck_assert_uint_eq(d.f[0].changes, 1);
+	ck_assert_uint_eq(d.f[1].changes, 1);
 
 	/* a slower, deeper shared queue (5 s, 60 ms) with more noise: still */
 	struct path q2 = {.amp = 60000, .period = 5000000, .phase = 1234567};
@@ -279,9 +283,10 @@ START_TEST(test_sbd_independent)
 	show("same depth", &d);
 	fprintf(stderr, "same depth: grouped %.2f s to %.2f s\n", ever / 1e6, last_us / 1e6);
 	/* freq_est over fewer than N intervals is noisy: until the window is
-	 * full (N * T = 17.5 s) a transient grouping may happen (measured: 8.4 s
-	 * to 8.75 s); never after */
-	ck_assert_msg(last_us < 17500000, "grouped at %.2f s", last_us / 1e6);
+	 * full (N * T = 17.5 s) a transient grouping may happen (without the
+	 * hysteresis: 8.4 s to 8.75 s, one interval); the hold (a verdict must
+	 * last 3 intervals) keeps it from being published at all */
+	ck_assert_msg(ever == 0, "grouped %.2f s to %.2f s", ever / 1e6, last_us / 1e6);
 	ck_assert_uint_eq(since, 0);
 
 	/* the same period, other depths (20 ms, 8 ms): only var_est tells */
@@ -375,6 +380,48 @@ START_TEST(test_sbd_quiet)
 }
 END_TEST
 
+/* Leaving a group takes hold_off intervals: a shared queue for 20 s, then
+ * quiet paths.  The time the group is left, with hold_off 9 against 3
+ * (hold 3 both): 6 intervals (2.1 s) later, the raw verdict having turned
+ * at the same time (same trace, same statistics). */
+static uint64_t left_at(int hold_off)
+{
+	struct mps_sbd_params p;
+	struct mps_sbd d;
+	struct path q = {.amp = 20000, .period = 2000000}, quiet = {0};
+	struct path pt[2] = {{.base = 10000, .noise = 300, .rng = 21},
+	                     {.base = 30000, .noise = 300, .rng = 22}};
+	uint64_t t, grouped = 0;
+
+	mps_sbd_params_default(&p);
+	p.hold_off = hold_off;
+	mps_sbd_init(&d, &p);
+	for (t = 1000000; t < 60000000; t += 25000) {
+		const struct path *qq = t < 21000000 ? &q : &quiet;
+		for (int i = 0; i < 2; i++) {
+			ck_assert_int_eq(mps_sbd_delay(&d, i, t, delay(&pt[i], qq, t)), 0);
+			int top = qq->amp > 0 && queue_frac(qq, t) > 0.97;
+			ck_assert_int_eq(mps_sbd_loss(&d, i, t, 40, top ? 2 : 0), 0);
+		}
+		mps_sbd_tick(&d, t);
+		if (mps_sbd_group(&d, 0) == 0 && mps_sbd_group(&d, 1) == 0)
+			grouped = 1;
+		else if (grouped)
+			return t;
+	}
+	return 0;
+}
+
+START_TEST(test_sbd_hold_off)
+{
+	uint64_t a = left_at(3), b = left_at(9);
+	fprintf(stderr, "left the group at %.2f s (hold_off 3), %.2f s (hold_off 9)\n", a / 1e6,
+	        b / 1e6);
+	ck_assert_uint_gt(a, 21000000);
+	ck_assert_uint_eq(b - a, 6 * 350000);
+}
+END_TEST
+
 /* Removing a flow leaves its partner alone; groups are the lowest index. */
 START_TEST(test_sbd_remove)
 {
@@ -430,6 +477,7 @@ static Suite *sbd_suite(void)
 	tcase_add_test(tc, test_sbd_same_shape);
 	tcase_add_test(tc, test_sbd_quiet);
 	tcase_add_test(tc, test_sbd_remove);
+	tcase_add_test(tc, test_sbd_hold_off);
 	tcase_add_test(tc, test_sbd_deterministic);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

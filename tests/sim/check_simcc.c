@@ -5,6 +5,7 @@
  * paths.  Seeded and deterministic; every failure names the seed
  * (SIM_SEED=N CK_RUN_CASE=NAME tests/sim/check_simcc replays it). */
 #include <check.h>
+#include <linux/tcp.h> /* the kernel's tcp_info */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +168,91 @@ START_TEST(test_disjoint)
 }
 END_TEST
 
+/* The model itself: one plain Reno flow alone on the link (one BDP of
+ * queue), its TCP_INFO read every millisecond as the engine would read a
+ * subflow's.  Reno with a queue of one BDP keeps the link busy through its
+ * sawtooth; the window peaks at about BDP + queue, halves once per loss
+ * episode (ssthresh half the peak, ca_state Recovery), and the RTT moves
+ * between the path's and the path's plus a full queue. */
+struct trace {
+	int comp;
+	double t0;
+	uint32_t mss, cwnd, peak, last_peak, episodes, halvings_ok, recovery;
+	uint32_t retrans, rtt_min, rtt_max;
+	int ss_infinite_at_start;
+};
+
+static int sample(void *arg)
+{
+	struct trace *t = arg;
+	struct tcp_info ti;
+
+	memset(&ti, 0, sizeof(ti));
+	if (sim_competitor_info(t->comp, &ti, sizeof(ti)) != 0)
+		return 1;
+	t->mss = ti.tcpi_snd_mss;
+	if (!t->cwnd)
+		t->ss_infinite_at_start = ti.tcpi_snd_ssthresh == 0x7fffffffu;
+	if (ti.tcpi_snd_cwnd < t->cwnd / 1.5 && t->cwnd == t->peak) {
+		/* a halving: ssthresh is half the window before it */
+		t->episodes++;
+		if (ti.tcpi_snd_ssthresh >= t->peak * 0.45 &&
+		    ti.tcpi_snd_ssthresh <= t->peak * 0.55)
+			t->halvings_ok++;
+		t->last_peak = t->peak;
+		t->peak = 0;
+	}
+	if (ti.tcpi_snd_cwnd > t->peak)
+		t->peak = ti.tcpi_snd_cwnd;
+	t->cwnd = ti.tcpi_snd_cwnd;
+	t->recovery |= ti.tcpi_ca_state == 3;
+	t->retrans = ti.tcpi_total_retrans;
+	if (sim_now() - t->t0 > 2.0) { /* past slow start */
+		if (!t->rtt_min || ti.tcpi_rtt < t->rtt_min)
+			t->rtt_min = ti.tcpi_rtt;
+		if (ti.tcpi_rtt > t->rtt_max)
+			t->rtt_max = ti.tcpi_rtt;
+	}
+	return 0;
+}
+
+START_TEST(test_reno_model)
+{
+	struct sim_path_cfg p0 = {.rate = RATE, .delay = DELAY, .reno = 1};
+	struct trace t;
+	double bdp = RATE * 2 * DELAY, peak, rate;
+	uint64_t b0;
+
+	memset(&t, 0, sizeof(t));
+	sim_init(test_seed(1631));
+	sim_path(0, &p0);
+	t.comp = sim_competitor(0);
+	t.t0 = sim_now();
+	SIM_ASSERT(t.comp >= 0, "no competitor");
+	sim_run(2, sample, &t);
+	b0 = sim_competitor_bytes(t.comp);
+	sim_run(8, sample, &t);
+	rate = (double)(sim_competitor_bytes(t.comp) - b0) / 8;
+	peak = (double)t.last_peak * t.mss;
+	fprintf(stderr,
+	        "simcc reno: %.0f B/s, %u episodes (%u halved to half), last peak %.0f B, "
+	        "%u retransmissions, rtt %u-%u us\n",
+	        rate, t.episodes, t.halvings_ok, peak, t.retrans, t.rtt_min, t.rtt_max);
+	SIM_ASSERT(t.ss_infinite_at_start, "ssthresh not infinite in the first slow start");
+	SIM_ASSERT(rate >= 0.95 * RATE && rate <= 1.001 * RATE, "%.0f of %.0f B/s", rate, RATE);
+	SIM_ASSERT(t.episodes >= 3 && t.episodes <= 20, "%u loss episodes in 10 s", t.episodes);
+	SIM_ASSERT(t.halvings_ok == t.episodes, "%u of %u halvings to half the peak", t.halvings_ok,
+	           t.episodes);
+	SIM_ASSERT(peak >= 0.8 * 2 * bdp && peak <= 1.3 * 2 * bdp,
+	           "peak %.0f B, BDP + queue %.0f B", peak, 2 * bdp);
+	SIM_ASSERT(t.recovery && t.retrans >= t.episodes, "recovery %d, %u retransmissions",
+	           t.recovery, t.retrans);
+	SIM_ASSERT(t.rtt_min < 1.3 * 2 * DELAY * 1e6 && t.rtt_max > 1.6 * 2 * DELAY * 1e6,
+	           "rtt %u-%u us", t.rtt_min, t.rtt_max);
+	sim_finish();
+}
+END_TEST
+
 static void add(Suite *s, const char *name, const TTest *t, int loops)
 {
 	TCase *tc = tcase_create(name);
@@ -182,6 +268,7 @@ int main(void)
 	SRunner *sr;
 	int nf;
 
+	add(s, "reno_model", test_reno_model, 0);
 	add(s, "shared_coupled", test_shared_coupled, 2);
 	add(s, "shared_uncoupled", test_shared_uncoupled, 0);
 	add(s, "disjoint", test_disjoint, (int)(sizeof(disjoint) / sizeof(disjoint[0])));

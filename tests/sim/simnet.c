@@ -1106,6 +1106,17 @@ uint64_t sim_competitor_bytes(int n)
 	return n >= 0 && n < SIM_MAXSOCK && g_sock[n].greedy ? g_sock[n].goodput : 0;
 }
 
+int sim_competitor_info(int n, void *info, size_t len)
+{
+	struct tcp_info ti;
+
+	if (n < 0 || n >= SIM_MAXSOCK || !g_sock[n].greedy)
+		return -1;
+	ti = sim_tcp_info(&g_sock[n]);
+	memcpy(info, &ti, len < sizeof(ti) ? len : sizeof(ti));
+	return 0;
+}
+
 int sim_live_subflows(int p)
 {
 	int i, n = 0;

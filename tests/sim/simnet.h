@@ -124,6 +124,9 @@ const struct sim_stats *sim_stats(void);
 int sim_competitor(int path);
 /* Bytes the competitor n delivered in order to its receiver so far. */
 uint64_t sim_competitor_bytes(int n);
+/* Competitor n's TCP_INFO, as the engine's subflows read theirs (a struct
+ * tcp_info of <linux/tcp.h>, len bytes at most); 0, or -1. */
+int sim_competitor_info(int n, void *info, size_t len);
 
 /* Live simulated subflows over path i (both ends open). */
 int sim_live_subflows(int i);

@@ -16,7 +16,10 @@
  *   through a path: a window of bytes in flight, serialised at the path's
  *   rate, delivered after its delay, in order (a loss costs a
  *   retransmission timeout and holds what follows), acknowledged a delay
- *   later; nothing moves while the path is blackholed or down.
+ *   later; nothing moves while the path is blackholed or down.  With
+ *   cfg.reno (issue 16), per-connection Reno windows and a drop-tail
+ *   bottleneck instead (see struct sim_path_cfg), and ioctl(SIOCOUTQ)
+ *   answers as the kernel's (ccglue's gate).
  * - the clock: the test binary defines clock_gettime and gettimeofday
  *   (libev's and the engine's time) and answers the virtual time.
  * - the host: getifaddrs, freeifaddrs, if_nametoindex, if_indextoname,

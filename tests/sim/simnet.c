@@ -11,7 +11,8 @@
 #include <math.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <linux/tcp.h> /* the kernel's tcp_info, as the engine reads it */
+#include <linux/sockios.h> /* SIOCOUTQ */
+#include <linux/tcp.h>     /* the kernel's tcp_info, as the engine reads it */
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -182,6 +183,9 @@ struct chunk {
 	uint32_t len, off;
 	int fin;
 	int delivered;
+	/* the window model (cfg.reno) */
+	double sent_at, sack_at; /* sent; the sender hears it arrived (SACK) */
+	int lost, sacked;
 	uint8_t data[];
 };
 
@@ -202,6 +206,15 @@ struct ssock {
 	struct chunk *head, *tail;
 	struct chunk *undelivered; /* the first chunk not delivered yet (or NULL) */
 	int fin_read;              /* the engine shut its side: FIN queued */
+	/* the window model (cfg.reno), bytes and virtual seconds */
+	double cwnd, ssthresh;
+	double recover_until; /* one halving per RTT; Recovery until then */
+	double climited_at;   /* the window was the limit (the kernel's is_cwnd_limited) */
+	double srtt;          /* 0: no sample yet */
+	uint64_t pipe;        /* sent, neither SACKed nor ACKed */
+	uint32_t lost_now;    /* segments dropped, not delivered yet */
+	int greedy;           /* a competitor: no engine, always data to send */
+	uint64_t goodput;     /* greedy: bytes delivered in order */
 	/* listener: connections waiting for accept */
 	struct pend {
 		int fd;
@@ -251,6 +264,8 @@ static struct ssock *ssock_new(int family, int flags, int *efd)
 	g_sock[i].hfd = sp[1];
 	g_sock[i].family = family;
 	g_sock[i].path = -1;
+	g_sock[i].cwnd = 10.0 * MSS;
+	g_sock[i].ssthresh = 1e18;
 	*efd = sp[0];
 	return &g_sock[i];
 }
@@ -471,11 +486,37 @@ static int sim_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 	return nfd;
 }
 
+/* The path whose link (rate, queue) path p's traffic goes through. */
+static int bneck(int p)
+{
+	int v = g_path[p].cfg.via;
+
+	return v > 0 && v <= SIM_NPATH ? v - 1 : p;
+}
+
+static int reno(const struct ssock *s)
+{
+	return s->path >= 0 && g_path[s->path].cfg.reno;
+}
+
+static uint64_t in_flight(const struct ssock *s)
+{
+	return reno(s) ? s->pipe : s->sent - s->acked;
+}
+
+/* The one-way queueing delay at s's bottleneck now. */
+static double qdelay(const struct ssock *s)
+{
+	const struct dirq *d = &g_path[bneck(s->path)].dir[s->dir];
+
+	return d->free_at > g_now ? d->free_at - g_now : 0;
+}
+
 static struct tcp_info sim_tcp_info(const struct ssock *s)
 {
 	struct tcp_info ti;
 	const struct sim_path *p = &g_path[s->path];
-	double q = p->dir[s->dir].free_at > g_now ? p->dir[s->dir].free_at - g_now : 0;
+	double q = qdelay(s);
 	double rtt = 2 * p->cfg.delay + q;
 	uint64_t inflight = s->sent - s->acked;
 	int unread = 0;
@@ -497,6 +538,21 @@ static struct tcp_info sim_tcp_info(const struct ssock *s)
 	ti.tcpi_delivery_rate_app_limited = inflight < CHUNK;
 	ti.tcpi_last_ack_recv = (uint32_t)((g_now - s->last_ack) * 1000);
 	ti.tcpi_snd_wnd = 1u << 22;
+	if (reno(s)) {
+		double srtt = s->srtt > 0 ? s->srtt : rtt;
+		int limited = g_now - s->climited_at <= srtt;
+
+		ti.tcpi_rtt = (uint32_t)(srtt * 1e6);
+		ti.tcpi_rttvar = ti.tcpi_rtt / 4;
+		ti.tcpi_snd_cwnd = (uint32_t)(s->cwnd / MSS);
+		ti.tcpi_snd_ssthresh =
+		        s->ssthresh >= 1e15 ? 0x7fffffffu : (uint32_t)(s->ssthresh / MSS);
+		ti.tcpi_ca_state = g_now < s->recover_until ? 3 /* TCP_CA_Recovery */ : 0;
+		ti.tcpi_lost = s->lost_now;
+		ti.tcpi_unacked = (uint32_t)((s->pipe + MSS - 1) / MSS);
+		ti.tcpi_delivery_rate = (uint64_t)(fmin(s->cwnd, (double)s->pipe) / srtt);
+		ti.tcpi_delivery_rate_app_limited = !limited;
+	}
 	return ti;
 }
 
@@ -570,6 +626,30 @@ static int sim_getpeername(int fd, struct sockaddr *a, socklen_t *len)
 	}
 	show_addr(s, &s->remote, a, len);
 	return 0;
+}
+
+/* SIOCOUTQ (ccglue's cc_room): on a simulated socket, as the kernel's, the
+ * bytes written and not yet acknowledged: what the simulator has not taken
+ * from the socketpair yet, and what it has in flight.  ioctl is not hooked
+ * by the shim: this definition stands in for libc's in this binary. */
+int ioctl(int fd, unsigned long req, ...)
+{
+	struct ssock *s;
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (req == SIOCOUTQ && (s = by_fd(fd)) && s->connected) {
+		int unread = 0;
+
+		if (syscall(SYS_ioctl, s->hfd, FIONREAD, &unread) != 0)
+			unread = 0;
+		*(int *)arg = unread + (int)(s->sent - s->acked);
+		return 0;
+	}
+	return (int)syscall(SYS_ioctl, fd, req, arg);
 }
 
 /* ------------------------------------------------------------------ host */
@@ -652,27 +732,99 @@ static int path_up(int p)
 static size_t cwnd_of(const struct ssock *s)
 {
 	const struct sim_path *p = &g_path[s->path];
+
+	if (p->cfg.reno)
+		return (size_t)s->cwnd;
 	double bdp = p->cfg.rate * 2 * (p->cfg.delay + p->cfg.jitter);
 
 	return (size_t)fmax(4.0 * CHUNK, fmin(2 * bdp, 8.0 * 1024 * 1024)) + p->cfg.queue;
 }
 
+/* The window model: a segment dropped (the bottleneck's queue is full, or
+ * the path's seeded loss).  It arrives after a round trip more (the
+ * duplicate ACKs, then the fast retransmission; its second trip is not
+ * charged to the link); the window halves, once per RTT. */
+static void reno_drop(struct ssock *s, struct chunk *ch, double q)
+{
+	const struct sim_path *p = &g_path[s->path];
+	double rtt = s->srtt > 0 ? s->srtt : 2 * (p->cfg.delay + q);
+
+	ch->lost = 1;
+	ch->at = g_now + 3 * (q + p->cfg.delay);
+	ch->sack_at = ch->at + p->cfg.delay;
+	s->retrans++;
+	s->lost_now += (ch->len + MSS - 1) / MSS;
+	g_stats.retrans[s->path]++;
+	if (g_now >= s->recover_until) {
+		s->ssthresh = fmax(s->cwnd / 2, 2.0 * MSS);
+		s->cwnd = s->ssthresh;
+		s->recover_until = g_now + rtt;
+		trace("path %d dir %d: drop (sock %d%s), cwnd %.0f", s->path, s->dir,
+		      (int)(s - g_sock), s->greedy ? " competitor" : "", s->cwnd);
+	}
+}
+
+/* The window model: the sender hears that ch arrived (a SACK or an ACK):
+ * the pipe shrinks and, while the window was the limit and no recovery is
+ * under way, the window grows (by the bytes in slow start, by one MSS per
+ * window's worth in congestion avoidance). */
+static void reno_sacked(struct ssock *s, struct chunk *ch)
+{
+	ch->sacked = 1;
+	s->pipe -= ch->len;
+	if (ch->lost) {
+		uint32_t n = (ch->len + MSS - 1) / MSS;
+
+		s->lost_now = s->lost_now > n ? s->lost_now - n : 0;
+	} else {
+		double sample = g_now - ch->sent_at;
+
+		s->srtt = s->srtt > 0 ? 0.875 * s->srtt + 0.125 * sample : sample;
+	}
+	if (g_now < s->recover_until || g_now - s->climited_at > fmax(s->srtt, 0.001))
+		return;
+	if (s->cwnd < s->ssthresh)
+		s->cwnd += ch->len;
+	else
+		s->cwnd += (double)MSS * ch->len / s->cwnd;
+}
+
 static void enqueue(struct ssock *s, const uint8_t *data, uint32_t len, int fin)
 {
 	struct sim_path *p = &g_path[s->path];
-	struct dirq *d = &p->dir[s->dir];
-	struct chunk *ch = malloc(sizeof(*ch) + len);
-	double tx = fmax(g_now, d->free_at) + (double)len / p->cfg.rate;
+	struct sim_path *bp = &g_path[bneck(s->path)];
+	struct dirq *d = &bp->dir[s->dir];
+	struct chunk *ch = malloc(sizeof(*ch) + (data ? len : 0));
+	double tx = fmax(g_now, d->free_at) + (double)len / bp->cfg.rate;
 
 	if (!ch)
 		abort();
 	memset(ch, 0, sizeof(*ch));
-	memcpy(ch->data, data, len);
+	if (data)
+		memcpy(ch->data, data, len);
 	ch->len = len;
 	ch->fin = fin;
-	d->free_at = tx;
-	ch->at = tx + p->cfg.delay + (p->cfg.jitter > 0 ? rnd() * p->cfg.jitter : 0);
-	if (len && p->cfg.loss > 0 && rnd() < p->cfg.loss) {
+	ch->sent_at = g_now;
+	if (p->cfg.reno) {
+		double q = qdelay(s);
+		double qmax =
+		        bp->cfg.queue ? (double)bp->cfg.queue : bp->cfg.rate * 2 * bp->cfg.delay;
+
+		s->pipe += len;
+		if (len &&
+		    (q * bp->cfg.rate + len > qmax || (p->cfg.loss > 0 && rnd() < p->cfg.loss))) {
+			reno_drop(s, ch, q);
+		} else {
+			d->free_at = tx;
+			ch->at =
+			        tx + p->cfg.delay + (p->cfg.jitter > 0 ? rnd() * p->cfg.jitter : 0);
+			ch->sack_at = ch->at + p->cfg.delay;
+		}
+	} else {
+		d->free_at = tx;
+		ch->at = tx + p->cfg.delay + (p->cfg.jitter > 0 ? rnd() * p->cfg.jitter : 0);
+	}
+	if (!p->cfg.reno && len && p->cfg.loss > 0 && rnd() < p->cfg.loss) {
 		/* lost once: the retransmission timeout, then again */
 		ch->at += fmax(0.2, 4 * p->cfg.delay) + p->cfg.delay;
 		s->retrans++;
@@ -695,18 +847,23 @@ static void enqueue(struct ssock *s, const uint8_t *data, uint32_t len, int fin)
 static int take(struct ssock *s)
 {
 	static uint8_t buf[1u << 20];
-	size_t seg = g_path[s->path].cfg.seg ? g_path[s->path].cfg.seg : CHUNK;
+	size_t seg = g_path[s->path].cfg.seg ? g_path[s->path].cfg.seg : reno(s) ? MSS : CHUNK;
 	int moved = 0;
 
 	if (seg > sizeof(buf))
 		seg = sizeof(buf);
-	while (!s->fin_read && s->sent - s->acked < cwnd_of(s)) {
-		size_t room = cwnd_of(s) - (size_t)(s->sent - s->acked);
-		ssize_t r = g_libc.read(s->hfd, buf, room < seg ? room : seg);
+	/* the receiver's window (the model's: 4 MiB not acknowledged) */
+	while (!s->fin_read && in_flight(s) < cwnd_of(s) &&
+	       (!reno(s) || s->sent - s->acked < (4u << 20))) {
+		size_t room = cwnd_of(s) - (size_t)in_flight(s);
+		ssize_t r = s->greedy ? (ssize_t)(room < seg ? room : seg) :
+		                        g_libc.read(s->hfd, buf, room < seg ? room : seg);
 
 		if (r > 0) {
-			enqueue(s, buf, (uint32_t)r, 0);
+			enqueue(s, s->greedy ? NULL : buf, (uint32_t)r, 0);
 			moved = 1;
+			if (reno(s) && in_flight(s) >= cwnd_of(s))
+				s->climited_at = g_now;
 			continue;
 		}
 		if (r == 0) {
@@ -758,11 +915,20 @@ static int deliver(struct ssock *s)
 
 	if (!path_up(s->path))
 		return 0;
+	if (reno(s))
+		for (ch = s->head; ch; ch = ch->next)
+			if (!ch->sacked && ch->sack_at <= g_now) {
+				reno_sacked(s, ch);
+				moved = 1;
+			}
 	for (ch = s->undelivered; ch; ch = ch->next) {
-		if (ch->at > g_now || !p)
+		if (ch->at > g_now || (!p && !s->greedy))
 			break;
 		if (ch->fin) {
 			shutdown(p->hfd, SHUT_WR);
+		} else if (s->greedy) {
+			ch->off = ch->len;
+			s->goodput += ch->len;
 		} else {
 			while (ch->off < ch->len) {
 				ssize_t w = send(p->hfd, ch->data + ch->off, ch->len - ch->off,
@@ -791,6 +957,8 @@ static int deliver(struct ssock *s)
 		moved = 1;
 	}
 	while ((ch = s->head) && ch->delivered && ch->ack_at <= g_now) {
+		if (reno(s) && !ch->sacked)
+			reno_sacked(s, ch);
 		s->acked += ch->len;
 		s->last_ack = g_now;
 		s->head = ch->next;
@@ -828,12 +996,31 @@ static void retime(int path)
 
 static int pump_net(void)
 {
-	int i, moved = 0;
+	int j, moved = 0, shuffle = 0;
+	int order[SIM_MAXSOCK];
 
-	for (i = 0; i < SIM_MAXSOCK; i++) {
-		struct ssock *s = &g_sock[i];
+	/* The window model: senders answer their ACKs in a seeded order each
+	 * round (a fixed order would hand the first socket the room a queue
+	 * frees, and the drops to the last). */
+	for (j = 0; j < SIM_MAXSOCK; j++)
+		order[j] = j;
+	for (j = 0; j < SIM_NPATH; j++)
+		shuffle |= g_path[j].cfg.reno;
+	for (j = SIM_MAXSOCK - 1; shuffle && j > 0; j--) {
+		int k = (int)(rnd() * (j + 1)), t = order[j];
+
+		order[j] = order[k];
+		order[k] = t;
+	}
+	for (j = 0; j < SIM_MAXSOCK; j++) {
+		struct ssock *s = &g_sock[order[j]];
 		struct pollfd pfd;
 
+		if (s->used && s->greedy) {
+			moved |= take(s);
+			moved |= deliver(s);
+			continue;
+		}
 		if (!s->used || s->hfd < 0)
 			continue;
 		if (s->listening) {
@@ -895,6 +1082,41 @@ void sim_path_reset(int p)
 	}
 }
 
+int sim_competitor(int path)
+{
+	int i;
+
+	for (i = 0; i < SIM_MAXSOCK && g_sock[i].used; i++)
+		;
+	if (i == SIM_MAXSOCK || path < 0 || path >= SIM_NPATH)
+		return -1;
+	memset(&g_sock[i], 0, sizeof(g_sock[i]));
+	g_sock[i].used = g_sock[i].connected = g_sock[i].greedy = 1;
+	g_sock[i].hfd = -1;
+	g_sock[i].family = AF_INET;
+	g_sock[i].path = path;
+	g_sock[i].last_ack = g_now;
+	g_sock[i].cwnd = 10.0 * MSS;
+	g_sock[i].ssthresh = 1e18;
+	return i;
+}
+
+uint64_t sim_competitor_bytes(int n)
+{
+	return n >= 0 && n < SIM_MAXSOCK && g_sock[n].greedy ? g_sock[n].goodput : 0;
+}
+
+int sim_competitor_info(int n, void *info, size_t len)
+{
+	struct tcp_info ti;
+
+	if (n < 0 || n >= SIM_MAXSOCK || !g_sock[n].greedy)
+		return -1;
+	ti = sim_tcp_info(&g_sock[n]);
+	memcpy(info, &ti, len < sizeof(ti) ? len : sizeof(ti));
+	return 0;
+}
+
 int sim_live_subflows(int p)
 {
 	int i, n = 0;
@@ -911,6 +1133,33 @@ int sim_live_subflows(int p)
 
 static struct sim_app *g_app[2];
 
+/* The bytes an app writes, generated once (a greedy writer offers the same
+ * 64 KiB again and again while its socket is full). */
+static struct txgen {
+	const struct sim_app *a;
+	uint64_t seed, off, len;
+	uint8_t buf[2 * 65536];
+} g_txgen[2];
+
+static const uint8_t *tx_bytes(const struct sim_app *a, size_t n)
+{
+	struct txgen *g = &g_txgen[a == g_app[1]];
+	uint64_t k;
+
+	if (g->a != a || g->seed != a->tx_seed || a->tx_done < g->off ||
+	    a->tx_done + n > g->off + g->len) {
+		g->a = a;
+		g->seed = a->tx_seed;
+		g->off = a->tx_done;
+		g->len = a->tx_total - a->tx_done;
+		if (g->len > sizeof(g->buf))
+			g->len = sizeof(g->buf);
+		for (k = 0; k < g->len; k++)
+			g->buf[k] = sim_stream_byte(a->tx_seed, g->off + k);
+	}
+	return g->buf + (a->tx_done - g->off);
+}
+
 static int pump_app(struct sim_app *a)
 {
 	uint8_t buf[65536];
@@ -919,14 +1168,12 @@ static int pump_app(struct sim_app *a)
 	if (!a || a->fd < 0)
 		return 0;
 	while (a->tx_done < a->tx_total && !a->tx_closed) {
-		size_t n = (size_t)(a->tx_total - a->tx_done), k;
+		size_t n = (size_t)(a->tx_total - a->tx_done);
 		ssize_t w;
 
 		if (n > sizeof(buf))
 			n = sizeof(buf);
-		for (k = 0; k < n; k++)
-			buf[k] = sim_stream_byte(a->tx_seed, a->tx_done + k);
-		w = send(a->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		w = send(a->fd, tx_bytes(a, n), n, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (w <= 0)
 			break;
 		a->tx_done += (uint64_t)w;

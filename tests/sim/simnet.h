@@ -16,7 +16,10 @@
  *   through a path: a window of bytes in flight, serialised at the path's
  *   rate, delivered after its delay, in order (a loss costs a
  *   retransmission timeout and holds what follows), acknowledged a delay
- *   later; nothing moves while the path is blackholed or down.
+ *   later; nothing moves while the path is blackholed or down.  With
+ *   cfg.reno (issue 16), per-connection Reno windows and a drop-tail
+ *   bottleneck instead (see struct sim_path_cfg), and ioctl(SIOCOUTQ)
+ *   answers as the kernel's (ccglue's gate).
  * - the clock: the test binary defines clock_gettime and gettimeofday
  *   (libev's and the engine's time) and answers the virtual time.
  * - the host: getifaddrs, freeifaddrs, if_nametoindex, if_indextoname,
@@ -51,6 +54,20 @@ struct sim_path_cfg {
 	size_t queue;  /* bytes the bottleneck queues beyond two BDPs (bufferbloat) */
 	size_t seg;    /* bytes moved and acknowledged at once (0: 16 KiB); larger
 			  for a path that aggregates (wifi, cable): sparser ACKs */
+	/* The window model (issue 16; 0 keeps the fixed window above): each
+	 * simulated TCP connection over the path has a Reno window (slow start
+	 * from 10 MSS to ssthresh, +1 MSS per RTT while the window is the
+	 * limit, halved once per RTT on a loss), and the bottleneck is a
+	 * drop-tail queue of `queue` bytes (0: one BDP); a dropped segment
+	 * arrives a round trip later (fast retransmit) and holds what follows
+	 * in order.  TCP_INFO then reads as a kernel Reno's (snd_cwnd,
+	 * snd_ssthresh, ca_state, total_retrans, lost, srtt, unacked).  seg
+	 * defaults to one MSS. */
+	int reno;
+	/* 1 + the path whose bottleneck (rate, queue, serialisation) this
+	 * path's traffic goes through (0: its own): two paths through one
+	 * shared link, each with its own delay. */
+	int via;
 };
 
 /* One end of the application: a socketpair end the test reads and writes,
@@ -104,6 +121,16 @@ struct sim_stats {
 	uint64_t retrans[SIM_NPATH];  /* chunks that needed a retransmission */
 };
 const struct sim_stats *sim_stats(void);
+/* A competitor (issue 16): a plain simulated TCP flow, no engine, from
+ * the client's side over path i (a Reno window when the path has one),
+ * always with data to send.  Returns its number (>= 0) or -1. */
+int sim_competitor(int path);
+/* Bytes the competitor n delivered in order to its receiver so far. */
+uint64_t sim_competitor_bytes(int n);
+/* Competitor n's TCP_INFO, as the engine's subflows read theirs (a struct
+ * tcp_info of <linux/tcp.h>, len bytes at most); 0, or -1. */
+int sim_competitor_info(int n, void *info, size_t len);
+
 /* Live simulated subflows over path i (both ends open). */
 int sim_live_subflows(int i);
 

@@ -88,7 +88,12 @@ if selected numbers; then
 	probe plain plain
 	PMAX=$CMAX PNFDS=$CNFDS PSMAX=$SMAX
 	cm=$(counters_mark "$NS_C")
+	# joins at once: with the default lazy joins a 64 KiB answer (the
+	# join byte threshold itself) joined in 0 to 33 of 200 connections,
+	# by timing; 0 made the check below fail (session 7 CI)
+	T_ENV+=(MPTCPSHIM_JOIN_DELAY=0)
 	probe shim shim
+	unset 'T_ENV[${#T_ENV[@]}-1]'
 	if shim_enabled; then
 		NJ=$(counters_since "$NS_C" "$cm" | counter subflows_joined)
 		[ "$NJ" -gt 0 ] || fail "numbers: no connection became multipath under the shim"

@@ -11,26 +11,8 @@
 #include "conn_int.h" /* g_conns: every connection is freed at the end */
 #include "mptcpshim/mib.h"
 #include "mptcpshim/stat.h"
-#include "simnet.h"
+#include "simcheck.h"
 
-static uint64_t test_seed(uint64_t dflt)
-{
-	const char *e = getenv("SIM_SEED");
-
-	return e && *e ? strtoull(e, NULL, 0) : dflt;
-}
-
-/* Every assertion names the seed, so a failure can be replayed. */
-#define SIM_ASSERT(cond, ...)                                                     \
-	do {                                                                      \
-		if (!(cond)) {                                                    \
-			char m_[256];                                             \
-			snprintf(m_, sizeof(m_), __VA_ARGS__);                    \
-			ck_abort_msg("seed %llu (replay: SIM_SEED=%llu): %s: %s", \
-			             (unsigned long long)sim_seed(),              \
-			             (unsigned long long)sim_seed(), #cond, m_);  \
-		}                                                                 \
-	} while (0)
 
 static void setup_env(void)
 {

@@ -10,25 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "simnet.h"
+#include "simcheck.h"
 
-static uint64_t test_seed(uint64_t dflt)
-{
-	const char *e = getenv("SIM_SEED");
-
-	return e && *e ? strtoull(e, NULL, 0) : dflt;
-}
-
-#define SIM_ASSERT(cond, ...)                                                     \
-	do {                                                                      \
-		if (!(cond)) {                                                    \
-			char m_[320];                                             \
-			snprintf(m_, sizeof(m_), __VA_ARGS__);                    \
-			ck_abort_msg("seed %llu (replay: SIM_SEED=%llu): %s: %s", \
-			             (unsigned long long)sim_seed(),              \
-			             (unsigned long long)sim_seed(), #cond, m_);  \
-		}                                                                 \
-	} while (0)
 
 /* The bottleneck: 20 Mbit/s, 10 ms each way (BDP 50 kB), a drop-tail queue
  * of one BDP: one Reno flow keeps it busy through its sawtooth. */

@@ -13,7 +13,6 @@
 #include "mptcpshim/stat.h"
 #include "simcheck.h"
 
-
 static void setup_env(void)
 {
 	setenv("MPTCPSHIM_ADVERTISE", "none", 1);

@@ -12,7 +12,6 @@
 
 #include "simcheck.h"
 
-
 /* The bottleneck: 20 Mbit/s, 10 ms each way (BDP 50 kB), a drop-tail queue
  * of one BDP: one Reno flow keeps it busy through its sawtooth. */
 #define RATE 2.5e6

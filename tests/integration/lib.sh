@@ -1090,6 +1090,26 @@ EOF
 	fi
 }
 
+# pyq JSONFILE EXPR...: jq-like checks in Python of the `mptcpshim status
+# --json` output in JSONFILE (d: the document, P: its processes); fails
+# (non-zero, naming it) on the first EXPR that is false; an EXPR
+# "print:X" prints X instead.
+pyq() {
+	local f=$1
+	shift
+	"$PY" - "$f" "$@" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+env = {"d": d, "P": d["processes"], "json": json}
+for e in sys.argv[2:]:
+    if e.startswith("print:"):
+        print(eval(e[6:], env))
+        continue
+    if not eval(e, env):
+        sys.exit("check failed: " + e)
+EOF
+}
+
 # shim_counter NAME PID|COMMAND: the process-wide counter NAME (mptcpshim(1),
 # "status --counters") summed over the processes under the shim that
 # PID|COMMAND selects, read from their control sockets (the directory

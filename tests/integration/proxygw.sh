@@ -125,22 +125,6 @@ pid_of() {
 	done
 	return 1
 }
-# pyq FILE EXPR...: each EXPR true of the status JSON in FILE (P: its processes)
-pyq() {
-	local f=$1
-	shift
-	"$PY" - "$f" "$@" <<'EOF'
-import json, sys
-d = json.load(open(sys.argv[1]))
-env = {"d": d, "P": d["processes"], "json": json}
-for e in sys.argv[2:]:
-    if e.startswith("print:"):
-        print(eval(e[6:], env))
-        continue
-    if not eval(e, env):
-        sys.exit("check failed: " + e)
-EOF
-}
 
 if selected name; then
 	step "name: curl --socks5-hostname to secret.test (resolved at the gateway), $SIZE B"

@@ -73,23 +73,6 @@ for i in 1 2 3; do mkrand "$D/part$i" "$SIZE"; done
 for i in 4 5; do mkrand "$D/part$i" $((SIZE / 2)); done
 : >"$D/all" # what was sent, in order
 
-# jq-like checks in Python: pyq JSONFILE EXPR... (exits non-zero with the
-# failed expression)
-pyq() {
-	local f=$1
-	shift
-	"$PY" - "$f" "$@" <<'EOF'
-import json, sys
-d = json.load(open(sys.argv[1]))
-env = {"d": d, "P": d["processes"], "json": json}
-for e in sys.argv[2:]:
-    if e.startswith("print:"):
-        print(eval(e[6:], env))
-        continue
-    if not eval(e, env):
-        sys.exit("check failed: " + e)
-EOF
-}
 
 wait_size() { # FILE BYTES: until FILE holds BYTES (at most 30 s)
 	local k

@@ -9,8 +9,10 @@
  * read does.  Otherwise these calls are libc's: one relaxed atomic load
  * while no hand-over is pending (mps_handover_pending), descriptors are
  * looked at only while one is.  epoll_wait is not hooked (its set is in
- * the kernel): a child that first waits there adopts at its first data
- * call, or the parent keeps the connection after HO_ADOPT_BOUND. */
+ * the kernel): a child adopts when it registers the connection
+ * (epoll_ctl, fdcalls.c); one that waits in a set the parent filled
+ * before the fork adopts at its first data call, or the parent keeps the
+ * connection after HO_ADOPT_BOUND. */
 #include "config.h"
 
 #include <poll.h>

@@ -9,12 +9,18 @@
 # cached the server as plain for every later connection.
 #   socat   socat TCP-LISTEN,fork PIPE (an echo): ROUNDS client processes,
 #           one after the other, with one fresh peer cache, each echo 4 MiB
-#   python  socketserver.ForkingTCPServer whose handler has a timeout
-#           (python then polls before each recv): ROUNDS downloads of 4 MiB
+#   python-poll   socketserver.ForkingTCPServer whose handler has a
+#           timeout (python then polls before each recv): ROUNDS downloads
+#           of 4 MiB
+#   python-epoll  the same, the handler first waits in an epoll set of its
+#           own (epoll_ctl adopts; epoll_wait is not hooked)
+#   python-exec   the child reads the request (it adopts), puts the
+#           connection on its stdout and execs cat FILE: the connection
+#           lives on in a keeper (docs/DESIGN.md "Process model")
 # Every client checks the sha256; the clients' counters must say that
 # every connection negotiated multipath (none fell back) and both paths
 # carried data; the server's children took every connection over.
-# Sub-cases (T_ONLY=REGEX): socat python.
+# Sub-cases (T_ONLY=REGEX): socat python-poll python-epoll python-exec.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -56,13 +62,21 @@ print(h.hexdigest(), n)
 PYEOF
 
 cat >"$T_DIR/fsrv.py" <<'PYEOF'
-import os, socketserver, sys
-host, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+import os, selectors, socketserver, sys
+host, port, path, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 
 class H(socketserver.StreamRequestHandler):
-    timeout = 30  # the socket gets a timeout: python polls before recv
+    timeout = 30 if mode == "poll" else None  # python polls before recv
     def handle(self):
+        if mode == "epoll":  # an epoll set of the child's own first
+            sel = selectors.EpollSelector()
+            sel.register(self.request, selectors.EVENT_READ)
+            sel.select(30)
+            sel.close()
         self.rfile.readline()
+        if mode == "exec":  # inetd-style: the request read, a program answers
+            os.dup2(self.request.fileno(), 1)
+            os.execv("/bin/cat", ["cat", path])
         with open(path, "rb") as f:
             self.wfile.write(f.read())
 
@@ -115,10 +129,14 @@ fs_rounds() {
 		fail "$name: only $mp of $ROUNDS connections negotiated multipath ($fb HELLO reply timeouts)"
 	[ "$joined" -ge "$ROUNDS" ] || fail "$name: $joined joins for $ROUNDS connections"
 	# the children serviced the connections (the shim has no counter of
-	# hand-overs: its info line, one per connection)
+	# hand-overs: its info line, one per connection).  A loaded machine
+	# may keep a child off the CPU past the bounds (the parent then keeps
+	# the connection, which is correct): at least one; without the
+	# poll/select/epoll_ctl adoption none is, since these children make
+	# no other call before their client's bytes arrive
 	taken=$(tail -n +"$((n0 + 1))" "$sl" | grep -c ': taken over from process ' || true)
 	log "$name: $taken of $ROUNDS connections taken over by the server's children"
-	[ "$taken" = "$ROUNDS" ] || fail "$name: the server's children took $taken of $ROUNDS connections over"
+	[ "$taken" -ge 1 ] || fail "$name: the server's children took none of the $ROUNDS connections over"
 	if tail -n +"$((n0 + 1))" "$sl" | grep -E ' (warn|error): '; then
 		fail "$name: the server's shim logged warnings or errors (above)"
 	fi
@@ -134,13 +152,14 @@ if selected socat; then
 	bg_stop "$spid"
 fi
 
-if selected python; then
-	step "python ForkingTCPServer (handler timeout: polls first): $ROUNDS new clients, each multipath"
+for m in poll epoll exec; do
+	selected "python-$m" || continue
+	step "python ForkingTCPServer (the child's first act: $m): $ROUNDS new clients, each multipath"
 	next_port
-	bg_start fsrv shim "$NS_S" /usr/bin/python3 "$T_DIR/fsrv.py" "$SRV4" "$PORT" "$T_DIR/data.bin"
+	bg_start "fsrv-$m" shim "$NS_S" /usr/bin/python3 "$T_DIR/fsrv.py" "$SRV4" "$PORT" "$T_DIR/data.bin" "$m"
 	spid=$BG_PID
 	wait_listen "$NS_S" "$PORT"
-	fs_rounds python getcli.py
+	fs_rounds "python-$m" getcli.py
 	bg_stop "$spid"
-fi
+done
 exit 0

@@ -487,6 +487,13 @@ void mps_loop_exit(double timeout, double bound)
 	if (mps_conn_all_finished()) {
 		mps_dbg("exit: every connection finished");
 		mps_stat_write_exit((int)getpid(), g_prog);
+		/* an exec that fails goes on (mps_proc_exec): a later
+		 * connection starts a thread again, as after the keeper's fork */
+		pthread_mutex_lock(&g.lock);
+		g.running = 0;
+		g.ev = NULL;
+		g.head = g.tail = NULL;
+		pthread_mutex_unlock(&g.lock);
 		return;
 	}
 	{

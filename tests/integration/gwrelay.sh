@@ -24,7 +24,9 @@
 #             threads: the relay had one each), the 17th is refused, and
 #             once one is closed a new one is taken within 10 s (the
 #             daemon counts a spliced connection until it ended)
-# Sub-cases (T_ONLY=REGEX): nodelay proxystop halfclose splice
+#   abort     the client closes with SO_LINGER {1, 0}: the server reads
+#             ECONNRESET, not EOF (the gateway resets the destination)
+# Sub-cases (T_ONLY=REGEX): nodelay proxystop halfclose splice abort
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -76,6 +78,22 @@ if selected halfclose; then
 	out=$(gwrun "$PY" "$TOOL" halfclose "$PSRV" "$HP") || fail "halfclose: the client failed: $out"
 	[ "$out" = ok ] || fail "halfclose: the client said '$out'"
 	log "halfclose: 1 MiB each way around a half-close, byte-exact"
+fi
+
+if selected abort; then
+	step "abort: a client's SO_LINGER {1, 0} close reaches the server as a reset"
+	next_port
+	AP=$PORT
+	bg_start abortsrv plain "$NS_P" "$PY" "$TOOL" abortsrv "$PSRV" "$AP" "$D/abort.out"
+	wait_listen "$NS_P" "$AP"
+	out=$(gwrun "$PY" "$TOOL" abort "$PSRV" "$AP") || fail "abort: the client failed: $out"
+	for i in $(seq 1 100); do
+		[ -e "$D/abort.out" ] && break
+		sleep 0.1
+	done
+	res=$(cat "$D/abort.out" 2>/dev/null || echo "nothing within 10 s")
+	log "abort: the server read: $res"
+	[ "$res" = ECONNRESET ] || fail "abort: the server read '$res', want ECONNRESET"
 fi
 
 if selected splice; then

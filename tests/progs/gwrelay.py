@@ -17,6 +17,11 @@
 #                             one more (refused, the gateway's --max-per-client
 #                             being N), closes one and connects again within
 #                             10 s: prints "threads T refused R again A"
+#   abortsrv HOST PORT OUT    sends "x" to each connection, then reads it
+#                             to its end: writes "EOF" or the errno name
+#                             (ECONNRESET) to OUT
+#   abort HOST PORT           reads the "x", then closes with SO_LINGER
+#                             {1, 0} (an abortive close): prints "ok"
 #   socksread PROXYPORT HOST PORT FLOWING
 #                             (no preload) SOCKS5 CONNECT through the proxy
 #                             on 127.0.0.1:PROXYPORT to HOST:PORT, read;
@@ -101,7 +106,31 @@ def connect(host, port):
     return c
 
 
-if cmd == "hcsrv":
+def abort_conn(c, out):
+    res = "EOF"
+    try:
+        c.sendall(b"x")
+        while c.recv(1 << 16):
+            pass
+    except OSError as e:
+        res = errno.errorcode.get(e.errno, str(e.errno))
+    c.close()
+    with open(out + ".tmp", "w") as f:
+        f.write(res + "\n")
+    os.rename(out + ".tmp", out)
+
+
+if cmd == "abortsrv":
+    out = sys.argv[4]
+    serve(sys.argv[2], int(sys.argv[3]), lambda c: abort_conn(c, out))
+elif cmd == "abort":
+    c = socket.create_connection((sys.argv[2], int(sys.argv[3])), timeout=20)
+    if c.recv(1) != b"x":
+        sys.exit("abort: no greeting")
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+    print("ok")
+elif cmd == "hcsrv":
     serve(sys.argv[2], int(sys.argv[3]), hc_conn)
 elif cmd == "halfclose":
     c = socket.create_connection((sys.argv[2], int(sys.argv[3])), timeout=20)

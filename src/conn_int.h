@@ -260,6 +260,7 @@ struct mps_conn {
 	int gw_dest_err;   /* server, spliced: the destination failed (errno): what it sent
 			      before goes out, then the connection is reset (gw_timer) */
 	double gw_dest_err_at; /* ... since then (ev_now) */
+	double gw_req_at;      /* server: when the request verified (ev_time; debug log) */
 
 	struct ev_loop *loop;
 	struct mps_cmd start_cmd;

@@ -310,6 +310,9 @@ static void gw_server_request(struct mps_conn *c, struct mps_subflow *sf)
 		return;
 	}
 	ev_timer_stop(c->loop, &c->gw_timer);
+	c->gw_req_at = ev_time();
+	mps_dbg("conn %s: gateway: request verified %.0f us after the connection started here",
+		c->peer_str, (c->gw_req_at - c->st.born) * 1e6);
 	pthread_mutex_lock(&c->sock->lock);
 	free(c->sock->gw_info);
 	c->sock->gw_info = info;
@@ -543,6 +546,8 @@ static void gw_reply_run(struct ev_loop *loop, void *arg)
 		n = mps_gwreq_put_reply(msg, sizeof(msg), r->result,
 					c->kex.have_psk ? c->kex.keys.confirm_s : NULL);
 		n = n ? mps_frame_put_gw(fr, MPS_F_GWREPLY, msg, n) : 0;
+		mps_dbg("conn %s: gateway: the daemon answered %.0f us after the request verified",
+			c->peer_str, (ev_time() - c->gw_req_at) * 1e6);
 		r->rc = sf && n && gw_queue_frame(c, sf, fr, n) == 0 ? 0 : -EIO;
 		if (r->rc == 0 && r->u >= 0 && (r->rc = gw_splice(c, r->fd, r->u)) != 0) {
 			/* queued, not sent: the client sees a reset, not a reply */

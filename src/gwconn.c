@@ -312,7 +312,7 @@ static void gw_server_request(struct mps_conn *c, struct mps_subflow *sf)
 	ev_timer_stop(c->loop, &c->gw_timer);
 	c->gw_req_at = ev_time();
 	mps_dbg("conn %s: gateway: request verified %.0f us after the connection started here",
-		c->peer_str, (c->gw_req_at - c->st.born) * 1e6);
+	        c->peer_str, (c->gw_req_at - c->st.born) * 1e6);
 	pthread_mutex_lock(&c->sock->lock);
 	free(c->sock->gw_info);
 	c->sock->gw_info = info;
@@ -510,8 +510,8 @@ void mps_gwconn_dest_failed(struct mps_conn *c, int err)
 	c->gw_dest_err = err ? err : ECONNRESET;
 	c->gw_dest_err_at = ev_now(c->loop);
 	mps_info("conn %s: the destination's socket failed (%s): resetting once what it sent "
-		 "is delivered",
-		 c->peer_str, strerror(c->gw_dest_err));
+	         "is delivered",
+	         c->peer_str, strerror(c->gw_dest_err));
 	ev_io_stop(c->loop, &c->app_r);
 	ev_io_stop(c->loop, &c->app_w);
 	ev_timer_stop(c->loop, &c->gw_timer);
@@ -547,12 +547,12 @@ static void gw_reply_run(struct ev_loop *loop, void *arg)
 					c->kex.have_psk ? c->kex.keys.confirm_s : NULL);
 		n = n ? mps_frame_put_gw(fr, MPS_F_GWREPLY, msg, n) : 0;
 		mps_dbg("conn %s: gateway: the daemon answered %.0f us after the request verified",
-			c->peer_str, (ev_time() - c->gw_req_at) * 1e6);
+		        c->peer_str, (ev_time() - c->gw_req_at) * 1e6);
 		r->rc = sf && n && gw_queue_frame(c, sf, fr, n) == 0 ? 0 : -EIO;
 		if (r->rc == 0 && r->u >= 0 && (r->rc = gw_splice(c, r->fd, r->u)) != 0) {
 			/* queued, not sent: the client sees a reset, not a reply */
 			mps_conn_abort(c, MPS_CR_INTERNAL, 1,
-				       "gateway: cannot take the destination's socket");
+			               "gateway: cannot take the destination's socket");
 		} else if (r->rc == 0) {
 			mps_stat_gw_reply(c, r->result);
 			c->gw_wait = 0;

@@ -30,7 +30,7 @@ set -eu
 export MPTCPSHIM_LOG=info
 : "${T_TIMEOUT:=120}"
 : "${T_CMD_TIMEOUT:=60}"
-ROUNDS=4
+ROUNDS=3
 tb_init forkserve
 require_shim
 shim_enabled || skip "the hand-over is the shim's (NOSHIM run)"

@@ -130,11 +130,16 @@ static void regroup(struct mps_conn *c, struct mps_ccglue *g)
 				if (n > 0)
 					off += (size_t)n;
 			}
-		mps_dbg("conn %s: subflow %d %s%s (skew %.2f, var %.0f us, freq %.2f, loss %.4f)",
+		/* the step correlation (r^2) with the lowest other subflow */
+		for (t = 0; t < MPS_CC_MAX_SF && (t == s || !g->sf[t]); t++)
+			;
+		mps_dbg("conn %s: subflow %d %s%s (skew %.2f, var %.0f us, freq %.2f, loss %.4f,"
+		        " step r2 %.2f)",
 		        c->peer_str, g->sf[s]->id,
 		        grp >= 0 ? "shares a bottleneck with subflow " : "shares no bottleneck",
 		        with, g->sbd.f[s].skew_est, g->sbd.f[s].var_est, g->sbd.f[s].freq_est,
-		        g->sbd.f[s].pkt_loss);
+		        g->sbd.f[s].pkt_loss,
+		        t < MPS_CC_MAX_SF ? mps_sbd_step_corr(&g->sbd, s, t) : -2.0);
 	}
 }
 

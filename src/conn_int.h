@@ -308,8 +308,22 @@ static inline int mps_conn_rcv_fin(const struct mps_conn *c) /* DATA_FIN (or pla
 enum mps_conn_state mps_conn_state_with(int ours, int acked, int theirs);
 /* Watch the app's end for EPOLLHUP/EPOLLERR (every app descriptor gone). */
 int mps_conn_hup_watch(struct mps_conn *c);
-/* The connection's handlers of subflow events (struct mps_sf_ops). */
+/* The connection's handlers of subflow events (struct mps_sf_ops), in
+ * sfev.c. */
 extern const struct mps_sf_ops mps_conn_sf_ops;
+/* What the modules above hear of a connection's life, without conn.c
+ * naming them: freeing (c is about to be freed), atfork_child (the
+ * parent's connections are forgotten), app_hup (every app descriptor is
+ * gone), update_read (exit drain: read the app's last bytes).  One set,
+ * registered by conn_begin (sfev.c's mps_conn_engine_hooks). */
+struct mps_conn_hooks {
+	void (*freeing)(struct mps_conn *c);
+	void (*atfork_child)(void);
+	void (*app_hup)(struct mps_conn *c);
+	void (*update_read)(struct mps_conn *c);
+};
+void mps_conn_set_hooks(const struct mps_conn_hooks *h);
+extern const struct mps_conn_hooks mps_conn_engine_hooks;
 
 /* dss_tx.c: the DSS send side. */
 void mps_conn_push(struct mps_conn *c);

@@ -27,19 +27,6 @@
 
 /* ------------------------------------------------------------- connect */
 
-/* Read back the filler bytes the app's end holds, but keep_unread. */
-void mps_conn_drain_filler(struct mps_conn *c, size_t keep_unread)
-{
-	while (c->filler > keep_unread) {
-		uint8_t junk[16384];
-		ssize_t r = mps_real.read(c->app_fd, junk, MPS_MIN(sizeof(junk), c->filler - keep_unread));
-
-		if (r <= 0)
-			break;
-		c->filler -= (size_t)r;
-	}
-}
-
 static void client_established(struct mps_conn *c)
 {
 	struct mps_subflow *sf = c->sf[0];
@@ -258,6 +245,7 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	c->loop = loop;
 	mps_sf_set_ops(&mps_conn_sf_ops); /* before the first subflow event */
 	mps_join_set_attach(mps_conn_attach_join); /* before the first join */
+	mps_conn_set_hooks(&mps_conn_engine_hooks);
 	mps_conn_reaper_arm(loop);
 	c->next = g_conns;
 	if (g_conns)

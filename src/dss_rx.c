@@ -18,6 +18,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "conn_api.h"
 #include "conn_int.h"
 #include "mptcpshim/util.h"
 #include "mptcpshim/gateway.h"
@@ -435,3 +436,6 @@ void mps_dss_rx_app_hup(struct mps_conn *c)
 	}
 	mps_conn_check_done(c);
 }
+
+/* conn_api.h: a joined subflow's first bytes. */
+void mps_conn_sf_input(struct mps_conn *c, struct mps_subflow *sf) { mps_conn_rx_process(c, sf); }

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "conn_api.h"
 #include "conn_int.h"
 #include "mptcpshim/util.h"
 #include "mptcpshim/log.h"
@@ -533,3 +534,6 @@ int mps_dss_tx_handle_ack(struct mps_conn *c, uint64_t ack, uint32_t wnd)
 	}
 	return 0;
 }
+
+/* conn_api.h: send what may go now. */
+void mps_conn_kick(struct mps_conn *c) { mps_conn_push(c); }

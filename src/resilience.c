@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "conn_api.h"
 #include "conn_int.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/real.h"
@@ -618,4 +619,12 @@ void mps_resil_drop_sf(struct mps_conn *c, struct mps_subflow *sf, const char *w
 		mps_sf_free(c->loop, sf, 1);
 		outage_begin(c, why);
 	}
+}
+
+/* conn_api.h: a path back, a path gone. */
+void mps_conn_path_back(struct mps_conn *c) { mps_resil_outage_end(c); }
+
+void mps_conn_path_gone(struct mps_conn *c, struct mps_subflow *sf, const char *why)
+{
+	mps_resil_drop_sf(c, sf, why);
 }

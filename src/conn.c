@@ -61,6 +61,13 @@ static const struct mps_conn_hooks *g_hooks;
 
 void mps_conn_set_hooks(const struct mps_conn_hooks *h) { g_hooks = h; }
 
+/* The path manager, for the modules below it (struct mps_pm_ops). */
+static const struct mps_pm_ops *g_pm;
+
+void mps_conn_set_pm(const struct mps_pm_ops *pm) { g_pm = pm; }
+
+const struct mps_pm_ops *mps_conn_pm(void) { return g_pm; }
+
 /* ---------------------------------------------------------------- helpers */
 
 /* Read back the filler bytes the app's end holds, but keep_unread. */
@@ -214,6 +221,28 @@ int mps_conn_hup_set(struct mps_conn *c, int on)
 }
 
 /* ------------------------------------------------------------- lifecycle */
+
+/* The connection is up for the app (TCP's connect completed; through a
+ * gateway, its GWREPLY said so). */
+void mps_conn_app_connected(struct mps_conn *c)
+{
+	if (c->gw && c->nsf) {
+		/* getsockname: the address the gateway sees */
+		socklen_t len = sizeof(c->sock->local);
+
+		pthread_mutex_lock(&c->sock->lock);
+		if (mps_real.getsockname(c->sf[0]->fd, (struct sockaddr *)&c->sock->local, &len) == 0)
+			c->sock->local_len = len;
+		pthread_mutex_unlock(&c->sock->lock);
+	}
+	atomic_store(&c->sock->state, MPS_SS_CONNECTED);
+	mps_conn_drain_filler(c, 0);
+	if (c->app_dup >= 0) {
+		mps_grow_pair_buffer(c->app_dup);
+		mps_ifd_close(c->app_dup);
+		c->app_dup = -1;
+	}
+}
 
 static void conn_free(struct mps_conn *c)
 {

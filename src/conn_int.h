@@ -479,8 +479,6 @@ void mps_resil_drop_sf(struct mps_conn *c, struct mps_subflow *sf, const char *w
 /* path.c */
 /* A verified server-side join joins its connection (join.c -> path.c). */
 void mps_conn_attach_join(struct mps_conn *c, struct mps_subflow *sf);
-/* An IPv4-mapped IPv6 address (dual-stack sockets) as plain IPv4. */
-void mps_unmap_v4(struct sockaddr_storage *ss);
 unsigned mps_path_ifindex_of(const struct sockaddr_storage *ss);
 void mps_path_server_advertise(struct mps_conn *c, struct mps_subflow *sf);
 void mps_path_client_join_connected(struct mps_conn *c, struct mps_subflow *sf);
@@ -492,6 +490,27 @@ void mps_path_pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 void pm_gate_bytes(struct mps_conn *c);
 void mps_path_pm_on_remove_addr(struct mps_conn *c, uint8_t id);
 void mps_path_pm_join_closed(struct mps_conn *c, const struct mps_subflow *sf);
+
+/* What the data path (mpcap.c, dss_rx.c, dss_tx.c, resilience.c) and set.c
+ * and steer.c ask of the path manager, without naming it: one table,
+ * sfev.c's mps_conn_pm_ops, registered by conn_begin (mps_conn_set_pm)
+ * before the first connection; mps_conn_pm() returns it.  Each entry is the
+ * function named beside it. */
+struct mps_netmon_ops;
+struct mps_pm_ops {
+	void (*fill)(struct mps_conn *c);                      /* mps_path_pm_fill */
+	void (*join_closed)(struct mps_conn *c, const struct mps_subflow *sf);
+	void (*gate_bytes)(struct mps_conn *c);                /* lazy joins: pm_gate_bytes */
+	void (*add_addr)(struct mps_conn *c, const struct mps_addr *a);
+	void (*remove_addr)(struct mps_conn *c, uint8_t id);
+	void (*server_advertise)(struct mps_conn *c, struct mps_subflow *sf);
+	unsigned (*ifindex_of)(const struct sockaddr_storage *ss);
+	const struct mps_config *(*cfg)(const struct mps_conn *c, struct mps_config *tmp); /* steer_cfg */
+	const struct mps_netmon_ops *path_events; /* path.c's, for mps_netmon_start */
+};
+void mps_conn_set_pm(const struct mps_pm_ops *pm);
+const struct mps_pm_ops *mps_conn_pm(void);
+extern const struct mps_pm_ops mps_conn_pm_ops;
 
 /* Path events, registered with netmon.c by mpcap.c (struct mps_netmon_ops).
  * addr_event: an address was added or removed on interface ifindex.

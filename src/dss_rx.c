@@ -219,9 +219,9 @@ static int rx_path_frame(struct mps_conn *c, struct mps_subflow *sf, struct batc
 			return -1;
 		}
 		if (f->type == MPS_F_ADD_ADDR)
-			mps_path_pm_on_add_addr(c, &f->u.addr);
+			mps_conn_pm()->add_addr(c, &f->u.addr);
 		else
-			mps_path_pm_on_remove_addr(c, f->u.addr.addr_id);
+			mps_conn_pm()->remove_addr(c, f->u.addr.addr_id);
 		break;
 	case MPS_F_PRIO:
 		sf->backup = (f->u.prio & MPS_PF_BACKUP) != 0;

@@ -311,7 +311,7 @@ void mps_conn_push(struct mps_conn *c)
 		return;
 	}
 	if (c->pm_gate == 1)
-		pm_gate_bytes(c); /* lazy joins: enough bytes moved? */
+		mps_conn_pm()->gate_bytes(c); /* lazy joins: enough bytes moved? */
 	limit = send_limit(c);
 	multi = mps_sf_n_usable(c) > 1;
 	if (c->sched.ops->redundant && multi)

@@ -55,22 +55,6 @@ static unsigned sa_port(const struct sockaddr_storage *a)
 }
 
 /* An IPv4-mapped IPv6 address (dual-stack sockets) as plain IPv4. */
-void mps_unmap_v4(struct sockaddr_storage *ss)
-{
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-
-	if (ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-		struct sockaddr_in in;
-
-		memset(&in, 0, sizeof(in));
-		in.sin_family = AF_INET;
-		in.sin_port = in6->sin6_port;
-		memcpy(&in.sin_addr, &in6->sin6_addr.s6_addr[12], 4);
-		memset(ss, 0, sizeof(*ss));
-		memcpy(ss, &in, sizeof(in));
-	}
-}
-
 int mps_path_is_loopback(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET)

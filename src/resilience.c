@@ -78,7 +78,7 @@ void mps_resil_rejoin_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mps_conn *c = w->data;
 
-	mps_path_pm_fill(c);
+	mps_conn_pm()->fill(c);
 	if (mps_conn_closed(c))
 		return;
 	if (c->outage)
@@ -527,7 +527,7 @@ void mps_resil_sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 			mps_dbg("conn %s: subflow %d closed during its join", c->peer_str, sf->id);
 			mps_sf_conn_del(c, sf);
 			mps_sf_free(c->loop, sf, 1);
-			mps_path_pm_join_closed(c, sf); /* (a zombie until the loop frees it) */
+			mps_conn_pm()->join_closed(c, sf); /* (a zombie until the loop frees it) */
 			return;
 		}
 		if (!mps_conn_rcv_fin(c) || !mps_conn_fin_acked(c)) {

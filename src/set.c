@@ -159,7 +159,7 @@ int mps_set_interface(const char *ifname, int on)
 			continue;
 		if (on) {
 			if (c->role == MPS_CLIENT)
-				mps_path_pm_fill(c);
+				mps_conn_pm()->fill(c);
 		} else
 			for (i = c->nsf - 1; i >= 0 && !mps_conn_closed(c); i--) {
 				struct mps_subflow *sf = c->sf[i];

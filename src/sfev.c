@@ -16,6 +16,7 @@
 
 #include "conn_int.h"
 #include "mptcpshim/log.h"
+#include "mptcpshim/netmon.h"
 
 
 static void sf_ev_connected(struct mps_conn *c, struct mps_subflow *sf)
@@ -109,4 +110,23 @@ const struct mps_conn_hooks mps_conn_engine_hooks = {
 	.atfork_child = mps_resil_atfork_child,
 	.app_hup = mps_dss_rx_app_hup,
 	.update_read = mps_conn_app_update_read,
+};
+
+/* The path manager's entries for the modules below it (struct
+ * mps_pm_ops), registered with the subflow events. */
+static const struct mps_netmon_ops g_path_events = {
+	.addr_event = mps_conn_on_addr_event,
+	.link_event = mps_conn_on_link_event,
+};
+
+const struct mps_pm_ops mps_conn_pm_ops = {
+	.fill = mps_path_pm_fill,
+	.join_closed = mps_path_pm_join_closed,
+	.gate_bytes = pm_gate_bytes,
+	.add_addr = mps_path_pm_on_add_addr,
+	.remove_addr = mps_path_pm_on_remove_addr,
+	.server_advertise = mps_path_server_advertise,
+	.ifindex_of = mps_path_ifindex_of,
+	.cfg = steer_cfg,
+	.path_events = &g_path_events,
 };

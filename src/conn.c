@@ -61,6 +61,8 @@ static const struct mps_conn_hooks *g_hooks;
 
 void mps_conn_set_hooks(const struct mps_conn_hooks *h) { g_hooks = h; }
 
+const struct mps_conn_hooks *mps_conn_hooks(void) { return g_hooks; }
+
 /* The path manager, for the modules below it (struct mps_pm_ops). */
 static const struct mps_pm_ops *g_pm;
 

@@ -314,15 +314,23 @@ extern const struct mps_sf_ops mps_conn_sf_ops;
 /* What the modules above hear of a connection's life, without conn.c
  * naming them: freeing (c is about to be freed), atfork_child (the
  * parent's connections are forgotten), app_hup (every app descriptor is
- * gone), update_read (exit drain: read the app's last bytes).  One set,
- * registered by conn_begin (sfev.c's mps_conn_engine_hooks). */
+ * gone), update_read (exit drain: read the app's last bytes), pushed
+ * (dss_tx: data is outstanding, resilience.c's stale detector arms),
+ * gw_verdict and gw_reply (gwconn.c: a gateway connection's negotiation
+ * outcome, a GWREPLY received; 0, or -1 when c is gone).  One set,
+ * registered by conn_begin (sfev.c's mps_conn_engine_hooks); the modules
+ * below read it with mps_conn_hooks(). */
 struct mps_conn_hooks {
 	void (*freeing)(struct mps_conn *c);
 	void (*atfork_child)(void);
 	void (*app_hup)(struct mps_conn *c);
 	void (*update_read)(struct mps_conn *c);
+	void (*pushed)(struct mps_conn *c);
+	void (*gw_verdict)(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v);
+	int (*gw_reply)(struct mps_conn *c, const uint8_t *msg, size_t len);
 };
 void mps_conn_set_hooks(const struct mps_conn_hooks *h);
+const struct mps_conn_hooks *mps_conn_hooks(void);
 extern const struct mps_conn_hooks mps_conn_engine_hooks;
 
 /* dss_tx.c: the DSS send side. */
@@ -507,6 +515,8 @@ struct mps_pm_ops {
 	unsigned (*ifindex_of)(const struct sockaddr_storage *ss);
 	const struct mps_config *(*cfg)(const struct mps_conn *c, struct mps_config *tmp); /* steer_cfg */
 	const struct mps_netmon_ops *path_events; /* path.c's, for mps_netmon_start */
+	/* pm_addr.c's mps_path_server_addr_event, for path.c's address events */
+	void (*server_addr_event)(struct mps_conn *c, int family, const uint8_t *addr, int added);
 };
 void mps_conn_set_pm(const struct mps_pm_ops *pm);
 const struct mps_pm_ops *mps_conn_pm(void);

@@ -280,7 +280,7 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 		case MPS_F_GWREPLY:
 			if (batch_flush(c, &b))
 				return;
-			if (mps_gwconn_client_reply(c, f.u.gw.msg, f.u.gw.len))
+			if (mps_conn_hooks()->gw_reply(c, f.u.gw.msg, f.u.gw.len))
 				return; /* c is gone */
 			break;
 		case MPS_F_CLOSE:

@@ -327,7 +327,7 @@ void mps_conn_push(struct mps_conn *c)
 			frame_fin(c, sf);
 	}
 	if (c->nsf > 1 && (mps_dsn_lt(c->snd_una, c->snd_max) || (mps_conn_fin_sent(c) && !mps_conn_fin_acked(c))))
-		mps_resil_stale_arm(c); /* a lone DATA_FIN can be stuck on a dead path too */
+		mps_conn_hooks()->pushed(c); /* a lone DATA_FIN can be stuck on a dead path too */
 	/* Control frames (HELLO_ACK, ADD_ADDR, ACKs, JOIN_OK) and the FIN
 	 * wait in the queues too: write whatever is queued. */
 	for (i = 0; i < c->nsf && !mps_conn_closed(c); i++) {

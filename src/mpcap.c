@@ -166,7 +166,7 @@ void mps_conn_apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps
 	if (v != MPS_NV_WAIT)
 		ev_timer_stop(c->loop, &c->hello_timer);
 	if (c->gw && v != MPS_NV_WAIT) {
-		mps_gwconn_verdict(c, sf, v);
+		mps_conn_hooks()->gw_verdict(c, sf, v);
 		return;
 	}
 	switch (v) {

@@ -591,7 +591,7 @@ void mps_conn_on_addr_event(int family, const uint8_t *addr, unsigned ifindex, i
 		if (mps_conn_closed(c))
 			continue;
 		if (c->role == MPS_SERVER)
-			mps_path_server_addr_event(c, family, addr, added);
+			mps_conn_pm()->server_addr_event(c, family, addr, added);
 		else if (added && c->pm_gate != 1) /* waiting: its timer fills */
 			mps_path_pm_fill(c);
 		if (!mps_conn_closed(c))

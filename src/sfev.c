@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "conn_int.h"
+#include "path_int.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/netmon.h"
 
@@ -110,6 +111,9 @@ const struct mps_conn_hooks mps_conn_engine_hooks = {
 	.atfork_child = mps_resil_atfork_child,
 	.app_hup = mps_dss_rx_app_hup,
 	.update_read = mps_conn_app_update_read,
+	.pushed = mps_resil_stale_arm,
+	.gw_verdict = mps_gwconn_verdict,
+	.gw_reply = mps_gwconn_client_reply,
 };
 
 /* The path manager's entries for the modules below it (struct
@@ -129,4 +133,5 @@ const struct mps_pm_ops mps_conn_pm_ops = {
 	.ifindex_of = mps_path_ifindex_of,
 	.cfg = steer_cfg,
 	.path_events = &g_path_events,
+	.server_addr_event = mps_path_server_addr_event,
 };

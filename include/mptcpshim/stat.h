@@ -45,6 +45,9 @@ void mps_stat_path(unsigned ifindex, int up);
 void mps_stat_event(struct mps_conn *c, struct mps_subflow *sf, const char *type,
                     const char *extra);
 
+/* The events go to publish while monitors() says someone listens (ctl.c,
+ * which registers them when it starts: stat.c never calls up into it). */
+void mps_stat_set_sink(int (*monitors)(void), void (*publish)(const char *line, size_t len));
 /* The replies of `status` and `counters`, as records (ctlproto.h). */
 /* A gateway's reply (enum mps_gwreq_result) went out: counted as refused by
  * its policy or as a destination not reached. */

@@ -539,5 +539,14 @@ void mps_join_on_read(struct ev_loop *loop, struct mps_subflow *sf);
 void mps_join_drop(struct ev_loop *loop, struct mps_subflow *sf, const char *why);
 /* A verified join is handed to attach (the engine registers it first). */
 void mps_join_set_attach(void (*attach)(struct mps_conn *c, struct mps_subflow *sf));
+/* The handover's part in the joins (handover_join.c's mps_handover_defer_join,
+ * mps_handover_join_gone, mps_handover_handed: see handover.h), registered
+ * by engine.c's mps_engine_wire; none until then. */
+struct mps_join_handover {
+	int (*defer)(struct ev_loop *loop, struct mps_subflow *sf, uint32_t token);
+	void (*gone)(struct mps_subflow *sf);
+	int (*handed)(uint32_t token, char *why, size_t len);
+};
+void mps_join_set_handover(const struct mps_join_handover *ho);
 
 #endif

@@ -4,14 +4,16 @@
  * "Layers"); where a lower one must reach a higher one, it calls through a
  * table the higher side registers.  loop.c's process-level hooks (the
  * control socket, the exit drain, the counters at exit) are registered
- * here, by mps_engine_wire: from the library's constructor and before the
- * shim thread starts (interpose/), so that a hook that runs before our
- * constructor gets them too.  The connection's tables (subflow events,
+ * here, by mps_engine_wire, with join.c's handover part (the deferral of
+ * joins for a connection offered to a forked child): from the library's
+ * constructor and before the shim thread starts (interpose/), so that a
+ * hook that runs before our constructor gets them too.  The connection's tables (subflow events,
  * conn hooks, the path manager) are registered by conn_begin (connect.c),
  * before the first connection: the simulated network (tests/sim) starts
  * connections without the library's constructor. */
 #include "config.h"
 
+#include "conn_int.h"
 #include "mptcpshim/conn.h"
 #include "mptcpshim/ctl.h"
 #include "mptcpshim/engine.h"
@@ -31,4 +33,14 @@ static const struct mps_loop_hooks g_loop_hooks = {
 	.atfork_child = mps_stat_atfork_child,
 };
 
-void mps_engine_wire(void) { mps_loop_set_hooks(&g_loop_hooks); }
+static const struct mps_join_handover g_join_handover = {
+	.defer = mps_handover_defer_join,
+	.gone = mps_handover_join_gone,
+	.handed = mps_handover_handed,
+};
+
+void mps_engine_wire(void)
+{
+	mps_loop_set_hooks(&g_loop_hooks);
+	mps_join_set_handover(&g_join_handover);
+}

@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "conn_int.h"
-#include "mptcpshim/ctl.h"
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/gwreq.h"
 #include "mptcpshim/log.h"

@@ -24,7 +24,7 @@
 #include "mptcpshim/ranges.h"
 #include "mptcpshim/sched.h"
 #include "mptcpshim/sendbuf.h"
-#include "mptcpshim/stat.h"
+#include "mptcpshim/mib.h" /* struct mps_conn_stat */
 
 #define RBUF_SIZE (256u * 1024u)    /* per-subflow receive buffer */
 #define MAX_SEGS 32                 /* frames queued per subflow */

@@ -22,6 +22,7 @@
 #include "mptcpshim/real.h"
 #include "mptcpshim/util.h"
 #include "mptcpshim/set.h"
+#include "mptcpshim/stat.h"
 
 #define FIRST_FLIGHT_UNKNOWN 0u     /* app bytes sent before a first HELLO_ACK */
 

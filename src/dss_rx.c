@@ -24,6 +24,7 @@
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/real.h"
+#include "mptcpshim/stat.h"
 
 #define FIN_WAIT_TIMEOUT 60.0       /* app closed: wait this long for the peer's FIN */
 

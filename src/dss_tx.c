@@ -21,6 +21,7 @@
 #include "mptcpshim/util.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/real.h"
+#include "mptcpshim/stat.h"
 
 #define UNSENT_MAX (1024u * 1024u)  /* app bytes read but not yet framed */
 #define READ_BUDGET 8               /* reads per wakeup before yielding */

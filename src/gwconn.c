@@ -25,6 +25,7 @@
 #include "mptcpshim/loop.h"
 #include "mptcpshim/real.h"
 #include "mptcpshim/util.h"
+#include "mptcpshim/stat.h"
 
 #define GW_ATTEMPT_TIMEOUT 5.0      /* client: a gateway's TCP handshake and HELLO_ACK */
 #define GW_REPLY_TIMEOUT 90.0       /* client: then its GWREPLY (it bounds its own connect) */

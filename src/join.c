@@ -32,6 +32,7 @@
 #include "mptcpshim/real.h"
 #include "mptcpshim/token.h"
 #include "mptcpshim/util.h"
+#include "mptcpshim/stat.h"
 
 /* Joins for a connection offered or handed to a forked child (handover
  * code, registered by the engine with mps_join_set_handover): join.c never

@@ -23,6 +23,7 @@
 #include "mptcpshim/real.h"
 #include "mptcpshim/token.h"
 #include "mptcpshim/util.h"
+#include "mptcpshim/stat.h"
 
 /* ------------------------------------------------------------- negotiation */
 

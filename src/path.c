@@ -29,6 +29,7 @@
 #include "mptcpshim/real.h"
 #include "mptcpshim/set.h"
 #include "mptcpshim/util.h"
+#include "mptcpshim/stat.h"
 
 /* ------------------------------------------------------------- addresses */
 

@@ -23,6 +23,7 @@
 #include "mptcpshim/log.h"
 #include "mptcpshim/real.h"
 #include "mptcpshim/util.h"
+#include "mptcpshim/stat.h"
 
 /* ------------------------------------------------------------- reinjection */
 

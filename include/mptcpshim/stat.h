@@ -14,16 +14,6 @@
 struct mps_conn;
 struct mps_subflow;
 
-/* Per connection, embedded in struct mps_conn. */
-struct mps_conn_stat {
-	struct mps_mib mib;
-	uint32_t id;     /* this process's connection number, from 1 */
-	double born;     /* ev_now when the engine took it */
-	double fo_since; /* a subflow with data in flight was lost: the last
-	                      data-level progress before (0: none pending) */
-	char fb_why[48]; /* fallback reason, empty while multipath */
-};
-
 /* The process's counters. */
 struct mps_mib *mps_stat_proc(void);
 

@@ -41,6 +41,8 @@
 
 #include "conn_api.h"
 #include "conn_int.h"
+#include "ccglue_int.h"
+#include "subflow_int.h"
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/loop.h"

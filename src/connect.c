@@ -14,6 +14,17 @@
 #include <unistd.h>
 
 #include "conn_int.h"
+#include "dss_ack_int.h"
+#include "dss_rx_int.h"
+#include "dss_tx_int.h"
+#include "gwconn_int.h"
+#include "join_int.h"
+#include "mpcap_int.h"
+#include "path_int.h"
+#include "resilience_int.h"
+#include "sfev_int.h"
+#include "steer_int.h"
+#include "subflow_int.h"
 #include "mptcpshim/kmptcp.h"
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/log.h"

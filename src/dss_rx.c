@@ -20,6 +20,9 @@
 
 #include "conn_api.h"
 #include "conn_int.h"
+#include "dss_ack_int.h"
+#include "dss_rx_int.h"
+#include "dss_tx_int.h"
 #include "mptcpshim/util.h"
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/log.h"

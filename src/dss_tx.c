@@ -18,6 +18,10 @@
 
 #include "conn_api.h"
 #include "conn_int.h"
+#include "ccglue_int.h"
+#include "dss_ack_int.h"
+#include "dss_tx_int.h"
+#include "subflow_int.h"
 #include "mptcpshim/util.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/real.h"

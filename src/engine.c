@@ -13,7 +13,8 @@
  * connections without the library's constructor. */
 #include "config.h"
 
-#include "conn_int.h"
+#include "engine_types.h"
+#include "join_int.h"
 #include "mptcpshim/conn.h"
 #include "mptcpshim/ctl.h"
 #include "mptcpshim/engine.h"
@@ -22,21 +23,21 @@
 #include "mptcpshim/stat.h"
 
 static const struct mps_loop_hooks g_loop_hooks = {
-	.thread_start = mps_ctl_start,
-	.thread_exit = mps_ctl_exit,
-	.all_drained = mps_conn_all_drained,
-	.all_finished = mps_conn_all_finished,
-	.exit_drain = mps_conn_exit_drain,
-	.keeper_begin = mps_conn_keeper_begin,
-	.handover_exit = mps_handover_exit,
-	.write_exit = mps_stat_write_exit,
-	.atfork_child = mps_stat_atfork_child,
+        .thread_start = mps_ctl_start,
+        .thread_exit = mps_ctl_exit,
+        .all_drained = mps_conn_all_drained,
+        .all_finished = mps_conn_all_finished,
+        .exit_drain = mps_conn_exit_drain,
+        .keeper_begin = mps_conn_keeper_begin,
+        .handover_exit = mps_handover_exit,
+        .write_exit = mps_stat_write_exit,
+        .atfork_child = mps_stat_atfork_child,
 };
 
 static const struct mps_join_handover g_join_handover = {
-	.defer = mps_handover_defer_join,
-	.gone = mps_handover_join_gone,
-	.handed = mps_handover_handed,
+        .defer = mps_handover_defer_join,
+        .gone = mps_handover_join_gone,
+        .handed = mps_handover_handed,
 };
 
 void mps_engine_wire(void)

@@ -20,6 +20,11 @@
 #include <sys/socket.h>
 
 #include "conn_int.h"
+#include "dss_rx_int.h"
+#include "dss_tx_int.h"
+#include "gwconn_int.h"
+#include "mpcap_int.h"
+#include "subflow_int.h"
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/loop.h"

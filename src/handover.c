@@ -22,6 +22,9 @@
 #include <unistd.h>
 
 #include "conn_int.h"
+#include "ccglue_int.h"
+#include "path_int.h"
+#include "resilience_int.h"
 #include "handover_int.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/handover.h"

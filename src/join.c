@@ -24,7 +24,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "conn_int.h"
+#include "engine_types.h"
+#include "join_int.h"
+#include "subflow_int.h"
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/joinguard.h"

@@ -13,6 +13,10 @@
 #include <time.h>
 
 #include "conn_int.h"
+#include "dss_rx_int.h"
+#include "dss_tx_int.h"
+#include "mpcap_int.h"
+#include "subflow_int.h"
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/kmptcp.h"

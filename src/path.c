@@ -22,6 +22,9 @@
 
 #include "conn_api.h"
 #include "conn_int.h"
+#include "join_int.h"
+#include "steer_int.h"
+#include "subflow_int.h"
 #include "path_int.h"
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/log.h"

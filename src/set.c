@@ -10,6 +10,7 @@
 
 #include "conn_api.h"
 #include "conn_int.h"
+#include "subflow_int.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/frame.h"
 #include "mptcpshim/log.h"

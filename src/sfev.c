@@ -15,10 +15,18 @@
 #include <sys/socket.h>
 
 #include "conn_int.h"
+#include "dss_rx_int.h"
+#include "dss_tx_int.h"
+#include "gwconn_int.h"
+#include "join_int.h"
+#include "mpcap_int.h"
+#include "resilience_int.h"
+#include "sfev_int.h"
+#include "steer_int.h"
+#include "subflow_int.h"
 #include "path_int.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/netmon.h"
-
 
 static void sf_ev_connected(struct mps_conn *c, struct mps_subflow *sf)
 {
@@ -84,54 +92,54 @@ static void sf_ev_written(struct mps_conn *c, struct mps_subflow *sf)
 	 * (mps_conn_release_acked); once written, free what the peer has ACKed. */
 	if (c->tx_mode == TX_MP && mps_dsn_lt(c->sb.una, c->snd_una))
 		mps_conn_release_acked(c);
-	if (c->tx_mode == TX_PLAIN && mps_conn_fin_sent(c) && !sf->wr_shut && sf->fd >= 0 && sf->nseg == 0 &&
-	    c->snd_nxt == c->sb.end) {
+	if (c->tx_mode == TX_PLAIN && mps_conn_fin_sent(c) && !sf->wr_shut && sf->fd >= 0 &&
+	    sf->nseg == 0 && c->snd_nxt == c->sb.end) {
 		shutdown(sf->fd, SHUT_WR);
 		sf->wr_shut = 1;
 	}
 }
 
 const struct mps_sf_ops mps_conn_sf_ops = {
-	.connected = sf_ev_connected,
-	.writable = sf_ev_writable,
-	.readable = sf_ev_readable,
-	.rx = mps_conn_rx_process,
-	.eof = sf_ev_eof,
-	.plain_written = sf_ev_plain_written,
-	.written = sf_ev_written,
-	.join_read = mps_join_on_read,
-	.join_timeout = mps_path_sf_on_jtimer,
-	.freed = mps_conn_reaper_arm,
+        .connected = sf_ev_connected,
+        .writable = sf_ev_writable,
+        .readable = sf_ev_readable,
+        .rx = mps_conn_rx_process,
+        .eof = sf_ev_eof,
+        .plain_written = sf_ev_plain_written,
+        .written = sf_ev_written,
+        .join_read = mps_join_on_read,
+        .join_timeout = mps_path_sf_on_jtimer,
+        .freed = mps_conn_reaper_arm,
 };
 
 /* What the engine hears of a connection's life from conn.c (struct
  * mps_conn_hooks), registered with the subflow events. */
 const struct mps_conn_hooks mps_conn_engine_hooks = {
-	.freeing = mps_resil_stale_leave,
-	.atfork_child = mps_resil_atfork_child,
-	.app_hup = mps_dss_rx_app_hup,
-	.update_read = mps_conn_app_update_read,
-	.pushed = mps_resil_stale_arm,
-	.gw_verdict = mps_gwconn_verdict,
-	.gw_reply = mps_gwconn_client_reply,
+        .freeing = mps_resil_stale_leave,
+        .atfork_child = mps_resil_atfork_child,
+        .app_hup = mps_dss_rx_app_hup,
+        .update_read = mps_conn_app_update_read,
+        .pushed = mps_resil_stale_arm,
+        .gw_verdict = mps_gwconn_verdict,
+        .gw_reply = mps_gwconn_client_reply,
 };
 
 /* The path manager's entries for the modules below it (struct
  * mps_pm_ops), registered with the subflow events. */
 static const struct mps_netmon_ops g_path_events = {
-	.addr_event = mps_conn_on_addr_event,
-	.link_event = mps_conn_on_link_event,
+        .addr_event = mps_conn_on_addr_event,
+        .link_event = mps_conn_on_link_event,
 };
 
 const struct mps_pm_ops mps_conn_pm_ops = {
-	.fill = mps_path_pm_fill,
-	.join_closed = mps_path_pm_join_closed,
-	.gate_bytes = pm_gate_bytes,
-	.add_addr = mps_path_pm_on_add_addr,
-	.remove_addr = mps_path_pm_on_remove_addr,
-	.server_advertise = mps_path_server_advertise,
-	.ifindex_of = mps_path_ifindex_of,
-	.cfg = steer_cfg,
-	.path_events = &g_path_events,
-	.server_addr_event = mps_path_server_addr_event,
+        .fill = mps_path_pm_fill,
+        .join_closed = mps_path_pm_join_closed,
+        .gate_bytes = pm_gate_bytes,
+        .add_addr = mps_path_pm_on_add_addr,
+        .remove_addr = mps_path_pm_on_remove_addr,
+        .server_advertise = mps_path_server_advertise,
+        .ifindex_of = mps_path_ifindex_of,
+        .cfg = steer_cfg,
+        .path_events = &g_path_events,
+        .server_addr_event = mps_path_server_addr_event,
 };

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "conn_int.h"
+#include "subflow_int.h"
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/gwreq.h"
 #include "mptcpshim/log.h"

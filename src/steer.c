@@ -16,6 +16,8 @@
 
 #include "conn_api.h"
 #include "conn_int.h"
+#include "steer_int.h"
+#include "subflow_int.h"
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/frame.h"

@@ -41,7 +41,8 @@ int mps_conn_hup_watch(struct mps_conn *c);
  * gone), update_read (exit drain: read the app's last bytes), pushed
  * (dss_tx: data is outstanding, resilience.c's stale detector arms),
  * gw_verdict and gw_reply (gwconn.c: a gateway connection's negotiation
- * outcome, a GWREPLY received; 0, or -1 when c is gone).  One set,
+ * outcome, a GWREPLY received; 0, or -1 when c is gone; gw_dest_failed:
+ * a spliced destination's socket failed).  One set,
  * registered by conn_begin (sfev.c's mps_conn_engine_hooks); the modules
  * below read it with mps_conn_hooks(). */
 struct mps_conn_hooks {
@@ -52,6 +53,7 @@ struct mps_conn_hooks {
 	void (*pushed)(struct mps_conn *c);
 	void (*gw_verdict)(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v);
 	int (*gw_reply)(struct mps_conn *c, const uint8_t *msg, size_t len);
+	void (*gw_dest_failed)(struct mps_conn *c, int err); /* spliced: destination failed */
 };
 void mps_conn_set_hooks(const struct mps_conn_hooks *h);
 const struct mps_conn_hooks *mps_conn_hooks(void);

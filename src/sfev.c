@@ -122,6 +122,7 @@ const struct mps_conn_hooks mps_conn_engine_hooks = {
         .pushed = mps_resil_stale_arm,
         .gw_verdict = mps_gwconn_verdict,
         .gw_reply = mps_gwconn_client_reply,
+        .gw_dest_failed = mps_gwconn_dest_failed,
 };
 
 /* The path manager's entries for the modules below it (struct

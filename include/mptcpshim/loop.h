@@ -84,6 +84,7 @@ struct mps_loop_hooks {
 	void (*exit_drain)(struct ev_loop *loop);
 	void (*keeper_begin)(struct ev_loop *loop, double timeout);
 	void (*handover_exit)(struct ev_loop *loop);
+	void (*gw_exit)(void); /* conn.c: reset the connections a gateway spliced */
 	void (*write_exit)(int pid, const char *comm);
 	void (*atfork_child)(void);
 };

@@ -7,9 +7,11 @@
  * before anything is sent back, and only then does accept()'s connection
  * hand the daemon its request (getsockopt MPS_SO_GW_REQUEST).  The daemon
  * judges the destination (gwpolicy.c), connects to it plainly (the
- * library keeps a gateway's own connects plain), reports the result
- * (setsockopt MPS_SO_GW_REPLY: GWREPLY) and relays both ways (relay.c,
- * shared with mptcpshim-proxy).  A thread per connection, as the proxy. */
+ * library keeps a gateway's own connects plain) and hands the connected
+ * socket to the library (setsockopt MPS_SO_GW_SPLICE: GWREPLY, then the
+ * library's thread serves it), or reports the failure (MPS_SO_GW_REPLY).
+ * A thread per connection until then; --relay keeps it for a relay
+ * (relay.c, shared with mptcpshim-proxy) as before. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -30,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -59,7 +62,8 @@ static struct {
 	int max_pending_per_source; /* 0: no limit */
 	int auth_timeout_ms;
 	int rate_per_client; /* new connections per second per key; 0: no limit */
-} g_opt = {0, 4096, 256, 30000, 64, 10000, 100};
+	int relay;           /* --relay: a relay thread per connection, not the splice */
+} g_opt = {0, 4096, 256, 30000, 64, 10000, 100, 0};
 
 static struct mps_gwpolicy g_policy;
 /* pending connections per source, new connections per client key */
@@ -233,7 +237,41 @@ struct gconn {
 	char name[64];
 	uint8_t src[16]; /* its source for the per-source limit */
 	int pending;     /* counted as pending there */
+	char client[MPS_GWAUTH_NAME_MAX + 1]; /* spliced: the key it counts against */
 };
+
+/* Spliced connections (MPS_SO_GW_SPLICE) are served by the library's
+ * thread; the daemon's end of each reports EPOLLHUP once it ended, and
+ * only then does it stop counting (--max-conns, --max-per-client).  One
+ * thread watches them all, where the relay needed one per connection. */
+static int g_reap_ep = -1;
+
+static void *reaper_main(void *arg)
+{
+	struct epoll_event ev[64];
+
+	(void)arg;
+	for (;;) {
+		int n = epoll_wait(g_reap_ep, ev, 64, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			glog("epoll_wait: %s: ended connections are no longer counted out",
+			     strerror(errno));
+			return NULL;
+		}
+		for (int i = 0; i < n; i++) {
+			struct gconn *gc = ev[i].data.ptr;
+
+			epoll_ctl(g_reap_ep, EPOLL_CTL_DEL, gc->fd, NULL);
+			close(gc->fd);
+			client_drop(gc->client);
+			free(gc);
+			atomic_fetch_sub(&g_active, 1);
+		}
+	}
+}
 
 /* The connection authenticated, or was refused: it no longer counts
  * against its source. */
@@ -303,6 +341,29 @@ static void *conn_main(void *arg)
 	counted = 1;
 	t0 = mps_px_now_ms();
 	u = open_dest(&info.dest, &result, &err, &why);
+	if (u >= 0 && !g_opt.relay) {
+		/* The library takes the destination's socket as the
+		 * connection's end and serves it on its own thread: no relay
+		 * thread, no copy through the pair (gateway.h). */
+		struct epoll_event ev = {.events = EPOLLRDHUP, .data.ptr = gc};
+
+		if (setsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_SPLICE, &u, sizeof(u)) != 0) {
+			glog("%s -> %s: cannot reply: %s", who, dest, strerror(errno));
+			mps_abort_fd(u);
+			close(gc->fd);
+			goto done;
+		}
+		if (g_opt.verbose)
+			glog("%s -> %s: connected in %lld ms", who, dest, mps_px_now_ms() - t0);
+		close(u);
+		snprintf(gc->client, sizeof(gc->client), "%s", info.client);
+		if (epoll_ctl(g_reap_ep, EPOLL_CTL_ADD, gc->fd, &ev) == 0)
+			return NULL; /* counted until reaper_main sees it end */
+		glog("%s -> %s: epoll_ctl: %s: not counted against the limits", who, dest,
+		     strerror(errno));
+		close(gc->fd);
+		goto done;
+	}
 	if (setsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_REPLY, &result, 1) != 0) {
 		glog("%s -> %s: cannot reply: %s", who, dest, strerror(errno));
 		if (u >= 0)
@@ -383,7 +444,7 @@ static void usage(FILE *f)
 	        "                         [--deny RULE]... [--max-conns N] [--max-per-client N]\n"
 	        "                         [--max-pending-per-source N] [--auth-timeout SECS]\n"
 	        "                         [--rate-per-client N] [--connect-timeout SECS]\n"
-	        "                         [--verbose] [--check]\n"
+	        "                         [--relay] [--verbose] [--check]\n"
 	        "       mptcpshim-gateway --gen-key NAME\n"
 	        "Serves mptcpshim clients (MPTCPSHIM_GATEWAY) multipath, and connects them to\n"
 	        "plain TCP servers.\n\n"
@@ -405,6 +466,8 @@ static void usage(FILE *f)
 	        "  --rate-per-client N      new connections per second per client key, in\n"
 	        "                           bursts of up to 2N (default 100; 0: no limit)\n"
 	        "  --connect-timeout SECS   give up a destination after SECS (default 30)\n"
+	        "  --relay                  relay each connection on a thread of its own\n"
+	        "                           (the way before MPS_SO_GW_SPLICE; to compare)\n"
 	        "  --gen-key NAME           print a new key line 'NAME <64 hex digits>'\n"
 	        "  -v, --verbose            log every connection\n"
 	        "  --check                  check the options and the key file, then exit\n"
@@ -555,6 +618,8 @@ int main(int argc, char **argv)
 			        1000 * parse_int("--connect-timeout", VAL(), 1, 3600);
 		} else if (OPT("--gen-key")) {
 			gen = VAL();
+		} else if (OPT("--relay") && !v) {
+			g_opt.relay = 1;
 		} else if (OPT("--check") && !v) {
 			check = 1;
 		} else if ((OPT("-v") || OPT("--verbose")) && !v) {
@@ -685,6 +750,16 @@ int main(int argc, char **argv)
 	     g_opt.max_pending_per_source, g_opt.auth_timeout_ms / 1000);
 	mps_gwauth_free(&ks);
 
+	if (!g_opt.relay) {
+		pthread_t th;
+
+		g_reap_ep = epoll_create1(EPOLL_CLOEXEC);
+		if (g_reap_ep < 0 || pthread_create(&th, NULL, reaper_main, NULL)) {
+			glog("cannot start the connection reaper: %s", strerror(errno));
+			return 1;
+		}
+		pthread_detach(th);
+	}
 	{
 		struct mps_accept_loop al = {.lfd = lfd,
 		                             .stopfd = g_sigpipe[0],

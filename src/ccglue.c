@@ -15,7 +15,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "conn_int.h"
+#include "engine_types.h"
+#include "ccglue_int.h"
 #include "mptcpshim/cc.h"
 #include "mptcpshim/config.h"
 #include "mptcpshim/log.h"

@@ -41,6 +41,8 @@
 
 #include "conn_api.h"
 #include "conn_int.h"
+#include "ccglue_int.h"
+#include "subflow_int.h"
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/loop.h"
@@ -54,7 +56,36 @@ static ev_prepare g_reaper;
 
 static void conn_finish(struct mps_conn *c);
 
+/* What the modules above hear of a connection's life (sfev.c's
+ * mps_conn_engine_hooks), registered by conn_begin before the first
+ * connection: conn.c calls nothing above it. */
+static const struct mps_conn_hooks *g_hooks;
+
+void mps_conn_set_hooks(const struct mps_conn_hooks *h) { g_hooks = h; }
+
+const struct mps_conn_hooks *mps_conn_hooks(void) { return g_hooks; }
+
+/* The path manager, for the modules below it (struct mps_pm_ops). */
+static const struct mps_pm_ops *g_pm;
+
+void mps_conn_set_pm(const struct mps_pm_ops *pm) { g_pm = pm; }
+
+const struct mps_pm_ops *mps_conn_pm(void) { return g_pm; }
+
 /* ---------------------------------------------------------------- helpers */
+
+/* Read back the filler bytes the app's end holds, but keep_unread. */
+void mps_conn_drain_filler(struct mps_conn *c, size_t keep_unread)
+{
+	while (c->filler > keep_unread) {
+		uint8_t junk[16384];
+		ssize_t r = mps_real.read(c->app_fd, junk, MPS_MIN(sizeof(junk), c->filler - keep_unread));
+
+		if (r <= 0)
+			break;
+		c->filler -= (size_t)r;
+	}
+}
 
 void mps_grow_pair_buffer(int fd)
 {
@@ -120,19 +151,10 @@ static void reap(struct ev_loop *loop, ev_prepare *w, int revents)
 		trim_soon(loop);
 }
 
-/* ------------------------------------------------------------- conn_api.h
- * The narrow interface of the modules above the data path. */
-
-void mps_conn_kick(struct mps_conn *c) { mps_conn_push(c); }
-
-void mps_conn_sf_input(struct mps_conn *c, struct mps_subflow *sf) { mps_conn_rx_process(c, sf); }
-
-void mps_conn_path_back(struct mps_conn *c) { mps_resil_outage_end(c); }
-
-void mps_conn_path_gone(struct mps_conn *c, struct mps_subflow *sf, const char *why)
-{
-	mps_resil_drop_sf(c, sf, why);
-}
+/* ------------------------------------------------------------- the walk
+ * conn_api.h's other entries live with their owners: mps_conn_kick in
+ * dss_tx.c, mps_conn_sf_input in dss_rx.c, mps_conn_path_back and
+ * mps_conn_path_gone in resilience.c. */
 
 struct mps_conn *mps_conn_first(void) { return g_conns; }
 
@@ -166,7 +188,7 @@ static void hup_on_ready(struct ev_loop *loop, ev_io *w, int revents)
 
 		mps_real.epoll_ctl(g_hup_ep, EPOLL_CTL_DEL, c->app_fd, NULL);
 		c->hup_registered = 0;
-		mps_dss_rx_app_hup(c);
+		g_hooks->app_hup(c); /* registered with c */
 	}
 }
 
@@ -204,6 +226,28 @@ int mps_conn_hup_set(struct mps_conn *c, int on)
 
 /* ------------------------------------------------------------- lifecycle */
 
+/* The connection is up for the app (TCP's connect completed; through a
+ * gateway, its GWREPLY said so). */
+void mps_conn_app_connected(struct mps_conn *c)
+{
+	if (c->gw && c->nsf) {
+		/* getsockname: the address the gateway sees */
+		socklen_t len = sizeof(c->sock->local);
+
+		pthread_mutex_lock(&c->sock->lock);
+		if (mps_real.getsockname(c->sf[0]->fd, (struct sockaddr *)&c->sock->local, &len) == 0)
+			c->sock->local_len = len;
+		pthread_mutex_unlock(&c->sock->lock);
+	}
+	atomic_store(&c->sock->state, MPS_SS_CONNECTED);
+	mps_conn_drain_filler(c, 0);
+	if (c->app_dup >= 0) {
+		mps_grow_pair_buffer(c->app_dup);
+		mps_ifd_close(c->app_dup);
+		c->app_dup = -1;
+	}
+}
+
 static void conn_free(struct mps_conn *c)
 {
 	mps_dbg("conn %s: freed (%d subflow(s), %d parked)", c->peer_str, c->nsf, c->nparked);
@@ -227,7 +271,8 @@ static void conn_free(struct mps_conn *c)
 	ev_timer_stop(c->loop, &c->park_timer);
 	mps_sf_unpark_all(c);
 	ev_timer_stop(c->loop, &c->watchdog);
-	mps_resil_stale_leave(c);
+	if (g_hooks && g_hooks->freeing)
+		g_hooks->freeing(c);
 	cc_free(c);
 	ev_timer_stop(c->loop, &c->gw_timer);
 	if (c->gw && c->role == MPS_SERVER && atomic_load(&c->sock->gw_ready) == 0) {
@@ -434,94 +479,6 @@ void mps_conn_check_done(struct mps_conn *c)
 	conn_finish(c);
 }
 
-/* ------------------------------------------------------------- subflow events
- * What subflow.c reports (struct mps_sf_ops), and what the connection does
- * about it: the decisions that used to sit in subflow.c's watchers. */
-
-static void sf_ev_connected(struct mps_conn *c, struct mps_subflow *sf)
-{
-	mps_path_client_join_connected(c, sf);
-}
-
-static void sf_ev_writable(struct mps_conn *c, struct mps_subflow *sf)
-{
-	(void)sf;
-	mps_conn_push(c);
-	if (mps_conn_closed(c))
-		return;
-	mps_conn_app_update_read(c);
-	mps_conn_check_done(c);
-}
-
-static void sf_ev_readable(struct mps_conn *c, struct mps_subflow *sf)
-{
-	c->ack_sf = sf;
-	if (c->rx_mode == RX_NEGO)
-		mps_conn_apply_verdict(c, sf, mps_nego_input(&c->nego, sf->rbuf, sf->rlen));
-	else if (sf->state == SF_JOIN_SENT)
-		mps_path_client_join_ack(c, sf);
-	else
-		mps_conn_rx_process(c, sf);
-}
-
-static void sf_ev_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
-{
-	if (c->rx_mode == RX_NEGO) {
-		ev_io_stop(c->loop, &sf->rio);
-		mps_conn_apply_verdict(c, sf, mps_nego_eof(&c->nego));
-		if (!mps_conn_closed(c) && c->rx_mode == RX_PLAIN && c->role == MPS_SERVER) {
-			mps_conn_rcv_fin_reached(c);
-			mps_conn_check_done(c);
-		}
-		return;
-	}
-	if (c->rx_mode == RX_PLAIN) {
-		ev_io_stop(c->loop, &sf->rio);
-		if (err) {
-			mps_info("conn %s: plain TCP connection failed: %s", c->peer_str,
-			         strerror(err));
-			mps_conn_abort(c, 0, 0, NULL);
-			return;
-		}
-		if (!mps_conn_rcv_fin(c))
-			mps_conn_rcv_fin_reached(c);
-		mps_conn_check_done(c);
-		return;
-	}
-	mps_resil_sf_mp_eof(c, sf, err);
-}
-
-static void sf_ev_plain_written(struct mps_conn *c, uint64_t end)
-{
-	mps_sendbuf_ack(&c->sb, end);
-}
-
-static void sf_ev_written(struct mps_conn *c, struct mps_subflow *sf)
-{
-	/* A frame that was partly written pinned the send buffer below it
-	 * (mps_conn_release_acked); once written, free what the peer has ACKed. */
-	if (c->tx_mode == TX_MP && mps_dsn_lt(c->sb.una, c->snd_una))
-		mps_conn_release_acked(c);
-	if (c->tx_mode == TX_PLAIN && mps_conn_fin_sent(c) && !sf->wr_shut && sf->fd >= 0 && sf->nseg == 0 &&
-	    c->snd_nxt == c->sb.end) {
-		shutdown(sf->fd, SHUT_WR);
-		sf->wr_shut = 1;
-	}
-}
-
-const struct mps_sf_ops mps_conn_sf_ops = {
-	.connected = sf_ev_connected,
-	.writable = sf_ev_writable,
-	.readable = sf_ev_readable,
-	.rx = mps_conn_rx_process,
-	.eof = sf_ev_eof,
-	.plain_written = sf_ev_plain_written,
-	.written = sf_ev_written,
-	.join_read = mps_join_on_read,
-	.join_timeout = mps_path_sf_on_jtimer,
-	.freed = mps_conn_reaper_arm,
-};
-
 /* ------------------------------------------------------------- process exit
  * TCP delivers what the app wrote even after the process exits; our bytes
  * live in this process, so exit waits (bounded) until every connection has
@@ -536,7 +493,7 @@ void mps_conn_exit_drain(struct ev_loop *loop)
 		c->exiting = 1;
 		if (c->tx_mode == TX_HOLD)
 			c->window_expired = 1;
-		mps_conn_app_update_read(c);
+		g_hooks->update_read(c);
 		if (ev_is_active(&c->app_r))
 			ev_feed_event(loop, &c->app_r, EV_READ);
 	}
@@ -666,7 +623,8 @@ void mps_conn_atfork_child(void)
 {
 	g_parents_conns = g_conns;
 	g_conns = NULL;
-	mps_resil_atfork_child();
+	if (g_hooks && g_hooks->atfork_child)
+		g_hooks->atfork_child();
 	g_zombies = NULL;
 	memset(&g_reaper, 0, sizeof(g_reaper));
 	memset(&g_trim_timer, 0, sizeof(g_trim_timer));

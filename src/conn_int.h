@@ -1,276 +1,18 @@
-/* conn_int.h - the connection engine's private structures and functions,
- * shared by conn.c (a connection's life), connect.c (its start),
- * mpcap.c (negotiation), dss_tx.c and dss_rx.c (the data path), connopt.c
- * (socket options), gwconn.c (the gateway), subflow.c (subflows and their
- * I/O), resilience.c (path failures), path.c (path manager, joins, path
- * events) and join.c (the join listener and the server side of MP_JOIN).
- * Shim thread only. */
+/* conn_int.h - conn.c's interface inside the engine: the connection's
+ * life (state changes, abort, finish, the walk over the connections) and
+ * the tables the modules above register with it (struct mps_conn_hooks,
+ * struct mps_pm_ops).  The structures are in engine_types.h; each
+ * module's own functions in its private header src/NAME_int.h. */
 #ifndef MPS_CONN_INT_H
 #define MPS_CONN_INT_H
 
-#include <ev.h>
-#include <stdint.h>
-#include <sys/socket.h>
-
-#include "mptcpshim/config.h"
+#include "engine_types.h"
 #include "mptcpshim/conn.h"
-#include "mptcpshim/dss_rcv.h"
-#include "mptcpshim/frame.h"
-#include "mptcpshim/kex.h"
-#include "mptcpshim/loop.h"
-#include "mptcpshim/nego.h"
-#include "mptcpshim/ofo.h"
-#include "mptcpshim/policy.h"
-#include "mptcpshim/ranges.h"
-#include "mptcpshim/sched.h"
-#include "mptcpshim/sendbuf.h"
-#include "mptcpshim/stat.h"
 
-#define RBUF_SIZE (256u * 1024u)    /* per-subflow receive buffer */
-#define MAX_SEGS 32                 /* frames queued per subflow */
-#define SF_QUEUE_MAX (512u * 1024u) /* bytes queued per subflow before the kernel (one subflow) */
-#define SF_LOWAT (128u * 1024u)     /* TCP_NOTSENT_LOWAT with several subflows: the scheduler,
-				       not kernel buffers, decides where data goes */
-#define SF_BURST (2u * MPS_DATA_MAX) /* bytes handed to a ready subflow at a time (several) */
-#define JOIN_TIMEOUT 10.0           /* seconds for a join handshake */
-#define RX_FRAME_BUDGET 1024        /* frames decoded per subflow callback, then the
-				       other connections' turn (rx_more resumes) */
-
-enum { RX_NEGO, RX_MP, RX_PLAIN }; /* mps_conn.rx_mode */
-enum { TX_HOLD, TX_MP, TX_PLAIN }; /* mps_conn.tx_mode */
-
-/* A connection's life, as TCP's (RFC 793's names), DATA_FIN playing FIN
- * at the data level (RFC 8684 3.3.3); in plain mode the subflow's FIN and
- * EOF play it.  Held in mps_conn.state and changed only by
- * mps_conn_set_state (conn.c), which logs each transition; getsockopt
- * TCP_INFO reads it from app threads (atomic load).  The DATA_FIN facts
- * are read from it with mps_conn_fin_sent/fin_acked/rcv_fin below. */
-enum mps_conn_state {
-	MPS_CONN_ESTABLISHED = 0, /* connecting, negotiating or carrying data: no DATA_FIN yet */
-	MPS_CONN_FIN_WAIT1,       /* our DATA_FIN sent, not ACKed; theirs not received */
-	MPS_CONN_FIN_WAIT2,       /* our DATA_FIN ACKed; theirs not received */
-	MPS_CONN_CLOSE_WAIT,      /* theirs received; ours not sent */
-	MPS_CONN_LAST_ACK,        /* both sent, ours not ACKed yet (TCP's CLOSING too) */
-	MPS_CONN_TIME_WAIT,       /* both done: ends once the app has read everything and the
-				     queues are empty (mps_conn_check_done); no 2MSL wait */
-	MPS_CONN_CLOSED,          /* ended, gracefully or not: memory released soon */
-};
-
-enum mps_sf_state {
-	SF_CONNECTING = 0, /* TCP connect in progress */
-	SF_NEGO,           /* first subflow: MP_CAPABLE negotiation */
-	SF_JOIN_SENT,      /* client: JOIN sent, waiting for JOIN_ACK */
-	SF_JOIN_WAIT,      /* server: accepted on the join listener, waiting for JOIN */
-	SF_JOIN_ACKED,     /* server: JOIN_ACK sent, waiting for JOIN_OK */
-	SF_ACTIVE,         /* carries data */
-	SF_DEAD,
-};
-
-struct mps_seg {
-	uint8_t hdr[MPS_HELLO_LEN]; /* the largest header or control frame */
-	uint8_t hlen;
-	uint8_t is_ack; /* a standalone ACK, may be updated in place */
-	uint8_t plain;  /* raw app bytes, freed from the send buffer once written */
-	uint64_t dsn;   /* payload's first DSN */
-	const uint8_t *payload;
-	uint32_t plen;
-};
-
-struct mps_subflow {
-	struct mps_conn *c; /* NULL while a server-side join is unverified */
-	int id;             /* 1 for the first subflow of a connection */
-	enum mps_sf_state state;
-	int fd;
-	ev_io rio, wio;
-	ev_timer jtimer; /* join handshake deadline */
-	ev_timer rx_more; /* frames left in rbuf by RX_FRAME_BUDGET: next loop iteration */
-	uint8_t *rbuf;
-	size_t rlen, roff;
-	struct mps_seg seg[MAX_SEGS];
-	int nseg;
-	size_t seg_done; /* bytes of seg[0] already written */
-	size_t queued;   /* bytes in seg[] not yet written */
-	uint32_t rtt_us;
-	uint64_t rate;     /* delivery rate, bytes/s (ecf: TCP_INFO at each push; else the stale tick's) */
-	uint64_t bw;       /* last delivery rate not app-limited, bytes/s (stale tick) */
-	uint32_t inflight; /* bytes in flight or unsent in the kernel (ecf: each push; else the stale tick's) */
-	uint8_t ready;   /* the kernel has room: may be given data */
-	uint8_t wr_shut, wr_dead, backup, lowat;
-	uint32_t token;  /* join: the token presented */
-	uint32_t nonce_local, nonce_remote;
-	uint8_t local_id, remote_id;
-	unsigned ifindex; /* local interface, 0 if unknown */
-	struct sockaddr_storage local, remote;
-	uint64_t tx_bytes, rx_bytes;
-	uint64_t red_nxt;          /* redundant scheduler: next DSN for this subflow */
-	uint8_t red_init;          /* red_nxt holds a DSN (0 is a valid DSN too) */
-	uint8_t fin_on;            /* our DATA_FIN went out on this subflow */
-	uint8_t peer_live;         /* the peer surely counts it: see peer_counts_another */
-	/* DSNs given to this subflow and maybe not data-ACKed yet (a
-	 * superset): reinjected when it dies or goes stale. */
-	struct mps_ranges sent;
-	double born;               /* ev_now when created */
-	/* Blackhole detection: TCP-level ACK progress, from TCP_INFO. */
-	uint64_t acked_seen;       /* tcpi_bytes_acked at the last change */
-	/* Since when its oldest outstanding data has waited: the last ACK
-	 * progress, or when data became outstanding after an idle spell
-	 * (0: not known yet, set at the next tick). */
-	double acked_at;
-	double progress_at;        /* when its tcpi_bytes_acked last moved */
-	uint32_t n_stale;          /* times found stale (in its closing stats line) */
-	uint8_t stale;             /* no ACK progress while others progress: skipped, probed */
-	struct mps_subflow *jnext; /* server: pending joins */
-	char peer_str[64];
-};
-
-#define MPS_MAX_REMOTE 8
-
-struct mps_remote {
-	uint8_t id;
-	struct sockaddr_storage addr; /* with the port to join on */
-	int valid;
-};
-
-struct mps_conn {
-	enum mps_role role;
-	enum mps_conn_state state; /* mps_conn_set_state only */
-	int rx_mode, tx_mode;
-	struct mps_sock *sock;
-	char peer_str[64];
-	struct sockaddr_storage peer;
-	socklen_t peer_len;
-	int bound;
-	struct sockaddr_storage bind_addr;
-	socklen_t bind_len;
-
-	struct mps_nego nego;
-	/* The X25519 exchange (kex.h): kex.keys holds key_c/key_s and the
-	 * join keys once negotiated; local_key/remote_key are key_c/key_s in
-	 * role order (0 before), remote_idsn the peer's IDSN. */
-	struct mps_kex_end kex;
-	uint64_t local_key, remote_key;
-	uint64_t remote_idsn;
-	uint32_t local_token, remote_token;
-	int token_registered;
-
-	/* app side */
-	int app_fd;
-	ev_io app_r, app_w;
-	int hup_registered;
-	size_t filler;
-	int app_dup;    /* connecting: our dup of the app's end, to grow it later;
-			   gateway, spliced: the pair's end, held until freed */
-	int app_eof;    /* read 0: the app shut its write side (or closed) */
-	int app_closed; /* every app descriptor is gone */
-	int rx_blocked; /* plain relay: app_fd full, subflow reading paused */
-
-	/* send side */
-	struct mps_sendbuf sb; /* freed lazily: see snd_una */
-	uint64_t snd_start;    /* first DSN of the stream */
-	uint64_t snd_una;      /* everything below is data-ACKed */
-	uint64_t snd_nxt;      /* next DSN to frame (non-redundant schedulers) */
-	uint64_t snd_max;      /* highest DSN framed so far + 1 */
-	uint64_t fin_dsn;        /* our DATA_FIN's, once sent (state) */
-	int fin_resend; /* the subflow that carried our DATA_FIN died before its ACK */
-	size_t first_flight;
-	int known_shim; /* client: this process has seen the peer run mptcpshim */
-	uint64_t snd_edge; /* peer's window: never send at or beyond this DSN */
-	struct mps_ranges reinj; /* a lost or stale subflow's DSNs, sent again first */
-	struct mps_sched sched;
-	struct mps_pol_action pol; /* the policy file's settings (src/steer.c) */
-	uint16_t pol_port;         /* the service port its rules match */
-
-	/* receive side */
-	uint64_t rcv_nxt;       /* next DSN expected (bytes in rxq count as received) */
-	uint64_t ack_sent;
-	uint32_t wnd_sent;      /* window advertised with ack_sent */
-	uint32_t rcv_wnd_max;   /* our receive window when rxq is empty */
-	uint64_t rcv_edge;      /* largest ack + wnd we advertised: no DSN at or past it */
-	struct mps_sendbuf rxq; /* in-order bytes the app could not take yet */
-	struct mps_ofo ofo;     /* bytes ahead of rcv_nxt (other subflows) */
-	struct mps_dss_rcv dss; /* the DATA_FIN seen, the highest DSN received */
-	int fin_delivered;      /* ... and shown to the app as EOF */
-	int peer_gone;          /* the peer closed its last subflow after its DATA_FIN */
-	ev_timer ack_timer;
-	struct mps_subflow *ack_sf; /* where standalone ACKs go */
-	/* A window that reopened after the peer may have been blocked is
-	 * announced on every subflow, and again while no data follows (a
-	 * path that died silently may have eaten it): see wnd_reopened. */
-	ev_timer wnd_timer;
-	double wnd_backoff;      /* next re-announcement delay, seconds */
-	uint64_t wnd_rcv_nxt;    /* rcv_nxt when it was announced */
-
-	ev_timer nego_timer;
-	int window_expired;
-	ev_timer hello_timer; /* server: a begun HELLO must complete in time */
-	ev_io conn_w; /* client: non-blocking connect completion of subflow 1 */
-	ev_timer fin_timer;
-
-	/* subflows */
-	struct mps_subflow *sf[MPS_MAX_SUBFLOWS];
-	int nsf;
-	int next_sf_id;
-	/* Client: addresses the server announced.  Server: addresses we
-	 * announced (to withdraw them when they go away). */
-	struct mps_remote remotes[MPS_MAX_REMOTE];
-	uint8_t next_addr_id; /* server: the next ADD_ADDR id */
-
-	/* Outage: no working subflow; the client rejoins, both sides wait. */
-	int outage;
-	ev_timer outage_timer, rejoin_timer;
-	ev_timer pm_timer; /* client: path manager run once the frames at hand are read */
-	/* Client, lazy joins (issue 15, path.c): 0 before the first ADD_ADDR,
-	 * 1 waiting for MPTCPSHIM_JOIN_DELAY or MPTCPSHIM_JOIN_BYTES, 2 open. */
-	int pm_gate;
-	double pm_gate_at;        /* ev_now when the delay is over */
-	uint64_t pm_snd0, pm_rcv0; /* snd_max, rcv_nxt at the first ADD_ADDR */
-	/* Subflows dropped for a local reason (address or link gone): kept
-	 * open, unread, so that the peer sees silence rather than a reset of
-	 * what may be its last subflow (which means "process gone", see
-	 * mps_resil_sf_mp_eof), and closed once it surely counts another one. */
-#define MPS_MAX_PARKED 4
-	int parked[MPS_MAX_PARKED];
-	int nparked;
-	ev_timer park_timer; /* closes them once the peer counts another subflow */
-	double rejoin_backoff, outage_since;
-	/* Progress watchdog: outstanding data not data-ACKed for
-	 * MPTCPSHIM_OUTAGE_TIMEOUT ends the connection (ETIMEDOUT). */
-	ev_timer watchdog;
-	double last_progress;
-	double last_resend; /* data-level retransmission, at most once a second */
-	double peer_closed_at; /* when the peer last closed (FIN/RST) a subflow mid-stream */
-	/* Blackhole detection, while >= 2 subflows carry data: on the
-	 * process's stale tick list (resilience.c). */
-	uint8_t stale_on;
-	double stale_since; /* ev_now when it joined the list */
-	struct mps_conn *stale_next, *stale_prev;
-	struct mps_ccglue *ccg; /* coupled congestion control (src/ccglue.c); NULL: none yet */
-
-	/* Gateway (docs/DESIGN.md section 10).  Client: connect() goes
-	 * through a gateway; server: accepted on a gateway listener. */
-	uint8_t gw;
-	uint8_t gw_wait;   /* client: connect() waits for GWREPLY; server: the
-			      app's bytes wait for the daemon's reply */
-	int gw_idx;        /* client: the gateway tried now (mps_gwconf()) */
-	struct sockaddr_storage gw_peer; /* client: that gateway's address */
-	ev_timer gw_timer; /* client: this attempt's deadline, then the reply's;
-			      server: the authenticated request's */
-	uint8_t *gw_frame; /* GWREQ / GWREPLY frame a queued segment points into */
-	uint8_t gw_splice; /* server: app_fd is the destination's TCP socket (MPS_SO_GW_SPLICE) */
-	int gw_dest_err;   /* server, spliced: the destination failed (errno): what it sent
-			      before goes out, then the connection is reset (gw_timer) */
-	double gw_dest_err_at; /* ... since then (ev_now) */
-	double gw_req_at;      /* server: when the request verified (ev_time; debug log) */
-
-	struct ev_loop *loop;
-	struct mps_cmd start_cmd;
-	struct mps_conn *next, *prev; /* every live connection (shim thread) */
-	int exiting; /* the process is exiting: what the app wrote is all */
-	struct mps_conn_stat st; /* counters for mptcpshim status (stat.h) */
-};
-
-/* The engine's files call each other: what one file defines and another
- * uses, below (the rest stays static).  Shim thread only, all of it. */
+/* conn.c's functions and the tables the modules above register with it;
+ * each engine module's own functions are declared in its private header
+ * (src/NAME_int.h: dss_tx_int.h, subflow_int.h, path_int.h ...), which a
+ * file includes only when it calls that module.  Shim thread only. */
 
 /* conn.c */
 extern struct mps_conn *g_conns; /* every live connection: conn.c, connect.c, handover.c */
@@ -288,222 +30,61 @@ void mps_conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, con
 void mps_conn_check_done(struct mps_conn *c);
 void mps_conn_set_state(struct mps_conn *c, enum mps_conn_state s);
 const char *mps_conn_state_name(enum mps_conn_state s);
-/* Ended (aborted or finished): code up the stack checks it after a call
- * that may have ended c, whose memory is released after the callbacks. */
-static inline int mps_conn_closed(const struct mps_conn *c)
-{
-	return c->state == MPS_CONN_CLOSED;
-}
-/* The DATA_FIN facts the state holds (none once CLOSED). */
-static inline int mps_conn_fin_sent(const struct mps_conn *c)
-{
-	return c->state == MPS_CONN_FIN_WAIT1 || c->state == MPS_CONN_FIN_WAIT2 ||
-	       c->state == MPS_CONN_LAST_ACK || c->state == MPS_CONN_TIME_WAIT;
-}
-static inline int mps_conn_fin_acked(const struct mps_conn *c)
-{
-	return c->state == MPS_CONN_FIN_WAIT2 || c->state == MPS_CONN_TIME_WAIT;
-}
-static inline int mps_conn_rcv_fin(const struct mps_conn *c) /* DATA_FIN (or plain EOF) */
-{
-	return c->state == MPS_CONN_CLOSE_WAIT || c->state == MPS_CONN_LAST_ACK ||
-	       c->state == MPS_CONN_TIME_WAIT;
-}
 /* The state once our DATA_FIN is sent (ours = 1) or taken back (0), ACKed,
  * or theirs received: for mps_conn_set_state. */
 enum mps_conn_state mps_conn_state_with(int ours, int acked, int theirs);
 /* Watch the app's end for EPOLLHUP/EPOLLERR (every app descriptor gone). */
 int mps_conn_hup_watch(struct mps_conn *c);
-/* The connection's handlers of subflow events (struct mps_sf_ops). */
-extern const struct mps_sf_ops mps_conn_sf_ops;
+/* What the modules above hear of a connection's life, without conn.c
+ * naming them: freeing (c is about to be freed), atfork_child (the
+ * parent's connections are forgotten), app_hup (every app descriptor is
+ * gone), update_read (exit drain: read the app's last bytes), pushed
+ * (dss_tx: data is outstanding, resilience.c's stale detector arms),
+ * gw_verdict and gw_reply (gwconn.c: a gateway connection's negotiation
+ * outcome, a GWREPLY received; 0, or -1 when c is gone; gw_dest_failed:
+ * a spliced destination's socket failed).  One set,
+ * registered by conn_begin (sfev.c's mps_conn_engine_hooks); the modules
+ * below read it with mps_conn_hooks(). */
+struct mps_conn_hooks {
+	void (*freeing)(struct mps_conn *c);
+	void (*atfork_child)(void);
+	void (*app_hup)(struct mps_conn *c);
+	void (*update_read)(struct mps_conn *c);
+	void (*pushed)(struct mps_conn *c);
+	void (*gw_verdict)(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v);
+	int (*gw_reply)(struct mps_conn *c, const uint8_t *msg, size_t len);
+	void (*gw_dest_failed)(struct mps_conn *c, int err); /* spliced: destination failed */
+};
+void mps_conn_set_hooks(const struct mps_conn_hooks *h);
+const struct mps_conn_hooks *mps_conn_hooks(void);
 
-/* dss_tx.c: the DSS send side. */
-void mps_conn_push(struct mps_conn *c);
-void mps_conn_app_update_read(struct mps_conn *c);
-void mps_conn_release_acked(struct mps_conn *c);
-/* ack/wnd from the peer.  0, or -1 when c was aborted. */
-int mps_dss_tx_handle_ack(struct mps_conn *c, uint64_t ack, uint32_t wnd);
-/* The send buffer starts over at DSN start. */
-void mps_dss_tx_sb_restart(struct mps_conn *c, uint64_t start);
-void mps_dss_tx_app_on_read(struct ev_loop *loop, ev_io *w, int revents);
-void mps_dss_tx_fin_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
-
-/* dss_ack.c: the data ACKs and the window we advertise (below dss_tx and
- * dss_rx: it calls neither). */
-void mps_conn_send_ack(struct mps_conn *c);
-/* The receive window we can advertise now. */
-uint32_t mps_dss_ack_adv_wnd(const struct mps_conn *c);
-/* Our ACK and window went out (in a frame): the timer stops. */
-void mps_dss_ack_note_sent(struct mps_conn *c);
-/* rcv_nxt moved or the window opened: ACK now, soon, or piggybacked. */
-void mps_dss_ack_update(struct mps_conn *c);
-void mps_dss_ack_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
-void mps_dss_ack_wnd_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
-
-/* dss_rx.c: the DSS receive side. */
-void mps_conn_rcv_fin_reached(struct mps_conn *c);
-void mps_conn_rx_process(struct mps_conn *c, struct mps_subflow *sf);
-void mps_dss_rx_app_on_write(struct ev_loop *loop, ev_io *w, int revents);
-/* Every app descriptor is closed (or errored). */
-void mps_dss_rx_app_hup(struct mps_conn *c);
-
-/* mpcap.c: MP_CAPABLE's equivalent, the HELLO exchange's outcome. */
-void mps_conn_apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v);
 int mps_conn_hup_set(struct mps_conn *c, int on); /* handover.c: leave/join the hup set */
-/* Negotiated: the connection goes multipath on its first subflow. */
-void mps_mpcap_go_mp(struct mps_conn *c, struct mps_subflow *sf);
-void mps_mpcap_nego_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
-void mps_mpcap_hello_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
-
-/* connect.c: a connection's start, connect completion, plain reconnect. */
 /* The connection is up for the app (TCP's connect completed; through a
  * gateway, its GWREPLY said so). */
 void mps_conn_app_connected(struct mps_conn *c);
-/* A new TCP socket for the plain reconnect (kernel MPTCP where asked), or
- * of family for a shim subflow (kmptcp 0): 0..fd or -errno. */
-int mps_conn_tcp_socket(struct mps_conn *c);
-int mps_conn_tcp_socket_fam(struct mps_conn *c, int family, int kmptcp);
-/* The peer is plain TCP: reconnect plainly and replay what the app sent. */
-void mps_conn_client_fallback(struct mps_conn *c, const char *why);
 /* Read back the filler bytes the app's end holds, but keep_unread. */
 void mps_conn_drain_filler(struct mps_conn *c, size_t keep_unread);
 
-/* gwconn.c: a connection through the gateway (client and server). */
-void mps_gwconn_attempt(struct mps_conn *c);
-void mps_gwconn_failed(struct mps_conn *c, int err, const char *why);
-void mps_gwconn_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v);
-/* Client: the GWREPLY.  0, or 1 when c is gone. */
-int mps_gwconn_client_reply(struct mps_conn *c, const uint8_t *msg, size_t len);
-int mps_gwconn_queue_request(struct mps_conn *c, struct mps_subflow *sf);
-void mps_gwconn_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
-/* Server, spliced: the destination's socket failed with err (a reset):
- * its bytes read before go to the client, then the connection is reset. */
-void mps_gwconn_dest_failed(struct mps_conn *c, int err);
-
-/* subflow.c */
-/* What a subflow reports to the connection above it: subflow.c knows
- * sockets and bytes and calls up only through these (conn.c's handlers,
- * mps_conn_sf_ops, registered with mps_sf_set_ops before a connection's
- * first event).  c is sf->c, never NULL but for join_read and
- * join_timeout.  Shim thread only. */
-struct mps_sf_ops {
-	/* A subflow in SF_CONNECTING became writable: its connect ended. */
-	void (*connected)(struct mps_conn *c, struct mps_subflow *sf);
-	/* The kernel took more: sf->ready is set and its queue was flushed. */
-	void (*writable)(struct mps_conn *c, struct mps_subflow *sf);
-	/* New bytes in sf->rbuf (a read). */
-	void (*readable)(struct mps_conn *c, struct mps_subflow *sf);
-	/* Process what sf->rbuf holds (full before a read; frames left by
-	 * RX_FRAME_BUDGET). */
-	void (*rx)(struct mps_conn *c, struct mps_subflow *sf);
-	/* A read found EOF (err 0) or failed with err. */
-	void (*eof)(struct mps_conn *c, struct mps_subflow *sf, int err);
-	/* A plain segment is written: the send buffer up to end is done with. */
-	void (*plain_written)(struct mps_conn *c, uint64_t end);
-	/* mps_sf_flush wrote what it could of sf's queue. */
-	void (*written)(struct mps_conn *c, struct mps_subflow *sf);
-	/* Bytes on an unverified server-side join (sf->c is NULL). */
-	void (*join_read)(struct ev_loop *loop, struct mps_subflow *sf);
-	/* sf->jtimer, the join handshake's deadline, expired. */
-	void (*join_timeout)(struct ev_loop *loop, ev_timer *w, int revents);
-	/* A subflow was freed: its memory waits for the reaper. */
-	void (*freed)(struct ev_loop *loop);
+/* What the data path (mpcap.c, dss_rx.c, dss_tx.c, resilience.c) and set.c
+ * and steer.c ask of the path manager, without naming it: one table,
+ * sfev.c's mps_conn_pm_ops, registered by conn_begin (mps_conn_set_pm)
+ * before the first connection; mps_conn_pm() returns it.  Each entry is the
+ * function named beside it. */
+struct mps_netmon_ops;
+struct mps_pm_ops {
+	void (*fill)(struct mps_conn *c);                      /* mps_path_pm_fill */
+	void (*join_closed)(struct mps_conn *c, const struct mps_subflow *sf);
+	void (*gate_bytes)(struct mps_conn *c);                /* lazy joins: pm_gate_bytes */
+	void (*add_addr)(struct mps_conn *c, const struct mps_addr *a);
+	void (*remove_addr)(struct mps_conn *c, uint8_t id);
+	void (*server_advertise)(struct mps_conn *c, struct mps_subflow *sf);
+	unsigned (*ifindex_of)(const struct sockaddr_storage *ss);
+	const struct mps_config *(*cfg)(const struct mps_conn *c, struct mps_config *tmp); /* steer_cfg */
+	const struct mps_netmon_ops *path_events; /* path.c's, for mps_netmon_start */
+	/* pm_addr.c's mps_path_server_addr_event, for path.c's address events */
+	void (*server_addr_event)(struct mps_conn *c, int family, const uint8_t *addr, int added);
 };
-void mps_sf_set_ops(const struct mps_sf_ops *ops);
-/* The kernel's smoothed RTT of a TCP socket, microseconds (0: unknown). */
-uint32_t mps_sf_tcp_rtt_us(int fd);
-extern struct mps_subflow *g_sf_zombies; /* freed subflows, for conn.c's reaper */
-struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, enum mps_sf_state state);
-void mps_sf_free(struct ev_loop *loop, struct mps_subflow *sf, int reset);
-void mps_sf_close_probe(struct ev_loop *loop, struct mps_subflow *sf);
-int mps_sf_usable(const struct mps_subflow *sf);
-int mps_sf_n_usable(const struct mps_conn *c);
-struct mps_subflow *mps_sf_best_usable(const struct mps_conn *c);
-struct mps_subflow *mps_sf_attach_new(struct mps_conn *c, int fd, enum mps_sf_state state);
-int mps_sf_conn_add(struct mps_conn *c, struct mps_subflow *sf);
-void mps_sf_conn_del(struct mps_conn *c, struct mps_subflow *sf);
-void mps_sf_unpark_all(struct mps_conn *c);
-void mps_sf_park_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
-int mps_sf_park(struct mps_conn *c, struct mps_subflow *sf);
-void mps_sf_apply_opts(struct mps_conn *c, int fd);
-void mps_sf_update_lowat(struct mps_conn *c);
-void mps_sf_log_stats(struct mps_conn *c, struct mps_subflow *sf);
-struct mps_seg *mps_sf_seg_add(struct mps_subflow *sf);
-int mps_sf_queue_ctl(struct mps_subflow *sf, const uint8_t *fr, size_t len);
-int mps_sf_flush(struct mps_conn *c, struct mps_subflow *sf);
-
-/* resilience.c */
-void mps_resil_outage_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
-void mps_resil_rejoin_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
-void mps_resil_outage_end(struct mps_conn *c);
-/* The stale tick (one per process) visits c while it has data outstanding:
- * arm joins its list, leave quits it (c freed); suspend and resume take c
- * off the list and back while a forked child may take it (handover.c);
- * atfork_child forgets the parent's list. */
-void mps_resil_stale_arm(struct mps_conn *c);
-void mps_resil_stale_leave(struct mps_conn *c);
-void mps_resil_stale_suspend(struct mps_conn *c);
-void mps_resil_stale_resume(struct mps_conn *c);
-void mps_resil_atfork_child(void);
-/* ccglue.c: coupled congestion control (MPTCPSHIM_CC, docs/DESIGN.md
- * "Coupled congestion control").  cc_tick feeds the TCP_INFO readings the
- * stale tick took (have[i]: ti[i] is subflow i's); cc_room is how many more
- * bytes sf may be handed (SIZE_MAX: no limit of ours); cc_free at the end. */
-struct tcp_info;
-void cc_tick(struct mps_conn *c, const struct tcp_info *ti, const int *have, double now);
-size_t cc_room(struct mps_conn *c, const struct mps_subflow *sf);
-/* what a coupled subflow's window carries per second (window / srtt,
- * bytes/s; 0: not coupled): the schedulers' rate is at least that, or a
- * subflow the window held back looks too slow to be given data again */
-uint64_t cc_rate(struct mps_conn *c, const struct mps_subflow *sf);
-void cc_free(struct mps_conn *c);
-void mps_resil_watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
-
-/* steer.c: the policy file.  steer_start matches a new connection (app
- * thread, before the shim thread knows it: sets c->pol and its scheduler);
- * steer_match re-matches (shim thread); steer_cfg is the configuration
- * the path manager uses for c: the process's, with the policy's
- * interfaces, backup interfaces and subflows per path (in tmp when any
- * is set). */
-void steer_start(struct mps_conn *c);
-void steer_match(struct mps_conn *c);
-const struct mps_config *steer_cfg(const struct mps_conn *c, struct mps_config *tmp);
-void mps_resil_sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err);
-void mps_resil_drop_sf(struct mps_conn *c, struct mps_subflow *sf, const char *why);
-
-/* path.c */
-/* A verified server-side join joins its connection (join.c -> path.c). */
-void mps_conn_attach_join(struct mps_conn *c, struct mps_subflow *sf);
-/* An IPv4-mapped IPv6 address (dual-stack sockets) as plain IPv4. */
-void mps_unmap_v4(struct sockaddr_storage *ss);
-unsigned mps_path_ifindex_of(const struct sockaddr_storage *ss);
-void mps_path_server_advertise(struct mps_conn *c, struct mps_subflow *sf);
-void mps_path_client_join_connected(struct mps_conn *c, struct mps_subflow *sf);
-void mps_path_client_join_ack(struct mps_conn *c, struct mps_subflow *sf);
-void mps_path_sf_on_jtimer(struct ev_loop *loop, ev_timer *w, int revents);
-void mps_path_pm_fill(struct mps_conn *c);
-void mps_path_pm_on_add_addr(struct mps_conn *c, const struct mps_addr *a);
-void mps_path_pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
-void pm_gate_bytes(struct mps_conn *c);
-void mps_path_pm_on_remove_addr(struct mps_conn *c, uint8_t id);
-void mps_path_pm_join_closed(struct mps_conn *c, const struct mps_subflow *sf);
-
-/* Path events, registered with netmon.c by mpcap.c (struct mps_netmon_ops).
- * addr_event: an address was added or removed on interface ifindex.
- * link_event: ifindex went up or down (0, up: events were lost, re-check
- * everything). */
-void mps_conn_on_addr_event(int family, const uint8_t *addr, unsigned ifindex, int added);
-void mps_conn_on_link_event(unsigned ifindex, int up);
-
-/* join.c */
-/* The port of this process's join listener for family (created on first
- * use: a wildcard listener on an ephemeral port, dual-stack for IPv6).
- * 0 when it cannot be had. */
-uint16_t mps_join_port(struct ev_loop *loop, int family);
-/* Bytes arrived on an unverified server-side join. */
-void mps_join_on_read(struct ev_loop *loop, struct mps_subflow *sf);
-void mps_join_drop(struct ev_loop *loop, struct mps_subflow *sf, const char *why);
-/* A verified join is handed to attach (the engine registers it first). */
-void mps_join_set_attach(void (*attach)(struct mps_conn *c, struct mps_subflow *sf));
+void mps_conn_set_pm(const struct mps_pm_ops *pm);
+const struct mps_pm_ops *mps_conn_pm(void);
 
 #endif

@@ -14,6 +14,17 @@
 #include <unistd.h>
 
 #include "conn_int.h"
+#include "dss_ack_int.h"
+#include "dss_rx_int.h"
+#include "dss_tx_int.h"
+#include "gwconn_int.h"
+#include "join_int.h"
+#include "mpcap_int.h"
+#include "path_int.h"
+#include "resilience_int.h"
+#include "sfev_int.h"
+#include "steer_int.h"
+#include "subflow_int.h"
 #include "mptcpshim/kmptcp.h"
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/log.h"
@@ -22,23 +33,11 @@
 #include "mptcpshim/real.h"
 #include "mptcpshim/util.h"
 #include "mptcpshim/set.h"
+#include "mptcpshim/stat.h"
 
 #define FIRST_FLIGHT_UNKNOWN 0u     /* app bytes sent before a first HELLO_ACK */
 
 /* ------------------------------------------------------------- connect */
-
-/* Read back the filler bytes the app's end holds, but keep_unread. */
-void mps_conn_drain_filler(struct mps_conn *c, size_t keep_unread)
-{
-	while (c->filler > keep_unread) {
-		uint8_t junk[16384];
-		ssize_t r = mps_real.read(c->app_fd, junk, MPS_MIN(sizeof(junk), c->filler - keep_unread));
-
-		if (r <= 0)
-			break;
-		c->filler -= (size_t)r;
-	}
-}
 
 static void client_established(struct mps_conn *c)
 {
@@ -121,115 +120,6 @@ static void conn_on_connected(struct ev_loop *loop, ev_io *w, int revents)
 	client_established(c);
 }
 
-/* The plain reconnect's socket: kernel MPTCP where MPTCPSHIM_KERNEL_MPTCP
- * asks for it and the kernel has it (a kernel-MPTCP server gets multipath,
- * a plain one sees TCP: kmptcp.h), else TCP. */
-int mps_conn_tcp_socket(struct mps_conn *c)
-{
-	return mps_conn_tcp_socket_fam(c, c->peer.ss_family, 1);
-}
-
-/* A new socket of family (the app's bound address is kept when it is of
- * that family): for a plain connection (kmptcp: kernel MPTCP where
- * MPTCPSHIM_KERNEL_MPTCP asks), or TCP for a shim subflow (a gateway). */
-int mps_conn_tcp_socket_fam(struct mps_conn *c, int family, int kmptcp)
-{
-	int fd = kmptcp ? mps_kmptcp_socket(family, SOCK_NONBLOCK | SOCK_CLOEXEC) :
-			  mps_real.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-					  IPPROTO_TCP);
-	int one = 1;
-
-	if (fd < 0)
-		fd = mps_real.socket(c->peer.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-				     IPPROTO_TCP);
-	if (fd < 0)
-		return -errno;
-	/* Out of the app's range; if there is no room it stays low: the
-	 * fallback must not fail for that. */
-	fd = mps_ifd_take(fd, 1);
-	mps_sf_apply_opts(c, fd);
-	if (c->bound && c->bind_addr.ss_family == family) {
-		mps_real.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, (struct sockaddr *)&c->bind_addr, c->bind_len) != 0) {
-			int e = errno;
-
-			mps_ifd_close(fd);
-			return -e;
-		}
-	}
-	return fd;
-}
-
-/* The peer is plain TCP: reconnect plainly and replay what the app sent. */
-void mps_conn_client_fallback(struct mps_conn *c, const char *why)
-{
-	struct mps_subflow *sf = c->sf[0], *nsf;
-	int fd, rc;
-
-	mps_info("conn %s: peer does not speak mptcpshim (%s): reconnecting as plain TCP",
-		 c->peer_str, why);
-	mps_stat_fallback(c, c->nego.timed_out ? MPS_MIB_FB_TIMEOUT : MPS_MIB_FB_PLAIN_SERVER, why);
-	mps_peercache_note((struct sockaddr *)&c->peer, MPS_PEER_PLAIN, mps_now_us(),
-			   (uint64_t)mps_config()->plain_cache_ttl * 1000000u);
-	if (!c->nego.timed_out)
-		/* a plain server answered: its host's other ports (FTP data,
-		 * connect-back ports) are connected to plainly at once */
-		mps_peercache_note_host((struct sockaddr *)&c->peer, mps_now_us(),
-					(uint64_t)mps_config()->plain_cache_ttl * 1000000u);
-	/* the user's next processes connect plainly at once too */
-	mps_peercache_shared_note_plain(mps_config()->peer_cache, (struct sockaddr *)&c->peer,
-					(int64_t)time(NULL), mps_config()->plain_cache_ttl,
-					!c->nego.timed_out);
-	ev_timer_stop(c->loop, &c->nego_timer);
-	mps_sf_conn_del(c, sf);
-	mps_sf_close_probe(c->loop, sf);
-	c->rx_mode = RX_PLAIN;
-	c->tx_mode = TX_PLAIN;
-	c->snd_nxt = c->snd_una = c->sb.una; /* nothing was ACKed: replay from the start */
-	/* our DATA_FIN (if framed) is framed again */
-	mps_conn_set_state(c, mps_conn_state_with(0, 0, mps_conn_rcv_fin(c)));
-	fd = mps_conn_tcp_socket(c);
-	if (fd < 0) {
-		mps_conn_abort(c, 0, 0, "plain reconnect: cannot create a socket");
-		return;
-	}
-	nsf = mps_sf_attach_new(c, fd, SF_CONNECTING);
-	if (!nsf) {
-		mps_conn_abort(c, 0, 0, "plain reconnect: out of memory");
-		return;
-	}
-	nsf->remote = c->peer;
-	rc = mps_real.connect(fd, (struct sockaddr *)&c->peer, c->peer_len);
-	if (rc == 0 || errno == EINPROGRESS) {
-		ev_io_set(&c->conn_w, fd, EV_WRITE);
-		ev_io_start(c->loop, &c->conn_w);
-		return;
-	}
-	mps_conn_abort(c, 0, 0, "plain reconnect failed");
-}
-
-/* The connection is up for the app (TCP's connect completed; through a
- * gateway, its GWREPLY said so). */
-void mps_conn_app_connected(struct mps_conn *c)
-{
-	if (c->gw && c->nsf) {
-		/* getsockname: the address the gateway sees */
-		socklen_t len = sizeof(c->sock->local);
-
-		pthread_mutex_lock(&c->sock->lock);
-		if (mps_real.getsockname(c->sf[0]->fd, (struct sockaddr *)&c->sock->local, &len) == 0)
-			c->sock->local_len = len;
-		pthread_mutex_unlock(&c->sock->lock);
-	}
-	atomic_store(&c->sock->state, MPS_SS_CONNECTED);
-	mps_conn_drain_filler(c, 0);
-	if (c->app_dup >= 0) {
-		mps_grow_pair_buffer(c->app_dup);
-		mps_ifd_close(c->app_dup);
-		c->app_dup = -1;
-	}
-}
-
 /* ------------------------------------------------------------- start */
 
 static int has_line_break(uint64_t v, int nbytes)
@@ -258,6 +148,8 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	c->loop = loop;
 	mps_sf_set_ops(&mps_conn_sf_ops); /* before the first subflow event */
 	mps_join_set_attach(mps_conn_attach_join); /* before the first join */
+	mps_conn_set_hooks(&mps_conn_engine_hooks);
+	mps_conn_set_pm(&mps_conn_pm_ops); /* before the data path asks it */
 	mps_conn_reaper_arm(loop);
 	c->next = g_conns;
 	if (g_conns)

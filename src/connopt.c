@@ -15,7 +15,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "conn_int.h"
+#include "engine_types.h"
+#include "mptcpshim/conn.h" /* the socket-option surface it defines */
+#include "subflow_int.h"
 #include "mptcpshim/util.h"
 #include "mptcpshim/real.h"
 

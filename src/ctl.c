@@ -278,6 +278,7 @@ void mps_ctl_start(struct ev_loop *loop)
 	char dir[96];
 	int fd, rc = -ENAMETOOLONG;
 
+	mps_stat_set_sink(mps_ctl_monitors, mps_ctl_publish); /* stat.c's events */
 	if (g.fd >= 0 || !mps_config()->control || getauxval(AT_SECURE))
 		return;
 	if (mps_ctl_dir(dir, sizeof(dir), secure_getenv("XDG_RUNTIME_DIR"), geteuid()) != 0 ||

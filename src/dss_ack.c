@@ -8,7 +8,9 @@
  * Shim thread only. */
 #include "config.h"
 
-#include "conn_int.h"
+#include "engine_types.h"
+#include "dss_ack_int.h"
+#include "subflow_int.h"
 #include "mptcpshim/util.h"
 
 #define ACK_EVERY (64u * 1024u) /* send a standalone ACK after this much */

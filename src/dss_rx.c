@@ -18,11 +18,16 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "conn_api.h"
 #include "conn_int.h"
+#include "dss_ack_int.h"
+#include "dss_rx_int.h"
+#include "dss_tx_int.h"
 #include "mptcpshim/util.h"
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/real.h"
+#include "mptcpshim/stat.h"
 
 #define FIN_WAIT_TIMEOUT 60.0       /* app closed: wait this long for the peer's FIN */
 
@@ -58,7 +63,7 @@ static ssize_t app_write(struct mps_conn *c, struct iovec *iov, int n)
 	if (errno == EAGAIN || errno == EWOULDBLOCK)
 		return 0;
 	if (c->gw_splice) {
-		mps_gwconn_dest_failed(c, errno);
+		mps_conn_hooks()->gw_dest_failed(c, errno);
 		return app_write(c, iov, n); /* dropped */
 	}
 	/* EPIPE/ECONNRESET: the app closed; data it will never read. */
@@ -229,9 +234,9 @@ static int rx_path_frame(struct mps_conn *c, struct mps_subflow *sf, struct batc
 			return -1;
 		}
 		if (f->type == MPS_F_ADD_ADDR)
-			mps_path_pm_on_add_addr(c, &f->u.addr);
+			mps_conn_pm()->add_addr(c, &f->u.addr);
 		else
-			mps_path_pm_on_remove_addr(c, f->u.addr.addr_id);
+			mps_conn_pm()->remove_addr(c, f->u.addr.addr_id);
 		break;
 	case MPS_F_PRIO:
 		sf->backup = (f->u.prio & MPS_PF_BACKUP) != 0;
@@ -290,7 +295,7 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 		case MPS_F_GWREPLY:
 			if (batch_flush(c, &b))
 				return;
-			if (mps_gwconn_client_reply(c, f.u.gw.msg, f.u.gw.len))
+			if (mps_conn_hooks()->gw_reply(c, f.u.gw.msg, f.u.gw.len))
 				return; /* c is gone */
 			break;
 		case MPS_F_CLOSE:
@@ -446,3 +451,6 @@ void mps_dss_rx_app_hup(struct mps_conn *c)
 	}
 	mps_conn_check_done(c);
 }
+
+/* conn_api.h: a joined subflow's first bytes. */
+void mps_conn_sf_input(struct mps_conn *c, struct mps_subflow *sf) { mps_conn_rx_process(c, sf); }

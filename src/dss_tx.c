@@ -16,10 +16,16 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "conn_api.h"
 #include "conn_int.h"
+#include "ccglue_int.h"
+#include "dss_ack_int.h"
+#include "dss_tx_int.h"
+#include "subflow_int.h"
 #include "mptcpshim/util.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/real.h"
+#include "mptcpshim/stat.h"
 
 #define UNSENT_MAX (1024u * 1024u)  /* app bytes read but not yet framed */
 #define READ_BUDGET 8               /* reads per wakeup before yielding */
@@ -310,7 +316,7 @@ void mps_conn_push(struct mps_conn *c)
 		return;
 	}
 	if (c->pm_gate == 1)
-		pm_gate_bytes(c); /* lazy joins: enough bytes moved? */
+		mps_conn_pm()->gate_bytes(c); /* lazy joins: enough bytes moved? */
 	limit = send_limit(c);
 	multi = mps_sf_n_usable(c) > 1;
 	if (c->sched.ops->redundant && multi)
@@ -326,7 +332,7 @@ void mps_conn_push(struct mps_conn *c)
 			frame_fin(c, sf);
 	}
 	if (c->nsf > 1 && (mps_dsn_lt(c->snd_una, c->snd_max) || (mps_conn_fin_sent(c) && !mps_conn_fin_acked(c))))
-		mps_resil_stale_arm(c); /* a lone DATA_FIN can be stuck on a dead path too */
+		mps_conn_hooks()->pushed(c); /* a lone DATA_FIN can be stuck on a dead path too */
 	/* Control frames (HELLO_ACK, ADD_ADDR, ACKs, JOIN_OK) and the FIN
 	 * wait in the queues too: write whatever is queued. */
 	for (i = 0; i < c->nsf && !mps_conn_closed(c); i++) {
@@ -452,7 +458,7 @@ void mps_dss_tx_app_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		if (c->gw_splice) {
 			/* the destination reset: its bytes read so far go first */
-			mps_gwconn_dest_failed(c, errno);
+			mps_conn_hooks()->gw_dest_failed(c, errno);
 			return;
 		}
 		/* ECONNRESET: the app closed with our bytes unread, as an RST. */
@@ -539,3 +545,6 @@ int mps_dss_tx_handle_ack(struct mps_conn *c, uint64_t ack, uint32_t wnd)
 	}
 	return 0;
 }
+
+/* conn_api.h: send what may go now. */
+void mps_conn_kick(struct mps_conn *c) { mps_conn_push(c); }

@@ -21,12 +21,18 @@
 #include <sys/socket.h>
 
 #include "conn_int.h"
+#include "dss_rx_int.h"
+#include "dss_tx_int.h"
+#include "gwconn_int.h"
+#include "mpcap_int.h"
+#include "subflow_int.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/loop.h"
 #include "mptcpshim/real.h"
 #include "mptcpshim/util.h"
+#include "mptcpshim/stat.h"
 
 #define GW_ATTEMPT_TIMEOUT 5.0      /* client: a gateway's TCP handshake and HELLO_ACK */
 #define GW_REPLY_TIMEOUT 90.0       /* client: then its GWREPLY (it bounds its own connect) */

@@ -22,6 +22,9 @@
 #include <unistd.h>
 
 #include "conn_int.h"
+#include "ccglue_int.h"
+#include "path_int.h"
+#include "resilience_int.h"
 #include "handover_int.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/handover.h"
@@ -30,6 +33,7 @@
 #include "mptcpshim/netmon.h"
 #include "mptcpshim/real.h"
 #include "mptcpshim/token.h"
+#include "mptcpshim/stat.h"
 
 /* The parent decides within this (seconds from the fork): the time a
  * forking server takes to close its copy, on a loaded machine too. */
@@ -411,6 +415,7 @@ static int parent_settle(struct ho_offer *o, struct ev_loop *loop, int now_or_ne
 	} else if (v == HO_ADOPTED) {
 		mps_info("conn %s: handed to child process %d, which services it now",
 		         o->c->peer_str, (int)atomic_load(&o->w->child));
+		mps_stat(o->c, NULL, MPS_MIB_HANDED, 1);
 		if (o->c->token_registered)
 			ho_handed_note(token, (pid_t)atomic_load(&o->w->child));
 		forget(o->c, atomic_load(&mps_handover_epfd));

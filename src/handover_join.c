@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "conn_int.h"
+#include "engine_types.h"
+#include "join_int.h"
+#include "subflow_int.h"
 #include "handover_int.h"
 #include "mptcpshim/handover.h"
 #include "mptcpshim/log.h"

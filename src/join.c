@@ -24,8 +24,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "conn_int.h"
-#include "mptcpshim/handover.h"
+#include "engine_types.h"
+#include "join_int.h"
+#include "subflow_int.h"
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/joinguard.h"
@@ -33,6 +34,31 @@
 #include "mptcpshim/real.h"
 #include "mptcpshim/token.h"
 #include "mptcpshim/util.h"
+#include "mptcpshim/stat.h"
+
+/* Joins for a connection offered or handed to a forked child (handover
+ * code, registered by the engine with mps_join_set_handover): join.c never
+ * calls up by name.  Until then, none is. */
+static int no_defer(struct ev_loop *loop, struct mps_subflow *sf, uint32_t token)
+{
+	(void)loop;
+	(void)sf;
+	(void)token;
+	return 0;
+}
+static void no_gone(struct mps_subflow *sf) { (void)sf; }
+static int no_handed(uint32_t token, char *why, size_t len)
+{
+	(void)token;
+	(void)why;
+	(void)len;
+	return 0;
+}
+static const struct mps_join_handover g_no_ho = {
+	.defer = no_defer, .gone = no_gone, .handed = no_handed};
+static const struct mps_join_handover *g_ho = &g_no_ho;
+
+void mps_join_set_handover(const struct mps_join_handover *ho) { g_ho = ho ? ho : &g_no_ho; }
 
 /* Unverified joins wait in a bounded table; joinguard.c decides which
  * one makes room for a newcomer (docs/DESIGN.md "Joins under attack"). */
@@ -88,7 +114,7 @@ void mps_join_drop(struct ev_loop *loop, struct mps_subflow *sf, const char *why
 	mps_warn("join from %s rejected: %s", sf->peer_str, why);
 	mps_stat(sf->c, sf, MPS_MIB_SF_REJECTED, 1);
 	pending_del(sf);
-	mps_handover_join_gone(sf);
+	g_ho->gone(sf);
 	mps_sf_free(loop, sf, 1);
 }
 
@@ -98,7 +124,7 @@ static void join_drop_handed(struct ev_loop *loop, struct mps_subflow *sf, const
 {
 	mps_info("join from %s closed: %s", sf->peer_str, why);
 	pending_del(sf);
-	mps_handover_join_gone(sf);
+	g_ho->gone(sf);
 	mps_sf_free(loop, sf, 1);
 }
 
@@ -315,7 +341,7 @@ static int on_join(struct ev_loop *loop, struct mps_subflow *sf, const struct mp
 	uint8_t mac[32], fr[MPS_JOIN_ACK_LEN];
 	char why[64];
 
-	if (!c && mps_handover_handed(f->u.join.token, why, sizeof(why))) {
+	if (!c && g_ho->handed(f->u.join.token, why, sizeof(why))) {
 		join_drop_handed(loop, sf, why);
 		return -1;
 	}
@@ -369,7 +395,7 @@ static int on_join_ok(struct ev_loop *loop, struct mps_subflow *sf, const struct
 	uint8_t mac[32];
 	char why[64];
 
-	if (!c && mps_handover_handed(sf->token, why, sizeof(why))) {
+	if (!c && g_ho->handed(sf->token, why, sizeof(why))) {
 		join_drop_handed(loop, sf, why);
 		return -1;
 	}
@@ -421,9 +447,9 @@ void mps_join_on_read(struct ev_loop *loop, struct mps_subflow *sf)
 		}
 		/* its connection is being offered to a forked child: wait */
 		if ((sf->state == SF_JOIN_WAIT && f.type == MPS_F_JOIN &&
-		     mps_handover_defer_join(loop, sf, f.u.join.token)) ||
+		     g_ho->defer(loop, sf, f.u.join.token)) ||
 		    (sf->state == SF_JOIN_ACKED && f.type == MPS_F_JOIN_OK &&
-		     mps_handover_defer_join(loop, sf, sf->token)))
+		     g_ho->defer(loop, sf, sf->token)))
 			return;
 		if (sf->state == SF_JOIN_WAIT && f.type == MPS_F_JOIN) {
 			sf->roff += (size_t)rc;

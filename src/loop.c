@@ -13,16 +13,46 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "mptcpshim/conn.h"
-#include "mptcpshim/ctl.h"
 #include "mptcpshim/fdtab.h"
-#include "mptcpshim/handover.h"
 #include "mptcpshim/log.h"
-#include "mptcpshim/stat.h"
 #include "mptcpshim/loop.h"
 #include "mptcpshim/real.h"
 
 #include <stdatomic.h>
+
+/* ------------------------------------------------------------- hooks
+ * (struct mps_loop_hooks): none until mps_loop_set_hooks. */
+static void none_loop(struct ev_loop *loop) { (void)loop; }
+static void none_void(void) {}
+static int none_yes(void) { return 1; }
+static void none_keeper(struct ev_loop *loop, double timeout)
+{
+	(void)loop;
+	(void)timeout;
+}
+static void none_write(int pid, const char *comm)
+{
+	(void)pid;
+	(void)comm;
+}
+
+static const struct mps_loop_hooks g_no_hooks = {
+	.thread_start = none_loop,
+	.thread_exit = none_void,
+	.all_drained = none_yes,
+	.all_finished = none_yes,
+	.exit_drain = none_loop,
+	.keeper_begin = none_keeper,
+	.handover_exit = none_loop,
+	.gw_exit = none_void,
+	.write_exit = none_write,
+	.atfork_child = none_void,
+};
+static const struct mps_loop_hooks *_Atomic g_hooks = &g_no_hooks;
+
+void mps_loop_set_hooks(const struct mps_loop_hooks *h) { atomic_store(&g_hooks, h ? h : &g_no_hooks); }
+
+static const struct mps_loop_hooks *hooks(void) { return atomic_load(&g_hooks); }
 
 __thread int mps_inside;
 __thread int mps_keeper_forking;
@@ -131,7 +161,7 @@ static void *thread_main(void *arg)
 	g.alive = 1;
 	pthread_cond_broadcast(&g.cv);
 	pthread_mutex_unlock(&g.lock);
-	mps_ctl_start(loop); /* the control socket, now that a loop serves it */
+	hooks()->thread_start(loop); /* the control socket, now that a loop serves it */
 	ev_run(loop, 0);
 	/* Only a stop command (process exit) breaks the loop. */
 	pthread_mutex_lock(&g.lock);
@@ -302,7 +332,7 @@ static ev_timer g_drain_tick, g_drain_limit;
 
 static void drain_check(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	if (mps_conn_all_drained())
+	if (hooks()->all_drained())
 		ev_break(loop, EVBREAK_ALL);
 }
 
@@ -315,9 +345,9 @@ static void drain_give_up(struct ev_loop *loop, ev_timer *w, int revents)
 static void serve_until(struct ev_loop *loop, double timeout, int keeper)
 {
 	if (keeper)
-		mps_conn_keeper_begin(loop, timeout);
+		hooks()->keeper_begin(loop, timeout);
 	else {
-		mps_conn_exit_drain(loop);
+		hooks()->exit_drain(loop);
 		ev_timer_init(&g_drain_tick, drain_check, 0., 0.005);
 		ev_timer_again(loop, &g_drain_tick);
 		ev_timer_init(&g_drain_limit, drain_give_up, timeout, timeout);
@@ -419,7 +449,7 @@ __attribute__((noreturn)) static void keeper_main(double timeout)
 	mps_info("keeper: taking the connections of %s process %d over", g_prog, (int)from);
 	serve_until(g.ev, timeout, 1);
 	mps_info("keeper: done");
-	mps_stat_write_exit((int)from, g_prog);
+	hooks()->write_exit((int)from, g_prog);
 	mps_real.exit_(0); /* not through our hook (proc.c): the keeper adopted nothing */
 	for (;;)
 		mps_real.syscall(SYS_exit_group, 0);
@@ -455,7 +485,7 @@ void mps_loop_exit(double timeout, double bound)
 	pthread_mutex_unlock(&g.lock);
 	if (!mine)
 		return;
-	mps_ctl_exit();
+	hooks()->thread_exit();
 	g_stop_cmd.fn = stop_on_thread;
 	g_stop_cmd.arg = NULL;
 	if (mps_loop_submit(&g_stop_cmd))
@@ -481,13 +511,13 @@ void mps_loop_exit(double timeout, double bound)
 	pthread_mutex_unlock(&g.lock);
 	/* Nobody runs the loop now (the rest of its last iteration ran
 	 * before the thread signalled): its state can be read and copied. */
-	mps_handover_exit(g.ev); /* offers to children: settled, kept ones back here */
-	mps_conn_gw_exit();
+	hooks()->handover_exit(g.ev); /* offers to children: settled, kept ones back here */
+	hooks()->gw_exit();
 	mps_real.prctl(PR_GET_NAME, g_prog, 0, 0, 0);
 	g_prog[sizeof(g_prog) - 1] = 0;
-	if (mps_conn_all_finished()) {
+	if (hooks()->all_finished()) {
 		mps_dbg("exit: every connection finished");
-		mps_stat_write_exit((int)getpid(), g_prog);
+		hooks()->write_exit((int)getpid(), g_prog);
 		/* an exec that fails goes on (mps_proc_exec): a later
 		 * connection starts a thread again, as after the keeper's fork */
 		pthread_mutex_lock(&g.lock);
@@ -522,7 +552,7 @@ void mps_loop_exit(double timeout, double bound)
 	mps_inside = 1;
 	serve_until(g.ev, timeout, 0);
 	mps_inside = 0;
-	mps_stat_write_exit((int)getpid(), g_prog);
+	hooks()->write_exit((int)getpid(), g_prog);
 	return;
 stuck:
 	/* _exit from a signal handler that interrupted a thread holding one
@@ -593,7 +623,7 @@ void mps_loop_atfork_child(void)
 	g.running = 0;
 	g.broken = 0;
 	g.starting = 0; /* the starting thread did not come along */
-	mps_stat_atfork_child(); /* a new process: its counters start at 0 */
+	hooks()->atfork_child(); /* a new process: its counters start at 0 */
 	atomic_store(&g_park_req, 0);
 	atomic_store(&g_parked, 0);
 	memset(&g_park_check, 0, sizeof(g_park_check));

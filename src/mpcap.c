@@ -13,14 +13,21 @@
 #include <time.h>
 
 #include "conn_int.h"
+#include "dss_rx_int.h"
+#include "dss_tx_int.h"
+#include "mpcap_int.h"
+#include "subflow_int.h"
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/gateway.h"
+#include "mptcpshim/kmptcp.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/netmon.h"
 #include "mptcpshim/peercache.h"
 #include "mptcpshim/pm.h"
+#include "mptcpshim/real.h"
 #include "mptcpshim/token.h"
 #include "mptcpshim/util.h"
+#include "mptcpshim/stat.h"
 
 /* ------------------------------------------------------------- negotiation */
 
@@ -73,7 +80,7 @@ static int go_mp_server(struct mps_conn *c, struct mps_subflow *sf)
 	mps_dss_tx_sb_restart(c, c->snd_start);
 	c->snd_edge = c->snd_start + c->nego.remote_wnd;
 	c->tx_mode = TX_MP;
-	mps_path_server_advertise(c, sf);
+	mps_conn_pm()->server_advertise(c, sf);
 	return 0;
 }
 
@@ -123,13 +130,8 @@ void mps_mpcap_go_mp(struct mps_conn *c, struct mps_subflow *sf)
 	sf->ready = 1;
 	sf->peer_live = 1; /* the HELLO exchange ran on it */
 	sf->roff = MPS_HELLO_LEN;
-	sf->ifindex = mps_path_ifindex_of(&sf->local);
-	{
-		static const struct mps_netmon_ops path_events = {
-			.addr_event = mps_conn_on_addr_event, .link_event = mps_conn_on_link_event};
-
-		mps_netmon_start(c->loop, &path_events); /* path.c hears them */
-	}
+	sf->ifindex = mps_conn_pm()->ifindex_of(&sf->local);
+	mps_netmon_start(c->loop, mps_conn_pm()->path_events); /* path.c hears them */
 	c->last_progress = ev_now(c->loop);
 	ev_timer_set(&c->watchdog, 1., 1.);
 	ev_timer_start(c->loop, &c->watchdog);
@@ -140,7 +142,7 @@ void mps_mpcap_go_mp(struct mps_conn *c, struct mps_subflow *sf)
 
 		/* The first subflow went where routing sent it: if that is a
 		 * backup interface, tell the server (it has no JOIN to say so). */
-		const struct mps_config *bc = steer_cfg(c, &tmp);
+		const struct mps_config *bc = mps_conn_pm()->cfg(c, &tmp);
 
 		named = 0; /* the name costs a socket: only with backup rules */
 		if (bc->nbackup && sf->ifindex) {
@@ -169,7 +171,7 @@ void mps_conn_apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps
 	if (v != MPS_NV_WAIT)
 		ev_timer_stop(c->loop, &c->hello_timer);
 	if (c->gw && v != MPS_NV_WAIT) {
-		mps_gwconn_verdict(c, sf, v);
+		mps_conn_hooks()->gw_verdict(c, sf, v);
 		return;
 	}
 	switch (v) {
@@ -265,4 +267,94 @@ void mps_mpcap_hello_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	         c->peer_str, c->sf[0]->rlen, (unsigned)MPS_HELLO_LEN,
 	         mps_nego_hello_timeout_us(c->sf[0]->rtt_us) / 1e6);
 	mps_conn_apply_verdict(c, c->sf[0], mps_nego_hello_stalled(&c->nego));
+}
+
+/* ------------------------------------------------------------- fallback
+ * (from connect.c: the fallback is MP_CAPABLE's other outcome) */
+
+/* The plain reconnect's socket: kernel MPTCP where MPTCPSHIM_KERNEL_MPTCP
+ * asks for it and the kernel has it (a kernel-MPTCP server gets multipath,
+ * a plain one sees TCP: kmptcp.h), else TCP. */
+int mps_conn_tcp_socket(struct mps_conn *c)
+{
+	return mps_conn_tcp_socket_fam(c, c->peer.ss_family, 1);
+}
+
+/* A new socket of family (the app's bound address is kept when it is of
+ * that family): for a plain connection (kmptcp: kernel MPTCP where
+ * MPTCPSHIM_KERNEL_MPTCP asks), or TCP for a shim subflow (a gateway). */
+int mps_conn_tcp_socket_fam(struct mps_conn *c, int family, int kmptcp)
+{
+	int fd = kmptcp ? mps_kmptcp_socket(family, SOCK_NONBLOCK | SOCK_CLOEXEC) :
+			  mps_real.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+					  IPPROTO_TCP);
+	int one = 1;
+
+	if (fd < 0)
+		fd = mps_real.socket(c->peer.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+				     IPPROTO_TCP);
+	if (fd < 0)
+		return -errno;
+	/* Out of the app's range; if there is no room it stays low: the
+	 * fallback must not fail for that. */
+	fd = mps_ifd_take(fd, 1);
+	mps_sf_apply_opts(c, fd);
+	if (c->bound && c->bind_addr.ss_family == family) {
+		mps_real.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (struct sockaddr *)&c->bind_addr, c->bind_len) != 0) {
+			int e = errno;
+
+			mps_ifd_close(fd);
+			return -e;
+		}
+	}
+	return fd;
+}
+
+/* The peer is plain TCP: reconnect plainly and replay what the app sent. */
+void mps_conn_client_fallback(struct mps_conn *c, const char *why)
+{
+	struct mps_subflow *sf = c->sf[0], *nsf;
+	int fd, rc;
+
+	mps_info("conn %s: peer does not speak mptcpshim (%s): reconnecting as plain TCP",
+		 c->peer_str, why);
+	mps_stat_fallback(c, c->nego.timed_out ? MPS_MIB_FB_TIMEOUT : MPS_MIB_FB_PLAIN_SERVER, why);
+	mps_peercache_note((struct sockaddr *)&c->peer, MPS_PEER_PLAIN, mps_now_us(),
+			   (uint64_t)mps_config()->plain_cache_ttl * 1000000u);
+	if (!c->nego.timed_out)
+		/* a plain server answered: its host's other ports (FTP data,
+		 * connect-back ports) are connected to plainly at once */
+		mps_peercache_note_host((struct sockaddr *)&c->peer, mps_now_us(),
+					(uint64_t)mps_config()->plain_cache_ttl * 1000000u);
+	/* the user's next processes connect plainly at once too */
+	mps_peercache_shared_note_plain(mps_config()->peer_cache, (struct sockaddr *)&c->peer,
+					(int64_t)time(NULL), mps_config()->plain_cache_ttl,
+					!c->nego.timed_out);
+	ev_timer_stop(c->loop, &c->nego_timer);
+	mps_sf_conn_del(c, sf);
+	mps_sf_close_probe(c->loop, sf);
+	c->rx_mode = RX_PLAIN;
+	c->tx_mode = TX_PLAIN;
+	c->snd_nxt = c->snd_una = c->sb.una; /* nothing was ACKed: replay from the start */
+	/* our DATA_FIN (if framed) is framed again */
+	mps_conn_set_state(c, mps_conn_state_with(0, 0, mps_conn_rcv_fin(c)));
+	fd = mps_conn_tcp_socket(c);
+	if (fd < 0) {
+		mps_conn_abort(c, 0, 0, "plain reconnect: cannot create a socket");
+		return;
+	}
+	nsf = mps_sf_attach_new(c, fd, SF_CONNECTING);
+	if (!nsf) {
+		mps_conn_abort(c, 0, 0, "plain reconnect: out of memory");
+		return;
+	}
+	nsf->remote = c->peer;
+	rc = mps_real.connect(fd, (struct sockaddr *)&c->peer, c->peer_len);
+	if (rc == 0 || errno == EINPROGRESS) {
+		ev_io_set(&c->conn_w, fd, EV_WRITE);
+		ev_io_start(c->loop, &c->conn_w);
+		return;
+	}
+	mps_conn_abort(c, 0, 0, "plain reconnect failed");
 }

@@ -22,6 +22,9 @@
 
 #include "conn_api.h"
 #include "conn_int.h"
+#include "join_int.h"
+#include "steer_int.h"
+#include "subflow_int.h"
 #include "path_int.h"
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/log.h"
@@ -29,6 +32,7 @@
 #include "mptcpshim/real.h"
 #include "mptcpshim/set.h"
 #include "mptcpshim/util.h"
+#include "mptcpshim/stat.h"
 
 /* ------------------------------------------------------------- addresses */
 
@@ -55,22 +59,6 @@ static unsigned sa_port(const struct sockaddr_storage *a)
 }
 
 /* An IPv4-mapped IPv6 address (dual-stack sockets) as plain IPv4. */
-void mps_unmap_v4(struct sockaddr_storage *ss)
-{
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-
-	if (ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-		struct sockaddr_in in;
-
-		memset(&in, 0, sizeof(in));
-		in.sin_family = AF_INET;
-		in.sin_port = in6->sin6_port;
-		memcpy(&in.sin_addr, &in6->sin6_addr.s6_addr[12], 4);
-		memset(ss, 0, sizeof(*ss));
-		memcpy(ss, &in, sizeof(in));
-	}
-}
-
 int mps_path_is_loopback(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET)
@@ -607,7 +595,7 @@ void mps_conn_on_addr_event(int family, const uint8_t *addr, unsigned ifindex, i
 		if (mps_conn_closed(c))
 			continue;
 		if (c->role == MPS_SERVER)
-			mps_path_server_addr_event(c, family, addr, added);
+			mps_conn_pm()->server_addr_event(c, family, addr, added);
 		else if (added && c->pm_gate != 1) /* waiting: its timer fills */
 			mps_path_pm_fill(c);
 		if (!mps_conn_closed(c))

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "engine_types.h"
+
 struct mps_conn;
 struct mps_config;
 struct mps_local_addr;
@@ -26,5 +28,28 @@ void mps_path_pm_announced(struct mps_conn *c);
 /* pm_addr.c */
 /* Server: a local address was added or removed (netmon). */
 void mps_path_server_addr_event(struct mps_conn *c, int family, const uint8_t *addr, int added);
+
+/* path.c */
+/* A verified server-side join joins its connection (join.c -> path.c). */
+void mps_conn_attach_join(struct mps_conn *c, struct mps_subflow *sf);
+unsigned mps_path_ifindex_of(const struct sockaddr_storage *ss);
+void mps_path_server_advertise(struct mps_conn *c, struct mps_subflow *sf);
+void mps_path_client_join_connected(struct mps_conn *c, struct mps_subflow *sf);
+void mps_path_client_join_ack(struct mps_conn *c, struct mps_subflow *sf);
+void mps_path_sf_on_jtimer(struct ev_loop *loop, ev_timer *w, int revents);
+void mps_path_pm_fill(struct mps_conn *c);
+void mps_path_pm_on_add_addr(struct mps_conn *c, const struct mps_addr *a);
+void mps_path_pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+void pm_gate_bytes(struct mps_conn *c);
+void mps_path_pm_on_remove_addr(struct mps_conn *c, uint8_t id);
+void mps_path_pm_join_closed(struct mps_conn *c, const struct mps_subflow *sf);
+
+/* Path events, registered with netmon.c by mpcap.c (struct mps_netmon_ops).
+ * addr_event: an address was added or removed on interface ifindex.
+ * link_event: ifindex went up or down (0, up: events were lost, re-check
+ * everything). */
+void mps_conn_on_addr_event(int family, const uint8_t *addr, unsigned ifindex, int added);
+void mps_conn_on_link_event(unsigned ifindex, int up);
+
 
 #endif

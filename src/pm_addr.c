@@ -13,7 +13,10 @@
 #include <sys/socket.h>
 
 #include "conn_api.h"
-#include "conn_int.h"
+#include "engine_types.h"
+#include "join_int.h"
+#include "steer_int.h"
+#include "subflow_int.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/pm.h"
 #include "mptcpshim/util.h"

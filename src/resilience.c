@@ -18,10 +18,17 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "conn_api.h"
 #include "conn_int.h"
+#include "ccglue_int.h"
+#include "dss_ack_int.h"
+#include "dss_tx_int.h"
+#include "resilience_int.h"
+#include "subflow_int.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/real.h"
 #include "mptcpshim/util.h"
+#include "mptcpshim/stat.h"
 
 /* ------------------------------------------------------------- reinjection */
 
@@ -77,7 +84,7 @@ void mps_resil_rejoin_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mps_conn *c = w->data;
 
-	mps_path_pm_fill(c);
+	mps_conn_pm()->fill(c);
 	if (mps_conn_closed(c))
 		return;
 	if (c->outage)
@@ -526,7 +533,7 @@ void mps_resil_sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 			mps_dbg("conn %s: subflow %d closed during its join", c->peer_str, sf->id);
 			mps_sf_conn_del(c, sf);
 			mps_sf_free(c->loop, sf, 1);
-			mps_path_pm_join_closed(c, sf); /* (a zombie until the loop frees it) */
+			mps_conn_pm()->join_closed(c, sf); /* (a zombie until the loop frees it) */
 			return;
 		}
 		if (!mps_conn_rcv_fin(c) || !mps_conn_fin_acked(c)) {
@@ -618,4 +625,12 @@ void mps_resil_drop_sf(struct mps_conn *c, struct mps_subflow *sf, const char *w
 		mps_sf_free(c->loop, sf, 1);
 		outage_begin(c, why);
 	}
+}
+
+/* conn_api.h: a path back, a path gone. */
+void mps_conn_path_back(struct mps_conn *c) { mps_resil_outage_end(c); }
+
+void mps_conn_path_gone(struct mps_conn *c, struct mps_subflow *sf, const char *why)
+{
+	mps_resil_drop_sf(c, sf, why);
 }

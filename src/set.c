@@ -10,6 +10,7 @@
 
 #include "conn_api.h"
 #include "conn_int.h"
+#include "subflow_int.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/frame.h"
 #include "mptcpshim/log.h"
@@ -159,7 +160,7 @@ int mps_set_interface(const char *ifname, int on)
 			continue;
 		if (on) {
 			if (c->role == MPS_CLIENT)
-				mps_path_pm_fill(c);
+				mps_conn_pm()->fill(c);
 		} else
 			for (i = c->nsf - 1; i >= 0 && !mps_conn_closed(c); i--) {
 				struct mps_subflow *sf = c->sf[i];

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "conn_int.h"
-#include "mptcpshim/ctl.h"
+#include "subflow_int.h"
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/gwreq.h"
 #include "mptcpshim/log.h"
@@ -85,12 +85,25 @@ static const char *ifname_of(unsigned ifindex, char *buf)
 	return buf;
 }
 
+/* Who hears the events (ctl.c's monitors, registered by mps_ctl_start):
+ * none until then. */
+static int (*g_monitors)(void);
+static void (*g_publish)(const char *line, size_t len);
+
+void mps_stat_set_sink(int (*monitors)(void), void (*publish)(const char *line, size_t len))
+{
+	g_monitors = monitors;
+	g_publish = publish;
+}
+
+static int monitors(void) { return g_monitors ? g_monitors() : 0; }
+
 void mps_stat_event(struct mps_conn *c, struct mps_subflow *sf, const char *type, const char *extra)
 {
 	char line[768], a[64], e1[96], e2[96], ifn[IF_NAMESIZE];
 	int n;
 
-	if (!mps_ctl_monitors())
+	if (!monitors())
 		return;
 	n = snprintf(line, sizeof(line), "event t=%.3f type=%s", wall_now(), type);
 	if (c)
@@ -109,7 +122,7 @@ void mps_stat_event(struct mps_conn *c, struct mps_subflow *sf, const char *type
 	if ((size_t)n >= sizeof(line) - 1)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
-	mps_ctl_publish(line, (size_t)n);
+	g_publish(line, (size_t)n);
 }
 
 void mps_stat_new(struct mps_conn *c)
@@ -176,7 +189,7 @@ void mps_stat_path(unsigned ifindex, int up)
 {
 	char x[64], ifn[IF_NAMESIZE], e[48];
 
-	if (!mps_ctl_monitors() || !ifindex) /* 0: events were lost, a re-check */
+	if (!monitors() || !ifindex) /* 0: events were lost, a re-check */
 		return;
 	snprintf(x, sizeof(x), "if=%s ifindex=%u",
 	         mps_kv_escape(e, sizeof(e), ifname_of(ifindex, ifn)), ifindex);

@@ -16,6 +16,8 @@
 
 #include "conn_api.h"
 #include "conn_int.h"
+#include "steer_int.h"
+#include "subflow_int.h"
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/frame.h"
@@ -25,6 +27,7 @@
 #include "mptcpshim/pm.h"
 #include "mptcpshim/policy.h"
 #include "mptcpshim/real.h"
+#include "mptcpshim/util.h"
 
 static pthread_mutex_t g_pol_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct mps_policy *g_pol; /* NULL: no rule (defaults) */
@@ -283,7 +286,7 @@ static void reapply(struct ev_loop *loop, void *arg)
 			         sf->id, ifname, b ? "backup" : "regular");
 		}
 		if (c->role == MPS_CLIENT)
-			mps_path_pm_fill(c); /* new interfaces or subflows per path */
+			mps_conn_pm()->fill(c); /* new interfaces or subflows per path */
 		if (!mps_conn_closed(c))
 			mps_conn_kick(c);
 	}

@@ -21,7 +21,8 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#include "conn_int.h"
+#include "engine_types.h"
+#include "subflow_int.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/real.h"
 #include "mptcpshim/util.h"

@@ -1,6 +1,9 @@
 /* util.c - small shared helpers. */
 #include "config.h"
 
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -27,4 +30,22 @@ int mps_fstat(int fd, struct stat *st)
 #else
 	return fstat(fd, st);
 #endif
+}
+
+/* util.h: an IPv4-mapped IPv6 address as plain IPv4 (path.c had it; join.c,
+ * pm_addr.c and steer.c use it too). */
+void mps_unmap_v4(struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	if (ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+		struct sockaddr_in in;
+
+		memset(&in, 0, sizeof(in));
+		in.sin_family = AF_INET;
+		in.sin_port = in6->sin6_port;
+		memcpy(&in.sin_addr, &in6->sin6_addr.s6_addr[12], 4);
+		memset(ss, 0, sizeof(*ss));
+		memcpy(ss, &in, sizeof(in));
+	}
 }

@@ -19,6 +19,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "mptcpshim/fdhigh.h" /* the shim's descriptors out of the app's range */
+
 #define MPS_MAX_OPTS 24
 
 enum mps_sock_state {
@@ -104,34 +106,11 @@ int mps_ifd_is(int fd);
 /* The keeper (see loop.c): close every descriptor of the process except
  * the internal ones and keep (-1: none). */
 void mps_ifd_close_others(int keep);
-/* The shim's own descriptors are kept out of the range the app allocates
- * from, so the app's numbers are TCP's (see docs/DESIGN.md, "Descriptor
- * numbers and limits").  mps_fd_high_many makes close-on-exec copies
- * out[i] of in[i] (the originals stay open): above the soft RLIMIT_NOFILE
- * when the hard limit leaves room, else in the top half of the range below
- * it.  0, or -EMFILE (no room; nothing made).  mps_fd_high: one, the new
- * number or -errno. */
-int mps_fd_high_many(const int *in, int *out, int n);
-int mps_fd_high(int fd);
-/* socketpair(AF_UNIX, type, 0, sv), made above the soft limit when the
- * app's range is full and the hard limit leaves room (a connection's pair
- * must not make the app run out before TCP would).  0 or -errno. */
-int mps_socketpair_room(int type, int sv[2]);
 /* Move fd (ours) high and register it; the number it now has.  If there
  * is no room: with must, fd stays where it is (registered); without, fd
  * is closed and -EMFILE returned (the caller degrades).  Logs (at most
  * once a second) when there is no room. */
 int mps_ifd_take(int fd, int must);
-/* Is fd below the soft RLIMIT_NOFILE (a number the app could have)? */
-int mps_fd_app_range(int fd);
-/* Held around the app's socket() (app: shared) and around the shim
- * thread's socket()/accept4() and the move of the result high (shim:
- * exclusive), so the app's socket() never sees our instant at a low
- * number.  Never held across a blocking call. */
-void mps_alloc_app(int lock);
-void mps_alloc_shim(int lock);
-/* Held by the rlimit hooks, so the app never sees the raised limit. */
-void mps_rlimit_lock(int lock);
 /* fork support: lock/unlock around fork, and in the child close them all. */
 void mps_fdtab_atfork_prepare(void);
 void mps_fdtab_atfork_parent(void);

@@ -69,4 +69,25 @@ void mps_loop_atfork_prepare(void);
 void mps_loop_atfork_parent(void);
 void mps_loop_atfork_child(void);
 
+/* What loop.c calls above it, without naming it (docs/DESIGN.md section 1,
+ * "Layers"): the control socket (thread_start, thread_exit: ctl.c), the
+ * connections at exit (all_drained, all_finished, exit_drain,
+ * keeper_begin: conn.c), handover offers (handover_exit), the counters
+ * (write_exit, atfork_child: stat.c).  engine.c's mps_engine_wire registers
+ * them, from the library's constructor and before the thread starts; until
+ * then, none: no control socket, no connection (drained, finished). */
+struct mps_loop_hooks {
+	void (*thread_start)(struct ev_loop *loop);
+	void (*thread_exit)(void);
+	int (*all_drained)(void);
+	int (*all_finished)(void);
+	void (*exit_drain)(struct ev_loop *loop);
+	void (*keeper_begin)(struct ev_loop *loop, double timeout);
+	void (*handover_exit)(struct ev_loop *loop);
+	void (*gw_exit)(void); /* conn.c: reset the connections a gateway spliced */
+	void (*write_exit)(int pid, const char *comm);
+	void (*atfork_child)(void);
+};
+void mps_loop_set_hooks(const struct mps_loop_hooks *h);
+
 #endif

@@ -33,6 +33,7 @@ enum mps_mib_id {
 	MPS_MIB_GW_UNAUTH,        /* gateway: connections refused before authentication */
 	MPS_MIB_GW_POLICY,        /* gateway: destinations refused by its policy */
 	MPS_MIB_GW_DEST_FAILED,   /* gateway: destinations that could not be reached */
+	MPS_MIB_HANDED,           /* connections handed to a forked child (handover.c) */
 	MPS_MIB__MAX
 };
 
@@ -55,5 +56,16 @@ static inline void mps_mib_add(struct mps_mib *conn, struct mps_mib *proc, enum 
 	if (proc)
 		proc->v[id] += n;
 }
+
+/* Per connection, embedded in struct mps_conn (here, not in stat.h, so that
+ * conn_int.h needs no stat.h: stat.c reads the connections). */
+struct mps_conn_stat {
+	struct mps_mib mib;
+	uint32_t id;     /* this process's connection number, from 1 */
+	double born;     /* ev_now when the engine took it */
+	double fo_since; /* a subflow with data in flight was lost: the last
+	                      data-level progress before (0: none pending) */
+	char fb_why[48]; /* fallback reason, empty while multipath */
+};
 
 #endif

@@ -14,16 +14,6 @@
 struct mps_conn;
 struct mps_subflow;
 
-/* Per connection, embedded in struct mps_conn. */
-struct mps_conn_stat {
-	struct mps_mib mib;
-	uint32_t id;     /* this process's connection number, from 1 */
-	double born;     /* ev_now when the engine took it */
-	double fo_since; /* a subflow with data in flight was lost: the last
-	                      data-level progress before (0: none pending) */
-	char fb_why[48]; /* fallback reason, empty while multipath */
-};
-
 /* The process's counters. */
 struct mps_mib *mps_stat_proc(void);
 
@@ -45,6 +35,9 @@ void mps_stat_path(unsigned ifindex, int up);
 void mps_stat_event(struct mps_conn *c, struct mps_subflow *sf, const char *type,
                     const char *extra);
 
+/* The events go to publish while monitors() says someone listens (ctl.c,
+ * which registers them when it starts: stat.c never calls up into it). */
+void mps_stat_set_sink(int (*monitors)(void), void (*publish)(const char *line, size_t len));
 /* The replies of `status` and `counters`, as records (ctlproto.h). */
 /* A gateway's reply (enum mps_gwreq_result) went out: counted as refused by
  * its policy or as a destination not reached. */

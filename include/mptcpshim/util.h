@@ -52,6 +52,10 @@ struct stat;
  * util.c).  0 or -1 with errno. */
 int mps_fstat(int fd, struct stat *st);
 
+struct sockaddr_storage;
+/* An IPv4-mapped IPv6 address (dual-stack sockets) as plain IPv4, in place. */
+void mps_unmap_v4(struct sockaddr_storage *ss);
+
 #define MPS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The kernel's TCP states as tcpi_state reports them

@@ -27,6 +27,7 @@
 #include "mptcpshim/conn.h"
 #include "mptcpshim/ctl.h"
 #include "mptcpshim/crypto.h"
+#include "mptcpshim/engine.h"
 #include "mptcpshim/epreg.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/handover.h"
@@ -274,6 +275,7 @@ static void prestart(const char *why)
 	mps_proc_cloned();
 	if (mps_loop_cloned())
 		return; /* a vfork child: the parent's thread is not ours to start */
+	mps_engine_wire(); /* before the thread starts (even before our constructor) */
 	rc = mps_loop_ensure();
 	if (rc)
 		mps_warn("%s: cannot start the shim thread first (%s): connections of this "
@@ -328,6 +330,7 @@ __attribute__((constructor)) static void mps_init(void)
 	mps_real_init();
 	mps_config_early(); /* warn about a bad environment at once, once per command */
 	mps_crypto_init();
+	mps_engine_wire(); /* loop.c's hooks */
 	pthread_atfork(prepare, parent, child);
 	vmprobe_new();
 	mps_peercache_tree_init();

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "mptcpshim/conn.h"
+#include "mptcpshim/engine.h"
 #include "mptcpshim/epreg.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/gateway.h"
@@ -149,6 +150,7 @@ static int loop_ready(void)
 		if (mps_loop_cloned())
 			return -EPERM;
 	}
+	mps_engine_wire(); /* before the thread starts (even before our constructor) */
 	return mps_loop_ensure();
 }
 

@@ -5,7 +5,8 @@
 #   - pgbench, 8 clients x 150 transactions (TPC-B-like): every transaction
 #     processed, 0 failed, and no shim warning;
 #   - every backend connection negotiated multipath, and both paths carried
-#     the benchmark's traffic.
+#     the benchmark's traffic; the postmaster handed each connection to its
+#     backend, where its join landed (counters, read once the server stopped).
 # The tps comparison with plain TCP is bench/pgbench, not a test.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
@@ -60,7 +61,7 @@ pgb -i -s 1 -q postgres >"$D/init.out" 2>&1 || { show_file "$D/init.out"; fail "
 
 step "pgbench (shim): $CLIENTS clients x $TX transactions"
 sl="$T_DIR/shim-$NS_S.log" cl="$T_DIR/shim-$NS_C.log"
-ns0=$(wc -l <"$sl")
+sc0=$(counters_mark "$NS_S")
 path_use_mark
 pgb -c "$CLIENTS" -j 2 -t "$TX" postgres >"$D/run.out" 2>&1 || { show_file "$D/run.out"; fail "pgbench failed"; }
 cat "$D/run.out" >&2
@@ -71,10 +72,24 @@ failed=$(sed -n 's/^number of failed transactions: \([0-9]*\) .*/\1/p' "$D/run.o
 [ "$failed" = 0 ] || fail "pgbench: '$failed' failed transactions, want 0"
 # both paths carry the benchmark (about 1 MiB each way in all)
 path_use_check "pgbench over A/2" $((128 * 1024))
-# every benchmark connection (and pgbench's own first one) negotiated
-nmp=$(tail -n +"$((ns0 + 1))" "$sl" | grep -c 'multipath negotiated (server)' || true)
-njoin=$(tail -n +"$((ns0 + 1))" "$sl" | grep -c 'subflow 2 from .* joined' || true)
+# Counted by the counters (MPTCPSHIM_COUNTERS_FILE: one line per process
+# at its exit), not by log lines: stop the server first, so that the
+# postmaster and every backend have written theirs.
+kill -0 "$PG_PID" 2>/dev/null || fail "postgres died"
+pm=$(head -n 1 "$D/pg/postmaster.pid")
+asuser "$PGBIN/pg_ctl" -D "$D/pg" -m fast -w -t 30 stop >"$D/stop.out" 2>&1 ||
+	{ show_file "$D/stop.out"; fail "postgres did not stop"; }
+bg_stop "$PG_PID"
+nmp=0 njoin=0
 if shim_enabled; then
+	cnt=$(counters_since "$NS_S" "$sc0" $((CLIENTS + 1)))
+	pm_cnt=$(printf '%s\n' "$cnt" | grep "^{\"pid\":$pm," || true)
+	be_cnt=$(printf '%s\n' "$cnt" | grep -v "^{\"pid\":$pm," || true)
+	[ -n "$pm_cnt" ] || fail "no counters from the postmaster ($pm)"
+	# every benchmark connection (and pgbench's own first one) negotiated
+	# and joined, wherever it was when it did
+	nmp=$(printf '%s\n' "$cnt" | counter multipath_connections)
+	njoin=$(printf '%s\n' "$cnt" | counter subflows_joined)
 	[ "$nmp" -ge "$CLIENTS" ] || fail "only $nmp of $CLIENTS+ backend connections negotiated multipath"
 	[ "$njoin" -ge "$CLIENTS" ] || fail "only $njoin of $CLIENTS+ connections got their second subflow"
 fi
@@ -83,12 +98,10 @@ fi
 # from the postmaster (which closes its copy after the fork) and services it
 # with its own shim thread: the joins land in the backends, none in the
 # postmaster.
-pm=$(head -n 1 "$D/pg/postmaster.pid")
 if shim_enabled && [ "${MPTCPSHIM_HANDOVER:-1}" != 0 ]; then
-	run_log=$(tail -n +"$((ns0 + 1))" "$sl")
-	nhand=$(printf '%s\n' "$run_log" | grep -c "mptcpshim\[$pm\] info: conn .*: handed to child process" || true)
-	jpm=$(printf '%s\n' "$run_log" | grep -c "mptcpshim\[$pm\] info: conn .*: subflow 2 from .* joined" || true)
-	jback=$(printf '%s\n' "$run_log" | grep 'subflow 2 from .* joined' | grep -vc "mptcpshim\[$pm\]" || true)
+	nhand=$(printf '%s\n' "$pm_cnt" | counter connections_handed)
+	jpm=$(printf '%s\n' "$pm_cnt" | counter subflows_joined)
+	jback=$(printf '%s\n' "$be_cnt" | counter subflows_joined)
 	log "postmaster $pm handed $nhand connection(s) to backends; joins: $jback in backends, $jpm in the postmaster"
 	[ "$nhand" -ge "$CLIENTS" ] || fail "the postmaster handed only $nhand of $CLIENTS+ connections to their backends"
 	[ "$jpm" = 0 ] || fail "$jpm join(s) landed in the postmaster ($pm), not in the backend"
@@ -98,7 +111,4 @@ if grep -E ' (warn|error): ' "$sl" "$cl" 2>/dev/null; then
 	fail "the shim logged warnings or errors (above)"
 fi
 log "ok: $CLIENTS x $TX transactions, 0 failed, $nmp connections multipath, $njoin joined"
-
-kill -0 "$PG_PID" 2>/dev/null || fail "postgres died"
-bg_stop "$PG_PID"
 exit 0

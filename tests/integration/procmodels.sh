@@ -185,14 +185,14 @@ fi
 # know their tokens (rejected: single path).
 if selected forkafter; then
 	step "forkafter: the parent serves one connection, then a forked child accepts 3 more"
-	sl="$T_DIR/shim-$NS_S.log"
-	n0=0
-	[ -e "$sl" ] && n0=$(wc -l <"$sl")
+	sc0=$(counters_mark "$NS_S")
 	pm_case forkafter forkafter 4 $((4 * MIB)) 0
 	if [ "$MP" = 1 ]; then
-		joins=$(tail -n +"$((n0 + 1))" "$sl" | grep -cE 'subflow [0-9]+ from .* joined$' || true)
-		bad=$(tail -n +"$((n0 + 1))" "$sl" | grep -E 'join from .* rejected' || true)
-		[ -z "$bad" ] || fail "forkafter: joins rejected (sent to the parent's listener?): $bad"
+		# the parent's and the child's counters (one line each at exit)
+		cnt=$(counters_since "$NS_S" "$sc0" 2)
+		joins=$(printf '%s\n' "$cnt" | counter subflows_joined)
+		bad=$(printf '%s\n' "$cnt" | counter joins_rejected)
+		[ "$bad" = 0 ] || fail "forkafter: $bad join(s) rejected (sent to the parent's listener?)"
 		[ "$joins" -ge 4 ] || fail "forkafter: $joins join(s) for 4 connections"
 		log "ok: forkafter: $joins joins, none rejected"
 	fi

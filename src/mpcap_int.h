@@ -1,0 +1,21 @@
+/* mpcap_int.h - MP_CAPABLE and fallback (mpcap.c) (private to the engine). */
+#ifndef MPS_MPCAP_INT_H
+#define MPS_MPCAP_INT_H
+
+#include "engine_types.h"
+
+/* mpcap.c: MP_CAPABLE's equivalent, the HELLO exchange's outcome. */
+void mps_conn_apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v);
+/* Negotiated: the connection goes multipath on its first subflow. */
+void mps_mpcap_go_mp(struct mps_conn *c, struct mps_subflow *sf);
+void mps_mpcap_nego_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+void mps_mpcap_hello_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* A new TCP socket for the plain reconnect (kernel MPTCP where asked), or
+ * of family for a shim subflow (kmptcp 0): 0..fd or -errno. */
+int mps_conn_tcp_socket(struct mps_conn *c);
+int mps_conn_tcp_socket_fam(struct mps_conn *c, int family, int kmptcp);
+/* The peer is plain TCP: reconnect plainly and replay what the app sent. */
+void mps_conn_client_fallback(struct mps_conn *c, const char *why);
+
+#endif

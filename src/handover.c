@@ -70,7 +70,8 @@ struct ho_offer {
 	uint8_t was[HO_MAXW]; /* 1: active at the fork; 2: an expired timer not yet run */
 };
 
-atomic_int mps_handover_pending;
+/* mps_handover_pending: defined in handover_join.c, the lower module */
+static int ho_token_offered(uint32_t token);
 atomic_int mps_handover_epfd = -1;
 atomic_int mps_handover_adopter;
 __thread int mps_handover_off;
@@ -366,6 +367,7 @@ void mps_handover_parent(void)
 		n++;
 	}
 	if (n) {
+		ho_joins_set_offered(ho_token_offered);
 		atomic_fetch_add(&mps_handover_pending, n);
 		/* The thread is parked inside a callback: the timer is seen
 		 * when its loop iterates next. */
@@ -384,7 +386,7 @@ void mps_handover_parent(void)
 
 /* Is token a connection this process offered and has not settled?
  * Shim thread (see mps_handover_defer_join in handover_join.c). */
-int ho_token_offered(uint32_t token)
+static int ho_token_offered(uint32_t token)
 {
 	struct ho_offer *o;
 

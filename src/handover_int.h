@@ -10,9 +10,10 @@
 struct ev_loop;
 struct mps_conn;
 
-/* 1 when token is a connection this process offered to a child and has
- * not settled (handover.c). */
-int ho_token_offered(uint32_t token);
+/* handover.c registers its look-up (1 when token is a connection this
+ * process offered to a child and has not settled) with handover_join.c,
+ * which calls it for a join that arrives meanwhile. */
+void ho_joins_set_offered(int (*offered)(uint32_t token));
 /* The offer of token is settled: its waiting joins are read again (they
  * join here, or are closed as handed over). */
 void ho_joins_resume(struct ev_loop *loop, uint32_t token);

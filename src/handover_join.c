@@ -15,6 +15,20 @@
 #include "mptcpshim/handover.h"
 #include "mptcpshim/log.h"
 
+/* Offers not yet settled (handover.h): counted up and down by
+ * handover.c, read here and by the wait hooks.  Defined here, the lower
+ * of the two modules, so that only handover.c names the other. */
+atomic_int mps_handover_pending;
+
+/* handover.c's "is token offered to a child and unsettled?", registered
+ * with its first offer: this module does not name the one above it. */
+static int (*g_offered)(uint32_t token);
+
+void ho_joins_set_offered(int (*offered)(uint32_t token))
+{
+	g_offered = offered;
+}
+
 #define HO_MAXDEFER 64
 static struct {
 	struct mps_subflow *sf;
@@ -45,7 +59,7 @@ int mps_handover_defer_join(struct ev_loop *loop, struct mps_subflow *sf, uint32
 	 * progress would reject a join for an earlier offer, suspended and
 	 * out of the token table ("unknown token": procmodels.sh fork and
 	 * forkafter). */
-	found = ho_token_offered(token);
+	found = g_offered && g_offered(token);
 	if (found && g_ndefer < HO_MAXDEFER) {
 		ev_io_stop(loop, &sf->rio);
 		ev_timer_stop(loop, &sf->jtimer);

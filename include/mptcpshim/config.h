@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "mptcpshim/gateway.h"
+#include "mptcpshim/gwconf.h"
 #include "mptcpshim/log.h" /* enum mps_log_level */
 
 #define MPS_IFNAMSIZ 16 /* IF_NAMESIZE, without dragging net/if.h in */

@@ -280,6 +280,7 @@ void mps_conn_abort(struct mps_conn *c, uint32_t reason, int send_close, const c
 void mps_conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const char *why,
 		    int app_err);
 void mps_conn_check_done(struct mps_conn *c);
+void mps_conn_handed_back(struct mps_conn *c); /* handback.c took its TCP socket */
 void mps_conn_set_state(struct mps_conn *c, enum mps_conn_state s);
 const char *mps_conn_state_name(enum mps_conn_state s);
 /* Ended (aborted or finished): code up the stack checks it after a call

@@ -33,6 +33,7 @@ static _Atomic(atomic_uchar *) g_ipages[MAX_PAGES]; /* internal fd flags */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int g_maxfd = -1;
 atomic_int mps_pending_errors;
+atomic_uint mps_fork_gen;
 
 struct mps_sock *mps_sock_new(int family)
 {
@@ -45,6 +46,7 @@ struct mps_sock *mps_sock_new(int family)
 	atomic_init(&s->so_error, 0);
 	atomic_init(&s->so_error_told, 0);
 	s->family = family;
+	s->fork_gen = atomic_load(&mps_fork_gen);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->gw_cond, NULL);
 	return s;
@@ -669,6 +671,7 @@ void mps_fdtab_atfork_prepare(void)
 
 void mps_fdtab_atfork_parent(void)
 {
+	atomic_fetch_add(&mps_fork_gen, 1);
 	pthread_mutex_unlock(&g_lock);
 	if (getpid() != g_fork_pid)
 		rl_child();
@@ -678,6 +681,7 @@ void mps_fdtab_atfork_child(void)
 {
 	unsigned p, i;
 
+	atomic_fetch_add(&mps_fork_gen, 1);
 	pthread_mutex_unlock(&g_lock);
 	rl_child();
 	/* Our connections are the parent's to service from now on.  This

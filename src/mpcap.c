@@ -15,6 +15,7 @@
 #include "conn_int.h"
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/gateway.h"
+#include "mptcpshim/handback.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/netmon.h"
 #include "mptcpshim/peercache.h"
@@ -201,6 +202,7 @@ void mps_conn_apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps
 		ev_timer_stop(c->loop, &c->nego_timer);
 		c->rx_mode = RX_PLAIN;
 		sf->state = SF_ACTIVE;
+		mps_handback_offer(c->sock); /* the app may take its TCP socket back */
 		if (c->tx_mode == TX_HOLD) {
 			c->tx_mode = TX_PLAIN;
 			mps_dss_tx_sb_restart(c, 0);

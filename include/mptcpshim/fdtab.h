@@ -41,6 +41,8 @@ struct mps_sock {
 	atomic_int remote;
 	atomic_int connect_told; /* connect() has reported the connection's outcome */
 	atomic_int notsent_lowat; /* TCP_NOTSENT_LOWAT as the app set it (not applied) */
+	atomic_int handback;  /* MPS_HB_* (handback.h): the TCP socket goes back to the app */
+	unsigned fork_gen;    /* mps_fork_gen when made: a fork since shares the app's end */
 	int family;
 	int type_flags;      /* SOCK_NONBLOCK etc. given at accept4 */
 	ino_t ino;           /* inode of the app's socketpair end */
@@ -66,6 +68,8 @@ struct mps_sock {
 /* How many socks have a pending_err: the data-call hooks look only when
  * this is non-zero, so their cost is one atomic load otherwise. */
 extern atomic_int mps_pending_errors;
+/* Forks this process made or came from (the fork handlers count them). */
+extern atomic_uint mps_fork_gen;
 
 struct mps_sock *mps_sock_new(int family);
 void mps_sock_get(struct mps_sock *s);

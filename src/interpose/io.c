@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "mptcpshim/fdtab.h"
+#include "mptcpshim/handback.h"
 #include "mptcpshim/handover.h"
 #include "mptcpshim/interpose.h"
 
@@ -48,6 +49,8 @@ static int take_error(int fd)
 	do {                                                                                       \
 		if (atomic_load_explicit(&mps_handover_pending, memory_order_relaxed))             \
 			mps_handover_touch(fd);                                                    \
+		if (atomic_load_explicit(&mps_handback_pending, memory_order_relaxed))             \
+			mps_handback_touch(fd);                                                    \
 		int e_ = take_error(fd);                                                           \
 		if (e_) {                                                                          \
 			int k_ = 0;                                                                \
@@ -73,6 +76,20 @@ static ssize_t settle(int fd, ssize_t r, int eof_possible)
 	e = take_error(fd);
 	errno = e ? e : saved;
 	return e ? -1 : r;
+}
+
+/* After a read that took bytes: the app may just have emptied its end of
+ * an offered connection (handback.h).  Swapped now, not at its next call,
+ * which may be a poll() the hooks never see. */
+static ssize_t hb_after(int fd, ssize_t r)
+{
+	if (r > 0 && atomic_load_explicit(&mps_handback_pending, memory_order_relaxed)) {
+		int saved = errno;
+
+		mps_handback_touch(fd);
+		errno = saved;
+	}
+	return r;
 }
 
 MPS_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
@@ -103,35 +120,35 @@ MPS_EXPORT ssize_t read(int fd, void *buf, size_t len)
 {
 	mps_real_init();
 	RETURN_PENDING(fd);
-	return settle(fd, mps_real.read(fd, buf, len), len > 0);
+	return hb_after(fd, settle(fd, mps_real.read(fd, buf, len), len > 0));
 }
 
 MPS_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 {
 	mps_real_init();
 	RETURN_PENDING(fd);
-	return settle(fd, mps_real.read_chk(fd, buf, len, buflen), len > 0);
+	return hb_after(fd, settle(fd, mps_real.read_chk(fd, buf, len, buflen), len > 0));
 }
 
 MPS_EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
 {
 	mps_real_init();
 	RETURN_PENDING(fd);
-	return settle(fd, mps_real.readv(fd, iov, n), n > 0);
+	return hb_after(fd, settle(fd, mps_real.readv(fd, iov, n), n > 0));
 }
 
 MPS_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
 	mps_real_init();
 	RETURN_PENDING(fd);
-	return settle(fd, mps_real.recv(fd, buf, len, flags), len > 0);
+	return hb_after(fd, settle(fd, mps_real.recv(fd, buf, len, flags), len > 0));
 }
 
 MPS_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
 {
 	mps_real_init();
 	RETURN_PENDING(fd);
-	return settle(fd, mps_real.recv_chk(fd, buf, len, buflen, flags), len > 0);
+	return hb_after(fd, settle(fd, mps_real.recv_chk(fd, buf, len, buflen, flags), len > 0));
 }
 
 MPS_EXPORT ssize_t recvfrom(int fd, void *restrict buf, size_t len, int flags,
@@ -139,7 +156,8 @@ MPS_EXPORT ssize_t recvfrom(int fd, void *restrict buf, size_t len, int flags,
 {
 	mps_real_init();
 	RETURN_PENDING(fd);
-	return settle(fd, mps_real.recvfrom(fd, buf, len, flags, addr.__sockaddr__, alen), len > 0);
+	return hb_after(fd, settle(fd, mps_real.recvfrom(fd, buf, len, flags, addr.__sockaddr__, alen),
+	                           len > 0));
 }
 
 MPS_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
@@ -147,14 +165,15 @@ MPS_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, 
 {
 	mps_real_init();
 	RETURN_PENDING(fd);
-	return settle(fd, mps_real.recvfrom_chk(fd, buf, len, buflen, flags, addr, alen), len > 0);
+	return hb_after(fd, settle(fd, mps_real.recvfrom_chk(fd, buf, len, buflen, flags, addr, alen),
+	                           len > 0));
 }
 
 MPS_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	mps_real_init();
 	RETURN_PENDING(fd);
-	return settle(fd, mps_real.recvmsg(fd, msg, flags), 1);
+	return hb_after(fd, settle(fd, mps_real.recvmsg(fd, msg, flags), 1));
 }
 
 MPS_EXPORT ssize_t write(int fd, const void *buf, size_t len)

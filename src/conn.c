@@ -42,7 +42,6 @@
 #include "conn_api.h"
 #include "conn_int.h"
 #include "mptcpshim/gateway.h"
-#include "mptcpshim/handback.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/loop.h"
 #include "mptcpshim/real.h"

@@ -450,6 +450,8 @@ size_t cc_room(struct mps_conn *c, const struct mps_subflow *sf);
 uint64_t cc_rate(struct mps_conn *c, const struct mps_subflow *sf);
 void cc_free(struct mps_conn *c);
 void mps_resil_watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+/* Start the watchdog if data waits for its data ACK (stops itself when none). */
+void mps_resil_watchdog_arm(struct mps_conn *c);
 
 /* steer.c: the policy file.  steer_start matches a new connection (app
  * thread, before the shim thread knows it: sets c->pol and its scheduler);

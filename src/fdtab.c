@@ -52,6 +52,29 @@ struct mps_sock *mps_sock_new(int family)
 	return s;
 }
 
+/* The hand-back offer (handback.h) is the sock's state: the engine
+ * makes and drops it without calling into handback.c. */
+atomic_int mps_handback_pending;
+
+void mps_handback_offer(struct mps_sock *s)
+{
+	int none = MPS_HB_NONE;
+
+	if (atomic_compare_exchange_strong(&s->handback, &none, MPS_HB_OFFERED))
+		atomic_fetch_add(&mps_handback_pending, 1);
+}
+
+int mps_handback_cancel(struct mps_sock *s)
+{
+	int prev = atomic_exchange(&s->handback, MPS_HB_DONE);
+
+	if (prev == MPS_HB_OFFERED) {
+		atomic_fetch_sub(&mps_handback_pending, 1);
+		return 1;
+	}
+	return 0;
+}
+
 void mps_sock_get(struct mps_sock *s) { atomic_fetch_add(&s->refs, 1); }
 
 void mps_sock_put(struct mps_sock *s)

@@ -16,27 +16,7 @@
 #include "mptcpshim/loop.h"
 #include "mptcpshim/real.h"
 
-atomic_int mps_handback_pending;
 atomic_ulong mps_handback_count;
-
-void mps_handback_offer(struct mps_sock *s)
-{
-	int none = MPS_HB_NONE;
-
-	if (atomic_compare_exchange_strong(&s->handback, &none, MPS_HB_OFFERED))
-		atomic_fetch_add(&mps_handback_pending, 1);
-}
-
-int mps_handback_cancel(struct mps_sock *s)
-{
-	int prev = atomic_exchange(&s->handback, MPS_HB_DONE);
-
-	if (prev == MPS_HB_OFFERED) {
-		atomic_fetch_sub(&mps_handback_pending, 1);
-		return 1;
-	}
-	return 0;
-}
 
 struct hb_req {
 	struct mps_cmd cmd;

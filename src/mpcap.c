@@ -15,7 +15,6 @@
 #include "conn_int.h"
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/gateway.h"
-#include "mptcpshim/handback.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/netmon.h"
 #include "mptcpshim/peercache.h"
@@ -131,9 +130,7 @@ void mps_mpcap_go_mp(struct mps_conn *c, struct mps_subflow *sf)
 
 		mps_netmon_start(c->loop, &path_events); /* path.c hears them */
 	}
-	c->last_progress = ev_now(c->loop);
-	ev_timer_set(&c->watchdog, 1., 1.);
-	ev_timer_start(c->loop, &c->watchdog);
+	mps_resil_watchdog_arm(c); /* the first flight may be outstanding */
 	if (c->role == MPS_CLIENT) {
 		char ifname[IF_NAMESIZE];
 		struct mps_config tmp;

@@ -71,6 +71,22 @@ extern atomic_int mps_pending_errors;
 /* Forks this process made or came from (the fork handlers count them). */
 extern atomic_uint mps_fork_gen;
 
+/* The hand-back of a plain client's TCP socket (handback.h, docs/DESIGN.md
+ * section 2 "Hand-back"): struct mps_sock.handback. */
+enum {
+	MPS_HB_NONE = 0, /* not (yet) known plain */
+	MPS_HB_OFFERED,  /* plain: the app's next data call may take it back */
+	MPS_HB_DONE,     /* handed back, or never will be (the connection ended,
+			    several threads, a fork...) */
+};
+/* How many socks are offered: the data-call hooks look up their
+ * descriptor only while this is non-zero. */
+extern atomic_int mps_handback_pending;
+/* Shim thread: the connection of s is plain: offer it back. */
+void mps_handback_offer(struct mps_sock *s);
+/* Any thread: never offer s back (again); 1 if it was offered. */
+int mps_handback_cancel(struct mps_sock *s);
+
 struct mps_sock *mps_sock_new(int family);
 void mps_sock_get(struct mps_sock *s);
 void mps_sock_put(struct mps_sock *s);

@@ -16,27 +16,12 @@
 
 #include "mptcpshim/fdtab.h"
 
-/* How many socks are offered (handback == MPS_HB_OFFERED): the data-call
- * hooks look up their descriptor only while this is non-zero. */
-extern atomic_int mps_handback_pending;
-
-enum {
-	MPS_HB_NONE = 0, /* not (yet) known plain */
-	MPS_HB_OFFERED,  /* plain: the app's next data call may take it back */
-	MPS_HB_DONE,     /* handed back, or never will be (the connection ended,
-			    several threads, a fork...) */
-};
-
 /* Swap the app's number fd for the TCP socket tcp (both the process's):
  * the interpose layer's part, called on the shim thread inside
  * mps_handback_run while the engine holds the connection still.  0 or
  * -errno (then fd is untouched). */
 typedef int (*mps_handback_swap_fn)(int fd, int tcp, struct mps_sock *s);
 
-/* Shim thread: the connection of s is plain: offer it back. */
-void mps_handback_offer(struct mps_sock *s);
-/* Any thread: never offer s back (again); 1 if it was offered. */
-int mps_handback_cancel(struct mps_sock *s);
 /* App thread: ask the shim thread to hand the connection of s (the app's
  * number fd) back, and wait for the answer.  0 when fd is now the TCP
  * socket; -EAGAIN when bytes were in flight (try again later); another

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "mptcpshim/ctlproto.h"
+#include "execprobe.h"
 
 #define MAX_PROCS 1024
 #define REPLY_MAX (16u << 20)
@@ -743,6 +744,8 @@ int main(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	cmd = argv[1];
+	if (!strcmp(cmd, "exec-probe")) /* the launcher's, internal */
+		return mps_exec_probe_main(argc, argv);
 	if (!strcmp(cmd, "reload")) {
 		if (argc > 3 || (argc == 3 && argv[2][0] == '-')) {
 			fputs(usage_text, stderr);

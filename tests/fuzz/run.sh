@@ -1,6 +1,6 @@
 #!/bin/sh
 # run.sh - build the libFuzzer harnesses (tests/fuzz/fuzz.mk) and run each
-# for FUZZ_SECONDS (default 5: fourteen harnesses, and the suite must stay
+# for FUZZ_SECONDS (default 3: fourteen harnesses, and the suite must stay
 # under 15 minutes on 2 cores) on a scratch copy of its seed corpus.
 # Fails on any crash, property violation or sanitizer report, naming the
 # reproducer.  Skips (77) only when clang or its libFuzzer runtime is
@@ -29,4 +29,4 @@ fi
 # nice: the fuzzers are CPU-bound and run beside timing-sensitive tests.
 nice -n 10 make -s -f "$top_srcdir/tests/fuzz/fuzz.mk" CLANG="$clang" \
 	top_srcdir="$top_srcdir" top_builddir="$top_builddir" \
-	FUZZ_SECONDS="${FUZZ_SECONDS:-5}" run
+	FUZZ_SECONDS="${FUZZ_SECONDS:-3}" run

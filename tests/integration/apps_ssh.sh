@@ -3,7 +3,7 @@
 # in the server namespace (its own host key, sshd_config, port and client
 # key, all in the test's temp dir; no host configuration read by either
 # end), topology A with two paths, IPv4; files of random bytes, SIZE
-# (50 MiB) where paths are shaped and cut, PLAIN_SIZE (8 MiB) in the
+# (32 MiB) where paths are shaped and cut, PLAIN_SIZE (8 MiB) in the
 # unshaped plain-quadrant variants, checked by sha256:
 #   up / down  ssh root@server 'cat > FILE' < in, ssh root@server 'cat FILE'
 #              scp in root@server:FILE, scp root@server:FILE out
@@ -32,7 +32,7 @@ set -eu
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
-: "${SIZE:=$((50 * 1024 * 1024))}"
+: "${SIZE:=$((32 * 1024 * 1024))}"
 : "${PLAIN_SIZE:=$((8 * 1024 * 1024))}"
 MPTCPSHIM_LOG=info
 : "${T_TIMEOUT:=300}"

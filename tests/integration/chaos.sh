@@ -1,5 +1,5 @@
 #!/bin/bash
-# chaos.sh: CHAOS_SECS (default 60) seconds of random path events during a
+# chaos.sh: CHAOS_SECS (default 40) seconds of random path events during a
 # bidirectional transfer over two shaped paths (topology A), shim on both
 # ends.  Events: a path's link down then up, a silent blackhole (nft drop)
 # on then off, the client's address on a path renumbered, sometimes both
@@ -15,7 +15,7 @@ set -eu
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
-: "${CHAOS_SECS:=60}"
+: "${CHAOS_SECS:=40}"
 : "${CHAOS_SEED:=$$}"
 export T_TIMEOUT=${T_TIMEOUT:-$((CHAOS_SECS + 150))}
 export T_CMD_TIMEOUT=${T_CMD_TIMEOUT:-$((CHAOS_SECS + 90))}

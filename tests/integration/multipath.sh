@@ -24,7 +24,7 @@ set -eu
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
-: "${SIZE:=$((30 * 1024 * 1024))}"
+: "${SIZE:=$((20 * 1024 * 1024))}"
 : "${MIN_SHARE:=20}" # percent of the rate-predicted share each path must carry
 MPTCPSHIM_LOG=info
 : "${T_TIMEOUT:=240}"

@@ -998,7 +998,7 @@ static void phase_signals(void)
 	if (fd < 0)
 		return;
 	big = calloc(1, bigsz);
-	alarm_ms(1500);
+	alarm_ms(600);
 	r = write(fd, big, bigsz);
 	val("write interrupted", "%s", r > 0 ? "partial" : res(r, errno));
 	/* Then SO_SNDTIMEO: a full socket times out (EAGAIN, or a partial

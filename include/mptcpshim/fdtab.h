@@ -42,6 +42,10 @@ struct mps_sock {
 	atomic_int connect_told; /* connect() has reported the connection's outcome */
 	atomic_int notsent_lowat; /* TCP_NOTSENT_LOWAT as the app set it (not applied) */
 	atomic_int handback;  /* MPS_HB_* (handback.h): the TCP socket goes back to the app */
+	atomic_int hb_tries;  /* hand-backs refused for bytes in flight */
+	atomic_int hb_wrote;  /* the app wrote since the offer: its first exchange is over */
+	atomic_int hb_paused; /* the relay was asked to pause for the hand-back */
+	atomic_int hb_listed; /* the paused list holds a reference (handback.c) */
 	unsigned fork_gen;    /* mps_fork_gen when made: a fork since shares the app's end */
 	int family;
 	int type_flags;      /* SOCK_NONBLOCK etc. given at accept4 */

@@ -27,6 +27,10 @@ typedef int (*mps_handback_swap_fn)(int fd, int tcp, struct mps_sock *s);
  * socket; -EAGAIN when bytes were in flight (try again later); another
  * -errno when it never will be (the offer is then cancelled). */
 int mps_handback_run(struct mps_sock *s, int fd, mps_handback_swap_fn swap);
+/* App thread: the relay keeps the app's end of s full: ask the shim
+ * thread to stop reading the TCP socket for a while (at most 0.2 s), so
+ * the app can drain its end and take the socket.  0 or -errno. */
+int mps_handback_pause(struct mps_sock *s);
 /* Connections handed back in this process (status and tests). */
 extern atomic_ulong mps_handback_count;
 

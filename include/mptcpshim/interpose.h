@@ -43,8 +43,9 @@ void mps_opts_restore(int app_end, int tcp, struct mps_sock *s);
  * SO_RCVLOWAT, SO_LINGER) and TCP_NOTSENT_LOWAT: the hand-back's TCP
  * socket carries the per-path ones already. */
 void mps_opts_restore_app(int app_end, int tcp, struct mps_sock *s);
-/* io.c: some connection is offered back (handback.h): take fd's if it is. */
-void mps_handback_touch(int fd);
+/* io.c: some connection is offered back (handback.h): take fd's if it is
+ * (rd: a read call; a write only notes that the app has answered). */
+void mps_handback_touch(int fd, int rd);
 /* The lock of the per-family option defaults, held across fork. */
 void mps_opts_lock(int lock);
 /* proc.c: in a process made by clone(2) without fork() (no fork handler

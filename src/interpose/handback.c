@@ -71,7 +71,9 @@ static int n_threads(void)
 	return p ? atoi(p + 1) : -1;
 }
 
-void mps_handback_touch(int fd)
+#define MPS_HB_TRIES 16
+
+void mps_handback_touch(int fd, int rd)
 {
 	struct mps_sock *s;
 	int n = 0;
@@ -83,6 +85,17 @@ void mps_handback_touch(int fd)
 		return;
 	if (atomic_load(&s->handback) != MPS_HB_OFFERED)
 		goto out;
+	/* Not before the app has answered, at a read: a connection that
+	 * ends after one request and its response (Connection: close) would
+	 * pay the round trip to the shim thread for nothing (new connections
+	 * a second fell by a third, the app's loop waiting for a loaded shim
+	 * thread); one that goes on is swapped at its next read. */
+	if (!rd) {
+		atomic_store(&s->hb_wrote, 1);
+		goto out;
+	}
+	if (!atomic_load(&s->hb_wrote))
+		goto out;
 	/* Only the app's one thread may be using its end: another one
 	 * blocked in read() or poll() on it would stay on the old file.  A
 	 * forked process holds a copy of the end too (the copy would go
@@ -93,13 +106,25 @@ void mps_handback_touch(int fd)
 		goto out;
 	}
 	/* A dup of the end (its own fdtab reference, beyond the table's, the
-	 * connection's and ours) would go dead too: not while it lives. */
-	if (atomic_load(&s->refs) > 3)
+	 * connection's, ours and the paused list's) would go dead too: not
+	 * while it lives. */
+	if (atomic_load(&s->refs) > 3 + atomic_load(&s->hb_listed))
 		goto out;
-	/* Bytes relayed that the app has not read yet: after its read. */
-	if (ioctl(fd, FIONREAD, &n) != 0 || n != 0)
+	/* Bytes relayed that the app has not read yet: after its read.  If
+	 * the relay keeps the end full, it pauses for the app to drain it
+	 * (asked a few times at most). */
+	if (ioctl(fd, FIONREAD, &n) != 0 || n != 0) {
+		if (!atomic_load(&s->hb_listed) && atomic_fetch_add(&s->hb_paused, 1) < 8)
+			mps_handback_pause(s);
 		goto out;
-	mps_handback_run(s, fd, hb_swap);
+	}
+	/* Bytes in flight: the next call tries again (the relay pauses for
+	 * it), a few times only while paused (each try is a round trip to the
+	 * shim thread; a connection that keeps both directions busy stays
+	 * relayed). */
+	if (mps_handback_run(s, fd, hb_swap) == -EAGAIN && atomic_load(&s->hb_listed) &&
+	    atomic_fetch_add(&s->hb_tries, 1) + 1 >= MPS_HB_TRIES)
+		mps_handback_cancel(s);
 out:
 	mps_sock_put(s);
 }

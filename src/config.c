@@ -550,8 +550,7 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 	c->advertise_all = 1;
 	c->outage_timeout = 30;
 	c->control = 1;
-	c->handover = 0; /* off by default: a child that polls before any hooked call (socat fork)
-	                  * leaves the HELLO unanswered for HO_ADOPT_BOUND: docs/DESIGN.md */
+	c->handover = 1; /* a forked child services its connection: docs/DESIGN.md */
 	c->join_delay_ms = 200;
 	c->join_bytes = 65536;
 	strcpy(c->scheduler, "default");

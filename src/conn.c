@@ -343,6 +343,12 @@ void mps_conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, con
 		mps_conn_drain_filler(c, 1);
 		mps_ifd_close(c->app_dup);
 		c->app_dup = -1;
+	} else if (c->gw_splice) {
+		/* the app end is the destination's TCP socket: it gets a reset */
+		struct linger l = {1, 0};
+
+		atomic_store(&c->sock->state, MPS_SS_CLOSED);
+		mps_real.setsockopt(c->app_fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 	} else {
 		atomic_store(&c->sock->state, MPS_SS_CLOSED);
 		/* The unread byte makes af_unix fail the app's calls with
@@ -544,6 +550,21 @@ void mps_conn_exit_drain(struct ev_loop *loop)
 		mps_conn_app_update_read(c);
 		if (ev_is_active(&c->app_r))
 			ev_feed_event(loop, &c->app_r, EV_READ);
+	}
+}
+
+/* The gateway exits (stopped, or failed): its spliced connections end
+ * with a reset at both ends, as when a middlebox that terminates TCP
+ * dies (the relay's stop does the same), never with an EOF that passes a
+ * cut stream off as complete, and no keeper goes on relaying them. */
+void mps_conn_gw_exit(void)
+{
+	struct mps_conn *c, *next;
+
+	for (c = g_conns; c; c = next) {
+		next = c->next;
+		if (c->gw_splice)
+			mps_conn_abort(c, MPS_CR_ABORT, 1, "the gateway exits");
 	}
 }
 

@@ -158,7 +158,8 @@ struct mps_conn {
 	ev_io app_r, app_w;
 	int hup_registered;
 	size_t filler;
-	int app_dup;    /* connecting: our dup of the app's end, to grow it later */
+	int app_dup;    /* connecting: our dup of the app's end, to grow it later;
+			   gateway, spliced: the pair's end, held until freed */
 	int app_eof;    /* read 0: the app shut its write side (or closed) */
 	int app_closed; /* every app descriptor is gone */
 	int rx_blocked; /* plain relay: app_fd full, subflow reading paused */
@@ -255,6 +256,11 @@ struct mps_conn {
 	ev_timer gw_timer; /* client: this attempt's deadline, then the reply's;
 			      server: the authenticated request's */
 	uint8_t *gw_frame; /* GWREQ / GWREPLY frame a queued segment points into */
+	uint8_t gw_splice; /* server: app_fd is the destination's TCP socket (MPS_SO_GW_SPLICE) */
+	int gw_dest_err;   /* server, spliced: the destination failed (errno): what it sent
+			      before goes out, then the connection is reset (gw_timer) */
+	double gw_dest_err_at; /* ... since then (ev_now) */
+	double gw_req_at;      /* server: when the request verified (ev_time; debug log) */
 
 	struct ev_loop *loop;
 	struct mps_cmd start_cmd;
@@ -371,6 +377,9 @@ void mps_gwconn_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_neg
 int mps_gwconn_client_reply(struct mps_conn *c, const uint8_t *msg, size_t len);
 int mps_gwconn_queue_request(struct mps_conn *c, struct mps_subflow *sf);
 void mps_gwconn_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+/* Server, spliced: the destination's socket failed with err (a reset):
+ * its bytes read before go to the client, then the connection is reset. */
+void mps_gwconn_dest_failed(struct mps_conn *c, int err);
 
 /* subflow.c */
 /* What a subflow reports to the connection above it: subflow.c knows

@@ -41,6 +41,13 @@ static ssize_t app_write(struct mps_conn *c, struct iovec *iov, int n)
 {
 	ssize_t w;
 
+	if (c->gw_dest_err) {
+		/* the destination is gone: what the client sends meets a reset
+		 * socket and is dropped (the reset follows, gwconn.c) */
+		for (w = 0; n > 0; n--, iov++)
+			w += (ssize_t)iov->iov_len;
+		return w;
+	}
 	do
 		w = mps_real.writev(c->app_fd, iov, n);
 	while (w < 0 && errno == EINTR);
@@ -50,6 +57,10 @@ static ssize_t app_write(struct mps_conn *c, struct iovec *iov, int n)
 		return w;
 	if (errno == EAGAIN || errno == EWOULDBLOCK)
 		return 0;
+	if (c->gw_splice) {
+		mps_gwconn_dest_failed(c, errno);
+		return app_write(c, iov, n); /* dropped */
+	}
 	/* EPIPE/ECONNRESET: the app closed; data it will never read. */
 	mps_info("conn %s: resetting: the app closed with data for it unread (%s), as TCP does",
 	         c->peer_str, strerror(errno));

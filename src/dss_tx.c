@@ -344,6 +344,7 @@ void mps_conn_push(struct mps_conn *c)
 void mps_conn_app_update_read(struct mps_conn *c)
 {
 	int want = !c->app_eof && !mps_conn_closed(c) && c->tx_mode != TX_HOLD && !c->gw_wait &&
+		   !c->gw_dest_err &&
 		   atomic_load(&c->sock->state) != MPS_SS_CONNECTING;
 
 	if (want) {
@@ -449,6 +450,11 @@ void mps_dss_tx_app_on_read(struct ev_loop *loop, ev_io *w, int revents)
 				c->app_eof = 1;
 			}
 			break;
+		}
+		if (c->gw_splice) {
+			/* the destination reset: its bytes read so far go first */
+			mps_gwconn_dest_failed(c, errno);
+			return;
 		}
 		/* ECONNRESET: the app closed with our bytes unread, as an RST. */
 		mps_info("conn %s: resetting: the app's end failed (%s), as a TCP reset does",

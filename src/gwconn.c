@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "conn_int.h"
+#include "mptcpshim/fdtab.h"
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/loop.h"
@@ -28,6 +30,8 @@
 
 #define GW_ATTEMPT_TIMEOUT 5.0      /* client: a gateway's TCP handshake and HELLO_ACK */
 #define GW_REPLY_TIMEOUT 90.0       /* client: then its GWREPLY (it bounds its own connect) */
+
+static void gw_dest_err_check(struct mps_conn *c);
 
 /* Queue a frame held in c->gw_frame (a segment points into it until it is
  * written: it is freed with the connection). */
@@ -306,6 +310,9 @@ static void gw_server_request(struct mps_conn *c, struct mps_subflow *sf)
 		return;
 	}
 	ev_timer_stop(c->loop, &c->gw_timer);
+	c->gw_req_at = ev_time();
+	mps_dbg("conn %s: gateway: request verified %.0f us after the connection started here",
+	        c->peer_str, (c->gw_req_at - c->st.born) * 1e6);
 	pthread_mutex_lock(&c->sock->lock);
 	free(c->sock->gw_info);
 	c->sock->gw_info = info;
@@ -420,6 +427,8 @@ void mps_gwconn_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	if (c->role == MPS_SERVER) {
 		if (atomic_load(&c->sock->gw_ready) == 0)
 			gw_refuse(c, "no authenticated request in time");
+		else if (c->gw_dest_err)
+			gw_dest_err_check(c);
 		return;
 	}
 	if (c->rx_mode == RX_NEGO)
@@ -432,11 +441,92 @@ struct gw_reply_cmd {
 	struct mps_cmd cmd;
 	struct mps_sock *s;
 	uint8_t result;
+	int fd, u; /* splice: the daemon's end and the destination's socket (u -1: none) */
 	_Atomic int done;
 	int rc;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 };
+
+/* MPS_SO_GW_SPLICE: the destination's socket u becomes c's app end.
+ * Nothing crossed the pair but what the client sent after its request
+ * (the daemon's bytes are not read before the reply, and this runs in
+ * the same callback that queues it): that is read back from the
+ * daemon's end fd and written to u first, before anything in rxq.
+ * 0 or -errno (c is untouched then). */
+static int gw_splice(struct mps_conn *c, int fd, int u)
+{
+	char buf[16384];
+	int d, one = 1, fl;
+
+	d = mps_fd_high(u);
+	if (d < 0)
+		return d;
+	fl = mps_real.fcntl(d, F_GETFL);
+	if (fl < 0 || mps_real.fcntl(d, F_SETFL, fl | O_NONBLOCK) < 0) {
+		mps_real.close(d);
+		return -EIO;
+	}
+	for (;;) {
+		ssize_t r = mps_real.recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (r <= 0)
+			break;
+		if (mps_real.send(d, buf, (size_t)r, MSG_DONTWAIT | MSG_NOSIGNAL) != r) {
+			mps_real.close(d);
+			return -EIO;
+		}
+	}
+	mps_ifd_add(d);
+	/* each end's sender already chose when to send (the relay's reason,
+	 * docs/DESIGN.md "Local proxy"): no Nagle towards the destination */
+	mps_real.setsockopt(d, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	ev_io_stop(c->loop, &c->app_r);
+	ev_io_stop(c->loop, &c->app_w);
+	mps_conn_hup_set(c, 0); /* u's hangups show in its reads */
+	/* The pair's end stays open, unused, until the connection is freed
+	 * (conn_free closes app_dup): the daemon's end then reports POLLHUP,
+	 * which is how it learns that the connection ended (its limits count
+	 * connections, not threads). */
+	c->app_dup = c->app_fd;
+	c->app_fd = d;
+	ev_io_set(&c->app_r, d, EV_READ);
+	ev_io_set(&c->app_w, d, EV_WRITE);
+	c->gw_splice = 1;
+	if (c->rxq.una != c->rxq.end)
+		ev_io_start(c->loop, &c->app_w);
+	return 0;
+}
+
+/* Server, spliced: the destination's socket failed (err: a reset).  TCP
+ * delivers the bytes received before a reset, so what was read from it
+ * goes out first: the reset reaches the client once every byte read is
+ * data-ACKed, or after 1 s (gw_timer).  What the client sends meanwhile
+ * is dropped (app_write), as a reset socket drops it. */
+void mps_gwconn_dest_failed(struct mps_conn *c, int err)
+{
+	if (c->gw_dest_err || mps_conn_closed(c))
+		return;
+	c->gw_dest_err = err ? err : ECONNRESET;
+	c->gw_dest_err_at = ev_now(c->loop);
+	mps_info("conn %s: the destination's socket failed (%s): resetting once what it sent "
+	         "is delivered",
+	         c->peer_str, strerror(c->gw_dest_err));
+	ev_io_stop(c->loop, &c->app_r);
+	ev_io_stop(c->loop, &c->app_w);
+	ev_timer_stop(c->loop, &c->gw_timer);
+	ev_timer_set(&c->gw_timer, 0., 0.005);
+	ev_timer_start(c->loop, &c->gw_timer);
+}
+
+static void gw_dest_err_check(struct mps_conn *c)
+{
+	if (c->snd_una == c->sb.end || ev_now(c->loop) - c->gw_dest_err_at >= 1.0 ||
+	    mps_sf_n_usable(c) == 0) {
+		ev_timer_stop(c->loop, &c->gw_timer);
+		mps_conn_abort(c, MPS_CR_ABORT, 1, NULL);
+	}
+}
 
 static void gw_reply_run(struct ev_loop *loop, void *arg)
 {
@@ -456,21 +546,25 @@ static void gw_reply_run(struct ev_loop *loop, void *arg)
 		n = mps_gwreq_put_reply(msg, sizeof(msg), r->result,
 					c->kex.have_psk ? c->kex.keys.confirm_s : NULL);
 		n = n ? mps_frame_put_gw(fr, MPS_F_GWREPLY, msg, n) : 0;
-		if (sf && n && gw_queue_frame(c, sf, fr, n) == 0) {
-			r->rc = 0;
+		mps_dbg("conn %s: gateway: the daemon answered %.0f us after the request verified",
+		        c->peer_str, (ev_time() - c->gw_req_at) * 1e6);
+		r->rc = sf && n && gw_queue_frame(c, sf, fr, n) == 0 ? 0 : -EIO;
+		if (r->rc == 0 && r->u >= 0 && (r->rc = gw_splice(c, r->fd, r->u)) != 0) {
+			/* queued, not sent: the client sees a reset, not a reply */
+			mps_conn_abort(c, MPS_CR_INTERNAL, 1,
+			               "gateway: cannot take the destination's socket");
+		} else if (r->rc == 0) {
 			mps_stat_gw_reply(c, r->result);
 			c->gw_wait = 0;
 			mps_sf_flush(c, sf);
 			if (!mps_conn_closed(c))
 				mps_conn_app_update_read(c);
-		} else {
-			r->rc = -EIO;
 		}
 	}
 	mps_gw_signal(&r->mu, &r->cv, &r->done, 1);
 }
 
-int mps_conn_gw_reply(struct mps_sock *s, uint8_t result)
+static int gw_reply(struct mps_sock *s, uint8_t result, int fd, int u)
 {
 	struct gw_reply_cmd *r = calloc(1, sizeof(*r));
 	int rc;
@@ -481,6 +575,8 @@ int mps_conn_gw_reply(struct mps_sock *s, uint8_t result)
 	r->cmd.arg = r;
 	r->s = s;
 	r->result = result;
+	r->fd = fd;
+	r->u = u;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
 	rc = mps_loop_submit(&r->cmd);
@@ -494,3 +590,12 @@ int mps_conn_gw_reply(struct mps_sock *s, uint8_t result)
 	return rc;
 }
 
+int mps_conn_gw_reply(struct mps_sock *s, uint8_t result)
+{
+	return gw_reply(s, result, -1, -1);
+}
+
+int mps_conn_gw_splice(struct mps_sock *s, int fd, int u)
+{
+	return gw_reply(s, MPS_GWR_OK, fd, u);
+}

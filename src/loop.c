@@ -482,11 +482,19 @@ void mps_loop_exit(double timeout, double bound)
 	/* Nobody runs the loop now (the rest of its last iteration ran
 	 * before the thread signalled): its state can be read and copied. */
 	mps_handover_exit(g.ev); /* offers to children: settled, kept ones back here */
+	mps_conn_gw_exit();
 	mps_real.prctl(PR_GET_NAME, g_prog, 0, 0, 0);
 	g_prog[sizeof(g_prog) - 1] = 0;
 	if (mps_conn_all_finished()) {
 		mps_dbg("exit: every connection finished");
 		mps_stat_write_exit((int)getpid(), g_prog);
+		/* an exec that fails goes on (mps_proc_exec): a later
+		 * connection starts a thread again, as after the keeper's fork */
+		pthread_mutex_lock(&g.lock);
+		g.running = 0;
+		g.ev = NULL;
+		g.head = g.tail = NULL;
+		pthread_mutex_unlock(&g.lock);
 		return;
 	}
 	{

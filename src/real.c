@@ -76,6 +76,12 @@ static void resolve(void)
 	mps_real.execvpe = sym("execvpe");
 	mps_real.posix_spawn = sym("posix_spawn");
 	mps_real.posix_spawnp = sym("posix_spawnp");
+	mps_real.poll = sym("poll");
+	mps_real.poll_chk = sym_opt("__poll_chk");
+	mps_real.ppoll = sym("ppoll");
+	mps_real.ppoll_chk = sym_opt("__ppoll_chk");
+	mps_real.select = sym("select");
+	mps_real.pselect = sym("pselect");
 }
 
 void mps_real_init(void) { pthread_once(&g_once, resolve); }

@@ -28,6 +28,9 @@ void mps_sbd_params_default(struct mps_sbd_params *p)
 	p->corr_n = 8;
 	p->hold = 3;
 	p->hold_off = 9;
+	p->step_min = 0.5;
+	p->step_n = 100;
+	p->step_clip = 4;
 }
 
 void mps_sbd_init(struct mps_sbd *d, const struct mps_sbd_params *p)
@@ -295,6 +298,88 @@ static void split_uncorrelated(const struct mps_sbd *d, int *lab)
 		lab[i] = nl[i];
 }
 
+static struct mps_sbd_pair *pair(struct mps_sbd *d, int i, int j)
+{
+	if (i < j) {
+		int t = i;
+		i = j;
+		j = t;
+	}
+	return &d->pair[i * (i - 1) / 2 + j];
+}
+
+static double step_corr(const struct mps_sbd *d, int i, int j)
+{
+	const struct mps_sbd_pair *q;
+	double cov, vx, vy;
+
+	if (i == j)
+		return -2;
+	q = pair((struct mps_sbd *)d, i, j);
+	if (q->n < d->p.step_n || q->n < 2)
+		return -2;
+	cov = q->sxy - q->sx * q->sy / q->n;
+	vx = q->sxx - q->sx * q->sx / q->n;
+	vy = q->syy - q->sy * q->sy / q->n;
+	if (vx <= 0 || vy <= 0)
+		return -2;
+	if (cov <= 0)
+		return -1;
+	return (cov * cov) / (vx * vy);
+}
+
+double mps_sbd_step_corr(const struct mps_sbd *d, int i, int j)
+{
+	if (!d || i < 0 || j < 0 || i >= d->nflows || j >= d->nflows || !d->f[i].active ||
+	    !d->f[j].active)
+		return -2;
+	return step_corr(d, i, j);
+}
+
+/* Ours: flows whose delay steps correlate (>= step_min) are behind one
+ * queue, whatever the RFC's statistics say: each step of a shared queue
+ * (a burst queued, a queue drained) shows in both flows' delays at the same
+ * reading; disjoint queues step independently.  This is what sees bbr's
+ * bottleneck: bbr keeps the queue drained but for its probes (skew
+ * positive, few losses: the RFC's test never fires), yet every probe of
+ * any flow through the link moves every flow's delay at once.  It does not
+ * weaken as coupling lowers the losses and the skew.  Both flows need
+ * var_est >= var_min_us (a queue that varies at all).  Merges labels. */
+static void merge_steps(const struct mps_sbd *d, int *lab)
+{
+	double min2 = d->p.step_min * d->p.step_min;
+	int i, j, k, next = 0;
+
+	if (d->p.step_min <= 0)
+		return;
+	for (i = 0; i < d->nflows; i++)
+		if (lab[i] >= next)
+			next = lab[i] + 1;
+	for (i = 0; i < d->nflows; i++) {
+		const struct mps_sbd_flow *a = &d->f[i];
+
+		if (!a->active || a->intervals < d->p.min_intervals || a->var_est < d->p.var_min_us)
+			continue;
+		for (j = 0; j < i; j++) {
+			const struct mps_sbd_flow *b = &d->f[j];
+			int from, to;
+
+			if (!b->active || b->intervals < d->p.min_intervals ||
+			    b->var_est < d->p.var_min_us || step_corr(d, i, j) < min2)
+				continue;
+			if (lab[j] < 0)
+				lab[j] = next++;
+			if (lab[i] < 0)
+				lab[i] = next++;
+			from = lab[i];
+			to = lab[j];
+			for (k = 0; k < d->nflows; k++)
+				if (lab[k] == from)
+					lab[k] = to;
+		}
+	}
+}
+
 static int regroup(struct mps_sbd *d, uint64_t now_us)
 {
 	int lab[MPS_SBD_MAX_FLOWS], i, j, changed = 0;
@@ -311,6 +396,7 @@ static int regroup(struct mps_sbd *d, uint64_t now_us)
 	}
 	group(d, lab);
 	split_uncorrelated(d, lab);
+	merge_steps(d, lab);
 	for (i = 0; i < d->nflows; i++) {
 		int g = -1;
 
@@ -344,13 +430,28 @@ static int regroup(struct mps_sbd *d, uint64_t now_us)
 
 static void close_interval(struct mps_sbd *d)
 {
+	double keep = 1.0 - 1.0 / d->p.m;
+	size_t k;
 	int i;
+
+	for (k = 0; k < sizeof(d->pair) / sizeof(d->pair[0]); k++) {
+		struct mps_sbd_pair *q = &d->pair[k];
+
+		q->n *= keep;
+		q->sx *= keep;
+		q->sy *= keep;
+		q->sxx *= keep;
+		q->syy *= keep;
+		q->sxy *= keep;
+	}
 
 	for (i = 0; i < d->nflows; i++) {
 		struct mps_sbd_flow *f = &d->f[i];
 
 		if (!f->active)
 			continue;
+		f->abs_sum *= keep;
+		f->abs_n *= keep;
 		f->iv[f->head] = f->cur;
 		f->head = (f->head + 1) % d->p.n;
 		if (f->count < d->p.n)
@@ -407,6 +508,11 @@ static struct mps_sbd_flow *flow(struct mps_sbd *d, int i, uint64_t now_us)
 	tick(d, now_us);
 	f = &d->f[i];
 	if (!f->active) {
+		int j;
+
+		for (j = 0; j < MPS_SBD_MAX_FLOWS; j++)
+			if (j != i)
+				memset(pair(d, i, j), 0, sizeof(struct mps_sbd_pair));
 		memset(f, 0, sizeof(*f));
 		f->active = 1;
 		f->group = -1;
@@ -435,6 +541,43 @@ int mps_sbd_delay(struct mps_sbd *d, int i, uint64_t now_us, double delay_us)
 			f->cur.skew--;
 		f->cur.var += dabs(delay_us - f->mean_delay);
 	}
+	/* the step since this flow's previous sample, paired with every other
+	 * flow's step taken at the same time */
+	if (f->prev_us && now_us > f->prev_us) {
+		int j;
+
+		double st = delay_us - f->prev_delay, lim;
+
+		/* clipped to step_clip times the flow's mean |step|: one large
+		 * step (a drop-tail queue's drain) that two independent queues
+		 * happen to take in the same reading would otherwise outweigh
+		 * hundreds of small ones */
+		f->abs_sum += dabs(st);
+		f->abs_n += 1;
+		lim = d->p.step_clip * f->abs_sum / f->abs_n;
+		if (d->p.step_clip > 0 && f->abs_n >= 10 && dabs(st) > lim)
+			st = st < 0 ? -lim : lim;
+		f->step = st;
+		f->step_us = now_us;
+		for (j = 0; j < d->nflows; j++) {
+			struct mps_sbd_pair *q;
+			double x, y;
+
+			if (j == i || !d->f[j].active || d->f[j].step_us != now_us)
+				continue;
+			q = pair(d, i, j);
+			x = j < i ? d->f[j].step : f->step;
+			y = j < i ? f->step : d->f[j].step;
+			q->n += 1;
+			q->sx += x;
+			q->sy += y;
+			q->sxx += x * x;
+			q->syy += y * y;
+			q->sxy += x * y;
+		}
+	}
+	f->prev_delay = delay_us;
+	f->prev_us = now_us;
 	return 0;
 }
 

@@ -68,7 +68,7 @@ struct mps_config {
 	 * IPPROTO_MPTCP where the kernel has it (default 0) */
 	int kernel_mptcp;
 	int control;                 /* MPTCPSHIM_CONTROL: the control socket (default 1) */
-	int handover;                /* MPTCPSHIM_HANDOVER: a forked child services its connection (default 0) */
+	int handover;                /* MPTCPSHIM_HANDOVER: a forked child services its connection (default 1) */
 };
 
 /* The lists (INTERFACES, EXCLUDE, ADVERTISE) are separated by commas or

@@ -36,6 +36,11 @@ struct mps_conn_params {
  * connection s (enum mps_gwreq_result), sent as GWREPLY; returns once the
  * shim thread queued it.  0 or -errno. */
 int mps_conn_gw_reply(struct mps_sock *s, uint8_t result);
+/* The same with success, and the connected TCP socket u (the daemon's;
+ * the library takes a copy) as the connection's app end from then on
+ * (MPS_SO_GW_SPLICE, gateway.h); fd is the daemon's end of the
+ * connection.  0 or -errno. */
+int mps_conn_gw_splice(struct mps_sock *s, int fd, int u);
 
 /* Large socketpair buffers let the app and the shim thread each move big
  * batches per wakeup instead of alternating on a ~200 KiB buffer (loopback
@@ -73,6 +78,9 @@ int mps_conn_tcp_info(struct mps_sock *s, void *val, socklen_t *len, int *err);
 struct ev_loop;
 void mps_conn_exit_drain(struct ev_loop *loop);
 int mps_conn_all_drained(void);
+/* Process exit, the shim thread stopped: reset the connections a gateway
+ * spliced to their destination's socket (MPS_SO_GW_SPLICE). */
+void mps_conn_gw_exit(void);
 
 /* Shim thread (or with it stopped): no connection needs this process any more (each one ended,
  * or its app closed every descriptor and its stream is delivered). */

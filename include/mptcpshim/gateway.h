@@ -19,6 +19,19 @@
  *   setsockopt(fd, MPS_SOL_SHIM, MPS_SO_GW_REPLY, &result, 1)
  *       the destination's connect result (enum mps_gwreq_result): sent as
  *       GWREPLY.  Until then nothing the daemon writes is sent.
+ *   setsockopt(fd, MPS_SOL_SHIM, MPS_SO_GW_SPLICE, &u, sizeof(int))
+ *       instead of MPS_SO_GW_REPLY when the destination is connected on u
+ *       (a connected TCP socket): replies success and makes u the
+ *       connection's app end.  The shim thread then reads and writes u
+ *       itself (no relay, no copy through fd): the destination's EOF is
+ *       the DATA_FIN, the client's DATA_FIN a shutdown(SHUT_WR) of u, a
+ *       reset of either side a reset of the other (after the bytes read
+ *       before it).  The library keeps its own copy of u: on success the
+ *       caller closes u.  fd carries nothing more, but it reports POLLHUP
+ *       (EPOLLHUP) once the connection ended, however it ended: keep it
+ *       until then to count the connection.  Returns once the reply is
+ *       queued; -1 with ENOTCONN when the connection ended meanwhile (the
+ *       caller aborts u).
  *   setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_AUTH_TIMEOUT, &ms, sizeof(int))
  *       how long an accepted connection may take to authenticate (100 ms
  *       to 1 h; default 10 s) before it is closed with nothing sent back.
@@ -63,6 +76,7 @@ enum {
 	MPS_SO_GW_REPLY = 3,
 	MPS_SO_GW_AUTH_TIMEOUT = 4,
 	MPS_SO_GW_CONNECT = 5,
+	MPS_SO_GW_SPLICE = 6,
 };
 /* MPS_SO_GW_CONNECT's result when no gateway was reachable and the
  * fallback is direct: connect directly yourself. */

@@ -55,5 +55,8 @@ void mps_proc_cloned(void);
  * struct rlimit64 with is64; NULL is ignored) applies to this process (pid
  * 0 or ours), start the shim thread (rlimit.c's hooks call it). */
 void mps_proc_nproc_limit(int res, const void *limit, int is64, pid_t pid, const char *what);
+/* proc.c: the execve family in a process that took a connection over from
+ * its parent: its connections go to a keeper first.  No-op otherwise. */
+void mps_proc_exec(void);
 
 #endif

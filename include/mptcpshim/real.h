@@ -6,7 +6,10 @@
 #ifndef MPS_REAL_H
 #define MPS_REAL_H
 
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
+#include <sys/select.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -56,6 +59,15 @@ struct mps_real {
 	                   const posix_spawnattr_t *, char *const[], char *const[]);
 	int (*posix_spawnp)(pid_t *, const char *, const posix_spawn_file_actions_t *,
 	                    const posix_spawnattr_t *, char *const[], char *const[]);
+	/* the waits: a forked child adopts the connection it waits on (wait.c);
+	 * the _chk ones may be NULL (then the plain call) */
+	int (*poll)(struct pollfd *, nfds_t, int);
+	int (*poll_chk)(struct pollfd *, nfds_t, int, size_t);
+	int (*ppoll)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *);
+	int (*ppoll_chk)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *, size_t);
+	int (*select)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
+	int (*pselect)(int, fd_set *, fd_set *, fd_set *, const struct timespec *,
+	               const sigset_t *);
 };
 
 extern struct mps_real mps_real;

@@ -35,7 +35,14 @@
  * `hold_off` to leave a group (ours: statistics near a threshold made the
  * groups flap every interval or two on a real bottleneck; and coupling
  * itself lowers the loss and skew that made the verdict, so a group was
- * left after 2-4 s and found again 4-7 s later). */
+ * left after 2-4 s and found again 4-7 s later).  And (ours) two flows
+ * whose delay steps (the change between a flow's successive samples,
+ * paired when both flows have a sample at the same now_us, each clipped
+ * to step_clip times the flow's mean absolute step) correlate at least
+ * step_min over step_n paired steps are grouped whatever the statistics
+ * say, both past min_intervals with var_est >= var_min_us: a bbr sender
+ * drains the queue but for its probes (skew positive, few losses), and
+ * every probe through a shared queue moves both flows' delays at once. */
 #ifndef MPS_SBD_H
 #define MPS_SBD_H
 
@@ -64,6 +71,20 @@ struct mps_sbd_params {
 	int hold;          /* ours: intervals a new verdict must last before it
 			    * is published (3; <= 1: at once) */
 	int hold_off;      /* ours: the same for leaving a group (9) */
+	double step_min;   /* ours: two flows whose delay steps correlate at
+			    * least this much share a bottleneck (Pearson;
+			    * 0.5; 0 = off) */
+	double step_n;     /* ours: fewest (decayed) paired steps for it (100) */
+	double step_clip;  /* ours: a step counts at most this many times the
+			    * flow's mean absolute step (4; 0 = no clip) */
+};
+
+/* Two flows' paired delay steps (ours): the change of each flow's delay
+ * between its last two samples, paired when both flows have a sample at the
+ * same now_us (the engine reads every subflow in one tick).  Sums decay by
+ * 1 - 1/m at each interval's close (a window of about m intervals). */
+struct mps_sbd_pair {
+	double n, sx, sy, sxx, syy, sxy; /* x: the lower-indexed flow */
 };
 
 struct mps_sbd_iv {
@@ -90,6 +111,11 @@ struct mps_sbd_flow {
 	uint64_t since_us; /* when group last changed */
 	int cand, cand_n;  /* a different verdict and the intervals it lasted */
 	uint64_t changes;  /* published changes of group (flaps, for the log) */
+	double prev_delay; /* the last sample, and when (0: none yet) */
+	uint64_t prev_us;
+	double step;      /* delay - the previous sample's, at step_us */
+	uint64_t step_us; /* 0: no step yet */
+	double abs_sum, abs_n; /* |steps| and their number, decayed as the pairs */
 };
 
 struct mps_sbd {
@@ -98,6 +124,8 @@ struct mps_sbd {
 	uint64_t t0; /* start of the current interval; 0 = not started */
 	int changed; /* groups changed since mps_sbd_tick last said so */
 	struct mps_sbd_flow f[MPS_SBD_MAX_FLOWS];
+	/* pair (i, j), j < i, at i * (i - 1) / 2 + j */
+	struct mps_sbd_pair pair[MPS_SBD_MAX_FLOWS * (MPS_SBD_MAX_FLOWS - 1) / 2];
 };
 
 /* RFC 8382's values (section 3.3's list), plus ours. */
@@ -120,6 +148,11 @@ int mps_sbd_loss(struct mps_sbd *d, int i, uint64_t now_us, uint64_t sent, uint6
  * Returns 1 if any flow's group changed since the last call (also when a
  * sample's own closing of an interval changed them), else 0. */
 int mps_sbd_tick(struct mps_sbd *d, uint64_t now_us);
+
+/* Flows i's and j's paired delay steps (ours): their Pearson correlation
+ * squared when it is positive, -1 when it is not, -2 with fewer than step_n
+ * paired steps or no variation (no libm: compare with step_min^2). */
+double mps_sbd_step_corr(const struct mps_sbd *d, int i, int j);
 
 /* Flow i leaves. */
 void mps_sbd_remove(struct mps_sbd *d, int i);

@@ -7,9 +7,11 @@
  * before anything is sent back, and only then does accept()'s connection
  * hand the daemon its request (getsockopt MPS_SO_GW_REQUEST).  The daemon
  * judges the destination (gwpolicy.c), connects to it plainly (the
- * library keeps a gateway's own connects plain), reports the result
- * (setsockopt MPS_SO_GW_REPLY: GWREPLY) and relays both ways (relay.c,
- * shared with mptcpshim-proxy).  A thread per connection, as the proxy. */
+ * library keeps a gateway's own connects plain) and hands the connected
+ * socket to the library (setsockopt MPS_SO_GW_SPLICE: GWREPLY, then the
+ * library's thread serves it), or reports the failure (MPS_SO_GW_REPLY).
+ * A thread per connection until then; --relay keeps it for a relay
+ * (relay.c, shared with mptcpshim-proxy) as before. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -30,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -40,6 +43,7 @@
 #include "mptcpshim/gwlimit.h"
 #include "mptcpshim/gwpolicy.h"
 #include "mptcpshim/gwreq.h"
+#include "gwopts.h"
 #include "../proxy/acceptloop.h"
 #include "../proxy/pxutil.h"
 #include "../proxy/relay.h"
@@ -50,16 +54,6 @@
 #endif
 #define FDS_PER_CONN 8
 #define MAX_CLIENTS 1024
-
-static struct {
-	int verbose;
-	int max_conns;
-	int max_per_client;
-	int connect_timeout_ms;
-	int max_pending_per_source; /* 0: no limit */
-	int auth_timeout_ms;
-	int rate_per_client; /* new connections per second per key; 0: no limit */
-} g_opt = {0, 4096, 256, 30000, 64, 10000, 100};
 
 static struct mps_gwpolicy g_policy;
 /* pending connections per source, new connections per client key */
@@ -233,7 +227,41 @@ struct gconn {
 	char name[64];
 	uint8_t src[16]; /* its source for the per-source limit */
 	int pending;     /* counted as pending there */
+	char client[MPS_GWAUTH_NAME_MAX + 1]; /* spliced: the key it counts against */
 };
+
+/* Spliced connections (MPS_SO_GW_SPLICE) are served by the library's
+ * thread; the daemon's end of each reports EPOLLHUP once it ended, and
+ * only then does it stop counting (--max-conns, --max-per-client).  One
+ * thread watches them all, where the relay needed one per connection. */
+static int g_reap_ep = -1;
+
+static void *reaper_main(void *arg)
+{
+	struct epoll_event ev[64];
+
+	(void)arg;
+	for (;;) {
+		int n = epoll_wait(g_reap_ep, ev, 64, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			glog("epoll_wait: %s: ended connections are no longer counted out",
+			     strerror(errno));
+			return NULL;
+		}
+		for (int i = 0; i < n; i++) {
+			struct gconn *gc = ev[i].data.ptr;
+
+			epoll_ctl(g_reap_ep, EPOLL_CTL_DEL, gc->fd, NULL);
+			close(gc->fd);
+			client_drop(gc->client);
+			free(gc);
+			atomic_fetch_sub(&g_active, 1);
+		}
+	}
+}
 
 /* The connection authenticated, or was refused: it no longer counts
  * against its source. */
@@ -303,6 +331,29 @@ static void *conn_main(void *arg)
 	counted = 1;
 	t0 = mps_px_now_ms();
 	u = open_dest(&info.dest, &result, &err, &why);
+	if (u >= 0 && !g_opt.relay) {
+		/* The library takes the destination's socket as the
+		 * connection's end and serves it on its own thread: no relay
+		 * thread, no copy through the pair (gateway.h). */
+		struct epoll_event ev = {.events = EPOLLRDHUP, .data.ptr = gc};
+
+		if (setsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_SPLICE, &u, sizeof(u)) != 0) {
+			glog("%s -> %s: cannot reply: %s", who, dest, strerror(errno));
+			mps_abort_fd(u);
+			close(gc->fd);
+			goto done;
+		}
+		if (g_opt.verbose)
+			glog("%s -> %s: connected in %lld ms", who, dest, mps_px_now_ms() - t0);
+		close(u);
+		snprintf(gc->client, sizeof(gc->client), "%s", info.client);
+		if (epoll_ctl(g_reap_ep, EPOLL_CTL_ADD, gc->fd, &ev) == 0)
+			return NULL; /* counted until reaper_main sees it end */
+		glog("%s -> %s: epoll_ctl: %s: not counted against the limits", who, dest,
+		     strerror(errno));
+		close(gc->fd);
+		goto done;
+	}
 	if (setsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_REPLY, &result, 1) != 0) {
 		glog("%s -> %s: cannot reply: %s", who, dest, strerror(errno));
 		if (u >= 0)
@@ -374,57 +425,6 @@ static void gw_drop(void *arg)
 {
 	pending_done(arg);
 	free(arg);
-}
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-	        "Usage: mptcpshim-gateway --listen ADDR:PORT --key-file FILE [--allow RULE]...\n"
-	        "                         [--deny RULE]... [--max-conns N] [--max-per-client N]\n"
-	        "                         [--max-pending-per-source N] [--auth-timeout SECS]\n"
-	        "                         [--rate-per-client N] [--connect-timeout SECS]\n"
-	        "                         [--verbose] [--check]\n"
-	        "       mptcpshim-gateway --gen-key NAME\n"
-	        "Serves mptcpshim clients (MPTCPSHIM_GATEWAY) multipath, and connects them to\n"
-	        "plain TCP servers.\n\n"
-	        "  --listen ADDR:PORT       where clients connect ([IPV6]:PORT for IPv6)\n"
-	        "  --key-file FILE          client keys, one 'NAME KEY' per line (mode 0600)\n"
-	        "  --allow RULE, --deny RULE  ADDRESS[/LEN][:PORT[-PORT]] ([v6] with a port, *)\n"
-	        "                           destinations allowed or refused before the\n"
-	        "                           default deny list (loopback, private, link-local,\n"
-	        "                           the gateway's own addresses)\n"
-	        "  --max-conns N            connections at most, pending ones included\n"
-	        "                           (default 4096)\n"
-	        "  --max-per-client N       authenticated connections per client key\n"
-	        "                           (default 256)\n"
-	        "  --max-pending-per-source N  connections one source address (an IPv6 /64)\n"
-	        "                           may hold before they authenticate (default 64;\n"
-	        "                           0: no limit)\n"
-	        "  --auth-timeout SECS      close a connection not authenticated after SECS\n"
-	        "                           (default 10)\n"
-	        "  --rate-per-client N      new connections per second per client key, in\n"
-	        "                           bursts of up to 2N (default 100; 0: no limit)\n"
-	        "  --connect-timeout SECS   give up a destination after SECS (default 30)\n"
-	        "  --gen-key NAME           print a new key line 'NAME <64 hex digits>'\n"
-	        "  -v, --verbose            log every connection\n"
-	        "  --check                  check the options and the key file, then exit\n"
-	        "  -h, --help               this help\n"
-	        "See mptcpshim-gateway(8).\n");
-}
-
-static int parse_int(const char *opt, const char *s, int lo, int hi)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi) {
-		fprintf(stderr, "mptcpshim-gateway: %s: '%s' is not a number in %d..%d\n", opt, s,
-		        lo, hi);
-		exit(2);
-	}
-	return (int)v;
 }
 
 static int find_shim(struct dl_phdr_info *info, size_t size, void *data)
@@ -501,124 +501,11 @@ static void add_own_addresses(void)
 	freeifaddrs(ifa);
 }
 
-int main(int argc, char **argv)
+/* Take the hard descriptor limit, and lower --max-conns to what it
+ * allows (FDS_PER_CONN each, 64 spare). */
+static void fit_nofile(void)
 {
-	const char *listen_s = NULL, *key_file = NULL, *gen = NULL;
-	struct sockaddr_storage la;
-	socklen_t lalen = 0;
-	struct mps_gwkeys ks;
-	char lname[80], err[256];
-	int lfd, one = 1, shim = 0, tfo_qlen = 1024, check = 0;
-	uint8_t nonce_seed[MPS_GWAUTH_NONCE_LEN];
-	struct sigaction sa;
 	struct rlimit rl;
-
-	mps_gwpolicy_init(&g_policy);
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = NULL;
-		size_t n = strcspn(a, "=");
-
-		if (a[n] == '=')
-			v = a + n + 1;
-#define OPT(name) (strncmp(a, name, n) == 0 && strlen(name) == n)
-#define VAL()                                                                              \
-	(v ? v :                                                                           \
-	     (i + 1 < argc ? argv[++i] :                                                   \
-	                     (fprintf(stderr, "mptcpshim-gateway: %s needs a value\n", a), \
-	                      exit(2), (const char *)NULL)))
-		if (OPT("--listen")) {
-			listen_s = VAL();
-		} else if (OPT("--key-file")) {
-			key_file = VAL();
-		} else if (OPT("--allow") || OPT("--deny")) {
-			int allow = OPT("--allow");
-			const char *r = VAL();
-
-			if (mps_gwpolicy_add(&g_policy, allow, r, err, sizeof(err))) {
-				fprintf(stderr, "mptcpshim-gateway: --%s: %s\n",
-				        allow ? "allow" : "deny", err);
-				return 2;
-			}
-		} else if (OPT("--max-conns")) {
-			g_opt.max_conns = parse_int("--max-conns", VAL(), 1, 1000000);
-		} else if (OPT("--max-per-client")) {
-			g_opt.max_per_client = parse_int("--max-per-client", VAL(), 1, 1000000);
-		} else if (OPT("--max-pending-per-source")) {
-			g_opt.max_pending_per_source =
-			        parse_int("--max-pending-per-source", VAL(), 0, 1000000);
-		} else if (OPT("--auth-timeout")) {
-			g_opt.auth_timeout_ms = 1000 * parse_int("--auth-timeout", VAL(), 1, 3600);
-		} else if (OPT("--rate-per-client")) {
-			g_opt.rate_per_client = parse_int("--rate-per-client", VAL(), 0, 1000000);
-		} else if (OPT("--connect-timeout")) {
-			g_opt.connect_timeout_ms =
-			        1000 * parse_int("--connect-timeout", VAL(), 1, 3600);
-		} else if (OPT("--gen-key")) {
-			gen = VAL();
-		} else if (OPT("--check") && !v) {
-			check = 1;
-		} else if ((OPT("-v") || OPT("--verbose")) && !v) {
-			g_opt.verbose = 1;
-		} else if ((OPT("-h") || OPT("--help")) && !v) {
-			usage(stdout);
-			return 0;
-		} else {
-			fprintf(stderr, "mptcpshim-gateway: unknown option '%s'\n", a);
-			usage(stderr);
-			return 2;
-		}
-#undef OPT
-#undef VAL
-	}
-	if (gen) {
-		char line[MPS_GWAUTH_LINE_MAX];
-		int rc = mps_gwauth_gen_line(gen, line, sizeof(line));
-
-		if (rc < 0) {
-			fprintf(stderr, "mptcpshim-gateway: --gen-key '%s': %s\n", gen,
-			        rc == -EINVAL ? "a name is 1..32 of A-Z a-z 0-9 . _ @ -" :
-			                        "no randomness");
-			return 2;
-		}
-		fputs(line, stdout);
-		return 0;
-	}
-	if (!listen_s || !key_file) {
-		usage(stderr);
-		return 2;
-	}
-	if (mps_gw_parse_hostport(listen_s, strlen(listen_s), &la, &lalen)) {
-		fprintf(stderr,
-		        "mptcpshim-gateway: --listen '%s': expected ADDR:PORT or "
-		        "[IPV6]:PORT (numeric)\n",
-		        listen_s);
-		return 2;
-	}
-	/* The key file is checked here for a clear error; the library loads
-	 * it again for itself. */
-	memset(&ks, 0, sizeof(ks));
-	if (mps_gwauth_load(&ks, key_file, err, sizeof(err))) {
-		fprintf(stderr, "mptcpshim-gateway: --key-file %s: %s\n", key_file, err);
-		return 2;
-	}
-	if (ks.n == 0) {
-		fprintf(stderr, "mptcpshim-gateway: --key-file %s: no key in it\n", key_file);
-		return 2;
-	}
-	if (check) {
-		/* For whoever starts it (the systemd unit's ExecStartPre):
-		 * the file the administrator wrote, checked before a copy
-		 * of it is handed to the service. */
-		printf("mptcpshim-gateway: --key-file %s: %zu client key(s); options valid\n",
-		       key_file, ks.n);
-		mps_gwauth_free(&ks);
-		return 0;
-	}
-	dl_iterate_phdr(find_shim, &shim);
-	if (!shim)
-		reexec_preloaded(argv);
-	add_own_addresses();
-	mps_px_addr_str(&la, lname, sizeof(lname));
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		if (rl.rlim_cur < rl.rlim_max) {
@@ -638,23 +525,22 @@ int main(int argc, char **argv)
 			g_opt.max_conns = m;
 		}
 	}
-	if (pipe2(g_sigpipe, O_CLOEXEC | O_NONBLOCK)) {
-		glog("pipe: %s", strerror(errno));
-		return 1;
-	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+}
 
-	lfd = socket(la.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+/* The gateway listener, marked for the library (MPS_SO_GW_LISTEN: the
+ * key file, the authentication timeout).  -1 if it cannot be made. */
+static int open_listener(const struct sockaddr_storage *la, socklen_t lalen, const char *lname,
+                         const char *key_file)
+{
+	int lfd, one = 1, tfo_qlen = 1024;
+
+	lfd = socket(la->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(lfd, (struct sockaddr *)&la, lalen) || listen(lfd, 1024)) {
+	    bind(lfd, (const struct sockaddr *)la, lalen) || listen(lfd, 1024)) {
 		glog("cannot listen on %s: %s", lname, strerror(errno));
-		return 1;
+		if (lfd >= 0)
+			close(lfd);
+		return -1;
 	}
 	/* TCP Fast Open: a client's request may ride in its SYN (gwconn.c).
 	 * Effective where net.ipv4.tcp_fastopen has the server bit (2). */
@@ -665,8 +551,112 @@ int main(int argc, char **argv)
 	    setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_AUTH_TIMEOUT, &g_opt.auth_timeout_ms,
 	               sizeof(int))) {
 		glog("the library refused the gateway listener: %s", strerror(errno));
-		return 1;
+		close(lfd);
+		return -1;
 	}
+	return lfd;
+}
+
+/* --listen's address and the key file, checked for clear errors before
+ * anything starts (the library loads the key file again for itself).
+ * -1 to go on; else the exit status (--check ends here). */
+static int check_listen_and_keys(struct sockaddr_storage *la, socklen_t *lalen,
+                                 struct mps_gwkeys *ks)
+{
+	const char *listen_s = g_opt.listen, *key_file = g_opt.key_file;
+	char err[256];
+
+	if (mps_gw_parse_hostport(listen_s, strlen(listen_s), la, lalen)) {
+		fprintf(stderr,
+		        "mptcpshim-gateway: --listen '%s': expected ADDR:PORT or "
+		        "[IPV6]:PORT (numeric)\n",
+		        listen_s);
+		return 2;
+	}
+	memset(ks, 0, sizeof(*ks));
+	if (mps_gwauth_load(ks, key_file, err, sizeof(err))) {
+		fprintf(stderr, "mptcpshim-gateway: --key-file %s: %s\n", key_file, err);
+		return 2;
+	}
+	if (ks->n == 0) {
+		fprintf(stderr, "mptcpshim-gateway: --key-file %s: no key in it\n", key_file);
+		return 2;
+	}
+	if (g_opt.check) {
+		/* For whoever starts it (the systemd unit's ExecStartPre):
+		 * the file the administrator wrote, checked before a copy
+		 * of it is handed to the service. */
+		printf("mptcpshim-gateway: --key-file %s: %zu client key(s); options valid\n",
+		       key_file, ks->n);
+		mps_gwauth_free(ks);
+		return 0;
+	}
+	return -1;
+}
+
+/* SIGTERM, SIGINT and SIGHUP stop the accept loop (through g_sigpipe);
+ * SIGPIPE is ignored. */
+static int catch_signals(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(g_sigpipe, O_CLOEXEC | O_NONBLOCK)) {
+		glog("pipe: %s", strerror(errno));
+		return -1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	return 0;
+}
+
+/* The thread that counts spliced connections out when they end. */
+static int start_reaper(void)
+{
+	pthread_t th;
+
+	g_reap_ep = epoll_create1(EPOLL_CLOEXEC);
+	if (g_reap_ep < 0 || pthread_create(&th, NULL, reaper_main, NULL)) {
+		glog("cannot start the connection reaper: %s", strerror(errno));
+		return -1;
+	}
+	pthread_detach(th);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *key_file;
+	struct sockaddr_storage la;
+	socklen_t lalen = 0;
+	struct mps_gwkeys ks;
+	char lname[80];
+	int lfd, shim = 0, rc;
+	uint8_t nonce_seed[MPS_GWAUTH_NONCE_LEN];
+
+	mps_gwpolicy_init(&g_policy);
+	if ((rc = mps_gwopts_parse(argc, argv, &g_policy)) >= 0)
+		return rc;
+	key_file = g_opt.key_file;
+	if ((rc = check_listen_and_keys(&la, &lalen, &ks)) >= 0)
+		return rc;
+	dl_iterate_phdr(find_shim, &shim);
+	if (!shim)
+		reexec_preloaded(argv);
+	add_own_addresses();
+	mps_px_addr_str(&la, lname, sizeof(lname));
+
+	fit_nofile();
+	if (catch_signals())
+		return 1;
+
+	lfd = open_listener(&la, lalen, lname, key_file);
+	if (lfd < 0)
+		return 1;
 	{
 		uint64_t seed = 0;
 
@@ -685,6 +675,8 @@ int main(int argc, char **argv)
 	     g_opt.max_pending_per_source, g_opt.auth_timeout_ms / 1000);
 	mps_gwauth_free(&ks);
 
+	if (!g_opt.relay && start_reaper())
+		return 1;
 	{
 		struct mps_accept_loop al = {.lfd = lfd,
 		                             .stopfd = g_sigpipe[0],

@@ -50,6 +50,8 @@ static char *const *env_for_exec(char *const envp[], int survivors_only, struct 
 	atomic_fetch_add(&mps_fork_gen, 1);
 	if (atomic_load(&mps_handover_pending))
 		mps_handover_exec(); /* the new image cannot take a connection over */
+	if (survivors_only)
+		mps_proc_exec(); /* an adopter's connections: to a keeper */
 	if (!envp)
 		envp = empty;
 	for (; envp[n]; n++)

@@ -232,6 +232,8 @@ MPS_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	int rc;
 
 	mps_real_init();
+	if (op != EPOLL_CTL_DEL) /* a forked child that registers its connection adopts it */
+		mps_handover_hook(fd);
 	rc = mps_real.epoll_ctl(epfd, op, fd, ev);
 	if (rc == 0 && !mps_inside)
 		mps_epreg_note(epfd, op, fd, ev ? ev->events : 0, ev ? ev->data.u64 : 0);

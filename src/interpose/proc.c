@@ -381,6 +381,15 @@ static void exit_fast(void)
 	mps_loop_exit(MPS_EXIT_DRAIN_TIMEOUT, MPS_EXIT_STOP_BOUND);
 }
 
+/* exec.c: the execve family in a process that took a connection over:
+ * the connection lives on in a keeper, as at _exit (docs/DESIGN.md,
+ * "Process model": the new image holds the app's end, which the exec
+ * does not close, but the shim thread and the subflows do not survive). */
+void mps_proc_exec(void)
+{
+	exit_fast();
+}
+
 __attribute__((noreturn)) static void real_exit(int status)
 {
 	void (*real)(int) = g_real_exit;

@@ -395,7 +395,7 @@ static int wait_connect(int fd, struct mps_sock *s)
 		ms = (int)(tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000);
 	while (atomic_load(&s->state) == MPS_SS_CONNECTING) {
 		struct pollfd p = {fd, POLLOUT, 0};
-		int r = poll(&p, 1, ms);
+		int r = mps_real.poll(&p, 1, ms);
 
 		if (r < 0)
 			return -1; /* EINTR */

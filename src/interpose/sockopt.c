@@ -310,6 +310,20 @@ static int gw_setopt(int fd, int name, const void *val, socklen_t len)
 		}
 		return mps_gw_connect_dest(fd, val);
 	}
+	if (name == MPS_SO_GW_SPLICE) {
+		if (!val || len != sizeof(int) || *(const int *)val < 0) {
+			errno = EINVAL;
+			return -1;
+		}
+		s = mps_fdtab_get(fd);
+		if (!s) {
+			errno = ENOPROTOOPT;
+			return -1;
+		}
+		rc = mps_conn_gw_splice(s, fd, *(const int *)val);
+		mps_sock_put(s);
+		goto out;
+	}
 	if (name != MPS_SO_GW_REPLY || !val || len != 1) {
 		errno = EINVAL;
 		return -1;

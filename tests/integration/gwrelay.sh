@@ -15,7 +15,18 @@
 #             SIGTERM while it relays a stream to a SOCKS5 client (no
 #             preload): the client reads an error (ECONNRESET), never an
 #             EOF, which would pass a truncated stream for a complete one.
-# Sub-cases (T_ONLY=REGEX): nodelay proxystop
+#   halfclose the client sends 1 MiB and shuts its write side; the server
+#             reads to EOF, then answers 1 MiB and closes: both directions
+#             byte-exact, each EOF where the peer sent it (the gateway
+#             serves the destination's socket itself: MPS_SO_GW_SPLICE)
+#   splice    a gateway with --max-per-client 16 holds 16 connections of
+#             one client: it runs no thread per connection (fewer than 8
+#             threads: the relay had one each), the 17th is refused, and
+#             once one is closed a new one is taken within 10 s (the
+#             daemon counts a spliced connection until it ended)
+#   abort     the client closes with SO_LINGER {1, 0}: the server reads
+#             ECONNRESET, not EOF (the gateway resets the destination)
+# Sub-cases (T_ONLY=REGEX): nodelay proxystop halfclose splice abort
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -56,6 +67,56 @@ if selected nodelay; then
 	log "nodelay: $N requests answered; the server's delayed-ACK timer fired $d times"
 	[ "$d" -lt $((N / 3)) ] ||
 		fail "nodelay: the server's delayed ACK fired $d times for $N requests: the relay held the second pieces back (Nagle)"
+fi
+
+if selected halfclose; then
+	step "halfclose: a client's half-close passes, and the server's answer after it"
+	next_port
+	HP=$PORT
+	bg_start hcsrv plain "$NS_P" "$PY" "$TOOL" hcsrv "$PSRV" "$HP"
+	wait_listen "$NS_P" "$HP"
+	out=$(gwrun "$PY" "$TOOL" halfclose "$PSRV" "$HP") || fail "halfclose: the client failed: $out"
+	[ "$out" = ok ] || fail "halfclose: the client said '$out'"
+	log "halfclose: 1 MiB each way around a half-close, byte-exact"
+fi
+
+if selected abort; then
+	step "abort: a client's SO_LINGER {1, 0} close reaches the server as a reset"
+	next_port
+	AP=$PORT
+	bg_start abortsrv plain "$NS_P" "$PY" "$TOOL" abortsrv "$PSRV" "$AP" "$D/abort.out"
+	wait_listen "$NS_P" "$AP"
+	out=$(gwrun "$PY" "$TOOL" abort "$PSRV" "$AP") || fail "abort: the client failed: $out"
+	for i in $(seq 1 100); do
+		[ -e "$D/abort.out" ] && break
+		sleep 0.1
+	done
+	res=$(cat "$D/abort.out" 2>/dev/null || echo "nothing within 10 s")
+	log "abort: the server read: $res"
+	[ "$res" = ECONNRESET ] || fail "abort: the server read '$res', want ECONNRESET"
+fi
+
+if selected splice; then
+	step "splice: no thread per connection, and the per-client limit still counts them"
+	next_port
+	RP=$PORT
+	bg_start pairsrv2 plain "$NS_P" "$PY" "$TOOL" pairsrv "$PSRV" "$RP"
+	wait_listen "$NS_P" "$RP"
+	next_port
+	GP2=$PORT
+	bg_start gw2 shim "$NS_S" env "MPTCPSHIM_ADVERTISE=$SRV4" "$GW_BIN" --listen "$SRV4:$GP2" \
+		--key-file "$D/gw.keys" --max-per-client 16 --verbose
+	wait_listen "$NS_S" "$GP2"
+	gpid=$(ip netns exec "$NS_S" ss -ltnpH "sport = :$GP2" | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
+	[ -n "$gpid" ] || fail "splice: cannot find the gateway's pid"
+	out=$(nsrun shim "$NS_C" env "MPTCPSHIM_GATEWAY=$SRV4:$GP2" "MPTCPSHIM_GATEWAY_KEY_FILE=$D/alice.key" \
+		MPTCPSHIM_GATEWAY_FALLBACK=fail "$PY" "$TOOL" limit "$gpid" "$PSRV" "$RP" 16) ||
+		fail "splice: the client failed: $out"
+	log "splice: 16 connections held: $out"
+	read -r _ thr _ ref _ again <<<"$out"
+	[ "${thr:-99}" -lt 8 ] || fail "splice: the gateway ran $thr threads for 16 connections"
+	[ "$ref" = 1 ] || fail "splice: the 17th connection was not refused (--max-per-client 16)"
+	[ "$again" = 1 ] || fail "splice: after one closed, no new connection was taken within 10 s"
 fi
 
 if selected proxystop; then

@@ -30,8 +30,6 @@ set -eu
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
 export MPTCPSHIM_LOG=info
-# off by default (docs/DESIGN.md "Fork per connection": socat-fork children)
-export MPTCPSHIM_HANDOVER=1
 : "${T_TIMEOUT:=120}"
 : "${T_CMD_TIMEOUT:=60}"
 tb_init handover

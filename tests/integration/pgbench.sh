@@ -16,7 +16,7 @@ set -eu
 : "${T_TIMEOUT:=180}"
 : "${T_CMD_TIMEOUT:=90}"
 MPTCPSHIM_LOG=info
-# the hand-over to the backends (off by default: docs/DESIGN.md)
+# the hand-over to the backends (on by default; =0 from outside runs without)
 export MPTCPSHIM_HANDOVER=${MPTCPSHIM_HANDOVER:-1}
 CLIENTS=8
 TX=150

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "simcheck.h"
 
@@ -33,10 +35,14 @@ static int both_paths(void *arg)
 /* One run: the shim (MPTCPSHIM_CC=cc) sends from the client over both
  * paths, greedy.  shared: both paths through path 0's link, where a plain
  * TCP flow competes; else two disjoint links (path 1 at rate1). */
+static double queue_bdp = 2; /* the bottlenecks' queues, in BDPs */
+
 static void run(const char *cc, int shared, double rate1, uint64_t seed, struct result *r)
 {
-	struct sim_path_cfg p0 = {
-	        .rate = RATE, .delay = DELAY, .reno = 1, .queue = (size_t)(2 * RATE * 2 * DELAY)};
+	struct sim_path_cfg p0 = {.rate = RATE,
+	                          .delay = DELAY,
+	                          .reno = 1,
+	                          .queue = (size_t)(queue_bdp * RATE * 2 * DELAY)};
 	struct sim_path_cfg p1 = p0;
 	struct sim_app cli, srv;
 	uint64_t s0, c0;
@@ -58,7 +64,7 @@ static void run(const char *cc, int shared, double rate1, uint64_t seed, struct 
 	} else {
 		p1.rate = rate1;
 		p1.delay = DELAY * 1.5; /* not in step with path 0 */
-		p1.queue = (size_t)(2 * rate1 * 2 * p1.delay);
+		p1.queue = (size_t)(queue_bdp * rate1 * 2 * p1.delay);
 	}
 	sim_path(0, &p0);
 	sim_path(1, &p1);
@@ -70,7 +76,9 @@ static void run(const char *cc, int shared, double rate1, uint64_t seed, struct 
 	cli.tx_seed = srv.rx_seed = seed * 2 + 1;
 	cli.tx_total = 1ull << 40; /* greedy */
 	SIM_ASSERT(sim_run(3, both_paths, NULL), "the second path never joined");
-	sim_run(WARMUP, NULL, NULL);
+	/* auto couples only once the detector has decided (4.2 s after the
+	 * subflows start): the measurement starts as long after that */
+	sim_run(WARMUP + (strcmp(cc, "auto") ? 0 : 4.2), NULL, NULL);
 	s0 = srv.rx_done;
 	c0 = sim_competitor_bytes(comp);
 	sim_run(MEASURE, NULL, NULL);
@@ -80,9 +88,9 @@ static void run(const char *cc, int shared, double rate1, uint64_t seed, struct 
 	r->comp = (double)(sim_competitor_bytes(comp) - c0) / MEASURE;
 	r->sum = shared ? RATE : RATE + rate1;
 	fprintf(stderr,
-	        "simcc %s %s: shim %.0f B/s (%llu and %llu bytes over paths 0 and 1 in all), "
+	        "simcc %s %s (queue %.1f BDP): shim %.0f B/s (%llu and %llu bytes over paths 0 and 1 in all), "
 	        "competitor %.0f B/s, capacity %.0f B/s\n",
-	        cc, shared ? "shared" : "disjoint", r->shim,
+	        cc, shared ? "shared" : "disjoint", queue_bdp, r->shim,
 	        (unsigned long long)sim_stats()->bytes[0],
 	        (unsigned long long)sim_stats()->bytes[1], r->comp, r->sum);
 	sim_finish();
@@ -90,21 +98,49 @@ static void run(const char *cc, int shared, double rate1, uint64_t seed, struct 
 
 /* Shared bottleneck, coupled: the shim takes about what the competing TCP
  * flow takes (RFC 6356's goal 2: no more than a single TCP on the best
- * path).  The tolerance: ratio in [0.7, 1.4]. */
-static const char *const coupled[] = {"lia", "olia"};
+ * path).  One seed's ratio spreads widely in the model (lia 0.76-1.42,
+ * olia 0.73-1.54, auto 0.49-1.07 over seeds 1601-1608), so the mean of
+ * two seeds must be in [0.5, 1.35].  auto: the same once the detector has
+ * grouped the subflows (the measurement starts 4.2 s later). */
+static const char *const coupled[] = {"lia", "olia", "auto"};
+
+/* run() in a child process (one simulation per process): *r, or a failed
+ * test if the child did not finish. */
+static void run_forked(const char *cc, int shared, double rate1, uint64_t seed, struct result *r)
+{
+	int fd[2], st = 0;
+	pid_t pid;
+	ssize_t n;
+
+	ck_assert_int_eq(pipe(fd), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(fd[0]);
+		run(cc, shared, rate1, seed, r);
+		_exit(write(fd[1], r, sizeof(*r)) == (ssize_t)sizeof(*r) ? 0 : 1);
+	}
+	close(fd[1]);
+	n = read(fd[0], r, sizeof(*r));
+	close(fd[0]);
+	waitpid(pid, &st, 0);
+	ck_assert_msg(n == (ssize_t)sizeof(*r) && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	              "%s, seed %llu: the run did not finish", cc, (unsigned long long)seed);
+}
 
 START_TEST(test_shared_coupled)
 {
 	struct result r;
-	double ratio;
+	double ratio = 0;
 
-	run(coupled[_i], 1, 0, test_seed(1601 + (uint64_t)_i), &r);
-	ratio = r.shim / r.comp;
-	SIM_ASSERT(r.shim + r.comp >= 0.9 * r.sum, "%s: link used %.0f of %.0f B/s", coupled[_i],
-	           r.shim + r.comp, r.sum);
-	SIM_ASSERT(ratio >= 0.5 && ratio <= 1.35,
-	           "%s: shim/competitor %.2f (shim %.0f, competitor %.0f B/s)", coupled[_i], ratio,
-	           r.shim, r.comp);
+	for (int k = 0; k < 2; k++) {
+		run_forked(coupled[_i], 1, 0, test_seed(1601 + (uint64_t)_i + 4 * (uint64_t)k), &r);
+		SIM_ASSERT(r.shim + r.comp >= 0.9 * r.sum, "%s: link used %.0f of %.0f B/s",
+		           coupled[_i], r.shim + r.comp, r.sum);
+		ratio += r.shim / r.comp / 2;
+	}
+	SIM_ASSERT(ratio >= 0.5 && ratio <= 1.35, "%s: shim/competitor %.2f (mean of two seeds)",
+	           coupled[_i], ratio);
 }
 END_TEST
 
@@ -131,11 +167,15 @@ END_TEST
  * the 80+20 case. */
 static const struct {
 	const char *cc;
-	double rate1, min;
+	double rate1, min, queue_bdp;
 } disjoint[] = {
-        {"lia", RATE, 0.90},
-        {"auto", RATE, 0.95},
-        {"auto", RATE / 4, 0.95},
+        {"lia", RATE, 0.90, 2},
+        {"auto", RATE, 0.95, 2},
+        {"auto", RATE / 4, 0.95, 2},
+        {"olia", RATE, 0.90, 2},
+        /* a queue of one BDP: the window must not burst (CC_QUANTUM in
+         * ccglue.c; the whole room at once: 56-69 %, 16 KiB: 77-78 %) */
+        {"lia", RATE, 0.72, 1},
 };
 
 START_TEST(test_disjoint)
@@ -143,7 +183,9 @@ START_TEST(test_disjoint)
 	struct result r;
 	double share;
 
+	queue_bdp = disjoint[_i].queue_bdp;
 	run(disjoint[_i].cc, 0, disjoint[_i].rate1, test_seed(1621 + (uint64_t)_i), &r);
+	queue_bdp = 2;
 	share = r.shim / r.sum;
 	SIM_ASSERT(share >= disjoint[_i].min, "%s: %.0f of %.0f B/s (%.1f %%)", disjoint[_i].cc,
 	           r.shim, r.sum, 100 * share);
@@ -251,7 +293,7 @@ int main(void)
 	int nf;
 
 	add(s, "reno_model", test_reno_model, 0);
-	add(s, "shared_coupled", test_shared_coupled, 2);
+	add(s, "shared_coupled", test_shared_coupled, 3);
 	add(s, "shared_uncoupled", test_shared_uncoupled, 0);
 	add(s, "disjoint", test_disjoint, (int)(sizeof(disjoint) / sizeof(disjoint[0])));
 	sr = srunner_create(s);

@@ -205,9 +205,11 @@ static void show(const char *what, const struct mps_sbd *d)
 {
 	for (int i = 0; i < 2; i++)
 		fprintf(stderr,
-		        "%s flow %d: skew %.3f var %.0f us freq %.3f loss %.4f bottleneck %d group %d\n",
+		        "%s flow %d: skew %.3f var %.0f us freq %.3f loss %.4f bottleneck %d group %d"
+		        " step r2 %.3f\n",
 		        what, i, d->f[i].skew_est, d->f[i].var_est, d->f[i].freq_est,
-		        d->f[i].pkt_loss, d->f[i].bottleneck, d->f[i].group);
+		        d->f[i].pkt_loss, d->f[i].bottleneck, d->f[i].group,
+		        mps_sbd_step_corr(d, 0, 1));
 }
 
 /* Both paths behind one queue that oscillates every 2 s up to 20 ms (their
@@ -422,6 +424,136 @@ START_TEST(test_sbd_hold_off)
 }
 END_TEST
 
+/* bbr-like traces: a bbr sender keeps the queue drained but for its probes
+ * (ProbeBW: one round at 1.25 times its rate, one at 0.75 to drain: a
+ * triangle of queue one RTT up, one RTT down, every 8 to 16 rounds here),
+ * so its RTT is mostly low with spikes (skew positive, as measured on the
+ * namespaces' shared link: +0.15 to +0.77) and it loses nothing: the
+ * RFC's bottleneck test never fires.  A queue is fed by `senders`
+ * probing flows (ours and the competitor's); delays are base + queue +
+ * noise (+-300 us), read every 25 ms, no loss. */
+struct bbrq {
+	double amp;        /* queue at a probe's top, us */
+	uint64_t rtt;      /* us: a probe's rise and its drain */
+	int senders;       /* flows probing through this queue */
+	uint64_t start[3]; /* each sender's current probe */
+	uint64_t next[3];  /* and its next */
+	uint64_t rng;
+};
+
+static double bbr_queue(struct bbrq *q, uint64_t t)
+{
+	double sum = 0;
+
+	for (int k = 0; k < q->senders; k++) {
+		if (!q->next[k])
+			q->next[k] = t + (uint64_t)(rnd(&q->rng) * 8 * (double)q->rtt);
+		while (t >= q->next[k]) {
+			q->start[k] = q->next[k];
+			q->next[k] += 8 * q->rtt + (uint64_t)(rnd(&q->rng) * 8 * (double)q->rtt);
+		}
+		if (q->start[k] && t >= q->start[k]) {
+			uint64_t a = t - q->start[k];
+			if (a < q->rtt)
+				sum += q->amp * (double)a / (double)q->rtt;
+			else if (a < 2 * q->rtt)
+				sum += q->amp * (double)(2 * q->rtt - a) / (double)q->rtt;
+		}
+	}
+	return sum;
+}
+
+/* Two flows for `secs` s behind q[0] and q[1] (the same queue when shared):
+ * as run(), for bbr queues.  Returns the time from which they stayed
+ * grouped to the end (0: not grouped at the end). */
+static uint64_t run_bbr(struct path *p, struct bbrq *const *q, int secs, uint64_t *ever_us,
+                        struct mps_sbd *d)
+{
+	uint64_t t, start = 1000000, end = start + (uint64_t)secs * 1000000, since = 0;
+	*ever_us = 0;
+
+	mps_sbd_init(d, run_params);
+	for (t = start; t < end; t += 25000) {
+		double qv[2];
+		qv[0] = bbr_queue(q[0], t);
+		qv[1] = q[1] == q[0] ? qv[0] : bbr_queue(q[1], t);
+		for (int i = 0; i < 2; i++) {
+			double dl = p[i].base + qv[i] + p[i].noise * (2 * rnd(&p[i].rng) - 1);
+			ck_assert_int_eq(mps_sbd_delay(d, i, t, dl), 0);
+			ck_assert_int_eq(mps_sbd_loss(d, i, t, 40, 0), 0);
+		}
+		mps_sbd_tick(d, t);
+		int g0 = mps_sbd_group(d, 0), g1 = mps_sbd_group(d, 1);
+		if (g0 >= 0 && g0 == g1) {
+			if (!since)
+				since = t - start;
+			if (!*ever_us)
+				*ever_us = t - start;
+		} else {
+			since = 0;
+		}
+	}
+	return since;
+}
+
+/* Shared: one queue fed by our two flows and a competitor (20 ms RTT,
+ * probes 4 ms high): the RFC's statistics alone (our step test off) never
+ * group them (skew positive, no loss); with the step correlation they are
+ * grouped, within 5 s, and stay.  Disjoint: each flow behind its own queue
+ * with its own competitor, the same statistics: never grouped. */
+START_TEST(test_sbd_bbr)
+{
+	struct mps_sbd d;
+	struct mps_sbd_params p;
+	uint64_t ever, since;
+	struct bbrq shared = {.amp = 4000, .rtt = 20000, .senders = 3, .rng = 31};
+	struct path pp[2] = {{.base = 20000, .noise = 300, .rng = 32},
+	                     {.base = 26000, .noise = 300, .rng = 33}};
+	struct bbrq *qs[2] = {&shared, &shared};
+
+	mps_sbd_params_default(&p);
+	p.step_min = 0;
+	run_params = &p;
+	since = run_bbr(pp, qs, 30, &ever, &d);
+	show("bbr shared, RFC only", &d);
+	ck_assert_msg(ever == 0, "the RFC's statistics grouped bbr flows at %.2f s", ever / 1e6);
+	ck_assert_msg(d.f[0].skew_est > p.c_h && d.f[1].skew_est > p.c_h,
+	              "skew %.3f, %.3f: not bbr-like", d.f[0].skew_est, d.f[1].skew_est);
+	ck_assert_int_eq(d.f[0].bottleneck, 0);
+
+	run_params = NULL;
+	memset(&shared, 0, sizeof(shared));
+	shared = (struct bbrq){.amp = 4000, .rtt = 20000, .senders = 3, .rng = 31};
+	pp[0].rng = 32;
+	pp[1].rng = 33;
+	since = run_bbr(pp, qs, 30, &ever, &d);
+	show("bbr shared", &d);
+	fprintf(stderr, "bbr shared: grouped from %.2f s on (first at %.2f s), step r2 %.3f\n",
+	        since / 1e6, ever / 1e6, mps_sbd_step_corr(&d, 0, 1));
+	ck_assert_msg(since > 0 && since <= 5000000, "grouped from %.2f s", since / 1e6);
+	ck_assert_uint_eq(d.f[0].changes, 1);
+	ck_assert_uint_eq(d.f[1].changes, 1);
+
+	/* disjoint: the same kind of queue on each path, independent */
+	struct bbrq qa = {.amp = 4000, .rtt = 20000, .senders = 2, .rng = 34};
+	struct bbrq qb = {.amp = 4000, .rtt = 20000, .senders = 2, .rng = 35};
+	struct bbrq *qd[2] = {&qa, &qb};
+	since = run_bbr(pp, qd, 30, &ever, &d);
+	show("bbr disjoint", &d);
+	fprintf(stderr, "bbr disjoint: step r2 %.3f\n", mps_sbd_step_corr(&d, 0, 1));
+	ck_assert_msg(ever == 0, "grouped at %.2f s", ever / 1e6);
+	ck_assert_int_eq(mps_sbd_group(&d, 0), -1);
+
+	/* disjoint, each queue fed by one sender only (ours): the same */
+	struct bbrq qc = {.amp = 4000, .rtt = 20000, .senders = 1, .rng = 36};
+	struct bbrq qe = {.amp = 4000, .rtt = 20000, .senders = 1, .rng = 37};
+	struct bbrq *qd2[2] = {&qc, &qe};
+	since = run_bbr(pp, qd2, 30, &ever, &d);
+	show("bbr disjoint, alone", &d);
+	ck_assert_msg(ever == 0, "grouped at %.2f s", ever / 1e6);
+}
+END_TEST
+
 /* Removing a flow leaves its partner alone; groups are the lowest index. */
 START_TEST(test_sbd_remove)
 {
@@ -475,6 +607,7 @@ static Suite *sbd_suite(void)
 	tcase_add_test(tc, test_sbd_shared);
 	tcase_add_test(tc, test_sbd_independent);
 	tcase_add_test(tc, test_sbd_same_shape);
+	tcase_add_test(tc, test_sbd_bbr);
 	tcase_add_test(tc, test_sbd_quiet);
 	tcase_add_test(tc, test_sbd_remove);
 	tcase_add_test(tc, test_sbd_hold_off);

@@ -179,6 +179,7 @@ static void hb_pause_tick(struct ev_loop *loop, ev_timer *w, int revents)
 			ev_io_start(loop, &c->sf[0]->rio);
 		}
 		atomic_store(&s->hb_listed, 0);
+		atomic_fetch_sub(&s->hb_refs, 1);
 		mps_sock_put(s);
 		g_paused[i] = g_paused[--g_npaused];
 	}
@@ -197,6 +198,7 @@ static int hb_pause_conn(struct ev_loop *loop, struct mps_sock *s, struct mps_co
 	/* (blocked on a full end: the rest of our buffer goes to the app as
 	 * it reads, and the relay does not read on, dss_rx.c) */
 	ev_io_stop(loop, &c->sf[0]->rio);
+	atomic_fetch_add(&s->hb_refs, 1);
 	mps_sock_get(s);
 	atomic_store(&s->hb_listed, 1);
 	g_paused[g_npaused].s = s;
@@ -223,6 +225,7 @@ static void hb_unpause(struct ev_loop *loop, struct mps_sock *s, struct mps_conn
 	if (c->nsf == 1 && c->sf[0]->fd >= 0 && !c->rx_blocked && !ev_is_active(&c->sf[0]->rio))
 		ev_io_start(loop, &c->sf[0]->rio);
 	atomic_store(&s->hb_listed, 0);
+	atomic_fetch_sub(&s->hb_refs, 1);
 	mps_sock_put(s);
 	g_paused[i] = g_paused[--g_npaused];
 }
@@ -232,6 +235,7 @@ static void hb_on_pause(struct ev_loop *loop, void *arg)
 	struct hb_pause_req *r = arg;
 
 	hb_pause_conn(loop, r->s, hb_conn(r->s));
+	atomic_fetch_sub(&r->s->hb_refs, 1);
 	mps_sock_put(r->s);
 	free(r);
 }
@@ -257,12 +261,14 @@ int mps_handback_pause(struct mps_sock *s)
 	if (!r)
 		return -ENOMEM;
 	pthread_once(&g_atfork_once, hb_atfork_register);
+	atomic_fetch_add(&s->hb_refs, 1);
 	mps_sock_get(s);
 	r->s = s;
 	r->cmd.fn = hb_on_pause;
 	r->cmd.arg = r;
 	rc = mps_loop_submit(&r->cmd);
 	if (rc) {
+		atomic_fetch_sub(&s->hb_refs, 1);
 		mps_sock_put(s);
 		free(r);
 	}

@@ -46,6 +46,7 @@ struct mps_sock {
 	atomic_int hb_wrote;  /* the app wrote since the offer: its first exchange is over */
 	atomic_int hb_paused; /* the relay was asked to pause for the hand-back */
 	atomic_int hb_listed; /* the paused list holds a reference (handback.c) */
+	atomic_int hb_refs;   /* references the hand-back's pause holds (handback.c) */
 	unsigned fork_gen;    /* mps_fork_gen when made: a fork since shares the app's end */
 	int family;
 	int type_flags;      /* SOCK_NONBLOCK etc. given at accept4 */

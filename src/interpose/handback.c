@@ -17,6 +17,7 @@
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/handback.h"
 #include "mptcpshim/interpose.h"
+#include "mptcpshim/log.h"
 #include "mptcpshim/loop.h"
 #include "sockint.h"
 
@@ -106,9 +107,9 @@ void mps_handback_touch(int fd, int rd)
 		goto out;
 	}
 	/* A dup of the end (its own fdtab reference, beyond the table's, the
-	 * connection's, ours and the paused list's) would go dead too: not
+	 * connection's, ours and the pause's, hb_refs) would go dead too: not
 	 * while it lives. */
-	if (atomic_load(&s->refs) > 3 + atomic_load(&s->hb_listed))
+	if (atomic_load(&s->refs) > 3 + atomic_load(&s->hb_refs))
 		goto out;
 	/* Bytes relayed that the app has not read yet: after its read.  If
 	 * the relay keeps the end full, it pauses for the app to drain it

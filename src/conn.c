@@ -275,6 +275,7 @@ static void conn_free(struct mps_conn *c)
 		g_hooks->freeing(c);
 	cc_free(c);
 	ev_timer_stop(c->loop, &c->gw_timer);
+	mps_handback_cancel(c->sock);
 	if (c->gw && c->role == MPS_SERVER && atomic_load(&c->sock->gw_ready) == 0) {
 		/* the daemon's thread waiting for the request learns it died */
 		mps_gw_signal(&c->sock->lock, &c->sock->gw_cond, &c->sock->gw_ready, -1);
@@ -403,6 +404,16 @@ void mps_conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, con
 		    atomic_exchange(&c->sock->pending_err, app_err) == 0)
 			atomic_fetch_add(&mps_pending_errors, 1);
 	}
+	conn_free(c);
+}
+
+/* handback.c: the app's number is the TCP socket now (the subflow's fd
+ * already let go): the connection ends here without a byte, FIN or reset
+ * on the wire. */
+void mps_conn_handed_back(struct mps_conn *c)
+{
+	mps_conn_set_state(c, MPS_CONN_CLOSED);
+	atomic_store(&c->sock->state, MPS_SS_CLOSED);
 	conn_free(c);
 }
 

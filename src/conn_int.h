@@ -28,6 +28,7 @@ void mps_conn_abort(struct mps_conn *c, uint32_t reason, int send_close, const c
 void mps_conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const char *why,
 		    int app_err);
 void mps_conn_check_done(struct mps_conn *c);
+void mps_conn_handed_back(struct mps_conn *c); /* handback.c took its TCP socket */
 void mps_conn_set_state(struct mps_conn *c, enum mps_conn_state s);
 const char *mps_conn_state_name(enum mps_conn_state s);
 /* The state once our DATA_FIN is sent (ours = 1) or taken back (0), ACKed,
@@ -39,7 +40,9 @@ int mps_conn_hup_watch(struct mps_conn *c);
  * naming them: freeing (c is about to be freed), atfork_child (the
  * parent's connections are forgotten), app_hup (every app descriptor is
  * gone), update_read (exit drain: read the app's last bytes), pushed
- * (dss_tx: data is outstanding, resilience.c's stale detector arms),
+ * (dss_tx: data is outstanding on several subflows, resilience.c's
+ * stale detector arms), watch (dss_tx: data may wait for its data ACK,
+ * resilience.c's progress watchdog arms),
  * gw_verdict and gw_reply (gwconn.c: a gateway connection's negotiation
  * outcome, a GWREPLY received; 0, or -1 when c is gone; gw_dest_failed:
  * a spliced destination's socket failed).  One set,
@@ -51,6 +54,7 @@ struct mps_conn_hooks {
 	void (*app_hup)(struct mps_conn *c);
 	void (*update_read)(struct mps_conn *c);
 	void (*pushed)(struct mps_conn *c);
+	void (*watch)(struct mps_conn *c);
 	void (*gw_verdict)(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v);
 	int (*gw_reply)(struct mps_conn *c, const uint8_t *msg, size_t len);
 	void (*gw_dest_failed)(struct mps_conn *c, int err); /* spliced: destination failed */

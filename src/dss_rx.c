@@ -385,7 +385,9 @@ void mps_dss_rx_app_on_write(struct ev_loop *loop, ev_io *w, int revents)
 		if (!sf)
 			return;
 		mps_conn_rx_process(c, sf);
-		if (!mps_conn_closed(c) && !c->rx_blocked && sf->fd >= 0)
+		/* (not while paused for the hand-back: src/handback.c) */
+		if (!mps_conn_closed(c) && !c->rx_blocked && sf->fd >= 0 &&
+		    !atomic_load(&c->sock->hb_listed))
 			ev_io_start(loop, &sf->rio);
 		return;
 	}

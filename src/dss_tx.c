@@ -331,6 +331,7 @@ void mps_conn_push(struct mps_conn *c)
 		if (sf)
 			frame_fin(c, sf);
 	}
+	mps_conn_hooks()->watch(c); /* the watchdog, while data waits for its data ACK */
 	if (c->nsf > 1 && (mps_dsn_lt(c->snd_una, c->snd_max) || (mps_conn_fin_sent(c) && !mps_conn_fin_acked(c))))
 		mps_conn_hooks()->pushed(c); /* a lone DATA_FIN can be stuck on a dead path too */
 	/* Control frames (HELLO_ACK, ADD_ADDR, ACKs, JOIN_OK) and the FIN

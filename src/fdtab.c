@@ -34,6 +34,7 @@ static _Atomic(atomic_uchar *) g_ipages[MAX_PAGES]; /* internal fd flags */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int g_maxfd = -1;
 atomic_int mps_pending_errors;
+atomic_uint mps_fork_gen;
 
 struct mps_sock *mps_sock_new(int family)
 {
@@ -46,9 +47,33 @@ struct mps_sock *mps_sock_new(int family)
 	atomic_init(&s->so_error, 0);
 	atomic_init(&s->so_error_told, 0);
 	s->family = family;
+	s->fork_gen = atomic_load(&mps_fork_gen);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->gw_cond, NULL);
 	return s;
+}
+
+/* The hand-back offer (handback.h) is the sock's state: the engine
+ * makes and drops it without calling into handback.c. */
+atomic_int mps_handback_pending;
+
+void mps_handback_offer(struct mps_sock *s)
+{
+	int none = MPS_HB_NONE;
+
+	if (atomic_compare_exchange_strong(&s->handback, &none, MPS_HB_OFFERED))
+		atomic_fetch_add(&mps_handback_pending, 1);
+}
+
+int mps_handback_cancel(struct mps_sock *s)
+{
+	int prev = atomic_exchange(&s->handback, MPS_HB_DONE);
+
+	if (prev == MPS_HB_OFFERED) {
+		atomic_fetch_sub(&mps_handback_pending, 1);
+		return 1;
+	}
+	return 0;
 }
 
 void mps_sock_get(struct mps_sock *s) { atomic_fetch_add(&s->refs, 1); }
@@ -469,6 +494,7 @@ void mps_fdtab_atfork_prepare(void)
 
 void mps_fdtab_atfork_parent(void)
 {
+	atomic_fetch_add(&mps_fork_gen, 1);
 	pthread_mutex_unlock(&g_lock);
 	if (getpid() != g_fork_pid)
 		mps_fdhigh_atfork_child();
@@ -478,6 +504,7 @@ void mps_fdtab_atfork_child(void)
 {
 	unsigned p, i;
 
+	atomic_fetch_add(&mps_fork_gen, 1);
 	pthread_mutex_unlock(&g_lock);
 	mps_fdhigh_atfork_child();
 	/* Our connections are the parent's to service from now on.  This

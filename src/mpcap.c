@@ -16,6 +16,7 @@
 #include "dss_rx_int.h"
 #include "dss_tx_int.h"
 #include "mpcap_int.h"
+#include "resilience_int.h"
 #include "subflow_int.h"
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/gateway.h"
@@ -132,9 +133,7 @@ void mps_mpcap_go_mp(struct mps_conn *c, struct mps_subflow *sf)
 	sf->roff = MPS_HELLO_LEN;
 	sf->ifindex = mps_conn_pm()->ifindex_of(&sf->local);
 	mps_netmon_start(c->loop, mps_conn_pm()->path_events); /* path.c hears them */
-	c->last_progress = ev_now(c->loop);
-	ev_timer_set(&c->watchdog, 1., 1.);
-	ev_timer_start(c->loop, &c->watchdog);
+	mps_resil_watchdog_arm(c); /* the first flight may be outstanding */
 	if (c->role == MPS_CLIENT) {
 		char ifname[IF_NAMESIZE];
 		struct mps_config tmp;
@@ -203,6 +202,7 @@ void mps_conn_apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps
 		ev_timer_stop(c->loop, &c->nego_timer);
 		c->rx_mode = RX_PLAIN;
 		sf->state = SF_ACTIVE;
+		mps_handback_offer(c->sock); /* the app may take its TCP socket back */
 		if (c->tx_mode == TX_HOLD) {
 			c->tx_mode = TX_PLAIN;
 			mps_dss_tx_sb_restart(c, 0);

@@ -435,17 +435,37 @@ static void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_timer_stop(loop, w);
 }
 
-/* Progress watchdog, every second: bytes outstanding and not a single one
- * data-ACKed for the outage timeout means the paths are dead even if TCP
- * has not said so (blackhole): the app gets ETIMEDOUT, as with TCP's
- * user timeout. */
+/* Nothing of ours waits for a data ACK (our DATA_FIN included). */
+static int wd_idle(const struct mps_conn *c)
+{
+	return c->snd_una == c->snd_max && (!mps_conn_fin_sent(c) || mps_conn_fin_acked(c));
+}
+
+/* The watchdog ticks only while data is outstanding (issue 15: a timer
+ * per idle keep-alive connection cost 500 callbacks a second at 500
+ * connections): mps_conn_push arms it when it leaves data un-ACKed, and
+ * the tick that finds everything ACKed stops it.  Progress is counted
+ * from the arming, as before from the last idle tick. */
+void mps_resil_watchdog_arm(struct mps_conn *c)
+{
+	if (ev_is_active(&c->watchdog) || c->rx_mode != RX_MP || mps_conn_closed(c) || wd_idle(c))
+		return;
+	c->last_progress = ev_now(c->loop);
+	ev_timer_set(&c->watchdog, 1., 1.);
+	ev_timer_start(c->loop, &c->watchdog);
+}
+
+/* Progress watchdog, every second while armed: bytes outstanding and not
+ * a single one data-ACKed for the outage timeout means the paths are dead
+ * even if TCP has not said so (blackhole): the app gets ETIMEDOUT, as
+ * with TCP's user timeout. */
 void mps_resil_watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mps_conn *c = w->data;
-	int idle = c->snd_una == c->snd_max && (!mps_conn_fin_sent(c) || mps_conn_fin_acked(c));
 
-	if (c->rx_mode != RX_MP || idle) {
+	if (c->rx_mode != RX_MP || wd_idle(c)) {
 		c->last_progress = ev_now(loop);
+		ev_timer_stop(loop, w);
 		return;
 	}
 	/* Data-level retransmission: nothing ACKed for a second although a

@@ -18,6 +18,8 @@ void mps_resil_stale_suspend(struct mps_conn *c);
 void mps_resil_stale_resume(struct mps_conn *c);
 void mps_resil_atfork_child(void);
 void mps_resil_watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+/* Start the watchdog if data waits for its data ACK (stops itself when none). */
+void mps_resil_watchdog_arm(struct mps_conn *c);
 void mps_resil_sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err);
 void mps_resil_drop_sf(struct mps_conn *c, struct mps_subflow *sf, const char *why);
 

@@ -120,6 +120,7 @@ const struct mps_conn_hooks mps_conn_engine_hooks = {
         .app_hup = mps_dss_rx_app_hup,
         .update_read = mps_conn_app_update_read,
         .pushed = mps_resil_stale_arm,
+        .watch = mps_resil_watchdog_arm,
         .gw_verdict = mps_gwconn_verdict,
         .gw_reply = mps_gwconn_client_reply,
         .gw_dest_failed = mps_gwconn_dest_failed,

@@ -43,6 +43,13 @@ struct mps_sock {
 	atomic_int remote;
 	atomic_int connect_told; /* connect() has reported the connection's outcome */
 	atomic_int notsent_lowat; /* TCP_NOTSENT_LOWAT as the app set it (not applied) */
+	atomic_int handback;  /* MPS_HB_* (handback.h): the TCP socket goes back to the app */
+	atomic_int hb_tries;  /* hand-backs refused for bytes in flight */
+	atomic_int hb_wrote;  /* the app wrote since the offer: its first exchange is over */
+	atomic_int hb_paused; /* the relay was asked to pause for the hand-back */
+	atomic_int hb_listed; /* the paused list holds a reference (handback.c) */
+	atomic_int hb_refs;   /* references the hand-back's pause holds (handback.c) */
+	unsigned fork_gen;    /* mps_fork_gen when made: a fork since shares the app's end */
 	int family;
 	int type_flags;      /* SOCK_NONBLOCK etc. given at accept4 */
 	ino_t ino;           /* inode of the app's socketpair end */
@@ -68,6 +75,24 @@ struct mps_sock {
 /* How many socks have a pending_err: the data-call hooks look only when
  * this is non-zero, so their cost is one atomic load otherwise. */
 extern atomic_int mps_pending_errors;
+/* Forks this process made or came from (the fork handlers count them). */
+extern atomic_uint mps_fork_gen;
+
+/* The hand-back of a plain client's TCP socket (handback.h, docs/DESIGN.md
+ * section 2 "Hand-back"): struct mps_sock.handback. */
+enum {
+	MPS_HB_NONE = 0, /* not (yet) known plain */
+	MPS_HB_OFFERED,  /* plain: the app's next data call may take it back */
+	MPS_HB_DONE,     /* handed back, or never will be (the connection ended,
+			    several threads, a fork...) */
+};
+/* How many socks are offered: the data-call hooks look up their
+ * descriptor only while this is non-zero. */
+extern atomic_int mps_handback_pending;
+/* Shim thread: the connection of s is plain: offer it back. */
+void mps_handback_offer(struct mps_sock *s);
+/* Any thread: never offer s back (again); 1 if it was offered. */
+int mps_handback_cancel(struct mps_sock *s);
 
 struct mps_sock *mps_sock_new(int family);
 void mps_sock_get(struct mps_sock *s);

@@ -39,6 +39,13 @@ int mps_opts_known(int fd, uint32_t *want);
 /* The reverse, onto a fresh TCP socket that replaces the app's end
  * (connect(AF_UNSPEC), a new connect after a failed one). */
 void mps_opts_restore(int app_end, int tcp, struct mps_sock *s);
+/* Only what the app set on its end (SO_RCVTIMEO, SO_SNDTIMEO,
+ * SO_RCVLOWAT, SO_LINGER) and TCP_NOTSENT_LOWAT: the hand-back's TCP
+ * socket carries the per-path ones already. */
+void mps_opts_restore_app(int app_end, int tcp, struct mps_sock *s);
+/* io.c: some connection is offered back (handback.h): take fd's if it is
+ * (rd: a read call; a write only notes that the app has answered). */
+void mps_handback_touch(int fd, int rd);
 /* The lock of the per-family option defaults, held across fork. */
 void mps_opts_lock(int lock);
 /* proc.c: in a process made by clone(2) without fork() (no fork handler

@@ -45,6 +45,9 @@ static char *const *env_for_exec(char *const envp[], int survivors_only, struct 
 	ne->map = NULL;
 	if (mps_passthrough())
 		return envp;
+	/* a spawned image (or a vfork child's, which shares our memory) may
+	 * inherit an app's end: no hand-back of those (handback.h) */
+	atomic_fetch_add(&mps_fork_gen, 1);
 	if (atomic_load(&mps_handover_pending))
 		mps_handover_exec(); /* the new image cannot take a connection over */
 	if (survivors_only)

@@ -334,6 +334,15 @@ uint32_t mps_opts_adopt(int tcp, int app_end, struct mps_sock *s, uint32_t want)
 	return found;
 }
 
+void mps_opts_restore_app(int app_end, int tcp, struct mps_sock *s)
+{
+	int v = atomic_load(&s->notsent_lowat);
+
+	if (v)
+		mps_real.setsockopt(tcp, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof(v));
+	copy_app_opts(app_end, tcp);
+}
+
 void mps_opts_restore(int app_end, int tcp, struct mps_sock *s)
 {
 	int i, v = atomic_load(&s->notsent_lowat);

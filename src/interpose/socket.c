@@ -127,6 +127,10 @@ static void ep_attach(int fd, const struct mps_epreg *r, int n)
 	}
 }
 
+int mps_ix_ep_detach(int fd, struct mps_epreg *r) { return ep_detach(fd, r); }
+
+void mps_ix_ep_attach(int fd, const struct mps_epreg *r, int n) { ep_attach(fd, r, n); }
+
 /* The app's number fd goes back to the TCP socket (tcp, ours) it was:
  * the connection stays plain TCP, untouched by us. */
 static void restore_tcp(int fd, int tcp, int nonblock, int cloexec, int epmove)

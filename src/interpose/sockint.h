@@ -37,5 +37,11 @@ int mps_ix_is_tcp(int fd);
 /* Swap fd (a TCP socket) for the app's end of a socketpair and start the
  * connection engine (socket.c says how).  0 or -errno: fd left untouched. */
 int mps_ix_adopt(int fd, const struct adopt_args *a, int *app_fd_out);
+/* The app's epoll registrations of fd, out of the file it names now
+ * (those the kernel had, at most MPS_EPREG_PER_FD; how many), and into
+ * the one it names after a swap. */
+struct mps_epreg;
+int mps_ix_ep_detach(int fd, struct mps_epreg *r);
+void mps_ix_ep_attach(int fd, const struct mps_epreg *r, int n);
 
 #endif

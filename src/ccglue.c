@@ -154,7 +154,7 @@ static void regroup(struct mps_conn *c, struct mps_ccglue *g)
 	}
 }
 
-void cc_tick(struct mps_conn *c, const struct tcp_info *ti, const int *have, double now)
+void mps_ccglue_tick(struct mps_conn *c, const struct tcp_info *ti, const int *have, double now)
 {
 	const struct mps_config *cfg = mps_config();
 	struct mps_ccglue *g = c->ccg;
@@ -237,7 +237,7 @@ void cc_tick(struct mps_conn *c, const struct tcp_info *ti, const int *have, dou
 		log_state(c, g, now);
 }
 
-size_t cc_room(struct mps_conn *c, const struct mps_subflow *sf)
+size_t mps_ccglue_room(struct mps_conn *c, const struct mps_subflow *sf)
 {
 	struct mps_ccglue *g = c->ccg;
 	uint64_t w, used;
@@ -271,7 +271,7 @@ size_t cc_room(struct mps_conn *c, const struct mps_subflow *sf)
 	return (size_t)(w - used);
 }
 
-uint64_t cc_rate(struct mps_conn *c, const struct mps_subflow *sf)
+uint64_t mps_ccglue_rate(struct mps_conn *c, const struct mps_subflow *sf)
 {
 	struct mps_ccglue *g = c->ccg;
 	int s;
@@ -281,7 +281,7 @@ uint64_t cc_rate(struct mps_conn *c, const struct mps_subflow *sf)
 	return mps_cc_window(&g->cc, s) * 1000000u / g->cc.sf[s].srtt_us;
 }
 
-void cc_free(struct mps_conn *c)
+void mps_ccglue_free(struct mps_conn *c)
 {
 	free(c->ccg);
 	c->ccg = NULL;

@@ -5,16 +5,16 @@
 #include "engine_types.h"
 
 /* ccglue.c: coupled congestion control (MPTCPSHIM_CC, docs/DESIGN.md
- * "Coupled congestion control").  cc_tick feeds the TCP_INFO readings the
- * stale tick took (have[i]: ti[i] is subflow i's); cc_room is how many more
- * bytes sf may be handed (SIZE_MAX: no limit of ours); cc_free at the end. */
+ * "Coupled congestion control").  mps_ccglue_tick feeds the TCP_INFO readings the
+ * stale tick took (have[i]: ti[i] is subflow i's); mps_ccglue_room is how many more
+ * bytes sf may be handed (SIZE_MAX: no limit of ours); mps_ccglue_free at the end. */
 struct tcp_info;
-void cc_tick(struct mps_conn *c, const struct tcp_info *ti, const int *have, double now);
-size_t cc_room(struct mps_conn *c, const struct mps_subflow *sf);
+void mps_ccglue_tick(struct mps_conn *c, const struct tcp_info *ti, const int *have, double now);
+size_t mps_ccglue_room(struct mps_conn *c, const struct mps_subflow *sf);
 /* what a coupled subflow's window carries per second (window / srtt,
  * bytes/s; 0: not coupled): the schedulers' rate is at least that, or a
  * subflow the window held back looks too slow to be given data again */
-uint64_t cc_rate(struct mps_conn *c, const struct mps_subflow *sf);
-void cc_free(struct mps_conn *c);
+uint64_t mps_ccglue_rate(struct mps_conn *c, const struct mps_subflow *sf);
+void mps_ccglue_free(struct mps_conn *c);
 
 #endif

@@ -50,7 +50,7 @@
 #include "mptcpshim/token.h"
 #include "mptcpshim/util.h"
 
-struct mps_conn *g_conns;
+struct mps_conn *mps_conn_list;
 static struct mps_conn *g_zombies;        /* freed by g_reaper, before the loop sleeps */
 static ev_prepare g_reaper;
 
@@ -139,10 +139,10 @@ static void reap(struct ev_loop *loop, ev_prepare *w, int revents)
 		g_zombies = c->next;
 		free(c);
 	}
-	while (g_sf_zombies) {
-		struct mps_subflow *sf = g_sf_zombies;
+	while (mps_sf_zombies) {
+		struct mps_subflow *sf = mps_sf_zombies;
 
-		g_sf_zombies = sf->jnext;
+		mps_sf_zombies = sf->jnext;
 		free(sf->rbuf);
 		free(sf);
 	}
@@ -156,7 +156,7 @@ static void reap(struct ev_loop *loop, ev_prepare *w, int revents)
  * dss_tx.c, mps_conn_sf_input in dss_rx.c, mps_conn_path_back and
  * mps_conn_path_gone in resilience.c. */
 
-struct mps_conn *mps_conn_first(void) { return g_conns; }
+struct mps_conn *mps_conn_first(void) { return mps_conn_list; }
 
 struct mps_conn *mps_conn_next(const struct mps_conn *c) { return c->next; }
 
@@ -253,8 +253,8 @@ static void conn_free(struct mps_conn *c)
 	mps_dbg("conn %s: freed (%d subflow(s), %d parked)", c->peer_str, c->nsf, c->nparked);
 	if (c->prev)
 		c->prev->next = c->next;
-	else if (g_conns == c)
-		g_conns = c->next;
+	else if (mps_conn_list == c)
+		mps_conn_list = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
 	ev_io_stop(c->loop, &c->app_r);
@@ -273,7 +273,7 @@ static void conn_free(struct mps_conn *c)
 	ev_timer_stop(c->loop, &c->watchdog);
 	if (g_hooks && g_hooks->freeing)
 		g_hooks->freeing(c);
-	cc_free(c);
+	mps_ccglue_free(c);
 	ev_timer_stop(c->loop, &c->gw_timer);
 	mps_handback_cancel(c->sock);
 	if (c->gw && c->role == MPS_SERVER && atomic_load(&c->sock->gw_ready) == 0) {
@@ -499,7 +499,7 @@ void mps_conn_exit_drain(struct ev_loop *loop)
 {
 	struct mps_conn *c, *next;
 
-	for (c = g_conns; c; c = next) {
+	for (c = mps_conn_list; c; c = next) {
 		next = c->next;
 		c->exiting = 1;
 		if (c->tx_mode == TX_HOLD)
@@ -518,7 +518,7 @@ void mps_conn_gw_exit(void)
 {
 	struct mps_conn *c, *next;
 
-	for (c = g_conns; c; c = next) {
+	for (c = mps_conn_list; c; c = next) {
 		next = c->next;
 		if (c->gw_splice)
 			mps_conn_abort(c, MPS_CR_ABORT, 1, "the gateway exits");
@@ -541,7 +541,7 @@ int mps_conn_all_drained(void)
 {
 	const struct mps_conn *c;
 
-	for (c = g_conns; c; c = c->next)
+	for (c = mps_conn_list; c; c = c->next)
 		if (!conn_drained(c))
 			return 0;
 	return 1;
@@ -559,7 +559,7 @@ int mps_conn_all_finished(void)
 {
 	const struct mps_conn *c;
 
-	for (c = g_conns; c; c = c->next)
+	for (c = mps_conn_list; c; c = c->next)
 		if (!conn_finished(c))
 			return 0;
 	return 1;
@@ -573,7 +573,7 @@ static void keeper_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	const struct mps_conn *c;
 	int open = 0, pending = 0;
 
-	for (c = g_conns; c; c = c->next) {
+	for (c = mps_conn_list; c; c = c->next) {
 		if (conn_finished(c))
 			continue;
 		if (c->app_closed)
@@ -605,7 +605,7 @@ void mps_conn_keeper_begin(struct ev_loop *loop, double timeout)
 	const struct mps_conn *c;
 	int n = 0;
 
-	for (c = g_conns; c; c = c->next)
+	for (c = mps_conn_list; c; c = c->next)
 		n += !conn_finished(c);
 	mps_info("keeper: servicing %d connection(s)", n);
 	g_keeper_limit = timeout;
@@ -618,7 +618,7 @@ void mps_conn_lock_socks(int lock)
 {
 	struct mps_conn *c;
 
-	for (c = g_conns; c; c = c->next)
+	for (c = mps_conn_list; c; c = c->next)
 		mps_mutex_hold(&c->sock->lock, lock);
 }
 
@@ -632,8 +632,8 @@ static struct mps_conn *g_parents_conns; /* kept reachable, never used */
 
 void mps_conn_atfork_child(void)
 {
-	g_parents_conns = g_conns;
-	g_conns = NULL;
+	g_parents_conns = mps_conn_list;
+	mps_conn_list = NULL;
 	if (g_hooks && g_hooks->atfork_child)
 		g_hooks->atfork_child();
 	g_zombies = NULL;

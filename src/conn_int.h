@@ -15,9 +15,9 @@
  * file includes only when it calls that module.  Shim thread only. */
 
 /* conn.c */
-extern struct mps_conn *g_conns; /* every live connection: conn.c, connect.c, handover.c */
+extern struct mps_conn *mps_conn_list; /* every live connection: conn.c, connect.c, handover.c */
 /* The live connections, for the modules that visit them all (stat, set,
- * steer, path events), which never walk g_conns themselves:
+ * steer, path events), which never walk mps_conn_list themselves:
  * for (c = mps_conn_first(); c; c = next) { next = mps_conn_next(c); ... }
  * (a connection ended meanwhile stays listed until it is freed, after the
  * callbacks: take next first only if the visit may free one). */
@@ -78,12 +78,13 @@ struct mps_netmon_ops;
 struct mps_pm_ops {
 	void (*fill)(struct mps_conn *c);                      /* mps_path_pm_fill */
 	void (*join_closed)(struct mps_conn *c, const struct mps_subflow *sf);
-	void (*gate_bytes)(struct mps_conn *c);                /* lazy joins: pm_gate_bytes */
+	void (*gate_bytes)(struct mps_conn *c);                /* lazy joins: mps_path_gate_bytes */
 	void (*add_addr)(struct mps_conn *c, const struct mps_addr *a);
 	void (*remove_addr)(struct mps_conn *c, uint8_t id);
 	void (*server_advertise)(struct mps_conn *c, struct mps_subflow *sf);
 	unsigned (*ifindex_of)(const struct sockaddr_storage *ss);
-	const struct mps_config *(*cfg)(const struct mps_conn *c, struct mps_config *tmp); /* steer_cfg */
+	/* mps_steer_cfg */
+	const struct mps_config *(*cfg)(const struct mps_conn *c, struct mps_config *tmp);
 	const struct mps_netmon_ops *path_events; /* path.c's, for mps_netmon_start */
 	/* pm_addr.c's mps_path_server_addr_event, for path.c's address events */
 	void (*server_addr_event)(struct mps_conn *c, int family, const uint8_t *addr, int added);

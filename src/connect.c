@@ -151,10 +151,10 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	mps_conn_set_hooks(&mps_conn_engine_hooks);
 	mps_conn_set_pm(&mps_conn_pm_ops); /* before the data path asks it */
 	mps_conn_reaper_arm(loop);
-	c->next = g_conns;
-	if (g_conns)
-		g_conns->prev = c;
-	g_conns = c;
+	c->next = mps_conn_list;
+	if (mps_conn_list)
+		mps_conn_list->prev = c;
+	mps_conn_list = c;
 	mps_stat_new(c);
 	if (mps_conn_hup_watch(c) != 0) {
 		mps_conn_abort(c, MPS_CR_INTERNAL, 0, "cannot watch the app's descriptor");
@@ -312,7 +312,7 @@ int mps_conn_start(const struct mps_conn_params *p)
 	sf->c = c;
 	sf->id = 1;
 	sf->remote = s->peer;
-	steer_start(c); /* the policy file: scheduler, interfaces, backup */
+	mps_steer_start(c); /* the policy file: scheduler, interfaces, backup */
 	c->rx_mode = RX_NEGO;
 	c->rcv_wnd_max = (uint32_t)MPS_MIN(cfg->sndbuf, (size_t)UINT32_MAX);
 	if (c->rcv_wnd_max < MPS_MIN_WND)

@@ -245,10 +245,10 @@ static int sched_push(struct mps_conn *c, uint64_t limit, int multi)
 			v[i].rtt_us = s->rtt_us;
 			v[i].usable = (uint8_t)mps_sf_usable(s);
 			v[i].ready = (uint8_t)(s->ready && sf_budget(c, s, multi) > 0 &&
-					       cc_room(c, s) > 0);
+					       mps_ccglue_room(c, s) > 0);
 			v[i].backup = s->backup;
 			v[i].tx_bytes = s->tx_bytes;
-			v[i].rate = MPS_MAX(s->rate, cc_rate(c, s));
+			v[i].rate = MPS_MAX(s->rate, mps_ccglue_rate(c, s));
 			v[i].queued = s->inflight + (uint32_t)s->queued;
 		}
 		/* default and ecf: the window check */
@@ -270,7 +270,7 @@ static int sched_push(struct mps_conn *c, uint64_t limit, int multi)
 		if (k < 0)
 			break;
 		sf = c->sf[k];
-		budget = MPS_MIN(sf_budget(c, sf, multi), cc_room(c, sf));
+		budget = MPS_MIN(sf_budget(c, sf, multi), mps_ccglue_room(c, sf));
 		/* Reinjected bytes first: they hold up the receiver. */
 		while (framed < budget && c->reinj.n) {
 			uint64_t at = c->reinj.r[0].start, end = c->reinj.r[0].end;

@@ -152,8 +152,8 @@ static void list_unlink(struct mps_conn *c)
 {
 	if (c->prev)
 		c->prev->next = c->next;
-	else if (g_conns == c)
-		g_conns = c->next;
+	else if (mps_conn_list == c)
+		mps_conn_list = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
 	c->next = c->prev = NULL;
@@ -190,11 +190,11 @@ static void resume(struct mps_conn *c, struct ho_offer *o, struct ev_loop *loop)
 	int n, i;
 
 	c->loop = loop;
-	c->next = g_conns;
+	c->next = mps_conn_list;
 	c->prev = NULL;
-	if (g_conns)
-		g_conns->prev = c;
-	g_conns = c;
+	if (mps_conn_list)
+		mps_conn_list->prev = c;
+	mps_conn_list = c;
 	mps_conn_reaper_arm(loop);
 	if (c->token_registered && mps_token_add(c->local_token, c) != 0) {
 		c->token_registered = 0; /* joins are refused; the connection goes on */
@@ -241,7 +241,7 @@ static void forget(struct mps_conn *c, int epfd)
 	mps_sendbuf_free(&c->sb);
 	mps_sendbuf_free(&c->rxq);
 	mps_ofo_free(&c->ofo);
-	cc_free(c);
+	mps_ccglue_free(c);
 	free(c->gw_frame);
 	pthread_mutex_lock(&c->sock->lock);
 	if (c->sock->conn == c)
@@ -316,11 +316,11 @@ void mps_handover_prepare(void)
 	t_prep = 1;
 	/* Only a process that runs its shim thread services connections. */
 	t_parked = mps_loop_park(2);
-	if (!t_parked || !g_conns)
+	if (!t_parked || !mps_conn_list)
 		return;
 	mps_fdtab_each(note_sock, &held_socks);
 	t0 = mono();
-	for (c = g_conns; c; c = next) {
+	for (c = mps_conn_list; c; c = next) {
 		struct ho_offer *o;
 
 		next = c->next;
@@ -367,7 +367,7 @@ void mps_handover_parent(void)
 		n++;
 	}
 	if (n) {
-		ho_joins_set_offered(ho_token_offered);
+		mps_ho_joins_set_offered(ho_token_offered);
 		atomic_fetch_add(&mps_handover_pending, n);
 		/* The thread is parked inside a callback: the timer is seen
 		 * when its loop iterates next. */
@@ -419,12 +419,12 @@ static int parent_settle(struct ho_offer *o, struct ev_loop *loop, int now_or_ne
 		         o->c->peer_str, (int)atomic_load(&o->w->child));
 		mps_stat(o->c, NULL, MPS_MIB_HANDED, 1);
 		if (o->c->token_registered)
-			ho_handed_note(token, (pid_t)atomic_load(&o->w->child));
+			mps_ho_handed_note(token, (pid_t)atomic_load(&o->w->child));
 		forget(o->c, atomic_load(&mps_handover_epfd));
 	} else
 		return 0;
 	if (token)
-		ho_joins_resume(loop, token);
+		mps_ho_joins_resume(loop, token);
 	offer_free(o);
 	atomic_fetch_sub(&mps_handover_pending, 1);
 	return 1;
@@ -535,7 +535,7 @@ void mps_handover_child(void)
 	/* The parent's own offers (to its other children) are not ours:
 	 * their descriptors were closed with the other internal ones. */
 	g_parent = NULL;
-	ho_joins_forget(); /* the parent's joins: closed here with its listener */
+	mps_ho_joins_forget(); /* the parent's joins: closed here with its listener */
 	memset(&g_tick, 0, sizeof(g_tick));
 	/* Offers made to our parent by its parent and still unsettled there
 	 * are not ours either: the parent decides them, we hold copies. */
@@ -579,7 +579,7 @@ static void adopt_on_thread(struct ev_loop *loop, void *arg)
 	if (!mps_conn_closed(c)) {
 		if (c->rx_mode == RX_MP)
 			mps_netmon_start(loop, &g_path_events);
-		ho_readvertise(c);
+		mps_ho_readvertise(c);
 	}
 	offer_free(o);
 }

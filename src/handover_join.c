@@ -24,7 +24,7 @@ atomic_int mps_handover_pending;
  * with its first offer: this module does not name the one above it. */
 static int (*g_offered)(uint32_t token);
 
-void ho_joins_set_offered(int (*offered)(uint32_t token))
+void mps_ho_joins_set_offered(int (*offered)(uint32_t token))
 {
 	g_offered = offered;
 }
@@ -99,7 +99,7 @@ int mps_handover_handed(uint32_t token, char *why, size_t len)
 
 /* The offer of token is settled: its waiting joins are read again (they
  * join here, or are closed as handed over). */
-void ho_joins_resume(struct ev_loop *loop, uint32_t token)
+void mps_ho_joins_resume(struct ev_loop *loop, uint32_t token)
 {
 	int i = 0;
 
@@ -118,21 +118,21 @@ void ho_joins_resume(struct ev_loop *loop, uint32_t token)
 	}
 }
 
-void ho_handed_note(uint32_t token, pid_t pid)
+void mps_ho_handed_note(uint32_t token, pid_t pid)
 {
 	g_handed[g_handed_next].token = token;
 	g_handed[g_handed_next].pid = pid;
 	g_handed_next = (g_handed_next + 1) % HO_HANDED;
 }
 
-void ho_joins_forget(void)
+void mps_ho_joins_forget(void)
 {
 	g_ndefer = 0;
 }
 
 /* The peer knows our parent's join port: announce ours instead, under the
  * same address ids (the client replaces an address it knows by id). */
-void ho_readvertise(struct mps_conn *c)
+void mps_ho_readvertise(struct mps_conn *c)
 {
 	struct mps_subflow *sf = mps_sf_best_usable(c);
 	uint8_t fr[MPS_ADD_ADDR_MAX_LEN];

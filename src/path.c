@@ -345,7 +345,7 @@ static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t
 	{
 		struct mps_config tmp;
 
-		sf->backup = (uint8_t)mps_pm_is_backup(steer_cfg(c, &tmp), la->ifname);
+		sf->backup = (uint8_t)mps_pm_is_backup(mps_steer_cfg(c, &tmp), la->ifname);
 	}
 	if (mps_set_is_backup(la->ifname) >= 0) /* mptcpshim set ... backup */
 		sf->backup = (uint8_t)mps_set_is_backup(la->ifname);
@@ -368,7 +368,7 @@ static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t
 void mps_path_pm_fill(struct mps_conn *c)
 {
 	struct mps_config cfg_tmp;
-	const struct mps_config *cfg = steer_cfg(c, &cfg_tmp);
+	const struct mps_config *cfg = mps_steer_cfg(c, &cfg_tmp);
 	struct mps_local_addr la[16];
 	/* through a gateway, the paths lead to the gateway */
 	struct sockaddr_storage peer = c->gw ? c->gw_peer : c->peer;
@@ -472,7 +472,7 @@ void mps_path_pm_announced(struct mps_conn *c)
 }
 
 /* Lazy joins: the connection moved MPTCPSHIM_JOIN_BYTES: join now. */
-void pm_gate_bytes(struct mps_conn *c)
+void mps_path_gate_bytes(struct mps_conn *c)
 {
 	if (c->pm_gate != 1 ||
 	    (c->snd_max - c->pm_snd0) + (c->rcv_nxt - c->pm_rcv0) < mps_config()->join_bytes)

@@ -55,7 +55,7 @@ static void note_announced(struct mps_conn *c, const struct mps_addr *a)
 void mps_path_server_advertise(struct mps_conn *c, struct mps_subflow *sf)
 {
 	struct mps_config cfg_tmp;
-	const struct mps_config *cfg = steer_cfg(c, &cfg_tmp);
+	const struct mps_config *cfg = mps_steer_cfg(c, &cfg_tmp);
 	struct sockaddr_storage primary = sf->local;
 	struct mps_local_addr la[16];
 	struct mps_addr a;
@@ -104,7 +104,7 @@ void mps_path_server_advertise(struct mps_conn *c, struct mps_subflow *sf)
 void mps_path_server_addr_event(struct mps_conn *c, int family, const uint8_t *addr, int added)
 {
 	struct mps_config cfg_tmp;
-	const struct mps_config *cfg = steer_cfg(c, &cfg_tmp);
+	const struct mps_config *cfg = mps_steer_cfg(c, &cfg_tmp);
 	struct mps_subflow *sf = mps_sf_best_usable(c);
 	struct sockaddr_storage ss;
 	struct mps_addr a;

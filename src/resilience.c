@@ -414,7 +414,7 @@ static void stale_check(struct mps_conn *c, double now)
 	if (now - c->stale_since < STALE_TICK / 2)
 		return;
 	stale_read(c, now, &v);
-	cc_tick(c, v.ti, v.have, now); /* coupled congestion control: the same readings */
+	mps_ccglue_tick(c, v.ti, v.have, now); /* coupled congestion control: the same readings */
 	if (stale_judge(c, &v, now)) {
 		/* What the stale path holds was queued for reinjection. */
 		mps_conn_send_ack(c); /* ours may be stuck on the stale path too */

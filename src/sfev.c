@@ -136,12 +136,12 @@ static const struct mps_netmon_ops g_path_events = {
 const struct mps_pm_ops mps_conn_pm_ops = {
         .fill = mps_path_pm_fill,
         .join_closed = mps_path_pm_join_closed,
-        .gate_bytes = pm_gate_bytes,
+        .gate_bytes = mps_path_gate_bytes,
         .add_addr = mps_path_pm_on_add_addr,
         .remove_addr = mps_path_pm_on_remove_addr,
         .server_advertise = mps_path_server_advertise,
         .ifindex_of = mps_path_ifindex_of,
-        .cfg = steer_cfg,
+        .cfg = mps_steer_cfg,
         .path_events = &g_path_events,
         .server_addr_event = mps_path_server_addr_event,
 };

@@ -1,7 +1,7 @@
 /* steer.c - the policy file applied to connections: loaded at the first
  * connection, matched when a connection starts (connect/accept), reloaded
  * on request (mps_policy_reload), and the effective path-manager settings
- * of a connection (steer_cfg).  The parser is src/policy.c. */
+ * of a connection (mps_steer_cfg).  The parser is src/policy.c. */
 #include "config.h"
 
 #include <errno.h>
@@ -161,7 +161,7 @@ int mps_steer_gateway(const struct sockaddr *sa)
 	return act.gateway;
 }
 
-void steer_match(struct mps_conn *c)
+void mps_steer_match(struct mps_conn *c)
 {
 	struct mps_pol_query q;
 	char host[MPS_POL_NAME];
@@ -179,7 +179,7 @@ void steer_match(struct mps_conn *c)
 	}
 }
 
-void steer_start(struct mps_conn *c)
+void mps_steer_start(struct mps_conn *c)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -194,7 +194,7 @@ void steer_start(struct mps_conn *c)
 		c->pol_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	else if (ss.ss_family == AF_INET6)
 		c->pol_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	steer_match(c);
+	mps_steer_match(c);
 	if (c->pol.set) {
 		char at[24] = "environment";
 
@@ -208,7 +208,7 @@ void steer_start(struct mps_conn *c)
 	}
 }
 
-const struct mps_config *steer_cfg(const struct mps_conn *c, struct mps_config *tmp)
+const struct mps_config *mps_steer_cfg(const struct mps_conn *c, struct mps_config *tmp)
 {
 	const struct mps_config *g = mps_config();
 	unsigned i;
@@ -250,7 +250,7 @@ static void reapply(struct ev_loop *loop, void *arg)
 		c->sched.ops = mps_sched_find(mps_config()->scheduler);
 		if (!c->sched.ops)
 			c->sched.ops = mps_sched_find("default");
-		steer_match(c);
+		mps_steer_match(c);
 		if (c->sched.ops != old) {
 			/* A redundant cursor restarts at the first unacknowledged
 			 * byte (a few duplicates, never a gap). */
@@ -260,7 +260,7 @@ static void reapply(struct ev_loop *loop, void *arg)
 			mps_info("conn %s: policy reloaded: scheduler %s -> %s", c->peer_str,
 			         old->name, c->sched.ops->name);
 		}
-		cfg = steer_cfg(c, &tmp);
+		cfg = mps_steer_cfg(c, &tmp);
 		/* The client decides backup flags (its interfaces) and tells
 		 * the server with MP_PRIO, as for MPTCPSHIM_BACKUP. */
 		for (i = 0; c->role == MPS_CLIENT && i < c->nsf; i++) {

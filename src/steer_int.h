@@ -4,14 +4,14 @@
 
 #include "engine_types.h"
 
-/* steer.c: the policy file.  steer_start matches a new connection (app
+/* steer.c: the policy file.  mps_steer_start matches a new connection (app
  * thread, before the shim thread knows it: sets c->pol and its scheduler);
- * steer_match re-matches (shim thread); steer_cfg is the configuration
+ * mps_steer_match re-matches (shim thread); mps_steer_cfg is the configuration
  * the path manager uses for c: the process's, with the policy's
  * interfaces, backup interfaces and subflows per path (in tmp when any
  * is set). */
-void steer_start(struct mps_conn *c);
-void steer_match(struct mps_conn *c);
-const struct mps_config *steer_cfg(const struct mps_conn *c, struct mps_config *tmp);
+void mps_steer_start(struct mps_conn *c);
+void mps_steer_match(struct mps_conn *c);
+const struct mps_config *mps_steer_cfg(const struct mps_conn *c, struct mps_config *tmp);
 
 #endif

@@ -39,7 +39,7 @@ static void sf_on_jtimer(struct ev_loop *loop, ev_timer *w, int revents);
  * here calls up into the engine by name. */
 static const struct mps_sf_ops *g_sf_ops;
 
-struct mps_subflow *g_sf_zombies; /* freed subflows, for conn.c's reaper */
+struct mps_subflow *mps_sf_zombies; /* freed subflows, for conn.c's reaper */
 
 void mps_sf_set_ops(const struct mps_sf_ops *ops)
 {
@@ -97,8 +97,8 @@ void mps_sf_free(struct ev_loop *loop, struct mps_subflow *sf, int reset)
 		sf->fd = -1;
 	}
 	sf->state = SF_DEAD;
-	sf->jnext = g_sf_zombies;
-	g_sf_zombies = sf;
+	sf->jnext = mps_sf_zombies;
+	mps_sf_zombies = sf;
 	g_sf_ops->freed(loop);
 }
 

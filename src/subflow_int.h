@@ -36,7 +36,7 @@ struct mps_sf_ops {
 void mps_sf_set_ops(const struct mps_sf_ops *ops);
 /* The kernel's smoothed RTT of a TCP socket, microseconds (0: unknown). */
 uint32_t mps_sf_tcp_rtt_us(int fd);
-extern struct mps_subflow *g_sf_zombies; /* freed subflows, for conn.c's reaper */
+extern struct mps_subflow *mps_sf_zombies; /* freed subflows, for conn.c's reaper */
 struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, enum mps_sf_state state);
 void mps_sf_free(struct ev_loop *loop, struct mps_subflow *sf, int reset);
 void mps_sf_close_probe(struct ev_loop *loop, struct mps_subflow *sf);

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conn_int.h" /* g_conns: every connection is freed at the end */
+#include "conn_int.h" /* mps_conn_list: every connection is freed at the end */
 #include "mptcpshim/mib.h"
 #include "mptcpshim/stat.h"
 #include "simcheck.h"
@@ -83,7 +83,7 @@ static void run_until_rx(const struct sim_app *a, uint64_t n, double secs)
 
 static int all_done(void *arg)
 {
-	return both_eof(arg) && !g_conns;
+	return both_eof(arg) && !mps_conn_list;
 }
 
 /* Byte-exact: every byte once, in order, then EOF. */
@@ -163,7 +163,7 @@ static enum mps_conn_state conn_state(enum mps_role role)
 {
 	struct mps_conn *c;
 
-	for (c = g_conns; c; c = c->next)
+	for (c = mps_conn_list; c; c = c->next)
 		if (c->role == role)
 			return c->state;
 	return MPS_CONN_CLOSED;
@@ -221,7 +221,7 @@ START_TEST(test_close_orders)
 	if (k->srv_close == 2)
 		w.srv.rx_eof = 1;
 	SIM_ASSERT(sim_run(60, all_done, &w), "case %d: not done at t=%.3f (conns left: %s)", _i,
-	           sim_now(), g_conns ? "yes" : "no");
+	           sim_now(), mps_conn_list ? "yes" : "no");
 	if (k->srv_close != 2)
 		check_exact(&w.srv, k->up, "server");
 	if (k->cli_close != 2)
@@ -398,7 +398,7 @@ static int server_active_on(int p)
 	struct mps_conn *c;
 	int i;
 
-	for (c = g_conns; c; c = c->next)
+	for (c = mps_conn_list; c; c = c->next)
 		if (c->role == MPS_SERVER)
 			for (i = 0; i < c->nsf; i++) {
 				const struct sockaddr_in *a =
@@ -453,7 +453,7 @@ static int watchdogs_armed(void)
 	struct mps_conn *c;
 	int n = 0;
 
-	for (c = g_conns; c; c = c->next)
+	for (c = mps_conn_list; c; c = c->next)
 		n += ev_is_active(&c->watchdog);
 	return n;
 }
@@ -479,7 +479,7 @@ START_TEST(test_watchdog_quiet)
 	run_until_rx(&w.srv, 1u << 20, 30);
 	run_until_rx(&w.cli, 1u << 20, 30);
 	sim_run(3, NULL, NULL); /* quiet: everything data-ACKed */
-	SIM_ASSERT(g_conns != NULL, "the connection ended");
+	SIM_ASSERT(mps_conn_list != NULL, "the connection ended");
 	SIM_ASSERT(watchdogs_armed() == 0, "%d watchdog(s) armed on a quiet connection",
 	           watchdogs_armed());
 	sim_path_state(0, SIM_BLACKHOLE);

@@ -628,7 +628,7 @@ static int sim_getpeername(int fd, struct sockaddr *a, socklen_t *len)
 	return 0;
 }
 
-/* SIOCOUTQ (ccglue's cc_room): on a simulated socket, as the kernel's, the
+/* SIOCOUTQ (ccglue's mps_ccglue_room): on a simulated socket, as the kernel's, the
  * bytes written and not yet acknowledged: what the simulator has not taken
  * from the socketpair yet, and what it has in flight.  ioctl is not hooked
  * by the shim: this definition stands in for libc's in this binary. */

@@ -65,7 +65,7 @@ static void client_established(struct mps_conn *c)
 	sf->rtt_us = mps_sf_tcp_rtt_us(sf->fd);
 	sf->ready = 1;
 	if (c->tx_mode == TX_MP) {
-		sf->state = SF_NEGO;
+		mps_sf_set_state(sf, SF_NEGO);
 		memcpy(h.pub, c->kex.kp.pub, sizeof(h.pub));
 		mps_frame_put_hello(fr, MPS_F_HELLO, &h);
 		mps_sf_queue_ctl(sf, fr, sizeof(fr));
@@ -80,7 +80,7 @@ static void client_established(struct mps_conn *c)
 			ev_timer_start(c->loop, &c->nego_timer);
 		}
 	} else
-		sf->state = SF_ACTIVE; /* the plain reconnect */
+		mps_sf_set_state(sf, SF_ACTIVE); /* the plain reconnect */
 	ev_io_start(c->loop, &sf->rio);
 	mps_sf_flush(c, sf);
 	mps_conn_push(c);

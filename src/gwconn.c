@@ -226,7 +226,7 @@ void mps_gwconn_attempt(struct mps_conn *c)
 		c->gw_idx++;
 		/* the next attempt needs a new socket: this one failed */
 		if (c->nsf && c->sf[0]->fd == fd)
-			c->sf[0]->state = SF_NEGO;
+			mps_sf_set_state(c->sf[0], SF_NEGO);
 	}
 	if (c->nsf) {
 		struct mps_subflow *sf = c->sf[0];
@@ -256,7 +256,7 @@ void mps_gwconn_failed(struct mps_conn *c, int err, const char *why)
 	ev_timer_stop(c->loop, &c->gw_timer);
 	ev_io_stop(c->loop, &c->conn_w);
 	if (c->nsf)
-		c->sf[0]->state = SF_NEGO; /* not reused */
+		mps_sf_set_state(c->sf[0], SF_NEGO); /* not reused */
 	c->gw_idx++;
 	mps_gwconn_attempt(c);
 }

@@ -374,7 +374,7 @@ static int on_join(struct ev_loop *loop, struct mps_subflow *sf, const struct mp
 		mps_join_drop(loop, sf, "cannot send JOIN_ACK");
 		return -1;
 	}
-	sf->state = SF_JOIN_ACKED;
+	mps_sf_set_state(sf, SF_JOIN_ACKED);
 	{
 		int i = pending_find(sf);
 

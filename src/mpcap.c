@@ -127,7 +127,7 @@ void mps_mpcap_go_mp(struct mps_conn *c, struct mps_subflow *sf)
 	c->wnd_sent = c->rcv_wnd_max; /* announced in our HELLO/HELLO_ACK */
 	c->rcv_edge = c->rcv_nxt + c->rcv_wnd_max;
 	c->rx_mode = RX_MP;
-	sf->state = SF_ACTIVE;
+	mps_sf_set_state(sf, SF_ACTIVE);
 	sf->ready = 1;
 	sf->peer_live = 1; /* the HELLO exchange ran on it */
 	sf->roff = MPS_HELLO_LEN;
@@ -201,7 +201,7 @@ void mps_conn_apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps
 					(uint64_t)mps_config()->plain_cache_ttl * 1000000u);
 		ev_timer_stop(c->loop, &c->nego_timer);
 		c->rx_mode = RX_PLAIN;
-		sf->state = SF_ACTIVE;
+		mps_sf_set_state(sf, SF_ACTIVE);
 		mps_handback_offer(c->sock); /* the app may take its TCP socket back */
 		if (c->tx_mode == TX_HOLD) {
 			c->tx_mode = TX_PLAIN;

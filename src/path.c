@@ -236,7 +236,7 @@ void mps_path_client_join_connected(struct mps_conn *c, struct mps_subflow *sf)
 	j.jflags = sf->backup ? MPS_JF_BACKUP : 0;
 	mps_frame_put_join(fr, &j);
 	mps_sf_queue_ctl(sf, fr, sizeof(fr));
-	sf->state = SF_JOIN_SENT;
+	mps_sf_set_state(sf, SF_JOIN_SENT);
 	ev_io_start(c->loop, &sf->rio);
 	ev_timer_set(&sf->jtimer, JOIN_TIMEOUT, 0.);
 	ev_timer_start(c->loop, &sf->jtimer);
@@ -276,7 +276,7 @@ void mps_path_client_join_ack(struct mps_conn *c, struct mps_subflow *sf)
 	mps_frame_put_join_ok(fr, mac);
 	mps_sf_queue_ctl(sf, fr, sizeof(fr));
 	sf->roff += (size_t)rc;
-	sf->state = SF_ACTIVE;
+	mps_sf_set_state(sf, SF_ACTIVE);
 	sf->ready = 1;
 	ev_timer_stop(c->loop, &sf->jtimer);
 	mps_conn_path_back(c);
@@ -533,7 +533,7 @@ void mps_conn_attach_join(struct mps_conn *c, struct mps_subflow *sf)
 		mps_join_drop(c->loop, sf, "too many subflows");
 		return;
 	}
-	sf->state = SF_ACTIVE;
+	mps_sf_set_state(sf, SF_ACTIVE);
 	sf->ready = 1;
 	sf->peer_live = 1; /* its JOIN_OK says the client has it */
 	sf->rtt_us = mps_sf_tcp_rtt_us(sf->fd);

@@ -54,6 +54,25 @@ static void sf_on_jtimer(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ------------------------------------------------------------- subflows */
 
+const char *mps_sf_state_name(enum mps_sf_state s)
+{
+	static const char *const names[] = {"CONNECTING", "NEGO",   "JOIN_SENT", "JOIN_WAIT",
+	                                    "JOIN_ACKED", "ACTIVE", "DEAD"};
+
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
+/* Every change of a subflow's state goes through here (debug log: the
+ * connection, the subflow, from and to). */
+void mps_sf_set_state(struct mps_subflow *sf, enum mps_sf_state s)
+{
+	if (sf->state == s)
+		return;
+	mps_dbg("conn %s: subflow %d %s -> %s", sf->c ? sf->c->peer_str : "-", sf->id,
+	        mps_sf_state_name(sf->state), mps_sf_state_name(s));
+	sf->state = s;
+}
+
 struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, enum mps_sf_state state)
 {
 	struct mps_subflow *sf = calloc(1, sizeof(*sf));
@@ -96,7 +115,7 @@ void mps_sf_free(struct ev_loop *loop, struct mps_subflow *sf, int reset)
 		mps_ifd_close(sf->fd);
 		sf->fd = -1;
 	}
-	sf->state = SF_DEAD;
+	mps_sf_set_state(sf, SF_DEAD);
 	sf->jnext = mps_sf_zombies;
 	mps_sf_zombies = sf;
 	g_sf_ops->freed(loop);

@@ -10,6 +10,7 @@
 
 #include "mptcpshim/gwauth.h"
 #include "gwopts.h"
+#include "../proxy/pxutil.h"
 
 struct mps_gwopts g_opt = {
         .max_conns = 4096,
@@ -58,21 +59,6 @@ static void usage(FILE *f)
 	        "See mptcpshim-gateway(8).\n");
 }
 
-static int parse_int(const char *opt, const char *s, int lo, int hi)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi) {
-		fprintf(stderr, "mptcpshim-gateway: %s: '%s' is not a number in %d..%d\n", opt, s,
-		        lo, hi);
-		exit(2);
-	}
-	return (int)v;
-}
-
 int mps_gwopts_parse(int argc, char **argv, struct mps_gwpolicy *pol)
 {
 	const char *gen = NULL;
@@ -104,19 +90,25 @@ int mps_gwopts_parse(int argc, char **argv, struct mps_gwpolicy *pol)
 				return 2;
 			}
 		} else if (OPT("--max-conns")) {
-			g_opt.max_conns = parse_int("--max-conns", VAL(), 1, 1000000);
+			g_opt.max_conns = mps_px_parse_int("mptcpshim-gateway", "--max-conns",
+			                                   VAL(), 1, 1000000);
 		} else if (OPT("--max-per-client")) {
-			g_opt.max_per_client = parse_int("--max-per-client", VAL(), 1, 1000000);
+			g_opt.max_per_client = mps_px_parse_int(
+			        "mptcpshim-gateway", "--max-per-client", VAL(), 1, 1000000);
 		} else if (OPT("--max-pending-per-source")) {
-			g_opt.max_pending_per_source =
-			        parse_int("--max-pending-per-source", VAL(), 0, 1000000);
+			g_opt.max_pending_per_source = mps_px_parse_int(
+			        "mptcpshim-gateway", "--max-pending-per-source", VAL(), 0, 1000000);
 		} else if (OPT("--auth-timeout")) {
-			g_opt.auth_timeout_ms = 1000 * parse_int("--auth-timeout", VAL(), 1, 3600);
+			g_opt.auth_timeout_ms =
+			        1000 * mps_px_parse_int("mptcpshim-gateway", "--auth-timeout",
+			                                VAL(), 1, 3600);
 		} else if (OPT("--rate-per-client")) {
-			g_opt.rate_per_client = parse_int("--rate-per-client", VAL(), 0, 1000000);
+			g_opt.rate_per_client = mps_px_parse_int(
+			        "mptcpshim-gateway", "--rate-per-client", VAL(), 0, 1000000);
 		} else if (OPT("--connect-timeout")) {
 			g_opt.connect_timeout_ms =
-			        1000 * parse_int("--connect-timeout", VAL(), 1, 3600);
+			        1000 * mps_px_parse_int("mptcpshim-gateway", "--connect-timeout",
+			                                VAL(), 1, 3600);
 		} else if (OPT("--gen-key")) {
 			gen = VAL();
 		} else if (OPT("--relay") && !v) {

@@ -501,32 +501,6 @@ static void add_own_addresses(void)
 	freeifaddrs(ifa);
 }
 
-/* Take the hard descriptor limit, and lower --max-conns to what it
- * allows (FDS_PER_CONN each, 64 spare). */
-static void fit_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		if (rl.rlim_cur < rl.rlim_max) {
-			rl.rlim_cur = rl.rlim_max;
-			setrlimit(RLIMIT_NOFILE, &rl);
-			getrlimit(RLIMIT_NOFILE, &rl);
-		}
-		if (rl.rlim_cur != RLIM_INFINITY &&
-		    (rlim_t)g_opt.max_conns * FDS_PER_CONN + 64 > rl.rlim_cur) {
-			int m = rl.rlim_cur > 64 + FDS_PER_CONN ?
-			                (int)((rl.rlim_cur - 64) / FDS_PER_CONN) :
-			                1;
-
-			glog("warning: RLIMIT_NOFILE %llu allows about %d connections: --max-conns "
-			     "lowered from %d",
-			     (unsigned long long)rl.rlim_cur, m, g_opt.max_conns);
-			g_opt.max_conns = m;
-		}
-	}
-}
-
 /* The gateway listener, marked for the library (MPS_SO_GW_LISTEN: the
  * key file, the authentication timeout).  -1 if it cannot be made. */
 static int open_listener(const struct sockaddr_storage *la, socklen_t lalen, const char *lname,
@@ -650,7 +624,7 @@ int main(int argc, char **argv)
 	add_own_addresses();
 	mps_px_addr_str(&la, lname, sizeof(lname));
 
-	fit_nofile();
+	g_opt.max_conns = mps_px_fit_nofile(g_opt.max_conns, FDS_PER_CONN, glog);
 	if (catch_signals())
 		return 1;
 

@@ -220,21 +220,6 @@ static void usage(FILE *f)
 	           "See mptcpshim(1).\n");
 }
 
-static int parse_int(const char *opt, const char *s, int lo, int hi)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi) {
-		fprintf(stderr, "mptcpshim-proxy: %s: '%s' is not a number in %d..%d\n", opt, s, lo,
-		        hi);
-		exit(2);
-	}
-	return (int)v;
-}
-
 /* ADDR:PORT, [V6]:PORT or PORT (on 127.0.0.1), numeric only. 0 or -1. */
 static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -323,7 +308,6 @@ int main(int argc, char **argv)
 	int allow_remote = 0, lfd, one = 1, shim = 0;
 	struct sockaddr_storage la;
 	socklen_t lalen = 0;
-	struct rlimit rl;
 	struct sigaction sa;
 	char lname[80];
 
@@ -344,13 +328,16 @@ int main(int argc, char **argv)
 		} else if (OPT("--allow-remote") && !v) {
 			allow_remote = 1;
 		} else if (OPT("--max-conns")) {
-			g_opt.max_conns = parse_int("--max-conns", VAL(), 1, 100000);
+			g_opt.max_conns = mps_px_parse_int("mptcpshim-proxy", "--max-conns", VAL(),
+			                                   1, 100000);
 		} else if (OPT("--handshake-timeout")) {
 			g_opt.hs_timeout_ms =
-			        1000 * parse_int("--handshake-timeout", VAL(), 1, 3600);
+			        1000 * mps_px_parse_int("mptcpshim-proxy", "--handshake-timeout",
+			                                VAL(), 1, 3600);
 		} else if (OPT("--connect-timeout")) {
 			g_opt.connect_timeout_ms =
-			        1000 * parse_int("--connect-timeout", VAL(), 1, 3600);
+			        1000 * mps_px_parse_int("mptcpshim-proxy", "--connect-timeout",
+			                                VAL(), 1, 3600);
 		} else if ((OPT("-v") || OPT("--verbose")) && !v) {
 			g_opt.verbose = 1;
 		} else if ((OPT("-h") || OPT("--help")) && !v) {
@@ -396,24 +383,7 @@ int main(int argc, char **argv)
 		     "(start the proxy with `mptcpshim proxy`)");
 
 	/* Descriptors: about FDS_PER_CONN per connection under the library. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		if (rl.rlim_cur < rl.rlim_max) {
-			rl.rlim_cur = rl.rlim_max;
-			setrlimit(RLIMIT_NOFILE, &rl);
-			getrlimit(RLIMIT_NOFILE, &rl);
-		}
-		if (rl.rlim_cur != RLIM_INFINITY &&
-		    (rlim_t)g_opt.max_conns * FDS_PER_CONN + 64 > rl.rlim_cur) {
-			int m = rl.rlim_cur > 64 + FDS_PER_CONN ?
-			                (int)((rl.rlim_cur - 64) / FDS_PER_CONN) :
-			                1;
-
-			plog("warning: RLIMIT_NOFILE %llu allows about %d connections: "
-			     "--max-conns lowered from %d",
-			     (unsigned long long)rl.rlim_cur, m, g_opt.max_conns);
-			g_opt.max_conns = m;
-		}
-	}
+	g_opt.max_conns = mps_px_fit_nofile(g_opt.max_conns, FDS_PER_CONN, plog);
 
 	if (pipe2(g_sigpipe, O_CLOEXEC | O_NONBLOCK)) {
 		plog("pipe: %s", strerror(errno));

@@ -7,6 +7,8 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -71,4 +73,42 @@ int mps_px_wait_connected(int fd, long long deadline)
 		return -err;
 	}
 	return 0;
+}
+
+int mps_px_parse_int(const char *prog, const char *opt, const char *s, int lo, int hi)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi) {
+		fprintf(stderr, "%s: %s: '%s' is not a number in %d..%d\n", prog, opt, s, lo, hi);
+		exit(2);
+	}
+	return (int)v;
+}
+
+int mps_px_fit_nofile(int max_conns, int per_conn, void (*log)(const char *fmt, ...))
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return max_conns;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)max_conns * per_conn + 64 > rl.rlim_cur) {
+		int m = rl.rlim_cur > (rlim_t)(64 + per_conn) ?
+		                (int)((rl.rlim_cur - 64) / per_conn) :
+		                1;
+
+		log("warning: RLIMIT_NOFILE %llu allows about %d connections: --max-conns lowered "
+		    "from %d",
+		    (unsigned long long)rl.rlim_cur, m, max_conns);
+		return m;
+	}
+	return max_conns;
 }

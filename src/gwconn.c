@@ -89,8 +89,8 @@ int mps_gwconn_queue_request(struct mps_conn *c, struct mps_subflow *sf)
 static void gw_give_up(struct mps_conn *c, int err)
 {
 	static atomic_int told;
-	struct mps_subflow *nsf;
-	int fd, rc;
+	const char *what;
+	int rc;
 
 	if (mps_gwconf()->fallback == MPS_GWF_FAIL || c->sock->gw_info) {
 		/* a name cannot be connected to from here: MPS_GW_ENOGW tells
@@ -112,32 +112,11 @@ static void gw_give_up(struct mps_conn *c, int err)
 	c->gw = 0;
 	c->gw_wait = 0;
 	ev_timer_stop(c->loop, &c->gw_timer);
-	c->rx_mode = RX_PLAIN;
-	c->tx_mode = TX_PLAIN;
-	c->snd_nxt = c->snd_una = c->sb.una;
-	mps_conn_set_state(c, mps_conn_state_with(0, 0, mps_conn_rcv_fin(c)));
-	fd = mps_conn_tcp_socket(c);
-	if (fd < 0) {
-		atomic_store(&c->sock->so_error, -fd);
+	/* the app's connect() reports the error, as plain TCP's would */
+	if ((rc = mps_mpcap_plain_reconnect(c, &what)) < 0) {
+		atomic_store(&c->sock->so_error, -rc);
 		mps_conn_abort(c, 0, 0, NULL);
-		return;
 	}
-	nsf = mps_sf_attach_new(c, fd, SF_CONNECTING);
-	if (!nsf) {
-		mps_ifd_close(fd);
-		atomic_store(&c->sock->so_error, ENOMEM);
-		mps_conn_abort(c, 0, 0, NULL);
-		return;
-	}
-	nsf->remote = c->peer;
-	rc = mps_real.connect(fd, (struct sockaddr *)&c->peer, c->peer_len);
-	if (rc == 0 || errno == EINPROGRESS) {
-		ev_io_set(&c->conn_w, fd, EV_WRITE);
-		ev_io_start(c->loop, &c->conn_w);
-		return;
-	}
-	atomic_store(&c->sock->so_error, errno);
-	mps_conn_abort(c, 0, 0, NULL);
 }
 
 /* TCP Fast Open (RFC 7413) to the gateway: connect() returns at once and

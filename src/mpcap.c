@@ -311,11 +311,47 @@ int mps_conn_tcp_socket_fam(struct mps_conn *c, int family, int kmptcp)
 	return fd;
 }
 
+/* Connect c plainly to its peer, replaying its stream from the start (the
+ * client's fallback; a gateway client's direct connect): a new first
+ * subflow whose connect's end conn_w sees.  0, or -errno with *what set
+ * ("cannot create a socket", "out of memory", NULL for the connect
+ * itself); the caller aborts c then. */
+int mps_mpcap_plain_reconnect(struct mps_conn *c, const char **what)
+{
+	struct mps_subflow *sf;
+	int fd;
+
+	*what = NULL;
+	c->rx_mode = RX_PLAIN;
+	c->tx_mode = TX_PLAIN;
+	c->snd_nxt = c->snd_una = c->sb.una; /* nothing was ACKed: replay from the start */
+	/* our DATA_FIN (if framed) is framed again */
+	mps_conn_set_state(c, mps_conn_state_with(0, 0, mps_conn_rcv_fin(c)));
+	fd = mps_conn_tcp_socket(c);
+	if (fd < 0) {
+		*what = "cannot create a socket";
+		return fd;
+	}
+	sf = mps_sf_attach_new(c, fd, SF_CONNECTING); /* closes fd if not */
+	if (!sf) {
+		*what = "out of memory";
+		return -ENOMEM;
+	}
+	sf->remote = c->peer;
+	if (mps_real.connect(fd, (struct sockaddr *)&c->peer, c->peer_len) == 0 ||
+	    errno == EINPROGRESS) {
+		ev_io_set(&c->conn_w, fd, EV_WRITE);
+		ev_io_start(c->loop, &c->conn_w);
+		return 0;
+	}
+	return -errno;
+}
+
 /* The peer is plain TCP: reconnect plainly and replay what the app sent. */
 void mps_conn_client_fallback(struct mps_conn *c, const char *why)
 {
-	struct mps_subflow *sf = c->sf[0], *nsf;
-	int fd, rc;
+	struct mps_subflow *sf = c->sf[0];
+	const char *what;
 
 	mps_info("conn %s: peer does not speak mptcpshim (%s): reconnecting as plain TCP",
 		 c->peer_str, why);
@@ -334,27 +370,11 @@ void mps_conn_client_fallback(struct mps_conn *c, const char *why)
 	ev_timer_stop(c->loop, &c->nego_timer);
 	mps_sf_conn_del(c, sf);
 	mps_sf_close_probe(c->loop, sf);
-	c->rx_mode = RX_PLAIN;
-	c->tx_mode = TX_PLAIN;
-	c->snd_nxt = c->snd_una = c->sb.una; /* nothing was ACKed: replay from the start */
-	/* our DATA_FIN (if framed) is framed again */
-	mps_conn_set_state(c, mps_conn_state_with(0, 0, mps_conn_rcv_fin(c)));
-	fd = mps_conn_tcp_socket(c);
-	if (fd < 0) {
-		mps_conn_abort(c, 0, 0, "plain reconnect: cannot create a socket");
-		return;
+	if (mps_mpcap_plain_reconnect(c, &what) < 0) {
+		char m[80];
+
+		if (what)
+			snprintf(m, sizeof(m), "plain reconnect: %s", what);
+		mps_conn_abort(c, 0, 0, what ? m : "plain reconnect failed");
 	}
-	nsf = mps_sf_attach_new(c, fd, SF_CONNECTING);
-	if (!nsf) {
-		mps_conn_abort(c, 0, 0, "plain reconnect: out of memory");
-		return;
-	}
-	nsf->remote = c->peer;
-	rc = mps_real.connect(fd, (struct sockaddr *)&c->peer, c->peer_len);
-	if (rc == 0 || errno == EINPROGRESS) {
-		ev_io_set(&c->conn_w, fd, EV_WRITE);
-		ev_io_start(c->loop, &c->conn_w);
-		return;
-	}
-	mps_conn_abort(c, 0, 0, "plain reconnect failed");
 }

@@ -14,6 +14,10 @@ void mps_mpcap_hello_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 /* A new TCP socket for the plain reconnect (kernel MPTCP where asked), or
  * of family for a shim subflow (kmptcp 0): 0..fd or -errno. */
 int mps_conn_tcp_socket(struct mps_conn *c);
+/* Connect c plainly to its peer, replaying its stream from the start (the
+ * fallback; a gateway client's direct connect).  0, or -errno with *what
+ * naming the step that failed (NULL: the connect); the caller aborts c. */
+int mps_mpcap_plain_reconnect(struct mps_conn *c, const char **what);
 int mps_conn_tcp_socket_fam(struct mps_conn *c, int family, int kmptcp);
 /* The peer is plain TCP: reconnect plainly and replay what the app sent. */
 void mps_conn_client_fallback(struct mps_conn *c, const char *why);

@@ -86,25 +86,14 @@ print("listening pid %d" % os.getpid(), flush=True)
 srv.serve_forever()
 PYEOF
 
-cat >"$T_DIR/getcli.py" <<'PYEOF'
-import hashlib, socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
-s.sendall(b"GET\n")
-h, n = hashlib.sha256(), 0
-while True:
-    b = s.recv(1 << 16)
-    if not b:
-        break
-    h.update(b)
-    n += len(b)
-print(h.hexdigest(), n)
-PYEOF
+write_pytool
 
-# fs_rounds NAME CLIENT.py: ROUNDS client processes against the server on
-# $PORT, a peer cache the server is new to; every one must get the file's
-# sha256 back and negotiate multipath.
+# fs_rounds NAME CLIENT ARGS...: ROUNDS client processes (python3 CLIENT
+# ARGS...) against the server on $PORT, a peer cache the server is new to;
+# every one must get the file's sha256 back and negotiate multipath.
 fs_rounds() {
-	local name=$1 cli=$2 i got c0 cnt conns mp fb joined sl n0 taken
+	local name=$1 i got c0 cnt conns mp fb joined sl n0 taken
+	shift
 	sl="$T_DIR/shim-$NS_S.log"
 	touch "$sl"
 	n0=$(wc -l <"$sl")
@@ -112,7 +101,7 @@ fs_rounds() {
 	path_use_mark
 	for ((i = 1; i <= ROUNDS; i++)); do
 		T_ENV=("MPTCPSHIM_PEER_CACHE=$T_DIR/peers-$name")
-		got=$(nsrun shim "$NS_C" /usr/bin/python3 "$T_DIR/$cli" "$SRV4" "$PORT" "$T_DIR/data.bin") ||
+		got=$(nsrun shim "$NS_C" /usr/bin/python3 "$@") ||
 			fail "$name: client $i failed: $got"
 		T_ENV=()
 		[ "$got" = "$WANT $((4 * MIB))" ] || fail "$name: client $i got '$got', want '$WANT $((4 * MIB))'"
@@ -148,7 +137,7 @@ if selected socat; then
 	bg_start echo shim "$NS_S" socat "TCP-LISTEN:$PORT,bind=$SRV4,reuseaddr,fork" PIPE
 	spid=$BG_PID
 	wait_listen "$NS_S" "$PORT"
-	fs_rounds socat echocli.py
+	fs_rounds socat "$T_DIR/echocli.py" "$SRV4" "$PORT" "$T_DIR/data.bin"
 	bg_stop "$spid"
 fi
 
@@ -159,7 +148,7 @@ for m in poll epoll exec; do
 	bg_start "fsrv-$m" shim "$NS_S" /usr/bin/python3 "$T_DIR/fsrv.py" "$SRV4" "$PORT" "$T_DIR/data.bin" "$m"
 	spid=$BG_PID
 	wait_listen "$NS_S" "$PORT"
-	fs_rounds "python-$m" getcli.py
+	fs_rounds "python-$m" "$PYTOOL" getclient "$SRV4" "$PORT"
 	bg_stop "$spid"
 done
 exit 0

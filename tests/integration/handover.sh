@@ -170,19 +170,7 @@ srv.handle_request()
 srv.server_close()  # waits for the child
 PYEOF
 
-cat >"$T_DIR/fcli.py" <<'PYEOF'
-import hashlib, socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
-s.sendall(b"GET\n")
-h, n = hashlib.sha256(), 0
-while True:
-    b = s.recv(1 << 16)
-    if not b:
-        break
-    h.update(b)
-    n += len(b)
-print(h.hexdigest(), n)
-PYEOF
+write_pytool
 
 if selected osexit; then
 	step "osexit: ForkingTCPServer's child takes over, sends 16 MiB, ends with os._exit"
@@ -194,7 +182,7 @@ if selected osexit; then
 	spid=$BG_PID
 	wait_listen "$NS_S" "$PORT"
 	path_use_mark
-	got=$(nsrun shim "$NS_C" /usr/bin/python3 "$T_DIR/fcli.py" "$SRV4" "$PORT") ||
+	got=$(nsrun shim "$NS_C" /usr/bin/python3 "$PYTOOL" getclient "$SRV4" "$PORT") ||
 		fail "osexit: client failed: $got"
 	[ "$got" = "$WANT $((16 * MIB))" ] ||
 		fail "osexit: the client read '$got', want '$WANT $((16 * MIB))'"

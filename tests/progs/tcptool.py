@@ -153,6 +153,12 @@ def cmd_bidiclient(host, port, sendpath, recvpath):
     if err:
         die("send: %r" % err)
 
+def cmd_getclient(host, port, line="GET"):
+    # send LINE and a newline, read to EOF; print "SHA256 BYTES" of it
+    c = connect(host, port)
+    c.sendall(line.encode() + b"\n")
+    print("%s %d" % recv_all(c))
+
 def cmd_acceptclose(host, port):
     # accept and close immediately, forever (connection-rate server)
     s = listener(host, port)

@@ -2,8 +2,8 @@
  * MPTCPSHIM_GATEWAY_FOR parsed, and the routing rule (src/gwconf.c, pure;
  * config.c's table fills it, gateway.c routes by it).  A module of its own
  * so that config and gateway do not call each other. */
-#ifndef MPTCPSHIM_GWCONF_H
-#define MPTCPSHIM_GWCONF_H
+#ifndef MPS_GWCONF_H
+#define MPS_GWCONF_H
 
 #include <stddef.h>
 #include <stdint.h>

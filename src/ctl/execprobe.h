@@ -1,6 +1,6 @@
 /* execprobe.h - the launcher's one-process look at a program (execprobe.c). */
-#ifndef MPTCPSHIM_CTL_EXECPROBE_H
-#define MPTCPSHIM_CTL_EXECPROBE_H
+#ifndef MPS_CTL_EXECPROBE_H
+#define MPS_CTL_EXECPROBE_H
 
 /* "caps", "static", "go" or "ok" for the file at PATH; NULL with *err set
  * (an errno) when it cannot be read as a regular file. */

@@ -1,6 +1,6 @@
 /* gwopts.h - mptcpshim-gateway's command line (gwopts.c). */
-#ifndef MPTCPSHIM_GATEWAY_GWOPTS_H
-#define MPTCPSHIM_GATEWAY_GWOPTS_H
+#ifndef MPS_GATEWAY_GWOPTS_H
+#define MPS_GATEWAY_GWOPTS_H
 
 #include "mptcpshim/gwpolicy.h"
 

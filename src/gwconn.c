@@ -38,6 +38,9 @@
 #define GW_REPLY_TIMEOUT 90.0       /* client: then its GWREPLY (it bounds its own connect) */
 
 static void gw_dest_err_check(struct mps_conn *c);
+static uint8_t gw_direct_start(struct mps_conn *c);
+static void gw_direct_end(struct mps_conn *c, uint8_t result);
+static void gw_direct_done(struct mps_conn *c, int err);
 
 /* Queue a frame held in c->gw_frame (a segment points into it until it is
  * written: it is freed with the connection). */
@@ -259,7 +262,7 @@ static void gw_server_request(struct mps_conn *c, struct mps_subflow *sf)
 	struct mps_frame f;
 	const char *why = "?";
 	char msg[160], d[300];
-	uint8_t psk[MPS_KEX_PSK_LEN];
+	uint8_t psk[MPS_KEX_PSK_LEN], res = MPS_GWR_OK;
 	int rc, rc2;
 
 	rc = mps_frame_decode(p, n, &f, &why);
@@ -302,7 +305,13 @@ static void gw_server_request(struct mps_conn *c, struct mps_subflow *sf)
 	free(c->sock->gw_info);
 	c->sock->gw_info = info;
 	pthread_mutex_unlock(&c->sock->lock);
-	mps_gw_signal(&c->sock->lock, &c->sock->gw_cond, &c->sock->gw_ready, 1);
+	if (!mps_gw_direct())
+		mps_gw_signal(&c->sock->lock, &c->sock->gw_cond, &c->sock->gw_ready, 1);
+	else
+		/* served here: the destination's handshake runs while the
+		 * key exchange below is computed; a refusal's reply waits
+		 * for the HELLO_ACK */
+		res = gw_direct_start(c);
 	mps_stat(c, NULL, MPS_MIB_GW_REQUESTS, 1);
 	switch (info->dest.type) {
 	case MPS_GWT_DEST_IPV4:
@@ -323,6 +332,11 @@ static void gw_server_request(struct mps_conn *c, struct mps_subflow *sf)
 	if (mps_conn_closed(c))
 		return;
 	sf->roff = MPS_HELLO_LEN + (size_t)rc;
+	if (res != MPS_GWR_OK) {
+		gw_direct_end(c, res);
+		if (mps_conn_closed(c))
+			return;
+	}
 	mps_conn_rx_process(c, sf);
 }
 
@@ -410,7 +424,9 @@ void mps_gwconn_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	if (mps_conn_closed(c))
 		return;
 	if (c->role == MPS_SERVER) {
-		if (atomic_load(&c->sock->gw_ready) == 0)
+		if (c->gw_connecting)
+			gw_direct_done(c, ETIMEDOUT); /* --connect-timeout */
+		else if (atomic_load(&c->sock->gw_ready) == 0)
 			gw_refuse(c, "no authenticated request in time");
 		else if (c->gw_dest_err)
 			gw_dest_err_check(c);
@@ -433,6 +449,8 @@ struct gw_reply_cmd {
 	pthread_cond_t cv;
 };
 
+static void gw_take_dest(struct mps_conn *c, int d);
+
 /* MPS_SO_GW_SPLICE: the destination's socket u becomes c's app end.
  * Nothing crossed the pair but what the client sent after its request
  * (the daemon's bytes are not read before the reply, and this runs in
@@ -442,7 +460,7 @@ struct gw_reply_cmd {
 static int gw_splice(struct mps_conn *c, int fd, int u)
 {
 	char buf[16384];
-	int d, one = 1, fl;
+	int d, fl;
 
 	d = mps_fd_high(u);
 	if (d < 0)
@@ -463,6 +481,16 @@ static int gw_splice(struct mps_conn *c, int fd, int u)
 		}
 	}
 	mps_ifd_add(d);
+	gw_take_dest(c, d);
+	return 0;
+}
+
+/* The destination's connected socket d (internal, non-blocking) becomes
+ * c's app end. */
+static void gw_take_dest(struct mps_conn *c, int d)
+{
+	int one = 1;
+
 	/* each end's sender already chose when to send (the relay's reason,
 	 * docs/DESIGN.md "Local proxy"): no Nagle towards the destination */
 	mps_real.setsockopt(d, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -480,7 +508,6 @@ static int gw_splice(struct mps_conn *c, int fd, int u)
 	c->gw_splice = 1;
 	if (c->rxq.una != c->rxq.end)
 		ev_io_start(c->loop, &c->app_w);
-	return 0;
 }
 
 /* Server, spliced: the destination's socket failed (err: a reset).  TCP
@@ -513,27 +540,222 @@ static void gw_dest_err_check(struct mps_conn *c)
 	}
 }
 
+/* Queue the GWREPLY (result, and CONFIRM) on the first usable subflow
+ * (*sfp): 0 or -EIO. */
+static int gw_queue_reply(struct mps_conn *c, uint8_t result, struct mps_subflow **sfp)
+{
+	struct mps_subflow *sf;
+	uint8_t msg[64], fr[MPS_HDR_LEN + 64];
+	size_t n;
+
+	sf = c->nsf && mps_sf_usable(c->sf[0]) ? c->sf[0] : mps_sf_best_usable(c);
+	n = mps_gwreq_put_reply(msg, sizeof(msg), result,
+	                        c->kex.have_psk ? c->kex.keys.confirm_s : NULL);
+	n = n ? mps_frame_put_gw(fr, MPS_F_GWREPLY, msg, n) : 0;
+	*sfp = sf;
+	return sf && n && gw_queue_frame(c, sf, fr, n) == 0 ? 0 : -EIO;
+}
+
+/* ------------------------------------------------------------- served here
+ *
+ * MPS_SO_GW_DIRECT: the shim thread answers the request itself, as the
+ * daemon's thread did (same checks, same log lines, same replies), with
+ * no thread hand-off: the per-client rate and cap, the policy, then a
+ * non-blocking connect in this loop, bounded by --connect-timeout
+ * (gw_timer).  Meanwhile the client's bytes wait in rxq (app_write holds
+ * them while gw_connecting).  A name still goes to the daemon (it needs
+ * a resolver), its client counted here. */
+
+static void gw_who(struct mps_conn *c, char *who, size_t wl, char *dest, size_t dl)
+{
+	const struct mps_gwinfo *info = c->sock->gw_info; /* written on this thread only */
+
+	snprintf(who, wl, "%s (%s)", info->client, c->peer_str);
+	mps_gw_dest_str(&info->dest, dest, dl);
+}
+
+/* A refusal or a failed connect: the GWREPLY, then our DATA_FIN, as when
+ * the daemon replied and closed its end. */
+static void gw_direct_end(struct mps_conn *c, uint8_t result)
+{
+	struct mps_subflow *sf;
+
+	if (gw_queue_reply(c, result, &sf)) {
+		mps_conn_abort(c, MPS_CR_INTERNAL, 1, "gateway: cannot queue the reply");
+		return;
+	}
+	mps_stat_gw_reply(c, result);
+	c->gw_wait = 0;
+	c->app_eof = 1;
+	mps_sf_flush(c, sf);
+	if (mps_conn_closed(c))
+		return;
+	mps_conn_push(c);
+	if (mps_conn_closed(c))
+		return;
+	mps_conn_app_update_read(c);
+	mps_conn_check_done(c);
+}
+
+static void gw_dest_on_connect(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct mps_conn *c = w->data;
+	socklen_t l = sizeof(int);
+	int err = 0;
+
+	(void)revents;
+	ev_io_stop(loop, w);
+	if (mps_real.getsockopt(c->gw_dest_fd, SOL_SOCKET, SO_ERROR, &err, &l) != 0)
+		err = errno;
+	gw_direct_done(c, err);
+}
+
+/* The destination's handshake ended (err 0: connected). */
+static void gw_direct_done(struct mps_conn *c, int err)
+{
+	char who[160], dest[300];
+	struct mps_subflow *sf;
+	int d = c->gw_dest_fd;
+
+	ev_io_stop(c->loop, &c->gw_dest_w);
+	ev_timer_stop(c->loop, &c->gw_timer);
+	c->gw_connecting = 0;
+	c->gw_dest_fd = -1;
+	gw_who(c, who, sizeof(who), dest, sizeof(dest));
+	if (err) {
+		uint8_t res = mps_gwreq_result_of_errno(err);
+
+		mps_ifd_close(d);
+		mps_gw_direct_log(1, "%s -> %s: %s: %s", who, dest, mps_gwreq_result_name(res),
+		                  strerror(err));
+		gw_direct_end(c, res);
+		return;
+	}
+	mps_dbg("conn %s: gateway: the destination answered %.0f us after the request verified",
+	        c->peer_str, (ev_time() - c->gw_req_at) * 1e6);
+	if (gw_queue_reply(c, MPS_GWR_OK, &sf)) {
+		mps_ifd_close(d);
+		mps_conn_abort(c, MPS_CR_INTERNAL, 1, "gateway: cannot queue the reply");
+		return;
+	}
+	mps_gw_direct_log(0, "%s -> %s: connected in %.0f ms", who, dest,
+	                  (ev_time() - c->gw_req_at) * 1e3);
+	gw_take_dest(c, d);
+	mps_stat_gw_reply(c, MPS_GWR_OK);
+	c->gw_wait = 0;
+	mps_sf_flush(c, sf);
+	if (mps_conn_closed(c))
+		return;
+	mps_conn_app_update_read(c);
+	/* what the client sent meanwhile (and its DATA_FIN) goes on now */
+	ev_io_start(c->loop, &c->app_w);
+}
+
+/* The request verified: MPS_GWR_OK (connecting, or a name for the
+ * daemon), or the refusal to reply once the HELLO_ACK is queued. */
+static uint8_t gw_direct_start(struct mps_conn *c)
+{
+	const struct mps_gwinfo *info = c->sock->gw_info;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char who[160], dest[300];
+	uint8_t res;
+	int fd, err;
+
+	gw_who(c, who, sizeof(who), dest, sizeof(dest));
+	res = mps_gw_direct_admit(info->client, who, dest);
+	if (res == MPS_GWR_OK) {
+		c->gw_counted = 1;
+		if (info->dest.type != MPS_GWT_DEST_IPV4 && info->dest.type != MPS_GWT_DEST_IPV6) {
+			/* a name: the daemon resolves it (its thread) */
+			mps_gw_signal(&c->sock->lock, &c->sock->gw_cond, &c->sock->gw_ready, 1);
+			return MPS_GWR_OK;
+		}
+		res = mps_gw_direct_judge(&info->dest, who, dest);
+	}
+	/* the daemon keeps its end only to count the connection */
+	mps_gw_signal(&c->sock->lock, &c->sock->gw_cond, &c->sock->gw_ready, 2);
+	if (res != MPS_GWR_OK)
+		return res;
+	memset(&ss, 0, sizeof(ss));
+	if (info->dest.type == MPS_GWT_DEST_IPV4) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(info->dest.port);
+		memcpy(&in->sin_addr, info->dest.addr, 4);
+		sl = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(info->dest.port);
+		memcpy(&in6->sin6_addr, info->dest.addr, 16);
+		sl = sizeof(*in6);
+	}
+	fd = mps_real.socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0) {
+		err = errno;
+		goto failed;
+	}
+	fd = mps_ifd_take(fd, 1);
+	if (mps_real.connect(fd, (struct sockaddr *)&ss, sl) != 0 && errno != EINPROGRESS) {
+		err = errno;
+		mps_ifd_close(fd);
+		goto failed;
+	}
+	mps_dbg("conn %s: gateway: connecting the destination %.0f us after the request verified",
+	        c->peer_str, (ev_time() - c->gw_req_at) * 1e6);
+	c->gw_connecting = 1;
+	c->gw_dest_fd = fd;
+	ev_io_stop(c->loop, &c->app_w);
+	ev_io_init(&c->gw_dest_w, gw_dest_on_connect, fd, EV_WRITE);
+	c->gw_dest_w.data = c;
+	ev_io_start(c->loop, &c->gw_dest_w);
+	ev_timer_stop(c->loop, &c->gw_timer);
+	ev_timer_set(&c->gw_timer, mps_gw_direct_timeout(), 0.);
+	ev_timer_start(c->loop, &c->gw_timer);
+	return MPS_GWR_OK;
+failed:
+	res = mps_gwreq_result_of_errno(err);
+	mps_gw_direct_log(1, "%s -> %s: %s: %s", who, dest, mps_gwreq_result_name(res),
+	                  strerror(err));
+	return res;
+}
+
+/* c is about to be freed (struct mps_conn_hooks.freeing). */
+void mps_gwconn_freeing(struct mps_conn *c)
+{
+	if (!c->gw || c->role != MPS_SERVER)
+		return;
+	if (c->gw_connecting) {
+		ev_io_stop(c->loop, &c->gw_dest_w);
+		mps_ifd_close(c->gw_dest_fd);
+		c->gw_connecting = 0;
+		c->gw_dest_fd = -1;
+	}
+	if (c->gw_counted && c->sock->gw_info)
+		mps_gw_direct_release(c->sock->gw_info->client);
+	c->gw_counted = 0;
+	mps_gw_count_add(-1);
+}
+
 static void gw_reply_run(struct ev_loop *loop, void *arg)
 {
 	struct gw_reply_cmd *r = arg;
 	struct mps_conn *c;
-	struct mps_subflow *sf;
-	uint8_t msg[64], fr[MPS_HDR_LEN + 64];
-	size_t n;
+	struct mps_subflow *sf = NULL;
 
 	(void)loop;
 	pthread_mutex_lock(&r->s->lock);
 	c = r->s->conn;
 	pthread_mutex_unlock(&r->s->lock);
 	r->rc = -ENOTCONN;
-	if (c && !mps_conn_closed(c) && c->gw && c->gw_wait && c->role == MPS_SERVER) {
-		sf = c->nsf && mps_sf_usable(c->sf[0]) ? c->sf[0] : mps_sf_best_usable(c);
-		n = mps_gwreq_put_reply(msg, sizeof(msg), r->result,
-					c->kex.have_psk ? c->kex.keys.confirm_s : NULL);
-		n = n ? mps_frame_put_gw(fr, MPS_F_GWREPLY, msg, n) : 0;
+	if (c && !mps_conn_closed(c) && c->gw && c->gw_wait && c->role == MPS_SERVER &&
+	    !c->gw_connecting) {
 		mps_dbg("conn %s: gateway: the daemon answered %.0f us after the request verified",
 		        c->peer_str, (ev_time() - c->gw_req_at) * 1e6);
-		r->rc = sf && n && gw_queue_frame(c, sf, fr, n) == 0 ? 0 : -EIO;
+		r->rc = gw_queue_reply(c, r->result, &sf);
 		if (r->rc == 0 && r->u >= 0 && (r->rc = gw_splice(c, r->fd, r->u)) != 0) {
 			/* queued, not sent: the client sees a reset, not a reply */
 			mps_conn_abort(c, MPS_CR_INTERNAL, 1,

@@ -60,6 +60,7 @@ static struct mps_gwpolicy g_policy;
 static pthread_mutex_t g_lim_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct mps_gwlimit g_lim;
 static atomic_int g_active;
+static int g_direct; /* the library serves requests (MPS_SO_GW_DIRECT) */
 static int g_sigpipe[2] = {-1, -1};
 
 /* connections per client key name (authenticated ones) */
@@ -299,6 +300,18 @@ static void *conn_main(void *arg)
 	 * the connection: it logged the peer and the reason). */
 	rc = getsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_REQUEST, &info, &il);
 	pending_done(gc);
+	if (rc != 0 && errno == EALREADY) {
+		/* The library serves it (MPS_SO_GW_DIRECT): counted until
+		 * its end reports the connection's end. */
+		struct epoll_event ev = {.events = EPOLLRDHUP, .data.ptr = gc};
+
+		if (epoll_ctl(g_reap_ep, EPOLL_CTL_ADD, gc->fd, &ev) == 0)
+			return NULL;
+		glog("%s: epoll_ctl: %s: not counted against the limits", gc->name,
+		     strerror(errno));
+		close(gc->fd);
+		goto done;
+	}
 	if (rc != 0) {
 		if (g_opt.verbose)
 			glog("%s: no authenticated request (%s)", gc->name, strerror(errno));
@@ -307,6 +320,8 @@ static void *conn_main(void *arg)
 	}
 	mps_upstream_dest_str(&info.dest, dest, sizeof(dest));
 	snprintf(who, sizeof(who), "%s (%s)", info.client, gc->name);
+	if (g_direct)
+		goto counted; /* a name: the library applied the client's limits */
 	pthread_mutex_lock(&g_lim_mu);
 	rc = mps_gwlimit_rate_take(&g_lim, info.client, mps_px_now_ms());
 	pthread_mutex_unlock(&g_lim_mu);
@@ -329,6 +344,7 @@ static void *conn_main(void *arg)
 		goto done;
 	}
 	counted = 1;
+counted:
 	t0 = mps_px_now_ms();
 	u = open_dest(&info.dest, &result, &err, &why);
 	if (u >= 0 && !g_opt.relay) {
@@ -651,6 +667,24 @@ int main(int argc, char **argv)
 
 	if (!g_opt.relay && start_reaper())
 		return 1;
+	if (!g_opt.relay && !g_opt.threaded) {
+		/* The library's thread answers each request itself: the
+		 * client's limits, the policy and the connect, no thread of
+		 * ours per connection in the way (a name still comes here). */
+		struct mps_gwdirect d = {.policy = &g_policy,
+		                         .connect_timeout_ms = g_opt.connect_timeout_ms,
+		                         .max_per_client = g_opt.max_per_client,
+		                         .rate_per_client = g_opt.rate_per_client,
+		                         .verbose = g_opt.verbose,
+		                         .log = glog};
+
+		if (setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_DIRECT, &d, sizeof(d)) == 0)
+			g_direct = 1;
+		else
+			glog("warning: the library does not serve requests itself (%s): a thread "
+			     "per connection",
+			     strerror(errno));
+	}
 	{
 		struct mps_accept_loop al = {.lfd = lfd,
 		                             .stopfd = g_sigpipe[0],

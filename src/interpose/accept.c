@@ -166,6 +166,8 @@ again:
 				       .opt_found = &found, .tcp_nonblock = 1};
 
 		err = mps_ix_adopt(fd, &a, &app);
+		if (!err && gw)
+			mps_gw_count_add(1); /* until the connection is freed (gwconn.c) */
 		if (!err && lknown != 2)
 			mps_optseen_listener_note(lfd, now, 1, found);
 	}

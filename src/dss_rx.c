@@ -48,8 +48,8 @@ static ssize_t app_write(struct mps_conn *c, struct iovec *iov, int n)
 
 	if (c->gw_connecting)
 		return 0; /* no app end yet: the bytes wait in rxq (gwconn.c) */
-	if (c->gw_dest_err) {
-		/* the destination is gone: what the client sends meets a reset
+	if (c->gw_dest_err || c->gw_drop) {
+		/* the destination is gone (or never came): what the client sends meets a reset
 		 * socket and is dropped (the reset follows, gwconn.c) */
 		for (w = 0; n > 0; n--, iov++)
 			w += (ssize_t)iov->iov_len;
@@ -80,7 +80,8 @@ static void fin_to_app(struct mps_conn *c)
 {
 	if (mps_conn_rcv_fin(c) && !c->fin_delivered && rxq_empty(c) && !c->gw_connecting) {
 		c->fin_delivered = 1;
-		shutdown(c->app_fd, SHUT_WR);
+		if (!c->gw_drop)
+			shutdown(c->app_fd, SHUT_WR);
 		mps_dbg("conn %s: peer finished sending", c->peer_str);
 	}
 }

@@ -267,8 +267,11 @@ struct mps_conn {
 	 * (gwconn.c); until it answered, the client's bytes wait in rxq */
 	uint8_t gw_connecting;
 	uint8_t gw_counted; /* counted against its client's cap (mps_gw_direct_admit) */
-	int gw_dest_fd;     /* while gw_connecting: the destination's socket */
-	ev_io gw_dest_w;    /* ... its handshake's end */
+	uint8_t gw_pend_done; /* no longer pending for its source (mps_gw_direct_accept) */
+	uint8_t gw_drop;      /* refused or failed: what the client sends is dropped */
+	int gw_dest_fd;       /* while gw_connecting: the destination's socket (-1: none yet) */
+	ev_io gw_dest_w;      /* ... its handshake's end */
+	struct mps_gw_addrs *gw_addrs; /* ... the addresses to try (gwconn.c) */
 
 	struct ev_loop *loop;
 	struct mps_cmd start_cmd;

@@ -346,7 +346,7 @@ int mps_gw_wait(pthread_mutex_t *mu, pthread_cond_t *cv, const _Atomic int *flag
 static struct {
 	atomic_int on;
 	struct mps_gwpolicy policy;
-	int connect_timeout_ms, max_per_client, verbose;
+	int connect_timeout_ms, max_per_client, verbose, max_conns, max_pending;
 	void (*log)(const char *fmt, ...);
 	pthread_mutex_t mu; /* guards lim and cl */
 	struct mps_gwlimit lim; /* the per-client rate (no per-source part) */
@@ -376,7 +376,9 @@ int mps_gw_set_direct(const struct mps_gwdirect *d)
 	g_dir.cl = calloc(g_skeys.n ? g_skeys.n : 1, sizeof(*g_dir.cl));
 	if (mps_gwauth_nonce(seed) == 0)
 		memcpy(&s, seed, sizeof(s));
-	if (!g_dir.cl || mps_gwlimit_init(&g_dir.lim, 0, 1, d->rate_per_client,
+	if (!g_dir.cl || d->max_conns < 1 || d->max_pending_per_source < 0 ||
+	    mps_gwlimit_init(&g_dir.lim, (uint32_t)d->max_pending_per_source,
+	                     (size_t)d->max_conns, d->rate_per_client,
 	                                  2.0 * d->rate_per_client, g_skeys.n, s)) {
 		free(g_dir.cl);
 		g_dir.cl = NULL;
@@ -389,6 +391,8 @@ int mps_gw_set_direct(const struct mps_gwdirect *d)
 	g_dir.policy = *d->policy;
 	g_dir.connect_timeout_ms = d->connect_timeout_ms;
 	g_dir.max_per_client = d->max_per_client;
+	g_dir.max_conns = d->max_conns;
+	g_dir.max_pending = d->max_pending_per_source;
 	g_dir.verbose = d->verbose;
 	g_dir.log = d->log;
 	atomic_store(&g_dir.on, 1);
@@ -510,6 +514,62 @@ uint8_t mps_gw_direct_judge(const struct mps_gwdest *d, const char *who, const c
 		return MPS_GWR_OK;
 	mps_gw_direct_log(1, "%s -> %s: refused by policy (%s)", who, dest, why ? why : "?");
 	return MPS_GWR_POLICY;
+}
+
+int mps_gw_direct_refused(int family, const void *addr, uint16_t port, const char **why)
+{
+	return mps_gwp_refused(mps_gwpolicy_check(&g_dir.policy, family, addr, port, why));
+}
+
+/* at most every 10 s (a flood must not flood the log) */
+static int log_now(atomic_llong *last)
+{
+	long long t = mono_ms(), l = atomic_load(last);
+
+	return t - l > 10000 && atomic_compare_exchange_strong(last, &l, t);
+}
+
+int mps_gw_direct_accept(const struct sockaddr *peer)
+{
+	static atomic_llong last_full, last_src;
+	uint8_t key[16];
+	char a[64];
+	int rc;
+
+	mps_addr_str((const struct sockaddr_storage *)peer, a, sizeof(a));
+	if (mps_gw_count() >= g_dir.max_conns) {
+		if (log_now(&last_full))
+			mps_gw_direct_log(1, "%s: dropped: %d connections open (--max-conns)", a,
+			                  g_dir.max_conns);
+		return -1;
+	}
+	if (mps_gwlimit_source_key(peer, key) != 0)
+		return 0;
+	pthread_mutex_lock(&g_dir.mu);
+	rc = mps_gwlimit_pending_take(&g_dir.lim, key);
+	pthread_mutex_unlock(&g_dir.mu);
+	if (rc == 0)
+		return 0;
+	if (log_now(&last_src))
+		mps_gw_direct_log(1, "%s: dropped: %s (--max-pending-per-source %d; said at most "
+		                     "every 10 s)",
+		                  a,
+		                  rc == -EBUSY ? "this source holds its share of unauthenticated "
+		                                 "connections" :
+		                                 "too many sources pending",
+		                  g_dir.max_pending);
+	return -1;
+}
+
+void mps_gw_direct_pending_drop(const struct sockaddr *peer)
+{
+	uint8_t key[16];
+
+	if (mps_gwlimit_source_key(peer, key) != 0)
+		return;
+	pthread_mutex_lock(&g_dir.mu);
+	mps_gwlimit_pending_drop(&g_dir.lim, key);
+	pthread_mutex_unlock(&g_dir.mu);
 }
 
 void mps_gw_count_add(int d)

@@ -41,11 +41,13 @@
  *       with no daemon thread in the way: the per-client rate and cap,
  *       then (an address) the policy and a non-blocking connect in its
  *       loop, whose result is the reply; connected, the destination's
- *       socket is the connection's app end as with MPS_SO_GW_SPLICE.  For
- *       such a connection MPS_SO_GW_REQUEST fails with EALREADY (served:
- *       keep fd until it reports POLLHUP, as after a splice).  A request
- *       for a NAME still goes to the daemon (MPS_SO_GW_REQUEST succeeds:
- *       it resolves, judges and connects), with its client counted.
+ *       socket is the connection's app end as with MPS_SO_GW_SPLICE; a
+ *       name is resolved on a short-lived thread of the library and every
+ *       address judged.  The connections never reach the daemon: accept()
+ *       on the listener takes them in (--max-conns, the per-source limit
+ *       before authentication) and returns EAGAIN; the library holds no
+ *       socketpair for them once the destination answered (1 descriptor
+ *       plus one per subflow).
  *   getsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_COUNT, &n, &len)
  *       (int n) the connections the library holds for the listeners of
  *       this process now (accepted, not yet freed).
@@ -103,6 +105,8 @@ struct mps_gwdirect {
 	int max_per_client;                /* connections of one key at once; 0: no cap */
 	int rate_per_client;               /* new connections per second per key; 0: no limit */
 	int verbose;                       /* log each connection's outcome */
+	int max_conns;                     /* connections at once, authenticating ones too */
+	int max_pending_per_source;        /* unauthenticated ones per source; 0: no limit */
 	/* The operator's log (the daemon's): refusals and failed connects
 	 * are said there, as the daemon said them ("CLIENT (PEER) -> DEST:
 	 * ..."); NULL: the library's log. */
@@ -167,6 +171,13 @@ void mps_gw_direct_release(const char *client);
 /* An address destination judged by the policy: MPS_GWR_OK, or
  * MPS_GWR_POLICY (logged). */
 uint8_t mps_gw_direct_judge(const struct mps_gwdest *d, const char *who, const char *dest);
+/* The same, pure (any thread): refused (1, *why set) or not (0). */
+int mps_gw_direct_refused(int family, const void *addr, uint16_t port, const char **why);
+/* accept() on a listener served here: 0 (admitted; counted pending for
+ * its source until mps_gw_direct_pending_drop), or -1 (over --max-conns
+ * or the source's share: logged at most every 10 s; reset it). */
+int mps_gw_direct_accept(const struct sockaddr *peer);
+void mps_gw_direct_pending_drop(const struct sockaddr *peer);
 double mps_gw_direct_timeout(void); /* seconds */
 /* Say it where the operator looks (mps_gwdirect.log), or the library's log. */
 void mps_gw_direct_log(int always, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -52,7 +52,12 @@
 #ifndef MPS_LIBPATH
 #define MPS_LIBPATH "libmptcpshim.so"
 #endif
+/* Descriptors a connection may hold (room for 5 client paths): the
+ * library's socketpair (2), the destination and the subflows, while a
+ * daemon thread answers (--threaded, --relay); the destination and the
+ * subflows when the library serves it alone (MPS_SO_GW_DIRECT). */
 #define FDS_PER_CONN 8
+#define FDS_PER_CONN_DIRECT 6
 #define MAX_CLIENTS 1024
 
 static struct mps_gwpolicy g_policy;
@@ -640,7 +645,10 @@ int main(int argc, char **argv)
 	add_own_addresses();
 	mps_px_addr_str(&la, lname, sizeof(lname));
 
-	g_opt.max_conns = mps_px_fit_nofile(g_opt.max_conns, FDS_PER_CONN, glog);
+	g_opt.max_conns = mps_px_fit_nofile(g_opt.max_conns,
+	                                    g_opt.relay || g_opt.threaded ? FDS_PER_CONN :
+	                                                                    FDS_PER_CONN_DIRECT,
+	                                    glog);
 	if (catch_signals())
 		return 1;
 
@@ -676,6 +684,8 @@ int main(int argc, char **argv)
 		                         .max_per_client = g_opt.max_per_client,
 		                         .rate_per_client = g_opt.rate_per_client,
 		                         .verbose = g_opt.verbose,
+		                         .max_conns = g_opt.max_conns,
+		                         .max_pending_per_source = g_opt.max_pending_per_source,
 		                         .log = glog};
 
 		if (setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_DIRECT, &d, sizeof(d)) == 0)
@@ -703,6 +713,14 @@ int main(int argc, char **argv)
 		 * complete one. */
 		if (mps_accept_loop_run(&al) > 0)
 			glog("%d relayed connection(s) reset", mps_relay_abort_all());
+		if (g_direct) {
+			int n = 0;
+			socklen_t nl = sizeof(n);
+
+			/* the library resets them as it exits (mps_conn_gw_exit) */
+			if (getsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_COUNT, &n, &nl) == 0 && n > 0)
+				glog("%d connection(s) open are reset", n);
+		}
 	}
 	close(lfd);
 	return 0;

@@ -81,6 +81,8 @@ int mps_gwconn_queue_request(struct mps_conn *c, struct mps_subflow *sf)
 			mps_gw_client_request((struct sockaddr *)&c->peer, c->kex.kp.pub, fr,
 					      sizeof(fr));
 
+	mps_dbg("conn %s: gateway: request built %.0f us after the connection started here",
+	        c->peer_str, (ev_time() - c->st.born) * 1e6);
 	if (n < 0 || gw_queue_frame(c, sf, fr, (size_t)n)) {
 		/* no key: no gateway can take it (logged once) */
 		c->gw_idx = mps_gwconf()->n;
@@ -360,6 +362,8 @@ void mps_gwconn_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_neg
 		return;
 	}
 	if (v == MPS_NV_MP) {
+		mps_dbg("conn %s: gateway: HELLO_ACK %.0f us after the connection started here",
+		        c->peer_str, (ev_time() - c->st.born) * 1e6);
 		ev_timer_stop(c->loop, &c->gw_timer);
 		mps_mpcap_go_mp(c, sf);
 		if (mps_conn_closed(c))
@@ -409,6 +413,8 @@ int mps_gwconn_client_reply(struct mps_conn *c, const uint8_t *msg, size_t len)
 	}
 	mps_info("conn %s: connected through gateway %s", c->peer_str,
 		 mps_addr_str(&c->gw_peer, a, sizeof(a)));
+	mps_dbg("conn %s: gateway: GWREPLY %.0f us after the connection started here",
+	        c->peer_str, (ev_time() - c->st.born) * 1e6);
 	mps_conn_app_connected(c);
 	/* joins waited for the reply (mps_path_pm_fill): open them now if
 	 * their time came meanwhile (lazy joins still wait for theirs) */
@@ -617,10 +623,9 @@ static void gw_direct_end(struct mps_conn *c, uint8_t result)
 	if (mps_conn_closed(c))
 		return;
 	mps_conn_app_update_read(c);
-	/* what waits in rxq is dropped, the client's DATA_FIN taken */
-	ev_io_start(c->loop, &c->app_w);
-	ev_feed_event(c->loop, &c->app_w, EV_WRITE);
-	mps_conn_check_done(c);
+	/* what waits in rxq is dropped, the client's DATA_FIN taken (there
+	 * may be no app end to watch: gwlisten.c) */
+	mps_dss_rx_app_on_write(c->loop, &c->app_w, EV_WRITE);
 }
 
 static void gw_dest_on_connect(struct ev_loop *loop, ev_io *w, int revents)

@@ -43,11 +43,12 @@
  *       loop, whose result is the reply; connected, the destination's
  *       socket is the connection's app end as with MPS_SO_GW_SPLICE; a
  *       name is resolved on a short-lived thread of the library and every
- *       address judged.  The connections never reach the daemon: accept()
- *       on the listener takes them in (--max-conns, the per-source limit
- *       before authentication) and returns EAGAIN; the library holds no
- *       socketpair for them once the destination answered (1 descriptor
- *       plus one per subflow).
+ *       address judged.  The connections never reach the daemon: the shim
+ *       thread accepts on the listener itself (gwlisten.c: --max-conns,
+ *       the per-source limit before authentication) and holds no
+ *       socketpair for them (1 descriptor plus one per subflow); the
+ *       daemon need not accept (if it does, accept() takes the
+ *       connections in the same way and returns EAGAIN).
  *   getsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_COUNT, &n, &len)
  *       (int n) the connections the library holds for the listeners of
  *       this process now (accepted, not yet freed).

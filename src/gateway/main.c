@@ -711,15 +711,22 @@ int main(int argc, char **argv)
 		 * connections gracefully after exit (a keeper process), and
 		 * a client would read EOF: a truncated stream taken for a
 		 * complete one. */
-		if (mps_accept_loop_run(&al) > 0)
-			glog("%d relayed connection(s) reset", mps_relay_abort_all());
 		if (g_direct) {
+			/* The library's thread accepts and serves every
+			 * connection (gwlisten.c): nothing to do here but wait
+			 * for the stop. */
+			struct pollfd pf = {.fd = g_sigpipe[0], .events = POLLIN};
 			int n = 0;
 			socklen_t nl = sizeof(n);
 
+			while (poll(&pf, 1, -1) < 0 && errno == EINTR)
+				;
+			if (getsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_COUNT, &n, &nl) != 0)
+				n = 0;
 			/* the library resets them as it exits (mps_conn_gw_exit) */
-			if (getsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_COUNT, &n, &nl) == 0 && n > 0)
-				glog("%d connection(s) open are reset", n);
+			glog("stopping (%d connection(s) open are reset)", n);
+		} else if (mps_accept_loop_run(&al) > 0) {
+			glog("%d relayed connection(s) reset", mps_relay_abort_all());
 		}
 	}
 	close(lfd);

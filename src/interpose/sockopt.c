@@ -31,6 +31,7 @@
 #include "mptcpshim/conn.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/gateway.h"
+#include "mptcpshim/gwlisten.h"
 #include "mptcpshim/handover.h"
 #include "mptcpshim/interpose.h"
 #include "mptcpshim/optseen.h"
@@ -321,6 +322,9 @@ static int gw_setopt(int fd, int name, const void *val, socklen_t len)
 		rc = val && len == sizeof(struct mps_gwdirect) && mps_gw_is_listener(fd) ?
 		             mps_gw_set_direct(val) :
 		             -EINVAL;
+		/* from now on the shim thread accepts on it (gwlisten.c) */
+		if (rc == 0)
+			rc = mps_gwlisten_start(fd);
 		goto out;
 	}
 	if (name == MPS_SO_GW_CONNECT) {

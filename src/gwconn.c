@@ -6,8 +6,11 @@
  * its errno); no gateway left: MPTCPSHIM_GATEWAY_FALLBACK.  Server (an
  * accepted connection on a gateway listener): the bytes after the client's
  * HELLO must be one GWREQ whose AUTH verifies before the HELLO_ACK goes
- * out; the daemon's answer goes back as GWREPLY (mps_conn_gw_reply, app
- * thread).  Shim thread only, but mps_conn_gw_reply. */
+ * out; then, by default (MPS_SO_GW_DIRECT), this thread answers it itself
+ * ("served here" below: the client's limits, the policy, a non-blocking
+ * connect), or, with the daemon's --threaded, the daemon's answer goes
+ * back as GWREPLY (mps_conn_gw_reply, app thread).  Shim thread only, but
+ * mps_conn_gw_reply, mps_conn_gw_splice and the name resolver thread. */
 #include "config.h"
 
 #include <arpa/inet.h>

@@ -348,7 +348,7 @@ static struct {
 	struct mps_gwpolicy policy;
 	int connect_timeout_ms, max_per_client, verbose, max_conns, max_pending;
 	void (*log)(const char *fmt, ...);
-	pthread_mutex_t mu; /* guards lim and cl */
+	pthread_mutex_t mu;     /* guards lim and cl */
 	struct mps_gwlimit lim; /* the per-client rate (no per-source part) */
 	struct {
 		char name[MPS_GWAUTH_NAME_MAX + 1];
@@ -370,16 +370,16 @@ int mps_gw_set_direct(const struct mps_gwdirect *d)
 	pthread_mutex_lock(&g_srv_mu);
 	pthread_mutex_lock(&g_dir.mu);
 	if (atomic_load(&g_dir.on) || !g_replay) {
-		rc = atomic_load(&g_dir.on) ? -EALREADY : -EINVAL; /* once, after MPS_SO_GW_LISTEN */
+		/* once, after MPS_SO_GW_LISTEN */
+		rc = atomic_load(&g_dir.on) ? -EALREADY : -EINVAL;
 		goto out;
 	}
 	g_dir.cl = calloc(g_skeys.n ? g_skeys.n : 1, sizeof(*g_dir.cl));
 	if (mps_gwauth_nonce(seed) == 0)
 		memcpy(&s, seed, sizeof(s));
 	if (!g_dir.cl || d->max_conns < 1 || d->max_pending_per_source < 0 ||
-	    mps_gwlimit_init(&g_dir.lim, (uint32_t)d->max_pending_per_source,
-	                     (size_t)d->max_conns, d->rate_per_client,
-	                                  2.0 * d->rate_per_client, g_skeys.n, s)) {
+	    mps_gwlimit_init(&g_dir.lim, (uint32_t)d->max_pending_per_source, (size_t)d->max_conns,
+	                     d->rate_per_client, 2.0 * d->rate_per_client, g_skeys.n, s)) {
 		free(g_dir.cl);
 		g_dir.cl = NULL;
 		rc = -ENOMEM;
@@ -477,15 +477,17 @@ uint8_t mps_gw_direct_admit(const char *client, const char *who, const char *des
 
 		/* a flood must not flood the log: at most every 10 s */
 		if (t - l > 10000 && atomic_compare_exchange_strong(&last_rate, &l, t))
-			mps_gw_direct_log(1,
-			                  "%s -> %s: refused: more than %g new connections per second "
-			                  "of this client (--rate-per-client; said at most every 10 s)",
-			                  who, dest, g_dir.lim.rate);
+			mps_gw_direct_log(
+			        1,
+			        "%s -> %s: refused: more than %g new connections per second "
+			        "of this client (--rate-per-client; said at most every 10 s)",
+			        who, dest, g_dir.lim.rate);
 		return MPS_GWR_REFUSED;
 	}
 	if (n < 0) {
-		mps_gw_direct_log(1, "%s -> %s: refused: %d connections of this client open "
-		                     "(--max-per-client)",
+		mps_gw_direct_log(1,
+		                  "%s -> %s: refused: %d connections of this client open "
+		                  "(--max-per-client)",
 		                  who, dest, g_dir.max_per_client);
 		return MPS_GWR_REFUSED;
 	}
@@ -551,8 +553,9 @@ int mps_gw_direct_accept(const struct sockaddr *peer)
 	if (rc == 0)
 		return 0;
 	if (log_now(&last_src))
-		mps_gw_direct_log(1, "%s: dropped: %s (--max-pending-per-source %d; said at most "
-		                     "every 10 s)",
+		mps_gw_direct_log(1,
+		                  "%s: dropped: %s (--max-pending-per-source %d; said at most "
+		                  "every 10 s)",
 		                  a,
 		                  rc == -EBUSY ? "this source holds its share of unauthenticated "
 		                                 "connections" :

@@ -876,7 +876,8 @@ static uint8_t gw_direct_start(struct mps_conn *c)
 		mps_sock_put(c->sock);
 		free(r);
 		gw_direct_stop(c);
-		mps_gw_direct_log(1, "%s -> %s: refused: cannot start a resolver thread", who, dest);
+		mps_gw_direct_log(1, "%s -> %s: refused: cannot start a resolver thread", who,
+		                  dest);
 		return MPS_GWR_REFUSED;
 	}
 	if (info->dest.type == MPS_GWT_DEST_IPV4) {

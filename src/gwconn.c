@@ -800,7 +800,7 @@ static void *gw_resolve_main(void *arg)
 	hints.ai_protocol = IPPROTO_TCP;
 	hints.ai_flags = AI_NUMERICSERV;
 	snprintf(port, sizeof(port), "%u", r->dest.port);
-	if (getaddrinfo(r->dest.name, port, &hints, &res) == 0) {
+	if (mps_real.getaddrinfo(r->dest.name, port, &hints, &res) == 0) {
 		for (ai = res; ai; ai = ai->ai_next) {
 			const void *a;
 

@@ -39,6 +39,7 @@ static void resolve(void)
 {
 	mps_real.socket = sym("socket");
 	mps_real.connect = sym("connect");
+	mps_real.getaddrinfo = sym("getaddrinfo");
 	mps_real.accept = sym("accept");
 	mps_real.accept4 = sym("accept4");
 	mps_real.close = sym("close");

@@ -6,6 +6,7 @@
 #ifndef MPS_REAL_H
 #define MPS_REAL_H
 
+#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -68,6 +69,9 @@ struct mps_real {
 	int (*select)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
 	int (*pselect)(int, fd_set *, fd_set *, fd_set *, const struct timespec *,
 	               const sigset_t *);
+	/* the gateway's names (resolve.c watches the app's) */
+	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *,
+	                   struct addrinfo **);
 };
 
 extern struct mps_real mps_real;

@@ -81,6 +81,10 @@ class Conn:
     def done(self):
         if self.k1 == "-":
             self.k1 = kind(self.c.fileno())
+        # the TCP socket comes back as the app left it: Nagle on (the
+        # shim's subflow ran with TCP_NODELAY)
+        if self.k1 == "tcp" and self.c.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY):
+            self.k1 = "tcp-with-nodelay"
         self.c.setblocking(True)
         self.c.sendall((self.h.hexdigest() + "\n").encode())
         self.c.close()

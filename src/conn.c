@@ -520,7 +520,7 @@ void mps_conn_gw_exit(void)
 
 	for (c = mps_conn_list; c; c = next) {
 		next = c->next;
-		if (c->gw_splice)
+		if (c->gw_splice || c->gw_connecting)
 			mps_conn_abort(c, MPS_CR_ABORT, 1, "the gateway exits");
 	}
 }

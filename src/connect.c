@@ -156,7 +156,9 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 		mps_conn_list->prev = c;
 	mps_conn_list = c;
 	mps_stat_new(c);
-	if (mps_conn_hup_watch(c) != 0) {
+	if (c->app_fd < 0)
+		c->app_closed = 1; /* no app end (a gateway's, gwlisten.c) */
+	else if (mps_conn_hup_watch(c) != 0) {
 		mps_conn_abort(c, MPS_CR_INTERNAL, 0, "cannot watch the app's descriptor");
 		return;
 	}

@@ -46,8 +46,10 @@ static ssize_t app_write(struct mps_conn *c, struct iovec *iov, int n)
 {
 	ssize_t w;
 
-	if (c->gw_dest_err) {
-		/* the destination is gone: what the client sends meets a reset
+	if (c->gw_connecting)
+		return 0; /* no app end yet: the bytes wait in rxq (gwconn.c) */
+	if (c->gw_dest_err || c->gw_drop) {
+		/* the destination is gone (or never came): what the client sends meets a reset
 		 * socket and is dropped (the reset follows, gwconn.c) */
 		for (w = 0; n > 0; n--, iov++)
 			w += (ssize_t)iov->iov_len;
@@ -76,9 +78,10 @@ static ssize_t app_write(struct mps_conn *c, struct iovec *iov, int n)
 /* The app sees EOF once every byte before the DATA_FIN is in its hands. */
 static void fin_to_app(struct mps_conn *c)
 {
-	if (mps_conn_rcv_fin(c) && !c->fin_delivered && rxq_empty(c)) {
+	if (mps_conn_rcv_fin(c) && !c->fin_delivered && rxq_empty(c) && !c->gw_connecting) {
 		c->fin_delivered = 1;
-		shutdown(c->app_fd, SHUT_WR);
+		if (!c->gw_drop)
+			shutdown(c->app_fd, SHUT_WR);
 		mps_dbg("conn %s: peer finished sending", c->peer_str);
 	}
 }
@@ -147,7 +150,7 @@ static int batch_flush(struct mps_conn *c, struct batch *b)
 		w = 0;
 	}
 	b->n = 0;
-	if (!rxq_empty(c))
+	if (!rxq_empty(c) && !c->gw_connecting)
 		ev_io_start(c->loop, &c->app_w);
 	return 0;
 }
@@ -377,6 +380,10 @@ void mps_dss_rx_app_on_write(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct mps_conn *c = w->data;
 
+	if (c->gw_connecting) {
+		ev_io_stop(loop, w); /* restarted with the destination's socket */
+		return;
+	}
 	if (c->rx_mode != RX_MP) {
 		struct mps_subflow *sf = c->nsf ? c->sf[0] : NULL;
 

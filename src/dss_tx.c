@@ -371,6 +371,8 @@ void mps_conn_app_update_read(struct mps_conn *c)
 	/* The server holds the app's first bytes until it knows the peer. */
 	if (c->tx_mode == TX_HOLD && c->window_expired && !mps_conn_closed(c))
 		want = 1;
+	if (c->app_fd < 0)
+		want = 0; /* no app end yet (a gateway's: gwlisten.c) */
 	if (want)
 		ev_io_start(c->loop, &c->app_r);
 	else

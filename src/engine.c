@@ -18,6 +18,7 @@
 #include "mptcpshim/conn.h"
 #include "mptcpshim/ctl.h"
 #include "mptcpshim/engine.h"
+#include "mptcpshim/gwlisten.h"
 #include "mptcpshim/handover.h"
 #include "mptcpshim/loop.h"
 #include "mptcpshim/stat.h"
@@ -30,7 +31,7 @@ static const struct mps_loop_hooks g_loop_hooks = {
         .exit_drain = mps_conn_exit_drain,
         .keeper_begin = mps_conn_keeper_begin,
         .handover_exit = mps_handover_exit,
-        .gw_exit = mps_conn_gw_exit,
+        .gw_exit = mps_gwlisten_exit,
         .write_exit = mps_stat_write_exit,
         .atfork_child = mps_stat_atfork_child,
 };

@@ -263,6 +263,15 @@ struct mps_conn {
 			      before goes out, then the connection is reset (gw_timer) */
 	double gw_dest_err_at; /* ... since then (ev_now) */
 	double gw_req_at;      /* server: when the request verified (ev_time; debug log) */
+	/* server, MPS_SO_GW_DIRECT: the shim thread connects the destination
+	 * (gwconn.c); until it answered, the client's bytes wait in rxq */
+	uint8_t gw_connecting;
+	uint8_t gw_counted; /* counted against its client's cap (mps_gw_direct_admit) */
+	uint8_t gw_pend_done; /* no longer pending for its source (mps_gw_direct_accept) */
+	uint8_t gw_drop;      /* refused or failed: what the client sends is dropped */
+	int gw_dest_fd;       /* while gw_connecting: the destination's socket (-1: none yet) */
+	ev_io gw_dest_w;      /* ... its handshake's end */
+	struct mps_gw_addrs *gw_addrs; /* ... the addresses to try (gwconn.c) */
 
 	struct ev_loop *loop;
 	struct mps_cmd start_cmd;

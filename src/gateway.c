@@ -8,6 +8,7 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "mptcpshim/config.h"
 #include "mptcpshim/frame.h"
 #include "mptcpshim/gateway.h"
+#include "mptcpshim/gwlimit.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/util.h"
 
@@ -335,4 +337,250 @@ int mps_gw_wait(pthread_mutex_t *mu, pthread_cond_t *cv, const _Atomic int *flag
 		pthread_cond_wait(cv, mu);
 	pthread_mutex_unlock(mu);
 	return r;
+}
+
+/* ------------------------------------------------------------- served here */
+
+/* MPS_SO_GW_DIRECT: the daemon's policy and limits, registered once; the
+ * shim thread applies them to each authenticated request (gwconn.c). */
+static struct {
+	atomic_int on;
+	struct mps_gwpolicy policy;
+	int connect_timeout_ms, max_per_client, verbose, max_conns, max_pending;
+	void (*log)(const char *fmt, ...);
+	pthread_mutex_t mu;     /* guards lim and cl */
+	struct mps_gwlimit lim; /* the per-client rate (no per-source part) */
+	struct {
+		char name[MPS_GWAUTH_NAME_MAX + 1];
+		int n;
+	} * cl; /* connections per key, one slot per key of the key file */
+	size_t ncl;
+} g_dir = {.mu = PTHREAD_MUTEX_INITIALIZER};
+static atomic_int g_count;
+
+int mps_gw_set_direct(const struct mps_gwdirect *d)
+{
+	uint8_t seed[MPS_GWAUTH_NONCE_LEN];
+	uint64_t s = 0;
+	int rc = 0;
+
+	if (!d || !d->policy || d->connect_timeout_ms < 1 || d->max_per_client < 0 ||
+	    d->rate_per_client < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&g_srv_mu);
+	pthread_mutex_lock(&g_dir.mu);
+	if (atomic_load(&g_dir.on) || !g_replay) {
+		/* once, after MPS_SO_GW_LISTEN */
+		rc = atomic_load(&g_dir.on) ? -EALREADY : -EINVAL;
+		goto out;
+	}
+	g_dir.cl = calloc(g_skeys.n ? g_skeys.n : 1, sizeof(*g_dir.cl));
+	if (mps_gwauth_nonce(seed) == 0)
+		memcpy(&s, seed, sizeof(s));
+	if (!g_dir.cl || d->max_conns < 1 || d->max_pending_per_source < 0 ||
+	    mps_gwlimit_init(&g_dir.lim, (uint32_t)d->max_pending_per_source, (size_t)d->max_conns,
+	                     d->rate_per_client, 2.0 * d->rate_per_client, g_skeys.n, s)) {
+		free(g_dir.cl);
+		g_dir.cl = NULL;
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < g_skeys.n; i++)
+		snprintf(g_dir.cl[i].name, sizeof(g_dir.cl[i].name), "%s", g_skeys.v[i].name);
+	g_dir.ncl = g_skeys.n;
+	g_dir.policy = *d->policy;
+	g_dir.connect_timeout_ms = d->connect_timeout_ms;
+	g_dir.max_per_client = d->max_per_client;
+	g_dir.max_conns = d->max_conns;
+	g_dir.max_pending = d->max_pending_per_source;
+	g_dir.verbose = d->verbose;
+	g_dir.log = d->log;
+	atomic_store(&g_dir.on, 1);
+out:
+	pthread_mutex_unlock(&g_dir.mu);
+	pthread_mutex_unlock(&g_srv_mu);
+	return rc;
+}
+
+int mps_gw_direct(void)
+{
+	return atomic_load(&g_dir.on);
+}
+
+double mps_gw_direct_timeout(void)
+{
+	return g_dir.connect_timeout_ms / 1000.0;
+}
+
+void mps_gw_direct_log(int always, const char *fmt, ...)
+{
+	char line[600];
+	va_list ap;
+
+	if (!always && !g_dir.verbose)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (g_dir.log)
+		g_dir.log("%s", line);
+	else
+		mps_info("gateway: %s", line);
+}
+
+const char *mps_gw_dest_str(const struct mps_gwdest *d, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	switch (d->type) {
+	case MPS_GWT_DEST_IPV4:
+		inet_ntop(AF_INET, d->addr, a, sizeof(a));
+		snprintf(buf, len, "%s:%u", a, d->port);
+		break;
+	case MPS_GWT_DEST_IPV6:
+		inet_ntop(AF_INET6, d->addr, a, sizeof(a));
+		snprintf(buf, len, "[%s]:%u", a, d->port);
+		break;
+	default:
+		snprintf(buf, len, "%s:%u", d->name, d->port);
+		break;
+	}
+	return buf;
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint8_t mps_gw_direct_admit(const char *client, const char *who, const char *dest)
+{
+	static atomic_llong last_rate;
+	int rate, i, n = -1;
+
+	pthread_mutex_lock(&g_dir.mu);
+	rate = mps_gwlimit_rate_take(&g_dir.lim, client, mono_ms());
+	if (!rate) {
+		for (i = 0; i < (int)g_dir.ncl; i++)
+			if (!strcmp(g_dir.cl[i].name, client))
+				break;
+		if (i < (int)g_dir.ncl &&
+		    (g_dir.max_per_client == 0 || g_dir.cl[i].n < g_dir.max_per_client))
+			n = ++g_dir.cl[i].n;
+	}
+	pthread_mutex_unlock(&g_dir.mu);
+	if (rate) {
+		long long t = mono_ms(), l = atomic_load(&last_rate);
+
+		/* a flood must not flood the log: at most every 10 s */
+		if (t - l > 10000 && atomic_compare_exchange_strong(&last_rate, &l, t))
+			mps_gw_direct_log(
+			        1,
+			        "%s -> %s: refused: more than %g new connections per second "
+			        "of this client (--rate-per-client; said at most every 10 s)",
+			        who, dest, g_dir.lim.rate);
+		return MPS_GWR_REFUSED;
+	}
+	if (n < 0) {
+		mps_gw_direct_log(1,
+		                  "%s -> %s: refused: %d connections of this client open "
+		                  "(--max-per-client)",
+		                  who, dest, g_dir.max_per_client);
+		return MPS_GWR_REFUSED;
+	}
+	return MPS_GWR_OK;
+}
+
+void mps_gw_direct_release(const char *client)
+{
+	pthread_mutex_lock(&g_dir.mu);
+	for (size_t i = 0; i < g_dir.ncl; i++)
+		if (!strcmp(g_dir.cl[i].name, client)) {
+			if (g_dir.cl[i].n > 0)
+				g_dir.cl[i].n--;
+			break;
+		}
+	pthread_mutex_unlock(&g_dir.mu);
+}
+
+uint8_t mps_gw_direct_judge(const struct mps_gwdest *d, const char *who, const char *dest)
+{
+	const char *why = NULL;
+	int fam = d->type == MPS_GWT_DEST_IPV4 ? AF_INET : AF_INET6;
+
+	/* the policy is immutable once registered: no lock */
+	if (!mps_gwp_refused(mps_gwpolicy_check(&g_dir.policy, fam, d->addr, d->port, &why)))
+		return MPS_GWR_OK;
+	mps_gw_direct_log(1, "%s -> %s: refused by policy (%s)", who, dest, why ? why : "?");
+	return MPS_GWR_POLICY;
+}
+
+int mps_gw_direct_refused(int family, const void *addr, uint16_t port, const char **why)
+{
+	return mps_gwp_refused(mps_gwpolicy_check(&g_dir.policy, family, addr, port, why));
+}
+
+/* at most every 10 s (a flood must not flood the log) */
+static int log_now(atomic_llong *last)
+{
+	long long t = mono_ms(), l = atomic_load(last);
+
+	return t - l > 10000 && atomic_compare_exchange_strong(last, &l, t);
+}
+
+int mps_gw_direct_accept(const struct sockaddr *peer)
+{
+	static atomic_llong last_full, last_src;
+	uint8_t key[16];
+	char a[64];
+	int rc;
+
+	mps_addr_str((const struct sockaddr_storage *)peer, a, sizeof(a));
+	if (mps_gw_count() >= g_dir.max_conns) {
+		if (log_now(&last_full))
+			mps_gw_direct_log(1, "%s: dropped: %d connections open (--max-conns)", a,
+			                  g_dir.max_conns);
+		return -1;
+	}
+	if (mps_gwlimit_source_key(peer, key) != 0)
+		return 0;
+	pthread_mutex_lock(&g_dir.mu);
+	rc = mps_gwlimit_pending_take(&g_dir.lim, key);
+	pthread_mutex_unlock(&g_dir.mu);
+	if (rc == 0)
+		return 0;
+	if (log_now(&last_src))
+		mps_gw_direct_log(1,
+		                  "%s: dropped: %s (--max-pending-per-source %d; said at most "
+		                  "every 10 s)",
+		                  a,
+		                  rc == -EBUSY ? "this source holds its share of unauthenticated "
+		                                 "connections" :
+		                                 "too many sources pending",
+		                  g_dir.max_pending);
+	return -1;
+}
+
+void mps_gw_direct_pending_drop(const struct sockaddr *peer)
+{
+	uint8_t key[16];
+
+	if (mps_gwlimit_source_key(peer, key) != 0)
+		return;
+	pthread_mutex_lock(&g_dir.mu);
+	mps_gwlimit_pending_drop(&g_dir.lim, key);
+	pthread_mutex_unlock(&g_dir.mu);
+}
+
+void mps_gw_count_add(int d)
+{
+	atomic_fetch_add(&g_count, d);
+}
+
+int mps_gw_count(void)
+{
+	return atomic_load(&g_count);
 }

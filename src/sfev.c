@@ -112,12 +112,24 @@ const struct mps_sf_ops mps_conn_sf_ops = {
         .freed = mps_conn_reaper_arm,
 };
 
+static void conn_app_hup(struct mps_conn *c)
+{
+	if (!mps_gwconn_app_hup(c))
+		mps_dss_rx_app_hup(c);
+}
+
+static void conn_freeing(struct mps_conn *c)
+{
+	mps_resil_stale_leave(c);
+	mps_gwconn_freeing(c);
+}
+
 /* What the engine hears of a connection's life from conn.c (struct
  * mps_conn_hooks), registered with the subflow events. */
 const struct mps_conn_hooks mps_conn_engine_hooks = {
-        .freeing = mps_resil_stale_leave,
+        .freeing = conn_freeing,
         .atfork_child = mps_resil_atfork_child,
-        .app_hup = mps_dss_rx_app_hup,
+        .app_hup = conn_app_hup,
         .update_read = mps_conn_app_update_read,
         .pushed = mps_resil_stale_arm,
         .watch = mps_resil_watchdog_arm,

@@ -35,6 +35,23 @@
  *   setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_AUTH_TIMEOUT, &ms, sizeof(int))
  *       how long an accepted connection may take to authenticate (100 ms
  *       to 1 h; default 10 s) before it is closed with nothing sent back.
+ *   setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_DIRECT, &d, sizeof(d))
+ *       once, on the listener, d a struct mps_gwdirect: from then on the
+ *       library's shim thread serves each authenticated request itself,
+ *       with no daemon thread in the way: the per-client rate and cap,
+ *       then (an address) the policy and a non-blocking connect in its
+ *       loop, whose result is the reply; connected, the destination's
+ *       socket is the connection's app end as with MPS_SO_GW_SPLICE; a
+ *       name is resolved on a short-lived thread of the library and every
+ *       address judged.  The connections never reach the daemon: the shim
+ *       thread accepts on the listener itself (gwlisten.c: --max-conns,
+ *       the per-source limit before authentication) and holds no
+ *       socketpair for them (1 descriptor plus one per subflow); the
+ *       daemon need not accept (if it does, accept() takes the
+ *       connections in the same way and returns EAGAIN).
+ *   getsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_COUNT, &n, &len)
+ *       (int n) the connections the library holds for the listeners of
+ *       this process now (accepted, not yet freed).
  *
  * And one for a client that has a destination's NAME, not its address
  * (mptcpshim-proxy: SOCKS5 domain names, HTTP CONNECT host names), so the
@@ -78,6 +95,23 @@ enum {
 	MPS_SO_GW_AUTH_TIMEOUT = 4,
 	MPS_SO_GW_CONNECT = 5,
 	MPS_SO_GW_SPLICE = 6,
+	MPS_SO_GW_DIRECT = 7,
+	MPS_SO_GW_COUNT = 8,
+};
+
+/* MPS_SO_GW_DIRECT's configuration (copied: the caller may free it). */
+struct mps_gwdirect {
+	const struct mps_gwpolicy *policy; /* which destinations (copied) */
+	int connect_timeout_ms;            /* the destination's handshake */
+	int max_per_client;                /* connections of one key at once; 0: no cap */
+	int rate_per_client;               /* new connections per second per key; 0: no limit */
+	int verbose;                       /* log each connection's outcome */
+	int max_conns;                     /* connections at once, authenticating ones too */
+	int max_pending_per_source;        /* unauthenticated ones per source; 0: no limit */
+	/* The operator's log (the daemon's): refusals and failed connects
+	 * are said there, as the daemon said them ("CLIENT (PEER) -> DEST:
+	 * ..."); NULL: the library's log. */
+	void (*log)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 };
 /* MPS_SO_GW_CONNECT's result when no gateway was reachable and the
  * fallback is direct: connect directly yourself. */
@@ -125,6 +159,35 @@ double mps_gw_auth_timeout(void);
  * with *why a static reason. */
 int mps_gw_server_verify(const uint8_t *msg, size_t len, const uint8_t pub_c[32],
                          struct mps_gwinfo *info, uint8_t psk[32], const char **why);
+/* MPS_SO_GW_DIRECT (src/gateway.c): 0, -EINVAL, -ENOMEM. */
+int mps_gw_set_direct(const struct mps_gwdirect *d);
+/* The shim thread serves requests itself (MPS_SO_GW_DIRECT was set). */
+int mps_gw_direct(void);
+/* The per-client rate and cap for client (a key's name): MPS_GWR_OK and
+ * the connection counted (mps_gw_direct_release when it is freed), or
+ * MPS_GWR_REFUSED with the refusal logged (who: "CLIENT (PEER)", dest:
+ * for the log). */
+uint8_t mps_gw_direct_admit(const char *client, const char *who, const char *dest);
+void mps_gw_direct_release(const char *client);
+/* An address destination judged by the policy: MPS_GWR_OK, or
+ * MPS_GWR_POLICY (logged). */
+uint8_t mps_gw_direct_judge(const struct mps_gwdest *d, const char *who, const char *dest);
+/* The same, pure (any thread): refused (1, *why set) or not (0). */
+int mps_gw_direct_refused(int family, const void *addr, uint16_t port, const char **why);
+/* accept() on a listener served here: 0 (admitted; counted pending for
+ * its source until mps_gw_direct_pending_drop), or -1 (over --max-conns
+ * or the source's share: logged at most every 10 s; reset it). */
+int mps_gw_direct_accept(const struct sockaddr *peer);
+void mps_gw_direct_pending_drop(const struct sockaddr *peer);
+double mps_gw_direct_timeout(void); /* seconds */
+/* Say it where the operator looks (mps_gwdirect.log), or the library's log. */
+void mps_gw_direct_log(int always, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Connections accepted on a gateway listener and not yet freed. */
+void mps_gw_count_add(int d);
+int mps_gw_count(void);
+/* "ADDR:PORT", "[ADDR6]:PORT" or "NAME:PORT" (the daemon's way). */
+const char *mps_gw_dest_str(const struct mps_gwdest *d, char *buf, size_t len);
+
 /* Set *flag to v (non-zero) and wake who waits for it in mps_gw_wait
  * (mu and cv belong to the waited-for object: one connection's sock, one
  * reply command, so a flood of pending connections wakes no one else). */

@@ -28,7 +28,7 @@ static void usage(FILE *f)
 	        "                         [--deny RULE]... [--max-conns N] [--max-per-client N]\n"
 	        "                         [--max-pending-per-source N] [--auth-timeout SECS]\n"
 	        "                         [--rate-per-client N] [--connect-timeout SECS]\n"
-	        "                         [--relay] [--verbose] [--check]\n"
+	        "                         [--relay] [--threaded] [--verbose] [--check]\n"
 	        "       mptcpshim-gateway --gen-key NAME\n"
 	        "Serves mptcpshim clients (MPTCPSHIM_GATEWAY) multipath, and connects them to\n"
 	        "plain TCP servers.\n\n"
@@ -52,6 +52,8 @@ static void usage(FILE *f)
 	        "  --connect-timeout SECS   give up a destination after SECS (default 30)\n"
 	        "  --relay                  relay each connection on a thread of its own\n"
 	        "                           (the way before MPS_SO_GW_SPLICE; to compare)\n"
+	        "  --threaded               answer each request on a thread of its own, then\n"
+	        "                           splice (the way before MPS_SO_GW_DIRECT; to compare)\n"
 	        "  --gen-key NAME           print a new key line 'NAME <64 hex digits>'\n"
 	        "  -v, --verbose            log every connection\n"
 	        "  --check                  check the options and the key file, then exit\n"
@@ -113,6 +115,8 @@ int mps_gwopts_parse(int argc, char **argv, struct mps_gwpolicy *pol)
 			gen = VAL();
 		} else if (OPT("--relay") && !v) {
 			g_opt.relay = 1;
+		} else if (OPT("--threaded") && !v) {
+			g_opt.threaded = 1;
 		} else if (OPT("--check") && !v) {
 			g_opt.check = 1;
 		} else if ((OPT("-v") || OPT("--verbose")) && !v) {

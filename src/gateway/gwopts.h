@@ -13,6 +13,7 @@ struct mps_gwopts {
 	int auth_timeout_ms;
 	int rate_per_client; /* new connections per second per key; 0: no limit */
 	int relay;           /* --relay: a relay thread per connection, not the splice */
+	int threaded;        /* --threaded: a daemon thread answers each request */
 	int check;           /* --check: check the options and the key file, then exit */
 	const char *listen;  /* --listen ADDR:PORT */
 	const char *key_file;

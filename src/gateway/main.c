@@ -52,7 +52,12 @@
 #ifndef MPS_LIBPATH
 #define MPS_LIBPATH "libmptcpshim.so"
 #endif
+/* Descriptors a connection may hold (room for 5 client paths): the
+ * library's socketpair (2), the destination and the subflows, while a
+ * daemon thread answers (--threaded, --relay); the destination and the
+ * subflows when the library serves it alone (MPS_SO_GW_DIRECT). */
 #define FDS_PER_CONN 8
+#define FDS_PER_CONN_DIRECT 6
 #define MAX_CLIENTS 1024
 
 static struct mps_gwpolicy g_policy;
@@ -60,6 +65,7 @@ static struct mps_gwpolicy g_policy;
 static pthread_mutex_t g_lim_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct mps_gwlimit g_lim;
 static atomic_int g_active;
+static int g_direct; /* the library serves requests (MPS_SO_GW_DIRECT) */
 static int g_sigpipe[2] = {-1, -1};
 
 /* connections per client key name (authenticated ones) */
@@ -299,6 +305,18 @@ static void *conn_main(void *arg)
 	 * the connection: it logged the peer and the reason). */
 	rc = getsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_REQUEST, &info, &il);
 	pending_done(gc);
+	if (rc != 0 && errno == EALREADY) {
+		/* The library serves it (MPS_SO_GW_DIRECT): counted until
+		 * its end reports the connection's end. */
+		struct epoll_event ev = {.events = EPOLLRDHUP, .data.ptr = gc};
+
+		if (epoll_ctl(g_reap_ep, EPOLL_CTL_ADD, gc->fd, &ev) == 0)
+			return NULL;
+		glog("%s: epoll_ctl: %s: not counted against the limits", gc->name,
+		     strerror(errno));
+		close(gc->fd);
+		goto done;
+	}
 	if (rc != 0) {
 		if (g_opt.verbose)
 			glog("%s: no authenticated request (%s)", gc->name, strerror(errno));
@@ -307,6 +325,8 @@ static void *conn_main(void *arg)
 	}
 	mps_upstream_dest_str(&info.dest, dest, sizeof(dest));
 	snprintf(who, sizeof(who), "%s (%s)", info.client, gc->name);
+	if (g_direct)
+		goto counted; /* a name: the library applied the client's limits */
 	pthread_mutex_lock(&g_lim_mu);
 	rc = mps_gwlimit_rate_take(&g_lim, info.client, mps_px_now_ms());
 	pthread_mutex_unlock(&g_lim_mu);
@@ -329,6 +349,7 @@ static void *conn_main(void *arg)
 		goto done;
 	}
 	counted = 1;
+counted:
 	t0 = mps_px_now_ms();
 	u = open_dest(&info.dest, &result, &err, &why);
 	if (u >= 0 && !g_opt.relay) {
@@ -624,7 +645,10 @@ int main(int argc, char **argv)
 	add_own_addresses();
 	mps_px_addr_str(&la, lname, sizeof(lname));
 
-	g_opt.max_conns = mps_px_fit_nofile(g_opt.max_conns, FDS_PER_CONN, glog);
+	g_opt.max_conns = mps_px_fit_nofile(g_opt.max_conns,
+	                                    g_opt.relay || g_opt.threaded ? FDS_PER_CONN :
+	                                                                    FDS_PER_CONN_DIRECT,
+	                                    glog);
 	if (catch_signals())
 		return 1;
 
@@ -651,6 +675,26 @@ int main(int argc, char **argv)
 
 	if (!g_opt.relay && start_reaper())
 		return 1;
+	if (!g_opt.relay && !g_opt.threaded) {
+		/* The library's thread answers each request itself: the
+		 * client's limits, the policy and the connect, no thread of
+		 * ours per connection in the way (a name still comes here). */
+		struct mps_gwdirect d = {.policy = &g_policy,
+		                         .connect_timeout_ms = g_opt.connect_timeout_ms,
+		                         .max_per_client = g_opt.max_per_client,
+		                         .rate_per_client = g_opt.rate_per_client,
+		                         .verbose = g_opt.verbose,
+		                         .max_conns = g_opt.max_conns,
+		                         .max_pending_per_source = g_opt.max_pending_per_source,
+		                         .log = glog};
+
+		if (setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_DIRECT, &d, sizeof(d)) == 0)
+			g_direct = 1;
+		else
+			glog("warning: the library does not serve requests itself (%s): a thread "
+			     "per connection",
+			     strerror(errno));
+	}
 	{
 		struct mps_accept_loop al = {.lfd = lfd,
 		                             .stopfd = g_sigpipe[0],
@@ -667,8 +711,23 @@ int main(int argc, char **argv)
 		 * connections gracefully after exit (a keeper process), and
 		 * a client would read EOF: a truncated stream taken for a
 		 * complete one. */
-		if (mps_accept_loop_run(&al) > 0)
+		if (g_direct) {
+			/* The library's thread accepts and serves every
+			 * connection (gwlisten.c): nothing to do here but wait
+			 * for the stop. */
+			struct pollfd pf = {.fd = g_sigpipe[0], .events = POLLIN};
+			int n = 0;
+			socklen_t nl = sizeof(n);
+
+			while (poll(&pf, 1, -1) < 0 && errno == EINTR)
+				;
+			if (getsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_COUNT, &n, &nl) != 0)
+				n = 0;
+			/* the library resets them as it exits (mps_conn_gw_exit) */
+			glog("stopping (%d connection(s) open are reset)", n);
+		} else if (mps_accept_loop_run(&al) > 0) {
 			glog("%d relayed connection(s) reset", mps_relay_abort_all());
+		}
 	}
 	close(lfd);
 	return 0;

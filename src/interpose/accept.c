@@ -144,6 +144,15 @@ again:
 	/* A gateway listener never serves a client plainly, so its clients
 	 * skip the plain fast path: the engine judges (and drops) them. */
 	gw = mps_gw_is_listener(lfd);
+	if (gw && mps_gw_direct() && mps_gw_direct_accept((struct sockaddr *)&peer)) {
+		/* over --max-conns or its source's share (logged): reset, as
+		 * the daemon did, and on to the next */
+		struct linger l = {1, 0};
+
+		mps_real.setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+		mps_real.close(fd);
+		goto again;
+	}
 	/* A listener seen lately is known TCP, and which options its
 	 * accepted sockets carry (optseen.h) */
 	now = mps_now_us();
@@ -166,6 +175,10 @@ again:
 				       .opt_found = &found, .tcp_nonblock = 1};
 
 		err = mps_ix_adopt(fd, &a, &app);
+		if (!err && gw)
+			mps_gw_count_add(1); /* until the connection is freed (gwconn.c) */
+		else if (gw && mps_gw_direct())
+			mps_gw_direct_pending_drop((struct sockaddr *)&peer);
 		if (!err && lknown != 2)
 			mps_optseen_listener_note(lfd, now, 1, found);
 	}
@@ -201,6 +214,14 @@ again:
 		if (!(flags & SOCK_NONBLOCK))
 			mps_real.fcntl(fd, F_SETFL, 0);
 		goto out;
+	}
+	if (gw && mps_gw_direct()) {
+		/* MPS_SO_GW_DIRECT: the library serves it from here on
+		 * (gwconn.c); the daemon never sees it, and the pair's app
+		 * end goes at once (its hang-up is ignored: gwconn.c) */
+		mps_fdtab_clear(app);
+		mps_real.close(app);
+		goto again;
 	}
 	fd = app;
 out:

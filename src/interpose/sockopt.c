@@ -31,6 +31,7 @@
 #include "mptcpshim/conn.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/gateway.h"
+#include "mptcpshim/gwlisten.h"
 #include "mptcpshim/handover.h"
 #include "mptcpshim/interpose.h"
 #include "mptcpshim/optseen.h"
@@ -258,9 +259,19 @@ static int get_forwarded(struct mps_sock *s, int level, int name, void *val, soc
 /* The gateway daemon's private level (gateway.h). */
 static int gw_getopt(int fd, int name, void *val, socklen_t *len)
 {
-	struct mps_sock *s = mps_fdtab_get(fd);
+	struct mps_sock *s;
 	int r;
 
+	if (name == MPS_SO_GW_COUNT && mps_gw_is_listener(fd)) {
+		if (!val || !len || *len < sizeof(int)) {
+			errno = EINVAL;
+			return -1;
+		}
+		*(int *)val = mps_gw_count();
+		*len = sizeof(int);
+		return 0;
+	}
+	s = mps_fdtab_get(fd);
 	if (!s) {
 		errno = ENOPROTOOPT;
 		return -1;
@@ -282,6 +293,10 @@ static int gw_getopt(int fd, int name, void *val, socklen_t *len)
 		pthread_mutex_unlock(&s->lock);
 	}
 	mps_sock_put(s);
+	if (r == 2) {
+		errno = EALREADY; /* served by the shim thread (MPS_SO_GW_DIRECT) */
+		return -1;
+	}
 	if (r < 0) {
 		errno = ECONNABORTED;
 		return -1;
@@ -301,6 +316,15 @@ static int gw_setopt(int fd, int name, const void *val, socklen_t len)
 	if (name == MPS_SO_GW_AUTH_TIMEOUT) {
 		rc = val && len == sizeof(int) ? mps_gw_set_auth_timeout(*(const int *)val) :
 		                                 -EINVAL;
+		goto out;
+	}
+	if (name == MPS_SO_GW_DIRECT) {
+		rc = val && len == sizeof(struct mps_gwdirect) && mps_gw_is_listener(fd) ?
+		             mps_gw_set_direct(val) :
+		             -EINVAL;
+		/* from now on the shim thread accepts on it (gwlisten.c) */
+		if (rc == 0)
+			rc = mps_gwlisten_start(fd);
 		goto out;
 	}
 	if (name == MPS_SO_GW_CONNECT) {

@@ -6,14 +6,18 @@
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "mptcpshim/config.h"
 #include "mptcpshim/gateway.h"
+#include "mptcpshim/gwauth.h"
+#include "mptcpshim/gwpolicy.h"
 
 static const char *env_names[8], *env_vals[8];
 static int nenv, nwarn;
@@ -231,6 +235,100 @@ START_TEST(test_wants_name)
 }
 END_TEST
 
+/* MPS_SO_GW_DIRECT's checks (gateway.c): what the daemon checked before,
+ * now the library's, with the daemon's log lines. */
+static char last_log[600];
+static int nlog;
+
+static void grab_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_log, sizeof(last_log), fmt, ap);
+	va_end(ap);
+	nlog++;
+}
+
+START_TEST(test_direct)
+{
+	char path[] = "/tmp/check_gateway_keys.XXXXXX", line[200];
+	struct mps_gwpolicy pol;
+	struct sockaddr_storage a = sa4("198.51.100.7", 5000), b = sa4("198.51.100.8", 5000);
+	struct mps_gwdest d;
+	const char *why = NULL;
+	uint8_t ip[4];
+	int kfd, sfd;
+	struct mps_gwdirect dir = {.policy = &pol,
+	                           .connect_timeout_ms = 1500,
+	                           .max_per_client = 2,
+	                           .rate_per_client = 0,
+	                           .max_conns = 100,
+	                           .max_pending_per_source = 2,
+	                           .log = grab_log};
+
+	kfd = mkstemp(path);
+	ck_assert_int_ge(kfd, 0);
+	ck_assert_int_gt(mps_gwauth_gen_line("alice", line, sizeof(line)), 0);
+	ck_assert_int_eq(write(kfd, line, strlen(line)), (int)strlen(line));
+	close(kfd);
+	sfd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(sfd, 0);
+	mps_gwpolicy_init(&pol);
+	/* before the listener: nothing to serve with */
+	ck_assert_int_eq(mps_gw_set_direct(&dir), -EINVAL);
+	ck_assert_int_eq(mps_gw_listen(sfd, path, strlen(path)), 0);
+	unlink(path);
+	ck_assert_int_eq(mps_gw_direct(), 0);
+	ck_assert_int_eq(mps_gw_set_direct(&dir), 0);
+	ck_assert_int_eq(mps_gw_set_direct(&dir), -EALREADY); /* once */
+	ck_assert_int_eq(mps_gw_direct(), 1);
+	ck_assert(mps_gw_direct_timeout() > 1.49 && mps_gw_direct_timeout() < 1.51);
+	/* the per-client cap: two at once, a third refused and logged */
+	ck_assert_int_eq(mps_gw_direct_admit("alice", "alice (p)", "d:1"), MPS_GWR_OK);
+	ck_assert_int_eq(mps_gw_direct_admit("alice", "alice (p)", "d:1"), MPS_GWR_OK);
+	nlog = 0;
+	ck_assert_int_eq(mps_gw_direct_admit("alice", "alice (p)", "d:1"), MPS_GWR_REFUSED);
+	ck_assert_int_eq(nlog, 1);
+	ck_assert_ptr_nonnull(strstr(last_log, "alice (p) -> d:1: refused: 2 connections"));
+	mps_gw_direct_release("alice");
+	ck_assert_int_eq(mps_gw_direct_admit("alice", "alice (p)", "d:1"), MPS_GWR_OK);
+	mps_gw_direct_release("alice");
+	mps_gw_direct_release("alice");
+	/* the policy: the default deny list, logged as the daemon did */
+	memset(&d, 0, sizeof(d));
+	d.type = MPS_GWT_DEST_IPV4;
+	d.port = 80;
+	inet_pton(AF_INET, "10.0.0.1", ip);
+	memcpy(d.addr, ip, 4);
+	ck_assert_int_eq(mps_gw_direct_judge(&d, "alice (p)", "10.0.0.1:80"), MPS_GWR_POLICY);
+	ck_assert_ptr_nonnull(strstr(last_log, "10.0.0.1:80: refused by policy ("));
+	ck_assert_int_eq(mps_gw_direct_refused(AF_INET, ip, 80, &why), 1);
+	ck_assert_ptr_nonnull(why);
+	inet_pton(AF_INET, "198.51.100.1", ip);
+	memcpy(d.addr, ip, 4);
+	ck_assert_int_eq(mps_gw_direct_judge(&d, "alice (p)", "198.51.100.1:80"), MPS_GWR_OK);
+	ck_assert_int_eq(mps_gw_direct_refused(AF_INET, ip, 80, NULL), 0);
+	/* the per-source pending limit at accept: 2, then refused; another
+	 * source is not affected; a drop makes room */
+	ck_assert_int_eq(mps_gw_direct_accept((struct sockaddr *)&a), 0);
+	ck_assert_int_eq(mps_gw_direct_accept((struct sockaddr *)&a), 0);
+	nlog = 0;
+	ck_assert_int_eq(mps_gw_direct_accept((struct sockaddr *)&a), -1);
+	ck_assert_int_eq(nlog, 1);
+	ck_assert_ptr_nonnull(strstr(last_log, "dropped: this source holds its share"));
+	ck_assert_int_eq(mps_gw_direct_accept((struct sockaddr *)&b), 0);
+	mps_gw_direct_pending_drop((struct sockaddr *)&a);
+	ck_assert_int_eq(mps_gw_direct_accept((struct sockaddr *)&a), 0);
+	/* the global cap counts the library's connections */
+	mps_gw_count_add(100);
+	ck_assert_int_eq(mps_gw_direct_accept((struct sockaddr *)&b), -1);
+	mps_gw_count_add(-100);
+	ck_assert_int_eq(mps_gw_count(), 0);
+	close(sfd);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("gateway");
@@ -242,6 +340,7 @@ int main(void)
 	tcase_add_test(tc, test_conf);
 	tcase_add_test(tc, test_wants);
 	tcase_add_test(tc, test_wants_name);
+	tcase_add_test(tc, test_direct);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

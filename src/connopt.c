@@ -52,6 +52,8 @@ int mps_conn_setopt(struct mps_sock *s, int level, int name, const void *val, so
 		    enum mps_opt_how how, int *err)
 {
 	int rc = 0, i, first = 1;
+	static const int one = 1; /* the kernel reads one int of any len */
+	const void *app_val = val;
 
 	*err = 0;
 	pthread_mutex_lock(&s->lock);
@@ -60,6 +62,10 @@ int mps_conn_setopt(struct mps_sock *s, int level, int name, const void *val, so
 		*err = ENOTCONN;
 		return -1;
 	}
+	/* The app's TCP_NODELAY is remembered, and the kernel checks it,
+	 * but the subflows keep theirs on (mps_sf_nodelay). */
+	if (level == IPPROTO_TCP && name == TCP_NODELAY && val)
+		val = &one;
 	/* No live subflow (an outage): remembered for the next one. */
 	for (i = 0; i < s->conn->nsf; i++) {
 		struct mps_subflow *sf = s->conn->sf[i];
@@ -79,7 +85,7 @@ int mps_conn_setopt(struct mps_sock *s, int level, int name, const void *val, so
 	/* What the kernel took is replayed onto subflows created later
 	 * (under the same lock as their creation, so none is missed). */
 	if (rc == 0 && how == MPS_OPT_EVERY)
-		mps_sock_remember_opt(s, level, name, val, len);
+		mps_sock_remember_opt(s, level, name, app_val, len);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }

@@ -297,6 +297,12 @@ static int sched_push(struct mps_conn *c, uint64_t limit, int multi)
 			sf->ready = 0;
 			ev_io_start(c->loop, &sf->wio);
 		}
+		/* The app's last bytes: its DATA_FIN follows in the same write
+		 * (mps_conn_push flushes after framing it), not in a segment
+		 * of its own (issue 15). */
+		if (c->app_eof && c->snd_nxt == c->sb.end && c->reinj.n == 0 &&
+		    !ev_is_active(&sf->wio) && sf->state != SF_CONNECTING)
+			continue;
 		mps_sf_flush(c, sf);
 		if (mps_conn_closed(c))
 			return -1;

@@ -18,8 +18,7 @@
 #include "mptcpshim/log.h"
 #include "mptcpshim/loop.h"
 #include "mptcpshim/real.h"
-
-atomic_ulong mps_handback_count;
+#include "mptcpshim/stat.h"
 
 struct hb_req {
 	struct mps_cmd cmd;
@@ -101,7 +100,7 @@ static void hb_on_cmd(struct ev_loop *loop, void *arg)
 	mps_ifd_close(tcp);
 	sf->fd = -1;
 	mps_handback_cancel(r->s);
-	atomic_fetch_add(&mps_handback_count, 1);
+	mps_stat(c, NULL, MPS_MIB_HANDED_BACK, 1);
 	mps_dbg("conn %s: plain TCP client: socket handed back to the app (fd %d)", c->peer_str,
 	        r->fd);
 	mps_conn_handed_back(c);

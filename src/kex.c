@@ -44,6 +44,50 @@ static int keypair_of(EVP_PKEY *pk, struct mps_kex_keypair *kp)
 	return 0;
 }
 
+/* The keys drawn lately, kept for their derivation (issue 15): importing
+ * a raw private key (EVP_PKEY_new_raw_private_key) computes its public
+ * value again, a scalar multiplication, about 40 % of mps_kex_shared's
+ * time.  Each is taken out when used, or freed (OpenSSL wipes it) when
+ * KEPT newer ones pushed it out (a connection that never got its answer).
+ * Under crypto.c's lock, as every libcrypto call here. */
+#define KEPT 32
+static struct {
+	uint8_t priv[MPS_KEX_KEY_LEN];
+	EVP_PKEY *pk;
+} g_kept[KEPT];
+static unsigned g_kept_next;
+
+static void kept_put(EVP_PKEY *pk, const uint8_t priv[MPS_KEX_KEY_LEN])
+{
+	unsigned k = g_kept_next++ % KEPT;
+
+	EVP_PKEY_free(g_kept[k].pk);
+	g_kept[k].pk = pk;
+	memcpy(g_kept[k].priv, priv, MPS_KEX_KEY_LEN);
+}
+
+static EVP_PKEY *kept_take(const uint8_t priv[MPS_KEX_KEY_LEN])
+{
+	unsigned k;
+
+	for (k = 0; k < KEPT; k++)
+		if (g_kept[k].pk && CRYPTO_memcmp(g_kept[k].priv, priv, MPS_KEX_KEY_LEN) == 0) {
+			EVP_PKEY *pk = g_kept[k].pk;
+
+			g_kept[k].pk = NULL;
+			OPENSSL_cleanse(g_kept[k].priv, MPS_KEX_KEY_LEN);
+			return pk;
+		}
+	return NULL;
+}
+
+static void kept_drop(const uint8_t priv[MPS_KEX_KEY_LEN])
+{
+	mps_crypto_lock(1);
+	EVP_PKEY_free(kept_take(priv));
+	mps_crypto_lock(0);
+}
+
 int mps_kex_keypair_new(struct mps_kex_keypair *kp)
 {
 	EVP_PKEY_CTX *ctx;
@@ -54,7 +98,10 @@ int mps_kex_keypair_new(struct mps_kex_keypair *kp)
 	ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_X25519, NULL);
 	if (ctx && EVP_PKEY_keygen_init(ctx) == 1 && EVP_PKEY_keygen(ctx, &pk) == 1)
 		rc = keypair_of(pk, kp);
-	EVP_PKEY_free(pk);
+	if (rc == 0)
+		kept_put(pk, kp->priv);
+	else
+		EVP_PKEY_free(pk);
 	EVP_PKEY_CTX_free(ctx);
 	mps_crypto_lock(0);
 	if (rc)
@@ -87,7 +134,9 @@ int mps_kex_shared(const uint8_t priv[MPS_KEX_KEY_LEN], const uint8_t peer_pub[M
 	int rc = -EIO;
 
 	mps_crypto_lock(1);
-	me = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, MPS_KEX_KEY_LEN);
+	me = kept_take(priv);
+	if (!me)
+		me = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, MPS_KEX_KEY_LEN);
 	peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer_pub, MPS_KEX_KEY_LEN);
 	if (me && peer)
 		ctx = EVP_PKEY_CTX_new(me, NULL);
@@ -225,9 +274,12 @@ int mps_kex_client_begin(struct mps_kex_end *e, const uint8_t *psk, mps_kex_draw
 	}
 	/* (254/256)^32: about 78 % of draws have no CR/LF; 64 failures in a
 	 * row (a draw function that always gives the same value) is a bug. */
-	do
+	for (;;) {
 		rc = draw(&e->kp, arg);
-	while (rc == 0 && has_line_break(e->kp.pub, MPS_KEX_KEY_LEN) && ++tries < 64);
+		if (rc || !has_line_break(e->kp.pub, MPS_KEX_KEY_LEN) || ++tries >= 64)
+			break;
+		kept_drop(e->kp.priv); /* never used: not kept either */
+	}
 	if (rc == 0 && has_line_break(e->kp.pub, MPS_KEX_KEY_LEN))
 		rc = -EIO;
 	if (rc)

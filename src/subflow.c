@@ -73,6 +73,22 @@ void mps_sf_set_state(struct mps_subflow *sf, enum mps_sf_state s)
 	sf->state = s;
 }
 
+/* Every subflow sends at once (TCP_NODELAY), whatever the app asked: the
+ * shim's own frames (HELLO, HELLO_ACK, DATA_ACK, DATA_FIN) are small
+ * segments the app never wrote, and with Nagle's algorithm the app's next
+ * bytes waited behind them for the peer's delayed ACK (40 ms: issue 15,
+ * p90 of a short shim <-> shim request 28 ms against 5 ms).  The relay
+ * already batches what the app wrote: one send per pass.  The app's own
+ * TCP_NODELAY is remembered and read back (connopt.c, sockopt.c) and
+ * given to its TCP socket at a hand-back. */
+void mps_sf_nodelay(int fd)
+{
+	int one = 1;
+
+	if (fd >= 0)
+		mps_real.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, enum mps_sf_state state)
 {
 	struct mps_subflow *sf = calloc(1, sizeof(*sf));
@@ -86,6 +102,7 @@ struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, enum mps_sf_state
 	}
 	sf->fd = fd;
 	sf->state = state;
+	mps_sf_nodelay(fd);
 	ev_io_init(&sf->rio, sf_on_read, fd, EV_READ);
 	sf->rio.data = sf;
 	ev_io_init(&sf->wio, sf_on_write, fd, EV_WRITE);
@@ -320,6 +337,8 @@ void mps_sf_apply_opts(struct mps_conn *c, int fd)
 	for (i = 0; i < c->sock->nopts; i++) {
 		const struct mps_opt *o = &c->sock->opts[i];
 
+		if (o->level == IPPROTO_TCP && o->name == TCP_NODELAY)
+			continue; /* the app's, not the subflow's (mps_sf_nodelay) */
 		mps_real.setsockopt(fd, o->level, o->name, o->val, o->len);
 	}
 	pthread_mutex_unlock(&c->sock->lock);

@@ -53,6 +53,8 @@ void mps_sf_unpark_all(struct mps_conn *c);
 void mps_sf_park_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 int mps_sf_park(struct mps_conn *c, struct mps_subflow *sf);
 void mps_sf_apply_opts(struct mps_conn *c, int fd);
+/* TCP_NODELAY on a subflow's socket (fd < 0: nothing). */
+void mps_sf_nodelay(int fd);
 void mps_sf_update_lowat(struct mps_conn *c);
 void mps_sf_log_stats(struct mps_conn *c, struct mps_subflow *sf);
 struct mps_seg *mps_sf_seg_add(struct mps_subflow *sf);

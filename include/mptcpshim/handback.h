@@ -31,7 +31,5 @@ int mps_handback_run(struct mps_sock *s, int fd, mps_handback_swap_fn swap);
  * thread to stop reading the TCP socket for a while (at most 0.2 s), so
  * the app can drain its end and take the socket.  0 or -errno. */
 int mps_handback_pause(struct mps_sock *s);
-/* Connections handed back in this process (status and tests). */
-extern atomic_ulong mps_handback_count;
 
 #endif

@@ -40,8 +40,9 @@ int mps_opts_known(int fd, uint32_t *want);
  * (connect(AF_UNSPEC), a new connect after a failed one). */
 void mps_opts_restore(int app_end, int tcp, struct mps_sock *s);
 /* Only what the app set on its end (SO_RCVTIMEO, SO_SNDTIMEO,
- * SO_RCVLOWAT, SO_LINGER) and TCP_NOTSENT_LOWAT: the hand-back's TCP
- * socket carries the per-path ones already. */
+ * SO_RCVLOWAT, SO_LINGER), TCP_NOTSENT_LOWAT and TCP_NODELAY (the
+ * subflow's was on): the hand-back's TCP socket carries the other
+ * per-path ones already. */
 void mps_opts_restore_app(int app_end, int tcp, struct mps_sock *s);
 /* io.c: some connection is offered back (handback.h): take fd's if it is
  * (rd: a read call; a write only notes that the app has answered). */

@@ -336,10 +336,19 @@ uint32_t mps_opts_adopt(int tcp, int app_end, struct mps_sock *s, uint32_t want)
 
 void mps_opts_restore_app(int app_end, int tcp, struct mps_sock *s)
 {
-	int v = atomic_load(&s->notsent_lowat);
+	int v = atomic_load(&s->notsent_lowat), nodelay = 0, i;
 
 	if (v)
 		mps_real.setsockopt(tcp, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof(v));
+	/* the subflow sent at once (mps_sf_nodelay); the app's socket does
+	 * as the app asked */
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < s->nopts; i++)
+		if (s->opts[i].level == IPPROTO_TCP && s->opts[i].name == TCP_NODELAY &&
+		    s->opts[i].len >= sizeof(int))
+			memcpy(&nodelay, s->opts[i].val, sizeof(int));
+	pthread_mutex_unlock(&s->lock);
+	mps_real.setsockopt(tcp, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof(nodelay));
 	copy_app_opts(app_end, tcp);
 }
 

@@ -382,6 +382,14 @@ MPS_EXPORT int getsockopt(int fd, int level, int name, void *restrict val, sockl
 		mps_sock_put(s);
 		return mps_real.getsockopt(fd, level, name, val, len);
 	}
+	if (level == IPPROTO_TCP && name == TCP_NODELAY) {
+		/* The app's value (or a fresh socket's): the subflows' own is
+		 * always on (mps_sf_nodelay). */
+		rc = remembered(s, level, name, val, len) == 0 ? 0 :
+		                                                scratch_getopt(s, level, name, val, len);
+		mps_sock_put(s);
+		return rc;
+	}
 	switch (how_of(level, name)) {
 	case H_IDENTITY:
 		rc = get_identity(fd, s, name, val, len);

@@ -8,7 +8,9 @@
 # accepts at once (its fd is then a socketpair end: nothing to peek),
 # reads the client's first line, answers it, hashes everything the client
 # sends next until EOF, looks at its fd again and answers the sha256; the
-# client checks every byte.
+# client checks every byte; the server process's connections_handed_back
+# counter (mptcpshim status --counters) must be 1 for a plain client, 0
+# for a shim client.
 #   block      blocking recv()/sendall()
 #   epoll      non-blocking, edge-triggered epoll (the registration must
 #              follow the swap, or the server hangs)
@@ -79,6 +81,10 @@ class Conn:
     def done(self):
         if self.k1 == "-":
             self.k1 = kind(self.c.fileno())
+        # the TCP socket comes back as the app left it: Nagle on (the
+        # shim's subflow ran with TCP_NODELAY)
+        if self.k1 == "tcp" and self.c.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY):
+            self.k1 = "tcp-with-nodelay"
         self.c.setblocking(True)
         self.c.sendall((self.h.hexdigest() + "\n").encode())
         self.c.close()
@@ -150,7 +156,8 @@ REPORT="$T_DIR/report"
 
 # run_case NAME MODE CLIMODE WANT(k0 k1)
 run_case() {
-	local name=$1 mode=$2 cm=$3 want=$4 line port
+	local name=$1 mode=$2 cm=$3 want=$4 line port hb nhb=1
+	[ "$cm" = plain ] || nhb=0
 	selected "$name" || return 0
 	step "$name: $cm client, $mode server; its fd at accept and at the end: $want"
 	next_port
@@ -171,6 +178,10 @@ run_case() {
 	line=$(cat "$REPORT" 2>/dev/null || true)
 	[ "${line% *}" = "$want" ] || fail "$name: the server app's fd was '${line% *}', want '$want'"
 	[ "${line##* }" = $((8 * 1024 * 1024)) ] || fail "$name: the server read ${line##* } bytes"
+	# the shim's own count of hand-backs (mptcpshim status --counters):
+	# one for a plain client, none for a shim client
+	hb=$(shim_counter connections_handed_back "$(pgrep -P "$BG_PID" | head -n 1)")
+	[ "$hb" = "$nhb" ] || fail "$name: the server's connections_handed_back counter is '$hb', want $nhb"
 	bg_stop "$BG_PID"
 	log "ok: $name: byte-exact, server fd $want"
 }
@@ -245,6 +256,8 @@ PYEOF
 	# sit in the top half of the range or above the soft limit
 	[ "$fd" -ge 0 ] && [ "$fd" -lt 64 ] ||
 		fail "nginx: the connection's TCP socket is at fd $fd of the worker, not the app's number"
+	hb=$(shim_counter connections_handed_back "${NGX_WORKERS%% *}")
+	[ "$hb" = 1 ] || fail "nginx: the worker's connections_handed_back counter is '$hb', want 1"
 	nginx_check_stop
 	log "ok: nginx: byte-exact 3 times, the worker's fd $fd is the TCP socket"
 fi

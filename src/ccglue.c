@@ -2,9 +2,10 @@
  * feeds the TCP_INFO readings the stale tick already takes (every 25 ms
  * while two or more subflows carry data) to src/cc.c and, in auto mode, to
  * the shared-bottleneck detector (src/sbd.c), and tells mps_conn_push how many
- * more bytes a subflow may carry.  MPTCPSHIM_CC=uncoupled (the default)
- * allocates nothing and limits nothing.  See docs/DESIGN.md "Coupled
- * congestion control". */
+ * more bytes a subflow may carry.  MPTCPSHIM_CC=uncoupled allocates nothing
+ * and limits nothing; the coupled modes allocate their state (under 8 KiB)
+ * once two subflows carry data and free it when the connection has been
+ * quiet for CC_QUIET.  See docs/DESIGN.md "Coupled congestion control". */
 #include "config.h"
 
 #include <linux/sockios.h> /* SIOCOUTQ */
@@ -24,6 +25,16 @@
 #include "mptcpshim/sbd.h"
 
 #define CC_LOG_EVERY 1.0 /* s between two debug lines of windows */
+/* A connection whose subflows had no reading for this long (the stale tick
+ * reads them only while data is outstanding on two of them) drops its
+ * state: an idle connection costs nothing, and when data resumes the
+ * windows start again from the kernel's cwnds and the detector re-learns
+ * (its first verdict after min_intervals + hold, 4.2 s).  A pause shorter
+ * than this (a streaming app's chunks) keeps what was learned. */
+#define CC_QUIET 3.0
+#define CC_SWEEP 1.0 /* s between two looks for quiet connections */
+
+_Static_assert(MPS_SBD_MAX_FLOWS == MPS_CC_MAX_SF, "one slot per subflow in both");
 /* Most bytes a coupled subflow is handed at one push (then it waits for
  * its write event): the push after a data ACK otherwise hands it all the
  * room the ACKs freed at once, which the kernel sends back to back.  On
@@ -37,6 +48,9 @@
 
 struct mps_ccglue {
 	int autom; /* auto: couple only the detector's groups */
+	struct mps_conn *conn;            /* the owner */
+	struct mps_ccglue *next, *prev;   /* g_live */
+	double last_tick;                 /* the last reading */
 	struct mps_cc cc;
 	struct mps_sbd sbd; /* auto only */
 	/* slot -> subflow (pointer and id: a freed subflow's memory may come
@@ -47,6 +61,62 @@ struct mps_ccglue {
 	uint8_t bbr[MPS_CC_MAX_SF]; /* the subflow's TCP_CONGESTION is bbr */
 	double last_log;
 };
+
+/* Every connection's state, swept every CC_SWEEP for quiet ones (shim
+ * thread only; the timer runs while the list is not empty). */
+static struct mps_ccglue *g_live;
+static ev_timer g_sweep;
+
+static void live_unlink(struct mps_ccglue *g)
+{
+	if (g->prev)
+		g->prev->next = g->next;
+	else if (g_live == g)
+		g_live = g->next;
+	if (g->next)
+		g->next->prev = g->prev;
+	g->next = g->prev = NULL;
+}
+
+static void sweep(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct mps_ccglue *g, *next;
+	double now = ev_now(loop);
+
+	(void)revents;
+	for (g = g_live; g; g = next) {
+		next = g->next;
+		if (now - g->last_tick >= CC_QUIET) {
+			mps_dbg("conn %s: cc quiet for %.1f s: state freed", g->conn->peer_str,
+			        now - g->last_tick);
+			mps_ccglue_free(g->conn);
+		}
+	}
+	if (!g_live)
+		ev_timer_stop(loop, w);
+}
+
+static void live_link(struct mps_conn *c, struct mps_ccglue *g)
+{
+	g->conn = c;
+	g->prev = NULL;
+	g->next = g_live;
+	if (g_live)
+		g_live->prev = g;
+	g_live = g;
+	if (!ev_cb(&g_sweep))
+		ev_timer_init(&g_sweep, sweep, CC_SWEEP, CC_SWEEP);
+	if (!ev_is_active(&g_sweep)) {
+		ev_timer_set(&g_sweep, CC_SWEEP, CC_SWEEP);
+		ev_timer_start(c->loop, &g_sweep);
+	}
+}
+
+void mps_ccglue_atfork_child(void)
+{
+	g_live = NULL; /* the parent's connections (mps_conn_atfork_child) */
+	memset(&g_sweep, 0, sizeof(g_sweep));
+}
 
 static int slot_of(const struct mps_ccglue *g, const struct mps_subflow *sf)
 {
@@ -163,9 +233,14 @@ void mps_ccglue_tick(struct mps_conn *c, const struct tcp_info *ti, const int *h
 
 	if (!g) {
 		const struct mps_cc_ops *ops = mps_cc_find(cfg->cc);
+		int busy = 0;
 
 		if (strcmp(cfg->cc, "auto") && (!ops || !ops->coupled))
 			return; /* uncoupled: nothing to keep */
+		for (i = 0; i < c->nsf; i++)
+			busy += have[i] && ti[i].tcpi_snd_mss;
+		if (busy < 2)
+			return; /* nothing to couple yet */
 		g = calloc(1, sizeof(*g));
 		if (!g)
 			return; /* uncoupled then: the kernel's windows */
@@ -174,7 +249,9 @@ void mps_ccglue_tick(struct mps_conn *c, const struct tcp_info *ti, const int *h
 		if (g->autom)
 			mps_sbd_init(&g->sbd, NULL);
 		c->ccg = g;
+		live_link(c, g);
 	}
+	g->last_tick = now;
 	for (s = 0; s < MPS_CC_MAX_SF; s++)
 		if (g->sf[s] && !present(c, g->sf[s], g->id[s]))
 			slot_free(g, s);
@@ -283,6 +360,13 @@ uint64_t mps_ccglue_rate(struct mps_conn *c, const struct mps_subflow *sf)
 
 void mps_ccglue_free(struct mps_conn *c)
 {
+	if (c->ccg)
+		live_unlink(c->ccg);
 	free(c->ccg);
 	c->ccg = NULL;
+}
+
+size_t mps_ccglue_state_size(void)
+{
+	return sizeof(struct mps_ccglue);
 }

@@ -12,7 +12,7 @@
 void mps_sbd_params_default(struct mps_sbd_params *p)
 {
 	p->t_us = 350000;
-	p->n = 50;
+	p->n = MPS_SBD_MAX_N; /* RFC: 50; the ring holds 30 */
 	p->m = 30;
 	p->min_intervals = 10;
 	p->c_s = 0.1;
@@ -74,8 +74,7 @@ static const struct mps_sbd_iv *recent(const struct mps_sbd *d, const struct mps
 static void stats(const struct mps_sbd *d, struct mps_sbd_flow *f)
 {
 	double sum = 0, var = 0, band;
-	uint64_t num = 0, num_sv = 0, sent = 0, lost = 0;
-	int64_t skew = 0;
+	double num = 0, num_sv = 0, skew = 0;
 	int k, km = f->count < d->p.m ? f->count : d->p.m, last = 0, crossings = 0;
 
 	for (k = 0; k < km; k++) {
@@ -87,10 +86,10 @@ static void stats(const struct mps_sbd *d, struct mps_sbd_flow *f)
 		var += iv->var;
 	}
 	if (num)
-		f->mean_delay = sum / (double)num;
-	f->num_sv = num_sv;
-	f->skew_est = num_sv ? (double)skew / (double)num_sv : 0;
-	f->var_est = num_sv ? var / (double)num_sv : 0;
+		f->mean_delay = sum / num;
+	f->num_sv = (uint64_t)num_sv;
+	f->skew_est = num_sv ? skew / num_sv : 0;
+	f->var_est = num_sv ? var / num_sv : 0;
 	/* freq_est: oldest to newest, each interval's mean either clearly above
 	 * (+1), clearly below (-1) or within p_v * var_est of mean_delay (0,
 	 * ignored); a crossing is a change of sign between nonzero states. */
@@ -99,13 +98,11 @@ static void stats(const struct mps_sbd *d, struct mps_sbd_flow *f)
 		const struct mps_sbd_iv *iv = recent(d, f, k);
 		int s = 0;
 
-		sent += iv->sent;
-		lost += iv->lost;
 		if (!iv->num)
 			continue;
-		if (iv->sum / iv->num > f->mean_delay + band)
+		if ((double)iv->sum / iv->num > f->mean_delay + band)
 			s = 1;
-		else if (iv->sum / iv->num < f->mean_delay - band)
+		else if ((double)iv->sum / iv->num < f->mean_delay - band)
 			s = -1;
 		if (s && last && s != last)
 			crossings++;
@@ -113,7 +110,7 @@ static void stats(const struct mps_sbd *d, struct mps_sbd_flow *f)
 			last = s;
 	}
 	f->freq_est = f->count ? (double)crossings / f->count : 0;
-	f->pkt_loss = sent ? (double)lost / (double)sent : 0;
+	f->pkt_loss = f->sent > 0 ? f->lost / f->sent : 0;
 }
 
 static int bottlenecked(const struct mps_sbd *d, const struct mps_sbd_flow *f)
@@ -247,8 +244,8 @@ static double correlation(const struct mps_sbd *d, const struct mps_sbd_flow *a,
 
 		if (!x->num || !y->num)
 			continue;
-		mx = x->sum / x->num;
-		my = y->sum / y->num;
+		mx = (double)x->sum / x->num;
+		my = (double)y->sum / y->num;
 		sx += mx;
 		sy += my;
 		sxx += mx * mx;
@@ -428,9 +425,23 @@ static int regroup(struct mps_sbd *d, uint64_t now_us)
 	return changed;
 }
 
+/* The closed interval c into the ring's compact form: counts beyond 65535
+ * are scaled down with their sums (same means and ratios). */
+static void store(struct mps_sbd_iv *iv, const struct mps_sbd_cur *c)
+{
+	double fn = c->num > UINT16_MAX ? (double)UINT16_MAX / c->num : 1;
+	double fs = c->num_sv > UINT16_MAX ? (double)UINT16_MAX / c->num_sv : 1;
+
+	iv->sum = (float)(c->sum * fn);
+	iv->num = (uint16_t)(c->num > UINT16_MAX ? UINT16_MAX : c->num);
+	iv->num_sv = (uint16_t)(c->num_sv > UINT16_MAX ? UINT16_MAX : c->num_sv);
+	iv->skew = (float)(c->skew * fs);
+	iv->var = (float)(c->var * fs);
+}
+
 static void close_interval(struct mps_sbd *d)
 {
-	double keep = 1.0 - 1.0 / d->p.m;
+	double keep = 1.0 - 1.0 / d->p.m, keep_n = 1.0 - 1.0 / d->p.n;
 	size_t k;
 	int i;
 
@@ -452,8 +463,10 @@ static void close_interval(struct mps_sbd *d)
 			continue;
 		f->abs_sum *= keep;
 		f->abs_n *= keep;
-		f->iv[f->head] = f->cur;
-		f->head = (f->head + 1) % d->p.n;
+		f->sent = f->sent * keep_n + (double)f->cur.sent;
+		f->lost = f->lost * keep_n + (double)f->cur.lost;
+		store(&f->iv[f->head], &f->cur);
+		f->head = (uint8_t)((f->head + 1) % d->p.n);
 		if (f->count < d->p.n)
 			f->count++;
 		f->intervals++;

@@ -38,7 +38,9 @@ static void near(double got, double want, double tol)
  * 5 skew 0.125 is above c_s but below c_h and the flow was bottlenecked:
  * still (hysteresis).  Interval 6 (1 1 1 1, all below 11.5: skew +4)
  * makes skew (-4+4+4+4)/16 = 0.5 > c_h: no longer.
- * Loss: 5 of 100 in interval 2, 0 of 100 in 3: pkt_loss 5/200 = 0.025. */
+ * Loss: 5 of 100 in interval 2, 0 of 1000 in 3, running sums that decay by
+ * 1 - 1/N = 0.75 at each close: after 3, 3.75 lost of 1075 sent, pkt_loss
+ * 0.00348837 (below p_l / 10 from then on: the verdicts are the skew's).  The ring stores floats: the statistics to 1e-5. */
 START_TEST(test_sbd_hand)
 {
 	struct mps_sbd_params p;
@@ -72,22 +74,22 @@ START_TEST(test_sbd_hand)
 		if (k == 1)
 			ck_assert_int_eq(mps_sbd_loss(&d, 0, 1000 + 1000 * (uint64_t)k, 100, 5), 0);
 		if (k == 2)
-			ck_assert_int_eq(mps_sbd_loss(&d, 0, 1000 + 1000 * (uint64_t)k, 100, 0), 0);
+			ck_assert_int_eq(mps_sbd_loss(&d, 0, 1000 + 1000 * (uint64_t)k, 1000, 0), 0);
 		mps_sbd_tick(&d, 1000 + 1000 * (uint64_t)(k + 1));
 		const struct mps_sbd_flow *f = &d.f[0];
 		ck_assert_int_eq(f->intervals, k + 1);
 		if (k < 5) {
-			near(f->mean_delay, mean[k], 1e-9);
-			near(f->skew_est, skew[k], 1e-9);
-			near(f->var_est, var[k], 1e-9);
+			near(f->mean_delay, mean[k], 1e-5);
+			near(f->skew_est, skew[k], 1e-5);
+			near(f->var_est, var[k], 1e-5);
 			near(f->freq_est, freq[k], 1e-9);
 		} else {
-			near(f->skew_est, skew[k], 1e-9);
+			near(f->skew_est, skew[k], 1e-5);
 		}
 		ck_assert_msg(f->bottleneck == bn[k], "interval %d: bottleneck %d", k + 1,
 		              f->bottleneck);
 		if (k == 2)
-			near(f->pkt_loss, 0.025, 1e-12);
+			near(f->pkt_loss, 3.75 / 1075, 1e-12);
 	}
 }
 END_TEST
@@ -98,8 +100,13 @@ START_TEST(test_sbd_bad_input)
 
 	mps_sbd_init(&d, NULL);
 	ck_assert_int_eq(d.p.t_us, 350000);
-	ck_assert_int_eq(d.p.n, 50);
+	ck_assert_int_eq(d.p.n, 30); /* RFC 8382: 50; ours: the ring (sbd.h) */
 	ck_assert_int_eq(d.p.m, 30);
+	/* the detector's state must not grow silently: 128 KiB per connection
+	 * before session 9 (32 flows x 64 intervals), now under 7 KiB */
+	fprintf(stderr, "sizeof(struct mps_sbd) = %zu B (flow %zu B, pair %zu B)\n",
+	        sizeof(struct mps_sbd), sizeof(struct mps_sbd_flow), sizeof(struct mps_sbd_pair));
+	ck_assert_uint_le(sizeof(struct mps_sbd), 7 * 1024);
 	ck_assert_int_eq(mps_sbd_delay(&d, -1, 1, 10), -EINVAL);
 	ck_assert_int_eq(mps_sbd_delay(&d, MPS_SBD_MAX_FLOWS, 1, 10), -EINVAL);
 	ck_assert_int_eq(mps_sbd_delay(&d, 0, 0, 10), -EINVAL);

@@ -224,13 +224,14 @@ DocumentRoot "$A/www"
 <Directory "$A/www">
 	Require all granted
 </Directory>
-# a worker thread per connection from the start: the event MPM closes
-# keep-alive connections when its workers run short (wrk counts that as
-# read errors)
-StartServers 2
-ServerLimit 2
-ThreadLimit 128
-ThreadsPerChild 128
+# a worker thread per connection from the start, in ONE process: the
+# event MPM closes keep-alive connections when its workers run short, and
+# with two processes the kernel may give one of them more than its 128
+# threads can hold (wrk counts those closes as read errors; once in CI: 7)
+StartServers 1
+ServerLimit 1
+ThreadLimit 256
+ThreadsPerChild 256
 MaxRequestWorkers 256
 MinSpareThreads 1
 MaxSpareThreads 256
@@ -246,6 +247,11 @@ APEOF
 	grep -q 'requests in' "$T_DIR/wrk.log" || fail "wrk: no summary"
 	! grep -q 'Socket errors' "$T_DIR/wrk.log" || fail "wrk: socket errors under the shim"
 	! grep -q 'Non-2xx' "$T_DIR/wrk.log" || fail "wrk: non-2xx answers"
+	# apache's children run as www-data and cannot open the log file in
+	# T_DIR themselves: they log through the descriptor the library opened
+	# when it loaded in the root parent.
+	grep -q 'multipath negotiated (server)' "$T_DIR/shim-$NS_S.log" 2>/dev/null ||
+		fail "apache's children logged nothing (the log file must be open before they drop privileges)"
 	nsrun shim "$NS_C" curl -s "http://$SRV4:$PORT/page.bin" -o "$T_DIR/page.out" --max-time 10 ||
 		fail "curl after wrk failed"
 	same_file wrk-page "$A/www/page.bin" "$T_DIR/page.out"

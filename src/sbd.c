@@ -9,6 +9,8 @@
 
 #include "mptcpshim/sbd.h"
 
+_Static_assert(MPS_SBD_MAX_FLOWS * (MPS_SBD_MAX_FLOWS - 1) / 2 <= 32, "step_held: one bit a pair");
+
 void mps_sbd_params_default(struct mps_sbd_params *p)
 {
 	p->t_us = 350000;
@@ -30,6 +32,7 @@ void mps_sbd_params_default(struct mps_sbd_params *p)
 	p->hold_off = 9;
 	p->step_min = 0.5;
 	p->step_n = 100;
+	p->step_keep = 0.15;
 	p->step_clip = 4;
 }
 
@@ -342,9 +345,10 @@ double mps_sbd_step_corr(const struct mps_sbd *d, int i, int j)
  * any flow through the link moves every flow's delay at once.  It does not
  * weaken as coupling lowers the losses and the skew.  Both flows need
  * var_est >= var_min_us (a queue that varies at all).  Merges labels. */
-static void merge_steps(const struct mps_sbd *d, int *lab)
+static void merge_steps(struct mps_sbd *d, int *lab)
 {
 	double min2 = d->p.step_min * d->p.step_min;
+	double keep2 = d->p.step_keep < d->p.step_min ? d->p.step_keep * d->p.step_keep : min2;
 	int i, j, k, next = 0;
 
 	if (d->p.step_min <= 0)
@@ -361,8 +365,21 @@ static void merge_steps(const struct mps_sbd *d, int *lab)
 			const struct mps_sbd_flow *b = &d->f[j];
 			int from, to;
 
+			/* hysteresis: a published pair whose steps reached
+			 * step_min since needs only step_keep (not a pair the
+			 * RFC's statistics grouped: a loaded host's common
+			 * delay put disjoint paths at r^2 0.12) */
+			int same = a->group >= 0 && a->group == b->group;
+			uint32_t bit = 1u << (i * (i - 1) / 2 + j);
+			double r2 = step_corr(d, i, j);
+
+			if (!same)
+				d->step_held &= ~bit;
+			else if (r2 >= min2)
+				d->step_held |= bit;
 			if (!b->active || b->intervals < d->p.min_intervals ||
-			    b->var_est < d->p.var_min_us || step_corr(d, i, j) < min2)
+			    b->var_est < d->p.var_min_us ||
+			    r2 < ((d->step_held & bit) ? keep2 : min2))
 				continue;
 			if (lab[j] < 0)
 				lab[j] = next++;

@@ -43,7 +43,12 @@
  * step_min over step_n paired steps are grouped whatever the statistics
  * say, both past min_intervals with var_est >= var_min_us: a bbr sender
  * drains the queue but for its probes (skew positive, few losses), and
- * every probe through a shared queue moves both flows' delays at once. */
+ * every probe through a shared queue moves both flows' delays at once.
+ * Two flows already published in one group, whose steps reached step_min
+ * since, stay merged while their steps correlate at least step_keep (ours,
+ * session 9: coupling leaves one
+ * subflow a few packets per RTT, whose smoothed RTT then follows the
+ * queue's steps less closely; the group was left and found again). */
 #ifndef MPS_SBD_H
 #define MPS_SBD_H
 
@@ -84,6 +89,10 @@ struct mps_sbd_params {
 			    * least this much share a bottleneck (Pearson;
 			    * 0.5; 0 = off) */
 	double step_n;     /* ours: fewest (decayed) paired steps for it (100) */
+	double step_keep;  /* ours: two flows already published in one group
+			    * stay merged while their steps correlate at
+			    * least this much (Pearson; 0.15; >= step_min:
+			    * no hysteresis) */
 	double step_clip;  /* ours: a step counts at most this many times the
 			    * flow's mean absolute step (4; 0 = no clip) */
 };
@@ -146,6 +155,9 @@ struct mps_sbd {
 	int nflows;  /* slots in use: f[0..nflows) */
 	uint64_t t0; /* start of the current interval; 0 = not started */
 	int changed; /* groups changed since mps_sbd_tick last said so */
+	/* pair k's steps reached step_min while its flows were published in
+	 * one group (step_keep applies only then); cleared when they are not */
+	uint32_t step_held;
 	struct mps_sbd_flow f[MPS_SBD_MAX_FLOWS];
 	/* pair (i, j), j < i, at i * (i - 1) / 2 + j */
 	struct mps_sbd_pair pair[MPS_SBD_MAX_FLOWS * (MPS_SBD_MAX_FLOWS - 1) / 2];

@@ -2,9 +2,10 @@
  * feeds the TCP_INFO readings the stale tick already takes (every 25 ms
  * while two or more subflows carry data) to src/cc.c and, in auto mode, to
  * the shared-bottleneck detector (src/sbd.c), and tells mps_conn_push how many
- * more bytes a subflow may carry.  MPTCPSHIM_CC=uncoupled (the default)
- * allocates nothing and limits nothing.  See docs/DESIGN.md "Coupled
- * congestion control". */
+ * more bytes a subflow may carry.  MPTCPSHIM_CC=uncoupled allocates nothing
+ * and limits nothing; the coupled modes allocate their state (under 8 KiB)
+ * once two subflows carry data and free it when the connection has been
+ * quiet for CC_QUIET.  See docs/DESIGN.md "Coupled congestion control". */
 #include "config.h"
 
 #include <linux/sockios.h> /* SIOCOUTQ */
@@ -24,6 +25,16 @@
 #include "mptcpshim/sbd.h"
 
 #define CC_LOG_EVERY 1.0 /* s between two debug lines of windows */
+/* A connection whose subflows had no reading for this long (the stale tick
+ * reads them only while data is outstanding on two of them) drops its
+ * state: an idle connection costs nothing, and when data resumes the
+ * windows start again from the kernel's cwnds and the detector re-learns
+ * (its first verdict after min_intervals + hold, 4.2 s).  A pause shorter
+ * than this (a streaming app's chunks) keeps what was learned. */
+#define CC_QUIET 3.0
+#define CC_SWEEP 1.0 /* s between two looks for quiet connections */
+
+_Static_assert(MPS_SBD_MAX_FLOWS == MPS_CC_MAX_SF, "one slot per subflow in both");
 /* Most bytes a coupled subflow is handed at one push (then it waits for
  * its write event): the push after a data ACK otherwise hands it all the
  * room the ACKs freed at once, which the kernel sends back to back.  On
@@ -34,9 +45,13 @@
  * kept more of the disjoint links (85 %) but made the shared bottleneck
  * timid (0.20-0.38 of the competitor). */
 #define CC_QUANTUM (16u * 1024u)
+#define CC_RESERVE_MIN 8192u /* see mps_ccglue_room */
 
 struct mps_ccglue {
 	int autom; /* auto: couple only the detector's groups */
+	struct mps_conn *conn;            /* the owner */
+	struct mps_ccglue *next, *prev;   /* g_live */
+	double last_tick;                 /* the last reading */
 	struct mps_cc cc;
 	struct mps_sbd sbd; /* auto only */
 	/* slot -> subflow (pointer and id: a freed subflow's memory may come
@@ -47,6 +62,62 @@ struct mps_ccglue {
 	uint8_t bbr[MPS_CC_MAX_SF]; /* the subflow's TCP_CONGESTION is bbr */
 	double last_log;
 };
+
+/* Every connection's state, swept every CC_SWEEP for quiet ones (shim
+ * thread only; the timer runs while the list is not empty). */
+static struct mps_ccglue *g_live;
+static ev_timer g_sweep;
+
+static void live_unlink(struct mps_ccglue *g)
+{
+	if (g->prev)
+		g->prev->next = g->next;
+	else if (g_live == g)
+		g_live = g->next;
+	if (g->next)
+		g->next->prev = g->prev;
+	g->next = g->prev = NULL;
+}
+
+static void sweep(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct mps_ccglue *g, *next;
+	double now = ev_now(loop);
+
+	(void)revents;
+	for (g = g_live; g; g = next) {
+		next = g->next;
+		if (now - g->last_tick >= CC_QUIET) {
+			mps_dbg("conn %s: cc quiet for %.1f s: state freed", g->conn->peer_str,
+			        now - g->last_tick);
+			mps_ccglue_free(g->conn);
+		}
+	}
+	if (!g_live)
+		ev_timer_stop(loop, w);
+}
+
+static void live_link(struct mps_conn *c, struct mps_ccglue *g)
+{
+	g->conn = c;
+	g->prev = NULL;
+	g->next = g_live;
+	if (g_live)
+		g_live->prev = g;
+	g_live = g;
+	if (!ev_cb(&g_sweep))
+		ev_timer_init(&g_sweep, sweep, CC_SWEEP, CC_SWEEP);
+	if (!ev_is_active(&g_sweep)) {
+		ev_timer_set(&g_sweep, CC_SWEEP, CC_SWEEP);
+		ev_timer_start(c->loop, &g_sweep);
+	}
+}
+
+void mps_ccglue_atfork_child(void)
+{
+	g_live = NULL; /* the parent's connections (mps_conn_atfork_child) */
+	memset(&g_sweep, 0, sizeof(g_sweep));
+}
 
 static int slot_of(const struct mps_ccglue *g, const struct mps_subflow *sf)
 {
@@ -163,9 +234,14 @@ void mps_ccglue_tick(struct mps_conn *c, const struct tcp_info *ti, const int *h
 
 	if (!g) {
 		const struct mps_cc_ops *ops = mps_cc_find(cfg->cc);
+		int busy = 0;
 
 		if (strcmp(cfg->cc, "auto") && (!ops || !ops->coupled))
 			return; /* uncoupled: nothing to keep */
+		for (i = 0; i < c->nsf; i++)
+			busy += have[i] && ti[i].tcpi_snd_mss;
+		if (busy < 2)
+			return; /* nothing to couple yet */
 		g = calloc(1, sizeof(*g));
 		if (!g)
 			return; /* uncoupled then: the kernel's windows */
@@ -174,7 +250,9 @@ void mps_ccglue_tick(struct mps_conn *c, const struct tcp_info *ti, const int *h
 		if (g->autom)
 			mps_sbd_init(&g->sbd, NULL);
 		c->ccg = g;
+		live_link(c, g);
 	}
+	g->last_tick = now;
 	for (s = 0; s < MPS_CC_MAX_SF; s++)
 		if (g->sf[s] && !present(c, g->sf[s], g->id[s]))
 			slot_free(g, s);
@@ -237,10 +315,15 @@ void mps_ccglue_tick(struct mps_conn *c, const struct tcp_info *ti, const int *h
 		log_state(c, g, now);
 }
 
+static uint64_t mss_of(const struct mps_ccglue *g, int s)
+{
+	return g->cc.sf[s].mss ? g->cc.sf[s].mss : 1448;
+}
+
 size_t mps_ccglue_room(struct mps_conn *c, const struct mps_subflow *sf)
 {
 	struct mps_ccglue *g = c->ccg;
-	uint64_t w, used;
+	uint64_t w, used, reserve;
 	int s, outq = 0;
 
 	if (!g || sf->fd < 0 || (s = slot_of(g, sf)) < 0 || !mps_cc_is_coupled(&g->cc, s))
@@ -259,7 +342,20 @@ size_t mps_ccglue_room(struct mps_conn *c, const struct mps_subflow *sf)
 	 * than the ACK-clocked competitor at a drop-tail bottleneck (0.63 %
 	 * against 0.09 %; docs/DESIGN.md "Coupled congestion control") */
 	w = mps_cc_window(&g->cc, s);
-	w += w / 2;
+	reserve = w / 2;
+	/* our window at the kernel's cwnd (the kernel is the limit): the
+	 * reserve only waits unsent there, and at least CC_RESERVE_MIN of it
+	 * keeps the kernel cwnd-limited until our next push.  With half a
+	 * small window (a few packets: short RTTs, many flows) the sliver rule
+	 * below refilled only once the kernel had less than its cwnd, so it
+	 * was never cwnd-limited, its cwnd (our ceiling) stopped growing and
+	 * ours with it: check_simcc's 1 ms bottleneck, lia 0.36-0.40 of the
+	 * competitor, 0.67-0.73 with the floor.  Below the kernel's cwnd what
+	 * we hand it goes out at once: a floor there would put more than our
+	 * window in flight (the shim too bold), so none. */
+	if (w + mss_of(g, s) >= g->cc.sf[s].kcwnd && reserve < CC_RESERVE_MIN)
+		reserve = CC_RESERVE_MIN;
+	w += reserve;
 	used = (uint64_t)outq + sf->queued;
 	if (used >= w)
 		return 0;
@@ -283,6 +379,13 @@ uint64_t mps_ccglue_rate(struct mps_conn *c, const struct mps_subflow *sf)
 
 void mps_ccglue_free(struct mps_conn *c)
 {
+	if (c->ccg)
+		live_unlink(c->ccg);
 	free(c->ccg);
 	c->ccg = NULL;
+}
+
+size_t mps_ccglue_state_size(void)
+{
+	return sizeof(struct mps_ccglue);
 }

@@ -16,5 +16,10 @@ size_t mps_ccglue_room(struct mps_conn *c, const struct mps_subflow *sf);
  * subflow the window held back looks too slow to be given data again */
 uint64_t mps_ccglue_rate(struct mps_conn *c, const struct mps_subflow *sf);
 void mps_ccglue_free(struct mps_conn *c);
+/* in a forked child: forget the parent's connections */
+void mps_ccglue_atfork_child(void);
+/* bytes of coupled state per connection while it has some (the unit
+ * tests keep it under 8 KiB) */
+size_t mps_ccglue_state_size(void);
 
 #endif

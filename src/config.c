@@ -554,7 +554,7 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 	c->join_delay_ms = 200;
 	c->join_bytes = 65536;
 	strcpy(c->scheduler, "default");
-	strcpy(c->cc, "uncoupled");
+	strcpy(c->cc, "auto"); /* docs/DESIGN.md "Coupled congestion control": why */
 	/* Default: a per-user file in /tmp (peercache.c refuses one that is
 	 * not a regular file of ours that nobody else can write). */
 	snprintf(c->peer_cache, sizeof(c->peer_cache), "/tmp/mptcpshim-peers-%u",

@@ -265,6 +265,7 @@ void mps_resil_atfork_child(void)
 {
 	g_stale_list = NULL; /* the parent's connections (mps_conn_atfork_child) */
 	memset(&g_stale_timer, 0, sizeof(g_stale_timer));
+	mps_ccglue_atfork_child();
 }
 
 /* One connection's subflows read at one tick (TCP_INFO), and what the

@@ -9,10 +9,12 @@
 
 #include "mptcpshim/sbd.h"
 
+_Static_assert(MPS_SBD_MAX_FLOWS * (MPS_SBD_MAX_FLOWS - 1) / 2 <= 32, "step_held: one bit a pair");
+
 void mps_sbd_params_default(struct mps_sbd_params *p)
 {
 	p->t_us = 350000;
-	p->n = 50;
+	p->n = MPS_SBD_MAX_N; /* RFC: 50; the ring holds 30 */
 	p->m = 30;
 	p->min_intervals = 10;
 	p->c_s = 0.1;
@@ -30,6 +32,7 @@ void mps_sbd_params_default(struct mps_sbd_params *p)
 	p->hold_off = 9;
 	p->step_min = 0.5;
 	p->step_n = 100;
+	p->step_keep = 0.15;
 	p->step_clip = 4;
 }
 
@@ -74,8 +77,7 @@ static const struct mps_sbd_iv *recent(const struct mps_sbd *d, const struct mps
 static void stats(const struct mps_sbd *d, struct mps_sbd_flow *f)
 {
 	double sum = 0, var = 0, band;
-	uint64_t num = 0, num_sv = 0, sent = 0, lost = 0;
-	int64_t skew = 0;
+	double num = 0, num_sv = 0, skew = 0;
 	int k, km = f->count < d->p.m ? f->count : d->p.m, last = 0, crossings = 0;
 
 	for (k = 0; k < km; k++) {
@@ -87,10 +89,10 @@ static void stats(const struct mps_sbd *d, struct mps_sbd_flow *f)
 		var += iv->var;
 	}
 	if (num)
-		f->mean_delay = sum / (double)num;
-	f->num_sv = num_sv;
-	f->skew_est = num_sv ? (double)skew / (double)num_sv : 0;
-	f->var_est = num_sv ? var / (double)num_sv : 0;
+		f->mean_delay = sum / num;
+	f->num_sv = (uint64_t)num_sv;
+	f->skew_est = num_sv ? skew / num_sv : 0;
+	f->var_est = num_sv ? var / num_sv : 0;
 	/* freq_est: oldest to newest, each interval's mean either clearly above
 	 * (+1), clearly below (-1) or within p_v * var_est of mean_delay (0,
 	 * ignored); a crossing is a change of sign between nonzero states. */
@@ -99,13 +101,11 @@ static void stats(const struct mps_sbd *d, struct mps_sbd_flow *f)
 		const struct mps_sbd_iv *iv = recent(d, f, k);
 		int s = 0;
 
-		sent += iv->sent;
-		lost += iv->lost;
 		if (!iv->num)
 			continue;
-		if (iv->sum / iv->num > f->mean_delay + band)
+		if ((double)iv->sum / iv->num > f->mean_delay + band)
 			s = 1;
-		else if (iv->sum / iv->num < f->mean_delay - band)
+		else if ((double)iv->sum / iv->num < f->mean_delay - band)
 			s = -1;
 		if (s && last && s != last)
 			crossings++;
@@ -113,7 +113,7 @@ static void stats(const struct mps_sbd *d, struct mps_sbd_flow *f)
 			last = s;
 	}
 	f->freq_est = f->count ? (double)crossings / f->count : 0;
-	f->pkt_loss = sent ? (double)lost / (double)sent : 0;
+	f->pkt_loss = f->sent > 0 ? f->lost / f->sent : 0;
 }
 
 static int bottlenecked(const struct mps_sbd *d, const struct mps_sbd_flow *f)
@@ -247,8 +247,8 @@ static double correlation(const struct mps_sbd *d, const struct mps_sbd_flow *a,
 
 		if (!x->num || !y->num)
 			continue;
-		mx = x->sum / x->num;
-		my = y->sum / y->num;
+		mx = (double)x->sum / x->num;
+		my = (double)y->sum / y->num;
 		sx += mx;
 		sy += my;
 		sxx += mx * mx;
@@ -345,9 +345,10 @@ double mps_sbd_step_corr(const struct mps_sbd *d, int i, int j)
  * any flow through the link moves every flow's delay at once.  It does not
  * weaken as coupling lowers the losses and the skew.  Both flows need
  * var_est >= var_min_us (a queue that varies at all).  Merges labels. */
-static void merge_steps(const struct mps_sbd *d, int *lab)
+static void merge_steps(struct mps_sbd *d, int *lab)
 {
 	double min2 = d->p.step_min * d->p.step_min;
+	double keep2 = d->p.step_keep < d->p.step_min ? d->p.step_keep * d->p.step_keep : min2;
 	int i, j, k, next = 0;
 
 	if (d->p.step_min <= 0)
@@ -364,8 +365,21 @@ static void merge_steps(const struct mps_sbd *d, int *lab)
 			const struct mps_sbd_flow *b = &d->f[j];
 			int from, to;
 
+			/* hysteresis: a published pair whose steps reached
+			 * step_min since needs only step_keep (not a pair the
+			 * RFC's statistics grouped: a loaded host's common
+			 * delay put disjoint paths at r^2 0.12) */
+			int same = a->group >= 0 && a->group == b->group;
+			uint32_t bit = 1u << (i * (i - 1) / 2 + j);
+			double r2 = step_corr(d, i, j);
+
+			if (!same)
+				d->step_held &= ~bit;
+			else if (r2 >= min2)
+				d->step_held |= bit;
 			if (!b->active || b->intervals < d->p.min_intervals ||
-			    b->var_est < d->p.var_min_us || step_corr(d, i, j) < min2)
+			    b->var_est < d->p.var_min_us ||
+			    r2 < ((d->step_held & bit) ? keep2 : min2))
 				continue;
 			if (lab[j] < 0)
 				lab[j] = next++;
@@ -428,9 +442,23 @@ static int regroup(struct mps_sbd *d, uint64_t now_us)
 	return changed;
 }
 
+/* The closed interval c into the ring's compact form: counts beyond 65535
+ * are scaled down with their sums (same means and ratios). */
+static void store(struct mps_sbd_iv *iv, const struct mps_sbd_cur *c)
+{
+	double fn = c->num > UINT16_MAX ? (double)UINT16_MAX / c->num : 1;
+	double fs = c->num_sv > UINT16_MAX ? (double)UINT16_MAX / c->num_sv : 1;
+
+	iv->sum = (float)(c->sum * fn);
+	iv->num = (uint16_t)(c->num > UINT16_MAX ? UINT16_MAX : c->num);
+	iv->num_sv = (uint16_t)(c->num_sv > UINT16_MAX ? UINT16_MAX : c->num_sv);
+	iv->skew = (float)(c->skew * fs);
+	iv->var = (float)(c->var * fs);
+}
+
 static void close_interval(struct mps_sbd *d)
 {
-	double keep = 1.0 - 1.0 / d->p.m;
+	double keep = 1.0 - 1.0 / d->p.m, keep_n = 1.0 - 1.0 / d->p.n;
 	size_t k;
 	int i;
 
@@ -452,8 +480,10 @@ static void close_interval(struct mps_sbd *d)
 			continue;
 		f->abs_sum *= keep;
 		f->abs_n *= keep;
-		f->iv[f->head] = f->cur;
-		f->head = (f->head + 1) % d->p.n;
+		f->sent = f->sent * keep_n + (double)f->cur.sent;
+		f->lost = f->lost * keep_n + (double)f->cur.lost;
+		store(&f->iv[f->head], &f->cur);
+		f->head = (uint8_t)((f->head + 1) % d->p.n);
 		if (f->count < d->p.n)
 			f->count++;
 		f->intervals++;

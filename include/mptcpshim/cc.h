@@ -23,7 +23,7 @@
 
 #include <stdint.h>
 
-#define MPS_CC_MAX_SF 32 /* = MPS_MAX_SUBFLOWS */
+#define MPS_CC_MAX_SF 8 /* slots; the engine leaves subflows beyond 8 uncoupled */
 
 /* One reading of one subflow (from TCP_INFO), taken by the engine whenever it
  * already reads TCP_INFO.  Counters are cumulative, as the kernel gives them;

@@ -6,7 +6,8 @@
  * packet/loss counts, then ticks; no clock of its own, no randomness.
  *
  * Statistics per flow (RFC 8382 section 3), over the last M (mean, skew,
- * var) or N (freq, loss) closed intervals of T:
+ * var) or N (freq; loss: running sums decayed by 1 - 1/N per interval)
+ * closed intervals of T:
  *   mean_delay = sum of delays / number of delays
  *   skew_est   = sum(#{d < mean} - #{d > mean}) / #delays, each delay
  *                compared with the mean_delay of the intervals closed before
@@ -42,18 +43,31 @@
  * step_min over step_n paired steps are grouped whatever the statistics
  * say, both past min_intervals with var_est >= var_min_us: a bbr sender
  * drains the queue but for its probes (skew positive, few losses), and
- * every probe through a shared queue moves both flows' delays at once. */
+ * every probe through a shared queue moves both flows' delays at once.
+ * Two flows already published in one group, whose steps reached step_min
+ * since, stay merged while their steps correlate at least step_keep (ours,
+ * session 9: coupling leaves one
+ * subflow a few packets per RTT, whose smoothed RTT then follows the
+ * queue's steps less closely; the group was left and found again). */
 #ifndef MPS_SBD_H
 #define MPS_SBD_H
 
 #include <stdint.h>
 
-#define MPS_SBD_MAX_FLOWS 32
-#define MPS_SBD_MAX_N 64 /* most intervals kept per flow */
+/* Sizes (session 9: the state was 128 KiB per connection, 32 flows x 64
+ * intervals; now under 8 KiB, see docs/DESIGN.md "Shared-bottleneck
+ * detection"): a connection rarely has more than 8 subflows (the engine
+ * leaves the ones beyond uncoupled), and the ring of closed intervals
+ * holds 30 (10.5 s of T), RFC 8382's M; pkt_loss and the step
+ * correlation are running sums, not a history. */
+#define MPS_SBD_MAX_FLOWS 8
+#define MPS_SBD_MAX_N 30 /* most intervals kept per flow (the ring) */
 
 struct mps_sbd_params {
 	uint64_t t_us;     /* base interval T (RFC: 350 ms) */
-	int n;             /* intervals for freq_est and pkt_loss (RFC: 50) */
+	int n;             /* intervals for freq_est and pkt_loss (RFC: 50; ours
+			    * 30, the ring: freq_est over 10.5 s, pkt_loss
+			    * decays by 1 - 1/n per interval) */
 	int m;             /* intervals for mean, skew, var (RFC: 30) */
 	int min_intervals; /* ours: intervals before any verdict (10) */
 	double c_s;        /* skew threshold (0.1) */
@@ -75,6 +89,10 @@ struct mps_sbd_params {
 			    * least this much share a bottleneck (Pearson;
 			    * 0.5; 0 = off) */
 	double step_n;     /* ours: fewest (decayed) paired steps for it (100) */
+	double step_keep;  /* ours: two flows already published in one group
+			    * stay merged while their steps correlate at
+			    * least this much (Pearson; 0.15; >= step_min:
+			    * no hysteresis) */
 	double step_clip;  /* ours: a step counts at most this many times the
 			    * flow's mean absolute step (4; 0 = no clip) */
 };
@@ -87,7 +105,8 @@ struct mps_sbd_pair {
 	double n, sx, sy, sxx, syy, sxy; /* x: the lower-indexed flow */
 };
 
-struct mps_sbd_iv {
+/* The interval being filled (full precision). */
+struct mps_sbd_cur {
 	double sum;      /* sum of the delays */
 	uint32_t num;    /* delays */
 	uint32_t num_sv; /* delays compared with a mean (skew, var) */
@@ -96,21 +115,34 @@ struct mps_sbd_iv {
 	uint64_t sent, lost;
 };
 
+/* A closed interval in the ring: 16 bytes (floats: 24 bits of precision
+ * are plenty for sums of microseconds over one interval; counts beyond
+ * 65535 a interval are scaled down, never reached at one reading per
+ * 25 ms). */
+struct mps_sbd_iv {
+	float sum;       /* sum of the delays */
+	float var;       /* sum of |delay - mean| */
+	float skew;      /* #below - #above the mean */
+	uint16_t num;    /* delays */
+	uint16_t num_sv; /* delays compared with a mean */
+};
+
 struct mps_sbd_flow {
 	uint8_t active;
 	uint8_t bottleneck; /* verdict after the last interval */
+	uint8_t head;       /* next slot of the ring to write */
+	uint8_t count;      /* closed intervals kept (<= n) */
 	int intervals;      /* closed intervals since the flow started */
-	struct mps_sbd_iv cur;
+	struct mps_sbd_cur cur; /* the interval being filled */
 	struct mps_sbd_iv iv[MPS_SBD_MAX_N]; /* ring of closed intervals */
-	int head;                            /* next slot to write */
-	int count;                           /* closed intervals kept (<= n) */
+	double sent, lost;                   /* decayed by 1 - 1/n per interval */
 	double mean_delay;                   /* valid when intervals > 0 */
 	double skew_est, var_est, freq_est, pkt_loss;
 	uint64_t num_sv;   /* delays behind skew_est and var_est */
 	int group;         /* -1 = shares with no one (the published verdict) */
-	uint64_t since_us; /* when group last changed */
 	int cand, cand_n;  /* a different verdict and the intervals it lasted */
-	uint64_t changes;  /* published changes of group (flaps, for the log) */
+	uint32_t changes;  /* published changes of group (flaps, for the log) */
+	uint64_t since_us; /* when group last changed */
 	double prev_delay; /* the last sample, and when (0: none yet) */
 	uint64_t prev_us;
 	double step;      /* delay - the previous sample's, at step_us */
@@ -123,6 +155,9 @@ struct mps_sbd {
 	int nflows;  /* slots in use: f[0..nflows) */
 	uint64_t t0; /* start of the current interval; 0 = not started */
 	int changed; /* groups changed since mps_sbd_tick last said so */
+	/* pair k's steps reached step_min while its flows were published in
+	 * one group (step_keep applies only then); cleared when they are not */
+	uint32_t step_held;
 	struct mps_sbd_flow f[MPS_SBD_MAX_FLOWS];
 	/* pair (i, j), j < i, at i * (i - 1) / 2 + j */
 	struct mps_sbd_pair pair[MPS_SBD_MAX_FLOWS * (MPS_SBD_MAX_FLOWS - 1) / 2];

@@ -108,7 +108,7 @@ static void check_defaults_except(const struct mps_config *c, const char *except
 	if (strcmp(except, "KERNEL_MPTCP") != 0)
 		ck_assert_int_eq(c->kernel_mptcp, 0); \
 	if (strcmp(except, "CC") != 0)
-		ck_assert_str_eq(c->cc, "uncoupled");
+		ck_assert_str_eq(c->cc, "auto");
 }
 
 static void check_defaults(const struct mps_config *c)
@@ -969,7 +969,7 @@ START_TEST(test_config_scheduler)
 END_TEST
 
 /* MPTCPSHIM_CC: the three algorithms and auto; anything else warns once and
- * keeps uncoupled. */
+ * keeps the default, auto. */
 START_TEST(test_config_cc)
 {
 	static const char *ok[] = { "uncoupled", "lia", "olia", "auto" };
@@ -985,7 +985,7 @@ START_TEST(test_config_cc)
 	for (size_t i = 0; i < NELEM(bad); i++) {
 		parse1(&c, "MPTCPSHIM_CC", bad[i]);
 		ck_assert_msg(warn_calls == 1, "MPTCPSHIM_CC=\"%s\": %d warnings", bad[i], warn_calls);
-		ck_assert_str_eq(c.cc, "uncoupled");
+		ck_assert_str_eq(c.cc, "auto");
 		check_defaults(&c);
 	}
 }

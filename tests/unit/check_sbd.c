@@ -38,7 +38,9 @@ static void near(double got, double want, double tol)
  * 5 skew 0.125 is above c_s but below c_h and the flow was bottlenecked:
  * still (hysteresis).  Interval 6 (1 1 1 1, all below 11.5: skew +4)
  * makes skew (-4+4+4+4)/16 = 0.5 > c_h: no longer.
- * Loss: 5 of 100 in interval 2, 0 of 100 in 3: pkt_loss 5/200 = 0.025. */
+ * Loss: 5 of 100 in interval 2, 0 of 1000 in 3, running sums that decay by
+ * 1 - 1/N = 0.75 at each close: after 3, 3.75 lost of 1075 sent, pkt_loss
+ * 0.00348837 (below p_l / 10 from then on: the verdicts are the skew's).  The ring stores floats: the statistics to 1e-5. */
 START_TEST(test_sbd_hand)
 {
 	struct mps_sbd_params p;
@@ -72,22 +74,22 @@ START_TEST(test_sbd_hand)
 		if (k == 1)
 			ck_assert_int_eq(mps_sbd_loss(&d, 0, 1000 + 1000 * (uint64_t)k, 100, 5), 0);
 		if (k == 2)
-			ck_assert_int_eq(mps_sbd_loss(&d, 0, 1000 + 1000 * (uint64_t)k, 100, 0), 0);
+			ck_assert_int_eq(mps_sbd_loss(&d, 0, 1000 + 1000 * (uint64_t)k, 1000, 0), 0);
 		mps_sbd_tick(&d, 1000 + 1000 * (uint64_t)(k + 1));
 		const struct mps_sbd_flow *f = &d.f[0];
 		ck_assert_int_eq(f->intervals, k + 1);
 		if (k < 5) {
-			near(f->mean_delay, mean[k], 1e-9);
-			near(f->skew_est, skew[k], 1e-9);
-			near(f->var_est, var[k], 1e-9);
+			near(f->mean_delay, mean[k], 1e-5);
+			near(f->skew_est, skew[k], 1e-5);
+			near(f->var_est, var[k], 1e-5);
 			near(f->freq_est, freq[k], 1e-9);
 		} else {
-			near(f->skew_est, skew[k], 1e-9);
+			near(f->skew_est, skew[k], 1e-5);
 		}
 		ck_assert_msg(f->bottleneck == bn[k], "interval %d: bottleneck %d", k + 1,
 		              f->bottleneck);
 		if (k == 2)
-			near(f->pkt_loss, 0.025, 1e-12);
+			near(f->pkt_loss, 3.75 / 1075, 1e-12);
 	}
 }
 END_TEST
@@ -98,8 +100,13 @@ START_TEST(test_sbd_bad_input)
 
 	mps_sbd_init(&d, NULL);
 	ck_assert_int_eq(d.p.t_us, 350000);
-	ck_assert_int_eq(d.p.n, 50);
+	ck_assert_int_eq(d.p.n, 30); /* RFC 8382: 50; ours: the ring (sbd.h) */
 	ck_assert_int_eq(d.p.m, 30);
+	/* the detector's state must not grow silently: 128 KiB per connection
+	 * before session 9 (32 flows x 64 intervals), now under 7 KiB */
+	fprintf(stderr, "sizeof(struct mps_sbd) = %zu B (flow %zu B, pair %zu B)\n",
+	        sizeof(struct mps_sbd), sizeof(struct mps_sbd_flow), sizeof(struct mps_sbd_pair));
+	ck_assert_uint_le(sizeof(struct mps_sbd), 7 * 1024);
 	ck_assert_int_eq(mps_sbd_delay(&d, -1, 1, 10), -EINVAL);
 	ck_assert_int_eq(mps_sbd_delay(&d, MPS_SBD_MAX_FLOWS, 1, 10), -EINVAL);
 	ck_assert_int_eq(mps_sbd_delay(&d, 0, 0, 10), -EINVAL);
@@ -463,6 +470,12 @@ static double bbr_queue(struct bbrq *q, uint64_t t)
 	return sum;
 }
 
+/* From noisy_from_us on (0: never), flow 1's noise is noisy_us instead of
+ * its path's (its delay signal weakens, as a subflow's does when coupling
+ * leaves it a few packets per RTT). */
+static uint64_t noisy_from_us;
+static double noisy_us;
+
 /* Two flows for `secs` s behind q[0] and q[1] (the same queue when shared):
  * as run(), for bbr queues.  Returns the time from which they stayed
  * grouped to the end (0: not grouped at the end). */
@@ -478,7 +491,10 @@ static uint64_t run_bbr(struct path *p, struct bbrq *const *q, int secs, uint64_
 		qv[0] = bbr_queue(q[0], t);
 		qv[1] = q[1] == q[0] ? qv[0] : bbr_queue(q[1], t);
 		for (int i = 0; i < 2; i++) {
-			double dl = p[i].base + qv[i] + p[i].noise * (2 * rnd(&p[i].rng) - 1);
+			double nz = i == 1 && noisy_from_us && t - start >= noisy_from_us ?
+			                    noisy_us :
+			                    p[i].noise;
+			double dl = p[i].base + qv[i] + nz * (2 * rnd(&p[i].rng) - 1);
 			ck_assert_int_eq(mps_sbd_delay(d, i, t, dl), 0);
 			ck_assert_int_eq(mps_sbd_loss(d, i, t, 40, 0), 0);
 		}
@@ -554,6 +570,57 @@ START_TEST(test_sbd_bbr)
 }
 END_TEST
 
+/* The step test's hysteresis (step_keep): a bbr-like shared queue, and
+ * from 12 s on flow 1's noise is +-7 ms instead of 0.3 (as a subflow's RTT
+ * when coupling leaves it a few packets per RTT): the steps' r^2 falls from
+ * 0.98 to ~0.12 (measured with that noise from the start: 0.116; nothing
+ * grouped then).  A published group stays (it was left at ~17 s without
+ * the hysteresis); with +-24 ms (r^2 0.025 at the end) it is still left. */
+static uint64_t bbr_noisy(double noise, const struct mps_sbd_params *p, struct mps_sbd *d,
+                          uint64_t *ever)
+{
+	struct bbrq shared = {.amp = 4000, .rtt = 20000, .senders = 3, .rng = 31};
+	struct path pp[2] = {{.base = 20000, .noise = 300, .rng = 32},
+	                     {.base = 26000, .noise = 300, .rng = 33}};
+	struct bbrq *qs[2] = {&shared, &shared};
+	uint64_t since;
+
+	run_params = p;
+	noisy_from_us = 12000000;
+	noisy_us = noise;
+	since = run_bbr(pp, qs, 40, ever, d);
+	noisy_from_us = 0;
+	run_params = NULL;
+	return since;
+}
+
+START_TEST(test_sbd_step_keep)
+{
+	struct mps_sbd d;
+	struct mps_sbd_params p;
+	uint64_t ever, since;
+
+	since = bbr_noisy(7000, NULL, &d, &ever);
+	show("bbr shared, one noisy", &d);
+	fprintf(stderr, "bbr shared, one noisy from 12 s: grouped from %.2f s, %u changes, r2 %.3f\n",
+	        since / 1e6, d.f[1].changes, mps_sbd_step_corr(&d, 0, 1));
+	ck_assert_msg(since > 0 && since <= 5000000, "grouped from %.2f s", since / 1e6);
+	ck_assert_uint_eq(d.f[1].changes, 1);
+
+	mps_sbd_params_default(&p);
+	p.step_keep = p.step_min; /* no hysteresis */
+	since = bbr_noisy(7000, &p, &d, &ever);
+	fprintf(stderr, "the same without step_keep: grouped at the end %d, %u changes\n",
+	        since > 0, d.f[1].changes);
+	ck_assert_msg(since == 0, "still grouped without the hysteresis: the case shows nothing");
+
+	since = bbr_noisy(24000, NULL, &d, &ever);
+	fprintf(stderr, "noise 24 ms: grouped at the end %d, %u changes, r2 %.3f\n", since > 0,
+	        d.f[1].changes, mps_sbd_step_corr(&d, 0, 1));
+	ck_assert_msg(since == 0, "a pair whose steps no longer correlate stays grouped");
+}
+END_TEST
+
 /* Removing a flow leaves its partner alone; groups are the lowest index. */
 START_TEST(test_sbd_remove)
 {
@@ -608,6 +675,7 @@ static Suite *sbd_suite(void)
 	tcase_add_test(tc, test_sbd_independent);
 	tcase_add_test(tc, test_sbd_same_shape);
 	tcase_add_test(tc, test_sbd_bbr);
+	tcase_add_test(tc, test_sbd_step_keep);
 	tcase_add_test(tc, test_sbd_quiet);
 	tcase_add_test(tc, test_sbd_remove);
 	tcase_add_test(tc, test_sbd_hold_off);

@@ -10,7 +10,7 @@
  * bytes sf may be handed (SIZE_MAX: no limit of ours); mps_ccglue_free at the end. */
 struct tcp_info;
 void mps_ccglue_tick(struct mps_conn *c, const struct tcp_info *ti, const int *have, double now);
-size_t mps_ccglue_room(struct mps_conn *c, const struct mps_subflow *sf);
+size_t mps_ccglue_room(struct mps_conn *c, struct mps_subflow *sf);
 /* what a coupled subflow's window carries per second (window / srtt,
  * bytes/s; 0: not coupled): the schedulers' rate is at least that, or a
  * subflow the window held back looks too slow to be given data again */

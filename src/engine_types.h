@@ -121,6 +121,7 @@ struct mps_subflow {
 	double progress_at;        /* when its tcpi_bytes_acked last moved */
 	uint32_t n_stale;          /* times found stale (in its closing stats line) */
 	uint8_t stale;             /* no ACK progress while others progress: skipped, probed */
+	uint8_t nagle;             /* coupled: TCP_NODELAY off again (ccglue.c) */
 	struct mps_subflow *jnext; /* server: pending joins */
 	char peer_str[64];
 };

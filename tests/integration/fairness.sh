@@ -8,13 +8,15 @@
 #  shared:  a plain iperf3 and iperf3 under the shim (MPTCPSHIM_CC=lia,
 #           two subflows per path: four through the bottleneck) run side by
 #           side for 8 s.  The shim's goodput over the competitor's (receiver
-#           figures) must stay within [0.2, 3.0] in one of two runs.
+#           figures) must stay within [0.2, 2.2] in one of two runs.
 #           Measured on the loaded 2-core host (load ~21): uncoupled 4.6-7.8x
 #           (four bbr subflows take about four shares: this test fails),
 #           lia 0.4-1.3x; on the quiet host (load < 1): uncoupled 3.5-4.9x,
 #           lia 1.5-2.6x (so lia misses issue 16's 1.2 target there; the
 #           bound is what this test can hold, not the target).  Even plain
-#           TCP against plain TCP read 0.6-1.8 at high load.
+#           TCP against plain TCP read 0.6-1.8 at high load.  Session 9
+#           (load ~1): lia 0.61-1.00; with TCP_NODELAY left on coupled
+#           subflows 2.60-3.37, which the old bound of 3.0 let pass.
 #  exact:   a 16 MiB file through the same bottleneck with MPTCPSHIM_CC=olia
 #           while a plain flow competes (the coupled windows gate the
 #           subflows): sha256 equal, the second path used.
@@ -104,11 +106,11 @@ if selected shared; then
 		ratio=$("$PY" -c 'import sys; print("%.2f" % (float(sys.argv[1]) / max(float(sys.argv[2]), 0.01)))' "$g_mp" "$g_c")
 		log "shared: shim $g_mp Mbit/s, competitor $g_c Mbit/s (8 s side by side): ratio $ratio (load $(cut -d' ' -f1 /proc/loadavg))"
 		ratios="${ratios:+$ratios and }$ratio"
-		if "$PY" -c 'import sys; sys.exit(0 if 0.2 <= float(sys.argv[1]) <= 3.0 else 1)' "$ratio"; then
+		if "$PY" -c 'import sys; sys.exit(0 if 0.2 <= float(sys.argv[1]) <= 2.2 else 1)' "$ratio"; then
 			break
 		fi
 		[ "$attempt" = 1 ] ||
-			fail "shared bottleneck: the shim took $ratios x the competing flow in two runs (want 0.2..3.0)"
+			fail "shared bottleneck: the shim took $ratios x the competing flow in two runs (want 0.2..2.2)"
 	done
 fi
 

@@ -139,6 +139,14 @@ static uint32_t hello_wnd(uint32_t wnd)
 	return wnd;
 }
 
+void mps_conn_engine_tables(void)
+{
+	mps_sf_set_ops(&mps_conn_sf_ops); /* before the first subflow event */
+	mps_join_set_attach(mps_conn_attach_join); /* before the first join */
+	mps_conn_set_hooks(&mps_conn_engine_hooks);
+	mps_conn_set_pm(&mps_conn_pm_ops); /* before the data path asks it */
+}
+
 static void conn_begin(struct ev_loop *loop, void *arg)
 {
 	struct mps_conn *c = arg;
@@ -146,10 +154,7 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	socklen_t len = sizeof(sf->local);
 
 	c->loop = loop;
-	mps_sf_set_ops(&mps_conn_sf_ops); /* before the first subflow event */
-	mps_join_set_attach(mps_conn_attach_join); /* before the first join */
-	mps_conn_set_hooks(&mps_conn_engine_hooks);
-	mps_conn_set_pm(&mps_conn_pm_ops); /* before the data path asks it */
+	mps_conn_engine_tables();
 	mps_conn_reaper_arm(loop);
 	c->next = mps_conn_list;
 	if (mps_conn_list)
@@ -280,6 +285,11 @@ static void conn_init_watchers(struct mps_conn *c, struct mps_subflow *sf)
 	c->watchdog.data = c;
 	ev_init(&c->gw_timer, mps_gwconn_on_timer);
 	c->gw_timer.data = c;
+}
+
+void mps_conn_watchers_init(struct mps_conn *c, struct mps_subflow *sf)
+{
+	conn_init_watchers(c, sf);
 }
 
 int mps_conn_start(const struct mps_conn_params *p)

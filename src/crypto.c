@@ -33,6 +33,11 @@ void mps_crypto_init(void)
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 }
 
+void mps_crypto_thread_stop(void)
+{
+	OPENSSL_thread_stop();
+}
+
 int mps_crypto_new_key(uint64_t *key)
 {
 	uint8_t b[8];

@@ -72,6 +72,26 @@ static int open_fd(void)
 	return fd;
 }
 
+static void remember_fd(void)
+{
+	struct stat st;
+
+	if (mps_fstat(g_fd, &st) == 0) {
+		g_dev = st.st_dev;
+		g_ino = st.st_ino;
+	}
+}
+
+void mps_log_open(void)
+{
+	if (!g_file[0])
+		return;
+	pthread_mutex_lock(&g_lock);
+	if (g_fd < 0 && (g_fd = open_fd()) >= 0)
+		remember_fd();
+	pthread_mutex_unlock(&g_lock);
+}
+
 /* Does g_fd still refer to the file we opened?  (A daemon's close-all
  * loop, a forked child's cleanup: the number may now be a socket, and a
  * log line written into it would corrupt a stream.) */
@@ -105,14 +125,8 @@ void mps_log(int level, const char *fmt, ...)
 	pthread_mutex_lock(&g_lock);
 	if (g_fd >= 0 && !still_ours())
 		g_fd = -1; /* closed behind our back: never write into a reused number */
-	if (g_fd < 0 && (g_fd = open_fd()) >= 0) {
-		struct stat st;
-
-		if (mps_fstat(g_fd, &st) == 0) {
-			g_dev = st.st_dev;
-			g_ino = st.st_ino;
-		}
-	}
+	if (g_fd < 0 && (g_fd = open_fd()) >= 0)
+		remember_fd();
 	if (g_fd >= 0 && mps_real.write(g_fd, line, (size_t)n) < 0) {
 		/* nowhere left to report it */
 	}

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "mptcpshim/fdtab.h"
+#include "mptcpshim/crypto.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/loop.h"
 #include "mptcpshim/real.h"
@@ -163,7 +164,14 @@ static void *thread_main(void *arg)
 	pthread_mutex_unlock(&g.lock);
 	hooks()->thread_start(loop); /* the control socket, now that a loop serves it */
 	ev_run(loop, 0);
-	/* Only a stop command (process exit) breaks the loop. */
+	/* Only a stop command (process exit) breaks the loop.  Once stopped
+	 * is set the exiting thread may fork the keeper at once, while this
+	 * thread is still ending: libcrypto's thread-exit destructor takes
+	 * its global lock, and a keeper forked in that moment inherited it
+	 * held, then hung at its first HMAC (a late join) with every
+	 * connection it took over (fdlimits.sh in CI).  So that state goes
+	 * first, and this thread ends holding no lock of libcrypto's. */
+	mps_crypto_thread_stop();
 	pthread_mutex_lock(&g.lock);
 	g.stopped = 1;
 	pthread_cond_broadcast(&g.cv);

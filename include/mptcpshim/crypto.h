@@ -8,6 +8,9 @@
 /* Initialise libcrypto without its atexit cleanup (the shim thread may
  * still hash while the process exits).  Call once, early. */
 void mps_crypto_init(void);
+/* The calling thread's libcrypto state, released now rather than by the
+ * thread-exit destructor (which takes libcrypto's global lock). */
+void mps_crypto_thread_stop(void);
 /* Held across fork (src/interpose/proc.c): no libcrypto call of ours is
  * running while a child is made. */
 void mps_crypto_lock(int lock);

@@ -10,6 +10,11 @@ extern int mps_log_level;
 /* Set the threshold and destination (empty file = the app's stderr, duplicated
  * on first use so the app may close its own fd 2). */
 void mps_log_setup(int level, const char *file);
+/* Open MPTCPSHIM_LOG_FILE now, if one is set (from the constructor): a
+ * process that later drops privileges or chroots (apache's and vsftpd's
+ * children) keeps logging to the descriptor it inherited, where opening
+ * the file itself would fail.  Otherwise the file opens at the first line. */
+void mps_log_open(void);
 
 void mps_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

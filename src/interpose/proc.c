@@ -329,6 +329,7 @@ __attribute__((constructor)) static void mps_init(void)
 {
 	mps_real_init();
 	mps_config_early(); /* warn about a bad environment at once, once per command */
+	mps_log_open();     /* before the app can drop privileges or chroot */
 	mps_crypto_init();
 	mps_engine_wire(); /* loop.c's hooks */
 	pthread_atfork(prepare, parent, child);

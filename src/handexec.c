@@ -31,6 +31,7 @@
 #include "mptcpshim/conn.h"
 #include "mptcpshim/execstate.h"
 #include "mptcpshim/fdtab.h"
+#include "mptcpshim/handback.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/loop.h"
 #include "mptcpshim/netmon.h"
@@ -510,6 +511,10 @@ static int start_fresh(struct ho_word *w, const struct mps_xs *x, const struct m
 		mps_ifd_add(fds[i]);
 	}
 	atomic_store(&s->remote, 0);
+	/* a plain client's TCP socket is not handed back here (handback.h):
+	 * the swap knows the descriptors an accept made, not the numbers
+	 * the exec'ing program moved the app's end to */
+	atomic_store(&s->handback, MPS_HB_DONE);
 	mps_stat(NULL, NULL, MPS_MIB_EXEC_ADOPTED, 1);
 	mps_info("conn %s: carried across exec before its negotiation (this process services "
 	         "it now)",

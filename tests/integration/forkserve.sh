@@ -14,6 +14,10 @@
 #           of 4 MiB
 #   python-epoll  the same, the handler first waits in an epoll set of its
 #           own (epoll_ctl adopts; epoll_wait is not hooked)
+#   python-pepoll the parent registers the connection in an epoll set
+#           before it forks; the child waits in that set first (the
+#           epoll_wait hook adopts: the set is the kernel's, the
+#           registration our record of the parent's epoll_ctl)
 #   python-exec   the child reads the request (it adopts), puts the
 #           connection on its stdout and execs cat FILE: the connection
 #           lives on in a keeper (docs/DESIGN.md "Process model")
@@ -21,12 +25,13 @@
 #           stdin and stdout at once and execs a download program (python:
 #           read the request line, write FILE), which takes the connection
 #           over across the exec and services it itself (step 5): counted
-#           by the server's connections_exec_adopted
+#           by the server's connections_exec_adopted; the program closes
+#           every descriptor above 2 first (the library's own survive)
 # Every client checks the sha256; the clients' counters must say that
 # every connection negotiated multipath (none fell back) and both paths
 # carried data; the server's children took every connection over.
-# Sub-cases (T_ONLY=REGEX): socat python-poll python-epoll python-exec
-# python-inetd.
+# Sub-cases (T_ONLY=REGEX): socat python-poll python-epoll python-pepoll
+# python-exec python-inetd.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -79,6 +84,8 @@ class H(socketserver.StreamRequestHandler):
             os.dup2(self.request.fileno(), 0)
             os.dup2(self.request.fileno(), 1)
             os.execv(sys.executable, [sys.executable, dlprog, path])
+        if mode == "pepoll":  # the set the parent filled before the fork
+            self.server.sel.select(30)
         if mode == "epoll":  # an epoll set of the child's own first
             sel = selectors.EpollSelector()
             sel.register(self.request, selectors.EVENT_READ)
@@ -91,15 +98,29 @@ class H(socketserver.StreamRequestHandler):
         with open(path, "rb") as f:
             self.wfile.write(f.read())
 
-socketserver.ForkingTCPServer.allow_reuse_address = True
-srv = socketserver.ForkingTCPServer((host, port), H)
+class S(socketserver.ForkingTCPServer):
+    allow_reuse_address = True
+    sel = None
+    def process_request(self, request, client_address):
+        if mode == "pepoll":  # registered here, waited on in the child
+            self.sel = selectors.EpollSelector()
+            self.sel.register(request, selectors.EVENT_READ)
+        super().process_request(request, client_address)
+        if self.sel:
+            self.sel.close()  # our copy; the child's stays
+            self.sel = None
+
+srv = S((host, port), H)
 print("listening pid %d" % os.getpid(), flush=True)
 srv.serve_forever()
 PYEOF
 
-# the program an inetd-style server execs: the request line, then FILE
+# the program an inetd-style server execs: the request line, then FILE;
+# it first closes every descriptor above 2, as daemons do at their start
+# (sshd after its re-exec): the library's own must survive that
 cat >"$T_DIR/dlprog.py" <<'PYEOF'
-import sys
+import os, resource, sys
+os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
 sys.stdin.buffer.readline()
 with open(sys.argv[1], "rb") as f:
     sys.stdout.buffer.write(f.read())
@@ -161,7 +182,7 @@ if selected socat; then
 	bg_stop "$spid"
 fi
 
-for m in poll epoll exec inetd; do
+for m in poll epoll pepoll exec inetd; do
 	selected "python-$m" || continue
 	step "python ForkingTCPServer (the child's first act: $m): $ROUNDS new clients, each multipath"
 	next_port

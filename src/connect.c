@@ -319,6 +319,7 @@ int mps_conn_start(const struct mps_conn_params *p)
 	c->bind_len = p->local_len;
 	c->gw = p->gw != 0;
 	c->gw_wait = c->gw;
+	c->exec_carried = p->exec_carried != 0;
 	mps_addr_str(&c->peer, c->peer_str, sizeof(c->peer_str));
 	if (c->gw && s->gw_info && c->role == MPS_CLIENT) /* by name: the name in logs, status */
 		snprintf(c->peer_str, sizeof(c->peer_str), "%.48s:%u", s->gw_info->dest.name,

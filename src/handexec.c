@@ -358,6 +358,7 @@ static struct mps_conn *build(const struct mps_xs *x, const struct mps_xs_sf *xs
 		return NULL;
 	}
 	c->role = (enum mps_role)x->role;
+	c->exec_carried = 1;
 	c->state = MPS_CONN_ESTABLISHED;
 	c->rx_mode = RX_MP;
 	c->tx_mode = TX_MP;
@@ -497,6 +498,7 @@ static int start_fresh(struct ho_word *w, const struct mps_xs *x, const struct m
 	p.shim_fd = x->shim_fd;
 	p.app_dup = -1;
 	p.sock = s;
+	p.exec_carried = 1;
 	if (mps_loop_ensure() != 0) {
 		refuse(w, x->peer_str, "no shim thread can run here", fds, nfd);
 		return 0;

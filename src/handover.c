@@ -290,7 +290,10 @@ static int word_new(struct ho_offer *o, long pg)
 
 static int offerable(const struct mps_conn *c)
 {
+	/* carried across exec: the program's own children share it (sshd's
+	 * privilege-separated ones), this process keeps servicing it */
 	return c->role == MPS_SERVER && !c->gw && !mps_conn_closed(c) && !c->exiting &&
+	       !c->exec_carried &&
 	       !c->app_closed && c->app_dup < 0 && c->nsf > 0 && c->sock->conn == c &&
 	       atomic_load(&c->sock->state) == MPS_SS_CONNECTED;
 }

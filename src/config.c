@@ -54,9 +54,6 @@
 #define ENV_WARNED "MPTCPSHIM_WARNED"
 
 const char mps_env_inherit[] = ENV_INHERIT;
-/* Internal: a connection's state carried across exec (handexec.c). */
-#define ENV_EXECSTATE "MPTCPSHIM_EXECSTATE"
-const char mps_env_execstate[] = ENV_EXECSTATE;
 
 static void warnf(mps_warn_fn warn, const char *var, const char *val, const char *why)
 {
@@ -664,21 +661,6 @@ const struct mps_config *mps_config(void)
 {
 	pthread_once(&g_config_once, config_init);
 	return &g_config;
-}
-
-int mps_config_take_execstate(char *buf, size_t cap)
-{
-	const char *v = getenv(ENV_EXECSTATE);
-	int ok;
-
-	if (!v)
-		return 0;
-	/* a secure-execution image trusts no descriptor from its caller */
-	ok = strlen(v) < cap && !getauxval(AT_SECURE) && !mps_config()->disabled;
-	if (ok)
-		strcpy(buf, v);
-	unsetenv(ENV_EXECSTATE);
-	return ok;
 }
 
 int mps_config_take_inherit(char *buf, size_t cap)

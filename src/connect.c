@@ -139,14 +139,6 @@ static uint32_t hello_wnd(uint32_t wnd)
 	return wnd;
 }
 
-void mps_conn_engine_tables(void)
-{
-	mps_sf_set_ops(&mps_conn_sf_ops); /* before the first subflow event */
-	mps_join_set_attach(mps_conn_attach_join); /* before the first join */
-	mps_conn_set_hooks(&mps_conn_engine_hooks);
-	mps_conn_set_pm(&mps_conn_pm_ops); /* before the data path asks it */
-}
-
 static void conn_begin(struct ev_loop *loop, void *arg)
 {
 	struct mps_conn *c = arg;
@@ -154,7 +146,10 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	socklen_t len = sizeof(sf->local);
 
 	c->loop = loop;
-	mps_conn_engine_tables();
+	mps_sf_set_ops(&mps_conn_sf_ops); /* before the first subflow event */
+	mps_join_set_attach(mps_conn_attach_join); /* before the first join */
+	mps_conn_set_hooks(&mps_conn_engine_hooks);
+	mps_conn_set_pm(&mps_conn_pm_ops); /* before the data path asks it */
 	mps_conn_reaper_arm(loop);
 	c->next = mps_conn_list;
 	if (mps_conn_list)
@@ -287,11 +282,6 @@ static void conn_init_watchers(struct mps_conn *c, struct mps_subflow *sf)
 	c->gw_timer.data = c;
 }
 
-void mps_conn_watchers_init(struct mps_conn *c, struct mps_subflow *sf)
-{
-	conn_init_watchers(c, sf);
-}
-
 int mps_conn_start(const struct mps_conn_params *p)
 {
 	const struct mps_config *cfg = mps_config();
@@ -319,7 +309,6 @@ int mps_conn_start(const struct mps_conn_params *p)
 	c->bind_len = p->local_len;
 	c->gw = p->gw != 0;
 	c->gw_wait = c->gw;
-	c->exec_carried = p->exec_carried != 0;
 	mps_addr_str(&c->peer, c->peer_str, sizeof(c->peer_str));
 	if (c->gw && s->gw_info && c->role == MPS_CLIENT) /* by name: the name in logs, status */
 		snprintf(c->peer_str, sizeof(c->peer_str), "%.48s:%u", s->gw_info->dest.name,

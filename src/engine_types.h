@@ -268,7 +268,6 @@ struct mps_conn {
 	struct mps_cmd start_cmd;
 	struct mps_conn *next, *prev; /* every live connection (shim thread) */
 	int exiting;                  /* the process is exiting: what the app wrote is all */
-	uint8_t exec_carried;         /* taken over across exec (handexec.c): never offered again */
 	struct mps_conn_stat st;      /* counters for mptcpshim status (stat.h) */
 };
 

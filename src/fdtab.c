@@ -429,33 +429,6 @@ static void close_span(unsigned lo, unsigned hi)
 		mps_real.close((int)fd);
 }
 
-/* close_range(lo, hi, flags) as the app asked it, for a span with no
- * internal descriptor.  0, or -1 with errno. */
-static int close_span_flags(unsigned lo, unsigned hi, int flags)
-{
-	unsigned fd;
-
-#ifdef SYS_close_range
-	if (mps_real.syscall(SYS_close_range, lo, hi, flags) == 0)
-		return 0;
-	if (errno != ENOSYS || flags)
-		return -1;
-#else
-	if (flags) {
-		errno = ENOSYS;
-		return -1;
-	}
-#endif
-	if (hi > (1u << 20)) {
-		long m = sysconf(_SC_OPEN_MAX);
-
-		hi = m > 0 && m < (1 << 20) ? (unsigned)m - 1 : (1u << 20);
-	}
-	for (fd = lo; fd <= hi && fd >= lo; fd++)
-		mps_real.close((int)fd);
-	return 0;
-}
-
 void mps_ifd_close_others(int keep)
 {
 	unsigned p, i, lo = 0;
@@ -476,34 +449,6 @@ void mps_ifd_close_others(int keep)
 		}
 	}
 	close_span(lo, ~0u);
-}
-
-int mps_ifd_close_range(unsigned first, unsigned last, int flags)
-{
-	unsigned p, i, lo = first;
-
-	if (first > last) {
-		errno = EINVAL;
-		return -1;
-	}
-	for (p = first >> PAGE_BITS; p < MAX_PAGES && p <= last >> PAGE_BITS; p++) {
-		atomic_uchar *pg = atomic_load(&g_ipages[p]);
-
-		if (!pg)
-			continue;
-		for (i = 0; i < PAGE_SIZE_FDS; i++) {
-			unsigned fd = (p << PAGE_BITS) | i;
-
-			if (fd < first || fd > last || !atomic_load(&pg[i]))
-				continue;
-			if (fd > lo && close_span_flags(lo, fd - 1, flags) != 0)
-				return -1;
-			lo = fd + 1;
-		}
-	}
-	if (lo <= last && lo >= first)
-		return close_span_flags(lo, last, flags);
-	return 0;
 }
 
 static void note_exhausted(int err)

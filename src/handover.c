@@ -12,7 +12,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +26,6 @@
 #include "path_int.h"
 #include "resilience_int.h"
 #include "handover_int.h"
-#include "handexec_int.h"
-#include "mptcpshim/config.h"
 #include "mptcpshim/epreg.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/handover.h"
@@ -51,10 +48,14 @@
 /* The parent looks at its undecided offers this often. */
 #define HO_TICK 0.002
 
-/* An image exec'd with a connection's state (HO_EXEC) takes it over
- * within this (seconds from the moment the parent sees HO_EXEC), or the
- * parent services it after all (an image without the library, say). */
-#define HO_EXEC_BOUND 2.0
+enum { HO_OFFERED = 1, HO_TAKEN, HO_ADOPTED, HO_KEPT };
+
+/* One per offered connection, in a page of its own mapped MAP_SHARED
+ * before the fork: the only memory parent and child share. */
+struct ho_word {
+	_Atomic uint32_t state;
+	_Atomic int32_t child; /* the child's pid, written by the child */
+};
 
 /* Watchers of a connection: conn's, then each subflow's (the set does not
  * change while the connection is offered: nobody acts on it). */
@@ -64,9 +65,6 @@ struct ho_offer {
 	struct ho_offer *next;
 	struct mps_conn *c;
 	struct ho_word *w;
-	int wfd;         /* the word's memfd (child: inherited by an exec'd image) */
-	int xfd;         /* child, exec-adopting: the state's memfd, else -1 */
-	double t_exec;   /* parent: when it saw HO_EXEC */
 	double t0;       /* CLOCK_MONOTONIC at the fork */
 	pid_t parent;
 	struct mps_cmd cmd; /* child: adoption on the child's shim thread */
@@ -257,43 +255,14 @@ static void forget(struct mps_conn *c, int epfd)
 static void offer_free(struct ho_offer *o)
 {
 	munmap(o->w, (size_t)sysconf(_SC_PAGESIZE));
-	mps_ifd_close(o->wfd);
-	mps_ifd_close(o->xfd);
 	free(o);
-}
-
-/* A word in a page of a memfd of its own (an exec'd image maps it again
- * from the descriptor), its number out of the app's range.  0 or -1. */
-static int word_new(struct ho_offer *o, long pg)
-{
-	int fd = memfd_create("mptcpshim-offer", MFD_CLOEXEC);
-
-	o->wfd = o->xfd = -1;
-	if (fd < 0)
-		return -1;
-	if (ftruncate(fd, pg) != 0 || (o->wfd = mps_fd_high(fd)) < 0) {
-		mps_real.close(fd);
-		o->wfd = -1;
-		return -1;
-	}
-	mps_real.close(fd);
-	o->w = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE, MAP_SHARED, o->wfd, 0);
-	if (o->w == MAP_FAILED) {
-		mps_real.close(o->wfd);
-		return -1;
-	}
-	mps_ifd_add(o->wfd);
-	return 0;
 }
 
 /* ---- the parent ---- */
 
 static int offerable(const struct mps_conn *c)
 {
-	/* carried across exec: the program's own children share it (sshd's
-	 * privilege-separated ones), this process keeps servicing it */
 	return c->role == MPS_SERVER && !c->gw && !mps_conn_closed(c) && !c->exiting &&
-	       !c->exec_carried &&
 	       !c->app_closed && c->app_dup < 0 && c->nsf > 0 && c->sock->conn == c &&
 	       atomic_load(&c->sock->state) == MPS_SS_CONNECTED;
 }
@@ -364,7 +333,9 @@ void mps_handover_prepare(void)
 		o = calloc(1, sizeof(*o));
 		if (!o)
 			break;
-		if (word_new(o, pg) != 0) {
+		o->w = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+		            0);
+		if (o->w == MAP_FAILED) {
 			free(o);
 			break;
 		}
@@ -394,8 +365,6 @@ void mps_handover_parent(void)
 		o->next = g_parent;
 		g_parent = o;
 		loop = o->c->loop;
-		mps_ifd_close(o->wfd); /* the mapping stays; the child has its copy */
-		o->wfd = -1;
 		n++;
 	}
 	if (n) {
@@ -439,15 +408,6 @@ static int parent_settle(struct ho_offer *o, struct ev_loop *loop, int now_or_ne
 	v = HO_TAKEN;
 	if (now_or_never || age >= HO_ADOPT_BOUND)
 		atomic_compare_exchange_strong(&o->w->state, &v, HO_KEPT);
-	/* the child execs with the connection's state: the new image takes
-	 * it over in time, or we go on (an image without the library) */
-	if (atomic_load(&o->w->state) == HO_EXEC) {
-		v = HO_EXEC;
-		if (!o->t_exec)
-			o->t_exec = mono();
-		if (now_or_never || mono() - o->t_exec >= HO_EXEC_BOUND)
-			atomic_compare_exchange_strong(&o->w->state, &v, HO_KEPT);
-	}
 	v = atomic_load(&o->w->state);
 	token = o->c->token_registered ? o->c->local_token : 0;
 	if (v == HO_KEPT) {
@@ -563,7 +523,6 @@ void mps_handover_child_keep(void)
 
 		for (i = 0; i < n; i++)
 			mps_ifd_del(fd[i]);
-		mps_ifd_del(o->wfd);
 	}
 }
 
@@ -586,7 +545,6 @@ void mps_handover_child(void)
 
 		for (i = 0; i < k; i++)
 			mps_real.close(fd[i]);
-		mps_real.close(o->wfd);
 	}
 	g_child = NULL;
 	for (o = g_batch; o; o = o->next) {
@@ -594,7 +552,6 @@ void mps_handover_child(void)
 
 		for (i = 0; i < k; i++)
 			mps_ifd_add(fd[i]);
-		mps_ifd_add(o->wfd);
 		atomic_store(&o->w->child, (int32_t)getpid());
 		n++;
 	}
@@ -770,105 +727,12 @@ void mps_handover_close(int fd)
 	t_busy = 0;
 }
 
-/* ---- exec ---- */
-
-static struct ho_offer *g_exec; /* the offer whose state an exec carries */
-
-/* envp loads the library (LD_PRELOAD names it): an image without it
- * would hold the connection's descriptors and service nothing. */
-static int env_loads_us(char *const envp[])
-{
-	size_t i;
-
-	for (i = 0; envp && envp[i]; i++)
-		if (!strncmp(envp[i], "LD_PRELOAD=", 11) && strstr(envp[i], "libmptcpshim"))
-			return 1;
-	return 0;
-}
-
-struct survive_arg {
-	const struct mps_sock *s;
-	int n;
-};
-
-/* A descriptor of s that the exec does not close. */
-static int survives_one(int fd, struct mps_sock *s, void *arg)
-{
-	struct survive_arg *a = arg;
-	int fl;
-
-	if (s != a->s)
-		return 0;
-	fl = mps_real.fcntl(fd, F_GETFD);
-	if (fl >= 0 && !(fl & FD_CLOEXEC))
-		a->n++;
-	return a->n > 0;
-}
-
-/* Wait (bounded) for the parent's decision on o, as child_decide does. */
-static uint32_t exec_decision(struct ho_offer *o)
-{
-	const struct timespec tick = {0, 200000};
-	uint32_t v;
-
-	while ((v = atomic_load(&o->w->state)) == HO_OFFERED && mono() - o->t0 < HO_BOUND + 0.05)
-		nanosleep(&tick, NULL);
-	return v;
-}
-
-static void exec_fds_inherit(struct ho_offer *o, int on)
-{
-	int fd[HO_MAXFD + 2], n = conn_fds(o->c, fd), i;
-
-	fd[n++] = o->wfd;
-	fd[n++] = o->xfd;
-	for (i = 0; i < n; i++)
-		mps_real.fcntl(fd[i], F_SETFD, on ? 0 : FD_CLOEXEC);
-}
-
-/* The state of o goes with the exec, if it can (1). */
-static int exec_carry(struct ho_offer *o, int survivors, char *const envp[])
-{
-	struct survive_arg a = {o->c->sock, 0};
-	const char *why;
-	uint32_t v;
-	int fd;
-
-	if (!survivors || g_exec || o->wfd < 0 || !env_loads_us(envp))
-		return 0;
-	mps_fdtab_each(survives_one, &a);
-	if (!a.n)
-		return 0; /* the new image does not hold it (a CGI child) */
-	v = exec_decision(o);
-	if (v != HO_TAKEN) {
-		mps_dbg("conn %s: exec: left to process %d (it keeps its copy)", o->c->peer_str,
-		        (int)o->parent);
-		return 0;
-	}
-	fd = mps_handexec_capture(o->c, &why);
-	if (fd < 0) {
-		mps_dbg("conn %s: exec: not carried (%s): process %d keeps servicing it",
-		        o->c->peer_str, why, (int)o->parent);
-		return 0;
-	}
-	o->xfd = fd;
-	if (!atomic_compare_exchange_strong(&o->w->state, &v, HO_EXEC)) {
-		mps_ifd_close(o->xfd);
-		o->xfd = -1;
-		return 0;
-	}
-	exec_fds_inherit(o, 1);
-	g_exec = o;
-	return 1;
-}
-
-int mps_handover_exec(int survivors, char *const envp[], char *var, size_t cap)
+void mps_handover_exec(void)
 {
 	struct ho_offer *o;
-	int carried = 0;
 
 	if (mps_inside || t_busy)
-		return 0;
+		return;
 	t_busy = 1;
 	pthread_mutex_lock(&g_lock);
 	if (g_child_pid == getpid()) {
@@ -877,11 +741,6 @@ int mps_handover_exec(int survivors, char *const envp[], char *var, size_t cap)
 		for (o = g_child; o; o = o->next) {
 			uint32_t v = HO_OFFERED;
 
-			if (exec_carry(o, survivors, envp)) {
-				snprintf(var, cap, "%s=%d:%d", mps_env_execstate, o->xfd, o->wfd);
-				carried = 1;
-				continue;
-			}
 			if (!atomic_compare_exchange_strong(&o->w->state, &v, HO_KEPT)) {
 				v = HO_TAKEN;
 				atomic_compare_exchange_strong(&o->w->state, &v, HO_KEPT);
@@ -890,50 +749,4 @@ int mps_handover_exec(int survivors, char *const envp[], char *var, size_t cap)
 	}
 	pthread_mutex_unlock(&g_lock);
 	t_busy = 0;
-	return carried;
-}
-
-void mps_handover_exec_failed(void)
-{
-	struct ho_offer *o;
-	uint32_t v = HO_EXEC;
-
-	if (!g_exec || g_child_pid != getpid())
-		return;
-	pthread_mutex_lock(&g_lock);
-	o = g_exec;
-	g_exec = NULL;
-	/* ours again (unless the parent's bound ran out: then it is kept,
-	 * and our next call drops our copies) */
-	atomic_compare_exchange_strong(&o->w->state, &v, HO_TAKEN);
-	exec_fds_inherit(o, 0);
-	mps_ifd_close(o->xfd);
-	o->xfd = -1;
-	pthread_mutex_unlock(&g_lock);
-}
-
-static struct mps_cmd g_exec_cmd;
-
-static void exec_adopt_on_thread(struct ev_loop *loop, void *arg)
-{
-	struct mps_conn *c = arg;
-
-	mps_handexec_resume(loop, c);
-	if (!mps_conn_closed(c))
-		mps_ho_readvertise(c); /* our own join port, under the same ids */
-}
-
-void mps_handover_exec_adopt(void)
-{
-	struct mps_conn *c;
-
-	if (mps_handexec_adopt(&c) <= 0)
-		return;
-	atomic_store(&mps_handover_adopter, (int)getpid());
-	if (!c)
-		return;
-	g_exec_cmd.fn = exec_adopt_on_thread;
-	g_exec_cmd.arg = c;
-	if (mps_loop_submit(&g_exec_cmd) != 0)
-		mps_warn("exec: conn %s: carried across exec but not started", c->peer_str);
 }

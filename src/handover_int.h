@@ -7,11 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "handexec_int.h" /* the offer's word */
-
 struct ev_loop;
 struct mps_conn;
-
 
 /* handover.c registers its look-up (1 when token is a connection this
  * process offered to a child and has not settled) with handover_join.c,

@@ -110,10 +110,6 @@ int mps_config_warned(const char *marker, const char *msg);
  * long, or in a secure-exec process. */
 extern const char mps_env_inherit[];
 int mps_config_take_inherit(char *buf, size_t cap);
-/* MPTCPSHIM_EXECSTATE (handexec.c), read once and removed: 1 with its
- * value in buf, 0 when unset, too long, or not to be trusted here. */
-extern const char mps_env_execstate[];
-int mps_config_take_execstate(char *buf, size_t cap);
 
 /* 1 if MP should be tried towards sa (MPTCPSHIM_PEERS), else 0. */
 int mps_config_peer_allowed(const struct mps_config *c, const struct sockaddr *sa);

@@ -30,7 +30,6 @@ struct mps_conn_params {
 	 * PSK with mps_kex_server_set_psk(&c->kex, psk) before go_mp draws its
 	 * keypair (docs/DESIGN.md "Key agreement and key schedule"). */
 	const uint8_t *kex_psk;
-	int exec_carried; /* server: taken over across exec (handexec.c), never offered */
 };
 
 /* App threads (the daemon): the gateway's reply to the request of the

@@ -131,11 +131,6 @@ int mps_ifd_is(int fd);
 /* The keeper (see loop.c): close every descriptor of the process except
  * the internal ones and keep (-1: none). */
 void mps_ifd_close_others(int keep);
-/* The app's close_range(first, last, flags) or closefrom(first): every
- * descriptor of the span but the internal ones (a daemon's closefrom at
- * startup must not cut the subflows of a connection it took over across
- * exec).  0, or -1 with errno (the kernel's). */
-int mps_ifd_close_range(unsigned first, unsigned last, int flags);
 /* Move fd (ours) high and register it; the number it now has.  If there
  * is no room: with must, fd stays where it is (registered); without, fd
  * is closed and -EMFILE returned (the caller degrades).  Logs (at most

@@ -59,19 +59,9 @@ static inline void mps_handover_hook(int fd)
 void mps_handover_touch_epoll(int epfd);
 /* The app is about to close fd. */
 void mps_handover_close(int fd);
-/* The app execs (execve family: survivors 1; posix_spawn: 0).  Every
- * offer made to this process goes back to the parent, but one whose app
- * end survives the exec into an image that loads the library (envp's
- * LD_PRELOAD): once the parent has let it go (taken), its state goes into
- * a sealed memfd for the new image to take over (step 5, handexec.c).
- * Then 1, with "MPTCPSHIM_EXECSTATE=..." in var for the new environment;
- * else 0.  If the exec returns, mps_handover_exec_failed takes it back. */
-int mps_handover_exec(int survivors, char *const envp[], char *var, size_t cap);
-void mps_handover_exec_failed(void);
-/* The new image's constructor: a connection carried across exec
- * (MPTCPSHIM_EXECSTATE) is checked, rebuilt and serviced here
- * (handexec.c); this process is then an adopter (mps_handover_adopter). */
-void mps_handover_exec_adopt(void);
+/* The app execs: the new image cannot adopt, every offer made to this
+ * process goes back to the parent. */
+void mps_handover_exec(void);
 /* join.c (shim thread).  A join for a connection offered to a child and
  * not decided yet waits (1: sf is held, its reading and deadline stopped;
  * it is read again once the offer is settled).  join_gone: sf is freed.

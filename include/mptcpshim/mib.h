@@ -34,7 +34,6 @@ enum mps_mib_id {
 	MPS_MIB_GW_POLICY,        /* gateway: destinations refused by its policy */
 	MPS_MIB_GW_DEST_FAILED,   /* gateway: destinations that could not be reached */
 	MPS_MIB_HANDED,           /* connections handed to a forked child (handover.c) */
-	MPS_MIB_EXEC_ADOPTED,     /* connections carried across exec into this image (handexec.c) */
 	MPS_MIB__MAX
 };
 

@@ -26,16 +26,11 @@ struct newenv {
 	size_t len;
 };
 
-static int is_var(const char *entry, const char *name)
-{
-	size_t n = strlen(name);
-
-	return !strncmp(entry, name, n) && entry[n] == '=';
-}
-
 static int is_ours(const char *entry)
 {
-	return is_var(entry, mps_env_inherit) || is_var(entry, mps_env_execstate);
+	size_t n = strlen(mps_env_inherit);
+
+	return !strncmp(entry, mps_env_inherit, n) && entry[n] == '=';
 }
 
 /* envp with our variable replaced by the current list, or envp itself
@@ -44,8 +39,8 @@ static char *const *env_for_exec(char *const envp[], int survivors_only, struct 
 {
 	static char *const empty[] = {NULL};
 	size_t n = 0, i, j, bound, vlen = 0;
-	int stale = 0, carried = 0;
-	char **out, *val, xvar[64];
+	int stale = 0;
+	char **out, *val;
 
 	ne->map = NULL;
 	if (mps_passthrough())
@@ -53,29 +48,25 @@ static char *const *env_for_exec(char *const envp[], int survivors_only, struct 
 	/* a spawned image (or a vfork child's, which shares our memory) may
 	 * inherit an app's end: no hand-back of those (handback.h) */
 	atomic_fetch_add(&mps_fork_gen, 1);
-	if (!envp)
-		envp = empty;
-	/* an offer this child holds: its state goes with the exec (step 5),
-	 * or back to the parent */
 	if (atomic_load(&mps_handover_pending))
-		carried = mps_handover_exec(survivors_only, envp, xvar, sizeof(xvar));
+		mps_handover_exec(); /* the new image cannot take a connection over */
 	if (survivors_only)
 		mps_proc_exec(); /* an adopter's connections: to a keeper */
+	if (!envp)
+		envp = empty;
 	for (; envp[n]; n++)
 		stale |= is_ours(envp[n]);
 	bound = mps_inherit_bound();
-	if (!bound && !stale && !carried)
+	if (!bound && !stale)
 		return envp;
-	ne->len = (n + 3) * sizeof(char *) + bound + 1 + sizeof(xvar);
+	ne->len = (n + 2) * sizeof(char *) + bound + 1;
 	ne->map = mmap(NULL, ne->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (ne->map == MAP_FAILED) {
 		ne->map = NULL;
-		if (carried)
-			mps_handover_exec_failed(); /* the new image could not know */
 		return envp;
 	}
 	out = ne->map;
-	val = (char *)(out + n + 3);
+	val = (char *)(out + n + 2);
 	if (bound)
 		vlen = mps_inherit_format(val, bound, survivors_only);
 	for (i = j = 0; i < n; i++)
@@ -83,22 +74,14 @@ static char *const *env_for_exec(char *const envp[], int survivors_only, struct 
 			out[j++] = envp[i];
 	if (vlen)
 		out[j++] = val;
-	if (carried) {
-		char *x = (char *)ne->map + ne->len - sizeof(xvar);
-
-		memcpy(x, xvar, sizeof(xvar));
-		out[j++] = x;
-	}
 	out[j] = NULL;
 	return out;
 }
 
-/* The exec returned (failed), or posix_spawn is done. */
 static void env_done(struct newenv *ne)
 {
 	int saved = errno;
 
-	mps_handover_exec_failed(); /* a state carried for nothing: ours again */
 	if (ne->map)
 		munmap(ne->map, ne->len);
 	errno = saved;

@@ -227,33 +227,6 @@ MPS_EXPORT int epoll_create(int size)
 	return fd;
 }
 
-/* close_range and closefrom: the internal descriptors survive them, as
- * they survive close() (a close-all at a daemon's start, sshd's after
- * its re-exec, would otherwise cut a connection the new image took over
- * across the exec: docs/DESIGN.md "Process model", step 5).  Flags that
- * only set close-on-exec pass through (ours have it). */
-MPS_EXPORT int close_range(unsigned first, unsigned last, int flags)
-{
-	static int (*real)(unsigned, unsigned, int);
-
-	mps_real_init();
-	if (mps_inside || (flags & CLOSE_RANGE_CLOEXEC)) {
-		if (!real)
-			real = (int (*)(unsigned, unsigned, int))dlsym(RTLD_NEXT, "close_range");
-		if (real)
-			return real(first, last, flags);
-	}
-	return mps_ifd_close_range(first, last, flags);
-}
-
-MPS_EXPORT void closefrom(int lowfd)
-{
-	mps_real_init();
-	if (lowfd < 0)
-		lowfd = 0;
-	mps_ifd_close_range((unsigned)lowfd, ~0u, 0);
-}
-
 MPS_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	int rc;

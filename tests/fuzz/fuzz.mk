@@ -6,7 +6,7 @@
 #   make -f tests/fuzz/fuzz.mk top_srcdir=... top_builddir=... run
 # Adding a harness: write tests/fuzz/fuzz_NAME.c, seed tests/fuzz/corpus/NAME/,
 # and add NAME to FUZZERS below.
-FUZZERS = frame nego ranges peercache config inherit ofo gwreq gwauth socks gwpolicy kex ctlproto policy execstate
+FUZZERS = frame nego ranges peercache config inherit ofo gwreq gwauth socks gwpolicy kex ctlproto policy
 
 FUZZ_SECONDS ?= 60
 CLANG ?= $(shell command -v clang || command -v clang-14)

@@ -21,17 +21,11 @@
 #   python-exec   the child reads the request (it adopts), puts the
 #           connection on its stdout and execs cat FILE: the connection
 #           lives on in a keeper (docs/DESIGN.md "Process model")
-#   python-inetd  inetd style: the child puts the connection on its
-#           stdin and stdout at once and execs a download program (python:
-#           read the request line, write FILE), which takes the connection
-#           over across the exec and services it itself (step 5): counted
-#           by the server's connections_exec_adopted; the program closes
-#           every descriptor above 2 first (the library's own survive)
 # Every client checks the sha256; the clients' counters must say that
 # every connection negotiated multipath (none fell back) and both paths
 # carried data; the server's children took every connection over.
 # Sub-cases (T_ONLY=REGEX): socat python-poll python-epoll python-pepoll
-# python-exec python-inetd.
+# python-exec.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -75,15 +69,10 @@ PYEOF
 cat >"$T_DIR/fsrv.py" <<'PYEOF'
 import os, selectors, socketserver, sys
 host, port, path, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-dlprog = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dlprog.py")
 
 class H(socketserver.StreamRequestHandler):
     timeout = 30 if mode == "poll" else None  # python polls before recv
     def handle(self):
-        if mode == "inetd":  # the connection on 0 and 1, a program serves it
-            os.dup2(self.request.fileno(), 0)
-            os.dup2(self.request.fileno(), 1)
-            os.execv(sys.executable, [sys.executable, dlprog, path])
         if mode == "pepoll":  # the set the parent filled before the fork
             self.server.sel.select(30)
         if mode == "epoll":  # an epoll set of the child's own first
@@ -113,18 +102,6 @@ class S(socketserver.ForkingTCPServer):
 srv = S((host, port), H)
 print("listening pid %d" % os.getpid(), flush=True)
 srv.serve_forever()
-PYEOF
-
-# the program an inetd-style server execs: the request line, then FILE;
-# it first closes every descriptor above 2, as daemons do at their start
-# (sshd after its re-exec): the library's own must survive that
-cat >"$T_DIR/dlprog.py" <<'PYEOF'
-import os, resource, sys
-os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
-sys.stdin.buffer.readline()
-with open(sys.argv[1], "rb") as f:
-    sys.stdout.buffer.write(f.read())
-sys.stdout.buffer.flush()
 PYEOF
 
 write_pytool
@@ -164,7 +141,7 @@ fs_rounds() {
 	# the connection, which is correct): at least one; without the
 	# poll/select/epoll_ctl adoption none is, since these children make
 	# no other call before their client's bytes arrive
-	taken=$(tail -n +"$((n0 + 1))" "$sl" | grep -cE "${FS_TAKEN_RE:-: taken over from process }" || true)
+	taken=$(tail -n +"$((n0 + 1))" "$sl" | grep -c ': taken over from process ' || true)
 	log "$name: $taken of $ROUNDS connections taken over by the server's children"
 	[ "$taken" -ge 1 ] || fail "$name: the server's children took none of the $ROUNDS connections over"
 	if tail -n +"$((n0 + 1))" "$sl" | grep -E ' (warn|error): '; then
@@ -182,25 +159,14 @@ if selected socat; then
 	bg_stop "$spid"
 fi
 
-for m in poll epoll pepoll exec inetd; do
+for m in poll epoll pepoll exec; do
 	selected "python-$m" || continue
 	step "python ForkingTCPServer (the child's first act: $m): $ROUNDS new clients, each multipath"
 	next_port
 	bg_start "fsrv-$m" shim "$NS_S" /usr/bin/python3 "$T_DIR/fsrv.py" "$SRV4" "$PORT" "$T_DIR/data.bin" "$m"
 	spid=$BG_PID
 	wait_listen "$NS_S" "$PORT"
-	s0=$(counters_mark "$NS_S")
-	FS_TAKEN_RE=
-	[ "$m" = inetd ] && FS_TAKEN_RE=': carried across exec '
 	fs_rounds "python-$m" "$PYTOOL" getclient "$SRV4" "$PORT"
-	if [ "$m" = inetd ]; then
-		# the exec'd programs took their connections over (step 5):
-		# without it, the forking parent serviced them (at the exec, the
-		# child gave the offer back), and no process counts one
-		xa=$(counters_since "$NS_S" "$s0" | counter connections_exec_adopted)
-		log "python-inetd: $xa of $ROUNDS connections carried across exec (server's counters)"
-		[ "$xa" -ge 1 ] || fail "python-inetd: no connection was carried across exec"
-	fi
 	bg_stop "$spid"
 done
 exit 0

@@ -44,12 +44,8 @@
  *       calls answer to INFOFILE ("peer=ADDR family=F domain=D type=T
  *       proto=P tcpi_state=S inherit=absent|present extra=N"), then
  *       serves it.  extra: descriptors above 2 that are sockets, epoll
- *       sets or eventfds in the app's range: what leaked across exec (the
- *       server's listener and the parent's internal descriptors are
- *       close-on-exec: 0).  The library's own, kept in the top half of
- *       the range below the soft RLIMIT_NOFILE, are not counted: an
- *       exec'd program that took its connection over (docs/DESIGN.md,
- *       "Fork per connection", step 5) services it with them.
+ *       sets or eventfds: what leaked across exec (the server's listener
+ *       and the shim's internal descriptors are close-on-exec: 0).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -57,7 +53,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -695,20 +690,16 @@ static int leaked_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *e;
-	struct rlimit rl;
-	long own = 1L << 30; /* the library's range starts here */
 	int n = 0;
 
 	if (!d)
 		return -1;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-		own = (long)rl.rlim_cur / 2;
 	while ((e = readdir(d))) {
 		char path[64], to[64];
 		int fd = atoi(e->d_name);
 		ssize_t l;
 
-		if (fd <= 2 || fd == dirfd(d) || fd >= own)
+		if (fd <= 2 || fd == dirfd(d))
 			continue;
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		l = readlink(path, to, sizeof(to) - 1);

@@ -182,7 +182,7 @@ static void hup_on_ready(struct ev_loop *loop, ev_io *w, int revents)
 	struct epoll_event ev[64];
 	int n, i;
 
-	n = epoll_wait(g_hup_ep, ev, 64, 0);
+	n = mps_real.epoll_wait(g_hup_ep, ev, 64, 0);
 	for (i = 0; i < n; i++) {
 		struct mps_conn *c = ev[i].data.ptr;
 

@@ -192,7 +192,17 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 		ev_io_start(loop, &sf->rio);
 		return;
 	}
-	ev_timer_set(&c->nego_timer, mps_nego_banner_window_us(sf->rtt_us) / 1e6, 0.);
+	/* The banner window counts from now, when this thread first looks at
+	 * the connection (not from the loop's last wake-up, which may be
+	 * long past on a loaded machine), and is longer towards a host that
+	 * sent us a HELLO lately (nego.h, MPS_BANNER_KNOWN_US). */
+	ev_now_update(loop);
+	ev_timer_set(&c->nego_timer,
+	             (mps_peercache_shim_client((struct sockaddr *)&c->peer, mps_now_us())
+	                      ? mps_nego_banner_window_known_us(sf->rtt_us)
+	                      : mps_nego_banner_window_us(sf->rtt_us)) /
+	                     1e6,
+	             0.);
 	ev_timer_start(loop, &c->nego_timer);
 	ev_io_start(loop, &sf->rio);
 }

@@ -407,7 +407,9 @@ void mps_dss_tx_app_on_read(struct ev_loop *loop, ev_io *w, int revents)
 	int i;
 
 	if (c->tx_mode == TX_HOLD) {
-		if (!c->window_expired) {
+		/* a begun HELLO: its deadline decides (mpcap.c) */
+		if (!c->window_expired ||
+		    (c->rx_mode == RX_NEGO && c->nsf && c->sf[0]->rlen > 0)) {
 			ev_io_stop(loop, w);
 			return;
 		}

@@ -118,6 +118,21 @@ int mps_epreg_any(int fd)
 	return sl && atomic_load(&sl->n) > 0;
 }
 
+int mps_epreg_in(int fd, int epfd)
+{
+	struct slot *sl = slot_of(fd, 0);
+	int i, n, hit = 0;
+
+	if (!sl || !atomic_load(&sl->n))
+		return 0;
+	pthread_mutex_lock(lock_of(fd));
+	n = atomic_load(&sl->n);
+	for (i = 0; i < n && !hit; i++)
+		hit = sl->r[i].epfd == epfd;
+	pthread_mutex_unlock(lock_of(fd));
+	return hit;
+}
+
 void mps_epreg_forget(int fd)
 {
 	struct mps_epreg r[MPS_EPREG_PER_FD];

@@ -26,6 +26,7 @@
 #include "path_int.h"
 #include "resilience_int.h"
 #include "handover_int.h"
+#include "mptcpshim/epreg.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/handover.h"
 #include "mptcpshim/log.h"
@@ -666,6 +667,46 @@ void mps_handover_touch(int fd)
 	}
 	pthread_mutex_unlock(&g_lock);
 	t_busy = 0;
+}
+
+struct in_set {
+	int epfd, fd;
+	const struct mps_sock *s;
+};
+
+static int fd_in_set(int fd, struct mps_sock *s, void *arg)
+{
+	struct in_set *a = arg;
+
+	if (s != a->s || !mps_epreg_in(fd, a->epfd))
+		return 0;
+	a->fd = fd;
+	return 1;
+}
+
+void mps_handover_touch_epoll(int epfd)
+{
+	struct ho_offer *o;
+	int fd[8], n = 0, i;
+
+	if (mps_inside || t_busy)
+		return;
+	t_busy = 1;
+	pthread_mutex_lock(&g_lock);
+	/* the offers' descriptors in that set (their sets were the parent's,
+	 * filled before the fork: only our record of them tells) */
+	if (g_child && g_child_pid == getpid())
+		for (o = g_child; o && n < 8; o = o->next) {
+			struct in_set a = {epfd, -1, o->c->sock};
+
+			mps_fdtab_each(fd_in_set, &a);
+			if (a.fd >= 0)
+				fd[n++] = a.fd;
+		}
+	pthread_mutex_unlock(&g_lock);
+	t_busy = 0;
+	for (i = 0; i < n; i++)
+		mps_handover_touch(fd[i]);
 }
 
 void mps_handover_close(int fd)

@@ -122,6 +122,10 @@ void mps_mpcap_go_mp(struct mps_conn *c, struct mps_subflow *sf)
 						    (struct sockaddr *)&c->peer, (int64_t)time(NULL));
 		mps_peercache_note((struct sockaddr *)&c->peer, MPS_PEER_SHIM, mps_now_us(), 0);
 	}
+	if (c->role == MPS_SERVER && !c->gw)
+		/* its host's next connections get the longer banner window */
+		mps_peercache_note_shim_client((struct sockaddr *)&c->peer, mps_now_us(),
+		                               (uint64_t)mps_config()->plain_cache_ttl * 1000000u);
 	idsn = c->remote_idsn;
 	c->rcv_nxt = c->ack_sent = idsn + 1;
 	c->wnd_sent = c->rcv_wnd_max; /* announced in our HELLO/HELLO_ACK */
@@ -250,7 +254,29 @@ void mps_mpcap_nego_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	/* Server: the banner window is over.  Release only if the app has
-	 * actually written; otherwise keep waiting for the client. */
+	 * actually written; otherwise keep waiting for the client.  Not while
+	 * the client's first bytes wait to be looked at: on a loaded machine
+	 * this timer and the subflow's readability come in one loop
+	 * iteration, and libev runs the timer first, so a HELLO that came in
+	 * time would be answered with the raw banner (then aborted as late).
+	 * A begun HELLO (rlen > 0) is the HELLO deadline's to decide. */
+	if (c->nsf && c->rx_mode == RX_NEGO && c->tx_mode == TX_HOLD) {
+		struct mps_subflow *sf = c->sf[0];
+		uint8_t b;
+
+		if (sf->rlen > 0)
+			return;
+		if (mps_real.recv(sf->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 1) {
+			mps_dbg("conn %s: banner window over with the client's first bytes "
+			        "unread: reading them first",
+			        c->peer_str);
+			ev_feed_event(loop, &sf->rio, EV_READ);
+			/* the verdict stops this timer; if none comes, look again */
+			ev_timer_set(w, mps_nego_banner_window_us(sf->rtt_us) / 1e6, 0.);
+			ev_timer_start(loop, w);
+			return;
+		}
+	}
 	c->window_expired = 1;
 	mps_conn_app_update_read(c);
 }

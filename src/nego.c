@@ -119,6 +119,13 @@ uint32_t mps_nego_banner_window_us(uint32_t rtt_us)
 	return (uint32_t)w;
 }
 
+uint32_t mps_nego_banner_window_known_us(uint32_t rtt_us)
+{
+	uint32_t w = mps_nego_banner_window_us(rtt_us);
+
+	return w < MPS_BANNER_KNOWN_US ? MPS_BANNER_KNOWN_US : w;
+}
+
 uint32_t mps_nego_reply_timeout_us(uint32_t rtt_us, int known_shim)
 {
 	uint64_t w = (uint64_t)rtt_us * 8u + MPS_REPLY_BASE_US;

@@ -86,10 +86,14 @@ static enum mps_peer_kind entry_kind(struct entry *e, uint64_t now_us)
  * even chrooted, setuid or sandboxed, where no file is reachable.  Each
  * slot is a seqlock: odd while one writer (any process) fills it. */
 #define TREE_SLOTS 64
+/* A slot's kind: a plain host (as a destination), or a host that sent a
+ * HELLO as a client (a server's longer banner window, nego.h). */
+enum { TREE_PLAIN = 0, TREE_SHIM_CLIENT = 1 };
 
 struct tree_slot {
 	_Atomic uint32_t seq;
 	uint8_t family;
+	uint8_t kind; /* TREE_PLAIN or TREE_SHIM_CLIENT */
 	uint8_t addr[16];
 	_Atomic uint64_t until_us; /* CLOCK_MONOTONIC: one clock for all */
 };
@@ -108,7 +112,7 @@ void mps_peercache_tree_init(void)
 		g_tree = m;
 }
 
-static int tree_plain(const uint8_t key[18], uint8_t family, uint64_t now_us)
+static int tree_has(const uint8_t key[18], uint8_t family, uint8_t kind, uint64_t now_us)
 {
 	struct tree_slot *t;
 	uint32_t s1;
@@ -122,7 +126,7 @@ static int tree_plain(const uint8_t key[18], uint8_t family, uint64_t now_us)
 		s1 = atomic_load(&t->seq);
 		if (s1 & 1)
 			continue;
-		same = t->family == family && !memcmp(t->addr, key, 16);
+		same = t->family == family && t->kind == kind && !memcmp(t->addr, key, 16);
 		until = atomic_load(&t->until_us);
 		if (atomic_load(&t->seq) == s1 && same && until > now_us)
 			return 1;
@@ -130,7 +134,7 @@ static int tree_plain(const uint8_t key[18], uint8_t family, uint64_t now_us)
 	return 0;
 }
 
-static void tree_note(const uint8_t key[18], uint8_t family, uint64_t until_us)
+static void tree_note(const uint8_t key[18], uint8_t family, uint8_t kind, uint64_t until_us)
 {
 	struct tree_slot *t, *best = NULL;
 	uint32_t s;
@@ -140,7 +144,7 @@ static void tree_note(const uint8_t key[18], uint8_t family, uint64_t until_us)
 		return;
 	for (i = 0; i < TREE_SLOTS; i++) {
 		t = &g_tree[i];
-		if (t->family == family && !memcmp(t->addr, key, 16)) {
+		if (t->family == family && t->kind == kind && !memcmp(t->addr, key, 16)) {
 			best = t;
 			break;
 		}
@@ -151,6 +155,7 @@ static void tree_note(const uint8_t key[18], uint8_t family, uint64_t until_us)
 	if ((s & 1) || !atomic_compare_exchange_strong(&best->seq, &s, s + 1))
 		return; /* another writer has it: a verdict is an optimisation */
 	best->family = family;
+	best->kind = kind;
 	memcpy(best->addr, key, 16);
 	atomic_store(&best->until_us, until_us);
 	atomic_store(&best->seq, s + 2);
@@ -171,7 +176,7 @@ enum mps_peer_kind mps_peercache_lookup(const struct sockaddr *sa, uint64_t now_
 		 * about this port) */
 		host_key(key);
 		if (entry_kind(find(key, family), now_us) == MPS_PEER_PLAIN ||
-		    tree_plain(key, family, now_us))
+		    tree_has(key, family, TREE_PLAIN, now_us))
 			k = MPS_PEER_PLAIN;
 	}
 	pthread_mutex_unlock(&g_lock);
@@ -200,7 +205,25 @@ void mps_peercache_note_host(const struct sockaddr *sa, uint64_t now_us, uint64_
 	note_key(key, family, MPS_PEER_PLAIN, now_us, ttl_us);
 	host_key(key);
 	note_key(key, family, MPS_PEER_PLAIN, now_us, ttl_us);
-	tree_note(key, family, now_us + ttl_us);
+	tree_note(key, family, TREE_PLAIN, now_us + ttl_us);
+}
+
+void mps_peercache_note_shim_client(const struct sockaddr *sa, uint64_t now_us, uint64_t ttl_us)
+{
+	uint8_t key[18], family;
+
+	if (make_key(sa, key, &family))
+		return;
+	tree_note(key, family, TREE_SHIM_CLIENT, now_us + ttl_us);
+}
+
+int mps_peercache_shim_client(const struct sockaddr *sa, uint64_t now_us)
+{
+	uint8_t key[18], family;
+
+	if (make_key(sa, key, &family))
+		return 0;
+	return tree_has(key, family, TREE_SHIM_CLIENT, now_us);
 }
 
 static void note_key(const uint8_t key[18], uint8_t family, enum mps_peer_kind kind,

@@ -68,6 +68,8 @@ static void resolve(void)
 	mps_real.epoll_create = sym("epoll_create");
 	mps_real.epoll_create1 = sym("epoll_create1");
 	mps_real.epoll_ctl = sym("epoll_ctl");
+	mps_real.epoll_wait = sym("epoll_wait");
+	mps_real.epoll_pwait = sym("epoll_pwait");
 	mps_real.prctl = sym("prctl");
 	mps_real.syscall = sym("syscall");
 	mps_real.exit_ = (void (*)(int))sym("_exit");

@@ -32,6 +32,8 @@ void mps_epreg_note(int epfd, int op, int fd, uint32_t events, uint64_t data);
 int mps_epreg_take(int fd, struct mps_epreg *out, int max);
 /* Does fd have any registration recorded?  Lock-free, for the close hook. */
 int mps_epreg_any(int fd);
+/* Is fd registered in epoll set epfd (as far as the app told us)? */
+int mps_epreg_in(int fd, int epfd);
 /* Forget everything recorded for fd (its number now names another file).
  * Records naming an epoll set closed since are harmless: a move first
  * deletes the registration and re-adds only what the kernel had. */

@@ -53,6 +53,10 @@ static inline void mps_handover_hook(int fd)
 	if (atomic_load_explicit(&mps_handover_pending, memory_order_relaxed))
 		mps_handover_touch(fd);
 }
+/* The app waits in epoll set epfd: a connection offered to this child
+ * and registered there (by the parent before the fork, say) adopts as at
+ * a call on it. */
+void mps_handover_touch_epoll(int epfd);
 /* The app is about to close fd. */
 void mps_handover_close(int fd);
 /* The app execs: the new image cannot adopt, every offer made to this

@@ -86,10 +86,18 @@ enum mps_nego_verdict mps_nego_timeout(struct mps_nego *n);
  * would hand it a connection that then resets. */
 #define MPS_BANNER_MIN_US 25000u
 #define MPS_BANNER_MAX_US 250000u
+/* Server: the banner window towards a client host that sent this process
+ * tree a HELLO lately (mps_peercache_shim_client): its HELLO is surely
+ * coming, and 25 ms are short on a loaded machine (the client's shim
+ * thread must run to send it); a plain program on that host waits this
+ * long for its banner. */
+#define MPS_BANNER_KNOWN_US 250000u
 #define MPS_REPLY_BASE_US 1000000u
 #define MPS_REPLY_MAX_US 3000000u
 #define MPS_REPLY_KNOWN_US 15000000u
 uint32_t mps_nego_banner_window_us(uint32_t rtt_us);
+/* The same towards a known shim client host: at least MPS_BANNER_KNOWN_US. */
+uint32_t mps_nego_banner_window_known_us(uint32_t rtt_us);
 
 /* Server: the client's first bytes began a HELLO (they match its prefix)
  * and the rest has not come within mps_nego_hello_timeout_us(): the

@@ -20,6 +20,12 @@ void mps_peercache_note(const struct sockaddr *sa, enum mps_peer_kind kind, uint
  * server tells the client to connect to).  A shim answering on a port is
  * that port's own (SHIM) verdict, an exception to its host's. */
 void mps_peercache_note_host(const struct sockaddr *sa, uint64_t now_us, uint64_t ttl_us);
+/* Server: the host of sa sent a HELLO as a client (ttl_us from now_us);
+ * shared through the same page as the host verdicts (_tree_init), so a
+ * forking server's listener learns it from its children.  _shim_client:
+ * 1 if so, 0 otherwise (or nothing shared). */
+void mps_peercache_note_shim_client(const struct sockaddr *sa, uint64_t now_us, uint64_t ttl_us);
+int mps_peercache_shim_client(const struct sockaddr *sa, uint64_t now_us);
 /* Share the host verdicts with the processes this one forks from now on
  * (one MAP_SHARED page; see peercache.c).  Idempotent. */
 void mps_peercache_tree_init(void);

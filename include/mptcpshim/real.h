@@ -48,6 +48,8 @@ struct mps_real {
 	int (*epoll_create)(int);
 	int (*epoll_create1)(int);
 	int (*epoll_ctl)(int, int, int, struct epoll_event *);
+	int (*epoll_wait)(int, struct epoll_event *, int, int);
+	int (*epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
 	int (*prctl)(int, ...); /* the thread's name (the keeper's, the log's program name) */
 	long (*syscall)(long, ...); /* hooked for SYS_clone/SYS_clone3 (proc.c) */
 	void (*exit_)(int);         /* _exit, hooked for adopted connections (proc.c) */

@@ -8,15 +8,16 @@
  * client's HELLO: waiting on the descriptor counts as a call on it, as a
  * read does.  Otherwise these calls are libc's: one relaxed atomic load
  * while no hand-over is pending (mps_handover_pending), descriptors are
- * looked at only while one is.  epoll_wait is not hooked (its set is in
- * the kernel): a child adopts when it registers the connection
- * (epoll_ctl, fdcalls.c); one that waits in a set the parent filled
- * before the fork adopts at its first data call, or the parent keeps the
- * connection after HO_ADOPT_BOUND. */
+ * looked at only while one is.  epoll_wait and epoll_pwait too: their
+ * set is in the kernel, but the app's registrations are recorded
+ * (epreg.c, at epoll_ctl), so a child that waits in a set its parent
+ * filled before the fork adopts the offers registered there (a child
+ * that registers the connection itself adopts at epoll_ctl, fdcalls.c). */
 #include "config.h"
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/select.h>
 #include <time.h>
 
@@ -102,4 +103,21 @@ MPS_EXPORT int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct t
 	if (pending())
 		touch_fdsets(nfds, r, w, e);
 	return mps_real.pselect(nfds, r, w, e, tmo, mask);
+}
+
+MPS_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
+{
+	mps_real_init();
+	if (pending())
+		mps_handover_touch_epoll(epfd);
+	return mps_real.epoll_wait(epfd, ev, max, timeout);
+}
+
+MPS_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout,
+                           const sigset_t *mask)
+{
+	mps_real_init();
+	if (pending())
+		mps_handover_touch_epoll(epfd);
+	return mps_real.epoll_pwait(epfd, ev, max, timeout, mask);
 }

@@ -14,13 +14,18 @@
 #           of 4 MiB
 #   python-epoll  the same, the handler first waits in an epoll set of its
 #           own (epoll_ctl adopts; epoll_wait is not hooked)
+#   python-pepoll the parent registers the connection in an epoll set
+#           before it forks; the child waits in that set first (the
+#           epoll_wait hook adopts: the set is the kernel's, the
+#           registration our record of the parent's epoll_ctl)
 #   python-exec   the child reads the request (it adopts), puts the
 #           connection on its stdout and execs cat FILE: the connection
 #           lives on in a keeper (docs/DESIGN.md "Process model")
 # Every client checks the sha256; the clients' counters must say that
 # every connection negotiated multipath (none fell back) and both paths
 # carried data; the server's children took every connection over.
-# Sub-cases (T_ONLY=REGEX): socat python-poll python-epoll python-exec.
+# Sub-cases (T_ONLY=REGEX): socat python-poll python-epoll python-pepoll
+# python-exec.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -68,6 +73,8 @@ host, port, path, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 class H(socketserver.StreamRequestHandler):
     timeout = 30 if mode == "poll" else None  # python polls before recv
     def handle(self):
+        if mode == "pepoll":  # the set the parent filled before the fork
+            self.server.sel.select(30)
         if mode == "epoll":  # an epoll set of the child's own first
             sel = selectors.EpollSelector()
             sel.register(self.request, selectors.EVENT_READ)
@@ -80,8 +87,19 @@ class H(socketserver.StreamRequestHandler):
         with open(path, "rb") as f:
             self.wfile.write(f.read())
 
-socketserver.ForkingTCPServer.allow_reuse_address = True
-srv = socketserver.ForkingTCPServer((host, port), H)
+class S(socketserver.ForkingTCPServer):
+    allow_reuse_address = True
+    sel = None
+    def process_request(self, request, client_address):
+        if mode == "pepoll":  # registered here, waited on in the child
+            self.sel = selectors.EpollSelector()
+            self.sel.register(request, selectors.EVENT_READ)
+        super().process_request(request, client_address)
+        if self.sel:
+            self.sel.close()  # our copy; the child's stays
+            self.sel = None
+
+srv = S((host, port), H)
 print("listening pid %d" % os.getpid(), flush=True)
 srv.serve_forever()
 PYEOF
@@ -141,7 +159,7 @@ if selected socat; then
 	bg_stop "$spid"
 fi
 
-for m in poll epoll exec; do
+for m in poll epoll pepoll exec; do
 	selected "python-$m" || continue
 	step "python ForkingTCPServer (the child's first act: $m): $ROUNDS new clients, each multipath"
 	next_port

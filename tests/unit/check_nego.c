@@ -711,6 +711,18 @@ START_TEST(test_nego_banner_window)
 		if (got != want)
 			ck_abort_msg("banner(%u) = %u, want %llu", rtt, got, (unsigned long long)want);
 	}
+	/* towards a known shim client host: never below MPS_BANNER_KNOWN_US */
+	ck_assert_uint_eq(mps_nego_banner_window_known_us(0), MPS_BANNER_KNOWN_US);
+	ck_assert_uint_eq(mps_nego_banner_window_known_us(10000), MPS_BANNER_KNOWN_US);
+	ck_assert_uint_eq(mps_nego_banner_window_known_us(UINT32_MAX),
+			  MPS_BANNER_KNOWN_US > MPS_BANNER_MAX_US ? MPS_BANNER_KNOWN_US
+								  : MPS_BANNER_MAX_US);
+	for (uint32_t rtt = 0; rtt < 100000; rtt += 7) {
+		uint32_t plain = mps_nego_banner_window_us(rtt);
+		uint32_t known = mps_nego_banner_window_known_us(rtt);
+		if (known < plain || known < MPS_BANNER_KNOWN_US)
+			ck_abort_msg("known banner(%u) = %u < %u", rtt, known, plain);
+	}
 }
 END_TEST
 

@@ -278,6 +278,31 @@ START_TEST(test_hosts)
 }
 END_TEST
 
+/* A server's note of a client host that sent a HELLO (the longer banner
+ * window): per host, its own kind, and no plain verdict either way. */
+START_TEST(test_shim_client)
+{
+	struct sockaddr_in a = v4("198.18.0.7", 40000), a2 = v4("198.18.0.7", 41000),
+	                   b = v4("198.18.0.8", 40000);
+
+	ck_assert_int_eq(mps_peercache_shim_client(SA(a), 1), 0);
+	mps_peercache_tree_init();
+	ck_assert_int_eq(mps_peercache_shim_client(SA(a), 1), 0);
+	mps_peercache_note_shim_client(SA(a), 0, 5000);
+	ck_assert_int_eq(mps_peercache_shim_client(SA(a), 1), 1);
+	ck_assert_int_eq(mps_peercache_shim_client(SA(a2), 1), 1); /* another port */
+	ck_assert_int_eq(mps_peercache_shim_client(SA(b), 1), 0);
+	ck_assert_int_eq(mps_peercache_shim_client(SA(a), 5000), 0); /* expired */
+	ck_assert_int_eq(mps_peercache_lookup(SA(a), 1), MPS_PEER_UNKNOWN); /* not plain */
+	/* a plain host verdict for b is not a shim client note, nor the reverse */
+	mps_peercache_note_host(SA(b), 0, 5000);
+	ck_assert_int_eq(mps_peercache_shim_client(SA(b), 1), 0);
+	mps_peercache_note_shim_client(SA(b), 0, 5000);
+	ck_assert_int_eq(mps_peercache_shim_client(SA(b), 1), 1);
+	ck_assert_int_eq(mps_peercache_lookup(SA(b), 1), MPS_PEER_PLAIN);
+}
+END_TEST
+
 static Suite *peercache_suite(void)
 {
 	Suite *s = suite_create("peercache");
@@ -291,6 +316,7 @@ static Suite *peercache_suite(void)
 	tcase_add_test(tc, test_truncated_record);
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_hosts);
+	tcase_add_test(tc, test_shim_client);
 	suite_add_tcase(s, tc);
 	return s;
 }

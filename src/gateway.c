@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -428,24 +429,32 @@ void mps_gw_direct_log(int always, const char *fmt, ...)
 		mps_info("gateway: %s", line);
 }
 
-const char *mps_gw_dest_str(const struct mps_gwdest *d, char *buf, size_t len)
+int mps_gw_lookup(const struct mps_gwdest *d, struct addrinfo **res, mps_gai_fn gai)
 {
-	char a[INET6_ADDRSTRLEN];
+	struct addrinfo hints;
+	char port[8];
 
-	switch (d->type) {
-	case MPS_GWT_DEST_IPV4:
-		inet_ntop(AF_INET, d->addr, a, sizeof(a));
-		snprintf(buf, len, "%s:%u", a, d->port);
-		break;
-	case MPS_GWT_DEST_IPV6:
-		inet_ntop(AF_INET6, d->addr, a, sizeof(a));
-		snprintf(buf, len, "[%s]:%u", a, d->port);
-		break;
-	default:
-		snprintf(buf, len, "%s:%u", d->name, d->port);
-		break;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	hints.ai_flags = AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%u", d->port);
+	*res = NULL;
+	if (gai(d->name, port, &hints, res) != 0 || !*res) {
+		*res = NULL;
+		return -1;
 	}
-	return buf;
+	return 0;
+}
+
+const void *mps_gw_ai_addr(const struct addrinfo *ai)
+{
+	if (ai->ai_family == AF_INET)
+		return &((const struct sockaddr_in *)ai->ai_addr)->sin_addr;
+	if (ai->ai_family == AF_INET6)
+		return &((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+	return NULL;
 }
 
 static long long mono_ms(void)

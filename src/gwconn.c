@@ -601,7 +601,7 @@ static void gw_who(struct mps_conn *c, char *who, size_t wl, char *dest, size_t 
 	const struct mps_gwinfo *info = c->sock->gw_info; /* written on this thread only */
 
 	snprintf(who, wl, "%s (%s)", info->client, c->peer_str);
-	mps_gw_dest_str(&info->dest, dest, dl);
+	mps_gwreq_dest_str(&info->dest, dest, dl);
 }
 
 /* A refusal or a failed connect: the GWREPLY, then our DATA_FIN, as when
@@ -790,25 +790,14 @@ static void gw_resolved(struct ev_loop *loop, void *arg)
 static void *gw_resolve_main(void *arg)
 {
 	struct mps_gw_addrs *r = arg;
-	struct addrinfo hints, *res = NULL, *ai;
-	char port[8];
+	struct addrinfo *res, *ai;
 
 	mps_inside = 1; /* our own calls go straight to libc */
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_protocol = IPPROTO_TCP;
-	hints.ai_flags = AI_NUMERICSERV;
-	snprintf(port, sizeof(port), "%u", r->dest.port);
-	if (mps_real.getaddrinfo(r->dest.name, port, &hints, &res) == 0) {
+	if (mps_gw_lookup(&r->dest, &res, mps_real.getaddrinfo) == 0) {
 		for (ai = res; ai; ai = ai->ai_next) {
-			const void *a;
+			const void *a = mps_gw_ai_addr(ai);
 
-			if (ai->ai_family == AF_INET)
-				a = &((struct sockaddr_in *)ai->ai_addr)->sin_addr;
-			else if (ai->ai_family == AF_INET6)
-				a = &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
-			else
+			if (!a)
 				continue;
 			r->judged++;
 			if (mps_gw_direct_refused(ai->ai_family, a, r->dest.port, &r->why) ||
@@ -880,21 +869,7 @@ static uint8_t gw_direct_start(struct mps_conn *c)
 		                  dest);
 		return MPS_GWR_REFUSED;
 	}
-	if (info->dest.type == MPS_GWT_DEST_IPV4) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&r->a[0];
-
-		in->sin_family = AF_INET;
-		in->sin_port = htons(info->dest.port);
-		memcpy(&in->sin_addr, info->dest.addr, 4);
-		r->len[0] = sizeof(*in);
-	} else {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&r->a[0];
-
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(info->dest.port);
-		memcpy(&in6->sin6_addr, info->dest.addr, 16);
-		r->len[0] = sizeof(*in6);
-	}
+	r->len[0] = mps_gwreq_dest_sockaddr(&info->dest, &r->a[0]);
 	r->n = r->judged = 1;
 	c->gw_addrs = r;
 	res = gw_connect_next(c);

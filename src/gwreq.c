@@ -6,7 +6,10 @@
  * length must be exactly its type's. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "mptcpshim/gwreq.h"
@@ -396,4 +399,46 @@ const char *mps_gwreq_result_name(uint8_t result)
 	                                    "name not resolved"};
 
 	return result <= MPS_GWR_MAX ? names[result] : "unknown";
+}
+
+const char *mps_gwreq_dest_str(const struct mps_gwdest *d, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	switch (d->type) {
+	case MPS_GWT_DEST_IPV4:
+		inet_ntop(AF_INET, d->addr, a, sizeof(a));
+		snprintf(buf, len, "%s:%u", a, d->port);
+		break;
+	case MPS_GWT_DEST_IPV6:
+		inet_ntop(AF_INET6, d->addr, a, sizeof(a));
+		snprintf(buf, len, "[%s]:%u", a, d->port);
+		break;
+	default:
+		snprintf(buf, len, "%s:%u", d->name, d->port);
+		break;
+	}
+	return buf;
+}
+
+socklen_t mps_gwreq_dest_sockaddr(const struct mps_gwdest *d, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (d->type == MPS_GWT_DEST_IPV4) {
+		struct sockaddr_in *in = (struct sockaddr_in *)ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(d->port);
+		memcpy(&in->sin_addr, d->addr, 4);
+		return sizeof(*in);
+	}
+	if (d->type == MPS_GWT_DEST_IPV6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(d->port);
+		memcpy(&in6->sin6_addr, d->addr, 16);
+		return sizeof(*in6);
+	}
+	return 0;
 }

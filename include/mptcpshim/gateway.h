@@ -182,11 +182,21 @@ void mps_gw_direct_pending_drop(const struct sockaddr *peer);
 double mps_gw_direct_timeout(void); /* seconds */
 /* Say it where the operator looks (mps_gwdirect.log), or the library's log. */
 void mps_gw_direct_log(int always, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A destination name's TCP addresses, looked up with gai: 0 and *res to
+ * free with freeaddrinfo, or -1 (*res NULL) when it does not resolve.
+ * The daemon and the proxy pass getaddrinfo (under the preload library
+ * its hook remembers the name for the policy file's host= rules); the
+ * library's resolver thread passes mps_real.getaddrinfo. */
+struct addrinfo;
+typedef int (*mps_gai_fn)(const char *, const char *, const struct addrinfo *,
+                          struct addrinfo **);
+int mps_gw_lookup(const struct mps_gwdest *d, struct addrinfo **res, mps_gai_fn gai);
+/* The IPv4 or IPv6 address in ai (what the policy judges), or NULL. */
+const void *mps_gw_ai_addr(const struct addrinfo *ai);
+
 /* Connections accepted on a gateway listener and not yet freed. */
 void mps_gw_count_add(int d);
 int mps_gw_count(void);
-/* "ADDR:PORT", "[ADDR6]:PORT" or "NAME:PORT" (the daemon's way). */
-const char *mps_gw_dest_str(const struct mps_gwdest *d, char *buf, size_t len);
 
 /* Set *flag to v (non-zero) and wake who waits for it in mps_gw_wait
  * (mu and cv belong to the waited-for object: one connection's sock, one

@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define MPS_GWREQ_VERSION 1u
 #define MPS_GWREQ_KIND_REQUEST 1u
@@ -109,5 +110,9 @@ int mps_gwreq_result_errno(uint8_t result);
  * code; anything without a code of its own is REFUSED. */
 uint8_t mps_gwreq_result_of_errno(int err);
 const char *mps_gwreq_result_name(uint8_t result);
+/* d's address and port as a sockaddr in *ss: its length, or 0 for a name. */
+socklen_t mps_gwreq_dest_sockaddr(const struct mps_gwdest *d, struct sockaddr_storage *ss);
+/* "host:port" or "[v6]:port" of d, for log lines. */
+const char *mps_gwreq_dest_str(const struct mps_gwdest *d, char *buf, size_t len);
 
 #endif

@@ -138,37 +138,18 @@ static void client_drop(const char *name)
 static int open_dest(const struct mps_gwdest *d, uint8_t *result, int *err, const char **why)
 {
 	long long deadline = mps_px_now_ms() + g_opt.connect_timeout_ms;
-	struct addrinfo hints, *res = NULL, *ai;
+	struct addrinfo *res, *ai;
 	struct sockaddr_storage ss;
-	char port[8];
+	socklen_t sl = mps_gwreq_dest_sockaddr(d, &ss);
 	int fd = -1, judged = 0, allowed = 0, last = ECONNREFUSED;
 
 	*err = 0;
 	*why = NULL;
-	memset(&ss, 0, sizeof(ss));
-	if (d->type == MPS_GWT_DEST_IPV4 || d->type == MPS_GWT_DEST_IPV6) {
-		int v4 = d->type == MPS_GWT_DEST_IPV4;
-		socklen_t sl;
-
-		if (mps_gwp_refused(mps_gwpolicy_check(&g_policy, v4 ? AF_INET : AF_INET6, d->addr,
-		                                       d->port, why))) {
+	if (sl) {
+		if (mps_gwp_refused(
+		            mps_gwpolicy_check(&g_policy, ss.ss_family, d->addr, d->port, why))) {
 			*result = MPS_GWR_POLICY;
 			return -1;
-		}
-		if (v4) {
-			struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-
-			in->sin_family = AF_INET;
-			in->sin_port = htons(d->port);
-			memcpy(&in->sin_addr, d->addr, 4);
-			sl = sizeof(*in);
-		} else {
-			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-
-			in6->sin6_family = AF_INET6;
-			in6->sin6_port = htons(d->port);
-			memcpy(&in6->sin6_addr, d->addr, 16);
-			sl = sizeof(*in6);
 		}
 		fd = mps_upstream_try((struct sockaddr *)&ss, sl, deadline);
 		if (fd >= 0) {
@@ -181,24 +162,14 @@ static int open_dest(const struct mps_gwdest *d, uint8_t *result, int *err, cons
 	}
 	/* A name, resolved here: every address is judged, and the one judged
 	 * is the one connected to (no second lookup). */
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_protocol = IPPROTO_TCP;
-	hints.ai_flags = AI_NUMERICSERV;
-	snprintf(port, sizeof(port), "%u", d->port);
-	if (getaddrinfo(d->name, port, &hints, &res) != 0 || !res) {
+	if (mps_gw_lookup(d, &res, getaddrinfo) != 0) {
 		*result = MPS_GWR_NAME;
 		return -1;
 	}
 	for (ai = res; ai; ai = ai->ai_next) {
-		const void *a;
+		const void *a = mps_gw_ai_addr(ai);
 
-		if (ai->ai_family == AF_INET)
-			a = &((struct sockaddr_in *)ai->ai_addr)->sin_addr;
-		else if (ai->ai_family == AF_INET6)
-			a = &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
-		else
+		if (!a)
 			continue;
 		judged++;
 		if (mps_gwp_refused(mps_gwpolicy_check(&g_policy, ai->ai_family, a, d->port, why)))
@@ -323,7 +294,7 @@ static void *conn_main(void *arg)
 		close(gc->fd);
 		goto done;
 	}
-	mps_upstream_dest_str(&info.dest, dest, sizeof(dest));
+	mps_gwreq_dest_str(&info.dest, dest, sizeof(dest));
 	snprintf(who, sizeof(who), "%s (%s)", info.client, gc->name);
 	if (g_direct)
 		goto counted; /* a name: the library applied the client's limits */

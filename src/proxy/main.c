@@ -151,7 +151,7 @@ static void *conn_main(void *arg)
 			goto done;
 		}
 	}
-	mps_upstream_dest_str(&px.dest, dest, sizeof(dest));
+	mps_gwreq_dest_str(&px.dest, dest, sizeof(dest));
 	t0 = mps_px_now_ms();
 	u = mps_upstream_open(&px.dest, g_opt.connect_timeout_ms, &result, &err, &how);
 	if (px.kind == MPS_PX_SOCKS5) {

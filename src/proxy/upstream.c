@@ -62,29 +62,14 @@ int mps_upstream_open(const struct mps_gwdest *d, int timeout_ms, uint8_t *resul
 {
 	long long deadline = mps_px_now_ms() + timeout_ms;
 	struct sockaddr_storage ss;
-	struct addrinfo hints, *res = NULL, *ai;
-	char port[8];
-	int fd, last = EHOSTUNREACH, rc;
+	socklen_t sl = mps_gwreq_dest_sockaddr(d, &ss);
+	struct addrinfo *res, *ai;
+	int fd, last = EHOSTUNREACH;
 
 	*err = 0;
 	*how = "direct";
-	memset(&ss, 0, sizeof(ss));
-	if (d->type == MPS_GWT_DEST_IPV4) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-
-		in->sin_family = AF_INET;
-		in->sin_port = htons(d->port);
-		memcpy(&in->sin_addr, d->addr, 4);
-		fd = mps_upstream_try((struct sockaddr *)in, sizeof(*in), deadline);
-		goto one;
-	}
-	if (d->type == MPS_GWT_DEST_IPV6) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(d->port);
-		memcpy(&in6->sin6_addr, d->addr, 16);
-		fd = mps_upstream_try((struct sockaddr *)in6, sizeof(*in6), deadline);
+	if (sl) {
+		fd = mps_upstream_try((struct sockaddr *)&ss, sl, deadline);
 		goto one;
 	}
 	/* A name: resolved at the gateway when there is one, so that no DNS
@@ -99,14 +84,7 @@ int mps_upstream_open(const struct mps_gwdest *d, int timeout_ms, uint8_t *resul
 		*how = "direct (no gateway reachable), resolved here";
 	else
 		*how = "direct, resolved here";
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_protocol = IPPROTO_TCP;
-	hints.ai_flags = AI_NUMERICSERV;
-	snprintf(port, sizeof(port), "%u", d->port);
-	rc = getaddrinfo(d->name, port, &hints, &res);
-	if (rc != 0 || !res) {
+	if (mps_gw_lookup(d, &res, getaddrinfo) != 0) {
 		*result = MPS_GWR_NAME;
 		return -1;
 	}
@@ -130,24 +108,4 @@ one:
 	*err = -fd;
 	*result = mps_gwreq_result_of_errno(-fd);
 	return -1;
-}
-
-const char *mps_upstream_dest_str(const struct mps_gwdest *d, char *buf, unsigned len)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	switch (d->type) {
-	case MPS_GWT_DEST_IPV4:
-		inet_ntop(AF_INET, d->addr, a, sizeof(a));
-		snprintf(buf, len, "%s:%u", a, d->port);
-		break;
-	case MPS_GWT_DEST_IPV6:
-		inet_ntop(AF_INET6, d->addr, a, sizeof(a));
-		snprintf(buf, len, "[%s]:%u", a, d->port);
-		break;
-	default:
-		snprintf(buf, len, "%s:%u", d->name, d->port);
-		break;
-	}
-	return buf;
 }

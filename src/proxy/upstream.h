@@ -30,7 +30,5 @@ int mps_upstream_open(const struct mps_gwdest *d, int timeout_ms, uint8_t *resul
 
 int mps_upstream_try(const struct sockaddr *sa, socklen_t salen, long long deadline);
 
-/* "host:port" or "[v6]:port" of d, for log lines. */
-const char *mps_upstream_dest_str(const struct mps_gwdest *d, char *buf, unsigned len);
 
 #endif

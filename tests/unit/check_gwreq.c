@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "mptcpshim/gwreq.h"
 #include "mptcpshim/util.h"
@@ -282,6 +284,43 @@ START_TEST(test_errno_mapping)
 END_TEST
 
 /* Random destinations: encode, decode, re-encode gives the same bytes. */
+/* The destination as a sockaddr and as a log string, worked by hand. */
+START_TEST(test_dest_forms)
+{
+	struct mps_gwdest d;
+	struct sockaddr_storage ss;
+	const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+	char buf[300];
+
+	memset(&d, 0, sizeof(d));
+	d.type = MPS_GWT_DEST_IPV4;
+	d.port = 8080;
+	memcpy(d.addr, "\xc6\x12\x00\x02", 4); /* 198.18.0.2 */
+	ck_assert_uint_eq(mps_gwreq_dest_sockaddr(&d, &ss), sizeof(struct sockaddr_in));
+	ck_assert_int_eq(in->sin_family, AF_INET);
+	ck_assert_uint_eq(ntohs(in->sin_port), 8080);
+	ck_assert_uint_eq(ntohl(in->sin_addr.s_addr), 0xc6120002u);
+	ck_assert_str_eq(mps_gwreq_dest_str(&d, buf, sizeof(buf)), "198.18.0.2:8080");
+
+	d.type = MPS_GWT_DEST_IPV6;
+	memset(d.addr, 0, 16);
+	memcpy(d.addr, "\x20\x01\x0d\xb8", 4);
+	d.addr[15] = 1; /* 2001:db8::1 */
+	ck_assert_uint_eq(mps_gwreq_dest_sockaddr(&d, &ss), sizeof(struct sockaddr_in6));
+	ck_assert_int_eq(in6->sin6_family, AF_INET6);
+	ck_assert_uint_eq(ntohs(in6->sin6_port), 8080);
+	ck_assert_int_eq(memcmp(&in6->sin6_addr, d.addr, 16), 0);
+	ck_assert_str_eq(mps_gwreq_dest_str(&d, buf, sizeof(buf)), "[2001:db8::1]:8080");
+
+	d.type = MPS_GWT_DEST_NAME;
+	strcpy(d.name, "mirror.example");
+	d.name_len = 14;
+	ck_assert_uint_eq(mps_gwreq_dest_sockaddr(&d, &ss), 0);
+	ck_assert_str_eq(mps_gwreq_dest_str(&d, buf, sizeof(buf)), "mirror.example:8080");
+}
+END_TEST
+
 START_TEST(test_random_roundtrip)
 {
 	srand(14);
@@ -333,6 +372,7 @@ static Suite *gwreq_suite(void)
 	tcase_add_test(tc, test_name_rules);
 	tcase_add_test(tc, test_errno_mapping);
 	tcase_add_test(tc, test_random_roundtrip);
+	tcase_add_test(tc, test_dest_forms);
 	suite_add_tcase(s, tc);
 	return s;
 }

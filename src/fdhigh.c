@@ -208,6 +208,20 @@ int mps_fd_high(int fd)
 	return rc ? rc : d;
 }
 
+int mps_fd_high_nonblock(int fd)
+{
+	int d = mps_fd_high(fd), fl;
+
+	if (d < 0)
+		return d;
+	fl = mps_real.fcntl(d, F_GETFL);
+	if (fl < 0 || mps_real.fcntl(d, F_SETFL, fl | O_NONBLOCK) < 0) {
+		mps_real.close(d);
+		return -EIO;
+	}
+	return d;
+}
+
 /* g_rl_lock is not taken around fork (the log takes it under its own
  * lock, which fork takes after ours): a child forked while another
  * thread had the limit raised restores it and starts with a fresh lock

@@ -473,16 +473,11 @@ static void gw_take_dest(struct mps_conn *c, int d);
 static int gw_splice(struct mps_conn *c, int fd, int u)
 {
 	char buf[16384];
-	int d, fl;
+	int d;
 
-	d = mps_fd_high(u);
+	d = mps_fd_high_nonblock(u);
 	if (d < 0)
 		return d;
-	fl = mps_real.fcntl(d, F_GETFL);
-	if (fl < 0 || mps_real.fcntl(d, F_SETFL, fl | O_NONBLOCK) < 0) {
-		mps_real.close(d);
-		return -EIO;
-	}
 	for (;;) {
 		ssize_t r = mps_real.recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 

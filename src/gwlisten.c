@@ -162,16 +162,11 @@ static void start_run(struct ev_loop *loop, void *arg)
 int mps_gwlisten_start(int lfd)
 {
 	struct start_cmd *sc;
-	int fd, fl, rc;
+	int fd, rc;
 
-	fd = mps_fd_high(lfd);
+	fd = mps_fd_high_nonblock(lfd);
 	if (fd < 0)
 		return fd;
-	fl = mps_real.fcntl(fd, F_GETFL);
-	if (fl < 0 || mps_real.fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-		mps_real.close(fd);
-		return -EIO;
-	}
 	mps_ifd_add(fd);
 	sc = calloc(1, sizeof(*sc));
 	if (!sc) {

@@ -11,6 +11,9 @@
  * number or -errno. */
 int mps_fd_high_many(const int *in, int *out, int n);
 int mps_fd_high(int fd);
+/* mps_fd_high, the copy made non-blocking: the new number, or -errno
+ * (-EIO when the flag cannot be set; nothing left open then). */
+int mps_fd_high_nonblock(int fd);
 /* socketpair(AF_UNIX, type, 0, sv), made above the soft limit when the
  * app's range is full and the hard limit leaves room (a connection's pair
  * must not make the app run out before TCP would).  0 or -errno. */

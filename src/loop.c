@@ -23,9 +23,17 @@
 
 /* ------------------------------------------------------------- hooks
  * (struct mps_loop_hooks): none until mps_loop_set_hooks. */
-static void none_loop(struct ev_loop *loop) { (void)loop; }
-static void none_void(void) {}
-static int none_yes(void) { return 1; }
+static void none_loop(struct ev_loop *loop)
+{
+	(void)loop;
+}
+static void none_void(void)
+{
+}
+static int none_yes(void)
+{
+	return 1;
+}
 static void none_keeper(struct ev_loop *loop, double timeout)
 {
 	(void)loop;
@@ -38,22 +46,28 @@ static void none_write(int pid, const char *comm)
 }
 
 static const struct mps_loop_hooks g_no_hooks = {
-	.thread_start = none_loop,
-	.thread_exit = none_void,
-	.all_drained = none_yes,
-	.all_finished = none_yes,
-	.exit_drain = none_loop,
-	.keeper_begin = none_keeper,
-	.handover_exit = none_loop,
-	.gw_exit = none_void,
-	.write_exit = none_write,
-	.atfork_child = none_void,
+        .thread_start = none_loop,
+        .thread_exit = none_void,
+        .all_drained = none_yes,
+        .all_finished = none_yes,
+        .exit_drain = none_loop,
+        .keeper_begin = none_keeper,
+        .handover_exit = none_loop,
+        .gw_exit = none_void,
+        .write_exit = none_write,
+        .atfork_child = none_void,
 };
 static const struct mps_loop_hooks *_Atomic g_hooks = &g_no_hooks;
 
-void mps_loop_set_hooks(const struct mps_loop_hooks *h) { atomic_store(&g_hooks, h ? h : &g_no_hooks); }
+void mps_loop_set_hooks(const struct mps_loop_hooks *h)
+{
+	atomic_store(&g_hooks, h ? h : &g_no_hooks);
+}
 
-static const struct mps_loop_hooks *hooks(void) { return atomic_load(&g_hooks); }
+static const struct mps_loop_hooks *hooks(void)
+{
+	return atomic_load(&g_hooks);
+}
 
 __thread int mps_inside;
 __thread int mps_keeper_forking;
@@ -481,11 +495,84 @@ static int lock_within(double bound)
 	return 0;
 }
 
-void mps_loop_exit(double timeout, double bound)
+/* CLOCK_REALTIME bound seconds from now (pthread_cond_timedwait's clock). */
+static struct timespec realtime_in(double bound)
 {
 	struct timespec until;
-	int mine;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += (time_t)bound;
+	until.tv_nsec += (long)((bound - (double)(time_t)bound) * 1e9);
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	return until;
+}
+
+/* Asks the shim thread to stop and waits until it has, within bound
+ * seconds (0: no bound).  1: stopped; 0: not in time (g.lock or the
+ * thread); -1: the request could not be queued (nothing to wait for). */
+static int stop_thread(double bound)
+{
+	struct timespec until;
+
+	g_stop_cmd.fn = stop_on_thread;
+	g_stop_cmd.arg = NULL;
+	if (mps_loop_submit(&g_stop_cmd))
+		return -1;
+	until = realtime_in(bound);
+	if (!lock_within(bound))
+		return 0;
+	while (!g.stopped) {
+		if (bound <= 0)
+			pthread_cond_wait(&g.cv, &g.lock);
+		else if (pthread_cond_timedwait(&g.cv, &g.lock, &until) == ETIMEDOUT &&
+		         !g.stopped) {
+			pthread_mutex_unlock(&g.lock);
+			return 0;
+		}
+	}
+	pthread_mutex_unlock(&g.lock);
+	return 1;
+}
+
+/* This process no longer has a loop: a later connection (after an exec
+ * that failed, or in the keeper's parent) starts a thread again. */
+static void loop_forget(void)
+{
+	pthread_mutex_lock(&g.lock);
+	g.running = 0;
+	g.ev = NULL;
+	g.head = g.tail = NULL;
+	pthread_mutex_unlock(&g.lock);
+}
+
+/* Forks the keeper that finishes the unfinished connections (the child
+ * never returns).  In this process: 1 if the keeper runs, 0 if the fork
+ * failed (errno). */
+static int fork_keeper(double timeout)
+{
 	pid_t pid;
+
+	/* the kernel's 15 bytes: the program's name cut to 7 */
+	snprintf(g_keeper_comm, sizeof(g_keeper_comm), "mpskeep:%.7s", g_prog);
+	mps_keeper_forking = 1;
+	pid = fork();
+	mps_keeper_forking = 0;
+	if (pid == 0)
+		keeper_main(timeout);
+	if (pid < 0)
+		return 0;
+	mps_info("exit: connections handed to keeper process %d (%s): this %s process "
+	         "exits, the keeper finishes them",
+	         (int)pid, g_keeper_comm, g_prog);
+	return 1;
+}
+
+void mps_loop_exit(double timeout, double bound)
+{
+	int mine, r;
 
 	if (!lock_within(bound))
 		goto stuck;
@@ -494,29 +581,11 @@ void mps_loop_exit(double timeout, double bound)
 	if (!mine)
 		return;
 	hooks()->thread_exit();
-	g_stop_cmd.fn = stop_on_thread;
-	g_stop_cmd.arg = NULL;
-	if (mps_loop_submit(&g_stop_cmd))
+	r = stop_thread(bound);
+	if (r < 0)
 		return;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += (time_t)bound;
-	until.tv_nsec += (long)((bound - (double)(time_t)bound) * 1e9);
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	if (!lock_within(bound))
+	if (r == 0)
 		goto stuck;
-	while (!g.stopped) {
-		if (bound <= 0)
-			pthread_cond_wait(&g.cv, &g.lock);
-		else if (pthread_cond_timedwait(&g.cv, &g.lock, &until) == ETIMEDOUT &&
-		         !g.stopped) {
-			pthread_mutex_unlock(&g.lock);
-			goto stuck;
-		}
-	}
-	pthread_mutex_unlock(&g.lock);
 	/* Nobody runs the loop now (the rest of its last iteration ran
 	 * before the thread signalled): its state can be read and copied. */
 	hooks()->handover_exit(g.ev); /* offers to children: settled, kept ones back here */
@@ -528,31 +597,11 @@ void mps_loop_exit(double timeout, double bound)
 		hooks()->write_exit((int)getpid(), g_prog);
 		/* an exec that fails goes on (mps_proc_exec): a later
 		 * connection starts a thread again, as after the keeper's fork */
-		pthread_mutex_lock(&g.lock);
-		g.running = 0;
-		g.ev = NULL;
-		g.head = g.tail = NULL;
-		pthread_mutex_unlock(&g.lock);
+		loop_forget();
 		return;
 	}
-	{
-		/* the kernel's 15 bytes: the program's name cut to 7 */
-		snprintf(g_keeper_comm, sizeof(g_keeper_comm), "mpskeep:%.7s", g_prog);
-	}
-	mps_keeper_forking = 1;
-	pid = fork();
-	mps_keeper_forking = 0;
-	if (pid == 0)
-		keeper_main(timeout);
-	if (pid > 0) {
-		mps_info("exit: connections handed to keeper process %d (%s): this %s process "
-		         "exits, the keeper finishes them",
-		         (int)pid, g_keeper_comm, g_prog);
-		pthread_mutex_lock(&g.lock);
-		g.running = 0;
-		g.ev = NULL;
-		g.head = g.tail = NULL;
-		pthread_mutex_unlock(&g.lock);
+	if (fork_keeper(timeout)) {
+		loop_forget();
 		return;
 	}
 	mps_warn("exit: cannot fork a keeper (%s): delivering before exit", strerror(errno));
@@ -630,7 +679,7 @@ void mps_loop_atfork_child(void)
 	 * starts on demand.  Queued commands belong to the parent's thread. */
 	g.running = 0;
 	g.broken = 0;
-	g.starting = 0; /* the starting thread did not come along */
+	g.starting = 0;          /* the starting thread did not come along */
 	hooks()->atfork_child(); /* a new process: its counters start at 0 */
 	atomic_store(&g_park_req, 0);
 	atomic_store(&g_parked, 0);

@@ -575,6 +575,7 @@ static void adopt_on_thread(struct ev_loop *loop, void *arg)
 
 	mps_info("conn %s: taken over from process %d (this process services it now)",
 	         c->peer_str, (int)o->parent);
+	mps_stat(c, NULL, MPS_MIB_TAKEN_OVER, 1);
 	c->hup_registered = 0;
 	resume(c, o, loop);
 	if (!mps_conn_closed(c)) {

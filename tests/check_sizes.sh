@@ -25,7 +25,7 @@ MAX_LINES, MAX_FUNC = 750, 90
 # name -> (size allowed, why)
 FILE_EXC = {
     "gwconn.c": (969, "the gateway connection (issue 14, being worked on): its split is that issue's"),
-    "handover.c": (753, "the fork hand-over (issue 12, being worked on): its split is that issue's"),
+    "handover.c": (760, "the fork hand-over (issue 12, being worked on): its split is that issue's"),
 }
 FUNC_EXC = {
     "frame.c:mps_frame_decode": (134, "the codec's one switch over the frame types, with its written contract (pure, fuzzed)"),

@@ -110,12 +110,13 @@ write_pytool
 # ARGS...) against the server on $PORT, a peer cache the server is new to;
 # every one must get the file's sha256 back and negotiate multipath.
 fs_rounds() {
-	local name=$1 i got c0 cnt conns mp fb joined sl n0 taken
+	local name=$1 i got c0 s0 cnt conns mp fb joined sl n0 taken
 	shift
 	sl="$T_DIR/shim-$NS_S.log"
 	touch "$sl"
 	n0=$(wc -l <"$sl")
 	c0=$(counters_mark "$NS_C")
+	s0=$(counters_mark "$NS_S")
 	path_use_mark
 	for ((i = 1; i <= ROUNDS; i++)); do
 		T_ENV=("MPTCPSHIM_PEER_CACHE=$T_DIR/peers-$name")
@@ -135,13 +136,19 @@ fs_rounds() {
 	[ "$mp" = "$ROUNDS" ] ||
 		fail "$name: only $mp of $ROUNDS connections negotiated multipath ($fb HELLO reply timeouts)"
 	[ "$joined" -ge "$ROUNDS" ] || fail "$name: $joined joins for $ROUNDS connections"
-	# the children serviced the connections (the shim has no counter of
-	# hand-overs: its info line, one per connection).  A loaded machine
-	# may keep a child off the CPU past the bounds (the parent then keeps
-	# the connection, which is correct): at least one; without the
-	# poll/select/epoll_ctl adoption none is, since these children make
-	# no other call before their client's bytes arrive
-	taken=$(tail -n +"$((n0 + 1))" "$sl" | grep -c ': taken over from process ' || true)
+	# the children serviced the connections (their connections_taken_over,
+	# a line each at exit, a moment after their client has its answer).
+	# A loaded machine may keep a child off the CPU past the bounds (the
+	# parent then keeps the connection, which is correct): at least one;
+	# without the poll/select/epoll_ctl adoption none is, since these
+	# children make no other call before their client's bytes arrive
+	taken=0
+	for ((i = 0; i < 100; i++)); do
+		taken=$(tail -n +"$((s0 + 1))" "$T_DIR/counters-$NS_S.jsonl" 2>/dev/null |
+			counter connections_taken_over)
+		[ "$taken" -ge "$ROUNDS" ] && break
+		sleep 0.05
+	done
 	log "$name: $taken of $ROUNDS connections taken over by the server's children"
 	[ "$taken" -ge 1 ] || fail "$name: the server's children took none of the $ROUNDS connections over"
 	if tail -n +"$((n0 + 1))" "$sl" | grep -E ' (warn|error): '; then

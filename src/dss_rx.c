@@ -23,6 +23,7 @@
 #include "dss_ack_int.h"
 #include "dss_rx_int.h"
 #include "dss_tx_int.h"
+#include "prio_int.h"
 #include "mptcpshim/util.h"
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/log.h"
@@ -242,9 +243,7 @@ static int rx_path_frame(struct mps_conn *c, struct mps_subflow *sf, struct batc
 			mps_conn_pm()->remove_addr(c, f->u.addr.addr_id);
 		break;
 	case MPS_F_PRIO:
-		sf->backup = (f->u.prio & MPS_PF_BACKUP) != 0;
-		mps_info("conn %s: subflow %d is %s", c->peer_str, sf->id,
-			 sf->backup ? "a backup" : "no longer a backup");
+		mps_prio_rx(c, sf, f->u.prio);
 		break;
 	}
 	return 0;

@@ -16,6 +16,7 @@
 #include "dss_rx_int.h"
 #include "dss_tx_int.h"
 #include "mpcap_int.h"
+#include "prio_int.h"
 #include "resilience_int.h"
 #include "subflow_int.h"
 #include "mptcpshim/crypto.h"
@@ -153,13 +154,8 @@ void mps_mpcap_go_mp(struct mps_conn *c, struct mps_subflow *sf)
 			named = if_indextoname(sf->ifindex, ifname) != NULL;
 			mps_alloc_shim(0);
 		}
-		if (named && mps_pm_is_backup(bc, ifname)) {
-			uint8_t fr[MPS_PRIO_LEN];
-
-			sf->backup = 1;
-			mps_frame_put_prio(fr, MPS_PF_BACKUP);
-			mps_sf_queue_ctl(sf, fr, sizeof(fr));
-		}
+		if (named && mps_pm_is_backup(bc, ifname))
+			mps_prio_set(sf, 1);
 	}
 	ev_timer_stop(c->loop, &c->nego_timer);
 	mps_stat(c, c->sf[0], MPS_MIB_MP_CONNS, 1);

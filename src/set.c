@@ -10,9 +10,9 @@
 
 #include "conn_api.h"
 #include "conn_int.h"
+#include "prio_int.h"
 #include "subflow_int.h"
 #include "mptcpshim/fdtab.h"
-#include "mptcpshim/frame.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/set.h"
 #include "mptcpshim/stat.h"
@@ -126,14 +126,11 @@ int mps_set_backup(const char *ifname, int on)
 			continue;
 		for (i = 0; i < c->nsf; i++) {
 			struct mps_subflow *sf = c->sf[i];
-			uint8_t fr[MPS_PRIO_LEN];
 
 			if (sf->ifindex != idx || sf->state != SF_ACTIVE || sf->backup == on)
 				continue;
-			sf->backup = (uint8_t)on;
 			/* RFC 8684 3.3.8: the peer's scheduler learns it too */
-			mps_frame_put_prio(fr, on ? MPS_PF_BACKUP : 0);
-			mps_sf_queue_ctl(sf, fr, sizeof(fr));
+			mps_prio_set(sf, on);
 			n++;
 			set_event(c, sf, "backup", on ? "on" : "off");
 		}

@@ -16,11 +16,11 @@
 
 #include "conn_api.h"
 #include "conn_int.h"
+#include "prio_int.h"
 #include "steer_int.h"
 #include "subflow_int.h"
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/fdtab.h"
-#include "mptcpshim/frame.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/loop.h"
 #include "mptcpshim/namecache.h"
@@ -266,7 +266,6 @@ static void reapply(struct ev_loop *loop, void *arg)
 		for (i = 0; c->role == MPS_CLIENT && i < c->nsf; i++) {
 			struct mps_subflow *sf = c->sf[i];
 			char ifname[IF_NAMESIZE];
-			uint8_t fr[MPS_PRIO_LEN];
 			int b, named;
 
 			if (!sf->ifindex || sf->state != SF_ACTIVE)
@@ -279,9 +278,7 @@ static void reapply(struct ev_loop *loop, void *arg)
 			b = mps_pm_is_backup(cfg, ifname);
 			if (b == sf->backup)
 				continue;
-			sf->backup = (uint8_t)b;
-			mps_frame_put_prio(fr, b ? MPS_PF_BACKUP : 0);
-			mps_sf_queue_ctl(sf, fr, sizeof(fr));
+			mps_prio_set(sf, b);
 			mps_info("conn %s: policy reloaded: subflow %d (%s) %s", c->peer_str,
 			         sf->id, ifname, b ? "backup" : "regular");
 		}

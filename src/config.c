@@ -46,6 +46,7 @@
 #define ENV_KERNEL_MPTCP "MPTCPSHIM_KERNEL_MPTCP"
 #define ENV_CONTROL "MPTCPSHIM_CONTROL"
 #define ENV_HANDOVER "MPTCPSHIM_HANDOVER"
+#define ENV_DEFER_ACCEPT "MPTCPSHIM_DEFER_ACCEPT"
 /* Internal: set by our exec hooks for the new image (src/inherit.c). */
 #define ENV_INHERIT "MPTCPSHIM_INHERIT"
 /* Internal: set by the first process of a command that warned about its
@@ -439,6 +440,14 @@ static const char *parse_handover(struct mps_config *c, const struct env_var *e,
 	return NULL;
 }
 
+static const char *parse_defer_accept(struct mps_config *c, const struct env_var *e, const char *v)
+{
+	if (strcmp(v, "0") && strcmp(v, "1"))
+		return e->expect;
+	c->defer_accept = v[0] == '1';
+	return NULL;
+}
+
 /* The steering policy file (src/steer.c reads it at the first
  * connection): absolute, as a daemon may change directory first. */
 static const char *parse_policy(struct mps_config *c, const struct env_var *e, const char *v)
@@ -513,6 +522,7 @@ static const struct env_var g_vars[] = {
 	VAR(ENV_KERNEL_MPTCP, parse_kernel_mptcp, "expected 0 or 1"),
 	VAR(ENV_CONTROL, parse_control, "expected 0 or 1"),
 	VAR(ENV_HANDOVER, parse_handover, "expected 0 or 1"),
+	VAR(ENV_DEFER_ACCEPT, parse_defer_accept, "expected 0 or 1"),
 	IFNAMES(ENV_EXCLUDE, exclude, nexclude),
 	VAR(ENV_ADVERTISE, parse_advertise, "expected all, none or IFNAME/ADDRESS,... (at most 16)"),
 	VAR(ENV_SCHEDULER, parse_scheduler, "expected default, roundrobin, redundant or ecf"),
@@ -551,6 +561,7 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 	c->outage_timeout = 30;
 	c->control = 1;
 	c->handover = 1; /* a forked child services its connection: docs/DESIGN.md */
+	c->defer_accept = 1; /* learnt per listener: defacc.h */
 	c->join_delay_ms = 200;
 	c->join_bytes = 65536;
 	strcpy(c->scheduler, "default");

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "conn_int.h"
+#include "mptcpshim/defacc.h"
 #include "dss_rx_int.h"
 #include "dss_tx_int.h"
 #include "mpcap_int.h"
@@ -198,6 +199,10 @@ void mps_conn_apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps
 			return;
 		}
 		mps_info("conn %s: plain TCP client (%s)", c->peer_str, c->nego.why);
+		/* its bytes came before the app spoke, or while its banner
+		 * was held: this listener's clients speak first (defacc.h) */
+		if (c->tx_mode == TX_HOLD && sf->rlen > 0)
+			mps_defacc_seen((struct sockaddr *)&sf->local, 1, mps_conn_defacc_apply);
 		mps_stat_fallback(c, MPS_MIB_FB_PLAIN_CLIENT, c->nego.why);
 		/* a server that connects back to its client (active FTP) does
 		 * so plainly, from any process it forks (peercache.c) */

@@ -68,6 +68,7 @@ struct mps_config {
 	 * IPPROTO_MPTCP where the kernel has it (default 0) */
 	int kernel_mptcp;
 	int control;                 /* MPTCPSHIM_CONTROL: the control socket (default 1) */
+	int defer_accept;            /* MPTCPSHIM_DEFER_ACCEPT: TCP_DEFER_ACCEPT learnt per listener (default 1) */
 	int handover;                /* MPTCPSHIM_HANDOVER: a forked child services its connection (default 1) */
 };
 

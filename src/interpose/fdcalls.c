@@ -29,6 +29,7 @@
 #include "mptcpshim/interpose.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/nego.h"
+#include "mptcpshim/defacc.h"
 #include "mptcpshim/optseen.h"
 #include "mptcpshim/peercache.h"
 #include "mptcpshim/util.h"
@@ -62,6 +63,7 @@ MPS_EXPORT int close(int fd)
 		if (mps_epreg_any(fd))
 			ep_forget_on_close(fd);
 		mps_optseen_gone(fd);
+		mps_defacc_gone(fd);
 		if (atomic_load_explicit(&mps_handover_pending, memory_order_relaxed))
 			mps_handover_close(fd); /* a fork-per-connection parent's close */
 		if (mps_fdtab_has(fd))
@@ -87,6 +89,7 @@ static void track_dup(int oldfd, int newfd)
 		return;
 	mps_epreg_forget(newfd); /* its old file's registrations are the kernel's now */
 	mps_optseen_gone(newfd);
+	mps_defacc_gone(newfd);
 	mps_optseen_shared(oldfd); /* options may be set through either number */
 	mps_fdtab_clear(newfd);
 	s = mps_fdtab_get(oldfd);

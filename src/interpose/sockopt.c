@@ -34,6 +34,7 @@
 #include "mptcpshim/gwlisten.h"
 #include "mptcpshim/handover.h"
 #include "mptcpshim/interpose.h"
+#include "mptcpshim/defacc.h"
 #include "mptcpshim/optseen.h"
 #include "mptcpshim/util.h"
 #include "optint.h"
@@ -375,6 +376,13 @@ MPS_EXPORT int getsockopt(int fd, int level, int name, void *restrict val, sockl
 	if (level == MPS_SOL_SHIM && !mps_passthrough())
 		return gw_getopt(fd, name, val, len);
 	mps_handover_hook(fd);
+	if (level == IPPROTO_TCP && name == TCP_DEFER_ACCEPT && !mps_passthrough() &&
+	    mps_defacc_ours(fd) && val && len && *len >= sizeof(int)) {
+		/* set by the shim (defacc.h): the app's own value is 0 */
+		*(int *)val = 0;
+		*len = sizeof(int);
+		return 0;
+	}
 	if (mps_passthrough() || !(s = mps_fdtab_get(fd)))
 		return mps_real.getsockopt(fd, level, name, val, len);
 	if (level != SOL_SOCKET && level != IPPROTO_TCP && level != IPPROTO_IP &&
@@ -471,6 +479,8 @@ MPS_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_
 		/* a TCP socket before connect, or a listener: what adoption
 		 * will have to read (optseen.h) */
 		mps_optseen_set(fd, mps_ix_opt_bits(level, name));
+		if (level == IPPROTO_TCP && name == TCP_DEFER_ACCEPT)
+			mps_defacc_app_sets(fd); /* the app's own: hands off */
 		return mps_real.setsockopt(fd, level, name, val, len);
 	}
 	if (level != SOL_SOCKET && level != IPPROTO_TCP && level != IPPROTO_IP &&

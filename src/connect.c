@@ -144,6 +144,7 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	struct mps_conn *c = arg;
 	struct mps_subflow *sf = c->sf[0];
 	socklen_t len = sizeof(sf->local);
+	int known;
 
 	c->loop = loop;
 	mps_sf_set_ops(&mps_conn_sf_ops); /* before the first subflow event */
@@ -197,10 +198,13 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	 * long past on a loaded machine), and is longer towards a host that
 	 * sent us a HELLO lately (nego.h, MPS_BANNER_KNOWN_US). */
 	ev_now_update(loop);
+	known = mps_peercache_shim_client((struct sockaddr *)&c->peer, mps_now_us()) ||
+	        mps_peercache_shared_shim_client(mps_config()->peer_cache,
+	                                         (struct sockaddr *)&c->peer, mps_now_us(),
+	                                         (int64_t)time(NULL));
 	ev_timer_set(&c->nego_timer,
-	             (mps_peercache_shim_client((struct sockaddr *)&c->peer, mps_now_us())
-	                      ? mps_nego_banner_window_known_us(sf->rtt_us)
-	                      : mps_nego_banner_window_us(sf->rtt_us)) /
+	             (known ? mps_nego_banner_window_known_us(sf->rtt_us) :
+	                      mps_nego_banner_window_us(sf->rtt_us)) /
 	                     1e6,
 	             0.);
 	ev_timer_start(loop, &c->nego_timer);

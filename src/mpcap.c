@@ -123,10 +123,17 @@ void mps_mpcap_go_mp(struct mps_conn *c, struct mps_subflow *sf)
 						    (struct sockaddr *)&c->peer, (int64_t)time(NULL));
 		mps_peercache_note((struct sockaddr *)&c->peer, MPS_PEER_SHIM, mps_now_us(), 0);
 	}
-	if (c->role == MPS_SERVER && !c->gw)
-		/* its host's next connections get the longer banner window */
+	if (c->role == MPS_SERVER && !c->gw) {
+		/* its host's next connections get the longer banner window,
+		 * in this process tree and (told once per tree) in the user's
+		 * server processes started later */
+		if (!mps_peercache_shim_client((struct sockaddr *)&c->peer, mps_now_us()))
+			mps_peercache_shared_note_shim_client(
+			        mps_config()->peer_cache, (struct sockaddr *)&c->peer,
+			        (int64_t)time(NULL), mps_config()->plain_cache_ttl);
 		mps_peercache_note_shim_client((struct sockaddr *)&c->peer, mps_now_us(),
 		                               (uint64_t)mps_config()->plain_cache_ttl * 1000000u);
+	}
 	idsn = c->remote_idsn;
 	c->rcv_nxt = c->ack_sent = idsn + 1;
 	c->wnd_sent = c->rcv_wnd_max; /* announced in our HELLO/HELLO_ACK */

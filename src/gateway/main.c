@@ -202,8 +202,8 @@ struct gconn {
 	int fd;
 	struct sockaddr_storage peer;
 	char name[64];
-	uint8_t src[16]; /* its source for the per-source limit */
-	int pending;     /* counted as pending there */
+	uint8_t src[16];                      /* its source for the per-source limit */
+	int pending;                          /* counted as pending there */
 	char client[MPS_GWAUTH_NAME_MAX + 1]; /* spliced: the key it counts against */
 };
 
@@ -260,6 +260,59 @@ static int log_now(_Atomic long long *last)
 	return t - l > 10000 && atomic_compare_exchange_strong(last, &l, t);
 }
 
+/* --threaded, --relay: the client's rate and cap (the library applies
+ * them with MPS_SO_GW_DIRECT).  0: counted; -1: refused (replied, closed). */
+static int client_admit(struct gconn *gc, const char *client, const char *who, const char *dest)
+{
+	static _Atomic long long last_rate;
+	uint8_t result = MPS_GWR_REFUSED;
+	int rc;
+
+	pthread_mutex_lock(&g_lim_mu);
+	rc = mps_gwlimit_rate_take(&g_lim, client, mps_px_now_ms());
+	pthread_mutex_unlock(&g_lim_mu);
+	if (rc) {
+		if (log_now(&last_rate))
+			glog("%s -> %s: refused: more than %d new connections per second of this "
+			     "client (--rate-per-client; said at most every 10 s)",
+			     who, dest, g_opt.rate_per_client);
+	} else if (!client_take(client)) {
+		glog("%s -> %s: refused: %d connections of this client open (--max-per-client)",
+		     who, dest, g_opt.max_per_client);
+	} else {
+		return 0;
+	}
+	setsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_REPLY, &result, 1);
+	close(gc->fd);
+	return -1;
+}
+
+/* The library takes the destination's socket u as the connection's end
+ * and serves it on its own thread: no relay thread, no copy through the
+ * pair (gateway.h).  0: the reaper counts it out when it ends; -1: gc->fd
+ * closed (u too). */
+static int splice_dest(struct gconn *gc, int u, const char *client, const char *who,
+                       const char *dest, long long t0)
+{
+	struct epoll_event ev = {.events = EPOLLRDHUP, .data.ptr = gc};
+
+	if (setsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_SPLICE, &u, sizeof(u)) != 0) {
+		glog("%s -> %s: cannot reply: %s", who, dest, strerror(errno));
+		mps_abort_fd(u);
+		close(gc->fd);
+		return -1;
+	}
+	if (g_opt.verbose)
+		glog("%s -> %s: connected in %lld ms", who, dest, mps_px_now_ms() - t0);
+	close(u);
+	snprintf(gc->client, sizeof(gc->client), "%s", client);
+	if (epoll_ctl(g_reap_ep, EPOLL_CTL_ADD, gc->fd, &ev) == 0)
+		return 0;
+	glog("%s -> %s: epoll_ctl: %s: not counted against the limits", who, dest, strerror(errno));
+	close(gc->fd);
+	return -1;
+}
+
 static void *conn_main(void *arg)
 {
 	struct gconn *gc = arg;
@@ -270,7 +323,6 @@ static void *conn_main(void *arg)
 	uint8_t result;
 	int u, err, counted = 0, rc;
 	long long t0;
-	static _Atomic long long last_rate;
 
 	/* Blocks until the library authenticated the request (or refused
 	 * the connection: it logged the peer and the reason). */
@@ -296,54 +348,17 @@ static void *conn_main(void *arg)
 	}
 	mps_gwreq_dest_str(&info.dest, dest, sizeof(dest));
 	snprintf(who, sizeof(who), "%s (%s)", info.client, gc->name);
-	if (g_direct)
-		goto counted; /* a name: the library applied the client's limits */
-	pthread_mutex_lock(&g_lim_mu);
-	rc = mps_gwlimit_rate_take(&g_lim, info.client, mps_px_now_ms());
-	pthread_mutex_unlock(&g_lim_mu);
-	if (rc) {
-		if (log_now(&last_rate))
-			glog("%s -> %s: refused: more than %d new connections per second of this "
-			     "client (--rate-per-client; said at most every 10 s)",
-			     who, dest, g_opt.rate_per_client);
-		result = MPS_GWR_REFUSED;
-		setsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_REPLY, &result, 1);
-		close(gc->fd);
-		goto done;
+	/* a name: with g_direct the library applied the client's limits */
+	if (!g_direct) {
+		if (client_admit(gc, info.client, who, dest))
+			goto done;
+		counted = 1;
 	}
-	if (!client_take(info.client)) {
-		glog("%s -> %s: refused: %d connections of this client open (--max-per-client)",
-		     who, dest, g_opt.max_per_client);
-		result = MPS_GWR_REFUSED;
-		setsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_REPLY, &result, 1);
-		close(gc->fd);
-		goto done;
-	}
-	counted = 1;
-counted:
 	t0 = mps_px_now_ms();
 	u = open_dest(&info.dest, &result, &err, &why);
 	if (u >= 0 && !g_opt.relay) {
-		/* The library takes the destination's socket as the
-		 * connection's end and serves it on its own thread: no relay
-		 * thread, no copy through the pair (gateway.h). */
-		struct epoll_event ev = {.events = EPOLLRDHUP, .data.ptr = gc};
-
-		if (setsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_SPLICE, &u, sizeof(u)) != 0) {
-			glog("%s -> %s: cannot reply: %s", who, dest, strerror(errno));
-			mps_abort_fd(u);
-			close(gc->fd);
-			goto done;
-		}
-		if (g_opt.verbose)
-			glog("%s -> %s: connected in %lld ms", who, dest, mps_px_now_ms() - t0);
-		close(u);
-		snprintf(gc->client, sizeof(gc->client), "%s", info.client);
-		if (epoll_ctl(g_reap_ep, EPOLL_CTL_ADD, gc->fd, &ev) == 0)
+		if (splice_dest(gc, u, info.client, who, dest, t0) == 0)
 			return NULL; /* counted until reaper_main sees it end */
-		glog("%s -> %s: epoll_ctl: %s: not counted against the limits", who, dest,
-		     strerror(errno));
-		close(gc->fd);
 		goto done;
 	}
 	if (setsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_REPLY, &result, 1) != 0) {
@@ -594,6 +609,83 @@ static int start_reaper(void)
 	return 0;
 }
 
+/* The limits the daemon applies itself (--threaded, --relay; before
+ * authentication always): 0 or -1. */
+static int init_limits(size_t nkeys)
+{
+	uint8_t nonce_seed[MPS_GWAUTH_NONCE_LEN];
+	uint64_t seed = 0;
+
+	if (mps_gwauth_nonce(nonce_seed) == 0)
+		memcpy(&seed, nonce_seed, sizeof(seed));
+	if (mps_gwlimit_init(&g_lim, (uint32_t)g_opt.max_pending_per_source,
+	                     (size_t)g_opt.max_conns, g_opt.rate_per_client,
+	                     2.0 * g_opt.rate_per_client, nkeys, seed)) {
+		glog("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* The library's thread answers each request itself: the client's limits,
+ * the policy and the connect, no thread of ours per connection in the way
+ * (a name still comes here). */
+static void serve_direct(int lfd)
+{
+	struct mps_gwdirect d = {.policy = &g_policy,
+	                         .connect_timeout_ms = g_opt.connect_timeout_ms,
+	                         .max_per_client = g_opt.max_per_client,
+	                         .rate_per_client = g_opt.rate_per_client,
+	                         .verbose = g_opt.verbose,
+	                         .max_conns = g_opt.max_conns,
+	                         .max_pending_per_source = g_opt.max_pending_per_source,
+	                         .log = glog};
+
+	if (setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_DIRECT, &d, sizeof(d)) == 0)
+		g_direct = 1;
+	else
+		glog("warning: the library does not serve requests itself (%s): a thread "
+		     "per connection",
+		     strerror(errno));
+}
+
+/* Accept and serve until SIGTERM, SIGINT or SIGHUP. */
+static void serve(int lfd)
+{
+	struct mps_accept_loop al = {.lfd = lfd,
+	                             .stopfd = g_sigpipe[0],
+	                             .max_conns = g_opt.max_conns,
+	                             .active = &g_active,
+	                             .log = glog,
+	                             .admit = gw_admit,
+	                             .drop = gw_drop,
+	                             .serve = conn_main};
+
+	/* Stopping: every relayed connection ends with a reset at
+	 * both ends, as when a middlebox that terminates TCP dies.
+	 * Without it the library would finish the clients'
+	 * connections gracefully after exit (a keeper process), and
+	 * a client would read EOF: a truncated stream taken for a
+	 * complete one. */
+	if (g_direct) {
+		/* The library's thread accepts and serves every
+		 * connection (gwlisten.c): nothing to do here but wait
+		 * for the stop. */
+		struct pollfd pf = {.fd = g_sigpipe[0], .events = POLLIN};
+		int n = 0;
+		socklen_t nl = sizeof(n);
+
+		while (poll(&pf, 1, -1) < 0 && errno == EINTR)
+			;
+		if (getsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_COUNT, &n, &nl) != 0)
+			n = 0;
+		/* the library resets them as it exits (mps_conn_gw_exit) */
+		glog("stopping (%d connection(s) open are reset)", n);
+	} else if (mps_accept_loop_run(&al) > 0) {
+		glog("%d relayed connection(s) reset", mps_relay_abort_all());
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *key_file;
@@ -602,7 +694,6 @@ int main(int argc, char **argv)
 	struct mps_gwkeys ks;
 	char lname[80];
 	int lfd, shim = 0, rc;
-	uint8_t nonce_seed[MPS_GWAUTH_NONCE_LEN];
 
 	mps_gwpolicy_init(&g_policy);
 	if ((rc = mps_gwopts_parse(argc, argv, &g_policy)) >= 0)
@@ -616,28 +707,15 @@ int main(int argc, char **argv)
 	add_own_addresses();
 	mps_px_addr_str(&la, lname, sizeof(lname));
 
-	g_opt.max_conns = mps_px_fit_nofile(g_opt.max_conns,
-	                                    g_opt.relay || g_opt.threaded ? FDS_PER_CONN :
-	                                                                    FDS_PER_CONN_DIRECT,
-	                                    glog);
+	g_opt.max_conns = mps_px_fit_nofile(
+	        g_opt.max_conns, g_opt.relay || g_opt.threaded ? FDS_PER_CONN : FDS_PER_CONN_DIRECT,
+	        glog);
 	if (catch_signals())
 		return 1;
 
 	lfd = open_listener(&la, lalen, lname, key_file);
-	if (lfd < 0)
+	if (lfd < 0 || init_limits(ks.n))
 		return 1;
-	{
-		uint64_t seed = 0;
-
-		if (mps_gwauth_nonce(nonce_seed) == 0)
-			memcpy(&seed, nonce_seed, sizeof(seed));
-		if (mps_gwlimit_init(&g_lim, (uint32_t)g_opt.max_pending_per_source,
-		                     (size_t)g_opt.max_conns, g_opt.rate_per_client,
-		                     2.0 * g_opt.rate_per_client, ks.n, seed)) {
-			glog("out of memory");
-			return 1;
-		}
-	}
 	glog("listening on %s: %zu client key(s), at most %d connections (%d per client, %d "
 	     "new per second per client, %d unauthenticated per source for at most %d s)",
 	     lname, ks.n, g_opt.max_conns, g_opt.max_per_client, g_opt.rate_per_client,
@@ -646,60 +724,9 @@ int main(int argc, char **argv)
 
 	if (!g_opt.relay && start_reaper())
 		return 1;
-	if (!g_opt.relay && !g_opt.threaded) {
-		/* The library's thread answers each request itself: the
-		 * client's limits, the policy and the connect, no thread of
-		 * ours per connection in the way (a name still comes here). */
-		struct mps_gwdirect d = {.policy = &g_policy,
-		                         .connect_timeout_ms = g_opt.connect_timeout_ms,
-		                         .max_per_client = g_opt.max_per_client,
-		                         .rate_per_client = g_opt.rate_per_client,
-		                         .verbose = g_opt.verbose,
-		                         .max_conns = g_opt.max_conns,
-		                         .max_pending_per_source = g_opt.max_pending_per_source,
-		                         .log = glog};
-
-		if (setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_DIRECT, &d, sizeof(d)) == 0)
-			g_direct = 1;
-		else
-			glog("warning: the library does not serve requests itself (%s): a thread "
-			     "per connection",
-			     strerror(errno));
-	}
-	{
-		struct mps_accept_loop al = {.lfd = lfd,
-		                             .stopfd = g_sigpipe[0],
-		                             .max_conns = g_opt.max_conns,
-		                             .active = &g_active,
-		                             .log = glog,
-		                             .admit = gw_admit,
-		                             .drop = gw_drop,
-		                             .serve = conn_main};
-
-		/* Stopping: every relayed connection ends with a reset at
-		 * both ends, as when a middlebox that terminates TCP dies.
-		 * Without it the library would finish the clients'
-		 * connections gracefully after exit (a keeper process), and
-		 * a client would read EOF: a truncated stream taken for a
-		 * complete one. */
-		if (g_direct) {
-			/* The library's thread accepts and serves every
-			 * connection (gwlisten.c): nothing to do here but wait
-			 * for the stop. */
-			struct pollfd pf = {.fd = g_sigpipe[0], .events = POLLIN};
-			int n = 0;
-			socklen_t nl = sizeof(n);
-
-			while (poll(&pf, 1, -1) < 0 && errno == EINTR)
-				;
-			if (getsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_COUNT, &n, &nl) != 0)
-				n = 0;
-			/* the library resets them as it exits (mps_conn_gw_exit) */
-			glog("stopping (%d connection(s) open are reset)", n);
-		} else if (mps_accept_loop_run(&al) > 0) {
-			glog("%d relayed connection(s) reset", mps_relay_abort_all());
-		}
-	}
+	if (!g_opt.relay && !g_opt.threaded)
+		serve_direct(lfd);
+	serve(lfd);
 	close(lfd);
 	return 0;
 }

@@ -19,7 +19,6 @@
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <limits.h>
-#include <link.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -44,6 +43,7 @@
 #include "mptcpshim/gwpolicy.h"
 #include "mptcpshim/gwreq.h"
 #include "gwopts.h"
+#include "gwproc.h"
 #include "../proxy/acceptloop.h"
 #include "../proxy/pxutil.h"
 #include "../proxy/relay.h"
@@ -434,16 +434,6 @@ static void gw_drop(void *arg)
 	free(arg);
 }
 
-static int find_shim(struct dl_phdr_info *info, size_t size, void *data)
-{
-	(void)size;
-	if (info->dlpi_name && strstr(info->dlpi_name, "libmptcpshim")) {
-		*(int *)data = 1;
-		return 1;
-	}
-	return 0;
-}
-
 static void on_signal(int sig)
 {
 	int saved = errno;
@@ -453,40 +443,6 @@ static void on_signal(int sig)
 		/* the pipe is full: a stop is pending anyway */
 	}
 	errno = saved;
-}
-
-/* Not under the library: run again with it preloaded (once: if it is in
- * LD_PRELOAD already, it could not be loaded). */
-static void reexec_preloaded(char **argv)
-{
-	const char *lib = MPS_LIBPATH, *old = getenv("LD_PRELOAD");
-	char val[PATH_MAX + 64];
-
-	if (old && strstr(old, lib)) {
-		fprintf(stderr,
-		        "mptcpshim-gateway: libmptcpshim (%s) could not be preloaded: the gateway "
-		        "runs only under it\n",
-		        lib);
-		exit(1);
-	}
-	snprintf(val, sizeof(val), "%s%s%s", lib, old && *old ? " " : "", old ? old : "");
-	setenv("LD_PRELOAD", val, 1);
-	{
-		/* By its real path, not /proc/self/exe: the kernel names a
-		 * process after the file it executes, and ps, ss, systemd and
-		 * `mptcpshim status mptcpshim-gateway` would see "exe". */
-		char self[PATH_MAX];
-		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-		if (n > 0) {
-			self[n] = 0;
-			execv(self, argv);
-		}
-	}
-	execv("/proc/self/exe", argv);
-	fprintf(stderr, "mptcpshim-gateway: cannot re-execute under %s: %s\n", lib,
-	        strerror(errno));
-	exit(1);
 }
 
 static void add_own_addresses(void)
@@ -511,12 +467,14 @@ static void add_own_addresses(void)
 /* The gateway listener, marked for the library (MPS_SO_GW_LISTEN: the
  * key file, the authentication timeout).  -1 if it cannot be made. */
 static int open_listener(const struct sockaddr_storage *la, socklen_t lalen, const char *lname,
-                         const char *key_file)
+                         const char *key_file, int replay_fd)
 {
 	int lfd, one = 1, tfo_qlen = 1024;
 
 	lfd = socket(la->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    /* --workers: each worker's listener on the same port */
+	    (replay_fd >= 0 && setsockopt(lfd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one))) ||
 	    bind(lfd, (const struct sockaddr *)la, lalen) || listen(lfd, 1024)) {
 		glog("cannot listen on %s: %s", lname, strerror(errno));
 		if (lfd >= 0)
@@ -527,6 +485,13 @@ static int open_listener(const struct sockaddr_storage *la, socklen_t lalen, con
 	 * Effective where net.ipv4.tcp_fastopen has the server bit (2). */
 	if (setsockopt(lfd, IPPROTO_TCP, TCP_FASTOPEN, &tfo_qlen, sizeof(tfo_qlen)))
 		glog("warning: TCP_FASTOPEN on the listener: %s", strerror(errno));
+	/* --workers: one replay cache for them all (gwproc.c) */
+	if (replay_fd >= 0 &&
+	    setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_REPLAY, &replay_fd, sizeof(replay_fd))) {
+		glog("the library refused the workers' replay cache: %s", strerror(errno));
+		close(lfd);
+		return -1;
+	}
 	if (setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_LISTEN, key_file,
 	               (socklen_t)strlen(key_file)) ||
 	    setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_AUTH_TIMEOUT, &g_opt.auth_timeout_ms,
@@ -607,6 +572,20 @@ static int start_reaper(void)
 	}
 	pthread_detach(th);
 	return 0;
+}
+
+/* Worker of n (--workers): the gateway's limits split evenly (rounded
+ * up); --max-conns, when not given, is 4096 a worker. */
+static void share_limits(int n)
+{
+	int *lim[] = {&g_opt.max_per_client, &g_opt.rate_per_client, &g_opt.max_pending_per_source};
+
+	if (n <= 1)
+		return;
+	if (g_opt.max_conns_set)
+		g_opt.max_conns = (g_opt.max_conns + n - 1) / n;
+	for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++)
+		*lim[i] = (*lim[i] + n - 1) / n;
 }
 
 /* The limits the daemon applies itself (--threaded, --relay; before
@@ -693,7 +672,8 @@ int main(int argc, char **argv)
 	socklen_t lalen = 0;
 	struct mps_gwkeys ks;
 	char lname[80];
-	int lfd, shim = 0, rc;
+	int lfd, rc, wi, wn, replay_fd;
+	char wtag[32] = "";
 
 	mps_gwpolicy_init(&g_policy);
 	if ((rc = mps_gwopts_parse(argc, argv, &g_policy)) >= 0)
@@ -701,9 +681,14 @@ int main(int argc, char **argv)
 	key_file = g_opt.key_file;
 	if ((rc = check_listen_and_keys(&la, &lalen, &ks)) >= 0)
 		return rc;
-	dl_iterate_phdr(find_shim, &shim);
-	if (!shim)
-		reexec_preloaded(argv);
+	if (!mps_gwproc_worker(&wi, &wn, &replay_fd) && g_opt.workers > 1) {
+		mps_gwauth_free(&ks);
+		return catch_signals() ?
+		               1 :
+		               mps_gwproc_supervise(g_opt.workers, argv, g_sigpipe[0], glog);
+	}
+	mps_gwproc_need_shim(argv, MPS_LIBPATH);
+	share_limits(wn);
 	add_own_addresses();
 	mps_px_addr_str(&la, lname, sizeof(lname));
 
@@ -713,12 +698,16 @@ int main(int argc, char **argv)
 	if (catch_signals())
 		return 1;
 
-	lfd = open_listener(&la, lalen, lname, key_file);
+	lfd = open_listener(&la, lalen, lname, key_file, replay_fd);
+	if (replay_fd >= 0)
+		close(replay_fd); /* mapped by the library */
 	if (lfd < 0 || init_limits(ks.n))
 		return 1;
-	glog("listening on %s: %zu client key(s), at most %d connections (%d per client, %d "
+	if (wn > 1)
+		snprintf(wtag, sizeof(wtag), "worker %d of %d: ", wi, wn);
+	glog("%slistening on %s: %zu client key(s), at most %d connections (%d per client, %d "
 	     "new per second per client, %d unauthenticated per source for at most %d s)",
-	     lname, ks.n, g_opt.max_conns, g_opt.max_per_client, g_opt.rate_per_client,
+	     wtag, lname, ks.n, g_opt.max_conns, g_opt.max_per_client, g_opt.rate_per_client,
 	     g_opt.max_pending_per_source, g_opt.auth_timeout_ms / 1000);
 	mps_gwauth_free(&ks);
 

@@ -42,6 +42,7 @@
 #include "mptcpshim/gwlimit.h"
 #include "mptcpshim/gwpolicy.h"
 #include "mptcpshim/gwreq.h"
+#include "gwdest.h"
 #include "gwopts.h"
 #include "gwproc.h"
 #include "../proxy/acceptloop.h"
@@ -131,71 +132,6 @@ static void client_drop(const char *name)
 			break;
 		}
 	pthread_mutex_unlock(&g_cl_mu);
-}
-
-/* The destination's address(es), judged by the policy, then connected to
- * in turn within the connect timeout.  The socket, or -1 with *result. */
-static int open_dest(const struct mps_gwdest *d, uint8_t *result, int *err, const char **why)
-{
-	long long deadline = mps_px_now_ms() + g_opt.connect_timeout_ms;
-	struct addrinfo *res, *ai;
-	struct sockaddr_storage ss;
-	socklen_t sl = mps_gwreq_dest_sockaddr(d, &ss);
-	int fd = -1, judged = 0, allowed = 0, last = ECONNREFUSED;
-
-	*err = 0;
-	*why = NULL;
-	if (sl) {
-		if (mps_gwp_refused(
-		            mps_gwpolicy_check(&g_policy, ss.ss_family, d->addr, d->port, why))) {
-			*result = MPS_GWR_POLICY;
-			return -1;
-		}
-		fd = mps_upstream_try((struct sockaddr *)&ss, sl, deadline);
-		if (fd >= 0) {
-			*result = MPS_GWR_OK;
-			return fd;
-		}
-		*err = -fd;
-		*result = mps_gwreq_result_of_errno(-fd);
-		return -1;
-	}
-	/* A name, resolved here: every address is judged, and the one judged
-	 * is the one connected to (no second lookup). */
-	if (mps_gw_lookup(d, &res, getaddrinfo) != 0) {
-		*result = MPS_GWR_NAME;
-		return -1;
-	}
-	for (ai = res; ai; ai = ai->ai_next) {
-		const void *a = mps_gw_ai_addr(ai);
-
-		if (!a)
-			continue;
-		judged++;
-		if (mps_gwp_refused(mps_gwpolicy_check(&g_policy, ai->ai_family, a, d->port, why)))
-			continue;
-		allowed++;
-		fd = mps_upstream_try(ai->ai_addr, ai->ai_addrlen, deadline);
-		if (fd >= 0 || fd == -ETIMEDOUT)
-			break;
-		last = -fd;
-	}
-	freeaddrinfo(res);
-	if (fd >= 0) {
-		*result = MPS_GWR_OK;
-		return fd;
-	}
-	if (judged && !allowed) {
-		*result = MPS_GWR_POLICY;
-		return -1;
-	}
-	if (!judged) {
-		*result = MPS_GWR_NAME;
-		return -1;
-	}
-	*err = fd == -ETIMEDOUT ? ETIMEDOUT : last;
-	*result = mps_gwreq_result_of_errno(*err);
-	return -1;
 }
 
 struct gconn {
@@ -355,7 +291,7 @@ static void *conn_main(void *arg)
 		counted = 1;
 	}
 	t0 = mps_px_now_ms();
-	u = open_dest(&info.dest, &result, &err, &why);
+	u = mps_gwdest_open(&g_policy, g_opt.connect_timeout_ms, &info.dest, &result, &err, &why);
 	if (u >= 0 && !g_opt.relay) {
 		if (splice_dest(gc, u, info.client, who, dest, t0) == 0)
 			return NULL; /* counted until reaper_main sees it end */

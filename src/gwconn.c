@@ -313,6 +313,9 @@ static void gw_server_request(struct mps_conn *c, struct mps_subflow *sf)
 	mps_mpcap_go_mp(c, sf);
 	if (mps_conn_closed(c))
 		return;
+	mps_dbg("conn %s: gateway: keys derived, HELLO_ACK queued %.0f us after the request "
+	        "verified",
+	        c->peer_str, (ev_time() - c->gw_req_at) * 1e6);
 	sf->roff = MPS_HELLO_LEN + (size_t)rc;
 	if (res != MPS_GWR_OK) {
 		mps_gwdirect_end(c, res);

@@ -169,9 +169,10 @@ static void stop_all(struct worker *w, int n, void (*log)(const char *fmt, ...))
 
 /* A worker ended (status st): 0 (restarted, or stopping), or -1 when it
  * failed at its start. */
-static int worker_ended(struct worker *w, int i, int n, int st, char **argv,
+static int worker_ended(struct worker *w, int i, int n, int st, char **argv, int stopfd,
                         void (*log)(const char *fmt, ...))
 {
+	struct pollfd stop = {.fd = stopfd, .events = POLLIN};
 	char how[64];
 	double ran = now_s() - w->started;
 
@@ -186,9 +187,10 @@ static int worker_ended(struct worker *w, int i, int n, int st, char **argv,
 		return -1;
 	}
 	/* its connections are gone (a TCP peer's would be too); new ones
-	 * go to the others until it is back, at most once a second */
-	if (ran < 1.0)
-		poll(NULL, 0, (int)((1.0 - ran) * 1000));
+	 * go to the others until it is back, at most once a second; not
+	 * when stopping (systemd signals every process of the unit at once) */
+	if (poll(&stop, 1, ran < 1.0 ? (int)((1.0 - ran) * 1000) : 0) > 0)
+		return 0;
 	w->pid = start_worker(i, n, argv, log);
 	w->started = now_s();
 	log("worker %d of %d ended after %.0f s (%s): restarted, pid %d", i + 1, n, ran, how,
@@ -231,7 +233,8 @@ int mps_gwproc_supervise(int n, char **argv, int stopfd, void (*log)(const char 
 			break; /* SIGTERM, SIGINT, SIGHUP */
 		while (rc == 0 && (p = waitpid(-1, &st, WNOHANG)) > 0)
 			for (int i = 0; i < n; i++)
-				if (w[i].pid == p && worker_ended(&w[i], i, n, st, argv, log))
+				if (w[i].pid == p &&
+				    worker_ended(&w[i], i, n, st, argv, stopfd, log))
 					rc = 1;
 	}
 	stop_all(w, n, log);

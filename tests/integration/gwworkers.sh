@@ -12,7 +12,8 @@
 #     would find no connection with its token there and be refused);
 #   - a worker killed (SIGKILL) is restarted by the supervisor and new
 #     connections go through;
-#   - SIGTERM to the supervisor ends every worker; each says how many
+#   - SIGTERM to the supervisor and the workers at once (as systemd stops
+#     a unit) ends every worker, none restarted; each says how many
 #     connections it reset, together at least the ones the worker not
 #     killed held.
 # With --workers ignored (one process), the first check fails.
@@ -112,9 +113,10 @@ read -r ok bad <"$D/again.ready" || fail "no answer after the restart"
 kill "$AGAIN" 2>/dev/null || true
 wait "$AGAIN" 2>/dev/null || true
 
-step "SIGTERM to the supervisor ends every worker"
+step "SIGTERM to the supervisor and its workers at once ends them all"
 read -r W1 W2 _ <<<"$W"
-kill -TERM "$SUP"
+restarts=$(grep -c 'restarted, pid' "$GWLOG" || true)
+kill -TERM "$SUP" "$W1" "$W2"
 for _ in $(seq 1 150); do
 	kill -0 "$SUP" 2>/dev/null || kill -0 "$W1" 2>/dev/null || kill -0 "$W2" 2>/dev/null || break
 	sleep 0.1
@@ -123,6 +125,8 @@ for p in $SUP $W1 $W2; do
 	! kill -0 "$p" 2>/dev/null || fail "process $p still runs after the SIGTERM"
 done
 grep -q 'stopped: 2 workers' "$GWLOG" || fail "the supervisor did not say it stopped"
+[ "$(grep -c 'restarted, pid' "$GWLOG" || true)" = "$restarts" ] ||
+	fail "a worker was restarted while stopping: $(grep 'restarted, pid' "$GWLOG" | tail -n 1)"
 reset=$(grep -o 'stopping ([0-9]* connection(s) open are reset)' "$GWLOG" | grep -o '[0-9]*' |
 	awk '{ s += $1 } END { print s + 0 }')
 log "  the workers reset $reset connection(s) together"

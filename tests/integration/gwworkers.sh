@@ -10,6 +10,10 @@
 #   - the joins land: each worker holds two subflows (both client paths)
 #     for each of its destination sockets (a join sent to the other worker
 #     would find no connection with its token there and be refused);
+#   - a client's first flight, recorded, then replayed 8 times from new
+#     source ports (the kernel hands them to either worker): every replay
+#     is refused with nothing sent back, whichever worker got it (with a
+#     cache per worker, the other worker would take it);
 #   - a worker killed (SIGKILL) is restarted by the supervisor and new
 #     connections go through;
 #   - SIGTERM to the supervisor and the workers at once (as systemd stops
@@ -93,6 +97,30 @@ log "  worker $W1: $d1 destination sockets, $s1 subflows; worker $W2: $d2, $s2"
 [ "$d1" -gt 0 ] && [ "$d2" -gt 0 ] || fail "the connections were not spread ($d1 and $d2)"
 [ "$s1" -ge $((2 * d1)) ] && [ "$s2" -ge $((2 * d2)) ] ||
 	fail "joins missing: $s1 subflows for $d1 connections, $s2 for $d2 (2 paths each)"
+
+step "a replayed first flight is refused by either worker"
+cp "$top_srcdir/tests/progs/gwreplay.py" "$D/gwreplay.py"
+next_port
+RECP=$PORT
+bg_start rec plain "$NS_S" "$PY" "$D/gwreplay.py" record "$SRV4" "$RECP" "$SRV4" "$GP" "$D/flight"
+wait_listen "$NS_S" "$RECP"
+nsrun shim "$NS_C" env "MPTCPSHIM_GATEWAY=$SRV4:$RECP" "MPTCPSHIM_GATEWAY_KEY_FILE=$D/alice.key" \
+	MPTCPSHIM_GATEWAY_FALLBACK=fail "$PY" "$HOLD" hold "$PSRV" "$EP" 1 "$D/rec.ready" &
+RECC=$!
+for _ in $(seq 1 200); do [ -s "$D/rec.ready" ] && break; sleep 0.05; done
+[ "$(cut -d' ' -f1 "$D/rec.ready" 2>/dev/null)" = 1 ] || fail "replay: the recorded connection failed"
+kill "$RECC" 2>/dev/null || true
+wait "$RECC" 2>/dev/null || true
+for _ in $(seq 1 400); do [ -s "$D/flight" ] && break; sleep 0.05; done
+[ -s "$D/flight" ] || fail "replay: nothing recorded"
+r0=$(grep -c 'replayed authenticator' "$SHLOG" || true)
+got=$(nsrun plain "$NS_C" "$PY" "$D/gwreplay.py" replay "$SRV4" "$GP" "$D/flight" 8) ||
+	fail "replay: the replays failed"
+sleep 0.5
+r1=$(grep -c 'replayed authenticator' "$SHLOG" || true)
+log "  8 replays: $got B back, $((r1 - r0)) refused as replayed"
+[ "$got" = 0 ] || fail "replay: a worker answered a replayed first flight ($got B back)"
+[ $((r1 - r0)) = 8 ] || fail "replay: $((r1 - r0)) of 8 replays refused as replayed"
 
 step "a worker killed is restarted, and new connections go through"
 KEPT=$d2

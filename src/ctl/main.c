@@ -299,6 +299,12 @@ static void json_proc(struct mps_obuf *o, const struct proc *p, const char *repl
 
 	mps_obuf_printf(o, "{\"pid\":%d,\"command\":", p->pid);
 	mps_json_str(o, p->comm);
+	{
+		char go[16]; /* a gateway: the connections it holds (stat.c) */
+
+		if (!strncmp(reply, "proc ", 5) && mps_kv_get(reply, "gateway_open", go, sizeof(go)))
+			mps_obuf_printf(o, ",\"gateway_open\":%d", atoi(go));
+	}
 	if (!counters)
 		mps_obuf_put(o, ",\"connections\":[", 16);
 	for (line = reply; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : "") {

@@ -278,6 +278,8 @@ except ConnectionResetError:
 	grep -qE "^$GWPID +mptcpshim-ga +gateway: [0-9]+ open; $r1 requests authenticated, $p1 refused by policy, $f1 failed \(destination or limits\); $u1 closed unauthenticated\$" "$D/table2.txt" ||
 		fail "status: no gateway line with the counters in the gateway's table"
 	! grep -q ' gateway: ' "$D/table3.txt" || fail "status: a gateway line for the proxy"
+	pyq "$D/st.json" "P[0]['gateway_open']>=1" || fail "status: no gateway_open in the gateway's JSON"
+	pyq "$D/stp.json" "'gateway_open' not in P[0]" || fail "status: gateway_open in the proxy's JSON"
 fi
 
 kill -0 "$PROXY_PID" 2>/dev/null || fail "the proxy died: $(tail -5 "$PLOG")"

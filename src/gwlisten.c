@@ -25,7 +25,6 @@
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/gwlisten.h"
 #include "mptcpshim/log.h"
-#include "mptcpshim/kex.h"
 #include "mptcpshim/loop.h"
 #include "mptcpshim/real.h"
 
@@ -39,10 +38,6 @@ static struct {
 } g_lis[MAX_WATCHED];
 static int g_nlis;
 static struct ev_loop *g_loop;
-/* Keypairs drawn while the loop is idle (kex.c's pool): a connection's key
- * exchange then costs one scalar multiplication, not two, on its path. */
-#define POOL_WANT 16
-static ev_idle g_fill;
 
 struct start_cmd {
 	struct mps_cmd cmd;
@@ -94,14 +89,6 @@ static int adopt(int fd, const struct sockaddr_storage *peer, socklen_t plen)
 	return 0;
 }
 
-static void on_fill(struct ev_loop *loop, ev_idle *w, int revents)
-{
-	(void)revents;
-	/* one a turn: the loop stays ready for what comes meanwhile */
-	if (mps_kex_pool_fill(POOL_WANT) <= 0)
-		ev_idle_stop(loop, w);
-}
-
 static void on_pause(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	int i = (int)(intptr_t)w->data;
@@ -148,7 +135,6 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 			mps_warn("gateway: accept from %s: dropped: %s",
 			         mps_addr_str(&peer, a, sizeof(a)), strerror(-rc));
 		}
-		ev_idle_start(loop, &g_fill); /* its key exchange takes one */
 	}
 }
 
@@ -163,10 +149,6 @@ static void start_run(struct ev_loop *loop, void *arg)
 		return;
 	}
 	g_loop = loop;
-	if (!i) {
-		ev_idle_init(&g_fill, on_fill);
-		ev_idle_start(loop, &g_fill);
-	}
 	g_lis[i].fd = sc->fd;
 	ev_io_init(&g_lis[i].io, on_accept, sc->fd, EV_READ);
 	g_lis[i].io.data = (void *)(intptr_t)i;
@@ -206,8 +188,6 @@ void mps_gwlisten_exit(void)
 {
 	/* nobody runs the loop now (mps_loop_exit): no accept after the
 	 * gateway's exit, and no copy of the listener left to a keeper */
-	if (g_nlis)
-		ev_idle_stop(g_loop, &g_fill);
 	for (int i = 0; i < g_nlis; i++) {
 		ev_io_stop(g_loop, &g_lis[i].io);
 		ev_timer_stop(g_loop, &g_lis[i].pause);

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -89,97 +88,21 @@ static void kept_drop(const uint8_t priv[MPS_KEX_KEY_LEN])
 	mps_crypto_lock(0);
 }
 
-/* Keypairs drawn ahead (mps_kex_pool_fill: the gateway, when its loop is
- * idle), so that a connection's draw costs no scalar multiplication on its
- * path.  Each is used once and wiped.  A fork copies them: the child's
- * copies are wiped unused (g_pool_pid), or parent and child would both
- * use the same private values.  Under crypto.c's lock. */
-#define POOL 16
-static struct {
-	EVP_PKEY *pk;
-	struct mps_kex_keypair kp;
-} g_pool[POOL];
-static int g_pool_n;
-static pid_t g_pool_pid;
-
-static void pool_mine(void)
-{
-	if (!g_pool_n || g_pool_pid == getpid())
-		return;
-	while (g_pool_n > 0) {
-		g_pool_n--;
-		EVP_PKEY_free(g_pool[g_pool_n].pk);
-		g_pool[g_pool_n].pk = NULL;
-		mps_kex_wipe(&g_pool[g_pool_n].kp, sizeof(g_pool[g_pool_n].kp));
-	}
-}
-
-static int keygen(EVP_PKEY **pk, struct mps_kex_keypair *kp)
-{
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_X25519, NULL);
-	int rc = -EIO;
-
-	*pk = NULL;
-	if (ctx && EVP_PKEY_keygen_init(ctx) == 1 && EVP_PKEY_keygen(ctx, pk) == 1)
-		rc = keypair_of(*pk, kp);
-	EVP_PKEY_CTX_free(ctx);
-	if (rc) {
-		EVP_PKEY_free(*pk);
-		*pk = NULL;
-	}
-	return rc;
-}
-
-int mps_kex_pool_fill(int want)
-{
-	int rc = 0;
-
-	if (want > POOL)
-		want = POOL;
-	mps_crypto_lock(1);
-	pool_mine();
-	if (g_pool_n < want) {
-		rc = keygen(&g_pool[g_pool_n].pk, &g_pool[g_pool_n].kp);
-		if (rc == 0) {
-			g_pool_pid = getpid();
-			g_pool_n++;
-			rc = 1;
-		}
-	}
-	mps_crypto_lock(0);
-	return rc;
-}
-
-int mps_kex_pool_count(void)
-{
-	int n;
-
-	mps_crypto_lock(1);
-	pool_mine();
-	n = g_pool_n;
-	mps_crypto_lock(0);
-	return n;
-}
-
 int mps_kex_keypair_new(struct mps_kex_keypair *kp)
 {
-	EVP_PKEY *pk;
-	int rc;
+	EVP_PKEY_CTX *ctx;
+	EVP_PKEY *pk = NULL;
+	int rc = -EIO;
 
 	mps_crypto_lock(1);
-	pool_mine();
-	if (g_pool_n > 0) {
-		g_pool_n--;
-		*kp = g_pool[g_pool_n].kp;
-		kept_put(g_pool[g_pool_n].pk, kp->priv);
-		g_pool[g_pool_n].pk = NULL;
-		mps_kex_wipe(&g_pool[g_pool_n].kp, sizeof(g_pool[g_pool_n].kp));
-		mps_crypto_lock(0);
-		return 0;
-	}
-	rc = keygen(&pk, kp);
+	ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_X25519, NULL);
+	if (ctx && EVP_PKEY_keygen_init(ctx) == 1 && EVP_PKEY_keygen(ctx, &pk) == 1)
+		rc = keypair_of(pk, kp);
 	if (rc == 0)
 		kept_put(pk, kp->priv);
+	else
+		EVP_PKEY_free(pk);
+	EVP_PKEY_CTX_free(ctx);
 	mps_crypto_lock(0);
 	if (rc)
 		mps_kex_wipe(kp, sizeof(*kp));

@@ -52,17 +52,8 @@ struct mps_kex_keys {
 	uint8_t confirm_c[MPS_KEX_CONFIRM_LEN], confirm_s[MPS_KEX_CONFIRM_LEN];
 };
 
-/* A fresh ephemeral keypair (RAND_bytes inside OpenSSL), taken from the
- * pool below when it holds one.  0 or -EIO. */
+/* A fresh ephemeral keypair (RAND_bytes inside OpenSSL).  0 or -EIO. */
 int mps_kex_keypair_new(struct mps_kex_keypair *kp);
-
-/* The pool of keypairs drawn ahead, for a process whose thread has idle
- * time (the gateway, gwlisten.c): each is used once by
- * mps_kex_keypair_new and wiped; a forked child never uses its parent's.
- * _fill draws one if fewer than want (at most 16) wait: 1, 0 (enough),
- * or -EIO.  _count: how many wait. */
-int mps_kex_pool_fill(int want);
-int mps_kex_pool_count(void);
 
 /* The keypair of a given private value (clamped by X25519 itself, RFC 7748
  * section 5): tests and fixed vectors.  0 or -EIO. */

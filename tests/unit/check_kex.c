@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/frame.h"
@@ -240,52 +238,6 @@ static const char *eng_nopsk[] = {
 	"2c14d01acb1e1d480d535b3a2740583d",
 	"20e71ad97da1f882a3fccf4bf845d68b",
 };
-/* The pool of keypairs drawn ahead: filled one at a time up to its size,
- * each taken once (a valid keypair: its public value is its private
- * value's), and after a fork the child never takes one of its parent's
- * (both would use the same private value). */
-START_TEST(test_keypair_pool)
-{
-	struct mps_kex_keypair a, b, mine;
-	uint8_t child_pub[32];
-	int fds[2], st = -1, n = 0;
-	pid_t pid;
-
-	while (mps_kex_pool_count() > 0)
-		ck_assert_int_eq(mps_kex_keypair_new(&a), 0);
-	while (mps_kex_pool_fill(4) == 1)
-		n++;
-	ck_assert_int_eq(n, 4);
-	ck_assert_int_eq(mps_kex_pool_fill(4), 0);
-	ck_assert_int_eq(mps_kex_pool_count(), 4);
-	ck_assert_int_eq(mps_kex_keypair_new(&a), 0);
-	ck_assert_int_eq(mps_kex_pool_count(), 3);
-	ck_assert_int_eq(mps_kex_keypair_from_private(&mine, a.priv), 0);
-	ck_assert_mem_eq(mine.pub, a.pub, 32);
-	ck_assert_int_eq(mps_kex_keypair_new(&b), 0);
-	ck_assert(memcmp(a.pub, b.pub, 32) != 0);
-	ck_assert_int_eq(pipe(fds), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		struct mps_kex_keypair c;
-		int ok = mps_kex_pool_count() == 0 && mps_kex_keypair_new(&c) == 0;
-
-		_exit(ok && write(fds[1], c.pub, 32) == 32 ? 0 : 1);
-	}
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	ck_assert_int_eq(read(fds[0], child_pub, 32), 32);
-	close(fds[0]);
-	close(fds[1]);
-	ck_assert_int_eq(mps_kex_pool_count(), 2);
-	while (mps_kex_pool_count() > 0) {
-		ck_assert_int_eq(mps_kex_keypair_new(&a), 0);
-		ck_assert(memcmp(a.pub, child_pub, 32) != 0);
-	}
-}
-END_TEST
-
 /* eng_psk: key_c key_s token_s idsn_s idsn_c join_ack join_ok confirm_c confirm_s */
 static const char *eng_psk[] = {
 	"23889c43d5cd7ab5",
@@ -506,7 +458,6 @@ static Suite *kex_suite(void)
 	tcase_add_test(tc, test_schedule_vectors);
 	tcase_add_test(tc, test_schedule_binds_transcript);
 	tcase_add_test(tc, test_exchange_roundtrip);
-	tcase_add_test(tc, test_keypair_pool);
 	tcase_add_test(tc, test_engine_vectors);
 	tcase_add_test(tc, test_engine_server_redraw);
 	tcase_add_test(tc, test_observer_forges_v1_not_v2);

@@ -258,8 +258,12 @@ static void proc_line(struct mps_obuf *out)
 	char comm[17] = "", e[64];
 
 	mps_real.prctl(PR_GET_NAME, comm, 0, 0, 0);
-	mps_obuf_printf(out, "proc pid=%d comm=%s\n", (int)getpid(),
+	mps_obuf_printf(out, "proc pid=%d comm=%s", (int)getpid(),
 	                mps_kv_escape(e, sizeof(e), comm));
+	/* a gateway (section 10): the connections it holds now */
+	if (mps_gw_serving())
+		mps_obuf_printf(out, " gateway_open=%d", mps_gw_count());
+	mps_obuf_put(out, "\n", 1);
 }
 
 /* A client's connection through a gateway: that gateway's address; "" */

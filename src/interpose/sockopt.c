@@ -314,6 +314,10 @@ static int gw_setopt(int fd, int name, const void *val, socklen_t len)
 		rc = mps_gw_listen(fd, val, len);
 		goto out;
 	}
+	if (name == MPS_SO_GW_REPLAY) {
+		rc = val && len == sizeof(int) ? mps_gw_set_replay(*(const int *)val) : -EINVAL;
+		goto out;
+	}
 	if (name == MPS_SO_GW_AUTH_TIMEOUT) {
 		rc = val && len == sizeof(int) ? mps_gw_set_auth_timeout(*(const int *)val) :
 		                                 -EINVAL;
@@ -393,8 +397,9 @@ MPS_EXPORT int getsockopt(int fd, int level, int name, void *restrict val, sockl
 	if (level == IPPROTO_TCP && name == TCP_NODELAY) {
 		/* The app's value (or a fresh socket's): the subflows' own is
 		 * always on (mps_sf_nodelay). */
-		rc = remembered(s, level, name, val, len) == 0 ? 0 :
-		                                                scratch_getopt(s, level, name, val, len);
+		rc = remembered(s, level, name, val, len) == 0 ?
+		             0 :
+		             scratch_getopt(s, level, name, val, len);
 		mps_sock_put(s);
 		return rc;
 	}

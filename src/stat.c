@@ -356,7 +356,9 @@ void mps_stat_write_exit(int pid, const char *comm)
 	if (fd < 0)
 		mps_warn("counters: cannot open %s: %s", path, strerror(errno));
 	else {
-		if (o.full || mps_real.write(fd, o.p, o.len) != (ssize_t)o.len)
+		if (!mps_file_room(fd, o.len))
+			; /* past RLIMIT_FSIZE: SIGXFSZ would kill the exiting app */
+		else if (o.full || mps_real.write(fd, o.p, o.len) != (ssize_t)o.len)
 			mps_warn("counters: cannot write %s", path);
 		mps_real.close(fd);
 	}

@@ -292,6 +292,9 @@ void mps_proc_nproc_limit(int res, const void *limit, int is64, pid_t pid, const
 {
 	int finite;
 
+	if (res == RLIMIT_FSIZE && limit && (pid == 0 || pid == getpid()))
+		mps_log_fsize(is64 ? ((const struct rlimit64 *)limit)->rlim_cur :
+		                     (uint64_t)((const struct rlimit *)limit)->rlim_cur);
 	if (res != RLIMIT_NPROC || !limit || (pid != 0 && pid != getpid()))
 		return;
 	finite = is64 ? ((const struct rlimit64 *)limit)->rlim_cur != RLIM64_INFINITY :

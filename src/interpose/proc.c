@@ -339,6 +339,7 @@ __attribute__((constructor)) static void mps_init(void)
 	vmprobe_new();
 	mps_peercache_tree_init();
 	mps_inherit_adopt();
+	mps_handover_exec_adopt(); /* connections carried across exec, after the table */
 	/* resolved now: dlsym is not async-signal-safe, _exit is */
 	g_real_exit = (void (*)(int))next_sym("_exit");
 }

@@ -227,6 +227,31 @@ static int write_state(struct mps_xs_buf *b)
 	return fd;
 }
 
+/* Can the new image adopt at all?  Not a setuid or setgid program (its
+ * library ignores the state: secure-execution), and our library must be
+ * preloaded there (LD_PRELOAD naming it, or a system-wide preload).
+ * Otherwise the parent would keep the connection only at HO_EXEC_BOUND;
+ * given back now, it keeps it at once.  (A static program is not told
+ * apart: it costs that wait.) */
+static int image_may_adopt(const char *path, char *const envp[])
+{
+	Dl_info di;
+	const char *name;
+	struct stat st;
+	int i;
+
+	if (path && stat(path, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)))
+		return 0;
+	if (!dladdr((void *)image_may_adopt, &di) || !di.dli_fname)
+		return 0;
+	name = strrchr(di.dli_fname, '/');
+	name = name ? name + 1 : di.dli_fname;
+	for (i = 0; envp && envp[i]; i++)
+		if (!strncmp(envp[i], "LD_PRELOAD=", 11) && strstr(envp[i] + 11, name))
+			return 1;
+	return access("/etc/ld.so.preload", F_OK) == 0;
+}
+
 static int exec_carry(struct ho_offer *list, int carry)
 {
 	struct mps_xs_buf b;
@@ -296,7 +321,7 @@ static void exec_failed(void)
 	g_xsfd = -1;
 }
 
-int mps_handover_exec(int carry)
+int mps_handover_exec(int carry, const char *path, char *const envp[])
 {
 	struct ho_offer *child;
 	int fd = -1;
@@ -304,7 +329,7 @@ int mps_handover_exec(int carry)
 	if (mps_ho_lock_child(&child) != 0)
 		return -1;
 	if (child)
-		fd = exec_carry(child, carry);
+		fd = exec_carry(child, carry && image_may_adopt(path, envp));
 	mps_ho_unlock();
 	return fd;
 }

@@ -42,7 +42,8 @@ static int is_ours(const char *entry)
 
 /* envp with our variable replaced by the current list, or envp itself
  * when there is nothing to add or remove. */
-static char *const *env_for_exec(char *const envp[], int survivors_only, struct newenv *ne)
+static char *const *env_for_exec(const char *path, char *const envp[], int survivors_only,
+                                  struct newenv *ne)
 {
 	static char *const empty[] = {NULL};
 	size_t n = 0, i, j, bound, vlen = 0;
@@ -58,7 +59,7 @@ static char *const *env_for_exec(char *const envp[], int survivors_only, struct 
 	atomic_fetch_add(&mps_fork_gen, 1);
 	/* offers made to this child: carried into the new image, or given back */
 	if (atomic_load(&mps_handover_pending))
-		ne->xs = mps_handover_exec(survivors_only);
+		ne->xs = mps_handover_exec(survivors_only, path, envp);
 	if (survivors_only)
 		mps_proc_exec(); /* an adopter's connections: to a keeper */
 	if (!envp)
@@ -112,7 +113,7 @@ MPS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 	int rc;
 
 	mps_real_init();
-	e = env_for_exec(envp, 1, &ne);
+	e = env_for_exec(path, envp, 1, &ne);
 	rc = mps_real.execve(path, argv, e);
 	env_done(&ne);
 	return rc;
@@ -130,7 +131,7 @@ MPS_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *c
 		errno = ENOSYS;
 		return -1;
 	}
-	e = env_for_exec(envp, 1, &ne);
+	e = env_for_exec(path[0] == '/' ? path : NULL, envp, 1, &ne);
 	rc = mps_real.execveat(dirfd, path, argv, e, flags);
 	env_done(&ne);
 	return rc;
@@ -143,7 +144,7 @@ MPS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	int rc;
 
 	mps_real_init();
-	e = env_for_exec(envp, 1, &ne);
+	e = env_for_exec(NULL, envp, 1, &ne);
 	rc = mps_real.fexecve(fd, argv, e);
 	env_done(&ne);
 	return rc;
@@ -156,7 +157,7 @@ MPS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 	int rc;
 
 	mps_real_init();
-	e = env_for_exec(envp, 1, &ne);
+	e = env_for_exec(strchr(file, '/') ? file : NULL, envp, 1, &ne);
 	rc = mps_real.execvpe(file, argv, e);
 	env_done(&ne);
 	return rc;
@@ -227,7 +228,7 @@ static int spawn_listing(spawn_fn *fn, pid_t *pid, const char *path,
 	char *const *e;
 	int rc;
 
-	e = env_for_exec(envp, 0, &ne);
+	e = env_for_exec(NULL, envp, 0, &ne);
 	rc = fn(pid, path, fa, attr, argv, e);
 	env_done(&ne);
 	return rc;

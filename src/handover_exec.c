@@ -212,7 +212,7 @@ static int write_state(struct mps_xs_buf *b)
 	if (fd < 0)
 		return -1;
 	while (off < b->len) {
-		ssize_t n = write(fd, b->p + off, b->len - off);
+		ssize_t n = mps_real.write(fd, b->p + off, b->len - off);
 
 		if (n <= 0 && errno != EINTR) {
 			mps_real.close(fd);

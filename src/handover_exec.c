@@ -509,6 +509,7 @@ static void adopted_on_thread(struct ev_loop *loop, void *arg)
 	mps_join_set_attach(mps_conn_attach_join);
 	mps_conn_set_hooks(&mps_conn_engine_hooks);
 	mps_conn_set_pm(&mps_conn_pm_ops);
+	mps_stat_renumber(o->c);
 	mps_stat(o->c, NULL, MPS_MIB_EXEC_ADOPTED, 1);
 	mps_ho_adopt_on_thread(loop, arg);
 	atomic_fetch_add(&g_done, 1);

@@ -132,6 +132,11 @@ void mps_stat_new(struct mps_conn *c)
 	mps_mib_add(&c->st.mib, &g_proc, MPS_MIB_CONNS, 1);
 }
 
+void mps_stat_renumber(struct mps_conn *c)
+{
+	c->st.id = ++g_next_id;
+}
+
 void mps_stat(struct mps_conn *c, struct mps_subflow *sf, enum mps_mib_id id, uint64_t n)
 {
 	const char *ev = event_of(id);

@@ -106,9 +106,11 @@ static void check(const uint8_t *buf, size_t len)
 		for (k = 0; k < x->nsf; k++) {
 			FZ_ASSERT(x->sf[k].fd >= 0 && x->sf[k].ino != 0);
 			FZ_ASSERT(inside(buf, len, x->sfraw[k], sizeof(struct mps_subflow)));
-			FZ_ASSERT(x->rlen[k] <= RBUF_SIZE && inside(buf, len, x->rbuf[k], x->rlen[k]));
+			FZ_ASSERT(x->rlen[k] <= RBUF_SIZE &&
+			          inside(buf, len, x->rbuf[k], x->rlen[k]));
 		}
-		FZ_ASSERT(inside(buf, len, x->sb, x->sb_len) && inside(buf, len, x->rxq, x->rxq_len));
+		FZ_ASSERT(inside(buf, len, x->sb, x->sb_len) &&
+		          inside(buf, len, x->rxq, x->rxq_len));
 		FZ_ASSERT(c.sb.una == x->sb_una && c.sb.end == x->sb_una + x->sb_len);
 		FZ_ASSERT(c.rxq.una == x->rxq_una && c.rxq.end == x->rxq_una + x->rxq_len);
 		if (c.tx_mode != TX_HOLD)
@@ -135,8 +137,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	b = valid();
 	if (!fz_more(&z))
-		FZ_ASSERT(mps_xs_decode(b.p, b.len, &(struct mps_xs_hdr){0}, g_recs, MPS_XS_MAX_CONNS,
-		                        &(const char *){NULL}) == 1);
+		FZ_ASSERT(mps_xs_decode(b.p, b.len, &(struct mps_xs_hdr){0}, g_recs,
+		                        MPS_XS_MAX_CONNS, &(const char *){NULL}) == 1);
 	while (fz_more(&z)) {
 		size_t off = (size_t)fz_u8(&z) << 8;
 

@@ -280,6 +280,7 @@ struct mps_conn {
 	struct mps_conn *next, *prev; /* every live connection (shim thread) */
 	int exiting;                  /* the process is exiting: what the app wrote is all */
 	struct mps_conn_stat st;      /* counters for mptcpshim status (stat.h) */
+	uint8_t exec_carried;         /* carried across exec (handover_exec.c): not offered again */
 };
 
 /* Ended (aborted or finished): code up the stack checks it after a call

@@ -132,6 +132,11 @@ void mps_stat_new(struct mps_conn *c)
 	mps_mib_add(&c->st.mib, &g_proc, MPS_MIB_CONNS, 1);
 }
 
+void mps_stat_renumber(struct mps_conn *c)
+{
+	c->st.id = ++g_next_id;
+}
+
 void mps_stat(struct mps_conn *c, struct mps_subflow *sf, enum mps_mib_id id, uint64_t n)
 {
 	const char *ev = event_of(id);
@@ -360,7 +365,9 @@ void mps_stat_write_exit(int pid, const char *comm)
 	if (fd < 0)
 		mps_warn("counters: cannot open %s: %s", path, strerror(errno));
 	else {
-		if (o.full || mps_real.write(fd, o.p, o.len) != (ssize_t)o.len)
+		if (!mps_file_room(fd, o.len))
+			; /* past RLIMIT_FSIZE: SIGXFSZ would kill the exiting app */
+		else if (o.full || mps_real.write(fd, o.p, o.len) != (ssize_t)o.len)
 			mps_warn("counters: cannot write %s", path);
 		mps_real.close(fd);
 	}

@@ -17,6 +17,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "mptcpshim/conn.h"
@@ -78,6 +79,37 @@ MPS_EXPORT int close(int fd)
 		}
 	}
 	return mps_real.close(fd);
+}
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* close_range and closefrom: close-all calls must not cut our subflows
+ * (as close above); sshd calls closefrom right after its re-exec, when
+ * the connection carried into it already runs (handover_exec.c).  Marking
+ * close-on-exec (CLOSE_RANGE_CLOEXEC) spares nothing: ours have it. */
+MPS_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+	mps_real_init();
+	if (mps_inside || (flags & CLOSE_RANGE_CLOEXEC))
+		return (int)mps_real.syscall(SYS_close_range, first, last, flags);
+	return mps_ifd_close_range(first, last, flags);
+}
+
+MPS_EXPORT void closefrom(int lowfd)
+{
+	unsigned fd;
+	long max;
+
+	mps_real_init();
+	if (mps_ifd_close_range(lowfd < 0 ? 0u : (unsigned)lowfd, ~0u, 0) == 0 || errno != ENOSYS)
+		return;
+	/* kernels before 5.9: one by one, up to the limit */
+	max = sysconf(_SC_OPEN_MAX);
+	for (fd = lowfd < 0 ? 0u : (unsigned)lowfd; max > 0 && fd < (unsigned)max; fd++)
+		if (!mps_ifd_is((int)fd))
+			mps_real.close((int)fd);
 }
 
 /* A new descriptor newfd now refers to whatever oldfd refers to. */

@@ -233,6 +233,20 @@ void mps_defacc_seen(const struct sockaddr *local, int client_first, mps_defacc_
 		          apply);
 }
 
+void mps_defacc_gone_range(unsigned lo, unsigned hi)
+{
+	int i;
+
+	pthread_mutex_lock(&g_lock);
+	for (i = 0; g_init && i < MPS_DEFACC_MAX; i++)
+		if (g_lst[i].fd >= 0 && (unsigned)g_lst[i].fd >= lo &&
+		    (unsigned)g_lst[i].fd <= hi) {
+			mark(g_lst[i].fd, 0);
+			g_lst[i].fd = -1;
+		}
+	pthread_mutex_unlock(&g_lock);
+}
+
 void mps_defacc_lock(int lock)
 {
 	if (lock)

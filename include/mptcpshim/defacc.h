@@ -86,6 +86,8 @@ int mps_defacc_ours(int lfd);
 void mps_defacc_app_sets(int fd);
 /* fd was closed or now names another file. */
 void mps_defacc_gone(int fd);
+/* Every fd in [lo, hi] was closed (close_range, closefrom). */
+void mps_defacc_gone_range(unsigned lo, unsigned hi);
 /* The table's lock, held across fork. */
 void mps_defacc_lock(int lock);
 

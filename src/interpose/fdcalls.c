@@ -94,6 +94,7 @@ MPS_EXPORT int close_range(unsigned first, unsigned last, int flags)
 	mps_real_init();
 	if (mps_inside || (flags & CLOSE_RANGE_CLOEXEC))
 		return (int)mps_real.syscall(SYS_close_range, first, last, flags);
+	mps_defacc_gone_range(first, last);
 	return mps_ifd_close_range(first, last, flags);
 }
 
@@ -103,6 +104,7 @@ MPS_EXPORT void closefrom(int lowfd)
 	long max;
 
 	mps_real_init();
+	mps_defacc_gone_range(lowfd < 0 ? 0u : (unsigned)lowfd, ~0u);
 	if (mps_ifd_close_range(lowfd < 0 ? 0u : (unsigned)lowfd, ~0u, 0) == 0 || errno != ENOSYS)
 		return;
 	/* kernels before 5.9: one by one, up to the limit */

@@ -135,6 +135,17 @@ START_TEST(test_table)
 	g_looks = 0;
 	ck_assert_int_eq(feed(14, look_fails), MPS_DA_NOTHING);
 	ck_assert_int_eq(g_looks, 1);
+	/* close_range / closefrom forget every listener in the range */
+	g_look_app = 0;
+	ck_assert_int_eq(feed(40, look), MPS_DA_SET);
+	ck_assert_int_eq(feed(41, look), MPS_DA_SET);
+	ck_assert_int_eq(feed(50, look), MPS_DA_SET);
+	mps_defacc_gone_range(40, 45);
+	ck_assert(!mps_defacc_ours(40) && !mps_defacc_ours(41) && mps_defacc_ours(50));
+	mps_defacc_gone_range(45, ~0u);
+	ck_assert(!mps_defacc_ours(50));
+	ck_assert_int_eq(feed(40, look), MPS_DA_SET); /* a new listener there starts over */
+	mps_defacc_gone(40);
 	/* numbers out of the table's range are left alone */
 	ck_assert_int_eq(feed(70000, look), MPS_DA_NOTHING);
 	ck_assert_int_eq(feed(-1, look), MPS_DA_NOTHING);

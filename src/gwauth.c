@@ -491,7 +491,7 @@ int mps_gwreplay_new_shared(unsigned log2_buckets, uint32_t window_s, uint64_t n
 	             MAP_FAILED;
 	if (rc == MAP_FAILED) {
 		err = errno;
-		close(fd);
+		mps_real.close(fd);
 		return -err;
 	}
 	err = replay_init(rc, log2_buckets, window_s, not_before) ? EIO : 0;
@@ -504,7 +504,7 @@ int mps_gwreplay_new_shared(unsigned log2_buckets, uint32_t window_s, uint64_t n
 	rc->shared = 1;
 	munmap(rc, sz);
 	if (err) {
-		close(fd);
+		mps_real.close(fd);
 		return -err;
 	}
 	return fd;

@@ -46,6 +46,20 @@ _Static_assert(MPS_SBD_MAX_FLOWS == MPS_CC_MAX_SF, "one slot per subflow in both
  * timid (0.20-0.38 of the competitor). */
 #define CC_QUANTUM (16u * 1024u)
 #define CC_RESERVE_MIN 8192u /* see mps_ccglue_room */
+/* Auto mode's bbr subflows are one group from their first reading until
+ * the detector could give its first verdict (min_intervals + hold
+ * intervals, 4.55 s), then as it says.  Uncoupled until then, two bbr
+ * subflows' STARTUPs against one competitor's took 1.0-13.4x its goodput
+ * over those seconds (median 6.5 in 16 runs on the namespaces' shared
+ * 50 Mbit/s link); coupled from the start 0.46-4.2x (median 2.6).  Over
+ * 20 s the means differ less than their spread (1.11 and 1.05;
+ * docs/BENCHMARKS.md, session 10): the gain is in the first seconds.
+ * Disjoint bbr paths paid it (0.95 of 80+20 kept to 4.55 s), so the step
+ * test ends the group as soon as it has its samples and finds the paths
+ * apart (~3 s: provisional_ends).  Loss-based kernels (cubic) stay alone until the
+ * verdict: there the start costs less.  The detector's groups are numbered
+ * by slot, below MPS_CC_MAX_SF. */
+#define CC_PROVISIONAL MPS_CC_MAX_SF
 
 struct mps_ccglue {
 	int autom;                      /* auto: couple only the detector's groups */
@@ -165,7 +179,9 @@ static void log_state(struct mps_conn *c, struct mps_ccglue *g, double now)
 		             off ? ";" : "", g->sf[s]->id,
 		             (unsigned long long)mps_cc_window(&g->cc, s),
 		             (unsigned long long)f->kcwnd, f->srtt_us,
-		             mps_cc_is_coupled(&g->cc, s) ? "coupled" : "uncoupled",
+		             !mps_cc_is_coupled(&g->cc, s) ? "uncoupled" :
+		             f->group == CC_PROVISIONAL    ? "coupled until the first verdict" :
+		                                             "coupled",
 		             (unsigned long long)f->loss_events);
 		if (n > 0)
 			off += (size_t)n;
@@ -274,8 +290,9 @@ static int slot_take(struct mps_ccglue *g, const struct mps_subflow *sf, const s
 	g->retr_prev[s] = ti->tcpi_total_retrans;
 	g->bbr[s] = mps_real.getsockopt(sf->fd, IPPROTO_TCP, TCP_CONGESTION, name, &len) == 0 &&
 	            !strncmp(name, "bbr", 3);
-	/* auto: alone until the detector says otherwise */
-	mps_cc_set_group(&g->cc, s, g->autom ? -1 : 0);
+	/* auto: alone until the detector says otherwise; bbr subflows
+	 * together until its first verdict (CC_PROVISIONAL) */
+	mps_cc_set_group(&g->cc, s, !g->autom ? 0 : g->bbr[s] ? CC_PROVISIONAL : -1);
 	return s;
 }
 
@@ -311,6 +328,33 @@ static void feed(struct mps_ccglue *g, int s, const struct tcp_info *ti, uint64_
 	}
 }
 
+/* A provisional group (bbr subflows before the detector's first verdict)
+ * ends once the detector could have given one, or earlier once the step
+ * test has its samples for every pair of the group and would group none
+ * of them (disjoint paths: their delay steps do not correlate): then the
+ * detector's groups. */
+static int provisional_ends(const struct mps_ccglue *g)
+{
+	double min2 = g->sbd.p.step_min * g->sbd.p.step_min;
+	int s, t, n = 0, apart = 1;
+
+	for (s = 0; s < MPS_CC_MAX_SF; s++) {
+		if (!g->sf[s] || g->cc.sf[s].group != CC_PROVISIONAL)
+			continue;
+		n++;
+		if (g->sbd.f[s].intervals >= g->sbd.p.min_intervals + g->sbd.p.hold)
+			return 1;
+		for (t = 0; t < s; t++)
+			if (g->sf[t] && g->cc.sf[t].group == CC_PROVISIONAL) {
+				double r2 = mps_sbd_step_corr(&g->sbd, s, t);
+
+				if (r2 == -2 || r2 >= min2)
+					apart = 0;
+			}
+	}
+	return n >= 2 && apart;
+}
+
 void mps_ccglue_tick(struct mps_conn *c, const struct tcp_info *ti, const int *have, double now)
 {
 	struct mps_ccglue *g = state_get(c, ti, have);
@@ -330,7 +374,7 @@ void mps_ccglue_tick(struct mps_conn *c, const struct tcp_info *ti, const int *h
 		if (s >= 0)
 			feed(g, s, &ti[i], now_us);
 	}
-	if (g->autom && mps_sbd_tick(&g->sbd, now_us))
+	if (g->autom && (mps_sbd_tick(&g->sbd, now_us) || provisional_ends(g)))
 		regroup(c, g);
 	if (now - g->last_log >= CC_LOG_EVERY)
 		log_state(c, g, now);

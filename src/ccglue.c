@@ -50,10 +50,10 @@ _Static_assert(MPS_SBD_MAX_FLOWS == MPS_CC_MAX_SF, "one slot per subflow in both
  * the detector could give its first verdict (min_intervals + hold
  * intervals, 4.55 s), then as it says.  Uncoupled until then, two bbr
  * subflows' STARTUPs against one competitor's took 1.0-13.4x its goodput
- * over those seconds (median 6.5 in 16 runs on the namespaces' shared
- * 50 Mbit/s link); coupled from the start 0.46-4.2x (median 2.6).  Over
- * 20 s the means differ less than their spread (1.11 and 1.05;
- * docs/BENCHMARKS.md, session 10): the gain is in the first seconds.
+ * over those seconds (median 5.3 in 22 runs on the namespaces' shared
+ * 50 Mbit/s link); coupled from the start 0.46-4.2x (median 2.7).  Over
+ * 20 s: 1.19 and 1.05 on average, 1.40 and 1.03 in the quietest six
+ * pairs (docs/BENCHMARKS.md, session 10).
  * Disjoint bbr paths paid it (0.95 of 80+20 kept to 4.55 s), so the step
  * test ends the group as soon as it has its samples and finds the paths
  * apart (~3 s: provisional_ends).  Loss-based kernels (cubic) stay alone until the

@@ -464,6 +464,35 @@ uint64_t mps_ccglue_rate(struct mps_conn *c, const struct mps_subflow *sf)
 	return mps_cc_window(&g->cc, s) * 1000000u / g->cc.sf[s].srtt_us;
 }
 
+int mps_ccglue_view(const struct mps_conn *c, const struct mps_subflow *sf, double now,
+                    uint64_t *wnd, char *with, size_t wlen, double *since_s)
+{
+	const struct mps_ccglue *g = c->ccg;
+	size_t off = 0;
+	int s, t;
+
+	*wnd = 0;
+	*since_s = -1;
+	snprintf(with, wlen, "-");
+	if (!g || (s = slot_of(g, sf)) < 0)
+		return 0;
+	if (g->autom && g->sbd.f[s].since_us)
+		*since_s = now - (double)g->sbd.f[s].since_us / 1e6;
+	if (!mps_cc_is_coupled(&g->cc, s))
+		return 0;
+	*wnd = mps_cc_window(&g->cc, s);
+	for (t = 0; t < MPS_CC_MAX_SF; t++)
+		if (t != s && g->sf[t] && mps_cc_is_coupled(&g->cc, t) &&
+		    g->cc.sf[t].group == g->cc.sf[s].group && off + 12 < wlen) {
+			int n = snprintf(with + off, wlen - off, "%s%d", off ? "," : "",
+			                 g->sf[t]->id);
+
+			if (n > 0)
+				off += (size_t)n;
+		}
+	return 1;
+}
+
 void mps_ccglue_free(struct mps_conn *c)
 {
 	if (c->ccg)

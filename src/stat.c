@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "conn_int.h"
+#include "ccglue_int.h"
 #include "subflow_int.h"
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/gwreq.h"
@@ -241,21 +242,26 @@ static void dump_sf(struct mps_obuf *out, const struct mps_conn *c, const struct
 {
 	struct tcp_info ti;
 	socklen_t tl = sizeof(ti);
-	char l[64], r[64], el[96], er[96], ifn[IF_NAMESIZE], ei[48];
+	char l[64], r[64], el[96], er[96], ifn[IF_NAMESIZE], ei[48], with[64];
+	uint64_t ccwnd;
+	double since;
 
+	mps_ccglue_view(c, sf, ev_now(c->loop), &ccwnd, with, sizeof(with), &since);
 	memset(&ti, 0, sizeof(ti));
 	if (sf->fd < 0 || mps_real.getsockopt(sf->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) != 0)
 		memset(&ti, 0, sizeof(ti));
 	mps_obuf_printf(out,
 	                "sf conn=%u id=%d local=%s remote=%s if=%s state=%s rtt_us=%u cwnd=%u "
-	                "sent=%llu received=%llu retrans=%u backup=%d stale=%d\n",
+	                "sent=%llu received=%llu retrans=%u backup=%d stale=%d ccwnd=%llu "
+	                "shared=%s shared_for=%.1f\n",
 	                c->st.id, sf->id,
 	                mps_kv_escape(el, sizeof(el), mps_addr_str(&sf->local, l, sizeof(l))),
 	                mps_kv_escape(er, sizeof(er), mps_addr_str(&sf->remote, r, sizeof(r))),
 	                mps_kv_escape(ei, sizeof(ei), ifname_of(sf->ifindex, ifn)),
 	                sf_state_name(sf->state), ti.tcpi_rtt, ti.tcpi_snd_cwnd,
 	                (unsigned long long)sf->tx_bytes, (unsigned long long)sf->rx_bytes,
-	                ti.tcpi_total_retrans, sf->backup, sf->stale);
+	                ti.tcpi_total_retrans, sf->backup, sf->stale, (unsigned long long)ccwnd,
+	                with, since);
 }
 
 static void proc_line(struct mps_obuf *out)

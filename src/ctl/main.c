@@ -222,6 +222,9 @@ static const struct field sf_fields[] = {
         {"retrans", "retransmits", 'n'},
         {"backup", "backup", 'b'},
         {"stale", "stale", 'b'},
+        {"ccwnd", "coupled_window", 'n'},
+        {"shared", "coupled_with", 's'},
+        {"shared_for", "verdict_age_s", 'f'},
         {NULL, NULL, 0},
 };
 
@@ -460,7 +463,8 @@ static void human_status(const struct proc *p, const char *reply, int counters, 
 		} else if (!counters && !strncmp(line, "sf ", 3)) {
 			static const char *keys[] = {"id",       "local",   "remote", "if",
 			                             "state",    "rtt_us",  "cwnd",   "sent",
-			                             "received", "retrans", "backup", "stale"};
+			                             "received", "retrans", "backup", "stale",
+			                             "ccwnd",    "shared"};
 			char s1[16], s2[16], path[300], flags[32];
 			unsigned i;
 
@@ -487,6 +491,12 @@ static void human_status(const struct proc *p, const char *reply, int counters, 
 				printf(" tx %8s rx %8s", fmt_rate(r1, sizeof(r1), tx_s),
 				       fmt_rate(r2, sizeof(r2), rx_s));
 			}
+			/* coupled congestion control (issue 16): the window
+			 * and who shares this subflow's bottleneck */
+			if (strtoull(v[12], NULL, 10) > 0)
+				printf(" cc %s with %s",
+				       mps_fmt_bytes(s1, sizeof(s1), strtoull(v[12], NULL, 10)),
+				       v[13][0] ? v[13] : "-");
 			printf("%s\n", flags);
 		}
 	}

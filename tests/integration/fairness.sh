@@ -22,7 +22,9 @@
 #           (uncoupled stays above the bound in every run seen).
 #  exact:   a 16 MiB file through the same bottleneck with MPTCPSHIM_CC=olia
 #           while a plain flow competes (the coupled windows gate the
-#           subflows): sha256 equal, the second path used.
+#           subflows): sha256 equal, the second path used; meanwhile
+#           `mptcpshim status --json` (polled) shows a subflow's coupled
+#           window and the subflows coupled with it.
 # FAIRNESS_CC overrides the mode of the shared case (uncoupled: the check
 # that this test fails without coupling), FAIRNESS_SECS its length.
 . "$(dirname "$0")/lib.sh"
@@ -123,10 +125,39 @@ if selected exact; then
 	next_port
 	compete "$PORT" 8
 	sleep 0.5
-	C_ENV=("MPTCPSHIM_CC=olia")
+	XDG=$T_DIR/xdg
+	mkdir -p -m 0700 "$XDG"
+	(
+		i=0
+		while [ "$i" -lt 200 ]; do
+			XDG_RUNTIME_DIR=$XDG "$SHIM_LAUNCHER" status --json >"$T_DIR/st-$i.json" 2>/dev/null || true
+			i=$((i + 1))
+			sleep 0.2
+		done
+	) &
+	poller=$!
+	C_ENV=("MPTCPSHIM_CC=olia" "XDG_RUNTIME_DIR=$XDG")
 	mp_xfer olia 4 c2s "$T_DIR/in.bin"
 	C_ENV=()
+	kill "$poller" 2>/dev/null || true
+	wait "$poller" 2>/dev/null || true
 	wait "$COMP_PID" || true
+	# the status tool shows the coupled windows (issue 16, observability)
+	"$PY" - "$T_DIR"/st-*.json <<'PYEOF' || fail "exact: no status snapshot showed a coupled subflow (coupled_window, coupled_with)"
+import json, sys
+for f in sys.argv[1:]:
+    try:
+        d = json.load(open(f))
+    except Exception:
+        continue
+    for p in d.get("processes", []):
+        for c in p.get("connections", []):
+            for s in c.get("subflows", []):
+                if s.get("coupled_window", 0) > 0 and s.get("coupled_with", "-") != "-":
+                    print("coupled: %s subflow %s window %d with %s" % (f.rsplit("/", 1)[1], s["id"], s["coupled_window"], s["coupled_with"]))
+                    sys.exit(0)
+sys.exit(1)
+PYEOF
 	# path 1 also carries the competitor: path 2 is the shim's alone
 	log "bytes on the client's interfaces: path 1 ${MP_DELTA[1]} B, path 2 ${MP_DELTA[2]} B"
 	[ "${MP_DELTA[2]}" -gt $((1024 * 1024)) ] || fail "exact: the second subflow carried ${MP_DELTA[2]} B"

@@ -292,44 +292,39 @@ static void group_cap(struct mps_cc *cc, int i)
 		cc->sf[i].w = 2.0 * cc->sf[i].mss;
 }
 
-int mps_cc_update(struct mps_cc *cc, int i, const struct mps_cc_sample *s)
+/* The first reading of a slot: the window starts at the kernel's cwnd. */
+static void sf_start(struct mps_cc *cc, struct mps_cc_sf *sf, const struct mps_cc_sample *s)
 {
-	struct mps_cc_sf *sf;
-	uint64_t acked;
-	uint32_t lost;
-	int coupled;
+	int g = sf->group;
 
-	if (!cc || !s || i < 0 || i >= MPS_CC_MAX_SF || !s->mss)
-		return -EINVAL;
-	sf = &cc->sf[i];
-	if (i >= cc->n)
-		cc->n = i + 1;
-	if (!sf->active) {
-		int g = sf->group;
+	memset(sf, 0, sizeof(*sf));
+	sf->active = 1;
+	sf->group = g;
+	sf->w = (double)s->kcwnd;
+	sf->kcwnd = s->kcwnd;
+	sf->srtt_us = s->srtt_us;
+	sf->mss = s->mss;
+	sf->acked_prev = s->bytes_acked;
+	sf->retr_prev = s->retrans;
+	sf->delivery_rate = s->delivery_rate;
+	sf->last_ack_us = s->now_us;
+	sf->model_based = s->model_based;
+	if (s->now_us > cc->now_us)
+		cc->now_us = s->now_us;
+	bound(sf, NULL);
+}
 
-		memset(sf, 0, sizeof(*sf));
-		sf->active = 1;
-		sf->group = g;
-		sf->w = (double)s->kcwnd;
-		sf->kcwnd = s->kcwnd;
-		sf->srtt_us = s->srtt_us;
-		sf->mss = s->mss;
-		sf->acked_prev = s->bytes_acked;
-		sf->retr_prev = s->retrans;
-		sf->delivery_rate = s->delivery_rate;
-		sf->last_ack_us = s->now_us;
-		sf->model_based = s->model_based;
-		if (s->now_us > cc->now_us)
-			cc->now_us = s->now_us;
-		bound(sf, NULL);
-		return 0;
-	}
+/* A later reading: the kernel's values, and the bytes acked and
+ * retransmissions since the last one. */
+static void sf_read(struct mps_cc *cc, struct mps_cc_sf *sf, const struct mps_cc_sample *s,
+                    uint64_t *acked, uint32_t *lost)
+{
 	/* counters only move forward; a smaller one (never seen) restarts the
 	 * baseline rather than reading as 2^64 bytes */
-	acked = s->bytes_acked >= sf->acked_prev ? s->bytes_acked - sf->acked_prev : 0;
-	lost = s->retrans - sf->retr_prev; /* wraps correctly */
+	*acked = s->bytes_acked >= sf->acked_prev ? s->bytes_acked - sf->acked_prev : 0;
+	*lost = s->retrans - sf->retr_prev; /* wraps correctly */
 	if (s->retrans < sf->retr_prev && sf->retr_prev - s->retrans < (1u << 31))
-		lost = 0;
+		*lost = 0;
 	sf->acked_prev = s->bytes_acked;
 	sf->retr_prev = s->retrans;
 	sf->kcwnd = s->kcwnd;
@@ -338,12 +333,54 @@ int mps_cc_update(struct mps_cc *cc, int i, const struct mps_cc_sample *s)
 	sf->delivery_rate = s->delivery_rate;
 	if (s->now_us > cc->now_us)
 		cc->now_us = s->now_us;
-	if (acked)
+	if (*acked)
 		sf->last_ack_us = s->now_us;
 	sf->model_based = s->model_based;
+}
 
-	coupled = mps_cc_is_coupled(cc, i);
-	if (!coupled) {
+/* One reduction per congestion episode of the group: subflows coupled
+ * share a bottleneck, and a drop-tail queue that overflows drops from
+ * all of them at once; there a TCP flow halves once, and so does the
+ * group: the largest window among the subflows that report a loss
+ * within one srtt of the first halving.  Without this rule LIA's
+ * aggregate halves at each shared overflow but grows by only 1/n MSS
+ * per RTT: half of one Reno flow (measured: 0.2-0.5 of a cubic one). */
+static void group_halve(struct mps_cc *cc, int i, const struct mps_cc_sample *s, uint32_t lost)
+{
+	struct mps_cc_sf *sf = &cc->sf[i];
+	int j;
+
+	if (!loss_event(sf, s, lost))
+		return;
+	j = group_cut_within(cc, i, s->now_us, s->srtt_us);
+	if (j >= 0 && sf->w <= cc->sf[j].cut_from)
+		return;
+	if (j >= 0) { /* j's halving is undone: i takes it */
+		cc->sf[j].w += cc->sf[j].cut_from / 2;
+		cc->sf[j].last_cut_us = 0;
+	}
+	sf->cut_from = sf->w;
+	sf->w /= 2;
+	sf->last_cut_us = s->now_us ? s->now_us : 1;
+}
+
+int mps_cc_update(struct mps_cc *cc, int i, const struct mps_cc_sample *s)
+{
+	struct mps_cc_sf *sf;
+	uint64_t acked;
+	uint32_t lost;
+
+	if (!cc || !s || i < 0 || i >= MPS_CC_MAX_SF || !s->mss)
+		return -EINVAL;
+	sf = &cc->sf[i];
+	if (i >= cc->n)
+		cc->n = i + 1;
+	if (!sf->active) {
+		sf_start(cc, sf, s);
+		return 0;
+	}
+	sf_read(cc, sf, s, &acked, &lost);
+	if (!mps_cc_is_coupled(cc, i)) {
 		/* follows the kernel; OLIA's byte counts still run so a subflow
 		 * that becomes coupled has its history */
 		loss_event(sf, s, lost);
@@ -352,26 +389,7 @@ int mps_cc_update(struct mps_cc *cc, int i, const struct mps_cc_sample *s)
 		bound(sf, NULL);
 		return 0;
 	}
-	/* One reduction per congestion episode of the group: subflows coupled
-	 * share a bottleneck, and a drop-tail queue that overflows drops from
-	 * all of them at once; there a TCP flow halves once, and so does the
-	 * group: the largest window among the subflows that report a loss
-	 * within one srtt of the first halving.  Without this rule LIA's
-	 * aggregate halves at each shared overflow but grows by only 1/n MSS
-	 * per RTT: half of one Reno flow (measured: 0.2-0.5 of a cubic one). */
-	if (loss_event(sf, s, lost)) {
-		int j = group_cut_within(cc, i, s->now_us, s->srtt_us);
-
-		if (j < 0 || sf->w > cc->sf[j].cut_from) {
-			if (j >= 0) { /* j's halving is undone: i takes it */
-				cc->sf[j].w += cc->sf[j].cut_from / 2;
-				cc->sf[j].last_cut_us = 0;
-			}
-			sf->cut_from = sf->w;
-			sf->w /= 2;
-			sf->last_cut_us = s->now_us ? s->now_us : 1;
-		}
-	}
+	group_halve(cc, i, s, lost);
 	if (acked) {
 		/* slow start only before the subflow's first loss: bbr keeps
 		 * ssthresh "infinite", so cwnd < ssthresh would say slow start

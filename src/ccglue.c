@@ -46,12 +46,26 @@ _Static_assert(MPS_SBD_MAX_FLOWS == MPS_CC_MAX_SF, "one slot per subflow in both
  * timid (0.20-0.38 of the competitor). */
 #define CC_QUANTUM (16u * 1024u)
 #define CC_RESERVE_MIN 8192u /* see mps_ccglue_room */
+/* Auto mode's bbr subflows are one group from their first reading until
+ * the detector could give its first verdict (min_intervals + hold
+ * intervals, 4.55 s), then as it says.  Uncoupled until then, two bbr
+ * subflows' STARTUPs against one competitor's took 1.0-13.4x its goodput
+ * over those seconds (median 5.3 in 22 runs on the namespaces' shared
+ * 50 Mbit/s link); coupled from the start 0.46-4.2x (median 2.7).  Over
+ * 20 s: 1.19 and 1.05 on average, 1.40 and 1.03 in the quietest six
+ * pairs (docs/BENCHMARKS.md, session 10).
+ * Disjoint bbr paths paid it (0.95 of 80+20 kept to 4.55 s), so the step
+ * test ends the group as soon as it has its samples and finds the paths
+ * apart (~3 s: provisional_ends).  Loss-based kernels (cubic) stay alone until the
+ * verdict: there the start costs less.  The detector's groups are numbered
+ * by slot, below MPS_CC_MAX_SF. */
+#define CC_PROVISIONAL MPS_CC_MAX_SF
 
 struct mps_ccglue {
-	int autom; /* auto: couple only the detector's groups */
-	struct mps_conn *conn;            /* the owner */
-	struct mps_ccglue *next, *prev;   /* g_live */
-	double last_tick;                 /* the last reading */
+	int autom;                      /* auto: couple only the detector's groups */
+	struct mps_conn *conn;          /* the owner */
+	struct mps_ccglue *next, *prev; /* g_live */
+	double last_tick;               /* the last reading */
 	struct mps_cc cc;
 	struct mps_sbd sbd; /* auto only */
 	/* slot -> subflow (pointer and id: a freed subflow's memory may come
@@ -165,7 +179,9 @@ static void log_state(struct mps_conn *c, struct mps_ccglue *g, double now)
 		             off ? ";" : "", g->sf[s]->id,
 		             (unsigned long long)mps_cc_window(&g->cc, s),
 		             (unsigned long long)f->kcwnd, f->srtt_us,
-		             mps_cc_is_coupled(&g->cc, s) ? "coupled" : "uncoupled",
+		             !mps_cc_is_coupled(&g->cc, s) ? "uncoupled" :
+		             f->group == CC_PROVISIONAL    ? "coupled until the first verdict" :
+		                                             "coupled",
 		             (unsigned long long)f->loss_events);
 		if (n > 0)
 			off += (size_t)n;
@@ -225,91 +241,140 @@ static void regroup(struct mps_conn *c, struct mps_ccglue *g)
 	}
 }
 
-void mps_ccglue_tick(struct mps_conn *c, const struct tcp_info *ti, const int *have, double now)
+/* c's state, allocated at the first reading with two subflows carrying
+ * data in a coupled mode; NULL while there is nothing to keep. */
+static struct mps_ccglue *state_get(struct mps_conn *c, const struct tcp_info *ti, const int *have)
 {
 	const struct mps_config *cfg = mps_config();
+	const struct mps_cc_ops *ops;
 	struct mps_ccglue *g = c->ccg;
+	int i, busy = 0;
+
+	if (g)
+		return g;
+	ops = mps_cc_find(cfg->cc);
+	if (strcmp(cfg->cc, "auto") && (!ops || !ops->coupled))
+		return NULL; /* uncoupled: nothing to keep */
+	for (i = 0; i < c->nsf; i++)
+		busy += have[i] && ti[i].tcpi_snd_mss;
+	if (busy < 2)
+		return NULL; /* nothing to couple yet */
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return NULL; /* uncoupled then: the kernel's windows */
+	g->autom = !strcmp(cfg->cc, "auto");
+	mps_cc_init(&g->cc, g->autom ? mps_cc_find("lia") : ops);
+	if (g->autom)
+		mps_sbd_init(&g->sbd, NULL);
+	c->ccg = g;
+	live_link(c, g);
+	return g;
+}
+
+/* sf's slot, taken at its first reading (-1: all taken). */
+static int slot_take(struct mps_ccglue *g, const struct mps_subflow *sf, const struct tcp_info *ti)
+{
+	char name[16] = "";
+	socklen_t len = sizeof(name) - 1;
+	int s = slot_of(g, sf);
+
+	if (s >= 0)
+		return s;
+	for (s = 0; s < MPS_CC_MAX_SF && g->sf[s]; s++)
+		;
+	if (s == MPS_CC_MAX_SF)
+		return -1;
+	g->sf[s] = sf;
+	g->id[s] = sf->id;
+	g->segs_prev[s] = ti->tcpi_data_segs_out;
+	g->retr_prev[s] = ti->tcpi_total_retrans;
+	g->bbr[s] = mps_real.getsockopt(sf->fd, IPPROTO_TCP, TCP_CONGESTION, name, &len) == 0 &&
+	            !strncmp(name, "bbr", 3);
+	/* auto: alone until the detector says otherwise; bbr subflows
+	 * together until its first verdict (CC_PROVISIONAL) */
+	mps_cc_set_group(&g->cc, s, !g->autom ? 0 : g->bbr[s] ? CC_PROVISIONAL : -1);
+	return s;
+}
+
+/* One reading of slot s to the windows and, in auto mode, the detector. */
+static void feed(struct mps_ccglue *g, int s, const struct tcp_info *ti, uint64_t now_us)
+{
+	struct mps_cc_sample smp;
+
+	memset(&smp, 0, sizeof(smp));
+	smp.now_us = now_us;
+	smp.bytes_acked = ti->tcpi_bytes_acked;
+	smp.retrans = ti->tcpi_total_retrans;
+	smp.srtt_us = ti->tcpi_rtt;
+	smp.mss = ti->tcpi_snd_mss;
+	smp.kcwnd = (uint64_t)ti->tcpi_snd_cwnd * ti->tcpi_snd_mss;
+	smp.slow_start = ti->tcpi_snd_cwnd < ti->tcpi_snd_ssthresh;
+	smp.delivery_rate = ti->tcpi_delivery_rate;
+	smp.ca_state = ti->tcpi_ca_state;
+	smp.model_based = g->bbr[s];
+	/* TCP_INFINITE_SSTHRESH (bbr, before a loss): none */
+	if (ti->tcpi_snd_ssthresh < 0x7fffffffu)
+		smp.ssthresh = (uint64_t)ti->tcpi_snd_ssthresh * ti->tcpi_snd_mss;
+	mps_cc_update(&g->cc, s, &smp);
+	if (g->autom) {
+		uint32_t sent = ti->tcpi_data_segs_out - g->segs_prev[s];
+		uint32_t lost = ti->tcpi_total_retrans - g->retr_prev[s];
+
+		g->segs_prev[s] = ti->tcpi_data_segs_out;
+		g->retr_prev[s] = ti->tcpi_total_retrans;
+		if (ti->tcpi_rtt)
+			mps_sbd_delay(&g->sbd, s, now_us, ti->tcpi_rtt);
+		mps_sbd_loss(&g->sbd, s, now_us, sent, lost < sent ? lost : sent);
+	}
+}
+
+/* A provisional group (bbr subflows before the detector's first verdict)
+ * ends once the detector could have given one, or earlier once the step
+ * test has its samples for every pair of the group and would group none
+ * of them (disjoint paths: their delay steps do not correlate): then the
+ * detector's groups. */
+static int provisional_ends(const struct mps_ccglue *g)
+{
+	double min2 = g->sbd.p.step_min * g->sbd.p.step_min;
+	int s, t, n = 0, apart = 1;
+
+	for (s = 0; s < MPS_CC_MAX_SF; s++) {
+		if (!g->sf[s] || g->cc.sf[s].group != CC_PROVISIONAL)
+			continue;
+		n++;
+		if (g->sbd.f[s].intervals >= g->sbd.p.min_intervals + g->sbd.p.hold)
+			return 1;
+		for (t = 0; t < s; t++)
+			if (g->sf[t] && g->cc.sf[t].group == CC_PROVISIONAL) {
+				double r2 = mps_sbd_step_corr(&g->sbd, s, t);
+
+				if (r2 == -2 || r2 >= min2)
+					apart = 0;
+			}
+	}
+	return n >= 2 && apart;
+}
+
+void mps_ccglue_tick(struct mps_conn *c, const struct tcp_info *ti, const int *have, double now)
+{
+	struct mps_ccglue *g = state_get(c, ti, have);
 	uint64_t now_us = (uint64_t)(now * 1e6) + 1; /* never 0 */
 	int i, s;
 
-	if (!g) {
-		const struct mps_cc_ops *ops = mps_cc_find(cfg->cc);
-		int busy = 0;
-
-		if (strcmp(cfg->cc, "auto") && (!ops || !ops->coupled))
-			return; /* uncoupled: nothing to keep */
-		for (i = 0; i < c->nsf; i++)
-			busy += have[i] && ti[i].tcpi_snd_mss;
-		if (busy < 2)
-			return; /* nothing to couple yet */
-		g = calloc(1, sizeof(*g));
-		if (!g)
-			return; /* uncoupled then: the kernel's windows */
-		g->autom = !strcmp(cfg->cc, "auto");
-		mps_cc_init(&g->cc, g->autom ? mps_cc_find("lia") : ops);
-		if (g->autom)
-			mps_sbd_init(&g->sbd, NULL);
-		c->ccg = g;
-		live_link(c, g);
-	}
+	if (!g)
+		return;
 	g->last_tick = now;
 	for (s = 0; s < MPS_CC_MAX_SF; s++)
 		if (g->sf[s] && !present(c, g->sf[s], g->id[s]))
 			slot_free(g, s);
 	for (i = 0; i < c->nsf; i++) {
-		const struct mps_subflow *sf = c->sf[i];
-		struct mps_cc_sample smp;
-
 		if (!have[i] || !ti[i].tcpi_snd_mss)
 			continue;
-		s = slot_of(g, sf);
-		if (s < 0) {
-			for (s = 0; s < MPS_CC_MAX_SF && g->sf[s]; s++)
-				;
-			if (s == MPS_CC_MAX_SF)
-				continue;
-			g->sf[s] = sf;
-			g->id[s] = sf->id;
-			g->segs_prev[s] = ti[i].tcpi_data_segs_out;
-			g->retr_prev[s] = ti[i].tcpi_total_retrans;
-			{
-				char name[16] = "";
-				socklen_t len = sizeof(name) - 1;
-
-				g->bbr[s] = mps_real.getsockopt(sf->fd, IPPROTO_TCP, TCP_CONGESTION,
-				                                name, &len) == 0 &&
-				            !strncmp(name, "bbr", 3);
-			}
-			/* auto: alone until the detector says otherwise */
-			mps_cc_set_group(&g->cc, s, g->autom ? -1 : 0);
-		}
-		memset(&smp, 0, sizeof(smp));
-		smp.now_us = now_us;
-		smp.bytes_acked = ti[i].tcpi_bytes_acked;
-		smp.retrans = ti[i].tcpi_total_retrans;
-		smp.srtt_us = ti[i].tcpi_rtt;
-		smp.mss = ti[i].tcpi_snd_mss;
-		smp.kcwnd = (uint64_t)ti[i].tcpi_snd_cwnd * ti[i].tcpi_snd_mss;
-		smp.slow_start = ti[i].tcpi_snd_cwnd < ti[i].tcpi_snd_ssthresh;
-		smp.delivery_rate = ti[i].tcpi_delivery_rate;
-		smp.ca_state = ti[i].tcpi_ca_state;
-		smp.model_based = g->bbr[s];
-		/* TCP_INFINITE_SSTHRESH (bbr, before a loss): none */
-		if (ti[i].tcpi_snd_ssthresh < 0x7fffffffu)
-			smp.ssthresh = (uint64_t)ti[i].tcpi_snd_ssthresh * ti[i].tcpi_snd_mss;
-		mps_cc_update(&g->cc, s, &smp);
-		if (g->autom) {
-			uint32_t sent = ti[i].tcpi_data_segs_out - g->segs_prev[s];
-			uint32_t lost = ti[i].tcpi_total_retrans - g->retr_prev[s];
-
-			g->segs_prev[s] = ti[i].tcpi_data_segs_out;
-			g->retr_prev[s] = ti[i].tcpi_total_retrans;
-			if (ti[i].tcpi_rtt)
-				mps_sbd_delay(&g->sbd, s, now_us, ti[i].tcpi_rtt);
-			mps_sbd_loss(&g->sbd, s, now_us, sent, lost < sent ? lost : sent);
-		}
+		s = slot_take(g, c->sf[i], &ti[i]);
+		if (s >= 0)
+			feed(g, s, &ti[i], now_us);
 	}
-	if (g->autom && mps_sbd_tick(&g->sbd, now_us))
+	if (g->autom && (mps_sbd_tick(&g->sbd, now_us) || provisional_ends(g)))
 		regroup(c, g);
 	if (now - g->last_log >= CC_LOG_EVERY)
 		log_state(c, g, now);
@@ -397,6 +462,35 @@ uint64_t mps_ccglue_rate(struct mps_conn *c, const struct mps_subflow *sf)
 	if (!g || (s = slot_of(g, sf)) < 0 || !mps_cc_is_coupled(&g->cc, s) || !g->cc.sf[s].srtt_us)
 		return 0;
 	return mps_cc_window(&g->cc, s) * 1000000u / g->cc.sf[s].srtt_us;
+}
+
+int mps_ccglue_view(const struct mps_conn *c, const struct mps_subflow *sf, double now,
+                    uint64_t *wnd, char *with, size_t wlen, double *since_s)
+{
+	const struct mps_ccglue *g = c->ccg;
+	size_t off = 0;
+	int s, t;
+
+	*wnd = 0;
+	*since_s = -1;
+	snprintf(with, wlen, "-");
+	if (!g || (s = slot_of(g, sf)) < 0)
+		return 0;
+	if (g->autom && g->sbd.f[s].since_us)
+		*since_s = now - (double)g->sbd.f[s].since_us / 1e6;
+	if (!mps_cc_is_coupled(&g->cc, s))
+		return 0;
+	*wnd = mps_cc_window(&g->cc, s);
+	for (t = 0; t < MPS_CC_MAX_SF; t++)
+		if (t != s && g->sf[t] && mps_cc_is_coupled(&g->cc, t) &&
+		    g->cc.sf[t].group == g->cc.sf[s].group && off + 12 < wlen) {
+			int n = snprintf(with + off, wlen - off, "%s%d", off ? "," : "",
+			                 g->sf[t]->id);
+
+			if (n > 0)
+				off += (size_t)n;
+		}
+	return 1;
 }
 
 void mps_ccglue_free(struct mps_conn *c)

@@ -16,6 +16,12 @@ size_t mps_ccglue_room(struct mps_conn *c, struct mps_subflow *sf);
  * subflow the window held back looks too slow to be given data again */
 uint64_t mps_ccglue_rate(struct mps_conn *c, const struct mps_subflow *sf);
 void mps_ccglue_free(struct mps_conn *c);
+/* For the status tool (stat.c): sf's coupled window (bytes; 0 when it is
+ * not coupled), the ids of the subflows coupled with it ("-": none) and
+ * how long ago the detector's verdict on it last changed (seconds at now;
+ * -1: no verdict, outside auto).  Returns whether it is coupled. */
+int mps_ccglue_view(const struct mps_conn *c, const struct mps_subflow *sf, double now,
+                    uint64_t *wnd, char *with, size_t wlen, double *since_s);
 /* in a forked child: forget the parent's connections */
 void mps_ccglue_atfork_child(void);
 /* bytes of coupled state per connection while it has some (the unit

@@ -46,14 +46,19 @@
 #define ENV_KERNEL_MPTCP "MPTCPSHIM_KERNEL_MPTCP"
 #define ENV_CONTROL "MPTCPSHIM_CONTROL"
 #define ENV_HANDOVER "MPTCPSHIM_HANDOVER"
+#define ENV_DEFER_ACCEPT "MPTCPSHIM_DEFER_ACCEPT"
+#define ENV_HANDOVER_EXEC "MPTCPSHIM_HANDOVER_EXEC"
 /* Internal: set by our exec hooks for the new image (src/inherit.c). */
 #define ENV_INHERIT "MPTCPSHIM_INHERIT"
+/* Internal: the memfd of connections carried across exec (handover_exec.c). */
+#define ENV_EXECSTATE "MPTCPSHIM_EXECSTATE"
 /* Internal: set by the first process of a command that warned about its
  * environment, so its children and the programs they run stay quiet about
  * the same bad values (its value is a digest of the warnings). */
 #define ENV_WARNED "MPTCPSHIM_WARNED"
 
 const char mps_env_inherit[] = ENV_INHERIT;
+const char mps_env_execstate[] = ENV_EXECSTATE;
 
 static void warnf(mps_warn_fn warn, const char *var, const char *val, const char *why)
 {
@@ -439,6 +444,23 @@ static const char *parse_handover(struct mps_config *c, const struct env_var *e,
 	return NULL;
 }
 
+static const char *parse_defer_accept(struct mps_config *c, const struct env_var *e, const char *v)
+{
+	if (strcmp(v, "0") && strcmp(v, "1"))
+		return e->expect;
+	c->defer_accept = v[0] == '1';
+	return NULL;
+}
+
+static const char *parse_handover_exec(struct mps_config *c, const struct env_var *e,
+                                       const char *v)
+{
+	if (strcmp(v, "0") && strcmp(v, "1"))
+		return e->expect;
+	c->handover_exec = v[0] == '1';
+	return NULL;
+}
+
 /* The steering policy file (src/steer.c reads it at the first
  * connection): absolute, as a daemon may change directory first. */
 static const char *parse_policy(struct mps_config *c, const struct env_var *e, const char *v)
@@ -513,6 +535,8 @@ static const struct env_var g_vars[] = {
 	VAR(ENV_KERNEL_MPTCP, parse_kernel_mptcp, "expected 0 or 1"),
 	VAR(ENV_CONTROL, parse_control, "expected 0 or 1"),
 	VAR(ENV_HANDOVER, parse_handover, "expected 0 or 1"),
+	VAR(ENV_DEFER_ACCEPT, parse_defer_accept, "expected 0 or 1"),
+	VAR(ENV_HANDOVER_EXEC, parse_handover_exec, "expected 0 or 1"),
 	IFNAMES(ENV_EXCLUDE, exclude, nexclude),
 	VAR(ENV_ADVERTISE, parse_advertise, "expected all, none or IFNAME/ADDRESS,... (at most 16)"),
 	VAR(ENV_SCHEDULER, parse_scheduler, "expected default, roundrobin, redundant or ecf"),
@@ -551,6 +575,8 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 	c->outage_timeout = 30;
 	c->control = 1;
 	c->handover = 1; /* a forked child services its connection: docs/DESIGN.md */
+	c->handover_exec = 1; /* ... and the image it execs (step 5) */
+	c->defer_accept = 1;  /* learnt per listener: defacc.h */
 	c->join_delay_ms = 200;
 	c->join_bytes = 65536;
 	strcpy(c->scheduler, "default");
@@ -676,4 +702,19 @@ int mps_config_take_inherit(char *buf, size_t cap)
 	/* Read once: it must not leak into what this image runs next. */
 	unsetenv(ENV_INHERIT);
 	return ok;
+}
+
+int mps_config_take_execstate(void)
+{
+	const char *v = getenv(ENV_EXECSTATE);
+	char *end;
+	long fd;
+
+	if (!v)
+		return -1;
+	fd = strtol(v, &end, 10);
+	if (*end || end == v || fd < 0 || fd > 0x7fffffff || getauxval(AT_SECURE))
+		fd = -1;
+	unsetenv(ENV_EXECSTATE);
+	return (int)fd;
 }

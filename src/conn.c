@@ -43,6 +43,7 @@
 #include "conn_int.h"
 #include "ccglue_int.h"
 #include "subflow_int.h"
+#include "mptcpshim/defacc.h"
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/loop.h"
@@ -644,4 +645,25 @@ void mps_conn_atfork_child(void)
 	memset(&g_hup_io, 0, sizeof(g_hup_io));
 	memset(&g_keeper_tick, 0, sizeof(g_keeper_tick));
 	g_keeper_limit = g_keeper_deadline = 0;
+}
+
+/* TCP_DEFER_ACCEPT learnt per listener (include/mptcpshim/defacc.h): the
+ * evidence comes from the engine (a plain client that spoke first, a
+ * banner nobody waited out), the listener is the app's.  Called under
+ * defacc's lock, so lfd is still that listener. */
+void mps_conn_defacc_apply(int lfd, int on)
+{
+	int v = on ? MPS_DEFACC_SECS : 0;
+
+	if (mps_real.setsockopt(lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &v, sizeof(v)) != 0)
+		return;
+	if (on)
+		mps_info(
+		        "listener fd %d: its clients speak first: TCP_DEFER_ACCEPT on (accept waits "
+		        "for their first bytes, which then show a plain client at once)",
+		        lfd);
+	else
+		mps_info("listener fd %d: a client waited for the server to speak: "
+		         "TCP_DEFER_ACCEPT off again",
+		         lfd);
 }

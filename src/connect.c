@@ -144,6 +144,7 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	struct mps_conn *c = arg;
 	struct mps_subflow *sf = c->sf[0];
 	socklen_t len = sizeof(sf->local);
+	int known;
 
 	c->loop = loop;
 	mps_sf_set_ops(&mps_conn_sf_ops); /* before the first subflow event */
@@ -194,13 +195,28 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	}
 	/* The banner window counts from now, when this thread first looks at
 	 * the connection (not from the loop's last wake-up, which may be
-	 * long past on a loaded machine), and is longer towards a host that
-	 * sent us a HELLO lately (nego.h, MPS_BANNER_KNOWN_US). */
+	 * long past on a loaded machine), is longer towards a host that sent
+	 * us a HELLO lately (nego.h, MPS_BANNER_KNOWN_US), and none at all
+	 * towards a host whose clients were found plain lately and that sent
+	 * no HELLO since: its banner goes out as the app writes it (a late
+	 * HELLO is still caught: that connection ends and the client
+	 * reconnects plainly, once; the host is then a shim client's). */
 	ev_now_update(loop);
+	known = mps_peercache_shim_client((struct sockaddr *)&c->peer, mps_now_us()) ||
+	        mps_peercache_shared_shim_client(mps_config()->peer_cache,
+	                                         (struct sockaddr *)&c->peer, mps_now_us(),
+	                                         (int64_t)time(NULL));
+	if (!known &&
+	    mps_peercache_lookup((struct sockaddr *)&c->peer, mps_now_us()) == MPS_PEER_PLAIN) {
+		mps_dbg("conn %s: a plain client's host: the app's banner is not held",
+		        c->peer_str);
+		known = -1;
+		c->banner_unheld = 1;
+	}
 	ev_timer_set(&c->nego_timer,
-	             (mps_peercache_shim_client((struct sockaddr *)&c->peer, mps_now_us())
-	                      ? mps_nego_banner_window_known_us(sf->rtt_us)
-	                      : mps_nego_banner_window_us(sf->rtt_us)) /
+	             (known > 0 ? mps_nego_banner_window_known_us(sf->rtt_us) :
+	              known < 0 ? 0 :
+	                          mps_nego_banner_window_us(sf->rtt_us)) /
 	                     1e6,
 	             0.);
 	ev_timer_start(loop, &c->nego_timer);

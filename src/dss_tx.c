@@ -22,6 +22,7 @@
 #include "dss_ack_int.h"
 #include "dss_tx_int.h"
 #include "subflow_int.h"
+#include "mptcpshim/defacc.h"
 #include "mptcpshim/util.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/real.h"
@@ -392,6 +393,11 @@ void mps_dss_tx_sb_restart(struct mps_conn *c, uint64_t start)
 
 static void server_release(struct mps_conn *c)
 {
+	/* the app spoke first and its client said nothing in the window:
+	 * that listener's clients may wait for a banner (defacc.h); with no
+	 * window at all (a plain client's host) nothing was learnt */
+	if (c->nsf && !c->banner_unheld)
+		mps_defacc_seen((struct sockaddr *)&c->sf[0]->local, 0, mps_conn_defacc_apply);
 	/* Banner window over and the app has spoken: its bytes go out raw.
 	 * The client's first bytes are still checked (nego RELEASED). */
 	mps_nego_timeout(&c->nego);

@@ -205,6 +205,7 @@ struct mps_conn {
 
 	ev_timer nego_timer;
 	int window_expired;
+	int banner_unheld;    /* server: a plain client's host, no banner window (connect.c) */
 	ev_timer hello_timer; /* server: a begun HELLO must complete in time */
 	ev_io conn_w;         /* client: non-blocking connect completion of subflow 1 */
 	ev_timer fin_timer;
@@ -279,6 +280,7 @@ struct mps_conn {
 	struct mps_conn *next, *prev; /* every live connection (shim thread) */
 	int exiting;                  /* the process is exiting: what the app wrote is all */
 	struct mps_conn_stat st;      /* counters for mptcpshim status (stat.h) */
+	uint8_t exec_carried;         /* carried across exec (handover_exec.c): not offered again */
 };
 
 /* Ended (aborted or finished): code up the stack checks it after a call

@@ -451,6 +451,42 @@ void mps_ifd_close_others(int keep)
 	close_span(lo, ~0u);
 }
 
+int mps_ifd_close_range(unsigned lo, unsigned hi, int flags)
+{
+	unsigned fd = lo, from = lo;
+	int rc = 0;
+
+	if (lo > hi) {
+		errno = EINVAL;
+		return -1;
+	}
+	while (fd <= hi) {
+		unsigned p = fd >> PAGE_BITS;
+		atomic_uchar *pg = p < MAX_PAGES ? atomic_load(&g_ipages[p]) : NULL;
+
+		if (p >= MAX_PAGES)
+			break;
+		if (!pg) { /* no internal descriptor in this page */
+			if (((p + 1) << PAGE_BITS) - 1 >= hi || ((p + 1) << PAGE_BITS) == 0)
+				break;
+			fd = (p + 1) << PAGE_BITS;
+			continue;
+		}
+		if (atomic_load(&pg[fd & (PAGE_SIZE_FDS - 1)])) {
+			if (fd > from &&
+			    mps_real.syscall(SYS_close_range, from, fd - 1, flags) != 0)
+				rc = -1;
+			from = fd + 1;
+		}
+		if (fd == hi)
+			break;
+		fd++;
+	}
+	if (from <= hi && from >= lo && mps_real.syscall(SYS_close_range, from, hi, flags) != 0)
+		rc = -1;
+	return rc;
+}
+
 static void note_exhausted(int err)
 {
 	static atomic_llong last;

@@ -184,6 +184,7 @@ int mps_gw_client_request(const struct sockaddr *sa, const uint8_t pub_c[32], ui
 static pthread_mutex_t g_srv_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct mps_gwkeys g_skeys;
 static struct mps_gwreplay *g_replay;
+static struct mps_gwreplay *g_replay_shared; /* MPS_SO_GW_REPLAY */
 static struct {
 	dev_t dev;
 	ino_t ino;
@@ -233,8 +234,10 @@ int mps_gw_listen(int fd, const char *path, size_t len)
 			mps_err("gateway: key file %s: %s", p, err);
 			goto out;
 		}
-		g_replay = mps_gwreplay_new(MPS_GWREPLAY_LOG2_DEFAULT, MPS_GWAUTH_WINDOW_S,
-		                            (uint64_t)time(NULL));
+		g_replay = g_replay_shared ?
+		                   g_replay_shared :
+		                   mps_gwreplay_new(MPS_GWREPLAY_LOG2_DEFAULT, MPS_GWAUTH_WINDOW_S,
+		                                    (uint64_t)time(NULL));
 		if (!g_replay) {
 			mps_gwauth_free(&ks);
 			rc = -ENOMEM;
@@ -254,6 +257,22 @@ int mps_gw_listen(int fd, const char *path, size_t len)
 out:
 	pthread_mutex_unlock(&g_srv_mu);
 	return rc;
+}
+
+int mps_gw_set_replay(int fd)
+{
+	struct mps_gwreplay *rc;
+	int r = 0;
+
+	pthread_mutex_lock(&g_srv_mu);
+	if (g_replay || g_replay_shared)
+		r = -EBUSY; /* the listener has its cache already */
+	else if (!(rc = mps_gwreplay_attach(fd)))
+		r = -EINVAL;
+	else
+		g_replay_shared = rc;
+	pthread_mutex_unlock(&g_srv_mu);
+	return r;
 }
 
 int mps_gw_is_listener(int fd)

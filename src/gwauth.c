@@ -4,10 +4,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -433,34 +436,100 @@ struct mps_gwreplay {
 	uint64_t not_before;
 	uint32_t window;
 	uint32_t mask;
+	uint32_t shared;             /* in a memory file, mapped by each process */
+	pthread_mutex_t mu;          /* shared: process-shared and robust */
 	struct mps_gwreplay_ent e[]; /* (mask + 1) * MPS_GWREPLAY_WAYS */
 };
 
+static size_t replay_size(uint32_t mask)
+{
+	return sizeof(struct mps_gwreplay) +
+	       ((size_t)mask + 1) * MPS_GWREPLAY_WAYS * sizeof(struct mps_gwreplay_ent);
+}
+
+/* Fill a zeroed cache of 2^log2_buckets buckets: 0 or -1. */
+static int replay_init(struct mps_gwreplay *rc, unsigned log2_buckets, uint32_t window_s,
+                       uint64_t not_before)
+{
+	if (rand_bytes((uint8_t *)rc->seed, sizeof(rc->seed)))
+		return -1;
+	rc->mask = (uint32_t)(((size_t)1 << log2_buckets) - 1);
+	rc->window = window_s;
+	rc->not_before = not_before;
+	return 0;
+}
+
 struct mps_gwreplay *mps_gwreplay_new(unsigned log2_buckets, uint32_t window_s, uint64_t not_before)
 {
-	size_t nb, n;
 	struct mps_gwreplay *rc;
 
 	if (log2_buckets > MPS_GWREPLAY_LOG2_MAX)
 		return NULL;
-	nb = (size_t)1 << log2_buckets;
-	n = nb * MPS_GWREPLAY_WAYS;
-	rc = calloc(1, sizeof(*rc) + n * sizeof(rc->e[0]));
-	if (!rc)
-		return NULL;
-	if (rand_bytes((uint8_t *)rc->seed, sizeof(rc->seed))) {
+	rc = calloc(1, replay_size((uint32_t)(((size_t)1 << log2_buckets) - 1)));
+	if (rc && replay_init(rc, log2_buckets, window_s, not_before)) {
 		free(rc);
 		return NULL;
 	}
-	rc->mask = (uint32_t)(nb - 1);
-	rc->window = window_s;
-	rc->not_before = not_before;
 	return rc;
+}
+
+int mps_gwreplay_new_shared(unsigned log2_buckets, uint32_t window_s, uint64_t not_before)
+{
+	size_t sz = replay_size((uint32_t)(((size_t)1 << log2_buckets) - 1));
+	struct mps_gwreplay *rc;
+	pthread_mutexattr_t ma;
+	int fd, err;
+
+	if (log2_buckets > MPS_GWREPLAY_LOG2_MAX)
+		return -EINVAL;
+	/* no MFD_CLOEXEC: the workers the caller starts inherit it */
+	fd = memfd_create("mptcpshim-gateway-replay", 0);
+	if (fd < 0)
+		return -errno;
+	rc = ftruncate(fd, (off_t)sz) == 0 ?
+	             mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) :
+	             MAP_FAILED;
+	if (rc == MAP_FAILED) {
+		err = errno;
+		mps_real.close(fd);
+		return -err;
+	}
+	err = replay_init(rc, log2_buckets, window_s, not_before) ? EIO : 0;
+	pthread_mutexattr_init(&ma);
+	if (!err && (pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED) ||
+	             pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST) ||
+	             pthread_mutex_init(&rc->mu, &ma)))
+		err = ENOTSUP;
+	pthread_mutexattr_destroy(&ma);
+	rc->shared = 1;
+	munmap(rc, sz);
+	if (err) {
+		mps_real.close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+struct mps_gwreplay *mps_gwreplay_attach(int fd)
+{
+	struct mps_gwreplay *rc, head;
+	struct stat st;
+
+	if (fstat(fd, &st) != 0 || (size_t)st.st_size < sizeof(head) ||
+	    pread(fd, &head, sizeof(head), 0) != (ssize_t)sizeof(head) || !head.shared ||
+	    head.mask > ((1u << MPS_GWREPLAY_LOG2_MAX) - 1) ||
+	    (size_t)st.st_size != replay_size(head.mask))
+		return NULL;
+	rc = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	return rc == MAP_FAILED ? NULL : rc;
 }
 
 void mps_gwreplay_free(struct mps_gwreplay *rc)
 {
-	free(rc);
+	if (rc && rc->shared)
+		munmap(rc, replay_size(rc->mask));
+	else
+		free(rc);
 }
 
 /* splitmix64's finaliser. */
@@ -493,8 +562,8 @@ static int bucket_scan(struct mps_gwreplay_ent *b, const uint8_t *nonce, uint64_
 	return 0;
 }
 
-int mps_gwreplay_check(struct mps_gwreplay *rc, const uint8_t nonce[MPS_GWAUTH_NONCE_LEN],
-                       uint64_t ts, uint64_t now)
+static int replay_check(struct mps_gwreplay *rc, const uint8_t nonce[MPS_GWAUTH_NONCE_LEN],
+                        uint64_t ts, uint64_t now)
 {
 	struct mps_gwreplay_ent *b1, *b2, *f1, *f2, *slot;
 	uint64_t a = mps_get64(nonce), b = mps_get64(nonce + 8);
@@ -522,6 +591,23 @@ int mps_gwreplay_check(struct mps_gwreplay *rc, const uint8_t nonce[MPS_GWAUTH_N
 	 * the entry must live until then, and no longer. */
 	slot->expires = ts + rc->window + 1;
 	return 0;
+}
+
+int mps_gwreplay_check(struct mps_gwreplay *rc, const uint8_t nonce[MPS_GWAUTH_NONCE_LEN],
+                       uint64_t ts, uint64_t now)
+{
+	int r;
+
+	if (!rc->shared)
+		return replay_check(rc, nonce, ts, now);
+	/* a process that died holding it left at most one entry half
+	 * written (a nonce that may then be taken once more, or a slot lost
+	 * for the window): the cache stays usable */
+	if (pthread_mutex_lock(&rc->mu) == EOWNERDEAD)
+		pthread_mutex_consistent(&rc->mu);
+	r = replay_check(rc, nonce, ts, now);
+	pthread_mutex_unlock(&rc->mu);
+	return r;
 }
 
 int mps_gwauth_verify(const struct mps_gwkeys *ks, struct mps_gwreplay *rc,

@@ -7,16 +7,14 @@
  * accepted connection on a gateway listener): the bytes after the client's
  * HELLO must be one GWREQ whose AUTH verifies before the HELLO_ACK goes
  * out; then, by default (MPS_SO_GW_DIRECT), this thread answers it itself
- * ("served here" below: the client's limits, the policy, a non-blocking
- * connect), or, with the daemon's --threaded, the daemon's answer goes
- * back as GWREPLY (mps_conn_gw_reply, app thread).  Shim thread only, but
- * mps_conn_gw_reply, mps_conn_gw_splice and the name resolver thread. */
+ * (gwdirect.c: the client's limits, the policy, a non-blocking connect),
+ * or, with the daemon's --threaded, the daemon's answer goes back as
+ * GWREPLY (mps_conn_gw_reply, app thread).  Shim thread only, but
+ * mps_conn_gw_reply and mps_conn_gw_splice. */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
 #include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -29,6 +27,7 @@
 #include "dss_rx_int.h"
 #include "dss_tx_int.h"
 #include "gwconn_int.h"
+#include "gwdirect_int.h"
 #include "mpcap_int.h"
 #include "subflow_int.h"
 #include "mptcpshim/fdtab.h"
@@ -39,58 +38,28 @@
 #include "mptcpshim/util.h"
 #include "mptcpshim/stat.h"
 
-#define GW_ATTEMPT_TIMEOUT 5.0      /* client: a gateway's TCP handshake and HELLO_ACK */
-#define GW_REPLY_TIMEOUT 90.0       /* client: then its GWREPLY (it bounds its own connect) */
+#define GW_ATTEMPT_TIMEOUT 5.0 /* client: a gateway's TCP handshake and HELLO_ACK */
+#define GW_REPLY_TIMEOUT 90.0  /* client: then its GWREPLY (it bounds its own connect) */
 
 static void gw_dest_err_check(struct mps_conn *c);
-static uint8_t gw_direct_start(struct mps_conn *c);
-static void gw_direct_end(struct mps_conn *c, uint8_t result);
-static void gw_direct_done(struct mps_conn *c, int err);
-static void gw_direct_stop(struct mps_conn *c);
-
-/* Queue a frame held in c->gw_frame (a segment points into it until it is
- * written: it is freed with the connection). */
-static int gw_queue_frame(struct mps_conn *c, struct mps_subflow *sf, const uint8_t *fr,
-			  size_t len)
-{
-	struct mps_seg *seg;
-	uint8_t *copy = malloc(len);
-
-	if (!copy)
-		return -1;
-	memcpy(copy, fr, len);
-	seg = mps_sf_seg_add(sf);
-	if (!seg) {
-		free(copy);
-		return -1;
-	}
-	free(c->gw_frame); /* a dropped attempt's: its segments went with it */
-	c->gw_frame = copy;
-	memcpy(seg->hdr, copy, MPS_HDR_LEN);
-	seg->hlen = MPS_HDR_LEN;
-	seg->payload = copy + MPS_HDR_LEN;
-	seg->plen = (uint32_t)(len - MPS_HDR_LEN);
-	sf->queued += len;
-	return 0;
-}
 
 int mps_gwconn_queue_request(struct mps_conn *c, struct mps_subflow *sf)
 {
 	uint8_t fr[MPS_HDR_LEN + MPS_GWREQ_MSG_MAX];
 	/* by name (MPS_SO_GW_CONNECT, socket.c) or by the app's address */
-	int n = c->sock->gw_info ?
-			mps_gw_client_request_dest(&c->sock->gw_info->dest, c->kex.kp.pub, fr,
-						   sizeof(fr)) :
-			mps_gw_client_request((struct sockaddr *)&c->peer, c->kex.kp.pub, fr,
-					      sizeof(fr));
+	int n = c->sock->gw_info ? mps_gw_client_request_dest(&c->sock->gw_info->dest,
+	                                                      c->kex.kp.pub, fr, sizeof(fr)) :
+	                           mps_gw_client_request((struct sockaddr *)&c->peer, c->kex.kp.pub,
+	                                                 fr, sizeof(fr));
 
 	mps_dbg("conn %s: gateway: request built %.0f us after the connection started here",
 	        c->peer_str, (ev_time() - c->st.born) * 1e6);
-	if (n < 0 || gw_queue_frame(c, sf, fr, (size_t)n)) {
+	if (n < 0 || mps_gwdirect_queue_frame(c, sf, fr, (size_t)n)) {
 		/* no key: no gateway can take it (logged once) */
 		c->gw_idx = mps_gwconf()->n;
 		mps_gwconn_failed(c, n == -ENOKEY ? ECONNREFUSED : ENOMEM,
-			  n == -ENOKEY ? "no usable gateway key" : "cannot build the request");
+		                  n == -ENOKEY ? "no usable gateway key" :
+		                                 "cannot build the request");
 		return -1;
 	}
 	return 0;
@@ -109,15 +78,15 @@ static void gw_give_up(struct mps_conn *c, int err)
 		if (mps_gwconf()->fallback != MPS_GWF_FAIL)
 			err = MPS_GW_ENOGW;
 		mps_warn("conn %s: no gateway reachable: connect fails (%s)", c->peer_str,
-			 strerror(err));
+		         strerror(err));
 		atomic_store(&c->sock->so_error, err);
 		mps_conn_abort(c, 0, 0, NULL);
 		return;
 	}
 	if (!atomic_exchange(&told, 1))
 		mps_warn("conn %s: no gateway reachable: connecting directly, as plain TCP "
-			 "(MPTCPSHIM_GATEWAY_FALLBACK=direct; said once)",
-			 c->peer_str);
+		         "(MPTCPSHIM_GATEWAY_FALLBACK=direct; said once)",
+		         c->peer_str);
 	else
 		mps_info("conn %s: no gateway reachable: connecting directly", c->peer_str);
 	c->gw = 0;
@@ -162,8 +131,9 @@ void mps_gwconn_attempt(struct mps_conn *c)
 		/* The first attempt uses the app's own socket when its family
 		 * fits (an IPv6 socket reaches an IPv4 gateway v4-mapped). */
 		if (sf && sf->state == SF_CONNECTING && !ev_is_active(&c->conn_w) &&
-		    c->gw_idx == 0 && (to.ss_family == c->peer.ss_family ||
-				       (to.ss_family == AF_INET && c->peer.ss_family == AF_INET6))) {
+		    c->gw_idx == 0 &&
+		    (to.ss_family == c->peer.ss_family ||
+		     (to.ss_family == AF_INET && c->peer.ss_family == AF_INET6))) {
 			if (to.ss_family != c->peer.ss_family) {
 				struct sockaddr_in v4 = *(struct sockaddr_in *)&to;
 				struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&to;
@@ -207,12 +177,12 @@ void mps_gwconn_attempt(struct mps_conn *c)
 			ev_timer_set(&c->gw_timer, GW_ATTEMPT_TIMEOUT, 0.);
 			ev_timer_start(c->loop, &c->gw_timer);
 			mps_dbg("conn %s: through gateway %s", c->peer_str,
-				mps_addr_str(&to, a, sizeof(a)));
+			        mps_addr_str(&to, a, sizeof(a)));
 			return;
 		}
 		err = errno;
 		mps_warn("conn %s: gateway %s: %s", c->peer_str, mps_addr_str(&to, a, sizeof(a)),
-			 strerror(err));
+		         strerror(err));
 		c->gw_idx++;
 		/* the next attempt needs a new socket: this one failed */
 		if (c->nsf && c->sf[0]->fd == fd)
@@ -237,12 +207,12 @@ void mps_gwconn_failed(struct mps_conn *c, int err, const char *why)
 		/* it took the request: the answer is final */
 		atomic_store(&c->sock->so_error, err);
 		mps_warn("conn %s: gateway %s: %s", c->peer_str,
-			 mps_addr_str(&c->gw_peer, a, sizeof(a)), why);
+		         mps_addr_str(&c->gw_peer, a, sizeof(a)), why);
 		mps_conn_abort(c, 0, 0, NULL);
 		return;
 	}
 	mps_warn("conn %s: gateway %s: %s (%s)", c->peer_str,
-		 mps_addr_str(&c->gw_peer, a, sizeof(a)), why, strerror(err));
+	         mps_addr_str(&c->gw_peer, a, sizeof(a)), why, strerror(err));
 	ev_timer_stop(c->loop, &c->gw_timer);
 	ev_io_stop(c->loop, &c->conn_w);
 	if (c->nsf)
@@ -260,6 +230,23 @@ static void gw_refuse(struct mps_conn *c, const char *why)
 	mps_conn_abort(c, 0, 0, msg);
 }
 
+static void gw_log_request(struct mps_conn *c, const struct mps_gwinfo *info)
+{
+	char a[64], d[300];
+
+	switch (info->dest.type) {
+	case MPS_GWT_DEST_IPV4:
+	case MPS_GWT_DEST_IPV6:
+		inet_ntop(info->dest.type == MPS_GWT_DEST_IPV4 ? AF_INET : AF_INET6,
+		          info->dest.addr, a, sizeof(a));
+		snprintf(d, sizeof(d), "%s port %u", a, info->dest.port);
+		break;
+	default:
+		snprintf(d, sizeof(d), "%s port %u", info->dest.name, info->dest.port);
+	}
+	mps_info("conn %s: gateway request from client '%s' for %s", c->peer_str, info->client, d);
+}
+
 /* Gateway: the bytes after the client's HELLO must be one GWREQ whose
  * AUTH verifies; then (only then) the HELLO_ACK goes out. */
 static void gw_server_request(struct mps_conn *c, struct mps_subflow *sf)
@@ -269,7 +256,7 @@ static void gw_server_request(struct mps_conn *c, struct mps_subflow *sf)
 	struct mps_gwinfo *info;
 	struct mps_frame f;
 	const char *why = "?";
-	char msg[160], d[300];
+	char msg[160];
 	uint8_t psk[MPS_KEX_PSK_LEN], res = MPS_GWR_OK;
 	int rc, rc2;
 
@@ -320,29 +307,18 @@ static void gw_server_request(struct mps_conn *c, struct mps_subflow *sf)
 		/* the destination's handshake runs while the key exchange
 		 * below is computed; a refusal's reply waits for the
 		 * HELLO_ACK */
-		res = gw_direct_start(c);
+		res = mps_gwdirect_start(c);
 	mps_stat(c, NULL, MPS_MIB_GW_REQUESTS, 1);
-	switch (info->dest.type) {
-	case MPS_GWT_DEST_IPV4:
-	case MPS_GWT_DEST_IPV6: {
-		char a[64];
-
-		inet_ntop(info->dest.type == MPS_GWT_DEST_IPV4 ? AF_INET : AF_INET6,
-			  info->dest.addr, a, sizeof(a));
-		snprintf(d, sizeof(d), "%s port %u", a, info->dest.port);
-		break;
-	}
-	default:
-		snprintf(d, sizeof(d), "%s port %u", info->dest.name, info->dest.port);
-	}
-	mps_info("conn %s: gateway request from client '%s' for %s", c->peer_str, info->client,
-		 d);
+	gw_log_request(c, info);
 	mps_mpcap_go_mp(c, sf);
 	if (mps_conn_closed(c))
 		return;
+	mps_dbg("conn %s: gateway: keys derived, HELLO_ACK queued %.0f us after the request "
+	        "verified",
+	        c->peer_str, (ev_time() - c->gw_req_at) * 1e6);
 	sf->roff = MPS_HELLO_LEN + (size_t)rc;
 	if (res != MPS_GWR_OK) {
-		gw_direct_end(c, res);
+		mps_gwdirect_end(c, res);
 		if (mps_conn_closed(c))
 			return;
 	}
@@ -360,7 +336,7 @@ void mps_gwconn_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_neg
 			return;
 		}
 		snprintf(msg, sizeof(msg), "not a shim client (%s)",
-			 c->nego.why ? c->nego.why : "no HELLO");
+		         c->nego.why ? c->nego.why : "no HELLO");
 		gw_refuse(c, msg);
 		return;
 	}
@@ -402,22 +378,23 @@ int mps_gwconn_client_reply(struct mps_conn *c, const uint8_t *msg, size_t len)
 	    (!r.has_confirm || !mps_kex_confirm_ok(c->kex.keys.confirm_s, r.confirm))) {
 		atomic_store(&c->sock->so_error, ECONNREFUSED);
 		mps_conn_abort(c, MPS_CR_PROTOCOL, 1,
-			   r.has_confirm ? "gateway: wrong CONFIRM (not the gateway of our key)"
-					 : "gateway: reply without CONFIRM");
+		               r.has_confirm ?
+		                       "gateway: wrong CONFIRM (not the gateway of our key)" :
+		                       "gateway: reply without CONFIRM");
 		return 1;
 	}
 	err = mps_gwreq_result_errno(r.result);
 	if (err) {
 		mps_info("conn %s: gateway %s: %s", c->peer_str,
-			 mps_addr_str(&c->gw_peer, a, sizeof(a)), mps_gwreq_result_name(r.result));
+		         mps_addr_str(&c->gw_peer, a, sizeof(a)), mps_gwreq_result_name(r.result));
 		atomic_store(&c->sock->so_error, err);
 		mps_conn_abort(c, 0, 0, NULL);
 		return 1;
 	}
 	mps_info("conn %s: connected through gateway %s", c->peer_str,
-		 mps_addr_str(&c->gw_peer, a, sizeof(a)));
-	mps_dbg("conn %s: gateway: GWREPLY %.0f us after the connection started here",
-	        c->peer_str, (ev_time() - c->st.born) * 1e6);
+	         mps_addr_str(&c->gw_peer, a, sizeof(a)));
+	mps_dbg("conn %s: gateway: GWREPLY %.0f us after the connection started here", c->peer_str,
+	        (ev_time() - c->st.born) * 1e6);
 	mps_conn_app_connected(c);
 	/* joins waited for the reply (mps_path_pm_fill): open them now if
 	 * their time came meanwhile (lazy joins still wait for theirs) */
@@ -438,7 +415,7 @@ void mps_gwconn_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	if (c->role == MPS_SERVER) {
 		if (c->gw_connecting)
-			gw_direct_done(c, ETIMEDOUT); /* --connect-timeout */
+			mps_gwdirect_done(c, ETIMEDOUT); /* --connect-timeout */
 		else if (atomic_load(&c->sock->gw_ready) == 0)
 			gw_refuse(c, "no authenticated request in time");
 		else if (c->gw_dest_err)
@@ -461,8 +438,6 @@ struct gw_reply_cmd {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 };
-
-static void gw_take_dest(struct mps_conn *c, int d);
 
 /* MPS_SO_GW_SPLICE: the destination's socket u becomes c's app end.
  * Nothing crossed the pair but what the client sent after its request
@@ -489,33 +464,8 @@ static int gw_splice(struct mps_conn *c, int fd, int u)
 		}
 	}
 	mps_ifd_add(d);
-	gw_take_dest(c, d);
+	mps_gwdirect_take_dest(c, d);
 	return 0;
-}
-
-/* The destination's connected socket d (internal, non-blocking) becomes
- * c's app end. */
-static void gw_take_dest(struct mps_conn *c, int d)
-{
-	int one = 1;
-
-	/* each end's sender already chose when to send (the relay's reason,
-	 * docs/DESIGN.md "Local proxy"): no Nagle towards the destination */
-	mps_real.setsockopt(d, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	ev_io_stop(c->loop, &c->app_r);
-	ev_io_stop(c->loop, &c->app_w);
-	mps_conn_hup_set(c, 0); /* u's hangups show in its reads */
-	/* The pair's end stays open, unused, until the connection is freed
-	 * (conn_free closes app_dup): the daemon's end then reports POLLHUP,
-	 * which is how it learns that the connection ended (its limits count
-	 * connections, not threads). */
-	c->app_dup = c->app_fd;
-	c->app_fd = d;
-	ev_io_set(&c->app_r, d, EV_READ);
-	ev_io_set(&c->app_w, d, EV_WRITE);
-	c->gw_splice = 1;
-	if (c->rxq.una != c->rxq.end)
-		ev_io_start(c->loop, &c->app_w);
 }
 
 /* Server, spliced: the destination's socket failed (err: a reset).  TCP
@@ -548,359 +498,6 @@ static void gw_dest_err_check(struct mps_conn *c)
 	}
 }
 
-/* Queue the GWREPLY (result, and CONFIRM) on the first usable subflow
- * (*sfp): 0 or -EIO. */
-static int gw_queue_reply(struct mps_conn *c, uint8_t result, struct mps_subflow **sfp)
-{
-	struct mps_subflow *sf;
-	uint8_t msg[64], fr[MPS_HDR_LEN + 64];
-	size_t n;
-
-	sf = c->nsf && mps_sf_usable(c->sf[0]) ? c->sf[0] : mps_sf_best_usable(c);
-	n = mps_gwreq_put_reply(msg, sizeof(msg), result,
-	                        c->kex.have_psk ? c->kex.keys.confirm_s : NULL);
-	n = n ? mps_frame_put_gw(fr, MPS_F_GWREPLY, msg, n) : 0;
-	*sfp = sf;
-	return sf && n && gw_queue_frame(c, sf, fr, n) == 0 ? 0 : -EIO;
-}
-
-/* ------------------------------------------------------------- served here
- *
- * MPS_SO_GW_DIRECT: the shim thread answers the request itself, as the
- * daemon's thread did (same checks, same log lines, same replies), with
- * no thread hand-off: the per-client rate and cap, the policy, then a
- * non-blocking connect in this loop, bounded by --connect-timeout
- * (gw_timer).  A name is resolved on a thread of its own (getaddrinfo
- * blocks), every address judged, and the allowed ones are tried in turn
- * (the address judged is the one connected to: no second lookup).
- * Meanwhile the client's bytes wait in rxq (app_write holds them while
- * gw_connecting).  The connection never had an app of its own: accept()
- * closed the pair's app end (interpose/accept.c), so its hang-up means
- * nothing, and once the destination answered the pair's other end goes
- * too: 1 descriptor plus the subflows. */
-
-#define GW_NAME_ADDRS 8
-
-struct mps_gw_addrs {
-	struct mps_cmd cmd;
-	struct mps_sock *s; /* referenced while the resolver runs */
-	struct mps_gwdest dest;
-	int n, next, judged, last_err;
-	const char *why; /* the last policy refusal's reason */
-	struct sockaddr_storage a[GW_NAME_ADDRS];
-	socklen_t len[GW_NAME_ADDRS];
-};
-
-static void gw_who(struct mps_conn *c, char *who, size_t wl, char *dest, size_t dl)
-{
-	const struct mps_gwinfo *info = c->sock->gw_info; /* written on this thread only */
-
-	snprintf(who, wl, "%s (%s)", info->client, c->peer_str);
-	mps_gwreq_dest_str(&info->dest, dest, dl);
-}
-
-/* A refusal or a failed connect: the GWREPLY, then our DATA_FIN, as when
- * the daemon replied and closed its end.  What the client sends after its
- * request is dropped (gw_drop): nothing will read it. */
-static void gw_direct_end(struct mps_conn *c, uint8_t result)
-{
-	struct mps_subflow *sf;
-
-	c->gw_drop = 1;
-	if (gw_queue_reply(c, result, &sf)) {
-		mps_conn_abort(c, MPS_CR_INTERNAL, 1, "gateway: cannot queue the reply");
-		return;
-	}
-	mps_stat_gw_reply(c, result);
-	c->gw_wait = 0;
-	c->app_eof = 1;
-	mps_sf_flush(c, sf);
-	if (mps_conn_closed(c))
-		return;
-	mps_conn_push(c);
-	if (mps_conn_closed(c))
-		return;
-	mps_conn_app_update_read(c);
-	/* what waits in rxq is dropped, the client's DATA_FIN taken (there
-	 * may be no app end to watch: gwlisten.c) */
-	mps_dss_rx_app_on_write(c->loop, &c->app_w, EV_WRITE);
-}
-
-static void gw_dest_on_connect(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct mps_conn *c = w->data;
-	socklen_t l = sizeof(int);
-	int err = 0;
-
-	(void)revents;
-	ev_io_stop(loop, w);
-	if (mps_real.getsockopt(c->gw_dest_fd, SOL_SOCKET, SO_ERROR, &err, &l) != 0)
-		err = errno;
-	gw_direct_done(c, err);
-}
-
-/* Start a connect to the next allowed address: 0 (under way), or the
- * result to reply (logged), nothing under way. */
-static uint8_t gw_connect_next(struct mps_conn *c)
-{
-	struct mps_gw_addrs *r = c->gw_addrs;
-	char who[160], dest[300];
-	uint8_t res;
-
-	while (r->next < r->n) {
-		int i = r->next++, fd;
-
-		fd = mps_real.socket(r->a[i].ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		                     IPPROTO_TCP);
-		if (fd < 0) {
-			r->last_err = errno;
-			continue;
-		}
-		fd = mps_ifd_take(fd, 1);
-		if (mps_real.connect(fd, (struct sockaddr *)&r->a[i], r->len[i]) != 0 &&
-		    errno != EINPROGRESS) {
-			r->last_err = errno;
-			mps_ifd_close(fd);
-			continue;
-		}
-		mps_dbg("conn %s: gateway: connecting the destination %.0f us after the request "
-		        "verified",
-		        c->peer_str, (ev_time() - c->gw_req_at) * 1e6);
-		c->gw_dest_fd = fd;
-		ev_io_set(&c->gw_dest_w, fd, EV_WRITE);
-		ev_io_start(c->loop, &c->gw_dest_w);
-		return MPS_GWR_OK;
-	}
-	gw_who(c, who, sizeof(who), dest, sizeof(dest));
-	if (!r->judged) {
-		res = MPS_GWR_NAME;
-		mps_gw_direct_log(1, "%s -> %s: %s", who, dest, mps_gwreq_result_name(res));
-	} else if (!r->n) {
-		res = MPS_GWR_POLICY;
-		mps_gw_direct_log(1, "%s -> %s: refused by policy (%s)", who, dest,
-		                  r->why ? r->why : "?");
-	} else {
-		res = mps_gwreq_result_of_errno(r->last_err);
-		mps_gw_direct_log(1, "%s -> %s: %s: %s", who, dest, mps_gwreq_result_name(res),
-		                  strerror(r->last_err));
-	}
-	return res;
-}
-
-/* Nothing under way any more (connected, or given up). */
-static void gw_direct_stop(struct mps_conn *c)
-{
-	ev_io_stop(c->loop, &c->gw_dest_w);
-	ev_timer_stop(c->loop, &c->gw_timer);
-	c->gw_connecting = 0;
-	c->gw_dest_fd = -1;
-	free(c->gw_addrs);
-	c->gw_addrs = NULL;
-}
-
-/* The destination's handshake ended (err 0: connected; ETIMEDOUT: the
- * connect timeout, for every address together). */
-static void gw_direct_done(struct mps_conn *c, int err)
-{
-	char who[160], dest[300];
-	struct mps_subflow *sf;
-	int d = c->gw_dest_fd;
-	uint8_t res;
-
-	ev_io_stop(c->loop, &c->gw_dest_w);
-	if (err) {
-		mps_ifd_close(d);
-		c->gw_dest_fd = -1;
-		if (c->gw_addrs) {
-			c->gw_addrs->last_err = err;
-			if (err == ETIMEDOUT)
-				c->gw_addrs->next = c->gw_addrs->n; /* the time is up */
-			res = gw_connect_next(c);
-			if (res == MPS_GWR_OK)
-				return; /* the next address */
-		} else {
-			/* still resolving */
-			res = MPS_GWR_TIMEDOUT;
-			gw_who(c, who, sizeof(who), dest, sizeof(dest));
-			mps_gw_direct_log(1, "%s -> %s: %s: the name did not resolve in time", who,
-			                  dest, mps_gwreq_result_name(res));
-		}
-		gw_direct_stop(c);
-		gw_direct_end(c, res);
-		return;
-	}
-	gw_direct_stop(c);
-	mps_dbg("conn %s: gateway: the destination answered %.0f us after the request verified",
-	        c->peer_str, (ev_time() - c->gw_req_at) * 1e6);
-	if (gw_queue_reply(c, MPS_GWR_OK, &sf)) {
-		mps_ifd_close(d);
-		mps_conn_abort(c, MPS_CR_INTERNAL, 1, "gateway: cannot queue the reply");
-		return;
-	}
-	gw_who(c, who, sizeof(who), dest, sizeof(dest));
-	mps_gw_direct_log(0, "%s -> %s: connected in %.0f ms", who, dest,
-	                  (ev_time() - c->gw_req_at) * 1e3);
-	gw_take_dest(c, d);
-	/* no app holds the pair's other end (accept closed it): no need to
-	 * keep ours for a daemon to count the connection */
-	mps_ifd_close(c->app_dup);
-	c->app_dup = -1;
-	mps_stat_gw_reply(c, MPS_GWR_OK);
-	c->gw_wait = 0;
-	mps_sf_flush(c, sf);
-	if (mps_conn_closed(c))
-		return;
-	mps_conn_app_update_read(c);
-	/* what the client sent meanwhile (and its DATA_FIN) goes on now */
-	ev_io_start(c->loop, &c->app_w);
-	ev_feed_event(c->loop, &c->app_w, EV_WRITE);
-}
-
-/* The name's addresses, judged (shim thread). */
-static void gw_resolved(struct ev_loop *loop, void *arg)
-{
-	struct mps_gw_addrs *r = arg;
-	struct mps_sock *s = r->s;
-	struct mps_conn *c;
-	uint8_t res;
-
-	(void)loop;
-	pthread_mutex_lock(&s->lock);
-	c = s->conn;
-	pthread_mutex_unlock(&s->lock);
-	r->s = NULL;
-	if (!c || mps_conn_closed(c) || !c->gw_connecting || c->gw_addrs) {
-		free(r); /* gone, or timed out meanwhile */
-	} else {
-		c->gw_addrs = r;
-		res = gw_connect_next(c);
-		if (res != MPS_GWR_OK) {
-			gw_direct_stop(c);
-			gw_direct_end(c, res);
-		}
-	}
-	mps_sock_put(s);
-}
-
-static void *gw_resolve_main(void *arg)
-{
-	struct mps_gw_addrs *r = arg;
-	struct addrinfo *res, *ai;
-
-	mps_inside = 1; /* our own calls go straight to libc */
-	if (mps_gw_lookup(&r->dest, &res, mps_real.getaddrinfo) == 0) {
-		for (ai = res; ai; ai = ai->ai_next) {
-			const void *a = mps_gw_ai_addr(ai);
-
-			if (!a)
-				continue;
-			r->judged++;
-			if (mps_gw_direct_refused(ai->ai_family, a, r->dest.port, &r->why) ||
-			    r->n == GW_NAME_ADDRS || ai->ai_addrlen > sizeof(r->a[0]))
-				continue;
-			memcpy(&r->a[r->n], ai->ai_addr, ai->ai_addrlen);
-			r->len[r->n++] = ai->ai_addrlen;
-		}
-		freeaddrinfo(res);
-	}
-	r->cmd.fn = gw_resolved;
-	r->cmd.arg = r;
-	if (mps_loop_submit(&r->cmd) != 0) {
-		mps_sock_put(r->s); /* the loop is gone: so is the connection */
-		free(r);
-	}
-	return NULL;
-}
-
-/* The request verified: MPS_GWR_OK (connecting, or resolving), or the
- * refusal to reply once the HELLO_ACK is queued. */
-static uint8_t gw_direct_start(struct mps_conn *c)
-{
-	const struct mps_gwinfo *info = c->sock->gw_info;
-	struct mps_gw_addrs *r;
-	char who[160], dest[300];
-	pthread_attr_t at;
-	pthread_t th;
-	uint8_t res;
-	int name = info->dest.type != MPS_GWT_DEST_IPV4 && info->dest.type != MPS_GWT_DEST_IPV6;
-
-	/* authenticated: no longer pending for its source */
-	mps_gw_direct_pending_drop((struct sockaddr *)&c->peer);
-	c->gw_pend_done = 1;
-	gw_who(c, who, sizeof(who), dest, sizeof(dest));
-	res = mps_gw_direct_admit(info->client, who, dest);
-	if (res != MPS_GWR_OK)
-		return res;
-	c->gw_counted = 1;
-	if (!name && (res = mps_gw_direct_judge(&info->dest, who, dest)) != MPS_GWR_OK)
-		return res;
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return MPS_GWR_REFUSED;
-	r->dest = info->dest;
-	ev_io_init(&c->gw_dest_w, gw_dest_on_connect, -1, EV_WRITE);
-	c->gw_dest_w.data = c;
-	c->gw_dest_fd = -1;
-	c->gw_connecting = 1;
-	ev_io_stop(c->loop, &c->app_w);
-	ev_timer_stop(c->loop, &c->gw_timer);
-	ev_timer_set(&c->gw_timer, mps_gw_direct_timeout(), 0.);
-	ev_timer_start(c->loop, &c->gw_timer);
-	if (name) {
-		r->s = c->sock;
-		mps_sock_get(c->sock);
-		pthread_attr_init(&at);
-		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-		pthread_attr_setstacksize(&at, 256 * 1024);
-		if (pthread_create(&th, &at, gw_resolve_main, r) == 0) {
-			pthread_attr_destroy(&at);
-			return MPS_GWR_OK;
-		}
-		pthread_attr_destroy(&at);
-		mps_sock_put(c->sock);
-		free(r);
-		gw_direct_stop(c);
-		mps_gw_direct_log(1, "%s -> %s: refused: cannot start a resolver thread", who,
-		                  dest);
-		return MPS_GWR_REFUSED;
-	}
-	r->len[0] = mps_gwreq_dest_sockaddr(&info->dest, &r->a[0]);
-	r->n = r->judged = 1;
-	c->gw_addrs = r;
-	res = gw_connect_next(c);
-	if (res != MPS_GWR_OK)
-		gw_direct_stop(c);
-	return res;
-}
-
-/* struct mps_conn_hooks.app_hup: 1 when the hang-up of c's app end means
- * nothing (a connection served here: accept() closed that end). */
-int mps_gwconn_app_hup(struct mps_conn *c)
-{
-	if (!c->gw || c->role != MPS_SERVER || !mps_gw_direct())
-		return 0;
-	c->app_closed = 1; /* no app: an abort has no app to tell */
-	return 1;
-}
-
-/* c is about to be freed (struct mps_conn_hooks.freeing). */
-void mps_gwconn_freeing(struct mps_conn *c)
-{
-	if (!c->gw || c->role != MPS_SERVER)
-		return;
-	if (c->gw_connecting) {
-		mps_ifd_close(c->gw_dest_fd);
-		gw_direct_stop(c);
-	}
-	if (c->gw_counted && c->sock->gw_info)
-		mps_gw_direct_release(c->sock->gw_info->client);
-	c->gw_counted = 0;
-	if (mps_gw_direct() && !c->gw_pend_done)
-		mps_gw_direct_pending_drop((struct sockaddr *)&c->peer);
-	c->gw_pend_done = 1;
-	mps_gw_count_add(-1);
-}
-
 static void gw_reply_run(struct ev_loop *loop, void *arg)
 {
 	struct gw_reply_cmd *r = arg;
@@ -916,7 +513,7 @@ static void gw_reply_run(struct ev_loop *loop, void *arg)
 	    !c->gw_connecting) {
 		mps_dbg("conn %s: gateway: the daemon answered %.0f us after the request verified",
 		        c->peer_str, (ev_time() - c->gw_req_at) * 1e6);
-		r->rc = gw_queue_reply(c, r->result, &sf);
+		r->rc = mps_gwdirect_queue_reply(c, r->result, &sf);
 		if (r->rc == 0 && r->u >= 0 && (r->rc = gw_splice(c, r->fd, r->u)) != 0) {
 			/* queued, not sent: the client sees a reset, not a reply */
 			mps_conn_abort(c, MPS_CR_INTERNAL, 1,

@@ -15,10 +15,5 @@ void mps_gwconn_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 /* Server, spliced: the destination's socket failed with err (a reset):
  * its bytes read before go to the client, then the connection is reset. */
 void mps_gwconn_dest_failed(struct mps_conn *c, int err);
-/* c is about to be freed: a destination still connecting is closed, the
- * client's count (MPS_SO_GW_DIRECT) and the listener's count released. */
-void mps_gwconn_freeing(struct mps_conn *c);
-/* c's app end hung up: 1 when that means nothing (served here). */
-int mps_gwconn_app_hup(struct mps_conn *c);
 
 #endif

@@ -36,40 +36,8 @@
 #include "mptcpshim/token.h"
 #include "mptcpshim/stat.h"
 
-/* The parent decides within this (seconds from the fork): the time a
- * forking server takes to close its copy, on a loaded machine too. */
-#define HO_BOUND 0.2
-/* A taken connection the child has not adopted by then (it made no
- * hooked call: a program that polls first) is serviced by the parent
- * after all.  A busy machine can keep a new child off the CPU for some
- * hundreds of milliseconds before its first call (seen: 400 ms at a load
- * of 14 on 2 cores). */
-#define HO_ADOPT_BOUND 1.0
 /* The parent looks at its undecided offers this often. */
 #define HO_TICK 0.002
-
-enum { HO_OFFERED = 1, HO_TAKEN, HO_ADOPTED, HO_KEPT };
-
-/* One per offered connection, in a page of its own mapped MAP_SHARED
- * before the fork: the only memory parent and child share. */
-struct ho_word {
-	_Atomic uint32_t state;
-	_Atomic int32_t child; /* the child's pid, written by the child */
-};
-
-/* Watchers of a connection: conn's, then each subflow's (the set does not
- * change while the connection is offered: nobody acts on it). */
-#define HO_MAXW (15 + 4 * MPS_MAX_SUBFLOWS)
-
-struct ho_offer {
-	struct ho_offer *next;
-	struct mps_conn *c;
-	struct ho_word *w;
-	double t0;       /* CLOCK_MONOTONIC at the fork */
-	pid_t parent;
-	struct mps_cmd cmd; /* child: adoption on the child's shim thread */
-	uint8_t was[HO_MAXW]; /* 1: active at the fork; 2: an expired timer not yet run */
-};
 
 /* mps_handover_pending: defined in handover_join.c, the lower module */
 static int ho_token_offered(uint32_t token);
@@ -99,56 +67,6 @@ static double mono(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int watchers(struct mps_conn *c, ev_watcher **w, uint8_t *io)
-{
-	int n = 0, i;
-
-#define IO(x) (w[n] = (ev_watcher *)(x), io[n++] = 1)
-#define TM(x) (w[n] = (ev_watcher *)(x), io[n++] = 0)
-	IO(&c->app_r);
-	IO(&c->app_w);
-	IO(&c->conn_w);
-	TM(&c->ack_timer);
-	TM(&c->wnd_timer);
-	TM(&c->nego_timer);
-	TM(&c->hello_timer);
-	TM(&c->fin_timer);
-	TM(&c->outage_timer);
-	TM(&c->rejoin_timer);
-	TM(&c->pm_timer);
-	TM(&c->park_timer);
-	TM(&c->watchdog);
-	TM(&c->gw_timer);
-	for (i = 0; i < c->nsf; i++) {
-		IO(&c->sf[i]->rio);
-		IO(&c->sf[i]->wio);
-		TM(&c->sf[i]->jtimer);
-		TM(&c->sf[i]->rx_more);
-	}
-#undef IO
-#undef TM
-	return n;
-}
-
-/* The connection's descriptors (the shim's socketpair end, subflows,
- * parked subflows). */
-static int conn_fds(const struct mps_conn *c, int *fd)
-{
-	int n = 0, i;
-
-	if (c->app_fd >= 0)
-		fd[n++] = c->app_fd;
-	for (i = 0; i < c->nsf; i++)
-		if (c->sf[i]->fd >= 0)
-			fd[n++] = c->sf[i]->fd;
-	for (i = 0; i < c->nparked; i++)
-		if (c->parked[i] >= 0)
-			fd[n++] = c->parked[i];
-	return n;
-}
-
-#define HO_MAXFD (1 + MPS_MAX_SUBFLOWS + MPS_MAX_PARKED)
-
 static void list_unlink(struct mps_conn *c)
 {
 	if (c->prev)
@@ -167,7 +85,7 @@ static void suspend(struct mps_conn *c, struct ho_offer *o)
 {
 	ev_watcher *w[HO_MAXW];
 	uint8_t io[HO_MAXW];
-	int n = watchers(c, w, io), i;
+	int n = mps_ho_watchers(c, w, io), i;
 
 	for (i = 0; i < n; i++) {
 		o->was[i] = ev_is_active(w[i]) ? 1 : ev_is_pending(w[i]) && !io[i] ? 2 : 0;
@@ -205,7 +123,7 @@ static void resume(struct mps_conn *c, struct ho_offer *o, struct ev_loop *loop)
 		mps_conn_abort(c, MPS_CR_INTERNAL, 0, "cannot watch the app's descriptor");
 		return;
 	}
-	n = watchers(c, w, io);
+	n = mps_ho_watchers(c, w, io);
 	for (i = 0; i < n; i++) {
 		if (!o->was[i])
 			continue;
@@ -222,49 +140,13 @@ static void resume(struct mps_conn *c, struct ho_offer *o, struct ev_loop *loop)
 	mps_resil_stale_resume(c);
 }
 
-/* Let go of c without a wire action (its files stay open in the other
- * process): close our copies, free our memory.  epfd: the loop's epoll set,
- * which would otherwise keep reporting files that live on elsewhere. */
-static void forget(struct mps_conn *c, int epfd)
-{
-	int fd[HO_MAXFD], n = conn_fds(c, fd), i;
-
-	for (i = 0; i < n; i++) {
-		if (epfd >= 0)
-			mps_real.epoll_ctl(epfd, EPOLL_CTL_DEL, fd[i], NULL);
-		mps_ifd_close(fd[i]);
-	}
-	for (i = 0; i < c->nsf; i++) {
-		free(c->sf[i]->rbuf);
-		free(c->sf[i]);
-	}
-	c->nsf = 0;
-	mps_sendbuf_free(&c->sb);
-	mps_sendbuf_free(&c->rxq);
-	mps_ofo_free(&c->ofo);
-	mps_ccglue_free(c);
-	free(c->gw_frame);
-	pthread_mutex_lock(&c->sock->lock);
-	if (c->sock->conn == c)
-		c->sock->conn = NULL;
-	pthread_mutex_unlock(&c->sock->lock);
-	mps_sock_put(c->sock);
-	free(c);
-}
-
-static void offer_free(struct ho_offer *o)
-{
-	munmap(o->w, (size_t)sysconf(_SC_PAGESIZE));
-	free(o);
-}
-
 /* ---- the parent ---- */
 
 static int offerable(const struct mps_conn *c)
 {
-	return c->role == MPS_SERVER && !c->gw && !mps_conn_closed(c) && !c->exiting &&
-	       !c->app_closed && c->app_dup < 0 && c->nsf > 0 && c->sock->conn == c &&
-	       atomic_load(&c->sock->state) == MPS_SS_CONNECTED;
+	return c->role == MPS_SERVER && !c->gw && !c->exec_carried && !mps_conn_closed(c) &&
+	       !c->exiting && !c->app_closed && c->app_dup < 0 && c->nsf > 0 &&
+	       c->sock->conn == c && atomic_load(&c->sock->state) == MPS_SS_CONNECTED;
 }
 
 struct socks {
@@ -304,7 +186,6 @@ void mps_handover_prepare(void)
 {
 	struct socks held_socks = {0};
 	struct mps_conn *c, *next;
-	long pg = sysconf(_SC_PAGESIZE);
 	double t0;
 
 	t_prep = t_parked = 0;
@@ -333,9 +214,8 @@ void mps_handover_prepare(void)
 		o = calloc(1, sizeof(*o));
 		if (!o)
 			break;
-		o->w = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
-		            0);
-		if (o->w == MAP_FAILED) {
+		o->w = mps_ho_word_new(&o->wfd);
+		if (!o->w) {
 			free(o);
 			break;
 		}
@@ -408,6 +288,9 @@ static int parent_settle(struct ho_offer *o, struct ev_loop *loop, int now_or_ne
 	v = HO_TAKEN;
 	if (now_or_never || age >= HO_ADOPT_BOUND)
 		atomic_compare_exchange_strong(&o->w->state, &v, HO_KEPT);
+	v = HO_EXEC;
+	if (now_or_never || age >= HO_EXEC_BOUND)
+		atomic_compare_exchange_strong(&o->w->state, &v, HO_KEPT);
 	v = atomic_load(&o->w->state);
 	token = o->c->token_registered ? o->c->local_token : 0;
 	if (v == HO_KEPT) {
@@ -421,12 +304,12 @@ static int parent_settle(struct ho_offer *o, struct ev_loop *loop, int now_or_ne
 		mps_stat(o->c, NULL, MPS_MIB_HANDED, 1);
 		if (o->c->token_registered)
 			mps_ho_handed_note(token, (pid_t)atomic_load(&o->w->child));
-		forget(o->c, atomic_load(&mps_handover_epfd));
+		mps_ho_forget(o->c, atomic_load(&mps_handover_epfd));
 	} else
 		return 0;
 	if (token)
 		mps_ho_joins_resume(loop, token);
-	offer_free(o);
+	mps_ho_offer_free(o);
 	atomic_fetch_sub(&mps_handover_pending, 1);
 	return 1;
 }
@@ -461,7 +344,7 @@ void mps_handover_exit(struct ev_loop *loop)
 		g_parent = o->next;
 		if (!parent_settle(o, loop, 1)) {
 			/* adopted meanwhile? taken and not adopted cannot stay */
-			offer_free(o);
+			mps_ho_offer_free(o);
 			atomic_fetch_sub(&mps_handover_pending, 1);
 		}
 	}
@@ -519,10 +402,12 @@ void mps_handover_child_keep(void)
 	/* The offered connections' descriptors stay open here: out of the
 	 * internal set for the instant fdtab closes the parent's. */
 	for (o = g_batch; o; o = o->next) {
-		int fd[HO_MAXFD], n = conn_fds(o->c, fd), i;
+		int fd[HO_MAXFD], n = mps_ho_conn_fds(o->c, fd), i;
 
 		for (i = 0; i < n; i++)
 			mps_ifd_del(fd[i]);
+		if (o->wfd >= 0)
+			mps_ifd_del(o->wfd);
 	}
 }
 
@@ -541,17 +426,21 @@ void mps_handover_child(void)
 	/* Offers made to our parent by its parent and still unsettled there
 	 * are not ours either: the parent decides them, we hold copies. */
 	for (o = g_child; o; o = o->next) {
-		int fd[HO_MAXFD], k = conn_fds(o->c, fd), i;
+		int fd[HO_MAXFD], k = mps_ho_conn_fds(o->c, fd), i;
 
 		for (i = 0; i < k; i++)
 			mps_real.close(fd[i]);
+		if (o->wfd >= 0)
+			mps_real.close(o->wfd);
 	}
 	g_child = NULL;
 	for (o = g_batch; o; o = o->next) {
-		int fd[HO_MAXFD], k = conn_fds(o->c, fd), i;
+		int fd[HO_MAXFD], k = mps_ho_conn_fds(o->c, fd), i;
 
 		for (i = 0; i < k; i++)
 			mps_ifd_add(fd[i]);
+		if (o->wfd >= 0)
+			mps_ifd_add(o->wfd);
 		atomic_store(&o->w->child, (int32_t)getpid());
 		n++;
 	}
@@ -565,16 +454,16 @@ void mps_handover_child(void)
 	t_busy = 0;
 }
 
-static const struct mps_netmon_ops g_path_events = {
-	.addr_event = mps_conn_on_addr_event, .link_event = mps_conn_on_link_event};
+static const struct mps_netmon_ops g_path_events = {.addr_event = mps_conn_on_addr_event,
+                                                    .link_event = mps_conn_on_link_event};
 
-static void adopt_on_thread(struct ev_loop *loop, void *arg)
+void mps_ho_adopt_on_thread(struct ev_loop *loop, void *arg)
 {
 	struct ho_offer *o = arg;
 	struct mps_conn *c = o->c;
 
-	mps_info("conn %s: taken over from process %d (this process services it now)",
-	         c->peer_str, (int)o->parent);
+	mps_info("conn %s: taken over from process %d (this process services it now)", c->peer_str,
+	         (int)o->parent);
 	mps_stat(c, NULL, MPS_MIB_TAKEN_OVER, 1);
 	c->hup_registered = 0;
 	resume(c, o, loop);
@@ -583,15 +472,15 @@ static void adopt_on_thread(struct ev_loop *loop, void *arg)
 			mps_netmon_start(loop, &g_path_events);
 		mps_ho_readvertise(c);
 	}
-	offer_free(o);
+	mps_ho_offer_free(o);
 }
 
 /* Drop our copies of a connection the parent keeps. */
 static void child_drop(struct ho_offer *o)
 {
 	mps_dbg("conn %s: left to process %d", o->c->peer_str, (int)o->parent);
-	forget(o->c, -1);
-	offer_free(o);
+	mps_ho_forget(o->c, -1);
+	mps_ho_offer_free(o);
 }
 
 /* Wait for the parent's decision on o, take it (1) or not (0). */
@@ -630,10 +519,11 @@ static void child_touch(int fd)
 			if (child_decide(o)) {
 				atomic_store(&o->c->sock->remote, 0);
 				atomic_store(&mps_handover_adopter, (int)getpid());
-				o->cmd.fn = adopt_on_thread;
+				o->cmd.fn = mps_ho_adopt_on_thread;
 				o->cmd.arg = o;
 				if (mps_loop_submit(&o->cmd) != 0)
-					mps_warn("conn %s: adopted but not started", o->c->peer_str);
+					mps_warn("conn %s: adopted but not started",
+					         o->c->peer_str);
 			} else
 				child_drop(o);
 			continue;
@@ -728,26 +618,22 @@ void mps_handover_close(int fd)
 	t_busy = 0;
 }
 
-void mps_handover_exec(void)
+int mps_ho_lock_child(struct ho_offer **child)
 {
-	struct ho_offer *o;
-
+	*child = NULL;
 	if (mps_inside || t_busy)
-		return;
+		return -1;
 	t_busy = 1;
 	pthread_mutex_lock(&g_lock);
-	if (g_child_pid == getpid()) {
-		/* (a vfork child runs this in its parent's memory: getpid()
-		 * tells them apart, and the parent's offers are not its own) */
-		for (o = g_child; o; o = o->next) {
-			uint32_t v = HO_OFFERED;
+	/* (a vfork child runs this in its parent's memory: getpid() tells
+	 * them apart, and the parent's offers are not its own) */
+	if (g_child_pid == getpid())
+		*child = g_child;
+	return 0;
+}
 
-			if (!atomic_compare_exchange_strong(&o->w->state, &v, HO_KEPT)) {
-				v = HO_TAKEN;
-				atomic_compare_exchange_strong(&o->w->state, &v, HO_KEPT);
-			}
-		}
-	}
+void mps_ho_unlock(void)
+{
 	pthread_mutex_unlock(&g_lock);
 	t_busy = 0;
 }

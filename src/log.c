@@ -7,9 +7,13 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "mptcpshim/fdhigh.h"
@@ -82,8 +86,11 @@ static void remember_fd(void)
 	}
 }
 
+static uint64_t fsize_limit(void);
+
 void mps_log_open(void)
 {
+	fsize_limit();
 	if (!g_file[0])
 		return;
 	pthread_mutex_lock(&g_lock);
@@ -100,6 +107,41 @@ static int still_ours(void)
 	struct stat st;
 
 	return mps_fstat(g_fd, &st) == 0 && st.st_dev == g_dev && st.st_ino == g_ino;
+}
+
+/* RLIMIT_FSIZE's soft value: read once (at the constructor, before any
+ * sandbox forbids the call), then as the app's setrlimit/prlimit set it. */
+static _Atomic uint64_t g_fsize;
+static atomic_int g_fsize_known;
+
+static uint64_t fsize_limit(void)
+{
+	struct {
+		uint64_t cur, max;
+	} rl;
+
+	if (!atomic_load(&g_fsize_known)) {
+		if (mps_real.syscall(SYS_prlimit64, 0, RLIMIT_FSIZE, NULL, &rl) != 0)
+			rl.cur = (uint64_t)RLIM64_INFINITY;
+		mps_log_fsize(rl.cur);
+	}
+	return atomic_load(&g_fsize);
+}
+
+void mps_log_fsize(uint64_t cur)
+{
+	atomic_store(&g_fsize, cur);
+	atomic_store(&g_fsize_known, 1);
+}
+
+int mps_file_room(int fd, size_t n)
+{
+	uint64_t lim = fsize_limit();
+	struct stat st;
+
+	if (lim == (uint64_t)RLIM64_INFINITY)
+		return 1;
+	return mps_fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size + n <= lim;
 }
 
 void mps_log(int level, const char *fmt, ...)
@@ -127,7 +169,10 @@ void mps_log(int level, const char *fmt, ...)
 		g_fd = -1; /* closed behind our back: never write into a reused number */
 	if (g_fd < 0 && (g_fd = open_fd()) >= 0)
 		remember_fd();
-	if (g_fd >= 0 && mps_real.write(g_fd, line, (size_t)n) < 0) {
+	/* (past RLIMIT_FSIZE the write would raise SIGXFSZ and kill the app:
+	 * sshd's sandboxed child sets it to 0, with our log file open) */
+	if (g_fd >= 0 && mps_file_room(g_fd, (size_t)n) &&
+	    mps_real.write(g_fd, line, (size_t)n) < 0) {
 		/* nowhere left to report it */
 	}
 	pthread_mutex_unlock(&g_lock);

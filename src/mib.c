@@ -30,6 +30,7 @@ static const char *const names[MPS_MIB__MAX] = {
         [MPS_MIB_GW_DEST_FAILED] = "gateway_dest_failed",
         [MPS_MIB_HANDED] = "connections_handed",
         [MPS_MIB_HANDED_BACK] = "connections_handed_back",
+        [MPS_MIB_EXEC_ADOPTED] = "connections_exec_adopted",
         [MPS_MIB_TAKEN_OVER] = "connections_taken_over",
 };
 

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "conn_int.h"
+#include "mptcpshim/defacc.h"
 #include "dss_rx_int.h"
 #include "dss_tx_int.h"
 #include "mpcap_int.h"
@@ -123,10 +124,17 @@ void mps_mpcap_go_mp(struct mps_conn *c, struct mps_subflow *sf)
 						    (struct sockaddr *)&c->peer, (int64_t)time(NULL));
 		mps_peercache_note((struct sockaddr *)&c->peer, MPS_PEER_SHIM, mps_now_us(), 0);
 	}
-	if (c->role == MPS_SERVER && !c->gw)
-		/* its host's next connections get the longer banner window */
+	if (c->role == MPS_SERVER && !c->gw) {
+		/* its host's next connections get the longer banner window,
+		 * in this process tree and (told once per tree) in the user's
+		 * server processes started later */
+		if (!mps_peercache_shim_client((struct sockaddr *)&c->peer, mps_now_us()))
+			mps_peercache_shared_note_shim_client(
+			        mps_config()->peer_cache, (struct sockaddr *)&c->peer,
+			        (int64_t)time(NULL), mps_config()->plain_cache_ttl);
 		mps_peercache_note_shim_client((struct sockaddr *)&c->peer, mps_now_us(),
 		                               (uint64_t)mps_config()->plain_cache_ttl * 1000000u);
+	}
 	idsn = c->remote_idsn;
 	c->rcv_nxt = c->ack_sent = idsn + 1;
 	c->wnd_sent = c->rcv_wnd_max; /* announced in our HELLO/HELLO_ACK */
@@ -194,6 +202,10 @@ void mps_conn_apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps
 			return;
 		}
 		mps_info("conn %s: plain TCP client (%s)", c->peer_str, c->nego.why);
+		/* its bytes came before the app spoke, or while its banner
+		 * was held: this listener's clients speak first (defacc.h) */
+		if (c->tx_mode == TX_HOLD && sf->rlen > 0)
+			mps_defacc_seen((struct sockaddr *)&sf->local, 1, mps_conn_defacc_apply);
 		mps_stat_fallback(c, MPS_MIB_FB_PLAIN_CLIENT, c->nego.why);
 		/* a server that connects back to its client (active FTP) does
 		 * so plainly, from any process it forks (peercache.c) */

@@ -282,6 +282,10 @@ void mps_peercache_lock(int lock)
  * user (ssh to a plain sshd, then to a shim one, lost multipath).
  * Versions without it ignore the pad. */
 #define SHARED_HOSTWIDE 1u
+/* A host record (port 0): the host sent a HELLO as a client (a server's
+ * longer banner window).  Not a plain verdict: lookups of a destination
+ * (a real port) never match it. */
+#define SHARED_SHIM_CLIENT 4
 
 struct shared_rec {
 	uint8_t key[18];
@@ -473,4 +477,60 @@ int mps_peercache_shared_note_plain(const char *path, const struct sockaddr *sa,
 int mps_peercache_shared_forget(const char *path, const struct sockaddr *sa, int64_t now_s)
 {
 	return shared_update(path, sa, now_s, 0, clear_rec, NULL);
+}
+
+static int set_shim_client(struct shared_rec *r, int found, void *arg)
+{
+	(void)found;
+	r->kind = SHARED_SHIM_CLIENT;
+	r->until = *(const int64_t *)arg;
+	return 0;
+}
+
+/* sa's host, as a sockaddr with port 0 (the host record's key). */
+static int host_addr(const struct sockaddr *sa, struct sockaddr_storage *h)
+{
+	if (sa->sa_family == AF_INET) {
+		memcpy(h, sa, sizeof(struct sockaddr_in));
+		((struct sockaddr_in *)h)->sin_port = 0;
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(h, sa, sizeof(struct sockaddr_in6));
+		((struct sockaddr_in6 *)h)->sin6_port = 0;
+	} else
+		return -1;
+	return 0;
+}
+
+int mps_peercache_shared_note_shim_client(const char *path, const struct sockaddr *sa,
+                                          int64_t now_s, uint32_t ttl_s)
+{
+	struct sockaddr_storage h;
+	int64_t until = now_s + ttl_s;
+
+	if (!ttl_s || host_addr(sa, &h))
+		return -1;
+	return shared_update(path, (struct sockaddr *)&h, now_s, 1, set_shim_client, &until);
+}
+
+int mps_peercache_shared_shim_client(const char *path, const struct sockaddr *sa, uint64_t now_us,
+                                     int64_t now_s)
+{
+	struct sockaddr_storage h;
+	struct shared_rec *tab, *r;
+	uint8_t key[18], family;
+	int fd, n, yes = 0;
+
+	if (host_addr(sa, &h) || make_key((struct sockaddr *)&h, key, &family) ||
+	    (fd = shared_open(path, 0)) < 0)
+		return 0;
+	tab = malloc(SHARED_SLOTS * sizeof(*tab));
+	n = tab ? shared_read(fd, tab) : -1;
+	mps_real.close(fd);
+	r = find_rec(tab, n, key, family, netns_id(), now_s);
+	if (r && r->kind == SHARED_SHIM_CLIENT) {
+		yes = 1;
+		mps_peercache_note_shim_client(sa, now_us, (uint64_t)(r->until - now_s) * 1000000u);
+	}
+	free(tab);
+	return yes;
 }

@@ -18,6 +18,7 @@
 #include "dss_rx_int.h"
 #include "dss_tx_int.h"
 #include "gwconn_int.h"
+#include "gwdirect_int.h"
 #include "join_int.h"
 #include "mpcap_int.h"
 #include "resilience_int.h"
@@ -114,14 +115,14 @@ const struct mps_sf_ops mps_conn_sf_ops = {
 
 static void conn_app_hup(struct mps_conn *c)
 {
-	if (!mps_gwconn_app_hup(c))
+	if (!mps_gwdirect_app_hup(c))
 		mps_dss_rx_app_hup(c);
 }
 
 static void conn_freeing(struct mps_conn *c)
 {
 	mps_resil_stale_leave(c);
-	mps_gwconn_freeing(c);
+	mps_gwdirect_freeing(c);
 }
 
 /* What the engine hears of a connection's life from conn.c (struct

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "conn_int.h"
+#include "ccglue_int.h"
 #include "subflow_int.h"
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/gwreq.h"
@@ -132,6 +133,11 @@ void mps_stat_new(struct mps_conn *c)
 	mps_mib_add(&c->st.mib, &g_proc, MPS_MIB_CONNS, 1);
 }
 
+void mps_stat_renumber(struct mps_conn *c)
+{
+	c->st.id = ++g_next_id;
+}
+
 void mps_stat(struct mps_conn *c, struct mps_subflow *sf, enum mps_mib_id id, uint64_t n)
 {
 	const char *ev = event_of(id);
@@ -236,21 +242,26 @@ static void dump_sf(struct mps_obuf *out, const struct mps_conn *c, const struct
 {
 	struct tcp_info ti;
 	socklen_t tl = sizeof(ti);
-	char l[64], r[64], el[96], er[96], ifn[IF_NAMESIZE], ei[48];
+	char l[64], r[64], el[96], er[96], ifn[IF_NAMESIZE], ei[48], with[64];
+	uint64_t ccwnd;
+	double since;
 
+	mps_ccglue_view(c, sf, ev_now(c->loop), &ccwnd, with, sizeof(with), &since);
 	memset(&ti, 0, sizeof(ti));
 	if (sf->fd < 0 || mps_real.getsockopt(sf->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) != 0)
 		memset(&ti, 0, sizeof(ti));
 	mps_obuf_printf(out,
 	                "sf conn=%u id=%d local=%s remote=%s if=%s state=%s rtt_us=%u cwnd=%u "
-	                "sent=%llu received=%llu retrans=%u backup=%d stale=%d\n",
+	                "sent=%llu received=%llu retrans=%u backup=%d stale=%d ccwnd=%llu "
+	                "shared=%s shared_for=%.1f\n",
 	                c->st.id, sf->id,
 	                mps_kv_escape(el, sizeof(el), mps_addr_str(&sf->local, l, sizeof(l))),
 	                mps_kv_escape(er, sizeof(er), mps_addr_str(&sf->remote, r, sizeof(r))),
 	                mps_kv_escape(ei, sizeof(ei), ifname_of(sf->ifindex, ifn)),
 	                sf_state_name(sf->state), ti.tcpi_rtt, ti.tcpi_snd_cwnd,
 	                (unsigned long long)sf->tx_bytes, (unsigned long long)sf->rx_bytes,
-	                ti.tcpi_total_retrans, sf->backup, sf->stale);
+	                ti.tcpi_total_retrans, sf->backup, sf->stale, (unsigned long long)ccwnd,
+	                with, since);
 }
 
 static void proc_line(struct mps_obuf *out)
@@ -258,8 +269,12 @@ static void proc_line(struct mps_obuf *out)
 	char comm[17] = "", e[64];
 
 	mps_real.prctl(PR_GET_NAME, comm, 0, 0, 0);
-	mps_obuf_printf(out, "proc pid=%d comm=%s\n", (int)getpid(),
+	mps_obuf_printf(out, "proc pid=%d comm=%s", (int)getpid(),
 	                mps_kv_escape(e, sizeof(e), comm));
+	/* a gateway (section 10): the connections it holds now */
+	if (mps_gw_serving())
+		mps_obuf_printf(out, " gateway_open=%d", mps_gw_count());
+	mps_obuf_put(out, "\n", 1);
 }
 
 /* A client's connection through a gateway: that gateway's address; "" */
@@ -356,7 +371,9 @@ void mps_stat_write_exit(int pid, const char *comm)
 	if (fd < 0)
 		mps_warn("counters: cannot open %s: %s", path, strerror(errno));
 	else {
-		if (o.full || mps_real.write(fd, o.p, o.len) != (ssize_t)o.len)
+		if (!mps_file_room(fd, o.len))
+			; /* past RLIMIT_FSIZE: SIGXFSZ would kill the exiting app */
+		else if (o.full || mps_real.write(fd, o.p, o.len) != (ssize_t)o.len)
 			mps_warn("counters: cannot write %s", path);
 		mps_real.close(fd);
 	}

@@ -3,7 +3,7 @@
 # documented in the man pages.
 #
 # Fails (exit 1) when a name found in src/, include/ or tools/ is mentioned in
-# neither man/*.1 nor man/*.7, and when no name is found at all (so that a
+# none of man/*.1, man/*.7 and man/*.8, and when no name is found at all (so that a
 # moved source tree cannot make it pass vacuously).  Warns only when a
 # variable listed in libmptcpshim(7)'s ENVIRONMENT is not in the code.
 #
@@ -52,7 +52,7 @@ if [ "$ncode" -eq 0 ]; then
 fi
 
 mans=
-for f in man/*.1 man/*.7; do
+for f in man/*.1 man/*.7 man/*.8; do
 	[ -f "$f" ] && mans="$mans $f"
 done
 if [ -z "$mans" ]; then

@@ -68,7 +68,9 @@ struct mps_config {
 	 * IPPROTO_MPTCP where the kernel has it (default 0) */
 	int kernel_mptcp;
 	int control;                 /* MPTCPSHIM_CONTROL: the control socket (default 1) */
+	int defer_accept;            /* MPTCPSHIM_DEFER_ACCEPT: TCP_DEFER_ACCEPT learnt per listener (default 1) */
 	int handover;                /* MPTCPSHIM_HANDOVER: a forked child services its connection (default 1) */
+	int handover_exec; /* MPTCPSHIM_HANDOVER_EXEC: ... and the image it execs (step 5) */
 };
 
 /* The lists (INTERFACES, EXCLUDE, ADVERTISE) are separated by commas or
@@ -110,6 +112,11 @@ int mps_config_warned(const char *marker, const char *msg);
  * long, or in a secure-exec process. */
 extern const char mps_env_inherit[];
 int mps_config_take_inherit(char *buf, size_t cap);
+/* MPTCPSHIM_EXECSTATE (internal, see execstate.h): its name, and the
+ * descriptor number it holds, removed from the environment; -1 when
+ * unset, malformed, or in a secure-exec process. */
+extern const char mps_env_execstate[];
+int mps_config_take_execstate(void);
 
 /* 1 if MP should be tried towards sa (MPTCPSHIM_PEERS), else 0. */
 int mps_config_peer_allowed(const struct mps_config *c, const struct sockaddr *sa);

@@ -97,4 +97,8 @@ void mps_conn_atfork_child(void);
 void mps_join_atfork_child(void);
 void mps_netmon_atfork_child(void);
 
+/* TCP_DEFER_ACCEPT on or off on listener lfd, logged (defacc.h's apply:
+ * the engine's evidence and accept's both land here). */
+void mps_conn_defacc_apply(int lfd, int on);
+
 #endif

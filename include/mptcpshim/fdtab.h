@@ -131,6 +131,10 @@ int mps_ifd_is(int fd);
 /* The keeper (see loop.c): close every descriptor of the process except
  * the internal ones and keep (-1: none). */
 void mps_ifd_close_others(int keep);
+/* close_range(2) of [lo, hi] with flags that spares the internal
+ * descriptors (the app's closefrom/close_range hooks: sshd calls
+ * closefrom right after its re-exec).  0, or -1 with errno. */
+int mps_ifd_close_range(unsigned lo, unsigned hi, int flags);
 /* Move fd (ours) high and register it; the number it now has.  If there
  * is no room: with must, fd stays where it is (registered); without, fd
  * is closed and -EMFILE returned (the caller degrades).  Logs (at most

@@ -32,6 +32,12 @@
  *       until then to count the connection.  Returns once the reply is
  *       queued; -1 with ENOTCONN when the connection ended meanwhile (the
  *       caller aborts u).
+ *   setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_REPLAY, &fd, sizeof(int))
+ *       before MPS_SO_GW_LISTEN: the replay cache is the one in the
+ *       memory file fd (mps_gwreplay_new_shared, gwauth.h), which other
+ *       processes serving the same port map too (mptcpshim-gateway
+ *       --workers), so a replay is refused whichever process gets it.
+ *       The caller may close fd after.
  *   setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_AUTH_TIMEOUT, &ms, sizeof(int))
  *       how long an accepted connection may take to authenticate (100 ms
  *       to 1 h; default 10 s) before it is closed with nothing sent back.
@@ -97,6 +103,7 @@ enum {
 	MPS_SO_GW_SPLICE = 6,
 	MPS_SO_GW_DIRECT = 7,
 	MPS_SO_GW_COUNT = 8,
+	MPS_SO_GW_REPLAY = 9,
 };
 
 /* MPS_SO_GW_DIRECT's configuration (copied: the caller may free it). */
@@ -155,6 +162,10 @@ int mps_gw_is_listener(int fd);
 /* MPS_SO_GW_AUTH_TIMEOUT: 0 or -EINVAL; and the value in force, seconds. */
 int mps_gw_set_auth_timeout(int ms);
 double mps_gw_auth_timeout(void);
+/* MPS_SO_GW_REPLAY: the replay cache in the memory file fd
+ * (mps_gwreplay_new_shared), mapped: 0, -EBUSY after MPS_SO_GW_LISTEN,
+ * -EINVAL when fd is no such file. */
+int mps_gw_set_replay(int fd);
 /* Verify a GWREQ message (shim thread): 0 and *info filled, or -errno
  * with *why a static reason. */
 int mps_gw_server_verify(const uint8_t *msg, size_t len, const uint8_t pub_c[32],

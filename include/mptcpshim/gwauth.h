@@ -114,6 +114,14 @@ void mps_gwreplay_free(struct mps_gwreplay *rc);
  * replayed). */
 int mps_gwreplay_check(struct mps_gwreplay *rc, const uint8_t nonce[MPS_GWAUTH_NONCE_LEN],
                        uint64_t ts, uint64_t now);
+/* The same cache shared by several processes (mptcpshim-gateway
+ * --workers: a replay must be refused whichever worker the kernel hands it
+ * to).  _new_shared makes it in a memory file (memfd, inherited across
+ * exec) and returns its descriptor, or -errno; each process maps it with
+ * _attach (NULL: not such a file), and each check holds a process-shared,
+ * robust mutex in it.  _free unmaps it. */
+int mps_gwreplay_new_shared(unsigned log2_buckets, uint32_t window_s, uint64_t not_before);
+struct mps_gwreplay *mps_gwreplay_attach(int fd);
 
 /* Verify an authenticator (gateway side), in this order: timestamp window
  * (-ESTALE), key id and MAC (-EACCES: no key has that id, or the MAC is

@@ -59,9 +59,19 @@ static inline void mps_handover_hook(int fd)
 void mps_handover_touch_epoll(int epfd);
 /* The app is about to close fd. */
 void mps_handover_close(int fd);
-/* The app execs: the new image cannot adopt, every offer made to this
- * process goes back to the parent. */
-void mps_handover_exec(void);
+/* The app execs (carry 1: the execve family; 0: posix_spawn, whose
+ * caller goes on; path: the program, NULL if unknown; envp: the new
+ * image's environment): an offer the parent gave up whose
+ * app end survives the exec is carried into the new image (its state in a
+ * sealed memfd: returned, no close-on-exec, for MPTCPSHIM_EXECSTATE; -1:
+ * none), every other one goes back to the parent.  If the exec returns,
+ * mps_handover_exec_failed takes the carried ones back. */
+int mps_handover_exec(int carry, const char *path, char *const envp[]);
+void mps_handover_exec_failed(void);
+/* The new image's constructor (inherit.c, after the inherited
+ * descriptors are in the fd table): adopt the connections carried in
+ * MPTCPSHIM_EXECSTATE, if any (handover_exec.c). */
+void mps_handover_exec_adopt(void);
 /* join.c (shim thread).  A join for a connection offered to a child and
  * not decided yet waits (1: sf is held, its reading and deadline stopped;
  * it is read again once the offer is settled).  join_gone: sf is freed.

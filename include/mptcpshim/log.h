@@ -20,6 +20,12 @@ void mps_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 
 /* The log's descriptor, or -1 if none is open yet (fork/close bookkeeping). */
 int mps_log_fd(void);
+/* 1 when n more bytes fit in what fd refers to under RLIMIT_FSIZE (not a
+ * regular file, or no limit): a write past it raises SIGXFSZ, which kills
+ * the app (sshd's sandboxed child sets the limit to 0). */
+int mps_file_room(int fd, size_t n);
+/* The app sets RLIMIT_FSIZE's soft value to cur (rlimit.c's hooks). */
+void mps_log_fsize(uint64_t cur);
 /* The keeper is about to close every descriptor but the shim's: the log
  * descriptor to keep (a log file), or -1 (stderr's copy is dropped and
  * reopened on first use, from the keeper's /dev/null). */

@@ -45,6 +45,17 @@ enum mps_peer_kind mps_peercache_shared_lookup(const char *path, const struct so
 int mps_peercache_shared_note_plain(const char *path, const struct sockaddr *sa, int64_t now_s,
                                     uint32_t ttl_s, int definitive);
 int mps_peercache_shared_forget(const char *path, const struct sockaddr *sa, int64_t now_s);
+/* Server: the host of sa sent a HELLO as a client, told to the user's
+ * processes through the same file (a host record: port 0), so a server
+ * process started later gives that host's first connection the longer
+ * banner window too (nego.h, MPS_BANNER_KNOWN_US).  _shim_client: 1 if the
+ * file says so (then also noted for this process tree, _note_shim_client),
+ * else 0.  Neither is a plain verdict: versions that read only those
+ * never see the record. */
+int mps_peercache_shared_note_shim_client(const char *path, const struct sockaddr *sa,
+                                          int64_t now_s, uint32_t ttl_s);
+int mps_peercache_shared_shim_client(const char *path, const struct sockaddr *sa, uint64_t now_us,
+                                     int64_t now_s);
 /* Lock (1) / unlock (0) the cache around the keeper's fork. */
 void mps_peercache_lock(int lock);
 

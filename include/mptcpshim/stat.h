@@ -22,6 +22,9 @@ void mps_stat_new(struct mps_conn *c);
 /* Count n in id for c (and the process); publish an event for the
  * event-like ids (sf may be NULL). */
 void mps_stat(struct mps_conn *c, struct mps_subflow *sf, enum mps_mib_id id, uint64_t n);
+/* A connection carried into this process across exec: a number of this
+ * process's (its counters and age come along; it is not counted again). */
+void mps_stat_renumber(struct mps_conn *c);
 /* A fallback to plain TCP: id is one of MPS_MIB_FB_*, why the reason. */
 void mps_stat_fallback(struct mps_conn *c, enum mps_mib_id id, const char *why);
 /* A subflow was lost: if data was in flight and another subflow can carry

@@ -222,6 +222,9 @@ static const struct field sf_fields[] = {
         {"retrans", "retransmits", 'n'},
         {"backup", "backup", 'b'},
         {"stale", "stale", 'b'},
+        {"ccwnd", "coupled_window", 'n'},
+        {"shared", "coupled_with", 's'},
+        {"shared_for", "verdict_age_s", 'f'},
         {NULL, NULL, 0},
 };
 
@@ -299,6 +302,12 @@ static void json_proc(struct mps_obuf *o, const struct proc *p, const char *repl
 
 	mps_obuf_printf(o, "{\"pid\":%d,\"command\":", p->pid);
 	mps_json_str(o, p->comm);
+	{
+		char go[16]; /* a gateway: the connections it holds (stat.c) */
+
+		if (!strncmp(reply, "proc ", 5) && mps_kv_get(reply, "gateway_open", go, sizeof(go)))
+			mps_obuf_printf(o, ",\"gateway_open\":%d", atoi(go));
+	}
 	if (!counters)
 		mps_obuf_put(o, ",\"connections\":[", 16);
 	for (line = reply; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : "") {
@@ -378,13 +387,35 @@ static const char *fmt_rate(char *buf, size_t cap, double r)
 	return buf;
 }
 
+/* A gateway's line (after its connections): what it holds, and its
+ * requests by outcome, from the proc line's gateway_open and the process
+ * counters (mib.h's gateway_*). */
+static void gateway_line(const struct proc *p, const char *open, const char *counters)
+{
+	char r[32], u[32], pol[32], f[32];
+
+	if (!mps_kv_get(counters, "gateway_requests", r, sizeof(r)) ||
+	    !mps_kv_get(counters, "gateway_unauthenticated", u, sizeof(u)) ||
+	    !mps_kv_get(counters, "gateway_policy_refused", pol, sizeof(pol)) ||
+	    !mps_kv_get(counters, "gateway_dest_failed", f, sizeof(f)))
+		return;
+	printf("%-7d %-12.12s gateway: %s open; %s requests authenticated, %s refused by policy, "
+	       "%s failed (destination or limits); %s closed unauthenticated\n",
+	       p->pid, p->comm, open, r, pol, f, u);
+}
+
 static void human_status(const struct proc *p, const char *reply, int counters, int rates)
 {
 	const char *line;
-	char v[16][128];
+	char v[16][128], gw_open[16] = "";
 
 	for (line = reply; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : "") {
-		if (counters && !strncmp(line, "counters ", 9)) {
+		if (!counters && !strncmp(line, "proc ", 5)) {
+			if (!mps_kv_get(line, "gateway_open", gw_open, sizeof(gw_open)))
+				gw_open[0] = 0;
+		} else if (!counters && gw_open[0] && !strncmp(line, "counters ", 9)) {
+			gateway_line(p, gw_open, line);
+		} else if (counters && !strncmp(line, "counters ", 9)) {
 			const char *q = line + 8;
 
 			printf("%d %s:\n", p->pid, p->comm);
@@ -432,7 +463,8 @@ static void human_status(const struct proc *p, const char *reply, int counters, 
 		} else if (!counters && !strncmp(line, "sf ", 3)) {
 			static const char *keys[] = {"id",       "local",   "remote", "if",
 			                             "state",    "rtt_us",  "cwnd",   "sent",
-			                             "received", "retrans", "backup", "stale"};
+			                             "received", "retrans", "backup", "stale",
+			                             "ccwnd",    "shared"};
 			char s1[16], s2[16], path[300], flags[32];
 			unsigned i;
 
@@ -459,6 +491,12 @@ static void human_status(const struct proc *p, const char *reply, int counters, 
 				printf(" tx %8s rx %8s", fmt_rate(r1, sizeof(r1), tx_s),
 				       fmt_rate(r2, sizeof(r2), rx_s));
 			}
+			/* coupled congestion control (issue 16): the window
+			 * and who shares this subflow's bottleneck */
+			if (strtoull(v[12], NULL, 10) > 0)
+				printf(" cc %s with %s",
+				       mps_fmt_bytes(s1, sizeof(s1), strtoull(v[12], NULL, 10)),
+				       v[13][0] ? v[13] : "-");
 			printf("%s\n", flags);
 		}
 	}

@@ -19,6 +19,7 @@ struct mps_gwopts g_opt = {
         .max_pending_per_source = 64,
         .auth_timeout_ms = 10000,
         .rate_per_client = 100,
+        .workers = 1,
 };
 
 static void usage(FILE *f)
@@ -28,7 +29,8 @@ static void usage(FILE *f)
 	        "                         [--deny RULE]... [--max-conns N] [--max-per-client N]\n"
 	        "                         [--max-pending-per-source N] [--auth-timeout SECS]\n"
 	        "                         [--rate-per-client N] [--connect-timeout SECS]\n"
-	        "                         [--relay] [--threaded] [--verbose] [--check]\n"
+	        "                         [--workers N] [--relay] [--threaded] [--verbose]\n"
+	        "                         [--check]\n"
 	        "       mptcpshim-gateway --gen-key NAME\n"
 	        "Serves mptcpshim clients (MPTCPSHIM_GATEWAY) multipath, and connects them to\n"
 	        "plain TCP servers.\n\n"
@@ -39,7 +41,7 @@ static void usage(FILE *f)
 	        "                           default deny list (loopback, private, link-local,\n"
 	        "                           the gateway's own addresses)\n"
 	        "  --max-conns N            connections at most, pending ones included\n"
-	        "                           (default 4096)\n"
+	        "                           (default 4096 a worker)\n"
 	        "  --max-per-client N       authenticated connections per client key\n"
 	        "                           (default 256)\n"
 	        "  --max-pending-per-source N  connections one source address (an IPv6 /64)\n"
@@ -50,6 +52,8 @@ static void usage(FILE *f)
 	        "  --rate-per-client N      new connections per second per client key, in\n"
 	        "                           bursts of up to 2N (default 100; 0: no limit)\n"
 	        "  --connect-timeout SECS   give up a destination after SECS (default 30)\n"
+	        "  --workers N              N processes serving the port (default 1; the\n"
+	        "                           limits are the gateway's, split evenly)\n"
 	        "  --relay                  relay each connection on a thread of its own\n"
 	        "                           (the way before MPS_SO_GW_SPLICE; to compare)\n"
 	        "  --threaded               answer each request on a thread of its own, then\n"
@@ -94,6 +98,10 @@ int mps_gwopts_parse(int argc, char **argv, struct mps_gwpolicy *pol)
 		} else if (OPT("--max-conns")) {
 			g_opt.max_conns = mps_px_parse_int("mptcpshim-gateway", "--max-conns",
 			                                   VAL(), 1, 1000000);
+			g_opt.max_conns_set = 1;
+		} else if (OPT("--workers")) {
+			g_opt.workers =
+			        mps_px_parse_int("mptcpshim-gateway", "--workers", VAL(), 1, 64);
 		} else if (OPT("--max-per-client")) {
 			g_opt.max_per_client = mps_px_parse_int(
 			        "mptcpshim-gateway", "--max-per-client", VAL(), 1, 1000000);

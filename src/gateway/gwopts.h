@@ -15,6 +15,8 @@ struct mps_gwopts {
 	int relay;           /* --relay: a relay thread per connection, not the splice */
 	int threaded;        /* --threaded: a daemon thread answers each request */
 	int check;           /* --check: check the options and the key file, then exit */
+	int workers;         /* --workers N: processes sharing the port (1: this one) */
+	int max_conns_set;   /* --max-conns given (else 4096 a worker) */
 	const char *listen;  /* --listen ADDR:PORT */
 	const char *key_file;
 };

@@ -19,7 +19,6 @@
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <limits.h>
-#include <link.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -43,7 +42,9 @@
 #include "mptcpshim/gwlimit.h"
 #include "mptcpshim/gwpolicy.h"
 #include "mptcpshim/gwreq.h"
+#include "gwdest.h"
 #include "gwopts.h"
+#include "gwproc.h"
 #include "../proxy/acceptloop.h"
 #include "../proxy/pxutil.h"
 #include "../proxy/relay.h"
@@ -133,77 +134,12 @@ static void client_drop(const char *name)
 	pthread_mutex_unlock(&g_cl_mu);
 }
 
-/* The destination's address(es), judged by the policy, then connected to
- * in turn within the connect timeout.  The socket, or -1 with *result. */
-static int open_dest(const struct mps_gwdest *d, uint8_t *result, int *err, const char **why)
-{
-	long long deadline = mps_px_now_ms() + g_opt.connect_timeout_ms;
-	struct addrinfo *res, *ai;
-	struct sockaddr_storage ss;
-	socklen_t sl = mps_gwreq_dest_sockaddr(d, &ss);
-	int fd = -1, judged = 0, allowed = 0, last = ECONNREFUSED;
-
-	*err = 0;
-	*why = NULL;
-	if (sl) {
-		if (mps_gwp_refused(
-		            mps_gwpolicy_check(&g_policy, ss.ss_family, d->addr, d->port, why))) {
-			*result = MPS_GWR_POLICY;
-			return -1;
-		}
-		fd = mps_upstream_try((struct sockaddr *)&ss, sl, deadline);
-		if (fd >= 0) {
-			*result = MPS_GWR_OK;
-			return fd;
-		}
-		*err = -fd;
-		*result = mps_gwreq_result_of_errno(-fd);
-		return -1;
-	}
-	/* A name, resolved here: every address is judged, and the one judged
-	 * is the one connected to (no second lookup). */
-	if (mps_gw_lookup(d, &res, getaddrinfo) != 0) {
-		*result = MPS_GWR_NAME;
-		return -1;
-	}
-	for (ai = res; ai; ai = ai->ai_next) {
-		const void *a = mps_gw_ai_addr(ai);
-
-		if (!a)
-			continue;
-		judged++;
-		if (mps_gwp_refused(mps_gwpolicy_check(&g_policy, ai->ai_family, a, d->port, why)))
-			continue;
-		allowed++;
-		fd = mps_upstream_try(ai->ai_addr, ai->ai_addrlen, deadline);
-		if (fd >= 0 || fd == -ETIMEDOUT)
-			break;
-		last = -fd;
-	}
-	freeaddrinfo(res);
-	if (fd >= 0) {
-		*result = MPS_GWR_OK;
-		return fd;
-	}
-	if (judged && !allowed) {
-		*result = MPS_GWR_POLICY;
-		return -1;
-	}
-	if (!judged) {
-		*result = MPS_GWR_NAME;
-		return -1;
-	}
-	*err = fd == -ETIMEDOUT ? ETIMEDOUT : last;
-	*result = mps_gwreq_result_of_errno(*err);
-	return -1;
-}
-
 struct gconn {
 	int fd;
 	struct sockaddr_storage peer;
 	char name[64];
-	uint8_t src[16]; /* its source for the per-source limit */
-	int pending;     /* counted as pending there */
+	uint8_t src[16];                      /* its source for the per-source limit */
+	int pending;                          /* counted as pending there */
 	char client[MPS_GWAUTH_NAME_MAX + 1]; /* spliced: the key it counts against */
 };
 
@@ -260,6 +196,59 @@ static int log_now(_Atomic long long *last)
 	return t - l > 10000 && atomic_compare_exchange_strong(last, &l, t);
 }
 
+/* --threaded, --relay: the client's rate and cap (the library applies
+ * them with MPS_SO_GW_DIRECT).  0: counted; -1: refused (replied, closed). */
+static int client_admit(struct gconn *gc, const char *client, const char *who, const char *dest)
+{
+	static _Atomic long long last_rate;
+	uint8_t result = MPS_GWR_REFUSED;
+	int rc;
+
+	pthread_mutex_lock(&g_lim_mu);
+	rc = mps_gwlimit_rate_take(&g_lim, client, mps_px_now_ms());
+	pthread_mutex_unlock(&g_lim_mu);
+	if (rc) {
+		if (log_now(&last_rate))
+			glog("%s -> %s: refused: more than %d new connections per second of this "
+			     "client (--rate-per-client; said at most every 10 s)",
+			     who, dest, g_opt.rate_per_client);
+	} else if (!client_take(client)) {
+		glog("%s -> %s: refused: %d connections of this client open (--max-per-client)",
+		     who, dest, g_opt.max_per_client);
+	} else {
+		return 0;
+	}
+	setsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_REPLY, &result, 1);
+	close(gc->fd);
+	return -1;
+}
+
+/* The library takes the destination's socket u as the connection's end
+ * and serves it on its own thread: no relay thread, no copy through the
+ * pair (gateway.h).  0: the reaper counts it out when it ends; -1: gc->fd
+ * closed (u too). */
+static int splice_dest(struct gconn *gc, int u, const char *client, const char *who,
+                       const char *dest, long long t0)
+{
+	struct epoll_event ev = {.events = EPOLLRDHUP, .data.ptr = gc};
+
+	if (setsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_SPLICE, &u, sizeof(u)) != 0) {
+		glog("%s -> %s: cannot reply: %s", who, dest, strerror(errno));
+		mps_abort_fd(u);
+		close(gc->fd);
+		return -1;
+	}
+	if (g_opt.verbose)
+		glog("%s -> %s: connected in %lld ms", who, dest, mps_px_now_ms() - t0);
+	close(u);
+	snprintf(gc->client, sizeof(gc->client), "%s", client);
+	if (epoll_ctl(g_reap_ep, EPOLL_CTL_ADD, gc->fd, &ev) == 0)
+		return 0;
+	glog("%s -> %s: epoll_ctl: %s: not counted against the limits", who, dest, strerror(errno));
+	close(gc->fd);
+	return -1;
+}
+
 static void *conn_main(void *arg)
 {
 	struct gconn *gc = arg;
@@ -270,7 +259,6 @@ static void *conn_main(void *arg)
 	uint8_t result;
 	int u, err, counted = 0, rc;
 	long long t0;
-	static _Atomic long long last_rate;
 
 	/* Blocks until the library authenticated the request (or refused
 	 * the connection: it logged the peer and the reason). */
@@ -296,54 +284,17 @@ static void *conn_main(void *arg)
 	}
 	mps_gwreq_dest_str(&info.dest, dest, sizeof(dest));
 	snprintf(who, sizeof(who), "%s (%s)", info.client, gc->name);
-	if (g_direct)
-		goto counted; /* a name: the library applied the client's limits */
-	pthread_mutex_lock(&g_lim_mu);
-	rc = mps_gwlimit_rate_take(&g_lim, info.client, mps_px_now_ms());
-	pthread_mutex_unlock(&g_lim_mu);
-	if (rc) {
-		if (log_now(&last_rate))
-			glog("%s -> %s: refused: more than %d new connections per second of this "
-			     "client (--rate-per-client; said at most every 10 s)",
-			     who, dest, g_opt.rate_per_client);
-		result = MPS_GWR_REFUSED;
-		setsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_REPLY, &result, 1);
-		close(gc->fd);
-		goto done;
-	}
-	if (!client_take(info.client)) {
-		glog("%s -> %s: refused: %d connections of this client open (--max-per-client)",
-		     who, dest, g_opt.max_per_client);
-		result = MPS_GWR_REFUSED;
-		setsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_REPLY, &result, 1);
-		close(gc->fd);
-		goto done;
-	}
-	counted = 1;
-counted:
-	t0 = mps_px_now_ms();
-	u = open_dest(&info.dest, &result, &err, &why);
-	if (u >= 0 && !g_opt.relay) {
-		/* The library takes the destination's socket as the
-		 * connection's end and serves it on its own thread: no relay
-		 * thread, no copy through the pair (gateway.h). */
-		struct epoll_event ev = {.events = EPOLLRDHUP, .data.ptr = gc};
-
-		if (setsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_SPLICE, &u, sizeof(u)) != 0) {
-			glog("%s -> %s: cannot reply: %s", who, dest, strerror(errno));
-			mps_abort_fd(u);
-			close(gc->fd);
+	/* a name: with g_direct the library applied the client's limits */
+	if (!g_direct) {
+		if (client_admit(gc, info.client, who, dest))
 			goto done;
-		}
-		if (g_opt.verbose)
-			glog("%s -> %s: connected in %lld ms", who, dest, mps_px_now_ms() - t0);
-		close(u);
-		snprintf(gc->client, sizeof(gc->client), "%s", info.client);
-		if (epoll_ctl(g_reap_ep, EPOLL_CTL_ADD, gc->fd, &ev) == 0)
+		counted = 1;
+	}
+	t0 = mps_px_now_ms();
+	u = mps_gwdest_open(&g_policy, g_opt.connect_timeout_ms, &info.dest, &result, &err, &why);
+	if (u >= 0 && !g_opt.relay) {
+		if (splice_dest(gc, u, info.client, who, dest, t0) == 0)
 			return NULL; /* counted until reaper_main sees it end */
-		glog("%s -> %s: epoll_ctl: %s: not counted against the limits", who, dest,
-		     strerror(errno));
-		close(gc->fd);
 		goto done;
 	}
 	if (setsockopt(gc->fd, MPS_SOL_SHIM, MPS_SO_GW_REPLY, &result, 1) != 0) {
@@ -419,16 +370,6 @@ static void gw_drop(void *arg)
 	free(arg);
 }
 
-static int find_shim(struct dl_phdr_info *info, size_t size, void *data)
-{
-	(void)size;
-	if (info->dlpi_name && strstr(info->dlpi_name, "libmptcpshim")) {
-		*(int *)data = 1;
-		return 1;
-	}
-	return 0;
-}
-
 static void on_signal(int sig)
 {
 	int saved = errno;
@@ -438,40 +379,6 @@ static void on_signal(int sig)
 		/* the pipe is full: a stop is pending anyway */
 	}
 	errno = saved;
-}
-
-/* Not under the library: run again with it preloaded (once: if it is in
- * LD_PRELOAD already, it could not be loaded). */
-static void reexec_preloaded(char **argv)
-{
-	const char *lib = MPS_LIBPATH, *old = getenv("LD_PRELOAD");
-	char val[PATH_MAX + 64];
-
-	if (old && strstr(old, lib)) {
-		fprintf(stderr,
-		        "mptcpshim-gateway: libmptcpshim (%s) could not be preloaded: the gateway "
-		        "runs only under it\n",
-		        lib);
-		exit(1);
-	}
-	snprintf(val, sizeof(val), "%s%s%s", lib, old && *old ? " " : "", old ? old : "");
-	setenv("LD_PRELOAD", val, 1);
-	{
-		/* By its real path, not /proc/self/exe: the kernel names a
-		 * process after the file it executes, and ps, ss, systemd and
-		 * `mptcpshim status mptcpshim-gateway` would see "exe". */
-		char self[PATH_MAX];
-		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-		if (n > 0) {
-			self[n] = 0;
-			execv(self, argv);
-		}
-	}
-	execv("/proc/self/exe", argv);
-	fprintf(stderr, "mptcpshim-gateway: cannot re-execute under %s: %s\n", lib,
-	        strerror(errno));
-	exit(1);
 }
 
 static void add_own_addresses(void)
@@ -496,12 +403,14 @@ static void add_own_addresses(void)
 /* The gateway listener, marked for the library (MPS_SO_GW_LISTEN: the
  * key file, the authentication timeout).  -1 if it cannot be made. */
 static int open_listener(const struct sockaddr_storage *la, socklen_t lalen, const char *lname,
-                         const char *key_file)
+                         const char *key_file, int replay_fd)
 {
 	int lfd, one = 1, tfo_qlen = 1024;
 
 	lfd = socket(la->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    /* --workers: each worker's listener on the same port */
+	    (replay_fd >= 0 && setsockopt(lfd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one))) ||
 	    bind(lfd, (const struct sockaddr *)la, lalen) || listen(lfd, 1024)) {
 		glog("cannot listen on %s: %s", lname, strerror(errno));
 		if (lfd >= 0)
@@ -512,6 +421,13 @@ static int open_listener(const struct sockaddr_storage *la, socklen_t lalen, con
 	 * Effective where net.ipv4.tcp_fastopen has the server bit (2). */
 	if (setsockopt(lfd, IPPROTO_TCP, TCP_FASTOPEN, &tfo_qlen, sizeof(tfo_qlen)))
 		glog("warning: TCP_FASTOPEN on the listener: %s", strerror(errno));
+	/* --workers: one replay cache for them all (gwproc.c) */
+	if (replay_fd >= 0 &&
+	    setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_REPLAY, &replay_fd, sizeof(replay_fd))) {
+		glog("the library refused the workers' replay cache: %s", strerror(errno));
+		close(lfd);
+		return -1;
+	}
 	if (setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_LISTEN, key_file,
 	               (socklen_t)strlen(key_file)) ||
 	    setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_AUTH_TIMEOUT, &g_opt.auth_timeout_ms,
@@ -594,6 +510,97 @@ static int start_reaper(void)
 	return 0;
 }
 
+/* Worker of n (--workers): the gateway's limits split evenly (rounded
+ * up); --max-conns, when not given, is 4096 a worker. */
+static void share_limits(int n)
+{
+	int *lim[] = {&g_opt.max_per_client, &g_opt.rate_per_client, &g_opt.max_pending_per_source};
+
+	if (n <= 1)
+		return;
+	if (g_opt.max_conns_set)
+		g_opt.max_conns = (g_opt.max_conns + n - 1) / n;
+	for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++)
+		*lim[i] = (*lim[i] + n - 1) / n;
+}
+
+/* The limits the daemon applies itself (--threaded, --relay; before
+ * authentication always): 0 or -1. */
+static int init_limits(size_t nkeys)
+{
+	uint8_t nonce_seed[MPS_GWAUTH_NONCE_LEN];
+	uint64_t seed = 0;
+
+	if (mps_gwauth_nonce(nonce_seed) == 0)
+		memcpy(&seed, nonce_seed, sizeof(seed));
+	if (mps_gwlimit_init(&g_lim, (uint32_t)g_opt.max_pending_per_source,
+	                     (size_t)g_opt.max_conns, g_opt.rate_per_client,
+	                     2.0 * g_opt.rate_per_client, nkeys, seed)) {
+		glog("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* The library's thread answers each request itself: the client's limits,
+ * the policy and the connect, no thread of ours per connection in the way
+ * (a name still comes here). */
+static void serve_direct(int lfd)
+{
+	struct mps_gwdirect d = {.policy = &g_policy,
+	                         .connect_timeout_ms = g_opt.connect_timeout_ms,
+	                         .max_per_client = g_opt.max_per_client,
+	                         .rate_per_client = g_opt.rate_per_client,
+	                         .verbose = g_opt.verbose,
+	                         .max_conns = g_opt.max_conns,
+	                         .max_pending_per_source = g_opt.max_pending_per_source,
+	                         .log = glog};
+
+	if (setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_DIRECT, &d, sizeof(d)) == 0)
+		g_direct = 1;
+	else
+		glog("warning: the library does not serve requests itself (%s): a thread "
+		     "per connection",
+		     strerror(errno));
+}
+
+/* Accept and serve until SIGTERM, SIGINT or SIGHUP. */
+static void serve(int lfd)
+{
+	struct mps_accept_loop al = {.lfd = lfd,
+	                             .stopfd = g_sigpipe[0],
+	                             .max_conns = g_opt.max_conns,
+	                             .active = &g_active,
+	                             .log = glog,
+	                             .admit = gw_admit,
+	                             .drop = gw_drop,
+	                             .serve = conn_main};
+
+	/* Stopping: every relayed connection ends with a reset at
+	 * both ends, as when a middlebox that terminates TCP dies.
+	 * Without it the library would finish the clients'
+	 * connections gracefully after exit (a keeper process), and
+	 * a client would read EOF: a truncated stream taken for a
+	 * complete one. */
+	if (g_direct) {
+		/* The library's thread accepts and serves every
+		 * connection (gwlisten.c): nothing to do here but wait
+		 * for the stop. */
+		struct pollfd pf = {.fd = g_sigpipe[0], .events = POLLIN};
+		int n = 0;
+		socklen_t nl = sizeof(n);
+
+		while (poll(&pf, 1, -1) < 0 && errno == EINTR)
+			;
+		if (getsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_COUNT, &n, &nl) != 0)
+			n = 0;
+		/* the library resets them as it exits (mps_conn_gw_exit) */
+		glog("stopping (%d connection(s) open are reset)", n);
+	} else if (mps_accept_loop_run(&al) > 0) {
+		glog("%d relayed connection(s) reset", mps_relay_abort_all());
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *key_file;
@@ -601,8 +608,8 @@ int main(int argc, char **argv)
 	socklen_t lalen = 0;
 	struct mps_gwkeys ks;
 	char lname[80];
-	int lfd, shim = 0, rc;
-	uint8_t nonce_seed[MPS_GWAUTH_NONCE_LEN];
+	int lfd, rc, wi, wn, replay_fd;
+	char wtag[32] = "";
 
 	mps_gwpolicy_init(&g_policy);
 	if ((rc = mps_gwopts_parse(argc, argv, &g_policy)) >= 0)
@@ -610,96 +617,41 @@ int main(int argc, char **argv)
 	key_file = g_opt.key_file;
 	if ((rc = check_listen_and_keys(&la, &lalen, &ks)) >= 0)
 		return rc;
-	dl_iterate_phdr(find_shim, &shim);
-	if (!shim)
-		reexec_preloaded(argv);
+	if (!mps_gwproc_worker(&wi, &wn, &replay_fd) && g_opt.workers > 1) {
+		mps_gwauth_free(&ks);
+		return catch_signals() ?
+		               1 :
+		               mps_gwproc_supervise(g_opt.workers, argv, g_sigpipe[0], glog);
+	}
+	mps_gwproc_need_shim(argv, MPS_LIBPATH);
+	share_limits(wn);
 	add_own_addresses();
 	mps_px_addr_str(&la, lname, sizeof(lname));
 
-	g_opt.max_conns = mps_px_fit_nofile(g_opt.max_conns,
-	                                    g_opt.relay || g_opt.threaded ? FDS_PER_CONN :
-	                                                                    FDS_PER_CONN_DIRECT,
-	                                    glog);
+	g_opt.max_conns = mps_px_fit_nofile(
+	        g_opt.max_conns, g_opt.relay || g_opt.threaded ? FDS_PER_CONN : FDS_PER_CONN_DIRECT,
+	        glog);
 	if (catch_signals())
 		return 1;
 
-	lfd = open_listener(&la, lalen, lname, key_file);
-	if (lfd < 0)
+	lfd = open_listener(&la, lalen, lname, key_file, replay_fd);
+	if (replay_fd >= 0)
+		close(replay_fd); /* mapped by the library */
+	if (lfd < 0 || init_limits(ks.n))
 		return 1;
-	{
-		uint64_t seed = 0;
-
-		if (mps_gwauth_nonce(nonce_seed) == 0)
-			memcpy(&seed, nonce_seed, sizeof(seed));
-		if (mps_gwlimit_init(&g_lim, (uint32_t)g_opt.max_pending_per_source,
-		                     (size_t)g_opt.max_conns, g_opt.rate_per_client,
-		                     2.0 * g_opt.rate_per_client, ks.n, seed)) {
-			glog("out of memory");
-			return 1;
-		}
-	}
-	glog("listening on %s: %zu client key(s), at most %d connections (%d per client, %d "
+	if (wn > 1)
+		snprintf(wtag, sizeof(wtag), "worker %d of %d: ", wi, wn);
+	glog("%slistening on %s: %zu client key(s), at most %d connections (%d per client, %d "
 	     "new per second per client, %d unauthenticated per source for at most %d s)",
-	     lname, ks.n, g_opt.max_conns, g_opt.max_per_client, g_opt.rate_per_client,
+	     wtag, lname, ks.n, g_opt.max_conns, g_opt.max_per_client, g_opt.rate_per_client,
 	     g_opt.max_pending_per_source, g_opt.auth_timeout_ms / 1000);
 	mps_gwauth_free(&ks);
 
 	if (!g_opt.relay && start_reaper())
 		return 1;
-	if (!g_opt.relay && !g_opt.threaded) {
-		/* The library's thread answers each request itself: the
-		 * client's limits, the policy and the connect, no thread of
-		 * ours per connection in the way (a name still comes here). */
-		struct mps_gwdirect d = {.policy = &g_policy,
-		                         .connect_timeout_ms = g_opt.connect_timeout_ms,
-		                         .max_per_client = g_opt.max_per_client,
-		                         .rate_per_client = g_opt.rate_per_client,
-		                         .verbose = g_opt.verbose,
-		                         .max_conns = g_opt.max_conns,
-		                         .max_pending_per_source = g_opt.max_pending_per_source,
-		                         .log = glog};
-
-		if (setsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_DIRECT, &d, sizeof(d)) == 0)
-			g_direct = 1;
-		else
-			glog("warning: the library does not serve requests itself (%s): a thread "
-			     "per connection",
-			     strerror(errno));
-	}
-	{
-		struct mps_accept_loop al = {.lfd = lfd,
-		                             .stopfd = g_sigpipe[0],
-		                             .max_conns = g_opt.max_conns,
-		                             .active = &g_active,
-		                             .log = glog,
-		                             .admit = gw_admit,
-		                             .drop = gw_drop,
-		                             .serve = conn_main};
-
-		/* Stopping: every relayed connection ends with a reset at
-		 * both ends, as when a middlebox that terminates TCP dies.
-		 * Without it the library would finish the clients'
-		 * connections gracefully after exit (a keeper process), and
-		 * a client would read EOF: a truncated stream taken for a
-		 * complete one. */
-		if (g_direct) {
-			/* The library's thread accepts and serves every
-			 * connection (gwlisten.c): nothing to do here but wait
-			 * for the stop. */
-			struct pollfd pf = {.fd = g_sigpipe[0], .events = POLLIN};
-			int n = 0;
-			socklen_t nl = sizeof(n);
-
-			while (poll(&pf, 1, -1) < 0 && errno == EINTR)
-				;
-			if (getsockopt(lfd, MPS_SOL_SHIM, MPS_SO_GW_COUNT, &n, &nl) != 0)
-				n = 0;
-			/* the library resets them as it exits (mps_conn_gw_exit) */
-			glog("stopping (%d connection(s) open are reset)", n);
-		} else if (mps_accept_loop_run(&al) > 0) {
-			glog("%d relayed connection(s) reset", mps_relay_abort_all());
-		}
-	}
+	if (!g_opt.relay && !g_opt.threaded)
+		serve_direct(lfd);
+	serve(lfd);
 	close(lfd);
 	return 0;
 }

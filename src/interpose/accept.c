@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "mptcpshim/conn.h"
+#include "mptcpshim/defacc.h"
 #include "mptcpshim/epreg.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/gateway.h"
@@ -45,7 +46,7 @@
  * its data path.  The same test as the engine's (mps_nego_input), so the
  * two never disagree.  1 if plain, 0 if undecided (nothing yet, or bytes
  * that begin a HELLO): then the engine negotiates as before. */
-static int accept_is_plain(int fd, const struct sockaddr *peer, int *hello)
+static int accept_is_plain(int fd, const struct sockaddr *peer, int *hello, int *data)
 {
 	uint8_t b[MPS_HELLO_PREFIX_LEN];
 	struct pollfd pf = {.fd = fd, .events = POLLIN};
@@ -69,6 +70,9 @@ static int accept_is_plain(int fd, const struct sockaddr *peer, int *hello)
 				*hello = 1; /* bytes that begin a HELLO */
 				return 0;
 			}
+			/* a plain client that spoke first (a HELLO is no evidence
+			 * of the app's protocol: every shim client sends one) */
+			*data = 1;
 		}
 		/* got == 0: the client closed before sending anything */
 	} else if (!(pf.revents & POLLHUP))
@@ -80,6 +84,37 @@ static int accept_is_plain(int fd, const struct sockaddr *peer, int *hello)
 	mps_peercache_note_host(peer, mps_now_us(),
 	                        (uint64_t)mps_config()->plain_cache_ttl * 1000000u);
 	return 1;
+}
+
+/* defacc.h's first look at a listener. */
+static int defacc_look(int lfd, int *app_value, uint16_t *port)
+{
+	struct sockaddr_storage a;
+	socklen_t len = sizeof(*app_value), alen = sizeof(a);
+
+	if (mps_real.getsockopt(lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, app_value, &len) != 0 ||
+	    mps_real.getsockname(lfd, (struct sockaddr *)&a, &alen) != 0)
+		return -1;
+	if (a.ss_family == AF_INET)
+		*port = ntohs(((struct sockaddr_in *)&a)->sin_port);
+	else if (a.ss_family == AF_INET6)
+		*port = ntohs(((struct sockaddr_in6 *)&a)->sin6_port);
+	else
+		return -1;
+	return 0;
+}
+
+/* Learn TCP_DEFER_ACCEPT for listener lfd (include/mptcpshim/defacc.h):
+ * data if this accept found a plain client's bytes waiting. */
+static void defacc_learn(int lfd, int data)
+{
+	enum mps_defacc_action a;
+
+	if (!mps_config()->defer_accept)
+		return;
+	a = mps_defacc_on_accept(lfd, data, defacc_look);
+	if (a != MPS_DA_NOTHING)
+		mps_conn_defacc_apply(lfd, a == MPS_DA_SET);
 }
 
 /* No descriptors for an undecided connection: it can only be plain TCP,
@@ -123,7 +158,7 @@ static int do_accept(int lfd, struct sockaddr *addr, socklen_t *alen, int flags,
 {
 	struct sockaddr_storage peer;
 	socklen_t plen = sizeof(peer);
-	int fd, app, err, saved, gw, lknown, notours, hello;
+	int fd, app, err, saved, gw, lknown, notours, hello, data;
 	uint32_t lbits = MPS_OPTSEEN_ALL, found = 0;
 	uint64_t now;
 
@@ -131,7 +166,7 @@ static int do_accept(int lfd, struct sockaddr *addr, socklen_t *alen, int flags,
 		return four ? mps_real.accept4(lfd, addr, alen, flags) :
 		              mps_real.accept(lfd, addr, alen);
 again:
-	hello = 0;
+	hello = data = 0;
 	plen = sizeof(peer);
 	/* The app's close-on-exec flag (the TCP socket's own number is
 	 * replaced by the app's end, or is the app's), and non-blocking for
@@ -160,9 +195,17 @@ again:
 	notours = !mps_ix_is_inet((struct sockaddr *)&peer) || (!lknown && !mps_ix_is_tcp(fd));
 	if (!notours && !lknown)
 		mps_optseen_listener_note(lfd, now, 0, 0);
-	if (notours || (!gw && accept_is_plain(fd, (struct sockaddr *)&peer, &hello))) {
-		/* Not ours, or a plain client: give it back exactly as
-		 * accept would. */
+	if (!notours && !gw && accept_is_plain(fd, (struct sockaddr *)&peer, &hello, &data)) {
+		/* A plain client: give it back exactly as accept would. */
+		defacc_learn(lfd, data);
+		if (!(flags & SOCK_NONBLOCK))
+			mps_real.fcntl(fd, F_SETFL, 0);
+		goto out;
+	}
+	if (!notours && !gw)
+		defacc_learn(lfd, data);
+	if (notours) {
+		/* Not ours: give it back exactly as accept would. */
 		if (!(flags & SOCK_NONBLOCK))
 			mps_real.fcntl(fd, F_SETFL, 0);
 		goto out;

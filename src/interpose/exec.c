@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -24,18 +25,25 @@
 struct newenv {
 	void *map;
 	size_t len;
+	int xs; /* the carried connections' memfd (handover_exec.c), or -1 */
 };
+
+static int is_var(const char *entry, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(entry, name, n) && entry[n] == '=';
+}
 
 static int is_ours(const char *entry)
 {
-	size_t n = strlen(mps_env_inherit);
-
-	return !strncmp(entry, mps_env_inherit, n) && entry[n] == '=';
+	return is_var(entry, mps_env_inherit) || is_var(entry, mps_env_execstate);
 }
 
 /* envp with our variable replaced by the current list, or envp itself
  * when there is nothing to add or remove. */
-static char *const *env_for_exec(char *const envp[], int survivors_only, struct newenv *ne)
+static char *const *env_for_exec(const char *path, char *const envp[], int survivors_only,
+                                  struct newenv *ne)
 {
 	static char *const empty[] = {NULL};
 	size_t n = 0, i, j, bound, vlen = 0;
@@ -43,13 +51,15 @@ static char *const *env_for_exec(char *const envp[], int survivors_only, struct 
 	char **out, *val;
 
 	ne->map = NULL;
+	ne->xs = -1;
 	if (mps_passthrough())
 		return envp;
 	/* a spawned image (or a vfork child's, which shares our memory) may
 	 * inherit an app's end: no hand-back of those (handback.h) */
 	atomic_fetch_add(&mps_fork_gen, 1);
+	/* offers made to this child: carried into the new image, or given back */
 	if (atomic_load(&mps_handover_pending))
-		mps_handover_exec(); /* the new image cannot take a connection over */
+		ne->xs = mps_handover_exec(survivors_only, path, envp);
 	if (survivors_only)
 		mps_proc_exec(); /* an adopter's connections: to a keeper */
 	if (!envp)
@@ -59,14 +69,17 @@ static char *const *env_for_exec(char *const envp[], int survivors_only, struct 
 	bound = mps_inherit_bound();
 	if (!bound && !stale)
 		return envp;
-	ne->len = (n + 2) * sizeof(char *) + bound + 1;
+	ne->len = (n + 3) * sizeof(char *) + bound + 1 + 64;
 	ne->map = mmap(NULL, ne->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (ne->map == MAP_FAILED) {
 		ne->map = NULL;
+		if (ne->xs >= 0)
+			mps_handover_exec_failed();
+		ne->xs = -1;
 		return envp;
 	}
 	out = ne->map;
-	val = (char *)(out + n + 2);
+	val = (char *)(out + n + 3);
 	if (bound)
 		vlen = mps_inherit_format(val, bound, survivors_only);
 	for (i = j = 0; i < n; i++)
@@ -74,6 +87,10 @@ static char *const *env_for_exec(char *const envp[], int survivors_only, struct 
 			out[j++] = envp[i];
 	if (vlen)
 		out[j++] = val;
+	if (vlen && ne->xs >= 0) {
+		out[j] = val + vlen + 1;
+		snprintf(out[j++], 64, "%s=%d", mps_env_execstate, ne->xs);
+	}
 	out[j] = NULL;
 	return out;
 }
@@ -82,6 +99,8 @@ static void env_done(struct newenv *ne)
 {
 	int saved = errno;
 
+	if (ne->xs >= 0) /* the exec failed: this process may adopt them after all */
+		mps_handover_exec_failed();
 	if (ne->map)
 		munmap(ne->map, ne->len);
 	errno = saved;
@@ -94,7 +113,7 @@ MPS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 	int rc;
 
 	mps_real_init();
-	e = env_for_exec(envp, 1, &ne);
+	e = env_for_exec(path, envp, 1, &ne);
 	rc = mps_real.execve(path, argv, e);
 	env_done(&ne);
 	return rc;
@@ -112,7 +131,7 @@ MPS_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *c
 		errno = ENOSYS;
 		return -1;
 	}
-	e = env_for_exec(envp, 1, &ne);
+	e = env_for_exec(path[0] == '/' ? path : NULL, envp, 1, &ne);
 	rc = mps_real.execveat(dirfd, path, argv, e, flags);
 	env_done(&ne);
 	return rc;
@@ -125,7 +144,7 @@ MPS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	int rc;
 
 	mps_real_init();
-	e = env_for_exec(envp, 1, &ne);
+	e = env_for_exec(NULL, envp, 1, &ne);
 	rc = mps_real.fexecve(fd, argv, e);
 	env_done(&ne);
 	return rc;
@@ -138,7 +157,7 @@ MPS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 	int rc;
 
 	mps_real_init();
-	e = env_for_exec(envp, 1, &ne);
+	e = env_for_exec(strchr(file, '/') ? file : NULL, envp, 1, &ne);
 	rc = mps_real.execvpe(file, argv, e);
 	env_done(&ne);
 	return rc;
@@ -209,7 +228,7 @@ static int spawn_listing(spawn_fn *fn, pid_t *pid, const char *path,
 	char *const *e;
 	int rc;
 
-	e = env_for_exec(envp, 0, &ne);
+	e = env_for_exec(NULL, envp, 0, &ne);
 	rc = fn(pid, path, fa, attr, argv, e);
 	env_done(&ne);
 	return rc;

@@ -17,6 +17,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "mptcpshim/conn.h"
@@ -29,6 +30,7 @@
 #include "mptcpshim/interpose.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/nego.h"
+#include "mptcpshim/defacc.h"
 #include "mptcpshim/optseen.h"
 #include "mptcpshim/peercache.h"
 #include "mptcpshim/util.h"
@@ -62,6 +64,7 @@ MPS_EXPORT int close(int fd)
 		if (mps_epreg_any(fd))
 			ep_forget_on_close(fd);
 		mps_optseen_gone(fd);
+		mps_defacc_gone(fd);
 		if (atomic_load_explicit(&mps_handover_pending, memory_order_relaxed))
 			mps_handover_close(fd); /* a fork-per-connection parent's close */
 		if (mps_fdtab_has(fd))
@@ -78,6 +81,39 @@ MPS_EXPORT int close(int fd)
 	return mps_real.close(fd);
 }
 
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* close_range and closefrom: close-all calls must not cut our subflows
+ * (as close above); sshd calls closefrom right after its re-exec, when
+ * the connection carried into it already runs (handover_exec.c).  Marking
+ * close-on-exec (CLOSE_RANGE_CLOEXEC) spares nothing: ours have it. */
+MPS_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+	mps_real_init();
+	if (mps_inside || (flags & CLOSE_RANGE_CLOEXEC))
+		return (int)mps_real.syscall(SYS_close_range, first, last, flags);
+	mps_defacc_gone_range(first, last);
+	return mps_ifd_close_range(first, last, flags);
+}
+
+MPS_EXPORT void closefrom(int lowfd)
+{
+	unsigned fd;
+	long max;
+
+	mps_real_init();
+	mps_defacc_gone_range(lowfd < 0 ? 0u : (unsigned)lowfd, ~0u);
+	if (mps_ifd_close_range(lowfd < 0 ? 0u : (unsigned)lowfd, ~0u, 0) == 0 || errno != ENOSYS)
+		return;
+	/* kernels before 5.9: one by one, up to the limit */
+	max = sysconf(_SC_OPEN_MAX);
+	for (fd = lowfd < 0 ? 0u : (unsigned)lowfd; max > 0 && fd < (unsigned)max; fd++)
+		if (!mps_ifd_is((int)fd))
+			mps_real.close((int)fd);
+}
+
 /* A new descriptor newfd now refers to whatever oldfd refers to. */
 static void track_dup(int oldfd, int newfd)
 {
@@ -87,6 +123,7 @@ static void track_dup(int oldfd, int newfd)
 		return;
 	mps_epreg_forget(newfd); /* its old file's registrations are the kernel's now */
 	mps_optseen_gone(newfd);
+	mps_defacc_gone(newfd);
 	mps_optseen_shared(oldfd); /* options may be set through either number */
 	mps_fdtab_clear(newfd);
 	s = mps_fdtab_get(oldfd);

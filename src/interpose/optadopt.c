@@ -16,6 +16,7 @@
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/handover.h"
 #include "mptcpshim/interpose.h"
+#include "mptcpshim/defacc.h"
 #include "mptcpshim/optseen.h"
 #include "mptcpshim/util.h"
 #include "optint.h"
@@ -96,9 +97,11 @@ void mps_opts_lock(int lock)
 	if (lock) {
 		mps_optseen_forked();
 		mps_optseen_lock(1);
+		mps_defacc_lock(1);
 		pthread_mutex_lock(&g_defs_lock);
 	} else {
 		pthread_mutex_unlock(&g_defs_lock);
+		mps_defacc_lock(0);
 		mps_optseen_lock(0);
 	}
 }

@@ -292,6 +292,9 @@ void mps_proc_nproc_limit(int res, const void *limit, int is64, pid_t pid, const
 {
 	int finite;
 
+	if (res == RLIMIT_FSIZE && limit && (pid == 0 || pid == getpid()))
+		mps_log_fsize(is64 ? ((const struct rlimit64 *)limit)->rlim_cur :
+		                     (uint64_t)((const struct rlimit *)limit)->rlim_cur);
 	if (res != RLIMIT_NPROC || !limit || (pid != 0 && pid != getpid()))
 		return;
 	finite = is64 ? ((const struct rlimit64 *)limit)->rlim_cur != RLIM64_INFINITY :
@@ -336,6 +339,7 @@ __attribute__((constructor)) static void mps_init(void)
 	vmprobe_new();
 	mps_peercache_tree_init();
 	mps_inherit_adopt();
+	mps_handover_exec_adopt(); /* connections carried across exec, after the table */
 	/* resolved now: dlsym is not async-signal-safe, _exit is */
 	g_real_exit = (void (*)(int))next_sym("_exit");
 }

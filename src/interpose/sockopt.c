@@ -34,6 +34,7 @@
 #include "mptcpshim/gwlisten.h"
 #include "mptcpshim/handover.h"
 #include "mptcpshim/interpose.h"
+#include "mptcpshim/defacc.h"
 #include "mptcpshim/optseen.h"
 #include "mptcpshim/util.h"
 #include "optint.h"
@@ -313,6 +314,10 @@ static int gw_setopt(int fd, int name, const void *val, socklen_t len)
 		rc = mps_gw_listen(fd, val, len);
 		goto out;
 	}
+	if (name == MPS_SO_GW_REPLAY) {
+		rc = val && len == sizeof(int) ? mps_gw_set_replay(*(const int *)val) : -EINVAL;
+		goto out;
+	}
 	if (name == MPS_SO_GW_AUTH_TIMEOUT) {
 		rc = val && len == sizeof(int) ? mps_gw_set_auth_timeout(*(const int *)val) :
 		                                 -EINVAL;
@@ -375,6 +380,13 @@ MPS_EXPORT int getsockopt(int fd, int level, int name, void *restrict val, sockl
 	if (level == MPS_SOL_SHIM && !mps_passthrough())
 		return gw_getopt(fd, name, val, len);
 	mps_handover_hook(fd);
+	if (level == IPPROTO_TCP && name == TCP_DEFER_ACCEPT && !mps_passthrough() &&
+	    mps_defacc_ours(fd) && val && len && *len >= sizeof(int)) {
+		/* set by the shim (defacc.h): the app's own value is 0 */
+		*(int *)val = 0;
+		*len = sizeof(int);
+		return 0;
+	}
 	if (mps_passthrough() || !(s = mps_fdtab_get(fd)))
 		return mps_real.getsockopt(fd, level, name, val, len);
 	if (level != SOL_SOCKET && level != IPPROTO_TCP && level != IPPROTO_IP &&
@@ -385,8 +397,9 @@ MPS_EXPORT int getsockopt(int fd, int level, int name, void *restrict val, sockl
 	if (level == IPPROTO_TCP && name == TCP_NODELAY) {
 		/* The app's value (or a fresh socket's): the subflows' own is
 		 * always on (mps_sf_nodelay). */
-		rc = remembered(s, level, name, val, len) == 0 ? 0 :
-		                                                scratch_getopt(s, level, name, val, len);
+		rc = remembered(s, level, name, val, len) == 0 ?
+		             0 :
+		             scratch_getopt(s, level, name, val, len);
 		mps_sock_put(s);
 		return rc;
 	}
@@ -471,6 +484,8 @@ MPS_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_
 		/* a TCP socket before connect, or a listener: what adoption
 		 * will have to read (optseen.h) */
 		mps_optseen_set(fd, mps_ix_opt_bits(level, name));
+		if (level == IPPROTO_TCP && name == TCP_DEFER_ACCEPT)
+			mps_defacc_app_sets(fd); /* the app's own: hands off */
 		return mps_real.setsockopt(fd, level, name, val, len);
 	}
 	if (level != SOL_SOCKET && level != IPPROTO_TCP && level != IPPROTO_IP &&

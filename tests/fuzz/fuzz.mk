@@ -6,7 +6,7 @@
 #   make -f tests/fuzz/fuzz.mk top_srcdir=... top_builddir=... run
 # Adding a harness: write tests/fuzz/fuzz_NAME.c, seed tests/fuzz/corpus/NAME/,
 # and add NAME to FUZZERS below.
-FUZZERS = frame nego ranges peercache config inherit ofo gwreq gwauth socks gwpolicy kex ctlproto policy
+FUZZERS = frame nego ranges peercache config inherit ofo gwreq gwauth socks gwpolicy kex ctlproto policy execstate
 
 FUZZ_SECONDS ?= 60
 CLANG ?= $(shell command -v clang || command -v clang-14)
@@ -20,7 +20,7 @@ CORE_SRCS = $(wildcard $(top_srcdir)/src/*.c)
 CORE_OBJS = $(patsubst $(top_srcdir)/src/%.c,$(out)/core/%.o,$(CORE_SRCS))
 
 SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CPPFLAGS = -I$(top_srcdir)/include -I$(top_builddir) -I$(top_srcdir)/tests/fuzz
+FUZZ_CPPFLAGS = -I$(top_srcdir)/include -I$(top_builddir) -I$(top_srcdir)/tests/fuzz -I$(top_srcdir)/src
 FUZZ_CFLAGS = -std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter -pthread $(SAN)
 FUZZ_LIBS = $(shell pkg-config --libs libcrypto) -lev -ldl -pthread
 

@@ -160,3 +160,12 @@ put("inherit", {
     "zero_ino": " 3:0:1:%s:%s" % (sin("198.18.0.1", 1).hex(), sin("198.18.0.2", 2).hex()),
     "junk_after": e4 + "x",
 })
+
+# execstate: the structures are native, so the harness builds its valid
+# state itself; odd first byte: that state with (u16 offset, u8) patches.
+put("execstate", {
+    "valid": b"\x01",
+    "patch_total": b"\x01\x00\x08\x00",
+    "patch_nconn": b"\x01\x00\x40\x02",
+    "raw_header": b"\x00" + struct.pack("<IIQ", 0x5853504d, 1, 21) + b"\x00" * 5,
+})

@@ -12,6 +12,10 @@
 # about 60 ms later: after 25 ms, well within 250 ms.
 #   first connection (port P1): on time, multipath; the server notes the host
 #   second connection (port P2): HELLO 60 ms late, must still be multipath
+#   third connection (port P3), to a server process started after the first
+#   one learnt the host (not its descendant): its HELLO 60 ms late too; the
+#   first process told the user's later server processes through the
+#   shared peer file (MPTCPSHIM_PEER_CACHE), so it is multipath too
 # Both connections check the banner and an echoed payload byte for byte; the
 # client's counters must say 2 multipath connections and no fallback.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -33,6 +37,8 @@ next_port
 P1=$PORT
 next_port
 P2=$PORT
+next_port
+P3=$PORT
 
 cat >"$T_DIR/bsrv.py" <<'PYEOF'
 import socket, sys, threading
@@ -88,8 +94,8 @@ table inet bannerwin {
 	}
 	chain out {
 		type filter hook output priority 0;
-		tcp dport $P2 ip length > 80 ip saddr . tcp sport @seen accept
-		tcp dport $P2 ip length > 80 add @seen { ip saddr . tcp sport } counter drop
+		tcp dport { $P2, $P3 } ip length > 80 ip saddr . tcp sport @seen accept
+		tcp dport { $P2, $P3 } ip length > 80 add @seen { ip saddr . tcp sport } counter drop
 	}
 }
 EOF
@@ -123,4 +129,29 @@ fi
 [ "$mp" = 2 ] || fail "$mp of 2 connections negotiated multipath ($fb fallbacks)"
 [ "$fb" = 0 ] || fail "$fb fallbacks, want none"
 [ "$dropped" = 1 ] || fail "nft dropped $dropped packets, want 1 (the second connection's HELLO)"
+log "ok: the late HELLO to the server process that knew the host"
+
+step "a server process started later (not forked from the first): its first connection's HELLO 60 ms late"
+bg_start bsrv2 shim "$NS_S" "$PY" "$T_DIR/bsrv.py" "$SRV4" "$P3"
+wait_listen "$NS_S" "$P3"
+c0=$(counters_mark "$NS_C")
+n0=$(wc -l <"$sl")
+T_ENV=("MPTCPSHIM_PEER_CACHE=$T_DIR/peers")
+got=$(nsrun shim "$NS_C" "$PY" "$T_DIR/bcli.py" "$SRV4" "$P3") || fail "client (P3) failed: $got"
+T_ENV=()
+[ "$got" = ok ] || fail "client (P3) said '$got'"
+dropped=$(ip netns exec "$NS_C" nft list table inet bannerwin | grep -oE 'packets [0-9]+' | cut -d' ' -f2)
+cnt=$(counters_since "$NS_C" "$c0")
+mp=$(printf '%s
+' "$cnt" | counter multipath_connections)
+fb=$(printf '%s
+' "$cnt" | counter 'fallbacks_[a-z_]+')
+log "client's counters (P3): multipath $mp, fallbacks $fb; dropped so far $dropped"
+[ "$dropped" = 2 ] || fail "nft dropped $dropped packets in all, want 2 (P3's HELLO too)"
+if tail -n +"$((n0 + 1))" "$sl" | grep -E 'after the banner window|banner window expired'; then
+	fail "the later server process released its banner before the known client's late HELLO (above)"
+fi
+[ "$mp" = 1 ] && [ "$fb" = 0 ] ||
+	fail "the later server process: $mp multipath, $fb fallbacks (want 1 and 0)"
+log "ok: the later server process knew the host from the shared peer file"
 exit 0

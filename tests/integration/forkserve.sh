@@ -21,11 +21,22 @@
 #   python-exec   the child reads the request (it adopts), puts the
 #           connection on its stdout and execs cat FILE: the connection
 #           lives on in a keeper (docs/DESIGN.md "Process model")
+#   python-inetd  inetd-style: the child puts the connection on its stdin
+#           and stdout at once and execs a program that reads the request
+#           and answers; the exec'd image services the connection itself
+#           (step 5): the server's counters must count
+#           connections_exec_adopted (none without it: FS_SRV_ENV=
+#           MPTCPSHIM_HANDOVER_EXEC=0 adds that to the server's environment)
+#   python-inetd-plain  the same, the program exec'd without LD_PRELOAD (not
+#           under the shim): the exec hook gives the connection back to the
+#           parent at once, which services it; before, the parent waited
+#           for the new image 3 s, and every client's HELLO went unanswered
+#           meanwhile (its fallback: a timeout)
 # Every client checks the sha256; the clients' counters must say that
 # every connection negotiated multipath (none fell back) and both paths
 # carried data; the server's children took every connection over.
 # Sub-cases (T_ONLY=REGEX): socat python-poll python-epoll python-pepoll
-# python-exec.
+# python-exec python-inetd python-inetd-plain.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -99,6 +110,36 @@ class S(socketserver.ForkingTCPServer):
             self.sel.close()  # our copy; the child's stays
             self.sel = None
 
+ANSWER = ("import sys; sys.stdin.buffer.readline(); "
+          "sys.stdout.buffer.write(open(sys.argv[1], 'rb').read())")
+
+def inetd():  # accept, fork, the child execs with the connection on 0 and 1
+    import socket
+    ls = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((host, port))
+    ls.listen(16)
+    print("listening pid %d" % os.getpid(), flush=True)
+    while True:
+        c, _a = ls.accept()
+        if os.fork() == 0:
+            ls.close()
+            os.dup2(c.fileno(), 0)
+            os.dup2(c.fileno(), 1)
+            c.close()
+            env = dict(os.environ)
+            if mode == "inetd-plain":  # a program not under the shim
+                env.pop("LD_PRELOAD", None)
+            os.execve(sys.executable, [sys.executable, "-c", ANSWER, path], env)
+        c.close()
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
+        except ChildProcessError:
+            pass
+
+if mode.startswith("inetd"):
+    inetd()
 srv = S((host, port), H)
 print("listening pid %d" % os.getpid(), flush=True)
 srv.serve_forever()
@@ -150,7 +191,8 @@ fs_rounds() {
 		sleep 0.05
 	done
 	log "$name: $taken of $ROUNDS connections taken over by the server's children"
-	[ "$taken" -ge 1 ] || fail "$name: the server's children took none of the $ROUNDS connections over"
+	[ "$taken" -ge 1 ] || [ "$name" = python-inetd-plain ] ||
+		fail "$name: the server's children took none of the $ROUNDS connections over"
 	if tail -n +"$((n0 + 1))" "$sl" | grep -E ' (warn|error): '; then
 		fail "$name: the server's shim logged warnings or errors (above)"
 	fi
@@ -166,14 +208,24 @@ if selected socat; then
 	bg_stop "$spid"
 fi
 
-for m in poll epoll pepoll exec; do
+for m in poll epoll pepoll exec inetd inetd-plain; do
 	selected "python-$m" || continue
 	step "python ForkingTCPServer (the child's first act: $m): $ROUNDS new clients, each multipath"
 	next_port
+	[ "$m" = inetd ] && T_ENV=(${FS_SRV_ENV:-})
+	s0=$(counters_mark "$NS_S")
 	bg_start "fsrv-$m" shim "$NS_S" /usr/bin/python3 "$T_DIR/fsrv.py" "$SRV4" "$PORT" "$T_DIR/data.bin" "$m"
+	T_ENV=()
 	spid=$BG_PID
 	wait_listen "$NS_S" "$PORT"
 	fs_rounds "python-$m" "$PYTOOL" getclient "$SRV4" "$PORT"
+	if [ "$m" = inetd ]; then
+		# every exec'd image writes its counters when it (or its keeper) ends
+		cnt=$(counters_since "$NS_S" "$s0" "$ROUNDS")
+		carried=$(printf '%s\n' "$cnt" | counter connections_exec_adopted)
+		log "python-inetd: $carried of $ROUNDS connections serviced by the exec'd image"
+		[ "$carried" -ge 1 ] || fail "python-inetd: no exec'd image serviced its connection"
+	fi
 	bg_stop "$spid"
 done
 exit 0

@@ -11,7 +11,9 @@
 #                       $D/gw.keys (the gateway's file).  GP: the gateway's
 #                       port.
 #   gw_start [ARGS...]  starts mptcpshim-gateway on $SRV4:$GP under the
-#                       library (--verbose, and ARGS); GW_PID, GWLOG.
+#                       library (--verbose, $GW_ARGS, and ARGS); GW_PID,
+#                       GWLOG.  GW_ARGS (e.g. --threaded, --workers 2)
+#                       runs a gw*.sh test against another way of serving.
 #   gw_env              GW_ENV: the client's VAR=VALUE through the gateway
 #                       (FALLBACK=fail: an error is the gateway's answer)
 #   gwrun CMD...        CMD in $NS_C under the shim, through the gateway
@@ -46,8 +48,9 @@ gw_testbed() {
 }
 
 gw_start() {
+	# shellcheck disable=SC2086 # GW_ARGS: words
 	bg_start gw shim "$NS_S" env "MPTCPSHIM_ADVERTISE=$SRV4" "$GW_BIN" --listen "$SRV4:$GP" \
-		--key-file "$D/gw.keys" --verbose "$@"
+		--key-file "$D/gw.keys" --verbose ${GW_ARGS:-} "$@"
 	GW_PID=$BG_PID
 	wait_listen "$NS_S" "$GP"
 }

@@ -8,6 +8,11 @@
 # program is bounded by an alarm, every run by a timeout).  With a shim
 # client both paths carry the data connection: the child's shim thread ran
 # before RLIMIT_NPROC applied.
+#   sandbox-limits: a child sets RLIMIT_FSIZE 0, RLIMIT_NOFILE 1 and then
+#   RLIMIT_NPROC 0, as sshd's sandboxed pre-authentication child does, with
+#   the shim's log file open: the shim thread cannot start there and says
+#   so, and that line must not be written past RLIMIT_FSIZE (SIGXFSZ killed
+#   the child: sshd then exited before authentication, silently).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -57,4 +62,23 @@ for how in fork clone; do
 	run "$how" shim
 	run "$how" plain
 done
+
+if selected sandbox-limits; then
+	step "sandbox-limits: RLIMIT_FSIZE 0, RLIMIT_NOFILE 1, RLIMIT_NPROC 0 in a child, the log file open"
+	echo "a line: the log file is not empty" >>"$T_DIR/shim-$NS_S.log"
+	got=$(nsrun shim "$NS_S" /usr/bin/python3 -c '
+import os, resource, signal
+pid = os.fork()
+if pid == 0:
+    signal.signal(signal.SIGXFSZ, signal.SIG_DFL)  # python ignores it; sshd does not
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1, 1))
+    resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
+    os._exit(0)
+_, st = os.waitpid(pid, 0)
+print("signal %d" % os.WTERMSIG(st) if os.WIFSIGNALED(st) else "exit %d" % os.WEXITSTATUS(st))
+') || fail "sandbox-limits: the parent failed"
+	[ "$got" = "exit 0" ] || fail "sandbox-limits: the child ended with $got (25: SIGXFSZ, our log line)"
+	log "sandbox-limits: the child $got"
+fi
 exit 0

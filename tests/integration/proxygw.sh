@@ -271,6 +271,15 @@ except ConnectionResetError:
 	[ "$((u1 - u0))" = 1 ] || fail "status: gateway_unauthenticated moved by $((u1 - u0)), want 1"
 	[ "$((f1 - f0))" = 1 ] || fail "status: gateway_dest_failed moved by $((f1 - f0)), want 1"
 	[ "$((p1 - p0))" = 1 ] || fail "status: gateway_policy_refused moved by $((p1 - p0)), want 1"
+	# the table's gateway line says the same, for the gateway only
+	ctl status "$GWPID" >"$D/table2.txt" || fail "status (table) failed"
+	ctl status "$PXPID" >"$D/table3.txt" || fail "status (table) failed"
+	grep ' gateway: ' "$D/table2.txt" >&2 || true
+	grep -qE "^$GWPID +mptcpshim-ga +gateway: [0-9]+ open; $r1 requests authenticated, $p1 refused by policy, $f1 failed \(destination or limits\); $u1 closed unauthenticated\$" "$D/table2.txt" ||
+		fail "status: no gateway line with the counters in the gateway's table"
+	! grep -q ' gateway: ' "$D/table3.txt" || fail "status: a gateway line for the proxy"
+	pyq "$D/st.json" "P[0]['gateway_open']>=1" || fail "status: no gateway_open in the gateway's JSON"
+	pyq "$D/stp.json" "'gateway_open' not in P[0]" || fail "status: gateway_open in the proxy's JSON"
 fi
 
 kill -0 "$PROXY_PID" 2>/dev/null || fail "the proxy died: $(tail -5 "$PLOG")"

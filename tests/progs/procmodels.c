@@ -685,7 +685,9 @@ static int cmd_serve(int argc, char **argv)
 	return 2;
 }
 
-/* Descriptors above 2 that are sockets, epoll sets or eventfds. */
+/* Descriptors above 2 that are sockets, epoll sets or eventfds and came
+ * across exec: without close-on-exec (the library of this image may hold
+ * its own, all close-on-exec: a connection carried into it, its thread's). */
 static int leaked_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -699,7 +701,7 @@ static int leaked_fds(void)
 		int fd = atoi(e->d_name);
 		ssize_t l;
 
-		if (fd <= 2 || fd == dirfd(d))
+		if (fd <= 2 || fd == dirfd(d) || (fcntl(fd, F_GETFD) & FD_CLOEXEC))
 			continue;
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		l = readlink(path, to, sizeof(to) - 1);

@@ -498,6 +498,59 @@ START_TEST(test_watchdog_quiet)
 }
 END_TEST
 
+/* Path 1 is a backup (MPTCPSHIM_BACKUP=c1): it carries data only while
+ * no regular path works.  Case 0: the regular path's ACKs pause for
+ * 250 ms (a loaded host did that once in CI): nothing is found stale and
+ * the backup stays idle.  Case 1: the regular path dies for good: the
+ * backup takes over after half a second of silence, not sooner, and the
+ * transfer completes byte-exact. */
+static int backup_moved(void *arg)
+{
+	(void)arg;
+	return sim_stats()->bytes[1] > (1u << 20);
+}
+
+START_TEST(test_backup_pause)
+{
+	struct world w;
+	const uint64_t total = 32u << 20;
+	double t0;
+
+	setenv("MPTCPSHIM_BACKUP", "c1", 1);
+	start(&w, test_seed(8) + (uint64_t)_i, total, 0);
+	SIM_ASSERT(sim_run(5, two_paths, &w), "the backup path never joined");
+	run_until_rx(&w.srv, 4u << 20, 30);
+	SIM_ASSERT(sim_stats()->bytes[1] < (64u << 10),
+	           "the backup carried %llu bytes while path 0 worked",
+	           (unsigned long long)sim_stats()->bytes[1]);
+	sim_path_state(0, SIM_BLACKHOLE);
+	t0 = sim_now();
+	if (_i == 0) {
+		sim_run(0.25, NULL, NULL);
+		sim_path_state(0, SIM_UP);
+	} else {
+		SIM_ASSERT(sim_run(5, stale_seen, NULL), "the dead regular path never found stale");
+		SIM_ASSERT(sim_now() - t0 >= 0.45 && sim_now() - t0 < 1.0,
+		           "the regular path found stale %.3f s into its silence (want 0.5 to 1 s)",
+		           sim_now() - t0);
+		SIM_ASSERT(sim_run(5, backup_moved, NULL), "the backup never took the data over");
+	}
+	w.cli.tx_close = w.srv.tx_close = 1;
+	SIM_ASSERT(sim_run(60, all_done, &w), "not done at t=%.3f (server read %llu)", sim_now(),
+	           (unsigned long long)w.srv.rx_done);
+	check_exact(&w.srv, total, "server");
+	if (_i == 0) {
+		SIM_ASSERT(mib(MPS_MIB_STALE) == 0, "%llu stale verdict(s) on a 250 ms pause",
+		           (unsigned long long)mib(MPS_MIB_STALE));
+		SIM_ASSERT(sim_stats()->bytes[1] < (256u << 10),
+		           "the backup carried %llu bytes of %llu after a 250 ms pause",
+		           (unsigned long long)sim_stats()->bytes[1], (unsigned long long)total);
+	}
+	unsetenv("MPTCPSHIM_BACKUP");
+	sim_finish();
+}
+END_TEST
+
 static void add(Suite *s, const char *name, const TTest *t, int loops)
 {
 	TCase *tc = tcase_create(name);
@@ -522,6 +575,7 @@ static Suite *sim_suite(void)
 	add(s, "lossy_reordering", test_lossy_reordering, 3);
 	add(s, "chaos", test_chaos, 3);
 	add(s, "watchdog_quiet", test_watchdog_quiet, 0);
+	add(s, "backup_pause", test_backup_pause, 2);
 	return s;
 }
 

@@ -586,6 +586,13 @@ static int sim_getsockopt(int fd, int level, int name, void *val, socklen_t *len
 		memcpy(val, &ti, *len);
 		return 0;
 	}
+	if (level == IPPROTO_TCP && name == TCP_CONGESTION && getenv("SIM_TCP_CONGESTION")) {
+		/* the kernel algorithm the simulated sockets claim (check_simcc:
+		 * "bbr" marks them model-based for the coupled windows; the
+		 * model's windows stay Reno's) */
+		snprintf(val, *len, "%s", getenv("SIM_TCP_CONGESTION"));
+		return 0;
+	}
 	memset(val, 0, *len);
 	return 0;
 }

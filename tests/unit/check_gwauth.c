@@ -1,6 +1,8 @@
 /* check_gwauth.c - key file rules, file-mode checks, the authenticator
  * (against a vector computed by tests/unit/gwauth_vectors.py with Python's
  * hashlib/hmac), verification order and the replay cache. */
+#include "config.h"
+
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -8,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "mptcpshim/crypto.h"
@@ -316,6 +320,49 @@ START_TEST(test_replay_cache_bound)
 }
 END_TEST
 
+/* Shared by processes (mptcpshim-gateway --workers): a nonce one process
+ * recorded is a replay in another, whichever maps it, forked or not; the
+ * bound and the window are the same; a file that is no such cache is not
+ * mapped. */
+START_TEST(test_replay_cache_shared)
+{
+	int fd = mps_gwreplay_new_shared(2, 30, 1000), st = -1;
+	struct mps_gwreplay *a, *b;
+	uint8_t n0[16] = {1}, n1[16] = {2};
+	pid_t pid;
+
+	ck_assert_int_ge(fd, 0);
+	a = mps_gwreplay_attach(fd);
+	b = mps_gwreplay_attach(fd);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(mps_gwreplay_check(a, n0, 2000, 2000), 0);
+	ck_assert_int_eq(mps_gwreplay_check(b, n0, 2000, 2001), -EEXIST);
+	ck_assert_int_eq(mps_gwreplay_check(b, n1, 999, 1010), -ESTALE);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct mps_gwreplay *c = mps_gwreplay_attach(fd);
+
+		_exit(c && mps_gwreplay_check(c, n0, 2000, 2002) == -EEXIST &&
+		                      mps_gwreplay_check(c, n1, 2000, 2002) == 0 ?
+		              0 :
+		              1);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_int_eq(mps_gwreplay_check(a, n1, 2000, 2003), -EEXIST);
+	mps_gwreplay_free(a);
+	mps_gwreplay_free(b);
+	close(fd);
+	fd = memfd_create("not-a-cache", 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, 4096), 0);
+	ck_assert_ptr_null(mps_gwreplay_attach(fd));
+	close(fd);
+}
+END_TEST
+
 /* With the default size (32768 entries), 24576 distinct nonces (three
  * quarters) fit but for a handful, and each is then a replay.  The buckets
  * depend on a random seed: over 300 seeds, a quarter of the runs refused
@@ -359,6 +406,7 @@ static Suite *gwauth_suite(void)
 	tcase_add_test(tc, test_sign_vector);
 	tcase_add_test(tc, test_verify_rules);
 	tcase_add_test(tc, test_replay_cache_bound);
+	tcase_add_test(tc, test_replay_cache_shared);
 	tcase_add_test(tc, test_replay_cache_default);
 	suite_add_tcase(s, tc);
 	return s;

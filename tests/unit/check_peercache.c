@@ -303,6 +303,45 @@ START_TEST(test_shim_client)
 }
 END_TEST
 
+/* A host that sent a HELLO as a client, told to server processes started
+ * later through the file: a host record, not a plain verdict (a client's
+ * lookup of that host, any port, sees nothing), expiring, per family and
+ * address; a positive answer also lands in this process tree. */
+START_TEST(test_shared_shim_client)
+{
+	struct sockaddr_in a = v4("198.18.0.9", 40000), a2 = v4("198.18.0.9", 80),
+	                   b = v4("198.18.0.10", 40000);
+	struct sockaddr_in6 c = {.sin6_family = AF_INET6, .sin6_port = htons(40000)};
+
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::9", &c.sin6_addr), 1);
+	mps_peercache_tree_init();
+	ck_assert_int_eq(mps_peercache_shared_shim_client(g_path, SA(a), 1, NOW), 0); /* no file */
+	ck_assert_int_eq(mps_peercache_shared_note_shim_client(g_path, SA(a), NOW, 300), 0);
+	ck_assert_int_eq(mps_peercache_shared_note_shim_client(g_path, SA(c), NOW, 300), 0);
+	ck_assert_int_eq(mps_peercache_shared_note_shim_client(g_path, SA(b), NOW, 0), -1);
+	ck_assert_int_eq(mps_peercache_shared_note_shim_client("", SA(b), NOW, 300), -1);
+	/* another port of the host: the same host record */
+	ck_assert_int_eq(mps_peercache_shared_shim_client(g_path, SA(a2), 1, NOW + 10), 1);
+	ck_assert_int_eq(mps_peercache_shared_shim_client(g_path, SA(c), 1, NOW + 10), 1);
+	ck_assert_int_eq(mps_peercache_shared_shim_client(g_path, SA(b), 1, NOW + 10), 0);
+	ck_assert_int_eq(mps_peercache_shared_shim_client(g_path, SA(a), 1, NOW + 300),
+	                 0); /* expired */
+	/* the positive answer was noted for this process tree (290 s left) */
+	ck_assert_int_eq(mps_peercache_shim_client(SA(a), 2), 1);
+	ck_assert_int_eq(mps_peercache_shim_client(SA(a), 290000001), 0);
+	/* never a plain verdict, never a shim destination */
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(a), 1, NOW + 10), MPS_PEER_UNKNOWN);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(a2), 1, NOW + 10),
+	                 MPS_PEER_UNKNOWN);
+	ck_assert_int_eq(mps_peercache_lookup(SA(a), 1), MPS_PEER_UNKNOWN);
+	/* a plain verdict for a port of that host is its own record */
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a2), NOW + 10, 300, 0), 0);
+	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a2), NOW + 11, 300, 0), 0);
+	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(a2), 1, NOW + 12), MPS_PEER_PLAIN);
+	ck_assert_int_eq(mps_peercache_shared_shim_client(g_path, SA(a), 1, NOW + 12), 1);
+}
+END_TEST
+
 static Suite *peercache_suite(void)
 {
 	Suite *s = suite_create("peercache");
@@ -317,6 +356,7 @@ static Suite *peercache_suite(void)
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_hosts);
 	tcase_add_test(tc, test_shim_client);
+	tcase_add_test(tc, test_shared_shim_client);
 	suite_add_tcase(s, tc);
 	return s;
 }

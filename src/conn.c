@@ -650,13 +650,14 @@ void mps_conn_atfork_child(void)
 /* TCP_DEFER_ACCEPT learnt per listener (include/mptcpshim/defacc.h): the
  * evidence comes from the engine (a plain client that spoke first, a
  * banner nobody waited out), the listener is the app's.  Called under
- * defacc's lock, so lfd is still that listener. */
-void mps_conn_defacc_apply(int lfd, int on)
+ * defacc's lock (so lfd is still that listener) or inside the app's own
+ * accept on lfd. */
+int mps_conn_defacc_apply(int lfd, int on)
 {
 	int v = on ? MPS_DEFACC_SECS : 0;
 
 	if (mps_real.setsockopt(lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &v, sizeof(v)) != 0)
-		return;
+		return -1;
 	if (on)
 		mps_info(
 		        "listener fd %d: its clients speak first: TCP_DEFER_ACCEPT on (accept waits "
@@ -666,4 +667,5 @@ void mps_conn_defacc_apply(int lfd, int on)
 		mps_info("listener fd %d: a client waited for the server to speak: "
 		         "TCP_DEFER_ACCEPT off again",
 		         lfd);
+	return 0;
 }

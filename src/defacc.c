@@ -144,7 +144,9 @@ static void set_state(int fd, uint8_t st)
 
 	pthread_mutex_lock(&g_lock);
 	r = find(fd, st == MPS_DA_APP);
-	if (r)
+	if (r && st == MPS_DA_APP)
+		mps_defacc_app_set(&r->d);
+	else if (r)
 		r->d.state = st;
 	pthread_mutex_unlock(&g_lock);
 }
@@ -188,10 +190,28 @@ void mps_defacc_gone(int fd)
 	pthread_mutex_unlock(&g_lock);
 }
 
-static void seen_port(uint16_t port, int client_first, mps_defacc_apply_fn apply)
+int mps_defacc_port(const struct sockaddr *sa, uint16_t *port)
 {
+	if (sa->sa_family == AF_INET)
+		*port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	else if (sa->sa_family == AF_INET6)
+		*port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	else
+		return -1;
+	return 0;
+}
+
+/* The engine's evidence goes through the same step as an accept's
+ * (mps_defacc_accept): a banner first marks its port, which the step
+ * reads; a client that spoke first counts as an accept with bytes. */
+void mps_defacc_seen(const struct sockaddr *local, int client_first, mps_defacc_apply_fn apply)
+{
+	enum mps_defacc_action a;
+	uint16_t port;
 	int i;
 
+	if (mps_defacc_port(local, &port))
+		return;
 	if (!client_first)
 		atomic_fetch_or(&g_banner[port / BITS], 1ul << (port % BITS));
 	pthread_mutex_lock(&g_lock);
@@ -200,37 +220,11 @@ static void seen_port(uint16_t port, int client_first, mps_defacc_apply_fn apply
 
 		if (r->fd < 0 || r->d.port != port)
 			continue;
-		if (!client_first) {
-			if (r->d.state == MPS_DA_ON && apply)
-				apply(r->fd, 0);
-			if (r->d.state == MPS_DA_ON || r->d.state == MPS_DA_WATCH)
-				r->d.state = MPS_DA_NEVER;
-		} else if (r->d.state == MPS_DA_WATCH) {
-			if (r->d.with_data < 255)
-				r->d.with_data++;
-			if (r->d.with_data >= MPS_DEFACC_MIN) {
-				r->d.state = MPS_DA_ON;
-				if (apply)
-					apply(r->fd, 1);
-			}
-		}
+		a = mps_defacc_accept(&r->d, client_first);
+		if (a != MPS_DA_NOTHING && apply && apply(r->fd, a == MPS_DA_SET) != 0)
+			r->d.state = MPS_DA_NEVER; /* as mps_defacc_failed */
 	}
 	pthread_mutex_unlock(&g_lock);
-}
-
-void mps_defacc_banner(uint16_t port, mps_defacc_apply_fn apply)
-{
-	seen_port(port, 0, apply);
-}
-
-void mps_defacc_seen(const struct sockaddr *local, int client_first, mps_defacc_apply_fn apply)
-{
-	if (local->sa_family == AF_INET)
-		seen_port(ntohs(((const struct sockaddr_in *)local)->sin_port), client_first,
-		          apply);
-	else if (local->sa_family == AF_INET6)
-		seen_port(ntohs(((const struct sockaddr_in6 *)local)->sin6_port), client_first,
-		          apply);
 }
 
 void mps_defacc_gone_range(unsigned lo, unsigned hi)

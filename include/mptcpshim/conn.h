@@ -98,7 +98,8 @@ void mps_join_atfork_child(void);
 void mps_netmon_atfork_child(void);
 
 /* TCP_DEFER_ACCEPT on or off on listener lfd, logged (defacc.h's apply:
- * the engine's evidence and accept's both land here). */
-void mps_conn_defacc_apply(int lfd, int on);
+ * the engine's evidence and accept's both land here).  0, or -1 when the
+ * setsockopt failed (defacc then leaves lfd alone). */
+int mps_conn_defacc_apply(int lfd, int on);
 
 #endif

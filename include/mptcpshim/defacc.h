@@ -99,10 +99,10 @@ void mps_defacc_lock(int lock);
  * whose evidence now calls for the option on or off gets apply(lfd, on)
  * at once (under the table's lock, so lfd is still that listener; the
  * setsockopt is the caller's); apply may be NULL. */
-typedef void (*mps_defacc_apply_fn)(int lfd, int on);
+typedef int (*mps_defacc_apply_fn)(int lfd, int on); /* 0, or -1: lfd is left alone */
 void mps_defacc_seen(const struct sockaddr *local, int client_first, mps_defacc_apply_fn apply);
-/* A banner seen on port (mps_defacc_seen without an address). */
-void mps_defacc_banner(uint16_t port, mps_defacc_apply_fn apply);
+/* The port of an IPv4 or IPv6 address: 0, or -1 for another family. */
+int mps_defacc_port(const struct sockaddr *sa, uint16_t *port);
 /* Has port shown a banner in this process? */
 int mps_defacc_banner_seen(uint16_t port);
 

@@ -95,13 +95,7 @@ static int defacc_look(int lfd, int *app_value, uint16_t *port)
 	if (mps_real.getsockopt(lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, app_value, &len) != 0 ||
 	    mps_real.getsockname(lfd, (struct sockaddr *)&a, &alen) != 0)
 		return -1;
-	if (a.ss_family == AF_INET)
-		*port = ntohs(((struct sockaddr_in *)&a)->sin_port);
-	else if (a.ss_family == AF_INET6)
-		*port = ntohs(((struct sockaddr_in6 *)&a)->sin6_port);
-	else
-		return -1;
-	return 0;
+	return mps_defacc_port((struct sockaddr *)&a, port);
 }
 
 /* Learn TCP_DEFER_ACCEPT for listener lfd (include/mptcpshim/defacc.h):
@@ -113,8 +107,8 @@ static void defacc_learn(int lfd, int data)
 	if (!mps_config()->defer_accept)
 		return;
 	a = mps_defacc_on_accept(lfd, data, defacc_look);
-	if (a != MPS_DA_NOTHING)
-		mps_conn_defacc_apply(lfd, a == MPS_DA_SET);
+	if (a != MPS_DA_NOTHING && mps_conn_defacc_apply(lfd, a == MPS_DA_SET) != 0)
+		mps_defacc_failed(lfd);
 }
 
 /* No descriptors for an undecided connection: it can only be plain TCP,

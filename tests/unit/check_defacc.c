@@ -11,6 +11,14 @@
 
 #include "mptcpshim/defacc.h"
 
+/* A banner seen on port (the engine's evidence, on an IPv4 address). */
+static void banner(uint16_t port, mps_defacc_apply_fn apply)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+
+	mps_defacc_seen((struct sockaddr *)&a, 0, apply);
+}
+
 START_TEST(test_client_first)
 {
 	struct mps_defacc d;
@@ -28,7 +36,7 @@ START_TEST(test_client_first)
 	ck_assert_int_eq(mps_defacc_accept(&d, 1), MPS_DA_NOTHING);
 	ck_assert_int_eq(mps_defacc_accept(&d, 0), MPS_DA_NOTHING);
 	/* a banner on its port: off, for good */
-	mps_defacc_banner(8080, NULL);
+	banner(8080, NULL);
 	ck_assert_int_eq(mps_defacc_accept(&d, 1), MPS_DA_CLEAR);
 	ck_assert_int_eq(d.state, MPS_DA_NEVER);
 	for (i = 0; i < 10; i++)
@@ -41,7 +49,7 @@ START_TEST(test_banner_first)
 	struct mps_defacc d;
 	int i;
 
-	mps_defacc_banner(2121, NULL);
+	banner(2121, NULL);
 	ck_assert(mps_defacc_banner_seen(2121));
 	ck_assert(!mps_defacc_banner_seen(2122));
 	ck_assert(!mps_defacc_banner_seen(2120));
@@ -50,8 +58,8 @@ START_TEST(test_banner_first)
 		ck_assert_int_eq(mps_defacc_accept(&d, 1), MPS_DA_NOTHING);
 	ck_assert_int_eq(d.state, MPS_DA_NEVER);
 	/* the top and bottom ports of the bitmap */
-	mps_defacc_banner(65535, NULL);
-	mps_defacc_banner(0, NULL);
+	banner(65535, NULL);
+	banner(0, NULL);
 	ck_assert(mps_defacc_banner_seen(65535) && mps_defacc_banner_seen(0));
 	ck_assert(!mps_defacc_banner_seen(65534) && !mps_defacc_banner_seen(1));
 }
@@ -160,17 +168,18 @@ END_TEST
 
 static int g_cleared[4], g_ncleared, g_set[4], g_nset;
 
-static void clear(int lfd, int on)
+static int clear(int lfd, int on)
 {
 	if (on) {
 		if (g_nset < 4)
 			g_set[g_nset] = lfd;
 		g_nset++;
-		return;
+		return 0;
 	}
 	if (g_ncleared < 4)
 		g_cleared[g_ncleared] = lfd;
 	g_ncleared++;
+	return 0;
 }
 
 static struct sockaddr_in sin_port(uint16_t port)
@@ -233,16 +242,39 @@ START_TEST(test_banner_clears)
 	g_ncleared = 0;
 	ck_assert_int_eq(feed(20, look), MPS_DA_SET); /* port 9020 */
 	ck_assert_int_eq(feed(21, look), MPS_DA_SET); /* port 9021 */
-	mps_defacc_banner(9020, clear);
+	banner(9020, clear);
 	ck_assert_int_eq(g_ncleared, 1);
 	ck_assert_int_eq(g_cleared[0], 20);
 	ck_assert(!mps_defacc_ours(20));
 	ck_assert(mps_defacc_ours(21));
 	ck_assert_int_eq(feed(20, look), MPS_DA_NOTHING); /* for good */
-	mps_defacc_banner(9020, clear);                   /* nothing more to clear */
+	banner(9020, clear);                              /* nothing more to clear */
 	ck_assert_int_eq(g_ncleared, 1);
 	mps_defacc_gone(20);
 	mps_defacc_gone(21);
+}
+END_TEST
+
+static int apply_fails(int lfd, int on)
+{
+	(void)lfd;
+	(void)on;
+	return -1;
+}
+
+/* The engine's setsockopt failed: that listener is left alone after. */
+START_TEST(test_apply_fails)
+{
+	struct sockaddr_in a = sin_port(9060);
+	int i;
+
+	g_look_app = 0;
+	ck_assert_int_eq(mps_defacc_on_accept(60, 0, look), MPS_DA_NOTHING); /* port 9060 */
+	for (i = 0; i < MPS_DEFACC_MIN; i++)
+		mps_defacc_seen((struct sockaddr *)&a, 1, apply_fails);
+	ck_assert(!mps_defacc_ours(60));
+	ck_assert_int_eq(feed(60, look), MPS_DA_NOTHING);
+	mps_defacc_gone(60);
 }
 END_TEST
 
@@ -276,6 +308,7 @@ int main(void)
 	tcase_add_test(tc, test_table);
 	tcase_add_test(tc, test_banner_clears);
 	tcase_add_test(tc, test_engine_evidence);
+	tcase_add_test(tc, test_apply_fails);
 	tcase_add_test(tc, test_table_full);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

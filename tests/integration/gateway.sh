@@ -201,74 +201,14 @@ fi
 if selected auth; then
 	step "auth: wrong key, replayed first flight and garbage get nothing back and no outbound connection"
 	# recorder: a relay in front of the gateway that keeps the client's
-	# bytes (c2g.N) and counts the gateway's (g2c.N)
-	cat >"$D/recorder.py" <<'PYEOF'
-import select, socket, sys
-lh, lp, gh, gp, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((lh, lp))
-s.listen(4)
-n = 0
-while True:
-    c, _ = s.accept()
-    n += 1
-    g = socket.create_connection((gh, gp))
-    c2g, g2c = b"", 0
-    peers = {c: g, g: c}
-    while peers:
-        r, _, _ = select.select(list(peers), [], [], 15)
-        if not r:
-            break
-        for f in r:
-            try:
-                b = f.recv(65536)
-            except OSError:
-                b = b""
-            if f is c:
-                c2g += b
-            else:
-                g2c += len(b)
-            if not b:
-                try:
-                    peers[f].shutdown(socket.SHUT_WR)
-                except OSError:
-                    pass
-                del peers[f]
-            else:
-                try:
-                    peers[f].sendall(b)
-                except OSError:
-                    pass
-    c.close(); g.close()
-    with open("%s/c2g.%d" % (out, n), "wb") as fh:
-        fh.write(c2g)
-    with open("%s/g2c.%d" % (out, n), "w") as fh:
-        fh.write(str(g2c))
-PYEOF
-	# probe: send bytes to the gateway, report how many came back before
-	# it closed (or 3 s of silence)
-	cat >"$D/probe.py" <<'PYEOF'
-import socket, sys, time
-h, p, f = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-data = open(f, "rb").read() if f != "-" else b"GET / HTTP/1.0\r\nHost: x\r\n\r\n"
-c = socket.create_connection((h, p), timeout=3)
-c.sendall(data)
-got = 0
-try:
-    while True:
-        b = c.recv(65536)
-        if not b:
-            break
-        got += len(b)
-except OSError:
-    pass
-print(got)
-PYEOF
+	# bytes (c2g.N) and counts the gateway's (g2c.N); the probe sends
+	# bytes to the gateway and reports how many came back before it
+	# closed (or 3 s of silence): tests/progs/gwreplay.py
+	cp "$top_srcdir/tests/progs/gwreplay.py" "$D/gwreplay.py"
 	mkdir -p "$D/rec"
 	next_port
 	RECP=$PORT
-	bg_start rec plain "$NS_S" "$PY" "$D/recorder.py" "$SRV4" "$RECP" "$SRV4" "$GP" "$D/rec"
+	bg_start rec plain "$NS_S" "$PY" "$D/gwreplay.py" record "$SRV4" "$RECP" "$SRV4" "$GP" "$D/rec"
 	wait_listen "$NS_S" "$RECP"
 	rcurl() { # KEY URL: curl through the recorder
 		nsrun shim "$NS_C" env "MPTCPSHIM_GATEWAY=$SRV4:$RECP" "MPTCPSHIM_GATEWAY_KEY_FILE=$1" \
@@ -288,10 +228,10 @@ PYEOF
 	for i in $(seq 1 100); do [ -e "$D/rec/g2c.2" ] && break; sleep 0.05; done
 	[ "$(cat "$D/rec/g2c.2")" = 0 ] || fail "auth: wrong key: the gateway sent $(cat "$D/rec/g2c.2") B back"
 	# 3: alice's first flight replayed
-	got=$(nsrun plain "$NS_C" "$PY" "$D/probe.py" "$SRV4" "$GP" "$D/rec/c2g.1") || fail "auth: replay probe failed"
+	got=$(nsrun plain "$NS_C" "$PY" "$D/gwreplay.py" replay "$SRV4" "$GP" "$D/rec/c2g.1" 1) || fail "auth: replay probe failed"
 	[ "$got" = 0 ] || fail "auth: replay: the gateway sent $got B back"
 	# 4: garbage (an HTTP request)
-	got=$(nsrun plain "$NS_C" "$PY" "$D/probe.py" "$SRV4" "$GP" -) || fail "auth: garbage probe failed"
+	got=$(nsrun plain "$NS_C" "$PY" "$D/gwreplay.py" replay "$SRV4" "$GP" - 1) || fail "auth: garbage probe failed"
 	[ "$got" = 0 ] || fail "auth: garbage: the gateway sent $got B back"
 	sleep 0.5
 	n2=$(accepted)

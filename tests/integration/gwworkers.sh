@@ -102,6 +102,7 @@ step "a replayed first flight is refused by either worker"
 cp "$top_srcdir/tests/progs/gwreplay.py" "$D/gwreplay.py"
 next_port
 RECP=$PORT
+mkdir -p "$D/flight"
 bg_start rec plain "$NS_S" "$PY" "$D/gwreplay.py" record "$SRV4" "$RECP" "$SRV4" "$GP" "$D/flight"
 wait_listen "$NS_S" "$RECP"
 nsrun shim "$NS_C" env "MPTCPSHIM_GATEWAY=$SRV4:$RECP" "MPTCPSHIM_GATEWAY_KEY_FILE=$D/alice.key" \
@@ -111,10 +112,10 @@ for _ in $(seq 1 200); do [ -s "$D/rec.ready" ] && break; sleep 0.05; done
 [ "$(cut -d' ' -f1 "$D/rec.ready" 2>/dev/null)" = 1 ] || fail "replay: the recorded connection failed"
 kill "$RECC" 2>/dev/null || true
 wait "$RECC" 2>/dev/null || true
-for _ in $(seq 1 400); do [ -s "$D/flight" ] && break; sleep 0.05; done
-[ -s "$D/flight" ] || fail "replay: nothing recorded"
+for _ in $(seq 1 400); do [ -s "$D/flight/c2g.1" ] && break; sleep 0.05; done
+[ -s "$D/flight/c2g.1" ] || fail "replay: nothing recorded"
 r0=$(grep -c 'replayed authenticator' "$SHLOG" || true)
-got=$(nsrun plain "$NS_C" "$PY" "$D/gwreplay.py" replay "$SRV4" "$GP" "$D/flight" 8) ||
+got=$(nsrun plain "$NS_C" "$PY" "$D/gwreplay.py" replay "$SRV4" "$GP" "$D/flight/c2g.1" 8) ||
 	fail "replay: the replays failed"
 sleep 0.5
 r1=$(grep -c 'replayed authenticator' "$SHLOG" || true)

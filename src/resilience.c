@@ -365,10 +365,14 @@ static int sf_goes_stale(const struct mps_conn *c, const struct mps_subflow *sf,
 {
 	double t = sf_thresh(&v->ti[i], thresh);
 
+	/* the common case first: nothing waits, or not for long (the walk
+	 * over the other subflows only once it could matter) */
+	if (sf->stale || !v->out[i] || now - sf->acked_at <= t)
+		return 0;
 	if (sf_last_regular(c, sf))
 		t = MPS_MAX(2 * t, STALE_BACKUP);
-	return !sf->stale && v->out[i] && now - sf->acked_at > t &&
-	       v->ti[i].tcpi_last_ack_recv > t * 1e3 && v->newest - sf->acked_at > t &&
+	return now - sf->acked_at > t && v->ti[i].tcpi_last_ack_recv > t * 1e3 &&
+	       v->newest - sf->acked_at > t &&
 	       (!sf_lone(&v->ti[i]) || v->moved - sf->acked_at > t) && mps_sf_n_usable(c) > 1;
 }
 

@@ -230,6 +230,11 @@ if selected reuseport; then
 	sl="$D/shim-$NS_S.log"
 	s0=0
 	[ -e "$sl" ] && s0=$(wc -l <"$sl")
+	# the earlier cases' server processes (children, keepers) write their
+	# counter lines as they exit: the mark comes after the last of them,
+	# or a late line (a CI run: 2 joins by the spawn case's pid) is read
+	# as this case's
+	for _ in $(seq 1 200); do [ -z "$(ip netns pids "$NS_S")" ] && break; sleep 0.05; done
 	sc0=$(counters_mark "$NS_S")
 	pm_case reuseport reuseport 12 $((2 * MIB)) 0
 	spread=$(grep -o 'reuseport member [0-9]* served [0-9]*' "$D/bg-srv-reuseport.log" || true)

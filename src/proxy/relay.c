@@ -94,6 +94,11 @@ struct live {
 };
 static pthread_mutex_t g_live_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct live *g_live;
+/* Set under g_live_mu by mps_relay_abort_all: from then on no EOF is
+ * passed on.  The process is stopping, and the library's own teardown
+ * can make an upstream read EOF; passed to the client as a FIN before
+ * the reset, it would end a truncated stream as if complete. */
+static int g_aborting;
 
 static void live_add(struct live *l)
 {
@@ -125,6 +130,7 @@ int mps_relay_abort_all(void)
 	int n = 0;
 
 	pthread_mutex_lock(&g_live_mu);
+	g_aborting = 1;
 	for (struct live *l = g_live; l; l = l->next, n++) {
 		setsockopt(l->cfd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
 		setsockopt(l->u, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
@@ -201,8 +207,14 @@ static int dir_step(struct dir *d, short rev_from, short rev_to, int *which)
 		}
 	}
 	if (d->eof && d->len == d->off && !d->shut) {
-		shutdown(d->to, SHUT_WR); /* half-close passes through */
-		d->shut = 1;
+		/* half-close passes through, unless the relays are being
+		 * aborted (then the direction just stays open until exit) */
+		pthread_mutex_lock(&g_live_mu);
+		if (!g_aborting) {
+			shutdown(d->to, SHUT_WR);
+			d->shut = 1;
+		}
+		pthread_mutex_unlock(&g_live_mu);
 	}
 	return 0;
 }

@@ -5,7 +5,6 @@
  * library. */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -20,10 +19,8 @@
 #include <unistd.h>
 
 #include "mptcpshim/ctlproto.h"
+#include "ctl_int.h"
 #include "execprobe.h"
-
-#define MAX_PROCS 1024
-#define REPLY_MAX (16u << 20)
 
 static const char *usage_text =
         "usage: mptcpshim status [--json] [--counters] [--watch[=SECONDS]] [PID|COMMAND]\n"
@@ -32,312 +29,6 @@ static const char *usage_text =
         "       mptcpshim set PID|COMMAND|all backup IFNAME on|off\n"
         "       mptcpshim set PID|COMMAND|all interface IFNAME on|off\n"
         "       mptcpshim reload [PID|COMMAND|all]\n";
-
-struct proc {
-	int pid;
-	char comm[32];
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-};
-
-/* ------------------------------------------------------------- discovery */
-
-/* A directory of ours, not a link, no access for others (as the library
- * checks it): sockets in any other are not listened to. */
-static int dir_ok(const char *dir)
-{
-	struct stat st;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), ok;
-
-	if (fd < 0)
-		return 0;
-	ok = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
-	     !(st.st_mode & 077);
-	close(fd);
-	return ok;
-}
-
-static void read_comm(int pid, char *buf, size_t cap)
-{
-	char path[64];
-	FILE *f;
-
-	snprintf(buf, cap, "?");
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	if (fgets(buf, (int)cap, f))
-		buf[strcspn(buf, "\n")] = 0;
-	fclose(f);
-}
-
-static int matches(const struct proc *p, const char *sel)
-{
-	char *end;
-	long v;
-
-	if (!sel || !strcmp(sel, "all"))
-		return 1;
-	v = strtol(sel, &end, 10);
-	if (*sel && !*end)
-		return v == p->pid;
-	return !strcmp(sel, p->comm);
-}
-
-static int scan_dir(const char *dir, const char *sel, struct proc *out, int n, int max)
-{
-	DIR *d;
-	struct dirent *e;
-
-	if (!dir_ok(dir) || !(d = opendir(dir)))
-		return n;
-	while (n < max && (e = readdir(d))) {
-		char *end;
-		long pid = strtol(e->d_name, &end, 10);
-		int i, dup = 0;
-
-		if (pid <= 0 || strcmp(end, ".sock"))
-			continue;
-		for (i = 0; i < n; i++)
-			dup |= out[i].pid == pid;
-		if (dup)
-			continue;
-		if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
-			/* killed before its exit handler ran: the name is stale */
-			char path[512];
-
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			unlink(path);
-			continue;
-		}
-		out[n].pid = (int)pid;
-		read_comm((int)pid, out[n].comm, sizeof(out[n].comm));
-		snprintf(out[n].path, sizeof(out[n].path), "%s/%ld.sock", dir, pid);
-		if (matches(&out[n], sel))
-			n++;
-	}
-	closedir(d);
-	return n;
-}
-
-static int cmp_pid(const void *a, const void *b)
-{
-	return ((const struct proc *)a)->pid - ((const struct proc *)b)->pid;
-}
-
-/* Every process of ours with a control socket that sel (PID, COMMAND,
- * "all" or NULL) names, sorted by pid. */
-static int discover(const char *sel, struct proc *out, int max)
-{
-	char dir[128];
-	int n = 0;
-
-	if (mps_ctl_dir(dir, sizeof(dir), getenv("XDG_RUNTIME_DIR"), geteuid()) == 0)
-		n = scan_dir(dir, sel, out, n, max);
-	if (mps_ctl_dir(dir, sizeof(dir), NULL, geteuid()) == 0)
-		n = scan_dir(dir, sel, out, n, max);
-	qsort(out, (size_t)n, sizeof(*out), cmp_pid);
-	return n;
-}
-
-static int ctl_connect(const struct proc *p, const char *req)
-{
-	struct sockaddr_un sa;
-	struct timeval tv = {5, 0};
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	size_t len = strlen(req);
-
-	if (fd < 0)
-		return -1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", p->path);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* The whole reply to req (NUL-terminated, in b), 0; -1 if none. */
-static int query(const struct proc *p, const char *req, struct mps_obuf *b)
-{
-	char buf[65536];
-	ssize_t r;
-	int fd = ctl_connect(p, req);
-
-	mps_obuf_init(b, REPLY_MAX);
-	if (fd < 0)
-		return -1;
-	while ((r = recv(fd, buf, sizeof(buf), 0)) > 0)
-		if (mps_obuf_put(b, buf, (size_t)r) != 0)
-			break;
-	close(fd);
-	if (!b->len) {
-		mps_obuf_free(b);
-		return -1;
-	}
-	return 0;
-}
-
-/* ------------------------------------------------------------- JSON */
-
-/* JSON names and types of the record keys: n number, f number with a
- * fraction, b boolean (0/1), s string ("-" is null). */
-struct field {
-	const char *key, *json;
-	char type;
-};
-
-static const struct field conn_fields[] = {
-        {"id", "id", 'n'},
-        {"role", "role", 's'},
-        {"peer", "peer", 's'},
-        {"mode", "mode", 's'},
-        {"fallback", "fallback_reason", 's'},
-        {"sched", "scheduler", 's'},
-        {"state", "state", 's'},
-        {"age", "age_s", 'f'},
-        {"sent", "bytes_sent", 'n'},
-        {"received", "bytes_received", 'n'},
-        {"reinjected", "reinjected_bytes", 'n'},
-        {"gateway", "gateway", 's'},
-        {"dest", "gateway_destination", 's'},
-        {NULL, NULL, 0},
-};
-
-static const struct field sf_fields[] = {
-        {"id", "id", 'n'},
-        {"local", "local", 's'},
-        {"remote", "remote", 's'},
-        {"if", "interface", 's'},
-        {"state", "state", 's'},
-        {"rtt_us", "rtt_us", 'n'},
-        {"cwnd", "cwnd", 'n'},
-        {"sent", "bytes_sent", 'n'},
-        {"received", "bytes_received", 'n'},
-        {"retrans", "retransmits", 'n'},
-        {"backup", "backup", 'b'},
-        {"stale", "stale", 'b'},
-        {"ccwnd", "coupled_window", 'n'},
-        {"shared", "coupled_with", 's'},
-        {"shared_for", "verdict_age_s", 'f'},
-        {NULL, NULL, 0},
-};
-
-static const struct field ev_fields[] = {
-        {"t", "time", 'f'},        {"type", "type", 's'},          {"conn", "conn", 'n'},
-        {"peer", "peer", 's'},     {"sf", "subflow", 'n'},         {"local", "local", 's'},
-        {"remote", "remote", 's'}, {"if", "interface", 's'},       {"ifindex", "ifindex", 'n'},
-        {"reason", "reason", 's'}, {"left", "subflows_left", 'n'}, {"stall_ms", "stall_ms", 'n'},
-        {"what", "what", 's'},     {"value", "value", 's'},        {NULL, NULL, 0},
-};
-
-static int num_ok(const char *v, int frac)
-{
-	char *end;
-
-	if (!*v)
-		return 0;
-	if (frac)
-		strtod(v, &end);
-	else
-		strtoull(v, &end, 10);
-	return !*end && (v[0] != '-' || frac);
-}
-
-/* The fields of a record line as JSON members (after a '{' or a
- * member: each preceded by a comma unless first). */
-static int json_fields(struct mps_obuf *o, const char *line, const struct field *f, int first)
-{
-	char v[512];
-
-	for (; f->key; f++) {
-		if (!mps_kv_get(line, f->key, v, sizeof(v)))
-			continue;
-		mps_obuf_printf(o, "%s\"%s\":", first ? "" : ",", f->json);
-		first = 0;
-		if (f->type == 's') {
-			if (v[0])
-				mps_json_str(o, v);
-			else
-				mps_obuf_put(o, "null", 4);
-		} else if (f->type == 'b')
-			mps_obuf_put(o, strcmp(v, "0") ? "true" : "false", strcmp(v, "0") ? 4 : 5);
-		else if (num_ok(v, f->type == 'f'))
-			mps_obuf_put(o, v, strlen(v));
-		else
-			mps_obuf_put(o, "null", 4);
-	}
-	return first;
-}
-
-static void json_counters(struct mps_obuf *o, const char *line)
-{
-	const char *p = strchr(line, ' ');
-	int first = 1;
-
-	mps_obuf_put(o, "\"counters\":{", 12);
-	while (p && *p == ' ') {
-		const char *k = p + 1, *eq = strchr(k, '='), *end = k + strcspn(k, " \n");
-
-		if (!eq || eq > end)
-			break;
-		mps_obuf_printf(o, "%s\"%.*s\":%.*s", first ? "" : ",", (int)(eq - k), k,
-		                (int)(end - eq - 1), eq + 1);
-		first = 0;
-		p = end;
-	}
-	mps_obuf_put(o, "}", 1);
-}
-
-/* One process's status reply as a JSON object. */
-static void json_proc(struct mps_obuf *o, const struct proc *p, const char *reply, int counters)
-{
-	const char *line;
-	int nconn = 0, nsf = 0;
-
-	mps_obuf_printf(o, "{\"pid\":%d,\"command\":", p->pid);
-	mps_json_str(o, p->comm);
-	{
-		char go[16]; /* a gateway: the connections it holds (stat.c) */
-
-		if (!strncmp(reply, "proc ", 5) && mps_kv_get(reply, "gateway_open", go, sizeof(go)))
-			mps_obuf_printf(o, ",\"gateway_open\":%d", atoi(go));
-	}
-	if (!counters)
-		mps_obuf_put(o, ",\"connections\":[", 16);
-	for (line = reply; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : "") {
-		if (!counters && !strncmp(line, "conn ", 5)) {
-			if (nconn)
-				mps_obuf_put(o, "]},", 3);
-			mps_obuf_put(o, "{", 1);
-			json_fields(o, line, conn_fields, 1);
-			mps_obuf_put(o, ",\"subflows\":[", 13);
-			nconn++;
-			nsf = 0;
-		} else if (!counters && !strncmp(line, "sf ", 3) && nconn) {
-			if (nsf++)
-				mps_obuf_put(o, ",", 1);
-			mps_obuf_put(o, "{", 1);
-			json_fields(o, line, sf_fields, 1);
-			mps_obuf_put(o, "}", 1);
-		} else if (!strncmp(line, "counters ", 9)) {
-			if (!counters)
-				mps_obuf_put(o, nconn ? "]}]," : "],", nconn ? 4 : 2);
-			else
-				mps_obuf_put(o, ",", 1);
-			json_counters(o, line);
-			counters = 2;
-		}
-	}
-	if (counters != 2) /* no counters line: the reply was cut */
-		mps_obuf_put(o, nconn ? "]}]" : "]", nconn ? 3 : 1);
-	mps_obuf_put(o, "}", 1);
-}
 
 /* ------------------------------------------------------------- status */
 
@@ -519,7 +210,7 @@ static int do_status(const char *sel, int json, int counters, double watch)
 		                      0;
 		t0 = t1;
 		rate_ncur = 0;
-		n = discover(sel, procs, MAX_PROCS);
+		n = ctl_discover(sel, procs, MAX_PROCS);
 		if (watch > 0 && !json)
 			printf("\033[H\033[2J");
 		if (json)
@@ -531,12 +222,12 @@ static int do_status(const char *sel, int json, int counters, double watch)
 		for (i = 0, shown = 0; i < n; i++) {
 			struct mps_obuf r;
 
-			if (query(&procs[i], counters ? "counters\n" : "status\n", &r) != 0)
+			if (ctl_query(&procs[i], counters ? "counters\n" : "status\n", &r) != 0)
 				continue;
 			if (json) {
 				if (shown)
 					mps_obuf_put(&o, ",", 1);
-				json_proc(&o, &procs[i], r.p, counters);
+				ctl_json_proc(&o, &procs[i], r.p, counters);
 			} else
 				human_status(&procs[i], r.p, counters, watch > 0);
 			shown++;
@@ -579,7 +270,7 @@ static void show_event(const struct mon *m, const char *line, int json)
 		mps_obuf_init(&o, 1u << 16);
 		mps_obuf_printf(&o, "{\"pid\":%d,\"command\":", m->p.pid);
 		mps_json_str(&o, m->p.comm);
-		json_fields(&o, line, ev_fields, 0);
+		ctl_json_fields(&o, line, ctl_ev_fields, 0);
 		mps_obuf_put(&o, "}\n", 2);
 		fwrite(o.p, 1, o.len, stdout);
 		mps_obuf_free(&o);
@@ -644,7 +335,7 @@ static int do_monitor(const char *sel, int json)
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
 		if (now >= next_scan) { /* processes that started since */
-			n = discover(sel, procs, MAX_PROCS);
+			n = ctl_discover(sel, procs, MAX_PROCS);
 			for (i = 0; i < n && nm < MAX_PROCS; i++) {
 				for (j = 0; j < nm && mons[j].p.pid != procs[i].pid; j++)
 					;
@@ -710,7 +401,7 @@ static int ask_each(const char *what, const char *sel, const char *req, const ch
 	static struct proc procs[MAX_PROCS];
 	int n, i, bad = 0;
 
-	n = discover(sel, procs, MAX_PROCS);
+	n = ctl_discover(sel, procs, MAX_PROCS);
 	if (!n) {
 		fprintf(stderr, "mptcpshim %s: no process of yours under mptcpshim matches %s\n",
 		        what, sel);
@@ -720,7 +411,7 @@ static int ask_each(const char *what, const char *sel, const char *req, const ch
 		struct mps_obuf o;
 		char v[128];
 
-		if (query(&procs[i], req, &o) != 0) {
+		if (ctl_query(&procs[i], req, &o) != 0) {
 			fprintf(stderr, "%d %s: no answer\n", procs[i].pid, procs[i].comm);
 			bad = 1;
 			continue;

@@ -406,8 +406,11 @@ void mps_mpcap_hello_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (mps_conn_closed(c) || c->rx_mode != RX_NEGO || !c->nsf)
 		return;
+	/* the length its header announces, once that much came (resumption
+	 * fields make it longer than MPS_HELLO_LEN) */
 	mps_info("conn %s: HELLO incomplete (%zu of %u bytes) %.1f s after its first bytes",
-	         c->peer_str, c->sf[0]->rlen, (unsigned)MPS_HELLO_LEN,
+	         c->peer_str, c->sf[0]->rlen,
+	         c->sf[0]->rlen >= MPS_HDR_LEN ? MPS_HDR_LEN + c->sf[0]->rbuf[3] : MPS_HELLO_LEN,
 	         mps_nego_hello_timeout_us(c->sf[0]->rtt_us) / 1e6);
 	mps_conn_apply_verdict(c, c->sf[0], mps_nego_hello_stalled(&c->nego));
 }

@@ -17,7 +17,12 @@
 # none rejected or failed): the resumed connections' join keys work.
 # Then MPTCPSHIM_RESUME=0 on both ends: 3 connections, none resumed, no
 # ticket offered, joins as before.
-# Sub-cases (T_ONLY=REGEX): resume off
+# Then a hand-made client (Python, no shim; tests/progs/mpskex.py) checks
+# the wire against an independent implementation: the resumed keys it
+# computes give the DSNs the server uses and accepts; the same resuming
+# HELLO sent again, and a ticket the server never issued, get a full
+# agreement (server: 1 resumed, 2 missed).
+# Sub-cases (T_ONLY=REGEX): resume wire off
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -128,6 +133,137 @@ if selected resume; then
 	check "server 2" "$s2" multipath_connections=2 connections_resumed=1 resumptions_missed=1 \
 		subflows_joined=2 joins_rejected=0
 	log "4 connections byte-exact both ways, 2 resumed (one of them after a miss), every join done"
+fi
+
+if selected wire; then
+	step "a hand-made client (no shim) against the shim server: the resumed keys as Python computes them; a replayed and a forged ticket"
+	cp "$top_srcdir/tests/progs/mpskex.py" "$T_DIR/"
+	cat >"$T_DIR/echo.py" <<'PYEOF'
+import socket, sys
+host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind((host, port))
+ls.listen(16)
+for _ in range(n):
+    c, _ = ls.accept()
+    try:
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            c.sendall(b)
+    except OSError:
+        pass
+    c.close()
+PYEOF
+	cat >"$T_DIR/wire.py" <<'PYEOF'
+# DESIGN "Resumption", checked on the wire against an independent
+# implementation (mpskex.py): the server's first DATA must carry the DSN
+# that the keys computed here give (idsn_s + 1), and it must accept ours
+# (idsn_c + 1: from the nonce whenever the HELLO offers a ticket).
+import os, socket, struct, sys
+import mpskex
+host, port = sys.argv[1], int(sys.argv[2])
+T, R = mpskex.CAP_TICKET, mpskex.CAP_RESUME
+
+def noline(n):
+    b = bytearray(os.urandom(n))
+    for i in range(n):
+        while b[i] in (10, 13):
+            b[i] = os.urandom(1)[0]
+    return bytes(b)
+
+def recv_exact(s, n):
+    b = b""
+    while len(b) < n:
+        x = s.recv(n - len(b))
+        if not x:
+            sys.exit("the server closed the connection")
+        b += x
+    return b
+
+def frame(s):
+    t, f, n = struct.unpack(">BBH", recv_exact(s, 4))
+    return t, f, recv_exact(s, n)
+
+def hello_ack(hello):
+    s = socket.create_connection((host, port))
+    s.sendall(hello)
+    t, f, body = frame(s)
+    if t != 2:
+        sys.exit("first frame back is type %d, not HELLO_ACK" % t)
+    return s, body[9], body
+
+def echo(s, keys, payload, what):
+    body = struct.pack(">QQI", keys["idsn_c"] + 1, keys["idsn_s"] + 1, 1 << 20) + payload
+    s.sendall(struct.pack(">BBH", 3, 1, len(body)) + body)
+    got = b""
+    while len(got) < len(payload):
+        t, f, body = frame(s)
+        if t == 5:
+            sys.exit("%s: the server aborted (CLOSE): it did not take our DSN" % what)
+        if t == 3 and len(body) > 20:
+            dsn = struct.unpack(">Q", body[:8])[0]
+            if dsn != keys["idsn_s"] + 1 + len(got):
+                sys.exit("%s: server DSN %x, the keys here give %x" % (what, dsn, keys["idsn_s"] + 1 + len(got)))
+            got += body[20:]
+    if got != payload:
+        sys.exit("%s: echo differs" % what)
+    s.close()
+
+# 1. full agreement; a ticket comes back
+kp = mpskex.Keypair()
+s, caps, body = hello_ack(mpskex.hello(1, kp.pub, caps=T))
+if caps & R or not caps & T or len(body) != 68:
+    sys.exit("full: HELLO_ACK caps %#x, %d-byte body (want TICKET, 68)" % (caps, len(body)))
+keys = kp.client_keys(mpskex.hello_pub(body))
+ticket, life = body[48:64], struct.unpack(">I", body[64:68])[0]
+if not 1 <= life <= 604800 or b"\n" in ticket or b"\r" in ticket:
+    sys.exit("full: ticket lifetime %d or a CR/LF in the ticket" % life)
+echo(s, keys, b"full agreement", "full")
+
+# 2. resumed with it: the server's nonce in pub, keys from the ticket's rms
+kp2 = mpskex.Keypair()
+nonce_c = noline(16)
+h2 = mpskex.hello(1, kp2.pub, caps=T | R, tail=ticket + nonce_c)
+s, caps, body = hello_ack(h2)
+if not caps & R:
+    sys.exit("resumed: HELLO_ACK caps %#x without RESUME" % caps)
+rkeys = mpskex.schedule_resume(keys["rms"], kp2.pub, ticket, nonce_c, mpskex.hello_pub(body))
+echo(s, rkeys, b"resumed", "resumed")
+
+# 3. the same HELLO again (a replay): the ticket is used up
+s, caps, body = hello_ack(h2)
+if caps & R:
+    sys.exit("replay: the server resumed a used ticket")
+k3 = kp2.client_keys(mpskex.hello_pub(body))
+k3["idsn_c"] = mpskex.idsn_c(nonce_c)
+echo(s, k3, b"replayed hello", "replay")
+
+# 4. a ticket the server never issued
+kp4 = mpskex.Keypair()
+n4 = noline(16)
+s, caps, body = hello_ack(mpskex.hello(1, kp4.pub, caps=T | R, tail=noline(16) + n4))
+if caps & R:
+    sys.exit("forged: the server resumed a ticket it never issued")
+k4 = kp4.client_keys(mpskex.hello_pub(body))
+k4["idsn_c"] = mpskex.idsn_c(n4)
+echo(s, k4, b"forged ticket", "forged")
+print("ok")
+PYEOF
+	next_port
+	sm=$(counters_mark "$NS_S")
+	bg_start echo shim "$NS_S" "$PY" "$T_DIR/echo.py" "$S4" "$PORT" 4
+	E=$BG_PID
+	wait_listen "$NS_S" "$PORT"
+	out=$(cd "$T_DIR" && nsrun plain "$NS_C" "$PY" "$T_DIR/wire.py" "$S4" "$PORT" 2>&1) ||
+		fail "the hand-made client: $out"
+	[ "$out" = ok ] || fail "the hand-made client: $out"
+	bg_wait "$E" 30 || fail "the echo server did not serve its 4 connections"
+	s4=$(counters_since "$NS_S" "$sm")
+	check "server (wire)" "$s4" multipath_connections=4 connections_resumed=1 resumptions_missed=2
+	log "the engine's resumed keys match Python's; a replayed and a forged ticket got a full agreement"
 fi
 
 if selected off; then

@@ -16,7 +16,7 @@
 
 #define MPS_RESUME_SERVER_MAX 1024u /* tickets a server process holds */
 #define MPS_RESUME_CLIENT_MAX 256u  /* tickets a client process holds */
-#define MPS_RESUME_PER_PEER 32u     /* ... per server address and port (>= a client's usual concurrency) */
+#define MPS_RESUME_PER_PEER 32u     /* ... per server address and port (>= usual concurrency) */
 
 /* Server: keep secret under ticket until expiry_us.  A full table drops
  * the entry that expires first (expired ones before all).  Called once per

@@ -132,7 +132,7 @@ START_TEST(test_x25519_low_order_refused)
 }
 END_TEST
 
-/* RFC 5869 appendix A.1 and A.3. */
+/* RFC 5869 appendix A.1, A.2 and A.3. */
 START_TEST(test_hkdf_rfc5869)
 {
 	uint8_t ikm[22], salt[13], info[10], okm[42];
@@ -152,6 +152,22 @@ START_TEST(test_hkdf_rfc5869)
 	        "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8");
 	ck_assert_int_eq(mps_kex_hkdf(NULL, 0, ikm, 22, NULL, 0, okm, 0), -EINVAL);
 	ck_assert_int_eq(mps_kex_hkdf(NULL, 0, ikm, 0, NULL, 0, okm, 42), -EINVAL);
+	/* A.2: 80-byte inputs (a salt longer than SHA-256's block is hashed
+	 * first, RFC 2104), three blocks of output and a part */
+	{
+		uint8_t ikm2[80], salt2[80], info2[80], okm2[82];
+
+		for (int i = 0; i < 80; i++) {
+			ikm2[i] = (uint8_t)i;
+			salt2[i] = (uint8_t)(0x60 + i);
+			info2[i] = (uint8_t)(0xb0 + i);
+		}
+		ck_assert_int_eq(mps_kex_hkdf(salt2, 80, ikm2, 80, info2, 80, okm2, 82), 0);
+		ck_assert_hex(okm2, 82,
+		              "b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c"
+		              "59045a99cac7827271cb41c65e590e09da3275600c2f09b8367793a9aca3db71"
+		              "cc30c58179ec3e87c14c01d5c1f3434f1d87");
+	}
 }
 END_TEST
 

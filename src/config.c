@@ -48,6 +48,7 @@
 #define ENV_HANDOVER "MPTCPSHIM_HANDOVER"
 #define ENV_DEFER_ACCEPT "MPTCPSHIM_DEFER_ACCEPT"
 #define ENV_HANDOVER_EXEC "MPTCPSHIM_HANDOVER_EXEC"
+#define ENV_RESUME "MPTCPSHIM_RESUME"
 /* Internal: set by our exec hooks for the new image (src/inherit.c). */
 #define ENV_INHERIT "MPTCPSHIM_INHERIT"
 /* Internal: the memfd of connections carried across exec (handover_exec.c). */
@@ -537,6 +538,7 @@ static const struct env_var g_vars[] = {
 	VAR(ENV_HANDOVER, parse_handover, "expected 0 or 1"),
 	VAR(ENV_DEFER_ACCEPT, parse_defer_accept, "expected 0 or 1"),
 	VAR(ENV_HANDOVER_EXEC, parse_handover_exec, "expected 0 or 1"),
+	NUMBER(ENV_RESUME, "expected seconds, 0..86400", 0, 86400, resume_ttl),
 	IFNAMES(ENV_EXCLUDE, exclude, nexclude),
 	VAR(ENV_ADVERTISE, parse_advertise, "expected all, none or IFNAME/ADDRESS,... (at most 16)"),
 	VAR(ENV_SCHEDULER, parse_scheduler, "expected default, roundrobin, redundant or ecf"),
@@ -552,6 +554,7 @@ static const struct env_var g_vars[] = {
 };
 
 _Static_assert(sizeof(((struct mps_config *)0)->plain_cache_ttl) == sizeof(uint32_t) &&
+		       sizeof(((struct mps_config *)0)->resume_ttl) == sizeof(uint32_t) &&
 		       sizeof(((struct mps_config *)0)->outage_timeout) == sizeof(uint32_t) &&
 		       sizeof(((struct mps_config *)0)->join_delay_ms) == sizeof(uint32_t) &&
 		       sizeof(((struct mps_config *)0)->join_bytes) == sizeof(uint32_t) &&
@@ -568,6 +571,7 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 	c->log_level = MPS_LOG_WARN;
 	c->peers_all = 1;
 	c->plain_cache_ttl = 300;
+	c->resume_ttl = 600; /* docs/DESIGN.md "Resumption": why, and what it gives up */
 	c->sndbuf = 4u << 20;
 	c->max_subflows = 8;
 	c->subflows_per_path = 1;

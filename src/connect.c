@@ -30,6 +30,7 @@
 #include "mptcpshim/log.h"
 #include "mptcpshim/loop.h"
 #include "mptcpshim/peercache.h"
+#include "mptcpshim/resume.h"
 #include "mptcpshim/real.h"
 #include "mptcpshim/util.h"
 #include "mptcpshim/set.h"
@@ -44,8 +45,9 @@ static void client_established(struct mps_conn *c)
 	struct mps_subflow *sf = c->sf[0];
 	struct mps_hello h = {
 		.version = MPS_VERSION, .caps = MPS_CAP_NONE, .wnd = c->rcv_wnd_max};
-	uint8_t fr[MPS_HELLO_LEN];
+	uint8_t fr[MPS_HELLO_MAX_LEN];
 	socklen_t len = sizeof(sf->local);
+	size_t n;
 
 	/* Connected before the app can notice (getpeername right after
 	 * POLLOUT must work); then drop the filler that held back the app's
@@ -67,8 +69,18 @@ static void client_established(struct mps_conn *c)
 	if (c->tx_mode == TX_MP) {
 		mps_sf_set_state(sf, SF_NEGO);
 		memcpy(h.pub, c->kex.kp.pub, sizeof(h.pub));
-		mps_frame_put_hello(fr, MPS_F_HELLO, &h);
-		mps_sf_queue_ctl(sf, fr, sizeof(fr));
+		/* resumption (kex.h): we keep tickets; this HELLO offers one.
+		 * Its ticket and nonce have no CR or LF either (the server
+		 * drew the one, we the other, both without). */
+		if (mps_mpcap_resume_on(c))
+			h.caps |= MPS_CAP_TICKET;
+		if (c->kex.offer) {
+			h.caps |= MPS_CAP_RESUME;
+			memcpy(h.ticket, c->kex.ticket, sizeof(h.ticket));
+			memcpy(h.nonce, c->kex.nonce_c, sizeof(h.nonce));
+		}
+		n = mps_frame_put_hello(fr, MPS_F_HELLO, &h);
+		mps_sf_queue_ctl(sf, fr, n);
 		if (c->gw) {
 			/* the request rides with the HELLO (gw_timer runs) */
 			if (mps_gwconn_queue_request(c, sf))
@@ -243,13 +255,24 @@ static int conn_start_tx(struct mps_conn *c, const struct mps_conn_params *p,
 		 * key: no PSK, and the request fails in client_established) */
 		if (p->gw && !psk && mps_gw_client_psk(gwpsk) == 0)
 			psk = gwpsk;
-		rc = mps_kex_client_begin(&c->kex, psk, NULL, NULL);
+		uint8_t tid[MPS_KEX_TICKET_LEN], secret[MPS_KEX_RMS_LEN];
+		/* a ticket from this server (resume.h): the HELLO offers it,
+		 * with the standby keypair for a server that lost it */
+		int offer = !psk && !p->gw && mps_config()->resume_ttl &&
+		            mps_resume_take((struct sockaddr *)&c->peer, tid, secret,
+		                            mps_now_us()) == 0;
+
+		rc = mps_kex_client_begin(&c->kex, psk, offer ? mps_kex_standby_draw : NULL, NULL);
+		if (rc == 0 && offer)
+			rc = mps_kex_client_offer(&c->kex, tid, secret);
+		mps_kex_wipe(secret, sizeof(secret));
 		mps_kex_wipe(gwpsk, sizeof(gwpsk));
 		if (rc)
 			return rc;
 		/* our first flight goes before the server's public value is
-		 * known: the IDSN comes from ours (kex.h) */
-		idsn = mps_kex_idsn_c(c->kex.kp.pub);
+		 * known: the IDSN comes from ours, or from the nonce of a
+		 * resuming HELLO (kex.h) */
+		idsn = mps_kex_idsn_hello(c->kex.kp.pub, c->kex.offer, c->kex.nonce_c);
 		c->tx_mode = TX_MP;
 		c->snd_start = c->snd_nxt = c->snd_una = c->snd_max = idsn + 1;
 		mps_sendbuf_init(&c->sb, c->snd_start, cfg->sndbuf);

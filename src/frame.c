@@ -90,8 +90,54 @@ static int check_hdr(uint8_t type, uint8_t flags, uint16_t body, const char **wh
 	}
 	if ((type == MPS_F_HELLO || type == MPS_F_HELLO_ACK) && body == MPS_HELLO_V1_BODY)
 		return bad(why, "HELLO: version 1 (key in clear) is not supported");
+	/* the caps byte says which of these it must be (checked with the body) */
+	if ((type == MPS_F_HELLO && body == MPS_HELLO_RESUME_BODY) ||
+	    (type == MPS_F_HELLO_ACK && body == MPS_HELLO_ACK_TICKET_BODY))
+		return 0;
 	if (body != (uint16_t)fixed)
 		return bad(why, "wrong body length for frame type");
+	return 0;
+}
+
+/* HELLO / HELLO_ACK body b[0..body): the fields, the resumption fields
+ * its caps call for.  0 or -EBADMSG. */
+static int decode_hello(uint8_t type, const uint8_t *b, uint16_t body, struct mps_hello *h,
+                        const char **why)
+{
+	if (memcmp(b, MPS_MAGIC, MPS_MAGIC_LEN) != 0)
+		return bad(why, "HELLO: bad magic");
+	h->version = b[8];
+	h->caps = b[9];
+	if (h->version == 0)
+		return bad(why, "HELLO: version 0");
+	if (h->version < MPS_VERSION)
+		return bad(why, "HELLO: version 1 in a version 2 body");
+	if (mps_get16(b + 10) != 0)
+		return bad(why, "HELLO: reserved bits set");
+	h->wnd = mps_get32(b + 12);
+	if (h->wnd < MPS_MIN_WND)
+		return bad(why, "HELLO: window below the minimum");
+	memcpy(h->pub, b + 16, MPS_HELLO_PUB_LEN);
+	{
+		uint8_t acc = 0;
+
+		for (size_t i = 0; i < MPS_HELLO_PUB_LEN; i++)
+			acc |= h->pub[i];
+		/* the all-zero point: X25519 would give a zero secret */
+		if (acc == 0)
+			return bad(why, "HELLO: zero public value");
+	}
+	if (body != mps_frame_hello_len(type, h->caps) - MPS_HDR_LEN)
+		return bad(why, "HELLO: body length does not match its TICKET/RESUME caps");
+	if (type == MPS_F_HELLO && (h->caps & MPS_CAP_RESUME)) {
+		memcpy(h->ticket, b + MPS_HELLO_BODY, MPS_TICKET_LEN);
+		memcpy(h->nonce, b + MPS_HELLO_BODY + MPS_TICKET_LEN, MPS_HELLO_NONCE_LEN);
+	} else if (type == MPS_F_HELLO_ACK && (h->caps & MPS_CAP_TICKET)) {
+		memcpy(h->ticket, b + MPS_HELLO_BODY, MPS_TICKET_LEN);
+		h->lifetime = mps_get32(b + MPS_HELLO_BODY + MPS_TICKET_LEN);
+		if (h->lifetime == 0 || h->lifetime > MPS_TICKET_LIFETIME_MAX)
+			return bad(why, "HELLO_ACK: ticket lifetime out of range");
+	}
 	return 0;
 }
 
@@ -125,29 +171,9 @@ int mps_frame_decode(const uint8_t *buf, size_t avail, struct mps_frame *f, cons
 	switch (type) {
 	case MPS_F_HELLO:
 	case MPS_F_HELLO_ACK:
-		if (memcmp(b, MPS_MAGIC, MPS_MAGIC_LEN) != 0)
-			return bad(why, "HELLO: bad magic");
-		f->u.hello.version = b[8];
-		f->u.hello.caps = b[9];
-		if (f->u.hello.version == 0)
-			return bad(why, "HELLO: version 0");
-		if (f->u.hello.version < MPS_VERSION)
-			return bad(why, "HELLO: version 1 in a version 2 body");
-		if (mps_get16(b + 10) != 0)
-			return bad(why, "HELLO: reserved bits set");
-		f->u.hello.wnd = mps_get32(b + 12);
-		if (f->u.hello.wnd < MPS_MIN_WND)
-			return bad(why, "HELLO: window below the minimum");
-		memcpy(f->u.hello.pub, b + 16, MPS_HELLO_PUB_LEN);
-		{
-			uint8_t acc = 0;
-
-			for (size_t i = 0; i < MPS_HELLO_PUB_LEN; i++)
-				acc |= f->u.hello.pub[i];
-			/* the all-zero point: X25519 would give a zero secret */
-			if (acc == 0)
-				return bad(why, "HELLO: zero public value");
-		}
+		rc = decode_hello(type, b, body, &f->u.hello, why);
+		if (rc)
+			return rc;
 		break;
 	case MPS_F_DATA:
 		f->u.data.dsn = mps_get64(b);
@@ -231,18 +257,35 @@ int mps_frame_decode(const uint8_t *buf, size_t avail, struct mps_frame *f, cons
 	return (int)(MPS_HDR_LEN + body);
 }
 
-size_t mps_frame_put_hello(uint8_t out[MPS_HELLO_LEN], uint8_t type, const struct mps_hello *h)
+size_t mps_frame_hello_len(uint8_t type, uint8_t caps)
 {
+	if (type == MPS_F_HELLO && (caps & MPS_CAP_RESUME))
+		return MPS_HDR_LEN + MPS_HELLO_RESUME_BODY;
+	if (type == MPS_F_HELLO_ACK && (caps & MPS_CAP_TICKET))
+		return MPS_HDR_LEN + MPS_HELLO_ACK_TICKET_BODY;
+	return MPS_HELLO_LEN;
+}
+
+size_t mps_frame_put_hello(uint8_t out[MPS_HELLO_MAX_LEN], uint8_t type, const struct mps_hello *h)
+{
+	size_t len = mps_frame_hello_len(type, h->caps);
 	uint8_t *b = out + MPS_HDR_LEN;
 
-	put_hdr(out, type, 0, MPS_HELLO_BODY);
+	put_hdr(out, type, 0, (uint16_t)(len - MPS_HDR_LEN));
 	memcpy(b, MPS_MAGIC, MPS_MAGIC_LEN);
 	b[8] = h->version;
 	b[9] = h->caps;
 	mps_put16(b + 10, 0);
 	mps_put32(b + 12, h->wnd);
 	memcpy(b + 16, h->pub, MPS_HELLO_PUB_LEN);
-	return MPS_HELLO_LEN;
+	if (len == MPS_HDR_LEN + MPS_HELLO_RESUME_BODY) {
+		memcpy(b + MPS_HELLO_BODY, h->ticket, MPS_TICKET_LEN);
+		memcpy(b + MPS_HELLO_BODY + MPS_TICKET_LEN, h->nonce, MPS_HELLO_NONCE_LEN);
+	} else if (len == MPS_HDR_LEN + MPS_HELLO_ACK_TICKET_BODY) {
+		memcpy(b + MPS_HELLO_BODY, h->ticket, MPS_TICKET_LEN);
+		mps_put32(b + MPS_HELLO_BODY + MPS_TICKET_LEN, h->lifetime);
+	}
+	return len;
 }
 
 size_t mps_frame_put_data_hdr(uint8_t out[MPS_DATA_HDR_LEN], uint8_t flags, uint64_t dsn,
@@ -337,8 +380,10 @@ int mps_frame_prefix_match(uint8_t type, const uint8_t *buf, size_t n)
 		n = sizeof(prefix);
 	for (size_t i = 0; i < n; i++) {
 		/* byte 3 is the body length's low byte: version 1's (24)
-		 * matches too, so that peer gets an error, not plain TCP */
-		if (i == 3 && buf[i] == MPS_HELLO_V1_BODY)
+		 * matches too, so that peer gets an error, not plain TCP;
+		 * and so do the longer bodies with resumption fields */
+		if (i == 3 && (buf[i] == MPS_HELLO_V1_BODY ||
+		               buf[i] == mps_frame_hello_len(type, 0xff) - MPS_HDR_LEN))
 			continue;
 		if (buf[i] != prefix[i])
 			return 0;

@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
+#include <openssl/rand.h>
 
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/kex.h"
@@ -88,13 +89,13 @@ static void kept_drop(const uint8_t priv[MPS_KEX_KEY_LEN])
 	mps_crypto_lock(0);
 }
 
-int mps_kex_keypair_new(struct mps_kex_keypair *kp)
+/* Under crypto.c's lock. */
+static int keypair_new_locked(struct mps_kex_keypair *kp)
 {
 	EVP_PKEY_CTX *ctx;
 	EVP_PKEY *pk = NULL;
 	int rc = -EIO;
 
-	mps_crypto_lock(1);
 	ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_X25519, NULL);
 	if (ctx && EVP_PKEY_keygen_init(ctx) == 1 && EVP_PKEY_keygen(ctx, &pk) == 1)
 		rc = keypair_of(pk, kp);
@@ -103,9 +104,18 @@ int mps_kex_keypair_new(struct mps_kex_keypair *kp)
 	else
 		EVP_PKEY_free(pk);
 	EVP_PKEY_CTX_free(ctx);
-	mps_crypto_lock(0);
 	if (rc)
 		mps_kex_wipe(kp, sizeof(*kp));
+	return rc;
+}
+
+int mps_kex_keypair_new(struct mps_kex_keypair *kp)
+{
+	int rc;
+
+	mps_crypto_lock(1);
+	rc = keypair_new_locked(kp);
+	mps_crypto_lock(0);
 	return rc;
 }
 
@@ -195,26 +205,16 @@ int mps_kex_hkdf(const uint8_t *salt, size_t saltlen, const uint8_t *ikm, size_t
 	return rc;
 }
 
-int mps_kex_schedule(const uint8_t shared[MPS_KEX_KEY_LEN], const uint8_t pub_c[MPS_KEX_KEY_LEN],
-                     const uint8_t pub_s[MPS_KEX_KEY_LEN], const uint8_t *psk,
-                     struct mps_kex_keys *out)
+/* HKDF over ikm with this info, split into out (both schedules). */
+static int derive(const uint8_t *psk, const uint8_t *ikm, const uint8_t *info, size_t infolen,
+                  struct mps_kex_keys *out)
 {
-	uint8_t info[MPS_KEX_LABEL_LEN + 1 + 2 * MPS_KEX_KEY_LEN];
 	uint8_t okm[MPS_KEX_OKM_LEN];
 	const uint8_t *o = okm;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	if (is_zero(shared, MPS_KEX_KEY_LEN))
-		return -EINVAL;
-	memcpy(info, MPS_KEX_LABEL, MPS_KEX_LABEL_LEN);
-	/* The mode is in info as well as in the salt, so the two modes never
-	 * share an output even for a PSK of 32 zero bytes. */
-	info[MPS_KEX_LABEL_LEN] = psk ? 1 : 0;
-	memcpy(info + MPS_KEX_LABEL_LEN + 1, pub_c, MPS_KEX_KEY_LEN);
-	memcpy(info + MPS_KEX_LABEL_LEN + 1 + MPS_KEX_KEY_LEN, pub_s, MPS_KEX_KEY_LEN);
-	rc = mps_kex_hkdf(psk, psk ? MPS_KEX_PSK_LEN : 0, shared, MPS_KEX_KEY_LEN, info,
-	                  sizeof(info), okm, sizeof(okm));
+	rc = mps_kex_hkdf(psk, psk ? MPS_KEX_PSK_LEN : 0, ikm, MPS_KEX_KEY_LEN, info, infolen, okm,
+	                  sizeof(okm));
 	if (rc)
 		goto out;
 	out->key_c = mps_get64(o);
@@ -228,6 +228,8 @@ int mps_kex_schedule(const uint8_t shared[MPS_KEX_KEY_LEN], const uint8_t pub_c[
 	memcpy(out->confirm_c, o, MPS_KEX_CONFIRM_LEN);
 	o += MPS_KEX_CONFIRM_LEN;
 	memcpy(out->confirm_s, o, MPS_KEX_CONFIRM_LEN);
+	o += MPS_KEX_CONFIRM_LEN;
+	memcpy(out->rms, o, MPS_KEX_RMS_LEN);
 	/* A zero key means "none" in the engine (HELLO rejects it). */
 	if (out->key_c == 0 || out->key_s == 0)
 		rc = -EAGAIN;
@@ -236,6 +238,66 @@ out:
 	if (rc)
 		mps_kex_wipe(out, sizeof(*out));
 	return rc;
+}
+
+int mps_kex_schedule(const uint8_t shared[MPS_KEX_KEY_LEN], const uint8_t pub_c[MPS_KEX_KEY_LEN],
+                     const uint8_t pub_s[MPS_KEX_KEY_LEN], const uint8_t *psk,
+                     struct mps_kex_keys *out)
+{
+	uint8_t info[MPS_KEX_LABEL_LEN + 1 + 2 * MPS_KEX_KEY_LEN];
+
+	memset(out, 0, sizeof(*out));
+	if (is_zero(shared, MPS_KEX_KEY_LEN))
+		return -EINVAL;
+	memcpy(info, MPS_KEX_LABEL, MPS_KEX_LABEL_LEN);
+	/* The mode is in info as well as in the salt, so the two modes never
+	 * share an output even for a PSK of 32 zero bytes. */
+	info[MPS_KEX_LABEL_LEN] = psk ? 1 : 0;
+	memcpy(info + MPS_KEX_LABEL_LEN + 1, pub_c, MPS_KEX_KEY_LEN);
+	memcpy(info + MPS_KEX_LABEL_LEN + 1 + MPS_KEX_KEY_LEN, pub_s, MPS_KEX_KEY_LEN);
+	return derive(psk, shared, info, sizeof(info), out);
+}
+
+int mps_kex_schedule_resume(const uint8_t secret[MPS_KEX_RMS_LEN],
+                            const uint8_t pub_c[MPS_KEX_KEY_LEN],
+                            const uint8_t ticket[MPS_KEX_TICKET_LEN],
+                            const uint8_t nonce_c[MPS_KEX_NONCE_C_LEN],
+                            const uint8_t nonce_s[MPS_KEX_KEY_LEN], const uint8_t *psk,
+                            struct mps_kex_keys *out)
+{
+	uint8_t info[MPS_KEX_LABEL_LEN + 1 + MPS_KEX_KEY_LEN + MPS_KEX_TICKET_LEN +
+	             MPS_KEX_NONCE_C_LEN + MPS_KEX_KEY_LEN];
+	uint8_t *p = info;
+
+	memset(out, 0, sizeof(*out));
+	/* Its own label: a resumed connection's keys never equal a full
+	 * agreement's.  Both nonces make each resumption's keys fresh: a
+	 * recorded resuming HELLO sent again meets another nonce_s. */
+	memcpy(p, MPS_KEX_RES_LABEL, MPS_KEX_LABEL_LEN);
+	p += MPS_KEX_LABEL_LEN;
+	*p++ = psk ? 1 : 0;
+	memcpy(p, pub_c, MPS_KEX_KEY_LEN);
+	p += MPS_KEX_KEY_LEN;
+	memcpy(p, ticket, MPS_KEX_TICKET_LEN);
+	p += MPS_KEX_TICKET_LEN;
+	memcpy(p, nonce_c, MPS_KEX_NONCE_C_LEN);
+	p += MPS_KEX_NONCE_C_LEN;
+	memcpy(p, nonce_s, MPS_KEX_KEY_LEN);
+	return derive(psk, secret, info, sizeof(info), out);
+}
+
+int mps_kex_random_noline(uint8_t *p, size_t n)
+{
+	int ok = 1;
+
+	mps_crypto_lock(1);
+	ok = RAND_bytes(p, (int)n) == 1;
+	/* a CR or LF byte is drawn again: 2/256 of the bytes, so it ends */
+	for (size_t i = 0; ok && i < n; i++)
+		while (ok && (p[i] == '\n' || p[i] == '\r'))
+			ok = RAND_bytes(p + i, 1) == 1;
+	mps_crypto_lock(0);
+	return ok ? 0 : -EIO;
 }
 
 int mps_kex_confirm_ok(const uint8_t *mine, const uint8_t *theirs)
@@ -257,6 +319,46 @@ static int has_line_break(const uint8_t *p, size_t n)
 		if (p[i] == '\n' || p[i] == '\r')
 			return 1;
 	return 0;
+}
+
+/* The client's standby keypair (resumption): the public value of every
+ * resuming HELLO until one of them ends in a full agreement (a server that
+ * had lost the ticket), which retires it.  Under crypto.c's lock, which
+ * fork holds, so a child never inherits it half written. */
+static struct mps_kex_keypair g_standby;
+static int g_standby_ok;
+
+int mps_kex_standby_draw(struct mps_kex_keypair *kp, void *arg)
+{
+	int rc = 0;
+
+	(void)arg;
+	mps_crypto_lock(1);
+	for (int tries = 0; !g_standby_ok && tries < 64; tries++) {
+		rc = keypair_new_locked(&g_standby);
+		if (rc)
+			break;
+		if (!has_line_break(g_standby.pub, MPS_KEX_KEY_LEN))
+			g_standby_ok = 1;
+		else
+			EVP_PKEY_free(kept_take(g_standby.priv));
+	}
+	if (g_standby_ok)
+		*kp = g_standby;
+	else if (rc == 0)
+		rc = -EIO;
+	mps_crypto_lock(0);
+	return rc;
+}
+
+static void standby_retire(const uint8_t pub[MPS_KEX_KEY_LEN])
+{
+	mps_crypto_lock(1);
+	if (g_standby_ok && memcmp(g_standby.pub, pub, MPS_KEX_KEY_LEN) == 0) {
+		mps_kex_wipe(&g_standby, sizeof(g_standby));
+		g_standby_ok = 0;
+	}
+	mps_crypto_lock(0);
 }
 
 int mps_kex_client_begin(struct mps_kex_end *e, const uint8_t *psk, mps_kex_draw_fn draw,
@@ -300,7 +402,10 @@ int mps_kex_client_finish(struct mps_kex_end *e, const uint8_t pub_s[MPS_KEX_KEY
 	mps_kex_wipe(shared, sizeof(shared));
 	if (rc == -EAGAIN)
 		rc = -EINVAL; /* the server should have redrawn */
+	if (e->offer)
+		standby_retire(e->kp.pub); /* used in a full agreement: draw another */
 	mps_kex_wipe(e->kp.priv, sizeof(e->kp.priv));
+	mps_kex_wipe(e->secret, sizeof(e->secret));
 	e->done = rc == 0;
 	return rc;
 }
@@ -375,4 +480,107 @@ int mps_kex_server_finish(struct mps_kex_end *e, mps_kex_draw_fn draw, void *arg
 		mps_kex_wipe(&e->keys, sizeof(e->keys));
 	e->done = rc == 0;
 	return rc;
+}
+
+/* ---- resumption ------------------------------------------------------- */
+
+int mps_kex_client_offer(struct mps_kex_end *e, const uint8_t ticket[MPS_KEX_TICKET_LEN],
+                         const uint8_t secret[MPS_KEX_RMS_LEN])
+{
+	int rc = mps_kex_random_noline(e->nonce_c, sizeof(e->nonce_c));
+
+	if (rc)
+		return rc;
+	memcpy(e->ticket, ticket, MPS_KEX_TICKET_LEN);
+	memcpy(e->secret, secret, MPS_KEX_RMS_LEN);
+	e->offer = 1;
+	return 0;
+}
+
+int mps_kex_client_finish_resumed(struct mps_kex_end *e, const uint8_t nonce_s[MPS_KEX_KEY_LEN])
+{
+	int rc = -EINVAL;
+
+	memcpy(e->peer_pub, nonce_s, MPS_KEX_KEY_LEN);
+	if (e->offer) {
+		rc = mps_kex_schedule_resume(e->secret, e->kp.pub, e->ticket, e->nonce_c, nonce_s,
+		                             e->have_psk ? e->psk : NULL, &e->keys);
+		if (rc == -EAGAIN)
+			rc = -EINVAL; /* the server should have drawn another nonce */
+	}
+	mps_kex_wipe(e->kp.priv, sizeof(e->kp.priv));
+	mps_kex_wipe(e->secret, sizeof(e->secret));
+	e->done = rc == 0;
+	e->resumed = e->done;
+	return rc;
+}
+
+void mps_kex_server_offered(struct mps_kex_end *e, const uint8_t ticket[MPS_KEX_TICKET_LEN],
+                            const uint8_t nonce_c[MPS_KEX_NONCE_C_LEN])
+{
+	memcpy(e->ticket, ticket, MPS_KEX_TICKET_LEN);
+	memcpy(e->nonce_c, nonce_c, MPS_KEX_NONCE_C_LEN);
+	e->offer = 1;
+}
+
+static int draw_nonce(struct mps_kex_keypair *kp, void *arg)
+{
+	int ok;
+
+	(void)arg;
+	memset(kp->priv, 0, sizeof(kp->priv));
+	mps_crypto_lock(1);
+	ok = RAND_bytes(kp->pub, sizeof(kp->pub)) == 1;
+	mps_crypto_lock(0);
+	return ok ? 0 : -EIO;
+}
+
+int mps_kex_server_finish_resumed(struct mps_kex_end *e, const uint8_t secret[MPS_KEX_RMS_LEN],
+                                  mps_kex_draw_fn draw, void *arg,
+                                  int (*accept)(const struct mps_kex_keys *keys, void *arg),
+                                  void *accept_arg)
+{
+	int rc = -EINVAL, tries;
+
+	if (!e->offer)
+		return -EINVAL;
+	if (!draw)
+		draw = draw_nonce;
+	for (tries = 0; tries < 64; tries++) {
+		rc = draw(&e->kp, arg);
+		if (rc)
+			break;
+		mps_kex_wipe(e->kp.priv, sizeof(e->kp.priv)); /* a nonce: no private part */
+		if (is_zero(e->kp.pub, MPS_KEX_KEY_LEN)) {
+			rc = -EIO; /* HELLO_ACK's pub is never all zero */
+			continue;
+		}
+		rc = mps_kex_schedule_resume(secret, e->peer_pub, e->ticket, e->nonce_c, e->kp.pub,
+		                             e->have_psk ? e->psk : NULL, &e->keys);
+		if (rc == -EAGAIN)
+			continue;
+		if (rc)
+			break;
+		if (accept && accept(&e->keys, accept_arg) != 0) {
+			rc = -EIO;
+			continue;
+		}
+		break;
+	}
+	if (rc == -EAGAIN)
+		rc = -EIO;
+	if (rc)
+		mps_kex_wipe(&e->keys, sizeof(e->keys));
+	e->done = rc == 0;
+	e->resumed = e->done;
+	return rc;
+}
+
+uint64_t mps_kex_idsn_hello(const uint8_t pub_c[MPS_KEX_KEY_LEN], int offer,
+                            const uint8_t nonce_c[MPS_KEX_NONCE_C_LEN])
+{
+	uint64_t idsn;
+
+	mps_crypto_key_derive(mps_get64(offer ? nonce_c : pub_c), NULL, &idsn);
+	return idsn;
 }

@@ -27,6 +27,7 @@
 #include "mptcpshim/netmon.h"
 #include "mptcpshim/peercache.h"
 #include "mptcpshim/pm.h"
+#include "mptcpshim/resume.h"
 #include "mptcpshim/real.h"
 #include "mptcpshim/token.h"
 #include "mptcpshim/util.h"
@@ -48,14 +49,69 @@ static int server_token_ok(const struct mps_kex_keys *keys, void *arg)
 	return 0;
 }
 
-/* The server's side of the keys: ours against the client's public value,
- * the HELLO_ACK queued, the send side numbered.  0, or -1 when c ended. */
-static int go_mp_server(struct mps_conn *c, struct mps_subflow *sf)
+int mps_mpcap_resume_on(const struct mps_conn *c)
+{
+	return mps_config()->resume_ttl != 0 && !c->gw;
+}
+
+/* Server: the keys from the ticket the HELLO offers, if this process
+ * holds it (taken out: single use), else from a full X25519 agreement.
+ * Sets RESUME in h->caps when resumed.  0 or -errno (kex.h). */
+static int server_keys(struct mps_conn *c, const struct mps_hello *hello, struct mps_hello *h)
+{
+	uint8_t secret[MPS_KEX_RMS_LEN];
+	int rc;
+
+	if (hello->caps & MPS_CAP_RESUME)
+		mps_kex_server_offered(&c->kex, hello->ticket, hello->nonce);
+	if (c->kex.offer && mps_mpcap_resume_on(c) &&
+	    mps_resume_redeem(hello->ticket, secret, mps_now_us()) == 0) {
+		rc = mps_kex_server_finish_resumed(&c->kex, secret, NULL, NULL, server_token_ok, c);
+		mps_kex_wipe(secret, sizeof(secret));
+		if (rc == 0) {
+			h->caps |= MPS_CAP_RESUME;
+			mps_stat(c, c->sf[0], MPS_MIB_RESUMED, 1);
+		}
+		return rc;
+	}
+	if (c->kex.offer) {
+		/* another process's ticket, an expired or used one, or a
+		 * forged one: the full agreement, in the same round trip */
+		mps_dbg("conn %s: HELLO offers a ticket this process does not hold: full key "
+		        "agreement",
+		        c->peer_str);
+		mps_stat(c, c->sf[0], MPS_MIB_RESUME_MISSED, 1);
+	}
+	return mps_kex_server_finish(&c->kex, NULL, NULL, server_token_ok, c);
+}
+
+/* Server: a ticket for the client's next connection, when it keeps them
+ * (TICKET in its HELLO): the schedule's rms under a random id. */
+static void server_ticket(struct mps_conn *c, const struct mps_hello *hello, struct mps_hello *h)
+{
+	uint32_t ttl = mps_config()->resume_ttl;
+	uint64_t now = mps_now_us();
+
+	if (!(hello->caps & MPS_CAP_TICKET) || !mps_mpcap_resume_on(c))
+		return;
+	/* no CR/LF: the client sends it back in a HELLO (connect.c) */
+	if (mps_kex_random_noline(h->ticket, sizeof(h->ticket)))
+		return;
+	mps_resume_issue(h->ticket, c->kex.keys.rms, now + (uint64_t)ttl * 1000000u, now);
+	h->caps |= MPS_CAP_TICKET;
+	h->lifetime = ttl;
+}
+
+/* The server's side of the keys: ours against the client's public value
+ * (or a ticket's secret), the HELLO_ACK queued, the send side numbered.
+ * 0, or -1 when c ended. */
+static int go_mp_server(struct mps_conn *c, struct mps_subflow *sf, const struct mps_hello *hello)
 {
 	struct mps_hello h = {
 		.version = MPS_VERSION, .caps = MPS_CAP_NONE, .wnd = c->rcv_wnd_max};
-	uint8_t fr[MPS_HELLO_LEN];
+	uint8_t fr[MPS_HELLO_MAX_LEN];
 	uint64_t my_idsn;
+	size_t n;
 	int rc;
 
 	/* X25519 (DESIGN §10): a keypair of ours against the client's
@@ -63,7 +119,7 @@ static int go_mp_server(struct mps_conn *c, struct mps_subflow *sf)
 	 * a colliding token (or a zero key) draws a new keypair.  A PSK,
 	 * if any, was set on c->kex before (a gateway's listener). */
 	mps_kex_server_begin(&c->kex, c->nego.remote_pub);
-	rc = mps_kex_server_finish(&c->kex, NULL, NULL, server_token_ok, c);
+	rc = server_keys(c, hello, &h);
 	if (rc) {
 		mps_conn_abort(c, rc == -EINVAL ? MPS_CR_PROTOCOL : MPS_CR_INTERNAL, 0,
 		           rc == -EINVAL ? "negotiation: HELLO's public value is a "
@@ -75,10 +131,12 @@ static int go_mp_server(struct mps_conn *c, struct mps_subflow *sf)
 	c->local_key = c->kex.keys.key_s;
 	c->remote_key = c->kex.keys.key_c;
 	mps_crypto_key_derive(c->local_key, &c->local_token, &my_idsn);
-	c->remote_idsn = mps_kex_idsn_c(c->nego.remote_pub);
-	memcpy(h.pub, c->kex.kp.pub, sizeof(h.pub));
-	mps_frame_put_hello(fr, MPS_F_HELLO_ACK, &h);
-	mps_sf_queue_ctl(sf, fr, sizeof(fr));
+	c->remote_idsn = mps_kex_idsn_hello(c->nego.remote_pub, c->kex.offer, c->kex.nonce_c);
+	server_ticket(c, hello, &h);
+	mps_kex_wipe(c->kex.keys.rms, sizeof(c->kex.keys.rms)); /* in the table only */
+	memcpy(h.pub, c->kex.kp.pub, sizeof(h.pub));            /* resumed: the server's nonce */
+	n = mps_frame_put_hello(fr, MPS_F_HELLO_ACK, &h);
+	mps_sf_queue_ctl(sf, fr, n);
 	c->snd_start = c->snd_nxt = c->snd_una = c->snd_max = my_idsn + 1;
 	mps_dss_tx_sb_restart(c, c->snd_start);
 	c->snd_edge = c->snd_start + c->nego.remote_wnd;
@@ -87,13 +145,43 @@ static int go_mp_server(struct mps_conn *c, struct mps_subflow *sf)
 	return 0;
 }
 
-/* The client's side of the keys, from the server's public value.  0, or
- * -1 when c ended. */
-static int go_mp_client(struct mps_conn *c)
+/* Client: keep the ticket HELLO_ACK carries for this server's next
+ * connection.  0, or -1 when the server sent one unasked (c aborted). */
+static int client_ticket(struct mps_conn *c, const struct mps_hello *hello)
 {
-	int rc;
+	uint32_t life = hello->lifetime, ttl = mps_config()->resume_ttl;
+	uint64_t now = mps_now_us();
 
-	rc = mps_kex_client_finish(&c->kex, c->nego.remote_pub);
+	if (!(hello->caps & MPS_CAP_TICKET))
+		return 0;
+	if (!mps_mpcap_resume_on(c)) {
+		mps_conn_abort(c, MPS_CR_PROTOCOL, 0,
+		               "negotiation: HELLO_ACK carries a ticket our HELLO did not ask for");
+		return -1;
+	}
+	if (memchr(hello->ticket, '\n', sizeof(hello->ticket)) ||
+	    memchr(hello->ticket, '\r', sizeof(hello->ticket)))
+		return 0; /* never sent in a HELLO (a plain server may take its place) */
+	mps_resume_keep((struct sockaddr *)&c->peer, hello->ticket, c->kex.keys.rms,
+	                now + (uint64_t)(life < ttl ? life : ttl) * 1000000u, now);
+	return 0;
+}
+
+/* The client's side of the keys, from the server's public value (or, the
+ * ticket taken, its nonce).  0, or -1 when c ended. */
+static int go_mp_client(struct mps_conn *c, const struct mps_hello *hello)
+{
+	int rc, resumed = (hello->caps & MPS_CAP_RESUME) != 0;
+
+	if (resumed && !c->kex.offer) {
+		mps_conn_abort(c, MPS_CR_PROTOCOL, 0,
+		               "negotiation: HELLO_ACK resumes a ticket our HELLO did not offer");
+		return -1;
+	}
+	if (resumed)
+		rc = mps_kex_client_finish_resumed(&c->kex, c->nego.remote_pub);
+	else
+		rc = mps_kex_client_finish(&c->kex, c->nego.remote_pub);
 	if (rc) {
 		mps_conn_abort(c, rc == -EINVAL ? MPS_CR_PROTOCOL : MPS_CR_INTERNAL, 0,
 		           rc == -EINVAL ? "negotiation: HELLO_ACK's public value gives no "
@@ -101,6 +189,12 @@ static int go_mp_client(struct mps_conn *c)
 		                         : "key exchange failed");
 		return -1;
 	}
+	if (c->kex.offer)
+		mps_stat(c, c->sf[0], resumed ? MPS_MIB_RESUMED : MPS_MIB_RESUME_MISSED, 1);
+	rc = client_ticket(c, hello);
+	mps_kex_wipe(c->kex.keys.rms, sizeof(c->kex.keys.rms));
+	if (rc)
+		return -1;
 	c->local_key = c->kex.keys.key_c;
 	c->remote_key = c->kex.keys.key_s;
 	mps_crypto_key_derive(c->local_key, &c->local_token, NULL);
@@ -112,9 +206,16 @@ static int go_mp_client(struct mps_conn *c)
 
 void mps_mpcap_go_mp(struct mps_conn *c, struct mps_subflow *sf)
 {
+	struct mps_frame f;
 	uint64_t idsn;
 
-	if (c->role == MPS_SERVER ? go_mp_server(c, sf) : go_mp_client(c))
+	/* nego.c judged these bytes a valid HELLO (HELLO_ACK): decoded
+	 * again for the fields it does not keep (the ticket's) */
+	if (mps_frame_decode(sf->rbuf, sf->rlen, &f, NULL) <= 0) {
+		mps_conn_abort(c, MPS_CR_INTERNAL, 0, "negotiation: HELLO vanished");
+		return;
+	}
+	if (c->role == MPS_SERVER ? go_mp_server(c, sf, &f.u.hello) : go_mp_client(c, &f.u.hello))
 		return;
 	if (c->role == MPS_CLIENT && !c->gw) {
 		/* a shim after all (a timed-out HELLO from a slow start, say):
@@ -143,7 +244,7 @@ void mps_mpcap_go_mp(struct mps_conn *c, struct mps_subflow *sf)
 	mps_sf_set_state(sf, SF_ACTIVE);
 	sf->ready = 1;
 	sf->peer_live = 1; /* the HELLO exchange ran on it */
-	sf->roff = MPS_HELLO_LEN;
+	sf->roff = MPS_HDR_LEN + (size_t)f.body_len;
 	sf->ifindex = mps_conn_pm()->ifindex_of(&sf->local);
 	mps_netmon_start(c->loop, mps_conn_pm()->path_events); /* path.c hears them */
 	mps_resil_watchdog_arm(c); /* the first flight may be outstanding */
@@ -177,6 +278,14 @@ void mps_conn_apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps
 
 	if (v != MPS_NV_WAIT)
 		ev_timer_stop(c->loop, &c->hello_timer);
+	if (c->gw && v == MPS_NV_MP && sf->rbuf[3] != MPS_HELLO_BODY) {
+		/* a gateway's request follows a HELLO of the usual length
+		 * (gwconn.c): no resumption there */
+		mps_conn_abort(c, MPS_CR_PROTOCOL, 0,
+		               "negotiation: a gateway's HELLO carries "
+		               "resumption fields");
+		return;
+	}
 	if (c->gw && v != MPS_NV_WAIT) {
 		mps_conn_hooks()->gw_verdict(c, sf, v);
 		return;
@@ -297,8 +406,11 @@ void mps_mpcap_hello_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (mps_conn_closed(c) || c->rx_mode != RX_NEGO || !c->nsf)
 		return;
+	/* the length its header announces, once that much came (resumption
+	 * fields make it longer than MPS_HELLO_LEN) */
 	mps_info("conn %s: HELLO incomplete (%zu of %u bytes) %.1f s after its first bytes",
-	         c->peer_str, c->sf[0]->rlen, (unsigned)MPS_HELLO_LEN,
+	         c->peer_str, c->sf[0]->rlen,
+	         c->sf[0]->rlen >= MPS_HDR_LEN ? MPS_HDR_LEN + c->sf[0]->rbuf[3] : MPS_HELLO_LEN,
 	         mps_nego_hello_timeout_us(c->sf[0]->rtt_us) / 1e6);
 	mps_conn_apply_verdict(c, c->sf[0], mps_nego_hello_stalled(&c->nego));
 }

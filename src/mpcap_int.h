@@ -8,6 +8,10 @@
 void mps_conn_apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v);
 /* Negotiated: the connection goes multipath on its first subflow. */
 void mps_mpcap_go_mp(struct mps_conn *c, struct mps_subflow *sf);
+/* Resumption (kex.h, resume.h) is on for c: MPTCPSHIM_RESUME is not 0
+ * and c is no gateway's (a gateway's keys are bound to its client's key
+ * and request, each connection; DESIGN "Resumption"). */
+int mps_mpcap_resume_on(const struct mps_conn *c);
 void mps_mpcap_nego_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 void mps_mpcap_hello_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 

@@ -386,17 +386,23 @@ struct mps_seg *mps_sf_seg_add(struct mps_subflow *sf)
 	return s;
 }
 
-/* Queue a control frame.  0, or -1 when the queue is full. */
+/* Queue a control frame.  0, or -1 when the queue is full.  A frame longer than a segment's hdr (a HELLO with resumption fields,
+ * frame.h MPS_HELLO_MAX_LEN) takes two segments: written back to back,
+ * the bytes on the wire are the same, and no segment grows for it. */
 int mps_sf_queue_ctl(struct mps_subflow *sf, const uint8_t *fr, size_t len)
 {
-	struct mps_seg *s = mps_sf_seg_add(sf);
+	for (size_t off = 0; off < len;) {
+		struct mps_seg *s = mps_sf_seg_add(sf);
+		size_t n = len - off < sizeof(s->hdr) ? len - off : sizeof(s->hdr);
 
-	if (!s)
-		return -1;
-	memcpy(s->hdr, fr, len);
-	s->hlen = (uint8_t)len;
-	s->is_ack = fr[0] == MPS_F_ACK;
-	sf->queued += len;
+		if (!s)
+			return -1;
+		memcpy(s->hdr, fr + off, n);
+		s->hlen = (uint8_t)n;
+		s->is_ack = off == 0 && fr[0] == MPS_F_ACK;
+		sf->queued += n;
+		off += n;
+	}
 	return 0;
 }
 

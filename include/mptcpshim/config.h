@@ -32,6 +32,7 @@ struct mps_config {
 	size_t npeers;
 	struct mps_peer_rule peers[MPS_MAX_PEER_RULES];
 	uint32_t plain_cache_ttl;  /* MPTCPSHIM_PLAIN_CACHE_TTL, seconds */
+	uint32_t resume_ttl;       /* MPTCPSHIM_RESUME: ticket lifetime, seconds; 0 = off */
 	/* MPTCPSHIM_PEER_CACHE: the file where the user's processes share
 	 * plain verdicts; empty = not shared ("none") */
 	char peer_cache[256];

@@ -83,8 +83,21 @@ enum mps_frame_type {
 #define MPS_DF_FIN 0x02 /* DATA_FIN: the stream ends after this payload */
 #define MPS_DF_MASK (MPS_DF_ACK | MPS_DF_FIN)
 
-/* HELLO / HELLO_ACK capability bits (unknown bits are ignored, RFC 8684 §3.1 style) */
+/* HELLO / HELLO_ACK capability bits (unknown bits are ignored, RFC 8684 §3.1 style).
+ * Two change the body's length (per-peer resumption, docs/DESIGN.md "Key
+ * agreement and key schedule"):
+ *   TICKET  HELLO: the client keeps resumption tickets (no field).
+ *           HELLO_ACK: ticket[16] | lifetime u32 (seconds, 1..604800) follow.
+ *   RESUME  HELLO: ticket[16] | nonce[16] follow: the client offers a ticket.
+ *           HELLO_ACK: the server took it; pub carries its 32-byte nonce
+ *           (no X25519 on either side), no field added.
+ * A server sets TICKET or RESUME in HELLO_ACK only when the HELLO had it. */
 #define MPS_CAP_NONE 0x00
+#define MPS_CAP_TICKET 0x01
+#define MPS_CAP_RESUME 0x02
+#define MPS_TICKET_LEN 16u      /* a resumption ticket's id */
+#define MPS_HELLO_NONCE_LEN 16u /* the client's nonce in a resuming HELLO */
+#define MPS_TICKET_LIFETIME_MAX 604800u
 
 #define MPS_HELLO_PUB_LEN 32u /* X25519 public value (kex.h MPS_KEX_KEY_LEN) */
 #define MPS_HELLO_BODY 48u     /* magic[8] version caps reserved[2] wnd[4] pub[32] */
@@ -92,6 +105,9 @@ enum mps_frame_type {
  * the decoder names it so the log says why. */
 #define MPS_HELLO_V1_BODY 24u
 #define MPS_HELLO_LEN (MPS_HDR_LEN + MPS_HELLO_BODY)
+#define MPS_HELLO_RESUME_BODY (MPS_HELLO_BODY + MPS_TICKET_LEN + MPS_HELLO_NONCE_LEN) /* 80 */
+#define MPS_HELLO_ACK_TICKET_BODY (MPS_HELLO_BODY + MPS_TICKET_LEN + 4u)              /* 68 */
+#define MPS_HELLO_MAX_LEN (MPS_HDR_LEN + MPS_HELLO_RESUME_BODY) /* the longest of both */
 #define MPS_ACK_BODY 12u /* ack[8] wnd[4] */
 #define MPS_ACK_LEN (MPS_HDR_LEN + MPS_ACK_BODY)
 #define MPS_CLOSE_BODY 4u
@@ -116,7 +132,11 @@ struct mps_hello {
 	uint8_t version;
 	uint8_t caps;
 	uint32_t wnd; /* the sender's initial receive window, >= MPS_MIN_WND */
-	uint8_t pub[MPS_HELLO_PUB_LEN]; /* the sender's X25519 public value, not all zero */
+	uint8_t pub[MPS_HELLO_PUB_LEN];     /* the sender's X25519 public value, not all zero
+	                                   (HELLO_ACK with RESUME: the server's nonce) */
+	uint8_t ticket[MPS_TICKET_LEN];     /* HELLO with RESUME, HELLO_ACK with TICKET */
+	uint8_t nonce[MPS_HELLO_NONCE_LEN]; /* HELLO with RESUME */
+	uint32_t lifetime;                  /* HELLO_ACK with TICKET: seconds */
 };
 
 struct mps_data {
@@ -179,7 +199,11 @@ int mps_frame_decode(const uint8_t *buf, size_t avail, struct mps_frame *f, cons
 
 /* Encoders write into out (which must hold the stated length) and return
  * the number of bytes written. */
-size_t mps_frame_put_hello(uint8_t out[MPS_HELLO_LEN], uint8_t type, const struct mps_hello *h);
+/* HELLO / HELLO_ACK: the fields caps calls for (TICKET, RESUME above)
+ * follow; returns MPS_HELLO_LEN, or more with them. */
+size_t mps_frame_put_hello(uint8_t out[MPS_HELLO_MAX_LEN], uint8_t type, const struct mps_hello *h);
+/* The length of the HELLO (HELLO_ACK) of that type and caps. */
+size_t mps_frame_hello_len(uint8_t type, uint8_t caps);
 /* Only the DATA header (MPS_DATA_HDR_LEN bytes); the payload follows on the wire. */
 size_t mps_frame_put_data_hdr(uint8_t out[MPS_DATA_HDR_LEN], uint8_t flags, uint64_t dsn,
 			      uint64_t ack, uint32_t wnd, uint32_t len);

@@ -15,11 +15,19 @@
  *
  * Schedule (HKDF-SHA256, RFC 5869):
  *   PRK = HKDF-Extract(salt = PSK (32 bytes) or 32 zero bytes, IKM = shared)
- *   OKM = HKDF-Expand(PRK, info, 112)
+ *   OKM = HKDF-Expand(PRK, info, 144)
  *   info = "mptcpshim kex v1" (16 bytes) | mode u8 (0 = no PSK, 1 = PSK)
  *          | pub_c (32) | pub_s (32)
  *   OKM = key_c u64 | key_s u64 | join_key_c[32] | join_key_s[32]
- *         | confirm_c[16] | confirm_s[16]           (integers big-endian)
+ *         | confirm_c[16] | confirm_s[16] | rms[32]  (integers big-endian)
+ * rms is the resumption secret a ticket carries (issue 15; HKDF-Expand's
+ * output is prefix-stable, so the first 112 bytes are what version 2 had).
+ * A resumed connection (a ticket from an earlier one, no X25519):
+ *   PRK = HKDF-Extract(salt = PSK or 32 zero bytes, IKM = the ticket's rms)
+ *   info = "mptcpshim res v1" | mode u8 | pub_c (32) | ticket (16)
+ *          | nonce_c (16) | nonce_s (32)
+ *   OKM = HKDF-Expand(PRK, info, 144), the same layout (its rms: the next
+ *         ticket's).
  * key_c/key_s take the place of the keys HELLO/HELLO_ACK carried in
  * version 1 (token and IDSN derive from them exactly as
  * mps_crypto_key_derive does), but never travel.  One exception: the
@@ -35,8 +43,12 @@
 #define MPS_KEX_KEY_LEN 32u     /* X25519 private, public and shared values */
 #define MPS_KEX_PSK_LEN 32u     /* pre-shared gateway key (256 bits) */
 #define MPS_KEX_CONFIRM_LEN 16u /* key confirmation values */
-#define MPS_KEX_OKM_LEN (8u + 8u + 32u + 32u + 16u + 16u)
+#define MPS_KEX_RMS_LEN 32u     /* resumption secret */
+#define MPS_KEX_TICKET_LEN 16u  /* a ticket's id (frame.h MPS_TICKET_LEN) */
+#define MPS_KEX_NONCE_C_LEN 16u /* the client's nonce in a resuming HELLO */
+#define MPS_KEX_OKM_LEN (8u + 8u + 32u + 32u + 16u + 16u + MPS_KEX_RMS_LEN)
 #define MPS_KEX_LABEL "mptcpshim kex v1" /* 16 bytes, no terminator in info */
+#define MPS_KEX_RES_LABEL "mptcpshim res v1"
 #define MPS_KEX_LABEL_LEN 16u
 
 struct mps_kex_keypair {
@@ -50,6 +62,7 @@ struct mps_kex_keys {
 	uint64_t key_c, key_s; /* key-equivalents: token/IDSN via mps_crypto_key_derive */
 	uint8_t join_key_c[32], join_key_s[32]; /* join HMAC keys (client's, server's) */
 	uint8_t confirm_c[MPS_KEX_CONFIRM_LEN], confirm_s[MPS_KEX_CONFIRM_LEN];
+	uint8_t rms[MPS_KEX_RMS_LEN]; /* resumption secret: a ticket's (resume.h) */
 };
 
 /* A fresh ephemeral keypair (RAND_bytes inside OpenSSL).  0 or -EIO. */
@@ -79,6 +92,21 @@ int mps_kex_hkdf(const uint8_t *salt, size_t saltlen, const uint8_t *ikm, size_t
 int mps_kex_schedule(const uint8_t shared[MPS_KEX_KEY_LEN], const uint8_t pub_c[MPS_KEX_KEY_LEN],
                      const uint8_t pub_s[MPS_KEX_KEY_LEN], const uint8_t *psk,
                      struct mps_kex_keys *out);
+
+/* The resumed connection's schedule (above): secret is the ticket's rms,
+ * pub_c the resuming HELLO's public value, nonce_s the server's 32 bytes
+ * (in HELLO_ACK's pub field).  0, -EAGAIN (a zero key), -EIO. */
+int mps_kex_schedule_resume(const uint8_t secret[MPS_KEX_RMS_LEN],
+                            const uint8_t pub_c[MPS_KEX_KEY_LEN],
+                            const uint8_t ticket[MPS_KEX_TICKET_LEN],
+                            const uint8_t nonce_c[MPS_KEX_NONCE_C_LEN],
+                            const uint8_t nonce_s[MPS_KEX_KEY_LEN], const uint8_t *psk,
+                            struct mps_kex_keys *out);
+
+/* n random bytes with no CR or LF among them (what a client's HELLO
+ * carries: section 5 of DESIGN, a line-oriented plain server never sees a
+ * line).  0 or -EIO. */
+int mps_kex_random_noline(uint8_t *p, size_t n);
 
 /* Constant-time comparison of a received confirmation value with ours.
  * 1 if equal. */
@@ -111,6 +139,11 @@ struct mps_kex_end {
 	uint8_t role;     /* MPS_CLIENT (0) or MPS_SERVER (1), as nego.h's mps_role */
 	uint8_t have_psk; /* psk is set: authenticated mode */
 	uint8_t done;     /* keys are valid */
+	uint8_t offer;    /* the HELLO offers a ticket (ticket, nonce_c) */
+	uint8_t resumed;  /* the keys come from the ticket's secret: no X25519 */
+	uint8_t ticket[MPS_KEX_TICKET_LEN];
+	uint8_t nonce_c[MPS_KEX_NONCE_C_LEN];
+	uint8_t secret[MPS_KEX_RMS_LEN]; /* client: the offered ticket's (wiped once done) */
 	struct mps_kex_keypair kp; /* ours (priv wiped once done) */
 	uint8_t peer_pub[MPS_KEX_KEY_LEN];
 	uint8_t psk[MPS_KEX_PSK_LEN];
@@ -154,5 +187,51 @@ int mps_kex_server_set_psk(struct mps_kex_end *e, const uint8_t psk[MPS_KEX_PSK_
 int mps_kex_server_finish(struct mps_kex_end *e, mps_kex_draw_fn draw, void *arg,
                           int (*accept)(const struct mps_kex_keys *keys, void *arg),
                           void *accept_arg);
+
+/* ---- Resumption (issue 15; DESIGN "Key agreement and key schedule") -----
+ *
+ * Client:  mps_kex_client_begin(e, NULL, mps_kex_standby_draw, NULL)
+ *          mps_kex_client_offer(e, ticket, secret)  -> HELLO with RESUME
+ *          HELLO_ACK with RESUME: mps_kex_client_finish_resumed(e, nonce_s)
+ *          without:               mps_kex_client_finish(e, pub_s) (the
+ *                                 standby keypair is retired then)
+ * Server:  mps_kex_server_begin(e, pub_c); mps_kex_server_offered(e,
+ *          ticket, nonce_c) when the HELLO offered one; then, the ticket's
+ *          secret found (resume.h): mps_kex_server_finish_resumed, else
+ *          mps_kex_server_finish as before. */
+
+/* A draw function for the client's keypair when it offers a ticket: the
+ * process's standby keypair (drawn once, with no CR or LF in its public
+ * value), so a resumed connection does no X25519 at all and a server that
+ * lost the ticket can still run a full agreement in the same round trip. */
+int mps_kex_standby_draw(struct mps_kex_keypair *kp, void *arg);
+
+/* Client: the HELLO offers this ticket; draws nonce_c.  0 or -EIO. */
+int mps_kex_client_offer(struct mps_kex_end *e, const uint8_t ticket[MPS_KEX_TICKET_LEN],
+                         const uint8_t secret[MPS_KEX_RMS_LEN]);
+
+/* Client: HELLO_ACK says the server took the ticket; nonce_s its pub
+ * field.  -EINVAL when we offered none or the schedule gives a zero key
+ * (the peer's fault), -EIO. */
+int mps_kex_client_finish_resumed(struct mps_kex_end *e, const uint8_t nonce_s[MPS_KEX_KEY_LEN]);
+
+/* Server: the HELLO offered this ticket with this nonce. */
+void mps_kex_server_offered(struct mps_kex_end *e, const uint8_t ticket[MPS_KEX_TICKET_LEN],
+                            const uint8_t nonce_c[MPS_KEX_NONCE_C_LEN]);
+
+/* Server: resume with the offered ticket's secret: draw nonce_s into
+ * e->kp.pub (through draw: its kp.pub is taken as the nonce; NULL =
+ * random) and derive, redrawing as mps_kex_server_finish does while
+ * accept refuses.  0 or -EIO; -EINVAL when nothing was offered. */
+int mps_kex_server_finish_resumed(struct mps_kex_end *e, const uint8_t secret[MPS_KEX_RMS_LEN],
+                                  mps_kex_draw_fn draw, void *arg,
+                                  int (*accept)(const struct mps_kex_keys *keys, void *arg),
+                                  void *accept_arg);
+
+/* The client's IDSN for its HELLO: from nonce_c when it offers a ticket
+ * (the standby public value is the same for many connections), else from
+ * pub_c (mps_kex_idsn_c). */
+uint64_t mps_kex_idsn_hello(const uint8_t pub_c[MPS_KEX_KEY_LEN], int offer,
+                            const uint8_t nonce_c[MPS_KEX_NONCE_C_LEN]);
 
 #endif

@@ -19,7 +19,9 @@
  *                        -> PLAIN (mps_nego_hello_stalled): the bytes so far
  *                           and everything after go to the app untouched.
  * A HELLO/HELLO_ACK that matches the prefix but is malformed is an ERROR,
- * a version 1 one (body length 24: a key in clear) included.
+ * a version 1 one (body length 24: a key in clear) included.  A HELLO
+ * with resumption fields (frame.h MPS_CAP_RESUME / MPS_CAP_TICKET) is
+ * waited for whole, as its header's length says.
  * The key exchange itself (X25519, the public values the HELLOs carry) is
  * kex.h's mps_kex_client_* / mps_kex_server_*; nego only hands the peer's
  * public value over (remote_pub).
@@ -45,7 +47,8 @@ enum mps_nego_state {
 
 enum mps_nego_verdict {
 	MPS_NV_WAIT = 0, /* need more bytes (or an event) */
-	MPS_NV_MP,       /* negotiated; the first MPS_HELLO_LEN input bytes were the shim's */
+	MPS_NV_MP,       /* negotiated; the first frame (MPS_HELLO_LEN bytes, more with
+	                    resumption fields: frame.h) was the shim's */
 	MPS_NV_PLAIN,    /* plain peer: every byte received is application data */
 	MPS_NV_ABORT,    /* close the connection without showing the app anything */
 	MPS_NV_ERROR,    /* protocol violation; why says which */

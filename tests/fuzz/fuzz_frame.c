@@ -129,16 +129,36 @@ static void encode_decode(const uint8_t *data, size_t size)
 
 		for (n = 0; n < MPS_HELLO_PUB_LEN; n++)
 			acc |= h.pub[n] = (fz_u8(&z) & 1) ? fz_u8(&z) : 0;
-		n = mps_frame_put_hello(out, MPS_F_HELLO_ACK, &h);
-		rc = mps_frame_decode(out, n, &f, &why);
-		FZ_ASSERT((rc == (int)n) == (h.version >= MPS_VERSION && h.wnd >= MPS_MIN_WND && acc));
+		for (n = 0; n < MPS_TICKET_LEN; n++)
+			h.ticket[n] = fz_u8(&z);
+		for (n = 0; n < MPS_HELLO_NONCE_LEN; n++)
+			h.nonce[n] = fz_u8(&z);
+		h.lifetime = fz_u32(&z);
+		for (int t = MPS_F_HELLO; t <= MPS_F_HELLO_ACK; t++) {
+			/* a ticket's lifetime is checked where one is carried */
+			int life_ok = t == MPS_F_HELLO || !(h.caps & MPS_CAP_TICKET) ||
+			              (h.lifetime >= 1 && h.lifetime <= MPS_TICKET_LIFETIME_MAX);
+
+			n = mps_frame_put_hello(out, (uint8_t)t, &h);
+			FZ_ASSERT(n == mps_frame_hello_len((uint8_t)t, h.caps) && n <= MPS_HELLO_MAX_LEN);
+			rc = mps_frame_decode(out, n, &f, &why);
+			FZ_ASSERT((rc == (int)n) ==
+			          (h.version >= MPS_VERSION && h.wnd >= MPS_MIN_WND && acc && life_ok));
+			if (rc <= 0) {
+				FZ_ASSERT(rc == -EBADMSG);
+				continue;
+			}
+			FZ_ASSERT(f.u.hello.version == h.version && f.u.hello.caps == h.caps &&
+			          f.u.hello.wnd == h.wnd &&
+			          memcmp(f.u.hello.pub, h.pub, MPS_HELLO_PUB_LEN) == 0);
+			if (t == MPS_F_HELLO && (h.caps & MPS_CAP_RESUME))
+				FZ_ASSERT(!memcmp(f.u.hello.ticket, h.ticket, MPS_TICKET_LEN) &&
+				          !memcmp(f.u.hello.nonce, h.nonce, MPS_HELLO_NONCE_LEN));
+			if (t == MPS_F_HELLO_ACK && (h.caps & MPS_CAP_TICKET))
+				FZ_ASSERT(!memcmp(f.u.hello.ticket, h.ticket, MPS_TICKET_LEN) &&
+				          f.u.hello.lifetime == h.lifetime);
+		}
 	}
-	if (rc > 0) {
-		FZ_ASSERT(f.u.hello.version == h.version && f.u.hello.caps == h.caps &&
-		          f.u.hello.wnd == h.wnd &&
-		          memcmp(f.u.hello.pub, h.pub, MPS_HELLO_PUB_LEN) == 0);
-	} else
-		FZ_ASSERT(rc == -EBADMSG);
 
 	flags = fz_u8(&z) & MPS_DF_MASK;
 	dsn = fz_u64(&z);

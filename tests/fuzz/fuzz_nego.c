@@ -7,10 +7,12 @@
  * from the whole input at once:
  *  - a verdict, once final, never changes (later input, EOF, timeout);
  *  - the final verdict is the model's: PLAIN iff the first bytes are not
- *    a HELLO prefix (version 1's length matches too); ERROR iff the prefix
- *    matches and the first MPS_HELLO_LEN bytes do not decode, or they are
- *    a complete version 1 HELLO; MP (ABORT on a server past its
- *    banner window) iff they do, with the remote fields of that frame;
+ *    a HELLO prefix (version 1's length matches too, and so does the
+ *    length with resumption fields: 80 for HELLO, 68 for HELLO_ACK); ERROR
+ *    iff the prefix matches and the frame of the length it announces does
+ *    not decode, or it is a complete version 1 HELLO; MP (ABORT on a
+ *    server past its banner window) iff it does, with the remote fields of
+ *    that frame;
  *  - a verdict never comes before the bytes that justify it. */
 #include "config.h"
 
@@ -38,14 +40,15 @@ static enum mps_nego_verdict model(int role, int released, const uint8_t *buf, s
 	if (n == 0)
 		return MPS_NV_WAIT;
 	for (i = 0; i < n && i < sizeof(prefix); i++)
-		if (buf[i] != prefix[i] && !(i == 3 && buf[i] == MPS_HELLO_V1_BODY))
+		if (buf[i] != prefix[i] && !(i == 3 && buf[i] == MPS_HELLO_V1_BODY) &&
+		    !(i == 3 && buf[i] == mps_frame_hello_len(want, 0xff) - MPS_HDR_LEN))
 			return MPS_NV_PLAIN;
 	/* version 1's length: an error once its 28 bytes are in */
 	if (n >= MPS_HDR_LEN && buf[3] == MPS_HELLO_V1_BODY)
 		return n < MPS_HDR_LEN + MPS_HELLO_V1_BODY ? MPS_NV_WAIT : MPS_NV_ERROR;
-	if (n < MPS_HELLO_LEN)
+	if (n < MPS_HDR_LEN || n < MPS_HDR_LEN + (size_t)buf[3])
 		return MPS_NV_WAIT;
-	if (mps_frame_decode(buf, MPS_HELLO_LEN, f, &why) != (int)MPS_HELLO_LEN)
+	if (mps_frame_decode(buf, MPS_HDR_LEN + buf[3], f, &why) != (int)(MPS_HDR_LEN + buf[3]))
 		return MPS_NV_ERROR;
 	return released ? MPS_NV_ABORT : MPS_NV_MP;
 }

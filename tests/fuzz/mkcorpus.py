@@ -32,6 +32,12 @@ def hello(t, key=0x0102030405060708, wnd=65536, version=2):
     return hdr(t, 0, b"MPTCPSHM" + struct.pack(">BBHI", version, 0, 0, wnd) + pub)
 
 
+def hello_res(t, caps, tail):
+    """a HELLO with resumption fields: RESUME (HELLO) or TICKET (HELLO_ACK)"""
+    pub = bytes(range(1, 33))
+    return hdr(t, 0, b"MPTCPSHM" + struct.pack(">BBHI", 2, caps, 0, 65536) + pub + tail)
+
+
 def hello_v1(t, key=0x0102030405060708, wnd=65536):
     return hdr(t, 0, b"MPTCPSHM" + struct.pack(">BBHIQ", 1, 0, 0, wnd, key))
 
@@ -46,6 +52,8 @@ frames = {
     "hello": hello(1),
     "hello_ack": hello(2),
     "hello_v1": hello_v1(1),
+    "hello_resume": hello_res(1, 3, bytes(range(0x40, 0x60))),
+    "hello_ack_ticket": hello_res(2, 3, bytes(range(0x40, 0x50)) + struct.pack(">I", 600)),
     "data": data(1000, b"hello world"),
     "data_noack": data(2**64 - 3, b"wrap", flags=0),
     "data_fin": data(5, b"", flags=3),
@@ -75,6 +83,9 @@ put("nego", {
     "server_hello": b"\x01" + hello(1),
     "client_hello_ack": b"\x00" + hello(2),
     "server_hello_data": b"\x09" + hello(1) + data(1, b"GET / HTTP/1.0\r\n\r\n"),
+    "server_hello_resume": b"\x01" + hello_res(1, 3, bytes(range(0x40, 0x60))),
+    "client_hello_ack_ticket": b"\x00" + hello_res(2, 1, bytes(range(0x40, 0x50))
+                                                   + struct.pack(">I", 600)),
     "server_plain": b"\x01GET / HTTP/1.1\r\nHost: x\r\n\r\n",
     "client_banner": b"\x00SSH-2.0-OpenSSH_9.2\r\n",
     "server_late_hello": b"\x03" + hello(1),

@@ -85,11 +85,7 @@ def idsn_c(pub_c):
     return idsn(int.from_bytes(pub_c[:8], "big"))
 
 
-def schedule(shared, pub_c, pub_s, psk=None):
-    if shared == bytes(32):
-        raise ValueError("all-zero shared secret")
-    info = b"mptcpshim kex v1" + bytes([1 if psk else 0]) + pub_c + pub_s
-    okm = hkdf(psk, shared, info, 112)
+def _keys(okm, pub_c):
     k = {
         "key_c": int.from_bytes(okm[0:8], "big"),
         "key_s": int.from_bytes(okm[8:16], "big"),
@@ -97,10 +93,28 @@ def schedule(shared, pub_c, pub_s, psk=None):
         "join_key_s": okm[48:80],
         "confirm_c": okm[80:96],
         "confirm_s": okm[96:112],
+        "rms": okm[112:144],  # the resumption secret a ticket carries
     }
     k["token_s"] = token(k["key_s"])
     k["idsn_s"] = idsn(k["key_s"])
     k["idsn_c"] = idsn_c(pub_c)
+    return k
+
+
+def schedule(shared, pub_c, pub_s, psk=None):
+    if shared == bytes(32):
+        raise ValueError("all-zero shared secret")
+    info = b"mptcpshim kex v1" + bytes([1 if psk else 0]) + pub_c + pub_s
+    return _keys(hkdf(psk, shared, info, 144), pub_c)
+
+
+def schedule_resume(secret, pub_c, ticket, nonce_c, nonce_s, psk=None):
+    """A resumed connection's keys (DESIGN "Resumption"); its client IDSN
+    comes from nonce_c."""
+    info = (b"mptcpshim res v1" + bytes([1 if psk else 0]) + pub_c + ticket + nonce_c
+            + nonce_s)
+    k = _keys(hkdf(psk, secret, info, 144), pub_c)
+    k["idsn_c"] = idsn_c(nonce_c)
     return k
 
 
@@ -120,8 +134,14 @@ class Keypair:
         return schedule(x25519(self.priv, pub_c), pub_c, self.pub, psk)
 
 
-def hello(ftype, pub, wnd=1 << 20, version=VERSION, reserved=0):
-    body = MAGIC + struct.pack(">BBHI", version, 0, reserved, wnd) + pub
+CAP_TICKET, CAP_RESUME = 0x01, 0x02
+
+
+def hello(ftype, pub, wnd=1 << 20, version=VERSION, reserved=0, caps=0, tail=b""):
+    """tail: the resumption fields caps call for (ticket + nonce_c in a
+    HELLO with CAP_RESUME; ticket + lifetime in a HELLO_ACK with
+    CAP_TICKET)."""
+    body = MAGIC + struct.pack(">BBHI", version, caps, reserved, wnd) + pub + tail
     return struct.pack(">BBH", ftype, 0, len(body)) + body
 
 

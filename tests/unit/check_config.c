@@ -89,6 +89,8 @@ static void check_defaults_except(const struct mps_config *c, const char *except
 	}
 	if (strcmp(except, "PLAIN_CACHE_TTL") != 0)
 		ck_assert_uint_eq(c->plain_cache_ttl, 300);
+	if (strcmp(except, "RESUME") != 0)
+		ck_assert_uint_eq(c->resume_ttl, 600);
 	if (strcmp(except, "SNDBUF") != 0)
 		ck_assert_uint_eq(c->sndbuf, 4194304);
 	if (strcmp(except, "MAX_SUBFLOWS") != 0)
@@ -466,6 +468,30 @@ START_TEST(test_config_plain_cache_ttl)
 		ck_assert_msg(warn_calls == 1, "MPTCPSHIM_PLAIN_CACHE_TTL=\"%s\": %d warnings",
 			      bad[i], warn_calls);
 		ck_assert_uint_eq(c.plain_cache_ttl, 300);
+		check_defaults(&c);
+	}
+}
+END_TEST
+
+/* MPTCPSHIM_RESUME: the ticket lifetime, 0 (off) to 86400; a bad value
+ * warns and keeps 600 (resumption on). */
+START_TEST(test_config_resume)
+{
+	struct mps_config c;
+	static const char *good[] = { "0", "1", "86400" };
+	static const unsigned want[] = { 0, 1, 86400 };
+	for (size_t i = 0; i < NELEM(good); i++) {
+		parse1(&c, "MPTCPSHIM_RESUME", good[i]);
+		ck_assert_int_eq(warn_calls, 0);
+		ck_assert_uint_eq(c.resume_ttl, want[i]);
+		check_defaults_except(&c, "RESUME");
+	}
+	static const char *bad[] = { "86401", "-1", "off", "10m", "1 " };
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		parse1(&c, "MPTCPSHIM_RESUME", bad[i]);
+		ck_assert_msg(warn_calls == 1, "MPTCPSHIM_RESUME=\"%s\": %d warnings", bad[i],
+			      warn_calls);
+		ck_assert_uint_eq(c.resume_ttl, 600);
 		check_defaults(&c);
 	}
 }
@@ -1057,6 +1083,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_config_kernel_mptcp);
 	tcase_add_test(tc, test_config_log_file);
 	tcase_add_test(tc, test_config_plain_cache_ttl);
+	tcase_add_test(tc, test_config_resume);
 	tcase_add_test(tc, test_config_peer_cache);
 	tcase_add_test(tc, test_config_policy);
 	tcase_add_test(tc, test_config_join_ports);

@@ -1186,6 +1186,109 @@ START_TEST(test_frame_bad_length)
 }
 END_TEST
 
+static void put32be(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* Resumption fields (issue 15): a resuming HELLO (RESUME: ticket, nonce)
+ * and a HELLO_ACK with a ticket (TICKET: ticket, lifetime), byte by byte
+ * as DESIGN's wire table has them; round trip; cut short at every length
+ * (more needed, never an error); the lifetime's range; a body whose length
+ * disagrees with its caps. */
+START_TEST(test_frame_hello_resume)
+{
+	static const uint8_t want_hello[] = {
+		0x01, 0x00, 0x00, 0x50, 'M', 'P', 'T', 'C', 'P', 'S', 'H', 'M',
+		0x02, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, /* version, caps, rsv, wnd */
+		0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+		0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+		0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, /* pub */
+		0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47,
+		0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f, /* ticket */
+		0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57,
+		0x58, 0x59, 0x5a, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f, /* nonce */
+	};
+	static const uint8_t want_ack[] = {
+		0x02, 0x00, 0x00, 0x44, 'M', 'P', 'T', 'C', 'P', 'S', 'H', 'M',
+		0x02, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,
+		0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+		0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+		0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, /* pub: the server's nonce */
+		0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47,
+		0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f, /* ticket */
+		0x00, 0x00, 0x02, 0x58, /* lifetime 600 */
+	};
+	struct mps_hello h = { .version = 2, .caps = MPS_CAP_TICKET | MPS_CAP_RESUME,
+	                       .wnd = 65536, .lifetime = 600 };
+	uint8_t out[MPS_HELLO_MAX_LEN], buf[MPS_HELLO_MAX_LEN + 8];
+	struct mps_frame f;
+	const char *why = NULL;
+
+	memset(h.pub, 0x11, 32);
+	for (int i = 0; i < 16; i++) {
+		h.ticket[i] = (uint8_t)(0x40 + i);
+		h.nonce[i] = (uint8_t)(0x50 + i);
+	}
+	ck_assert_uint_eq(sizeof(want_hello), MPS_HELLO_MAX_LEN);
+	ck_assert_uint_eq(mps_frame_put_hello(out, MPS_F_HELLO, &h), sizeof(want_hello));
+	ck_assert_mem_eq(out, want_hello, sizeof(want_hello));
+	ck_assert_int_eq(decode_copy(want_hello, sizeof(want_hello), &f, &why),
+	                 (int)sizeof(want_hello));
+	ck_assert_uint_eq(f.u.hello.caps, 3);
+	ck_assert_mem_eq(f.u.hello.ticket, h.ticket, 16);
+	ck_assert_mem_eq(f.u.hello.nonce, h.nonce, 16);
+	ck_assert_mem_eq(f.u.hello.pub, h.pub, 32);
+	ck_assert_int_eq(mps_frame_prefix_match(MPS_F_HELLO, want_hello, sizeof(want_hello)), 1);
+	ck_assert_uint_eq(mps_frame_put_hello(out, MPS_F_HELLO_ACK, &h), sizeof(want_ack));
+	ck_assert_mem_eq(out, want_ack, sizeof(want_ack));
+	ck_assert_int_eq(decode_copy(want_ack, sizeof(want_ack), &f, &why), (int)sizeof(want_ack));
+	ck_assert_mem_eq(f.u.hello.ticket, h.ticket, 16);
+	ck_assert_uint_eq(f.u.hello.lifetime, 600);
+	ck_assert_int_eq(mps_frame_prefix_match(MPS_F_HELLO_ACK, want_ack, sizeof(want_ack)), 1);
+	/* TICKET alone in a HELLO adds nothing; RESUME alone in a HELLO_ACK neither */
+	h.caps = MPS_CAP_TICKET;
+	ck_assert_uint_eq(mps_frame_put_hello(out, MPS_F_HELLO, &h), MPS_HELLO_LEN);
+	h.caps = MPS_CAP_RESUME;
+	ck_assert_uint_eq(mps_frame_put_hello(out, MPS_F_HELLO_ACK, &h), MPS_HELLO_LEN);
+	/* cut short: more needed; with trailing bytes: the frame alone */
+	for (size_t n = 0; n < sizeof(want_hello); n++)
+		ck_assert_int_eq(decode_copy(want_hello, n, &f, &why), 0);
+	for (size_t n = 0; n < sizeof(want_ack); n++)
+		ck_assert_int_eq(decode_copy(want_ack, n, &f, &why), 0);
+	memcpy(buf, want_hello, sizeof(want_hello));
+	memset(buf + sizeof(want_hello), 0x03, 8);
+	ck_assert_int_eq(decode_copy(buf, sizeof(buf), &f, &why), (int)sizeof(want_hello));
+	/* lifetime 0 and beyond the maximum; the maximum itself */
+	static const uint32_t lives[] = { 0, MPS_TICKET_LIFETIME_MAX + 1, 0xffffffff };
+	for (size_t i = 0; i < NELEM(lives); i++) {
+		memcpy(buf, want_ack, sizeof(want_ack));
+		put32be(buf + sizeof(want_ack) - 4, lives[i]);
+		ck_decode_bad(buf, sizeof(want_ack));
+	}
+	put32be(buf + sizeof(want_ack) - 4, MPS_TICKET_LIFETIME_MAX);
+	ck_assert_int_eq(decode_copy(buf, sizeof(want_ack), &f, &why), (int)sizeof(want_ack));
+	/* caps and length disagree: RESUME cleared in an 80-byte HELLO,
+	 * TICKET cleared in a 68-byte HELLO_ACK; the long lengths for the
+	 * other type */
+	memcpy(buf, want_hello, sizeof(want_hello));
+	buf[13] = MPS_CAP_TICKET;
+	ck_decode_bad(buf, sizeof(want_hello));
+	memcpy(buf, want_ack, sizeof(want_ack));
+	buf[13] = MPS_CAP_RESUME;
+	ck_decode_bad(buf, sizeof(want_ack));
+	memcpy(buf, want_hello, sizeof(want_hello));
+	buf[0] = MPS_F_HELLO_ACK;
+	ck_decode_bad(buf, sizeof(want_hello));
+	memcpy(buf, want_ack, sizeof(want_ack));
+	buf[0] = MPS_F_HELLO;
+	ck_decode_bad(buf, sizeof(want_ack));
+}
+END_TEST
+
 START_TEST(test_frame_bad_hello_fields)
 {
 	static const uint8_t htypes[] = { MPS_F_HELLO, MPS_F_HELLO_ACK };
@@ -1228,12 +1331,18 @@ START_TEST(test_frame_bad_hello_fields)
 			ck_assert_uint_eq(f.u.hello.version, v);
 		}
 
-		/* unknown capability bits are ignored */
+		/* unknown capability bits are ignored; the two that add
+		 * fields (RESUME in HELLO, TICKET in HELLO_ACK) need them */
 		for (unsigned caps = 0; caps < 256; caps++) {
 			struct mps_frame f;
 			const char *why = NULL;
 			mk_hello_body(body, MPS_MAGIC, 2, (uint8_t)caps, 0, MPS_MIN_WND, 0x42);
 			mk_frame(buf, ty, 0, body, MPS_HELLO_BODY);
+			if (mps_frame_hello_len(ty, (uint8_t)caps) != MPS_HELLO_LEN) {
+				ck_assert(caps & (ty == MPS_F_HELLO ? MPS_CAP_RESUME : MPS_CAP_TICKET));
+				ck_decode_bad(buf, MPS_HELLO_LEN);
+				continue;
+			}
 			ck_assert_int_eq(decode_copy(buf, MPS_HELLO_LEN, &f, &why), (int)MPS_HELLO_LEN);
 			ck_assert_uint_eq(f.u.hello.caps, caps);
 		}
@@ -1728,6 +1837,9 @@ static void check_prefix(uint8_t type)
 		for (unsigned v = 0; v < 256; v++) {
 			if (v == pre[pos] || (pos == 3 && v == MPS_HELLO_V1_BODY))
 				continue;
+			/* the body with resumption fields (80 HELLO, 68 HELLO_ACK) */
+			if (pos == 3 && v == mps_frame_hello_len(type, 0xff) - MPS_HDR_LEN)
+				continue;
 			uint8_t bad[MPS_HELLO_LEN];
 			memcpy(bad, full, sizeof(bad));
 			bad[pos] = (uint8_t)v;
@@ -2027,6 +2139,7 @@ static Suite *frame_suite(void)
 	tcase_add_test(tc, test_frame_bad_flags);
 	tcase_add_test(tc, test_frame_bad_length);
 	tcase_add_test(tc, test_frame_bad_hello_fields);
+	tcase_add_test(tc, test_frame_hello_resume);
 	tcase_add_test(tc, test_frame_bad_wnd_vectors);
 	tcase_add_test(tc, test_frame_bad_data_fields);
 	tcase_add_test(tc, test_frame_bad_close_reason);

@@ -7,10 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/frame.h"
 #include "mptcpshim/kex.h"
+#include "mptcpshim/resume.h"
 #include "mptcpshim/util.h"
 
 static void unhex(const char *s, uint8_t *out, size_t n)
@@ -37,17 +41,43 @@ static const char *bob_priv = "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1
 static const char *bob_pub = "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f";
 static const char *shared_k = "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742";
 
-/* The output of tests/unit/kex_vectors.py: the 112 OKM bytes of the
+/* The output of tests/unit/kex_vectors.py: the 144 OKM bytes of the
  * schedule over RFC 7748's shared secret, pub_c = Alice's, pub_s = Bob's,
- * without a PSK and with PSK = 20 21 .. 3f. */
-static const char *okm_nopsk = "2e95113d96823f99116abfdc3dcc8c99569b916f0e6071907f96b91f"
-                               "ce108917146beabaee4bbeca618f6bc0d53904c8ffd094de7b96be24"
-                               "7d4d33557a96081f41f11b773c0d0e6bb53fb47303247e65ecc4f41f"
-                               "572033d6753b2ba5e1f356aef4567681ce738399d333a516225834a1";
-static const char *okm_psk = "b343b30c234d729808e2c46a77b3517e32256d4427005a5496ddbbcc"
-                             "6c1ce134cd0799ddb4ced5f6102fed64632c381846eb0ac28d58a4c0"
-                             "aa383631a2d4ced5610ba6b72470e534614634f57302b75e7bed9d3d"
-                             "57bc05c8293107af6baf1a2f671517f12acd9165502db50a094d9d66";
+ * without a PSK and with PSK = 20 21 .. 3f; then the resumed schedule
+ * with okm_nopsk's rms as the ticket's secret, pub_c = Alice's, ticket
+ * 40..4f, nonce_c 50..5f, nonce_s 60..7f, without and with the PSK. */
+static const char *okm_nopsk =
+	"2e95113d96823f99116abfdc3dcc8c99569b916f0e6071907f96b91f"
+	"ce108917146beabaee4bbeca618f6bc0d53904c8ffd094de7b96be24"
+	"7d4d33557a96081f41f11b773c0d0e6bb53fb47303247e65ecc4f41f"
+	"572033d6753b2ba5e1f356aef4567681ce738399d333a516225834a1"
+	"0d001dd32b4b21a3db785f328d430d05b5017b548b1d71d7a283c64b"
+	"83ccd884"
+	;
+static const char *okm_psk =
+	"b343b30c234d729808e2c46a77b3517e32256d4427005a5496ddbbcc"
+	"6c1ce134cd0799ddb4ced5f6102fed64632c381846eb0ac28d58a4c0"
+	"aa383631a2d4ced5610ba6b72470e534614634f57302b75e7bed9d3d"
+	"57bc05c8293107af6baf1a2f671517f12acd9165502db50a094d9d66"
+	"4af47bb6af796a2d2c678589a6881c8fee8f936ab2f8aa660568862f"
+	"54094940"
+	;
+static const char *okm_res_nopsk =
+	"eff37409a63be16f8187f725a39d27ca26d6004b7811230746b5ff04"
+	"e7658abc0a130a9a3ef36768f9cd60aa8cf8a60cefe9a3af38528c33"
+	"478bfb3b6c627d69cb36dd435aa5bf54e2aadb0a2abc58334f58c873"
+	"4288965018290ea0bf917982ec03fb8ca95ba806de854063a0f702a4"
+	"7d94879e3a4aaf66772609b1d7698ab594352d1624767f26ff311b03"
+	"eb969779"
+	;
+static const char *okm_res_psk =
+	"6f15861a42958979bc96ea739dcf47b1f1c684a4d44b4943574ee215"
+	"e135e8891ced4c5b72b7d972d539ad6e1cfe0f9ca4bb4b08b4f2a34c"
+	"1c02945c19a264b1bd644f0e598d3196605dae73661c19a25adf2815"
+	"7e2c4379da7a646ef3d381345c2718a39f20bcc46927277d3967537d"
+	"5d77b49bbc87ef7fefed9601780065516419622bccb16dc64c21125c"
+	"cceddaf6"
+	;
 
 START_TEST(test_x25519_rfc7748_dh)
 {
@@ -102,7 +132,7 @@ START_TEST(test_x25519_low_order_refused)
 }
 END_TEST
 
-/* RFC 5869 appendix A.1 and A.3. */
+/* RFC 5869 appendix A.1, A.2 and A.3. */
 START_TEST(test_hkdf_rfc5869)
 {
 	uint8_t ikm[22], salt[13], info[10], okm[42];
@@ -122,6 +152,22 @@ START_TEST(test_hkdf_rfc5869)
 	        "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8");
 	ck_assert_int_eq(mps_kex_hkdf(NULL, 0, ikm, 22, NULL, 0, okm, 0), -EINVAL);
 	ck_assert_int_eq(mps_kex_hkdf(NULL, 0, ikm, 0, NULL, 0, okm, 42), -EINVAL);
+	/* A.2: 80-byte inputs (a salt longer than SHA-256's block is hashed
+	 * first, RFC 2104), three blocks of output and a part */
+	{
+		uint8_t ikm2[80], salt2[80], info2[80], okm2[82];
+
+		for (int i = 0; i < 80; i++) {
+			ikm2[i] = (uint8_t)i;
+			salt2[i] = (uint8_t)(0x60 + i);
+			info2[i] = (uint8_t)(0xb0 + i);
+		}
+		ck_assert_int_eq(mps_kex_hkdf(salt2, 80, ikm2, 80, info2, 80, okm2, 82), 0);
+		ck_assert_hex(okm2, 82,
+		              "b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c"
+		              "59045a99cac7827271cb41c65e590e09da3275600c2f09b8367793a9aca3db71"
+		              "cc30c58179ec3e87c14c01d5c1f3434f1d87");
+	}
 }
 END_TEST
 
@@ -136,6 +182,7 @@ static void check_keys(const struct mps_kex_keys *k, const char *okmhex)
 	ck_assert_mem_eq(k->join_key_s, okm + 48, 32);
 	ck_assert_mem_eq(k->confirm_c, okm + 80, 16);
 	ck_assert_mem_eq(k->confirm_s, okm + 96, 16);
+	ck_assert_mem_eq(k->rms, okm + 112, 32);
 }
 
 START_TEST(test_schedule_vectors)
@@ -446,6 +493,275 @@ START_TEST(test_observer_forges_v1_not_v2)
 }
 END_TEST
 
+/* ---- resumption (issue 15) ------------------------------------------- */
+
+static void res_inputs(uint8_t pc[32], uint8_t tid[16], uint8_t nc[16], uint8_t ns[32],
+                       uint8_t rms[32])
+{
+	uint8_t okm[MPS_KEX_OKM_LEN];
+
+	unhex(alice_pub, pc, 32);
+	for (int i = 0; i < 16; i++) {
+		tid[i] = (uint8_t)(0x40 + i);
+		nc[i] = (uint8_t)(0x50 + i);
+	}
+	for (int i = 0; i < 32; i++)
+		ns[i] = (uint8_t)(0x60 + i);
+	unhex(okm_nopsk, okm, sizeof(okm));
+	memcpy(rms, okm + 112, 32);
+}
+
+/* The resumed schedule against kex_vectors.py, with the full schedule's
+ * rms as the ticket's secret; every input changes every output; its keys
+ * are never the full agreement's (its own label). */
+START_TEST(test_schedule_resume_vectors)
+{
+	uint8_t pc[32], tid[16], nc[16], ns[32], rms[32], psk[32], sh[32], ps[32];
+	struct mps_kex_keys k, k2, full;
+
+	res_inputs(pc, tid, nc, ns, rms);
+	for (int i = 0; i < 32; i++)
+		psk[i] = (uint8_t)(0x20 + i);
+	ck_assert_int_eq(mps_kex_schedule_resume(rms, pc, tid, nc, ns, NULL, &k), 0);
+	check_keys(&k, okm_res_nopsk);
+	ck_assert_int_eq(mps_kex_schedule_resume(rms, pc, tid, nc, ns, psk, &k), 0);
+	check_keys(&k, okm_res_psk);
+	ck_assert_int_eq(mps_kex_schedule_resume(rms, pc, tid, nc, ns, NULL, &k), 0);
+	/* one bit of each input */
+	uint8_t *ins[] = { rms, pc, tid, nc, ns };
+	size_t lens[] = { 32, 32, 16, 16, 32 };
+	for (size_t i = 0; i < 5; i++) {
+		for (size_t byte = 0; byte < lens[i]; byte += lens[i] - 1) {
+			ins[i][byte] ^= 0x01;
+			ck_assert_int_eq(mps_kex_schedule_resume(rms, pc, tid, nc, ns, NULL, &k2), 0);
+			ins[i][byte] ^= 0x01;
+			ck_assert(k.key_c != k2.key_c && k.key_s != k2.key_s);
+			ck_assert(memcmp(k.join_key_c, k2.join_key_c, 32) != 0);
+			ck_assert(memcmp(k.join_key_s, k2.join_key_s, 32) != 0);
+			ck_assert(memcmp(k.rms, k2.rms, 32) != 0);
+		}
+	}
+	/* the full schedule over the same 32 bytes as its secret differs */
+	unhex(shared_k, sh, 32);
+	unhex(bob_pub, ps, 32);
+	ck_assert_int_eq(mps_kex_schedule(rms, pc, ns, NULL, &full), 0);
+	ck_assert(memcmp(full.join_key_c, k.join_key_c, 32) != 0);
+	ck_assert(full.key_s != k.key_s);
+}
+END_TEST
+
+static int draw_nonce_fixed(struct mps_kex_keypair *kp, void *arg)
+{
+	memset(kp, 0, sizeof(*kp));
+	memcpy(kp->pub, arg, 32);
+	return 0;
+}
+
+/* The resumed exchange as the engine runs it: both ends derive the
+ * vectors' keys, and the joins' HMACs agree; no X25519 on the server (its
+ * kp.pub is the nonce); a forged or stale secret gives other keys (the
+ * join HMACs then fail); a HELLO_ACK that resumes what was not offered is
+ * refused; the IDSN of a resuming HELLO comes from its nonce. */
+START_TEST(test_engine_resume)
+{
+	uint8_t pc[32], tid[16], nc[16], ns[32], rms[32], mac_c[32], mac_s[32], bad[32];
+	struct mps_kex_end c, s;
+	struct mps_kex_keys want;
+	uint64_t idsn;
+
+	res_inputs(pc, tid, nc, ns, rms);
+	ck_assert_int_eq(mps_kex_client_begin(&c, NULL, mps_kex_standby_draw, NULL), 0);
+	ck_assert_int_eq(mps_kex_client_offer(&c, tid, rms), 0);
+	ck_assert(c.offer);
+	ck_assert(!memchr(c.nonce_c, '\n', 16) && !memchr(c.nonce_c, '\r', 16));
+	ck_assert(!memchr(c.kp.pub, '\n', 32) && !memchr(c.kp.pub, '\r', 32));
+	memset(&s, 0, sizeof(s));
+	mps_kex_server_begin(&s, c.kp.pub);
+	mps_kex_server_offered(&s, c.ticket, c.nonce_c);
+	ck_assert_int_eq(mps_kex_server_finish_resumed(&s, rms, draw_nonce_fixed, ns, NULL, NULL), 0);
+	ck_assert_mem_eq(s.kp.pub, ns, 32);
+	ck_assert_int_eq(mps_kex_client_finish_resumed(&c, s.kp.pub), 0);
+	ck_assert(c.done && s.done && c.resumed && s.resumed);
+	ck_assert_mem_eq(&c.keys, &s.keys, sizeof(c.keys));
+	ck_assert_int_eq(mps_kex_schedule_resume(rms, c.kp.pub, tid, c.nonce_c, ns, NULL, &want), 0);
+	ck_assert_mem_eq(&c.keys, &want, sizeof(want));
+	ck_assert(memcmp(c.secret, (uint8_t[32]){ 0 }, 32) == 0); /* wiped */
+	mps_crypto_join_hmac_k(s.keys.join_key_c, 1, 2, mac_s);
+	mps_crypto_join_hmac_k(c.keys.join_key_c, 1, 2, mac_c);
+	ck_assert_mem_eq(mac_c, mac_s, 20);
+	mps_crypto_key_derive(mps_get64(c.nonce_c), NULL, &idsn);
+	ck_assert_uint_eq(mps_kex_idsn_hello(c.kp.pub, 1, c.nonce_c), idsn);
+	ck_assert_uint_eq(mps_kex_idsn_hello(c.kp.pub, 0, c.nonce_c), mps_kex_idsn_c(c.kp.pub));
+
+	/* a server holding another secret for the ticket (forged, or a stale
+	 * one): other keys, so the join HMACs and the confirm differ */
+	memcpy(bad, rms, 32);
+	bad[31] ^= 0x80;
+	ck_assert_int_eq(mps_kex_client_begin(&c, NULL, mps_kex_standby_draw, NULL), 0);
+	ck_assert_int_eq(mps_kex_client_offer(&c, tid, rms), 0);
+	memset(&s, 0, sizeof(s));
+	mps_kex_server_begin(&s, c.kp.pub);
+	mps_kex_server_offered(&s, c.ticket, c.nonce_c);
+	ck_assert_int_eq(mps_kex_server_finish_resumed(&s, bad, NULL, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(mps_kex_client_finish_resumed(&c, s.kp.pub), 0);
+	mps_crypto_join_hmac_k(s.keys.join_key_c, 1, 2, mac_s);
+	mps_crypto_join_hmac_k(c.keys.join_key_c, 1, 2, mac_c);
+	ck_assert(memcmp(mac_c, mac_s, 20) != 0);
+	ck_assert(!mps_kex_confirm_ok(c.keys.confirm_s, s.keys.confirm_s));
+
+	/* HELLO_ACK resuming what we did not offer; a server with no offer */
+	ck_assert_int_eq(mps_kex_client_begin(&c, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(mps_kex_client_finish_resumed(&c, ns), -EINVAL);
+	ck_assert(!c.done);
+	memset(&s, 0, sizeof(s));
+	mps_kex_server_begin(&s, pc);
+	ck_assert_int_eq(mps_kex_server_finish_resumed(&s, rms, NULL, NULL, NULL, NULL), -EINVAL);
+}
+END_TEST
+
+/* The standby keypair: the same for every offer until a full agreement
+ * uses it (a server lost the ticket), then another; both ends agree in
+ * that fallback. */
+START_TEST(test_engine_resume_fallback)
+{
+	struct mps_kex_keypair a, b, d;
+	struct mps_kex_end c, s;
+	uint8_t tid[16] = { 1 }, rms[32] = { 2 };
+
+	ck_assert_int_eq(mps_kex_standby_draw(&a, NULL), 0);
+	ck_assert_int_eq(mps_kex_standby_draw(&b, NULL), 0);
+	ck_assert_mem_eq(&a, &b, sizeof(a));
+	ck_assert_int_eq(mps_kex_client_begin(&c, NULL, mps_kex_standby_draw, NULL), 0);
+	ck_assert_mem_eq(c.kp.pub, a.pub, 32);
+	ck_assert_int_eq(mps_kex_client_offer(&c, tid, rms), 0);
+	memset(&s, 0, sizeof(s));
+	mps_kex_server_begin(&s, c.kp.pub);
+	mps_kex_server_offered(&s, c.ticket, c.nonce_c);
+	ck_assert_int_eq(mps_kex_server_finish(&s, NULL, NULL, NULL, NULL), 0); /* no ticket */
+	ck_assert_int_eq(mps_kex_client_finish(&c, s.kp.pub), 0);
+	ck_assert(!c.resumed && !s.resumed);
+	ck_assert_mem_eq(&c.keys, &s.keys, sizeof(c.keys));
+	ck_assert(memcmp(c.secret, (uint8_t[32]){ 0 }, 32) == 0);
+	ck_assert_int_eq(mps_kex_standby_draw(&d, NULL), 0);
+	ck_assert(memcmp(d.pub, a.pub, 32) != 0); /* retired: a new one */
+	ck_assert(!memchr(d.pub, '\n', 32) && !memchr(d.pub, '\r', 32));
+}
+END_TEST
+
+static struct sockaddr_in sin4(uint32_t addr, uint16_t port)
+{
+	struct sockaddr_in s = { .sin_family = AF_INET, .sin_port = htons(port) };
+
+	s.sin_addr.s_addr = htonl(addr);
+	return s;
+}
+
+/* The server's table: a ticket resumes once; expired ones are gone; a
+ * full table drops the entry expiring first. */
+START_TEST(test_resume_server_table)
+{
+	uint8_t t[16] = { 0 }, sec[32], got[32];
+	const uint64_t now = 1000000000u, S = 1000000u;
+
+	mps_resume_clear();
+	memset(sec, 0xab, sizeof(sec));
+	t[0] = 1;
+	mps_resume_issue(t, sec, now + 10 * S, now);
+	ck_assert_uint_eq(mps_resume_count(1, now), 1);
+	ck_assert_int_eq(mps_resume_redeem(t, got, now + S), 0);
+	ck_assert_mem_eq(got, sec, 32);
+	ck_assert_int_eq(mps_resume_redeem(t, got, now + S), -ENOENT); /* single use */
+	ck_assert_uint_eq(mps_resume_count(1, now), 0);
+	/* expiry */
+	mps_resume_issue(t, sec, now + 10 * S, now);
+	ck_assert_int_eq(mps_resume_redeem(t, got, now + 10 * S), -ENOENT);
+	ck_assert_uint_eq(mps_resume_count(1, now), 0); /* wiped at that look */
+	/* an unknown ticket, one bit off */
+	mps_resume_issue(t, sec, now + 10 * S, now);
+	t[15] ^= 1;
+	ck_assert_int_eq(mps_resume_redeem(t, got, now), -ENOENT);
+	t[15] ^= 1;
+	ck_assert_int_eq(mps_resume_redeem(t, got, now), 0);
+	/* bound: MAX + 1 tickets, the first expiring first: it goes */
+	for (uint32_t i = 0; i <= MPS_RESUME_SERVER_MAX; i++) {
+		mps_put32(t, i);
+		sec[0] = (uint8_t)i;
+		mps_resume_issue(t, sec, now + 100 * S + i, now);
+	}
+	ck_assert_uint_eq(mps_resume_count(1, now), MPS_RESUME_SERVER_MAX);
+	mps_put32(t, 0);
+	ck_assert_int_eq(mps_resume_redeem(t, got, now), -ENOENT);
+	for (uint32_t i = 1; i <= MPS_RESUME_SERVER_MAX; i++) {
+		mps_put32(t, i);
+		ck_assert_int_eq(mps_resume_redeem(t, got, now), 0);
+		ck_assert_uint_eq(got[0], (uint8_t)i);
+	}
+	ck_assert_uint_eq(mps_resume_count(1, now), 0);
+	/* an entry already expired at issue is not kept */
+	mps_resume_issue(t, sec, now, now);
+	ck_assert_uint_eq(mps_resume_count(1, now), 0);
+}
+END_TEST
+
+/* The client's table: per server address and port; the newest first; at
+ * most MPS_RESUME_PER_PEER per server and MPS_RESUME_CLIENT_MAX in all;
+ * expiry. */
+START_TEST(test_resume_client_table)
+{
+	struct sockaddr_in a = sin4(0xc6120001, 80), b = sin4(0xc6120001, 81);
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(80) };
+	struct sockaddr un = { .sa_family = AF_UNIX };
+	uint8_t t[16] = { 0 }, sec[32] = { 0 }, got_t[16], got_s[32];
+	const uint64_t now = 1000000000u, S = 1000000u;
+
+	mps_resume_clear();
+	ck_assert_int_eq(mps_resume_take((struct sockaddr *)&a, got_t, got_s, now), -ENOENT);
+	t[0] = 1;
+	ck_assert_int_eq(mps_resume_keep((struct sockaddr *)&a, t, sec, now + 10 * S, now), 0);
+	t[0] = 2;
+	ck_assert_int_eq(mps_resume_keep((struct sockaddr *)&a, t, sec, now + 20 * S, now), 0);
+	ck_assert_int_eq(mps_resume_keep(&un, t, sec, now + 20 * S, now), -EAFNOSUPPORT);
+	/* another port, another family: nothing */
+	ck_assert_int_eq(mps_resume_take((struct sockaddr *)&b, got_t, got_s, now), -ENOENT);
+	ck_assert_int_eq(mps_resume_take((struct sockaddr *)&a6, got_t, got_s, now), -ENOENT);
+	ck_assert_int_eq(mps_resume_take((struct sockaddr *)&a, got_t, got_s, now), 0);
+	ck_assert_uint_eq(got_t[0], 2); /* expires last */
+	/* the other one expires */
+	ck_assert_int_eq(mps_resume_take((struct sockaddr *)&a, got_t, got_s, now + 10 * S),
+	                 -ENOENT);
+	ck_assert_uint_eq(mps_resume_count(0, now), 0);
+	/* per peer */
+	for (uint32_t i = 0; i < MPS_RESUME_PER_PEER + 3; i++) {
+		t[0] = (uint8_t)i;
+		mps_resume_keep((struct sockaddr *)&a, t, sec, now + 100 * S + i, now);
+	}
+	ck_assert_uint_eq(mps_resume_count(0, now), MPS_RESUME_PER_PEER);
+	for (uint32_t i = MPS_RESUME_PER_PEER + 3; i-- > 3;) {
+		ck_assert_int_eq(mps_resume_take((struct sockaddr *)&a, got_t, got_s, now), 0);
+		ck_assert_uint_eq(got_t[0], i);
+	}
+	ck_assert_int_eq(mps_resume_take((struct sockaddr *)&a, got_t, got_s, now), -ENOENT);
+	/* in all: many servers */
+	for (uint32_t i = 0; i < MPS_RESUME_CLIENT_MAX + 5; i++) {
+		struct sockaddr_in p = sin4(0xc6120000 + i, 80);
+
+		mps_resume_keep((struct sockaddr *)&p, t, sec, now + 100 * S + i, now);
+	}
+	ck_assert_uint_eq(mps_resume_count(0, now), MPS_RESUME_CLIENT_MAX);
+	{
+		struct sockaddr_in first = sin4(0xc6120000, 80), last = sin4(0xc6120000 +
+		                                                             MPS_RESUME_CLIENT_MAX + 4,
+		                                                             80);
+
+		ck_assert_int_eq(mps_resume_take((struct sockaddr *)&first, got_t, got_s, now),
+		                 -ENOENT);
+		ck_assert_int_eq(mps_resume_take((struct sockaddr *)&last, got_t, got_s, now), 0);
+	}
+	mps_resume_clear();
+	ck_assert_uint_eq(mps_resume_count(0, now), 0);
+}
+END_TEST
+
 static Suite *kex_suite(void)
 {
 	Suite *s = suite_create("kex");
@@ -461,6 +777,11 @@ static Suite *kex_suite(void)
 	tcase_add_test(tc, test_engine_vectors);
 	tcase_add_test(tc, test_engine_server_redraw);
 	tcase_add_test(tc, test_observer_forges_v1_not_v2);
+	tcase_add_test(tc, test_schedule_resume_vectors);
+	tcase_add_test(tc, test_engine_resume);
+	tcase_add_test(tc, test_engine_resume_fallback);
+	tcase_add_test(tc, test_resume_server_table);
+	tcase_add_test(tc, test_resume_client_table);
 	suite_add_tcase(s, tc);
 	return s;
 }

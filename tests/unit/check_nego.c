@@ -233,11 +233,44 @@ START_TEST(test_nego_client_caps_ignored)
 {
 	struct mps_nego n;
 	uint8_t buf[MPS_HELLO_LEN];
-	mk_hello(buf, MPS_F_HELLO_ACK, MPS_VERSION, 0xff, REMOTE_KEY);
+	/* every bit but TICKET (which adds a ticket to the body) */
+	mk_hello(buf, MPS_F_HELLO_ACK, MPS_VERSION, 0xff & ~MPS_CAP_TICKET, REMOTE_KEY);
 	init(&n, MPS_CLIENT);
 	ck_assert_int_eq(nego_in(&n, buf, sizeof(buf)), MPS_NV_MP);
-	ck_assert_uint_eq(n.remote_caps, 0xff);
+	ck_assert_uint_eq(n.remote_caps, 0xff & ~MPS_CAP_TICKET);
 	ck_assert_uint_eq(n.remote_wnd, REMOTE_WND);
+}
+END_TEST
+
+/* A resuming HELLO (84 bytes: caps RESUME, ticket, nonce) is waited for
+ * whole, then MP with its caps; a HELLO_ACK with a ticket (72) likewise. */
+START_TEST(test_nego_resume_lengths)
+{
+	for (int role = MPS_CLIENT; role <= MPS_SERVER; role++) {
+		uint8_t type = role == MPS_SERVER ? MPS_F_HELLO : MPS_F_HELLO_ACK;
+		uint8_t caps = role == MPS_SERVER ? MPS_CAP_RESUME | MPS_CAP_TICKET : MPS_CAP_TICKET;
+		struct mps_hello h = { .version = MPS_VERSION, .caps = caps, .wnd = REMOTE_WND,
+		                       .lifetime = 600 };
+		uint8_t buf[MPS_HELLO_MAX_LEN + 4];
+		struct mps_nego n;
+
+		memset(h.pub, 0x77, sizeof(h.pub));
+		memset(h.ticket, 0x41, sizeof(h.ticket));
+		memset(h.nonce, 0x42, sizeof(h.nonce));
+		size_t len = mps_frame_put_hello(buf, type, &h);
+		ck_assert_uint_eq(len, role == MPS_SERVER ? 84 : 72);
+		memcpy(buf + len, "abcd", 4); /* app data behind it */
+		init(&n, role);
+		for (size_t k = 1; k < len; k++)
+			ck_assert_int_eq(nego_in(&n, buf, k), MPS_NV_WAIT);
+		ck_assert_int_eq(nego_in(&n, buf, len + 4), MPS_NV_MP);
+		ck_assert_uint_eq(n.remote_caps, caps);
+		/* the same bytes with the caps bit that adds the fields cleared:
+		 * the length no longer matches, a protocol error */
+		buf[13] &= (uint8_t)~(role == MPS_SERVER ? MPS_CAP_RESUME : MPS_CAP_TICKET);
+		init(&n, role);
+		ck_assert_int_eq(nego_in(&n, buf, len), MPS_NV_ERROR);
+	}
 }
 END_TEST
 
@@ -825,6 +858,7 @@ static Suite *nego_suite(void)
 	tcase_add_test(tc, test_nego_client_small_wnd);
 	tcase_add_test(tc, test_nego_client_hello_ack_then_data);
 	tcase_add_test(tc, test_nego_client_caps_ignored);
+	tcase_add_test(tc, test_nego_resume_lengths);
 	tcase_add_test(tc, test_nego_client_prefix_mismatch);
 	tcase_add_test(tc, test_nego_client_plain_server);
 	tcase_add_test(tc, test_nego_client_gets_hello);

@@ -7,8 +7,14 @@ independently of the C code (which uses OpenSSL's EVP_KDF HKDF):
   PRK  = HMAC-SHA256(key = salt, msg = shared)       salt = PSK or 32 zero bytes
   OKM  = T(1) | T(2) | ...   T(i) = HMAC-SHA256(PRK, T(i-1) | info | i)
   info = b"mptcpshim kex v1" | mode (0 no PSK, 1 PSK) | pub_c | pub_s
-  OKM (112 bytes) = key_c u64 | key_s u64 | join_key_c 32 | join_key_s 32
-                    | confirm_c 16 | confirm_s 16
+  OKM (144 bytes) = key_c u64 | key_s u64 | join_key_c 32 | join_key_s 32
+                    | confirm_c 16 | confirm_s 16 | rms 32
+
+The resumed schedule (a ticket's rms instead of the X25519 secret):
+
+  PRK  = HMAC-SHA256(key = salt, msg = rms)
+  info = b"mptcpshim res v1" | mode | pub_c | ticket (16) | nonce_c (16) | nonce_s (32)
+  OKM  = the same 144-byte layout
 
 The shared secret and public values are RFC 7748 section 6.1's (Alice is
 the client, Bob the server).
@@ -39,7 +45,19 @@ def hkdf(salt, ikm, info, length):
 
 def schedule(psk, pub_c=PUB_C, pub_s=PUB_S):
     info = b"mptcpshim kex v1" + bytes([1 if psk else 0]) + pub_c + pub_s
-    return hkdf(psk, SHARED, info, 112)
+    return hkdf(psk, SHARED, info, 144)
+
+
+# resumption: the no-PSK full schedule's rms is the ticket's secret
+TICKET = bytes(range(0x40, 0x50))
+NONCE_C = bytes(range(0x50, 0x60))
+NONCE_S = bytes(range(0x60, 0x80))
+
+
+def schedule_resume(psk, secret, pub_c=PUB_C):
+    info = (b"mptcpshim res v1" + bytes([1 if psk else 0]) + pub_c + TICKET + NONCE_C
+            + NONCE_S)
+    return hkdf(psk, secret, info, 144)
 
 
 def engine(psk):
@@ -80,6 +98,9 @@ def main():
                          "2d56ecc4c5bf34007208d5b887185865")
     show("okm_nopsk", schedule(None))
     show("okm_psk", schedule(PSK))
+    rms = schedule(None)[112:144]
+    show("okm_res_nopsk", schedule_resume(None, rms))
+    show("okm_res_psk", schedule_resume(PSK, rms))
     for name, psk in (("eng_nopsk", None), ("eng_psk", PSK)):
         print("/* %s: %s */" % (name, " ".join(n for n, _ in engine(psk))))
         print("static const char *%s[] = {" % name)

@@ -38,6 +38,10 @@ void mps_sf_set_ops(const struct mps_sf_ops *ops);
 uint32_t mps_sf_tcp_rtt_us(int fd);
 extern struct mps_subflow *mps_sf_zombies; /* freed subflows, for conn.c's reaper */
 struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, enum mps_sf_state state);
+uint8_t *mps_sf_rbuf_alloc(void);
+void mps_sf_rbuf_free(uint8_t *rbuf);
+void mps_sf_destroy(struct mps_subflow *sf);
+size_t mps_sf_idle_release(struct mps_subflow *sf);
 /* The one place a subflow's state changes (logged at debug). */
 void mps_sf_set_state(struct mps_subflow *sf, enum mps_sf_state s);
 const char *mps_sf_state_name(enum mps_sf_state s);

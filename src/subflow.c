@@ -121,7 +121,7 @@ void mps_sf_destroy(struct mps_subflow *sf)
 }
 
 /* Issue 15: what a quiet subflow holds and does not need goes back: the
- * receive buffer's pages (when it holds no partial frame), the segment
+ * receive buffer's pages (when it holds no unread byte), the segment
  * table (when nothing is queued), the sent ranges' heap slots.  Nothing
  * changes for the data path: the next frame queued allocates the table
  * again, the next read maps pages again.  Returns the bytes given back. */
@@ -129,8 +129,14 @@ size_t mps_sf_idle_release(struct mps_subflow *sf)
 {
 	size_t freed = 0;
 
-	if (sf->rbuf && sf->rlen == 0 && madvise(sf->rbuf, RBUF_SIZE, MADV_DONTNEED) == 0)
-		freed += RBUF_SIZE;
+	/* everything read was consumed (a join's last frame leaves roff ==
+	 * rlen > 0 until the next read): start over at the front, as
+	 * mps_conn_rx_process does */
+	if (sf->rbuf && sf->roff == sf->rlen && !ev_is_active(&sf->rx_more)) {
+		sf->roff = sf->rlen = 0;
+		if (madvise(sf->rbuf, RBUF_SIZE, MADV_DONTNEED) == 0)
+			freed += RBUF_SIZE;
+	}
 	if (sf->seg && sf->nseg == 0) {
 		free(sf->seg);
 		sf->seg = NULL;

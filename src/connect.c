@@ -165,6 +165,13 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 		mps_conn_abort(c, MPS_CR_INTERNAL, 0, "cannot watch the app's descriptor");
 		return;
 	}
+	/* The first subflow's segment table, here on the shim thread (its
+	 * arena, not the app's heap): its HELLO or HELLO_ACK must not find
+	 * it missing. */
+	if (mps_sf_seg_prepare(sf) != 0) {
+		mps_conn_abort(c, MPS_CR_INTERNAL, 0, "out of memory");
+		return;
+	}
 	if (c->role == MPS_CLIENT) {
 		if (c->gw) {
 			mps_gwconn_attempt(c);

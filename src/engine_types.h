@@ -90,8 +90,8 @@ struct mps_subflow {
 	 * given back while the subflow is quiet */
 	uint8_t *rbuf;
 	size_t rlen, roff;
-	struct mps_seg *seg; /* MAX_SEGS, allocated at the first frame queued (mps_sf_seg_add),
-				freed while quiet (issue 15); NULL: none */
+	struct mps_seg *seg; /* MAX_SEGS; freed while quiet once active, allocated again
+				by the next frame (mps_sf_seg_add, issue 15); NULL: none */
 	int nseg;
 	size_t seg_done; /* bytes of seg[0] already written */
 	size_t queued;   /* bytes in seg[] not yet written */

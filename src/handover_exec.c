@@ -468,6 +468,8 @@ static struct mps_conn *rebuild(const struct mps_xs_rec *x, intptr_t delta, stru
 		sf->seg = NULL;               /* nothing was queued (not_carryable) */
 		mps_ranges_rehome(&sf->sent); /* squeezed by put_rec */
 		c->sf[c->nsf++] = sf;
+		if (sf->state != SF_ACTIVE && mps_sf_seg_prepare(sf) != 0)
+			goto fail; /* a handshake's frame must find its table */
 	}
 	if (x->ack_idx >= 0)
 		c->ack_sf = c->sf[x->ack_idx];

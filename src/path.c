@@ -235,7 +235,10 @@ void mps_path_client_join_connected(struct mps_conn *c, struct mps_subflow *sf)
 	j.addr_id = sf->local_id;
 	j.jflags = sf->backup ? MPS_JF_BACKUP : 0;
 	mps_frame_put_join(fr, &j);
-	mps_sf_queue_ctl(sf, fr, sizeof(fr));
+	if (mps_sf_queue_ctl(sf, fr, sizeof(fr)) != 0) { /* no memory for its segment table */
+		client_join_failed(c, sf, "out of memory");
+		return;
+	}
 	mps_sf_set_state(sf, SF_JOIN_SENT);
 	ev_io_start(c->loop, &sf->rio);
 	ev_timer_set(&sf->jtimer, JOIN_TIMEOUT, 0.);
@@ -274,7 +277,7 @@ void mps_path_client_join_ack(struct mps_conn *c, struct mps_subflow *sf)
 	}
 	mps_crypto_join_hmac_k(c->kex.keys.join_key_c, sf->nonce_local, sf->nonce_remote, mac);
 	mps_frame_put_join_ok(fr, mac);
-	mps_sf_queue_ctl(sf, fr, sizeof(fr));
+	mps_sf_queue_ctl(sf, fr, sizeof(fr)); /* the JOIN's table: kept until SF_ACTIVE */
 	sf->roff += (size_t)rc;
 	mps_sf_set_state(sf, SF_ACTIVE);
 	sf->ready = 1;

@@ -122,9 +122,11 @@ void mps_sf_destroy(struct mps_subflow *sf)
 
 /* Issue 15: what a quiet subflow holds and does not need goes back: the
  * receive buffer's pages (when it holds no unread byte), the segment
- * table (when nothing is queued), the sent ranges' heap slots.  Nothing
- * changes for the data path: the next frame queued allocates the table
- * again, the next read maps pages again.  Returns the bytes given back. */
+ * table (when nothing is queued, and the handshake is over: from then on
+ * a frame that finds no memory for it waits or is dropped as on a full
+ * table), the sent ranges' heap slots.  Nothing changes for the data
+ * path: the next frame queued allocates the table again, the next read
+ * maps pages again.  Returns the bytes given back. */
 size_t mps_sf_idle_release(struct mps_subflow *sf)
 {
 	size_t freed = 0;
@@ -137,7 +139,7 @@ size_t mps_sf_idle_release(struct mps_subflow *sf)
 		if (madvise(sf->rbuf, RBUF_SIZE, MADV_DONTNEED) == 0)
 			freed += RBUF_SIZE;
 	}
-	if (sf->seg && sf->nseg == 0) {
+	if (sf->seg && sf->nseg == 0 && sf->state == SF_ACTIVE) {
 		free(sf->seg);
 		sf->seg = NULL;
 		freed += MAX_SEGS * sizeof(struct mps_seg);
@@ -432,13 +434,23 @@ void mps_sf_log_stats(struct mps_conn *c, struct mps_subflow *sf)
 
 /* ------------------------------------------------------------- segment queue */
 
+/* The segment table, if it is not there yet (a connection's first
+ * subflow takes it as it starts, conn_begin: its HELLO or HELLO_ACK must
+ * not find it missing).  0 or -ENOMEM. */
+int mps_sf_seg_prepare(struct mps_subflow *sf)
+{
+	if (!sf->seg && !(sf->seg = malloc(MAX_SEGS * sizeof(*sf->seg))))
+		return -ENOMEM;
+	return 0;
+}
+
 struct mps_seg *mps_sf_seg_add(struct mps_subflow *sf)
 {
 	struct mps_seg *s;
 
 	if (sf->nseg == MAX_SEGS)
 		return NULL;
-	if (!sf->seg && !(sf->seg = malloc(MAX_SEGS * sizeof(*s))))
+	if (mps_sf_seg_prepare(sf) != 0)
 		return NULL; /* as when full: the frame waits, or is not sent (a control frame) */
 	s = &sf->seg[sf->nseg++];
 	memset(s, 0, sizeof(*s));

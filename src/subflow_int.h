@@ -61,6 +61,7 @@ void mps_sf_apply_opts(struct mps_conn *c, int fd);
 void mps_sf_nodelay(int fd);
 void mps_sf_update_lowat(struct mps_conn *c);
 void mps_sf_log_stats(struct mps_conn *c, struct mps_subflow *sf);
+int mps_sf_seg_prepare(struct mps_subflow *sf);
 struct mps_seg *mps_sf_seg_add(struct mps_subflow *sf);
 int mps_sf_queue_ctl(struct mps_subflow *sf, const uint8_t *fr, size_t len);
 int mps_sf_flush(struct mps_conn *c, struct mps_subflow *sf);

@@ -20,6 +20,7 @@
 #include "idlemem_int.h"
 #include "subflow_int.h"
 #include "mptcpshim/log.h"
+#include "mptcpshim/stat.h"
 
 #define IDLE_SWEEP 1.0 /* s between two looks; quiet means a whole interval without a byte */
 
@@ -80,6 +81,7 @@ static void sweep(struct ev_loop *loop, ev_timer *w, int revents)
 			continue;
 		c->idle_released = 1;
 		freed += release(c);
+		mps_stat(c, NULL, MPS_MIB_IDLE_RELEASES, 1);
 	}
 	if (freed) {
 		mps_dbg("idle connections: %zu KiB given back", freed / 1024);

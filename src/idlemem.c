@@ -11,7 +11,8 @@
  * allocated or mapped again by the next byte, at the cost of one
  * allocation or page fault.  A busy connection is never touched, so
  * throughput pays nothing; the sweep's own cost is one pass over the
- * connections a second (docs/DESIGN.md section 9, "Memory"). */
+ * connections a second (docs/DESIGN.md section 4, "Memory of a quiet
+ * connection"). */
 #include "config.h"
 
 #include <string.h>
@@ -84,7 +85,8 @@ static void sweep(struct ev_loop *loop, ev_timer *w, int revents)
 		mps_stat(c, NULL, MPS_MIB_IDLE_RELEASES, 1);
 	}
 	if (freed) {
-		mps_dbg("idle connections: %zu KiB given back", freed / 1024);
+		/* (receive buffers counted whole: only their touched pages were resident) */
+		mps_dbg("idle connections: up to %zu KiB given back", freed / 1024);
 		mps_conn_trim_soon(loop);
 	}
 	if (!live)

@@ -116,7 +116,7 @@ static void trim_now(struct ev_loop *loop, ev_timer *w, int revents)
 	malloc_trim(0);
 }
 
-static void trim_soon(struct ev_loop *loop)
+void mps_conn_trim_soon(struct ev_loop *loop)
 {
 	double wait = 1.0 - (ev_now(loop) - g_last_trim);
 
@@ -144,12 +144,11 @@ static void reap(struct ev_loop *loop, ev_prepare *w, int revents)
 		struct mps_subflow *sf = mps_sf_zombies;
 
 		mps_sf_zombies = sf->jnext;
-		free(sf->rbuf);
-		free(sf);
+		mps_sf_destroy(sf);
 	}
 	ev_prepare_stop(loop, w);
 	if (freed_conn)
-		trim_soon(loop);
+		mps_conn_trim_soon(loop);
 }
 
 /* ------------------------------------------------------------- the walk
@@ -300,6 +299,9 @@ static void conn_free(struct mps_conn *c)
 	mps_sendbuf_free(&c->sb);
 	mps_sendbuf_free(&c->rxq);
 	mps_ofo_free(&c->ofo);
+	mps_ranges_free(&c->reinj);
+	free(c->pol);
+	c->pol = NULL;
 	free(c->gw_frame);
 	c->gw_frame = NULL;
 	mps_conn_set_state(c, MPS_CONN_CLOSED);

@@ -24,6 +24,9 @@ extern struct mps_conn *mps_conn_list; /* every live connection: conn.c, connect
 struct mps_conn *mps_conn_first(void);
 struct mps_conn *mps_conn_next(const struct mps_conn *c);
 void mps_conn_reaper_arm(struct ev_loop *loop);
+/* malloc_trim within a second (at most once a second): freed memory goes
+ * back to the system. */
+void mps_conn_trim_soon(struct ev_loop *loop);
 void mps_conn_abort(struct mps_conn *c, uint32_t reason, int send_close, const char *why);
 void mps_conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const char *why,
 		    int app_err);

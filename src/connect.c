@@ -18,6 +18,7 @@
 #include "dss_rx_int.h"
 #include "dss_tx_int.h"
 #include "gwconn_int.h"
+#include "idlemem_int.h"
 #include "join_int.h"
 #include "mpcap_int.h"
 #include "path_int.h"
@@ -164,6 +165,7 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	mps_conn_set_hooks(&mps_conn_engine_hooks);
 	mps_conn_set_pm(&mps_conn_pm_ops); /* before the data path asks it */
 	mps_conn_reaper_arm(loop);
+	mps_idlemem_arm(loop);
 	c->next = mps_conn_list;
 	if (mps_conn_list)
 		mps_conn_list->prev = c;
@@ -173,6 +175,13 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 		c->app_closed = 1; /* no app end (a gateway's, gwlisten.c) */
 	else if (mps_conn_hup_watch(c) != 0) {
 		mps_conn_abort(c, MPS_CR_INTERNAL, 0, "cannot watch the app's descriptor");
+		return;
+	}
+	/* The first subflow's segment table, here on the shim thread (its
+	 * arena, not the app's heap): its HELLO or HELLO_ACK must not find
+	 * it missing. */
+	if (mps_sf_seg_prepare(sf) != 0) {
+		mps_conn_abort(c, MPS_CR_INTERNAL, 0, "out of memory");
 		return;
 	}
 	if (c->role == MPS_CLIENT) {
@@ -368,7 +377,12 @@ int mps_conn_start(const struct mps_conn_params *p)
 	sf->c = c;
 	sf->id = 1;
 	sf->remote = s->peer;
-	mps_steer_start(c); /* the policy file: scheduler, interfaces, backup */
+	rc = mps_steer_start(c); /* the policy file: scheduler, interfaces, backup */
+	if (rc) {
+		mps_sf_destroy(sf);
+		free(c);
+		return rc;
+	}
 	c->rx_mode = RX_NEGO;
 	c->rcv_wnd_max = (uint32_t)MPS_MIN(cfg->sndbuf, (size_t)UINT32_MAX);
 	if (c->rcv_wnd_max < MPS_MIN_WND)
@@ -378,8 +392,8 @@ int mps_conn_start(const struct mps_conn_params *p)
 	mps_ofo_init(&c->ofo, c->rcv_wnd_max, 0);
 	rc = conn_start_tx(c, p, cfg);
 	if (rc) {
-		free(sf->rbuf);
-		free(sf);
+		mps_sf_destroy(sf);
+		free(c->pol);
 		free(c);
 		return rc;
 	}
@@ -402,8 +416,8 @@ int mps_conn_start(const struct mps_conn_params *p)
 		mps_sock_put(s);
 		mps_sendbuf_free(&c->sb);
 		mps_sendbuf_free(&c->rxq);
-		free(sf->rbuf);
-		free(sf);
+		mps_sf_destroy(sf);
+		free(c->pol);
 		free(c);
 		return rc;
 	}

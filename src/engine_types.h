@@ -7,7 +7,9 @@
 #define MPS_ENGINE_TYPES_H
 
 #include <ev.h>
+#include <netinet/in.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "mptcpshim/config.h"
@@ -84,9 +86,12 @@ struct mps_subflow {
 	ev_io rio, wio;
 	ev_timer jtimer;  /* join handshake deadline */
 	ev_timer rx_more; /* frames left in rbuf by RX_FRAME_BUDGET: next loop iteration */
+	/* RBUF_SIZE, mapped on its own (mps_sf_rbuf_alloc): its pages are
+	 * given back while the subflow is quiet */
 	uint8_t *rbuf;
 	size_t rlen, roff;
-	struct mps_seg seg[MAX_SEGS];
+	struct mps_seg *seg; /* MAX_SEGS; freed while quiet once active, allocated again
+				by the next frame (mps_sf_seg_add, issue 15); NULL: none */
 	int nseg;
 	size_t seg_done; /* bytes of seg[0] already written */
 	size_t queued;   /* bytes in seg[] not yet written */
@@ -130,9 +135,26 @@ struct mps_subflow {
 
 struct mps_remote {
 	uint8_t id;
-	struct sockaddr_storage addr; /* with the port to join on */
-	int valid;
+	uint8_t valid;
+	/* with the port to join on; IPv4 or IPv6, so no sockaddr_storage:
+	 * 8 x 100 bytes less per connection (issue 15).  mps_remote_get
+	 * and mps_remote_set convert. */
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} addr;
 };
+
+static inline void mps_remote_get(const struct mps_remote *r, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, &r->addr, sizeof(r->addr));
+}
+static inline void mps_remote_set(struct mps_remote *r, const struct sockaddr_storage *ss)
+{
+	memcpy(&r->addr, ss, sizeof(r->addr));
+}
 
 struct mps_conn {
 	enum mps_role role;
@@ -180,7 +202,7 @@ struct mps_conn {
 	uint64_t snd_edge;       /* peer's window: never send at or beyond this DSN */
 	struct mps_ranges reinj; /* a lost or stale subflow's DSNs, sent again first */
 	struct mps_sched sched;
-	struct mps_pol_action pol; /* the policy file's settings (src/steer.c) */
+	struct mps_pol_action *pol; /* the policy file's settings (src/steer.c); NULL: none */
 	uint16_t pol_port;         /* the service port its rules match */
 
 	/* receive side */
@@ -281,6 +303,10 @@ struct mps_conn {
 	int exiting;                  /* the process is exiting: what the app wrote is all */
 	struct mps_conn_stat st;      /* counters for mptcpshim status (stat.h) */
 	uint8_t exec_carried;         /* carried across exec (handover_exec.c): not offered again */
+	/* Idle memory sweep (idlemem.c): the activity count at the last look,
+	 * and whether this quiet spell's memory was given back. */
+	uint64_t idle_seen;
+	uint8_t idle_released;
 };
 
 /* Ended (aborted or finished): code up the stack checks it after a call

@@ -84,6 +84,7 @@ void mps_sock_put(struct mps_sock *s)
 		pthread_mutex_destroy(&s->lock);
 		pthread_cond_destroy(&s->gw_cond);
 		free(s->gw_info);
+		free(s->opts);
 		free(s);
 	}
 }
@@ -105,6 +106,18 @@ void mps_sock_remember_opt(struct mps_sock *s, int level, int name, const void *
 		}
 	if (s->nopts >= MPS_MAX_OPTS)
 		return;
+	if (s->nopts == s->cap_opts) {
+		int cap = s->cap_opts ? MPS_MAX_OPTS : 4;
+		struct mps_opt *o = realloc(s->opts, (size_t)cap * sizeof(*o));
+
+		if (!o) {
+			mps_err("socket option %d/%d: out of memory, not given to later subflows",
+			        level, name);
+			return;
+		}
+		s->opts = o;
+		s->cap_opts = cap;
+	}
 	i = s->nopts++;
 	s->opts[i].level = level;
 	s->opts[i].name = name;

@@ -26,6 +26,7 @@
 #include "path_int.h"
 #include "resilience_int.h"
 #include "handover_int.h"
+#include "idlemem_int.h"
 #include "mptcpshim/epreg.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/handover.h"
@@ -115,6 +116,7 @@ static void resume(struct mps_conn *c, struct ho_offer *o, struct ev_loop *loop)
 		mps_conn_list->prev = c;
 	mps_conn_list = c;
 	mps_conn_reaper_arm(loop);
+	mps_idlemem_arm(loop);
 	if (c->token_registered && mps_token_add(c->local_token, c) != 0) {
 		c->token_registered = 0; /* joins are refused; the connection goes on */
 		mps_info("conn %s: token taken in this process: no more joins", c->peer_str);

@@ -12,6 +12,7 @@
 #include "ccglue_int.h"
 #include "conn_int.h"
 #include "handover_int.h"
+#include "subflow_int.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/real.h"
 
@@ -75,14 +76,15 @@ void mps_ho_forget(struct mps_conn *c, int epfd)
 			mps_real.epoll_ctl(epfd, EPOLL_CTL_DEL, fd[i], NULL);
 		mps_ifd_close(fd[i]);
 	}
-	for (i = 0; i < c->nsf; i++) {
-		free(c->sf[i]->rbuf);
-		free(c->sf[i]);
-	}
+	for (i = 0; i < c->nsf; i++)
+		mps_sf_destroy(c->sf[i]);
 	c->nsf = 0;
 	mps_sendbuf_free(&c->sb);
 	mps_sendbuf_free(&c->rxq);
 	mps_ofo_free(&c->ofo);
+	mps_ranges_free(&c->reinj);
+	free(c->pol);
+	c->pol = NULL;
 	mps_ccglue_free(c);
 	free(c->gw_frame);
 	pthread_mutex_lock(&c->sock->lock);

@@ -32,6 +32,7 @@
 #include "handover_int.h"
 #include "join_int.h"
 #include "path_int.h"
+#include "steer_int.h"
 #include "sfev_int.h"
 #include "subflow_int.h"
 #include "mptcpshim/execstate.h"
@@ -156,10 +157,13 @@ static void put_rec(struct mps_xs_buf *b, struct ho_offer *o)
 	mps_xs_put_i32(b, ack);
 	mps_xs_put_u32(b, (uint32_t)nw);
 	mps_xs_put(b, o->was, (size_t)nw);
+	/* The range sets go as they are in the image: inline (a superset). */
+	mps_ranges_squeeze(&c->reinj);
 	mps_xs_put(b, c, sizeof(*c));
 	for (i = 0; i < c->nsf; i++) {
 		struct mps_subflow *sf = c->sf[i];
 
+		mps_ranges_squeeze(&sf->sent);
 		mps_xs_put_i32(b, sf->fd);
 		mps_xs_put_u64(b, ino_of(sf->fd));
 		mps_xs_put(b, sf, sizeof(*sf));
@@ -429,6 +433,8 @@ static struct mps_conn *rebuild(const struct mps_xs_rec *x, intptr_t delta, stru
 	c->ccg = NULL; /* congestion state restarts */
 	c->gw_frame = NULL;
 	c->gw_addrs = NULL;
+	mps_ranges_rehome(&c->reinj); /* squeezed by put_rec */
+	c->pol = NULL; /* matched again below, against the policy as this image reads it */
 	c->nego.why = rebase(c->nego.why, delta);
 	c->sched.ops = rebase(c->sched.ops, delta);
 	c->app_fd = x->shim.fd;
@@ -439,13 +445,13 @@ static struct mps_conn *rebuild(const struct mps_xs_rec *x, intptr_t delta, stru
 	memcpy(&c->sb.limit, x->conn + offsetof(struct mps_conn, sb.limit), sizeof(c->sb.limit));
 	memcpy(&c->rxq.limit, x->conn + offsetof(struct mps_conn, rxq.limit), sizeof(c->rxq.limit));
 	mps_ofo_init(&c->ofo, c->rcv_wnd_max, c->ofo.max_segs);
-	if (fill_queue(&c->sb, x->sb_una, x->sb, x->sb_len) ||
+	if (mps_steer_match(c) != 0 || fill_queue(&c->sb, x->sb_una, x->sb, x->sb_len) ||
 	    fill_queue(&c->rxq, x->rxq_una, x->rxq, x->rxq_len))
 		goto fail;
 	for (i = 0; i < x->nsf; i++) {
 		struct mps_subflow *sf = malloc(sizeof(*sf));
 
-		if (!sf || !(sf->rbuf = malloc(RBUF_SIZE))) {
+		if (!sf || !(sf->rbuf = mps_sf_rbuf_alloc())) {
 			free(sf);
 			goto fail;
 		}
@@ -459,18 +465,21 @@ static struct mps_conn *rebuild(const struct mps_xs_rec *x, intptr_t delta, stru
 		sf->c = c;
 		sf->fd = x->sf[i].fd;
 		sf->jnext = NULL;
-		memset(sf->seg, 0, sizeof(sf->seg));
+		sf->seg = NULL;               /* nothing was queued (not_carryable) */
+		mps_ranges_rehome(&sf->sent); /* squeezed by put_rec */
 		c->sf[c->nsf++] = sf;
+		if (sf->state != SF_ACTIVE && mps_sf_seg_prepare(sf) != 0)
+			goto fail; /* a handshake's frame must find its table */
 	}
 	if (x->ack_idx >= 0)
 		c->ack_sf = c->sf[x->ack_idx];
 	rewatch(c, delta);
 	return c;
 fail:
-	for (i = 0; i < (uint32_t)c->nsf; i++) {
-		free(c->sf[i]->rbuf);
-		free(c->sf[i]);
-	}
+	for (i = 0; i < (uint32_t)c->nsf; i++)
+		mps_sf_destroy(c->sf[i]);
+	mps_ranges_free(&c->reinj);
+	free(c->pol);
 	mps_sendbuf_free(&c->sb);
 	mps_sendbuf_free(&c->rxq);
 	mps_ofo_free(&c->ofo);
@@ -563,10 +572,10 @@ static void adopt_rec(const struct mps_xs_rec *x, intptr_t delta)
 		free(o);
 		if (c) {
 			c->sock = NULL;
-			for (i = 0; i < c->nsf; i++) {
-				free(c->sf[i]->rbuf);
-				free(c->sf[i]);
-			}
+			for (i = 0; i < c->nsf; i++)
+				mps_sf_destroy(c->sf[i]);
+			mps_ranges_free(&c->reinj);
+			free(c->pol);
 			mps_sendbuf_free(&c->sb);
 			mps_sendbuf_free(&c->rxq);
 			free(c);

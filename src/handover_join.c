@@ -152,19 +152,19 @@ void mps_ho_readvertise(struct mps_conn *c)
 			continue;
 		memset(&a, 0, sizeof(a));
 		a.addr_id = r->id;
-		a.family = (uint8_t)r->addr.ss_family;
+		a.family = (uint8_t)r->addr.sa.sa_family;
 		if (a.family == AF_INET) {
 			if (!port4)
 				port4 = mps_join_port(c->loop, AF_INET);
 			port = port4;
-			memcpy(a.addr, &((struct sockaddr_in *)&r->addr)->sin_addr, 4);
-			((struct sockaddr_in *)&r->addr)->sin_port = htons(port);
+			memcpy(a.addr, &r->addr.in.sin_addr, 4);
+			r->addr.in.sin_port = htons(port);
 		} else {
 			if (!port6)
 				port6 = mps_join_port(c->loop, AF_INET6);
 			port = port6;
-			memcpy(a.addr, &((struct sockaddr_in6 *)&r->addr)->sin6_addr, 16);
-			((struct sockaddr_in6 *)&r->addr)->sin6_port = htons(port);
+			memcpy(a.addr, &r->addr.in6.sin6_addr, 16);
+			r->addr.in6.sin6_port = htons(port);
 		}
 		if (!port)
 			continue;

@@ -34,6 +34,7 @@ static const char *const names[MPS_MIB__MAX] = {
         [MPS_MIB_TAKEN_OVER] = "connections_taken_over",
         [MPS_MIB_RESUMED] = "connections_resumed",
         [MPS_MIB_RESUME_MISSED] = "resumptions_missed",
+        [MPS_MIB_IDLE_RELEASES] = "idle_releases",
 };
 
 const char *mps_mib_name(int id)

@@ -235,7 +235,10 @@ void mps_path_client_join_connected(struct mps_conn *c, struct mps_subflow *sf)
 	j.addr_id = sf->local_id;
 	j.jflags = sf->backup ? MPS_JF_BACKUP : 0;
 	mps_frame_put_join(fr, &j);
-	mps_sf_queue_ctl(sf, fr, sizeof(fr));
+	if (mps_sf_queue_ctl(sf, fr, sizeof(fr)) != 0) { /* no memory for its segment table */
+		client_join_failed(c, sf, "out of memory");
+		return;
+	}
 	mps_sf_set_state(sf, SF_JOIN_SENT);
 	ev_io_start(c->loop, &sf->rio);
 	ev_timer_set(&sf->jtimer, JOIN_TIMEOUT, 0.);
@@ -274,7 +277,7 @@ void mps_path_client_join_ack(struct mps_conn *c, struct mps_subflow *sf)
 	}
 	mps_crypto_join_hmac_k(c->kex.keys.join_key_c, sf->nonce_local, sf->nonce_remote, mac);
 	mps_frame_put_join_ok(fr, mac);
-	mps_sf_queue_ctl(sf, fr, sizeof(fr));
+	mps_sf_queue_ctl(sf, fr, sizeof(fr)); /* the JOIN's table: kept until SF_ACTIVE */
 	sf->roff += (size_t)rc;
 	mps_sf_set_state(sf, SF_ACTIVE);
 	sf->ready = 1;
@@ -339,7 +342,7 @@ static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t
 	if (!sf)
 		return;
 	sf->local = src;
-	sf->remote = r->addr;
+	mps_remote_get(r, &sf->remote);
 	sf->born = ev_now(c->loop);
 	sf->ifindex = la->ifindex;
 	{
@@ -352,7 +355,7 @@ static void pm_open(struct mps_conn *c, const struct mps_local_addr *la, uint8_t
 	sf->local_id = local_id;
 	sf->remote_id = r->id;
 	mps_stat(c, sf, MPS_MIB_SF_OPENED, 1);
-	rc = mps_real.connect(fd, (struct sockaddr *)&r->addr, ss_len(&r->addr));
+	rc = mps_real.connect(fd, (struct sockaddr *)&sf->remote, ss_len(&sf->remote));
 	if (rc != 0 && errno != EINPROGRESS) {
 		client_join_failed(c, sf, strerror(errno));
 		return;
@@ -398,17 +401,19 @@ void mps_path_pm_fill(struct mps_conn *c)
 	for (j = 0; j < MPS_MAX_REMOTE; j++) {
 		const struct mps_remote *r = &c->remotes[j];
 
-		if (!r->valid || r->addr.ss_family != fam)
+		if (!r->valid || r->addr.sa.sa_family != fam)
 			continue;
 		if (fam == AF_INET)
-			memcpy(raddr[nr], &((const struct sockaddr_in *)&r->addr)->sin_addr, 4);
+			memcpy(raddr[nr], &r->addr.in.sin_addr, 4);
 		else
-			memcpy(raddr[nr], &((const struct sockaddr_in6 *)&r->addr)->sin6_addr, 16);
+			memcpy(raddr[nr], &r->addr.in6.sin6_addr, 16);
 		rem[nr++] = r;
 	}
 	for (j = 0; j < nr; j++) {
 		const struct mps_remote *r = rem[j];
+		struct sockaddr_storage ra;
 
+		mps_remote_get(r, &ra);
 		for (i = 0; i < nl; i++) {
 			struct sockaddr_storage l;
 			unsigned have = 0;
@@ -429,9 +434,8 @@ void mps_path_pm_fill(struct mps_conn *c)
 				mps_unmap_v4(&sr);
 				/* (a join still in progress to a port the server
 				 * has replaced since counts no more: handover.c) */
-				if (mps_path_same_addr(&sl, &l) && mps_path_same_addr(&sr, &r->addr) &&
-				    (c->sf[k]->state == SF_ACTIVE ||
-				     sa_port(&sr) == sa_port(&r->addr)))
+				if (mps_path_same_addr(&sl, &l) && mps_path_same_addr(&sr, &ra) &&
+				    (c->sf[k]->state == SF_ACTIVE || sa_port(&sr) == sa_port(&ra)))
 					have++;
 			}
 			while (have < cfg->subflows_per_path &&
@@ -510,12 +514,14 @@ void mps_path_pm_join_closed(struct mps_conn *c, const struct mps_subflow *sf)
 	mps_unmap_v4(&was);
 	for (i = 0; i < MPS_MAX_REMOTE; i++) {
 		const struct mps_remote *r = &c->remotes[i];
+		struct sockaddr_storage ra;
 
-		if (!r->valid || r->id != sf->remote_id || !mps_path_same_addr(&r->addr, &was) ||
-		    sa_port(&r->addr) == sa_port(&was))
+		mps_remote_get(r, &ra);
+		if (!r->valid || r->id != sf->remote_id || !mps_path_same_addr(&ra, &was) ||
+		    sa_port(&ra) == sa_port(&was))
 			continue;
 		mps_dbg("conn %s: join again, at the port announced since (%u)", c->peer_str,
-		        sa_port(&r->addr));
+		        sa_port(&ra));
 		ev_timer_stop(c->loop, &c->pm_timer);
 		ev_timer_set(&c->pm_timer, 0., 0.);
 		ev_timer_start(c->loop, &c->pm_timer);

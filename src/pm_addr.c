@@ -43,9 +43,12 @@ static void note_announced(struct mps_conn *c, const struct mps_addr *a)
 
 	for (i = 0; i < MPS_MAX_REMOTE; i++)
 		if (!c->remotes[i].valid) {
+			struct sockaddr_storage ss;
+
+			addr_to_ss(a, &ss);
 			c->remotes[i].valid = 1;
 			c->remotes[i].id = a->addr_id;
-			addr_to_ss(a, &c->remotes[i].addr);
+			mps_remote_set(&c->remotes[i], &ss);
 			return;
 		}
 }
@@ -121,8 +124,10 @@ void mps_path_server_addr_event(struct mps_conn *c, int family, const uint8_t *a
 	       addr, family == AF_INET ? 4 : 16);
 	for (i = 0; i < MPS_MAX_REMOTE; i++) {
 		struct mps_remote *r = &c->remotes[i];
+		struct sockaddr_storage ra;
 
-		if (!r->valid || !mps_path_same_addr(&r->addr, &ss))
+		mps_remote_get(r, &ra);
+		if (!r->valid || !mps_path_same_addr(&ra, &ss))
 			continue;
 		if (!added) {
 			/* Withdraw it: clients stop using it at once. */
@@ -181,24 +186,15 @@ void mps_path_pm_on_add_addr(struct mps_conn *c, const struct mps_addr *a)
 	memset(r, 0, sizeof(*r));
 	r->id = a->addr_id;
 	r->valid = 1;
-	r->addr.ss_family = a->family;
-	if (a->family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&r->addr;
-
-		memcpy(&in->sin_addr, a->addr, 4);
-		in->sin_port = htons(a->port);
-	} else {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&r->addr;
-
-		memcpy(&in6->sin6_addr, a->addr, 16);
-		in6->sin6_port = htons(a->port);
-	}
-	mps_unmap_v4(&r->addr);
 	{
+		struct sockaddr_storage ss;
 		char s[64];
 
+		addr_to_ss(a, &ss);
+		mps_unmap_v4(&ss);
+		mps_remote_set(r, &ss);
 		mps_dbg("conn %s: server announced %s (id %u)", c->peer_str,
-		        mps_addr_str(&r->addr, s, sizeof(s)), a->addr_id);
+		        mps_addr_str(&ss, s, sizeof(s)), a->addr_id);
 	}
 	mps_path_pm_announced(c);
 }

@@ -1,9 +1,17 @@
 /* ranges.c - bounded DSN range sets (see ranges.h). */
 #include "mptcpshim/ranges.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "mptcpshim/sendbuf.h"
+
+void *(*mps_ranges_alloc)(size_t) = malloc;
+
+static int cap_of(const struct mps_ranges *s)
+{
+	return mps_ranges_on_heap(s) ? MPS_RANGES_MAX : MPS_RANGES_INLINE;
+}
 
 static void remove_at(struct mps_ranges *s, int i)
 {
@@ -11,7 +19,8 @@ static void remove_at(struct mps_ranges *s, int i)
 	s->n--;
 }
 
-/* Full: merge the neighbours with the smallest gap, freeing one slot. */
+/* Full: merge the neighbours with the smallest gap, freeing one slot
+ * (n >= 2). */
 static void coarsen(struct mps_ranges *s)
 {
 	int i, best = 0;
@@ -35,6 +44,8 @@ void mps_ranges_add(struct mps_ranges *s, uint64_t start, uint64_t end)
 
 	if (!mps_dsn_lt(start, end))
 		return;
+	if (!s->r)
+		s->r = s->in;
 	/* First range that ends at or after start: it or a later one may
 	 * touch [start, end). */
 	for (i = 0; i < s->n && mps_dsn_lt(s->r[i].end, start); i++)
@@ -52,8 +63,16 @@ void mps_ranges_add(struct mps_ranges *s, uint64_t start, uint64_t end)
 		}
 		return;
 	}
-	if (s->n == MPS_RANGES_MAX) {
-		coarsen(s);
+	if (s->n == cap_of(s)) {
+		struct mps_range *h = NULL;
+
+		if (!mps_ranges_on_heap(s))
+			h = mps_ranges_alloc(MPS_RANGES_MAX * sizeof(*h));
+		if (h) {
+			memcpy(h, s->r, (size_t)s->n * sizeof(*h));
+			s->r = h;
+		} else
+			coarsen(s);            /* at the cap, or no memory: a superset */
 		mps_ranges_add(s, start, end); /* there is room now */
 		return;
 	}
@@ -110,4 +129,28 @@ uint64_t mps_ranges_bytes(const struct mps_ranges *s)
 	for (i = 0; i < s->n; i++)
 		b += s->r[i].end - s->r[i].start;
 	return b;
+}
+
+void mps_ranges_free(struct mps_ranges *s)
+{
+	if (mps_ranges_on_heap(s))
+		free(s->r);
+	mps_ranges_init(s);
+}
+
+int mps_ranges_shrink(struct mps_ranges *s)
+{
+	if (!mps_ranges_on_heap(s) || s->n > MPS_RANGES_INLINE)
+		return 0;
+	memcpy(s->in, s->r, (size_t)s->n * sizeof(s->in[0]));
+	free(s->r);
+	s->r = s->in;
+	return 1;
+}
+
+void mps_ranges_squeeze(struct mps_ranges *s)
+{
+	while (s->n > MPS_RANGES_INLINE)
+		coarsen(s);
+	mps_ranges_shrink(s);
 }

@@ -41,7 +41,7 @@ static void resend_from_una(struct mps_conn *c)
 	int i;
 
 	c->snd_nxt = c->snd_una;
-	mps_ranges_init(&c->reinj); /* all of it is sent again anyway */
+	mps_ranges_clear(&c->reinj); /* all of it is sent again anyway */
 	for (i = 0; i < c->nsf; i++) {
 		c->sf[i]->red_nxt = c->snd_una;
 		c->sf[i]->red_init = 1;

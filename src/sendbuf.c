@@ -168,3 +168,13 @@ int mps_sendbuf_ack(struct mps_sendbuf *sb, uint64_t ack)
 	}
 	return 0;
 }
+
+size_t mps_sendbuf_release(struct mps_sendbuf *sb)
+{
+	size_t freed = sb->nchunks * sizeof(struct mps_chunk);
+
+	if (sb->una != sb->end || !sb->head)
+		return 0;
+	mps_sendbuf_free(sb);
+	return freed;
+}

@@ -18,6 +18,7 @@
 #include "dss_rx_int.h"
 #include "dss_tx_int.h"
 #include "gwconn_int.h"
+#include "idlemem_int.h"
 #include "gwdirect_int.h"
 #include "join_int.h"
 #include "mpcap_int.h"
@@ -125,11 +126,17 @@ static void conn_freeing(struct mps_conn *c)
 	mps_gwdirect_freeing(c);
 }
 
+static void engine_atfork_child(void)
+{
+	mps_resil_atfork_child();
+	mps_idlemem_atfork_child();
+}
+
 /* What the engine hears of a connection's life from conn.c (struct
  * mps_conn_hooks), registered with the subflow events. */
 const struct mps_conn_hooks mps_conn_engine_hooks = {
         .freeing = conn_freeing,
-        .atfork_child = mps_resil_atfork_child,
+        .atfork_child = engine_atfork_child,
         .app_hup = conn_app_hup,
         .update_read = mps_conn_app_update_read,
         .pushed = mps_resil_stale_arm,

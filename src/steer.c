@@ -161,25 +161,37 @@ int mps_steer_gateway(const struct sockaddr *sa)
 	return act.gateway;
 }
 
-void mps_steer_match(struct mps_conn *c)
+/* c->pol is allocated only when a rule set something for c (issue 15:
+ * 556 bytes that most connections never need); NULL: the defaults. */
+int mps_steer_match(struct mps_conn *c)
 {
 	struct mps_pol_query q;
+	struct mps_pol_action act;
 	char host[MPS_POL_NAME];
 
 	build_query(&q, &c->peer, c->pol_port, c->role == MPS_CLIENT, host, sizeof(host));
 	pthread_mutex_lock(&g_pol_mu);
 	first_load();
-	mps_policy_match(g_pol, &q, &c->pol);
+	mps_policy_match(g_pol, &q, &act);
 	pthread_mutex_unlock(&g_pol_mu);
-	if (c->pol.set & MPS_POL_SCHED) {
-		const struct mps_sched_ops *ops = mps_sched_find(c->pol.scheduler);
+	if (!act.set) {
+		free(c->pol);
+		c->pol = NULL;
+		return 0;
+	}
+	if (!c->pol && !(c->pol = malloc(sizeof(*c->pol))))
+		return -ENOMEM;
+	*c->pol = act;
+	if (c->pol->set & MPS_POL_SCHED) {
+		const struct mps_sched_ops *ops = mps_sched_find(c->pol->scheduler);
 
 		if (ops)
 			c->sched.ops = ops;
 	}
+	return 0;
 }
 
-void mps_steer_start(struct mps_conn *c)
+int mps_steer_start(struct mps_conn *c)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -194,18 +206,23 @@ void mps_steer_start(struct mps_conn *c)
 		c->pol_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	else if (ss.ss_family == AF_INET6)
 		c->pol_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	mps_steer_match(c);
-	if (c->pol.set) {
+	if (mps_steer_match(c) != 0) {
+		mps_err("conn %s: policy: out of memory for its settings: connection refused",
+		        c->peer_str);
+		return -ENOMEM;
+	}
+	if (c->pol) {
 		char at[24] = "environment";
 
-		if (c->pol.set & MPS_POL_SCHED)
-			snprintf(at, sizeof(at), "line %u", c->pol.line[0]);
+		if (c->pol->set & MPS_POL_SCHED)
+			snprintf(at, sizeof(at), "line %u", c->pol->line[0]);
 		mps_info("conn %s: policy: scheduler %s (%s)%s%s%s", c->peer_str,
 		         c->sched.ops->name, at,
-		         c->pol.set & MPS_POL_IFACES ? ", interfaces set" : "",
-		         c->pol.set & MPS_POL_BACKUP ? ", backup interfaces set" : "",
-		         c->pol.set & MPS_POL_SUBFLOWS ? ", subflows per path set" : "");
+		         c->pol->set & MPS_POL_IFACES ? ", interfaces set" : "",
+		         c->pol->set & MPS_POL_BACKUP ? ", backup interfaces set" : "",
+		         c->pol->set & MPS_POL_SUBFLOWS ? ", subflows per path set" : "");
 	}
+	return 0;
 }
 
 const struct mps_config *mps_steer_cfg(const struct mps_conn *c, struct mps_config *tmp)
@@ -213,21 +230,23 @@ const struct mps_config *mps_steer_cfg(const struct mps_conn *c, struct mps_conf
 	const struct mps_config *g = mps_config();
 	unsigned i;
 
-	if (!(c->pol.set & (MPS_POL_IFACES | MPS_POL_BACKUP | MPS_POL_SUBFLOWS)))
+	const struct mps_pol_action *p = c->pol;
+
+	if (!p || !(p->set & (MPS_POL_IFACES | MPS_POL_BACKUP | MPS_POL_SUBFLOWS)))
 		return g;
 	*tmp = *g;
-	if (c->pol.set & MPS_POL_IFACES) {
-		tmp->ninterfaces = c->pol.nifaces;
-		for (i = 0; i < c->pol.nifaces; i++)
-			memcpy(tmp->interfaces[i], c->pol.ifaces[i], MPS_IFNAMSIZ);
+	if (p->set & MPS_POL_IFACES) {
+		tmp->ninterfaces = p->nifaces;
+		for (i = 0; i < p->nifaces; i++)
+			memcpy(tmp->interfaces[i], p->ifaces[i], MPS_IFNAMSIZ);
 	}
-	if (c->pol.set & MPS_POL_BACKUP) {
-		tmp->nbackup = c->pol.nbackup;
-		for (i = 0; i < c->pol.nbackup; i++)
-			memcpy(tmp->backup[i], c->pol.backup[i], MPS_IFNAMSIZ);
+	if (p->set & MPS_POL_BACKUP) {
+		tmp->nbackup = p->nbackup;
+		for (i = 0; i < p->nbackup; i++)
+			memcpy(tmp->backup[i], p->backup[i], MPS_IFNAMSIZ);
 	}
-	if (c->pol.set & MPS_POL_SUBFLOWS)
-		tmp->subflows_per_path = c->pol.subflows;
+	if (p->set & MPS_POL_SUBFLOWS)
+		tmp->subflows_per_path = p->subflows;
 	return tmp;
 }
 
@@ -250,7 +269,9 @@ static void reapply(struct ev_loop *loop, void *arg)
 		c->sched.ops = mps_sched_find(mps_config()->scheduler);
 		if (!c->sched.ops)
 			c->sched.ops = mps_sched_find("default");
-		mps_steer_match(c);
+		if (mps_steer_match(c) != 0) /* c->pol kept: the rules before the reload */
+			mps_err("conn %s: policy reload: out of memory, its settings unchanged",
+			        c->peer_str);
 		if (c->sched.ops != old) {
 			/* A redundant cursor restarts at the first unacknowledged
 			 * byte (a few duplicates, never a gap). */

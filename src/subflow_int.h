@@ -38,6 +38,10 @@ void mps_sf_set_ops(const struct mps_sf_ops *ops);
 uint32_t mps_sf_tcp_rtt_us(int fd);
 extern struct mps_subflow *mps_sf_zombies; /* freed subflows, for conn.c's reaper */
 struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, enum mps_sf_state state);
+uint8_t *mps_sf_rbuf_alloc(void);
+void mps_sf_rbuf_free(uint8_t *rbuf);
+void mps_sf_destroy(struct mps_subflow *sf);
+size_t mps_sf_idle_release(struct mps_subflow *sf);
 /* The one place a subflow's state changes (logged at debug). */
 void mps_sf_set_state(struct mps_subflow *sf, enum mps_sf_state s);
 const char *mps_sf_state_name(enum mps_sf_state s);
@@ -57,6 +61,7 @@ void mps_sf_apply_opts(struct mps_conn *c, int fd);
 void mps_sf_nodelay(int fd);
 void mps_sf_update_lowat(struct mps_conn *c);
 void mps_sf_log_stats(struct mps_conn *c, struct mps_subflow *sf);
+int mps_sf_seg_prepare(struct mps_subflow *sf);
 struct mps_seg *mps_sf_seg_add(struct mps_subflow *sf);
 int mps_sf_queue_ctl(struct mps_subflow *sf, const uint8_t *fr, size_t len);
 int mps_sf_flush(struct mps_conn *c, struct mps_subflow *sf);

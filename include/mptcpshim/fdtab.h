@@ -30,6 +30,13 @@ enum mps_sock_state {
 	MPS_SS_CLOSED,         /* the connection ended */
 };
 
+/* A socket option the app set (struct mps_sock.opts). */
+struct mps_opt {
+	int level, name;
+	socklen_t len;
+	uint8_t val[32];
+};
+
 struct mps_sock {
 	atomic_int refs;
 	atomic_int state;
@@ -56,13 +63,11 @@ struct mps_sock {
 	struct sockaddr_storage local, peer;
 	socklen_t local_len, peer_len;
 	/* Options the app set on the connection, replayed onto subflows
-	 * created later (guarded by lock). */
-	struct mps_opt {
-		int level, name;
-		socklen_t len;
-		uint8_t val[32];
-	} opts[MPS_MAX_OPTS];
-	int nopts;
+	 * created later (guarded by lock): cap_opts slots (at most
+	 * MPS_MAX_OPTS), allocated at the first option, as most sockets set
+	 * none or a few (issue 15). */
+	struct mps_opt *opts;
+	int nopts, cap_opts;
 	/* Gateway listener's connection: 0 until its request is
 	 * authenticated (1, gw_info set) or it was refused (-1). */
 	_Atomic int gw_ready;

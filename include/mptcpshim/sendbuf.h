@@ -55,6 +55,12 @@ size_t mps_sendbuf_peek(const struct mps_sendbuf *sb, uint64_t dsn, size_t maxle
  * protocol violation). */
 int mps_sendbuf_ack(struct mps_sendbuf *sb, uint64_t ack);
 
+/* Nothing is held (una == end): free every chunk, so that a quiet
+ * connection keeps none (the next reserve allocates again, at end).
+ * Returns the bytes freed (0 when something is held or nothing was
+ * allocated). */
+size_t mps_sendbuf_release(struct mps_sendbuf *sb);
+
 /* DSN comparisons modulo 2^64 (RFC 8684 DSNs wrap). */
 static inline int mps_dsn_lt(uint64_t a, uint64_t b) { return (int64_t)(a - b) < 0; }
 static inline int mps_dsn_le(uint64_t a, uint64_t b) { return (int64_t)(a - b) <= 0; }

@@ -1,7 +1,10 @@
 /* fuzz_ranges.c - DSN range sets (src/ranges.c) against a byte model.
  *
  * Input: an 8-byte base DSN (so the window can straddle 2^64), then a
- * script of operations on two sets A and B: add, trim, pop, move B into A.
+ * script of operations on two sets A and B: add, trim, pop, move B into A,
+ * shrink (the idle sweep's), squeeze (an exec image's), and toggle a
+ * failing allocator (the heap slots cannot be had: the set coarsens
+ * within its inline slots).
  * Offsets are relative to the base, within a WIN-byte window, and the
  * model is one bit per byte that must be in the set.  Properties after
  * every operation:
@@ -14,6 +17,7 @@
  *    exactly, and pop returns the model's first bytes. */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "fuzz.h"
@@ -29,6 +33,18 @@ struct model {
 };
 
 static uint64_t base;
+static int failing;
+
+static void *fz_alloc(size_t n)
+{
+	return failing ? NULL : malloc(n);
+}
+
+/* The most ranges the next add may find without coarsening. */
+static int cap(const struct mps_ranges *s)
+{
+	return failing && !mps_ranges_on_heap(s) ? MPS_RANGES_INLINE : MPS_RANGES_MAX;
+}
 
 static void check(const struct mps_ranges *s, const struct model *m)
 {
@@ -64,7 +80,7 @@ static void add(struct mps_ranges *s, struct model *m, uint32_t a, uint32_t b)
 {
 	uint32_t o;
 
-	if (s->n == MPS_RANGES_MAX)
+	if (s->n >= cap(s))
 		m->exact = 0; /* may coarsen */
 	mps_ranges_add(s, base + a, base + b);
 	for (o = a; o < b; o++)
@@ -79,6 +95,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int ops = 0;
 
 	base = fz_u64(&z);
+	failing = 0;
+	mps_ranges_alloc = fz_alloc;
 	mps_ranges_init(&A);
 	mps_ranges_init(&B);
 	memset(&ma, 0, sizeof(ma));
@@ -92,7 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint64_t start = 0;
 		size_t n;
 
-		switch ((op >> 1) % 5) {
+		switch ((op >> 1) % 8) {
 		case 0: /* add [a, a+len), kept above the floor and in the window */
 		case 1:
 			if (a < m->floor)
@@ -124,7 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				FZ_ASSERT(len == 0 || s->n == 0);
 			break;
 		case 4: /* move B into A (same window, A's floor may differ) */
-			if (A.n + B.n > MPS_RANGES_MAX)
+			if (A.n + B.n > cap(&A))
 				ma.exact = 0;
 			if (!mb.exact)
 				ma.exact = 0;
@@ -137,9 +155,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				ma.floor = mb.floor;
 			FZ_ASSERT(B.n == 0);
 			break;
+		case 5: /* the idle sweep: heap slots back when the ranges fit inline */
+			n = (size_t)s->n;
+			if (mps_ranges_shrink(s))
+				FZ_ASSERT(!mps_ranges_on_heap(s) && n <= MPS_RANGES_INLINE);
+			FZ_ASSERT((size_t)s->n == n);
+			break;
+		case 6: /* an exec image: squeezed inline (a superset), copied */
+		{
+			struct mps_ranges copy;
+
+			if (s->n > MPS_RANGES_INLINE)
+				m->exact = 0;
+			mps_ranges_squeeze(s);
+			FZ_ASSERT(!mps_ranges_on_heap(s) && s->n <= MPS_RANGES_INLINE);
+			memcpy(&copy, s, sizeof(copy));
+			mps_ranges_rehome(&copy);
+			*s = copy;
+			mps_ranges_rehome(s);
+			break;
+		}
+		case 7: /* the heap slots can be had, or not */
+			failing = !failing;
+			break;
 		}
 		check(&A, &ma);
 		check(&B, &mb);
 	}
+	mps_ranges_free(&A);
+	mps_ranges_free(&B);
+	mps_ranges_alloc = malloc;
 	return 0;
 }

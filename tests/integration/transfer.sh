@@ -6,8 +6,13 @@
 #   half-close: client sends, SHUT_WR, server reads to EOF and replies with
 #   the sha256 of what it got; the client must read the reply (python, socat)
 #   and, with the shim, that shim/shim really negotiates multipath (info log)
+#   quiet spells: blocks of 1 B, 70001 B and 3 MiB echoed back, with 2.5 s
+#   of silence before each, in which both ends give their idle memory back
+#   (receive buffers' pages, frame queues, send chunks: the counter
+#   idle_releases); every echo must come back byte for byte
 # Harness self-test without the shim: NOSHIM=1 bash transfer.sh
 # Sub-cases (for T_ONLY=REGEX): negotiated-FAM c2s-FAM-BYTES s2c-FAM bidi-FAM halfclose-FAM-BYTES
+#   quiet-FAM
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -164,8 +169,34 @@ negotiated() {
 	rm -f "$D/nego.in" "$D/nego.out"
 }
 
+# quiet FAM: an echo across quiet spells (issue 15's idle memory sweep).
+quiet() {
+	local fam=$1 what="IPv$1 echo across quiet spells" ns n rounds=4
+	step "$what"
+	mkrand "$D/quiet.in" $((3 * 1024 * 1024))
+	local -A cm=()
+	if shim_enabled; then cm=(["$NS_C"]=$(counters_mark "$NS_C") ["$NS_S"]=$(counters_mark "$NS_S")); fi
+	next_port
+	bg_start "quiet-srv-$fam" shim "$NS_S" "$PY" "$PYTOOL" echoserver "$(srv_addr "$fam")" "$PORT"
+	local spid=$BG_PID
+	wait_listen "$NS_S" "$PORT"
+	nsrun shim "$NS_C" "$PY" "$PYTOOL" pauseclient "$(srv_addr "$fam")" "$PORT" "$D/quiet.in" "$rounds" 2.5 ||
+		fail "$what: an echo differed or the client failed ($?)"
+	bg_wait "$spid" 30 || fail "$what: server exited $?"
+	rm -f "$D/quiet.in"
+	shim_enabled || return 0
+	# each pause of 2.5 s holds at least one whole sweep interval (1 s)
+	for ns in "$NS_C" "$NS_S"; do
+		n=$(counters_since "$ns" "${cm[$ns]}" | counter idle_releases)
+		[ "$n" -ge $((rounds - 1)) ] ||
+			fail "$what: $ns's shim gave idle memory back $n time(s), want >= $((rounds - 1))"
+	done
+	log "ok: $what ($rounds blocks echoed; idle memory given back in every pause)"
+}
+
 for fam in 4 6; do
 	if selected "negotiated-$fam"; then negotiated "$fam"; fi
+	if selected "quiet-$fam"; then quiet "$fam"; fi
 	for n in 0 1 70001 "$BIG"; do
 		if selected "c2s-$fam-$n"; then c2s "$fam" "$n"; fi
 	done

@@ -226,6 +226,59 @@ def cmd_xfclient(host, port, mode, path, delay="0"):
     n = _xfer(c, mode, path)
     sys.stderr.write("xfclient: %s %d B\n" % (mode, n))
 
+def _recvn(c, n):
+    buf = bytearray()
+    while len(buf) < n:
+        b = c.recv(min(n - len(buf), 1 << 18))
+        if not b:
+            break
+        buf += b
+    return bytes(buf)
+
+def cmd_echoserver(host, port):
+    # accept one connection; echo each block (4-byte length, then the
+    # bytes) back whole, until EOF
+    s = listener(host, port)
+    c, a = s.accept()
+    s.close()
+    n = 0
+    while True:
+        h = _recvn(c, 4)
+        if not h:
+            break
+        if len(h) < 4:
+            die("echoserver: a cut length")
+        k = int.from_bytes(h, "big")
+        b = _recvn(c, k)
+        if len(b) != k:
+            die("echoserver: block of %d B cut at %d" % (k, len(b)))
+        c.sendall(b); n += 1
+    c.close()
+    sys.stderr.write("echoserver: %d block(s) echoed\n" % n)
+
+def cmd_pauseclient(host, port, path, rounds, pause):
+    # ROUNDS blocks of FILE (1 B, 70001 B, all of it, in turn, each from
+    # another offset), each echoed back and compared byte for byte, with
+    # PAUSE seconds of silence before each but the first
+    data = open(path, "rb").read()
+    c = connect(host, port)
+    for i in range(int(rounds)):
+        if i:
+            time.sleep(float(pause))
+        k = (1, 70001, len(data))[i % 3]
+        off = (i * 7919) % max(1, len(data) - k + 1)
+        b = data[off:off + k]
+        c.sendall(len(b).to_bytes(4, "big") + b)
+        got = _recvn(c, len(b))
+        if got != b:
+            die("round %d: %d B echoed as %d B, %s" % (i, len(b), len(got),
+                "the same length but different bytes" if len(got) == len(b) else "cut"))
+    c.shutdown(socket.SHUT_WR)
+    if c.recv(1):
+        die("pauseclient: bytes after the last echo")
+    c.close()
+    sys.stderr.write("pauseclient: %s round(s) echoed\n" % rounds)
+
 cmds = {k[4:]: v for k, v in list(globals().items()) if k.startswith("cmd_")}
 if len(sys.argv) < 2 or sys.argv[1] not in cmds:
     die("usage: tcptool.py {%s} ARGS" % ",".join(sorted(cmds)))

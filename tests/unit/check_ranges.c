@@ -54,6 +54,7 @@ START_TEST(test_add_merge)
 	mps_ranges_add(&s, 10, 20); /* inside */
 	expect(&s, 1, (const uint64_t[]){0, 400});
 	ck_assert_uint_eq(mps_ranges_bytes(&s), 400);
+	mps_ranges_free(&s);
 }
 END_TEST
 
@@ -116,6 +117,122 @@ START_TEST(test_coarsen)
 	ck_assert_uint_eq(s.r[7].start, 160);
 	ck_assert_uint_eq(s.r[s.n - 1].start, 100000);
 	ck_assert_uint_eq(s.r[s.n - 1].end, 100010);
+	mps_ranges_free(&s);
+}
+END_TEST
+
+/* Issue 15: the first MPS_RANGES_INLINE ranges take no allocation; more
+ * take the heap slots once; shrink gives them back when the ranges fit
+ * inline again; free empties the set. */
+static int n_alloc, fail_alloc;
+
+static void *count_alloc(size_t n)
+{
+	n_alloc++;
+	return fail_alloc ? NULL : malloc(n);
+}
+
+START_TEST(test_inline_heap)
+{
+	struct mps_ranges s;
+	int i;
+
+	memset(&s, 0, sizeof(s)); /* a zeroed set is an empty one */
+	mps_ranges_alloc = count_alloc;
+	n_alloc = fail_alloc = 0;
+	ck_assert_uint_eq(mps_ranges_bytes(&s), 0);
+	mps_ranges_trim(&s, 5);
+	ck_assert_int_eq(mps_ranges_pop(&s, 10, &(uint64_t){0}), 0);
+	for (i = 0; i < MPS_RANGES_INLINE; i++)
+		mps_ranges_add(&s, (uint64_t)i * 100, (uint64_t)i * 100 + 10);
+	ck_assert_int_eq(n_alloc, 0);
+	ck_assert(!mps_ranges_on_heap(&s));
+	ck_assert_int_eq(mps_ranges_shrink(&s), 0);
+	mps_ranges_add(&s, 1000, 1010); /* one more: the heap */
+	ck_assert_int_eq(n_alloc, 1);
+	ck_assert(mps_ranges_on_heap(&s));
+	expect(&s, MPS_RANGES_INLINE + 1, (const uint64_t[]){0, 10, 100, 110, 1000, 1010});
+	for (i = 0; i < MPS_RANGES_MAX + 5; i++) /* to the cap: no second allocation */
+		mps_ranges_add(&s, 2000 + (uint64_t)i * 20, 2010 + (uint64_t)i * 20);
+	ck_assert_int_eq(n_alloc, 1);
+	ck_assert_int_eq(s.n, MPS_RANGES_MAX);
+	ck_assert_int_eq(mps_ranges_shrink(&s), 0); /* does not fit */
+	mps_ranges_trim(&s, 2000 + (uint64_t)(MPS_RANGES_MAX + 3) * 20);
+	ck_assert_int_eq(s.n, 2);
+	ck_assert_int_eq(mps_ranges_shrink(&s), 1);
+	ck_assert(!mps_ranges_on_heap(&s));
+	expect(&s, 2,
+	       (const uint64_t[]){
+	               2000 + (MPS_RANGES_MAX + 3) * 20, 2010 + (MPS_RANGES_MAX + 3) * 20,
+	               2000 + (MPS_RANGES_MAX + 4) * 20, 2010 + (MPS_RANGES_MAX + 4) * 20});
+	mps_ranges_free(&s);
+	ck_assert_int_eq(s.n, 0);
+	ck_assert_ptr_null(s.r);
+	mps_ranges_alloc = malloc;
+}
+END_TEST
+
+/* No memory for the heap slots: the set coarsens inline, a superset of
+ * what was added, and tries again next time. */
+START_TEST(test_alloc_fails)
+{
+	struct mps_ranges s;
+	int i;
+
+	mps_ranges_init(&s);
+	mps_ranges_alloc = count_alloc;
+	n_alloc = 0;
+	fail_alloc = 1;
+	for (i = 0; i < 10; i++)
+		mps_ranges_add(&s, (uint64_t)i * 100 + (i == 5 ? 50 : 0),
+		               (uint64_t)i * 100 + 10 + (i == 5 ? 50 : 0));
+	ck_assert_int_ge(n_alloc, 1);
+	check_invariants(&s);
+	ck_assert_int_le(s.n, MPS_RANGES_INLINE);
+	ck_assert(!mps_ranges_on_heap(&s));
+	ck_assert_uint_eq(s.r[0].start, 0);
+	ck_assert_uint_eq(s.r[s.n - 1].end, 910);
+	for (i = 0; i < 10; i++) { /* every added range lies inside one held range */
+		uint64_t a = (uint64_t)i * 100 + (i == 5 ? 50 : 0);
+		int j, in = 0;
+
+		for (j = 0; j < s.n; j++)
+			in |= s.r[j].start <= a && a + 10 <= s.r[j].end;
+		ck_assert_msg(in, "range %d lost", i);
+	}
+	fail_alloc = 0;
+	mps_ranges_add(&s, 5000, 5010); /* memory again: exact from here on */
+	ck_assert(mps_ranges_on_heap(&s));
+	ck_assert_uint_eq(s.r[s.n - 1].start, 5000);
+	mps_ranges_free(&s);
+	mps_ranges_alloc = malloc;
+}
+END_TEST
+
+/* An exec image: squeezed (superset, inline), copied, rehomed. */
+START_TEST(test_squeeze_copy)
+{
+	struct mps_ranges s, copy;
+	int i;
+
+	mps_ranges_init(&s);
+	for (i = 0; i < 10; i++)
+		mps_ranges_add(&s, (uint64_t)i * 100, (uint64_t)i * 100 + 10);
+	ck_assert(mps_ranges_on_heap(&s));
+	mps_ranges_squeeze(&s);
+	ck_assert(!mps_ranges_on_heap(&s));
+	ck_assert_int_le(s.n, MPS_RANGES_INLINE);
+	ck_assert_uint_eq(s.r[0].start, 0);
+	ck_assert_uint_eq(s.r[s.n - 1].end, 910);
+	memcpy(&copy, &s, sizeof(copy));
+	mps_ranges_rehome(&copy);
+	ck_assert_ptr_eq(copy.r, copy.in);
+	expect(&copy, s.n,
+	       (const uint64_t[]){s.r[0].start, s.r[0].end, s.r[s.n - 1].start, s.r[s.n - 1].end});
+	mps_ranges_add(&copy, 5000, 5010);
+	ck_assert_int_eq(copy.n, s.n + 1);
+	mps_ranges_free(&copy);
+	mps_ranges_free(&s);
 }
 END_TEST
 
@@ -187,12 +304,15 @@ static void run_model(uint64_t base, unsigned seed, int small)
 			}
 		}
 		if (una >= W - 64) { /* start over */
-			mps_ranges_init(&s);
+			mps_ranges_free(&s);
 			memset(model, 0, sizeof(model));
 			una = 0;
 			coarse = 0;
 		}
+		if (step % 97 == 0 && mps_ranges_shrink(&s)) /* the idle sweep's */
+			ck_assert_int_le(s.n, MPS_RANGES_INLINE);
 	}
+	mps_ranges_free(&s);
 }
 
 START_TEST(test_model)
@@ -220,6 +340,9 @@ static Suite *ranges_suite(void)
 	tcase_add_test(tc, test_trim_pop);
 	tcase_add_test(tc, test_move);
 	tcase_add_test(tc, test_coarsen);
+	tcase_add_test(tc, test_inline_heap);
+	tcase_add_test(tc, test_alloc_fails);
+	tcase_add_test(tc, test_squeeze_copy);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("model");
 	tcase_set_timeout(tc, 300);

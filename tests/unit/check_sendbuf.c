@@ -466,6 +466,45 @@ START_TEST(test_sendbuf_spare_released)
 }
 END_TEST
 
+/* Issue 15: a quiet connection's buffer gives its chunks back once
+ * everything is ACKed (not before), and fills again from end afterwards,
+ * across a chunk boundary. */
+START_TEST(test_sendbuf_release)
+{
+	struct mps_sendbuf sb;
+	uint64_t start = 5000;
+
+	mps_sendbuf_init(&sb, start, 1u << 20);
+	ck_assert_uint_eq(mps_sendbuf_release(&sb), 0); /* nothing allocated */
+	ck_assert_uint_eq(append(&sb, 700), 700);
+	ck_assert_uint_eq(mps_sendbuf_release(&sb), 0); /* held: kept */
+	verify(&sb, start, start + 700);
+	ck_assert_int_eq(mps_sendbuf_ack(&sb, start + 699), 0);
+	ck_assert_uint_eq(mps_sendbuf_release(&sb), 0); /* one byte still held */
+	verify(&sb, start + 699, start + 700);
+	ck_assert_int_eq(mps_sendbuf_ack(&sb, start + 700), 0);
+	ck_assert_uint_eq(mps_sendbuf_release(&sb), sizeof(struct mps_chunk));
+	ck_assert_ptr_null(sb.head);
+	ck_assert_ptr_null(sb.tail);
+	ck_assert_uint_eq(sb.nchunks, 0);
+	ck_assert_uint_eq(sb.una, start + 700);
+	ck_assert_uint_eq(sb.end, start + 700);
+	ck_assert_uint_eq(mps_sendbuf_space(&sb), 1u << 20);
+	/* again, more than a chunk: the DSNs follow on */
+	ck_assert_uint_eq(append(&sb, MPS_CHUNK + 300), MPS_CHUNK + 300);
+	verify(&sb, start + 700, start + 1000 + MPS_CHUNK);
+	check_not_held(&sb, start + 699);
+	check_not_held(&sb, start + 1000 + MPS_CHUNK);
+	ck_assert_int_eq(mps_sendbuf_ack(&sb, start + 1000 + MPS_CHUNK), 0);
+	ck_assert_uint_eq(sb.nchunks, 1); /* the full one went at the ACK */
+	ck_assert_uint_eq(mps_sendbuf_release(&sb), sizeof(struct mps_chunk));
+	ck_assert_ptr_null(sb.head);
+	ck_assert_uint_eq(append(&sb, 10), 10);
+	verify(&sb, start + 1000 + MPS_CHUNK, start + 1010 + MPS_CHUNK);
+	mps_sendbuf_free(&sb);
+}
+END_TEST
+
 START_TEST(test_sendbuf_dsn_cmp)
 {
 	ck_assert(mps_dsn_lt(1, 2));
@@ -494,6 +533,7 @@ static Suite *sendbuf_suite(void)
 	tcase_add_test(tc, test_sendbuf_free_full);
 	tcase_add_test(tc, test_sendbuf_dsn_cmp);
 	tcase_add_test(tc, test_sendbuf_spare_released);
+	tcase_add_test(tc, test_sendbuf_release);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -131,7 +131,8 @@ again:
 			if (r == 0)
 				break;
 			if (memcmp(buf, pat + total % 251, (size_t)r)) {
-				for (i = 0; buf[i] == pat[(total + (unsigned long long)i) % 251]; i++)
+				for (i = 0; buf[i] == pat[(total + (unsigned long long)i) % 251];
+				     i++)
 					;
 				fprintf(stderr, "bytecost: byte %llu differs\n",
 				        total + (unsigned long long)i);
@@ -211,7 +212,8 @@ static int bulk(const char *host, const char *port, unsigned long long mib)
 		return 1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("%llu %.6f\n", sent, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	printf("%llu %.6f\n", sent,
+	       (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	close(fd);
 	return 0;
 }
@@ -331,8 +333,8 @@ static int hop(long count)
 	if (pthread_create(&th, NULL, hop_echo, NULL))
 		die("pthread_create");
 	hop_run(sp[0], sp[1], count, 1, rtt, &cpu_hop);
-	printf("same-thread %.1f us %.1f cpu-us; hop %.1f us %.1f cpu-us\n", same / 1000.0, cpu_same,
-	       rtt[count / 2] / 1000.0, cpu_hop);
+	printf("same-thread %.1f us %.1f cpu-us; hop %.1f us %.1f cpu-us\n", same / 1000.0,
+	       cpu_same, rtt[count / 2] / 1000.0, cpu_hop);
 	close(sp[0]);
 	pthread_join(th, NULL);
 	return 0;
@@ -357,7 +359,8 @@ int main(int argc, char **argv)
 		return bulk(argv[2], argv[3], strtoull(argv[4], NULL, 10));
 	if (argc == 6 && !strcmp(argv[1], "pp"))
 		return pingpong(argv[2], argv[3], atol(argv[4]), (size_t)atol(argv[5]));
-	fprintf(stderr, "usage: bytecost hop COUNT | server ADDR PORT | warm ADDR PORT | bulk ADDR PORT MIB | "
-	                "pp ADDR PORT COUNT SIZE\n");
+	fprintf(stderr,
+	        "usage: bytecost hop COUNT | server ADDR PORT | warm ADDR PORT | bulk ADDR PORT MIB | "
+	        "pp ADDR PORT COUNT SIZE\n");
 	return 2;
 }

@@ -113,6 +113,7 @@ static double g_last_trim;
 static void trim_now(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	g_last_trim = ev_now(loop);
+	mps_sendbuf_cache_drop();
 	malloc_trim(0);
 }
 

@@ -454,9 +454,16 @@ void mps_dss_tx_app_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		if (r > 0) {
 			mps_sendbuf_commit(&c->sb, (size_t)r);
 			mps_stat(c, NULL, MPS_MIB_BYTES_SENT, (uint64_t)r);
-			if ((size_t)r == room)
+			if ((size_t)r == room) {
 				want = MPS_MIN(2 * want, (size_t)UNSENT_MAX);
-			continue;
+				continue;
+			}
+			/* A short read emptied the socket: a readv more would say
+			 * EAGAIN (a wasted call per message, issue 15), and the
+			 * watcher is level-triggered.  At exit: on to EAGAIN. */
+			if (c->exiting)
+				continue;
+			break;
 		}
 		mps_sendbuf_commit(&c->sb, 0); /* the spans reserved go back */
 		if (r == 0) {

@@ -18,6 +18,7 @@
 #include "mptcpshim/log.h"
 #include "mptcpshim/loop.h"
 #include "mptcpshim/real.h"
+#include "mptcpshim/sendbuf.h"
 
 #include <stdatomic.h>
 
@@ -186,6 +187,7 @@ static void *thread_main(void *arg)
 	 * connection it took over (fdlimits.sh in CI).  So that state goes
 	 * first, and this thread ends holding no lock of libcrypto's. */
 	mps_crypto_thread_stop();
+	mps_sendbuf_cache_drop(); /* the chunks kept for reuse are this thread's */
 	pthread_mutex_lock(&g.lock);
 	g.stopped = 1;
 	pthread_cond_broadcast(&g.cv);

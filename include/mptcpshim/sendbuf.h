@@ -33,6 +33,10 @@ struct mps_sendbuf {
 void mps_sendbuf_init(struct mps_sendbuf *sb, uint64_t start_dsn, size_t limit);
 void mps_sendbuf_free(struct mps_sendbuf *sb);
 
+/* Free the chunks this thread keeps for reuse (sendbuf.c: at most 8, from
+ * buffers that shrank or were freed). */
+void mps_sendbuf_cache_drop(void);
+
 /* Bytes that may still be appended. */
 size_t mps_sendbuf_space(const struct mps_sendbuf *sb);
 

@@ -65,6 +65,9 @@ int mps_gwdirect_queue_reply(struct mps_conn *c, uint8_t result, struct mps_subf
 	size_t n;
 
 	sf = c->nsf && mps_sf_usable(c->sf[0]) ? c->sf[0] : mps_sf_best_usable(c);
+	/* a closed gateway looks like a closed port (counted apart) */
+	if (result == MPS_GWR_LIMITED)
+		result = MPS_GWR_REFUSED;
 	n = mps_gwreq_put_reply(msg, sizeof(msg), result,
 	                        c->kex.have_psk ? c->kex.keys.confirm_s : NULL);
 	n = n ? mps_frame_put_gw(fr, MPS_F_GWREPLY, msg, n) : 0;

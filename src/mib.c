@@ -32,6 +32,7 @@ static const char *const names[MPS_MIB__MAX] = {
         [MPS_MIB_HANDED_BACK] = "connections_handed_back",
         [MPS_MIB_EXEC_ADOPTED] = "connections_exec_adopted",
         [MPS_MIB_TAKEN_OVER] = "connections_taken_over",
+        [MPS_MIB_GW_LIMITED] = "gateway_limited",
 };
 
 const char *mps_mib_name(int id)

@@ -37,6 +37,7 @@ enum mps_mib_id {
 	MPS_MIB_HANDED_BACK,      /* plain clients' TCP sockets handed back to the app (handback.c) */
 	MPS_MIB_EXEC_ADOPTED,     /* connections carried into this exec'd image (handover_exec.c) */
 	MPS_MIB_TAKEN_OVER,       /* connections a forked child took over from its parent (handover.c) */
+	MPS_MIB_GW_LIMITED,       /* gateway: connections refused by its limits (any thread) */
 	MPS_MIB__MAX
 };
 

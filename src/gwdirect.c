@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -173,6 +174,16 @@ static void gw_dest_on_connect(struct ev_loop *loop, ev_io *w, int revents)
 	if (mps_real.getsockopt(c->gw_dest_fd, SOL_SOCKET, SO_ERROR, &err, &l) != 0)
 		err = errno;
 	mps_gwdirect_done(c, err);
+}
+
+void mps_gwdirect_answered(struct mps_conn *c)
+{
+	struct pollfd p = {.fd = c->gw_dest_fd, .events = POLLOUT};
+
+	if (!c->gw_connecting || c->gw_dest_fd < 0 || !ev_is_active(&c->gw_dest_w) ||
+	    mps_real.poll(&p, 1, 0) != 1 || !(p.revents & (POLLOUT | POLLERR | POLLHUP)))
+		return;
+	gw_dest_on_connect(c->loop, &c->gw_dest_w, EV_WRITE);
 }
 
 /* Start a connect to the next allowed address: 0 (under way), or the

@@ -169,6 +169,10 @@ void mps_gwconn_early(struct mps_conn *c, struct mps_subflow *sf)
 		 * thread sends the flight once it completed) or failed (the
 		 * shim thread tries again, and says why) */
 		c->gw_early = errno == EINPROGRESS ? MPS_GW_EARLY_CONNECTING : MPS_GW_EARLY_FAILED;
+		if (c->gw_early == MPS_GW_EARLY_FAILED)
+			mps_dbg("conn %s: gateway: connect from the app's thread: %s (the shim "
+			        "thread tries again)",
+			        c->peer_str, strerror(errno));
 		return;
 	}
 	w = mps_real.send(sf->fd, fr, MPS_HELLO_LEN + (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);

@@ -203,6 +203,14 @@ int mps_conn_hup_watch(struct mps_conn *c)
 			return -errno;
 		g_hup_ep = mps_ifd_take(g_hup_ep, 1); /* out of the app's range */
 		ev_io_init(&g_hup_io, hup_on_ready, g_hup_ep, EV_READ);
+		/* First in its loop iteration: the app's last close makes its
+		 * end readable (EOF) and hung up at once, and an EOF taken
+		 * first is passed on as a FIN, before the hang-up says the
+		 * close was abortive (SO_LINGER {1, 0}: a reset).  A client
+		 * read a truncated stream as complete so (gwrelay.sh
+		 * proxystop, 1 run in 4-8).  The hang-up handles an EOF not
+		 * yet read (mps_dss_rx_app_hup drains first). */
+		ev_set_priority(&g_hup_io, EV_MAXPRI);
 		ev_io_start(c->loop, &g_hup_io);
 		ev_unref(c->loop); /* the async watcher keeps the loop alive */
 	}

@@ -81,8 +81,11 @@ static void client_established(struct mps_conn *c)
 			memcpy(h.nonce, c->kex.nonce_c, sizeof(h.nonce));
 		}
 		n = mps_frame_put_hello(fr, MPS_F_HELLO, &h);
-		mps_sf_queue_ctl(sf, fr, n);
-		if (c->gw) {
+		if (!c->gw || c->gw_early != MPS_GW_EARLY_SENT) /* else sent (gwconn.c) */
+			mps_sf_queue_ctl(sf, fr, n);
+		if (c->gw && c->gw_early == MPS_GW_EARLY_SENT) {
+			mps_dbg("conn %s: gateway: request sent by the app's thread", c->peer_str);
+		} else if (c->gw) {
 			/* the request rides with the HELLO (gw_timer runs) */
 			if (mps_gwconn_queue_request(c, sf))
 				return;
@@ -406,6 +409,8 @@ int mps_conn_start(const struct mps_conn_params *p)
 	pthread_mutex_unlock(&s->lock);
 	mps_sock_get(s);
 
+	if (c->gw && c->role == MPS_CLIENT)
+		mps_gwconn_early(c, sf); /* the request leaves now, not after a wake-up */
 	c->start_cmd.fn = conn_begin;
 	c->start_cmd.arg = c;
 	rc = mps_loop_submit(&c->start_cmd);

@@ -277,6 +277,7 @@ struct mps_conn {
 	uint8_t gw;
 	uint8_t gw_wait;                 /* client: connect() waits for GWREPLY; server: the
 			      app's bytes wait for the daemon's reply */
+	uint8_t gw_early;                /* client: enum mps_gw_early (mps_gwconn_early) */
 	int gw_idx;                      /* client: the gateway tried now (mps_gwconf()) */
 	struct sockaddr_storage gw_peer; /* client: that gateway's address */
 	ev_timer gw_timer;               /* client: this attempt's deadline, then the reply's;

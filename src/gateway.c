@@ -510,14 +510,14 @@ uint8_t mps_gw_direct_admit(const char *client, const char *who, const char *des
 			        "%s -> %s: refused: more than %g new connections per second "
 			        "of this client (--rate-per-client; said at most every 10 s)",
 			        who, dest, g_dir.lim.rate);
-		return MPS_GWR_REFUSED;
+		return MPS_GWR_LIMITED;
 	}
 	if (n < 0) {
 		mps_gw_direct_log(1,
 		                  "%s -> %s: refused: %d connections of this client open "
 		                  "(--max-per-client)",
 		                  who, dest, g_dir.max_per_client);
-		return MPS_GWR_REFUSED;
+		return MPS_GWR_LIMITED;
 	}
 	return MPS_GWR_OK;
 }

@@ -114,6 +114,76 @@ static void gw_fastopen(int fd)
 	mps_real.setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof(one));
 }
 
+/* The first gateway's address as the app's own socket reaches it (an
+ * IPv6 socket reaches an IPv4 gateway v4-mapped): 0, or -1 when the
+ * families do not fit (a socket of the gateway's family is needed). */
+static int gw_first_addr(const struct mps_conn *c, struct sockaddr_storage *to, socklen_t *tolen)
+{
+	const struct mps_gwconf *g = mps_gwconf();
+
+	if (g->n < 1)
+		return -1;
+	*to = g->gw[0];
+	*tolen = g->gw_len[0];
+	if (to->ss_family == c->peer.ss_family)
+		return 0;
+	if (to->ss_family == AF_INET && c->peer.ss_family == AF_INET6) {
+		struct sockaddr_in v4 = *(struct sockaddr_in *)to;
+		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)to;
+
+		memset(v6, 0, sizeof(*v6));
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = v4.sin_port;
+		v6->sin6_addr.s6_addr[10] = v6->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(v6->sin6_addr.s6_addr + 12, &v4.sin_addr, 4);
+		*tolen = sizeof(*v6);
+		return 0;
+	}
+	return -1;
+}
+
+void mps_gwconn_early(struct mps_conn *c, struct mps_subflow *sf)
+{
+	uint8_t fr[MPS_HELLO_LEN + MPS_HDR_LEN + MPS_GWREQ_MSG_MAX];
+	struct mps_hello h = {.version = MPS_VERSION, .caps = MPS_CAP_NONE, .wnd = c->rcv_wnd_max};
+	struct sockaddr_storage to;
+	socklen_t tolen;
+	ssize_t w;
+	int n;
+
+	c->gw_early = MPS_GW_EARLY_NONE;
+	if (sf->state != SF_CONNECTING || gw_first_addr(c, &to, &tolen))
+		return;
+	memcpy(h.pub, c->kex.kp.pub, sizeof(h.pub));
+	mps_frame_put_hello(fr, MPS_F_HELLO, &h);
+	n = c->sock->gw_info ?
+	            mps_gw_client_request_dest(&c->sock->gw_info->dest, c->kex.kp.pub,
+	                                       fr + MPS_HELLO_LEN, sizeof(fr) - MPS_HELLO_LEN) :
+	            mps_gw_client_request((struct sockaddr *)&c->peer, c->kex.kp.pub,
+	                                  fr + MPS_HELLO_LEN, sizeof(fr) - MPS_HELLO_LEN);
+	if (n < 0)
+		return; /* no key: the shim thread fails it, logged there */
+	gw_fastopen(sf->fd);
+	if (mps_real.connect(sf->fd, (struct sockaddr *)&to, tolen) != 0) {
+		/* no TFO here: an ordinary handshake, under way (the shim
+		 * thread sends the flight once it completed) or failed (the
+		 * shim thread tries again, and says why) */
+		c->gw_early = errno == EINPROGRESS ? MPS_GW_EARLY_CONNECTING : MPS_GW_EARLY_FAILED;
+		if (c->gw_early == MPS_GW_EARLY_FAILED)
+			mps_dbg("conn %s: gateway: connect from the app's thread: %s (the shim "
+			        "thread tries again)",
+			        c->peer_str, strerror(errno));
+		return;
+	}
+	w = mps_real.send(sf->fd, fr, MPS_HELLO_LEN + (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (w == (ssize_t)(MPS_HELLO_LEN + (size_t)n))
+		c->gw_early = MPS_GW_EARLY_SENT; /* in the SYN: the kernel had the cookie */
+	else if (w < 0 && (errno == EINPROGRESS || errno == EAGAIN))
+		c->gw_early = MPS_GW_EARLY_CONNECTING; /* a SYN asking for the cookie */
+	else
+		c->gw_early = MPS_GW_EARLY_FAILED; /* a part (a SYN's room is larger) or an error */
+}
+
 /* Connect subflow 1 to gateway c->gw_idx, or the next one that can be
  * tried; none left: gw_give_up. */
 void mps_gwconn_attempt(struct mps_conn *c)
@@ -121,31 +191,23 @@ void mps_gwconn_attempt(struct mps_conn *c)
 	const struct mps_gwconf *g = mps_gwconf();
 	int err = ECONNREFUSED;
 
+	if (c->gw_early == MPS_GW_EARLY_FAILED && c->nsf)
+		mps_sf_set_state(c->sf[0], SF_NEGO); /* not reused: a new socket, a new request */
 	while (c->gw_idx < g->n) {
 		struct sockaddr_storage to = g->gw[c->gw_idx];
 		socklen_t tolen = g->gw_len[c->gw_idx];
 		struct mps_subflow *sf = c->nsf ? c->sf[0] : NULL;
-		int fd, rc;
+		int fd, rc, early = 0;
 		char a[64];
 
 		/* The first attempt uses the app's own socket when its family
-		 * fits (an IPv6 socket reaches an IPv4 gateway v4-mapped). */
+		 * fits; the app's thread may have connected it already
+		 * (mps_gwconn_early). */
 		if (sf && sf->state == SF_CONNECTING && !ev_is_active(&c->conn_w) &&
-		    c->gw_idx == 0 &&
-		    (to.ss_family == c->peer.ss_family ||
-		     (to.ss_family == AF_INET && c->peer.ss_family == AF_INET6))) {
-			if (to.ss_family != c->peer.ss_family) {
-				struct sockaddr_in v4 = *(struct sockaddr_in *)&to;
-				struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&to;
-
-				memset(v6, 0, sizeof(*v6));
-				v6->sin6_family = AF_INET6;
-				v6->sin6_port = v4.sin_port;
-				v6->sin6_addr.s6_addr[10] = v6->sin6_addr.s6_addr[11] = 0xff;
-				memcpy(v6->sin6_addr.s6_addr + 12, &v4.sin_addr, 4);
-				tolen = sizeof(*v6);
-			}
+		    c->gw_idx == 0 && gw_first_addr(c, &to, &tolen) == 0) {
 			fd = sf->fd;
+			early = c->gw_early == MPS_GW_EARLY_SENT ||
+			        c->gw_early == MPS_GW_EARLY_CONNECTING;
 		} else {
 			if (sf) {
 				mps_sf_conn_del(c, sf);
@@ -168,8 +230,13 @@ void mps_gwconn_attempt(struct mps_conn *c)
 		}
 		sf->remote = to;
 		c->gw_peer = to;
-		gw_fastopen(fd);
-		rc = mps_real.connect(fd, (struct sockaddr *)&to, tolen);
+		if (early) {
+			rc = 0; /* connected by the app's thread */
+		} else {
+			c->gw_early = MPS_GW_EARLY_NONE; /* the flight: client_established */
+			gw_fastopen(fd);
+			rc = mps_real.connect(fd, (struct sockaddr *)&to, tolen);
+		}
 		if (rc == 0 || errno == EINPROGRESS) {
 			ev_io_set(&c->conn_w, fd, EV_WRITE);
 			ev_io_start(c->loop, &c->conn_w);
@@ -309,7 +376,8 @@ static void gw_server_request(struct mps_conn *c, struct mps_subflow *sf)
 		 * HELLO_ACK */
 		res = mps_gwdirect_start(c);
 	mps_stat(c, NULL, MPS_MIB_GW_REQUESTS, 1);
-	gw_log_request(c, info);
+	if (res != MPS_GWR_OK)
+		gw_log_request(c, info); /* before the refusal's line */
 	mps_mpcap_go_mp(c, sf);
 	if (mps_conn_closed(c))
 		return;
@@ -319,6 +387,18 @@ static void gw_server_request(struct mps_conn *c, struct mps_subflow *sf)
 	sf->roff = MPS_HELLO_LEN + (size_t)rc;
 	if (res != MPS_GWR_OK) {
 		mps_gwdirect_end(c, res);
+		if (mps_conn_closed(c))
+			return;
+	}
+	/* A near destination has answered during the key exchange: its
+	 * GWREPLY goes now, in the HELLO_ACK's segment (one wake-up of the
+	 * client instead of two); what the client sent behind its request
+	 * then goes straight on. */
+	if (res == MPS_GWR_OK) {
+		mps_gwdirect_answered(c);
+		/* the request's line once the answer is on its way (a write
+		 * less before it) */
+		gw_log_request(c, info);
 		if (mps_conn_closed(c))
 			return;
 	}
@@ -391,11 +471,11 @@ int mps_gwconn_client_reply(struct mps_conn *c, const uint8_t *msg, size_t len)
 		mps_conn_abort(c, 0, 0, NULL);
 		return 1;
 	}
-	mps_info("conn %s: connected through gateway %s", c->peer_str,
-	         mps_addr_str(&c->gw_peer, a, sizeof(a)));
 	mps_dbg("conn %s: gateway: GWREPLY %.0f us after the connection started here", c->peer_str,
 	        (ev_time() - c->st.born) * 1e6);
-	mps_conn_app_connected(c);
+	mps_conn_app_connected(c); /* the app's thread wakes: then the log line */
+	mps_info("conn %s: connected through gateway %s", c->peer_str,
+	         mps_addr_str(&c->gw_peer, a, sizeof(a)));
 	/* joins waited for the reply (mps_path_pm_fill): open them now if
 	 * their time came meanwhile (lazy joins still wait for theirs) */
 	if (c->pm_gate == 2 && !ev_is_active(&c->pm_timer)) {

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -65,6 +66,9 @@ int mps_gwdirect_queue_reply(struct mps_conn *c, uint8_t result, struct mps_subf
 	size_t n;
 
 	sf = c->nsf && mps_sf_usable(c->sf[0]) ? c->sf[0] : mps_sf_best_usable(c);
+	/* a closed gateway looks like a closed port (counted apart) */
+	if (result == MPS_GWR_LIMITED)
+		result = MPS_GWR_REFUSED;
 	n = mps_gwreq_put_reply(msg, sizeof(msg), result,
 	                        c->kex.have_psk ? c->kex.keys.confirm_s : NULL);
 	n = n ? mps_frame_put_gw(fr, MPS_F_GWREPLY, msg, n) : 0;
@@ -170,6 +174,16 @@ static void gw_dest_on_connect(struct ev_loop *loop, ev_io *w, int revents)
 	if (mps_real.getsockopt(c->gw_dest_fd, SOL_SOCKET, SO_ERROR, &err, &l) != 0)
 		err = errno;
 	mps_gwdirect_done(c, err);
+}
+
+void mps_gwdirect_answered(struct mps_conn *c)
+{
+	struct pollfd p = {.fd = c->gw_dest_fd, .events = POLLOUT};
+
+	if (!c->gw_connecting || c->gw_dest_fd < 0 || !ev_is_active(&c->gw_dest_w) ||
+	    mps_real.poll(&p, 1, 0) != 1 || !(p.revents & (POLLOUT | POLLERR | POLLHUP)))
+		return;
+	gw_dest_on_connect(c->loop, &c->gw_dest_w, EV_WRITE);
 }
 
 /* Start a connect to the next allowed address: 0 (under way), or the

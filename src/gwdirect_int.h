@@ -23,6 +23,10 @@ void mps_gwdirect_end(struct mps_conn *c, uint8_t result);
 /* The destination's handshake ended (err 0: connected; ETIMEDOUT: the
  * connect timeout, for every address together). */
 void mps_gwdirect_done(struct mps_conn *c, int err);
+/* Right after the HELLO_ACK was queued: if the destination's handshake
+ * already ended (it often has, over the key exchange, when the destination
+ * is near), mps_gwdirect_done now instead of in a later loop iteration. */
+void mps_gwdirect_answered(struct mps_conn *c);
 /* c is about to be freed: a destination still connecting is closed, the
  * client's count (MPS_SO_GW_DIRECT) and the listener's count released. */
 void mps_gwdirect_freeing(struct mps_conn *c);

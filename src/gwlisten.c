@@ -27,6 +27,7 @@
 #include "mptcpshim/log.h"
 #include "mptcpshim/loop.h"
 #include "mptcpshim/real.h"
+#include "mptcpshim/stat.h"
 
 #define ACCEPT_BUDGET 64 /* per callback: the loop's other work goes on */
 #define MAX_WATCHED 8
@@ -126,6 +127,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 		if (mps_gw_direct_accept((struct sockaddr *)&peer)) {
+			mps_stat_gw_limited(NULL);
 			refuse(fd); /* logged */
 			continue;
 		}

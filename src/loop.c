@@ -276,6 +276,18 @@ int mps_loop_ensure(void)
 	return rc;
 }
 
+void mps_loop_kick(void)
+{
+	struct ev_loop *ev = NULL;
+
+	pthread_mutex_lock(&g.lock);
+	if (g.running && g.pid == getpid())
+		ev = g.ev;
+	pthread_mutex_unlock(&g.lock);
+	if (ev)
+		ev_async_send(ev, &g.wake);
+}
+
 int mps_loop_cloned(void)
 {
 	int r;

@@ -35,6 +35,7 @@ static const char *const names[MPS_MIB__MAX] = {
         [MPS_MIB_RESUMED] = "connections_resumed",
         [MPS_MIB_RESUME_MISSED] = "resumptions_missed",
         [MPS_MIB_IDLE_RELEASES] = "idle_releases",
+        [MPS_MIB_GW_LIMITED] = "gateway_limited",
 };
 
 const char *mps_mib_name(int id)

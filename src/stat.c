@@ -151,8 +151,17 @@ void mps_stat_gw_reply(struct mps_conn *c, uint8_t result)
 {
 	if (result == MPS_GWR_POLICY)
 		mps_stat(c, NULL, MPS_MIB_GW_POLICY, 1);
+	else if (result == MPS_GWR_LIMITED)
+		mps_stat_gw_limited(c);
 	else if (result != MPS_GWR_OK)
 		mps_stat(c, NULL, MPS_MIB_GW_DEST_FAILED, 1);
+}
+
+void mps_stat_gw_limited(struct mps_conn *c)
+{
+	if (c)
+		c->st.mib.v[MPS_MIB_GW_LIMITED]++;
+	__atomic_fetch_add(&g_proc.v[MPS_MIB_GW_LIMITED], 1, __ATOMIC_RELAXED);
 }
 
 void mps_stat_fallback(struct mps_conn *c, enum mps_mib_id id, const char *why)
@@ -339,6 +348,12 @@ void mps_stat_dump(struct mps_obuf *out)
 	mps_stat_counters(out);
 }
 
+/* A process counter, read as mps_stat_gw_limited adds (any thread). */
+static unsigned long long proc_value(int i)
+{
+	return (unsigned long long)__atomic_load_n(&g_proc.v[i], __ATOMIC_RELAXED);
+}
+
 void mps_stat_counters(struct mps_obuf *out)
 {
 	int i;
@@ -347,7 +362,7 @@ void mps_stat_counters(struct mps_obuf *out)
 		proc_line(out);
 	mps_obuf_put(out, "counters", 8);
 	for (i = 0; i < MPS_MIB__MAX; i++)
-		mps_obuf_printf(out, " %s=%llu", mps_mib_name(i), (unsigned long long)g_proc.v[i]);
+		mps_obuf_printf(out, " %s=%llu", mps_mib_name(i), proc_value(i));
 	mps_obuf_put(out, "\n", 1);
 }
 
@@ -364,8 +379,7 @@ void mps_stat_write_exit(int pid, const char *comm)
 	mps_json_str(&o, comm);
 	mps_obuf_put(&o, ",\"counters\":{", 13);
 	for (i = 0; i < MPS_MIB__MAX; i++)
-		mps_obuf_printf(&o, "%s\"%s\":%llu", i ? "," : "", mps_mib_name(i),
-		                (unsigned long long)g_proc.v[i]);
+		mps_obuf_printf(&o, "%s\"%s\":%llu", i ? "," : "", mps_mib_name(i), proc_value(i));
 	mps_obuf_put(&o, "}}\n", 3);
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)

@@ -176,7 +176,7 @@ int mps_gw_set_direct(const struct mps_gwdirect *d);
 int mps_gw_direct(void);
 /* The per-client rate and cap for client (a key's name): MPS_GWR_OK and
  * the connection counted (mps_gw_direct_release when it is freed), or
- * MPS_GWR_REFUSED with the refusal logged (who: "CLIENT (PEER)", dest:
+ * MPS_GWR_LIMITED (replied as MPS_GWR_REFUSED) with the refusal logged (who: "CLIENT (PEER)", dest:
  * for the log). */
 uint8_t mps_gw_direct_admit(const char *client, const char *who, const char *dest);
 void mps_gw_direct_release(const char *client);
@@ -187,7 +187,8 @@ uint8_t mps_gw_direct_judge(const struct mps_gwdest *d, const char *who, const c
 int mps_gw_direct_refused(int family, const void *addr, uint16_t port, const char **why);
 /* accept() on a listener served here: 0 (admitted; counted pending for
  * its source until mps_gw_direct_pending_drop), or -1 (over --max-conns
- * or the source's share: logged at most every 10 s; reset it). */
+ * or the source's share: logged at most every 10 s; reset it, and count
+ * it, mps_stat_gw_limited). */
 int mps_gw_direct_accept(const struct sockaddr *peer);
 void mps_gw_direct_pending_drop(const struct sockaddr *peer);
 double mps_gw_direct_timeout(void); /* seconds */

@@ -53,6 +53,10 @@ enum mps_gwreq_result {
 	MPS_GWR_POLICY = 5,      /* refused by the gateway's policy: ECONNREFUSED at the client */
 	MPS_GWR_NAME = 6,        /* the name did not resolve: EHOSTUNREACH at the client */
 	MPS_GWR_MAX = MPS_GWR_NAME,
+	/* Never on the wire: refused by the gateway's limits (--max-per-client,
+	 * --rate-per-client), replied as MPS_GWR_REFUSED and counted apart
+	 * (gateway_limited, mps_stat_gw_reply). */
+	MPS_GWR_LIMITED = 0x80,
 };
 
 struct mps_gwdest {

@@ -19,6 +19,13 @@ struct mps_cmd {
  * shim thread, starting the thread if needed.  0 or -errno. */
 int mps_loop_submit(struct mps_cmd *cmd);
 
+/* Wake the shim thread with nothing queued yet: a command follows soon
+ * (a gateway connect(), which sends its first flight itself before it
+ * hands the connection over), and on a loaded machine the thread's
+ * wake-up, waited for behind other processes, then overlaps that work
+ * instead of following it.  No-op when the thread does not run. */
+void mps_loop_kick(void);
+
 /* Start the shim thread of this process if it does not run yet, and
  * return once it runs its loop: 0, or -errno when no thread can run here
  * (RLIMIT_NPROC, a seccomp sandbox...; then the caller stays plain TCP).

@@ -43,8 +43,13 @@ void mps_stat_event(struct mps_conn *c, struct mps_subflow *sf, const char *type
 void mps_stat_set_sink(int (*monitors)(void), void (*publish)(const char *line, size_t len));
 /* The replies of `status` and `counters`, as records (ctlproto.h). */
 /* A gateway's reply (enum mps_gwreq_result) went out: counted as refused by
- * its policy or as a destination not reached. */
+ * its policy, by its limits (MPS_GWR_LIMITED) or as a destination not
+ * reached. */
 void mps_stat_gw_reply(struct mps_conn *c, uint8_t result);
+/* A connection refused by the gateway's limits (gateway_limited): c's and
+ * the process's counter.  Any thread when c is NULL (the process's counter
+ * is added atomically: accept() may run on the app's thread). */
+void mps_stat_gw_limited(struct mps_conn *c);
 void mps_stat_dump(struct mps_obuf *out);
 void mps_stat_counters(struct mps_obuf *out);
 /* MPTCPSHIM_COUNTERS_FILE: append one JSON line, {"pid":PID,"command":

@@ -83,16 +83,19 @@ static const char *fmt_rate(char *buf, size_t cap, double r)
  * counters (mib.h's gateway_*). */
 static void gateway_line(const struct proc *p, const char *open, const char *counters)
 {
-	char r[32], u[32], pol[32], f[32];
+	char r[32], u[32], pol[32], f[32], lim[32];
 
 	if (!mps_kv_get(counters, "gateway_requests", r, sizeof(r)) ||
 	    !mps_kv_get(counters, "gateway_unauthenticated", u, sizeof(u)) ||
 	    !mps_kv_get(counters, "gateway_policy_refused", pol, sizeof(pol)) ||
 	    !mps_kv_get(counters, "gateway_dest_failed", f, sizeof(f)))
 		return;
+	/* a library older than the counter has none */
+	if (!mps_kv_get(counters, "gateway_limited", lim, sizeof(lim)))
+		snprintf(lim, sizeof(lim), "?");
 	printf("%-7d %-12.12s gateway: %s open; %s requests authenticated, %s refused by policy, "
-	       "%s failed (destination or limits); %s closed unauthenticated\n",
-	       p->pid, p->comm, open, r, pol, f, u);
+	       "%s refused by limits, %s destinations failed; %s closed unauthenticated\n",
+	       p->pid, p->comm, open, r, pol, lim, f, u);
 }
 
 static void human_status(const struct proc *p, const char *reply, int counters, int rates)

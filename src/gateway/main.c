@@ -201,7 +201,7 @@ static int log_now(_Atomic long long *last)
 static int client_admit(struct gconn *gc, const char *client, const char *who, const char *dest)
 {
 	static _Atomic long long last_rate;
-	uint8_t result = MPS_GWR_REFUSED;
+	uint8_t result = MPS_GWR_LIMITED; /* replied as refused, counted apart */
 	int rc;
 
 	pthread_mutex_lock(&g_lim_mu);

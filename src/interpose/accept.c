@@ -34,6 +34,7 @@
 #include "mptcpshim/nego.h"
 #include "mptcpshim/optseen.h"
 #include "mptcpshim/peercache.h"
+#include "mptcpshim/stat.h"
 #include "mptcpshim/util.h"
 #include "sockint.h"
 
@@ -178,6 +179,7 @@ again:
 		 * the daemon did, and on to the next */
 		struct linger l = {1, 0};
 
+		mps_stat_gw_limited(NULL); /* any thread */
 		mps_real.setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 		mps_real.close(fd);
 		goto again;

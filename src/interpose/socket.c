@@ -493,6 +493,7 @@ static int gw_connect(int fd, const struct sockaddr *sa, socklen_t len,
 		}
 		return mps_real.connect(fd, sa, len);
 	}
+	mps_loop_kick(); /* its wake-up overlaps the first flight's work */
 	flags = p.flags;
 	{
 		struct adopt_args aa = {.role = MPS_CLIENT, .connecting = 1,

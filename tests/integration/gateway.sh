@@ -18,7 +18,8 @@
 #             recorder) and garbage: no byte back, no outbound connection
 #             (the plain server's accept counter does not move), and the
 #             gateway logs the peer and the reason
-#   failover  a dead (refusing) or silent gateway listed first is skipped
+#   failover  a dead (refusing), unreachable (connect fails at once) or
+#             silent gateway listed first is skipped
 #             (the silent one after 5 s); with none left the
 #             connection goes direct (default) or fails (FALLBACK=fail: 7)
 #   v6        an IPv6 destination through the IPv4 gateway
@@ -257,6 +258,17 @@ if selected failover; then
 		fail "failover: curl through the second gateway failed"
 	same_file failover "$D/www/small.bin" "$D/got"
 	grep -q "gateway $SRV4:$DEAD: " "$D/shim-$NS_C.log" || fail "failover: the dead gateway was not logged"
+	# a gateway the client's kernel refuses before any packet (a multicast
+	# address: connect() fails with ENETUNREACH at once): the app's thread's
+	# attempt (mps_gwconn_early) fails, the shim thread tries that gateway
+	# again on a new socket, logs it and goes on to the next
+	nsrun shim "$NS_C" env "MPTCPSHIM_GATEWAY=224.0.0.1:$DEAD,$SRV4:$GP" \
+		"MPTCPSHIM_GATEWAY_KEY_FILE=$D/alice.key" MPTCPSHIM_GATEWAY_FALLBACK=fail \
+		curl -q -sS --max-time 15 -o "$D/got" "http://$PSRV:$HP/small.bin" ||
+		fail "failover: curl past an unreachable gateway failed"
+	same_file failover-unreachable "$D/www/small.bin" "$D/got"
+	grep -q "gateway 224.0.0.1:$DEAD: Network is unreachable" "$D/shim-$NS_C.log" ||
+		fail "failover: the unreachable gateway was not logged"
 	# a silent gateway (every packet to its port dropped): skipped after
 	# its attempt timeout (5 s), well before TCP's own connect timeout
 	next_port

@@ -11,11 +11,16 @@
 #           connections beyond the source's share (logged), never sent the
 #           flood a byte, and closed each held one within --auth-timeout.
 #           (Times with and without the flood are logged, not asserted.)
+#           The drops are counted as gateway_limited (mptcpshim status
+#           --counters), none as gateway_dest_failed or
+#           gateway_unauthenticated (nothing was ever judged).
 #           Without the per-source limit (GWF_PER_SOURCE=0) the flood fills
 #           --max-conns and the download fails: the test fails.
 #   rate    a second client key (bob) opens 40 connections in a row: those
 #           beyond the bucket (2 x 5) get ECONNREFUSED, and the gateway logs
 #           --rate-per-client; alice, meanwhile, connects at once.
+#           gateway_limited grows by exactly bob's refusals,
+#           gateway_dest_failed not at all.
 # Sub-cases (T_ONLY=REGEX): flood rate
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
@@ -57,6 +62,15 @@ wait_listen "$NS_P" "$HP"
 gcurl() {
 	gwrun curl -q -sS --noproxy '*' "$@"
 }
+# gwcnt NAME: the gateway's process counter NAME (its library's, read
+# through its control socket; GW_PID is timeout(1)'s, the gateway its child)
+gwcnt() {
+	local v p
+	p=$(pgrep -P "$GW_PID" | head -n 1)
+	v=$(shim_counter "$1" "${p:-none}")
+	[ -n "$v" ] || fail "no counter $1 from the gateway (${p:-none})"
+	echo "$v"
+}
 
 if selected flood; then
 	step "flood: unloaded download first (for the log)"
@@ -66,6 +80,7 @@ if selected flood; then
 	same_file unloaded "$D/www/big.bin" "$D/got"
 	rm -f "$D/got"
 	step "flood: $GWF_N unauthenticated connections from $PSRV, and the download again"
+	lim0=$(gwcnt gateway_limited) df0=$(gwcnt gateway_dest_failed)
 	cp "$top_srcdir/tests/progs/gwflood.py" "$D/gwflood.py"
 	bg_start flood plain "$NS_P" "$PY" "$D/gwflood.py" "$SRV4" "$GP" "$GWF_N" "$D/stop"
 	FPID=$BG_PID
@@ -100,10 +115,18 @@ if selected flood; then
 	[ "$life" -le 7000 ] || fail "flood: an unauthenticated connection lived $life ms (--auth-timeout 3)"
 	grep -q "no authenticated request in time" "$SHLOG" ||
 		fail "flood: the library logged no authentication timeout"
+	lim1=$(gwcnt gateway_limited) df1=$(gwcnt gateway_dest_failed)
+	log "  gateway_limited $lim0 -> $lim1, gateway_dest_failed $df0 -> $df1"
+	case " ${GW_ARGS:-} " in
+	*" --threaded "* | *" --relay "*) ;; # the daemon drops at its own accept, uncounted
+	*) [ "$lim1" -gt "$lim0" ] || fail "flood: the drops were not counted as gateway_limited" ;;
+	esac
+	[ "$df1" = "$df0" ] || fail "flood: gateway_dest_failed moved by $((df1 - df0)), want 0"
 fi
 
 if selected rate; then
 	step "rate: 40 connections in a row by bob (--rate-per-client 5: bursts of 10)"
+	lim0=$(gwcnt gateway_limited) df0=$(gwcnt gateway_dest_failed)
 	T_ENV=("MPTCPSHIM_GATEWAY_KEY_FILE=$D/bob.key")
 	out=$(nsrun shim "$NS_C" env "MPTCPSHIM_GATEWAY=$SRV4:$GP" MPTCPSHIM_GATEWAY_FALLBACK=fail \
 		"MPTCPSHIM_GATEWAY_KEY_FILE=$D/bob.key" "$PY" "$GWC" burst "$PSRV" "$HP" 40) ||
@@ -119,6 +142,11 @@ if selected rate; then
 	out=$(gwrun "$PY" "$GWC" connect "$PSRV" "$HP" block) || fail "rate: alice's client failed"
 	log "  alice meanwhile: $out"
 	[ "${out%% *}" = ok ] || fail "rate: alice was held back by bob's rate: $out"
+	lim1=$(gwcnt gateway_limited) df1=$(gwcnt gateway_dest_failed)
+	log "  gateway_limited $lim0 -> $lim1, gateway_dest_failed $df0 -> $df1"
+	[ "$((lim1 - lim0))" = "$refused" ] ||
+		fail "rate: gateway_limited moved by $((lim1 - lim0)), want bob's $refused refusals"
+	[ "$df1" = "$df0" ] || fail "rate: gateway_dest_failed moved by $((df1 - df0)), want 0"
 fi
 
 kill -0 "$GW_PID" 2>/dev/null || fail "the gateway died: $(tail -5 "$GWLOG")"

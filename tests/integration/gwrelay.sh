@@ -23,7 +23,9 @@
 #             one client: it runs no thread per connection (fewer than 8
 #             threads: the relay had one each), the 17th is refused, and
 #             once one is closed a new one is taken within 10 s (the
-#             daemon counts a spliced connection until it ended)
+#             daemon counts a spliced connection until it ended); every
+#             refusal is counted as gateway_limited, none as
+#             gateway_dest_failed (mptcpshim status --counters)
 #   abort     the client closes with SO_LINGER {1, 0}: the server reads
 #             ECONNRESET, not EOF (the gateway resets the destination)
 # Sub-cases (T_ONLY=REGEX): nodelay proxystop halfclose splice abort
@@ -109,14 +111,21 @@ if selected splice; then
 	wait_listen "$NS_S" "$GP2"
 	gpid=$(ip netns exec "$NS_S" ss -ltnpH "sport = :$GP2" | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
 	[ -n "$gpid" ] || fail "splice: cannot find the gateway's pid"
+	lim0=$(shim_counter gateway_limited "$gpid") df0=$(shim_counter gateway_dest_failed "$gpid")
+	[ -n "$lim0" ] && [ -n "$df0" ] || fail "splice: no counters from the gateway ($gpid)"
 	out=$(nsrun shim "$NS_C" env "MPTCPSHIM_GATEWAY=$SRV4:$GP2" "MPTCPSHIM_GATEWAY_KEY_FILE=$D/alice.key" \
 		MPTCPSHIM_GATEWAY_FALLBACK=fail "$PY" "$TOOL" limit "$gpid" "$PSRV" "$RP" 16) ||
 		fail "splice: the client failed: $out"
 	log "splice: 16 connections held: $out"
-	read -r _ thr _ ref _ again <<<"$out"
+	read -r _ thr _ ref _ again _ refusals <<<"$out"
 	[ "${thr:-99}" -lt 8 ] || fail "splice: the gateway ran $thr threads for 16 connections"
 	[ "$ref" = 1 ] || fail "splice: the 17th connection was not refused (--max-per-client 16)"
 	[ "$again" = 1 ] || fail "splice: after one closed, no new connection was taken within 10 s"
+	lim1=$(shim_counter gateway_limited "$gpid") df1=$(shim_counter gateway_dest_failed "$gpid")
+	log "splice: gateway_limited $lim0 -> $lim1, gateway_dest_failed $df0 -> $df1 ($refusals refused)"
+	[ "$((lim1 - lim0))" = "$refusals" ] ||
+		fail "splice: gateway_limited moved by $((lim1 - lim0)), want $refusals (the refusals)"
+	[ "$df1" = "$df0" ] || fail "splice: gateway_dest_failed moved by $((df1 - df0)), want 0"
 fi
 
 if selected proxystop; then

@@ -275,7 +275,8 @@ except ConnectionResetError:
 	ctl status "$GWPID" >"$D/table2.txt" || fail "status (table) failed"
 	ctl status "$PXPID" >"$D/table3.txt" || fail "status (table) failed"
 	grep ' gateway: ' "$D/table2.txt" >&2 || true
-	grep -qE "^$GWPID +mptcpshim-ga +gateway: [0-9]+ open; $r1 requests authenticated, $p1 refused by policy, $f1 failed \(destination or limits\); $u1 closed unauthenticated\$" "$D/table2.txt" ||
+	l1=$(gwc gateway_limited)
+	grep -qE "^$GWPID +mptcpshim-ga +gateway: [0-9]+ open; $r1 requests authenticated, $p1 refused by policy, $l1 refused by limits, $f1 destinations failed; $u1 closed unauthenticated\$" "$D/table2.txt" ||
 		fail "status: no gateway line with the counters in the gateway's table"
 	! grep -q ' gateway: ' "$D/table3.txt" || fail "status: a gateway line for the proxy"
 	pyq "$D/st.json" "P[0]['gateway_open']>=1" || fail "status: no gateway_open in the gateway's JSON"

@@ -164,12 +164,14 @@ elif cmd == "limit":
     extra = connect(host, port)
     refused = 1 if extra is None else 0
     held.pop(0).close()
-    again, end = None, time.monotonic() + 10
+    again, end, refusals = None, time.monotonic() + 10, refused
     while again is None and time.monotonic() < end:
         again = connect(host, port)
         if again is None:
+            refusals += 1
             time.sleep(0.1)
-    print("threads %s refused %d again %d" % (threads, refused, again is not None))
+    print("threads %s refused %d again %d refusals %d" %
+          (threads, refused, again is not None, refusals))
 elif cmd == "pairsrv":
     serve(sys.argv[2], int(sys.argv[3]), pair_conn)
 elif cmd == "streamsrv":

@@ -133,6 +133,34 @@ START_TEST(test_crypto_hmac_sha256_rfc4231)
 }
 END_TEST
 
+/* The key's lengths around SHA-256's 64-byte block (the HMAC is built on
+ * the digest: a key longer than a block is hashed first): RFC 4231 test
+ * cases 1 (20 bytes) and 6 (131 bytes), and a key of exactly 64 bytes
+ * (Python's hmac). */
+START_TEST(test_crypto_hmac_sha256_key_lengths)
+{
+	uint8_t k20[20], k131[131], k64[64], out[32];
+	char hex[65];
+	static const char m1[] = "Hi There";
+	static const char m6[] = "Test Using Larger Than Block-Size Key - Hash Key First";
+	static const char m64[] = "exactly one block of key";
+
+	memset(k20, 0x0b, sizeof(k20));
+	memset(k131, 0xaa, sizeof(k131));
+	for (size_t i = 0; i < sizeof(k64); i++)
+		k64[i] = (uint8_t)i;
+	mps_crypto_hmac_sha256(k20, sizeof(k20), (const uint8_t *)m1, strlen(m1), out);
+	to_hex(out, 32, hex);
+	ck_assert_str_eq(hex, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+	mps_crypto_hmac_sha256(k131, sizeof(k131), (const uint8_t *)m6, strlen(m6), out);
+	to_hex(out, 32, hex);
+	ck_assert_str_eq(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+	mps_crypto_hmac_sha256(k64, sizeof(k64), (const uint8_t *)m64, strlen(m64), out);
+	to_hex(out, 32, hex);
+	ck_assert_str_eq(hex, "aed89a53f83495834369f6c764db660e0e41d224347eb2b6f2054241399e36e2");
+}
+END_TEST
+
 START_TEST(test_crypto_join_hmac_python)
 {
 	for (size_t i = 0; i < NELEM(join_vecs); i++) {
@@ -197,6 +225,7 @@ static Suite *crypto_suite(void)
 	tcase_add_test(tc, test_crypto_key_derive);
 	tcase_add_test(tc, test_crypto_hmac_sha256_kunit);
 	tcase_add_test(tc, test_crypto_hmac_sha256_rfc4231);
+	tcase_add_test(tc, test_crypto_hmac_sha256_key_lengths);
 	tcase_add_test(tc, test_crypto_join_hmac_python);
 	tcase_add_test(tc, test_crypto_join_hmac_kunit);
 	tcase_add_test(tc, test_crypto_join_hmac_order);

@@ -284,11 +284,12 @@ START_TEST(test_direct)
 	ck_assert_int_eq(mps_gw_set_direct(&dir), -EALREADY); /* once */
 	ck_assert_int_eq(mps_gw_direct(), 1);
 	ck_assert(mps_gw_direct_timeout() > 1.49 && mps_gw_direct_timeout() < 1.51);
-	/* the per-client cap: two at once, a third refused and logged */
+	/* the per-client cap: two at once, a third refused (as limited:
+	 * replied as refused, counted as gateway_limited) and logged */
 	ck_assert_int_eq(mps_gw_direct_admit("alice", "alice (p)", "d:1"), MPS_GWR_OK);
 	ck_assert_int_eq(mps_gw_direct_admit("alice", "alice (p)", "d:1"), MPS_GWR_OK);
 	nlog = 0;
-	ck_assert_int_eq(mps_gw_direct_admit("alice", "alice (p)", "d:1"), MPS_GWR_REFUSED);
+	ck_assert_int_eq(mps_gw_direct_admit("alice", "alice (p)", "d:1"), MPS_GWR_LIMITED);
 	ck_assert_int_eq(nlog, 1);
 	ck_assert_ptr_nonnull(strstr(last_log, "alice (p) -> d:1: refused: 2 connections"));
 	mps_gw_direct_release("alice");

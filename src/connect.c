@@ -44,8 +44,6 @@
 static void client_established(struct mps_conn *c)
 {
 	struct mps_subflow *sf = c->sf[0];
-	struct mps_hello h = {
-		.version = MPS_VERSION, .caps = MPS_CAP_NONE, .wnd = c->rcv_wnd_max};
 	uint8_t fr[MPS_HELLO_MAX_LEN];
 	socklen_t len = sizeof(sf->local);
 	size_t n;
@@ -69,18 +67,7 @@ static void client_established(struct mps_conn *c)
 	sf->ready = 1;
 	if (c->tx_mode == TX_MP) {
 		mps_sf_set_state(sf, SF_NEGO);
-		memcpy(h.pub, c->kex.kp.pub, sizeof(h.pub));
-		/* resumption (kex.h): we keep tickets; this HELLO offers one.
-		 * Its ticket and nonce have no CR or LF either (the server
-		 * drew the one, we the other, both without). */
-		if (mps_mpcap_resume_on(c))
-			h.caps |= MPS_CAP_TICKET;
-		if (c->kex.offer) {
-			h.caps |= MPS_CAP_RESUME;
-			memcpy(h.ticket, c->kex.ticket, sizeof(h.ticket));
-			memcpy(h.nonce, c->kex.nonce_c, sizeof(h.nonce));
-		}
-		n = mps_frame_put_hello(fr, MPS_F_HELLO, &h);
+		n = mps_mpcap_client_hello(c, fr);
 		if (!c->gw || c->gw_early != MPS_GW_EARLY_SENT) /* else sent (gwconn.c) */
 			mps_sf_queue_ctl(sf, fr, n);
 		if (c->gw && c->gw_early == MPS_GW_EARLY_SENT) {
@@ -268,11 +255,13 @@ static int conn_start_tx(struct mps_conn *c, const struct mps_conn_params *p,
 		if (p->gw && !psk && mps_gw_client_psk(gwpsk) == 0)
 			psk = gwpsk;
 		uint8_t tid[MPS_KEX_TICKET_LEN], secret[MPS_KEX_RMS_LEN];
-		/* a ticket from this server (resume.h): the HELLO offers it,
-		 * with the standby keypair for a server that lost it */
-		int offer = !psk && !p->gw && mps_config()->resume_ttl &&
-		            mps_resume_take((struct sockaddr *)&c->peer, tid, secret,
-		                            mps_now_us()) == 0;
+		/* a ticket from this server, or from the first gateway
+		 * (resume.h): the HELLO offers it, with the standby keypair
+		 * for a server that lost it (the gateway's PSK stays mixed
+		 * in either way) */
+		int offer =
+		        !p->kex_psk && mps_config()->resume_ttl &&
+		        mps_resume_take(mps_mpcap_ticket_peer(c), tid, secret, mps_now_us()) == 0;
 
 		rc = mps_kex_client_begin(&c->kex, psk, offer ? mps_kex_standby_draw : NULL, NULL);
 		if (rc == 0 && offer)

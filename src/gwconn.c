@@ -144,23 +144,21 @@ static int gw_first_addr(const struct mps_conn *c, struct sockaddr_storage *to, 
 
 void mps_gwconn_early(struct mps_conn *c, struct mps_subflow *sf)
 {
-	uint8_t fr[MPS_HELLO_LEN + MPS_HDR_LEN + MPS_GWREQ_MSG_MAX];
-	struct mps_hello h = {.version = MPS_VERSION, .caps = MPS_CAP_NONE, .wnd = c->rcv_wnd_max};
+	uint8_t fr[MPS_HELLO_MAX_LEN + MPS_HDR_LEN + MPS_GWREQ_MSG_MAX];
 	struct sockaddr_storage to;
 	socklen_t tolen;
+	size_t hl;
 	ssize_t w;
 	int n;
 
 	c->gw_early = MPS_GW_EARLY_NONE;
 	if (sf->state != SF_CONNECTING || gw_first_addr(c, &to, &tolen))
 		return;
-	memcpy(h.pub, c->kex.kp.pub, sizeof(h.pub));
-	mps_frame_put_hello(fr, MPS_F_HELLO, &h);
-	n = c->sock->gw_info ?
-	            mps_gw_client_request_dest(&c->sock->gw_info->dest, c->kex.kp.pub,
-	                                       fr + MPS_HELLO_LEN, sizeof(fr) - MPS_HELLO_LEN) :
-	            mps_gw_client_request((struct sockaddr *)&c->peer, c->kex.kp.pub,
-	                                  fr + MPS_HELLO_LEN, sizeof(fr) - MPS_HELLO_LEN);
+	hl = mps_mpcap_client_hello(c, fr); /* the same as the shim thread's */
+	n = c->sock->gw_info ? mps_gw_client_request_dest(&c->sock->gw_info->dest, c->kex.kp.pub,
+	                                                  fr + hl, sizeof(fr) - hl) :
+	                       mps_gw_client_request((struct sockaddr *)&c->peer, c->kex.kp.pub,
+	                                             fr + hl, sizeof(fr) - hl);
 	if (n < 0)
 		return; /* no key: the shim thread fails it, logged there */
 	gw_fastopen(sf->fd);
@@ -175,8 +173,8 @@ void mps_gwconn_early(struct mps_conn *c, struct mps_subflow *sf)
 			        c->peer_str, strerror(errno));
 		return;
 	}
-	w = mps_real.send(sf->fd, fr, MPS_HELLO_LEN + (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (w == (ssize_t)(MPS_HELLO_LEN + (size_t)n))
+	w = mps_real.send(sf->fd, fr, hl + (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (w == (ssize_t)(hl + (size_t)n))
 		c->gw_early = MPS_GW_EARLY_SENT; /* in the SYN: the kernel had the cookie */
 	else if (w < 0 && (errno == EINPROGRESS || errno == EAGAIN))
 		c->gw_early = MPS_GW_EARLY_CONNECTING; /* a SYN asking for the cookie */
@@ -314,12 +312,14 @@ static void gw_log_request(struct mps_conn *c, const struct mps_gwinfo *info)
 	mps_info("conn %s: gateway request from client '%s' for %s", c->peer_str, info->client, d);
 }
 
-/* Gateway: the bytes after the client's HELLO must be one GWREQ whose
- * AUTH verifies; then (only then) the HELLO_ACK goes out. */
+/* Gateway: the bytes after the client's HELLO (of the length its header
+ * says: longer when it offers a ticket) must be one GWREQ whose AUTH
+ * verifies; then (only then) the HELLO_ACK goes out. */
 static void gw_server_request(struct mps_conn *c, struct mps_subflow *sf)
 {
-	const uint8_t *p = sf->rbuf + MPS_HELLO_LEN;
-	size_t n = sf->rlen - MPS_HELLO_LEN;
+	size_t hl = MPS_HDR_LEN + (size_t)sf->rbuf[3]; /* nego.c: all of it is in rbuf */
+	const uint8_t *p = sf->rbuf + hl;
+	size_t n = sf->rlen - hl;
 	struct mps_gwinfo *info;
 	struct mps_frame f;
 	const char *why = "?";
@@ -384,7 +384,7 @@ static void gw_server_request(struct mps_conn *c, struct mps_subflow *sf)
 	mps_dbg("conn %s: gateway: keys derived, HELLO_ACK queued %.0f us after the request "
 	        "verified",
 	        c->peer_str, (ev_time() - c->gw_req_at) * 1e6);
-	sf->roff = MPS_HELLO_LEN + (size_t)rc;
+	sf->roff = hl + (size_t)rc;
 	if (res != MPS_GWR_OK) {
 		mps_gwdirect_end(c, res);
 		if (mps_conn_closed(c))

@@ -51,7 +51,35 @@ static int server_token_ok(const struct mps_kex_keys *keys, void *arg)
 
 int mps_mpcap_resume_on(const struct mps_conn *c)
 {
-	return mps_config()->resume_ttl != 0 && !c->gw;
+	(void)c;
+	return mps_config()->resume_ttl != 0;
+}
+
+const struct sockaddr *mps_mpcap_ticket_peer(const struct mps_conn *c)
+{
+	const struct mps_gwconf *g = mps_gwconf();
+
+	if (c->gw && c->role == MPS_CLIENT && c->gw_idx < g->n)
+		return (const struct sockaddr *)&g->gw[c->gw_idx];
+	return (const struct sockaddr *)&c->peer;
+}
+
+size_t mps_mpcap_client_hello(const struct mps_conn *c, uint8_t fr[MPS_HELLO_MAX_LEN])
+{
+	struct mps_hello h = {.version = MPS_VERSION, .caps = MPS_CAP_NONE, .wnd = c->rcv_wnd_max};
+
+	memcpy(h.pub, c->kex.kp.pub, sizeof(h.pub));
+	/* resumption (kex.h): we keep tickets; this HELLO offers one.  Its
+	 * ticket and nonce have no CR or LF either (the server drew the
+	 * one, we the other, both without). */
+	if (mps_mpcap_resume_on(c))
+		h.caps |= MPS_CAP_TICKET;
+	if (c->kex.offer) {
+		h.caps |= MPS_CAP_RESUME;
+		memcpy(h.ticket, c->kex.ticket, sizeof(h.ticket));
+		memcpy(h.nonce, c->kex.nonce_c, sizeof(h.nonce));
+	}
+	return mps_frame_put_hello(fr, MPS_F_HELLO, &h);
 }
 
 /* Server: the keys from the ticket the HELLO offers, if this process
@@ -64,8 +92,11 @@ static int server_keys(struct mps_conn *c, const struct mps_hello *hello, struct
 
 	if (hello->caps & MPS_CAP_RESUME)
 		mps_kex_server_offered(&c->kex, hello->ticket, hello->nonce);
+	/* a gateway's ticket is bound to the client key its request
+	 * authenticated with (set on c->kex before: gwconn.c) */
 	if (c->kex.offer && mps_mpcap_resume_on(c) &&
-	    mps_resume_redeem(hello->ticket, secret, mps_now_us()) == 0) {
+	    mps_resume_redeem_bound(hello->ticket, secret, c->kex.have_psk ? c->kex.psk : NULL,
+	                            mps_now_us()) == 0) {
 		rc = mps_kex_server_finish_resumed(&c->kex, secret, NULL, NULL, server_token_ok, c);
 		mps_kex_wipe(secret, sizeof(secret));
 		if (rc == 0) {
@@ -77,8 +108,8 @@ static int server_keys(struct mps_conn *c, const struct mps_hello *hello, struct
 	if (c->kex.offer) {
 		/* another process's ticket, an expired or used one, or a
 		 * forged one: the full agreement, in the same round trip */
-		mps_dbg("conn %s: HELLO offers a ticket this process does not hold: full key "
-		        "agreement",
+		mps_dbg("conn %s: HELLO offers a ticket this process does not hold (or not "
+		        "for this client key): full key agreement",
 		        c->peer_str);
 		mps_stat(c, c->sf[0], MPS_MIB_RESUME_MISSED, 1);
 	}
@@ -97,7 +128,8 @@ static void server_ticket(struct mps_conn *c, const struct mps_hello *hello, str
 	/* no CR/LF: the client sends it back in a HELLO (connect.c) */
 	if (mps_kex_random_noline(h->ticket, sizeof(h->ticket)))
 		return;
-	mps_resume_issue(h->ticket, c->kex.keys.rms, now + (uint64_t)ttl * 1000000u, now);
+	mps_resume_issue_bound(h->ticket, c->kex.keys.rms, c->kex.have_psk ? c->kex.psk : NULL,
+	                       now + (uint64_t)ttl * 1000000u, now);
 	h->caps |= MPS_CAP_TICKET;
 	h->lifetime = ttl;
 }
@@ -162,7 +194,8 @@ static int client_ticket(struct mps_conn *c, const struct mps_hello *hello)
 	if (memchr(hello->ticket, '\n', sizeof(hello->ticket)) ||
 	    memchr(hello->ticket, '\r', sizeof(hello->ticket)))
 		return 0; /* never sent in a HELLO (a plain server may take its place) */
-	mps_resume_keep((struct sockaddr *)&c->peer, hello->ticket, c->kex.keys.rms,
+	/* through a gateway: kept for that gateway (its address and port) */
+	mps_resume_keep(mps_mpcap_ticket_peer(c), hello->ticket, c->kex.keys.rms,
 	                now + (uint64_t)(life < ttl ? life : ttl) * 1000000u, now);
 	return 0;
 }
@@ -278,14 +311,6 @@ void mps_conn_apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps
 
 	if (v != MPS_NV_WAIT)
 		ev_timer_stop(c->loop, &c->hello_timer);
-	if (c->gw && v == MPS_NV_MP && sf->rbuf[3] != MPS_HELLO_BODY) {
-		/* a gateway's request follows a HELLO of the usual length
-		 * (gwconn.c): no resumption there */
-		mps_conn_abort(c, MPS_CR_PROTOCOL, 0,
-		               "negotiation: a gateway's HELLO carries "
-		               "resumption fields");
-		return;
-	}
 	if (c->gw && v != MPS_NV_WAIT) {
 		mps_conn_hooks()->gw_verdict(c, sf, v);
 		return;

@@ -9,9 +9,15 @@ void mps_conn_apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps
 /* Negotiated: the connection goes multipath on its first subflow. */
 void mps_mpcap_go_mp(struct mps_conn *c, struct mps_subflow *sf);
 /* Resumption (kex.h, resume.h) is on for c: MPTCPSHIM_RESUME is not 0
- * and c is no gateway's (a gateway's keys are bound to its client's key
- * and request, each connection; DESIGN "Resumption"). */
+ * (gateway connections too: their tickets are bound to the client key,
+ * DESIGN "Resumption"). */
 int mps_mpcap_resume_on(const struct mps_conn *c);
+/* Client: the address c's tickets are kept under: its gateway's (the one
+ * tried now) through a gateway, else its peer's. */
+const struct sockaddr *mps_mpcap_ticket_peer(const struct mps_conn *c);
+/* Client: c's HELLO (its public value, TICKET, RESUME with the offered
+ * ticket) into fr: its length. */
+size_t mps_mpcap_client_hello(const struct mps_conn *c, uint8_t fr[MPS_HELLO_MAX_LEN]);
 void mps_mpcap_nego_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 void mps_mpcap_hello_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 

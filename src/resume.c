@@ -22,7 +22,8 @@ struct entry {
 	uint64_t expiry_us; /* 0: free */
 	uint8_t ticket[MPS_KEX_TICKET_LEN];
 	uint8_t secret[MPS_KEX_RMS_LEN];
-	struct peer_key peer; /* client table only */
+	uint8_t bind[MPS_KEX_PSK_LEN]; /* server: the PSK it was issued under (0s: none) */
+	struct peer_key peer;          /* client table only */
 };
 
 static struct entry g_srv[MPS_RESUME_SERVER_MAX];
@@ -62,17 +63,35 @@ static struct entry *victim(struct entry *tab, size_t n, uint64_t now_us,
 	return v;
 }
 
-static int same_ticket(const uint8_t *a, const uint8_t *b)
+static int same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
 {
 	uint8_t acc = 0;
 
-	for (size_t i = 0; i < MPS_KEX_TICKET_LEN; i++)
+	for (size_t i = 0; i < n; i++)
 		acc |= a[i] ^ b[i];
 	return acc == 0;
 }
 
+static int same_ticket(const uint8_t *a, const uint8_t *b)
+{
+	return same_bytes(a, b, MPS_KEX_TICKET_LEN);
+}
+
 void mps_resume_issue(const uint8_t ticket[MPS_KEX_TICKET_LEN],
                       const uint8_t secret[MPS_KEX_RMS_LEN], uint64_t expiry_us, uint64_t now_us)
+{
+	mps_resume_issue_bound(ticket, secret, NULL, expiry_us, now_us);
+}
+
+int mps_resume_redeem(const uint8_t ticket[MPS_KEX_TICKET_LEN], uint8_t secret[MPS_KEX_RMS_LEN],
+                      uint64_t now_us)
+{
+	return mps_resume_redeem_bound(ticket, secret, NULL, now_us);
+}
+
+void mps_resume_issue_bound(const uint8_t ticket[MPS_KEX_TICKET_LEN],
+                            const uint8_t secret[MPS_KEX_RMS_LEN], const uint8_t *bind,
+                            uint64_t expiry_us, uint64_t now_us)
 {
 	struct entry *e;
 
@@ -84,12 +103,15 @@ void mps_resume_issue(const uint8_t ticket[MPS_KEX_TICKET_LEN],
 	e->expiry_us = expiry_us;
 	memcpy(e->ticket, ticket, MPS_KEX_TICKET_LEN);
 	memcpy(e->secret, secret, MPS_KEX_RMS_LEN);
+	if (bind)
+		memcpy(e->bind, bind, MPS_KEX_PSK_LEN);
 	mps_crypto_lock(0);
 }
 
-int mps_resume_redeem(const uint8_t ticket[MPS_KEX_TICKET_LEN], uint8_t secret[MPS_KEX_RMS_LEN],
-                      uint64_t now_us)
+int mps_resume_redeem_bound(const uint8_t ticket[MPS_KEX_TICKET_LEN],
+                            uint8_t secret[MPS_KEX_RMS_LEN], const uint8_t *bind, uint64_t now_us)
 {
+	static const uint8_t none[MPS_KEX_PSK_LEN];
 	int rc = -ENOENT;
 
 	mps_crypto_lock(1);
@@ -102,10 +124,13 @@ int mps_resume_redeem(const uint8_t ticket[MPS_KEX_TICKET_LEN], uint8_t secret[M
 			drop(e); /* an expired secret goes at the first look */
 			continue;
 		}
-		if (rc && same_ticket(e->ticket, ticket)) {
-			memcpy(secret, e->secret, MPS_KEX_RMS_LEN);
+		if (rc == -ENOENT && same_ticket(e->ticket, ticket)) {
+			/* issued under another key (a gateway's client key, or
+			 * none): not this client's to resume; used up anyway */
+			rc = same_bytes(e->bind, bind ? bind : none, MPS_KEX_PSK_LEN) ? 0 : -EPERM;
+			if (rc == 0)
+				memcpy(secret, e->secret, MPS_KEX_RMS_LEN);
 			drop(e); /* single use */
-			rc = 0;
 		}
 	}
 	mps_crypto_lock(0);

@@ -29,6 +29,19 @@ void mps_resume_issue(const uint8_t ticket[MPS_KEX_TICKET_LEN],
 int mps_resume_redeem(const uint8_t ticket[MPS_KEX_TICKET_LEN], uint8_t secret[MPS_KEX_RMS_LEN],
                       uint64_t now_us);
 
+/* The same, bound to bind (NULL, or MPS_KEX_PSK_LEN bytes: the PSK the
+ * connection's schedule mixed in, a gateway's client key): the ticket
+ * redeems only under the same bytes (mps_resume_redeem_bound), so a
+ * ticket issued to one gateway key name never resumes another's.  The
+ * unbound forms above are bind = NULL (all zero). */
+void mps_resume_issue_bound(const uint8_t ticket[MPS_KEX_TICKET_LEN],
+                            const uint8_t secret[MPS_KEX_RMS_LEN], const uint8_t *bind,
+                            uint64_t expiry_us, uint64_t now_us);
+/* 0; -ENOENT; -EPERM: the ticket was issued under other bind bytes (it
+ * is used up all the same). */
+int mps_resume_redeem_bound(const uint8_t ticket[MPS_KEX_TICKET_LEN],
+                            uint8_t secret[MPS_KEX_RMS_LEN], const uint8_t *bind, uint64_t now_us);
+
 /* Client: keep a ticket the server at peer (IPv4 or IPv6 address and
  * port) issued.  At most MPS_RESUME_PER_PEER per peer (the one expiring
  * first goes), MPS_RESUME_CLIENT_MAX in all.  -EAFNOSUPPORT for another

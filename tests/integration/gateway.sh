@@ -23,11 +23,16 @@
 #             (the silent one after 5 s); with none left the
 #             connection goes direct (default) or fails (FALLBACK=fail: 7)
 #   v6        an IPv6 destination through the IPv4 gateway
+#   resume    one client process (curl, two URLs: two connections), the
+#             second resumed with the ticket the gateway issued on the
+#             first (connections_resumed 1 at the client and in the
+#             gateway's process, nothing missed), both byte-exact; with
+#             MPTCPSHIM_RESUME=0 at the client: none offered, none resumed
 #   polrule   the client's policy file: gateway=yes sends a destination
 #             MPTCPSHIM_GATEWAY_FOR leaves out through the gateway;
 #             gateway=no connects directly (and fails: the server is
 #             only reachable through the gateway)
-# Sub-cases (T_ONLY=REGEX): download refused policy reset auth failover v6 polrule
+# Sub-cases (T_ONLY=REGEX): download refused policy reset auth failover v6 resume polrule
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -316,6 +321,47 @@ if selected v6; then
 	grep -q "2001:db8:$X:e0::1.*GET /small.bin" "$D/bg-http6.log" ||
 		fail "v6: the server did not see the gateway's address"
 	rm -f "$D/got"
+fi
+
+if selected resume; then
+	step "resume: two connections from one client process, the second resumed (MPTCPSHIM_RESUME=0: none)"
+	[ -e "$D/www/small.bin" ] || mkrand "$D/www/small.bin" $((256 * 1024 + 3))
+	[ -e "$D/www/mid.bin" ] || mkrand "$D/www/mid.bin" $((1024 * 1024 + 7))
+	gwp=$(pgrep -P "$GW_PID" | head -n 1)
+	# gres TAG: the gateway process's connections_resumed and resumptions_missed
+	gres() { echo "$(shim_counter connections_resumed "$gwp") $(shim_counter resumptions_missed "$gwp")"; }
+	g0=$(gres)
+	cm=$(counters_mark "$NS_C")
+	gcurl "$D/alice.key" --max-time 20 -o "$D/got1" "http://$PSRV:$HP/small.bin" \
+		-o "$D/got2" "http://$PSRV:$HP/mid.bin" || fail "resume: curl failed ($?)"
+	same_file resume-1 "$D/www/small.bin" "$D/got1"
+	same_file resume-2 "$D/www/mid.bin" "$D/got2"
+	c=$(counters_since "$NS_C" "$cm")
+	g1=$(gres)
+	log "  client: $(printf '%s\n' "$c" | grep -oE '"(connections_resumed|resumptions_missed)":[0-9]+' | paste -sd' '); gateway (resumed missed): $g0 -> $g1"
+	for kv in connections_resumed=1 resumptions_missed=0 multipath_connections=2; do
+		v=$(printf '%s\n' "$c" | counter "${kv%%=*}")
+		[ "$v" = "${kv#*=}" ] || fail "resume: client: ${kv%%=*} is $v, want ${kv#*=}"
+	done
+	read -r a0 b0 <<<"$g0"
+	read -r a1 b1 <<<"$g1"
+	[ "$((a1 - a0)) $((b1 - b0))" = "1 0" ] ||
+		fail "resume: the gateway resumed $((a1 - a0)) and missed $((b1 - b0)), want 1 and 0"
+	cm=$(counters_mark "$NS_C")
+	nsrun shim "$NS_C" env "MPTCPSHIM_GATEWAY=$SRV4:$GP" "MPTCPSHIM_GATEWAY_KEY_FILE=$D/alice.key" \
+		MPTCPSHIM_GATEWAY_FALLBACK=fail MPTCPSHIM_RESUME=0 curl -q -sS --noproxy '*' --max-time 20 \
+		-o "$D/got1" "http://$PSRV:$HP/small.bin" -o "$D/got2" "http://$PSRV:$HP/mid.bin" ||
+		fail "resume: MPTCPSHIM_RESUME=0: curl failed ($?)"
+	same_file resume-off-1 "$D/www/small.bin" "$D/got1"
+	same_file resume-off-2 "$D/www/mid.bin" "$D/got2"
+	c=$(counters_since "$NS_C" "$cm")
+	g2=$(gres)
+	for kv in connections_resumed=0 resumptions_missed=0 multipath_connections=2; do
+		v=$(printf '%s\n' "$c" | counter "${kv%%=*}")
+		[ "$v" = "${kv#*=}" ] || fail "resume: RESUME=0: client: ${kv%%=*} is $v, want ${kv#*=}"
+	done
+	[ "$g2" = "$g1" ] || fail "resume: RESUME=0: the gateway's counters moved: $g1 -> $g2"
+	rm -f "$D/got1" "$D/got2"
 fi
 
 if selected polrule; then

@@ -703,6 +703,37 @@ START_TEST(test_resume_server_table)
 }
 END_TEST
 
+/* A ticket bound to a PSK (a gateway's client key) redeems only under the
+ * same PSK: not under another, nor unbound; an unbound one not under a
+ * PSK.  A wrong key uses the ticket up (single use either way). */
+START_TEST(test_resume_server_bound)
+{
+	uint8_t t[16] = { 0 }, sec[32], got[32], k1[32], k2[32];
+	const uint64_t now = 1000000000u, S = 1000000u;
+
+	mps_resume_clear();
+	memset(sec, 0xcd, sizeof(sec));
+	memset(k1, 0x11, sizeof(k1));
+	memset(k2, 0x11, sizeof(k2));
+	k2[31] ^= 1;
+	t[0] = 2;
+	mps_resume_issue_bound(t, sec, k1, now + 10 * S, now);
+	memset(got, 0, sizeof(got));
+	ck_assert_int_eq(mps_resume_redeem_bound(t, got, k1, now), 0);
+	ck_assert_mem_eq(got, sec, 32);
+	mps_resume_issue_bound(t, sec, k1, now + 10 * S, now);
+	memset(got, 0, sizeof(got));
+	ck_assert_int_eq(mps_resume_redeem_bound(t, got, k2, now), -EPERM);
+	ck_assert_int_eq(got[0], 0); /* nothing handed out */
+	ck_assert_int_eq(mps_resume_redeem_bound(t, got, k1, now), -ENOENT); /* used up */
+	mps_resume_issue_bound(t, sec, k1, now + 10 * S, now);
+	ck_assert_int_eq(mps_resume_redeem(t, got, now), -EPERM); /* unbound */
+	mps_resume_issue(t, sec, now + 10 * S, now);
+	ck_assert_int_eq(mps_resume_redeem_bound(t, got, k1, now), -EPERM);
+	ck_assert_uint_eq(mps_resume_count(1, now), 0);
+}
+END_TEST
+
 /* The client's table: per server address and port; the newest first; at
  * most MPS_RESUME_PER_PEER per server and MPS_RESUME_CLIENT_MAX in all;
  * expiry. */
@@ -781,6 +812,7 @@ static Suite *kex_suite(void)
 	tcase_add_test(tc, test_engine_resume);
 	tcase_add_test(tc, test_engine_resume_fallback);
 	tcase_add_test(tc, test_resume_server_table);
+	tcase_add_test(tc, test_resume_server_bound);
 	tcase_add_test(tc, test_resume_client_table);
 	suite_add_tcase(s, tc);
 	return s;

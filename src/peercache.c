@@ -501,14 +501,63 @@ static int host_addr(const struct sockaddr *sa, struct sockaddr_storage *h)
 	return 0;
 }
 
+/* The file's "no" for a host, remembered by this process for
+ * MPS_SHARED_NO_US: a banner server's undecided connections from a host
+ * that never sent a HELLO read the file once per that time, not once per
+ * connection.  A HELLO seen here is noted in the process tree first, which
+ * is asked before the file; a record another process writes meanwhile is
+ * seen at most that much later (its host's next connection then gets the
+ * shorter banner window once). */
+#define MPS_SHARED_NO_US 2000000u
+#define SHARED_NO_SLOTS 16
+static struct {
+	uint8_t key[18], family;
+	uint64_t until_us;
+} g_no[SHARED_NO_SLOTS];
+static unsigned g_no_next;
+
+static int shared_no_has(const uint8_t key[18], uint8_t family, uint64_t now_us)
+{
+	int yes = 0;
+
+	pthread_mutex_lock(&g_lock);
+	for (int i = 0; i < SHARED_NO_SLOTS && !yes; i++)
+		yes = g_no[i].until_us > now_us && g_no[i].family == family &&
+		      !memcmp(g_no[i].key, key, sizeof(g_no[i].key));
+	pthread_mutex_unlock(&g_lock);
+	return yes;
+}
+
+/* until_us 0: forget the host (it was just noted as a shim client) */
+static void shared_no_set(const uint8_t key[18], uint8_t family, uint64_t until_us)
+{
+	int i;
+
+	pthread_mutex_lock(&g_lock);
+	for (i = 0; i < SHARED_NO_SLOTS; i++)
+		if (g_no[i].family == family && !memcmp(g_no[i].key, key, sizeof(g_no[i].key)))
+			break;
+	if (i == SHARED_NO_SLOTS && until_us)
+		i = (int)(g_no_next++ % SHARED_NO_SLOTS);
+	if (i < SHARED_NO_SLOTS) {
+		memcpy(g_no[i].key, key, sizeof(g_no[i].key));
+		g_no[i].family = family;
+		g_no[i].until_us = until_us;
+	}
+	pthread_mutex_unlock(&g_lock);
+}
+
 int mps_peercache_shared_note_shim_client(const char *path, const struct sockaddr *sa,
                                           int64_t now_s, uint32_t ttl_s)
 {
 	struct sockaddr_storage h;
 	int64_t until = now_s + ttl_s;
+	uint8_t key[18], family;
 
 	if (!ttl_s || host_addr(sa, &h))
 		return -1;
+	if (!make_key((struct sockaddr *)&h, key, &family))
+		shared_no_set(key, family, 0);
 	return shared_update(path, (struct sockaddr *)&h, now_s, 1, set_shim_client, &until);
 }
 
@@ -521,8 +570,12 @@ int mps_peercache_shared_shim_client(const char *path, const struct sockaddr *sa
 	int fd, n, yes = 0;
 
 	if (host_addr(sa, &h) || make_key((struct sockaddr *)&h, key, &family) ||
-	    (fd = shared_open(path, 0)) < 0)
+	    shared_no_has(key, family, now_us))
 		return 0;
+	if ((fd = shared_open(path, 0)) < 0) {
+		shared_no_set(key, family, now_us + MPS_SHARED_NO_US);
+		return 0;
+	}
 	tab = malloc(SHARED_SLOTS * sizeof(*tab));
 	n = tab ? shared_read(fd, tab) : -1;
 	mps_real.close(fd);
@@ -530,6 +583,8 @@ int mps_peercache_shared_shim_client(const char *path, const struct sockaddr *sa
 	if (r && r->kind == SHARED_SHIM_CLIENT) {
 		yes = 1;
 		mps_peercache_note_shim_client(sa, now_us, (uint64_t)(r->until - now_s) * 1000000u);
+	} else if (tab && n >= 0) {
+		shared_no_set(key, family, now_us + MPS_SHARED_NO_US);
 	}
 	free(tab);
 	return yes;

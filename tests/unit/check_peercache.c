@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "mptcpshim/peercache.h"
@@ -338,7 +339,37 @@ START_TEST(test_shared_shim_client)
 	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a2), NOW + 10, 300, 0), 0);
 	ck_assert_int_eq(mps_peercache_shared_note_plain(g_path, SA(a2), NOW + 11, 300, 0), 0);
 	ck_assert_int_eq(mps_peercache_shared_lookup(g_path, SA(a2), 1, NOW + 12), MPS_PEER_PLAIN);
-	ck_assert_int_eq(mps_peercache_shared_shim_client(g_path, SA(a), 1, NOW + 12), 1);
+	/* (past the 2 s this process remembers the expired record's "no") */
+	ck_assert_int_eq(mps_peercache_shared_shim_client(g_path, SA(a), 2000002, NOW + 12), 1);
+}
+END_TEST
+
+/* The file's "no" for a host is remembered for 2 s: a record another
+ * process writes meanwhile is seen after that, one this process notes at
+ * once. */
+START_TEST(test_shared_shim_client_no)
+{
+	struct sockaddr_in a = v4("198.18.0.11", 40000), b = v4("198.18.0.12", 40000),
+	                   c = v4("198.18.0.13", 40000);
+	pid_t pid;
+	int st;
+
+	mps_peercache_tree_init();
+	ck_assert_int_eq(mps_peercache_shared_note_shim_client(g_path, SA(b), NOW, 300), 0);
+	ck_assert_int_eq(mps_peercache_shared_shim_client(g_path, SA(a), 10, NOW), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(mps_peercache_shared_note_shim_client(g_path, SA(a), NOW, 300) ? 1 : 0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* the other process's record: not read again within the 2 s */
+	ck_assert_int_eq(mps_peercache_shared_shim_client(g_path, SA(a), 1000000, NOW + 1), 0);
+	ck_assert_int_eq(mps_peercache_shared_shim_client(g_path, SA(a), 2000011, NOW + 2), 1);
+	/* a host's "no", then its HELLO noted by this process: seen at once */
+	ck_assert_int_eq(mps_peercache_shared_shim_client(g_path, SA(c), 2000020, NOW + 2), 0);
+	ck_assert_int_eq(mps_peercache_shared_note_shim_client(g_path, SA(c), NOW + 2, 300), 0);
+	ck_assert_int_eq(mps_peercache_shared_shim_client(g_path, SA(c), 2000021, NOW + 2), 1);
 }
 END_TEST
 
@@ -357,6 +388,7 @@ static Suite *peercache_suite(void)
 	tcase_add_test(tc, test_hosts);
 	tcase_add_test(tc, test_shim_client);
 	tcase_add_test(tc, test_shared_shim_client);
+	tcase_add_test(tc, test_shared_shim_client_no);
 	suite_add_tcase(s, tc);
 	return s;
 }

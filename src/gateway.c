@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,13 +50,55 @@ static unsigned plen_of(const uint8_t *m, unsigned n)
 	return p;
 }
 
+/* The local subnets (default routing: a destination on one goes
+ * direct), read with getifaddrs (a netlink dump: ~30 us on the connect
+ * path) at most every LOCAL_NETS_TTL_US per process: an address added or
+ * removed is seen within that time. */
+#define LOCAL_NETS_MAX 32
+#define LOCAL_NETS_TTL_US 500000u
+static pthread_mutex_t g_nets_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct mps_gw_subnet g_nets[LOCAL_NETS_MAX];
+static size_t g_nnets;
+static uint64_t g_nets_at_us; /* 0: never read */
+
+static size_t read_local_nets(struct mps_gw_subnet *nets, size_t max)
+{
+	struct ifaddrs *ifa = NULL, *i;
+	size_t n = 0;
+
+	if (getifaddrs(&ifa) != 0)
+		return 0;
+	for (i = ifa; i && n < max; i = i->ifa_next) {
+		if (!i->ifa_addr || !i->ifa_netmask)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET) {
+			nets[n].family = 4;
+			memset(nets[n].addr, 0, 16);
+			memcpy(nets[n].addr, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+			nets[n].plen = (uint8_t)plen_of(
+			        (const uint8_t *)&((struct sockaddr_in *)i->ifa_netmask)->sin_addr,
+			        4);
+			n++;
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			nets[n].family = 6;
+			memcpy(nets[n].addr, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+			nets[n].plen = (uint8_t)plen_of(
+			        (const uint8_t *)&((struct sockaddr_in6 *)i->ifa_netmask)
+			                ->sin6_addr,
+			        16);
+			n++;
+		}
+	}
+	freeifaddrs(ifa);
+	return n;
+}
+
 int mps_gw_route(const struct sockaddr *sa)
 {
 	const struct mps_gwconf *c;
-	struct mps_gw_subnet nets[32];
-	size_t n = 0;
-	struct ifaddrs *ifa = NULL, *i;
-	int r;
+	struct mps_gw_subnet nets[LOCAL_NETS_MAX];
+	size_t n;
+	uint64_t now;
 
 	if (atomic_load(&g_serving))
 		return 0;
@@ -64,35 +107,27 @@ int mps_gw_route(const struct sockaddr *sa)
 		return 0;
 	if (c->for_all || c->nfor)
 		return mps_gw_wants(c, sa, NULL, 0);
-	if (getifaddrs(&ifa) == 0) {
-		for (i = ifa; i && n < 32; i = i->ifa_next) {
-			if (!i->ifa_addr || !i->ifa_netmask)
-				continue;
-			if (i->ifa_addr->sa_family == AF_INET) {
-				nets[n].family = 4;
-				memset(nets[n].addr, 0, 16);
-				memcpy(nets[n].addr, &((struct sockaddr_in *)i->ifa_addr)->sin_addr,
-				       4);
-				nets[n].plen = (uint8_t)plen_of(
-				        (const uint8_t *)&((struct sockaddr_in *)i->ifa_netmask)
-				                ->sin_addr,
-				        4);
-				n++;
-			} else if (i->ifa_addr->sa_family == AF_INET6) {
-				nets[n].family = 6;
-				memcpy(nets[n].addr,
-				       &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
-				nets[n].plen = (uint8_t)plen_of(
-				        (const uint8_t *)&((struct sockaddr_in6 *)i->ifa_netmask)
-				                ->sin6_addr,
-				        16);
-				n++;
-			}
+	/* trylock only: never wait on the app's connect path, and a child
+	 * forked while another thread held the lock reads afresh each time */
+	now = mps_now_us();
+	n = SIZE_MAX;
+	if (pthread_mutex_trylock(&g_nets_mu) == 0) {
+		if (g_nets_at_us && now - g_nets_at_us < LOCAL_NETS_TTL_US) {
+			n = g_nnets;
+			memcpy(nets, g_nets, n * sizeof(nets[0]));
 		}
-		freeifaddrs(ifa);
+		pthread_mutex_unlock(&g_nets_mu);
 	}
-	r = mps_gw_wants(c, sa, nets, n);
-	return r;
+	if (n == SIZE_MAX) {
+		n = read_local_nets(nets, LOCAL_NETS_MAX);
+		if (pthread_mutex_trylock(&g_nets_mu) == 0) {
+			g_nnets = n;
+			memcpy(g_nets, nets, n * sizeof(nets[0]));
+			g_nets_at_us = now ? now : 1;
+			pthread_mutex_unlock(&g_nets_mu);
+		}
+	}
+	return mps_gw_wants(c, sa, nets, n);
 }
 
 int mps_gw_route_name(uint16_t port)

@@ -67,16 +67,18 @@ static void client_established(struct mps_conn *c)
 	sf->ready = 1;
 	if (c->tx_mode == TX_MP) {
 		mps_sf_set_state(sf, SF_NEGO);
-		n = mps_mpcap_client_hello(c, fr);
-		if (!c->gw || c->gw_early != MPS_GW_EARLY_SENT) /* else sent (gwconn.c) */
-			mps_sf_queue_ctl(sf, fr, n);
 		if (c->gw && c->gw_early == MPS_GW_EARLY_SENT) {
+			/* HELLO and request left in the SYN (gwconn.c) */
 			mps_dbg("conn %s: gateway: request sent by the app's thread", c->peer_str);
 		} else if (c->gw) {
 			/* the request rides with the HELLO (gw_timer runs) */
+			n = mps_mpcap_client_hello(c, fr);
+			mps_sf_queue_ctl(sf, fr, n);
 			if (mps_gwconn_queue_request(c, sf))
 				return;
 		} else {
+			n = mps_mpcap_client_hello(c, fr);
+			mps_sf_queue_ctl(sf, fr, n);
 			ev_timer_set(&c->nego_timer,
 				     mps_nego_reply_timeout_us(sf->rtt_us, c->known_shim) / 1e6,
 				     0.);

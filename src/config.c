@@ -49,6 +49,7 @@
 #define ENV_DEFER_ACCEPT "MPTCPSHIM_DEFER_ACCEPT"
 #define ENV_HANDOVER_EXEC "MPTCPSHIM_HANDOVER_EXEC"
 #define ENV_RESUME "MPTCPSHIM_RESUME"
+#define ENV_DIRECT "MPTCPSHIM_DIRECT"
 /* Internal: set by our exec hooks for the new image (src/inherit.c). */
 #define ENV_INHERIT "MPTCPSHIM_INHERIT"
 /* Internal: the memfd of connections carried across exec (handover_exec.c). */
@@ -539,6 +540,7 @@ static const struct env_var g_vars[] = {
 	VAR(ENV_DEFER_ACCEPT, parse_defer_accept, "expected 0 or 1"),
 	VAR(ENV_HANDOVER_EXEC, parse_handover_exec, "expected 0 or 1"),
 	NUMBER(ENV_RESUME, "expected seconds, 0..86400", 0, 86400, resume_ttl),
+	NUMBER(ENV_DIRECT, "expected 0 or 1", 0, 1, direct),
 	IFNAMES(ENV_EXCLUDE, exclude, nexclude),
 	VAR(ENV_ADVERTISE, parse_advertise, "expected all, none or IFNAME/ADDRESS,... (at most 16)"),
 	VAR(ENV_SCHEDULER, parse_scheduler, "expected default, roundrobin, redundant or ecf"),
@@ -555,6 +557,7 @@ static const struct env_var g_vars[] = {
 
 _Static_assert(sizeof(((struct mps_config *)0)->plain_cache_ttl) == sizeof(uint32_t) &&
 		       sizeof(((struct mps_config *)0)->resume_ttl) == sizeof(uint32_t) &&
+		       sizeof(((struct mps_config *)0)->direct) == sizeof(uint32_t) &&
 		       sizeof(((struct mps_config *)0)->outage_timeout) == sizeof(uint32_t) &&
 		       sizeof(((struct mps_config *)0)->join_delay_ms) == sizeof(uint32_t) &&
 		       sizeof(((struct mps_config *)0)->join_bytes) == sizeof(uint32_t) &&
@@ -581,6 +584,7 @@ void mps_config_parse(struct mps_config *c, mps_getenv_fn get, mps_warn_fn warn)
 	c->handover = 1; /* a forked child services its connection: docs/DESIGN.md */
 	c->handover_exec = 1; /* ... and the image it execs (step 5) */
 	c->defer_accept = 1;  /* learnt per listener: defacc.h */
+	c->direct = 1;        /* the app-thread send path: direct.c */
 	c->join_delay_ms = 200;
 	c->join_bytes = 65536;
 	strcpy(c->scheduler, "default");

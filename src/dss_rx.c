@@ -82,7 +82,7 @@ static void fin_to_app(struct mps_conn *c)
 	if (mps_conn_rcv_fin(c) && !c->fin_delivered && rxq_empty(c) && !c->gw_connecting) {
 		c->fin_delivered = 1;
 		if (!c->gw_drop)
-			shutdown(c->app_fd, SHUT_WR);
+			mps_real.shutdown(c->app_fd, SHUT_WR);
 		mps_dbg("conn %s: peer finished sending", c->peer_str);
 	}
 }

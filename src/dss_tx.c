@@ -498,6 +498,57 @@ void mps_dss_tx_app_on_read(struct ev_loop *loop, ev_io *w, int revents)
 	mps_conn_check_done(c);
 }
 
+/* The app-thread send path (direct.c): the app's bytes copied straight
+ * into the send buffer and pushed, on the app's thread under the engine
+ * lock, instead of through the socketpair and a wake-up of the shim
+ * thread.  Only where the shim thread would read the app's end now
+ * (app_r armed: room, no first flight to wait for, not held) on a
+ * multipath connection past its negotiation; the caller has checked that
+ * the app's end holds no byte written before (FIONREAD).  The bytes
+ * taken (0: none may go this way). */
+size_t mps_dss_tx_app_write(struct mps_conn *c, const struct iovec *src, int nsrc)
+{
+	struct iovec iov[16];
+	size_t room, want = 0, done = 0, off = 0, so = 0;
+	int n, i, k = 0;
+
+	if (c->tx_mode != TX_MP || c->rx_mode != RX_MP || c->app_eof || c->exiting ||
+	    c->gw_splice || c->gw_wait || mps_conn_closed(c) || !ev_is_active(&c->app_r))
+		return 0;
+	for (i = 0; i < nsrc; i++)
+		want += src[i].iov_len;
+	room = mps_sendbuf_space(&c->sb);
+	room = MPS_MIN(room, UNSENT_MAX - MPS_MIN((size_t)(c->sb.end - c->snd_nxt), UNSENT_MAX));
+	room = MPS_MIN(room, want);
+	if (room == 0)
+		return 0;
+	n = mps_sendbuf_reserve(&c->sb, iov, 16, room);
+	if (n <= 0)
+		return 0; /* no memory now: the socketpair takes them */
+	i = 0;
+	/* gather the app's spans into the reserved ones */
+	while (done < room && k < nsrc && i < n) {
+		size_t m = MPS_MIN(src[k].iov_len - so, iov[i].iov_len - off);
+
+		m = MPS_MIN(m, room - done);
+		memcpy((char *)iov[i].iov_base + off, (const char *)src[k].iov_base + so, m);
+		done += m;
+		so += m;
+		off += m;
+		if (so == src[k].iov_len)
+			k++, so = 0;
+		if (off == iov[i].iov_len)
+			i++, off = 0;
+	}
+	mps_sendbuf_commit(&c->sb, done);
+	mps_stat(c, NULL, MPS_MIB_BYTES_SENT, (uint64_t)done);
+	mps_stat(c, NULL, MPS_MIB_DIRECT_WRITES, 1);
+	mps_conn_push(c);
+	if (!mps_conn_closed(c))
+		mps_conn_app_update_read(c);
+	return done;
+}
+
 void mps_dss_tx_fin_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	mps_conn_abort(w->data, MPS_CR_TIMEOUT, 1, "peer did not finish after the app closed");

@@ -7,6 +7,8 @@
 #define MPS_ENGINE_TYPES_H
 
 #include <ev.h>
+
+#include "mptcpshim/evoff.h"
 #include <netinet/in.h>
 #include <stdint.h>
 #include <string.h>

@@ -27,6 +27,8 @@ void mps_ho_readvertise(struct mps_conn *c);
 
 /* ---- offers (handover.c), shared with handover_exec.c ---- */
 #include <ev.h>
+
+#include "mptcpshim/evoff.h"
 #include "mptcpshim/execstate.h"
 #include "mptcpshim/loop.h"
 

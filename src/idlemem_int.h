@@ -4,6 +4,8 @@
 
 #include <ev.h>
 
+#include "mptcpshim/evoff.h"
+
 /* Run the sweep on loop while connections exist (a connection starting or
  * resumed calls it); atfork_child forgets the parent's timer. */
 void mps_idlemem_arm(struct ev_loop *loop);

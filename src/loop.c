@@ -17,6 +17,7 @@
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/loop.h"
+#include "enginelock_int.h"
 #include "mptcpshim/real.h"
 #include "mptcpshim/sendbuf.h"
 
@@ -72,7 +73,6 @@ static const struct mps_loop_hooks *hooks(void)
 
 __thread int mps_inside;
 __thread int mps_keeper_forking;
-
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cv;
@@ -164,6 +164,7 @@ static void *thread_main(void *arg)
 	struct ev_loop *loop = arg;
 
 	mps_inside = 1;
+	mps_engine_hold(1);
 	/* One iteration (epoll_wait) before saying we run: a sandbox that
 	 * kills threads at their first system calls kills us here, not
 	 * under a connection. */
@@ -171,6 +172,7 @@ static void *thread_main(void *arg)
 	pthread_mutex_lock(&g.lock);
 	if (g.ev != loop) {
 		/* start_locked gave up on us: this loop is nobody's */
+		mps_engine_hold(0);
 		pthread_mutex_unlock(&g.lock);
 		return NULL;
 	}
@@ -178,7 +180,10 @@ static void *thread_main(void *arg)
 	pthread_cond_broadcast(&g.cv);
 	pthread_mutex_unlock(&g.lock);
 	hooks()->thread_start(loop); /* the control socket, now that a loop serves it */
+	mps_engine_open(1);
 	ev_run(loop, 0);
+	mps_engine_open(0); /* from here on the loop may run on another thread */
+	mps_engine_hold(0);
 	/* Only a stop command (process exit) breaks the loop.  Once stopped
 	 * is set the exiting thread may fork the keeper at once, while this
 	 * thread is still ending: libcrypto's thread-exit destructor takes
@@ -227,6 +232,7 @@ static int start_locked(void)
 	if (g.ev) {
 		ev_async_init(&g.wake, on_wake);
 		ev_async_start(g.ev, &g.wake);
+		mps_engine_attach(g.ev, &g.wake);
 	}
 	mps_inside = was;
 	if (!g.ev)
@@ -694,6 +700,7 @@ void mps_loop_atfork_child(void)
 	g.running = 0;
 	g.broken = 0;
 	g.starting = 0;          /* the starting thread did not come along */
+	mps_engine_atfork_child();
 	hooks()->atfork_child(); /* a new process: its counters start at 0 */
 	atomic_store(&g_park_req, 0);
 	atomic_store(&g_parked, 0);

@@ -36,6 +36,7 @@ static const char *const names[MPS_MIB__MAX] = {
         [MPS_MIB_RESUME_MISSED] = "resumptions_missed",
         [MPS_MIB_IDLE_RELEASES] = "idle_releases",
         [MPS_MIB_GW_LIMITED] = "gateway_limited",
+        [MPS_MIB_DIRECT_WRITES] = "direct_writes",
 };
 
 const char *mps_mib_name(int id)

@@ -53,6 +53,7 @@ static void resolve(void)
 	mps_real.getsockname = sym("getsockname");
 	mps_real.sendto = sym("sendto");
 	mps_real.sendmsg = sym("sendmsg");
+	mps_real.shutdown = sym("shutdown");
 	mps_real.read = sym("read");
 	mps_real.readv = sym("readv");
 	mps_real.recv = sym("recv");

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "conn_int.h"
+#include "mptcpshim/real.h"
 #include "dss_rx_int.h"
 #include "dss_tx_int.h"
 #include "gwconn_int.h"
@@ -96,7 +97,7 @@ static void sf_ev_written(struct mps_conn *c, struct mps_subflow *sf)
 		mps_conn_release_acked(c);
 	if (c->tx_mode == TX_PLAIN && mps_conn_fin_sent(c) && !sf->wr_shut && sf->fd >= 0 &&
 	    sf->nseg == 0 && c->snd_nxt == c->sb.end) {
-		shutdown(sf->fd, SHUT_WR);
+		mps_real.shutdown(sf->fd, SHUT_WR);
 		sf->wr_shut = 1;
 	}
 }

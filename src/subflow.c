@@ -188,7 +188,7 @@ void mps_sf_free(struct ev_loop *loop, struct mps_subflow *sf, int reset)
 
 			mps_real.setsockopt(sf->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		} else
-			shutdown(sf->fd, SHUT_WR);
+			mps_real.shutdown(sf->fd, SHUT_WR);
 		mps_ifd_close(sf->fd);
 		sf->fd = -1;
 	}

@@ -44,6 +44,7 @@ struct mps_sock {
 	atomic_int so_error_told; /* it was: the af_unix error standing for it is not news */
 	atomic_int linger0;  /* SO_LINGER {1, 0}: closing aborts (FASTCLOSE) */
 	atomic_int pending_err; /* reported once by the next read or write (ETIMEDOUT) */
+	atomic_int shut_wr;     /* the app called shutdown(SHUT_WR/RDWR): no direct write */
 	/* Serviced by another process: a forked child's copy, or an fd
 	 * inherited across exec.  conn is then meaningless here (a stale copy
 	 * or NULL) and option calls are answered without a subflow. */

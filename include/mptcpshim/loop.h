@@ -9,6 +9,8 @@
 
 #include <ev.h>
 
+#include "mptcpshim/evoff.h"
+
 struct mps_cmd {
 	struct mps_cmd *next;
 	void (*fn)(struct ev_loop *loop, void *arg);
@@ -50,6 +52,7 @@ extern __thread int mps_inside;
 /* Set on the thread that forks the keeper, for the duration of fork():
  * the fork handlers then leave the shim's state to the keeper. */
 extern __thread int mps_keeper_forking;
+
 
 /* At process exit (our destructor, or the _exit hooks after a hand-over):
  * stop the shim thread; if a connection

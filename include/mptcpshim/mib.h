@@ -41,6 +41,7 @@ enum mps_mib_id {
 	MPS_MIB_RESUME_MISSED,    /* a ticket offered, but a full agreement (server lacked it) */
 	MPS_MIB_IDLE_RELEASES,    /* quiet spells whose memory a connection gave back (idlemem.c) */
 	MPS_MIB_GW_LIMITED,       /* gateway: connections refused by its limits (any thread) */
+	MPS_MIB_DIRECT_WRITES,    /* app writes taken on the app's thread (direct.c), no socketpair */
 	MPS_MIB__MAX
 };
 

@@ -12,9 +12,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "mptcpshim/direct.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/handback.h"
 #include "mptcpshim/handover.h"
@@ -92,11 +94,65 @@ static ssize_t hb_after(int fd, ssize_t r)
 	return r;
 }
 
+/* The app-thread send path (direct.c): the bytes the app's thread framed
+ * and sent itself, then the rest, if any, through the app's end as
+ * before (a blocking socket blocks there for it, as TCP would).  A
+ * failure after some bytes went is the count so far, as with TCP. */
+static ssize_t iov_total(const struct iovec *iov, int n)
+{
+	size_t t = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		t += iov[i].iov_len;
+	return (ssize_t)t;
+}
+
+static ssize_t direct_rest(int fd, ssize_t d, const struct iovec *iov, int n, int flags,
+			   const struct msghdr *msg)
+{
+	struct iovec tmp[n > 0 ? n : 1];
+	struct msghdr m;
+	size_t skip = (size_t)d;
+	int k = 0, saved = errno;
+	ssize_t r;
+
+	while (k < n && skip >= iov[k].iov_len)
+		skip -= iov[k++].iov_len;
+	memcpy(tmp, iov + k, (size_t)(n - k) * sizeof(*iov));
+	tmp[0].iov_base = (char *)tmp[0].iov_base + skip;
+	tmp[0].iov_len -= skip;
+	memset(&m, 0, sizeof(m));
+	if (msg)
+		m.msg_flags = msg->msg_flags;
+	m.msg_iov = tmp;
+	m.msg_iovlen = (size_t)(n - k);
+	r = mps_real.sendmsg(fd, &m, flags | MSG_NOSIGNAL);
+	errno = saved;
+	return r > 0 ? d + r : d;
+}
+
+static ssize_t try_direct(int fd, const struct iovec *iov, int n, int flags, const struct msghdr *msg)
+{
+	ssize_t d = mps_direct_write(fd, iov, n, flags);
+
+	if (d <= 0 || d == iov_total(iov, n))
+		return d;
+	return direct_rest(fd, d, iov, n, flags, msg);
+}
+
 MPS_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 			  __CONST_SOCKADDR_ARG addr, socklen_t alen)
 {
 	mps_real_init();
 	RETURN_PENDING(fd, 0);
+	if (len > 0 && mps_fdtab_has(fd)) {
+		struct iovec v = {(void *)buf, len};
+		ssize_t d = try_direct(fd, &v, 1, flags, NULL);
+
+		if (d > 0)
+			return d;
+	}
 	if (addr.__sockaddr__ && !mps_inside && mps_fdtab_has(fd))
 		return settle(fd, mps_real.sendto(fd, buf, len, flags, NULL, 0), 0);
 	return settle(fd, mps_real.sendto(fd, buf, len, flags, addr.__sockaddr__, alen), 0);
@@ -106,6 +162,13 @@ MPS_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	mps_real_init();
 	RETURN_PENDING(fd, 0);
+	if (msg && msg->msg_controllen == 0 && msg->msg_iovlen > 0 && msg->msg_iovlen <= 1024 &&
+	    mps_fdtab_has(fd)) {
+		ssize_t d = try_direct(fd, msg->msg_iov, (int)msg->msg_iovlen, flags, msg);
+
+		if (d > 0)
+			return d;
+	}
 	if (msg && msg->msg_name && !mps_inside && mps_fdtab_has(fd)) {
 		struct msghdr m = *msg;
 
@@ -180,6 +243,13 @@ MPS_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 {
 	mps_real_init();
 	RETURN_PENDING(fd, 0);
+	if (len > 0 && mps_fdtab_has(fd)) {
+		struct iovec v = {(void *)buf, len};
+		ssize_t d = try_direct(fd, &v, 1, 0, NULL);
+
+		if (d > 0)
+			return d;
+	}
 	return settle(fd, mps_real.write(fd, buf, len), 0);
 }
 
@@ -187,6 +257,12 @@ MPS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
 {
 	mps_real_init();
 	RETURN_PENDING(fd, 0);
+	if (n > 0 && n <= 1024 && mps_fdtab_has(fd)) {
+		ssize_t d = try_direct(fd, iov, n, 0, NULL);
+
+		if (d > 0)
+			return d;
+	}
 	return settle(fd, mps_real.writev(fd, iov, n), 0);
 }
 
@@ -194,5 +270,28 @@ MPS_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
 	mps_real_init();
 	RETURN_PENDING(fd, 0);
+	if (len > 0 && mps_fdtab_has(fd)) {
+		struct iovec v = {(void *)buf, len};
+		ssize_t d = try_direct(fd, &v, 1, flags, NULL);
+
+		if (d > 0)
+			return d;
+	}
 	return settle(fd, mps_real.send(fd, buf, len, flags), 0);
+}
+
+/* shutdown(SHUT_WR) on a shim connection: its bytes after that must fail
+ * (EPIPE from the app's end), never go out the app-thread way. */
+MPS_EXPORT int shutdown(int fd, int how)
+{
+	mps_real_init();
+	if ((how == SHUT_WR || how == SHUT_RDWR) && !mps_inside && mps_fdtab_has(fd)) {
+		struct mps_sock *s = mps_fdtab_get(fd);
+
+		if (s) {
+			atomic_store(&s->shut_wr, 1);
+			mps_sock_put(s);
+		}
+	}
+	return mps_real.shutdown(fd, how);
 }

@@ -279,6 +279,48 @@ def cmd_pauseclient(host, port, path, rounds, pause):
     c.close()
     sys.stderr.write("pauseclient: %s round(s) echoed\n" % rounds)
 
+def cmd_mixclient(host, port, path, seed="1"):
+    # send FILE in pieces of random sizes, each by one of send(), write(),
+    # sendmsg() of two spans (the shim takes these on the app's thread
+    # when it can) and sendfile() (no hook: through the socketpair), with
+    # short pauses between some; then SHUT_WR, a send() that must fail
+    # with EPIPE as on TCP, and read to EOF
+    import random
+    rnd = random.Random(int(seed))
+    data = open(path, "rb").read()
+    c = connect(host, port)
+    fd = c.fileno()
+    off, uses = 0, {}
+    with open(path, "rb") as f:
+        while off < len(data):
+            k = min(len(data) - off, rnd.choice((1, 100, 1460, 8192, 65536, 200001)))
+            how = rnd.choice(("send", "write", "sendmsg", "sendfile"))
+            uses[how] = uses.get(how, 0) + 1
+            if how == "send":
+                c.sendall(data[off:off + k]); n = k
+            elif how == "write":
+                n = os.write(fd, data[off:off + k])
+            elif how == "sendmsg":
+                h = k // 2
+                n = c.sendmsg([data[off:off + h], data[off + h:off + k]])
+            else:
+                n = os.sendfile(fd, f.fileno(), off, k)
+            if n <= 0:
+                die("mixclient: %s wrote %d" % (how, n))
+            off += n
+            if rnd.random() < 0.05:
+                time.sleep(0.02)
+    c.shutdown(socket.SHUT_WR)
+    try:
+        c.send(b"x")
+        die("mixclient: send() after shutdown(SHUT_WR) succeeded")
+    except BrokenPipeError:
+        pass
+    if c.recv(1):
+        die("mixclient: bytes from the peer")
+    c.close()
+    sys.stderr.write("mixclient: %d B %s\n" % (off, sorted(uses.items())))
+
 cmds = {k[4:]: v for k, v in list(globals().items()) if k.startswith("cmd_")}
 if len(sys.argv) < 2 or sys.argv[1] not in cmds:
     die("usage: tcptool.py {%s} ARGS" % ",".join(sorted(cmds)))

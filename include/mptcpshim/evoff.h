@@ -1,0 +1,38 @@
+/* evoff.h - libev calls made off the shim thread (issue 15).
+ *
+ * An app thread holding the engine lock (mps_engine_trylock) may run
+ * engine code: the app-thread send path (direct.c).  The loop is asleep in
+ * epoll_wait meanwhile, with its descriptor set and its timeout computed
+ * before it slept: a watcher started now takes effect, and a timer
+ * started now is counted, only once the loop wakes.  So every start made
+ * off the loop marks it, and mps_engine_unlock wakes the loop when
+ * one was.  Stops need no wake-up (an event for a stopped watcher is
+ * dropped, a timer that is gone only shortens one sleep).  Included after
+ * <ev.h> by the engine's headers; a later <ev.h> is a no-op. */
+#ifndef MPS_EVOFF_H
+#define MPS_EVOFF_H
+
+#include <ev.h>
+
+/* Set while an app thread runs engine code (loop.c). */
+extern __thread int mps_offloop;
+/* ... and it started a watcher or a timer. */
+extern __thread int mps_offloop_dirty;
+
+static inline void mps_evoff_touch(void)
+{
+	if (mps_offloop)
+		mps_offloop_dirty = 1;
+}
+
+/* A function-like macro does not expand inside its own replacement: these
+ * call libev's functions. */
+#define ev_io_start(l, w) (mps_evoff_touch(), ev_io_start(l, w))
+#define ev_timer_start(l, w) (mps_evoff_touch(), ev_timer_start(l, w))
+#define ev_timer_again(l, w) (mps_evoff_touch(), ev_timer_again(l, w))
+#define ev_idle_start(l, w) (mps_evoff_touch(), ev_idle_start(l, w))
+#define ev_check_start(l, w) (mps_evoff_touch(), ev_check_start(l, w))
+#define ev_prepare_start(l, w) (mps_evoff_touch(), ev_prepare_start(l, w))
+#define ev_feed_event(l, w, r) (mps_evoff_touch(), ev_feed_event(l, w, r))
+
+#endif

@@ -31,13 +31,23 @@
 #include "enginelock_int.h"
 #include "mptcpshim/loop.h"
 
+size_t mps_direct_conn_write(struct mps_conn *c, const struct iovec *iov, int n)
+{
+	int q = -1;
+
+	/* bytes the app wrote before, still in its end, go first */
+	if (c->app_fd < 0 || ioctl(c->app_fd, FIONREAD, &q) != 0 || q != 0)
+		return 0;
+	return mps_dss_tx_app_write(c, iov, n);
+}
+
 ssize_t mps_direct_write(int fd, const struct iovec *iov, int n, int flags)
 {
 	struct mps_sock *s;
 	struct mps_conn *c;
 	struct ev_loop *loop;
 	size_t done = 0;
-	int q = -1, saved = errno;
+	int saved = errno;
 
 	if (mps_inside || !mps_config()->direct || (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)) ||
 	    !mps_fdtab_has(fd))
@@ -56,8 +66,8 @@ ssize_t mps_direct_write(int fd, const struct iovec *iov, int n, int flags)
 	c = s->conn;
 	pthread_mutex_unlock(&s->lock);
 	/* c is freed only by the shim thread, which waits for the lock */
-	if (c && c->loop == loop && c->app_fd >= 0 && ioctl(c->app_fd, FIONREAD, &q) == 0 && q == 0)
-		done = mps_dss_tx_app_write(c, iov, n);
+	if (c && c->loop == loop)
+		done = mps_direct_conn_write(c, iov, n);
 	mps_inside = 0;
 	mps_engine_unlock();
 	mps_sock_put(s);

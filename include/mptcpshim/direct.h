@@ -12,4 +12,10 @@
  * call on the app's end of the socketpair, as before.  errno unchanged. */
 ssize_t mps_direct_write(int fd, const struct iovec *iov, int n, int flags);
 
+/* The engine's part, with the engine lock held (or on the simulated
+ * network's loop): iov taken into c's send buffer and pushed when the
+ * app's end holds no earlier byte; the count taken (0: none). */
+struct mps_conn;
+size_t mps_direct_conn_write(struct mps_conn *c, const struct iovec *iov, int n);
+
 #endif

@@ -19,20 +19,21 @@ extern __thread int mps_offloop;
 /* ... and it started a watcher or a timer. */
 extern __thread int mps_offloop_dirty;
 
-static inline void mps_evoff_touch(void)
+static inline void mps_evoff_touch(int active)
 {
-	if (mps_offloop)
+	if (mps_offloop && !active)
 		mps_offloop_dirty = 1;
 }
 
 /* A function-like macro does not expand inside its own replacement: these
- * call libev's functions. */
-#define ev_io_start(l, w) (mps_evoff_touch(), ev_io_start(l, w))
-#define ev_timer_start(l, w) (mps_evoff_touch(), ev_timer_start(l, w))
-#define ev_timer_again(l, w) (mps_evoff_touch(), ev_timer_again(l, w))
-#define ev_idle_start(l, w) (mps_evoff_touch(), ev_idle_start(l, w))
-#define ev_check_start(l, w) (mps_evoff_touch(), ev_check_start(l, w))
-#define ev_prepare_start(l, w) (mps_evoff_touch(), ev_prepare_start(l, w))
-#define ev_feed_event(l, w, r) (mps_evoff_touch(), ev_feed_event(l, w, r))
+ * call libev's functions.  Starting an active watcher changes nothing;
+ * ev_timer_again may move an active timer earlier. */
+#define ev_io_start(l, w) (mps_evoff_touch(ev_is_active(w)), ev_io_start(l, w))
+#define ev_timer_start(l, w) (mps_evoff_touch(ev_is_active(w)), ev_timer_start(l, w))
+#define ev_timer_again(l, w) (mps_evoff_touch(0), ev_timer_again(l, w))
+#define ev_idle_start(l, w) (mps_evoff_touch(ev_is_active(w)), ev_idle_start(l, w))
+#define ev_check_start(l, w) (mps_evoff_touch(ev_is_active(w)), ev_check_start(l, w))
+#define ev_prepare_start(l, w) (mps_evoff_touch(ev_is_active(w)), ev_prepare_start(l, w))
+#define ev_feed_event(l, w, r) (mps_evoff_touch(0), ev_feed_event(l, w, r))
 
 #endif

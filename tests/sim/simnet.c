@@ -15,6 +15,7 @@
 #include <linux/tcp.h>     /* the kernel's tcp_info, as the engine reads it */
 #include <poll.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "mptcpshim/conn.h"
+#include "mptcpshim/direct.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/loop.h"
 #include "mptcpshim/real.h"
@@ -94,8 +96,16 @@ SIM_EXPORT int gettimeofday(struct timeval *restrict tv, void *restrict tz)
 	return 0;
 }
 
+static struct mps_sock *g_app_sock[2];
+
 void sim_finish(void)
 {
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		mps_sock_put(g_app_sock[i]);
+		g_app_sock[i] = NULL;
+	}
 	g_virtual = 0;
 }
 
@@ -1167,6 +1177,25 @@ static const uint8_t *tx_bytes(const struct sim_app *a, size_t n)
 	return g->buf + (a->tx_done - g->off);
 }
 
+/* The hooked write's app-thread way (direct.c), on the loop's thread:
+ * random sizes, so that its writes and the socketpair's interleave. */
+static ssize_t direct_write(struct sim_app *a, const uint8_t *p, size_t n)
+{
+	struct iovec iov;
+	struct mps_conn *c;
+
+	if (!a->sock)
+		return -1;
+	pthread_mutex_lock(&a->sock->lock);
+	c = a->sock->conn;
+	pthread_mutex_unlock(&a->sock->lock);
+	if (!c)
+		return -1;
+	iov.iov_base = (void *)p;
+	iov.iov_len = 1 + (size_t)(sim_random() * (double)(n - 1));
+	return (ssize_t)mps_direct_conn_write(c, &iov, 1);
+}
+
 static int pump_app(struct sim_app *a)
 {
 	uint8_t buf[65536];
@@ -1174,12 +1203,40 @@ static int pump_app(struct sim_app *a)
 
 	if (!a || a->fd < 0)
 		return 0;
+	if (a->direct && g_now >= a->phase_until) {
+		/* spells of each way, 50-300 ms (virtual) at random */
+		a->direct_phase = !a->direct_phase;
+		a->phase_until = g_now + 0.05 + 0.25 * sim_random();
+	}
 	while (a->tx_done < a->tx_total && !a->tx_closed) {
 		size_t n = (size_t)(a->tx_total - a->tx_done);
 		ssize_t w;
 
 		if (n > sizeof(buf))
 			n = sizeof(buf);
+		if (a->direct_phase && sim_random() < 0.1) {
+			/* now and then one through the socketpair, right
+			 * before the next direct one */
+			n = 1 + (size_t)(sim_random() * (double)(n - 1));
+			w = send(a->fd, tx_bytes(a, n), n, MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (w > 0) {
+				a->tx_done += (uint64_t)w;
+				moved = 1;
+				continue;
+			}
+		}
+		if (a->direct_phase) {
+			/* refused while the socketpair holds earlier bytes,
+			 * or the send buffer is full: wait, as a blocked
+			 * writer would */
+			w = direct_write(a, tx_bytes(a, n), n);
+			if (w <= 0)
+				break;
+			a->tx_done += (uint64_t)w;
+			a->tx_direct += (uint64_t)w;
+			moved = 1;
+			continue;
+		}
 		w = send(a->fd, tx_bytes(a, n), n, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (w <= 0)
 			break;
@@ -1353,10 +1410,11 @@ int sim_connect(struct sim_app *cli, struct sim_app *srv)
 	p.sock = cs;
 	if (mps_conn_start(&p))
 		return -1;
-	mps_sock_put(cs);
-	mps_sock_put(ss);
 	memset(cli, 0, sizeof(*cli));
 	memset(srv, 0, sizeof(*srv));
+	/* the references mps_sock_new gave: sim_finish puts them */
+	cli->sock = g_app_sock[0] = cs;
+	srv->sock = g_app_sock[1] = ss;
 	cli->fd = capp[0];
 	srv->fd = sapp[0];
 	g_app[0] = cli;

@@ -83,6 +83,13 @@ struct sim_app {
 	int rx_eof, rx_err, rx_bad;
 	uint64_t rx_bad_at;
 	int no_read; /* the app does not read (a window fills) */
+	/* Its writes go, in spells at random, the app-thread way
+	 * (mps_direct_conn_write, as the hooked write does, at random sizes)
+	 * or through its socketpair end. */
+	int direct, direct_phase;
+	double phase_until;
+	uint64_t tx_direct; /* bytes written that way */
+	struct mps_sock *sock;
 };
 
 /* Set up everything for a test: the virtual clock, the engine's libc

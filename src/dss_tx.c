@@ -515,6 +515,16 @@ size_t mps_dss_tx_app_write(struct mps_conn *c, const struct iovec *src, int nsr
 	if (c->tx_mode != TX_MP || c->rx_mode != RX_MP || c->app_eof || c->exiting ||
 	    c->gw_splice || c->gw_wait || mps_conn_closed(c) || !ev_is_active(&c->app_r))
 		return 0;
+	/* A backlog (bytes not yet framed, a subflow's kernel buffer full):
+	 * a bulk sender, which the shim thread serves in larger batches at
+	 * less CPU per byte (bench/bytecost cpu: 1.2-1.9 ms/MiB this way
+	 * against 1.0-1.4); the app-thread way is for a write that can leave
+	 * at once. */
+	if (c->snd_nxt != c->sb.end || c->reinj.n)
+		return 0;
+	for (i = 0; i < c->nsf; i++)
+		if (ev_is_active(&c->sf[i]->wio))
+			return 0;
 	for (i = 0; i < nsrc; i++)
 		want += src[i].iov_len;
 	room = mps_sendbuf_space(&c->sb);

@@ -192,7 +192,7 @@ static void *thread_main(void *arg)
 	 * connection it took over (fdlimits.sh in CI).  So that state goes
 	 * first, and this thread ends holding no lock of libcrypto's. */
 	mps_crypto_thread_stop();
-	mps_sendbuf_cache_drop(); /* the chunks kept for reuse are this thread's */
+	mps_sendbuf_cache_drop(); /* the chunks kept for reuse */
 	pthread_mutex_lock(&g.lock);
 	g.stopped = 1;
 	pthread_cond_broadcast(&g.cv);
@@ -701,6 +701,7 @@ void mps_loop_atfork_child(void)
 	g.broken = 0;
 	g.starting = 0;          /* the starting thread did not come along */
 	mps_engine_atfork_child();
+	mps_sendbuf_atfork_child();
 	hooks()->atfork_child(); /* a new process: its counters start at 0 */
 	atomic_store(&g_park_req, 0);
 	atomic_store(&g_parked, 0);

@@ -6,53 +6,74 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "mptcpshim/sendbuf.h"
 
-/* Chunks freed wait here for the next allocation, at most CACHE_MAX per
- * thread (the shim thread holds every buffer): a bulk transfer frees
- * chunks as data ACKs come and allocates as the app writes, and each
- * free/malloc pair of a 64 KiB chunk made glibc's arena shrink and grow
- * again (madvise, mprotect) and the kernel fault its 16 pages back in,
- * zeroed: 70 page faults per MiB sent (issue 15, bench/bytecost).
- * mps_sendbuf_cache_drop gives them back (conn.c's reaper, with its
- * malloc_trim). */
+/* Chunks freed wait here for the next allocation, at most CACHE_MAX: a
+ * bulk transfer frees chunks as data ACKs come and allocates as the app
+ * writes, and each free/malloc pair of a 64 KiB chunk made glibc's arena
+ * shrink and grow again (madvise, mprotect) and the kernel fault its 16
+ * pages back in, zeroed: 70 page faults per MiB sent (issue 15,
+ * bench/bytecost).  One cache per process, not per thread: with the
+ * app-thread send path (direct.c) the app's thread allocates the chunks
+ * and the shim thread frees them.  mps_sendbuf_cache_drop gives them back
+ * (conn.c's reaper, with its malloc_trim). */
 #define CACHE_MAX 8
 
-static _Thread_local struct mps_chunk *g_spare;
-static _Thread_local unsigned g_nspare;
+static pthread_mutex_t g_spare_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct mps_chunk *g_spare;
+static unsigned g_nspare;
 
 static struct mps_chunk *chunk_get(void)
 {
-	struct mps_chunk *c = g_spare;
+	struct mps_chunk *c;
 
-	if (!c)
-		return malloc(sizeof(*c));
-	g_spare = c->next;
-	g_nspare--;
-	return c;
+	pthread_mutex_lock(&g_spare_mu);
+	c = g_spare;
+	if (c) {
+		g_spare = c->next;
+		g_nspare--;
+	}
+	pthread_mutex_unlock(&g_spare_mu);
+	return c ? c : malloc(sizeof(*c));
 }
 
 static void chunk_put(struct mps_chunk *c)
 {
-	if (g_nspare >= CACHE_MAX) {
-		free(c);
-		return;
+	pthread_mutex_lock(&g_spare_mu);
+	if (g_nspare < CACHE_MAX) {
+		c->next = g_spare;
+		g_spare = c;
+		g_nspare++;
+		c = NULL;
 	}
-	c->next = g_spare;
-	g_spare = c;
-	g_nspare++;
+	pthread_mutex_unlock(&g_spare_mu);
+	free(c);
 }
 
 void mps_sendbuf_cache_drop(void)
 {
-	while (g_spare) {
-		struct mps_chunk *c = g_spare;
+	struct mps_chunk *c;
 
-		g_spare = c->next;
+	pthread_mutex_lock(&g_spare_mu);
+	c = g_spare;
+	g_spare = NULL;
+	g_nspare = 0;
+	pthread_mutex_unlock(&g_spare_mu);
+	while (c) {
+		struct mps_chunk *next = c->next;
+
 		free(c);
+		c = next;
 	}
+}
+
+void mps_sendbuf_atfork_child(void)
+{
+	pthread_mutex_init(&g_spare_mu, NULL);
+	g_spare = NULL; /* maybe torn mid-update by another thread: leaked */
 	g_nspare = 0;
 }
 

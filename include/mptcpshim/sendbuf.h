@@ -36,6 +36,8 @@ void mps_sendbuf_free(struct mps_sendbuf *sb);
 /* Free the chunks this thread keeps for reuse (sendbuf.c: at most 8, from
  * buffers that shrank or were freed). */
 void mps_sendbuf_cache_drop(void);
+/* A forked child: whoever held the cache's lock did not come along. */
+void mps_sendbuf_atfork_child(void);
 
 /* Bytes that may still be appended. */
 size_t mps_sendbuf_space(const struct mps_sendbuf *sb);

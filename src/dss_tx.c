@@ -512,8 +512,11 @@ size_t mps_dss_tx_app_write(struct mps_conn *c, const struct iovec *src, int nsr
 	size_t room, want = 0, done = 0, off = 0, so = 0;
 	int n, i, k = 0;
 
-	if (c->tx_mode != TX_MP || c->rx_mode != RX_MP || c->app_eof || c->exiting ||
-	    c->gw_splice || c->gw_wait || mps_conn_closed(c) || !ev_is_active(&c->app_r))
+	/* the client's first flight too (RX_NEGO): a request written right
+	 * after connect() leaves at once, not after a wake-up */
+	if (c->tx_mode != TX_MP || (c->rx_mode != RX_MP && c->rx_mode != RX_NEGO) || c->app_eof ||
+	    c->exiting || c->gw_splice || c->gw_wait || mps_conn_closed(c) ||
+	    !ev_is_active(&c->app_r))
 		return 0;
 	/* A backlog (bytes not yet framed, a subflow's kernel buffer full):
 	 * a bulk sender, which the shim thread serves in larger batches at
@@ -530,6 +533,11 @@ size_t mps_dss_tx_app_write(struct mps_conn *c, const struct iovec *src, int nsr
 	room = mps_sendbuf_space(&c->sb);
 	room = MPS_MIN(room, UNSENT_MAX - MPS_MIN((size_t)(c->sb.end - c->snd_nxt), UNSENT_MAX));
 	room = MPS_MIN(room, want);
+	if (c->rx_mode == RX_NEGO) {
+		uint64_t lim = c->snd_start + c->first_flight;
+
+		room = mps_dsn_lt(c->sb.end, lim) ? MPS_MIN(room, (size_t)(lim - c->sb.end)) : 0;
+	}
 	if (room == 0)
 		return 0;
 	n = mps_sendbuf_reserve(&c->sb, iov, 16, room);

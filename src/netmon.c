@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <ev.h>
+
+#include "mptcpshim/evoff.h"
 #include <linux/if_addr.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>

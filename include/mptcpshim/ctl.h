@@ -6,6 +6,8 @@
 #define MPS_CTL_H
 
 #include <ev.h>
+
+#include "mptcpshim/evoff.h"
 #include <stddef.h>
 #include <sys/types.h>
 

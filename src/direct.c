@@ -52,12 +52,16 @@ ssize_t mps_direct_write(int fd, const struct iovec *iov, int n, int flags)
 	if (mps_inside || !mps_config()->direct || (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)) ||
 	    !mps_fdtab_has(fd))
 		return -1;
-	s = mps_fdtab_get(fd);
+	s = mps_fdtab_ref(fd);
 	if (!s)
 		return -1;
-	if (atomic_load(&s->remote) || atomic_load(&s->shut_wr) ||
-	    s->fork_gen != atomic_load(&mps_fork_gen) ||
-	    atomic_load(&s->state) != MPS_SS_CONNECTED || !(loop = mps_engine_trylock())) {
+	/* A plain connection relayed (offered back or never to be: handback.h)
+	 * is known here without a system call; the rest is checked before the
+	 * lock is waited for. */
+	if (atomic_load(&s->handback) != MPS_HB_NONE || atomic_load(&s->remote) ||
+	    atomic_load(&s->shut_wr) || s->fork_gen != atomic_load(&mps_fork_gen) ||
+	    atomic_load(&s->state) != MPS_SS_CONNECTED || !mps_fdtab_verify(fd, s) ||
+	    !(loop = mps_engine_trylock())) {
 		mps_sock_put(s);
 		return -1;
 	}

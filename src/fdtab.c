@@ -197,7 +197,7 @@ int mps_fdtab_has(int fd)
 	return pg && atomic_load(&pg[fd & (PAGE_SIZE_FDS - 1)]) != NULL;
 }
 
-struct mps_sock *mps_fdtab_get(int fd)
+struct mps_sock *mps_fdtab_ref(int fd)
 {
 	sock_slot *pg = page_for(fd, 0);
 	struct mps_sock *s;
@@ -211,12 +211,27 @@ struct mps_sock *mps_fdtab_get(int fd)
 	if (s)
 		mps_sock_get(s);
 	pthread_mutex_unlock(&g_lock);
-	if (s && fd_ino(fd) != s->ino) {
-		/* The fd was closed behind our back and reused. */
-		struct mps_sock *expected = s;
+	return s;
+}
 
-		if (atomic_compare_exchange_strong(&pg[fd & (PAGE_SIZE_FDS - 1)], &expected, NULL))
-			mps_sock_put(s);
+int mps_fdtab_verify(int fd, struct mps_sock *s)
+{
+	sock_slot *pg = page_for(fd, 0);
+	struct mps_sock *expected = s;
+
+	if (fd_ino(fd) == s->ino)
+		return 1;
+	/* The fd was closed behind our back and reused. */
+	if (pg && atomic_compare_exchange_strong(&pg[fd & (PAGE_SIZE_FDS - 1)], &expected, NULL))
+		mps_sock_put(s);
+	return 0;
+}
+
+struct mps_sock *mps_fdtab_get(int fd)
+{
+	struct mps_sock *s = mps_fdtab_ref(fd);
+
+	if (s && !mps_fdtab_verify(fd, s)) {
 		mps_sock_put(s);
 		return NULL;
 	}

@@ -112,6 +112,14 @@ void mps_fdtab_clear(int fd);
 /* Returns a referenced sock (mps_sock_put when done) or NULL.  Validates
  * the inode, dropping stale entries. */
 struct mps_sock *mps_fdtab_get(int fd);
+/* mps_fdtab_get in two steps, for a caller that may give up before it
+ * needs to know the entry is still fd's (the app-thread send path, which
+ * skips a known-plain connection without a system call): a reference
+ * taken without the check, then the check (fstat: the inode), which
+ * drops a stale entry and returns 0; the caller still puts its
+ * reference. */
+struct mps_sock *mps_fdtab_ref(int fd);
+int mps_fdtab_verify(int fd, struct mps_sock *s);
 /* Cheap check without validation, for hot paths. */
 int mps_fdtab_has(int fd);
 /* Any fd of this process that refers to s, dup()ed into a new descriptor

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -111,7 +112,7 @@ static ssize_t iov_total(const struct iovec *iov, int n)
 static ssize_t direct_rest(int fd, ssize_t d, const struct iovec *iov, int n, int flags,
 			   const struct msghdr *msg)
 {
-	struct iovec tmp[n > 0 ? n : 1];
+	struct iovec small[8], *tmp;
 	struct msghdr m;
 	size_t skip = (size_t)d;
 	int k = 0, saved = errno;
@@ -119,6 +120,11 @@ static ssize_t direct_rest(int fd, ssize_t d, const struct iovec *iov, int n, in
 
 	while (k < n && skip >= iov[k].iov_len)
 		skip -= iov[k++].iov_len;
+	/* not on the stack beyond a few: the app's thread may have a small
+	 * one (a coroutine's), and writev takes up to 1024 spans */
+	tmp = n - k <= 8 ? small : malloc((size_t)(n - k) * sizeof(*iov));
+	if (!tmp)
+		return d; /* the rest is the app's next write */
 	memcpy(tmp, iov + k, (size_t)(n - k) * sizeof(*iov));
 	tmp[0].iov_base = (char *)tmp[0].iov_base + skip;
 	tmp[0].iov_len -= skip;
@@ -128,6 +134,8 @@ static ssize_t direct_rest(int fd, ssize_t d, const struct iovec *iov, int n, in
 	m.msg_iov = tmp;
 	m.msg_iovlen = (size_t)(n - k);
 	r = mps_real.sendmsg(fd, &m, flags | MSG_NOSIGNAL);
+	if (tmp != small)
+		free(tmp);
 	errno = saved;
 	return r > 0 ? d + r : d;
 }

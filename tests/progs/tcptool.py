@@ -281,8 +281,9 @@ def cmd_pauseclient(host, port, path, rounds, pause):
 
 def cmd_mixclient(host, port, path, seed="1"):
     # send FILE in pieces of random sizes, each by one of send(), write(),
-    # sendmsg() of two spans (the shim takes these on the app's thread
-    # when it can) and sendfile() (no hook: through the socketpair), with
+    # sendmsg() of two or of 40 spans (the shim takes these on the app's
+    # thread when it can, part of a large one) and sendfile() (no hook:
+    # through the socketpair), with
     # short pauses between some; then SHUT_WR, a send() that must fail
     # with EPIPE as on TCP, and read to EOF
     import random
@@ -293,8 +294,11 @@ def cmd_mixclient(host, port, path, seed="1"):
     off, uses = 0, {}
     with open(path, "rb") as f:
         while off < len(data):
-            k = min(len(data) - off, rnd.choice((1, 100, 1460, 8192, 65536, 200001)))
-            how = rnd.choice(("send", "write", "sendmsg", "sendfile"))
+            k = rnd.choice((1, 100, 1460, 8192, 65536, 200001))
+            if rnd.random() < 0.03:
+                k = 3000017  # more than the shim takes on the app's thread at once
+            k = min(len(data) - off, k)
+            how = rnd.choice(("send", "write", "sendmsg", "sendfile", "sendmsg40"))
             uses[how] = uses.get(how, 0) + 1
             if how == "send":
                 c.sendall(data[off:off + k]); n = k
@@ -303,6 +307,12 @@ def cmd_mixclient(host, port, path, seed="1"):
             elif how == "sendmsg":
                 h = k // 2
                 n = c.sendmsg([data[off:off + h], data[off + h:off + k]])
+            elif how == "sendmsg40":
+                # many spans: a write larger than what the shim takes on
+                # the app's thread leaves the rest to the socketpair
+                cut = sorted(rnd.randrange(k + 1) for _ in range(39))
+                b = [0] + cut + [k]
+                n = c.sendmsg([data[off + b[i]:off + b[i + 1]] for i in range(40)])
             else:
                 n = os.sendfile(fd, f.fileno(), off, k)
             if n <= 0:

@@ -49,8 +49,9 @@ ssize_t mps_direct_write(int fd, const struct iovec *iov, int n, int flags)
 	size_t done = 0;
 	int saved = errno;
 
-	if (mps_inside || !mps_config()->direct || (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)) ||
-	    !mps_fdtab_has(fd))
+	/* the cheap test first: every write of every descriptor comes here */
+	if (mps_inside || !mps_fdtab_has(fd) || !mps_config()->direct ||
+	    (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)))
 		return -1;
 	s = mps_fdtab_ref(fd);
 	if (!s)

@@ -353,6 +353,25 @@ void mps_conn_push(struct mps_conn *c)
 
 /* ------------------------------------------------------------- app side */
 
+/* What the send buffer takes from the app now: its free space, within
+ * the unframed bytes' bound and, before the peer is known, the first
+ * flight's limit.  0: nothing (the watcher stops). */
+static size_t app_room(const struct mps_conn *c)
+{
+	size_t room = mps_sendbuf_space(&c->sb);
+	size_t unsent = (size_t)(c->sb.end - c->snd_nxt);
+
+	if (unsent >= UNSENT_MAX)
+		return 0;
+	room = MPS_MIN(room, UNSENT_MAX - unsent);
+	if (c->tx_mode == TX_MP && c->rx_mode == RX_NEGO) {
+		uint64_t lim = c->snd_start + c->first_flight;
+
+		room = mps_dsn_lt(c->sb.end, lim) ? MPS_MIN(room, (size_t)(lim - c->sb.end)) : 0;
+	}
+	return room;
+}
+
 /* Read app bytes while there is room; start/stop the watcher to match. */
 void mps_conn_app_update_read(struct mps_conn *c)
 {
@@ -360,15 +379,8 @@ void mps_conn_app_update_read(struct mps_conn *c)
 		   !c->gw_dest_err &&
 		   atomic_load(&c->sock->state) != MPS_SS_CONNECTING;
 
-	if (want) {
-		size_t unsent = (size_t)(c->sb.end - c->snd_nxt);
-
-		if (mps_sendbuf_space(&c->sb) == 0 || unsent >= UNSENT_MAX)
-			want = 0;
-		if (c->tx_mode == TX_MP && c->rx_mode == RX_NEGO &&
-		    !mps_dsn_lt(c->sb.end, c->snd_start + c->first_flight))
-			want = 0; /* first flight: no more until the peer is known */
-	}
+	if (want && app_room(c) == 0)
+		want = 0; /* full, or the first flight out: no more until the peer is known */
 	/* The server holds the app's first bytes until it knows the peer. */
 	if (c->tx_mode == TX_HOLD && c->window_expired && !mps_conn_closed(c))
 		want = 1;
@@ -429,19 +441,10 @@ void mps_dss_tx_app_on_read(struct ev_loop *loop, ev_io *w, int revents)
 
 	for (i = 0; i < READ_BUDGET; i++) {
 		struct iovec iov[16];
-		size_t room = mps_sendbuf_space(&c->sb);
-		size_t unsent = (size_t)(c->sb.end - c->snd_nxt);
+		size_t room = app_room(c);
 		int n;
 		ssize_t r;
 
-		if (unsent >= UNSENT_MAX)
-			break;
-		room = MPS_MIN(room, UNSENT_MAX - unsent);
-		if (c->tx_mode == TX_MP && c->rx_mode == RX_NEGO) {
-			uint64_t lim = c->snd_start + c->first_flight;
-
-			room = mps_dsn_lt(c->sb.end, lim) ? MPS_MIN(room, (size_t)(lim - c->sb.end)) : 0;
-		}
 		if (room == 0)
 			break;
 		room = MPS_MIN(room, want);
@@ -530,14 +533,7 @@ size_t mps_dss_tx_app_write(struct mps_conn *c, const struct iovec *src, int nsr
 			return 0;
 	for (i = 0; i < nsrc; i++)
 		want += src[i].iov_len;
-	room = mps_sendbuf_space(&c->sb);
-	room = MPS_MIN(room, UNSENT_MAX - MPS_MIN((size_t)(c->sb.end - c->snd_nxt), UNSENT_MAX));
-	room = MPS_MIN(room, want);
-	if (c->rx_mode == RX_NEGO) {
-		uint64_t lim = c->snd_start + c->first_flight;
-
-		room = mps_dsn_lt(c->sb.end, lim) ? MPS_MIN(room, (size_t)(lim - c->sb.end)) : 0;
-	}
+	room = MPS_MIN(app_room(c), want);
 	if (room == 0)
 		return 0;
 	n = mps_sendbuf_reserve(&c->sb, iov, 16, room);

@@ -7,14 +7,13 @@
 #define MPS_ENGINE_TYPES_H
 
 #include <ev.h>
-
-#include "mptcpshim/evoff.h"
 #include <netinet/in.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "mptcpshim/config.h"
+#include "mptcpshim/evoff.h" /* after <ev.h>: libev starts made off the loop */
 #include "mptcpshim/fdtab.h" /* struct mps_sock */
 #include "mptcpshim/dss_rcv.h"
 #include "mptcpshim/frame.h"

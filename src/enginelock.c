@@ -112,12 +112,7 @@ void mps_engine_open(int open)
 
 void mps_engine_atfork_child(void)
 {
-	pthread_mutexattr_t a;
-
-	pthread_mutexattr_init(&a);
-	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
-	pthread_mutex_init(&g_lock, &a);
-	pthread_mutexattr_destroy(&a);
+	g_lock = (pthread_mutex_t)PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
 	atomic_store(&g_sleeping, 0);
 	atomic_store(&g_open, 0);
 }

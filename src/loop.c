@@ -17,9 +17,9 @@
 #include "mptcpshim/crypto.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/loop.h"
-#include "enginelock_int.h"
 #include "mptcpshim/real.h"
 #include "mptcpshim/sendbuf.h"
+#include "enginelock_int.h"
 
 #include <stdatomic.h>
 
@@ -73,6 +73,7 @@ static const struct mps_loop_hooks *hooks(void)
 
 __thread int mps_inside;
 __thread int mps_keeper_forking;
+
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cv;

@@ -15,7 +15,6 @@
 #include <sys/socket.h>
 
 #include "conn_int.h"
-#include "mptcpshim/real.h"
 #include "dss_rx_int.h"
 #include "dss_tx_int.h"
 #include "gwconn_int.h"
@@ -30,6 +29,7 @@
 #include "path_int.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/netmon.h"
+#include "mptcpshim/real.h"
 
 static void sf_ev_connected(struct mps_conn *c, struct mps_subflow *sf)
 {

@@ -6,10 +6,10 @@
 #define MPS_CTL_H
 
 #include <ev.h>
-
-#include "mptcpshim/evoff.h"
 #include <stddef.h>
 #include <sys/types.h>
+
+#include "mptcpshim/evoff.h" /* after <ev.h>: libev starts made off the loop */
 
 /* Check (or create, mode 0700) the directory dir: it must be a real
  * directory (not a symbolic link), owned by uid, with no access for group

@@ -53,7 +53,6 @@ extern __thread int mps_inside;
  * the fork handlers then leave the shim's state to the keeper. */
 extern __thread int mps_keeper_forking;
 
-
 /* At process exit (our destructor, or the _exit hooks after a hand-over):
  * stop the shim thread; if a connection
  * is unfinished, fork a keeper process that services the connections

@@ -140,27 +140,36 @@ static ssize_t direct_rest(int fd, ssize_t d, const struct iovec *iov, int n, in
 	return r > 0 ? d + r : d;
 }
 
+/* The bytes written (> 0), or -1: the caller makes its real call. */
 static ssize_t try_direct(int fd, const struct iovec *iov, int n, int flags, const struct msghdr *msg)
 {
-	ssize_t d = mps_direct_write(fd, iov, n, flags);
+	ssize_t d;
 
+	if (n <= 0 || n > 1024)
+		return -1;
+	d = mps_direct_write(fd, iov, n, flags);
 	if (d <= 0 || d == iov_total(iov, n))
 		return d;
 	return direct_rest(fd, d, iov, n, flags, msg);
 }
 
+static ssize_t try_direct_buf(int fd, const void *buf, size_t len, int flags)
+{
+	struct iovec v = {(void *)buf, len};
+
+	return len > 0 ? try_direct(fd, &v, 1, flags, NULL) : -1;
+}
+
 MPS_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 			  __CONST_SOCKADDR_ARG addr, socklen_t alen)
 {
+	ssize_t d;
+
 	mps_real_init();
 	RETURN_PENDING(fd, 0);
-	if (len > 0 && mps_fdtab_has(fd)) {
-		struct iovec v = {(void *)buf, len};
-		ssize_t d = try_direct(fd, &v, 1, flags, NULL);
-
-		if (d > 0)
-			return d;
-	}
+	d = try_direct_buf(fd, buf, len, flags);
+	if (d > 0)
+		return d;
 	if (addr.__sockaddr__ && !mps_inside && mps_fdtab_has(fd))
 		return settle(fd, mps_real.sendto(fd, buf, len, flags, NULL, 0), 0);
 	return settle(fd, mps_real.sendto(fd, buf, len, flags, addr.__sockaddr__, alen), 0);
@@ -170,8 +179,7 @@ MPS_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	mps_real_init();
 	RETURN_PENDING(fd, 0);
-	if (msg && msg->msg_controllen == 0 && msg->msg_iovlen > 0 && msg->msg_iovlen <= 1024 &&
-	    mps_fdtab_has(fd)) {
+	if (msg && msg->msg_controllen == 0 && msg->msg_iovlen <= 1024) {
 		ssize_t d = try_direct(fd, msg->msg_iov, (int)msg->msg_iovlen, flags, msg);
 
 		if (d > 0)
@@ -249,42 +257,37 @@ MPS_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 
 MPS_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 {
+	ssize_t d;
+
 	mps_real_init();
 	RETURN_PENDING(fd, 0);
-	if (len > 0 && mps_fdtab_has(fd)) {
-		struct iovec v = {(void *)buf, len};
-		ssize_t d = try_direct(fd, &v, 1, 0, NULL);
-
-		if (d > 0)
-			return d;
-	}
+	d = try_direct_buf(fd, buf, len, 0);
+	if (d > 0)
+		return d;
 	return settle(fd, mps_real.write(fd, buf, len), 0);
 }
 
 MPS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
 {
+	ssize_t d;
+
 	mps_real_init();
 	RETURN_PENDING(fd, 0);
-	if (n > 0 && n <= 1024 && mps_fdtab_has(fd)) {
-		ssize_t d = try_direct(fd, iov, n, 0, NULL);
-
-		if (d > 0)
-			return d;
-	}
+	d = try_direct(fd, iov, n, 0, NULL);
+	if (d > 0)
+		return d;
 	return settle(fd, mps_real.writev(fd, iov, n), 0);
 }
 
 MPS_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
+	ssize_t d;
+
 	mps_real_init();
 	RETURN_PENDING(fd, 0);
-	if (len > 0 && mps_fdtab_has(fd)) {
-		struct iovec v = {(void *)buf, len};
-		ssize_t d = try_direct(fd, &v, 1, flags, NULL);
-
-		if (d > 0)
-			return d;
-	}
+	d = try_direct_buf(fd, buf, len, flags);
+	if (d > 0)
+		return d;
 	return settle(fd, mps_real.send(fd, buf, len, flags), 0);
 }
 

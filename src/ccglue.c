@@ -417,7 +417,7 @@ size_t mps_ccglue_room(struct mps_conn *c, struct mps_subflow *sf)
 	sf_nagle(sf, 1);
 	/* SIOCOUTQ on TCP: bytes written and not yet ACKed (in flight plus
 	 * unsent); ours not yet written come on top */
-	if (ioctl(sf->fd, SIOCOUTQ, &outq) != 0 || outq < 0)
+	if (mps_real.ioctl(sf->fd, SIOCOUTQ, &outq) != 0 || outq < 0)
 		return SIZE_MAX;
 	/* the window, and half a window more held unsent in the kernel: the
 	 * kernel's cwnd follows ours (it grows only while it is the limit, and

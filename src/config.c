@@ -50,6 +50,7 @@
 #define ENV_HANDOVER_EXEC "MPTCPSHIM_HANDOVER_EXEC"
 #define ENV_RESUME "MPTCPSHIM_RESUME"
 #define ENV_DIRECT "MPTCPSHIM_DIRECT"
+#define ENV_INLINE "MPTCPSHIM_INLINE"
 /* Internal: set by our exec hooks for the new image (src/inherit.c). */
 #define ENV_INHERIT "MPTCPSHIM_INHERIT"
 /* Internal: the memfd of connections carried across exec (handover_exec.c). */
@@ -541,6 +542,7 @@ static const struct env_var g_vars[] = {
 	VAR(ENV_HANDOVER_EXEC, parse_handover_exec, "expected 0 or 1"),
 	NUMBER(ENV_RESUME, "expected seconds, 0..86400", 0, 86400, resume_ttl),
 	NUMBER(ENV_DIRECT, "expected 0 or 1", 0, 1, direct),
+	NUMBER(ENV_INLINE, "expected 0 or 1", 0, 1, inl),
 	IFNAMES(ENV_EXCLUDE, exclude, nexclude),
 	VAR(ENV_ADVERTISE, parse_advertise, "expected all, none or IFNAME/ADDRESS,... (at most 16)"),
 	VAR(ENV_SCHEDULER, parse_scheduler, "expected default, roundrobin, redundant or ecf"),
@@ -558,6 +560,7 @@ static const struct env_var g_vars[] = {
 _Static_assert(sizeof(((struct mps_config *)0)->plain_cache_ttl) == sizeof(uint32_t) &&
 		       sizeof(((struct mps_config *)0)->resume_ttl) == sizeof(uint32_t) &&
 		       sizeof(((struct mps_config *)0)->direct) == sizeof(uint32_t) &&
+		       sizeof(((struct mps_config *)0)->inl) == sizeof(uint32_t) &&
 		       sizeof(((struct mps_config *)0)->outage_timeout) == sizeof(uint32_t) &&
 		       sizeof(((struct mps_config *)0)->join_delay_ms) == sizeof(uint32_t) &&
 		       sizeof(((struct mps_config *)0)->join_bytes) == sizeof(uint32_t) &&

@@ -52,7 +52,7 @@
 #include "mptcpshim/util.h"
 
 struct mps_conn *mps_conn_list;
-static struct mps_conn *g_zombies;        /* freed by g_reaper, before the loop sleeps */
+static struct mps_conn *g_zombies; /* freed by g_reaper, before the loop sleeps */
 static ev_prepare g_reaper;
 
 static void conn_finish(struct mps_conn *c);
@@ -62,16 +62,28 @@ static void conn_finish(struct mps_conn *c);
  * connection: conn.c calls nothing above it. */
 static const struct mps_conn_hooks *g_hooks;
 
-void mps_conn_set_hooks(const struct mps_conn_hooks *h) { g_hooks = h; }
+void mps_conn_set_hooks(const struct mps_conn_hooks *h)
+{
+	g_hooks = h;
+}
 
-const struct mps_conn_hooks *mps_conn_hooks(void) { return g_hooks; }
+const struct mps_conn_hooks *mps_conn_hooks(void)
+{
+	return g_hooks;
+}
 
 /* The path manager, for the modules below it (struct mps_pm_ops). */
 static const struct mps_pm_ops *g_pm;
 
-void mps_conn_set_pm(const struct mps_pm_ops *pm) { g_pm = pm; }
+void mps_conn_set_pm(const struct mps_pm_ops *pm)
+{
+	g_pm = pm;
+}
 
-const struct mps_pm_ops *mps_conn_pm(void) { return g_pm; }
+const struct mps_pm_ops *mps_conn_pm(void)
+{
+	return g_pm;
+}
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -80,7 +92,8 @@ void mps_conn_drain_filler(struct mps_conn *c, size_t keep_unread)
 {
 	while (c->filler > keep_unread) {
 		uint8_t junk[16384];
-		ssize_t r = mps_real.read(c->app_fd, junk, MPS_MIN(sizeof(junk), c->filler - keep_unread));
+		ssize_t r = mps_real.read(c->app_fd, junk,
+		                          MPS_MIN(sizeof(junk), c->filler - keep_unread));
 
 		if (r <= 0)
 			break;
@@ -157,9 +170,15 @@ static void reap(struct ev_loop *loop, ev_prepare *w, int revents)
  * dss_tx.c, mps_conn_sf_input in dss_rx.c, mps_conn_path_back and
  * mps_conn_path_gone in resilience.c. */
 
-struct mps_conn *mps_conn_first(void) { return mps_conn_list; }
+struct mps_conn *mps_conn_first(void)
+{
+	return mps_conn_list;
+}
 
-struct mps_conn *mps_conn_next(const struct mps_conn *c) { return c->next; }
+struct mps_conn *mps_conn_next(const struct mps_conn *c)
+{
+	return c->next;
+}
 
 void mps_conn_reaper_arm(struct ev_loop *loop)
 {
@@ -233,6 +252,25 @@ int mps_conn_hup_set(struct mps_conn *c, int on)
 	return 0;
 }
 
+static const struct mps_inline_ops *g_inline;
+
+void mps_conn_set_inline(const struct mps_inline_ops *ops)
+{
+	g_inline = ops;
+}
+
+int mps_conn_promote(struct mps_conn *c, const char *why)
+{
+	if (!c->inl)
+		return 0;
+	return g_inline ? g_inline->promote(c, why) : -ENOSYS;
+}
+
+ssize_t mps_conn_inline_deliver(struct mps_conn *c, const struct iovec *iov, int n)
+{
+	return g_inline ? g_inline->deliver(c, iov, n) : -EPIPE;
+}
+
 /* ------------------------------------------------------------- lifecycle */
 
 /* The connection is up for the app (TCP's connect completed; through a
@@ -244,7 +282,8 @@ void mps_conn_app_connected(struct mps_conn *c)
 		socklen_t len = sizeof(c->sock->local);
 
 		pthread_mutex_lock(&c->sock->lock);
-		if (mps_real.getsockname(c->sf[0]->fd, (struct sockaddr *)&c->sock->local, &len) == 0)
+		if (mps_real.getsockname(c->sf[0]->fd, (struct sockaddr *)&c->sock->local, &len) ==
+		    0)
 			c->sock->local_len = len;
 		pthread_mutex_unlock(&c->sock->lock);
 	}
@@ -280,6 +319,7 @@ static void conn_free(struct mps_conn *c)
 	ev_timer_stop(c->loop, &c->park_timer);
 	mps_sf_unpark_all(c);
 	ev_timer_stop(c->loop, &c->watchdog);
+	ev_timer_stop(c->loop, &c->inl_timer);
 	if (g_hooks && g_hooks->freeing)
 		g_hooks->freeing(c);
 	mps_ccglue_free(c);
@@ -335,8 +375,8 @@ static int app_inject_reset(struct mps_conn *c)
 		d = mps_fdtab_dup_from_children(c->sock->ino);
 	if (d >= 0) {
 		/* EAGAIN: the buffer is full, so bytes are unread already. */
-		ok = mps_real.send(d, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1 ||
-		     errno == EAGAIN || errno == EWOULDBLOCK;
+		ok = mps_real.send(d, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1 || errno == EAGAIN ||
+		     errno == EWOULDBLOCK;
 		mps_real.close(d);
 	}
 	return ok; /* 0: e.g. the app shut its end for writing first */
@@ -352,7 +392,7 @@ void mps_conn_abort(struct mps_conn *c, uint32_t reason, int send_close, const c
 /* End the connection abortively; the app's next read or write fails with
  * app_err (ECONNRESET, or ETIMEDOUT after an outage), once, as TCP's. */
 void mps_conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, const char *why,
-			   int app_err)
+                        int app_err)
 {
 	int connecting = atomic_load(&c->sock->state) == MPS_SS_CONNECTING;
 	int i;
@@ -378,7 +418,8 @@ void mps_conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, con
 			 * where iperf3's server had closed with bytes unread). */
 			mps_real.setsockopt(sf->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 			mps_frame_put_close(fr, reason);
-			if (mps_real.send(sf->fd, fr, sizeof(fr), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+			if (mps_real.send(sf->fd, fr, sizeof(fr), MSG_DONTWAIT | MSG_NOSIGNAL) <
+			    0) {
 			}
 		}
 	}
@@ -452,10 +493,10 @@ static int all_queues_empty(const struct mps_conn *c)
 }
 
 static const char *const g_state_names[] = {
-	[MPS_CONN_ESTABLISHED] = "ESTABLISHED", [MPS_CONN_FIN_WAIT1] = "FIN_WAIT1",
-	[MPS_CONN_FIN_WAIT2] = "FIN_WAIT2",     [MPS_CONN_CLOSE_WAIT] = "CLOSE_WAIT",
-	[MPS_CONN_LAST_ACK] = "LAST_ACK",       [MPS_CONN_TIME_WAIT] = "TIME_WAIT",
-	[MPS_CONN_CLOSED] = "CLOSED",
+        [MPS_CONN_ESTABLISHED] = "ESTABLISHED", [MPS_CONN_FIN_WAIT1] = "FIN_WAIT1",
+        [MPS_CONN_FIN_WAIT2] = "FIN_WAIT2",     [MPS_CONN_CLOSE_WAIT] = "CLOSE_WAIT",
+        [MPS_CONN_LAST_ACK] = "LAST_ACK",       [MPS_CONN_TIME_WAIT] = "TIME_WAIT",
+        [MPS_CONN_CLOSED] = "CLOSED",
 };
 
 const char *mps_conn_state_name(enum mps_conn_state s)
@@ -479,7 +520,7 @@ void mps_conn_set_state(struct mps_conn *c, enum mps_conn_state s)
 	if (c->state == s || c->state == MPS_CONN_CLOSED)
 		return;
 	mps_dbg("conn %s: %s -> %s", c->peer_str, mps_conn_state_name(c->state),
-		mps_conn_state_name(s));
+	        mps_conn_state_name(s));
 	__atomic_store_n(&c->state, s, __ATOMIC_RELAXED);
 }
 

@@ -39,6 +39,8 @@ const char *mps_conn_state_name(enum mps_conn_state s);
 enum mps_conn_state mps_conn_state_with(int ours, int acked, int theirs);
 /* Watch the app's end for EPOLLHUP/EPOLLERR (every app descriptor gone). */
 int mps_conn_hup_watch(struct mps_conn *c);
+/* inline.c: an app's call found the connect under way (connect.c). */
+void mps_conn_inline_connected(struct mps_conn *c);
 /* What the modules above hear of a connection's life, without conn.c
  * naming them: freeing (c is about to be freed), atfork_child (the
  * parent's connections are forgotten), app_hup (every app descriptor is
@@ -64,6 +66,18 @@ struct mps_conn_hooks {
 };
 void mps_conn_set_hooks(const struct mps_conn_hooks *h);
 const struct mps_conn_hooks *mps_conn_hooks(void);
+
+/* Inline connections (inline.c, above the data path): registered by
+ * mps_engine_wire.  mps_conn_promote: c gets its socketpair (0 at once if
+ * c is not inline; -errno); mps_conn_inline_deliver: the app's buffer
+ * while it reads (dss_rx.c's delivery for an inline c). */
+struct mps_inline_ops {
+	int (*promote)(struct mps_conn *c, const char *why);
+	ssize_t (*deliver)(struct mps_conn *c, const struct iovec *iov, int n);
+};
+void mps_conn_set_inline(const struct mps_inline_ops *ops);
+int mps_conn_promote(struct mps_conn *c, const char *why);
+ssize_t mps_conn_inline_deliver(struct mps_conn *c, const struct iovec *iov, int n);
 
 int mps_conn_hup_set(struct mps_conn *c, int on); /* handover.c: leave/join the hup set */
 /* The connection is up for the app (TCP's connect completed; through a

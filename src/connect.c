@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "dss_ack_int.h"
 #include "dss_rx_int.h"
 #include "dss_tx_int.h"
+#include "enginelock_int.h"
 #include "gwconn_int.h"
 #include "idlemem_int.h"
 #include "join_int.h"
@@ -37,7 +39,7 @@
 #include "mptcpshim/set.h"
 #include "mptcpshim/stat.h"
 
-#define FIRST_FLIGHT_UNKNOWN 0u     /* app bytes sent before a first HELLO_ACK */
+#define FIRST_FLIGHT_UNKNOWN 0u /* app bytes sent before a first HELLO_ACK */
 
 /* ------------------------------------------------------------- connect */
 
@@ -52,7 +54,9 @@ static void client_established(struct mps_conn *c)
 	 * POLLOUT must work); then drop the filler that held back the app's
 	 * writability and give the app's end its full-size buffer.  Through
 	 * a gateway: only once its GWREPLY says the destination answered. */
-	if (!c->gw)
+	if (c->inl)
+		atomic_store(&c->sock->state, MPS_SS_CONNECTED); /* the app's socket is TCP's */
+	else if (!c->gw)
 		mps_conn_app_connected(c);
 	mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
 	if (c->tx_mode == TX_PLAIN) {
@@ -77,16 +81,18 @@ static void client_established(struct mps_conn *c)
 			if (mps_gwconn_queue_request(c, sf))
 				return;
 		} else {
+			c->quiet_asked = c->inl; /* inline: QUIET (frame.h) */
 			n = mps_mpcap_client_hello(c, fr);
 			mps_sf_queue_ctl(sf, fr, n);
 			ev_timer_set(&c->nego_timer,
-				     mps_nego_reply_timeout_us(sf->rtt_us, c->known_shim) / 1e6,
-				     0.);
+			             mps_nego_reply_timeout_us(sf->rtt_us, c->known_shim) / 1e6,
+			             0.);
 			ev_timer_start(c->loop, &c->nego_timer);
 		}
 	} else
 		mps_sf_set_state(sf, SF_ACTIVE); /* the plain reconnect */
-	ev_io_start(c->loop, &sf->rio);
+	if (!c->inl) /* the app's thread reads an inline connection's (inline.c) */
+		ev_io_start(c->loop, &sf->rio);
 	mps_sf_flush(c, sf);
 	mps_conn_push(c);
 	if (!mps_conn_closed(c))
@@ -125,6 +131,17 @@ static void conn_on_connected(struct ev_loop *loop, ev_io *w, int revents)
 	client_established(c);
 }
 
+/* inline.c, engine lock held: the app's call found the connect under way;
+ * it may be over without the shim thread having looked yet. */
+void mps_conn_inline_connected(struct mps_conn *c)
+{
+	struct pollfd p = {.fd = c->nsf ? c->sf[0]->fd : -1, .events = POLLOUT};
+
+	if (!ev_is_active(&c->conn_w) || p.fd < 0 || mps_real.poll(&p, 1, 0) != 1)
+		return;
+	conn_on_connected(c->loop, &c->conn_w, EV_WRITE);
+}
+
 /* ------------------------------------------------------------- start */
 
 static int has_line_break(uint64_t v, int nbytes)
@@ -144,6 +161,21 @@ static uint32_t hello_wnd(uint32_t wnd)
 	return wnd;
 }
 
+/* The app's side at the start: watched for its last close, or none (a
+ * gateway's), or the TCP socket itself (inline).  -1 when c ended. */
+static int conn_begin_app(struct mps_conn *c)
+{
+	if (c->inl)
+		mps_stat(c, NULL, MPS_MIB_INLINE_CONNS, 1);
+	else if (c->app_fd < 0)
+		c->app_closed = 1; /* no app end (a gateway's, gwlisten.c) */
+	else if (mps_conn_hup_watch(c) != 0) {
+		mps_conn_abort(c, MPS_CR_INTERNAL, 0, "cannot watch the app's descriptor");
+		return -1;
+	}
+	return 0;
+}
+
 static void conn_begin(struct ev_loop *loop, void *arg)
 {
 	struct mps_conn *c = arg;
@@ -152,7 +184,7 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	int known;
 
 	c->loop = loop;
-	mps_sf_set_ops(&mps_conn_sf_ops); /* before the first subflow event */
+	mps_sf_set_ops(&mps_conn_sf_ops);          /* before the first subflow event */
 	mps_join_set_attach(mps_conn_attach_join); /* before the first join */
 	mps_conn_set_hooks(&mps_conn_engine_hooks);
 	mps_conn_set_pm(&mps_conn_pm_ops); /* before the data path asks it */
@@ -163,12 +195,8 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 		mps_conn_list->prev = c;
 	mps_conn_list = c;
 	mps_stat_new(c);
-	if (c->app_fd < 0)
-		c->app_closed = 1; /* no app end (a gateway's, gwlisten.c) */
-	else if (mps_conn_hup_watch(c) != 0) {
-		mps_conn_abort(c, MPS_CR_INTERNAL, 0, "cannot watch the app's descriptor");
+	if (conn_begin_app(c))
 		return;
-	}
 	/* The first subflow's segment table, here on the shim thread (its
 	 * arena, not the app's heap): its HELLO or HELLO_ACK must not find
 	 * it missing. */
@@ -331,6 +359,26 @@ static void conn_init_watchers(struct mps_conn *c, struct mps_subflow *sf)
 	c->gw_timer.data = c;
 }
 
+/* conn_begin on the shim thread; an inline connection's here, under the
+ * engine lock: the HELLO of a connected socket leaves now, and the app's
+ * first call finds the connection begun.  0 or -errno. */
+static int conn_launch(struct mps_conn *c)
+{
+	struct ev_loop *loop;
+
+	if (c->inl) {
+		loop = mps_engine_lock();
+		if (!loop)
+			return -EAGAIN;
+		conn_begin(loop, c);
+		mps_engine_unlock();
+		return 0;
+	}
+	c->start_cmd.fn = conn_begin;
+	c->start_cmd.arg = c;
+	return mps_loop_submit(&c->start_cmd);
+}
+
 int mps_conn_start(const struct mps_conn_params *p)
 {
 	const struct mps_config *cfg = mps_config();
@@ -349,6 +397,8 @@ int mps_conn_start(const struct mps_conn_params *p)
 	c->role = p->role;
 	c->sock = s;
 	c->app_fd = p->shim_fd;
+	c->inl = p->inl != 0;
+	c->inl_fd = p->inl ? p->inl_fd : -1;
 	c->filler = p->filler;
 	c->app_dup = p->app_dup;
 	c->peer = s->peer;
@@ -361,7 +411,7 @@ int mps_conn_start(const struct mps_conn_params *p)
 	mps_addr_str(&c->peer, c->peer_str, sizeof(c->peer_str));
 	if (c->gw && s->gw_info && c->role == MPS_CLIENT) /* by name: the name in logs, status */
 		snprintf(c->peer_str, sizeof(c->peer_str), "%.48s:%u", s->gw_info->dest.name,
-			 s->gw_info->dest.port);
+		         s->gw_info->dest.port);
 	c->sched.ops = mps_sched_find(mps_set_sched_name() ? mps_set_sched_name() : cfg->scheduler);
 	if (!c->sched.ops)
 		c->sched.ops = mps_sched_find("default");
@@ -402,9 +452,7 @@ int mps_conn_start(const struct mps_conn_params *p)
 
 	if (c->gw && c->role == MPS_CLIENT)
 		mps_gwconn_early(c, sf); /* the request leaves now, not after a wake-up */
-	c->start_cmd.fn = conn_begin;
-	c->start_cmd.arg = c;
-	rc = mps_loop_submit(&c->start_cmd);
+	rc = conn_launch(c);
 	if (rc) {
 		pthread_mutex_lock(&s->lock);
 		s->conn = NULL;

@@ -30,13 +30,14 @@
 #include "mptcpshim/fdtab.h"
 #include "enginelock_int.h"
 #include "mptcpshim/loop.h"
+#include "mptcpshim/real.h"
 
 size_t mps_direct_conn_write(struct mps_conn *c, const struct iovec *iov, int n)
 {
 	int q = -1;
 
 	/* bytes the app wrote before, still in its end, go first */
-	if (c->app_fd < 0 || ioctl(c->app_fd, FIONREAD, &q) != 0 || q != 0)
+	if (c->app_fd < 0 || mps_real.ioctl(c->app_fd, FIONREAD, &q) != 0 || q != 0)
 		return 0;
 	return mps_dss_tx_app_write(c, iov, n);
 }

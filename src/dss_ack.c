@@ -26,7 +26,10 @@ static int ack_piggyback(struct mps_subflow *sf, uint64_t ack, uint32_t wnd)
 		return 0;
 	last = &sf->seg[sf->nseg - 1];
 	if (last->is_ack) {
+		uint8_t flags = last->hdr[1]; /* a LOUD one stays LOUD */
+
 		mps_frame_put_ack(last->hdr, ack, wnd);
+		last->hdr[1] = flags;
 		return 1;
 	}
 	if (last->hlen == MPS_DATA_HDR_LEN && last->hdr[0] == MPS_F_DATA &&
@@ -86,6 +89,21 @@ static void send_ack_on(struct mps_conn *c, struct mps_subflow *sf)
 void mps_conn_send_ack(struct mps_conn *c)
 {
 	send_ack_on(c, ack_subflow(c));
+}
+
+void mps_dss_ack_send_loud(struct mps_conn *c)
+{
+	struct mps_subflow *sf = ack_subflow(c);
+	uint8_t fr[MPS_ACK_LEN];
+
+	if (c->rx_mode != RX_MP || c->tx_mode != TX_MP || !sf)
+		return;
+	mps_frame_put_ack(fr, c->rcv_nxt, mps_dss_ack_adv_wnd(c));
+	fr[1] = MPS_AF_LOUD;
+	if (mps_sf_queue_ctl(sf, fr, sizeof(fr)) != 0)
+		return; /* the watchdog's data-level resend follows; rare */
+	mps_dss_ack_note_sent(c);
+	mps_sf_flush(c, sf);
 }
 
 void mps_dss_ack_on_timer(struct ev_loop *loop, ev_timer *w, int revents)

@@ -24,15 +24,19 @@
 #include "dss_rx_int.h"
 #include "dss_tx_int.h"
 #include "prio_int.h"
+#include "subflow_int.h"
 #include "mptcpshim/util.h"
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/real.h"
 #include "mptcpshim/stat.h"
 
-#define FIN_WAIT_TIMEOUT 60.0       /* app closed: wait this long for the peer's FIN */
+#define FIN_WAIT_TIMEOUT 60.0 /* app closed: wait this long for the peer's FIN */
 
-static int rxq_empty(const struct mps_conn *c) { return c->rxq.una == c->rxq.end; }
+static int rxq_empty(const struct mps_conn *c)
+{
+	return c->rxq.una == c->rxq.end;
+}
 
 /* ------------------------------------------------------------- receive
  * MP mode never stops reading its subflows: ACKs travel in-band behind
@@ -49,6 +53,14 @@ static ssize_t app_write(struct mps_conn *c, struct iovec *iov, int n)
 
 	if (c->gw_connecting)
 		return 0; /* no app end yet: the bytes wait in rxq (gwconn.c) */
+	if (c->inl) {
+		/* the app's buffer while it reads (inline.c) */
+		w = mps_conn_inline_deliver(c, iov, n);
+		if (w >= 0)
+			return w;
+		errno = EPIPE;
+		goto app_gone;
+	}
 	if (c->gw_dest_err || c->gw_drop) {
 		/* the destination is gone (or never came): what the client sends meets a reset
 		 * socket and is dropped (the reset follows, gwconn.c) */
@@ -69,6 +81,7 @@ static ssize_t app_write(struct mps_conn *c, struct iovec *iov, int n)
 		mps_conn_hooks()->gw_dest_failed(c, errno);
 		return app_write(c, iov, n); /* dropped */
 	}
+app_gone:
 	/* EPIPE/ECONNRESET: the app closed; data it will never read. */
 	mps_info("conn %s: resetting: the app closed with data for it unread (%s), as TCP does",
 	         c->peer_str, strerror(errno));
@@ -81,7 +94,7 @@ static void fin_to_app(struct mps_conn *c)
 {
 	if (mps_conn_rcv_fin(c) && !c->fin_delivered && rxq_empty(c) && !c->gw_connecting) {
 		c->fin_delivered = 1;
-		if (!c->gw_drop)
+		if (!c->gw_drop && !c->inl)
 			mps_real.shutdown(c->app_fd, SHUT_WR);
 		mps_dbg("conn %s: peer finished sending", c->peer_str);
 	}
@@ -151,7 +164,7 @@ static int batch_flush(struct mps_conn *c, struct batch *b)
 		w = 0;
 	}
 	b->n = 0;
-	if (!rxq_empty(c) && !c->gw_connecting)
+	if (!rxq_empty(c) && !c->gw_connecting && !c->inl)
 		ev_io_start(c->loop, &c->app_w);
 	return 0;
 }
@@ -194,9 +207,8 @@ static int rx_data(struct mps_conn *c, struct batch *b, const struct mps_frame *
 	if ((f->flags & MPS_DF_ACK) && mps_dss_tx_handle_ack(c, f->u.data.ack, f->u.data.wnd))
 		return -1;
 	was_fin = fin = mps_conn_rcv_fin(c);
-	drc = mps_dss_rcv_data(&c->dss, &c->ofo, &c->rcv_nxt, &fin,
-			       c->rcv_edge, &f->u.data, (f->flags & MPS_DF_FIN) != 0,
-			       deliver_to_batch, &dc, why);
+	drc = mps_dss_rcv_data(&c->dss, &c->ofo, &c->rcv_nxt, &fin, c->rcv_edge, &f->u.data,
+	                       (f->flags & MPS_DF_FIN) != 0, deliver_to_batch, &dc, why);
 	if (drc == -ECANCELED)
 		return -1; /* c died delivering */
 	if (drc < 0) {
@@ -204,8 +216,8 @@ static int rx_data(struct mps_conn *c, struct batch *b, const struct mps_frame *
 			return -1;
 		if (drc == -ENOSPC)
 			snprintf(msg, sizeof(msg),
-				 "protocol: peer's %s (%zu out-of-order ranges, the cap)",
-				 *why, c->ofo.nsegs);
+			         "protocol: peer's %s (%zu out-of-order ranges, the cap)", *why,
+			         c->ofo.nsegs);
 		else
 			snprintf(msg, sizeof(msg), "protocol: %s", *why);
 		if (drc == -ENOMEM)
@@ -217,8 +229,8 @@ static int rx_data(struct mps_conn *c, struct batch *b, const struct mps_frame *
 	if (drc == 1)
 		*dup = 1;
 	if (fin && !was_fin) {
-		mps_conn_set_state(c, mps_conn_state_with(mps_conn_fin_sent(c),
-							  mps_conn_fin_acked(c), 1));
+		mps_conn_set_state(
+		        c, mps_conn_state_with(mps_conn_fin_sent(c), mps_conn_fin_acked(c), 1));
 		ev_timer_stop(c->loop, &c->fin_timer);
 	}
 	return 0;
@@ -234,7 +246,8 @@ static int rx_path_frame(struct mps_conn *c, struct mps_subflow *sf, struct batc
 	case MPS_F_REMOVE_ADDR:
 		if (c->role != MPS_CLIENT) {
 			batch_flush(c, b);
-			mps_conn_abort(c, MPS_CR_PROTOCOL, 1, "protocol: address frame sent to a server");
+			mps_conn_abort(c, MPS_CR_PROTOCOL, 1,
+			               "protocol: address frame sent to a server");
 			return -1;
 		}
 		if (f->type == MPS_F_ADD_ADDR)
@@ -247,6 +260,41 @@ static int rx_path_frame(struct mps_conn *c, struct mps_subflow *sf, struct batc
 		break;
 	}
 	return 0;
+}
+
+/* The client reads on its shim thread again (an ACK with MPS_AF_LOUD):
+ * what waited for data goes now. */
+static void peer_loud(struct mps_conn *c)
+{
+	int i;
+
+	if (!c->peer_quiet)
+		return;
+	c->peer_quiet = 0;
+	for (i = 0; i < c->nsf; i++) {
+		c->sf[i]->quiet = 0;
+		mps_sf_flush(c, c->sf[i]);
+	}
+}
+
+/* A QUIET client that sent much (an upload, a request beyond its first
+ * flight) waits for our window and data ACKs: what waited goes now,
+ * though no data of ours comes with it. */
+#define QUIET_FLUSH_BYTES (32u * 1024u)
+
+static void quiet_flush(struct mps_conn *c)
+{
+	int i;
+
+	if (c->rcv_nxt - c->quiet_mark < QUIET_FLUSH_BYTES)
+		return;
+	c->quiet_mark = c->rcv_nxt;
+	mps_conn_send_ack(c); /* queued, with the window */
+	for (i = 0; i < c->nsf && !mps_conn_closed(c); i++) {
+		c->sf[i]->quiet = 0;
+		mps_sf_flush(c, c->sf[i]);
+		c->sf[i]->quiet = c->peer_quiet;
+	}
 }
 
 static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
@@ -285,6 +333,8 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 				return;
 			break;
 		case MPS_F_ACK:
+			if (f.flags & MPS_AF_LOUD)
+				peer_loud(c);
 			if (mps_dss_tx_handle_ack(c, f.u.ack.ack, f.u.ack.wnd))
 				return;
 			break;
@@ -304,14 +354,14 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 			if (batch_flush(c, &b))
 				return;
 			mps_info("conn %s: peer aborted the connection (reason %u)", c->peer_str,
-				 f.u.reason);
+			         f.u.reason);
 			mps_conn_abort(c, 0, 0, NULL);
 			return;
 		default:
 			if (batch_flush(c, &b))
 				return;
 			snprintf(msg, sizeof(msg), "protocol: unexpected %s frame",
-				 mps_frame_type_name(f.type));
+			         mps_frame_type_name(f.type));
 			mps_conn_abort(c, MPS_CR_PROTOCOL, 1, msg);
 			return;
 		}
@@ -319,6 +369,8 @@ static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)
 	}
 	if (batch_flush(c, &b))
 		return;
+	if (c->peer_quiet)
+		quiet_flush(c);
 	mps_ofo_advance(&c->ofo, c->rcv_nxt); /* only now: the batch pointed into it */
 	fin_to_app(c);
 	if (dup)
@@ -460,5 +512,31 @@ void mps_dss_rx_app_hup(struct mps_conn *c)
 	mps_conn_check_done(c);
 }
 
+/* An inline connection's app closed its number (inline.c): as the last
+ * close of an app end, with the app's writes all taken; the shim thread
+ * reads the subflow from now on. */
+void mps_dss_rx_inline_hup(struct mps_conn *c)
+{
+	struct mps_subflow *sf = c->nsf ? c->sf[0] : NULL;
+
+	c->inl = 0;
+	c->app_eof = 1;
+	if (sf && sf->state != SF_DEAD && sf->fd >= 0) {
+		ev_io_start(c->loop, &sf->rio);
+		ev_feed_event(c->loop, &sf->rio, EV_READ);
+	}
+	if (c->quiet_ok)
+		mps_dss_ack_send_loud(c); /* its ACKs (of our DATA_FIN) may come alone now */
+	if (!atomic_load(&c->sock->linger0)) {
+		mps_conn_push(c);
+		if (mps_conn_closed(c))
+			return;
+	}
+	mps_dss_rx_app_hup(c);
+}
+
 /* conn_api.h: a joined subflow's first bytes. */
-void mps_conn_sf_input(struct mps_conn *c, struct mps_subflow *sf) { mps_conn_rx_process(c, sf); }
+void mps_conn_sf_input(struct mps_conn *c, struct mps_subflow *sf)
+{
+	mps_conn_rx_process(c, sf);
+}

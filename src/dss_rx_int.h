@@ -10,5 +10,7 @@ void mps_conn_rx_process(struct mps_conn *c, struct mps_subflow *sf);
 void mps_dss_rx_app_on_write(struct ev_loop *loop, ev_io *w, int revents);
 /* Every app descriptor is closed (or errored). */
 void mps_dss_rx_app_hup(struct mps_conn *c);
+/* An inline connection's app closed its number (inline.c). */
+void mps_dss_rx_inline_hup(struct mps_conn *c);
 
 #endif

@@ -519,7 +519,7 @@ size_t mps_dss_tx_app_write(struct mps_conn *c, const struct iovec *src, int nsr
 	 * after connect() leaves at once, not after a wake-up */
 	if (c->tx_mode != TX_MP || (c->rx_mode != RX_MP && c->rx_mode != RX_NEGO) || c->app_eof ||
 	    c->exiting || c->gw_splice || c->gw_wait || mps_conn_closed(c) ||
-	    !ev_is_active(&c->app_r))
+	    (!c->inl && !ev_is_active(&c->app_r)))
 		return 0;
 	/* A backlog (bytes not yet framed, a subflow's kernel buffer full):
 	 * a bulk sender, which the shim thread serves in larger batches at

@@ -14,7 +14,9 @@
 #include "config.h"
 
 #include "engine_types.h"
+#include "inline_int.h"
 #include "join_int.h"
+#include "subflow_int.h"
 #include "mptcpshim/conn.h"
 #include "mptcpshim/ctl.h"
 #include "mptcpshim/engine.h"
@@ -46,4 +48,6 @@ void mps_engine_wire(void)
 {
 	mps_loop_set_hooks(&g_loop_hooks);
 	mps_join_set_handover(&g_join_handover);
+	mps_conn_set_inline(&mps_inline_ops);
+	mps_sf_set_inline_read(mps_inline_sf_read);
 }

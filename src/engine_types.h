@@ -73,6 +73,7 @@ struct mps_seg {
 	uint8_t hdr[MPS_HELLO_LEN]; /* the largest header or control frame */
 	uint8_t hlen;
 	uint8_t is_ack; /* a standalone ACK, may be updated in place */
+	uint8_t ctl;    /* (part of) a control frame (mps_sf_queue_ctl): no app data */
 	uint8_t plain;  /* raw app bytes, freed from the send buffer once written */
 	uint64_t dsn;   /* payload's first DSN */
 	const uint8_t *payload;
@@ -104,6 +105,7 @@ struct mps_subflow {
 	        inflight; /* bytes in flight or unsent in the kernel (ecf: each push; else the stale tick's) */
 	uint8_t ready; /* the kernel has room: may be given data */
 	uint8_t wr_shut, wr_dead, backup, lowat;
+	uint8_t quiet; /* server: frames without data wait for one (the peer's MPS_CAP_QUIET) */
 	uint32_t token; /* join: the token presented */
 	uint32_t nonce_local, nonce_remote;
 	uint8_t local_id, remote_id;
@@ -189,6 +191,23 @@ struct mps_conn {
 	int app_eof;    /* read 0: the app shut its write side (or closed) */
 	int app_closed; /* every app descriptor is gone */
 	int rx_blocked; /* plain relay: app_fd full, subflow reading paused */
+	/* Inline (inline.c): no app end; the app's number inl_fd is sf[0]'s
+	 * TCP socket, read and written by the app's thread under the engine
+	 * lock.  inl_dst/inl_ndst: the app's buffer while it reads (delivery
+	 * goes there, inl_got bytes so far); inl_err: an error its wait saw;
+	 * inl_rx_defer: promoted while an app thread waited on the TCP
+	 * socket: the subflow is read once none does. */
+	uint8_t inl, inl_rx_defer;
+	uint8_t quiet_ok;   /* client: the server holds frames without data (MPS_CAP_QUIET) */
+	uint8_t peer_quiet; /* server: the client asked it, not yet LOUD again */
+	uint8_t quiet_asked; /* client: its HELLO asked it (no fallback on the reply timer) */
+	uint64_t quiet_mark; /* server: rcv_nxt when what waited last left (dss_rx.c) */
+	int inl_fd, inl_err;
+	size_t inl_fwd;    /* inl_rx_defer: bytes peeked and processed, still in the socket */
+	ev_timer inl_timer; /* ... the next look (inline.c) */
+	const struct iovec *inl_dst;
+	int inl_ndst;
+	size_t inl_got;
 
 	/* send side */
 	struct mps_sendbuf sb; /* freed lazily: see snd_una */

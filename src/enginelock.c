@@ -38,6 +38,10 @@ static ev_async *g_wake;
 #define NOSPIN_NS 2000000
 static atomic_int g_sleeping;
 static _Atomic uint64_t g_nospin_until;
+/* App threads blocked in mps_engine_lock (an inline connection's call,
+ * inline.c): the shim thread back from its poll lets them in first. */
+static atomic_int g_waiting;
+#define YIELD_SPINS 4096
 
 static uint64_t now_ns(void)
 {
@@ -82,9 +86,15 @@ static void on_release(struct ev_loop *loop)
 
 static void on_acquire(struct ev_loop *loop)
 {
+	int i;
+
 	(void)loop;
 	if (t_owner) {
 		atomic_store_explicit(&g_sleeping, 0, memory_order_relaxed);
+		/* an unlock followed at once by a lock would keep them out */
+		for (i = 0;
+		     i < YIELD_SPINS && atomic_load_explicit(&g_waiting, memory_order_relaxed); i++)
+			__builtin_ia32_pause();
 		pthread_mutex_lock(&g_lock);
 	}
 }
@@ -114,7 +124,25 @@ void mps_engine_atfork_child(void)
 {
 	g_lock = (pthread_mutex_t)PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
 	atomic_store(&g_sleeping, 0);
+	atomic_store(&g_waiting, 0);
 	atomic_store(&g_open, 0);
+}
+
+struct ev_loop *mps_engine_lock(void)
+{
+	if (!atomic_load_explicit(&g_open, memory_order_relaxed))
+		return NULL;
+	atomic_fetch_add_explicit(&g_waiting, 1, memory_order_relaxed);
+	pthread_mutex_lock(&g_lock);
+	atomic_fetch_sub_explicit(&g_waiting, 1, memory_order_relaxed);
+	if (!atomic_load_explicit(&g_open, memory_order_relaxed)) {
+		pthread_mutex_unlock(&g_lock);
+		return NULL;
+	}
+	mps_offloop = 1;
+	mps_offloop_dirty = 0;
+	ev_now_update(g_loop);
+	return g_loop;
 }
 
 struct ev_loop *mps_engine_trylock(void)

@@ -23,6 +23,10 @@ void mps_engine_atfork_child(void);
  * The caller runs engine code, then calls mps_engine_unlock, which wakes
  * the loop if a watcher or timer was started meanwhile (evoff.h). */
 struct ev_loop *mps_engine_trylock(void);
+/* The same, waiting for the lock however busy the shim thread is (an
+ * inline connection's call has no other way: inline.c); NULL when none
+ * runs in this process or it is ending. */
+struct ev_loop *mps_engine_lock(void);
 void mps_engine_unlock(void);
 
 #endif

@@ -74,7 +74,9 @@ static int check_hdr(uint8_t type, uint8_t flags, uint16_t body, const char **wh
 			return bad(why, "DATA: empty payload without DATA_FIN");
 		return 0;
 	}
-	if (flags != 0)
+	if (type == MPS_F_ACK && (flags & ~MPS_AF_LOUD))
+		return bad(why, "ACK: unknown flag bits");
+	if (flags != 0 && type != MPS_F_ACK)
 		return bad(why, "flags must be zero for this frame type");
 	if (type == MPS_F_ADD_ADDR) {
 		/* The family byte (in the body) must then agree: checked later. */

@@ -33,7 +33,7 @@ static int unread(int fd)
 {
 	int n = 0;
 
-	return ioctl(fd, FIONREAD, &n) != 0 ? -1 : n;
+	return mps_real.ioctl(fd, FIONREAD, &n) != 0 ? -1 : n;
 }
 
 /* Is everything the connection carried where the app's TCP socket will
@@ -165,7 +165,7 @@ static void hb_pause_tick(struct ev_loop *loop, ev_timer *w, int revents)
 			 * more time, as long as it goes down */
 			int q = 0;
 
-			if (ioctl(c->app_fd, SIOCOUTQ, &q) == 0 && q > 0 && q < g_paused[i].outq) {
+			if (mps_real.ioctl(c->app_fd, SIOCOUTQ, &q) == 0 && q > 0 && q < g_paused[i].outq) {
 				g_paused[i].outq = q;
 				g_paused[i].until = now + HB_PAUSE_MAX;
 				i++;

@@ -37,6 +37,8 @@ static const char *const names[MPS_MIB__MAX] = {
         [MPS_MIB_IDLE_RELEASES] = "idle_releases",
         [MPS_MIB_GW_LIMITED] = "gateway_limited",
         [MPS_MIB_DIRECT_WRITES] = "direct_writes",
+        [MPS_MIB_INLINE_CONNS] = "inline_connections",
+        [MPS_MIB_INLINE_PROMOTED] = "inline_promoted",
 };
 
 const char *mps_mib_name(int id)

@@ -74,6 +74,8 @@ size_t mps_mpcap_client_hello(const struct mps_conn *c, uint8_t fr[MPS_HELLO_MAX
 	 * one, we the other, both without). */
 	if (mps_mpcap_resume_on(c))
 		h.caps |= MPS_CAP_TICKET;
+	if (c->quiet_asked)
+		h.caps |= MPS_CAP_QUIET; /* inline.c: no readiness without app bytes */
 	if (c->kex.offer) {
 		h.caps |= MPS_CAP_RESUME;
 		memcpy(h.ticket, c->kex.ticket, sizeof(h.ticket));
@@ -139,8 +141,7 @@ static void server_ticket(struct mps_conn *c, const struct mps_hello *hello, str
  * 0, or -1 when c ended. */
 static int go_mp_server(struct mps_conn *c, struct mps_subflow *sf, const struct mps_hello *hello)
 {
-	struct mps_hello h = {
-		.version = MPS_VERSION, .caps = MPS_CAP_NONE, .wnd = c->rcv_wnd_max};
+	struct mps_hello h = {.version = MPS_VERSION, .caps = MPS_CAP_NONE, .wnd = c->rcv_wnd_max};
 	uint8_t fr[MPS_HELLO_MAX_LEN];
 	uint64_t my_idsn;
 	size_t n;
@@ -154,9 +155,9 @@ static int go_mp_server(struct mps_conn *c, struct mps_subflow *sf, const struct
 	rc = server_keys(c, hello, &h);
 	if (rc) {
 		mps_conn_abort(c, rc == -EINVAL ? MPS_CR_PROTOCOL : MPS_CR_INTERNAL, 0,
-		           rc == -EINVAL ? "negotiation: HELLO's public value is a "
-		                           "low-order point"
-		                         : "key exchange failed");
+		               rc == -EINVAL ? "negotiation: HELLO's public value is a "
+		                               "low-order point" :
+		                               "key exchange failed");
 		return -1;
 	}
 	c->token_registered = 1;
@@ -165,6 +166,12 @@ static int go_mp_server(struct mps_conn *c, struct mps_subflow *sf, const struct
 	mps_crypto_key_derive(c->local_key, &c->local_token, &my_idsn);
 	c->remote_idsn = mps_kex_idsn_hello(c->nego.remote_pub, c->kex.offer, c->kex.nonce_c);
 	server_ticket(c, hello, &h);
+	if (hello->caps & MPS_CAP_QUIET) {
+		/* an inline client: what carries no data waits for data */
+		h.caps |= MPS_CAP_QUIET;
+		c->peer_quiet = 1;
+		sf->quiet = 1;
+	}
 	mps_kex_wipe(c->kex.keys.rms, sizeof(c->kex.keys.rms)); /* in the table only */
 	memcpy(h.pub, c->kex.kp.pub, sizeof(h.pub));            /* resumed: the server's nonce */
 	n = mps_frame_put_hello(fr, MPS_F_HELLO_ACK, &h);
@@ -217,9 +224,9 @@ static int go_mp_client(struct mps_conn *c, const struct mps_hello *hello)
 		rc = mps_kex_client_finish(&c->kex, c->nego.remote_pub);
 	if (rc) {
 		mps_conn_abort(c, rc == -EINVAL ? MPS_CR_PROTOCOL : MPS_CR_INTERNAL, 0,
-		           rc == -EINVAL ? "negotiation: HELLO_ACK's public value gives no "
-		                           "usable key"
-		                         : "key exchange failed");
+		               rc == -EINVAL ? "negotiation: HELLO_ACK's public value gives no "
+		                               "usable key" :
+		                               "key exchange failed");
 		return -1;
 	}
 	if (c->kex.offer)
@@ -228,6 +235,7 @@ static int go_mp_client(struct mps_conn *c, const struct mps_hello *hello)
 	mps_kex_wipe(c->kex.keys.rms, sizeof(c->kex.keys.rms));
 	if (rc)
 		return -1;
+	c->quiet_ok = (hello->caps & MPS_CAP_QUIET) != 0;
 	c->local_key = c->kex.keys.key_c;
 	c->remote_key = c->kex.keys.key_s;
 	mps_crypto_key_derive(c->local_key, &c->local_token, NULL);
@@ -253,9 +261,11 @@ void mps_mpcap_go_mp(struct mps_conn *c, struct mps_subflow *sf)
 	if (c->role == MPS_CLIENT && !c->gw) {
 		/* a shim after all (a timed-out HELLO from a slow start, say):
 		 * the user's other processes are told, once per process */
-		if (mps_peercache_lookup((struct sockaddr *)&c->peer, mps_now_us()) != MPS_PEER_SHIM)
+		if (mps_peercache_lookup((struct sockaddr *)&c->peer, mps_now_us()) !=
+		    MPS_PEER_SHIM)
 			mps_peercache_shared_forget(mps_config()->peer_cache,
-						    (struct sockaddr *)&c->peer, (int64_t)time(NULL));
+			                            (struct sockaddr *)&c->peer,
+			                            (int64_t)time(NULL));
 		mps_peercache_note((struct sockaddr *)&c->peer, MPS_PEER_SHIM, mps_now_us(), 0);
 	}
 	if (c->role == MPS_SERVER && !c->gw) {
@@ -270,7 +280,7 @@ void mps_mpcap_go_mp(struct mps_conn *c, struct mps_subflow *sf)
 		                               (uint64_t)mps_config()->plain_cache_ttl * 1000000u);
 	}
 	idsn = c->remote_idsn;
-	c->rcv_nxt = c->ack_sent = idsn + 1;
+	c->rcv_nxt = c->ack_sent = c->quiet_mark = idsn + 1;
 	c->wnd_sent = c->rcv_wnd_max; /* announced in our HELLO/HELLO_ACK */
 	c->rcv_edge = c->rcv_nxt + c->rcv_wnd_max;
 	c->rx_mode = RX_MP;
@@ -302,7 +312,7 @@ void mps_mpcap_go_mp(struct mps_conn *c, struct mps_subflow *sf)
 	ev_timer_stop(c->loop, &c->nego_timer);
 	mps_stat(c, c->sf[0], MPS_MIB_MP_CONNS, 1);
 	mps_info("conn %s: multipath negotiated (%s), subflow 1 established", c->peer_str,
-		 c->role == MPS_CLIENT ? "client" : "server");
+	         c->role == MPS_CLIENT ? "client" : "server");
 }
 
 void mps_conn_apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps_nego_verdict v)
@@ -311,6 +321,10 @@ void mps_conn_apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps
 
 	if (v != MPS_NV_WAIT)
 		ev_timer_stop(c->loop, &c->hello_timer);
+	if (c->inl && v != MPS_NV_WAIT && v != MPS_NV_MP && mps_conn_promote(c, "fallback")) {
+		mps_conn_abort(c, MPS_CR_INTERNAL, 0, "cannot take a socketpair for the fallback");
+		return;
+	}
 	if (c->gw && v != MPS_NV_WAIT) {
 		mps_conn_hooks()->gw_verdict(c, sf, v);
 		return;
@@ -344,7 +358,7 @@ void mps_conn_apply_verdict(struct mps_conn *c, struct mps_subflow *sf, enum mps
 		/* a server that connects back to its client (active FTP) does
 		 * so plainly, from any process it forks (peercache.c) */
 		mps_peercache_note_host((struct sockaddr *)&c->peer, mps_now_us(),
-					(uint64_t)mps_config()->plain_cache_ttl * 1000000u);
+		                        (uint64_t)mps_config()->plain_cache_ttl * 1000000u);
 		ev_timer_stop(c->loop, &c->nego_timer);
 		c->rx_mode = RX_PLAIN;
 		mps_sf_set_state(sf, SF_ACTIVE);
@@ -374,6 +388,18 @@ void mps_mpcap_nego_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	if (c->role == MPS_CLIENT) {
 		if (!c->nsf)
 			return;
+		if (c->quiet_asked && !mps_conn_promote(c, "no HELLO_ACK read yet")) {
+			/* A QUIET HELLO (inline.c): the server holds its HELLO_ACK
+			 * for its first data, as long as its app thinks; the app
+			 * may not have read it yet either.  No fallback on time:
+			 * a plain server's answer still makes one (nego.c). */
+			ev_feed_event(loop, &c->sf[0]->rio, EV_READ);
+			ev_timer_set(
+			        w, mps_nego_reply_timeout_us(c->sf[0]->rtt_us, c->known_shim) / 1e6,
+			        0.);
+			ev_timer_start(loop, w);
+			return;
+		}
 		if (!c->known_shim && mps_peercache_lookup((struct sockaddr *)&c->peer,
 		                                           mps_now_us()) == MPS_PEER_SHIM) {
 			/* Another connection to this address got its HELLO_ACK
@@ -457,13 +483,13 @@ int mps_conn_tcp_socket(struct mps_conn *c)
 int mps_conn_tcp_socket_fam(struct mps_conn *c, int family, int kmptcp)
 {
 	int fd = kmptcp ? mps_kmptcp_socket(family, SOCK_NONBLOCK | SOCK_CLOEXEC) :
-			  mps_real.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-					  IPPROTO_TCP);
+	                  mps_real.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	                                  IPPROTO_TCP);
 	int one = 1;
 
 	if (fd < 0)
 		fd = mps_real.socket(c->peer.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-				     IPPROTO_TCP);
+		                     IPPROTO_TCP);
 	if (fd < 0)
 		return -errno;
 	/* Out of the app's range; if there is no room it stays low: the
@@ -525,19 +551,19 @@ void mps_conn_client_fallback(struct mps_conn *c, const char *why)
 	const char *what;
 
 	mps_info("conn %s: peer does not speak mptcpshim (%s): reconnecting as plain TCP",
-		 c->peer_str, why);
+	         c->peer_str, why);
 	mps_stat_fallback(c, c->nego.timed_out ? MPS_MIB_FB_TIMEOUT : MPS_MIB_FB_PLAIN_SERVER, why);
 	mps_peercache_note((struct sockaddr *)&c->peer, MPS_PEER_PLAIN, mps_now_us(),
-			   (uint64_t)mps_config()->plain_cache_ttl * 1000000u);
+	                   (uint64_t)mps_config()->plain_cache_ttl * 1000000u);
 	if (!c->nego.timed_out)
 		/* a plain server answered: its host's other ports (FTP data,
 		 * connect-back ports) are connected to plainly at once */
 		mps_peercache_note_host((struct sockaddr *)&c->peer, mps_now_us(),
-					(uint64_t)mps_config()->plain_cache_ttl * 1000000u);
+		                        (uint64_t)mps_config()->plain_cache_ttl * 1000000u);
 	/* the user's next processes connect plainly at once too */
 	mps_peercache_shared_note_plain(mps_config()->peer_cache, (struct sockaddr *)&c->peer,
-					(int64_t)time(NULL), mps_config()->plain_cache_ttl,
-					!c->nego.timed_out);
+	                                (int64_t)time(NULL), mps_config()->plain_cache_ttl,
+	                                !c->nego.timed_out);
 	ev_timer_stop(c->loop, &c->nego_timer);
 	mps_sf_conn_del(c, sf);
 	mps_sf_close_probe(c->loop, sf);

@@ -491,6 +491,14 @@ void mps_path_pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mps_conn *c = w->data;
 
+	/* An inline connection joins once it moved MPTCPSHIM_JOIN_BYTES
+	 * (gate 2 by then) or was promoted: time alone does not make a
+	 * request/response connection pay for a socketpair (inline.c). */
+	if (c->inl && c->pm_gate == 1)
+		return;
+	if (c->inl && mps_conn_promote(c, "joins"))
+		return;
+
 	c->pm_gate = 2;
 	g_pm_first = 1;
 	mps_path_pm_fill(c);

@@ -86,6 +86,13 @@ static void resolve(void)
 	mps_real.ppoll_chk = sym_opt("__ppoll_chk");
 	mps_real.select = sym("select");
 	mps_real.pselect = sym("pselect");
+	mps_real.ioctl = sym("ioctl");
+	mps_real.sendfile = sym("sendfile");
+	mps_real.sendfile64 = sym_opt("sendfile64");
+	mps_real.splice = sym("splice");
+	mps_real.fdopen = sym("fdopen");
+	mps_real.recvmmsg = sym("recvmmsg");
+	mps_real.sendmmsg = sym("sendmmsg");
 }
 
 void mps_real_init(void) { pthread_once(&g_once, resolve); }

@@ -493,6 +493,12 @@ void mps_resil_watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mps_conn *c = w->data;
 
+	if (c->inl && !wd_idle(c) && !mps_conn_promote(c, "data ACKs unread")) {
+		/* the app does not read: its data ACKs wait in the socket */
+		ev_feed_event(loop, &c->sf[0]->rio, EV_READ);
+		c->last_progress = ev_now(loop);
+		return;
+	}
 	if (c->rx_mode != RX_MP || wd_idle(c)) {
 		c->last_progress = ev_now(loop);
 		ev_timer_stop(loop, w);
@@ -526,6 +532,7 @@ void mps_resil_watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
  * path event, always worth an info line. */
 static void sf_lost(struct mps_conn *c, struct mps_subflow *sf, const char *why, int by_peer)
 {
+	mps_conn_promote(c, why); /* the app must not keep the socket */
 	mps_stat_lost(c, sf, why);
 	if (mps_conn_rcv_fin(c) && by_peer) /* the peer is closing down: expected */
 		mps_dbg("conn %s: subflow %d closed (%s)", c->peer_str, sf->id, why);
@@ -551,6 +558,7 @@ static void sf_lost(struct mps_conn *c, struct mps_subflow *sf, const char *why,
 /* EOF or error on an MP subflow. */
 void mps_resil_sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 {
+	mps_conn_promote(c, "subflow ended");
 	/* A live peer shim never FINs a subflow mid-stream (it resets those
 	 * it drops; FIN comes only at the connection's end), but a dying
 	 * peer process's kernel does, on all its subflows within moments
@@ -656,6 +664,7 @@ static int revive_stale(struct mps_conn *c, const struct mps_subflow *going)
  * if it was the last, the connection waits for a path (outage). */
 void mps_resil_drop_sf(struct mps_conn *c, struct mps_subflow *sf, const char *why)
 {
+	mps_conn_promote(c, why);
 	if (sf->state != SF_ACTIVE) {
 		mps_sf_conn_del(c, sf);
 		mps_sf_free(c->loop, sf, 1);

@@ -471,6 +471,7 @@ int mps_sf_queue_ctl(struct mps_subflow *sf, const uint8_t *fr, size_t len)
 		memcpy(s->hdr, fr + off, n);
 		s->hlen = (uint8_t)n;
 		s->is_ack = off == 0 && fr[0] == MPS_F_ACK;
+		s->ctl = 1;
 		sf->queued += n;
 		off += n;
 	}
@@ -491,6 +492,10 @@ static void sf_write_failed(struct mps_conn *c, struct mps_subflow *sf, int err)
 	sf->queued = 0;
 	sf->seg_done = 0;
 	ev_io_stop(c->loop, &sf->wio);
+	if (c->inl) {
+		c->inl_err = err; /* the app's thread reads it, inline.c */
+		return;
+	}
 	if (!c->rx_blocked && sf->fd >= 0) {
 		ev_io_start(c->loop, &sf->rio);
 		ev_feed_event(c->loop, &sf->rio, EV_READ);
@@ -498,8 +503,23 @@ static void sf_write_failed(struct mps_conn *c, struct mps_subflow *sf, int err)
 }
 
 /* Write queued segments.  0, or -1 when the subflow failed (handled). */
+/* A QUIET peer's subflow (frame.h): anything to write with app data? */
+static int has_data(const struct mps_subflow *sf)
+{
+	int i;
+
+	for (i = 0; i < sf->nseg; i++)
+		if (!sf->seg[i].ctl)
+			return 1;
+	return 0;
+}
+
 int mps_sf_flush(struct mps_conn *c, struct mps_subflow *sf)
 {
+	/* frames without data wait for some (an inline client's) */
+	if (sf->quiet && !has_data(sf))
+		return 0;
+
 	while (sf->nseg > 0 && sf->fd >= 0 && !sf->wr_dead) {
 		struct iovec iov[2 * MAX_SEGS];
 		struct msghdr mh;
@@ -564,6 +584,23 @@ int mps_sf_flush(struct mps_conn *c, struct mps_subflow *sf)
 	return 0;
 }
 
+void mps_sf_input(struct mps_conn *c, struct mps_subflow *sf)
+{
+	g_sf_ops->readable(c, sf);
+}
+
+static void (*g_inline_read)(struct mps_conn *c, struct mps_subflow *sf);
+
+void mps_sf_set_inline_read(void (*fn)(struct mps_conn *c, struct mps_subflow *sf))
+{
+	g_inline_read = fn;
+}
+
+void mps_sf_input_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
+{
+	g_sf_ops->eof(c, sf, err);
+}
+
 static void sf_on_write(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct mps_subflow *sf = w->data;
@@ -605,6 +642,10 @@ static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents)
 
 	if (!c) {
 		g_sf_ops->join_read(loop, sf);
+		return;
+	}
+	if ((c->inl || c->inl_rx_defer) && sf->id == 1 && g_inline_read) {
+		g_inline_read(c, sf); /* the app's (the first subflow's socket) */
 		return;
 	}
 	/* Frames left by the receive budget come first (rx_more decodes

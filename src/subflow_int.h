@@ -34,6 +34,14 @@ struct mps_sf_ops {
 	void (*freed)(struct ev_loop *loop);
 };
 void mps_sf_set_ops(const struct mps_sf_ops *ops);
+/* The registered readable and eof handlers, for bytes read elsewhere (an
+ * inline connection's app thread, inline.c). */
+void mps_sf_input(struct mps_conn *c, struct mps_subflow *sf);
+/* Readable while the app's thread reads it (an inline connection, or a
+ * promoted one while an app thread still waits on its TCP socket):
+ * inline.c's look, registered by mps_engine_wire. */
+void mps_sf_set_inline_read(void (*fn)(struct mps_conn *c, struct mps_subflow *sf));
+void mps_sf_input_eof(struct mps_conn *c, struct mps_subflow *sf, int err);
 /* The kernel's smoothed RTT of a TCP socket, microseconds (0: unknown). */
 uint32_t mps_sf_tcp_rtt_us(int fd);
 extern struct mps_subflow *mps_sf_zombies; /* freed subflows, for conn.c's reaper */

@@ -34,6 +34,7 @@ struct mps_config {
 	uint32_t plain_cache_ttl;  /* MPTCPSHIM_PLAIN_CACHE_TTL, seconds */
 	uint32_t resume_ttl;       /* MPTCPSHIM_RESUME: ticket lifetime, seconds; 0 = off */
 	uint32_t direct;           /* MPTCPSHIM_DIRECT: the app-thread send path (default 1) */
+	uint32_t inl;              /* MPTCPSHIM_INLINE: inline connections, inline.c (default 0) */
 	/* MPTCPSHIM_PEER_CACHE: the file where the user's processes share
 	 * plain verdicts; empty = not shared ("none") */
 	char peer_cache[256];

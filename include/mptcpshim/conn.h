@@ -30,6 +30,9 @@ struct mps_conn_params {
 	 * PSK with mps_kex_server_set_psk(&c->kex, psk) before go_mp draws its
 	 * keypair (docs/DESIGN.md "Key agreement and key schedule"). */
 	const uint8_t *kex_psk;
+	/* client, MPTCPSHIM_INLINE (inline.h): the app keeps inl_fd, the TCP
+	 * socket (tcp_fd is our dup of it), and there is no socketpair */
+	int inl, inl_fd;
 };
 
 /* App threads (the daemon): the gateway's reply to the request of the

@@ -45,6 +45,11 @@ struct mps_sock {
 	atomic_int linger0;  /* SO_LINGER {1, 0}: closing aborts (FASTCLOSE) */
 	atomic_int pending_err; /* reported once by the next read or write (ETIMEDOUT) */
 	atomic_int shut_wr;     /* the app called shutdown(SHUT_WR/RDWR): no direct write */
+	/* Inline (inline.h): the app's number is the subflow's TCP socket
+	 * itself; its data calls frame and deframe on the app's thread. */
+	atomic_int inl;
+	atomic_int inl_nonblock; /* ... the app's O_NONBLOCK on it (fcntl, ioctl hooks) */
+	atomic_int inl_waiters;  /* ... app threads waiting on the TCP socket (poll, a blocking read) */
 	/* Serviced by another process: a forked child's copy, or an fd
 	 * inherited across exec.  conn is then meaningless here (a stale copy
 	 * or NULL) and option calls are answered without a subflow. */

@@ -91,10 +91,19 @@ enum mps_frame_type {
  *   RESUME  HELLO: ticket[16] | nonce[16] follow: the client offers a ticket.
  *           HELLO_ACK: the server took it; pub carries its 32-byte nonce
  *           (no X25519 on either side), no field added.
- * A server sets TICKET or RESUME in HELLO_ACK only when the HELLO had it. */
+ *   QUIET   HELLO: the client reads on its app's thread (inline.h): send it
+ *           no frame without app data (HELLO_ACK, ACKs, window updates,
+ *           ADD_ADDR wait to ride with the next DATA) until an ACK with
+ *           MPS_AF_LOUD says otherwise.  HELLO_ACK: the server will (no
+ *           field either way).
+ * A server sets TICKET, RESUME or QUIET in HELLO_ACK only when the HELLO
+ * had it. */
 #define MPS_CAP_NONE 0x00
 #define MPS_CAP_TICKET 0x01
 #define MPS_CAP_RESUME 0x02
+#define MPS_CAP_QUIET 0x04
+/* ACK flag: the sender (a QUIET client) reads on its shim thread again. */
+#define MPS_AF_LOUD 0x01
 #define MPS_TICKET_LEN 16u      /* a resumption ticket's id */
 #define MPS_HELLO_NONCE_LEN 16u /* the client's nonce in a resuming HELLO */
 #define MPS_TICKET_LIFETIME_MAX 604800u

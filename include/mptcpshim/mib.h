@@ -42,6 +42,8 @@ enum mps_mib_id {
 	MPS_MIB_IDLE_RELEASES,    /* quiet spells whose memory a connection gave back (idlemem.c) */
 	MPS_MIB_GW_LIMITED,       /* gateway: connections refused by its limits (any thread) */
 	MPS_MIB_DIRECT_WRITES,    /* app writes taken on the app's thread (direct.c), no socketpair */
+	MPS_MIB_INLINE_CONNS,     /* connections begun inline (inline.c): no socketpair */
+	MPS_MIB_INLINE_PROMOTED,  /* ... that took a socketpair later (promoted) */
 	MPS_MIB__MAX
 };
 

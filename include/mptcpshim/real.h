@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <sys/select.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -72,6 +73,15 @@ struct mps_real {
 	int (*select)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
 	int (*pselect)(int, fd_set *, fd_set *, fd_set *, const struct timespec *,
 	               const sigset_t *);
+	/* calls an inline connection does not serve (interpose/inlinex.c)
+	 * and ioctl (FIONBIO, FIONREAD on one) */
+	int (*ioctl)(int, unsigned long, ...);
+	ssize_t (*sendfile)(int, int, off_t *, size_t);
+	ssize_t (*sendfile64)(int, int, off_t *, size_t);
+	ssize_t (*splice)(int, loff_t *, int, loff_t *, size_t, unsigned int);
+	FILE *(*fdopen)(int, const char *);
+	int (*recvmmsg)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
+	int (*sendmmsg)(int, struct mmsghdr *, unsigned int, int);
 	/* the gateway's names (resolve.c watches the app's) */
 	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *,
 	                   struct addrinfo **);

@@ -20,7 +20,9 @@
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/handover.h"
 #include "mptcpshim/inherit.h"
+#include "mptcpshim/inline.h"
 #include "mptcpshim/interpose.h"
+#include "mptcpshim/loop.h"
 
 struct newenv {
 	void *map;
@@ -54,6 +56,10 @@ static char *const *env_for_exec(const char *path, char *const envp[], int survi
 	ne->xs = -1;
 	if (mps_passthrough())
 		return envp;
+	/* the new image may inherit an inline connection's socket: it takes
+	 * its socketpair first (not from a vfork child: the parent's state) */
+	if (atomic_load_explicit(&mps_inline_socks, memory_order_relaxed) && !mps_loop_cloned())
+		mps_inline_promote_all("exec");
 	/* a spawned image (or a vfork child's, which shares our memory) may
 	 * inherit an app's end: no hand-back of those (handback.h) */
 	atomic_fetch_add(&mps_fork_gen, 1);

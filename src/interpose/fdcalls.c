@@ -26,6 +26,7 @@
 #include "mptcpshim/gateway.h"
 #include "mptcpshim/handover.h"
 #include "mptcpshim/frame.h"
+#include "mptcpshim/inline.h"
 #include "mptcpshim/kmptcp.h"
 #include "mptcpshim/interpose.h"
 #include "mptcpshim/log.h"
@@ -48,11 +49,49 @@ static void ep_forget_on_close(int fd)
 	int i, n;
 
 	n = mps_epreg_take(fd, ep, MPS_EPREG_PER_FD);
-	if (s && atomic_load(&s->state) == MPS_SS_CONNECTING)
+	/* (an inline connection's socket stays open in our descriptor) */
+	if (s && (atomic_load(&s->state) == MPS_SS_CONNECTING || atomic_load(&s->inl)))
 		for (i = 0; i < n; i++)
 			mps_real.epoll_ctl(ep[i].epfd, EPOLL_CTL_DEL, fd, NULL);
 	if (s)
 		mps_sock_put(s);
+}
+
+/* The app closes an inline connection's number (inline.h): the stream
+ * ends; our own descriptor of the socket keeps it open for that. */
+static void inline_close(int fd)
+{
+	struct mps_sock *s;
+
+	if (!atomic_load_explicit(&mps_inline_socks, memory_order_relaxed))
+		return;
+	s = mps_fdtab_get(fd);
+	if (s && atomic_load(&s->inl))
+		mps_inline_close(fd, s);
+	if (s)
+		mps_sock_put(s);
+}
+
+struct fd_range {
+	unsigned lo, hi;
+};
+
+static int inline_close_in(int fd, struct mps_sock *s, void *arg)
+{
+	const struct fd_range *r = arg;
+
+	if ((unsigned)fd >= r->lo && (unsigned)fd <= r->hi && atomic_load(&s->inl))
+		mps_inline_close(fd, s);
+	return 0;
+}
+
+/* close_range/closefrom over inline connections' numbers: as close(). */
+static void inline_close_range(unsigned lo, unsigned hi)
+{
+	struct fd_range r = {lo, hi};
+
+	if (atomic_load_explicit(&mps_inline_socks, memory_order_relaxed) && !mps_inside)
+		mps_fdtab_each(inline_close_in, &r);
 }
 
 MPS_EXPORT int close(int fd)
@@ -67,9 +106,10 @@ MPS_EXPORT int close(int fd)
 		mps_defacc_gone(fd);
 		if (atomic_load_explicit(&mps_handover_pending, memory_order_relaxed))
 			mps_handover_close(fd); /* a fork-per-connection parent's close */
-		if (mps_fdtab_has(fd))
+		if (mps_fdtab_has(fd)) {
+			inline_close(fd);
 			mps_fdtab_clear(fd);
-		else if (mps_ifd_is(fd)) {
+		} else if (mps_ifd_is(fd)) {
 			/* The app closing descriptors it never opened (close-all
 			 * loops): our subflows must survive it, and the app hears
 			 * what TCP would say of a number it never had. */
@@ -94,6 +134,7 @@ MPS_EXPORT int close_range(unsigned first, unsigned last, int flags)
 	mps_real_init();
 	if (mps_inside || (flags & CLOSE_RANGE_CLOEXEC))
 		return (int)mps_real.syscall(SYS_close_range, first, last, flags);
+	inline_close_range(first, last);
 	mps_defacc_gone_range(first, last);
 	return mps_ifd_close_range(first, last, flags);
 }
@@ -104,6 +145,7 @@ MPS_EXPORT void closefrom(int lowfd)
 	long max;
 
 	mps_real_init();
+	inline_close_range(lowfd < 0 ? 0u : (unsigned)lowfd, ~0u);
 	mps_defacc_gone_range(lowfd < 0 ? 0u : (unsigned)lowfd, ~0u);
 	if (mps_ifd_close_range(lowfd < 0 ? 0u : (unsigned)lowfd, ~0u, 0) == 0 || errno != ENOSYS)
 		return;
@@ -138,6 +180,7 @@ MPS_EXPORT int dup(int fd)
 	int n;
 
 	mps_real_init();
+	mps_ix_inline_promote_fd(fd, "dup"); /* two numbers: the socketpair's close counts them */
 	n = mps_real.dup(fd);
 	if (!mps_inside && n >= 0)
 		track_dup(fd, n);
@@ -165,6 +208,11 @@ MPS_EXPORT int dup2(int fd, int newfd)
 	mps_real_init();
 	if (fd != newfd && guard_internal(newfd))
 		return -1;
+	if (fd != newfd) {
+		mps_ix_inline_promote_fd(fd, "dup2");
+		if (mps_fdtab_has(newfd))
+			inline_close(newfd); /* its number now names another file */
+	}
 	n = mps_real.dup2(fd, newfd);
 	if (!mps_inside && n >= 0)
 		track_dup(fd, n);
@@ -178,6 +226,9 @@ MPS_EXPORT int dup3(int fd, int newfd, int flags)
 	mps_real_init();
 	if (guard_internal(newfd))
 		return -1;
+	mps_ix_inline_promote_fd(fd, "dup3");
+	if (fd != newfd && mps_fdtab_has(newfd))
+		inline_close(newfd);
 	n = mps_real.dup3(fd, newfd, flags);
 	if (!mps_inside && n >= 0)
 		track_dup(fd, n);
@@ -186,7 +237,20 @@ MPS_EXPORT int dup3(int fd, int newfd, int flags)
 
 static int do_fcntl(int fd, int cmd, void *arg)
 {
-	int n = mps_real.fcntl(fd, cmd, arg);
+	int n;
+
+	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
+		mps_ix_inline_promote_fd(fd, "F_DUPFD");
+	n = mps_real.fcntl(fd, cmd, arg);
+	if (cmd == F_SETFL && n == 0 &&
+	    atomic_load_explicit(&mps_inline_socks, memory_order_relaxed) && !mps_inside) {
+		struct mps_sock *s = mps_fdtab_get(fd);
+
+		if (s)
+			atomic_store(&s->inl_nonblock, ((long)arg & O_NONBLOCK) != 0);
+		if (s)
+			mps_sock_put(s);
+	}
 
 	if (!mps_inside && n >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
 		track_dup(fd, n);

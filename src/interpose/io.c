@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -21,7 +22,9 @@
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/handback.h"
 #include "mptcpshim/handover.h"
+#include "mptcpshim/inline.h"
 #include "mptcpshim/interpose.h"
+#include "sockint.h"
 
 static int errors_pending(void)
 {
@@ -48,20 +51,20 @@ static int take_error(int fd)
 
 /* Before the call: report a pending error, and consume the af_unix reset
  * that stands for it, so the app sees one error, as with TCP. */
-#define RETURN_PENDING(fd, rd)                                                                     \
-	do {                                                                                       \
-		if (atomic_load_explicit(&mps_handover_pending, memory_order_relaxed))             \
-			mps_handover_touch(fd);                                                    \
-		if (atomic_load_explicit(&mps_handback_pending, memory_order_relaxed))             \
-			mps_handback_touch(fd, rd);                                                \
-		int e_ = take_error(fd);                                                           \
-		if (e_) {                                                                          \
-			int k_ = 0;                                                                \
-			socklen_t kl_ = sizeof(k_);                                                \
-			mps_real.getsockopt(fd, SOL_SOCKET, SO_ERROR, &k_, &kl_);                  \
-			errno = e_;                                                                \
-			return -1;                                                                 \
-		}                                                                                  \
+#define RETURN_PENDING(fd, rd)                                                         \
+	do {                                                                           \
+		if (atomic_load_explicit(&mps_handover_pending, memory_order_relaxed)) \
+			mps_handover_touch(fd);                                        \
+		if (atomic_load_explicit(&mps_handback_pending, memory_order_relaxed)) \
+			mps_handback_touch(fd, rd);                                    \
+		int e_ = take_error(fd);                                               \
+		if (e_) {                                                              \
+			int k_ = 0;                                                    \
+			socklen_t kl_ = sizeof(k_);                                    \
+			mps_real.getsockopt(fd, SOL_SOCKET, SO_ERROR, &k_, &kl_);      \
+			errno = e_;                                                    \
+			return -1;                                                     \
+		}                                                                      \
 	} while (0)
 
 /* After the call: one that was blocked when the connection ended returns
@@ -110,7 +113,7 @@ static ssize_t iov_total(const struct iovec *iov, int n)
 }
 
 static ssize_t direct_rest(int fd, ssize_t d, const struct iovec *iov, int n, int flags,
-			   const struct msghdr *msg)
+                           const struct msghdr *msg)
 {
 	struct iovec small[8], *tmp;
 	struct msghdr m;
@@ -140,8 +143,95 @@ static ssize_t direct_rest(int fd, ssize_t d, const struct iovec *iov, int n, in
 	return r > 0 ? d + r : d;
 }
 
+/* An inline connection (inline.h): its sock, referenced, or NULL (the
+ * usual case, one relaxed load).  A call it does not serve promotes it
+ * here (then NULL: the real call goes to the app's end). */
+static struct mps_sock *inline_sock(int fd, int flags, int ok_flags, const char *why)
+{
+	struct mps_sock *s;
+
+	if (!atomic_load_explicit(&mps_inline_socks, memory_order_relaxed) || mps_inside ||
+	    !mps_fdtab_has(fd))
+		return NULL;
+	s = mps_fdtab_ref(fd);
+	if (!s)
+		return NULL;
+	if (atomic_load(&s->inl) && !(flags & ~ok_flags))
+		return s;
+	if (atomic_load(&s->inl))
+		mps_inline_promote_sock(s, why);
+	mps_sock_put(s);
+	return NULL;
+}
+
+#define INLINE_RD_FLAGS (MSG_DONTWAIT | MSG_NOSIGNAL | MSG_CMSG_CLOEXEC)
+
+/* 1 and *r when the inline path answered the read. */
+static int inline_read(int fd, const struct iovec *iov, int n, int flags, ssize_t *r)
+{
+	struct mps_sock *s = inline_sock(fd, flags, INLINE_RD_FLAGS, "read flags");
+
+	if (!s)
+		return 0;
+	*r = mps_inline_recv(fd, s, iov, n,
+	                     (flags & MSG_DONTWAIT) || atomic_load(&s->inl_nonblock));
+	mps_sock_put(s);
+	return *r != MPS_INLINE_REAL;
+}
+
+static int inline_read_buf(int fd, void *buf, size_t len, int flags, ssize_t *r)
+{
+	struct iovec v = {buf, len};
+
+	return inline_read(fd, &v, 1, flags, r);
+}
+
+/* 1 and *r when the inline path answered the write (the rest of a partly
+ * taken one, if any, through the app's end it was promoted to). */
+static int inline_write(int fd, const struct iovec *iov, int n, int flags, const struct msghdr *msg,
+                        ssize_t *r)
+{
+	struct mps_sock *s;
+	ssize_t total = 0;
+	int i, promoted;
+
+	if (n <= 0 || n > 1024)
+		return 0;
+	s = inline_sock(fd, flags, MSG_DONTWAIT | MSG_NOSIGNAL, "write flags");
+	if (!s)
+		return 0;
+	if (atomic_load(&s->shut_wr)) {
+		mps_inline_promote_sock(s, "a write after shutdown");
+		mps_sock_put(s);
+		return 0;
+	}
+	*r = mps_inline_send(fd, s, iov, n,
+	                     (flags & MSG_DONTWAIT) || atomic_load(&s->inl_nonblock));
+	promoted = !atomic_load(&s->inl);
+	mps_sock_put(s);
+	if (*r == MPS_INLINE_REAL)
+		return 0;
+	if (*r < 0 && errno == EPIPE && !(flags & MSG_NOSIGNAL))
+		raise(SIGPIPE);
+	for (i = 0; i < n; i++)
+		total += (ssize_t)iov[i].iov_len;
+	/* promoted on the way: the rest through the app's end (else the
+	 * count so far, as a non-blocking TCP write's) */
+	if (*r > 0 && *r < total && promoted)
+		*r = direct_rest(fd, *r, iov, n, flags, msg);
+	return 1;
+}
+
+static int inline_write_buf(int fd, const void *buf, size_t len, int flags, ssize_t *r)
+{
+	struct iovec v = {(void *)buf, len};
+
+	return inline_write(fd, &v, 1, flags, NULL, r);
+}
+
 /* The bytes written (> 0), or -1: the caller makes its real call. */
-static ssize_t try_direct(int fd, const struct iovec *iov, int n, int flags, const struct msghdr *msg)
+static ssize_t try_direct(int fd, const struct iovec *iov, int n, int flags,
+                          const struct msghdr *msg)
 {
 	ssize_t d;
 
@@ -160,13 +250,15 @@ static ssize_t try_direct_buf(int fd, const void *buf, size_t len, int flags)
 	return len > 0 ? try_direct(fd, &v, 1, flags, NULL) : -1;
 }
 
-MPS_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
-			  __CONST_SOCKADDR_ARG addr, socklen_t alen)
+MPS_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, __CONST_SOCKADDR_ARG addr,
+                          socklen_t alen)
 {
 	ssize_t d;
 
 	mps_real_init();
 	RETURN_PENDING(fd, 0);
+	if (inline_write_buf(fd, buf, len, flags, &d))
+		return d;
 	d = try_direct_buf(fd, buf, len, flags);
 	if (d > 0)
 		return d;
@@ -180,7 +272,11 @@ MPS_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	mps_real_init();
 	RETURN_PENDING(fd, 0);
 	if (msg && msg->msg_controllen == 0 && msg->msg_iovlen <= 1024) {
-		ssize_t d = try_direct(fd, msg->msg_iov, (int)msg->msg_iovlen, flags, msg);
+		ssize_t d;
+
+		if (inline_write(fd, msg->msg_iov, (int)msg->msg_iovlen, flags, msg, &d))
+			return d;
+		d = try_direct(fd, msg->msg_iov, (int)msg->msg_iovlen, flags, msg);
 
 		if (d > 0)
 			return d;
@@ -197,61 +293,109 @@ MPS_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 
 MPS_EXPORT ssize_t read(int fd, void *buf, size_t len)
 {
+	ssize_t r;
+
 	mps_real_init();
 	RETURN_PENDING(fd, 1);
+	if (inline_read_buf(fd, buf, len, 0, &r))
+		return r;
 	return hb_after(fd, settle(fd, mps_real.read(fd, buf, len), len > 0));
 }
 
 MPS_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 {
+	ssize_t r;
+
 	mps_real_init();
 	RETURN_PENDING(fd, 1);
+	if (len <= buflen && inline_read_buf(fd, buf, len, 0, &r))
+		return r;
 	return hb_after(fd, settle(fd, mps_real.read_chk(fd, buf, len, buflen), len > 0));
 }
 
 MPS_EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
 {
+	ssize_t r;
+
 	mps_real_init();
 	RETURN_PENDING(fd, 1);
+	if (n > 0 && n <= 1024 && inline_read(fd, iov, n, 0, &r))
+		return r;
 	return hb_after(fd, settle(fd, mps_real.readv(fd, iov, n), n > 0));
 }
 
 MPS_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
+	ssize_t r;
+
 	mps_real_init();
 	RETURN_PENDING(fd, 1);
+	if (inline_read_buf(fd, buf, len, flags, &r))
+		return r;
 	return hb_after(fd, settle(fd, mps_real.recv(fd, buf, len, flags), len > 0));
 }
 
 MPS_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
 {
+	ssize_t r;
+
 	mps_real_init();
 	RETURN_PENDING(fd, 1);
+	if (len <= buflen && inline_read_buf(fd, buf, len, flags, &r))
+		return r;
 	return hb_after(fd, settle(fd, mps_real.recv_chk(fd, buf, len, buflen, flags), len > 0));
 }
 
-MPS_EXPORT ssize_t recvfrom(int fd, void *restrict buf, size_t len, int flags,
-			    __SOCKADDR_ARG addr, socklen_t *restrict alen)
+MPS_EXPORT ssize_t recvfrom(int fd, void *restrict buf, size_t len, int flags, __SOCKADDR_ARG addr,
+                            socklen_t *restrict alen)
 {
+	ssize_t r;
+
 	mps_real_init();
 	RETURN_PENDING(fd, 1);
-	return hb_after(fd, settle(fd, mps_real.recvfrom(fd, buf, len, flags, addr.__sockaddr__, alen),
-	                           len > 0));
+	if (inline_read_buf(fd, buf, len, flags, &r)) {
+		if (r >= 0 && addr.__sockaddr__ && alen)
+			*alen = 0; /* TCP names no source */
+		return r;
+	}
+	return hb_after(fd,
+	                settle(fd, mps_real.recvfrom(fd, buf, len, flags, addr.__sockaddr__, alen),
+	                       len > 0));
 }
 
 MPS_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
-				  struct sockaddr *addr, socklen_t *alen)
+                                  struct sockaddr *addr, socklen_t *alen)
 {
+	ssize_t r;
+
 	mps_real_init();
 	RETURN_PENDING(fd, 1);
-	return hb_after(fd, settle(fd, mps_real.recvfrom_chk(fd, buf, len, buflen, flags, addr, alen),
-	                           len > 0));
+	if (len <= buflen && inline_read_buf(fd, buf, len, flags, &r)) {
+		if (r >= 0 && addr && alen)
+			*alen = 0;
+		return r;
+	}
+	return hb_after(fd,
+	                settle(fd, mps_real.recvfrom_chk(fd, buf, len, buflen, flags, addr, alen),
+	                       len > 0));
 }
 
 MPS_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
+	ssize_t r;
+
 	mps_real_init();
 	RETURN_PENDING(fd, 1);
+	if (msg && msg->msg_controllen == 0 && msg->msg_iovlen > 0 && msg->msg_iovlen <= 1024 &&
+	    inline_read(fd, msg->msg_iov, (int)msg->msg_iovlen, flags, &r)) {
+		if (r >= 0) {
+			msg->msg_namelen = 0;
+			msg->msg_flags = 0;
+		}
+		return r;
+	}
+	if (msg && msg->msg_controllen)
+		mps_ix_inline_promote_fd(fd, "ancillary data");
 	return hb_after(fd, settle(fd, mps_real.recvmsg(fd, msg, flags), 1));
 }
 
@@ -261,6 +405,8 @@ MPS_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 
 	mps_real_init();
 	RETURN_PENDING(fd, 0);
+	if (inline_write_buf(fd, buf, len, 0, &d))
+		return d;
 	d = try_direct_buf(fd, buf, len, 0);
 	if (d > 0)
 		return d;
@@ -273,6 +419,8 @@ MPS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
 
 	mps_real_init();
 	RETURN_PENDING(fd, 0);
+	if (inline_write(fd, iov, n, 0, NULL, &d))
+		return d;
 	d = try_direct(fd, iov, n, 0, NULL);
 	if (d > 0)
 		return d;
@@ -285,6 +433,8 @@ MPS_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 
 	mps_real_init();
 	RETURN_PENDING(fd, 0);
+	if (inline_write_buf(fd, buf, len, flags, &d))
+		return d;
 	d = try_direct_buf(fd, buf, len, flags);
 	if (d > 0)
 		return d;
@@ -296,9 +446,19 @@ MPS_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 MPS_EXPORT int shutdown(int fd, int how)
 {
 	mps_real_init();
+	if (how == SHUT_RD)
+		mps_ix_inline_promote_fd(fd, "shutdown(SHUT_RD)");
 	if ((how == SHUT_WR || how == SHUT_RDWR) && !mps_inside && mps_fdtab_has(fd)) {
 		struct mps_sock *s = mps_fdtab_get(fd);
 
+		if (s && atomic_load(&s->inl)) {
+			int r = mps_inline_shutdown(fd, s, how);
+
+			if (r != MPS_INLINE_REAL) {
+				mps_sock_put(s);
+				return r;
+			} /* promoted: the app's end takes it */
+		}
 		if (s) {
 			atomic_store(&s->shut_wr, 1);
 			mps_sock_put(s);

@@ -32,6 +32,7 @@
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/handover.h"
 #include "mptcpshim/inherit.h"
+#include "mptcpshim/inline.h"
 #include "mptcpshim/interpose.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/peercache.h"
@@ -72,6 +73,10 @@ static void fork_locks(int lock)
 
 static void prepare(void)
 {
+	/* an inline connection's socket would be shared as it is: the child
+	 * gets what any connection's fork gets, a socketpair end */
+	if (atomic_load_explicit(&mps_inline_socks, memory_order_relaxed) && !mps_inside)
+		mps_inline_promote_all("fork");
 	mps_handover_prepare(); /* parks the shim thread: before any lock */
 	mps_loop_atfork_prepare();
 	mps_fdtab_atfork_prepare();
@@ -356,6 +361,7 @@ __attribute__((constructor)) static void mps_init(void)
  * _exit() and fatal signals skip it (but see exit_fast below). */
 __attribute__((destructor)) static void mps_fini(void)
 {
+	mps_inline_promote_all("exit"); /* the exit drain serves socketpair ends */
 	mps_loop_exit(MPS_EXIT_DRAIN_TIMEOUT, 0);
 }
 

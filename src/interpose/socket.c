@@ -30,6 +30,7 @@
 #include "mptcpshim/handover.h"
 #include "mptcpshim/frame.h"
 #include "mptcpshim/kmptcp.h"
+#include "mptcpshim/inline.h"
 #include "mptcpshim/interpose.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/nego.h"
@@ -635,6 +636,16 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (mps_passthrough())
 		return mps_real.connect(fd, sa, len);
 	s = mps_fdtab_get(fd);
+	if (s && atomic_load(&s->inl)) {
+		/* inline: the app's number is the TCP socket, whose answers are
+		 * TCP's (0 once connected, then EISCONN; EALREADY before) */
+		if (!(sa && len >= sizeof(sa_family_t) && sa->sa_family == AF_UNSPEC)) {
+			rc = mps_real.connect(fd, sa, len);
+			mps_sock_put(s);
+			return rc;
+		}
+		mps_inline_promote_sock(s, "connect(AF_UNSPEC)"); /* the socketpair's rules */
+	}
 	if (s) {
 		if (sa && len >= sizeof(sa_family_t) && sa->sa_family == AF_UNSPEC)
 			rc = disconnect(fd, s);
@@ -701,7 +712,8 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 				       .opt_want = want, .loop_checked = 1,
 				       .tcp_nonblock = flags & O_NONBLOCK};
 
-		err = mps_ix_adopt(fd, &a, &app);
+		/* inline (inline.h): towards a known shim, no socketpair */
+		err = cfg->inl && known ? mps_ix_inline_adopt(fd, &a) : mps_ix_adopt(fd, &a, &app);
 	}
 	if (err) {
 		/* The fd is still the plain TCP socket: carry on without us. */

@@ -30,6 +30,11 @@ struct adopt_args {
 	int tcp_nonblock;                 /* fd's file is O_NONBLOCK already */
 };
 
+/* inlinex.c: connect's inline start (MPTCPSHIM_INLINE): fd stays the
+ * app's TCP socket.  0 or -errno (fd untouched, plain TCP). */
+int mps_ix_inline_adopt(int fd, const struct adopt_args *a);
+/* ... and the promotion of fd's connection if it is inline (any hook). */
+void mps_ix_inline_promote_fd(int fd, const char *why);
 /* 1 if sa is AF_INET or AF_INET6. */
 int mps_ix_is_inet(const struct sockaddr *sa);
 /* 1 if fd is a TCP stream socket. */

@@ -15,13 +15,16 @@
  * that registers the connection itself adopts at epoll_ctl, fdcalls.c). */
 #include "config.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <time.h>
 
+#include "mptcpshim/fdtab.h"
 #include "mptcpshim/handover.h"
+#include "mptcpshim/inline.h"
 #include "mptcpshim/interpose.h"
 
 static int pending(void)
@@ -51,19 +54,255 @@ static void touch_fdsets(int nfds, const fd_set *r, const fd_set *w, const fd_se
 			mps_handover_touch(fd);
 }
 
+/* Waits for input on an inline connection's TCP socket (inline.h): a
+ * promotion meanwhile must leave its bytes for the kernel to wake this
+ * wait (a read by the shim thread first could leave it asleep). */
+#define MAX_WAITS 8
+struct waits {
+	struct mps_sock *s[MAX_WAITS];
+	int fd[MAX_WAITS];
+	int n;
+};
+
+static void waits_add(struct waits *w, int fd)
+{
+	struct mps_sock *s;
+
+	if (w->n == MAX_WAITS || fd < 0 || !mps_fdtab_has(fd))
+		return;
+	s = mps_fdtab_ref(fd);
+	if (s && atomic_load(&s->inl)) {
+		mps_inline_wait_begin(s);
+		w->fd[w->n] = fd;
+		w->s[w->n++] = s;
+	} else if (s)
+		mps_sock_put(s);
+}
+
+static int inline_any(void)
+{
+	return atomic_load_explicit(&mps_inline_socks, memory_order_relaxed) != 0 && !mps_inside;
+}
+
+static void waits_pollfds(struct waits *w, const struct pollfd *fds, nfds_t n)
+{
+	nfds_t i;
+
+	w->n = 0;
+	if (!inline_any() || !fds)
+		return;
+	for (i = 0; i < n; i++)
+		if (fds[i].events & (POLLIN | POLLRDNORM | POLLPRI | POLLRDHUP))
+			waits_add(w, fds[i].fd);
+}
+
+static void waits_fdset(struct waits *w, int nfds, const fd_set *r)
+{
+	int fd;
+
+	w->n = 0;
+	if (!inline_any() || !r)
+		return;
+	if (nfds > FD_SETSIZE)
+		nfds = FD_SETSIZE;
+	for (fd = 0; fd < nfds; fd++)
+		if (FD_ISSET(fd, r))
+			waits_add(w, fd);
+}
+
+static int waits_end(struct waits *w, int rc)
+{
+	int saved = errno, i;
+
+	for (i = 0; i < w->n; i++) {
+		mps_inline_wait_end(w->s[i]);
+		mps_sock_put(w->s[i]);
+	}
+	errno = saved;
+	return rc;
+}
+
+/* An inline socket's readability is the kernel's view of a framed
+ * stream: a data ACK or half a frame makes it readable with no byte for
+ * the app.  After the wait each one said readable is looked at (what it
+ * holds read ahead, mps_inline_ready); one with nothing for the app is
+ * taken out, and a wait left with nothing waits again for the rest of its
+ * time.  One with bytes read ahead is readable at once. */
+static struct mps_sock *waits_sock(const struct waits *w, int fd)
+{
+	int i;
+
+	for (i = 0; i < w->n; i++)
+		if (w->fd[i] == fd)
+			return w->s[i];
+	return NULL;
+}
+
+static int ts_left(const struct timespec *end, struct timespec *left)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	left->tv_sec = end->tv_sec - now.tv_sec;
+	left->tv_nsec = end->tv_nsec - now.tv_nsec;
+	if (left->tv_nsec < 0)
+		left->tv_sec--, left->tv_nsec += 1000000000L;
+	return left->tv_sec >= 0;
+}
+
+static void ts_end(const struct timespec *tmo, struct timespec *end)
+{
+	clock_gettime(CLOCK_MONOTONIC, end);
+	end->tv_sec += tmo->tv_sec;
+	end->tv_nsec += tmo->tv_nsec;
+	if (end->tv_nsec >= 1000000000L)
+		end->tv_sec++, end->tv_nsec -= 1000000000L;
+}
+
+/* 1 if an inline socket of the set has bytes read ahead (then the wait
+ * must not sleep: the kernel does not know them). */
+static int pending_any(const struct waits *w, const struct pollfd *fds, nfds_t n)
+{
+	nfds_t i;
+
+	for (i = 0; i < n; i++) {
+		struct mps_sock *s;
+
+		if ((fds[i].events & (POLLIN | POLLRDNORM)) && (s = waits_sock(w, fds[i].fd)) &&
+		    mps_inline_pending(s))
+			return 1;
+	}
+	return 0;
+}
+
+static int poll_filter(const struct waits *w, struct pollfd *fds, nfds_t n, int rc)
+{
+	nfds_t i;
+
+	for (i = 0; i < n && rc >= 0; i++) {
+		struct mps_sock *s;
+
+		if (!(fds[i].events & (POLLIN | POLLRDNORM)) || !(s = waits_sock(w, fds[i].fd)))
+			continue;
+		if (!(fds[i].revents & (POLLIN | POLLRDNORM)) && mps_inline_pending(s)) {
+			if (fds[i].revents == 0)
+				rc++;
+			fds[i].revents |= (short)(fds[i].events & (POLLIN | POLLRDNORM));
+			continue;
+		}
+		if (fds[i].revents & (POLLIN | POLLRDNORM)) {
+			if (mps_inline_ready(s))
+				continue;
+			fds[i].revents &= (short)~(POLLIN | POLLRDNORM);
+			if (fds[i].revents == 0)
+				rc--;
+		}
+	}
+	return rc;
+}
+
+static int poll_inline(const struct waits *w, struct pollfd *fds, nfds_t n,
+                       const struct timespec *tmo, const sigset_t *mask)
+{
+	struct timespec end, left, zero = {0, 0};
+	int rc;
+
+	if (tmo) {
+		ts_end(tmo, &end);
+		left = *tmo;
+	}
+	for (;;) {
+		int early = pending_any(w, fds, n);
+
+		rc = mps_real.ppoll(fds, n, early ? &zero : tmo ? &left : NULL, mask);
+		if (tmo && !ts_left(&end, &left))
+			left = zero;
+		if (rc >= 0)
+			rc = poll_filter(w, fds, n, rc);
+		if (rc != 0 || (tmo && left.tv_sec == 0 && left.tv_nsec == 0))
+			return rc;
+	}
+}
+
+/* select and pselect the same way, on copies of the sets (a wait again
+ * starts from the app's). */
+static int select_inline(const struct waits *w, int nfds, fd_set *r, fd_set *wr, fd_set *e,
+                         const struct timespec *tmo, const sigset_t *mask)
+{
+	fd_set r0, w0, e0;
+	struct timespec end, left, zero = {0, 0};
+	int rc, i;
+
+	if (nfds > FD_SETSIZE)
+		nfds = FD_SETSIZE;
+	r0 = *r;
+	if (wr)
+		w0 = *wr;
+	if (e)
+		e0 = *e;
+	if (tmo) {
+		ts_end(tmo, &end);
+		left = *tmo;
+	}
+	for (;;) {
+		int early = 0;
+
+		for (i = 0; i < w->n; i++)
+			early |= mps_inline_pending(w->s[i]);
+		rc = mps_real.pselect(nfds, r, wr, e, early ? &zero : tmo ? &left : NULL, mask);
+		if (tmo && !ts_left(&end, &left))
+			left = zero;
+		for (i = 0; i < w->n && rc >= 0; i++) {
+			int fd = w->fd[i];
+
+			if (!FD_ISSET(fd, r) && mps_inline_pending(w->s[i])) {
+				FD_SET(fd, r);
+				rc++;
+			} else if (FD_ISSET(fd, r) && !mps_inline_ready(w->s[i])) {
+				FD_CLR(fd, r);
+				rc--;
+			}
+		}
+		if (rc != 0 || (tmo && left.tv_sec == 0 && left.tv_nsec == 0))
+			return rc;
+		*r = r0;
+		if (wr)
+			*wr = w0;
+		if (e)
+			*e = e0;
+	}
+}
+
+static int poll_inline_ms(const struct waits *w, struct pollfd *fds, nfds_t n, int timeout)
+{
+	struct timespec t = {timeout / 1000, (timeout % 1000) * 1000000L};
+
+	return poll_inline(w, fds, n, timeout < 0 ? NULL : &t, NULL);
+}
+
 MPS_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
+	struct waits w;
+
 	mps_real_init();
 	if (pending())
 		touch_pollfds(fds, n);
+	waits_pollfds(&w, fds, n);
+	if (w.n)
+		return waits_end(&w, poll_inline_ms(&w, fds, n, timeout));
 	return mps_real.poll(fds, n, timeout);
 }
 
 MPS_EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen)
 {
+	struct waits w;
+
 	mps_real_init();
 	if (pending())
 		touch_pollfds(fds, n);
+	waits_pollfds(&w, fds, n);
+	if (w.n)
+		return waits_end(&w, poll_inline_ms(&w, fds, n, timeout));
 	if (!mps_real.poll_chk)
 		return mps_real.poll(fds, n, timeout);
 	return mps_real.poll_chk(fds, n, timeout, fdslen);
@@ -71,18 +310,28 @@ MPS_EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdsl
 
 MPS_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo, const sigset_t *mask)
 {
+	struct waits w;
+
 	mps_real_init();
 	if (pending())
 		touch_pollfds(fds, n);
+	waits_pollfds(&w, fds, n);
+	if (w.n)
+		return waits_end(&w, poll_inline(&w, fds, n, tmo, mask));
 	return mps_real.ppoll(fds, n, tmo, mask);
 }
 
 MPS_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *tmo,
                            const sigset_t *mask, size_t fdslen)
 {
+	struct waits w;
+
 	mps_real_init();
 	if (pending())
 		touch_pollfds(fds, n);
+	waits_pollfds(&w, fds, n);
+	if (w.n)
+		return waits_end(&w, poll_inline(&w, fds, n, tmo, mask));
 	if (!mps_real.ppoll_chk)
 		return mps_real.ppoll(fds, n, tmo, mask);
 	return mps_real.ppoll_chk(fds, n, tmo, mask, fdslen);
@@ -90,18 +339,36 @@ MPS_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *
 
 MPS_EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tmo)
 {
+	struct waits ws;
+
 	mps_real_init();
 	if (pending())
 		touch_fdsets(nfds, r, w, e);
+	waits_fdset(&ws, nfds, r);
+	if (ws.n) {
+		struct timespec t, *tp = NULL;
+
+		if (tmo) {
+			t.tv_sec = tmo->tv_sec;
+			t.tv_nsec = tmo->tv_usec * 1000L;
+			tp = &t;
+		}
+		return waits_end(&ws, select_inline(&ws, nfds, r, w, e, tp, NULL));
+	}
 	return mps_real.select(nfds, r, w, e, tmo);
 }
 
 MPS_EXPORT int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *tmo,
                        const sigset_t *mask)
 {
+	struct waits ws;
+
 	mps_real_init();
 	if (pending())
 		touch_fdsets(nfds, r, w, e);
+	waits_fdset(&ws, nfds, r);
+	if (ws.n)
+		return waits_end(&ws, select_inline(&ws, nfds, r, w, e, tmo, mask));
 	return mps_real.pselect(nfds, r, w, e, tmo, mask);
 }
 

@@ -34,7 +34,9 @@ static size_t reencode(const struct mps_frame *f, uint8_t *out)
 		memcpy(out + n, f->u.data.payload, f->u.data.len);
 		return n + f->u.data.len;
 	case MPS_F_ACK:
-		return mps_frame_put_ack(out, f->u.ack.ack, f->u.ack.wnd);
+		n = mps_frame_put_ack(out, f->u.ack.ack, f->u.ack.wnd);
+		out[1] = f->flags; /* MPS_AF_LOUD, the one flag an ACK may carry */
+		return n;
 	case MPS_F_CLOSE:
 		return mps_frame_put_close(out, f->u.reason);
 	case MPS_F_JOIN:

@@ -331,6 +331,117 @@ def cmd_mixclient(host, port, path, seed="1"):
     c.close()
     sys.stderr.write("mixclient: %d B %s\n" % (off, sorted(uses.items())))
 
+def _rr_serve(c):
+    # echo blocks (4-byte length, then the bytes) until EOF
+    n = 0
+    while True:
+        h = _recvn(c, 4)
+        if not h:
+            break
+        k = int.from_bytes(h, "big")
+        if k > (1 << 20):
+            die("rrserver: a block of %d B: the stream is corrupt" % k)
+        b = _recvn(c, k)
+        if len(b) != k:
+            die("rrserver: block of %d B cut at %d" % (k, len(b)))
+        c.sendall(b); n += 1
+    c.close()
+    return n
+
+def cmd_rrserver(host, port, conns):
+    # serve CONNS connections, each on its own thread, echoing blocks
+    s = listener(host, port)
+    ts = []
+    for _ in range(int(conns)):
+        c, a = s.accept()
+        t = threading.Thread(target=_rr_serve, args=(c,)); t.start(); ts.append(t)
+    for t in ts:
+        t.join()
+    s.close()
+
+def _rr_read(c, n, how, rnd):
+    # n bytes by one of the ways an app reads
+    import select
+    buf = bytearray()
+    while len(buf) < n:
+        want = n - len(buf)
+        if how == "small":
+            b = c.recv(min(want, rnd.choice((1, 7, 100))))
+        elif how == "osread":
+            p = select.poll(); p.register(c.fileno(), select.POLLIN)
+            if not p.poll(30000):
+                die("rrclient: poll timed out")
+            b = os.read(c.fileno(), min(want, 1 << 16))
+        elif how == "into":
+            m = memoryview(bytearray(min(want, 1 << 16)))
+            k = c.recv_into(m); b = bytes(m[:k])
+        elif how == "poll":
+            p = select.poll(); p.register(c.fileno(), select.POLLIN)
+            if not p.poll(30000):
+                die("rrclient: poll timed out")
+            try:
+                b = c.recv(min(want, 1 << 16), socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                continue  # readable with no app byte yet (a lone frame): poll again
+        else:
+            b = c.recv(min(want, 1 << 18))
+        if not b:
+            die("rrclient: EOF after %d of %d B (%s)" % (len(buf), n, how))
+        buf += b
+    return bytes(buf)
+
+def cmd_rrclient(host, port, conns, rounds, seed="1"):
+    # CONNS connections one after another from this one process (after the
+    # first, the shim knows the server runs it), each ROUNDS blocks of
+    # random sizes echoed back and compared, each read by another way
+    # (recv with a timeout: non-blocking + poll; blocking; tiny reads;
+    # os.read; recv_into; poll + MSG_DONTWAIT); now and then a write by
+    # sendfile or a fork in the middle
+    import random
+    rnd = random.Random(int(seed))
+    data = os.urandom(1 << 20)
+    for i in range(int(conns)):
+        c = connect(host, port)
+        mode = rnd.choice(("timeout", "blocking"))
+        if mode == "blocking":
+            c.settimeout(None)
+        # half the connections only small messages (what may stay inline)
+        small = rnd.random() < 0.5
+        for r in range(int(rounds)):
+            k = rnd.choice((1, 10, 500, 1460) if small else (1, 10, 500, 1460, 9000, 70001, 300000))
+            off = rnd.randrange(len(data) - k)
+            b = data[off:off + k]
+            hdr = len(b).to_bytes(4, "big")
+            if rnd.random() < 0.05 and k > 1 and not small:
+                import tempfile
+                with tempfile.TemporaryFile() as f:
+                    f.write(b); f.flush()
+                    c.sendall(hdr)
+                    c.setblocking(True)
+                    sent = 0
+                    while sent < k:
+                        sent += os.sendfile(c.fileno(), f.fileno(), sent, k - sent)
+                    c.settimeout(None if mode == "blocking" else 120)
+            else:
+                c.sendall(hdr + b)
+            how = rnd.choice(("recv", "recv", "recv", "osread", "into", "poll") if small else
+                             ("recv", "recv", "recv", "small", "osread", "into", "poll"))
+            if os.environ.get("RR_TRACE"):
+                sys.stderr.write("conn %d round %d: %d B, %s, %s\n" % (i, r, k, how, mode)); sys.stderr.flush()
+            got = _rr_read(c, k, how, rnd)
+            if got != b:
+                die("conn %d round %d: %d B echoed wrong (%s, %s)" % (i, r, k, how, mode))
+            if rnd.random() < 0.02 and not small:
+                pid = os.fork()
+                if pid == 0:
+                    os._exit(0)
+                os.waitpid(pid, 0)
+        c.shutdown(socket.SHUT_WR)
+        if c.recv(1):
+            die("rrclient: bytes after the last echo")
+        c.close()
+    sys.stderr.write("rrclient: %s connection(s) x %s round(s) echoed\n" % (conns, rounds))
+
 cmds = {k[4:]: v for k, v in list(globals().items()) if k.startswith("cmd_")}
 if len(sys.argv) < 2 or sys.argv[1] not in cmds:
     die("usage: tcptool.py {%s} ARGS" % ",".join(sorted(cmds)))

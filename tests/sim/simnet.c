@@ -647,8 +647,9 @@ static int sim_getpeername(int fd, struct sockaddr *a, socklen_t *len)
 
 /* SIOCOUTQ (ccglue's mps_ccglue_room): on a simulated socket, as the kernel's, the
  * bytes written and not yet acknowledged: what the simulator has not taken
- * from the socketpair yet, and what it has in flight.  ioctl is not hooked
- * by the shim: this definition stands in for libc's in this binary. */
+ * from the socketpair yet, and what it has in flight.  This definition
+ * stands in for libc's in this binary, and the core calls it as
+ * mps_real.ioctl (set below). */
 int ioctl(int fd, unsigned long req, ...)
 {
 	struct ssock *s;
@@ -1307,6 +1308,7 @@ void sim_init(uint64_t seed)
 	mps_real.setsockopt = sim_setsockopt;
 	mps_real.getsockname = sim_getsockname;
 	mps_real.getpeername = sim_getpeername;
+	mps_real.ioctl = ioctl;
 	for (i = 0; i < SIM_NPATH; i++)
 		sim_path(i, &def);
 	g_loop = mps_loop_adopt();

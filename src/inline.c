@@ -1,0 +1,625 @@
+/* inline.c - inline connections (issue 15; docs/DESIGN.md section 7,
+ * "Inline connections"; the interface: include/mptcpshim/inline.h).
+ *
+ * A socketpair connection costs every message two thread hand-offs per
+ * side (kernel -> shim thread -> app, and back) and every connection a
+ * socketpair, its registrations and a swap.  An inline connection has
+ * none: the app's number is the first subflow's TCP socket; its writes
+ * are framed and sent, its reads deframed, on its own thread under the
+ * engine lock.  The kernel wakes the app itself.  The shim thread keeps
+ * the connection's timers and does not read the subflow.
+ *
+ * What the app sees must stay TCP's, so whatever this path cannot answer
+ * so promotes the connection (mps_inline_promote): a socketpair swapped in
+ * behind the app's number, the shim thread reading the subflow from then
+ * on, exactly as a connection adopted at connect.  Promoted: a write that
+ * finds a backlog or no room, a read whose frames held more than the
+ * app's buffer took (the rest would wait where no readiness shows it),
+ * joins (a second subflow), the subflow's end or failure, a fallback,
+ * the negotiation or progress timers firing (the app does not read),
+ * unusual flags, dup, fork, exec, sendfile... (the hooks).
+ *
+ * Locking: the engine lock (enginelock.c, mps_engine_lock) around every
+ * step; s->lock inside it for s->conn. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conn_int.h"
+#include "dss_ack_int.h"
+#include "dss_rx_int.h"
+#include "dss_tx_int.h"
+#include "enginelock_int.h"
+#include "inline_int.h"
+#include "subflow_int.h"
+#include "mptcpshim/conn.h"
+#include "mptcpshim/fdhigh.h"
+#include "mptcpshim/frame.h"
+#include "mptcpshim/inline.h"
+#include "mptcpshim/log.h"
+#include "mptcpshim/real.h"
+#include "mptcpshim/stat.h"
+#include "mptcpshim/util.h"
+
+atomic_int mps_inline_socks;
+static int (*g_swap)(int fd, int app_end, struct mps_sock *s);
+
+void mps_inline_set_swap(int (*swap)(int fd, int app_end, struct mps_sock *s))
+{
+	g_swap = swap;
+}
+
+/* ------------------------------------------------------------- promotion */
+
+/* The app's end of a new socketpair behind the app's number; the shim's
+ * end becomes c->app_fd and the connection goes on as any other.  0 or
+ * -errno (then it stays inline: the caller's call fails as TCP's would
+ * on ENOMEM/EMFILE). */
+static int promote(struct mps_conn *c, const char *why)
+{
+	struct mps_sock *s = c->sock;
+	struct mps_subflow *sf = c->nsf ? c->sf[0] : NULL;
+	struct stat st;
+	int sp[2], hi, fl, rc;
+
+	if (!c->inl)
+		return 0;
+	if (!g_swap)
+		return -ENOSYS;
+	fl = mps_real.fcntl(c->inl_fd, F_GETFL);
+	if (fl < 0)
+		return -errno;
+	rc = mps_socketpair_room(SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, sp);
+	if (rc)
+		return rc;
+	mps_grow_pair_buffer(sp[0]);
+	mps_grow_pair_buffer(sp[1]);
+	rc = mps_fd_high_many(&sp[1], &hi, 1);
+	if (rc) {
+		mps_real.close(sp[0]);
+		mps_real.close(sp[1]);
+		return rc;
+	}
+	mps_real.close(sp[1]);
+	mps_ifd_add(hi);
+	if (!(fl & O_NONBLOCK))
+		mps_real.fcntl(sp[0], F_SETFL, 0);
+	if (mps_fstat(sp[0], &st) != 0 || (rc = g_swap(c->inl_fd, sp[0], s)) != 0) {
+		rc = rc ? rc : -errno;
+		mps_real.close(sp[0]);
+		mps_ifd_close(hi);
+		return rc;
+	}
+	mps_real.close(sp[0]);
+	/* the socket is ours alone now: the engine's reads rely on it */
+	if (sf && !(fl & O_NONBLOCK))
+		mps_real.fcntl(sf->fd, F_SETFL, fl | O_NONBLOCK);
+	pthread_mutex_lock(&s->lock);
+	s->ino = st.st_ino;
+	pthread_mutex_unlock(&s->lock);
+	atomic_store(&s->inl, 0);
+	atomic_fetch_sub(&mps_inline_socks, 1);
+	c->inl = 0;
+	c->app_fd = hi;
+	ev_io_set(&c->app_r, hi, EV_READ);
+	ev_io_set(&c->app_w, hi, EV_WRITE);
+	mps_stat(c, NULL, MPS_MIB_INLINE_PROMOTED, 1);
+	if (c->quiet_ok)
+		mps_dss_ack_send_loud(c); /* the server may send frames without data again */
+	mps_dbg("conn %s: promoted to a socketpair (%s; %d waiting)", c->peer_str, why,
+	        atomic_load(&s->inl_waiters));
+	if (c->app_eof)
+		mps_real.shutdown(hi, SHUT_RD); /* the app shut its side before */
+	if (c->fin_delivered)
+		mps_real.shutdown(hi, SHUT_WR); /* the app saw EOF already */
+	if (mps_conn_hup_watch(c) != 0) {
+		mps_conn_abort(c, MPS_CR_INTERNAL, 1, "cannot watch the app's descriptor");
+		return 0;
+	}
+	if (c->rxq.una != c->rxq.end)
+		ev_io_start(c->loop, &c->app_w);
+	/* The subflow is the shim thread's to read from now on; an app thread
+	 * waiting on the TCP socket must see its bytes first (a read by us
+	 * now could leave it asleep): then at the last wait_end. */
+	if (sf && sf->state != SF_DEAD) {
+		/* (while one waits: its control frames only, mps_inline_sf_read) */
+		c->inl_rx_defer = atomic_load(&s->inl_waiters) > 0;
+		ev_io_start(c->loop, &sf->rio);
+		ev_feed_event(c->loop, &sf->rio, EV_READ);
+	}
+	if (c->pm_gate == 1 && c->role == MPS_CLIENT && !ev_is_active(&c->pm_timer)) {
+		/* joins that waited for the promotion (path.c) */
+		ev_timer_set(&c->pm_timer, 0., 0.);
+		ev_timer_start(c->loop, &c->pm_timer);
+	}
+	mps_conn_app_update_read(c);
+	return 0;
+}
+
+static ssize_t deliver(struct mps_conn *c, const struct iovec *iov, int n);
+
+const struct mps_inline_ops mps_inline_ops = {
+        .promote = promote,
+        .deliver = deliver,
+};
+
+/* ------------------------------------------------------------- receive */
+
+/* dss_rx.c's app_write for an inline connection: into the app's buffer
+ * while it reads, as far as it goes (the rest waits in rxq, and the read
+ * then promotes).  Bytes taken; -EPIPE when the app has closed. */
+static ssize_t deliver(struct mps_conn *c, const struct iovec *iov, int n)
+{
+	size_t skip = c->inl_got, taken = 0;
+	int i = 0, k;
+
+	if (c->app_closed)
+		return -EPIPE;
+	if (!c->inl_dst)
+		return 0;
+	while (i < c->inl_ndst && skip >= c->inl_dst[i].iov_len)
+		skip -= c->inl_dst[i++].iov_len;
+	for (k = 0; k < n && i < c->inl_ndst; k++) {
+		size_t off = 0;
+
+		while (off < iov[k].iov_len && i < c->inl_ndst) {
+			size_t m = MPS_MIN(iov[k].iov_len - off, c->inl_dst[i].iov_len - skip);
+
+			memcpy((char *)c->inl_dst[i].iov_base + skip,
+			       (const char *)iov[k].iov_base + off, m);
+			off += m;
+			skip += m;
+			taken += m;
+			if (skip == c->inl_dst[i].iov_len)
+				i++, skip = 0;
+		}
+		if (off < iov[k].iov_len)
+			break;
+	}
+	c->inl_got += taken;
+	if (taken)
+		mps_stat(c, NULL, MPS_MIB_BYTES_RECEIVED, (uint64_t)taken);
+	return (ssize_t)taken;
+}
+
+static size_t iov_len(const struct iovec *iov, int n)
+{
+	size_t t = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		t += iov[i].iov_len;
+	return t;
+}
+
+/* Bytes a look ahead (mps_inline_ready) left in rxq, into the app's
+ * buffer.  How many. */
+static size_t rxq_take(struct mps_conn *c, const struct iovec *dst, int n)
+{
+	size_t got = 0;
+	int i;
+
+	for (i = 0; i < n && c->rxq.una != c->rxq.end; i++) {
+		size_t off = 0;
+
+		while (off < dst[i].iov_len && c->rxq.una != c->rxq.end) {
+			const uint8_t *p;
+			size_t m = mps_sendbuf_peek(&c->rxq, c->rxq.una, dst[i].iov_len - off, &p);
+
+			if (m == 0)
+				break;
+			memcpy((char *)dst[i].iov_base + off, p, m);
+			mps_sendbuf_ack(&c->rxq, c->rxq.una + m);
+			off += m;
+			got += m;
+		}
+	}
+	if (got) {
+		mps_stat(c, NULL, MPS_MIB_BYTES_RECEIVED, (uint64_t)got);
+		if (c->rxq.una == c->rxq.end && mps_conn_rcv_fin(c))
+			c->fin_delivered = 1;
+		mps_dss_ack_update(c); /* the window opened */
+	}
+	return got;
+}
+
+/* What the socket holds, read and processed with nowhere to deliver but
+ * rxq (the look ahead of a poll or select, mps_inline_ready).  -EXDEV
+ * when that promoted the connection, else 0. */
+static int read_ahead(struct mps_conn *c)
+{
+	struct mps_subflow *sf = c->sf[0];
+	ssize_t r;
+	int err;
+
+	if (atomic_load(&c->sock->state) == MPS_SS_CONNECTING || sf->state == SF_CONNECTING)
+		return 0;
+	c->inl_dst = NULL;
+	for (;;) {
+		err = c->inl_err;
+		c->inl_err = 0;
+		if (err)
+			r = -1, errno = err;
+		else
+			do
+				r = mps_real.recv(sf->fd, sf->rbuf + sf->rlen, RBUF_SIZE - sf->rlen,
+				                  MSG_DONTWAIT);
+			while (r < 0 && errno == EINTR);
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (r <= 0) {
+			err = r < 0 ? errno : 0;
+			if (promote(c, err ? "subflow failed" : "subflow closed") == 0)
+				mps_sf_input_eof(c, sf, err);
+			return -EXDEV;
+		}
+		sf->rlen += (size_t)r;
+		sf->rx_bytes += (uint64_t)r;
+		mps_sf_input(c, sf);
+		if (mps_conn_closed(c) || !c->inl)
+			return -EXDEV;
+		if (sf->rlen == RBUF_SIZE || ev_is_active(&sf->rx_more))
+			return promote(c, "a look ahead that filled the buffer") ? 0 : -EXDEV;
+	}
+}
+
+/* One look at the subflow for the app's read (engine lock held).  Bytes
+ * delivered, 0 at EOF, -EAGAIN for nothing yet, -EXDEV when promoted on
+ * the way (the caller reads the app's end), or -errno. */
+static ssize_t conn_recv(struct mps_conn *c, const struct iovec *dst, int n)
+{
+	struct mps_subflow *sf = c->sf[0];
+	size_t cap = iov_len(dst, n);
+	ssize_t r;
+	int err;
+
+	if (c->rxq.una != c->rxq.end)
+		return (ssize_t)rxq_take(c, dst, n);
+	if (c->fin_delivered)
+		return 0;
+	if (cap == 0)
+		return 0;
+	if (atomic_load(&c->sock->state) == MPS_SS_CONNECTING || sf->state == SF_CONNECTING)
+		return -EAGAIN;
+	c->inl_dst = dst;
+	c->inl_ndst = n;
+	c->inl_got = 0;
+	for (;;) {
+		/* about what the app takes: frames beyond it would wait in rxq */
+		size_t want = MPS_MIN(RBUF_SIZE - sf->rlen, cap + 512);
+
+		err = c->inl_err;
+		c->inl_err = 0;
+		if (err)
+			r = -1, errno = err;
+		else
+			do
+				r = mps_real.recv(sf->fd, sf->rbuf + sf->rlen, want, MSG_DONTWAIT);
+			while (r < 0 && errno == EINTR);
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (r <= 0) {
+			/* the subflow ended or failed: the shim thread's business */
+			err = r < 0 ? errno : 0;
+			c->inl_dst = NULL;
+			if (promote(c, err ? "subflow failed" : "subflow closed"))
+				return -ENOMEM;
+			mps_sf_input_eof(c, sf, err);
+			return c->inl_got ? (ssize_t)c->inl_got : -EXDEV;
+		}
+		sf->rlen += (size_t)r;
+		sf->rx_bytes += (uint64_t)r;
+		mps_sf_input(c, sf);
+		if (!mps_conn_closed(c) && c->inl && c->rx_mode == RX_MP && !c->quiet_ok)
+			promote(c, "the server sends frames without data (no QUIET)");
+		if (mps_conn_closed(c) || !c->inl || c->inl_got > 0 || c->fin_delivered)
+			break;
+	}
+	c->inl_dst = NULL;
+	if (mps_conn_closed(c))
+		return c->inl_got ? (ssize_t)c->inl_got : -ECONNRESET;
+	if (!c->inl)
+		return c->inl_got ? (ssize_t)c->inl_got : -EXDEV;
+	/* bytes the app's buffer could not take, frames left for later:
+	 * nothing would show them readable */
+	if (c->rxq.una != c->rxq.end || ev_is_active(&sf->rx_more))
+		promote(c, "more than the app's read took");
+	mps_inline_ack_watch(c);
+	if (c->inl_got)
+		return (ssize_t)c->inl_got;
+	return c->fin_delivered ? 0 : -EAGAIN;
+}
+
+/* s's connection with the engine lock held, or NULL (unlocked) when it
+ * is gone or no longer inline (*real: make the real call). */
+static struct mps_conn *lock_conn(struct mps_sock *s, int *real)
+{
+	struct mps_conn *c;
+
+	*real = 0;
+	if (!atomic_load(&s->inl)) {
+		*real = 1;
+		return NULL;
+	}
+	if (!mps_engine_lock())
+		return NULL;
+	pthread_mutex_lock(&s->lock);
+	c = s->conn;
+	pthread_mutex_unlock(&s->lock);
+	if (c && c->inl)
+		return c;
+	*real = !atomic_load(&s->inl);
+	mps_engine_unlock();
+	return NULL;
+}
+
+/* The connection is gone while the app still holds the TCP socket: what
+ * TCP would say now (its error once, then EOF for reads, EPIPE for
+ * writes). */
+static ssize_t gone(struct mps_sock *s, int reading)
+{
+	int e = atomic_exchange(&s->pending_err, 0);
+
+	if (e) {
+		atomic_fetch_sub(&mps_pending_errors, 1);
+		errno = e;
+		return -1;
+	}
+	if (reading)
+		return 0;
+	errno = EPIPE;
+	return -1;
+}
+
+static void wait_readable(int fd, struct mps_sock *s, int *err)
+{
+	char b;
+	ssize_t r;
+
+	/* a real recv: SA_RESTART, SO_RCVTIMEO and EINTR behave as TCP's */
+	mps_inline_wait_begin(s);
+	/* promoted just before: fd is the app's end now, which the shim
+	 * thread fills (after, the shim thread leaves our bytes to us) */
+	r = mps_real.recv(fd, &b, 1, MSG_PEEK);
+	*err = r < 0 ? errno : 0;
+	mps_inline_wait_end(s);
+}
+
+ssize_t mps_inline_recv(int fd, struct mps_sock *s, const struct iovec *iov, int n, int nonblock)
+{
+	for (;;) {
+		struct mps_conn *c;
+		ssize_t r;
+		int real, err;
+
+		c = lock_conn(s, &real);
+		if (!c) {
+			if (real)
+				return MPS_INLINE_REAL;
+			return gone(s, 1);
+		}
+		r = conn_recv(c, iov, n);
+		mps_engine_unlock();
+		if (r >= 0)
+			return r;
+		if (r == -EXDEV)
+			return MPS_INLINE_REAL;
+		if (r != -EAGAIN) {
+			if (r == -ECONNRESET)
+				return gone(s, 1);
+			errno = (int)-r;
+			return -1;
+		}
+		if (nonblock) {
+			errno = EAGAIN;
+			return -1;
+		}
+		wait_readable(fd, s, &err);
+		if (err == EINTR || err == EAGAIN || err == EWOULDBLOCK) {
+			errno = err;
+			return -1;
+		}
+		if (err) {
+			/* the PEEK took the socket's error: the next look sees it */
+			c = lock_conn(s, &real);
+			if (c) {
+				c->inl_err = err;
+				mps_engine_unlock();
+			}
+		}
+	}
+}
+
+int mps_inline_ready(struct mps_sock *s)
+{
+	struct mps_conn *c;
+	int real, ready;
+
+	c = lock_conn(s, &real);
+	if (!c)
+		return 1; /* promoted or gone: what the kernel said holds */
+	ready = c->rxq.una != c->rxq.end || c->fin_delivered || read_ahead(c) != 0 ||
+	        c->rxq.una != c->rxq.end || mps_conn_rcv_fin(c);
+	mps_engine_unlock();
+	return ready;
+}
+
+int mps_inline_pending(struct mps_sock *s)
+{
+	struct mps_conn *c;
+	int real, p;
+
+	c = lock_conn(s, &real);
+	if (!c)
+		return 0;
+	p = c->rxq.una != c->rxq.end;
+	mps_engine_unlock();
+	return p;
+}
+
+/* ------------------------------------------------------------- send */
+
+static ssize_t conn_send(struct mps_conn *c, const struct iovec *iov, int n)
+{
+	size_t d;
+
+	if (atomic_load(&c->sock->state) == MPS_SS_CONNECTING)
+		mps_conn_inline_connected(c);
+	if (mps_conn_closed(c))
+		return -ECONNRESET;
+	if (atomic_load(&c->sock->state) == MPS_SS_CONNECTING)
+		return -EAGAIN;
+	if (!c->inl)
+		return -EXDEV;
+	d = mps_dss_tx_app_write(c, iov, n);
+	/* the rest of a partly taken write goes through the app's end (a
+	 * blocking socket waits there for room, as TCP's would) */
+	if (d > 0 && d < iov_len(iov, n))
+		promote(c, "a write taken in part");
+	mps_inline_ack_watch(c);
+	if (d > 0)
+		return (ssize_t)d;
+	/* a backlog, no room, or a state this path does not serve */
+	return promote(c, "a write that could not leave at once") ? -ENOMEM : -EXDEV;
+}
+
+ssize_t mps_inline_send(int fd, struct mps_sock *s, const struct iovec *iov, int n, int nonblock)
+{
+	for (;;) {
+		struct mps_conn *c;
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
+		ssize_t r;
+		int real;
+
+		c = lock_conn(s, &real);
+		if (!c) {
+			if (real)
+				return MPS_INLINE_REAL;
+			return gone(s, 0);
+		}
+		r = conn_send(c, iov, n);
+		mps_engine_unlock();
+		if (r > 0)
+			return r;
+		if (r == -EXDEV)
+			return MPS_INLINE_REAL;
+		if (r == -ECONNRESET)
+			return gone(s, 0);
+		if (r != -EAGAIN) {
+			errno = (int)-r;
+			return -1;
+		}
+		/* the connect is still under way, as TCP's send would wait */
+		if (nonblock) {
+			errno = EAGAIN;
+			return -1;
+		}
+		if (mps_real.poll(&p, 1, -1) < 0 && errno == EINTR)
+			return -1;
+	}
+}
+
+/* ------------------------------------------------------------- the rest */
+
+void mps_inline_promote_sock(struct mps_sock *s, const char *why)
+{
+	struct mps_conn *c;
+	int real;
+
+	c = lock_conn(s, &real);
+	if (!c)
+		return;
+	if (promote(c, why))
+		mps_warn("conn %s: cannot take a socketpair (%s): the connection stays inline",
+		         c->peer_str, why);
+	mps_engine_unlock();
+}
+
+void mps_inline_promote_all(const char *why)
+{
+	struct mps_conn *c;
+
+	if (!atomic_load(&mps_inline_socks) || !mps_engine_lock())
+		return;
+	for (c = mps_conn_first(); c; c = mps_conn_next(c))
+		if (c->inl && !mps_conn_closed(c))
+			promote(c, why);
+	mps_engine_unlock();
+}
+
+void mps_inline_close(int fd, struct mps_sock *s)
+{
+	struct mps_conn *c;
+	int real;
+
+	(void)fd;
+	c = lock_conn(s, &real);
+	if (atomic_exchange(&s->inl, 0))
+		atomic_fetch_sub(&mps_inline_socks, 1);
+	if (!c)
+		return;
+	/* the shim thread reads the subflow from now on (DATA_ACKs, the
+	 * peer's DATA_FIN; data for a closed app resets, as TCP does) */
+	mps_dss_rx_inline_hup(c);
+	mps_engine_unlock();
+}
+
+int mps_inline_shutdown(int fd, struct mps_sock *s, int how)
+{
+	struct mps_conn *c;
+	int real;
+
+	(void)fd;
+	if (how == SHUT_RD || how == SHUT_RDWR) {
+		/* a read side shut is the app end's business */
+		mps_inline_promote_sock(s, "shutdown(SHUT_RD)");
+		return MPS_INLINE_REAL;
+	}
+	c = lock_conn(s, &real);
+	if (!c)
+		return real ? MPS_INLINE_REAL : 0;
+	atomic_store(&s->shut_wr, 1);
+	if (!c->app_eof) {
+		c->app_eof = 1;
+		mps_conn_push(c);
+		if (!mps_conn_closed(c))
+			mps_conn_check_done(c);
+	}
+	mps_engine_unlock();
+	return 0;
+}
+
+void mps_inline_wait_begin(struct mps_sock *s)
+{
+	atomic_fetch_add(&s->inl_waiters, 1);
+}
+
+void mps_inline_wait_end(struct mps_sock *s)
+{
+	struct mps_conn *c;
+
+	if (atomic_fetch_sub(&s->inl_waiters, 1) != 1 || atomic_load(&s->inl))
+		return;
+	/* promoted while it waited: the shim thread may read the subflow now */
+	if (!mps_engine_lock())
+		return;
+	pthread_mutex_lock(&s->lock);
+	c = s->conn;
+	pthread_mutex_unlock(&s->lock);
+	if (c && c->inl_rx_defer && !mps_conn_closed(c) && atomic_load(&s->inl_waiters) == 0) {
+		c->inl_rx_defer = 0;
+		ev_timer_stop(c->loop, &c->inl_timer);
+		mps_inline_drop_forwarded(c);
+		if (c->nsf && c->sf[0]->state != SF_DEAD) {
+			ev_io_start(c->loop, &c->sf[0]->rio);
+			ev_feed_event(c->loop, &c->sf[0]->rio, EV_READ);
+		}
+	}
+	mps_engine_unlock();
+}

@@ -1,0 +1,18 @@
+/* inline_int.h - inline connections (inline.c): its table, which
+ * mps_engine_wire registers with conn.c (mps_conn_set_inline). */
+#ifndef MPS_INLINE_INT_H
+#define MPS_INLINE_INT_H
+
+#include "conn_int.h"
+
+extern const struct mps_inline_ops mps_inline_ops;
+/* The shim thread's look at a subflow the app's thread reads (subflow.c's
+ * read watcher, mps_sf_set_inline_read). */
+void mps_inline_sf_read(struct mps_conn *c, struct mps_subflow *sf);
+/* inline.c, engine lock held: after the app's call, watch for data ACKs
+ * if bytes wait for them (inline_peek.c); once no app thread waits on a
+ * promoted connection's TCP socket, drop what was forwarded from it. */
+void mps_inline_ack_watch(struct mps_conn *c);
+void mps_inline_drop_forwarded(struct mps_conn *c);
+
+#endif

@@ -1,0 +1,203 @@
+/* inlinex.c - the hooks' side of inline connections (MPTCPSHIM_INLINE,
+ * include/mptcpshim/inline.h; docs/DESIGN.md section 7, "Inline
+ * connections"): a client's connect that keeps the app's TCP socket, the
+ * swap a promotion makes, and the calls the inline path does not serve,
+ * which promote the connection before libc's call runs on the app's end.
+ * Those hooks cost one relaxed atomic load while no connection is inline. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mptcpshim/conn.h"
+#include "mptcpshim/epreg.h"
+#include "mptcpshim/fdhigh.h"
+#include "mptcpshim/fdtab.h"
+#include "mptcpshim/inline.h"
+#include "mptcpshim/interpose.h"
+#include "mptcpshim/log.h"
+#include "mptcpshim/optseen.h"
+#include "mptcpshim/util.h"
+#include "sockint.h"
+
+/* The app's end behind the app's number: its epoll registrations move,
+ * its close-on-exec flag stays, and the app-level options (timeouts,
+ * low-water mark, linger) go from the TCP socket to the new end. */
+static int swap(int fd, int app_end, struct mps_sock *s)
+{
+	struct mps_epreg ep[MPS_EPREG_PER_FD];
+	int fdfl = mps_real.fcntl(fd, F_GETFD), nep;
+
+	if (fdfl < 0)
+		return -errno;
+	mps_opts_adopt(fd, app_end, s, MPS_OPTSEEN_ALL);
+	nep = mps_ix_ep_detach(fd, ep);
+	if (mps_real.dup3(app_end, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+		int e = errno;
+
+		mps_ix_ep_attach(fd, ep, nep);
+		return -e;
+	}
+	mps_ix_ep_attach(fd, ep, nep);
+	return 0;
+}
+
+int mps_ix_inline_adopt(int fd, const struct adopt_args *a)
+{
+	struct mps_conn_params p;
+	struct mps_sock *s;
+	struct stat st;
+	int tcp, rc;
+
+	mps_inline_set_swap(swap);
+	if (mps_fstat(fd, &st) != 0)
+		return -errno;
+	rc = mps_fd_high_many(&fd, &tcp, 1); /* our descriptor of the same socket */
+	if (rc)
+		return rc;
+	/* (the same file as the app's number: its O_NONBLOCK is the app's
+	 * while inline, and every call of ours says MSG_DONTWAIT) */
+	mps_ifd_add(tcp);
+	s = mps_sock_new(a->peer->sa_family);
+	if (!s) {
+		mps_ifd_close(tcp);
+		return -ENOMEM;
+	}
+	s->ino = st.st_ino;
+	memcpy(&s->peer, a->peer, a->peer_len);
+	s->peer_len = a->peer_len;
+	s->local_len = sizeof(s->local);
+	mps_real.getsockname(fd, (struct sockaddr *)&s->local, &s->local_len);
+	atomic_store(&s->state, a->connecting ? MPS_SS_CONNECTING : MPS_SS_CONNECTED);
+	atomic_store(&s->connect_told, !a->connecting);
+	atomic_store(&s->inl, 1);
+	atomic_store(&s->inl_nonblock, a->nonblock != 0);
+	atomic_fetch_add(&mps_inline_socks, 1);
+	mps_fdtab_set(fd, s);
+
+	memset(&p, 0, sizeof(p));
+	p.role = MPS_CLIENT;
+	p.tcp_fd = tcp;
+	p.shim_fd = -1;
+	p.app_dup = -1;
+	p.connecting = a->connecting;
+	p.bound = a->bound;
+	if (a->bound && a->local) {
+		p.local = *a->local;
+		p.local_len = a->local_len;
+	}
+	p.sock = s;
+	p.peer_known_shim = 1;
+	p.inl = 1;
+	p.inl_fd = fd;
+	rc = mps_conn_start(&p);
+	if (rc) {
+		mps_fdtab_clear(fd);
+		atomic_store(&s->inl, 0);
+		atomic_fetch_sub(&mps_inline_socks, 1);
+		mps_ifd_close(tcp);
+	}
+	mps_sock_put(s);
+	return rc;
+}
+
+/* ------------------------------------------------------------- calls the
+ * inline path does not serve: the connection takes its socketpair first */
+
+static void promote_fd(int fd, const char *why)
+{
+	struct mps_sock *s;
+
+	if (!atomic_load_explicit(&mps_inline_socks, memory_order_relaxed) || mps_inside)
+		return;
+	s = mps_fdtab_get(fd);
+	if (!s)
+		return;
+	if (atomic_load(&s->inl))
+		mps_inline_promote_sock(s, why);
+	mps_sock_put(s);
+}
+
+void mps_ix_inline_promote_fd(int fd, const char *why)
+{
+	promote_fd(fd, why);
+}
+
+MPS_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
+{
+	mps_real_init();
+	promote_fd(out, "sendfile");
+	return mps_real.sendfile(out, in, off, count);
+}
+
+MPS_EXPORT ssize_t sendfile64(int out, int in, off_t *off, size_t count)
+{
+	mps_real_init();
+	promote_fd(out, "sendfile");
+	return mps_real.sendfile64 ? mps_real.sendfile64(out, in, off, count) :
+	                             mps_real.sendfile(out, in, off, count);
+}
+
+MPS_EXPORT ssize_t splice(int in, loff_t *oin, int out, loff_t *oout, size_t len, unsigned flags)
+{
+	mps_real_init();
+	promote_fd(in, "splice");
+	promote_fd(out, "splice");
+	return mps_real.splice(in, oin, out, oout, len, flags);
+}
+
+MPS_EXPORT FILE *fdopen(int fd, const char *mode)
+{
+	mps_real_init();
+	promote_fd(fd, "fdopen"); /* stdio reads and writes inside libc */
+	return mps_real.fdopen(fd, mode);
+}
+
+MPS_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *t)
+{
+	mps_real_init();
+	promote_fd(fd, "recvmmsg");
+	return mps_real.recvmmsg(fd, v, n, flags, t);
+}
+
+MPS_EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
+{
+	mps_real_init();
+	promote_fd(fd, "sendmmsg");
+	return mps_real.sendmmsg(fd, v, n, flags);
+}
+
+/* ioctl: FIONBIO is the app's O_NONBLOCK (kept for the inline path);
+ * anything else on an inline socket (FIONREAD counts frame bytes) is the
+ * app end's to answer. */
+MPS_EXPORT int ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	mps_real_init();
+	if (atomic_load_explicit(&mps_inline_socks, memory_order_relaxed) && !mps_inside) {
+		struct mps_sock *s = mps_fdtab_get(fd);
+
+		if (s && atomic_load(&s->inl)) {
+			if (req == FIONBIO && arg)
+				atomic_store(&s->inl_nonblock, *(int *)arg != 0);
+			else
+				mps_inline_promote_sock(s, "ioctl");
+		}
+		if (s)
+			mps_sock_put(s);
+	}
+	return mps_real.ioctl(fd, req, arg);
+}

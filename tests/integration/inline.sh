@@ -1,0 +1,102 @@
+#!/bin/bash
+# inline.sh: inline connections (MPTCPSHIM_INLINE=1, src/inline.c): a
+# client's connection to a server it knows runs mptcpshim keeps the app's
+# TCP socket; its reads and writes are framed on the app's thread, and
+# whatever that path does not serve promotes the connection to a
+# socketpair.  Byte-exact both ways, real programs:
+#   rr-FAM     a python client makes 30 connections one after another to a
+#              threaded echo server (the first teaches it the server runs
+#              the shim), 20 blocks of 1 B - 300 KB echoed on each, read by
+#              recv with a timeout (non-blocking + poll), blocking recv,
+#              tiny reads, os.read, recv_into, poll + MSG_DONTWAIT, now and
+#              then a write by sendfile or a fork mid-connection; every
+#              echo compared; the client's counters must show inline
+#              connections, some promoted and some not
+#   http       nginx (1 worker) under the shim, two paths through routers
+#              (tb_topo B 2): wrk keep-alive (50 connections) and wrk with a
+#              connection per request, under the shim with MPTCPSHIM_INLINE=1:
+#              no socket error (wrk counts a read that says EAGAIN after
+#              epoll said readable as one: the server's QUIET is what keeps
+#              them away), no non-2xx, inline connections counted; then
+#              curl fetching a 3 MB file and a small one twice in one
+#              process (the later ones inline, the large one promoted),
+#              sha256 of each
+# Sub-cases (T_ONLY=REGEX): rr-FAM http
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -eu
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+
+tb_init inline
+require_shim
+tb_topo B 2
+write_pytool
+
+D=$T_DIR
+
+rr() {
+	local fam=$1 what="IPv$1 inline request/response, 30 connections" n p conns=30
+	step "$what"
+	local -A cm=(["$NS_C"]=$(counters_mark "$NS_C"))
+	next_port
+	bg_start "rr-srv-$fam" shim "$NS_S" "$PY" "$PYTOOL" rrserver "$(srv_addr "$fam")" "$PORT" "$conns"
+	local spid=$BG_PID
+	wait_listen "$NS_S" "$PORT"
+	T_ENV=(MPTCPSHIM_INLINE=1)
+	nsrun shim "$NS_C" "$PY" "$PYTOOL" rrclient "$(srv_addr "$fam")" "$PORT" "$conns" 20 "$fam" ||
+		fail "$what: an echo differed or the client failed ($?)"
+	T_ENV=()
+	bg_wait "$spid" 60 || fail "$what: server exited $?"
+	n=$(counters_since "$NS_C" "${cm[$NS_C]}" | counter inline_connections)
+	p=$(counters_since "$NS_C" "${cm[$NS_C]}" | counter inline_promoted)
+	log "$what: $n inline connection(s), $p promoted"
+	[ "$n" -ge $((conns - 1)) ] || fail "$what: $n inline connection(s), want >= $((conns - 1))"
+	[ "$p" -ge 1 ] || fail "$what: no connection was promoted (tiny reads, sendfile and forks should)"
+	[ "$p" -lt "$n" ] || fail "$what: every inline connection was promoted"
+	log "ok: $what"
+}
+
+http() {
+	local what="wrk, curl -> nginx, inline" n p f url
+	step "$what"
+	command -v wrk >/dev/null || fail "wrk not installed (scripts/install-deps.sh installs it)"
+	mkdir -p "$D/www"
+	mkrand "$D/www/big.bin" $((3 * 1024 * 1024))
+	mkrand "$D/www/small.bin" 700
+	next_port
+	nginx_start "$PORT" "$D/www" 1
+	url="http://$SRV4:$PORT"
+	local -A cm=(["$NS_C"]=$(counters_mark "$NS_C"))
+	T_ENV=(MPTCPSHIM_INLINE=1)
+	for f in "-c 50" "-c 10 -H Connection:close"; do
+		# shellcheck disable=SC2086 # f holds wrk's options
+		nsrun shim "$NS_C" wrk -t 1 $f -d 2s --timeout 10s "$url/small.bin" >"$D/wrk.log" 2>&1 ||
+			{ show_file "$D/wrk.log"; fail "$what: wrk $f failed"; }
+		show_file "$D/wrk.log"
+		grep -q 'requests in' "$D/wrk.log" || fail "$what: wrk $f: no summary"
+		! grep -q 'Socket errors' "$D/wrk.log" || fail "$what: wrk $f: socket errors"
+		! grep -q 'Non-2xx' "$D/wrk.log" || fail "$what: wrk $f: non-2xx answers"
+	done
+	rm -f "$D"/c*.out
+	nsrun shim "$NS_C" curl -sS --fail -o "$D/c1.out" "$url/small.bin" -o "$D/c2.out" "$url/big.bin" \
+		-o "$D/c3.out" "$url/small.bin" -o "$D/c4.out" "$url/big.bin" || fail "$what: curl failed"
+	T_ENV=()
+	same_file "$what: curl small 1" "$D/www/small.bin" "$D/c1.out"
+	same_file "$what: curl big 1" "$D/www/big.bin" "$D/c2.out"
+	same_file "$what: curl small 2" "$D/www/small.bin" "$D/c3.out"
+	same_file "$what: curl big 2" "$D/www/big.bin" "$D/c4.out"
+	n=$(counters_since "$NS_C" "${cm[$NS_C]}" | counter inline_connections)
+	p=$(counters_since "$NS_C" "${cm[$NS_C]}" | counter inline_promoted)
+	log "$what: $n inline connection(s), $p promoted"
+	[ "$n" -ge 50 ] || fail "$what: $n inline connection(s), want >= 50"
+	log "ok: $what"
+}
+
+for fam in 4 6; do
+	if selected "rr-$fam"; then rr "$fam"; fi
+done
+if selected http; then http; fi
+
+shim_log_summary
+exit 0

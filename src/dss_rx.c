@@ -277,9 +277,11 @@ static void peer_loud(struct mps_conn *c)
 	}
 }
 
-/* A QUIET client that sent much (an upload, a request beyond its first
- * flight) waits for our window and data ACKs: what waited goes now,
- * though no data of ours comes with it. */
+/* A QUIET client that sent much since our last DATA (an upload, a
+ * request beyond its first flight) waits for our window and data ACKs:
+ * what waited goes now, though no data of ours comes with it.  (A
+ * keep-alive client's requests, each answered, never add up to it:
+ * frame_data moves quiet_mark.) */
 #define QUIET_FLUSH_BYTES (32u * 1024u)
 
 static void quiet_flush(struct mps_conn *c)

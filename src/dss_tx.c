@@ -28,8 +28,8 @@
 #include "mptcpshim/real.h"
 #include "mptcpshim/stat.h"
 
-#define UNSENT_MAX (1024u * 1024u)  /* app bytes read but not yet framed */
-#define READ_BUDGET 8               /* reads per wakeup before yielding */
+#define UNSENT_MAX (1024u * 1024u) /* app bytes read but not yet framed */
+#define READ_BUDGET 8              /* reads per wakeup before yielding */
 
 /* ------------------------------------------------------------ transmit */
 
@@ -47,9 +47,11 @@ static size_t frame_data(struct mps_conn *c, struct mps_subflow *sf, uint64_t ds
 	s->payload = p;
 	s->plen = (uint32_t)len;
 	s->hlen = (uint8_t)mps_frame_put_data_hdr(s->hdr, ackf ? MPS_DF_ACK : 0, dsn, c->rcv_nxt,
-						  mps_dss_ack_adv_wnd(c), s->plen);
+	                                          mps_dss_ack_adv_wnd(c), s->plen);
 	if (ackf)
 		mps_dss_ack_note_sent(c);
+	if (c->peer_quiet)
+		c->quiet_mark = c->rcv_nxt; /* what waits rides with it (dss_rx.c) */
 	sf->queued += s->hlen + len;
 	sf->tx_bytes += len;
 	mps_ranges_trim(&sf->sent, c->snd_una);
@@ -68,10 +70,10 @@ static int frame_fin(struct mps_conn *c, struct mps_subflow *sf)
 		return -1;
 	s->dsn = c->sb.end;
 	s->hlen = (uint8_t)mps_frame_put_data_hdr(s->hdr, MPS_DF_FIN | (ackf ? MPS_DF_ACK : 0),
-						  s->dsn, c->rcv_nxt, mps_dss_ack_adv_wnd(c), 0);
+	                                          s->dsn, c->rcv_nxt, mps_dss_ack_adv_wnd(c), 0);
 	sf->queued += s->hlen;
-	mps_dbg("conn %s: DATA_FIN%s on subflow %d", c->peer_str, mps_conn_fin_sent(c) ? " again" : "",
-		sf->id);
+	mps_dbg("conn %s: DATA_FIN%s on subflow %d", c->peer_str,
+	        mps_conn_fin_sent(c) ? " again" : "", sf->id);
 	sf->fin_on = 1;
 	mps_conn_set_state(c, mps_conn_state_with(1, mps_conn_fin_acked(c), mps_conn_rcv_fin(c)));
 	c->fin_resend = 0;
@@ -121,7 +123,8 @@ static void plain_push(struct mps_conn *c)
 		if (c->snd_nxt == before || sf->nseg > 0 || sf->wr_dead || sf->fd < 0)
 			break;
 	}
-	if (c->tx_mode == TX_PLAIN && c->app_eof && c->snd_nxt == c->sb.end && !mps_conn_fin_sent(c)) {
+	if (c->tx_mode == TX_PLAIN && c->app_eof && c->snd_nxt == c->sb.end &&
+	    !mps_conn_fin_sent(c)) {
 		/* shutdown(SHUT_WR) once the queue drains */
 		mps_conn_set_state(c, mps_conn_state_with(1, 0, mps_conn_rcv_fin(c)));
 		mps_sf_flush(c, sf);
@@ -130,9 +133,11 @@ static void plain_push(struct mps_conn *c)
 
 static void plain_frame(struct mps_conn *c, struct mps_subflow *sf)
 {
-	while (sf->nseg < MAX_SEGS && sf->queued < SF_QUEUE_MAX && mps_dsn_lt(c->snd_nxt, c->sb.end)) {
+	while (sf->nseg < MAX_SEGS && sf->queued < SF_QUEUE_MAX &&
+	       mps_dsn_lt(c->snd_nxt, c->sb.end)) {
 		const uint8_t *p;
-		size_t len = mps_sendbuf_peek(&c->sb, c->snd_nxt, (size_t)(c->sb.end - c->snd_nxt), &p);
+		size_t len =
+		        mps_sendbuf_peek(&c->sb, c->snd_nxt, (size_t)(c->sb.end - c->snd_nxt), &p);
 		struct mps_seg *s;
 
 		if (len == 0 || !(s = mps_sf_seg_add(sf)))
@@ -168,7 +173,7 @@ static void redundant_push(struct mps_conn *c, uint64_t limit)
 		budget = sf_budget(c, sf, 1);
 		while (budget > 0 && mps_dsn_lt(sf->red_nxt, limit)) {
 			size_t n = frame_data(c, sf, sf->red_nxt,
-					      MPS_MIN(budget, (size_t)(limit - sf->red_nxt)));
+			                      MPS_MIN(budget, (size_t)(limit - sf->red_nxt)));
 
 			if (!n)
 				break;
@@ -246,7 +251,7 @@ static int sched_push(struct mps_conn *c, uint64_t limit, int multi)
 			v[i].rtt_us = s->rtt_us;
 			v[i].usable = (uint8_t)mps_sf_usable(s);
 			v[i].ready = (uint8_t)(s->ready && sf_budget(c, s, multi) > 0 &&
-					       mps_ccglue_room(c, s) > 0);
+			                       mps_ccglue_room(c, s) > 0);
 			v[i].backup = s->backup;
 			v[i].tx_bytes = s->tx_bytes;
 			v[i].rate = MPS_MAX(s->rate, mps_ccglue_rate(c, s));
@@ -259,8 +264,7 @@ static int sched_push(struct mps_conn *c, uint64_t limit, int multi)
 		if (c->sched.window > c->sb.limit) /* our buffer is a window too */
 			c->sched.window = c->sb.limit;
 		{
-			uint64_t backlog =
-				mps_dsn_lt(c->snd_nxt, limit) ? limit - c->snd_nxt : 0;
+			uint64_t backlog = mps_dsn_lt(c->snd_nxt, limit) ? limit - c->snd_nxt : 0;
 			int r;
 
 			for (r = 0; r < c->reinj.n; r++)
@@ -275,8 +279,8 @@ static int sched_push(struct mps_conn *c, uint64_t limit, int multi)
 		/* Reinjected bytes first: they hold up the receiver. */
 		while (framed < budget && c->reinj.n) {
 			uint64_t at = c->reinj.r[0].start, end = c->reinj.r[0].end;
-			size_t n = frame_data(c, sf, at,
-					      (size_t)MPS_MIN(budget - framed, end - at));
+			size_t n =
+			        frame_data(c, sf, at, (size_t)MPS_MIN(budget - framed, end - at));
 
 			if (!n)
 				break;
@@ -284,9 +288,9 @@ static int sched_push(struct mps_conn *c, uint64_t limit, int multi)
 			framed += n;
 		}
 		while (framed < budget && mps_dsn_lt(c->snd_nxt, limit)) {
-			size_t n = frame_data(c, sf, c->snd_nxt,
-					      MPS_MIN(budget - framed,
-						      (size_t)(limit - c->snd_nxt)));
+			size_t n =
+			        frame_data(c, sf, c->snd_nxt,
+			                   MPS_MIN(budget - framed, (size_t)(limit - c->snd_nxt)));
 
 			if (!n)
 				break;
@@ -316,7 +320,8 @@ void mps_conn_push(struct mps_conn *c)
 	uint64_t limit;
 	int multi, i;
 
-	if (mps_conn_closed(c) || c->tx_mode == TX_HOLD || atomic_load(&c->sock->state) == MPS_SS_CONNECTING)
+	if (mps_conn_closed(c) || c->tx_mode == TX_HOLD ||
+	    atomic_load(&c->sock->state) == MPS_SS_CONNECTING)
 		return;
 	if (c->tx_mode == TX_PLAIN) {
 		plain_push(c);
@@ -339,7 +344,8 @@ void mps_conn_push(struct mps_conn *c)
 			frame_fin(c, sf);
 	}
 	mps_conn_hooks()->watch(c); /* the watchdog, while data waits for its data ACK */
-	if (c->nsf > 1 && (mps_dsn_lt(c->snd_una, c->snd_max) || (mps_conn_fin_sent(c) && !mps_conn_fin_acked(c))))
+	if (c->nsf > 1 && (mps_dsn_lt(c->snd_una, c->snd_max) ||
+	                   (mps_conn_fin_sent(c) && !mps_conn_fin_acked(c))))
 		mps_conn_hooks()->pushed(c); /* a lone DATA_FIN can be stuck on a dead path too */
 	/* Control frames (HELLO_ACK, ADD_ADDR, ACKs, JOIN_OK) and the FIN
 	 * wait in the queues too: write whatever is queued. */
@@ -376,8 +382,7 @@ static size_t app_room(const struct mps_conn *c)
 void mps_conn_app_update_read(struct mps_conn *c)
 {
 	int want = !c->app_eof && !mps_conn_closed(c) && c->tx_mode != TX_HOLD && !c->gw_wait &&
-		   !c->gw_dest_err &&
-		   atomic_load(&c->sock->state) != MPS_SS_CONNECTING;
+	           !c->gw_dest_err && atomic_load(&c->sock->state) != MPS_SS_CONNECTING;
 
 	if (want && app_room(c) == 0)
 		want = 0; /* full, or the first flight out: no more until the peer is known */
@@ -426,8 +431,7 @@ void mps_dss_tx_app_on_read(struct ev_loop *loop, ev_io *w, int revents)
 
 	if (c->tx_mode == TX_HOLD) {
 		/* a begun HELLO: its deadline decides (mpcap.c) */
-		if (!c->window_expired ||
-		    (c->rx_mode == RX_NEGO && c->nsf && c->sf[0]->rlen > 0)) {
+		if (!c->window_expired || (c->rx_mode == RX_NEGO && c->nsf && c->sf[0]->rlen > 0)) {
 			ev_io_stop(loop, w);
 			return;
 		}
@@ -636,4 +640,7 @@ int mps_dss_tx_handle_ack(struct mps_conn *c, uint64_t ack, uint32_t wnd)
 }
 
 /* conn_api.h: send what may go now. */
-void mps_conn_kick(struct mps_conn *c) { mps_conn_push(c); }
+void mps_conn_kick(struct mps_conn *c)
+{
+	mps_conn_push(c);
+}

@@ -133,7 +133,7 @@ static int promote(struct mps_conn *c, const char *why)
 		ev_io_start(c->loop, &sf->rio);
 		ev_feed_event(c->loop, &sf->rio, EV_READ);
 	}
-	if (c->pm_gate == 1 && c->role == MPS_CLIENT && !ev_is_active(&c->pm_timer)) {
+	if (c->pm_gate && c->role == MPS_CLIENT && !ev_is_active(&c->pm_timer)) {
 		/* joins that waited for the promotion (path.c) */
 		ev_timer_set(&c->pm_timer, 0., 0.);
 		ev_timer_start(c->loop, &c->pm_timer);
@@ -275,6 +275,7 @@ static int read_ahead(struct mps_conn *c)
 static ssize_t conn_recv(struct mps_conn *c, const struct iovec *dst, int n)
 {
 	struct mps_subflow *sf = c->sf[0];
+	uint64_t rx0;
 	size_t cap = iov_len(dst, n);
 	ssize_t r;
 	int err;
@@ -290,6 +291,7 @@ static ssize_t conn_recv(struct mps_conn *c, const struct iovec *dst, int n)
 	c->inl_dst = dst;
 	c->inl_ndst = n;
 	c->inl_got = 0;
+	rx0 = sf->rx_bytes;
 	for (;;) {
 		/* about what the app takes: frames beyond it would wait in rxq */
 		size_t want = MPS_MIN(RBUF_SIZE - sf->rlen, cap + 512);
@@ -333,6 +335,9 @@ static ssize_t conn_recv(struct mps_conn *c, const struct iovec *dst, int n)
 	mps_inline_ack_watch(c);
 	if (c->inl_got)
 		return (ssize_t)c->inl_got;
+	if (!c->fin_delivered && sf->rx_bytes != rx0)
+		mps_dbg("conn %s: inline read: frames with no app byte (%llu B)", c->peer_str,
+		        (unsigned long long)(sf->rx_bytes - rx0));
 	return c->fin_delivered ? 0 : -EAGAIN;
 }
 

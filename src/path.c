@@ -167,7 +167,7 @@ static unsigned g_la_gen;
 static int g_pm_first; /* mps_path_pm_fill runs from mps_path_pm_on_timer */
 
 int mps_path_local_addrs(struct mps_conn *c, const struct mps_config *cfg, int family,
-                              int loop_scope, struct mps_local_addr *out, int max)
+                         int loop_scope, struct mps_local_addr *out, int max)
 {
 	struct la_cache *e = &g_la_cache[(family == AF_INET6) * 2 + !!loop_scope];
 	double now = ev_now(c->loop);
@@ -393,7 +393,7 @@ void mps_path_pm_fill(struct mps_conn *c)
 	 * rejoins and path events read the interfaces as they are now */
 	if (g_pm_first)
 		nl = mps_path_local_addrs(c, cfg, fam, mps_path_is_loopback(&peer), la,
-		                        (int)MPS_ARRAY_SIZE(la));
+		                          (int)MPS_ARRAY_SIZE(la));
 	else
 		nl = mps_pm_local_addrs(cfg, fam, mps_path_is_loopback(&peer), la,
 		                        (int)MPS_ARRAY_SIZE(la));
@@ -470,7 +470,8 @@ void mps_path_pm_announced(struct mps_conn *c)
 	}
 	if (!ev_is_active(&c->pm_timer)) {
 		ev_timer_set(&c->pm_timer,
-		             c->pm_gate == 2 ? 0. : MPS_MAX(c->pm_gate_at - ev_now(c->loop), 0.), 0.);
+		             c->pm_gate == 2 ? 0. : MPS_MAX(c->pm_gate_at - ev_now(c->loop), 0.),
+		             0.);
 		ev_timer_start(c->loop, &c->pm_timer);
 	}
 }
@@ -491,12 +492,11 @@ void mps_path_pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mps_conn *c = w->data;
 
-	/* An inline connection joins once it moved MPTCPSHIM_JOIN_BYTES
-	 * (gate 2 by then) or was promoted: time alone does not make a
-	 * request/response connection pay for a socketpair (inline.c). */
-	if (c->inl && c->pm_gate == 1)
-		return;
-	if (c->inl && mps_conn_promote(c, "joins"))
+	/* An inline connection joins once it is promoted (bulk data, a
+	 * path failure: inline.c), not on time or bytes: a keep-alive
+	 * request/response connection moves MPTCPSHIM_JOIN_BYTES in a
+	 * second and would pay for a socketpair for nothing. */
+	if (c->inl)
 		return;
 
 	c->pm_gate = 2;

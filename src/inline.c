@@ -109,7 +109,8 @@ static int promote(struct mps_conn *c, const char *why)
 	c->app_fd = hi;
 	ev_io_set(&c->app_r, hi, EV_READ);
 	ev_io_set(&c->app_w, hi, EV_WRITE);
-	mps_stat(c, NULL, MPS_MIB_INLINE_PROMOTED, 1);
+	if (strcmp(why, "exit") != 0) /* the exit drain's, not a fallback of the path */
+		mps_stat(c, NULL, MPS_MIB_INLINE_PROMOTED, 1);
 	if (c->quiet_ok)
 		mps_dss_ack_send_loud(c); /* the server may send frames without data again */
 	mps_dbg("conn %s: promoted to a socketpair (%s; %d waiting)", c->peer_str, why,

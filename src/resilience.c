@@ -318,7 +318,8 @@ static void sf_note_rates(struct mps_subflow *sf, const struct tcp_info *ti)
 	/* what a new chunk on it waits behind (kernel side) */
 	sf->inflight = ti->tcpi_unacked * ti->tcpi_snd_mss + ti->tcpi_notsent_bytes;
 	if (!sf->bw && ti->tcpi_rtt) {
-		uint64_t cw = (uint64_t)ti->tcpi_snd_cwnd * ti->tcpi_snd_mss * 1000000u / ti->tcpi_rtt;
+		uint64_t cw =
+		        (uint64_t)ti->tcpi_snd_cwnd * ti->tcpi_snd_mss * 1000000u / ti->tcpi_rtt;
 
 		if (cw > sf->rate)
 			sf->rate = cw;
@@ -339,8 +340,9 @@ static void stale_read(struct mps_conn *c, double now, struct stale_view *v)
 		const struct tcp_info *ti = &v->ti[i];
 		socklen_t len = sizeof(v->ti[i]);
 
-		v->have[i] = sf->state == SF_ACTIVE && sf->fd >= 0 && !sf->wr_dead &&
-		             mps_real.getsockopt(sf->fd, IPPROTO_TCP, TCP_INFO, &v->ti[i], &len) == 0;
+		v->have[i] =
+		        sf->state == SF_ACTIVE && sf->fd >= 0 && !sf->wr_dead &&
+		        mps_real.getsockopt(sf->fd, IPPROTO_TCP, TCP_INFO, &v->ti[i], &len) == 0;
 		if (!v->have[i])
 			continue;
 		/* Bytes in flight, or unsent ones: a local drop (a firewall's
@@ -493,7 +495,8 @@ void mps_resil_watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mps_conn *c = w->data;
 
-	if (c->inl && !wd_idle(c) && !mps_conn_promote(c, "data ACKs unread")) {
+	if (c->inl && !wd_idle(c) && ev_now(loop) - c->last_progress > 1.0 &&
+	    !mps_conn_promote(c, "data ACKs unread")) {
 		/* the app does not read: its data ACKs wait in the socket */
 		ev_feed_event(loop, &c->sf[0]->rio, EV_READ);
 		c->last_progress = ev_now(loop);
@@ -687,7 +690,10 @@ void mps_resil_drop_sf(struct mps_conn *c, struct mps_subflow *sf, const char *w
 }
 
 /* conn_api.h: a path back, a path gone. */
-void mps_conn_path_back(struct mps_conn *c) { mps_resil_outage_end(c); }
+void mps_conn_path_back(struct mps_conn *c)
+{
+	mps_resil_outage_end(c);
+}
 
 void mps_conn_path_gone(struct mps_conn *c, struct mps_subflow *sf, const char *why)
 {

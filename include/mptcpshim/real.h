@@ -17,6 +17,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+struct mmsghdr; /* <sys/socket.h> declares it only with _GNU_SOURCE */
+
 struct mps_real {
 	int (*socket)(int, int, int);
 	int (*connect)(int, const struct sockaddr *, socklen_t);

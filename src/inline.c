@@ -125,11 +125,10 @@ static int promote(struct mps_conn *c, const char *why)
 	}
 	if (c->rxq.una != c->rxq.end)
 		ev_io_start(c->loop, &c->app_w);
-	/* The subflow is the shim thread's to read from now on; an app thread
-	 * waiting on the TCP socket must see its bytes first (a read by us
-	 * now could leave it asleep): then at the last wait_end. */
+	/* The subflow is the shim thread's to read from now on; while an app
+	 * thread waits on the TCP socket, its bytes are peeked and forwarded,
+	 * not taken (inline_peek.c), until the last wait ends. */
 	if (sf && sf->state != SF_DEAD) {
-		/* (while one waits: its control frames only, mps_inline_sf_read) */
 		c->inl_rx_defer = atomic_load(&s->inl_waiters) > 0;
 		ev_io_start(c->loop, &sf->rio);
 		ev_feed_event(c->loop, &sf->rio, EV_READ);

@@ -262,19 +262,26 @@ static int rx_path_frame(struct mps_conn *c, struct mps_subflow *sf, struct batc
 	return 0;
 }
 
-/* The client reads on its shim thread again (an ACK with MPS_AF_LOUD):
- * what waited for data goes now. */
-static void peer_loud(struct mps_conn *c)
+/* What the subflows of a QUIET client held goes now; they hold again
+ * after it while the client is still QUIET. */
+static void release_held(struct mps_conn *c)
 {
 	int i;
 
+	for (i = 0; i < c->nsf && !mps_conn_closed(c); i++) {
+		c->sf[i]->quiet = 0;
+		mps_sf_flush(c, c->sf[i]);
+		c->sf[i]->quiet = c->peer_quiet;
+	}
+}
+
+/* The client reads on its shim thread again (an ACK with MPS_AF_LOUD). */
+static void peer_loud(struct mps_conn *c)
+{
 	if (!c->peer_quiet)
 		return;
 	c->peer_quiet = 0;
-	for (i = 0; i < c->nsf; i++) {
-		c->sf[i]->quiet = 0;
-		mps_sf_flush(c, c->sf[i]);
-	}
+	release_held(c);
 }
 
 /* A QUIET client that sent much since our last DATA (an upload, a
@@ -286,17 +293,11 @@ static void peer_loud(struct mps_conn *c)
 
 static void quiet_flush(struct mps_conn *c)
 {
-	int i;
-
 	if (c->rcv_nxt - c->quiet_mark < QUIET_FLUSH_BYTES)
 		return;
 	c->quiet_mark = c->rcv_nxt;
 	mps_conn_send_ack(c); /* queued, with the window */
-	for (i = 0; i < c->nsf && !mps_conn_closed(c); i++) {
-		c->sf[i]->quiet = 0;
-		mps_sf_flush(c, c->sf[i]);
-		c->sf[i]->quiet = c->peer_quiet;
-	}
+	release_held(c);
 }
 
 static void rx_mp(struct mps_conn *c, struct mps_subflow *sf)

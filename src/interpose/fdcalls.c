@@ -61,15 +61,12 @@ static void ep_forget_on_close(int fd)
  * ends; our own descriptor of the socket keeps it open for that. */
 static void inline_close(int fd)
 {
-	struct mps_sock *s;
+	struct mps_sock *s = mps_ix_inline_get(fd);
 
-	if (!atomic_load_explicit(&mps_inline_socks, memory_order_relaxed))
-		return;
-	s = mps_fdtab_get(fd);
-	if (s && atomic_load(&s->inl))
+	if (s) {
 		mps_inline_close(fd, s);
-	if (s)
 		mps_sock_put(s);
+	}
 }
 
 struct fd_range {
@@ -242,14 +239,13 @@ static int do_fcntl(int fd, int cmd, void *arg)
 	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
 		mps_ix_inline_promote_fd(fd, "F_DUPFD");
 	n = mps_real.fcntl(fd, cmd, arg);
-	if (cmd == F_SETFL && n == 0 &&
-	    atomic_load_explicit(&mps_inline_socks, memory_order_relaxed) && !mps_inside) {
-		struct mps_sock *s = mps_fdtab_get(fd);
+	if (cmd == F_SETFL && n == 0) {
+		struct mps_sock *s = mps_ix_inline_get(fd);
 
-		if (s)
+		if (s) {
 			atomic_store(&s->inl_nonblock, ((long)arg & O_NONBLOCK) != 0);
-		if (s)
 			mps_sock_put(s);
+		}
 	}
 
 	if (!mps_inside && n >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))

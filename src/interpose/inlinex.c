@@ -84,18 +84,9 @@ int mps_ix_inline_adopt(int fd, const struct adopt_args *a)
 	mps_fdtab_set(fd, s);
 
 	memset(&p, 0, sizeof(p));
-	p.role = MPS_CLIENT;
-	p.tcp_fd = tcp;
+	mps_ix_conn_params(&p, a, s, tcp); /* (a client's, towards a known shim) */
 	p.shim_fd = -1;
 	p.app_dup = -1;
-	p.connecting = a->connecting;
-	p.bound = a->bound;
-	if (a->bound && a->local) {
-		p.local = *a->local;
-		p.local_len = a->local_len;
-	}
-	p.sock = s;
-	p.peer_known_shim = 1;
 	p.inl = 1;
 	p.inl_fd = fd;
 	rc = mps_conn_start(&p);
@@ -112,17 +103,27 @@ int mps_ix_inline_adopt(int fd, const struct adopt_args *a)
 /* ------------------------------------------------------------- calls the
  * inline path does not serve: the connection takes its socketpair first */
 
-static void promote_fd(int fd, const char *why)
+struct mps_sock *mps_ix_inline_get(int fd)
 {
 	struct mps_sock *s;
 
 	if (!atomic_load_explicit(&mps_inline_socks, memory_order_relaxed) || mps_inside)
-		return;
+		return NULL;
 	s = mps_fdtab_get(fd);
+	if (s && !atomic_load(&s->inl)) {
+		mps_sock_put(s);
+		s = NULL;
+	}
+	return s;
+}
+
+static void promote_fd(int fd, const char *why)
+{
+	struct mps_sock *s = mps_ix_inline_get(fd);
+
 	if (!s)
 		return;
-	if (atomic_load(&s->inl))
-		mps_inline_promote_sock(s, why);
+	mps_inline_promote_sock(s, why);
 	mps_sock_put(s);
 }
 
@@ -180,6 +181,7 @@ MPS_EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
  * app end's to answer. */
 MPS_EXPORT int ioctl(int fd, unsigned long req, ...)
 {
+	struct mps_sock *s;
 	va_list ap;
 	void *arg;
 
@@ -187,17 +189,13 @@ MPS_EXPORT int ioctl(int fd, unsigned long req, ...)
 	arg = va_arg(ap, void *);
 	va_end(ap);
 	mps_real_init();
-	if (atomic_load_explicit(&mps_inline_socks, memory_order_relaxed) && !mps_inside) {
-		struct mps_sock *s = mps_fdtab_get(fd);
-
-		if (s && atomic_load(&s->inl)) {
-			if (req == FIONBIO && arg)
-				atomic_store(&s->inl_nonblock, *(int *)arg != 0);
-			else
-				mps_inline_promote_sock(s, "ioctl");
-		}
-		if (s)
-			mps_sock_put(s);
+	s = mps_ix_inline_get(fd);
+	if (s) {
+		if (req == FIONBIO && arg)
+			atomic_store(&s->inl_nonblock, *(int *)arg != 0);
+		else
+			mps_inline_promote_sock(s, "ioctl");
+		mps_sock_put(s);
 	}
 	return mps_real.ioctl(fd, req, arg);
 }

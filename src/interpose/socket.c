@@ -266,6 +266,22 @@ static int adopt_swap(int fd, const struct adopt_args *a, int app_end)
 	return 0;
 }
 
+void mps_ix_conn_params(struct mps_conn_params *p, const struct adopt_args *a,
+                        struct mps_sock *s, int tcp)
+{
+	p->role = a->role;
+	p->tcp_fd = tcp;
+	p->connecting = a->connecting;
+	p->bound = a->bound;
+	if (a->bound && a->local) {
+		p->local = *a->local;
+		p->local_len = a->local_len;
+	}
+	p->sock = s;
+	p->peer_known_shim = a->known_shim;
+	p->gw = a->gw;
+}
+
 /* Swap fd (a TCP socket) for the app's end of a new socketpair and start
  * the connection engine.  The app's end takes fd's number (connect and
  * accept alike), and the descriptors the shim keeps (its end, the TCP
@@ -307,18 +323,8 @@ int mps_ix_adopt(int fd, const struct adopt_args *a, int *app_fd_out)
 	}
 	mps_fdtab_set(fd, s);
 
-	p.role = a->role;
-	p.tcp_fd = tcp;
+	mps_ix_conn_params(&p, a, s, tcp);
 	p.shim_fd = sp[1];
-	p.connecting = a->connecting;
-	p.bound = a->bound;
-	if (a->bound && a->local) {
-		p.local = *a->local;
-		p.local_len = a->local_len;
-	}
-	p.sock = s;
-	p.peer_known_shim = a->known_shim;
-	p.gw = a->gw;
 	rc = mps_conn_start(&p);
 	mps_sock_put(s); /* fdtab and the conn hold their own references */
 	if (rc) {

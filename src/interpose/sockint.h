@@ -33,8 +33,17 @@ struct adopt_args {
 /* inlinex.c: connect's inline start (MPTCPSHIM_INLINE): fd stays the
  * app's TCP socket.  0 or -errno (fd untouched, plain TCP). */
 int mps_ix_inline_adopt(int fd, const struct adopt_args *a);
+/* fd's sock, referenced, if it is an inline connection's (one relaxed
+ * load while none is); NULL otherwise. */
+struct mps_sock;
+struct mps_sock *mps_ix_inline_get(int fd);
 /* ... and the promotion of fd's connection if it is inline (any hook). */
 void mps_ix_inline_promote_fd(int fd, const char *why);
+/* The engine's parameters adoption and an inline start have in common
+ * (role, TCP socket, connecting, bound address, sock, known shim, gateway):
+ * the caller adds the app's side. */
+void mps_ix_conn_params(struct mps_conn_params *p, const struct adopt_args *a,
+                        struct mps_sock *s, int tcp);
 /* 1 if sa is AF_INET or AF_INET6. */
 int mps_ix_is_inet(const struct sockaddr *sa);
 /* 1 if fd is a TCP stream socket. */

@@ -41,6 +41,11 @@ enum mps_conn_state mps_conn_state_with(int ours, int acked, int theirs);
 int mps_conn_hup_watch(struct mps_conn *c);
 /* inline.c: an app's call found the connect under way (connect.c). */
 void mps_conn_inline_connected(struct mps_conn *c);
+/* ... an inline server's: the client's whole HELLO waits, taken (0 once
+ * multipath, -1 when c ended); promoted before it, the shim thread waits
+ * for the client's first bytes as for any server's (connect.c). */
+int mps_conn_inline_hello(struct mps_conn *c);
+void mps_conn_server_await(struct mps_conn *c);
 /* What the modules above hear of a connection's life, without conn.c
  * naming them: freeing (c is about to be freed), atfork_child (the
  * parent's connections are forgotten), app_hup (every app descriptor is

@@ -176,12 +176,43 @@ static int conn_begin_app(struct mps_conn *c)
 	return 0;
 }
 
+/* inline.c, engine lock held: an inline server's connection whose
+ * client's whole HELLO waits on the socket (peeked): taken, on the app's
+ * thread; what follows it stays for the app's reads.  0 once multipath,
+ * -1 when c ended. */
+int mps_conn_inline_hello(struct mps_conn *c)
+{
+	struct mps_subflow *sf = c->sf[0];
+	struct mps_frame f;
+	ssize_t r;
+	int n;
+
+	r = mps_real.recv(sf->fd, sf->rbuf, MPS_HELLO_MAX_LEN, MSG_PEEK | MSG_DONTWAIT);
+	n = r > 0 ? mps_frame_decode(sf->rbuf, (size_t)r, &f, NULL) : 0;
+	if (n <= 0 || f.type != MPS_F_HELLO ||
+	    mps_real.recv(sf->fd, sf->rbuf, (size_t)n, MSG_DONTWAIT) != n) {
+		mps_conn_abort(c, MPS_CR_INTERNAL, 0, "inline: the HELLO is gone");
+		return -1;
+	}
+	sf->roff = 0;
+	sf->rlen = (size_t)n;
+	sf->rx_bytes += (uint64_t)n;
+	mps_sf_input(c, sf);
+	if (mps_conn_closed(c))
+		return -1;
+	if (c->rx_mode != RX_MP) {
+		mps_conn_abort(c, MPS_CR_PROTOCOL, 0, "inline: a HELLO without a multipath verdict");
+		return -1;
+	}
+	mps_sf_flush(c, sf); /* the HELLO_ACK, unless the client is QUIET */
+	return 0;
+}
+
 static void conn_begin(struct ev_loop *loop, void *arg)
 {
 	struct mps_conn *c = arg;
 	struct mps_subflow *sf = c->sf[0];
 	socklen_t len = sizeof(sf->local);
-	int known;
 
 	c->loop = loop;
 	mps_sf_set_ops(&mps_conn_sf_ops);          /* before the first subflow event */
@@ -225,6 +256,8 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 		mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
 	pthread_mutex_unlock(&c->sock->lock);
 	sf->rtt_us = mps_sf_tcp_rtt_us(sf->fd);
+	if (c->inl)
+		return; /* inline: the app's first call looks (inline.c) */
 	if (c->gw) {
 		/* a gateway listener's: an authenticated request in time, or
 		 * closed without a byte back; no banner window (the daemon
@@ -234,6 +267,18 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 		ev_io_start(loop, &sf->rio);
 		return;
 	}
+	mps_conn_server_await(c);
+}
+
+/* A server's connection waits for its client's first bytes on the shim
+ * thread (conn_begin; an inline one's promotion before them), the app's
+ * bytes held for the banner window. */
+void mps_conn_server_await(struct mps_conn *c)
+{
+	struct ev_loop *loop = c->loop;
+	struct mps_subflow *sf = c->sf[0];
+	int known;
+
 	/* The banner window counts from now, when this thread first looks at
 	 * the connection (not from the loop's last wake-up, which may be
 	 * long past on a loaded machine), is longer towards a host that sent

@@ -179,6 +179,12 @@ void mps_dss_ack_update(struct mps_conn *c)
 	}
 	if (c->ack_sent == c->rcv_nxt)
 		return;
+	/* A peer that reads inline (QUIET, HOLD) gets our ACK with our next
+	 * DATA, or when its bytes since then add up (dss_rx.c): an ACK of
+	 * its own would wait in our queue anyway, and the timer started on
+	 * an app thread costs the shim thread a wake-up per message. */
+	if (c->peer_quiet && !mps_conn_rcv_fin(c))
+		return;
 	if (c->rcv_nxt - c->ack_sent >= ACK_EVERY || mps_conn_rcv_fin(c))
 		mps_conn_send_ack(c);
 	else if (!ev_is_active(&c->ack_timer)) {

@@ -105,7 +105,7 @@ struct mps_subflow {
 	        inflight; /* bytes in flight or unsent in the kernel (ecf: each push; else the stale tick's) */
 	uint8_t ready; /* the kernel has room: may be given data */
 	uint8_t wr_shut, wr_dead, backup, lowat;
-	uint8_t quiet; /* server: frames without data wait for one (the peer's MPS_CAP_QUIET) */
+	uint8_t quiet; /* frames without data wait for one (the peer's QUIET or HOLD) */
 	uint32_t token; /* join: the token presented */
 	uint32_t nonce_local, nonce_remote;
 	uint8_t local_id, remote_id;
@@ -198,10 +198,13 @@ struct mps_conn {
 	 * inl_rx_defer: promoted while an app thread waited on the TCP
 	 * socket: the subflow is read once none does. */
 	uint8_t inl, inl_rx_defer;
-	uint8_t quiet_ok;   /* client: the server holds frames without data (MPS_CAP_QUIET) */
-	uint8_t peer_quiet; /* server: the client asked it, not yet LOUD again */
+	/* quiet_ok: the peer holds frames without data for us (a QUIET
+	 * client's server, an inline server's client: MPS_CAP_HOLD);
+	 * peer_quiet: we hold for the peer, not LOUD again yet */
+	uint8_t quiet_ok;
+	uint8_t peer_quiet;
 	uint8_t quiet_asked; /* client: its HELLO asked it (no fallback on the reply timer) */
-	uint64_t quiet_mark; /* server: rcv_nxt when what waited last left (dss_rx.c) */
+	uint64_t quiet_mark; /* peer_quiet: rcv_nxt when what waited last left (dss_rx.c) */
 	int inl_fd, inl_err;
 	size_t inl_fwd;    /* inl_rx_defer: bytes peeked and processed, still in the socket */
 	ev_timer inl_timer; /* ... the next look (inline.c) */

@@ -39,10 +39,15 @@
 #include "inline_int.h"
 #include "subflow_int.h"
 #include "mptcpshim/conn.h"
+#include "mptcpshim/config.h"
+#include "mptcpshim/epreg.h"
 #include "mptcpshim/fdhigh.h"
+#include "mptcpshim/fdtab.h"
 #include "mptcpshim/frame.h"
 #include "mptcpshim/inline.h"
 #include "mptcpshim/log.h"
+#include "mptcpshim/nego.h"
+#include "mptcpshim/peercache.h"
 #include "mptcpshim/real.h"
 #include "mptcpshim/stat.h"
 #include "mptcpshim/util.h"
@@ -133,6 +138,8 @@ static int promote(struct mps_conn *c, const char *why)
 		ev_io_start(c->loop, &sf->rio);
 		ev_feed_event(c->loop, &sf->rio, EV_READ);
 	}
+	if (c->role == MPS_SERVER && c->rx_mode == RX_NEGO)
+		mps_conn_server_await(c); /* the banner window, as at accept */
 	if (c->pm_gate && c->role == MPS_CLIENT && !ev_is_active(&c->pm_timer)) {
 		/* joins that waited for the promotion (path.c) */
 		ev_timer_set(&c->pm_timer, 0., 0.);
@@ -229,6 +236,75 @@ static size_t rxq_take(struct mps_conn *c, const struct iovec *dst, int n)
 	return got;
 }
 
+/* ------------------------------------------------------------- server */
+
+/* An inline server's client turned out plain (its first bytes, or its
+ * end, came before any HELLO): the connection ends here, nothing taken
+ * from the socket and nothing sent; the app's number is its TCP socket,
+ * as the accept fast path leaves a plain client's. */
+static void hand_back(struct mps_conn *c, const char *why)
+{
+	struct mps_sock *s = c->sock;
+
+	mps_dbg("conn %s: a plain TCP client (%s), served on its own socket", c->peer_str, why);
+	mps_stat_fallback(c, MPS_MIB_FB_PLAIN_CLIENT, why);
+	mps_peercache_note_host((struct sockaddr *)&c->peer, mps_now_us(),
+	                        (uint64_t)mps_config()->plain_cache_ttl * 1000000u);
+	if (atomic_exchange(&s->inl, 0))
+		atomic_fetch_sub(&mps_inline_socks, 1);
+	c->inl = 0;
+	mps_fdtab_clear(c->inl_fd);
+	mps_conn_handed_back(c);
+}
+
+/* An inline server's connection accepted before its client's first bytes
+ * (inlinex.c): a look at them, taking nothing unless they are a whole
+ * HELLO.  0 once multipath (read on), -EAGAIN for nothing whole yet,
+ * -EXDEV when it is not inline any more (a plain client: handed back), or
+ * -ECONNRESET (a HELLO refused: c ended). */
+static int server_nego(struct mps_conn *c)
+{
+	uint8_t b[MPS_HELLO_MAX_LEN];
+	struct mps_nego n;
+	enum mps_nego_verdict v;
+	ssize_t r;
+
+	do
+		r = mps_real.recv(c->sf[0]->fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
+	while (r < 0 && errno == EINTR);
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return -EAGAIN;
+	if (r <= 0) {
+		hand_back(c, r < 0 ? "its connection failed first" : "it closed first");
+		return -EXDEV;
+	}
+	mps_nego_init(&n, MPS_SERVER);
+	v = mps_nego_input(&n, b, (size_t)r);
+	if (v == MPS_NV_WAIT) {
+		/* a HELLO begun: the rest in time, or the shim thread judges
+		 * (mpcap.c's timer promotes an inline connection) */
+		if (!ev_is_active(&c->hello_timer)) {
+			ev_timer_set(&c->hello_timer,
+			             mps_nego_hello_timeout_us(c->sf[0]->rtt_us) / 1e6, 0.);
+			ev_timer_start(c->loop, &c->hello_timer);
+		}
+		return -EAGAIN;
+	}
+	if (v != MPS_NV_MP) {
+		hand_back(c, n.why ? n.why : "no HELLO");
+		return -EXDEV;
+	}
+	ev_timer_stop(c->loop, &c->hello_timer);
+	return mps_conn_inline_hello(c) ? -ECONNRESET : 0;
+}
+
+/* Before reading or writing: 0 when c may go on inline (negotiated), or
+ * server_nego's -errno. */
+static int nego_done(struct mps_conn *c)
+{
+	return c->rx_mode == RX_NEGO && c->role == MPS_SERVER ? server_nego(c) : 0;
+}
+
 /* What the socket holds, read and processed with nowhere to deliver but
  * rxq (the look ahead of a poll or select, mps_inline_ready).  -EXDEV
  * when that promoted the connection, else 0. */
@@ -240,6 +316,9 @@ static int read_ahead(struct mps_conn *c)
 
 	if (atomic_load(&c->sock->state) == MPS_SS_CONNECTING || sf->state == SF_CONNECTING)
 		return 0;
+	err = nego_done(c);
+	if (err)
+		return err == -EAGAIN ? 0 : -EXDEV;
 	c->inl_dst = NULL;
 	for (;;) {
 		err = c->inl_err;
@@ -288,6 +367,9 @@ static ssize_t conn_recv(struct mps_conn *c, const struct iovec *dst, int n)
 		return 0;
 	if (atomic_load(&c->sock->state) == MPS_SS_CONNECTING || sf->state == SF_CONNECTING)
 		return -EAGAIN;
+	err = nego_done(c);
+	if (err)
+		return err;
 	c->inl_dst = dst;
 	c->inl_ndst = n;
 	c->inl_got = 0;
@@ -329,8 +411,9 @@ static ssize_t conn_recv(struct mps_conn *c, const struct iovec *dst, int n)
 	if (!c->inl)
 		return c->inl_got ? (ssize_t)c->inl_got : -EXDEV;
 	/* bytes the app's buffer could not take, frames left for later:
-	 * nothing would show them readable */
-	if (c->rxq.una != c->rxq.end || ev_is_active(&sf->rx_more))
+	 * nothing would show them readable in an epoll set (poll, select
+	 * and the next read look at rxq first; epoll_ctl promotes) */
+	if ((c->rxq.una != c->rxq.end && mps_epreg_any(c->inl_fd)) || ev_is_active(&sf->rx_more))
 		promote(c, "more than the app's read took");
 	mps_inline_ack_watch(c);
 	if (c->inl_got)
@@ -482,6 +565,16 @@ static ssize_t conn_send(struct mps_conn *c, const struct iovec *iov, int n)
 		return -EAGAIN;
 	if (!c->inl)
 		return -EXDEV;
+	if (c->rx_mode == RX_NEGO && c->role == MPS_SERVER) {
+		int rc = server_nego(c);
+
+		/* the app speaks first: its bytes wait for the banner window
+		 * on the shim thread, as at any server's (a HELLO may come) */
+		if (rc == -EAGAIN)
+			return promote(c, "the app spoke before its client") ? -ENOMEM : -EXDEV;
+		if (rc)
+			return rc;
+	}
 	d = mps_dss_tx_app_write(c, iov, n);
 	/* the rest of a partly taken write goes through the app's end (a
 	 * blocking socket waits there for room, as TCP's would) */
@@ -569,6 +662,12 @@ void mps_inline_close(int fd, struct mps_sock *s)
 		atomic_fetch_sub(&mps_inline_socks, 1);
 	if (!c)
 		return;
+	if (c->rx_mode == RX_NEGO && c->role == MPS_SERVER) {
+		/* closed before its client spoke: TCP's own close */
+		hand_back(c, "the app closed first");
+		mps_engine_unlock();
+		return;
+	}
 	/* the shim thread reads the subflow from now on (DATA_ACKs, the
 	 * peer's DATA_FIN; data for a closed app resets, as TCP does) */
 	mps_dss_rx_inline_hup(c);
@@ -589,6 +688,16 @@ int mps_inline_shutdown(int fd, struct mps_sock *s, int how)
 	c = lock_conn(s, &real);
 	if (!c)
 		return real ? MPS_INLINE_REAL : 0;
+	if (c->rx_mode == RX_NEGO && c->role == MPS_SERVER) {
+		int rc = promote(c, "shutdown before its client spoke");
+
+		mps_engine_unlock();
+		if (rc) {
+			errno = -rc;
+			return -1;
+		}
+		return MPS_INLINE_REAL;
+	}
 	atomic_store(&s->shut_wr, 1);
 	if (!c->app_eof) {
 		c->app_eof = 1;
@@ -602,6 +711,12 @@ int mps_inline_shutdown(int fd, struct mps_sock *s, int how)
 
 void mps_inline_wait_begin(struct mps_sock *s)
 {
+	/* A server's connection gets joins whenever its client likes; the
+	 * kernel would not wake a thread asleep on the first subflow's
+	 * socket for bytes that come over another.  So a server's app never
+	 * sleeps on it: event loops (epoll) do not, the rest are promoted. */
+	if (atomic_load(&s->inl_srv) && atomic_load(&s->inl))
+		mps_inline_promote_sock(s, "an app thread waits on a server's socket");
 	atomic_fetch_add(&s->inl_waiters, 1);
 }
 

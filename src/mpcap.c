@@ -76,6 +76,8 @@ size_t mps_mpcap_client_hello(const struct mps_conn *c, uint8_t fr[MPS_HELLO_MAX
 		h.caps |= MPS_CAP_TICKET;
 	if (c->quiet_asked)
 		h.caps |= MPS_CAP_QUIET; /* inline.c: no readiness without app bytes */
+	if (!c->gw)
+		h.caps |= MPS_CAP_HOLD; /* ... and we can hold for an inline server */
 	if (c->kex.offer) {
 		h.caps |= MPS_CAP_RESUME;
 		memcpy(h.ticket, c->kex.ticket, sizeof(h.ticket));
@@ -172,6 +174,11 @@ static int go_mp_server(struct mps_conn *c, struct mps_subflow *sf, const struct
 		c->peer_quiet = 1;
 		sf->quiet = 1;
 	}
+	if (c->inl && (hello->caps & MPS_CAP_HOLD)) {
+		/* accepted inline (inline.c): the client holds for us too */
+		h.caps |= MPS_CAP_HOLD;
+		c->quiet_ok = 1;
+	}
 	mps_kex_wipe(c->kex.keys.rms, sizeof(c->kex.keys.rms)); /* in the table only */
 	memcpy(h.pub, c->kex.kp.pub, sizeof(h.pub));            /* resumed: the server's nonce */
 	n = mps_frame_put_hello(fr, MPS_F_HELLO_ACK, &h);
@@ -236,6 +243,12 @@ static int go_mp_client(struct mps_conn *c, const struct mps_hello *hello)
 	if (rc)
 		return -1;
 	c->quiet_ok = (hello->caps & MPS_CAP_QUIET) != 0;
+	if ((hello->caps & MPS_CAP_HOLD) && !c->gw) {
+		/* an inline server (HOLD): our frames without data wait for
+		 * data, as a QUIET client's server does (dss_rx.c) */
+		c->peer_quiet = 1;
+		c->sf[0]->quiet = 1;
+	}
 	c->local_key = c->kex.keys.key_c;
 	c->remote_key = c->kex.keys.key_s;
 	mps_crypto_key_derive(c->local_key, &c->local_token, NULL);
@@ -457,6 +470,13 @@ void mps_mpcap_hello_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (mps_conn_closed(c) || c->rx_mode != RX_NEGO || !c->nsf)
 		return;
+	if (c->inl) {
+		/* an inline server's (inline.c peeked it): the shim thread
+		 * reads the rest, or judges it, from now on */
+		if (mps_conn_promote(c, "a HELLO begun and stalled"))
+			mps_conn_abort(c, MPS_CR_INTERNAL, 0, "cannot take a socketpair");
+		return;
+	}
 	/* the length its header announces, once that much came (resumption
 	 * fields make it longer than MPS_HELLO_LEN) */
 	mps_info("conn %s: HELLO incomplete (%zu of %u bytes) %.1f s after its first bytes",

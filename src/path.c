@@ -543,6 +543,12 @@ void mps_conn_attach_join(struct mps_conn *c, struct mps_subflow *sf)
 {
 	char r[64];
 
+	/* an inline server's connection (inline.h) takes its socketpair:
+	 * the shim thread reads and schedules more than one subflow */
+	if (c->inl && mps_conn_promote(c, "a subflow joined")) {
+		mps_join_drop(c->loop, sf, "no socketpair for a second subflow");
+		return;
+	}
 	if (mps_sf_conn_add(c, sf)) {
 		mps_join_drop(c->loop, sf, "too many subflows");
 		return;

@@ -12,11 +12,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <linux/sockios.h> /* SIOCOUTQ */
 #include <linux/tcp.h> /* the kernel's tcp_info, with tcpi_bytes_acked */
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
 
 #include "conn_api.h"
 #include "conn_int.h"
@@ -483,8 +485,26 @@ void mps_resil_watchdog_arm(struct mps_conn *c)
 	if (ev_is_active(&c->watchdog) || c->rx_mode != RX_MP || mps_conn_closed(c) || wd_idle(c))
 		return;
 	c->last_progress = ev_now(c->loop);
-	ev_timer_set(&c->watchdog, 1., 1.);
-	ev_timer_start(c->loop, &c->watchdog);
+	/* ticks on whole seconds of the loop's clock, 1 to 2 s from now: the
+	 * watchdogs of many connections then tick in one wake-up */
+	ev_timer_set(&c->watchdog, (double)(int64_t)c->last_progress + 2. - c->last_progress, 1.);
+	mps_ev_timer_start_lazy(c->loop, &c->watchdog);
+}
+
+/* An inline connection whose peer holds frames without data for it
+ * (QUIET, HOLD: frame.h): all it sent is in the peer's kernel (TCP has
+ * ACKed it) and nothing waits for the peer's window, so its data ACK
+ * waits for the peer's next data; nothing is lost, and promoting every
+ * idle keep-alive connection after a second would cost each a
+ * socketpair.  (A closed window, or bytes TCP has not delivered, still
+ * promote: LOUD then lets the peer's ACKs out.) */
+static int held_by_peer(const struct mps_conn *c)
+{
+	int outq = 0;
+
+	return c->quiet_ok && c->nsf == 1 && c->snd_nxt == c->sb.end &&
+	       c->snd_nxt == c->snd_max && !mps_conn_fin_sent(c) &&
+	       mps_real.ioctl(c->sf[0]->fd, SIOCOUTQ, &outq) == 0 && outq == 0;
 }
 
 /* Progress watchdog, every second while armed: bytes outstanding and not
@@ -495,6 +515,10 @@ void mps_resil_watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mps_conn *c = w->data;
 
+	if (c->inl && !wd_idle(c) && held_by_peer(c)) {
+		ev_timer_stop(loop, w); /* the next push arms it again */
+		return;
+	}
 	if (c->inl && !wd_idle(c) && ev_now(loop) - c->last_progress > 1.0 &&
 	    !mps_conn_promote(c, "data ACKs unread")) {
 		/* the app does not read: its data ACKs wait in the socket */

@@ -36,4 +36,11 @@ static inline void mps_evoff_touch(int active)
 #define ev_prepare_start(l, w) (mps_evoff_touch(ev_is_active(w)), ev_prepare_start(l, w))
 #define ev_feed_event(l, w, r) (mps_evoff_touch(0), ev_feed_event(l, w, r))
 
+/* A timer of a second or more that may fire up to a second late, started
+ * without waking the loop: while any connection lives the idle sweep
+ * (idlemem.c) wakes it every second, and the timer is counted then.  An
+ * app thread's request/response would otherwise cost the shim thread a
+ * wake-up each (the progress watchdog armed by every answer). */
+#define mps_ev_timer_start_lazy(l, w) (ev_timer_start)(l, w)
+
 #endif

@@ -96,13 +96,19 @@ enum mps_frame_type {
  *           ADD_ADDR wait to ride with the next DATA) until an ACK with
  *           MPS_AF_LOUD says otherwise.  HELLO_ACK: the server will (no
  *           field either way).
- * A server sets TICKET, RESUME or QUIET in HELLO_ACK only when the HELLO
- * had it. */
+ *   HOLD    HELLO: the client can do as QUIET asks for a server that reads
+ *           on its app's thread.  HELLO_ACK: this server does (it accepted
+ *           the connection inline): the client sends it no frame without
+ *           app data until an ACK with MPS_AF_LOUD (no field either way).
+ * A server sets TICKET, RESUME, QUIET or HOLD in HELLO_ACK only when the
+ * HELLO had it. */
 #define MPS_CAP_NONE 0x00
 #define MPS_CAP_TICKET 0x01
 #define MPS_CAP_RESUME 0x02
 #define MPS_CAP_QUIET 0x04
-/* ACK flag: the sender (a QUIET client) reads on its shim thread again. */
+#define MPS_CAP_HOLD 0x08
+/* ACK flag: the sender (a QUIET client, a HOLD server) reads on its shim
+ * thread again. */
 #define MPS_AF_LOUD 0x01
 #define MPS_TICKET_LEN 16u      /* a resumption ticket's id */
 #define MPS_HELLO_NONCE_LEN 16u /* the client's nonce in a resuming HELLO */

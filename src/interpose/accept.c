@@ -206,6 +206,14 @@ again:
 			mps_real.fcntl(fd, F_SETFL, 0);
 		goto out;
 	}
+	if (!notours && !gw && mps_config()->inl) {
+		/* inline (inline.h): served on the app's thread, no socketpair */
+		struct adopt_args a = {.role = MPS_SERVER, .nonblock = flags & SOCK_NONBLOCK,
+				       .peer = (struct sockaddr *)&peer, .peer_len = plen};
+
+		if (mps_ix_inline_accept(fd, &a, hello) == 0)
+			goto out;
+	}
 	{
 		struct adopt_args a = {.role = MPS_SERVER, .nonblock = flags & SOCK_NONBLOCK,
 				       .cloexec = flags & SOCK_CLOEXEC,

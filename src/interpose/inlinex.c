@@ -21,10 +21,12 @@
 #include "mptcpshim/epreg.h"
 #include "mptcpshim/fdhigh.h"
 #include "mptcpshim/fdtab.h"
+#include "mptcpshim/frame.h"
 #include "mptcpshim/inline.h"
 #include "mptcpshim/interpose.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/optseen.h"
+#include "mptcpshim/peercache.h"
 #include "mptcpshim/util.h"
 #include "sockint.h"
 
@@ -80,6 +82,7 @@ int mps_ix_inline_adopt(int fd, const struct adopt_args *a)
 	atomic_store(&s->connect_told, !a->connecting);
 	atomic_store(&s->inl, 1);
 	atomic_store(&s->inl_nonblock, a->nonblock != 0);
+	atomic_store(&s->inl_srv, a->role == MPS_SERVER);
 	atomic_fetch_add(&mps_inline_socks, 1);
 	mps_fdtab_set(fd, s);
 
@@ -98,6 +101,39 @@ int mps_ix_inline_adopt(int fd, const struct adopt_args *a)
 	}
 	mps_sock_put(s);
 	return rc;
+}
+
+/* The whole HELLO of a client that holds for an inline server (HOLD)
+ * waits on fd. */
+static int hello_holds(int fd)
+{
+	uint8_t b[MPS_HELLO_MAX_LEN];
+	struct mps_frame f;
+	ssize_t got;
+
+	got = mps_real.recv(fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
+	return got > 0 && mps_frame_decode(b, (size_t)got, &f, NULL) > 0 &&
+	       f.type == MPS_F_HELLO && (f.u.hello.caps & MPS_CAP_HOLD);
+}
+
+int mps_ix_inline_accept(int fd, const struct adopt_args *a, int hello)
+{
+	int rc;
+
+	/* nothing yet: the app's first call looks (inline.c), a plain
+	 * client's connection is handed back then */
+	if (hello ? !hello_holds(fd) : !mps_peercache_shim_client(a->peer, mps_now_us()))
+		return -EAGAIN;
+	rc = mps_ix_loop_ready();
+	if (rc)
+		return rc;
+	rc = mps_ix_inline_adopt(fd, a); /* the HELLO is taken there (connect.c) */
+	if (rc)
+		return rc;
+	/* the app's O_NONBLOCK on the file it holds (accept4 set ours) */
+	if (!a->nonblock)
+		mps_real.fcntl(fd, F_SETFL, 0);
+	return 0;
 }
 
 /* ------------------------------------------------------------- calls the
@@ -132,19 +168,66 @@ void mps_ix_inline_promote_fd(int fd, const char *why)
 	promote_fd(fd, why);
 }
 
+/* sendfile to an inline connection: the file's bytes framed as a write
+ * (nginx sends even a small answer so).  At most SENDFILE_CHUNK a call,
+ * as a non-blocking sendfile may send less than asked; the file's offset
+ * (or position) moves by what was sent.  MPS_INLINE_REAL when the path
+ * does not serve it (promoted meanwhile, or a file without an offset: a
+ * pipe's bytes could not be put back). */
+#define SENDFILE_CHUNK (32u * 1024u)
+
+static ssize_t inline_sendfile(int out, struct mps_sock *s, int in, off_t *off, size_t count)
+{
+	char buf[SENDFILE_CHUNK];
+	struct iovec iov = {.iov_base = buf};
+	off_t pos = off ? *off : lseek(in, 0, SEEK_CUR);
+	ssize_t n, r;
+
+	if (pos < 0)
+		return MPS_INLINE_REAL;
+	if (count == 0)
+		return 0;
+	n = pread(in, buf, count < sizeof(buf) ? count : sizeof(buf), pos);
+	if (n <= 0)
+		return n;
+	iov.iov_len = (size_t)n;
+	r = mps_inline_send(out, s, &iov, 1, atomic_load(&s->inl_nonblock));
+	if (r > 0) {
+		if (off)
+			*off = pos + r;
+		else
+			lseek(in, pos + r, SEEK_SET);
+	}
+	return r;
+}
+
+static ssize_t do_sendfile(int out, int in, off_t *off, size_t count, int wide)
+{
+	struct mps_sock *s;
+	ssize_t r = MPS_INLINE_REAL;
+
+	mps_real_init();
+	s = mps_ix_inline_get(out);
+	if (s) {
+		r = inline_sendfile(out, s, in, off, count);
+		if (r == MPS_INLINE_REAL)
+			mps_inline_promote_sock(s, "sendfile");
+		mps_sock_put(s);
+	}
+	if (r != MPS_INLINE_REAL)
+		return r;
+	return wide && mps_real.sendfile64 ? mps_real.sendfile64(out, in, off, count) :
+	                                     mps_real.sendfile(out, in, off, count);
+}
+
 MPS_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
 {
-	mps_real_init();
-	promote_fd(out, "sendfile");
-	return mps_real.sendfile(out, in, off, count);
+	return do_sendfile(out, in, off, count, 0);
 }
 
 MPS_EXPORT ssize_t sendfile64(int out, int in, off_t *off, size_t count)
 {
-	mps_real_init();
-	promote_fd(out, "sendfile");
-	return mps_real.sendfile64 ? mps_real.sendfile64(out, in, off, count) :
-	                             mps_real.sendfile(out, in, off, count);
+	return do_sendfile(out, in, off, count, 1);
 }
 
 MPS_EXPORT ssize_t splice(int in, loff_t *oin, int out, loff_t *oout, size_t len, unsigned flags)

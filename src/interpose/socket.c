@@ -148,7 +148,7 @@ static void restore_tcp(int fd, int tcp, int nonblock, int cloexec, int epmove)
 
 /* The shim thread runs in this process (one getpid() in the common case:
  * mps_loop_cloned asks it). */
-static int loop_ready(void)
+int mps_ix_loop_ready(void)
 {
 	if (mps_loop_cloned()) {
 		mps_proc_cloned();
@@ -300,7 +300,7 @@ int mps_ix_adopt(int fd, const struct adopt_args *a, int *app_fd_out)
 	p.app_dup = -1;
 	/* The shim thread runs here before anything is swapped: without it
 	 * the connection stays plain TCP (see DESIGN "Thread creation"). */
-	rc = a->loop_checked ? 0 : loop_ready();
+	rc = a->loop_checked ? 0 : mps_ix_loop_ready();
 	if (rc) {
 		mps_warn("cannot run the shim thread in this process (%s)", strerror(-rc));
 		return rc;
@@ -465,7 +465,7 @@ static int connect_prologue(int fd, const char *instead, struct connect_pre *p)
 {
 	int err;
 
-	err = loop_ready();
+	err = mps_ix_loop_ready();
 	if (err) {
 		mps_warn("connect: %s: cannot run the shim thread in this process (%s)", instead,
 		         strerror(-err));

@@ -33,6 +33,13 @@ struct adopt_args {
 /* inlinex.c: connect's inline start (MPTCPSHIM_INLINE): fd stays the
  * app's TCP socket.  0 or -errno (fd untouched, plain TCP). */
 int mps_ix_inline_adopt(int fd, const struct adopt_args *a);
+/* ... and accept's (server): when the client's whole HELLO, offering
+ * HOLD, waits on fd (hello: its first bytes were seen), or nothing yet
+ * from a host whose shim clients came lately.  0, or -errno (fd
+ * untouched: adopt it as usual). */
+int mps_ix_inline_accept(int fd, const struct adopt_args *a, int hello);
+/* socket.c: the shim thread runs in this process.  0 or -errno. */
+int mps_ix_loop_ready(void);
 /* fd's sock, referenced, if it is an inline connection's (one relaxed
  * load while none is); NULL otherwise. */
 struct mps_sock;

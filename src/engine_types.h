@@ -211,6 +211,9 @@ struct mps_conn {
 	const struct iovec *inl_dst;
 	int inl_ndst;
 	size_t inl_got;
+	/* bulk reads (inline.c): app bytes of large reads since inl_rx_t */
+	double inl_rx_t;
+	uint64_t inl_rx_bulk;
 
 	/* send side */
 	struct mps_sendbuf sb; /* freed lazily: see snd_una */

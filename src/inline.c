@@ -39,15 +39,11 @@
 #include "inline_int.h"
 #include "subflow_int.h"
 #include "mptcpshim/conn.h"
-#include "mptcpshim/config.h"
 #include "mptcpshim/epreg.h"
 #include "mptcpshim/fdhigh.h"
-#include "mptcpshim/fdtab.h"
 #include "mptcpshim/frame.h"
 #include "mptcpshim/inline.h"
 #include "mptcpshim/log.h"
-#include "mptcpshim/nego.h"
-#include "mptcpshim/peercache.h"
 #include "mptcpshim/real.h"
 #include "mptcpshim/stat.h"
 #include "mptcpshim/util.h"
@@ -236,73 +232,31 @@ static size_t rxq_take(struct mps_conn *c, const struct iovec *dst, int n)
 	return got;
 }
 
-/* ------------------------------------------------------------- server */
-
-/* An inline server's client turned out plain (its first bytes, or its
- * end, came before any HELLO): the connection ends here, nothing taken
- * from the socket and nothing sent; the app's number is its TCP socket,
- * as the accept fast path leaves a plain client's. */
+/* An inline server's client turned out plain: the connection is let go
+ * (inline_srv.c), the app's number stays its TCP socket. */
 static void hand_back(struct mps_conn *c, const char *why)
 {
-	struct mps_sock *s = c->sock;
-
-	mps_dbg("conn %s: a plain TCP client (%s), served on its own socket", c->peer_str, why);
-	mps_stat_fallback(c, MPS_MIB_FB_PLAIN_CLIENT, why);
-	mps_peercache_note_host((struct sockaddr *)&c->peer, mps_now_us(),
-	                        (uint64_t)mps_config()->plain_cache_ttl * 1000000u);
-	if (atomic_exchange(&s->inl, 0))
+	if (atomic_exchange(&c->sock->inl, 0))
 		atomic_fetch_sub(&mps_inline_socks, 1);
-	c->inl = 0;
-	mps_fdtab_clear(c->inl_fd);
-	mps_conn_handed_back(c);
+	mps_inline_hand_back(c, why);
 }
 
-/* An inline server's connection accepted before its client's first bytes
- * (inlinex.c): a look at them, taking nothing unless they are a whole
- * HELLO.  0 once multipath (read on), -EAGAIN for nothing whole yet,
- * -EXDEV when it is not inline any more (a plain client: handed back), or
- * -ECONNRESET (a HELLO refused: c ended). */
-static int server_nego(struct mps_conn *c)
-{
-	uint8_t b[MPS_HELLO_MAX_LEN];
-	struct mps_nego n;
-	enum mps_nego_verdict v;
-	ssize_t r;
-
-	do
-		r = mps_real.recv(c->sf[0]->fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
-	while (r < 0 && errno == EINTR);
-	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return -EAGAIN;
-	if (r <= 0) {
-		hand_back(c, r < 0 ? "its connection failed first" : "it closed first");
-		return -EXDEV;
-	}
-	mps_nego_init(&n, MPS_SERVER);
-	v = mps_nego_input(&n, b, (size_t)r);
-	if (v == MPS_NV_WAIT) {
-		/* a HELLO begun: the rest in time, or the shim thread judges
-		 * (mpcap.c's timer promotes an inline connection) */
-		if (!ev_is_active(&c->hello_timer)) {
-			ev_timer_set(&c->hello_timer,
-			             mps_nego_hello_timeout_us(c->sf[0]->rtt_us) / 1e6, 0.);
-			ev_timer_start(c->loop, &c->hello_timer);
-		}
-		return -EAGAIN;
-	}
-	if (v != MPS_NV_MP) {
-		hand_back(c, n.why ? n.why : "no HELLO");
-		return -EXDEV;
-	}
-	ev_timer_stop(c->loop, &c->hello_timer);
-	return mps_conn_inline_hello(c) ? -ECONNRESET : 0;
-}
-
-/* Before reading or writing: 0 when c may go on inline (negotiated), or
- * server_nego's -errno. */
+/* Before reading or writing: 0 when c may go on inline (negotiated),
+ * -EAGAIN (an inline server's client has not spoken yet), -EXDEV (it was
+ * plain: handed back), -ECONNRESET. */
 static int nego_done(struct mps_conn *c)
 {
-	return c->rx_mode == RX_NEGO && c->role == MPS_SERVER ? server_nego(c) : 0;
+	const char *why = NULL;
+	int rc;
+
+	if (c->rx_mode != RX_NEGO || c->role != MPS_SERVER)
+		return 0;
+	rc = mps_inline_server_nego(c, &why);
+	if (rc == -EPIPE) {
+		hand_back(c, why);
+		return -EXDEV;
+	}
+	return rc;
 }
 
 /* What the socket holds, read and processed with nowhere to deliver but
@@ -348,6 +302,27 @@ static int read_ahead(struct mps_conn *c)
 	}
 }
 
+/* A bulk receiver (a download read with large buffers) never leaves
+ * bytes over and so would stay inline, and single-path, for good: reads
+ * that each deliver BULK_READ or more, adding up to BULK_BYTES within a
+ * second, promote the connection, and it joins.  (Request/response reads
+ * are small, or few per second.) */
+#define BULK_READ 4096u
+#define BULK_BYTES (1024u * 1024u)
+
+static void bulk_read(struct mps_conn *c, size_t got)
+{
+	if (got < BULK_READ || !c->inl)
+		return;
+	if (ev_now(c->loop) - c->inl_rx_t > 1.0) {
+		c->inl_rx_t = ev_now(c->loop);
+		c->inl_rx_bulk = 0;
+	}
+	c->inl_rx_bulk += got;
+	if (c->inl_rx_bulk >= BULK_BYTES)
+		promote(c, "bulk data received");
+}
+
 /* One look at the subflow for the app's read (engine lock held).  Bytes
  * delivered, 0 at EOF, -EAGAIN for nothing yet, -EXDEV when promoted on
  * the way (the caller reads the app's end), or -errno. */
@@ -359,8 +334,13 @@ static ssize_t conn_recv(struct mps_conn *c, const struct iovec *dst, int n)
 	ssize_t r;
 	int err;
 
-	if (c->rxq.una != c->rxq.end)
-		return (ssize_t)rxq_take(c, dst, n);
+	if (c->rxq.una != c->rxq.end) {
+		/* what a poll or select read ahead */
+		size_t got = rxq_take(c, dst, n);
+
+		bulk_read(c, got);
+		return (ssize_t)got;
+	}
 	if (c->fin_delivered)
 		return 0;
 	if (cap == 0)
@@ -415,6 +395,7 @@ static ssize_t conn_recv(struct mps_conn *c, const struct iovec *dst, int n)
 	 * and the next read look at rxq first; epoll_ctl promotes) */
 	if ((c->rxq.una != c->rxq.end && mps_epreg_any(c->inl_fd)) || ev_is_active(&sf->rx_more))
 		promote(c, "more than the app's read took");
+	bulk_read(c, c->inl_got);
 	mps_inline_ack_watch(c);
 	if (c->inl_got)
 		return (ssize_t)c->inl_got;
@@ -566,7 +547,7 @@ static ssize_t conn_send(struct mps_conn *c, const struct iovec *iov, int n)
 	if (!c->inl)
 		return -EXDEV;
 	if (c->rx_mode == RX_NEGO && c->role == MPS_SERVER) {
-		int rc = server_nego(c);
+		int rc = nego_done(c);
 
 		/* the app speaks first: its bytes wait for the banner window
 		 * on the shim thread, as at any server's (a HELLO may come) */

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <linux/tcp.h> /* the kernel's tcp_info */
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,17 +98,43 @@ void mps_sf_nodelay(int fd)
  * header in the page before it, one page resident per subflow for its
  * whole life (issue 15: 3.5 MB for 1,000 quiet subflows).  Neighbouring
  * buffers share one kernel mapping (VMA).  NULL when out of memory. */
+/* A few freed receive buffers are kept for the next subflows (issue 15):
+ * a munmap in a process with several threads costs every core that runs
+ * one of them a TLB shoot-down (an interrupt; in a VM an exit), and a
+ * process making short connections paid it for each one, plus the page
+ * faults of the new mapping.  Lock-free slots (a fork copies them as
+ * they are); at most RBUF_POOL buffers, whose touched pages stay
+ * resident: 2 MiB at worst. */
+#define RBUF_POOL 8
+static _Atomic(uint8_t *) g_rbuf_pool[RBUF_POOL];
+
 uint8_t *mps_sf_rbuf_alloc(void)
 {
-	void *p = mmap(NULL, RBUF_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p;
+	int i;
 
+	for (i = 0; i < RBUF_POOL; i++)
+		if (atomic_load_explicit(&g_rbuf_pool[i], memory_order_relaxed) &&
+		    (p = atomic_exchange(&g_rbuf_pool[i], NULL)) != NULL)
+			return p;
+	p = mmap(NULL, RBUF_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
 
 void mps_sf_rbuf_free(uint8_t *rbuf)
 {
-	if (rbuf)
-		munmap(rbuf, RBUF_SIZE);
+	int i;
+
+	if (!rbuf)
+		return;
+	for (i = 0; i < RBUF_POOL; i++) {
+		uint8_t *none = NULL;
+
+		if (!atomic_load_explicit(&g_rbuf_pool[i], memory_order_relaxed) &&
+		    atomic_compare_exchange_strong(&g_rbuf_pool[i], &none, rbuf))
+			return;
+	}
+	munmap(rbuf, RBUF_SIZE);
 }
 
 /* A subflow's memory, once off every list (the reaper's zombies, or one

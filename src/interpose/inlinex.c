@@ -74,6 +74,7 @@ int mps_ix_inline_adopt(int fd, const struct adopt_args *a)
 		return -ENOMEM;
 	}
 	s->ino = st.st_ino;
+	mps_opts_note_inline(fd, s);
 	memcpy(&s->peer, a->peer, a->peer_len);
 	s->peer_len = a->peer_len;
 	s->local_len = sizeof(s->local);

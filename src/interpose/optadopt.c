@@ -337,6 +337,16 @@ uint32_t mps_opts_adopt(int tcp, int app_end, struct mps_sock *s, uint32_t want)
 	return found;
 }
 
+void mps_opts_note_inline(int tcp, struct mps_sock *s)
+{
+	struct linger lg;
+	socklen_t l = sizeof(lg);
+
+	mps_opts_adopt(tcp, -1, s, B_CC | (B_PATH(N_PATH_OPTS) - 1));
+	if (mps_real.getsockopt(tcp, SOL_SOCKET, SO_LINGER, &lg, &l) == 0)
+		atomic_store(&s->linger0, lg.l_onoff && lg.l_linger == 0);
+}
+
 void mps_opts_restore_app(int app_end, int tcp, struct mps_sock *s)
 {
 	int v = atomic_load(&s->notsent_lowat), nodelay = 0, i;

@@ -71,16 +71,22 @@ static void fork_locks(int lock)
 	}
 }
 
-static void prepare(void)
+static void prepare_promoted(int promote)
 {
 	/* an inline connection's socket would be shared as it is: the child
 	 * gets what any connection's fork gets, a socketpair end */
-	if (atomic_load_explicit(&mps_inline_socks, memory_order_relaxed) && !mps_inside)
+	if (promote && atomic_load_explicit(&mps_inline_socks, memory_order_relaxed) &&
+	    !mps_inside)
 		mps_inline_promote_all("fork");
 	mps_handover_prepare(); /* parks the shim thread: before any lock */
 	mps_loop_atfork_prepare();
 	mps_fdtab_atfork_prepare();
 	fork_locks(1);
+}
+
+static void prepare(void)
+{
+	prepare_promoted(1);
 }
 
 static void parent(void)
@@ -173,9 +179,13 @@ static int clone_begin(unsigned long flags)
 {
 	if (flags & (CLONE_VM | CLONE_FILES) || mps_passthrough())
 		return 0;
+	/* before the park: the parked thread holds the engine lock, which
+	 * promotion takes (prepare's would wait for it for good) */
+	if (atomic_load_explicit(&mps_inline_socks, memory_order_relaxed) && !mps_inside)
+		mps_inline_promote_all("clone");
 	mps_loop_park(1);
 	mps_handover_off = 1; /* connections stay the parent's (see above) */
-	prepare();
+	prepare_promoted(0); /* (an inline connection begun since waits for the lock) */
 	mps_handover_off = 0;
 	return 1;
 }

@@ -113,8 +113,8 @@ static int hello_holds(int fd)
 	ssize_t got;
 
 	got = mps_real.recv(fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
-	return got > 0 && mps_frame_decode(b, (size_t)got, &f, NULL) > 0 &&
-	       f.type == MPS_F_HELLO && (f.u.hello.caps & MPS_CAP_HOLD);
+	return got > 0 && mps_frame_decode(b, (size_t)got, &f, NULL) > 0 && f.type == MPS_F_HELLO &&
+	       (f.u.hello.caps & MPS_CAP_HOLD);
 }
 
 int mps_ix_inline_accept(int fd, const struct adopt_args *a, int hello)

@@ -446,18 +446,23 @@ static ssize_t gone(struct mps_sock *s, int reading)
 	return -1;
 }
 
-static void wait_readable(int fd, struct mps_sock *s, int *err)
+/* 1 when the wait was on the app's end (promoted before it): its error
+ * is the app's, reported once (a PEEK takes af_unix's ECONNRESET). */
+static int wait_readable(int fd, struct mps_sock *s, int *err)
 {
 	char b;
 	ssize_t r;
+	int app_end;
 
 	/* a real recv: SA_RESTART, SO_RCVTIMEO and EINTR behave as TCP's */
 	mps_inline_wait_begin(s);
 	/* promoted just before: fd is the app's end now, which the shim
 	 * thread fills (after, the shim thread leaves our bytes to us) */
+	app_end = !atomic_load(&s->inl);
 	r = mps_real.recv(fd, &b, 1, MSG_PEEK);
 	*err = r < 0 ? errno : 0;
 	mps_inline_wait_end(s);
+	return app_end;
 }
 
 ssize_t mps_inline_recv(int fd, struct mps_sock *s, const struct iovec *iov, int n, int nonblock)
@@ -489,7 +494,10 @@ ssize_t mps_inline_recv(int fd, struct mps_sock *s, const struct iovec *iov, int
 			errno = EAGAIN;
 			return -1;
 		}
-		wait_readable(fd, s, &err);
+		if (wait_readable(fd, s, &err) && err) {
+			errno = err;
+			return -1;
+		}
 		if (err == EINTR || err == EAGAIN || err == EWOULDBLOCK) {
 			errno = err;
 			return -1;

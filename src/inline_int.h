@@ -17,7 +17,8 @@ void mps_inline_drop_forwarded(struct mps_conn *c);
 
 /* inline_srv.c: an inline server's connection before its client spoke.
  * mps_inline_server_nego: 0 once multipath, -EAGAIN (nothing whole yet),
- * -EPIPE (a plain client, *why), -ECONNRESET (c ended);
+ * -EPIPE (a plain client, *why), -EXDEV (promoted: a malformed HELLO),
+ * -ECONNRESET (c ended);
  * mps_inline_hand_back: a plain client's: c ends, untouched on the wire,
  * the socket the app's (its sock no longer inline: the caller's part). */
 int mps_inline_server_nego(struct mps_conn *c, const char **why);

@@ -40,7 +40,8 @@ void mps_inline_hand_back(struct mps_conn *c, const char *why)
 /* An inline server's connection accepted before its client's first bytes
  * (inlinex.c): a look at them, taking nothing unless they are a whole
  * HELLO.  0 once multipath (read on), -EAGAIN for nothing whole yet,
- * -EPIPE for a plain client (*why: the caller hands it back), or
+ * -EPIPE for a plain client (*why: the caller hands it back), -EXDEV when
+ * promoted (a malformed HELLO, for the shim thread to judge), or
  * -ECONNRESET (a HELLO refused: c ended). */
 int mps_inline_server_nego(struct mps_conn *c, const char **why)
 {
@@ -69,6 +70,13 @@ int mps_inline_server_nego(struct mps_conn *c, const char **why)
 			ev_timer_start(c->loop, &c->hello_timer);
 		}
 		return -EAGAIN;
+	}
+	if (v == MPS_NV_ERROR || v == MPS_NV_ABORT) {
+		/* a broken HELLO: the shim thread judges it, as at any
+		 * server's (the app sees the reset, never its bytes) */
+		if (mps_conn_promote(c, "a malformed HELLO"))
+			mps_conn_abort(c, MPS_CR_PROTOCOL, 0, "negotiation: a malformed HELLO");
+		return -EXDEV;
 	}
 	if (v != MPS_NV_MP) {
 		*why = n.why ? n.why : "no HELLO";

@@ -272,13 +272,21 @@ void mps_mpcap_go_mp(struct mps_conn *c, struct mps_subflow *sf)
 	if (c->role == MPS_SERVER ? go_mp_server(c, sf, &f.u.hello) : go_mp_client(c, &f.u.hello))
 		return;
 	if (c->role == MPS_CLIENT && !c->gw) {
-		/* a shim after all (a timed-out HELLO from a slow start, say):
-		 * the user's other processes are told, once per process */
+		/* a shim (after all, maybe: a timed-out HELLO from a slow
+		 * start): the user's other processes are told, once per
+		 * process (with MPTCPSHIM_INLINE only: their first connection
+		 * then starts inline; else what plain verdict it had goes) */
 		if (mps_peercache_lookup((struct sockaddr *)&c->peer, mps_now_us()) !=
-		    MPS_PEER_SHIM)
-			mps_peercache_shared_forget(mps_config()->peer_cache,
-			                            (struct sockaddr *)&c->peer,
-			                            (int64_t)time(NULL));
+		    MPS_PEER_SHIM) {
+			if (mps_config()->inl)
+				mps_peercache_shared_note_shim(mps_config()->peer_cache,
+				                               (struct sockaddr *)&c->peer,
+				                               (int64_t)time(NULL));
+			else
+				mps_peercache_shared_forget(mps_config()->peer_cache,
+				                            (struct sockaddr *)&c->peer,
+				                            (int64_t)time(NULL));
+		}
 		mps_peercache_note((struct sockaddr *)&c->peer, MPS_PEER_SHIM, mps_now_us(), 0);
 	}
 	if (c->role == MPS_SERVER && !c->gw) {

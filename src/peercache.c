@@ -286,11 +286,17 @@ void mps_peercache_lock(int lock)
  * longer banner window).  Not a plain verdict: lookups of a destination
  * (a real port) never match it. */
 #define SHARED_SHIM_CLIENT 4
+/* A port record: the destination answered a HELLO (issue 15: a process's
+ * first connection to it may start inline, inline.h).  For at most
+ * SHARED_SHIM_TTL_S: a server restarted without mptcpshim would get a
+ * HELLO and a first flight from every process of the user meanwhile. */
+#define SHARED_SHIM_SERVER 5
+#define SHARED_SHIM_TTL_S 60
 
 struct shared_rec {
 	uint8_t key[18];
 	uint8_t family;
-	uint8_t kind; /* MPS_PEER_PLAIN, SHARED_SUSPECT or 0 */
+	uint8_t kind; /* MPS_PEER_PLAIN, SHARED_SUSPECT, SHARED_SHIM_* or 0 */
 	uint32_t pad; /* SHARED_HOSTWIDE */
 	uint64_t netns;
 	int64_t until; /* CLOCK_REALTIME seconds */
@@ -381,6 +387,9 @@ enum mps_peer_kind mps_peercache_shared_lookup(const char *path, const struct so
 		else
 			mps_peercache_note(sa, MPS_PEER_PLAIN, now_us, left);
 		k = MPS_PEER_PLAIN;
+	} else if (port && port->kind == SHARED_SHIM_SERVER) {
+		mps_peercache_note(sa, MPS_PEER_SHIM, now_us, 0);
+		k = MPS_PEER_SHIM;
 	}
 	free(tab);
 	return k;
@@ -477,6 +486,22 @@ int mps_peercache_shared_note_plain(const char *path, const struct sockaddr *sa,
 int mps_peercache_shared_forget(const char *path, const struct sockaddr *sa, int64_t now_s)
 {
 	return shared_update(path, sa, now_s, 0, clear_rec, NULL);
+}
+
+static int set_shim_server(struct shared_rec *r, int found, void *arg)
+{
+	(void)found;
+	memset(&r->pad, 0, sizeof(r->pad)); /* not a host's plain verdict any more */
+	r->kind = SHARED_SHIM_SERVER;
+	r->until = *(const int64_t *)arg;
+	return 0;
+}
+
+int mps_peercache_shared_note_shim(const char *path, const struct sockaddr *sa, int64_t now_s)
+{
+	int64_t until = now_s + SHARED_SHIM_TTL_S;
+
+	return shared_update(path, sa, now_s, 1, set_shim_server, &until);
 }
 
 static int set_shim_client(struct shared_rec *r, int found, void *arg)

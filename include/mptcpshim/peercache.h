@@ -32,8 +32,8 @@ void mps_peercache_tree_init(void);
 /* The plain verdicts shared by the user's processes in the file path
  * (MPTCPSHIM_PEER_CACHE; NULL or "" = none), for this network namespace.
  * lookup: MPS_PEER_PLAIN (also noted in this process's cache for the time
- * left: as the host's, _note_host, when it was definitive) or
- * MPS_PEER_UNKNOWN; per address and port: the file holds no host verdict.
+ * left: as the host's, _note_host, when it was definitive), MPS_PEER_SHIM
+ * (note_shim, below) or MPS_PEER_UNKNOWN; per address and port: the file holds no host verdict.
  * note_plain: definitive (the server answered something else than a
  * HELLO_ACK, or closed) is plain at once; a timed-out HELLO (a slow shim
  * server looks the same) only the second time within ttl_s.  forget: the
@@ -45,6 +45,11 @@ enum mps_peer_kind mps_peercache_shared_lookup(const char *path, const struct so
 int mps_peercache_shared_note_plain(const char *path, const struct sockaddr *sa, int64_t now_s,
                                     uint32_t ttl_s, int definitive);
 int mps_peercache_shared_forget(const char *path, const struct sockaddr *sa, int64_t now_s);
+/* ... note_shim: the destination answered a HELLO (in place of forget):
+ * for a minute, lookup says MPS_PEER_SHIM to the user's other processes
+ * too (also noted in the caller's cache), so their first connection to it
+ * may start inline (inline.h).  0 or -1 as above. */
+int mps_peercache_shared_note_shim(const char *path, const struct sockaddr *sa, int64_t now_s);
 /* Server: the host of sa sent a HELLO as a client, told to the user's
  * processes through the same file (a host record: port 0), so a server
  * process started later gives that host's first connection the longer

@@ -15,6 +15,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mptcpshim/conn.h"
@@ -117,13 +118,24 @@ static int hello_holds(int fd)
 	       (f.u.hello.caps & MPS_CAP_HOLD);
 }
 
+/* peer's host sent us HELLOs lately (this process tree, or the user's
+ * processes through MPTCPSHIM_PEER_CACHE: read at most every 2 s). */
+static int shim_client_host(const struct sockaddr *peer)
+{
+	uint64_t now = mps_now_us();
+
+	return mps_peercache_shim_client(peer, now) ||
+	       mps_peercache_shared_shim_client(mps_config()->peer_cache, peer, now,
+	                                        (int64_t)time(NULL));
+}
+
 int mps_ix_inline_accept(int fd, const struct adopt_args *a, int hello)
 {
 	int rc;
 
 	/* nothing yet: the app's first call looks (inline.c), a plain
 	 * client's connection is handed back then */
-	if (hello ? !hello_holds(fd) : !mps_peercache_shim_client(a->peer, mps_now_us()))
+	if (hello ? !hello_holds(fd) : !shim_client_host(a->peer))
 		return -EAGAIN;
 	rc = mps_ix_loop_ready();
 	if (rc)

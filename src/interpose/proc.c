@@ -75,8 +75,7 @@ static void prepare_promoted(int promote)
 {
 	/* an inline connection's socket would be shared as it is: the child
 	 * gets what any connection's fork gets, a socketpair end */
-	if (promote && atomic_load_explicit(&mps_inline_socks, memory_order_relaxed) &&
-	    !mps_inside)
+	if (promote && atomic_load_explicit(&mps_inline_socks, memory_order_relaxed) && !mps_inside)
 		mps_inline_promote_all("fork");
 	mps_handover_prepare(); /* parks the shim thread: before any lock */
 	mps_loop_atfork_prepare();
@@ -185,7 +184,7 @@ static int clone_begin(unsigned long flags)
 		mps_inline_promote_all("clone");
 	mps_loop_park(1);
 	mps_handover_off = 1; /* connections stay the parent's (see above) */
-	prepare_promoted(0); /* (an inline connection begun since waits for the lock) */
+	prepare_promoted(0);  /* (an inline connection begun since waits for the lock) */
 	mps_handover_off = 0;
 	return 1;
 }
@@ -289,7 +288,7 @@ static void prestart(const char *why)
 		return;
 	mps_proc_cloned();
 	if (mps_loop_cloned())
-		return; /* a vfork child: the parent's thread is not ours to start */
+		return;    /* a vfork child: the parent's thread is not ours to start */
 	mps_engine_wire(); /* before the thread starts (even before our constructor) */
 	rc = mps_loop_ensure();
 	if (rc)
@@ -316,6 +315,25 @@ void mps_proc_nproc_limit(int res, const void *limit, int is64, pid_t pid, const
 	                ((const struct rlimit *)limit)->rlim_cur != RLIM_INFINITY;
 	if (finite)
 		prestart(what);
+}
+
+/* vforkx.S's vfork, in the parent before libc's: inline connections
+ * take their socketpairs (a vfork child cannot).  Returns libc's vfork,
+ * which vforkx.S jumps to. */
+MPS_EXPORT void *mps_vfork_prepare(void);
+void *mps_vfork_prepare(void)
+{
+	static void *real;
+	int saved = errno;
+
+	if (!real)
+		real = dlsym(RTLD_NEXT, "vfork");
+	mps_real_init();
+	if (atomic_load_explicit(&mps_inline_socks, memory_order_relaxed) && !mps_inside &&
+	    !mps_loop_cloned())
+		mps_inline_promote_all("vfork");
+	errno = saved;
+	return real;
 }
 
 static void (*g_real_exit)(int); /* _exit's next definition (libc's) */

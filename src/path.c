@@ -488,16 +488,44 @@ void mps_path_gate_bytes(struct mps_conn *c)
 	ev_timer_start(c->loop, &c->pm_timer);
 }
 
+#define INLINE_JOIN_AFTER 5.0  /* s of life before an inline connection joins */
+#define INLINE_JOIN_RECHECK 60.0 /* s at most between two looks at a quiet one */
+
+static void inline_join_check(struct mps_conn *c, ev_timer *w)
+{
+	double now = ev_now(c->loop), due = c->pm_gate_at + INLINE_JOIN_AFTER, next;
+	uint64_t moved = (c->snd_max - c->pm_snd0) + (c->rcv_nxt - c->pm_rcv0);
+
+	if (c->role != MPS_CLIENT)
+		return; /* a server's joins come from its client */
+	if (now >= due && moved >= mps_config()->join_bytes &&
+	    mps_conn_promote(c, "a long-lived connection joins") == 0)
+		return; /* (the promotion re-arms this timer: joins now) */
+	/* not yet: at the due time, then twice as long each time */
+	next = now < due ? due - now : MPS_MIN(2. * (now - c->pm_gate_at), INLINE_JOIN_RECHECK);
+	c->pm_snd0 = c->snd_max;
+	c->pm_rcv0 = c->rcv_nxt;
+	if (now >= due)
+		c->pm_gate_at = now - next / 2.; /* (the doubling counts from here) */
+	ev_timer_set(w, next, 0.);
+	ev_timer_start(c->loop, w);
+}
+
 void mps_path_pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mps_conn *c = w->data;
 
 	/* An inline connection joins once it is promoted (bulk data, a
-	 * path failure: inline.c), not on time or bytes: a keep-alive
-	 * request/response connection moves MPTCPSHIM_JOIN_BYTES in a
-	 * second and would pay for a socketpair for nothing. */
-	if (c->inl)
+	 * path failure: inline.c), not on MPTCPSHIM_JOIN_DELAY or _BYTES: a
+	 * keep-alive request/response connection moves those in a second
+	 * and would pay for a socketpair it may never need.  One that lives
+	 * on and moves data is promoted after INLINE_JOIN_AFTER, so that its
+	 * second subflow is up before a path dies (failover without a
+	 * stall); a quiet one is looked at again less and less often. */
+	if (c->inl) {
+		inline_join_check(c, w);
 		return;
+	}
 
 	c->pm_gate = 2;
 	g_pm_first = 1;

@@ -181,6 +181,29 @@ void mps_ix_inline_promote_fd(int fd, const char *why)
 	promote_fd(fd, why);
 }
 
+void mps_ix_inline_promote_passed(const struct msghdr *msg)
+{
+	struct cmsghdr *cm;
+
+	if (!atomic_load_explicit(&mps_inline_socks, memory_order_relaxed) || mps_inside ||
+	    !msg || !msg->msg_control || msg->msg_controllen < sizeof(struct cmsghdr))
+		return;
+	for (cm = CMSG_FIRSTHDR((struct msghdr *)msg); cm;
+	     cm = CMSG_NXTHDR((struct msghdr *)msg, cm)) {
+		size_t i, n;
+		int fd;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len < CMSG_LEN(0))
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			promote_fd(fd, "passed to another process");
+		}
+	}
+}
+
 /* sendfile to an inline connection: the file's bytes framed as a write
  * (nginx sends even a small answer so).  At most SENDFILE_CHUNK a call,
  * as a non-blocking sendfile may send less than asked; the file's offset

@@ -281,6 +281,8 @@ MPS_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 		if (d > 0)
 			return d;
 	}
+	if (msg && msg->msg_controllen)
+		mps_ix_inline_promote_passed(msg); /* SCM_RIGHTS */
 	if (msg && msg->msg_name && !mps_inside && mps_fdtab_has(fd)) {
 		struct msghdr m = *msg;
 

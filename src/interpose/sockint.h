@@ -46,6 +46,10 @@ struct mps_sock;
 struct mps_sock *mps_ix_inline_get(int fd);
 /* ... and the promotion of fd's connection if it is inline (any hook). */
 void mps_ix_inline_promote_fd(int fd, const char *why);
+/* ... of every inline descriptor an SCM_RIGHTS message passes (sendmsg):
+ * the receiver gets the app's end, which the shim thread serves. */
+struct msghdr;
+void mps_ix_inline_promote_passed(const struct msghdr *msg);
 /* The engine's parameters adoption and an inline start have in common
  * (role, TCP socket, connecting, bound address, sock, known shim, gateway):
  * the caller adds the app's side. */

@@ -36,6 +36,7 @@ int mps_ho_watchers(struct mps_conn *c, ev_watcher **w, uint8_t *io)
 	TM(&c->park_timer);
 	TM(&c->watchdog);
 	TM(&c->gw_timer);
+	TM(&c->inl_timer); /* (a promoted inline connection's forward look) */
 	for (i = 0; i < c->nsf; i++) {
 		IO(&c->sf[i]->rio);
 		IO(&c->sf[i]->wio);
@@ -70,6 +71,23 @@ int mps_ho_conn_fds(const struct mps_conn *c, int *fd)
 void mps_ho_forget(struct mps_conn *c, int epfd)
 {
 	int fd[HO_MAXFD], n = mps_ho_conn_fds(c, fd), i;
+
+	if (epfd >= 0 && c->loop) {
+		/* on the live loop: a watcher started after the suspension (a
+		 * join attached meanwhile) must not outlive the memory freed
+		 * below (procmodels.sh forkmany: sf_on_read on a freed
+		 * subflow, about 1 run in 10) */
+		ev_watcher *w[HO_MAXW];
+		uint8_t io[HO_MAXW];
+		int nw = mps_ho_watchers(c, w, io);
+
+		for (i = 0; i < nw; i++) {
+			if (io[i])
+				ev_io_stop(c->loop, (ev_io *)w[i]);
+			else
+				ev_timer_stop(c->loop, (ev_timer *)w[i]);
+		}
+	}
 
 	for (i = 0; i < n; i++) {
 		if (epfd >= 0)

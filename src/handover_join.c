@@ -60,6 +60,19 @@ int mps_handover_defer_join(struct ev_loop *loop, struct mps_subflow *sf, uint32
 	 * out of the token table ("unknown token": procmodels.sh fork and
 	 * forkafter). */
 	found = g_offered && g_offered(token);
+	if (found) {
+		int i;
+
+		/* read again while it waits (join.c's make_room looks at a
+		 * victim's socket first): listed once, or a second entry would
+		 * outlive its memory once the first is taken off */
+		for (i = 0; i < g_ndefer; i++)
+			if (g_defer[i].sf == sf) {
+				ev_io_stop(loop, &sf->rio);
+				ev_timer_stop(loop, &sf->jtimer);
+				return 1;
+			}
+	}
 	if (found && g_ndefer < HO_MAXDEFER) {
 		ev_io_stop(loop, &sf->rio);
 		ev_timer_stop(loop, &sf->jtimer);

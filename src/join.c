@@ -167,6 +167,7 @@ static void make_room(struct ev_loop *loop, const struct mps_jg_src *src)
 			g.evict_quiet++;
 			mps_dbg("join from %s rejected: evicted", sf->peer_str);
 			pending_del(sf);
+			g_ho->gone(sf); /* (it may wait for a hand-over's decision) */
 			mps_sf_free(loop, sf, 1);
 		}
 		return;

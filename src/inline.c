@@ -145,92 +145,12 @@ static int promote(struct mps_conn *c, const char *why)
 	return 0;
 }
 
-static ssize_t deliver(struct mps_conn *c, const struct iovec *iov, int n);
-
 const struct mps_inline_ops mps_inline_ops = {
         .promote = promote,
-        .deliver = deliver,
+        .deliver = mps_inline_deliver,
 };
 
 /* ------------------------------------------------------------- receive */
-
-/* dss_rx.c's app_write for an inline connection: into the app's buffer
- * while it reads, as far as it goes (the rest waits in rxq, and the read
- * then promotes).  Bytes taken; -EPIPE when the app has closed. */
-static ssize_t deliver(struct mps_conn *c, const struct iovec *iov, int n)
-{
-	size_t skip = c->inl_got, taken = 0;
-	int i = 0, k;
-
-	if (c->app_closed)
-		return -EPIPE;
-	if (!c->inl_dst)
-		return 0;
-	while (i < c->inl_ndst && skip >= c->inl_dst[i].iov_len)
-		skip -= c->inl_dst[i++].iov_len;
-	for (k = 0; k < n && i < c->inl_ndst; k++) {
-		size_t off = 0;
-
-		while (off < iov[k].iov_len && i < c->inl_ndst) {
-			size_t m = MPS_MIN(iov[k].iov_len - off, c->inl_dst[i].iov_len - skip);
-
-			memcpy((char *)c->inl_dst[i].iov_base + skip,
-			       (const char *)iov[k].iov_base + off, m);
-			off += m;
-			skip += m;
-			taken += m;
-			if (skip == c->inl_dst[i].iov_len)
-				i++, skip = 0;
-		}
-		if (off < iov[k].iov_len)
-			break;
-	}
-	c->inl_got += taken;
-	if (taken)
-		mps_stat(c, NULL, MPS_MIB_BYTES_RECEIVED, (uint64_t)taken);
-	return (ssize_t)taken;
-}
-
-static size_t iov_len(const struct iovec *iov, int n)
-{
-	size_t t = 0;
-	int i;
-
-	for (i = 0; i < n; i++)
-		t += iov[i].iov_len;
-	return t;
-}
-
-/* Bytes a look ahead (mps_inline_ready) left in rxq, into the app's
- * buffer.  How many. */
-static size_t rxq_take(struct mps_conn *c, const struct iovec *dst, int n)
-{
-	size_t got = 0;
-	int i;
-
-	for (i = 0; i < n && c->rxq.una != c->rxq.end; i++) {
-		size_t off = 0;
-
-		while (off < dst[i].iov_len && c->rxq.una != c->rxq.end) {
-			const uint8_t *p;
-			size_t m = mps_sendbuf_peek(&c->rxq, c->rxq.una, dst[i].iov_len - off, &p);
-
-			if (m == 0)
-				break;
-			memcpy((char *)dst[i].iov_base + off, p, m);
-			mps_sendbuf_ack(&c->rxq, c->rxq.una + m);
-			off += m;
-			got += m;
-		}
-	}
-	if (got) {
-		mps_stat(c, NULL, MPS_MIB_BYTES_RECEIVED, (uint64_t)got);
-		if (c->rxq.una == c->rxq.end && mps_conn_rcv_fin(c))
-			c->fin_delivered = 1;
-		mps_dss_ack_update(c); /* the window opened */
-	}
-	return got;
-}
 
 /* An inline server's client turned out plain: the connection is let go
  * (inline_srv.c), the app's number stays its TCP socket. */
@@ -330,13 +250,13 @@ static ssize_t conn_recv(struct mps_conn *c, const struct iovec *dst, int n)
 {
 	struct mps_subflow *sf = c->sf[0];
 	uint64_t rx0;
-	size_t cap = iov_len(dst, n);
+	size_t cap = mps_inline_iov_len(dst, n);
 	ssize_t r;
 	int err;
 
 	if (c->rxq.una != c->rxq.end) {
 		/* what a poll or select read ahead */
-		size_t got = rxq_take(c, dst, n);
+		size_t got = mps_inline_rxq_take(c, dst, n);
 
 		bulk_read(c, got);
 		return (ssize_t)got;
@@ -527,6 +447,24 @@ int mps_inline_ready(struct mps_sock *s)
 	return ready;
 }
 
+int mps_inline_fionread(struct mps_sock *s, int *n)
+{
+	struct mps_conn *c;
+	int real, k = -1;
+
+	c = lock_conn(s, &real);
+	if (!c)
+		return real ? MPS_INLINE_REAL : (*n = 0);
+	if (c->rx_mode == RX_MP && !c->fin_delivered)
+		k = mps_inline_count_readable(c);
+	if (k < 0 && promote(c, "ioctl(FIONREAD)") == 0)
+		k = MPS_INLINE_REAL; /* the app's end answers */
+	mps_engine_unlock();
+	if (k >= 0)
+		*n = k;
+	return k < 0 ? MPS_INLINE_REAL : 0;
+}
+
 int mps_inline_pending(struct mps_sock *s)
 {
 	struct mps_conn *c;
@@ -564,10 +502,15 @@ static ssize_t conn_send(struct mps_conn *c, const struct iovec *iov, int n)
 		if (rc)
 			return rc;
 	}
+	/* the first answer lets the client join: a thread asleep on the
+	 * socket meanwhile would not see bytes on the second subflow */
+	if (c->role == MPS_SERVER && !mps_inline_joins_possible(c) &&
+	    atomic_load(&c->sock->inl_waiters) > 0)
+		return promote(c, "a first answer while a thread waits") ? -ENOMEM : -EXDEV;
 	d = mps_dss_tx_app_write(c, iov, n);
 	/* the rest of a partly taken write goes through the app's end (a
 	 * blocking socket waits there for room, as TCP's would) */
-	if (d > 0 && d < iov_len(iov, n))
+	if (d > 0 && d < mps_inline_iov_len(iov, n))
 		promote(c, "a write taken in part");
 	mps_inline_ack_watch(c);
 	if (d > 0)
@@ -700,12 +643,23 @@ int mps_inline_shutdown(int fd, struct mps_sock *s, int how)
 
 void mps_inline_wait_begin(struct mps_sock *s)
 {
-	/* A server's connection gets joins whenever its client likes; the
-	 * kernel would not wake a thread asleep on the first subflow's
-	 * socket for bytes that come over another.  So a server's app never
-	 * sleeps on it: event loops (epoll) do not, the rest are promoted. */
-	if (atomic_load(&s->inl_srv) && atomic_load(&s->inl))
-		mps_inline_promote_sock(s, "an app thread waits on a server's socket");
+	struct mps_conn *c;
+	int real;
+
+	/* A server's connection gets joins whenever its client likes, once
+	 * the client has the HELLO_ACK; the kernel would not wake a thread
+	 * asleep on the first subflow's socket for bytes that come over
+	 * another.  So from then on a server's app never sleeps on it:
+	 * event loops (epoll) do not, the rest are promoted.  (Before: a
+	 * read after an epoll that saw the HELLO alone, sockperf's.) */
+	if (atomic_load(&s->inl_srv) && atomic_load(&s->inl)) {
+		c = lock_conn(s, &real);
+		if (c) {
+			if (mps_inline_joins_possible(c))
+				promote(c, "an app thread waits on a server's socket");
+			mps_engine_unlock();
+		}
+	}
 	atomic_fetch_add(&s->inl_waiters, 1);
 }
 

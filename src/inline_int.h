@@ -23,5 +23,15 @@ void mps_inline_drop_forwarded(struct mps_conn *c);
  * the socket the app's (its sock no longer inline: the caller's part). */
 int mps_inline_server_nego(struct mps_conn *c, const char **why);
 void mps_inline_hand_back(struct mps_conn *c, const char *why);
+/* ... whether its client may join now (has our HELLO_ACK). */
+int mps_inline_joins_possible(const struct mps_conn *c);
+
+/* inline_rx.c: delivery into the app's buffer (dss_rx.c's app_write),
+ * rxq into the app's buffer (bytes), an iovec's length, FIONREAD's count
+ * (-1: cannot tell). */
+ssize_t mps_inline_deliver(struct mps_conn *c, const struct iovec *iov, int n);
+size_t mps_inline_rxq_take(struct mps_conn *c, const struct iovec *dst, int n);
+size_t mps_inline_iov_len(const struct iovec *iov, int n);
+int mps_inline_count_readable(struct mps_conn *c);
 
 #endif

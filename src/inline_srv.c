@@ -85,3 +85,12 @@ int mps_inline_server_nego(struct mps_conn *c, const char **why)
 	ev_timer_stop(c->loop, &c->hello_timer);
 	return mps_conn_inline_hello(c) ? -ECONNRESET : 0;
 }
+
+/* An inline server's client may join: it has our HELLO_ACK, which a
+ * QUIET client's server holds for its first data, or for 32 KiB from the
+ * client (dss_rx.c). */
+int mps_inline_joins_possible(const struct mps_conn *c)
+{
+	return c->rx_mode != RX_NEGO && (!c->peer_quiet || c->snd_max != c->snd_start ||
+	                                 c->rcv_nxt - c->quiet_mark >= 32u * 1024u);
+}

@@ -54,6 +54,9 @@ void mps_inline_wait_begin(struct mps_sock *s);
  * processed (frames with no app byte: data ACKs, a partial frame), app
  * bytes kept for its next read; 0 means the readiness was ours only. */
 int mps_inline_ready(struct mps_sock *s);
+/* ioctl(FIONREAD): the app bytes a read would return now (*n), 0; or
+ * MPS_INLINE_REAL (promoted, or not inline: the real ioctl answers). */
+int mps_inline_fionread(struct mps_sock *s, int *n);
 /* ... bytes read ahead wait for the app (then its wait must not sleep). */
 int mps_inline_pending(struct mps_sock *s);
 void mps_inline_wait_end(struct mps_sock *s);

@@ -295,9 +295,9 @@ MPS_EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
 	return mps_real.sendmmsg(fd, v, n, flags);
 }
 
-/* ioctl: FIONBIO is the app's O_NONBLOCK (kept for the inline path);
- * anything else on an inline socket (FIONREAD counts frame bytes) is the
- * app end's to answer. */
+/* ioctl: FIONBIO is the app's O_NONBLOCK (kept for the inline path),
+ * FIONREAD counts the app bytes (not the socket's frame bytes); anything
+ * else on an inline socket is the app end's to answer. */
 MPS_EXPORT int ioctl(int fd, unsigned long req, ...)
 {
 	struct mps_sock *s;
@@ -310,11 +310,17 @@ MPS_EXPORT int ioctl(int fd, unsigned long req, ...)
 	mps_real_init();
 	s = mps_ix_inline_get(fd);
 	if (s) {
+		int done = 0;
+
 		if (req == FIONBIO && arg)
 			atomic_store(&s->inl_nonblock, *(int *)arg != 0);
+		else if (req == FIONREAD && arg) /* (sockperf asks after each message) */
+			done = mps_inline_fionread(s, (int *)arg) == 0;
 		else
 			mps_inline_promote_sock(s, "ioctl");
 		mps_sock_put(s);
+		if (done)
+			return 0;
 	}
 	return mps_real.ioctl(fd, req, arg);
 }

@@ -39,7 +39,6 @@
 #include "inline_int.h"
 #include "subflow_int.h"
 #include "mptcpshim/conn.h"
-#include "mptcpshim/epreg.h"
 #include "mptcpshim/fdhigh.h"
 #include "mptcpshim/frame.h"
 #include "mptcpshim/inline.h"
@@ -136,8 +135,10 @@ static int promote(struct mps_conn *c, const char *why)
 	}
 	if (c->role == MPS_SERVER && c->rx_mode == RX_NEGO)
 		mps_conn_server_await(c); /* the banner window, as at accept */
-	if (c->pm_gate && c->role == MPS_CLIENT && !ev_is_active(&c->pm_timer)) {
-		/* joins that waited for the promotion (path.c) */
+	if (c->pm_gate && c->role == MPS_CLIENT && !c->inl_rx_defer &&
+	    !ev_is_active(&c->pm_timer)) {
+		/* joins that waited for the promotion (path.c); with a thread
+		 * still waiting on the socket, once it is done (wait_end) */
 		ev_timer_set(&c->pm_timer, 0., 0.);
 		ev_timer_start(c->loop, &c->pm_timer);
 	}
@@ -311,9 +312,9 @@ static ssize_t conn_recv(struct mps_conn *c, const struct iovec *dst, int n)
 	if (!c->inl)
 		return c->inl_got ? (ssize_t)c->inl_got : -EXDEV;
 	/* bytes the app's buffer could not take, frames left for later:
-	 * nothing would show them readable in an epoll set (poll, select
-	 * and the next read look at rxq first; epoll_ctl promotes) */
-	if ((c->rxq.una != c->rxq.end && mps_epreg_any(c->inl_fd)) || ev_is_active(&sf->rx_more))
+	 * nothing would show them readable (wait.c's poll/select look at
+	 * rxq only for the first few sockets of a set, epoll never) */
+	if (c->rxq.una != c->rxq.end || ev_is_active(&sf->rx_more))
 		promote(c, "more than the app's read took");
 	bulk_read(c, c->inl_got);
 	mps_inline_ack_watch(c);
@@ -679,6 +680,11 @@ void mps_inline_wait_end(struct mps_sock *s)
 		c->inl_rx_defer = 0;
 		ev_timer_stop(c->loop, &c->inl_timer);
 		mps_inline_drop_forwarded(c);
+		if (c->pm_gate && c->role == MPS_CLIENT) {
+			ev_timer_stop(c->loop, &c->pm_timer); /* joins now (path.c) */
+			ev_timer_set(&c->pm_timer, 0., 0.);
+			ev_timer_start(c->loop, &c->pm_timer);
+		}
 		if (c->nsf && c->sf[0]->state != SF_DEAD) {
 			ev_io_start(c->loop, &c->sf[0]->rio);
 			ev_feed_event(c->loop, &c->sf[0]->rio, EV_READ);

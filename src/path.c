@@ -526,6 +526,11 @@ void mps_path_pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		inline_join_check(c, w);
 		return;
 	}
+	/* promoted while an app thread waits on the first subflow's socket:
+	 * bytes a join brought would not wake it (inline.c starts this
+	 * timer again once the last such wait is over) */
+	if (c->inl_rx_defer)
+		return;
 
 	c->pm_gate = 2;
 	g_pm_first = 1;

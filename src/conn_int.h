@@ -44,7 +44,7 @@ void mps_conn_inline_connected(struct mps_conn *c);
 /* ... an inline server's: the client's whole HELLO waits, taken (0 once
  * multipath, -1 when c ended); promoted before it, the shim thread waits
  * for the client's first bytes as for any server's (connect.c). */
-int mps_conn_inline_hello(struct mps_conn *c);
+int mps_conn_inline_hello(struct mps_conn *c, const uint8_t *b, size_t got);
 void mps_conn_server_await(struct mps_conn *c);
 /* What the modules above hear of a connection's life, without conn.c
  * naming them: freeing (c is about to be freed), atfork_child (the

@@ -177,18 +177,15 @@ static int conn_begin_app(struct mps_conn *c)
 }
 
 /* inline.c, engine lock held: an inline server's connection whose
- * client's whole HELLO waits on the socket (peeked): taken, on the app's
- * thread; what follows it stays for the app's reads.  0 once multipath,
- * -1 when c ended. */
-int mps_conn_inline_hello(struct mps_conn *c)
+ * client's whole HELLO waits on the socket (b: the got bytes peeked at
+ * its head): taken, on the app's thread; what follows it stays for the
+ * app's reads.  0 once multipath, -1 when c ended. */
+int mps_conn_inline_hello(struct mps_conn *c, const uint8_t *b, size_t got)
 {
 	struct mps_subflow *sf = c->sf[0];
 	struct mps_frame f;
-	ssize_t r;
-	int n;
+	int n = mps_frame_decode(b, got, &f, NULL);
 
-	r = mps_real.recv(sf->fd, sf->rbuf, MPS_HELLO_MAX_LEN, MSG_PEEK | MSG_DONTWAIT);
-	n = r > 0 ? mps_frame_decode(sf->rbuf, (size_t)r, &f, NULL) : 0;
 	if (n <= 0 || f.type != MPS_F_HELLO ||
 	    mps_real.recv(sf->fd, sf->rbuf, (size_t)n, MSG_DONTWAIT) != n) {
 		mps_conn_abort(c, MPS_CR_INTERNAL, 0, "inline: the HELLO is gone");
@@ -201,7 +198,8 @@ int mps_conn_inline_hello(struct mps_conn *c)
 	if (mps_conn_closed(c))
 		return -1;
 	if (c->rx_mode != RX_MP) {
-		mps_conn_abort(c, MPS_CR_PROTOCOL, 0, "inline: a HELLO without a multipath verdict");
+		mps_conn_abort(c, MPS_CR_PROTOCOL, 0,
+		               "inline: a HELLO without a multipath verdict");
 		return -1;
 	}
 	mps_sf_flush(c, sf); /* the HELLO_ACK, unless the client is QUIET */

@@ -44,6 +44,17 @@ static struct {
 } g_handed[HO_HANDED];
 static unsigned g_handed_next;
 
+/* sf's place in g_defer, or -1. */
+static int defer_find(const struct mps_subflow *sf)
+{
+	int i;
+
+	for (i = 0; i < g_ndefer; i++)
+		if (g_defer[i].sf == sf)
+			return i;
+	return -1;
+}
+
 int mps_handover_defer_join(struct ev_loop *loop, struct mps_subflow *sf, uint32_t token)
 {
 	int found;
@@ -60,18 +71,13 @@ int mps_handover_defer_join(struct ev_loop *loop, struct mps_subflow *sf, uint32
 	 * out of the token table ("unknown token": procmodels.sh fork and
 	 * forkafter). */
 	found = g_offered && g_offered(token);
-	if (found) {
-		int i;
-
-		/* read again while it waits (join.c's make_room looks at a
-		 * victim's socket first): listed once, or a second entry would
-		 * outlive its memory once the first is taken off */
-		for (i = 0; i < g_ndefer; i++)
-			if (g_defer[i].sf == sf) {
-				ev_io_stop(loop, &sf->rio);
-				ev_timer_stop(loop, &sf->jtimer);
-				return 1;
-			}
+	/* read again while it waits (join.c's make_room looks at a victim's
+	 * socket first): listed once, or a second entry would outlive its
+	 * memory once the first is taken off */
+	if (found && defer_find(sf) >= 0) {
+		ev_io_stop(loop, &sf->rio);
+		ev_timer_stop(loop, &sf->jtimer);
+		return 1;
 	}
 	if (found && g_ndefer < HO_MAXDEFER) {
 		ev_io_stop(loop, &sf->rio);
@@ -88,13 +94,10 @@ int mps_handover_defer_join(struct ev_loop *loop, struct mps_subflow *sf, uint32
 
 void mps_handover_join_gone(struct mps_subflow *sf)
 {
-	int i;
+	int i = defer_find(sf);
 
-	for (i = 0; i < g_ndefer; i++)
-		if (g_defer[i].sf == sf) {
-			g_defer[i] = g_defer[--g_ndefer];
-			return;
-		}
+	if (i >= 0)
+		g_defer[i] = g_defer[--g_ndefer];
 }
 
 int mps_handover_handed(uint32_t token, char *why, size_t len)

@@ -484,6 +484,7 @@ int mps_inline_pending(struct mps_sock *s)
 static ssize_t conn_send(struct mps_conn *c, const struct iovec *iov, int n)
 {
 	size_t d;
+	int rc;
 
 	if (atomic_load(&c->sock->state) == MPS_SS_CONNECTING)
 		mps_conn_inline_connected(c);
@@ -493,16 +494,14 @@ static ssize_t conn_send(struct mps_conn *c, const struct iovec *iov, int n)
 		return -EAGAIN;
 	if (!c->inl)
 		return -EXDEV;
-	if (c->rx_mode == RX_NEGO && c->role == MPS_SERVER) {
-		int rc = nego_done(c);
-
-		/* the app speaks first: its bytes wait for the banner window
-		 * on the shim thread, as at any server's (a HELLO may come) */
-		if (rc == -EAGAIN)
-			return promote(c, "the app spoke before its client") ? -ENOMEM : -EXDEV;
-		if (rc)
-			return rc;
-	}
+	rc = nego_done(c);
+	/* an inline server's app speaks first: its bytes wait for the
+	 * banner window on the shim thread, as at any server's (a HELLO may
+	 * come) */
+	if (rc == -EAGAIN)
+		return promote(c, "the app spoke before its client") ? -ENOMEM : -EXDEV;
+	if (rc)
+		return rc;
 	/* the first answer lets the client join: a thread asleep on the
 	 * socket meanwhile would not see bytes on the second subflow */
 	if (c->role == MPS_SERVER && !mps_inline_joins_possible(c) &&

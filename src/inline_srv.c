@@ -83,7 +83,7 @@ int mps_inline_server_nego(struct mps_conn *c, const char **why)
 		return -EPIPE;
 	}
 	ev_timer_stop(c->loop, &c->hello_timer);
-	return mps_conn_inline_hello(c) ? -ECONNRESET : 0;
+	return mps_conn_inline_hello(c, b, (size_t)r) ? -ECONNRESET : 0;
 }
 
 /* An inline server's client may join: it has our HELLO_ACK, which a

@@ -335,8 +335,8 @@ MPS_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	if (rc == 0 && !mps_inside)
 		mps_epreg_note(epfd, op, fd, ev ? ev->events : 0, ev ? ev->data.u64 : 0);
 	if (rc == 0 && op != EPOLL_CTL_DEL) {
-		/* bytes an inline read left over (kept while no epoll set had
-		 * the socket: inline.c) would never show in this set */
+		/* bytes a poll/select look-ahead read into rxq (inline.c's
+		 * read_ahead) would never show in this set */
 		struct mps_sock *s = mps_ix_inline_get(fd);
 
 		if (s && mps_inline_pending(s))

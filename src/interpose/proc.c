@@ -327,7 +327,7 @@ void *mps_vfork_prepare(void)
 	int saved = errno;
 
 	if (!real)
-		real = dlsym(RTLD_NEXT, "vfork");
+		real = next_sym("vfork");
 	mps_real_init();
 	if (atomic_load_explicit(&mps_inline_socks, memory_order_relaxed) && !mps_inside &&
 	    !mps_loop_cloned())

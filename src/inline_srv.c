@@ -34,6 +34,14 @@ void mps_inline_hand_back(struct mps_conn *c, const char *why)
 	                        (uint64_t)mps_config()->plain_cache_ttl * 1000000u);
 	c->inl = 0;
 	mps_fdtab_clear(c->inl_fd);
+	if (c->nsf && c->sf[0]->fd >= 0) {
+		/* our copy of the socket goes without a FIN (mps_sf_free would
+		 * shut the app's connection down before its answer) */
+		ev_io_stop(c->loop, &c->sf[0]->rio);
+		ev_io_stop(c->loop, &c->sf[0]->wio);
+		mps_ifd_close(c->sf[0]->fd);
+		c->sf[0]->fd = -1;
+	}
 	mps_conn_handed_back(c);
 }
 

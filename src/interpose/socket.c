@@ -718,8 +718,11 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 				       .opt_want = want, .loop_checked = 1,
 				       .tcp_nonblock = flags & O_NONBLOCK};
 
-		/* inline (inline.h): towards a known shim, no socketpair */
-		err = cfg->inl && known ? mps_ix_inline_adopt(fd, &a) : mps_ix_adopt(fd, &a, &app);
+		/* inline (inline.h): towards a known shim, no socketpair;
+		 * the socketpair while the shim thread is still starting */
+		err = cfg->inl && known ? mps_ix_inline_adopt(fd, &a) : -EAGAIN;
+		if (err == -EAGAIN)
+			err = mps_ix_adopt(fd, &a, &app);
 	}
 	if (err) {
 		/* The fd is still the plain TCP socket: carry on without us. */

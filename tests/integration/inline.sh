@@ -22,7 +22,13 @@
 #              curl fetching a 3 MB file and a small one twice in one
 #              process (the later ones inline, the large one promoted),
 #              sha256 of each
-# Sub-cases (T_ONLY=REGEX): rr-FAM http
+#   plain-late a plain client of an inline server (the echo server under
+#              MPTCPSHIM_INLINE=1, taught by two shim connections that the
+#              client's host runs the shim) that connects and says nothing
+#              for 0.3 s: accepted inline, found plain at its first bytes
+#              and handed back; its three echoes must all come back (a FIN
+#              from the shim there once cut them)
+# Sub-cases (T_ONLY=REGEX): rr-FAM srv-FAM http http-srv plain-late
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -63,6 +69,33 @@ rr() {
 	if [ "$srv" = 1 ]; then
 		srv_inline "$what" "$((conns - 1))" "${cm[$NS_S]}" any
 	fi
+	log "ok: $what"
+}
+
+plain_late() {
+	local what="plain clients of an inline server, silent at first" n f i
+	step "$what"
+	local sm
+	sm=$(counters_mark "$NS_S")
+	next_port
+	mkrand "$D/late.bin" 100000
+	T_ENV=(MPTCPSHIM_INLINE=1)
+	bg_start "late-srv" shim "$NS_S" "$PY" "$PYTOOL" rrserver "$SRV4" "$PORT" 5
+	local spid=$BG_PID
+	wait_listen "$NS_S" "$PORT"
+	nsrun shim "$NS_C" "$PY" "$PYTOOL" rrclient "$SRV4" "$PORT" 2 3 4 ||
+		fail "$what: the shim client failed ($?)"
+	T_ENV=()
+	for i in 1 2 3; do
+		nsrun plain "$NS_C" "$PY" "$PYTOOL" pauseclient "$SRV4" "$PORT" "$D/late.bin" 3 0 0.3 ||
+			fail "$what: plain client $i: an echo was cut or differed"
+	done
+	bg_wait "$spid" 60 || fail "$what: server exited $?"
+	n=$(counters_since "$NS_S" "$sm" | counter inline_connections)
+	f=$(counters_since "$NS_S" "$sm" | counter fallbacks_plain_client)
+	log "$what: server: $n inline connection(s), $f plain client(s) handed back"
+	[ "$n" -ge 4 ] || fail "$what: $n inline connection(s) at the server, want 4 (the second shim one, 3 plain)"
+	[ "$f" -ge 3 ] || fail "$what: $f plain client(s) handed back, want 3"
 	log "ok: $what"
 }
 
@@ -147,6 +180,7 @@ for fam in 4 6; do
 done
 if selected http; then http 0; fi
 if selected http-srv; then http 1; fi
+if selected plain-late; then plain_late; fi
 
 shim_log_summary
 exit 0

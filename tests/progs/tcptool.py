@@ -256,15 +256,15 @@ def cmd_echoserver(host, port):
     c.close()
     sys.stderr.write("echoserver: %d block(s) echoed\n" % n)
 
-def cmd_pauseclient(host, port, path, rounds, pause):
+def cmd_pauseclient(host, port, path, rounds, pause, first="0"):
     # ROUNDS blocks of FILE (1 B, 70001 B, all of it, in turn, each from
     # another offset), each echoed back and compared byte for byte, with
-    # PAUSE seconds of silence before each but the first
+    # PAUSE seconds of silence before each but the first (FIRST seconds
+    # before that one: the server accepts before the client speaks)
     data = open(path, "rb").read()
     c = connect(host, port)
     for i in range(int(rounds)):
-        if i:
-            time.sleep(float(pause))
+        time.sleep(float(pause if i else first))
         k = (1, 70001, len(data))[i % 3]
         off = (i * 7919) % max(1, len(data) - k + 1)
         b = data[off:off + k]

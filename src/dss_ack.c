@@ -91,7 +91,25 @@ void mps_conn_send_ack(struct mps_conn *c)
 	send_ack_on(c, ack_subflow(c));
 }
 
-void mps_dss_ack_send_loud(struct mps_conn *c)
+/* The ACK of the peer's DATA_FIN when ours is ACKed and the app has had
+ * EOF: the stream's last frame, and the connection ends right after it
+ * (mps_conn_check_done, subflow FINs).  Written with MSG_MORE, it leaves
+ * with the subflow's FIN in one segment, as a TCP FIN follows the last
+ * data. */
+static void send_ack_maybe_last(struct mps_conn *c)
+{
+	struct mps_subflow *sf = ack_subflow(c);
+
+	if (!sf || !c->fin_delivered || !mps_conn_fin_acked(c) || c->nsf != 1) {
+		send_ack_on(c, sf);
+		return;
+	}
+	sf->more = 1;
+	send_ack_on(c, sf);
+	sf->more = 0;
+}
+
+void mps_dss_ack_send_loud(struct mps_conn *c, int flush)
 {
 	struct mps_subflow *sf = ack_subflow(c);
 	uint8_t fr[MPS_ACK_LEN];
@@ -103,7 +121,8 @@ void mps_dss_ack_send_loud(struct mps_conn *c)
 	if (mps_sf_queue_ctl(sf, fr, sizeof(fr)) != 0)
 		return; /* the watchdog's data-level resend follows; rare */
 	mps_dss_ack_note_sent(c);
-	mps_sf_flush(c, sf);
+	if (flush)
+		mps_sf_flush(c, sf);
 }
 
 void mps_dss_ack_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -185,8 +204,19 @@ void mps_dss_ack_update(struct mps_conn *c)
 	 * an app thread costs the shim thread a wake-up per message. */
 	if (c->peer_quiet && !mps_conn_rcv_fin(c))
 		return;
+	/* The peer's DATA_FIN read on the app's thread (inline.h): the app
+	 * that saw EOF closes or answers next, and our DATA_FIN or DATA
+	 * carries the ACK (one segment, no shim-thread wake-up); else the
+	 * timer, started lazily (evoff.h), sends it within a second. */
+	if (c->inl && mps_offloop && mps_conn_rcv_fin(c)) {
+		if (!ev_is_active(&c->ack_timer)) {
+			ev_timer_set(&c->ack_timer, ACK_DELAY, 0.);
+			mps_ev_timer_start_lazy(c->loop, &c->ack_timer);
+		}
+		return;
+	}
 	if (c->rcv_nxt - c->ack_sent >= ACK_EVERY || mps_conn_rcv_fin(c))
-		mps_conn_send_ack(c);
+		send_ack_maybe_last(c);
 	else if (!ev_is_active(&c->ack_timer)) {
 		ev_timer_set(&c->ack_timer, ACK_DELAY, 0.);
 		ev_timer_start(c->loop, &c->ack_timer);

@@ -14,8 +14,9 @@ void mps_dss_ack_note_sent(struct mps_conn *c);
 /* rcv_nxt moved or the window opened: ACK now, soon, or piggybacked. */
 void mps_dss_ack_update(struct mps_conn *c);
 /* An inline client's promotion: an ACK with MPS_AF_LOUD (frame.h), so the
- * server sends frames without data again. */
-void mps_dss_ack_send_loud(struct mps_conn *c);
+ * server sends frames without data again; queued only, unless flush (the
+ * caller's next frame takes it along in the same write). */
+void mps_dss_ack_send_loud(struct mps_conn *c, int flush);
 void mps_dss_ack_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 void mps_dss_ack_wnd_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 

@@ -35,8 +35,9 @@ int mps_dss_rcv_data(struct mps_dss_rcv *r, struct mps_ofo *q, uint64_t *nxt, in
 	if (r->fin_seen && mps_dsn_lt(r->fin_dsn, end))
 		return fail(why, "data beyond the DATA_FIN");
 	/* Data (or DATA_FIN) we already have: the sender resends because our
-	 * ACK got lost with a path. */
-	dup = *fin_reached || !mps_dsn_lt(*nxt, end);
+	 * ACK got lost with a path.  (A first DATA_FIN without data is new,
+	 * though its dsn is *nxt: it takes its DSN below.) */
+	dup = *fin_reached || (d->len > 0 && !mps_dsn_lt(*nxt, end));
 	if (!*fin_reached && mps_dsn_lt(*nxt, end)) {
 		if (mps_dsn_lt(dsn, *nxt)) {
 			p += *nxt - dsn; /* the front is a duplicate */

@@ -94,7 +94,7 @@ static void fin_to_app(struct mps_conn *c)
 {
 	if (mps_conn_rcv_fin(c) && !c->fin_delivered && rxq_empty(c) && !c->gw_connecting) {
 		c->fin_delivered = 1;
-		if (!c->gw_drop && !c->inl)
+		if (!c->gw_drop && !c->inl && c->app_fd >= 0) /* (-1: the app closed) */
 			mps_real.shutdown(c->app_fd, SHUT_WR);
 		mps_dbg("conn %s: peer finished sending", c->peer_str);
 	}
@@ -528,12 +528,16 @@ void mps_dss_rx_inline_hup(struct mps_conn *c)
 		ev_io_start(c->loop, &sf->rio);
 		ev_feed_event(c->loop, &sf->rio, EV_READ);
 	}
+	/* its ACKs (of our DATA_FIN) may come alone now: the LOUD ACK goes
+	 * out with the DATA_FIN, in one segment */
 	if (c->quiet_ok)
-		mps_dss_ack_send_loud(c); /* its ACKs (of our DATA_FIN) may come alone now */
+		mps_dss_ack_send_loud(c, atomic_load(&c->sock->linger0));
 	if (!atomic_load(&c->sock->linger0)) {
 		mps_conn_push(c);
 		if (mps_conn_closed(c))
 			return;
+		if (sf && c->quiet_ok)
+			mps_sf_flush(c, sf); /* (no DATA_FIN yet: the LOUD ACK alone) */
 	}
 	mps_dss_rx_app_hup(c);
 }

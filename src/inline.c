@@ -112,7 +112,7 @@ static int promote(struct mps_conn *c, const char *why)
 	if (strcmp(why, "exit") != 0) /* the exit drain's, not a fallback of the path */
 		mps_stat(c, NULL, MPS_MIB_INLINE_PROMOTED, 1);
 	if (c->quiet_ok)
-		mps_dss_ack_send_loud(c); /* the server may send frames without data again */
+		mps_dss_ack_send_loud(c, 1); /* the server may send frames without data again */
 	mps_dbg("conn %s: promoted to a socketpair (%s; %d waiting)", c->peer_str, why,
 	        atomic_load(&s->inl_waiters));
 	if (c->app_eof)

@@ -573,7 +573,8 @@ int mps_sf_flush(struct mps_conn *c, struct mps_subflow *sf)
 		memset(&mh, 0, sizeof(mh));
 		mh.msg_iov = iov;
 		mh.msg_iovlen = (size_t)n;
-		w = mps_real.sendmsg(sf->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		w = mps_real.sendmsg(sf->fd, &mh,
+		                     MSG_NOSIGNAL | MSG_DONTWAIT | (sf->more ? MSG_MORE : 0));
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;

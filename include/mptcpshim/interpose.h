@@ -31,10 +31,11 @@ int mps_gw_connect_dest(int fd, const struct mps_gwdest *d);
  * those that differ from a fresh socket's. */
 uint32_t mps_opts_adopt(int tcp, int app_end, struct mps_sock *s, uint32_t want);
 /* ... an inline connection's (inline.h): the app keeps the TCP socket and
- * its blocking-call options; the per-path ones are remembered (the app
- * asks them of the sock: the subflow's TCP_NODELAY is the shim's), and a
- * linger of 0 noted (its close aborts). */
-void mps_opts_note_inline(int tcp, struct mps_sock *s);
+ * its blocking-call options; the per-path ones among want are remembered
+ * (the app asks them of the sock: the subflow's TCP_NODELAY is the
+ * shim's), and a linger of 0 noted (its close aborts).  Returns those
+ * that differ from a fresh socket's, as mps_opts_adopt. */
+uint32_t mps_opts_note_inline(int tcp, struct mps_sock *s, uint32_t want);
 /* sockopt.c: the socket() hook's result (optseen.h: a TCP socket's list
  * of options set starts empty). */
 void mps_opts_socket(int fd, int domain, int type, int protocol);

@@ -209,10 +209,15 @@ again:
 	if (!notours && !gw && mps_config()->inl) {
 		/* inline (inline.h): served on the app's thread, no socketpair */
 		struct adopt_args a = {.role = MPS_SERVER, .nonblock = flags & SOCK_NONBLOCK,
-				       .peer = (struct sockaddr *)&peer, .peer_len = plen};
+				       .peer = (struct sockaddr *)&peer, .peer_len = plen,
+				       .opt_want = lknown == 2 ? lbits : MPS_OPTSEEN_ALL,
+				       .opt_found = &found};
 
-		if (mps_ix_inline_accept(fd, &a, hello) == 0)
+		if (mps_ix_inline_accept(fd, &a, hello) == 0) {
+			if (lknown != 2)
+				mps_optseen_listener_note(lfd, now, 1, found);
 			goto out;
+		}
 	}
 	{
 		struct adopt_args a = {.role = MPS_SERVER, .nonblock = flags & SOCK_NONBLOCK,

@@ -58,6 +58,7 @@ int mps_ix_inline_adopt(int fd, const struct adopt_args *a)
 	struct mps_conn_params p;
 	struct mps_sock *s;
 	struct stat st;
+	uint32_t found;
 	int tcp, rc;
 
 	mps_inline_set_swap(swap);
@@ -75,7 +76,9 @@ int mps_ix_inline_adopt(int fd, const struct adopt_args *a)
 		return -ENOMEM;
 	}
 	s->ino = st.st_ino;
-	mps_opts_note_inline(fd, s);
+	found = mps_opts_note_inline(fd, s, a->opt_want);
+	if (a->opt_found)
+		*a->opt_found = found;
 	memcpy(&s->peer, a->peer, a->peer_len);
 	s->peer_len = a->peer_len;
 	s->local_len = sizeof(s->local);

@@ -337,14 +337,21 @@ uint32_t mps_opts_adopt(int tcp, int app_end, struct mps_sock *s, uint32_t want)
 	return found;
 }
 
-void mps_opts_note_inline(int tcp, struct mps_sock *s)
+uint32_t mps_opts_note_inline(int tcp, struct mps_sock *s, uint32_t want)
 {
 	struct linger lg;
 	socklen_t l = sizeof(lg);
+	uint32_t found;
 
-	mps_opts_adopt(tcp, -1, s, B_CC | (B_PATH(N_PATH_OPTS) - 1));
-	if (mps_real.getsockopt(tcp, SOL_SOCKET, SO_LINGER, &lg, &l) == 0)
-		atomic_store(&s->linger0, lg.l_onoff && lg.l_linger == 0);
+	/* only what the app may have set (optseen.h): a socket of this
+	 * process that it left alone costs no call at all */
+	found = mps_opts_adopt(tcp, -1, s, want & (B_CC | (B_PATH(N_PATH_OPTS) - 1)));
+	if ((want & B_APP(3)) && mps_real.getsockopt(tcp, SOL_SOCKET, SO_LINGER, &lg, &l) == 0 &&
+	    lg.l_onoff) {
+		atomic_store(&s->linger0, lg.l_linger == 0);
+		found |= B_APP(3);
+	}
+	return found;
 }
 
 void mps_opts_restore_app(int app_end, int tcp, struct mps_sock *s)

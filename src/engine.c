@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include "engine_types.h"
+#include "handover_int.h"
 #include "inline_int.h"
 #include "join_int.h"
 #include "subflow_int.h"
@@ -49,5 +50,6 @@ void mps_engine_wire(void)
 	mps_loop_set_hooks(&g_loop_hooks);
 	mps_join_set_handover(&g_join_handover);
 	mps_conn_set_inline(&mps_inline_ops);
+	mps_ho_joins_set_held(mps_inline_join_held);
 	mps_sf_set_inline_read(mps_inline_sf_read);
 }

@@ -202,7 +202,8 @@ struct mps_sock *mps_fdtab_ref(int fd)
 	sock_slot *pg = page_for(fd, 0);
 	struct mps_sock *s;
 
-	if (!pg)
+	/* not ours (most calls of a server with plain clients): no lock */
+	if (!pg || !atomic_load(&pg[fd & (PAGE_SIZE_FDS - 1)]))
 		return NULL;
 	/* Take the entry out while we look, so a concurrent clear cannot free
 	 * it under us; put it back if it is still ours. */

@@ -14,8 +14,13 @@ struct mps_conn;
  * process offered to a child and has not settled) with handover_join.c,
  * which calls it for a join that arrives meanwhile. */
 void mps_ho_joins_set_offered(int (*offered)(uint32_t token));
-/* The offer of token is settled: its waiting joins are read again (they
- * join here, or are closed as handed over). */
+/* inline.c registers its look-up (1 when token's join must wait: an
+ * inline server's connection promoted while an app thread waits on its
+ * TCP socket), asked for every join's JOIN and JOIN_OK. */
+void mps_ho_joins_set_held(int (*held)(uint32_t token));
+/* The offer of token is settled (or the wait that held its joins is
+ * over, or its connection ended): its waiting joins are read again (they
+ * join here, or are closed as handed over or unknown). */
 void mps_ho_joins_resume(struct ev_loop *loop, uint32_t token);
 /* token's connection was handed to process pid (for late joins' log). */
 void mps_ho_handed_note(uint32_t token, pid_t pid);

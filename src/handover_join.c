@@ -29,6 +29,15 @@ void mps_ho_joins_set_offered(int (*offered)(uint32_t token))
 	g_offered = offered;
 }
 
+/* inline.c's "must token's join wait for an app thread's wait to end?",
+ * registered by the engine (inline.h): the same list holds it. */
+static int (*g_held)(uint32_t token);
+
+void mps_ho_joins_set_held(int (*held)(uint32_t token))
+{
+	g_held = held;
+}
+
 #define HO_MAXDEFER 64
 static struct {
 	struct mps_subflow *sf;
@@ -57,10 +66,14 @@ static int defer_find(const struct mps_subflow *sf)
 
 int mps_handover_defer_join(struct ev_loop *loop, struct mps_subflow *sf, uint32_t token)
 {
-	int found;
+	int found, held = 0;
 
-	if (!atomic_load(&mps_handover_pending))
-		return 0;
+	if (!atomic_load(&mps_handover_pending)) {
+		/* (an inline server's join: promoted now, and held while an
+		 * app thread still waits on the TCP socket) */
+		if (!g_held || !(held = g_held(token)))
+			return 0;
+	}
 	/* No lock: g_parent changes only on this thread (settling), or
 	 * while it is parked (a fork) or stopped (exit), and g_defer is this
 	 * thread's own; app threads take g_lock to read g_parent against our
@@ -70,7 +83,7 @@ int mps_handover_defer_join(struct ev_loop *loop, struct mps_subflow *sf, uint32
 	 * progress would reject a join for an earlier offer, suspended and
 	 * out of the token table ("unknown token": procmodels.sh fork and
 	 * forkafter). */
-	found = g_offered && g_offered(token);
+	found = held || (g_offered && g_offered(token)) || (g_held && (held = g_held(token)));
 	/* read again while it waits (join.c's make_room looks at a victim's
 	 * socket first): listed once, or a second entry would outlive its
 	 * memory once the first is taken off */
@@ -85,8 +98,9 @@ int mps_handover_defer_join(struct ev_loop *loop, struct mps_subflow *sf, uint32
 		g_defer[g_ndefer].sf = sf;
 		g_defer[g_ndefer].token = token;
 		g_ndefer++;
-		mps_dbg("join from %s: waits, its connection is offered to a child process",
-		        sf->peer_str);
+		mps_dbg("join from %s: waits, %s", sf->peer_str,
+		        held ? "an app thread waits on its connection's first socket" :
+		               "its connection is offered to a child process");
 	} else
 		found = 0;
 	return found;

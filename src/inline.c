@@ -36,6 +36,7 @@
 #include "dss_rx_int.h"
 #include "dss_tx_int.h"
 #include "enginelock_int.h"
+#include "handover_int.h"
 #include "inline_int.h"
 #include "subflow_int.h"
 #include "mptcpshim/conn.h"
@@ -502,11 +503,6 @@ static ssize_t conn_send(struct mps_conn *c, const struct iovec *iov, int n)
 		return promote(c, "the app spoke before its client") ? -ENOMEM : -EXDEV;
 	if (rc)
 		return rc;
-	/* the first answer lets the client join: a thread asleep on the
-	 * socket meanwhile would not see bytes on the second subflow */
-	if (c->role == MPS_SERVER && !mps_inline_joins_possible(c) &&
-	    atomic_load(&c->sock->inl_waiters) > 0)
-		return promote(c, "a first answer while a thread waits") ? -ENOMEM : -EXDEV;
 	d = mps_dss_tx_app_write(c, iov, n);
 	/* the rest of a partly taken write goes through the app's end (a
 	 * blocking socket waits there for room, as TCP's would) */
@@ -641,25 +637,15 @@ int mps_inline_shutdown(int fd, struct mps_sock *s, int how)
 	return 0;
 }
 
+/* A thread about to sleep on s's socket (poll, select, a blocking read).
+ * A server's connection gets joins whenever its client likes, and the
+ * kernel would not wake a thread asleep on the first subflow's socket for
+ * bytes over another: a join that comes meanwhile promotes the
+ * connection and waits until the last such wait is over
+ * (mps_inline_join_held), so blocking and poll/select servers stay
+ * inline until then. */
 void mps_inline_wait_begin(struct mps_sock *s)
 {
-	struct mps_conn *c;
-	int real;
-
-	/* A server's connection gets joins whenever its client likes, once
-	 * the client has the HELLO_ACK; the kernel would not wake a thread
-	 * asleep on the first subflow's socket for bytes that come over
-	 * another.  So from then on a server's app never sleeps on it:
-	 * event loops (epoll) do not, the rest are promoted.  (Before: a
-	 * read after an epoll that saw the HELLO alone, sockperf's.) */
-	if (atomic_load(&s->inl_srv) && atomic_load(&s->inl)) {
-		c = lock_conn(s, &real);
-		if (c) {
-			if (mps_inline_joins_possible(c))
-				promote(c, "an app thread waits on a server's socket");
-			mps_engine_unlock();
-		}
-	}
 	atomic_fetch_add(&s->inl_waiters, 1);
 }
 
@@ -683,6 +669,10 @@ void mps_inline_wait_end(struct mps_sock *s)
 			ev_timer_stop(c->loop, &c->pm_timer); /* joins now (path.c) */
 			ev_timer_set(&c->pm_timer, 0., 0.);
 			ev_timer_start(c->loop, &c->pm_timer);
+		}
+		if (c->inl_join_held) { /* a server's: its client's joins go on */
+			c->inl_join_held = 0;
+			mps_ho_joins_resume(c->loop, c->local_token);
 		}
 		if (c->nsf && c->sf[0]->state != SF_DEAD) {
 			ev_io_start(c->loop, &c->sf[0]->rio);

@@ -23,8 +23,10 @@ void mps_inline_drop_forwarded(struct mps_conn *c);
  * the socket the app's (its sock no longer inline: the caller's part). */
 int mps_inline_server_nego(struct mps_conn *c, const char **why);
 void mps_inline_hand_back(struct mps_conn *c, const char *why);
-/* ... whether its client may join now (has our HELLO_ACK). */
-int mps_inline_joins_possible(const struct mps_conn *c);
+/* A join for token's connection: 1 if it must wait (handover_join.c's
+ * list: an app thread waits on the TCP socket of an inline server's
+ * connection, promoted now), else 0.  Registered by mps_engine_wire. */
+int mps_inline_join_held(uint32_t token);
 
 /* inline_rx.c: delivery into the app's buffer (dss_rx.c's app_write),
  * rxq into the app's buffer (bytes), an iovec's length, FIONREAD's count

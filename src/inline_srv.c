@@ -20,6 +20,7 @@
 #include "mptcpshim/peercache.h"
 #include "mptcpshim/real.h"
 #include "mptcpshim/stat.h"
+#include "mptcpshim/token.h"
 #include "mptcpshim/util.h"
 
 /* An inline server's client turned out plain (its first bytes, or its
@@ -94,11 +95,24 @@ int mps_inline_server_nego(struct mps_conn *c, const char **why)
 	return mps_conn_inline_hello(c, b, (size_t)r) ? -ECONNRESET : 0;
 }
 
-/* An inline server's client may join: it has our HELLO_ACK, which a
- * QUIET client's server holds for its first data, or for 32 KiB from the
- * client (dss_rx.c). */
-int mps_inline_joins_possible(const struct mps_conn *c)
+/* A join for token's connection (handover_join.c asks at its JOIN and
+ * JOIN_OK, shim thread): an inline server's is promoted now (the shim
+ * thread will schedule over two subflows).  1 (the join waits) while an
+ * app thread still waits on the TCP socket, the first subflow's: the
+ * kernel would not wake it for bytes that come over the second, and the
+ * client sends none there before our JOIN_ACK.  So a blocking or
+ * poll/select server stays inline until a join actually comes, and the
+ * join goes on once that wait is over (inline.c, mps_inline_wait_end). */
+int mps_inline_join_held(uint32_t token)
 {
-	return c->rx_mode != RX_NEGO && (!c->peer_quiet || c->snd_max != c->snd_start ||
-	                                 c->rcv_nxt - c->quiet_mark >= 32u * 1024u);
+	struct mps_conn *c = mps_token_find(token);
+
+	if (!c || c->role != MPS_SERVER || mps_conn_closed(c))
+		return 0;
+	if (c->inl && mps_conn_promote(c, "a subflow joins") != 0)
+		return 0; /* (no socketpair: attaching drops the join) */
+	if (!c->inl_rx_defer)
+		return 0;
+	c->inl_join_held = 1;
+	return 1;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "handover_int.h"
 #include "conn_int.h"
 #include "dss_rx_int.h"
 #include "dss_tx_int.h"
@@ -125,6 +126,8 @@ static void conn_freeing(struct mps_conn *c)
 {
 	mps_resil_stale_leave(c);
 	mps_gwdirect_freeing(c);
+	if (c->inl_join_held) /* read again: "unknown token", closed */
+		mps_ho_joins_resume(c->loop, c->local_token);
 }
 
 static void engine_atfork_child(void)

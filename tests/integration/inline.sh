@@ -22,13 +22,21 @@
 #              curl fetching a 3 MB file and a small one twice in one
 #              process (the later ones inline, the large one promoted),
 #              sha256 of each
+#   srv-join   a blocking echo server (one thread asleep in recv between
+#              messages) under MPTCPSHIM_INLINE=1 and an inline client
+#              whose connection is promoted and joins a second path while
+#              that thread sleeps: the server's connection stays inline
+#              until the join comes, the join waits for the sleeping recv
+#              to return (the kernel would not wake it for bytes over the
+#              second subflow), then goes on; every echo compared, the
+#              server's log says so, and it counts the join
 #   plain-late a plain client of an inline server (the echo server under
 #              MPTCPSHIM_INLINE=1, taught by two shim connections that the
 #              client's host runs the shim) that connects and says nothing
 #              for 0.3 s: accepted inline, found plain at its first bytes
 #              and handed back; its three echoes must all come back (a FIN
 #              from the shim there once cut them)
-# Sub-cases (T_ONLY=REGEX): rr-FAM srv-FAM http http-srv plain-late
+# Sub-cases (T_ONLY=REGEX): rr-FAM srv-FAM http http-srv srv-join plain-late
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -69,6 +77,39 @@ rr() {
 	if [ "$srv" = 1 ]; then
 		srv_inline "$what" "$((conns - 1))" "${cm[$NS_S]}" any
 	fi
+	log "ok: $what"
+}
+
+srv_join() {
+	local what="a blocking server's connection joined while its thread sleeps" j sl
+	step "$what"
+	local sm
+	sm=$(counters_mark "$NS_S")
+	next_port
+	mkrand "$D/join.bin" 300000
+	sl="$T_DIR/shim-$NS_S.log"
+	: >"$sl"
+	T_ENV=(MPTCPSHIM_INLINE=1 MPTCPSHIM_LOG=debug)
+	bg_start "join-srv" shim "$NS_S" "$PY" "$PYTOOL" bigechoserver "$SRV4" "$PORT" 2
+	local spid=$BG_PID
+	wait_listen "$NS_S" "$PORT"
+	T_ENV=(MPTCPSHIM_INLINE=1)
+	# (a first connection teaches the server that the client's host runs
+	# the shim, and the peer cache that the server does: the second
+	# process's connection starts inline at both ends)
+	nsrun shim "$NS_C" "$PY" "$PYTOOL" joinpingclient "$SRV4" "$PORT" "$D/join.bin" 1 ||
+		fail "$what: the first client failed ($?)"
+	nsrun shim "$NS_C" "$PY" "$PYTOOL" joinpingclient "$SRV4" "$PORT" "$D/join.bin" 20 ||
+		fail "$what: an echo differed or the client failed ($?)"
+	T_ENV=()
+	bg_wait "$spid" 60 || fail "$what: server exited $?"
+	j=$(counters_since "$NS_S" "$sm" | counter subflows_joined)
+	log "$what: server: $j subflow(s) joined"
+	[ "$j" -ge 1 ] || fail "$what: the client's second subflow never joined"
+	grep -q "promoted to a socketpair (a subflow joins" "$sl" ||
+		fail "$what: the server's connection was not promoted by the join"
+	grep -q "waits, an app thread waits on its connection's first socket" "$sl" ||
+		fail "$what: the join did not wait for the server's sleeping recv"
 	log "ok: $what"
 }
 
@@ -180,6 +221,7 @@ for fam in 4 6; do
 done
 if selected http; then http 0; fi
 if selected http-srv; then http 1; fi
+if selected srv-join; then srv_join; fi
 if selected plain-late; then plain_late; fi
 
 shim_log_summary

@@ -256,6 +256,45 @@ def cmd_echoserver(host, port):
     c.close()
     sys.stderr.write("echoserver: %d block(s) echoed\n" % n)
 
+def cmd_bigechoserver(host, port, conns="1"):
+    # accept CONNS connections one after another; on each, echo whatever
+    # each blocking recv (up to 1 MiB) returns, until EOF
+    s = listener(host, port)
+    n = 0
+    for _ in range(int(conns)):
+        c, a = s.accept()
+        while True:
+            b = c.recv(1 << 20)
+            if not b:
+                break
+            c.sendall(b); n += len(b)
+        c.close()
+    s.close()
+    sys.stderr.write("bigechoserver: %d B echoed\n" % n)
+
+def cmd_joinpingclient(host, port, path, rounds):
+    # ROUNDS blocks of 100,000 B of FILE echoed and compared; the first
+    # echo is read 1 B first (bytes left over promote an inline client's
+    # connection, which then joins), then a pause of 1 s while the
+    # server's thread sleeps in its recv
+    data = open(path, "rb").read()
+    c = connect(host, port)
+    for i in range(int(rounds)):
+        off = (i * 7919) % max(1, len(data) - 100000)
+        b = data[off:off + 100000]
+        c.sendall(b)
+        got = _recvn(c, 1) if i == 0 else b""
+        got += _recvn(c, len(b) - len(got))
+        if got != b:
+            die("round %d: echo differs (%d B back)" % (i, len(got)))
+        if i == 0:
+            time.sleep(1)
+    c.shutdown(socket.SHUT_WR)
+    if c.recv(1):
+        die("joinpingclient: bytes after the last echo")
+    c.close()
+    sys.stderr.write("joinpingclient: %s round(s) echoed\n" % rounds)
+
 def cmd_pauseclient(host, port, path, rounds, pause, first="0"):
     # ROUNDS blocks of FILE (1 B, 70001 B, all of it, in turn, each from
     # another offset), each echoed back and compared byte for byte, with

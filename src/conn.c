@@ -368,6 +368,11 @@ static int app_inject_reset(struct mps_conn *c)
 
 	if (c->app_closed)
 		return 1;
+	/* inline (inline.h): the app's number is the TCP socket itself, a
+	 * byte sent there would go to the peer; its next call reports the
+	 * error (inline.c, pending_err) */
+	if (c->inl)
+		return 0;
 	d = mps_fdtab_dup_any(c->sock);
 	if (d < 0)
 		/* forked children may hold the only copy: the reset must reach

@@ -191,6 +191,7 @@ int mps_conn_inline_hello(struct mps_conn *c, const uint8_t *b, size_t got)
 		mps_conn_abort(c, MPS_CR_INTERNAL, 0, "inline: the HELLO is gone");
 		return -1;
 	}
+	mps_dbg("conn %s: inline server: HELLO taken on the app's thread", c->peer_str);
 	sf->roff = 0;
 	sf->rlen = (size_t)n;
 	sf->rx_bytes += (uint64_t)n;

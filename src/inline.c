@@ -136,10 +136,11 @@ static int promote(struct mps_conn *c, const char *why)
 	}
 	if (c->role == MPS_SERVER && c->rx_mode == RX_NEGO)
 		mps_conn_server_await(c); /* the banner window, as at accept */
-	if (c->pm_gate && c->role == MPS_CLIENT && !c->inl_rx_defer &&
-	    !ev_is_active(&c->pm_timer)) {
+	if (c->pm_gate && c->role == MPS_CLIENT && !c->inl_rx_defer) {
 		/* joins that waited for the promotion (path.c); with a thread
-		 * still waiting on the socket, once it is done (wait_end) */
+		 * still waiting on the socket, once it is done (wait_end).
+		 * Now, not at the inline look's next time (up to 5 s away) */
+		ev_timer_stop(c->loop, &c->pm_timer);
 		ev_timer_set(&c->pm_timer, 0., 0.);
 		ev_timer_start(c->loop, &c->pm_timer);
 	}

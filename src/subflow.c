@@ -692,8 +692,11 @@ static void sf_on_read(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 	}
+	/* MSG_DONTWAIT: an inline connection's socket keeps the app's
+	 * O_NONBLOCK (a blocking app's, after its close: dss_rx.c), and a
+	 * read that slept here would hold the engine lock */
 	do
-		r = mps_real.read(sf->fd, sf->rbuf + sf->rlen, RBUF_SIZE - sf->rlen);
+		r = mps_real.recv(sf->fd, sf->rbuf + sf->rlen, RBUF_SIZE - sf->rlen, MSG_DONTWAIT);
 	while (r < 0 && errno == EINTR);
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return;

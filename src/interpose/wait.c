@@ -18,6 +18,8 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <string.h>
+#include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <time.h>
@@ -56,27 +58,66 @@ static void touch_fdsets(int nfds, const fd_set *r, const fd_set *w, const fd_se
 
 /* Waits for input on an inline connection's TCP socket (inline.h): a
  * promotion meanwhile must leave its bytes for the kernel to wake this
- * wait (a read by the shim thread first could leave it asleep). */
-#define MAX_WAITS 8
+ * wait (a read by the shim thread first could leave it asleep).  Every
+ * inline socket of the set is tracked (bytes read ahead, or left over by
+ * a read whose promotion found no descriptor, are readable only through
+ * this list: fdlimits.sh's select over 200 sockets under ulimit -n 512
+ * hung when only the first 8 were); the first WAITS_INLINE on the stack,
+ * the rest in an array from the heap.  ix: the pollfd's index (poll) or
+ * the descriptor (select). */
+#define WAITS_INLINE 8
 struct waits {
-	struct mps_sock *s[MAX_WAITS];
-	int fd[MAX_WAITS];
-	int n;
+	struct mps_sock **s;
+	int *ix;
+	int n, cap;
+	struct mps_sock *s0[WAITS_INLINE];
+	int ix0[WAITS_INLINE];
 };
 
-static void waits_add(struct waits *w, int fd)
+static int waits_grow(struct waits *w)
+{
+	int cap = w->cap * 2;
+	struct mps_sock **s = malloc((size_t)cap * sizeof(*s));
+	int *ix = malloc((size_t)cap * sizeof(*ix));
+
+	if (!s || !ix) {
+		free(s);
+		free(ix);
+		return -1; /* (the rest of the set unfiltered, as before) */
+	}
+	memcpy(s, w->s, (size_t)w->n * sizeof(*s));
+	memcpy(ix, w->ix, (size_t)w->n * sizeof(*ix));
+	if (w->s != w->s0) {
+		free(w->s);
+		free(w->ix);
+	}
+	w->s = s;
+	w->ix = ix;
+	w->cap = cap;
+	return 0;
+}
+
+static void waits_add(struct waits *w, int fd, int ix)
 {
 	struct mps_sock *s;
 
-	if (w->n == MAX_WAITS || fd < 0 || !mps_fdtab_has(fd))
+	if (fd < 0 || !mps_fdtab_has(fd) || (w->n == w->cap && waits_grow(w)))
 		return;
 	s = mps_fdtab_ref(fd);
 	if (s && atomic_load(&s->inl)) {
 		mps_inline_wait_begin(s);
-		w->fd[w->n] = fd;
+		w->ix[w->n] = ix;
 		w->s[w->n++] = s;
 	} else if (s)
 		mps_sock_put(s);
+}
+
+static void waits_init(struct waits *w)
+{
+	w->s = w->s0;
+	w->ix = w->ix0;
+	w->n = 0;
+	w->cap = WAITS_INLINE;
 }
 
 static int inline_any(void)
@@ -88,26 +129,26 @@ static void waits_pollfds(struct waits *w, const struct pollfd *fds, nfds_t n)
 {
 	nfds_t i;
 
-	w->n = 0;
+	waits_init(w);
 	if (!inline_any() || !fds)
 		return;
 	for (i = 0; i < n; i++)
 		if (fds[i].events & (POLLIN | POLLRDNORM | POLLPRI | POLLRDHUP))
-			waits_add(w, fds[i].fd);
+			waits_add(w, fds[i].fd, (int)i);
 }
 
 static void waits_fdset(struct waits *w, int nfds, const fd_set *r)
 {
 	int fd;
 
-	w->n = 0;
+	waits_init(w);
 	if (!inline_any() || !r)
 		return;
 	if (nfds > FD_SETSIZE)
 		nfds = FD_SETSIZE;
 	for (fd = 0; fd < nfds; fd++)
 		if (FD_ISSET(fd, r))
-			waits_add(w, fd);
+			waits_add(w, fd, fd);
 }
 
 static int waits_end(struct waits *w, int rc)
@@ -117,6 +158,10 @@ static int waits_end(struct waits *w, int rc)
 	for (i = 0; i < w->n; i++) {
 		mps_inline_wait_end(w->s[i]);
 		mps_sock_put(w->s[i]);
+	}
+	if (w->s != w->s0) {
+		free(w->s);
+		free(w->ix);
 	}
 	errno = saved;
 	return rc;
@@ -128,15 +173,6 @@ static int waits_end(struct waits *w, int rc)
  * holds read ahead, mps_inline_ready); one with nothing for the app is
  * taken out, and a wait left with nothing waits again for the rest of its
  * time.  One with bytes read ahead is readable at once. */
-static struct mps_sock *waits_sock(const struct waits *w, int fd)
-{
-	int i;
-
-	for (i = 0; i < w->n; i++)
-		if (w->fd[i] == fd)
-			return w->s[i];
-	return NULL;
-}
 
 static int ts_left(const struct timespec *end, struct timespec *left)
 {
@@ -161,28 +197,25 @@ static void ts_end(const struct timespec *tmo, struct timespec *end)
 
 /* 1 if an inline socket of the set has bytes read ahead (then the wait
  * must not sleep: the kernel does not know them). */
-static int pending_any(const struct waits *w, const struct pollfd *fds, nfds_t n)
+static int pending_any(const struct waits *w, const struct pollfd *fds)
 {
-	nfds_t i;
+	int k;
 
-	for (i = 0; i < n; i++) {
-		struct mps_sock *s;
-
-		if ((fds[i].events & (POLLIN | POLLRDNORM)) && (s = waits_sock(w, fds[i].fd)) &&
-		    mps_inline_pending(s))
+	for (k = 0; k < w->n; k++)
+		if ((fds[w->ix[k]].events & (POLLIN | POLLRDNORM)) && mps_inline_pending(w->s[k]))
 			return 1;
-	}
 	return 0;
 }
 
-static int poll_filter(const struct waits *w, struct pollfd *fds, nfds_t n, int rc)
+static int poll_filter(const struct waits *w, struct pollfd *fds, int rc)
 {
-	nfds_t i;
+	int k;
 
-	for (i = 0; i < n && rc >= 0; i++) {
-		struct mps_sock *s;
+	for (k = 0; k < w->n && rc >= 0; k++) {
+		struct mps_sock *s = w->s[k];
+		int i = w->ix[k];
 
-		if (!(fds[i].events & (POLLIN | POLLRDNORM)) || !(s = waits_sock(w, fds[i].fd)))
+		if (!(fds[i].events & (POLLIN | POLLRDNORM)))
 			continue;
 		if (!(fds[i].revents & (POLLIN | POLLRDNORM)) && mps_inline_pending(s)) {
 			if (fds[i].revents == 0)
@@ -212,13 +245,13 @@ static int poll_inline(const struct waits *w, struct pollfd *fds, nfds_t n,
 		left = *tmo;
 	}
 	for (;;) {
-		int early = pending_any(w, fds, n);
+		int early = pending_any(w, fds);
 
 		rc = mps_real.ppoll(fds, n, early ? &zero : tmo ? &left : NULL, mask);
 		if (tmo && !ts_left(&end, &left))
 			left = zero;
 		if (rc >= 0)
-			rc = poll_filter(w, fds, n, rc);
+			rc = poll_filter(w, fds, rc);
 		if (rc != 0 || (tmo && left.tv_sec == 0 && left.tv_nsec == 0))
 			return rc;
 	}
@@ -253,7 +286,7 @@ static int select_inline(const struct waits *w, int nfds, fd_set *r, fd_set *wr,
 		if (tmo && !ts_left(&end, &left))
 			left = zero;
 		for (i = 0; i < w->n && rc >= 0; i++) {
-			int fd = w->fd[i];
+			int fd = w->ix[i];
 
 			if (!FD_ISSET(fd, r) && mps_inline_pending(w->s[i])) {
 				FD_SET(fd, r);

@@ -26,7 +26,7 @@ set -eu
 
 : "${SECS:=5}"       # tests with a path cut
 : "${SHORT_SECS:=2}" # tests without
-MPTCPSHIM_LOG=info
+MPTCPSHIM_LOG=${T_LOG:-info}
 : "${T_TIMEOUT:=200}"
 : "${T_CMD_TIMEOUT:=60}"
 

@@ -272,28 +272,25 @@ def cmd_bigechoserver(host, port, conns="1"):
     s.close()
     sys.stderr.write("bigechoserver: %d B echoed\n" % n)
 
-def cmd_joinpingclient(host, port, path, rounds):
-    # ROUNDS blocks of 100,000 B of FILE echoed and compared; the first
-    # echo is read 1 B first (bytes left over promote an inline client's
-    # connection, which then joins), then a pause of 1 s while the
-    # server's thread sleeps in its recv
+def cmd_pingclient(host, port, path, rounds, size, pause):
+    # ROUNDS blocks of SIZE B of FILE echoed and compared, PAUSE seconds
+    # between them (the server's thread asleep in its recv meanwhile)
     data = open(path, "rb").read()
+    k = int(size)
     c = connect(host, port)
     for i in range(int(rounds)):
-        off = (i * 7919) % max(1, len(data) - 100000)
-        b = data[off:off + 100000]
+        off = (i * 7919) % max(1, len(data) - k)
+        b = data[off:off + k]
         c.sendall(b)
-        got = _recvn(c, 1) if i == 0 else b""
-        got += _recvn(c, len(b) - len(got))
+        got = _recvn(c, len(b))
         if got != b:
             die("round %d: echo differs (%d B back)" % (i, len(got)))
-        if i == 0:
-            time.sleep(1)
+        time.sleep(float(pause))
     c.shutdown(socket.SHUT_WR)
     if c.recv(1):
-        die("joinpingclient: bytes after the last echo")
+        die("pingclient: bytes after the last echo")
     c.close()
-    sys.stderr.write("joinpingclient: %s round(s) echoed\n" % rounds)
+    sys.stderr.write("pingclient: %s round(s) echoed\n" % rounds)
 
 def cmd_pauseclient(host, port, path, rounds, pause, first="0"):
     # ROUNDS blocks of FILE (1 B, 70001 B, all of it, in turn, each from

@@ -9,7 +9,9 @@
  * record whose pad byte asks for it gets this network namespace and the
  * probed key) and for the lookup model.  Properties:
  *  - lookup says PLAIN iff the first valid record of this address, port
- *    and namespace is PLAIN (the model; the file holds no host verdicts);
+ *    and namespace is PLAIN, SHIM iff it is a shim server's (kind 5,
+ *    SHARED_SHIM_SERVER, written by inline clients), else nothing (the
+ *    model; the file holds no host verdicts);
  *  - an update rewrites at most one whole record, in place, and never
  *    grows the file beyond its 256 records;
  *  - after a definitive note_plain, or two timed-out ones, lookup says PLAIN
@@ -117,7 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int64_t now_s;
 	uint32_t ttl;
 	size_t n, i, nrec, matches = 0, nb, na;
-	int model_plain = 0, fd;
+	int model_plain = 0, model_kind, fd;
 	enum mps_peer_kind k;
 
 	ctl = fz_u8(&z);
@@ -157,7 +159,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rec_match(r, key, family))
 			matches++;
 	}
-	model_plain = first_live_kind(file, nrec, key, family, now_s) == 1;
+	model_kind = first_live_kind(file, nrec, key, family, now_s);
+	model_plain = model_kind == 1;
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	FZ_ASSERT(fd >= 0);
 	FZ_ASSERT(fchmod(fd, 0600) == 0);
@@ -165,7 +168,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close(fd);
 
 	k = mps_peercache_shared_lookup(path, (struct sockaddr *)&ss, 1, now_s);
-	FZ_ASSERT(k == (model_plain ? MPS_PEER_PLAIN : MPS_PEER_UNKNOWN));
+	FZ_ASSERT(k == (model_plain           ? MPS_PEER_PLAIN :
+	                model_kind == 5 /* SHARED_SHIM_SERVER */ ? MPS_PEER_SHIM :
+	                                        MPS_PEER_UNKNOWN));
 
 	nb = file_read(before);
 	switch ((ctl >> 1) & 3) {

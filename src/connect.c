@@ -255,8 +255,20 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 		mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
 	pthread_mutex_unlock(&c->sock->lock);
 	sf->rtt_us = mps_sf_tcp_rtt_us(sf->fd);
-	if (c->inl)
-		return; /* inline: the app's first call looks (inline.c) */
+	if (c->inl) {
+		/* inline: the app's first call looks (inline.c); accepted
+		 * before any byte came, it must look in time: a client that is
+		 * not inline itself (no HOLD) falls back once its HELLO_ACK
+		 * timer runs out (an app that waits a second before its first
+		 * read: asan.sh s2c with INLINE=1).  Half of that timer, then
+		 * the shim thread takes it (mpcap.c, hello timer). */
+		if (c->inl_look) {
+			ev_timer_set(&c->hello_timer,
+			             mps_nego_reply_timeout_us(sf->rtt_us, 0) / 2e6, 0.);
+			ev_timer_start(loop, &c->hello_timer);
+		}
+		return;
+	}
 	if (c->gw) {
 		/* a gateway listener's: an authenticated request in time, or
 		 * closed without a byte back; no banner window (the daemon
@@ -443,6 +455,7 @@ int mps_conn_start(const struct mps_conn_params *p)
 	c->app_fd = p->shim_fd;
 	c->inl = p->inl != 0;
 	c->inl_fd = p->inl ? p->inl_fd : -1;
+	c->inl_look = p->inl && p->inl_look;
 	c->filler = p->filler;
 	c->app_dup = p->app_dup;
 	c->peer = s->peer;

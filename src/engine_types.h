@@ -199,7 +199,7 @@ struct mps_conn {
 	 * inl_rx_defer: promoted while an app thread waited on the TCP
 	 * socket: the subflow is read once none does; inl_join_held: a join
 	 * waits for that too (handover_join.c's list, inline.c). */
-	uint8_t inl, inl_rx_defer, inl_join_held;
+	uint8_t inl, inl_rx_defer, inl_join_held, inl_look;
 	/* quiet_ok: the peer holds frames without data for us (a QUIET
 	 * client's server, an inline server's client: MPS_CAP_HOLD);
 	 * peer_quiet: we hold for the peer, not LOUD again yet */

@@ -479,9 +479,12 @@ void mps_mpcap_hello_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	if (mps_conn_closed(c) || c->rx_mode != RX_NEGO || !c->nsf)
 		return;
 	if (c->inl) {
-		/* an inline server's (inline.c peeked it): the shim thread
-		 * reads the rest, or judges it, from now on */
-		if (mps_conn_promote(c, "a HELLO begun and stalled"))
+		/* an inline server's (inline.c peeked it, or the app has not
+		 * looked yet): the shim thread reads the rest, or judges it,
+		 * from now on */
+		if (mps_conn_promote(c, c->sf[0]->rlen || c->inl_look == 0 ?
+		                                "a HELLO begun and stalled" :
+		                                "no HELLO taken in time"))
 			mps_conn_abort(c, MPS_CR_INTERNAL, 0, "cannot take a socketpair");
 		return;
 	}

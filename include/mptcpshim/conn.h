@@ -31,8 +31,11 @@ struct mps_conn_params {
 	 * keypair (docs/DESIGN.md "Key agreement and key schedule"). */
 	const uint8_t *kex_psk;
 	/* client, MPTCPSHIM_INLINE (inline.h): the app keeps inl_fd, the TCP
-	 * socket (tcp_fd is our dup of it), and there is no socketpair */
-	int inl, inl_fd;
+	 * socket (tcp_fd is our dup of it), and there is no socketpair;
+	 * inl_look (a server's, accepted before any byte came): the app's
+	 * first call must look before the client's HELLO_ACK timer runs out,
+	 * else the shim thread takes the connection (promotion) */
+	int inl, inl_fd, inl_look;
 };
 
 /* App threads (the daemon): the gateway's reply to the request of the

@@ -97,6 +97,7 @@ int mps_ix_inline_adopt(int fd, const struct adopt_args *a)
 	p.app_dup = -1;
 	p.inl = 1;
 	p.inl_fd = fd;
+	p.inl_look = a->inl_look;
 	rc = mps_conn_start(&p);
 	if (rc) {
 		mps_fdtab_clear(fd);
@@ -134,6 +135,7 @@ static int shim_client_host(const struct sockaddr *peer)
 
 int mps_ix_inline_accept(int fd, const struct adopt_args *a, int hello)
 {
+	struct adopt_args la = *a;
 	int rc;
 
 	/* nothing yet: the app's first call looks (inline.c), a plain
@@ -143,7 +145,8 @@ int mps_ix_inline_accept(int fd, const struct adopt_args *a, int hello)
 	rc = mps_ix_loop_ready();
 	if (rc)
 		return rc;
-	rc = mps_ix_inline_adopt(fd, a); /* the HELLO is taken there (connect.c) */
+	la.inl_look = !hello; /* (a HOLD client never gives up waiting) */
+	rc = mps_ix_inline_adopt(fd, &la); /* the HELLO is taken there (connect.c) */
 	if (rc)
 		return rc;
 	/* the app's O_NONBLOCK on the file it holds (accept4 set ours) */

@@ -20,6 +20,7 @@ struct adopt_args {
 	const struct sockaddr_storage *local;
 	socklen_t local_len;
 	int known_shim; /* client: this process has seen the peer run mptcpshim */
+	int inl_look;   /* inline server accepted before any byte (conn.h) */
 	int gw;         /* client: through the gateway (fd not connected yet); server: accepted on a
 		   gateway listener */
 	const struct mps_gwdest *gw_dest; /* client, gw: the destination asked for by name

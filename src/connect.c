@@ -423,7 +423,16 @@ static int conn_launch(struct mps_conn *c)
 	struct ev_loop *loop;
 
 	if (c->inl) {
-		loop = mps_engine_lock();
+		int i;
+
+		/* a process's first connection: the shim thread it just
+		 * started opens the engine within a moment (else the caller
+		 * takes the socketpair) */
+		for (i = 0; !(loop = mps_engine_lock()) && i < 20; i++) {
+			struct timespec ts = {0, 1000000};
+
+			nanosleep(&ts, NULL);
+		}
 		if (!loop)
 			return -EAGAIN;
 		conn_begin(loop, c);

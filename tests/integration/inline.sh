@@ -98,6 +98,10 @@ srv_block() {
 		fail "$what: the first client failed ($?)"
 	sleep 0.2
 	: >"$sl" # (the first connection's lines, whatever they were)
+	# one subflow: a join promotes (and waits for the sleeping recv), but
+	# this checks the waits alone (a process's first connection takes the
+	# socketpair if its shim thread is not up yet, and then joins)
+	T_ENV=(MPTCPSHIM_INLINE=1 MPTCPSHIM_MAX_SUBFLOWS=1)
 	nsrun shim "$NS_C" "$PY" "$PYTOOL" pingclient "$SRV4" "$PORT" "$D/block.bin" 30 1000 0.02 ||
 		fail "$what: an echo differed or the client failed ($?)"
 	T_ENV=()

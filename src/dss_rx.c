@@ -12,7 +12,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -526,12 +525,8 @@ void mps_dss_rx_inline_hup(struct mps_conn *c)
 	c->inl = 0;
 	c->app_eof = 1;
 	if (sf && sf->state != SF_DEAD && sf->fd >= 0) {
-		int fl = mps_real.fcntl(sf->fd, F_GETFL);
-
-		/* the socket is ours alone now: a blocking app's left it
-		 * blocking, and the shim thread's reads must not sleep */
-		if (fl >= 0 && !(fl & O_NONBLOCK))
-			mps_real.fcntl(sf->fd, F_SETFL, fl | O_NONBLOCK);
+		/* (a blocking app's socket stays blocking: every read and
+		 * write of the shim thread says MSG_DONTWAIT, subflow.c) */
 		ev_io_start(c->loop, &sf->rio);
 		ev_feed_event(c->loop, &sf->rio, EV_READ);
 	}

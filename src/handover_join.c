@@ -68,12 +68,6 @@ int mps_handover_defer_join(struct ev_loop *loop, struct mps_subflow *sf, uint32
 {
 	int found, held = 0;
 
-	if (!atomic_load(&mps_handover_pending)) {
-		/* (an inline server's join: promoted now, and held while an
-		 * app thread still waits on the TCP socket) */
-		if (!g_held || !(held = g_held(token)))
-			return 0;
-	}
 	/* No lock: g_parent changes only on this thread (settling), or
 	 * while it is parked (a fork) or stopped (exit), and g_defer is this
 	 * thread's own; app threads take g_lock to read g_parent against our
@@ -83,27 +77,32 @@ int mps_handover_defer_join(struct ev_loop *loop, struct mps_subflow *sf, uint32
 	 * progress would reject a join for an earlier offer, suspended and
 	 * out of the token table ("unknown token": procmodels.sh fork and
 	 * forkafter). */
-	found = held || (g_offered && g_offered(token)) || (g_held && (held = g_held(token)));
+	found = atomic_load(&mps_handover_pending) && g_offered && g_offered(token);
+	/* else an inline server's join: promoted now, and held while an
+	 * app thread still waits on the TCP socket (inline_srv.c) */
+	if (!found)
+		found = held = g_held && g_held(token);
+	if (!found)
+		return 0;
 	/* read again while it waits (join.c's make_room looks at a victim's
 	 * socket first): listed once, or a second entry would outlive its
 	 * memory once the first is taken off */
-	if (found && defer_find(sf) >= 0) {
+	if (defer_find(sf) >= 0) {
 		ev_io_stop(loop, &sf->rio);
 		ev_timer_stop(loop, &sf->jtimer);
 		return 1;
 	}
-	if (found && g_ndefer < HO_MAXDEFER) {
-		ev_io_stop(loop, &sf->rio);
-		ev_timer_stop(loop, &sf->jtimer);
-		g_defer[g_ndefer].sf = sf;
-		g_defer[g_ndefer].token = token;
-		g_ndefer++;
-		mps_dbg("join from %s: waits, %s", sf->peer_str,
-		        held ? "an app thread waits on its connection's first socket" :
-		               "its connection is offered to a child process");
-	} else
-		found = 0;
-	return found;
+	if (g_ndefer == HO_MAXDEFER)
+		return 0;
+	ev_io_stop(loop, &sf->rio);
+	ev_timer_stop(loop, &sf->jtimer);
+	g_defer[g_ndefer].sf = sf;
+	g_defer[g_ndefer].token = token;
+	g_ndefer++;
+	mps_dbg("join from %s: waits, %s", sf->peer_str,
+	        held ? "an app thread waits on its connection's first socket" :
+	               "its connection is offered to a child process");
+	return 1;
 }
 
 void mps_handover_join_gone(struct mps_subflow *sf)

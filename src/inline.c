@@ -38,6 +38,7 @@
 #include "enginelock_int.h"
 #include "handover_int.h"
 #include "inline_int.h"
+#include "path_int.h"
 #include "subflow_int.h"
 #include "mptcpshim/conn.h"
 #include "mptcpshim/fdhigh.h"
@@ -140,9 +141,7 @@ static int promote(struct mps_conn *c, const char *why)
 		/* joins that waited for the promotion (path.c); with a thread
 		 * still waiting on the socket, once it is done (wait_end).
 		 * Now, not at the inline look's next time (up to 5 s away) */
-		ev_timer_stop(c->loop, &c->pm_timer);
-		ev_timer_set(&c->pm_timer, 0., 0.);
-		ev_timer_start(c->loop, &c->pm_timer);
+		mps_path_pm_now(c);
 	}
 	mps_conn_app_update_read(c);
 	return 0;
@@ -314,8 +313,8 @@ static ssize_t conn_recv(struct mps_conn *c, const struct iovec *dst, int n)
 	if (!c->inl)
 		return c->inl_got ? (ssize_t)c->inl_got : -EXDEV;
 	/* bytes the app's buffer could not take, frames left for later:
-	 * nothing would show them readable (wait.c's poll/select look at
-	 * rxq only for the first few sockets of a set, epoll never) */
+	 * an epoll set would not show them readable (wait.c's poll/select
+	 * do: kept there when this promotion finds no descriptor) */
 	if (c->rxq.una != c->rxq.end || ev_is_active(&sf->rx_more))
 		promote(c, "more than the app's read took");
 	bulk_read(c, c->inl_got);
@@ -666,11 +665,8 @@ void mps_inline_wait_end(struct mps_sock *s)
 		c->inl_rx_defer = 0;
 		ev_timer_stop(c->loop, &c->inl_timer);
 		mps_inline_drop_forwarded(c);
-		if (c->pm_gate && c->role == MPS_CLIENT) {
-			ev_timer_stop(c->loop, &c->pm_timer); /* joins now (path.c) */
-			ev_timer_set(&c->pm_timer, 0., 0.);
-			ev_timer_start(c->loop, &c->pm_timer);
-		}
+		if (c->pm_gate && c->role == MPS_CLIENT)
+			mps_path_pm_now(c); /* joins now (path.c) */
 		if (c->inl_join_held) { /* a server's: its client's joins go on */
 			c->inl_join_held = 0;
 			mps_ho_joins_resume(c->loop, c->local_token);

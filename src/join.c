@@ -420,7 +420,7 @@ void mps_join_on_read(struct ev_loop *loop, struct mps_subflow *sf)
 	ssize_t r;
 
 	do
-		r = mps_real.read(sf->fd, sf->rbuf + sf->rlen, RBUF_SIZE - sf->rlen);
+		r = mps_real.recv(sf->fd, sf->rbuf + sf->rlen, RBUF_SIZE - sf->rlen, MSG_DONTWAIT);
 	while (r < 0 && errno == EINTR);
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		if (sf->roff >= sf->rlen)

@@ -482,9 +482,8 @@ void mps_mpcap_hello_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		/* an inline server's (inline.c peeked it, or the app has not
 		 * looked yet): the shim thread reads the rest, or judges it,
 		 * from now on */
-		if (mps_conn_promote(c, c->sf[0]->rlen || c->inl_look == 0 ?
-		                                "a HELLO begun and stalled" :
-		                                "no HELLO taken in time"))
+		if (mps_conn_promote(c, c->inl_look ? "no HELLO taken in time" :
+		                                      "a HELLO begun and stalled"))
 			mps_conn_abort(c, MPS_CR_INTERNAL, 0, "cannot take a socketpair");
 		return;
 	}

@@ -483,6 +483,11 @@ void mps_path_gate_bytes(struct mps_conn *c)
 	    (c->snd_max - c->pm_snd0) + (c->rcv_nxt - c->pm_rcv0) < mps_config()->join_bytes)
 		return;
 	c->pm_gate = 2;
+	mps_path_pm_now(c);
+}
+
+void mps_path_pm_now(struct mps_conn *c)
+{
 	ev_timer_stop(c->loop, &c->pm_timer);
 	ev_timer_set(&c->pm_timer, 0., 0.);
 	ev_timer_start(c->loop, &c->pm_timer);
@@ -563,9 +568,7 @@ void mps_path_pm_join_closed(struct mps_conn *c, const struct mps_subflow *sf)
 			continue;
 		mps_dbg("conn %s: join again, at the port announced since (%u)", c->peer_str,
 		        sa_port(&ra));
-		ev_timer_stop(c->loop, &c->pm_timer);
-		ev_timer_set(&c->pm_timer, 0., 0.);
-		ev_timer_start(c->loop, &c->pm_timer);
+		mps_path_pm_now(c);
 		return;
 	}
 }

@@ -41,6 +41,9 @@ void mps_path_pm_fill(struct mps_conn *c);
 void mps_path_pm_on_add_addr(struct mps_conn *c, const struct mps_addr *a);
 void mps_path_pm_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 void mps_path_gate_bytes(struct mps_conn *c);
+/* The client's path manager runs at the loop's next turn (its timer,
+ * stopped and started again at 0: joins now). */
+void mps_path_pm_now(struct mps_conn *c);
 void mps_path_pm_on_remove_addr(struct mps_conn *c, uint8_t id);
 void mps_path_pm_join_closed(struct mps_conn *c, const struct mps_subflow *sf);
 

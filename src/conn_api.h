@@ -17,6 +17,8 @@ void mps_conn_kick(struct mps_conn *c);
 /* sf just joined and carries data: the bytes read after its handshake are
  * the connection's (frames decoded as on any subflow). */
 void mps_conn_sf_input(struct mps_conn *c, struct mps_subflow *sf);
+/* A second subflow is up: the peer reads on its shim thread (dss_rx.c). */
+void mps_conn_peer_joined(struct mps_conn *c);
 /* A subflow works again: an outage in progress ends. */
 void mps_conn_path_back(struct mps_conn *c);
 /* The path under sf went away (address, link, interface turned off,

@@ -544,6 +544,17 @@ void mps_dss_rx_inline_hup(struct mps_conn *c)
 	mps_dss_rx_app_hup(c);
 }
 
+/* conn_api.h: a subflow joined (path.c, either end).  An inline
+ * connection joins, and takes a join, only once promoted (path.c), so the
+ * peer reads on its shim thread now, whether or not its LOUD came: that
+ * ACK may wait in its first subflow's queue for data that goes on the new
+ * one, and ours in ours (each end holding for the other: a QUIET client of
+ * an inline server), until neither DATA_FIN can be ACKed. */
+void mps_conn_peer_joined(struct mps_conn *c)
+{
+	peer_loud(c);
+}
+
 /* conn_api.h: a joined subflow's first bytes. */
 void mps_conn_sf_input(struct mps_conn *c, struct mps_subflow *sf)
 {

@@ -293,7 +293,9 @@ void mps_path_client_join_ack(struct mps_conn *c, struct mps_subflow *sf)
 	mps_stat(c, sf, MPS_MIB_SF_JOINED, 1);
 	mps_sf_update_lowat(c);
 	mps_sf_flush(c, sf);
-	mps_conn_sf_input(c, sf);
+	mps_conn_peer_joined(c);
+	if (!mps_conn_closed(c))
+		mps_conn_sf_input(c, sf);
 }
 
 void mps_path_sf_on_jtimer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -600,7 +602,9 @@ void mps_conn_attach_join(struct mps_conn *c, struct mps_subflow *sf)
 	mps_stat(c, sf, MPS_MIB_SF_JOINED, 1);
 	mps_conn_path_back(c);
 	mps_sf_update_lowat(c);
-	mps_conn_sf_input(c, sf);
+	mps_conn_peer_joined(c);
+	if (!mps_conn_closed(c))
+		mps_conn_sf_input(c, sf);
 	if (!mps_conn_closed(c))
 		mps_conn_kick(c);
 }

@@ -560,8 +560,12 @@ MPS_EXPORT int getpeername(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len)
 
 	if (mps_passthrough() || !(s = mps_fdtab_get(fd)))
 		return mps_real.getpeername(fd, addr.__sockaddr__, len);
-	if (atomic_load(&s->state) == MPS_SS_CONNECTING ||
-	    atomic_load(&s->state) == MPS_SS_FAILED) {
+	if (atomic_load(&s->state) == MPS_SS_CONNECTING && atomic_load(&s->inl))
+		/* the app's socket is the subflow (inline.h): the kernel says
+		 * it is connected (POLLOUT) before the shim thread has seen it */
+		rc = mps_real.getpeername(fd, addr.__sockaddr__, len);
+	else if (atomic_load(&s->state) == MPS_SS_CONNECTING ||
+	         atomic_load(&s->state) == MPS_SS_FAILED) {
 		errno = ENOTCONN;
 		rc = -1;
 	} else

@@ -185,9 +185,17 @@ http() {
 	wrk_run -c 50
 	cm=(["$NS_C"]=$(counters_mark "$NS_C"))
 	rm -f "$D"/c*.out
-	nsrun shim "$NS_C" curl -sS --fail -o "$D/c1.out" "$url/small.bin" -o "$D/c2.out" "$url/big.bin" \
-		-o "$D/c3.out" "$url/small.bin" -o "$D/c4.out" "$url/big.bin" || fail "$what: curl failed"
+	nsrun shim "$NS_C" curl -v -sS --fail -o "$D/c1.out" "$url/small.bin" -o "$D/c2.out" "$url/big.bin" \
+		-o "$D/c3.out" "$url/small.bin" -o "$D/c4.out" "$url/big.bin" 2>"$D/curl.err" ||
+		{ show_file "$D/curl.err"; fail "$what: curl failed"; }
 	T_ENV=()
+	# as over TCP: getpeername works once the connect is done (an
+	# inline socket is writable before the shim thread has seen it), and
+	# curl keeps its connection for the next requests
+	if grep -q 'getpeername() failed' "$D/curl.err" || ! grep -q 'Re-using existing connection' "$D/curl.err"; then
+		show_file "$D/curl.err"
+		fail "$what: curl: getpeername failed, or its connection was not reused"
+	fi
 	same_file "$what: curl small 1" "$D/www/small.bin" "$D/c1.out"
 	same_file "$what: curl big 1" "$D/www/big.bin" "$D/c2.out"
 	same_file "$what: curl small 2" "$D/www/small.bin" "$D/c3.out"
@@ -195,7 +203,10 @@ http() {
 	n=$(counters_since "$NS_C" "${cm[$NS_C]}" | counter inline_connections)
 	p=$(counters_since "$NS_C" "${cm[$NS_C]}" | counter inline_promoted)
 	log "$what: curl: $n inline connection(s), $p promoted"
-	[ "$n" -ge 2 ] || fail "$what: curl: $n inline connection(s), want >= 2"
+	# (curl keeps one connection for the four: it starts inline, and the
+	# first large answer promotes it)
+	[ "$n" -ge 1 ] || fail "$what: curl: no inline connection"
+	[ "$p" -ge 1 ] || fail "$what: curl: the 3 MiB answers promoted no connection"
 	if [ "$srv" = 1 ]; then
 		# the worker's counters come at its exit; nginx's sendfile
 		# promotes curl's two large answers
@@ -208,10 +219,16 @@ http() {
 
 # wrk_run WRK-OPTION...: wrk under the shim (T_ENV) for 2 s on http()'s
 # small.bin: no socket error (wrk counts a read that says EAGAIN after
-# epoll said readable as one), no non-2xx answer.
+# epoll said readable as one), no non-2xx answer; returns once wrk's
+# counters are written (its connections all ended).
 wrk_run() {
+	local m
+	m=$(counters_mark "$NS_C")
 	nsrun shim "$NS_C" wrk -t 1 "$@" -d 2s --timeout 10s "$url/small.bin" >"$D/wrk.log" 2>&1 ||
 		{ show_file "$D/wrk.log"; fail "wrk $* failed"; }
+	# its counter line (written by its keeper, when connections were
+	# open at its exit, once they have ended): counted here, not later
+	counters_since "$NS_C" "$m" >/dev/null
 	show_file "$D/wrk.log"
 	grep -q 'requests in' "$D/wrk.log" || fail "wrk $*: no summary"
 	! grep -q 'Socket errors' "$D/wrk.log" || fail "wrk $*: socket errors"

@@ -9,14 +9,17 @@
 #include <unistd.h>
 
 #include "conn_int.h" /* mps_conn_list: every connection is freed at the end */
+#include "dss_ack_int.h"
 #include "mptcpshim/mib.h"
 #include "mptcpshim/stat.h"
 #include "simcheck.h"
 
+static const char *g_join_delay = "0"; /* ms (a test may set it before start) */
+
 static void setup_env(void)
 {
 	setenv("MPTCPSHIM_ADVERTISE", "none", 1);
-	setenv("MPTCPSHIM_JOIN_DELAY", "0", 1);
+	setenv("MPTCPSHIM_JOIN_DELAY", g_join_delay, 1);
 	/* nothing shared with the user's other processes (a fallback here
 	 * must not mark a namespace address plain for them) */
 	setenv("MPTCPSHIM_PEER_CACHE", "none", 1);
@@ -582,6 +585,69 @@ START_TEST(test_backup_pause)
 }
 END_TEST
 
+static int first_up(void *arg)
+{
+	const struct mps_conn *c;
+	int n = 0;
+
+	(void)arg;
+	for (c = mps_conn_list; c; c = c->next)
+		n += c->rx_mode == RX_MP && c->tx_mode == TX_MP && c->nsf == 1 &&
+		     c->sf[0]->state == SF_ACTIVE;
+	return n == 2;
+}
+
+/* 1 when every connection's end stopped holding frames for its peer and
+ * its first subflow's queue is empty. */
+static int nothing_held(void)
+{
+	const struct mps_conn *c;
+
+	for (c = mps_conn_list; c; c = c->next)
+		if (c->peer_quiet || c->sf[0]->quiet || c->sf[0]->nseg)
+			return 0;
+	return 1;
+}
+
+/* Each end holds its frames without data for the other (a QUIET client
+ * of a server that accepted it inline: both promoted, each LOUD ACK
+ * queued behind its own hold on the first subflow, waiting for data).  A
+ * join says that both ends read on their shim threads (an inline
+ * connection joins, and takes a join, only once promoted): nothing waits
+ * any more.  Before, with the data on the second subflow, neither LOUD
+ * left, nor the ACK of either DATA_FIN: the connection never ended
+ * (issue 15: curl -> nginx, both inline, two keepers left running). */
+START_TEST(test_mutual_hold_join)
+{
+	struct world w;
+	struct mps_conn *c;
+
+	g_join_delay = "500";
+	start(&w, test_seed(10), 0, 0);
+	g_join_delay = "0";
+	SIM_ASSERT(sim_run(0.4, first_up, NULL), "the first subflow is not up at t=%.3f",
+	           sim_now());
+	for (c = mps_conn_list; c; c = c->next) {
+		c->quiet_ok = c->peer_quiet = 1;
+		c->sf[0]->quiet = 1;
+		mps_dss_ack_send_loud(c, 1);
+		SIM_ASSERT(c->sf[0]->nseg == 1, "the LOUD ACK left at once (%d queued)",
+		           c->sf[0]->nseg);
+	}
+	sim_run(0.05, NULL, NULL);
+	SIM_ASSERT(!nothing_held(), "released before the join");
+	SIM_ASSERT(sim_run(5, two_paths, &w), "the second path never joined");
+	sim_run(0.1, NULL, NULL);
+	SIM_ASSERT(nothing_held(), "frames still held after the join");
+	w.cli.tx_total = w.srv.tx_total = 256u << 10;
+	w.cli.tx_close = w.srv.tx_close = 1;
+	SIM_ASSERT(sim_run(30, all_done, &w), "the connection lives on at t=%.3f", sim_now());
+	check_exact(&w.srv, 256u << 10, "server");
+	check_exact(&w.cli, 256u << 10, "client");
+	sim_finish();
+}
+END_TEST
+
 static void add(Suite *s, const char *name, const TTest *t, int loops)
 {
 	TCase *tc = tcase_create(name);
@@ -608,6 +674,7 @@ static Suite *sim_suite(void)
 	add(s, "chaos", test_chaos, 3);
 	add(s, "watchdog_quiet", test_watchdog_quiet, 0);
 	add(s, "backup_pause", test_backup_pause, 2);
+	add(s, "mutual_hold_join", test_mutual_hold_join, 0);
 	return s;
 }
 

@@ -444,6 +444,12 @@ void mps_conn_abort_err(struct mps_conn *c, uint32_t reason, int send_close, con
 			atomic_store(&c->sock->so_error, ECONNREFUSED);
 		atomic_store(&c->sock->state, MPS_SS_FAILED);
 		mps_conn_drain_filler(c, 1);
+		/* that byte alone is more than the smallest buffer lets be
+		 * writable: the end became so only when closing ours freed
+		 * it, after the error and hang-up showed (poll: POLLERR|POLLHUP
+		 * without POLLOUT, now and then) */
+		if (c->app_dup >= 0)
+			mps_grow_pair_buffer(c->app_dup);
 		mps_ifd_close(c->app_dup);
 		c->app_dup = -1;
 	} else if (c->gw_splice) {

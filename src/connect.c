@@ -93,8 +93,12 @@ static void client_established(struct mps_conn *c)
 		mps_sf_set_state(sf, SF_ACTIVE); /* the plain reconnect */
 	if (!c->inl) /* the app's thread reads an inline connection's (inline.c) */
 		ev_io_start(c->loop, &sf->rio);
-	mps_sf_flush(c, sf);
-	mps_conn_push(c);
+	/* the HELLO and the request in one segment: the write that saw the
+	 * connect done frames the request behind it and writes both */
+	if (!c->hello_with_write) {
+		mps_sf_flush(c, sf);
+		mps_conn_push(c);
+	}
 	if (!mps_conn_closed(c))
 		mps_conn_app_update_read(c);
 }

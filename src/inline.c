@@ -482,13 +482,30 @@ int mps_inline_pending(struct mps_sock *s)
 
 /* ------------------------------------------------------------- send */
 
+static ssize_t conn_send_now(struct mps_conn *c, const struct iovec *iov, int n);
+
 static ssize_t conn_send(struct mps_conn *c, const struct iovec *iov, int n)
+{
+	ssize_t r;
+
+	if (atomic_load(&c->sock->state) != MPS_SS_CONNECTING)
+		return conn_send_now(c, iov, n);
+	/* the connect is done if the kernel says so: the HELLO it queues
+	 * waits for this write, one segment for both (connect.c) */
+	c->hello_with_write = 1;
+	mps_conn_inline_connected(c);
+	c->hello_with_write = 0;
+	r = conn_send_now(c, iov, n);
+	if (!mps_conn_closed(c) && c->nsf && c->sf[0]->nseg)
+		mps_sf_flush(c, c->sf[0]); /* (not written with it: alone) */
+	return r;
+}
+
+static ssize_t conn_send_now(struct mps_conn *c, const struct iovec *iov, int n)
 {
 	size_t d;
 	int rc;
 
-	if (atomic_load(&c->sock->state) == MPS_SS_CONNECTING)
-		mps_conn_inline_connected(c);
 	if (mps_conn_closed(c))
 		return -ECONNRESET;
 	if (atomic_load(&c->sock->state) == MPS_SS_CONNECTING)

@@ -496,6 +496,8 @@ static ssize_t conn_send(struct mps_conn *c, const struct iovec *iov, int n)
 	mps_conn_inline_connected(c);
 	c->hello_with_write = 0;
 	r = conn_send_now(c, iov, n);
+	if (r > 0 && atomic_load(&c->sock->state) == MPS_SS_CONNECTED)
+		mps_stat(c, NULL, MPS_MIB_INLINE_HELLO_SHARED, 1);
 	if (!mps_conn_closed(c) && c->nsf && c->sf[0]->nseg)
 		mps_sf_flush(c, c->sf[0]); /* (not written with it: alone) */
 	return r;

@@ -228,11 +228,14 @@ static int read_ahead(struct mps_conn *c)
  * bytes over and so would stay inline, and single-path, for good: reads
  * that each deliver BULK_READ or more, adding up to BULK_BYTES within a
  * second, promote the connection, and it joins.  (Request/response reads
- * are small, or few per second.) */
+ * are small, or few per second.)  A bulk sender likewise: its writes
+ * leave at once while the subflow's kernel buffer (megabytes, autotuned)
+ * takes them, so an upload joined only after INLINE_JOIN_AFTER (path.c),
+ * single-path for its first 5 s; reads and writes count together. */
 #define BULK_READ 4096u
 #define BULK_BYTES (1024u * 1024u)
 
-static void bulk_read(struct mps_conn *c, size_t got)
+static void bulk_moved(struct mps_conn *c, size_t got, const char *why)
 {
 	if (got < BULK_READ || !c->inl)
 		return;
@@ -242,7 +245,7 @@ static void bulk_read(struct mps_conn *c, size_t got)
 	}
 	c->inl_rx_bulk += got;
 	if (c->inl_rx_bulk >= BULK_BYTES)
-		promote(c, "bulk data received");
+		promote(c, why);
 }
 
 /* One look at the subflow for the app's read (engine lock held).  Bytes
@@ -260,7 +263,7 @@ static ssize_t conn_recv(struct mps_conn *c, const struct iovec *dst, int n)
 		/* what a poll or select read ahead */
 		size_t got = mps_inline_rxq_take(c, dst, n);
 
-		bulk_read(c, got);
+		bulk_moved(c, got, "bulk data received");
 		return (ssize_t)got;
 	}
 	if (c->fin_delivered)
@@ -317,7 +320,7 @@ static ssize_t conn_recv(struct mps_conn *c, const struct iovec *dst, int n)
 	 * do: kept there when this promotion finds no descriptor) */
 	if (c->rxq.una != c->rxq.end || ev_is_active(&sf->rx_more))
 		promote(c, "more than the app's read took");
-	bulk_read(c, c->inl_got);
+	bulk_moved(c, c->inl_got, "bulk data received");
 	mps_inline_ack_watch(c);
 	if (c->inl_got)
 		return (ssize_t)c->inl_got;
@@ -528,8 +531,10 @@ static ssize_t conn_send_now(struct mps_conn *c, const struct iovec *iov, int n)
 	if (d > 0 && d < mps_inline_iov_len(iov, n))
 		promote(c, "a write taken in part");
 	mps_inline_ack_watch(c);
-	if (d > 0)
+	if (d > 0) {
+		bulk_moved(c, d, "bulk data sent");
 		return (ssize_t)d;
+	}
 	/* a backlog, no room, or a state this path does not serve */
 	return promote(c, "a write that could not leave at once") ? -ENOMEM : -EXDEV;
 }

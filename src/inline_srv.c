@@ -31,6 +31,7 @@ void mps_inline_hand_back(struct mps_conn *c, const char *why)
 {
 	mps_dbg("conn %s: a plain TCP client (%s), served on its own socket", c->peer_str, why);
 	mps_stat_fallback(c, MPS_MIB_FB_PLAIN_CLIENT, why);
+	mps_stat(c, NULL, MPS_MIB_HANDED_BACK, 1); /* as handback.c's, to the user */
 	mps_peercache_note_host((struct sockaddr *)&c->peer, mps_now_us(),
 	                        (uint64_t)mps_config()->plain_cache_ttl * 1000000u);
 	c->inl = 0;

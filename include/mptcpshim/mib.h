@@ -34,7 +34,8 @@ enum mps_mib_id {
 	MPS_MIB_GW_POLICY,        /* gateway: destinations refused by its policy */
 	MPS_MIB_GW_DEST_FAILED,   /* gateway: destinations that could not be reached */
 	MPS_MIB_HANDED,           /* connections handed to a forked child (handover.c) */
-	MPS_MIB_HANDED_BACK,      /* plain clients' TCP sockets handed back to the app (handback.c) */
+	MPS_MIB_HANDED_BACK,      /* plain clients' TCP sockets handed back to the app (handback.c,
+				     inline_srv.c) */
 	MPS_MIB_EXEC_ADOPTED,     /* connections carried into this exec'd image (handover_exec.c) */
 	MPS_MIB_TAKEN_OVER,       /* connections a forked child took over from its parent (handover.c) */
 	MPS_MIB_RESUMED,          /* connections keyed from a ticket: no X25519 (kex.h) */

@@ -35,6 +35,7 @@
 #              and handed back; its three echoes must all come back (a FIN
 #              from the shim there once cut them)
 # Sub-cases (T_ONLY=REGEX): rr-FAM srv-FAM http http-srv srv-block plain-late
+# upload
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -143,6 +144,42 @@ plain_late() {
 	log "ok: $what"
 }
 
+# upload: an inline client that sends in bulk is promoted (and joins): its
+# writes leave at once while the subflow's kernel buffer takes them (here
+# 64 KiB every 5 ms, ~10 MB/s on an unshaped path, reading the server's
+# small acknowledgements in between, as scp over ssh does), and before
+# the bulk-send rule (inline.c) such an upload stayed on one subflow for
+# its first 5 s.
+upload() {
+	local what="an inline client's bulk upload is promoted" n p j f cm spid
+	step "$what"
+	mkrand "$D/up0.bin" 1000
+	mkrand "$D/up.bin" $((4 * 1024 * 1024))
+	next_port
+	# the first transfer teaches the client's host the server's
+	# address:port (the peer cache); the second is inline from its start
+	for f in up0 up; do
+		rm -f "$D/$f.out"
+		bg_start "up-srv-$f" shim "$NS_S" "$PY" "$PYTOOL" ackserver "$SRV4" "$PORT" "$D/$f.out"
+		spid=$BG_PID
+		wait_listen "$NS_S" "$PORT"
+		cm=$(counters_mark "$NS_C")
+		T_ENV=(MPTCPSHIM_INLINE=1)
+		nsrun shim "$NS_C" "$PY" "$PYTOOL" paceclient "$SRV4" "$PORT" "$D/$f.bin" 65536 0.005 ||
+			fail "$what: $f: client failed"
+		T_ENV=()
+		bg_wait "$spid" 30 || fail "$what: $f: server failed ($?)"
+		same_file "$what: $f" "$D/$f.bin" "$D/$f.out"
+	done
+	n=$(counters_since "$NS_C" "$cm" | counter inline_connections)
+	p=$(counters_since "$NS_C" "$cm" | counter inline_promoted)
+	j=$(counters_since "$NS_C" "$cm" | counter subflows_joined)
+	log "$what: $n inline, $p promoted, $j joined"
+	[ "$n" = 1 ] || fail "$what: the upload's connection was not inline ($n)"
+	[ "$p" = 1 ] || fail "$what: 4 MiB sent inline in 0.4 s, not promoted"
+	log "ok: $what"
+}
+
 # srv_inline WHAT MIN MARK [MAXP]: the server's counters since MARK show at
 # least MIN inline connections (accepted inline), at most MAXP promoted
 # (default: a tenth; "any": not checked).
@@ -247,6 +284,7 @@ if selected http; then http 0; fi
 if selected http-srv; then http 1; fi
 if selected srv-block; then srv_block; fi
 if selected plain-late; then plain_late; fi
+if selected upload; then upload; fi
 
 shim_log_summary
 exit 0

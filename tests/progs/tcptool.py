@@ -226,6 +226,53 @@ def cmd_xfclient(host, port, mode, path, delay="0"):
     n = _xfer(c, mode, path)
     sys.stderr.write("xfclient: %s %d B\n" % (mode, n))
 
+def cmd_ackserver(host, port, path):
+    # accept one connection; read to EOF into FILE, answering each read
+    # with a 4-byte acknowledgement (an ssh-like upload: the sender reads
+    # small window updates while it sends)
+    s = listener(host, port)
+    c, a = s.accept()
+    s.close()
+    n = 0
+    with open(path, "wb") as f:
+        while True:
+            b = c.recv(1 << 16)
+            if not b:
+                break
+            f.write(b); n += len(b)
+            c.sendall(b"ack\n")
+    c.close()
+    sys.stderr.write("ackserver: %d B\n" % n)
+
+def cmd_paceclient(host, port, path, chunk="65536", pause="0.005"):
+    # connect; send FILE in CHUNK-byte writes PAUSE seconds apart, after
+    # each one reading what acknowledgements came (ackserver), then
+    # SHUT_WR and read to EOF: an upload the kernel's send buffer always
+    # takes at once, with small reads in between
+    c = connect(host, port)
+    n = acks = 0
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(int(chunk))
+            if not b:
+                break
+            c.sendall(b); n += len(b)
+            time.sleep(float(pause))
+            try:
+                acks += len(c.recv(4096, socket.MSG_DONTWAIT))
+            except BlockingIOError:
+                pass
+    c.shutdown(socket.SHUT_WR)
+    while True:
+        b = c.recv(4096)
+        if not b:
+            break
+        acks += len(b)
+    if acks % 4:
+        die("%d acknowledgement bytes" % acks)
+    c.close()
+    sys.stderr.write("paceclient: sent %d B\n" % n)
+
 def _recvn(c, n):
     buf = bytearray()
     while len(buf) < n:

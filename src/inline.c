@@ -135,8 +135,17 @@ static int promote(struct mps_conn *c, const char *why)
 		ev_io_start(c->loop, &sf->rio);
 		ev_feed_event(c->loop, &sf->rio, EV_READ);
 	}
-	if (c->role == MPS_SERVER && c->rx_mode == RX_NEGO)
+	if (c->role == MPS_SERVER && c->rx_mode == RX_NEGO) {
+		/* the shim thread reads the HELLO now, as at any server's
+		 * accept: the inline look's deadline (inl_look) or a begun
+		 * HELLO's is over (a HELLO still partial when it reads arms
+		 * the timer again: mpcap.c).  Left running, it judged the HELLO
+		 * by what the shim thread had not read yet: a shim client of a
+		 * server that forked at that moment was served plain
+		 * (handover.sh kept with MPTCPSHIM_INLINE=1) */
+		ev_timer_stop(c->loop, &c->hello_timer);
 		mps_conn_server_await(c); /* the banner window, as at accept */
+	}
 	if (c->pm_gate && c->role == MPS_CLIENT && !c->inl_rx_defer) {
 		/* joins that waited for the promotion (path.c); with a thread
 		 * still waiting on the socket, once it is done (wait_end).

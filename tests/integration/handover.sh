@@ -29,7 +29,7 @@ set -eu
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
-export MPTCPSHIM_LOG=info
+export MPTCPSHIM_LOG=${HO_LOG:-info}
 : "${T_TIMEOUT:=120}"
 : "${T_CMD_TIMEOUT:=60}"
 tb_init handover

@@ -63,6 +63,8 @@ void mps_inline_set_swap(int (*swap)(int fd, int app_end, struct mps_sock *s))
  * end becomes c->app_fd and the connection goes on as any other.  0 or
  * -errno (then it stays inline: the caller's call fails as TCP's would
  * on ENOMEM/EMFILE). */
+static void promoted_reads(struct mps_conn *c, struct mps_subflow *sf);
+
 static int promote(struct mps_conn *c, const char *why)
 {
 	struct mps_sock *s = c->sock;
@@ -127,11 +129,18 @@ static int promote(struct mps_conn *c, const char *why)
 	}
 	if (c->rxq.una != c->rxq.end)
 		ev_io_start(c->loop, &c->app_w);
-	/* The subflow is the shim thread's to read from now on; while an app
-	 * thread waits on the TCP socket, its bytes are peeked and forwarded,
-	 * not taken (inline_peek.c), until the last wait ends. */
+	promoted_reads(c, sf);
+	mps_conn_app_update_read(c);
+	return 0;
+}
+
+/* promote's last step: the shim thread reads the subflow from now on. */
+static void promoted_reads(struct mps_conn *c, struct mps_subflow *sf)
+{
+	/* while an app thread waits on the TCP socket, its bytes are peeked
+	 * and forwarded, not taken (inline_peek.c), until the last wait ends */
 	if (sf && sf->state != SF_DEAD) {
-		c->inl_rx_defer = atomic_load(&s->inl_waiters) > 0;
+		c->inl_rx_defer = atomic_load(&c->sock->inl_waiters) > 0;
 		ev_io_start(c->loop, &sf->rio);
 		ev_feed_event(c->loop, &sf->rio, EV_READ);
 	}
@@ -152,8 +161,6 @@ static int promote(struct mps_conn *c, const char *why)
 		 * Now, not at the inline look's next time (up to 5 s away) */
 		mps_path_pm_now(c);
 	}
-	mps_conn_app_update_read(c);
-	return 0;
 }
 
 const struct mps_inline_ops mps_inline_ops = {

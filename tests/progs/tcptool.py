@@ -178,9 +178,10 @@ def cmd_cps(host, port, seconds):
     dt = time.monotonic() - t0
     print("%.1f" % (n / dt))
 
-def _xfer(c, mode, path):
+def _xfer(c, mode, path, ack=None):
     # send: FILE, SHUT_WR, read to EOF (nothing expected); recv: read to
-    # EOF into FILE.  Both ends thus see the whole close sequence.
+    # EOF into FILE, answering each read (64 KiB at most then) with ACK if
+    # given.  Both ends thus see the whole close sequence.
     n = 0
     if mode == "send":
         with open(path, "rb") as f:
@@ -201,10 +202,12 @@ def _xfer(c, mode, path):
     elif mode == "recv":
         with open(path, "wb") as f:
             while True:
-                b = c.recv(1 << 18)
+                b = c.recv(1 << 16 if ack else 1 << 18)
                 if not b:
                     break
                 f.write(b); n += len(b)
+                if ack:
+                    c.sendall(ack)
     else:
         die("mode must be send or recv")
     c.close()
@@ -233,15 +236,7 @@ def cmd_ackserver(host, port, path):
     s = listener(host, port)
     c, a = s.accept()
     s.close()
-    n = 0
-    with open(path, "wb") as f:
-        while True:
-            b = c.recv(1 << 16)
-            if not b:
-                break
-            f.write(b); n += len(b)
-            c.sendall(b"ack\n")
-    c.close()
+    n = _xfer(c, "recv", path, b"ack\n")
     sys.stderr.write("ackserver: %d B\n" % n)
 
 def cmd_paceclient(host, port, path, chunk="65536", pause="0.005"):

@@ -144,10 +144,17 @@ void mps_conn_trim_soon(struct ev_loop *loop)
 	ev_timer_start(loop, &g_trim_timer);
 }
 
+/* Off the loop (an inline connection ended on the app's thread) the
+ * reaper waits for the loop's next wake-up, unless REAP_LAZY_MAX are
+ * waiting: the memory of a few connections is not worth a wake-up each. */
+#define REAP_LAZY_MAX 64
+static unsigned g_reap_waiting;
+
 static void reap(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	int freed_conn = g_zombies != NULL;
 
+	g_reap_waiting = 0;
 	while (g_zombies) {
 		struct mps_conn *c = g_zombies;
 
@@ -185,7 +192,9 @@ void mps_conn_reaper_arm(struct ev_loop *loop)
 	if (!ev_cb(&g_reaper))
 		ev_prepare_init(&g_reaper, reap);
 	if (!ev_is_active(&g_reaper))
-		ev_prepare_start(loop, &g_reaper);
+		(ev_prepare_start)(loop, &g_reaper);
+	if (++g_reap_waiting >= REAP_LAZY_MAX)
+		mps_evoff_touch(0);
 }
 
 /* ------------------------------------------------------------- hup watch

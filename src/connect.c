@@ -244,7 +244,16 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 			return;
 		}
 		if (atomic_load(&c->sock->state) == MPS_SS_CONNECTING) {
-			ev_io_start(loop, &c->conn_w);
+			/* An inline connect's end is most often seen first by
+			 * the app's thread: its write, read, SO_ERROR or
+			 * getpeername (inline.c) runs it there.  Waking the shim
+			 * thread to watch would cost more than the whole rest:
+			 * it watches from its next wake-up on (within a second:
+			 * the idle sweep), for an app that only waits. */
+			if (c->inl)
+				mps_ev_io_start_lazy(loop, &c->conn_w);
+			else
+				ev_io_start(loop, &c->conn_w);
 			return;
 		}
 		client_established(c);

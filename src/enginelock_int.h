@@ -9,6 +9,9 @@
 /* The loop of this process's shim thread and its wake-up watcher:
  * the lock is released around the loop's epoll_wait from now on. */
 void mps_engine_attach(struct ev_loop *loop, ev_async *wake);
+/* The keeper (loop.c): the loop goes on in a new process; its timerfd
+ * must be its own. */
+void mps_engine_keeper(struct ev_loop *loop);
 /* The calling thread (the shim thread) takes (1) or gives up (0) the lock
  * for good, around its life. */
 void mps_engine_hold(int hold);

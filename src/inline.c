@@ -206,6 +206,8 @@ static int read_ahead(struct mps_conn *c)
 	ssize_t r;
 	int err;
 
+	if (atomic_load(&c->sock->state) == MPS_SS_CONNECTING)
+		mps_conn_inline_connected(c);
 	if (atomic_load(&c->sock->state) == MPS_SS_CONNECTING || sf->state == SF_CONNECTING)
 		return 0;
 	err = nego_done(c);
@@ -286,6 +288,8 @@ static ssize_t conn_recv(struct mps_conn *c, const struct iovec *dst, int n)
 		return 0;
 	if (cap == 0)
 		return 0;
+	if (atomic_load(&c->sock->state) == MPS_SS_CONNECTING)
+		mps_conn_inline_connected(c); /* (its HELLO leaves now) */
 	if (atomic_load(&c->sock->state) == MPS_SS_CONNECTING || sf->state == SF_CONNECTING)
 		return -EAGAIN;
 	err = nego_done(c);
@@ -452,6 +456,18 @@ ssize_t mps_inline_recv(int fd, struct mps_sock *s, const struct iovec *iov, int
 			}
 		}
 	}
+}
+
+void mps_inline_connect_check(struct mps_sock *s)
+{
+	struct mps_conn *c;
+	int real;
+
+	if (atomic_load(&s->state) != MPS_SS_CONNECTING || !(c = lock_conn(s, &real)))
+		return;
+	if (atomic_load(&s->state) == MPS_SS_CONNECTING)
+		mps_conn_inline_connected(c);
+	mps_engine_unlock();
 }
 
 int mps_inline_ready(struct mps_sock *s)

@@ -485,6 +485,7 @@ __attribute__((noreturn)) static void keeper_main(double timeout)
 	mps_ifd_close_others(keep);
 	null_stdio(keep);
 	ev_loop_fork(g.ev);
+	mps_engine_keeper(g.ev);
 	g.thread = pthread_self();
 	g.pid = getpid();
 	g.running = 1;

@@ -5,7 +5,8 @@
 # thread while the shim thread sleeps in epoll_wait; a watcher or timer
 # started then takes effect only once the loop wakes, so evoff.h wraps
 # ev_io_start, ev_timer_start, ev_timer_again... to mark such a start, and
-# the engine lock's release wakes the loop (docs/DESIGN.md section 3).  A
+# the engine lock's release wakes the loop, or arms its timerfd for a
+# timer (docs/DESIGN.md section 3).  A
 # core file that calls one of them without the wrappers in effect (it
 # included <ev.h> but not evoff.h) would start it silently.  This
 # preprocesses each src/*.c that names one and fails when the wrapper's

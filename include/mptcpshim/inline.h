@@ -49,6 +49,10 @@ int mps_inline_shutdown(int fd, struct mps_sock *s, int how);
  * a promotion meanwhile leaves the socket's bytes for the kernel to wake
  * it, and the shim thread reads them once none waits. */
 void mps_inline_wait_begin(struct mps_sock *s);
+/* The app looks at a connecting inline socket (SO_ERROR, getpeername):
+ * if the kernel says it is connected, the connect's end runs now, on
+ * this thread (its HELLO leaves), not when the shim thread sees it. */
+void mps_inline_connect_check(struct mps_sock *s);
 /* After a poll or select said an inline socket is readable: whether the
  * app would read a byte (or EOF) now.  What the socket held is read and
  * processed (frames with no app byte: data ACKs, a partial frame), app

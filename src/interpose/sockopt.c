@@ -31,6 +31,7 @@
 #include "mptcpshim/conn.h"
 #include "mptcpshim/fdtab.h"
 #include "mptcpshim/gateway.h"
+#include "mptcpshim/inline.h"
 #include "mptcpshim/gwlisten.h"
 #include "mptcpshim/handover.h"
 #include "mptcpshim/interpose.h"
@@ -190,6 +191,8 @@ static int get_identity(int fd, struct mps_sock *s, int name, void *val, socklen
 		int kerr = 0;
 		socklen_t kl = sizeof(kerr);
 
+		if (atomic_load(&s->inl))
+			mps_inline_connect_check(s); /* (a refusal lands in so_error) */
 		v = atomic_exchange(&s->so_error, 0);
 		if (v)
 			atomic_store(&s->so_error_told, 1);
@@ -560,12 +563,13 @@ MPS_EXPORT int getpeername(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len)
 
 	if (mps_passthrough() || !(s = mps_fdtab_get(fd)))
 		return mps_real.getpeername(fd, addr.__sockaddr__, len);
-	if (atomic_load(&s->state) == MPS_SS_CONNECTING && atomic_load(&s->inl))
+	if (atomic_load(&s->state) == MPS_SS_CONNECTING && atomic_load(&s->inl)) {
 		/* the app's socket is the subflow (inline.h): the kernel says
 		 * it is connected (POLLOUT) before the shim thread has seen it */
+		mps_inline_connect_check(s);
 		rc = mps_real.getpeername(fd, addr.__sockaddr__, len);
-	else if (atomic_load(&s->state) == MPS_SS_CONNECTING ||
-	         atomic_load(&s->state) == MPS_SS_FAILED) {
+	} else if (atomic_load(&s->state) == MPS_SS_CONNECTING ||
+	           atomic_load(&s->state) == MPS_SS_FAILED) {
 		errno = ENOTCONN;
 		rc = -1;
 	} else

@@ -34,8 +34,16 @@
 #              for 0.3 s: accepted inline, found plain at its first bytes
 #              and handed back; its three echoes must all come back (a FIN
 #              from the shim there once cut them)
+#   banner     an inline client of a server that speaks first (the
+#              bannerserver under the shim): Python's connect with a
+#              timeout (non-blocking, poll for POLLOUT, SO_ERROR) then a wait
+#              for the banner, 12 connections: each banner within 0.4 s.
+#              The shim thread no longer watches an inline connect's end
+#              (the app's call that looks at it runs it: SO_ERROR here), so
+#              a look that did not would leave the HELLO, and the banner,
+#              to the loop's next wake-up (up to a second)
 # Sub-cases (T_ONLY=REGEX): rr-FAM srv-FAM http http-srv srv-block plain-late
-# upload
+# upload banner
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
@@ -141,6 +149,22 @@ plain_late() {
 	log "$what: server: $n inline connection(s), $f plain client(s) handed back"
 	[ "$n" -ge 4 ] || fail "$what: $n inline connection(s) at the server, want 4 (the second shim one, 3 plain)"
 	[ "$f" -ge 3 ] || fail "$what: $f plain client(s) handed back, want 3"
+	log "ok: $what"
+}
+
+banner() {
+	local what="an inline client of a server that speaks first, banners in time"
+	step "$what"
+	next_port
+	bg_start "banner-srv" shim "$NS_S" "$PY" "$PYTOOL" bannerserver "$SRV4" "$PORT" "$D/banner.log" 12
+	local spid=$BG_PID
+	wait_listen "$NS_S" "$PORT"
+	T_ENV=(MPTCPSHIM_INLINE=1)
+	nsrun shim "$NS_C" "$PY" "$PYTOOL" bannertime "$SRV4" "$PORT" 12 0.4 >"$D/bannertime.out" 2>&1 ||
+		{ cat "$D/bannertime.out" >&2; fail "$what: a banner was late or wrong"; }
+	T_ENV=()
+	log "$(cat "$D/bannertime.out")"
+	bg_wait "$spid" 60 || fail "$what: server exited $?"
 	log "ok: $what"
 }
 
@@ -285,6 +309,7 @@ if selected http-srv; then http 1; fi
 if selected srv-block; then srv_block; fi
 if selected plain-late; then plain_late; fi
 if selected upload; then upload; fi
+if selected banner; then banner; fi
 
 shim_log_summary
 exit 0

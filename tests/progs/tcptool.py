@@ -127,6 +127,31 @@ def cmd_bannerclient(host, port, line, recvlog):
         die("stray bytes after reply: %r" % rest[:200])
     print("bannerclient: ok")
 
+def cmd_bannertime(host, port, conns, limit):
+    # CONNS connections one after another to a bannerserver, as Python's
+    # connect with a timeout makes them (non-blocking connect, poll for
+    # POLLOUT, SO_ERROR) then a wait for the banner: the time from the
+    # connect to the banner, of every connection but the first; fails when
+    # one took LIMIT seconds or more, or any exchange differs
+    worst = 0.0
+    for i in range(int(conns)):
+        t0 = time.monotonic()
+        c = connect(host, port)
+        banner = recv_line(c)
+        took = time.monotonic() - t0
+        if banner != b"220 hello\r\n":
+            die("conn %d: bad banner %r" % (i, banner))
+        line = b"QUIT %d\r\n" % i
+        c.sendall(line)
+        if recv_line(c) != b"250 " + hashlib.sha256(line).hexdigest().encode() + b"\r\n":
+            die("conn %d: bad reply" % i)
+        c.close()
+        if i > 0:
+            worst = max(worst, took)
+    print("bannertime: %d connections, the slowest banner after %.3f s" % (int(conns), worst))
+    if worst >= float(limit):
+        die("a banner took %.3f s (limit %s s)" % (worst, limit))
+
 def cmd_bidiclient(host, port, sendpath, recvpath):
     # send a file and receive concurrently (the server does the same)
     c = connect(host, port)

@@ -515,6 +515,21 @@ void mps_dss_rx_app_hup(struct mps_conn *c)
 	mps_conn_check_done(c);
 }
 
+/* The peer closed first as TCP does (MPS_CAP_FINCLOSE, frame.h): its
+ * DATA_FIN came, ACKing all we sent, and its subflow's FIN behind it (a
+ * look without reading: the app's reads stopped at the DATA_FIN).  Then
+ * nothing of ours is due but our FIN, as resilience.c's peer-gone rule
+ * says when the shim thread reads that FIN. */
+static int peer_closed_first(const struct mps_conn *c, const struct mps_subflow *sf)
+{
+	uint8_t b;
+
+	return c->fin_close_ok && sf && c->nsf == 1 && sf->state == SF_ACTIVE && sf->fd >= 0 &&
+	       mps_conn_rcv_fin(c) && c->fin_delivered && c->snd_una == c->sb.end &&
+	       !mps_conn_fin_sent(c) && !atomic_load(&c->sock->linger0) &&
+	       mps_real.recv(sf->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 /* An inline connection's app closed its number (inline.c): as the last
  * close of an app end, with the app's writes all taken; the shim thread
  * reads the subflow from now on. */
@@ -524,6 +539,13 @@ void mps_dss_rx_inline_hup(struct mps_conn *c)
 
 	c->inl = 0;
 	c->app_eof = 1;
+	c->app_closed = 1; /* (for the DATA_FIN's FIN: dss_tx.c) */
+	if (peer_closed_first(c, sf)) {
+		/* the app closes as a TCP peer's second close: a FIN only */
+		c->peer_gone = 1;
+		mps_dss_rx_app_hup(c);
+		return;
+	}
 	if (sf && sf->state != SF_DEAD && sf->fd >= 0) {
 		/* (a blocking app's socket stays blocking: every read and
 		 * write of the shim thread says MSG_DONTWAIT, subflow.c) */

@@ -61,6 +61,19 @@ static size_t frame_data(struct mps_conn *c, struct mps_subflow *sf, uint64_t ds
 	return len;
 }
 
+/* Our DATA_FIN goes with the subflow's FIN (MPS_CAP_FINCLOSE, frame.h):
+ * the app closed (not a shutdown: it reads nothing more, and bytes for it
+ * now reset as TCP's would), the peer's stream goes on, and one subflow
+ * carries the connection, so nothing is left for the data level to
+ * resend elsewhere.  The first closer's FIN goes first, as TCP's: its
+ * end, not the peer's, keeps TIME_WAIT. */
+static int fin_close(const struct mps_conn *c, const struct mps_subflow *sf)
+{
+	return c->fin_close_ok && c->app_closed && !mps_conn_rcv_fin(c) && c->nsf == 1 &&
+	       c->nparked == 0 && sf->state == SF_ACTIVE && c->rx_mode == RX_MP &&
+	       !atomic_load(&c->sock->linger0);
+}
+
 static int frame_fin(struct mps_conn *c, struct mps_subflow *sf)
 {
 	struct mps_seg *s = mps_sf_seg_add(sf);
@@ -75,6 +88,10 @@ static int frame_fin(struct mps_conn *c, struct mps_subflow *sf)
 	mps_dbg("conn %s: DATA_FIN%s on subflow %d", c->peer_str,
 	        mps_conn_fin_sent(c) ? " again" : "", sf->id);
 	sf->fin_on = 1;
+	if (!c->fin_close && fin_close(c, sf)) {
+		c->fin_close = 1;
+		sf->more = 1; /* the FIN rides in its segment (sfev.c) */
+	}
 	mps_conn_set_state(c, mps_conn_state_with(1, mps_conn_fin_acked(c), mps_conn_rcv_fin(c)));
 	c->fin_resend = 0;
 	c->fin_dsn = c->sb.end;

@@ -208,6 +208,9 @@ struct mps_conn {
 	uint8_t quiet_ok;
 	uint8_t peer_quiet;
 	uint8_t quiet_asked; /* client: its HELLO asked it (no fallback on the reply timer) */
+	/* MPS_CAP_FINCLOSE (frame.h): both ends offered it (fin_close_ok);
+	 * our DATA_FIN goes, or went, with the subflow's FIN (fin_close) */
+	uint8_t fin_close_ok, fin_close;
 	uint64_t quiet_mark; /* peer_quiet: rcv_nxt when what waited last left (dss_rx.c) */
 	int inl_fd, inl_err;
 	size_t inl_fwd;    /* inl_rx_defer: bytes peeked and processed, still in the socket */

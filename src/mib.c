@@ -40,6 +40,7 @@ static const char *const names[MPS_MIB__MAX] = {
         [MPS_MIB_INLINE_CONNS] = "inline_connections",
         [MPS_MIB_INLINE_PROMOTED] = "inline_promoted",
         [MPS_MIB_INLINE_HELLO_SHARED] = "inline_hello_shared",
+        [MPS_MIB_CLOSED_FIN] = "closed_as_tcp",
 };
 
 const char *mps_mib_name(int id)

@@ -76,8 +76,9 @@ size_t mps_mpcap_client_hello(const struct mps_conn *c, uint8_t fr[MPS_HELLO_MAX
 		h.caps |= MPS_CAP_TICKET;
 	if (c->quiet_asked)
 		h.caps |= MPS_CAP_QUIET; /* inline.c: no readiness without app bytes */
+	/* ... and we can hold for an inline server, and close as TCP does */
 	if (!c->gw)
-		h.caps |= MPS_CAP_HOLD; /* ... and we can hold for an inline server */
+		h.caps |= MPS_CAP_HOLD | MPS_CAP_FINCLOSE;
 	if (c->kex.offer) {
 		h.caps |= MPS_CAP_RESUME;
 		memcpy(h.ticket, c->kex.ticket, sizeof(h.ticket));
@@ -179,6 +180,10 @@ static int go_mp_server(struct mps_conn *c, struct mps_subflow *sf, const struct
 		h.caps |= MPS_CAP_HOLD;
 		c->quiet_ok = 1;
 	}
+	if ((hello->caps & MPS_CAP_FINCLOSE) && !c->gw) {
+		h.caps |= MPS_CAP_FINCLOSE;
+		c->fin_close_ok = 1;
+	}
 	mps_kex_wipe(c->kex.keys.rms, sizeof(c->kex.keys.rms)); /* in the table only */
 	memcpy(h.pub, c->kex.kp.pub, sizeof(h.pub));            /* resumed: the server's nonce */
 	n = mps_frame_put_hello(fr, MPS_F_HELLO_ACK, &h);
@@ -243,6 +248,7 @@ static int go_mp_client(struct mps_conn *c, const struct mps_hello *hello)
 	if (rc)
 		return -1;
 	c->quiet_ok = (hello->caps & MPS_CAP_QUIET) != 0;
+	c->fin_close_ok = (hello->caps & MPS_CAP_FINCLOSE) && !c->gw;
 	if ((hello->caps & MPS_CAP_HOLD) && !c->gw) {
 		/* an inline server (HOLD): our frames without data wait for
 		 * data, as a QUIET client's server does (dss_rx.c) */

@@ -472,7 +472,10 @@ static void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 /* Nothing of ours waits for a data ACK (our DATA_FIN included). */
 static int wd_idle(const struct mps_conn *c)
 {
-	return c->snd_una == c->snd_max && (!mps_conn_fin_sent(c) || mps_conn_fin_acked(c));
+	/* (our DATA_FIN went with the subflow's FIN: its delivery, and that
+	 * of what precedes it, is TCP's now, as after a TCP close) */
+	return c->fin_close ||
+	       (c->snd_una == c->snd_max && (!mps_conn_fin_sent(c) || mps_conn_fin_acked(c)));
 }
 
 /* The watchdog ticks only while data is outstanding (issue 15: a timer
@@ -585,6 +588,18 @@ static void sf_lost(struct mps_conn *c, struct mps_subflow *sf, const char *why,
 /* EOF or error on an MP subflow. */
 void mps_resil_sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 {
+	if (c->fin_close && sf->wr_shut && !err) {
+		/* The peer's FIN after our DATA_FIN and FIN (MPS_CAP_FINCLOSE,
+		 * frame.h): its end, as a TCP peer's.  It sends no DATA_FIN
+		 * and no data ACK then: our app closed, so nothing more is
+		 * for it, and TCP delivered all we sent (its FIN ACKs ours). */
+		ev_io_stop(c->loop, &sf->rio);
+		mps_dbg("conn %s: the peer closed after our FIN: the end", c->peer_str);
+		c->fin_delivered = 1; /* (to an app that closed: nothing to deliver) */
+		c->peer_gone = 1;
+		mps_conn_check_done(c);
+		return;
+	}
 	mps_conn_promote(c, "subflow ended");
 	/* A live peer shim never FINs a subflow mid-stream (it resets those
 	 * it drops; FIN comes only at the connection's end), but a dying

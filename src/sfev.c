@@ -21,6 +21,7 @@
 #include "gwconn_int.h"
 #include "idlemem_int.h"
 #include "gwdirect_int.h"
+#include "mptcpshim/stat.h"
 #include "join_int.h"
 #include "mpcap_int.h"
 #include "resilience_int.h"
@@ -100,6 +101,13 @@ static void sf_ev_written(struct mps_conn *c, struct mps_subflow *sf)
 	    sf->nseg == 0 && c->snd_nxt == c->sb.end) {
 		mps_real.shutdown(sf->fd, SHUT_WR);
 		sf->wr_shut = 1;
+	}
+	/* the DATA_FIN with the subflow's FIN (dss_tx.c fin_close) */
+	if (c->fin_close && !sf->wr_shut && sf->fd >= 0 && sf->nseg == 0) {
+		sf->more = 0;
+		mps_real.shutdown(sf->fd, SHUT_WR);
+		sf->wr_shut = 1;
+		mps_stat(c, sf, MPS_MIB_CLOSED_FIN, 1);
 	}
 }
 

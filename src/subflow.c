@@ -543,6 +543,14 @@ static int has_data(const struct mps_subflow *sf)
 
 int mps_sf_flush(struct mps_conn *c, struct mps_subflow *sf)
 {
+	/* our FIN went with the DATA_FIN (MPS_CAP_FINCLOSE): the peer
+	 * expects nothing more here (a data ACK, a resend) */
+	if (sf->wr_shut && c->tx_mode == TX_MP && sf->nseg > 0) {
+		sf->nseg = 0;
+		sf->queued = 0;
+		sf->seg_done = 0;
+		return 0;
+	}
 	/* frames without data wait for some (an inline client's) */
 	if (sf->quiet && !has_data(sf))
 		return 0;

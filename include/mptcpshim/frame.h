@@ -100,13 +100,24 @@ enum mps_frame_type {
  *           on its app's thread.  HELLO_ACK: this server does (it accepted
  *           the connection inline): the client sends it no frame without
  *           app data until an ACK with MPS_AF_LOUD (no field either way).
- * A server sets TICKET, RESUME, QUIET or HOLD in HELLO_ACK only when the
- * HELLO had it. */
+ *   FINCLOSE HELLO: the client closes as TCP does when its peer does too;
+ *           HELLO_ACK: the server does (no field either way).  With both,
+ *           an app's close() (not a shutdown) that ends the stream first,
+ *           on a connection with one subflow, sends the DATA_FIN and the
+ *           subflow's FIN together and writes nothing more there; its peer
+ *           takes the subflow's FIN after a DATA_FIN that ACKed all it
+ *           sent as the connection's end (it sends no DATA_FIN, closes
+ *           the subflow when its app closes or read EOF), and the first
+ *           end takes the peer's FIN then as the end too (no data ACK of
+ *           its DATA_FIN comes).  docs/DESIGN.md, "Closing".
+ * A server sets TICKET, RESUME, QUIET, HOLD or FINCLOSE in HELLO_ACK only
+ * when the HELLO had it. */
 #define MPS_CAP_NONE 0x00
 #define MPS_CAP_TICKET 0x01
 #define MPS_CAP_RESUME 0x02
 #define MPS_CAP_QUIET 0x04
 #define MPS_CAP_HOLD 0x08
+#define MPS_CAP_FINCLOSE 0x10
 /* ACK flag: the sender (a QUIET client, a HOLD server) reads on its shim
  * thread again. */
 #define MPS_AF_LOUD 0x01

@@ -46,6 +46,7 @@ enum mps_mib_id {
 	MPS_MIB_INLINE_CONNS,     /* connections begun inline (inline.c): no socketpair */
 	MPS_MIB_INLINE_PROMOTED,  /* ... that took a socketpair later (promoted) */
 	MPS_MIB_INLINE_HELLO_SHARED, /* ... whose HELLO left in the app's first write's segment */
+	MPS_MIB_CLOSED_FIN,          /* first closes as TCP's (MPS_CAP_FINCLOSE) */
 	MPS_MIB__MAX
 };
 

@@ -58,6 +58,18 @@ static int two_paths(void *arg)
 	return sim_live_subflows(0) >= 1 && sim_live_subflows(1) >= 1;
 }
 
+/* Both ends' connections have two subflows (the join done at both). */
+static int both_two_subflows(void *arg)
+{
+	const struct mps_conn *c;
+	int n = 0;
+
+	(void)arg;
+	for (c = mps_conn_list; c; c = c->next)
+		n += c->nsf == 2 && c->sf[1]->state == SF_ACTIVE;
+	return n == 2;
+}
+
 static uint64_t mib(enum mps_mib_id id)
 {
 	return mps_stat_proc()->v[id];
@@ -227,7 +239,8 @@ START_TEST(test_close_orders)
 	struct world w;
 
 	start(&w, test_seed(100 + (uint64_t)_i), k->up, k->down);
-	SIM_ASSERT(sim_run(5, two_paths, &w), "the second path never joined");
+	/* (joined at both ends: one subflow would close as TCP's, test_fin_close) */
+	SIM_ASSERT(sim_run(5, both_two_subflows, NULL), "the second path never joined");
 	if (k->first == 0) {
 		w.cli.tx_close = k->cli_close;
 		w.srv.tx_close = k->srv_close;
@@ -648,6 +661,57 @@ START_TEST(test_mutual_hold_join)
 }
 END_TEST
 
+/* A close as TCP's (MPS_CAP_FINCLOSE, frame.h): on one subflow (no join:
+ * the join delay is long and the bytes fewer than MPTCPSHIM_JOIN_BYTES's
+ * default), the app that closes first sends its DATA_FIN with the
+ * subflow's FIN, and nothing more is exchanged at the data level: the
+ * other end takes that FIN as the end, and the first takes the other's
+ * FIN as the end.  Each order of close, then the same with a second
+ * subflow joined, where the DATA_FIN and its ACK go as before (a resend
+ * elsewhere stays possible).  Both ends end, byte-exact, and the count
+ * says which way they ended. */
+static const struct fin_case {
+	uint32_t up, down;
+	int first; /* 1 client first, 2 server first */
+	int paths;
+} fin_cases[] = {
+        {4096, 30000, 2, 1},
+        {30000, 4096, 1, 1},
+        {4096, 30000, 2, 2},
+};
+
+START_TEST(test_fin_close)
+{
+	const struct fin_case *k = &fin_cases[_i];
+	struct world w;
+	struct sim_app *a, *b;
+	uint64_t n0;
+
+	g_join_delay = k->paths == 1 ? "60000" : "0";
+	start(&w, test_seed(200 + (uint64_t)_i), k->up, k->down);
+	g_join_delay = "0";
+	if (k->paths == 2)
+		SIM_ASSERT(sim_run(5, both_two_subflows, NULL), "the second path never joined");
+	a = k->first == 1 ? &w.cli : &w.srv;
+	b = k->first == 1 ? &w.srv : &w.cli;
+	n0 = mib(MPS_MIB_CLOSED_FIN);
+	/* the first reads all it is sent, then closes (unread bytes would
+	 * make its close a reset, as TCP's) */
+	run_until_rx(a, k->first == 1 ? k->down : k->up, 30);
+	a->tx_close = 2;
+	a->rx_eof = 1; /* (an app that closed reads nothing more) */
+	SIM_ASSERT(sim_run(30, app_eof, b), "case %d: no EOF for the second", _i);
+	b->tx_close = 2;
+	SIM_ASSERT(sim_run(60, all_done, &w), "case %d: not done at t=%.3f", _i, sim_now());
+	check_exact(b, k->first == 1 ? k->up : k->down, k->first == 1 ? "server" : "client");
+	SIM_ASSERT(mib(MPS_MIB_CLOSED_FIN) - n0 == (k->paths == 1 ? 1u : 0u),
+	           "case %d: %llu closes as TCP's", _i,
+	           (unsigned long long)(mib(MPS_MIB_CLOSED_FIN) - n0));
+	SIM_ASSERT(mib(MPS_MIB_SF_LOST) == 0, "case %d: a subflow was taken for lost", _i);
+	sim_finish();
+}
+END_TEST
+
 static void add(Suite *s, const char *name, const TTest *t, int loops)
 {
 	TCase *tc = tcase_create(name);
@@ -675,6 +739,7 @@ static Suite *sim_suite(void)
 	add(s, "watchdog_quiet", test_watchdog_quiet, 0);
 	add(s, "backup_pause", test_backup_pause, 2);
 	add(s, "mutual_hold_join", test_mutual_hold_join, 0);
+	add(s, "fin_close", test_fin_close, (int)(sizeof(fin_cases) / sizeof(fin_cases[0])));
 	return s;
 }
 

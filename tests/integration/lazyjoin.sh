@@ -7,8 +7,9 @@
 #           negotiated multipath, sha256 exact, no second subflow
 #   bytes   curl fetches 8 MiB with a 60 s delay: the byte threshold opens
 #           the second subflow (established), sha256 exact
-#   delay   a client holds a 1 KiB request's connection 1.5 s with a
-#           300 ms delay and a 1 GiB threshold: the delay opens it
+#   delay   a client holds a connection to an echo server 1.5 s (1 KiB
+#           echoed) with a 300 ms delay and a 1 GiB threshold: the delay
+#           opens it
 # Sub-cases (T_ONLY=REGEX): the names above.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
@@ -26,6 +27,7 @@ tb_init lazyjoin
 require_shim
 command -v curl >/dev/null || fail "curl not installed"
 tb_topo B 2
+write_pytool
 mkdir -p "$T_DIR/www"
 mkrand "$T_DIR/www/small.bin" 1024
 mkrand "$T_DIR/www/big.bin" $((8 * 1024 * 1024))
@@ -65,20 +67,30 @@ fi
 if selected delay; then
 	step "delay: a 1.5 s connection, join delay 300 ms, 1 GiB threshold: the delay joins"
 	: >"$CLOG"
+	# an echo server, so that both ends hold the connection (an HTTP/1.0
+	# server's close ends it at once: one subflow closes as TCP does,
+	# and a connection the server has closed needs no second subflow)
+	next_port
+	bg_start echo shim "$NS_S" "$PY" "$PYTOOL" echoserver "$SRV4" "$PORT"
+	local_echo=$BG_PID
+	wait_listen "$NS_S" "$PORT"
 	T_ENV=(MPTCPSHIM_JOIN_DELAY=300 MPTCPSHIM_JOIN_BYTES=1073741824)
 	nsrun shim "$NS_C" "$PY" -c '
-import socket, sys, time
+import os, socket, sys, time
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
-s.sendall(b"GET /small.bin HTTP/1.0\r\n\r\n")
+blk = os.urandom(1024)
+s.sendall(len(blk).to_bytes(4, "big") + blk)
 time.sleep(1.5)
 got = b""
-while True:
+while len(got) < len(blk):
     b = s.recv(65536)
     if not b:
         break
     got += b
-sys.exit(0 if got.startswith(b"HTTP/1.0 200") and len(got) > 1024 else 1)
-' "$SRV4" "$PORT" || fail "delay: the held request failed"
+s.close()
+sys.exit(0 if got == blk else 1)
+' "$SRV4" "$PORT" || fail "delay: the held echo failed"
+	bg_wait "$local_echo" 30 || fail "delay: the echo server exited $?"
 	joined || fail "delay: no second subflow after 1.5 s (log: $(head -c 600 "$CLOG"))"
 	log "ok: delay: second subflow opened"
 fi

@@ -50,6 +50,7 @@
 #include "mptcpshim/real.h"
 #include "mptcpshim/token.h"
 #include "mptcpshim/util.h"
+#include "rxwatch_int.h"
 
 struct mps_conn *mps_conn_list;
 static struct mps_conn *g_zombies; /* freed by g_reaper, before the loop sleeps */
@@ -497,6 +498,10 @@ static void conn_finish(struct mps_conn *c)
 	mps_info("conn %s: closed gracefully", c->peer_str);
 	for (i = 0; i < c->nsf; i++)
 		mps_sf_log_stats(c, c->sf[i]);
+	/* ended by the peer's close before the app's: TCP_INFO says
+	 * CLOSE_WAIT until the app closes, as TCP's (connopt.c) */
+	if (c->peer_gone && !c->app_closed)
+		atomic_store(&c->sock->peer_closed, 1);
 	mps_conn_set_state(c, MPS_CONN_CLOSED);
 	atomic_store(&c->sock->state, MPS_SS_CLOSED);
 	conn_free(c);
@@ -714,6 +719,7 @@ void mps_conn_atfork_child(void)
 	memset(&g_trim_timer, 0, sizeof(g_trim_timer));
 	g_last_trim = 0;
 	g_hup_ep = -1; /* an internal descriptor: closed by fdtab */
+	mps_rxwatch_atfork_child();
 	memset(&g_hup_io, 0, sizeof(g_hup_io));
 	memset(&g_keeper_tick, 0, sizeof(g_keeper_tick));
 	g_keeper_limit = g_keeper_deadline = 0;

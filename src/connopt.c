@@ -108,7 +108,9 @@ static uint8_t conn_tcp_state(const struct mps_conn *c)
 	case MPS_CONN_CLOSED:
 		break;
 	}
-	return MPS_TCP_CLOSE;
+	/* ended by the peer's close first: TCP's socket is in CLOSE_WAIT
+	 * until the app shuts its side down */
+	return mps_sock_close_wait(c->sock) ? MPS_TCP_CLOSE_WAIT : MPS_TCP_CLOSE;
 }
 
 int mps_conn_tcp_info(struct mps_sock *s, void *val, socklen_t *len, int *err)
@@ -153,6 +155,12 @@ int mps_conn_tcp_info(struct mps_sock *s, void *val, socklen_t *len, int *err)
 		best.tcpi_bytes_sent = __atomic_load_n(&c->snd_max, __ATOMIC_RELAXED) - start;
 		best.tcpi_bytes_received = rnxt - ridsn - 1;
 		best.tcpi_state = conn_tcp_state(c);
+	}
+	if (!found && c) {
+		/* its subflows gone (the peer closed them first, as TCP's
+		 * close): no counters, its state */
+		best.tcpi_state = conn_tcp_state(c);
+		found = 1;
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (!found)

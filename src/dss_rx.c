@@ -30,6 +30,7 @@
 #include "mptcpshim/log.h"
 #include "mptcpshim/real.h"
 #include "mptcpshim/stat.h"
+#include "rxwatch_int.h"
 
 #define FIN_WAIT_TIMEOUT 60.0 /* app closed: wait this long for the peer's FIN */
 
@@ -530,6 +531,16 @@ static int peer_closed_first(const struct mps_conn *c, const struct mps_subflow 
 	       mps_real.recv(sf->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
+void mps_dss_rx_inline_eof(struct mps_conn *c)
+{
+	if (!peer_closed_first(c, c->nsf ? c->sf[0] : NULL))
+		return;
+	/* as the shim thread's read of that FIN would (resilience.c):
+	 * what the app writes from now on meets a closed socket (EPIPE) */
+	c->peer_gone = 1;
+	mps_conn_check_done(c);
+}
+
 /* An inline connection's app closed its number (inline.c): as the last
  * close of an app end, with the app's writes all taken; the shim thread
  * reads the subflow from now on. */
@@ -546,9 +557,11 @@ void mps_dss_rx_inline_hup(struct mps_conn *c)
 		mps_dss_rx_app_hup(c);
 		return;
 	}
-	if (sf && sf->state != SF_DEAD && sf->fd >= 0) {
-		/* (a blocking app's socket stays blocking: every read and
-		 * write of the shim thread says MSG_DONTWAIT, subflow.c) */
+	/* (a blocking app's socket stays blocking: every read and write of
+	 * the shim thread says MSG_DONTWAIT, subflow.c).  On the app's
+	 * thread the loop is not woken for it: rxwatch.c */
+	if (sf && sf->state != SF_DEAD && sf->fd >= 0 &&
+	    (!mps_offloop || mps_rxwatch_add(c->loop, sf) != 0)) {
 		ev_io_start(c->loop, &sf->rio);
 		ev_feed_event(c->loop, &sf->rio, EV_READ);
 	}

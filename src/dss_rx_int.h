@@ -12,5 +12,8 @@ void mps_dss_rx_app_on_write(struct ev_loop *loop, ev_io *w, int revents);
 void mps_dss_rx_app_hup(struct mps_conn *c);
 /* An inline connection's app closed its number (inline.c). */
 void mps_dss_rx_inline_hup(struct mps_conn *c);
+/* An inline app read EOF: if the peer closed first as TCP does (its FIN
+ * behind its DATA_FIN), the connection ends now (c may be freed). */
+void mps_dss_rx_inline_eof(struct mps_conn *c);
 
 #endif

@@ -24,6 +24,7 @@
 #include <sys/uio.h>
 
 #include "engine_types.h"
+#include "rxwatch_int.h"
 #include "subflow_int.h"
 #include "mptcpshim/log.h"
 #include "mptcpshim/real.h"
@@ -205,6 +206,7 @@ struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, enum mps_sf_state
  * in the kernel) and free it after this loop iteration. */
 void mps_sf_free(struct ev_loop *loop, struct mps_subflow *sf, int reset)
 {
+	mps_rxwatch_del(sf);
 	ev_io_stop(loop, &sf->rio);
 	ev_io_stop(loop, &sf->wio);
 	ev_timer_stop(loop, &sf->jtimer);

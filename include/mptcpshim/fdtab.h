@@ -43,6 +43,9 @@ struct mps_sock {
 	atomic_int so_error; /* reported once by getsockopt(SO_ERROR) */
 	atomic_int so_error_told; /* it was: the af_unix error standing for it is not news */
 	atomic_int linger0;  /* SO_LINGER {1, 0}: closing aborts (FASTCLOSE) */
+	atomic_int peer_closed; /* ended by the peer's close before the app's: TCP_INFO
+				   says CLOSE_WAIT, as a TCP socket's until the app shuts
+				   its side down (mps_sock_close_wait) */
 	atomic_int pending_err; /* reported once by the next read or write (ETIMEDOUT) */
 	atomic_int shut_wr;     /* the app called shutdown(SHUT_WR/RDWR): no direct write */
 	/* Inline (inline.h): the app's number is the subflow's TCP socket
@@ -164,5 +167,12 @@ int mps_ifd_take(int fd, int must);
 void mps_fdtab_atfork_prepare(void);
 void mps_fdtab_atfork_parent(void);
 void mps_fdtab_atfork_child(void);
+
+/* The connection ended by the peer's close, and the app has not shut its
+ * own side down: TCP's socket would be in CLOSE_WAIT. */
+static inline int mps_sock_close_wait(struct mps_sock *s)
+{
+	return atomic_load(&s->peer_closed) && !atomic_load(&s->shut_wr);
+}
 
 #endif

@@ -453,6 +453,8 @@ MPS_EXPORT int shutdown(int fd, int how)
 	if ((how == SHUT_WR || how == SHUT_RDWR) && !mps_inside && mps_fdtab_has(fd)) {
 		struct mps_sock *s = mps_fdtab_get(fd);
 
+		if (s)
+			atomic_store(&s->shut_wr, 1); /* (TCP_INFO's CLOSE_WAIT ends too) */
 		if (s && atomic_load(&s->inl)) {
 			int r = mps_inline_shutdown(fd, s, how);
 
@@ -461,10 +463,8 @@ MPS_EXPORT int shutdown(int fd, int how)
 				return r;
 			} /* promoted: the app's end takes it */
 		}
-		if (s) {
-			atomic_store(&s->shut_wr, 1);
+		if (s)
 			mps_sock_put(s);
-		}
 	}
 	return mps_real.shutdown(fd, how);
 }

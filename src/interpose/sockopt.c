@@ -435,9 +435,12 @@ MPS_EXPORT int getsockopt(int fd, int level, int name, void *restrict val, sockl
 			break;
 		}
 		rc = mps_conn_tcp_info(s, val, len, &err);
-		if (rc && err == ENOTCONN)
+		if (rc && err == ENOTCONN) {
 			rc = scratch_getopt(s, level, name, val, len);
-		else if (rc)
+			/* (tcpi_state is the first byte) */
+			if (rc == 0 && *len > 0 && mps_sock_close_wait(s))
+				*(uint8_t *)val = MPS_TCP_CLOSE_WAIT;
+		} else if (rc)
 			errno = err;
 		break;
 	default:

@@ -125,8 +125,7 @@ static void tfd_on_ready(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 	(void)revents;
 	g_tfd_at = UINT64_MAX; /* the timers' time: the loop computes its next */
-	if (mps_real.read(w->fd, &n, sizeof(n)) < 0)
-		return; /* (EAGAIN: re-armed meanwhile) */
+	(void)mps_real.read(w->fd, &n, sizeof(n)); /* (EAGAIN: re-armed meanwhile) */
 }
 
 /* The timerfd, new (a fork's copy would be the parent's timer too). */
@@ -175,7 +174,6 @@ void mps_engine_attach(struct ev_loop *loop, ev_async *wake)
 	g_loop = loop;
 	g_wake = wake;
 	ev_set_loop_release_cb(loop, on_release, on_acquire);
-	g_tfd = -1; /* (a forked child's was closed with the parent's others) */
 	tfd_open(loop);
 }
 

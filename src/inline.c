@@ -347,9 +347,10 @@ static ssize_t conn_recv(struct mps_conn *c, const struct iovec *dst, int n)
 	if (!c->fin_delivered && sf->rx_bytes != rx0)
 		mps_dbg("conn %s: inline read: frames with no app byte (%llu B)", c->peer_str,
 		        (unsigned long long)(sf->rx_bytes - rx0));
-	if (c->fin_delivered)
-		mps_dss_rx_inline_eof(c); /* (c may end here) */
-	return c->fin_delivered ? 0 : -EAGAIN;
+	if (!c->fin_delivered)
+		return -EAGAIN;
+	mps_dss_rx_inline_eof(c); /* (c may end here: not looked at again) */
+	return 0;
 }
 
 /* s's connection with the engine lock held, or NULL (unlocked) when it

@@ -35,7 +35,6 @@
 #include <linux/tcp.h> /* TCP_NODELAY */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -51,6 +50,7 @@
 #include "mptcpshim/token.h"
 #include "mptcpshim/util.h"
 #include "rxwatch_int.h"
+#include "sideset_int.h"
 
 struct mps_conn *mps_conn_list;
 static struct mps_conn *g_zombies; /* freed by g_reaper, before the loop sleeps */
@@ -199,54 +199,36 @@ void mps_conn_reaper_arm(struct ev_loop *loop)
 }
 
 /* ------------------------------------------------------------- hup watch
- * One epoll set, watched by one libev io watcher, holds every app_fd with
- * no requested events: epoll still reports EPOLLHUP (every app descriptor
- * closed, in every process) and EPOLLERR, which a readable-at-EOF socket
- * cannot tell us through libev. */
+ * One set of ours (sideset.c) holds every app_fd with no requested events:
+ * epoll still reports EPOLLHUP (every app descriptor closed, in every
+ * process) and EPOLLERR, which a readable-at-EOF socket cannot tell us
+ * through libev.  First in its loop iteration (EV_MAXPRI): the app's last
+ * close makes its end readable (EOF) and hung up at once, and an EOF taken
+ * first is passed on as a FIN, before the hang-up says the close was
+ * abortive (SO_LINGER {1, 0}: a reset).  A client read a truncated stream
+ * as complete so (gwrelay.sh proxystop, 1 run in 4-8).  The hang-up
+ * handles an EOF not yet read (mps_dss_rx_app_hup drains first). */
 
-static int g_hup_ep = -1;
-static ev_io g_hup_io;
+static void hup_on_ready(struct ev_loop *loop, void *ptr);
+static struct mps_sideset g_hups = MPS_SIDESET_INIT(hup_on_ready, 1, EV_MAXPRI);
 
-static void hup_on_ready(struct ev_loop *loop, ev_io *w, int revents)
+static void hup_on_ready(struct ev_loop *loop, void *ptr)
 {
-	struct epoll_event ev[64];
-	int n, i;
+	struct mps_conn *c = ptr;
 
-	n = mps_real.epoll_wait(g_hup_ep, ev, 64, 0);
-	for (i = 0; i < n; i++) {
-		struct mps_conn *c = ev[i].data.ptr;
-
-		mps_real.epoll_ctl(g_hup_ep, EPOLL_CTL_DEL, c->app_fd, NULL);
-		c->hup_registered = 0;
-		g_hooks->app_hup(c); /* registered with c */
-	}
+	(void)loop;
+	mps_sideset_del(&g_hups, c->app_fd);
+	c->hup_registered = 0;
+	g_hooks->app_hup(c); /* registered with c */
 }
 
 int mps_conn_hup_watch(struct mps_conn *c)
 {
-	struct epoll_event ev = {.events = 0, .data.ptr = c};
+	int rc = mps_sideset_add(&g_hups, c->loop, c->app_fd, 0, c);
 
-	if (g_hup_ep < 0) {
-		g_hup_ep = mps_real.epoll_create1(EPOLL_CLOEXEC);
-		if (g_hup_ep < 0)
-			return -errno;
-		g_hup_ep = mps_ifd_take(g_hup_ep, 1); /* out of the app's range */
-		ev_io_init(&g_hup_io, hup_on_ready, g_hup_ep, EV_READ);
-		/* First in its loop iteration: the app's last close makes its
-		 * end readable (EOF) and hung up at once, and an EOF taken
-		 * first is passed on as a FIN, before the hang-up says the
-		 * close was abortive (SO_LINGER {1, 0}: a reset).  A client
-		 * read a truncated stream as complete so (gwrelay.sh
-		 * proxystop, 1 run in 4-8).  The hang-up handles an EOF not
-		 * yet read (mps_dss_rx_app_hup drains first). */
-		ev_set_priority(&g_hup_io, EV_MAXPRI);
-		ev_io_start(c->loop, &g_hup_io);
-		ev_unref(c->loop); /* the async watcher keeps the loop alive */
-	}
-	if (mps_real.epoll_ctl(g_hup_ep, EPOLL_CTL_ADD, c->app_fd, &ev) != 0)
-		return -errno;
-	c->hup_registered = 1;
-	return 0;
+	if (rc == 0)
+		c->hup_registered = 1;
+	return rc;
 }
 
 /* handover.c: a connection offered to a forked child leaves this
@@ -257,7 +239,7 @@ int mps_conn_hup_set(struct mps_conn *c, int on)
 	if (on)
 		return c->hup_registered ? 0 : mps_conn_hup_watch(c);
 	if (c->hup_registered)
-		mps_real.epoll_ctl(g_hup_ep, EPOLL_CTL_DEL, c->app_fd, NULL);
+		mps_sideset_del(&g_hups, c->app_fd);
 	c->hup_registered = 0;
 	return 0;
 }
@@ -340,7 +322,7 @@ static void conn_free(struct mps_conn *c)
 		mps_gw_signal(&c->sock->lock, &c->sock->gw_cond, &c->sock->gw_ready, -1);
 	}
 	if (c->hup_registered)
-		mps_real.epoll_ctl(g_hup_ep, EPOLL_CTL_DEL, c->app_fd, NULL);
+		mps_sideset_del(&g_hups, c->app_fd);
 	while (c->nsf > 0) {
 		struct mps_subflow *sf = c->sf[c->nsf - 1];
 
@@ -718,9 +700,8 @@ void mps_conn_atfork_child(void)
 	memset(&g_reaper, 0, sizeof(g_reaper));
 	memset(&g_trim_timer, 0, sizeof(g_trim_timer));
 	g_last_trim = 0;
-	g_hup_ep = -1; /* an internal descriptor: closed by fdtab */
+	mps_sideset_atfork_child(&g_hups);
 	mps_rxwatch_atfork_child();
-	memset(&g_hup_io, 0, sizeof(g_hup_io));
 	memset(&g_keeper_tick, 0, sizeof(g_keeper_tick));
 	g_keeper_limit = g_keeper_deadline = 0;
 }

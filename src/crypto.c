@@ -1,6 +1,9 @@
-/* crypto.c - key -> token/IDSN and join HMAC, after RFC 8684 §3.1/§3.2 and
+/* crypto.c - key -> token/IDSN, join HMAC and HKDF, after RFC 8684 §3.1/§3.2 and
  * the Linux kernel's net/mptcp/crypto.c conventions (keys big-endian). */
 #include "config.h"
+
+/* SHA256_Init and co. (below: sha256_parts) */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
 
 #include <errno.h>
 #include <pthread.h>
@@ -8,7 +11,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -55,13 +57,36 @@ int mps_crypto_new_key(uint64_t *key)
 	return 0;
 }
 
+struct part {
+	const uint8_t *p;
+	size_t len;
+};
+
+/* SHA-256 of the n parts one after the other.  OpenSSL's low-level
+ * SHA-256 (deprecated in 3.0, not removed; the same SHA-NI code): EVP
+ * costs ~0.2 us of provider dispatch per digest, and OpenSSL 3's one-shot
+ * SHA256(), HMAC() and EVP_KDF look the algorithm up again on every call
+ * (an HKDF through EVP_KDF was 6 % of a short connection's client
+ * thread; issues 14 and 15). */
+static void sha256_parts(const struct part *v, int n, uint8_t out[32])
+{
+	SHA256_CTX ctx;
+	int i;
+
+	SHA256_Init(&ctx);
+	for (i = 0; i < n; i++)
+		SHA256_Update(&ctx, v[i].p, v[i].len);
+	SHA256_Final(out, &ctx);
+	OPENSSL_cleanse(&ctx, sizeof(ctx));
+}
+
 void mps_crypto_key_derive(uint64_t key, uint32_t *token, uint64_t *idsn)
 {
 	uint8_t in[8], md[SHA256_DIGEST_LENGTH];
 
 	mps_put64(in, key);
 	pthread_mutex_lock(&g_lock);
-	SHA256(in, sizeof(in), md);
+	sha256_parts((const struct part[]){{in, sizeof(in)}}, 1, md);
 	pthread_mutex_unlock(&g_lock);
 	if (token)
 		*token = mps_get32(md);
@@ -69,57 +94,64 @@ void mps_crypto_key_derive(uint64_t key, uint32_t *token, uint64_t *idsn)
 		*idsn = mps_get64(md + SHA256_DIGEST_LENGTH - 8);
 }
 
-/* HMAC-SHA256 (RFC 2104) over a SHA-256 fetched once, in one digest
- * context kept under g_lock: OpenSSL 3's one-shot HMAC() looks the
- * algorithms up again on every call, 2-3.5 us of CPU against 0.5-0.7 us
- * here (OpenSSL 3.0, this project's 2-CPU VM; a gateway connection makes
- * three: the PSK and the authenticator at the client, the authenticator's
- * check at the gateway, and each join two; issue 14).  1, or 0 when the
- * digest is not available (HMAC() then). */
-static int hmac_fast(const uint8_t *key, size_t keylen, const uint8_t *msg, size_t msglen,
-                     uint8_t out[32])
+/* HMAC-SHA256 (RFC 2104) of the n (<= 3) message parts one after the
+ * other, under g_lock. */
+static void hmac_locked(const uint8_t *key, size_t keylen, const struct part *msg, int n,
+                        uint8_t out[32])
 {
-	static EVP_MD *md;
-	static EVP_MD_CTX *ctx;
-	uint8_t k[64] = {0}, pad[64], inner[32];
-	unsigned int len = 32;
-	int i, ok;
+	uint8_t k[64] = {0}, ipad[64], opad[64], inner[32];
+	struct part in[4] = {{ipad, 64}}, outer[2] = {{opad, 64}, {inner, 32}};
+	int i;
 
-	if (!md)
-		md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	if (md && !ctx)
-		ctx = EVP_MD_CTX_new();
-	if (!md || !ctx)
-		return 0;
 	if (keylen > sizeof(k))
-		ok = EVP_Digest(key, keylen, k, &len, md, NULL);
-	else {
+		sha256_parts((const struct part[]){{key, keylen}}, 1, k);
+	else if (keylen)
 		memcpy(k, key, keylen);
-		ok = 1;
+	for (i = 0; i < 64; i++) {
+		ipad[i] = k[i] ^ 0x36;
+		opad[i] = k[i] ^ 0x5c;
 	}
-	for (i = 0; i < 64; i++)
-		pad[i] = k[i] ^ 0x36;
-	ok = ok && EVP_DigestInit_ex(ctx, md, NULL) && EVP_DigestUpdate(ctx, pad, sizeof(pad)) &&
-	     EVP_DigestUpdate(ctx, msg, msglen) && EVP_DigestFinal_ex(ctx, inner, &len);
-	for (i = 0; i < 64; i++)
-		pad[i] = k[i] ^ 0x5c;
-	ok = ok && EVP_DigestInit_ex(ctx, md, NULL) && EVP_DigestUpdate(ctx, pad, sizeof(pad)) &&
-	     EVP_DigestUpdate(ctx, inner, sizeof(inner)) && EVP_DigestFinal_ex(ctx, out, &len);
+	memcpy(in + 1, msg, (size_t)n * sizeof(*msg));
+	sha256_parts(in, n + 1, inner);
+	sha256_parts(outer, 2, out);
 	OPENSSL_cleanse(k, sizeof(k));
-	OPENSSL_cleanse(pad, sizeof(pad));
+	OPENSSL_cleanse(ipad, sizeof(ipad));
+	OPENSSL_cleanse(opad, sizeof(opad));
 	OPENSSL_cleanse(inner, sizeof(inner));
-	return ok;
 }
 
 void mps_crypto_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *msg, size_t msglen,
 			    uint8_t out[32])
 {
-	unsigned int len = 32;
-
 	pthread_mutex_lock(&g_lock);
-	if (!hmac_fast(key, keylen, msg, msglen, out))
-		HMAC(EVP_sha256(), key, (int)keylen, msg, msglen, out, &len);
+	hmac_locked(key, keylen, (const struct part[]){{msg, msglen}}, 1, out);
 	pthread_mutex_unlock(&g_lock);
+}
+
+int mps_crypto_hkdf_sha256(const uint8_t *salt, size_t saltlen, const uint8_t *ikm, size_t ikmlen,
+                           const uint8_t *info, size_t infolen, uint8_t *out, size_t outlen)
+{
+	uint8_t prk[32], t[32];
+	size_t tlen = 0, done, n;
+	uint8_t i = 1;
+
+	if (outlen == 0 || outlen > 255u * 32u || ikmlen == 0)
+		return -EINVAL;
+	pthread_mutex_lock(&g_lock);
+	hmac_locked(salt, saltlen, (const struct part[]){{ikm, ikmlen}}, 1, prk); /* extract */
+	for (done = 0; done < outlen; done += n, i++) {
+		/* expand: T(i) = HMAC(PRK, T(i-1) || info || i), T(0) empty */
+		struct part m[3] = {{t, tlen}, {info, infolen}, {&i, 1}};
+
+		hmac_locked(prk, sizeof(prk), m, 3, t);
+		tlen = sizeof(t);
+		n = outlen - done < tlen ? outlen - done : tlen;
+		memcpy(out + done, t, n);
+	}
+	pthread_mutex_unlock(&g_lock);
+	OPENSSL_cleanse(prk, sizeof(prk));
+	OPENSSL_cleanse(t, sizeof(t));
+	return 0;
 }
 
 void mps_crypto_join_hmac(uint64_t key_a, uint64_t key_b, uint32_t nonce_a, uint32_t nonce_b,

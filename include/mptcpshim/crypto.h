@@ -26,6 +26,12 @@ void mps_crypto_key_derive(uint64_t key, uint32_t *token, uint64_t *idsn);
 void mps_crypto_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *msg, size_t msglen,
 			    uint8_t out[32]);
 
+/* HKDF-SHA256 (RFC 5869): extract with salt (NULL/0: none, i.e. 32 zero
+ * bytes), expand with info into outlen bytes.  0, or -EINVAL (outlen 0 or
+ * over 255 * 32, ikm empty). */
+int mps_crypto_hkdf_sha256(const uint8_t *salt, size_t saltlen, const uint8_t *ikm, size_t ikmlen,
+                           const uint8_t *info, size_t infolen, uint8_t *out, size_t outlen);
+
 /* Join HMAC as RFC 8684 §3.2: key = key_a || key_b, msg = nonce_a || nonce_b, all
  * big-endian; out receives the 32-byte digest.  HELLO version 1's (keys in
  * clear, so anyone who saw the HELLOs could compute it): kept for the unit

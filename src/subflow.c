@@ -104,9 +104,14 @@ void mps_sf_nodelay(int fd)
  * one of them a TLB shoot-down (an interrupt; in a VM an exit), and a
  * process making short connections paid it for each one, plus the page
  * faults of the new mapping.  Lock-free slots (a fork copies them as
- * they are); at most RBUF_POOL buffers, whose touched pages stay
- * resident: 2 MiB at worst. */
-#define RBUF_POOL 8
+ * they are).  As many as the lazy reaper frees at once (conn.c: up to 64
+ * connections ended off the loop; with 8 slots, 56 of 64 went back to
+ * the kernel and the next 56 subflows mapped anew, 5 % of a short
+ * connection's client CPU).  Only a buffer that received at most
+ * RBUF_POOL_TOUCHED bytes in its life is kept, so the pool's resident
+ * pages stay under 64 x 36 KiB; any other goes back at once. */
+#define RBUF_POOL 64
+#define RBUF_POOL_TOUCHED (32u * 1024u)
 static _Atomic(uint8_t *) g_rbuf_pool[RBUF_POOL];
 
 uint8_t *mps_sf_rbuf_alloc(void)
@@ -122,13 +127,13 @@ uint8_t *mps_sf_rbuf_alloc(void)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-void mps_sf_rbuf_free(uint8_t *rbuf)
+void mps_sf_rbuf_free(uint8_t *rbuf, uint64_t received)
 {
 	int i;
 
 	if (!rbuf)
 		return;
-	for (i = 0; i < RBUF_POOL; i++) {
+	for (i = 0; received <= RBUF_POOL_TOUCHED && i < RBUF_POOL; i++) {
 		uint8_t *none = NULL;
 
 		if (!atomic_load_explicit(&g_rbuf_pool[i], memory_order_relaxed) &&
@@ -142,7 +147,7 @@ void mps_sf_rbuf_free(uint8_t *rbuf)
  * that was never attached). */
 void mps_sf_destroy(struct mps_subflow *sf)
 {
-	mps_sf_rbuf_free(sf->rbuf);
+	mps_sf_rbuf_free(sf->rbuf, sf->rx_bytes);
 	free(sf->seg);
 	mps_ranges_free(&sf->sent);
 	free(sf);

@@ -47,7 +47,7 @@ uint32_t mps_sf_tcp_rtt_us(int fd);
 extern struct mps_subflow *mps_sf_zombies; /* freed subflows, for conn.c's reaper */
 struct mps_subflow *mps_sf_alloc(struct ev_loop *loop, int fd, enum mps_sf_state state);
 uint8_t *mps_sf_rbuf_alloc(void);
-void mps_sf_rbuf_free(uint8_t *rbuf);
+void mps_sf_rbuf_free(uint8_t *rbuf, uint64_t received);
 void mps_sf_destroy(struct mps_subflow *sf);
 size_t mps_sf_idle_release(struct mps_subflow *sf);
 /* The one place a subflow's state changes (logged at debug). */

@@ -353,7 +353,7 @@ static int rand_bytes(uint8_t *p, size_t n)
 	int ok;
 
 	mps_crypto_lock(1);
-	ok = RAND_bytes(p, (int)n) == 1;
+	ok = mps_crypto_random_locked(p, n) == 0;
 	mps_crypto_lock(0);
 	return ok ? 0 : -EIO;
 }

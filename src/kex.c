@@ -264,11 +264,11 @@ int mps_kex_random_noline(uint8_t *p, size_t n)
 	int ok = 1;
 
 	mps_crypto_lock(1);
-	ok = RAND_bytes(p, (int)n) == 1;
+	ok = mps_crypto_random_locked(p, n) == 0;
 	/* a CR or LF byte is drawn again: 2/256 of the bytes, so it ends */
 	for (size_t i = 0; ok && i < n; i++)
 		while (ok && (p[i] == '\n' || p[i] == '\r'))
-			ok = RAND_bytes(p + i, 1) == 1;
+			ok = mps_crypto_random_locked(p + i, 1) == 0;
 	mps_crypto_lock(0);
 	return ok ? 0 : -EIO;
 }
@@ -503,7 +503,7 @@ static int draw_nonce(struct mps_kex_keypair *kp, void *arg)
 	(void)arg;
 	memset(kp->priv, 0, sizeof(kp->priv));
 	mps_crypto_lock(1);
-	ok = RAND_bytes(kp->pub, sizeof(kp->pub)) == 1;
+	ok = mps_crypto_random_locked(kp->pub, sizeof(kp->pub)) == 0;
 	mps_crypto_lock(0);
 	return ok ? 0 : -EIO;
 }

@@ -15,7 +15,11 @@ void mps_crypto_thread_stop(void);
  * running while a child is made. */
 void mps_crypto_lock(int lock);
 
-/* Fill *key with a non-zero random 64-bit key (RAND_bytes).  0 or -EIO. */
+/* n random bytes (RAND_bytes, drawn through a pool that a forked or
+ * cloned child never shares), with mps_crypto_lock held.  0 or -EIO. */
+int mps_crypto_random_locked(uint8_t *p, size_t n);
+
+/* Fill *key with a non-zero random 64-bit key.  0 or -EIO. */
 int mps_crypto_new_key(uint64_t *key);
 
 /* token = most significant 32 bits of SHA-256(key as 8 big-endian bytes);

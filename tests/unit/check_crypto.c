@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "mptcpshim/crypto.h"
 
@@ -218,6 +220,66 @@ START_TEST(test_crypto_new_key)
 }
 END_TEST
 
+/* The random pool (crypto.c) across its refills: no 16-byte draw repeats,
+ * and a draw of n bytes fills exactly n. */
+START_TEST(test_crypto_random_pool)
+{
+	static uint8_t seen[400][16];
+	uint8_t guard[20];
+
+	for (int i = 0; i < 400; i++) { /* 6,400 bytes: three refills */
+		mps_crypto_lock(1);
+		ck_assert_int_eq(mps_crypto_random_locked(seen[i], 16), 0);
+		mps_crypto_lock(0);
+		for (int j = 0; j < i; j++)
+			ck_assert(memcmp(seen[i], seen[j], 16) != 0);
+	}
+	memset(guard, 0xee, sizeof(guard));
+	mps_crypto_lock(1);
+	ck_assert_int_eq(mps_crypto_random_locked(guard, 3), 0);
+	mps_crypto_lock(0);
+	for (int i = 3; i < 20; i++)
+		ck_assert_int_eq(guard[i], 0xee);
+}
+END_TEST
+
+/* A forked child never hands out the bytes its parent will (the pool's
+ * page is wiped in the child): without MADV_WIPEONFORK both would draw
+ * the same next 16 bytes from the pool they share as a copy. */
+START_TEST(test_crypto_random_fork)
+{
+	uint8_t first[16], mine[16], theirs[16];
+	int pfd[2];
+	pid_t pid;
+	int st;
+
+	mps_crypto_lock(1);
+	ck_assert_int_eq(mps_crypto_random_locked(first, 16), 0); /* the pool is full now */
+	mps_crypto_lock(0);
+	ck_assert_int_eq(pipe(pfd), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		uint8_t b[16];
+
+		mps_crypto_lock(1);
+		if (mps_crypto_random_locked(b, 16) != 0)
+			_exit(2);
+		mps_crypto_lock(0);
+		_exit(write(pfd[1], b, 16) == 16 ? 0 : 3);
+	}
+	mps_crypto_lock(1);
+	ck_assert_int_eq(mps_crypto_random_locked(mine, 16), 0);
+	mps_crypto_lock(0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_int_eq(read(pfd[0], theirs, 16), 16);
+	ck_assert(memcmp(mine, theirs, 16) != 0);
+	close(pfd[0]);
+	close(pfd[1]);
+}
+END_TEST
+
 static Suite *crypto_suite(void)
 {
 	Suite *s = suite_create("crypto");
@@ -230,6 +292,8 @@ static Suite *crypto_suite(void)
 	tcase_add_test(tc, test_crypto_join_hmac_kunit);
 	tcase_add_test(tc, test_crypto_join_hmac_order);
 	tcase_add_test(tc, test_crypto_new_key);
+	tcase_add_test(tc, test_crypto_random_pool);
+	tcase_add_test(tc, test_crypto_random_fork);
 	suite_add_tcase(s, tc);
 	return s;
 }

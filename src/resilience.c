@@ -4,8 +4,7 @@
  * Reinjection (what a dead or stale subflow carried goes out again on the
  * others), outages (no working subflow: hold the connection, the client
  * rejoins with backoff), blackhole detection (a subflow whose TCP ACKs stop
- * while others progress is stale), the progress watchdog (data-level
- * retransmission, ETIMEDOUT after MPTCPSHIM_OUTAGE_TIMEOUT), and what a
+ * while others progress is stale), and what a
  * subflow's EOF, error or drop means for the connection (sf_lost, mps_resil_sf_mp_eof,
  * mps_resil_drop_sf).  See docs/DESIGN.md for the rules.  Functions used by the other
  * engine files are declared in conn_int.h. */
@@ -38,7 +37,7 @@
  * (the receiver drops what it already has): when every path died (outage)
  * or nothing was data-ACKed for a second although a path works (an ACK or
  * the data itself was lost with a path). */
-static void resend_from_una(struct mps_conn *c)
+void mps_resil_resend_from_una(struct mps_conn *c)
 {
 	int i;
 
@@ -97,6 +96,29 @@ void mps_resil_rejoin_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_timer_start(loop, w);
 }
 
+/* Client: the missing paths again after 0.5, 1, 2, 4, 8 s, then only on
+ * events (mps_resil_rejoin_on_timer). */
+static void rejoin_later(struct mps_conn *c)
+{
+	if (c->role != MPS_CLIENT || ev_is_active(&c->rejoin_timer))
+		return;
+	c->rejoin_backoff = 0.5;
+	ev_timer_set(&c->rejoin_timer, c->rejoin_backoff, 0.);
+	ev_timer_start(c->loop, &c->rejoin_timer);
+}
+
+/* A join closed before it completed: the server ended it (its join
+ * guard drops a JOIN that came late, under load), or the path died. */
+static void join_ended(struct mps_conn *c, struct mps_subflow *sf)
+{
+	mps_dbg("conn %s: subflow %d closed during its join", c->peer_str, sf->id);
+	mps_sf_conn_del(c, sf);
+	mps_sf_free(c->loop, sf, 1);
+	mps_conn_pm()->join_closed(c, sf); /* (a zombie until the loop frees it) */
+	if (!mps_conn_closed(c))
+		rejoin_later(c); /* (try the path again) */
+}
+
 /* The last working subflow is gone before the stream ended: hold the
  * connection for MPTCPSHIM_OUTAGE_TIMEOUT.  The app sees a stall.  The
  * client keeps trying to rejoin (with backoff, and at once on a link or
@@ -110,7 +132,7 @@ static void outage_begin(struct mps_conn *c, const char *why)
 	mps_stat(c, NULL, MPS_MIB_OUTAGES, 1);
 	mps_warn("conn %s: no working path (%s): holding the connection for up to %u s",
 	         c->peer_str, why, mps_config()->outage_timeout);
-	resend_from_una(c);
+	mps_resil_resend_from_una(c);
 	ev_timer_set(&c->outage_timer, mps_config()->outage_timeout, 0.);
 	ev_timer_start(c->loop, &c->outage_timer);
 	if (c->role == MPS_CLIENT) {
@@ -469,92 +491,6 @@ static void stale_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_timer_stop(loop, w);
 }
 
-/* Nothing of ours waits for a data ACK (our DATA_FIN included). */
-static int wd_idle(const struct mps_conn *c)
-{
-	/* (our DATA_FIN went with the subflow's FIN: its delivery, and that
-	 * of what precedes it, is TCP's now, as after a TCP close) */
-	return c->fin_close ||
-	       (c->snd_una == c->snd_max && (!mps_conn_fin_sent(c) || mps_conn_fin_acked(c)));
-}
-
-/* The watchdog ticks only while data is outstanding (issue 15: a timer
- * per idle keep-alive connection cost 500 callbacks a second at 500
- * connections): mps_conn_push arms it when it leaves data un-ACKed, and
- * the tick that finds everything ACKed stops it.  Progress is counted
- * from the arming, as before from the last idle tick. */
-void mps_resil_watchdog_arm(struct mps_conn *c)
-{
-	if (ev_is_active(&c->watchdog) || c->rx_mode != RX_MP || mps_conn_closed(c) || wd_idle(c))
-		return;
-	c->last_progress = ev_now(c->loop);
-	/* ticks on whole seconds of the loop's clock, 1 to 2 s from now: the
-	 * watchdogs of many connections then tick in one wake-up */
-	ev_timer_set(&c->watchdog, (double)(int64_t)c->last_progress + 2. - c->last_progress, 1.);
-	mps_ev_timer_start_lazy(c->loop, &c->watchdog);
-}
-
-/* An inline connection whose peer holds frames without data for it
- * (QUIET, HOLD: frame.h): all it sent is in the peer's kernel (TCP has
- * ACKed it) and nothing waits for the peer's window, so its data ACK
- * waits for the peer's next data; nothing is lost, and promoting every
- * idle keep-alive connection after a second would cost each a
- * socketpair.  (A closed window, or bytes TCP has not delivered, still
- * promote: LOUD then lets the peer's ACKs out.) */
-static int held_by_peer(const struct mps_conn *c)
-{
-	int outq = 0;
-
-	return c->quiet_ok && c->nsf == 1 && c->snd_nxt == c->sb.end &&
-	       c->snd_nxt == c->snd_max && !mps_conn_fin_sent(c) &&
-	       mps_real.ioctl(c->sf[0]->fd, SIOCOUTQ, &outq) == 0 && outq == 0;
-}
-
-/* Progress watchdog, every second while armed: bytes outstanding and not
- * a single one data-ACKed for the outage timeout means the paths are dead
- * even if TCP has not said so (blackhole): the app gets ETIMEDOUT, as
- * with TCP's user timeout. */
-void mps_resil_watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct mps_conn *c = w->data;
-
-	if (c->inl && !wd_idle(c) && held_by_peer(c)) {
-		ev_timer_stop(loop, w); /* the next push arms it again */
-		return;
-	}
-	if (c->inl && !wd_idle(c) && ev_now(loop) - c->last_progress > 1.0 &&
-	    !mps_conn_promote(c, "data ACKs unread")) {
-		/* the app does not read: its data ACKs wait in the socket */
-		ev_feed_event(loop, &c->sf[0]->rio, EV_READ);
-		c->last_progress = ev_now(loop);
-		return;
-	}
-	if (c->rx_mode != RX_MP || wd_idle(c)) {
-		c->last_progress = ev_now(loop);
-		ev_timer_stop(loop, w);
-		return;
-	}
-	/* Data-level retransmission: nothing ACKed for a second although a
-	 * path works means an ACK (or the data) was lost with a path that
-	 * died: send again from snd_una; the receiver re-ACKs duplicates. */
-	if (!c->outage && mps_sf_n_usable(c) > 0 && ev_now(loop) - c->last_resend > 1.0 &&
-	    ev_now(loop) - c->last_progress > 1.0) {
-		c->last_resend = ev_now(loop);
-		resend_from_una(c);
-		mps_conn_push(c);
-		if (mps_conn_closed(c))
-			return;
-	}
-	if (ev_now(loop) - c->last_progress > mps_config()->outage_timeout) {
-		char msg[96];
-
-		snprintf(msg, sizeof(msg),
-		         "no data acknowledged for %u s (MPTCPSHIM_OUTAGE_TIMEOUT)",
-		         mps_config()->outage_timeout);
-		mps_conn_abort_err(c, MPS_CR_TIMEOUT, 1, msg, ETIMEDOUT);
-	}
-}
-
 /* sf is gone (error, EOF, withdrawn address) while the connection lives on
  * other subflows.  Its bytes not data-ACKed are sent again on the others
  * (the receiver drops what it already has).  by_peer: the peer closed it
@@ -575,13 +511,7 @@ static void sf_lost(struct mps_conn *c, struct mps_subflow *sf, const char *why,
 	mps_sf_free(c->loop, sf, 1);
 	mps_sf_update_lowat(c);
 	mps_conn_send_ack(c); /* the last ACK may have left on the lost path */
-	/* Client: try that path again later (it may come back without a
-	 * netlink event, e.g. after a reset by a middlebox). */
-	if (c->role == MPS_CLIENT && !ev_is_active(&c->rejoin_timer)) {
-		c->rejoin_backoff = 0.5;
-		ev_timer_set(&c->rejoin_timer, c->rejoin_backoff, 0.);
-		ev_timer_start(c->loop, &c->rejoin_timer);
-	}
+	rejoin_later(c);      /* (it may come back without a netlink event) */
 	mps_conn_push(c);
 }
 
@@ -630,10 +560,7 @@ void mps_resil_sf_mp_eof(struct mps_conn *c, struct mps_subflow *sf, int err)
 	}
 	if (sf->state != SF_ACTIVE || mps_sf_n_usable(c) - mps_sf_usable(sf) > 0) {
 		if (sf->state != SF_ACTIVE) {
-			mps_dbg("conn %s: subflow %d closed during its join", c->peer_str, sf->id);
-			mps_sf_conn_del(c, sf);
-			mps_sf_free(c->loop, sf, 1);
-			mps_conn_pm()->join_closed(c, sf); /* (a zombie until the loop frees it) */
+			join_ended(c, sf);
 			return;
 		}
 		if (!mps_conn_rcv_fin(c) || !mps_conn_fin_acked(c)) {

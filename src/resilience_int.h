@@ -17,6 +17,9 @@ void mps_resil_stale_leave(struct mps_conn *c);
 void mps_resil_stale_suspend(struct mps_conn *c);
 void mps_resil_stale_resume(struct mps_conn *c);
 void mps_resil_atfork_child(void);
+/* Everything not data-ACKed goes out again (from snd_una). */
+void mps_resil_resend_from_una(struct mps_conn *c);
+/* watchdog.c */
 void mps_resil_watchdog_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 /* Start the watchdog if data waits for its data ACK (stops itself when none). */
 void mps_resil_watchdog_arm(struct mps_conn *c);

@@ -712,6 +712,41 @@ START_TEST(test_fin_close)
 }
 END_TEST
 
+/* The client's join is under way (its JOIN sent, no JOIN_ACK yet). */
+static int join_in_handshake(void *arg)
+{
+	const struct mps_conn *c;
+	int i;
+
+	(void)arg;
+	for (c = mps_conn_list; c; c = c->next)
+		for (i = 0; c->role == MPS_CLIENT && i < c->nsf; i++)
+			if (c->sf[i]->state == SF_JOIN_SENT)
+				return 1;
+	return 0;
+}
+
+/* The server ends the client's join before it completes (as the join
+ * guard does with a JOIN late under load: apps_ssh both-ssh-down once):
+ * the client tries that path again (the rejoin backoff) rather than
+ * staying on one path for the rest of the connection. */
+START_TEST(test_join_refused_retry)
+{
+	struct world w;
+
+	start(&w, test_seed(9), 32u << 20, 0);
+	SIM_ASSERT(sim_run(5, join_in_handshake, &w), "no join began");
+	sim_path_reset(1);
+	SIM_ASSERT(!two_paths(&w), "the join survived the reset");
+	SIM_ASSERT(sim_run(5, both_two_subflows, &w), "the path was not joined again (t=%.3f)",
+	           sim_now());
+	w.cli.tx_close = w.srv.tx_close = 1;
+	SIM_ASSERT(sim_run(60, all_done, &w), "not done at t=%.3f", sim_now());
+	check_exact(&w.srv, 32u << 20, "server");
+	sim_finish();
+}
+END_TEST
+
 static void add(Suite *s, const char *name, const TTest *t, int loops)
 {
 	TCase *tc = tcase_create(name);
@@ -739,6 +774,7 @@ static Suite *sim_suite(void)
 	add(s, "watchdog_quiet", test_watchdog_quiet, 0);
 	add(s, "backup_pause", test_backup_pause, 2);
 	add(s, "mutual_hold_join", test_mutual_hold_join, 0);
+	add(s, "join_refused_retry", test_join_refused_retry, 0);
 	add(s, "fin_close", test_fin_close, (int)(sizeof(fin_cases) / sizeof(fin_cases[0])));
 	return s;
 }

@@ -114,6 +114,8 @@ static int rxq_append(struct mps_conn *c, const uint8_t *p, size_t len)
 		mps_conn_abort(c, MPS_CR_PROTOCOL, 1, "protocol: peer exceeded the receive window");
 		return -1;
 	}
+	if (c->inl && c->sock)
+		atomic_store_explicit(&c->sock->inl_rxq, 1, memory_order_relaxed); /* (epoll_ctl) */
 	while (len > 0) {
 		struct iovec iov[4];
 		int n = mps_sendbuf_reserve(&c->rxq, iov, 4, len), i;

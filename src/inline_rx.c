@@ -88,6 +88,8 @@ size_t mps_inline_rxq_take(struct mps_conn *c, const struct iovec *dst, int n)
 	}
 	if (got) {
 		mps_stat(c, NULL, MPS_MIB_BYTES_RECEIVED, (uint64_t)got);
+		if (c->rxq.una == c->rxq.end && c->sock)
+			atomic_store_explicit(&c->sock->inl_rxq, 0, memory_order_relaxed);
 		if (c->rxq.una == c->rxq.end && mps_conn_rcv_fin(c))
 			c->fin_delivered = 1;
 		mps_dss_ack_update(c); /* the window opened */

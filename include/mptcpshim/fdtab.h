@@ -54,6 +54,8 @@ struct mps_sock {
 	atomic_int inl_nonblock; /* ... the app's O_NONBLOCK on it (fcntl, ioctl hooks) */
 	atomic_int inl_waiters;  /* ... app threads waiting on the TCP socket (poll, a blocking read) */
 	atomic_int inl_srv;      /* ... an accepted one's: promoted before an app thread waits */
+	atomic_int inl_rxq;      /* ... rxq may hold bytes (set when some came, cleared when
+	                            the app took the last: a hint, checked under the lock) */
 	/* Serviced by another process: a forked child's copy, or an fd
 	 * inherited across exec.  conn is then meaningless here (a stale copy
 	 * or NULL) and option calls are answered without a subflow. */

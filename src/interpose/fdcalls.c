@@ -336,10 +336,11 @@ MPS_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		mps_epreg_note(epfd, op, fd, ev ? ev->events : 0, ev ? ev->data.u64 : 0);
 	if (rc == 0 && op != EPOLL_CTL_DEL) {
 		/* bytes a poll/select look-ahead read into rxq (inline.c's
-		 * read_ahead) would never show in this set */
-		struct mps_sock *s = mps_ix_inline_get(fd);
+		 * read_ahead) would never show in this set.  The hint first
+		 * (no fstat, no engine lock: issue 15), then the check. */
+		struct mps_sock *s = mps_ix_inline_rxq_hint(fd);
 
-		if (s && mps_inline_pending(s))
+		if (s && mps_fdtab_verify(fd, s) && mps_inline_pending(s))
 			mps_inline_promote_sock(s, "epoll_ctl with bytes read ahead");
 		if (s)
 			mps_sock_put(s);

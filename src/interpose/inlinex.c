@@ -172,6 +172,21 @@ struct mps_sock *mps_ix_inline_get(int fd)
 	return s;
 }
 
+struct mps_sock *mps_ix_inline_rxq_hint(int fd)
+{
+	struct mps_sock *s;
+
+	if (!atomic_load_explicit(&mps_inline_socks, memory_order_relaxed) || mps_inside)
+		return NULL;
+	s = mps_fdtab_ref(fd);
+	if (s &&
+	    !(atomic_load(&s->inl) && atomic_load_explicit(&s->inl_rxq, memory_order_relaxed))) {
+		mps_sock_put(s);
+		s = NULL;
+	}
+	return s;
+}
+
 static void promote_fd(int fd, const char *why)
 {
 	struct mps_sock *s = mps_ix_inline_get(fd);

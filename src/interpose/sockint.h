@@ -45,6 +45,9 @@ int mps_ix_loop_ready(void);
  * load while none is); NULL otherwise. */
 struct mps_sock;
 struct mps_sock *mps_ix_inline_get(int fd);
+/* ... if it is an inline connection's whose rxq may hold bytes (the
+ * inl_rxq hint; fd not checked against the socket: mps_fdtab_verify). */
+struct mps_sock *mps_ix_inline_rxq_hint(int fd);
 /* ... and the promotion of fd's connection if it is inline (any hook). */
 void mps_ix_inline_promote_fd(int fd, const char *why);
 /* ... of every inline descriptor an SCM_RIGHTS message passes (sendmsg):

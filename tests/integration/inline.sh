@@ -8,7 +8,8 @@
 #              threaded echo server (the first teaches it the server runs
 #              the shim), 20 blocks of 1 B - 300 KB echoed on each, read by
 #              recv with a timeout (non-blocking + poll), blocking recv,
-#              tiny reads, os.read, recv_into, poll + MSG_DONTWAIT, now and
+#              tiny reads, os.read, recv_into, poll + MSG_DONTWAIT, poll then
+#              a new epoll set (what a look-ahead took must show), now and
 #              then a write by sendfile or a fork mid-connection; every
 #              echo compared; the client's counters must show inline
 #              connections, some promoted and some not

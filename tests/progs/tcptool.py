@@ -486,6 +486,22 @@ def _rr_read(c, n, how, rnd):
                 b = c.recv(min(want, 1 << 16), socket.MSG_DONTWAIT)
             except BlockingIOError:
                 continue  # readable with no app byte yet (a lone frame): poll again
+        elif how == "epoll":
+            # poll first (an inline socket's look-ahead may take the
+            # bytes into the shim's queue), then a new epoll set: it
+            # must still report them (epoll_ctl promotes such a socket)
+            p = select.poll(); p.register(c.fileno(), select.POLLIN)
+            if not p.poll(30000):
+                die("rrclient: poll timed out")
+            e = select.epoll(); e.register(c.fileno(), select.EPOLLIN)
+            ready = e.poll(30)
+            e.close()
+            if not ready:
+                die("rrclient: epoll after poll saw nothing (bytes read ahead hidden)")
+            try:
+                b = c.recv(min(want, 1 << 16), socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                continue
         else:
             b = c.recv(min(want, 1 << 18))
         if not b:
@@ -498,7 +514,8 @@ def cmd_rrclient(host, port, conns, rounds, seed="1"):
     # first, the shim knows the server runs it), each ROUNDS blocks of
     # random sizes echoed back and compared, each read by another way
     # (recv with a timeout: non-blocking + poll; blocking; tiny reads;
-    # os.read; recv_into; poll + MSG_DONTWAIT); now and then a write by
+    # os.read; recv_into; poll + MSG_DONTWAIT; poll, then a new epoll set);
+    # now and then a write by
     # sendfile or a fork in the middle
     import random
     rnd = random.Random(int(seed))
@@ -510,6 +527,8 @@ def cmd_rrclient(host, port, conns, rounds, seed="1"):
             c.settimeout(None)
         # half the connections only small messages (what may stay inline)
         small = rnd.random() < 0.5
+        # a fifth read by poll then a new epoll set now and then
+        with_epoll = rnd.random() < 0.2
         for r in range(int(rounds)):
             k = rnd.choice((1, 10, 500, 1460) if small else (1, 10, 500, 1460, 9000, 70001, 300000))
             off = rnd.randrange(len(data) - k)
@@ -529,6 +548,8 @@ def cmd_rrclient(host, port, conns, rounds, seed="1"):
                 c.sendall(hdr + b)
             how = rnd.choice(("recv", "recv", "recv", "osread", "into", "poll") if small else
                              ("recv", "recv", "recv", "small", "osread", "into", "poll"))
+            if with_epoll and rnd.random() < 0.3:
+                how = "epoll"  # (promotes when a look-ahead holds bytes)
             if os.environ.get("RR_TRACE"):
                 sys.stderr.write("conn %d round %d: %d B, %s, %s\n" % (i, r, k, how, mode)); sys.stderr.flush()
             got = _rr_read(c, k, how, rnd)

@@ -559,14 +559,6 @@ void mps_dss_rx_inline_hup(struct mps_conn *c)
 		mps_dss_rx_app_hup(c);
 		return;
 	}
-	/* (a blocking app's socket stays blocking: every read and write of
-	 * the shim thread says MSG_DONTWAIT, subflow.c).  On the app's
-	 * thread the loop is not woken for it: rxwatch.c */
-	if (sf && sf->state != SF_DEAD && sf->fd >= 0 &&
-	    (!mps_offloop || mps_rxwatch_add(c->loop, sf) != 0)) {
-		ev_io_start(c->loop, &sf->rio);
-		ev_feed_event(c->loop, &sf->rio, EV_READ);
-	}
 	/* its ACKs (of our DATA_FIN) may come alone now: the LOUD ACK goes
 	 * out with the DATA_FIN, in one segment */
 	if (c->quiet_ok)
@@ -577,6 +569,16 @@ void mps_dss_rx_inline_hup(struct mps_conn *c)
 			return;
 		if (sf && c->quiet_ok)
 			mps_sf_flush(c, sf); /* (no DATA_FIN yet: the LOUD ACK alone) */
+	}
+	/* (a blocking app's socket stays blocking: every read and write of
+	 * the shim thread says MSG_DONTWAIT, subflow.c).  On the app's
+	 * thread the loop is not woken for it: rxwatch.c; a DATA_FIN that
+	 * left with the FIN waits for nothing but the peer's FIN (lazy).
+	 * (Readiness is epoll's at the add: bytes that came meanwhile count.) */
+	if (sf && sf->state != SF_DEAD && sf->fd >= 0 &&
+	    (!mps_offloop || mps_rxwatch_add(c->loop, sf, c->fin_close && sf->wr_shut) != 0)) {
+		ev_io_start(c->loop, &sf->rio);
+		ev_feed_event(c->loop, &sf->rio, EV_READ);
 	}
 	mps_dss_rx_app_hup(c);
 }

@@ -107,7 +107,7 @@ struct mps_subflow {
 	uint8_t wr_shut, wr_dead, backup, lowat;
 	uint8_t quiet; /* frames without data wait for one (the peer's QUIET or HOLD) */
 	uint8_t more;  /* the next write says MSG_MORE: our FIN follows at once (dss_ack.c) */
-	uint8_t rxw;   /* in rxwatch.c's set: its readability starts rio */
+	uint8_t rxw;   /* in rxwatch.c's sets (1, 2: the lazy one): its readability starts rio */
 	uint32_t token; /* join: the token presented */
 	uint32_t nonce_local, nonce_remote;
 	uint8_t local_id, remote_id;

@@ -19,6 +19,21 @@
 #include "rxwatch_int.h"
 #include "sideset_int.h"
 
+static void on_ready(struct ev_loop *loop, void *ptr);
+
+/* Readable now: a subflow with more to come from the peer than its FIN
+ * (data ACKs our data waits for). */
+static struct mps_sideset g_now = MPS_SIDESET_INIT(on_ready, 0, 0);
+/* Looked at every RXW_TICK s: a first closer's subflow whose DATA_FIN
+ * left with its FIN (MPS_CAP_FINCLOSE), waiting only for the peer's FIN.
+ * Nobody waits for that end (the app closed, TCP has our bytes): a wake-up
+ * of the shim thread per connection for it cost an nginx worker making
+ * short connections 18 % of its connections per second (issue 15); a tick
+ * batches them, holding each socket ~1.5 ms longer on average (10 ms
+ * held more memory for no more speed: docs/BENCHMARKS.md session 18). */
+#define RXW_TICK 0.003
+static struct mps_sideset g_lazy = MPS_SIDESET_POLLED(on_ready, RXW_TICK);
+
 static void on_ready(struct ev_loop *loop, void *ptr)
 {
 	struct mps_subflow *sf = ptr;
@@ -31,14 +46,13 @@ static void on_ready(struct ev_loop *loop, void *ptr)
 	ev_feed_event(loop, &sf->rio, EV_READ);
 }
 
-static struct mps_sideset g_set = MPS_SIDESET_INIT(on_ready, 0, 0);
-
-int mps_rxwatch_add(struct ev_loop *loop, struct mps_subflow *sf)
+int mps_rxwatch_add(struct ev_loop *loop, struct mps_subflow *sf, int lazy)
 {
-	int rc = mps_sideset_add(&g_set, loop, sf->fd, EPOLLIN | EPOLLRDHUP, sf);
+	struct mps_sideset *set = lazy ? &g_lazy : &g_now;
+	int rc = mps_sideset_add(set, loop, sf->fd, EPOLLIN | EPOLLRDHUP, sf);
 
 	if (rc == 0)
-		sf->rxw = 1;
+		sf->rxw = lazy ? 2 : 1;
 	return rc;
 }
 
@@ -46,11 +60,12 @@ void mps_rxwatch_del(struct mps_subflow *sf)
 {
 	if (!sf->rxw)
 		return;
+	mps_sideset_del(sf->rxw == 2 ? &g_lazy : &g_now, sf->fd);
 	sf->rxw = 0;
-	mps_sideset_del(&g_set, sf->fd);
 }
 
 void mps_rxwatch_atfork_child(void)
 {
-	mps_sideset_atfork_child(&g_set);
+	mps_sideset_atfork_child(&g_now);
+	mps_sideset_atfork_child(&g_lazy);
 }

@@ -22,7 +22,9 @@
 #              inline connections, at most a tenth of them promoted; then
 #              curl fetching a 3 MB file and a small one twice in one
 #              process (the later ones inline, the large one promoted),
-#              sha256 of each
+#              sha256 of each; http-srv: nginx inline too, and its
+#              connections (it closes first) all over within 2 s of wrk's
+#              end (their wait for wrk's FIN is looked at on a 3 ms tick)
 #   srv-block  a blocking echo server (one thread asleep in recv between
 #              messages) under MPTCPSHIM_INLINE=1 and an inline client
 #              (30 echoes of 1,000 B, 20 ms apart): every echo compared,
@@ -246,6 +248,21 @@ http() {
 	[ "$h" -le "$n" ] || fail "$what: $h HELLOs with the request, more than $n connections"
 	[ "$n" -ge 100 ] || fail "$what: $n inline connection(s), want >= 100"
 	[ "$p" -le $((n / 10)) ] || fail "$what: $p of $n inline connections promoted"
+	if [ "$srv" = 1 ]; then
+		# nginx closed first (Connection: close): each of its ends waits
+		# only for wrk's FIN, looked for on a tick (rxwatch.c); all must
+		# be over well before the 60 s FIN timer would end them
+		local left=x i
+		for i in $(seq 1 40); do
+			left=$("$SHIM_LAUNCHER" status --json nginx 2>/dev/null | "$PY" -c '
+import json, sys
+print(sum(len(p.get("connections", [])) for p in json.load(sys.stdin)["processes"]))' 2>/dev/null)
+			[ "$left" = 0 ] && break
+			sleep 0.05
+		done
+		log "$what: nginx connections left 0.05 s x $i after wrk: $left"
+		[ "$left" = 0 ] || fail "$what: nginx still holds $left connection(s) 2 s after wrk's end"
+	fi
 	# keep-alive: the 50 connections open at once (none inline: the
 	# process knows nothing yet); their requests must all come back
 	wrk_run -c 50

@@ -43,6 +43,26 @@
 
 /* ------------------------------------------------------------- connect */
 
+/* An inline client's local address, read on the app's thread right after
+ * its connect() (inlinex.c: the kernel binds at connect, before the SYN):
+ * 1 when sf->local took it (one getsockname fewer per connection). */
+static int inline_local(struct mps_conn *c, struct mps_subflow *sf)
+{
+	const struct sockaddr_in *a = (const struct sockaddr_in *)&c->sock->local;
+	int ok;
+
+	if (!c->inl || c->tx_mode != TX_MP)
+		return 0;
+	pthread_mutex_lock(&c->sock->lock);
+	/* (sin_port sits where sin6_port does) */
+	ok = c->sock->local_len >= sizeof(*a) && a->sin_port != 0 &&
+	     (a->sin_family == AF_INET || a->sin_family == AF_INET6);
+	if (ok)
+		memcpy(&sf->local, &c->sock->local, sizeof(sf->local));
+	pthread_mutex_unlock(&c->sock->lock);
+	return ok;
+}
+
 static void client_established(struct mps_conn *c)
 {
 	struct mps_subflow *sf = c->sf[0];
@@ -58,7 +78,8 @@ static void client_established(struct mps_conn *c)
 		atomic_store(&c->sock->state, MPS_SS_CONNECTED); /* the app's socket is TCP's */
 	else if (!c->gw)
 		mps_conn_app_connected(c);
-	mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
+	if (!inline_local(c, sf))
+		mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
 	if (c->tx_mode == TX_PLAIN) {
 		/* The plain reconnect after a fallback: its address is now the
 		 * connection's (getsockname). */

@@ -32,7 +32,8 @@ static struct mps_sideset g_now = MPS_SIDESET_INIT(on_ready, 0, 0);
  * batches them, holding each socket ~1.5 ms longer on average (10 ms
  * held more memory for no more speed: docs/BENCHMARKS.md session 18). */
 #define RXW_TICK 0.003
-static struct mps_sideset g_lazy = MPS_SIDESET_POLLED(on_ready, RXW_TICK);
+static void on_lazy(struct ev_loop *loop, void *ptr);
+static struct mps_sideset g_lazy = MPS_SIDESET_POLLED(on_lazy, RXW_TICK);
 
 static void on_ready(struct ev_loop *loop, void *ptr)
 {
@@ -44,6 +45,22 @@ static void on_ready(struct ev_loop *loop, void *ptr)
 		return;
 	ev_io_start(loop, &sf->rio);
 	ev_feed_event(loop, &sf->rio, EV_READ);
+}
+
+/* The tick found it readable: its read now, as rio's would be, with rio
+ * left stopped (libev's epoll_ctl for it, and again at its close, spared:
+ * issue 15).  The peer's FIN ends the connection and sf_free takes sf out
+ * of the set; anything else (bytes before the FIN) and it goes the usual
+ * way. */
+static void on_lazy(struct ev_loop *loop, void *ptr)
+{
+	struct mps_subflow *sf = ptr;
+
+	if (sf->state == SF_DEAD || sf->fd < 0)
+		return;
+	ev_invoke(loop, &sf->rio, EV_READ);
+	if (sf->state != SF_DEAD && sf->fd >= 0)
+		on_ready(loop, sf);
 }
 
 int mps_rxwatch_add(struct ev_loop *loop, struct mps_subflow *sf, int lazy)

@@ -221,7 +221,7 @@ void mps_sf_free(struct ev_loop *loop, struct mps_subflow *sf, int reset)
 			struct linger lg = {.l_onoff = 1, .l_linger = 0};
 
 			mps_real.setsockopt(sf->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		} else
+		} else if (!sf->wr_shut) /* (the FIN may be out: sfev.c) */
 			mps_real.shutdown(sf->fd, SHUT_WR);
 		mps_ifd_close(sf->fd);
 		sf->fd = -1;

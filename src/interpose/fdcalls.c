@@ -42,10 +42,9 @@
  * connect is in progress the shim holds a second descriptor of the app's
  * end (to read the filler back), so the app's epoll would keep reporting
  * a number it closed: delete those registrations ourselves. */
-static void ep_forget_on_close(int fd)
+static void ep_forget_on_close(int fd, struct mps_sock *s)
 {
 	struct mps_epreg ep[MPS_EPREG_PER_FD];
-	struct mps_sock *s = mps_fdtab_get(fd);
 	int i, n;
 
 	n = mps_epreg_take(fd, ep, MPS_EPREG_PER_FD);
@@ -53,8 +52,6 @@ static void ep_forget_on_close(int fd)
 	if (s && (atomic_load(&s->state) == MPS_SS_CONNECTING || atomic_load(&s->inl)))
 		for (i = 0; i < n; i++)
 			mps_real.epoll_ctl(ep[i].epfd, EPOLL_CTL_DEL, fd, NULL);
-	if (s)
-		mps_sock_put(s);
 }
 
 /* The app closes an inline connection's number (inline.h): the stream
@@ -97,14 +94,22 @@ MPS_EXPORT int close(int fd)
 	if (mps_inside)
 		mps_ifd_del(fd); /* libev closing its own (ev_loop_fork) */
 	else {
+		/* one look (and descriptor check) for both uses below */
+		struct mps_sock *s = mps_fdtab_has(fd) ? mps_fdtab_get(fd) : NULL;
+
 		if (mps_epreg_any(fd))
-			ep_forget_on_close(fd);
+			ep_forget_on_close(fd, s);
 		mps_optseen_gone(fd);
 		mps_defacc_gone(fd);
 		if (atomic_load_explicit(&mps_handover_pending, memory_order_relaxed))
 			mps_handover_close(fd); /* a fork-per-connection parent's close */
-		if (mps_fdtab_has(fd)) {
-			inline_close(fd);
+		if (s) {
+			if (atomic_load_explicit(&mps_inline_socks, memory_order_relaxed) &&
+			    atomic_load(&s->inl))
+				mps_inline_close(fd, s);
+			mps_sock_put(s);
+			mps_fdtab_clear(fd);
+		} else if (mps_fdtab_has(fd)) {
 			mps_fdtab_clear(fd);
 		} else if (mps_ifd_is(fd)) {
 			/* The app closing descriptors it never opened (close-all

@@ -63,14 +63,14 @@ void mps_inline_set_swap(int (*swap)(int fd, int app_end, struct mps_sock *s))
  * end becomes c->app_fd and the connection goes on as any other.  0 or
  * -errno (then it stays inline: the caller's call fails as TCP's would
  * on ENOMEM/EMFILE). */
-static void promoted_reads(struct mps_conn *c, struct mps_subflow *sf);
+static void promoted_reads(struct mps_conn *c, struct mps_subflow *sf, int at_exit);
 
 static int promote(struct mps_conn *c, const char *why)
 {
 	struct mps_sock *s = c->sock;
 	struct mps_subflow *sf = c->nsf ? c->sf[0] : NULL;
 	struct stat st;
-	int sp[2], hi, fl, rc;
+	int sp[2], hi, fl, rc, at_exit;
 
 	if (!c->inl)
 		return 0;
@@ -113,7 +113,8 @@ static int promote(struct mps_conn *c, const char *why)
 	c->app_fd = hi;
 	ev_io_set(&c->app_r, hi, EV_READ);
 	ev_io_set(&c->app_w, hi, EV_WRITE);
-	if (strcmp(why, "exit") != 0) /* the exit drain's, not a fallback of the path */
+	at_exit = strcmp(why, "exit") == 0; /* the exit drain's, not a fallback of the path */
+	if (!at_exit)
 		mps_stat(c, NULL, MPS_MIB_INLINE_PROMOTED, 1);
 	if (c->quiet_ok)
 		mps_dss_ack_send_loud(c, 1); /* the server may send frames without data again */
@@ -129,13 +130,13 @@ static int promote(struct mps_conn *c, const char *why)
 	}
 	if (c->rxq.una != c->rxq.end)
 		ev_io_start(c->loop, &c->app_w);
-	promoted_reads(c, sf);
+	promoted_reads(c, sf, at_exit);
 	mps_conn_app_update_read(c);
 	return 0;
 }
 
 /* promote's last step: the shim thread reads the subflow from now on. */
-static void promoted_reads(struct mps_conn *c, struct mps_subflow *sf)
+static void promoted_reads(struct mps_conn *c, struct mps_subflow *sf, int at_exit)
 {
 	/* while an app thread waits on the TCP socket, its bytes are peeked
 	 * and forwarded, not taken (inline_peek.c), until the last wait ends */
@@ -155,10 +156,12 @@ static void promoted_reads(struct mps_conn *c, struct mps_subflow *sf)
 		ev_timer_stop(c->loop, &c->hello_timer);
 		mps_conn_server_await(c); /* the banner window, as at accept */
 	}
-	if (c->pm_gate && c->role == MPS_CLIENT && !c->inl_rx_defer) {
+	if (c->pm_gate && c->role == MPS_CLIENT && !c->inl_rx_defer && !at_exit) {
 		/* joins that waited for the promotion (path.c); with a thread
 		 * still waiting on the socket, once it is done (wait_end).
-		 * Now, not at the inline look's next time (up to 5 s away) */
+		 * Now, not at the inline look's next time (up to 5 s away).
+		 * Not at the app's exit: a join for each of wrk's 500
+		 * keep-alive connections met their resets */
 		mps_path_pm_now(c);
 	}
 }

@@ -22,7 +22,9 @@
 #              inline connections, at most a tenth of them promoted; then
 #              curl fetching a 3 MB file and a small one twice in one
 #              process (the later ones inline, the large one promoted),
-#              sha256 of each; http-srv: nginx inline too, and its
+#              sha256 of each; a second keep-alive wrk, inline (the peer
+#              cache knows the server), opens no join at its exit; http-srv:
+#              nginx inline too, and its
 #              connections (it closes first) all over within 2 s of wrk's
 #              end (their wait for wrk's FIN is looked at on a 3 ms tick)
 #   srv-block  a blocking echo server (one thread asleep in recv between
@@ -266,6 +268,16 @@ print(sum(len(p.get("connections", [])) for p in json.load(sys.stdin)["processes
 	# keep-alive: the 50 connections open at once (none inline: the
 	# process knows nothing yet); their requests must all come back
 	wrk_run -c 50
+	# again, now that the user's peer cache knows the server: inline,
+	# and wrk's exit (its connections promoted for the exit drain) opens
+	# no join for any of them (it once opened one each, all reset)
+	cm=(["$NS_C"]=$(counters_mark "$NS_C"))
+	wrk_run -c 50
+	n=$(counters_since "$NS_C" "${cm[$NS_C]}" | counter inline_connections)
+	p=$(counters_since "$NS_C" "${cm[$NS_C]}" | counter subflows_opened)
+	log "$what: wrk keep-alive again: $n inline connection(s), $p subflow(s) opened"
+	[ "$n" -ge 40 ] || fail "$what: keep-alive again: $n inline connection(s), want >= 40"
+	[ "$p" -le $((50 - n + 2)) ] || fail "$what: $p joins opened for $n inline connections at wrk's exit"
 	cm=(["$NS_C"]=$(counters_mark "$NS_C"))
 	rm -f "$D"/c*.out
 	nsrun shim "$NS_C" curl -v -sS --fail -o "$D/c1.out" "$url/small.bin" -o "$D/c2.out" "$url/big.bin" \

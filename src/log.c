@@ -179,16 +179,44 @@ void mps_log(int level, const char *fmt, ...)
 	errno = saved;
 }
 
+/* Decimal digits of v at o (at most 5); the new end. */
+static char *put_dec(char *o, unsigned v)
+{
+	char t[5];
+	int n = 0;
+
+	do
+		t[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0 && n < 5);
+	while (n > 0)
+		*o++ = t[--n];
+	return o;
+}
+
 const char *mps_addr_str(const void *p, char *buf, unsigned len)
 {
 	const struct sockaddr *sa = p;
 	char a[INET6_ADDRSTRLEN];
 
 	if (sa->sa_family == AF_INET) {
+		/* by hand: inet_ntop + snprintf were 1.4 % of a short
+		 * connection's server thread (every connection's peer_str) */
 		const struct sockaddr_in *in = p;
+		const uint8_t *b = (const uint8_t *)&in->sin_addr;
+		char t[sizeof("255.255.255.255:65535")], *o = t;
+		int i;
 
-		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
-		snprintf(buf, len, "%s:%u", a, ntohs(in->sin_port));
+		for (i = 0; i < 4; i++) {
+			o = put_dec(o, b[i]);
+			*o++ = i < 3 ? '.' : ':';
+		}
+		o = put_dec(o, ntohs(in->sin_port));
+		if (len > 0) { /* (cut as snprintf would when len is short) */
+			size_t n = MPS_MIN((size_t)(o - t), (size_t)len - 1);
+
+			memcpy(buf, t, n);
+			buf[n] = '\0';
+		}
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = p;
 

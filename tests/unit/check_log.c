@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -77,6 +79,47 @@ START_TEST(test_log_fd_reused)
 }
 END_TEST
 
+/* mps_addr_str's IPv4 form, written by hand, against inet_ntop + snprintf:
+ * edge octets and ports, random ones, and buffers too short (cut as
+ * snprintf cuts, nothing written past len). */
+START_TEST(test_addr_str_v4)
+{
+	static const uint32_t addrs[] = {0,           0xffffffffu, 0x7f000001u, 0xc6120001u,
+	                                 0x0a00000au, 0x01020304u, 0x64646464u, 0x09630a09u};
+	static const uint16_t ports[] = {0, 1, 9, 10, 99, 100, 999, 1000, 9999, 10000, 65535};
+	unsigned seed = 1;
+
+	for (int k = 0; k < 2000; k++) {
+		struct sockaddr_in in = {.sin_family = AF_INET};
+		char want[64], a[INET_ADDRSTRLEN], got[64];
+		uint32_t v;
+		uint16_t port;
+
+		if (k < 88) {
+			v = addrs[k % 8];
+			port = ports[k / 8];
+		} else {
+			v = (uint32_t)rand_r(&seed) ^ ((uint32_t)rand_r(&seed) << 16);
+			port = (uint16_t)rand_r(&seed);
+		}
+		in.sin_addr.s_addr = htonl(v);
+		in.sin_port = htons(port);
+		inet_ntop(AF_INET, &in.sin_addr, a, sizeof(a));
+		snprintf(want, sizeof(want), "%s:%u", a, port);
+		ck_assert_str_eq(mps_addr_str(&in, got, sizeof(got)), want);
+		for (unsigned len = 1; len < 10; len++) {
+			char cut[16], w[16];
+
+			snprintf(w, len, "%s", want);
+			memset(cut, 'x', sizeof(cut));
+			mps_addr_str(&in, cut, len);
+			ck_assert_str_eq(cut, w);
+			ck_assert_int_eq(cut[len], 'x');
+		}
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("log");
@@ -86,6 +129,7 @@ int main(void)
 
 	tcase_add_test(tc, test_log_file);
 	tcase_add_test(tc, test_log_fd_reused);
+	tcase_add_test(tc, test_addr_str_v4);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -10,8 +10,9 @@
  * subflow joins one epoll set of ours, which the loop watches through one
  * io watcher: epoll_ctl from the app's thread, and the loop wakes when the
  * peer's bytes come.  Then, on the loop, the subflow leaves the set and its
- * own watcher starts, fed a read event.  Used only off the loop.  The set
- * is a sideset.c one. */
+ * own watcher starts, fed a read event.  A subflow that waits only for
+ * the peer's FIN joins another set, which the loop looks at on a tick
+ * (g_lazy).  Used only off the loop.  Both are sideset.c sets. */
 #include "config.h"
 
 #include <sys/epoll.h>

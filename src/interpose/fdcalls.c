@@ -66,6 +66,13 @@ static void inline_close(int fd)
 	}
 }
 
+/* ... s, fd's sock already looked up: the same, if it is inline. */
+static void inline_close_sock(int fd, struct mps_sock *s)
+{
+	if (atomic_load_explicit(&mps_inline_socks, memory_order_relaxed) && atomic_load(&s->inl))
+		mps_inline_close(fd, s);
+}
+
 struct fd_range {
 	unsigned lo, hi;
 };
@@ -74,8 +81,8 @@ static int inline_close_in(int fd, struct mps_sock *s, void *arg)
 {
 	const struct fd_range *r = arg;
 
-	if ((unsigned)fd >= r->lo && (unsigned)fd <= r->hi && atomic_load(&s->inl))
-		mps_inline_close(fd, s);
+	if ((unsigned)fd >= r->lo && (unsigned)fd <= r->hi)
+		inline_close_sock(fd, s);
 	return 0;
 }
 
@@ -104,9 +111,7 @@ MPS_EXPORT int close(int fd)
 		if (atomic_load_explicit(&mps_handover_pending, memory_order_relaxed))
 			mps_handover_close(fd); /* a fork-per-connection parent's close */
 		if (s) {
-			if (atomic_load_explicit(&mps_inline_socks, memory_order_relaxed) &&
-			    atomic_load(&s->inl))
-				mps_inline_close(fd, s);
+			inline_close_sock(fd, s);
 			mps_sock_put(s);
 			mps_fdtab_clear(fd);
 		} else if (mps_fdtab_has(fd)) {

@@ -300,6 +300,7 @@ static void conn_free(struct mps_conn *c)
 	ev_io_stop(c->loop, &c->app_r);
 	ev_io_stop(c->loop, &c->app_w);
 	ev_io_stop(c->loop, &c->conn_w);
+	ev_timer_stop(c->loop, &c->conn_look);
 	ev_timer_stop(c->loop, &c->ack_timer);
 	ev_timer_stop(c->loop, &c->wnd_timer);
 	ev_timer_stop(c->loop, &c->nego_timer);

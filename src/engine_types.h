@@ -264,6 +264,7 @@ struct mps_conn {
 	int banner_unheld;    /* server: a plain client's host, no banner window (connect.c) */
 	ev_timer hello_timer; /* server: a begun HELLO must complete in time */
 	ev_io conn_w;         /* client: non-blocking connect completion of subflow 1 */
+	ev_timer conn_look;   /* client, inline: the shim thread's first look at it (connect.c) */
 	ev_timer fin_timer;
 
 	/* subflows */

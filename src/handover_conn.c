@@ -25,6 +25,7 @@ int mps_ho_watchers(struct mps_conn *c, ev_watcher **w, uint8_t *io)
 	IO(&c->app_r);
 	IO(&c->app_w);
 	IO(&c->conn_w);
+	TM(&c->conn_look);
 	TM(&c->ack_timer);
 	TM(&c->wnd_timer);
 	TM(&c->nego_timer);

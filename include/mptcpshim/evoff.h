@@ -62,8 +62,5 @@ static inline void mps_evoff_timer(struct ev_loop *l, ev_timer *w)
  * app thread's request/response would otherwise cost the shim thread a
  * wake-up each (the progress watchdog armed by every answer). */
 #define mps_ev_timer_start_lazy(l, w) (ev_timer_start)(l, w)
-/* A watcher the same way: it takes effect at the loop's next wake-up,
- * within a second while any connection lives. */
-#define mps_ev_io_start_lazy(l, w) (ev_io_start)(l, w)
 
 #endif

@@ -99,6 +99,12 @@ enum mps_nego_verdict mps_nego_timeout(struct mps_nego *n);
 #define MPS_REPLY_MAX_US 3000000u
 #define MPS_REPLY_KNOWN_US 15000000u
 uint32_t mps_nego_banner_window_us(uint32_t rtt_us);
+/* Client, inline: how long after the connect the shim thread looks
+ * whether it ended, when no app call (write, read, SO_ERROR, poll's look
+ * ahead) saw it end first; then it watches.  An app that only waits for
+ * input (a server-first protocol) sends its HELLO this late: well inside
+ * a shim server's shortest banner window (MPS_BANNER_MIN_US). */
+#define MPS_CONNECT_LOOK_US 5000u
 /* The same towards a known shim client host: at least MPS_BANNER_KNOWN_US. */
 uint32_t mps_nego_banner_window_known_us(uint32_t rtt_us);
 

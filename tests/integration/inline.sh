@@ -245,9 +245,14 @@ http() {
 	p=$(counters_since "$NS_C" "${cm[$NS_C]}" | counter inline_promoted)
 	h=$(counters_since "$NS_C" "${cm[$NS_C]}" | counter inline_hello_shared)
 	# (h: the HELLO in the request's segment, when wrk's write, not the
-	# shim thread, found the connect done: a race, logged, not asserted)
+	# shim thread, found the connect done: the shim thread looks only
+	# 5 ms after the connect (MPS_CONNECT_LOOK_US), wrk writes within
+	# about a millisecond; with the shim thread watching from its next
+	# wake-up, 5-25 % were)
 	log "$what: wrk, a connection per request: $n inline connection(s), $p promoted, $h HELLO(s) with the request"
 	[ "$h" -le "$n" ] || fail "$what: $h HELLOs with the request, more than $n connections"
+	[ "$h" -ge $((n / 2)) ] ||
+		fail "$what: $h of $n HELLOs with the request: the shim thread completed the connects"
 	[ "$n" -ge 100 ] || fail "$what: $n inline connection(s), want >= 100"
 	[ "$p" -le $((n / 10)) ] || fail "$what: $p of $n inline connections promoted"
 	if [ "$srv" = 1 ]; then
@@ -273,11 +278,16 @@ print(sum(len(p.get("connections", [])) for p in json.load(sys.stdin)["processes
 	# no join for any of them (it once opened one each, all reset)
 	cm=(["$NS_C"]=$(counters_mark "$NS_C"))
 	wrk_run -c 50
+	# (nginx ends a connection after 1,000 requests: wrk reconnects, so
+	# more than 50 connections when it is fast)
+	local all
 	n=$(counters_since "$NS_C" "${cm[$NS_C]}" | counter inline_connections)
+	all=$(counters_since "$NS_C" "${cm[$NS_C]}" | counter connections)
 	p=$(counters_since "$NS_C" "${cm[$NS_C]}" | counter subflows_opened)
-	log "$what: wrk keep-alive again: $n inline connection(s), $p subflow(s) opened"
+	log "$what: wrk keep-alive again: $n of $all connection(s) inline, $p subflow(s) opened"
 	[ "$n" -ge 40 ] || fail "$what: keep-alive again: $n inline connection(s), want >= 40"
-	[ "$p" -le $((50 - n + 2)) ] || fail "$what: $p joins opened for $n inline connections at wrk's exit"
+	[ "$p" -le $((all - n + 2)) ] ||
+		fail "$what: $p joins opened for $n inline connections of $all at wrk's exit"
 	cm=(["$NS_C"]=$(counters_mark "$NS_C"))
 	rm -f "$D"/c*.out
 	nsrun shim "$NS_C" curl -v -sS --fail -o "$D/c1.out" "$url/small.bin" -o "$D/c2.out" "$url/big.bin" \

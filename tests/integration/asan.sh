@@ -10,13 +10,25 @@
 #     ASAN_OPTIONS/UBSAN_OPTIONS log_path, or into a log: all are
 #     searched; UBSan errors abort: the build has -fno-sanitize-recover).
 # MPS_ASAN_BUILDDIR names the sanitizer build's top build directory;
-# scripts/test.sh builds one in a scratch copy of the tree and sets it.
+# scripts/test.sh builds one in a scratch copy of the tree and sets it,
+# and MPS_ASAN_READY, the file the build writes its status to when done.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 
 if [ -z "${MPS_ASAN_BUILDDIR:-}" ]; then
 	echo "SKIP: MPS_ASAN_BUILDDIR is not set (scripts/test.sh builds the sanitizer copy and sets it)"
 	exit 77
+fi
+# scripts/test.sh builds it beside the suite: its status file, once done
+if [ -n "${MPS_ASAN_READY:-}" ]; then
+	for _ in $(seq 1 900); do
+		[ -s "$MPS_ASAN_READY" ] && break
+		sleep 1
+	done
+	if [ "$(cat "$MPS_ASAN_READY" 2>/dev/null)" != 0 ]; then
+		echo "FAIL: the sanitizer build in $MPS_ASAN_BUILDDIR failed or did not end in 15 min (its build.log)"
+		exit 1
+	fi
 fi
 asanlib=$MPS_ASAN_BUILDDIR/.libs/libmptcpshim.so
 # lib.sh's require_shim checks that the first word is executable

@@ -88,7 +88,10 @@ static void client_established(struct mps_conn *c)
 		c->sock->local_len = len;
 		pthread_mutex_unlock(&c->sock->lock);
 	}
-	sf->rtt_us = mps_sf_tcp_rtt_us(sf->fd);
+	/* (towards a known shim the reply timer does not use it: an inline
+	 * connection's is read when it is promoted, a system call fewer) */
+	if (!c->inl || !c->known_shim)
+		sf->rtt_us = mps_sf_tcp_rtt_us(sf->fd);
 	sf->ready = 1;
 	if (c->tx_mode == TX_MP) {
 		mps_sf_set_state(sf, SF_NEGO);
@@ -124,17 +127,19 @@ static void client_established(struct mps_conn *c)
 		mps_conn_app_update_read(c);
 }
 
-static void conn_on_connected(struct ev_loop *loop, ev_io *w, int revents)
+/* The first subflow's connect ended; clean: poll said writable without
+ * an error, so SO_ERROR need not be asked (a system call per connection,
+ * ~1 us here: issue 15). */
+static void conn_connected(struct mps_conn *c, int clean)
 {
-	struct mps_conn *c = w->data;
 	int err = 0;
 	socklen_t len = sizeof(err);
 
-	ev_io_stop(loop, w);
-	ev_timer_stop(loop, &c->conn_look);
+	ev_io_stop(c->loop, &c->conn_w);
+	ev_timer_stop(c->loop, &c->conn_look);
 	if (!c->nsf)
 		return;
-	if (mps_real.getsockopt(c->sf[0]->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+	if (!clean && mps_real.getsockopt(c->sf[0]->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
 		err = errno;
 	if (err) {
 		if (c->gw) {
@@ -157,20 +162,33 @@ static void conn_on_connected(struct ev_loop *loop, ev_io *w, int revents)
 	client_established(c);
 }
 
-/* 1 when an inline client's connect (not yet seen to end) is over. */
+static void conn_on_connected(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents; /* (libev says EV_WRITE for an error too) */
+	conn_connected(w->data, 0);
+}
+
+/* An inline client's connect (not yet seen to end): 0 under way, 1 over
+ * and connected, 2 over, maybe failed (SO_ERROR says). */
 static int inline_connect_over(struct mps_conn *c)
 {
 	struct pollfd p = {.fd = c->nsf ? c->sf[0]->fd : -1, .events = POLLOUT};
 
-	return p.fd >= 0 && mps_real.poll(&p, 1, 0) == 1;
+	if (p.fd < 0 || mps_real.poll(&p, 1, 0) != 1)
+		return 0;
+	return p.revents == POLLOUT ? 1 : 2;
 }
 
 /* inline.c, engine lock held: the app's call found the connect under way;
  * it may be over without the shim thread having looked yet. */
 void mps_conn_inline_connected(struct mps_conn *c)
 {
-	if ((ev_is_active(&c->conn_look) || ev_is_active(&c->conn_w)) && inline_connect_over(c))
-		conn_on_connected(c->loop, &c->conn_w, EV_WRITE);
+	int over;
+
+	if ((ev_is_active(&c->conn_look) || ev_is_active(&c->conn_w)) &&
+	    (over = inline_connect_over(c)) != 0)
+		conn_connected(c, over == 1);
 }
 
 /* An inline client's connect that no app call saw end by
@@ -178,10 +196,11 @@ void mps_conn_inline_connected(struct mps_conn *c)
 static void conn_on_look(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mps_conn *c = w->data;
+	int over = inline_connect_over(c);
 
 	(void)revents;
-	if (inline_connect_over(c))
-		conn_on_connected(loop, &c->conn_w, EV_WRITE);
+	if (over)
+		conn_connected(c, over == 1);
 	else
 		ev_io_start(loop, &c->conn_w);
 }
@@ -256,7 +275,9 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	struct mps_conn *c = arg;
 	struct mps_subflow *sf = c->sf[0];
 	socklen_t len = sizeof(sf->local);
+	const uint8_t *hello = c->inl_hello; /* (the caller's, valid only now) */
 
+	c->inl_hello = NULL;
 	c->loop = loop;
 	mps_sf_set_ops(&mps_conn_sf_ops);          /* before the first subflow event */
 	mps_join_set_attach(mps_conn_attach_join); /* before the first join */
@@ -308,6 +329,12 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	else
 		mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
 	pthread_mutex_unlock(&c->sock->lock);
+	if (hello) {
+		/* the whole HELLO, peeked at accept: taken now (nor is the
+		 * RTT read for the timers it ends: the stale tick reads it) */
+		mps_conn_inline_hello(c, hello, c->inl_hello_len);
+		return;
+	}
 	sf->rtt_us = mps_sf_tcp_rtt_us(sf->fd);
 	if (c->inl) {
 		/* inline: the app's first call looks (inline.c); accepted
@@ -521,6 +548,8 @@ int mps_conn_start(const struct mps_conn_params *p)
 	c->inl = p->inl != 0;
 	c->inl_fd = p->inl ? p->inl_fd : -1;
 	c->inl_look = p->inl && p->inl_look;
+	c->inl_hello = p->inl && p->inl_hello_len ? p->inl_hello : NULL;
+	c->inl_hello_len = p->inl_hello_len;
 	c->filler = p->filler;
 	c->app_dup = p->app_dup;
 	c->peer = s->peer;

@@ -200,8 +200,17 @@ int mps_steer_start(struct mps_conn *c)
 	memset(&ss, 0, sizeof(ss));
 	if (c->role == MPS_CLIENT)
 		ss = c->peer;
-	else if (mps_real.getsockname(c->sf[0]->fd, (struct sockaddr *)&ss, &len) != 0)
-		ss.ss_family = AF_UNSPEC;
+	else {
+		/* the local address accept's adopt read (a system call fewer
+		 * per connection: issue 15) */
+		pthread_mutex_lock(&c->sock->lock);
+		if (c->sock->local_len > 0 && c->sock->local_len <= sizeof(ss))
+			memcpy(&ss, &c->sock->local, c->sock->local_len);
+		pthread_mutex_unlock(&c->sock->lock);
+		if (ss.ss_family == AF_UNSPEC &&
+		    mps_real.getsockname(c->sf[0]->fd, (struct sockaddr *)&ss, &len) != 0)
+			ss.ss_family = AF_UNSPEC;
+	}
 	if (ss.ss_family == AF_INET)
 		c->pol_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	else if (ss.ss_family == AF_INET6)

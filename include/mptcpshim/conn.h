@@ -36,6 +36,11 @@ struct mps_conn_params {
 	 * first call must look before the client's HELLO_ACK timer runs out,
 	 * else the shim thread takes the connection (promotion) */
 	int inl, inl_fd, inl_look;
+	/* server, inline: the client's whole HELLO, peeked at accept (not
+	 * taken): the connection takes it at its start, on the app's
+	 * thread, instead of the app's first read peeking again */
+	const uint8_t *inl_hello;
+	size_t inl_hello_len;
 };
 
 /* App threads (the daemon): the gateway's reply to the request of the

@@ -47,9 +47,9 @@
  * its data path.  The same test as the engine's (mps_nego_input), so the
  * two never disagree.  1 if plain, 0 if undecided (nothing yet, or bytes
  * that begin a HELLO): then the engine negotiates as before. */
-static int accept_is_plain(int fd, const struct sockaddr *peer, int *hello, int *data)
+static int accept_is_plain(int fd, const struct sockaddr *peer, int *hello, int *data,
+                           uint8_t b[MPS_HELLO_MAX_LEN], size_t *peeked)
 {
-	uint8_t b[MPS_HELLO_PREFIX_LEN];
 	struct pollfd pf = {.fd = fd, .events = POLLIN};
 	struct mps_nego n;
 	ssize_t got;
@@ -60,11 +60,13 @@ static int accept_is_plain(int fd, const struct sockaddr *peer, int *hello, int 
 	if (pf.revents & POLLERR) {
 		/* reset already: not peeked, so the app reads the error */
 	} else if (pf.revents & POLLIN) {
+		/* (a whole HELLO, for the inline accept's look: inlinex.c) */
 		do
-			got = mps_real.recv(fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
+			got = mps_real.recv(fd, b, MPS_HELLO_MAX_LEN, MSG_PEEK | MSG_DONTWAIT);
 		while (got < 0 && errno == EINTR);
 		if (got < 0)
 			return 0;
+		*peeked = (size_t)got;
 		if (got > 0) {
 			mps_nego_init(&n, MPS_SERVER);
 			if (mps_nego_input(&n, b, (size_t)got) != MPS_NV_PLAIN) {
@@ -155,6 +157,8 @@ static int do_accept(int lfd, struct sockaddr *addr, socklen_t *alen, int flags,
 	socklen_t plen = sizeof(peer);
 	int fd, app, err, saved, gw, lknown, notours, hello, data;
 	uint32_t lbits = MPS_OPTSEEN_ALL, found = 0;
+	uint8_t peek[MPS_HELLO_MAX_LEN];
+	size_t peeked;
 	uint64_t now;
 
 	if (mps_passthrough())
@@ -162,6 +166,7 @@ static int do_accept(int lfd, struct sockaddr *addr, socklen_t *alen, int flags,
 		              mps_real.accept(lfd, addr, alen);
 again:
 	hello = data = 0;
+	peeked = 0;
 	plen = sizeof(peer);
 	/* The app's close-on-exec flag (the TCP socket's own number is
 	 * replaced by the app's end, or is the app's), and non-blocking for
@@ -191,7 +196,8 @@ again:
 	notours = !mps_ix_is_inet((struct sockaddr *)&peer) || (!lknown && !mps_ix_is_tcp(fd));
 	if (!notours && !lknown)
 		mps_optseen_listener_note(lfd, now, 0, 0);
-	if (!notours && !gw && accept_is_plain(fd, (struct sockaddr *)&peer, &hello, &data)) {
+	if (!notours && !gw &&
+	    accept_is_plain(fd, (struct sockaddr *)&peer, &hello, &data, peek, &peeked)) {
 		/* A plain client: give it back exactly as accept would. */
 		defacc_learn(lfd, data);
 		if (!(flags & SOCK_NONBLOCK))
@@ -208,10 +214,14 @@ again:
 	}
 	if (!notours && !gw && mps_config()->inl) {
 		/* inline (inline.h): served on the app's thread, no socketpair */
-		struct adopt_args a = {.role = MPS_SERVER, .nonblock = flags & SOCK_NONBLOCK,
-				       .peer = (struct sockaddr *)&peer, .peer_len = plen,
-				       .opt_want = lknown == 2 ? lbits : MPS_OPTSEEN_ALL,
-				       .opt_found = &found};
+		struct adopt_args a = {.role = MPS_SERVER,
+		                       .nonblock = flags & SOCK_NONBLOCK,
+		                       .peer = (struct sockaddr *)&peer,
+		                       .peer_len = plen,
+		                       .opt_want = lknown == 2 ? lbits : MPS_OPTSEEN_ALL,
+		                       .opt_found = &found,
+		                       .peek = peek,
+		                       .peek_len = peeked};
 
 		if (mps_ix_inline_accept(fd, &a, hello) == 0) {
 			if (lknown != 2)

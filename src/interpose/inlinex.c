@@ -98,6 +98,10 @@ int mps_ix_inline_adopt(int fd, const struct adopt_args *a)
 	p.inl = 1;
 	p.inl_fd = fd;
 	p.inl_look = a->inl_look;
+	if (a->role == MPS_SERVER && !a->inl_look) {
+		p.inl_hello = a->peek;
+		p.inl_hello_len = a->peek_len;
+	}
 	rc = mps_conn_start(&p);
 	if (rc) {
 		mps_fdtab_clear(fd);
@@ -109,16 +113,14 @@ int mps_ix_inline_adopt(int fd, const struct adopt_args *a)
 	return rc;
 }
 
-/* The whole HELLO of a client that holds for an inline server (HOLD)
- * waits on fd. */
-static int hello_holds(int fd)
+/* The whole HELLO of a client that holds for an inline server (HOLD) is
+ * in the b[got] accept peeked (a system call fewer than a look of its
+ * own: issue 15). */
+static int hello_holds(const uint8_t *b, size_t got)
 {
-	uint8_t b[MPS_HELLO_MAX_LEN];
 	struct mps_frame f;
-	ssize_t got;
 
-	got = mps_real.recv(fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
-	return got > 0 && mps_frame_decode(b, (size_t)got, &f, NULL) > 0 && f.type == MPS_F_HELLO &&
+	return b && got > 0 && mps_frame_decode(b, got, &f, NULL) > 0 && f.type == MPS_F_HELLO &&
 	       (f.u.hello.caps & MPS_CAP_HOLD);
 }
 
@@ -140,7 +142,7 @@ int mps_ix_inline_accept(int fd, const struct adopt_args *a, int hello)
 
 	/* nothing yet: the app's first call looks (inline.c), a plain
 	 * client's connection is handed back then */
-	if (hello ? !hello_holds(fd) : !shim_client_host(a->peer))
+	if (hello ? !hello_holds(a->peek, a->peek_len) : !shim_client_host(a->peer))
 		return -EAGAIN;
 	rc = mps_ix_loop_ready();
 	if (rc)

@@ -29,14 +29,16 @@ struct adopt_args {
 	uint32_t *opt_found;              /* if set: those that differ from the defaults */
 	int loop_checked;                 /* the caller made sure the shim thread runs */
 	int tcp_nonblock;                 /* fd's file is O_NONBLOCK already */
+	const uint8_t *peek;              /* server: the first bytes accept saw waiting, */
+	size_t peek_len;                  /* (peeked, not taken) */
 };
 
 /* inlinex.c: connect's inline start (MPTCPSHIM_INLINE): fd stays the
  * app's TCP socket.  0 or -errno (fd untouched, plain TCP). */
 int mps_ix_inline_adopt(int fd, const struct adopt_args *a);
 /* ... and accept's (server): when the client's whole HELLO, offering
- * HOLD, waits on fd (hello: its first bytes were seen), or nothing yet
- * from a host whose shim clients came lately.  0, or -errno (fd
+ * HOLD, waits on fd (hello: its first bytes, a->peek, begin one), or
+ * nothing yet from a host whose shim clients came lately.  0, or -errno (fd
  * untouched: adopt it as usual). */
 int mps_ix_inline_accept(int fd, const struct adopt_args *a, int hello);
 /* socket.c: the shim thread runs in this process.  0 or -errno. */

@@ -89,7 +89,8 @@ static void client_established(struct mps_conn *c)
 		pthread_mutex_unlock(&c->sock->lock);
 	}
 	/* (towards a known shim the reply timer does not use it: an inline
-	 * connection's is read when it is promoted, a system call fewer) */
+	 * connection's is read when it is promoted, inline.c; a system call
+	 * fewer per connection) */
 	if (!c->inl || !c->known_shim)
 		sf->rtt_us = mps_sf_tcp_rtt_us(sf->fd);
 	sf->ready = 1;
@@ -331,7 +332,7 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 	pthread_mutex_unlock(&c->sock->lock);
 	if (hello) {
 		/* the whole HELLO, peeked at accept: taken now (nor is the
-		 * RTT read for the timers it ends: the stale tick reads it) */
+		 * RTT read for the timers it ends: a promotion reads it) */
 		mps_conn_inline_hello(c, hello, c->inl_hello_len);
 		return;
 	}

@@ -141,6 +141,8 @@ static void promoted_reads(struct mps_conn *c, struct mps_subflow *sf, int at_ex
 	/* while an app thread waits on the TCP socket, its bytes are peeked
 	 * and forwarded, not taken (inline_peek.c), until the last wait ends */
 	if (sf && sf->state != SF_DEAD) {
+		if (!sf->rtt_us) /* (an inline start reads none: connect.c) */
+			sf->rtt_us = mps_sf_tcp_rtt_us(sf->fd);
 		c->inl_rx_defer = atomic_load(&c->sock->inl_waiters) > 0;
 		ev_io_start(c->loop, &sf->rio);
 		ev_feed_event(c->loop, &sf->rio, EV_READ);

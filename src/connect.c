@@ -271,14 +271,13 @@ int mps_conn_inline_hello(struct mps_conn *c, const uint8_t *b, size_t got)
 	return 0;
 }
 
-static void conn_begin(struct ev_loop *loop, void *arg)
+/* hello: an inline server's client's whole HELLO, peeked at accept (not
+ * taken; the caller's buffer), or NULL. */
+static void conn_begin_hello(struct ev_loop *loop, struct mps_conn *c, const uint8_t *hello,
+                             size_t hello_len)
 {
-	struct mps_conn *c = arg;
 	struct mps_subflow *sf = c->sf[0];
-	socklen_t len = sizeof(sf->local);
-	const uint8_t *hello = c->inl_hello; /* (the caller's, valid only now) */
 
-	c->inl_hello = NULL;
 	c->loop = loop;
 	mps_sf_set_ops(&mps_conn_sf_ops);          /* before the first subflow event */
 	mps_join_set_attach(mps_conn_attach_join); /* before the first join */
@@ -322,18 +321,12 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 		client_established(c);
 		return;
 	}
-	/* Server: wait for the client's first bytes; hold the app's.  The
-	 * local address: adopt() read it. */
-	pthread_mutex_lock(&c->sock->lock);
-	if (c->sock->local_len > 0 && c->sock->local_len <= sizeof(sf->local))
-		memcpy(&sf->local, &c->sock->local, c->sock->local_len);
-	else
-		mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
-	pthread_mutex_unlock(&c->sock->lock);
+	/* Server: wait for the client's first bytes; hold the app's (the
+	 * local address: server_local). */
 	if (hello) {
 		/* the whole HELLO, peeked at accept: taken now (nor is the
 		 * RTT read for the timers it ends: a promotion reads it) */
-		mps_conn_inline_hello(c, hello, c->inl_hello_len);
+		mps_conn_inline_hello(c, hello, hello_len);
 		return;
 	}
 	sf->rtt_us = mps_sf_tcp_rtt_us(sf->fd);
@@ -361,6 +354,12 @@ static void conn_begin(struct ev_loop *loop, void *arg)
 		return;
 	}
 	mps_conn_server_await(c);
+}
+
+/* The loop's command (conn_launch). */
+static void conn_begin(struct ev_loop *loop, void *arg)
+{
+	conn_begin_hello(loop, arg, NULL, 0);
 }
 
 /* A server's connection waits for its client's first bytes on the shim
@@ -502,7 +501,7 @@ static void conn_init_watchers(struct mps_conn *c, struct mps_subflow *sf)
 /* conn_begin on the shim thread; an inline connection's here, under the
  * engine lock: the HELLO of a connected socket leaves now, and the app's
  * first call finds the connection begun.  0 or -errno. */
-static int conn_launch(struct mps_conn *c)
+static int conn_launch(struct mps_conn *c, const struct mps_conn_params *p)
 {
 	struct ev_loop *loop;
 
@@ -519,13 +518,26 @@ static int conn_launch(struct mps_conn *c)
 		}
 		if (!loop)
 			return -EAGAIN;
-		conn_begin(loop, c);
+		conn_begin_hello(loop, c, p->inl_hello_len ? p->inl_hello : NULL, p->inl_hello_len);
 		mps_engine_unlock();
 		return 0;
 	}
 	c->start_cmd.fn = conn_begin;
 	c->start_cmd.arg = c;
 	return mps_loop_submit(&c->start_cmd);
+}
+
+/* A server's local address: the one adopt() read, or the kernel's. */
+static void server_local(struct mps_subflow *sf, struct mps_sock *s)
+{
+	socklen_t len = sizeof(sf->local);
+
+	pthread_mutex_lock(&s->lock);
+	if (s->local_len > 0 && s->local_len <= sizeof(sf->local))
+		memcpy(&sf->local, &s->local, s->local_len);
+	else
+		mps_real.getsockname(sf->fd, (struct sockaddr *)&sf->local, &len);
+	pthread_mutex_unlock(&s->lock);
 }
 
 int mps_conn_start(const struct mps_conn_params *p)
@@ -549,8 +561,6 @@ int mps_conn_start(const struct mps_conn_params *p)
 	c->inl = p->inl != 0;
 	c->inl_fd = p->inl ? p->inl_fd : -1;
 	c->inl_look = p->inl && p->inl_look;
-	c->inl_hello = p->inl && p->inl_hello_len ? p->inl_hello : NULL;
-	c->inl_hello_len = p->inl_hello_len;
 	c->filler = p->filler;
 	c->app_dup = p->app_dup;
 	c->peer = s->peer;
@@ -573,6 +583,8 @@ int mps_conn_start(const struct mps_conn_params *p)
 	sf->c = c;
 	sf->id = 1;
 	sf->remote = s->peer;
+	if (c->role == MPS_SERVER)
+		server_local(sf, s);
 	rc = mps_steer_start(c); /* the policy file: scheduler, interfaces, backup */
 	if (rc) {
 		mps_sf_destroy(sf);
@@ -604,7 +616,7 @@ int mps_conn_start(const struct mps_conn_params *p)
 
 	if (c->gw && c->role == MPS_CLIENT)
 		mps_gwconn_early(c, sf); /* the request leaves now, not after a wake-up */
-	rc = conn_launch(c);
+	rc = conn_launch(c, p);
 	if (rc) {
 		pthread_mutex_lock(&s->lock);
 		s->conn = NULL;

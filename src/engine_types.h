@@ -201,8 +201,6 @@ struct mps_conn {
 	 * socket: the subflow is read once none does; inl_join_held: a join
 	 * waits for that too (handover_join.c's list, inline.c). */
 	uint8_t inl, inl_rx_defer, inl_join_held, inl_look;
-	const uint8_t *inl_hello; /* server: the HELLO accept peeked, during mps_conn_start only */
-	size_t inl_hello_len;
 	uint8_t hello_with_write; /* inline client: the app's write that saw the connect done
 				    carries the HELLO (connect.c, inline.c) */
 	/* quiet_ok: the peer holds frames without data for us (a QUIET

@@ -193,28 +193,14 @@ int mps_steer_match(struct mps_conn *c)
 
 int mps_steer_start(struct mps_conn *c)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
+	/* The service port: the one connected to, or the one accepted on
+	 * (mps_conn_start filled the first subflow's local address). */
+	const struct sockaddr_storage *ss = c->role == MPS_CLIENT ? &c->peer : &c->sf[0]->local;
 
-	/* The service port: the one connected to, or the one accepted on. */
-	memset(&ss, 0, sizeof(ss));
-	if (c->role == MPS_CLIENT)
-		ss = c->peer;
-	else {
-		/* the local address accept's adopt read (a system call fewer
-		 * per connection: issue 15) */
-		pthread_mutex_lock(&c->sock->lock);
-		if (c->sock->local_len > 0 && c->sock->local_len <= sizeof(ss))
-			memcpy(&ss, &c->sock->local, c->sock->local_len);
-		pthread_mutex_unlock(&c->sock->lock);
-		if (ss.ss_family == AF_UNSPEC &&
-		    mps_real.getsockname(c->sf[0]->fd, (struct sockaddr *)&ss, &len) != 0)
-			ss.ss_family = AF_UNSPEC;
-	}
-	if (ss.ss_family == AF_INET)
-		c->pol_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	else if (ss.ss_family == AF_INET6)
-		c->pol_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	if (ss->ss_family == AF_INET)
+		c->pol_port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	else if (ss->ss_family == AF_INET6)
+		c->pol_port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
 	if (mps_steer_match(c) != 0) {
 		mps_err("conn %s: policy: out of memory for its settings: connection refused",
 		        c->peer_str);
